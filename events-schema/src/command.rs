@@ -1,0 +1,474 @@
+//! The command format: what `navigo-ledger apply` reads (one JSON object per line)
+//! and what the HTTP service accepts. A command is a request; the rules engine in
+//! `navigo-core` turns it into events or refuses it with a rule id.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::envelope::StreamId;
+use crate::event::{
+    CampaignPublished, ClaimKind, FilerCapacity, FraudKind, LossKind, PaymentMeans,
+    ReasonCodesPublished, RefundMethod, SchoolHolidaysPublished, SettlementChannel,
+    TariffPublished, TerminationReason,
+};
+use crate::types::{
+    ActivityDeclaration, Actor, Address, Channel, ClientNumber, DebitDay, Mandate, Money,
+    PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
+};
+
+/// A command with its request context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandEnvelope {
+    /// The request instant (UTC). Its Europe/Paris date is the request date; it is
+    /// also the recorded-at instant of the events when applied from a file.
+    pub request_at: DateTime<Utc>,
+    /// Who asks.
+    pub actor: Actor,
+    /// Through which channel; none for system and bank commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    /// Retrying with the same key returns the first answer and appends nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The command.
+    pub command: Command,
+}
+
+/// Every command, one variant per request kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type")]
+pub enum Command {
+    // --- persons
+    /// Register a person (holder and/or payer).
+    RegisterPerson(RegisterPerson),
+    /// Record a new residence from a date.
+    ChangeAddress(ChangeAddress),
+    /// Declare a place of work or study.
+    DeclareWorkStudyPlace(DeclareWorkStudyPlace),
+    // --- subscription
+    /// Subscribe a contract.
+    Subscribe(Subscribe),
+    // --- payment
+    /// Change the debit day.
+    ChangeDebitDay(ChangeDebitDay),
+    /// Change the payer.
+    ChangePayer(ChangePayer),
+    /// Change the mandate or bank account.
+    ChangeMandate(ChangeMandate),
+    /// Revoke the mandate.
+    RevokeMandate(ContractRef),
+    /// Switch between direct debit and cash.
+    SwitchPaymentMethod(SwitchPaymentMethod),
+    /// Record a debit presented to the bank (import; the billing clock presents them
+    /// itself).
+    RecordDebitPresented(RecordDebitPresented),
+    /// Record a bank rejection of a debit.
+    RecordDebitRejected(RecordDebitRejected),
+    /// Settle debt.
+    SettleDebt(SettleDebt),
+    /// Record a cash payment (renewal, switch to cash).
+    RecordCashPayment(RecordCashPayment),
+    /// Pay a refund that is due.
+    PayRefund(PayRefund),
+    // --- suspension
+    /// Suspend a contract.
+    Suspend(Suspend),
+    /// Resume a suspended contract.
+    Resume(Resume),
+    // --- zones
+    /// Change zones.
+    ChangeZones(ChangeZones),
+    // --- loss
+    /// Declare a loss or theft.
+    DeclareLoss(DeclareLoss),
+    // --- termination
+    /// Termination asked by the payer.
+    TerminateByPayer(ContractRef),
+    /// Termination by the agency.
+    TerminateByAgency(TerminateByAgency),
+    /// Establish fraud.
+    EstablishFraud(EstablishFraud),
+    // --- treasury
+    /// Issue a Trésor Public notice.
+    IssueTreasuryNotice(TreasuryNoticeRef),
+    /// Record the delivery of a notice.
+    DeliverTreasuryNotice(TreasuryNoticeRef),
+    /// Record the settlement of a notice with the Trésor Public.
+    SettleTreasuryNotice(SettleTreasuryNotice),
+    // --- senior
+    /// Request the Senior switch of an Annual 1-5 contract.
+    RequestSeniorSwitch(RequestSeniorSwitch),
+    /// Validate a requested Senior switch.
+    ValidateSeniorSwitch(ContractRef),
+    // --- reference data
+    /// Publish a tariff.
+    PublishTariff(TariffPublished),
+    /// Publish zone C school holidays.
+    PublishSchoolHolidays(SchoolHolidaysPublished),
+    /// Publish reject reason codes.
+    PublishReasonCodes(ReasonCodesPublished),
+    /// Publish a punctuality campaign.
+    PublishCampaign(PublishCampaign),
+    /// File a punctuality refund claim.
+    FileRefundClaim(FileRefundClaim),
+    // --- corrections
+    /// Annul an earlier event (a correction, never an edit).
+    AnnulEvent(AnnulEvent),
+}
+
+/// Register a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPerson {
+    /// The person's id (person stream).
+    pub person_id: Uuid,
+    /// Customer number.
+    pub client_number: ClientNumber,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Proof of emancipation of a minor aged 16 or 17.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emancipation_proof: Option<String>,
+    /// Residence.
+    pub address: Address,
+    /// Residence from this date (defaults to the request date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_since: Option<NaiveDate>,
+}
+
+/// New residence from a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeAddress {
+    /// The person.
+    pub person_id: Uuid,
+    /// The new residence.
+    pub address: Address,
+    /// From when.
+    pub effective_date: NaiveDate,
+}
+
+/// Declare a place of work or study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareWorkStudyPlace {
+    /// The person.
+    pub person_id: Uuid,
+    /// Work or study.
+    pub kind: PlaceKind,
+    /// Municipality.
+    pub municipality: String,
+    /// Proof reference.
+    pub proof_ref: String,
+    /// From when (defaults to the request date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+}
+
+/// Subscribe a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// The new contract's id (contract stream).
+    pub contract_id: Uuid,
+    /// Holder.
+    pub holder: Uuid,
+    /// Payer (may be the holder).
+    pub payer: Uuid,
+    /// Product.
+    pub product: Product,
+    /// Start date.
+    pub start_date: NaiveDate,
+    /// Payment method.
+    pub payment: PaymentSetup,
+    /// Financed by a third-party payer.
+    #[serde(default)]
+    pub third_party_payer: bool,
+    /// Senior activity declaration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senior_declaration: Option<ActivityDeclaration>,
+    /// Support (defaults to the pass).
+    #[serde(default = "default_support")]
+    pub support: Support,
+    /// How the first payment is made at the agency or for cash (defaults to card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_payment_means: Option<PaymentMeans>,
+}
+
+fn default_support() -> Support {
+    Support::Pass
+}
+
+/// A command that names a contract and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractRef {
+    /// The contract.
+    pub contract_id: Uuid,
+}
+
+/// Change the debit day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeDebitDay {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The new day.
+    pub debit_day: DebitDay,
+}
+
+/// Change the payer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePayer {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The new payer.
+    pub payer: Uuid,
+    /// The new payer's mandate (direct debit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandate: Option<Mandate>,
+}
+
+/// Change the mandate or bank account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeMandate {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The new mandate.
+    pub mandate: Mandate,
+}
+
+/// Switch between direct debit and cash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchPaymentMethod {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The new method.
+    pub to: PaymentSetup,
+}
+
+/// Record a debit presented (import).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDebitPresented {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The month debited.
+    pub month: YearMonth,
+}
+
+/// Record a bank rejection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDebitRejected {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The month of the debit rejected.
+    pub month: YearMonth,
+    /// ISO 20022 reason code.
+    pub reason_code: ReasonCode,
+}
+
+/// Settle debt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleDebt {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Amount paid.
+    pub amount: Money,
+    /// How.
+    pub via: SettlementChannel,
+}
+
+/// Record a cash payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordCashPayment {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Amount received.
+    pub amount: Money,
+    /// How.
+    pub means: PaymentMeans,
+}
+
+/// Pay a refund.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayRefund {
+    /// The stream holding the refund (a contract, or a person for punctuality refunds).
+    pub stream: StreamId,
+    /// The `RefundDue` event paid.
+    pub refund_event_id: Uuid,
+    /// Override of the method (defaults to the one in `RefundDue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<RefundMethod>,
+}
+
+/// Suspend a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suspend {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Wished effective date (defaults to the earliest the channel allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+    /// Planned resumption, within 12 months (`SUSP-RESUME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_resumption: Option<NaiveDate>,
+}
+
+/// Resume a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resume {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Resumption date (defaults to the earliest the channel allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+    /// A new payment method from the resumption (`PAY-SWITCH-TO-DEBIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentSetup>,
+}
+
+/// Change zones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeZones {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// The new range.
+    pub zones: Zones,
+    /// Effective date: immediate (defaults to the earliest the channel allows) or
+    /// the 1st of one of the two following months (`ZONE-WHEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+}
+
+/// Declare a loss or theft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareLoss {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Loss or theft.
+    pub kind: LossKind,
+    /// The support lost.
+    pub support: Support,
+    /// The support of the replacement (defaults to the same kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement_support: Option<Support>,
+}
+
+/// Termination by the agency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateByAgency {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Why.
+    pub reason: TerminationReason,
+    /// From when (defaults to the request date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<NaiveDate>,
+}
+
+/// Establish fraud on a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EstablishFraud {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Subscription or usage fraud.
+    pub kind: FraudKind,
+    /// The fraudster.
+    pub fraudster: Uuid,
+    /// Accomplices named.
+    #[serde(default)]
+    pub accomplices: Vec<Uuid>,
+}
+
+/// A Trésor Public notice of a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreasuryNoticeRef {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Notice reference.
+    pub notice_ref: String,
+}
+
+/// Settlement with the Trésor Public.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleTreasuryNotice {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Notice reference.
+    pub notice_ref: String,
+    /// Amount settled.
+    pub amount: Money,
+}
+
+/// Request the Senior switch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSeniorSwitch {
+    /// The contract.
+    pub contract_id: Uuid,
+    /// Activity declaration.
+    pub declaration: ActivityDeclaration,
+    /// Proof of age reference.
+    pub age_proof_ref: String,
+}
+
+/// Publish a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishCampaign {
+    /// The campaign's id (campaign stream).
+    pub campaign_id: Uuid,
+    /// The campaign.
+    pub campaign: CampaignPublished,
+}
+
+/// File a punctuality refund claim for a holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileRefundClaim {
+    /// The holder.
+    pub holder: Uuid,
+    /// The campaign.
+    pub campaign_id: Uuid,
+    /// The filer.
+    pub filer: Uuid,
+    /// In which capacity.
+    pub filer_capacity: FilerCapacity,
+    /// Request or claim.
+    pub kind: ClaimKind,
+}
+
+/// Annul an earlier event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnulEvent {
+    /// The stream of the event.
+    pub stream: StreamId,
+    /// The event annulled.
+    pub event_id: Uuid,
+    /// Why.
+    pub reason: String,
+}

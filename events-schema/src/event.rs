@@ -1,0 +1,952 @@
+//! The event types. Each is a past-tense variant of [`Event`] with a payload struct,
+//! a stable type name (the variant name) and a schema version.
+//!
+//! On disk an event is `{"type": "...", "schema_version": N, "data": {...}}` inside the
+//! envelope. Reading an older version goes through [`crate::upcast`] first.
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::rule::RuleId;
+use crate::types::{
+    ActivityDeclaration, Address, Channel, ClientNumber, DebitDay, Mandate, Mark, Money,
+    PaymentSetup, PlaceKind, Product, ProductKey, ReasonCode, Support, YearMonth, Zones,
+};
+
+// ---------------------------------------------------------------------------
+// Person stream
+
+/// A person (holder and/or payer) became known to the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRegistered {
+    /// Customer number (numéro client).
+    pub client_number: ClientNumber,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Birth date (`SUB-AGE`, `SUB-SENIOR`, `REF-CLAIMANT`).
+    pub birth_date: NaiveDate,
+    /// Reference of the proof of emancipation of a minor aged 16 or 17, if any
+    /// (`SUB-AGE`: such a minor may be payer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emancipation_proof: Option<String>,
+    /// Residence from the event's effective date (`REF-PLACE`).
+    pub address: Address,
+}
+
+/// The person's residence changed from the event's effective date on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressChanged {
+    /// The new residence.
+    pub address: Address,
+}
+
+/// The person declared a place of work or study, with proof (`REF-PLACE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkStudyPlaceDeclared {
+    /// Work or study.
+    pub kind: PlaceKind,
+    /// Municipality of the place, as written in the campaign lists.
+    pub municipality: String,
+    /// Reference of the proof document.
+    pub proof_ref: String,
+}
+
+/// A filer asked for a punctuality refund for this holder (`REF-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundClaimFiled {
+    /// The campaign stream id.
+    pub campaign_id: Uuid,
+    /// The person filing: the holder, the payer or a legal guardian (`REF-CLAIMANT`).
+    pub filer: Uuid,
+    /// In which capacity the filer acts.
+    pub filer_capacity: FilerCapacity,
+    /// A request inside the filing window, or a claim (complaint) until the claims
+    /// deadline (`REF-WINDOW`).
+    pub kind: ClaimKind,
+}
+
+/// Capacity of a refund filer (`REF-CLAIMANT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilerCapacity {
+    /// The holder.
+    Holder,
+    /// The payer of one of the holder's contracts.
+    Payer,
+    /// The legal guardian of a minor filer.
+    LegalGuardian,
+}
+
+/// Request or claim (`REF-WINDOW`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    /// A refund request inside the filing window.
+    Request,
+    /// A complaint about a request's outcome, until the claims deadline.
+    Claim,
+}
+
+/// The outcome of a punctuality refund claim, per operation of the campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundClaimDecided {
+    /// The event id of the [`RefundClaimFiled`] decided.
+    pub claim_event_id: Uuid,
+    /// The campaign stream id.
+    pub campaign_id: Uuid,
+    /// One line per operation of the campaign.
+    pub operations: Vec<OperationDecision>,
+    /// Who receives the refund (`REF-BENEFICIARY`), when anything is granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary: Option<Uuid>,
+    /// Total granted over all operations.
+    pub total: Money,
+}
+
+/// The decision on one operation of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationDecision {
+    /// Operation id within the campaign.
+    pub operation: String,
+    /// Eligible or not.
+    pub eligible: bool,
+    /// The rule that decided (`REF-MIN-3`, `REF-PLACE`, `REF-AMOUNT`...).
+    pub rule: RuleId,
+    /// Held months among the operation's bad months (`REF-HELD-MONTHS`).
+    pub held_months: Vec<YearMonth>,
+    /// Amount granted (zero when not eligible).
+    pub amount: Money,
+    /// How the amount was computed, for a person to read.
+    pub explanation: String,
+}
+
+// ---------------------------------------------------------------------------
+// Contract stream
+
+/// A contract was subscribed. The event's effective date is the start date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractSubscribed {
+    /// The holder (person stream id).
+    pub holder: Uuid,
+    /// The payer (person stream id); may be the holder.
+    pub payer: Uuid,
+    /// Annual on a zone range, or Senior.
+    pub product: Product,
+    /// Channel of the request (`SUB-WINDOW`).
+    pub channel: Channel,
+    /// Direct debit or cash (`PAY-METHOD`).
+    pub payment: PaymentSetup,
+    /// Financed by a third-party payer (Tiers Payant, `SUB-THIRD-PARTY`).
+    pub third_party_payer: bool,
+    /// Senior activity declaration (`SUB-SENIOR`), for Senior contracts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senior_declaration: Option<ActivityDeclaration>,
+    /// The support the contract is loaded on (`LOSS-SUPPORT`).
+    pub support: Support,
+    /// The rulebook in force on the request date, which judged it (RULES.md §0).
+    pub rulebook: String,
+    /// Remaining days of the start month, both ends included (RULES.md §0).
+    pub remaining_days: u32,
+    /// First month of the first free-month cycle's free month (`PAY-FREE-MONTH`);
+    /// none for Senior (`PAY-SENIOR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_free_month: Option<YearMonth>,
+}
+
+/// The first payment was collected at subscription (`SUB-FIRST-PAYMENT`): the
+/// first month's amount at the agency, or the annual price for cash, plus the
+/// dossier fee (`TAR-DOSSIER-FEE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstPaymentCollected {
+    /// Amount for travel (first month, or the annual price for cash).
+    pub amount: Money,
+    /// Dossier fee included in the payment.
+    pub dossier_fee: Money,
+    /// How it was paid.
+    pub means: PaymentMeans,
+    /// The months of travel this payment covers, first and last included.
+    pub covers_from: YearMonth,
+    /// Last month covered.
+    pub covers_until: YearMonth,
+    /// The composition of the amount.
+    pub lines: Vec<ChargeLine>,
+}
+
+/// How a one-off payment was made (`PAY-REFUND-METHOD` reads it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMeans {
+    /// Bank card online.
+    CardOnline,
+    /// Bank card at an agency or by phone.
+    Card,
+    /// Cheque.
+    Cheque,
+    /// Cash at an agency.
+    Cash,
+    /// Direct debit.
+    DirectDebit,
+}
+
+/// The payer chose another debit day, effective from a month (`PAY-DEBIT-DAY`,
+/// `PAY-CUTOFF`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebitDayChanged {
+    /// The new day.
+    pub debit_day: DebitDay,
+    /// First month debited on the new day.
+    pub effective_from_month: YearMonth,
+}
+
+/// A new payer took over (`PAY-PAYER-CHANGE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerChanged {
+    /// The new payer (person stream id).
+    pub payer: Uuid,
+    /// The new payer's mandate (direct debit contracts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandate: Option<Mandate>,
+    /// First month debited from the new payer (`PAY-CUTOFF`).
+    pub effective_from_month: YearMonth,
+}
+
+/// The mandate or bank account changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MandateChanged {
+    /// The new mandate.
+    pub mandate: Mandate,
+    /// First month debited on it (`PAY-CUTOFF`).
+    pub effective_from_month: YearMonth,
+}
+
+/// The payer revoked the mandate (`PAY-PAYER-CHANGE`, CGVU-2026 §4.14.10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MandateRevoked {
+    /// The mandate reference revoked.
+    pub reference: String,
+}
+
+/// The payment method changed (`PAY-SWITCH-TO-CASH`, `PAY-SWITCH-TO-DEBIT`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodSwitched {
+    /// The new method.
+    pub to: PaymentSetup,
+    /// First month under the new method (`PAY-CUTOFF`).
+    pub effective_from_month: YearMonth,
+    /// For a switch to cash: the annual price minus the installments already paid
+    /// in the current 12-month cycle, due at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_due: Option<Money>,
+}
+
+/// One line of a charge: what it is, how much, and the tariff entry used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeLine {
+    /// What the line is.
+    pub kind: ChargeKind,
+    /// Signed amount (negative for a credit deducted).
+    pub amount: Money,
+    /// Number of days for a prorated month (`TAR-PRORATA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// The month the line is for.
+    pub month: YearMonth,
+    /// The tariff entry used, when the line comes from a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<TariffRef>,
+}
+
+/// The kinds of charge lines (`TAR-*`, `PAY-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeKind {
+    /// A full Annual installment (annual / 11, `TAR-INSTALLMENT`).
+    FullInstallment,
+    /// A prorated month (`TAR-PRORATA`).
+    Prorated,
+    /// The free month (`PAY-FREE-MONTH`): amount zero.
+    FreeMonth,
+    /// A Senior installment (annual / 12, `PAY-SENIOR`).
+    SeniorInstallment,
+    /// A difference carried from a zone change (`ZONE-UP`/`ZONE-DOWN`).
+    ZoneDifference,
+    /// A difference carried from a late cutoff (`PAY-CUTOFF`).
+    CutoffDifference,
+    /// A credit deducted from the debit (`PAY-DUE-VS-COLLECTED`).
+    CreditDeducted,
+    /// Debt carried onto the debit.
+    DebtCarried,
+    /// Dossier fee (`TAR-DOSSIER-FEE`).
+    DossierFee,
+    /// The annual cash price (`PAY-CASH`).
+    CashAnnual,
+}
+
+/// The tariff entry a price came from, with its verified / derived / unverified mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TariffRef {
+    /// The product key priced.
+    pub product: ProductKey,
+    /// The tariff's effective-from date.
+    pub effective_from: NaiveDate,
+    /// The annual price used.
+    pub annual: Money,
+    /// The mark of that price in the catalogue.
+    pub mark: Mark,
+}
+
+/// A monthly direct debit was presented to the bank. The event's effective date is
+/// the debit date. The debit counts as collected unless a [`DebitRejected`] follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebitPresented {
+    /// The month the debit is for.
+    pub month: YearMonth,
+    /// Total presented: the sum of the lines.
+    pub amount: Money,
+    /// The composition.
+    pub lines: Vec<ChargeLine>,
+    /// The mandate debited.
+    pub mandate_reference: String,
+    /// The payer debited.
+    pub payer: Uuid,
+}
+
+/// The bank rejected a debit (`PAY-REJECT`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebitRejected {
+    /// The event id of the [`DebitPresented`].
+    pub debit_event_id: Uuid,
+    /// The month of that debit.
+    pub month: YearMonth,
+    /// The amount rejected, which becomes debt.
+    pub amount: Money,
+    /// ISO 20022 reason code.
+    pub reason_code: ReasonCode,
+    /// Whether the code is attributable to the payer (`TAR-REJECT-FEE`).
+    pub attributable_to_payer: bool,
+}
+
+/// Debt was settled (`PAY-REJECT`: online by card, by phone, at an agency).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtSettled {
+    /// Amount settled.
+    pub amount: Money,
+    /// How.
+    pub via: SettlementChannel,
+}
+
+/// Where a debt was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementChannel {
+    /// Online, by card.
+    OnlineCard,
+    /// By phone.
+    Phone,
+    /// At an agency.
+    Agency,
+    /// With the Trésor Public, after a notice (`BAN-TREASURY-2Y`).
+    TresorPublic,
+}
+
+/// A cash payment was received: a renewal or a switch to cash (`PAY-CASH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashPaymentReceived {
+    /// Amount received.
+    pub amount: Money,
+    /// How it was paid.
+    pub means: PaymentMeans,
+    /// Channel of the payment (renewal deadlines differ per channel).
+    pub channel: Channel,
+    /// First month covered.
+    pub covers_from: YearMonth,
+    /// Last month covered.
+    pub covers_until: YearMonth,
+}
+
+/// A cash renewal notice was sent, at least 45 days before the end (`PAY-CASH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashRenewalNoticeSent {
+    /// Last day of the period being renewed.
+    pub period_end: NaiveDate,
+    /// Amount to pay for the next 12 months.
+    pub amount: Money,
+}
+
+/// A refund became due (`PAY-REFUND-30D`, `PAY-CASH-REFUND`, `TERM-BY-AGENCY`...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundDue {
+    /// Amount to refund.
+    pub amount: Money,
+    /// Why.
+    pub reason: RefundReason,
+    /// Latest date of payment.
+    pub due_by: NaiveDate,
+    /// Channel of the refund (`PAY-REFUND-METHOD`).
+    pub method: RefundMethod,
+    /// The person refunded.
+    pub beneficiary: Uuid,
+}
+
+/// Why a refund is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundReason {
+    /// A debit taken after a change registered past the cutoff (`PAY-REFUND-30D`).
+    DebitAfterCutoff,
+    /// Unused part of a cash payment (`PAY-CASH-REFUND`).
+    CashUnused,
+    /// A credit on a suspended or terminated contract (`PAY-DUE-VS-COLLECTED`).
+    Credit,
+    /// Balance of a contract ended because the service was withdrawn (§12.3).
+    ServiceWithdrawn,
+    /// A punctuality campaign refund (`REF-AMOUNT`).
+    Punctuality,
+}
+
+/// How a refund is paid (`PAY-REFUND-METHOD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundMethod {
+    /// Lettre-chèque.
+    LettreCheque,
+    /// Back to the card used online.
+    Card,
+    /// Bank transfer.
+    BankTransfer,
+}
+
+/// A refund was paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundPaid {
+    /// The event id of the [`RefundDue`] paid.
+    pub refund_event_id: Uuid,
+    /// Amount paid.
+    pub amount: Money,
+    /// How.
+    pub method: RefundMethod,
+}
+
+/// The contract was suspended from the event's effective date (`SUSP-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractSuspended {
+    /// Why.
+    pub cause: SuspensionCause,
+    /// Planned resumption date given with the request (`SUSP-RESUME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_resumption: Option<NaiveDate>,
+    /// First month no longer debited (`SUSP-MONTH-DUE`, `PAY-CUTOFF`).
+    pub billing_stops_from: YearMonth,
+}
+
+/// Why a contract was suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspensionCause {
+    /// The customer asked (`SUSP-ANYTIME`).
+    Request,
+    /// A cash period ended without renewal (`PAY-CASH`).
+    CashPeriodEnded,
+}
+
+/// The contract resumed from the event's effective date (`SUSP-RESUME`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractResumed {
+    /// The rulebook in force on the resumption date, which governs the new cycle.
+    pub rulebook: String,
+    /// Remaining days of the resumption month.
+    pub remaining_days: u32,
+    /// First month debited again (`PAY-CUTOFF`).
+    pub billing_from: YearMonth,
+    /// The free month of the restarted cycle (`PAY-FREE-MONTH`); none for Senior.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_free_month: Option<YearMonth>,
+    /// The payment method from the resumption on (`PAY-SWITCH-TO-DEBIT` allows a
+    /// change here).
+    pub payment: PaymentSetup,
+}
+
+/// The zones changed from the event's effective date (`ZONE-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesChanged {
+    /// Old range.
+    pub from: Zones,
+    /// New range.
+    pub to: Zones,
+    /// Dearer (`ZONE-UP`) or cheaper (`ZONE-DOWN`) on the effective date.
+    pub direction: ZoneDirection,
+    /// First month billed at the new installment.
+    pub billed_from_month: YearMonth,
+}
+
+/// Direction of a zone change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneDirection {
+    /// To a dearer product.
+    Up,
+    /// To a cheaper (or equal) product.
+    Down,
+}
+
+/// A loss or theft was declared (`LOSS-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossDeclared {
+    /// Loss or theft.
+    pub kind: LossKind,
+    /// The support lost; it is opposed at once (`LOSS-OPPOSITION`).
+    pub support: Support,
+    /// The support of the replacement (`LOSS-SUPPORT`).
+    pub replacement_support: Support,
+    /// Replacement fee (`LOSS-FREE`, `TAR-REPLACEMENT-FEE`); zero when free.
+    pub fee: Money,
+    /// Rank of this replacement in the current free-replacement period.
+    pub rank_in_period: u32,
+}
+
+/// Loss or theft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Lost.
+    Loss,
+    /// Stolen.
+    Theft,
+}
+
+/// A fee was charged (`TAR-*-FEE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeCharged {
+    /// Which fee.
+    pub kind: FeeKind,
+    /// Amount.
+    pub amount: Money,
+    /// The event that caused it (a rejection, a loss declaration...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause_event_id: Option<Uuid>,
+}
+
+/// Kinds of fees.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeKind {
+    /// Dossier fee at subscription (`TAR-DOSSIER-FEE`).
+    Dossier,
+    /// Bank-rejection fee (`TAR-REJECT-FEE`).
+    Rejection,
+    /// Replacement beyond the free ones (`TAR-REPLACEMENT-FEE`).
+    Replacement,
+}
+
+/// A switch of an Annual 1-5 contract to the Senior tariff was requested (`SENIOR-SWITCH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeniorSwitchRequested {
+    /// Activity declaration.
+    pub declaration: ActivityDeclaration,
+    /// Reference of the proof of age.
+    pub age_proof_ref: String,
+    /// Earliest validation date: 5 working days after the request.
+    pub processing_until: NaiveDate,
+}
+
+/// The Senior switch was validated; Senior billing from a month (`SENIOR-SWITCH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeniorSwitchValidated {
+    /// First month billed at the Senior installment (`PAY-CUTOFF`).
+    pub effective_from_month: YearMonth,
+}
+
+/// Fraud was established (`BAN-FRAUD-3Y`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FraudEstablished {
+    /// Subscription or usage fraud.
+    pub kind: FraudKind,
+    /// The fraudster (person stream id).
+    pub fraudster: Uuid,
+    /// Accomplices named (CGVU-2026 §12.2.4; ignored under CGU-2011).
+    pub accomplices: Vec<Uuid>,
+}
+
+/// Kinds of fraud (`TERM-BY-AGENCY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FraudKind {
+    /// Fraud at subscription.
+    Subscription,
+    /// Fraud in use.
+    Usage,
+}
+
+/// The contract was terminated from the event's effective date (`TERM-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractTerminated {
+    /// Why.
+    pub reason: TerminationReason,
+    /// The rulebook in force on the termination date (ban durations, RULES.md §0).
+    pub rulebook: String,
+    /// First month no longer debited (`PAY-CUTOFF`).
+    pub billing_stops_from: YearMonth,
+}
+
+/// Termination reasons (`TERM-BY-PAYER`, `TERM-BY-AGENCY`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationReason {
+    /// The payer asked.
+    PayerRequest,
+    /// Fraud at subscription.
+    SubscriptionFraud,
+    /// Fraud in use.
+    UsageFraud,
+    /// Unsettled debt (`PAY-UNPAID-TERMINATION`).
+    Unpaid,
+    /// Too many losses (`LOSS-TERMINATION`).
+    LossLimit,
+    /// Mandate revoked without replacement (`PAY-PAYER-CHANGE`).
+    MandateRevoked,
+    /// Suspended for 12 months (`SUSP-MAX-12M`).
+    SuspensionOver12Months,
+    /// Debtor deceased, reject code MD07 (`PAY-UNPAID-TERMINATION`).
+    PayerDeceased,
+    /// The service was withdrawn; the balance is refunded (§12.3).
+    ServiceWithdrawn,
+    /// Pass returned "n'habite pas à l'adresse indiquée" (CGU-2011 §10.2).
+    AddressUnknown,
+}
+
+/// A notice (avis des sommes à payer) was issued through the Trésor Public
+/// (`BAN-TREASURY-2Y`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreasuryNoticeIssued {
+    /// The payer concerned.
+    pub payer: Uuid,
+    /// The debt notified.
+    pub amount: Money,
+    /// Notice reference.
+    pub notice_ref: String,
+}
+
+/// The notice was delivered to the payer (its receipt opens the ban).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreasuryNoticeDelivered {
+    /// Notice reference.
+    pub notice_ref: String,
+}
+
+/// The payer settled with the Trésor Public; the ban ends 21 days later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreasuryNoticeSettled {
+    /// Notice reference.
+    pub notice_ref: String,
+    /// Amount settled.
+    pub amount: Money,
+}
+
+/// An earlier event of the same stream is annulled: a correction, never an edit.
+/// Views known after this event ignore the annulled one; views known before it
+/// still see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventAnnulled {
+    /// The event id annulled.
+    pub annulled_event_id: Uuid,
+    /// Its global position.
+    pub annulled_position: u64,
+    /// Why, for the audit trail.
+    pub reason: String,
+}
+
+// ---------------------------------------------------------------------------
+// Catalogue stream
+
+/// A tariff was published, effective for debits on or after `effective_from`
+/// (`TAR-CATALOGUE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TariffPublished {
+    /// First debit date the prices apply to.
+    pub effective_from: NaiveDate,
+    /// Annual prices by product.
+    pub prices: Vec<TariffPrice>,
+    /// Where the figures come from.
+    pub source: String,
+}
+
+/// One annual price of a tariff, with its mark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TariffPrice {
+    /// The product.
+    pub product: ProductKey,
+    /// The annual price (Senior: 12 × the monthly price).
+    pub annual: Money,
+    /// Verified, derived or unverified.
+    pub mark: Mark,
+}
+
+/// Zone C school holidays were published (`USE-DEZONAGE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolHolidaysPublished {
+    /// The school year, e.g. `2025-26`.
+    pub school_year: String,
+    /// The holiday periods.
+    pub periods: Vec<SchoolHoliday>,
+}
+
+/// One school holiday: last day of classes and the day classes resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolHoliday {
+    /// Toussaint, Noël, Hiver, Printemps...
+    pub name: String,
+    /// Last day of classes (dézonage starts the day after, 00:00).
+    pub classes_end: NaiveDate,
+    /// Day classes resume (dézonage ends the day before, 23:59).
+    pub classes_resume: NaiveDate,
+    /// Verified or not.
+    pub mark: Mark,
+}
+
+/// The ISO 20022 reason codes and their fee classification were published
+/// (`TAR-REJECT-FEE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonCodesPublished {
+    /// The codes.
+    pub codes: Vec<ReasonCodeEntry>,
+}
+
+/// One reason code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonCodeEntry {
+    /// The code.
+    pub code: ReasonCode,
+    /// Its meaning.
+    pub meaning: String,
+    /// Attributable to the payer (carries the fee) or a technical incident.
+    pub attributable_to_payer: bool,
+    /// Verified or not.
+    pub mark: Mark,
+}
+
+// ---------------------------------------------------------------------------
+// Campaign stream
+
+/// A punctuality refund campaign was published (RULES.md §10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignPublished {
+    /// Name, e.g. `PUNCT-2024`.
+    pub name: String,
+    /// First day of the filing window (`REF-WINDOW`).
+    pub filing_from: NaiveDate,
+    /// Last day of the filing window.
+    pub filing_until: NaiveDate,
+    /// Last day for claims (complaints).
+    pub claims_until: NaiveDate,
+    /// The operations (axes).
+    pub operations: Vec<CampaignOperation>,
+    /// Where the data comes from.
+    pub source: String,
+}
+
+/// One operation of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignOperation {
+    /// Short id, unique in the campaign.
+    pub id: String,
+    /// Its name (line or axis).
+    pub name: String,
+    /// Months with punctuality at or below 80 %.
+    pub bad_months: Vec<YearMonth>,
+    /// Eligible municipalities (`REF-PLACE`).
+    pub municipalities: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// The enum
+
+macro_rules! events {
+    ($( $(#[$doc:meta])* $variant:ident = $version:literal ),+ $(,)?) => {
+        /// Every event the ledger records. The variant name is the stable type name.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Event {
+            $( $(#[$doc])* $variant($variant), )+
+        }
+
+        impl Event {
+            /// Every (type name, current schema version), in declaration order.
+            pub const TYPES: &'static [(&'static str, u32)] = &[ $( (stringify!($variant), $version), )+ ];
+
+            /// The stable type name.
+            pub fn type_name(&self) -> &'static str {
+                match self { $( Event::$variant(_) => stringify!($variant), )+ }
+            }
+
+            /// The current schema version of this event's type.
+            pub fn schema_version(&self) -> u32 {
+                match self { $( Event::$variant(_) => $version, )+ }
+            }
+
+            /// The current schema version of a type name, if known.
+            pub fn current_version(type_name: &str) -> Option<u32> {
+                match type_name { $( stringify!($variant) => Some($version), )+ _ => None }
+            }
+
+            /// Serialises the payload alone.
+            ///
+            /// # Errors
+            /// Only if serde_json fails, which the payload types never make it do.
+            pub fn data_to_value(&self) -> serde_json::Result<serde_json::Value> {
+                match self { $( Event::$variant(p) => serde_json::to_value(p), )+ }
+            }
+
+            /// Writes the payload as JSON into a buffer.
+            ///
+            /// # Errors
+            /// Only if serde_json fails.
+            pub fn write_data(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+                match self { $( Event::$variant(p) => serde_json::to_writer(out, p), )+ }
+            }
+
+            /// Decodes a payload of the *current* version of `type_name`.
+            ///
+            /// # Errors
+            /// Unknown type, or a payload that does not match the type's schema.
+            pub fn decode_current(type_name: &str, data: &str) -> Result<Event, crate::DecodeError> {
+                match type_name {
+                    $( stringify!($variant) => serde_json::from_str(data)
+                        .map(Event::$variant)
+                        .map_err(|e| crate::DecodeError::Payload { type_name: type_name.to_owned(), source: e }), )+
+                    other => Err(crate::DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+
+            /// The JSON Schema of each type's current version.
+            pub fn schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
+                vec![ $( (stringify!($variant), $version, schemars::schema_for!($variant)), )+ ]
+            }
+        }
+    };
+}
+
+events! {
+    /// See [`PersonRegistered`].
+    PersonRegistered = 1,
+    /// See [`AddressChanged`].
+    AddressChanged = 1,
+    /// See [`WorkStudyPlaceDeclared`].
+    WorkStudyPlaceDeclared = 1,
+    /// See [`RefundClaimFiled`].
+    RefundClaimFiled = 1,
+    /// See [`RefundClaimDecided`].
+    RefundClaimDecided = 1,
+    /// See [`ContractSubscribed`].
+    ContractSubscribed = 1,
+    /// See [`FirstPaymentCollected`].
+    FirstPaymentCollected = 1,
+    /// See [`DebitDayChanged`].
+    DebitDayChanged = 1,
+    /// See [`PayerChanged`].
+    PayerChanged = 1,
+    /// See [`MandateChanged`].
+    MandateChanged = 1,
+    /// See [`MandateRevoked`].
+    MandateRevoked = 1,
+    /// See [`PaymentMethodSwitched`].
+    PaymentMethodSwitched = 1,
+    /// See [`DebitPresented`].
+    DebitPresented = 1,
+    /// See [`DebitRejected`].
+    DebitRejected = 1,
+    /// See [`DebtSettled`].
+    DebtSettled = 1,
+    /// See [`CashPaymentReceived`].
+    CashPaymentReceived = 1,
+    /// See [`CashRenewalNoticeSent`].
+    CashRenewalNoticeSent = 1,
+    /// See [`RefundDue`].
+    RefundDue = 1,
+    /// See [`RefundPaid`].
+    RefundPaid = 1,
+    /// See [`ContractSuspended`].
+    ContractSuspended = 1,
+    /// See [`ContractResumed`].
+    ContractResumed = 1,
+    /// See [`ZonesChanged`].
+    ZonesChanged = 1,
+    /// See [`LossDeclared`]. Version 2 split the support from the kind; version 1
+    /// is upcast on load (see [`crate::upcast`]).
+    LossDeclared = 2,
+    /// See [`FeeCharged`].
+    FeeCharged = 1,
+    /// See [`SeniorSwitchRequested`].
+    SeniorSwitchRequested = 1,
+    /// See [`SeniorSwitchValidated`].
+    SeniorSwitchValidated = 1,
+    /// See [`FraudEstablished`].
+    FraudEstablished = 1,
+    /// See [`ContractTerminated`].
+    ContractTerminated = 1,
+    /// See [`TreasuryNoticeIssued`].
+    TreasuryNoticeIssued = 1,
+    /// See [`TreasuryNoticeDelivered`].
+    TreasuryNoticeDelivered = 1,
+    /// See [`TreasuryNoticeSettled`].
+    TreasuryNoticeSettled = 1,
+    /// See [`EventAnnulled`].
+    EventAnnulled = 1,
+    /// See [`TariffPublished`].
+    TariffPublished = 1,
+    /// See [`SchoolHolidaysPublished`].
+    SchoolHolidaysPublished = 1,
+    /// See [`ReasonCodesPublished`].
+    ReasonCodesPublished = 1,
+    /// See [`CampaignPublished`].
+    CampaignPublished = 1,
+}

@@ -1,0 +1,825 @@
+//! Value types shared by events and commands. Each one is parsed, never merely
+//! validated: a value that exists is a valid value (STYLE.md, "parse, don't validate").
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, Months, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A parse failure of a value type: names the type and the offending input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {input:?}: {why}")]
+pub struct ParseError {
+    /// The type being parsed, e.g. `zones`.
+    pub what: &'static str,
+    /// The input as received.
+    pub input: String,
+    /// Why it was refused and what a valid value looks like.
+    pub why: &'static str,
+}
+
+impl ParseError {
+    fn new(what: &'static str, input: impl Into<String>, why: &'static str) -> Self {
+        ParseError {
+            what,
+            input: input.into(),
+            why,
+        }
+    }
+}
+
+/// Implements `Serialize`/`Deserialize` through `Display`/`FromStr`, so that the
+/// JSON form is the same string a person types and parsing is the only way in.
+macro_rules! string_serde {
+    ($t:ty, $schema_name:literal, $pattern:literal, $desc:literal) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $schema_name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "pattern": $pattern,
+                    "description": $desc,
+                })
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Money
+
+/// An amount in euros with at most two decimals (RULES.md §0). Negative amounts are
+/// allowed: a credit, a carried difference in the customer's favour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(Decimal);
+
+impl Money {
+    /// Zero euros.
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Builds an amount from a decimal that already has at most two decimals.
+    ///
+    /// # Errors
+    /// Refuses a value with more than two decimals: round it first with [`Money::round`].
+    pub fn new(value: Decimal) -> Result<Money, ParseError> {
+        if value.normalize().scale() > 2 {
+            return Err(ParseError::new(
+                "amount",
+                value.to_string(),
+                "at most two decimals (cents)",
+            ));
+        }
+        let mut v = value;
+        v.rescale(2);
+        Ok(Money(v))
+    }
+
+    /// Rounds a computed value to the cent, half away from zero: the one rounding
+    /// rule of the ledger (RULES.md §0, applied once at the end of each formula).
+    pub fn round(value: Decimal) -> Money {
+        let mut v = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        v.rescale(2);
+        Money(v)
+    }
+
+    /// Whole cents, for exact integer arithmetic.
+    pub fn from_cents(cents: i64) -> Money {
+        Money(Decimal::new(cents, 2))
+    }
+
+    /// The amount as a decimal with scale 2.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+
+    /// True when the amount is zero.
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// True when strictly above zero.
+    pub fn is_positive(self) -> bool {
+        self.0 > Decimal::ZERO
+    }
+
+    /// True when strictly below zero.
+    pub fn is_negative(self) -> bool {
+        self.0 < Decimal::ZERO
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money(self.0 + o.0)
+    }
+}
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money(self.0 - o.0)
+    }
+}
+impl std::ops::Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, o: Money) {
+        self.0 += o.0;
+    }
+}
+impl std::ops::SubAssign for Money {
+    fn sub_assign(&mut self, o: Money) {
+        self.0 -= o.0;
+    }
+}
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
+}
+
+impl FromStr for Money {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Money, ParseError> {
+        let d = Decimal::from_str_exact(s.trim())
+            .map_err(|_| ParseError::new("amount", s, "a decimal number of euros such as 90.00"))?;
+        Money::new(d).map_err(|_| ParseError::new("amount", s, "at most two decimals (cents)"))
+    }
+}
+
+string_serde!(
+    Money,
+    "Money",
+    "^-?[0-9]+(\\.[0-9]{1,2})?$",
+    "An amount in euros with at most two decimals, as a string (\"90.00\")."
+);
+
+// ---------------------------------------------------------------------------
+// Zones and products
+
+/// A zone range such as `1-5` or `2-3` (CGVU-2026 §2.1.1). The catalogue is data:
+/// older ranges (CGU-2011, zone 6) parse too; which ones are sold on a date is the
+/// tariff catalogue's business, not this type's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Zones {
+    from: u8,
+    to: u8,
+}
+
+impl Zones {
+    /// Highest zone number known to any catalogue (zone 6 existed until 2011).
+    pub const ZONE_MAX: u8 = 6;
+    /// Toutes zones, the only range of the Senior product.
+    pub const ALL: Zones = Zones { from: 1, to: 5 };
+
+    /// Builds a range.
+    ///
+    /// # Errors
+    /// Refuses a range outside 1..=6 or with `from >= to`.
+    pub fn new(from: u8, to: u8) -> Result<Zones, ParseError> {
+        if from < 1 || to > Self::ZONE_MAX || from >= to {
+            return Err(ParseError::new(
+                "zones",
+                format!("{from}-{to}"),
+                "two zone numbers between 1 and 6, lower first, such as 1-5 or 2-3",
+            ));
+        }
+        Ok(Zones { from, to })
+    }
+    /// First zone covered.
+    pub fn from(self) -> u8 {
+        self.from
+    }
+    /// Last zone covered.
+    pub fn to(self) -> u8 {
+        self.to
+    }
+    /// True when zone `z` is inside the range.
+    pub fn covers(self, z: u8) -> bool {
+        (self.from..=self.to).contains(&z)
+    }
+    /// True for "toutes zones" (1-5), which covers every zone of today's network.
+    pub fn is_all_zones(self) -> bool {
+        self.from == 1 && self.to >= 5
+    }
+}
+
+impl fmt::Display for Zones {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.from, self.to)
+    }
+}
+
+impl FromStr for Zones {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Zones, ParseError> {
+        let bad = || ParseError::new("zones", s, "two zone numbers such as 1-5 or 2-3");
+        let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
+        let a: u8 = a.parse().map_err(|_| bad())?;
+        let b: u8 = b.parse().map_err(|_| bad())?;
+        Zones::new(a, b).map_err(|e| ParseError {
+            input: s.into(),
+            ..e
+        })
+    }
+}
+
+string_serde!(
+    Zones,
+    "Zones",
+    "^[1-6]-[1-6]$",
+    "A zone range such as \"1-5\" (toutes zones), \"2-3\", \"3-4\" or \"4-5\"."
+);
+
+/// The product of a contract (RULES.md §0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Product {
+    /// Navigo Annuel on a zone range: 11 installments a year, a free 12th month.
+    Annual {
+        /// The zones covered.
+        zones: Zones,
+    },
+    /// Navigo Annuel Tarification Senior: always zones 1-5, 12 installments a year.
+    Senior,
+}
+
+impl Product {
+    /// The zones the product covers.
+    pub fn zones(self) -> Zones {
+        match self {
+            Product::Annual { zones } => zones,
+            Product::Senior => Zones::ALL,
+        }
+    }
+    /// The catalogue key of the product: the zone range, or `senior`.
+    pub fn key(self) -> ProductKey {
+        match self {
+            Product::Annual { zones } => ProductKey::Annual(zones),
+            Product::Senior => ProductKey::Senior,
+        }
+    }
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Product::Annual { zones } => write!(f, "annual {zones}"),
+            Product::Senior => f.write_str("senior"),
+        }
+    }
+}
+
+/// The key of a product in the tariff catalogue: `"1-5"`, `"2-3"`, ... or `"senior"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProductKey {
+    /// A Navigo Annuel zone range.
+    Annual(Zones),
+    /// Navigo Annuel Tarification Senior.
+    Senior,
+}
+
+impl fmt::Display for ProductKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProductKey::Annual(z) => z.fmt(f),
+            ProductKey::Senior => f.write_str("senior"),
+        }
+    }
+}
+
+impl FromStr for ProductKey {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<ProductKey, ParseError> {
+        if s.trim() == "senior" {
+            return Ok(ProductKey::Senior);
+        }
+        s.parse()
+            .map(ProductKey::Annual)
+            .map_err(|_| ParseError::new("product key", s, "a zone range such as 1-5, or senior"))
+    }
+}
+
+string_serde!(
+    ProductKey,
+    "ProductKey",
+    "^([1-6]-[1-6]|senior)$",
+    "A catalogue key: a zone range (\"1-5\", \"2-3\", ...) or \"senior\"."
+);
+
+// ---------------------------------------------------------------------------
+// Payment
+
+/// The day of the month direct debits are taken: 1 (default), 2, 8 or 12
+/// (CGVU-2026 §4.14.2, `PAY-DEBIT-DAY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DebitDay(u8);
+
+impl DebitDay {
+    /// The default debit day.
+    pub const DEFAULT: DebitDay = DebitDay(1);
+    /// The days a payer may choose.
+    pub const ALLOWED: [u8; 4] = [1, 2, 8, 12];
+
+    /// Builds a debit day.
+    ///
+    /// # Errors
+    /// Refuses any day other than 1, 2, 8 or 12.
+    pub fn new(day: u8) -> Result<DebitDay, ParseError> {
+        if Self::ALLOWED.contains(&day) {
+            Ok(DebitDay(day))
+        } else {
+            Err(ParseError::new(
+                "debit day",
+                day.to_string(),
+                "one of 1, 2, 8 or 12 (PAY-DEBIT-DAY, CGVU-2026 §4.14.2)",
+            ))
+        }
+    }
+    /// The day of the month.
+    pub fn day(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for DebitDay {
+    fn default() -> Self {
+        DebitDay::DEFAULT
+    }
+}
+
+impl Serialize for DebitDay {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.0)
+    }
+}
+impl<'de> Deserialize<'de> for DebitDay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DebitDay::new(u8::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+impl JsonSchema for DebitDay {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DebitDay".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "enum": [1, 2, 8, 12],
+            "description": "Day of the month of the direct debit (PAY-DEBIT-DAY)."
+        })
+    }
+}
+
+/// A SEPA mandate: the unique mandate reference and an opaque reference of the
+/// debtor account. The IBAN itself is not stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mandate {
+    /// Unique mandate reference (UMR).
+    pub reference: String,
+    /// Opaque reference of the debtor's current account (never the IBAN).
+    pub account_ref: String,
+}
+
+/// How a contract is paid (`PAY-METHOD`, CGVU-2026 §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentSetup {
+    /// Monthly SEPA direct debit.
+    DirectDebit {
+        /// Day of the month the debit is taken.
+        debit_day: DebitDay,
+        /// The mandate signed by the payer.
+        mandate: Mandate,
+    },
+    /// Annual payment in one go (au comptant).
+    Cash,
+}
+
+impl PaymentSetup {
+    /// True for direct debit.
+    pub fn is_direct_debit(&self) -> bool {
+        matches!(self, PaymentSetup::DirectDebit { .. })
+    }
+}
+
+/// An ISO 20022 reject reason code (`PAY-REJECT`): four upper-case letters or digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReasonCode([u8; 4]);
+
+impl ReasonCode {
+    /// Debtor deceased: terminates the contract at once (`PAY-UNPAID-TERMINATION`).
+    pub const MD07: ReasonCode = ReasonCode(*b"MD07");
+    /// Insufficient funds.
+    pub const AM04: ReasonCode = ReasonCode(*b"AM04");
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters and digits are accepted by the parser.
+        std::str::from_utf8(&self.0).unwrap_or("????")
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReasonCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<ReasonCode, ParseError> {
+        let b = s.as_bytes();
+        if b.len() == 4
+            && b.iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            Ok(ReasonCode([b[0], b[1], b[2], b[3]]))
+        } else {
+            Err(ParseError::new(
+                "reason code",
+                s,
+                "an ISO 20022 reason code: four upper-case letters or digits such as AM04",
+            ))
+        }
+    }
+}
+
+string_serde!(
+    ReasonCode,
+    "ReasonCode",
+    "^[A-Z0-9]{4}$",
+    "An ISO 20022 reject reason code such as AM04 or MD07."
+);
+
+// ---------------------------------------------------------------------------
+// People
+
+/// A customer number (numéro client): 1 to 20 ASCII letters or digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientNumber(String);
+
+impl ClientNumber {
+    /// Longest accepted client number.
+    pub const LEN_MAX: usize = 20;
+    /// The number as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClientNumber {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<ClientNumber, ParseError> {
+        if !s.is_empty() && s.len() <= Self::LEN_MAX && s.bytes().all(|c| c.is_ascii_alphanumeric())
+        {
+            Ok(ClientNumber(s.to_owned()))
+        } else {
+            Err(ParseError::new(
+                "client number",
+                s,
+                "1 to 20 letters or digits",
+            ))
+        }
+    }
+}
+
+string_serde!(
+    ClientNumber,
+    "ClientNumber",
+    "^[A-Za-z0-9]{1,20}$",
+    "A customer number (numéro client)."
+);
+
+/// A postal address, reduced to what the rules read: the municipality
+/// (`REF-PLACE`) and its INSEE code when known.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Street line, free text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub street: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Municipality name as written in the campaign lists (e.g. "Argenteuil", "Paris").
+    pub municipality: String,
+}
+
+/// Whether a declared place is one of work or of study (`REF-PLACE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    /// Place of work.
+    Work,
+    /// Place of study.
+    Study,
+}
+
+/// Senior activity declaration (`SUB-SENIOR`, CGVU-2026 §2.2.3): one of the three
+/// ways of stating an activity below half-time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "declared", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActivityDeclaration {
+    /// No professional activity.
+    NoActivity,
+    /// Hours per week (must be below 17.5).
+    HoursPerWeek {
+        /// Declared hours.
+        hours: rust_decimal::Decimal,
+    },
+    /// Hours per month (must be below 75.5).
+    HoursPerMonth {
+        /// Declared hours.
+        hours: rust_decimal::Decimal,
+    },
+    /// Hours per year (must be below 803.5).
+    HoursPerYear {
+        /// Declared hours.
+        hours: rust_decimal::Decimal,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+/// The channel a request came through (RULES.md §0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Espace Personnel on navigo.fr.
+    Online,
+    /// Agence commerciale, point de vente RATP, Guichet Services Navigo SNCF.
+    Agency,
+    /// Postal mail.
+    Mail,
+    /// Email.
+    Email,
+    /// Telephone.
+    Phone,
+}
+
+impl Channel {
+    /// True for the remote channels (everything but the agency), which take effect
+    /// at the earliest 48 h after the request (`SUSP-ANYTIME`, `ZONE-WHEN`).
+    pub fn is_remote(self) -> bool {
+        self != Channel::Agency
+    }
+}
+
+/// Who performed an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRole {
+    /// The holder or payer, on their own behalf.
+    Customer,
+    /// An agency or back-office agent.
+    Agent,
+    /// The ledger itself: billing clock, bank returns.
+    System,
+    /// An import or a scenario file.
+    Import,
+}
+
+/// The actor of an event: a role and an identifier within that role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The role.
+    pub role: ActorRole,
+    /// The identifier (agent number, client number, `billing-clock`...).
+    pub id: String,
+}
+
+impl Actor {
+    /// The billing clock (`advance_to`).
+    pub fn billing_clock() -> Actor {
+        Actor {
+            role: ActorRole::System,
+            id: "billing-clock".into(),
+        }
+    }
+}
+
+/// The lost, stolen or replaced support of a contract (`LOSS-SUPPORT`, CGVU-2026 §5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    /// The passe Navigo card.
+    Pass,
+    /// A phone.
+    Phone,
+    /// A watch.
+    Watch,
+}
+
+/// Verified / derived / unverified mark of a reference figure (DATA.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Mark {
+    /// V: seen in a public source.
+    #[serde(rename = "V")]
+    Verified,
+    /// D: derived by arithmetic from verified figures.
+    #[serde(rename = "D")]
+    Derived,
+    /// U: unverified estimate.
+    #[serde(rename = "U")]
+    Unverified,
+}
+
+// ---------------------------------------------------------------------------
+// Calendar
+
+/// A calendar month (`Month M` of RULES.md §0), written `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    year: i32,
+    month: u32,
+}
+
+impl YearMonth {
+    /// Builds a month.
+    ///
+    /// # Errors
+    /// Refuses a month outside 1..=12 or a year outside 1900..=2200.
+    pub fn new(year: i32, month: u32) -> Result<YearMonth, ParseError> {
+        if !(1..=12).contains(&month) || !(1900..=2200).contains(&year) {
+            return Err(ParseError::new(
+                "month",
+                format!("{year:04}-{month:02}"),
+                "YYYY-MM with a month 01 to 12",
+            ));
+        }
+        Ok(YearMonth { year, month })
+    }
+    /// The month of a date.
+    pub fn of(date: NaiveDate) -> YearMonth {
+        YearMonth {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+    /// The year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+    /// The month number, 1 to 12.
+    pub fn month(self) -> u32 {
+        self.month
+    }
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or(NaiveDate::MIN)
+    }
+    /// The last day of the month.
+    pub fn last_day(self) -> NaiveDate {
+        self.plus(1)
+            .first_day()
+            .pred_opt()
+            .unwrap_or(NaiveDate::MIN)
+    }
+    /// The number of days of the month.
+    pub fn days(self) -> u32 {
+        self.last_day().day()
+    }
+    /// The day `day` of the month, clamped to its last day (day 31 of February is
+    /// its 28th or 29th).
+    pub fn day_clamped(self, day: u32) -> NaiveDate {
+        let last = self.days();
+        NaiveDate::from_ymd_opt(self.year, self.month, day.clamp(1, last)).unwrap_or(NaiveDate::MIN)
+    }
+    /// This month plus `n` months (n may be negative).
+    pub fn plus(self, n: i32) -> YearMonth {
+        let idx = self.year * 12 + (self.month as i32 - 1) + n;
+        YearMonth {
+            year: idx.div_euclid(12),
+            month: (idx.rem_euclid(12) + 1) as u32,
+        }
+    }
+    /// Months from `self` to `other` (positive when `other` is later).
+    pub fn months_until(self, other: YearMonth) -> i32 {
+        (other.year * 12 + other.month as i32) - (self.year * 12 + self.month as i32)
+    }
+}
+
+/// `date + n months`, clamped to the end of the month (31 January + 1 month is
+/// 28/29 February), as RULES.md §0 defines windows.
+pub fn add_months(date: NaiveDate, n: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(n))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// `date - n months`, clamped to the end of the month.
+pub fn sub_months(date: NaiveDate, n: u32) -> NaiveDate {
+    date.checked_sub_months(Months::new(n))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for YearMonth {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<YearMonth, ParseError> {
+        let bad = || ParseError::new("month", s, "YYYY-MM such as 2026-07");
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let y: i32 = y.parse().map_err(|_| bad())?;
+        let m: u32 = m.parse().map_err(|_| bad())?;
+        YearMonth::new(y, m)
+    }
+}
+
+string_serde!(
+    YearMonth,
+    "YearMonth",
+    "^[0-9]{4}-(0[1-9]|1[0-2])$",
+    "A calendar month, YYYY-MM."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_rounds_half_away_from_zero_once() {
+        assert_eq!(Money::round("85.505".parse().unwrap()).to_string(), "85.51");
+        assert_eq!(
+            Money::round("-85.505".parse().unwrap()).to_string(),
+            "-85.51"
+        );
+        assert_eq!(Money::round("4.5".parse().unwrap()).to_string(), "4.50");
+        assert!("1.005".parse::<Money>().is_err());
+        assert_eq!("90".parse::<Money>().unwrap().to_string(), "90.00");
+    }
+
+    #[test]
+    fn zones_parse_and_refuse() {
+        assert_eq!("2-3".parse::<Zones>().unwrap().to_string(), "2-3");
+        assert!("3-2".parse::<Zones>().is_err());
+        assert!("0-5".parse::<Zones>().is_err());
+        assert!("1-7".parse::<Zones>().is_err());
+        assert!("x".parse::<Zones>().is_err());
+    }
+
+    #[test]
+    fn debit_day_only_allowed_days() {
+        for d in 0..=31u8 {
+            assert_eq!(
+                DebitDay::new(d).is_ok(),
+                [1, 2, 8, 12].contains(&d),
+                "day {d}"
+            );
+        }
+    }
+
+    #[test]
+    fn year_month_arithmetic() {
+        let m: YearMonth = "2026-07".parse().unwrap();
+        assert_eq!(m.plus(11).to_string(), "2027-06");
+        assert_eq!(m.plus(-7).to_string(), "2025-12");
+        assert_eq!(m.months_until(m.plus(12)), 12);
+        assert_eq!("2024-02".parse::<YearMonth>().unwrap().days(), 29);
+        assert_eq!(
+            add_months(NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(), 1),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
+    }
+}

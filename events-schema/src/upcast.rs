@@ -1,0 +1,135 @@
+//! Upcasting: older schema versions are read and converted on load, so that the
+//! rest of the ledger only ever sees current types. Stored bytes are never
+//! rewritten (the hash chain covers them).
+//!
+//! Known upcasts:
+//! - `LossDeclared` v1 → v2. Before the phone and watch supports (CGVU-2026 §5.5),
+//!   v1 recorded `{"stolen": bool, "fee": "8.00", "rank_in_period": n}` and the
+//!   support was always the pass. v2 names the kind, the support lost and the
+//!   support of the replacement.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::event::{LossDeclared, LossKind};
+use crate::types::{Money, Support};
+
+use crate::event::Event;
+use crate::DecodeError;
+
+/// Decodes an event payload of any known version of `type_name`.
+///
+/// # Errors
+/// Unknown type, a version newer than the code knows or with no upcaster, or a
+/// payload that does not decode.
+pub fn decode_event(type_name: &str, version: u32, data: &str) -> Result<Event, DecodeError> {
+    let current = Event::current_version(type_name)
+        .ok_or_else(|| DecodeError::UnknownType(type_name.to_owned()))?;
+    if version == current {
+        return Event::decode_current(type_name, data);
+    }
+    if version == 0 || version > current {
+        return Err(DecodeError::UnknownVersion {
+            type_name: type_name.to_owned(),
+            version,
+            current,
+        });
+    }
+    let mut value: Value = serde_json::from_str(data).map_err(|e| DecodeError::Payload {
+        type_name: type_name.to_owned(),
+        source: e,
+    })?;
+    let mut v = version;
+    while v < current {
+        value = upcast_one(type_name, v, value)?;
+        v += 1;
+    }
+    let text = value.to_string();
+    Event::decode_current(type_name, &text)
+}
+
+/// `LossDeclared` version 1, kept to decode old records and to publish its schema.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "LossDeclared")]
+pub struct LossDeclaredV1 {
+    /// True for a theft, false for a loss.
+    pub stolen: bool,
+    /// Replacement fee.
+    pub fee: Money,
+    /// Rank of the replacement in the free-replacement period.
+    pub rank_in_period: u32,
+}
+
+/// Schemas of the versions older than the current ones: (type, version, schema).
+pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
+    vec![("LossDeclared", 1, schemars::schema_for!(LossDeclaredV1))]
+}
+
+/// Converts one payload from version `from` to `from + 1`.
+fn upcast_one(type_name: &str, from: u32, value: Value) -> Result<Value, DecodeError> {
+    let payload_err = |source| DecodeError::Payload {
+        type_name: format!("{type_name} v{from}"),
+        source,
+    };
+    match (type_name, from) {
+        ("LossDeclared", 1) => {
+            let v1: LossDeclaredV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = LossDeclared {
+                kind: if v1.stolen {
+                    LossKind::Theft
+                } else {
+                    LossKind::Loss
+                },
+                support: Support::Pass,
+                replacement_support: Support::Pass,
+                fee: v1.fee,
+                rank_in_period: v1.rank_in_period,
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        _ => Err(DecodeError::UnknownVersion {
+            type_name: type_name.to_owned(),
+            version: from,
+            current: Event::current_version(type_name).unwrap_or(0),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_declared_v1_is_upcast_to_v2() {
+        let v1 = r#"{"stolen": true, "fee": "8.00", "rank_in_period": 3}"#;
+        let e = decode_event("LossDeclared", 1, v1).unwrap();
+        assert_eq!(
+            e,
+            Event::LossDeclared(LossDeclared {
+                kind: LossKind::Theft,
+                support: Support::Pass,
+                replacement_support: Support::Pass,
+                fee: "8.00".parse::<Money>().unwrap(),
+                rank_in_period: 3,
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_versions_and_types_are_errors() {
+        assert!(matches!(
+            decode_event("LossDeclared", 3, "{}"),
+            Err(DecodeError::UnknownVersion { .. })
+        ));
+        assert!(matches!(
+            decode_event("Nope", 1, "{}"),
+            Err(DecodeError::UnknownType(_))
+        ));
+        assert!(matches!(
+            decode_event("LossDeclared", 1, r#"{"fee":"1.00"}"#),
+            Err(DecodeError::Payload { .. })
+        ));
+    }
+}
