@@ -1,0 +1,216 @@
+//! The event store: an append-only, hash-chained log of events, behind the async
+//! trait [`EventStore`]. [`sled_store::SledStore`] is the durable implementation.
+//!
+//! Guarantees every implementation gives:
+//! - stream sequences start at 1 and are gapless; global positions start at 1 and
+//!   are gapless; both are assigned atomically with the version check;
+//! - no append is acknowledged before it is durable;
+//! - an append with an idempotency key already used with the same content returns
+//!   [`AppendOutcome::AlreadyAppended`] and writes nothing; with different content
+//!   it is a [`StoreError::IdempotencyConflict`];
+//! - recorded-at instants never decrease with position;
+//! - every record carries its hash, and each hash covers the previous one.
+
+use std::ops::RangeInclusive;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use navigo_events_schema::{Envelope, Hash, NewEvent, StreamId};
+
+pub mod sled_store;
+
+/// The version a writer expects a stream to be at (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the version.
+    Any,
+    /// The stream must be at exactly this version (0: the stream must not exist).
+    Exact(u64),
+}
+
+/// An append request: events for one stream, all or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendRequest {
+    /// The stream.
+    pub stream: StreamId,
+    /// Expected version.
+    pub expected: ExpectedVersion,
+    /// The events, in order. At least one, at most [`Limits::events_per_append_max`].
+    pub events: Vec<NewEvent>,
+    /// Idempotency key: a retry with the same key and content writes nothing.
+    pub idempotency_key: Option<String>,
+    /// Import clock: the recorded-at instant to use instead of the store's clock.
+    /// Refused as out of order when earlier than the head's instant.
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// A successful append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Written now.
+    Appended {
+        /// Global positions of the events, in order.
+        positions: Vec<u64>,
+        /// The stream's version after the append.
+        stream_version: u64,
+    },
+    /// The same key and content were appended before: nothing written.
+    AlreadyAppended {
+        /// Global positions of the events of the first append.
+        positions: Vec<u64>,
+    },
+}
+
+impl AppendOutcome {
+    /// The positions, whichever the outcome.
+    pub fn positions(&self) -> &[u64] {
+        match self {
+            AppendOutcome::Appended { positions, .. } | AppendOutcome::AlreadyAppended { positions } => {
+                positions
+            }
+        }
+    }
+}
+
+/// The head of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Last position (0 for an empty log).
+    pub position: u64,
+    /// Hash of the last record (genesis for an empty log).
+    pub hash: Hash,
+    /// Recorded-at of the last record.
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Named bounds on what an append may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Events in one append request.
+    pub events_per_append_max: u32,
+    /// Encoded bytes of one event record.
+    pub event_bytes_max: u32,
+    /// Append requests gathered into one group commit.
+    pub batch_appends_max: u32,
+    /// Length of an idempotency key.
+    pub idempotency_key_bytes_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            events_per_append_max: 1_000,
+            event_bytes_max: 64 * 1024,
+            batch_appends_max: 1_024,
+            idempotency_key_bytes_max: 200,
+        }
+    }
+}
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream is not at the expected version.
+    #[error("version conflict on {stream}: expected {expected}, actual {actual}")]
+    Conflict {
+        /// The stream.
+        stream: StreamId,
+        /// What the writer expected.
+        expected: u64,
+        /// The actual version.
+        actual: u64,
+    },
+    /// An idempotency key was reused with different content.
+    #[error("idempotency key {key:?} was already used for a different append")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
+    /// An import instant earlier than the head's.
+    #[error("out of order: recorded-at {given} is earlier than the head's {head}")]
+    OutOfOrder {
+        /// The instant given.
+        given: DateTime<Utc>,
+        /// The head's instant.
+        head: DateTime<Utc>,
+    },
+    /// A named limit was exceeded.
+    #[error("{limit} exceeded: {actual} > {max}")]
+    LimitExceeded {
+        /// The limit's name, e.g. `events_per_append_max`.
+        limit: &'static str,
+        /// The bound.
+        max: u64,
+        /// What was asked.
+        actual: u64,
+    },
+    /// An empty append.
+    #[error("an append must carry at least one event")]
+    Empty,
+    /// A stored record does not decode or does not verify.
+    #[error("corrupt record at position {position}: {why}")]
+    Corrupt {
+        /// The position.
+        position: u64,
+        /// What is wrong.
+        why: String,
+    },
+    /// The directory is not a navigo ledger.
+    #[error("{path} is not a navigo ledger: {why}")]
+    NotALedger {
+        /// The path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// The event could not be encoded.
+    #[error("cannot encode event: {0}")]
+    Encode(String),
+    /// The underlying storage failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The store was shut down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// An async stream of envelopes in position order.
+pub type EnvelopeStream<'a> = Pin<Box<dyn Stream<Item = Result<Envelope, StoreError>> + Send + 'a>>;
+
+/// The event store.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends events to one stream, atomically and durably.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], [`StoreError::IdempotencyConflict`],
+    /// [`StoreError::OutOfOrder`], [`StoreError::LimitExceeded`], or a storage failure.
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// Reads a stream's events whose sequence is in `range`, in order.
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record.
+    async fn read_stream(
+        &self,
+        stream: StreamId,
+        range: RangeInclusive<u64>,
+    ) -> Result<Vec<Envelope>, StoreError>;
+
+    /// Every event from `from_position` on, in position order.
+    fn read_all(&self, from_position: u64) -> EnvelopeStream<'_>;
+
+    /// The head of the log.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn head(&self) -> Result<Head, StoreError>;
+
+    /// A stream's current version (0 when it does not exist).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,1 @@
+//! The sled implementation of the event store (to be written).
