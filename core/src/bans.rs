@@ -550,4 +550,42 @@ mod tests {
         assert!(may_be(BanRole::Holder, d(2026, 10, 6), &f).is_err());
         assert!(may_be(BanRole::Payer, d(2026, 10, 6), &f).is_ok());
     }
+
+    #[test]
+    fn sub_banned_payer_refusal_names_the_ban_its_end_and_the_way_out() {
+        let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
+        let r = ban_refusal(&w[0], d(2026, 11, 1));
+        assert_eq!(
+            (r.rule, r.article),
+            (RuleId::SubBannedPayer, "CGVU-2026 §4.4")
+        );
+        assert!(r.message.contains("2026-12-05"), "{}", r.message);
+        // Under CGU-2011 the refusal cites CGU-2011 §8.5.
+        let w = ban_windows(&[unpaid(d(2025, 10, 5))]);
+        let r = ban_refusal(&w[0], d(2025, 11, 1));
+        assert_eq!(
+            (r.rule, r.article),
+            (RuleId::SubBannedPayer, "CGU-2011 §8.5")
+        );
+        // Once the window is over, nothing bars the payer.
+        assert!(may_be(BanRole::Payer, d(2026, 4, 5), &w).is_ok());
+    }
+
+    #[test]
+    fn sub_banned_holder_only_for_a_fraud_ban() {
+        let w = ban_windows(&[BanFact::FraudTermination {
+            date: d(2026, 10, 5),
+            rulebook: "CGVU-2026".into(),
+            role: FraudRole::Accomplice,
+            contract: id(1),
+            event_id: id(2),
+        }]);
+        let barred = may_be(BanRole::Holder, d(2027, 1, 1), &w).unwrap_err();
+        let r = ban_refusal(barred, d(2027, 1, 1));
+        assert_eq!(r.rule, RuleId::SubBannedHolder);
+        assert!(r.message.contains("2029-10-05"), "{}", r.message);
+        // An unpaid termination does not bar the holder role.
+        let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
+        assert!(may_be(BanRole::Holder, d(2026, 10, 6), &w).is_ok());
+    }
 }

@@ -333,6 +333,34 @@ mod tests {
     }
 
     #[test]
+    fn zone_when_remote_change_is_effective_at_the_earliest_48_hours_later() {
+        // A remote zone change asked on Friday 2026-11-20 at 18:00 Paris can take
+        // effect on Monday 23 (Sunday 22 00:00 is only 30 h later).
+        assert_eq!(
+            earliest_effective_date(utc("2026-11-20T17:00:00Z"), 48),
+            d(2026, 11, 23)
+        );
+        assert_ne!(
+            earliest_effective_date(utc("2026-11-20T17:00:00Z"), 48),
+            d(2026, 11, 22)
+        );
+        // At the agency: immediate, the same day.
+        assert_eq!(
+            earliest_effective_date(utc("2026-11-20T17:00:00Z"), 0),
+            d(2026, 11, 20)
+        );
+    }
+
+    #[test]
+    fn loss_termination_window_is_the_declaration_date_and_the_12_months_before() {
+        // RULES.md LOSS-TERMINATION: "the declaration's date and the 12 months before it".
+        let declared = d(2027, 3, 10);
+        assert!(within_last_12_months(d(2026, 3, 11), declared));
+        assert!(!within_last_12_months(d(2026, 3, 10), declared));
+        assert!(within_last_12_months(declared, declared));
+    }
+
+    #[test]
     fn windows_follow_rules_md_section_0() {
         let of = d(2026, 11, 20);
         assert!(within_last_12_months(d(2026, 11, 20), of));

@@ -609,8 +609,10 @@ pub fn decide_refund(
         } else if a.decision.eligible {
             a.decision.rule = RuleId::RefOnePerCampaign;
             a.decision.explanation = format!(
-                "{}; not granted: one refund per holder per campaign, operation {} granted",
+                "{}; assessed at {} but not granted: one refund per holder per campaign, \
+                 operation {} granted",
                 a.decision.explanation,
+                a.decision.amount,
                 granted_name.as_deref().unwrap_or("?")
             );
             a.decision.amount = Money::ZERO;
@@ -637,4 +639,423 @@ pub fn decide_refund(
         },
         total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::{builtin_campaigns, PUNCT_2024_CAMPAIGN_ID};
+    use navigo_events_schema::types::Zones;
+    use proptest::prelude::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    fn money(s: &str) -> Money {
+        s.parse().unwrap()
+    }
+    fn ym(s: &str) -> YearMonth {
+        s.parse().unwrap()
+    }
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+    const HOLDER: u128 = 1;
+    const PAYER: u128 = 2;
+    fn annual(z: &str) -> Product {
+        Product::Annual {
+            zones: z.parse::<Zones>().unwrap(),
+        }
+    }
+    fn campaign() -> CampaignPublished {
+        builtin_campaigns().unwrap().remove(0).1
+    }
+    fn cat() -> Catalogue {
+        Catalogue::builtin().unwrap()
+    }
+    fn contract(periods: &[(NaiveDate, Option<NaiveDate>)], product: Product) -> ContractHistory {
+        ContractHistory {
+            contract: id(10),
+            periods: periods
+                .iter()
+                .map(|&(from, until)| InForcePeriod { from, until })
+                .collect(),
+            products: vec![(periods[0].0, product)],
+            payers: vec![(periods[0].0, id(PAYER))],
+            third_party_payer: false,
+        }
+    }
+    /// A holder living in Sevran (RER B Mitry and CDG operations) since 2020,
+    /// with an Annual 1-5 contract from 2023-01-01, paid by PAYER.
+    fn sevran_holder() -> HolderHistory {
+        HolderHistory {
+            holder: id(HOLDER),
+            holder_birth_date: d(1990, 5, 5),
+            holder_emancipated: false,
+            contracts: vec![contract(&[(d(2023, 1, 1), None)], annual("1-5"))],
+            residences: vec![Residence {
+                from: d(2020, 1, 1),
+                municipality: "Sevran".into(),
+            }],
+            declared_places: vec![],
+            prior_claims: vec![],
+        }
+    }
+    fn request(on: NaiveDate) -> Filing {
+        Filing {
+            campaign_id: PUNCT_2024_CAMPAIGN_ID,
+            filer: id(HOLDER),
+            capacity: FilerCapacity::Holder,
+            filer_birth_date: d(1990, 5, 5),
+            filer_emancipated: false,
+            kind: ClaimKind::Request,
+            date: on,
+        }
+    }
+    fn decide(h: &HolderHistory, f: &Filing) -> Result<RefundDecision, Refusal> {
+        decide_refund(&campaign(), h, &cat(), f)
+    }
+    fn op<'a>(r: &'a RefundDecision, id: &str) -> &'a OperationDecision {
+        r.operations.iter().find(|o| o.operation == id).unwrap()
+    }
+    const MITRY: &str = "rer-b-aulnay-mitry";
+    const CDG: &str = "rer-b-aulnay-cdg";
+
+    #[test]
+    fn ref_amount_full_installment_for_6_held_of_7_bad_months() {
+        let r = decide(&sevran_holder(), &request(d(2025, 3, 20))).unwrap();
+        // 1-5 in 2024: 950.40 / 11 = 86.40, once.
+        let mitry = op(&r, MITRY);
+        assert!(mitry.eligible);
+        assert_eq!(mitry.rule, RuleId::RefAmount);
+        assert_eq!(mitry.held_months.len(), 7);
+        assert_eq!(mitry.amount, money("86.40"));
+        assert_eq!(r.total, money("86.40"));
+        // Operations of other municipalities are refused by REF-PLACE.
+        assert_eq!(op(&r, "t12").rule, RuleId::RefPlace);
+        assert!(!op(&r, "t12").eligible);
+    }
+
+    #[test]
+    fn ref_amount_half_installment_with_3_to_5_held_or_on_a_short_operation() {
+        // Held from 2024-06-15: Jun, Oct, Nov, Dec of Mitry (4 of 7) -> 0.5 x.
+        let mut h = sevran_holder();
+        h.contracts = vec![contract(&[(d(2024, 6, 15), None)], annual("4-5"))];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        let mitry = op(&r, MITRY);
+        assert_eq!(
+            mitry.held_months,
+            vec![ym("2024-06"), ym("2024-10"), ym("2024-11"), ym("2024-12")]
+        );
+        // 4-5 in 2024: 822.80 / 11 / 2 = 37.40.
+        assert_eq!(mitry.amount, money("37.40"));
+        // CDG has 3 bad months (Feb, Jun, Dec): 2 held, refused.
+        assert_eq!(op(&r, CDG).rule, RuleId::RefMin3);
+        // A Senior contract held all year: 518.40 / 12 = 43.20 on Mitry (7 held).
+        h.contracts = vec![contract(&[(d(2023, 1, 1), None)], Product::Senior)];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).amount, money("43.20"));
+        // On the 3-month CDG operation the same holder gets half: 21.60, not granted
+        // since Mitry pays more (one refund per campaign).
+        assert_eq!(op(&r, CDG).rule, RuleId::RefOnePerCampaign);
+        assert!(
+            op(&r, CDG).explanation.contains("assessed at 21.60"),
+            "{}",
+            op(&r, CDG).explanation
+        );
+    }
+
+    #[test]
+    fn ref_amount_uses_the_last_product_held_in_the_last_bad_month() {
+        // A zone change 4-5 -> 1-5 on 2024-12-10: December's product is 1-5.
+        let mut h = sevran_holder();
+        let mut c = contract(&[(d(2023, 1, 1), None)], annual("4-5"));
+        c.products.push((d(2024, 12, 10), annual("1-5")));
+        h.contracts = vec![c];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).amount, money("86.40"));
+        // Terminated on 2024-12-05 before the change: 4-5 of December, 822.80 / 11 = 74.80.
+        let mut c = contract(&[(d(2023, 1, 1), Some(d(2024, 12, 5)))], annual("4-5"));
+        c.products.push((d(2024, 12, 10), annual("1-5")));
+        h.contracts = vec![c];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).amount, money("74.80"));
+    }
+
+    #[test]
+    fn ref_held_months_count_a_month_with_a_single_day_in_force() {
+        // In force on 2024-01-01 only, suspended until 2024-03-31 (in force that day).
+        let mut h = sevran_holder();
+        h.contracts = vec![contract(
+            &[(d(2023, 6, 1), Some(d(2024, 1, 2))), (d(2024, 3, 31), None)],
+            annual("1-5"),
+        )];
+        let held = held_months(&campaign().operations[0], &h);
+        assert!(held.contains(&ym("2024-01")));
+        assert!(!held.contains(&ym("2024-02")), "suspended all February");
+        assert!(held.contains(&ym("2024-03")));
+        assert_eq!(held.len(), 6);
+        // Terminated on 2024-01-01 (not in force that day): January is not held.
+        h.contracts = vec![contract(
+            &[(d(2023, 6, 1), Some(d(2024, 1, 1)))],
+            annual("1-5"),
+        )];
+        assert!(held_months(&campaign().operations[0], &h).is_empty());
+    }
+
+    #[test]
+    fn ref_min_3_needs_three_held_bad_months() {
+        let mut h = sevran_holder();
+        // From 2024-10-31: Oct, Nov, Dec of Mitry -> eligible (0.5 x).
+        h.contracts = vec![contract(&[(d(2024, 10, 31), None)], annual("1-5"))];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert!(op(&r, MITRY).eligible);
+        assert_eq!(op(&r, MITRY).amount, money("43.20"));
+        // From 2024-11-01: 2 held -> refused by REF-MIN-3, nothing granted.
+        h.contracts = vec![contract(&[(d(2024, 11, 1), None)], annual("1-5"))];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).rule, RuleId::RefMin3);
+        assert!(!op(&r, MITRY).eligible);
+        assert_eq!(r.total, Money::ZERO);
+        assert_eq!(r.beneficiary, None);
+    }
+
+    #[test]
+    fn ref_place_residence_outside_paris_or_declared_work_or_study() {
+        let mut h = sevran_holder();
+        // Paris residents are refused through residence...
+        h.residences = vec![Residence {
+            from: d(2020, 1, 1),
+            municipality: "Paris".into(),
+        }];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).rule, RuleId::RefPlace);
+        assert_eq!(r.total, Money::ZERO);
+        // ...but eligible through a declared place of work (accents ignored).
+        h.declared_places = vec![DeclaredPlace {
+            from: d(2023, 9, 1),
+            kind: PlaceKind::Work,
+            municipality: "MITRY-MORY".into(),
+        }];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert!(op(&r, MITRY).eligible);
+        assert!(op(&r, MITRY).explanation.contains("work"));
+        // A move out of Sevran on 2024-01-15 still counts: resident on days of a held bad month.
+        let mut h = sevran_holder();
+        h.residences.push(Residence {
+            from: d(2024, 1, 15),
+            municipality: "Lyon".into(),
+        });
+        assert!(decide(&h, &request(d(2025, 3, 20)))
+            .unwrap()
+            .total
+            .is_positive());
+        // A move into Sevran only in 2025 does not.
+        let mut h = sevran_holder();
+        h.residences = vec![
+            Residence {
+                from: d(2020, 1, 1),
+                municipality: "Lyon".into(),
+            },
+            Residence {
+                from: d(2025, 1, 1),
+                municipality: "Sevran".into(),
+            },
+        ];
+        let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+        assert_eq!(op(&r, MITRY).rule, RuleId::RefPlace);
+    }
+
+    #[test]
+    fn ref_place_normalizes_names() {
+        assert_eq!(normalize_municipality("L'Haÿ-les-Roses"), "l hay les roses");
+        assert_eq!(
+            normalize_municipality(" Étréchy "),
+            normalize_municipality("Etrechy")
+        );
+        assert!(is_paris("Paris 15e"));
+        assert!(is_paris("PARIS"));
+        assert!(!is_paris("Parisot"));
+    }
+
+    #[test]
+    fn ref_one_per_campaign_grants_one_operation_and_refuses_a_second_request() {
+        let r = decide(&sevran_holder(), &request(d(2025, 3, 20))).unwrap();
+        // Sevran is on both Mitry (86.40) and CDG (43.20): only Mitry is paid.
+        let cdg = op(&r, CDG);
+        assert!(cdg.eligible);
+        assert_eq!(cdg.rule, RuleId::RefOnePerCampaign);
+        assert_eq!(cdg.amount, Money::ZERO);
+        assert_eq!(r.total, money("86.40"));
+        // A second request for the same holder is refused.
+        let mut h = sevran_holder();
+        h.prior_claims.push(PriorClaim {
+            campaign_id: PUNCT_2024_CAMPAIGN_ID,
+            kind: ClaimKind::Request,
+            granted: money("86.40"),
+        });
+        let e = decide(&h, &request(d(2025, 3, 25))).unwrap_err();
+        assert_eq!(
+            (e.rule, e.article),
+            (RuleId::RefOnePerCampaign, "PUNCT-2024 Art. 2.1")
+        );
+        // A request in another campaign does not count.
+        let mut h = sevran_holder();
+        h.prior_claims.push(PriorClaim {
+            campaign_id: id(999),
+            kind: ClaimKind::Request,
+            granted: money("10.00"),
+        });
+        assert_eq!(
+            decide(&h, &request(d(2025, 3, 25))).unwrap().total,
+            money("86.40")
+        );
+    }
+
+    #[test]
+    fn ref_one_per_campaign_a_claim_pays_only_what_was_not_granted() {
+        let mut h = sevran_holder();
+        h.prior_claims.push(PriorClaim {
+            campaign_id: PUNCT_2024_CAMPAIGN_ID,
+            kind: ClaimKind::Request,
+            granted: money("43.20"),
+        });
+        let mut f = request(d(2025, 5, 2));
+        f.kind = ClaimKind::Claim;
+        let r = decide(&h, &f).unwrap();
+        assert_eq!(r.total, money("43.20"));
+        h.prior_claims[0].granted = money("86.40");
+        assert_eq!(decide(&h, &f).unwrap().total, Money::ZERO);
+    }
+
+    #[test]
+    fn ref_window_requests_in_the_filing_window_claims_until_the_deadline() {
+        let h = sevran_holder();
+        for (date, ok) in [
+            (d(2025, 3, 17), false),
+            (d(2025, 3, 18), true),
+            (d(2025, 4, 15), true),
+            (d(2025, 4, 16), false),
+        ] {
+            let r = decide(&h, &request(date));
+            assert_eq!(r.is_ok(), ok, "{date}");
+            if let Err(e) = r {
+                assert_eq!(
+                    (e.rule, e.article),
+                    (RuleId::RefWindow, "PUNCT-2024 Art. 1")
+                );
+                assert!(e.message.contains("2025-03-18") && e.message.contains("2025-04-15"));
+            }
+        }
+        // Claims until 2025-05-13, after a request.
+        let mut h = sevran_holder();
+        h.prior_claims.push(PriorClaim {
+            campaign_id: PUNCT_2024_CAMPAIGN_ID,
+            kind: ClaimKind::Request,
+            granted: Money::ZERO,
+        });
+        let mut f = request(d(2025, 5, 13));
+        f.kind = ClaimKind::Claim;
+        assert!(decide(&h, &f).is_ok());
+        f.date = d(2025, 5, 14);
+        assert_eq!(decide(&h, &f).unwrap_err().rule, RuleId::RefWindow);
+        // A claim with no request is refused.
+        let mut f = request(d(2025, 4, 20));
+        f.kind = ClaimKind::Claim;
+        assert_eq!(
+            decide(&sevran_holder(), &f).unwrap_err().rule,
+            RuleId::RefWindow
+        );
+    }
+
+    #[test]
+    fn ref_claimant_adult_or_emancipated_holder_or_payer_else_a_guardian() {
+        let on = d(2025, 3, 20);
+        // A holder of 17 cannot file in person...
+        let mut h = sevran_holder();
+        h.holder_birth_date = d(2007, 6, 1);
+        let mut f = request(on);
+        f.filer_birth_date = d(2007, 6, 1);
+        let e = decide(&h, &f).unwrap_err();
+        assert_eq!(
+            (e.rule, e.article),
+            (RuleId::RefClaimant, "PUNCT-2024 Art. 1")
+        );
+        assert!(e.message.contains("legal guardian"));
+        // ...unless emancipated...
+        f.filer_emancipated = true;
+        assert!(decide(&h, &f).is_ok());
+        // ...and a legal guardian may file for the minor.
+        let g = Filing {
+            filer: id(77),
+            capacity: FilerCapacity::LegalGuardian,
+            filer_birth_date: d(1970, 1, 1),
+            filer_emancipated: false,
+            ..request(on)
+        };
+        assert!(decide(&h, &g).is_ok());
+        // A guardian cannot file for an adult holder.
+        assert_eq!(
+            decide(&sevran_holder(), &g).unwrap_err().rule,
+            RuleId::RefClaimant
+        );
+        // The payer may file; someone who is not a payer may not.
+        let p = Filing {
+            filer: id(PAYER),
+            capacity: FilerCapacity::Payer,
+            ..request(on)
+        };
+        assert!(decide(&sevran_holder(), &p).is_ok());
+        let stranger = Filing { filer: id(55), ..p };
+        assert_eq!(
+            decide(&sevran_holder(), &stranger).unwrap_err().rule,
+            RuleId::RefClaimant
+        );
+    }
+
+    #[test]
+    fn ref_beneficiary_is_the_payer_of_the_last_contract_or_the_holder_under_third_party() {
+        let on = d(2025, 3, 20);
+        let r = decide(&sevran_holder(), &request(on)).unwrap();
+        assert_eq!(r.beneficiary, Some(id(PAYER)));
+        // A payer change on 2024-12-10: the new payer is paid.
+        let mut h = sevran_holder();
+        h.contracts[0].payers.push((d(2024, 12, 10), id(3)));
+        assert_eq!(decide(&h, &request(on)).unwrap().beneficiary, Some(id(3)));
+        // Financed entirely by a third party: the holder is paid.
+        let mut h = sevran_holder();
+        h.contracts[0].third_party_payer = true;
+        assert_eq!(
+            decide(&h, &request(on)).unwrap().beneficiary,
+            Some(id(HOLDER))
+        );
+        // Nothing granted: nobody.
+        let mut h = sevran_holder();
+        h.residences[0].municipality = "Lyon".into();
+        assert_eq!(decide(&h, &request(on)).unwrap().beneficiary, None);
+    }
+
+    proptest! {
+        #[test]
+        fn ref_amount_total_never_exceeds_one_installment(
+            start in 0i64..600,
+            len in 0i64..600,
+            senior in any::<bool>(),
+        ) {
+            let from = d(2023, 6, 1) + chrono::Duration::days(start);
+            let until = from + chrono::Duration::days(len + 1);
+            let product = if senior { Product::Senior } else { annual("1-5") };
+            let mut h = sevran_holder();
+            h.contracts = vec![contract(&[(from, Some(until))], product)];
+            let r = decide(&h, &request(d(2025, 3, 20))).unwrap();
+            let (inst, _) = cat().installment(product, d(2024, 1, 1)).unwrap();
+            prop_assert!(r.total <= inst);
+            prop_assert!(!r.total.is_negative());
+            prop_assert!(r.operations.iter().filter(|o| o.amount.is_positive()).count() <= 1);
+            for o in &r.operations {
+                prop_assert!(o.eligible || o.amount.is_zero());
+                prop_assert!(o.eligible == (o.held_months.len() >= 3) || o.rule == RuleId::RefPlace);
+            }
+        }
+    }
 }

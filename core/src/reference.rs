@@ -234,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn reason_codes_are_classified_as_data_md_says() {
+    fn tar_reject_fee_only_payer_codes_carry_the_fee_per_data_md() {
         let codes = builtin_reason_codes().unwrap();
         let technical: Vec<String> = codes
             .codes
