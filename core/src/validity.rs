@@ -90,7 +90,7 @@ pub fn zone_validity(
     instant: DateTime<Utc>,
     catalogue: &Catalogue,
 ) -> Validity {
-    if zone < 1 || zone > Zones::ZONE_MAX {
+    if !(1..=Zones::ZONE_MAX).contains(&zone) {
         return Validity::NotCovered;
     }
     if zones.is_all_zones() || zones.covers(zone) {

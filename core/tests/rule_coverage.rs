@@ -116,7 +116,6 @@ fn test_names(source: &str) -> Vec<String> {
     for line in source.lines() {
         let t = line.trim();
         if proptest_depth == 0 && t.starts_with("proptest!") {
-            proptest_depth = 0;
             let opens = t.matches('{').count() as i64 - t.matches('}').count() as i64;
             proptest_depth = opens.max(0);
             if proptest_depth == 0 && !t.contains('}') {
