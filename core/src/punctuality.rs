@@ -61,8 +61,6 @@ pub const SHORT_OPERATION_BAD_MONTHS_MAX: usize = 5;
 pub const FULL_REFUND_HELD_MONTHS_MIN: usize = 6;
 /// `REF-CLAIMANT`: age of majority.
 pub const ADULT_AGE: u32 = 18;
-/// Most operations of a campaign assessed (a named bound; PUNCT-2024 has 6).
-pub const CAMPAIGN_OPERATIONS_MAX: usize = 100;
 
 /// A period a contract was in force: from `from` (included) to `until`
 /// (excluded; the effective date of the suspension or termination), or open.
@@ -599,7 +597,6 @@ pub fn decide_refund(
     let mut assessed: Vec<Assessed> = campaign
         .operations
         .iter()
-        .take(CAMPAIGN_OPERATIONS_MAX)
         .map(|op| assess(op, history, catalogue))
         .collect();
     // One refund per campaign: the highest amount, the first on a tie.
