@@ -1,6 +1,6 @@
 //! Rulebooks: the parameter sets of the contract terms in force on a date
 //! (RULES.md §0). Two are known, CGU-2011 and CGVU-2026. Adding a version is a new
-//! entry of [`RULEBOOKS`] plus tests, never a code rewrite: every difference
+//! entry of [`rulebooks`] plus tests, never a code rewrite: every difference
 //! between versions is a field here.
 //!
 //! Which rulebook applies (RULES.md §0, Decision): a request is judged by the
