@@ -217,8 +217,9 @@ pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
                 let rule = rb.unpaid_ban.rule;
                 // BAN-UNPAID-2M lifts on the first settlement on or after the
                 // termination; BAN-UNPAID-2011 does not (CGU-2011 §8.5 is silent;
-                // see the module documentation).
-                let lifted = if rule == RuleId::BanUnpaid2m {
+                // see the module documentation and
+                // `Rulebook::unpaid_ban_lifts_on_settlement`).
+                let lifted = if rb.unpaid_ban_lifts_on_settlement {
                     settled
                         .get(contract)
                         .and_then(|dates| dates.iter().find(|s| *s >= date))
