@@ -493,6 +493,25 @@ mod tests {
             Some("Toussaint")
         );
         assert!(b.school_holiday_on(d(2025, 11, 3)).is_none());
+        // A republished school year replaces the year.
+        let mut c = b.clone();
+        c.apply(&Event::SchoolHolidaysPublished(
+            navigo_events_schema::event::SchoolHolidaysPublished {
+                school_year: "2025-26".into(),
+                periods: vec![SchoolHoliday {
+                    name: "Toussaint".into(),
+                    classes_end: d(2025, 10, 25),
+                    classes_resume: d(2025, 11, 10),
+                    mark: Mark::Verified,
+                }],
+            },
+        ));
+        assert!(c.school_holiday_on(d(2025, 10, 20)).is_none());
+        assert!(c.school_holiday_on(d(2025, 11, 9)).is_some());
+        assert!(
+            c.school_holiday_on(d(2025, 12, 24)).is_none(),
+            "Noël 2025 was replaced"
+        );
         // Other events are ignored.
         let mut c = b.clone();
         c.apply(&Event::MandateRevoked(
