@@ -9,11 +9,18 @@
 //! policies are passed in.
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod articles;
+pub mod bans;
+pub mod calendar;
+pub mod catalogue;
 pub mod policy;
+pub mod punctuality;
+pub mod reference;
 pub mod refusal;
 pub mod rulebook;
 pub mod store;
+pub mod validity;
 
 pub use policy::Policy;
 pub use refusal::{CommandError, Refusal};
