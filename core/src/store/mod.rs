@@ -101,9 +101,8 @@ impl AppendOutcome {
     /// The positions, whichever the outcome.
     pub fn positions(&self) -> &[u64] {
         match self {
-            AppendOutcome::Appended { positions, .. } | AppendOutcome::AlreadyAppended { positions } => {
-                positions
-            }
+            AppendOutcome::Appended { positions, .. }
+            | AppendOutcome::AlreadyAppended { positions } => positions,
         }
     }
 }

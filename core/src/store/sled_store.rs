@@ -112,9 +112,37 @@ fn check_marker(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// How long opening waits for sled's file lock. sled releases it when the last
+/// handle of a previous instance in this process is dropped, which its background
+/// threads may delay by a few milliseconds after `close`; another process holding
+/// the ledger keeps it, and gets a clear error after this wait.
+pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
+
+/// Opens sled, waiting up to [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let step_ms = 20;
+    let mut waited = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(e) if waited < OPEN_LOCK_WAIT_MS_MAX && e.to_string().contains("acquire lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(step_ms));
+                waited += step_ms;
+            }
+            Err(e) if e.to_string().contains("acquire lock") => {
+                return Err(StoreError::Storage(format!(
+                    "{e} (is another navigo-ledger process using {}?)",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(storage(e)),
+        }
+    }
+}
+
 /// Opens the sled database of a checked ledger directory and its tree.
 fn open_db(path: &Path) -> Result<(sled::Db, sled::Tree), StoreError> {
-    let db = sled::Config::new().path(path).open().map_err(storage)?;
+    let db = open_sled(path)?;
     let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
     match tree.get(keys::FORMAT_KEY).map_err(storage)? {
         Some(v) if v.as_ref() == keys::FORMAT_VALUE => Ok((db, tree)),
@@ -193,7 +221,7 @@ impl SledStore {
         if !marker.exists() {
             std::fs::write(&marker, keys::MARKER_CONTENT).map_err(io)?;
         }
-        let db = sled::Config::new().path(path).open().map_err(storage)?;
+        let db = open_sled(path)?;
         let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
         let outcome = match tree.get(keys::FORMAT_KEY).map_err(storage)? {
             Some(v) if v.as_ref() == keys::FORMAT_VALUE => InitOutcome::AlreadyLedger,
@@ -219,7 +247,11 @@ impl SledStore {
     /// # Errors
     /// [`StoreError::NotALedger`] (nothing is written), [`StoreError::Corrupt`]
     /// when the head record does not verify, or a storage failure.
-    pub fn open(path: &Path, limits: Limits, clock: Arc<dyn Clock>) -> Result<SledStore, StoreError> {
+    pub fn open(
+        path: &Path,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SledStore, StoreError> {
         check_marker(path)?;
         let (db, tree) = open_db(path)?;
         let head = recover_head(&tree)?;

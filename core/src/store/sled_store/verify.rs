@@ -181,7 +181,12 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
             Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),
         };
         if claimed != actual {
-            return bad(expected, Problem::HashMismatch { claimed, actual }, head, &seqs);
+            return bad(
+                expected,
+                Problem::HashMismatch { claimed, actual },
+                head,
+                &seqs,
+            );
         }
         let env = match decode_record(&v) {
             Ok(e) => e,

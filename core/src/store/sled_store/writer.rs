@@ -128,7 +128,9 @@ impl Writer {
 
     fn process(&mut self, jobs: Vec<Job>) {
         if let Some(why) = &self.failed {
-            let err = || StoreError::Storage(format!("an earlier write failed ({why}); reopen the store"));
+            let err = || {
+                StoreError::Storage(format!("an earlier write failed ({why}); reopen the store"))
+            };
             for job in jobs {
                 match job {
                     Job::One { reply, .. } => {
@@ -402,10 +404,12 @@ impl Writer {
         let k = keys::idem_key(key);
         match self.tree.get(&k).map_err(storage)? {
             None => Ok(None),
-            Some(v) => IdemEntry::decode(&v).map(Some).ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                why: format!("idempotency entry of key {key:?} is malformed"),
-            }),
+            Some(v) => IdemEntry::decode(&v)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt {
+                    position: 0,
+                    why: format!("idempotency entry of key {key:?} is malformed"),
+                }),
         }
     }
 
