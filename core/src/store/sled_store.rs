@@ -389,8 +389,7 @@ impl EventStore for SledStore {
         let head = committed(&self.head).position;
         let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
         let mut out = Vec::new();
-        let mut expected_seq = start;
-        for item in self.tree.range(keys_range) {
+        for (expected_seq, item) in (start..).zip(self.tree.range(keys_range)) {
             let (k, v) = item.map_err(storage)?;
             let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
                 position: 0,
@@ -420,7 +419,6 @@ impl EventStore for SledStore {
                     ),
                 });
             }
-            expected_seq += 1;
             out.push(env);
         }
         Ok(out)
