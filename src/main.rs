@@ -32,9 +32,9 @@ struct Cli {
 enum Command {
     /// Create an empty ledger in --data (an existing ledger is left as it is).
     Init,
-    /// Append raw events, one JSON object per line (see
-    /// events-schema/schemas/raw-event-line.json), all or nothing. A low-level tool
-    /// for tests and repairs.
+    /// Append raw events, one JSON object per line (events-schema's RawEventLine,
+    /// JSON Schema raw-event-line.json), all or nothing. A low-level tool for tests
+    /// and repairs.
     Append(cli::append::Args),
     /// Print a stream's events: a table, or JSON lines with --json.
     History(cli::history::Args),
