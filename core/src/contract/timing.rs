@@ -49,7 +49,11 @@ pub fn last_due_month(end: NaiveDate) -> YearMonth {
 /// on `request_date`: the month after the last month due, or later when the
 /// cutoff has passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and
 /// refunded within 30 days, `PAY-REFUND-30D`).
-pub fn billing_stops_from(rulebook: &Rulebook, request_date: NaiveDate, end: NaiveDate) -> YearMonth {
+pub fn billing_stops_from(
+    rulebook: &Rulebook,
+    request_date: NaiveDate,
+    end: NaiveDate,
+) -> YearMonth {
     last_due_month(end)
         .plus(1)
         .max(first_month_affected(rulebook, request_date))
