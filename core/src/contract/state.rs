@@ -94,6 +94,17 @@ impl Period {
     pub fn covers_month(&self, m: YearMonth) -> bool {
         self.start <= m.last_day() && self.end.is_none_or(|e| e > m.first_day())
     }
+    /// The free month of the cycle that contains `m`: the first free month on or
+    /// after `m` (`PAY-FREE-MONTH`); none for Senior.
+    pub fn free_month_on_or_after(&self, m: YearMonth) -> Option<YearMonth> {
+        let f = self.first_free_month?;
+        let k = f.months_until(m);
+        if k <= 0 {
+            Some(f)
+        } else {
+            Some(f.plus((k + 11) / 12 * 12))
+        }
+    }
     /// Whether `m` is a free month of this period's cycle (`PAY-FREE-MONTH`).
     pub fn is_free_month(&self, m: YearMonth) -> bool {
         match self.first_free_month {
@@ -131,6 +142,9 @@ pub struct Money_ {
     pub fees: BTreeMap<FeeKind, Money>,
     /// Refunds due and not yet paid.
     pub refunds_pending: Money,
+    /// Due not attributed to a month or a fee: cash amounts (`PAY-CASH`,
+    /// `PAY-SWITCH-TO-CASH`) net of unused cash refunded (`PAY-CASH-REFUND`).
+    pub unattributed_due: Money,
 }
 
 impl Money_ {
@@ -330,6 +344,9 @@ pub struct ContractState {
     pub treasury_notices: Vec<TreasuryNotice>,
     /// Last effective date of any event.
     pub last_event_date: NaiveDate,
+    /// Date of the first rejection since the balance was last settled
+    /// (`PAY-UNPAID-TERMINATION`: the grace runs from it).
+    pub unpaid_since: Option<NaiveDate>,
 }
 
 fn at_month<T: Clone>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<T> {
@@ -417,6 +434,7 @@ impl ContractState {
             termination: None,
             treasury_notices: Vec::new(),
             last_event_date: start,
+            unpaid_since: None,
         })
     }
 
@@ -552,8 +570,18 @@ impl ContractState {
                     self.mandates
                         .push((s.effective_from_month, mandate.clone()));
                     self.mandate_revoked = None;
-                } else if let Some(a) = s.amount_due {
-                    self.money.due += a;
+                } else {
+                    if let Some(a) = s.amount_due {
+                        self.money.due += a;
+                        self.money.unattributed_due += a;
+                    }
+                    // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
+                    // current 12-month cycle, through its free month.
+                    let end = self
+                        .periods
+                        .last()
+                        .and_then(|p| p.free_month_on_or_after(s.effective_from_month));
+                    self.cash_paid_until = end.map(|m| m.last_day());
                 }
             }
             Event::DebitPresented(d) => {
@@ -577,6 +605,9 @@ impl ContractState {
                 self.money.months.entry(r.month).or_default().collected -= r.amount;
                 if let Some(d) = self.debits.get_mut(&r.month) {
                     d.rejected = true;
+                }
+                if self.unpaid_since.is_none() {
+                    self.unpaid_since = Some(date);
                 }
                 self.rejections.push(Rejection {
                     event_id: env.event_id,
@@ -606,6 +637,7 @@ impl ContractState {
             Event::CashPaymentReceived(c) => {
                 self.money.collected += c.amount;
                 self.money.due += c.due;
+                self.money.unattributed_due += c.due;
                 self.one_off_payments.push(OneOffPayment {
                     date,
                     amount: c.amount,
@@ -625,6 +657,12 @@ impl ContractState {
             Event::CashRenewalNoticeSent(n) => self.renewal_notices.push(n.period_end),
             Event::RefundDue(r) => {
                 self.money.refunds_pending += r.amount;
+                // PAY-CASH-REFUND: the unused part of a cash payment is no longer
+                // owed; the refund returns it.
+                if r.reason == RefundReason::CashUnused {
+                    self.money.due -= r.amount;
+                    self.money.unattributed_due -= r.amount;
+                }
                 self.refunds.insert(
                     env.event_id,
                     Refund {
@@ -763,6 +801,9 @@ impl ContractState {
             // other streams never reach a contract.
             _ => {}
         }
+        if !self.money.debt().is_positive() {
+            self.unpaid_since = None;
+        }
         self.assert_invariants();
     }
 
@@ -801,23 +842,28 @@ impl ContractState {
     pub fn assert_invariants(&self) {
         let month_due: Money = self.money.months.values().map(|m| m.due).sum();
         let fees: Money = self.money.fees.values().copied().sum();
-        let switch_due: Money = Money::ZERO;
-        let _ = switch_due;
-        // Every euro due is either a month's travel, a fee, or a cash / switch amount
-        // (which are not attributed to months): the month and fee totals never exceed
-        // the total due.
-        assert!(
-            month_due + fees <= self.money.due || self.money.due.is_negative(),
-            "contract {}: month dues {} + fees {} exceed the total due {} (PAY-DUE-VS-COLLECTED)",
+        // PAY-DUE-VS-COLLECTED: every euro due is a month's travel, a fee, or a cash
+        // amount; the total kept by each event must match the attribution.
+        assert_eq!(
+            self.money.due,
+            month_due + fees + self.money.unattributed_due,
+            "contract {}: total due {} differs from months {} + fees {} + cash {} \
+             (PAY-DUE-VS-COLLECTED)",
             self.id,
+            self.money.due,
             month_due,
             fees,
-            self.money.due
+            self.money.unattributed_due
         );
+        let pending: Money = self
+            .refunds
+            .values()
+            .filter(|r| !r.paid)
+            .map(|r| r.amount)
+            .sum();
         assert_eq!(
-            self.money.balance(),
-            self.money.due - self.money.collected + self.money.returned,
-            "contract {}: balance must equal due − collected + returned",
+            self.money.refunds_pending, pending,
+            "contract {}: pending refunds out of step with the refunds due",
             self.id
         );
     }
