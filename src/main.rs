@@ -1,1 +1,84 @@
-fn main() {}
+//! `navigo-ledger`: the command-line interface of the ledger.
+//!
+//! Every subcommand lives in its own module under `cli/`; this file only parses
+//! the arguments, runs the chosen command on a tokio runtime and turns its result
+//! into an exit code (0 ok, 1 refused or verification failed, 2 bad input or usage).
+#![warn(missing_docs)]
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The event-sourced ledger of Navigo Annuel contracts.
+#[derive(Debug, Parser)]
+#[command(name = "navigo-ledger", version, about)]
+struct Cli {
+    /// The ledger's data directory.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./navigo-data",
+        value_name = "DIR"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an empty ledger in --data (an existing ledger is left as it is).
+    Init,
+    /// Append raw events, one JSON object per line (see
+    /// events-schema/schemas/raw-event-line.json), all or nothing. A low-level tool
+    /// for tests and repairs.
+    Append(cli::append::Args),
+    /// Print a stream's events: a table, or JSON lines with --json.
+    History(cli::history::Args),
+    /// Recompute every hash and the chain; report the first bad position.
+    Verify,
+    /// Count events, streams and keys.
+    Stats,
+    /// Create a ledger under --data if absent, append a small realistic sample,
+    /// verify it and print its stats.
+    Sample,
+    /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
+    #[command(hide = true)]
+    StressAppend(cli::stress::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(cli::EXIT_REFUSED);
+        }
+    };
+    let data = cli.data;
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Init => cli::init::run(&data),
+            Command::Append(args) => cli::append::run(&data, args).await,
+            Command::History(args) => cli::history::run(&data, args).await,
+            Command::Verify => cli::verify::run(&data),
+            Command::Stats => cli::stats::run(&data).await,
+            Command::Sample => cli::sample::run(&data).await,
+            Command::StressAppend(args) => cli::stress::run(&data, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::exit_code(&e))
+        }
+    }
+}

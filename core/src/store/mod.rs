@@ -21,6 +21,40 @@ use navigo_events_schema::{Envelope, Hash, NewEvent, StreamId};
 
 pub mod sled_store;
 
+/// The clock the store reads recorded-at instants from.
+///
+/// In service the binary passes the system clock; imports and scenario files pass a
+/// clock of their own (see [`ManualClock`]). `core` never reads the wall clock itself.
+pub trait Clock: Send + Sync {
+    /// The current UTC instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// A clock that says what it is told: for scenario files, imports and tests.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock standing at `at`.
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+    /// Moves the clock to `at` (backwards too: the store clamps, see
+    /// [`sled_store::SledStore`]).
+    pub fn set(&self, at: DateTime<Utc>) {
+        // A poisoned lock only means another thread panicked while holding it; the
+        // instant inside is still a valid instant.
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *g = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The version a writer expects a stream to be at (optimistic concurrency).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedVersion {
@@ -67,9 +101,8 @@ impl AppendOutcome {
     /// The positions, whichever the outcome.
     pub fn positions(&self) -> &[u64] {
         match self {
-            AppendOutcome::Appended { positions, .. } | AppendOutcome::AlreadyAppended { positions } => {
-                positions
-            }
+            AppendOutcome::Appended { positions, .. }
+            | AppendOutcome::AlreadyAppended { positions } => positions,
         }
     }
 }
@@ -96,6 +129,13 @@ pub struct Limits {
     pub batch_appends_max: u32,
     /// Length of an idempotency key.
     pub idempotency_key_bytes_max: u32,
+    /// Events gathered into one group commit: the writer stops draining the queue
+    /// once the batch holds this many (a single request may exceed it alone, bounded
+    /// by `events_per_append_max`).
+    pub batch_events_max: u32,
+    /// Events of one all-or-nothing multi-stream append
+    /// ([`sled_store::SledStore::append_all`], used by `navigo-ledger append`).
+    pub atomic_events_max: u32,
 }
 
 impl Default for Limits {
@@ -105,6 +145,8 @@ impl Default for Limits {
             event_bytes_max: 64 * 1024,
             batch_appends_max: 1_024,
             idempotency_key_bytes_max: 200,
+            batch_events_max: 10_000,
+            atomic_events_max: 100_000,
         }
     }
 }

@@ -1,1 +1,438 @@
-//! The sled implementation of the event store (to be written).
+//! The sled implementation of the event store.
+//!
+//! - Layout: see [`keys`]. One tree; a group commit is one sled transaction.
+//! - Writes: see [`writer`]. One writer thread gathers concurrent appends into
+//!   one transaction and one flush; nothing is acknowledged before that flush
+//!   returns.
+//! - Reads: see [`read`]. Readers only see positions at or below the durable head,
+//!   and check every record they return.
+//! - Verification: see [`verify`].
+//!
+//! A data directory is a ledger when it holds the marker file [`keys::MARKER_FILE`]
+//! (written by [`SledStore::init`]) and the tree holds the format marker. Anything
+//! else is refused by [`SledStore::open`] before sled opens it, so a mistyped
+//! `--data` never gets a sled database written into it.
+
+pub mod keys;
+pub mod read;
+pub mod verify;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use navigo_events_schema::{Envelope, Hash, StreamId, StreamKind};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
+};
+use read::{check_record, committed, ReadAll};
+pub use verify::{BadRecord, Problem, VerifyReport};
+use writer::{storage, stream_version_on_disk, Job, Writer};
+pub use writer::{AppendAllError, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX};
+
+/// What [`SledStore::init`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// A new, empty ledger was created.
+    Created,
+    /// The directory already held a ledger; nothing was changed.
+    AlreadyLedger,
+}
+
+/// Counts over a ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The durable head.
+    pub head: Head,
+    /// Events in the log.
+    pub events: u64,
+    /// Streams per kind.
+    pub streams: BTreeMap<StreamKind, u64>,
+    /// Idempotency keys recorded.
+    pub idempotency_keys: u64,
+    /// Size of the sled files on disk.
+    pub disk_bytes: u64,
+}
+
+/// The durable, hash-chained event store on sled.
+///
+/// Recorded-at instants come from the [`Clock`] given to [`SledStore::open`], or
+/// from the request's import instant. A clock earlier than the head is clamped to
+/// the head's instant; an import instant earlier than the head is refused
+/// ([`StoreError::OutOfOrder`]).
+pub struct SledStore {
+    db: sled::Db,
+    tree: sled::Tree,
+    head: Arc<RwLock<Head>>,
+    tx: mpsc::Sender<Job>,
+    writer_done: Option<oneshot::Receiver<()>>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("head", &committed(&self.head))
+            .finish_non_exhaustive()
+    }
+}
+
+fn not_a_ledger(path: &Path, why: impl Into<String>) -> StoreError {
+    StoreError::NotALedger {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
+}
+
+/// Checks, without writing anything, that `path` is a ledger directory.
+fn check_marker(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| not_a_ledger(path, format!("{e} (create one with `navigo-ledger init`)")))?;
+    if !meta.is_dir() {
+        return Err(not_a_ledger(path, "not a directory"));
+    }
+    let marker = path.join(keys::MARKER_FILE);
+    match std::fs::read_to_string(&marker) {
+        Ok(s) if s == keys::MARKER_CONTENT => Ok(()),
+        Ok(_) => Err(not_a_ledger(
+            path,
+            format!("{} has unexpected content", keys::MARKER_FILE),
+        )),
+        Err(_) => Err(not_a_ledger(
+            path,
+            format!(
+                "no {} marker file (create a ledger with `navigo-ledger init`)",
+                keys::MARKER_FILE
+            ),
+        )),
+    }
+}
+
+/// How long opening waits for sled's file lock. sled releases it when the last
+/// handle of a previous instance in this process is dropped, which its background
+/// threads may delay by a few milliseconds after `close`; another process holding
+/// the ledger keeps it, and gets a clear error after this wait.
+pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
+
+/// Opens sled, waiting up to [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let step_ms = 20;
+    let mut waited = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(e) if waited < OPEN_LOCK_WAIT_MS_MAX && e.to_string().contains("acquire lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(step_ms));
+                waited += step_ms;
+            }
+            Err(e) if e.to_string().contains("acquire lock") => {
+                return Err(StoreError::Storage(format!(
+                    "{e} (is another navigo-ledger process using {}?)",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(storage(e)),
+        }
+    }
+}
+
+/// Opens the sled database of a checked ledger directory and its tree.
+fn open_db(path: &Path) -> Result<(sled::Db, sled::Tree), StoreError> {
+    let db = open_sled(path)?;
+    let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
+    match tree.get(keys::FORMAT_KEY).map_err(storage)? {
+        Some(v) if v.as_ref() == keys::FORMAT_VALUE => Ok((db, tree)),
+        Some(_) => Err(not_a_ledger(path, "unknown store format version")),
+        None => Err(not_a_ledger(path, "the database lacks the format marker")),
+    }
+}
+
+/// Verifies a ledger directory without starting a writer, so that a ledger whose
+/// head is corrupt can still be examined.
+///
+/// # Errors
+/// [`StoreError::NotALedger`] or a storage failure; corruption is in the report.
+pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
+    check_marker(path)?;
+    let (_db, tree) = open_db(path)?;
+    verify::verify_tree(&tree)
+}
+
+/// Recovers the head from the last record, checking it.
+fn recover_head(tree: &sled::Tree) -> Result<Head, StoreError> {
+    let last = tree.scan_prefix([keys::LOG]).next_back();
+    let Some(item) = last else {
+        return Ok(Head {
+            position: 0,
+            hash: Hash::GENESIS,
+            recorded_at: None,
+        });
+    };
+    let (k, v) = item.map_err(storage)?;
+    let position = keys::log_key_position(&k).ok_or_else(|| StoreError::Corrupt {
+        position: 0,
+        why: format!("malformed log key {}", hex::encode(&k)),
+    })?;
+    let env = check_record(position, &v)?;
+    Ok(Head {
+        position,
+        hash: env.hash,
+        recorded_at: Some(env.recorded_at),
+    })
+}
+
+impl SledStore {
+    /// Creates an empty ledger in `path` (created if absent). An existing ledger
+    /// is left as it is.
+    ///
+    /// # Errors
+    /// [`StoreError::NotALedger`] when `path` is a file, or a non-empty directory
+    /// that is not a ledger (nothing is written into it); a storage failure.
+    pub fn init(path: &Path) -> Result<InitOutcome, StoreError> {
+        let io = |e: std::io::Error| StoreError::Storage(format!("{}: {e}", path.display()));
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_dir() => return Err(not_a_ledger(path, "not a directory")),
+            Ok(_) => {
+                let marker = path.join(keys::MARKER_FILE).exists();
+                let empty = std::fs::read_dir(path).map_err(io)?.next().is_none();
+                if !marker && !empty {
+                    return Err(not_a_ledger(
+                        path,
+                        format!(
+                            "a non-empty directory without a {} marker; refusing to write into it",
+                            keys::MARKER_FILE
+                        ),
+                    ));
+                }
+                if marker {
+                    check_marker(path)?;
+                }
+            }
+            Err(_) => std::fs::create_dir_all(path).map_err(io)?,
+        }
+        // The marker file is written first: a crash between it and the format key
+        // leaves a directory that the next `init` completes (marker present, empty
+        // log), never a non-empty directory that `init` would refuse.
+        let marker = path.join(keys::MARKER_FILE);
+        if !marker.exists() {
+            std::fs::write(&marker, keys::MARKER_CONTENT).map_err(io)?;
+        }
+        let db = open_sled(path)?;
+        let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
+        let outcome = match tree.get(keys::FORMAT_KEY).map_err(storage)? {
+            Some(v) if v.as_ref() == keys::FORMAT_VALUE => InitOutcome::AlreadyLedger,
+            Some(_) => return Err(not_a_ledger(path, "unknown store format version")),
+            None => {
+                if tree.scan_prefix([keys::LOG]).next().is_some() {
+                    return Err(not_a_ledger(
+                        path,
+                        "records without a format marker; refusing to mark them",
+                    ));
+                }
+                tree.insert(keys::FORMAT_KEY, keys::FORMAT_VALUE)
+                    .map_err(storage)?;
+                InitOutcome::Created
+            }
+        };
+        db.flush().map_err(storage)?;
+        Ok(outcome)
+    }
+
+    /// Opens a ledger created by [`SledStore::init`] and starts its writer thread.
+    ///
+    /// # Errors
+    /// [`StoreError::NotALedger`] (nothing is written), [`StoreError::Corrupt`]
+    /// when the head record does not verify, or a storage failure.
+    pub fn open(
+        path: &Path,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SledStore, StoreError> {
+        check_marker(path)?;
+        let (db, tree) = open_db(path)?;
+        let head = recover_head(&tree)?;
+        let shared_head = Arc::new(RwLock::new(head));
+        let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
+        let (done_tx, done_rx) = oneshot::channel();
+        let writer = Writer {
+            db: db.clone(),
+            tree: tree.clone(),
+            limits,
+            clock,
+            head,
+            versions: Default::default(),
+            shared_head: shared_head.clone(),
+            failed: None,
+        };
+        std::thread::Builder::new()
+            .name("navigo-store-writer".into())
+            .spawn(move || {
+                writer.run(rx);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| StoreError::Storage(format!("cannot start the writer thread: {e}")))?;
+        Ok(SledStore {
+            db,
+            tree,
+            head: shared_head,
+            tx,
+            writer_done: Some(done_rx),
+        })
+    }
+
+    /// Stops the writer after the appends already queued, and flushes. The
+    /// directory can be reopened once this returns (and every `read_all` stream
+    /// of this store is dropped).
+    ///
+    /// # Errors
+    /// A storage failure of the final flush.
+    pub async fn close(mut self) -> Result<(), StoreError> {
+        let done = self.writer_done.take();
+        let SledStore { db, tx, .. } = self;
+        drop(tx);
+        if let Some(done) = done {
+            let _ = done.await;
+        }
+        db.flush_async().await.map_err(storage)?;
+        Ok(())
+    }
+
+    /// Appends several requests (to any streams) all or nothing, in one group
+    /// commit: `navigo-ledger append` uses it so that a file is appended whole or
+    /// not at all.
+    ///
+    /// # Errors
+    /// The first refused request and why, or a storage failure; nothing is written.
+    pub async fn append_all(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<AppendOutcome>, AppendAllError> {
+        let (reply, rx) = oneshot::channel();
+        let closed = || AppendAllError {
+            request_index: None,
+            error: StoreError::Closed,
+        };
+        self.tx
+            .send(Job::All { requests, reply })
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Verifies the whole ledger (see [`verify_ledger`]).
+    ///
+    /// # Errors
+    /// A storage failure; corruption is in the report.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        verify::verify_tree(&self.tree)
+    }
+
+    /// Counts events, streams per kind and idempotency keys.
+    ///
+    /// # Errors
+    /// A storage failure or a malformed index key.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let head = committed(&self.head);
+        let mut streams: BTreeMap<StreamKind, u64> = BTreeMap::new();
+        for item in self.tree.scan_prefix([keys::STREAM]) {
+            let (k, v) = item.map_err(storage)?;
+            let (stream, seq) = keys::parse_stream_key(&k).ok_or_else(|| StoreError::Corrupt {
+                position: keys::be_u64(&v).unwrap_or(0),
+                why: format!("malformed stream index key {}", hex::encode(&k)),
+            })?;
+            if seq == 1 && keys::be_u64(&v).is_some_and(|p| p <= head.position) {
+                *streams.entry(stream.kind).or_default() += 1;
+            }
+        }
+        let idempotency_keys = self.tree.scan_prefix([keys::IDEM]).count() as u64;
+        Ok(Stats {
+            head,
+            events: head.position,
+            streams,
+            idempotency_keys,
+            disk_bytes: self.db.size_on_disk().map_err(storage)?,
+        })
+    }
+
+    /// The sled tree, for tools that inspect the raw layout (tests, benchmarks).
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
+#[async_trait]
+impl EventStore for SledStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::One { request, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: StreamId,
+        range: RangeInclusive<u64>,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let (start, end) = ((*range.start()).max(1), *range.end());
+        if start > end {
+            return Ok(Vec::new());
+        }
+        let head = committed(&self.head).position;
+        let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
+        let mut out = Vec::new();
+        let mut expected_seq = start;
+        for item in self.tree.range(keys_range) {
+            let (k, v) = item.map_err(storage)?;
+            let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                why: format!("malformed stream index value of {stream}"),
+            })?;
+            if pos > head {
+                // Written by a batch whose flush has not returned yet.
+                break;
+            }
+            let seq = keys::parse_stream_key(&k).map(|(_, q)| q);
+            let bytes = self
+                .tree
+                .get(keys::log_key(pos))
+                .map_err(storage)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    position: pos,
+                    why: format!("indexed by {stream} but missing from the log"),
+                })?;
+            let env = check_record(pos, &bytes)?;
+            if env.stream != stream || Some(env.stream_seq) != seq || env.stream_seq != expected_seq
+            {
+                return Err(StoreError::Corrupt {
+                    position: pos,
+                    why: format!(
+                        "indexed as {stream} seq {expected_seq} but the record is {} seq {}",
+                        env.stream, env.stream_seq
+                    ),
+                });
+            }
+            expected_seq += 1;
+            out.push(env);
+        }
+        Ok(out)
+    }
+
+    fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
+        Box::pin(ReadAll::new(self.tree.clone(), &self.head, from_position))
+    }
+
+    async fn head(&self) -> Result<Head, StoreError> {
+        Ok(committed(&self.head))
+    }
+
+    async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
+        stream_version_on_disk(&self.tree, &stream, committed(&self.head).position)
+    }
+}

@@ -1,0 +1,158 @@
+//! The on-disk layout: one sled tree, keys with a one-byte prefix, fixed-width
+//! big-endian integers so that byte order is numeric order.
+//!
+//! | key                                   | value                                   |
+//! |---------------------------------------|-----------------------------------------|
+//! | `L` ‖ position (u64 BE)               | the record: `hash ‖ canonical JSON`     |
+//! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE)                       |
+//! | `I` ‖ idempotency key (UTF-8)         | digest (32) ‖ first position (u64 BE) ‖ event count (u32 BE) |
+//! | `M` ‖ name                            | meta data (format marker)               |
+//!
+//! Everything lives in one tree so that a whole group commit is one atomic sled
+//! transaction. Persisted: never renumber a prefix or change a width.
+
+use navigo_events_schema::StreamId;
+
+/// The sled tree holding the ledger.
+pub const TREE_NAME: &[u8] = b"navigo-ledger";
+/// Prefix of the global log.
+pub const LOG: u8 = b'L';
+/// Prefix of the stream index.
+pub const STREAM: u8 = b'S';
+/// Prefix of the idempotency keys.
+pub const IDEM: u8 = b'I';
+/// Key of the format marker inside the tree.
+pub const FORMAT_KEY: &[u8] = b"Mformat";
+/// Value of the format marker: the layout above, version 1.
+pub const FORMAT_VALUE: &[u8] = b"navigo-ledger store format 1";
+/// Name of the marker file `init` writes in the data directory. `open` refuses a
+/// directory without it before sled touches anything.
+pub const MARKER_FILE: &str = "NAVIGO-LEDGER";
+/// Content of the marker file.
+pub const MARKER_CONTENT: &str = "navigo-ledger store format 1\n";
+
+/// Length of a log key.
+pub const LOG_KEY_LEN: usize = 9;
+/// Length of a stream index key.
+pub const STREAM_KEY_LEN: usize = 1 + StreamId::KEY_LEN + 8;
+/// Length of an idempotency value.
+pub const IDEM_VALUE_LEN: usize = 32 + 8 + 4;
+
+/// `L ‖ position`.
+pub fn log_key(position: u64) -> [u8; LOG_KEY_LEN] {
+    let mut k = [0u8; LOG_KEY_LEN];
+    k[0] = LOG;
+    k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// The position of a log key, if it is one.
+pub fn log_key_position(key: &[u8]) -> Option<u64> {
+    if key.len() != LOG_KEY_LEN || key[0] != LOG {
+        return None;
+    }
+    be_u64(&key[1..])
+}
+
+/// `S ‖ stream`: the prefix of every index entry of a stream.
+pub fn stream_prefix(stream: &StreamId) -> [u8; 1 + StreamId::KEY_LEN] {
+    let mut k = [0u8; 1 + StreamId::KEY_LEN];
+    k[0] = STREAM;
+    k[1..].copy_from_slice(&stream.key_bytes());
+    k
+}
+
+/// `S ‖ stream ‖ seq`.
+pub fn stream_key(stream: &StreamId, seq: u64) -> [u8; STREAM_KEY_LEN] {
+    let mut k = [0u8; STREAM_KEY_LEN];
+    k[..1 + StreamId::KEY_LEN].copy_from_slice(&stream_prefix(stream));
+    k[1 + StreamId::KEY_LEN..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The stream and sequence of a stream index key.
+pub fn parse_stream_key(key: &[u8]) -> Option<(StreamId, u64)> {
+    if key.len() != STREAM_KEY_LEN || key[0] != STREAM {
+        return None;
+    }
+    let stream = StreamId::from_key_bytes(&key[1..1 + StreamId::KEY_LEN])?;
+    Some((stream, be_u64(&key[1 + StreamId::KEY_LEN..])?))
+}
+
+/// `I ‖ key`.
+pub fn idem_key(key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len());
+    k.push(IDEM);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// What an idempotency key recorded: the content digest of the first append and
+/// its positions, which are contiguous (a request's events are assigned
+/// consecutive positions inside one group commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdemEntry {
+    /// Digest of the append's content (see `writer::content_digest`).
+    pub digest: [u8; 32],
+    /// Position of its first event.
+    pub first: u64,
+    /// Number of events.
+    pub count: u32,
+}
+
+impl IdemEntry {
+    /// The stored value.
+    pub fn encode(&self) -> [u8; IDEM_VALUE_LEN] {
+        let mut v = [0u8; IDEM_VALUE_LEN];
+        v[..32].copy_from_slice(&self.digest);
+        v[32..40].copy_from_slice(&self.first.to_be_bytes());
+        v[40..].copy_from_slice(&self.count.to_be_bytes());
+        v
+    }
+    /// Parses a stored value.
+    pub fn decode(v: &[u8]) -> Option<IdemEntry> {
+        if v.len() != IDEM_VALUE_LEN {
+            return None;
+        }
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&v[..32]);
+        let first = be_u64(&v[32..40])?;
+        let count = u32::from_be_bytes(v[40..44].try_into().ok()?);
+        Some(IdemEntry {
+            digest,
+            first,
+            count,
+        })
+    }
+    /// The positions.
+    pub fn positions(&self) -> Vec<u64> {
+        (0..u64::from(self.count)).map(|i| self.first + i).collect()
+    }
+}
+
+/// A big-endian u64 from exactly 8 bytes.
+pub fn be_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn keys_sort_numerically_and_round_trip() {
+        assert!(log_key(255) < log_key(256));
+        assert_eq!(log_key_position(&log_key(u64::MAX)), Some(u64::MAX));
+        let s = StreamId::contract(Uuid::from_u128(9));
+        assert!(stream_key(&s, 255) < stream_key(&s, 256));
+        assert_eq!(parse_stream_key(&stream_key(&s, 7)), Some((s, 7)));
+        let e = IdemEntry {
+            digest: [3; 32],
+            first: 10,
+            count: 3,
+        };
+        assert_eq!(IdemEntry::decode(&e.encode()), Some(e));
+        assert_eq!(e.positions(), vec![10, 11, 12]);
+    }
+}

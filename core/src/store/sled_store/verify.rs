@@ -1,0 +1,283 @@
+//! Verification of a whole ledger: every record's hash, the hash chain, gapless
+//! positions and stream sequences, never-decreasing recorded-at instants, and the
+//! stream and idempotency indexes against the log.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::{decode_record, record_hashes, Hash, StreamId};
+
+use super::keys::{self, IdemEntry};
+use super::writer::storage;
+use crate::store::{Head, StoreError};
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyReport {
+    /// Records checked (all of them when the ledger is sound; up to the first bad
+    /// one otherwise).
+    pub records_checked: u64,
+    /// Distinct streams seen.
+    pub streams: u64,
+    /// The last sound record.
+    pub head: Head,
+    /// The first problem, if any.
+    pub first_bad: Option<BadRecord>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+/// The first bad position and what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRecord {
+    /// The position.
+    pub position: u64,
+    /// The problem.
+    pub problem: Problem,
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "position {}: {}", self.position, self.problem)
+    }
+}
+
+/// What can be wrong with a position.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// The record's bytes do not hash to the hash it carries.
+    HashMismatch {
+        /// The hash stored with the record.
+        claimed: Hash,
+        /// The hash of its bytes.
+        actual: Hash,
+    },
+    /// The record's previous hash is not the hash of the record before it.
+    BrokenLink {
+        /// The previous record's hash.
+        expected: Hash,
+        /// What the record says.
+        found: Hash,
+    },
+    /// No record at this position although a later one exists (or a malformed key).
+    Missing {
+        /// The next key found, if any.
+        next_found: Option<u64>,
+    },
+    /// The record does not decode.
+    Undecodable(String),
+    /// The record says another position than its key.
+    PositionMismatch {
+        /// The position inside the record.
+        found: u64,
+    },
+    /// The stream sequence is not the previous one plus one.
+    SequenceGap {
+        /// The stream.
+        stream: StreamId,
+        /// The sequence expected.
+        expected: u64,
+        /// The sequence found.
+        found: u64,
+    },
+    /// The recorded-at instant is earlier than the previous record's.
+    RecordedAtDecreased {
+        /// The previous instant.
+        previous: DateTime<Utc>,
+        /// This record's.
+        found: DateTime<Utc>,
+    },
+    /// The stream index does not point at this record.
+    IndexMismatch {
+        /// The stream.
+        stream: StreamId,
+        /// The sequence.
+        seq: u64,
+        /// Where the index points (none when the entry is missing).
+        index_points_to: Option<u64>,
+    },
+    /// An index entry points past the head or at a record of another stream.
+    DanglingIndex {
+        /// What the entry is.
+        what: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::HashMismatch { claimed, actual } => write!(
+                f,
+                "hash mismatch: the record claims {claimed}, its bytes hash to {actual}"
+            ),
+            Problem::BrokenLink { expected, found } => write!(
+                f,
+                "previous-hash link broken: the previous record's hash is {expected}, this record says {found}"
+            ),
+            Problem::Missing { next_found: Some(n) } => {
+                write!(f, "record missing (gap in the log; next record found at {n})")
+            }
+            Problem::Missing { next_found: None } => write!(f, "record missing or malformed key"),
+            Problem::Undecodable(why) => write!(f, "undecodable record: {why}"),
+            Problem::PositionMismatch { found } => {
+                write!(f, "the record says position {found}")
+            }
+            Problem::SequenceGap {
+                stream,
+                expected,
+                found,
+            } => write!(f, "stream {stream}: sequence {found}, expected {expected}"),
+            Problem::RecordedAtDecreased { previous, found } => write!(
+                f,
+                "recorded-at {found} is earlier than the previous record's {previous}"
+            ),
+            Problem::IndexMismatch {
+                stream,
+                seq,
+                index_points_to,
+            } => match index_points_to {
+                Some(p) => write!(f, "stream index {stream} seq {seq} points to position {p}"),
+                None => write!(f, "stream index entry {stream} seq {seq} is missing"),
+            },
+            Problem::DanglingIndex { what } => write!(f, "dangling index entry: {what}"),
+        }
+    }
+}
+
+/// Verifies the whole tree.
+///
+/// # Errors
+/// Only a storage failure; every kind of corruption is reported in the report.
+pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
+    let mut expected = 1u64;
+    let mut head = Head {
+        position: 0,
+        hash: Hash::GENESIS,
+        recorded_at: None,
+    };
+    let mut seqs: HashMap<StreamId, u64> = HashMap::new();
+    let bad = |position: u64, problem: Problem, head: Head, seqs: &HashMap<StreamId, u64>| {
+        Ok(VerifyReport {
+            records_checked: position.saturating_sub(1),
+            streams: seqs.len() as u64,
+            head,
+            first_bad: Some(BadRecord { position, problem }),
+        })
+    };
+    for item in tree.scan_prefix([keys::LOG]) {
+        let (k, v) = item.map_err(storage)?;
+        let pos = keys::log_key_position(&k);
+        if pos != Some(expected) {
+            return bad(expected, Problem::Missing { next_found: pos }, head, &seqs);
+        }
+        let (claimed, actual) = match record_hashes(&v) {
+            Ok(h) => h,
+            Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),
+        };
+        if claimed != actual {
+            return bad(
+                expected,
+                Problem::HashMismatch { claimed, actual },
+                head,
+                &seqs,
+            );
+        }
+        let env = match decode_record(&v) {
+            Ok(e) => e,
+            Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),
+        };
+        if env.position != expected {
+            let p = Problem::PositionMismatch {
+                found: env.position,
+            };
+            return bad(expected, p, head, &seqs);
+        }
+        if env.prev_hash != head.hash {
+            let p = Problem::BrokenLink {
+                expected: head.hash,
+                found: env.prev_hash,
+            };
+            return bad(expected, p, head, &seqs);
+        }
+        if let Some(previous) = head.recorded_at {
+            if env.recorded_at < previous {
+                let p = Problem::RecordedAtDecreased {
+                    previous,
+                    found: env.recorded_at,
+                };
+                return bad(expected, p, head, &seqs);
+            }
+        }
+        let last = seqs.get(&env.stream).copied().unwrap_or(0);
+        if env.stream_seq != last + 1 {
+            let p = Problem::SequenceGap {
+                stream: env.stream,
+                expected: last + 1,
+                found: env.stream_seq,
+            };
+            return bad(expected, p, head, &seqs);
+        }
+        let index = tree
+            .get(keys::stream_key(&env.stream, env.stream_seq))
+            .map_err(storage)?;
+        let points_to = index.as_deref().and_then(keys::be_u64);
+        if points_to != Some(expected) {
+            let p = Problem::IndexMismatch {
+                stream: env.stream,
+                seq: env.stream_seq,
+                index_points_to: points_to,
+            };
+            return bad(expected, p, head, &seqs);
+        }
+        seqs.insert(env.stream, env.stream_seq);
+        head = Head {
+            position: expected,
+            hash: env.hash,
+            recorded_at: Some(env.recorded_at),
+        };
+        expected += 1;
+    }
+    // Every record has its index entry (checked above); an index entry beyond
+    // those, or an idempotency entry past the head, is dangling.
+    for item in tree.scan_prefix([keys::STREAM]) {
+        let (k, v) = item.map_err(storage)?;
+        let entry = keys::parse_stream_key(&k);
+        let ok = match entry {
+            Some((stream, seq)) => seqs.get(&stream).is_some_and(|last| seq <= *last),
+            None => false,
+        };
+        if !ok {
+            let pos = keys::be_u64(&v).unwrap_or(head.position + 1);
+            let what = match entry {
+                Some((s, q)) => format!("stream {s} seq {q} -> position {pos}"),
+                None => format!("malformed stream index key {}", hex::encode(&k)),
+            };
+            return bad(pos, Problem::DanglingIndex { what }, head, &seqs);
+        }
+    }
+    for item in tree.scan_prefix([keys::IDEM]) {
+        let (k, v) = item.map_err(storage)?;
+        let entry = IdemEntry::decode(&v);
+        let ok = entry.is_some_and(|e| {
+            e.count >= 1 && e.first >= 1 && e.first + u64::from(e.count) - 1 <= head.position
+        });
+        if !ok {
+            let key = String::from_utf8_lossy(&k[1..]).into_owned();
+            let pos = entry.map_or(head.position + 1, |e| e.first);
+            let what = format!("idempotency key {key:?}");
+            return bad(pos, Problem::DanglingIndex { what }, head, &seqs);
+        }
+    }
+    Ok(VerifyReport {
+        records_checked: head.position,
+        streams: seqs.len() as u64,
+        head,
+        first_bad: None,
+    })
+}

@@ -1,0 +1,491 @@
+//! The single writer: a dedicated thread that owns every write to the tree.
+//!
+//! Appends arrive on a bounded queue with a reply channel each. The writer takes
+//! one, drains whatever else is already queued (up to `Limits::batch_appends_max`
+//! requests and `Limits::batch_events_max` events), validates each request against
+//! the durable state plus what the batch already accepted, encodes the records
+//! chaining their hashes, writes the whole batch in one sled transaction, flushes,
+//! and only then replies to every request of the batch. While it flushes, new
+//! requests queue up and form the next batch: that is the group commit.
+//!
+//! Because this thread is the only writer, version checks and position assignment
+//! need no read-modify-write retry: the in-memory head and stream versions are the
+//! truth once a batch is durable, and the overlay of the batch being built is the
+//! truth for the requests inside it. A request refused inside a batch (conflict,
+//! limit, out of order) adds nothing to it and does not affect the others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::{encode_record, Assigned, StreamId};
+use tokio::sync::{mpsc, oneshot};
+
+use super::keys::{self, IdemEntry};
+use crate::store::{
+    AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
+};
+
+/// Stream versions kept in the writer's cache. When full, the cache is cleared and
+/// refilled from the stream index on demand: a bound, not an eviction policy,
+/// because a miss costs one short index read.
+pub const STREAM_CACHE_ENTRIES_MAX: usize = 100_000;
+
+/// Requests waiting for the writer. Callers wait (back-pressure) when it is full.
+pub const QUEUE_APPENDS_MAX: usize = 4_096;
+
+/// The reply to an all-or-nothing multi-request append.
+pub type AllReply = Result<Vec<AppendOutcome>, AppendAllError>;
+
+/// Why an all-or-nothing append wrote nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{error}", match request_index { Some(i) => format!("request {i}: "), None => String::new() })]
+pub struct AppendAllError {
+    /// The index of the request that was refused, when one was.
+    pub request_index: Option<usize>,
+    /// Why.
+    pub error: StoreError,
+}
+
+/// A unit of work for the writer.
+pub(crate) enum Job {
+    /// One append request.
+    One {
+        request: AppendRequest,
+        reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+    },
+    /// Several append requests, all written or none.
+    All {
+        requests: Vec<AppendRequest>,
+        reply: oneshot::Sender<AllReply>,
+    },
+}
+
+impl Job {
+    fn events(&self) -> usize {
+        match self {
+            Job::One { request, .. } => request.events.len(),
+            Job::All { requests, .. } => requests.iter().map(|r| r.events.len()).sum(),
+        }
+    }
+}
+
+/// The durable state the writer owns.
+pub(crate) struct Writer {
+    pub(crate) db: sled::Db,
+    pub(crate) tree: sled::Tree,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The durable head (what the last flushed batch left).
+    pub(crate) head: Head,
+    /// Durable stream versions, a bounded cache of the stream index.
+    pub(crate) versions: HashMap<StreamId, u64>,
+    /// The head readers see: updated only after a flush returns.
+    pub(crate) shared_head: Arc<RwLock<Head>>,
+    /// Set when a write or flush failed: the state on disk is then unknown to this
+    /// process, so every later append is refused until the store is reopened.
+    pub(crate) failed: Option<String>,
+}
+
+/// What a batch under construction has accepted so far.
+#[derive(Clone)]
+struct Overlay {
+    head: Head,
+    versions: HashMap<StreamId, u64>,
+    keys: HashMap<String, IdemEntry>,
+}
+
+/// A reply owed once the batch is durable.
+enum Owed {
+    One(
+        oneshot::Sender<Result<AppendOutcome, StoreError>>,
+        Result<AppendOutcome, StoreError>,
+    ),
+    All(oneshot::Sender<AllReply>, AllReply),
+}
+
+impl Writer {
+    /// Runs until every sender is dropped.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            let mut events = jobs[0].events();
+            let appends_max = self.limits.batch_appends_max.max(1) as usize;
+            let events_max = self.limits.batch_events_max as usize;
+            while jobs.len() < appends_max && events < events_max {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        events += job.events();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.process(jobs);
+        }
+        let _ = self.db.flush();
+    }
+
+    fn process(&mut self, jobs: Vec<Job>) {
+        if let Some(why) = &self.failed {
+            let err = || {
+                StoreError::Storage(format!("an earlier write failed ({why}); reopen the store"))
+            };
+            for job in jobs {
+                match job {
+                    Job::One { reply, .. } => {
+                        let _ = reply.send(Err(err()));
+                    }
+                    Job::All { reply, .. } => {
+                        let _ = reply.send(Err(AppendAllError {
+                            request_index: None,
+                            error: err(),
+                        }));
+                    }
+                }
+            }
+            return;
+        }
+        let mut overlay = Overlay {
+            head: self.head,
+            versions: HashMap::new(),
+            keys: HashMap::new(),
+        };
+        let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut owed = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match job {
+                Job::One { request, reply } => {
+                    let r = self.prepare(&mut overlay, &mut batch, &request);
+                    owed.push(Owed::One(reply, r));
+                }
+                Job::All { requests, reply } => {
+                    let r = self.prepare_all(&mut overlay, &mut batch, &requests);
+                    owed.push(Owed::All(reply, r));
+                }
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(why) = self.commit(&batch) {
+                self.failed = Some(why.clone());
+                for o in owed {
+                    let error = StoreError::Storage(why.clone());
+                    match o {
+                        Owed::One(reply, _) => {
+                            let _ = reply.send(Err(error));
+                        }
+                        Owed::All(reply, _) => {
+                            let _ = reply.send(Err(AppendAllError {
+                                request_index: None,
+                                error,
+                            }));
+                        }
+                    }
+                }
+                return;
+            }
+            self.head = overlay.head;
+            if self.versions.len() + overlay.versions.len() > STREAM_CACHE_ENTRIES_MAX {
+                self.versions.clear();
+            }
+            self.versions.extend(overlay.versions);
+            match self.shared_head.write() {
+                Ok(mut h) => *h = self.head,
+                Err(p) => *p.into_inner() = self.head,
+            }
+        }
+        // Every reply, including refusals and `AlreadyAppended`, is sent only now:
+        // a refusal or a duplicate may depend on a request of this same batch,
+        // which is not acknowledged before its flush.
+        for o in owed {
+            match o {
+                Owed::One(reply, r) => {
+                    let _ = reply.send(r);
+                }
+                Owed::All(reply, r) => {
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+
+    /// One sled transaction for the batch, then a flush. Returns a description of
+    /// the failure.
+    fn commit(&self, batch: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+        let mut b = sled::Batch::default();
+        for (k, v) in batch {
+            b.insert(k.as_slice(), v.as_slice());
+        }
+        self.tree
+            .transaction(|tx| {
+                tx.apply_batch(&b)?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| format!("sled transaction failed: {e:?}"))?;
+        self.db
+            .flush()
+            .map_err(|e| format!("sled flush failed: {e}"))?;
+        Ok(())
+    }
+
+    fn prepare_all(
+        &mut self,
+        overlay: &mut Overlay,
+        batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        requests: &[AppendRequest],
+    ) -> AllReply {
+        let total: u64 = requests.iter().map(|r| r.events.len() as u64).sum();
+        if total > u64::from(self.limits.atomic_events_max) {
+            return Err(AppendAllError {
+                request_index: None,
+                error: StoreError::LimitExceeded {
+                    limit: "atomic_events_max",
+                    max: u64::from(self.limits.atomic_events_max),
+                    actual: total,
+                },
+            });
+        }
+        let saved = overlay.clone();
+        let batch_len = batch.len();
+        let mut out = Vec::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            match self.prepare(overlay, batch, r) {
+                Ok(o) => out.push(o),
+                Err(error) => {
+                    *overlay = saved;
+                    batch.truncate(batch_len);
+                    return Err(AppendAllError {
+                        request_index: Some(i),
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validates one request against the durable state and the overlay, and on
+    /// success adds its writes to the batch and its effects to the overlay. On
+    /// failure neither is touched.
+    fn prepare(
+        &mut self,
+        overlay: &mut Overlay,
+        batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        r: &AppendRequest,
+    ) -> Result<AppendOutcome, StoreError> {
+        let l = self.limits;
+        if r.events.is_empty() {
+            return Err(StoreError::Empty);
+        }
+        let n = r.events.len() as u64;
+        if n > u64::from(l.events_per_append_max) {
+            return Err(StoreError::LimitExceeded {
+                limit: "events_per_append_max",
+                max: u64::from(l.events_per_append_max),
+                actual: n,
+            });
+        }
+        // Idempotency is checked before the version: a retry of an append that
+        // succeeded carries the expected version of the first attempt, which no
+        // longer matches, and must still be answered `AlreadyAppended`.
+        let digest = match &r.idempotency_key {
+            Some(key) => {
+                if key.len() as u64 > u64::from(l.idempotency_key_bytes_max) {
+                    return Err(StoreError::LimitExceeded {
+                        limit: "idempotency_key_bytes_max",
+                        max: u64::from(l.idempotency_key_bytes_max),
+                        actual: key.len() as u64,
+                    });
+                }
+                let digest = content_digest(r)?;
+                if let Some(prev) = self.idem_entry(overlay, key)? {
+                    if prev.digest == digest {
+                        return Ok(AppendOutcome::AlreadyAppended {
+                            positions: prev.positions(),
+                        });
+                    }
+                    return Err(StoreError::IdempotencyConflict { key: key.clone() });
+                }
+                Some(digest)
+            }
+            None => None,
+        };
+        let current = self.version(overlay, &r.stream)?;
+        if let ExpectedVersion::Exact(expected) = r.expected {
+            if expected != current {
+                return Err(StoreError::Conflict {
+                    stream: r.stream,
+                    expected,
+                    actual: current,
+                });
+            }
+        }
+        let recorded_at = self.recorded_at(&overlay.head, r.recorded_at)?;
+
+        let mut prev = overlay.head.hash;
+        let first = overlay
+            .head
+            .position
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Storage("global position overflow".into()))?;
+        let mut writes = Vec::with_capacity(2 * r.events.len() + 1);
+        for (i, e) in r.events.iter().enumerate() {
+            let i = i as u64;
+            let assigned = Assigned {
+                stream: r.stream,
+                stream_seq: current + 1 + i,
+                position: first + i,
+                recorded_at,
+                idempotency_key: r.idempotency_key.as_deref(),
+                prev_hash: prev,
+            };
+            let (bytes, hash) =
+                encode_record(&assigned, e).map_err(|e| StoreError::Encode(e.to_string()))?;
+            if bytes.len() as u64 > u64::from(l.event_bytes_max) {
+                return Err(StoreError::LimitExceeded {
+                    limit: "event_bytes_max",
+                    max: u64::from(l.event_bytes_max),
+                    actual: bytes.len() as u64,
+                });
+            }
+            writes.push((keys::log_key(assigned.position).to_vec(), bytes));
+            writes.push((
+                keys::stream_key(&r.stream, assigned.stream_seq).to_vec(),
+                assigned.position.to_be_bytes().to_vec(),
+            ));
+            prev = hash;
+        }
+        let stream_version = current + n;
+        if let (Some(key), Some(digest)) = (&r.idempotency_key, digest) {
+            let entry = IdemEntry {
+                digest,
+                first,
+                count: n as u32,
+            };
+            writes.push((keys::idem_key(key), entry.encode().to_vec()));
+            overlay.keys.insert(key.clone(), entry);
+        }
+        batch.extend(writes);
+        overlay.head = Head {
+            position: first + n - 1,
+            hash: prev,
+            recorded_at: Some(recorded_at),
+        };
+        overlay.versions.insert(r.stream, stream_version);
+        Ok(AppendOutcome::Appended {
+            positions: (first..first + n).collect(),
+            stream_version,
+        })
+    }
+
+    /// The recorded-at instant of a request.
+    ///
+    /// An import instant earlier than the head is refused as out of order. The
+    /// store's own clock earlier than the head (a system clock stepped back) is
+    /// clamped to the head's instant instead: the service must keep accepting
+    /// appends, and recorded-at must never decrease with position.
+    fn recorded_at(
+        &self,
+        head: &Head,
+        import: Option<DateTime<Utc>>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        match (import, head.recorded_at) {
+            (Some(given), Some(h)) if given < h => Err(StoreError::OutOfOrder { given, head: h }),
+            (Some(given), _) => Ok(given),
+            (None, Some(h)) => Ok(self.clock.now().max(h)),
+            (None, None) => Ok(self.clock.now()),
+        }
+    }
+
+    fn idem_entry(&self, overlay: &Overlay, key: &str) -> Result<Option<IdemEntry>, StoreError> {
+        if let Some(e) = overlay.keys.get(key) {
+            return Ok(Some(*e));
+        }
+        let k = keys::idem_key(key);
+        match self.tree.get(&k).map_err(storage)? {
+            None => Ok(None),
+            Some(v) => IdemEntry::decode(&v)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt {
+                    position: 0,
+                    why: format!("idempotency entry of key {key:?} is malformed"),
+                }),
+        }
+    }
+
+    fn version(&mut self, overlay: &Overlay, stream: &StreamId) -> Result<u64, StoreError> {
+        if let Some(v) = overlay.versions.get(stream) {
+            return Ok(*v);
+        }
+        if let Some(v) = self.versions.get(stream) {
+            return Ok(*v);
+        }
+        let v = stream_version_on_disk(&self.tree, stream, u64::MAX)?;
+        if self.versions.len() >= STREAM_CACHE_ENTRIES_MAX {
+            self.versions.clear();
+        }
+        self.versions.insert(*stream, v);
+        Ok(v)
+    }
+}
+
+/// The version of a stream: its last sequence whose position is at or below
+/// `committed` (readers pass the durable head so that they never see a batch
+/// before its flush returned).
+pub(crate) fn stream_version_on_disk(
+    tree: &sled::Tree,
+    stream: &StreamId,
+    committed: u64,
+) -> Result<u64, StoreError> {
+    for item in tree.scan_prefix(keys::stream_prefix(stream)).rev() {
+        let (k, v) = item.map_err(storage)?;
+        let (_, seq) = keys::parse_stream_key(&k).ok_or_else(|| StoreError::Corrupt {
+            position: 0,
+            why: format!("malformed stream index key of {stream}"),
+        })?;
+        let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
+            position: 0,
+            why: format!("malformed stream index value of {stream} seq {seq}"),
+        })?;
+        if pos <= committed {
+            return Ok(seq);
+        }
+    }
+    Ok(0)
+}
+
+/// The digest that decides whether a retry with the same idempotency key carries
+/// "the same content".
+///
+/// Decision (the issue leaves it open): the same content is the same stream and,
+/// event by event, the same type, schema version, effective date, actor, channel
+/// and payload. Event ids, correlation and causation ids are left out because a
+/// client that retries may generate them afresh; the expected version and the
+/// import instant are left out because they describe the attempt, not the facts.
+pub(crate) fn content_digest(r: &AppendRequest) -> Result<[u8; 32], StoreError> {
+    fn field(h: &mut blake3::Hasher, b: &[u8]) {
+        h.update(&(b.len() as u64).to_be_bytes());
+        h.update(b);
+    }
+    let enc = |e: serde_json::Error| StoreError::Encode(e.to_string());
+    let mut h = blake3::Hasher::new();
+    field(&mut h, b"navigo-append-content-v1");
+    field(&mut h, &r.stream.key_bytes());
+    h.update(&(r.events.len() as u64).to_be_bytes());
+    let mut buf = Vec::with_capacity(256);
+    for e in &r.events {
+        field(&mut h, e.event.type_name().as_bytes());
+        h.update(&e.event.schema_version().to_be_bytes());
+        field(&mut h, e.effective_date.to_string().as_bytes());
+        field(&mut h, &serde_json::to_vec(&e.actor).map_err(enc)?);
+        field(&mut h, &serde_json::to_vec(&e.channel).map_err(enc)?);
+        buf.clear();
+        e.event.write_data(&mut buf).map_err(enc)?;
+        field(&mut h, &buf);
+    }
+    Ok(*h.finalize().as_bytes())
+}
+
+pub(crate) fn storage(e: sled::Error) -> StoreError {
+    StoreError::Storage(e.to_string())
+}

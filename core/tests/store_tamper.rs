@@ -1,0 +1,171 @@
+//! Tampering: change stored bytes through the sled API and `verify` names the
+//! position; readers refuse the record too.
+
+mod store_support;
+
+use std::path::Path;
+
+use navigo_core::store::sled_store::keys::{log_key, stream_key, TREE_NAME};
+use navigo_core::store::sled_store::{verify_ledger, Problem, SledStore};
+use navigo_core::store::{EventStore, ExpectedVersion, Limits, StoreError};
+use navigo_events_schema::envelope::HASH_LEN;
+use store_support::*;
+
+/// Events in the ledger tampered with.
+const EVENTS: u64 = 50;
+
+/// A closed ledger of [`EVENTS`] events over three streams.
+async fn ledger(name: &str) -> std::path::PathBuf {
+    let (store, dir, _) = new_store(name);
+    for i in 0..EVENTS {
+        let r = request(
+            stream(u128::from(i % 3)),
+            ExpectedVersion::Any,
+            vec![event(&format!("e{i}"))],
+        );
+        store.append(r).await.unwrap();
+    }
+    assert!(store.verify().unwrap().is_ok());
+    store.close().await.unwrap();
+    dir
+}
+
+/// Edits the raw tree of a closed ledger.
+fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
+    let db = sled::Config::new().path(dir).open().unwrap();
+    let tree = db.open_tree(TREE_NAME).unwrap();
+    f(&tree);
+    db.flush().unwrap();
+}
+
+fn flip(tree: &sled::Tree, position: u64, offset_from_end: usize) {
+    let mut bytes = tree.get(log_key(position)).unwrap().unwrap().to_vec();
+    let i = bytes.len() - offset_from_end;
+    bytes[i] ^= 0x01;
+    tree.insert(log_key(position), bytes).unwrap();
+}
+
+#[tokio::test]
+async fn verify_names_the_position_of_a_flipped_payload_byte() {
+    // Given a sound ledger, when one byte of record 17's JSON changes
+    let dir = ledger("tamper-payload").await;
+    with_tree(&dir, |t| flip(t, 17, 5));
+    // Then verify reports position 17, hash mismatch
+    let report = verify_ledger(&dir).unwrap();
+    let bad = report.first_bad.expect("tampering must be detected");
+    assert_eq!(bad.position, 17);
+    assert!(matches!(bad.problem, Problem::HashMismatch { .. }), "{bad}");
+    assert_eq!(report.records_checked, 16);
+    // And a reader of the log stops there with a corruption error
+    let store = SledStore::open(
+        &dir,
+        Limits::default(),
+        std::sync::Arc::new(navigo_core::store::ManualClock::new(t0())),
+    )
+    .unwrap();
+    let mut s = store.read_all(1);
+    let mut last_ok = 0;
+    while let Some(item) = std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+        match item {
+            Ok(e) => last_ok = e.position,
+            Err(StoreError::Corrupt { position, .. }) => {
+                assert_eq!(position, 17);
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(last_ok, 16);
+}
+
+#[tokio::test]
+async fn verify_names_the_position_of_a_flipped_hash_byte() {
+    let dir = ledger("tamper-hash").await;
+    with_tree(&dir, |t| {
+        let mut bytes = t.get(log_key(3)).unwrap().unwrap().to_vec();
+        bytes[HASH_LEN - 1] ^= 0x80;
+        t.insert(log_key(3), bytes).unwrap();
+    });
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 3);
+    assert!(matches!(bad.problem, Problem::HashMismatch { .. }), "{bad}");
+}
+
+#[tokio::test]
+async fn verify_detects_a_record_rewritten_with_a_fresh_hash_through_the_chain() {
+    // Given a tamperer who edits record 20 and recomputes its own hash
+    let dir = ledger("tamper-rehash").await;
+    with_tree(&dir, |t| {
+        let bytes = t.get(log_key(20)).unwrap().unwrap().to_vec();
+        let json = String::from_utf8(bytes[HASH_LEN..].to_vec()).unwrap();
+        let edited = json.replace("\"e19\"", "\"e99\"");
+        assert_ne!(edited, json);
+        let mut out = blake3::hash(edited.as_bytes()).as_bytes().to_vec();
+        out.extend_from_slice(edited.as_bytes());
+        t.insert(log_key(20), out).unwrap();
+    });
+    // Then the record itself verifies but the next one's link does not
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 21);
+    assert!(matches!(bad.problem, Problem::BrokenLink { .. }), "{bad}");
+}
+
+#[tokio::test]
+async fn verify_names_a_missing_record_and_a_wrong_index_entry() {
+    let dir = ledger("tamper-gap").await;
+    with_tree(&dir, |t| {
+        t.remove(log_key(30)).unwrap();
+    });
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 30);
+    assert!(
+        matches!(
+            bad.problem,
+            Problem::Missing {
+                next_found: Some(31)
+            }
+        ),
+        "{bad}"
+    );
+
+    let dir = ledger("tamper-index").await;
+    with_tree(&dir, |t| {
+        // Position 8 is stream (8-1) % 3 = 1, its third event.
+        t.insert(stream_key(&stream(1), 3), 9u64.to_be_bytes().to_vec())
+            .unwrap();
+    });
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 8);
+    assert!(
+        matches!(
+            bad.problem,
+            Problem::IndexMismatch {
+                index_points_to: Some(9),
+                ..
+            }
+        ),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn open_refuses_a_ledger_whose_head_record_is_corrupt() {
+    let dir = ledger("tamper-head").await;
+    with_tree(&dir, |t| flip(t, EVENTS, 3));
+    let clock = std::sync::Arc::new(navigo_core::store::ManualClock::new(t0()));
+    let err = SledStore::open(&dir, Limits::default(), clock).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                position: EVENTS,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        verify_ledger(&dir).unwrap().first_bad.unwrap().position,
+        EVENTS
+    );
+}

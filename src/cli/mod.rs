@@ -1,0 +1,66 @@
+//! The subcommands, one module each, and what they share: the system clock, how a
+//! ledger is opened, and the one place errors become exit codes.
+
+pub mod append;
+pub mod history;
+pub mod init;
+pub mod sample;
+pub mod stats;
+pub mod stress;
+pub mod verify;
+
+use std::fmt;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{Clock, Limits, StoreError};
+
+/// Exit code of a refusal (not a ledger, conflict) or a failed verification.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code of bad input or usage (clap uses it for usage errors too).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// The result of a subcommand: an exit code, or an error whose kind chooses one.
+pub type CmdResult = anyhow::Result<ExitCode>;
+
+/// Bad input: a malformed line, an unknown event type, a limit exceeded. Exit 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// The exit code of an error: 2 for bad input, 1 for everything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_REFUSED
+    }
+}
+
+/// The system clock: the only place the ledger reads the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Opens the ledger in `data` with the system clock and the default limits.
+///
+/// # Errors
+/// Not a ledger (nothing is written), a corrupt head, a storage failure.
+pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
+    SledStore::open(data, Limits::default(), Arc::new(SystemClock))
+}
