@@ -82,12 +82,14 @@ pub fn owed_month(world: &World, c: &ContractState, m: YearMonth) -> Option<Mont
         c.debit_date(m)
     };
     if starts_here && !earlier_covers {
-        let (kind, amount, days, tariff) = world.catalogue.first_month_amount(product, p.start)?;
+        let first = world
+            .catalogue
+            .first_month_amount(product, p.start, price_date)?;
         return Some(MonthCharge {
-            kind,
-            amount,
-            days,
-            tariff: Some(tariff),
+            kind: first.kind,
+            amount: first.amount,
+            days: first.days,
+            tariff: Some(first.tariff),
         });
     }
     let (amount, tariff) = world.catalogue.installment(product, price_date)?;
@@ -430,7 +432,7 @@ fn decide(
         }
         Step::RenewalNotice { period_end } => {
             let start = *period_end + Duration::days(1);
-            let (amount, _) = world.catalogue.annual_price(c.product.key(), start)?;
+            let amount = world.catalogue.annual_price(c.product.key(), start)?.annual;
             (
                 format!("clock:renewal-notice:{}:{period_end}", c.id),
                 vec![ev(

@@ -12,7 +12,9 @@
 //! policies are passed in.
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod articles;
+pub mod bans;
 pub mod billing;
 pub mod calendar;
 pub mod catalogue;
@@ -22,12 +24,15 @@ pub mod correction;
 pub mod engine;
 pub mod person;
 pub mod policy;
+pub mod punctuality;
+pub mod reference;
 pub mod reference_cmds;
 pub mod refusal;
 pub mod rulebook;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod validity;
 pub mod world;
 
 pub use policy::Policy;

@@ -319,9 +319,10 @@ pub fn switch_method(
                 .ok_or_else(|| CommandError::invalid("contract_id", "no period of validity"))?;
             let free = period.free_month_on_or_after(from).unwrap_or(from.plus(11));
             let cycle_first = free.plus(-11).max(YearMonth::of(period.start));
-            let (annual, _) = world
+            let annual = world
                 .catalogue
                 .annual_price(c.product.key(), from.first_day())
+                .map(|t| t.annual)
                 .ok_or_else(|| {
                     req.refuse(RuleId::TarCatalogue, "no tariff for the switch month")
                 })?;
@@ -618,9 +619,10 @@ pub fn record_cash_payment(
                 ),
             ));
         }
-        let (annual, _) = world
+        let annual = world
             .catalogue
             .annual_price(c.product.key(), end)
+            .map(|t| t.annual)
             .ok_or_else(|| req.refuse(RuleId::TarCatalogue, "no tariff for the renewal"))?;
         if cmd.amount != annual {
             return Err(req.refuse(

@@ -190,7 +190,7 @@ pub fn subscribe(
         ));
     }
     // SUB-PRODUCT: the catalogue says when a product exists.
-    if !world.catalogue.product_exists(cmd.product, start) {
+    if !world.catalogue.product_exists(cmd.product.key(), start) {
         return Err(req.refuse(
             RuleId::SubProduct,
             format!(
@@ -370,10 +370,11 @@ pub fn subscribe(
     let m = YearMonth::of(start);
     let first = match &cmd.payment {
         PaymentSetup::Cash => {
-            let (annual, tariff) = world
+            let tariff = world
                 .catalogue
                 .annual_price(cmd.product.key(), start)
                 .ok_or_else(|| req.refuse(RuleId::SubProduct, "no price on the start date"))?;
+            let annual = tariff.annual;
             Some(FirstPaymentCollected {
                 amount: annual,
                 dossier_fee: ctx.policy.dossier_fee,
@@ -390,10 +391,11 @@ pub fn subscribe(
             })
         }
         PaymentSetup::DirectDebit { .. } if channel == Channel::Agency => {
-            let (kind, amount, days, tariff) = world
+            let first = world
                 .catalogue
-                .first_month_amount(cmd.product, start)
+                .first_month_amount(cmd.product, start, start)
                 .ok_or_else(|| req.refuse(RuleId::SubProduct, "no price on the start date"))?;
+            let (kind, amount, days, tariff) = (first.kind, first.amount, first.days, first.tariff);
             Some(FirstPaymentCollected {
                 amount,
                 dossier_fee: ctx.policy.dossier_fee,

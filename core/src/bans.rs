@@ -1,0 +1,591 @@
+//! Ban windows (RULES.md §8) as a pure function of facts about one person,
+//! taken from contract events by the caller.
+//!
+//! Windows follow RULES.md §0: "for N months from D" is [D, D + N months); the
+//! person may act again on D + N months. Ban durations use the rulebook in force
+//! on the date of the termination or notice that opens them (RULES.md §0,
+//! Decision): the rulebook recorded on the fact when it is known, else
+//! [`crate::rulebook::in_force`] on the fact's date.
+//!
+//! - `BAN-UNPAID-2M` (CGVU-2026 §4.4): a payer whose contract was terminated for
+//!   unpaid debt cannot be payer for 2 months; lifted as soon as the debt is
+//!   settled.
+//! - `BAN-UNPAID-2011` (CGU-2011 §8.5): 6 months as payer. **Decision**: CGU-2011
+//!   says nothing of a settlement, so settling does not lift it.
+//! - `BAN-TREASURY-2Y` (§4.4): from the receipt of a Trésor Public notice
+//!   (**Decision**: the delivery date when recorded, else the issue date), 2 years
+//!   as payer; ends 21 days after a settlement with the Trésor Public.
+//! - `BAN-FRAUD-3Y` (§12.2.4): 3 years as holder for the fraudster and the named
+//!   accomplices; CGU-2011 §8.5: the fraudster only. **Decision**: the fraud ban
+//!   bars the holder role (`SUB-BANNED-HOLDER`); RULES.md names no payer ban for
+//!   fraud.
+//! - `BAN-NEW-PAYER` (§12.2.5): a payer ban never bars the holder role, so a
+//!   holder whose payer is refused may subscribe with a new payer.
+
+use chrono::{Duration, NaiveDate};
+use navigo_events_schema::RuleId;
+use uuid::Uuid;
+
+use crate::calendar::window_end;
+use crate::refusal::Refusal;
+use crate::rulebook::{by_id, in_force, Rulebook};
+
+/// Most facts one person's ban computation reads (a named bound on input size).
+pub const BAN_FACTS_MAX: usize = 10_000;
+
+/// The role a fraud fact gives a person (`BAN-FRAUD-3Y`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FraudRole {
+    /// The fraudster named in `FraudEstablished`.
+    Fraudster,
+    /// An accomplice named in `FraudEstablished`.
+    Accomplice,
+}
+
+/// A fact about one person, read from contract events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BanFact {
+    /// A contract the person pays was terminated for unpaid debt
+    /// (`ContractTerminated{reason: unpaid}`; the effective date).
+    UnpaidTermination {
+        /// Termination date.
+        date: NaiveDate,
+        /// The rulebook recorded on the termination.
+        rulebook: String,
+        /// The contract.
+        contract: Uuid,
+        /// The termination event.
+        event_id: Uuid,
+    },
+    /// The debt of that contract was fully settled on `date`.
+    DebtSettled {
+        /// Settlement date.
+        date: NaiveDate,
+        /// The contract.
+        contract: Uuid,
+    },
+    /// A Trésor Public notice was issued to the person as payer.
+    TreasuryNoticeIssued {
+        /// Issue date.
+        date: NaiveDate,
+        /// The contract.
+        contract: Uuid,
+        /// The notice reference.
+        notice_ref: String,
+        /// The notice event.
+        event_id: Uuid,
+    },
+    /// That notice was delivered (its receipt opens the ban).
+    TreasuryNoticeDelivered {
+        /// Delivery date.
+        date: NaiveDate,
+        /// The contract.
+        contract: Uuid,
+        /// The notice reference.
+        notice_ref: String,
+    },
+    /// The person settled that notice with the Trésor Public.
+    TreasuryNoticeSettled {
+        /// Settlement date.
+        date: NaiveDate,
+        /// The contract.
+        contract: Uuid,
+        /// The notice reference.
+        notice_ref: String,
+    },
+    /// A contract was terminated for established fraud and the person is named.
+    FraudTermination {
+        /// Termination date.
+        date: NaiveDate,
+        /// The rulebook recorded on the termination.
+        rulebook: String,
+        /// Fraudster or accomplice.
+        role: FraudRole,
+        /// The contract.
+        contract: Uuid,
+        /// The termination event.
+        event_id: Uuid,
+    },
+}
+
+/// The role a ban bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BanRole {
+    /// Payer of a new contract (`SUB-BANNED-PAYER`).
+    Payer,
+    /// Holder of a new contract (`SUB-BANNED-HOLDER`).
+    Holder,
+}
+
+/// An early end of a ban.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lift {
+    /// First day the person is no longer banned.
+    pub date: NaiveDate,
+    /// Why, for a person to read.
+    pub why: String,
+}
+
+/// A ban window: the person may not take `role` on a date in [from, end), where
+/// end is `until`, or the lift date when earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanWindow {
+    /// `BAN-UNPAID-2M`, `BAN-UNPAID-2011`, `BAN-TREASURY-2Y` or `BAN-FRAUD-3Y`.
+    pub rule: RuleId,
+    /// The role barred.
+    pub role: BanRole,
+    /// First day banned.
+    pub from: NaiveDate,
+    /// First day no longer banned (exclusive end), before any lift.
+    pub until: NaiveDate,
+    /// An early end, when one happened.
+    pub lifted: Option<Lift>,
+    /// The event that opened the window.
+    pub opened_by_event: Uuid,
+    /// The contract concerned.
+    pub contract: Uuid,
+    /// The rulebook whose duration applies.
+    pub rulebook: &'static str,
+}
+
+impl BanWindow {
+    /// The exclusive end of the window, lift included.
+    pub fn end(&self) -> NaiveDate {
+        match &self.lifted {
+            Some(l) if l.date < self.until => l.date,
+            _ => self.until,
+        }
+    }
+
+    /// True when the window bars its role on `date`.
+    pub fn is_active_on(&self, date: NaiveDate) -> bool {
+        date >= self.from && date < self.end()
+    }
+}
+
+fn rulebook_of(recorded: &str, date: NaiveDate) -> &'static Rulebook {
+    by_id(recorded).unwrap_or_else(|| in_force(date))
+}
+
+/// The ban windows opened by one person's facts, in the order of the facts.
+/// Facts beyond [`BAN_FACTS_MAX`] are not read.
+pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
+    let facts = &facts[..facts.len().min(BAN_FACTS_MAX)];
+    let mut out = Vec::new();
+    for fact in facts {
+        match fact {
+            BanFact::UnpaidTermination {
+                date,
+                rulebook,
+                contract,
+                event_id,
+            } => {
+                let rb = rulebook_of(rulebook, *date);
+                let rule = rb.unpaid_ban.rule;
+                // BAN-UNPAID-2M lifts on settlement; BAN-UNPAID-2011 does not
+                // (CGU-2011 §8.5 is silent; see the module documentation).
+                let lifted = if rule == RuleId::BanUnpaid2m {
+                    facts
+                        .iter()
+                        .filter_map(|f| match f {
+                            BanFact::DebtSettled {
+                                date: s,
+                                contract: c,
+                            } if c == contract && s >= date => Some(*s),
+                            _ => None,
+                        })
+                        .min()
+                        .map(|s| Lift {
+                            date: s,
+                            why: format!(
+                                "debt of contract {contract} settled on {s} (BAN-UNPAID-2M)"
+                            ),
+                        })
+                } else {
+                    None
+                };
+                out.push(BanWindow {
+                    rule,
+                    role: BanRole::Payer,
+                    from: *date,
+                    until: window_end(*date, rb.unpaid_ban.months),
+                    lifted,
+                    opened_by_event: *event_id,
+                    contract: *contract,
+                    rulebook: rb.id,
+                });
+            }
+            BanFact::TreasuryNoticeIssued {
+                date,
+                contract,
+                notice_ref,
+                event_id,
+            } => {
+                // Receipt = delivery date when recorded, else issue date (Decision).
+                let receipt = facts
+                    .iter()
+                    .filter_map(|f| match f {
+                        BanFact::TreasuryNoticeDelivered {
+                            date: dd,
+                            notice_ref: r,
+                            ..
+                        } if r == notice_ref => Some(*dd),
+                        _ => None,
+                    })
+                    .min()
+                    .unwrap_or(*date);
+                let rb = in_force(receipt);
+                let Some(ban) = rb.treasury_ban else {
+                    // The rulebook in force on the receipt has no such ban (CGU-2011).
+                    continue;
+                };
+                let lifted = facts
+                    .iter()
+                    .filter_map(|f| match f {
+                        BanFact::TreasuryNoticeSettled { date: s, notice_ref: r, .. } if r == notice_ref => Some(*s),
+                        _ => None,
+                    })
+                    .min()
+                    .map(|s| {
+                        let lift = s
+                            .checked_add_signed(Duration::days(i64::from(rb.treasury_settlement_lift_days)))
+                            .unwrap_or(NaiveDate::MAX);
+                        Lift {
+                            date: lift,
+                            why: format!(
+                                "settled with the Trésor Public on {s}; the ban ends {} days later (BAN-TREASURY-2Y)",
+                                rb.treasury_settlement_lift_days
+                            ),
+                        }
+                    });
+                out.push(BanWindow {
+                    rule: ban.rule,
+                    role: BanRole::Payer,
+                    from: receipt,
+                    until: window_end(receipt, ban.months),
+                    lifted,
+                    opened_by_event: *event_id,
+                    contract: *contract,
+                    rulebook: rb.id,
+                });
+            }
+            BanFact::FraudTermination {
+                date,
+                rulebook,
+                role,
+                contract,
+                event_id,
+            } => {
+                let rb = rulebook_of(rulebook, *date);
+                if *role == FraudRole::Accomplice && !rb.fraud_ban_covers_accomplices {
+                    // CGU-2011 §8.5: the fraudster only.
+                    continue;
+                }
+                out.push(BanWindow {
+                    rule: rb.fraud_ban.rule,
+                    role: BanRole::Holder,
+                    from: *date,
+                    until: window_end(*date, rb.fraud_ban.months),
+                    lifted: None,
+                    opened_by_event: *event_id,
+                    contract: *contract,
+                    rulebook: rb.id,
+                });
+            }
+            BanFact::DebtSettled { .. }
+            | BanFact::TreasuryNoticeDelivered { .. }
+            | BanFact::TreasuryNoticeSettled { .. } => {}
+        }
+    }
+    out
+}
+
+/// Whether the person may take `role` on `date`: the first window barring it,
+/// if any. Payer windows never bar the holder role (`BAN-NEW-PAYER`).
+///
+/// # Errors
+/// The window that bars the role on that date.
+pub fn may_be(role: BanRole, date: NaiveDate, windows: &[BanWindow]) -> Result<(), &BanWindow> {
+    match windows
+        .iter()
+        .find(|w| w.role == role && w.is_active_on(date))
+    {
+        Some(w) => Err(w),
+        None => Ok(()),
+    }
+}
+
+/// The refusal of a subscription barred by `window` on `request_date`:
+/// `SUB-BANNED-PAYER` or `SUB-BANNED-HOLDER`, with the article of the rulebook in
+/// force on the request date and what would make the request acceptable.
+pub fn ban_refusal(window: &BanWindow, request_date: NaiveDate) -> Refusal {
+    let rb = in_force(request_date);
+    let end = window.end();
+    match window.role {
+        BanRole::Payer => Refusal {
+            rule: RuleId::SubBannedPayer,
+            article: rb.article(RuleId::SubBannedPayer),
+            message: format!(
+                "the payer is banned by {} ({}) from {} until {} (exclusive), opened on contract {}; \
+                 the holder may propose another payer (BAN-NEW-PAYER, {}){}",
+                window.rule,
+                rb.article(window.rule),
+                window.from,
+                end,
+                window.contract,
+                rb.article(RuleId::BanNewPayer),
+                match window.rule {
+                    RuleId::BanUnpaid2m => ", or the payer may settle the debt, which lifts the ban",
+                    RuleId::BanTreasury2y => ", or the payer may settle with the Trésor Public: the ban ends 21 days later",
+                    _ => "",
+                }
+            ),
+        },
+        BanRole::Holder => Refusal {
+            rule: RuleId::SubBannedHolder,
+            article: rb.article(RuleId::SubBannedHolder),
+            message: format!(
+                "the holder is banned by {} ({}) after a termination for fraud on contract {}, \
+                 from {} until {} (exclusive); a subscription is possible from {}",
+                window.rule,
+                rb.article(window.rule),
+                window.contract,
+                window.from,
+                end,
+                end
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+    fn unpaid(date: NaiveDate) -> BanFact {
+        BanFact::UnpaidTermination {
+            date,
+            rulebook: crate::rulebook::in_force(date).id.to_owned(),
+            contract: id(1),
+            event_id: id(100),
+        }
+    }
+
+    #[test]
+    fn ban_unpaid_2m_bars_the_payer_for_two_months_from_the_termination() {
+        let w = ban_windows(&[unpaid(d(2026, 12, 31))]);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].rule, RuleId::BanUnpaid2m);
+        assert_eq!((w[0].from, w[0].until), (d(2026, 12, 31), d(2027, 2, 28)));
+        assert_eq!(w[0].opened_by_event, id(100));
+        assert!(may_be(BanRole::Payer, d(2026, 12, 30), &w).is_ok());
+        assert!(may_be(BanRole::Payer, d(2026, 12, 31), &w).is_err());
+        assert!(may_be(BanRole::Payer, d(2027, 2, 27), &w).is_err());
+        // RULES.md §0: the person may act again on D + N months.
+        assert!(may_be(BanRole::Payer, d(2027, 2, 28), &w).is_ok());
+    }
+
+    #[test]
+    fn ban_unpaid_2m_lifts_as_soon_as_the_debt_is_settled() {
+        let facts = [
+            unpaid(d(2026, 10, 5)),
+            BanFact::DebtSettled {
+                date: d(2026, 10, 20),
+                contract: id(1),
+            },
+            // Another contract's settlement does not lift it.
+            BanFact::DebtSettled {
+                date: d(2026, 10, 10),
+                contract: id(2),
+            },
+        ];
+        let w = ban_windows(&facts);
+        assert_eq!(w[0].lifted.as_ref().map(|l| l.date), Some(d(2026, 10, 20)));
+        assert!(may_be(BanRole::Payer, d(2026, 10, 19), &w).is_err());
+        assert!(may_be(BanRole::Payer, d(2026, 10, 20), &w).is_ok());
+        let r = ban_refusal(
+            may_be(BanRole::Payer, d(2026, 10, 19), &w).unwrap_err(),
+            d(2026, 10, 19),
+        );
+        assert_eq!(r.rule, RuleId::SubBannedPayer);
+        assert_eq!(r.article, "CGVU-2026 §4.4");
+        assert!(
+            r.message.contains("BAN-UNPAID-2M") && r.message.contains("settle"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn ban_unpaid_2011_lasts_six_months_and_settlement_does_not_lift_it() {
+        let facts = [
+            unpaid(d(2025, 3, 10)),
+            BanFact::DebtSettled {
+                date: d(2025, 3, 20),
+                contract: id(1),
+            },
+        ];
+        let w = ban_windows(&facts);
+        assert_eq!(w[0].rule, RuleId::BanUnpaid2011);
+        assert_eq!(w[0].rulebook, "CGU-2011");
+        assert_eq!(w[0].until, d(2025, 9, 10));
+        assert!(w[0].lifted.is_none());
+        assert!(may_be(BanRole::Payer, d(2025, 9, 9), &w).is_err());
+        assert!(may_be(BanRole::Payer, d(2025, 9, 10), &w).is_ok());
+    }
+
+    #[test]
+    fn ban_treasury_2y_runs_from_receipt_and_ends_21_days_after_settlement() {
+        let issued = BanFact::TreasuryNoticeIssued {
+            date: d(2027, 1, 5),
+            contract: id(1),
+            notice_ref: "ASP-1".into(),
+            event_id: id(200),
+        };
+        // Without a delivery: from the issue date, for 24 months.
+        let w = ban_windows(std::slice::from_ref(&issued));
+        assert_eq!(w[0].rule, RuleId::BanTreasury2y);
+        assert_eq!((w[0].from, w[0].until), (d(2027, 1, 5), d(2029, 1, 5)));
+        assert!(may_be(BanRole::Payer, d(2027, 1, 4), &w).is_ok());
+        assert!(may_be(BanRole::Payer, d(2029, 1, 4), &w).is_err());
+        assert!(may_be(BanRole::Payer, d(2029, 1, 5), &w).is_ok());
+        // With a delivery: from the delivery; settled 2027-03-01: ends 2027-03-22.
+        let facts = [
+            issued,
+            BanFact::TreasuryNoticeDelivered {
+                date: d(2027, 1, 9),
+                contract: id(1),
+                notice_ref: "ASP-1".into(),
+            },
+            BanFact::TreasuryNoticeSettled {
+                date: d(2027, 3, 1),
+                contract: id(1),
+                notice_ref: "ASP-1".into(),
+            },
+        ];
+        let w = ban_windows(&facts);
+        assert_eq!(w[0].from, d(2027, 1, 9));
+        assert!(may_be(BanRole::Payer, d(2027, 1, 8), &w).is_ok());
+        assert_eq!(w[0].end(), d(2027, 3, 22));
+        assert!(may_be(BanRole::Payer, d(2027, 3, 21), &w).is_err());
+        assert!(may_be(BanRole::Payer, d(2027, 3, 22), &w).is_ok());
+    }
+
+    #[test]
+    fn ban_treasury_2y_does_not_exist_under_cgu_2011() {
+        let w = ban_windows(&[BanFact::TreasuryNoticeIssued {
+            date: d(2025, 1, 5),
+            contract: id(1),
+            notice_ref: "ASP-0".into(),
+            event_id: id(201),
+        }]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn ban_fraud_3y_bars_holder_and_accomplices_under_cgvu_2026() {
+        let fraud = |role| BanFact::FraudTermination {
+            date: d(2026, 9, 1),
+            rulebook: "CGVU-2026".into(),
+            role,
+            contract: id(1),
+            event_id: id(300),
+        };
+        for role in [FraudRole::Fraudster, FraudRole::Accomplice] {
+            let w = ban_windows(&[fraud(role)]);
+            assert_eq!(w.len(), 1, "{role:?}");
+            assert_eq!(
+                (w[0].rule, w[0].role),
+                (RuleId::BanFraud3y, BanRole::Holder)
+            );
+            assert_eq!(w[0].until, d(2029, 9, 1));
+            assert!(may_be(BanRole::Holder, d(2029, 8, 31), &w).is_err());
+            assert!(may_be(BanRole::Holder, d(2029, 9, 1), &w).is_ok());
+            let r = ban_refusal(&w[0], d(2027, 1, 1));
+            assert_eq!(
+                (r.rule, r.article),
+                (RuleId::SubBannedHolder, "CGVU-2026 §12.2.4")
+            );
+        }
+    }
+
+    #[test]
+    fn ban_fraud_3y_under_cgu_2011_bars_the_fraudster_only() {
+        let fraud = |role| BanFact::FraudTermination {
+            date: d(2024, 9, 1),
+            rulebook: "CGU-2011".into(),
+            role,
+            contract: id(1),
+            event_id: id(301),
+        };
+        assert_eq!(ban_windows(&[fraud(FraudRole::Fraudster)]).len(), 1);
+        assert!(ban_windows(&[fraud(FraudRole::Accomplice)]).is_empty());
+    }
+
+    #[test]
+    fn ban_new_payer_a_payer_ban_never_bars_the_holder_role() {
+        let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
+        // The banned person may still be holder, with another payer.
+        assert!(may_be(BanRole::Payer, d(2026, 10, 6), &w).is_err());
+        assert!(may_be(BanRole::Holder, d(2026, 10, 6), &w).is_ok());
+        let r = ban_refusal(
+            may_be(BanRole::Payer, d(2026, 10, 6), &w).unwrap_err(),
+            d(2026, 10, 6),
+        );
+        assert!(r.message.contains("BAN-NEW-PAYER"), "{}", r.message);
+        // And a fraud ban (holder) does bar the holder.
+        let f = ban_windows(&[BanFact::FraudTermination {
+            date: d(2026, 10, 5),
+            rulebook: "CGVU-2026".into(),
+            role: FraudRole::Fraudster,
+            contract: id(1),
+            event_id: id(1),
+        }]);
+        assert!(may_be(BanRole::Holder, d(2026, 10, 6), &f).is_err());
+        assert!(may_be(BanRole::Payer, d(2026, 10, 6), &f).is_ok());
+    }
+
+    #[test]
+    fn sub_banned_payer_refusal_names_the_ban_its_end_and_the_way_out() {
+        let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
+        let r = ban_refusal(&w[0], d(2026, 11, 1));
+        assert_eq!(
+            (r.rule, r.article),
+            (RuleId::SubBannedPayer, "CGVU-2026 §4.4")
+        );
+        assert!(r.message.contains("2026-12-05"), "{}", r.message);
+        // Under CGU-2011 the refusal cites CGU-2011 §8.5.
+        let w = ban_windows(&[unpaid(d(2025, 10, 5))]);
+        let r = ban_refusal(&w[0], d(2025, 11, 1));
+        assert_eq!(
+            (r.rule, r.article),
+            (RuleId::SubBannedPayer, "CGU-2011 §8.5")
+        );
+        // Once the window is over, nothing bars the payer.
+        assert!(may_be(BanRole::Payer, d(2026, 4, 5), &w).is_ok());
+    }
+
+    #[test]
+    fn sub_banned_holder_only_for_a_fraud_ban() {
+        let w = ban_windows(&[BanFact::FraudTermination {
+            date: d(2026, 10, 5),
+            rulebook: "CGVU-2026".into(),
+            role: FraudRole::Accomplice,
+            contract: id(1),
+            event_id: id(2),
+        }]);
+        let barred = may_be(BanRole::Holder, d(2027, 1, 1), &w).unwrap_err();
+        let r = ban_refusal(barred, d(2027, 1, 1));
+        assert_eq!(r.rule, RuleId::SubBannedHolder);
+        assert!(r.message.contains("2029-10-05"), "{}", r.message);
+        // An unpaid termination does not bar the holder role.
+        let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
+        assert!(may_be(BanRole::Holder, d(2026, 10, 6), &w).is_ok());
+    }
+}
