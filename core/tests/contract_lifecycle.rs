@@ -1309,3 +1309,106 @@ fn annul_event_removes_its_effect_and_cannot_be_repeated() {
     assert!(c.money.debt().is_zero());
     s.when(annul(fee)).then_invalid("event_id");
 }
+
+// ---------------------------------------------------------------------------
+// Punctuality refund claims (REF-*), decided by `punctuality`
+
+/// Person 1 living in Sevran since 2010, holder and payer of an Annual 1-5
+/// contract from 2023-01-02 by direct debit; the 2024 campaign published.
+fn sevran_holder() -> Scenario {
+    use navigo_core::reference::{builtin_campaigns, PUNCT_2024_CAMPAIGN_ID};
+    use navigo_events_schema::command::{ChangeAddress, PublishCampaign};
+    use navigo_events_schema::types::Address;
+    let campaign = builtin_campaigns()
+        .expect("built-in campaign")
+        .into_iter()
+        .find(|(id, _)| *id == PUNCT_2024_CAMPAIGN_ID)
+        .expect("PUNCT-2024")
+        .1;
+    Scenario::new().given([
+        tariff_990(),
+        reason_codes(),
+        register(1, d(1980, 1, 1)),
+        on(
+            d(2011, 1, 3),
+            AGENCY,
+            Command::ChangeAddress(ChangeAddress {
+                person_id: pid(1),
+                address: Address {
+                    street: String::new(),
+                    postal_code: "93270".into(),
+                    municipality: "Sevran".into(),
+                },
+                effective_date: d(2010, 1, 1),
+            }),
+        ),
+        cmd(
+            d(2025, 1, 2),
+            None,
+            Command::PublishCampaign(PublishCampaign {
+                campaign_id: PUNCT_2024_CAMPAIGN_ID,
+                campaign,
+            }),
+        ),
+        subscribe(
+            d(2023, 1, 2),
+            AGENCY,
+            1,
+            1,
+            annual_1_5(),
+            d(2023, 1, 2),
+            debit(1, 1),
+        ),
+    ])
+}
+
+fn file_claim(date: NaiveDate, kind: navigo_events_schema::event::ClaimKind) -> CommandEnvelope {
+    use navigo_core::reference::PUNCT_2024_CAMPAIGN_ID;
+    use navigo_events_schema::command::FileRefundClaim;
+    on(
+        date,
+        ONLINE,
+        Command::FileRefundClaim(FileRefundClaim {
+            holder: pid(1),
+            campaign_id: PUNCT_2024_CAMPAIGN_ID,
+            filer: pid(1),
+            filer_capacity: navigo_events_schema::event::FilerCapacity::Holder,
+            kind,
+        }),
+    )
+}
+
+#[test]
+fn ref_amount_claim_is_decided_and_the_refund_becomes_due_to_the_payer() {
+    use navigo_events_schema::event::{ClaimKind, RefundMethod};
+    let s = sevran_holder()
+        .when(file_claim(d(2025, 3, 20), ClaimKind::Request))
+        .then_expect(|ev| {
+            let decided = only(ev, |e| match e {
+                Event::RefundClaimDecided(x) => Some(x.clone()),
+                _ => None,
+            });
+            // Held through all the bad months of a long operation: one full
+            // installment of the 1-5 test tariff (990.00 / 11).
+            assert_eq!(decided.total, eur(9000));
+            assert_eq!(decided.beneficiary, Some(pid(1)));
+            let refund = only(ev, |e| match e {
+                Event::RefundDue(r) => Some(r.clone()),
+                _ => None,
+            });
+            assert_eq!(refund.amount, eur(9000));
+            assert_eq!(refund.reason, RefundReason::Punctuality);
+            assert_eq!(refund.method, RefundMethod::BankTransfer);
+        });
+    // REF-ONE-PER-CAMPAIGN: a second request for the holder is refused.
+    s.when(file_claim(d(2025, 3, 25), ClaimKind::Request))
+        .then_refused(RuleId::RefOnePerCampaign);
+}
+
+#[test]
+fn ref_window_request_after_the_filing_window_is_refused() {
+    use navigo_events_schema::event::ClaimKind;
+    sevran_holder()
+        .when(file_claim(d(2025, 4, 16), ClaimKind::Request))
+        .then_refused(RuleId::RefWindow);
+}
