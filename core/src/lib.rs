@@ -22,6 +22,7 @@ pub mod claims;
 pub mod contract;
 pub mod correction;
 pub mod engine;
+pub mod ledger;
 pub mod person;
 pub mod policy;
 pub mod punctuality;
