@@ -250,10 +250,12 @@ impl FromStr for Zones {
     }
 }
 
+// The pattern lists the ranges `Zones::new` accepts (lower zone first, 1 to 6), so
+// that a schema validator refuses "3-2" or "1-1" exactly as the parser does.
 string_serde!(
     Zones,
     "Zones",
-    "^[1-6]-[1-6]$",
+    "^(1-[2-6]|2-[3-6]|3-[4-6]|4-[56]|5-6)$",
     "A zone range such as \"1-5\" (toutes zones), \"2-3\", \"3-4\" or \"4-5\"."
 );
 
@@ -329,7 +331,7 @@ impl FromStr for ProductKey {
 string_serde!(
     ProductKey,
     "ProductKey",
-    "^([1-6]-[1-6]|senior)$",
+    "^(1-[2-6]|2-[3-6]|3-[4-6]|4-[56]|5-6|senior)$",
     "A catalogue key: a zone range (\"1-5\", \"2-3\", ...) or \"senior\"."
 );
 
