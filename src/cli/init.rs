@@ -9,7 +9,8 @@ use navigo_core::store::EventStore;
 use super::CmdResult;
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger.
-const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> = chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
+const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
+    chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
 /// Creates the ledger, or says it already exists.
 ///
