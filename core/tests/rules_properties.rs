@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_core::contract::state::ContractState;
+use navigo_core::contract::state::{is_obligation, ContractState};
 use navigo_core::engine::{handle, Context, Decision, IdGen};
 use navigo_core::policy::Policy;
 use navigo_core::store::sled_store::SledStore;
@@ -405,7 +405,9 @@ fn run_scenario(drv: &mut Driver, customers: &[Customer], steps: &[Step]) {
 }
 
 /// Independent fold of one contract stream: (due, collected, returned), per the
-/// table of `state.rs`, skipping annulled events.
+/// table of `state.rs`, skipping annulled events. Months are tracked to apply the
+/// fold's one non-additive step: a suspension or termination leaves the months
+/// no period covers any more not due (`release_months_not_in_force`).
 fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
     let annulled: Vec<uuid::Uuid> = events
         .iter()
@@ -415,14 +417,56 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
         })
         .collect();
     let (mut due, mut collected, mut returned) = (Money::ZERO, Money::ZERO, Money::ZERO);
+    let mut months: BTreeMap<YearMonth, Money> = BTreeMap::new();
+    // Periods in force: [start, end).
+    let mut periods: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    let attribute = |lines: &[navigo_events_schema::event::ChargeLine],
+                     months: &mut BTreeMap<YearMonth, Money>,
+                     debit: Option<(YearMonth, Money)>|
+     -> Money {
+        let obligation: Money = lines
+            .iter()
+            .filter(|l| is_obligation(l.kind))
+            .map(|l| l.amount)
+            .sum();
+        for l in lines.iter().filter(|l| is_obligation(l.kind)) {
+            if l.kind != ChargeKind::DossierFee {
+                *months.entry(l.month).or_default() += l.amount;
+            }
+        }
+        match debit {
+            Some((m, d)) if d < obligation => {
+                *months.entry(m).or_default() -= obligation - d;
+                d
+            }
+            _ => obligation,
+        }
+    };
     for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+        let mut ended = false;
         match &e.event {
+            Event::ContractSubscribed(_) => periods.push((e.effective_date, None)),
+            Event::ContractResumed(_) => periods.push((e.effective_date, None)),
+            Event::ContractSuspended(_) => {
+                if let Some(p) = periods.last_mut() {
+                    p.1 = Some(e.effective_date);
+                }
+                ended = true;
+            }
+            Event::ContractTerminated(_) => {
+                if let Some(p) = periods.last_mut() {
+                    if p.1.is_none_or(|x| x > e.effective_date) {
+                        p.1 = Some(e.effective_date);
+                    }
+                }
+                ended = true;
+            }
             Event::FirstPaymentCollected(p) => {
-                due += p.amount + p.dossier_fee;
+                due += attribute(&p.lines, &mut months, None) + p.dossier_fee;
                 collected += p.amount + p.dossier_fee;
             }
             Event::DebitPresented(p) => {
-                due += p.due;
+                due += attribute(&p.lines, &mut months, Some((p.month, p.due)));
                 collected += p.amount;
             }
             Event::DebitRejected(r) => collected -= r.amount,
@@ -436,6 +480,17 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
             Event::RefundPaid(p) => returned += p.amount,
             Event::TreasuryNoticeSettled(n) => collected += n.amount,
             _ => {}
+        }
+        if ended {
+            for (m, amount) in months.iter_mut() {
+                let covered = periods
+                    .iter()
+                    .any(|(s, e)| *s <= m.last_day() && e.is_none_or(|e| e > m.first_day()));
+                if !covered && !amount.is_zero() {
+                    due -= *amount;
+                    *amount = Money::ZERO;
+                }
+            }
         }
     }
     (due, collected, returned)
@@ -758,4 +813,12 @@ fn pay_unpaid_termination_on_a_debit_date_leaves_that_month_not_due() {
         Some(d(2027, 6, 1)),
         "terminated for unpaid debt when the grace ends"
     );
+    let june = YearMonth::new(2027, 6).expect("month");
+    assert_eq!(
+        c.money.months.get(&june).map_or(Money::ZERO, |m| m.due),
+        Money::ZERO,
+        "June is not due: the contract is in force on no day of it"
+    );
+    // The June debit taken pays May's rejected debit: nothing is owed either way.
+    assert!(c.money.balance().is_zero(), "balance {}", c.money.balance());
 }
