@@ -319,7 +319,8 @@ fn next_step(
         if date <= through
             && best
                 .as_ref()
-                .is_none_or(|(d, s)| (date, step.rank()) < (*d, s.rank()))
+                .as_ref()
+                .map_or(true, |(d, s)| (date, step.rank()) < (*d, s.rank()))
         {
             best = Some((date, step));
         }

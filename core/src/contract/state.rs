@@ -92,7 +92,7 @@ pub struct Period {
 impl Period {
     /// Whether the period is in force on at least one day of `m`.
     pub fn covers_month(&self, m: YearMonth) -> bool {
-        self.start <= m.last_day() && self.end.is_none_or(|e| e > m.first_day())
+        self.start <= m.last_day() && self.end.map_or(true, |e| e > m.first_day())
     }
     /// The free month of the cycle that contains `m`: the first free month on or
     /// after `m` (`PAY-FREE-MONTH`); none for Senior.
@@ -767,7 +767,7 @@ impl ContractState {
                 });
                 self.termination = Some((date, t.reason, t.rulebook.clone()));
                 if let Some(p) = self.periods.last_mut() {
-                    if p.end.is_none_or(|e| e > date) {
+                    if p.end.map_or(true, |e| e > date) {
                         p.end = Some(date);
                     }
                     let stops = p

@@ -80,7 +80,7 @@ pub struct Ban {
 pub fn payer_ban(world: &World, payer: Uuid, date: NaiveDate) -> Option<Ban> {
     let mut out: Option<Ban> = None;
     let mut keep = |b: Ban| {
-        if date < b.until && out.is_none_or(|o| o.until < b.until) {
+        if date < b.until && out.map_or(true, |o| o.until < b.until) {
             out = Some(b);
         }
     };
