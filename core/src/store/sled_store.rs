@@ -390,6 +390,8 @@ impl EventStore for SledStore {
         let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
         let mut out = Vec::new();
         let mut expected_seq = start;
+        // The sequence counter is compared with each record: explicit on purpose.
+        #[allow(clippy::explicit_counter_loop)]
         for item in self.tree.range(keys_range) {
             let (k, v) = item.map_err(storage)?;
             let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
