@@ -31,11 +31,17 @@ use navigo_core::testing::{at, cid, cmd, d, debit, pid, reason_codes, register, 
 use navigo_core::world::World;
 use navigo_core::CommandError;
 use navigo_events_schema::command::{
-    ChangeDebitDay, ChangeZones, ContractRef, DeclareLoss, PayRefund, RecordDebitRejected, Resume,
-    SettleDebt, Subscribe, Suspend,
+    AnnulEvent, ChangeDebitDay, ChangePayer, ChangeZones, ContractRef, DeclareLoss, EstablishFraud,
+    PayRefund, RecordCashPayment, RecordDebitRejected, RequestSeniorSwitch, Resume, SettleDebt,
+    Subscribe, Suspend, SwitchPaymentMethod, TerminateByAgency,
 };
-use navigo_events_schema::event::{ChargeKind, LossKind, SettlementChannel};
-use navigo_events_schema::types::{Channel, DebitDay, PaymentSetup, Product, Support};
+use navigo_events_schema::event::{
+    ChargeKind, FraudKind, LossKind, PaymentMeans, RefundReason, SettlementChannel,
+    TerminationReason,
+};
+use navigo_events_schema::types::{
+    ActivityDeclaration, Channel, DebitDay, Mandate, PaymentSetup, Product, Support,
+};
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
 };
@@ -65,6 +71,10 @@ struct Customer {
     zones: usize,
     debit_day: usize,
     senior: bool,
+    /// Born 1950 (may ask the Senior switch) rather than 1980.
+    old: bool,
+    /// Pays cash (never for Senior, `PAY-CASH`).
+    cash: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +88,14 @@ enum Act {
     Settle,
     ChangeDebitDay { day: usize },
     PayRefunds,
+    TerminateByAgency { reason: usize },
+    SwitchToCash,
+    ChangePayer { to: usize },
+    RevokeMandate,
+    SeniorSwitch { validate_after_days: i64 },
+    PayCash,
+    EstablishFraud,
+    AnnulLastLoss,
 }
 
 #[derive(Debug, Clone)]
@@ -88,14 +106,24 @@ struct Step {
 }
 
 fn customer() -> impl Strategy<Value = Customer> {
-    (0..90i64, 0..4usize, 0..4usize, prop::bool::weighted(0.15)).prop_map(
-        |(start_offset, zones, debit_day, senior)| Customer {
-            start_offset,
-            zones,
-            debit_day,
-            senior,
-        },
+    (
+        0..90i64,
+        0..4usize,
+        0..4usize,
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.3),
+        prop::bool::weighted(0.15),
     )
+        .prop_map(
+            |(start_offset, zones, debit_day, senior, old, cash)| Customer {
+                start_offset,
+                zones,
+                debit_day,
+                senior,
+                old: old || senior,
+                cash: cash && !senior,
+            },
+        )
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -110,6 +138,14 @@ fn act() -> impl Strategy<Value = Act> {
         2 => Just(Act::Settle),
         1 => (0..4usize).prop_map(|day| Act::ChangeDebitDay { day }),
         2 => Just(Act::PayRefunds),
+        1 => (0..3usize).prop_map(|reason| Act::TerminateByAgency { reason }),
+        1 => Just(Act::SwitchToCash),
+        1 => (0..CUSTOMERS_MAX).prop_map(|to| Act::ChangePayer { to }),
+        1 => Just(Act::RevokeMandate),
+        1 => (0..20i64).prop_map(|validate_after_days| Act::SeniorSwitch { validate_after_days }),
+        1 => Just(Act::PayCash),
+        1 => Just(Act::EstablishFraud),
+        1 => Just(Act::AnnulLastLoss),
     ]
 }
 
@@ -219,11 +255,7 @@ fn setup(drv: &mut Driver, customers: &[Customer]) {
     drv.must(&reason_codes());
     for (i, c) in customers.iter().enumerate() {
         let n = i as u128 + 1;
-        let birth = if c.senior {
-            d(1950, 3, 3)
-        } else {
-            d(1980, 3, 3)
-        };
+        let birth = if c.old { d(1950, 3, 3) } else { d(1980, 3, 3) };
         drv.must(&register(n, birth));
     }
 }
@@ -238,7 +270,11 @@ fn subscribe_cmd(i: usize, c: &Customer) -> (NaiveDate, CommandEnvelope) {
             zones: zones(c.zones),
         }
     };
-    let payment = debit(DEBIT_DAYS[c.debit_day % DEBIT_DAYS.len()], n);
+    let payment = if c.cash {
+        PaymentSetup::Cash
+    } else {
+        debit(DEBIT_DAYS[c.debit_day % DEBIT_DAYS.len()], n)
+    };
     let cmd = cmd(
         start,
         Some(Channel::Agency),
@@ -370,6 +406,109 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
                 )
             })
             .collect(),
+        Act::TerminateByAgency { reason } => {
+            let reason = [
+                TerminationReason::PayerDeceased,
+                TerminationReason::ServiceWithdrawn,
+                TerminationReason::Unpaid,
+            ][*reason % 3];
+            one(
+                Some(Channel::Agency),
+                Command::TerminateByAgency(TerminateByAgency {
+                    contract_id: id,
+                    reason,
+                    effective_date: None,
+                }),
+            )
+        }
+        Act::SwitchToCash => one(
+            Some(Channel::Agency),
+            Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                contract_id: id,
+                to: PaymentSetup::Cash,
+            }),
+        ),
+        Act::ChangePayer { to } => {
+            let p = *to as u128 + 1;
+            if world.person(pid(p)).is_none() {
+                return Vec::new();
+            }
+            one(
+                Some(Channel::Agency),
+                Command::ChangePayer(ChangePayer {
+                    contract_id: id,
+                    payer: pid(p),
+                    mandate: Some(Mandate {
+                        reference: format!("M-{n}-{p}"),
+                        account_ref: format!("ACC-{p}"),
+                    }),
+                }),
+            )
+        }
+        Act::RevokeMandate => one(
+            Some(Channel::Mail),
+            Command::RevokeMandate(ContractRef { contract_id: id }),
+        ),
+        Act::SeniorSwitch {
+            validate_after_days,
+        } => vec![
+            cmd(
+                date,
+                Some(Channel::Online),
+                Command::RequestSeniorSwitch(RequestSeniorSwitch {
+                    contract_id: id,
+                    declaration: ActivityDeclaration::NoActivity,
+                    age_proof_ref: "ID".into(),
+                }),
+            ),
+            cmd(
+                date + Duration::days(*validate_after_days),
+                None,
+                Command::ValidateSeniorSwitch(ContractRef { contract_id: id }),
+            ),
+        ],
+        Act::PayCash => {
+            let Some(tariff) = world.catalogue.annual_price(c.product.key(), date) else {
+                return Vec::new();
+            };
+            let annual = tariff.annual;
+            one(
+                Some(Channel::Agency),
+                Command::RecordCashPayment(RecordCashPayment {
+                    contract_id: id,
+                    amount: annual,
+                    means: PaymentMeans::Card,
+                }),
+            )
+        }
+        Act::EstablishFraud => one(
+            Some(Channel::Agency),
+            Command::EstablishFraud(EstablishFraud {
+                contract_id: id,
+                kind: FraudKind::Usage,
+                fraudster: c.holder,
+                accomplices: Vec::new(),
+            }),
+        ),
+        Act::AnnulLastLoss => {
+            let stream = StreamId::contract(id);
+            let last = world.history.get(&stream).and_then(|h| {
+                h.iter()
+                    .rev()
+                    .find(|e| matches!(e.event, Event::LossDeclared(_) | Event::FeeCharged(_)))
+            });
+            match last {
+                Some(e) => one(
+                    None,
+                    Command::AnnulEvent(AnnulEvent {
+                        stream,
+                        event_id: e.event_id,
+                        reason: "declared by mistake".into(),
+                    }),
+                ),
+                None => Vec::new(),
+            }
+        }
     }
 }
 
@@ -477,6 +616,8 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
                 collected += c.amount;
             }
             Event::PaymentMethodSwitched(s) => due += s.amount_due.unwrap_or(Money::ZERO),
+            // PAY-CASH-REFUND: the unused part of a cash payment is no longer owed.
+            Event::RefundDue(r) if r.reason == RefundReason::CashUnused => due -= r.amount,
             Event::RefundPaid(p) => returned += p.amount,
             Event::TreasuryNoticeSettled(n) => collected += n.amount,
             _ => {}
@@ -506,6 +647,25 @@ fn check_contract(c: &ContractState, events: &[Envelope]) {
         c.id
     );
     assert_eq!(c.money.balance(), due - collected + returned);
+    // Travel is paid for: the due net of fees is never negative, and positive once
+    // the contract was in force for a day (the first month is never free;
+    // `PAY-CASH-REFUND` charges the period used).
+    let fees: Money = c.money.fees.values().copied().sum();
+    let travel = c.money.due - fees;
+    assert!(
+        !travel.is_negative(),
+        "contract {}: travel due {travel} is negative",
+        c.id
+    );
+    let in_force_a_day = c.periods.iter().any(|p| p.end.is_none_or(|e| e > p.start));
+    if in_force_a_day {
+        assert!(
+            travel.is_positive(),
+            "contract {}: in force but owes nothing for travel ({:?})",
+            c.id,
+            c.money
+        );
+    }
 
     // No debit while suspended or terminated: each debit's month lies in a billing
     // window of a period, and no month without a day in force is due.
@@ -712,18 +872,24 @@ fn pay_free_month_at_most_one_per_cycle_in_a_fixed_two_year_scenario() {
             zones: 0,
             debit_day: 0,
             senior: false,
+            old: false,
+            cash: false,
         },
         Customer {
             start_offset: 42, // 2026-07-13: free month 2027-07
             zones: 3,
             debit_day: 2,
             senior: false,
+            old: false,
+            cash: false,
         },
         Customer {
             start_offset: 10,
             zones: 0,
             debit_day: 1,
             senior: true,
+            old: true,
+            cash: false,
         },
     ];
     let steps = vec![
@@ -797,6 +963,8 @@ fn pay_unpaid_termination_on_a_debit_date_leaves_that_month_not_due() {
         zones: 0,
         debit_day: 0,
         senior: true,
+        old: true,
+        cash: false,
     }];
     // Subscribed 2026-07-31; the May 2027 debit (2027-05-01) is rejected on
     // 2027-05-02, so the 30 days of grace end on 2027-06-01, June's debit date.
@@ -821,4 +989,46 @@ fn pay_unpaid_termination_on_a_debit_date_leaves_that_month_not_due() {
     );
     // The June debit taken pays May's rejected debit: nothing is owed either way.
     assert!(c.money.balance().is_zero(), "balance {}", c.money.balance());
+}
+
+/// Found by the property suite: a switch to cash followed by a suspension must not
+/// refund more than was paid for the unused months (`PAY-CASH-REFUND`,
+/// `PAY-SWITCH-TO-CASH`): the travel due never goes negative.
+#[test]
+fn pay_cash_refund_after_a_switch_to_cash_never_refunds_more_than_was_due() {
+    let customers = vec![Customer {
+        start_offset: 34, // 2026-07-05, Annual 1-5 by direct debit on the 8th
+        zones: 0,
+        debit_day: 2,
+        senior: false,
+        old: false,
+        cash: false,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 36, // 2026-08-10: switch to cash at the agency
+            act: Act::SwitchToCash,
+        },
+        Step {
+            customer: 0,
+            gap_days: 22, // 2026-09-01: suspension online
+            act: Act::Suspend {
+                remote: true,
+                planned: None,
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 30, // 2026-10-01: the last debit is rejected (MS03)
+            act: Act::Reject { code: 1 },
+        },
+        Step {
+            customer: 0,
+            gap_days: 84, // 2026-12-24: terminated, payer deceased
+            act: Act::TerminateByAgency { reason: 0 },
+        },
+    ];
+    let mut drv = Driver::new(None);
+    run_scenario(&mut drv, &customers, &steps);
 }
