@@ -262,6 +262,11 @@ fn next_debit(
         if p.billing_stops_from.is_some_and(|s| m >= s) || c.debit_date(m) > through {
             return None;
         }
+        // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
+        // months stay owed and are debited once a new mandate or payer is recorded.
+        if c.mandate_revoked.is_some_and(|r| c.debit_date(m) >= r) {
+            return None;
+        }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m)
             && is_debit_month(c, m)

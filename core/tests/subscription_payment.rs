@@ -1322,3 +1322,36 @@ fn pay_cash_refund_suspension_of_a_cash_contract_charges_the_months_used_and_ref
         .iter()
         .any(|e| matches!(e.event, Event::RefundDue(_))));
 }
+
+#[test]
+fn pay_payer_change_nothing_is_debited_on_a_revoked_mandate_until_a_new_one() {
+    let s = base()
+        .given([agency_0712()])
+        .given([cmd_at(
+            d(2026, 8, 20),
+            Channel::Agency,
+            Command::RevokeMandate(ContractRef {
+                contract_id: cid(1),
+            }),
+        )])
+        .advance(d(2026, 10, 1));
+    assert_eq!(debits(&s, 1).len(), 1, "August only: {:?}", debits(&s, 1));
+    let s = s
+        .given([cmd_at(
+            d(2026, 10, 5),
+            Channel::Agency,
+            Command::ChangeMandate(ChangeMandate {
+                contract_id: cid(1),
+                mandate: Mandate {
+                    reference: "M-NEW".into(),
+                    account_ref: "ACC-NEW".into(),
+                },
+            }),
+        )])
+        .advance(d(2026, 11, 1));
+    let months: Vec<YearMonth> = debits(&s, 1).iter().map(|(m, _, _)| *m).collect();
+    assert!(
+        months.contains(&ym("2026-09")) && months.contains(&ym("2026-11")),
+        "{months:?}"
+    );
+}
