@@ -623,32 +623,43 @@ pub fn advance_to(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Vec<Decision> {
-    let mut scratch = world.clone();
+    use std::collections::BTreeSet;
+    let mut scratch = world.scratch_copy();
     let mut out = Vec::new();
-    let mut blocked = std::collections::BTreeSet::new();
+    // The next step of each contract, ordered by (date, rank, contract): a step of
+    // one contract changes only that contract's next step, so only it is
+    // recomputed after each decision.
+    let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
+    let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
+    for c in scratch.contracts.values() {
+        if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+            queue.insert((d, s.rank(), c.id));
+            steps.insert(c.id, (d, s.rank(), s));
+        }
+    }
     while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
-        let next = scratch
-            .contracts
-            .values()
-            .filter(|c| !blocked.contains(&c.id))
-            .filter_map(|c| {
-                next_step(&scratch, c, through, ctx).map(|(d, s)| (d, s.rank(), c.id, s))
-            })
-            .min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let Some((date, _, id, step)) = next else {
+        let Some((date, _, id)) = queue.pop_first() else {
             break;
         };
+        let Some((_, _, step)) = steps.remove(&id) else {
+            continue;
+        };
         let Some(c) = scratch.contracts.get(&id) else {
-            break;
+            continue;
         };
         let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
             // A step that cannot be decided (no price, no mandate) would come back
             // forever: this contract waits for the data it lacks; the others go on.
-            blocked.insert(id);
             continue;
         };
         scratch.apply_new(decision.stream, &decision.events, at);
         out.push(decision);
+        if let Some(c) = scratch.contracts.get(&id) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+                queue.insert((d, s.rank(), id));
+                steps.insert(id, (d, s.rank(), s));
+            }
+        }
     }
     out
 }
