@@ -171,7 +171,7 @@ fn scenario() -> impl Strategy<Value = (Vec<Customer>, Vec<Step>)> {
 /// `SledStore` (import clock), which folds what the store gives back.
 enum Backend {
     Pure {
-        world: World,
+        world: Box<World>,
         ids: IdGen,
     },
     Ledger {
@@ -191,7 +191,7 @@ impl Driver {
     fn pure() -> Driver {
         Driver {
             backend: Backend::Pure {
-                world: World::new(),
+                world: Box::new(World::new()),
                 ids: IdGen::new(7),
             },
             policy: Policy::default(),
