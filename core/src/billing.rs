@@ -6,7 +6,7 @@
 //! suspended or terminated contracts.
 //!
 //! Each emitted [`Decision`] carries a deterministic idempotency key
-//! (`clock:debit:<contract>:<YYYY-MM>`...). Every step is derived from the state:
+//! (`clock:debit:<contract>:<YYYY-MM>@<stream version>`...). Every step is derived from the state:
 //! after a crash, the world folded from the store already shows what was appended,
 //! so the next advance resumes with the first step not yet stored, and advancing
 //! twice to the same date emits nothing new. An event emitted on one date can make
@@ -436,7 +436,17 @@ pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
         }
         m = m.plus(1);
     }
-    let rest = paid - used;
+    // Never more than the cash actually paid for the period (after a switch to
+    // cash the months before it were paid by direct debit), and never more than
+    // the credit it leaves: an unpaid switch amount is not refunded (Decision).
+    let mut rest = paid - used;
+    if rest > c.cash_period_paid {
+        rest = c.cash_period_paid;
+    }
+    let debt = c.money.debt();
+    if debt.is_positive() {
+        rest -= debt;
+    }
     rest.is_positive().then_some(rest)
 }
 
@@ -607,11 +617,15 @@ fn decide(
         }
     };
     let stream = StreamId::contract(c.id);
+    let version = world.version(stream);
+    // The key names the step and the stream version it was decided at: a retry of
+    // the same append is recognised, while a step that comes back after a
+    // correction (an annulled debit debited again) gets a key of its own.
     Some(Decision {
         stream,
-        expected: ExpectedVersion::Exact(world.version(stream)),
+        expected: ExpectedVersion::Exact(version),
         events,
-        idempotency_key: Some(key),
+        idempotency_key: Some(format!("{key}@{version}")),
     })
 }
 

@@ -335,6 +335,10 @@ pub struct ContractState {
     pub one_off_payments: Vec<OneOffPayment>,
     /// Cash coverage: last day covered by cash payments (`PAY-CASH`).
     pub cash_paid_until: Option<NaiveDate>,
+    /// What the current cash period was paid in cash (the annual price at
+    /// subscription or renewal, the amount due at a switch to cash): the most a
+    /// `PAY-CASH-REFUND` can give back.
+    pub cash_period_paid: Money,
     /// Cash renewal notices sent, by period end.
     pub renewal_notices: Vec<NaiveDate>,
     /// Senior switch in processing.
@@ -432,6 +436,7 @@ impl ContractState {
             refunds: BTreeMap::new(),
             one_off_payments: Vec::new(),
             cash_paid_until: None,
+            cash_period_paid: Money::ZERO,
             renewal_notices: Vec::new(),
             senior_switch: None,
             fraud: None,
@@ -543,6 +548,7 @@ impl ContractState {
                     means: p.means,
                 });
                 if matches!(self.payment(), Some(PaymentSetup::Cash)) {
+                    self.cash_period_paid = p.amount;
                     self.cash_paid_until =
                         navigo_events_schema::types::add_months(date, 12).pred_opt();
                 }
@@ -578,6 +584,7 @@ impl ContractState {
                     if let Some(a) = s.amount_due {
                         self.money.due += a;
                         self.money.unattributed_due += a;
+                        self.cash_period_paid = a;
                     }
                     // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
                     // current 12-month cycle, through its free month.
@@ -650,6 +657,7 @@ impl ContractState {
                 // PAY-CASH: a payment covering a new period extends the coverage to
                 // the same day 12 months on.
                 if c.due.is_positive() {
+                    self.cash_period_paid = c.due;
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -666,6 +674,8 @@ impl ContractState {
                 if r.reason == RefundReason::CashUnused {
                     self.money.due -= r.amount;
                     self.money.unattributed_due -= r.amount;
+                    // What is refunded of the period cannot be refunded again.
+                    self.cash_period_paid -= r.amount;
                 }
                 self.refunds.insert(
                     env.event_id,
