@@ -1069,3 +1069,114 @@ fn pay_cash_refund_after_a_switch_to_cash_never_refunds_more_than_was_due() {
     let mut drv = Driver::pure();
     run_scenario(&mut drv, &customers, &steps);
 }
+
+/// Found by the property suite: a cash contract suspended, resumed and suspended
+/// again is refunded at most what it paid for the months it did not use
+/// (`PAY-CASH-REFUND`, `SUSP-RESUME`): the travel due never goes negative.
+#[test]
+fn pay_cash_refund_over_two_suspensions_never_refunds_more_than_was_paid() {
+    let customers = vec![Customer {
+        start_offset: 0, // 2026-06-01, Annual 2-3 by direct debit on the 2nd
+        zones: 1,
+        debit_day: 1,
+        senior: false,
+        old: false,
+        cash: false,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::SwitchToCash,
+        },
+        Step {
+            customer: 0,
+            gap_days: 22,
+            act: Act::Suspend {
+                remote: false,
+                planned: None,
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Settle,
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Resume { remote: false },
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Suspend {
+                remote: false,
+                planned: None,
+            },
+        },
+    ];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the property suite: after a mandate revocation without a new method,
+/// the months the contract stays in force are still owed (`PAY-PAYER-CHANGE`:
+/// the agency may terminate, reason `mandate_revoked`; until then nothing is
+/// silently dropped, `PAY-CUTOFF` Decision). A Senior contract never shows a month
+/// in force that costs nothing (`PAY-SENIOR`).
+#[test]
+fn pay_payer_change_months_after_a_revoked_mandate_stay_due() {
+    let customers = vec![Customer {
+        start_offset: 21, // 2026-06-22, Senior by direct debit on the 12th
+        zones: 0,
+        debit_day: 3,
+        senior: true,
+        old: true,
+        cash: false,
+    }];
+    let steps = vec![Step {
+        customer: 0,
+        gap_days: 40,
+        act: Act::RevokeMandate,
+    }];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the property suite: a cash contract (990.00 paid on 2026-07-26)
+/// suspended on 2026-08-29 with a planned resumption on 2026-12-07, then
+/// suspended again on 2027-04-04, must not be refunded the whole price it paid:
+/// the months used are charged with the direct-debit method (`PAY-CASH-REFUND`,
+/// §10.5), and a resumed cash contract renews its payment (§11.3).
+#[test]
+fn pay_cash_refund_two_suspensions_with_planned_resumption_charge_the_months_used() {
+    let customers = vec![Customer {
+        start_offset: 55,
+        zones: 0,
+        debit_day: 1,
+        senior: false,
+        old: false,
+        cash: true,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 32,
+            act: Act::Suspend {
+                remote: true,
+                planned: Some(102),
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 220,
+            act: Act::Suspend {
+                remote: false,
+                planned: Some(82),
+            },
+        },
+    ];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
