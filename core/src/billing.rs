@@ -36,6 +36,9 @@ use crate::world::World;
 pub const CLOCK_DECISIONS_PER_ADVANCE_MAX: usize = 200_000;
 /// A bound on the months scanned for one contract's next debit.
 pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
+/// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
+/// never silently dropped); older differences are left to an agent.
+pub const RECONCILE_MONTHS_MAX: i32 = 36;
 /// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
 pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
@@ -121,11 +124,12 @@ pub fn compose_debit(
     m: YearMonth,
     dossier_fee: Money,
 ) -> Option<(DebitPresented, Money)> {
-    let period = c.periods.last()?;
+    let first = c.periods.first()?;
     let mut lines = Vec::new();
-    // Earlier months of the current period: what the rules say they cost against
-    // what was billed for them.
-    let mut k = YearMonth::of(period.start);
+    // Earlier months (of every period, up to a named bound back): what the rules
+    // say they cost against what was billed for them. A month never debited (a
+    // revoked mandate, a debit the clock could not compose) is billed now.
+    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
     while k < m {
         if is_debit_month(c, k) {
             let target = owed_month(world, c, k);
@@ -436,12 +440,15 @@ pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
         }
         m = m.plus(1);
     }
-    // Never more than the cash actually paid for the period (after a switch to
-    // cash the months before it were paid by direct debit), and never more than
-    // the credit it leaves: an unpaid switch amount is not refunded (Decision).
-    let mut rest = paid - used;
-    if rest > c.cash_period_paid {
-        rest = c.cash_period_paid;
+    // The months used are counted over the whole cash period (every suspension
+    // and resumption in it); what earlier suspensions refunded is deducted. Never
+    // more than the cash actually paid for the period (after a switch to cash the
+    // months before it were paid by direct debit), and never more than the credit
+    // it leaves: an unpaid switch amount is not refunded (Decision).
+    let mut rest = paid - used - c.cash_period_refunded;
+    let cap = c.cash_period_paid - c.cash_period_refunded;
+    if rest > cap {
+        rest = cap;
     }
     let debt = c.money.debt();
     if debt.is_positive() {

@@ -339,6 +339,8 @@ pub struct ContractState {
     /// subscription or renewal, the amount due at a switch to cash): the most a
     /// `PAY-CASH-REFUND` can give back.
     pub cash_period_paid: Money,
+    /// What `PAY-CASH-REFUND` already returned of the current cash period.
+    pub cash_period_refunded: Money,
     /// Cash renewal notices sent, by period end.
     pub renewal_notices: Vec<NaiveDate>,
     /// Senior switch in processing.
@@ -437,6 +439,7 @@ impl ContractState {
             one_off_payments: Vec::new(),
             cash_paid_until: None,
             cash_period_paid: Money::ZERO,
+            cash_period_refunded: Money::ZERO,
             renewal_notices: Vec::new(),
             senior_switch: None,
             fraud: None,
@@ -549,6 +552,7 @@ impl ContractState {
                 });
                 if matches!(self.payment(), Some(PaymentSetup::Cash)) {
                     self.cash_period_paid = p.amount;
+                    self.cash_period_refunded = Money::ZERO;
                     self.cash_paid_until =
                         navigo_events_schema::types::add_months(date, 12).pred_opt();
                 }
@@ -585,6 +589,7 @@ impl ContractState {
                         self.money.due += a;
                         self.money.unattributed_due += a;
                         self.cash_period_paid = a;
+                        self.cash_period_refunded = Money::ZERO;
                     }
                     // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
                     // current 12-month cycle, through its free month.
@@ -658,6 +663,7 @@ impl ContractState {
                 // the same day 12 months on.
                 if c.due.is_positive() {
                     self.cash_period_paid = c.due;
+                    self.cash_period_refunded = Money::ZERO;
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -675,7 +681,7 @@ impl ContractState {
                     self.money.due -= r.amount;
                     self.money.unattributed_due -= r.amount;
                     // What is refunded of the period cannot be refunded again.
-                    self.cash_period_paid -= r.amount;
+                    self.cash_period_refunded += r.amount;
                 }
                 self.refunds.insert(
                     env.event_id,
