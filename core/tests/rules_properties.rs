@@ -37,11 +37,12 @@ use navigo_events_schema::command::{
     Subscribe, Suspend, SwitchPaymentMethod, TerminateByAgency,
 };
 use navigo_events_schema::event::{
-    ChargeKind, FraudKind, LossKind, PaymentMeans, RefundReason, SettlementChannel,
-    TerminationReason,
+    ChargeKind, FraudKind, LossKind, PaymentMeans, RefundReason, SettlementChannel, TariffPrice,
+    TariffPublished, TerminationReason,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Channel, DebitDay, Mandate, PaymentSetup, Product, Support,
+    ActivityDeclaration, Channel, DebitDay, Mandate, Mark, PaymentSetup, Product, ProductKey,
+    Support,
 };
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
@@ -80,21 +81,42 @@ struct Customer {
 
 #[derive(Debug, Clone)]
 enum Act {
-    Suspend { remote: bool, planned: Option<i64> },
-    Resume { remote: bool },
-    ChangeZones { to: usize, deferred: u32 },
+    Suspend {
+        remote: bool,
+        planned: Option<i64>,
+    },
+    Resume {
+        remote: bool,
+    },
+    ChangeZones {
+        to: usize,
+        deferred: u32,
+    },
     Loss,
     TerminateByPayer,
-    Reject { code: usize },
+    Reject {
+        code: usize,
+    },
     Settle,
-    ChangeDebitDay { day: usize },
+    ChangeDebitDay {
+        day: usize,
+    },
     PayRefunds,
-    TerminateByAgency { reason: usize },
+    TerminateByAgency {
+        reason: usize,
+    },
     SwitchToCash,
-    ChangePayer { to: usize },
+    ChangePayer {
+        to: usize,
+    },
     RevokeMandate,
     SeniorRequest,
     SeniorValidate,
+    /// A new tariff, `cents` cents dearer per annual price (odd amounts exercise
+    /// the rounding), from the 1st of next month (`TAR-CATALOGUE`).
+    PublishTariff {
+        cents: i64,
+    },
     PayCash,
     EstablishFraud,
     AnnulLastLoss,
@@ -146,6 +168,7 @@ fn act() -> impl Strategy<Value = Act> {
         1 => Just(Act::RevokeMandate),
         1 => Just(Act::SeniorRequest),
         1 => Just(Act::SeniorValidate),
+        1 => (1..5_000i64).prop_map(|cents| Act::PublishTariff { cents }),
         1 => Just(Act::PayCash),
         1 => Just(Act::EstablishFraud),
         1 => Just(Act::AnnulLastLoss),
@@ -375,7 +398,7 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
             }),
         ),
         Act::ChangeZones { to, deferred } => one(
-            Some(Channel::Agency),
+            channel(*deferred == 1),
             Command::ChangeZones(ChangeZones {
                 contract_id: id,
                 zones: zones(*to),
@@ -506,6 +529,30 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
             None,
             Command::ValidateSeniorSwitch(ContractRef { contract_id: id }),
         ),
+        Act::PublishTariff { cents } => {
+            let from = YearMonth::of(date).plus(1).first_day();
+            let prices = ["1-5", "2-3", "3-4", "4-5", "senior"]
+                .iter()
+                .filter_map(|k| {
+                    let key: ProductKey = k.parse().ok()?;
+                    let now = world.catalogue.annual_price(key, date)?;
+                    Some(TariffPrice {
+                        product: key,
+                        annual: now.annual + Money::from_cents(*cents),
+                        mark: Mark::Unverified,
+                    })
+                })
+                .collect();
+            vec![cmd(
+                date,
+                None,
+                Command::PublishTariff(TariffPublished {
+                    effective_from: from,
+                    prices,
+                    source: "property test".into(),
+                }),
+            )]
+        }
         Act::PayCash => {
             let Some(tariff) = world.catalogue.annual_price(c.product.key(), date) else {
                 return Vec::new();
