@@ -200,8 +200,20 @@ enum Backend {
     Ledger {
         ledger: Box<Ledger<SledStore>>,
         rt: tokio::runtime::Runtime,
+        dir: std::path::PathBuf,
+        clock: Arc<ManualClock>,
+        /// Commands executed so far: names their idempotency keys and times the
+        /// faults.
+        executed: u64,
     },
 }
+
+/// Every this many commands, the store-backed driver delivers the command twice
+/// (duplicate delivery: the idempotency key makes the second a no-op).
+const DUPLICATE_EVERY: u64 = 3;
+/// Every this many commands, the store-backed driver closes the store and opens
+/// the ledger again (a crash between two commands: the refold must agree).
+const REOPEN_EVERY: u64 = 11;
 
 /// The driver of a generated scenario.
 struct Driver {
@@ -222,10 +234,11 @@ impl Driver {
         }
     }
 
-    fn over_store(store: SledStore) -> Driver {
+    fn over_store(dir: std::path::PathBuf, clock: Arc<ManualClock>) -> Driver {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
+        let store = SledStore::open(&dir, Limits::default(), clock.clone()).expect("open");
         let ledger = rt
             .block_on(Ledger::open(store, Policy::default(), 7))
             .expect("ledger opens");
@@ -233,6 +246,9 @@ impl Driver {
             backend: Backend::Ledger {
                 ledger: Box::new(ledger),
                 rt,
+                dir,
+                clock,
+                executed: 0,
             },
             policy: Policy::default(),
             refusals: Vec::new(),
@@ -273,12 +289,47 @@ impl Driver {
                     }
                 })
             }
-            Backend::Ledger { ledger, rt } => {
-                match rt.block_on(ledger.execute(c, ClockMode::Import)) {
-                    Ok(_) => Ok(()),
+            Backend::Ledger {
+                ledger,
+                rt,
+                dir,
+                clock,
+                executed,
+            } => {
+                *executed += 1;
+                let mut keyed = c.clone();
+                keyed.idempotency_key = Some(format!("cmd-{executed}"));
+                let first = match rt.block_on(ledger.execute(&keyed, ClockMode::Import)) {
+                    Ok(stored) => Ok(stored),
                     Err(LedgerError::Command(e)) => Err(e),
                     Err(e) => panic!("the store failed: {e}"),
+                };
+                if let (Ok(stored), true) = (&first, *executed % DUPLICATE_EVERY == 0) {
+                    // Duplicate delivery: the same answer, nothing appended.
+                    let before = ledger.world().position;
+                    let again = rt
+                        .block_on(ledger.execute(&keyed, ClockMode::Import))
+                        .expect("a duplicate is answered");
+                    assert_eq!(
+                        ledger.world().position,
+                        before,
+                        "a duplicate appends nothing"
+                    );
+                    let positions = |v: &[Envelope]| {
+                        let mut p: Vec<u64> = v.iter().map(|e| e.position).collect();
+                        p.sort_unstable();
+                        p
+                    };
+                    assert_eq!(
+                        positions(&again),
+                        positions(stored),
+                        "the first answer again"
+                    );
                 }
+                if *executed % REOPEN_EVERY == 0 {
+                    reopen(ledger, rt, dir, clock);
+                }
+                first.map(|_| ())
             }
         };
         self.record(result);
@@ -306,12 +357,55 @@ impl Driver {
                     world.apply_new(dec.stream, &dec.events, at);
                 }
             }
-            Backend::Ledger { ledger, rt } => {
+            Backend::Ledger { ledger, rt, .. } => {
                 rt.block_on(ledger.advance_to(through, at, ClockMode::Import))
                     .expect("the clock's decisions are appended");
             }
         }
     }
+}
+
+/// A crash between two commands: the store is closed, opened again, and the
+/// ledger refolds the log; the state must be the one maintained incrementally.
+fn reopen(
+    ledger: &mut Box<Ledger<SledStore>>,
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    clock: &Arc<ManualClock>,
+) {
+    let before = ledger.world().clone();
+    let placeholder = {
+        // A second, empty ledger stands in while the first is closed.
+        let tmp = dir.with_extension("swap");
+        let _ = std::fs::remove_dir_all(&tmp);
+        SledStore::init(&tmp).expect("init swap");
+        let store = SledStore::open(&tmp, Limits::default(), clock.clone()).expect("open swap");
+        Box::new(
+            rt.block_on(Ledger::open(store, Policy::default(), 7))
+                .expect("swap ledger"),
+        )
+    };
+    let old = std::mem::replace(ledger, placeholder);
+    rt.block_on(old.into_store().close()).expect("close");
+    let store = SledStore::open(dir, Limits::default(), clock.clone()).expect("reopen");
+    let reopened = Box::new(
+        rt.block_on(Ledger::open(store, Policy::default(), 7))
+            .expect("ledger reopens"),
+    );
+    assert_eq!(reopened.world().position, before.position);
+    assert_eq!(
+        reopened.world().contracts,
+        before.contracts,
+        "refold after a crash"
+    );
+    assert_eq!(
+        reopened.world().persons,
+        before.persons,
+        "refold after a crash"
+    );
+    let swap = std::mem::replace(ledger, reopened);
+    rt.block_on(swap.into_store().close()).expect("close swap");
+    let _ = std::fs::remove_dir_all(dir.with_extension("swap"));
 }
 
 fn zones(i: usize) -> navigo_events_schema::types::Zones {
@@ -899,8 +993,11 @@ proptest! {
 proptest! {
     #![proptest_config(config(6))]
 
-    /// The same sequences appended to a `SledStore`: the log read back is gapless,
-    /// verifies, and folds to the state maintained incrementally.
+    /// The same sequences through a `Ledger` over a `SledStore`, with faults: every
+    /// third command is delivered twice (the idempotency key answers the first
+    /// result and appends nothing), and every eleventh the store is closed and the
+    /// ledger reopened (the refold equals the incremental state). At the end the
+    /// log verifies, is gapless, and folds to the same state once more.
     #[test]
     fn pay_due_vs_collected_invariants_hold_through_the_sled_store(
         (customers, steps) in scenario()
@@ -916,10 +1013,9 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
         SledStore::init(&dir).expect("init");
         let clock = Arc::new(ManualClock::new(at(d(2011, 1, 1))));
-        let store = SledStore::open(&dir, Limits::default(), clock.clone()).expect("open");
-        let mut drv = Driver::over_store(store);
+        let mut drv = Driver::over_store(dir.clone(), clock.clone());
         run_scenario(&mut drv, &customers, &steps);
-        let Backend::Ledger { ledger, rt } = drv.backend else {
+        let Backend::Ledger { ledger, rt, .. } = drv.backend else {
             unreachable!("a store-backed driver");
         };
         let folded = ledger.world().clone();
