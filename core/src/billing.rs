@@ -267,9 +267,15 @@ fn next_debit(
             return None;
         }
         // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
-        // months stay owed and are debited once a new mandate or payer is recorded.
-        if c.mandate_revoked.is_some_and(|r| c.debit_date(m) >= r) {
-            return None;
+        // months whose debit date falls without a mandate stay owed and are
+        // collected with the first debit after a new mandate or payer is recorded.
+        let dd = c.debit_date(m);
+        if c.revoked_spans
+            .iter()
+            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t))
+        {
+            m = m.plus(1);
+            continue;
         }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m)

@@ -310,6 +310,10 @@ pub struct ContractState {
     pub mandates: Vec<(YearMonth, Mandate)>,
     /// The mandate was revoked and not replaced.
     pub mandate_revoked: Option<NaiveDate>,
+    /// Spans without a usable mandate: from the revocation to the day a new
+    /// mandate, payer or method was recorded (open while none). Nothing is debited
+    /// in them; the months they hide are collected with the next debit.
+    pub revoked_spans: Vec<(NaiveDate, Option<NaiveDate>)>,
     /// Status timeline.
     pub statuses: Vec<StatusChange>,
     /// Periods of validity.
@@ -415,6 +419,7 @@ impl ContractState {
             debit_day_requests: Vec::new(),
             mandates,
             mandate_revoked: None,
+            revoked_spans: Vec::new(),
             statuses: vec![StatusChange {
                 from: start,
                 status: Status::Active,
@@ -568,22 +573,25 @@ impl ContractState {
                 self.payers.push((p.effective_from_month, p.payer));
                 if let Some(m) = &p.mandate {
                     self.mandates.push((p.effective_from_month, m.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 }
             }
             Event::MandateChanged(m) => {
                 self.mandates
                     .push((m.effective_from_month, m.mandate.clone()));
-                self.mandate_revoked = None;
+                self.close_revoked_span(date);
             }
-            Event::MandateRevoked(_) => self.mandate_revoked = Some(date),
+            Event::MandateRevoked(_) => {
+                self.mandate_revoked = Some(date);
+                self.revoked_spans.push((date, None));
+            }
             Event::PaymentMethodSwitched(s) => {
                 self.payments.push((s.effective_from_month, s.to.clone()));
                 if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
                     self.debit_days.push((s.effective_from_month, *debit_day));
                     self.mandates
                         .push((s.effective_from_month, mandate.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 } else {
                     if let Some(a) = s.amount_due {
                         self.money.due += a;
@@ -850,6 +858,16 @@ impl ContractState {
             if let Some(mm) = self.money.months.get_mut(&m) {
                 self.money.due -= mm.due;
                 mm.due = Money::ZERO;
+            }
+        }
+    }
+
+    /// A new mandate, payer or method ends the span without a mandate.
+    fn close_revoked_span(&mut self, date: NaiveDate) {
+        self.mandate_revoked = None;
+        if let Some(last) = self.revoked_spans.last_mut() {
+            if last.1.is_none() {
+                last.1 = Some(date);
             }
         }
     }
