@@ -30,12 +30,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create an empty ledger in --data (an existing ledger is left as it is).
-    Init,
+    /// Create a ledger in --data with the built-in reference data (tariffs, school
+    /// holidays, reason codes, campaigns); an existing ledger only gets what it
+    /// lacks of that data. `--empty` creates it without.
+    Init(cli::init::Args),
     /// Append raw events, one JSON object per line (events-schema's RawEventLine,
     /// JSON Schema raw-event-line.json), all or nothing. A low-level tool for tests
     /// and repairs.
     Append(cli::append::Args),
+    /// Judge commands (JSON lines, see events-schema/schemas/command.json) at
+    /// their request instants and print one JSON line per command: accepted with
+    /// its events and positions, or refused with rule id, article and message.
+    Apply(cli::apply::Args),
+    /// Run the billing clock through a date (debits, notices, terminations...).
+    Advance(cli::advance::Args),
     /// Print a stream's events: a table, or JSON lines with --json.
     History(cli::history::Args),
     /// Recompute every hash and the chain; report the first bad position.
@@ -65,8 +73,10 @@ fn main() -> ExitCode {
     let data = cli.data;
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Init => cli::init::run(&data),
+            Command::Init(args) => cli::init::run(&data, args).await,
             Command::Append(args) => cli::append::run(&data, args).await,
+            Command::Apply(args) => cli::apply::run(&data, args).await,
+            Command::Advance(args) => cli::advance::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify => cli::verify::run(&data),
             Command::Stats => cli::stats::run(&data).await,

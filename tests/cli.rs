@@ -62,10 +62,10 @@ fn events_in(data: &Path) -> String {
 #[test]
 fn cli_init_append_history_verify_stats() {
     let data = fresh_dir("flow");
-    let out = run(&data, &["init"], None);
+    let out = run(&data, &["init", "--empty"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("created"));
-    assert!(run(&data, &["init"], None)
+    assert!(run(&data, &["init", "--empty"], None)
         .stdout
         .contains("already a ledger"));
 
@@ -103,7 +103,7 @@ fn cli_init_append_history_verify_stats() {
 #[test]
 fn cli_append_names_the_line_and_field_and_appends_nothing() {
     let data = fresh_dir("bad-lines");
-    assert_eq!(run(&data, &["init"], None).code, 0);
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
     let bad_date = line(None, "x").replace("2026-11-01", "2026-13-01");
     let cases = [
         (bad_date, "line 2: field effective_date"),
@@ -186,7 +186,7 @@ fn cli_refuses_a_data_directory_that_is_not_a_ledger_without_touching_it() {
 fn cli_verify_names_the_position_of_a_flipped_byte() {
     // Given a ledger of 30 events
     let data = fresh_dir("tamper");
-    assert_eq!(run(&data, &["init"], None).code, 0);
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
     let input: String = (0..30)
         .map(|i| line(None, &format!("R{i:02}")) + "\n")
         .collect();

@@ -76,6 +76,7 @@ fn new_event(n: u64) -> NewEvent {
         event: Event::DebitPresented(DebitPresented {
             month,
             amount,
+            due: amount,
             lines: vec![ChargeLine {
                 kind: ChargeKind::FullInstallment,
                 amount,

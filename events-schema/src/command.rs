@@ -117,6 +117,10 @@ pub enum Command {
     // --- corrections
     /// Annul an earlier event (a correction, never an edit).
     AnnulEvent(AnnulEvent),
+    // --- clock
+    /// Run the billing clock through a date, at the command's request instant, so
+    /// that a scenario file replays the system events in order.
+    AdvanceClock(AdvanceClock),
 }
 
 /// Register a person.
@@ -471,4 +475,12 @@ pub struct AnnulEvent {
     pub event_id: Uuid,
     /// Why.
     pub reason: String,
+}
+
+/// Run the billing clock through a date (inclusive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    /// Last date whose system events are emitted.
+    pub to: NaiveDate,
 }

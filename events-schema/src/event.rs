@@ -323,6 +323,13 @@ pub struct DebitPresented {
     pub month: YearMonth,
     /// Total presented: the sum of the lines.
     pub amount: Money,
+    /// The part of the amount owed (`PAY-DUE-VS-COLLECTED`): the sum of the lines
+    /// that create an obligation (installments, prorated months, differences, fees),
+    /// minus the debit's own month when that month is no longer owed because a
+    /// change registered after the cutoff stopped it (`PAY-CUTOFF` Decision: the
+    /// prepared debit is still taken and the difference refunded, `PAY-REFUND-30D`).
+    /// Credit deductions and carried debt are not new obligations.
+    pub due: Money,
     /// The composition.
     pub lines: Vec<ChargeLine>,
     /// The mandate debited.
@@ -377,6 +384,10 @@ pub enum SettlementChannel {
 pub struct CashPaymentReceived {
     /// Amount received.
     pub amount: Money,
+    /// The amount this payment makes due (`PAY-DUE-VS-COLLECTED`): the price of the
+    /// period for a renewal; zero when it pays an amount already due (a switch to
+    /// cash, whose amount is due from `PaymentMethodSwitched`).
+    pub due: Money,
     /// How it was paid.
     pub means: PaymentMeans,
     /// Channel of the payment (renewal deadlines differ per channel).
@@ -900,14 +911,16 @@ events! {
     MandateRevoked = 1,
     /// See [`PaymentMethodSwitched`].
     PaymentMethodSwitched = 1,
-    /// See [`DebitPresented`].
-    DebitPresented = 1,
+    /// See [`DebitPresented`]. Version 2 added `due` (the part owed); version 1
+    /// is upcast on load (see [`crate::upcast`]).
+    DebitPresented = 2,
     /// See [`DebitRejected`].
     DebitRejected = 1,
     /// See [`DebtSettled`].
     DebtSettled = 1,
-    /// See [`CashPaymentReceived`].
-    CashPaymentReceived = 1,
+    /// See [`CashPaymentReceived`]. Version 2 added `due`; version 1 is upcast on
+    /// load (see [`crate::upcast`]).
+    CashPaymentReceived = 2,
     /// See [`CashRenewalNoticeSent`].
     CashRenewalNoticeSent = 1,
     /// See [`RefundDue`].

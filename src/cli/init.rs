@@ -4,19 +4,61 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_core::store::sled_store::{InitOutcome, SledStore};
+use navigo_core::store::EventStore;
 
 use super::CmdResult;
+
+/// Arguments of `init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Create the ledger without the built-in reference data (low-level tests of
+    /// the store and of `append`).
+    #[arg(long)]
+    empty: bool,
+}
+
+/// The recorded-at instant of the built-in reference data on a fresh ledger.
+const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
+    chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
 /// Creates the ledger, or says it already exists.
 ///
 /// # Errors
 /// `--data` is a file or a non-empty directory that is not a ledger (untouched).
-pub fn run(data: &Path) -> CmdResult {
+pub async fn run(data: &Path, args: Args) -> CmdResult {
     match SledStore::init(data)? {
-        InitOutcome::Created => println!("created an empty ledger in {}", data.display()),
-        InitOutcome::AlreadyLedger => {
-            println!("{} is already a ledger; nothing changed", data.display())
-        }
+        InitOutcome::Created => println!("created a ledger in {}", data.display()),
+        InitOutcome::AlreadyLedger => println!("{} is already a ledger", data.display()),
     }
+    if args.empty {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The built-in reference data is appended once (idempotency keys): a second
+    // init appends nothing.
+    let store = super::open_store(data)?;
+    let mut ledger =
+        navigo_core::ledger::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
+    // Decision: the built-in data is recorded with the import clock at a fixed
+    // instant (or the head's, when the ledger already holds later events), so that
+    // two fresh ledgers start with the same chain and a scenario applied to both
+    // ends on the same head.
+    let head = ledger.store().head().await?;
+    let at = match head.recorded_at {
+        Some(h) if h > BUILTIN_RECORDED_AT => h,
+        _ => BUILTIN_RECORDED_AT,
+    };
+    let loaded = ledger
+        .load_builtin_reference(at, navigo_core::ledger::ClockMode::Import)
+        .await;
+    let store = ledger.into_store();
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            store.close().await?;
+            return Err(e.into());
+        }
+    };
+    store.close().await?;
+    println!("built-in reference data: {} events appended", loaded.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,9 @@
 //! The subcommands, one module each, and what they share: the system clock, how a
 //! ledger is opened, and the one place errors become exit codes.
 
+pub mod advance;
 pub mod append;
+pub mod apply;
 pub mod history;
 pub mod init;
 pub mod sample;

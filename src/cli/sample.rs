@@ -328,6 +328,7 @@ fn sample_requests() -> anyhow::Result<Vec<AppendRequest>> {
                 Event::DebitPresented(DebitPresented {
                     month: august,
                     amount: installment,
+                    due: installment,
                     lines: vec![ChargeLine {
                         kind: ChargeKind::FullInstallment,
                         amount: installment,

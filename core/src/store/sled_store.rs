@@ -32,7 +32,7 @@ use super::{
 };
 use read::{check_record, committed, ReadAll};
 pub use verify::{BadRecord, Problem, VerifyReport};
-use writer::{storage, stream_version_on_disk, Job, Writer};
+use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
 pub use writer::{
     AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
 };
@@ -72,6 +72,7 @@ pub struct SledStore {
     tree: sled::Tree,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
+    limits: Limits,
     writer_done: Option<oneshot::Receiver<()>>,
 }
 
@@ -282,6 +283,7 @@ impl SledStore {
             tree,
             head: shared_head,
             tx,
+            limits,
             writer_done: Some(done_rx),
         })
     }
@@ -318,6 +320,16 @@ impl SledStore {
             request_index: None,
             error: StoreError::Closed,
         };
+        let requests = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Prepared::new(r, &self.limits).map_err(|error| AppendAllError {
+                    request_index: Some(i),
+                    error,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.tx
             .send(Job::All { requests, reply })
             .await
@@ -369,6 +381,7 @@ impl SledStore {
 #[async_trait]
 impl EventStore for SledStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let request = Prepared::new(request, &self.limits)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::One { request, reply })

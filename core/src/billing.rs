@@ -1,0 +1,692 @@
+//! The billing clock (issue 3 §3): `advance_to(date)` emits, in date order, every
+//! system event due up to that date for every contract — monthly debits presented,
+//! cash renewal notices and cash-period expiry suspensions, planned resumptions,
+//! terminations after 12 months of suspension, unpaid-grace terminations, Trésor
+//! Public notices two months after unpaid terminations, and refunds of credits on
+//! suspended or terminated contracts.
+//!
+//! Each emitted [`Decision`] carries a deterministic idempotency key
+//! (`clock:debit:<contract>:<YYYY-MM>@<stream version>`...). Every step is derived from the state:
+//! after a crash, the world folded from the store already shows what was appended,
+//! so the next advance resumes with the first step not yet stored, and advancing
+//! twice to the same date emits nothing new. An event emitted on one date can make
+//! another due later (rejection → grace → termination → notice): the clock works on
+//! a scratch copy of the world, applying what it emits, in date order.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use navigo_events_schema::event::{
+    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
+    DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef, TerminationReason,
+    TreasuryNoticeIssued,
+};
+use navigo_events_schema::types::{add_months, Actor, PaymentSetup, Product};
+use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
+use uuid::Uuid;
+
+use crate::contract::payment::refund_method;
+use crate::contract::state::{is_obligation, ContractState, Status};
+use crate::contract::subscription::dossier_fee_line;
+use crate::engine::{Context, Decision};
+use crate::rulebook;
+use crate::store::ExpectedVersion;
+use crate::world::World;
+
+/// A bound on the events one advance emits; beyond it the clock stops and the
+/// next advance goes on (each decision is durable on its own).
+pub const CLOCK_DECISIONS_PER_ADVANCE_MAX: usize = 200_000;
+/// A bound on the months scanned for one contract's next debit.
+pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
+/// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
+/// never silently dropped); older differences are left to an agent.
+pub const RECONCILE_MONTHS_MAX: i32 = 36;
+/// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
+pub const SUSPENSION_MONTHS_MAX: u32 = 12;
+
+/// The travel amount a month costs by the rules: the line that bills it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthCharge {
+    /// Full, prorated, Senior or free.
+    pub kind: ChargeKind,
+    /// Amount.
+    pub amount: Money,
+    /// Days for a prorated month.
+    pub days: Option<u32>,
+    /// Tariff used.
+    pub tariff: Option<TariffRef>,
+}
+
+/// What month `m` costs for travel, by the rules (`TAR-PRORATA`, `TAR-INSTALLMENT`,
+/// `PAY-FREE-MONTH`, `PAY-SENIOR`, `SUSP-MONTH-DUE`, `ZONE-UP`/`ZONE-DOWN`):
+/// `None` when the contract is in force on no day of `m`. The tariff is the one in
+/// force on the month's debit date (`TAR-CATALOGUE`, §4.14.12.1), or on the start
+/// date for the start month of a period.
+pub fn owed_month(world: &World, c: &ContractState, m: YearMonth) -> Option<MonthCharge> {
+    let p = c.period_covering(m)?;
+    let product = c.billed_product_at(m);
+    let annual = matches!(product, Product::Annual { .. });
+    if annual && p.is_free_month(m) {
+        return Some(MonthCharge {
+            kind: ChargeKind::FreeMonth,
+            amount: Money::ZERO,
+            days: None,
+            tariff: None,
+        });
+    }
+    let starts_here = YearMonth::of(p.start) == m;
+    // A resumption in the suspension's month: that month was due in full already
+    // (SUSP-MONTH-DUE), so it stays a full month.
+    let earlier_covers = c
+        .periods
+        .iter()
+        .any(|q| q.start < p.start && q.covers_month(m));
+    let price_date = if starts_here {
+        c.debit_date(m).max(p.start)
+    } else {
+        c.debit_date(m)
+    };
+    if starts_here && !earlier_covers {
+        let first = world
+            .catalogue
+            .first_month_amount(product, p.start, price_date)?;
+        return Some(MonthCharge {
+            kind: first.kind,
+            amount: first.amount,
+            days: first.days,
+            tariff: Some(first.tariff),
+        });
+    }
+    let (amount, tariff) = world.catalogue.installment(product, price_date)?;
+    Some(MonthCharge {
+        kind: if annual {
+            ChargeKind::FullInstallment
+        } else {
+            ChargeKind::SeniorInstallment
+        },
+        amount,
+        days: None,
+        tariff: Some(tariff),
+    })
+}
+
+fn is_debit_month(c: &ContractState, m: YearMonth) -> bool {
+    matches!(c.payment_at(m), Some(PaymentSetup::DirectDebit { .. }))
+}
+
+/// The debit of month `m`, composed from the state: the month's charge, the
+/// differences of earlier months of the current period (a zone change, a resumption
+/// month not yet billed, a tariff difference: `PAY-CUTOFF` Decision, never silently
+/// dropped), the dossier fee of a remote subscription's first debit, and any credit
+/// deducted (`PAY-DUE-VS-COLLECTED`). Returns the event and the part not owed
+/// (to refund, `PAY-REFUND-30D`). `None` when nothing is to be collected.
+pub fn compose_debit(
+    world: &World,
+    c: &ContractState,
+    m: YearMonth,
+    dossier_fee: Money,
+) -> Option<(DebitPresented, Money)> {
+    let first = c.periods.first()?;
+    let mut lines = Vec::new();
+    // Earlier months (of every period, up to a named bound back): what the rules
+    // say they cost against what was billed for them. A month never debited (a
+    // revoked mandate, a debit the clock could not compose) is billed now.
+    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
+    while k < m {
+        if is_debit_month(c, k) {
+            let target = owed_month(world, c, k);
+            let billed = c.money.months.get(&k).map(|x| x.due).unwrap_or(Money::ZERO);
+            let want = target.as_ref().map(|t| t.amount).unwrap_or(Money::ZERO);
+            let diff = want - billed;
+            if !diff.is_zero() && target.is_some() {
+                let t = target.unwrap_or(MonthCharge {
+                    kind: ChargeKind::CutoffDifference,
+                    amount: Money::ZERO,
+                    days: None,
+                    tariff: None,
+                });
+                let kind = if billed.is_zero() {
+                    // A month never billed (a resumption month before billing
+                    // restarts): billed now, as what it is.
+                    t.kind
+                } else if c.billed_products.iter().any(|(from, _)| *from == k) {
+                    ChargeKind::ZoneDifference
+                } else {
+                    ChargeKind::CutoffDifference
+                };
+                lines.push(ChargeLine {
+                    kind,
+                    amount: diff,
+                    days: if kind == t.kind { t.days } else { None },
+                    month: k,
+                    tariff: t.tariff,
+                });
+            }
+        }
+        k = k.plus(1);
+    }
+    // The month itself: owed, or taken although no longer owed (prepared before a
+    // change past the cutoff).
+    let mut not_owed = Money::ZERO;
+    match owed_month(world, c, m) {
+        Some(t) => {
+            if t.kind != ChargeKind::FreeMonth {
+                lines.push(ChargeLine {
+                    kind: t.kind,
+                    amount: t.amount,
+                    days: t.days,
+                    month: m,
+                    tariff: t.tariff,
+                });
+            }
+        }
+        None => {
+            let product = c.billed_product_at(m);
+            if let Some((amount, tariff)) = world.catalogue.installment(product, c.debit_date(m)) {
+                not_owed = amount;
+                lines.push(ChargeLine {
+                    kind: if matches!(product, Product::Senior) {
+                        ChargeKind::SeniorInstallment
+                    } else {
+                        ChargeKind::FullInstallment
+                    },
+                    amount,
+                    days: None,
+                    month: m,
+                    tariff: Some(tariff),
+                });
+            }
+        }
+    }
+    // TAR-DOSSIER-FEE / SUB-FIRST-PAYMENT: a remote subscription's first debit
+    // carries the fee.
+    let fee_paid = c
+        .money
+        .fees
+        .get(&navigo_events_schema::event::FeeKind::Dossier)
+        .copied()
+        .unwrap_or(Money::ZERO);
+    if c.periods.len() == 1 && c.debits.is_empty() && fee_paid.is_zero() && c.channel.is_remote() {
+        lines.push(dossier_fee_line(dossier_fee, m));
+    }
+    let obligation: Money = lines
+        .iter()
+        .filter(|l| is_obligation(l.kind))
+        .map(|l| l.amount)
+        .sum();
+    // PAY-DUE-VS-COLLECTED: a credit on an active direct-debit contract is deducted
+    // from the next debit.
+    let credit = c.money.refundable_credit();
+    if credit.is_positive() && obligation.is_positive() {
+        let take = if credit < obligation {
+            credit
+        } else {
+            obligation
+        };
+        lines.push(ChargeLine {
+            kind: ChargeKind::CreditDeducted,
+            amount: Money::ZERO - take,
+            days: None,
+            month: m,
+            tariff: None,
+        });
+    }
+    let amount: Money = lines.iter().map(|l| l.amount).sum();
+    if !amount.is_positive() {
+        return None;
+    }
+    let mandate = c.mandate_at(m)?;
+    Some((
+        DebitPresented {
+            month: m,
+            amount,
+            due: obligation - not_owed,
+            lines,
+            mandate_reference: mandate.reference,
+            payer: c.payer_at(m),
+        },
+        not_owed,
+    ))
+}
+
+/// The next month to debit for a contract, with its debit date, if on or before
+/// `through`.
+fn next_debit(
+    world: &World,
+    c: &ContractState,
+    through: NaiveDate,
+    fee: Money,
+) -> Option<YearMonth> {
+    let p = c.periods.last()?;
+    let mut m = p.billing_from;
+    if let Some((&last, _)) = c.debits.iter().next_back() {
+        if last >= m {
+            m = last.plus(1);
+        }
+    }
+    for _ in 0..DEBIT_MONTHS_SCANNED_MAX {
+        if p.billing_stops_from.is_some_and(|s| m >= s) || c.debit_date(m) > through {
+            return None;
+        }
+        // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
+        // months whose debit date falls without a mandate stay owed and are
+        // collected with the first debit after a new mandate or payer is recorded.
+        let dd = c.debit_date(m);
+        if c.revoked_spans
+            .iter()
+            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t))
+        {
+            m = m.plus(1);
+            continue;
+        }
+        let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
+        if !c.debits.contains_key(&m)
+            && is_debit_month(c, m)
+            && !free
+            && compose_debit(world, c, m, fee).is_some()
+        {
+            return Some(m);
+        }
+        m = m.plus(1);
+    }
+    None
+}
+
+/// One step the clock may take for a contract.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Debit(YearMonth),
+    RenewalNotice { period_end: NaiveDate },
+    CashExpiry { end: NaiveDate },
+    PlannedResumption,
+    Suspension12Months,
+    CashRefund { amount: Money },
+    Unpaid,
+    TreasuryNotice,
+    RefundCredit,
+}
+
+impl Step {
+    /// Same-day order: money first, then status changes, then notices.
+    fn rank(&self) -> u8 {
+        match self {
+            Step::Debit(_) => 0,
+            Step::PlannedResumption => 1,
+            Step::RenewalNotice { .. } => 2,
+            Step::CashExpiry { .. } => 3,
+            Step::Unpaid => 4,
+            Step::Suspension12Months => 6,
+            Step::CashRefund { .. } => 7,
+            Step::TreasuryNotice => 7,
+            Step::RefundCredit => 8,
+        }
+    }
+}
+
+/// The earliest step due for a contract on or before `through`.
+fn next_step(
+    world: &World,
+    c: &ContractState,
+    through: NaiveDate,
+    ctx: &Context<'_>,
+) -> Option<(NaiveDate, Step)> {
+    let policy = ctx.policy;
+    let mut best: Option<(NaiveDate, Step)> = None;
+    let mut offer = |date: NaiveDate, step: Step| {
+        if date <= through
+            && best
+                .as_ref()
+                .as_ref()
+                .map_or(true, |(d, s)| (date, step.rank()) < (*d, s.rank()))
+        {
+            best = Some((date, step));
+        }
+    };
+    let status = c.current_status();
+    let status_from = c.statuses.last().map(|s| s.from).unwrap_or(c.start_date);
+    if let Some(m) = next_debit(world, c, through, policy.dossier_fee) {
+        offer(c.debit_date(m), Step::Debit(m));
+    }
+    match status {
+        Status::Active => {
+            // PAY-CASH: renewal notice 45 days before the end, suspension on the end
+            // date when not renewed.
+            if let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) {
+                let end = until + Duration::days(1);
+                if !c.renewal_notices.contains(&until) {
+                    offer(
+                        end - Duration::days(i64::from(policy.cash_notice_days_before)),
+                        Step::RenewalNotice { period_end: until },
+                    );
+                }
+                offer(end, Step::CashExpiry { end });
+            }
+            // PAY-UNPAID-TERMINATION: debt still unsettled `unpaid_grace_days` after
+            // the rejection.
+            if let Some(since) = c.unpaid_since {
+                if c.money.debt().is_positive() {
+                    offer(
+                        since + Duration::days(i64::from(policy.unpaid_grace_days)),
+                        Step::Unpaid,
+                    );
+                }
+            }
+        }
+        Status::Suspended { .. } => {
+            if let Some(p) = c.planned_resumption {
+                offer(p.max(status_from), Step::PlannedResumption);
+            }
+            offer(
+                add_months(status_from, SUSPENSION_MONTHS_MAX),
+                Step::Suspension12Months,
+            );
+        }
+        Status::Terminated { reason } => {
+            // BAN-TREASURY-2Y (§4.12): a notice 2 months after an unpaid termination
+            // when the debt is still unsettled.
+            if matches!(reason, TerminationReason::Unpaid)
+                && c.treasury_notices.is_empty()
+                && c.money.debt().is_positive()
+            {
+                offer(
+                    add_months(status_from, policy.treasury_notice_after_months),
+                    Step::TreasuryNotice,
+                );
+            }
+        }
+    }
+    if let Some(amount) = cash_unused(world, c) {
+        offer(status_from, Step::CashRefund { amount });
+    }
+    // PAY-DUE-VS-COLLECTED: a credit on a suspended or terminated contract is
+    // refunded, once what is still to be debited has been taken.
+    if !matches!(status, Status::Active) && c.money.refundable_credit().is_positive() {
+        offer(status_from.max(c.last_event_date), Step::RefundCredit);
+    }
+    best
+}
+
+/// `PAY-CASH-REFUND` (§10.5, §12.1.2): when a cash contract is suspended at the
+/// customer's request or terminated before the end of its paid period, the period
+/// used is charged with the direct-debit method (installments, the month in
+/// progress due in full, the free month of the cycle free) and the rest of the
+/// annual price is refunded. `None` when nothing is to refund or it was refunded.
+pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
+    if !matches!(c.payment(), Some(PaymentSetup::Cash)) {
+        return None;
+    }
+    let last = c.statuses.last()?;
+    let stop = last.from;
+    match last.status {
+        Status::Suspended {
+            cause: SuspensionCause::Request,
+        }
+        | Status::Terminated { .. } => {}
+        _ => return None,
+    }
+    let until = c.cash_paid_until?;
+    if stop > until
+        || c.refunds
+            .values()
+            .any(|r| r.reason == RefundReason::CashUnused && r.date >= stop)
+    {
+        return None;
+    }
+    let period_start =
+        navigo_events_schema::types::sub_months(until + Duration::days(1), 12).max(c.start_date);
+    let paid = world
+        .catalogue
+        .annual_price(c.product.key(), period_start)?
+        .annual;
+    let mut used = Money::ZERO;
+    let mut m = YearMonth::of(period_start);
+    while m <= YearMonth::of(stop) && m <= YearMonth::of(until) {
+        // The periods of validity say which months were used: a month in force
+        // on at least one day (the month in progress at the stop) is due in full.
+        if let Some(t) = owed_month(world, c, m) {
+            used += t.amount;
+        }
+        m = m.plus(1);
+    }
+    // The months used are counted over the whole cash period (every suspension
+    // and resumption in it); what earlier suspensions refunded is deducted. Never
+    // more than the cash actually paid for the period (after a switch to cash the
+    // months before it were paid by direct debit), and never more than the credit
+    // it leaves: an unpaid switch amount is not refunded (Decision).
+    let mut rest = paid - used - c.cash_period_refunded;
+    let cap = c.cash_period_paid - c.cash_period_refunded;
+    if rest > cap {
+        rest = cap;
+    }
+    let debt = c.money.debt();
+    if debt.is_positive() {
+        rest -= debt;
+    }
+    rest.is_positive().then_some(rest)
+}
+
+fn clock_event(id: Uuid, correlation: Uuid, date: NaiveDate, event: Event) -> NewEvent {
+    NewEvent {
+        event_id: id,
+        effective_date: date,
+        actor: Actor::billing_clock(),
+        channel: None,
+        correlation_id: correlation,
+        causation_id: None,
+        event,
+    }
+}
+
+/// The decision of one step.
+fn decide(
+    world: &World,
+    c: &ContractState,
+    date: NaiveDate,
+    step: &Step,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> Option<Decision> {
+    let corr = ctx.ids.next(at);
+    let ev =
+        |ctx: &mut Context<'_>, d: NaiveDate, e: Event| clock_event(ctx.ids.next(at), corr, d, e);
+    let refund_days = Duration::days(i64::from(ctx.policy.refund_within_days));
+    let (key, events) = match step {
+        Step::Debit(m) => {
+            let (debit, not_owed) = compose_debit(world, c, *m, ctx.policy.dossier_fee)?;
+            let payer = debit.payer;
+            let mut events = vec![ev(ctx, date, Event::DebitPresented(debit))];
+            if not_owed.is_positive() {
+                // PAY-CUTOFF Decision / PAY-REFUND-30D: the prepared debit is taken
+                // and the month no longer owed is refunded within 30 days.
+                events.push(ev(
+                    ctx,
+                    date,
+                    Event::RefundDue(RefundDue {
+                        amount: not_owed,
+                        reason: RefundReason::DebitAfterCutoff,
+                        due_by: date + refund_days,
+                        method: refund_method(c, not_owed, date),
+                        beneficiary: payer,
+                    }),
+                ));
+            }
+            (format!("clock:debit:{}:{m}", c.id), events)
+        }
+        Step::RenewalNotice { period_end } => {
+            let start = *period_end + Duration::days(1);
+            let amount = world.catalogue.annual_price(c.product.key(), start)?.annual;
+            (
+                format!("clock:renewal-notice:{}:{period_end}", c.id),
+                vec![ev(
+                    ctx,
+                    date,
+                    Event::CashRenewalNoticeSent(CashRenewalNoticeSent {
+                        period_end: *period_end,
+                        amount,
+                    }),
+                )],
+            )
+        }
+        Step::CashExpiry { end } => (
+            format!("clock:cash-expiry:{}:{end}", c.id),
+            vec![ev(
+                ctx,
+                date,
+                Event::ContractSuspended(ContractSuspended {
+                    cause: SuspensionCause::CashPeriodEnded,
+                    planned_resumption: None,
+                    billing_stops_from: YearMonth::of(*end),
+                }),
+            )],
+        ),
+        Step::PlannedResumption => {
+            // SUSP-RESUME: a resumption date given with the suspension request was
+            // registered with it (PAY-CUTOFF judged on that date); the cycle restarts
+            // under the rulebook in force on the resumption date.
+            let payment = c.payment()?.clone();
+            let registered = c.suspension_registered_on.unwrap_or(date);
+            let resumed = crate::contract::suspension::resumed(
+                c,
+                rulebook::in_force(registered),
+                registered,
+                date,
+                payment,
+            );
+            (
+                format!("clock:resume:{}:{date}", c.id),
+                vec![ev(ctx, date, Event::ContractResumed(resumed))],
+            )
+        }
+        Step::CashRefund { amount } => (
+            format!("clock:cash-refund:{}:{date}", c.id),
+            vec![ev(
+                ctx,
+                date,
+                Event::RefundDue(RefundDue {
+                    amount: *amount,
+                    reason: RefundReason::CashUnused,
+                    due_by: date + refund_days,
+                    method: refund_method(c, *amount, date),
+                    beneficiary: c.payer,
+                }),
+            )],
+        ),
+        Step::Suspension12Months | Step::Unpaid => {
+            let reason = if *step == Step::Unpaid {
+                TerminationReason::Unpaid
+            } else {
+                TerminationReason::SuspensionOver12Months
+            };
+            let stops = c
+                .periods
+                .last()
+                .and_then(|p| p.billing_stops_from)
+                .unwrap_or(YearMonth::of(date).plus(1));
+            (
+                format!("clock:terminate:{}:{date}", c.id),
+                vec![ev(
+                    ctx,
+                    date,
+                    Event::ContractTerminated(ContractTerminated {
+                        reason,
+                        rulebook: rulebook::in_force(date).id.to_owned(),
+                        billing_stops_from: stops,
+                    }),
+                )],
+            )
+        }
+        Step::TreasuryNotice => (
+            format!("clock:treasury-notice:{}:{date}", c.id),
+            vec![ev(
+                ctx,
+                date,
+                Event::TreasuryNoticeIssued(TreasuryNoticeIssued {
+                    payer: c.payer,
+                    amount: c.money.debt(),
+                    notice_ref: format!("ASP-{}-{date}", c.id.simple()),
+                }),
+            )],
+        ),
+        Step::RefundCredit => {
+            let amount = c.money.refundable_credit();
+            let reason = match c.current_status() {
+                Status::Terminated {
+                    reason: TerminationReason::ServiceWithdrawn,
+                } => RefundReason::ServiceWithdrawn,
+                _ => RefundReason::Credit,
+            };
+            (
+                format!("clock:refund:{}:{date}:{}", c.id, c.refunds.len()),
+                vec![ev(
+                    ctx,
+                    date,
+                    Event::RefundDue(RefundDue {
+                        amount,
+                        reason,
+                        due_by: date + refund_days,
+                        method: refund_method(c, amount, date),
+                        beneficiary: c.payer,
+                    }),
+                )],
+            )
+        }
+    };
+    let stream = StreamId::contract(c.id);
+    let version = world.version(stream);
+    // The key names the step and the stream version it was decided at: a retry of
+    // the same append is recognised, while a step that comes back after a
+    // correction (an annulled debit debited again) gets a key of its own.
+    Some(Decision {
+        stream,
+        expected: ExpectedVersion::Exact(version),
+        events,
+        idempotency_key: Some(format!("{key}@{version}")),
+    })
+}
+
+/// Every system event due up to `through` (inclusive), in date order, recorded at
+/// `at`. Pure: the caller appends each decision in order.
+pub fn advance_to(
+    world: &World,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> Vec<Decision> {
+    use std::collections::BTreeSet;
+    let mut scratch = world.scratch_copy();
+    let mut out = Vec::new();
+    // The next step of each contract, ordered by (date, rank, contract): a step of
+    // one contract changes only that contract's next step, so only it is
+    // recomputed after each decision.
+    let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
+    let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
+    for c in scratch.contracts.values() {
+        if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+            queue.insert((d, s.rank(), c.id));
+            steps.insert(c.id, (d, s.rank(), s));
+        }
+    }
+    while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
+        let Some((date, _, id)) = queue.pop_first() else {
+            break;
+        };
+        let Some((_, _, step)) = steps.remove(&id) else {
+            continue;
+        };
+        let Some(c) = scratch.contracts.get(&id) else {
+            continue;
+        };
+        let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
+            // A step that cannot be decided (no price, no mandate) would come back
+            // forever: this contract waits for the data it lacks; the others go on.
+            continue;
+        };
+        scratch.apply_new(decision.stream, &decision.events, at);
+        out.push(decision);
+        if let Some(c) = scratch.contracts.get(&id) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+                queue.insert((d, s.rank(), id));
+                steps.insert(id, (d, s.rank(), s));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,935 @@
+//! The state of one contract, folded from its stream. [`ContractState::apply`]
+//! cannot fail and holds no rule: the rules are in the command modules and in
+//! `billing`, which read this state.
+//!
+//! # What is "due" for each event (`PAY-DUE-VS-COLLECTED`)
+//!
+//! Balance = due − collected + returned; positive is a debt, negative a credit.
+//!
+//! | event | due | collected | returned |
+//! |---|---|---|---|
+//! | `FirstPaymentCollected` | amount (month(s) covered) + dossier fee | amount + fee | |
+//! | `DebitPresented` | its `due` field (see below) | amount | |
+//! | `DebitRejected` | | − amount | |
+//! | `FeeCharged` | amount (by kind) | | |
+//! | `LossDeclared` | (its fee arrives as `FeeCharged`) | | |
+//! | `DebtSettled` | | amount | |
+//! | `CashPaymentReceived` | its `due` field | amount | |
+//! | `PaymentMethodSwitched` | `amount_due` (switch to cash) | | |
+//! | `RefundPaid` | | | amount |
+//! | `TreasuryNoticeSettled` | | amount | |
+//!
+//! A `DebitPresented` attributes its due lines to the months they name; when its
+//! `due` is below the sum of its obligation lines, the shortfall is the debit's own
+//! month, which was taken although no longer owed (`PAY-CUTOFF` Decision) and
+//! is refunded by a `RefundDue` of the same decision. `RefundDue` changes no balance:
+//! it is a pending refund until `RefundPaid`; the billing clock subtracts pending
+//! refunds before refunding a credit again. Fees are kept apart from the monthly
+//! travel amounts so that the clock can compare what each month cost with what the
+//! rules say it costs.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use navigo_events_schema::event::{
+    ChargeKind, ChargeLine, FeeKind, LossKind, PaymentMeans, RefundMethod, RefundReason,
+    SuspensionCause, TerminationReason,
+};
+use navigo_events_schema::types::{
+    ActivityDeclaration, Channel, DebitDay, Mandate, PaymentSetup, Product, ReasonCode, Support,
+    Zones,
+};
+use navigo_events_schema::{Envelope, Event, Money, YearMonth};
+use uuid::Uuid;
+
+/// The status of a contract on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// In force.
+    Active,
+    /// Suspended.
+    Suspended {
+        /// Why.
+        cause: SuspensionCause,
+    },
+    /// Terminated.
+    Terminated {
+        /// Why.
+        reason: TerminationReason,
+    },
+}
+
+/// A status from a date on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusChange {
+    /// First day of the status.
+    pub from: NaiveDate,
+    /// The status.
+    pub status: Status,
+}
+
+/// A period of validity: from a subscription or resumption to the next suspension
+/// or termination. It carries its free-month cycle (`PAY-FREE-MONTH`) and its
+/// billing months (`PAY-CUTOFF`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// First day in force.
+    pub start: NaiveDate,
+    /// Remaining days of the start month.
+    pub remaining_days: u32,
+    /// The rulebook in force when the cycle began (RULES.md §0 Decision).
+    pub rulebook: String,
+    /// First month debited in this period.
+    pub billing_from: YearMonth,
+    /// The first free month of the cycle (Annual only); then every 12 months.
+    pub first_free_month: Option<YearMonth>,
+    /// First day no longer in force (suspension or termination date).
+    pub end: Option<NaiveDate>,
+    /// First month no longer debited.
+    pub billing_stops_from: Option<YearMonth>,
+}
+
+impl Period {
+    /// Whether the period is in force on at least one day of `m`.
+    pub fn covers_month(&self, m: YearMonth) -> bool {
+        self.start <= m.last_day() && self.end.map_or(true, |e| e > m.first_day())
+    }
+    /// The free month of the cycle that contains `m`: the first free month on or
+    /// after `m` (`PAY-FREE-MONTH`); none for Senior.
+    pub fn free_month_on_or_after(&self, m: YearMonth) -> Option<YearMonth> {
+        let f = self.first_free_month?;
+        let k = f.months_until(m);
+        if k <= 0 {
+            Some(f)
+        } else {
+            Some(f.plus((k + 11) / 12 * 12))
+        }
+    }
+    /// Whether `m` is a free month of this period's cycle (`PAY-FREE-MONTH`).
+    pub fn is_free_month(&self, m: YearMonth) -> bool {
+        match self.first_free_month {
+            Some(f) => {
+                let k = f.months_until(m);
+                k >= 0 && k % 12 == 0
+            }
+            None => false,
+        }
+    }
+}
+
+/// Amounts of one month (travel only; fees are in [`Money_::fees`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonthMoney {
+    /// Owed for travel in the month.
+    pub due: Money,
+    /// Collected by debits presented for the month (net of rejections).
+    pub collected: Money,
+}
+
+/// The money of a contract (`PAY-DUE-VS-COLLECTED`).
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Money_ {
+    /// Total due.
+    pub due: Money,
+    /// Total collected.
+    pub collected: Money,
+    /// Total returned (refunds paid).
+    pub returned: Money,
+    /// Per month.
+    pub months: BTreeMap<YearMonth, MonthMoney>,
+    /// Fees by kind.
+    pub fees: BTreeMap<FeeKind, Money>,
+    /// Refunds due and not yet paid.
+    pub refunds_pending: Money,
+    /// Due not attributed to a month or a fee: cash amounts (`PAY-CASH`,
+    /// `PAY-SWITCH-TO-CASH`) net of unused cash refunded (`PAY-CASH-REFUND`).
+    pub unattributed_due: Money,
+}
+
+impl Money_ {
+    /// due − collected + returned: positive is a debt, negative a credit.
+    pub fn balance(&self) -> Money {
+        self.due - self.collected + self.returned
+    }
+    /// The debt, zero when none.
+    pub fn debt(&self) -> Money {
+        let b = self.balance();
+        if b.is_positive() {
+            b
+        } else {
+            Money::ZERO
+        }
+    }
+    /// The credit not already being refunded, zero when none.
+    pub fn refundable_credit(&self) -> Money {
+        let c = Money::ZERO - self.balance() - self.refunds_pending;
+        if c.is_positive() {
+            c
+        } else {
+            Money::ZERO
+        }
+    }
+}
+
+/// A debit presented, per month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebitRecord {
+    /// The `DebitPresented` event id.
+    pub event_id: Uuid,
+    /// Debit date.
+    pub date: NaiveDate,
+    /// Amount presented.
+    pub amount: Money,
+    /// Owed part.
+    pub due: Money,
+    /// Rejected (by a `DebitRejected`).
+    pub rejected: bool,
+    /// The payer debited.
+    pub payer: Uuid,
+}
+
+/// A rejection (`PAY-REJECT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The `DebitRejected` event id.
+    pub event_id: Uuid,
+    /// Date recorded (effective date).
+    pub date: NaiveDate,
+    /// The month of the debit.
+    pub month: YearMonth,
+    /// Amount rejected.
+    pub amount: Money,
+    /// Reason code.
+    pub reason_code: ReasonCode,
+}
+
+/// A refund due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// Amount.
+    pub amount: Money,
+    /// Why.
+    pub reason: RefundReason,
+    /// Date it became due.
+    pub date: NaiveDate,
+    /// Pay by.
+    pub due_by: NaiveDate,
+    /// How.
+    pub method: RefundMethod,
+    /// To whom.
+    pub beneficiary: Uuid,
+    /// Paid already.
+    pub paid: bool,
+}
+
+/// A one-off payment (for `PAY-REFUND-METHOD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneOffPayment {
+    /// Date.
+    pub date: NaiveDate,
+    /// Amount.
+    pub amount: Money,
+    /// Means.
+    pub means: PaymentMeans,
+}
+
+/// A loss or theft declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loss {
+    /// Date.
+    pub date: NaiveDate,
+    /// Loss or theft.
+    pub kind: LossKind,
+    /// Fee charged.
+    pub fee: Money,
+}
+
+/// A Trésor Public notice (`BAN-TREASURY-2Y`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreasuryNotice {
+    /// Reference.
+    pub notice_ref: String,
+    /// The payer.
+    pub payer: Uuid,
+    /// Amount notified.
+    pub amount: Money,
+    /// Issue date.
+    pub issued: NaiveDate,
+    /// Delivery date.
+    pub delivered: Option<NaiveDate>,
+    /// Settlement date with the Trésor Public.
+    pub settled: Option<NaiveDate>,
+}
+
+/// A requested Senior switch in processing (`SENIOR-SWITCH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeniorSwitchPending {
+    /// Request date.
+    pub requested: NaiveDate,
+    /// Earliest validation date.
+    pub processing_until: NaiveDate,
+    /// Declaration.
+    pub declaration: ActivityDeclaration,
+}
+
+/// The state of one contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractState {
+    /// Contract id.
+    pub id: Uuid,
+    /// Holder.
+    pub holder: Uuid,
+    /// Current payer.
+    pub payer: Uuid,
+    /// Payer by first month debited from them.
+    pub payers: Vec<(YearMonth, Uuid)>,
+    /// Subscription channel.
+    pub channel: Channel,
+    /// Start date.
+    pub start_date: NaiveDate,
+    /// Rulebook that judged the subscription.
+    pub rulebook: String,
+    /// Third-party financed (`SUB-THIRD-PARTY`).
+    pub third_party_payer: bool,
+    /// Current product (from the effective date of the last change).
+    pub product: Product,
+    /// Product by effective date (validity, `USE-DEZONAGE`).
+    pub products: Vec<(NaiveDate, Product)>,
+    /// Product billed, by first month billed (`ZONE-UP`, `ZONE-DOWN`, `SENIOR-SWITCH`).
+    pub billed_products: Vec<(YearMonth, Product)>,
+    /// Pending zone change: effective date and new zones.
+    pub pending_zone_change: Option<(NaiveDate, Zones)>,
+    /// Payment method by first month (`PAY-METHOD`, `PAY-CUTOFF`).
+    pub payments: Vec<(YearMonth, PaymentSetup)>,
+    /// Debit day by first month (`PAY-DEBIT-DAY`).
+    pub debit_days: Vec<(YearMonth, DebitDay)>,
+    /// Request dates of debit-day changes (`PAY-DEBIT-DAY`: once per calendar month).
+    pub debit_day_requests: Vec<NaiveDate>,
+    /// Mandate by first month debited on it.
+    pub mandates: Vec<(YearMonth, Mandate)>,
+    /// The mandate was revoked and not replaced.
+    pub mandate_revoked: Option<NaiveDate>,
+    /// Spans without a usable mandate: from the revocation to the day a new
+    /// mandate, payer or method was recorded (open while none). Nothing is debited
+    /// in them; the months they hide are collected with the next debit.
+    pub revoked_spans: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// Status timeline.
+    pub statuses: Vec<StatusChange>,
+    /// Periods of validity.
+    pub periods: Vec<Period>,
+    /// Planned resumption given with the suspension.
+    pub planned_resumption: Option<NaiveDate>,
+    /// Paris date the last suspension was registered (a planned resumption counts
+    /// as registered then, `PAY-CUTOFF`).
+    pub suspension_registered_on: Option<NaiveDate>,
+    /// Current support.
+    pub support: Support,
+    /// Losses and thefts.
+    pub losses: Vec<Loss>,
+    /// Money.
+    pub money: Money_,
+    /// Debits presented, by month.
+    pub debits: BTreeMap<YearMonth, DebitRecord>,
+    /// Rejections.
+    pub rejections: Vec<Rejection>,
+    /// Refunds by `RefundDue` event id.
+    pub refunds: BTreeMap<Uuid, Refund>,
+    /// One-off payments (first payment, cash, settlements by card).
+    pub one_off_payments: Vec<OneOffPayment>,
+    /// Cash coverage: last day covered by cash payments (`PAY-CASH`).
+    pub cash_paid_until: Option<NaiveDate>,
+    /// What the current cash period was paid in cash (the annual price at
+    /// subscription or renewal, the amount due at a switch to cash): the most a
+    /// `PAY-CASH-REFUND` can give back.
+    pub cash_period_paid: Money,
+    /// What `PAY-CASH-REFUND` already returned of the current cash period.
+    pub cash_period_refunded: Money,
+    /// Cash renewal notices sent, by period end.
+    pub renewal_notices: Vec<NaiveDate>,
+    /// Senior switch in processing.
+    pub senior_switch: Option<SeniorSwitchPending>,
+    /// Fraud established: fraudster and accomplices.
+    pub fraud: Option<(Uuid, Vec<Uuid>)>,
+    /// Terminations: date and the rulebook in force then (ban durations).
+    pub termination: Option<(NaiveDate, TerminationReason, String)>,
+    /// Treasury notices.
+    pub treasury_notices: Vec<TreasuryNotice>,
+    /// Last effective date of any event.
+    pub last_event_date: NaiveDate,
+    /// Date of the first rejection since the balance was last settled
+    /// (`PAY-UNPAID-TERMINATION`: the grace runs from it).
+    pub unpaid_since: Option<NaiveDate>,
+}
+
+fn at_month<T: Clone>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<T> {
+    timeline
+        .iter()
+        .rev()
+        .find(|(from, _)| *from <= m)
+        .or(timeline.first())
+        .map(|(_, v)| v.clone())
+}
+
+/// The kinds of charge lines that create an obligation (`PAY-DUE-VS-COLLECTED`).
+pub fn is_obligation(kind: ChargeKind) -> bool {
+    !matches!(kind, ChargeKind::CreditDeducted | ChargeKind::DebtCarried)
+}
+
+impl ContractState {
+    /// The state right after a `ContractSubscribed` envelope; `None` for any other
+    /// event (a contract stream starts with its subscription).
+    pub fn from_subscription(env: &Envelope) -> Option<ContractState> {
+        let Event::ContractSubscribed(s) = &env.event else {
+            return None;
+        };
+        let start = env.effective_date;
+        let m = YearMonth::of(start);
+        let mut payments = vec![(m, s.payment.clone())];
+        let mut debit_days = Vec::new();
+        let mut mandates = Vec::new();
+        if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.payment {
+            debit_days.push((m, *debit_day));
+            mandates.push((m, mandate.clone()));
+        }
+        payments.truncate(1);
+        // SUB-FIRST-PAYMENT: an agency direct-debit subscription pays its first month
+        // at the agency and debits start the month after; remote subscriptions start
+        // on the 1st and are debited from the start month.
+        let billing_from = if s.channel == Channel::Agency {
+            m.plus(1)
+        } else {
+            m
+        };
+        Some(ContractState {
+            id: env.stream.id,
+            holder: s.holder,
+            payer: s.payer,
+            payers: vec![(m, s.payer)],
+            channel: s.channel,
+            start_date: start,
+            rulebook: s.rulebook.clone(),
+            third_party_payer: s.third_party_payer,
+            product: s.product,
+            products: vec![(start, s.product)],
+            billed_products: vec![(m, s.product)],
+            pending_zone_change: None,
+            payments,
+            debit_days,
+            debit_day_requests: Vec::new(),
+            mandates,
+            mandate_revoked: None,
+            revoked_spans: Vec::new(),
+            statuses: vec![StatusChange {
+                from: start,
+                status: Status::Active,
+            }],
+            periods: vec![Period {
+                start,
+                remaining_days: s.remaining_days,
+                rulebook: s.rulebook.clone(),
+                billing_from,
+                first_free_month: s.first_free_month,
+                end: None,
+                billing_stops_from: None,
+            }],
+            planned_resumption: None,
+            suspension_registered_on: None,
+            support: s.support,
+            losses: Vec::new(),
+            money: Money_::default(),
+            debits: BTreeMap::new(),
+            rejections: Vec::new(),
+            refunds: BTreeMap::new(),
+            one_off_payments: Vec::new(),
+            cash_paid_until: None,
+            cash_period_paid: Money::ZERO,
+            cash_period_refunded: Money::ZERO,
+            renewal_notices: Vec::new(),
+            senior_switch: None,
+            fraud: None,
+            termination: None,
+            treasury_notices: Vec::new(),
+            last_event_date: start,
+            unpaid_since: None,
+        })
+    }
+
+    /// The status on a date.
+    pub fn status_on(&self, date: NaiveDate) -> Option<Status> {
+        self.statuses
+            .iter()
+            .rev()
+            .find(|s| s.from <= date)
+            .map(|s| s.status)
+    }
+
+    /// The latest status, whatever its date (a status recorded for a future date
+    /// counts: a contract whose suspension is scheduled is no longer "active" for
+    /// `SUB-ONE-ACTIVE` from that date).
+    pub fn current_status(&self) -> Status {
+        self.statuses
+            .last()
+            .map(|s| s.status)
+            .unwrap_or(Status::Active)
+    }
+
+    /// True once terminated (whatever the date).
+    pub fn is_terminated(&self) -> bool {
+        matches!(self.current_status(), Status::Terminated { .. })
+    }
+
+    /// The current (last) period.
+    pub fn current_period(&self) -> Option<&Period> {
+        self.periods.last()
+    }
+
+    /// The period in force on at least one day of `m`, latest first.
+    pub fn period_covering(&self, m: YearMonth) -> Option<&Period> {
+        self.periods.iter().rev().find(|p| p.covers_month(m))
+    }
+
+    /// The payment method for month `m`.
+    pub fn payment_at(&self, m: YearMonth) -> Option<PaymentSetup> {
+        at_month(&self.payments, m)
+    }
+
+    /// The current payment method.
+    pub fn payment(&self) -> Option<&PaymentSetup> {
+        self.payments.last().map(|(_, p)| p)
+    }
+
+    /// The debit day for month `m` (day 1 by default, `PAY-DEBIT-DAY`).
+    pub fn debit_day_at(&self, m: YearMonth) -> DebitDay {
+        at_month(&self.debit_days, m).unwrap_or_default()
+    }
+
+    /// The debit date of month `m`.
+    pub fn debit_date(&self, m: YearMonth) -> NaiveDate {
+        m.day_clamped(u32::from(self.debit_day_at(m).day()))
+    }
+
+    /// The mandate debited for month `m`.
+    pub fn mandate_at(&self, m: YearMonth) -> Option<Mandate> {
+        at_month(&self.mandates, m)
+    }
+
+    /// The payer debited for month `m`.
+    pub fn payer_at(&self, m: YearMonth) -> Uuid {
+        at_month(&self.payers, m).unwrap_or(self.payer)
+    }
+
+    /// The product billed in month `m`.
+    pub fn billed_product_at(&self, m: YearMonth) -> Product {
+        at_month(&self.billed_products, m).unwrap_or(self.product)
+    }
+
+    /// The product in force on a date.
+    pub fn product_on(&self, date: NaiveDate) -> Product {
+        self.products
+            .iter()
+            .rev()
+            .find(|(d, _)| *d <= date)
+            .map(|(_, p)| *p)
+            .unwrap_or(self.product)
+    }
+
+    /// Folds one event of this contract's stream. Cannot fail, holds no rule.
+    pub fn apply(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        if date > self.last_event_date {
+            self.last_event_date = date;
+        }
+        match &env.event {
+            Event::ContractSubscribed(_) => {}
+            Event::FirstPaymentCollected(p) => {
+                self.add_lines_due(&p.lines, None);
+                self.money.collected += p.amount + p.dossier_fee;
+                for l in &p.lines {
+                    self.money.months.entry(l.month).or_default().collected += l.amount;
+                }
+                *self.money.fees.entry(FeeKind::Dossier).or_default() += p.dossier_fee;
+                self.money.due += p.dossier_fee;
+                self.one_off_payments.push(OneOffPayment {
+                    date,
+                    amount: p.amount + p.dossier_fee,
+                    means: p.means,
+                });
+                if matches!(self.payment(), Some(PaymentSetup::Cash)) {
+                    self.cash_period_paid = p.amount;
+                    self.cash_period_refunded = Money::ZERO;
+                    self.cash_paid_until =
+                        navigo_events_schema::types::add_months(date, 12).pred_opt();
+                }
+            }
+            Event::DebitDayChanged(d) => {
+                self.debit_days.push((d.effective_from_month, d.debit_day));
+                self.debit_days.sort_by_key(|(m, _)| *m);
+                self.debit_day_requests
+                    .push(crate::calendar::paris_date(env.recorded_at));
+            }
+            Event::PayerChanged(p) => {
+                self.payer = p.payer;
+                self.payers.push((p.effective_from_month, p.payer));
+                if let Some(m) = &p.mandate {
+                    self.mandates.push((p.effective_from_month, m.clone()));
+                    self.close_revoked_span(date);
+                }
+            }
+            Event::MandateChanged(m) => {
+                self.mandates
+                    .push((m.effective_from_month, m.mandate.clone()));
+                self.close_revoked_span(date);
+            }
+            Event::MandateRevoked(_) => {
+                self.mandate_revoked = Some(date);
+                self.revoked_spans.push((date, None));
+            }
+            Event::PaymentMethodSwitched(s) => {
+                self.payments.push((s.effective_from_month, s.to.clone()));
+                if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
+                    self.debit_days.push((s.effective_from_month, *debit_day));
+                    self.mandates
+                        .push((s.effective_from_month, mandate.clone()));
+                    self.close_revoked_span(date);
+                } else {
+                    if let Some(a) = s.amount_due {
+                        self.money.due += a;
+                        self.money.unattributed_due += a;
+                        self.cash_period_paid = a;
+                        self.cash_period_refunded = Money::ZERO;
+                    }
+                    // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
+                    // current 12-month cycle, through its free month.
+                    let end = self
+                        .periods
+                        .last()
+                        .and_then(|p| p.free_month_on_or_after(s.effective_from_month));
+                    self.cash_paid_until = end.map(|m| m.last_day());
+                }
+            }
+            Event::DebitPresented(d) => {
+                self.add_lines_due(&d.lines, Some((d.month, d.due)));
+                self.money.collected += d.amount;
+                self.money.months.entry(d.month).or_default().collected += d.amount;
+                self.debits.insert(
+                    d.month,
+                    DebitRecord {
+                        event_id: env.event_id,
+                        date,
+                        amount: d.amount,
+                        due: d.due,
+                        rejected: false,
+                        payer: d.payer,
+                    },
+                );
+            }
+            Event::DebitRejected(r) => {
+                self.money.collected -= r.amount;
+                self.money.months.entry(r.month).or_default().collected -= r.amount;
+                if let Some(d) = self.debits.get_mut(&r.month) {
+                    d.rejected = true;
+                }
+                if self.unpaid_since.is_none() {
+                    self.unpaid_since = Some(date);
+                }
+                self.rejections.push(Rejection {
+                    event_id: env.event_id,
+                    date,
+                    month: r.month,
+                    amount: r.amount,
+                    reason_code: r.reason_code,
+                });
+            }
+            Event::FeeCharged(f) => {
+                self.money.due += f.amount;
+                *self.money.fees.entry(f.kind).or_default() += f.amount;
+            }
+            Event::DebtSettled(s) => {
+                self.money.collected += s.amount;
+                self.one_off_payments.push(OneOffPayment {
+                    date,
+                    amount: s.amount,
+                    means: match s.via {
+                        navigo_events_schema::event::SettlementChannel::OnlineCard => {
+                            PaymentMeans::CardOnline
+                        }
+                        _ => PaymentMeans::Card,
+                    },
+                });
+            }
+            Event::CashPaymentReceived(c) => {
+                self.money.collected += c.amount;
+                self.money.due += c.due;
+                self.money.unattributed_due += c.due;
+                self.one_off_payments.push(OneOffPayment {
+                    date,
+                    amount: c.amount,
+                    means: c.means,
+                });
+                // PAY-CASH: a payment covering a new period extends the coverage to
+                // the same day 12 months on.
+                if c.due.is_positive() {
+                    self.cash_period_paid = c.due;
+                    self.cash_period_refunded = Money::ZERO;
+                    let from = self
+                        .cash_paid_until
+                        .and_then(|d| d.succ_opt())
+                        .unwrap_or(date);
+                    self.cash_paid_until =
+                        navigo_events_schema::types::add_months(from, 12).pred_opt();
+                }
+            }
+            Event::CashRenewalNoticeSent(n) => self.renewal_notices.push(n.period_end),
+            Event::RefundDue(r) => {
+                self.money.refunds_pending += r.amount;
+                // PAY-CASH-REFUND: the unused part of a cash payment is no longer
+                // owed; the refund returns it.
+                if r.reason == RefundReason::CashUnused {
+                    self.money.due -= r.amount;
+                    self.money.unattributed_due -= r.amount;
+                    // What is refunded of the period cannot be refunded again.
+                    self.cash_period_refunded += r.amount;
+                }
+                self.refunds.insert(
+                    env.event_id,
+                    Refund {
+                        amount: r.amount,
+                        reason: r.reason,
+                        date,
+                        due_by: r.due_by,
+                        method: r.method,
+                        beneficiary: r.beneficiary,
+                        paid: false,
+                    },
+                );
+            }
+            Event::RefundPaid(p) => {
+                self.money.returned += p.amount;
+                if let Some(r) = self.refunds.get_mut(&p.refund_event_id) {
+                    if !r.paid {
+                        r.paid = true;
+                        self.money.refunds_pending -= r.amount;
+                    }
+                }
+            }
+            Event::ContractSuspended(s) => {
+                self.statuses.push(StatusChange {
+                    from: date,
+                    status: Status::Suspended { cause: s.cause },
+                });
+                self.planned_resumption = s.planned_resumption;
+                self.suspension_registered_on = Some(crate::calendar::paris_date(env.recorded_at));
+                if let Some(p) = self.periods.last_mut() {
+                    p.end = Some(date);
+                    p.billing_stops_from = Some(s.billing_stops_from);
+                }
+                self.release_months_not_in_force();
+            }
+            Event::ContractResumed(r) => {
+                self.statuses.push(StatusChange {
+                    from: date,
+                    status: Status::Active,
+                });
+                self.planned_resumption = None;
+                let m = r.billing_from;
+                if self.payment() != Some(&r.payment) {
+                    self.payments.push((m, r.payment.clone()));
+                    if let PaymentSetup::DirectDebit { debit_day, mandate } = &r.payment {
+                        self.debit_days.push((m, *debit_day));
+                        self.mandates.push((m, mandate.clone()));
+                    }
+                }
+                self.periods.push(Period {
+                    start: date,
+                    remaining_days: r.remaining_days,
+                    rulebook: r.rulebook.clone(),
+                    billing_from: r.billing_from,
+                    first_free_month: r.first_free_month,
+                    end: None,
+                    billing_stops_from: None,
+                });
+            }
+            Event::ZonesChanged(z) => {
+                let new = Product::Annual { zones: z.to };
+                self.product = new;
+                self.products.push((date, new));
+                self.billed_products.push((z.billed_from_month, new));
+                self.billed_products.sort_by_key(|(m, _)| *m);
+                self.pending_zone_change = None;
+            }
+            Event::LossDeclared(l) => {
+                self.support = l.replacement_support;
+                self.losses.push(Loss {
+                    date,
+                    kind: l.kind,
+                    fee: l.fee,
+                });
+            }
+            Event::SeniorSwitchRequested(s) => {
+                self.senior_switch = Some(SeniorSwitchPending {
+                    requested: date,
+                    processing_until: s.processing_until,
+                    declaration: s.declaration,
+                });
+            }
+            Event::SeniorSwitchValidated(v) => {
+                self.senior_switch = None;
+                self.product = Product::Senior;
+                self.products.push((date, Product::Senior));
+                self.billed_products
+                    .push((v.effective_from_month, Product::Senior));
+                self.billed_products.sort_by_key(|(m, _)| *m);
+            }
+            Event::FraudEstablished(f) => {
+                self.fraud = Some((f.fraudster, f.accomplices.clone()));
+            }
+            Event::ContractTerminated(t) => {
+                self.statuses.push(StatusChange {
+                    from: date,
+                    status: Status::Terminated { reason: t.reason },
+                });
+                self.termination = Some((date, t.reason, t.rulebook.clone()));
+                if let Some(p) = self.periods.last_mut() {
+                    if p.end.map_or(true, |e| e > date) {
+                        p.end = Some(date);
+                    }
+                    let stops = p
+                        .billing_stops_from
+                        .map_or(t.billing_stops_from, |s| s.min(t.billing_stops_from));
+                    p.billing_stops_from = Some(stops);
+                }
+                self.release_months_not_in_force();
+            }
+            Event::TreasuryNoticeIssued(n) => self.treasury_notices.push(TreasuryNotice {
+                notice_ref: n.notice_ref.clone(),
+                payer: n.payer,
+                amount: n.amount,
+                issued: date,
+                delivered: None,
+                settled: None,
+            }),
+            Event::TreasuryNoticeDelivered(n) => {
+                if let Some(t) = self
+                    .treasury_notices
+                    .iter_mut()
+                    .find(|t| t.notice_ref == n.notice_ref)
+                {
+                    t.delivered = Some(date);
+                }
+            }
+            Event::TreasuryNoticeSettled(n) => {
+                self.money.collected += n.amount;
+                if let Some(t) = self
+                    .treasury_notices
+                    .iter_mut()
+                    .find(|t| t.notice_ref == n.notice_ref)
+                {
+                    t.settled = Some(date);
+                }
+            }
+            // Annulment is handled by the world (it rebuilds the stream); events of
+            // other streams never reach a contract.
+            _ => {}
+        }
+        if !self.money.debt().is_positive() {
+            self.unpaid_since = None;
+        }
+        self.assert_invariants();
+    }
+
+    /// A suspension or termination whose effective date makes a month already
+    /// debited a month without a day in force (an agency suspension on the 1st
+    /// after that day's debit, an unpaid termination on a debit date, a backdated
+    /// agency termination) leaves that month not due: the debit was taken although
+    /// no longer owed, and its amount becomes a credit that the clock refunds
+    /// (`SUSP-MONTH-DUE`, `TERM-BY-PAYER` as read in `contract::timing`;
+    /// `PAY-CUTOFF` Decision, `PAY-REFUND-30D`). This is the fold's definition of
+    /// what is due, not a rule: the months are those no period covers.
+    fn release_months_not_in_force(&mut self) {
+        let released: Vec<YearMonth> = self
+            .money
+            .months
+            .iter()
+            .filter(|(m, mm)| !mm.due.is_zero() && self.period_covering(**m).is_none())
+            .map(|(m, _)| *m)
+            .collect();
+        for m in released {
+            if let Some(mm) = self.money.months.get_mut(&m) {
+                self.money.due -= mm.due;
+                mm.due = Money::ZERO;
+            }
+        }
+    }
+
+    /// A new mandate, payer or method ends the span without a mandate.
+    fn close_revoked_span(&mut self, date: NaiveDate) {
+        self.mandate_revoked = None;
+        if let Some(last) = self.revoked_spans.last_mut() {
+            if last.1.is_none() {
+                last.1 = Some(date);
+            }
+        }
+    }
+
+    /// Attributes the due of charge lines to their months; fee lines go to fees.
+    /// `debit` is the debit's own month and its `due` field (see the module docs).
+    fn add_lines_due(&mut self, lines: &[ChargeLine], debit: Option<(YearMonth, Money)>) {
+        let obligation: Money = lines
+            .iter()
+            .filter(|l| is_obligation(l.kind))
+            .map(|l| l.amount)
+            .sum();
+        let shortfall = match debit {
+            Some((_, due)) if due < obligation => obligation - due,
+            _ => Money::ZERO,
+        };
+        for l in lines.iter().filter(|l| is_obligation(l.kind)) {
+            match l.kind {
+                ChargeKind::DossierFee => {
+                    *self.money.fees.entry(FeeKind::Dossier).or_default() += l.amount;
+                }
+                _ => self.money.months.entry(l.month).or_default().due += l.amount,
+            }
+            self.money.due += l.amount;
+        }
+        if let Some((m, _)) = debit {
+            if shortfall.is_positive() {
+                self.money.months.entry(m).or_default().due -= shortfall;
+                self.money.due -= shortfall;
+            }
+        }
+    }
+
+    /// Checks the invariants of the fold. A broken invariant is a bug in `apply`
+    /// (or a corrupt log): it stops the program with a clear message rather than
+    /// letting a wrong balance through.
+    pub fn assert_invariants(&self) {
+        let month_due: Money = self.money.months.values().map(|m| m.due).sum();
+        let fees: Money = self.money.fees.values().copied().sum();
+        // PAY-DUE-VS-COLLECTED: every euro due is a month's travel, a fee, or a cash
+        // amount; the total kept by each event must match the attribution.
+        assert_eq!(
+            self.money.due,
+            month_due + fees + self.money.unattributed_due,
+            "contract {}: total due {} differs from months {} + fees {} + cash {} \
+             (PAY-DUE-VS-COLLECTED)",
+            self.id,
+            self.money.due,
+            month_due,
+            fees,
+            self.money.unattributed_due
+        );
+        let pending: Money = self
+            .refunds
+            .values()
+            .filter(|r| !r.paid)
+            .map(|r| r.amount)
+            .sum();
+        assert_eq!(
+            self.money.refunds_pending, pending,
+            "contract {}: pending refunds out of step with the refunds due",
+            self.id
+        );
+    }
+}

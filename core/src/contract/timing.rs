@@ -1,0 +1,157 @@
+//! When an operation takes effect: the shared date arithmetic of the suspension,
+//! resumption, zone change, termination and Senior switch rules (`PAY-CUTOFF`,
+//! `SUSP-MONTH-DUE`, `TERM-BY-PAYER`, `PAY-FREE-MONTH`).
+//!
+//! # Which months are due around an end of validity (Decision)
+//!
+//! RULES.md says "the month in progress at the suspension (termination) date is due
+//! in full" (`SUSP-MONTH-DUE`, `TERM-BY-PAYER`). The ledger reads it as: a month is
+//! due when the contract is in force on at least one day of it, the same reading as
+//! `REF-HELD-MONTHS`. A suspension or termination effective on date `d` means the
+//! contract is no longer in force from `d` on, so the last month due is the month of
+//! `d − 1 day` ([`last_due_month`]). A suspension effective on the 20th leaves its
+//! month due; one effective on the 1st (a CGU-2011 suspension, or a remote request
+//! landing on the 1st) leaves the previous month as the last one due. This is the
+//! reading of `Period::covers_month` in `state.rs`.
+//!
+//! Debits follow `PAY-CUTOFF` instead: a change registered before the cutoff day of
+//! month M affects debits from M+1, otherwise from M+2 ([`first_month_affected`]).
+//! When the first month no longer due comes before the first month the debits can
+//! still be stopped, the debits in between are taken and refunded
+//! (`PAY-REFUND-30D`); the billing clock does that from the `billing_stops_from`
+//! month recorded in the event ([`billing_stops_from`]).
+
+use chrono::{Datelike, Duration, NaiveDate};
+use navigo_events_schema::{RuleId, YearMonth};
+
+use crate::refusal::{CommandError, Refusal};
+use crate::rulebook::{FreeMonthRule, Rulebook};
+
+/// The first month whose debit an operation registered on `request_date` can
+/// still change (`PAY-CUTOFF`, CGVU-2026 §4.14.1, CGU-2011 §2.9.6): registered
+/// before the rulebook's cutoff day of month M → M+1; on or after it → M+2.
+pub fn first_month_affected(rulebook: &Rulebook, request_date: NaiveDate) -> YearMonth {
+    let m = YearMonth::of(request_date);
+    if request_date.day() < rulebook.cutoff_day {
+        m.plus(1)
+    } else {
+        m.plus(2)
+    }
+}
+
+/// The last month due when validity ends on `end` (first day no longer in force):
+/// the month of `end − 1 day` (module Decision; `SUSP-MONTH-DUE`, `TERM-BY-PAYER`).
+pub fn last_due_month(end: NaiveDate) -> YearMonth {
+    YearMonth::of(end.pred_opt().unwrap_or(end))
+}
+
+/// The first month no longer debited after an end of validity on `end` requested
+/// on `request_date`: the month after the last month due, or later when the
+/// cutoff has passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and
+/// refunded within 30 days, `PAY-REFUND-30D`).
+pub fn billing_stops_from(
+    rulebook: &Rulebook,
+    request_date: NaiveDate,
+    end: NaiveDate,
+) -> YearMonth {
+    last_due_month(end)
+        .plus(1)
+        .max(first_month_affected(rulebook, request_date))
+}
+
+/// The first free month of a cycle starting on `start` (`PAY-FREE-MONTH`,
+/// CGVU-2026 §4.14.12.2, CGU-2011 §2.9.3), under the rulebook in force when the
+/// cycle began (RULES.md §0 Decision).
+pub fn first_free_month(rulebook: &Rulebook, start: NaiveDate) -> YearMonth {
+    let m = YearMonth::of(start);
+    let full_first_month = match rulebook.free_month {
+        FreeMonthRule::RemainingDays { min_days } => {
+            start.day() == 1 || crate::calendar::remaining_days(start) >= min_days
+        }
+        FreeMonthRule::FirstOfMonthOnly => start.day() == 1,
+    };
+    if full_first_month {
+        m.plus(11)
+    } else {
+        m.plus(12)
+    }
+}
+
+/// The earliest effective date of a change asked through a remote channel: the
+/// Paris date 48 h (the rulebook's delay) after the request; at an agency, the
+/// request date (`SUSP-ANYTIME`, `ZONE-WHEN`, CGVU-2026 §7.3, §10.2, §11.2).
+pub fn earliest_date(
+    request_at: chrono::DateTime<chrono::Utc>,
+    remote: bool,
+    remote_delay_hours: u32,
+) -> NaiveDate {
+    if remote {
+        crate::calendar::paris_date(request_at + Duration::hours(i64::from(remote_delay_hours)))
+    } else {
+        crate::calendar::paris_date(request_at)
+    }
+}
+
+/// A business refusal under `rulebook`, as a [`CommandError`].
+pub fn refuse(rulebook: &Rulebook, rule: RuleId, message: impl Into<String>) -> CommandError {
+    CommandError::Refused(Refusal {
+        rule,
+        article: rulebook.article(rule),
+        message: message.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rulebook::{cgu_2011, cgvu_2026};
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    fn ym(y: i32, m: u32) -> YearMonth {
+        YearMonth::new(y, m).unwrap()
+    }
+
+    #[test]
+    fn pay_cutoff_before_the_15th_affects_next_month_and_after_it_the_one_after() {
+        let rb = cgvu_2026();
+        assert_eq!(first_month_affected(&rb, d(2026, 11, 14)), ym(2026, 12));
+        assert_eq!(first_month_affected(&rb, d(2026, 11, 15)), ym(2027, 1));
+        // CGU-2011 §2.9.6: the cutoff day is the 20th.
+        let old = cgu_2011();
+        assert_eq!(first_month_affected(&old, d(2020, 11, 19)), ym(2020, 12));
+        assert_eq!(first_month_affected(&old, d(2020, 11, 20)), ym(2021, 1));
+    }
+
+    #[test]
+    fn susp_month_due_last_due_month_is_the_month_of_the_last_day_in_force() {
+        assert_eq!(last_due_month(d(2026, 11, 20)), ym(2026, 11));
+        assert_eq!(last_due_month(d(2026, 12, 1)), ym(2026, 11));
+    }
+
+    #[test]
+    fn pay_cutoff_billing_stops_after_the_month_due_or_at_the_cutoff_month() {
+        let rb = cgvu_2026();
+        // Worked example 4.
+        assert_eq!(
+            billing_stops_from(&rb, d(2026, 11, 10), d(2026, 11, 20)),
+            ym(2026, 12)
+        );
+        assert_eq!(
+            billing_stops_from(&rb, d(2026, 11, 16), d(2026, 11, 20)),
+            ym(2027, 1)
+        );
+    }
+
+    #[test]
+    fn pay_free_month_of_a_cycle_follows_the_rulebook_of_its_start() {
+        let rb = cgvu_2026();
+        assert_eq!(first_free_month(&rb, d(2026, 7, 12)), ym(2027, 6));
+        assert_eq!(first_free_month(&rb, d(2026, 7, 13)), ym(2027, 7));
+        assert_eq!(first_free_month(&rb, d(2026, 7, 1)), ym(2027, 6));
+        let old = cgu_2011();
+        assert_eq!(first_free_month(&old, d(2020, 7, 1)), ym(2021, 6));
+        assert_eq!(first_free_month(&old, d(2020, 7, 2)), ym(2021, 7));
+    }
+}

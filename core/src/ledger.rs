@@ -1,0 +1,310 @@
+//! The ledger: the rules over a store. [`Ledger::open`] folds the log into a
+//! [`World`]; [`Ledger::execute`] handles a command, appends each decision
+//! atomically (with its expected version and idempotency key), folds what was
+//! stored, and returns the stored events with their positions.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_core::Stream;
+use navigo_events_schema::command::PublishCampaign;
+use navigo_events_schema::types::{Actor, ActorRole};
+use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
+
+use crate::engine::{handle, Context, Decision, IdGen};
+use crate::policy::Policy;
+use crate::refusal::CommandError;
+use crate::store::{AppendOutcome, AppendRequest, EventStore, StoreError};
+use crate::world::World;
+
+/// Which instant is recorded on the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// The store's clock (a live service).
+    Service,
+    /// The command's request instant (the import clock of `navigo-ledger apply`),
+    /// so that a scenario replays to the same chain.
+    Import,
+}
+
+/// Why a command was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Refused by a rule, or invalid: nothing was appended.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The store failed or refused the append.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The built-in reference data does not load.
+    #[error("built-in reference data: {0}")]
+    Reference(String),
+}
+
+/// The ledger.
+pub struct Ledger<S: EventStore> {
+    store: S,
+    world: World,
+    policy: Policy,
+    ids: IdGen,
+}
+
+/// A mixing step so that the id generator of a reopened ledger does not repeat
+/// the sequence of the first run (splitmix64 finaliser).
+fn mix(seed: u64, position: u64) -> u64 {
+    let mut z = seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+async fn next_item<St: Stream + Unpin>(s: &mut St) -> Option<St::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+impl<S: EventStore> Ledger<S> {
+    /// Opens the ledger over a store: folds every stored event.
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record.
+    pub async fn open(store: S, policy: Policy, seed: u64) -> Result<Ledger<S>, LedgerError> {
+        let mut world = World::new();
+        {
+            let mut all = store.read_all(1);
+            while let Some(env) = next_item(&mut all).await {
+                world.apply(&env?);
+            }
+        }
+        let ids = IdGen::new(mix(seed, world.position));
+        Ok(Ledger {
+            store,
+            world,
+            policy,
+            ids,
+        })
+    }
+
+    /// The world as folded so far.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back (to close it).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Folds the events appended since the world's position (by another writer).
+    async fn catch_up(&mut self) -> Result<(), LedgerError> {
+        let mut all = self.store.read_all(self.world.position + 1);
+        while let Some(env) = next_item(&mut all).await {
+            self.world.apply(&env?);
+        }
+        Ok(())
+    }
+
+    /// Handles a command and appends its decisions; returns the stored events.
+    /// A command whose idempotency key was already used returns the events of its
+    /// first execution and appends nothing.
+    ///
+    /// # Errors
+    /// [`LedgerError::Command`] when refused or invalid (nothing appended);
+    /// [`LedgerError::Store`] when the store fails. On a version conflict the
+    /// stream is reloaded and the command judged once more.
+    pub async fn execute(
+        &mut self,
+        cmd: &CommandEnvelope,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        if let Some(key) = &cmd.idempotency_key {
+            let first = format!("{key}#0");
+            if self.world.idempotency_keys.contains_key(&first) {
+                return Ok(self.envelopes_of_key_prefix(key));
+            }
+        }
+        let mut retried = false;
+        loop {
+            let decisions = {
+                let mut ctx = Context {
+                    policy: &self.policy,
+                    ids: &mut self.ids,
+                };
+                handle(&self.world, cmd, &mut ctx)?
+            };
+            match self
+                .append_decisions(
+                    decisions,
+                    cmd.idempotency_key.as_deref(),
+                    cmd.request_at,
+                    mode,
+                )
+                .await
+            {
+                Err(LedgerError::Store(StoreError::Conflict { .. })) if !retried => {
+                    retried = true;
+                    self.catch_up().await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn envelopes_of_key_prefix(&self, key: &str) -> Vec<Envelope> {
+        let prefix = format!("{key}#");
+        let positions: std::collections::BTreeSet<u64> = self
+            .world
+            .idempotency_keys
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
+        self.world
+            .history
+            .values()
+            .flatten()
+            .filter(|e| positions.contains(&e.position))
+            .cloned()
+            .collect()
+    }
+
+    async fn append_decisions(
+        &mut self,
+        decisions: Vec<Decision>,
+        key: Option<&str>,
+        at: DateTime<Utc>,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        let mut out = Vec::new();
+        for (i, d) in decisions.into_iter().enumerate() {
+            let stream = d.stream;
+            let idempotency_key = d
+                .idempotency_key
+                .clone()
+                .or_else(|| key.map(|k| format!("{k}#{i}")));
+            let request = AppendRequest {
+                stream,
+                expected: d.expected,
+                events: d.events,
+                idempotency_key,
+                recorded_at: match mode {
+                    ClockMode::Service => None,
+                    ClockMode::Import => Some(at),
+                },
+            };
+            let outcome = self.store.append(request).await?;
+            match outcome {
+                AppendOutcome::Appended { .. } => {
+                    let from = self.world.version(stream) + 1;
+                    let stored = self.store.read_stream(stream, from..=u64::MAX).await?;
+                    for env in &stored {
+                        self.world.apply(env);
+                    }
+                    out.extend(stored);
+                }
+                AppendOutcome::AlreadyAppended { positions } => {
+                    out.extend(
+                        self.world
+                            .history
+                            .get(&stream)
+                            .into_iter()
+                            .flatten()
+                            .filter(|e| positions.contains(&e.position))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the billing clock through `through` (inclusive), deciding at `at`;
+    /// each step is one atomic append with a deterministic idempotency key, so a
+    /// crash mid-way resumes with the next advance.
+    ///
+    /// # Errors
+    /// A store failure; what was appended before it stays appended.
+    pub async fn advance_to(
+        &mut self,
+        through: NaiveDate,
+        at: DateTime<Utc>,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        let cmd = CommandEnvelope {
+            request_at: at,
+            actor: Actor::billing_clock(),
+            channel: None,
+            idempotency_key: None,
+            command: Command::AdvanceClock(navigo_events_schema::command::AdvanceClock {
+                to: through,
+            }),
+        };
+        self.execute(&cmd, mode).await
+    }
+
+    /// Appends the built-in tariff catalogue, school holidays, reason codes and
+    /// campaigns (`core/data/`) unless already there (idempotency keys
+    /// `builtin:catalogue:<n>`, `builtin:campaign:<id>`). Returns the events
+    /// appended now.
+    ///
+    /// # Errors
+    /// Malformed built-in data, or a store failure.
+    pub async fn load_builtin_reference(
+        &mut self,
+        at: DateTime<Utc>,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        let events = crate::reference::builtin_catalogue_events()
+            .map_err(|e| LedgerError::Reference(e.to_string()))?;
+        let campaigns = crate::reference::builtin_campaigns()
+            .map_err(|e| LedgerError::Reference(e.to_string()))?;
+        let actor = Actor {
+            role: ActorRole::System,
+            id: "builtin-reference".into(),
+        };
+        let mut commands = Vec::new();
+        for (n, e) in events.into_iter().enumerate() {
+            let command = match e {
+                navigo_events_schema::Event::TariffPublished(t) => Command::PublishTariff(t),
+                navigo_events_schema::Event::SchoolHolidaysPublished(s) => {
+                    Command::PublishSchoolHolidays(s)
+                }
+                navigo_events_schema::Event::ReasonCodesPublished(r) => {
+                    Command::PublishReasonCodes(r)
+                }
+                _ => continue,
+            };
+            commands.push((format!("builtin:catalogue:{n}"), command));
+        }
+        for (id, campaign) in campaigns {
+            commands.push((
+                format!("builtin:campaign:{id}"),
+                Command::PublishCampaign(PublishCampaign {
+                    campaign_id: id,
+                    campaign,
+                }),
+            ));
+        }
+        let mut out = Vec::new();
+        for (key, command) in commands {
+            let cmd = CommandEnvelope {
+                request_at: at,
+                actor: actor.clone(),
+                channel: None,
+                idempotency_key: Some(key),
+                command,
+            };
+            let before = self.world.position;
+            let stored = self.execute(&cmd, mode).await?;
+            out.extend(stored.into_iter().filter(|e| e.position > before));
+        }
+        Ok(out)
+    }
+
+    /// The version of a stream as folded.
+    pub fn version(&self, stream: StreamId) -> u64 {
+        self.world.version(stream)
+    }
+}

@@ -1,0 +1,444 @@
+//! The world: the in-memory view the rules read. [`World::apply`] folds any stored
+//! event; it cannot fail and holds no rule.
+//!
+//! Annulment (`EventAnnulled`): an annulled event no longer counts. The world keeps
+//! each stream's envelopes and, on an annulment, rebuilds that stream's state from
+//! its remaining events (the annulment itself stays in the history).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::event::CampaignPublished;
+use navigo_events_schema::types::{Address, ClientNumber, PlaceKind};
+use navigo_events_schema::{Envelope, Event, Hash, NewEvent, StreamId, StreamKind};
+use uuid::Uuid;
+
+use navigo_events_schema::event::TerminationReason;
+
+use crate::bans::{BanFact, BanWindow, FraudRole};
+use crate::catalogue::Catalogue;
+use crate::contract::state::ContractState;
+
+/// A declared place of work or study.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkStudyPlace {
+    /// Work or study.
+    pub kind: PlaceKind,
+    /// Municipality.
+    pub municipality: String,
+    /// Proof reference.
+    pub proof_ref: String,
+    /// From when.
+    pub since: NaiveDate,
+}
+
+/// A refund claim filed for a holder, with its decision once made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRecord {
+    /// The `RefundClaimFiled` event id.
+    pub event_id: Uuid,
+    /// Date filed.
+    pub date: NaiveDate,
+    /// The claim.
+    pub filed: navigo_events_schema::event::RefundClaimFiled,
+    /// Its decision.
+    pub decided: Option<navigo_events_schema::event::RefundClaimDecided>,
+}
+
+/// A person (holder and/or payer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonState {
+    /// Person id.
+    pub id: Uuid,
+    /// Client number.
+    pub client_number: ClientNumber,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Emancipation proof.
+    pub emancipation_proof: Option<String>,
+    /// Residences by effective date.
+    pub addresses: Vec<(NaiveDate, Address)>,
+    /// Declared places of work or study.
+    pub places: Vec<WorkStudyPlace>,
+    /// Refund claims filed for this person as holder.
+    pub claims: Vec<ClaimRecord>,
+    /// Refunds due on the person stream (punctuality), by `RefundDue` event id, with
+    /// whether they are paid.
+    pub refunds: BTreeMap<Uuid, (navigo_events_schema::event::RefundDue, bool)>,
+}
+
+impl PersonState {
+    /// The residence on a date.
+    pub fn address_on(&self, date: NaiveDate) -> Option<&Address> {
+        self.addresses
+            .iter()
+            .rev()
+            .find(|(d, _)| *d <= date)
+            .or(self.addresses.first())
+            .map(|(_, a)| a)
+    }
+
+    fn apply(&mut self, env: &Envelope) {
+        match &env.event {
+            Event::AddressChanged(a) => {
+                self.addresses.push((env.effective_date, a.address.clone()));
+                self.addresses.sort_by_key(|(d, _)| *d);
+            }
+            Event::WorkStudyPlaceDeclared(w) => self.places.push(WorkStudyPlace {
+                kind: w.kind,
+                municipality: w.municipality.clone(),
+                proof_ref: w.proof_ref.clone(),
+                since: env.effective_date,
+            }),
+            Event::RefundClaimFiled(c) => self.claims.push(ClaimRecord {
+                event_id: env.event_id,
+                date: env.effective_date,
+                filed: c.clone(),
+                decided: None,
+            }),
+            Event::RefundClaimDecided(d) => {
+                if let Some(c) = self
+                    .claims
+                    .iter_mut()
+                    .find(|c| c.event_id == d.claim_event_id)
+                {
+                    c.decided = Some(d.clone());
+                }
+            }
+            Event::RefundDue(r) => {
+                self.refunds.insert(env.event_id, (r.clone(), false));
+            }
+            Event::RefundPaid(p) => {
+                if let Some(r) = self.refunds.get_mut(&p.refund_event_id) {
+                    r.1 = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The in-memory view of the whole ledger.
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    /// Persons by id.
+    pub persons: BTreeMap<Uuid, PersonState>,
+    /// Contracts by id.
+    pub contracts: BTreeMap<Uuid, ContractState>,
+    /// The tariff catalogue and reference data.
+    pub catalogue: Catalogue,
+    /// Campaigns by id.
+    pub campaigns: BTreeMap<Uuid, CampaignPublished>,
+    /// Contracts of each holder.
+    pub by_holder: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Contracts each person pays or paid.
+    pub by_payer: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Version (last stream sequence) of each stream.
+    pub versions: BTreeMap<StreamId, u64>,
+    /// Every envelope of each stream, for annulments and audits.
+    pub history: BTreeMap<StreamId, Vec<Envelope>>,
+    /// Idempotency keys already used, with the positions they produced.
+    pub idempotency_keys: BTreeMap<String, Vec<u64>>,
+    /// Last global position folded.
+    pub position: u64,
+    /// Hash of the last record folded.
+    pub head_hash: Hash,
+}
+
+impl World {
+    /// An empty world.
+    pub fn new() -> World {
+        World::default()
+    }
+
+    /// The version of a stream (0 when it does not exist).
+    pub fn version(&self, stream: StreamId) -> u64 {
+        self.versions.get(&stream).copied().unwrap_or(0)
+    }
+
+    /// A contract.
+    pub fn contract(&self, id: Uuid) -> Option<&ContractState> {
+        self.contracts.get(&id)
+    }
+
+    /// A person.
+    pub fn person(&self, id: Uuid) -> Option<&PersonState> {
+        self.persons.get(&id)
+    }
+
+    /// Contracts held by a person.
+    pub fn contracts_of_holder(&self, holder: Uuid) -> impl Iterator<Item = &ContractState> {
+        self.by_holder
+            .get(&holder)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.contracts.get(id))
+    }
+
+    /// Contracts a person pays or paid.
+    pub fn contracts_of_payer(&self, payer: Uuid) -> impl Iterator<Item = &ContractState> {
+        self.by_payer
+            .get(&payer)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.contracts.get(id))
+    }
+
+    /// The ban facts about a person (RULES.md §8), read from the contracts'
+    /// remaining (not annulled) events: unpaid terminations of contracts the person
+    /// paid and the dates their debt was settled, Trésor Public notices to the
+    /// person, fraud terminations naming the person. [`crate::bans`] turns them into
+    /// windows.
+    pub fn ban_facts(&self, person: Uuid) -> Vec<BanFact> {
+        let mut facts = Vec::new();
+        for c in self.contracts.values() {
+            let concerned = c.payers.iter().any(|(_, p)| *p == person)
+                || c.fraud
+                    .as_ref()
+                    .is_some_and(|(f, a)| *f == person || a.contains(&person));
+            if !concerned {
+                continue;
+            }
+            let events = self
+                .history
+                .get(&StreamId::contract(c.id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let annulled = World::annulled_ids(events);
+            // Refold the stream to date the settlements of a terminated
+            // contract's debt (BAN-UNPAID-2M lifts on the first one).
+            let mut state: Option<ContractState> = None;
+            let mut terminated_unpaid = false;
+            for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+                match &mut state {
+                    Some(s) => s.apply(e),
+                    None => state = ContractState::from_subscription(e),
+                }
+                let Some(s) = &state else { continue };
+                match &e.event {
+                    Event::ContractTerminated(t) => {
+                        let payer =
+                            s.payer_at(navigo_events_schema::YearMonth::of(e.effective_date));
+                        match t.reason {
+                            TerminationReason::Unpaid if payer == person => {
+                                terminated_unpaid = true;
+                                facts.push(BanFact::UnpaidTermination {
+                                    date: e.effective_date,
+                                    rulebook: t.rulebook.clone(),
+                                    contract: c.id,
+                                    event_id: e.event_id,
+                                });
+                            }
+                            TerminationReason::SubscriptionFraud
+                            | TerminationReason::UsageFraud => {
+                                if let Some((f, a)) = &s.fraud {
+                                    let role = if *f == person {
+                                        Some(FraudRole::Fraudster)
+                                    } else if a.contains(&person) {
+                                        Some(FraudRole::Accomplice)
+                                    } else {
+                                        None
+                                    };
+                                    if let Some(role) = role {
+                                        facts.push(BanFact::FraudTermination {
+                                            date: e.effective_date,
+                                            rulebook: t.rulebook.clone(),
+                                            role,
+                                            contract: c.id,
+                                            event_id: e.event_id,
+                                        });
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    Event::TreasuryNoticeIssued(n) if n.payer == person => {
+                        facts.push(BanFact::TreasuryNoticeIssued {
+                            date: e.effective_date,
+                            contract: c.id,
+                            notice_ref: n.notice_ref.clone(),
+                            event_id: e.event_id,
+                        });
+                    }
+                    Event::TreasuryNoticeDelivered(n) => {
+                        facts.push(BanFact::TreasuryNoticeDelivered {
+                            date: e.effective_date,
+                            contract: c.id,
+                            notice_ref: n.notice_ref.clone(),
+                        })
+                    }
+                    Event::TreasuryNoticeSettled(n) => facts.push(BanFact::TreasuryNoticeSettled {
+                        date: e.effective_date,
+                        contract: c.id,
+                        notice_ref: n.notice_ref.clone(),
+                    }),
+                    _ => {}
+                }
+                if terminated_unpaid && !s.money.debt().is_positive() {
+                    facts.push(BanFact::DebtSettled {
+                        date: e.effective_date,
+                        contract: c.id,
+                    });
+                    terminated_unpaid = false;
+                }
+            }
+        }
+        facts
+    }
+
+    /// The ban windows of a person ([`crate::bans::ban_windows`] of its facts).
+    pub fn ban_windows(&self, person: Uuid) -> Vec<BanWindow> {
+        crate::bans::ban_windows(&self.ban_facts(person))
+    }
+
+    /// Whether an event id was annulled in a stream.
+    fn annulled_ids(events: &[Envelope]) -> BTreeSet<Uuid> {
+        events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::EventAnnulled(a) => Some(a.annulled_event_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Folds one stored event. Cannot fail.
+    pub fn apply(&mut self, env: &Envelope) {
+        self.position = self.position.max(env.position);
+        self.head_hash = env.hash;
+        self.versions.insert(env.stream, env.stream_seq);
+        if let Some(k) = &env.idempotency_key {
+            self.idempotency_keys
+                .entry(k.clone())
+                .or_default()
+                .push(env.position);
+        }
+        self.history
+            .entry(env.stream)
+            .or_default()
+            .push(env.clone());
+        if let Event::EventAnnulled(_) = env.event {
+            self.rebuild_stream(env.stream);
+        } else {
+            self.fold(env);
+        }
+    }
+
+    /// A copy for the billing clock's look-ahead: everything but the per-stream
+    /// history and the idempotency keys, which the clock neither reads nor needs
+    /// (it emits no annulment).
+    pub fn scratch_copy(&self) -> World {
+        World {
+            persons: self.persons.clone(),
+            contracts: self.contracts.clone(),
+            catalogue: self.catalogue.clone(),
+            campaigns: self.campaigns.clone(),
+            by_holder: self.by_holder.clone(),
+            by_payer: self.by_payer.clone(),
+            versions: self.versions.clone(),
+            history: BTreeMap::new(),
+            idempotency_keys: BTreeMap::new(),
+            position: self.position,
+            head_hash: self.head_hash,
+        }
+    }
+
+    /// Folds a decision's events not yet stored, as the store would number them.
+    /// The billing clock uses it on a scratch world to see the effect of what it
+    /// emits; the positions and hashes are provisional.
+    pub fn apply_new(&mut self, stream: StreamId, events: &[NewEvent], at: DateTime<Utc>) {
+        for e in events {
+            let env = Envelope {
+                position: self.position + 1,
+                stream,
+                stream_seq: self.version(stream) + 1,
+                event_id: e.event_id,
+                effective_date: e.effective_date,
+                recorded_at: at,
+                actor: e.actor.clone(),
+                channel: e.channel,
+                idempotency_key: None,
+                correlation_id: e.correlation_id,
+                causation_id: e.causation_id,
+                stored_schema_version: e.event.schema_version(),
+                event: e.event.clone(),
+                prev_hash: self.head_hash,
+                hash: Hash::GENESIS,
+            };
+            self.apply(&env);
+        }
+    }
+
+    /// Rebuilds one stream's state from its events, skipping the annulled ones.
+    fn rebuild_stream(&mut self, stream: StreamId) {
+        let events = self.history.get(&stream).cloned().unwrap_or_default();
+        let annulled = World::annulled_ids(&events);
+        match stream.kind {
+            StreamKind::Contract => {
+                self.contracts.remove(&stream.id);
+            }
+            StreamKind::Person => {
+                self.persons.remove(&stream.id);
+            }
+            StreamKind::Catalogue => self.catalogue = Catalogue::default(),
+            StreamKind::Campaign => {
+                self.campaigns.remove(&stream.id);
+            }
+        }
+        for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+            self.fold(e);
+        }
+    }
+
+    /// Folds one event into the state of its stream.
+    fn fold(&mut self, env: &Envelope) {
+        match env.stream.kind {
+            StreamKind::Contract => {
+                if let Some(c) = self.contracts.get_mut(&env.stream.id) {
+                    c.apply(env);
+                    let payer = c.payer;
+                    self.by_payer
+                        .entry(payer)
+                        .or_default()
+                        .insert(env.stream.id);
+                } else if let Some(c) = ContractState::from_subscription(env) {
+                    self.by_holder.entry(c.holder).or_default().insert(c.id);
+                    self.by_payer.entry(c.payer).or_default().insert(c.id);
+                    self.contracts.insert(c.id, c);
+                }
+            }
+            StreamKind::Person => {
+                if let Some(p) = self.persons.get_mut(&env.stream.id) {
+                    p.apply(env);
+                } else if let Event::PersonRegistered(r) = &env.event {
+                    self.persons.insert(
+                        env.stream.id,
+                        PersonState {
+                            id: env.stream.id,
+                            client_number: r.client_number.clone(),
+                            first_name: r.first_name.clone(),
+                            last_name: r.last_name.clone(),
+                            birth_date: r.birth_date,
+                            emancipation_proof: r.emancipation_proof.clone(),
+                            addresses: vec![(env.effective_date, r.address.clone())],
+                            places: Vec::new(),
+                            claims: Vec::new(),
+                            refunds: BTreeMap::new(),
+                        },
+                    );
+                }
+            }
+            StreamKind::Catalogue => self.catalogue.apply(&env.event),
+            StreamKind::Campaign => {
+                if let Event::CampaignPublished(c) = &env.event {
+                    self.campaigns.insert(env.stream.id, c.clone());
+                }
+            }
+        }
+    }
+}

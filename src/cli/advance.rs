@@ -1,0 +1,49 @@
+//! `navigo-ledger advance --to DATE`: run the billing clock through a date and print
+//! the events it appended, one JSON line each.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{NaiveDate, Utc};
+use navigo_core::ledger::{ClockMode, Ledger};
+use navigo_core::Policy;
+
+use super::apply::envelope_json;
+use super::{open_store, CmdResult};
+
+/// Arguments of `advance`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Last date (Europe/Paris) whose system events are emitted.
+    #[arg(long)]
+    to: NaiveDate,
+    /// Seed of the event-id generator.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Runs the clock.
+///
+/// # Errors
+/// The ledger cannot be opened, or the store fails (what was appended stays).
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let store = open_store(data)?;
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    // The binary's clock is the one place the wall clock is read.
+    let result = ledger
+        .advance_to(args.to, Utc::now(), ClockMode::Service)
+        .await;
+    let events = match result {
+        Ok(e) => e,
+        Err(e) => {
+            ledger.into_store().close().await?;
+            return Err(e.into());
+        }
+    };
+    for e in &events {
+        println!("{}", envelope_json(e));
+    }
+    eprintln!("{} events appended through {}", events.len(), args.to);
+    ledger.into_store().close().await?;
+    Ok(ExitCode::SUCCESS)
+}
