@@ -5,9 +5,7 @@ mod store_support;
 
 use std::path::Path;
 
-use navigo_core::store::sled_store::keys::{
-    log_key, stream_key, FORMAT_KEY, FORMAT_VALUE, FORMAT_VALUE_V1, INDEXED_KEY, TREE_NAME,
-};
+use navigo_core::store::sled_store::keys::{log_key, stream_key, TREE_NAME};
 use navigo_core::store::sled_store::{verify_ledger, Problem, SledStore};
 use navigo_core::store::{EventStore, ExpectedVersion, Limits, StoreError};
 use navigo_events_schema::envelope::HASH_LEN;
@@ -34,19 +32,7 @@ async fn ledger(name: &str) -> std::path::PathBuf {
 
 /// Edits the raw tree of a closed ledger.
 fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    // sled's background threads may hold the file lock a few milliseconds after
-    // `close` returns (see `OPEN_LOCK_WAIT_MS_MAX`): wait for it as `open` does.
-    let mut tries = 0;
-    let db = loop {
-        match sled::Config::new().path(dir).open() {
-            Ok(db) => break db,
-            Err(e) if tries < 150 && e.to_string().contains("acquire lock") => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let db = sled::Config::new().path(dir).open().unwrap();
     let tree = db.open_tree(TREE_NAME).unwrap();
     f(&tree);
     db.flush().unwrap();
@@ -182,100 +168,4 @@ async fn open_refuses_a_ledger_whose_head_record_is_corrupt() {
         verify_ledger(&dir).unwrap().first_bad.unwrap().position,
         EVENTS
     );
-}
-
-fn clock() -> std::sync::Arc<navigo_core::store::ManualClock> {
-    std::sync::Arc::new(navigo_core::store::ManualClock::new(t0()))
-}
-
-/// The stream of event `i` in [`ledger`] and its sequence there.
-fn stream_and_seq(position: u64) -> (u128, u64) {
-    let i = position - 1;
-    (u128::from(i % 3), i / 3 + 1)
-}
-
-#[tokio::test]
-async fn store_rebuilds_the_stream_index_past_its_checkpoint_on_open() {
-    // Given a ledger killed after the log of positions 41 to 50 was flushed but
-    // before their stream index entries were (the index checkpoint says 40)
-    let dir = ledger("index-lag").await;
-    with_tree(&dir, |t| {
-        for p in 41..=EVENTS {
-            let (s, q) = stream_and_seq(p);
-            t.remove(stream_key(&stream(s), q)).unwrap();
-        }
-        t.insert(INDEXED_KEY, 40u64.to_be_bytes().to_vec()).unwrap();
-    });
-    // Then verify accepts the missing entries past the checkpoint
-    let report = verify_ledger(&dir).unwrap();
-    assert!(report.is_ok(), "{:?}", report.first_bad);
-    // When the store opens
-    let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
-    // Then every stream reads whole, at its full version, and appends continue
-    // at the next sequence
-    let mut total = 0;
-    for s in 0..3u128 {
-        let events = store.read_stream(stream(s), 1..=u64::MAX).await.unwrap();
-        let version = store.stream_version(stream(s)).await.unwrap();
-        assert_eq!(events.len() as u64, version);
-        assert!(events.iter().all(|e| e.stream == stream(s)));
-        total += version;
-    }
-    assert_eq!(total, EVENTS);
-    let v0 = store.stream_version(stream(0)).await.unwrap();
-    let r = request(stream(0), ExpectedVersion::Exact(v0), vec![event("after")]);
-    store.append(r).await.unwrap();
-    assert_eq!(store.stream_version(stream(0)).await.unwrap(), v0 + 1);
-    let checkpoint = store.tree().get(INDEXED_KEY).unwrap().unwrap();
-    assert!(u64::from_be_bytes(checkpoint.as_ref().try_into().unwrap()) >= EVENTS);
-    assert!(store.verify().unwrap().is_ok());
-    store.close().await.unwrap();
-}
-
-#[tokio::test]
-async fn verify_names_a_missing_index_entry_at_or_below_the_checkpoint() {
-    // Given a ledger whose checkpoint is 40, when the entry of position 30 is gone
-    let dir = ledger("index-hole").await;
-    with_tree(&dir, |t| {
-        let (s, q) = stream_and_seq(30);
-        t.remove(stream_key(&stream(s), q)).unwrap();
-        t.insert(INDEXED_KEY, 40u64.to_be_bytes().to_vec()).unwrap();
-    });
-    // Then verify names position 30
-    let bad = verify_ledger(&dir)
-        .unwrap()
-        .first_bad
-        .expect("a hole below the checkpoint");
-    assert_eq!(bad.position, 30);
-    assert!(
-        matches!(
-            bad.problem,
-            Problem::IndexMismatch {
-                index_points_to: None,
-                ..
-            }
-        ),
-        "{bad}"
-    );
-}
-
-#[tokio::test]
-async fn store_opens_and_upgrades_a_format_1_ledger() {
-    // Given a format-1 ledger (stream index in the log's batch, no checkpoint)
-    let dir = ledger("format-1").await;
-    with_tree(&dir, |t| {
-        t.insert(FORMAT_KEY, FORMAT_VALUE_V1).unwrap();
-        t.remove(INDEXED_KEY).unwrap();
-    });
-    assert!(verify_ledger(&dir).unwrap().is_ok());
-    // When it opens, then it is format 2 with the checkpoint at its head
-    let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
-    assert_eq!(
-        store.tree().get(FORMAT_KEY).unwrap().unwrap().as_ref(),
-        FORMAT_VALUE
-    );
-    let checkpoint = store.tree().get(INDEXED_KEY).unwrap().unwrap();
-    assert_eq!(checkpoint.as_ref(), EVENTS.to_be_bytes());
-    assert_eq!(store.stream_version(stream(1)).await.unwrap(), 17);
-    store.close().await.unwrap();
 }

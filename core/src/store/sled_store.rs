@@ -148,9 +148,7 @@ fn open_db(path: &Path) -> Result<(sled::Db, sled::Tree), StoreError> {
     let db = open_sled(path)?;
     let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
     match tree.get(keys::FORMAT_KEY).map_err(storage)? {
-        Some(v) if v.as_ref() == keys::FORMAT_VALUE || v.as_ref() == keys::FORMAT_VALUE_V1 => {
-            Ok((db, tree))
-        }
+        Some(v) if v.as_ref() == keys::FORMAT_VALUE => Ok((db, tree)),
         Some(_) => Err(not_a_ledger(path, "unknown store format version")),
         None => Err(not_a_ledger(path, "the database lacks the format marker")),
     }
@@ -188,92 +186,6 @@ fn recover_head(tree: &sled::Tree) -> Result<Head, StoreError> {
         hash: env.hash,
         recorded_at: Some(env.recorded_at),
     })
-}
-
-/// The index checkpoint: the last position whose stream index entry is written
-/// (see [`keys::INDEXED_KEY`]); `None` when absent (format 1, fully indexed).
-pub(crate) fn indexed_checkpoint(tree: &sled::Tree) -> Result<Option<u64>, StoreError> {
-    match tree.get(keys::INDEXED_KEY).map_err(storage)? {
-        None => Ok(None),
-        Some(v) => keys::be_u64(&v)
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                why: "the stream index checkpoint is malformed".into(),
-            }),
-    }
-}
-
-/// Rebuilds the stream index entries of the log past the index checkpoint (the
-/// batches whose index entries were not yet durable at a crash, see
-/// `writer::Flusher::index`), upgrades a format-1 ledger, and returns the indexed
-/// position (the head).
-///
-/// Each rebuilt entry comes from a record that verifies; an existing entry that
-/// points elsewhere is corruption. The entries and the new checkpoint are one
-/// atomic batch, flushed before the writer starts.
-fn rebuild_index(tree: &sled::Tree, head: &Head) -> Result<u64, StoreError> {
-    let format_v1 =
-        tree.get(keys::FORMAT_KEY).map_err(storage)?.as_deref() == Some(keys::FORMAT_VALUE_V1);
-    let from = match indexed_checkpoint(tree)? {
-        // Format 1 wrote the index with the log: it is complete.
-        None => head.position,
-        Some(p) if p > head.position => {
-            return Err(StoreError::Corrupt {
-                position: p,
-                why: format!(
-                    "the stream index checkpoint {p} is past the head {}",
-                    head.position
-                ),
-            })
-        }
-        Some(p) => p,
-    };
-    if from == head.position && !format_v1 {
-        return Ok(from);
-    }
-    let mut batch = sled::Batch::default();
-    let range = keys::log_key(from + 1)..=keys::log_key(head.position.max(from + 1));
-    let mut expected = from + 1;
-    for item in tree.range(range) {
-        let (k, v) = item.map_err(storage)?;
-        if keys::log_key_position(&k) != Some(expected) || expected > head.position {
-            return Err(StoreError::Corrupt {
-                position: expected,
-                why: "record missing (gap in the log) while rebuilding the stream index".into(),
-            });
-        }
-        let env = check_record(expected, &v)?;
-        let key = keys::stream_key(&env.stream, env.stream_seq);
-        match tree.get(key).map_err(storage)? {
-            Some(p) if keys::be_u64(&p) != Some(expected) => {
-                return Err(StoreError::Corrupt {
-                    position: expected,
-                    why: format!(
-                        "stream index {} seq {} points elsewhere ({})",
-                        env.stream,
-                        env.stream_seq,
-                        hex::encode(&p)
-                    ),
-                })
-            }
-            _ => batch.insert(&key[..], &expected.to_be_bytes()[..]),
-        }
-        expected += 1;
-    }
-    if expected != head.position + 1 && head.position > from {
-        return Err(StoreError::Corrupt {
-            position: expected,
-            why: "record missing (gap in the log) while rebuilding the stream index".into(),
-        });
-    }
-    batch.insert(keys::INDEXED_KEY, &head.position.to_be_bytes()[..]);
-    if format_v1 {
-        batch.insert(keys::FORMAT_KEY, keys::FORMAT_VALUE);
-    }
-    tree.apply_batch(batch).map_err(storage)?;
-    tree.flush().map_err(storage)?;
-    Ok(head.position)
 }
 
 impl SledStore {
@@ -315,9 +227,7 @@ impl SledStore {
         let db = open_sled(path)?;
         let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
         let outcome = match tree.get(keys::FORMAT_KEY).map_err(storage)? {
-            Some(v) if v.as_ref() == keys::FORMAT_VALUE || v.as_ref() == keys::FORMAT_VALUE_V1 => {
-                InitOutcome::AlreadyLedger
-            }
+            Some(v) if v.as_ref() == keys::FORMAT_VALUE => InitOutcome::AlreadyLedger,
             Some(_) => return Err(not_a_ledger(path, "unknown store format version")),
             None => {
                 if tree.scan_prefix([keys::LOG]).next().is_some() {
@@ -326,10 +236,8 @@ impl SledStore {
                         "records without a format marker; refusing to mark them",
                     ));
                 }
-                let mut b = sled::Batch::default();
-                b.insert(keys::FORMAT_KEY, keys::FORMAT_VALUE);
-                b.insert(keys::INDEXED_KEY, &0u64.to_be_bytes()[..]);
-                tree.apply_batch(b).map_err(storage)?;
+                tree.insert(keys::FORMAT_KEY, keys::FORMAT_VALUE)
+                    .map_err(storage)?;
                 InitOutcome::Created
             }
         };
@@ -350,7 +258,6 @@ impl SledStore {
         check_marker(path)?;
         let (db, tree) = open_db(path)?;
         let head = recover_head(&tree)?;
-        let indexed = rebuild_index(&tree, &head)?;
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
@@ -363,7 +270,6 @@ impl SledStore {
             versions: Default::default(),
             shared_head: shared_head.clone(),
             failed: Default::default(),
-            indexed: Arc::new(std::sync::atomic::AtomicU64::new(indexed)),
             recorded_json: None,
         };
         std::thread::Builder::new()

@@ -6,15 +6,10 @@
 //! | `L` ‖ position (u64 BE)               | the record: `hash ‖ canonical JSON`     |
 //! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE)                       |
 //! | `I` ‖ idempotency key (UTF-8)         | digest (32) ‖ first position (u64 BE) ‖ event count (u32 BE) |
-//! | `M` ‖ name                            | meta data (format marker, index checkpoint) |
+//! | `M` ‖ name                            | meta data (format marker)               |
 //!
-//! Everything lives in one tree. A group commit's log records and idempotency
-//! entries are one atomic sled batch (see `writer::Writer::apply`); its stream
-//! index entries follow in a second atomic batch together with the index
-//! checkpoint [`INDEXED_KEY`], so the index may lag the log by the batches in
-//! flight at a crash, and opening the store rebuilds that tail from the log
-//! (format 2; in format 1 the index was in the log's batch and never lagged).
-//! Persisted: never renumber a prefix or change a width.
+//! Everything lives in one tree so that a whole group commit is one atomic sled
+//! batch (see `writer::Writer::apply`). Persisted: never renumber a prefix or change a width.
 
 use navigo_events_schema::StreamId;
 
@@ -28,17 +23,8 @@ pub const STREAM: u8 = b'S';
 pub const IDEM: u8 = b'I';
 /// Key of the format marker inside the tree.
 pub const FORMAT_KEY: &[u8] = b"Mformat";
-/// Value of the format marker: the layout above, version 2 (the stream index may
-/// lag the log up to [`INDEXED_KEY`]).
-pub const FORMAT_VALUE: &[u8] = b"navigo-ledger store format 2";
-/// Value of the format marker of version 1 (the stream index written in the same
-/// batch as the log). Opening such a ledger upgrades it: its index is complete,
-/// so the checkpoint is set to its head.
-pub const FORMAT_VALUE_V1: &[u8] = b"navigo-ledger store format 1";
-/// Key of the index checkpoint: the last position (u64 BE) whose stream index
-/// entry is written, and every earlier one is. Absent (format 1): the whole log
-/// is indexed.
-pub const INDEXED_KEY: &[u8] = b"Mindexed";
+/// Value of the format marker: the layout above, version 1.
+pub const FORMAT_VALUE: &[u8] = b"navigo-ledger store format 1";
 /// Name of the marker file `init` writes in the data directory. `open` refuses a
 /// directory without it before sled touches anything.
 pub const MARKER_FILE: &str = "NAVIGO-LEDGER";

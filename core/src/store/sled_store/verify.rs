@@ -161,7 +161,6 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
         recorded_at: None,
     };
     let mut seqs: HashMap<StreamId, u64> = HashMap::new();
-    let indexed = super::indexed_checkpoint(tree)?;
     let bad = |position: u64, problem: Problem, head: Head, seqs: &HashMap<StreamId, u64>| {
         Ok(VerifyReport {
             records_checked: position.saturating_sub(1),
@@ -227,10 +226,7 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
             .get(keys::stream_key(&env.stream, env.stream_seq))
             .map_err(storage)?;
         let points_to = index.as_deref().and_then(keys::be_u64);
-        // Past the index checkpoint an entry may be missing (written after a
-        // crash by the next open, see `writer::Flusher::index`), never wrong.
-        let may_lag = indexed.is_some_and(|c| expected > c) && index.is_none();
-        if points_to != Some(expected) && !may_lag {
+        if points_to != Some(expected) {
             let p = Problem::IndexMismatch {
                 stream: env.stream,
                 seq: env.stream_seq,

@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -32,8 +31,7 @@ use crate::store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
 
-/// Stream versions kept in the writer's cache. When full, the cache is cleared (but
-/// for the streams of batches whose index entries are not written yet) and
+/// Stream versions kept in the writer's cache. When full, the cache is cleared and
 /// refilled from the stream index on demand: a bound, not an eviction policy,
 /// because a miss costs one short index read.
 pub const STREAM_CACHE_ENTRIES_MAX: usize = 100_000;
@@ -207,22 +205,8 @@ impl Hasher for StreamHasher {
     }
 }
 
-/// Stream versions by stream, with the position of the stream's last event (0
-/// when the version was read from the stream index, which only holds indexed
-/// events).
-pub(crate) type VersionMap = HashMap<StreamId, (u64, u64), StreamHashState>;
-
-/// A stream index entry still to write: key and position.
-type IndexEntry = ([u8; keys::STREAM_KEY_LEN], u64);
-
-/// The writes of a batch under construction.
-#[derive(Default)]
-struct Writes {
-    /// Log records and idempotency entries: applied by the writer, atomically.
-    log: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Stream index entries: applied by the flusher (see [`Flusher::index`]).
-    index: Vec<IndexEntry>,
-}
+/// Stream versions by stream.
+pub(crate) type VersionMap = HashMap<StreamId, u64, StreamHashState>;
 
 /// The durable state the writer owns.
 pub(crate) struct Writer {
@@ -239,9 +223,6 @@ pub(crate) struct Writer {
     /// Set when a write or flush failed: the state on disk is then unknown to this
     /// process, so every later append is refused until the store is reopened.
     pub(crate) failed: Arc<Mutex<Option<String>>>,
-    /// The last position whose stream index entry is in the tree (see
-    /// [`Flusher::index`]); written by the flusher.
-    pub(crate) indexed: Arc<AtomicU64>,
     /// The last recorded-at instant encoded, and its JSON: consecutive requests
     /// mostly share one (see `Overlay::now`).
     pub(crate) recorded_json: Option<(DateTime<Utc>, Vec<u8>)>,
@@ -335,7 +316,6 @@ fn set_failed(failed: &Mutex<Option<String>>, why: String) {
 struct Bundle {
     owed: Vec<Owed>,
     head: Head,
-    index: Vec<IndexEntry>,
 }
 
 /// Batches applied but not yet flushed. While the flusher flushes, the writer
@@ -347,10 +327,8 @@ pub const FLUSH_QUEUE_BATCHES_MAX: usize = 2;
 /// flushes once for all of them, updates the head readers see, then replies.
 struct Flusher {
     db: sled::Db,
-    tree: sled::Tree,
     shared_head: Arc<RwLock<Head>>,
     failed: Arc<Mutex<Option<String>>>,
-    indexed: Arc<AtomicU64>,
 }
 
 impl Flusher {
@@ -371,12 +349,6 @@ impl Flusher {
                 }
             }
             if failed.is_none() {
-                if let Err(why) = self.index(&mut bundles) {
-                    set_failed(&self.failed, why.clone());
-                    failed = Some(why);
-                }
-            }
-            if failed.is_none() {
                 if let Some(last) = bundles.last() {
                     match self.shared_head.write() {
                         Ok(mut h) => *h = last.head,
@@ -391,60 +363,14 @@ impl Flusher {
     }
 }
 
-impl Flusher {
-    /// Writes the stream index entries of flushed batches, before their appends are
-    /// acknowledged and before readers see their positions.
-    ///
-    /// Decision (measured, BENCHMARKS.md Store): the stream index insert was half
-    /// of the single writer thread's time per event (19 µs with it, 11 µs without,
-    /// 64 single-event writers), so it moved here, off the thread that orders
-    /// every append, to run in parallel with the writer's next batch. The guarantees
-    /// hold as follows:
-    /// - Atomic: the entries and the `indexed` checkpoint ([`keys::INDEXED_KEY`],
-    ///   the last indexed position) are one atomic sled batch, so after a crash
-    ///   the index is complete up to the checkpoint and holds nothing beyond it.
-    /// - Crash-safe: the entries become durable with the next flush, not before
-    ///   the acknowledgement; [`super::rebuild_index`] rebuilds the entries of the
-    ///   log past the checkpoint when the store opens (every record carries its
-    ///   stream and sequence), and `verify` accepts a missing entry past the
-    ///   checkpoint, nothing else.
-    /// - Readers see every acknowledged event: the entries are in the tree before
-    ///   the head readers stop at moves and before any reply is sent.
-    /// - The writer's versions stay right: it reads the index only for streams not
-    ///   in its cache, and never evicts a stream whose last event is past the
-    ///   `indexed` position this method publishes.
-    fn index(&self, bundles: &mut [Bundle]) -> Result<(), String> {
-        let Some(last) = bundles.last().map(|b| b.head.position) else {
-            return Ok(());
-        };
-        if bundles.iter().all(|b| b.index.is_empty()) {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for b in bundles.iter_mut() {
-            for (k, pos) in b.index.drain(..) {
-                batch.insert(&k[..], &pos.to_be_bytes()[..]);
-            }
-        }
-        batch.insert(keys::INDEXED_KEY, &last.to_be_bytes()[..]);
-        self.tree
-            .apply_batch(batch)
-            .map_err(|e| format!("sled stream index batch failed: {e}"))?;
-        self.indexed.store(last, Ordering::Release);
-        Ok(())
-    }
-}
-
 impl Writer {
     /// Runs until every sender is dropped.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let (flush_tx, flush_rx) = std::sync::mpsc::sync_channel(FLUSH_QUEUE_BATCHES_MAX);
         let flusher = Flusher {
             db: self.db.clone(),
-            tree: self.tree.clone(),
             shared_head: self.shared_head.clone(),
             failed: self.failed.clone(),
-            indexed: self.indexed.clone(),
         };
         let flusher = std::thread::Builder::new()
             .name("navigo-store-flusher".into())
@@ -497,7 +423,7 @@ impl Writer {
             keys: HashMap::new(),
             now: self.clock.now(),
         };
-        let mut batch = Writes::default();
+        let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut owed = Vec::with_capacity(jobs.len());
         for job in jobs {
             match job {
@@ -511,16 +437,15 @@ impl Writer {
                 }
             }
         }
-        let index = std::mem::take(&mut batch.index);
-        if !batch.log.is_empty() {
-            if let Err(why) = self.apply(batch.log) {
+        if !batch.is_empty() {
+            if let Err(why) = self.apply(batch) {
                 set_failed(&self.failed, why.clone());
                 send_all(owed, Some(&why));
                 return;
             }
             self.head = overlay.head;
             if self.versions.len() + overlay.versions.len() > STREAM_CACHE_ENTRIES_MAX {
-                self.evict();
+                self.versions.clear();
             }
             self.versions.extend(overlay.versions);
         }
@@ -530,7 +455,6 @@ impl Writer {
         let bundle = Bundle {
             owed,
             head: self.head,
-            index,
         };
         if let Err(unsent) = flusher.send(bundle) {
             send_all(unsent.0.owed, Some("the flusher stopped"));
@@ -561,7 +485,7 @@ impl Writer {
     fn prepare_all(
         &mut self,
         overlay: &mut Overlay,
-        batch: &mut Writes,
+        batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
         requests: &[Prepared],
     ) -> AllReply {
         let total: u64 = requests.iter().map(|r| r.request.events.len() as u64).sum();
@@ -576,15 +500,14 @@ impl Writer {
             });
         }
         let saved = overlay.clone();
-        let batch_len = (batch.log.len(), batch.index.len());
+        let batch_len = batch.len();
         let mut out = Vec::with_capacity(requests.len());
         for (i, r) in requests.iter().enumerate() {
             match self.prepare(overlay, batch, r) {
                 Ok(o) => out.push(o),
                 Err(error) => {
                     *overlay = saved;
-                    batch.log.truncate(batch_len.0);
-                    batch.index.truncate(batch_len.1);
+                    batch.truncate(batch_len);
                     return Err(AppendAllError {
                         request_index: Some(i),
                         error,
@@ -601,7 +524,7 @@ impl Writer {
     fn prepare(
         &mut self,
         overlay: &mut Overlay,
-        batch: &mut Writes,
+        batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
         p: &Prepared,
     ) -> Result<AppendOutcome, StoreError> {
         let l = self.limits;
@@ -674,8 +597,7 @@ impl Writer {
                 recorded_at_json(&recorded_at).map_err(|e| StoreError::Encode(e.to_string()))?,
             ),
         };
-        let mut writes = Vec::with_capacity(r.events.len() + 1);
-        let mut index = Vec::with_capacity(r.events.len());
+        let mut writes = Vec::with_capacity(2 * r.events.len() + 1);
         for (i, pre) in p.encoded.iter().enumerate() {
             let i = i as u64;
             let (position, stream_seq) = (first + i, current + 1 + i);
@@ -689,7 +611,10 @@ impl Writer {
                 });
             }
             writes.push((keys::log_key(position).to_vec(), bytes));
-            index.push((keys::stream_key(&r.stream, stream_seq), position));
+            writes.push((
+                keys::stream_key(&r.stream, stream_seq).to_vec(),
+                position.to_be_bytes().to_vec(),
+            ));
             prev = hash;
         }
         self.recorded_json = Some(recorded_json);
@@ -703,16 +628,13 @@ impl Writer {
             writes.push((keys::idem_key(key), entry.encode().to_vec()));
             overlay.keys.insert(key.clone(), entry);
         }
-        batch.log.extend(writes);
-        batch.index.extend(index);
+        batch.extend(writes);
         overlay.head = Head {
             position: first + n - 1,
             hash: prev,
             recorded_at: Some(recorded_at),
         };
-        overlay
-            .versions
-            .insert(r.stream, (stream_version, first + n - 1));
+        overlay.versions.insert(r.stream, stream_version);
         Ok(AppendOutcome::Appended {
             positions: (first..first + n).collect(),
             stream_version,
@@ -736,28 +658,18 @@ impl Writer {
     }
 
     fn version(&mut self, overlay: &Overlay, stream: &StreamId) -> Result<u64, StoreError> {
-        if let Some((v, _)) = overlay.versions.get(stream) {
+        if let Some(v) = overlay.versions.get(stream) {
             return Ok(*v);
         }
-        if let Some((v, _)) = self.versions.get(stream) {
+        if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
         }
-        // Not cached: every event of this stream is indexed (see `evict`).
         let v = stream_version_on_disk(&self.tree, stream, u64::MAX)?;
         if self.versions.len() >= STREAM_CACHE_ENTRIES_MAX {
-            self.evict();
+            self.versions.clear();
         }
-        self.versions.insert(*stream, (v, 0));
+        self.versions.insert(*stream, v);
         Ok(v)
-    }
-
-    /// Empties the version cache but for the streams with an event past the
-    /// indexed position: their index entries may not be written yet, so the
-    /// index cannot answer for them (see `Flusher::index`). Those are at most the
-    /// streams of the batches in flight, so the bound holds within a few batches.
-    fn evict(&mut self) {
-        let indexed = self.indexed.load(Ordering::Acquire);
-        self.versions.retain(|_, (_, last)| *last > indexed);
     }
 }
 
