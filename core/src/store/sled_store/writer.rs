@@ -3,8 +3,9 @@
 //! Appends arrive on a bounded queue with a reply channel each. The writer takes
 //! one, drains whatever else is already queued (up to `Limits::batch_appends_max`
 //! requests and `Limits::batch_events_max` events), validates each request against
-//! the durable state plus what the batch already accepted, encodes the records
-//! chaining their hashes and applies the whole batch as one atomic sled batch. A
+//! the durable state plus what the batch already accepted, completes the records
+//! (pre-encoded on the callers' tasks, see [`Prepared`]) chaining their hashes,
+//! and applies the whole batch as one atomic sled batch. A
 //! second thread, the flusher, then flushes and only after the flush returns
 //! replies to every request of the batch. While it flushes, the writer applies
 //! the next batch and new requests queue up: one flush covers every batch applied
