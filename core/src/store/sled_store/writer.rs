@@ -4,7 +4,7 @@
 //! one, drains whatever else is already queued (up to `Limits::batch_appends_max`
 //! requests and `Limits::batch_events_max` events), validates each request against
 //! the durable state plus what the batch already accepted, completes the records
-//! (pre-encoded on the callers' tasks, see [`Prepared`]) chaining their hashes,
+//! (pre-encoded on the callers' tasks, see `Prepared`) chaining their hashes,
 //! and applies the whole batch as one atomic sled batch. A
 //! second thread, the flusher, then flushes and only after the flush returns
 //! replies to every request of the batch. While it flushes, the writer applies
