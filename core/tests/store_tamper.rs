@@ -32,7 +32,19 @@ async fn ledger(name: &str) -> std::path::PathBuf {
 
 /// Edits the raw tree of a closed ledger.
 fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    let db = sled::Config::new().path(dir).open().unwrap();
+    // sled's background threads may hold the file lock a few milliseconds after
+    // `close` returns (see `OPEN_LOCK_WAIT_MS_MAX`): wait for it as `open` does.
+    let mut tries = 0;
+    let db = loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => break db,
+            Err(e) if tries < 150 && e.to_string().contains("acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     let tree = db.open_tree(TREE_NAME).unwrap();
     f(&tree);
     db.flush().unwrap();

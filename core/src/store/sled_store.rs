@@ -270,6 +270,7 @@ impl SledStore {
             versions: Default::default(),
             shared_head: shared_head.clone(),
             failed: Default::default(),
+            recorded_json: None,
         };
         std::thread::Builder::new()
             .name("navigo-store-writer".into())
