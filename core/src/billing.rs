@@ -15,9 +15,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::event::{
-    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractResumed, ContractSuspended,
-    ContractTerminated, DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef,
-    TerminationReason, TreasuryNoticeIssued,
+    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
+    DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef, TerminationReason,
+    TreasuryNoticeIssued,
 };
 use navigo_events_schema::types::{add_months, Actor, PaymentSetup, Product};
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::contract::payment::refund_method;
 use crate::contract::state::{is_obligation, ContractState, Status};
-use crate::contract::subscription::{dossier_fee_line, first_free_month};
+use crate::contract::subscription::dossier_fee_line;
 use crate::engine::{Context, Decision};
 use crate::rulebook;
 use crate::store::ExpectedVersion;
@@ -262,6 +262,11 @@ fn next_debit(
         if p.billing_stops_from.is_some_and(|s| m >= s) || c.debit_date(m) > through {
             return None;
         }
+        // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
+        // months stay owed and are debited once a new mandate or payer is recorded.
+        if c.mandate_revoked.is_some_and(|r| c.debit_date(m) >= r) {
+            return None;
+        }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m)
             && is_debit_month(c, m)
@@ -283,6 +288,7 @@ enum Step {
     CashExpiry { end: NaiveDate },
     PlannedResumption,
     Suspension12Months,
+    CashRefund { amount: Money },
     Unpaid,
     TreasuryNotice,
     RefundCredit,
@@ -298,6 +304,7 @@ impl Step {
             Step::CashExpiry { .. } => 3,
             Step::Unpaid => 4,
             Step::Suspension12Months => 6,
+            Step::CashRefund { .. } => 7,
             Step::TreasuryNotice => 7,
             Step::RefundCredit => 8,
         }
@@ -317,7 +324,8 @@ fn next_step(
         if date <= through
             && best
                 .as_ref()
-                .is_none_or(|(d, s)| (date, step.rank()) < (*d, s.rank()))
+                .as_ref()
+                .map_or(true, |(d, s)| (date, step.rank()) < (*d, s.rank()))
         {
             best = Some((date, step));
         }
@@ -375,12 +383,61 @@ fn next_step(
             }
         }
     }
+    if let Some(amount) = cash_unused(world, c) {
+        offer(status_from, Step::CashRefund { amount });
+    }
     // PAY-DUE-VS-COLLECTED: a credit on a suspended or terminated contract is
     // refunded, once what is still to be debited has been taken.
     if !matches!(status, Status::Active) && c.money.refundable_credit().is_positive() {
         offer(status_from.max(c.last_event_date), Step::RefundCredit);
     }
     best
+}
+
+/// `PAY-CASH-REFUND` (§10.5, §12.1.2): when a cash contract is suspended at the
+/// customer's request or terminated before the end of its paid period, the period
+/// used is charged with the direct-debit method (installments, the month in
+/// progress due in full, the free month of the cycle free) and the rest of the
+/// annual price is refunded. `None` when nothing is to refund or it was refunded.
+pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
+    if !matches!(c.payment(), Some(PaymentSetup::Cash)) {
+        return None;
+    }
+    let last = c.statuses.last()?;
+    let stop = last.from;
+    match last.status {
+        Status::Suspended {
+            cause: SuspensionCause::Request,
+        }
+        | Status::Terminated { .. } => {}
+        _ => return None,
+    }
+    let until = c.cash_paid_until?;
+    if stop > until
+        || c.refunds
+            .values()
+            .any(|r| r.reason == RefundReason::CashUnused && r.date >= stop)
+    {
+        return None;
+    }
+    let period_start =
+        navigo_events_schema::types::sub_months(until + Duration::days(1), 12).max(c.start_date);
+    let paid = world
+        .catalogue
+        .annual_price(c.product.key(), period_start)?
+        .annual;
+    let mut used = Money::ZERO;
+    let mut m = YearMonth::of(period_start);
+    while m <= YearMonth::of(stop) && m <= YearMonth::of(until) {
+        // The periods of validity say which months were used: a month in force
+        // on at least one day (the month in progress at the stop) is due in full.
+        if let Some(t) = owed_month(world, c, m) {
+            used += t.amount;
+        }
+        m = m.plus(1);
+    }
+    let rest = paid - used;
+    rest.is_positive().then_some(rest)
 }
 
 fn clock_event(id: Uuid, correlation: Uuid, date: NaiveDate, event: Event) -> NewEvent {
@@ -459,25 +516,36 @@ fn decide(
         ),
         Step::PlannedResumption => {
             // SUSP-RESUME: a resumption date given with the suspension request was
-            // registered then, so billing restarts with the resumption month
-            // (Decision); the cycle restarts under the rulebook in force on that date.
-            let book = rulebook::in_force(date);
+            // registered with it (PAY-CUTOFF judged on that date); the cycle restarts
+            // under the rulebook in force on the resumption date.
             let payment = c.payment()?.clone();
+            let registered = c.suspension_registered_on.unwrap_or(date);
+            let resumed = crate::contract::suspension::resumed(
+                c,
+                rulebook::in_force(registered),
+                registered,
+                date,
+                payment,
+            );
             (
                 format!("clock:resume:{}:{date}", c.id),
-                vec![ev(
-                    ctx,
-                    date,
-                    Event::ContractResumed(ContractResumed {
-                        rulebook: book.id.to_owned(),
-                        remaining_days: crate::calendar::remaining_days(date),
-                        billing_from: YearMonth::of(date),
-                        first_free_month: first_free_month(book, c.product, date),
-                        payment,
-                    }),
-                )],
+                vec![ev(ctx, date, Event::ContractResumed(resumed))],
             )
         }
+        Step::CashRefund { amount } => (
+            format!("clock:cash-refund:{}:{date}", c.id),
+            vec![ev(
+                ctx,
+                date,
+                Event::RefundDue(RefundDue {
+                    amount: *amount,
+                    reason: RefundReason::CashUnused,
+                    due_by: date + refund_days,
+                    method: refund_method(c, *amount, date),
+                    beneficiary: c.payer,
+                }),
+            )],
+        ),
         Step::Suspension12Months | Step::Unpaid => {
             let reason = if *step == Step::Unpaid {
                 TerminationReason::Unpaid
@@ -555,32 +623,43 @@ pub fn advance_to(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Vec<Decision> {
-    let mut scratch = world.clone();
+    use std::collections::BTreeSet;
+    let mut scratch = world.scratch_copy();
     let mut out = Vec::new();
-    let mut blocked = std::collections::BTreeSet::new();
+    // The next step of each contract, ordered by (date, rank, contract): a step of
+    // one contract changes only that contract's next step, so only it is
+    // recomputed after each decision.
+    let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
+    let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
+    for c in scratch.contracts.values() {
+        if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+            queue.insert((d, s.rank(), c.id));
+            steps.insert(c.id, (d, s.rank(), s));
+        }
+    }
     while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
-        let next = scratch
-            .contracts
-            .values()
-            .filter(|c| !blocked.contains(&c.id))
-            .filter_map(|c| {
-                next_step(&scratch, c, through, ctx).map(|(d, s)| (d, s.rank(), c.id, s))
-            })
-            .min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let Some((date, _, id, step)) = next else {
+        let Some((date, _, id)) = queue.pop_first() else {
             break;
         };
+        let Some((_, _, step)) = steps.remove(&id) else {
+            continue;
+        };
         let Some(c) = scratch.contracts.get(&id) else {
-            break;
+            continue;
         };
         let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
             // A step that cannot be decided (no price, no mandate) would come back
             // forever: this contract waits for the data it lacks; the others go on.
-            blocked.insert(id);
             continue;
         };
         scratch.apply_new(decision.stream, &decision.events, at);
         out.push(decision);
+        if let Some(c) = scratch.contracts.get(&id) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+                queue.insert((d, s.rank(), id));
+                steps.insert(id, (d, s.rank(), s));
+            }
+        }
     }
     out
 }

@@ -218,6 +218,25 @@ impl World {
         }
     }
 
+    /// A copy for the billing clock's look-ahead: everything but the per-stream
+    /// history and the idempotency keys, which the clock neither reads nor needs
+    /// (it emits no annulment).
+    pub fn scratch_copy(&self) -> World {
+        World {
+            persons: self.persons.clone(),
+            contracts: self.contracts.clone(),
+            catalogue: self.catalogue.clone(),
+            campaigns: self.campaigns.clone(),
+            by_holder: self.by_holder.clone(),
+            by_payer: self.by_payer.clone(),
+            versions: self.versions.clone(),
+            history: BTreeMap::new(),
+            idempotency_keys: BTreeMap::new(),
+            position: self.position,
+            head_hash: self.head_hash,
+        }
+    }
+
     /// Folds a decision's events not yet stored, as the store would number them.
     /// The billing clock uses it on a scratch world to see the effect of what it
     /// emits; the positions and hashes are provisional.

@@ -92,7 +92,7 @@ pub struct Period {
 impl Period {
     /// Whether the period is in force on at least one day of `m`.
     pub fn covers_month(&self, m: YearMonth) -> bool {
-        self.start <= m.last_day() && self.end.is_none_or(|e| e > m.first_day())
+        self.start <= m.last_day() && self.end.map_or(true, |e| e > m.first_day())
     }
     /// The free month of the cycle that contains `m`: the first free month on or
     /// after `m` (`PAY-FREE-MONTH`); none for Senior.
@@ -316,6 +316,9 @@ pub struct ContractState {
     pub periods: Vec<Period>,
     /// Planned resumption given with the suspension.
     pub planned_resumption: Option<NaiveDate>,
+    /// Paris date the last suspension was registered (a planned resumption counts
+    /// as registered then, `PAY-CUTOFF`).
+    pub suspension_registered_on: Option<NaiveDate>,
     /// Current support.
     pub support: Support,
     /// Losses and thefts.
@@ -420,6 +423,7 @@ impl ContractState {
                 billing_stops_from: None,
             }],
             planned_resumption: None,
+            suspension_registered_on: None,
             support: s.support,
             losses: Vec::new(),
             money: Money_::default(),
@@ -691,10 +695,12 @@ impl ContractState {
                     status: Status::Suspended { cause: s.cause },
                 });
                 self.planned_resumption = s.planned_resumption;
+                self.suspension_registered_on = Some(crate::calendar::paris_date(env.recorded_at));
                 if let Some(p) = self.periods.last_mut() {
                     p.end = Some(date);
                     p.billing_stops_from = Some(s.billing_stops_from);
                 }
+                self.release_months_not_in_force();
             }
             Event::ContractResumed(r) => {
                 self.statuses.push(StatusChange {
@@ -761,7 +767,7 @@ impl ContractState {
                 });
                 self.termination = Some((date, t.reason, t.rulebook.clone()));
                 if let Some(p) = self.periods.last_mut() {
-                    if p.end.is_none_or(|e| e > date) {
+                    if p.end.map_or(true, |e| e > date) {
                         p.end = Some(date);
                     }
                     let stops = p
@@ -769,6 +775,7 @@ impl ContractState {
                         .map_or(t.billing_stops_from, |s| s.min(t.billing_stops_from));
                     p.billing_stops_from = Some(stops);
                 }
+                self.release_months_not_in_force();
             }
             Event::TreasuryNoticeIssued(n) => self.treasury_notices.push(TreasuryNotice {
                 notice_ref: n.notice_ref.clone(),
@@ -805,6 +812,30 @@ impl ContractState {
             self.unpaid_since = None;
         }
         self.assert_invariants();
+    }
+
+    /// A suspension or termination whose effective date makes a month already
+    /// debited a month without a day in force (an agency suspension on the 1st
+    /// after that day's debit, an unpaid termination on a debit date, a backdated
+    /// agency termination) leaves that month not due: the debit was taken although
+    /// no longer owed, and its amount becomes a credit that the clock refunds
+    /// (`SUSP-MONTH-DUE`, `TERM-BY-PAYER` as read in `contract::timing`;
+    /// `PAY-CUTOFF` Decision, `PAY-REFUND-30D`). This is the fold's definition of
+    /// what is due, not a rule: the months are those no period covers.
+    fn release_months_not_in_force(&mut self) {
+        let released: Vec<YearMonth> = self
+            .money
+            .months
+            .iter()
+            .filter(|(m, mm)| !mm.due.is_zero() && self.period_covering(**m).is_none())
+            .map(|(m, _)| *m)
+            .collect();
+        for m in released {
+            if let Some(mm) = self.money.months.get_mut(&m) {
+                self.money.due -= mm.due;
+                mm.due = Money::ZERO;
+            }
+        }
     }
 
     /// Attributes the due of charge lines to their months; fee lines go to fees.

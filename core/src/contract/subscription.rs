@@ -80,7 +80,7 @@ pub struct Ban {
 pub fn payer_ban(world: &World, payer: Uuid, date: NaiveDate) -> Option<Ban> {
     let mut out: Option<Ban> = None;
     let mut keep = |b: Ban| {
-        if date < b.until && out.is_none_or(|o| o.until < b.until) {
+        if date < b.until && out.map_or(true, |o| o.until < b.until) {
             out = Some(b);
         }
     };
@@ -258,8 +258,8 @@ pub fn subscribe(
             return Err(req.refuse(
                 RuleId::SubWindow,
                 format!(
-                    "a {} subscription starts on the 1st of a month; asked for {start}",
-                    channel_name(channel)
+                    "{} subscription starts on the 1st of a month; asked for {start}",
+                    with_article(channel_name(channel))
                 ),
             ));
         }
@@ -267,9 +267,9 @@ pub fn subscribe(
             return Err(req.refuse(
                 RuleId::SubWindow,
                 format!(
-                    "a {} subscription starting {start} must be requested between {earliest} \
+                    "{} subscription starting {start} must be requested between {earliest} \
                      and {latest}; requested {}",
-                    channel_name(channel),
+                    with_article(channel_name(channel)),
                     req.date
                 ),
             ));
@@ -417,6 +417,14 @@ pub fn subscribe(
         events.push(req.event(ctx, req.date, Event::FirstPaymentCollected(p)));
     }
     Ok(vec![Decision::new(world, stream, events)])
+}
+
+fn with_article(name: &str) -> String {
+    if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {name}")
+    } else {
+        format!("a {name}")
+    }
 }
 
 fn channel_name(c: Channel) -> &'static str {

@@ -1,9 +1,9 @@
 //! The sled implementation of the event store.
 //!
-//! - Layout: see [`keys`]. One tree; a group commit is one sled transaction.
+//! - Layout: see [`keys`]. One tree; a group commit is one atomic sled batch.
 //! - Writes: see [`writer`]. One writer thread gathers concurrent appends into
-//!   one transaction and one flush; nothing is acknowledged before that flush
-//!   returns.
+//!   one atomic batch, a flusher thread flushes (one flush may cover several
+//!   batches); nothing is acknowledged before the flush that holds it returns.
 //! - Reads: see [`read`]. Readers only see positions at or below the durable head,
 //!   and check every record they return.
 //! - Verification: see [`verify`].
@@ -33,7 +33,9 @@ use super::{
 use read::{check_record, committed, ReadAll};
 pub use verify::{BadRecord, Problem, VerifyReport};
 use writer::{storage, stream_version_on_disk, Job, Writer};
-pub use writer::{AppendAllError, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX};
+pub use writer::{
+    AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
+};
 
 /// What [`SledStore::init`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +268,7 @@ impl SledStore {
             head,
             versions: Default::default(),
             shared_head: shared_head.clone(),
-            failed: None,
+            failed: Default::default(),
         };
         std::thread::Builder::new()
             .name("navigo-store-writer".into())
@@ -388,6 +390,8 @@ impl EventStore for SledStore {
         let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
         let mut out = Vec::new();
         let mut expected_seq = start;
+        // The sequence counter is compared with each record: explicit on purpose.
+        #[allow(clippy::explicit_counter_loop)]
         for item in self.tree.range(keys_range) {
             let (k, v) = item.map_err(storage)?;
             let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {

@@ -4,9 +4,11 @@
 //! one, drains whatever else is already queued (up to `Limits::batch_appends_max`
 //! requests and `Limits::batch_events_max` events), validates each request against
 //! the durable state plus what the batch already accepted, encodes the records
-//! chaining their hashes, writes the whole batch in one sled transaction, flushes,
-//! and only then replies to every request of the batch. While it flushes, new
-//! requests queue up and form the next batch: that is the group commit.
+//! chaining their hashes and applies the whole batch as one atomic sled batch. A
+//! second thread, the flusher, then flushes and only after the flush returns
+//! replies to every request of the batch. While it flushes, the writer applies
+//! the next batch and new requests queue up: one flush covers every batch applied
+//! before it started. That is the group commit, pipelined.
 //!
 //! Because this thread is the only writer, version checks and position assignment
 //! need no read-modify-write retry: the in-memory head and stream versions are the
@@ -15,7 +17,8 @@
 //! limit, out of order) adds nothing to it and does not affect the others.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use navigo_events_schema::{encode_record, Assigned, StreamId};
@@ -84,7 +87,7 @@ pub(crate) struct Writer {
     pub(crate) shared_head: Arc<RwLock<Head>>,
     /// Set when a write or flush failed: the state on disk is then unknown to this
     /// process, so every later append is refused until the store is reopened.
-    pub(crate) failed: Option<String>,
+    pub(crate) failed: Arc<Mutex<Option<String>>>,
 }
 
 /// What a batch under construction has accepted so far.
@@ -104,9 +107,142 @@ enum Owed {
     All(oneshot::Sender<AllReply>, AllReply),
 }
 
+impl Owed {
+    /// A job answered without being looked at (the store has failed).
+    fn refused(job: Job) -> Owed {
+        let error = StoreError::Closed;
+        match job {
+            Job::One { reply, .. } => Owed::One(reply, Err(error)),
+            Job::All { reply, .. } => Owed::All(
+                reply,
+                Err(AppendAllError {
+                    request_index: None,
+                    error,
+                }),
+            ),
+        }
+    }
+}
+
+/// Sends the replies; with `failure`, every one becomes a storage error instead.
+fn send_all(owed: Vec<Owed>, failure: Option<&str>) {
+    let err = |why: &str| {
+        StoreError::Storage(format!(
+            "{why}; nothing of this append is acknowledged: reopen the store"
+        ))
+    };
+    for o in owed {
+        match (o, failure) {
+            (Owed::One(reply, r), None) => {
+                let _ = reply.send(r);
+            }
+            (Owed::All(reply, r), None) => {
+                let _ = reply.send(r);
+            }
+            (Owed::One(reply, _), Some(why)) => {
+                let _ = reply.send(Err(err(why)));
+            }
+            (Owed::All(reply, _), Some(why)) => {
+                let _ = reply.send(Err(AppendAllError {
+                    request_index: None,
+                    error: err(why),
+                }));
+            }
+        }
+    }
+}
+
+fn failure(failed: &Mutex<Option<String>>) -> Option<String> {
+    match failed.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+fn set_failed(failed: &Mutex<Option<String>>, why: String) {
+    let mut g = failed.lock().unwrap_or_else(|p| p.into_inner());
+    if g.is_none() {
+        *g = Some(why);
+    }
+}
+
+/// The replies of one applied batch, and the head it leaves.
+struct Bundle {
+    owed: Vec<Owed>,
+    head: Head,
+}
+
+/// Batches applied but not yet flushed. While the flusher flushes, the writer
+/// applies the next batches; when this many wait, the writer waits too and the
+/// request queue fills, so that the next batch is larger.
+pub const FLUSH_QUEUE_BATCHES_MAX: usize = 2;
+
+/// The flushing half of the group commit: takes every applied batch waiting,
+/// flushes once for all of them, updates the head readers see, then replies.
+struct Flusher {
+    db: sled::Db,
+    shared_head: Arc<RwLock<Head>>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+impl Flusher {
+    fn run(self, rx: Receiver<Bundle>) {
+        while let Ok(first) = rx.recv() {
+            let mut bundles = vec![first];
+            while let Ok(b) = rx.try_recv() {
+                bundles.push(b);
+            }
+            // After a failed flush nothing later may be acknowledged: a later
+            // flush could make a later batch durable over a lost earlier one.
+            let mut failed = failure(&self.failed);
+            if failed.is_none() {
+                if let Err(e) = self.db.flush() {
+                    let why = format!("sled flush failed: {e}");
+                    set_failed(&self.failed, why.clone());
+                    failed = Some(why);
+                }
+            }
+            if failed.is_none() {
+                if let Some(last) = bundles.last() {
+                    match self.shared_head.write() {
+                        Ok(mut h) => *h = last.head,
+                        Err(p) => *p.into_inner() = last.head,
+                    }
+                }
+            }
+            for b in bundles {
+                send_all(b.owed, failed.as_deref());
+            }
+        }
+    }
+}
+
 impl Writer {
     /// Runs until every sender is dropped.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let (flush_tx, flush_rx) = std::sync::mpsc::sync_channel(FLUSH_QUEUE_BATCHES_MAX);
+        let flusher = Flusher {
+            db: self.db.clone(),
+            shared_head: self.shared_head.clone(),
+            failed: self.failed.clone(),
+        };
+        let flusher = std::thread::Builder::new()
+            .name("navigo-store-flusher".into())
+            .spawn(move || flusher.run(flush_rx));
+        let flusher = match flusher {
+            Ok(f) => f,
+            Err(e) => {
+                set_failed(
+                    &self.failed,
+                    format!("cannot start the flusher thread: {e}"),
+                );
+                // Answer everything with the failure rather than hang the callers.
+                while let Some(job) = rx.blocking_recv() {
+                    self.process(vec![job], None);
+                }
+                return;
+            }
+        };
         while let Some(first) = rx.blocking_recv() {
             let mut jobs = vec![first];
             let mut events = jobs[0].events();
@@ -121,31 +257,20 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.process(jobs);
+            self.process(jobs, Some(&flush_tx));
         }
-        let _ = self.db.flush();
+        drop(flush_tx);
+        let _ = flusher.join();
     }
 
-    fn process(&mut self, jobs: Vec<Job>) {
-        if let Some(why) = &self.failed {
-            let err = || {
-                StoreError::Storage(format!("an earlier write failed ({why}); reopen the store"))
-            };
-            for job in jobs {
-                match job {
-                    Job::One { reply, .. } => {
-                        let _ = reply.send(Err(err()));
-                    }
-                    Job::All { reply, .. } => {
-                        let _ = reply.send(Err(AppendAllError {
-                            request_index: None,
-                            error: err(),
-                        }));
-                    }
-                }
-            }
+    fn process(&mut self, jobs: Vec<Job>, flusher: Option<&SyncSender<Bundle>>) {
+        let failed = failure(&self.failed);
+        let (Some(flusher), None) = (flusher, &failed) else {
+            let why = failed.unwrap_or_else(|| "the flusher is not running".into());
+            let owed = jobs.into_iter().map(Owed::refused).collect();
+            send_all(owed, Some(&why));
             return;
-        }
+        };
         let mut overlay = Overlay {
             head: self.head,
             versions: HashMap::new(),
@@ -166,22 +291,9 @@ impl Writer {
             }
         }
         if !batch.is_empty() {
-            if let Err(why) = self.commit(&batch) {
-                self.failed = Some(why.clone());
-                for o in owed {
-                    let error = StoreError::Storage(why.clone());
-                    match o {
-                        Owed::One(reply, _) => {
-                            let _ = reply.send(Err(error));
-                        }
-                        Owed::All(reply, _) => {
-                            let _ = reply.send(Err(AppendAllError {
-                                request_index: None,
-                                error,
-                            }));
-                        }
-                    }
-                }
+            if let Err(why) = self.apply(batch) {
+                set_failed(&self.failed, why.clone());
+                send_all(owed, Some(&why));
                 return;
             }
             self.head = overlay.head;
@@ -189,43 +301,38 @@ impl Writer {
                 self.versions.clear();
             }
             self.versions.extend(overlay.versions);
-            match self.shared_head.write() {
-                Ok(mut h) => *h = self.head,
-                Err(p) => *p.into_inner() = self.head,
-            }
         }
-        // Every reply, including refusals and `AlreadyAppended`, is sent only now:
-        // a refusal or a duplicate may depend on a request of this same batch,
-        // which is not acknowledged before its flush.
-        for o in owed {
-            match o {
-                Owed::One(reply, r) => {
-                    let _ = reply.send(r);
-                }
-                Owed::All(reply, r) => {
-                    let _ = reply.send(r);
-                }
-            }
+        // Every reply goes through the flusher, refusals and `AlreadyAppended`
+        // included: either may depend on a request of this batch or of a batch
+        // still being flushed, which must not be acknowledged before its flush.
+        let bundle = Bundle {
+            owed,
+            head: self.head,
+        };
+        if let Err(unsent) = flusher.send(bundle) {
+            send_all(unsent.0.owed, Some("the flusher stopped"));
         }
     }
 
-    /// One sled transaction for the batch, then a flush. Returns a description of
-    /// the failure.
-    fn commit(&self, batch: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+    /// Applies the batch atomically (durable only after the flush that follows).
+    ///
+    /// Decision: one `Tree::apply_batch`, not a `Tree::transaction` around it.
+    /// sled applies a batch under its write lock and seals it in the log so that
+    /// recovery replays all of it or none of it, the same mechanism its
+    /// transactions commit through. What a transaction adds is conflict detection
+    /// between concurrent writers, which cannot occur here: this thread is the only
+    /// writer, and the version check, sequences and positions were decided above
+    /// against its own state. Measured on the benchmark machine, the transaction
+    /// cost about 60 % more writer time per event (24 µs against 15 µs). Readers
+    /// never see a batch before its flush: they stop at the durable head.
+    fn apply(&self, batch: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
         let mut b = sled::Batch::default();
         for (k, v) in batch {
-            b.insert(k.as_slice(), v.as_slice());
+            b.insert(k, v);
         }
         self.tree
-            .transaction(|tx| {
-                tx.apply_batch(&b)?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| format!("sled transaction failed: {e:?}"))?;
-        self.db
-            .flush()
-            .map_err(|e| format!("sled flush failed: {e}"))?;
-        Ok(())
+            .apply_batch(b)
+            .map_err(|e| format!("sled batch failed: {e}"))
     }
 
     fn prepare_all(
