@@ -15,7 +15,7 @@ use navigo_events_schema::event::{ClaimKind, FilerCapacity, RefundDue};
 use navigo_events_schema::views::{
     CampaignEntitlement, ClaimStatus, PersonRefunds, RefundStatus, RefundView,
 };
-use navigo_events_schema::{Envelope, Money};
+use navigo_events_schema::{Envelope, Money, RuleId};
 use uuid::Uuid;
 
 use crate::{ProjectionError, Query, Worlds};
@@ -130,15 +130,33 @@ pub fn person_refunds_in(
                     kind: ClaimKind::Request,
                     date: q.at,
                 };
-                match decide_refund(campaign, &history, &w.catalogue, &filing) {
-                    Ok(d) => CampaignEntitlement {
+                // Decision: outside the filing window (`REF-WINDOW`) the entitlement
+                // is still shown, as a request filed on the window's first day would
+                // have been decided, with the window's refusal as a note.
+                let decided = match decide_refund(campaign, &history, &w.catalogue, &filing) {
+                    Err(r) if r.rule == RuleId::RefWindow => {
+                        let in_window = Filing {
+                            date: campaign.filing_from,
+                            ..filing.clone()
+                        };
+                        decide_refund(campaign, &history, &w.catalogue, &in_window).map(|d| {
+                            (
+                                d,
+                                Some(format!("{} ({}): {}", r.rule, r.article, r.message)),
+                            )
+                        })
+                    }
+                    other => other.map(|d| (d, None)),
+                };
+                match decided {
+                    Ok((d, note)) => CampaignEntitlement {
                         campaign_id: *cid,
                         name: campaign.name.clone(),
                         operations: d.operations,
                         beneficiary: d.beneficiary,
                         total: d.total,
                         claim: ClaimStatus::NotFiled,
-                        not_assessable: None,
+                        not_assessable: note,
                     },
                     Err(r) => CampaignEntitlement {
                         campaign_id: *cid,
