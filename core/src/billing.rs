@@ -623,6 +623,19 @@ pub fn advance_to(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Vec<Decision> {
+    forecast(world, through, at, ctx).0
+}
+
+/// [`advance_to`], also returning the scratch world with the decisions applied:
+/// what the ledger would look like after appending them (without the per-stream
+/// history). The projections read their forecast of future months from it, so
+/// that scheduled debits are composed by the clock itself, never re-derived.
+pub fn forecast(
+    world: &World,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> (Vec<Decision>, World) {
     use std::collections::BTreeSet;
     let mut scratch = world.scratch_copy();
     let mut out = Vec::new();
@@ -661,5 +674,5 @@ pub fn advance_to(
             }
         }
     }
-    out
+    (out, scratch)
 }

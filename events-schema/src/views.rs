@@ -323,8 +323,10 @@ pub struct CampaignEntitlement {
     pub total: Money,
     /// Claim status.
     pub claim: ClaimStatus,
-    /// When the campaign cannot be assessed (window closed, claimant), the rule and
-    /// why.
+    /// A note by the rule that stops a filing on the date read: outside the filing
+    /// window (`REF-WINDOW`) the operations are those a request filed on the
+    /// window's first day would get; for another refusal (`REF-CLAIMANT`...) no
+    /// operation is assessed.
     pub not_assessable: Option<String>,
 }
 

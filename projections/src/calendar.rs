@@ -62,6 +62,17 @@ pub fn calendar(
     let known = slice(&known_events(events, q.known_at), contract);
     let at = effective_by(&known, q.at);
     let known_world = fold(&known);
+    if at.len() == known.len() {
+        // Everything known is effective by `at` (the usual "now"): one fold.
+        return calendar_in(
+            &known_world,
+            &known_world,
+            contract,
+            q,
+            policy,
+            horizon_months,
+        );
+    }
     let at_world = fold(&at);
     calendar_in(&known_world, &at_world, contract, q, policy, horizon_months)
 }
@@ -180,11 +191,10 @@ pub fn calendar_in(
         policy,
         ids: &mut ids,
     };
-    let decisions = billing::advance_to(known_world, horizon.last_day(), stamp, &mut ctx);
-    let mut forecast_world = known_world.clone();
+    let (decisions, forecast_world) =
+        billing::forecast(known_world, horizon.last_day(), stamp, &mut ctx);
     let mut forecast = Vec::new();
     for dec in &decisions {
-        forecast_world.apply_new(dec.stream, &dec.events, stamp);
         for e in &dec.events {
             if let Event::DebitPresented(d) = &e.event {
                 forecast.push((e.effective_date, d.clone()));
