@@ -335,7 +335,7 @@ fn cash_coverage(c: &ContractState, at: NaiveDate, policy: &Policy) -> Option<Ca
     }
     let until = c.cash_paid_until?;
     let end = until.succ_opt()?;
-    let from = navigo_events_schema::types::add_months(end, 0)
+    let from = end
         .checked_sub_months(chrono::Months::new(12))?
         .max(c.start_date);
     let notice = end - Duration::days(i64::from(policy.cash_notice_days_before));

@@ -86,7 +86,7 @@ pub enum ProjectionError {
 pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec<&Envelope> {
     let recorded: Vec<&Envelope> = events
         .iter()
-        .filter(|e| known_at.is_none_or(|k| e.recorded_at <= k))
+        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
         .collect();
     let annulled: BTreeSet<Uuid> = recorded
         .iter()

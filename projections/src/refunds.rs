@@ -104,7 +104,7 @@ pub fn person_refunds_in(
             .iter()
             .filter(|c| c.filed.campaign_id == *cid)
             .filter_map(|c| c.decided.as_ref())
-            .last();
+            .next_back();
         let entry = match filed {
             Some(d) => CampaignEntitlement {
                 campaign_id: *cid,
