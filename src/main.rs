@@ -32,11 +32,11 @@ struct Cli {
 enum Command {
     /// Create a ledger in --data with the built-in reference data (tariffs, school
     /// holidays, reason codes, campaigns); an existing ledger only gets what it
-    /// lacks of that data.
+    /// lacks of that data. `--empty` creates it without.
     Init(cli::init::Args),
-    /// Append raw events, one JSON object per line (see
-    /// events-schema/schemas/raw-event-line.json), all or nothing. A low-level tool
-    /// for tests and repairs.
+    /// Append raw events, one JSON object per line (events-schema's RawEventLine,
+    /// JSON Schema raw-event-line.json), all or nothing. A low-level tool for tests
+    /// and repairs.
     Append(cli::append::Args),
     /// Judge commands (JSON lines, see events-schema/schemas/command.json) at
     /// their request instants and print one JSON line per command: accepted with

@@ -9,6 +9,10 @@
 //! NAVIGO_CRASH_KILLS=1000 cargo test --release --test crash_durability -- --nocapture
 //! ```
 //!
+//! Each ledger takes [`KILLS_PER_LEDGER`] kills, then the test starts a fresh one,
+//! so that the checks after each kill (a full `verify` included) stay short on a
+//! long run.
+//!
 //! The kill delays come from a xorshift generator seeded by `NAVIGO_CRASH_SEED`
 //! (default below); the seed is printed so a failing run can be repeated (the
 //! moment a kill lands still depends on the machine's speed).
@@ -28,6 +32,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
 const KILLS_DEFAULT: u32 = 20;
 /// Seed of a default run.
 const SEED_DEFAULT: u64 = 0x5eed_cafe_f00d_0001;
+/// Kills on one ledger before the test starts a fresh one.
+const KILLS_PER_LEDGER: u32 = 20;
 /// Shortest and longest life of a child, in milliseconds.
 const LIFE_MS_MIN: u64 = 30;
 const LIFE_MS_MAX: u64 = 400;
@@ -144,15 +150,29 @@ async fn store_keeps_every_acknowledged_event_across_sigkills() {
     let kills = env_u64("NAVIGO_CRASH_KILLS").map_or(KILLS_DEFAULT, |k| k as u32);
     let seed = env_u64("NAVIGO_CRASH_SEED").unwrap_or(SEED_DEFAULT);
     println!("crash_durability: {kills} kills, seed {seed} (NAVIGO_CRASH_SEED={seed} to repeat)");
-    let data: PathBuf = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    let base: PathBuf = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("crash-durability-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
     let mut rng = seed.max(1);
     let mut all_acks: Vec<Ack> = Vec::new();
+    let mut acks_total = 0usize;
     let mut last_head = 0;
+    let mut data = base.clone();
     for kill in 0..kills {
+        if kill % KILLS_PER_LEDGER == 0 {
+            // The previous ledger, checked after each of its kills, passes the
+            // binary's own verify too before it is dropped.
+            if kill > 0 {
+                assert_cli_verify(&data);
+                let _ = std::fs::remove_dir_all(&data);
+            }
+            data = base.join(format!("ledger-{}", kill / KILLS_PER_LEDGER));
+            let _ = std::fs::remove_dir_all(&data);
+            all_acks.clear();
+            last_head = 0;
+        }
         let life = LIFE_MS_MIN + xorshift(&mut rng) % (LIFE_MS_MAX - LIFE_MS_MIN);
         let acks = run_and_kill(&data, Duration::from_millis(life));
+        acks_total += acks.len();
         all_acks.extend(acks.iter().cloned());
         // Every event acknowledged so far, in this run and the earlier ones, is
         // checked: recovery must not lose what an earlier recovery kept.
@@ -168,13 +188,18 @@ async fn store_keeps_every_acknowledged_event_across_sigkills() {
         last_head = head;
     }
     assert!(
-        all_acks.len() as u64 > 0,
+        acks_total > 0,
         "no child acknowledged anything: the test proved nothing"
     );
-    // The binary's own verify agrees.
+    assert_cli_verify(&data);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The binary's own `verify` passes.
+fn assert_cli_verify(data: &Path) {
     let out = Command::new(BIN)
         .arg("--data")
-        .arg(&data)
+        .arg(data)
         .arg("verify")
         .output()
         .unwrap();
@@ -183,5 +208,4 @@ async fn store_keeps_every_acknowledged_event_across_sigkills() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let _ = std::fs::remove_dir_all(&data);
 }

@@ -91,12 +91,16 @@ fn new_event(n: u64) -> NewEvent {
 }
 
 /// Durable appends per second for `writers` tasks appending `batch` events each.
-async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64) {
+/// Also returns the CPU by thread before and after the run.
+type CpuSplit = std::collections::BTreeMap<String, f64>;
+
+async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64, CpuSplit, CpuSplit) {
     let dir = bench_dir(&format!("append-w{writers}-b{batch}"));
     SledStore::init(&dir).unwrap();
     let store = Arc::new(SledStore::open(&dir, Limits::default(), clock()).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    let cpu0 = thread_cpu();
     let start = Instant::now();
     let mut handles = Vec::new();
     for w in 0..writers {
@@ -127,12 +131,13 @@ async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64) {
         h.await.unwrap();
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu1 = thread_cpu();
     let n = done.load(Ordering::Relaxed);
     if let Ok(s) = Arc::try_unwrap(store) {
         s.close().await.unwrap();
     }
     let _ = std::fs::remove_dir_all(&dir);
-    (n as f64 / secs, n)
+    (n as f64 / secs, n, cpu0, cpu1)
 }
 
 /// Raw sled: insert `batch` records of the same size as the store's, then flush.
@@ -206,6 +211,32 @@ async fn read_all_vs_scan() -> (f64, f64) {
     (read_all, raw)
 }
 
+/// CPU seconds used so far by this process's threads, by thread name (Linux
+/// `/proc`; empty elsewhere). Shows where the time of a configuration goes.
+fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_owned();
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Fields 14 and 15 of stat (utime, stime), counted from after the name.
+        let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        *out.entry(name).or_insert(0.0) += ticks / 100.0;
+    }
+    out
+}
+
 fn main() {
     let ms = std::env::var("NAVIGO_BENCH_MS")
         .ok()
@@ -248,13 +279,22 @@ fn main() {
             if only.as_ref().is_some_and(|o| *o != format!("w{w}b{b}")) {
                 continue;
             }
-            let (r, n) = rt.block_on(store_append(w, b, run));
+            let (r, n, cpu0, cpu1) = rt.block_on(store_append(w, b, run));
             let ratio = r / raw[&b];
             print!("  writers {w:>2}, batch {b:>5}: {r:>10.0}  ({n} events)  x{ratio:.2}");
             if w == 64 && b == 1 {
                 print!("  | vs raw batch 64: x{:.2} (target >= 0.70)", r / raw[&64]);
             }
             println!();
+            if w == 64 && b == 1 {
+                let split: Vec<String> = cpu1
+                    .iter()
+                    .map(|(k, v)| (k, v - cpu0.get(k).copied().unwrap_or(0.0)))
+                    .filter(|(_, d)| *d >= 0.05)
+                    .map(|(k, d)| format!("{k} {d:.2}s"))
+                    .collect();
+                println!("      CPU by thread: {}", split.join(", "));
+            }
         }
     }
     println!();

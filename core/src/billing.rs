@@ -6,7 +6,7 @@
 //! suspended or terminated contracts.
 //!
 //! Each emitted [`Decision`] carries a deterministic idempotency key
-//! (`clock:debit:<contract>:<YYYY-MM>`...). Every step is derived from the state:
+//! (`clock:debit:<contract>:<YYYY-MM>@<stream version>`...). Every step is derived from the state:
 //! after a crash, the world folded from the store already shows what was appended,
 //! so the next advance resumes with the first step not yet stored, and advancing
 //! twice to the same date emits nothing new. An event emitted on one date can make
@@ -36,6 +36,9 @@ use crate::world::World;
 pub const CLOCK_DECISIONS_PER_ADVANCE_MAX: usize = 200_000;
 /// A bound on the months scanned for one contract's next debit.
 pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
+/// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
+/// never silently dropped); older differences are left to an agent.
+pub const RECONCILE_MONTHS_MAX: i32 = 36;
 /// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
 pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
@@ -121,11 +124,12 @@ pub fn compose_debit(
     m: YearMonth,
     dossier_fee: Money,
 ) -> Option<(DebitPresented, Money)> {
-    let period = c.periods.last()?;
+    let first = c.periods.first()?;
     let mut lines = Vec::new();
-    // Earlier months of the current period: what the rules say they cost against
-    // what was billed for them.
-    let mut k = YearMonth::of(period.start);
+    // Earlier months (of every period, up to a named bound back): what the rules
+    // say they cost against what was billed for them. A month never debited (a
+    // revoked mandate, a debit the clock could not compose) is billed now.
+    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
     while k < m {
         if is_debit_month(c, k) {
             let target = owed_month(world, c, k);
@@ -263,9 +267,15 @@ fn next_debit(
             return None;
         }
         // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
-        // months stay owed and are debited once a new mandate or payer is recorded.
-        if c.mandate_revoked.is_some_and(|r| c.debit_date(m) >= r) {
-            return None;
+        // months whose debit date falls without a mandate stay owed and are
+        // collected with the first debit after a new mandate or payer is recorded.
+        let dd = c.debit_date(m);
+        if c.revoked_spans
+            .iter()
+            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t))
+        {
+            m = m.plus(1);
+            continue;
         }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m)
@@ -436,7 +446,20 @@ pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
         }
         m = m.plus(1);
     }
-    let rest = paid - used;
+    // The months used are counted over the whole cash period (every suspension
+    // and resumption in it); what earlier suspensions refunded is deducted. Never
+    // more than the cash actually paid for the period (after a switch to cash the
+    // months before it were paid by direct debit), and never more than the credit
+    // it leaves: an unpaid switch amount is not refunded (Decision).
+    let mut rest = paid - used - c.cash_period_refunded;
+    let cap = c.cash_period_paid - c.cash_period_refunded;
+    if rest > cap {
+        rest = cap;
+    }
+    let debt = c.money.debt();
+    if debt.is_positive() {
+        rest -= debt;
+    }
     rest.is_positive().then_some(rest)
 }
 
@@ -607,11 +630,15 @@ fn decide(
         }
     };
     let stream = StreamId::contract(c.id);
+    let version = world.version(stream);
+    // The key names the step and the stream version it was decided at: a retry of
+    // the same append is recognised, while a step that comes back after a
+    // correction (an annulled debit debited again) gets a key of its own.
     Some(Decision {
         stream,
-        expected: ExpectedVersion::Exact(world.version(stream)),
+        expected: ExpectedVersion::Exact(version),
         events,
-        idempotency_key: Some(key),
+        idempotency_key: Some(format!("{key}@{version}")),
     })
 }
 

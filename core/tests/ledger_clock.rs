@@ -28,7 +28,7 @@ fn fresh(name: &str) -> PathBuf {
     dir
 }
 
-fn open(dir: &PathBuf) -> SledStore {
+fn open(dir: &std::path::Path) -> SledStore {
     let clock = Arc::new(ManualClock::new(
         "2026-11-24T10:00:00Z".parse().expect("instant"),
     ));

@@ -37,11 +37,12 @@ use navigo_events_schema::command::{
     Subscribe, Suspend, SwitchPaymentMethod, TerminateByAgency,
 };
 use navigo_events_schema::event::{
-    ChargeKind, FraudKind, LossKind, PaymentMeans, RefundReason, SettlementChannel,
-    TerminationReason,
+    ChargeKind, FraudKind, LossKind, PaymentMeans, RefundReason, SettlementChannel, TariffPrice,
+    TariffPublished, TerminationReason,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Channel, DebitDay, Mandate, PaymentSetup, Product, Support,
+    ActivityDeclaration, Channel, DebitDay, Mandate, Mark, PaymentSetup, Product, ProductKey,
+    Support,
 };
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
@@ -80,21 +81,42 @@ struct Customer {
 
 #[derive(Debug, Clone)]
 enum Act {
-    Suspend { remote: bool, planned: Option<i64> },
-    Resume { remote: bool },
-    ChangeZones { to: usize, deferred: u32 },
+    Suspend {
+        remote: bool,
+        planned: Option<i64>,
+    },
+    Resume {
+        remote: bool,
+    },
+    ChangeZones {
+        to: usize,
+        deferred: u32,
+    },
     Loss,
     TerminateByPayer,
-    Reject { code: usize },
+    Reject {
+        code: usize,
+    },
     Settle,
-    ChangeDebitDay { day: usize },
+    ChangeDebitDay {
+        day: usize,
+    },
     PayRefunds,
-    TerminateByAgency { reason: usize },
+    TerminateByAgency {
+        reason: usize,
+    },
     SwitchToCash,
-    ChangePayer { to: usize },
+    ChangePayer {
+        to: usize,
+    },
     RevokeMandate,
     SeniorRequest,
     SeniorValidate,
+    /// A new tariff, `cents` cents dearer per annual price (odd amounts exercise
+    /// the rounding), from the 1st of next month (`TAR-CATALOGUE`).
+    PublishTariff {
+        cents: i64,
+    },
     PayCash,
     EstablishFraud,
     AnnulLastLoss,
@@ -146,6 +168,7 @@ fn act() -> impl Strategy<Value = Act> {
         1 => Just(Act::RevokeMandate),
         1 => Just(Act::SeniorRequest),
         1 => Just(Act::SeniorValidate),
+        1 => (1..5_000i64).prop_map(|cents| Act::PublishTariff { cents }),
         1 => Just(Act::PayCash),
         1 => Just(Act::EstablishFraud),
         1 => Just(Act::AnnulLastLoss),
@@ -177,8 +200,20 @@ enum Backend {
     Ledger {
         ledger: Box<Ledger<SledStore>>,
         rt: tokio::runtime::Runtime,
+        dir: std::path::PathBuf,
+        clock: Arc<ManualClock>,
+        /// Commands executed so far: names their idempotency keys and times the
+        /// faults.
+        executed: u64,
     },
 }
+
+/// Every this many commands, the store-backed driver delivers the command twice
+/// (duplicate delivery: the idempotency key makes the second a no-op).
+const DUPLICATE_EVERY: u64 = 3;
+/// Every this many commands, the store-backed driver closes the store and opens
+/// the ledger again (a crash between two commands: the refold must agree).
+const REOPEN_EVERY: u64 = 11;
 
 /// The driver of a generated scenario.
 struct Driver {
@@ -199,10 +234,11 @@ impl Driver {
         }
     }
 
-    fn over_store(store: SledStore) -> Driver {
+    fn over_store(dir: std::path::PathBuf, clock: Arc<ManualClock>) -> Driver {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
+        let store = SledStore::open(&dir, Limits::default(), clock.clone()).expect("open");
         let ledger = rt
             .block_on(Ledger::open(store, Policy::default(), 7))
             .expect("ledger opens");
@@ -210,6 +246,9 @@ impl Driver {
             backend: Backend::Ledger {
                 ledger: Box::new(ledger),
                 rt,
+                dir,
+                clock,
+                executed: 0,
             },
             policy: Policy::default(),
             refusals: Vec::new(),
@@ -250,12 +289,47 @@ impl Driver {
                     }
                 })
             }
-            Backend::Ledger { ledger, rt } => {
-                match rt.block_on(ledger.execute(c, ClockMode::Import)) {
-                    Ok(_) => Ok(()),
+            Backend::Ledger {
+                ledger,
+                rt,
+                dir,
+                clock,
+                executed,
+            } => {
+                *executed += 1;
+                let mut keyed = c.clone();
+                keyed.idempotency_key = Some(format!("cmd-{executed}"));
+                let first = match rt.block_on(ledger.execute(&keyed, ClockMode::Import)) {
+                    Ok(stored) => Ok(stored),
                     Err(LedgerError::Command(e)) => Err(e),
                     Err(e) => panic!("the store failed: {e}"),
+                };
+                if let (Ok(stored), true) = (&first, *executed % DUPLICATE_EVERY == 0) {
+                    // Duplicate delivery: the same answer, nothing appended.
+                    let before = ledger.world().position;
+                    let again = rt
+                        .block_on(ledger.execute(&keyed, ClockMode::Import))
+                        .expect("a duplicate is answered");
+                    assert_eq!(
+                        ledger.world().position,
+                        before,
+                        "a duplicate appends nothing"
+                    );
+                    let positions = |v: &[Envelope]| {
+                        let mut p: Vec<u64> = v.iter().map(|e| e.position).collect();
+                        p.sort_unstable();
+                        p
+                    };
+                    assert_eq!(
+                        positions(&again),
+                        positions(stored),
+                        "the first answer again"
+                    );
                 }
+                if *executed % REOPEN_EVERY == 0 {
+                    reopen(ledger, rt, dir, clock);
+                }
+                first.map(|_| ())
             }
         };
         self.record(result);
@@ -283,12 +357,55 @@ impl Driver {
                     world.apply_new(dec.stream, &dec.events, at);
                 }
             }
-            Backend::Ledger { ledger, rt } => {
+            Backend::Ledger { ledger, rt, .. } => {
                 rt.block_on(ledger.advance_to(through, at, ClockMode::Import))
                     .expect("the clock's decisions are appended");
             }
         }
     }
+}
+
+/// A crash between two commands: the store is closed, opened again, and the
+/// ledger refolds the log; the state must be the one maintained incrementally.
+fn reopen(
+    ledger: &mut Box<Ledger<SledStore>>,
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    clock: &Arc<ManualClock>,
+) {
+    let before = ledger.world().clone();
+    let placeholder = {
+        // A second, empty ledger stands in while the first is closed.
+        let tmp = dir.with_extension("swap");
+        let _ = std::fs::remove_dir_all(&tmp);
+        SledStore::init(&tmp).expect("init swap");
+        let store = SledStore::open(&tmp, Limits::default(), clock.clone()).expect("open swap");
+        Box::new(
+            rt.block_on(Ledger::open(store, Policy::default(), 7))
+                .expect("swap ledger"),
+        )
+    };
+    let old = std::mem::replace(ledger, placeholder);
+    rt.block_on(old.into_store().close()).expect("close");
+    let store = SledStore::open(dir, Limits::default(), clock.clone()).expect("reopen");
+    let reopened = Box::new(
+        rt.block_on(Ledger::open(store, Policy::default(), 7))
+            .expect("ledger reopens"),
+    );
+    assert_eq!(reopened.world().position, before.position);
+    assert_eq!(
+        reopened.world().contracts,
+        before.contracts,
+        "refold after a crash"
+    );
+    assert_eq!(
+        reopened.world().persons,
+        before.persons,
+        "refold after a crash"
+    );
+    let swap = std::mem::replace(ledger, reopened);
+    rt.block_on(swap.into_store().close()).expect("close swap");
+    let _ = std::fs::remove_dir_all(dir.with_extension("swap"));
 }
 
 fn zones(i: usize) -> navigo_events_schema::types::Zones {
@@ -375,7 +492,7 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
             }),
         ),
         Act::ChangeZones { to, deferred } => one(
-            Some(Channel::Agency),
+            channel(*deferred == 1),
             Command::ChangeZones(ChangeZones {
                 contract_id: id,
                 zones: zones(*to),
@@ -506,6 +623,30 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
             None,
             Command::ValidateSeniorSwitch(ContractRef { contract_id: id }),
         ),
+        Act::PublishTariff { cents } => {
+            let from = YearMonth::of(date).plus(1).first_day();
+            let prices = ["1-5", "2-3", "3-4", "4-5", "senior"]
+                .iter()
+                .filter_map(|k| {
+                    let key: ProductKey = k.parse().ok()?;
+                    let now = world.catalogue.annual_price(key, date)?;
+                    Some(TariffPrice {
+                        product: key,
+                        annual: now.annual + Money::from_cents(*cents),
+                        mark: Mark::Unverified,
+                    })
+                })
+                .collect();
+            vec![cmd(
+                date,
+                None,
+                Command::PublishTariff(TariffPublished {
+                    effective_from: from,
+                    prices,
+                    source: "property test".into(),
+                }),
+            )]
+        }
         Act::PayCash => {
             let Some(tariff) = world.catalogue.annual_price(c.product.key(), date) else {
                 return Vec::new();
@@ -852,8 +993,11 @@ proptest! {
 proptest! {
     #![proptest_config(config(6))]
 
-    /// The same sequences appended to a `SledStore`: the log read back is gapless,
-    /// verifies, and folds to the state maintained incrementally.
+    /// The same sequences through a `Ledger` over a `SledStore`, with faults: every
+    /// third command is delivered twice (the idempotency key answers the first
+    /// result and appends nothing), and every eleventh the store is closed and the
+    /// ledger reopened (the refold equals the incremental state). At the end the
+    /// log verifies, is gapless, and folds to the same state once more.
     #[test]
     fn pay_due_vs_collected_invariants_hold_through_the_sled_store(
         (customers, steps) in scenario()
@@ -869,10 +1013,9 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
         SledStore::init(&dir).expect("init");
         let clock = Arc::new(ManualClock::new(at(d(2011, 1, 1))));
-        let store = SledStore::open(&dir, Limits::default(), clock.clone()).expect("open");
-        let mut drv = Driver::over_store(store);
+        let mut drv = Driver::over_store(dir.clone(), clock.clone());
         run_scenario(&mut drv, &customers, &steps);
-        let Backend::Ledger { ledger, rt } = drv.backend else {
+        let Backend::Ledger { ledger, rt, .. } = drv.backend else {
             unreachable!("a store-backed driver");
         };
         let folded = ledger.world().clone();
@@ -1064,6 +1207,117 @@ fn pay_cash_refund_after_a_switch_to_cash_never_refunds_more_than_was_due() {
             customer: 0,
             gap_days: 84, // 2026-12-24: terminated, payer deceased
             act: Act::TerminateByAgency { reason: 0 },
+        },
+    ];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the property suite: a cash contract suspended, resumed and suspended
+/// again is refunded at most what it paid for the months it did not use
+/// (`PAY-CASH-REFUND`, `SUSP-RESUME`): the travel due never goes negative.
+#[test]
+fn pay_cash_refund_over_two_suspensions_never_refunds_more_than_was_paid() {
+    let customers = vec![Customer {
+        start_offset: 0, // 2026-06-01, Annual 2-3 by direct debit on the 2nd
+        zones: 1,
+        debit_day: 1,
+        senior: false,
+        old: false,
+        cash: false,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::SwitchToCash,
+        },
+        Step {
+            customer: 0,
+            gap_days: 22,
+            act: Act::Suspend {
+                remote: false,
+                planned: None,
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Settle,
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Resume { remote: false },
+        },
+        Step {
+            customer: 0,
+            gap_days: 1,
+            act: Act::Suspend {
+                remote: false,
+                planned: None,
+            },
+        },
+    ];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the property suite: after a mandate revocation without a new method,
+/// the months the contract stays in force are still owed (`PAY-PAYER-CHANGE`:
+/// the agency may terminate, reason `mandate_revoked`; until then nothing is
+/// silently dropped, `PAY-CUTOFF` Decision). A Senior contract never shows a month
+/// in force that costs nothing (`PAY-SENIOR`).
+#[test]
+fn pay_payer_change_months_after_a_revoked_mandate_stay_due() {
+    let customers = vec![Customer {
+        start_offset: 21, // 2026-06-22, Senior by direct debit on the 12th
+        zones: 0,
+        debit_day: 3,
+        senior: true,
+        old: true,
+        cash: false,
+    }];
+    let steps = vec![Step {
+        customer: 0,
+        gap_days: 40,
+        act: Act::RevokeMandate,
+    }];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the property suite: a cash contract (990.00 paid on 2026-07-26)
+/// suspended on 2026-08-29 with a planned resumption on 2026-12-07, then
+/// suspended again on 2027-04-04, must not be refunded the whole price it paid:
+/// the months used are charged with the direct-debit method (`PAY-CASH-REFUND`,
+/// §10.5), and a resumed cash contract renews its payment (§11.3).
+#[test]
+fn pay_cash_refund_two_suspensions_with_planned_resumption_charge_the_months_used() {
+    let customers = vec![Customer {
+        start_offset: 55,
+        zones: 0,
+        debit_day: 1,
+        senior: false,
+        old: false,
+        cash: true,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 32,
+            act: Act::Suspend {
+                remote: true,
+                planned: Some(102),
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 220,
+            act: Act::Suspend {
+                remote: false,
+                planned: Some(82),
+            },
         },
     ];
     let mut drv = Driver::pure();

@@ -310,6 +310,10 @@ pub struct ContractState {
     pub mandates: Vec<(YearMonth, Mandate)>,
     /// The mandate was revoked and not replaced.
     pub mandate_revoked: Option<NaiveDate>,
+    /// Spans without a usable mandate: from the revocation to the day a new
+    /// mandate, payer or method was recorded (open while none). Nothing is debited
+    /// in them; the months they hide are collected with the next debit.
+    pub revoked_spans: Vec<(NaiveDate, Option<NaiveDate>)>,
     /// Status timeline.
     pub statuses: Vec<StatusChange>,
     /// Periods of validity.
@@ -335,6 +339,12 @@ pub struct ContractState {
     pub one_off_payments: Vec<OneOffPayment>,
     /// Cash coverage: last day covered by cash payments (`PAY-CASH`).
     pub cash_paid_until: Option<NaiveDate>,
+    /// What the current cash period was paid in cash (the annual price at
+    /// subscription or renewal, the amount due at a switch to cash): the most a
+    /// `PAY-CASH-REFUND` can give back.
+    pub cash_period_paid: Money,
+    /// What `PAY-CASH-REFUND` already returned of the current cash period.
+    pub cash_period_refunded: Money,
     /// Cash renewal notices sent, by period end.
     pub renewal_notices: Vec<NaiveDate>,
     /// Senior switch in processing.
@@ -409,6 +419,7 @@ impl ContractState {
             debit_day_requests: Vec::new(),
             mandates,
             mandate_revoked: None,
+            revoked_spans: Vec::new(),
             statuses: vec![StatusChange {
                 from: start,
                 status: Status::Active,
@@ -432,6 +443,8 @@ impl ContractState {
             refunds: BTreeMap::new(),
             one_off_payments: Vec::new(),
             cash_paid_until: None,
+            cash_period_paid: Money::ZERO,
+            cash_period_refunded: Money::ZERO,
             renewal_notices: Vec::new(),
             senior_switch: None,
             fraud: None,
@@ -543,6 +556,8 @@ impl ContractState {
                     means: p.means,
                 });
                 if matches!(self.payment(), Some(PaymentSetup::Cash)) {
+                    self.cash_period_paid = p.amount;
+                    self.cash_period_refunded = Money::ZERO;
                     self.cash_paid_until =
                         navigo_events_schema::types::add_months(date, 12).pred_opt();
                 }
@@ -558,26 +573,31 @@ impl ContractState {
                 self.payers.push((p.effective_from_month, p.payer));
                 if let Some(m) = &p.mandate {
                     self.mandates.push((p.effective_from_month, m.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 }
             }
             Event::MandateChanged(m) => {
                 self.mandates
                     .push((m.effective_from_month, m.mandate.clone()));
-                self.mandate_revoked = None;
+                self.close_revoked_span(date);
             }
-            Event::MandateRevoked(_) => self.mandate_revoked = Some(date),
+            Event::MandateRevoked(_) => {
+                self.mandate_revoked = Some(date);
+                self.revoked_spans.push((date, None));
+            }
             Event::PaymentMethodSwitched(s) => {
                 self.payments.push((s.effective_from_month, s.to.clone()));
                 if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
                     self.debit_days.push((s.effective_from_month, *debit_day));
                     self.mandates
                         .push((s.effective_from_month, mandate.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 } else {
                     if let Some(a) = s.amount_due {
                         self.money.due += a;
                         self.money.unattributed_due += a;
+                        self.cash_period_paid = a;
+                        self.cash_period_refunded = Money::ZERO;
                     }
                     // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
                     // current 12-month cycle, through its free month.
@@ -650,6 +670,8 @@ impl ContractState {
                 // PAY-CASH: a payment covering a new period extends the coverage to
                 // the same day 12 months on.
                 if c.due.is_positive() {
+                    self.cash_period_paid = c.due;
+                    self.cash_period_refunded = Money::ZERO;
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -666,6 +688,8 @@ impl ContractState {
                 if r.reason == RefundReason::CashUnused {
                     self.money.due -= r.amount;
                     self.money.unattributed_due -= r.amount;
+                    // What is refunded of the period cannot be refunded again.
+                    self.cash_period_refunded += r.amount;
                 }
                 self.refunds.insert(
                     env.event_id,
@@ -834,6 +858,16 @@ impl ContractState {
             if let Some(mm) = self.money.months.get_mut(&m) {
                 self.money.due -= mm.due;
                 mm.due = Money::ZERO;
+            }
+        }
+    }
+
+    /// A new mandate, payer or method ends the span without a mandate.
+    fn close_revoked_span(&mut self, date: NaiveDate) {
+        self.mandate_revoked = None;
+        if let Some(last) = self.revoked_spans.last_mut() {
+            if last.1.is_none() {
+                last.1 = Some(date);
             }
         }
     }

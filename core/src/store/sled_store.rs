@@ -32,7 +32,7 @@ use super::{
 };
 use read::{check_record, committed, ReadAll};
 pub use verify::{BadRecord, Problem, VerifyReport};
-use writer::{storage, stream_version_on_disk, Job, Writer};
+use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
 pub use writer::{
     AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
 };
@@ -72,6 +72,7 @@ pub struct SledStore {
     tree: sled::Tree,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
+    limits: Limits,
     writer_done: Option<oneshot::Receiver<()>>,
 }
 
@@ -282,6 +283,7 @@ impl SledStore {
             tree,
             head: shared_head,
             tx,
+            limits,
             writer_done: Some(done_rx),
         })
     }
@@ -318,6 +320,16 @@ impl SledStore {
             request_index: None,
             error: StoreError::Closed,
         };
+        let requests = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Prepared::new(r, &self.limits).map_err(|error| AppendAllError {
+                    request_index: Some(i),
+                    error,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.tx
             .send(Job::All { requests, reply })
             .await
@@ -369,6 +381,7 @@ impl SledStore {
 #[async_trait]
 impl EventStore for SledStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let request = Prepared::new(request, &self.limits)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::One { request, reply })
@@ -389,10 +402,7 @@ impl EventStore for SledStore {
         let head = committed(&self.head).position;
         let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
         let mut out = Vec::new();
-        let mut expected_seq = start;
-        // The sequence counter is compared with each record: explicit on purpose.
-        #[allow(clippy::explicit_counter_loop)]
-        for item in self.tree.range(keys_range) {
+        for (expected_seq, item) in (start..).zip(self.tree.range(keys_range)) {
             let (k, v) = item.map_err(storage)?;
             let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
                 position: 0,
@@ -422,7 +432,6 @@ impl EventStore for SledStore {
                     ),
                 });
             }
-            expected_seq += 1;
             out.push(env);
         }
         Ok(out)
