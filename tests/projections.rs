@@ -373,3 +373,31 @@ fn unknown_ids_are_errors() {
     assert!(refunds::person_refunds(&events, pid(9), &q).is_err());
     assert!(state::contract_state(&events, cid(9), &q).is_err());
 }
+
+#[test]
+fn ban_treasury_2y_window_opens_on_the_notice_and_bars_the_payer_role_only() {
+    // Given an unpaid termination (2026-09-04) left unsettled: the clock issues a
+    // Trésor Public notice two months later.
+    let s = rejected().advance(d(2026, 9, 10)).advance(d(2026, 11, 30));
+    let events = envelopes(&s);
+    let b = bans::person_bans(&events, pid(1), &Query::on(d(2026, 11, 30))).expect("bans");
+    let treasury = b
+        .windows
+        .iter()
+        .find(|w| w.rule == RuleId::BanTreasury2y)
+        .unwrap_or_else(|| panic!("a treasury window: {b:?}"));
+    assert!(treasury.active);
+    assert!(treasury.start >= d(2026, 11, 4), "{treasury:?}");
+    assert_eq!(treasury.end, treasury.until);
+    // The payer role is barred, the holder role is not (BAN-NEW-PAYER).
+    assert!(!b.may_be_payer.allowed);
+    assert!(b.may_be_holder.allowed);
+    // Known before the notice was recorded, only the unpaid window existed.
+    let q = Query {
+        at: d(2026, 11, 30),
+        known_at: Some(at(d(2026, 10, 1))),
+    };
+    let b = bans::person_bans(&events, pid(1), &q).expect("bans");
+    assert_eq!(b.windows.len(), 1, "{b:?}");
+    assert_eq!(b.windows[0].rule, RuleId::BanUnpaid2m);
+}
