@@ -223,6 +223,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000);
+    // NAVIGO_BENCH_HORIZON=N: months of forecast (default: the policy's 24).
+    let horizon: Option<u32> = std::env::var("NAVIGO_BENCH_HORIZON")
+        .ok()
+        .and_then(|s| s.parse().ok());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -242,7 +246,7 @@ fn main() {
     let events = rt
         .block_on(load::read_contract(&store, contract, false))
         .expect("read");
-    let cal = calendar::calendar(&events, contract, &q_now, &policy, None).expect("calendar");
+    let cal = calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
     println!(
         "contract stream: {n_events} events; calendar rows: {} (through {})",
         cal.rows.len(),
@@ -262,7 +266,7 @@ fn main() {
             let events = rt
                 .block_on(load::read_contract(&store, contract, false))
                 .expect("read");
-            let cal = calendar::calendar(&events, contract, q, &policy, None).expect("calendar");
+            let cal = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
             out.push(t.elapsed());
             std::hint::black_box(cal);
         }
@@ -278,7 +282,8 @@ fn main() {
             .expect("read");
         read.push(t.elapsed());
         let t = Instant::now();
-        let cal = calendar::calendar(&events, contract, &q_now, &policy, None).expect("calendar");
+        let cal =
+            calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
         fold.push(t.elapsed());
         std::hint::black_box(cal);
     }
