@@ -22,8 +22,9 @@
 //!   a change recorded before `at` but effective after it shows as scheduled. Money
 //!   (amounts due, collected, returned, fees, refunds and their payment), bans and
 //!   losses count only the known events whose effective date is at or before `at`
-//!   ([`effective_by`]); the contract's subscription always counts, since it opens
-//!   the stream and carries no amount.
+//!   ([`effective_by`]); the events opening a stream (subscription, registration)
+//!   and the reference data (catalogue, campaigns, which carry their own effective
+//!   dates) always count.
 //!
 //! `at` in the future is a forecast: debits not recorded yet are what the billing
 //! clock ([`navigo_core::billing::advance_to`]) would emit from the state as known,
@@ -36,7 +37,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::world::World;
 use navigo_events_schema::views::AsOf;
-use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
+use navigo_events_schema::{Envelope, Event, StreamKind};
 use uuid::Uuid;
 
 pub mod balance;
@@ -102,13 +103,23 @@ pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec
         .collect()
 }
 
-/// Of the known envelopes, those effective at or before `at`, and every contract
-/// subscription (it opens its stream and carries no amount).
+/// Of the known envelopes, those effective at or before `at`, plus those that
+/// count whatever their date: the events opening a stream (`ContractSubscribed`,
+/// `PersonRegistered`: they carry no amount, and a contract or person known is
+/// known on every date), and the reference streams (catalogue, campaigns), whose
+/// entries carry their own effective dates and are looked up by date.
 pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelope> {
     known
         .iter()
         .copied()
-        .filter(|e| e.effective_date <= at || matches!(e.event, Event::ContractSubscribed(_)))
+        .filter(|e| {
+            e.effective_date <= at
+                || matches!(
+                    e.event,
+                    Event::ContractSubscribed(_) | Event::PersonRegistered(_)
+                )
+                || matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign)
+        })
         .collect()
 }
 
@@ -141,19 +152,6 @@ impl Worlds {
             at: fold(&at),
         }
     }
-}
-
-/// Whether an envelope belongs to a stream of kind `kind`.
-pub fn is_kind(e: &Envelope, kind: StreamKind) -> bool {
-    e.stream.kind == kind
-}
-
-/// The streams a contract projection reads: the contract, the catalogue, and the
-/// persons named (holder, payers).
-pub fn contract_streams(contract: Uuid, persons: &[Uuid]) -> Vec<StreamId> {
-    let mut out = vec![StreamId::contract(contract), StreamId::catalogue()];
-    out.extend(persons.iter().map(|p| StreamId::person(*p)));
-    out
 }
 
 #[cfg(test)]
