@@ -44,6 +44,17 @@ enum Command {
     Apply(cli::apply::Args),
     /// Run the billing clock through a date (debits, notices, terminations...).
     Advance(cli::advance::Args),
+    /// A contract's state on a date (status, product, payment, losses, free month,
+    /// attestation, retention); with --zone, may it be used there (USE-DEZONAGE).
+    State(cli::state::Args),
+    /// The balance of a contract, or of a payer (every contract they pay).
+    Balance(cli::balance::Args),
+    /// A contract's debit calendar, from its start to a horizon.
+    Calendar(cli::calendar::Args),
+    /// A person's ban windows; may they be payer or holder on the date?
+    Bans(cli::bans::Args),
+    /// A person's refund entitlements (punctuality, contract refunds).
+    Refunds(cli::refunds::Args),
     /// Print a stream's events: a table, or JSON lines with --json.
     History(cli::history::Args),
     /// Recompute every hash and the chain; report the first bad position.
@@ -77,6 +88,11 @@ fn main() -> ExitCode {
             Command::Append(args) => cli::append::run(&data, args).await,
             Command::Apply(args) => cli::apply::run(&data, args).await,
             Command::Advance(args) => cli::advance::run(&data, args).await,
+            Command::State(args) => cli::state::run(&data, args).await,
+            Command::Balance(args) => cli::balance::run(&data, args).await,
+            Command::Calendar(args) => cli::calendar::run(&data, args).await,
+            Command::Bans(args) => cli::bans::run(&data, args).await,
+            Command::Refunds(args) => cli::refunds::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify => cli::verify::run(&data),
             Command::Stats => cli::stats::run(&data).await,

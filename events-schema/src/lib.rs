@@ -13,6 +13,7 @@ pub mod event;
 pub mod rule;
 pub mod types;
 pub mod upcast;
+pub mod views;
 
 pub use command::{Command, CommandEnvelope};
 pub use envelope::{
@@ -90,6 +91,26 @@ pub fn schema_files() -> Vec<SchemaFile> {
     out.push(SchemaFile {
         path: "raw-event-line.json".into(),
         schema: schemars::schema_for!(RawEventLine),
+    });
+    // The views of the projections (`navigo-projections`): their public API.
+    let views: [(&str, schemars::Schema); 6] = [
+        ("balance", schemars::schema_for!(views::PayerBalance)),
+        (
+            "contract-balance",
+            schemars::schema_for!(views::ContractBalance),
+        ),
+        ("calendar", schemars::schema_for!(views::DebitCalendar)),
+        ("bans", schemars::schema_for!(views::PersonBans)),
+        ("refunds", schemars::schema_for!(views::PersonRefunds)),
+        ("state", schemars::schema_for!(views::ContractStateView)),
+    ];
+    out.extend(views.into_iter().map(|(name, schema)| SchemaFile {
+        path: format!("views/{name}.json"),
+        schema,
+    }));
+    out.push(SchemaFile {
+        path: "views/validity.json".into(),
+        schema: schemars::schema_for!(views::ValidityView),
     });
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out

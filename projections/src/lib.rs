@@ -1,1 +1,167 @@
-//! placeholder
+//! As-of projections of navigo-ledger: balances, debit calendars, ban windows,
+//! refund entitlements and contract state, each a pure fold over a list of stored
+//! envelopes (the contract and person streams concerned, the catalogue and the
+//! campaigns). The folds are the core's: [`World::apply`] and
+//! [`ContractState`](navigo_core::contract::state::ContractState); the rules are the
+//! core's too (billing clock, bans, punctuality, validity, termination). Nothing here
+//! re-implements a rule: the projections choose which events count and read the
+//! folded state.
+//!
+//! # The two parameters
+//!
+//! Every projection answers for a [`Query`]:
+//!
+//! - `known_at` (a recorded UTC instant; `None`: everything recorded): only the
+//!   envelopes whose `recorded_at` is at or before it count. Among those, an event
+//!   annulled by an `EventAnnulled` also recorded by then no longer counts, and the
+//!   annulments themselves are dropped ([`known_events`]). A correction recorded
+//!   later therefore changes the answer for a `known_at` after it, not before.
+//! - `at` (an effective Europe/Paris date): the state of the contract on that day.
+//!   Timelines (status, product and zones, payment method, payer, free-month cycle,
+//!   scheduled debits) are read on `at` from the fold of every known event, so that
+//!   a change recorded before `at` but effective after it shows as scheduled. Money
+//!   (amounts due, collected, returned, fees, refunds and their payment), bans and
+//!   losses count only the known events whose effective date is at or before `at`
+//!   ([`effective_by`]); the events opening a stream (subscription, registration)
+//!   and the reference data (catalogue, campaigns, which carry their own effective
+//!   dates) always count.
+//!
+//! `at` in the future is a forecast: debits not recorded yet are what the billing
+//! clock ([`navigo_core::billing::advance_to`]) would emit from the state as known,
+//! with no other command arriving. The library takes "now" from its caller; only the
+//! binary reads the system clock.
+#![warn(missing_docs)]
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::world::World;
+use navigo_events_schema::views::AsOf;
+use navigo_events_schema::{Envelope, Event, StreamKind};
+use uuid::Uuid;
+
+pub mod balance;
+pub mod bans;
+pub mod calendar;
+pub mod load;
+pub mod refunds;
+pub mod state;
+
+/// The parameters of a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    /// The effective Europe/Paris date read.
+    pub at: NaiveDate,
+    /// Only events recorded at or before this instant count; `None`: everything.
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+impl Query {
+    /// The state on `at` as known now.
+    pub fn on(at: NaiveDate) -> Query {
+        Query { at, known_at: None }
+    }
+    /// The view's echo of the parameters.
+    pub fn as_of(&self) -> AsOf {
+        AsOf {
+            at: self.at,
+            known_at: self.known_at,
+        }
+    }
+}
+
+/// Why a projection cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectionError {
+    /// No contract with that id was known at `known_at`.
+    #[error("no contract {0} in the ledger (as known at the instant asked)")]
+    UnknownContract(Uuid),
+    /// No person with that id was known at `known_at`.
+    #[error("no person {0} in the ledger (as known at the instant asked)")]
+    UnknownPerson(Uuid),
+}
+
+/// The envelopes that count as known at `known_at`: recorded at or before it, not
+/// annulled by an annulment recorded at or before it, annulments dropped. Order is
+/// kept (position order when the input is).
+pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec<&Envelope> {
+    let recorded: Vec<&Envelope> = events
+        .iter()
+        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
+        .collect();
+    let annulled: BTreeSet<Uuid> = recorded
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::EventAnnulled(a) => Some(a.annulled_event_id),
+            _ => None,
+        })
+        .collect();
+    recorded
+        .into_iter()
+        .filter(|e| !matches!(e.event, Event::EventAnnulled(_)))
+        .filter(|e| !annulled.contains(&e.event_id))
+        .collect()
+}
+
+/// Of the known envelopes, those effective at or before `at`, plus those that
+/// count whatever their date: the events opening a stream (`ContractSubscribed`,
+/// `PersonRegistered`: they carry no amount, and a contract or person known is
+/// known on every date), and the reference streams (catalogue, campaigns), whose
+/// entries carry their own effective dates and are looked up by date.
+pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelope> {
+    known
+        .iter()
+        .copied()
+        .filter(|e| {
+            e.effective_date <= at
+                || matches!(
+                    e.event,
+                    Event::ContractSubscribed(_) | Event::PersonRegistered(_)
+                )
+                || matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign)
+        })
+        .collect()
+}
+
+/// Folds envelopes into a world.
+pub fn fold(events: &[&Envelope]) -> World {
+    let mut w = World::new();
+    for e in events {
+        w.apply(e);
+    }
+    w
+}
+
+/// The two worlds a query reads: everything known (timelines, plans), and what was
+/// effective by `at` (money, bans, losses).
+#[derive(Debug, Clone)]
+pub struct Worlds {
+    /// Every known event folded.
+    pub known: World,
+    /// Known events effective by `at` folded.
+    pub at: World,
+}
+
+impl Worlds {
+    /// Both folds of `events` for `q`.
+    pub fn new(events: &[Envelope], q: &Query) -> Worlds {
+        let known = known_events(events, q.known_at);
+        let at = effective_by(&known, q.at);
+        Worlds {
+            known: fold(&known),
+            at: fold(&at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_on_means_everything_known() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(Query::on(d).known_at, None);
+        assert_eq!(Query::on(d).as_of().at, d);
+    }
+}

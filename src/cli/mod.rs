@@ -4,9 +4,14 @@
 pub mod advance;
 pub mod append;
 pub mod apply;
+pub mod balance;
+pub mod bans;
+pub mod calendar;
 pub mod history;
 pub mod init;
+pub mod refunds;
 pub mod sample;
+pub mod state;
 pub mod stats;
 pub mod stress;
 pub mod verify;

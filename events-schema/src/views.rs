@@ -1,0 +1,494 @@
+//! The views the projections answer with (`navigo-projections`): balances, debit
+//! calendars, ban windows, refund entitlements and contract state, each computed
+//! for an effective Europe/Paris date (`at`) as known at a recorded UTC instant
+//! (`known_at`). They are the public output of the projections, printed by
+//! `navigo-ledger state|balance|calendar|bans|refunds --json` and served by the
+//! HTTP API; this crate is the only one that derives serde, so they live here.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::event::{
+    ChargeLine, FeeKind, OperationDecision, RefundMethod, RefundReason, SuspensionCause,
+    TerminationReason,
+};
+use crate::types::{Channel, DebitDay, PaymentSetup, Product, Support};
+use crate::{Money, RuleId, YearMonth};
+
+/// The two parameters every projection answers for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    /// The effective Europe/Paris date read.
+    pub at: NaiveDate,
+    /// Only events recorded at or before this instant count; `None`: everything.
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+/// Fees charged, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeAmount {
+    /// The kind of fee.
+    pub kind: FeeKind,
+    /// Total charged.
+    pub amount: Money,
+}
+
+/// Travel amounts of one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonthAmounts {
+    /// The month.
+    pub month: YearMonth,
+    /// Owed for travel in the month.
+    pub due: Money,
+    /// Collected for the month (net of rejections).
+    pub collected: Money,
+}
+
+/// Totals of a balance (`PAY-DUE-VS-COLLECTED`): balance = due − collected +
+/// returned; positive is a debt, negative a credit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceTotals {
+    /// Total due.
+    pub due: Money,
+    /// Total collected.
+    pub collected: Money,
+    /// Total returned (refunds paid).
+    pub returned: Money,
+    /// due − collected + returned.
+    pub balance: Money,
+    /// The debt (positive balance), zero when none.
+    pub debt: Money,
+    /// The credit (negative balance, as a positive amount), zero when none.
+    pub credit: Money,
+    /// Refunds due and not yet paid.
+    pub refunds_pending: Money,
+}
+
+/// The balance of one contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractBalance {
+    /// The contract.
+    pub contract: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// Totals.
+    pub totals: BalanceTotals,
+    /// Fees by kind.
+    pub fees: Vec<FeeAmount>,
+    /// Per month.
+    pub months: Vec<MonthAmounts>,
+}
+
+/// The balance of a payer: every contract they pay or paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerBalance {
+    /// The payer.
+    pub payer: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// Sum over the contracts.
+    pub totals: BalanceTotals,
+    /// One balance per contract.
+    pub contracts: Vec<ContractBalance>,
+}
+
+/// The status of one row of a debit calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DebitStatus {
+    /// Not yet presented on the date read.
+    Scheduled,
+    /// Presented; the bank may still reject it.
+    Presented,
+    /// Presented and not rejected.
+    Collected,
+    /// Rejected and the debt not settled yet.
+    Rejected,
+    /// Rejected, then the debt was settled.
+    Settled,
+    /// Taken although no longer owed, and refunded (`PAY-CUTOFF`, `PAY-REFUND-30D`).
+    Refunded,
+    /// No debit: the contract is suspended that month.
+    NoneSuspended,
+    /// No debit: the contract is terminated that month.
+    NoneTerminated,
+}
+
+/// One month of a debit calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarRow {
+    /// The month.
+    pub month: YearMonth,
+    /// The debit date (debit day, Paris calendar); `None` when no debit.
+    pub debit_date: Option<NaiveDate>,
+    /// The amount debited.
+    pub amount: Money,
+    /// Its composition: full, prorated (with days), free month, Senior, carried
+    /// differences, dossier fee, credit deducted; each line names its tariff entry
+    /// and the entry's verified / derived / unverified mark.
+    pub lines: Vec<ChargeLine>,
+    /// The status on the date read.
+    pub status: DebitStatus,
+    /// Whether the row was read from a recorded event (false: forecast by the
+    /// billing clock from the state as known).
+    pub recorded: bool,
+}
+
+/// A renewal deadline of a cash contract for one channel (`PAY-CASH`, §4.13.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalDeadline {
+    /// The channel.
+    pub channel: Channel,
+    /// Last day the renewal payment is accepted by that channel.
+    pub last_day: NaiveDate,
+}
+
+/// The cash coverage of a contract paid in cash (`PAY-CASH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashCoverage {
+    /// First day covered by the current cash period.
+    pub from: NaiveDate,
+    /// Last day covered.
+    pub until: NaiveDate,
+    /// The date the renewal notice is due (45 days before the end).
+    pub renewal_notice_date: NaiveDate,
+    /// Whether the notice was sent by the date read.
+    pub renewal_notice_sent: bool,
+    /// Renewal deadlines by channel.
+    pub deadlines: Vec<RenewalDeadline>,
+}
+
+/// The debit calendar of a contract, from its start to a horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebitCalendar {
+    /// The contract.
+    pub contract: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// Last month shown.
+    pub horizon: YearMonth,
+    /// One row per month.
+    pub rows: Vec<CalendarRow>,
+    /// Cash coverage, for a contract paid in cash on the date read.
+    pub cash: Option<CashCoverage>,
+}
+
+/// The role a ban bars.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BanRoleView {
+    /// Payer of a new contract.
+    Payer,
+    /// Holder of a new contract.
+    Holder,
+}
+
+/// An early end of a ban window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BanLift {
+    /// First day no longer banned.
+    pub date: NaiveDate,
+    /// Why.
+    pub why: String,
+}
+
+/// One ban window of a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BanWindowView {
+    /// `BAN-UNPAID-2M`, `BAN-TREASURY-2Y`, `BAN-FRAUD-3Y` or `BAN-UNPAID-2011`.
+    pub rule: RuleId,
+    /// The role barred.
+    pub role: BanRoleView,
+    /// First day banned.
+    pub start: NaiveDate,
+    /// First day no longer banned (exclusive), lift included.
+    pub end: NaiveDate,
+    /// The end before any lift (exclusive).
+    pub until: NaiveDate,
+    /// Lifted early: when and why, if it was by the date read.
+    pub lifted: Option<BanLift>,
+    /// The event that opened the window.
+    pub opened_by_event: Uuid,
+    /// The contract concerned.
+    pub contract: Uuid,
+    /// The rulebook whose duration applies.
+    pub rulebook: String,
+    /// Whether the window bars its role on the date read.
+    pub active: bool,
+}
+
+/// The answer to "may this person be payer / holder on date D?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MayBe {
+    /// Yes or no.
+    pub allowed: bool,
+    /// The window that forbids it.
+    pub forbidden_by: Option<BanWindowView>,
+}
+
+/// The ban windows of a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonBans {
+    /// The person.
+    pub person: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// Every window opened by the date read.
+    pub windows: Vec<BanWindowView>,
+    /// May the person be payer on the date read?
+    pub may_be_payer: MayBe,
+    /// May the person be holder on the date read?
+    pub may_be_holder: MayBe,
+}
+
+/// Where a refund stands on the date read.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Due, within its deadline.
+    Due,
+    /// Paid.
+    Paid,
+    /// Due and past its deadline.
+    Overdue,
+}
+
+/// A refund due to a person: cash over-payment, debit after a cutoff, credit,
+/// punctuality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundView {
+    /// The `RefundDue` event.
+    pub event_id: Uuid,
+    /// The contract, for a contract refund.
+    pub contract: Option<Uuid>,
+    /// Why.
+    pub reason: RefundReason,
+    /// Amount.
+    pub amount: Money,
+    /// Date it became due.
+    pub date: NaiveDate,
+    /// Pay by.
+    pub due_by: NaiveDate,
+    /// How.
+    pub method: RefundMethod,
+    /// To whom.
+    pub beneficiary: Uuid,
+    /// Status on the date read.
+    pub status: RefundStatus,
+}
+
+/// Where a punctuality claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// No request nor claim filed: the operations are the entitlement as assessed.
+    NotFiled,
+    /// Filed and decided: nothing granted.
+    DecidedNothing,
+    /// Filed and decided: a refund granted.
+    Granted,
+}
+
+/// The punctuality entitlement of a holder for one campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignEntitlement {
+    /// The campaign stream id.
+    pub campaign_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Per operation: eligible or not, the rule that decides, the held months, the
+    /// amount and how it was computed.
+    pub operations: Vec<OperationDecision>,
+    /// Who would be (or was) paid.
+    pub beneficiary: Option<Uuid>,
+    /// Total granted or grantable.
+    pub total: Money,
+    /// Claim status.
+    pub claim: ClaimStatus,
+    /// A note by the rule that stops a filing on the date read: outside the filing
+    /// window (`REF-WINDOW`) the operations are those a request filed on the
+    /// window's first day would get; for another refusal (`REF-CLAIMANT`...) no
+    /// operation is assessed.
+    pub not_assessable: Option<String>,
+}
+
+/// The refund entitlements of a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRefunds {
+    /// The person.
+    pub person: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// Punctuality campaigns, for the person as holder.
+    pub campaigns: Vec<CampaignEntitlement>,
+    /// Refunds due to the person (as beneficiary) or on their contracts.
+    pub refunds: Vec<RefundView>,
+}
+
+/// A status of a contract from a date on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StatusView {
+    /// In force.
+    Active {
+        /// From.
+        from: NaiveDate,
+    },
+    /// Suspended.
+    Suspended {
+        /// From.
+        from: NaiveDate,
+        /// Why.
+        cause: SuspensionCause,
+    },
+    /// Terminated.
+    Terminated {
+        /// From.
+        from: NaiveDate,
+        /// Why.
+        reason: TerminationReason,
+    },
+    /// Not started yet on the date read.
+    NotStarted {
+        /// Start date.
+        from: NaiveDate,
+    },
+}
+
+/// The product from a date on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFrom {
+    /// From.
+    pub from: NaiveDate,
+    /// Product and zones.
+    pub product: Product,
+}
+
+/// The position in the free-month cycle (`PAY-FREE-MONTH`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FreeMonthCycle {
+    /// Start of the period that carries the cycle.
+    pub cycle_start: NaiveDate,
+    /// The rulebook of the cycle.
+    pub rulebook: String,
+    /// The next free month on or after the date read.
+    pub next_free_month: YearMonth,
+    /// Months from the date read's month to it.
+    pub months_until: i32,
+}
+
+/// A yes / no answer by a rule, with the message of a no.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleAnswer {
+    /// Yes or no.
+    pub yes: bool,
+    /// The rule.
+    pub rule: RuleId,
+    /// Why, for a no; the date for a retention.
+    pub message: Option<String>,
+}
+
+/// The state of a contract on a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractStateView {
+    /// The contract.
+    pub contract: Uuid,
+    /// As of.
+    pub as_of: AsOf,
+    /// The holder.
+    pub holder: Uuid,
+    /// The status on the date read.
+    pub status: StatusView,
+    /// The status timeline as known (later entries are scheduled).
+    pub statuses: Vec<StatusView>,
+    /// The product on the date read.
+    pub product: Product,
+    /// The product and zones timeline.
+    pub products: Vec<ProductFrom>,
+    /// The payment method for the month of the date read.
+    pub payment: Option<PaymentSetup>,
+    /// The debit day for that month (direct debit only).
+    pub debit_day: Option<DebitDay>,
+    /// The payer for that month.
+    pub payer: Uuid,
+    /// The active support.
+    pub support: Support,
+    /// Losses in the current free-replacement period (`LOSS-FREE`).
+    pub losses_in_free_period: u32,
+    /// Losses in the last 12 months (`LOSS-TERMINATION`).
+    pub losses_last_12_months: u32,
+    /// The free-month cycle, for an Annual contract in force.
+    pub free_month: Option<FreeMonthCycle>,
+    /// `TERM-ATTESTATION` for the holder on the date read.
+    pub attestation: RuleAnswer,
+    /// `TERM-RETENTION` of the holder's data.
+    pub retention: RuleAnswer,
+}
+
+/// Why a contract is or is not valid in a zone at an instant (`USE-DEZONAGE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "reason", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValidityReason {
+    /// The zone is among the contract's zones.
+    Covered,
+    /// Saturday or Sunday.
+    Weekend,
+    /// A public holiday.
+    PublicHoliday,
+    /// 15 July to 15 August.
+    Summer,
+    /// Zone C school holidays.
+    SchoolHolidays {
+        /// Their name.
+        name: String,
+    },
+    /// Outside the zones, no dézonage.
+    NotCovered,
+    /// The contract is suspended then.
+    Suspended,
+    /// The contract is terminated then.
+    Terminated,
+    /// The contract has not started then.
+    NotStarted,
+}
+
+/// May this contract be used in zone Z at instant T?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidityView {
+    /// The contract.
+    pub contract: Uuid,
+    /// The zone.
+    pub zone: u8,
+    /// The instant of validation.
+    pub instant: DateTime<Utc>,
+    /// Yes or no.
+    pub valid: bool,
+    /// Always `USE-DEZONAGE`.
+    pub rule: RuleId,
+    /// Why.
+    pub reason: ValidityReason,
+}

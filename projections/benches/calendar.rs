@@ -1,0 +1,301 @@
+//! Projection benchmark (not a timed test): the as-of debit calendar of one
+//! contract with five years of history, read from a sled ledger and folded,
+//! against a raw sled prefix scan + JSON decode of the same contract's events, in
+//! the same run. Target: p99 ≤ 2 × the raw p99. Figures go to BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo bench -p navigo-projections --bench calendar
+//! NAVIGO_BENCH_ITERS=5000 cargo bench -p navigo-projections --bench calendar
+//! ```
+//!
+//! The ledger is built with the core's `Ledger` in import mode: the 990 € test
+//! tariff, the built-in reference data (catalogue, school holidays, reason codes,
+//! campaigns), one holder, an agency subscription on 2021-07-12, the billing clock
+//! month by month through 2026-07, a rejection and its settlement, a suspension
+//! and a resumption, a zone change, and 200 other contracts so the stream index
+//! is not the whole log.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::ledger::{ClockMode, Ledger};
+use navigo_core::store::sled_store::keys::{log_key, stream_prefix};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{Limits, ManualClock};
+use navigo_core::testing::{at, cid, d, debit, register, subscribe, tariff_990, zones};
+use navigo_core::Policy;
+use navigo_events_schema::command::{
+    ChangeZones, RecordDebitRejected, Resume, SettleDebt, Suspend,
+};
+use navigo_events_schema::event::SettlementChannel;
+use navigo_events_schema::types::{Channel, Product};
+use navigo_events_schema::{decode_record, Command, CommandEnvelope, Envelope, StreamId};
+use navigo_projections::{calendar, load, Query};
+
+/// Other contracts in the ledger.
+const OTHER_CONTRACTS: u128 = 200;
+
+fn bench_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = base.join("bench-projections").join("calendar");
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn on(date: NaiveDate, channel: Channel, command: Command) -> CommandEnvelope {
+    navigo_core::testing::cmd(date, Some(channel), command)
+}
+
+async fn advance(ledger: &mut Ledger<SledStore>, through: NaiveDate) {
+    ledger
+        .advance_to(through, at(through), ClockMode::Import)
+        .await
+        .expect("advance");
+}
+
+async fn build(dir: &std::path::Path) -> SledStore {
+    SledStore::init(dir).expect("init");
+    let t: DateTime<Utc> = "2011-01-01T00:00:00Z".parse().expect("instant");
+    let store =
+        SledStore::open(dir, Limits::default(), Arc::new(ManualClock::new(t))).expect("open");
+    let mut ledger = Ledger::open(store, Policy::default(), 7)
+        .await
+        .expect("ledger");
+    let mut cmds = vec![tariff_990()];
+    for n in 0..=OTHER_CONTRACTS {
+        cmds.push(register(n + 1, d(1980, 1, 1)));
+    }
+    let c1 = 1u128;
+    cmds.push(subscribe(
+        d(2021, 7, 12),
+        Channel::Agency,
+        c1,
+        1,
+        Product::Annual {
+            zones: zones("4-5"),
+        },
+        d(2021, 7, 12),
+        debit(1, 1),
+    ));
+    for n in 2..=OTHER_CONTRACTS + 1 {
+        cmds.push(subscribe(
+            d(2021, 7, 13),
+            Channel::Agency,
+            n,
+            n,
+            Product::Annual {
+                zones: zones("1-5"),
+            },
+            d(2021, 7, 13),
+            debit(1, n),
+        ));
+    }
+    for c in cmds {
+        ledger
+            .execute(&c, ClockMode::Import)
+            .await
+            .expect("setup command");
+    }
+    advance(&mut ledger, d(2023, 3, 1)).await;
+    let steps = [on(
+        d(2023, 3, 6),
+        Channel::Agency,
+        Command::RecordDebitRejected(RecordDebitRejected {
+            contract_id: cid(c1),
+            month: "2023-03".parse().expect("month"),
+            reason_code: "AM04".parse().expect("code"),
+        }),
+    )];
+    for c in steps {
+        let _ = ledger.execute(&c, ClockMode::Import).await;
+    }
+    let debt = ledger
+        .world()
+        .contract(cid(c1))
+        .map(|c| c.money.debt())
+        .unwrap_or_default();
+    let _ = ledger
+        .execute(
+            &on(
+                d(2023, 3, 10),
+                Channel::Online,
+                Command::SettleDebt(SettleDebt {
+                    contract_id: cid(c1),
+                    amount: debt,
+                    via: SettlementChannel::OnlineCard,
+                }),
+            ),
+            ClockMode::Import,
+        )
+        .await;
+    advance(&mut ledger, d(2024, 3, 1)).await;
+    let _ = ledger
+        .execute(
+            &on(
+                d(2024, 3, 5),
+                Channel::Agency,
+                Command::Suspend(Suspend {
+                    contract_id: cid(c1),
+                    effective_date: None,
+                    planned_resumption: None,
+                }),
+            ),
+            ClockMode::Import,
+        )
+        .await;
+    advance(&mut ledger, d(2024, 6, 1)).await;
+    let _ = ledger
+        .execute(
+            &on(
+                d(2024, 6, 3),
+                Channel::Agency,
+                Command::Resume(Resume {
+                    contract_id: cid(c1),
+                    effective_date: None,
+                    payment: None,
+                }),
+            ),
+            ClockMode::Import,
+        )
+        .await;
+    advance(&mut ledger, d(2025, 2, 1)).await;
+    let _ = ledger
+        .execute(
+            &on(
+                d(2025, 2, 3),
+                Channel::Agency,
+                Command::ChangeZones(ChangeZones {
+                    contract_id: cid(c1),
+                    zones: zones("1-5"),
+                    effective_date: None,
+                }),
+            ),
+            ClockMode::Import,
+        )
+        .await;
+    advance(&mut ledger, d(2026, 7, 1)).await;
+    ledger.into_store()
+}
+
+/// The raw baseline: a sled prefix scan of the stream index and a JSON decode of
+/// each record (no hash check, no ordering check).
+fn raw_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
+    let tree = store.tree();
+    let mut out = Vec::new();
+    for item in tree.scan_prefix(stream_prefix(&stream)) {
+        let (_, v) = item.expect("index");
+        let mut pos = [0u8; 8];
+        pos.copy_from_slice(&v[..8]);
+        let bytes = tree
+            .get(log_key(u64::from_be_bytes(pos)))
+            .expect("log")
+            .expect("record");
+        out.push(decode_record(&bytes).expect("decode"));
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let p50 = percentile(&samples, 0.50);
+    let p99 = percentile(&samples, 0.99);
+    println!(
+        "{name:<44} n={:<6} p50={:>9.1?} p99={:>9.1?} max={:>9.1?}",
+        samples.len(),
+        p50,
+        p99,
+        samples.last().copied().unwrap_or_default()
+    );
+    (p50, p99)
+}
+
+fn main() {
+    let iters: usize = std::env::var("NAVIGO_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
+    // NAVIGO_BENCH_HORIZON=N: months of forecast (default: the policy's 24).
+    let horizon: Option<u32> = std::env::var("NAVIGO_BENCH_HORIZON")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = bench_dir();
+    let store = rt.block_on(build(&dir));
+    let contract = cid(1);
+    let stream = StreamId::contract(contract);
+    let policy = Policy::default();
+    let n_events = raw_read(&store, stream).len();
+    let q_now = Query::on(d(2026, 7, 15));
+    let q_past = Query {
+        at: d(2024, 4, 15),
+        known_at: Some(at(d(2024, 4, 15))),
+    };
+    // Warm-up and a correctness check: the calendar reads what the raw scan reads.
+    let events = rt
+        .block_on(load::read_contract(&store, contract, false))
+        .expect("read");
+    let cal = calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+    println!(
+        "contract stream: {n_events} events; calendar rows: {} (through {})",
+        cal.rows.len(),
+        cal.horizon
+    );
+    let mut raw = Vec::with_capacity(iters);
+    let mut now = Vec::with_capacity(iters);
+    let mut past = Vec::with_capacity(iters);
+    // Interleaved, so that both see the same machine load.
+    for _ in 0..iters {
+        let t = Instant::now();
+        let r = raw_read(&store, stream);
+        raw.push(t.elapsed());
+        std::hint::black_box(r);
+        for (q, out) in [(&q_now, &mut now), (&q_past, &mut past)] {
+            let t = Instant::now();
+            let events = rt
+                .block_on(load::read_contract(&store, contract, false))
+                .expect("read");
+            let cal = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
+            out.push(t.elapsed());
+            std::hint::black_box(cal);
+        }
+    }
+    // The parts of the calendar, for the record: reading (store, with hash
+    // checks) and folding + forecasting.
+    let mut read = Vec::with_capacity(iters);
+    let mut fold = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let events = rt
+            .block_on(load::read_contract(&store, contract, false))
+            .expect("read");
+        read.push(t.elapsed());
+        let t = Instant::now();
+        let cal =
+            calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+        fold.push(t.elapsed());
+        std::hint::black_box(cal);
+    }
+    report("  of which: store read (contract + catalogue)", read);
+    report("  of which: fold + forecast (as of now)", fold);
+    let (_, raw99) = report("raw sled prefix scan + JSON decode", raw);
+    let (_, now99) = report("calendar as of 2026-07-15 (known now)", now);
+    let (_, past99) = report("calendar as of 2024-04-15 (known then)", past);
+    println!(
+        "p99 ratio: now {:.2}x, past {:.2}x (target <= 2.00x)",
+        now99.as_secs_f64() / raw99.as_secs_f64(),
+        past99.as_secs_f64() / raw99.as_secs_f64()
+    );
+    let _ = rt.block_on(store.close());
+}

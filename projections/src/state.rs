@@ -1,0 +1,224 @@
+//! Contract state on `at`: status timeline, product and zones timeline, payment
+//! method and debit day, payer, support, losses, free-month cycle, attestation
+//! (`TERM-ATTESTATION`) and retention (`TERM-RETENTION`); and the validity query
+//! "may this contract be used in zone Z at instant T?" (`USE-DEZONAGE`).
+
+use chrono::{DateTime, Utc};
+use navigo_core::calendar::paris_date;
+use navigo_core::contract::loss::{losses_in_last_12_months, rank_in_period};
+use navigo_core::contract::state::{ContractState, Status, StatusChange};
+use navigo_core::contract::termination::{attestation_available, retention, Retention};
+use navigo_core::validity::{zone_validity, DezonageReason, Validity};
+use navigo_events_schema::types::PaymentSetup;
+use navigo_events_schema::views::{
+    ContractStateView, FreeMonthCycle, ProductFrom, RuleAnswer, StatusView, ValidityReason,
+    ValidityView,
+};
+use navigo_events_schema::{Envelope, RuleId, YearMonth};
+use uuid::Uuid;
+
+use crate::{ProjectionError, Query, Worlds};
+
+fn status_view(s: &StatusChange) -> StatusView {
+    match s.status {
+        Status::Active => StatusView::Active { from: s.from },
+        Status::Suspended { cause } => StatusView::Suspended {
+            from: s.from,
+            cause,
+        },
+        Status::Terminated { reason } => StatusView::Terminated {
+            from: s.from,
+            reason,
+        },
+    }
+}
+
+/// The state view of a contract from the folds of `q`.
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn contract_state_in(
+    worlds: &Worlds,
+    contract: Uuid,
+    q: &Query,
+) -> Result<ContractStateView, ProjectionError> {
+    let c = worlds
+        .known
+        .contract(contract)
+        .ok_or(ProjectionError::UnknownContract(contract))?;
+    // Money, losses and support as effective by `at` (the subscription always
+    // counts, so this fold exists whenever the known one does).
+    let c_at: &ContractState = worlds.at.contract(contract).unwrap_or(c);
+    let at = q.at;
+    let m = YearMonth::of(at);
+    let status = c
+        .statuses
+        .iter()
+        .rev()
+        .find(|s| s.from <= at)
+        .map(status_view)
+        .unwrap_or(StatusView::NotStarted { from: c.start_date });
+    let payment = c.payment_at(m);
+    let debit_day = match &payment {
+        Some(PaymentSetup::DirectDebit { .. }) => Some(c.debit_day_at(m)),
+        _ => None,
+    };
+    let losses_in_free_period = if c_at.losses.is_empty() {
+        0
+    } else {
+        rank_in_period(c_at, at).0.saturating_sub(1)
+    };
+    let free_month = c.period_covering(m).and_then(|p| {
+        let next = p.free_month_on_or_after(m)?;
+        Some(FreeMonthCycle {
+            cycle_start: p.start,
+            rulebook: p.rulebook.clone(),
+            next_free_month: next,
+            months_until: m.months_until(next),
+        })
+    });
+    let attestation = match worlds.at.person(c.holder) {
+        Some(h) => match attestation_available(c_at, c.holder, h.birth_date, at) {
+            Ok(()) => RuleAnswer {
+                yes: true,
+                rule: RuleId::TermAttestation,
+                message: None,
+            },
+            Err(r) => RuleAnswer {
+                yes: false,
+                rule: RuleId::TermAttestation,
+                message: Some(r.message),
+            },
+        },
+        None => RuleAnswer {
+            yes: false,
+            rule: RuleId::TermAttestation,
+            message: Some(format!("the holder {} is not registered", c.holder)),
+        },
+    };
+    let held: Vec<&ContractState> = worlds
+        .at
+        .contracts
+        .values()
+        .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
+        .collect();
+    let retention = match retention(held) {
+        Retention::Kept => RuleAnswer {
+            yes: true,
+            rule: RuleId::TermRetention,
+            message: None,
+        },
+        Retention::ArchiveFrom(d) => RuleAnswer {
+            yes: at < d,
+            rule: RuleId::TermRetention,
+            message: Some(format!("the holder's data is archived from {d}")),
+        },
+    };
+    Ok(ContractStateView {
+        contract,
+        as_of: q.as_of(),
+        holder: c.holder,
+        status,
+        statuses: c.statuses.iter().map(status_view).collect(),
+        product: c.product_on(at),
+        products: c
+            .products
+            .iter()
+            .map(|(from, product)| ProductFrom {
+                from: *from,
+                product: *product,
+            })
+            .collect(),
+        payment,
+        debit_day,
+        payer: c.payer_at(m),
+        support: c_at.support,
+        losses_in_free_period,
+        losses_last_12_months: losses_in_last_12_months(c_at, at, false),
+        free_month,
+        attestation,
+        retention,
+    })
+}
+
+/// The state view of a contract over `events` (its stream, its holder's stream
+/// and the catalogue at least).
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn contract_state(
+    events: &[Envelope],
+    contract: Uuid,
+    q: &Query,
+) -> Result<ContractStateView, ProjectionError> {
+    contract_state_in(&Worlds::new(events, q), contract, q)
+}
+
+/// `USE-DEZONAGE`: may `contract` be used in `zone` at `instant`, as known at
+/// `known_at`? The contract must be in force on the instant's Paris date; then
+/// the zones of the product in force that day decide, with dézonage.
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn validity(
+    events: &[Envelope],
+    contract: Uuid,
+    zone: u8,
+    instant: DateTime<Utc>,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<ValidityView, ProjectionError> {
+    let q = Query {
+        at: paris_date(instant),
+        known_at,
+    };
+    let known = crate::fold(&crate::known_events(events, q.known_at));
+    validity_in(&known, contract, zone, instant)
+}
+
+/// [`validity`] on a folded world of known events.
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn validity_in(
+    known: &navigo_core::world::World,
+    contract: Uuid,
+    zone: u8,
+    instant: DateTime<Utc>,
+) -> Result<ValidityView, ProjectionError> {
+    let c = known
+        .contract(contract)
+        .ok_or(ProjectionError::UnknownContract(contract))?;
+    let date = paris_date(instant);
+    let reason = match c.status_on(date) {
+        None => ValidityReason::NotStarted,
+        Some(Status::Suspended { .. }) => ValidityReason::Suspended,
+        Some(Status::Terminated { .. }) => ValidityReason::Terminated,
+        Some(Status::Active) => {
+            match zone_validity(c.product_on(date).zones(), zone, instant, &known.catalogue) {
+                Validity::Covered => ValidityReason::Covered,
+                Validity::NotCovered => ValidityReason::NotCovered,
+                Validity::Dezonage(DezonageReason::Weekend) => ValidityReason::Weekend,
+                Validity::Dezonage(DezonageReason::PublicHoliday) => ValidityReason::PublicHoliday,
+                Validity::Dezonage(DezonageReason::Summer) => ValidityReason::Summer,
+                Validity::Dezonage(DezonageReason::SchoolHolidays { name }) => {
+                    ValidityReason::SchoolHolidays { name }
+                }
+            }
+        }
+    };
+    let valid = !matches!(
+        reason,
+        ValidityReason::NotCovered
+            | ValidityReason::Suspended
+            | ValidityReason::Terminated
+            | ValidityReason::NotStarted
+    );
+    Ok(ValidityView {
+        contract,
+        zone,
+        instant,
+        valid,
+        rule: RuleId::UseDezonage,
+        reason,
+    })
+}

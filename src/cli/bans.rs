@@ -1,0 +1,71 @@
+//! `navigo-ledger bans PERSON [--at DATE] [--known-at INSTANT] [--json]`: a
+//! person's ban windows and whether they may be payer or holder on the date.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use navigo_core::store::Clock;
+use navigo_events_schema::views::MayBe;
+use navigo_projections::{bans, load};
+
+use super::state::{name, parse_as_of, print_json, unknown, AsOfArgs};
+use super::{open_store, CmdResult, SystemClock};
+
+/// Arguments of `bans`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    as_of: AsOfArgs,
+}
+
+/// Prints the ban windows.
+///
+/// # Errors
+/// Bad input (exit 2), an unknown person, a storage failure.
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let q = parse_as_of(&args.as_of, SystemClock.now())?;
+    let store = open_store(data)?;
+    let events = load::read_everything(&store).await;
+    store.close().await?;
+    let events = events?;
+    let b = bans::person_bans(&events, q.id, &q.query).map_err(unknown)?;
+    if q.json {
+        print_json(&b)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "person {} on {}", b.person, b.as_of.at)?;
+    let verdict = |m: &MayBe| match &m.forbidden_by {
+        None => "yes".to_owned(),
+        Some(w) => format!("no: {} until {} (exclusive)", w.rule, w.end),
+    };
+    writeln!(out, "may be payer   {}", verdict(&b.may_be_payer))?;
+    writeln!(out, "may be holder  {}", verdict(&b.may_be_holder))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<16}  {:<6}  {:<10}  {:<10}  {:<6}  {:<36}  LIFTED",
+        "RULE", "ROLE", "START", "END", "ACTIVE", "OPENED BY"
+    )?;
+    for w in &b.windows {
+        writeln!(
+            out,
+            "{:<16}  {:<6}  {:<10}  {:<10}  {:<6}  {:<36}  {}",
+            w.rule.to_string(),
+            name(&w.role),
+            w.start,
+            w.end,
+            if w.active { "yes" } else { "no" },
+            w.opened_by_event,
+            w.lifted
+                .as_ref()
+                .map(|l| format!("{}: {}", l.date, l.why))
+                .unwrap_or_else(|| "-".into())
+        )?;
+    }
+    if b.windows.is_empty() {
+        writeln!(out, "(no ban window)")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,292 @@
+//! `navigo-ledger state CONTRACT [--at DATE] [--known-at INSTANT] [--zone Z
+//! [--instant T]] [--json]`: a contract's state on a date, as known at an instant;
+//! with `--zone`, whether it may be used in that zone (`USE-DEZONAGE`).
+//!
+//! This module also holds what the projection subcommands (`state`, `balance`,
+//! `calendar`, `bans`, `refunds`) share: the `--at` / `--known-at` / `--json`
+//! arguments, their validation against the system clock, and the JSON output.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::calendar::paris_date;
+use navigo_core::store::Clock;
+use navigo_events_schema::views::{StatusView, ValidityReason};
+use navigo_projections::{load, state, Query, Worlds};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{open_store, BadInput, CmdResult, SystemClock};
+
+/// The arguments every projection subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct AsOfArgs {
+    /// The id (UUID) of the contract or person.
+    pub id: String,
+    /// The effective Europe/Paris date read (YYYY-MM-DD); default: today.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Only events recorded at or before this UTC instant count (RFC 3339, e.g.
+    /// 2026-11-20T10:00:00Z); default: everything. Not in the future.
+    #[arg(long, value_name = "INSTANT")]
+    pub known_at: Option<String>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The parsed arguments.
+pub struct AsOf {
+    /// The id.
+    pub id: Uuid,
+    /// The query.
+    pub query: Query,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// Parses the shared arguments against `now`.
+///
+/// # Errors
+/// [`BadInput`] for a malformed id, date or instant, or an instant in the future.
+pub fn parse_as_of(args: &AsOfArgs, now: DateTime<Utc>) -> Result<AsOf, BadInput> {
+    let id: Uuid = args
+        .id
+        .parse()
+        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
+    let at = match &args.at {
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}")))?,
+        None => paris_date(now),
+    };
+    let known_at = match &args.known_at {
+        Some(s) => {
+            let t = parse_instant("--known-at", s)?;
+            if t > now {
+                return Err(BadInput(format!(
+                    "--known-at {s} is in the future (now is {}); nothing is known after now",
+                    now.format("%Y-%m-%dT%H:%M:%SZ")
+                )));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    Ok(AsOf {
+        id,
+        query: Query { at, known_at },
+        json: args.json,
+    })
+}
+
+/// Parses an RFC 3339 instant.
+///
+/// # Errors
+/// [`BadInput`] naming the option.
+pub fn parse_instant(option: &str, s: &str) -> Result<DateTime<Utc>, BadInput> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            BadInput(format!(
+                "{option} {s:?} is not an RFC 3339 instant (e.g. 2026-11-20T10:00:00Z): {e}"
+            ))
+        })
+}
+
+/// Prints a view as pretty JSON.
+///
+/// # Errors
+/// A write failure.
+pub fn print_json<T: Serialize>(view: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(view).context("serialising the view")?;
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}
+
+/// The snake-case name a view gives an enum value (its JSON form).
+pub fn name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// An amount in euros, right-aligned by the caller.
+pub fn eur(m: navigo_events_schema::Money) -> String {
+    format!("{m} €")
+}
+
+/// An unknown id is bad input (exit 2), with the projection's message.
+pub fn unknown(e: navigo_projections::ProjectionError) -> BadInput {
+    BadInput(e.to_string())
+}
+
+/// Arguments of `state`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    as_of: AsOfArgs,
+    /// Also answer "may this contract be used in zone Z?" (`USE-DEZONAGE`).
+    #[arg(long, value_name = "Z")]
+    zone: Option<u8>,
+    /// The instant of the validity query (RFC 3339); default: now.
+    #[arg(long, value_name = "INSTANT", requires = "zone")]
+    instant: Option<String>,
+}
+
+/// Prints the state of a contract.
+///
+/// # Errors
+/// Bad input (exit 2), an unknown contract, a storage failure.
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let now = SystemClock.now();
+    let q = parse_as_of(&args.as_of, now)?;
+    let instant = match &args.instant {
+        Some(s) => parse_instant("--instant", s)?,
+        None => now,
+    };
+    let store = open_store(data)?;
+    let events = load::read_everything(&store).await;
+    store.close().await?;
+    let events = events?;
+    let worlds = Worlds::new(&events, &q.query);
+    let view = state::contract_state_in(&worlds, q.id, &q.query).map_err(unknown)?;
+    let validity = match args.zone {
+        Some(z) => Some(state::validity_in(&worlds.known, q.id, z, instant).map_err(unknown)?),
+        None => None,
+    };
+    if q.json {
+        match &validity {
+            Some(v) => print_json(&serde_json::json!({ "state": view, "validity": v }))?,
+            None => print_json(&view)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "contract   {}", view.contract)?;
+    writeln!(
+        out,
+        "as of      {}{}",
+        view.as_of.at,
+        view.as_of
+            .known_at
+            .map(|k| format!(" as known at {}", k.format("%Y-%m-%dT%H:%M:%SZ")))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "holder     {}", view.holder)?;
+    writeln!(out, "status     {}", status_text(&view.status))?;
+    writeln!(out, "product    {}", view.product)?;
+    writeln!(
+        out,
+        "payment    {}{}",
+        view.payment
+            .as_ref()
+            .map(|p| match p {
+                navigo_events_schema::types::PaymentSetup::Cash => "cash".to_owned(),
+                navigo_events_schema::types::PaymentSetup::DirectDebit { .. } =>
+                    "direct debit".to_owned(),
+            })
+            .unwrap_or_else(|| "-".into()),
+        view.debit_day
+            .map(|d| format!(", debit day {}", d.day()))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "payer      {}", view.payer)?;
+    writeln!(out, "support    {}", name(&view.support))?;
+    writeln!(
+        out,
+        "losses     {} in the free-replacement period (LOSS-FREE), {} in the last 12 months (LOSS-TERMINATION)",
+        view.losses_in_free_period, view.losses_last_12_months
+    )?;
+    match &view.free_month {
+        Some(f) => writeln!(
+            out,
+            "free month {} (in {} months; cycle from {}, {}) (PAY-FREE-MONTH)",
+            f.next_free_month, f.months_until, f.cycle_start, f.rulebook
+        )?,
+        None => writeln!(out, "free month -")?,
+    }
+    for (label, a) in [
+        ("attestation", &view.attestation),
+        ("retention", &view.retention),
+    ] {
+        writeln!(
+            out,
+            "{label:<10} {} ({}){}",
+            if a.yes { "yes" } else { "no" },
+            a.rule,
+            a.message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<10}  {:<11}  DETAIL", "FROM", "STATUS")?;
+    for s in &view.statuses {
+        writeln!(out, "{}", status_row(s))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<10}  PRODUCT", "FROM")?;
+    for p in &view.products {
+        writeln!(out, "{:<10}  {}", p.from, p.product)?;
+    }
+    if let Some(v) = validity {
+        writeln!(out)?;
+        let why = match &v.reason {
+            ValidityReason::SchoolHolidays { name } => format!("school holidays ({name})"),
+            other => name_of_reason(other),
+        };
+        writeln!(
+            out,
+            "zone {} at {}: {} — {} ({})",
+            v.zone,
+            v.instant.format("%Y-%m-%dT%H:%M:%SZ"),
+            if v.valid { "valid" } else { "not valid" },
+            why,
+            v.rule
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn name_of_reason(r: &ValidityReason) -> String {
+    match serde_json::to_value(r) {
+        Ok(v) => v
+            .get("reason")
+            .and_then(|x| x.as_str())
+            .unwrap_or("?")
+            .replace('_', " "),
+        Err(_) => "?".into(),
+    }
+}
+
+fn status_text(s: &StatusView) -> String {
+    match s {
+        StatusView::Active { from } => format!("active since {from}"),
+        StatusView::Suspended { from, cause } => {
+            format!("suspended since {from} ({})", name(cause))
+        }
+        StatusView::Terminated { from, reason } => {
+            format!("terminated on {from} ({})", name(reason))
+        }
+        StatusView::NotStarted { from } => format!("not started (starts {from})"),
+    }
+}
+
+fn status_row(s: &StatusView) -> String {
+    match s {
+        StatusView::Active { from } => format!("{from:<10}  {:<11}", "active"),
+        StatusView::Suspended { from, cause } => {
+            format!("{from:<10}  {:<11}  {}", "suspended", name(cause))
+        }
+        StatusView::Terminated { from, reason } => {
+            format!("{from:<10}  {:<11}  {}", "terminated", name(reason))
+        }
+        StatusView::NotStarted { from } => format!("{from:<10}  {:<11}", "not started"),
+    }
+}

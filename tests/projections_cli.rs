@@ -1,0 +1,111 @@
+//! `navigo-ledger state|balance|calendar|bans|refunds`: the year scenario read
+//! back through the binary (tables and JSON), and the errors: an unknown id, a
+//! malformed date, an instant in the future (exit 2 with a message naming the
+//! argument).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
+const CONTRACT: &str = "0196a000-0000-7000-8000-00000000000a";
+const PERSON: &str = "0196a000-0000-7000-8000-0000000000a1";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(data: &Path, args: &[&str]) -> Out {
+    let out = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run the binary");
+    Out {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("utf-8"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8"),
+    }
+}
+
+/// A ledger with the year scenario applied (tests/scenarios/year.jsonl).
+fn ledger() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("projections-cli")
+        .join(format!("year-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(run(&dir, &["init"]).code, 0);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
+    let out = run(&dir, &["apply", scenario.to_str().expect("path")]);
+    // The scenario holds refusals on purpose: `apply` then exits 1.
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    assert!(out.stdout.contains("\"accepted\""), "{}", out.stdout);
+    dir
+}
+
+#[test]
+fn projections_cli_tables_json_and_errors() {
+    let data = ledger();
+    // The calendar: a table with amounts in euros and the statuses.
+    let out = run(&data, &["calendar", CONTRACT, "--at", "2026-09-15"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("2026-07"), "{}", out.stdout);
+    assert!(out.stdout.contains("97.60 €"), "{}", out.stdout);
+    assert!(out.stdout.contains("collected"), "{}", out.stdout);
+    // JSON parses and echoes the parameters.
+    let out = run(
+        &data,
+        &["balance", CONTRACT, "--at", "2026-09-15", "--json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(v["as_of"]["at"], "2026-09-15");
+    assert_eq!(v["contract"], CONTRACT);
+    // A person id gives the payer's balance; bans and refunds take a person.
+    for sub in ["balance", "bans", "refunds"] {
+        let out = run(&data, &[sub, PERSON, "--at", "2027-01-15", "--json"]);
+        assert_eq!(out.code, 0, "{sub}: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+        assert!(v.get("as_of").is_some(), "{sub}: {v}");
+    }
+    // State with a validity query (USE-DEZONAGE), known at an earlier instant.
+    let out = run(
+        &data,
+        &[
+            "state",
+            CONTRACT,
+            "--at",
+            "2026-09-15",
+            "--known-at",
+            "2026-09-01T00:00:00Z",
+            "--zone",
+            "1",
+            "--instant",
+            "2026-09-15T10:00:00Z",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("USE-DEZONAGE"), "{}", out.stdout);
+    assert!(out.stdout.contains("TERM-ATTESTATION"), "{}", out.stdout);
+    // Errors: exit 2, naming what is wrong.
+    let out = run(&data, &["state", "0196a000-0000-7000-8000-000000000999"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no contract"), "{}", out.stderr);
+    let out = run(&data, &["bans", "not-a-uuid"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not a UUID"), "{}", out.stderr);
+    let out = run(&data, &["calendar", CONTRACT, "--at", "2027-02-30"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--at"), "{}", out.stderr);
+    let out = run(
+        &data,
+        &["refunds", PERSON, "--known-at", "9999-01-01T00:00:00Z"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("in the future"), "{}", out.stderr);
+    let out = run(&data, &["balance", CONTRACT, "--known-at", "yesterday"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("RFC 3339"), "{}", out.stderr);
+}
