@@ -124,6 +124,25 @@ impl Request<'_> {
             event,
         }
     }
+
+    /// The decision of a command that appends one event, effective on
+    /// `effective_date`, to the stream of contract `contract_id`: the common end of
+    /// most contract handlers.
+    pub fn one_contract_event(
+        &self,
+        world: &World,
+        ctx: &mut Context<'_>,
+        contract_id: Uuid,
+        effective_date: NaiveDate,
+        event: Event,
+    ) -> Vec<Decision> {
+        let events = vec![self.event(ctx, effective_date, event)];
+        vec![Decision::new(
+            world,
+            StreamId::contract(contract_id),
+            events,
+        )]
+    }
 }
 
 impl Decision {
