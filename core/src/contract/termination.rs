@@ -99,6 +99,21 @@ pub fn terminate_by_payer(
     let channel = req.channel()?;
     refuse_if_already_terminated(req, c, RuleId::TermByPayer)?;
     refuse_third_party_online(req, c, channel)?;
+    // TERM-BY-PAYER (§12.1): the payer terminates. Decision: a customer the world
+    // identifies as a registered person other than the payer (the holder
+    // included) is refused; agents act for the payer and are not restricted, nor
+    // is a customer id that names no registered person (actor ids are free text).
+    if let Some(person) = req.customer_person(world) {
+        if person != c.payer {
+            return Err(req.refuse(
+                RuleId::TermByPayer,
+                format!(
+                    "only the payer of contract {} may terminate it; customer {} is not its                      payer: the payer asks, or an agency terminates for a reason of §12.2",
+                    c.id, req.actor.id
+                ),
+            ));
+        }
+    }
     let debt = c.money.debt();
     if debt.is_positive() {
         return Err(req.refuse(
