@@ -432,10 +432,14 @@ pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
     }
     let period_start =
         navigo_events_schema::types::sub_months(until + Duration::days(1), 12).max(c.start_date);
+    // The period costs the annual price of the product it started with, plus what
+    // ZONE-UP changes made due in it (§7.6); ZONE-DOWN credits were refunded and
+    // count in `cash_period_refunded` (§7.7).
     let paid = world
         .catalogue
-        .annual_price(c.product.key(), period_start)?
-        .annual;
+        .annual_price(c.product_on(period_start).key(), period_start)?
+        .annual
+        + c.cash_period_zone_due;
     let mut used = Money::ZERO;
     let mut m = YearMonth::of(period_start);
     while m <= YearMonth::of(stop) && m <= YearMonth::of(until) {
@@ -452,7 +456,7 @@ pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
     // months before it were paid by direct debit), and never more than the credit
     // it leaves: an unpaid switch amount is not refunded (Decision).
     let mut rest = paid - used - c.cash_period_refunded;
-    let cap = c.cash_period_paid - c.cash_period_refunded;
+    let cap = c.cash_period_paid + c.cash_period_zone_due - c.cash_period_refunded;
     if rest > cap {
         rest = cap;
     }
@@ -543,13 +547,18 @@ fn decide(
             // under the rulebook in force on the resumption date.
             let payment = c.payment()?.clone();
             let registered = c.suspension_registered_on.unwrap_or(date);
-            let resumed = crate::contract::suspension::resumed(
+            // SUSP-RESUME, §11.3: a cash contract pays a new 12-month period at the
+            // resumption; without a price on that date the step waits.
+            let cash_due =
+                crate::contract::suspension::cash_due_at_resumption(world, c, date, &payment)?;
+            let mut resumed = crate::contract::suspension::resumed(
                 c,
                 rulebook::in_force(registered),
                 registered,
                 date,
                 payment,
             );
+            resumed.cash_due = cash_due;
             (
                 format!("clock:resume:{}:{date}", c.id),
                 vec![ev(ctx, date, Event::ContractResumed(resumed))],

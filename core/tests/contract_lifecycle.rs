@@ -1448,3 +1448,308 @@ fn sub_third_party_contract_cannot_be_suspended_or_changed_online() {
             suspended(ev);
         });
 }
+
+// ---------------------------------------------------------------------------
+// ZONE-UP / ZONE-DOWN and SUSP-RESUME on cash contracts (§7.6, §7.7, §11.3)
+
+/// Contract 1 of person 1 on `zones`, paid cash at an agency from 2026-09-01: the
+/// cash period runs to 2027-08-31, its free month is 2027-08.
+fn cash_contract(zones_: &str) -> Scenario {
+    base().given([subscribe(
+        d(2026, 9, 1),
+        AGENCY,
+        1,
+        1,
+        Product::Annual {
+            zones: zones(zones_),
+        },
+        d(2026, 9, 1),
+        PaymentSetup::Cash,
+    )])
+}
+
+fn cash_refunds(s: &Scenario) -> Vec<(NaiveDate, Money)> {
+    s.contract_events(cid(1))
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::RefundDue(r) if r.reason == RefundReason::CashUnused => {
+                Some((e.effective_date, r.amount))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn cash_payment(date: NaiveDate, amount: Money) -> CommandEnvelope {
+    on(
+        date,
+        AGENCY,
+        Command::RecordCashPayment(navigo_events_schema::command::RecordCashPayment {
+            contract_id: cid(1),
+            amount,
+            means: navigo_events_schema::event::PaymentMeans::Card,
+        }),
+    )
+}
+
+#[test]
+fn zone_up_cash_difference_for_the_month_of_the_change_and_the_rest_of_the_period_is_due_at_once() {
+    // Given a cash 4-5 contract (80.00 € a month) paid through 2027-08,
+    let s = cash_contract("4-5")
+        // when it moves to 1-5 (90.00 €) at an agency on 2026-11-10,
+        .when(change_zones(d(2026, 11, 10), AGENCY, "1-5", None))
+        .then_expect(|ev| {
+            let z = only(ev, |e| match e {
+                Event::ZonesChanged(z) => Some(z.clone()),
+                _ => None,
+            });
+            // then November to July (9 months; August is the free month) cost
+            // 10.00 € more each, due at once.
+            assert_eq!(z.direction, ZoneDirection::Up);
+            assert_eq!(z.cash_due, Some(eur(9_000)));
+            assert!(!ev.iter().any(|e| matches!(e, Event::RefundDue(_))));
+        });
+    assert_eq!(contract(&s).money.debt(), eur(9_000));
+    // The payer pays it; a suspension on 2027-01-10 then refunds February to July
+    // at the 1-5 installment: 880.00 + 90.00 paid − (2 × 80.00 + 3 × 90.00) used.
+    let s = s
+        .given([
+            cash_payment(d(2026, 11, 12), eur(9_000)),
+            suspend(d(2027, 1, 10), AGENCY, None, None),
+        ])
+        .advance(d(2027, 1, 31));
+    assert_eq!(contract(&s).money.debt(), Money::ZERO);
+    assert_eq!(cash_refunds(&s), vec![(d(2027, 1, 10), eur(54_000))]);
+}
+
+#[test]
+fn zone_up_cash_nothing_due_on_a_direct_debit_contract() {
+    subscribed_4_5()
+        .when(change_zones(d(2026, 11, 10), AGENCY, "1-5", None))
+        .then_expect(|ev| {
+            let z = only(ev, |e| match e {
+                Event::ZonesChanged(z) => Some(z.clone()),
+                _ => None,
+            });
+            // The debits carry the difference (worked example 5), not a cash amount.
+            assert_eq!(z.cash_due, None);
+        });
+}
+
+#[test]
+fn zone_down_cash_difference_from_the_month_after_is_credited_and_refunded() {
+    // Given a cash 1-5 contract (90.00 € a month) paid through 2027-08,
+    let s = cash_contract("1-5")
+        // when it moves to 4-5 (80.00 €) at an agency on 2026-11-10,
+        .when(change_zones(d(2026, 11, 10), AGENCY, "4-5", None))
+        .then_expect(|ev| {
+            let z = only(ev, |e| match e {
+                Event::ZonesChanged(z) => Some(z.clone()),
+                _ => None,
+            });
+            assert_eq!(z.direction, ZoneDirection::Down);
+            assert_eq!(z.cash_due, None);
+            // then December to July (8 months, August free) are credited 10.00 €
+            // each and refunded within 30 days, by lettre-chèque (paid at an agency).
+            let r = only(ev, |e| match e {
+                Event::RefundDue(r) => Some(r.clone()),
+                _ => None,
+            });
+            assert_eq!(r.amount, eur(8_000));
+            assert_eq!(r.reason, RefundReason::CashUnused);
+            assert_eq!(r.due_by, d(2026, 12, 10));
+            assert_eq!(r.beneficiary, pid(1));
+        });
+    let c = contract(&s);
+    assert_eq!(c.money.balance(), eur(-8_000), "a credit being refunded");
+    assert_eq!(c.money.refundable_credit(), Money::ZERO, "refunded once");
+    // A suspension on 2027-01-10 refunds February to July at the 4-5 installment:
+    // 990.00 − (3 × 90.00 + 2 × 80.00) used − 80.00 already refunded.
+    let s = s
+        .given([suspend(d(2027, 1, 10), AGENCY, None, None)])
+        .advance(d(2027, 1, 31));
+    assert_eq!(
+        cash_refunds(&s),
+        vec![(d(2026, 11, 10), eur(8_000)), (d(2027, 1, 10), eur(48_000))]
+    );
+}
+
+#[test]
+fn zone_down_cash_change_after_the_paid_period_ends_refunds_nothing() {
+    // A deferred change to 2027-08-01: the only month left is the free month.
+    cash_contract("1-5")
+        .when(change_zones(
+            d(2027, 7, 10),
+            AGENCY,
+            "4-5",
+            Some(d(2027, 8, 1)),
+        ))
+        .then_expect(|ev| {
+            assert!(
+                !ev.iter().any(|e| matches!(e, Event::RefundDue(_))),
+                "{ev:?}"
+            );
+        });
+}
+
+#[test]
+fn susp_resume_cash_renews_the_payment_for_12_months_at_the_tariff_in_force() {
+    // Given a cash 1-5 contract suspended on 2026-12-10 (September to December
+    // used, 630.00 € refunded by the clock),
+    let s = cash_contract("1-5")
+        .given([suspend(d(2026, 12, 10), AGENCY, None, None)])
+        .advance(d(2027, 1, 31));
+    assert_eq!(cash_refunds(&s), vec![(d(2026, 12, 10), eur(63_000))]);
+    // when it resumes at an agency on 2027-02-10,
+    let s = s
+        .when(resume(d(2027, 2, 10), AGENCY, None))
+        .then_expect(|ev| {
+            let r = only(ev, |e| match e {
+                Event::ContractResumed(r) => Some(r.clone()),
+                _ => None,
+            });
+            // then 12 months at the annual price are due (§11.3), with no new
+            // dossier fee.
+            assert_eq!(r.cash_due, Some(eur(99_000)));
+            assert!(!ev.iter().any(|e| matches!(e, Event::FeeCharged(_))));
+        });
+    let c = contract(&s);
+    assert_eq!(c.cash_paid_until, Some(d(2028, 2, 9)));
+    // The new period is owed in full, apart from the refund still to be paid.
+    assert_eq!(c.money.debt(), eur(99_000));
+    // The payer pays it; no expiry suspension before 2028-02-10.
+    let s = s
+        .given([cash_payment(d(2027, 2, 10), eur(99_000))])
+        .advance(d(2028, 2, 9));
+    let c = contract(&s);
+    assert_eq!(c.money.debt(), Money::ZERO);
+    assert_eq!(c.current_status(), Status::Active);
+    let s = s.advance(d(2028, 2, 10));
+    assert!(matches!(
+        contract(&s).current_status(),
+        Status::Suspended {
+            cause: SuspensionCause::CashPeriodEnded
+        }
+    ));
+}
+
+#[test]
+fn susp_resume_cash_before_the_clock_ran_refunds_the_unused_part_in_the_same_decision() {
+    // Suspended on 2026-12-10 and resumed on 2026-12-20 without the clock running
+    // in between: the unused part of the first period is refunded with the
+    // resumption, dated on the suspension.
+    cash_contract("1-5")
+        .given([suspend(d(2026, 12, 10), AGENCY, None, None)])
+        .when(resume(d(2026, 12, 20), AGENCY, None))
+        .then_expect(|ev| {
+            let r = only(ev, |e| match e {
+                Event::RefundDue(r) => Some(r.clone()),
+                _ => None,
+            });
+            assert_eq!(r.amount, eur(63_000));
+            assert_eq!(r.reason, RefundReason::CashUnused);
+            let resumed = only(ev, |e| match e {
+                Event::ContractResumed(r) => Some(r.clone()),
+                _ => None,
+            });
+            assert_eq!(resumed.cash_due, Some(eur(99_000)));
+        });
+}
+
+#[test]
+fn susp_resume_cash_nothing_due_in_cash_on_a_direct_debit_resumption() {
+    // A direct-debit resumption makes nothing due in cash.
+    subscribed()
+        .given([suspend(d(2026, 11, 10), AGENCY, None, None)])
+        .when(resume(d(2026, 12, 10), AGENCY, None))
+        .then_expect(|ev| {
+            let r = only(ev, |e| match e {
+                Event::ContractResumed(r) => Some(r.clone()),
+                _ => None,
+            });
+            assert_eq!(r.cash_due, None);
+        });
+}
+
+// ---------------------------------------------------------------------------
+// Who may ask: ZONE-ALLOWED (payer, or holder with the payer's proxy) and
+// TERM-BY-PAYER (the payer), when the world can identify the customer.
+
+fn as_customer(mut c: CommandEnvelope, id: &str) -> CommandEnvelope {
+    c.actor = navigo_events_schema::types::Actor {
+        role: navigo_events_schema::types::ActorRole::Customer,
+        id: id.to_owned(),
+    };
+    c
+}
+
+/// Contract 1 held by person 2 and paid by person 1 (client numbers C00000002
+/// and C00000001); person 3 (C00000003) is registered too.
+fn held_by_2_paid_by_1() -> Scenario {
+    let mut sub = subscribe(
+        d(2026, 7, 12),
+        AGENCY,
+        1,
+        1,
+        annual_1_5(),
+        d(2026, 7, 12),
+        debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut sub.command {
+        s.holder = pid(2);
+    }
+    base().given([register(2, d(1990, 1, 1)), register(3, d(1990, 1, 1)), sub])
+}
+
+#[test]
+fn zone_allowed_customer_neither_payer_nor_holder_is_refused() {
+    let r = held_by_2_paid_by_1()
+        .when(as_customer(
+            change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+            "C00000003",
+        ))
+        .then_refused(RuleId::ZoneAllowed);
+    assert!(r.message.contains("payer"), "{}", r.message);
+}
+
+#[test]
+fn zone_allowed_payer_holder_agent_or_unidentified_customer_is_accepted() {
+    for id in ["C00000001", "C00000002", "web-session-42"] {
+        held_by_2_paid_by_1()
+            .when(as_customer(
+                change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+                id,
+            ))
+            .then_expect(|ev| {
+                assert!(ev.iter().any(|e| matches!(e, Event::ZonesChanged(_))));
+            });
+    }
+    // The person id names the customer as well as the client number.
+    held_by_2_paid_by_1()
+        .when(as_customer(
+            change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+            &pid(3).to_string(),
+        ))
+        .then_refused(RuleId::ZoneAllowed);
+    // Agents are not restricted.
+    held_by_2_paid_by_1()
+        .when(change_zones(d(2026, 11, 10), AGENCY, "4-5", None))
+        .then_expect(|_| {});
+}
+
+#[test]
+fn term_by_payer_holder_or_other_customer_is_refused_payer_is_accepted() {
+    for id in ["C00000002", "C00000003"] {
+        held_by_2_paid_by_1()
+            .when(as_customer(terminate_by_payer(d(2026, 11, 10), ONLINE), id))
+            .then_refused(RuleId::TermByPayer);
+    }
+    held_by_2_paid_by_1()
+        .when(as_customer(
+            terminate_by_payer(d(2026, 11, 10), ONLINE),
+            "C00000001",
+        ))
+        .then_expect(|ev| {
+            assert!(ev.iter().any(|e| matches!(e, Event::ContractTerminated(_))));
+        });
+}

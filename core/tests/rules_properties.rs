@@ -765,7 +765,13 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
         let mut ended = false;
         match &e.event {
             Event::ContractSubscribed(_) => periods.push((e.effective_date, None)),
-            Event::ContractResumed(_) => periods.push((e.effective_date, None)),
+            Event::ContractResumed(r) => {
+                periods.push((e.effective_date, None));
+                // SUSP-RESUME §11.3: a cash contract pays a new 12-month period.
+                due += r.cash_due.unwrap_or(Money::ZERO);
+            }
+            // ZONE-UP §7.6: on a cash contract the difference is due at once.
+            Event::ZonesChanged(z) => due += z.cash_due.unwrap_or(Money::ZERO),
             Event::ContractSuspended(_) => {
                 if let Some(p) = periods.last_mut() {
                     p.1 = Some(e.effective_date);
@@ -804,9 +810,9 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
         }
         if ended {
             for (m, amount) in months.iter_mut() {
-                let covered = periods
-                    .iter()
-                    .any(|(s, e)| *s <= m.last_day() && e.map_or(true, |e| e > m.first_day()));
+                let covered = periods.iter().any(|(s, e)| {
+                    *s <= m.last_day() && e.map_or(true, |e| e > m.first_day() && e > *s)
+                });
                 if !covered && !amount.is_zero() {
                     due -= *amount;
                     *amount = Money::ZERO;

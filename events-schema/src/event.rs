@@ -503,6 +503,11 @@ pub struct ContractResumed {
     /// The payment method from the resumption on (`PAY-SWITCH-TO-DEBIT` allows a
     /// change here).
     pub payment: PaymentSetup,
+    /// Cash contracts only: the price of the new cash period of 12 consecutive
+    /// months from the resumption date, at the annual price in force on that date,
+    /// made due by the resumption (CGVU-2026 §11.3, `SUSP-RESUME`, `PAY-CASH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash_due: Option<Money>,
 }
 
 /// The zones changed from the event's effective date (`ZONE-*`).
@@ -517,6 +522,13 @@ pub struct ZonesChanged {
     pub direction: ZoneDirection,
     /// First month billed at the new installment.
     pub billed_from_month: YearMonth,
+    /// Cash contracts only, on a change to a dearer product (`ZONE-UP`, §7.6): the
+    /// installment difference for the month of the effective date and every other
+    /// month of the paid cash period (its free month excepted), due at once. A
+    /// change to a cheaper product is credited by a `RefundDue` (`cash_unused`) of
+    /// the same decision instead (`ZONE-DOWN`, §7.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash_due: Option<Money>,
 }
 
 /// Direction of a zone change.

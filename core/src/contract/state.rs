@@ -16,6 +16,8 @@
 //! | `DebtSettled` | | amount | |
 //! | `CashPaymentReceived` | its `due` field | amount | |
 //! | `PaymentMethodSwitched` | `amount_due` (switch to cash) | | |
+//! | `ZonesChanged` | `cash_due` (cash contract, `ZONE-UP`) | | |
+//! | `ContractResumed` | `cash_due` (cash contract, new 12-month period, §11.3) | | |
 //! | `RefundPaid` | | | amount |
 //! | `TreasuryNoticeSettled` | | amount | |
 //!
@@ -27,6 +29,17 @@
 //! refunds before refunding a credit again. Fees are kept apart from the monthly
 //! travel amounts so that the clock can compare what each month cost with what the
 //! rules say it costs.
+//!
+//! A zone change on a cash contract (`ZONE-UP`, `ZONE-DOWN`, §7.6, §7.7) is billed
+//! with the direct-debit method over the paid cash period: a dearer product makes
+//! the difference of the remaining months due at once, in the `ZonesChanged` event
+//! itself (`cash_due`, not attributed to a month, like every cash amount; the payer
+//! pays it as a debt, `RecordCashPayment` or `SettleDebt`); a cheaper one credits
+//! the difference from the month after and refunds it by a `RefundDue` with reason
+//! `cash_unused` in the same decision, which lowers the due like every cash refund.
+//! The ZONE-UP amounts of the current cash period are kept apart
+//! ([`ContractState::cash_period_zone_due`]) so that a later `PAY-CASH-REFUND`
+//! counts them as paid for the period.
 
 use std::collections::BTreeMap;
 
@@ -157,9 +170,13 @@ impl ContractMoney {
     pub fn balance(&self) -> Money {
         self.due - self.collected + self.returned
     }
-    /// The debt, zero when none.
+    /// The debt, zero when none. A refund due and not yet paid is money the
+    /// ledger owes apart: it already lowered the balance (its credit), so it is
+    /// added back, and an amount made due while a refund is pending (a cash
+    /// resumption, `SUSP-RESUME` §11.3) is owed in full rather than netted
+    /// against a refund that will be paid anyway (`PAY-DUE-VS-COLLECTED`).
     pub fn debt(&self) -> Money {
-        let b = self.balance();
+        let b = self.balance() + self.refunds_pending;
         if b.is_positive() {
             b
         } else {
@@ -350,6 +367,9 @@ pub struct ContractState {
     pub cash_period_paid: Money,
     /// What `PAY-CASH-REFUND` already returned of the current cash period.
     pub cash_period_refunded: Money,
+    /// What `ZONE-UP` changes made due on top of the current cash period's price
+    /// (§7.6): part of what the period costs when `PAY-CASH-REFUND` counts it.
+    pub cash_period_zone_due: Money,
     /// Cash renewal notices sent, by period end.
     pub renewal_notices: Vec<NaiveDate>,
     /// Senior switch in processing.
@@ -450,6 +470,7 @@ impl ContractState {
             cash_paid_until: None,
             cash_period_paid: Money::ZERO,
             cash_period_refunded: Money::ZERO,
+            cash_period_zone_due: Money::ZERO,
             renewal_notices: Vec::new(),
             senior_switch: None,
             fraud: None,
@@ -563,6 +584,7 @@ impl ContractState {
                 if matches!(self.payment(), Some(PaymentSetup::Cash)) {
                     self.cash_period_paid = p.amount;
                     self.cash_period_refunded = Money::ZERO;
+                    self.cash_period_zone_due = Money::ZERO;
                     self.cash_paid_until =
                         navigo_events_schema::types::add_months(date, 12).pred_opt();
                 }
@@ -603,6 +625,7 @@ impl ContractState {
                         self.money.unattributed_due += a;
                         self.cash_period_paid = a;
                         self.cash_period_refunded = Money::ZERO;
+                        self.cash_period_zone_due = Money::ZERO;
                     }
                     // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
                     // current 12-month cycle, through its free month.
@@ -677,6 +700,7 @@ impl ContractState {
                 if c.due.is_positive() {
                     self.cash_period_paid = c.due;
                     self.cash_period_refunded = Money::ZERO;
+                    self.cash_period_zone_due = Money::ZERO;
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -745,6 +769,17 @@ impl ContractState {
                         self.mandates.push((m, mandate.clone()));
                     }
                 }
+                // SUSP-RESUME, §11.3: a cash contract pays a new period of 12
+                // consecutive months from the resumption.
+                if let Some(a) = r.cash_due {
+                    self.money.due += a;
+                    self.money.unattributed_due += a;
+                    self.cash_period_paid = a;
+                    self.cash_period_refunded = Money::ZERO;
+                    self.cash_period_zone_due = Money::ZERO;
+                    self.cash_paid_until =
+                        navigo_events_schema::types::add_months(date, 12).pred_opt();
+                }
                 self.periods.push(Period {
                     start: date,
                     remaining_days: r.remaining_days,
@@ -762,6 +797,12 @@ impl ContractState {
                 self.billed_products.push((z.billed_from_month, new));
                 self.billed_products.sort_by_key(|(m, _)| *m);
                 self.pending_zone_change = None;
+                // ZONE-UP on a cash contract: the difference is due at once.
+                if let Some(a) = z.cash_due {
+                    self.money.due += a;
+                    self.money.unattributed_due += a;
+                    self.cash_period_zone_due += a;
+                }
             }
             Event::LossDeclared(l) => {
                 self.support = l.replacement_support;

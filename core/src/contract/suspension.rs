@@ -10,9 +10,11 @@
 
 use chrono::NaiveDate;
 use navigo_events_schema::command::{Resume, Suspend};
-use navigo_events_schema::event::{ContractResumed, ContractSuspended, SuspensionCause};
+use navigo_events_schema::event::{
+    ContractResumed, ContractSuspended, RefundDue, RefundReason, SuspensionCause,
+};
 use navigo_events_schema::types::{add_months, Channel, PaymentSetup, Product};
-use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
+use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
 
 use super::state::{ContractState, Status};
 use super::timing;
@@ -145,9 +147,7 @@ pub fn suspend(
         planned_resumption: cmd.planned_resumption,
         billing_stops_from,
     });
-    let stream = StreamId::contract(c.id);
-    let events = vec![req.event(ctx, effective, event)];
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(req.one_contract_event(world, ctx, c.id, effective, event))
 }
 
 /// The effective date of a suspension asked on the request's date through
@@ -231,7 +231,35 @@ pub fn resumed(
         billing_from,
         first_free_month,
         payment,
+        cash_due: None,
     }
+}
+
+/// What a resumption on `effective` with `payment` makes due for a cash contract
+/// (CGVU-2026 §11.3: "the payer renews the payment for 12 consecutive months of
+/// travel at the tariff in force on the date of payment"; `SUSP-RESUME`,
+/// `PAY-CASH`): the annual price of the product on the resumption date, paid at
+/// the resumption. `Some(None)` for a direct-debit resumption (billing restarts
+/// with the debits), `None` when the catalogue has no price for that date.
+///
+/// Decision: the payment date is read as the resumption date, and the unused part
+/// of the previous cash period is not carried over: it was refunded at the
+/// suspension (`PAY-CASH-REFUND`), or is refunded in the resumption's own decision
+/// when the clock has not run since.
+pub fn cash_due_at_resumption(
+    world: &World,
+    c: &ContractState,
+    effective: NaiveDate,
+    payment: &PaymentSetup,
+) -> Option<Option<Money>> {
+    if payment.is_direct_debit() {
+        return Some(None);
+    }
+    let annual = world
+        .catalogue
+        .annual_price(c.product.key(), effective)?
+        .annual;
+    Some(Some(annual))
 }
 
 /// Handles `Resume` (`SUSP-RESUME`, `SUSP-MAX-12M`, `SUSP-NOT-WHILE-TERMINATED`,
@@ -309,9 +337,35 @@ pub fn resume(
     let current = c.payment().cloned().unwrap_or(PaymentSetup::Cash);
     let payment = cmd.payment.clone().unwrap_or_else(|| current.clone());
     check_payment_at_resumption(req, c, channel, &current, &payment)?;
-    let event = Event::ContractResumed(resumed(c, rb, req.date, effective, payment));
+    let Some(cash_due) = cash_due_at_resumption(world, c, effective, &payment) else {
+        return Err(req.refuse(
+            RuleId::TarCatalogue,
+            format!(
+                "a cash contract resuming on {effective} pays 12 months at the annual price in \
+                 force on that date (§11.3), and the catalogue has none for {}; publish the \
+                 tariff first",
+                c.product
+            ),
+        ));
+    };
     let stream = StreamId::contract(c.id);
-    let events = vec![req.event(ctx, effective, event)];
+    let mut events = Vec::new();
+    // PAY-CASH-REFUND: the unused part of the cash period suspended is refunded
+    // before the new period is paid, when the clock has not refunded it yet.
+    if let Some(amount) = crate::billing::cash_unused(world, c) {
+        let refund_days = chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
+        let refund = Event::RefundDue(RefundDue {
+            amount,
+            reason: RefundReason::CashUnused,
+            due_by: since + refund_days,
+            method: super::termination::refund_method(c, amount, since),
+            beneficiary: c.payer,
+        });
+        events.push(req.event(ctx, since, refund));
+    }
+    let mut r = resumed(c, rb, req.date, effective, payment);
+    r.cash_due = cash_due;
+    events.push(req.event(ctx, effective, Event::ContractResumed(r)));
     Ok(vec![Decision::new(world, stream, events)])
 }
 

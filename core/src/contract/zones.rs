@@ -8,12 +8,20 @@
 //! presented or prepared for a month billed at the new installment is corrected by
 //! the billing clock with a `ZoneDifference` line on the next debit (worked
 //! example 5).
+//!
+//! A cash contract is billed or credited "with the same method" (§7.6, §7.7):
+//! see [`cash_difference`]. The difference of a `ZONE-UP` is recorded in the
+//! `ZonesChanged` event (`cash_due`) and is due at once; the credit of a
+//! `ZONE-DOWN` is refunded by a `RefundDue` (reason `cash_unused`,
+//! `PAY-CASH-REFUND`, channel per `PAY-REFUND-METHOD`) in the same decision, dated
+//! on the request date (the credit is known then) and paid within the policy's
+//! refund delay.
 
 use chrono::NaiveDate;
 use navigo_events_schema::command::ChangeZones;
-use navigo_events_schema::event::{ZoneDirection, ZonesChanged};
-use navigo_events_schema::types::{Channel, Product};
-use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
+use navigo_events_schema::event::{RefundDue, RefundReason, ZoneDirection, ZonesChanged};
+use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
 
 use super::state::ContractState;
 use super::suspension::{refuse_if_terminated, refuse_third_party_online, suspended_since};
@@ -29,6 +37,51 @@ pub const REMOTE_DELAY_HOURS: u32 = 48;
 /// `ZONE-WHEN`: a deferred change takes effect on the 1st of one of this many
 /// following months (CGVU-2026 §7.4).
 pub const DEFERRED_MONTHS_MAX: i32 = 2;
+
+/// The installment difference of a zone change on a cash contract (`ZONE-UP`,
+/// `ZONE-DOWN`, §7.6, §7.7, "the same method as direct debit"): for each month
+/// from `first_month` (the month of the effective date for a dearer product, the
+/// month after for a cheaper one) to the last month of the paid cash period, the
+/// gap between the two installments; the free month of the cycle costs nothing
+/// under either product (`PAY-FREE-MONTH` applies to cash too) and counts zero.
+///
+/// Decision (RULES.md is silent on the tariff): both installments are read from
+/// the catalogue on the effective date, for every month, as the cash price was
+/// fixed once for the period. `None` when a price is missing; zero when the paid
+/// period ends before `first_month`.
+pub fn cash_difference(
+    world: &World,
+    c: &ContractState,
+    old: Product,
+    new: Product,
+    effective: NaiveDate,
+    first_month: YearMonth,
+) -> Option<Money> {
+    let Some(until) = c.cash_paid_until else {
+        return Some(Money::ZERO);
+    };
+    let (old_inst, _) = world.catalogue.installment(old, effective)?;
+    let (new_inst, _) = world.catalogue.installment(new, effective)?;
+    let gap = if new_inst > old_inst {
+        new_inst - old_inst
+    } else {
+        old_inst - new_inst
+    };
+    let last = YearMonth::of(until);
+    let mut total = Money::ZERO;
+    let mut m = first_month;
+    while m <= last {
+        let free = c
+            .period_covering(m)
+            .or(c.current_period())
+            .is_some_and(|p| p.is_free_month(m));
+        if !free {
+            total += gap;
+        }
+        m = m.plus(1);
+    }
+    Some(total)
+}
 
 /// The zone change already scheduled after `date`, if any.
 fn scheduled_after(c: &ContractState, date: NaiveDate) -> Option<(NaiveDate, Product)> {
@@ -117,6 +170,22 @@ pub fn change_zones(
         ));
     }
     refuse_third_party_online(req, c, channel)?;
+    // ZONE-ALLOWED (§7.2, §7.3): on the payer's request, or the holder's with the
+    // payer's proxy. Decision: the ledger does not record proxies, so the holder is
+    // taken to hold one; a customer the world identifies as another registered
+    // person is refused. Agents act for the payer and are not restricted, nor is a
+    // customer id that names no registered person (actor ids are free text).
+    if let Some(person) = req.customer_person(world) {
+        if person != c.payer && person != c.holder {
+            return Err(req.refuse(
+                RuleId::ZoneAllowed,
+                format!(
+                    "a zone change of contract {} is asked by its payer, or by its holder with                      the payer's proxy; customer {} is neither",
+                    c.id, req.actor.id
+                ),
+            ));
+        }
+    }
     if let Some((date, product)) = scheduled_after(c, req.date) {
         return Err(req.refuse(
             RuleId::ZoneWhen,
@@ -186,13 +255,61 @@ pub fn change_zones(
     } else {
         (ZoneDirection::Down, YearMonth::of(effective).plus(1))
     };
+    // ZONE-UP / ZONE-DOWN on a cash contract (§7.6, §7.7): the rest of the paid
+    // cash period is billed or credited with the direct-debit method.
+    let cash = matches!(
+        c.payment_at(YearMonth::of(effective)),
+        Some(PaymentSetup::Cash)
+    );
+    let difference = if cash {
+        cash_difference(world, c, c.product, new, effective, billed_from_month).ok_or_else(
+            || {
+                req.refuse(
+                    RuleId::ZoneAllowed,
+                    format!(
+                        "the catalogue cannot price the installments of zones {from} and {} on \
+                         {effective}, so the cash difference cannot be computed; publish the \
+                         tariff first",
+                        cmd.zones
+                    ),
+                )
+            },
+        )?
+    } else {
+        Money::ZERO
+    };
+    let cash_due =
+        (direction == ZoneDirection::Up && difference.is_positive()).then_some(difference);
     let event = Event::ZonesChanged(ZonesChanged {
         from,
         to: cmd.zones,
         direction,
         billed_from_month,
+        cash_due,
     });
     let stream = StreamId::contract(c.id);
-    let events = vec![req.event(ctx, effective, event)];
+    let mut events = vec![req.event(ctx, effective, event)];
+    if direction == ZoneDirection::Down && difference.is_positive() {
+        // PAY-CASH-REFUND: never more than the cash paid for the period and not yet
+        // refunded, and net of a debt still owed (the same Decision as the clock's
+        // cash refunds).
+        let cap = c.cash_period_paid + c.cash_period_zone_due - c.cash_period_refunded;
+        let mut amount = difference.min(cap);
+        let debt = c.money.debt();
+        if debt.is_positive() {
+            amount -= debt;
+        }
+        if amount.is_positive() {
+            let refund_days = chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
+            let refund = Event::RefundDue(RefundDue {
+                amount,
+                reason: RefundReason::CashUnused,
+                due_by: req.date + refund_days,
+                method: super::termination::refund_method(c, amount, req.date),
+                beneficiary: c.payer,
+            });
+            events.push(req.event(ctx, req.date, refund));
+        }
+    }
     Ok(vec![Decision::new(world, stream, events)])
 }
