@@ -549,38 +549,83 @@ fn decide(
 
 /// Every system event due up to `through` (inclusive), in date order, recorded at
 /// `at`. Pure: the caller appends each decision in order.
+///
+/// A clock step reads only its own contract and the catalogue, and emits events on
+/// its own contract stream only: so each contract is advanced on its own copy (the
+/// events it emits folded into that copy), and the decisions of all contracts are
+/// merged in (date, same-day rank, contract) order — the order a global loop would
+/// give. This keeps an advance linear in the number of steps; cloning the whole
+/// world and scanning every contract for each step made it quadratic (issue 6: the
+/// 10,000-contract demo).
 pub fn advance_to(
     world: &World,
     through: NaiveDate,
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Vec<Decision> {
-    let mut scratch = world.clone();
-    let mut out = Vec::new();
-    let mut blocked = std::collections::BTreeSet::new();
-    while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
-        let next = scratch
-            .contracts
-            .values()
-            .filter(|c| !blocked.contains(&c.id))
-            .filter_map(|c| {
-                next_step(&scratch, c, through, ctx).map(|(d, s)| (d, s.rank(), c.id, s))
-            })
-            .min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let Some((date, _, id, step)) = next else {
-            break;
-        };
-        let Some(c) = scratch.contracts.get(&id) else {
-            break;
-        };
-        let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
-            // A step that cannot be decided (no price, no mandate) would come back
-            // forever: this contract waits for the data it lacks; the others go on.
-            blocked.insert(id);
+    let mut out: Vec<((NaiveDate, u8, Uuid, usize), Decision)> = Vec::new();
+    for original in world.contracts.values() {
+        let Some(mut next) = next_step(world, original, through, ctx) else {
             continue;
         };
-        scratch.apply_new(decision.stream, &decision.events, at);
-        out.push(decision);
+        let stream = StreamId::contract(original.id);
+        let mut version = world.version(stream);
+        let mut scratch: Option<ContractState> = None;
+        let mut k = 0usize;
+        loop {
+            if out.len() >= CLOCK_DECISIONS_PER_ADVANCE_MAX {
+                break;
+            }
+            let (date, step) = next;
+            let c = scratch.as_ref().unwrap_or(original);
+            // A step that cannot be decided (no price, no mandate) would come back
+            // forever: this contract waits for the data it lacks; the others go on.
+            let Some(mut decision) = decide(world, c, date, &step, at, ctx) else {
+                break;
+            };
+            decision.expected = ExpectedVersion::Exact(version);
+            let mut copy = scratch.take().unwrap_or_else(|| original.clone());
+            for e in &decision.events {
+                version += 1;
+                copy.apply(&provisional_envelope(stream, version, e, at));
+            }
+            out.push(((date, step.rank(), original.id, k), decision));
+            k += 1;
+            let following = next_step(world, &copy, through, ctx);
+            scratch = Some(copy);
+            match following {
+                Some(n) => next = n,
+                None => break,
+            }
+        }
     }
-    out
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// An envelope for a decision's event not yet stored, as the store would number it
+/// on its stream; position and hashes are provisional (the clock's scratch copy).
+fn provisional_envelope(
+    stream: StreamId,
+    stream_seq: u64,
+    e: &NewEvent,
+    at: DateTime<Utc>,
+) -> navigo_events_schema::Envelope {
+    navigo_events_schema::Envelope {
+        position: 0,
+        stream,
+        stream_seq,
+        event_id: e.event_id,
+        effective_date: e.effective_date,
+        recorded_at: at,
+        actor: e.actor.clone(),
+        channel: e.channel,
+        idempotency_key: None,
+        correlation_id: e.correlation_id,
+        causation_id: e.causation_id,
+        stored_schema_version: e.event.schema_version(),
+        event: e.event.clone(),
+        prev_hash: navigo_events_schema::Hash::GENESIS,
+        hash: navigo_events_schema::Hash::GENESIS,
+    }
 }
