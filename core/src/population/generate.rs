@@ -123,6 +123,21 @@ struct Person {
     id: Uuid,
     client: String,
     birth: NaiveDate,
+    /// When the registration is requested: the person cannot be named before.
+    registered: DateTime<Utc>,
+}
+
+/// What the generator knows of a contract as it draws its life.
+struct Shadow {
+    n: u32,
+    contract_id: Uuid,
+    holder: Person,
+    payer: Person,
+    product: Product,
+    cash: bool,
+    third_party: bool,
+    debit_day: u8,
+    mandate_version: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,9 +170,9 @@ const BACK_OFFICE_SECONDS: u32 = 22 * 3600;
 /// Days after a rejection within which a settling payer pays (below the 30 days of
 /// `PAY-UNPAID-TERMINATION`).
 const SETTLE_DAYS_MAX: u32 = 25;
-/// Working-day processing of `SENIOR-SWITCH` is 5 days; the agent validates after 8
-/// calendar days.
-const SENIOR_VALIDATION_DAYS: i64 = 8;
+/// `SENIOR-SWITCH`: 5 working days of processing (CGVU-2026 §3.3); the agent
+/// validates the day after.
+const SENIOR_PROCESSING_WORKING_DAYS: u32 = 5;
 
 fn customer(p: &Person) -> Actor {
     Actor {
@@ -170,13 +185,6 @@ fn agent(n: u32) -> Actor {
     Actor {
         role: ActorRole::Agent,
         id: format!("agent-{n:03}"),
-    }
-}
-
-fn bank() -> Actor {
-    Actor {
-        role: ActorRole::System,
-        id: "sepa-bank".into(),
     }
 }
 
@@ -283,7 +291,12 @@ impl Gen<'_> {
             .pick(&places::LAST_NAMES)
             .copied()
             .unwrap_or("Martin");
-        let person = Person { id, client, birth };
+        let person = Person {
+            id,
+            client,
+            birth,
+            registered: at,
+        };
         let Ok(client_number) = person.client.parse::<ClientNumber>() else {
             // The format above is always a valid client number; a person that
             // cannot be named is not registered.
@@ -399,9 +412,10 @@ impl Gen<'_> {
         let holder = self.register(reg_at, request_date, age_lo, age_hi, home.clone());
         // Payer: a parent for most students (siblings share one), a partner for a
         // few adults, an employer contact for third-party contracts.
-        let payer = if kind_student && self.rng.chance(STUDENT_PAID_BY_PARENT) {
+        let minor = navigo_events_schema::types::add_months(holder.birth, 12 * 18) > start;
+        let payer = if kind_student && (minor || self.rng.chance(STUDENT_PAID_BY_PARENT)) {
             match last_parent.clone() {
-                Some((p, _)) if self.rng.chance(0.35) => p,
+                Some((p, _)) if p.registered < reg_at && self.rng.chance(0.35) => p,
                 _ => {
                     let p = self.register(reg_at, request_date, 42, 60, home.clone());
                     *last_parent = Some((p.clone(), home.clone()));
@@ -462,6 +476,7 @@ impl Gen<'_> {
                 mandate: self.mandate(n, &payer, 1),
             }
         };
+        let payment_for_life = payment.clone();
         let sub_at = reg_at + Duration::seconds(30);
         let contract_id = self.uuid(sub_at);
         let (actor, first_payment_means) = if channel == Channel::Agency {
@@ -525,31 +540,60 @@ impl Gen<'_> {
                 }
             }
         }
-        self.life(n, contract_id, &holder, &payer, product, cash, start);
+        let debit_day = match &payment_for_life {
+            PaymentSetup::DirectDebit { debit_day, .. } => debit_day.day(),
+            PaymentSetup::Cash => DebitDay::DEFAULT.day(),
+        };
+        let mut sh = Shadow {
+            n,
+            contract_id,
+            holder,
+            payer,
+            product,
+            cash,
+            third_party,
+            debit_day,
+            mandate_version: 1,
+        };
+        self.life(&mut sh, start);
+    }
+
+    /// The channel of a request about a contract: online when the rulebook in
+    /// force lets the customer act online (`SUSP-ANYTIME`: CGU-2011 asks for an
+    /// agency) and the contract is not financed by a third party
+    /// (`SUB-THIRD-PARTY`), else the agency.
+    fn channel_for(&mut self, sh: &Shadow, d: NaiveDate, online_share: f64) -> Channel {
+        let online_ok = matches!(
+            crate::rulebook::in_force(d).suspension,
+            crate::rulebook::SuspensionRule::AnyChannel { .. }
+        );
+        if online_ok && !sh.third_party && self.rng.chance(online_share) {
+            Channel::Online
+        } else {
+            Channel::Agency
+        }
+    }
+
+    fn actor_for(&mut self, channel: Channel, p: &Person) -> Actor {
+        if channel == Channel::Agency {
+            agent(self.rng.range(1, 40))
+        } else {
+            customer(p)
+        }
     }
 
     /// The month-by-month life of a contract after its start.
-    #[allow(clippy::too_many_arguments)]
-    fn life(
-        &mut self,
-        n: u32,
-        contract_id: Uuid,
-        holder: &Person,
-        payer: &Person,
-        mut product: Product,
-        mut cash: bool,
-        start: NaiveDate,
-    ) {
+    fn life(&mut self, sh: &mut Shadow, start: NaiveDate) {
         let cfg = self.cfg;
+        let contract_id = sh.contract_id;
         let mut life = Life::Active;
-        let mut payer = payer.clone();
-        let mut mandate_version = 1;
         let serial_loser = self.rng.chance(SERIAL_LOSER_SHARE);
         let mut cash_end = YearMonth::of(start).plus(11);
         let first = YearMonth::of(start).plus(1);
         let last = YearMonth::of(cfg.through);
         let mut m = first;
         let mut quiet_until = first;
+        let mut suspended_at = first;
         let c = ContractRef { contract_id };
         while m <= last && life != Life::Gone {
             let day = |rng: &mut Rng, lo: u32, hi: u32| m.day_clamped(rng.range(lo, hi));
@@ -559,10 +603,12 @@ impl Gen<'_> {
                     if resume == Some(m) {
                         let d = day(&mut self.rng, 1, 25);
                         let at = self.office_time(d);
+                        let channel = self.channel_for(sh, d, 0.7);
+                        let actor = self.actor_for(channel, &sh.payer);
                         self.send(
                             at,
-                            customer(&payer),
-                            Some(Channel::Online),
+                            actor,
+                            Some(channel),
                             Command::Resume(Resume {
                                 contract_id,
                                 effective_date: None,
@@ -571,16 +617,37 @@ impl Gen<'_> {
                         );
                         life = Life::Active;
                         quiet_until = m.plus(1);
-                    } else if resume.is_none() && m.months_until(quiet_until) <= -12 {
+                    } else if resume.is_none() && suspended_at.months_until(m) >= 12 {
                         // SUSP-MAX-12M: the clock terminates it.
                         life = Life::Gone;
                     }
                 }
                 Life::Active => {
                     let quiet = m < quiet_until;
-                    // Cash: renew at the end of the period, or let it expire.
-                    if cash && m == cash_end {
-                        if self.rng.chance(CASH_RENEWED) {
+                    // Cash: renew at the end of the period, switch to direct debit
+                    // (PAY-SWITCH-TO-DEBIT: at renewal), or let it expire.
+                    if sh.cash && m == cash_end {
+                        let r = self.rng.unit();
+                        if r < METHOD_SWITCH_AT_RENEWAL {
+                            let d = day(&mut self.rng, 10, 25);
+                            let at = self.office_time(d);
+                            sh.mandate_version += 1;
+                            let payer = sh.payer.clone();
+                            let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
+                            let debit_day = self.debit_day();
+                            sh.debit_day = debit_day.day();
+                            let actor = agent(self.rng.range(1, 40));
+                            self.send(
+                                at,
+                                actor,
+                                Some(Channel::Agency),
+                                Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                                    contract_id,
+                                    to: PaymentSetup::DirectDebit { debit_day, mandate },
+                                }),
+                            );
+                            sh.cash = false;
+                        } else if r < METHOD_SWITCH_AT_RENEWAL + CASH_RENEWED {
                             let d = day(&mut self.rng, 3, 20);
                             let at = self.office_time(d);
                             self.push(at, Step::Intent(Intent::PayCash { contract_id }));
@@ -605,39 +672,43 @@ impl Gen<'_> {
                         let d = day(&mut self.rng, 1, 26);
                         let at = self.office_time(d);
                         let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
-                        let back = self.rng.range(1, 8);
-                        let planned_resumption =
-                            planned.then(|| m.plus(1 + back as i32).first_day());
+                        let back = i32::try_from(self.rng.range(1, 8)).unwrap_or(1);
+                        let planned_resumption = planned.then(|| m.plus(2 + back).first_day());
+                        let channel = self.channel_for(sh, d, 0.7);
+                        let actor = self.actor_for(channel, &sh.payer);
                         self.send(
                             at,
-                            customer(&payer),
-                            Some(Channel::Online),
+                            actor,
+                            Some(channel),
                             Command::Suspend(Suspend {
                                 contract_id,
                                 effective_date: None,
                                 planned_resumption,
                             }),
                         );
-                        life = if planned {
+                        suspended_at = m;
+                        if planned {
                             // The clock resumes it on the planned date.
-                            quiet_until = m.plus(2 + back as i32);
-                            m = m.plus(1 + back as i32);
+                            quiet_until = m.plus(3 + back);
+                            m = m.plus(2 + back);
                             continue;
-                        } else if self.rng.chance(SUSPEND_NEVER_RESUMED) {
-                            quiet_until = m;
+                        }
+                        life = if self.rng.chance(SUSPEND_NEVER_RESUMED) {
                             Life::Suspended { resume: None }
                         } else {
                             Life::Suspended {
-                                resume: Some(m.plus(1 + back as i32)),
+                                resume: Some(m.plus(2 + back)),
                             }
                         };
                     } else if hit(TERMINATE_PER_MONTH) {
                         let d = day(&mut self.rng, 1, 28);
                         let at = self.office_time(d);
+                        let channel = self.channel_for(sh, d, 0.6);
+                        let actor = self.actor_for(channel, &sh.payer);
                         self.send(
                             at,
-                            customer(&payer),
-                            Some(Channel::Online),
+                            actor,
+                            Some(channel),
                             Command::TerminateByPayer(c.clone()),
                         );
                         life = Life::Gone;
@@ -648,7 +719,10 @@ impl Gen<'_> {
                         if self.rng.chance(FRAUD_WITH_ACCOMPLICES) {
                             for _ in 0..self.rng.range(1, 2) {
                                 if let Some(p) = self.rng.pick(&self.persons).cloned() {
-                                    if p.id != holder.id && !accomplices.contains(&p.id) {
+                                    if p.id != sh.holder.id
+                                        && p.registered < at
+                                        && !accomplices.contains(&p.id)
+                                    {
                                         accomplices.push(p.id);
                                     }
                                 }
@@ -667,31 +741,31 @@ impl Gen<'_> {
                             Command::EstablishFraud(EstablishFraud {
                                 contract_id,
                                 kind,
-                                fraudster: holder.id,
+                                fraudster: sh.holder.id,
                                 accomplices,
                             }),
                         );
                         life = Life::Gone;
                     } else if hit(ZONE_CHANGE_PER_MONTH)
-                        && matches!(product, Product::Annual { .. })
+                        && matches!(sh.product, Product::Annual { .. })
                     {
                         let d = day(&mut self.rng, 1, 25);
                         let at = self.office_time(d);
-                        let to = if product.zones() == Zones::ALL {
-                            let i = self.rng.range(1, 3) as usize;
-                            [(1, 5), (2, 3), (3, 4), (4, 5)][i]
+                        let to = if sh.product.zones() == Zones::ALL {
+                            let i = usize::try_from(self.rng.range(1, 3)).unwrap_or(1);
+                            [(1, 5), (2, 3), (3, 4), (4, 5)]
+                                .get(i)
+                                .copied()
+                                .unwrap_or((2, 3))
                         } else {
                             (1, 5)
                         };
                         let zones = Zones::new(to.0, to.1).unwrap_or(Zones::ALL);
-                        let channel = if self.rng.chance(0.6) {
-                            Channel::Online
-                        } else {
-                            Channel::Agency
-                        };
+                        let channel = self.channel_for(sh, d, 0.6);
+                        let actor = self.actor_for(channel, &sh.payer);
                         self.send(
                             at,
-                            customer(&payer),
+                            actor,
                             Some(channel),
                             Command::ChangeZones(ChangeZones {
                                 contract_id,
@@ -699,19 +773,20 @@ impl Gen<'_> {
                                 effective_date: None,
                             }),
                         );
-                        product = Product::Annual { zones };
+                        sh.product = Product::Annual { zones };
                         quiet_until = m.plus(2);
                     } else if hit(SENIOR_SWITCH_PER_MONTH)
-                        && !cash
-                        && product == (Product::Annual { zones: Zones::ALL })
-                        && navigo_events_schema::types::add_months(holder.birth, 12 * 62)
+                        && !sh.cash
+                        && sh.product == (Product::Annual { zones: Zones::ALL })
+                        && navigo_events_schema::types::add_months(sh.holder.birth, 12 * 62)
                             <= m.first_day()
                     {
                         let d = day(&mut self.rng, 1, 18);
                         let at = self.office_time(d);
+                        let holder = sh.holder.clone();
                         self.send(
                             at,
-                            customer(holder),
+                            customer(&holder),
                             Some(Channel::Agency),
                             Command::RequestSeniorSwitch(RequestSeniorSwitch {
                                 contract_id,
@@ -719,7 +794,9 @@ impl Gen<'_> {
                                 age_proof_ref: format!("CNI-{}", holder.client),
                             }),
                         );
-                        let v = d + Duration::days(SENIOR_VALIDATION_DAYS);
+                        let v =
+                            crate::calendar::add_working_days(d, SENIOR_PROCESSING_WORKING_DAYS)
+                                + Duration::days(1);
                         if self.in_period(v) {
                             let at = self.office_time(v);
                             let actor = agent(self.rng.range(1, 40));
@@ -730,45 +807,34 @@ impl Gen<'_> {
                                 Command::ValidateSeniorSwitch(c.clone()),
                             );
                         }
-                        product = Product::Senior;
+                        sh.product = Product::Senior;
                         quiet_until = m.plus(2);
-                    } else if hit(METHOD_SWITCH_PER_MONTH) {
+                    } else if hit(METHOD_SWITCH_PER_MONTH)
+                        && !sh.cash
+                        && sh.product != Product::Senior
+                    {
+                        // PAY-SWITCH-TO-CASH: what the switch makes due is paid at
+                        // the agency the same day.
                         let d = day(&mut self.rng, 1, 20);
                         let at = self.office_time(d);
-                        let to = if cash {
-                            PaymentSetup::DirectDebit {
-                                debit_day: self.debit_day(),
-                                mandate: {
-                                    mandate_version += 1;
-                                    self.mandate(n, &payer, mandate_version)
-                                },
-                            }
-                        } else {
-                            PaymentSetup::Cash
-                        };
-                        if !(product == Product::Senior && !cash) {
-                            self.send(
-                                at,
-                                customer(&payer),
-                                Some(Channel::Agency),
-                                Command::SwitchPaymentMethod(SwitchPaymentMethod {
-                                    contract_id,
-                                    to,
-                                }),
-                            );
-                            if !cash {
-                                // What the switch makes due is paid at the agency
-                                // the same day.
-                                self.push(
-                                    at + Duration::seconds(60),
-                                    Step::Intent(Intent::PayCash { contract_id }),
-                                );
-                                cash_end = m.plus(11);
-                            }
-                            cash = !cash;
-                            quiet_until = m.plus(2);
-                        }
-                    } else if !cash && hit(REJECT_PER_MONTH) {
+                        let actor = agent(self.rng.range(1, 40));
+                        self.send(
+                            at,
+                            actor,
+                            Some(Channel::Agency),
+                            Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                                contract_id,
+                                to: PaymentSetup::Cash,
+                            }),
+                        );
+                        self.push(
+                            at + Duration::seconds(60),
+                            Step::Intent(Intent::PayCash { contract_id }),
+                        );
+                        cash_end = m.plus(12);
+                        sh.cash = true;
+                        quiet_until = m.plus(2);
+                    } else if !sh.cash && hit(REJECT_PER_MONTH) {
                         let code = self.reason_code();
                         let d = day(&mut self.rng, 14, 27);
                         let at = date_at(d, self.rng.range(3600, 6 * 3600));
@@ -809,16 +875,7 @@ impl Gen<'_> {
                         }
                     }
                     if life == Life::Active {
-                        self.minor_events(
-                            n,
-                            contract_id,
-                            holder,
-                            &mut payer,
-                            cash,
-                            serial_loser,
-                            m,
-                            &mut mandate_version,
-                        );
+                        self.minor_events(sh, serial_loser, m);
                     }
                 }
             }
@@ -827,18 +884,8 @@ impl Gen<'_> {
     }
 
     /// Loss, debit day, payer and address changes: they do not change the status.
-    #[allow(clippy::too_many_arguments)]
-    fn minor_events(
-        &mut self,
-        n: u32,
-        contract_id: Uuid,
-        holder: &Person,
-        payer: &mut Person,
-        cash: bool,
-        serial_loser: bool,
-        m: YearMonth,
-        mandate_version: &mut u32,
-    ) {
+    fn minor_events(&mut self, sh: &mut Shadow, serial_loser: bool, m: YearMonth) {
+        let contract_id = sh.contract_id;
         let losses = if serial_loser && m.month() % 3 == 0 {
             2
         } else {
@@ -852,10 +899,13 @@ impl Gen<'_> {
             } else {
                 LossKind::Loss
             };
+            let channel = self.channel_for(sh, d, 0.6);
+            let holder = sh.holder.clone();
+            let actor = self.actor_for(channel, &holder);
             self.send(
                 at,
-                customer(holder),
-                Some(Channel::Online),
+                actor,
+                Some(channel),
                 Command::DeclareLoss(DeclareLoss {
                     contract_id,
                     kind,
@@ -864,30 +914,45 @@ impl Gen<'_> {
                 }),
             );
         }
-        if !cash && self.rng.chance(DEBIT_DAY_CHANGE_PER_MONTH) {
+        if !sh.cash && self.rng.chance(DEBIT_DAY_CHANGE_PER_MONTH) {
             let d = m.day_clamped(self.rng.range(13, 28));
             let at = self.office_time(d);
-            let debit_day = self.debit_day();
-            self.send(
-                at,
-                customer(payer),
-                Some(Channel::Online),
-                Command::ChangeDebitDay(ChangeDebitDay {
-                    contract_id,
-                    debit_day,
-                }),
-            );
+            let others: Vec<u8> = DebitDay::ALLOWED
+                .iter()
+                .copied()
+                .filter(|x| *x != sh.debit_day)
+                .collect();
+            let day = self.rng.pick(&others).copied().unwrap_or(1);
+            if let Ok(debit_day) = DebitDay::new(day) {
+                let channel = self.channel_for(sh, d, 0.7);
+                let payer = sh.payer.clone();
+                let actor = self.actor_for(channel, &payer);
+                self.send(
+                    at,
+                    actor,
+                    Some(channel),
+                    Command::ChangeDebitDay(ChangeDebitDay {
+                        contract_id,
+                        debit_day,
+                    }),
+                );
+                sh.debit_day = day;
+            }
         }
-        if self.rng.chance(PAYER_CHANGE_PER_MONTH) {
+        if !sh.third_party && self.rng.chance(PAYER_CHANGE_PER_MONTH) {
             // A new payer among the adults already registered.
+            let d = m.day_clamped(self.rng.range(13, 28));
+            let at = self.office_time(d);
+            let payer_id = sh.payer.id;
             let candidate = self.rng.pick(&self.persons).cloned().filter(|p| {
-                p.id != payer.id && p.birth <= m.first_day() - Duration::days(18 * 366)
+                p.id != payer_id
+                    && p.registered < at
+                    && navigo_events_schema::types::add_months(p.birth, 12 * 18) <= d
             });
             if let Some(new_payer) = candidate {
-                let d = m.day_clamped(self.rng.range(13, 28));
-                let at = self.office_time(d);
-                *mandate_version += 1;
-                let mandate = (!cash).then(|| self.mandate(n, &new_payer, *mandate_version));
+                sh.mandate_version += 1;
+                let mandate =
+                    (!sh.cash).then(|| self.mandate(sh.n, &new_payer, sh.mandate_version));
                 let actor = agent(self.rng.range(1, 40));
                 self.send(
                     at,
@@ -899,16 +964,17 @@ impl Gen<'_> {
                         mandate,
                     }),
                 );
-                *payer = new_payer;
+                sh.payer = new_payer;
             }
         }
         if self.rng.chance(MOVE_PER_MONTH) {
             let d = m.day_clamped(self.rng.range(1, 28));
             let at = self.office_time(d);
             let address = self.residence();
+            let holder = sh.holder.clone();
             self.send(
                 at,
-                customer(holder),
+                customer(&holder),
                 Some(Channel::Online),
                 Command::ChangeAddress(ChangeAddress {
                     person_id: holder.id,

@@ -97,7 +97,7 @@ pub const TERMINATE_PER_MONTH: f64 = 0.006;
 pub const DEBIT_DAY_CHANGE_PER_MONTH: f64 = 0.003;
 /// Monthly probability of a payer change. Estimate.
 pub const PAYER_CHANGE_PER_MONTH: f64 = 0.0015;
-/// Monthly probability of a payment-method switch. Estimate.
+/// Monthly probability of a switch from direct debit to cash. Estimate.
 pub const METHOD_SWITCH_PER_MONTH: f64 = 0.002;
 /// Monthly probability that an eligible holder (62+, Annual 1-5, direct debit)
 /// requests the Senior switch. Estimate.
@@ -106,8 +106,11 @@ pub const SENIOR_SWITCH_PER_MONTH: f64 = 0.02;
 pub const FRAUD_PER_MONTH: f64 = 0.0004;
 /// Share of frauds with accomplices named. Estimate.
 pub const FRAUD_WITH_ACCOMPLICES: f64 = 0.6;
+/// Share of cash contracts switched to direct debit at the end of their period
+/// (`PAY-SWITCH-TO-DEBIT`: at renewal). Estimate.
+pub const METHOD_SWITCH_AT_RENEWAL: f64 = 0.10;
 /// Share of cash contracts renewed at the end of their period. Estimate.
-pub const CASH_RENEWED: f64 = 0.80;
+pub const CASH_RENEWED: f64 = 0.75;
 /// Share of eligible holders (campaign municipality) who file a PUNCT-2024
 /// refund request in the 2025 window. Estimate.
 pub const CLAIM_FILED_SHARE: f64 = 0.55;
