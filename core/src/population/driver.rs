@@ -7,7 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use navigo_events_schema::command::{
     PayRefund, RecordCashPayment, RecordDebitRejected, SettleDebt, SettleTreasuryNotice,
-    TreasuryNoticeRef,
+    SwitchPaymentMethod, TreasuryNoticeRef,
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
 use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup};
@@ -24,6 +24,9 @@ use crate::world::World;
 
 /// Examples kept per refusal rule or invalid field, for the report.
 pub const EXAMPLES_PER_KIND_MAX: usize = 3;
+/// Days before the end of a cash period within which the payer renews (the
+/// renewal notice comes 45 days before, `PAY-CASH`).
+pub const CASH_RENEWAL_LEAD_DAYS: i64 = 35;
 /// Days after its issue a Trésor Public notice is delivered by the back office.
 pub const NOTICE_DELIVERY_DAYS: i64 = 10;
 /// Days after its delivery a settled notice is recorded as settled.
@@ -324,6 +327,46 @@ pub fn resolve(world: &World, p: &PlannedCommand) -> Vec<CommandEnvelope> {
                     amount,
                     means: PaymentMeans::Card,
                 }),
+            )]
+        }
+        Step::Intent(Intent::CashRenewal {
+            contract_id,
+            switch_to,
+        }) => {
+            let Some(c) = world.contract(*contract_id) else {
+                return Vec::new();
+            };
+            let today = paris_date(at);
+            let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) else {
+                return Vec::new();
+            };
+            let in_window = today <= until && (until - today).num_days() <= CASH_RENEWAL_LEAD_DAYS;
+            if c.is_terminated() || !in_window {
+                return Vec::new();
+            }
+            let command = match switch_to {
+                Some(to) => Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                    contract_id: *contract_id,
+                    to: to.clone(),
+                }),
+                None => {
+                    let end = until + Duration::days(1);
+                    let Some(t) = world.catalogue.annual_price(c.product.key(), end) else {
+                        return Vec::new();
+                    };
+                    Command::RecordCashPayment(RecordCashPayment {
+                        contract_id: *contract_id,
+                        amount: t.annual,
+                        means: PaymentMeans::Card,
+                    })
+                }
+            };
+            vec![envelope(
+                at,
+                payer_actor(world, c),
+                Some(Channel::Agency),
+                key(),
+                command,
             )]
         }
         Step::Intent(Intent::BackOffice { seed }) => back_office(world, p, *seed),

@@ -78,6 +78,15 @@ pub enum Intent {
         /// The contract.
         contract_id: Uuid,
     },
+    /// A cash payer at the end of the period: within the renewal window (the
+    /// last [`super::driver::CASH_RENEWAL_LEAD_DAYS`] days of the period), renews at
+    /// the annual price, or switches to `switch_to` when given; outside it, nothing.
+    CashRenewal {
+        /// The contract.
+        contract_id: Uuid,
+        /// Switch to direct debit instead of renewing.
+        switch_to: Option<PaymentSetup>,
+    },
     /// The month's back office: pay every refund due, deliver the Trésor Public
     /// notices issued, record the settlement of some of them.
     BackOffice {
@@ -138,6 +147,14 @@ struct Shadow {
     third_party: bool,
     debit_day: u8,
     mandate_version: u32,
+}
+
+/// What a cash payer does at the end of the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CashChoice {
+    Renew,
+    Switch,
+    Lapse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -558,6 +575,17 @@ impl Gen<'_> {
         self.life(&mut sh, start);
     }
 
+    fn cash_choice(&mut self) -> CashChoice {
+        let r = self.rng.unit();
+        if r < METHOD_SWITCH_AT_RENEWAL {
+            CashChoice::Switch
+        } else if r < METHOD_SWITCH_AT_RENEWAL + CASH_RENEWED {
+            CashChoice::Renew
+        } else {
+            CashChoice::Lapse
+        }
+    }
+
     /// The channel of a request about a contract: online when the rulebook in
     /// force lets the customer act online (`SUSP-ANYTIME`: CGU-2011 asks for an
     /// agency) and the contract is not financed by a third party
@@ -588,7 +616,8 @@ impl Gen<'_> {
         let contract_id = sh.contract_id;
         let mut life = Life::Active;
         let serial_loser = self.rng.chance(SERIAL_LOSER_SHARE);
-        let mut cash_end = YearMonth::of(start).plus(11);
+        let mut cash_start = YearMonth::of(start);
+        let mut cash_choice = self.cash_choice();
         let first = YearMonth::of(start).plus(1);
         let last = YearMonth::of(cfg.through);
         let mut m = first;
@@ -624,41 +653,40 @@ impl Gen<'_> {
                 }
                 Life::Active => {
                     let quiet = m < quiet_until;
-                    // Cash: renew at the end of the period, switch to direct debit
-                    // (PAY-SWITCH-TO-DEBIT: at renewal), or let it expire.
-                    if sh.cash && m == cash_end {
-                        let r = self.rng.unit();
-                        if r < METHOD_SWITCH_AT_RENEWAL {
-                            let d = day(&mut self.rng, 10, 25);
+                    // Cash (PAY-CASH): the payer renews, switches to direct debit
+                    // at renewal (PAY-SWITCH-TO-DEBIT) or lets the period lapse
+                    // (the clock suspends it; SUSP-MAX-12M ends it a year later).
+                    // The period's end is the ledger's: a monthly intent resolves
+                    // to the request only within the renewal window.
+                    if sh.cash {
+                        if m > cash_start.plus(12) && cash_choice == CashChoice::Lapse {
+                            life = Life::Gone;
+                            m = m.plus(1);
+                            continue;
+                        }
+                        if m > cash_start.plus(12) && cash_choice == CashChoice::Switch {
+                            sh.cash = false;
+                        } else if cash_choice != CashChoice::Lapse {
+                            let d = day(&mut self.rng, 3, 25);
                             let at = self.office_time(d);
-                            sh.mandate_version += 1;
-                            let payer = sh.payer.clone();
-                            let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
-                            let debit_day = self.debit_day();
-                            sh.debit_day = debit_day.day();
-                            let actor = agent(self.rng.range(1, 40));
-                            self.send(
+                            let switch_to = if cash_choice == CashChoice::Switch {
+                                sh.mandate_version += 1;
+                                let payer = sh.payer.clone();
+                                let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
+                                let debit_day = self.debit_day();
+                                sh.debit_day = debit_day.day();
+                                Some(PaymentSetup::DirectDebit { debit_day, mandate })
+                            } else {
+                                None
+                            };
+                            self.push(
                                 at,
-                                actor,
-                                Some(Channel::Agency),
-                                Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                                Step::Intent(Intent::CashRenewal {
                                     contract_id,
-                                    to: PaymentSetup::DirectDebit { debit_day, mandate },
+                                    switch_to,
                                 }),
                             );
-                            sh.cash = false;
-                        } else if r < METHOD_SWITCH_AT_RENEWAL + CASH_RENEWED {
-                            let d = day(&mut self.rng, 3, 20);
-                            let at = self.office_time(d);
-                            self.push(at, Step::Intent(Intent::PayCash { contract_id }));
-                            cash_end = cash_end.plus(12);
-                        } else {
-                            // The clock suspends it at the end of the period; it
-                            // is never resumed (SUSP-MAX-12M terminates it).
-                            life = Life::Gone;
                         }
-                        m = m.plus(1);
-                        continue;
                     }
                     let u = self.rng.unit();
                     let mut acc = 0.0;
@@ -668,7 +696,7 @@ impl Gen<'_> {
                     };
                     if quiet {
                         // The month after a change: nothing major.
-                    } else if hit(SUSPEND_PER_MONTH) {
+                    } else if hit(SUSPEND_PER_MONTH) && !sh.cash {
                         let d = day(&mut self.rng, 1, 26);
                         let at = self.office_time(d);
                         let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
@@ -831,7 +859,8 @@ impl Gen<'_> {
                             at + Duration::seconds(60),
                             Step::Intent(Intent::PayCash { contract_id }),
                         );
-                        cash_end = m.plus(12);
+                        cash_start = m;
+                        cash_choice = self.cash_choice();
                         sh.cash = true;
                         quiet_until = m.plus(2);
                     } else if !sh.cash && hit(REJECT_PER_MONTH) {
