@@ -110,13 +110,32 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
             s.balance_mismatches += 1;
         }
     }
+    // The ban rules scan every contract; only the persons a ban can concern are
+    // asked: the payers of a terminated contract or one with a Trésor Public
+    // notice, and the persons named in a fraud.
+    let mut payer_candidates = std::collections::BTreeSet::new();
+    let mut fraud_candidates = std::collections::BTreeSet::new();
+    for c in world.contracts.values() {
+        if c.termination.is_some() || !c.treasury_notices.is_empty() {
+            payer_candidates.insert(c.payer);
+            payer_candidates.extend(c.payers.iter().map(|(_, p)| *p));
+        }
+        if let Some((fraudster, accomplices)) = &c.fraud {
+            fraud_candidates.insert(*fraudster);
+            fraud_candidates.extend(accomplices.iter().copied());
+        }
+    }
+    for id in &payer_candidates {
+        if let Some(b) = payer_ban(world, *id, date) {
+            *s.active_bans.entry(b.rule).or_default() += 1;
+        }
+    }
+    for id in &fraud_candidates {
+        if let Some(b) = fraud_ban(world, *id, date) {
+            *s.active_bans.entry(b.rule).or_default() += 1;
+        }
+    }
     for p in world.persons.values() {
-        if let Some(b) = payer_ban(world, p.id, date) {
-            *s.active_bans.entry(b.rule).or_default() += 1;
-        }
-        if let Some(b) = fraud_ban(world, p.id, date) {
-            *s.active_bans.entry(b.rule).or_default() += 1;
-        }
         for claim in &p.claims {
             s.claims_filed += 1;
             if let Some(d) = &claim.decided {
