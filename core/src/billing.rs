@@ -553,8 +553,8 @@ fn decide(
 /// A clock step reads only its own contract and the catalogue, and emits events on
 /// its own contract stream only: so each contract is advanced on its own copy (the
 /// events it emits folded into that copy), and the decisions of all contracts are
-/// merged in (date, same-day rank, contract) order — the order a global loop would
-/// give. This keeps an advance linear in the number of steps; cloning the whole
+/// merged in (date, same-day rank, contract) order, each contract's decisions kept
+/// in the order they were emitted. This keeps an advance linear in the number of steps; cloning the whole
 /// world and scanning every contract for each step made it quadratic (issue 6: the
 /// 10,000-contract demo).
 pub fn advance_to(
@@ -572,6 +572,7 @@ pub fn advance_to(
         let mut version = world.version(stream);
         let mut scratch: Option<ContractState> = None;
         let mut k = 0usize;
+        let mut last_key = (NaiveDate::MIN, 0u8);
         loop {
             if out.len() >= CLOCK_DECISIONS_PER_ADVANCE_MAX {
                 break;
@@ -589,7 +590,12 @@ pub fn advance_to(
                 version += 1;
                 copy.apply(&provisional_envelope(stream, version, e, at));
             }
-            out.push(((date, step.rank(), original.id, k), decision));
+            // The merge key never goes back within a contract, so that its
+            // decisions stay in emission order (each expects the version the one
+            // before it leaves).
+            let key = (date, step.rank()).max(last_key);
+            last_key = key;
+            out.push(((key.0, key.1, original.id, k), decision));
             k += 1;
             let following = next_step(world, &copy, through, ctx);
             scratch = Some(copy);
