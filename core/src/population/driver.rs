@@ -26,7 +26,7 @@ use crate::world::World;
 pub const EXAMPLES_PER_KIND_MAX: usize = 3;
 /// Days before the end of a cash period within which the payer renews (the
 /// renewal notice comes 45 days before, `PAY-CASH`).
-pub const CASH_RENEWAL_LEAD_DAYS: i64 = 35;
+pub const CASH_RENEWAL_LEAD_DAYS: i64 = 40;
 /// Days after its issue a Trésor Public notice is delivered by the back office.
 pub const NOTICE_DELIVERY_DAYS: i64 = 10;
 /// Days after its delivery a settled notice is recorded as settled.

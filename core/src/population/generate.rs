@@ -181,8 +181,12 @@ fn date_at(d: NaiveDate, seconds: u32) -> DateTime<Utc> {
 /// Seconds after midnight of an office-hours request (08:00 to 19:00).
 const OFFICE_FROM_SECONDS: u32 = 8 * 3600;
 const OFFICE_TO_SECONDS: u32 = 19 * 3600;
-/// The clock runs at 23:00 and the back office at 22:00, after the day's requests.
+/// The last advance runs at 23:00 and the back office at 22:00, after the day's
+/// requests; the others at 00:30, before them.
 const CLOCK_SECONDS: u32 = 23 * 3600;
+const CLOCK_EARLY_SECONDS: u32 = 30 * 60;
+/// Days of the month the clock runs: the four debit days and the 20th.
+const CLOCK_DAYS: [u32; 5] = [1, 2, 8, 12, 20];
 const BACK_OFFICE_SECONDS: u32 = 22 * 3600;
 /// Days after a rejection within which a settling payer pays (below the 30 days of
 /// `PAY-UNPAID-TERMINATION`).
@@ -667,8 +671,6 @@ impl Gen<'_> {
                         if m > cash_start.plus(12) && cash_choice == CashChoice::Switch {
                             sh.cash = false;
                         } else if cash_choice != CashChoice::Lapse {
-                            let d = day(&mut self.rng, 3, 25);
-                            let at = self.office_time(d);
                             let switch_to = if cash_choice == CashChoice::Switch {
                                 sh.mandate_version += 1;
                                 let payer = sh.payer.clone();
@@ -679,13 +681,18 @@ impl Gen<'_> {
                             } else {
                                 None
                             };
-                            self.push(
-                                at,
-                                Step::Intent(Intent::CashRenewal {
-                                    contract_id,
-                                    switch_to,
-                                }),
-                            );
+                            // Twice a month, so that one falls in the window.
+                            for (lo, hi) in [(1, 14), (15, 28)] {
+                                let d = day(&mut self.rng, lo, hi);
+                                let at = self.office_time(d);
+                                self.push(
+                                    at,
+                                    Step::Intent(Intent::CashRenewal {
+                                        contract_id,
+                                        switch_to: switch_to.clone(),
+                                    }),
+                                );
+                            }
                         }
                     }
                     let u = self.rng.unit();
@@ -1014,33 +1021,41 @@ impl Gen<'_> {
         }
     }
 
-    /// The billing clock and the back office, twice a month: after the debit days
-    /// (the 12th) and on the last day.
+    /// The billing clock at the start of each debit day (1, 2, 8, 12) and of the
+    /// 20th, before that day's requests, so that a request sees the debits already
+    /// presented that month; the back office on the last evening of each month;
+    /// a last advance at the end of the period.
     fn clock(&mut self) {
         let cfg = self.cfg;
         let mut m = YearMonth::of(cfg.from);
         while m <= YearMonth::of(cfg.through) {
-            for d in [m.day_clamped(12), m.last_day()] {
-                let d = d.min(cfg.through);
-                if d < cfg.from {
-                    continue;
-                }
-                if d == m.last_day().min(cfg.through) {
-                    let seed = self.rng.next_u64();
-                    self.push(
-                        date_at(d, BACK_OFFICE_SECONDS),
-                        Step::Intent(Intent::BackOffice { seed }),
+            for day in CLOCK_DAYS {
+                let d = m.day_clamped(day);
+                if d >= cfg.from && d <= cfg.through {
+                    self.send(
+                        date_at(d, CLOCK_EARLY_SECONDS),
+                        Actor::billing_clock(),
+                        None,
+                        Command::AdvanceClock(AdvanceClock { to: d }),
                     );
                 }
-                self.send(
-                    date_at(d, CLOCK_SECONDS),
-                    Actor::billing_clock(),
-                    None,
-                    Command::AdvanceClock(AdvanceClock { to: d }),
+            }
+            let last = m.last_day();
+            if last >= cfg.from && last <= cfg.through {
+                let seed = self.rng.next_u64();
+                self.push(
+                    date_at(last, BACK_OFFICE_SECONDS),
+                    Step::Intent(Intent::BackOffice { seed }),
                 );
             }
             m = m.plus(1);
         }
+        self.send(
+            date_at(cfg.through, CLOCK_SECONDS),
+            Actor::billing_clock(),
+            None,
+            Command::AdvanceClock(AdvanceClock { to: cfg.through }),
+        );
     }
 }
 

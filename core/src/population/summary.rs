@@ -177,7 +177,9 @@ pub fn interesting_contract(world: &World) -> Option<Uuid> {
                 .statuses
                 .iter()
                 .any(|s| matches!(s.status, Status::Suspended { .. }));
-            let zones = c.products.len() > 1;
+            let zones = c.products.windows(2).any(|w| {
+                matches!((w[0].1, w[1].1), (Product::Annual { zones: a }, Product::Annual { zones: b }) if a != b)
+            });
             let rejected = !c.rejections.is_empty();
             let score = u32::from(suspended) + u32::from(zones) + u32::from(rejected);
             let events = world
