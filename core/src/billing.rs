@@ -605,7 +605,7 @@ pub fn advance_to(
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, d)| d).collect()
 }
 

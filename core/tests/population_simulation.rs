@@ -8,7 +8,7 @@
 //! `NAVIGO_SIM_RUNS=<n>` runs n seeds (the long run, e.g. `NAVIGO_SIM_RUNS=50`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -71,7 +71,7 @@ fn builtin_at() -> DateTime<Utc> {
     "2011-06-01T00:00:00Z".parse().unwrap()
 }
 
-fn open(dir: &PathBuf) -> SledStore {
+fn open(dir: &Path) -> SledStore {
     SledStore::init(dir).unwrap();
     SledStore::open(
         dir,
@@ -132,7 +132,7 @@ fn fingerprint(world: &World) -> BTreeMap<String, Vec<String>> {
 
 /// The checks after every run: the chain verifies, the balance invariant holds on
 /// every contract, and the stored events fold again into the live world.
-async fn check_after_run(ledger: Ledger<SledStore>, dir: &PathBuf, seed: u64) -> World {
+async fn check_after_run(ledger: Ledger<SledStore>, dir: &Path, seed: u64) -> World {
     let live = ledger.world().clone();
     for c in live.contracts.values() {
         assert!(

@@ -1090,7 +1090,7 @@ pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) 
     commands.retain(|c| crate::calendar::paris_date(c.at) <= cfg.through);
     // Request order; the clock and the back office after the day's requests. Equal
     // instants are pushed apart by a millisecond so that the order is strict.
-    commands.sort_by(|a, b| a.at.cmp(&b.at));
+    commands.sort_by_key(|c| c.at);
     for i in 1..commands.len() {
         let prev = commands[i - 1].at;
         if commands[i].at <= prev {
