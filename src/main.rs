@@ -32,11 +32,11 @@ struct Cli {
 enum Command {
     /// Create a ledger in --data with the built-in reference data (tariffs, school
     /// holidays, reason codes, campaigns); an existing ledger only gets what it
-    /// lacks of that data.
-    Init,
-    /// Append raw events, one JSON object per line (see
-    /// events-schema/schemas/raw-event-line.json), all or nothing. A low-level tool
-    /// for tests and repairs.
+    /// lacks of that data. `--empty` creates it without.
+    Init(cli::init::Args),
+    /// Append raw events, one JSON object per line (events-schema's RawEventLine,
+    /// JSON Schema raw-event-line.json), all or nothing. A low-level tool for tests
+    /// and repairs.
     Append(cli::append::Args),
     /// Judge commands (JSON lines, see events-schema/schemas/command.json) at
     /// their request instants and print one JSON line per command: accepted with
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     let data = cli.data;
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Init => cli::init::run(&data).await,
+            Command::Init(args) => cli::init::run(&data, args).await,
             Command::Append(args) => cli::append::run(&data, args).await,
             Command::Apply(args) => cli::apply::run(&data, args).await,
             Command::Advance(args) => cli::advance::run(&data, args).await,

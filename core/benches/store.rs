@@ -1,1 +1,309 @@
-fn main() {}
+//! Store benchmark (not a timed test): durable append throughput for 1, 8 and 64
+//! concurrent writers and 1, 100 and 1,000 events per append, against raw sled
+//! insert + flush at the same batch sizes in the same run; and `read_all` against
+//! a raw sled scan.
+//!
+//! ```sh
+//! cargo bench -p navigo-core --bench store
+//! NAVIGO_BENCH_MS=5000 cargo bench -p navigo-core --bench store   # longer runs
+//! ```
+//!
+//! `NAVIGO_BENCH_ONLY=w64b1` runs only the raw baselines and that configuration
+//! (for profiling).
+//!
+//! Each configuration runs for `NAVIGO_BENCH_MS` milliseconds (default 2,000) on
+//! a fresh ledger under `target/bench-store/`. Figures go to BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::store::sled_store::keys::log_key;
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
+use navigo_events_schema::types::Actor;
+use navigo_events_schema::{encode_record, Assigned, Event, Hash, NewEvent, StreamId};
+use uuid::Uuid;
+
+const WRITERS: [u32; 3] = [1, 8, 64];
+const BATCHES: [u32; 3] = [1, 100, 1_000];
+/// Raw sled batch sizes: the store's, plus 64 (what 64 single-event writers can
+/// at best gather into one group commit).
+const RAW_BATCHES: [u32; 4] = [1, 64, 100, 1_000];
+/// Events in the ledger read back by the read benchmark.
+const READ_EVENTS: u64 = 200_000;
+
+fn bench_dir(name: &str) -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = base.join("bench-store").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn clock() -> Arc<ManualClock> {
+    let t: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+    Arc::new(ManualClock::new(t))
+}
+
+/// The benchmark's event: built once, cloned per append (the benchmark measures
+/// the store, not the construction of events).
+fn template() -> &'static NewEvent {
+    static T: std::sync::OnceLock<NewEvent> = std::sync::OnceLock::new();
+    T.get_or_init(|| new_event(0))
+}
+
+fn event_no(n: u64) -> NewEvent {
+    let mut e = template().clone();
+    e.event_id = Uuid::from_u128(u128::from(n) | 0x0192 << 112);
+    e
+}
+
+fn new_event(n: u64) -> NewEvent {
+    let month = "2026-12".parse().unwrap();
+    let amount = "90.80".parse().unwrap();
+    NewEvent {
+        event_id: Uuid::from_u128(u128::from(n) | 0x0192 << 112),
+        effective_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        actor: Actor::billing_clock(),
+        channel: None,
+        correlation_id: Uuid::from_u128(u128::from(n) | 0x0193 << 112),
+        causation_id: None,
+        event: Event::DebitPresented(DebitPresented {
+            month,
+            amount,
+            due: amount,
+            lines: vec![ChargeLine {
+                kind: ChargeKind::FullInstallment,
+                amount,
+                days: None,
+                month,
+                tariff: None,
+            }],
+            mandate_reference: "UMR-NAVIGO-0001".into(),
+            payer: Uuid::from_u128(7),
+        }),
+    }
+}
+
+/// Durable appends per second for `writers` tasks appending `batch` events each.
+/// Also returns the CPU by thread before and after the run.
+type CpuSplit = std::collections::BTreeMap<String, f64>;
+
+async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64, CpuSplit, CpuSplit) {
+    let dir = bench_dir(&format!("append-w{writers}-b{batch}"));
+    SledStore::init(&dir).unwrap();
+    let store = Arc::new(SledStore::open(&dir, Limits::default(), clock()).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let cpu0 = thread_cpu();
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
+        handles.push(tokio::spawn(async move {
+            let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
+            let mut version = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let events = (0..u64::from(batch))
+                    .map(|i| event_no(version + i))
+                    .collect();
+                let r = AppendRequest {
+                    stream,
+                    expected: ExpectedVersion::Exact(version),
+                    events,
+                    idempotency_key: None,
+                    recorded_at: None,
+                };
+                store.append(r).await.unwrap();
+                version += u64::from(batch);
+                done.fetch_add(u64::from(batch), Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu1 = thread_cpu();
+    let n = done.load(Ordering::Relaxed);
+    if let Ok(s) = Arc::try_unwrap(store) {
+        s.close().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (n as f64 / secs, n, cpu0, cpu1)
+}
+
+/// Raw sled: insert `batch` records of the same size as the store's, then flush.
+fn raw_insert_flush(batch: u32, run: Duration, record: &[u8]) -> f64 {
+    let dir = bench_dir(&format!("raw-b{batch}"));
+    let db = sled::Config::new().path(&dir).open().unwrap();
+    let tree = db.open_tree(b"raw").unwrap();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < run {
+        for _ in 0..batch {
+            n += 1;
+            tree.insert(log_key(n), record).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(tree);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    n as f64 / secs
+}
+
+/// `read_all` over a ledger of [`READ_EVENTS`] events, against a raw scan of the
+/// same records.
+async fn read_all_vs_scan() -> (f64, f64) {
+    let dir = bench_dir("read");
+    SledStore::init(&dir).unwrap();
+    let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
+    let stream_count = 1_000u64;
+    let per_append = 1_000u64;
+    let mut appended = 0;
+    let mut v = vec![0u64; stream_count as usize];
+    while appended < READ_EVENTS {
+        let s = (appended / per_append) % stream_count;
+        let events = (0..per_append).map(|i| event_no(appended + i)).collect();
+        let r = AppendRequest {
+            stream: StreamId::contract(Uuid::from_u128(u128::from(s) + 1)),
+            expected: ExpectedVersion::Exact(v[s as usize]),
+            events,
+            idempotency_key: None,
+            recorded_at: None,
+        };
+        store.append(r).await.unwrap();
+        v[s as usize] += per_append;
+        appended += per_append;
+    }
+    let start = Instant::now();
+    let mut s = store.read_all(1);
+    let mut n = 0u64;
+    while let Some(e) = std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+        let e = e.unwrap();
+        n += 1;
+        assert_eq!(e.position, n);
+    }
+    drop(s);
+    let read_all = n as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    let mut m = 0u64;
+    for item in store.tree().scan_prefix([b'L']) {
+        let (_, v) = item.unwrap();
+        bytes += v.len() as u64;
+        m += 1;
+    }
+    let raw = m as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(m, n);
+    assert!(bytes > 0);
+    store.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (read_all, raw)
+}
+
+/// CPU seconds used so far by this process's threads, by thread name (Linux
+/// `/proc`; empty elsewhere). Shows where the time of a configuration goes.
+fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_owned();
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Fields 14 and 15 of stat (utime, stime), counted from after the name.
+        let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        *out.entry(name).or_insert(0.0) += ticks / 100.0;
+    }
+    out
+}
+
+fn main() {
+    let ms = std::env::var("NAVIGO_BENCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let run = Duration::from_millis(ms);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (record, _) = encode_record(
+        &Assigned {
+            stream: StreamId::contract(Uuid::from_u128(1)),
+            stream_seq: 1,
+            position: 1,
+            recorded_at: "2026-11-24T10:00:00Z".parse().unwrap(),
+            idempotency_key: None,
+            prev_hash: Hash::GENESIS,
+        },
+        &new_event(1),
+    )
+    .unwrap();
+    println!(
+        "store benchmark: {ms} ms per configuration, record {} bytes",
+        record.len()
+    );
+    println!();
+    let mut raw = std::collections::BTreeMap::new();
+    println!("raw sled insert + flush (1 thread)");
+    for b in RAW_BATCHES {
+        let r = raw_insert_flush(b, run, &record);
+        raw.insert(b, r);
+        println!("  batch {b:>5}: {r:>10.0} records/s");
+    }
+    println!();
+    println!("durable append (group commit)      events/s    ratio to raw sled at the same batch");
+    let only = std::env::var("NAVIGO_BENCH_ONLY").ok();
+    for w in WRITERS {
+        for b in BATCHES {
+            if only.as_ref().is_some_and(|o| *o != format!("w{w}b{b}")) {
+                continue;
+            }
+            let (r, n, cpu0, cpu1) = rt.block_on(store_append(w, b, run));
+            let ratio = r / raw[&b];
+            print!("  writers {w:>2}, batch {b:>5}: {r:>10.0}  ({n} events)  x{ratio:.2}");
+            if w == 64 && b == 1 {
+                print!("  | vs raw batch 64: x{:.2} (target >= 0.70)", r / raw[&64]);
+            }
+            println!();
+            if w == 64 && b == 1 {
+                let split: Vec<String> = cpu1
+                    .iter()
+                    .map(|(k, v)| (k, v - cpu0.get(k).copied().unwrap_or(0.0)))
+                    .filter(|(_, d)| *d >= 0.05)
+                    .map(|(k, d)| format!("{k} {d:.2}s"))
+                    .collect();
+                println!("      CPU by thread: {}", split.join(", "));
+            }
+        }
+    }
+    println!();
+    if only.is_some() {
+        return;
+    }
+    let (read_all, scan) = rt.block_on(read_all_vs_scan());
+    println!(
+        "read_all (decode + hash check + chain link) over {READ_EVENTS} events: {read_all:.0} events/s; raw sled scan: {scan:.0} records/s; ratio x{:.3}",
+        read_all / scan
+    );
+}

@@ -243,6 +243,8 @@ mod tests {
             (old.unpaid_ban.rule, old.unpaid_ban.months),
             (RuleId::BanUnpaid2011, 6)
         );
+        assert!(new.unpaid_ban_lifts_on_settlement);
+        assert!(!old.unpaid_ban_lifts_on_settlement);
         assert_eq!(new.treasury_ban.map(|b| b.months), Some(24));
         assert_eq!(old.treasury_ban, None);
         assert_eq!(new.treasury_settlement_lift_days, 21);

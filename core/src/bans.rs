@@ -22,6 +22,8 @@
 //! - `BAN-NEW-PAYER` (§12.2.5): a payer ban never bars the holder role, so a
 //!   holder whose payer is refused may subscribe with a new payer.
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate};
 use navigo_events_schema::RuleId;
 use uuid::Uuid;
@@ -29,9 +31,6 @@ use uuid::Uuid;
 use crate::calendar::window_end;
 use crate::refusal::Refusal;
 use crate::rulebook::{by_id, in_force, Rulebook};
-
-/// Most facts one person's ban computation reads (a named bound on input size).
-pub const BAN_FACTS_MAX: usize = 10_000;
 
 /// The role a fraud fact gives a person (`BAN-FRAUD-3Y`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,10 +166,44 @@ fn rulebook_of(recorded: &str, date: NaiveDate) -> &'static Rulebook {
     by_id(recorded).unwrap_or_else(|| in_force(date))
 }
 
+/// The earliest date per key of the facts `pick` selects.
+fn earliest_by<'a, K: Ord>(
+    facts: &'a [BanFact],
+    pick: impl Fn(&'a BanFact) -> Option<(K, NaiveDate)>,
+) -> BTreeMap<K, NaiveDate> {
+    let mut out: BTreeMap<K, NaiveDate> = BTreeMap::new();
+    for (k, d) in facts.iter().filter_map(pick) {
+        out.entry(k).and_modify(|e| *e = (*e).min(d)).or_insert(d);
+    }
+    out
+}
+
 /// The ban windows opened by one person's facts, in the order of the facts.
-/// Facts beyond [`BAN_FACTS_MAX`] are not read.
+/// Every fact is read (nothing is dropped): the work is O(n log n) in the number
+/// of facts.
 pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
-    let facts = &facts[..facts.len().min(BAN_FACTS_MAX)];
+    // Settlements per contract, sorted, for BAN-UNPAID-2M.
+    let mut settled: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
+    for f in facts {
+        if let BanFact::DebtSettled { date, contract } = f {
+            settled.entry(*contract).or_default().push(*date);
+        }
+    }
+    for dates in settled.values_mut() {
+        dates.sort();
+    }
+    let delivered = earliest_by(facts, |f| match f {
+        BanFact::TreasuryNoticeDelivered {
+            date, notice_ref, ..
+        } => Some((notice_ref.as_str(), *date)),
+        _ => None,
+    });
+    let treasury_settled = earliest_by(facts, |f| match f {
+        BanFact::TreasuryNoticeSettled {
+            date, notice_ref, ..
+        } => Some((notice_ref.as_str(), *date)),
+        _ => None,
+    });
     let mut out = Vec::new();
     for fact in facts {
         match fact {
@@ -182,21 +215,16 @@ pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
             } => {
                 let rb = rulebook_of(rulebook, *date);
                 let rule = rb.unpaid_ban.rule;
-                // BAN-UNPAID-2M lifts on settlement; BAN-UNPAID-2011 does not
-                // (CGU-2011 §8.5 is silent; see the module documentation).
-                let lifted = if rule == RuleId::BanUnpaid2m {
-                    facts
-                        .iter()
-                        .filter_map(|f| match f {
-                            BanFact::DebtSettled {
-                                date: s,
-                                contract: c,
-                            } if c == contract && s >= date => Some(*s),
-                            _ => None,
-                        })
-                        .min()
+                // BAN-UNPAID-2M lifts on the first settlement on or after the
+                // termination; BAN-UNPAID-2011 does not (CGU-2011 §8.5 is silent;
+                // see the module documentation and
+                // `Rulebook::unpaid_ban_lifts_on_settlement`).
+                let lifted = if rb.unpaid_ban_lifts_on_settlement {
+                    settled
+                        .get(contract)
+                        .and_then(|dates| dates.iter().find(|s| *s >= date))
                         .map(|s| Lift {
-                            date: s,
+                            date: *s,
                             why: format!(
                                 "debt of contract {contract} settled on {s} (BAN-UNPAID-2M)"
                             ),
@@ -222,31 +250,13 @@ pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
                 event_id,
             } => {
                 // Receipt = delivery date when recorded, else issue date (Decision).
-                let receipt = facts
-                    .iter()
-                    .filter_map(|f| match f {
-                        BanFact::TreasuryNoticeDelivered {
-                            date: dd,
-                            notice_ref: r,
-                            ..
-                        } if r == notice_ref => Some(*dd),
-                        _ => None,
-                    })
-                    .min()
-                    .unwrap_or(*date);
+                let receipt = delivered.get(notice_ref.as_str()).copied().unwrap_or(*date);
                 let rb = in_force(receipt);
                 let Some(ban) = rb.treasury_ban else {
                     // The rulebook in force on the receipt has no such ban (CGU-2011).
                     continue;
                 };
-                let lifted = facts
-                    .iter()
-                    .filter_map(|f| match f {
-                        BanFact::TreasuryNoticeSettled { date: s, notice_ref: r, .. } if r == notice_ref => Some(*s),
-                        _ => None,
-                    })
-                    .min()
-                    .map(|s| {
+                let lifted = treasury_settled.get(notice_ref.as_str()).map(|&s| {
                         let lift = s
                             .checked_add_signed(Duration::days(i64::from(rb.treasury_settlement_lift_days)))
                             .unwrap_or(NaiveDate::MAX);
@@ -587,5 +597,32 @@ mod tests {
         // An unpaid termination does not bar the holder role.
         let w = ban_windows(&[unpaid(d(2026, 10, 5))]);
         assert!(may_be(BanRole::Holder, d(2026, 10, 6), &w).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ban_unpaid_2m_window_is_half_open_and_a_lift_never_extends_it(
+            start in 0i64..8000,
+            settle_after in proptest::option::of(0i64..120),
+        ) {
+            let date = d(2011, 6, 1) + Duration::days(start);
+            let mut facts = vec![unpaid(date)];
+            if let Some(k) = settle_after {
+                facts.push(BanFact::DebtSettled { date: date + Duration::days(k), contract: id(1) });
+            }
+            let w = ban_windows(&facts);
+            proptest::prop_assert_eq!(w.len(), 1);
+            let end = w[0].end();
+            proptest::prop_assert!(end <= w[0].until);
+            proptest::prop_assert!(may_be(BanRole::Payer, end, &w).is_ok());
+            proptest::prop_assert!(may_be(BanRole::Holder, date, &w).is_ok());
+            if end > date {
+                proptest::prop_assert!(may_be(BanRole::Payer, date, &w).is_err());
+                proptest::prop_assert!(may_be(BanRole::Payer, end.pred_opt().unwrap(), &w).is_err());
+            }
+            if w[0].rule == RuleId::BanUnpaid2011 {
+                proptest::prop_assert_eq!(end, window_end(date, 6));
+            }
+        }
     }
 }

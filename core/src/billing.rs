@@ -6,7 +6,7 @@
 //! suspended or terminated contracts.
 //!
 //! Each emitted [`Decision`] carries a deterministic idempotency key
-//! (`clock:debit:<contract>:<YYYY-MM>`...). Every step is derived from the state:
+//! (`clock:debit:<contract>:<YYYY-MM>@<stream version>`...). Every step is derived from the state:
 //! after a crash, the world folded from the store already shows what was appended,
 //! so the next advance resumes with the first step not yet stored, and advancing
 //! twice to the same date emits nothing new. An event emitted on one date can make
@@ -15,9 +15,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::event::{
-    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractResumed, ContractSuspended,
-    ContractTerminated, DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef,
-    TerminationReason, TreasuryNoticeIssued,
+    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
+    DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef, TerminationReason,
+    TreasuryNoticeIssued,
 };
 use navigo_events_schema::types::{add_months, Actor, PaymentSetup, Product};
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::contract::payment::refund_method;
 use crate::contract::state::{is_obligation, ContractState, Status};
-use crate::contract::subscription::{dossier_fee_line, first_free_month};
+use crate::contract::subscription::dossier_fee_line;
 use crate::engine::{Context, Decision};
 use crate::rulebook;
 use crate::store::ExpectedVersion;
@@ -36,6 +36,9 @@ use crate::world::World;
 pub const CLOCK_DECISIONS_PER_ADVANCE_MAX: usize = 200_000;
 /// A bound on the months scanned for one contract's next debit.
 pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
+/// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
+/// never silently dropped); older differences are left to an agent.
+pub const RECONCILE_MONTHS_MAX: i32 = 36;
 /// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
 pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
@@ -121,11 +124,12 @@ pub fn compose_debit(
     m: YearMonth,
     dossier_fee: Money,
 ) -> Option<(DebitPresented, Money)> {
-    let period = c.periods.last()?;
+    let first = c.periods.first()?;
     let mut lines = Vec::new();
-    // Earlier months of the current period: what the rules say they cost against
-    // what was billed for them.
-    let mut k = YearMonth::of(period.start);
+    // Earlier months (of every period, up to a named bound back): what the rules
+    // say they cost against what was billed for them. A month never debited (a
+    // revoked mandate, a debit the clock could not compose) is billed now.
+    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
     while k < m {
         if is_debit_month(c, k) {
             let target = owed_month(world, c, k);
@@ -262,6 +266,17 @@ fn next_debit(
         if p.billing_stops_from.is_some_and(|s| m >= s) || c.debit_date(m) > through {
             return None;
         }
+        // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
+        // months whose debit date falls without a mandate stay owed and are
+        // collected with the first debit after a new mandate or payer is recorded.
+        let dd = c.debit_date(m);
+        if c.revoked_spans
+            .iter()
+            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t))
+        {
+            m = m.plus(1);
+            continue;
+        }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m)
             && is_debit_month(c, m)
@@ -283,6 +298,7 @@ enum Step {
     CashExpiry { end: NaiveDate },
     PlannedResumption,
     Suspension12Months,
+    CashRefund { amount: Money },
     Unpaid,
     TreasuryNotice,
     RefundCredit,
@@ -298,6 +314,7 @@ impl Step {
             Step::CashExpiry { .. } => 3,
             Step::Unpaid => 4,
             Step::Suspension12Months => 6,
+            Step::CashRefund { .. } => 7,
             Step::TreasuryNotice => 7,
             Step::RefundCredit => 8,
         }
@@ -317,7 +334,8 @@ fn next_step(
         if date <= through
             && best
                 .as_ref()
-                .is_none_or(|(d, s)| (date, step.rank()) < (*d, s.rank()))
+                .as_ref()
+                .map_or(true, |(d, s)| (date, step.rank()) < (*d, s.rank()))
         {
             best = Some((date, step));
         }
@@ -375,12 +393,74 @@ fn next_step(
             }
         }
     }
+    if let Some(amount) = cash_unused(world, c) {
+        offer(status_from, Step::CashRefund { amount });
+    }
     // PAY-DUE-VS-COLLECTED: a credit on a suspended or terminated contract is
     // refunded, once what is still to be debited has been taken.
     if !matches!(status, Status::Active) && c.money.refundable_credit().is_positive() {
         offer(status_from.max(c.last_event_date), Step::RefundCredit);
     }
     best
+}
+
+/// `PAY-CASH-REFUND` (§10.5, §12.1.2): when a cash contract is suspended at the
+/// customer's request or terminated before the end of its paid period, the period
+/// used is charged with the direct-debit method (installments, the month in
+/// progress due in full, the free month of the cycle free) and the rest of the
+/// annual price is refunded. `None` when nothing is to refund or it was refunded.
+pub fn cash_unused(world: &World, c: &ContractState) -> Option<Money> {
+    if !matches!(c.payment(), Some(PaymentSetup::Cash)) {
+        return None;
+    }
+    let last = c.statuses.last()?;
+    let stop = last.from;
+    match last.status {
+        Status::Suspended {
+            cause: SuspensionCause::Request,
+        }
+        | Status::Terminated { .. } => {}
+        _ => return None,
+    }
+    let until = c.cash_paid_until?;
+    if stop > until
+        || c.refunds
+            .values()
+            .any(|r| r.reason == RefundReason::CashUnused && r.date >= stop)
+    {
+        return None;
+    }
+    let period_start =
+        navigo_events_schema::types::sub_months(until + Duration::days(1), 12).max(c.start_date);
+    let paid = world
+        .catalogue
+        .annual_price(c.product.key(), period_start)?
+        .annual;
+    let mut used = Money::ZERO;
+    let mut m = YearMonth::of(period_start);
+    while m <= YearMonth::of(stop) && m <= YearMonth::of(until) {
+        // The periods of validity say which months were used: a month in force
+        // on at least one day (the month in progress at the stop) is due in full.
+        if let Some(t) = owed_month(world, c, m) {
+            used += t.amount;
+        }
+        m = m.plus(1);
+    }
+    // The months used are counted over the whole cash period (every suspension
+    // and resumption in it); what earlier suspensions refunded is deducted. Never
+    // more than the cash actually paid for the period (after a switch to cash the
+    // months before it were paid by direct debit), and never more than the credit
+    // it leaves: an unpaid switch amount is not refunded (Decision).
+    let mut rest = paid - used - c.cash_period_refunded;
+    let cap = c.cash_period_paid - c.cash_period_refunded;
+    if rest > cap {
+        rest = cap;
+    }
+    let debt = c.money.debt();
+    if debt.is_positive() {
+        rest -= debt;
+    }
+    rest.is_positive().then_some(rest)
 }
 
 fn clock_event(id: Uuid, correlation: Uuid, date: NaiveDate, event: Event) -> NewEvent {
@@ -459,25 +539,36 @@ fn decide(
         ),
         Step::PlannedResumption => {
             // SUSP-RESUME: a resumption date given with the suspension request was
-            // registered then, so billing restarts with the resumption month
-            // (Decision); the cycle restarts under the rulebook in force on that date.
-            let book = rulebook::in_force(date);
+            // registered with it (PAY-CUTOFF judged on that date); the cycle restarts
+            // under the rulebook in force on the resumption date.
             let payment = c.payment()?.clone();
+            let registered = c.suspension_registered_on.unwrap_or(date);
+            let resumed = crate::contract::suspension::resumed(
+                c,
+                rulebook::in_force(registered),
+                registered,
+                date,
+                payment,
+            );
             (
                 format!("clock:resume:{}:{date}", c.id),
-                vec![ev(
-                    ctx,
-                    date,
-                    Event::ContractResumed(ContractResumed {
-                        rulebook: book.id.to_owned(),
-                        remaining_days: crate::calendar::remaining_days(date),
-                        billing_from: YearMonth::of(date),
-                        first_free_month: first_free_month(book, c.product, date),
-                        payment,
-                    }),
-                )],
+                vec![ev(ctx, date, Event::ContractResumed(resumed))],
             )
         }
+        Step::CashRefund { amount } => (
+            format!("clock:cash-refund:{}:{date}", c.id),
+            vec![ev(
+                ctx,
+                date,
+                Event::RefundDue(RefundDue {
+                    amount: *amount,
+                    reason: RefundReason::CashUnused,
+                    due_by: date + refund_days,
+                    method: refund_method(c, *amount, date),
+                    beneficiary: c.payer,
+                }),
+            )],
+        ),
         Step::Suspension12Months | Step::Unpaid => {
             let reason = if *step == Step::Unpaid {
                 TerminationReason::Unpaid
@@ -539,99 +630,63 @@ fn decide(
         }
     };
     let stream = StreamId::contract(c.id);
+    let version = world.version(stream);
+    // The key names the step and the stream version it was decided at: a retry of
+    // the same append is recognised, while a step that comes back after a
+    // correction (an annulled debit debited again) gets a key of its own.
     Some(Decision {
         stream,
-        expected: ExpectedVersion::Exact(world.version(stream)),
+        expected: ExpectedVersion::Exact(version),
         events,
-        idempotency_key: Some(key),
+        idempotency_key: Some(format!("{key}@{version}")),
     })
 }
 
 /// Every system event due up to `through` (inclusive), in date order, recorded at
 /// `at`. Pure: the caller appends each decision in order.
-///
-/// A clock step reads only its own contract and the catalogue, and emits events on
-/// its own contract stream only: so each contract is advanced on its own copy (the
-/// events it emits folded into that copy), and the decisions of all contracts are
-/// merged in (date, same-day rank, contract) order, each contract's decisions kept
-/// in the order they were emitted. This keeps an advance linear in the number of steps; cloning the whole
-/// world and scanning every contract for each step made it quadratic (issue 6: the
-/// 10,000-contract demo).
 pub fn advance_to(
     world: &World,
     through: NaiveDate,
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Vec<Decision> {
-    let mut out: Vec<((NaiveDate, u8, Uuid, usize), Decision)> = Vec::new();
-    for original in world.contracts.values() {
-        let Some(mut next) = next_step(world, original, through, ctx) else {
+    use std::collections::BTreeSet;
+    let mut scratch = world.scratch_copy();
+    let mut out = Vec::new();
+    // The next step of each contract, ordered by (date, rank, contract): a step of
+    // one contract changes only that contract's next step, so only it is
+    // recomputed after each decision.
+    let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
+    let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
+    for c in scratch.contracts.values() {
+        if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+            queue.insert((d, s.rank(), c.id));
+            steps.insert(c.id, (d, s.rank(), s));
+        }
+    }
+    while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
+        let Some((date, _, id)) = queue.pop_first() else {
+            break;
+        };
+        let Some((_, _, step)) = steps.remove(&id) else {
             continue;
         };
-        let stream = StreamId::contract(original.id);
-        let mut version = world.version(stream);
-        let mut scratch: Option<ContractState> = None;
-        let mut k = 0usize;
-        let mut last_key = (NaiveDate::MIN, 0u8);
-        loop {
-            if out.len() >= CLOCK_DECISIONS_PER_ADVANCE_MAX {
-                break;
-            }
-            let (date, step) = next;
-            let c = scratch.as_ref().unwrap_or(original);
+        let Some(c) = scratch.contracts.get(&id) else {
+            continue;
+        };
+        let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
             // A step that cannot be decided (no price, no mandate) would come back
             // forever: this contract waits for the data it lacks; the others go on.
-            let Some(mut decision) = decide(world, c, date, &step, at, ctx) else {
-                break;
-            };
-            decision.expected = ExpectedVersion::Exact(version);
-            let mut copy = scratch.take().unwrap_or_else(|| original.clone());
-            for e in &decision.events {
-                version += 1;
-                copy.apply(&provisional_envelope(stream, version, e, at));
-            }
-            // The merge key never goes back within a contract, so that its
-            // decisions stay in emission order (each expects the version the one
-            // before it leaves).
-            let key = (date, step.rank()).max(last_key);
-            last_key = key;
-            out.push(((key.0, key.1, original.id, k), decision));
-            k += 1;
-            let following = next_step(world, &copy, through, ctx);
-            scratch = Some(copy);
-            match following {
-                Some(n) => next = n,
-                None => break,
+            continue;
+        };
+        scratch.apply_new(decision.stream, &decision.events, at);
+        out.push(decision);
+        if let Some(c) = scratch.contracts.get(&id) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+                queue.insert((d, s.rank(), id));
+                steps.insert(id, (d, s.rank(), s));
             }
         }
     }
-    out.sort_by_key(|(k, _)| *k);
-    out.into_iter().map(|(_, d)| d).collect()
-}
-
-/// An envelope for a decision's event not yet stored, as the store would number it
-/// on its stream; position and hashes are provisional (the clock's scratch copy).
-fn provisional_envelope(
-    stream: StreamId,
-    stream_seq: u64,
-    e: &NewEvent,
-    at: DateTime<Utc>,
-) -> navigo_events_schema::Envelope {
-    navigo_events_schema::Envelope {
-        position: 0,
-        stream,
-        stream_seq,
-        event_id: e.event_id,
-        effective_date: e.effective_date,
-        recorded_at: at,
-        actor: e.actor.clone(),
-        channel: e.channel,
-        idempotency_key: None,
-        correlation_id: e.correlation_id,
-        causation_id: e.causation_id,
-        stored_schema_version: e.event.schema_version(),
-        event: e.event.clone(),
-        prev_hash: navigo_events_schema::Hash::GENESIS,
-        hash: navigo_events_schema::Hash::GENESIS,
-    }
+    out
 }

@@ -169,7 +169,11 @@ pub fn earliest_effective_date(request_at: DateTime<Utc>, delay_hours: u32) -> N
     if delay_hours == 0 {
         return paris_date(request_at);
     }
-    let threshold = request_at + Duration::hours(i64::from(delay_hours));
+    let Some(threshold) = request_at.checked_add_signed(Duration::hours(i64::from(delay_hours)))
+    else {
+        // A delay beyond the representable range: no date is late enough.
+        return NaiveDate::MAX;
+    };
     let candidate = paris_date(threshold);
     if paris_start_of_day(candidate) >= threshold {
         candidate
@@ -318,6 +322,11 @@ mod tests {
         assert_eq!(
             earliest_effective_date(utc("2026-11-09T23:00:01Z"), 48),
             d(2026, 11, 13)
+        );
+        // An absurd delay does not panic.
+        assert_eq!(
+            earliest_effective_date(utc("2026-11-09T23:00:01Z"), u32::MAX),
+            NaiveDate::MAX
         );
         // Agency: at once, the request's Paris date.
         assert_eq!(

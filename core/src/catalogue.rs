@@ -81,8 +81,8 @@ impl MonthCharge {
 /// catalogue stream. `apply` cannot fail and ignores non-catalogue events.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalogue {
-    /// Tariffs by effective date; a later event for the same date replaces the
-    /// earlier one (a correction).
+    /// Tariffs by effective date; a later event for the same date corrects the
+    /// prices it lists and keeps the others.
     tariffs: BTreeMap<NaiveDate, TariffPublished>,
     /// School holidays by school year; a republished year replaces the old one.
     school_years: BTreeMap<String, Vec<SchoolHoliday>>,
@@ -106,9 +106,23 @@ impl Catalogue {
     /// Folds one event. Events of other streams are ignored.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::TariffPublished(t) => {
-                self.tariffs.insert(t.effective_from, t.clone());
-            }
+            Event::TariffPublished(t) => match self.tariffs.get_mut(&t.effective_from) {
+                // A second tariff for the same date is a correction: its prices
+                // replace those of the same products and add the others, so that
+                // an estimate can be replaced by publishing only the new figure.
+                Some(existing) => {
+                    for p in &t.prices {
+                        match existing.prices.iter_mut().find(|q| q.product == p.product) {
+                            Some(q) => *q = p.clone(),
+                            None => existing.prices.push(p.clone()),
+                        }
+                    }
+                    existing.source = format!("{}; corrected: {}", existing.source, t.source);
+                }
+                None => {
+                    self.tariffs.insert(t.effective_from, t.clone());
+                }
+            },
             Event::SchoolHolidaysPublished(s) => {
                 self.school_years
                     .insert(s.school_year.clone(), s.periods.clone());
@@ -396,7 +410,8 @@ mod tests {
         );
         // Before the first known tariff: no price.
         assert_eq!(p("1-5", d(2015, 8, 31)), None);
-        // A later event for the same date replaces the earlier one (a correction).
+        // A later event for the same date corrects the prices it lists (a
+        // correction) and keeps the others.
         let mut c = b.clone();
         c.apply(&Event::TariffPublished(TariffPublished {
             effective_from: d(2026, 1, 1),
@@ -411,6 +426,17 @@ mod tests {
             c.annual_price(key("2-3"), d(2026, 3, 1))
                 .map(|t| (t.annual, t.mark)),
             Some((money("930.00"), Mark::Verified))
+        );
+        assert_eq!(
+            c.annual_price(key("1-5"), d(2026, 3, 1))
+                .map(|t| (t.annual, t.mark)),
+            Some((money("998.80"), Mark::Verified))
+        );
+        // The 3-4 price is still carried forward from 2025, marked U.
+        assert_eq!(
+            c.annual_price(key("3-4"), d(2026, 3, 1))
+                .map(|t| (t.annual, t.mark)),
+            Some((money("886.60"), Mark::Unverified))
         );
     }
 
@@ -467,6 +493,25 @@ mod tests {
             Some("Toussaint")
         );
         assert!(b.school_holiday_on(d(2025, 11, 3)).is_none());
+        // A republished school year replaces the year.
+        let mut c = b.clone();
+        c.apply(&Event::SchoolHolidaysPublished(
+            navigo_events_schema::event::SchoolHolidaysPublished {
+                school_year: "2025-26".into(),
+                periods: vec![SchoolHoliday {
+                    name: "Toussaint".into(),
+                    classes_end: d(2025, 10, 25),
+                    classes_resume: d(2025, 11, 10),
+                    mark: Mark::Verified,
+                }],
+            },
+        ));
+        assert!(c.school_holiday_on(d(2025, 10, 20)).is_none());
+        assert!(c.school_holiday_on(d(2025, 11, 9)).is_some());
+        assert!(
+            c.school_holiday_on(d(2025, 12, 24)).is_none(),
+            "Noël 2025 was replaced"
+        );
         // Other events are ignored.
         let mut c = b.clone();
         c.apply(&Event::MandateRevoked(

@@ -207,10 +207,10 @@ pub fn handle(
 ///
 /// # Errors
 /// [`CommandError::Invalid`] when the contract is unknown.
-pub fn contract<'w>(
-    world: &'w World,
+pub fn contract(
+    world: &World,
     id: Uuid,
-) -> Result<&'w crate::contract::state::ContractState, CommandError> {
+) -> Result<&crate::contract::state::ContractState, CommandError> {
     world
         .contract(id)
         .ok_or_else(|| CommandError::invalid("contract_id", format!("no contract {id}")))

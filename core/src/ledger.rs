@@ -167,7 +167,12 @@ impl<S: EventStore> Ledger<S> {
                 handle(&self.world, cmd, &mut ctx)?
             };
             match self
-                .append_decisions(decisions, cmd.idempotency_key.as_deref(), cmd.request_at, mode)
+                .append_decisions(
+                    decisions,
+                    cmd.idempotency_key.as_deref(),
+                    cmd.request_at,
+                    mode,
+                )
                 .await
             {
                 Err(LedgerError::Store(StoreError::Conflict { .. })) if !retried => {
@@ -323,8 +328,8 @@ impl<S: EventStore> Ledger<S> {
     ) -> Result<Vec<Envelope>, LedgerError> {
         let events = crate::reference::builtin_catalogue_events()
             .map_err(|e| LedgerError::Reference(e.to_string()))?;
-        let campaigns =
-            crate::reference::builtin_campaigns().map_err(|e| LedgerError::Reference(e.to_string()))?;
+        let campaigns = crate::reference::builtin_campaigns()
+            .map_err(|e| LedgerError::Reference(e.to_string()))?;
         let actor = Actor {
             role: ActorRole::System,
             id: "builtin-reference".into(),

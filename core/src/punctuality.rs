@@ -39,6 +39,7 @@
 use chrono::NaiveDate;
 use navigo_events_schema::event::{
     CampaignOperation, CampaignPublished, ClaimKind, FilerCapacity, OperationDecision,
+    RefundClaimDecided,
 };
 use navigo_events_schema::types::{PlaceKind, Product, YearMonth};
 use navigo_events_schema::{Money, RuleId};
@@ -60,8 +61,6 @@ pub const SHORT_OPERATION_BAD_MONTHS_MAX: usize = 5;
 pub const FULL_REFUND_HELD_MONTHS_MIN: usize = 6;
 /// `REF-CLAIMANT`: age of majority.
 pub const ADULT_AGE: u32 = 18;
-/// Most operations of a campaign assessed (a named bound; PUNCT-2024 has 6).
-pub const CAMPAIGN_OPERATIONS_MAX: usize = 100;
 
 /// A period a contract was in force: from `from` (included) to `until`
 /// (excluded; the effective date of the suspension or termination), or open.
@@ -195,6 +194,20 @@ pub struct RefundDecision {
     pub beneficiary: Option<Uuid>,
     /// Total to refund now.
     pub total: Money,
+}
+
+impl RefundDecision {
+    /// The `RefundClaimDecided` event recording this decision for the claim event
+    /// `claim_event_id` of campaign `campaign_id`.
+    pub fn into_event(self, claim_event_id: Uuid, campaign_id: Uuid) -> RefundClaimDecided {
+        RefundClaimDecided {
+            claim_event_id,
+            campaign_id,
+            operations: self.operations,
+            beneficiary: self.beneficiary,
+            total: self.total,
+        }
+    }
 }
 
 fn refusal(rule: RuleId, on: NaiveDate, message: String) -> Refusal {
@@ -584,7 +597,6 @@ pub fn decide_refund(
     let mut assessed: Vec<Assessed> = campaign
         .operations
         .iter()
-        .take(CAMPAIGN_OPERATIONS_MAX)
         .map(|op| assess(op, history, catalogue))
         .collect();
     // One refund per campaign: the highest amount, the first on a tie.
@@ -731,6 +743,8 @@ mod tests {
         assert_eq!(mitry.held_months.len(), 7);
         assert_eq!(mitry.amount, money("86.40"));
         assert_eq!(r.total, money("86.40"));
+        let e = r.clone().into_event(id(40), PUNCT_2024_CAMPAIGN_ID);
+        assert_eq!((e.total, e.operations.len()), (r.total, 6));
         // Operations of other municipalities are refused by REF-PLACE.
         assert_eq!(op(&r, "t12").rule, RuleId::RefPlace);
         assert!(!op(&r, "t12").eligible);

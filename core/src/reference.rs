@@ -194,6 +194,10 @@ pub fn builtin_campaigns() -> Result<Vec<(Uuid, CampaignPublished)>, ReferenceEr
             ),
         });
     }
+    let c = CampaignPublished {
+        operations: bounded(FILE, c.operations)?,
+        ..c
+    };
     for (i, op) in c.operations.iter().enumerate() {
         if c.operations[..i].iter().any(|o| o.id == op.id) {
             return Err(ReferenceError::Invalid {

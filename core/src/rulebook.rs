@@ -1,6 +1,6 @@
 //! Rulebooks: the parameter sets of the contract terms in force on a date
 //! (RULES.md §0). Two are known, CGU-2011 and CGVU-2026. Adding a version is a new
-//! entry of [`RULEBOOKS`] plus tests, never a code rewrite: every difference
+//! entry of [`rulebooks`] plus tests, never a code rewrite: every difference
 //! between versions is a field here.
 //!
 //! Which rulebook applies (RULES.md §0, Decision): a request is judged by the
@@ -87,6 +87,10 @@ pub struct Rulebook {
     /// Ban after an unpaid termination: `BAN-UNPAID-2M` (2 months) or
     /// `BAN-UNPAID-2011` (6 months).
     pub unpaid_ban: BanRule,
+    /// Whether settling the debt lifts the unpaid ban at once: yes under CGVU-2026
+    /// §4.4 ("défaut de paiement non régularisé"); CGU-2011 §8.5 says nothing of a
+    /// settlement, so its 6 months run in full (Decision).
+    pub unpaid_ban_lifts_on_settlement: bool,
     /// `BAN-TREASURY-2Y`, when the rulebook has it.
     pub treasury_ban: Option<BanRule>,
     /// `BAN-TREASURY-2Y`: days after a settlement with the Trésor Public the ban ends.
@@ -137,6 +141,7 @@ pub fn cgu_2011() -> Rulebook {
             rule: RuleId::BanUnpaid2011,
             months: 6,
         },
+        unpaid_ban_lifts_on_settlement: false,
         treasury_ban: None,
         treasury_settlement_lift_days: 21,
         fraud_ban: BanRule {
@@ -168,6 +173,7 @@ pub fn cgvu_2026() -> Rulebook {
             rule: RuleId::BanUnpaid2m,
             months: 2,
         },
+        unpaid_ban_lifts_on_settlement: true,
         treasury_ban: Some(BanRule {
             rule: RuleId::BanTreasury2y,
             months: 24,

@@ -2,7 +2,7 @@
 //! with fixed instants, and builders for the usual commands. Used by the unit tests
 //! and the integration tests of `core`; not part of the public API.
 //!
-//! ```ignore
+//! ```text
 //! Scenario::new()
 //!     .given([tariff_990(), register(holder, birth)])
 //!     .when(subscribe_agency(...))

@@ -13,6 +13,9 @@ use navigo_events_schema::types::{Address, ClientNumber, PlaceKind};
 use navigo_events_schema::{Envelope, Event, Hash, NewEvent, StreamId, StreamKind};
 use uuid::Uuid;
 
+use navigo_events_schema::event::TerminationReason;
+
+use crate::bans::{BanFact, BanWindow, FraudRole};
 use crate::catalogue::Catalogue;
 use crate::contract::state::ContractState;
 
@@ -185,6 +188,114 @@ impl World {
             .filter_map(|id| self.contracts.get(id))
     }
 
+    /// The ban facts about a person (RULES.md §8), read from the contracts'
+    /// remaining (not annulled) events: unpaid terminations of contracts the person
+    /// paid and the dates their debt was settled, Trésor Public notices to the
+    /// person, fraud terminations naming the person. [`crate::bans`] turns them into
+    /// windows.
+    pub fn ban_facts(&self, person: Uuid) -> Vec<BanFact> {
+        let mut facts = Vec::new();
+        for c in self.contracts.values() {
+            let concerned = c.payers.iter().any(|(_, p)| *p == person)
+                || c.fraud
+                    .as_ref()
+                    .is_some_and(|(f, a)| *f == person || a.contains(&person));
+            if !concerned {
+                continue;
+            }
+            let events = self
+                .history
+                .get(&StreamId::contract(c.id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let annulled = World::annulled_ids(events);
+            // Refold the stream to date the settlements of a terminated
+            // contract's debt (BAN-UNPAID-2M lifts on the first one).
+            let mut state: Option<ContractState> = None;
+            let mut terminated_unpaid = false;
+            for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+                match &mut state {
+                    Some(s) => s.apply(e),
+                    None => state = ContractState::from_subscription(e),
+                }
+                let Some(s) = &state else { continue };
+                match &e.event {
+                    Event::ContractTerminated(t) => {
+                        let payer =
+                            s.payer_at(navigo_events_schema::YearMonth::of(e.effective_date));
+                        match t.reason {
+                            TerminationReason::Unpaid if payer == person => {
+                                terminated_unpaid = true;
+                                facts.push(BanFact::UnpaidTermination {
+                                    date: e.effective_date,
+                                    rulebook: t.rulebook.clone(),
+                                    contract: c.id,
+                                    event_id: e.event_id,
+                                });
+                            }
+                            TerminationReason::SubscriptionFraud
+                            | TerminationReason::UsageFraud => {
+                                if let Some((f, a)) = &s.fraud {
+                                    let role = if *f == person {
+                                        Some(FraudRole::Fraudster)
+                                    } else if a.contains(&person) {
+                                        Some(FraudRole::Accomplice)
+                                    } else {
+                                        None
+                                    };
+                                    if let Some(role) = role {
+                                        facts.push(BanFact::FraudTermination {
+                                            date: e.effective_date,
+                                            rulebook: t.rulebook.clone(),
+                                            role,
+                                            contract: c.id,
+                                            event_id: e.event_id,
+                                        });
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    Event::TreasuryNoticeIssued(n) if n.payer == person => {
+                        facts.push(BanFact::TreasuryNoticeIssued {
+                            date: e.effective_date,
+                            contract: c.id,
+                            notice_ref: n.notice_ref.clone(),
+                            event_id: e.event_id,
+                        });
+                    }
+                    Event::TreasuryNoticeDelivered(n) => {
+                        facts.push(BanFact::TreasuryNoticeDelivered {
+                            date: e.effective_date,
+                            contract: c.id,
+                            notice_ref: n.notice_ref.clone(),
+                        })
+                    }
+                    Event::TreasuryNoticeSettled(n) => facts.push(BanFact::TreasuryNoticeSettled {
+                        date: e.effective_date,
+                        contract: c.id,
+                        notice_ref: n.notice_ref.clone(),
+                    }),
+                    _ => {}
+                }
+                if terminated_unpaid && !s.money.debt().is_positive() {
+                    facts.push(BanFact::DebtSettled {
+                        date: e.effective_date,
+                        contract: c.id,
+                    });
+                    terminated_unpaid = false;
+                }
+            }
+        }
+        facts
+    }
+
+    /// The ban windows of a person ([`crate::bans::ban_windows`] of its facts).
+    pub fn ban_windows(&self, person: Uuid) -> Vec<BanWindow> {
+        crate::bans::ban_windows(&self.ban_facts(person))
+    }
+
     /// Whether an event id was annulled in a stream.
     fn annulled_ids(events: &[Envelope]) -> BTreeSet<Uuid> {
         events
@@ -215,6 +326,25 @@ impl World {
             self.rebuild_stream(env.stream);
         } else {
             self.fold(env);
+        }
+    }
+
+    /// A copy for the billing clock's look-ahead: everything but the per-stream
+    /// history and the idempotency keys, which the clock neither reads nor needs
+    /// (it emits no annulment).
+    pub fn scratch_copy(&self) -> World {
+        World {
+            persons: self.persons.clone(),
+            contracts: self.contracts.clone(),
+            catalogue: self.catalogue.clone(),
+            campaigns: self.campaigns.clone(),
+            by_holder: self.by_holder.clone(),
+            by_payer: self.by_payer.clone(),
+            versions: self.versions.clone(),
+            history: BTreeMap::new(),
+            idempotency_keys: BTreeMap::new(),
+            position: self.position,
+            head_hash: self.head_hash,
         }
     }
 

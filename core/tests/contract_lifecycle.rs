@@ -299,6 +299,7 @@ fn susp_anytime_remote_suspension_earlier_than_48_hours_is_refused() {
         ))
         .then_refused(RuleId::SuspAnytime);
     assert!(r.message.contains("2026-11-12"), "{}", r.message);
+    assert_eq!(r.article, "CGVU-2026 §10.1");
 }
 
 #[test]
@@ -312,9 +313,10 @@ fn susp_anytime_suspension_of_a_suspended_contract_is_refused() {
 #[test]
 fn susp_anytime_cgu_2011_suspension_is_at_an_agency_from_the_1st_of_next_month() {
     // CGU-2011 §6.1, §6.3: a remote request is refused...
-    subscribed_2011()
+    let r = subscribed_2011()
         .when(suspend(d(2020, 11, 10), Channel::Mail, None, None))
         .then_refused(RuleId::SuspAnytime);
+    assert_eq!(r.article, "CGU-2011 §6.1");
     // ...a mid-month date too...
     subscribed_2011()
         .when(suspend(
@@ -1411,4 +1413,34 @@ fn ref_window_request_after_the_filing_window_is_refused() {
     sevran_holder()
         .when(file_claim(d(2025, 4, 16), ClaimKind::Request))
         .then_refused(RuleId::RefWindow);
+}
+
+#[test]
+fn sub_third_party_contract_cannot_be_suspended_or_changed_online() {
+    let mut c = subscribe(
+        d(2026, 7, 12),
+        AGENCY,
+        1,
+        1,
+        annual_1_5(),
+        d(2026, 7, 12),
+        debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut c.command {
+        s.third_party_payer = true;
+    }
+    let given = base().given([c]);
+    given
+        .clone()
+        .when(suspend(d(2026, 11, 10), ONLINE, None, None))
+        .then_refused(RuleId::SubThirdParty);
+    given
+        .clone()
+        .when(change_zones(d(2026, 11, 10), ONLINE, "4-5", None))
+        .then_refused(RuleId::SubThirdParty);
+    given
+        .when(suspend(d(2026, 11, 10), AGENCY, None, None))
+        .then_expect(|ev| {
+            suspended(ev);
+        });
 }

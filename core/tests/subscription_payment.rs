@@ -1264,3 +1264,119 @@ fn billing_clock_advancing_twice_emits_nothing_new() {
     let s = s.advance(d(2027, 3, 1));
     assert_eq!(s.log.len(), n);
 }
+
+#[test]
+fn pay_cash_refund_suspension_of_a_cash_contract_charges_the_months_used_and_refunds_the_rest() {
+    use navigo_events_schema::command::Suspend;
+    let s = base()
+        .given([subscribe(
+            d(2026, 9, 1),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 9, 1),
+            PaymentSetup::Cash,
+        )])
+        .given([cmd_at(
+            d(2026, 12, 10),
+            Channel::Agency,
+            Command::Suspend(Suspend {
+                contract_id: cid(1),
+                effective_date: None,
+                planned_resumption: None,
+            }),
+        )])
+        .advance(d(2027, 1, 31));
+    let refunds: Vec<_> = s
+        .contract_events(cid(1))
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::RefundDue(r) => Some((e.effective_date, r.amount, r.reason)),
+            _ => None,
+        })
+        .collect();
+    // September to December used (December in progress, due in full): 4 × 90.00;
+    // 990.00 − 360.00 refunded.
+    assert_eq!(
+        refunds,
+        vec![(d(2026, 12, 10), eur(63_000), RefundReason::CashUnused)]
+    );
+    let c = s.world.contract(cid(1)).expect("c");
+    assert_eq!(c.money.balance(), eur(-63_000), "a pending refund");
+    assert_eq!(c.money.refundable_credit(), Money::ZERO, "refunded once");
+    // Not for a contract whose cash period ended (suspended by the clock).
+    let ended = base()
+        .given([subscribe(
+            d(2026, 9, 1),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 9, 1),
+            PaymentSetup::Cash,
+        )])
+        .advance(d(2027, 10, 1));
+    assert!(!ended
+        .contract_events(cid(1))
+        .iter()
+        .any(|e| matches!(e.event, Event::RefundDue(_))));
+}
+
+#[test]
+fn pay_payer_change_nothing_is_debited_on_a_revoked_mandate_until_a_new_one() {
+    let s = base()
+        .given([agency_0712()])
+        .given([cmd_at(
+            d(2026, 8, 20),
+            Channel::Agency,
+            Command::RevokeMandate(ContractRef {
+                contract_id: cid(1),
+            }),
+        )])
+        .advance(d(2026, 10, 1));
+    assert_eq!(debits(&s, 1).len(), 1, "August only: {:?}", debits(&s, 1));
+    let s = s
+        .given([cmd_at(
+            d(2026, 10, 5),
+            Channel::Agency,
+            Command::ChangeMandate(ChangeMandate {
+                contract_id: cid(1),
+                mandate: Mandate {
+                    reference: "M-NEW".into(),
+                    account_ref: "ACC-NEW".into(),
+                },
+            }),
+        )])
+        .advance(d(2026, 11, 1));
+    // September and October fell without a mandate: collected with the November
+    // debit, on the new mandate.
+    assert_eq!(
+        debits(&s, 1),
+        vec![
+            (ym("2026-08"), eur(9000), eur(9000)),
+            (ym("2026-11"), eur(27_000), eur(27_000))
+        ]
+    );
+    let last = s
+        .contract_events(cid(1))
+        .into_iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            Event::DebitPresented(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("a debit");
+    assert_eq!(last.mandate_reference, "M-NEW");
+    assert_eq!(
+        last.lines
+            .iter()
+            .map(|l| (l.month, l.kind))
+            .collect::<Vec<_>>(),
+        vec![
+            (ym("2026-09"), ChargeKind::FullInstallment),
+            (ym("2026-10"), ChargeKind::FullInstallment),
+            (ym("2026-11"), ChargeKind::FullInstallment)
+        ]
+    );
+}

@@ -389,6 +389,198 @@ pub fn encode_record(a: &Assigned<'_>, e: &NewEvent) -> Result<(Vec<u8>, Hash), 
     Ok((buf, hash))
 }
 
+/// The parts of a record that do not depend on where it lands in the log,
+/// encoded ahead of time so that the store's single writer thread only splices
+/// in what it assigns (position, stream sequence, recorded-at, previous hash) and
+/// hashes.
+///
+/// The invariant fields are serialised by serde, through the same `RecordOut`
+/// field types as [`encode_record`], one group of consecutive fields at a time;
+/// serde_json's compact output of a struct is `{` then the fields separated by
+/// `,` then `}`, so the groups with their braces stripped and joined by `,` are
+/// byte for byte the output of the whole struct. [`PreEncoded::finish`] therefore
+/// produces exactly the bytes of [`encode_record`] (a property test in the store
+/// checks this over random envelopes), and the stored format is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreEncoded {
+    /// `,"stream":…,"stream_seq":` ‖ `,"event_id":…,"recorded_at":` ‖
+    /// `,"actor":…,"prev_hash":"` ‖ `","data":…}`, cut at `cuts`.
+    parts: Vec<u8>,
+    cuts: [usize; 3],
+    /// Where the payload starts inside the last part.
+    data_start: usize,
+}
+
+/// The field between `position` and `stream_seq`.
+#[derive(Serialize)]
+struct GroupStream {
+    stream: StreamId,
+}
+
+/// The fields between `stream_seq` and `recorded_at`.
+#[derive(Serialize)]
+struct GroupIdentity<'a> {
+    event_id: Uuid,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    schema_version: u32,
+    effective_date: NaiveDate,
+}
+
+/// The fields between `recorded_at` and `prev_hash`.
+#[derive(Serialize)]
+struct GroupOrigin<'a> {
+    actor: &'a Actor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<Channel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<&'a str>,
+    correlation_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    causation_id: Option<Uuid>,
+}
+
+/// Appends `{…}` of a group without its braces.
+fn push_group<T: Serialize>(out: &mut Vec<u8>, group: &T) -> Result<(), serde_json::Error> {
+    let start = out.len();
+    serde_json::to_writer(&mut *out, group)?;
+    // serde_json always writes a struct as `{…}`; anything else is a bug here.
+    if out.len() < start + 2 || out[start] != b'{' || out.last() != Some(&b'}') {
+        return Err(serde::ser::Error::custom(
+            "a field group did not encode as an object",
+        ));
+    }
+    out.pop();
+    out.remove(start);
+    Ok(())
+}
+
+/// Appends the decimal digits of `n`.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends the lower-case hexadecimal form of a hash (as its `Display`).
+fn push_hex(out: &mut Vec<u8>, h: &Hash) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in h.0 {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0x0f)]);
+    }
+}
+
+impl PreEncoded {
+    /// Encodes everything of a record but the position, stream sequence,
+    /// recorded-at instant and previous hash.
+    ///
+    /// # Errors
+    /// Only if serde_json fails to serialise the payload.
+    pub fn new(
+        stream: StreamId,
+        idempotency_key: Option<&str>,
+        e: &NewEvent,
+    ) -> Result<PreEncoded, serde_json::Error> {
+        let mut parts = Vec::with_capacity(512);
+        parts.push(b',');
+        push_group(&mut parts, &GroupStream { stream })?;
+        parts.extend_from_slice(b",\"stream_seq\":");
+        let cut0 = parts.len();
+        parts.push(b',');
+        push_group(
+            &mut parts,
+            &GroupIdentity {
+                event_id: e.event_id,
+                type_name: e.event.type_name(),
+                schema_version: e.event.schema_version(),
+                effective_date: e.effective_date,
+            },
+        )?;
+        parts.extend_from_slice(b",\"recorded_at\":");
+        let cut1 = parts.len();
+        parts.push(b',');
+        push_group(
+            &mut parts,
+            &GroupOrigin {
+                actor: &e.actor,
+                channel: e.channel,
+                idempotency_key,
+                correlation_id: e.correlation_id,
+                causation_id: e.causation_id,
+            },
+        )?;
+        parts.extend_from_slice(b",\"prev_hash\":\"");
+        let cut2 = parts.len();
+        parts.extend_from_slice(b"\",\"data\":");
+        let data_start = parts.len() - cut2;
+        e.event.write_data(&mut parts)?;
+        parts.push(b'}');
+        Ok(PreEncoded {
+            parts,
+            cuts: [cut0, cut1, cut2],
+            data_start,
+        })
+    }
+
+    /// The payload JSON, as `Event::write_data` wrote it.
+    pub fn data(&self) -> &[u8] {
+        let tail = &self.parts[self.cuts[2]..];
+        &tail[self.data_start..tail.len() - 1]
+    }
+
+    /// An upper bound of the record's length, for reserving.
+    pub fn record_len_max(&self) -> usize {
+        // Hash prefix, `{"position":`, two u64, a recorded-at and a hash.
+        HASH_LEN + 12 + 2 * 20 + 40 + 64 + self.parts.len()
+    }
+
+    /// Appends `hash ‖ canonical JSON` of the record to `out` (exactly the bytes
+    /// [`encode_record`] returns for the same fields) and returns the hash.
+    /// `recorded_at_json` is the JSON of the recorded-at instant, see
+    /// [`recorded_at_json`].
+    pub fn finish(
+        &self,
+        position: u64,
+        stream_seq: u64,
+        recorded_at_json: &[u8],
+        prev_hash: &Hash,
+        out: &mut Vec<u8>,
+    ) -> Hash {
+        let start = out.len();
+        out.extend_from_slice(&[0u8; HASH_LEN]);
+        out.extend_from_slice(b"{\"position\":");
+        push_u64(out, position);
+        let [c0, c1, c2] = self.cuts;
+        out.extend_from_slice(&self.parts[..c0]);
+        push_u64(out, stream_seq);
+        out.extend_from_slice(&self.parts[c0..c1]);
+        out.extend_from_slice(recorded_at_json);
+        out.extend_from_slice(&self.parts[c1..c2]);
+        push_hex(out, prev_hash);
+        out.extend_from_slice(&self.parts[c2..]);
+        let hash = Hash(*blake3::hash(&out[start + HASH_LEN..]).as_bytes());
+        out[start..start + HASH_LEN].copy_from_slice(&hash.0);
+        hash
+    }
+}
+
+/// The JSON of a recorded-at instant as it appears in a record (serde's form).
+///
+/// # Errors
+/// Only if serde_json fails, which it does not for an instant.
+pub fn recorded_at_json(at: &DateTime<Utc>) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(at)
+}
+
 /// The hash a stored record claims, and the hash its bytes actually have.
 ///
 /// # Errors

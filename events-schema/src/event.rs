@@ -911,14 +911,16 @@ events! {
     MandateRevoked = 1,
     /// See [`PaymentMethodSwitched`].
     PaymentMethodSwitched = 1,
-    /// See [`DebitPresented`].
-    DebitPresented = 1,
+    /// See [`DebitPresented`]. Version 2 added `due` (the part owed); version 1
+    /// is upcast on load (see [`crate::upcast`]).
+    DebitPresented = 2,
     /// See [`DebitRejected`].
     DebitRejected = 1,
     /// See [`DebtSettled`].
     DebtSettled = 1,
-    /// See [`CashPaymentReceived`].
-    CashPaymentReceived = 1,
+    /// See [`CashPaymentReceived`]. Version 2 added `due`; version 1 is upcast on
+    /// load (see [`crate::upcast`]).
+    CashPaymentReceived = 2,
     /// See [`CashRenewalNoticeSent`].
     CashRenewalNoticeSent = 1,
     /// See [`RefundDue`].

@@ -7,13 +7,22 @@
 //!   v1 recorded `{"stolen": bool, "fee": "8.00", "rank_in_period": n}` and the
 //!   support was always the pass. v2 names the kind, the support lost and the
 //!   support of the replacement.
+//! - `DebitPresented` v1 → v2 added `due`, the part of the amount owed
+//!   (`PAY-DUE-VS-COLLECTED`). A v1 debit knew no debit "taken but not owed": its
+//!   due is the sum of its obligation lines (every line but credit deducted and
+//!   debt carried).
+//! - `CashPaymentReceived` v1 → v2 added `due`. A v1 cash payment paid for the
+//!   period it covers: its due is its amount.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::event::{LossDeclared, LossKind};
-use crate::types::{Money, Support};
+use crate::event::{
+    CashPaymentReceived, ChargeKind, ChargeLine, DebitPresented, LossDeclared, LossKind,
+    PaymentMeans,
+};
+use crate::types::{Channel, Money, Support, YearMonth};
 
 use crate::event::Event;
 use crate::DecodeError;
@@ -62,9 +71,51 @@ pub struct LossDeclaredV1 {
     pub rank_in_period: u32,
 }
 
+/// `DebitPresented` version 1 (no `due`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "DebitPresented")]
+pub struct DebitPresentedV1 {
+    /// The month the debit is for.
+    pub month: YearMonth,
+    /// Total presented: the sum of the lines.
+    pub amount: Money,
+    /// The composition.
+    pub lines: Vec<ChargeLine>,
+    /// The mandate debited.
+    pub mandate_reference: String,
+    /// The payer debited.
+    pub payer: uuid::Uuid,
+}
+
+/// `CashPaymentReceived` version 1 (no `due`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "CashPaymentReceived")]
+pub struct CashPaymentReceivedV1 {
+    /// Amount received.
+    pub amount: Money,
+    /// How it was paid.
+    pub means: PaymentMeans,
+    /// Channel of the payment.
+    pub channel: Channel,
+    /// First month covered.
+    pub covers_from: YearMonth,
+    /// Last month covered.
+    pub covers_until: YearMonth,
+}
+
 /// Schemas of the versions older than the current ones: (type, version, schema).
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
-    vec![("LossDeclared", 1, schemars::schema_for!(LossDeclaredV1))]
+    vec![
+        ("LossDeclared", 1, schemars::schema_for!(LossDeclaredV1)),
+        ("DebitPresented", 1, schemars::schema_for!(DebitPresentedV1)),
+        (
+            "CashPaymentReceived",
+            1,
+            schemars::schema_for!(CashPaymentReceivedV1),
+        ),
+    ]
 }
 
 /// Converts one payload from version `from` to `from + 1`.
@@ -86,6 +137,36 @@ fn upcast_one(type_name: &str, from: u32, value: Value) -> Result<Value, DecodeE
                 replacement_support: Support::Pass,
                 fee: v1.fee,
                 rank_in_period: v1.rank_in_period,
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("DebitPresented", 1) => {
+            let v1: DebitPresentedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let due = v1
+                .lines
+                .iter()
+                .filter(|l| !matches!(l.kind, ChargeKind::CreditDeducted | ChargeKind::DebtCarried))
+                .map(|l| l.amount)
+                .sum();
+            let v2 = DebitPresented {
+                month: v1.month,
+                amount: v1.amount,
+                due,
+                lines: v1.lines,
+                mandate_reference: v1.mandate_reference,
+                payer: v1.payer,
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("CashPaymentReceived", 1) => {
+            let v1: CashPaymentReceivedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = CashPaymentReceived {
+                amount: v1.amount,
+                due: v1.amount,
+                means: v1.means,
+                channel: v1.channel,
+                covers_from: v1.covers_from,
+                covers_until: v1.covers_until,
             };
             serde_json::to_value(v2).map_err(payload_err)
         }
@@ -115,6 +196,30 @@ mod tests {
                 rank_in_period: 3,
             })
         );
+    }
+
+    #[test]
+    fn debit_presented_v1_is_upcast_with_due_from_its_obligation_lines() {
+        let v1 = r#"{"month":"2026-12","amount":"80.00","lines":[
+            {"kind":"full_installment","amount":"90.00","month":"2026-12"},
+            {"kind":"credit_deducted","amount":"-10.00","month":"2026-12"}],
+            "mandate_reference":"M","payer":"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c02"}"#;
+        let Event::DebitPresented(d) = decode_event("DebitPresented", 1, v1).unwrap() else {
+            panic!("a debit")
+        };
+        assert_eq!(d.due, "90.00".parse::<Money>().unwrap());
+        assert_eq!(d.amount, "80.00".parse::<Money>().unwrap());
+    }
+
+    #[test]
+    fn cash_payment_received_v1_is_upcast_with_due_equal_to_its_amount() {
+        let v1 = r#"{"amount":"998.80","means":"card","channel":"agency",
+            "covers_from":"2027-01","covers_until":"2027-12"}"#;
+        let Event::CashPaymentReceived(c) = decode_event("CashPaymentReceived", 1, v1).unwrap()
+        else {
+            panic!("a cash payment")
+        };
+        assert_eq!(c.due, c.amount);
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let store = open_store(data)?;
     let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
     // The binary's clock is the one place the wall clock is read.
-    let result = ledger.advance_to(args.to, Utc::now(), ClockMode::Service).await;
+    let result = ledger
+        .advance_to(args.to, Utc::now(), ClockMode::Service)
+        .await;
     let events = match result {
         Ok(e) => e,
         Err(e) => {

@@ -81,6 +81,31 @@ pub fn outcome_json(line: usize, result: &Result<Vec<Envelope>, LedgerError>) ->
     }
 }
 
+/// The field a decoding error is in: named by serde for a missing or unknown
+/// field, otherwise the last key written before the error's column (serde_json
+/// reports a bad value just after it).
+fn field_of(line: &str, e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    for kind in ["missing field `", "unknown field `", "unknown variant `"] {
+        if let Some(rest) = msg.split(kind).nth(1) {
+            if kind != "unknown variant `" {
+                return rest.split('`').next().unwrap_or("?").to_owned();
+            }
+        }
+    }
+    let upto: String = line.chars().take(e.column()).collect();
+    let mut field = None;
+    let mut rest = upto.as_str();
+    while let Some(i) = rest.find("\":") {
+        let before = &rest[..i];
+        if let Some(start) = before.rfind('"') {
+            field = Some(before[start + 1..].to_owned());
+        }
+        rest = &rest[i + 2..];
+    }
+    field.unwrap_or_else(|| "-".to_owned())
+}
+
 /// Applies the commands.
 ///
 /// # Errors
@@ -117,7 +142,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             Err(e) => {
                 println!(
                     "{}",
-                    json!({"line": number, "status": "malformed", "message": e.to_string()})
+                    json!({"line": number, "status": "malformed",
+                           "field": field_of(&line, &e), "message": e.to_string()})
                 );
                 worst = worst.max(EXIT_BAD_INPUT);
                 continue;

@@ -8,17 +8,30 @@ use navigo_core::store::EventStore;
 
 use super::CmdResult;
 
+/// Arguments of `init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Create the ledger without the built-in reference data (low-level tests of
+    /// the store and of `append`).
+    #[arg(long)]
+    empty: bool,
+}
+
 /// The recorded-at instant of the built-in reference data on a fresh ledger.
-const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> = chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
+const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
+    chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
 /// Creates the ledger, or says it already exists.
 ///
 /// # Errors
 /// `--data` is a file or a non-empty directory that is not a ledger (untouched).
-pub async fn run(data: &Path) -> CmdResult {
+pub async fn run(data: &Path, args: Args) -> CmdResult {
     match SledStore::init(data)? {
         InitOutcome::Created => println!("created a ledger in {}", data.display()),
         InitOutcome::AlreadyLedger => println!("{} is already a ledger", data.display()),
+    }
+    if args.empty {
+        return Ok(ExitCode::SUCCESS);
     }
     // The built-in reference data is appended once (idempotency keys): a second
     // init appends nothing.

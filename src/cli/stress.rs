@@ -61,7 +61,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         let issued = issued.clone();
         let (batch, limit, print) = (u64::from(args.batch), args.events, args.print_acks);
         handles.push(tokio::spawn(async move {
-            writer(w, &*store, &issued, batch, limit, print).await
+            writer(w, &store, &issued, batch, limit, print).await
         }));
     }
     for h in handles {

@@ -7,7 +7,7 @@ pub mod senior;
 pub mod state;
 pub mod subscription;
 pub mod suspension;
-pub mod timing;
 pub mod termination;
+pub mod timing;
 pub mod treasury;
 pub mod zones;

@@ -196,14 +196,9 @@ pub fn change_payer(
             format!("the payer must be at least 18, or 16 and emancipated with proof; aged {age}"),
         ));
     }
-    if let Some(b) = crate::contract::subscription::payer_ban(world, cmd.payer, req.date) {
-        return Err(req.refuse(
-            RuleId::SubBannedPayer,
-            format!(
-                "payer {} is under a payer ban ({}) until {}; propose another payer",
-                cmd.payer, b.rule, b.until
-            ),
-        ));
+    // BAN-NEW-PAYER: the new payer must not be under a payer ban.
+    if let Some(refusal) = crate::contract::subscription::payer_banned(world, cmd.payer, req.date) {
+        return Err(refusal);
     }
     let e = req.event(
         ctx,

@@ -111,7 +111,10 @@ pub fn request_switch(
              or 803.5 h a year (§2.2.3)",
         ));
     }
-    if !world.catalogue.product_exists(Product::Senior.key(), req.date) {
+    if !world
+        .catalogue
+        .product_exists(Product::Senior.key(), req.date)
+    {
         return Err(req.refuse(
             RuleId::SubProduct,
             format!("the tariff catalogue has no Senior product on {}", req.date),

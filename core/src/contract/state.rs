@@ -92,7 +92,7 @@ pub struct Period {
 impl Period {
     /// Whether the period is in force on at least one day of `m`.
     pub fn covers_month(&self, m: YearMonth) -> bool {
-        self.start <= m.last_day() && self.end.is_none_or(|e| e > m.first_day())
+        self.start <= m.last_day() && self.end.map_or(true, |e| e > m.first_day())
     }
     /// The free month of the cycle that contains `m`: the first free month on or
     /// after `m` (`PAY-FREE-MONTH`); none for Senior.
@@ -310,12 +310,19 @@ pub struct ContractState {
     pub mandates: Vec<(YearMonth, Mandate)>,
     /// The mandate was revoked and not replaced.
     pub mandate_revoked: Option<NaiveDate>,
+    /// Spans without a usable mandate: from the revocation to the day a new
+    /// mandate, payer or method was recorded (open while none). Nothing is debited
+    /// in them; the months they hide are collected with the next debit.
+    pub revoked_spans: Vec<(NaiveDate, Option<NaiveDate>)>,
     /// Status timeline.
     pub statuses: Vec<StatusChange>,
     /// Periods of validity.
     pub periods: Vec<Period>,
     /// Planned resumption given with the suspension.
     pub planned_resumption: Option<NaiveDate>,
+    /// Paris date the last suspension was registered (a planned resumption counts
+    /// as registered then, `PAY-CUTOFF`).
+    pub suspension_registered_on: Option<NaiveDate>,
     /// Current support.
     pub support: Support,
     /// Losses and thefts.
@@ -332,6 +339,12 @@ pub struct ContractState {
     pub one_off_payments: Vec<OneOffPayment>,
     /// Cash coverage: last day covered by cash payments (`PAY-CASH`).
     pub cash_paid_until: Option<NaiveDate>,
+    /// What the current cash period was paid in cash (the annual price at
+    /// subscription or renewal, the amount due at a switch to cash): the most a
+    /// `PAY-CASH-REFUND` can give back.
+    pub cash_period_paid: Money,
+    /// What `PAY-CASH-REFUND` already returned of the current cash period.
+    pub cash_period_refunded: Money,
     /// Cash renewal notices sent, by period end.
     pub renewal_notices: Vec<NaiveDate>,
     /// Senior switch in processing.
@@ -406,6 +419,7 @@ impl ContractState {
             debit_day_requests: Vec::new(),
             mandates,
             mandate_revoked: None,
+            revoked_spans: Vec::new(),
             statuses: vec![StatusChange {
                 from: start,
                 status: Status::Active,
@@ -420,6 +434,7 @@ impl ContractState {
                 billing_stops_from: None,
             }],
             planned_resumption: None,
+            suspension_registered_on: None,
             support: s.support,
             losses: Vec::new(),
             money: Money_::default(),
@@ -428,6 +443,8 @@ impl ContractState {
             refunds: BTreeMap::new(),
             one_off_payments: Vec::new(),
             cash_paid_until: None,
+            cash_period_paid: Money::ZERO,
+            cash_period_refunded: Money::ZERO,
             renewal_notices: Vec::new(),
             senior_switch: None,
             fraud: None,
@@ -539,6 +556,8 @@ impl ContractState {
                     means: p.means,
                 });
                 if matches!(self.payment(), Some(PaymentSetup::Cash)) {
+                    self.cash_period_paid = p.amount;
+                    self.cash_period_refunded = Money::ZERO;
                     self.cash_paid_until =
                         navigo_events_schema::types::add_months(date, 12).pred_opt();
                 }
@@ -554,26 +573,31 @@ impl ContractState {
                 self.payers.push((p.effective_from_month, p.payer));
                 if let Some(m) = &p.mandate {
                     self.mandates.push((p.effective_from_month, m.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 }
             }
             Event::MandateChanged(m) => {
                 self.mandates
                     .push((m.effective_from_month, m.mandate.clone()));
-                self.mandate_revoked = None;
+                self.close_revoked_span(date);
             }
-            Event::MandateRevoked(_) => self.mandate_revoked = Some(date),
+            Event::MandateRevoked(_) => {
+                self.mandate_revoked = Some(date);
+                self.revoked_spans.push((date, None));
+            }
             Event::PaymentMethodSwitched(s) => {
                 self.payments.push((s.effective_from_month, s.to.clone()));
                 if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
                     self.debit_days.push((s.effective_from_month, *debit_day));
                     self.mandates
                         .push((s.effective_from_month, mandate.clone()));
-                    self.mandate_revoked = None;
+                    self.close_revoked_span(date);
                 } else {
                     if let Some(a) = s.amount_due {
                         self.money.due += a;
                         self.money.unattributed_due += a;
+                        self.cash_period_paid = a;
+                        self.cash_period_refunded = Money::ZERO;
                     }
                     // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
                     // current 12-month cycle, through its free month.
@@ -646,6 +670,8 @@ impl ContractState {
                 // PAY-CASH: a payment covering a new period extends the coverage to
                 // the same day 12 months on.
                 if c.due.is_positive() {
+                    self.cash_period_paid = c.due;
+                    self.cash_period_refunded = Money::ZERO;
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -662,6 +688,8 @@ impl ContractState {
                 if r.reason == RefundReason::CashUnused {
                     self.money.due -= r.amount;
                     self.money.unattributed_due -= r.amount;
+                    // What is refunded of the period cannot be refunded again.
+                    self.cash_period_refunded += r.amount;
                 }
                 self.refunds.insert(
                     env.event_id,
@@ -691,10 +719,12 @@ impl ContractState {
                     status: Status::Suspended { cause: s.cause },
                 });
                 self.planned_resumption = s.planned_resumption;
+                self.suspension_registered_on = Some(crate::calendar::paris_date(env.recorded_at));
                 if let Some(p) = self.periods.last_mut() {
                     p.end = Some(date);
                     p.billing_stops_from = Some(s.billing_stops_from);
                 }
+                self.release_months_not_in_force();
             }
             Event::ContractResumed(r) => {
                 self.statuses.push(StatusChange {
@@ -761,7 +791,7 @@ impl ContractState {
                 });
                 self.termination = Some((date, t.reason, t.rulebook.clone()));
                 if let Some(p) = self.periods.last_mut() {
-                    if p.end.is_none_or(|e| e > date) {
+                    if p.end.map_or(true, |e| e > date) {
                         p.end = Some(date);
                     }
                     let stops = p
@@ -769,6 +799,7 @@ impl ContractState {
                         .map_or(t.billing_stops_from, |s| s.min(t.billing_stops_from));
                     p.billing_stops_from = Some(stops);
                 }
+                self.release_months_not_in_force();
             }
             Event::TreasuryNoticeIssued(n) => self.treasury_notices.push(TreasuryNotice {
                 notice_ref: n.notice_ref.clone(),
@@ -805,6 +836,40 @@ impl ContractState {
             self.unpaid_since = None;
         }
         self.assert_invariants();
+    }
+
+    /// A suspension or termination whose effective date makes a month already
+    /// debited a month without a day in force (an agency suspension on the 1st
+    /// after that day's debit, an unpaid termination on a debit date, a backdated
+    /// agency termination) leaves that month not due: the debit was taken although
+    /// no longer owed, and its amount becomes a credit that the clock refunds
+    /// (`SUSP-MONTH-DUE`, `TERM-BY-PAYER` as read in `contract::timing`;
+    /// `PAY-CUTOFF` Decision, `PAY-REFUND-30D`). This is the fold's definition of
+    /// what is due, not a rule: the months are those no period covers.
+    fn release_months_not_in_force(&mut self) {
+        let released: Vec<YearMonth> = self
+            .money
+            .months
+            .iter()
+            .filter(|(m, mm)| !mm.due.is_zero() && self.period_covering(**m).is_none())
+            .map(|(m, _)| *m)
+            .collect();
+        for m in released {
+            if let Some(mm) = self.money.months.get_mut(&m) {
+                self.money.due -= mm.due;
+                mm.due = Money::ZERO;
+            }
+        }
+    }
+
+    /// A new mandate, payer or method ends the span without a mandate.
+    fn close_revoked_span(&mut self, date: NaiveDate) {
+        self.mandate_revoked = None;
+        if let Some(last) = self.revoked_spans.last_mut() {
+            if last.1.is_none() {
+                last.1 = Some(date);
+            }
+        }
     }
 
     /// Attributes the due of charge lines to their months; fee lines go to fees.

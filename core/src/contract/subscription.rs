@@ -4,7 +4,6 @@ use chrono::{Datelike, Duration, NaiveDate};
 use navigo_events_schema::command::Subscribe;
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, FirstPaymentCollected, PaymentMeans,
-    TerminationReason,
 };
 use navigo_events_schema::types::{
     add_months, ActivityDeclaration, Channel, PaymentSetup, Product,
@@ -13,12 +12,13 @@ use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::bans::{self, BanRole};
 use crate::calendar::remaining_days;
 use crate::contract::state::Status;
 use crate::engine::{Context, Decision, Request};
 use crate::person::age_on;
 use crate::refusal::CommandError;
-use crate::rulebook::{self, FreeMonthRule, Rulebook};
+use crate::rulebook::{FreeMonthRule, Rulebook};
 use crate::world::World;
 
 /// `SUB-AGE`: minimum age of the holder on the start date.
@@ -65,92 +65,23 @@ pub fn senior_declaration_ok(d: &ActivityDeclaration) -> bool {
     }
 }
 
-/// A ban on a person on a date: the rule that opens it and its last day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ban {
-    /// `BAN-UNPAID-2M`, `BAN-UNPAID-2011`, `BAN-TREASURY-2Y` or `BAN-FRAUD-3Y`.
-    pub rule: RuleId,
-    /// First day the person may act again.
-    pub until: NaiveDate,
+/// The payer ban barring `payer` on `date` (`SUB-BANNED-PAYER`, RULES.md §8), as
+/// the refusal to give: the windows come from [`crate::bans`] over the person's
+/// facts; ban durations use the rulebook recorded on the termination or in force
+/// on the notice's receipt (RULES.md §0 Decision).
+pub fn payer_banned(world: &World, payer: Uuid, date: NaiveDate) -> Option<CommandError> {
+    let windows = world.ban_windows(payer);
+    bans::may_be(BanRole::Payer, date, &windows)
+        .err()
+        .map(|w| CommandError::Refused(bans::ban_refusal(w, date)))
 }
 
-/// The payer ban on `payer` on `date`, if any (`SUB-BANNED-PAYER`, §8). Ban
-/// durations use the rulebook in force on the date of the termination or notice
-/// that opens them (RULES.md §0 Decision).
-pub fn payer_ban(world: &World, payer: Uuid, date: NaiveDate) -> Option<Ban> {
-    let mut out: Option<Ban> = None;
-    let mut keep = |b: Ban| {
-        if date < b.until && out.is_none_or(|o| o.until < b.until) {
-            out = Some(b);
-        }
-    };
-    for c in world.contracts_of_payer(payer) {
-        let Some((t_date, reason, book_id)) = &c.termination else {
-            continue;
-        };
-        let book = rulebook::by_id(book_id).unwrap_or_else(|| rulebook::in_force(*t_date));
-        // BAN-UNPAID-2M / BAN-UNPAID-2011: from the termination for unpaid debt,
-        // lifted as soon as the debt is settled.
-        if *reason == TerminationReason::Unpaid
-            && c.payer_at(YearMonth::of(*t_date)) == payer
-            && *t_date <= date
-            && c.money.debt().is_positive()
-        {
-            keep(Ban {
-                rule: book.unpaid_ban.rule,
-                until: add_months(*t_date, book.unpaid_ban.months),
-            });
-        }
-        // BAN-TREASURY-2Y: from the receipt of the notice (delivery, else issue),
-        // ending 21 days after a settlement with the Trésor Public.
-        for n in c.treasury_notices.iter().filter(|n| n.payer == payer) {
-            let nbook = rulebook::in_force(n.issued);
-            let Some(rule) = nbook.treasury_ban else {
-                continue;
-            };
-            let receipt = n.delivered.unwrap_or(n.issued);
-            if receipt > date {
-                continue;
-            }
-            let mut until = add_months(receipt, rule.months);
-            if let Some(s) = n.settled {
-                until =
-                    until.min(s + Duration::days(i64::from(nbook.treasury_settlement_lift_days)));
-            }
-            keep(Ban {
-                rule: rule.rule,
-                until,
-            });
-        }
-    }
-    out
-}
-
-/// The fraud ban on `holder` on `date`, if any (`SUB-BANNED-HOLDER`, `BAN-FRAUD-3Y`).
-pub fn fraud_ban(world: &World, holder: Uuid, date: NaiveDate) -> Option<Ban> {
-    world
-        .contracts
-        .values()
-        .filter_map(|c| {
-            let (fraudster, accomplices) = c.fraud.as_ref()?;
-            let (t_date, reason, book_id) = c.termination.as_ref()?;
-            if !matches!(
-                reason,
-                TerminationReason::SubscriptionFraud | TerminationReason::UsageFraud
-            ) || *t_date > date
-            {
-                return None;
-            }
-            let book = rulebook::by_id(book_id).unwrap_or_else(|| rulebook::in_force(*t_date));
-            let named = *fraudster == holder
-                || (book.fraud_ban_covers_accomplices && accomplices.contains(&holder));
-            let until = add_months(*t_date, book.fraud_ban.months);
-            (named && date < until).then_some(Ban {
-                rule: book.fraud_ban.rule,
-                until,
-            })
-        })
-        .max_by_key(|b| b.until)
+/// The fraud ban barring `holder` on `date` (`SUB-BANNED-HOLDER`, `BAN-FRAUD-3Y`).
+pub fn holder_banned(world: &World, holder: Uuid, date: NaiveDate) -> Option<CommandError> {
+    let windows = world.ban_windows(holder);
+    bans::may_be(BanRole::Holder, date, &windows)
+        .err()
+        .map(|w| CommandError::Refused(bans::ban_refusal(w, date)))
 }
 
 /// Subscribes a contract.
@@ -258,8 +189,8 @@ pub fn subscribe(
             return Err(req.refuse(
                 RuleId::SubWindow,
                 format!(
-                    "a {} subscription starts on the 1st of a month; asked for {start}",
-                    channel_name(channel)
+                    "{} subscription starts on the 1st of a month; asked for {start}",
+                    with_article(channel_name(channel))
                 ),
             ));
         }
@@ -267,9 +198,9 @@ pub fn subscribe(
             return Err(req.refuse(
                 RuleId::SubWindow,
                 format!(
-                    "a {} subscription starting {start} must be requested between {earliest} \
+                    "{} subscription starting {start} must be requested between {earliest} \
                      and {latest}; requested {}",
-                    channel_name(channel),
+                    with_article(channel_name(channel)),
                     req.date
                 ),
             ));
@@ -321,24 +252,11 @@ pub fn subscribe(
         ));
     }
     // SUB-BANNED-PAYER / SUB-BANNED-HOLDER (§4.4, §12.2.4), judged on the request date.
-    if let Some(b) = payer_ban(world, cmd.payer, req.date) {
-        return Err(req.refuse(
-            RuleId::SubBannedPayer,
-            format!(
-                "payer {} is under a payer ban ({}) until {}; propose another payer \
-                 (BAN-NEW-PAYER) or settle the debt",
-                cmd.payer, b.rule, b.until
-            ),
-        ));
+    if let Some(refusal) = payer_banned(world, cmd.payer, req.date) {
+        return Err(refusal);
     }
-    if let Some(b) = fraud_ban(world, cmd.holder, req.date) {
-        return Err(req.refuse(
-            RuleId::SubBannedHolder,
-            format!(
-                "holder {} is under a fraud ban ({}) until {}; a subscription is possible from then",
-                cmd.holder, b.rule, b.until
-            ),
-        ));
+    if let Some(refusal) = holder_banned(world, cmd.holder, req.date) {
+        return Err(refusal);
     }
 
     let r = remaining_days(start);
@@ -417,6 +335,14 @@ pub fn subscribe(
         events.push(req.event(ctx, req.date, Event::FirstPaymentCollected(p)));
     }
     Ok(vec![Decision::new(world, stream, events)])
+}
+
+fn with_article(name: &str) -> String {
+    if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {name}")
+    } else {
+        format!("a {name}")
+    }
 }
 
 fn channel_name(c: Channel) -> &'static str {

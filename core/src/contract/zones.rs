@@ -154,7 +154,10 @@ pub fn change_zones(
     }
     let new = Product::Annual { zones: cmd.zones };
     let catalogue = &world.catalogue;
-    let Some(new_price) = catalogue.annual_price(new.key(), effective).map(|t| t.annual) else {
+    let Some(new_price) = catalogue
+        .annual_price(new.key(), effective)
+        .map(|t| t.annual)
+    else {
         return Err(req.refuse(
             RuleId::ZoneAllowed,
             format!(
@@ -164,7 +167,10 @@ pub fn change_zones(
             ),
         ));
     };
-    let Some(old_price) = catalogue.annual_price(c.product.key(), effective).map(|t| t.annual) else {
+    let Some(old_price) = catalogue
+        .annual_price(c.product.key(), effective)
+        .map(|t| t.annual)
+    else {
         return Err(req.refuse(
             RuleId::ZoneAllowed,
             format!(

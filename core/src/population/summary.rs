@@ -11,8 +11,8 @@ use navigo_events_schema::types::Product;
 use navigo_events_schema::{Money, RuleId, StreamId};
 use uuid::Uuid;
 
+use crate::bans::BanRole;
 use crate::contract::state::{ContractState, Status};
-use crate::contract::subscription::{fraud_ban, payer_ban};
 use crate::world::World;
 
 /// Characters of an event's data shown per line of an audit.
@@ -61,7 +61,8 @@ pub struct Summary {
     pub amounts: Amounts,
     /// Contracts whose balance is not due − collected + returned (must be 0).
     pub balance_mismatches: u64,
-    /// Persons under a ban on the summary date, by ban rule.
+    /// Persons under a ban on the summary date, by ban rule (a person barred as
+    /// payer and as holder counts once per role).
     pub active_bans: BTreeMap<RuleId, u64>,
     /// Refund entitlements by campaign operation.
     pub refunds_by_operation: BTreeMap<String, OperationRefunds>,
@@ -110,29 +111,31 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
             s.balance_mismatches += 1;
         }
     }
-    // The ban rules scan every contract; only the persons a ban can concern are
-    // asked: the payers of a terminated contract or one with a Trésor Public
-    // notice, and the persons named in a fraud.
-    let mut payer_candidates = std::collections::BTreeSet::new();
-    let mut fraud_candidates = std::collections::BTreeSet::new();
+    // Bans in force on the date, per role (`SUB-BANNED-PAYER`,
+    // `SUB-BANNED-HOLDER`): the windows the rules compute from each person's facts.
+    // Only the persons a ban can concern are asked (computing a person's windows
+    // scans the ledger): the payers of a terminated contract or of one with a
+    // Trésor Public notice, and the persons named in a fraud.
+    let mut candidates = std::collections::BTreeSet::new();
     for c in world.contracts.values() {
         if c.termination.is_some() || !c.treasury_notices.is_empty() {
-            payer_candidates.insert(c.payer);
-            payer_candidates.extend(c.payers.iter().map(|(_, p)| *p));
+            candidates.insert(c.payer);
+            candidates.extend(c.payers.iter().map(|(_, p)| *p));
         }
         if let Some((fraudster, accomplices)) = &c.fraud {
-            fraud_candidates.insert(*fraudster);
-            fraud_candidates.extend(accomplices.iter().copied());
+            candidates.insert(*fraudster);
+            candidates.extend(accomplices.iter().copied());
         }
     }
-    for id in &payer_candidates {
-        if let Some(b) = payer_ban(world, *id, date) {
-            *s.active_bans.entry(b.rule).or_default() += 1;
+    for id in candidates {
+        let windows = world.ban_windows(id);
+        if windows.is_empty() {
+            continue;
         }
-    }
-    for id in &fraud_candidates {
-        if let Some(b) = fraud_ban(world, *id, date) {
-            *s.active_bans.entry(b.rule).or_default() += 1;
+        for role in [BanRole::Payer, BanRole::Holder] {
+            if let Err(w) = crate::bans::may_be(role, date, &windows) {
+                *s.active_bans.entry(w.rule).or_default() += 1;
+            }
         }
     }
     for p in world.persons.values() {

@@ -1,9 +1,9 @@
 //! The sled implementation of the event store.
 //!
-//! - Layout: see [`keys`]. One tree; a group commit is one sled transaction.
+//! - Layout: see [`keys`]. One tree; a group commit is one atomic sled batch.
 //! - Writes: see [`writer`]. One writer thread gathers concurrent appends into
-//!   one transaction and one flush; nothing is acknowledged before that flush
-//!   returns.
+//!   one atomic batch, a flusher thread flushes (one flush may cover several
+//!   batches); nothing is acknowledged before the flush that holds it returns.
 //! - Reads: see [`read`]. Readers only see positions at or below the durable head,
 //!   and check every record they return.
 //! - Verification: see [`verify`].
@@ -32,8 +32,10 @@ use super::{
 };
 use read::{check_record, committed, ReadAll};
 pub use verify::{BadRecord, Problem, VerifyReport};
-use writer::{storage, stream_version_on_disk, Job, Writer};
-pub use writer::{AppendAllError, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX};
+use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
+pub use writer::{
+    AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
+};
 
 /// What [`SledStore::init`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,7 @@ pub struct SledStore {
     tree: sled::Tree,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
+    limits: Limits,
     writer_done: Option<oneshot::Receiver<()>>,
 }
 
@@ -266,7 +269,7 @@ impl SledStore {
             head,
             versions: Default::default(),
             shared_head: shared_head.clone(),
-            failed: None,
+            failed: Default::default(),
         };
         std::thread::Builder::new()
             .name("navigo-store-writer".into())
@@ -280,6 +283,7 @@ impl SledStore {
             tree,
             head: shared_head,
             tx,
+            limits,
             writer_done: Some(done_rx),
         })
     }
@@ -316,6 +320,16 @@ impl SledStore {
             request_index: None,
             error: StoreError::Closed,
         };
+        let requests = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Prepared::new(r, &self.limits).map_err(|error| AppendAllError {
+                    request_index: Some(i),
+                    error,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.tx
             .send(Job::All { requests, reply })
             .await
@@ -367,6 +381,7 @@ impl SledStore {
 #[async_trait]
 impl EventStore for SledStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let request = Prepared::new(request, &self.limits)?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::One { request, reply })
@@ -387,8 +402,7 @@ impl EventStore for SledStore {
         let head = committed(&self.head).position;
         let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
         let mut out = Vec::new();
-        let mut expected_seq = start;
-        for item in self.tree.range(keys_range) {
+        for (expected_seq, item) in (start..).zip(self.tree.range(keys_range)) {
             let (k, v) = item.map_err(storage)?;
             let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
                 position: 0,
@@ -418,7 +432,6 @@ impl EventStore for SledStore {
                     ),
                 });
             }
-            expected_seq += 1;
             out.push(env);
         }
         Ok(out)

@@ -9,7 +9,7 @@
 //! | `M` ‖ name                            | meta data (format marker)               |
 //!
 //! Everything lives in one tree so that a whole group commit is one atomic sled
-//! transaction. Persisted: never renumber a prefix or change a width.
+//! batch (see `writer::Writer::apply`). Persisted: never renumber a prefix or change a width.
 
 use navigo_events_schema::StreamId;
 

@@ -15,7 +15,7 @@ use super::keys;
 use super::writer::storage;
 use crate::store::{Head, StoreError};
 
-/// Records read from sled per poll of [`ReadAll`] once its buffer is empty.
+/// Records read from sled per poll of the `read_all` stream once its buffer is empty.
 pub const READ_ALL_CHUNK_RECORDS: usize = 512;
 
 /// Checks and decodes the record stored at `position`.

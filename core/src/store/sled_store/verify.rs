@@ -155,7 +155,6 @@ impl fmt::Display for Problem {
 /// # Errors
 /// Only a storage failure; every kind of corruption is reported in the report.
 pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
-    let mut expected = 1u64;
     let mut head = Head {
         position: 0,
         hash: Hash::GENESIS,
@@ -170,7 +169,7 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
             first_bad: Some(BadRecord { position, problem }),
         })
     };
-    for item in tree.scan_prefix([keys::LOG]) {
+    for (expected, item) in (1u64..).zip(tree.scan_prefix([keys::LOG])) {
         let (k, v) = item.map_err(storage)?;
         let pos = keys::log_key_position(&k);
         if pos != Some(expected) {
@@ -241,7 +240,6 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
             hash: env.hash,
             recorded_at: Some(env.recorded_at),
         };
-        expected += 1;
     }
     // Every record has its index entry (checked above); an index entry beyond
     // those, or an idempotency entry past the head, is dangling.

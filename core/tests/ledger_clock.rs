@@ -1,0 +1,219 @@
+//! The ledger over the sled store: idempotent commands, the billing clock run twice
+//! (nothing new) and resumed after a crash mid-way (same result as a straight run),
+//! refusals that append nothing.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use navigo_core::engine::{Context, IdGen};
+use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{AppendRequest, EventStore, Limits, ManualClock};
+use navigo_core::testing::*;
+use navigo_core::{CommandError, Policy};
+use navigo_events_schema::types::Channel;
+use navigo_events_schema::{CommandEnvelope, Event, RuleId};
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+fn fresh(name: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("ledger-tests")
+        .join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SledStore::init(&dir).expect("init");
+    dir
+}
+
+fn open(dir: &std::path::Path) -> SledStore {
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-24T10:00:00Z".parse().expect("instant"),
+    ));
+    SledStore::open(dir, Limits::default(), clock).expect("open")
+}
+
+fn setup() -> Vec<CommandEnvelope> {
+    vec![
+        tariff_990(),
+        reason_codes(),
+        register(1, d(1990, 1, 1)),
+        subscribe(
+            d(2026, 7, 12),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 7, 12),
+            debit(1, 1),
+        ),
+    ]
+}
+
+fn clock_at(date: chrono::NaiveDate) -> DateTime<Utc> {
+    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(6)
+}
+
+#[tokio::test]
+async fn ledger_clock_advanced_twice_emits_nothing_new_and_a_retried_command_appends_nothing() {
+    let dir = fresh("twice");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("open");
+    for c in setup() {
+        ledger
+            .execute(&c, ClockMode::Import)
+            .await
+            .expect("accepted");
+    }
+    let first = ledger
+        .advance_to(d(2026, 12, 1), clock_at(d(2026, 12, 1)), ClockMode::Import)
+        .await
+        .expect("advance");
+    assert_eq!(
+        first
+            .iter()
+            .filter(|e| matches!(e.event, Event::DebitPresented(_)))
+            .count(),
+        5,
+        "August to December"
+    );
+    let again = ledger
+        .advance_to(d(2026, 12, 1), clock_at(d(2026, 12, 1)), ClockMode::Import)
+        .await
+        .expect("advance");
+    assert!(again.is_empty(), "{again:?}");
+
+    // A command retried with its idempotency key returns the first answer.
+    let mut register_2 = cmd(
+        d(2026, 12, 2),
+        Some(Channel::Agency),
+        navigo_events_schema::Command::RegisterPerson(match register(2, d(1980, 1, 1)).command {
+            navigo_events_schema::Command::RegisterPerson(r) => r,
+            _ => unreachable!(),
+        }),
+    );
+    register_2.idempotency_key = Some("register-2".into());
+    let a = ledger
+        .execute(&register_2, ClockMode::Import)
+        .await
+        .expect("first");
+    let position = ledger.world().position;
+    let b = ledger
+        .execute(&register_2, ClockMode::Import)
+        .await
+        .expect("retry");
+    assert_eq!(a, b);
+    assert_eq!(
+        ledger.world().position,
+        position,
+        "nothing appended by the retry"
+    );
+
+    // A refusal appends nothing.
+    let late = subscribe(
+        d(2026, 12, 20),
+        Channel::Online,
+        2,
+        2,
+        annual_1_5(),
+        d(2027, 1, 1),
+        debit(1, 2),
+    );
+    match ledger.execute(&late, ClockMode::Import).await {
+        Err(LedgerError::Command(CommandError::Refused(r))) => {
+            assert_eq!(r.rule, RuleId::SubWindow)
+        }
+        other => panic!("expected SUB-WINDOW, got {other:?}"),
+    }
+    assert_eq!(ledger.world().position, position);
+    ledger.into_store().close().await.expect("close");
+}
+
+#[tokio::test]
+async fn pay_free_month_clock_resumes_after_a_crash_mid_advance_with_the_same_result() {
+    // A straight run through 2027-08-01.
+    let straight_dir = fresh("straight");
+    let mut straight = Ledger::open(open(&straight_dir), Policy::default(), 1)
+        .await
+        .expect("open");
+    for c in setup() {
+        straight
+            .execute(&c, ClockMode::Import)
+            .await
+            .expect("accepted");
+    }
+    straight
+        .advance_to(d(2027, 8, 1), clock_at(d(2027, 8, 1)), ClockMode::Import)
+        .await
+        .expect("advance");
+
+    // A run that "crashes" after appending the first 5 clock decisions, then reopens
+    // and advances again.
+    let dir = fresh("crash");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("open");
+    for c in setup() {
+        ledger
+            .execute(&c, ClockMode::Import)
+            .await
+            .expect("accepted");
+    }
+    let policy = Policy::default();
+    let mut ids = IdGen::new(99);
+    let decisions = {
+        let mut ctx = Context {
+            policy: &policy,
+            ids: &mut ids,
+        };
+        navigo_core::billing::advance_to(
+            ledger.world(),
+            d(2027, 8, 1),
+            clock_at(d(2027, 8, 1)),
+            &mut ctx,
+        )
+    };
+    assert!(decisions.len() > 5);
+    let store = ledger.into_store();
+    for dec in decisions.into_iter().take(5) {
+        store
+            .append(AppendRequest {
+                stream: dec.stream,
+                expected: dec.expected,
+                events: dec.events,
+                idempotency_key: dec.idempotency_key,
+                recorded_at: Some(clock_at(d(2027, 8, 1))),
+            })
+            .await
+            .expect("append");
+    }
+    store.close().await.expect("close");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("reopen");
+    ledger
+        .advance_to(d(2027, 8, 1), clock_at(d(2027, 8, 1)), ClockMode::Import)
+        .await
+        .expect("resume");
+
+    let months = |l: &Ledger<SledStore>| {
+        l.world()
+            .contract(cid(1))
+            .expect("contract")
+            .debits
+            .iter()
+            .map(|(m, d)| (*m, d.amount))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(months(&ledger), months(&straight));
+    // The free month 2027-06 is skipped in both (worked example 1).
+    assert!(!months(&ledger)
+        .iter()
+        .any(|(m, _)| m.to_string() == "2027-06"));
+    assert_eq!(months(&ledger).len(), 12);
+    ledger.into_store().close().await.expect("close");
+    straight.into_store().close().await.expect("close");
+}

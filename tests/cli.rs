@@ -1,0 +1,240 @@
+//! The `navigo-ledger` binary: exit codes, messages and what each subcommand
+//! leaves on disk.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
+const STREAM: &str = "contract:01920000-0000-7000-8000-0000000000ff";
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(data: &Path, args: &[&str], stdin: Option<&str>) -> Out {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn line(expected: Option<u64>, reference: &str) -> String {
+    let ev = expected.map_or(String::new(), |v| format!("\"expected_version\":{v},"));
+    format!(
+        "{{\"stream\":\"{STREAM}\",{ev}\"type\":\"MandateRevoked\",\"schema_version\":1,\
+         \"effective_date\":\"2026-11-01\",\"actor\":{{\"role\":\"agent\",\"id\":\"A1\"}},\
+         \"data\":{{\"reference\":\"{reference}\"}}}}"
+    )
+}
+
+fn events_in(data: &Path) -> String {
+    let out = run(data, &["stats"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().next().unwrap().to_owned()
+}
+
+#[test]
+fn cli_init_append_history_verify_stats() {
+    let data = fresh_dir("flow");
+    let out = run(&data, &["init", "--empty"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("created"));
+    assert!(run(&data, &["init", "--empty"], None)
+        .stdout
+        .contains("already a ledger"));
+
+    let input = format!(
+        "{}\n{}\n\n{}\n",
+        line(Some(0), "U1"),
+        line(None, "U2"),
+        line(Some(2), "U3")
+    );
+    let out = run(&data, &["append"], Some(&input));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("lines 1-4"), "{}", out.stdout);
+    assert!(out.stdout.contains("positions 1-3"), "{}", out.stdout);
+
+    let out = run(&data, &["history", STREAM], None);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.starts_with("POSITION"));
+    assert_eq!(out.stdout.matches("MandateRevoked").count(), 3);
+    let out = run(&data, &["history", STREAM, "--json"], None);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["data"]["reference"], "U3");
+    assert_eq!(lines[2]["stream_seq"], 3);
+
+    let out = run(&data, &["verify"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("ok: 3 records"), "{}", out.stdout);
+    assert_eq!(events_in(&data), "events: 3");
+}
+
+#[test]
+fn cli_append_names_the_line_and_field_and_appends_nothing() {
+    let data = fresh_dir("bad-lines");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let bad_date = line(None, "x").replace("2026-11-01", "2026-13-01");
+    let cases = [
+        (bad_date, "line 2: field effective_date"),
+        (
+            line(None, "x").replace("MandateRevoked", "NoSuchEvent"),
+            "line 2: field type: unknown event type",
+        ),
+        (
+            line(None, "x").replace("\"schema_version\":1", "\"schema_version\":9"),
+            "line 2: field schema_version",
+        ),
+        (
+            line(None, "x").replace("\"reference\":\"x\"", "\"reference\":5"),
+            "line 2: field data",
+        ),
+        (
+            line(None, "x").replace("\"stream\"", "\"strim\""),
+            "line 2: field strim",
+        ),
+        ("{not json".to_owned(), "line 2: not valid JSON"),
+    ];
+    for (second, expected) in cases {
+        let input = format!("{}\n{second}\n{}\n", line(None, "ok1"), line(None, "ok3"));
+        let out = run(&data, &["append"], Some(&input));
+        assert_eq!(out.code, 2, "{second}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected),
+            "expected {expected:?} in {}",
+            out.stderr
+        );
+        assert_eq!(events_in(&data), "events: 0");
+    }
+    // A conflict on a later line refuses the whole input too.
+    let input = format!("{}\n{}\n", line(Some(0), "a"), line(Some(5), "b"));
+    let out = run(&data, &["append"], Some(&input));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2") && out.stderr.contains("nothing was appended"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(events_in(&data), "events: 0");
+}
+
+#[test]
+fn cli_refuses_a_data_directory_that_is_not_a_ledger_without_touching_it() {
+    let data = fresh_dir("not-ledger");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("thesis.tex"), "precious").unwrap();
+    for args in [
+        &["verify"][..],
+        &["stats"],
+        &["init"],
+        &["sample"],
+        &["history", STREAM],
+    ] {
+        let input = line(None, "x");
+        let out = run(&data, args, Some(&input));
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("is not a navigo ledger"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&data, &["append"], Some(&line(None, "x")));
+    assert_eq!(out.code, 1);
+    let names: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("thesis.tex")]);
+    assert_eq!(
+        std::fs::read_to_string(data.join("thesis.tex")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn cli_verify_names_the_position_of_a_flipped_byte() {
+    // Given a ledger of 30 events
+    let data = fresh_dir("tamper");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let input: String = (0..30)
+        .map(|i| line(None, &format!("R{i:02}")) + "\n")
+        .collect();
+    assert_eq!(run(&data, &["append"], Some(&input)).code, 0);
+    // When one byte of record 12 changes through the sled API
+    {
+        let db = sled::Config::new().path(&data).open().unwrap();
+        let tree = db.open_tree(b"navigo-ledger").unwrap();
+        let mut key = vec![b'L'];
+        key.extend_from_slice(&12u64.to_be_bytes());
+        let mut bytes = tree.get(&key).unwrap().unwrap().to_vec();
+        let i = bytes.len() - 10;
+        bytes[i] ^= 0x04;
+        tree.insert(&key, bytes).unwrap();
+        db.flush().unwrap();
+    }
+    // Then verify fails with exit 1 and names position 12
+    let out = run(&data, &["verify"], None);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("FAILED at position 12: hash mismatch"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn cli_sample_fills_verifies_and_is_idempotent() {
+    let data = fresh_dir("sample");
+    let out = run(&data, &["sample"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("sample: 10 events appended"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("verify: ok, 10 records"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&data, &["sample"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("sample: 0 events appended, 10 already"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(events_in(&data), "events: 10");
+}
