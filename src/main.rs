@@ -44,6 +44,10 @@ enum Command {
     Apply(cli::apply::Args),
     /// Run the billing clock through a date (debits, notices, terminations...).
     Advance(cli::advance::Args),
+    /// Generate a seeded population, send everything it asks through the command
+    /// path with the billing clock month by month, verify the chain and print a
+    /// summary and the audit of one contract.
+    Demo(cli::demo::Args),
     /// Print a stream's events: a table, or JSON lines with --json.
     History(cli::history::Args),
     /// Recompute every hash and the chain; report the first bad position.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Command::Append(args) => cli::append::run(&data, args).await,
             Command::Apply(args) => cli::apply::run(&data, args).await,
             Command::Advance(args) => cli::advance::run(&data, args).await,
+            Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify => cli::verify::run(&data),
             Command::Stats => cli::stats::run(&data).await,

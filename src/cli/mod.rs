@@ -4,6 +4,7 @@
 pub mod advance;
 pub mod append;
 pub mod apply;
+pub mod demo;
 pub mod history;
 pub mod init;
 pub mod sample;
