@@ -261,12 +261,8 @@ mod tests {
     use navigo_events_schema::types::Zones;
     use proptest::prelude::*;
 
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-    fn money(s: &str) -> Money {
-        s.parse().unwrap()
-    }
+    // The test date and money helpers are the crate's shared ones.
+    use crate::testing::{d, money};
     fn annual(z: &str) -> Product {
         Product::Annual {
             zones: z.parse::<Zones>().unwrap(),

@@ -4,7 +4,7 @@
 //! parameters from its [`Policy`]. Nothing is appended here.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::types::{Actor, Channel};
+use navigo_events_schema::types::{Actor, ActorRole, Channel};
 use navigo_events_schema::{Command, CommandEnvelope, Event, NewEvent, RuleId, StreamId};
 use uuid::Uuid;
 
@@ -89,6 +89,27 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The registered person a customer actor is, when the world can tell: the
+    /// actor id is the person's client number or person id. `None` for an agent,
+    /// the system, an import, or a customer id that names no registered person
+    /// (actor ids are free text; such a request is not restricted).
+    pub fn customer_person(&self, world: &World) -> Option<Uuid> {
+        if self.actor.role != ActorRole::Customer {
+            return None;
+        }
+        let id = self.actor.id.trim();
+        if let Ok(uuid) = id.parse::<Uuid>() {
+            if world.person(uuid).is_some() {
+                return Some(uuid);
+            }
+        }
+        world
+            .persons
+            .values()
+            .find(|p| p.client_number.as_str() == id)
+            .map(|p| p.id)
+    }
+
     /// A refusal by `rule`, citing the article of the rulebook in force.
     pub fn refuse(&self, rule: RuleId, message: impl Into<String>) -> CommandError {
         CommandError::Refused(Refusal {
@@ -123,6 +144,25 @@ impl Request<'_> {
             causation_id: None,
             event,
         }
+    }
+
+    /// The decision of a command that appends one event, effective on
+    /// `effective_date`, to the stream of contract `contract_id`: the common end of
+    /// most contract handlers.
+    pub fn one_contract_event(
+        &self,
+        world: &World,
+        ctx: &mut Context<'_>,
+        contract_id: Uuid,
+        effective_date: NaiveDate,
+        event: Event,
+    ) -> Vec<Decision> {
+        let events = vec![self.event(ctx, effective_date, event)];
+        vec![Decision::new(
+            world,
+            StreamId::contract(contract_id),
+            events,
+        )]
     }
 }
 

@@ -31,6 +31,11 @@ pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
 }
 
+/// An amount from its decimal text, "90.00" (tests only: panics on bad text).
+pub fn money(s: &str) -> navigo_events_schema::Money {
+    s.parse().expect("valid test amount")
+}
+
 /// 10:00 Europe/Paris on a date.
 pub fn at(date: NaiveDate) -> DateTime<Utc> {
     crate::calendar::paris_start_of_day(date) + Duration::hours(10)

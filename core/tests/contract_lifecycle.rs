@@ -1670,3 +1670,86 @@ fn susp_resume_cash_nothing_due_in_cash_on_a_direct_debit_resumption() {
             assert_eq!(r.cash_due, None);
         });
 }
+
+// ---------------------------------------------------------------------------
+// Who may ask: ZONE-ALLOWED (payer, or holder with the payer's proxy) and
+// TERM-BY-PAYER (the payer), when the world can identify the customer.
+
+fn as_customer(mut c: CommandEnvelope, id: &str) -> CommandEnvelope {
+    c.actor = navigo_events_schema::types::Actor {
+        role: navigo_events_schema::types::ActorRole::Customer,
+        id: id.to_owned(),
+    };
+    c
+}
+
+/// Contract 1 held by person 2 and paid by person 1 (client numbers C00000002
+/// and C00000001); person 3 (C00000003) is registered too.
+fn held_by_2_paid_by_1() -> Scenario {
+    let mut sub = subscribe(
+        d(2026, 7, 12),
+        AGENCY,
+        1,
+        1,
+        annual_1_5(),
+        d(2026, 7, 12),
+        debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut sub.command {
+        s.holder = pid(2);
+    }
+    base().given([register(2, d(1990, 1, 1)), register(3, d(1990, 1, 1)), sub])
+}
+
+#[test]
+fn zone_allowed_customer_neither_payer_nor_holder_is_refused() {
+    let r = held_by_2_paid_by_1()
+        .when(as_customer(
+            change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+            "C00000003",
+        ))
+        .then_refused(RuleId::ZoneAllowed);
+    assert!(r.message.contains("payer"), "{}", r.message);
+}
+
+#[test]
+fn zone_allowed_payer_holder_agent_or_unidentified_customer_is_accepted() {
+    for id in ["C00000001", "C00000002", "web-session-42"] {
+        held_by_2_paid_by_1()
+            .when(as_customer(
+                change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+                id,
+            ))
+            .then_expect(|ev| {
+                assert!(ev.iter().any(|e| matches!(e, Event::ZonesChanged(_))));
+            });
+    }
+    // The person id names the customer as well as the client number.
+    held_by_2_paid_by_1()
+        .when(as_customer(
+            change_zones(d(2026, 11, 10), ONLINE, "4-5", None),
+            &pid(3).to_string(),
+        ))
+        .then_refused(RuleId::ZoneAllowed);
+    // Agents are not restricted.
+    held_by_2_paid_by_1()
+        .when(change_zones(d(2026, 11, 10), AGENCY, "4-5", None))
+        .then_expect(|_| {});
+}
+
+#[test]
+fn term_by_payer_holder_or_other_customer_is_refused_payer_is_accepted() {
+    for id in ["C00000002", "C00000003"] {
+        held_by_2_paid_by_1()
+            .when(as_customer(terminate_by_payer(d(2026, 11, 10), ONLINE), id))
+            .then_refused(RuleId::TermByPayer);
+    }
+    held_by_2_paid_by_1()
+        .when(as_customer(
+            terminate_by_payer(d(2026, 11, 10), ONLINE),
+            "C00000001",
+        ))
+        .then_expect(|ev| {
+            assert!(ev.iter().any(|e| matches!(e, Event::ContractTerminated(_))));
+        });
+}

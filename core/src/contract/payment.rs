@@ -24,15 +24,10 @@ use crate::world::World;
 pub const CARD_REFUND_LOOKBACK_MONTHS: u32 = 11;
 
 /// The first month a change registered on `date` affects (`PAY-CUTOFF`,
-/// §4.14.1; CGU-2011 §2.9.6): before the cutoff day M+1, on or after it M+2.
+/// §4.14.1; CGU-2011 §2.9.6): before the cutoff day M+1, on or after it M+2. The
+/// rule lives in [`super::timing::first_month_affected`].
 pub fn cutoff_month(req: &Request<'_>) -> YearMonth {
-    use chrono::Datelike;
-    let m = YearMonth::of(req.date);
-    if req.date.day() < req.rulebook.cutoff_day {
-        m.plus(1)
-    } else {
-        m.plus(2)
-    }
+    super::timing::first_month_affected(req.rulebook, req.date)
 }
 
 /// How a refund is paid (`PAY-REFUND-METHOD`, §7.7, §10.5, §12.1.2): direct debit →
@@ -43,11 +38,11 @@ pub fn refund_method(c: &ContractState, amount: Money, date: NaiveDate) -> Refun
     if c.payment().is_some_and(PaymentSetup::is_direct_debit) {
         return RefundMethod::BankTransfer;
     }
-    let since = navigo_events_schema::types::sub_months(date, CARD_REFUND_LOOKBACK_MONTHS);
+    // "In the 11 previous months" is the half-open window of RULES.md §0,
+    // (date − 11 months, date].
     let card = c.one_off_payments.iter().any(|p| {
         p.means == PaymentMeans::CardOnline
-            && p.date > since
-            && p.date <= date
+            && crate::calendar::within_last_months(p.date, date, CARD_REFUND_LOOKBACK_MONTHS)
             && p.amount >= amount
     });
     if card {

@@ -10,7 +10,7 @@
 use navigo_events_schema::command::{ContractRef, RequestSeniorSwitch};
 use navigo_events_schema::event::{SeniorSwitchRequested, SeniorSwitchValidated};
 use navigo_events_schema::types::{add_months, ActorRole, PaymentSetup, Product};
-use navigo_events_schema::{Event, RuleId, StreamId};
+use navigo_events_schema::{Event, RuleId};
 
 use super::state::{ContractState, Status};
 use super::subscription::senior_declaration_ok;
@@ -127,8 +127,7 @@ pub fn request_switch(
         age_proof_ref: cmd.age_proof_ref.clone(),
         processing_until,
     });
-    let events = vec![req.event(ctx, req.date, event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, req.date, event))
 }
 
 /// Handles `ValidateSeniorSwitch`: the Agence Navigo Annuel validates a request
@@ -176,6 +175,5 @@ pub fn validate_switch(
     let event = Event::SeniorSwitchValidated(SeniorSwitchValidated {
         effective_from_month,
     });
-    let events = vec![req.event(ctx, req.date, event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, req.date, event))
 }

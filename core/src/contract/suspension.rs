@@ -147,9 +147,7 @@ pub fn suspend(
         planned_resumption: cmd.planned_resumption,
         billing_stops_from,
     });
-    let stream = StreamId::contract(c.id);
-    let events = vec![req.event(ctx, effective, event)];
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(req.one_contract_event(world, ctx, c.id, effective, event))
 }
 
 /// The effective date of a suspension asked on the request's date through

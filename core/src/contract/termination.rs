@@ -9,11 +9,9 @@
 
 use chrono::NaiveDate;
 use navigo_events_schema::command::{ContractRef, TerminateByAgency};
-use navigo_events_schema::event::{
-    ContractTerminated, PaymentMeans, RefundDue, RefundMethod, RefundReason, TerminationReason,
-};
-use navigo_events_schema::types::{add_months, sub_months, PaymentSetup};
-use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
+use navigo_events_schema::event::{ContractTerminated, RefundDue, RefundReason, TerminationReason};
+use navigo_events_schema::types::{add_months, PaymentSetup};
+use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
 use uuid::Uuid;
 
 use super::loss::losses_in_last_12_months;
@@ -37,9 +35,9 @@ pub const ATTESTATION_AGE_MIN: u32 = 16;
 /// last contract, then archived (CGVU-2026 §16.1.4).
 pub const RETENTION_YEARS: u32 = 5;
 
-/// `PAY-REFUND-METHOD`: an online card payment of at least the refund amount in
-/// this many previous months lets the refund go back to the card (§7.7, §10.5).
-pub const CARD_REFUND_LOOKBACK_MONTHS: u32 = 11;
+/// `PAY-REFUND-METHOD`: the lookback and the refund channel are those of
+/// [`super::payment`], re-exported here for the termination and refund paths.
+pub use super::payment::{refund_method, CARD_REFUND_LOOKBACK_MONTHS};
 
 /// How far after the request an agency may date a termination. RULES.md is
 /// silent; Decision: one month, enough to align on a month's end.
@@ -59,28 +57,6 @@ pub fn terminated(
         reason,
         rulebook: rulebook::in_force(effective).id.to_owned(),
         billing_stops_from: timing::billing_stops_from(request_rulebook, request_date, effective),
-    }
-}
-
-/// The refund method for `amount` refunded on `date` (`PAY-REFUND-METHOD`, §7.7,
-/// §10.5, §12.1.2): direct debit → bank transfer; otherwise back to the card when
-/// an online card payment of at least the amount was made in the 11 previous
-/// months, else a lettre-chèque.
-pub fn refund_method(c: &ContractState, amount: Money, date: NaiveDate) -> RefundMethod {
-    if matches!(c.payment(), Some(PaymentSetup::DirectDebit { .. })) {
-        return RefundMethod::BankTransfer;
-    }
-    let from = sub_months(date, CARD_REFUND_LOOKBACK_MONTHS);
-    let card = c.one_off_payments.iter().any(|p| {
-        p.means == PaymentMeans::CardOnline
-            && p.date >= from
-            && p.date <= date
-            && p.amount >= amount
-    });
-    if card {
-        RefundMethod::Card
-    } else {
-        RefundMethod::LettreCheque
     }
 }
 
@@ -123,6 +99,21 @@ pub fn terminate_by_payer(
     let channel = req.channel()?;
     refuse_if_already_terminated(req, c, RuleId::TermByPayer)?;
     refuse_third_party_online(req, c, channel)?;
+    // TERM-BY-PAYER (§12.1): the payer terminates. Decision: a customer the world
+    // identifies as a registered person other than the payer (the holder
+    // included) is refused; agents act for the payer and are not restricted, nor
+    // is a customer id that names no registered person (actor ids are free text).
+    if let Some(person) = req.customer_person(world) {
+        if person != c.payer {
+            return Err(req.refuse(
+                RuleId::TermByPayer,
+                format!(
+                    "only the payer of contract {} may terminate it; customer {} is not its                      payer: the payer asks, or an agency terminates for a reason of §12.2",
+                    c.id, req.actor.id
+                ),
+            ));
+        }
+    }
     let debt = c.money.debt();
     if debt.is_positive() {
         return Err(req.refuse(
@@ -146,8 +137,7 @@ pub fn terminate_by_payer(
         req.date,
         effective,
     ));
-    let events = vec![req.event(ctx, effective, event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, effective, event))
 }
 
 /// Handles `TerminateByAgency` (`TERM-BY-AGENCY`, §12.2.1, §12.3; CGU-2011 §8.1,

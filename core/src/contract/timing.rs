@@ -1,6 +1,8 @@
 //! When an operation takes effect: the shared date arithmetic of the suspension,
 //! resumption, zone change, termination and Senior switch rules (`PAY-CUTOFF`,
-//! `SUSP-MONTH-DUE`, `TERM-BY-PAYER`, `PAY-FREE-MONTH`).
+//! `SUSP-MONTH-DUE`, `TERM-BY-PAYER`, `ZONE-WHEN`). The free month of a cycle is
+//! `subscription::first_free_month`; the 48 h reading is
+//! `calendar::earliest_effective_date`: one place each.
 //!
 //! # Which months are due around an end of validity (Decision)
 //!

@@ -12,7 +12,7 @@ use navigo_events_schema::event::{
     TerminationReason, TreasuryNoticeDelivered, TreasuryNoticeIssued, TreasuryNoticeSettled,
 };
 use navigo_events_schema::types::add_months;
-use navigo_events_schema::{Event, RuleId, StreamId};
+use navigo_events_schema::{Event, RuleId};
 
 use super::state::{ContractState, TreasuryNotice};
 use crate::engine::{contract, Context, Decision, Request};
@@ -118,8 +118,7 @@ pub fn issue_notice(
         amount: debt,
         notice_ref: cmd.notice_ref.clone(),
     });
-    let events = vec![req.event(ctx, req.date, event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, req.date, event))
 }
 
 /// Handles `DeliverTreasuryNotice`: its receipt opens the 2-year ban.
@@ -153,8 +152,7 @@ pub fn deliver_notice(
     let event = Event::TreasuryNoticeDelivered(TreasuryNoticeDelivered {
         notice_ref: cmd.notice_ref.clone(),
     });
-    let events = vec![req.event(ctx, req.date, event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, req.date, event))
 }
 
 /// Handles `SettleTreasuryNotice`: the payer settled with the Trésor Public.
@@ -199,6 +197,5 @@ pub fn settle_notice(
         notice_ref: cmd.notice_ref.clone(),
         amount: cmd.amount,
     });
-    let events = vec![req.event(ctx, req.date.max(n.issued), event)];
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(req.one_contract_event(world, ctx, c.id, req.date.max(n.issued), event))
 }

@@ -170,6 +170,22 @@ pub fn change_zones(
         ));
     }
     refuse_third_party_online(req, c, channel)?;
+    // ZONE-ALLOWED (§7.2, §7.3): on the payer's request, or the holder's with the
+    // payer's proxy. Decision: the ledger does not record proxies, so the holder is
+    // taken to hold one; a customer the world identifies as another registered
+    // person is refused. Agents act for the payer and are not restricted, nor is a
+    // customer id that names no registered person (actor ids are free text).
+    if let Some(person) = req.customer_person(world) {
+        if person != c.payer && person != c.holder {
+            return Err(req.refuse(
+                RuleId::ZoneAllowed,
+                format!(
+                    "a zone change of contract {} is asked by its payer, or by its holder with                      the payer's proxy; customer {} is neither",
+                    c.id, req.actor.id
+                ),
+            ));
+        }
+    }
     if let Some((date, product)) = scheduled_after(c, req.date) {
         return Err(req.refuse(
             RuleId::ZoneWhen,
