@@ -37,6 +37,18 @@ pub enum LedgerError {
     /// The built-in reference data does not load.
     #[error("built-in reference data: {0}")]
     Reference(String),
+    /// Import mode: the command's request instant is earlier than the instant
+    /// recorded on the ledger's head; nothing was appended.
+    #[error(
+        "out of order: the command's request instant {request_at} is earlier than the \
+         ledger's head, recorded at {head}; send commands in the order of their instants"
+    )]
+    OutOfOrder {
+        /// The command's request instant.
+        request_at: DateTime<Utc>,
+        /// The instant recorded on the ledger's head.
+        head: DateTime<Utc>,
+    },
 }
 
 /// The ledger.
@@ -155,6 +167,20 @@ impl<S: EventStore> Ledger<S> {
             let first = format!("{key}#0");
             if self.world.idempotency_keys.contains_key(&first) {
                 return Ok(self.envelopes_of_key_prefix(key));
+            }
+        }
+        // Decision (issue 6 §4): in import mode events are recorded at the request
+        // instant, so a request earlier than the head would put an earlier instant
+        // after a later one and be judged against a state it could not have seen.
+        // It is refused before anything is decided or appended.
+        if mode == ClockMode::Import {
+            if let Some(head) = self.world.head_recorded_at {
+                if cmd.request_at < head {
+                    return Err(LedgerError::OutOfOrder {
+                        request_at: cmd.request_at,
+                        head,
+                    });
+                }
             }
         }
         let mut retried = false;

@@ -189,13 +189,12 @@ fn population_duplicate_delivery_is_answered_as_already_applied_and_changes_noth
 
             // When every command is delivered twice with the same idempotency key
             let (mut twice, dir_twice) = new_ledger("twice", seed).await;
-            let mut head = twice.store().head().await.unwrap().recorded_at;
             let mut duplicates_applied = 0u64;
             for p in &plan.commands {
                 for cmd in resolve(twice.world(), p) {
-                    let first = send(&mut twice, &cmd, &mut head).await.unwrap();
+                    let first = send(&mut twice, &cmd).await.unwrap();
                     let position = twice.world().position;
-                    let second = send(&mut twice, &cmd, &mut head).await.unwrap();
+                    let second = send(&mut twice, &cmd).await.unwrap();
                     // Then nothing is appended by the second delivery
                     assert_eq!(twice.world().position, position, "seed {seed}: {}", p.key);
                     let is_clock = matches!(cmd.command, Command::AdvanceClock(_));
@@ -257,8 +256,7 @@ fn population_command_earlier_than_the_head_is_refused_as_out_of_order() {
             copy.idempotency_key = Some(format!("late-copy:{}", early.key));
             copy.request_at = early.at + Duration::milliseconds(1);
             let position = late.world().position;
-            let mut head = late.store().head().await.unwrap().recorded_at;
-            let outcome = send(&mut late, &copy, &mut head).await.unwrap();
+            let outcome = send(&mut late, &copy).await.unwrap();
             // Then it is refused as out of order and nothing is appended
             assert!(
                 matches!(outcome, Outcome::OutOfOrder { .. }),

@@ -457,15 +457,14 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
     out
 }
 
-/// Judges one command through the ledger, refusing it as out of order when its
-/// instant is earlier than `head`.
+/// Judges one command through the ledger; [`Ledger::execute`] refuses it as out
+/// of order when its instant is earlier than the ledger's head (import clock).
 ///
 /// # Errors
 /// A store failure (what was appended stays appended).
 pub async fn send<S: EventStore>(
     ledger: &mut Ledger<S>,
     cmd: &CommandEnvelope,
-    head: &mut Option<DateTime<Utc>>,
 ) -> Result<Outcome, LedgerError> {
     if let Some(k) = &cmd.idempotency_key {
         if ledger
@@ -476,24 +475,15 @@ pub async fn send<S: EventStore>(
             return Ok(Outcome::AlreadyApplied);
         }
     }
-    // Decision (issue 6 §4): a request earlier than the last recorded event is
-    // refused as out of order. The ledger records at the request instant (import
-    // clock), so accepting it would put an earlier instant after a later one and
-    // judge it against a state it could not have seen.
-    if let Some(h) = *head {
-        if cmd.request_at < h {
-            return Ok(Outcome::OutOfOrder { head: h });
-        }
-    }
     let before = ledger.world().position;
     match ledger.execute(cmd, ClockMode::Import).await {
         Ok(events) => {
             let appended = events.iter().filter(|e| e.position > before).count();
-            if let Some(last) = events.iter().map(|e| e.recorded_at).max() {
-                *head = Some(head.map_or(last, |h| h.max(last)));
-            }
             Ok(Outcome::Accepted { events: appended })
         }
+        // Decision (issue 6 §4): a request earlier than the last recorded event is
+        // refused as out of order by the ledger itself; the driver counts it.
+        Err(LedgerError::OutOfOrder { head, .. }) => Ok(Outcome::OutOfOrder { head }),
         Err(LedgerError::Command(CommandError::Refused(r))) => Ok(Outcome::Refused {
             rule: r.rule,
             message: r.message,
@@ -518,7 +508,6 @@ pub async fn drive<S: EventStore>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<DriveReport, LedgerError> {
     let mut report = DriveReport::default();
-    let mut head = ledger.store().head().await?.recorded_at;
     for (i, p) in plan.iter().enumerate() {
         let started = Instant::now();
         let commands = resolve(ledger.world(), p);
@@ -529,7 +518,7 @@ pub async fn drive<S: EventStore>(
             matches!(&p.step, Step::Command(c) if matches!(c.command, Command::AdvanceClock(_)));
         for cmd in &commands {
             report.sent += 1;
-            let outcome = send(ledger, cmd, &mut head).await?;
+            let outcome = send(ledger, cmd).await?;
             report.record(cmd, &outcome);
         }
         if is_clock {
