@@ -55,6 +55,10 @@ enum Command {
     Bans(cli::bans::Args),
     /// A person's refund entitlements (punctuality, contract refunds).
     Refunds(cli::refunds::Args),
+    /// Generate a seeded population, send everything it asks through the command
+    /// path with the billing clock month by month, verify the chain and print a
+    /// summary and the audit of one contract.
+    Demo(cli::demo::Args),
     /// Print a stream's events: a table, or JSON lines with --json.
     History(cli::history::Args),
     /// Recompute every hash and the chain; report the first bad position.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
             Command::Calendar(args) => cli::calendar::run(&data, args).await,
             Command::Bans(args) => cli::bans::run(&data, args).await,
             Command::Refunds(args) => cli::refunds::run(&data, args).await,
+            Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify => cli::verify::run(&data),
             Command::Stats => cli::stats::run(&data).await,

@@ -349,7 +349,14 @@ fn next_step(
         Status::Active => {
             // PAY-CASH: renewal notice 45 days before the end, suspension on the end
             // date when not renewed.
-            if let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) {
+            // PAY-CASH, SUSP-RESUME (§11.3): a period that ended before the
+            // contract's current activity began (it was suspended at its end and
+            // resumed since) is neither noticed nor suspended again.
+            let period = match (c.payment(), c.cash_paid_until) {
+                (Some(PaymentSetup::Cash), Some(until)) if until >= status_from => Some(until),
+                _ => None,
+            };
+            if let Some(until) = period {
                 let end = until + Duration::days(1);
                 if !c.renewal_notices.contains(&until) {
                     offer(
@@ -673,15 +680,27 @@ pub fn forecast(
     ctx: &mut Context<'_>,
 ) -> (Vec<Decision>, World) {
     use std::collections::BTreeSet;
-    let mut scratch = world.scratch_copy();
+    // The look-ahead world holds only what the clock reads (the catalogue) and the
+    // contracts it decides for, each copied on its first decision with its
+    // stream's version: copying every contract and person on each run was most of
+    // the clock's time on a large ledger (issue 6, measured by the demo). The
+    // clock reads nothing else of the world (one contract's steps depend on that
+    // contract and the catalogue only).
+    let mut scratch = World {
+        catalogue: world.catalogue.clone(),
+        position: world.position,
+        head_hash: world.head_hash,
+        head_recorded_at: world.head_recorded_at,
+        ..World::default()
+    };
     let mut out = Vec::new();
     // The next step of each contract, ordered by (date, rank, contract): a step of
     // one contract changes only that contract's next step, so only it is
     // recomputed after each decision.
     let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
     let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
-    for c in scratch.contracts.values() {
-        if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+    for c in world.contracts.values() {
+        if let Some((d, s)) = next_step(world, c, through, ctx) {
             queue.insert((d, s.rank(), c.id));
             steps.insert(c.id, (d, s.rank(), s));
         }
@@ -693,6 +712,14 @@ pub fn forecast(
         let Some((_, _, step)) = steps.remove(&id) else {
             continue;
         };
+        if !scratch.contracts.contains_key(&id) {
+            let Some(c) = world.contracts.get(&id) else {
+                continue;
+            };
+            let stream = StreamId::contract(id);
+            scratch.versions.insert(stream, world.version(stream));
+            scratch.contracts.insert(id, c.clone());
+        }
         let Some(c) = scratch.contracts.get(&id) else {
             continue;
         };

@@ -25,6 +25,7 @@ pub mod engine;
 pub mod ledger;
 pub mod person;
 pub mod policy;
+pub mod population;
 pub mod punctuality;
 pub mod reference;
 pub mod reference_cmds;

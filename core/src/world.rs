@@ -147,6 +147,9 @@ pub struct World {
     pub position: u64,
     /// Hash of the last record folded.
     pub head_hash: Hash,
+    /// The latest instant recorded on a folded event (the head's, as positions and
+    /// recorded instants both grow in import mode); `None` for an empty ledger.
+    pub head_recorded_at: Option<DateTime<Utc>>,
 }
 
 impl World {
@@ -311,6 +314,10 @@ impl World {
     pub fn apply(&mut self, env: &Envelope) {
         self.position = self.position.max(env.position);
         self.head_hash = env.hash;
+        self.head_recorded_at = Some(
+            self.head_recorded_at
+                .map_or(env.recorded_at, |h| h.max(env.recorded_at)),
+        );
         self.versions.insert(env.stream, env.stream_seq);
         if let Some(k) = &env.idempotency_key {
             self.idempotency_keys
@@ -345,6 +352,7 @@ impl World {
             idempotency_keys: BTreeMap::new(),
             position: self.position,
             head_hash: self.head_hash,
+            head_recorded_at: self.head_recorded_at,
         }
     }
 

@@ -473,7 +473,12 @@ pub struct ContractSuspended {
     /// Planned resumption date given with the request (`SUSP-RESUME`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_resumption: Option<NaiveDate>,
-    /// First month no longer debited (`SUSP-MONTH-DUE`, `PAY-CUTOFF`).
+    /// First month whose debit is no longer presented (`PAY-CUTOFF`). It says
+    /// when debits stop, not what is due: the month in progress on the last day
+    /// in force is due in full (`SUSP-MONTH-DUE`); a month before this one that the
+    /// contract is not in force on at all (a suspension from its 1st requested
+    /// after the cutoff) is still debited, as the debit was prepared, with nothing
+    /// due, and refunded within 30 days (`PAY-REFUND-30D`).
     pub billing_stops_from: YearMonth,
 }
 
@@ -495,7 +500,10 @@ pub struct ContractResumed {
     pub rulebook: String,
     /// Remaining days of the resumption month.
     pub remaining_days: u32,
-    /// First month debited again (`PAY-CUTOFF`).
+    /// First month whose debit is presented again (`PAY-CUTOFF`). The months in
+    /// force from the resumption before it (the resumption month per
+    /// `TAR-PRORATA`) are due and collected with that first debit (`PAY-CUTOFF`
+    /// Decision: never silently dropped).
     pub billing_from: YearMonth,
     /// The free month of the restarted cycle (`PAY-FREE-MONTH`); none for Senior.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod balance;
 pub mod bans;
 pub mod calendar;
+pub mod demo;
 pub mod history;
 pub mod init;
 pub mod refunds;

@@ -585,8 +585,12 @@ impl ContractState {
                     self.cash_period_paid = p.amount;
                     self.cash_period_refunded = Money::ZERO;
                     self.cash_period_zone_due = Money::ZERO;
+                    // PAY-CASH (§4.13.2): the payment covers 12 consecutive months
+                    // of travel from the start date, not from the day it was paid (an
+                    // online subscription is paid up to 60 days before its start).
                     self.cash_paid_until =
-                        navigo_events_schema::types::add_months(date, 12).pred_opt();
+                        navigo_events_schema::types::add_months(self.start_date.max(date), 12)
+                            .pred_opt();
                 }
             }
             Event::DebitDayChanged(d) => {

@@ -1,0 +1,538 @@
+//! The simulation driver: sends a [`Plan`] through the ledger's real command path
+//! ([`Ledger::execute`], import clock) and counts what happened to each request.
+
+use std::collections::BTreeMap;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use navigo_events_schema::command::{
+    PayRefund, RecordCashPayment, RecordDebitRejected, SettleDebt, SettleTreasuryNotice,
+    SwitchPaymentMethod, TreasuryNoticeRef,
+};
+use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
+use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup};
+use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId};
+
+use super::generate::{Intent, PlannedCommand, Step};
+use super::rates::TREASURY_SETTLED_SHARE;
+use super::Rng;
+use crate::calendar::paris_date;
+use crate::ledger::{ClockMode, Ledger, LedgerError};
+use crate::refusal::CommandError;
+use crate::store::EventStore;
+use crate::world::World;
+
+/// Examples kept per refusal rule or invalid field, for the report.
+pub const EXAMPLES_PER_KIND_MAX: usize = 3;
+/// Days before the end of a cash period within which the payer renews (the
+/// renewal notice comes 45 days before, `PAY-CASH`).
+pub const CASH_RENEWAL_LEAD_DAYS: i64 = 40;
+/// Days after its issue a Trésor Public notice is delivered by the back office.
+pub const NOTICE_DELIVERY_DAYS: i64 = 10;
+/// Days after its delivery a settled notice is recorded as settled.
+pub const NOTICE_SETTLEMENT_DAYS: i64 = 30;
+
+/// What happened to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Appended `events` events.
+    Accepted {
+        /// Events appended.
+        events: usize,
+    },
+    /// Its idempotency key was already used: answered with the first events,
+    /// nothing appended.
+    AlreadyApplied,
+    /// Refused by a rule (nothing appended).
+    Refused {
+        /// The rule.
+        rule: RuleId,
+        /// The message.
+        message: String,
+    },
+    /// Invalid for the ledger's state (nothing appended).
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// The message.
+        message: String,
+    },
+    /// Its request instant is earlier than the ledger's head: refused as out of
+    /// order, nothing appended.
+    OutOfOrder {
+        /// The head's instant.
+        head: DateTime<Utc>,
+    },
+    /// An intent with nothing to do (no debit to reject, no debt to settle).
+    Skipped,
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriveReport {
+    /// Commands judged (planned commands plus the commands intents resolved to).
+    pub sent: u64,
+    /// Accepted and appended.
+    pub accepted: u64,
+    /// Answered as already applied (same idempotency key).
+    pub already_applied: u64,
+    /// Refusals by rule id.
+    pub refused: BTreeMap<RuleId, u64>,
+    /// A few refusal messages per rule, with the command type.
+    pub refusal_examples: BTreeMap<RuleId, Vec<String>>,
+    /// Invalid commands by field.
+    pub invalid: BTreeMap<&'static str, u64>,
+    /// A few invalid messages per field, with the command type.
+    pub invalid_examples: BTreeMap<&'static str, Vec<String>>,
+    /// Requests earlier than the head, refused as out of order.
+    pub out_of_order: u64,
+    /// Intents with nothing to do.
+    pub skipped: u64,
+    /// Events appended by commands (clock excluded).
+    pub command_events: u64,
+    /// Events appended by the billing clock.
+    pub clock_events: u64,
+    /// Accepted and refused-or-invalid counts by command type.
+    pub by_command: BTreeMap<&'static str, (u64, u64)>,
+    /// Time spent in the billing clock.
+    pub clock_time: StdDuration,
+    /// Time spent judging and appending the other commands.
+    pub command_time: StdDuration,
+}
+
+impl DriveReport {
+    /// Refusals in total.
+    pub fn refused_total(&self) -> u64 {
+        self.refused.values().sum()
+    }
+
+    /// Invalid commands in total.
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid.values().sum()
+    }
+
+    fn record(&mut self, cmd: &CommandEnvelope, outcome: &Outcome) {
+        let name = command_name(&cmd.command);
+        let entry = self.by_command.entry(name).or_default();
+        match outcome {
+            Outcome::Accepted { events } => {
+                self.accepted += 1;
+                entry.0 += 1;
+                let n = u64::try_from(*events).unwrap_or(u64::MAX);
+                if matches!(cmd.command, Command::AdvanceClock(_)) {
+                    self.clock_events += n;
+                } else {
+                    self.command_events += n;
+                }
+            }
+            Outcome::AlreadyApplied => self.already_applied += 1,
+            Outcome::Refused { rule, message } => {
+                entry.1 += 1;
+                *self.refused.entry(*rule).or_default() += 1;
+                let ex = self.refusal_examples.entry(*rule).or_default();
+                if ex.len() < EXAMPLES_PER_KIND_MAX {
+                    ex.push(format!(
+                        "{name} on {}: {message}",
+                        paris_date(cmd.request_at)
+                    ));
+                }
+            }
+            Outcome::Invalid { field, message } => {
+                entry.1 += 1;
+                *self.invalid.entry(field).or_default() += 1;
+                let ex = self.invalid_examples.entry(field).or_default();
+                if ex.len() < EXAMPLES_PER_KIND_MAX {
+                    ex.push(format!(
+                        "{name} on {}: {message}",
+                        paris_date(cmd.request_at)
+                    ));
+                }
+            }
+            Outcome::OutOfOrder { .. } => self.out_of_order += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// The name of a command's type, as in the JSON `type` tag.
+pub fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::RegisterPerson(_) => "RegisterPerson",
+        Command::ChangeAddress(_) => "ChangeAddress",
+        Command::DeclareWorkStudyPlace(_) => "DeclareWorkStudyPlace",
+        Command::Subscribe(_) => "Subscribe",
+        Command::ChangeDebitDay(_) => "ChangeDebitDay",
+        Command::ChangePayer(_) => "ChangePayer",
+        Command::ChangeMandate(_) => "ChangeMandate",
+        Command::RevokeMandate(_) => "RevokeMandate",
+        Command::SwitchPaymentMethod(_) => "SwitchPaymentMethod",
+        Command::RecordDebitPresented(_) => "RecordDebitPresented",
+        Command::RecordDebitRejected(_) => "RecordDebitRejected",
+        Command::SettleDebt(_) => "SettleDebt",
+        Command::RecordCashPayment(_) => "RecordCashPayment",
+        Command::PayRefund(_) => "PayRefund",
+        Command::Suspend(_) => "Suspend",
+        Command::Resume(_) => "Resume",
+        Command::ChangeZones(_) => "ChangeZones",
+        Command::DeclareLoss(_) => "DeclareLoss",
+        Command::TerminateByPayer(_) => "TerminateByPayer",
+        Command::TerminateByAgency(_) => "TerminateByAgency",
+        Command::EstablishFraud(_) => "EstablishFraud",
+        Command::IssueTreasuryNotice(_) => "IssueTreasuryNotice",
+        Command::DeliverTreasuryNotice(_) => "DeliverTreasuryNotice",
+        Command::SettleTreasuryNotice(_) => "SettleTreasuryNotice",
+        Command::RequestSeniorSwitch(_) => "RequestSeniorSwitch",
+        Command::ValidateSeniorSwitch(_) => "ValidateSeniorSwitch",
+        Command::PublishTariff(_) => "PublishTariff",
+        Command::PublishSchoolHolidays(_) => "PublishSchoolHolidays",
+        Command::PublishReasonCodes(_) => "PublishReasonCodes",
+        Command::PublishCampaign(_) => "PublishCampaign",
+        Command::FileRefundClaim(_) => "FileRefundClaim",
+        Command::AnnulEvent(_) => "AnnulEvent",
+        Command::AdvanceClock(_) => "AdvanceClock",
+    }
+}
+
+fn back_office_actor() -> Actor {
+    Actor {
+        role: ActorRole::Agent,
+        id: "back-office".into(),
+    }
+}
+
+/// FNV-1a of a string: a stable draw from a notice reference, so that a rerun
+/// decides the same notices settled whatever the ids of the run.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn envelope(
+    at: DateTime<Utc>,
+    actor: Actor,
+    channel: Option<Channel>,
+    key: String,
+    command: Command,
+) -> CommandEnvelope {
+    CommandEnvelope {
+        request_at: at,
+        actor,
+        channel,
+        idempotency_key: Some(key),
+        command,
+    }
+}
+
+fn payer_actor(world: &World, c: &crate::contract::state::ContractState) -> Actor {
+    Actor {
+        role: ActorRole::Customer,
+        id: world
+            .person(c.payer)
+            .map_or_else(|| c.payer.to_string(), |p| p.client_number.to_string()),
+    }
+}
+
+/// The commands a planned request stands for, judged against `world` at its
+/// instant: one for a ready command, zero or more for an intent. Keys of resolved
+/// commands derive from the plan's key and the ledger's stable ids.
+pub fn resolve(world: &World, p: &PlannedCommand) -> Vec<CommandEnvelope> {
+    let at = p.at;
+    let key = || p.key.clone();
+    match &p.step {
+        Step::Command(c) => {
+            let mut c = (**c).clone();
+            c.idempotency_key = Some(key());
+            vec![c]
+        }
+        Step::Intent(Intent::RejectDebit {
+            contract_id,
+            month,
+            reason_code,
+        }) => {
+            let presented = world
+                .contract(*contract_id)
+                .and_then(|c| c.debits.get(month))
+                .is_some_and(|d| !d.rejected);
+            if !presented {
+                return Vec::new();
+            }
+            vec![envelope(
+                at,
+                Actor {
+                    role: ActorRole::System,
+                    id: "sepa-bank".into(),
+                },
+                None,
+                key(),
+                Command::RecordDebitRejected(RecordDebitRejected {
+                    contract_id: *contract_id,
+                    month: *month,
+                    reason_code: *reason_code,
+                }),
+            )]
+        }
+        Step::Intent(Intent::SettleDebt { contract_id, via }) => {
+            let Some(c) = world.contract(*contract_id) else {
+                return Vec::new();
+            };
+            let debt = c.money.debt();
+            if !debt.is_positive() {
+                return Vec::new();
+            }
+            let channel = match via {
+                SettlementChannel::OnlineCard => Channel::Online,
+                SettlementChannel::Phone => Channel::Phone,
+                SettlementChannel::Agency | SettlementChannel::TresorPublic => Channel::Agency,
+            };
+            vec![envelope(
+                at,
+                payer_actor(world, c),
+                Some(channel),
+                key(),
+                Command::SettleDebt(SettleDebt {
+                    contract_id: *contract_id,
+                    amount: debt,
+                    via: *via,
+                }),
+            )]
+        }
+        Step::Intent(Intent::PayCash { contract_id }) => {
+            let Some(c) = world.contract(*contract_id) else {
+                return Vec::new();
+            };
+            if !matches!(c.payment(), Some(PaymentSetup::Cash)) || c.is_terminated() {
+                return Vec::new();
+            }
+            let debt = c.money.debt();
+            let amount = if debt.is_positive() {
+                debt
+            } else {
+                let Some(until) = c.cash_paid_until else {
+                    return Vec::new();
+                };
+                let end = until + Duration::days(1);
+                match world.catalogue.annual_price(c.product.key(), end) {
+                    Some(t) => t.annual,
+                    None => return Vec::new(),
+                }
+            };
+            vec![envelope(
+                at,
+                payer_actor(world, c),
+                Some(Channel::Agency),
+                key(),
+                Command::RecordCashPayment(RecordCashPayment {
+                    contract_id: *contract_id,
+                    amount,
+                    means: PaymentMeans::Card,
+                }),
+            )]
+        }
+        Step::Intent(Intent::CashRenewal {
+            contract_id,
+            switch_to,
+        }) => {
+            let Some(c) = world.contract(*contract_id) else {
+                return Vec::new();
+            };
+            let today = paris_date(at);
+            let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) else {
+                return Vec::new();
+            };
+            let in_window = today <= until && (until - today).num_days() <= CASH_RENEWAL_LEAD_DAYS;
+            if c.is_terminated() || !in_window {
+                return Vec::new();
+            }
+            let command = match switch_to {
+                Some(to) => Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                    contract_id: *contract_id,
+                    to: to.clone(),
+                }),
+                None => {
+                    let end = until + Duration::days(1);
+                    let Some(t) = world.catalogue.annual_price(c.product.key(), end) else {
+                        return Vec::new();
+                    };
+                    Command::RecordCashPayment(RecordCashPayment {
+                        contract_id: *contract_id,
+                        amount: t.annual,
+                        means: PaymentMeans::Card,
+                    })
+                }
+            };
+            vec![envelope(
+                at,
+                payer_actor(world, c),
+                Some(Channel::Agency),
+                key(),
+                command,
+            )]
+        }
+        Step::Intent(Intent::BackOffice { seed }) => back_office(world, p, *seed),
+    }
+}
+
+/// The month's back office: refunds due paid, notices delivered and some settled.
+fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnvelope> {
+    let today = paris_date(p.at);
+    let mut out = Vec::new();
+    let next_at = |out: &Vec<CommandEnvelope>| {
+        p.at + Duration::milliseconds(i64::try_from(out.len()).unwrap_or(0))
+    };
+    for c in world.contracts.values() {
+        for (id, r) in &c.refunds {
+            if !r.paid && r.date <= today {
+                let at = next_at(&out);
+                out.push(envelope(
+                    at,
+                    back_office_actor(),
+                    Some(Channel::Agency),
+                    format!("{}:refund:{id}", p.key),
+                    Command::PayRefund(PayRefund {
+                        stream: StreamId::contract(c.id),
+                        refund_event_id: *id,
+                        method: None,
+                    }),
+                ));
+            }
+        }
+        for n in &c.treasury_notices {
+            let notice = TreasuryNoticeRef {
+                contract_id: c.id,
+                notice_ref: n.notice_ref.clone(),
+            };
+            match (n.delivered, n.settled) {
+                (None, _) if n.issued + Duration::days(NOTICE_DELIVERY_DAYS) <= today => {
+                    let at = next_at(&out);
+                    out.push(envelope(
+                        at,
+                        back_office_actor(),
+                        Some(Channel::Agency),
+                        format!("{}:deliver:{}", p.key, n.notice_ref),
+                        Command::DeliverTreasuryNotice(notice),
+                    ));
+                }
+                (Some(d), None) if d + Duration::days(NOTICE_SETTLEMENT_DAYS) <= today => {
+                    let debt = c.money.debt();
+                    let mut draw = Rng::new(fnv1a(&n.notice_ref));
+                    if debt.is_positive() && draw.chance(TREASURY_SETTLED_SHARE) {
+                        let at = next_at(&out);
+                        out.push(envelope(
+                            at,
+                            back_office_actor(),
+                            Some(Channel::Agency),
+                            format!("{}:settle:{}", p.key, n.notice_ref),
+                            Command::SettleTreasuryNotice(SettleTreasuryNotice {
+                                contract_id: c.id,
+                                notice_ref: n.notice_ref.clone(),
+                                amount: n.amount.min(debt),
+                            }),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for person in world.persons.values() {
+        for (id, (r, paid)) in &person.refunds {
+            if !paid {
+                let _ = r;
+                let at = next_at(&out);
+                out.push(envelope(
+                    at,
+                    back_office_actor(),
+                    Some(Channel::Agency),
+                    format!("{}:refund:{id}", p.key),
+                    Command::PayRefund(PayRefund {
+                        stream: StreamId::person(person.id),
+                        refund_event_id: *id,
+                        method: None,
+                    }),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Judges one command through the ledger; [`Ledger::execute`] refuses it as out
+/// of order when its instant is earlier than the ledger's head (import clock).
+///
+/// # Errors
+/// A store failure (what was appended stays appended).
+pub async fn send<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    cmd: &CommandEnvelope,
+) -> Result<Outcome, LedgerError> {
+    if let Some(k) = &cmd.idempotency_key {
+        if ledger
+            .world()
+            .idempotency_keys
+            .contains_key(&format!("{k}#0"))
+        {
+            return Ok(Outcome::AlreadyApplied);
+        }
+    }
+    let before = ledger.world().position;
+    match ledger.execute(cmd, ClockMode::Import).await {
+        Ok(events) => {
+            let appended = events.iter().filter(|e| e.position > before).count();
+            Ok(Outcome::Accepted { events: appended })
+        }
+        // Decision (issue 6 §4): a request earlier than the last recorded event is
+        // refused as out of order by the ledger itself; the driver counts it.
+        Err(LedgerError::OutOfOrder { head, .. }) => Ok(Outcome::OutOfOrder { head }),
+        Err(LedgerError::Command(CommandError::Refused(r))) => Ok(Outcome::Refused {
+            rule: r.rule,
+            message: r.message,
+        }),
+        Err(LedgerError::Command(CommandError::Invalid { field, message })) => {
+            Ok(Outcome::Invalid { field, message })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends every planned request, in order, through the ledger; `progress` is told
+/// how many planned requests are done. Re-running the same plan on the same ledger
+/// appends nothing new (idempotency keys; the clock is idempotent).
+///
+/// # Errors
+/// A store failure; what was appended before it stays appended, and running the
+/// plan again resumes.
+pub async fn drive<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    plan: &[PlannedCommand],
+    progress: &mut dyn FnMut(usize),
+) -> Result<DriveReport, LedgerError> {
+    let mut report = DriveReport::default();
+    for (i, p) in plan.iter().enumerate() {
+        let started = Instant::now();
+        let commands = resolve(ledger.world(), p);
+        if commands.is_empty() {
+            report.record_skip();
+        }
+        let is_clock =
+            matches!(&p.step, Step::Command(c) if matches!(c.command, Command::AdvanceClock(_)));
+        for cmd in &commands {
+            report.sent += 1;
+            let outcome = send(ledger, cmd).await?;
+            report.record(cmd, &outcome);
+        }
+        if is_clock {
+            report.clock_time += started.elapsed();
+        } else {
+            report.command_time += started.elapsed();
+        }
+        progress(i + 1);
+    }
+    Ok(report)
+}
+
+impl DriveReport {
+    fn record_skip(&mut self) {
+        self.skipped += 1;
+    }
+}

@@ -1,0 +1,1109 @@
+//! The pure, seeded generator of a population and of everything it asks over a
+//! period (issue 6 item 1). See the module documentation of [`super`].
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use navigo_events_schema::command::{
+    AdvanceClock, ChangeAddress, ChangeDebitDay, ChangePayer, ChangeZones, ContractRef,
+    DeclareLoss, DeclareWorkStudyPlace, EstablishFraud, FileRefundClaim, RegisterPerson,
+    RequestSeniorSwitch, Resume, Subscribe, Suspend, SwitchPaymentMethod,
+};
+use navigo_events_schema::event::{
+    CampaignPublished, ClaimKind, FilerCapacity, FraudKind, LossKind, PaymentMeans,
+    SettlementChannel,
+};
+use navigo_events_schema::types::{
+    ActivityDeclaration, Actor, ActorRole, Address, Channel, ClientNumber, DebitDay, Mandate,
+    PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
+};
+use navigo_events_schema::{Command, CommandEnvelope};
+use uuid::Uuid;
+
+use super::places::{self, Place};
+use super::rates::*;
+use super::Rng;
+use crate::calendar::paris_start_of_day;
+
+/// A bound on the contracts one plan holds (the demo's `--contracts`).
+pub const CONTRACTS_MAX: u32 = 1_000_000;
+/// A bound on the simulated period, in months.
+pub const PERIOD_MONTHS_MAX: i32 = 240;
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PopulationConfig {
+    /// The seed: the same seed gives the same plan.
+    pub seed: u64,
+    /// Number of contracts.
+    pub contracts: u32,
+    /// First simulated day (Europe/Paris).
+    pub from: NaiveDate,
+    /// Last simulated day (Europe/Paris), inclusive.
+    pub through: NaiveDate,
+}
+
+impl PopulationConfig {
+    /// The issue's default: 10,000 contracts from 2024-01-01 to 2026-12-31.
+    pub fn default_with_seed(seed: u64) -> PopulationConfig {
+        PopulationConfig {
+            seed,
+            contracts: 10_000,
+            from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or(NaiveDate::MIN),
+            through: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or(NaiveDate::MIN),
+        }
+    }
+}
+
+/// A request whose content depends on what only the ledger knows; [`super::resolve`]
+/// turns it into a command when it is sent, or into nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// The bank rejects the debit of `month` if one was presented and not rejected.
+    RejectDebit {
+        /// The contract.
+        contract_id: Uuid,
+        /// The month debited.
+        month: YearMonth,
+        /// ISO 20022 reason code.
+        reason_code: ReasonCode,
+    },
+    /// The payer settles the whole debt, if any.
+    SettleDebt {
+        /// The contract.
+        contract_id: Uuid,
+        /// Channel.
+        via: SettlementChannel,
+    },
+    /// The payer pays cash: the debt if any, else the renewal at the annual price.
+    PayCash {
+        /// The contract.
+        contract_id: Uuid,
+    },
+    /// A cash payer at the end of the period: within the renewal window (the
+    /// last [`super::driver::CASH_RENEWAL_LEAD_DAYS`] days of the period), renews at
+    /// the annual price, or switches to `switch_to` when given; outside it, nothing.
+    CashRenewal {
+        /// The contract.
+        contract_id: Uuid,
+        /// Switch to direct debit instead of renewing.
+        switch_to: Option<PaymentSetup>,
+    },
+    /// The month's back office: pay every refund due, deliver the Trésor Public
+    /// notices issued, record the settlement of some of them.
+    BackOffice {
+        /// The back office's seed for its draws (which notices are settled).
+        seed: u64,
+    },
+}
+
+/// A planned request: a ready command or an intent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// A command as it is sent.
+    Command(Box<CommandEnvelope>),
+    /// A command resolved against the ledger when it is sent.
+    Intent(Intent),
+}
+
+/// One planned request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedCommand {
+    /// The request instant (strictly increasing along a plan).
+    pub at: DateTime<Utc>,
+    /// The deterministic idempotency key.
+    pub key: String,
+    /// The request.
+    pub step: Step,
+}
+
+/// Everything a population asks over the period, in request order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// What was generated.
+    pub config: PopulationConfig,
+    /// The requests.
+    pub commands: Vec<PlannedCommand>,
+    /// Persons registered.
+    pub persons: u32,
+}
+
+/// A person drawn by the generator.
+#[derive(Debug, Clone)]
+struct Person {
+    id: Uuid,
+    client: String,
+    birth: NaiveDate,
+    /// When the registration is requested: the person cannot be named before.
+    registered: DateTime<Utc>,
+}
+
+/// What the generator knows of a contract as it draws its life.
+struct Shadow {
+    n: u32,
+    contract_id: Uuid,
+    holder: Person,
+    payer: Person,
+    product: Product,
+    cash: bool,
+    third_party: bool,
+    debit_day: u8,
+    mandate_version: u32,
+}
+
+/// What a cash payer does at the end of the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CashChoice {
+    Renew,
+    Switch,
+    Lapse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Life {
+    Active,
+    Suspended { resume: Option<YearMonth> },
+    Gone,
+}
+
+/// The generator's working state.
+struct Gen<'a> {
+    cfg: PopulationConfig,
+    rng: Rng,
+    out: Vec<PlannedCommand>,
+    ordinal: u64,
+    persons: Vec<Person>,
+    campaigns: &'a [(Uuid, CampaignPublished)],
+}
+
+fn date_at(d: NaiveDate, seconds: u32) -> DateTime<Utc> {
+    paris_start_of_day(d) + Duration::seconds(i64::from(seconds))
+}
+
+/// Seconds after midnight of an office-hours request (08:00 to 19:00).
+const OFFICE_FROM_SECONDS: u32 = 8 * 3600;
+const OFFICE_TO_SECONDS: u32 = 19 * 3600;
+/// The last advance runs at 23:00 and the back office at 22:00, after the day's
+/// requests; the others at 00:30, before them.
+const CLOCK_SECONDS: u32 = 23 * 3600;
+const CLOCK_EARLY_SECONDS: u32 = 30 * 60;
+/// Days of the month the clock runs: the four debit days and the 20th.
+const CLOCK_DAYS: [u32; 5] = [1, 2, 8, 12, 20];
+const BACK_OFFICE_SECONDS: u32 = 22 * 3600;
+/// Days after a rejection within which a settling payer pays (below the 30 days of
+/// `PAY-UNPAID-TERMINATION`).
+const SETTLE_DAYS_MAX: u32 = 25;
+/// `SENIOR-SWITCH`: 5 working days of processing (CGVU-2026 §3.3); the agent
+/// validates the day after.
+const SENIOR_PROCESSING_WORKING_DAYS: u32 = 5;
+
+fn customer(p: &Person) -> Actor {
+    Actor {
+        role: ActorRole::Customer,
+        id: p.client.clone(),
+    }
+}
+
+fn agent(n: u32) -> Actor {
+    Actor {
+        role: ActorRole::Agent,
+        id: format!("agent-{n:03}"),
+    }
+}
+
+impl Gen<'_> {
+    fn uuid(&mut self, at: DateTime<Utc>) -> Uuid {
+        let mut bytes = [0u8; 10];
+        bytes[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.rng.next_u64().to_le_bytes()[..2]);
+        let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+    }
+
+    fn office_time(&mut self, d: NaiveDate) -> DateTime<Utc> {
+        let s = self.rng.range(OFFICE_FROM_SECONDS, OFFICE_TO_SECONDS);
+        date_at(d, s)
+    }
+
+    fn push(&mut self, at: DateTime<Utc>, step: Step) {
+        self.ordinal += 1;
+        let key = format!("pop:{}:{}", self.cfg.seed, self.ordinal);
+        self.out.push(PlannedCommand { at, key, step });
+    }
+
+    fn send(
+        &mut self,
+        at: DateTime<Utc>,
+        actor: Actor,
+        channel: Option<Channel>,
+        command: Command,
+    ) {
+        let cmd = CommandEnvelope {
+            request_at: at,
+            actor,
+            channel,
+            idempotency_key: None,
+            command,
+        };
+        self.push(at, Step::Command(Box::new(cmd)));
+    }
+
+    fn in_period(&self, d: NaiveDate) -> bool {
+        d >= self.cfg.from && d <= self.cfg.through
+    }
+
+    fn residence(&mut self) -> Address {
+        let street = self
+            .rng
+            .pick(&places::STREETS)
+            .copied()
+            .unwrap_or("rue de Paris");
+        let number = self.rng.range(1, 180);
+        let roll = self.rng.unit();
+        let (municipality, postal_code) = if roll < PARIS_SHARE {
+            let arr = self.rng.range(1, 20);
+            ("Paris".to_owned(), places::paris_postal_code(arr))
+        } else if roll < PARIS_SHARE + CAMPAIGN_MUNICIPALITY_SHARE {
+            let pl = self
+                .rng
+                .pick(&places::CAMPAIGN_PLACES)
+                .copied()
+                .unwrap_or(places::CAMPAIGN_PLACES[0]);
+            (pl.name.to_owned(), pl.postal_code.to_owned())
+        } else {
+            let pl = self
+                .rng
+                .pick(&places::OTHER_PLACES)
+                .copied()
+                .unwrap_or(places::OTHER_PLACES[0]);
+            (pl.name.to_owned(), pl.postal_code.to_owned())
+        };
+        Address {
+            street: format!("{number} {street}"),
+            postal_code,
+            municipality,
+        }
+    }
+
+    /// Registers a person aged `age_lo..=age_hi` on `on`, at `at`.
+    fn register(
+        &mut self,
+        at: DateTime<Utc>,
+        on: NaiveDate,
+        age_lo: u32,
+        age_hi: u32,
+        address: Address,
+    ) -> Person {
+        let age = self.rng.range(age_lo, age_hi);
+        let extra_days = self.rng.range(30, 330);
+        let birth = navigo_events_schema::types::add_months(
+            NaiveDate::from_ymd_opt(on.year() - i32::try_from(age).unwrap_or(30), on.month(), 1)
+                .unwrap_or(on),
+            0,
+        ) - Duration::days(i64::from(extra_days));
+        let n = self.persons.len() + 1;
+        let client = format!("C{:02}{:09}", self.cfg.seed % 100, n);
+        let id = self.uuid(at);
+        let first = self
+            .rng
+            .pick(&places::FIRST_NAMES)
+            .copied()
+            .unwrap_or("Marie");
+        let last = self
+            .rng
+            .pick(&places::LAST_NAMES)
+            .copied()
+            .unwrap_or("Martin");
+        let person = Person {
+            id,
+            client,
+            birth,
+            registered: at,
+        };
+        let Ok(client_number) = person.client.parse::<ClientNumber>() else {
+            // The format above is always a valid client number; a person that
+            // cannot be named is not registered.
+            return person;
+        };
+        let actor = agent(self.rng.range(1, 40));
+        self.send(
+            at,
+            actor,
+            Some(Channel::Agency),
+            Command::RegisterPerson(RegisterPerson {
+                person_id: id,
+                client_number,
+                first_name: first.to_owned(),
+                last_name: last.to_owned(),
+                birth_date: birth,
+                emancipation_proof: None,
+                address,
+                address_since: Some(on),
+            }),
+        );
+        self.persons.push(person.clone());
+        person
+    }
+
+    fn mandate(&mut self, contract_n: u32, payer: &Person, version: u32) -> Mandate {
+        Mandate {
+            reference: format!("UMR{}{:08}V{version}", self.cfg.seed % 1000, contract_n),
+            account_ref: format!("ACC-{}", payer.client),
+        }
+    }
+
+    fn debit_day(&mut self) -> DebitDay {
+        let i = self.rng.weighted(&DEBIT_DAY_WEIGHTS);
+        DebitDay::new(DebitDay::ALLOWED.get(i).copied().unwrap_or(1)).unwrap_or(DebitDay::DEFAULT)
+    }
+
+    fn reason_code(&mut self) -> ReasonCode {
+        let weights: Vec<f64> = REJECT_REASONS.iter().map(|(_, w)| *w).collect();
+        let i = self.rng.weighted(&weights);
+        REJECT_REASONS
+            .get(i)
+            .and_then(|(c, _)| c.parse().ok())
+            .unwrap_or(ReasonCode::AM04)
+    }
+
+    /// A contract: its persons, its subscription and its life over the period.
+    fn contract(&mut self, n: u32, last_parent: &mut Option<(Person, Address)>) {
+        let cfg = self.cfg;
+        // When the contract starts, and through which channel.
+        let stock = self.rng.chance(STOCK_SHARE);
+        let months = YearMonth::of(cfg.from).months_until(YearMonth::of(cfg.through));
+        let roll = self.rng.unit();
+        let kind_senior = roll < SENIOR_SHARE;
+        let kind_student = !kind_senior && roll < SENIOR_SHARE + STUDENT_SHARE;
+        let senior_product = kind_senior && self.rng.chance(SENIOR_PRODUCT_SHARE);
+        let third_party = !kind_student && !senior_product && self.rng.chance(THIRD_PARTY_SHARE);
+        let channel = if senior_product {
+            Channel::Agency
+        } else if third_party {
+            if self.rng.chance(0.3) {
+                Channel::Mail
+            } else {
+                Channel::Agency
+            }
+        } else {
+            let r = self.rng.unit();
+            if r < ONLINE_SHARE {
+                Channel::Online
+            } else if r < ONLINE_SHARE + MAIL_SHARE {
+                Channel::Mail
+            } else {
+                Channel::Agency
+            }
+        };
+        let (request_date, start) = if channel.is_remote() {
+            // SUB-WINDOW: a remote subscription starts on the 1st, requested 60 to
+            // 15 days before; the stock starts in February or March 2024.
+            let offset = if stock {
+                self.rng.range(1, 2)
+            } else {
+                self.rng
+                    .range(2, u32::try_from((months - 3).max(2)).unwrap_or(2))
+            };
+            let start = YearMonth::of(cfg.from)
+                .plus(i32::try_from(offset).unwrap_or(1))
+                .first_day();
+            let before = self.rng.range(16, 58);
+            let req = (start - Duration::days(i64::from(before))).max(cfg.from);
+            (req, start)
+        } else {
+            let day = if stock {
+                self.rng.range(0, 27)
+            } else {
+                self.rng
+                    .range(0, u32::try_from((months - 3).max(1) * 30).unwrap_or(30))
+            };
+            let d = cfg.from + Duration::days(i64::from(day));
+            (d, d)
+        };
+        if start > cfg.through {
+            return;
+        }
+        let reg_at = self.office_time(request_date);
+        let home = self.residence();
+        let (age_lo, age_hi) = if kind_senior {
+            (63, 84)
+        } else if kind_student {
+            (17, 25)
+        } else {
+            (26, 60)
+        };
+        let holder = self.register(reg_at, request_date, age_lo, age_hi, home.clone());
+        // Payer: a parent for most students (siblings share one), a partner for a
+        // few adults, an employer contact for third-party contracts.
+        let minor = navigo_events_schema::types::add_months(holder.birth, 12 * 18) > start;
+        let payer = if kind_student && (minor || self.rng.chance(STUDENT_PAID_BY_PARENT)) {
+            match last_parent.clone() {
+                Some((p, _)) if p.registered < reg_at && self.rng.chance(0.35) => p,
+                _ => {
+                    let p = self.register(reg_at, request_date, 42, 60, home.clone());
+                    *last_parent = Some((p.clone(), home.clone()));
+                    p
+                }
+            }
+        } else if third_party {
+            let office = self.residence();
+            self.register(reg_at, request_date, 30, 60, office)
+        } else if !kind_senior && self.rng.chance(ADULT_PAID_BY_PARTNER) {
+            self.register(reg_at, request_date, 26, 60, home.clone())
+        } else {
+            holder.clone()
+        };
+        if self.rng.chance(WORK_STUDY_ELSEWHERE_SHARE) {
+            let pl: Place = self
+                .rng
+                .pick(&places::WORK_STUDY_PLACES)
+                .copied()
+                .unwrap_or(places::WORK_STUDY_PLACES[0]);
+            let kind = if kind_student {
+                PlaceKind::Study
+            } else {
+                PlaceKind::Work
+            };
+            self.send(
+                reg_at,
+                customer(&holder),
+                Some(Channel::Agency),
+                Command::DeclareWorkStudyPlace(DeclareWorkStudyPlace {
+                    person_id: holder.id,
+                    kind,
+                    municipality: pl.name.to_owned(),
+                    proof_ref: format!("ATT-{}", holder.client),
+                    effective_date: Some(request_date),
+                }),
+            );
+        }
+        // Product and payment.
+        let product = if senior_product {
+            Product::Senior
+        } else {
+            let i = self.rng.weighted(&ZONE_WEIGHTS);
+            let (a, b) = [(1, 5), (2, 3), (3, 4), (4, 5)]
+                .get(i)
+                .copied()
+                .unwrap_or((1, 5));
+            Product::Annual {
+                zones: Zones::new(a, b).unwrap_or(Zones::ALL),
+            }
+        };
+        let cash = !senior_product && self.rng.chance(CASH_SHARE);
+        let payment = if cash {
+            PaymentSetup::Cash
+        } else {
+            PaymentSetup::DirectDebit {
+                debit_day: self.debit_day(),
+                mandate: self.mandate(n, &payer, 1),
+            }
+        };
+        let payment_for_life = payment.clone();
+        let sub_at = reg_at + Duration::seconds(30);
+        let contract_id = self.uuid(sub_at);
+        let (actor, first_payment_means) = if channel == Channel::Agency {
+            (agent(self.rng.range(1, 40)), Some(PaymentMeans::Card))
+        } else {
+            (customer(&payer), None)
+        };
+        self.send(
+            sub_at,
+            actor,
+            Some(channel),
+            Command::Subscribe(Subscribe {
+                contract_id,
+                holder: holder.id,
+                payer: payer.id,
+                product,
+                start_date: start,
+                payment,
+                third_party_payer: third_party,
+                senior_declaration: senior_product.then_some(ActivityDeclaration::NoActivity),
+                support: Support::Pass,
+                first_payment_means,
+            }),
+        );
+        // PUNCT-2024 refund request in the 2025 filing window, for holders living in
+        // a campaign municipality whose contract ran in 2024.
+        if YearMonth::of(start) <= YearMonth::new(2024, 9).unwrap_or(YearMonth::of(start))
+            && self.rng.chance(CLAIM_FILED_SHARE)
+        {
+            if let Some((campaign_id, c)) = self.campaigns.first().cloned() {
+                let listed = c.operations.iter().any(|o| {
+                    o.municipalities.iter().any(|m| {
+                        crate::punctuality::normalize_municipality(m)
+                            == crate::punctuality::normalize_municipality(&home.municipality)
+                    })
+                });
+                let span = (c.filing_until - c.filing_from).num_days().max(0);
+                let d = c.filing_from
+                    + Duration::days(i64::from(
+                        self.rng.range(0, u32::try_from(span).unwrap_or(0)),
+                    ));
+                if listed && self.in_period(d) {
+                    let at = self.office_time(d);
+                    let (filer, cap) = if payer.id != holder.id && self.rng.chance(0.3) {
+                        (payer.clone(), FilerCapacity::Payer)
+                    } else {
+                        (holder.clone(), FilerCapacity::Holder)
+                    };
+                    self.send(
+                        at,
+                        customer(&filer),
+                        Some(Channel::Online),
+                        Command::FileRefundClaim(FileRefundClaim {
+                            holder: holder.id,
+                            campaign_id,
+                            filer: filer.id,
+                            filer_capacity: cap,
+                            kind: ClaimKind::Request,
+                        }),
+                    );
+                }
+            }
+        }
+        let debit_day = match &payment_for_life {
+            PaymentSetup::DirectDebit { debit_day, .. } => debit_day.day(),
+            PaymentSetup::Cash => DebitDay::DEFAULT.day(),
+        };
+        let mut sh = Shadow {
+            n,
+            contract_id,
+            holder,
+            payer,
+            product,
+            cash,
+            third_party,
+            debit_day,
+            mandate_version: 1,
+        };
+        self.life(&mut sh, start);
+    }
+
+    fn cash_choice(&mut self) -> CashChoice {
+        let r = self.rng.unit();
+        if r < METHOD_SWITCH_AT_RENEWAL {
+            CashChoice::Switch
+        } else if r < METHOD_SWITCH_AT_RENEWAL + CASH_RENEWED {
+            CashChoice::Renew
+        } else {
+            CashChoice::Lapse
+        }
+    }
+
+    /// The channel of a request about a contract: online when the rulebook in
+    /// force lets the customer act online (`SUSP-ANYTIME`: CGU-2011 asks for an
+    /// agency) and the contract is not financed by a third party
+    /// (`SUB-THIRD-PARTY`), else the agency.
+    fn channel_for(&mut self, sh: &Shadow, d: NaiveDate, online_share: f64) -> Channel {
+        let online_ok = matches!(
+            crate::rulebook::in_force(d).suspension,
+            crate::rulebook::SuspensionRule::AnyChannel { .. }
+        );
+        if online_ok && !sh.third_party && self.rng.chance(online_share) {
+            Channel::Online
+        } else {
+            Channel::Agency
+        }
+    }
+
+    fn actor_for(&mut self, channel: Channel, p: &Person) -> Actor {
+        if channel == Channel::Agency {
+            agent(self.rng.range(1, 40))
+        } else {
+            customer(p)
+        }
+    }
+
+    /// The month-by-month life of a contract after its start.
+    fn life(&mut self, sh: &mut Shadow, start: NaiveDate) {
+        let cfg = self.cfg;
+        let contract_id = sh.contract_id;
+        let mut life = Life::Active;
+        let serial_loser = self.rng.chance(SERIAL_LOSER_SHARE);
+        let mut cash_start = YearMonth::of(start);
+        let mut cash_choice = self.cash_choice();
+        let first = YearMonth::of(start).plus(1);
+        let last = YearMonth::of(cfg.through);
+        let mut m = first;
+        let mut quiet_until = first;
+        let mut suspended_at = first;
+        let c = ContractRef { contract_id };
+        while m <= last && life != Life::Gone {
+            let day = |rng: &mut Rng, lo: u32, hi: u32| m.day_clamped(rng.range(lo, hi));
+            match life {
+                Life::Gone => {}
+                Life::Suspended { resume } => {
+                    if resume == Some(m) {
+                        let d = day(&mut self.rng, 1, 25);
+                        let at = self.office_time(d);
+                        let channel = self.channel_for(sh, d, 0.7);
+                        let actor = self.actor_for(channel, &sh.payer);
+                        self.send(
+                            at,
+                            actor,
+                            Some(channel),
+                            Command::Resume(Resume {
+                                contract_id,
+                                effective_date: None,
+                                payment: None,
+                            }),
+                        );
+                        life = Life::Active;
+                        quiet_until = m.plus(1);
+                    } else if resume.is_none() && suspended_at.months_until(m) >= 12 {
+                        // SUSP-MAX-12M: the clock terminates it.
+                        life = Life::Gone;
+                    }
+                }
+                Life::Active => {
+                    let quiet = m < quiet_until;
+                    // Cash (PAY-CASH): the payer renews, switches to direct debit
+                    // at renewal (PAY-SWITCH-TO-DEBIT) or lets the period lapse
+                    // (the clock suspends it; SUSP-MAX-12M ends it a year later).
+                    // The period's end is the ledger's: a monthly intent resolves
+                    // to the request only within the renewal window.
+                    if sh.cash {
+                        if m > cash_start.plus(12) && cash_choice == CashChoice::Lapse {
+                            life = Life::Gone;
+                            m = m.plus(1);
+                            continue;
+                        }
+                        if m > cash_start.plus(12) && cash_choice == CashChoice::Switch {
+                            sh.cash = false;
+                        } else if cash_choice != CashChoice::Lapse {
+                            let switch_to = if cash_choice == CashChoice::Switch {
+                                sh.mandate_version += 1;
+                                let payer = sh.payer.clone();
+                                let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
+                                let debit_day = self.debit_day();
+                                sh.debit_day = debit_day.day();
+                                Some(PaymentSetup::DirectDebit { debit_day, mandate })
+                            } else {
+                                None
+                            };
+                            // Twice a month, so that one falls in the window.
+                            for (lo, hi) in [(1, 14), (15, 28)] {
+                                let d = day(&mut self.rng, lo, hi);
+                                let at = self.office_time(d);
+                                self.push(
+                                    at,
+                                    Step::Intent(Intent::CashRenewal {
+                                        contract_id,
+                                        switch_to: switch_to.clone(),
+                                    }),
+                                );
+                            }
+                        }
+                    }
+                    let u = self.rng.unit();
+                    let mut acc = 0.0;
+                    let mut hit = |p: f64| {
+                        acc += p;
+                        u < acc
+                    };
+                    if quiet {
+                        // The month after a change: nothing major.
+                    } else if hit(SUSPEND_PER_MONTH) && !sh.cash {
+                        let d = day(&mut self.rng, 1, 26);
+                        let at = self.office_time(d);
+                        let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
+                        let back = i32::try_from(self.rng.range(1, 8)).unwrap_or(1);
+                        let planned_resumption = planned.then(|| m.plus(2 + back).first_day());
+                        let channel = self.channel_for(sh, d, 0.7);
+                        let actor = self.actor_for(channel, &sh.payer);
+                        self.send(
+                            at,
+                            actor,
+                            Some(channel),
+                            Command::Suspend(Suspend {
+                                contract_id,
+                                effective_date: None,
+                                planned_resumption,
+                            }),
+                        );
+                        suspended_at = m;
+                        if planned {
+                            // The clock resumes it on the planned date.
+                            quiet_until = m.plus(3 + back);
+                            m = m.plus(2 + back);
+                            continue;
+                        }
+                        life = if self.rng.chance(SUSPEND_NEVER_RESUMED) {
+                            Life::Suspended { resume: None }
+                        } else {
+                            Life::Suspended {
+                                resume: Some(m.plus(2 + back)),
+                            }
+                        };
+                    } else if hit(TERMINATE_PER_MONTH) {
+                        let d = day(&mut self.rng, 1, 28);
+                        let at = self.office_time(d);
+                        let channel = self.channel_for(sh, d, 0.6);
+                        let actor = self.actor_for(channel, &sh.payer);
+                        self.send(
+                            at,
+                            actor,
+                            Some(channel),
+                            Command::TerminateByPayer(c.clone()),
+                        );
+                        life = Life::Gone;
+                    } else if hit(FRAUD_PER_MONTH) {
+                        let d = day(&mut self.rng, 1, 28);
+                        let at = self.office_time(d);
+                        let mut accomplices = Vec::new();
+                        if self.rng.chance(FRAUD_WITH_ACCOMPLICES) {
+                            for _ in 0..self.rng.range(1, 2) {
+                                if let Some(p) = self.rng.pick(&self.persons).cloned() {
+                                    if p.id != sh.holder.id
+                                        && p.registered < at
+                                        && !accomplices.contains(&p.id)
+                                    {
+                                        accomplices.push(p.id);
+                                    }
+                                }
+                            }
+                        }
+                        let kind = if self.rng.chance(0.7) {
+                            FraudKind::Usage
+                        } else {
+                            FraudKind::Subscription
+                        };
+                        let actor = agent(self.rng.range(1, 40));
+                        self.send(
+                            at,
+                            actor,
+                            Some(Channel::Agency),
+                            Command::EstablishFraud(EstablishFraud {
+                                contract_id,
+                                kind,
+                                fraudster: sh.holder.id,
+                                accomplices,
+                            }),
+                        );
+                        life = Life::Gone;
+                    } else if hit(ZONE_CHANGE_PER_MONTH)
+                        && matches!(sh.product, Product::Annual { .. })
+                    {
+                        let d = day(&mut self.rng, 1, 25);
+                        let at = self.office_time(d);
+                        let to = if sh.product.zones() == Zones::ALL {
+                            let i = usize::try_from(self.rng.range(1, 3)).unwrap_or(1);
+                            [(1, 5), (2, 3), (3, 4), (4, 5)]
+                                .get(i)
+                                .copied()
+                                .unwrap_or((2, 3))
+                        } else {
+                            (1, 5)
+                        };
+                        let zones = Zones::new(to.0, to.1).unwrap_or(Zones::ALL);
+                        let channel = self.channel_for(sh, d, 0.6);
+                        let actor = self.actor_for(channel, &sh.payer);
+                        self.send(
+                            at,
+                            actor,
+                            Some(channel),
+                            Command::ChangeZones(ChangeZones {
+                                contract_id,
+                                zones,
+                                effective_date: None,
+                            }),
+                        );
+                        sh.product = Product::Annual { zones };
+                        quiet_until = m.plus(2);
+                    } else if hit(SENIOR_SWITCH_PER_MONTH)
+                        && !sh.cash
+                        && sh.product == (Product::Annual { zones: Zones::ALL })
+                        && navigo_events_schema::types::add_months(sh.holder.birth, 12 * 62)
+                            <= m.first_day()
+                    {
+                        let d = day(&mut self.rng, 1, 18);
+                        let at = self.office_time(d);
+                        let holder = sh.holder.clone();
+                        self.send(
+                            at,
+                            customer(&holder),
+                            Some(Channel::Agency),
+                            Command::RequestSeniorSwitch(RequestSeniorSwitch {
+                                contract_id,
+                                declaration: ActivityDeclaration::NoActivity,
+                                age_proof_ref: format!("CNI-{}", holder.client),
+                            }),
+                        );
+                        let v =
+                            crate::calendar::add_working_days(d, SENIOR_PROCESSING_WORKING_DAYS)
+                                + Duration::days(1);
+                        if self.in_period(v) {
+                            let at = self.office_time(v);
+                            let actor = agent(self.rng.range(1, 40));
+                            self.send(
+                                at,
+                                actor,
+                                Some(Channel::Agency),
+                                Command::ValidateSeniorSwitch(c.clone()),
+                            );
+                        }
+                        sh.product = Product::Senior;
+                        quiet_until = m.plus(2);
+                    } else if hit(METHOD_SWITCH_PER_MONTH)
+                        && !sh.cash
+                        && sh.product != Product::Senior
+                    {
+                        // PAY-SWITCH-TO-CASH: what the switch makes due is paid at
+                        // the agency the same day.
+                        let d = day(&mut self.rng, 1, 20);
+                        let at = self.office_time(d);
+                        let actor = agent(self.rng.range(1, 40));
+                        self.send(
+                            at,
+                            actor,
+                            Some(Channel::Agency),
+                            Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                                contract_id,
+                                to: PaymentSetup::Cash,
+                            }),
+                        );
+                        self.push(
+                            at + Duration::seconds(60),
+                            Step::Intent(Intent::PayCash { contract_id }),
+                        );
+                        cash_start = m;
+                        cash_choice = self.cash_choice();
+                        sh.cash = true;
+                        quiet_until = m.plus(2);
+                    } else if !sh.cash && hit(REJECT_PER_MONTH) {
+                        let code = self.reason_code();
+                        let d = day(&mut self.rng, 14, 27);
+                        let at = date_at(d, self.rng.range(3600, 6 * 3600));
+                        self.push(
+                            at,
+                            Step::Intent(Intent::RejectDebit {
+                                contract_id,
+                                month: m,
+                                reason_code: code,
+                            }),
+                        );
+                        if code == ReasonCode::MD07 {
+                            life = Life::Gone;
+                        } else if self.rng.chance(SETTLE_IN_GRACE) {
+                            let s =
+                                d + Duration::days(i64::from(self.rng.range(2, SETTLE_DAYS_MAX)));
+                            let i = self.rng.weighted(&SETTLE_CHANNEL_WEIGHTS);
+                            let via = [
+                                SettlementChannel::OnlineCard,
+                                SettlementChannel::Phone,
+                                SettlementChannel::Agency,
+                            ]
+                            .get(i)
+                            .copied()
+                            .unwrap_or(SettlementChannel::OnlineCard);
+                            if self.in_period(s) {
+                                let at = self.office_time(s);
+                                self.push(
+                                    at,
+                                    Step::Intent(Intent::SettleDebt { contract_id, via }),
+                                );
+                            }
+                            quiet_until = m.plus(2);
+                        } else {
+                            // PAY-UNPAID-TERMINATION after the grace; the notice
+                            // follows two months later (BAN-TREASURY-2Y).
+                            life = Life::Gone;
+                        }
+                    }
+                    if life == Life::Active {
+                        self.minor_events(sh, serial_loser, m);
+                    }
+                }
+            }
+            m = m.plus(1);
+        }
+    }
+
+    /// Loss, debit day, payer and address changes: they do not change the status.
+    fn minor_events(&mut self, sh: &mut Shadow, serial_loser: bool, m: YearMonth) {
+        let contract_id = sh.contract_id;
+        let losses = if serial_loser && m.month() % 3 == 0 {
+            2
+        } else {
+            u32::from(self.rng.chance(LOSS_PER_MONTH))
+        };
+        for _ in 0..losses {
+            let d = m.day_clamped(self.rng.range(1, 28));
+            let at = self.office_time(d);
+            let kind = if self.rng.chance(THEFT_SHARE) {
+                LossKind::Theft
+            } else {
+                LossKind::Loss
+            };
+            let channel = self.channel_for(sh, d, 0.6);
+            let holder = sh.holder.clone();
+            let actor = self.actor_for(channel, &holder);
+            self.send(
+                at,
+                actor,
+                Some(channel),
+                Command::DeclareLoss(DeclareLoss {
+                    contract_id,
+                    kind,
+                    support: Support::Pass,
+                    replacement_support: None,
+                }),
+            );
+        }
+        if !sh.cash && self.rng.chance(DEBIT_DAY_CHANGE_PER_MONTH) {
+            let d = m.day_clamped(self.rng.range(13, 28));
+            let at = self.office_time(d);
+            let others: Vec<u8> = DebitDay::ALLOWED
+                .iter()
+                .copied()
+                .filter(|x| *x != sh.debit_day)
+                .collect();
+            let day = self.rng.pick(&others).copied().unwrap_or(1);
+            if let Ok(debit_day) = DebitDay::new(day) {
+                let channel = self.channel_for(sh, d, 0.7);
+                let payer = sh.payer.clone();
+                let actor = self.actor_for(channel, &payer);
+                self.send(
+                    at,
+                    actor,
+                    Some(channel),
+                    Command::ChangeDebitDay(ChangeDebitDay {
+                        contract_id,
+                        debit_day,
+                    }),
+                );
+                sh.debit_day = day;
+            }
+        }
+        if !sh.third_party && self.rng.chance(PAYER_CHANGE_PER_MONTH) {
+            // A new payer among the adults already registered.
+            let d = m.day_clamped(self.rng.range(13, 28));
+            let at = self.office_time(d);
+            let payer_id = sh.payer.id;
+            let candidate = self.rng.pick(&self.persons).cloned().filter(|p| {
+                p.id != payer_id
+                    && p.registered < at
+                    && navigo_events_schema::types::add_months(p.birth, 12 * 18) <= d
+            });
+            if let Some(new_payer) = candidate {
+                sh.mandate_version += 1;
+                let mandate =
+                    (!sh.cash).then(|| self.mandate(sh.n, &new_payer, sh.mandate_version));
+                let actor = agent(self.rng.range(1, 40));
+                self.send(
+                    at,
+                    actor,
+                    Some(Channel::Agency),
+                    Command::ChangePayer(ChangePayer {
+                        contract_id,
+                        payer: new_payer.id,
+                        mandate,
+                    }),
+                );
+                sh.payer = new_payer;
+            }
+        }
+        if self.rng.chance(MOVE_PER_MONTH) {
+            let d = m.day_clamped(self.rng.range(1, 28));
+            let at = self.office_time(d);
+            let address = self.residence();
+            let holder = sh.holder.clone();
+            self.send(
+                at,
+                customer(&holder),
+                Some(Channel::Online),
+                Command::ChangeAddress(ChangeAddress {
+                    person_id: holder.id,
+                    address,
+                    effective_date: d,
+                }),
+            );
+        }
+    }
+
+    /// The billing clock at the start of each debit day (1, 2, 8, 12) and of the
+    /// 20th, before that day's requests, so that a request sees the debits already
+    /// presented that month; the back office on the last evening of each month;
+    /// a last advance at the end of the period.
+    fn clock(&mut self) {
+        let cfg = self.cfg;
+        let mut m = YearMonth::of(cfg.from);
+        while m <= YearMonth::of(cfg.through) {
+            for day in CLOCK_DAYS {
+                let d = m.day_clamped(day);
+                if d >= cfg.from && d <= cfg.through {
+                    self.send(
+                        date_at(d, CLOCK_EARLY_SECONDS),
+                        Actor::billing_clock(),
+                        None,
+                        Command::AdvanceClock(AdvanceClock { to: d }),
+                    );
+                }
+            }
+            let last = m.last_day();
+            if last >= cfg.from && last <= cfg.through {
+                let seed = self.rng.next_u64();
+                self.push(
+                    date_at(last, BACK_OFFICE_SECONDS),
+                    Step::Intent(Intent::BackOffice { seed }),
+                );
+            }
+            m = m.plus(1);
+        }
+        self.send(
+            date_at(cfg.through, CLOCK_SECONDS),
+            Actor::billing_clock(),
+            None,
+            Command::AdvanceClock(AdvanceClock { to: cfg.through }),
+        );
+    }
+}
+
+/// Generates the plan of a population: pure and deterministic for a given config
+/// and campaigns (the campaigns in force, for the refund claims).
+pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) -> Plan {
+    let mut cfg = cfg;
+    cfg.contracts = cfg.contracts.min(CONTRACTS_MAX);
+    if YearMonth::of(cfg.from).months_until(YearMonth::of(cfg.through)) > PERIOD_MONTHS_MAX {
+        cfg.through = YearMonth::of(cfg.from)
+            .plus(PERIOD_MONTHS_MAX)
+            .first_day()
+            .pred_opt()
+            .unwrap_or(cfg.from);
+    }
+    let mut g = Gen {
+        cfg,
+        rng: Rng::new(cfg.seed),
+        out: Vec::new(),
+        ordinal: 0,
+        persons: Vec::new(),
+        campaigns,
+    };
+    g.clock();
+    let mut last_parent = None;
+    for n in 0..cfg.contracts {
+        g.contract(n, &mut last_parent);
+    }
+    let persons = u32::try_from(g.persons.len()).unwrap_or(u32::MAX);
+    let mut commands = g.out;
+    // Nothing after the last simulated day (a day drawn late in the last month).
+    commands.retain(|c| crate::calendar::paris_date(c.at) <= cfg.through);
+    // Request order; the clock and the back office after the day's requests. Equal
+    // instants are pushed apart by a millisecond so that the order is strict.
+    commands.sort_by_key(|c| c.at);
+    for i in 1..commands.len() {
+        let prev = commands[i - 1].at;
+        if commands[i].at <= prev {
+            let at = prev + Duration::milliseconds(1);
+            commands[i].at = at;
+            if let Step::Command(c) = &mut commands[i].step {
+                c.request_at = at;
+            }
+        }
+    }
+    Plan {
+        config: cfg,
+        commands,
+        persons,
+    }
+}

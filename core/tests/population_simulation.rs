@@ -1,0 +1,308 @@
+//! Simulation tests (issue 6 item 4), at small sizes: seeded populations driven
+//! through the ledger over a sled store, with duplicate deliveries and commands
+//! arriving out of order. After each run: the chain verifies, the balance
+//! invariant holds on every contract, and folding the stored events again gives
+//! the live world (no acknowledged event lost).
+//!
+//! Each run prints its seed; `NAVIGO_SIM_SEED=<seed>` reruns that one,
+//! `NAVIGO_SIM_RUNS=<n>` runs n seeds (the long run, e.g. `NAVIGO_SIM_RUNS=50`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use navigo_core::ledger::{ClockMode, Ledger};
+use navigo_core::population::drive;
+use navigo_core::population::driver::{resolve, send, Outcome};
+use navigo_core::population::generate::{generate, Plan, PopulationConfig, Step};
+use navigo_core::population::summary::{balance_holds, summarize};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{Limits, ManualClock};
+use navigo_core::world::World;
+use navigo_core::Policy;
+use navigo_events_schema::Command;
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// Contracts of one simulation run (small: CI).
+const SIM_CONTRACTS: u32 = 60;
+
+fn seeds() -> Vec<u64> {
+    if let Ok(s) = std::env::var("NAVIGO_SIM_SEED") {
+        return vec![s.trim().parse().expect("NAVIGO_SIM_SEED is a u64")];
+    }
+    let runs: u64 = std::env::var("NAVIGO_SIM_RUNS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
+    (0..runs).map(|i| 0x5EED_0000 + i * 7919).collect()
+}
+
+fn announce(test: &str, seed: u64) {
+    eprintln!("{test}: simulation seed {seed} (rerun with NAVIGO_SIM_SEED={seed})");
+}
+
+fn plan(seed: u64) -> Plan {
+    let campaigns = navigo_core::reference::builtin_campaigns().unwrap();
+    generate(
+        PopulationConfig {
+            seed,
+            contracts: SIM_CONTRACTS,
+            from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            // Through the PUNCT-2024 filing window of 2025.
+            through: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
+        },
+        &campaigns,
+    )
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("population-tests")
+        .join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn builtin_at() -> DateTime<Utc> {
+    "2011-06-01T00:00:00Z".parse().unwrap()
+}
+
+fn open(dir: &Path) -> SledStore {
+    SledStore::init(dir).unwrap();
+    SledStore::open(
+        dir,
+        Limits::default(),
+        Arc::new(ManualClock::new(builtin_at())),
+    )
+    .unwrap()
+}
+
+async fn new_ledger(name: &str, seed: u64) -> (Ledger<SledStore>, PathBuf) {
+    let dir = fresh_dir(name);
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), seed)
+        .await
+        .unwrap();
+    ledger
+        .load_builtin_reference(builtin_at(), ClockMode::Import)
+        .await
+        .unwrap();
+    (ledger, dir)
+}
+
+/// The business state of a world, without the generated ids: per stream, the
+/// events' types, effective dates and recorded instants; per contract, status,
+/// product and money.
+fn fingerprint(world: &World) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (stream, events) in &world.history {
+        out.insert(
+            stream.to_string(),
+            events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} {}",
+                        e.event.type_name(),
+                        e.effective_date,
+                        e.recorded_at
+                    )
+                })
+                .collect(),
+        );
+    }
+    for c in world.contracts.values() {
+        out.insert(
+            format!("money:{}", c.id),
+            vec![format!(
+                "{:?} {} due {} collected {} returned {}",
+                c.current_status(),
+                c.product,
+                c.money.due,
+                c.money.collected,
+                c.money.returned
+            )],
+        );
+    }
+    out
+}
+
+/// The checks after every run: the chain verifies, the balance invariant holds on
+/// every contract, and the stored events fold again into the live world.
+async fn check_after_run(ledger: Ledger<SledStore>, dir: &Path, seed: u64) -> World {
+    let live = ledger.world().clone();
+    for c in live.contracts.values() {
+        assert!(
+            balance_holds(c),
+            "seed {seed}: balance invariant broken on {}",
+            c.id
+        );
+    }
+    let summary = summarize(&live, NaiveDate::from_ymd_opt(2025, 6, 30).unwrap());
+    assert_eq!(summary.balance_mismatches, 0, "seed {seed}");
+    let store = ledger.into_store();
+    let report = store.verify().unwrap();
+    assert!(
+        report.first_bad.is_none(),
+        "seed {seed}: chain fails: {:?}",
+        report.first_bad
+    );
+    assert_eq!(
+        report.head.position, live.position,
+        "seed {seed}: acknowledged events lost"
+    );
+    store.close().await.unwrap();
+    let reopened = Ledger::open(open(dir), Policy::default(), seed)
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprint(reopened.world()),
+        fingerprint(&live),
+        "seed {seed}: folding the store again differs from the live world"
+    );
+    reopened.into_store().close().await.unwrap();
+    live
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn population_duplicate_delivery_is_answered_as_already_applied_and_changes_nothing() {
+    for seed in seeds() {
+        announce("duplicate delivery", seed);
+        let plan = plan(seed);
+        runtime().block_on(async {
+            // Given a run where every command is delivered once
+            let (mut once, dir_once) = new_ledger("once", seed).await;
+            let report = drive(&mut once, &plan.commands, &mut |_| {}).await.unwrap();
+            assert!(report.accepted > 0, "seed {seed}");
+            let world_once = check_after_run(once, &dir_once, seed).await;
+
+            // When every command is delivered twice with the same idempotency key
+            let (mut twice, dir_twice) = new_ledger("twice", seed).await;
+            let mut duplicates_applied = 0u64;
+            for p in &plan.commands {
+                for cmd in resolve(twice.world(), p) {
+                    let first = send(&mut twice, &cmd).await.unwrap();
+                    let position = twice.world().position;
+                    let second = send(&mut twice, &cmd).await.unwrap();
+                    // Then nothing is appended by the second delivery
+                    assert_eq!(twice.world().position, position, "seed {seed}: {}", p.key);
+                    let is_clock = matches!(cmd.command, Command::AdvanceClock(_));
+                    match (&first, &second) {
+                        // The clock carries its own keys: running it again appends
+                        // nothing new.
+                        (Outcome::Accepted { .. }, Outcome::Accepted { events: 0 }) if is_clock => {
+                        }
+                        (Outcome::Accepted { .. }, Outcome::AlreadyApplied) => {
+                            duplicates_applied += 1
+                        }
+                        // A refused command is judged again, with the same answer.
+                        (Outcome::Refused { rule: a, .. }, Outcome::Refused { rule: b, .. }) => {
+                            assert_eq!(a, b, "seed {seed}")
+                        }
+                        (Outcome::Invalid { field: a, .. }, Outcome::Invalid { field: b, .. }) => {
+                            assert_eq!(a, b, "seed {seed}")
+                        }
+                        other => panic!("seed {seed}: {} answered {other:?}", p.key),
+                    }
+                }
+            }
+            assert!(duplicates_applied > 0, "seed {seed}");
+            let world_twice = check_after_run(twice, &dir_twice, seed).await;
+            // And the state is the one of the run without duplicates
+            assert_eq!(
+                fingerprint(&world_twice),
+                fingerprint(&world_once),
+                "seed {seed}: duplicates changed the state"
+            );
+        });
+    }
+}
+
+#[test]
+fn population_command_earlier_than_the_head_is_refused_as_out_of_order() {
+    for seed in seeds() {
+        announce("out of order", seed);
+        let plan = plan(seed);
+        runtime().block_on(async {
+            // Given a reference run
+            let (mut clean, dir_clean) = new_ledger("ooo-clean", seed).await;
+            drive(&mut clean, &plan.commands, &mut |_| {}).await.unwrap();
+            let head_clean = clean.world().head_hash;
+            check_after_run(clean, &dir_clean, seed).await;
+
+            // When, halfway, a copy of an earlier command arrives under a new key
+            let (mut late, dir_late) = new_ledger("ooo-late", seed).await;
+            let half = plan.commands.len() / 2;
+            drive(&mut late, &plan.commands[..half], &mut |_| {}).await.unwrap();
+            let early = plan
+                .commands
+                .iter()
+                .take(half / 2)
+                .rev()
+                .find(|p| matches!(&p.step, Step::Command(c) if !matches!(c.command, Command::AdvanceClock(_))))
+                .expect("an early command");
+            let mut copy = resolve(late.world(), early).remove(0);
+            copy.idempotency_key = Some(format!("late-copy:{}", early.key));
+            copy.request_at = early.at + Duration::milliseconds(1);
+            let position = late.world().position;
+            let outcome = send(&mut late, &copy).await.unwrap();
+            // Then it is refused as out of order and nothing is appended
+            assert!(
+                matches!(outcome, Outcome::OutOfOrder { .. }),
+                "seed {seed}: {outcome:?}"
+            );
+            assert_eq!(late.world().position, position, "seed {seed}");
+            // And the rest of the run ends on the reference chain head
+            let report = drive(&mut late, &plan.commands[half..], &mut |_| {}).await.unwrap();
+            assert_eq!(report.out_of_order, 0, "seed {seed}");
+            assert_eq!(late.world().head_hash, head_clean, "seed {seed}");
+            check_after_run(late, &dir_late, seed).await;
+        });
+    }
+}
+
+#[test]
+fn population_swapped_arrivals_are_reported_out_of_order() {
+    for seed in seeds() {
+        announce("swapped arrivals", seed);
+        let mut plan = plan(seed);
+        // Given two customer requests that arrive in the wrong order
+        let i = plan
+            .commands
+            .iter()
+            .enumerate()
+            .skip(plan.commands.len() / 3)
+            .find(|(i, p)| {
+                let q = &plan.commands[i + 1];
+                let customer = |s: &Step| matches!(s, Step::Command(c) if !matches!(c.command, Command::AdvanceClock(_)));
+                // The second is a registration, which is always accepted and so
+                // moves the head past the first.
+                let registration = matches!(&q.step, Step::Command(c) if matches!(c.command, Command::RegisterPerson(_)));
+                customer(&p.step) && registration && p.at < q.at
+            })
+            .map(|(i, _)| i)
+            .expect("two adjacent customer requests");
+        plan.commands.swap(i, i + 1);
+        runtime().block_on(async {
+            let (mut ledger, dir) = new_ledger("swapped", seed).await;
+            // When the plan is driven
+            let report = drive(&mut ledger, &plan.commands, &mut |_| {})
+                .await
+                .unwrap();
+            // Then the late one is refused as out of order, and the ledger is sound
+            assert_eq!(report.out_of_order, 1, "seed {seed}");
+            check_after_run(ledger, &dir, seed).await;
+        });
+    }
+}
