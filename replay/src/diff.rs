@@ -72,8 +72,15 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
             }
         }
         Value::Array(a) => {
+            // Rows with a month (calendar, balance months) are keyed by it, so
+            // that a row added or removed does not shift every later row.
             for (i, x) in a.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), x, out);
+                match x.get("month").and_then(Value::as_str) {
+                    Some(m) if x.get("kind").is_none() => {
+                        flatten(&format!("{prefix}[{m}]"), x, out)
+                    }
+                    _ => flatten(&format!("{prefix}[{i}]"), x, out),
+                }
             }
         }
         leaf => {
@@ -222,6 +229,24 @@ pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff,
             for ch in changes.iter_mut() {
                 if v.get(&ch.path) != v_later.get(&ch.path) {
                     ch.caused_by.push(c.position);
+                }
+            }
+        }
+    }
+    // A change no single event explains may be their joint effect (a resumption
+    // without its suspension folds to the same calendar): re-fold without all of
+    // them and attribute it to all when that reverts it.
+    if changes.iter().any(|c| c.caused_by.is_empty()) && !candidates.is_empty() {
+        let without: Vec<Envelope> = events
+            .iter()
+            .filter(|e| !candidates.iter().any(|c| c.position == e.position))
+            .cloned()
+            .collect();
+        if let Ok(v) = views(&without, id, later) {
+            let v = flat(&v);
+            for ch in changes.iter_mut().filter(|c| c.caused_by.is_empty()) {
+                if v.get(&ch.path) != v_later.get(&ch.path) {
+                    ch.caused_by = candidates.iter().map(|c| c.position).collect();
                 }
             }
         }

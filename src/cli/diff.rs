@@ -102,7 +102,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             show(&c.before),
             show(&c.after),
             if by.is_empty() {
-                "(the read date)".to_string()
+                "no event between the views (the read date or the forecast)".to_string()
             } else {
                 by.join(" ")
             }
