@@ -178,7 +178,7 @@ pub fn explain(e: &Envelope) -> String {
 /// Unknown id in both views.
 pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff, ReplayError> {
     let va = flat(&views(events, id, a).or_else(|_| {
-        views(events, id, b).map(|v| v.into_iter().map(|(k, _)| (k, Value::Null)).collect())
+        views(events, id, b).map(|v| v.into_keys().map(|k| (k, Value::Null)).collect())
     })?);
     let vb = flat(&views(events, id, b)?);
     // The events between the two views, of the id's streams (or reference data).
