@@ -90,28 +90,27 @@ fn touched(
 
 /// The events a person's ban windows read: the person's stream, the streams of
 /// the contracts they hold or pay, and every fraud finding (it names accomplices).
-fn person_slice(all: &[Envelope], worlds: &Worlds, person: Uuid) -> Vec<Envelope> {
+fn person_slice(extra: &[&Envelope], worlds: &Worlds, person: Uuid) -> Vec<Envelope> {
     let mut streams: BTreeSet<StreamId> = BTreeSet::new();
     streams.insert(StreamId::person(person));
-    for c in worlds.known.contracts.values() {
-        if c.holder == person || c.payer == person || c.payers.iter().any(|(_, p)| *p == person) {
-            streams.insert(StreamId::contract(c.id));
-        }
+    // The holder and payer indexes, not a scan of every contract: a rebuild
+    // computes this for every person.
+    for c in worlds
+        .known
+        .contracts_of_holder(person)
+        .chain(worlds.known.contracts_of_payer(person))
+    {
+        streams.insert(StreamId::contract(c.id));
     }
     let mut out: Vec<Envelope> = streams
         .iter()
         .flat_map(|s| worlds.known.history.get(s).into_iter().flatten().cloned())
         .collect();
     out.extend(
-        all.iter()
-            .filter(|e| {
-                matches!(
-                    e.event,
-                    Event::FraudEstablished(_) | Event::EventAnnulled(_)
-                )
-            })
+        extra
+            .iter()
             .filter(|e| !streams.contains(&e.stream))
-            .cloned(),
+            .map(|e| (*e).clone()),
     );
     out.sort_by_key(|e| e.position);
     out
@@ -166,11 +165,22 @@ pub fn compute_rows(
             });
         }
     }
+    // Fraud findings name accomplices and annulments may target any stream:
+    // every person's slice carries them (collected once).
+    let extra: Vec<&Envelope> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                Event::FraudEstablished(_) | Event::EventAnnulled(_)
+            )
+        })
+        .collect();
     for id in persons {
         if worlds.known.person(id).is_none() {
             continue;
         }
-        let slice = person_slice(events, worlds, id);
+        let slice = person_slice(&extra, worlds, id);
         let b = bans::person_bans(&slice, id, &q)?;
         put(&mut rows, "bans", id, serde_json::to_vec(&b)?);
         let r = refunds::person_refunds_in(worlds, id, &q)?;
