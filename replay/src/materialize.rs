@@ -154,7 +154,16 @@ pub fn compute_rows(
         put(&mut rows, "state", id, serde_json::to_vec(&s)?);
         let b = balance::contract_balance_in(&worlds.at, id, &q)?;
         put(&mut rows, "balance", id, serde_json::to_vec(&b)?);
-        let c = calendar::calendar_in(&worlds.known, &worlds.at, id, &q, &policy, None)?;
+        // The calendar's forecast runs the billing clock over the world it is
+        // given: give it the contract's stream and the catalogue only (as the
+        // on-demand `calendar` does), not the whole population.
+        let slice: Vec<Envelope> = [StreamId::contract(id), StreamId::catalogue()]
+            .iter()
+            .flat_map(|s| worlds.known.history.get(s).into_iter().flatten().cloned())
+            .collect();
+        let mut slice = slice;
+        slice.sort_by_key(|e| e.position);
+        let c = calendar::calendar(&slice, id, &q, &policy, None)?;
         put(&mut rows, "calendar", id, serde_json::to_vec(&c)?);
         done += 1;
         if done % 256 == 0 {
