@@ -4,18 +4,24 @@
 pub mod advance;
 pub mod append;
 pub mod apply;
+pub mod audit;
 pub mod balance;
 pub mod bans;
 pub mod calendar;
+pub mod check_projections;
 pub mod demo;
+pub mod diff;
+pub mod follow;
 pub mod history;
 pub mod init;
+pub mod rebuild;
 pub mod refunds;
 pub mod sample;
 pub mod state;
 pub mod stats;
 pub mod stress;
 pub mod verify;
+pub mod what_if;
 
 use std::fmt;
 use std::path::Path;

@@ -1,0 +1,172 @@
+//! Full rebuild throughput against a raw scan of the same log.
+//!
+//! Generates a log of `NAVIGO_BENCH_EVENTS` events (default 200 000): the
+//! reference data once, then copies of one realistic contract history (a person,
+//! an agency subscription, seven months of debits from the billing clock), each
+//! copy with its own person and contract ids. Then measures, in the same run:
+//! the raw figure (a sled scan with JSON decode of every record, through the
+//! store's `read_all`) and the full rebuild (the same read, the folds and every
+//! materialized projection written), in events per second, and the peak memory.
+//!
+//! `cargo bench -p navigo-replay --bench rebuild` (5 M events:
+//! `NAVIGO_BENCH_EVENTS=5000000 cargo bench -p navigo-replay --bench rebuild`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_core::testing::*;
+use navigo_events_schema::types::Channel;
+use navigo_events_schema::{Event, NewEvent, StreamId, StreamKind};
+use navigo_projections::load::read_everything;
+use navigo_replay::materialize::ProjectionDb;
+use uuid::Uuid;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let target: u64 = std::env::var("NAVIGO_BENCH_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let dir = std::env::temp_dir().join(format!("navigo-replay-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SledStore::init(&dir).expect("init");
+    let clock = Arc::new(ManualClock::new(at(d(2027, 3, 1))));
+    let store = SledStore::open(&dir, Limits::default(), clock).expect("open");
+
+    // One realistic history, from the engine and the billing clock.
+    let s = Scenario::new()
+        .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
+        .given([subscribe(
+            d(2026, 7, 12),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 7, 12),
+            debit(1, 1),
+        )])
+        .advance(d(2027, 2, 1));
+    let mut per_copy: Vec<(StreamKind, Vec<NewEvent>)> = Vec::new();
+    let mut reference: Vec<(StreamId, Vec<NewEvent>)> = Vec::new();
+    for (stream, e) in &s.log {
+        match stream.kind {
+            StreamKind::Contract | StreamKind::Person => {
+                match per_copy.iter_mut().find(|(k, _)| *k == stream.kind) {
+                    Some((_, v)) => v.push(e.clone()),
+                    None => per_copy.push((stream.kind, vec![e.clone()])),
+                }
+            }
+            _ => match reference.iter_mut().find(|(s, _)| s == stream) {
+                Some((_, v)) => v.push(e.clone()),
+                None => reference.push((*stream, vec![e.clone()])),
+            },
+        }
+    }
+    let mut written = 0u64;
+    for (stream, events) in reference {
+        written += events.len() as u64;
+        store
+            .append(AppendRequest {
+                stream,
+                expected: ExpectedVersion::Any,
+                events,
+                idempotency_key: None,
+                recorded_at: None,
+            })
+            .await
+            .expect("append reference");
+    }
+    let per: u64 = per_copy.iter().map(|(_, v)| v.len() as u64).sum();
+    let mut n: u128 = 0;
+    let gen_start = Instant::now();
+    while written + per <= target.max(per) {
+        n += 1;
+        let person = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n);
+        let contract = Uuid::from_u128(0x0191_0000_0000_7000_8000_0000_0000_0000 | n);
+        for (kind, template) in &per_copy {
+            let stream = match kind {
+                StreamKind::Person => StreamId::person(person),
+                _ => StreamId::contract(contract),
+            };
+            let events: Vec<NewEvent> = template
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut e = e.clone();
+                    e.event_id = Uuid::from_u128(
+                        (n << 16) | i as u128 | (u128::from(*kind == StreamKind::Person) << 15),
+                    );
+                    match &mut e.event {
+                        Event::ContractSubscribed(x) => {
+                            x.holder = person;
+                            x.payer = person;
+                        }
+                        Event::DebitPresented(x) => x.payer = person,
+                        _ => {}
+                    }
+                    e
+                })
+                .collect();
+            store
+                .append(AppendRequest {
+                    stream,
+                    expected: ExpectedVersion::Exact(0),
+                    events,
+                    idempotency_key: None,
+                    recorded_at: None,
+                })
+                .await
+                .expect("append copy");
+        }
+        written += per;
+        if written >= target {
+            break;
+        }
+    }
+    println!(
+        "generated {written} events ({n} contracts, {per} events each) in {:.1} s",
+        gen_start.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let events = read_everything(&store).await.expect("read");
+    let raw_secs = t.elapsed().as_secs_f64();
+    let count = events.len() as f64;
+    drop(events);
+    let raw = count / raw_secs;
+    println!("raw sled scan + JSON decode: {count} events in {raw_secs:.2} s = {raw:.0} events/s");
+
+    let t = Instant::now();
+    let events = read_everything(&store).await.expect("read");
+    let db = ProjectionDb::open(&dir).expect("projection db");
+    let g = db
+        .rebuild(&events, d(2027, 2, 15), &mut |_| {})
+        .expect("rebuild");
+    let secs = t.elapsed().as_secs_f64();
+    let rate = count / secs;
+    println!(
+        "full rebuild (read + fold + project + write, generation {}): {count} events in {secs:.2} s = {rate:.0} events/s = {:.3} x raw",
+        g.number,
+        rate / raw
+    );
+    println!("peak memory (VmHWM): {:.0} MiB", peak_rss_mb());
+    drop(events);
+    let _ = db.close();
+    let _ = store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
