@@ -170,6 +170,44 @@ fn field_of(text: &str, e: &serde_json::Error) -> String {
             return rest.split('`').next().unwrap_or("-").to_owned();
         }
     }
+    // Internally tagged enums buffer their content, so the error's column points
+    // at the end of the object: find the offending value in the JSON instead.
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        let bad_date = |x: &Value| {
+            x.as_str().is_some_and(|s| {
+                s.len() == 10
+                    && s.as_bytes().get(4) == Some(&b'-')
+                    && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err()
+            })
+        };
+        if let Some(path) = find_key(&v, "", &bad_date) {
+            return path;
+        }
+        for prefix in ["invalid type: string \"", "invalid value: string \""] {
+            if let Some(rest) = msg.split(prefix).nth(1) {
+                let wanted = rest.split('"').next().unwrap_or_default().to_owned();
+                if let Some(path) =
+                    find_key(&v, "", &|x: &Value| x.as_str() == Some(wanted.as_str()))
+                {
+                    return path;
+                }
+            }
+        }
+        for prefix in [
+            "invalid type: integer `",
+            "invalid value: integer `",
+            "invalid type: floating point `",
+        ] {
+            if let Some(rest) = msg.split(prefix).nth(1) {
+                let wanted = rest.split('`').next().unwrap_or_default().to_owned();
+                if let Some(path) = find_key(&v, "", &|x: &Value| {
+                    x.is_number() && x.to_string() == wanted
+                }) {
+                    return path;
+                }
+            }
+        }
+    }
     let upto: String = text.chars().take(e.column()).collect();
     let mut field = None;
     let mut rest = upto.as_str();
@@ -181,6 +219,29 @@ fn field_of(text: &str, e: &serde_json::Error) -> String {
         rest = &rest[i + 2..];
     }
     field.unwrap_or_else(|| "-".to_owned())
+}
+
+/// The dotted path of the first key whose value satisfies `bad`.
+fn find_key(v: &Value, at: &str, bad: &dyn Fn(&Value) -> bool) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if bad(x) {
+                Some(path)
+            } else {
+                find_key(x, &path, bad)
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_key(x, &format!("{at}[{i}]"), bad)),
+        _ => None,
+    }
 }
 
 fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
