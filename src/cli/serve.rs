@@ -33,6 +33,16 @@ pub struct Args {
 /// # Errors
 /// Bad arguments, not a ledger, the address in use.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    // Structured logs on stderr (RUST_LOG, default info): one line per request
+    // with its id, route template, role, status and latency; never a header, a
+    // body or a path id, so no secret and no personal data.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let clock: Arc<dyn Clock> = match &args.fixed_now {
         Some(s) => Arc::new(ManualClock::new(parse_instant("--fixed-now", s)?)),
         None => Arc::new(SystemClock),
