@@ -293,13 +293,13 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
 }
 
 #[test]
-fn acc_link_customer_cannot_read_another_customers_contract_even_by_guessing_ids() {
+fn acc_link_acc_minor_renew_customer_cannot_read_another_customers_contract_even_by_guessing_ids() {
     let s = start("isolation");
     let alice = s.customer();
     let (status, v) = s.get(&format!("/v1/contracts/{CONTRACT_A}/state"), Some(&alice));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["contract"], CONTRACT_A);
-    let (status, v) = s.get(&format!("/v1/me/contracts"), Some(&alice));
+    let (status, v) = s.get("/v1/me/contracts", Some(&alice));
     assert_eq!(status, 200);
     assert_eq!(v["contracts"], json!([CONTRACT_A]));
     // Bob's contract and a made-up id answer the same 404: existence is not revealed.
@@ -309,6 +309,19 @@ fn acc_link_customer_cannot_read_another_customers_contract_even_by_guessing_ids
         Some(&alice),
     );
     assert_eq!((bob, guess), (404, 404));
+    // ACC-MINOR-RENEW: the adult holder may renew online; another customer's
+    // contract is not found. (An under-16 holder cannot be subscribed, SUB-AGE,
+    // so the refused side is proved in core's account tests.)
+    let (st, v) = s.get(
+        &format!("/v1/me/contracts/{CONTRACT_A}/online-renewal"),
+        Some(&alice),
+    );
+    assert_eq!((st, v), (200, json!({"online_renewal": true})));
+    let (st, _) = s.get(
+        &format!("/v1/me/contracts/{CONTRACT_B}/online-renewal"),
+        Some(&alice),
+    );
+    assert_eq!(st, 404);
     // A wrong password opens no session.
     let (status, _) = s.post(
         "/v1/sessions",

@@ -201,7 +201,8 @@ fn field_of(text: &str, e: &serde_json::Error) -> String {
             if let Some(rest) = msg.split(prefix).nth(1) {
                 let wanted = rest.split('`').next().unwrap_or_default().to_owned();
                 if let Some(path) = find_key(&v, "", &|x: &Value| {
-                    x.is_number() && x.to_string() == wanted
+                    x.as_f64()
+                        .is_some_and(|n| wanted.parse::<f64>().is_ok_and(|w| w == n))
                 }) {
                     return path;
                 }
