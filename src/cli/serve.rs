@@ -59,6 +59,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         idempotency: Default::default(),
         sessions: Default::default(),
         appended: Default::default(),
+        events: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

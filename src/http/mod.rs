@@ -57,6 +57,9 @@ pub struct AppState {
     pub sessions: RwLock<HashMap<blake3::Hash, uuid::Uuid>>,
     /// Woken after every append (feed long-polls).
     pub appended: Notify,
+    /// Every stored event, read once and extended with what was appended since,
+    /// so that a projection read does not re-read the whole store.
+    pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
 }
 
 impl AppState {

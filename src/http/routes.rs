@@ -20,7 +20,7 @@ use navigo_core::Policy;
 use navigo_events_schema::command::Command;
 use navigo_events_schema::types::ClientNumber;
 use navigo_events_schema::{CommandEnvelope, Envelope};
-use navigo_projections::{load, Query as PQuery, Worlds};
+use navigo_projections::{Query as PQuery, Worlds};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -418,9 +418,27 @@ fn parse_id(s: &str) -> Result<Uuid, ApiError> {
         .map_err(|e| ApiError::bad("id", format!("not a UUID: {e}")))
 }
 
-async fn all_events(st: &AppState) -> Result<Vec<Envelope>, ApiError> {
+/// Every stored event: the cached ones plus those appended since (read from the
+/// store under the writer's lock, so the copy is never torn).
+async fn all_events(st: &AppState) -> Result<Arc<Vec<Envelope>>, ApiError> {
     let ledger = st.ledger.lock().await;
-    Ok(load::read_everything(ledger.store()).await?)
+    let mut cache = st.events.lock().await;
+    let head = ledger.world().position;
+    let have = cache.last().map_or(0, |e| e.position);
+    if have < head {
+        let events = Arc::make_mut(&mut cache);
+        let mut s = ledger.store().read_all(have + 1);
+        while let Some(e) = next_envelope(&mut s).await {
+            events.push(e?);
+        }
+    }
+    Ok(cache.clone())
+}
+
+async fn next_envelope(
+    s: &mut navigo_core::store::EnvelopeStream<'_>,
+) -> Option<Result<Envelope, navigo_core::store::StoreError>> {
+    std::future::poll_fn(|cx| futures_core::Stream::poll_next(s.as_mut(), cx)).await
 }
 
 /// Whether a customer may read a contract: they hold it or pay it (now or ever).
@@ -454,7 +472,7 @@ async fn contract_read(
     p: Option<Principal>,
     id: &str,
     q: &HashMap<String, String>,
-) -> Result<(Uuid, PQuery, Vec<Envelope>), ApiError> {
+) -> Result<(Uuid, PQuery, Arc<Vec<Envelope>>), ApiError> {
     let p = require(&p, READERS, "read contracts")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
@@ -524,7 +542,7 @@ async fn person_read(
     p: Option<Principal>,
     id: &str,
     q: &HashMap<String, String>,
-) -> Result<(Uuid, PQuery, Vec<Envelope>), ApiError> {
+) -> Result<(Uuid, PQuery, Arc<Vec<Envelope>>), ApiError> {
     require(&p, &[Role::Agent, Role::Auditor], "read persons")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
@@ -616,11 +634,7 @@ async fn feed(
             if from <= head {
                 let mut s = ledger.store().read_all(from);
                 while out.len() < limit as usize {
-                    let next = std::future::poll_fn(|cx| {
-                        futures_core::Stream::poll_next(std::pin::Pin::new(&mut s), cx)
-                    })
-                    .await;
-                    match next {
+                    match next_envelope(&mut s).await {
                         Some(e) => out.push(e?),
                         None => break,
                     }
