@@ -139,7 +139,7 @@ fn zone_up_worked_example_5_calendar_december_carries_novembers_difference() {
         .given([agency(d(2026, 7, 12), zones_4_5())])
         .advance(d(2026, 11, 1))
         .given([on(
-            d(2026, 11, 18),
+            d(2026, 11, 17),
             Channel::Online,
             Command::ChangeZones(ChangeZones {
                 contract_id: cid(1),

@@ -248,13 +248,15 @@ pub fn compose_debit(
 }
 
 /// The next month to debit for a contract, with its debit date, if on or before
-/// `through`.
+/// `through`, and its composition (so that deciding the step does not compose it
+/// a second time: the contract's state does not change in between, since a step
+/// of another contract never touches it).
 fn next_debit(
     world: &World,
     c: &ContractState,
     through: NaiveDate,
     fee: Money,
-) -> Option<YearMonth> {
+) -> Option<(YearMonth, Box<(DebitPresented, Money)>)> {
     let p = c.periods.last()?;
     let mut m = p.billing_from;
     if let Some((&last, _)) = c.debits.iter().next_back() {
@@ -278,12 +280,10 @@ fn next_debit(
             continue;
         }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
-        if !c.debits.contains_key(&m)
-            && is_debit_month(c, m)
-            && !free
-            && compose_debit(world, c, m, fee).is_some()
-        {
-            return Some(m);
+        if !c.debits.contains_key(&m) && is_debit_month(c, m) && !free {
+            if let Some(composed) = compose_debit(world, c, m, fee) {
+                return Some((m, Box::new(composed)));
+            }
         }
         m = m.plus(1);
     }
@@ -293,7 +293,7 @@ fn next_debit(
 /// One step the clock may take for a contract.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
-    Debit(YearMonth),
+    Debit(YearMonth, Box<(DebitPresented, Money)>),
     RenewalNotice { period_end: NaiveDate },
     CashExpiry { end: NaiveDate },
     PlannedResumption,
@@ -308,7 +308,7 @@ impl Step {
     /// Same-day order: money first, then status changes, then notices.
     fn rank(&self) -> u8 {
         match self {
-            Step::Debit(_) => 0,
+            Step::Debit(..) => 0,
             Step::PlannedResumption => 1,
             Step::RenewalNotice { .. } => 2,
             Step::CashExpiry { .. } => 3,
@@ -342,8 +342,8 @@ fn next_step(
     };
     let status = c.current_status();
     let status_from = c.statuses.last().map(|s| s.from).unwrap_or(c.start_date);
-    if let Some(m) = next_debit(world, c, through, policy.dossier_fee) {
-        offer(c.debit_date(m), Step::Debit(m));
+    if let Some((m, composed)) = next_debit(world, c, through, policy.dossier_fee) {
+        offer(c.debit_date(m), Step::Debit(m, composed));
     }
     match status {
         Status::Active => {
@@ -489,8 +489,8 @@ fn decide(
         |ctx: &mut Context<'_>, d: NaiveDate, e: Event| clock_event(ctx.ids.next(at), corr, d, e);
     let refund_days = Duration::days(i64::from(ctx.policy.refund_within_days));
     let (key, events) = match step {
-        Step::Debit(m) => {
-            let (debit, not_owed) = compose_debit(world, c, *m, ctx.policy.dossier_fee)?;
+        Step::Debit(m, composed) => {
+            let (debit, not_owed) = (**composed).clone();
             let payer = debit.payer;
             let mut events = vec![ev(ctx, date, Event::DebitPresented(debit))];
             if not_owed.is_positive() {

@@ -285,7 +285,9 @@ fn susp_anytime_remote_suspension_takes_effect_48_hours_after_the_request() {
         .then_expect(|ev| {
             suspended(ev);
         });
-    assert_eq!(last_effective(&s), d(2026, 11, 12));
+    // Requested at 10:00 on the 10th: the 12th's 00:00 is only 38 h later, so the
+    // first Paris date whose 00:00 is 48 h on is the 13th (calendar.rs reading).
+    assert_eq!(last_effective(&s), d(2026, 11, 13));
 }
 
 #[test]
@@ -294,11 +296,11 @@ fn susp_anytime_remote_suspension_earlier_than_48_hours_is_refused() {
         .when(suspend(
             d(2026, 11, 10),
             ONLINE,
-            Some(d(2026, 11, 11)),
+            Some(d(2026, 11, 12)),
             None,
         ))
         .then_refused(RuleId::SuspAnytime);
-    assert!(r.message.contains("2026-11-12"), "{}", r.message);
+    assert!(r.message.contains("2026-11-13"), "{}", r.message);
     assert_eq!(r.article, "CGVU-2026 §10.1");
 }
 
@@ -471,7 +473,7 @@ fn susp_resume_remote_resumption_takes_effect_48_hours_after_the_request() {
             // Registered on the 20th, after the cutoff: debits restart in March.
             assert_eq!(r.billing_from, ym(2027, 3));
         });
-    assert_eq!(last_effective(&s), d(2027, 1, 22));
+    assert_eq!(last_effective(&s), d(2027, 1, 23));
 }
 
 #[test]
@@ -642,13 +644,15 @@ fn zone_when_remote_change_takes_effect_at_the_earliest_48_hours_after_the_reque
     let s = subscribed()
         .when(change_zones(d(2026, 11, 10), ONLINE, "4-5", None))
         .then_expect(|_| {});
-    assert_eq!(last_effective(&s), d(2026, 11, 12));
+    // Requested at 10:00 on the 10th: the 12th is only 38 h on, the 13th is the
+    // first date whose 00:00 is at least 48 h after the request.
+    assert_eq!(last_effective(&s), d(2026, 11, 13));
     subscribed()
         .when(change_zones(
             d(2026, 11, 10),
             ONLINE,
             "4-5",
-            Some(d(2026, 11, 11)),
+            Some(d(2026, 11, 12)),
         ))
         .then_refused(RuleId::ZoneWhen);
     // A second change while one is scheduled is refused.
@@ -667,7 +671,7 @@ fn zone_when_remote_change_takes_effect_at_the_earliest_48_hours_after_the_reque
 fn zone_up_costs_the_new_installment_for_the_month_of_the_effective_date() {
     subscribed_4_5()
         .when(change_zones(
-            d(2026, 11, 18),
+            d(2026, 11, 17),
             ONLINE,
             "1-5",
             Some(d(2026, 11, 20)),
@@ -703,7 +707,7 @@ fn zone_up_worked_example_5_november_costs_the_1_5_installment_collected_with_th
     let s = subscribed_4_5()
         .advance(d(2026, 11, 1))
         .given([change_zones(
-            d(2026, 11, 18),
+            d(2026, 11, 17),
             ONLINE,
             "1-5",
             Some(d(2026, 11, 20)),

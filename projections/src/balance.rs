@@ -2,7 +2,7 @@
 //! collected and returned, fees by kind, debt, credit and a per-month breakdown,
 //! counting the known events effective by `at` (see the crate documentation).
 
-use navigo_core::contract::state::{ContractState, Money_};
+use navigo_core::contract::state::{ContractMoney, ContractState};
 use navigo_core::world::World;
 use navigo_events_schema::views::{
     BalanceTotals, ContractBalance, FeeAmount, MonthAmounts, PayerBalance,
@@ -15,7 +15,7 @@ use crate::{ProjectionError, Query, Worlds};
 /// The totals of a contract's money. Checks the invariant of every fold:
 /// balance = due − collected + returned (`PAY-DUE-VS-COLLECTED`), and that the
 /// core's own attribution invariants hold ([`ContractState::assert_invariants`]).
-pub fn totals(m: &Money_) -> BalanceTotals {
+pub fn totals(m: &ContractMoney) -> BalanceTotals {
     let balance = m.balance();
     // PAY-DUE-VS-COLLECTED: the balance the core reports must be exactly its three
     // totals; a difference is a bug in a fold, not a customer's situation.

@@ -90,9 +90,15 @@ pub struct Period {
 }
 
 impl Period {
-    /// Whether the period is in force on at least one day of `m`.
+    /// Whether the period is in force on at least one day of `m`. The days in
+    /// force are `start..end` (end excluded), so a period ending on its own start
+    /// day (a resumption and a suspension or termination on the same date) has no
+    /// day in force and covers no month (`SUSP-MONTH-DUE`, `REF-HELD-MONTHS`).
     pub fn covers_month(&self, m: YearMonth) -> bool {
-        self.start <= m.last_day() && self.end.map_or(true, |e| e > m.first_day())
+        self.start <= m.last_day()
+            && self
+                .end
+                .map_or(true, |e| e > m.first_day() && e > self.start)
     }
     /// The free month of the cycle that contains `m`: the first free month on or
     /// after `m` (`PAY-FREE-MONTH`); none for Senior.
@@ -117,7 +123,7 @@ impl Period {
     }
 }
 
-/// Amounts of one month (travel only; fees are in [`Money_::fees`]).
+/// Amounts of one month (travel only; fees are in [`ContractMoney::fees`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MonthMoney {
     /// Owed for travel in the month.
@@ -127,9 +133,8 @@ pub struct MonthMoney {
 }
 
 /// The money of a contract (`PAY-DUE-VS-COLLECTED`).
-#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Money_ {
+pub struct ContractMoney {
     /// Total due.
     pub due: Money,
     /// Total collected.
@@ -147,7 +152,7 @@ pub struct Money_ {
     pub unattributed_due: Money,
 }
 
-impl Money_ {
+impl ContractMoney {
     /// due − collected + returned: positive is a debt, negative a credit.
     pub fn balance(&self) -> Money {
         self.due - self.collected + self.returned
@@ -328,7 +333,7 @@ pub struct ContractState {
     /// Losses and thefts.
     pub losses: Vec<Loss>,
     /// Money.
-    pub money: Money_,
+    pub money: ContractMoney,
     /// Debits presented, by month.
     pub debits: BTreeMap<YearMonth, DebitRecord>,
     /// Rejections.
@@ -437,7 +442,7 @@ impl ContractState {
             suspension_registered_on: None,
             support: s.support,
             losses: Vec::new(),
-            money: Money_::default(),
+            money: ContractMoney::default(),
             debits: BTreeMap::new(),
             rejections: Vec::new(),
             refunds: BTreeMap::new(),
@@ -931,5 +936,43 @@ impl ContractState {
             "contract {}: pending refunds out of step with the refunds due",
             self.id
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(start: NaiveDate, end: Option<NaiveDate>) -> Period {
+        Period {
+            start,
+            remaining_days: 0,
+            rulebook: "CGVU-2026".to_owned(),
+            billing_from: YearMonth::of(start),
+            first_free_month: None,
+            end,
+            billing_stops_from: None,
+        }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn susp_month_due_period_ending_on_its_own_start_day_covers_no_month() {
+        // Given a resumption on 2026-11-20 and a suspension effective the same day,
+        let empty = period(d(2026, 11, 20), Some(d(2026, 11, 20)));
+        // then no day of November is in force: the month is not owed for this period.
+        let nov = YearMonth::new(2026, 11).unwrap();
+        assert!(!empty.covers_month(nov));
+        // A period with one day in force in the month still covers it.
+        let one_day = period(d(2026, 11, 20), Some(d(2026, 11, 21)));
+        assert!(one_day.covers_month(nov));
+        assert!(!one_day.covers_month(nov.plus(1)));
+        // An open period covers its start month and every month after.
+        let open = period(d(2026, 11, 20), None);
+        assert!(open.covers_month(nov) && open.covers_month(nov.plus(5)));
+        assert!(!open.covers_month(nov.plus(-1)));
     }
 }

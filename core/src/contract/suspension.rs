@@ -223,10 +223,8 @@ pub fn resumed(
         registered_rulebook,
         registered_on,
     ));
-    let first_free_month = match c.product {
-        Product::Annual { .. } => Some(timing::first_free_month(cycle_rulebook, effective)),
-        Product::Senior => None,
-    };
+    let first_free_month =
+        crate::contract::subscription::first_free_month(cycle_rulebook, c.product, effective);
     ContractResumed {
         rulebook: cycle_rulebook.id.to_owned(),
         remaining_days: crate::calendar::remaining_days(effective),

@@ -21,11 +21,11 @@
 //! (`PAY-REFUND-30D`); the billing clock does that from the `billing_stops_from`
 //! month recorded in the event ([`billing_stops_from`]).
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::{RuleId, YearMonth};
 
 use crate::refusal::{CommandError, Refusal};
-use crate::rulebook::{FreeMonthRule, Rulebook};
+use crate::rulebook::Rulebook;
 
 /// The first month whose debit an operation registered on `request_date` can
 /// still change (`PAY-CUTOFF`, CGVU-2026 §4.14.1, CGU-2011 §2.9.6): registered
@@ -59,37 +59,19 @@ pub fn billing_stops_from(
         .max(first_month_affected(rulebook, request_date))
 }
 
-/// The first free month of a cycle starting on `start` (`PAY-FREE-MONTH`,
-/// CGVU-2026 §4.14.12.2, CGU-2011 §2.9.3), under the rulebook in force when the
-/// cycle began (RULES.md §0 Decision).
-pub fn first_free_month(rulebook: &Rulebook, start: NaiveDate) -> YearMonth {
-    let m = YearMonth::of(start);
-    let full_first_month = match rulebook.free_month {
-        FreeMonthRule::RemainingDays { min_days } => {
-            start.day() == 1 || crate::calendar::remaining_days(start) >= min_days
-        }
-        FreeMonthRule::FirstOfMonthOnly => start.day() == 1,
-    };
-    if full_first_month {
-        m.plus(11)
-    } else {
-        m.plus(12)
-    }
-}
-
 /// The earliest effective date of a change asked through a remote channel: the
-/// Paris date 48 h (the rulebook's delay) after the request; at an agency, the
-/// request date (`SUSP-ANYTIME`, `ZONE-WHEN`, CGVU-2026 §7.3, §10.2, §11.2).
+/// first Paris date whose 00:00 is at least the rulebook's delay (48 h) after the
+/// request, as [`crate::calendar::earliest_effective_date`] reads "at the earliest
+/// 48 h after the request"; at an agency, the request date (`SUSP-ANYTIME`,
+/// `ZONE-WHEN`, CGVU-2026 §7.3, §10.2, §11.2). One reading for every rule: this
+/// only chooses the delay by channel.
 pub fn earliest_date(
     request_at: chrono::DateTime<chrono::Utc>,
     remote: bool,
     remote_delay_hours: u32,
 ) -> NaiveDate {
-    if remote {
-        crate::calendar::paris_date(request_at + Duration::hours(i64::from(remote_delay_hours)))
-    } else {
-        crate::calendar::paris_date(request_at)
-    }
+    let delay = if remote { remote_delay_hours } else { 0 };
+    crate::calendar::earliest_effective_date(request_at, delay)
 }
 
 /// A business refusal under `rulebook`, as a [`CommandError`].
@@ -145,13 +127,16 @@ mod tests {
     }
 
     #[test]
-    fn pay_free_month_of_a_cycle_follows_the_rulebook_of_its_start() {
-        let rb = cgvu_2026();
-        assert_eq!(first_free_month(&rb, d(2026, 7, 12)), ym(2027, 6));
-        assert_eq!(first_free_month(&rb, d(2026, 7, 13)), ym(2027, 7));
-        assert_eq!(first_free_month(&rb, d(2026, 7, 1)), ym(2027, 6));
-        let old = cgu_2011();
-        assert_eq!(first_free_month(&old, d(2020, 7, 1)), ym(2021, 6));
-        assert_eq!(first_free_month(&old, d(2020, 7, 2)), ym(2021, 7));
+    fn susp_anytime_remote_earliest_date_is_the_first_midnight_48_hours_on() {
+        use chrono::TimeZone;
+        // Tuesday 2026-11-10 10:00 Paris (09:00 UTC): Thursday 00:00 is only 38 h
+        // later, so the first date whose 00:00 is 48 h on is Friday 2026-11-13.
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap();
+        assert_eq!(earliest_date(at, true, 48), d(2026, 11, 13));
+        // At an agency the change is immediate: the request's Paris date.
+        assert_eq!(earliest_date(at, false, 48), d(2026, 11, 10));
+        // Exactly 00:00 Paris: two days later.
+        let midnight = chrono::Utc.with_ymd_and_hms(2026, 11, 9, 23, 0, 0).unwrap();
+        assert_eq!(earliest_date(midnight, true, 48), d(2026, 11, 12));
     }
 }
