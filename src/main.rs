@@ -74,6 +74,20 @@ enum Command {
     /// verify it and print its stats.
     Sample,
     /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
+    /// Rebuilds the materialized projections from the whole log (shadow trees,
+    /// swapped in atomically).
+    Rebuild(cli::rebuild::Args),
+    /// Catches the materialized projections up from their checkpoint, then tails
+    /// new events.
+    Follow(cli::follow::Args),
+    /// Compares every materialized projection with the log; prints state hashes.
+    CheckProjections(cli::check_projections::Args),
+    /// Every event of a contract or person with rule ids, hashes and balances.
+    Audit(cli::audit::Args),
+    /// What changed between two views of a contract or person, and why.
+    Diff(cli::diff::Args),
+    /// Hypothetical commands on a contract, without writing anything.
+    WhatIf(cli::what_if::Args),
     #[command(hide = true)]
     StressAppend(cli::stress::Args),
 }
@@ -109,6 +123,12 @@ fn main() -> ExitCode {
             Command::Account(args) => cli::account::run(&data, args).await,
             Command::Stats => cli::stats::run(&data).await,
             Command::Sample => cli::sample::run(&data).await,
+            Command::Rebuild(args) => cli::rebuild::run(&data, args).await,
+            Command::Follow(args) => cli::follow::run(&data, args).await,
+            Command::CheckProjections(args) => cli::check_projections::run(&data, args).await,
+            Command::Audit(args) => cli::audit::run(&data, args).await,
+            Command::Diff(args) => cli::diff::run(&data, args).await,
+            Command::WhatIf(args) => cli::what_if::run(&data, args).await,
             Command::StressAppend(args) => cli::stress::run(&data, args).await,
         }
     });

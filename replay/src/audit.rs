@@ -1,0 +1,113 @@
+//! The audit trail of a contract or a person: every event in position order with
+//! its instants, actor, channel, rule ids, chain hash and the running balance
+//! after it; corrections next to what they correct.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use navigo_core::world::World;
+use navigo_events_schema::{Envelope, Event, Money, RuleId, StreamId, StreamKind};
+use uuid::Uuid;
+
+use crate::rules::rule_ids;
+use crate::ReplayError;
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The envelope (position, stream, instants, actor, channel, hashes, event).
+    pub envelope: Envelope,
+    /// The rule ids that produced or judged it ([`rule_ids`]).
+    pub rules: Vec<RuleId>,
+    /// The balance (due − collected + returned) of the contract, or of every
+    /// contract the person pays, after this event as recorded.
+    pub balance_after: Money,
+    /// For an annulment: the position of the event it annuls.
+    pub corrects: Option<u64>,
+    /// For an annulled event: the position of the annulment (as known).
+    pub annulled_by: Option<u64>,
+}
+
+/// The audit trail of `id` (a contract or a person) over `events` (the whole
+/// log in position order), as known at `known_at`.
+///
+/// # Errors
+/// Neither a contract nor a person known at `known_at`.
+pub fn audit(
+    events: &[Envelope],
+    id: Uuid,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Vec<AuditEntry>, ReplayError> {
+    let recorded: Vec<&Envelope> = events
+        .iter()
+        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
+        .collect();
+    let by_event: BTreeMap<Uuid, u64> = recorded.iter().map(|e| (e.event_id, e.position)).collect();
+    let mut annulled_by: BTreeMap<Uuid, u64> = BTreeMap::new();
+    for e in &recorded {
+        if let Event::EventAnnulled(a) = &e.event {
+            annulled_by.insert(a.annulled_event_id, e.position);
+        }
+    }
+    let mut full = World::new();
+    for e in &recorded {
+        full.apply(e);
+    }
+    let is_contract = full.contract(id).is_some();
+    if !is_contract && full.person(id).is_none() {
+        return Err(navigo_projections::ProjectionError::UnknownContract(id).into());
+    }
+    // The streams the trail shows: the contract's, or the person's and those of
+    // every contract they hold or pay.
+    let mut streams: BTreeSet<StreamId> = BTreeSet::new();
+    if is_contract {
+        streams.insert(StreamId::contract(id));
+    } else {
+        streams.insert(StreamId::person(id));
+        for c in full.contracts.values() {
+            if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
+                streams.insert(StreamId::contract(c.id));
+            }
+        }
+    }
+    let paid: BTreeSet<Uuid> = streams
+        .iter()
+        .filter(|s| s.kind == StreamKind::Contract)
+        .map(|s| s.id)
+        .collect();
+    let mut w = World::new();
+    let mut out = Vec::new();
+    for e in recorded {
+        w.apply(e);
+        let annuls_ours = match &e.event {
+            Event::EventAnnulled(a) => by_event
+                .get(&a.annulled_event_id)
+                .and_then(|p| {
+                    events
+                        .get(p.saturating_sub(1) as usize)
+                        .filter(|x| x.position == *p)
+                })
+                .is_some_and(|x| streams.contains(&x.stream)),
+            _ => false,
+        };
+        if !streams.contains(&e.stream) && !annuls_ours {
+            continue;
+        }
+        let balance_after = paid
+            .iter()
+            .filter_map(|c| w.contract(*c))
+            .map(|c| c.money.balance())
+            .sum();
+        out.push(AuditEntry {
+            envelope: e.clone(),
+            rules: rule_ids(&e.event),
+            balance_after,
+            corrects: match &e.event {
+                Event::EventAnnulled(a) => by_event.get(&a.annulled_event_id).copied(),
+                _ => None,
+            },
+            annulled_by: annulled_by.get(&e.event_id).copied(),
+        });
+    }
+    Ok(out)
+}

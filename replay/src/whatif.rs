@@ -1,0 +1,212 @@
+//! What-if: hypothetical commands layered on a contract at past or future
+//! instants, judged by the core's engine and followed by its billing clock, on a
+//! copy of the log in memory. Nothing is appended.
+//!
+//! Decision (RULES.md is silent on hypotheticals): the hypothetical replaces what
+//! happened to the contract after the first hypothetical request instant. The
+//! contract stream's real events recorded after that instant are set aside
+//! (counted in [`WhatIf::set_aside`]); other streams are kept whole. Before each
+//! command, and at the end through the date the real log reached, the billing
+//! clock runs as it would have, so debits, refunds and clock terminations follow
+//! the hypothetical.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::billing;
+use navigo_core::calendar::paris_date;
+use navigo_core::engine::{handle, Context, Decision, IdGen};
+use navigo_core::policy::Policy;
+use navigo_core::refusal::CommandError;
+use navigo_core::world::World;
+use navigo_events_schema::{CommandEnvelope, Envelope, Hash, StreamId};
+use navigo_projections::{known_events, Query};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use crate::diff::views;
+use crate::ReplayError;
+
+/// Seed of the hypothetical id generator: fixed, so a what-if is reproducible.
+pub const WHATIF_SEED: u64 = 0x5748_4154_4946;
+
+/// The outcome of one hypothetical command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The command's request instant.
+    pub request_at: DateTime<Utc>,
+    /// The command type.
+    pub command: String,
+    /// Accepted: the hypothetical events (type, effective date); refused: the
+    /// refusal as it would be reported for real.
+    pub result: Result<Vec<(String, NaiveDate)>, String>,
+}
+
+/// The actual and hypothetical views side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatIf {
+    /// The date both views are read on.
+    pub at: NaiveDate,
+    /// Real events of the contract set aside (recorded after the first
+    /// hypothetical instant).
+    pub set_aside: u64,
+    /// Each command's outcome.
+    pub outcomes: Vec<Outcome>,
+    /// The actual views (state, balance, calendar).
+    pub actual: BTreeMap<&'static str, Value>,
+    /// The hypothetical views.
+    pub hypothetical: BTreeMap<&'static str, Value>,
+}
+
+/// Folds decisions into `world` and `log` as the store would number them
+/// (provisional hashes: nothing is stored).
+fn append(
+    world: &mut World,
+    log: &mut Vec<Envelope>,
+    decisions: Vec<Decision>,
+    at: DateTime<Utc>,
+) -> Vec<(String, NaiveDate)> {
+    let mut out = Vec::new();
+    for d in decisions {
+        for e in d.events {
+            let env = Envelope {
+                position: world.position + 1,
+                stream: d.stream,
+                stream_seq: world.version(d.stream) + 1,
+                event_id: e.event_id,
+                effective_date: e.effective_date,
+                recorded_at: at,
+                actor: e.actor.clone(),
+                channel: e.channel,
+                idempotency_key: None,
+                correlation_id: e.correlation_id,
+                causation_id: e.causation_id,
+                stored_schema_version: e.event.schema_version(),
+                event: e.event,
+                prev_hash: world.head_hash,
+                hash: Hash::GENESIS,
+            };
+            out.push((env.event.type_name().to_string(), env.effective_date));
+            world.apply(&env);
+            log.push(env);
+        }
+    }
+    out
+}
+
+/// Layers `commands` on `contract` over `events` (the whole log) and reads both
+/// logs on `at` (default: the latest date among the real log and the commands).
+///
+/// # Errors
+/// Unknown contract.
+pub fn what_if(
+    events: &[Envelope],
+    contract: Uuid,
+    commands: &[CommandEnvelope],
+    at: Option<NaiveDate>,
+) -> Result<WhatIf, ReplayError> {
+    let stream = StreamId::contract(contract);
+    let first = commands.iter().map(|c| c.request_at).min();
+    let real_through = events
+        .iter()
+        .filter(|e| e.stream == stream)
+        .map(|e| e.effective_date)
+        .max()
+        .ok_or(navigo_projections::ProjectionError::UnknownContract(
+            contract,
+        ))?;
+    let mut log: Vec<Envelope> = Vec::new();
+    let mut set_aside = 0u64;
+    for e in known_events(events, None) {
+        if e.stream == stream && first.is_some_and(|f| e.recorded_at > f) {
+            set_aside += 1;
+        } else {
+            log.push(e.clone());
+        }
+    }
+    let mut world = World::new();
+    for e in &log {
+        world.apply(e);
+    }
+    // Positions of hypothetical events follow the whole real log.
+    world.position = events.last().map_or(0, |e| e.position);
+    let policy = Policy::default();
+    let mut ids = IdGen::new(WHATIF_SEED);
+    let mut sorted: Vec<&CommandEnvelope> = commands.iter().collect();
+    sorted.sort_by_key(|c| c.request_at);
+    let mut outcomes = Vec::new();
+    for c in sorted {
+        let date = paris_date(c.request_at);
+        // The clock ran every day before the request (the day's debits included).
+        let due = billing::advance_to(
+            &world,
+            date,
+            c.request_at,
+            &mut Context {
+                policy: &policy,
+                ids: &mut ids,
+            },
+        );
+        append(&mut world, &mut log, due, c.request_at);
+        let judged = handle(
+            &world,
+            c,
+            &mut Context {
+                policy: &policy,
+                ids: &mut ids,
+            },
+        );
+        let result = match judged {
+            Ok(decisions) => Ok(append(&mut world, &mut log, decisions, c.request_at)),
+            Err(CommandError::Refused(r)) => Err(format!(
+                "refused by {} ({}): {}",
+                r.rule.as_str(),
+                r.article,
+                r.message
+            )),
+            Err(e) => Err(format!("invalid: {e}")),
+        };
+        outcomes.push(Outcome {
+            request_at: c.request_at,
+            command: command_name(c),
+            result,
+        });
+    }
+    let last_cmd = commands.iter().map(|c| paris_date(c.request_at)).max();
+    let through = last_cmd.map_or(real_through, |d| d.max(real_through));
+    let end_at = commands
+        .iter()
+        .map(|c| c.request_at)
+        .max()
+        .unwrap_or_default();
+    let due = billing::advance_to(
+        &world,
+        through,
+        end_at,
+        &mut Context {
+            policy: &policy,
+            ids: &mut ids,
+        },
+    );
+    append(&mut world, &mut log, due, end_at);
+    let at = at.unwrap_or(through);
+    let q = Query::on(at);
+    Ok(WhatIf {
+        at,
+        set_aside,
+        outcomes,
+        actual: views(events, contract, &q)?,
+        hypothetical: views(&log, contract, &q)?,
+    })
+}
+
+fn command_name(c: &CommandEnvelope) -> String {
+    match serde_json::to_value(&c.command) {
+        Ok(Value::Object(m)) => m
+            .get("type")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .or_else(|| m.keys().next().cloned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
