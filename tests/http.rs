@@ -229,6 +229,10 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
     let bans = format!("/v1/persons/{PERSON_A}/bans");
     let refunds = format!("/v1/persons/{PERSON_A}/refunds");
     let renew = format!("/v1/me/contracts/{CONTRACT_A}/online-renewal");
+    let audit = format!("/v1/audit/{CONTRACT_A}");
+    let diff = format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15");
+    let what_if = format!("/v1/what-if/{CONTRACT_B}");
+    let what_if_body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]}).to_string();
     // (method, path, body, roles allowed)
     let endpoints: Vec<(&str, &str, Option<&str>, &[&str])> = vec![
         ("POST", "/v1/commands", Some(&agent_cmd), &["agent"]),
@@ -245,6 +249,9 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
             &["agent", "auditor", "system"],
         ),
         ("GET", "/v1/verify", None, &["auditor"]),
+        ("GET", &audit, None, &["auditor"]),
+        ("GET", &diff, None, &["auditor"]),
+        ("POST", &what_if, Some(&what_if_body), &["agent", "auditor"]),
         ("POST", "/v1/partner/check", Some(&partner), &["partner"]),
         ("GET", "/v1/me/contracts", None, &["customer"]),
         ("GET", &renew, None, &["customer"]),
@@ -690,4 +697,33 @@ fn http_feed_follower_answers_current_state_like_the_ledger() {
             "{contract} at {at}"
         );
     }
+}
+
+#[test]
+fn http_audit_diff_and_what_if_read_and_append_nothing() {
+    let s = start("replay");
+    let head = s.head();
+    let (st, v) = s.get(&format!("/v1/audit/{CONTRACT_A}"), Some(&s.auditor));
+    assert_eq!(st, 200, "{v}");
+    assert!(!v["entries"].as_array().expect("entries").is_empty(), "{v}");
+    let (st, v) = s.get(
+        &format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15"),
+        Some(&s.auditor),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert!(v["changes"].is_array(), "{v}");
+    let (st, v) = s.get(
+        &format!("/v1/diff/{CONTRACT_A}?from_at=2026-13-15"),
+        Some(&s.auditor),
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("from_at")), "{v}");
+    let body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]});
+    let (st, v) = s.post(
+        &format!("/v1/what-if/{CONTRACT_B}"),
+        Some(&s.agent),
+        &body.to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["outcomes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(s.head(), head);
 }
