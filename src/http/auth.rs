@@ -227,3 +227,58 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_resolve_to_their_role() {
+        // Given a database with one token per role.
+        let mut db = AuthDb::default();
+        let agent = db.create_token("a", Role::Agent).unwrap();
+        let partner = db.create_token("p", Role::Partner).unwrap();
+        // Then each secret resolves to its role, an unknown one to none, and no
+        // secret is stored in clear.
+        assert_eq!(db.role_of_token(&agent), Some(Role::Agent));
+        assert_eq!(db.role_of_token(&partner), Some(Role::Partner));
+        assert_eq!(db.role_of_token("nvg_00"), None);
+        assert!(db
+            .tokens
+            .iter()
+            .all(|t| t.hash != agent && t.hash != partner));
+        // A duplicate name is refused.
+        assert!(db.create_token("a", Role::Auditor).is_err());
+    }
+
+    #[test]
+    fn acc_password_is_hashed_with_argon2_and_verified() {
+        let phc = hash_password("Abcdefg1").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("Abcdefg1", &phc));
+        assert!(!verify_password("Abcdefg2", &phc));
+        assert!(!verify_password("Abcdefg1", "not a hash"));
+    }
+
+    #[test]
+    fn auth_file_round_trips() {
+        let dir = std::env::temp_dir().join(format!("navigo-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = path_in(&dir);
+        let mut db = AuthDb::default();
+        let secret = db.create_token("s", Role::System).unwrap();
+        db.accounts.insert(
+            "l".into(),
+            AccountRecord {
+                login: "l".into(),
+                person: Uuid::from_u128(1),
+                password_hash: "h".into(),
+            },
+        );
+        db.save(&path).unwrap();
+        let back = AuthDb::load(&path).unwrap();
+        assert_eq!(back.role_of_token(&secret), Some(Role::System));
+        assert_eq!(back.accounts["l"].person, Uuid::from_u128(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
