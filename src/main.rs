@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod cli;
+mod http;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,14 @@ enum Command {
     History(cli::history::Args),
     /// Recompute every hash and the chain; report the first bad position.
     Verify,
+    /// Serve the HTTP API (see docs/openapi.json).
+    Serve(cli::serve::Args),
+    /// Manage API tokens (agent, auditor, system, partner).
+    #[command(subcommand)]
+    Token(cli::token::Args),
+    /// Manage customer accounts of the personal space.
+    #[command(subcommand)]
+    Account(cli::account::Args),
     /// Count events, streams and keys.
     Stats,
     /// Create a ledger under --data if absent, append a small realistic sample,
@@ -114,6 +123,9 @@ fn main() -> ExitCode {
             Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify => cli::verify::run(&data),
+            Command::Serve(args) => cli::serve::run(&data, args).await,
+            Command::Token(args) => cli::token::run(&data, args),
+            Command::Account(args) => cli::account::run(&data, args).await,
             Command::Stats => cli::stats::run(&data).await,
             Command::Sample => cli::sample::run(&data).await,
             Command::Rebuild(args) => cli::rebuild::run(&data, args).await,

@@ -1,6 +1,7 @@
 //! The subcommands, one module each, and what they share: the system clock, how a
 //! ledger is opened, and the one place errors become exit codes.
 
+pub mod account;
 pub mod advance;
 pub mod append;
 pub mod apply;
@@ -17,9 +18,11 @@ pub mod init;
 pub mod rebuild;
 pub mod refunds;
 pub mod sample;
+pub mod serve;
 pub mod state;
 pub mod stats;
 pub mod stress;
+pub mod token;
 pub mod verify;
 pub mod what_if;
 

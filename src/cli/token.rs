@@ -1,0 +1,64 @@
+//! `navigo-ledger token create|list|revoke`: API tokens (hashed at rest).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{BadInput, CmdResult};
+use crate::http::auth::{self, AuthDb, Role};
+
+/// Arguments of `token`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Args {
+    /// Create a token; the secret is printed once, only its hash is kept.
+    Create {
+        /// A name to list and revoke it by.
+        #[arg(long)]
+        name: String,
+        /// agent, auditor, system or partner.
+        #[arg(long)]
+        role: String,
+    },
+    /// List token names and roles.
+    List,
+    /// Revoke a token by name.
+    Revoke {
+        /// The name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// Bad arguments, an unreadable auth file.
+pub fn run(data: &Path, args: Args) -> CmdResult {
+    let path = auth::path_in(data);
+    let mut db = AuthDb::load(&path)?;
+    match args {
+        Args::Create { name, role } => {
+            let role = Role::parse_token_role(&role).ok_or_else(|| {
+                BadInput(format!(
+                    "--role {role:?}: one of agent, auditor, system, partner"
+                ))
+            })?;
+            let secret = db.create_token(&name, role)?;
+            db.save(&path)?;
+            println!("{secret}");
+        }
+        Args::List => {
+            for t in &db.tokens {
+                println!("{}\t{}", t.name, t.role.as_str());
+            }
+        }
+        Args::Revoke { name } => {
+            let before = db.tokens.len();
+            db.tokens.retain(|t| t.name != name);
+            if db.tokens.len() == before {
+                return Err(BadInput(format!("no token named {name:?}")).into());
+            }
+            db.save(&path)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,729 @@
+//! The HTTP service over real HTTP on loopback: the authorization matrix, customer
+//! isolation (`ACC-LINK`), `PARTNER-CHECK`, idempotent retries, concurrent
+//! commands on one contract, the feed across reconnects, bad input and the
+//! OpenAPI document's drift. Each test serves its own ledger (the year scenario)
+//! with a fixed clock.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
+const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
+const CONTRACT_B: &str = "0196a000-0000-7000-8000-00000000000b";
+const PERSON_A: &str = "0196a000-0000-7000-8000-0000000000a1";
+const NOW: &str = "2027-10-15T08:00:00Z";
+const ALICE_PASSWORD: &str = "Secret2027ok";
+
+fn cli(data: &Path, args: &[&str], stdin: &str) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().expect("code"),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    data: PathBuf,
+    agent: String,
+    auditor: String,
+    system: String,
+    partner: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(data: &Path, name: &str, role: &str) -> String {
+    let (code, out) = cli(
+        data,
+        &["token", "create", "--name", name, "--role", role],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    out.trim().to_owned()
+}
+
+fn start(name: &str) -> Server {
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("http")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(cli(&data, &["init"], "").0, 0);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
+    let (code, out) = cli(&data, &["apply", scenario.to_str().expect("path")], "");
+    assert!(code == 0 || code == 1, "{out}");
+    let agent = token(&data, "agent-1", "agent");
+    let auditor = token(&data, "auditor-1", "auditor");
+    let system = token(&data, "system-1", "system");
+    let partner = token(&data, "partner-1", "partner");
+    let (code, out) = cli(
+        &data,
+        &[
+            "account",
+            "create",
+            "--login",
+            "alice",
+            "--client-number",
+            "NV00000001",
+            "--birth-date",
+            "1985-03-14",
+        ],
+        &format!("{ALICE_PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{out}");
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--fixed-now", NOW])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(data.with_extension("log")).expect("log file"))
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Server {
+        child,
+        addr,
+        data,
+        agent,
+        auditor,
+        system,
+        partner,
+    }
+}
+
+/// One request over a fresh connection: (status, JSON body).
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(body.as_bytes()).expect("write body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
+    )
+}
+
+impl Server {
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        request(&self.addr, "GET", path, token, None, &[])
+    }
+    fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        request(&self.addr, "POST", path, token, Some(body), &[])
+    }
+    fn head(&self) -> u64 {
+        self.get("/ready", None).1["head_position"]
+            .as_u64()
+            .expect("head")
+    }
+    fn customer(&self) -> String {
+        let (s, v) = self.post(
+            "/v1/sessions",
+            None,
+            &json!({"login": "alice", "password": ALICE_PASSWORD}).to_string(),
+        );
+        assert_eq!(s, 200, "{v}");
+        v["token"].as_str().expect("token").to_owned()
+    }
+}
+
+fn agent_command(contract: &str) -> String {
+    json!({"request_at": NOW, "actor": {"role": "agent", "id": "AG-1"}, "channel": "agency",
+           "command": {"type": "Suspend", "contract_id": contract}})
+    .to_string()
+}
+
+fn register(person: &str, client: &str) -> String {
+    json!({"request_at": NOW, "actor": {"role": "agent", "id": "AG-1"}, "channel": "agency",
+           "command": {"type": "RegisterPerson", "person_id": person, "client_number": client,
+                       "first_name": "Chloé", "last_name": "Martin", "birth_date": "1990-01-01",
+                       "address": {"street": "1 rue X", "postal_code": "75001", "municipality": "Paris"}}}).to_string()
+}
+
+#[test]
+fn http_authorization_matrix_every_role_against_every_endpoint() {
+    let s = start("matrix");
+    let customer = s.customer();
+    let roles: [(&str, Option<&str>); 6] = [
+        ("agent", Some(&s.agent)),
+        ("auditor", Some(&s.auditor)),
+        ("system", Some(&s.system)),
+        ("partner", Some(&s.partner)),
+        ("customer", Some(&customer)),
+        ("none", None),
+    ];
+    let clock = json!({"request_at": NOW, "actor": {"role": "system", "id": "clock"},
+                       "command": {"type": "AdvanceClock", "to": "2027-10-01"}})
+    .to_string();
+    let partner = json!({"client_number": "NV00000001", "birth_date": "1985-03-14"}).to_string();
+    let agent_cmd = agent_command(CONTRACT_A);
+    let state = format!("/v1/contracts/{CONTRACT_A}/state");
+    let balance = format!("/v1/contracts/{CONTRACT_A}/balance");
+    let calendar = format!("/v1/contracts/{CONTRACT_A}/calendar");
+    let bans = format!("/v1/persons/{PERSON_A}/bans");
+    let refunds = format!("/v1/persons/{PERSON_A}/refunds");
+    let renew = format!("/v1/me/contracts/{CONTRACT_A}/online-renewal");
+    let audit = format!("/v1/audit/{CONTRACT_A}");
+    let diff = format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15");
+    let what_if = format!("/v1/what-if/{CONTRACT_B}");
+    let what_if_body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]}).to_string();
+    // (method, path, body, roles allowed)
+    let endpoints: Vec<(&str, &str, Option<&str>, &[&str])> = vec![
+        ("POST", "/v1/commands", Some(&agent_cmd), &["agent"]),
+        ("POST", "/v1/commands", Some(&clock), &["system"]),
+        ("GET", &state, None, &["agent", "auditor", "customer"]),
+        ("GET", &balance, None, &["agent", "auditor", "customer"]),
+        ("GET", &calendar, None, &["agent", "auditor", "customer"]),
+        ("GET", &bans, None, &["agent", "auditor"]),
+        ("GET", &refunds, None, &["agent", "auditor"]),
+        (
+            "GET",
+            "/v1/feed?limit=5",
+            None,
+            &["agent", "auditor", "system"],
+        ),
+        ("GET", "/v1/verify", None, &["auditor"]),
+        ("GET", &audit, None, &["auditor"]),
+        ("GET", &diff, None, &["auditor"]),
+        ("POST", &what_if, Some(&what_if_body), &["agent", "auditor"]),
+        ("POST", "/v1/partner/check", Some(&partner), &["partner"]),
+        ("GET", "/v1/me/contracts", None, &["customer"]),
+        ("GET", &renew, None, &["customer"]),
+    ];
+    let mut checked = 0;
+    for (method, path, body, allowed) in &endpoints {
+        for (role, tok) in &roles {
+            let (status, v) = request(&s.addr, method, path, *tok, *body, &[]);
+            let expected_denial = if tok.is_none() { 401 } else { 403 };
+            if allowed.contains(role) {
+                assert!(
+                    status != 401 && status != 403 && status < 500,
+                    "{role} {method} {path}: {status} {v}"
+                );
+            } else {
+                assert_eq!(status, expected_denial, "{role} {method} {path}: {v}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, endpoints.len() * roles.len());
+    // Health, readiness and the document need no credentials.
+    for p in ["/health", "/ready", "/openapi.json"] {
+        assert_eq!(s.get(p, None).0, 200, "{p}");
+    }
+    // An unknown token is 401, like none.
+    assert_eq!(s.get(&state, Some("nvg_00")).0, 401);
+    // The logs name the role and the route, never a secret nor a person.
+    let log = std::fs::read_to_string(s.data.with_extension("log")).expect("log");
+    assert!(
+        log.contains("role=\"auditor\"") && log.contains("latency_us="),
+        "{log}"
+    );
+    for secret in [&s.agent, &s.auditor, &s.system, &s.partner, &customer] {
+        assert!(!log.contains(secret.as_str()));
+    }
+    for personal in [
+        CONTRACT_A,
+        PERSON_A,
+        "NV00000001",
+        "1985-03-14",
+        ALICE_PASSWORD,
+    ] {
+        assert!(!log.contains(personal), "{personal} in the log");
+    }
+}
+
+#[test]
+fn acc_link_acc_minor_renew_customer_cannot_read_another_customers_contract_even_by_guessing_ids() {
+    let s = start("isolation");
+    let alice = s.customer();
+    let (status, v) = s.get(&format!("/v1/contracts/{CONTRACT_A}/state"), Some(&alice));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["contract"], CONTRACT_A);
+    let (status, v) = s.get("/v1/me/contracts", Some(&alice));
+    assert_eq!(status, 200);
+    assert_eq!(v["contracts"], json!([CONTRACT_A]));
+    // Bob's contract and a made-up id answer the same 404: existence is not revealed.
+    let (bob, _) = s.get(&format!("/v1/contracts/{CONTRACT_B}/balance"), Some(&alice));
+    let (guess, _) = s.get(
+        "/v1/contracts/0196a000-0000-7000-8000-0000000000ff/state",
+        Some(&alice),
+    );
+    assert_eq!((bob, guess), (404, 404));
+    // ACC-MINOR-RENEW: the adult holder may renew online; another customer's
+    // contract is not found. (An under-16 holder cannot be subscribed, SUB-AGE,
+    // so the refused side is proved in core's account tests.)
+    let (st, v) = s.get(
+        &format!("/v1/me/contracts/{CONTRACT_A}/online-renewal"),
+        Some(&alice),
+    );
+    assert_eq!((st, v), (200, json!({"online_renewal": true})));
+    let (st, _) = s.get(
+        &format!("/v1/me/contracts/{CONTRACT_B}/online-renewal"),
+        Some(&alice),
+    );
+    assert_eq!(st, 404);
+    // A wrong password opens no session.
+    let (status, _) = s.post(
+        "/v1/sessions",
+        None,
+        &json!({"login": "alice", "password": "Wrong2027ok"}).to_string(),
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn acc_password_and_acc_link_refuse_account_creation() {
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("http")
+        .join(format!("accounts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(cli(&data, &["init"], "").0, 0);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
+    cli(&data, &["apply", scenario.to_str().expect("path")], "");
+    let args = [
+        "account",
+        "create",
+        "--login",
+        "a",
+        "--client-number",
+        "NV00000001",
+        "--birth-date",
+        "1985-03-14",
+    ];
+    let (code, out) = cli(&data, &args, "short1A\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ACC-PASSWORD"), "{out}");
+    let wrong = [
+        "account",
+        "create",
+        "--login",
+        "a",
+        "--client-number",
+        "NV00000001",
+        "--birth-date",
+        "1985-03-15",
+    ];
+    let (code, out) = cli(&data, &wrong, "Abcdefg1\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ACC-LINK"), "{out}");
+    let (code, out) = cli(&data, &args, "Abcdefg1\n");
+    assert_eq!(code, 0, "{out}");
+    // The password is stored hashed, never in clear.
+    let auth = std::fs::read_to_string(data.join("auth.json")).expect("auth file");
+    assert!(!auth.contains("Abcdefg1") && auth.contains("$argon2id$"));
+}
+
+#[test]
+fn partner_check_answer_carries_no_personal_data() {
+    let s = start("partner");
+    let ask = |body: Value| s.post("/v1/partner/check", Some(&s.partner), &body.to_string());
+    let (status, v) = ask(json!({"client_number": "NV00000001", "birth_date": "1985-03-14"}));
+    assert_eq!(status, 200, "{v}");
+    let obj = v.as_object().expect("object");
+    assert_eq!(obj.keys().collect::<Vec<_>>(), vec!["code"]);
+    let text = v.to_string();
+    for personal in ["Alice", "Durand", "1985", "NV0", "990", CONTRACT_A] {
+        assert!(!text.contains(personal), "{text}");
+    }
+    let (_, wrong) = ask(json!({"client_number": "NV00000001", "birth_date": "1985-03-15"}));
+    assert_eq!(wrong, json!({"code": "02"}));
+    let (status, v) = ask(json!({"client_number": "NV00000001"}));
+    assert_eq!((status, v["field"].as_str()), (400, Some("birth_date")));
+}
+
+#[test]
+fn http_idempotency_key_retry_returns_the_first_answer_and_appends_nothing() {
+    let s = start("idem");
+    let body = register("0196a000-0000-7000-8000-0000000000c1", "NV00000003");
+    let h = [("Idempotency-Key", "req-1")];
+    let (s1, v1) = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&body),
+        &h,
+    );
+    assert_eq!(s1, 201, "{v1}");
+    let head = s.head();
+    let (s2, v2) = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&body),
+        &h,
+    );
+    assert_eq!((s2, &v2), (s1, &v1));
+    assert_eq!(s.head(), head);
+    // The same key with another body is a conflict, nothing appended.
+    let other = register("0196a000-0000-7000-8000-0000000000c2", "NV00000004");
+    let (s3, _) = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&other),
+        &h,
+    );
+    assert_eq!(s3, 409);
+    assert_eq!(s.head(), head);
+}
+
+#[test]
+fn http_concurrent_commands_on_one_contract_lose_no_update() {
+    let s = start("concurrent");
+    let before = s.head();
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let addr = s.addr.clone();
+            let tok = s.agent.clone();
+            std::thread::spawn(move || {
+                request(
+                    &addr,
+                    "POST",
+                    "/v1/commands",
+                    Some(&tok),
+                    Some(&agent_command(CONTRACT_B)),
+                    &[],
+                )
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Value)> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let accepted = answers.iter().filter(|(st, _)| *st == 201).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for (st, v) in answers.iter().filter(|(st, _)| *st != 201) {
+        assert!(*st == 422 || *st == 409, "{st} {v}");
+        assert!(v["rule"].is_string() || *st == 409, "{v}");
+    }
+    let added: usize = answers
+        .iter()
+        .filter(|(st, _)| *st == 201)
+        .map(|(_, v)| v["events"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(s.head(), before + added as u64);
+}
+
+#[test]
+fn http_feed_delivers_every_event_exactly_once_across_reconnects() {
+    let s = start("feed");
+    let head = s.head();
+    let mut seen = Vec::new();
+    let mut from = 1;
+    loop {
+        let (status, v) = s.get(&format!("/v1/feed?from={from}&limit=7"), Some(&s.system));
+        assert_eq!(status, 200, "{v}");
+        let events = v["events"].as_array().expect("events");
+        if events.is_empty() {
+            break;
+        }
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["position"].as_u64().expect("position")),
+        );
+        from = v["next_from"].as_u64().expect("next_from");
+    }
+    assert_eq!(seen, (1..=head).collect::<Vec<_>>());
+    // A follower long-polling at the end gets the next append, once.
+    let addr = s.addr.clone();
+    let tok = s.system.clone();
+    let poll = std::thread::spawn(move || {
+        request(
+            &addr,
+            "GET",
+            &format!("/v1/feed?from={from}&wait_ms=5000"),
+            Some(&tok),
+            None,
+            &[],
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (st, _) = s.post(
+        "/v1/commands",
+        Some(&s.agent),
+        &register("0196a000-0000-7000-8000-0000000000c1", "NV00000003"),
+    );
+    assert_eq!(st, 201);
+    let (_, v) = poll.join().expect("poll");
+    let positions: Vec<u64> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["position"].as_u64().expect("p"))
+        .collect();
+    assert_eq!(positions, vec![head + 1]);
+    let (_, v) = s.get(&format!("/v1/feed?from={}", head + 2), Some(&s.system));
+    assert_eq!(v["events"], json!([]));
+}
+
+#[test]
+fn http_bad_input_is_400_naming_the_field_and_appends_nothing() {
+    let s = start("bad");
+    let head = s.head();
+    let post = |b: &str| s.post("/v1/commands", Some(&s.agent), b);
+    let (st, v) = post("{not json");
+    assert_eq!(st, 400, "{v}");
+    let mut unknown: Value = serde_json::from_str(&register(
+        "0196a000-0000-7000-8000-0000000000c1",
+        "NV00000003",
+    ))
+    .expect("json");
+    unknown["command"]["nickname"] = json!("x");
+    let (st, v) = post(&unknown.to_string());
+    assert_eq!((st, v["field"].as_str()), (400, Some("nickname")), "{v}");
+    let mut impossible: Value = serde_json::from_str(&register(
+        "0196a000-0000-7000-8000-0000000000c1",
+        "NV00000003",
+    ))
+    .expect("json");
+    impossible["command"]["birth_date"] = json!("1990-02-30");
+    let (st, v) = post(&impossible.to_string());
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (400, Some("command.birth_date")),
+        "{v}"
+    );
+    let mut wrong_type: Value = serde_json::from_str(&register(
+        "0196a000-0000-7000-8000-0000000000c1",
+        "NV00000003",
+    ))
+    .expect("json");
+    wrong_type["command"]["first_name"] = json!(42);
+    let (st, v) = post(&wrong_type.to_string());
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (400, Some("command.first_name")),
+        "{v}"
+    );
+    let batch = format!("[{}]", vec![agent_command(CONTRACT_A); 101].join(","));
+    let (st, v) = post(&batch);
+    assert_eq!(st, 400, "{v}");
+    let huge = format!("{{\"x\": \"{}\"}}", "a".repeat(1024 * 1024 + 10));
+    let (st, _) = post(&huge);
+    assert_eq!(st, 413);
+    let (st, v) = s.get(
+        &format!("/v1/contracts/{CONTRACT_A}/state?at=2027-13-01"),
+        Some(&s.agent),
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("at")));
+    assert_eq!(s.head(), head);
+}
+
+#[test]
+fn http_business_refusal_is_422_with_rule_and_article() {
+    let s = start("refusal");
+    // Suspending a contract that is already suspended is a business refusal.
+    let (first, v) = s.post("/v1/commands", Some(&s.agent), &agent_command(CONTRACT_B));
+    assert_eq!(first, 201, "{v}");
+    let head = s.head();
+    let (st, v) = s.post("/v1/commands", Some(&s.agent), &agent_command(CONTRACT_B));
+    assert_eq!(st, 422, "{v}");
+    assert!(
+        v["rule"].as_str().is_some_and(|r| r.starts_with("SUSP-")),
+        "{v}"
+    );
+    assert!(
+        v["article"].as_str().is_some_and(|a| a.contains('§')),
+        "{v}"
+    );
+    assert_eq!(s.head(), head);
+}
+
+#[test]
+fn http_openapi_document_is_committed_and_does_not_drift() {
+    let s = start("openapi");
+    let (st, served) = s.get("/openapi.json", None);
+    assert_eq!(st, 200);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let pretty = serde_json::to_string_pretty(&served).expect("json") + "\n";
+    if std::env::var_os("NAVIGO_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, &pretty).expect("write");
+    }
+    let committed =
+        std::fs::read_to_string(&path).expect("docs/openapi.json (NAVIGO_BLESS=1 regenerates it)");
+    assert_eq!(
+        committed, pretty,
+        "docs/openapi.json drifted: NAVIGO_BLESS=1 cargo test --test http"
+    );
+    let _ = &s.data;
+}
+
+/// Rebuilds a stored envelope from its feed JSON, as a projection service would.
+fn envelope_of(e: &Value) -> navigo_events_schema::Envelope {
+    use navigo_events_schema::upcast::decode_event;
+    fn field<T: serde::de::DeserializeOwned>(e: &Value, k: &str) -> T {
+        serde_json::from_value(e[k].clone()).unwrap_or_else(|err| panic!("{k}: {err} in {e}"))
+    }
+    fn opt<T: serde::de::DeserializeOwned>(e: &Value, k: &str) -> Option<T> {
+        e.get(k).filter(|v| !v.is_null()).map(|_| field(e, k))
+    }
+    let version = e["schema_version"].as_u64().expect("schema_version") as u32;
+    navigo_events_schema::Envelope {
+        position: field(e, "position"),
+        stream: field(e, "stream"),
+        stream_seq: field(e, "stream_seq"),
+        event_id: field(e, "event_id"),
+        effective_date: field(e, "effective_date"),
+        recorded_at: field(e, "recorded_at"),
+        actor: field(e, "actor"),
+        channel: opt(e, "channel"),
+        idempotency_key: opt(e, "idempotency_key"),
+        correlation_id: field(e, "correlation_id"),
+        causation_id: opt(e, "causation_id"),
+        stored_schema_version: opt(e, "stored_schema_version").unwrap_or(version),
+        event: decode_event(
+            e["type"].as_str().expect("type"),
+            version,
+            &e["data"].to_string(),
+        )
+        .expect("decodes"),
+        prev_hash: field(e, "prev_hash"),
+        hash: field(e, "hash"),
+    }
+}
+
+#[test]
+fn http_feed_follower_answers_current_state_like_the_ledger() {
+    let s = start("follower");
+    // Follow the whole feed in pages, as a projection service does.
+    let mut events = Vec::new();
+    let mut from = 1;
+    loop {
+        let (_, v) = s.get(&format!("/v1/feed?from={from}&limit=9"), Some(&s.auditor));
+        let page = v["events"].as_array().expect("events").clone();
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page.iter().map(envelope_of));
+        from = v["next_from"].as_u64().expect("next_from");
+    }
+    for (contract, at) in [
+        (CONTRACT_A, "2026-12-15"),
+        (CONTRACT_B, "2027-10-15"),
+        (CONTRACT_B, "2027-03-01"),
+    ] {
+        let q = navigo_projections::Query {
+            at: at.parse().expect("date"),
+            known_at: None,
+        };
+        let worlds = navigo_projections::Worlds::new(&events, &q);
+        let local = navigo_projections::state::contract_state_in(
+            &worlds,
+            contract.parse().expect("uuid"),
+            &q,
+        )
+        .expect("state");
+        let (st, served) = s.get(
+            &format!("/v1/contracts/{contract}/state?at={at}"),
+            Some(&s.agent),
+        );
+        assert_eq!(st, 200);
+        assert_eq!(
+            serde_json::to_value(&local).expect("json"),
+            served,
+            "{contract} at {at}"
+        );
+    }
+}
+
+#[test]
+fn http_audit_diff_and_what_if_read_and_append_nothing() {
+    let s = start("replay");
+    let head = s.head();
+    let (st, v) = s.get(&format!("/v1/audit/{CONTRACT_A}"), Some(&s.auditor));
+    assert_eq!(st, 200, "{v}");
+    assert!(!v["entries"].as_array().expect("entries").is_empty(), "{v}");
+    let (st, v) = s.get(
+        &format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15"),
+        Some(&s.auditor),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert!(v["changes"].is_array(), "{v}");
+    let (st, v) = s.get(
+        &format!("/v1/diff/{CONTRACT_A}?from_at=2026-13-15"),
+        Some(&s.auditor),
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("from_at")), "{v}");
+    let body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]});
+    let (st, v) = s.post(
+        &format!("/v1/what-if/{CONTRACT_B}"),
+        Some(&s.agent),
+        &body.to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["outcomes"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(s.head(), head);
+}
