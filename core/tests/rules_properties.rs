@@ -345,7 +345,14 @@ impl Driver {
     }
 
     fn advance(&mut self, through: NaiveDate) {
-        let at = navigo_core::calendar::paris_start_of_day(through) + Duration::hours(6);
+        // The clock runs at 06:00 on the day, but never at an instant earlier than
+        // the last one recorded: commands of the same day may already be later, and
+        // the ledger refuses an import that goes back in time (out of order).
+        let morning = navigo_core::calendar::paris_start_of_day(through) + Duration::hours(6);
+        let at = self
+            .world()
+            .head_recorded_at
+            .map_or(morning, |head| head.max(morning));
         match &mut self.backend {
             Backend::Pure { world, ids } => {
                 let mut ctx = Context {
