@@ -8,11 +8,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_core::store::Clock;
-use navigo_projections::load;
 use navigo_replay::audit::{audit, AuditEntry};
 
 use super::state::{parse_instant, print_json};
-use super::{open_store, BadInput, CmdResult, SystemClock};
+use super::{BadInput, CmdResult, SystemClock};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -68,10 +67,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         None => None,
     };
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         print_json(&trail.iter().map(entry_json).collect::<Vec<_>>())?;

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use navigo_core::store::Clock;
 use navigo_events_schema::views::{BalanceTotals, ContractBalance};
-use navigo_projections::{balance, load, Worlds};
+use navigo_projections::{balance, Worlds};
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{open_store, CmdResult, SystemClock};
+use super::{CmdResult, SystemClock};
 
 /// Arguments of `balance`.
 #[derive(Debug, clap::Args)]
@@ -26,10 +26,7 @@ pub struct Args {
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of(&args.as_of, SystemClock.now())?;
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let worlds = Worlds::new(&events, &q.query);
     let mut out = std::io::stdout().lock();
     if worlds.known.contract(q.id).is_some() {

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use navigo_core::store::Clock;
 use navigo_events_schema::views::MayBe;
-use navigo_projections::{bans, load};
+use navigo_projections::bans;
 
 use super::state::{name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{open_store, CmdResult, SystemClock};
+use super::{CmdResult, SystemClock};
 
 /// Arguments of `bans`.
 #[derive(Debug, clap::Args)]
@@ -25,10 +25,7 @@ pub struct Args {
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of(&args.as_of, SystemClock.now())?;
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let b = bans::person_bans(&events, q.id, &q.query).map_err(unknown)?;
     if q.json {
         print_json(&b)?;

@@ -6,10 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_projections::load;
 use navigo_replay::materialize::{check, ProjectionDb};
 
-use super::{open_store, CmdResult, EXIT_REFUSED};
+use super::{CmdResult, EXIT_REFUSED};
 
 /// Arguments of `check-projections`.
 #[derive(Debug, clap::Args)]
@@ -24,10 +23,7 @@ pub struct Args {
 /// # Errors
 /// No projection built, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let r = check(&db, &events)?;
     db.close()?;

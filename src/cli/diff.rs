@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
-use navigo_projections::{load, Query};
+use navigo_projections::Query;
 use navigo_replay::diff::diff;
 
 use super::state::{parse_instant, print_json};
-use super::{open_store, BadInput, CmdResult, SystemClock};
+use super::{BadInput, CmdResult, SystemClock};
 
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
@@ -69,10 +69,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             .into())
         }
     };
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let d = diff(&events, id, &a, &b).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         print_json(&serde_json::json!({

@@ -81,3 +81,19 @@ impl Clock for SystemClock {
 pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
     SledStore::open(data, Limits::default(), Arc::new(SystemClock))
 }
+
+/// Opens the ledger, reads the whole log and closes the store again: the read-only
+/// commands (projections, audit, diff, what-if, rebuild, check-projections) fold
+/// everything. The store is closed before a read error is returned, so the sled
+/// lock is never left held.
+///
+/// # Errors
+/// The ledger cannot be opened, read or closed.
+pub async fn read_whole_log(
+    data: &Path,
+) -> Result<Vec<navigo_events_schema::Envelope>, StoreError> {
+    let store = open_store(data)?;
+    let events = navigo_projections::load::read_everything(&store).await;
+    store.close().await?;
+    events
+}

@@ -9,10 +9,9 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
-use navigo_projections::load;
 use navigo_replay::materialize::{Progress, ProjectionDb};
 
-use super::{open_store, BadInput, CmdResult, SystemClock};
+use super::{BadInput, CmdResult, SystemClock};
 
 /// Arguments of `rebuild`.
 #[derive(Debug, clap::Args)]
@@ -64,10 +63,7 @@ pub fn bar(json: bool) -> impl FnMut(Progress) {
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let g = db.rebuild(&events, at, &mut bar(args.json))?;
     db.close()?;

@@ -15,11 +15,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
 use navigo_events_schema::views::{StatusView, ValidityReason};
-use navigo_projections::{load, state, Query, Worlds};
+use navigo_projections::{state, Query, Worlds};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{open_store, BadInput, CmdResult, SystemClock};
+use super::{BadInput, CmdResult, SystemClock};
 
 /// The arguments every projection subcommand takes.
 #[derive(Debug, clap::Args)]
@@ -149,10 +149,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         Some(s) => parse_instant("--instant", s)?,
         None => now,
     };
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let worlds = Worlds::new(&events, &q.query);
     let view = state::contract_state_in(&worlds, q.id, &q.query).map_err(unknown)?;
     let validity = match args.zone {

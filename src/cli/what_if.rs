@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use navigo_events_schema::CommandEnvelope;
-use navigo_projections::load;
 use navigo_replay::whatif::what_if;
 
 use super::state::print_json;
-use super::{open_store, BadInput, CmdResult};
+use super::{BadInput, CmdResult};
 
 /// Arguments of `what-if`.
 #[derive(Debug, clap::Args)]
@@ -58,10 +57,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             .map_err(|e| BadInput(format!("--commands line {}: {e}", i + 1)))?;
         cmds.push(c);
     }
-    let store = open_store(data)?;
-    let events = load::read_everything(&store).await;
-    store.close().await?;
-    let events = events?;
+    let events = super::read_whole_log(data).await?;
     let w = what_if(&events, id, &cmds, at).map_err(|e| BadInput(e.to_string()))?;
     let outcomes: Vec<serde_json::Value> = w
         .outcomes

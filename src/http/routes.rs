@@ -487,6 +487,13 @@ fn not_found(e: navigo_projections::ProjectionError) -> ApiError {
     ApiError::NotFound(e.to_string())
 }
 
+/// A view as the JSON body of a 200 answer; a serialisation failure is a 500.
+fn view_json<T: serde::Serialize>(view: T) -> Result<Json<Value>, ApiError> {
+    serde_json::to_value(view)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 async fn contract_state(
     State(st): State<Arc<AppState>>,
     Extension(p): Caller,
@@ -496,9 +503,7 @@ async fn contract_state(
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let worlds = Worlds::new(&events, &q);
     let view = navigo_projections::state::contract_state_in(&worlds, id, &q).map_err(not_found)?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    view_json(view)
 }
 
 async fn contract_balance(
@@ -511,9 +516,7 @@ async fn contract_balance(
     let worlds = Worlds::new(&events, &q);
     let view =
         navigo_projections::balance::contract_balance_in(&worlds.at, id, &q).map_err(not_found)?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    view_json(view)
 }
 
 async fn contract_calendar(
@@ -533,9 +536,7 @@ async fn contract_calendar(
         None,
     )
     .map_err(not_found)?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    view_json(view)
 }
 
 /// Person reads are for agents and auditors: a customer reads through their
@@ -560,9 +561,7 @@ async fn person_bans(
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
     let view = navigo_projections::bans::person_bans(&events, id, &q).map_err(not_found)?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    view_json(view)
 }
 
 async fn person_refunds(
@@ -575,9 +574,7 @@ async fn person_refunds(
     let worlds = Worlds::new(&events, &q);
     let view =
         navigo_projections::refunds::person_refunds_in(&worlds, id, &q).map_err(not_found)?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    view_json(view)
 }
 
 fn query_u64(q: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
