@@ -24,9 +24,8 @@
 //! month recorded in the event ([`billing_stops_from`]).
 
 use chrono::{Datelike, NaiveDate};
-use navigo_events_schema::{RuleId, YearMonth};
+use navigo_events_schema::YearMonth;
 
-use crate::refusal::{CommandError, Refusal};
 use crate::rulebook::Rulebook;
 
 /// The first month whose debit an operation registered on `request_date` can
@@ -74,15 +73,6 @@ pub fn earliest_date(
 ) -> NaiveDate {
     let delay = if remote { remote_delay_hours } else { 0 };
     crate::calendar::earliest_effective_date(request_at, delay)
-}
-
-/// A business refusal under `rulebook`, as a [`CommandError`].
-pub fn refuse(rulebook: &Rulebook, rule: RuleId, message: impl Into<String>) -> CommandError {
-    CommandError::Refused(Refusal {
-        rule,
-        article: rulebook.article(rule),
-        message: message.into(),
-    })
 }
 
 #[cfg(test)]
