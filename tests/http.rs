@@ -137,6 +137,19 @@ fn request(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> (u16, Value) {
+    let (status, _, body) = exchange(addr, method, path, token, body, headers);
+    (status, body)
+}
+
+/// One request over a fresh connection: (status, response head, JSON body).
+fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, String, Value) {
     let mut s = TcpStream::connect(addr).expect("connect");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
@@ -163,11 +176,22 @@ fn request(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .expect("status");
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let (response_head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (
         status,
+        response_head.to_owned(),
         serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
     )
+}
+
+/// The value of a response header (names are case-insensitive).
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
+    })
 }
 
 impl Server {
@@ -473,6 +497,130 @@ fn http_concurrent_commands_on_one_contract_lose_no_update() {
         .map(|(_, v)| v["events"].as_array().map_or(0, Vec::len))
         .sum();
     assert_eq!(s.head(), before + added as u64);
+}
+
+#[test]
+fn http_if_match_makes_concurrent_commands_on_one_contract_a_conflict_never_a_lost_update() {
+    // Given six agents who read contract B's state (its ETag)
+    let s = start("if-match");
+    let state = format!("/v1/contracts/{CONTRACT_B}/state");
+    let (st, head, v) = exchange(&s.addr, "GET", &state, Some(&s.agent), None, &[]);
+    assert_eq!(st, 200, "{v}");
+    let etag = header(&head, "etag").expect("the state carries an ETag");
+    let read_version: u64 = etag.trim_matches('"').parse().expect("ETag is a version");
+    assert!(read_version > 0, "{etag}");
+    let before = s.head();
+    // When each submits a command decided on that reading, at the same time
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let addr = s.addr.clone();
+            let tok = s.agent.clone();
+            let etag = etag.clone();
+            std::thread::spawn(move || {
+                request(
+                    &addr,
+                    "POST",
+                    "/v1/commands",
+                    Some(&tok),
+                    Some(&agent_command(CONTRACT_B)),
+                    &[("If-Match", &etag)],
+                )
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Value)> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    // Then exactly one is accepted; every other one is a conflict naming the
+    // stream and both versions (not judged against a state its sender never saw)
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(st, _)| *st == 201)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(accepted.len(), 1, "{answers:?}");
+    let added = accepted[0]["events"].as_array().map_or(0, Vec::len) as u64;
+    assert!(added > 0, "{answers:?}");
+    for (st, v) in answers.iter().filter(|(st, _)| *st != 201) {
+        assert_eq!(*st, 409, "{v}");
+        assert_eq!(v["error"], "conflict", "{v}");
+        let m = v["message"].as_str().expect("message");
+        assert!(m.contains(&format!("contract:{CONTRACT_B}")), "{m}");
+        assert!(
+            m.contains(&format!("expected version {read_version}")),
+            "{m}"
+        );
+        assert!(
+            m.contains(&format!("at version {}", read_version + added)),
+            "{m}"
+        );
+    }
+    // And nothing but the winner's events was appended, and the new ETag moved
+    assert_eq!(s.head(), before + added);
+    let (_, head, _) = exchange(&s.addr, "GET", &state, Some(&s.agent), None, &[]);
+    assert_eq!(
+        header(&head, "etag"),
+        Some(format!("\"{}\"", read_version + added))
+    );
+    // A late retry on the stale reading is still a conflict; on the fresh one
+    // the command is judged (already suspended: 422 with its rule), not conflicted
+    let stale = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&agent_command(CONTRACT_B)),
+        &[("If-Match", &etag)],
+    );
+    assert_eq!(stale.0, 409, "{:?}", stale.1);
+    let fresh_tag = format!("\"{}\"", read_version + added);
+    let fresh = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&agent_command(CONTRACT_B)),
+        &[("If-Match", &fresh_tag)],
+    );
+    assert_eq!(fresh.0, 422, "{:?}", fresh.1);
+    assert!(fresh.1["rule"].is_string(), "{:?}", fresh.1);
+    // The same expectation in the body: expected_version in the command
+    let mut cmd: Value = serde_json::from_str(&agent_command(CONTRACT_B)).expect("json");
+    cmd["expected_version"] = json!(read_version);
+    let (st, v) = s.post("/v1/commands", Some(&s.agent), &cmd.to_string());
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(s.head(), before + added);
+}
+
+#[test]
+fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
+    let s = start("if-match-bad");
+    let before = s.head();
+    for tag in ["*", "12", "\"twelve\""] {
+        let (st, v) = request(
+            &s.addr,
+            "POST",
+            "/v1/commands",
+            Some(&s.agent),
+            Some(&agent_command(CONTRACT_B)),
+            &[("If-Match", tag)],
+        );
+        assert_eq!(st, 400, "{tag}: {v}");
+        assert_eq!(v["field"], "If-Match", "{v}");
+    }
+    let batch = format!("[{}]", agent_command(CONTRACT_B));
+    let (st, v) = request(
+        &s.addr,
+        "POST",
+        "/v1/commands",
+        Some(&s.agent),
+        Some(&batch),
+        &[("If-Match", "\"3\"")],
+    );
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["field"], "If-Match", "{v}");
+    assert_eq!(s.head(), before);
 }
 
 #[test]

@@ -49,6 +49,21 @@ pub enum LedgerError {
         /// The instant recorded on the ledger's head.
         head: DateTime<Utc>,
     },
+    /// Optimistic concurrency: the command's subject stream is no longer at the
+    /// version the request was decided on; nothing was appended.
+    #[error(
+        "conflict on {stream}: the request expected version {expected}, the stream is at \
+         version {actual} (another change was recorded since it was read); read it \
+         again and resubmit with expected_version {actual} if the request still holds"
+    )]
+    VersionConflict {
+        /// The command's subject stream.
+        stream: StreamId,
+        /// The version the request expected.
+        expected: u64,
+        /// The stream's version.
+        actual: u64,
+    },
 }
 
 /// The ledger.
@@ -185,6 +200,26 @@ impl<S: EventStore> Ledger<S> {
         }
         let mut retried = false;
         loop {
+            // Optimistic concurrency (issue 7 §4): checked on every attempt, so a
+            // change by another writer found on a store conflict (the retry below
+            // folds it first) surfaces as a conflict, never as a lost update.
+            if let Some(expected) = cmd.expected_version {
+                let stream = cmd.command.subject().ok_or_else(|| {
+                    CommandError::invalid(
+                        "expected_version",
+                        "the billing clock has no subject stream to expect a version of; \
+                         send it without expected_version",
+                    )
+                })?;
+                let actual = self.world.version(stream);
+                if actual != expected {
+                    return Err(LedgerError::VersionConflict {
+                        stream,
+                        expected,
+                        actual,
+                    });
+                }
+            }
             let decisions = {
                 let mut ctx = Context {
                     policy: &self.policy,
@@ -333,6 +368,7 @@ impl<S: EventStore> Ledger<S> {
             actor: Actor::billing_clock(),
             channel: None,
             idempotency_key: None,
+            expected_version: None,
             command: Command::AdvanceClock(navigo_events_schema::command::AdvanceClock {
                 to: through,
             }),
@@ -390,6 +426,7 @@ impl<S: EventStore> Ledger<S> {
                 actor: actor.clone(),
                 channel: None,
                 idempotency_key: Some(key),
+                expected_version: None,
                 command,
             };
             let before = self.world.position;

@@ -66,6 +66,7 @@ pub fn cmd(date: NaiveDate, channel: Option<Channel>, command: Command) -> Comma
         actor: agent(),
         channel,
         idempotency_key: None,
+        expected_version: None,
         command,
     }
 }

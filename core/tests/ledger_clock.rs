@@ -217,3 +217,83 @@ async fn pay_free_month_clock_resumes_after_a_crash_mid_advance_with_the_same_re
     ledger.into_store().close().await.expect("close");
     straight.into_store().close().await.expect("close");
 }
+
+#[tokio::test]
+async fn ledger_expected_version_refuses_a_command_decided_on_an_older_reading_and_appends_nothing()
+{
+    use navigo_events_schema::command::{AdvanceClock, Command, Suspend};
+    use navigo_events_schema::StreamId;
+    // Given a subscribed contract and a reading of its stream's version
+    let dir = fresh("expected-version");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("open");
+    for c in setup() {
+        ledger
+            .execute(&c, ClockMode::Import)
+            .await
+            .expect("accepted");
+    }
+    let stream = StreamId::contract(cid(1));
+    let read = ledger.world().version(stream);
+    assert!(read > 0);
+    // And a change recorded on the contract after that reading
+    ledger
+        .advance_to(d(2026, 9, 1), clock_at(d(2026, 9, 1)), ClockMode::Import)
+        .await
+        .expect("advance");
+    let now = ledger.world().version(stream);
+    assert!(now > read, "the clock presented debits");
+    let head = ledger.world().position;
+    // When a suspension decided on the older reading arrives
+    let mut suspend = cmd(
+        d(2026, 9, 2),
+        Some(Channel::Agency),
+        Command::Suspend(Suspend {
+            contract_id: cid(1),
+            effective_date: None,
+            planned_resumption: None,
+        }),
+    );
+    suspend.expected_version = Some(read);
+    let err = ledger
+        .execute(&suspend, ClockMode::Import)
+        .await
+        .expect_err("a conflict");
+    // Then it is a conflict naming the stream and both versions, nothing appended
+    match &err {
+        LedgerError::VersionConflict {
+            stream: s,
+            expected,
+            actual,
+        } => {
+            assert_eq!((*s, *expected, *actual), (stream, read, now));
+        }
+        other => panic!("expected a version conflict, got {other}"),
+    }
+    assert!(err.to_string().contains(&stream.to_string()), "{err}");
+    assert_eq!(ledger.world().position, head);
+    // And the same request on the current reading is judged and accepted
+    suspend.expected_version = Some(now);
+    ledger
+        .execute(&suspend, ClockMode::Import)
+        .await
+        .expect("accepted on the current version");
+    assert!(ledger.world().version(stream) > now);
+    // The billing clock has no subject: an expected version on it is invalid
+    let mut clock = cmd(
+        d(2026, 9, 3),
+        None,
+        Command::AdvanceClock(AdvanceClock { to: d(2026, 10, 1) }),
+    );
+    clock.expected_version = Some(1);
+    let head = ledger.world().position;
+    match ledger.execute(&clock, ClockMode::Import).await {
+        Err(LedgerError::Command(CommandError::Invalid { field, .. })) => {
+            assert_eq!(field, "expected_version")
+        }
+        other => panic!("expected an invalid expected_version, got {other:?}"),
+    }
+    assert_eq!(ledger.world().position, head);
+    ledger.into_store().close().await.expect("close");
+}

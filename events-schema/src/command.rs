@@ -33,8 +33,63 @@ pub struct CommandEnvelope {
     /// Retrying with the same key returns the first answer and appends nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Optimistic concurrency: the version of the command's subject stream
+    /// ([`Command::subject`]) the request was decided on — the stream version a
+    /// client read (the `ETag` of the contract's state over HTTP). When the
+    /// stream has moved since, the command is refused as a conflict and nothing is
+    /// appended; absent, the command is judged against the current state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
     /// The command.
     pub command: Command,
+}
+
+impl Command {
+    /// The stream whose version [`CommandEnvelope::expected_version`] refers to:
+    /// the contract for contract commands, the person for person commands and
+    /// refund claims (they are recorded on the holder's stream), the catalogue or
+    /// the campaign for reference data, the stream the command names for a refund
+    /// payment or an annulment. `None` for the billing clock, which touches every
+    /// contract.
+    pub fn subject(&self) -> Option<StreamId> {
+        let contract = |id: Uuid| Some(StreamId::contract(id));
+        match self {
+            Command::RegisterPerson(c) => Some(StreamId::person(c.person_id)),
+            Command::ChangeAddress(c) => Some(StreamId::person(c.person_id)),
+            Command::DeclareWorkStudyPlace(c) => Some(StreamId::person(c.person_id)),
+            Command::FileRefundClaim(c) => Some(StreamId::person(c.holder)),
+            Command::Subscribe(c) => contract(c.contract_id),
+            Command::ChangeDebitDay(c) => contract(c.contract_id),
+            Command::ChangePayer(c) => contract(c.contract_id),
+            Command::ChangeMandate(c) => contract(c.contract_id),
+            Command::RevokeMandate(c)
+            | Command::TerminateByPayer(c)
+            | Command::ValidateSeniorSwitch(c) => contract(c.contract_id),
+            Command::SwitchPaymentMethod(c) => contract(c.contract_id),
+            Command::RecordDebitPresented(c) => contract(c.contract_id),
+            Command::RecordDebitRejected(c) => contract(c.contract_id),
+            Command::SettleDebt(c) => contract(c.contract_id),
+            Command::RecordCashPayment(c) => contract(c.contract_id),
+            Command::Suspend(c) => contract(c.contract_id),
+            Command::Resume(c) => contract(c.contract_id),
+            Command::ChangeZones(c) => contract(c.contract_id),
+            Command::DeclareLoss(c) => contract(c.contract_id),
+            Command::TerminateByAgency(c) => contract(c.contract_id),
+            Command::EstablishFraud(c) => contract(c.contract_id),
+            Command::IssueTreasuryNotice(c) | Command::DeliverTreasuryNotice(c) => {
+                contract(c.contract_id)
+            }
+            Command::SettleTreasuryNotice(c) => contract(c.contract_id),
+            Command::RequestSeniorSwitch(c) => contract(c.contract_id),
+            Command::PublishTariff(_)
+            | Command::PublishSchoolHolidays(_)
+            | Command::PublishReasonCodes(_) => Some(StreamId::catalogue()),
+            Command::PublishCampaign(c) => Some(StreamId::campaign(c.campaign_id)),
+            Command::PayRefund(c) => Some(c.stream),
+            Command::AnnulEvent(c) => Some(c.stream),
+            Command::AdvanceClock(_) => None,
+        }
+    }
 }
 
 /// Every command, one variant per request kind.

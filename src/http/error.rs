@@ -85,6 +85,7 @@ impl From<LedgerError> for ApiError {
                 }
             }
             LedgerError::Store(s) => s.into(),
+            e @ LedgerError::VersionConflict { .. } => ApiError::Conflict(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

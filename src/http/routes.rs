@@ -19,7 +19,7 @@ use navigo_core::ledger::ClockMode;
 use navigo_core::Policy;
 use navigo_events_schema::command::Command;
 use navigo_events_schema::types::ClientNumber;
-use navigo_events_schema::{CommandEnvelope, Envelope};
+use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
 use navigo_projections::{Query as PQuery, Worlds};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -248,6 +248,22 @@ fn find_key(v: &Value, at: &str, bad: &dyn Fn(&Value) -> bool) -> Option<String>
     }
 }
 
+/// `If-Match: "<version>"` (an ETag of a contract's state; a weak `W/` prefix
+/// is accepted, `*` is not: it would expect nothing).
+fn parse_if_match(v: &axum::http::HeaderValue) -> Result<u64, ApiError> {
+    let text = v.to_str().unwrap_or("");
+    let tag = text.trim().trim_start_matches("W/");
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(|| {
+            ApiError::bad(
+                "If-Match",
+                format!("{text:?} is not an ETag of a contract's state, e.g. \"12\""),
+            )
+        })
+}
+
 fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
     let text = item.to_string();
     serde_json::from_str(&text).map_err(|e| {
@@ -295,6 +311,10 @@ async fn commands(
         ),
         None => None,
     };
+    let if_match = match headers.get(axum::http::header::IF_MATCH) {
+        Some(v) => Some(parse_if_match(v)?),
+        None => None,
+    };
     let body_hash = blake3::hash(&body);
     if let Some(k) = &key {
         if let Some((h, status, answer)) = st.idempotency.lock().await.get(k) {
@@ -332,6 +352,26 @@ async fn commands(
         }
         other => (vec![parse_command(other, None)?], false),
     };
+    if let Some(v) = if_match {
+        // If-Match names one stream version: it fits one command, not a batch
+        // (each command of a batch carries its own expected_version).
+        if batch {
+            return Err(ApiError::bad(
+                "If-Match",
+                "applies to a single command; give each command of a batch its own \
+                 expected_version",
+            ));
+        }
+        match cmds[0].expected_version {
+            Some(e) if e != v => {
+                return Err(ApiError::bad(
+                    "If-Match",
+                    format!("version {v} disagrees with the body's expected_version {e}"),
+                ))
+            }
+            _ => cmds[0].expected_version = Some(v),
+        }
+    }
     for (i, c) in cmds.iter_mut().enumerate() {
         let need = role_for(&c.command);
         if need != p.role {
@@ -499,11 +539,16 @@ async fn contract_state(
     Extension(p): Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let worlds = Worlds::new(&events, &q);
     let view = navigo_projections::state::contract_state_in(&worlds, id, &q).map_err(not_found)?;
-    view_json(view)
+    // The ETag is the contract stream's version in this reading: sent back as
+    // If-Match with a command, it makes the command a conflict (409) if anything
+    // was recorded on the contract since (optimistic concurrency).
+    let version = worlds.known.version(StreamId::contract(id));
+    let etag = format!("\"{version}\"");
+    Ok(([(axum::http::header::ETAG, etag)], view_json(view)?).into_response())
 }
 
 async fn contract_balance(

@@ -220,6 +220,7 @@ fn envelope(
         actor,
         channel,
         idempotency_key: Some(key),
+        expected_version: None,
         command,
     }
 }

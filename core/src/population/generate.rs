@@ -241,6 +241,7 @@ impl Gen<'_> {
             actor,
             channel,
             idempotency_key: None,
+            expected_version: None,
             command,
         };
         self.push(at, Step::Command(Box::new(cmd)));
