@@ -363,6 +363,87 @@ fn acc_link_acc_minor_renew_customer_cannot_read_another_customers_contract_even
 }
 
 #[test]
+fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() {
+    let s = start("accounts-http");
+    let body = |login: &str, password: &str, client: &str, birth: &str| {
+        json!({"login": login, "password": password, "client_number": client, "birth_date": birth})
+            .to_string()
+    };
+    let before = s.head();
+    // ACC-PASSWORD: too short, no digit...
+    let (st, v) = s.post(
+        "/v1/accounts",
+        None,
+        &body("bob", "short1A", "NV00000001", "1985-03-14"),
+    );
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(v["rule"], "ACC-PASSWORD", "{v}");
+    // ACC-LINK: a wrong birth date and an unknown client number get the same
+    // answer, so that neither can be probed.
+    let (st, wrong_birth) = s.post(
+        "/v1/accounts",
+        None,
+        &body("bob", "Abcdefg1", "NV00000001", "1985-03-15"),
+    );
+    assert_eq!(st, 422, "{wrong_birth}");
+    assert_eq!(wrong_birth["rule"], "ACC-LINK", "{wrong_birth}");
+    let (st, unknown) = s.post(
+        "/v1/accounts",
+        None,
+        &body("bob", "Abcdefg1", "NV99999999", "1985-03-14"),
+    );
+    assert_eq!(st, 422, "{unknown}");
+    assert_eq!(unknown, wrong_birth);
+    // Malformed input names the field.
+    let (st, v) = s.post(
+        "/v1/accounts",
+        None,
+        &json!({"login": "bob", "password": "Abcdefg1", "client_number": "NV00000001",
+                "birth_date": "1985-02-30"})
+        .to_string(),
+    );
+    assert_eq!((st, v["field"].as_str()), (400, Some("birth_date")), "{v}");
+    let (st, v) = s.post("/v1/accounts", None, r#"{"login": "bob", "admin": true}"#);
+    assert_eq!((st, v["field"].as_str()), (400, Some("admin")), "{v}");
+    // Both match: created, and the customer can open a session at once and
+    // see their own contracts, the service still running.
+    let (st, v) = s.post(
+        "/v1/accounts",
+        None,
+        &body("bob", "Abcdefg1", "NV00000001", "1985-03-14"),
+    );
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = s.post(
+        "/v1/sessions",
+        None,
+        &json!({"login": "bob", "password": "Abcdefg1"}).to_string(),
+    );
+    assert_eq!(st, 200, "{v}");
+    let tok = v["token"].as_str().expect("token").to_owned();
+    let (st, v) = s.get("/v1/me/contracts", Some(&tok));
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["contracts"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|id| id == CONTRACT_A)),
+        "{v}"
+    );
+    // A taken login is a conflict; nothing reached the ledger; no secret logged.
+    let (st, v) = s.post(
+        "/v1/accounts",
+        None,
+        &body("bob", "Abcdefg2", "NV00000001", "1985-03-14"),
+    );
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(s.head(), before);
+    let log = std::fs::read_to_string(s.data.with_extension("log")).expect("log");
+    assert!(
+        !log.contains("Abcdefg1") && !log.contains("NV00000001"),
+        "{log}"
+    );
+}
+
+#[test]
 fn acc_password_and_acc_link_refuse_account_creation() {
     let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("http")

@@ -8,13 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use navigo_core::account::{check_link, check_password};
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
 use navigo_events_schema::types::ClientNumber;
 
 use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
-use crate::http::auth::{self, AccountRecord, AuthDb};
+use crate::http::auth::{self, AccountError};
 
 /// Arguments of `account`.
 #[derive(Debug, clap::Subcommand)]
@@ -33,7 +32,8 @@ pub enum Args {
     },
 }
 
-/// Runs the subcommand (the ledger must not be served meanwhile: it is opened).
+/// Runs the subcommand. It opens the ledger, so it works while the ledger is not
+/// served; a served ledger takes accounts through `POST /v1/accounts`.
 ///
 /// # Errors
 /// Bad arguments, not a ledger.
@@ -52,44 +52,34 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let mut password = String::new();
     std::io::stdin().lock().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    if let Err(r) = check_password(password, today) {
-        println!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message);
-        return Ok(ExitCode::from(EXIT_REFUSED));
-    }
-    let store = open_store(data)?;
+    let store = open_store(data).map_err(|e| {
+        BadInput(format!(
+            "{e}; while the ledger is served, create the account with POST /v1/accounts"
+        ))
+    })?;
     let ledger =
         navigo_core::ledger::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
-    let person = ledger
-        .world()
-        .persons
-        .values()
-        .find(|p| check_link(&given, birth, &p.client_number, p.birth_date, today).is_ok())
-        .map(|p| p.id);
-    ledger.into_store().close().await?;
-    let Some(person) = person else {
-        // The refusal names the rule without saying which of the two did not match.
-        let other = birth.succ_opt().unwrap_or(NaiveDate::MIN);
-        let r = check_link(&given, birth, &given, other, today).err();
-        match r {
-            Some(r) => println!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message),
-            None => println!("refused ACC-LINK"),
-        }
-        return Ok(ExitCode::from(EXIT_REFUSED));
-    };
-    let path = auth::path_in(data);
-    let mut db = AuthDb::load(&path)?;
-    if db.accounts.contains_key(&login) {
-        return Err(BadInput(format!("the login {login:?} is taken")).into());
-    }
-    db.accounts.insert(
-        login.clone(),
-        AccountRecord {
-            login,
-            person,
-            password_hash: auth::hash_password(password)?,
-        },
+    let created = auth::create_account(
+        ledger.world(),
+        &auth::path_in(data),
+        &login,
+        &given,
+        birth,
+        password,
+        today,
     );
-    db.save(&path)?;
+    ledger.into_store().close().await?;
+    match created {
+        Ok(_) => {}
+        Err(AccountError::Refused(r)) => {
+            println!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message);
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        Err(AccountError::LoginTaken(l)) => {
+            return Err(BadInput(format!("the login {l:?} is taken")).into())
+        }
+        Err(AccountError::Storage(e)) => return Err(e.into()),
+    }
     println!("account created and linked (ACC-LINK)");
     Ok(ExitCode::SUCCESS)
 }

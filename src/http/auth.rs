@@ -282,3 +282,69 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// `ACC-PASSWORD` or `ACC-LINK` refused it.
+    #[error("refused {} ({}): {}", .0.rule.as_str(), .0.article, .0.message)]
+    Refused(navigo_core::Refusal),
+    /// The login belongs to another account.
+    #[error("the login {0:?} is taken; choose another")]
+    LoginTaken(String),
+    /// The auth file could not be read or written.
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+/// Creates a customer account of the personal space (the one implementation, for
+/// `navigo-ledger account create` and `POST /v1/accounts`): the password must
+/// pass `ACC-PASSWORD`; the account is linked only to the customer whose client
+/// number and birth date both match (`ACC-LINK`) — the refusal does not say which
+/// of the two did not, so that client numbers cannot be probed. The password is
+/// stored as an argon2id hash in the auth file at `path`.
+///
+/// # Errors
+/// [`AccountError`].
+pub fn create_account(
+    world: &navigo_core::world::World,
+    path: &Path,
+    login: &str,
+    client_number: &navigo_events_schema::types::ClientNumber,
+    birth: chrono::NaiveDate,
+    password: &str,
+    today: chrono::NaiveDate,
+) -> Result<Uuid, AccountError> {
+    use navigo_core::account::{check_link, check_password};
+    check_password(password, today).map_err(AccountError::Refused)?;
+    let person = world
+        .persons
+        .values()
+        .find(|p| check_link(client_number, birth, &p.client_number, p.birth_date, today).is_ok())
+        .map(|p| p.id);
+    let Some(person) = person else {
+        // A link that cannot match (same number, another birth date) gives the
+        // rule's own refusal, whichever field did not match.
+        let other = birth.succ_opt().unwrap_or(chrono::NaiveDate::MIN);
+        return Err(
+            match check_link(client_number, birth, client_number, other, today) {
+                Err(r) => AccountError::Refused(r),
+                Ok(()) => AccountError::Storage(anyhow::anyhow!("ACC-LINK accepted a mismatch")),
+            },
+        );
+    };
+    let mut db = AuthDb::load(path)?;
+    if db.accounts.contains_key(login) {
+        return Err(AccountError::LoginTaken(login.to_owned()));
+    }
+    db.accounts.insert(
+        login.to_owned(),
+        AccountRecord {
+            login: login.to_owned(),
+            person,
+            password_hash: hash_password(password)?,
+        },
+    );
+    db.save(path)?;
+    Ok(person)
+}

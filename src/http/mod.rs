@@ -38,6 +38,8 @@ pub const FEED_WAIT_MS_MAX: u64 = 30_000;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 /// Idempotency-Key answers remembered in memory (oldest forgotten beyond).
 pub const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
+/// Characters in a personal-space login.
+pub const LOGIN_CHARS_MAX: usize = 64;
 /// Customer sessions kept in memory.
 pub const SESSIONS_MAX: usize = 100_000;
 

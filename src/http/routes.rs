@@ -57,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/diff/{id}", get(diff))
         .route("/v1/what-if/{id}", post(what_if))
         .route("/v1/partner/check", post(partner_check))
+        .route("/v1/accounts", post(create_account))
         .route("/v1/sessions", post(open_session))
         .route("/v1/me/contracts", get(my_contracts))
         .route("/v1/me/contracts/{id}/online-renewal", get(online_renewal))
@@ -812,6 +813,47 @@ async fn partner_check(
         .collect();
     let code = account::partner_check(&id, birth, &subjects);
     Ok(Json(json!({ "code": code.code() })))
+}
+
+/// POST /v1/accounts `{login, password, client_number, birth_date}`: a customer
+/// creates their personal-space account (`ACC-PASSWORD`, `ACC-LINK`), with the
+/// same rules as `navigo-ledger account create`, while the ledger is served.
+/// 201 created; 422 refused with the rule (never saying which of the client
+/// number and the birth date did not match); 409 a login taken; 400 malformed.
+async fn create_account(
+    State(st): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let m = body_object(&body, &["login", "password", "client_number", "birth_date"])?;
+    let login = str_field(&m, "login")?
+        .filter(|l| !l.trim().is_empty() && l.chars().count() <= LOGIN_CHARS_MAX)
+        .ok_or_else(|| ApiError::bad("login", format!("1 to {LOGIN_CHARS_MAX} characters")))?;
+    let password =
+        str_field(&m, "password")?.ok_or_else(|| ApiError::bad("password", "missing"))?;
+    let client: ClientNumber = str_field(&m, "client_number")?
+        .ok_or_else(|| ApiError::bad("client_number", "missing"))?
+        .parse()
+        .map_err(|e| ApiError::bad("client_number", format!("{e}")))?;
+    let birth = date_field(&m, "birth_date")?;
+    let today = paris_date(st.clock.now());
+    // The ledger's lock also serialises writers of the auth file.
+    let ledger = st.ledger.lock().await;
+    let created = auth::create_account(
+        ledger.world(),
+        &st.auth_path,
+        login,
+        &client,
+        birth,
+        password,
+        today,
+    );
+    drop(ledger);
+    match created {
+        Ok(_) => Ok((StatusCode::CREATED, Json(json!({"status": "created"}))).into_response()),
+        Err(auth::AccountError::Refused(r)) => Err(ApiError::Refused(r)),
+        Err(e @ auth::AccountError::LoginTaken(_)) => Err(ApiError::Conflict(e.to_string())),
+        Err(auth::AccountError::Storage(e)) => Err(ApiError::Internal(e.to_string())),
+    }
 }
 
 /// POST /v1/sessions `{login, password}` → `{token}`: a customer session.
