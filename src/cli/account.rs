@@ -78,7 +78,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         Err(AccountError::LoginTaken(l)) => {
             return Err(BadInput(format!("the login {l:?} is taken")).into())
         }
-        Err(AccountError::Storage(e)) => return Err(e.into()),
+        Err(AccountError::Storage(e)) => return Err(e),
     }
     println!("account created and linked (ACC-LINK)");
     Ok(ExitCode::SUCCESS)
