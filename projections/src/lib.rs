@@ -45,6 +45,7 @@ pub mod bans;
 pub mod calendar;
 pub mod load;
 pub mod refunds;
+pub mod slice;
 pub mod state;
 
 /// The parameters of a projection.

@@ -516,12 +516,19 @@ async fn contract_read(
     p: Option<Principal>,
     id: &str,
     q: &HashMap<String, String>,
-) -> Result<(Uuid, PQuery, Arc<Vec<Envelope>>), ApiError> {
+) -> Result<(Uuid, PQuery, Vec<Envelope>), ApiError> {
     let p = require(&p, READERS, "read contracts")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
     may_read_contract(st, &p, id).await?;
-    Ok((id, q, all_events(st).await?))
+    // The contract's slice of the live world (its stream, the catalogue, the
+    // persons and contracts its state reads), not the whole log: a read costs
+    // the contract's history, not the ledger's (equal views:
+    // tests/projections_slice.rs).
+    let ledger = st.ledger.lock().await;
+    let events = navigo_projections::slice::contract_slice(ledger.world(), id)
+        .ok_or_else(|| not_found(navigo_projections::ProjectionError::UnknownContract(id)))?;
+    Ok((id, q, events))
 }
 
 fn not_found(e: navigo_projections::ProjectionError) -> ApiError {
@@ -572,16 +579,8 @@ async fn contract_calendar(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let worlds = Worlds::new(&events, &q);
-    let view = navigo_projections::calendar::calendar_in(
-        &worlds.known,
-        &worlds.at,
-        id,
-        &q,
-        &Policy::default(),
-        None,
-    )
-    .map_err(not_found)?;
+    let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), None)
+        .map_err(not_found)?;
     view_json(view)
 }
 

@@ -1,0 +1,161 @@
+//! A contract's views computed from its slice of the live world
+//! (`navigo_projections::slice`, what the HTTP service reads) equal the views
+//! computed from the whole log, for every contract of a generated population
+//! (payers paying for several holders, suspensions, zone changes, rejections,
+//! terminations, fraud, corrections), on several `at` dates and `known_at` instants.
+
+mod projections_support;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::ledger::{ClockMode, Ledger};
+use navigo_core::population::drive;
+use navigo_core::population::generate::{generate, PopulationConfig};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{Limits, ManualClock};
+use navigo_core::testing::{annual_1_5, cid, pid, register, subscribe};
+use navigo_core::Policy;
+use navigo_events_schema::command::{Command, ContractRef};
+use navigo_events_schema::types::Channel;
+use navigo_events_schema::RuleId;
+use navigo_projections::{balance, calendar, load, slice, state, Query, Worlds};
+use projections_support::*;
+
+const SEED: u64 = 0x51_1CE;
+const CONTRACTS: u32 = 40;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+fn instant(s: &str) -> DateTime<Utc> {
+    s.parse().expect("instant")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() {
+    // Given a generated population driven through the ledger
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("projections-slice-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SledStore::init(&dir).expect("init");
+    let builtin_at = instant("2011-06-01T00:00:00Z");
+    let store = SledStore::open(
+        &dir,
+        Limits::default(),
+        Arc::new(ManualClock::new(builtin_at)),
+    )
+    .expect("open");
+    let mut ledger = Ledger::open(store, Policy::default(), SEED)
+        .await
+        .expect("ledger");
+    ledger
+        .load_builtin_reference(builtin_at, ClockMode::Import)
+        .await
+        .expect("reference data");
+    let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+    let plan = generate(
+        PopulationConfig {
+            seed: SEED,
+            contracts: CONTRACTS,
+            from: date(2024, 1, 1),
+            through: date(2025, 9, 30),
+        },
+        &campaigns,
+    );
+    drive(&mut ledger, &plan.commands, &mut |_| {})
+        .await
+        .expect("drive");
+    let all = load::read_everything(ledger.store()).await.expect("log");
+    let world = ledger.world();
+    assert!(world.contracts.len() >= CONTRACTS as usize / 2);
+    let policy = Policy::default();
+    // When each contract's views are read from its slice and from the whole log
+    let queries = [
+        Query::on(date(2025, 9, 30)),
+        Query::on(date(2026, 3, 15)),
+        Query {
+            at: date(2024, 11, 30),
+            known_at: Some(instant("2024-12-01T00:00:00Z")),
+        },
+        Query {
+            at: date(2025, 2, 28),
+            known_at: Some(instant("2025-06-15T12:00:00Z")),
+        },
+    ];
+    let mut compared = 0usize;
+    for q in &queries {
+        let whole = Worlds::new(&all, q);
+        for id in world.contracts.keys() {
+            let part = slice::contract_slice(world, *id).expect("a known contract");
+            assert!(part.len() < all.len());
+            let sliced = Worlds::new(&part, q);
+            // Then they are equal, view by view (or absent in both)
+            let a = state::contract_state_in(&whole, *id, q).ok();
+            let b = state::contract_state_in(&sliced, *id, q).ok();
+            assert_eq!(a, b, "state of {id} at {q:?}");
+            let a = balance::contract_balance_in(&whole.at, *id, q).ok();
+            let b = balance::contract_balance_in(&sliced.at, *id, q).ok();
+            assert_eq!(a, b, "balance of {id} at {q:?}");
+            let a = calendar::calendar(&all, *id, q, &policy, None).ok();
+            let b = calendar::calendar(&part, *id, q, &policy, None).ok();
+            assert_eq!(a, b, "calendar of {id} at {q:?}");
+            compared += a.is_some() as usize;
+        }
+    }
+    assert!(
+        compared > CONTRACTS as usize,
+        "{compared} calendars compared"
+    );
+    ledger.into_store().close().await.expect("close");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn term_retention_contract_slice_reads_the_contracts_the_holder_pays() {
+    // Given person 1 holding contract 1 and paying contract 2 of person 2
+    let mut child = subscribe(
+        date(2026, 7, 12),
+        Channel::Agency,
+        2,
+        2,
+        annual_1_5(),
+        date(2026, 7, 12),
+        navigo_core::testing::debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut child.command {
+        s.payer = pid(1);
+    }
+    let s = base()
+        .given([
+            register(2, date(1992, 5, 1)),
+            agency(date(2026, 7, 12), annual_1_5()),
+            child,
+        ])
+        .advance(date(2026, 9, 1));
+    // And contract 1 terminated by its payer, contract 2 still in force
+    let terminate = on(
+        date(2026, 9, 10),
+        Channel::Agency,
+        Command::TerminateByPayer(ContractRef {
+            contract_id: cid(1),
+        }),
+    );
+    let s = s.given([terminate]).advance(date(2026, 12, 1));
+    let all = envelopes(&s);
+    let q = Query::on(date(2026, 12, 15));
+    // When contract 1's state is read from its slice and from the whole log
+    let part = slice::contract_slice(&s.world, cid(1)).expect("known");
+    let whole = state::contract_state_in(&Worlds::new(&all, &q), cid(1), &q).expect("state");
+    let sliced = state::contract_state_in(&Worlds::new(&part, &q), cid(1), &q).expect("state");
+    // Then TERM-RETENTION keeps the holder's data (they still pay contract 2),
+    // in both
+    assert_eq!(whole.retention.rule, RuleId::TermRetention);
+    assert!(
+        whole.retention.yes && whole.retention.message.is_none(),
+        "{:?}",
+        whole.retention
+    );
+    assert_eq!(whole, sliced);
+}
