@@ -365,33 +365,22 @@ fn acc_link_acc_minor_renew_customer_cannot_read_another_customers_contract_even
 #[test]
 fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() {
     let s = start("accounts-http");
-    let body = |login: &str, password: &str, client: &str, birth: &str| {
-        json!({"login": login, "password": password, "client_number": client, "birth_date": birth})
-            .to_string()
+    let create = |login: &str, password: &str, client: &str, birth: &str| {
+        let body = json!({"login": login, "password": password, "client_number": client,
+                          "birth_date": birth});
+        s.post("/v1/accounts", None, &body.to_string())
     };
     let before = s.head();
     // ACC-PASSWORD: too short, no digit...
-    let (st, v) = s.post(
-        "/v1/accounts",
-        None,
-        &body("bob", "short1A", "NV00000001", "1985-03-14"),
-    );
+    let (st, v) = create("bob", "short1A", "NV00000001", "1985-03-14");
     assert_eq!(st, 422, "{v}");
     assert_eq!(v["rule"], "ACC-PASSWORD", "{v}");
     // ACC-LINK: a wrong birth date and an unknown client number get the same
     // answer, so that neither can be probed.
-    let (st, wrong_birth) = s.post(
-        "/v1/accounts",
-        None,
-        &body("bob", "Abcdefg1", "NV00000001", "1985-03-15"),
-    );
+    let (st, wrong_birth) = create("bob", "Abcdefg1", "NV00000001", "1985-03-15");
     assert_eq!(st, 422, "{wrong_birth}");
     assert_eq!(wrong_birth["rule"], "ACC-LINK", "{wrong_birth}");
-    let (st, unknown) = s.post(
-        "/v1/accounts",
-        None,
-        &body("bob", "Abcdefg1", "NV99999999", "1985-03-14"),
-    );
+    let (st, unknown) = create("bob", "Abcdefg1", "NV99999999", "1985-03-14");
     assert_eq!(st, 422, "{unknown}");
     assert_eq!(unknown, wrong_birth);
     // Malformed input names the field.
@@ -407,11 +396,7 @@ fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() 
     assert_eq!((st, v["field"].as_str()), (400, Some("admin")), "{v}");
     // Both match: created, and the customer can open a session at once and
     // see their own contracts, the service still running.
-    let (st, v) = s.post(
-        "/v1/accounts",
-        None,
-        &body("bob", "Abcdefg1", "NV00000001", "1985-03-14"),
-    );
+    let (st, v) = create("bob", "Abcdefg1", "NV00000001", "1985-03-14");
     assert_eq!(st, 201, "{v}");
     let (st, v) = s.post(
         "/v1/sessions",
@@ -429,11 +414,7 @@ fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() 
         "{v}"
     );
     // A taken login is a conflict; nothing reached the ledger; no secret logged.
-    let (st, v) = s.post(
-        "/v1/accounts",
-        None,
-        &body("bob", "Abcdefg2", "NV00000001", "1985-03-14"),
-    );
+    let (st, v) = create("bob", "Abcdefg2", "NV00000001", "1985-03-14");
     assert_eq!(st, 409, "{v}");
     assert_eq!(s.head(), before);
     let log = std::fs::read_to_string(s.data.with_extension("log")).expect("log");

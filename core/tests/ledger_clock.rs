@@ -52,14 +52,9 @@ fn setup() -> Vec<CommandEnvelope> {
     ]
 }
 
-fn clock_at(date: chrono::NaiveDate) -> DateTime<Utc> {
-    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(6)
-}
-
-#[tokio::test]
-async fn ledger_clock_advanced_twice_emits_nothing_new_and_a_retried_command_appends_nothing() {
-    let dir = fresh("twice");
-    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+/// A ledger over `dir` with the tariff, the reason codes, person 1 and contract 1.
+async fn set_up(dir: &std::path::Path) -> Ledger<SledStore> {
+    let mut ledger = Ledger::open(open(dir), Policy::default(), 1)
         .await
         .expect("open");
     for c in setup() {
@@ -68,6 +63,17 @@ async fn ledger_clock_advanced_twice_emits_nothing_new_and_a_retried_command_app
             .await
             .expect("accepted");
     }
+    ledger
+}
+
+fn clock_at(date: chrono::NaiveDate) -> DateTime<Utc> {
+    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(6)
+}
+
+#[tokio::test]
+async fn ledger_clock_advanced_twice_emits_nothing_new_and_a_retried_command_appends_nothing() {
+    let dir = fresh("twice");
+    let mut ledger = set_up(&dir).await;
     let first = ledger
         .advance_to(d(2026, 12, 1), clock_at(d(2026, 12, 1)), ClockMode::Import)
         .await
@@ -153,15 +159,7 @@ async fn pay_free_month_clock_resumes_after_a_crash_mid_advance_with_the_same_re
     // A run that "crashes" after appending the first 5 clock decisions, then reopens
     // and advances again.
     let dir = fresh("crash");
-    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
-        .await
-        .expect("open");
-    for c in setup() {
-        ledger
-            .execute(&c, ClockMode::Import)
-            .await
-            .expect("accepted");
-    }
+    let mut ledger = set_up(&dir).await;
     let policy = Policy::default();
     let mut ids = IdGen::new(99);
     let decisions = {
@@ -225,15 +223,7 @@ async fn ledger_expected_version_refuses_a_command_decided_on_an_older_reading_a
     use navigo_events_schema::StreamId;
     // Given a subscribed contract and a reading of its stream's version
     let dir = fresh("expected-version");
-    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
-        .await
-        .expect("open");
-    for c in setup() {
-        ledger
-            .execute(&c, ClockMode::Import)
-            .await
-            .expect("accepted");
-    }
+    let mut ledger = set_up(&dir).await;
     let stream = StreamId::contract(cid(1));
     let read = ledger.world().version(stream);
     assert!(read > 0);
