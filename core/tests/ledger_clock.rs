@@ -159,7 +159,7 @@ async fn pay_free_month_clock_resumes_after_a_crash_mid_advance_with_the_same_re
     // A run that "crashes" after appending the first 5 clock decisions, then reopens
     // and advances again.
     let dir = fresh("crash");
-    let mut ledger = set_up(&dir).await;
+    let ledger = set_up(&dir).await;
     let policy = Policy::default();
     let mut ids = IdGen::new(99);
     let decisions = {
