@@ -7,7 +7,6 @@ use navigo_events_schema::RuleId;
 
 use crate::calendar::age_on;
 use crate::refusal::Refusal;
-use crate::rulebook::in_force;
 
 /// `ACC-PASSWORD`: fewest characters of a password.
 pub const PASSWORD_CHARS_MIN: usize = 8;
@@ -42,11 +41,11 @@ pub fn check_password(password: &str, on: NaiveDate) -> Result<(), Refusal> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Refusal {
-        rule: RuleId::AccPassword,
-        article: in_force(on).article(RuleId::AccPassword),
-        message: format!("the password needs {}", missing.join(", ")),
-    })
+    Err(Refusal::on(
+        on,
+        RuleId::AccPassword,
+        format!("the password needs {}", missing.join(", ")),
+    ))
 }
 
 /// `ACC-LINK`: an account is linked to a customer when the client number and the
@@ -65,13 +64,12 @@ pub fn check_link(
     if given_client == customer_client && given_birth == customer_birth {
         return Ok(());
     }
-    Err(Refusal {
-        rule: RuleId::AccLink,
-        article: in_force(on).article(RuleId::AccLink),
-        message: "the client number and the birth date must both match the customer's record; \
-                  check both (they are on the contract and the attestation)"
-            .to_owned(),
-    })
+    Err(Refusal::on(
+        on,
+        RuleId::AccLink,
+        "the client number and the birth date must both match the customer's record; \
+         check both (they are on the contract and the attestation)",
+    ))
 }
 
 /// `ACC-MINOR-RENEW`: a holder under 16 on `on` cannot renew through the personal
@@ -86,14 +84,14 @@ pub fn check_online_renewal(holder_birth: NaiveDate, on: NaiveDate) -> Result<()
         return Ok(());
     }
     let sixteen = navigo_events_schema::types::add_months(holder_birth, ONLINE_RENEW_AGE_MIN * 12);
-    Err(Refusal {
-        rule: RuleId::AccMinorRenew,
-        article: in_force(on).article(RuleId::AccMinorRenew),
-        message: format!(
+    Err(Refusal::on(
+        on,
+        RuleId::AccMinorRenew,
+        format!(
             "the holder is {age}, under {ONLINE_RENEW_AGE_MIN}: renew at an agency or by mail, \
              or online from {sixteen}"
         ),
-    })
+    ))
 }
 
 /// How a partner identifies the subscription to check (`PARTNER-CHECK`).

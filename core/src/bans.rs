@@ -332,10 +332,10 @@ pub fn ban_refusal(window: &BanWindow, request_date: NaiveDate) -> Refusal {
     let rb = in_force(request_date);
     let end = window.end();
     match window.role {
-        BanRole::Payer => Refusal {
-            rule: RuleId::SubBannedPayer,
-            article: rb.article(RuleId::SubBannedPayer),
-            message: format!(
+        BanRole::Payer => Refusal::under(
+            rb,
+            RuleId::SubBannedPayer,
+            format!(
                 "the payer is banned by {} ({}) from {} until {} (exclusive), opened on contract {}; \
                  the holder may propose another payer (BAN-NEW-PAYER, {}){}",
                 window.rule,
@@ -350,11 +350,11 @@ pub fn ban_refusal(window: &BanWindow, request_date: NaiveDate) -> Refusal {
                     _ => "",
                 }
             ),
-        },
-        BanRole::Holder => Refusal {
-            rule: RuleId::SubBannedHolder,
-            article: rb.article(RuleId::SubBannedHolder),
-            message: format!(
+        ),
+        BanRole::Holder => Refusal::under(
+            rb,
+            RuleId::SubBannedHolder,
+            format!(
                 "the holder is banned by {} ({}) after a termination for fraud on contract {}, \
                  from {} until {} (exclusive); a subscription is possible from {}",
                 window.rule,
@@ -364,7 +364,7 @@ pub fn ban_refusal(window: &BanWindow, request_date: NaiveDate) -> Refusal {
                 end,
                 end
             ),
-        },
+        ),
     }
 }
 

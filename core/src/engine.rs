@@ -112,11 +112,7 @@ impl Request<'_> {
 
     /// A refusal by `rule`, citing the article of the rulebook in force.
     pub fn refuse(&self, rule: RuleId, message: impl Into<String>) -> CommandError {
-        CommandError::Refused(Refusal {
-            rule,
-            article: self.rulebook.article(rule),
-            message: message.into(),
-        })
+        CommandError::Refused(Refusal::under(self.rulebook, rule, message))
     }
 
     /// The channel, or an error naming the field when the command needs one.

@@ -49,7 +49,6 @@ use uuid::Uuid;
 use crate::calendar::age_on;
 use crate::catalogue::{installments_per_year, Catalogue};
 use crate::refusal::Refusal;
-use crate::rulebook::in_force;
 
 /// `REF-MIN-3`: fewest held bad months for an operation (Art. 2.1).
 pub const HELD_MONTHS_MIN: usize = 3;
@@ -211,11 +210,7 @@ impl RefundDecision {
 }
 
 fn refusal(rule: RuleId, on: NaiveDate, message: String) -> Refusal {
-    Refusal {
-        rule,
-        article: in_force(on).article(rule),
-        message,
-    }
+    Refusal::on(on, rule, message)
 }
 
 /// A municipality name without case, accents, apostrophes or separators, so that

@@ -5,7 +5,10 @@
 //! acceptable. Bad input (an unknown contract, a command that does not fit the
 //! stream's state) is a [`CommandError::Invalid`] that names the field.
 
+use chrono::NaiveDate;
 use navigo_events_schema::RuleId;
+
+use crate::rulebook::{self, Rulebook};
 
 /// A request refused by a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +20,23 @@ pub struct Refusal {
     pub article: &'static str,
     /// What was wrong and what would make the request acceptable.
     pub message: String,
+}
+
+impl Refusal {
+    /// A refusal by `rule`, citing its article in `book` (the one constructor:
+    /// every refusal names its rule and the article of the rulebook in force).
+    pub fn under(book: &Rulebook, rule: RuleId, message: impl Into<String>) -> Refusal {
+        Refusal {
+            rule,
+            article: book.article(rule),
+            message: message.into(),
+        }
+    }
+
+    /// A refusal by `rule` under the rulebook in force on `date`.
+    pub fn on(date: NaiveDate, rule: RuleId, message: impl Into<String>) -> Refusal {
+        Refusal::under(rulebook::in_force(date), rule, message)
+    }
 }
 
 /// Why a command produced no events.

@@ -308,11 +308,7 @@ pub fn attestation_available(
     on: NaiveDate,
 ) -> Result<(), Refusal> {
     let book = rulebook::in_force(on);
-    let refuse = |message: String| Refusal {
-        rule: RuleId::TermAttestation,
-        article: book.article(RuleId::TermAttestation),
-        message,
-    };
+    let refuse = |message: String| Refusal::under(book, RuleId::TermAttestation, message);
     let party =
         c.holder == person || c.payer == person || c.payers.iter().any(|(_, p)| *p == person);
     if !party {
