@@ -1,7 +1,9 @@
 //! Simulation test (issue 6 item 4): `navigo-ledger demo` killed at a seeded random
-//! moment while it appends. After the kill the chain verifies and every contract
-//! folds with its balance invariant; running the same demo again on the same data
-//! directory resumes and ends with the figures of an uninterrupted run.
+//! moment while it appends, runs the clock or rebuilds its projections. After the
+//! kill the chain verifies and every contract folds with its balance invariant;
+//! running the same demo again on the same data directory resumes and ends with
+//! the figures of an uninterrupted run, and its materialized projections equal
+//! the projections computed on demand from the log (`check-projections`).
 //!
 //! Each run prints its seed; `NAVIGO_SIM_SEED=<seed>` reruns it,
 //! `NAVIGO_SIM_RUNS=<n>` runs n seeds.
@@ -22,9 +24,10 @@ use serde_json::Value;
 /// Contracts of the crashed demo (small: CI).
 const CRASH_CONTRACTS: &str = "200";
 /// The window in which the demo is killed, in milliseconds after its start: a
-/// debug build of this demo runs for about a second.
+/// debug build of this demo appends for about a second and rebuilds its
+/// projections for under another second.
 const KILL_AFTER_MS_MIN: u32 = 20;
-const KILL_AFTER_MS_MAX: u32 = 900;
+const KILL_AFTER_MS_MAX: u32 = 1_700;
 
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("NAVIGO_SIM_SEED") {
@@ -81,6 +84,10 @@ fn figures(v: &Value) -> Value {
         "amounts": v["amounts"],
         "active_bans": v["active_bans"],
         "balance_mismatches": v["balance_mismatches"],
+        "projection_rows": v["projections"]["views"]
+            .as_object()
+            .map(|views| views.iter().map(|(k, x)| (k.clone(), x["rows"].clone())).collect::<serde_json::Map<_, _>>()),
+        "projections_agree_with_world": v["projections"]["agree_with_world"],
     })
 }
 
@@ -130,6 +137,23 @@ fn demo_killed_during_append_verifies_and_resumes_to_the_same_figures() {
         // Then it completes, the chain verifies, and the figures are those of an
         // uninterrupted run
         assert_eq!(resumed["chain"]["ok"], Value::Bool(true), "seed {seed}");
+        assert_eq!(
+            resumed["projections"]["agree_with_world"],
+            Value::Bool(true),
+            "seed {seed}"
+        );
+        // And the materialized projections equal those computed from the log
+        let check = Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
+            .arg("--data")
+            .arg(&dir)
+            .args(["check-projections", "--json"])
+            .output()
+            .expect("check-projections runs");
+        let report: Value = serde_json::from_slice(&check.stdout).expect("a JSON report");
+        assert!(
+            check.status.success() && report["consistent"] == Value::Bool(true),
+            "seed {seed}: killed at {kill_after} ms, projections differ: {report}"
+        );
         let clean = run_to_completion(&fresh_dir("clean", seed), seed);
         assert_eq!(
             figures(&resumed),
