@@ -1,0 +1,356 @@
+//! Regional scale (issue 6 §3): a generated population driven through the real
+//! command path, then every figure the issue asks for, each next to its raw
+//! reference measured in the same run:
+//!
+//! | figure | reference |
+//! |---|---|
+//! | appends through the command path (rules, clock, store), events/s | raw sled batched flush (batches of 64 records of the log's mean size) |
+//! | appends through the raw store (64 single-event writers, the same events) | raw sled batched flush |
+//! | full rebuild (read, fold, project, write), events/s | raw sled scan + JSON decode of the log |
+//! | as-of calendar of random contracts, p50/p99 | raw prefix scan + JSON decode of the same streams |
+//! | on-disk bytes per event, peak RSS (VmHWM) | |
+//!
+//! Sizes: `NAVIGO_BENCH_CONTRACTS` (default 2,000), `NAVIGO_BENCH_FROM` /
+//! `NAVIGO_BENCH_THROUGH` (default 2024-01-01 / 2026-12-31), `NAVIGO_BENCH_QUERIES`
+//! (default 400), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
+//! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
+//! end. Not a timed test: `cargo bench -p navigo-replay --bench regional`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::ledger::{ClockMode, Ledger};
+use navigo_core::population::{drive, generate, PopulationConfig, Rng};
+use navigo_core::store::sled_store::keys::{log_key, stream_prefix, LOG};
+use navigo_core::store::sled_store::SledStore;
+use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_core::Policy;
+use navigo_events_schema::envelope::decode_record;
+use navigo_events_schema::{Envelope, NewEvent, StreamId};
+use navigo_projections::load::{read_contract, read_everything};
+use navigo_projections::{calendar, Query};
+use navigo_replay::materialize::ProjectionDb;
+
+/// Records per flush of the raw sled reference: the largest group commit 64
+/// single-event writers can form (as in the store bench).
+const RAW_BATCH: usize = 64;
+/// Concurrent single-event writers of the raw store figure.
+const STORE_WRITERS: usize = 64;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn builtin_at() -> DateTime<Utc> {
+    "2011-06-01T00:00:00Z".parse().expect("instant")
+}
+
+fn open(dir: &Path) -> SledStore {
+    SledStore::init(dir).expect("init");
+    SledStore::open(
+        dir,
+        Limits::default(),
+        Arc::new(ManualClock::new(builtin_at())),
+    )
+    .expect("open")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len().saturating_sub(1))]
+}
+
+fn p50_p99(mut v: Vec<Duration>) -> (Duration, Duration) {
+    v.sort();
+    (percentile(&v, 0.50), percentile(&v, 0.99))
+}
+
+/// Raw sled: `n` records of `record_bytes` under sequential keys, a flush every
+/// [`RAW_BATCH`] records. Events per second.
+fn raw_sled_batched(dir: &Path, n: usize, record_bytes: usize) -> f64 {
+    let _ = std::fs::remove_dir_all(dir);
+    let db = sled::Config::new().path(dir).open().expect("raw sled");
+    let tree = db.open_tree(b"raw").expect("tree");
+    let record = vec![b'x'; record_bytes];
+    let start = Instant::now();
+    let mut i = 0u64;
+    while (i as usize) < n {
+        for _ in 0..RAW_BATCH {
+            i += 1;
+            tree.insert(log_key(i), record.as_slice()).expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+    let rate = i as f64 / start.elapsed().as_secs_f64();
+    drop(tree);
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+    rate
+}
+
+/// Raw sled scan of the log with a JSON decode of every record. Events per second.
+fn raw_scan_decode(store: &SledStore) -> (usize, f64) {
+    let start = Instant::now();
+    let mut n = 0usize;
+    for item in store.tree().scan_prefix([LOG]) {
+        let (_, v) = item.expect("scan");
+        let e = decode_record(&v).expect("decode");
+        std::hint::black_box(&e);
+        n += 1;
+    }
+    (n, n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Raw prefix scan of the streams the calendar reads (the contract and the
+/// catalogue) with a JSON decode of each record.
+fn raw_read(store: &SledStore, streams: &[StreamId]) -> usize {
+    let tree = store.tree();
+    let mut n = 0;
+    for s in streams {
+        for item in tree.scan_prefix(stream_prefix(s)) {
+            let (_, v) = item.expect("index");
+            let mut pos = [0u8; 8];
+            pos.copy_from_slice(&v[..8]);
+            let bytes = tree
+                .get(log_key(u64::from_be_bytes(pos)))
+                .expect("log")
+                .expect("record");
+            std::hint::black_box(decode_record(&bytes).expect("decode"));
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The same events appended again through the store alone: 64 writer tasks, the
+/// streams dealt among them, one single-event append per event with its exact
+/// expected version. Events per second.
+async fn raw_store_appends(dir: &Path, events: &[Envelope]) -> f64 {
+    let _ = std::fs::remove_dir_all(dir);
+    let store = Arc::new(open(dir));
+    let mut lanes: Vec<Vec<(StreamId, u64, NewEvent)>> = vec![Vec::new(); STORE_WRITERS];
+    let mut lane_of: std::collections::HashMap<StreamId, usize> = Default::default();
+    for e in events {
+        let next = lane_of.len() % STORE_WRITERS;
+        let lane = *lane_of.entry(e.stream).or_insert(next);
+        lanes[lane].push((
+            e.stream,
+            e.stream_seq - 1,
+            NewEvent {
+                event_id: e.event_id,
+                effective_date: e.effective_date,
+                actor: e.actor.clone(),
+                channel: e.channel,
+                correlation_id: e.correlation_id,
+                causation_id: e.causation_id,
+                event: e.event.clone(),
+            },
+        ));
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = lanes
+        .into_iter()
+        .map(|lane| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for (stream, version, event) in lane {
+                    store
+                        .append(AppendRequest {
+                            stream,
+                            expected: ExpectedVersion::Exact(version),
+                            events: vec![event],
+                            idempotency_key: None,
+                            recorded_at: None,
+                        })
+                        .await
+                        .expect("append");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    let rate = events.len() as f64 / start.elapsed().as_secs_f64();
+    if let Ok(store) = Arc::try_unwrap(store) {
+        let _ = store.close().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    rate
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let contracts: u32 = env_or("NAVIGO_BENCH_CONTRACTS", 2_000);
+    let from: NaiveDate = env_or(
+        "NAVIGO_BENCH_FROM",
+        NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+    );
+    let through: NaiveDate = env_or(
+        "NAVIGO_BENCH_THROUGH",
+        NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+    );
+    let queries: usize = env_or("NAVIGO_BENCH_QUERIES", 400);
+    let seed: u64 = env_or("NAVIGO_BENCH_SEED", 2024);
+    let base: PathBuf = env_or("NAVIGO_BENCH_DIR", std::env::temp_dir())
+        .join(format!("navigo-regional-{}", std::process::id()));
+    let ledger_dir = base.join("ledger");
+    let _ = std::fs::remove_dir_all(&base);
+    println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
+
+    // 1. The population through the command path (rules, billing clock, store).
+    let mut ledger = Ledger::open(open(&ledger_dir), Policy::default(), seed)
+        .await
+        .expect("ledger");
+    ledger
+        .load_builtin_reference(builtin_at(), ClockMode::Import)
+        .await
+        .expect("reference data");
+    let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+    let t = Instant::now();
+    let plan = generate(
+        PopulationConfig {
+            seed,
+            contracts,
+            from,
+            through,
+        },
+        &campaigns,
+    );
+    let generate_secs = t.elapsed().as_secs_f64();
+    let before = ledger.world().position;
+    let t = Instant::now();
+    let report = drive(&mut ledger, &plan.commands, &mut |_| {})
+        .await
+        .expect("drive");
+    let drive_secs = t.elapsed().as_secs_f64();
+    let appended = ledger.world().position - before;
+    let command_rate = appended as f64 / drive_secs;
+    let contract_ids: Vec<_> = ledger.world().contracts.keys().copied().collect();
+    let store = ledger.into_store();
+    println!(
+        "generated {} requests in {generate_secs:.1} s; drove them in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused",
+        plan.commands.len(),
+        report.clock_events,
+        report.refused_total()
+    );
+
+    // 2. Size on disk and the log's mean record size.
+    let events = read_everything(&store).await.expect("read the log");
+    let total_events = events.len();
+    let record_bytes: usize = store
+        .tree()
+        .scan_prefix([LOG])
+        .map(|i| i.map(|(_, v)| v.len()).unwrap_or(0))
+        .sum::<usize>()
+        / total_events.max(1);
+
+    // 3. Appends: command path and raw store against raw sled batched flush.
+    let raw_append = raw_sled_batched(&base.join("raw-sled"), total_events, record_bytes);
+    let store_rate = raw_store_appends(&base.join("raw-store"), &events).await;
+    drop(events);
+
+    // 4. Rebuild against a raw scan + decode (raw first, then the rebuild).
+    let (scanned, raw_scan) = raw_scan_decode(&store);
+    let t = Instant::now();
+    let events = read_everything(&store).await.expect("read the log");
+    let db = ProjectionDb::open(&ledger_dir).expect("projection db");
+    let g = db.rebuild(&events, through, &mut |_| {}).expect("rebuild");
+    let rebuild_secs = t.elapsed().as_secs_f64();
+    let rebuild_rate = total_events as f64 / rebuild_secs;
+    drop(events);
+    db.close().expect("close projections");
+
+    // 5. As-of calendars of random contracts, interleaved with the raw reference.
+    let mut rng = Rng::new(seed ^ 0xA5);
+    let policy = Policy::default();
+    let (mut raw_t, mut cal_t) = (Vec::new(), Vec::new());
+    let days = (through - from).num_days().max(1) as u32;
+    for _ in 0..queries.min(contract_ids.len() * 4) {
+        let Some(id) = rng.pick(&contract_ids).copied() else {
+            break;
+        };
+        let at = from + chrono::Duration::days(i64::from(rng.range(0, days)));
+        let t = Instant::now();
+        let n = raw_read(&store, &[StreamId::contract(id), StreamId::catalogue()]);
+        raw_t.push(t.elapsed());
+        let t = Instant::now();
+        let slice = read_contract(&store, id, false).await.expect("read");
+        let c = calendar::calendar(&slice, id, &Query::on(at), &policy, None).expect("calendar");
+        cal_t.push(t.elapsed());
+        assert_eq!(slice.len(), n, "the reference reads the calendar's events");
+        std::hint::black_box(c);
+    }
+    let (raw50, raw99) = p50_p99(raw_t);
+    let (cal50, cal99) = p50_p99(cal_t);
+    let _ = store.close().await;
+
+    let ledger_bytes = dir_bytes(&ledger_dir) - dir_bytes(&ledger_dir.join("projections"));
+    let projection_bytes = dir_bytes(&ledger_dir.join("projections"));
+    println!("\n| figure | value | reference (same run) | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| appends, command path | {command_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        command_rate / raw_append
+    );
+    println!(
+        "| appends, raw store ({STORE_WRITERS} single-event writers) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        store_rate / raw_append
+    );
+    println!(
+        "| full rebuild (generation {}) | {rebuild_rate:.0} ev/s ({rebuild_secs:.1} s) | scan + decode: {raw_scan:.0} ev/s ({scanned} events) | {:.2} |",
+        g.number,
+        rebuild_rate / raw_scan
+    );
+    println!(
+        "| as-of calendar p50 | {cal50:.1?} | prefix scan + decode: {raw50:.1?} | {:.2} |",
+        cal50.as_secs_f64() / raw50.as_secs_f64()
+    );
+    println!(
+        "| as-of calendar p99 | {cal99:.1?} | prefix scan + decode: {raw99:.1?} | {:.2} |",
+        cal99.as_secs_f64() / raw99.as_secs_f64()
+    );
+    println!(
+        "| log on disk | {:.0} bytes/event ({:.1} MiB, {total_events} events, {} contracts, mean record {record_bytes} B) | | |",
+        ledger_bytes as f64 / total_events as f64,
+        ledger_bytes as f64 / 1_048_576.0,
+        contract_ids.len()
+    );
+    println!(
+        "| projections on disk | {:.1} MiB | | |",
+        projection_bytes as f64 / 1_048_576.0
+    );
+    println!("| peak RSS (VmHWM) | {:.0} MiB | | |", peak_rss_mib());
+    let _ = std::fs::remove_dir_all(&base);
+}
