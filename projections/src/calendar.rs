@@ -197,7 +197,7 @@ pub fn calendar_in(
     for dec in &decisions {
         for e in &dec.events {
             if let Event::DebitPresented(d) = &e.event {
-                forecast.push((e.effective_date, d.clone()));
+                forecast.push((e.effective_date, d));
             }
         }
     }
@@ -239,7 +239,7 @@ fn row(
     at: NaiveDate,
     recorded: &[(NaiveDate, &DebitPresented)],
     first: &[(NaiveDate, ChargeLine)],
-    forecast: &[(NaiveDate, DebitPresented)],
+    forecast: &[(NaiveDate, &DebitPresented)],
 ) -> CalendarRow {
     if let Some((date, d)) = recorded.iter().rev().find(|(_, d)| d.month == m) {
         return CalendarRow {

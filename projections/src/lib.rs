@@ -126,9 +126,7 @@ pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelo
 /// Folds envelopes into a world.
 pub fn fold(events: &[&Envelope]) -> World {
     let mut w = World::new();
-    for e in events {
-        w.apply(e);
-    }
+    w.apply_all(events.iter().copied());
     w
 }
 
