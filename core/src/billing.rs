@@ -835,6 +835,9 @@ pub fn forecast(
     let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
     let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
     let mut memo = OwedMemo::default();
+    // The contracts the run changed, whose invariants are checked once at its end
+    // (the look-ahead is one fold; the ledger checks again as it appends).
+    let mut changed_contracts = BTreeSet::new();
     for c in world.contracts.values() {
         if let Some((d, s)) = next_step(world, c, through, ctx, &mut memo) {
             queue.insert((d, s.rank(), c.id));
@@ -864,7 +867,9 @@ pub fn forecast(
             // forever: this contract waits for the data it lacks; the others go on.
             continue;
         };
-        scratch.apply_new(decision.stream, &decision.events, at);
+        if let Some(changed) = scratch.record_new(decision.stream, &decision.events, at) {
+            changed_contracts.insert(changed);
+        }
         out.push(decision);
         if let Some(c) = scratch.contracts.get(&id) {
             if let Some((d, s)) = next_step(&scratch, c, through, ctx, &mut memo) {
@@ -872,6 +877,9 @@ pub fn forecast(
                 steps.insert(id, (d, s.rank(), s));
             }
         }
+    }
+    for id in changed_contracts {
+        scratch.assert_contract(id);
     }
     (out, scratch)
 }

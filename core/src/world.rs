@@ -336,16 +336,42 @@ impl World {
         }
     }
 
+    /// Folds stored events for a read-only view: as [`World::apply_all`], but
+    /// without keeping the per-stream history or the idempotency keys, which a
+    /// view that reads only the states does not need (copying every envelope
+    /// into the history was a tenth of a debit calendar's fold, issue 4 §8).
+    /// The history is what an annulment rebuilds its stream from: a batch that
+    /// holds an annulment is folded with [`World::apply_all`] instead.
+    pub fn apply_all_states<'a, I>(&mut self, events: I)
+    where
+        I: IntoIterator<Item = &'a Envelope>,
+        I::IntoIter: Clone,
+    {
+        let events = events.into_iter();
+        if events
+            .clone()
+            .any(|e| matches!(e.event, Event::EventAnnulled(_)))
+        {
+            self.apply_all(events);
+            return;
+        }
+        let mut changed = BTreeSet::new();
+        for env in events {
+            self.note_head(env);
+            self.fold(env);
+            if env.stream.kind == StreamKind::Contract {
+                changed.insert(env.stream.id);
+            }
+        }
+        for id in changed {
+            self.assert_contract(id);
+        }
+    }
+
     /// Keeps a stored event in its stream's history and folds it, without
     /// checking invariants. Returns the contract whose state it may have changed.
     fn record(&mut self, env: Envelope) -> Option<Uuid> {
-        self.position = self.position.max(env.position);
-        self.head_hash = env.hash;
-        self.head_recorded_at = Some(
-            self.head_recorded_at
-                .map_or(env.recorded_at, |h| h.max(env.recorded_at)),
-        );
-        self.versions.insert(env.stream, env.stream_seq);
+        self.note_head(&env);
         if let Some(k) = &env.idempotency_key {
             self.idempotency_keys
                 .entry(k.clone())
@@ -364,8 +390,19 @@ impl World {
         (stream.kind == StreamKind::Contract).then_some(stream.id)
     }
 
+    /// The head and the stream version after a stored event.
+    fn note_head(&mut self, env: &Envelope) {
+        self.position = self.position.max(env.position);
+        self.head_hash = env.hash;
+        self.head_recorded_at = Some(
+            self.head_recorded_at
+                .map_or(env.recorded_at, |h| h.max(env.recorded_at)),
+        );
+        self.versions.insert(env.stream, env.stream_seq);
+    }
+
     /// Checks the invariants of a contract's fold, if the contract exists.
-    fn assert_contract(&self, id: Uuid) {
+    pub(crate) fn assert_contract(&self, id: Uuid) {
         if let Some(c) = self.contracts.get(&id) {
             c.assert_invariants();
         }
@@ -395,6 +432,20 @@ impl World {
     /// The billing clock uses it on a scratch world to see the effect of what it
     /// emits; the positions and hashes are provisional.
     pub fn apply_new(&mut self, stream: StreamId, events: &[NewEvent], at: DateTime<Utc>) {
+        if let Some(id) = self.record_new(stream, events, at) {
+            self.assert_contract(id);
+        }
+    }
+
+    /// [`World::apply_new`] without checking the invariants: the billing clock's
+    /// look-ahead checks each contract it changed once, after its run. Returns
+    /// the contract changed, if any.
+    pub(crate) fn record_new(
+        &mut self,
+        stream: StreamId,
+        events: &[NewEvent],
+        at: DateTime<Utc>,
+    ) -> Option<Uuid> {
         let mut changed = None;
         for e in events {
             let env = Envelope {
@@ -416,9 +467,7 @@ impl World {
             };
             changed = self.record(env).or(changed);
         }
-        if let Some(id) = changed {
-            self.assert_contract(id);
-        }
+        changed
     }
 
     /// Rebuilds one stream's state from its events, skipping the annulled ones.

@@ -261,6 +261,20 @@ fn main() {
         "the raw baseline reads exactly the events the calendar reads"
     );
     let cal = calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+    // A digest of both calendars (their JSON), so that two builds can be checked
+    // to answer exactly the same thing.
+    for (name, q) in [("now", &q_now), ("past", &q_past)] {
+        use std::hash::{Hash, Hasher};
+        let c = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
+        let json = serde_json::to_string(&c).expect("calendar JSON");
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        json.hash(&mut h);
+        println!(
+            "calendar {name}: {} bytes of JSON, digest {:016x}",
+            json.len(),
+            h.finish()
+        );
+    }
     println!(
         "contract stream: {n_events} events (+ {} catalogue events read by both); calendar rows: {} (through {})",
         events.len() - n_events,

@@ -130,6 +130,15 @@ pub fn fold(events: &[&Envelope]) -> World {
     w
 }
 
+/// Folds envelopes into a world without its per-stream history and idempotency
+/// keys ([`World::apply_all_states`]), for a projection that reads only the
+/// states.
+pub fn fold_states(events: &[&Envelope]) -> World {
+    let mut w = World::new();
+    w.apply_all_states(events.iter().copied());
+    w
+}
+
 /// The two worlds a query reads: everything known (timelines, plans), and what was
 /// effective by `at` (money, bans, losses).
 #[derive(Debug, Clone)]
