@@ -867,7 +867,7 @@ pub fn forecast(
             // forever: this contract waits for the data it lacks; the others go on.
             continue;
         };
-        if let Some(changed) = scratch.record_new(decision.stream, &decision.events, at) {
+        if let Some(changed) = scratch.record_new(decision.stream, &decision.events, at, false) {
             changed_contracts.insert(changed);
         }
         out.push(decision);

@@ -432,19 +432,21 @@ impl World {
     /// The billing clock uses it on a scratch world to see the effect of what it
     /// emits; the positions and hashes are provisional.
     pub fn apply_new(&mut self, stream: StreamId, events: &[NewEvent], at: DateTime<Utc>) {
-        if let Some(id) = self.record_new(stream, events, at) {
+        if let Some(id) = self.record_new(stream, events, at, true) {
             self.assert_contract(id);
         }
     }
 
     /// [`World::apply_new`] without checking the invariants: the billing clock's
-    /// look-ahead checks each contract it changed once, after its run. Returns
-    /// the contract changed, if any.
+    /// look-ahead checks each contract it changed once, after its run, and keeps
+    /// no history (`history` false; the clock emits no annulment, the only event
+    /// that reads it). Returns the contract changed, if any.
     pub(crate) fn record_new(
         &mut self,
         stream: StreamId,
         events: &[NewEvent],
         at: DateTime<Utc>,
+        history: bool,
     ) -> Option<Uuid> {
         let mut changed = None;
         for e in events {
@@ -465,7 +467,15 @@ impl World {
                 prev_hash: self.head_hash,
                 hash: Hash::GENESIS,
             };
-            changed = self.record(env).or(changed);
+            if history || matches!(env.event, Event::EventAnnulled(_)) {
+                changed = self.record(env).or(changed);
+            } else {
+                self.note_head(&env);
+                self.fold(&env);
+                if stream.kind == StreamKind::Contract {
+                    changed = Some(stream.id);
+                }
+            }
         }
         changed
     }
