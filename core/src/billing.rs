@@ -42,6 +42,9 @@ pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
 /// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
 /// never silently dropped); older differences are left to an agent.
 pub const RECONCILE_MONTHS_MAX: i32 = 36;
+/// Bytes reserved for a debit's idempotency key: `clock:debit:`, a hyphenated
+/// contract id, `:YYYY-MM`, `@` and a stream version.
+const DEBIT_KEY_BYTES: usize = 80;
 /// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
 pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
@@ -652,7 +655,11 @@ fn decide(
                     }),
                 ));
             }
-            (format!("clock:debit:{}:{m}", c.id), events)
+            // The debit key is built in one buffer sized for it (a forecast
+            // decides one per month ahead).
+            let mut key = String::with_capacity(DEBIT_KEY_BYTES);
+            let _ = write!(key, "clock:debit:{}:{m}", c.id);
+            (key, events)
         }
         Step::RenewalNotice { period_end } => {
             let start = *period_end + Duration::days(1);

@@ -228,7 +228,7 @@ fn calendar_of<'a>(
     };
     let (decisions, forecast_world) =
         billing::forecast(known_world, horizon.last_day(), stamp, &mut ctx);
-    let mut forecast = Vec::new();
+    let mut forecast = Vec::with_capacity(decisions.len());
     for dec in &decisions {
         for e in &dec.events {
             if let Event::DebitPresented(d) = &e.event {
@@ -239,8 +239,12 @@ fn calendar_of<'a>(
     let fc = forecast_world.contract(contract).unwrap_or(c);
     let recorded = debits_recorded(contract_events.clone());
     let first = first_payment_lines(contract_events);
-    let mut rows = Vec::new();
-    let mut m = YearMonth::of(c.start_date);
+    let first_month = YearMonth::of(c.start_date);
+    let months_shown = first_month.months_until(horizon).saturating_add(1);
+    let mut rows = Vec::with_capacity(
+        usize::try_from(months_shown.clamp(0, CALENDAR_MONTHS_MAX)).unwrap_or(0),
+    );
+    let mut m = first_month;
     while m <= horizon && rows.len() < usize::try_from(CALENDAR_MONTHS_MAX).unwrap_or(usize::MAX) {
         rows.push(row(
             known_world,
