@@ -121,7 +121,7 @@ fn is_debit_month(c: &ContractState, m: YearMonth) -> bool {
     )
 }
 
-/// Contracts whose owed months one clock run remembers ([`OwedMonths`]); when a
+/// Contracts whose owed months one clock run remembers (`OwedMonths`); when a
 /// run steps more contracts than this, the memo is emptied and starts again (a
 /// bound on its memory, not on what the clock decides).
 pub const OWED_MEMO_CONTRACTS_MAX: usize = 256;

@@ -49,7 +49,7 @@ fn decode_at(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
     Ok(env)
 }
 
-/// Bytes of verified records a store keeps ([`VerifiedRecords`]); when full, it
+/// Bytes of verified records a store keeps (`VerifiedRecords`); when full, it
 /// forgets them all and starts again (the next read of each hashes it again).
 pub const VERIFIED_RECORDS_BYTES_MAX: usize = 64 * 1024 * 1024;
 
