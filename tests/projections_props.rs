@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate};
 use navigo_core::testing::*;
 use navigo_core::Policy;
 use navigo_events_schema::Envelope;
-use navigo_projections::{balance, bans, calendar, refunds, state, Query};
+use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
 use projections_support::*;
 use proptest::prelude::*;
 
@@ -105,5 +105,30 @@ proptest! {
             state::contract_state(&events, cid(1), &q).map(strip),
             state::contract_state(&cut, cid(1), &all).map(strip)
         );
+    }
+
+    /// `PAY-CUTOFF`, `PAY-DUE-VS-COLLECTED`: the calendar folded without a
+    /// history (its debits read from the known events themselves) is the
+    /// calendar of the full folds, which keep every envelope of the stream.
+    #[test]
+    fn pay_cutoff_calendar_folded_without_history_equals_the_full_fold(
+        start_day in 0u32..60,
+        reject_month in proptest::option::of(0u32..2),
+        settle in any::<bool>(),
+        suspend_day in proptest::option::of(0u32..60),
+        known_day in 0i64..300,
+        at_day in 0i64..400,
+    ) {
+        let events = history(start_day, reject_month, settle, suspend_day);
+        let known_at = at(d(2026, 7, 1) + Duration::days(known_day));
+        let at_date: NaiveDate = d(2026, 7, 1) + Duration::days(at_day);
+        let policy = Policy::default();
+        for q in [Query { at: at_date, known_at: Some(known_at) }, Query::on(at_date)] {
+            let w = Worlds::new(&events, &q);
+            prop_assert_eq!(
+                calendar::calendar(&events, cid(1), &q, &policy, None),
+                calendar::calendar_in(&w.known, &w.at, cid(1), &q, &policy, None)
+            );
+        }
     }
 }

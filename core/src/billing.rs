@@ -13,6 +13,9 @@
 //! another due later (rejection → grace → termination → notice): the clock works on
 //! a scratch copy of the world, applying what it emits, in date order.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::event::{
     CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
@@ -39,6 +42,9 @@ pub const DEBIT_MONTHS_SCANNED_MAX: i32 = 1_200;
 /// Months before a debit whose differences it collects (`PAY-CUTOFF` Decision:
 /// never silently dropped); older differences are left to an agent.
 pub const RECONCILE_MONTHS_MAX: i32 = 36;
+/// Bytes reserved for a debit's idempotency key: `clock:debit:`, a hyphenated
+/// contract id, `:YYYY-MM`, `@` and a stream version.
+const DEBIT_KEY_BYTES: usize = 80;
 /// `SUSP-MAX-12M`: months of suspension after which the contract is terminated.
 pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
@@ -109,7 +115,116 @@ pub fn owed_month(world: &World, c: &ContractState, m: YearMonth) -> Option<Mont
 }
 
 fn is_debit_month(c: &ContractState, m: YearMonth) -> bool {
-    matches!(c.payment_at(m), Some(PaymentSetup::DirectDebit { .. }))
+    matches!(
+        c.payment_setup_at(m),
+        Some(PaymentSetup::DirectDebit { .. })
+    )
+}
+
+/// Contracts whose owed months one clock run remembers (`OwedMonths`); when a
+/// run steps more contracts than this, the memo is emptied and starts again (a
+/// bound on its memory, not on what the clock decides).
+pub const OWED_MEMO_CONTRACTS_MAX: usize = 256;
+/// Months after a contract's first start that its memo keeps (100 years, as the
+/// months a debit scan may reach, [`DEBIT_MONTHS_SCANNED_MAX`]).
+pub const OWED_MEMO_MONTHS_MAX: usize = 1_200;
+
+/// The fields of a contract that [`owed_month`] reads, besides the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+struct OwedTerms {
+    periods: Vec<crate::contract::state::Period>,
+    billed_products: Vec<(YearMonth, Product)>,
+    product: Product,
+    debit_days: Vec<(YearMonth, navigo_events_schema::types::DebitDay)>,
+}
+
+impl OwedTerms {
+    fn of(c: &ContractState) -> OwedTerms {
+        OwedTerms {
+            periods: c.periods.clone(),
+            billed_products: c.billed_products.clone(),
+            product: c.product,
+            debit_days: c.debit_days.clone(),
+        }
+    }
+
+    fn hold_for(&self, c: &ContractState) -> bool {
+        self.product == c.product
+            && self.periods == c.periods
+            && self.billed_products == c.billed_products
+            && self.debit_days == c.debit_days
+    }
+}
+
+/// What [`owed_month`] returned for the months of one contract, while the terms
+/// it reads (periods, billed products, debit days) stay the same. The clock's
+/// forecast composes a debit for each month ahead, and each composition compares
+/// every earlier month of the reconciliation window (`PAY-CUTOFF` Decision,
+/// [`RECONCILE_MONTHS_MAX`]) with what the rules say it costs: without the memo
+/// each month was re-derived at every step. A debit changes the contract's money
+/// but none of these terms, so the memo holds across debits; a suspension,
+/// resumption, termination or zone change changes them and empties it. The
+/// catalogue is not part of the key: the memo lives within one clock run, which
+/// emits contract events only, so the catalogue cannot change under it.
+#[derive(Debug, Default)]
+struct OwedMonths {
+    terms: Option<OwedTerms>,
+    /// The month of index 0 of `months`: the first period's start month, before
+    /// which nothing is owed or reconciled.
+    base: Option<YearMonth>,
+    /// By month from `base`: `None` while not computed yet.
+    months: Vec<Option<Option<MonthCharge>>>,
+}
+
+impl OwedMonths {
+    /// Empties the memo unless it was filled under the terms `c` has now.
+    fn sync(&mut self, c: &ContractState) {
+        if !self.terms.as_ref().is_some_and(|t| t.hold_for(c)) {
+            self.terms = Some(OwedTerms::of(c));
+            self.base = c.periods.first().map(|p| YearMonth::of(p.start));
+            self.months.clear();
+        }
+    }
+
+    /// [`owed_month`], computed once per month (after [`OwedMonths::sync`]). A
+    /// month outside the memo's span (before the first period, or
+    /// [`OWED_MEMO_MONTHS_MAX`] months or more after its start) is computed each
+    /// time.
+    fn get(&mut self, world: &World, c: &ContractState, m: YearMonth) -> Option<MonthCharge> {
+        let slot = self
+            .base
+            .map(|b| b.months_until(m))
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|i| *i < OWED_MEMO_MONTHS_MAX);
+        let Some(i) = slot else {
+            return owed_month(world, c, m);
+        };
+        if self.months.len() <= i {
+            self.months.resize(i + 1, None);
+        }
+        self.months[i]
+            .get_or_insert_with(|| owed_month(world, c, m))
+            .clone()
+    }
+}
+
+/// The memos of the contracts one clock run steps, bounded by
+/// [`OWED_MEMO_CONTRACTS_MAX`].
+#[derive(Debug, Default)]
+struct OwedMemo {
+    contracts: BTreeMap<Uuid, OwedMonths>,
+}
+
+impl OwedMemo {
+    /// The memo of contract `c`, in step with its terms.
+    fn of(&mut self, c: &ContractState) -> &mut OwedMonths {
+        if !self.contracts.contains_key(&c.id) && self.contracts.len() >= OWED_MEMO_CONTRACTS_MAX {
+            self.contracts.clear();
+        }
+        let memo = self.contracts.entry(c.id).or_default();
+        memo.sync(c);
+        memo
+    }
 }
 
 /// The debit of month `m`, composed from the state: the month's charge, the
@@ -124,16 +239,33 @@ pub fn compose_debit(
     m: YearMonth,
     dossier_fee: Money,
 ) -> Option<(DebitPresented, Money)> {
+    compose_debit_with(world, c, m, dossier_fee, |k| owed_month(world, c, k))
+}
+
+/// [`compose_debit`] with the owed months taken from `owed`, which must answer
+/// exactly what [`owed_month`] answers for `c` (the clock passes its memo).
+fn compose_debit_with(
+    world: &World,
+    c: &ContractState,
+    m: YearMonth,
+    dossier_fee: Money,
+    mut owed: impl FnMut(YearMonth) -> Option<MonthCharge>,
+) -> Option<(DebitPresented, Money)> {
     let first = c.periods.first()?;
     let mut lines = Vec::new();
     // Earlier months (of every period, up to a named bound back): what the rules
     // say they cost against what was billed for them. A month never debited (a
     // revoked mandate, a debit the clock could not compose) is billed now.
     let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
+    // What was billed for each month of the window, walked alongside `k`.
+    let mut billed_months = c.money.months.range(k..m.max(k)).peekable();
     while k < m {
+        let billed = match billed_months.next_if(|(month, _)| **month == k) {
+            Some((_, x)) => x.due,
+            None => Money::ZERO,
+        };
         if is_debit_month(c, k) {
-            let target = owed_month(world, c, k);
-            let billed = c.money.months.get(&k).map(|x| x.due).unwrap_or(Money::ZERO);
+            let target = owed(k);
             let want = target.as_ref().map(|t| t.amount).unwrap_or(Money::ZERO);
             let diff = want - billed;
             if !diff.is_zero() && target.is_some() {
@@ -166,7 +298,7 @@ pub fn compose_debit(
     // The month itself: owed, or taken although no longer owed (prepared before a
     // change past the cutoff).
     let mut not_owed = Money::ZERO;
-    match owed_month(world, c, m) {
+    match owed(m) {
         Some(t) => {
             if t.kind != ChargeKind::FreeMonth {
                 lines.push(ChargeLine {
@@ -256,6 +388,7 @@ fn next_debit(
     c: &ContractState,
     through: NaiveDate,
     fee: Money,
+    memo: &mut OwedMemo,
 ) -> Option<(YearMonth, Box<(DebitPresented, Money)>)> {
     let p = c.periods.last()?;
     let mut m = p.billing_from;
@@ -281,7 +414,9 @@ fn next_debit(
         }
         let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
         if !c.debits.contains_key(&m) && is_debit_month(c, m) && !free {
-            if let Some(composed) = compose_debit(world, c, m, fee) {
+            let owed = memo.of(c);
+            if let Some(composed) = compose_debit_with(world, c, m, fee, |k| owed.get(world, c, k))
+            {
                 return Some((m, Box::new(composed)));
             }
         }
@@ -327,6 +462,7 @@ fn next_step(
     c: &ContractState,
     through: NaiveDate,
     ctx: &Context<'_>,
+    memo: &mut OwedMemo,
 ) -> Option<(NaiveDate, Step)> {
     let policy = ctx.policy;
     let mut best: Option<(NaiveDate, Step)> = None;
@@ -342,7 +478,7 @@ fn next_step(
     };
     let status = c.current_status();
     let status_from = c.statuses.last().map(|s| s.from).unwrap_or(c.start_date);
-    if let Some((m, composed)) = next_debit(world, c, through, policy.dossier_fee) {
+    if let Some((m, composed)) = next_debit(world, c, through, policy.dossier_fee, memo) {
         offer(c.debit_date(m), Step::Debit(m, composed));
     }
     match status {
@@ -499,7 +635,7 @@ fn decide(
     let ev =
         |ctx: &mut Context<'_>, d: NaiveDate, e: Event| clock_event(ctx.ids.next(at), corr, d, e);
     let refund_days = Duration::days(i64::from(ctx.policy.refund_within_days));
-    let (key, events) = match step {
+    let (mut key, events) = match step {
         Step::Debit(m, composed) => {
             let (debit, not_owed) = (**composed).clone();
             let payer = debit.payer;
@@ -519,7 +655,11 @@ fn decide(
                     }),
                 ));
             }
-            (format!("clock:debit:{}:{m}", c.id), events)
+            // The debit key is built in one buffer sized for it (a forecast
+            // decides one per month ahead).
+            let mut key = String::with_capacity(DEBIT_KEY_BYTES);
+            let _ = write!(key, "clock:debit:{}:{m}", c.id);
+            (key, events)
         }
         Step::RenewalNotice { period_end } => {
             let start = *period_end + Duration::days(1);
@@ -650,11 +790,13 @@ fn decide(
     // The key names the step and the stream version it was decided at: a retry of
     // the same append is recognised, while a step that comes back after a
     // correction (an annulled debit debited again) gets a key of its own.
+    // Appended in place: writing to a String cannot fail.
+    let _ = write!(key, "@{version}");
     Some(Decision {
         stream,
         expected: ExpectedVersion::Exact(version),
         events,
-        idempotency_key: Some(format!("{key}@{version}")),
+        idempotency_key: Some(key),
     })
 }
 
@@ -699,8 +841,12 @@ pub fn forecast(
     // recomputed after each decision.
     let mut queue: BTreeSet<(NaiveDate, u8, Uuid)> = BTreeSet::new();
     let mut steps: std::collections::BTreeMap<Uuid, (NaiveDate, u8, Step)> = Default::default();
+    let mut memo = OwedMemo::default();
+    // The contracts the run changed, whose invariants are checked once at its end
+    // (the look-ahead is one fold; the ledger checks again as it appends).
+    let mut changed_contracts = BTreeSet::new();
     for c in world.contracts.values() {
-        if let Some((d, s)) = next_step(world, c, through, ctx) {
+        if let Some((d, s)) = next_step(world, c, through, ctx, &mut memo) {
             queue.insert((d, s.rank(), c.id));
             steps.insert(c.id, (d, s.rank(), s));
         }
@@ -728,14 +874,19 @@ pub fn forecast(
             // forever: this contract waits for the data it lacks; the others go on.
             continue;
         };
-        scratch.apply_new(decision.stream, &decision.events, at);
+        if let Some(changed) = scratch.record_new(decision.stream, &decision.events, at, false) {
+            changed_contracts.insert(changed);
+        }
         out.push(decision);
         if let Some(c) = scratch.contracts.get(&id) {
-            if let Some((d, s)) = next_step(&scratch, c, through, ctx) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx, &mut memo) {
                 queue.insert((d, s.rank(), id));
                 steps.insert(id, (d, s.rank(), s));
             }
         }
+    }
+    for id in changed_contracts {
+        scratch.assert_contract(id);
     }
     (out, scratch)
 }

@@ -181,3 +181,48 @@ async fn open_refuses_a_ledger_whose_head_record_is_corrupt() {
         EVENTS
     );
 }
+
+#[tokio::test]
+async fn read_stream_refuses_a_record_changed_after_it_was_verified() {
+    // Given an open store whose stream 1 was read once (its records verified and
+    // remembered, so that a second read compares bytes instead of hashing),
+    let (store, _dir, _) = new_store("tamper-after-read");
+    for i in 0..9u64 {
+        let r = request(
+            stream(u128::from(i % 3)),
+            ExpectedVersion::Any,
+            vec![event(&format!("e{i}"))],
+        );
+        store.append(r).await.unwrap();
+    }
+    let first = store.read_stream(stream(1), 1..=u64::MAX).await.unwrap();
+    assert_eq!(first.len(), 3);
+    // when one payload byte of its second record (position 5) changes in place,
+    let original = store.tree().get(log_key(5)).unwrap().unwrap();
+    flip(store.tree(), 5, 5);
+    // then the next read hashes the changed bytes and names the position,
+    let err = store
+        .read_stream(stream(1), 1..=u64::MAX)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt { position: 5, .. }),
+        "{err}"
+    );
+    // and a record rewritten with a fresh hash of its own still differs from the
+    // bytes verified: it is hashed again, found sound, and returned as it now is.
+    let bytes = original.to_vec();
+    let json = String::from_utf8(bytes[HASH_LEN..].to_vec()).unwrap();
+    let edited = json.replace("\"e4\"", "\"e7\"");
+    assert_ne!(edited, json);
+    let mut out = blake3::hash(edited.as_bytes()).as_bytes().to_vec();
+    out.extend_from_slice(edited.as_bytes());
+    store.tree().insert(log_key(5), out).unwrap();
+    let again = store.read_stream(stream(1), 1..=u64::MAX).await.unwrap();
+    assert_ne!(again[1].hash, first[1].hash);
+    // Restored, the record reads as it was first read.
+    store.tree().insert(log_key(5), original).unwrap();
+    let restored = store.read_stream(stream(1), 1..=u64::MAX).await.unwrap();
+    assert_eq!(restored, first);
+    store.close().await.unwrap();
+}

@@ -261,6 +261,20 @@ fn main() {
         "the raw baseline reads exactly the events the calendar reads"
     );
     let cal = calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+    // A digest of both calendars (their JSON), so that two builds can be checked
+    // to answer exactly the same thing.
+    for (name, q) in [("now", &q_now), ("past", &q_past)] {
+        use std::hash::{Hash, Hasher};
+        let c = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
+        let json = serde_json::to_string(&c).expect("calendar JSON");
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        json.hash(&mut h);
+        println!(
+            "calendar {name}: {} bytes of JSON, digest {:016x}",
+            json.len(),
+            h.finish()
+        );
+    }
     println!(
         "contract stream: {n_events} events (+ {} catalogue events read by both); calendar rows: {} (through {})",
         events.len() - n_events,
@@ -271,6 +285,7 @@ fn main() {
     let mut raw_contract = Vec::with_capacity(iters);
     let mut now = Vec::with_capacity(iters);
     let mut past = Vec::with_capacity(iters);
+    let mut now_first = Vec::with_capacity(iters);
     // Interleaved, so that both see the same machine load.
     for _ in 0..iters {
         let t = Instant::now();
@@ -290,12 +305,32 @@ fn main() {
             out.push(t.elapsed());
             std::hint::black_box(cal);
         }
+        // The same query as a first read: the store forgets which records it
+        // verified, so that it hashes every record again (the store compares a
+        // record read again with its verified bytes instead of hashing it).
+        store.forget_verified();
+        let t = Instant::now();
+        let events = rt
+            .block_on(load::read_contract(&store, contract, false))
+            .expect("read");
+        let cal =
+            calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+        now_first.push(t.elapsed());
+        std::hint::black_box(cal);
     }
     // The parts of the calendar, for the record: reading (store, with hash
     // checks) and folding + forecasting.
     let mut read = Vec::with_capacity(iters);
+    let mut read_first = Vec::with_capacity(iters);
     let mut fold = Vec::with_capacity(iters);
     for _ in 0..iters {
+        store.forget_verified();
+        let t = Instant::now();
+        let events = rt
+            .block_on(load::read_contract(&store, contract, false))
+            .expect("read");
+        read_first.push(t.elapsed());
+        std::hint::black_box(events);
         let t = Instant::now();
         let events = rt
             .block_on(load::read_contract(&store, contract, false))
@@ -308,15 +343,25 @@ fn main() {
         std::hint::black_box(cal);
     }
     report("  of which: store read (contract + catalogue)", read);
+    report("  of which: store read, first read (hashed)", read_first);
     report("  of which: fold + forecast (as of now)", fold);
     let (_, raw_c99) = report("raw prefix scan + decode, contract only", raw_contract);
-    let (_, raw99) = report("raw prefix scan + decode, same events", raw);
-    let (_, now99) = report("calendar as of 2026-07-15 (known now)", now);
-    let (_, past99) = report("calendar as of 2024-04-15 (known then)", past);
+    let (raw50, raw99) = report("raw prefix scan + decode, same events", raw);
+    let (now50, now99) = report("calendar as of 2026-07-15 (known now)", now);
+    let (past50, past99) = report("calendar as of 2024-04-15 (known then)", past);
+    let (first50, first99) = report("calendar as of 2026-07-15, first read", now_first);
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
-        "p99 ratio: now {:.2}x, past {:.2}x (target <= 2.00x)",
-        now99.as_secs_f64() / raw99.as_secs_f64(),
-        past99.as_secs_f64() / raw99.as_secs_f64()
+        "p99 ratio: now {:.2}x, past {:.2}x, now as a first read {:.2}x (target <= 2.00x)",
+        ratio(now99, raw99),
+        ratio(past99, raw99),
+        ratio(first99, raw99)
+    );
+    println!(
+        "p50 ratio: now {:.2}x, past {:.2}x, now as a first read {:.2}x",
+        ratio(now50, raw50),
+        ratio(past50, raw50),
+        ratio(first50, raw50)
     );
     println!(
         "p99 ratio against the contract-only scan: now {:.2}x, past {:.2}x",

@@ -25,7 +25,7 @@ use navigo_events_schema::views::{
 use navigo_events_schema::{Envelope, Event, Money, StreamId, StreamKind, YearMonth};
 use uuid::Uuid;
 
-use crate::{effective_by, fold, known_events, ProjectionError, Query};
+use crate::{effective_by, fold_states, known_events, ProjectionError, Query};
 
 /// Days after its debit date a debit shows as `presented` rather than `collected`:
 /// the time a bank's rejection usually takes to arrive. Decision: RULES.md does not
@@ -61,28 +61,40 @@ pub fn calendar(
 ) -> Result<DebitCalendar, ProjectionError> {
     let known = slice(&known_events(events, q.known_at), contract);
     let at = effective_by(&known, q.at);
-    let known_world = fold(&known);
+    // The calendar reads the states, and the contract's known events from
+    // `known` itself (the history a full fold would keep holds exactly them, in
+    // the same order): the worlds are folded without a history.
+    let known_world = fold_states(&known);
+    let stream = StreamId::contract(contract);
+    let contract_events = known.iter().copied().filter(|e| e.stream == stream);
     if at.len() == known.len() {
         // Everything known is effective by `at` (the usual "now"): one fold.
-        return calendar_in(
+        return calendar_of(
             &known_world,
             &known_world,
+            contract_events,
             contract,
             q,
             policy,
             horizon_months,
         );
     }
-    let at_world = fold(&at);
-    calendar_in(&known_world, &at_world, contract, q, policy, horizon_months)
+    let at_world = fold_states(&at);
+    calendar_of(
+        &known_world,
+        &at_world,
+        contract_events,
+        contract,
+        q,
+        policy,
+        horizon_months,
+    )
 }
 
-fn debits_recorded(world: &World, contract: Uuid) -> Vec<(NaiveDate, &DebitPresented)> {
-    world
-        .history
-        .get(&StreamId::contract(contract))
-        .into_iter()
-        .flatten()
+fn debits_recorded<'a>(
+    events: impl Iterator<Item = &'a Envelope>,
+) -> Vec<(NaiveDate, &'a DebitPresented)> {
+    events
         .filter_map(|e| match &e.event {
             Event::DebitPresented(d) => Some((e.effective_date, d)),
             _ => None,
@@ -90,14 +102,11 @@ fn debits_recorded(world: &World, contract: Uuid) -> Vec<(NaiveDate, &DebitPrese
         .collect()
 }
 
-fn first_payment_lines(world: &World, contract: Uuid) -> Vec<(NaiveDate, ChargeLine)> {
+fn first_payment_lines<'a>(
+    events: impl Iterator<Item = &'a Envelope>,
+) -> Vec<(NaiveDate, ChargeLine)> {
     let mut out = Vec::new();
-    for e in world
-        .history
-        .get(&StreamId::contract(contract))
-        .into_iter()
-        .flatten()
-    {
+    for e in events {
         if let Event::FirstPaymentCollected(p) = &e.event {
             let first = p.lines.first().map(|l| l.month);
             for l in &p.lines {
@@ -174,6 +183,32 @@ pub fn calendar_in(
     policy: &Policy,
     horizon_months: Option<u32>,
 ) -> Result<DebitCalendar, ProjectionError> {
+    let history = known_world
+        .history
+        .get(&StreamId::contract(contract))
+        .into_iter()
+        .flatten();
+    calendar_of(
+        known_world,
+        at_world,
+        history,
+        contract,
+        q,
+        policy,
+        horizon_months,
+    )
+}
+
+/// The calendar from the two folds and the contract's known events, in order.
+fn calendar_of<'a>(
+    known_world: &World,
+    at_world: &World,
+    contract_events: impl Iterator<Item = &'a Envelope> + Clone,
+    contract: Uuid,
+    q: &Query,
+    policy: &Policy,
+    horizon_months: Option<u32>,
+) -> Result<DebitCalendar, ProjectionError> {
     let c = known_world
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;
@@ -193,19 +228,23 @@ pub fn calendar_in(
     };
     let (decisions, forecast_world) =
         billing::forecast(known_world, horizon.last_day(), stamp, &mut ctx);
-    let mut forecast = Vec::new();
+    let mut forecast = Vec::with_capacity(decisions.len());
     for dec in &decisions {
         for e in &dec.events {
             if let Event::DebitPresented(d) = &e.event {
-                forecast.push((e.effective_date, d.clone()));
+                forecast.push((e.effective_date, d));
             }
         }
     }
     let fc = forecast_world.contract(contract).unwrap_or(c);
-    let recorded = debits_recorded(known_world, contract);
-    let first = first_payment_lines(known_world, contract);
-    let mut rows = Vec::new();
-    let mut m = YearMonth::of(c.start_date);
+    let recorded = debits_recorded(contract_events.clone());
+    let first = first_payment_lines(contract_events);
+    let first_month = YearMonth::of(c.start_date);
+    let months_shown = first_month.months_until(horizon).saturating_add(1);
+    let mut rows = Vec::with_capacity(
+        usize::try_from(months_shown.clamp(0, CALENDAR_MONTHS_MAX)).unwrap_or(0),
+    );
+    let mut m = first_month;
     while m <= horizon && rows.len() < usize::try_from(CALENDAR_MONTHS_MAX).unwrap_or(usize::MAX) {
         rows.push(row(
             known_world,
@@ -239,7 +278,7 @@ fn row(
     at: NaiveDate,
     recorded: &[(NaiveDate, &DebitPresented)],
     first: &[(NaiveDate, ChargeLine)],
-    forecast: &[(NaiveDate, DebitPresented)],
+    forecast: &[(NaiveDate, &DebitPresented)],
 ) -> CalendarRow {
     if let Some((date, d)) = recorded.iter().rev().find(|(_, d)| d.month == m) {
         return CalendarRow {

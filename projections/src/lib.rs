@@ -127,9 +127,16 @@ pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelo
 /// Folds envelopes into a world.
 pub fn fold(events: &[&Envelope]) -> World {
     let mut w = World::new();
-    for e in events {
-        w.apply(e);
-    }
+    w.apply_all(events.iter().copied());
+    w
+}
+
+/// Folds envelopes into a world without its per-stream history and idempotency
+/// keys ([`World::apply_all_states`]), for a projection that reads only the
+/// states.
+pub fn fold_states(events: &[&Envelope]) -> World {
+    let mut w = World::new();
+    w.apply_all_states(events.iter().copied());
     w
 }
 

@@ -388,12 +388,17 @@ pub struct ContractState {
 }
 
 fn at_month<T: Clone>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<T> {
+    at_month_ref(timeline, m).cloned()
+}
+
+/// The entry of a timeline in force in month `m` (the first one before it starts).
+fn at_month_ref<T>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<&T> {
     timeline
         .iter()
         .rev()
         .find(|(from, _)| *from <= m)
         .or(timeline.first())
-        .map(|(_, v)| v.clone())
+        .map(|(_, v)| v)
 }
 
 /// The kinds of charge lines that create an obligation (`PAY-DUE-VS-COLLECTED`).
@@ -517,7 +522,14 @@ impl ContractState {
 
     /// The payment method for month `m`.
     pub fn payment_at(&self, m: YearMonth) -> Option<PaymentSetup> {
-        at_month(&self.payments, m)
+        self.payment_setup_at(m).cloned()
+    }
+
+    /// The payment method for month `m`, borrowed ([`ContractState::payment_at`]
+    /// without copying the mandate: the billing clock asks it for every month it
+    /// reconciles).
+    pub fn payment_setup_at(&self, m: YearMonth) -> Option<&PaymentSetup> {
+        at_month_ref(&self.payments, m)
     }
 
     /// The current payment method.
@@ -560,8 +572,16 @@ impl ContractState {
             .unwrap_or(self.product)
     }
 
-    /// Folds one event of this contract's stream. Cannot fail, holds no rule.
+    /// Folds one event of this contract's stream and checks the invariants of the
+    /// fold ([`ContractState::assert_invariants`]). Cannot fail, holds no rule.
     pub fn apply(&mut self, env: &Envelope) {
+        self.fold_event(env);
+        self.assert_invariants();
+    }
+
+    /// Folds one event without checking the invariants: the world's batch fold
+    /// ([`crate::world::World::apply_all`]) checks them once, after the batch.
+    pub(crate) fn fold_event(&mut self, env: &Envelope) {
         let date = env.effective_date;
         if date > self.last_event_date {
             self.last_event_date = date;
@@ -885,7 +905,6 @@ impl ContractState {
         if !self.money.debt().is_positive() {
             self.unpaid_since = None;
         }
-        self.assert_invariants();
     }
 
     /// A suspension or termination whose effective date makes a month already

@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
-use read::{check_record, committed, ReadAll};
+pub use read::VERIFIED_RECORDS_BYTES_MAX;
+use read::{check_record, check_record_once, committed, ReadAll, VerifiedRecords};
 pub use verify::{BadRecord, Problem, VerifyReport};
 use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
 pub use writer::{
@@ -74,6 +75,9 @@ pub struct SledStore {
     tx: mpsc::Sender<Job>,
     limits: Limits,
     writer_done: Option<oneshot::Receiver<()>>,
+    /// Records `read_stream` has hashed, so that a record read again is compared
+    /// with its verified bytes instead of hashed again.
+    verified: RwLock<VerifiedRecords>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -286,6 +290,7 @@ impl SledStore {
             tx,
             limits,
             writer_done: Some(done_rx),
+            verified: RwLock::new(VerifiedRecords::default()),
         })
     }
 
@@ -377,6 +382,15 @@ impl SledStore {
     pub fn tree(&self) -> &sled::Tree {
         &self.tree
     }
+
+    /// Forgets which records were verified: the next read of each hashes it
+    /// again (for benchmarks of a first read, and tests).
+    pub fn forget_verified(&self) {
+        match self.verified.write() {
+            Ok(mut v) => v.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
+    }
 }
 
 #[async_trait]
@@ -422,7 +436,7 @@ impl EventStore for SledStore {
                     position: pos,
                     why: format!("indexed by {stream} but missing from the log"),
                 })?;
-            let env = check_record(pos, &bytes)?;
+            let env = check_record_once(pos, &bytes, &self.verified)?;
             if env.stream != stream || Some(env.stream_seq) != seq || env.stream_seq != expected_seq
             {
                 return Err(StoreError::Corrupt {

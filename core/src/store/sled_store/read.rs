@@ -20,6 +20,12 @@ pub const READ_ALL_CHUNK_RECORDS: usize = 512;
 
 /// Checks and decodes the record stored at `position`.
 pub(crate) fn check_record(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
+    check_hash(position, bytes)?;
+    decode_at(position, bytes)
+}
+
+/// Checks that a record's bytes hash to the hash it claims.
+fn check_hash(position: u64, bytes: &[u8]) -> Result<(), StoreError> {
     let corrupt = |why: String| StoreError::Corrupt { position, why };
     let (claimed, actual) = record_hashes(bytes).map_err(|e| corrupt(e.to_string()))?;
     if claimed != actual {
@@ -27,6 +33,12 @@ pub(crate) fn check_record(position: u64, bytes: &[u8]) -> Result<Envelope, Stor
             "hash mismatch: the record claims {claimed}, its bytes hash to {actual}"
         )));
     }
+    Ok(())
+}
+
+/// Decodes the record stored at `position` and checks that it says so.
+fn decode_at(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt { position, why };
     let env = decode_record(bytes).map_err(|e| corrupt(format!("undecodable: {e}")))?;
     if env.position != position {
         return Err(corrupt(format!(
@@ -35,6 +47,70 @@ pub(crate) fn check_record(position: u64, bytes: &[u8]) -> Result<Envelope, Stor
         )));
     }
     Ok(env)
+}
+
+/// Bytes of verified records a store keeps (`VerifiedRecords`); when full, it
+/// forgets them all and starts again (the next read of each hashes it again).
+pub const VERIFIED_RECORDS_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// The records whose hash this store has checked, with their bytes, by position.
+///
+/// `read_stream` returns a record only if its bytes hash to the hash it claims.
+/// Hashing is a fifth of a stream read (BLAKE3 over every byte, issue 4 §8), and
+/// per-contract projections read the same streams again and again: a record
+/// whose bytes are exactly the bytes already verified at that position hashes
+/// to the same value, so comparing the bytes (a memory comparison, many times
+/// cheaper) keeps the check. Bytes that differ in any way (a record changed on
+/// disk since) are hashed again, and a mismatch is reported as before.
+#[derive(Debug, Default)]
+pub(crate) struct VerifiedRecords {
+    records: std::collections::HashMap<u64, sled::IVec>,
+    bytes: usize,
+}
+
+impl VerifiedRecords {
+    /// Forgets every record.
+    pub(crate) fn clear(&mut self) {
+        self.records.clear();
+        self.bytes = 0;
+    }
+
+    fn holds(&self, position: u64, bytes: &[u8]) -> bool {
+        self.records
+            .get(&position)
+            .is_some_and(|v| v.as_ref() == bytes)
+    }
+
+    fn insert(&mut self, position: u64, bytes: sled::IVec) {
+        if self.bytes + bytes.len() > VERIFIED_RECORDS_BYTES_MAX {
+            self.clear();
+        }
+        self.bytes += bytes.len();
+        if let Some(old) = self.records.insert(position, bytes) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
+/// [`check_record`], hashing only bytes not verified before at that position
+/// (see [`VerifiedRecords`]).
+pub(crate) fn check_record_once(
+    position: u64,
+    bytes: &sled::IVec,
+    verified: &RwLock<VerifiedRecords>,
+) -> Result<Envelope, StoreError> {
+    let known = match verified.read() {
+        Ok(v) => v.holds(position, bytes),
+        Err(p) => p.into_inner().holds(position, bytes),
+    };
+    if !known {
+        check_hash(position, bytes)?;
+        match verified.write() {
+            Ok(mut v) => v.insert(position, bytes.clone()),
+            Err(p) => p.into_inner().insert(position, bytes.clone()),
+        }
+    }
+    decode_at(position, bytes)
 }
 
 /// The hash a stored record claims (its first 32 bytes).
