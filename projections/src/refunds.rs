@@ -64,8 +64,16 @@ pub fn person_refunds_in(
         .person(person)
         .ok_or(ProjectionError::UnknownPerson(person))?;
     let mut refunds = Vec::new();
-    // Contracts the person holds or pays (or paid).
-    for c in w.contracts.values().filter(|c| {
+    // Contracts the person holds or pays (or paid), in id order. The holder and
+    // payer indexes, not a scan of every contract: a rebuild asks this for every
+    // person. The indexes may name more contracts than the person still holds or
+    // pays (an annulled payer change stays indexed), so the filter stays.
+    let ids: std::collections::BTreeSet<Uuid> = w
+        .contracts_of_holder(person)
+        .chain(w.contracts_of_payer(person))
+        .map(|c| c.id)
+        .collect();
+    for c in ids.iter().filter_map(|id| w.contract(*id)).filter(|c| {
         c.holder == person || c.payer == person || c.payers.iter().any(|(_, x)| *x == person)
     }) {
         for (id, r) in &c.refunds {

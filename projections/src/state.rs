@@ -96,10 +96,18 @@ pub fn contract_state_in(
             message: Some(format!("the holder {} is not registered", c.holder)),
         },
     };
-    let held: Vec<&ContractState> = worlds
+    // The holder's contracts through the holder and payer indexes (in id order,
+    // as a scan would give them), not a scan of every contract: a rebuild asks
+    // this for every contract. The filter stays, the indexes may name more.
+    let held_ids: std::collections::BTreeSet<Uuid> = worlds
         .at
-        .contracts
-        .values()
+        .contracts_of_holder(c.holder)
+        .chain(worlds.at.contracts_of_payer(c.holder))
+        .map(|k| k.id)
+        .collect();
+    let held: Vec<&ContractState> = held_ids
+        .iter()
+        .filter_map(|id| worlds.at.contract(*id))
         .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
         .collect();
     let retention = match retention(held) {
