@@ -59,7 +59,23 @@ pub fn person_refunds_in(
     person: Uuid,
     q: &Query,
 ) -> Result<PersonRefunds, ProjectionError> {
-    let w: &World = &worlds.at;
+    person_refunds_of(&worlds.known, &worlds.at, person, q)
+}
+
+/// The refunds view from the two folds of `q` given separately (the same world
+/// twice when every known event is effective by `q.at`): `known` holds the
+/// campaigns, `at` the person, every contract they hold or pay and the
+/// catalogue.
+///
+/// # Errors
+/// [`ProjectionError::UnknownPerson`].
+pub fn person_refunds_of(
+    known: &World,
+    world_at: &World,
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonRefunds, ProjectionError> {
+    let w: &World = world_at;
     let p = w
         .person(person)
         .ok_or(ProjectionError::UnknownPerson(person))?;
@@ -106,7 +122,7 @@ pub fn person_refunds_in(
     // Punctuality campaigns, for the person as holder.
     let history = holder_history(w, p);
     let mut campaigns = Vec::new();
-    for (cid, campaign) in &worlds.known.campaigns {
+    for (cid, campaign) in &known.campaigns {
         let filed = p
             .claims
             .iter()

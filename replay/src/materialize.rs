@@ -245,9 +245,9 @@ struct LogIndex<'a> {
     contract_ids: Vec<Uuid>,
     /// The persons the known fold holds (a known registration), in id order.
     person_ids: Vec<Uuid>,
-    /// Every fraud finding and annulment of the log (known or not), which every
-    /// person's ban slice carries (as [`compute_rows`] does).
-    extra: Vec<usize>,
+    /// The known fraud findings of the log, which every person's ban slice
+    /// carries (they name accomplices), as [`compute_rows`] does.
+    frauds: Vec<usize>,
 }
 
 impl<'a> LogIndex<'a> {
@@ -272,19 +272,16 @@ impl<'a> LogIndex<'a> {
             of_person: HashMap::new(),
             contract_ids: Vec::new(),
             person_ids: Vec::new(),
-            extra: Vec::new(),
+            frauds: Vec::new(),
         };
         let mut registered: HashSet<Uuid> = HashSet::new();
         let mut subscribed: HashSet<Uuid> = HashSet::new();
         for (i, e) in events.iter().enumerate() {
-            if matches!(
-                e.event,
-                Event::FraudEstablished(_) | Event::EventAnnulled(_)
-            ) {
-                ix.extra.push(i);
-            }
             if matches!(e.event, Event::EventAnnulled(_)) || annulled.contains(&e.event_id) {
                 continue;
+            }
+            if matches!(e.event, Event::FraudEstablished(_)) {
+                ix.frauds.push(i);
             }
             let id = e.stream.id;
             match e.stream.kind {
@@ -342,19 +339,9 @@ impl<'a> LogIndex<'a> {
         self.of_person.get(person).into_iter().flatten()
     }
 
-    /// The two folds of `known` (events already known, in position order) for
-    /// `q`, as [`Worlds::new`] would give them restricted to these streams.
-    fn worlds(known: &[&Envelope], q: &Query) -> Worlds {
-        let at = effective_by(known, q.at);
-        Worlds {
-            known: fold(known),
-            at: fold(&at),
-        }
-    }
-
     /// The rows of one contract: state, balance and calendar, each computed from
     /// the contract's own streams exactly as [`compute_rows`] computes it from
-    /// the whole log.
+    /// the whole log (a fold's state of a stream depends on that stream alone).
     fn contract_rows(
         &self,
         id: Uuid,
@@ -365,28 +352,48 @@ impl<'a> LogIndex<'a> {
         // The calendar reads the contract's stream and the catalogue only (the
         // on-demand `calendar`'s world): its forecast runs the billing clock over
         // every contract of the world it is given.
-        let cal_known = self.merged(&[self.contract_events(&id), &self.catalogue]);
-        let cal_at = effective_by(&cal_known, q.at);
-        let known_world = fold(&cal_known);
-        let c = if cal_at.len() == cal_known.len() {
-            calendar::calendar_in(&known_world, &known_world, id, q, policy, None)?
-        } else {
-            calendar::calendar_in(&known_world, &fold(&cal_at), id, q, policy, None)?
-        };
+        let known = self.merged(&[self.contract_events(&id), &self.catalogue]);
+        let effective = effective_by(&known, q.at);
+        let mut known_world = fold(&known);
+        // `None`: every known event is effective by `at`, one fold serves both.
+        let mut at_world = (effective.len() != known.len()).then(|| fold(&effective));
+        let c = calendar::calendar_in(
+            &known_world,
+            at_world.as_ref().unwrap_or(&known_world),
+            id,
+            q,
+            policy,
+            None,
+        )?;
+        // The state also reads the holder (attestation) and every contract the
+        // holder holds or pays (retention): fold them into the same worlds.
         let holder = known_world
             .contract(id)
             .map(|c| c.holder)
             .ok_or(navigo_projections::ProjectionError::UnknownContract(id))?;
-        // The state reads the contract, its holder (attestation) and every
-        // contract the holder holds or pays (retention); the balance reads the
-        // contract. The holder's index includes this contract.
         let mut lists: Vec<&[usize]> = vec![self.person_events(&holder)];
-        lists.extend(self.contracts_of(&holder).map(|k| self.contract_events(k)));
-        lists.push(self.contract_events(&id));
-        let worlds = LogIndex::worlds(&self.merged(&lists), q);
-        let s = state::contract_state_in(&worlds, id, q)?;
+        lists.extend(
+            self.contracts_of(&holder)
+                .filter(|k| **k != id)
+                .map(|k| self.contract_events(k)),
+        );
+        let more = self.merged(&lists);
+        let more_effective = effective_by(&more, q.at);
+        if at_world.is_none() && more_effective.len() != more.len() {
+            at_world = Some(known_world.clone());
+        }
+        for e in &more {
+            known_world.apply(e);
+        }
+        if let Some(w) = &mut at_world {
+            for e in &more_effective {
+                w.apply(e);
+            }
+        }
+        let world_at = at_world.as_ref().unwrap_or(&known_world);
+        let s = state::contract_state_of(&known_world, world_at, id, q)?;
         out.push((0, id, serde_json::to_vec(&s)?));
-        let b = balance::contract_balance_in(&worlds.at, id, q)?;
+        let b = balance::contract_balance_in(world_at, id, q)?;
         out.push((1, id, serde_json::to_vec(&b)?));
         out.push((2, id, serde_json::to_vec(&c)?));
         Ok(())
@@ -394,7 +401,7 @@ impl<'a> LogIndex<'a> {
 
     /// The rows of one person: bans and refunds, from the person's stream, the
     /// contracts they hold or pay, the reference streams and (bans) every fraud
-    /// finding and annulment, as [`compute_rows`] computes them.
+    /// finding, as [`compute_rows`] computes them.
     fn person_rows(
         &self,
         id: Uuid,
@@ -403,28 +410,37 @@ impl<'a> LogIndex<'a> {
     ) -> Result<(), ReplayError> {
         let mut lists: Vec<&[usize]> = vec![self.person_events(&id)];
         lists.extend(self.contracts_of(&id).map(|k| self.contract_events(k)));
-        let own = self.merged(&lists);
-        // Bans: the slice of `person_slice`, the extra events not of these
-        // streams added.
+        // Bans: the known events of `person_slice` (the person's streams and
+        // every fraud finding of other streams; the annulments it carries only
+        // take annulled events out, which the index has done).
         let mut streams: BTreeSet<StreamId> = BTreeSet::new();
         streams.insert(StreamId::person(id));
         streams.extend(self.contracts_of(&id).map(|k| StreamId::contract(*k)));
-        let mut slice: Vec<Envelope> = own.iter().map(|e| (*e).clone()).collect();
-        slice.extend(
-            self.extra
-                .iter()
-                .filter_map(|i| self.events.get(*i))
-                .filter(|e| !streams.contains(&e.stream))
-                .cloned(),
-        );
-        slice.sort_by_key(|e| e.position);
-        let b = bans::person_bans(&slice, id, q)?;
+        let frauds: Vec<usize> = self
+            .frauds
+            .iter()
+            .copied()
+            .filter(|i| {
+                self.events
+                    .get(*i)
+                    .is_some_and(|e| !streams.contains(&e.stream))
+            })
+            .collect();
+        lists.push(&frauds);
+        let b = bans::person_bans_of(&self.merged(&lists), id, q)?;
         out.push((3, id, serde_json::to_vec(&b)?));
         // Refunds: the person, their contracts, the catalogue and the campaigns.
+        lists.pop();
         lists.push(&self.catalogue);
         lists.push(&self.campaigns);
-        let worlds = LogIndex::worlds(&self.merged(&lists), q);
-        let r = refunds::person_refunds_in(&worlds, id, q)?;
+        let known = self.merged(&lists);
+        let effective = effective_by(&known, q.at);
+        let known_world = fold(&known);
+        let r = if effective.len() == known.len() {
+            refunds::person_refunds_of(&known_world, &known_world, id, q)?
+        } else {
+            refunds::person_refunds_of(&known_world, &fold(&effective), id, q)?
+        };
         out.push((4, id, serde_json::to_vec(&r)?));
         Ok(())
     }
