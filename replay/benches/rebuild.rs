@@ -31,6 +31,23 @@ fn rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 
+/// CPU seconds (user + system, every thread) of this process so far: a figure
+/// less sensitive than wall time to the other loads of a shared machine.
+fn cpu_secs() -> f64 {
+    // /proc/self/stat: fields 14 and 15 (utime, stime) in clock ticks (100 Hz on
+    // Linux), after the command name in parentheses.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let u: f64 = f.get(11)?.parse().ok()?;
+            let k: f64 = f.get(12)?.parse().ok()?;
+            Some((u + k) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -153,8 +170,10 @@ async fn main() {
 
     println!("memory after generation: {:.0} MiB resident", rss_mb());
     let t = Instant::now();
+    let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
     let raw_secs = t.elapsed().as_secs_f64();
+    let raw_cpu = cpu_secs() - cpu;
     let count = events.len() as f64;
     println!(
         "memory holding the decoded log: {:.0} MiB resident (peak so far {:.0} MiB)",
@@ -163,7 +182,9 @@ async fn main() {
     );
     drop(events);
     let raw = count / raw_secs;
-    println!("raw sled scan + JSON decode: {count} events in {raw_secs:.2} s = {raw:.0} events/s");
+    println!(
+        "raw sled scan + JSON decode: {count} events in {raw_secs:.2} s = {raw:.0} events/s (CPU {raw_cpu:.2} s)"
+    );
 
     // Reset the high-water mark (Linux: 5 to clear_refs) so that the peak printed
     // after the rebuild is the rebuild's own, not the generator's.
@@ -174,6 +195,7 @@ async fn main() {
         rss_mb()
     );
     let t = Instant::now();
+    let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
     let read_secs = t.elapsed().as_secs_f64();
     let db = ProjectionDb::open(&dir).expect("projection db");
@@ -186,6 +208,7 @@ async fn main() {
         })
         .expect("rebuild");
     let secs = t.elapsed().as_secs_f64();
+    let rebuild_cpu = cpu_secs() - cpu;
     println!(
         "phases: read {read_secs:.2} s, index {:.2} s, project + write {:.2} s",
         indexed_secs - read_secs,
@@ -198,12 +221,32 @@ async fn main() {
         rate / raw
     );
     println!(
+        "CPU of the rebuild (every thread): {rebuild_cpu:.2} s = {:.0} events per CPU second ({:.3} x raw per CPU second)",
+        count / rebuild_cpu,
+        (count / rebuild_cpu) / (count / raw_cpu.max(1e-9))
+    );
+    println!(
         "peak memory (VmHWM) during the rebuild: {:.0} MiB; resident after it: {:.0} MiB",
         peak_rss_mb(),
         rss_mb()
     );
     drop(events);
     let _ = db.close();
+    let du = |p: &std::path::Path| {
+        std::process::Command::new("du")
+            .args(["-sm"])
+            .arg(p)
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    println!(
+        "on disk: ledger directory {} MiB, of which projections {} MiB",
+        du(&dir),
+        du(&dir.join("projections"))
+    );
     let _ = store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
