@@ -53,7 +53,7 @@ pub const REBUILD_QUEUE_CHUNKS_MAX: usize = 16;
 /// small cache costs little. sled treats it as a hint (its memory exceeds it
 /// under a burst of writes), but without it a rebuild of millions of rows would
 /// let the cache grow to the default.
-pub const PROJECTION_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+pub const PROJECTION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_TREE: &str = "replay.meta";
 
 /// The projection database of a ledger directory.
