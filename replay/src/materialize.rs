@@ -356,7 +356,7 @@ impl<'a> LogIndex<'a> {
         id: Uuid,
         q: &Query,
         policy: &Policy,
-        out: &mut Vec<(usize, Uuid, Vec<u8>)>,
+        out: &mut UnitRows,
     ) -> Result<(), ReplayError> {
         // The calendar reads the contract's stream and the catalogue only (the
         // on-demand `calendar`'s world): its forecast runs the billing clock over
@@ -401,22 +401,17 @@ impl<'a> LogIndex<'a> {
         }
         let world_at = at_world.as_ref().unwrap_or(&known_world);
         let s = state::contract_state_of(&known_world, world_at, id, q)?;
-        out.push((0, id, serde_json::to_vec(&s)?));
+        out.put(0, id, &s)?;
         let b = balance::contract_balance_in(world_at, id, q)?;
-        out.push((1, id, serde_json::to_vec(&b)?));
-        out.push((2, id, serde_json::to_vec(&c)?));
+        out.put(1, id, &b)?;
+        out.put(2, id, &c)?;
         Ok(())
     }
 
     /// The rows of one person: bans and refunds, from the person's stream, the
     /// contracts they hold or pay, the reference streams and (bans) every fraud
     /// finding, as [`compute_rows`] computes them.
-    fn person_rows(
-        &self,
-        id: Uuid,
-        q: &Query,
-        out: &mut Vec<(usize, Uuid, Vec<u8>)>,
-    ) -> Result<(), ReplayError> {
+    fn person_rows(&self, id: Uuid, q: &Query, out: &mut UnitRows) -> Result<(), ReplayError> {
         let mut lists: Vec<&[usize]> = vec![self.person_events(&id)];
         lists.extend(self.contracts_of(&id).map(|k| self.contract_events(k)));
         // Bans: the known events of `person_slice` (the person's streams and
@@ -437,7 +432,7 @@ impl<'a> LogIndex<'a> {
             .collect();
         lists.push(&frauds);
         let b = bans::person_bans_of(&self.merged(&lists), id, q)?;
-        out.push((3, id, serde_json::to_vec(&b)?));
+        out.put(3, id, &b)?;
         // Refunds: the person, their contracts, the catalogue and the campaigns.
         lists.pop();
         lists.push(&self.catalogue);
@@ -450,7 +445,32 @@ impl<'a> LogIndex<'a> {
         } else {
             refunds::person_refunds_of(&known_world, &fold(&effective), id, q)?
         };
-        out.push((4, id, serde_json::to_vec(&r)?));
+        out.put(4, id, &r)?;
+        Ok(())
+    }
+}
+
+/// The encoded rows of one unit of work: (index of the kind in [`KINDS`], id,
+/// JSON view).
+#[derive(Default)]
+struct UnitRows {
+    rows: Vec<(usize, Uuid, Vec<u8>)>,
+    /// The encoding buffer, reused from row to row (a calendar is kilobytes:
+    /// encoding into a fresh vector would grow it several times).
+    buf: Vec<u8>,
+}
+
+impl UnitRows {
+    /// Encodes a view as `serde_json::to_vec` does.
+    fn put<T: serde::Serialize>(
+        &mut self,
+        kind: usize,
+        id: Uuid,
+        v: &T,
+    ) -> Result<(), ReplayError> {
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, v)?;
+        self.rows.push((kind, id, self.buf.clone()));
         Ok(())
     }
 }
@@ -533,6 +553,7 @@ fn project_all(
             let tx = tx.clone();
             let (next, stop, q, policy) = (&next, &stop, &q, &policy);
             scope.spawn(move || {
+                let mut buf = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let (ids, is_contract) = if k < chunks.0 {
@@ -546,7 +567,10 @@ fn project_all(
                         break;
                     };
                     let ids = ids.unwrap_or_default();
-                    let mut rows = Vec::with_capacity(ids.len() * 3);
+                    let mut rows = UnitRows {
+                        rows: Vec::with_capacity(ids.len() * 3),
+                        buf: std::mem::take(&mut buf),
+                    };
                     let mut unit = Ok(());
                     for id in ids {
                         unit = if is_contract {
@@ -558,7 +582,8 @@ fn project_all(
                             break;
                         }
                     }
-                    let msg = unit.map(|()| (ids.len() as u64, rows));
+                    buf = std::mem::take(&mut rows.buf);
+                    let msg = unit.map(|()| (ids.len() as u64, rows.rows));
                     if tx.send(msg).is_err() {
                         break;
                     }
