@@ -11,6 +11,15 @@
 //! (shadow trees) and then writes the pointer in one transaction: readers see the
 //! old projection or the new one, never a mix. Shadow trees left by a crash are
 //! dropped by the next rebuild.
+//!
+//! A rebuild indexes the log once (the positions of each stream's known events;
+//! the envelopes stay in the caller's slice), then folds each contract and each
+//! person from its own streams and the reference streams on worker threads (a
+//! fold's state of a stream depends on that stream alone, so the views equal
+//! those of the whole log's folds, [`compute_rows`]), while the calling thread
+//! writes the rows in batches as they come. It holds the log once plus the
+//! index, never every row. [`check`] and the follower ([`ProjectionDb::catch_up`])
+//! compute from the whole log's folds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
