@@ -148,7 +148,19 @@ pub fn person_bans(
     person: Uuid,
     q: &Query,
 ) -> Result<PersonBans, ProjectionError> {
-    let known = known_events(events, q.known_at);
+    person_bans_of(&known_events(events, q.known_at), person, q)
+}
+
+/// [`person_bans`] over events already known at `q.known_at` (annulled events
+/// and annulments left out, as [`known_events`] gives them), in position order.
+///
+/// # Errors
+/// [`ProjectionError::UnknownPerson`] when no registration of the person is known.
+pub fn person_bans_of(
+    known: &[&Envelope],
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonBans, ProjectionError> {
     let registered = known.iter().any(|e| {
         e.stream.kind == StreamKind::Person
             && e.stream.id == person
@@ -157,7 +169,7 @@ pub fn person_bans(
     if !registered {
         return Err(ProjectionError::UnknownPerson(person));
     }
-    let at = effective_by(&known, q.at);
+    let at = effective_by(known, q.at);
     let facts = ban_facts(&at, person);
     // A window opened after `at` is not known on `at` (its fact is not effective).
     let windows: Vec<BanWindow> = ban_windows(&facts)

@@ -59,13 +59,37 @@ pub fn person_refunds_in(
     person: Uuid,
     q: &Query,
 ) -> Result<PersonRefunds, ProjectionError> {
-    let w: &World = &worlds.at;
+    person_refunds_of(&worlds.known, &worlds.at, person, q)
+}
+
+/// The refunds view from the two folds of `q` given separately (the same world
+/// twice when every known event is effective by `q.at`): `known` holds the
+/// campaigns, `at` the person, every contract they hold or pay and the
+/// catalogue.
+///
+/// # Errors
+/// [`ProjectionError::UnknownPerson`].
+pub fn person_refunds_of(
+    known: &World,
+    world_at: &World,
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonRefunds, ProjectionError> {
+    let w: &World = world_at;
     let p = w
         .person(person)
         .ok_or(ProjectionError::UnknownPerson(person))?;
     let mut refunds = Vec::new();
-    // Contracts the person holds or pays (or paid).
-    for c in w.contracts.values().filter(|c| {
+    // Contracts the person holds or pays (or paid), in id order. The holder and
+    // payer indexes, not a scan of every contract: a rebuild asks this for every
+    // person. The indexes may name more contracts than the person still holds or
+    // pays (an annulled payer change stays indexed), so the filter stays.
+    let ids: std::collections::BTreeSet<Uuid> = w
+        .contracts_of_holder(person)
+        .chain(w.contracts_of_payer(person))
+        .map(|c| c.id)
+        .collect();
+    for c in ids.iter().filter_map(|id| w.contract(*id)).filter(|c| {
         c.holder == person || c.payer == person || c.payers.iter().any(|(_, x)| *x == person)
     }) {
         for (id, r) in &c.refunds {
@@ -98,7 +122,7 @@ pub fn person_refunds_in(
     // Punctuality campaigns, for the person as holder.
     let history = holder_history(w, p);
     let mut campaigns = Vec::new();
-    for (cid, campaign) in &worlds.known.campaigns {
+    for (cid, campaign) in &known.campaigns {
         let filed = p
             .claims
             .iter()

@@ -9,6 +9,7 @@ use navigo_core::contract::loss::{losses_in_last_12_months, rank_in_period};
 use navigo_core::contract::state::{ContractState, Status, StatusChange};
 use navigo_core::contract::termination::{attestation_available, retention, Retention};
 use navigo_core::validity::{zone_validity, DezonageReason, Validity};
+use navigo_core::world::World;
 use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
     ContractStateView, FreeMonthCycle, ProductFrom, RuleAnswer, StatusView, ValidityReason,
@@ -42,13 +43,28 @@ pub fn contract_state_in(
     contract: Uuid,
     q: &Query,
 ) -> Result<ContractStateView, ProjectionError> {
-    let c = worlds
-        .known
+    contract_state_of(&worlds.known, &worlds.at, contract, q)
+}
+
+/// The state view of a contract from the two folds of `q` given separately (the
+/// same world twice when every known event is effective by `q.at`): `known`
+/// holds the contract, `at` the contract, its holder and every contract the
+/// holder holds or pays.
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn contract_state_of(
+    known: &World,
+    world_at: &World,
+    contract: Uuid,
+    q: &Query,
+) -> Result<ContractStateView, ProjectionError> {
+    let c = known
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;
     // Money, losses and support as effective by `at` (the subscription always
     // counts, so this fold exists whenever the known one does).
-    let c_at: &ContractState = worlds.at.contract(contract).unwrap_or(c);
+    let c_at: &ContractState = world_at.contract(contract).unwrap_or(c);
     let at = q.at;
     let m = YearMonth::of(at);
     let status = c
@@ -77,7 +93,7 @@ pub fn contract_state_in(
             months_until: m.months_until(next),
         })
     });
-    let attestation = match worlds.at.person(c.holder) {
+    let attestation = match world_at.person(c.holder) {
         Some(h) => match attestation_available(c_at, c.holder, h.birth_date, at) {
             Ok(()) => RuleAnswer {
                 yes: true,
@@ -96,10 +112,17 @@ pub fn contract_state_in(
             message: Some(format!("the holder {} is not registered", c.holder)),
         },
     };
-    let held: Vec<&ContractState> = worlds
-        .at
-        .contracts
-        .values()
+    // The holder's contracts through the holder and payer indexes (in id order,
+    // as a scan would give them), not a scan of every contract: a rebuild asks
+    // this for every contract. The filter stays, the indexes may name more.
+    let held_ids: std::collections::BTreeSet<Uuid> = world_at
+        .contracts_of_holder(c.holder)
+        .chain(world_at.contracts_of_payer(c.holder))
+        .map(|k| k.id)
+        .collect();
+    let held: Vec<&ContractState> = held_ids
+        .iter()
+        .filter_map(|id| world_at.contract(*id))
         .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
         .collect();
     let retention = match retention(held) {

@@ -24,10 +24,35 @@ use navigo_replay::materialize::ProjectionDb;
 use uuid::Uuid;
 
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+/// CPU seconds (user + system, every thread) of this process so far: a figure
+/// less sensitive than wall time to the other loads of a shared machine.
+fn cpu_secs() -> f64 {
+    // /proc/self/stat: fields 14 and 15 (utime, stime) in clock ticks (100 Hz on
+    // Linux), after the command name in parentheses.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let u: f64 = f.get(11)?.parse().ok()?;
+            let k: f64 = f.get(12)?.parse().ok()?;
+            Some((u + k) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|k| k.parse::<f64>().ok())
@@ -143,30 +168,85 @@ async fn main() {
         gen_start.elapsed().as_secs_f64()
     );
 
+    println!("memory after generation: {:.0} MiB resident", rss_mb());
     let t = Instant::now();
+    let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
     let raw_secs = t.elapsed().as_secs_f64();
+    let raw_cpu = cpu_secs() - cpu;
     let count = events.len() as f64;
+    println!(
+        "memory holding the decoded log: {:.0} MiB resident (peak so far {:.0} MiB)",
+        rss_mb(),
+        peak_rss_mb()
+    );
     drop(events);
     let raw = count / raw_secs;
-    println!("raw sled scan + JSON decode: {count} events in {raw_secs:.2} s = {raw:.0} events/s");
+    println!(
+        "raw sled scan + JSON decode: {count} events in {raw_secs:.2} s = {raw:.0} events/s (CPU {raw_cpu:.2} s)"
+    );
 
+    // Reset the high-water mark (Linux: 5 to clear_refs) so that the peak printed
+    // after the rebuild is the rebuild's own, not the generator's.
+    let peak_before = peak_rss_mb();
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    println!(
+        "before the rebuild: {:.0} MiB resident, peak so far {peak_before:.0} MiB (peak reset: {reset})",
+        rss_mb()
+    );
     let t = Instant::now();
+    let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
+    let read_secs = t.elapsed().as_secs_f64();
     let db = ProjectionDb::open(&dir).expect("projection db");
+    let mut indexed_secs = 0.0;
     let g = db
-        .rebuild(&events, d(2027, 2, 15), &mut |_| {})
+        .rebuild(&events, d(2027, 2, 15), &mut |p| {
+            if p.phase == "indexed" {
+                indexed_secs = t.elapsed().as_secs_f64();
+            }
+        })
         .expect("rebuild");
     let secs = t.elapsed().as_secs_f64();
+    let rebuild_cpu = cpu_secs() - cpu;
+    println!(
+        "phases: read {read_secs:.2} s, index {:.2} s, project + write {:.2} s",
+        indexed_secs - read_secs,
+        secs - indexed_secs
+    );
     let rate = count / secs;
     println!(
         "full rebuild (read + fold + project + write, generation {}): {count} events in {secs:.2} s = {rate:.0} events/s = {:.3} x raw",
         g.number,
         rate / raw
     );
-    println!("peak memory (VmHWM): {:.0} MiB", peak_rss_mb());
+    println!(
+        "CPU of the rebuild (every thread): {rebuild_cpu:.2} s = {:.0} events per CPU second ({:.3} x raw per CPU second)",
+        count / rebuild_cpu,
+        (count / rebuild_cpu) / (count / raw_cpu.max(1e-9))
+    );
+    println!(
+        "peak memory (VmHWM) during the rebuild: {:.0} MiB; resident after it: {:.0} MiB",
+        peak_rss_mb(),
+        rss_mb()
+    );
     drop(events);
     let _ = db.close();
+    let du = |p: &std::path::Path| {
+        std::process::Command::new("du")
+            .args(["-sm"])
+            .arg(p)
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    println!(
+        "on disk: ledger directory {} MiB, of which projections {} MiB",
+        du(&dir),
+        du(&dir.join("projections"))
+    );
     let _ = store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
