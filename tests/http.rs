@@ -201,6 +201,17 @@ impl Server {
     fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
         request(&self.addr, "POST", path, token, Some(body), &[])
     }
+    /// An agent's command with an `If-Match` header.
+    fn command_if_match(&self, body: &str, tag: &str) -> (u16, Value) {
+        request(
+            &self.addr,
+            "POST",
+            "/v1/commands",
+            Some(&self.agent),
+            Some(body),
+            &[("If-Match", tag)],
+        )
+    }
     fn head(&self) -> u64 {
         self.get("/ready", None).1["head_position"]
             .as_u64()
@@ -627,24 +638,10 @@ fn http_if_match_makes_concurrent_commands_on_one_contract_a_conflict_never_a_lo
     );
     // A late retry on the stale reading is still a conflict; on the fresh one
     // the command is judged (already suspended: 422 with its rule), not conflicted
-    let stale = request(
-        &s.addr,
-        "POST",
-        "/v1/commands",
-        Some(&s.agent),
-        Some(&agent_command(CONTRACT_B)),
-        &[("If-Match", &etag)],
-    );
+    let stale = s.command_if_match(&agent_command(CONTRACT_B), &etag);
     assert_eq!(stale.0, 409, "{:?}", stale.1);
     let fresh_tag = format!("\"{}\"", read_version + added);
-    let fresh = request(
-        &s.addr,
-        "POST",
-        "/v1/commands",
-        Some(&s.agent),
-        Some(&agent_command(CONTRACT_B)),
-        &[("If-Match", &fresh_tag)],
-    );
+    let fresh = s.command_if_match(&agent_command(CONTRACT_B), &fresh_tag);
     assert_eq!(fresh.0, 422, "{:?}", fresh.1);
     assert!(fresh.1["rule"].is_string(), "{:?}", fresh.1);
     // The same expectation in the body: expected_version in the command
@@ -660,26 +657,12 @@ fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
     let s = start("if-match-bad");
     let before = s.head();
     for tag in ["*", "12", "\"twelve\""] {
-        let (st, v) = request(
-            &s.addr,
-            "POST",
-            "/v1/commands",
-            Some(&s.agent),
-            Some(&agent_command(CONTRACT_B)),
-            &[("If-Match", tag)],
-        );
+        let (st, v) = s.command_if_match(&agent_command(CONTRACT_B), tag);
         assert_eq!(st, 400, "{tag}: {v}");
         assert_eq!(v["field"], "If-Match", "{v}");
     }
     let batch = format!("[{}]", agent_command(CONTRACT_B));
-    let (st, v) = request(
-        &s.addr,
-        "POST",
-        "/v1/commands",
-        Some(&s.agent),
-        Some(&batch),
-        &[("If-Match", "\"3\"")],
-    );
+    let (st, v) = s.command_if_match(&batch, "\"3\"");
     assert_eq!(st, 400, "{v}");
     assert_eq!(v["field"], "If-Match", "{v}");
     assert_eq!(s.head(), before);
