@@ -436,6 +436,47 @@ fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() 
 }
 
 #[test]
+fn acc_link_and_sessions_refuse_repeated_failed_attempts_with_429() {
+    let s = start("attempts");
+    let before = s.head();
+    // Given five wrong birth dates for one client number
+    for day in 1..=5 {
+        let body = json!({"login": "eve", "password": "Abcdefg1", "client_number": "NV00000001",
+                          "birth_date": format!("1985-04-{day:02}")});
+        let (st, v) = s.post("/v1/accounts", None, &body.to_string());
+        assert_eq!(st, 422, "{v}");
+        assert_eq!(v["rule"], "ACC-LINK", "{v}");
+    }
+    // When the right one is tried next, then it is refused without being judged
+    let right = json!({"login": "eve", "password": "Abcdefg1", "client_number": "NV00000001",
+                       "birth_date": "1985-03-14"});
+    let (st, v) = s.post("/v1/accounts", None, &right.to_string());
+    assert_eq!(st, 429, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("try again from")),
+        "{v}"
+    );
+    // And five wrong passwords for a login lock its sessions the same way
+    for _ in 0..5 {
+        let (st, _) = s.post(
+            "/v1/sessions",
+            None,
+            &json!({"login": "alice", "password": "Wrong2027ok"}).to_string(),
+        );
+        assert_eq!(st, 401);
+    }
+    let (st, v) = s.post(
+        "/v1/sessions",
+        None,
+        &json!({"login": "alice", "password": ALICE_PASSWORD}).to_string(),
+    );
+    assert_eq!(st, 429, "{v}");
+    assert_eq!(s.head(), before);
+}
+
+#[test]
 fn acc_password_and_acc_link_refuse_account_creation() {
     let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("http")

@@ -58,6 +58,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         clock,
         idempotency: Default::default(),
         sessions: Default::default(),
+        attempts: Default::default(),
         appended: Default::default(),
         events: Default::default(),
     });

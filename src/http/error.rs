@@ -30,6 +30,8 @@ pub enum ApiError {
     TooLarge(String),
     /// 422: a business refusal.
     Refused(Refusal),
+    /// 429: too many failed attempts on one login or client number.
+    TooManyAttempts(String),
     /// 500.
     Internal(String),
 }
@@ -52,6 +54,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::TooLarge(m) => json!({"error": "too_large", "message": m}),
             ApiError::Refused(r) => json!({"error": "refused", "rule": r.rule.as_str(),
                 "article": r.article, "message": r.message}),
+            ApiError::TooManyAttempts(m) => json!({"error": "too_many_attempts", "message": m}),
             ApiError::Internal(m) => json!({"error": "internal", "message": m}),
         }
     }

@@ -30,8 +30,8 @@ const OPS: &[Op] = &[
     ("get", "/v1/diff/{id}", "auditor", "What changed between two readings (from_at, from_known_at, to_at, to_known_at) and why.", None, None),
     ("post", "/v1/what-if/{id}", "agent, auditor", "Hypothetical commands {commands, at?} read beside the actual views; nothing appended.", None, None),
     ("post", "/v1/partner/check", "partner", "PARTNER-CHECK: {pass_number|client_number, birth_date} -> {code}.", None, None),
-    ("post", "/v1/accounts", "none", "ACC-PASSWORD, ACC-LINK: a customer creates a personal-space account {login, password, client_number, birth_date}. 201 created, 422 refused (rule), 409 login taken.", None, None),
-    ("post", "/v1/sessions", "none", "Open a customer session: {login, password} -> {token}.", None, None),
+    ("post", "/v1/accounts", "none", "ACC-PASSWORD, ACC-LINK: a customer creates a personal-space account {login, password, client_number, birth_date}. 201 created, 422 refused (rule), 409 login taken, 429 after 5 failed links of a client number within 15 minutes.", None, None),
+    ("post", "/v1/sessions", "none", "Open a customer session: {login, password} -> {token}; 429 after 5 failures of a login within 15 minutes.", None, None),
     ("get", "/v1/me/contracts", "customer", "Contracts the customer holds or pays.", None, None),
     ("get", "/v1/me/contracts/{id}/online-renewal", "customer (own)", "ACC-MINOR-RENEW.", None, None),
 ];

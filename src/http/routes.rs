@@ -835,6 +835,8 @@ async fn create_account(
         .map_err(|e| ApiError::bad("client_number", format!("{e}")))?;
     let birth = date_field(&m, "birth_date")?;
     let today = paris_date(st.clock.now());
+    let attempt = format!("account:{client}");
+    st.may_attempt(&attempt).await?;
     // The ledger's lock also serialises writers of the auth file.
     let ledger = st.ledger.lock().await;
     let created = auth::create_account(
@@ -847,6 +849,15 @@ async fn create_account(
         today,
     );
     drop(ledger);
+    // A failed link counts (it is what guessing a birth date looks like); only a
+    // created account forgets the failures (another refusal must not reset them).
+    match &created {
+        Ok(_) => st.attempted(&attempt, true).await,
+        Err(auth::AccountError::Refused(r)) if r.rule == navigo_events_schema::RuleId::AccLink => {
+            st.attempted(&attempt, false).await
+        }
+        Err(_) => {}
+    }
     match created {
         Ok(_) => Ok((StatusCode::CREATED, Json(json!({"status": "created"}))).into_response()),
         Err(auth::AccountError::Refused(r)) => Err(ApiError::Refused(r)),
@@ -864,13 +875,17 @@ async fn open_session(
     let login = str_field(&m, "login")?.ok_or_else(|| ApiError::bad("login", "missing"))?;
     let password =
         str_field(&m, "password")?.ok_or_else(|| ApiError::bad("password", "missing"))?;
+    let attempt = format!("session:{login}");
+    st.may_attempt(&attempt).await?;
     st.refresh_auth().await;
     let account = st.auth.read().await.0.accounts.get(login).cloned();
     // The same answer for an unknown login and a wrong password.
     let Some(account) = account.filter(|a| auth::verify_password(password, &a.password_hash))
     else {
+        st.attempted(&attempt, false).await;
         return Err(ApiError::Unauthorized);
     };
+    st.attempted(&attempt, true).await;
     let mut bytes = [0u8; auth::TOKEN_BYTES];
     getrandom::getrandom(&mut bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
     let token = format!("nvs_{}", hex::encode(bytes));
