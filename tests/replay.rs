@@ -445,6 +445,40 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
 }
 
 #[test]
+fn follow_catch_up_in_steps_equals_on_demand_through_payer_changes_frauds_and_annulments() {
+    // Given a projection rebuilt on the first third of a generated log that holds
+    // payer changes, fraud findings (naming accomplices) and annulments
+    let events = generated_population(0x5EED_0042, 120);
+    let frauds: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.event.type_name() == "FraudEstablished")
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(!frauds.is_empty(), "the generated log has no fraud finding");
+    let dir = tmp("generated-follow");
+    let db = ProjectionDb::open(&dir).expect("open");
+    let at = d(2026, 1, 15);
+    db.rebuild(&events[..events.len() / 3], at, &mut |_| {})
+        .expect("rebuild");
+    // When a follower catches up in steps, one ending just after each fraud
+    // finding, then at two thirds and at the end
+    let mut cuts = frauds;
+    cuts.extend([events.len() * 2 / 3, events.len()]);
+    cuts.retain(|c| *c > events.len() / 3);
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts {
+        let g = db.catch_up(&events[..cut], &mut |_| {}).expect("catch up");
+        assert_eq!(g.checkpoint, events[cut - 1].position);
+        // Then after each step every stored row equals the on-demand view
+        let r = check(&db, &events[..cut]).expect("check");
+        assert!(r.consistent(), "after {cut} events: {:?}", r.mismatches);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn rebuild_equals_on_demand_when_a_holder_pays_another_contract_after_ending_their_own() {
     // Given person 2 who became the payer of person 1's contract and then
     // terminated their own contract, when rebuilt, then every row equals the

@@ -86,11 +86,15 @@ pub struct Progress {
 pub type Rows = BTreeMap<&'static str, BTreeMap<Uuid, Vec<u8>>>;
 
 /// Which ids a set of new events touches, so that a follower recomputes only
-/// those. `None`: a reference event (catalogue, campaign) touches everything.
-fn touched(
-    events: &[Envelope],
-    world: &navigo_core::world::World,
-) -> Option<(BTreeSet<Uuid>, BTreeSet<Uuid>)> {
+/// those: the contracts and persons of their streams, the holders and payers of
+/// those contracts, the persons a fraud finding names (their bans change), and
+/// every contract those persons hold or pay. `None`: a reference event
+/// (catalogue, campaign) touches everything.
+fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BTreeSet<Uuid>)> {
+    // The persons a touched contract names are read from every event of its
+    // stream, annulled ones included: an annulment (recorded on the annulled
+    // event's stream) can end a person's relation to the contract (a payer
+    // change annulled), and that person's views change with it.
     let mut contracts = BTreeSet::new();
     let mut persons = BTreeSet::new();
     for e in events {
@@ -103,17 +107,32 @@ fn touched(
             }
             _ => return None,
         }
+        if let Event::FraudEstablished(f) = &e.event {
+            persons.insert(f.fraudster);
+            persons.extend(f.accomplices.iter().copied());
+        }
     }
-    for c in &contracts {
-        if let Some(s) = world.contract(*c) {
-            persons.insert(s.holder);
-            persons.insert(s.payer);
-            persons.extend(s.payers.iter().map(|(_, p)| *p));
+    for e in ix.events {
+        if e.stream.kind != StreamKind::Contract || !contracts.contains(&e.stream.id) {
+            continue;
+        }
+        match &e.event {
+            Event::ContractSubscribed(s) => {
+                persons.insert(s.holder);
+                persons.insert(s.payer);
+            }
+            Event::PayerChanged(p) => {
+                persons.insert(p.payer);
+            }
+            Event::FraudEstablished(f) => {
+                persons.insert(f.fraudster);
+                persons.extend(f.accomplices.iter().copied());
+            }
+            _ => {}
         }
     }
     for p in persons.clone() {
-        contracts.extend(world.contracts_of_holder(p).map(|c| c.id));
-        contracts.extend(world.contracts_of_payer(p).map(|c| c.id));
+        contracts.extend(ix.contracts_of(&p).copied());
     }
     Some((contracts, persons))
 }
@@ -840,9 +859,45 @@ impl ProjectionDb {
         let Some(last) = new.last().map(|e| e.position) else {
             return Ok(g);
         };
-        let worlds = Worlds::new(events, &Query::on(g.at));
-        let only = touched(&new, &worlds.known);
-        let rows = compute_rows(events, &worlds, g.at, only.as_ref(), progress)?;
+        // The rows of the touched ids, each from its own streams, as a rebuild
+        // computes them (the same `LogIndex` and per-id folds), not from a fold
+        // of the whole log.
+        let ix = LogIndex::new(events);
+        let only = touched(&new, &ix);
+        let q = Query::on(g.at);
+        let policy = Policy::default();
+        let (contracts, persons): (Vec<Uuid>, Vec<Uuid>) = match &only {
+            Some((c, p)) => (
+                c.iter()
+                    .filter(|id| ix.contract_ids.binary_search(id).is_ok())
+                    .copied()
+                    .collect(),
+                p.iter()
+                    .filter(|id| ix.person_ids.binary_search(id).is_ok())
+                    .copied()
+                    .collect(),
+            ),
+            None => (ix.contract_ids.clone(), ix.person_ids.clone()),
+        };
+        let total = (contracts.len() + persons.len()) as u64;
+        let mut unit = UnitRows::default();
+        for id in &contracts {
+            ix.contract_rows(*id, &q, &policy, &mut unit)?;
+        }
+        for id in &persons {
+            ix.person_rows(*id, &q, &mut unit)?;
+        }
+        progress(Progress {
+            phase: "projecting",
+            done: total,
+            total,
+        });
+        let mut rows: Rows = KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
+        for (kind, id, v) in unit.rows {
+            if let Some(r) = KINDS.get(kind).and_then(|k| rows.get_mut(k)) {
+                r.insert(id, v);
+            }
+        }
         let trees = self.trees(g.number)?;
         let full = only.is_none();
         trees
