@@ -77,7 +77,6 @@ enum Command {
     /// Create a ledger under --data if absent, append a small realistic sample,
     /// verify it and print its stats.
     Sample,
-    /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
     /// Rebuilds the materialized projections from the whole log (shadow trees,
     /// swapped in atomically).
     Rebuild(cli::rebuild::Args),
@@ -92,6 +91,7 @@ enum Command {
     Diff(cli::diff::Args),
     /// Hypothetical commands on a contract, without writing anything.
     WhatIf(cli::what_if::Args),
+    /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
     #[command(hide = true)]
     StressAppend(cli::stress::Args),
 }
