@@ -41,6 +41,20 @@ pub enum FraudRole {
     Accomplice,
 }
 
+impl FraudRole {
+    /// The role a fraud finding `(fraudster, accomplices)` gives `person`, if any.
+    pub fn of(fraud: &(Uuid, Vec<Uuid>), person: Uuid) -> Option<FraudRole> {
+        let (fraudster, accomplices) = fraud;
+        if *fraudster == person {
+            Some(FraudRole::Fraudster)
+        } else if accomplices.contains(&person) {
+            Some(FraudRole::Accomplice)
+        } else {
+            None
+        }
+    }
+}
+
 /// A fact about one person, read from contract events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BanFact {

@@ -238,15 +238,8 @@ impl World {
                             }
                             TerminationReason::SubscriptionFraud
                             | TerminationReason::UsageFraud => {
-                                if let Some((f, a)) = &s.fraud {
-                                    let role = if *f == person {
-                                        Some(FraudRole::Fraudster)
-                                    } else if a.contains(&person) {
-                                        Some(FraudRole::Accomplice)
-                                    } else {
-                                        None
-                                    };
-                                    if let Some(role) = role {
+                                if let Some(fraud) = &s.fraud {
+                                    if let Some(role) = FraudRole::of(fraud, person) {
                                         facts.push(BanFact::FraudTermination {
                                             date: e.effective_date,
                                             rulebook: t.rulebook.clone(),
@@ -437,6 +430,29 @@ impl World {
         }
     }
 
+    /// The envelope the store would give `event` appended next on `stream`,
+    /// recorded at `at`, with a provisional hash (nothing is stored: look-aheads
+    /// and what-ifs).
+    pub fn provisional(&self, stream: StreamId, e: NewEvent, at: DateTime<Utc>) -> Envelope {
+        Envelope {
+            position: self.position + 1,
+            stream,
+            stream_seq: self.version(stream) + 1,
+            event_id: e.event_id,
+            effective_date: e.effective_date,
+            recorded_at: at,
+            actor: e.actor,
+            channel: e.channel,
+            idempotency_key: None,
+            correlation_id: e.correlation_id,
+            causation_id: e.causation_id,
+            stored_schema_version: e.event.schema_version(),
+            event: e.event,
+            prev_hash: self.head_hash,
+            hash: Hash::GENESIS,
+        }
+    }
+
     /// [`World::apply_new`] without checking the invariants: the billing clock's
     /// look-ahead checks each contract it changed once, after its run, and keeps
     /// no history (`history` false; the clock emits no annulment, the only event
@@ -450,23 +466,7 @@ impl World {
     ) -> Option<Uuid> {
         let mut changed = None;
         for e in events {
-            let env = Envelope {
-                position: self.position + 1,
-                stream,
-                stream_seq: self.version(stream) + 1,
-                event_id: e.event_id,
-                effective_date: e.effective_date,
-                recorded_at: at,
-                actor: e.actor.clone(),
-                channel: e.channel,
-                idempotency_key: None,
-                correlation_id: e.correlation_id,
-                causation_id: e.causation_id,
-                stored_schema_version: e.event.schema_version(),
-                event: e.event.clone(),
-                prev_hash: self.head_hash,
-                hash: Hash::GENESIS,
-            };
+            let env = self.provisional(stream, e.clone(), at);
             if history || matches!(env.event, Event::EventAnnulled(_)) {
                 changed = self.record(env).or(changed);
             } else {

@@ -45,15 +45,8 @@ pub fn ban_facts(events: &[&Envelope], person: Uuid) -> Vec<BanFact> {
                     });
                 }
                 TerminationReason::SubscriptionFraud | TerminationReason::UsageFraud => {
-                    if let Some((fraudster, accomplices)) = &c.fraud {
-                        let role = if *fraudster == person {
-                            Some(FraudRole::Fraudster)
-                        } else if accomplices.contains(&person) {
-                            Some(FraudRole::Accomplice)
-                        } else {
-                            None
-                        };
-                        if let Some(role) = role {
+                    if let Some(fraud) = &c.fraud {
+                        if let Some(role) = FraudRole::of(fraud, person) {
                             facts.push(BanFact::FraudTermination {
                                 date: e.effective_date,
                                 rulebook: t.rulebook.clone(),

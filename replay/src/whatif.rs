@@ -17,7 +17,7 @@ use navigo_core::engine::{handle, Context, Decision, IdGen};
 use navigo_core::policy::Policy;
 use navigo_core::refusal::CommandError;
 use navigo_core::world::World;
-use navigo_events_schema::{CommandEnvelope, Envelope, Hash, StreamId};
+use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
 use navigo_projections::{known_events, Query};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -68,23 +68,7 @@ fn append(
     let mut out = Vec::new();
     for d in decisions {
         for e in d.events {
-            let env = Envelope {
-                position: world.position + 1,
-                stream: d.stream,
-                stream_seq: world.version(d.stream) + 1,
-                event_id: e.event_id,
-                effective_date: e.effective_date,
-                recorded_at: at,
-                actor: e.actor.clone(),
-                channel: e.channel,
-                idempotency_key: None,
-                correlation_id: e.correlation_id,
-                causation_id: e.causation_id,
-                stored_schema_version: e.event.schema_version(),
-                event: e.event,
-                prev_hash: world.head_hash,
-                hash: Hash::GENESIS,
-            };
+            let env = world.provisional(d.stream, e, at);
             out.push((env.event.type_name().to_string(), env.effective_date));
             world.apply(&env);
             log.push(env);
