@@ -983,3 +983,16 @@ events! {
     /// See [`CampaignPublished`].
     CampaignPublished = 1,
 }
+
+impl Event {
+    /// The persons a contract event makes holder or payer of its contract (a
+    /// subscription names both, a payer change the new payer): what a reader of
+    /// one contract needs to fold its persons.
+    pub fn contract_parties(&self) -> Vec<Uuid> {
+        match self {
+            Event::ContractSubscribed(s) => vec![s.holder, s.payer],
+            Event::PayerChanged(p) => vec![p.payer],
+            _ => Vec::new(),
+        }
+    }
+}

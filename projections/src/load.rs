@@ -9,7 +9,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 
 use navigo_core::store::{EventStore, StoreError};
-use navigo_events_schema::{Envelope, Event, StreamId};
+use navigo_events_schema::{Envelope, StreamId};
 use uuid::Uuid;
 
 /// Every stored envelope, in position order.
@@ -48,16 +48,7 @@ pub async fn read_contract<S: EventStore>(
     let mut persons = std::collections::BTreeSet::new();
     if with_persons {
         for e in &out {
-            match &e.event {
-                Event::ContractSubscribed(s) => {
-                    persons.insert(s.holder);
-                    persons.insert(s.payer);
-                }
-                Event::PayerChanged(p) => {
-                    persons.insert(p.payer);
-                }
-                _ => {}
-            }
+            persons.extend(e.event.contract_parties());
         }
     }
     out.extend(

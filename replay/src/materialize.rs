@@ -116,19 +116,10 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
         if e.stream.kind != StreamKind::Contract || !contracts.contains(&e.stream.id) {
             continue;
         }
-        match &e.event {
-            Event::ContractSubscribed(s) => {
-                persons.insert(s.holder);
-                persons.insert(s.payer);
-            }
-            Event::PayerChanged(p) => {
-                persons.insert(p.payer);
-            }
-            Event::FraudEstablished(f) => {
-                persons.insert(f.fraudster);
-                persons.extend(f.accomplices.iter().copied());
-            }
-            _ => {}
+        persons.extend(e.event.contract_parties());
+        if let Event::FraudEstablished(f) = &e.event {
+            persons.insert(f.fraudster);
+            persons.extend(f.accomplices.iter().copied());
         }
     }
     for p in persons.clone() {
