@@ -385,17 +385,7 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
         for (id, r) in &c.refunds {
             if !r.paid && r.date <= today {
                 let at = next_at(&out);
-                out.push(envelope(
-                    at,
-                    back_office_actor(),
-                    Some(Channel::Agency),
-                    format!("{}:refund:{id}", p.key),
-                    Command::PayRefund(PayRefund {
-                        stream: StreamId::contract(c.id),
-                        refund_event_id: *id,
-                        method: None,
-                    }),
-                ));
+                out.push(pay_refund(at, &p.key, StreamId::contract(c.id), *id));
             }
         }
         for n in &c.treasury_notices {
@@ -437,25 +427,35 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
         }
     }
     for person in world.persons.values() {
-        for (id, (r, paid)) in &person.refunds {
+        for (id, (_, paid)) in &person.refunds {
             if !paid {
-                let _ = r;
                 let at = next_at(&out);
-                out.push(envelope(
-                    at,
-                    back_office_actor(),
-                    Some(Channel::Agency),
-                    format!("{}:refund:{id}", p.key),
-                    Command::PayRefund(PayRefund {
-                        stream: StreamId::person(person.id),
-                        refund_event_id: *id,
-                        method: None,
-                    }),
-                ));
+                out.push(pay_refund(at, &p.key, StreamId::person(person.id), *id));
             }
         }
     }
     out
+}
+
+/// The back office paying a refund that is due (`PAY-REFUND-30D`), keyed by the
+/// planned request and the refund.
+fn pay_refund(
+    at: DateTime<Utc>,
+    key: &str,
+    stream: StreamId,
+    refund: uuid::Uuid,
+) -> CommandEnvelope {
+    envelope(
+        at,
+        back_office_actor(),
+        Some(Channel::Agency),
+        format!("{key}:refund:{refund}"),
+        Command::PayRefund(PayRefund {
+            stream,
+            refund_event_id: refund,
+            method: None,
+        }),
+    )
 }
 
 /// Judges one command through the ledger; [`Ledger::execute`] refuses it as out
