@@ -137,6 +137,11 @@ pub struct World {
     pub by_holder: BTreeMap<Uuid, BTreeSet<Uuid>>,
     /// Contracts each person pays or paid.
     pub by_payer: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Contracts whose fraud finding names the person, as fraudster or
+    /// accomplice (`BAN-FRAUD-3Y`), findings later annulled included: a superset
+    /// that [`World::ban_facts`] filters, so that it reads a person's contracts
+    /// instead of scanning every contract.
+    pub by_fraud_party: BTreeMap<Uuid, BTreeSet<Uuid>>,
     /// Version (last stream sequence) of each stream.
     pub versions: BTreeMap<StreamId, u64>,
     /// Every envelope of each stream, for annulments and audits.
@@ -196,9 +201,38 @@ impl World {
     /// paid and the dates their debt was settled, Trésor Public notices to the
     /// person, fraud terminations naming the person. [`crate::bans`] turns them into
     /// windows.
+    ///
+    /// Decision (issue 6, the command path was super-linear in the number of
+    /// contracts): only the contracts the person pays or paid (`by_payer`) and
+    /// those whose fraud finding names the person (`by_fraud_party`) are read,
+    /// in contract id order as before; both indexes may hold more contracts than
+    /// concern the person (a payer change or a finding later annulled), never
+    /// fewer, and each contract is still checked as the full scan did.
     pub fn ban_facts(&self, person: Uuid) -> Vec<BanFact> {
+        let candidates: BTreeSet<Uuid> = self
+            .by_payer
+            .get(&person)
+            .into_iter()
+            .chain(self.by_fraud_party.get(&person))
+            .flatten()
+            .copied()
+            .collect();
+        self.ban_facts_among(
+            person,
+            candidates.iter().filter_map(|id| self.contracts.get(id)),
+        )
+    }
+
+    /// [`World::ban_facts`] over the given contracts, each checked for whether it
+    /// concerns the person (`ban_facts_among(p, world.contracts.values())` is the
+    /// full scan the indexes stand for; tests compare the two).
+    pub fn ban_facts_among<'a>(
+        &'a self,
+        person: Uuid,
+        contracts: impl Iterator<Item = &'a ContractState>,
+    ) -> Vec<BanFact> {
         let mut facts = Vec::new();
-        for c in self.contracts.values() {
+        for c in contracts {
             let concerned = c.payers.iter().any(|(_, p)| *p == person)
                 || c.fraud
                     .as_ref()
@@ -412,6 +446,7 @@ impl World {
             campaigns: self.campaigns.clone(),
             by_holder: self.by_holder.clone(),
             by_payer: self.by_payer.clone(),
+            by_fraud_party: self.by_fraud_party.clone(),
             versions: self.versions.clone(),
             history: BTreeMap::new(),
             idempotency_keys: BTreeMap::new(),
@@ -512,6 +547,14 @@ impl World {
                         .entry(payer)
                         .or_default()
                         .insert(env.stream.id);
+                    if let Event::FraudEstablished(f) = &env.event {
+                        for person in std::iter::once(&f.fraudster).chain(&f.accomplices) {
+                            self.by_fraud_party
+                                .entry(*person)
+                                .or_default()
+                                .insert(env.stream.id);
+                        }
+                    }
                 } else if let Some(c) = ContractState::from_subscription(env) {
                     self.by_holder.entry(c.holder).or_default().insert(c.id);
                     self.by_payer.entry(c.payer).or_default().insert(c.id);

@@ -141,6 +141,15 @@ async fn check_after_run(ledger: Ledger<SledStore>, dir: &Path, seed: u64) -> Wo
             c.id
         );
     }
+    // BAN-FRAUD-3Y, BAN-UNPAID-2M, BAN-TREASURY-2Y: the facts read through the
+    // person indexes equal the full scan of every contract.
+    for p in live.persons.keys() {
+        assert_eq!(
+            live.ban_facts(*p),
+            live.ban_facts_among(*p, live.contracts.values()),
+            "seed {seed}: ban facts of {p} differ from the full scan"
+        );
+    }
     let summary = summarize(&live, NaiveDate::from_ymd_opt(2025, 6, 30).unwrap());
     assert_eq!(summary.balance_mismatches, 0, "seed {seed}");
     let store = ledger.into_store();

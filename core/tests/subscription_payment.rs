@@ -9,7 +9,7 @@ use navigo_core::contract::state::Status;
 use navigo_core::testing::*;
 use navigo_core::Policy;
 use navigo_events_schema::command::{
-    ChangeDebitDay, ChangeMandate, ChangePayer, ContractRef, RecordCashPayment,
+    AnnulEvent, ChangeDebitDay, ChangeMandate, ChangePayer, ContractRef, RecordCashPayment,
     RecordDebitRejected, SettleDebt, Subscribe, SwitchPaymentMethod,
 };
 use navigo_events_schema::event::{
@@ -664,6 +664,69 @@ fn sub_banned_holder_fraudster_and_accomplice_for_3_years() {
         .then_refused(RuleId::SubBannedHolder);
     s.when(new(d(2029, 9, 1), 1))
         .then_expect(|e| assert!(matches!(e[0], Event::ContractSubscribed(_))));
+}
+
+#[test]
+fn ban_fraud_3y_lifted_for_the_accomplice_when_the_finding_is_annulled_and_read_from_the_person_index(
+) {
+    // Given a fraud finding naming an accomplice who pays no contract.
+    let mut s = base().given([agency_0712(), register(6, d(1990, 1, 1))]);
+    inject(
+        &mut s,
+        1,
+        d(2026, 9, 1),
+        vec![Event::FraudEstablished(FraudEstablished {
+            kind: FraudKind::Subscription,
+            fraudster: pid(1),
+            accomplices: vec![pid(6)],
+        })],
+    );
+    let finding = s
+        .world
+        .history
+        .get(&StreamId::contract(cid(1)))
+        .into_iter()
+        .flatten()
+        .find(|e| matches!(e.event, Event::FraudEstablished(_)))
+        .map(|e| e.event_id)
+        .expect("finding");
+    let every_contract = |s: &Scenario, p| s.world.ban_facts_among(p, s.world.contracts.values());
+    assert_eq!(s.world.ban_facts(pid(6)), every_contract(&s, pid(6)));
+    assert_eq!(
+        s.world.by_fraud_party.get(&pid(6)).map(|c| c.len()),
+        Some(1)
+    );
+    // When the contract is terminated for that fraud, the accomplice is banned.
+    let mut terminated = s.clone();
+    inject(
+        &mut terminated,
+        1,
+        d(2026, 9, 1),
+        vec![Event::ContractTerminated(ContractTerminated {
+            reason: TerminationReason::SubscriptionFraud,
+            rulebook: "CGVU-2026".into(),
+            billing_stops_from: ym("2026-10"),
+        })],
+    );
+    assert_eq!(terminated.world.ban_facts(pid(6)).len(), 1);
+    assert_eq!(
+        terminated.world.ban_facts(pid(6)),
+        every_contract(&terminated, pid(6))
+    );
+    // When the finding is annulled before any termination, the index still names
+    // the contract (a superset) but no fact is read from it, as in the full scan.
+    let s = s.given([cmd(
+        d(2026, 9, 2),
+        None,
+        Command::AnnulEvent(AnnulEvent {
+            stream: StreamId::contract(cid(1)),
+            event_id: finding,
+            reason: "finding entered on the wrong contract".into(),
+        }),
+    )]);
+    assert!(s.world.contract(cid(1)).expect("contract").fraud.is_none());
+    assert!(s.world.ban_facts(pid(6)).is_empty());
+    assert_eq!(s.world.ban_facts(pid(6)), every_contract(&s, pid(6)));
 }
 
 #[test]
