@@ -103,11 +103,7 @@ impl Request<'_> {
                 return Some(uuid);
             }
         }
-        world
-            .persons
-            .values()
-            .find(|p| p.client_number.as_str() == id)
-            .map(|p| p.id)
+        world.person_by_client_number(id).map(|p| p.id)
     }
 
     /// A refusal by `rule`, citing the article of the rulebook in force.

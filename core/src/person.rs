@@ -36,9 +36,8 @@ pub fn register(
         ));
     }
     if world
-        .persons
-        .values()
-        .any(|p| p.client_number == cmd.client_number)
+        .person_by_client_number(cmd.client_number.as_str())
+        .is_some()
     {
         return Err(CommandError::invalid(
             "client_number",

@@ -142,6 +142,10 @@ pub struct World {
     /// that [`World::ban_facts`] filters, so that it reads a person's contracts
     /// instead of scanning every contract.
     pub by_fraud_party: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    /// Persons registered under each client number, registrations later
+    /// annulled included: a superset that [`World::person_by_client_number`]
+    /// filters, so that a client number is found without scanning every person.
+    pub by_client_number: BTreeMap<String, BTreeSet<Uuid>>,
     /// Version (last stream sequence) of each stream.
     pub versions: BTreeMap<StreamId, u64>,
     /// Every envelope of each stream, for annulments and audits.
@@ -176,6 +180,21 @@ impl World {
     /// A person.
     pub fn person(&self, id: Uuid) -> Option<&PersonState> {
         self.persons.get(&id)
+    }
+
+    /// The person registered under a client number: the first in id order when
+    /// raw imports registered several (as a scan of `persons` would find).
+    ///
+    /// Decision (issue 6, the command path was super-linear in the number of
+    /// persons): `PERSON-REGISTER`'s uniqueness check and the customer actor's
+    /// lookup read the `by_client_number` index instead of every person.
+    pub fn person_by_client_number(&self, number: &str) -> Option<&PersonState> {
+        self.by_client_number
+            .get(number)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.persons.get(id))
+            .find(|p| p.client_number.as_str() == number)
     }
 
     /// Contracts held by a person.
@@ -447,6 +466,7 @@ impl World {
             by_holder: self.by_holder.clone(),
             by_payer: self.by_payer.clone(),
             by_fraud_party: self.by_fraud_party.clone(),
+            by_client_number: self.by_client_number.clone(),
             versions: self.versions.clone(),
             history: BTreeMap::new(),
             idempotency_keys: BTreeMap::new(),
@@ -565,6 +585,10 @@ impl World {
                 if let Some(p) = self.persons.get_mut(&env.stream.id) {
                     p.apply(env);
                 } else if let Event::PersonRegistered(r) = &env.event {
+                    self.by_client_number
+                        .entry(r.client_number.as_str().to_owned())
+                        .or_default()
+                        .insert(env.stream.id);
                     self.persons.insert(
                         env.stream.id,
                         PersonState {

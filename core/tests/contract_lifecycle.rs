@@ -1753,3 +1753,30 @@ fn term_by_payer_holder_or_other_customer_is_refused_payer_is_accepted() {
             assert!(ev.iter().any(|e| matches!(e, Event::ContractTerminated(_))));
         });
 }
+
+// ---------------------------------------------------------------------------
+// Client numbers (RULES.md §0: a customer is identified by client number and
+// birth date; ACC-LINK and PARTNER-CHECK rely on the number naming one person)
+
+#[test]
+fn acc_link_client_number_names_one_person_a_second_registration_is_invalid() {
+    // Given person 1 registered under C00000001.
+    let s = Scenario::new().given([register(1, d(1980, 1, 1))]);
+    assert_eq!(
+        s.world.person_by_client_number("C00000001").map(|p| p.id),
+        Some(pid(1))
+    );
+    assert!(s.world.person_by_client_number("C00000002").is_none());
+    // When person 2 registers under the same number: invalid, naming the field.
+    let mut same = register(2, d(1990, 1, 1));
+    if let Command::RegisterPerson(r) = &mut same.command {
+        r.client_number = "C00000001".parse().expect("client number");
+    }
+    s.clone().when(same).then_invalid("client_number");
+    // Under its own number it is registered and found by it.
+    let s = s.given([register(2, d(1990, 1, 1))]);
+    assert_eq!(
+        s.world.person_by_client_number("C00000002").map(|p| p.id),
+        Some(pid(2))
+    );
+}
