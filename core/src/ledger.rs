@@ -181,7 +181,7 @@ impl<S: EventStore> Ledger<S> {
         if let Some(key) = &cmd.idempotency_key {
             let first = format!("{key}#0");
             if self.world.idempotency_keys.contains_key(&first) {
-                return Ok(self.envelopes_of_key_prefix(key));
+                return self.envelopes_of_key_prefix(key).await;
             }
         }
         // Decision (issue 6 §4): in import mode events are recorded at the request
@@ -245,22 +245,38 @@ impl<S: EventStore> Ledger<S> {
         }
     }
 
-    fn envelopes_of_key_prefix(&self, key: &str) -> Vec<Envelope> {
+    /// The stored events of the command first executed under `key` (its
+    /// decisions' keys are `key#0`, `key#1`, ...), in position order.
+    ///
+    /// Decision: the keys are found by a range of the ordered key map and the
+    /// events read from the store between the first and last of their positions,
+    /// so that answering a duplicate costs what the first execution appended, not
+    /// a scan of every key and every stream's history (it did: the cost of a
+    /// retry grew with the ledger).
+    async fn envelopes_of_key_prefix(&self, key: &str) -> Result<Vec<Envelope>, LedgerError> {
         let prefix = format!("{key}#");
         let positions: std::collections::BTreeSet<u64> = self
             .world
             .idempotency_keys
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
             .flat_map(|(_, p)| p.iter().copied())
             .collect();
-        self.world
-            .history
-            .values()
-            .flatten()
-            .filter(|e| positions.contains(&e.position))
-            .cloned()
-            .collect()
+        let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(positions.len());
+        let mut all = self.store.read_all(first);
+        while let Some(env) = next_item(&mut all).await {
+            let env = env?;
+            if env.position > last {
+                break;
+            }
+            if positions.contains(&env.position) {
+                out.push(env);
+            }
+        }
+        Ok(out)
     }
 
     async fn append_decisions(
