@@ -1,6 +1,7 @@
 //! A contract's views computed from its slice of the live world
 //! (`navigo_projections::slice`, what the HTTP service reads) equal the views
-//! computed from the whole log, for every contract of a generated population
+//! computed from the whole log, for every contract (and every person's bans and
+//! refunds from `slice::person_slice`) of a generated population
 //! (payers paying for several holders, suspensions, zone changes, rejections,
 //! terminations, fraud, corrections), on several `at` dates and `known_at` instants.
 
@@ -16,10 +17,11 @@ use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{Limits, ManualClock};
 use navigo_core::testing::{annual_1_5, cid, pid, register, subscribe};
 use navigo_core::Policy;
-use navigo_events_schema::command::{Command, ContractRef};
+use navigo_events_schema::command::{Command, ContractRef, EstablishFraud};
+use navigo_events_schema::event::FraudKind;
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
-use navigo_projections::{balance, calendar, load, slice, state, Query, Worlds};
+use navigo_projections::{balance, bans, calendar, load, refunds, slice, state, Query, Worlds};
 use projections_support::*;
 
 const SEED: u64 = 0x51_1CE;
@@ -108,6 +110,28 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
         compared > CONTRACTS as usize,
         "{compared} calendars compared"
     );
+    // And each person's bans and refunds read from the person's slice equal
+    // those read from the whole log.
+    let mut persons_compared = 0usize;
+    for q in &queries {
+        let whole = Worlds::new(&all, q);
+        for id in world.persons.keys() {
+            let part = slice::person_slice(world, *id).expect("a known person");
+            assert!(part.len() < all.len());
+            let sliced = Worlds::new(&part, q);
+            let a = bans::person_bans(&all, *id, q).ok();
+            let b = bans::person_bans(&part, *id, q).ok();
+            assert_eq!(a, b, "bans of {id} at {q:?}");
+            let a = refunds::person_refunds_in(&whole, *id, q).ok();
+            let b = refunds::person_refunds_in(&sliced, *id, q).ok();
+            assert_eq!(a, b, "refunds of {id} at {q:?}");
+            persons_compared += a.is_some() as usize;
+        }
+    }
+    assert!(
+        persons_compared > CONTRACTS as usize,
+        "{persons_compared} persons compared"
+    );
     ledger.into_store().close().await.expect("close");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -157,5 +181,36 @@ fn term_retention_contract_slice_reads_the_contracts_the_holder_pays() {
         "{:?}",
         whole.retention
     );
+    assert_eq!(whole, sliced);
+}
+
+#[test]
+fn ban_fraud_3y_person_slice_reads_the_finding_that_names_an_accomplice() {
+    // Given person 2, who neither holds nor pays contract 1, named as accomplice
+    // in the fraud finding that terminates it
+    let s = base()
+        .given([
+            register(2, date(1992, 5, 1)),
+            agency(date(2026, 7, 12), annual_1_5()),
+            on(
+                date(2026, 9, 1),
+                Channel::Agency,
+                Command::EstablishFraud(EstablishFraud {
+                    contract_id: cid(1),
+                    kind: FraudKind::Subscription,
+                    fraudster: pid(1),
+                    accomplices: vec![pid(2)],
+                }),
+            ),
+        ])
+        .advance(date(2026, 10, 1));
+    let all = envelopes(&s);
+    let q = Query::on(date(2026, 10, 15));
+    // When person 2's bans are read from their slice and from the whole log
+    let part = slice::person_slice(&s.world, pid(2)).expect("known");
+    let whole = bans::person_bans(&all, pid(2), &q).expect("bans");
+    let sliced = bans::person_bans(&part, pid(2), &q).expect("bans");
+    // Then both show the three-year fraud ban
+    assert!(format!("{whole:?}").contains("BanFraud3y"), "{whole:?}");
     assert_eq!(whole, sliced);
 }

@@ -1,4 +1,4 @@
-//! The envelopes one contract's views read, taken from a folded world's
+//! The envelopes one contract's (or one person's) views read, taken from a folded world's
 //! per-stream history ([`World::history`]) instead of the whole log, so that a
 //! service holding the live world (the HTTP service) answers a contract read in
 //! time proportional to the contract's history, not to the ledger's.
@@ -45,11 +45,44 @@ pub fn contract_streams(world: &World, contract: Uuid) -> Option<BTreeSet<Stream
 /// The envelopes of [`contract_streams`], in position order; `None` for a
 /// contract the world does not know.
 pub fn contract_slice(world: &World, contract: Uuid) -> Option<Vec<Envelope>> {
-    let streams = contract_streams(world, contract)?;
+    Some(envelopes_of(world, &contract_streams(world, contract)?))
+}
+
+/// The streams a person's bans and refunds read; `None` for a person the world
+/// does not know:
+/// - the person's stream, the catalogue and every campaign (refunds);
+/// - every contract the person holds, pays or paid (`World::by_holder`,
+///   `World::by_payer`): unpaid terminations, Trésor Public notices, refunds;
+/// - every contract whose fraud finding names the person as fraudster or
+///   accomplice (`World::by_fraud_party`, `BAN-FRAUD-3Y`): an accomplice need
+///   neither hold nor pay the contract.
+pub fn person_streams(world: &World, person: Uuid) -> Option<BTreeSet<StreamId>> {
+    world.person(person)?;
+    let mut streams = BTreeSet::from([StreamId::person(person), StreamId::catalogue()]);
+    streams.extend(world.campaigns.keys().map(|id| StreamId::campaign(*id)));
+    let contracts = world
+        .by_holder
+        .get(&person)
+        .into_iter()
+        .chain(world.by_payer.get(&person))
+        .chain(world.by_fraud_party.get(&person))
+        .flatten();
+    streams.extend(contracts.map(|id| StreamId::contract(*id)));
+    Some(streams)
+}
+
+/// The envelopes of [`person_streams`], in position order; `None` for a person
+/// the world does not know.
+pub fn person_slice(world: &World, person: Uuid) -> Option<Vec<Envelope>> {
+    Some(envelopes_of(world, &person_streams(world, person)?))
+}
+
+/// Every envelope of the given streams in the world's history, in position order.
+fn envelopes_of(world: &World, streams: &BTreeSet<StreamId>) -> Vec<Envelope> {
     let mut out: Vec<Envelope> = streams
         .iter()
         .flat_map(|s| world.history.get(s).into_iter().flatten().cloned())
         .collect();
     out.sort_unstable_by_key(|e| e.position);
-    Some(out)
+    out
 }

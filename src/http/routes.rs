@@ -591,11 +591,17 @@ async fn person_read(
     p: Option<Principal>,
     id: &str,
     q: &HashMap<String, String>,
-) -> Result<(Uuid, PQuery, Arc<Vec<Envelope>>), ApiError> {
+) -> Result<(Uuid, PQuery, Vec<Envelope>), ApiError> {
     require(&p, &[Role::Agent, Role::Auditor], "read persons")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
-    Ok((id, q, all_events(st).await?))
+    // The person's slice of the live world (their stream, their contracts, the
+    // findings naming them, the reference streams), not the whole log (equal
+    // views: tests/projections_slice.rs).
+    let ledger = st.ledger.lock().await;
+    let events = navigo_projections::slice::person_slice(ledger.world(), id)
+        .ok_or_else(|| not_found(navigo_projections::ProjectionError::UnknownPerson(id)))?;
+    Ok((id, q, events))
 }
 
 async fn person_bans(
