@@ -532,6 +532,14 @@ fn partner_check_answer_carries_no_personal_data() {
     }
     let (_, wrong) = ask(json!({"client_number": "NV00000001", "birth_date": "1985-03-15"}));
     assert_eq!(wrong, json!({"code": "02"}));
+    // PARTNER-CHECK by pass number (a contract's id) answers as by client number
+    // for the holder; an unknown pass matches nobody.
+    let (_, by_client) = ask(json!({"client_number": "NV00000001", "birth_date": "1985-03-14"}));
+    let (_, by_pass) = ask(json!({"pass_number": CONTRACT_A, "birth_date": "1985-03-14"}));
+    assert_eq!(by_pass, by_client);
+    assert_ne!(by_pass, json!({"code": "02"}));
+    let (_, unknown) = ask(json!({"pass_number": "not-a-pass", "birth_date": "1985-03-14"}));
+    assert_eq!(unknown, json!({"code": "02"}));
     let (status, v) = ask(json!({"client_number": "NV00000001"}));
     assert_eq!((status, v["field"].as_str()), (400, Some("birth_date")));
 }

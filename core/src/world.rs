@@ -188,13 +188,22 @@ impl World {
     /// Decision (issue 6, the command path was super-linear in the number of
     /// persons): `PERSON-REGISTER`'s uniqueness check and the customer actor's
     /// lookup read the `by_client_number` index instead of every person.
-    pub fn person_by_client_number(&self, number: &str) -> Option<&PersonState> {
+    pub fn person_by_client_number<'a>(&'a self, number: &'a str) -> Option<&'a PersonState> {
+        self.persons_by_client_number(number).next()
+    }
+
+    /// Every person registered under a client number, in id order (one, unless
+    /// raw imports registered several).
+    pub fn persons_by_client_number<'a>(
+        &'a self,
+        number: &'a str,
+    ) -> impl Iterator<Item = &'a PersonState> + 'a {
         self.by_client_number
             .get(number)
             .into_iter()
             .flatten()
             .filter_map(|id| self.persons.get(id))
-            .find(|p| p.client_number.as_str() == number)
+            .filter(move |p| p.client_number.as_str() == number)
     }
 
     /// Contracts held by a person.

@@ -317,9 +317,10 @@ pub fn create_account(
 ) -> Result<Uuid, AccountError> {
     use navigo_core::account::{check_link, check_password};
     check_password(password, today).map_err(AccountError::Refused)?;
+    // Only the persons of that client number can pass ACC-LINK (the number must
+    // match): read through the world's index, not a scan of every person.
     let person = world
-        .persons
-        .values()
+        .persons_by_client_number(client_number.as_str())
         .find(|p| check_link(client_number, birth, &p.client_number, p.birth_date, today).is_ok())
         .map(|p| p.id);
     let Some(person) = person else {

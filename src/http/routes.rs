@@ -789,8 +789,21 @@ async fn partner_check(
     let today = paris_date(st.clock.now());
     let ledger = st.ledger.lock().await;
     let w = ledger.world();
+    // The only persons who can match: those of the client number, or the holder
+    // of the contract the pass number names (a pass is its contract's id), read
+    // through the world's indexes instead of a scan of every person.
+    let candidates: Vec<&navigo_core::world::PersonState> = match &id {
+        PartnerIdentifier::Client(c) => w.persons_by_client_number(c.as_str()).collect(),
+        PartnerIdentifier::Pass(pass) => pass
+            .parse::<Uuid>()
+            .ok()
+            .and_then(|contract| w.contract(contract))
+            .and_then(|c| w.person(c.holder))
+            .into_iter()
+            .collect(),
+    };
     let mut owned: Vec<(Uuid, Vec<String>, SubscriptionState)> = Vec::new();
-    for person in w.persons.values() {
+    for person in candidates {
         let mut passes = Vec::new();
         let mut state = SubscriptionState::None;
         for c in w.contracts_of_holder(person.id) {
