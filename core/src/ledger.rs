@@ -320,28 +320,26 @@ impl<S: EventStore> Ledger<S> {
                 .map(|r| (r.stream, u64::try_from(r.events.len()).unwrap_or(u64::MAX)))
                 .collect();
             let store = &self.store;
-            let futures = chunk.into_iter().map(|r| store.append(r)).collect();
+            let futures = chunk.into_iter().map(|r| store.append_stored(r)).collect();
             let outcomes = join_in_order(futures).await;
             // Fold in submission order, which is position order, each decision's
             // own events only, so that the world's head is the store's.
             for ((stream, n), outcome) in shape.into_iter().zip(outcomes) {
                 match outcome {
-                    Ok(AppendOutcome::Appended { .. }) => {
-                        let from = self.world.version(stream) + 1;
-                        let to = from + n.saturating_sub(1);
-                        let stored = match self.store.read_stream(stream, from..=to).await {
-                            Ok(s) => s,
-                            Err(e) => {
-                                first_error.get_or_insert(e);
-                                continue;
-                            }
-                        };
+                    Ok((AppendOutcome::Appended { .. }, stored)) => {
+                        if stored.len() as u64 != n {
+                            first_error.get_or_insert(StoreError::Storage(format!(
+                                "the store returned {} of the {n} events appended to {stream}",
+                                stored.len()
+                            )));
+                            continue;
+                        }
                         for env in &stored {
                             self.world.apply(env);
                         }
                         out.extend(stored);
                     }
-                    Ok(AppendOutcome::AlreadyAppended { positions }) => {
+                    Ok((AppendOutcome::AlreadyAppended { positions }, _)) => {
                         out.extend(
                             self.world
                                 .history

@@ -172,6 +172,13 @@ async fn check_after_run(ledger: Ledger<SledStore>, dir: &Path, seed: u64) -> Wo
         fingerprint(&live),
         "seed {seed}: folding the store again differs from the live world"
     );
+    // The live world holds the envelopes the store returned on append
+    // (`append_stored`, built from what the writer assigned, not read back):
+    // every one equals the record read from the store, hashes included.
+    assert!(
+        reopened.world().history == live.history,
+        "seed {seed}: an envelope built on append differs from the stored record"
+    );
     reopened.into_store().close().await.unwrap();
     live
 }

@@ -90,6 +90,40 @@ async fn store_assigns_gapless_positions_and_stream_sequences() {
 }
 
 #[tokio::test]
+async fn store_append_stored_returns_exactly_the_envelopes_read_stream_returns() {
+    // Given a ledger whose clock reads an instant with nanoseconds
+    let (store, _dir, clock) = new_store("append-stored");
+    clock.set(t0() + Duration::nanoseconds(123_456_789));
+    // When events are appended through `append_stored`: several in one append
+    // with a key, another stream, an import instant with nanoseconds
+    let mut keyed = request(
+        stream(1),
+        ExpectedVersion::Exact(0),
+        vec![event("s1"), event("s2"), event("s3")],
+    );
+    keyed.idempotency_key = Some("stored-1".into());
+    let (o1, e1) = store.append_stored(keyed.clone()).await.unwrap();
+    let (o2, e2) = store
+        .append_stored(request(stream(2), ExpectedVersion::Any, vec![event("t1")]))
+        .await
+        .unwrap();
+    let mut imported = request(stream(1), ExpectedVersion::Exact(3), vec![event("s4")]);
+    imported.recorded_at = Some(t0() + Duration::days(1) + Duration::nanoseconds(7));
+    let (_, e3) = store.append_stored(imported).await.unwrap();
+    // Then each returned envelope equals the record read back, hashes included
+    assert_eq!(o1.positions(), &[1, 2, 3]);
+    assert_eq!(o2.positions(), &[4]);
+    assert_eq!(e1, store.read_stream(stream(1), 1..=3).await.unwrap());
+    assert_eq!(e2, store.read_stream(stream(2), 1..=1).await.unwrap());
+    assert_eq!(e3, store.read_stream(stream(1), 4..=4).await.unwrap());
+    assert_eq!(e3[0].prev_hash, e2[0].hash);
+    // And a retry answered `AlreadyAppended` returns no envelope
+    let (again, none) = store.append_stored(keyed).await.unwrap();
+    assert!(matches!(again, AppendOutcome::AlreadyAppended { .. }));
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
 async fn store_refuses_a_stale_expected_version_with_the_actual_one() {
     let (store, _dir, _) = new_store("conflict");
     store

@@ -303,6 +303,33 @@ pub struct Envelope {
     pub hash: Hash,
 }
 
+impl Envelope {
+    /// The envelope of a new event once stored with the fields `a` the store
+    /// assigned and its record's `hash`: what reading the record back returns
+    /// (a new event is stored at its current schema version, so nothing is
+    /// upcast; its money is two-decimal and its instants exact, so the record's
+    /// JSON decodes to the same values).
+    pub fn assemble(a: &Assigned<'_>, e: NewEvent, hash: Hash) -> Envelope {
+        Envelope {
+            position: a.position,
+            stream: a.stream,
+            stream_seq: a.stream_seq,
+            event_id: e.event_id,
+            effective_date: e.effective_date,
+            recorded_at: a.recorded_at,
+            actor: e.actor,
+            channel: e.channel,
+            idempotency_key: a.idempotency_key.map(str::to_owned),
+            correlation_id: e.correlation_id,
+            causation_id: e.causation_id,
+            stored_schema_version: e.event.schema_version(),
+            event: e.event,
+            prev_hash: a.prev_hash,
+            hash,
+        }
+    }
+}
+
 /// The canonical JSON of a record, field order fixed by this struct.
 #[derive(Serialize)]
 struct RecordOut<'a> {

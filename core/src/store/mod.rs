@@ -231,6 +231,30 @@ pub trait EventStore: Send + Sync {
     /// [`StoreError::OutOfOrder`], [`StoreError::LimitExceeded`], or a storage failure.
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
+    /// [`EventStore::append`], returning with the outcome the envelopes stored
+    /// now, as [`EventStore::read_stream`] would return them (none when the
+    /// outcome is `AlreadyAppended`). This default reads them back; a store that
+    /// knows what it assigned builds them instead.
+    ///
+    /// # Errors
+    /// As [`EventStore::append`], or a failure reading the events back.
+    async fn append_stored(
+        &self,
+        request: AppendRequest,
+    ) -> Result<(AppendOutcome, Vec<Envelope>), StoreError> {
+        let stream = request.stream;
+        let n = u64::try_from(request.events.len()).unwrap_or(u64::MAX);
+        let outcome = self.append(request).await?;
+        let stored = match &outcome {
+            AppendOutcome::Appended { stream_version, .. } => {
+                let from = stream_version.saturating_sub(n) + 1;
+                self.read_stream(stream, from..=*stream_version).await?
+            }
+            AppendOutcome::AlreadyAppended { .. } => Vec::new(),
+        };
+        Ok((outcome, stored))
+    }
+
     /// Reads a stream's events whose sequence is in `range`, in order.
     ///
     /// # Errors

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
-use navigo_events_schema::StreamId;
+use navigo_events_schema::{Hash, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::keys::{self, IdemEntry};
@@ -53,12 +53,29 @@ pub struct AppendAllError {
     pub error: StoreError,
 }
 
+/// What the writer assigned to the events of an append written now: with the
+/// request's events, everything [`Envelope`](navigo_events_schema::Envelope)
+/// holds, so that a caller can have the stored envelopes without reading them
+/// back (`EventStore::append_stored`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Written {
+    /// The recorded-at instant of every event of the append.
+    pub(crate) recorded_at: DateTime<Utc>,
+    /// The hash of the record before the first event.
+    pub(crate) prev_hash: Hash,
+    /// Each event's record hash, in order.
+    pub(crate) hashes: Vec<Hash>,
+}
+
+/// The reply to one append: the outcome, and what was assigned when it wrote.
+pub(crate) type OneReply = Result<(AppendOutcome, Option<Written>), StoreError>;
+
 /// A unit of work for the writer.
 pub(crate) enum Job {
     /// One append request.
     One {
         request: Prepared,
-        reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+        reply: oneshot::Sender<OneReply>,
     },
     /// Several append requests, all written or none.
     All {
@@ -247,10 +264,7 @@ struct Overlay {
 
 /// A reply owed once the batch is durable.
 enum Owed {
-    One(
-        oneshot::Sender<Result<AppendOutcome, StoreError>>,
-        Result<AppendOutcome, StoreError>,
-    ),
+    One(oneshot::Sender<OneReply>, OneReply),
     All(oneshot::Sender<AllReply>, AllReply),
 }
 
@@ -516,7 +530,7 @@ impl Writer {
         let mut out = Vec::with_capacity(requests.len());
         for (i, r) in requests.iter().enumerate() {
             match self.prepare(overlay, batch, r) {
-                Ok(o) => out.push(o),
+                Ok((o, _)) => out.push(o),
                 Err(error) => {
                     *overlay = saved;
                     batch.truncate(batch_len);
@@ -538,7 +552,7 @@ impl Writer {
         overlay: &mut Overlay,
         batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
         p: &Prepared,
-    ) -> Result<AppendOutcome, StoreError> {
+    ) -> OneReply {
         let l = self.limits;
         let r = &p.request;
         if r.events.is_empty() {
@@ -569,9 +583,8 @@ impl Writer {
                 })?;
                 if let Some(prev) = self.idem_entry(overlay, key)? {
                     if prev.digest == digest {
-                        return Ok(AppendOutcome::AlreadyAppended {
-                            positions: prev.positions(),
-                        });
+                        let positions = prev.positions();
+                        return Ok((AppendOutcome::AlreadyAppended { positions }, None));
                     }
                     return Err(StoreError::IdempotencyConflict { key: key.clone() });
                 }
@@ -609,6 +622,8 @@ impl Writer {
                 recorded_at_json(&recorded_at).map_err(|e| StoreError::Encode(e.to_string()))?,
             ),
         };
+        let first_prev = prev;
+        let mut hashes = Vec::with_capacity(r.events.len());
         let mut writes = Vec::with_capacity(2 * r.events.len() + 1);
         for (i, pre) in p.encoded.iter().enumerate() {
             let i = i as u64;
@@ -627,6 +642,7 @@ impl Writer {
                 keys::stream_key(&r.stream, stream_seq).to_vec(),
                 position.to_be_bytes().to_vec(),
             ));
+            hashes.push(hash);
             prev = hash;
         }
         self.recorded_json = Some(recorded_json);
@@ -647,10 +663,18 @@ impl Writer {
             recorded_at: Some(recorded_at),
         };
         overlay.versions.insert(r.stream, stream_version);
-        Ok(AppendOutcome::Appended {
-            positions: (first..first + n).collect(),
-            stream_version,
-        })
+        let written = Written {
+            recorded_at,
+            prev_hash: first_prev,
+            hashes,
+        };
+        Ok((
+            AppendOutcome::Appended {
+                positions: (first..first + n).collect(),
+                stream_version,
+            },
+            Some(written),
+        ))
     }
 
     fn idem_entry(&self, overlay: &Overlay, key: &str) -> Result<Option<IdemEntry>, StoreError> {
