@@ -498,23 +498,15 @@ impl World {
     /// recorded at `at`, with a provisional hash (nothing is stored: look-aheads
     /// and what-ifs).
     pub fn provisional(&self, stream: StreamId, e: NewEvent, at: DateTime<Utc>) -> Envelope {
-        Envelope {
-            position: self.position + 1,
+        let assigned = navigo_events_schema::Assigned {
             stream,
             stream_seq: self.version(stream) + 1,
-            event_id: e.event_id,
-            effective_date: e.effective_date,
+            position: self.position + 1,
             recorded_at: at,
-            actor: e.actor,
-            channel: e.channel,
             idempotency_key: None,
-            correlation_id: e.correlation_id,
-            causation_id: e.causation_id,
-            stored_schema_version: e.event.schema_version(),
-            event: e.event,
             prev_hash: self.head_hash,
-            hash: Hash::GENESIS,
-        }
+        };
+        Envelope::assemble(&assigned, e, Hash::GENESIS)
     }
 
     /// [`World::apply_new`] without checking the invariants: the billing clock's
