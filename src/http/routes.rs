@@ -213,17 +213,7 @@ fn field_of(text: &str, e: &serde_json::Error) -> String {
             }
         }
     }
-    let upto: String = text.chars().take(e.column()).collect();
-    let mut field = None;
-    let mut rest = upto.as_str();
-    while let Some(i) = rest.find("\":") {
-        let before = &rest[..i];
-        if let Some(start) = before.rfind('"') {
-            field = Some(before[start + 1..].to_owned());
-        }
-        rest = &rest[i + 2..];
-    }
-    field.unwrap_or_else(|| "-".to_owned())
+    crate::cli::apply::last_key_before(text, e.column())
 }
 
 /// The dotted path of the first key whose value satisfies `bad`.
