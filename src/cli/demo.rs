@@ -294,16 +294,8 @@ struct Outcome<'a> {
 }
 
 fn print_summary(data: &Path, o: &Outcome<'_>) {
-    let Outcome {
-        plan,
-        report: r,
-        summary: s,
-        timings: t,
-        verified: v,
-        materialized: m,
-        position,
-        audit,
-    } = o;
+    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
+    let (v, m, position, audit) = (o.verified, o.materialized, o.position, o.audit);
     let c = &plan.config;
     println!(
         "navigo-ledger demo — seed {}, {} contracts, {} to {}, ledger {}",
@@ -465,16 +457,8 @@ fn print_summary(data: &Path, o: &Outcome<'_>) {
 }
 
 fn json_summary(o: &Outcome<'_>) -> Value {
-    let Outcome {
-        plan,
-        report: r,
-        summary: s,
-        timings: t,
-        verified: v,
-        materialized: m,
-        audit,
-        ..
-    } = o;
+    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
+    let (v, m, audit) = (o.verified, o.materialized, o.audit);
     let c = &plan.config;
     json!({
         "seed": c.seed,
