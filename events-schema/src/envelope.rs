@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::event::Event;
-use crate::types::{Actor, Channel, ParseError};
+use crate::types::{string_serde, Actor, Channel, ParseError};
 use crate::DecodeError;
 
 /// The kinds of streams.
@@ -142,29 +142,12 @@ impl FromStr for StreamId {
     }
 }
 
-impl Serialize for StreamId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-impl<'de> Deserialize<'de> for StreamId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-impl JsonSchema for StreamId {
-    fn schema_name() -> Cow<'static, str> {
-        "StreamId".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": "^(contract|person|catalogue|campaign):[0-9a-fA-F-]{36}$",
-            "description": "A stream id, KIND:UUID."
-        })
-    }
-}
+string_serde!(
+    StreamId,
+    "StreamId",
+    "^(contract|person|catalogue|campaign):[0-9a-fA-F-]{36}$",
+    "A stream id, KIND:UUID."
+);
 
 /// A BLAKE3 hash of a record, or the all-zero genesis hash before the first record.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -211,25 +194,7 @@ impl FromStr for Hash {
     }
 }
 
-impl Serialize for Hash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-impl<'de> Deserialize<'de> for Hash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-impl JsonSchema for Hash {
-    fn schema_name() -> Cow<'static, str> {
-        "Hash".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "pattern": "^[0-9a-f]{64}$"})
-    }
-}
+string_serde!(Hash, "Hash", "^[0-9a-f]{64}$");
 
 /// An event as handed to the store: everything but what the store assigns
 /// (stream sequence, global position, recorded-at, hashes).
@@ -613,13 +578,23 @@ pub fn recorded_at_json(at: &DateTime<Utc>) -> Result<Vec<u8>, serde_json::Error
 /// # Errors
 /// A record shorter than the hash prefix.
 pub fn record_hashes(bytes: &[u8]) -> Result<(Hash, Hash), DecodeError> {
+    let (claimed, json) = split_record(bytes)?;
+    let actual = Hash(*blake3::hash(json).as_bytes());
+    Ok((claimed, actual))
+}
+
+/// Splits a stored record into the hash its prefix claims and the canonical JSON
+/// after it (read by [`record_hashes`] and [`decode_record`]).
+///
+/// # Errors
+/// A record no longer than the hash prefix.
+fn split_record(bytes: &[u8]) -> Result<(Hash, &[u8]), DecodeError> {
     if bytes.len() <= HASH_LEN {
         return Err(DecodeError::Truncated(bytes.len()));
     }
     let mut claimed = [0u8; 32];
     claimed.copy_from_slice(&bytes[..HASH_LEN]);
-    let actual = Hash(*blake3::hash(&bytes[HASH_LEN..]).as_bytes());
-    Ok((Hash(claimed), actual))
+    Ok((Hash(claimed), &bytes[HASH_LEN..]))
 }
 
 /// Decodes a stored record (without checking its hash: see [`record_hashes`]),
@@ -628,13 +603,8 @@ pub fn record_hashes(bytes: &[u8]) -> Result<(Hash, Hash), DecodeError> {
 /// # Errors
 /// Malformed JSON, an unknown type or version, or a payload that does not decode.
 pub fn decode_record(bytes: &[u8]) -> Result<Envelope, DecodeError> {
-    if bytes.len() <= HASH_LEN {
-        return Err(DecodeError::Truncated(bytes.len()));
-    }
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(&bytes[..HASH_LEN]);
-    let r: RecordIn<'_> =
-        serde_json::from_slice(&bytes[HASH_LEN..]).map_err(DecodeError::Envelope)?;
+    let (hash, json) = split_record(bytes)?;
+    let r: RecordIn<'_> = serde_json::from_slice(json).map_err(DecodeError::Envelope)?;
     let event = crate::upcast::decode_event(&r.type_name, r.schema_version, r.data.get())?;
     Ok(Envelope {
         position: r.position,
@@ -651,7 +621,7 @@ pub fn decode_record(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         stored_schema_version: r.schema_version,
         event,
         prev_hash: r.prev_hash,
-        hash: Hash(hash),
+        hash,
     })
 }
 

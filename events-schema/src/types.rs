@@ -32,20 +32,13 @@ impl ParseError {
 }
 
 /// Implements `Serialize`/`Deserialize` through `Display`/`FromStr`, so that the
-/// JSON form is the same string a person types and parsing is the only way in.
+/// JSON form is the same string a person types and parsing is the only way in,
+/// and `JsonSchema` as a string of that pattern (with its description when given).
+/// Used here and by the envelope's [`crate::envelope::StreamId`] and
+/// [`crate::envelope::Hash`].
 macro_rules! string_serde {
     ($t:ty, $schema_name:literal, $pattern:literal, $desc:literal) => {
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
+        string_serde!(@serde $t);
         impl JsonSchema for $t {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 $schema_name.into()
@@ -59,7 +52,32 @@ macro_rules! string_serde {
             }
         }
     };
+    ($t:ty, $schema_name:literal, $pattern:literal) => {
+        string_serde!(@serde $t);
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $schema_name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({"type": "string", "pattern": $pattern})
+            }
+        }
+    };
+    (@serde $t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+pub(crate) use string_serde;
 
 // ---------------------------------------------------------------------------
 // Money

@@ -67,22 +67,17 @@ pub fn calendar(
     let known_world = fold_states(&known);
     let stream = StreamId::contract(contract);
     let contract_events = known.iter().copied().filter(|e| e.stream == stream);
-    if at.len() == known.len() {
+    let folded_at;
+    let at_world = if at.len() == known.len() {
         // Everything known is effective by `at` (the usual "now"): one fold.
-        return calendar_of(
-            &known_world,
-            &known_world,
-            contract_events,
-            contract,
-            q,
-            policy,
-            horizon_months,
-        );
-    }
-    let at_world = fold_states(&at);
+        &known_world
+    } else {
+        folded_at = fold_states(&at);
+        &folded_at
+    };
     calendar_of(
         &known_world,
-        &at_world,
+        at_world,
         contract_events,
         contract,
         q,

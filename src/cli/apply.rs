@@ -93,7 +93,15 @@ fn field_of(line: &str, e: &serde_json::Error) -> String {
             }
         }
     }
-    let upto: String = line.chars().take(e.column()).collect();
+    last_key_before(line, e.column())
+}
+
+/// The last JSON key written in `text` before `column` (a serde_json error's
+/// column: it reports a bad value just after its key), or `-` when there is
+/// none; the fallback of the field a decoding error names, here and in the HTTP
+/// service.
+pub(crate) fn last_key_before(text: &str, column: usize) -> String {
+    let upto: String = text.chars().take(column).collect();
     let mut field = None;
     let mut rest = upto.as_str();
     while let Some(i) = rest.find("\":") {

@@ -13,19 +13,15 @@ use navigo_projections::{balance, Worlds};
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
 use super::{CmdResult, SystemClock};
 
-/// Arguments of `balance`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    as_of: AsOfArgs,
-}
+/// Arguments of `balance`: only the shared ones.
+pub type Args = AsOfArgs;
 
 /// Prints the balance.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let q = parse_as_of(&args.as_of, SystemClock.now())?;
+    let q = parse_as_of(&args, SystemClock.now())?;
     let events = super::read_whole_log(data).await?;
     let worlds = Worlds::new(&events, &q.query);
     let mut out = std::io::stdout().lock();

@@ -5,32 +5,23 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::Clock;
 use navigo_events_schema::views::MayBe;
 use navigo_projections::bans;
 
-use super::state::{name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{CmdResult, SystemClock};
+use super::state::{name, person_view, AsOfArgs};
+use super::CmdResult;
 
-/// Arguments of `bans`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    as_of: AsOfArgs,
-}
+/// Arguments of `bans`: only the shared ones.
+pub type Args = AsOfArgs;
 
 /// Prints the ban windows.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let q = parse_as_of(&args.as_of, SystemClock.now())?;
-    let events = super::read_whole_log(data).await?;
-    let b = bans::person_bans(&events, q.id, &q.query).map_err(unknown)?;
-    if q.json {
-        print_json(&b)?;
+    let Some(b) = person_view(data, &args, bans::person_bans).await? else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "person {} on {}", b.person, b.as_of.at)?;
     let verdict = |m: &MayBe| match &m.forbidden_by {

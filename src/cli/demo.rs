@@ -187,29 +187,20 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     sp.finish_and_clear();
     timings.0.push(("verify chain", t.elapsed()));
 
+    let outcome = Outcome {
+        plan: &plan,
+        report: &report,
+        summary: &summary,
+        timings: &timings,
+        verified: &verified,
+        materialized: &materialized,
+        position,
+        audit: audit.as_ref(),
+    };
     if args.json {
-        let v = json_summary(
-            &plan,
-            &report,
-            &summary,
-            &timings,
-            &verified,
-            &materialized,
-            audit.as_ref(),
-        );
-        println!("{v}");
+        println!("{}", json_summary(&outcome));
     } else {
-        print_summary(
-            data,
-            &plan,
-            &report,
-            &summary,
-            &timings,
-            &verified,
-            &materialized,
-            position,
-            audit.as_ref(),
-        );
+        print_summary(data, &outcome);
     }
     Ok(
         if verified.first_bad.is_none()
@@ -281,18 +272,30 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_summary(
-    data: &Path,
-    plan: &navigo_core::population::Plan,
-    r: &DriveReport,
-    s: &Summary,
-    t: &Timings,
-    v: &navigo_core::store::sled_store::VerifyReport,
-    m: &Materialized,
+/// Everything a demo run found, as its two summaries (the printed one and the
+/// JSON one) read it.
+struct Outcome<'a> {
+    /// What was generated.
+    plan: &'a navigo_core::population::Plan,
+    /// What the driver sent and how the ledger judged it.
+    report: &'a DriveReport,
+    /// The figures of the folded world.
+    summary: &'a Summary,
+    /// The duration of each step.
+    timings: &'a Timings,
+    /// The chain verification.
+    verified: &'a navigo_core::store::sled_store::VerifyReport,
+    /// What the projection rebuild materialized.
+    materialized: &'a Materialized,
+    /// The head position of the log.
     position: u64,
-    audit: Option<&(uuid::Uuid, Vec<String>)>,
-) {
+    /// The audit lines of an interesting contract, when there is one.
+    audit: Option<&'a (uuid::Uuid, Vec<String>)>,
+}
+
+fn print_summary(data: &Path, o: &Outcome<'_>) {
+    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
+    let (v, m, position, audit) = (o.verified, o.materialized, o.position, o.audit);
     let c = &plan.config;
     println!(
         "navigo-ledger demo — seed {}, {} contracts, {} to {}, ledger {}",
@@ -453,15 +456,9 @@ fn print_summary(
     }
 }
 
-fn json_summary(
-    plan: &navigo_core::population::Plan,
-    r: &DriveReport,
-    s: &Summary,
-    t: &Timings,
-    v: &navigo_core::store::sled_store::VerifyReport,
-    m: &Materialized,
-    audit: Option<&(uuid::Uuid, Vec<String>)>,
-) -> Value {
+fn json_summary(o: &Outcome<'_>) -> Value {
+    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
+    let (v, m, audit) = (o.verified, o.materialized, o.audit);
     let c = &plan.config;
     json!({
         "seed": c.seed,

@@ -5,31 +5,22 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::Clock;
 use navigo_projections::refunds;
 
-use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{CmdResult, SystemClock};
+use super::state::{eur, name, person_view, AsOfArgs};
+use super::CmdResult;
 
-/// Arguments of `refunds`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    as_of: AsOfArgs,
-}
+/// Arguments of `refunds`: only the shared ones.
+pub type Args = AsOfArgs;
 
 /// Prints the refund entitlements.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let q = parse_as_of(&args.as_of, SystemClock.now())?;
-    let events = super::read_whole_log(data).await?;
-    let r = refunds::person_refunds(&events, q.id, &q.query).map_err(unknown)?;
-    if q.json {
-        print_json(&r)?;
+    let Some(r) = person_view(data, &args, refunds::person_refunds).await? else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "person {} on {}", r.person, r.as_of.at)?;
     writeln!(out)?;

@@ -125,6 +125,32 @@ pub fn unknown(e: navigo_projections::ProjectionError) -> BadInput {
     BadInput(e.to_string())
 }
 
+/// What `bans` and `refunds` share: parses the arguments against the system
+/// clock, reads the whole log and computes the person's view with `view`; with
+/// `--json` prints it and returns `None` (done), else returns it for the
+/// caller's table.
+///
+/// # Errors
+/// Bad input (exit 2), an unknown person, a storage failure.
+pub async fn person_view<T: Serialize>(
+    data: &Path,
+    args: &AsOfArgs,
+    view: impl FnOnce(
+        &[navigo_events_schema::Envelope],
+        Uuid,
+        &Query,
+    ) -> Result<T, navigo_projections::ProjectionError>,
+) -> anyhow::Result<Option<T>> {
+    let q = parse_as_of(args, SystemClock.now())?;
+    let events = super::read_whole_log(data).await?;
+    let v = view(&events, q.id, &q.query).map_err(unknown)?;
+    if q.json {
+        print_json(&v)?;
+        return Ok(None);
+    }
+    Ok(Some(v))
+}
+
 /// Arguments of `state`.
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -39,6 +39,16 @@ pub struct Principal {
 
 type Caller = Extension<Option<Principal>>;
 
+/// The extractors of a `GET …/{id}` read (a contract's or a person's views, the
+/// audit trail, a diff), in the order axum runs them: the state, the caller, the
+/// `{id}` of the path and the query string.
+type IdRead = (
+    State<Arc<AppState>>,
+    Caller,
+    Path<String>,
+    Query<HashMap<String, String>>,
+);
+
 /// The service's router over its state.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -213,17 +223,7 @@ fn field_of(text: &str, e: &serde_json::Error) -> String {
             }
         }
     }
-    let upto: String = text.chars().take(e.column()).collect();
-    let mut field = None;
-    let mut rest = upto.as_str();
-    while let Some(i) = rest.find("\":") {
-        let before = &rest[..i];
-        if let Some(start) = before.rfind('"') {
-            field = Some(before[start + 1..].to_owned());
-        }
-        rest = &rest[i + 2..];
-    }
-    field.unwrap_or_else(|| "-".to_owned())
+    crate::cli::apply::last_key_before(text, e.column())
 }
 
 /// The dotted path of the first key whose value satisfies `bad`.
@@ -543,10 +543,7 @@ fn view_json<T: serde::Serialize>(view: T) -> Result<Json<Value>, ApiError> {
 }
 
 async fn contract_state(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Response, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let worlds = Worlds::new(&events, &q);
@@ -560,10 +557,7 @@ async fn contract_state(
 }
 
 async fn contract_balance(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let worlds = Worlds::new(&events, &q);
@@ -573,10 +567,7 @@ async fn contract_balance(
 }
 
 async fn contract_calendar(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), None)
@@ -605,10 +596,7 @@ async fn person_read(
 }
 
 async fn person_bans(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
     let view = navigo_projections::bans::person_bans(&events, id, &q).map_err(not_found)?;
@@ -616,10 +604,7 @@ async fn person_bans(
 }
 
 async fn person_refunds(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
     let worlds = Worlds::new(&events, &q);
@@ -966,10 +951,7 @@ fn replay_error(e: navigo_replay::ReplayError) -> ApiError {
 /// GET /v1/audit/{id}?known_at=T: the audit trail of a contract or a person
 /// (issue 5's `navigo_replay::audit`), for auditors.
 pub(crate) async fn audit(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "read the audit trail")?;
     let id = parse_id(&id)?;
@@ -988,10 +970,7 @@ pub(crate) async fn audit(
 /// GET /v1/diff/{id}?from_at&from_known_at&to_at&to_known_at: what changed in a
 /// contract's views between two readings and which events caused it (auditors).
 pub(crate) async fn diff(
-    State(st): State<Arc<AppState>>,
-    Extension(p): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "read a diff")?;
     let id = parse_id(&id)?;

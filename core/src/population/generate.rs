@@ -324,11 +324,8 @@ impl Gen<'_> {
             // cannot be named is not registered.
             return person;
         };
-        let actor = agent(self.rng.range(1, 40));
-        self.send(
+        self.send_by_agent(
             at,
-            actor,
-            Some(Channel::Agency),
             Command::RegisterPerson(RegisterPerson {
                 person_id: id,
                 client_number,
@@ -615,6 +612,31 @@ impl Gen<'_> {
         }
     }
 
+    /// Sends `command` about the contract of `sh` at `at`, from `person` or an
+    /// agent: the channel is [`Self::channel_for`] on the date `d`, then the actor
+    /// [`Self::actor_for`] that channel, in that order of draws (the plan of a
+    /// seed depends on it).
+    fn send_via_channel(
+        &mut self,
+        sh: &Shadow,
+        person: &Person,
+        d: NaiveDate,
+        at: DateTime<Utc>,
+        online_share: f64,
+        command: Command,
+    ) {
+        let channel = self.channel_for(sh, d, online_share);
+        let actor = self.actor_for(channel, person);
+        self.send(at, actor, Some(channel), command);
+    }
+
+    /// Sends `command` at `at` from an agent at the agency: the agent is drawn
+    /// when the request is sent, after everything the command carries.
+    fn send_by_agent(&mut self, at: DateTime<Utc>, command: Command) {
+        let actor = agent(self.rng.range(1, 40));
+        self.send(at, actor, Some(Channel::Agency), command);
+    }
+
     /// The month-by-month life of a contract after its start.
     fn life(&mut self, sh: &mut Shadow, start: NaiveDate) {
         let cfg = self.cfg;
@@ -637,12 +659,12 @@ impl Gen<'_> {
                     if resume == Some(m) {
                         let d = day(&mut self.rng, 1, 25);
                         let at = self.office_time(d);
-                        let channel = self.channel_for(sh, d, 0.7);
-                        let actor = self.actor_for(channel, &sh.payer);
-                        self.send(
+                        self.send_via_channel(
+                            sh,
+                            &sh.payer,
+                            d,
                             at,
-                            actor,
-                            Some(channel),
+                            0.7,
                             Command::Resume(Resume {
                                 contract_id,
                                 effective_date: None,
@@ -710,12 +732,12 @@ impl Gen<'_> {
                         let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
                         let back = i32::try_from(self.rng.range(1, 8)).unwrap_or(1);
                         let planned_resumption = planned.then(|| m.plus(2 + back).first_day());
-                        let channel = self.channel_for(sh, d, 0.7);
-                        let actor = self.actor_for(channel, &sh.payer);
-                        self.send(
+                        self.send_via_channel(
+                            sh,
+                            &sh.payer,
+                            d,
                             at,
-                            actor,
-                            Some(channel),
+                            0.7,
                             Command::Suspend(Suspend {
                                 contract_id,
                                 effective_date: None,
@@ -739,12 +761,12 @@ impl Gen<'_> {
                     } else if hit(TERMINATE_PER_MONTH) {
                         let d = day(&mut self.rng, 1, 28);
                         let at = self.office_time(d);
-                        let channel = self.channel_for(sh, d, 0.6);
-                        let actor = self.actor_for(channel, &sh.payer);
-                        self.send(
+                        self.send_via_channel(
+                            sh,
+                            &sh.payer,
+                            d,
                             at,
-                            actor,
-                            Some(channel),
+                            0.6,
                             Command::TerminateByPayer(c.clone()),
                         );
                         life = Life::Gone;
@@ -769,11 +791,8 @@ impl Gen<'_> {
                         } else {
                             FraudKind::Subscription
                         };
-                        let actor = agent(self.rng.range(1, 40));
-                        self.send(
+                        self.send_by_agent(
                             at,
-                            actor,
-                            Some(Channel::Agency),
                             Command::EstablishFraud(EstablishFraud {
                                 contract_id,
                                 kind,
@@ -797,12 +816,12 @@ impl Gen<'_> {
                             (1, 5)
                         };
                         let zones = Zones::new(to.0, to.1).unwrap_or(Zones::ALL);
-                        let channel = self.channel_for(sh, d, 0.6);
-                        let actor = self.actor_for(channel, &sh.payer);
-                        self.send(
+                        self.send_via_channel(
+                            sh,
+                            &sh.payer,
+                            d,
                             at,
-                            actor,
-                            Some(channel),
+                            0.6,
                             Command::ChangeZones(ChangeZones {
                                 contract_id,
                                 zones,
@@ -835,13 +854,7 @@ impl Gen<'_> {
                                 + Duration::days(1);
                         if self.in_period(v) {
                             let at = self.office_time(v);
-                            let actor = agent(self.rng.range(1, 40));
-                            self.send(
-                                at,
-                                actor,
-                                Some(Channel::Agency),
-                                Command::ValidateSeniorSwitch(c.clone()),
-                            );
+                            self.send_by_agent(at, Command::ValidateSeniorSwitch(c.clone()));
                         }
                         sh.product = Product::Senior;
                         quiet_until = m.plus(2);
@@ -853,11 +866,8 @@ impl Gen<'_> {
                         // the agency the same day.
                         let d = day(&mut self.rng, 1, 20);
                         let at = self.office_time(d);
-                        let actor = agent(self.rng.range(1, 40));
-                        self.send(
+                        self.send_by_agent(
                             at,
-                            actor,
-                            Some(Channel::Agency),
                             Command::SwitchPaymentMethod(SwitchPaymentMethod {
                                 contract_id,
                                 to: PaymentSetup::Cash,
@@ -936,13 +946,12 @@ impl Gen<'_> {
             } else {
                 LossKind::Loss
             };
-            let channel = self.channel_for(sh, d, 0.6);
-            let holder = sh.holder.clone();
-            let actor = self.actor_for(channel, &holder);
-            self.send(
+            self.send_via_channel(
+                sh,
+                &sh.holder,
+                d,
                 at,
-                actor,
-                Some(channel),
+                0.6,
                 Command::DeclareLoss(DeclareLoss {
                     contract_id,
                     kind,
@@ -961,13 +970,12 @@ impl Gen<'_> {
                 .collect();
             let day = self.rng.pick(&others).copied().unwrap_or(1);
             if let Ok(debit_day) = DebitDay::new(day) {
-                let channel = self.channel_for(sh, d, 0.7);
-                let payer = sh.payer.clone();
-                let actor = self.actor_for(channel, &payer);
-                self.send(
+                self.send_via_channel(
+                    sh,
+                    &sh.payer,
+                    d,
                     at,
-                    actor,
-                    Some(channel),
+                    0.7,
                     Command::ChangeDebitDay(ChangeDebitDay {
                         contract_id,
                         debit_day,
@@ -990,11 +998,8 @@ impl Gen<'_> {
                 sh.mandate_version += 1;
                 let mandate =
                     (!sh.cash).then(|| self.mandate(sh.n, &new_payer, sh.mandate_version));
-                let actor = agent(self.rng.range(1, 40));
-                self.send(
+                self.send_by_agent(
                     at,
-                    actor,
-                    Some(Channel::Agency),
                     Command::ChangePayer(ChangePayer {
                         contract_id,
                         payer: new_payer.id,
