@@ -134,6 +134,41 @@ pub(crate) fn committed(head: &RwLock<Head>) -> Head {
     }
 }
 
+/// The error of a position missing below the head.
+fn gap(position: u64) -> StoreError {
+    StoreError::Corrupt {
+        position,
+        why: "record missing (gap in the log)".into(),
+    }
+}
+
+/// The hash the record at `from` must link to: the genesis hash for the first
+/// position, else the hash the record before it claims (read from sled; it was
+/// checked when that record was read, or will be by whoever reads it).
+fn hash_before(tree: &sled::Tree, from: u64) -> Result<Hash, StoreError> {
+    if from <= 1 {
+        return Ok(Hash::GENESIS);
+    }
+    let p = from - 1;
+    match tree.get(keys::log_key(p)) {
+        Ok(Some(b)) => claimed_hash(p, &b),
+        Ok(None) => Err(gap(p)),
+        Err(e) => Err(storage(e)),
+    }
+}
+
+/// Checks the chain: a record's previous hash is the hash of the record before it
+/// (`prev`; `None` when unknown, which no record matches).
+fn check_link(prev: Option<Hash>, env: &Envelope) -> Result<(), StoreError> {
+    if Some(env.prev_hash) != prev {
+        return Err(StoreError::Corrupt {
+            position: env.position,
+            why: "previous-hash link broken".into(),
+        });
+    }
+    Ok(())
+}
+
 /// The stream behind `read_all`: reads the log in chunks from sled, checks each
 /// record and its link to the previous one, and ends at the head that was durable
 /// when the stream was created (a follower calls `read_all` again from where it
@@ -167,20 +202,7 @@ impl ReadAll {
             return;
         }
         if self.prev.is_none() {
-            let prev = if self.next == 1 {
-                Ok(Hash::GENESIS)
-            } else {
-                let p = self.next - 1;
-                match self.tree.get(keys::log_key(p)) {
-                    Ok(Some(b)) => claimed_hash(p, &b),
-                    Ok(None) => Err(StoreError::Corrupt {
-                        position: p,
-                        why: "record missing (gap in the log)".into(),
-                    }),
-                    Err(e) => Err(storage(e)),
-                }
-            };
-            match prev {
+            match hash_before(&self.tree, self.next) {
                 Ok(h) => self.prev = Some(h),
                 Err(e) => {
                     self.buf.push_back(Err(e));
@@ -194,18 +216,10 @@ impl ReadAll {
             let r = item.map_err(storage).and_then(|(k, v)| {
                 let expected = self.next;
                 if keys::log_key_position(&k) != Some(expected) {
-                    return Err(StoreError::Corrupt {
-                        position: expected,
-                        why: "record missing (gap in the log)".into(),
-                    });
+                    return Err(gap(expected));
                 }
                 let env = check_record(expected, &v)?;
-                if Some(env.prev_hash) != self.prev {
-                    return Err(StoreError::Corrupt {
-                        position: expected,
-                        why: "previous-hash link broken".into(),
-                    });
-                }
+                check_link(self.prev, &env)?;
                 Ok(env)
             });
             match r {
@@ -223,10 +237,7 @@ impl ReadAll {
         }
         if self.buf.is_empty() {
             // The range ended before `end`: the records up to the head must exist.
-            self.buf.push_back(Err(StoreError::Corrupt {
-                position: self.next,
-                why: "record missing (gap in the log)".into(),
-            }));
+            self.buf.push_back(Err(gap(self.next)));
             self.done = true;
         }
     }
@@ -241,5 +252,309 @@ impl Stream for ReadAll {
             this.fill();
         }
         Poll::Ready(this.buf.pop_front())
+    }
+}
+
+/// Records in one unit of work of [`read_log`]: large enough that handing a
+/// chunk to a worker costs little next to decoding it (a record decodes in a
+/// few microseconds), small enough that the chunks in flight stay a few
+/// megabytes.
+pub const READ_LOG_CHUNK_RECORDS: usize = 1_024;
+
+/// Chunks of [`read_log`] read from sled but not yet taken in order by the
+/// collector: bounds the raw bytes and decoded envelopes in flight (a few tens
+/// of megabytes), whatever the size of the log.
+pub const READ_LOG_QUEUE_CHUNKS_MAX: usize = 8;
+
+/// Most decoding threads of [`read_log`] (it uses as many as the machine has
+/// cores, up to this bound; the scanner and the collector are light and share
+/// those cores).
+pub const READ_LOG_WORKERS_MAX: usize = 8;
+
+/// What a worker makes of one chunk: the records decoded and checked, in order,
+/// up to the first bad one, and that one's error.
+type ChunkResult = (Vec<Envelope>, Option<StoreError>);
+
+/// What the scanner hands the collector, in position order.
+enum Slot {
+    /// A chunk given to the workers; its result arrives here.
+    Chunk(std::sync::mpsc::Receiver<ChunkResult>),
+    /// The scan failed here (a gap, a storage error): every record before it
+    /// was handed over in the chunks before.
+    Fail(StoreError),
+}
+
+/// Every record from `from` through `end` (the durable head when the read
+/// starts), decoded and checked exactly as the `read_all` stream checks them,
+/// on several threads.
+///
+/// Structure: this thread collects; a scanner thread walks sled in position
+/// order, checks that positions are gapless up to `end`, and hands chunks of
+/// `chunk_records` raw records ([`READ_LOG_CHUNK_RECORDS`] in service; tests
+/// use small ones to cross many chunk borders) to `workers` threads, which each run
+/// [`check_record`] (BLAKE3 of the bytes against the claimed hash, decode with
+/// upcasting, the stored position) on their chunk; the collector takes the
+/// chunks in order and checks the chain ([`check_link`]: each record's previous
+/// hash is the hash of the record before it), which is cheap once the hashes
+/// are known. Decoding and hashing are nine tenths of a read (BENCHMARKS.md,
+/// Store): they are what runs in parallel.
+///
+/// The first problem in position order is the error returned, the same error
+/// `read_all` gives at the same record: a later chunk's failure found first by
+/// another worker waits until the collector reaches it. At most
+/// [`READ_LOG_QUEUE_CHUNKS_MAX`] chunks are in flight.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the position of the first gap, bad hash,
+/// undecodable record, wrong position or broken link; a storage failure.
+pub(crate) fn read_log(
+    tree: &sled::Tree,
+    from: u64,
+    end: u64,
+    workers: usize,
+    chunk_records: usize,
+) -> Result<Vec<Envelope>, StoreError> {
+    use std::sync::mpsc;
+    let from = from.max(1);
+    let chunk_records = chunk_records.max(1);
+    if from > end {
+        return Ok(Vec::new());
+    }
+    let mut prev = Some(hash_before(tree, from)?);
+    let mut out = Vec::new();
+    // The head says how many records there are: reserve once instead of growing
+    // (and copying) a vector of millions of envelopes. A failed reservation
+    // only means growing as usual.
+    let _ = out.try_reserve_exact(usize::try_from(end - from + 1).unwrap_or(0));
+    // A chunk for the workers: its first position, its raw records, where its
+    // result goes. The queue needs no bound of its own: the scanner sends a chunk
+    // only after its slot, and the slots are bounded.
+    type Job = (u64, Vec<sled::IVec>, mpsc::SyncSender<ChunkResult>);
+    let (work_tx, work_rx) = mpsc::channel::<Job>();
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (slot_tx, slot_rx) = mpsc::sync_channel::<Slot>(READ_LOG_QUEUE_CHUNKS_MAX);
+    std::thread::scope(|scope| {
+        // Owned by this closure, so that it is dropped when the collector stops
+        // (at the first error): the scanner's next send then fails and it ends,
+        // which ends the workers, before the scope joins them.
+        let slot_rx = slot_rx;
+        for _ in 0..workers.clamp(1, READ_LOG_WORKERS_MAX) {
+            let work_rx = &work_rx;
+            scope.spawn(move || loop {
+                let job = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(p) => p.into_inner().recv(),
+                };
+                let Ok((first, records, reply)) = job else {
+                    // The scanner is done (or gave up): no more chunks.
+                    return;
+                };
+                let mut envs = Vec::with_capacity(records.len());
+                let mut failed = None;
+                for (position, bytes) in (first..).zip(&records) {
+                    match check_record(position, bytes) {
+                        Ok(env) => envs.push(env),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                // The collector may have stopped at an earlier error.
+                let _ = reply.send((envs, failed));
+            });
+        }
+        // The scanner: the only reader of sled, in position order. Every send
+        // fails once the collector has stopped, which ends it.
+        scope.spawn(move || {
+            let mut next = from;
+            let mut chunk: Vec<sled::IVec> = Vec::with_capacity(chunk_records);
+            let hand = |first: u64, records: Vec<sled::IVec>| -> bool {
+                let (reply, result) = mpsc::sync_channel(1);
+                slot_tx.send(Slot::Chunk(result)).is_ok()
+                    && work_tx.send((first, records, reply)).is_ok()
+            };
+            let range = keys::log_key(from)..=keys::log_key(end);
+            let mut failure = None;
+            for item in tree.range(range) {
+                let (k, v) = match item {
+                    Ok(kv) => kv,
+                    Err(e) => {
+                        failure = Some(storage(e));
+                        break;
+                    }
+                };
+                if keys::log_key_position(&k) != Some(next) {
+                    failure = Some(gap(next));
+                    break;
+                }
+                chunk.push(v);
+                next += 1;
+                if chunk.len() == chunk_records {
+                    let first = next - chunk_records as u64;
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_records));
+                    if !hand(first, full) {
+                        return;
+                    }
+                }
+            }
+            if failure.is_none() && next <= end {
+                // The range ended before `end`: the records up to the head
+                // must exist.
+                failure = Some(gap(next));
+            }
+            let first = next - chunk.len() as u64;
+            if !chunk.is_empty() && !hand(first, chunk) {
+                return;
+            }
+            if let Some(e) = failure {
+                let _ = slot_tx.send(Slot::Fail(e));
+            }
+        });
+        // The collector, on this thread: chunks in order, the chain link of
+        // every record, the first error in position order.
+        for slot in slot_rx.iter() {
+            let (envs, failed) = match slot {
+                Slot::Chunk(result) => result.recv().map_err(|_| {
+                    StoreError::Storage("a read_log worker stopped without an answer".into())
+                })?,
+                Slot::Fail(e) => return Err(e),
+            };
+            for env in envs {
+                check_link(prev, &env)?;
+                prev = Some(env.hash);
+                out.push(env);
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+    use navigo_events_schema::event::MandateRevoked;
+    use navigo_events_schema::types::{Actor, ActorRole};
+    use navigo_events_schema::{Event, NewEvent, StreamId};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::sled_store::SledStore;
+    use crate::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+
+    /// A ledger of `n` small events over three streams, appended 10 at a time.
+    fn ledger(name: &str, n: u32) -> (SledStore, std::path::PathBuf, tokio::runtime::Runtime) {
+        let dir =
+            std::env::temp_dir().join(format!("navigo-read-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        SledStore::init(&dir).unwrap();
+        let clock = Arc::new(ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+        let store = SledStore::open(&dir, Limits::default(), clock).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut i = 0u32;
+        while i < n {
+            let events: Vec<NewEvent> = (i..(i + 10).min(n))
+                .map(|k| NewEvent {
+                    event_id: Uuid::from_u128(u128::from(k) + 1),
+                    effective_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                    actor: Actor {
+                        role: ActorRole::Agent,
+                        id: "A1".into(),
+                    },
+                    channel: None,
+                    correlation_id: Uuid::from_u128(u128::from(k) + 1),
+                    causation_id: None,
+                    event: Event::MandateRevoked(MandateRevoked {
+                        reference: format!("r{k}"),
+                    }),
+                })
+                .collect();
+            let stream = StreamId::contract(Uuid::from_u128(u128::from(i % 3) + 1));
+            rt.block_on(store.append(AppendRequest {
+                stream,
+                expected: ExpectedVersion::Any,
+                events,
+                idempotency_key: None,
+                recorded_at: None,
+            }))
+            .unwrap();
+            i += 10;
+        }
+        (store, dir, rt)
+    }
+
+    fn drain(store: &SledStore, rt: &tokio::runtime::Runtime, from: u64) -> Vec<Envelope> {
+        let mut s = store.read_all(from);
+        let mut out = Vec::new();
+        while let Some(item) = rt.block_on(std::future::poll_fn(|cx| s.as_mut().poll_next(cx))) {
+            out.push(item.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn read_log_equals_read_all_across_many_small_chunks_and_workers() {
+        // Given a ledger of 203 events
+        let (store, dir, rt) = ledger("chunks", 203);
+        // When it is read with chunks of 1 to 64 records, on 1 to 3 workers,
+        // from several positions
+        for from in [0, 1, 2, 100, 203, 204] {
+            let expected = drain(&store, &rt, from);
+            for (workers, chunk) in [(1, 1), (3, 7), (2, 64), (3, 1_024)] {
+                let got = read_log(store.tree(), from, 203, workers, chunk).unwrap();
+                // Then it holds the same envelopes as the read_all stream
+                assert_eq!(
+                    got, expected,
+                    "from {from}, {workers} workers, chunks of {chunk}"
+                );
+            }
+        }
+        // And a read stops at the end it is given (the durable head when it starts)
+        assert_eq!(read_log(store.tree(), 1, 57, 2, 5).unwrap().len(), 57);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn read_log_reports_the_first_bad_record_in_position_order_whichever_worker_finds_it() {
+        // Given a ledger whose records 150 and 40 are both flipped, record 40 in
+        // the first chunk of the read, 150 in a later one
+        let (store, dir, rt) = ledger("first-bad", 200);
+        for p in [40u64, 150] {
+            let mut b = store
+                .tree()
+                .get(keys::log_key(p))
+                .unwrap()
+                .unwrap()
+                .to_vec();
+            let i = b.len() - 3;
+            b[i] ^= 0x01;
+            store.tree().insert(keys::log_key(p), b).unwrap();
+        }
+        drop(rt);
+        // When it is read with small chunks on three workers, many times (the
+        // worker that finds its error first changes from run to run)
+        for _ in 0..20 {
+            let err = read_log(store.tree(), 1, 200, 3, 8).unwrap_err();
+            // Then the error names position 40, the first one
+            match err {
+                StoreError::Corrupt { position, why } => {
+                    assert_eq!(position, 40);
+                    assert!(why.contains("hash mismatch"), "{why}");
+                }
+                e => panic!("{e}"),
+            }
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
