@@ -245,8 +245,8 @@ pub trait EventStore: Send + Sync {
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_>;
 
     /// Every event from `from_position` through the head at the time of the call,
-    /// in position order, in one vector, with every check of [`read_all`]
-    /// (`EventStore::read_all`) and the same error at the same record. For the
+    /// in position order, in one vector, with every check of
+    /// [`EventStore::read_all`] and the same error at the same record. For the
     /// commands that fold the whole log (rebuild, check-projections, audit):
     /// an implementation may read faster than the stream, e.g. on several threads
     /// ([`sled_store::SledStore::read_all_parallel`]). The default drains

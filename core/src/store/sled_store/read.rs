@@ -256,48 +256,70 @@ impl Stream for ReadAll {
 }
 
 /// Records in one unit of work of [`read_log`]: large enough that handing a
-/// chunk to a worker costs little next to decoding it (a record decodes in a
-/// few microseconds), small enough that the chunks in flight stay a few
-/// megabytes.
+/// chunk to a worker (and its one descent of the sled tree) costs little next to
+/// reading and decoding it (a record decodes in a few microseconds), small
+/// enough that the chunks in flight stay a few megabytes.
 pub const READ_LOG_CHUNK_RECORDS: usize = 1_024;
 
-/// Chunks of [`read_log`] read from sled but not yet taken in order by the
-/// collector: bounds the raw bytes and decoded envelopes in flight (a few tens
-/// of megabytes), whatever the size of the log.
+/// Chunks of [`read_log`] handed to the workers but not yet taken in order by
+/// the collector: bounds the decoded envelopes waiting (a few megabytes),
+/// whatever the size of the log.
 pub const READ_LOG_QUEUE_CHUNKS_MAX: usize = 8;
 
-/// Most decoding threads of [`read_log`] (it uses as many as the machine has
-/// cores, up to this bound; the scanner and the collector are light and share
-/// those cores).
+/// Most reading threads of [`read_log`] (it uses as many as the machine has
+/// cores, up to this bound; the dispatcher and the collector are light and
+/// share those cores).
 pub const READ_LOG_WORKERS_MAX: usize = 8;
 
-/// What a worker makes of one chunk: the records decoded and checked, in order,
-/// up to the first bad one, and that one's error.
+/// What a worker makes of one chunk: the records read, decoded and checked, in
+/// order, up to the first bad one, and that one's error.
 type ChunkResult = (Vec<Envelope>, Option<StoreError>);
 
-/// What the scanner hands the collector, in position order.
-enum Slot {
-    /// A chunk given to the workers; its result arrives here.
-    Chunk(std::sync::mpsc::Receiver<ChunkResult>),
-    /// The scan failed here (a gap, a storage error): every record before it
-    /// was handed over in the chunks before.
-    Fail(StoreError),
+/// Reads the records `first..=last` from sled and checks each as the `read_all`
+/// stream does, in the same order: the position is the next one expected (a
+/// missing one is a gap), then [`check_record`] (BLAKE3 of the bytes against the
+/// claimed hash, decode with upcasting, the stored position). Stops at the first
+/// problem.
+fn read_chunk(tree: &sled::Tree, first: u64, last: u64) -> ChunkResult {
+    let capacity = usize::try_from(last - first + 1).unwrap_or(0);
+    let mut envs = Vec::with_capacity(capacity);
+    let mut next = first;
+    for item in tree.range(keys::log_key(first)..=keys::log_key(last)) {
+        let (k, v) = match item {
+            Ok(kv) => kv,
+            Err(e) => return (envs, Some(storage(e))),
+        };
+        if keys::log_key_position(&k) != Some(next) {
+            return (envs, Some(gap(next)));
+        }
+        match check_record(next, &v) {
+            Ok(env) => envs.push(env),
+            Err(e) => return (envs, Some(e)),
+        }
+        next += 1;
+    }
+    if next <= last {
+        // The range ended early: the records up to the head must exist.
+        return (envs, Some(gap(next)));
+    }
+    (envs, None)
 }
 
 /// Every record from `from` through `end` (the durable head when the read
-/// starts), decoded and checked exactly as the `read_all` stream checks them,
-/// on several threads.
+/// starts), read and checked exactly as the `read_all` stream checks them, on
+/// several threads.
 ///
-/// Structure: this thread collects; a scanner thread walks sled in position
-/// order, checks that positions are gapless up to `end`, and hands chunks of
-/// `chunk_records` raw records ([`READ_LOG_CHUNK_RECORDS`] in service; tests
-/// use small ones to cross many chunk borders) to `workers` threads, which each run
-/// [`check_record`] (BLAKE3 of the bytes against the claimed hash, decode with
-/// upcasting, the stored position) on their chunk; the collector takes the
-/// chunks in order and checks the chain ([`check_link`]: each record's previous
-/// hash is the hash of the record before it), which is cheap once the hashes
-/// are known. Decoding and hashing are nine tenths of a read (BENCHMARKS.md,
-/// Store): they are what runs in parallel.
+/// Structure: a dispatcher thread cuts `from..=end` into chunks of
+/// `chunk_records` positions ([`READ_LOG_CHUNK_RECORDS`] in service; tests use
+/// small ones to cross many chunk borders) and hands them, in order, to
+/// `workers` threads; each worker scans its chunk's key range in sled and
+/// checks its records ([`read_chunk`]: gapless positions, hash, decode,
+/// position); this thread, the collector, takes the chunks back in order and
+/// checks the chain ([`check_link`]: each record's previous hash is the hash of
+/// the record before it), which is cheap once the hashes are known. Decoding
+/// and hashing are nine tenths of a read of a log that sled holds in its cache
+/// (BENCHMARKS.md, Store), and the scan itself is most of it when it does not
+/// (sled reads and rebuilds each page): both run in parallel.
 ///
 /// The first problem in position order is the error returned, the same error
 /// `read_all` gives at the same record: a later chunk's failure found first by
@@ -316,7 +338,7 @@ pub(crate) fn read_log(
 ) -> Result<Vec<Envelope>, StoreError> {
     use std::sync::mpsc;
     let from = from.max(1);
-    let chunk_records = chunk_records.max(1);
+    let chunk = u64::try_from(chunk_records.max(1)).unwrap_or(u64::MAX);
     if from > end {
         return Ok(Vec::new());
     }
@@ -326,17 +348,18 @@ pub(crate) fn read_log(
     // (and copying) a vector of millions of envelopes. A failed reservation
     // only means growing as usual.
     let _ = out.try_reserve_exact(usize::try_from(end - from + 1).unwrap_or(0));
-    // A chunk for the workers: its first position, its raw records, where its
-    // result goes. The queue needs no bound of its own: the scanner sends a chunk
-    // only after its slot, and the slots are bounded.
-    type Job = (u64, Vec<sled::IVec>, mpsc::SyncSender<ChunkResult>);
+    // A chunk for the workers: its first and last positions, where its result
+    // goes. The queue needs no bound of its own: the dispatcher sends a chunk
+    // only after its result's receiver, and those are bounded.
+    type Job = (u64, u64, mpsc::SyncSender<ChunkResult>);
     let (work_tx, work_rx) = mpsc::channel::<Job>();
     let work_rx = std::sync::Mutex::new(work_rx);
-    let (slot_tx, slot_rx) = mpsc::sync_channel::<Slot>(READ_LOG_QUEUE_CHUNKS_MAX);
+    let (slot_tx, slot_rx) =
+        mpsc::sync_channel::<mpsc::Receiver<ChunkResult>>(READ_LOG_QUEUE_CHUNKS_MAX);
     std::thread::scope(|scope| {
         // Owned by this closure, so that it is dropped when the collector stops
-        // (at the first error): the scanner's next send then fails and it ends,
-        // which ends the workers, before the scope joins them.
+        // (at the first error): the dispatcher's next send then fails and it
+        // ends, which ends the workers, before the scope joins them.
         let slot_rx = slot_rx;
         for _ in 0..workers.clamp(1, READ_LOG_WORKERS_MAX) {
             let work_rx = &work_rx;
@@ -345,81 +368,36 @@ pub(crate) fn read_log(
                     Ok(rx) => rx.recv(),
                     Err(p) => p.into_inner().recv(),
                 };
-                let Ok((first, records, reply)) = job else {
-                    // The scanner is done (or gave up): no more chunks.
+                let Ok((first, last, reply)) = job else {
+                    // The dispatcher is done (or gave up): no more chunks.
                     return;
                 };
-                let mut envs = Vec::with_capacity(records.len());
-                let mut failed = None;
-                for (position, bytes) in (first..).zip(&records) {
-                    match check_record(position, bytes) {
-                        Ok(env) => envs.push(env),
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
                 // The collector may have stopped at an earlier error.
-                let _ = reply.send((envs, failed));
+                let _ = reply.send(read_chunk(tree, first, last));
             });
         }
-        // The scanner: the only reader of sled, in position order. Every send
-        // fails once the collector has stopped, which ends it.
+        // The dispatcher: chunks in position order; every send fails once the
+        // collector has stopped, which ends it.
         scope.spawn(move || {
-            let mut next = from;
-            let mut chunk: Vec<sled::IVec> = Vec::with_capacity(chunk_records);
-            let hand = |first: u64, records: Vec<sled::IVec>| -> bool {
+            let mut first = from;
+            while first <= end {
+                let last = first.saturating_add(chunk - 1).min(end);
                 let (reply, result) = mpsc::sync_channel(1);
-                slot_tx.send(Slot::Chunk(result)).is_ok()
-                    && work_tx.send((first, records, reply)).is_ok()
-            };
-            let range = keys::log_key(from)..=keys::log_key(end);
-            let mut failure = None;
-            for item in tree.range(range) {
-                let (k, v) = match item {
-                    Ok(kv) => kv,
-                    Err(e) => {
-                        failure = Some(storage(e));
-                        break;
-                    }
-                };
-                if keys::log_key_position(&k) != Some(next) {
-                    failure = Some(gap(next));
-                    break;
+                if slot_tx.send(result).is_err() || work_tx.send((first, last, reply)).is_err() {
+                    return;
                 }
-                chunk.push(v);
-                next += 1;
-                if chunk.len() == chunk_records {
-                    let first = next - chunk_records as u64;
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_records));
-                    if !hand(first, full) {
-                        return;
-                    }
+                match last.checked_add(1) {
+                    Some(n) => first = n,
+                    None => return,
                 }
-            }
-            if failure.is_none() && next <= end {
-                // The range ended before `end`: the records up to the head
-                // must exist.
-                failure = Some(gap(next));
-            }
-            let first = next - chunk.len() as u64;
-            if !chunk.is_empty() && !hand(first, chunk) {
-                return;
-            }
-            if let Some(e) = failure {
-                let _ = slot_tx.send(Slot::Fail(e));
             }
         });
         // The collector, on this thread: chunks in order, the chain link of
         // every record, the first error in position order.
-        for slot in slot_rx.iter() {
-            let (envs, failed) = match slot {
-                Slot::Chunk(result) => result.recv().map_err(|_| {
-                    StoreError::Storage("a read_log worker stopped without an answer".into())
-                })?,
-                Slot::Fail(e) => return Err(e),
-            };
+        for result in slot_rx.iter() {
+            let (envs, failed) = result.recv().map_err(|_| {
+                StoreError::Storage("a read_log worker stopped without an answer".into())
+            })?;
             for env in envs {
                 check_link(prev, &env)?;
                 prev = Some(env.hash);
