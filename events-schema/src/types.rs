@@ -38,7 +38,39 @@ impl ParseError {
 /// [`crate::envelope::Hash`].
 macro_rules! string_serde {
     ($t:ty, $schema_name:literal, $pattern:literal, $desc:literal) => {
-        string_serde!(@serde $t);
+        string_serde!(@ser $t);
+        string_serde!(@de $t);
+        string_serde!(@schema $t, $schema_name, $pattern, $desc);
+    };
+    // The same, with `Serialize` through `$t::write_display` (a stack copy of
+    // `Display`'s output, see `StackStr`) instead of the formatting machinery:
+    // for the types every view and every stored event writes many times.
+    (fast $t:ty, $schema_name:literal, $pattern:literal, $desc:literal) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut buf = StackStr::new();
+                match self.write_display(&mut buf) {
+                    Some(text) => s.serialize_str(text),
+                    None => s.collect_str(self),
+                }
+            }
+        }
+        string_serde!(@de $t);
+        string_serde!(@schema $t, $schema_name, $pattern, $desc);
+    };
+    ($t:ty, $schema_name:literal, $pattern:literal) => {
+        string_serde!(@ser $t);
+        string_serde!(@de $t);
+        impl JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $schema_name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({"type": "string", "pattern": $pattern})
+            }
+        }
+    };
+    (@schema $t:ty, $schema_name:literal, $pattern:literal, $desc:literal) => {
         impl JsonSchema for $t {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 $schema_name.into()
@@ -52,23 +84,14 @@ macro_rules! string_serde {
             }
         }
     };
-    ($t:ty, $schema_name:literal, $pattern:literal) => {
-        string_serde!(@serde $t);
-        impl JsonSchema for $t {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                $schema_name.into()
-            }
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({"type": "string", "pattern": $pattern})
-            }
-        }
-    };
-    (@serde $t:ty) => {
+    (@ser $t:ty) => {
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
+    };
+    (@de $t:ty) => {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
@@ -78,6 +101,57 @@ macro_rules! string_serde {
     };
 }
 pub(crate) use string_serde;
+
+/// Bytes of [`StackStr`]: the longest text written through it (a `Money` of 28
+/// digits with its sign and point is 30 bytes).
+const STACK_STR_BYTES_MAX: usize = 48;
+
+/// A small text built on the stack: the `Display` output of a value type written
+/// without `fmt`'s machinery, for serialization (encoding views and events
+/// spends a tenth of its time formatting amounts and months, issue 5 §8).
+struct StackStr {
+    buf: [u8; STACK_STR_BYTES_MAX],
+    len: usize,
+}
+
+impl StackStr {
+    fn new() -> StackStr {
+        StackStr {
+            buf: [0; STACK_STR_BYTES_MAX],
+            len: 0,
+        }
+    }
+
+    /// Appends ASCII bytes; `None` when they do not fit (the caller falls back
+    /// to `Display`).
+    fn push(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
+    }
+
+    /// The text; only ASCII digits, '-' and '.' are ever pushed.
+    fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.buf.get(..self.len)?).ok()
+    }
+}
+
+/// The decimal digits of `n`, most significant first, in `out`; returns how
+/// many (none for zero).
+fn digits_u128(mut n: u128, out: &mut [u8; 40]) -> usize {
+    let mut rev = [0u8; 40];
+    let mut len = 0;
+    while n > 0 && len < rev.len() {
+        rev[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    for i in 0..len {
+        out[i] = rev[len - 1 - i];
+    }
+    len
+}
 
 // ---------------------------------------------------------------------------
 // Money
@@ -182,6 +256,45 @@ impl fmt::Display for Money {
     }
 }
 
+impl Money {
+    /// Writes exactly what `Display` writes (`{:.2}` of the decimal: a '-' when
+    /// the sign is negative, even for a negative zero; the whole part, "0" when
+    /// empty; the point; the decimals padded with zeros to two), for an amount of
+    /// at most two decimals, which every `Money` has (`new` and `round` rescale
+    /// to two). `None` otherwise (`Display` truncates longer decimals): the
+    /// caller uses `Display`.
+    fn write_display<'b>(&self, out: &'b mut StackStr) -> Option<&'b str> {
+        let scale = self.0.scale() as usize;
+        if scale > 2 {
+            return None;
+        }
+        let mut digits = [0u8; 40];
+        let n = digits_u128(self.0.mantissa().unsigned_abs(), &mut digits);
+        if self.0.is_sign_negative() {
+            out.push(b"-")?;
+        }
+        // Left-pad with zeros so that there are at least `scale` digits.
+        let pad = scale.saturating_sub(n);
+        let len = n + pad;
+        let whole = len - scale;
+        let digit = |i: usize| if i < pad { b'0' } else { digits[i - pad] };
+        if whole == 0 {
+            out.push(b"0")?;
+        }
+        for i in 0..whole {
+            out.push(&[digit(i)])?;
+        }
+        out.push(b".")?;
+        for i in whole..len {
+            out.push(&[digit(i)])?;
+        }
+        for _ in scale..2 {
+            out.push(b"0")?;
+        }
+        out.as_str()
+    }
+}
+
 impl FromStr for Money {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Money, ParseError> {
@@ -192,7 +305,7 @@ impl FromStr for Money {
 }
 
 string_serde!(
-    Money,
+    fast Money,
     "Money",
     "^-?[0-9]+(\\.[0-9]{1,2})?$",
     "An amount in euros with at most two decimals, as a string (\"90.00\")."
@@ -773,6 +886,26 @@ impl fmt::Display for YearMonth {
     }
 }
 
+impl YearMonth {
+    /// Writes exactly what `Display` writes, for years 0 to 9999 and months 1 to
+    /// 12 (four and two digits); `None` otherwise: the caller uses `Display`.
+    fn write_display<'b>(&self, out: &'b mut StackStr) -> Option<&'b str> {
+        let y = u32::try_from(self.year).ok().filter(|y| *y <= 9_999)?;
+        let m = Some(self.month).filter(|m| (1..=12).contains(m))?;
+        let d = |v: u32| b'0' + (v % 10) as u8;
+        out.push(&[
+            d(y / 1_000),
+            d(y / 100),
+            d(y / 10),
+            d(y),
+            b'-',
+            d(m / 10),
+            d(m),
+        ])?;
+        out.as_str()
+    }
+}
+
 impl FromStr for YearMonth {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<YearMonth, ParseError> {
@@ -788,7 +921,7 @@ impl FromStr for YearMonth {
 }
 
 string_serde!(
-    YearMonth,
+    fast YearMonth,
     "YearMonth",
     "^[0-9]{4}-(0[1-9]|1[0-2])$",
     "A calendar month, YYYY-MM."
@@ -797,6 +930,58 @@ string_serde!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Amounts and scales the fast serialization is compared on: every cent in a
+    /// range around zero, then a deterministic spread of large mantissas.
+    fn decimals() -> Vec<Decimal> {
+        let mut out = Vec::new();
+        for m in -20_000i64..=20_000 {
+            for scale in 0..=3 {
+                out.push(Decimal::new(m, scale));
+            }
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            // xorshift: a spread of 64-bit mantissas, both signs.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = i128::from(x as i64) * i128::from((x >> 40) as u32 + 1);
+            for scale in [0, 1, 2, 5] {
+                if let Ok(d) = Decimal::try_from_i128_with_scale(m, scale) {
+                    out.push(d);
+                }
+            }
+        }
+        out.push(Decimal::MAX);
+        out.push(Decimal::MIN);
+        let mut neg_zero = Decimal::new(0, 2);
+        neg_zero.set_sign_negative(true);
+        out.push(neg_zero);
+        out
+    }
+
+    #[test]
+    fn money_and_months_serialize_exactly_as_their_display() {
+        // Given amounts of every scale and sign (negative zero included) and
+        // months across the years
+        for d in decimals() {
+            let m = Money(d);
+            // When serialized, then the JSON is the Display text, byte for byte
+            // (stored records are hashed over these bytes)
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{m}\""),
+                "{d:?}"
+            );
+        }
+        for year in [-1, 0, 7, 99, 999, 1_999, 2_026, 9_999, 10_000, 123_456] {
+            for month in 1..=12 {
+                let ym = YearMonth { year, month };
+                assert_eq!(serde_json::to_string(&ym).unwrap(), format!("\"{ym}\""));
+            }
+        }
+    }
 
     #[test]
     fn money_rounds_half_away_from_zero_once() {

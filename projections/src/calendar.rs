@@ -194,6 +194,35 @@ pub fn calendar_in(
     )
 }
 
+/// The calendar from the two folds of the contract's world (known, and effective
+/// by `at`) folded without a history ([`crate::fold_states`]), and the contract's
+/// known events in position order (what the known world's history of the
+/// contract's stream would hold). For a caller that has the events at hand (the
+/// rebuild, from its index): folding without the history spares a copy of every
+/// envelope.
+///
+/// # Errors
+/// [`ProjectionError::UnknownContract`].
+pub fn calendar_with_events(
+    known_world: &World,
+    at_world: &World,
+    contract_events: &[&Envelope],
+    contract: Uuid,
+    q: &Query,
+    policy: &Policy,
+    horizon_months: Option<u32>,
+) -> Result<DebitCalendar, ProjectionError> {
+    calendar_of(
+        known_world,
+        at_world,
+        contract_events.iter().copied(),
+        contract,
+        q,
+        policy,
+        horizon_months,
+    )
+}
+
 /// The calendar from the two folds and the contract's known events, in order.
 fn calendar_of<'a>(
     known_world: &World,

@@ -5,26 +5,17 @@
 //! pays or is named in, and the campaigns, which only the whole log indexes: they
 //! read it all ([`read_everything`]).
 
-use std::future::poll_fn;
-use std::pin::Pin;
-
 use navigo_core::store::{EventStore, StoreError};
 use navigo_events_schema::{Envelope, StreamId};
 use uuid::Uuid;
 
-/// Every stored envelope, in position order.
+/// Every stored envelope, in position order, through the store's whole-log read
+/// ([`EventStore::read_log`]: on sled, decoded and checked on every core).
 ///
 /// # Errors
 /// A storage failure or a corrupt record.
 pub async fn read_everything<S: EventStore>(store: &S) -> Result<Vec<Envelope>, StoreError> {
-    let mut all = store.read_all(1);
-    let mut out = Vec::new();
-    while let Some(item) =
-        poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut all), cx)).await
-    {
-        out.push(item?);
-    }
-    Ok(out)
+    store.read_log(1).await
 }
 
 /// The envelopes a single-contract projection (calendar, balance, state) reads:

@@ -5,11 +5,17 @@
 //! an agency subscription, seven months of debits from the billing clock), each
 //! copy with its own person and contract ids. Then measures, in the same run:
 //! the raw figure (a sled scan with JSON decode of every record, through the
-//! store's `read_all`) and the full rebuild (the same read, the folds and every
-//! materialized projection written), in events per second, and the peak memory.
+//! store's `read_all` stream, one thread) and the full rebuild (the log read as
+//! the `rebuild` command reads it, `read_everything`, which decodes and checks
+//! on every core; the folds and every materialized projection written), in
+//! events per second, and the peak memory. Each run prints the machine's load
+//! average (`/proc/loadavg`) before and after: the machine may be shared.
 //!
 //! `cargo bench -p navigo-replay --bench rebuild` (5 M events:
 //! `NAVIGO_BENCH_EVENTS=5000000 cargo bench -p navigo-replay --bench rebuild`).
+//! To profile the rebuild alone, set `NAVIGO_BENCH_WAIT_FILE=PATH`: the bench
+//! prints its pid and waits for PATH to exist before the rebuild (attach
+//! `perf record -g -p PID`, then create PATH).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,10 +24,27 @@ use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_core::testing::*;
 use navigo_events_schema::types::Channel;
-use navigo_events_schema::{Event, NewEvent, StreamId, StreamKind};
+use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
 use navigo_projections::load::read_everything;
 use navigo_replay::materialize::ProjectionDb;
 use uuid::Uuid;
+
+/// The load average line of the machine (1, 5 and 15 minutes).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The raw figure's read: the `read_all` stream drained on this thread.
+async fn read_all_stream(store: &SledStore) -> Vec<Envelope> {
+    let mut all = store.read_all(1);
+    let mut out = Vec::new();
+    while let Some(item) = std::future::poll_fn(|cx| all.as_mut().poll_next(cx)).await {
+        out.push(item.expect("read"));
+    }
+    out
+}
 
 fn peak_rss_mb() -> f64 {
     status_mb("VmHWM:")
@@ -169,9 +192,10 @@ async fn main() {
     );
 
     println!("memory after generation: {:.0} MiB resident", rss_mb());
+    println!("load average before the measures: {}", loadavg());
     let t = Instant::now();
     let cpu = cpu_secs();
-    let events = read_everything(&store).await.expect("read");
+    let events = read_all_stream(&store).await;
     let raw_secs = t.elapsed().as_secs_f64();
     let raw_cpu = cpu_secs() - cpu;
     let count = events.len() as f64;
@@ -194,6 +218,15 @@ async fn main() {
         "before the rebuild: {:.0} MiB resident, peak so far {peak_before:.0} MiB (peak reset: {reset})",
         rss_mb()
     );
+    if let Ok(path) = std::env::var("NAVIGO_BENCH_WAIT_FILE") {
+        println!(
+            "pid {}: waiting for {path} before the rebuild",
+            std::process::id()
+        );
+        while !std::path::Path::new(&path).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     let t = Instant::now();
     let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
@@ -247,6 +280,7 @@ async fn main() {
         du(&dir),
         du(&dir.join("projections"))
     );
+    println!("load average after the measures: {}", loadavg());
     let _ = store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

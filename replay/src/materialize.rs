@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use navigo_core::policy::Policy;
 use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
 use navigo_projections::{
-    balance, bans, calendar, effective_by, fold, refunds, state, Query, Worlds,
+    balance, bans, calendar, effective_by, fold, fold_states, refunds, state, Query, Worlds,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use uuid::Uuid;
@@ -380,14 +380,23 @@ impl<'a> LogIndex<'a> {
         // The calendar reads the contract's stream and the catalogue only (the
         // on-demand `calendar`'s world): its forecast runs the billing clock over
         // every contract of the world it is given.
-        let known = self.merged(&[self.contract_events(&id), &self.catalogue]);
+        //
+        // The worlds are folded without their per-stream history (`fold_states`):
+        // no view of a contract reads it but the calendar, which is given the
+        // contract's known events from the index instead (the history would hold
+        // exactly them). Copying every envelope into the history was a tenth of
+        // a contract's projection.
+        let own = self.contract_events(&id);
+        let known = self.merged(&[own, &self.catalogue]);
         let effective = effective_by(&known, q.at);
-        let mut known_world = fold(&known);
+        let mut known_world = fold_states(&known);
         // `None`: every known event is effective by `at`, one fold serves both.
-        let mut at_world = (effective.len() != known.len()).then(|| fold(&effective));
-        let c = calendar::calendar_in(
+        let mut at_world = (effective.len() != known.len()).then(|| fold_states(&effective));
+        let own_events: Vec<&Envelope> = own.iter().filter_map(|i| self.events.get(*i)).collect();
+        let c = calendar::calendar_with_events(
             &known_world,
             at_world.as_ref().unwrap_or(&known_world),
+            &own_events,
             id,
             q,
             policy,
@@ -410,13 +419,9 @@ impl<'a> LogIndex<'a> {
         if at_world.is_none() && more_effective.len() != more.len() {
             at_world = Some(known_world.clone());
         }
-        for e in &more {
-            known_world.apply(e);
-        }
+        known_world.apply_all_states(more.iter().copied());
         if let Some(w) = &mut at_world {
-            for e in &more_effective {
-                w.apply(e);
-            }
+            w.apply_all_states(more_effective.iter().copied());
         }
         let world_at = at_world.as_ref().unwrap_or(&known_world);
         let s = state::contract_state_of(&known_world, world_at, id, q)?;
@@ -473,7 +478,11 @@ impl<'a> LogIndex<'a> {
 /// JSON view).
 #[derive(Default)]
 struct UnitRows {
-    rows: Vec<(usize, Uuid, Vec<u8>)>,
+    /// Each value is already the `sled::IVec` the writer inserts: the copy of
+    /// the encoded bytes into sled's own buffer is made here, on the worker
+    /// threads, rather than on the single writer thread (inserting an `IVec`
+    /// into a batch only counts a reference).
+    rows: Vec<(usize, Uuid, sled::IVec)>,
     /// The encoding buffer, reused from row to row (a calendar is kilobytes:
     /// encoding into a fresh vector would grow it several times).
     buf: Vec<u8>,
@@ -489,7 +498,8 @@ impl UnitRows {
     ) -> Result<(), ReplayError> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, v)?;
-        self.rows.push((kind, id, self.buf.clone()));
+        self.rows
+            .push((kind, id, sled::IVec::from(self.buf.as_slice())));
         Ok(())
     }
 }
@@ -513,7 +523,7 @@ impl<'t> ShadowWriter<'t> {
         }
     }
 
-    fn put(&mut self, kind: usize, id: Uuid, v: &[u8]) -> Result<(), ReplayError> {
+    fn put(&mut self, kind: usize, id: Uuid, v: sled::IVec) -> Result<(), ReplayError> {
         let (Some(tree), Some((batch, n))) = (self.trees.get(kind), self.batches.get_mut(kind))
         else {
             return Err(ReplayError::Corrupt {
@@ -565,7 +575,7 @@ fn project_all(
     );
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    type Unit = Result<(u64, Vec<(usize, Uuid, Vec<u8>)>), ReplayError>;
+    type Unit = Result<(u64, Vec<(usize, Uuid, sled::IVec)>), ReplayError>;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Unit>(REBUILD_QUEUE_CHUNKS_MAX);
         for _ in 0..workers.max(1) {
@@ -614,8 +624,8 @@ fn project_all(
         let mut result = Ok(());
         for unit in rx.iter() {
             let written = unit.and_then(|(n, rows)| {
-                for (kind, id, v) in &rows {
-                    writer.put(*kind, *id, v)?;
+                for (kind, id, v) in rows {
+                    writer.put(kind, id, v)?;
                 }
                 Ok(n)
             });
@@ -886,7 +896,7 @@ impl ProjectionDb {
         let mut rows: Rows = KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
         for (kind, id, v) in unit.rows {
             if let Some(r) = KINDS.get(kind).and_then(|k| rows.get_mut(k)) {
-                r.insert(id, v);
+                r.insert(id, v.to_vec());
             }
         }
         let trees = self.trees(g.number)?;

@@ -268,6 +268,27 @@ pub trait EventStore: Send + Sync {
     /// Every event from `from_position` on, in position order.
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_>;
 
+    /// Every event from `from_position` through the head at the time of the call,
+    /// in position order, in one vector, with every check of
+    /// [`EventStore::read_all`] and the same error at the same record. For the
+    /// commands that fold the whole log (rebuild, check-projections, audit):
+    /// an implementation may read faster than the stream, e.g. on several threads
+    /// ([`sled_store::SledStore::read_all_parallel`]). The default drains
+    /// `read_all`.
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record (the first in position order).
+    async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
+        let mut all = self.read_all(from_position);
+        let mut out = Vec::new();
+        while let Some(item) =
+            std::future::poll_fn(|cx| Stream::poll_next(Pin::new(&mut all), cx)).await
+        {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+
     /// The head of the log.
     ///
     /// # Errors

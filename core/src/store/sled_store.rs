@@ -31,7 +31,10 @@ use super::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
 pub use read::VERIFIED_RECORDS_BYTES_MAX;
-use read::{check_record, check_record_once, committed, ReadAll, VerifiedRecords};
+use read::{
+    check_record, check_record_once, committed, read_log, ReadAll, VerifiedRecords,
+    READ_LOG_CHUNK_RECORDS, READ_LOG_WORKERS_MAX,
+};
 pub use verify::{BadRecord, Problem, VerifyReport};
 use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
 pub use writer::{
@@ -124,6 +127,14 @@ fn check_marker(path: &Path) -> Result<(), StoreError> {
 /// threads may delay by a few milliseconds after `close`; another process holding
 /// the ledger keeps it, and gets a clear error after this wait.
 pub const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
+
+/// The decoding threads of a whole-log read: one per core, at most
+/// [`READ_LOG_WORKERS_MAX`].
+fn read_log_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(READ_LOG_WORKERS_MAX)
+}
 
 /// Opens sled, waiting up to [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
@@ -398,6 +409,28 @@ impl SledStore {
         &self.tree
     }
 
+    /// Every record from `from_position` through the durable head (as it is when
+    /// the call starts), decoded and checked on several threads: the hash of each
+    /// record, its position, gapless positions, the chain link of each record to
+    /// the one before, upcasting; a bad record is refused with the same
+    /// [`StoreError::Corrupt`] (naming its position) as the `read_all` stream
+    /// gives, and nothing is returned. Uses as many decoding threads as the
+    /// machine has cores (at most [`read::READ_LOG_WORKERS_MAX`]) and blocks the
+    /// calling thread; [`EventStore::read_log`] runs it on a thread of its own.
+    ///
+    /// # Errors
+    /// The first corrupt record or gap in position order, a storage failure.
+    pub fn read_all_parallel(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
+        let end = committed(&self.head).position;
+        read_log(
+            &self.tree,
+            from_position,
+            end,
+            read_log_workers(),
+            READ_LOG_CHUNK_RECORDS,
+        )
+    }
+
     /// Forgets which records were verified: the next read of each hashes it
     /// again (for benchmarks of a first read, and tests).
     pub fn forget_verified(&self) {
@@ -512,6 +545,30 @@ impl EventStore for SledStore {
 
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
         Box::pin(ReadAll::new(self.tree.clone(), &self.head, from_position))
+    }
+
+    /// [`SledStore::read_all_parallel`], on a thread of its own so that the
+    /// caller's executor is not blocked while the log is read.
+    async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
+        let tree = self.tree.clone();
+        let end = committed(&self.head).position;
+        let workers = read_log_workers();
+        let (tx, rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("navigo-read-log".into())
+            .spawn(move || {
+                // The receiver is gone only if the caller stopped waiting.
+                let _ = tx.send(read_log(
+                    &tree,
+                    from_position,
+                    end,
+                    workers,
+                    READ_LOG_CHUNK_RECORDS,
+                ));
+            })
+            .map_err(|e| StoreError::Storage(format!("cannot start the log reader: {e}")))?;
+        rx.await
+            .map_err(|_| StoreError::Storage("the log reader stopped without an answer".into()))?
     }
 
     async fn head(&self) -> Result<Head, StoreError> {

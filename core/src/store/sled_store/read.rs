@@ -134,6 +134,41 @@ pub(crate) fn committed(head: &RwLock<Head>) -> Head {
     }
 }
 
+/// The error of a position missing below the head.
+fn gap(position: u64) -> StoreError {
+    StoreError::Corrupt {
+        position,
+        why: "record missing (gap in the log)".into(),
+    }
+}
+
+/// The hash the record at `from` must link to: the genesis hash for the first
+/// position, else the hash the record before it claims (read from sled; it was
+/// checked when that record was read, or will be by whoever reads it).
+fn hash_before(tree: &sled::Tree, from: u64) -> Result<Hash, StoreError> {
+    if from <= 1 {
+        return Ok(Hash::GENESIS);
+    }
+    let p = from - 1;
+    match tree.get(keys::log_key(p)) {
+        Ok(Some(b)) => claimed_hash(p, &b),
+        Ok(None) => Err(gap(p)),
+        Err(e) => Err(storage(e)),
+    }
+}
+
+/// Checks the chain: a record's previous hash is the hash of the record before it
+/// (`prev`; `None` when unknown, which no record matches).
+fn check_link(prev: Option<Hash>, env: &Envelope) -> Result<(), StoreError> {
+    if Some(env.prev_hash) != prev {
+        return Err(StoreError::Corrupt {
+            position: env.position,
+            why: "previous-hash link broken".into(),
+        });
+    }
+    Ok(())
+}
+
 /// The stream behind `read_all`: reads the log in chunks from sled, checks each
 /// record and its link to the previous one, and ends at the head that was durable
 /// when the stream was created (a follower calls `read_all` again from where it
@@ -167,20 +202,7 @@ impl ReadAll {
             return;
         }
         if self.prev.is_none() {
-            let prev = if self.next == 1 {
-                Ok(Hash::GENESIS)
-            } else {
-                let p = self.next - 1;
-                match self.tree.get(keys::log_key(p)) {
-                    Ok(Some(b)) => claimed_hash(p, &b),
-                    Ok(None) => Err(StoreError::Corrupt {
-                        position: p,
-                        why: "record missing (gap in the log)".into(),
-                    }),
-                    Err(e) => Err(storage(e)),
-                }
-            };
-            match prev {
+            match hash_before(&self.tree, self.next) {
                 Ok(h) => self.prev = Some(h),
                 Err(e) => {
                     self.buf.push_back(Err(e));
@@ -194,18 +216,10 @@ impl ReadAll {
             let r = item.map_err(storage).and_then(|(k, v)| {
                 let expected = self.next;
                 if keys::log_key_position(&k) != Some(expected) {
-                    return Err(StoreError::Corrupt {
-                        position: expected,
-                        why: "record missing (gap in the log)".into(),
-                    });
+                    return Err(gap(expected));
                 }
                 let env = check_record(expected, &v)?;
-                if Some(env.prev_hash) != self.prev {
-                    return Err(StoreError::Corrupt {
-                        position: expected,
-                        why: "previous-hash link broken".into(),
-                    });
-                }
+                check_link(self.prev, &env)?;
                 Ok(env)
             });
             match r {
@@ -223,10 +237,7 @@ impl ReadAll {
         }
         if self.buf.is_empty() {
             // The range ended before `end`: the records up to the head must exist.
-            self.buf.push_back(Err(StoreError::Corrupt {
-                position: self.next,
-                why: "record missing (gap in the log)".into(),
-            }));
+            self.buf.push_back(Err(gap(self.next)));
             self.done = true;
         }
     }
@@ -241,5 +252,287 @@ impl Stream for ReadAll {
             this.fill();
         }
         Poll::Ready(this.buf.pop_front())
+    }
+}
+
+/// Records in one unit of work of [`read_log`]: large enough that handing a
+/// chunk to a worker (and its one descent of the sled tree) costs little next to
+/// reading and decoding it (a record decodes in a few microseconds), small
+/// enough that the chunks in flight stay a few megabytes.
+pub const READ_LOG_CHUNK_RECORDS: usize = 1_024;
+
+/// Chunks of [`read_log`] handed to the workers but not yet taken in order by
+/// the collector: bounds the decoded envelopes waiting (a few megabytes),
+/// whatever the size of the log.
+pub const READ_LOG_QUEUE_CHUNKS_MAX: usize = 8;
+
+/// Most reading threads of [`read_log`] (it uses as many as the machine has
+/// cores, up to this bound; the dispatcher and the collector are light and
+/// share those cores).
+pub const READ_LOG_WORKERS_MAX: usize = 8;
+
+/// What a worker makes of one chunk: the records read, decoded and checked, in
+/// order, up to the first bad one, and that one's error.
+type ChunkResult = (Vec<Envelope>, Option<StoreError>);
+
+/// Reads the records `first..=last` from sled and checks each as the `read_all`
+/// stream does, in the same order: the position is the next one expected (a
+/// missing one is a gap), then [`check_record`] (BLAKE3 of the bytes against the
+/// claimed hash, decode with upcasting, the stored position). Stops at the first
+/// problem.
+fn read_chunk(tree: &sled::Tree, first: u64, last: u64) -> ChunkResult {
+    let capacity = usize::try_from(last - first + 1).unwrap_or(0);
+    let mut envs = Vec::with_capacity(capacity);
+    let mut next = first;
+    for item in tree.range(keys::log_key(first)..=keys::log_key(last)) {
+        let (k, v) = match item {
+            Ok(kv) => kv,
+            Err(e) => return (envs, Some(storage(e))),
+        };
+        if keys::log_key_position(&k) != Some(next) {
+            return (envs, Some(gap(next)));
+        }
+        match check_record(next, &v) {
+            Ok(env) => envs.push(env),
+            Err(e) => return (envs, Some(e)),
+        }
+        next += 1;
+    }
+    if next <= last {
+        // The range ended early: the records up to the head must exist.
+        return (envs, Some(gap(next)));
+    }
+    (envs, None)
+}
+
+/// Every record from `from` through `end` (the durable head when the read
+/// starts), read and checked exactly as the `read_all` stream checks them, on
+/// several threads.
+///
+/// Structure: a dispatcher thread cuts `from..=end` into chunks of
+/// `chunk_records` positions ([`READ_LOG_CHUNK_RECORDS`] in service; tests use
+/// small ones to cross many chunk borders) and hands them, in order, to
+/// `workers` threads; each worker scans its chunk's key range in sled and
+/// checks its records ([`read_chunk`]: gapless positions, hash, decode,
+/// position); this thread, the collector, takes the chunks back in order and
+/// checks the chain ([`check_link`]: each record's previous hash is the hash of
+/// the record before it), which is cheap once the hashes are known. Decoding
+/// and hashing are nine tenths of a read of a log that sled holds in its cache
+/// (BENCHMARKS.md, Store), and the scan itself is most of it when it does not
+/// (sled reads and rebuilds each page): both run in parallel.
+///
+/// The first problem in position order is the error returned, the same error
+/// `read_all` gives at the same record: a later chunk's failure found first by
+/// another worker waits until the collector reaches it. At most
+/// [`READ_LOG_QUEUE_CHUNKS_MAX`] chunks are in flight.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the position of the first gap, bad hash,
+/// undecodable record, wrong position or broken link; a storage failure.
+pub(crate) fn read_log(
+    tree: &sled::Tree,
+    from: u64,
+    end: u64,
+    workers: usize,
+    chunk_records: usize,
+) -> Result<Vec<Envelope>, StoreError> {
+    use std::sync::mpsc;
+    let from = from.max(1);
+    let chunk = u64::try_from(chunk_records.max(1)).unwrap_or(u64::MAX);
+    if from > end {
+        return Ok(Vec::new());
+    }
+    let mut prev = Some(hash_before(tree, from)?);
+    let mut out = Vec::new();
+    // The head says how many records there are: reserve once instead of growing
+    // (and copying) a vector of millions of envelopes. A failed reservation
+    // only means growing as usual.
+    let _ = out.try_reserve_exact(usize::try_from(end - from + 1).unwrap_or(0));
+    // A chunk for the workers: its first and last positions, where its result
+    // goes. The queue needs no bound of its own: the dispatcher sends a chunk
+    // only after its result's receiver, and those are bounded.
+    type Job = (u64, u64, mpsc::SyncSender<ChunkResult>);
+    let (work_tx, work_rx) = mpsc::channel::<Job>();
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (slot_tx, slot_rx) =
+        mpsc::sync_channel::<mpsc::Receiver<ChunkResult>>(READ_LOG_QUEUE_CHUNKS_MAX);
+    std::thread::scope(|scope| {
+        // Owned by this closure, so that it is dropped when the collector stops
+        // (at the first error): the dispatcher's next send then fails and it
+        // ends, which ends the workers, before the scope joins them.
+        let slot_rx = slot_rx;
+        for _ in 0..workers.clamp(1, READ_LOG_WORKERS_MAX) {
+            let work_rx = &work_rx;
+            scope.spawn(move || loop {
+                let job = match work_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(p) => p.into_inner().recv(),
+                };
+                let Ok((first, last, reply)) = job else {
+                    // The dispatcher is done (or gave up): no more chunks.
+                    return;
+                };
+                // The collector may have stopped at an earlier error.
+                let _ = reply.send(read_chunk(tree, first, last));
+            });
+        }
+        // The dispatcher: chunks in position order; every send fails once the
+        // collector has stopped, which ends it.
+        scope.spawn(move || {
+            let mut first = from;
+            while first <= end {
+                let last = first.saturating_add(chunk - 1).min(end);
+                let (reply, result) = mpsc::sync_channel(1);
+                if slot_tx.send(result).is_err() || work_tx.send((first, last, reply)).is_err() {
+                    return;
+                }
+                match last.checked_add(1) {
+                    Some(n) => first = n,
+                    None => return,
+                }
+            }
+        });
+        // The collector, on this thread: chunks in order, the chain link of
+        // every record, the first error in position order.
+        for result in slot_rx.iter() {
+            let (envs, failed) = result.recv().map_err(|_| {
+                StoreError::Storage("a read_log worker stopped without an answer".into())
+            })?;
+            for env in envs {
+                check_link(prev, &env)?;
+                prev = Some(env.hash);
+                out.push(env);
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+    use navigo_events_schema::event::MandateRevoked;
+    use navigo_events_schema::types::{Actor, ActorRole};
+    use navigo_events_schema::{Event, NewEvent, StreamId};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::sled_store::SledStore;
+    use crate::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+
+    /// A ledger of `n` small events over three streams, appended 10 at a time.
+    fn ledger(name: &str, n: u32) -> (SledStore, std::path::PathBuf, tokio::runtime::Runtime) {
+        let dir =
+            std::env::temp_dir().join(format!("navigo-read-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        SledStore::init(&dir).unwrap();
+        let clock = Arc::new(ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+        let store = SledStore::open(&dir, Limits::default(), clock).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut i = 0u32;
+        while i < n {
+            let events: Vec<NewEvent> = (i..(i + 10).min(n))
+                .map(|k| NewEvent {
+                    event_id: Uuid::from_u128(u128::from(k) + 1),
+                    effective_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                    actor: Actor {
+                        role: ActorRole::Agent,
+                        id: "A1".into(),
+                    },
+                    channel: None,
+                    correlation_id: Uuid::from_u128(u128::from(k) + 1),
+                    causation_id: None,
+                    event: Event::MandateRevoked(MandateRevoked {
+                        reference: format!("r{k}"),
+                    }),
+                })
+                .collect();
+            let stream = StreamId::contract(Uuid::from_u128(u128::from(i % 3) + 1));
+            rt.block_on(store.append(AppendRequest {
+                stream,
+                expected: ExpectedVersion::Any,
+                events,
+                idempotency_key: None,
+                recorded_at: None,
+            }))
+            .unwrap();
+            i += 10;
+        }
+        (store, dir, rt)
+    }
+
+    fn drain(store: &SledStore, rt: &tokio::runtime::Runtime, from: u64) -> Vec<Envelope> {
+        let mut s = store.read_all(from);
+        let mut out = Vec::new();
+        while let Some(item) = rt.block_on(std::future::poll_fn(|cx| s.as_mut().poll_next(cx))) {
+            out.push(item.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn read_log_equals_read_all_across_many_small_chunks_and_workers() {
+        // Given a ledger of 203 events
+        let (store, dir, rt) = ledger("chunks", 203);
+        // When it is read with chunks of 1 to 64 records, on 1 to 3 workers,
+        // from several positions
+        for from in [0, 1, 2, 100, 203, 204] {
+            let expected = drain(&store, &rt, from);
+            for (workers, chunk) in [(1, 1), (3, 7), (2, 64), (3, 1_024)] {
+                let got = read_log(store.tree(), from, 203, workers, chunk).unwrap();
+                // Then it holds the same envelopes as the read_all stream
+                assert_eq!(
+                    got, expected,
+                    "from {from}, {workers} workers, chunks of {chunk}"
+                );
+            }
+        }
+        // And a read stops at the end it is given (the durable head when it starts)
+        assert_eq!(read_log(store.tree(), 1, 57, 2, 5).unwrap().len(), 57);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn read_log_reports_the_first_bad_record_in_position_order_whichever_worker_finds_it() {
+        // Given a ledger whose records 150 and 40 are both flipped, record 40 in
+        // the first chunk of the read, 150 in a later one
+        let (store, dir, rt) = ledger("first-bad", 200);
+        for p in [40u64, 150] {
+            let mut b = store
+                .tree()
+                .get(keys::log_key(p))
+                .unwrap()
+                .unwrap()
+                .to_vec();
+            let i = b.len() - 3;
+            b[i] ^= 0x01;
+            store.tree().insert(keys::log_key(p), b).unwrap();
+        }
+        drop(rt);
+        // When it is read with small chunks on three workers, many times (the
+        // worker that finds its error first changes from run to run)
+        for _ in 0..20 {
+            let err = read_log(store.tree(), 1, 200, 3, 8).unwrap_err();
+            // Then the error names position 40, the first one
+            match err {
+                StoreError::Corrupt { position, why } => {
+                    assert_eq!(position, 40);
+                    assert!(why.contains("hash mismatch"), "{why}");
+                }
+                e => panic!("{e}"),
+            }
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
