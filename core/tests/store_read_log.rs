@@ -8,7 +8,7 @@ mod store_support;
 
 use std::path::Path;
 
-use navigo_core::store::sled_store::keys::{log_key, TREE_NAME};
+use navigo_core::store::sled_store::keys::log_key;
 use navigo_core::store::sled_store::read::READ_LOG_CHUNK_RECORDS;
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{EventStore, ExpectedVersion, Limits, StoreError};
@@ -53,26 +53,6 @@ async fn ledger(name: &str) -> std::path::PathBuf {
     }
     store.close().await.unwrap();
     dir
-}
-
-/// Edits the raw tree of a closed ledger.
-fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    // sled's background threads may hold the file lock a few milliseconds after
-    // `close` returns: wait for it as `open` does.
-    let mut tries = 0;
-    let db = loop {
-        match sled::Config::new().path(dir).open() {
-            Ok(db) => break db,
-            Err(e) if tries < 150 && e.to_string().contains("acquire lock") => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
-    let tree = db.open_tree(TREE_NAME).unwrap();
-    f(&tree);
-    db.flush().unwrap();
 }
 
 fn reopen(dir: &Path) -> SledStore {

@@ -92,3 +92,25 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// Edits the raw tree of a closed ledger (the tampering tests).
+pub fn with_tree(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
+    // sled's background threads may hold the file lock a few milliseconds after
+    // `close` returns (see `OPEN_LOCK_WAIT_MS_MAX`): wait for it as `open` does.
+    let mut tries = 0;
+    let db = loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => break db,
+            Err(e) if tries < 150 && e.to_string().contains("acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let tree = db
+        .open_tree(navigo_core::store::sled_store::keys::TREE_NAME)
+        .unwrap();
+    f(&tree);
+    db.flush().unwrap();
+}
