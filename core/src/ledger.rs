@@ -4,7 +4,6 @@
 //! stored, and returns the stored events with their positions.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_core::Stream;
 use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
@@ -12,7 +11,7 @@ use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
 use crate::engine::{handle, Context, Decision, IdGen};
 use crate::policy::Policy;
 use crate::refusal::CommandError;
-use crate::store::{AppendOutcome, AppendRequest, EventStore, StoreError};
+use crate::store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
 use crate::world::World;
 
 /// Which instant is recorded on the events.
@@ -115,10 +114,6 @@ async fn join_in_order<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F
     outputs.into_iter().flatten().collect()
 }
 
-async fn next_item<St: Stream + Unpin>(s: &mut St) -> Option<St::Item> {
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
-}
-
 impl<S: EventStore> Ledger<S> {
     /// Opens the ledger over a store: folds every stored event.
     ///
@@ -128,7 +123,7 @@ impl<S: EventStore> Ledger<S> {
         let mut world = World::new();
         {
             let mut all = store.read_all(1);
-            while let Some(env) = next_item(&mut all).await {
+            while let Some(env) = next_envelope(&mut all).await {
                 world.apply(&env?);
             }
         }
@@ -159,7 +154,7 @@ impl<S: EventStore> Ledger<S> {
     /// Folds the events appended since the world's position (by another writer).
     async fn catch_up(&mut self) -> Result<(), LedgerError> {
         let mut all = self.store.read_all(self.world.position + 1);
-        while let Some(env) = next_item(&mut all).await {
+        while let Some(env) = next_envelope(&mut all).await {
             self.world.apply(&env?);
         }
         Ok(())
@@ -267,7 +262,7 @@ impl<S: EventStore> Ledger<S> {
         };
         let mut out = Vec::with_capacity(positions.len());
         let mut all = self.store.read_all(first);
-        while let Some(env) = next_item(&mut all).await {
+        while let Some(env) = next_envelope(&mut all).await {
             let env = env?;
             if env.position > last {
                 break;

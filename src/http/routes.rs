@@ -16,6 +16,7 @@ use navigo_core::account::{self, PartnerIdentifier, PartnerSubject, Subscription
 use navigo_core::calendar::paris_date;
 use navigo_core::contract::state::Status;
 use navigo_core::ledger::ClockMode;
+use navigo_core::store::next_envelope;
 use navigo_core::Policy;
 use navigo_events_schema::command::Command;
 use navigo_events_schema::types::ClientNumber;
@@ -477,12 +478,6 @@ async fn all_events(st: &AppState) -> Result<Arc<Vec<Envelope>>, ApiError> {
         }
     }
     Ok(cache.clone())
-}
-
-async fn next_envelope(
-    s: &mut navigo_core::store::EnvelopeStream<'_>,
-) -> Option<Result<Envelope, navigo_core::store::StoreError>> {
-    std::future::poll_fn(|cx| futures_core::Stream::poll_next(s.as_mut(), cx)).await
 }
 
 /// Whether a customer may read a contract: they hold it or pay it (now or ever).

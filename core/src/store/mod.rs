@@ -221,6 +221,13 @@ pub enum StoreError {
 /// An async stream of envelopes in position order.
 pub type EnvelopeStream<'a> = Pin<Box<dyn Stream<Item = Result<Envelope, StoreError>> + Send + 'a>>;
 
+/// The next item of a store stream ([`EventStore::read_all`]), `None` at its end:
+/// the one way the ledger, the HTTP service and the default
+/// [`EventStore::read_log`] drain it.
+pub async fn next_envelope(s: &mut EnvelopeStream<'_>) -> Option<Result<Envelope, StoreError>> {
+    std::future::poll_fn(|cx| s.as_mut().poll_next(cx)).await
+}
+
 /// The event store.
 #[async_trait]
 pub trait EventStore: Send + Sync {
@@ -281,9 +288,7 @@ pub trait EventStore: Send + Sync {
     async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
         let mut all = self.read_all(from_position);
         let mut out = Vec::new();
-        while let Some(item) =
-            std::future::poll_fn(|cx| Stream::poll_next(Pin::new(&mut all), cx)).await
-        {
+        while let Some(item) = next_envelope(&mut all).await {
             out.push(item?);
         }
         Ok(out)
