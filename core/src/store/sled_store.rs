@@ -421,14 +421,19 @@ impl SledStore {
     /// # Errors
     /// The first corrupt record or gap in position order, a storage failure.
     pub fn read_all_parallel(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
+        self.log_reader(from_position)()
+    }
+
+    /// The whole-log read of [`SledStore::read_all_parallel`], its range fixed
+    /// now (through the durable head), to run on any thread.
+    fn log_reader(
+        &self,
+        from_position: u64,
+    ) -> impl FnOnce() -> Result<Vec<Envelope>, StoreError> + Send + 'static {
+        let tree = self.tree.clone();
         let end = committed(&self.head).position;
-        read_log(
-            &self.tree,
-            from_position,
-            end,
-            read_log_workers(),
-            READ_LOG_CHUNK_RECORDS,
-        )
+        let workers = read_log_workers();
+        move || read_log(&tree, from_position, end, workers, READ_LOG_CHUNK_RECORDS)
     }
 
     /// Forgets which records were verified: the next read of each hashes it
@@ -550,21 +555,13 @@ impl EventStore for SledStore {
     /// [`SledStore::read_all_parallel`], on a thread of its own so that the
     /// caller's executor is not blocked while the log is read.
     async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
-        let tree = self.tree.clone();
-        let end = committed(&self.head).position;
-        let workers = read_log_workers();
+        let read = self.log_reader(from_position);
         let (tx, rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("navigo-read-log".into())
             .spawn(move || {
                 // The receiver is gone only if the caller stopped waiting.
-                let _ = tx.send(read_log(
-                    &tree,
-                    from_position,
-                    end,
-                    workers,
-                    READ_LOG_CHUNK_RECORDS,
-                ));
+                let _ = tx.send(read());
             })
             .map_err(|e| StoreError::Storage(format!("cannot start the log reader: {e}")))?;
         rx.await
