@@ -412,15 +412,20 @@ impl World {
         }
         let mut changed = BTreeSet::new();
         for env in events {
-            self.note_head(env);
-            self.fold(env);
-            if env.stream.kind == StreamKind::Contract {
-                changed.insert(env.stream.id);
-            }
+            changed.extend(self.fold_state(env));
         }
         for id in changed {
             self.assert_contract(id);
         }
+    }
+
+    /// Folds a stored event into the states only (no history, no idempotency
+    /// key, no invariant check). Returns the contract whose state it may have
+    /// changed.
+    fn fold_state(&mut self, env: &Envelope) -> Option<Uuid> {
+        self.note_head(env);
+        self.fold(env);
+        (env.stream.kind == StreamKind::Contract).then_some(env.stream.id)
     }
 
     /// Keeps a stored event in its stream's history and folds it, without
@@ -523,15 +528,12 @@ impl World {
         let mut changed = None;
         for e in events {
             let env = self.provisional(stream, e.clone(), at);
-            if history || matches!(env.event, Event::EventAnnulled(_)) {
-                changed = self.record(env).or(changed);
+            let now = if history || matches!(env.event, Event::EventAnnulled(_)) {
+                self.record(env)
             } else {
-                self.note_head(&env);
-                self.fold(&env);
-                if stream.kind == StreamKind::Contract {
-                    changed = Some(stream.id);
-                }
-            }
+                self.fold_state(&env)
+            };
+            changed = now.or(changed);
         }
         changed
     }
