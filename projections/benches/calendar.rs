@@ -21,17 +21,18 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::store::sled_store::keys::{log_key, stream_prefix};
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{Limits, ManualClock};
-use navigo_core::testing::{at, cid, d, debit, register, subscribe, tariff_990, zones};
+use navigo_core::testing::{
+    at, cid, d, debit, raw_stream_read, register, subscribe, tariff_990, zones,
+};
 use navigo_core::Policy;
 use navigo_events_schema::command::{
     ChangeZones, RecordDebitRejected, Resume, SettleDebt, Suspend,
 };
 use navigo_events_schema::event::SettlementChannel;
 use navigo_events_schema::types::{Channel, Product};
-use navigo_events_schema::{decode_record, Command, CommandEnvelope, Envelope, StreamId};
+use navigo_events_schema::{Command, CommandEnvelope, StreamId};
 use navigo_projections::{calendar, load, Query};
 
 /// Other contracts in the ledger.
@@ -181,24 +182,6 @@ async fn build(dir: &std::path::Path) -> SledStore {
     ledger.into_store()
 }
 
-/// The raw baseline: a sled prefix scan of the stream index and a JSON decode of
-/// each record (no hash check, no ordering check).
-fn raw_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
-    let tree = store.tree();
-    let mut out = Vec::new();
-    for item in tree.scan_prefix(stream_prefix(&stream)) {
-        let (_, v) = item.expect("index");
-        let mut pos = [0u8; 8];
-        pos.copy_from_slice(&v[..8]);
-        let bytes = tree
-            .get(log_key(u64::from_be_bytes(pos)))
-            .expect("log")
-            .expect("record");
-        out.push(decode_record(&bytes).expect("decode"));
-    }
-    out
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -236,14 +219,14 @@ fn main() {
     let contract = cid(1);
     let stream = StreamId::contract(contract);
     let policy = Policy::default();
-    let n_events = raw_read(&store, stream).len();
+    let n_events = raw_stream_read(&store, stream).len();
     // "The same events" (issue 4 §8): the calendar reads the contract's stream and
     // the catalogue stream (tariffs, holidays, reason codes), so the raw baseline
     // scans and decodes both. The contract-only scan is reported too.
     let catalogue = StreamId::catalogue();
     let raw_same = |store: &SledStore| {
-        let mut v = raw_read(store, stream);
-        v.extend(raw_read(store, catalogue));
+        let mut v = raw_stream_read(store, stream);
+        v.extend(raw_stream_read(store, catalogue));
         v
     };
     let q_now = Query::on(d(2026, 7, 15));
@@ -293,7 +276,7 @@ fn main() {
         raw.push(t.elapsed());
         std::hint::black_box(r);
         let t = Instant::now();
-        let r = raw_read(&store, stream);
+        let r = raw_stream_read(&store, stream);
         raw_contract.push(t.elapsed());
         std::hint::black_box(r);
         for (q, out) in [(&q_now, &mut now), (&q_past, &mut past)] {

@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::ledger::{ClockMode, Ledger};
 use navigo_core::population::{drive, generate, PopulationConfig, Rng};
-use navigo_core::store::sled_store::keys::{log_key, stream_prefix, LOG};
+use navigo_core::store::sled_store::keys::{log_key, LOG};
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_core::testing::raw_stream_read;
 use navigo_core::Policy;
 use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId};
@@ -135,22 +136,10 @@ fn raw_scan_decode(store: &SledStore) -> (usize, f64) {
 /// Raw prefix scan of the streams the calendar reads (the contract and the
 /// catalogue) with a JSON decode of each record.
 fn raw_read(store: &SledStore, streams: &[StreamId]) -> usize {
-    let tree = store.tree();
-    let mut n = 0;
-    for s in streams {
-        for item in tree.scan_prefix(stream_prefix(s)) {
-            let (_, v) = item.expect("index");
-            let mut pos = [0u8; 8];
-            pos.copy_from_slice(&v[..8]);
-            let bytes = tree
-                .get(log_key(u64::from_be_bytes(pos)))
-                .expect("log")
-                .expect("record");
-            std::hint::black_box(decode_record(&bytes).expect("decode"));
-            n += 1;
-        }
-    }
-    n
+    streams
+        .iter()
+        .map(|s| std::hint::black_box(raw_stream_read(store, *s)).len())
+        .sum()
 }
 
 /// The same events appended again through the store alone: 64 writer tasks, the
