@@ -358,10 +358,7 @@ impl World {
     fn annulled_ids(events: &[Envelope]) -> BTreeSet<Uuid> {
         events
             .iter()
-            .filter_map(|e| match &e.event {
-                Event::EventAnnulled(a) => Some(a.annulled_event_id),
-                _ => None,
-            })
+            .filter_map(|e| e.event.annulled_event_id())
             .collect()
     }
 

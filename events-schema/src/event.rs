@@ -985,6 +985,14 @@ events! {
 }
 
 impl Event {
+    /// The event an annulment annuls; `None` for any other event.
+    pub fn annulled_event_id(&self) -> Option<Uuid> {
+        match self {
+            Event::EventAnnulled(a) => Some(a.annulled_event_id),
+            _ => None,
+        }
+    }
+
     /// The persons a contract event makes holder or payer of its contract (a
     /// subscription names both, a payer change the new payer): what a reader of
     /// one contract needs to fold its persons.

@@ -92,10 +92,7 @@ pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec
         .collect();
     let annulled: BTreeSet<Uuid> = recorded
         .iter()
-        .filter_map(|e| match &e.event {
-            Event::EventAnnulled(a) => Some(a.annulled_event_id),
-            _ => None,
-        })
+        .filter_map(|e| e.event.annulled_event_id())
         .collect();
     recorded
         .into_iter()

@@ -286,10 +286,7 @@ impl<'a> LogIndex<'a> {
         // events they annul (in any stream) drop out.
         let annulled: HashSet<Uuid> = events
             .iter()
-            .filter_map(|e| match &e.event {
-                Event::EventAnnulled(a) => Some(a.annulled_event_id),
-                _ => None,
-            })
+            .filter_map(|e| e.event.annulled_event_id())
             .collect();
         let mut ix = LogIndex {
             events,
