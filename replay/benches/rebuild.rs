@@ -15,7 +15,8 @@
 //! `NAVIGO_BENCH_EVENTS=5000000 cargo bench -p navigo-replay --bench rebuild`).
 //! To profile the rebuild alone, set `NAVIGO_BENCH_WAIT_FILE=PATH`: the bench
 //! prints its pid and waits for PATH to exist before the rebuild (attach
-//! `perf record -g -p PID`, then create PATH).
+//! `perf record -g -p PID`, then create PATH). It also prints the bytes the
+//! rebuild passed to write calls (`wchar` of `/proc/self/io`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,6 +70,19 @@ fn cpu_secs() -> f64 {
             Some((u + k) / 100.0)
         })
         .unwrap_or(0.0)
+}
+
+/// Bytes this process has passed to write calls so far (`wchar` of
+/// `/proc/self/io`): what sled writes, whether or not it reached the disk yet.
+fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn status_mb(field: &str) -> f64 {
@@ -227,6 +241,7 @@ async fn main() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+    let written_before = written_bytes();
     let t = Instant::now();
     let cpu = cpu_secs();
     let events = read_everything(&store).await.expect("read");
@@ -242,6 +257,7 @@ async fn main() {
         .expect("rebuild");
     let secs = t.elapsed().as_secs_f64();
     let rebuild_cpu = cpu_secs() - cpu;
+    let rebuild_written = written_bytes() - written_before;
     println!(
         "phases: read {read_secs:.2} s, index {:.2} s, project + write {:.2} s",
         indexed_secs - read_secs,
@@ -262,6 +278,10 @@ async fn main() {
         "peak memory (VmHWM) during the rebuild: {:.0} MiB; resident after it: {:.0} MiB",
         peak_rss_mb(),
         rss_mb()
+    );
+    println!(
+        "written by the rebuild through write calls (wchar): {:.0} MiB",
+        rebuild_written as f64 / (1024.0 * 1024.0)
     );
     drop(events);
     let _ = db.close();

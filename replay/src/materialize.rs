@@ -3,7 +3,7 @@
 //! Layout (a sled database in `<ledger>/projections`, beside the log's own
 //! database, so that the store keeps sole ownership of its `Db`): one tree per
 //! projection kind and generation, `<kind>.g<n>`, whose rows are
-//! `id (16 bytes) -> JSON view` and whose key [`CHECKPOINT_KEY`] holds the last
+//! `id (16 bytes) -> JSON view, LZ4-compressed` ([`encode_row`]) and whose key [`CHECKPOINT_KEY`] holds the last
 //! log position folded. Every write of rows goes with the checkpoint in one atomic
 //! batch (rebuild) or one multi-tree transaction (follow), so rows and checkpoint
 //! never disagree, even across a crash. The tree `replay.meta` holds
@@ -64,6 +64,88 @@ pub const REBUILD_QUEUE_CHUNKS_MAX: usize = 16;
 /// let the cache grow to the default.
 pub const PROJECTION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_TREE: &str = "replay.meta";
+
+/// The first byte of a compressed row: an LZ4 block follows, after the JSON's
+/// length (4 bytes, little-endian). A row whose first byte is `{` is the view's
+/// JSON as is: a row compression would not shrink, or one written before rows
+/// were compressed.
+pub const ROW_LZ4: u8 = 0x01;
+/// Largest decoded row a stored length may announce (a named bound: a corrupt
+/// length must be refused, not allocated). The largest view, a calendar of
+/// [`calendar::CALENDAR_MONTHS_MAX`] months, is far below it.
+pub const ROW_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// The stored form of a row: the view's JSON `json` compressed with LZ4 behind
+/// [`ROW_LZ4`] and its length, or the JSON itself when compression would not
+/// make it smaller. `scratch` is the compression buffer, reused from row to
+/// row.
+///
+/// Why compressed: a rebuild writes every row of every view, and sled 0.34
+/// writes each byte of a row three to four times (the row, the leaf's
+/// consolidations, its split at 17 entries). A calendar's JSON is 8 KB of
+/// rows that repeat each other and shrinks about tenfold; the compression runs
+/// on the workers, the writes it saves on sled's single writer and its I/O
+/// threads (measured in BENCHMARKS.md, Replay).
+pub fn encode_row(json: &[u8], scratch: &mut Vec<u8>) -> sled::IVec {
+    let Ok(len) = u32::try_from(json.len()) else {
+        return sled::IVec::from(json);
+    };
+    scratch.clear();
+    scratch.resize(5 + lz4_flex::block::get_maximum_output_size(json.len()), 0);
+    let (head, body) = scratch.split_at_mut(5);
+    head[0] = ROW_LZ4;
+    head[1..].copy_from_slice(&len.to_le_bytes());
+    match lz4_flex::block::compress_into(json, body) {
+        // Stored as is only when it reads back as is: a view is a JSON object.
+        Ok(n) if 5 + n >= json.len() && json.first() == Some(&b'{') => sled::IVec::from(json),
+        Ok(n) => sled::IVec::from(&scratch[..5 + n]),
+        // The buffer is sized for the worst case: unreachable, but a row is
+        // never lost for it.
+        Err(_) => sled::IVec::from(json),
+    }
+}
+
+/// The JSON of a stored row of `tree` under `key` ([`encode_row`]'s inverse).
+///
+/// # Errors
+/// [`ReplayError::Corrupt`] naming the tree and the key: an unknown first byte,
+/// a length over [`ROW_BYTES_MAX`], a block that does not decode to exactly its
+/// announced length.
+pub fn decode_row<'v>(
+    tree: &str,
+    key: &[u8],
+    stored: &'v [u8],
+) -> Result<std::borrow::Cow<'v, [u8]>, ReplayError> {
+    let corrupt = |why: String| ReplayError::Corrupt {
+        tree: tree.into(),
+        why: format!("row {}: {why}", hex::encode(key)),
+    };
+    match stored.split_first() {
+        Some((b'{', _)) => Ok(std::borrow::Cow::Borrowed(stored)),
+        Some((&ROW_LZ4, rest)) => {
+            let (len, block) = rest
+                .split_first_chunk::<4>()
+                .ok_or_else(|| corrupt("compressed row shorter than its length".into()))?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if len > ROW_BYTES_MAX {
+                return Err(corrupt(format!(
+                    "announced length {len} is over the bound {ROW_BYTES_MAX}"
+                )));
+            }
+            let json = lz4_flex::block::decompress(block, len)
+                .map_err(|e| corrupt(format!("LZ4 block: {e}")))?;
+            if json.len() != len {
+                return Err(corrupt(format!(
+                    "decodes to {} bytes, announced {len}",
+                    json.len()
+                )));
+            }
+            Ok(std::borrow::Cow::Owned(json))
+        }
+        Some((b, _)) => Err(corrupt(format!("unknown encoding byte 0x{b:02x}"))),
+        None => Err(corrupt("empty row".into())),
+    }
+}
 
 /// The projection database of a ledger directory.
 pub fn projection_dir(ledger: &Path) -> PathBuf {
@@ -483,10 +565,13 @@ struct UnitRows {
     /// The encoding buffer, reused from row to row (a calendar is kilobytes:
     /// encoding into a fresh vector would grow it several times).
     buf: Vec<u8>,
+    /// The compression buffer ([`encode_row`]), reused likewise.
+    packed: Vec<u8>,
 }
 
 impl UnitRows {
-    /// Encodes a view as `serde_json::to_vec` does.
+    /// Encodes a view as `serde_json::to_vec` does, then in its stored form
+    /// ([`encode_row`]).
     fn put<T: serde::Serialize>(
         &mut self,
         kind: usize,
@@ -495,8 +580,8 @@ impl UnitRows {
     ) -> Result<(), ReplayError> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, v)?;
-        self.rows
-            .push((kind, id, sled::IVec::from(self.buf.as_slice())));
+        let row = encode_row(&self.buf, &mut self.packed);
+        self.rows.push((kind, id, row));
         Ok(())
     }
 }
@@ -579,7 +664,7 @@ fn project_all(
             let tx = tx.clone();
             let (next, stop, q, policy) = (&next, &stop, &q, &policy);
             scope.spawn(move || {
-                let mut buf = Vec::new();
+                let (mut buf, mut packed) = (Vec::new(), Vec::new());
                 while !stop.load(Ordering::Relaxed) {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let (ids, is_contract) = if k < chunks.0 {
@@ -596,6 +681,7 @@ fn project_all(
                     let mut rows = UnitRows {
                         rows: Vec::with_capacity(ids.len() * 3),
                         buf: std::mem::take(&mut buf),
+                        packed: std::mem::take(&mut packed),
                     };
                     let mut unit = Ok(());
                     for id in ids {
@@ -609,6 +695,7 @@ fn project_all(
                         }
                     }
                     buf = std::mem::take(&mut rows.buf);
+                    packed = std::mem::take(&mut rows.packed);
                     let msg = unit.map(|()| (ids.len() as u64, rows.rows));
                     if tx.send(msg).is_err() {
                         break;
@@ -924,7 +1011,8 @@ impl ProjectionDb {
         })
     }
 
-    /// The stored rows of the current generation, per kind.
+    /// The stored rows of the current generation, per kind: each row's JSON
+    /// ([`decode_row`]).
     ///
     /// # Errors
     /// [`ReplayError::NotBuilt`], a sled failure.
@@ -942,7 +1030,10 @@ impl ProjectionDb {
                     tree: tree_name(kind, g.number),
                     why: format!("key {}: {e}", hex::encode(&k)),
                 })?;
-                r.insert(id, v.to_vec());
+                r.insert(
+                    id,
+                    decode_row(&tree_name(kind, g.number), &k, &v)?.into_owned(),
+                );
             }
             rows.insert(kind, r);
         }
@@ -957,7 +1048,11 @@ impl ProjectionDb {
         let g = self.current()?.ok_or(ReplayError::NotBuilt)?;
         let t = self.db.open_tree(tree_name(kind, g.number))?;
         match t.get(id.as_bytes())? {
-            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            Some(v) => Ok(Some(serde_json::from_slice(&decode_row(
+                &tree_name(kind, g.number),
+                id.as_bytes(),
+                &v,
+            )?)?)),
             None => Ok(None),
         }
     }
@@ -1081,4 +1176,160 @@ pub fn check(db: &ProjectionDb, events: &[Envelope]) -> Result<CheckReport, Repl
         hashes,
         mismatches,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn plain(tree: &str, key: &[u8], stored: &[u8]) -> Result<Vec<u8>, ReplayError> {
+        decode_row(tree, key, stored).map(std::borrow::Cow::into_owned)
+    }
+
+    proptest! {
+        #[test]
+        fn projection_row_encoding_round_trips_any_view_json(
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+            repeat in 1usize..40,
+        ) {
+            let mut scratch = Vec::new();
+            // A view's JSON (an object) and one that repeats itself as a
+            // calendar's rows do.
+            let once = [b"{".as_slice(), &body].concat();
+            let many = [b"{".as_slice(), &body.repeat(repeat)].concat();
+            for json in [once, many] {
+                let stored = encode_row(&json, &mut scratch);
+                prop_assert_eq!(plain("calendar.g1", &[7; 16], &stored)?, json.clone());
+                prop_assert!(stored.len() <= json.len().max(5 + lz4_flex::block::get_maximum_output_size(json.len())));
+            }
+        }
+    }
+
+    #[test]
+    fn projection_row_encoding_shrinks_a_repetitive_view_and_keeps_a_tiny_one_as_is() {
+        let mut scratch = Vec::new();
+        let row = r#"{"amount":"90.00","debit_date":"2026-08-01","lines":[{"amount":"90.00","kind":"full_installment"}],"status":"collected"}"#;
+        let calendar = format!("{{\"rows\":[{}]}}", vec![row; 24].join(","));
+        let stored = encode_row(calendar.as_bytes(), &mut scratch);
+        assert_eq!(stored.first(), Some(&ROW_LZ4));
+        assert!(
+            stored.len() * 5 < calendar.len(),
+            "{} of {}",
+            stored.len(),
+            calendar.len()
+        );
+        let tiny = br#"{"a":1}"#;
+        assert_eq!(&*encode_row(tiny, &mut scratch), tiny.as_slice());
+        assert_eq!(
+            plain("bans.g1", &[1; 16], tiny).expect("plain row"),
+            tiny.to_vec()
+        );
+    }
+
+    #[test]
+    fn projection_row_decoding_refuses_a_corrupt_row_naming_its_tree_and_key() {
+        let mut scratch = Vec::new();
+        let json = format!("{{\"rows\":[{}]}}", vec!["\"2026-08-01\""; 50].join(","));
+        let good = encode_row(json.as_bytes(), &mut scratch).to_vec();
+        assert_eq!(good.first(), Some(&ROW_LZ4));
+        let key = [0xAB; 16];
+        let mut over = good.clone();
+        over[1..5].copy_from_slice(&u32::try_from(ROW_BYTES_MAX + 1).expect("u32").to_le_bytes());
+        let mut short = good.clone();
+        short[1..5].copy_from_slice(&10u32.to_le_bytes());
+        let mut long = good.clone();
+        long[1..5].copy_from_slice(&(u32::try_from(json.len()).expect("u32") + 1).to_le_bytes());
+        let cases: [(&str, Vec<u8>, &str); 6] = [
+            (
+                "unknown byte",
+                vec![0x02, 1, 2],
+                "unknown encoding byte 0x02",
+            ),
+            ("empty", Vec::new(), "empty row"),
+            ("no length", vec![ROW_LZ4, 1, 2], "shorter than its length"),
+            ("length over the bound", over, "over the bound"),
+            ("length too short", short, "LZ4 block"),
+            ("length too long", long, "announced"),
+        ];
+        for (what, stored, why) in cases {
+            let e = plain("calendar.g3", &key, &stored)
+                .expect_err(what)
+                .to_string();
+            assert!(e.contains("calendar.g3"), "{what}: {e}");
+            assert!(e.contains(&"ab".repeat(16)), "{what}: {e}");
+            assert!(e.contains(why), "{what}: {e}");
+        }
+        let mut truncated = good;
+        truncated.truncate(truncated.len() - 3);
+        assert!(plain("calendar.g3", &key, &truncated).is_err());
+    }
+
+    #[test]
+    fn projection_rows_are_stored_compressed_and_a_plain_row_of_an_older_rebuild_still_reads() {
+        use navigo_core::testing::*;
+        use navigo_events_schema::types::Channel;
+        // Given a contract billed from July 2026 through February 2027, rebuilt
+        let s = Scenario::new()
+            .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
+            .given([subscribe(
+                d(2026, 7, 12),
+                Channel::Agency,
+                1,
+                1,
+                annual_1_5(),
+                d(2026, 7, 12),
+                debit(1, 1),
+            )])
+            .advance(d(2027, 2, 1));
+        let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
+        events.sort_by_key(|e| e.position);
+        let dir = std::env::temp_dir().join(format!("navigo-row-codec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = ProjectionDb::open(&dir).expect("open");
+        let g = db
+            .rebuild(&events, d(2027, 2, 15), &mut |_| {})
+            .expect("rebuild");
+        let calendar = db
+            .db
+            .open_tree(tree_name("calendar", g.number))
+            .expect("tree");
+        let stored = calendar.get(cid(1).as_bytes()).expect("read").expect("row");
+        let json = serde_json::to_vec(&db.get("calendar", cid(1)).expect("get").expect("row"))
+            .expect("encode");
+        // Then the calendar row is compressed, to under a fifth of its JSON
+        assert_eq!(stored.first(), Some(&ROW_LZ4));
+        assert!(
+            stored.len() * 5 < json.len(),
+            "{} of {}",
+            stored.len(),
+            json.len()
+        );
+        assert!(check(&db, &events).expect("check").consistent());
+        // When the row is replaced by its plain JSON, as a rebuild before
+        // compression wrote it
+        let (_, rows) = db.stored_rows().expect("rows");
+        let plain = rows["calendar"][&cid(1)].clone();
+        calendar
+            .insert(cid(1).as_bytes(), plain.as_slice())
+            .expect("write");
+        // Then it reads the same, and the projection is still consistent
+        let (_, again) = db.stored_rows().expect("rows");
+        assert_eq!(again["calendar"][&cid(1)], plain);
+        assert_eq!(
+            serde_json::to_vec(&db.get("calendar", cid(1)).expect("get").expect("row"))
+                .expect("encode"),
+            json
+        );
+        assert!(check(&db, &events).expect("check").consistent());
+        // And a corrupt row is refused by name, not read as a view
+        calendar
+            .insert(cid(1).as_bytes(), &[0x02, 0, 0][..])
+            .expect("write");
+        let e = db.get("calendar", cid(1)).expect_err("corrupt").to_string();
+        assert!(e.contains(&tree_name("calendar", g.number)), "{e}");
+        drop(calendar);
+        let _ = db.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
