@@ -75,6 +75,28 @@ pub fn person_refunds_of(
     person: Uuid,
     q: &Query,
 ) -> Result<PersonRefunds, ProjectionError> {
+    let own = world_at
+        .history
+        .get(&navigo_events_schema::StreamId::person(person))
+        .into_iter()
+        .flatten();
+    person_refunds_with_events(known, world_at, own, person, q)
+}
+
+/// [`person_refunds_of`] over worlds folded without their per-stream history
+/// ([`crate::fold_states`]), given the person's own known events instead (the
+/// view reads only their effective dates, by event id): a rebuild folds every
+/// person, and copying each envelope into a history was most of a fold.
+///
+/// # Errors
+/// [`ProjectionError::UnknownPerson`].
+pub fn person_refunds_with_events<'e>(
+    known: &World,
+    world_at: &World,
+    person_events: impl IntoIterator<Item = &'e Envelope>,
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonRefunds, ProjectionError> {
     let w: &World = world_at;
     let p = w
         .person(person)
@@ -107,11 +129,9 @@ pub fn person_refunds_of(
         }
     }
     // Refunds on the person's own stream (punctuality, as holder).
-    let dates: std::collections::BTreeMap<Uuid, chrono::NaiveDate> = w
-        .history
-        .get(&navigo_events_schema::StreamId::person(person))
+    // The effective date of each refund's event: its id names it.
+    let dates: std::collections::BTreeMap<Uuid, chrono::NaiveDate> = person_events
         .into_iter()
-        .flatten()
         .map(|e| (e.event_id, e.effective_date))
         .collect();
     for (id, (r, paid)) in &p.refunds {

@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use navigo_core::policy::Policy;
 use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
 use navigo_projections::{
-    balance, bans, calendar, effective_by, fold, fold_states, refunds, state, Query, Worlds,
+    balance, bans, calendar, effective_by, fold_states, refunds, state, Query, Worlds,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use uuid::Uuid;
@@ -540,13 +540,21 @@ impl<'a> LogIndex<'a> {
         lists.pop();
         lists.push(&self.catalogue);
         lists.push(&self.campaigns);
+        // Folded without the per-stream history, as the contracts are: the view
+        // reads only the effective dates of the person's own events, given from
+        // the index.
         let known = self.merged(&lists);
         let effective = effective_by(&known, q.at);
-        let known_world = fold(&known);
+        let known_world = fold_states(&known);
+        let own = self
+            .person_events(&id)
+            .iter()
+            .filter_map(|i| self.events.get(*i));
         let r = if effective.len() == known.len() {
-            refunds::person_refunds_of(&known_world, &known_world, id, q)?
+            refunds::person_refunds_with_events(&known_world, &known_world, own, id, q)?
         } else {
-            refunds::person_refunds_of(&known_world, &fold(&effective), id, q)?
+            let at_world = fold_states(&effective);
+            refunds::person_refunds_with_events(&known_world, &at_world, own, id, q)?
         };
         out.put(4, id, &r)?;
         Ok(())
