@@ -869,12 +869,15 @@ pub fn forecast(
         let Some(c) = scratch.contracts.get(&id) else {
             continue;
         };
-        let Some(decision) = decide(&scratch, c, date, &step, at, ctx) else {
+        let Some(mut decision) = decide(&scratch, c, date, &step, at, ctx) else {
             // A step that cannot be decided (no price, no mandate) would come back
             // forever: this contract waits for the data it lacks; the others go on.
             continue;
         };
-        if let Some(changed) = scratch.record_new(decision.stream, &decision.events, at, false) {
+        let (changed, events) =
+            scratch.record_new_states(decision.stream, std::mem::take(&mut decision.events), at);
+        decision.events = events;
+        if let Some(changed) = changed {
             changed_contracts.insert(changed);
         }
         out.push(decision);

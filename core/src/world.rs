@@ -491,7 +491,7 @@ impl World {
     /// The billing clock uses it on a scratch world to see the effect of what it
     /// emits; the positions and hashes are provisional.
     pub fn apply_new(&mut self, stream: StreamId, events: &[NewEvent], at: DateTime<Utc>) {
-        if let Some(id) = self.record_new(stream, events, at, true) {
+        if let Some(id) = self.record_new(stream, events, at) {
             self.assert_contract(id);
         }
     }
@@ -511,28 +511,52 @@ impl World {
         Envelope::assemble(&assigned, e, Hash::GENESIS)
     }
 
-    /// [`World::apply_new`] without checking the invariants: the billing clock's
-    /// look-ahead checks each contract it changed once, after its run, and keeps
-    /// no history (`history` false; the clock emits no annulment, the only event
-    /// that reads it). Returns the contract changed, if any.
-    pub(crate) fn record_new(
+    /// Folds and records the events not yet stored, as [`World::apply_new`]
+    /// does, without checking the invariants. Returns the contract changed, if
+    /// any.
+    fn record_new(
         &mut self,
         stream: StreamId,
         events: &[NewEvent],
         at: DateTime<Utc>,
-        history: bool,
     ) -> Option<Uuid> {
         let mut changed = None;
         for e in events {
             let env = self.provisional(stream, e.clone(), at);
-            let now = if history || matches!(env.event, Event::EventAnnulled(_)) {
-                self.record(env)
+            changed = self.record(env).or(changed);
+        }
+        changed
+    }
+
+    /// [`World::apply_new`] without checking the invariants and without history,
+    /// for the billing clock's look-ahead, which checks each contract it changed
+    /// once, after its run (the clock emits no annulment, the only event that
+    /// reads the history). It takes the events by value and gives them back
+    /// unchanged: each is folded as its provisional envelope,
+    /// then taken back out of it ([`Envelope::into_new`]), so the billing
+    /// clock's look-ahead folds its decisions without copying their events (the
+    /// copies were a tenth of a calendar's forecast). Returns the contract
+    /// changed, if any, and the events.
+    pub(crate) fn record_new_states(
+        &mut self,
+        stream: StreamId,
+        events: Vec<NewEvent>,
+        at: DateTime<Utc>,
+    ) -> (Option<Uuid>, Vec<NewEvent>) {
+        let mut changed = None;
+        let mut back = Vec::with_capacity(events.len());
+        for e in events {
+            let env = self.provisional(stream, e, at);
+            let now = if matches!(env.event, Event::EventAnnulled(_)) {
+                // An annulment reads the history (the clock emits none).
+                self.record(env.clone())
             } else {
                 self.fold_state(&env)
             };
             changed = now.or(changed);
+            back.push(env.into_new());
         }
-        changed
+        (changed, back)
     }
 
     /// Rebuilds one stream's state from its events, skipping the annulled ones.

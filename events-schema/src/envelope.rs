@@ -293,6 +293,22 @@ impl Envelope {
             hash,
         }
     }
+
+    /// The new event an envelope was assembled from ([`Envelope::assemble`]'s
+    /// inverse for the event's own fields: what the store assigned is dropped).
+    /// A look-ahead that folds a provisional envelope takes its event back with
+    /// it instead of folding a copy.
+    pub fn into_new(self) -> NewEvent {
+        NewEvent {
+            event_id: self.event_id,
+            effective_date: self.effective_date,
+            actor: self.actor,
+            channel: self.channel,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            event: self.event,
+        }
+    }
 }
 
 /// The canonical JSON of a record, field order fixed by this struct.
@@ -770,6 +786,13 @@ mod tests {
             }),
         };
         (a, e)
+    }
+
+    #[test]
+    fn envelope_into_new_gives_back_exactly_the_event_assembled() {
+        let (a, e) = sample();
+        let env = Envelope::assemble(&a, e.clone(), Hash::GENESIS);
+        assert_eq!(env.into_new(), e);
     }
 
     #[test]

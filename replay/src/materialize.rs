@@ -66,7 +66,7 @@ pub const PROJECTION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_TREE: &str = "replay.meta";
 
 /// The first byte of a compressed row: an LZ4 block follows, after the JSON's
-/// length (4 bytes, little-endian). A row whose first byte is `{` is the view's
+/// length (a big-endian `u32`, as every length on disk). A row whose first byte is `{` is the view's
 /// JSON as is: a row compression would not shrink, or one written before rows
 /// were compressed.
 pub const ROW_LZ4: u8 = 0x01;
@@ -94,7 +94,7 @@ pub fn encode_row(json: &[u8], scratch: &mut Vec<u8>) -> sled::IVec {
     scratch.resize(5 + lz4_flex::block::get_maximum_output_size(json.len()), 0);
     let (head, body) = scratch.split_at_mut(5);
     head[0] = ROW_LZ4;
-    head[1..].copy_from_slice(&len.to_le_bytes());
+    head[1..].copy_from_slice(&len.to_be_bytes());
     match lz4_flex::block::compress_into(json, body) {
         // Stored as is only when it reads back as is: a view is a JSON object.
         Ok(n) if 5 + n >= json.len() && json.first() == Some(&b'{') => sled::IVec::from(json),
@@ -126,7 +126,7 @@ pub fn decode_row<'v>(
             let (len, block) = rest
                 .split_first_chunk::<4>()
                 .ok_or_else(|| corrupt("compressed row shorter than its length".into()))?;
-            let len = u32::from_le_bytes(*len) as usize;
+            let len = u32::from_be_bytes(*len) as usize;
             if len > ROW_BYTES_MAX {
                 return Err(corrupt(format!(
                     "announced length {len} is over the bound {ROW_BYTES_MAX}"
@@ -1243,11 +1243,11 @@ mod tests {
         assert_eq!(good.first(), Some(&ROW_LZ4));
         let key = [0xAB; 16];
         let mut over = good.clone();
-        over[1..5].copy_from_slice(&u32::try_from(ROW_BYTES_MAX + 1).expect("u32").to_le_bytes());
+        over[1..5].copy_from_slice(&u32::try_from(ROW_BYTES_MAX + 1).expect("u32").to_be_bytes());
         let mut short = good.clone();
-        short[1..5].copy_from_slice(&10u32.to_le_bytes());
+        short[1..5].copy_from_slice(&10u32.to_be_bytes());
         let mut long = good.clone();
-        long[1..5].copy_from_slice(&(u32::try_from(json.len()).expect("u32") + 1).to_le_bytes());
+        long[1..5].copy_from_slice(&(u32::try_from(json.len()).expect("u32") + 1).to_be_bytes());
         let cases: [(&str, Vec<u8>, &str); 6] = [
             (
                 "unknown byte",
