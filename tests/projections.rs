@@ -18,6 +18,23 @@ use navigo_events_schema::{Command, Event, Money, RuleId, StreamId};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query};
 use projections_support::*;
 
+/// A person's bans (`bans::person_bans`), asserted equal to their entry in the
+/// one walk for every person (`bans::every_person_bans`, what
+/// `check-projections` compares the materialized rows with).
+fn bans_both(
+    events: &[navigo_events_schema::Envelope],
+    person: uuid::Uuid,
+    q: &Query,
+) -> navigo_events_schema::views::PersonBans {
+    let b = bans::person_bans(events, person, q).expect("bans");
+    assert_eq!(
+        bans::every_person_bans(events, q).get(&person),
+        Some(&b),
+        "one walk for every person"
+    );
+    b
+}
+
 #[test]
 fn worked_example_1_tar_prorata_calendar_july_full_plus_fee_and_free_month_2027_06() {
     // Given worked example 1: agency start 2026-07-12 (20 days remain), 990.00 €.
@@ -197,7 +214,7 @@ fn ban_unpaid_2m_window_lifted_when_the_debt_is_settled_not_before() {
     let s = s.given([settle(d(2026, 9, 20), debt)]);
     let events = envelopes(&s);
     // On 2026-09-15 the window is open: no payer role; the holder role is free.
-    let b = bans::person_bans(&events, pid(1), &Query::on(d(2026, 9, 15))).expect("bans");
+    let b = bans_both(&events, pid(1), &Query::on(d(2026, 9, 15)));
     assert_eq!(b.windows.len(), 1, "{b:?}");
     assert_eq!(b.windows[0].rule, RuleId::BanUnpaid2m);
     assert!(!b.may_be_payer.allowed);
@@ -208,12 +225,12 @@ fn ban_unpaid_2m_window_lifted_when_the_debt_is_settled_not_before() {
     assert!(b.may_be_holder.allowed);
     assert!(b.windows[0].lifted.is_none());
     // On 2026-09-20 the debt is settled: lifted early.
-    let b = bans::person_bans(&events, pid(1), &Query::on(d(2026, 9, 20))).expect("bans");
+    let b = bans_both(&events, pid(1), &Query::on(d(2026, 9, 20)));
     assert!(b.may_be_payer.allowed, "{b:?}");
     let lift = b.windows[0].lifted.as_ref().expect("lifted");
     assert_eq!(lift.date, d(2026, 9, 20));
     // Before the termination there is no window.
-    let b = bans::person_bans(&events, pid(1), &Query::on(d(2026, 9, 1))).expect("bans");
+    let b = bans_both(&events, pid(1), &Query::on(d(2026, 9, 1)));
     assert!(b.windows.is_empty());
     // The contract is terminated for unpaid debt on the calendar.
     let c = cal(&events, Query::on(d(2026, 9, 20)));
@@ -380,7 +397,7 @@ fn ban_treasury_2y_window_opens_on_the_notice_and_bars_the_payer_role_only() {
     // Trésor Public notice two months later.
     let s = rejected().advance(d(2026, 9, 10)).advance(d(2026, 11, 30));
     let events = envelopes(&s);
-    let b = bans::person_bans(&events, pid(1), &Query::on(d(2026, 11, 30))).expect("bans");
+    let b = bans_both(&events, pid(1), &Query::on(d(2026, 11, 30)));
     let treasury = b
         .windows
         .iter()
@@ -397,7 +414,7 @@ fn ban_treasury_2y_window_opens_on_the_notice_and_bars_the_payer_role_only() {
         at: d(2026, 11, 30),
         known_at: Some(at(d(2026, 10, 1))),
     };
-    let b = bans::person_bans(&events, pid(1), &q).expect("bans");
+    let b = bans_both(&events, pid(1), &q);
     assert_eq!(b.windows.len(), 1, "{b:?}");
     assert_eq!(b.windows[0].rule, RuleId::BanUnpaid2m);
 }

@@ -112,9 +112,12 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     );
     // And each person's bans and refunds read from the person's slice equal
     // those read from the whole log.
+    // And the bans of every person from one walk of the log (what
+    // `check-projections` compares with) equal each person's own.
     let mut persons_compared = 0usize;
     for q in &queries {
         let whole = Worlds::new(&all, q);
+        let every = bans::every_person_bans(&all, q);
         for id in world.persons.keys() {
             let part = slice::person_slice(world, *id).expect("a known person");
             assert!(part.len() < all.len());
@@ -122,6 +125,7 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
             let a = bans::person_bans(&all, *id, q).ok();
             let b = bans::person_bans(&part, *id, q).ok();
             assert_eq!(a, b, "bans of {id} at {q:?}");
+            assert_eq!(every.get(id), a.as_ref(), "bans of {id} at {q:?}, one walk");
             let a = refunds::person_refunds_in(&whole, *id, q).ok();
             let b = refunds::person_refunds_in(&sliced, *id, q).ok();
             assert_eq!(a, b, "refunds of {id} at {q:?}");
@@ -213,4 +217,15 @@ fn ban_fraud_3y_person_slice_reads_the_finding_that_names_an_accomplice() {
     // Then both show the three-year fraud ban
     assert!(format!("{whole:?}").contains("BanFraud3y"), "{whole:?}");
     assert_eq!(whole, sliced);
+    // And the one walk for every person (`check-projections`) gives both
+    // parties exactly their own view
+    let every = bans::every_person_bans(&all, &q);
+    assert_eq!(every.get(&pid(2)), Some(&whole));
+    let fraudster = bans::person_bans(&all, pid(1), &q).expect("bans");
+    assert!(
+        format!("{fraudster:?}").contains("BanFraud3y"),
+        "{fraudster:?}"
+    );
+    assert_eq!(every.get(&pid(1)), Some(&fraudster));
+    assert_eq!(every.len(), 2);
 }

@@ -450,6 +450,13 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
                 own_refund,
                 "no refund on a person's stream: their dates go unproved"
             );
+            // A ban window (fraud, unpaid): `check` compares each materialized
+            // bans row with the one walk of the whole log for every person.
+            let banned = stored["bans"].values().any(|r| {
+                serde_json::from_slice::<serde_json::Value>(r)
+                    .is_ok_and(|v| v["windows"].as_array().is_some_and(|w| !w.is_empty()))
+            });
+            assert!(banned, "no ban window: the bans check goes unproved");
         }
         for (id, row) in &stored["calendar"] {
             let fresh = calendar::calendar(&events, *id, &q, &policy, None).expect("calendar");
@@ -560,5 +567,58 @@ fn rebuild_equals_on_demand_when_a_holder_pays_another_contract_after_ending_the
         .clone();
     assert_eq!(retention["yes"], true, "{retention}");
     assert!(retention["message"].is_null(), "{retention}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ban_fraud_3y_rebuild_and_follow_read_the_termination_that_names_an_accomplice() {
+    // Given person 2, who neither holds nor pays contract 1, named as accomplice
+    // in the fraud finding that terminates it
+    use navigo_events_schema::command::EstablishFraud;
+    use navigo_events_schema::event::FraudKind;
+    let s = base()
+        .given([
+            register(2, d(1992, 5, 1)),
+            agency(d(2026, 7, 12), annual_1_5()),
+        ])
+        .advance(d(2026, 8, 20));
+    let before = envelopes(&s);
+    let s = s
+        .given([on(
+            d(2026, 9, 1),
+            Channel::Agency,
+            Command::EstablishFraud(EstablishFraud {
+                contract_id: cid(1),
+                kind: FraudKind::Subscription,
+                fraudster: pid(1),
+                accomplices: vec![pid(2)],
+            }),
+        )])
+        .advance(d(2026, 10, 1));
+    let events = envelopes(&s);
+    let window = |db: &ProjectionDb| {
+        let b = db.get("bans", pid(2)).expect("read").expect("materialized");
+        b["windows"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|x| x["rule"] == "BAN-FRAUD-3Y"))
+    };
+    // When the projections are rebuilt on the whole log
+    let dir = tmp("fraud-accomplice");
+    let db = ProjectionDb::open(&dir).expect("open");
+    db.rebuild(&events, d(2026, 10, 15), &mut |_| {})
+        .expect("rebuild");
+    // Then the accomplice's row shows the three-year ban, as the whole log does
+    let r = check(&db, &events).expect("check");
+    assert!(r.consistent(), "{:?}", r.mismatches);
+    assert!(window(&db), "{:?}", db.get("bans", pid(2)));
+    // And when they are rebuilt before the finding and followed to the end
+    db.rebuild(&before, d(2026, 10, 15), &mut |_| {})
+        .expect("rebuild");
+    assert!(!window(&db));
+    db.catch_up(&events, &mut |_| {}).expect("catch up");
+    // Then the follower writes the same row
+    let r = check(&db, &events).expect("check");
+    assert!(r.consistent(), "{:?}", r.mismatches);
+    assert!(window(&db), "{:?}", db.get("bans", pid(2)));
     let _ = std::fs::remove_dir_all(&dir);
 }

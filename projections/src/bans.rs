@@ -18,9 +18,22 @@ use crate::{effective_by, known_events, ProjectionError, Query};
 /// read), walking each contract stream in order with the core's fold so that the
 /// payer at the time and the settlement of the debt are those of the contract.
 pub fn ban_facts(events: &[&Envelope], person: Uuid) -> Vec<BanFact> {
+    let mut facts = Vec::new();
+    ban_facts_pass(events, |about, fact| {
+        if about.map_or(true, |p| p == person) {
+            facts.push(fact);
+        }
+    });
+    facts
+}
+
+/// The one walk behind [`ban_facts`] and [`BanFactsByPerson`]: every fact in
+/// event order, with the person it is about (`None`: a fact of the contract,
+/// which every person's windows read, such as a treasury notice delivered or a
+/// debt settled). A fraud finding gives one fact to each distinct party.
+fn ban_facts_pass(events: &[&Envelope], mut emit: impl FnMut(Option<Uuid>, BanFact)) {
     let mut states: std::collections::BTreeMap<Uuid, ContractState> = Default::default();
     let mut settled: std::collections::BTreeSet<Uuid> = Default::default();
-    let mut facts = Vec::new();
     for e in events
         .iter()
         .filter(|e| e.stream.kind == StreamKind::Contract)
@@ -36,60 +49,122 @@ pub fn ban_facts(events: &[&Envelope], person: Uuid) -> Vec<BanFact> {
         c.apply(e);
         match &e.event {
             Event::ContractTerminated(t) => match t.reason {
-                TerminationReason::Unpaid if payer_before == person => {
-                    facts.push(BanFact::UnpaidTermination {
+                TerminationReason::Unpaid => emit(
+                    Some(payer_before),
+                    BanFact::UnpaidTermination {
                         date: e.effective_date,
                         rulebook: t.rulebook.clone(),
                         contract: id,
                         event_id: e.event_id,
-                    });
-                }
+                    },
+                ),
                 TerminationReason::SubscriptionFraud | TerminationReason::UsageFraud => {
                     if let Some(fraud) = &c.fraud {
-                        if let Some(role) = FraudRole::of(fraud, person) {
-                            facts.push(BanFact::FraudTermination {
-                                date: e.effective_date,
-                                rulebook: t.rulebook.clone(),
-                                role,
-                                contract: id,
-                                event_id: e.event_id,
-                            });
+                        let mut parties: Vec<Uuid> = std::iter::once(fraud.0)
+                            .chain(fraud.1.iter().copied())
+                            .collect();
+                        parties.sort_unstable();
+                        parties.dedup();
+                        for party in parties {
+                            if let Some(role) = FraudRole::of(fraud, party) {
+                                emit(
+                                    Some(party),
+                                    BanFact::FraudTermination {
+                                        date: e.effective_date,
+                                        rulebook: t.rulebook.clone(),
+                                        role,
+                                        contract: id,
+                                        event_id: e.event_id,
+                                    },
+                                );
+                            }
                         }
                     }
                 }
                 _ => {}
             },
-            Event::TreasuryNoticeIssued(n) if n.payer == person => {
-                facts.push(BanFact::TreasuryNoticeIssued {
+            Event::TreasuryNoticeIssued(n) => emit(
+                Some(n.payer),
+                BanFact::TreasuryNoticeIssued {
                     date: e.effective_date,
                     contract: id,
                     notice_ref: n.notice_ref.clone(),
                     event_id: e.event_id,
-                });
-            }
-            Event::TreasuryNoticeDelivered(n) => facts.push(BanFact::TreasuryNoticeDelivered {
-                date: e.effective_date,
-                contract: id,
-                notice_ref: n.notice_ref.clone(),
-            }),
-            Event::TreasuryNoticeSettled(n) => facts.push(BanFact::TreasuryNoticeSettled {
-                date: e.effective_date,
-                contract: id,
-                notice_ref: n.notice_ref.clone(),
-            }),
+                },
+            ),
+            Event::TreasuryNoticeDelivered(n) => emit(
+                None,
+                BanFact::TreasuryNoticeDelivered {
+                    date: e.effective_date,
+                    contract: id,
+                    notice_ref: n.notice_ref.clone(),
+                },
+            ),
+            Event::TreasuryNoticeSettled(n) => emit(
+                None,
+                BanFact::TreasuryNoticeSettled {
+                    date: e.effective_date,
+                    contract: id,
+                    notice_ref: n.notice_ref.clone(),
+                },
+            ),
             _ => {}
         }
         // BAN-UNPAID-2M: the debt of a contract terminated for unpaid debt is
         // settled when its balance no longer shows a debt.
         let unpaid_terminated = matches!(c.termination, Some((_, TerminationReason::Unpaid, _)));
         if unpaid_terminated && !c.money.debt().is_positive() && settled.insert(id) {
-            facts.push(BanFact::DebtSettled {
-                date: e.effective_date,
-                contract: id,
-            });
+            emit(
+                None,
+                BanFact::DebtSettled {
+                    date: e.effective_date,
+                    contract: id,
+                },
+            );
         }
     }
-    facts
+}
+
+/// The ban facts of every person in one walk of the envelopes: what
+/// [`ban_facts`] gives for each person, without walking every contract once per
+/// person (`check-projections` reads every person's bans from the whole log).
+#[derive(Debug, Default)]
+pub struct BanFactsByPerson {
+    /// The facts of the contracts, which every person reads, with their rank
+    /// in the walk.
+    shared: Vec<(usize, BanFact)>,
+    /// The facts about each person, with their rank in the walk.
+    own: std::collections::HashMap<Uuid, Vec<(usize, BanFact)>>,
+}
+
+impl BanFactsByPerson {
+    /// Walks `events` (effective by the date read) once.
+    pub fn new(events: &[&Envelope]) -> BanFactsByPerson {
+        let mut out = BanFactsByPerson::default();
+        let mut rank = 0;
+        ban_facts_pass(events, |about, fact| {
+            match about {
+                None => out.shared.push((rank, fact)),
+                Some(p) => out.own.entry(p).or_default().push((rank, fact)),
+            }
+            rank += 1;
+        });
+        out
+    }
+
+    /// The facts about `person`, in the order [`ban_facts`] gives them.
+    pub fn of(&self, person: Uuid) -> Vec<BanFact> {
+        let own = self.own.get(&person).map_or(&[][..], Vec::as_slice);
+        let mut facts = Vec::with_capacity(own.len() + self.shared.len());
+        let (mut own, mut shared) = (own.iter().peekable(), self.shared.iter().peekable());
+        // The two lists are each in walk order: merge them by rank.
+        while let (Some((ro, _)), Some((rs, _))) = (own.peek(), shared.peek()) {
+            let next = if ro < rs { own.next() } else { shared.next() };
+            facts.extend(next.map(|(_, f)| f.clone()));
+        }
+        facts.extend(own.chain(shared).map(|(_, f)| f.clone()));
+        facts
+    }
 }
 
 fn view(w: &BanWindow, at: NaiveDate) -> BanWindowView {
@@ -163,19 +238,45 @@ pub fn person_bans_of(
         return Err(ProjectionError::UnknownPerson(person));
     }
     let at = effective_by(known, q.at);
-    let facts = ban_facts(&at, person);
+    Ok(bans_view(person, &ban_facts(&at, person), q))
+}
+
+/// The view of a person's ban facts (effective by `q.at`) on `q.at`.
+fn bans_view(person: Uuid, facts: &[BanFact], q: &Query) -> PersonBans {
     // A window opened after `at` is not known on `at` (its fact is not effective).
-    let windows: Vec<BanWindow> = ban_windows(&facts)
+    let windows: Vec<BanWindow> = ban_windows(facts)
         .into_iter()
         .filter(|w| w.from <= q.at)
         .collect();
-    Ok(PersonBans {
+    PersonBans {
         person,
         as_of: q.as_of(),
         windows: windows.iter().map(|w| view(w, q.at)).collect(),
         may_be_payer: answer(BanRole::Payer, q.at, &windows),
         may_be_holder: answer(BanRole::Holder, q.at, &windows),
-    })
+    }
+}
+
+/// [`person_bans`] of every person registered in `events` (the whole log), from
+/// one walk of the log: what `check-projections` compares each materialized
+/// bans row with. Equal, person by person, to [`person_bans`] over the same
+/// log (tested on generated populations).
+pub fn every_person_bans(
+    events: &[Envelope],
+    q: &Query,
+) -> std::collections::BTreeMap<Uuid, PersonBans> {
+    let known = known_events(events, q.known_at);
+    let facts = BanFactsByPerson::new(&effective_by(&known, q.at));
+    known
+        .iter()
+        .filter(|e| {
+            e.stream.kind == StreamKind::Person && matches!(e.event, Event::PersonRegistered(_))
+        })
+        .map(|e| e.stream.id)
+        .collect::<std::collections::BTreeSet<Uuid>>()
+        .into_iter()
+        .map(|p| (p, bans_view(p, &facts.of(p), q)))
+        .collect()
 }
 
 /// "May this person be `role` on `date`?" as known at `known_at`: `Ok` or the
