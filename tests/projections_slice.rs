@@ -17,8 +17,7 @@ use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{Limits, ManualClock};
 use navigo_core::testing::{annual_1_5, cid, pid, register, subscribe};
 use navigo_core::Policy;
-use navigo_events_schema::command::{Command, ContractRef, EstablishFraud};
-use navigo_events_schema::event::FraudKind;
+use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
 use navigo_projections::{balance, bans, calendar, load, refunds, slice, state, Query, Worlds};
@@ -196,16 +195,7 @@ fn ban_fraud_3y_person_slice_reads_the_finding_that_names_an_accomplice() {
         .given([
             register(2, date(1992, 5, 1)),
             agency(date(2026, 7, 12), annual_1_5()),
-            on(
-                date(2026, 9, 1),
-                Channel::Agency,
-                Command::EstablishFraud(EstablishFraud {
-                    contract_id: cid(1),
-                    kind: FraudKind::Subscription,
-                    fraudster: pid(1),
-                    accomplices: vec![pid(2)],
-                }),
-            ),
+            fraud_with_accomplice(date(2026, 9, 1)),
         ])
         .advance(date(2026, 10, 1));
     let all = envelopes(&s);

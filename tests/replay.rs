@@ -574,8 +574,6 @@ fn rebuild_equals_on_demand_when_a_holder_pays_another_contract_after_ending_the
 fn ban_fraud_3y_rebuild_and_follow_read_the_termination_that_names_an_accomplice() {
     // Given person 2, who neither holds nor pays contract 1, named as accomplice
     // in the fraud finding that terminates it
-    use navigo_events_schema::command::EstablishFraud;
-    use navigo_events_schema::event::FraudKind;
     let s = base()
         .given([
             register(2, d(1992, 5, 1)),
@@ -584,16 +582,7 @@ fn ban_fraud_3y_rebuild_and_follow_read_the_termination_that_names_an_accomplice
         .advance(d(2026, 8, 20));
     let before = envelopes(&s);
     let s = s
-        .given([on(
-            d(2026, 9, 1),
-            Channel::Agency,
-            Command::EstablishFraud(EstablishFraud {
-                contract_id: cid(1),
-                kind: FraudKind::Subscription,
-                fraudster: pid(1),
-                accomplices: vec![pid(2)],
-            }),
-        )])
+        .given([fraud_with_accomplice(d(2026, 9, 1))])
         .advance(d(2026, 10, 1));
     let events = envelopes(&s);
     let window = |db: &ProjectionDb| {

@@ -192,6 +192,25 @@ pub fn annual_1_5() -> Product {
     }
 }
 
+/// Person 1 (born 1990-01-01) with contract 1, Annual 1-5 subscribed at an
+/// agency on 2026-07-12 (debit day 1), the 990 € tariff and the reason codes,
+/// then the billing clock through `through`: the one-contract history of the
+/// rebuild bench and of the projection store's tests.
+pub fn agency_contract_billed_through(through: NaiveDate) -> Scenario {
+    Scenario::new()
+        .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
+        .given([subscribe(
+            d(2026, 7, 12),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 7, 12),
+            debit(1, 1),
+        )])
+        .advance(through)
+}
+
 /// A scenario: a world, its id generator and policy.
 #[derive(Debug, Clone)]
 pub struct Scenario {

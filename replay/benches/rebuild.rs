@@ -24,7 +24,6 @@ use std::time::Instant;
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_core::testing::*;
-use navigo_events_schema::types::Channel;
 use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
 use navigo_projections::load::read_everything;
 use navigo_replay::materialize::ProjectionDb;
@@ -111,18 +110,7 @@ async fn main() {
     let store = SledStore::open(&dir, Limits::default(), clock).expect("open");
 
     // One realistic history, from the engine and the billing clock.
-    let s = Scenario::new()
-        .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
-        .given([subscribe(
-            d(2026, 7, 12),
-            Channel::Agency,
-            1,
-            1,
-            annual_1_5(),
-            d(2026, 7, 12),
-            debit(1, 1),
-        )])
-        .advance(d(2027, 2, 1));
+    let s = agency_contract_billed_through(d(2027, 2, 1));
     let mut per_copy: Vec<(StreamKind, Vec<NewEvent>)> = Vec::new();
     let mut reference: Vec<(StreamId, Vec<NewEvent>)> = Vec::new();
     for (stream, e) in &s.log {

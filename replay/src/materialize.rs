@@ -1287,20 +1287,8 @@ mod tests {
     #[test]
     fn projection_rows_are_stored_compressed_and_a_plain_row_of_an_older_rebuild_still_reads() {
         use navigo_core::testing::*;
-        use navigo_events_schema::types::Channel;
         // Given a contract billed from July 2026 through February 2027, rebuilt
-        let s = Scenario::new()
-            .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
-            .given([subscribe(
-                d(2026, 7, 12),
-                Channel::Agency,
-                1,
-                1,
-                annual_1_5(),
-                d(2026, 7, 12),
-                debit(1, 1),
-            )])
-            .advance(d(2027, 2, 1));
+        let s = agency_contract_billed_through(d(2027, 2, 1));
         let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
         events.sort_by_key(|e| e.position);
         let dir = std::env::temp_dir().join(format!("navigo-row-codec-{}", std::process::id()));

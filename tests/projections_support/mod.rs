@@ -50,6 +50,21 @@ pub fn on(date: NaiveDate, channel: Channel, command: Command) -> CommandEnvelop
     cmd(date, Some(channel), command)
 }
 
+/// The fraud finding (subscription fraud) on contract 1 at an agency on
+/// `date`: person 1 the fraudster, person 2 the accomplice.
+pub fn fraud_with_accomplice(date: NaiveDate) -> CommandEnvelope {
+    on(
+        date,
+        Channel::Agency,
+        Command::EstablishFraud(navigo_events_schema::command::EstablishFraud {
+            contract_id: cid(1),
+            kind: navigo_events_schema::event::FraudKind::Subscription,
+            fraudster: pid(1),
+            accomplices: vec![pid(2)],
+        }),
+    )
+}
+
 /// Suspends contract 1 online.
 pub fn suspend(date: NaiveDate, effective: NaiveDate) -> CommandEnvelope {
     on(
