@@ -100,6 +100,8 @@ fn rebuild_equals_on_demand_projections_on_a_seeded_random_population() {
         db.current().expect("current").map(|g| g.number),
         Some(g2.number)
     );
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -118,6 +120,8 @@ fn follow_catches_up_from_the_checkpoint_and_equals_a_rebuild() {
     assert_eq!(Some(g.checkpoint), events.last().map(|e| e.position));
     let r = check(&db, &events).expect("check");
     assert!(r.consistent(), "{:?}", r.mismatches);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Worked example 4, second case: contract 1 from 2026-07-12, suspension
