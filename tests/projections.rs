@@ -418,3 +418,46 @@ fn ban_treasury_2y_window_opens_on_the_notice_and_bars_the_payer_role_only() {
     assert_eq!(b.windows.len(), 1, "{b:?}");
     assert_eq!(b.windows[0].rule, RuleId::BanUnpaid2m);
 }
+
+#[test]
+fn pay_free_month_calendar_read_from_a_whole_log_world_forecasts_only_its_own_contract() {
+    // Given contract 1 (person 1, debit day 8, from 2026-07-12: free month
+    // 2027-06) and contract 2 of person 2 in the same log (debit day 1, from
+    // 2026-07-13: free month 2027-07), billed through September.
+    let s = base()
+        .given([
+            subscribe(
+                d(2026, 7, 12),
+                Channel::Agency,
+                1,
+                1,
+                annual_1_5(),
+                d(2026, 7, 12),
+                debit(8, 1),
+            ),
+            register(2, d(1985, 5, 5)),
+            subscribe(
+                d(2026, 7, 13),
+                Channel::Agency,
+                2,
+                2,
+                annual_1_5(),
+                d(2026, 7, 13),
+                debit(1, 2),
+            ),
+        ])
+        .advance(d(2026, 9, 20));
+    let events = envelopes(&s);
+    let q = Query::on(d(2026, 9, 20));
+    // When contract 1's calendar is read from the folds of the whole log (as the
+    // diff and the what-if read it), and from its own slice (as `calendar` does)
+    let w = navigo_projections::Worlds::new(&events, &q);
+    let whole = calendar::calendar_in(&w.known, &w.at, cid(1), &q, &Policy::default(), None)
+        .expect("calendar");
+    // Then both are contract 1's: its debit day (PAY-DEBIT-DAY) and its free
+    // month, not contract 2's forecast debits, which come first in date order.
+    assert_eq!(whole, cal(&events, q));
+    assert_eq!(row(&whole, "2026-10").debit_date, Some(d(2026, 10, 8)));
+    assert_eq!(kinds(&row(&whole, "2027-06")), vec![ChargeKind::FreeMonth]);
+    assert_eq!(row(&whole, "2027-07").amount, eur(9000));
+}

@@ -477,6 +477,49 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
 }
 
 #[test]
+fn pay_debit_day_diff_views_read_each_contract_calendar_as_the_calendar_command_on_a_generated_population(
+) {
+    // Given a generated population (several contracts with their own debit
+    // days, free months, suspensions and zones in one log), when the diff's and
+    // the what-if's views are read for every contract on three dates and as
+    // known at three instants, then each view's calendar is the calendar of
+    // the contract's own slice (what `navigo-ledger calendar` prints), and the
+    // calendar read from the folds of the whole log (`calendar_in`) is the same:
+    // no other contract's forecast debit fills a row.
+    use navigo_projections::{calendar, Worlds};
+    let events = generated_population(0x5EED_0043, 40);
+    let policy = navigo_core::Policy::default();
+    let instants = [
+        Utc.with_ymd_and_hms(2024, 9, 1, 0, 0, 0).single(),
+        Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).single(),
+        None,
+    ];
+    let mut compared = 0;
+    for at in [d(2024, 10, 15), d(2025, 6, 30), d(2026, 3, 1)] {
+        for known_at in instants {
+            let q = Query { at, known_at };
+            let w = Worlds::new(&events, &q);
+            let ids: Vec<uuid::Uuid> = w.known.contracts.keys().copied().collect();
+            assert!(ids.len() > 1, "one contract proves nothing here");
+            for id in ids {
+                let own = calendar::calendar(&events, id, &q, &policy, None).expect("calendar");
+                let whole = calendar::calendar_in(&w.known, &w.at, id, &q, &policy, None)
+                    .expect("calendar_in");
+                assert_eq!(whole, own, "calendar of {id} on {at} known at {known_at:?}");
+                let views = diff::views(&events, id, &q).expect("views");
+                let mut expected = serde_json::to_value(&own).expect("encode");
+                if let Some(m) = expected.as_object_mut() {
+                    m.remove("as_of");
+                }
+                assert_eq!(views["calendar"], expected, "diff calendar of {id} on {at}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "{compared} calendars compared");
+}
+
+#[test]
 fn follow_catch_up_in_steps_equals_on_demand_through_payer_changes_frauds_and_annulments() {
     // Given a projection rebuilt on the first third of a generated log that holds
     // payer changes, fraud findings (naming accomplices) and annulments

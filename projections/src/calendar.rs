@@ -252,8 +252,11 @@ fn calendar_of<'a>(
     };
     let (decisions, forecast_world) =
         billing::forecast(known_world, horizon.last_day(), stamp, &mut ctx);
+    // Only this contract's debits: the world may hold other contracts (a
+    // whole-log fold), whose forecast debits must not fill this calendar's rows.
+    let stream = StreamId::contract(contract);
     let mut forecast = Vec::with_capacity(decisions.len());
-    for dec in &decisions {
+    for dec in decisions.iter().filter(|d| d.stream == stream) {
         for e in &dec.events {
             if let Event::DebitPresented(d) = &e.event {
                 forecast.push((e.effective_date, d));

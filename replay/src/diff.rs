@@ -42,7 +42,9 @@ pub fn views(
             "balance",
             serde_json::to_value(balance::contract_balance_in(&w.at, id, q)?)?,
         );
-        let cal = calendar::calendar_in(&w.known, &w.at, id, q, &Policy::default(), None)?;
+        // The contract's own slice, as the `calendar` command reads it: the
+        // forecast then runs the clock over one contract, not the population.
+        let cal = calendar::calendar(events, id, q, &Policy::default(), None)?;
         out.insert("calendar", serde_json::to_value(cal)?);
     } else {
         out.insert(

@@ -289,7 +289,8 @@ pub fn compute_rows(
         put(&mut rows, "balance", id, serde_json::to_vec(&b)?);
         // The calendar's forecast runs the billing clock over the world it is
         // given: give it the contract's stream and the catalogue only (as the
-        // on-demand `calendar` does), not the whole population.
+        // on-demand `calendar` does), so that it forecasts one contract, not
+        // the whole population for each contract.
         let slice: Vec<Envelope> = [StreamId::contract(id), StreamId::catalogue()]
             .iter()
             .flat_map(|s| worlds.known.history.get(s).into_iter().flatten().cloned())
