@@ -6,6 +6,8 @@
 //!   the same atomic batch as its rows; a rebuild writes a new generation of shadow
 //!   trees and swaps it in by one pointer write; a follower catches up from the
 //!   checkpoint; each tree has a BLAKE3 state hash.
+//! - [`follow`]: the log a follower holds, extended at each poll by the new
+//!   records only.
 //! - [`audit`]: every event of a contract or person in order, with its rule ids
 //!   ([`rules::rule_ids`]), its chain hash and the running balance.
 //! - [`diff`]: what changed between two views (two `known_at` or two `at`) and the
@@ -18,6 +20,7 @@
 
 pub mod audit;
 pub mod diff;
+pub mod follow;
 pub mod materialize;
 pub mod rules;
 pub mod whatif;
@@ -45,6 +48,14 @@ pub enum ReplayError {
     /// The id is neither a known contract nor a known person.
     #[error(transparent)]
     Projection(#[from] navigo_projections::ProjectionError),
+    /// A follower's read does not continue the log it holds.
+    #[error("the log read at position {position} does not continue the followed log: {why}")]
+    Discontinuous {
+        /// The first position that does not follow.
+        position: u64,
+        /// What is wrong.
+        why: String,
+    },
     /// A hypothetical command line is malformed.
     #[error("commands line {line}: {why}")]
     BadCommand {

@@ -18,8 +18,10 @@
 //! fold's state of a stream depends on that stream alone, so the views equal
 //! those of the whole log's folds, [`compute_rows`]), while the calling thread
 //! writes the rows in batches as they come. It holds the log once plus the
-//! index, never every row. [`check`] and the follower ([`ProjectionDb::catch_up`])
-//! compute from the whole log's folds.
+//! index, never every row. The follower ([`ProjectionDb::catch_up`]) recomputes
+//! the rows of the ids the new events touch the same way, from the same index;
+//! [`check`] computes every view from the whole log's folds, as an independent
+//! oracle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -856,7 +858,6 @@ impl ProjectionDb {
         at: NaiveDate,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, ReplayError> {
-        let old = self.current()?;
         let next = self.next_generation()?;
         // A shadow of the same number may survive a crash: start it empty.
         for k in KINDS {
@@ -896,7 +897,7 @@ impl ProjectionDb {
             })
             .map_err(tx_err)?;
         self.db.flush()?;
-        self.drop_stale(next, old.as_ref().map(|g| g.number))?;
+        self.drop_stale(next)?;
         Ok(Generation {
             number: next,
             at,
@@ -919,7 +920,7 @@ impl ProjectionDb {
     }
 
     /// Drops every generation's trees except `keep`.
-    fn drop_stale(&self, keep: u64, _old: Option<u64>) -> Result<(), ReplayError> {
+    fn drop_stale(&self, keep: u64) -> Result<(), ReplayError> {
         for name in self.db.tree_names() {
             let Some(g) = std::str::from_utf8(&name)
                 .ok()
@@ -997,8 +998,10 @@ impl ProjectionDb {
                 r.insert(id, v.to_vec());
             }
         }
+        // With `only` None (a reference event: every row may change) every
+        // contract and person is upserted, which is complete: ids are never
+        // removed from the log.
         let trees = self.trees(g.number)?;
-        let full = only.is_none();
         trees
             .as_slice()
             .transaction(|txs| {
@@ -1013,11 +1016,6 @@ impl ProjectionDb {
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(tx_err)?;
-        if full {
-            // A reference event changed every row: rows of ids no longer known
-            // cannot exist (ids are never removed from the log), so upserting all
-            // is complete.
-        }
         self.db.flush()?;
         Ok(Generation {
             checkpoint: last,

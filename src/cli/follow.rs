@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_projections::load;
+use navigo_core::store::EventStore;
+use navigo_replay::follow::FollowedLog;
 use navigo_replay::materialize::ProjectionDb;
 
 use super::rebuild::bar;
@@ -30,41 +31,53 @@ pub struct Args {
 
 /// Follows. Decision: the ledger directory is opened per poll (sled allows one
 /// process at a time), so that `apply` and `advance` can append in between.
+/// The first poll reads the whole log; each later one reads only the records
+/// after the last it holds ([`FollowedLog`]) and catches up only when there
+/// are any.
 ///
 /// # Errors
-/// No projection built yet, a storage failure.
+/// No projection built yet, a storage failure, a log that no longer continues
+/// what was read before.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let db = ProjectionDb::open(data)?;
     let mut progress = bar(args.json);
+    let mut log = FollowedLog::new();
+    let mut first = true;
     loop {
-        let events = match open_store(data) {
+        let tail = match open_store(data) {
             Ok(store) => {
-                let events = load::read_everything(&store).await;
+                let tail = store.read_log(log.next_position()).await;
                 store.close().await?;
-                Some(events?)
+                Some(tail?)
             }
             // Another process holds the ledger: try at the next poll.
             Err(_) if !args.once => None,
             Err(e) => return Err(e.into()),
         };
-        if let Some(events) = events {
-            let before = db.current()?.map(|g| g.checkpoint);
-            let g = db.catch_up(&events, &mut progress)?;
-            if before != Some(g.checkpoint) || args.once {
-                let mut out = std::io::stdout().lock();
-                if args.json {
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::json!({"generation": g.number, "checkpoint": g.checkpoint})
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "generation {} at checkpoint {}",
-                        g.number, g.checkpoint
-                    )?;
+        if let Some(tail) = tail {
+            let added = log.extend(tail)?;
+            if added > 0 || first {
+                let before = db.current()?.map(|g| g.checkpoint);
+                let g = db.catch_up(log.events(), &mut progress)?;
+                // A line on the first poll (where the follower starts) and at each
+                // checkpoint it moves to.
+                if before != Some(g.checkpoint) || args.once || first {
+                    let mut out = std::io::stdout().lock();
+                    if args.json {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"generation": g.number, "checkpoint": g.checkpoint})
+                        )?;
+                    } else {
+                        writeln!(
+                            out,
+                            "generation {} at checkpoint {}",
+                            g.number, g.checkpoint
+                        )?;
+                    }
                 }
+                first = false;
             }
         }
         if args.once {
