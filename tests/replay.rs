@@ -236,6 +236,128 @@ fn susp_resume_what_if_refusal_is_reported_with_its_rule_id() {
     assert!(err.contains("refused by SUSP-"), "{err}");
 }
 
+/// Worked example 5's request: contract 1 from 4-5 to 1-5, requested online on
+/// 2026-11-17, effective 2026-11-20.
+fn zone_up_to_1_5() -> navigo_events_schema::CommandEnvelope {
+    on(
+        d(2026, 11, 17),
+        Channel::Online,
+        Command::ChangeZones(navigo_events_schema::command::ChangeZones {
+            contract_id: cid(1),
+            zones: zones("1-5"),
+            effective_date: Some(d(2026, 11, 20)),
+        }),
+    )
+}
+
+/// The row of `month` in a what-if's calendar view.
+fn calendar_row(
+    views: &std::collections::BTreeMap<&str, serde_json::Value>,
+    month: &str,
+) -> serde_json::Value {
+    views["calendar"]["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["month"] == month).cloned())
+        .unwrap_or_else(|| panic!("no row {month}"))
+}
+
+#[test]
+fn zone_up_what_if_worked_example_5_december_debit_carries_novembers_difference() {
+    // Given a 4-5 contract from 2026-07-12 billed through 2027-01-05, when a
+    // zone change to 1-5 effective 2026-11-20 is layered on it (worked example
+    // 5), then November is debited as it was, the December debit the clock
+    // takes carries November's difference on top of the 1-5 installment, the
+    // actual December is the 4-5 installment alone, the hypothetical product is
+    // 1-5, and nothing is appended.
+    let events = envelopes(
+        &base()
+            .given([agency(d(2026, 7, 12), zones_4_5())])
+            .advance(d(2027, 1, 5)),
+    );
+    let before = events.clone();
+    let w = whatif::what_if(&events, cid(1), &[zone_up_to_1_5()], None).expect("what-if");
+    assert_eq!(events, before);
+    let accepted = w.outcomes[0].result.as_ref().expect("accepted");
+    assert!(
+        accepted
+            .iter()
+            .any(|(t, day)| t == "ZonesChanged" && *day == d(2026, 11, 20)),
+        "{accepted:?}"
+    );
+    assert_eq!(
+        calendar_row(&w.hypothetical, "2026-11"),
+        calendar_row(&w.actual, "2026-11")
+    );
+    let dec = calendar_row(&w.hypothetical, "2026-12");
+    assert_eq!(dec["recorded"], true, "the clock took it: {dec}");
+    assert_eq!(dec["amount"], "100.00", "{dec}");
+    let kinds: Vec<&str> = dec["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|l| l["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"zone_difference"), "{dec}");
+    assert_eq!(calendar_row(&w.actual, "2026-12")["amount"], "80.00");
+    assert_eq!(w.hypothetical["state"]["product"]["zones"], "1-5");
+    assert_eq!(w.actual["state"]["product"]["zones"], "4-5");
+}
+
+#[test]
+fn zone_up_diff_on_two_effective_dates_names_the_zone_change_worked_example_5() {
+    // Given worked example 5 recorded (the change requested 2026-11-17,
+    // effective 2026-11-20), billed through 2027-01-05, when the contract is
+    // diffed between the effective dates 2026-11-19 and 2026-11-20, then the
+    // product changes from 4-5 to 1-5, caused by the zone change, whose rules
+    // (ZONE-*) and request instant the diff reports.
+    let events = envelopes(
+        &base()
+            .given([agency(d(2026, 7, 12), zones_4_5())])
+            .advance(d(2026, 11, 1))
+            .given([zone_up_to_1_5()])
+            .advance(d(2027, 1, 5)),
+    );
+    let change = events
+        .iter()
+        .find(|e| matches!(e.event, Event::ZonesChanged(_)))
+        .expect("the zone change");
+    let diff = diff::diff(
+        &events,
+        cid(1),
+        &Query::on(d(2026, 11, 19)),
+        &Query::on(d(2026, 11, 20)),
+    )
+    .expect("diff");
+    let product = diff
+        .changes
+        .iter()
+        .find(|c| c.path == "state.product.zones")
+        .unwrap_or_else(|| panic!("no product change: {:?}", diff.changes));
+    assert_eq!(product.before, Some(serde_json::json!("4-5")));
+    assert_eq!(product.after, Some(serde_json::json!("1-5")));
+    assert_eq!(product.caused_by, vec![change.position]);
+    let cause = diff
+        .causes
+        .iter()
+        .find(|c| c.envelope.position == change.position)
+        .expect("the zone change among the causes");
+    assert!(
+        cause.rules.iter().any(|r| r.starts_with("ZONE-")),
+        "{:?}",
+        cause.rules
+    );
+    assert!(
+        cause.explanation.contains("2026-11-20"),
+        "{}",
+        cause.explanation
+    );
+    // And nothing effective outside (2026-11-19, 2026-11-20] is named.
+    assert!(diff
+        .causes
+        .iter()
+        .all(|c| c.envelope.effective_date == d(2026, 11, 20)));
+}
+
 #[test]
 fn audit_shows_rule_ids_chain_hashes_and_the_annulment_next_to_what_it_corrects() {
     // Given a late suspension annulled by an agent, when audited, then every
