@@ -780,3 +780,67 @@ fn ban_fraud_3y_rebuild_and_follow_read_the_termination_that_names_an_accomplice
     assert!(window(&db), "{:?}", db.get("bans", pid(2)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ban_fraud_3y_diff_read_from_the_slice_equals_the_diff_read_from_the_whole_log_and_names_contract_events_for_a_person(
+) {
+    // Given a generated population (payer changes, a fraud with an accomplice,
+    // annulments), when contracts and persons are diffed between two `known_at`
+    // instants and between two `at` dates, then the diff read from the id's
+    // slice (`diff::diff`, what the CLI runs) equals the diff read from the
+    // whole log (`diff::diff_in`), and a person's ban window opened by a
+    // termination is attributed to events of the contract's stream.
+    let events = generated_population(0x5EED_0051, 24);
+    let world = navigo_projections::fold(&events.iter().collect::<Vec<_>>());
+    let contracts: Vec<uuid::Uuid> = world.contracts.keys().copied().collect();
+    let persons: Vec<uuid::Uuid> = world.persons.keys().copied().collect();
+    assert!(contracts.len() > 10 && persons.len() > 10);
+    let known = |y, m| Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single();
+    let pairs = [
+        (
+            Query {
+                at: d(2025, 12, 31),
+                known_at: known(2024, 9),
+            },
+            Query {
+                at: d(2025, 12, 31),
+                known_at: known(2025, 8),
+            },
+        ),
+        (Query::on(d(2025, 3, 1)), Query::on(d(2025, 12, 31))),
+    ];
+    let mut compared = 0;
+    let mut with_changes = 0;
+    let mut bans_from_contract_events = 0;
+    for id in contracts.iter().step_by(2).chain(persons.iter().step_by(2)) {
+        for (a, b) in &pairs {
+            let sliced = diff::diff(&events, *id, a, b).expect("diff");
+            let whole = diff::diff_in(&events, *id, a, b).expect("diff_in");
+            assert_eq!(sliced, whole, "diff of {id} from {a:?} to {b:?}");
+            compared += 1;
+            with_changes += usize::from(!sliced.changes.is_empty());
+            let contract_positions: Vec<u64> = sliced
+                .causes
+                .iter()
+                .filter(|c| c.envelope.stream.kind == navigo_events_schema::StreamKind::Contract)
+                .map(|c| c.envelope.position)
+                .collect();
+            if world.person(*id).is_some()
+                && sliced.changes.iter().any(|c| {
+                    c.path.starts_with("bans.")
+                        && c.caused_by.iter().any(|p| contract_positions.contains(p))
+                })
+            {
+                bans_from_contract_events += 1;
+            }
+        }
+    }
+    assert!(
+        compared >= 20 && with_changes * 2 >= compared,
+        "{with_changes}/{compared}"
+    );
+    assert!(
+        bans_from_contract_events > 0,
+        "no person's ban attributed to a contract event"
+    );
+}

@@ -5,12 +5,21 @@
 //! two views (recorded between the two `known_at`, or effective between the two
 //! `at`): an event causes a change when removing it changes the value of that
 //! field in the later view.
+//!
+//! The views and the re-folds read the id's slice of the log
+//! ([`navigo_projections::slice`]: the streams its views read), not the whole
+//! log: a re-fold costs the id's history, so a diff on a ledger of ten thousand
+//! contracts takes the time of one fold of the log, not of one per candidate.
+//! [`diff_in`] over the whole log is the reference the slice is checked against
+//! (`tests/replay.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use navigo_core::policy::Policy;
-use navigo_events_schema::{Envelope, Event, StreamKind};
-use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
+use navigo_events_schema::{Envelope, Event, StreamId};
+use navigo_projections::{
+    balance, bans, calendar, fold_states, refunds, slice, state, Query, Worlds,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,7 +27,7 @@ use crate::rules::rule_ids;
 use crate::ReplayError;
 
 /// Candidate events examined per diff: bounds the re-folds (each is one fold of
-/// the log).
+/// the id's slice).
 pub const DIFF_CANDIDATES_MAX: usize = 200;
 
 /// The views of a contract (state, balance, calendar) or a person (bans,
@@ -174,11 +183,58 @@ pub fn explain(e: &Envelope) -> String {
 }
 
 /// Diffs the views of `id` between `a` and `b` (same `at` and two `known_at`, or
-/// same `known_at` and two `at`).
+/// same `known_at` and two `at`), reading the id's slice of `events` (the whole
+/// log in position order): the streams its views read as the whole log knows
+/// them ([`slice::contract_streams`], [`slice::person_streams`]). A superset of
+/// what an earlier view reads is harmless: the queries filter the slice as they
+/// filter the log.
 ///
 /// # Errors
 /// Unknown id in both views.
 pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff, ReplayError> {
+    let all: Vec<&Envelope> = events.iter().collect();
+    let world = fold_states(&all);
+    let Some(streams) =
+        slice::contract_streams(&world, id).or_else(|| slice::person_streams(&world, id))
+    else {
+        // Unknown to the whole log: the views say so.
+        return diff_in(events, id, a, b);
+    };
+    drop(world);
+    let part: Vec<Envelope> = events
+        .iter()
+        .filter(|e| streams.contains(&e.stream))
+        .cloned()
+        .collect();
+    diff_in(&part, id, a, b)
+}
+
+/// The streams whose events between the two views are candidate causes, as
+/// the audit trail shows them: the contract's (or the person's and those of every
+/// contract they hold or pay: an unpaid termination opens a ban) and the
+/// catalogue.
+fn candidate_streams(events: &[Envelope], id: Uuid) -> BTreeSet<StreamId> {
+    let mut out = BTreeSet::from([StreamId::catalogue()]);
+    let world = fold_states(&events.iter().collect::<Vec<_>>());
+    if world.contract(id).is_some() {
+        out.insert(StreamId::contract(id));
+    } else {
+        out.insert(StreamId::person(id));
+        for c in world.contracts.values() {
+            if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
+                out.insert(StreamId::contract(c.id));
+            }
+        }
+    }
+    out
+}
+
+/// [`diff`] reading `events` as the whole world: every view and every re-fold
+/// folds all of them.
+///
+/// # Errors
+/// Unknown id in both views.
+pub fn diff_in(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff, ReplayError> {
     let va = flat(&views(events, id, a).or_else(|_| {
         views(events, id, b).map(|v| v.into_keys().map(|k| (k, Value::Null)).collect())
     })?);
@@ -198,7 +254,8 @@ pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff,
             e.effective_date > a.at.min(b.at) && e.effective_date <= a.at.max(b.at)
         }
     };
-    let ours = |e: &Envelope| e.stream.id == id || matches!(e.stream.kind, StreamKind::Catalogue);
+    let streams = candidate_streams(events, id);
+    let ours = |e: &Envelope| streams.contains(&e.stream);
     let candidates: Vec<&Envelope> = events
         .iter()
         .filter(|e| ours(e) && between(e))
