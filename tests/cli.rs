@@ -238,3 +238,25 @@ fn cli_sample_fills_verifies_and_is_idempotent() {
     );
     assert_eq!(events_in(&data), "events: 10");
 }
+
+#[test]
+fn cli_a_reader_that_closes_stdout_ends_the_command_as_sigpipe_would_without_an_error_line() {
+    // Given a ledger with events, when `stats` writes into a pipe whose
+    // reader is already closed (`navigo-ledger stats | head -0`), then it
+    // exits 141 (128 + SIGPIPE) with nothing on stderr, and the ledger is intact.
+    let data = fresh_dir("broken-pipe");
+    assert_eq!(run(&data, &["sample"], None).code, 0);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .arg("stats")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(events_in(&data), "events: 10");
+}

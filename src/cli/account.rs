@@ -72,7 +72,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     match created {
         Ok(_) => {}
         Err(AccountError::Refused(r)) => {
-            println!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message);
+            outln!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message);
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
         Err(AccountError::LoginTaken(l)) => {
@@ -80,6 +80,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         Err(AccountError::Storage(e)) => return Err(e),
     }
-    println!("account created and linked (ACC-LINK)");
+    outln!("account created and linked (ACC-LINK)");
     Ok(ExitCode::SUCCESS)
 }

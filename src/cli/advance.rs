@@ -41,7 +41,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
     };
     for e in &events {
-        println!("{}", envelope_json(e));
+        outln!("{}", envelope_json(e));
     }
     eprintln!("{} events appended through {}", events.len(), args.to);
     ledger.into_store().close().await?;

@@ -94,14 +94,14 @@ async fn append_groups(store: &SledStore, groups: Vec<Group>) -> CmdResult {
                         stream_version,
                     } => {
                         appended += positions.len();
-                        println!(
+                        outln!(
                             "{lines}: {stream}: appended at {} (stream version {stream_version})",
                             position_span(positions)
                         );
                     }
                     AppendOutcome::AlreadyAppended { positions } => {
                         already += 1;
-                        println!(
+                        outln!(
                             "{lines}: {stream}: already appended at {} (idempotency key {:?}); nothing written",
                             position_span(positions),
                             key.as_deref().unwrap_or("")
@@ -109,7 +109,7 @@ async fn append_groups(store: &SledStore, groups: Vec<Group>) -> CmdResult {
                     }
                 }
             }
-            println!("appended {appended} events; {already} requests were already appended");
+            outln!("appended {appended} events; {already} requests were already appended");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

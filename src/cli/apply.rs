@@ -137,7 +137,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             continue;
         }
         if line.len() > COMMAND_LINE_BYTES_MAX {
-            println!(
+            outln!(
                 "{}",
                 json!({"line": number, "status": "malformed",
                        "message": format!("line longer than {COMMAND_LINE_BYTES_MAX} bytes")})
@@ -148,7 +148,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         let cmd: CommandEnvelope = match serde_json::from_str(&line) {
             Ok(c) => c,
             Err(e) => {
-                println!(
+                outln!(
                     "{}",
                     json!({"line": number, "status": "malformed",
                            "field": field_of(&line, &e), "message": e.to_string()})
@@ -161,13 +161,13 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         if let Err(LedgerError::Store(e)) = &result {
             if !matches!(e, navigo_core::store::StoreError::OutOfOrder { .. }) {
                 let (out, _) = outcome_json(number, &result);
-                println!("{out}");
+                outln!("{out}");
                 ledger.into_store().close().await?;
                 return Err(anyhow::anyhow!("line {number}: {e}"));
             }
         }
         let (out, code) = outcome_json(number, &result);
-        println!("{out}");
+        outln!("{out}");
         worst = worst.max(code);
     }
     ledger.into_store().close().await?;

@@ -198,9 +198,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         audit: audit.as_ref(),
     };
     if args.json {
-        println!("{}", json_summary(&outcome));
+        outln!("{}", json_summary(&outcome));
     } else {
-        print_summary(data, &outcome);
+        print_summary(data, &outcome)?;
     }
     Ok(
         if verified.first_bad.is_none()
@@ -293,11 +293,11 @@ struct Outcome<'a> {
     audit: Option<&'a (uuid::Uuid, Vec<String>)>,
 }
 
-fn print_summary(data: &Path, o: &Outcome<'_>) {
+fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
     let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
     let (v, m, position, audit) = (o.verified, o.materialized, o.position, o.audit);
     let c = &plan.config;
-    println!(
+    outln!(
         "navigo-ledger demo — seed {}, {} contracts, {} to {}, ledger {}",
         c.seed,
         c.contracts,
@@ -305,56 +305,57 @@ fn print_summary(data: &Path, o: &Outcome<'_>) {
         c.through,
         data.display()
     );
-    println!("(figures from the folded world; the projections are rebuilt and checked below)");
-    println!();
-    println!("Requests");
-    println!(
+    outln!("(figures from the folded world; the projections are rebuilt and checked below)");
+    outln!();
+    outln!("Requests");
+    outln!(
         "  planned {:>9}   judged {:>9}   accepted {:>9}   already applied {:>7}",
         plan.commands.len(),
         r.sent,
         r.accepted,
         r.already_applied
     );
-    println!(
+    outln!(
         "  refused {:>9}   invalid {:>8}   out of order {:>5}   intents with nothing to do {}",
         r.refused_total(),
         r.invalid_total(),
         r.out_of_order,
         r.skipped
     );
-    println!(
+    outln!(
         "  events appended: {} by commands, {} by the billing clock; head position {position}",
-        r.command_events, r.clock_events
+        r.command_events,
+        r.clock_events
     );
-    println!();
-    println!("Contracts: {} (persons: {})", s.contracts, s.persons);
-    println!("  by status");
+    outln!();
+    outln!("Contracts: {} (persons: {})", s.contracts, s.persons);
+    outln!("  by status");
     for (k, n) in &s.by_status {
-        println!("    {k:<40} {n:>7}");
+        outln!("    {k:<40} {n:>7}");
     }
-    println!("  by product");
+    outln!("  by product");
     for (k, n) in &s.by_product {
-        println!("    {k:<40} {n:>7}");
+        outln!("    {k:<40} {n:>7}");
     }
-    println!();
+    outln!();
     let a = &s.amounts;
-    println!("Money (EUR)");
-    println!("  due          {:>16}", a.due.to_string());
-    println!("  collected    {:>16}", a.collected.to_string());
-    println!("  returned     {:>16}", a.returned.to_string());
-    println!(
+    outln!("Money (EUR)");
+    outln!("  due          {:>16}", a.due.to_string());
+    outln!("  collected    {:>16}", a.collected.to_string());
+    outln!("  returned     {:>16}", a.returned.to_string());
+    outln!(
         "  outstanding  {:>16}   (sum of debts)",
         a.outstanding.to_string()
     );
-    println!(
+    outln!(
         "  credit       {:>16}   (sum of credits)",
         a.credit.to_string()
     );
-    println!(
+    outln!(
         "  refunds due  {:>16}   (not yet paid)",
         a.refunds_pending.to_string()
     );
-    println!(
+    outln!(
         "  balance invariant (balance = due - collected + returned, due = months + fees + cash): {}",
         if s.balance_mismatches == 0 {
             "holds on every contract".to_owned()
@@ -362,52 +363,52 @@ fn print_summary(data: &Path, o: &Outcome<'_>) {
             format!("BROKEN on {} contracts", s.balance_mismatches)
         }
     );
-    println!();
-    println!("Refusals by rule id");
+    outln!();
+    outln!("Refusals by rule id");
     if r.refused.is_empty() {
-        println!("  none");
+        outln!("  none");
     }
     for (rule, n) in &r.refused {
-        println!("  {:<24} {n:>7}", rule.to_string());
+        outln!("  {:<24} {n:>7}", rule.to_string());
         for ex in r.refusal_examples.get(rule).into_iter().flatten().take(1) {
-            println!("      e.g. {ex}");
+            outln!("      e.g. {ex}");
         }
     }
     if !r.invalid.is_empty() {
-        println!("Invalid commands by field");
+        outln!("Invalid commands by field");
         for (field, n) in &r.invalid {
-            println!("  {field:<24} {n:>7}");
+            outln!("  {field:<24} {n:>7}");
             for ex in r.invalid_examples.get(field).into_iter().flatten().take(1) {
-                println!("      e.g. {ex}");
+                outln!("      e.g. {ex}");
             }
         }
     }
-    println!();
-    println!("Active bans on {}", c.through);
+    outln!();
+    outln!("Active bans on {}", c.through);
     if s.active_bans.is_empty() {
-        println!("  none");
+        outln!("  none");
     }
     for (rule, n) in &s.active_bans {
-        println!("  {:<24} {n:>7}", rule.to_string());
+        outln!("  {:<24} {n:>7}", rule.to_string());
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Refund entitlements by campaign operation ({} claims filed)",
         s.claims_filed
     );
     if s.refunds_by_operation.is_empty() {
-        println!("  none");
+        outln!("  none");
     }
     for (op, e) in &s.refunds_by_operation {
-        println!(
+        outln!(
             "  {op:<28} judged {:>6}  eligible {:>6}  amount {:>12}",
             e.judged,
             e.eligible,
             e.amount.to_string()
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Chain: {}",
         match &v.first_bad {
             None => format!(
@@ -417,16 +418,18 @@ fn print_summary(data: &Path, o: &Outcome<'_>) {
             Some(b) => format!("FAILED at position {}: {}", b.position, b.problem),
         }
     );
-    println!();
+    outln!();
     let g = &m.generation;
-    println!(
+    outln!(
         "Projections: generation {} as of {}, through position {}",
-        g.number, g.at, g.checkpoint
+        g.number,
+        g.at,
+        g.checkpoint
     );
     for (kind, rows, hash) in &m.views {
-        println!("  {kind:<10} {rows:>8} rows   state hash {hash}");
+        outln!("  {kind:<10} {rows:>8} rows   state hash {hash}");
     }
-    println!(
+    outln!(
         "  materialized balances: due {} collected {} returned {}: {}",
         m.due,
         m.collected,
@@ -437,23 +440,24 @@ fn print_summary(data: &Path, o: &Outcome<'_>) {
             "DIFFER from the figures above"
         }
     );
-    println!();
-    println!("Timings");
+    outln!();
+    outln!("Timings");
     for (step, d) in &t.0 {
-        println!("  {step:<30} {:>10}", secs(*d));
+        outln!("  {step:<30} {:>10}", secs(*d));
     }
     if let Some((step, d)) = t.slowest() {
-        println!("  slowest step: {step} ({})", secs(*d));
+        outln!("  slowest step: {step} ({})", secs(*d));
     }
     if let Some((id, lines)) = audit {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "Audit of contract {id} (a suspension, a zone change and a rejection where one exists)"
         );
         for l in lines {
-            println!("  {l}");
+            outln!("  {l}");
         }
     }
+    Ok(())
 }
 
 fn json_summary(o: &Outcome<'_>) -> Value {

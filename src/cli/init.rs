@@ -27,8 +27,8 @@ const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
 /// `--data` is a file or a non-empty directory that is not a ledger (untouched).
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     match SledStore::init(data)? {
-        InitOutcome::Created => println!("created a ledger in {}", data.display()),
-        InitOutcome::AlreadyLedger => println!("{} is already a ledger", data.display()),
+        InitOutcome::Created => outln!("created a ledger in {}", data.display()),
+        InitOutcome::AlreadyLedger => outln!("{} is already a ledger", data.display()),
     }
     if args.empty {
         return Ok(ExitCode::SUCCESS);
@@ -59,6 +59,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
     };
     store.close().await?;
-    println!("built-in reference data: {} events appended", loaded.len());
+    outln!("built-in reference data: {} events appended", loaded.len());
     Ok(ExitCode::SUCCESS)
 }

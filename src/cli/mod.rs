@@ -1,6 +1,16 @@
 //! The subcommands, one module each, and what they share: the system clock, how a
 //! ledger is opened, and the one place errors become exit codes.
 
+/// `println!` that returns the write error (`?`) instead of panicking: a reader
+/// that closes stdout (`navigo-ledger stats | head -1`) ends the command with a
+/// broken pipe, which `main` turns into the SIGPIPE exit.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 pub mod account;
 pub mod advance;
 pub mod append;

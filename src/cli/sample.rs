@@ -37,7 +37,7 @@ const CONTRACT_B: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0001_00
 /// `--data` is not a ledger, or a storage failure.
 pub async fn run(data: &Path) -> CmdResult {
     if SledStore::init(data)? == InitOutcome::Created {
-        println!("created an empty ledger in {}", data.display());
+        outln!("created an empty ledger in {}", data.display());
     }
     let store = open_store(data)?;
     let result = fill(&store).await;
@@ -47,17 +47,18 @@ pub async fn run(data: &Path) -> CmdResult {
     result?;
     let report = report?;
     match &report.first_bad {
-        None => println!(
+        None => outln!(
             "verify: ok, {} records, head hash {}",
-            report.records_checked, report.head.hash
+            report.records_checked,
+            report.head.hash
         ),
         Some(bad) => {
-            println!("verify: FAILED at {bad}");
+            outln!("verify: FAILED at {bad}");
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
     }
-    print_stats(&stats?);
-    println!(
+    print_stats(&stats?)?;
+    outln!(
         "try: navigo-ledger --data {} history contract:{CONTRACT_A}",
         data.display()
     );
@@ -74,7 +75,7 @@ async fn fill(store: &SledStore) -> anyhow::Result<()> {
             AppendOutcome::AlreadyAppended { positions } => old += positions.len(),
         }
     }
-    println!("sample: {new} events appended, {old} already in the ledger");
+    outln!("sample: {new} events appended, {old} already in the ledger");
     Ok(())
 }
 

@@ -66,7 +66,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    println!("listening on {addr}");
+    outln!("listening on {addr}");
     tracing::info!(%addr, "listening");
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(async {

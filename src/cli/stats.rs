@@ -15,25 +15,29 @@ pub async fn run(data: &Path) -> CmdResult {
     let store = open_store(data)?;
     let stats = store.stats()?;
     store.close().await?;
-    print_stats(&stats);
+    print_stats(&stats)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints stats as `name: value` lines.
-pub fn print_stats(s: &Stats) {
-    println!("events: {}", s.events);
+///
+/// # Errors
+/// Stdout closed.
+pub fn print_stats(s: &Stats) -> std::io::Result<()> {
+    outln!("events: {}", s.events);
     let total: u64 = s.streams.values().sum();
-    println!("streams: {total}");
+    outln!("streams: {total}");
     for (kind, n) in &s.streams {
-        println!("  {}: {n}", kind.as_str());
+        outln!("  {}: {n}", kind.as_str());
     }
-    println!("idempotency keys: {}", s.idempotency_keys);
-    println!("head position: {}", s.head.position);
-    println!("head hash: {}", s.head.hash);
+    outln!("idempotency keys: {}", s.idempotency_keys);
+    outln!("head position: {}", s.head.position);
+    outln!("head hash: {}", s.head.hash);
     let at = s
         .head
         .recorded_at
         .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
-    println!("head recorded at: {at}");
-    println!("disk bytes: {}", s.disk_bytes);
+    outln!("head recorded at: {at}");
+    outln!("disk bytes: {}", s.disk_bytes);
+    Ok(())
 }

@@ -44,11 +44,11 @@ pub fn run(data: &Path, args: Args) -> CmdResult {
             })?;
             let secret = db.create_token(&name, role)?;
             db.save(&path)?;
-            println!("{secret}");
+            outln!("{secret}");
         }
         Args::List => {
             for t in &db.tokens {
-                println!("{}\t{}", t.name, t.role.as_str());
+                outln!("{}\t{}", t.name, t.role.as_str());
             }
         }
         Args::Revoke { name } => {

@@ -19,17 +19,21 @@ pub fn run(data: &Path) -> CmdResult {
                 .head
                 .recorded_at
                 .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
-            println!(
+            outln!(
                 "ok: {} records in {} streams verify; head position {} hash {} recorded at {at}",
-                report.records_checked, report.streams, report.head.position, report.head.hash
+                report.records_checked,
+                report.streams,
+                report.head.position,
+                report.head.hash
             );
             Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
-            println!("FAILED at position {}: {}", bad.position, bad.problem);
-            println!(
+            outln!("FAILED at position {}: {}", bad.position, bad.problem);
+            outln!(
                 "the {} records before it verify (last sound hash {})",
-                report.records_checked, report.head.hash
+                report.records_checked,
+                report.head.hash
             );
             Ok(ExitCode::from(EXIT_REFUSED))
         }
