@@ -461,3 +461,47 @@ fn pay_free_month_calendar_read_from_a_whole_log_world_forecasts_only_its_own_co
     assert_eq!(kinds(&row(&whole, "2027-06")), vec![ChargeKind::FreeMonth]);
     assert_eq!(row(&whole, "2027-07").amount, eur(9000));
 }
+
+#[test]
+fn pay_cutoff_a_month_resumed_after_its_debit_was_prepared_names_the_later_debit_that_carries_it() {
+    // Given a contract suspended from October and resumed on 7 November,
+    // requested on the 4th (before the 15th: debits from 1 December), when the calendar is read, then the
+    // November row has no debit of its own, is `carried`, and names the
+    // December debit, whose lines hold November's installment: forecast as
+    // known on 20 November, recorded as known on 2 December. It is never `scheduled` in the past.
+    let s = base()
+        .given([agency(d(2026, 7, 12), annual_1_5())])
+        .advance(d(2026, 9, 9))
+        .given([suspend(d(2026, 9, 10), d(2026, 10, 1))])
+        .advance(d(2026, 11, 3))
+        .given([on(
+            d(2026, 11, 4),
+            Channel::Online,
+            Command::Resume(navigo_events_schema::command::Resume {
+                contract_id: cid(1),
+                effective_date: Some(d(2026, 11, 7)),
+                payment: None,
+            }),
+        )])
+        .advance(d(2026, 12, 2));
+    let events = envelopes(&s);
+    for (read_on, recorded) in [(d(2026, 11, 20), false), (d(2026, 12, 2), true)] {
+        // As known on the day read: the December debit is recorded on the 1st.
+        let q = Query {
+            at: read_on,
+            known_at: Some(at(read_on) + Duration::hours(12)),
+        };
+        let c = cal(&events, q);
+        let nov = row(&c, "2026-11");
+        let dec = row(&c, "2026-12");
+        assert_eq!(nov.status, DebitStatus::Carried, "on {read_on}: {nov:?}");
+        assert_eq!(nov.amount, Money::ZERO);
+        assert_eq!(nov.debit_date, dec.debit_date, "on {read_on}");
+        assert_eq!(nov.recorded, recorded, "on {read_on}");
+        assert!(
+            dec.lines.iter().any(|l| l.month == ym("2026-11")),
+            "on {read_on}: {dec:?}"
+        );
+        assert_eq!(row(&c, "2026-10").status, DebitStatus::NoneSuspended);
+    }
+}

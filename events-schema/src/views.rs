@@ -118,6 +118,11 @@ pub enum DebitStatus {
     Refunded,
     /// No debit: the contract is suspended that month.
     NoneSuspended,
+    /// No debit of its own: the month's installment is a line of the later
+    /// debit on the row's date (a resumption or a change registered after the
+    /// month's debit was prepared, `PAY-CUTOFF`); that debit's row says whether
+    /// it was taken.
+    Carried,
     /// No debit: the contract is terminated that month.
     NoneTerminated,
 }

@@ -386,6 +386,23 @@ fn row(
     if period.billing_stops_from.is_some_and(|s| m >= s) {
         return none(status_none(fc.status_on(m.last_day())));
     }
+    // PAY-CUTOFF: no debit of the month's own, its installment a line of a
+    // later debit (recorded, or forecast): the row names that debit's date.
+    let carrier = recorded
+        .iter()
+        .map(|(date, d)| (date, d, true))
+        .chain(forecast.iter().map(|(date, d)| (date, d, false)))
+        .find(|(_, d, _)| d.month > m && d.lines.iter().any(|l| l.month == m));
+    if let Some((date, _, recorded)) = carrier {
+        return CalendarRow {
+            month: m,
+            debit_date: Some(*date),
+            amount: Money::ZERO,
+            lines: Vec::new(),
+            status: DebitStatus::Carried,
+            recorded,
+        };
+    }
     // In force and not debited by the clock within the horizon (no mandate, no
     // tariff for the date): scheduled, with nothing composed.
     none(DebitStatus::Scheduled)

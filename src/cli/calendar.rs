@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use navigo_core::store::Clock;
 use navigo_core::Policy;
 use navigo_events_schema::event::ChargeLine;
+use navigo_events_schema::views::DebitStatus;
 use navigo_projections::{calendar, load, ProjectionError};
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
@@ -64,7 +65,10 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                 .unwrap_or_else(|| "-".into()),
             eur(r.amount),
             name(&r.status).replace('_', " "),
-            r.lines.iter().map(line).collect::<Vec<_>>().join("; ")
+            match (r.status, r.debit_date) {
+                (DebitStatus::Carried, Some(d)) => format!("on the debit of {d} (PAY-CUTOFF)"),
+                _ => r.lines.iter().map(line).collect::<Vec<_>>().join("; "),
+            }
         )?;
     }
     if let Some(c) = &cal.cash {
