@@ -844,3 +844,108 @@ fn ban_fraud_3y_diff_read_from_the_slice_equals_the_diff_read_from_the_whole_log
         "no person's ban attributed to a contract event"
     );
 }
+
+#[test]
+fn pay_cutoff_what_if_read_from_the_slice_equals_the_what_if_read_from_the_whole_log_on_a_generated_population(
+) {
+    // Given a generated population, when hypothetical suspensions, zone
+    // changes, terminations, rejections, payer changes to another person and
+    // a fraud finding naming an accomplice are layered on its contracts at past
+    // and future dates, then the what-if read from the slice the contract and
+    // the commands reach (`whatif::what_if`, what the CLI runs) equals the one
+    // read from the whole log (`whatif::what_if_in`): outcomes, refusals,
+    // events set aside and both views.
+    use navigo_events_schema::command::{
+        ChangePayer, ChangeZones, ContractRef, EstablishFraud, RecordDebitRejected, Suspend,
+    };
+    let events = generated_population(0x5EED_0052, 24);
+    let world = navigo_projections::fold(&events.iter().collect::<Vec<_>>());
+    let contracts: Vec<uuid::Uuid> = world.contracts.keys().copied().collect();
+    let persons: Vec<uuid::Uuid> = world.persons.keys().copied().collect();
+    assert!(contracts.len() > 10);
+    let batches = |c: uuid::Uuid,
+                   other: uuid::Uuid|
+     -> Vec<Vec<navigo_events_schema::CommandEnvelope>> {
+        let on_contract = |date, channel, command| vec![on(date, channel, command)];
+        vec![
+            on_contract(
+                d(2025, 3, 10),
+                Channel::Agency,
+                Command::Suspend(Suspend {
+                    contract_id: c,
+                    effective_date: None,
+                    planned_resumption: Some(d(2025, 9, 1)),
+                }),
+            ),
+            on_contract(
+                d(2025, 8, 5),
+                Channel::Agency,
+                Command::ChangeZones(ChangeZones {
+                    contract_id: c,
+                    zones: zones("1-5"),
+                    effective_date: None,
+                }),
+            ),
+            on_contract(
+                d(2025, 2, 10),
+                Channel::Agency,
+                Command::TerminateByPayer(ContractRef { contract_id: c }),
+            ),
+            on_contract(
+                d(2025, 5, 20),
+                Channel::Agency,
+                Command::RecordDebitRejected(RecordDebitRejected {
+                    contract_id: c,
+                    month: "2025-05".parse().expect("month"),
+                    reason_code: "AM04".parse().expect("code"),
+                }),
+            ),
+            on_contract(
+                d(2024, 11, 5),
+                Channel::Agency,
+                Command::ChangePayer(ChangePayer {
+                    contract_id: c,
+                    payer: other,
+                    mandate: match debit(1, 777) {
+                        navigo_events_schema::types::PaymentSetup::DirectDebit {
+                            mandate, ..
+                        } => Some(mandate),
+                        navigo_events_schema::types::PaymentSetup::Cash => None,
+                    },
+                }),
+            ),
+            on_contract(
+                d(2025, 4, 2),
+                Channel::Agency,
+                Command::EstablishFraud(EstablishFraud {
+                    contract_id: c,
+                    kind: navigo_events_schema::event::FraudKind::Usage,
+                    fraudster: world.contracts[&c].holder,
+                    accomplices: vec![other],
+                }),
+            ),
+        ]
+    };
+    let (mut compared, mut accepted, mut refused) = (0, 0, 0);
+    for (i, c) in contracts.iter().enumerate().step_by(3) {
+        let other = persons[(i * 7 + 3) % persons.len()];
+        for cmds in batches(*c, other) {
+            let sliced = whatif::what_if(&events, *c, &cmds, None).expect("what-if");
+            let whole = whatif::what_if_in(&events, *c, &cmds, None).expect("what-if in");
+            assert_eq!(sliced, whole, "what-if on {c}: {cmds:?}");
+            compared += 1;
+            for o in &sliced.outcomes {
+                if o.result.is_ok() {
+                    accepted += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{compared} what-ifs compared: {accepted} commands accepted, {refused} refused");
+    assert!(
+        compared >= 40 && accepted >= 10 && refused >= 1,
+        "{compared} {accepted} {refused}"
+    );
+}
