@@ -77,6 +77,27 @@ pub fn person_slice(world: &World, person: Uuid) -> Option<Vec<Envelope>> {
     Some(envelopes_of(world, &person_streams(world, person)?))
 }
 
+/// The envelopes of `events` (a whole log, in position order) in the streams
+/// `streams_of` picks from the log's fold (states only, [`crate::fold_states`]),
+/// in position order; `None` when it picks none. For a reader that holds the
+/// log, not a live world (the dispute diff, the what-if).
+pub fn of_log(
+    events: &[Envelope],
+    streams_of: impl FnOnce(&World) -> Option<BTreeSet<StreamId>>,
+) -> Option<Vec<Envelope>> {
+    let streams = {
+        let world = crate::fold_states(&events.iter().collect::<Vec<_>>());
+        streams_of(&world)?
+    };
+    Some(
+        events
+            .iter()
+            .filter(|e| streams.contains(&e.stream))
+            .cloned()
+            .collect(),
+    )
+}
+
 /// Every envelope of the given streams in the world's history, in position order.
 fn envelopes_of(world: &World, streams: &BTreeSet<StreamId>) -> Vec<Envelope> {
     let mut out: Vec<Envelope> = streams

@@ -192,21 +192,11 @@ pub fn explain(e: &Envelope) -> String {
 /// # Errors
 /// Unknown id in both views.
 pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff, ReplayError> {
-    let all: Vec<&Envelope> = events.iter().collect();
-    let world = fold_states(&all);
-    let Some(streams) =
-        slice::contract_streams(&world, id).or_else(|| slice::person_streams(&world, id))
-    else {
-        // Unknown to the whole log: the views say so.
-        return diff_in(events, id, a, b);
-    };
-    drop(world);
-    let part: Vec<Envelope> = events
-        .iter()
-        .filter(|e| streams.contains(&e.stream))
-        .cloned()
-        .collect();
-    diff_in(&part, id, a, b)
+    // Unknown to the whole log: the whole log's views say so.
+    let part = slice::of_log(events, |w| {
+        slice::contract_streams(w, id).or_else(|| slice::person_streams(w, id))
+    });
+    diff_in(part.as_deref().unwrap_or(events), id, a, b)
 }
 
 /// The streams whose events between the two views are candidate causes, as

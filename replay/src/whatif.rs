@@ -26,7 +26,7 @@ use navigo_core::policy::Policy;
 use navigo_core::refusal::CommandError;
 use navigo_core::world::World;
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId, StreamKind};
-use navigo_projections::{fold_states, known_events, slice, Query};
+use navigo_projections::{known_events, slice, Query};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -98,18 +98,14 @@ pub fn what_if(
     at: Option<NaiveDate>,
 ) -> Result<WhatIf, ReplayError> {
     let head = events.last().map_or(0, |e| e.position);
-    let world = fold_states(&events.iter().collect::<Vec<_>>());
-    let Some(streams) = streams_read(&world, contract, commands) else {
-        drop(world);
-        return layer(events, head, contract, commands, at);
-    };
-    drop(world);
-    let part: Vec<Envelope> = events
-        .iter()
-        .filter(|e| streams.contains(&e.stream))
-        .cloned()
-        .collect();
-    layer(&part, head, contract, commands, at)
+    let part = slice::of_log(events, |w| streams_read(w, contract, commands));
+    layer(
+        part.as_deref().unwrap_or(events),
+        head,
+        contract,
+        commands,
+        at,
+    )
 }
 
 /// [`what_if`] reading `events` as the whole world: every fold and the clock
