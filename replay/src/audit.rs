@@ -9,6 +9,8 @@ use navigo_core::world::World;
 use navigo_events_schema::{Envelope, Event, Money, RuleId, StreamId, StreamKind};
 use uuid::Uuid;
 
+use navigo_projections::slice;
+
 use crate::rules::rule_ids;
 use crate::ReplayError;
 
@@ -29,7 +31,9 @@ pub struct AuditEntry {
 }
 
 /// The audit trail of `id` (a contract or a person) over `events` (the whole
-/// log in position order), as known at `known_at`.
+/// log in position order), as known at `known_at`, read from the id's slice of
+/// the log ([`slice::contract_streams`], [`slice::person_streams`]: a superset
+/// of the streams the trail shows and its balances read).
 ///
 /// # Errors
 /// Neither a contract nor a person known at `known_at`.
@@ -38,11 +42,30 @@ pub fn audit(
     id: Uuid,
     known_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<AuditEntry>, ReplayError> {
+    // Unknown to the whole log: the whole log's reading says so.
+    let part = slice::of_log(events, |w| {
+        slice::contract_streams(w, id).or_else(|| slice::person_streams(w, id))
+    });
+    audit_in(part.as_deref().unwrap_or(events), id, known_at)
+}
+
+/// [`audit`] reading `events` as the whole world.
+///
+/// # Errors
+/// Neither a contract nor a person known at `known_at`.
+pub fn audit_in(
+    events: &[Envelope],
+    id: Uuid,
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Vec<AuditEntry>, ReplayError> {
     let recorded: Vec<&Envelope> = events
         .iter()
         .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
         .collect();
-    let by_event: BTreeMap<Uuid, u64> = recorded.iter().map(|e| (e.event_id, e.position)).collect();
+    let by_event: BTreeMap<Uuid, (u64, StreamId)> = recorded
+        .iter()
+        .map(|e| (e.event_id, (e.position, e.stream)))
+        .collect();
     let mut annulled_by: BTreeMap<Uuid, u64> = BTreeMap::new();
     for e in &recorded {
         if let Event::EventAnnulled(a) = &e.event {
@@ -82,12 +105,7 @@ pub fn audit(
         let annuls_ours = match &e.event {
             Event::EventAnnulled(a) => by_event
                 .get(&a.annulled_event_id)
-                .and_then(|p| {
-                    events
-                        .get(p.saturating_sub(1) as usize)
-                        .filter(|x| x.position == *p)
-                })
-                .is_some_and(|x| streams.contains(&x.stream)),
+                .is_some_and(|(_, s)| streams.contains(s)),
             _ => false,
         };
         if !streams.contains(&e.stream) && !annuls_ours {
@@ -103,7 +121,7 @@ pub fn audit(
             rules: rule_ids(&e.event),
             balance_after,
             corrects: match &e.event {
-                Event::EventAnnulled(a) => by_event.get(&a.annulled_event_id).copied(),
+                Event::EventAnnulled(a) => by_event.get(&a.annulled_event_id).map(|(p, _)| *p),
                 _ => None,
             },
             annulled_by: annulled_by.get(&e.event_id).copied(),
