@@ -49,6 +49,23 @@ pub fn audit(
     audit_in(part.as_deref().unwrap_or(events), id, known_at)
 }
 
+/// The streams the audit trail of `id` shows in `world`: the contract's, or the
+/// person's and those of every contract they hold or pay (or paid); `None` for
+/// an id that is neither a contract nor a person of `world`.
+pub fn trail_streams(world: &World, id: Uuid) -> Option<BTreeSet<StreamId>> {
+    if world.contract(id).is_some() {
+        return Some(BTreeSet::from([StreamId::contract(id)]));
+    }
+    world.person(id)?;
+    let mut streams = BTreeSet::from([StreamId::person(id)]);
+    for c in world.contracts.values() {
+        if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
+            streams.insert(StreamId::contract(c.id));
+        }
+    }
+    Some(streams)
+}
+
 /// [`audit`] reading `events` as the whole world.
 ///
 /// # Errors
@@ -72,27 +89,9 @@ pub fn audit_in(
             annulled_by.insert(a.annulled_event_id, e.position);
         }
     }
-    let mut full = World::new();
-    for e in &recorded {
-        full.apply(e);
-    }
-    let is_contract = full.contract(id).is_some();
-    if !is_contract && full.person(id).is_none() {
-        return Err(navigo_projections::ProjectionError::UnknownContract(id).into());
-    }
-    // The streams the trail shows: the contract's, or the person's and those of
-    // every contract they hold or pay.
-    let mut streams: BTreeSet<StreamId> = BTreeSet::new();
-    if is_contract {
-        streams.insert(StreamId::contract(id));
-    } else {
-        streams.insert(StreamId::person(id));
-        for c in full.contracts.values() {
-            if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
-                streams.insert(StreamId::contract(c.id));
-            }
-        }
-    }
+    let full = navigo_projections::fold_states(&recorded);
+    let streams =
+        trail_streams(&full, id).ok_or(navigo_projections::ProjectionError::UnknownContract(id))?;
     let paid: BTreeSet<Uuid> = streams
         .iter()
         .filter(|s| s.kind == StreamKind::Contract)

@@ -23,6 +23,7 @@ use navigo_projections::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::audit::trail_streams;
 use crate::rules::rule_ids;
 use crate::ReplayError;
 
@@ -204,18 +205,9 @@ pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff,
 /// contract they hold or pay: an unpaid termination opens a ban) and the
 /// catalogue.
 fn candidate_streams(events: &[Envelope], id: Uuid) -> BTreeSet<StreamId> {
-    let mut out = BTreeSet::from([StreamId::catalogue()]);
     let world = fold_states(&events.iter().collect::<Vec<_>>());
-    if world.contract(id).is_some() {
-        out.insert(StreamId::contract(id));
-    } else {
-        out.insert(StreamId::person(id));
-        for c in world.contracts.values() {
-            if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
-                out.insert(StreamId::contract(c.id));
-            }
-        }
-    }
+    let mut out = trail_streams(&world, id).unwrap_or_default();
+    out.insert(StreamId::catalogue());
     out
 }
 
