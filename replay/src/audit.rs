@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use navigo_core::world::World;
 use navigo_events_schema::{Envelope, Event, Money, RuleId, StreamId, StreamKind};
-use uuid::Uuid;
-
 use navigo_projections::slice;
+use uuid::Uuid;
 
 use crate::rules::rule_ids;
 use crate::ReplayError;

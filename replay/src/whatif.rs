@@ -159,11 +159,13 @@ fn streams_read(
     }
     for id in contracts {
         out.extend(slice::contract_streams(world, id)?);
-        let c = world.contract(id)?;
-        persons.insert(c.holder);
-        persons.insert(c.payer);
-        persons.extend(c.payers.iter().map(|(_, p)| *p));
     }
+    // The contracts' views read their holders' and payers' person streams.
+    persons.extend(
+        out.iter()
+            .filter(|s| s.kind == StreamKind::Person)
+            .map(|s| s.id),
+    );
     for p in persons {
         out.insert(StreamId::person(p));
         out.extend(slice::person_streams(world, p).unwrap_or_default());
