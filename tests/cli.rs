@@ -260,3 +260,112 @@ fn cli_a_reader_that_closes_stdout_ends_the_command_as_sigpipe_would_without_an_
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(events_in(&data), "events: 10");
 }
+
+/// The subcommands the top-level help lists (clap's own `help` aside), and the
+/// nested ones of `token` and `account`.
+fn subcommands() -> Vec<Vec<String>> {
+    fn listed(args: &[String]) -> Vec<String> {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--help");
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split("Commands:\n")
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .take_while(|l| l.starts_with("  "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|name| *name != "help")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    let mut out = Vec::new();
+    for top in listed(&[]) {
+        let nested = listed(&[top.clone()]);
+        out.push(vec![top.clone()]);
+        for n in nested {
+            out.push(vec![top.clone(), n]);
+        }
+    }
+    out
+}
+
+#[test]
+fn cli_help_of_every_command_renders_in_full_and_states_its_exit_codes() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let commands = subcommands();
+    assert!(commands.len() > 25, "{commands:?}");
+    for args in &commands {
+        // Given a subcommand, when its help is asked,
+        let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        // then its description is whole: every paragraph ends a sentence,
+        let description = text.split("\n\nUsage:").next().unwrap();
+        for paragraph in description.split("\n\n") {
+            let end = paragraph.trim_end().chars().last();
+            assert!(
+                matches!(end, Some('.' | '?' | ')')),
+                "{args:?}: a paragraph of the description is cut off: {paragraph:?}"
+            );
+        }
+        // and it ends with what each exit code means,
+        let codes = text
+            .split("Exit codes:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{args:?}: no exit codes in\n{text}"));
+        let lines: Vec<&str> = codes.lines().collect();
+        for (line, code) in lines.iter().zip(["0", "1", "2", "141"]) {
+            assert!(line.trim_start().starts_with(code), "{args:?}: {line}");
+        }
+        assert_eq!(lines.len(), 4, "{args:?}: {codes}");
+        // which the README's table states in the same words (0, 1 and 2).
+        for line in &lines[..3] {
+            let meaning = line.trim_start()[1..].trim();
+            assert!(
+                readme.contains(&format!("| {meaning} |")),
+                "{args:?}: README.md lacks the exit-code meaning {meaning:?}"
+            );
+        }
+    }
+    // The projection commands name the one kind of id they take.
+    for (cmd, kind) in [
+        ("state", "<CONTRACT>"),
+        ("calendar", "<CONTRACT>"),
+        ("bans", "<PERSON>"),
+        ("refunds", "<PERSON>"),
+    ] {
+        let out = Command::new(BIN).args([cmd, "--help"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(kind), "{cmd}: {text}");
+        assert!(!text.contains("contract or person"), "{cmd}: {text}");
+    }
+    // `apply --help` states the time-order rule where a user reads it.
+    let out = Command::new(BIN).args(["apply", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("out of order"), "{text}");
+    assert!(text.contains("earlier than the ledger's head"), "{text}");
+}
+
+#[test]
+fn cli_verify_and_stats_json_parse_as_json() {
+    // Given a ledger with the sample's 10 events,
+    let data = fresh_dir("json");
+    assert_eq!(run(&data, &["sample"], None).code, 0);
+    // when verify and stats are asked for JSON, then each prints one object.
+    let out = run(&data, &["verify", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("verify --json");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["records_checked"], 10, "{v}");
+    assert_eq!(v["head"]["position"], 10, "{v}");
+    assert!(v["first_bad"].is_null(), "{v}");
+    let out = run(&data, &["stats", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let s: serde_json::Value = serde_json::from_str(&out.stdout).expect("stats --json");
+    assert_eq!(s["events"], 10, "{s}");
+    assert_eq!(s["head"]["hash"], v["head"]["hash"], "{s}");
+}
