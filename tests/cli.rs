@@ -369,3 +369,95 @@ fn cli_verify_and_stats_json_parse_as_json() {
     assert_eq!(s["events"], 10, "{s}");
     assert_eq!(s["head"]["hash"], v["head"]["hash"], "{s}");
 }
+
+/// A register-person command at `instant`, in the `apply` format.
+fn register_at(instant: &str, n: u32) -> String {
+    format!(
+        "{{\"request_at\":\"{instant}\",\"actor\":{{\"role\":\"agent\",\"id\":\"AG-1\"}},\
+         \"channel\":\"agency\",\"command\":{{\"type\":\"RegisterPerson\",\
+         \"person_id\":\"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c{n:02}\",\
+         \"client_number\":\"NV9900{n:04}\",\"first_name\":\"Camille\",\
+         \"last_name\":\"Martin\",\"birth_date\":\"1988-03-14\",\"address\":{{\
+         \"street\":\"12 rue Paul Vaillant-Couturier\",\"postal_code\":\"95100\",\
+         \"municipality\":\"Argenteuil\"}}}}}}\n"
+    )
+}
+
+#[test]
+fn demo_never_writes_the_future_through_today_or_later_is_refused_and_nothing_is_written() {
+    // Given "today" is 2025-03-10 (the hidden test clock, which can only move
+    // today earlier than the system's),
+    for through in ["2025-03-10", "2025-03-11", "2026-12-31"] {
+        let data = fresh_dir(&format!("demo-future-{through}"));
+        // when the demo is asked to simulate through today or later,
+        let out = run(
+            &data,
+            &["demo", "--today", "2025-03-10", "--through", through, "--contracts", "2"],
+            None,
+        );
+        // then it is refused, naming the last day allowed, and nothing is written.
+        assert_eq!(out.code, 2, "{through}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("give --through 2025-03-09 or earlier"),
+            "{}",
+            out.stderr
+        );
+        assert!(!data.exists(), "{through}: {} was written", data.display());
+    }
+}
+
+#[test]
+fn demo_never_writes_the_future_default_through_is_yesterday_and_todays_apply_follows_it() {
+    // Given "today" is 2024-03-01, when the demo runs without --through,
+    let data = fresh_dir("demo-default");
+    let args = [
+        "demo",
+        "--today",
+        "2024-03-01",
+        "--contracts",
+        "3",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let out = run(&data, &args, None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    // then it simulated through yesterday, 2024-02-29,
+    assert_eq!(summary["through"], "2024-02-29", "{summary}");
+    let verified = run(&data, &["verify", "--json"], None);
+    let head: serde_json::Value = serde_json::from_str(&verified.stdout).expect("json");
+    let recorded = head["head"]["recorded_at"].as_str().expect("an instant");
+    let recorded = chrono::DateTime::parse_from_rfc3339(recorded).expect("RFC 3339");
+    // Nothing recorded on or after 2024-03-01 00:00 in Paris (UTC+1 in winter).
+    let today_began = chrono::DateTime::parse_from_rfc3339("2024-02-29T23:00:00Z").unwrap();
+    assert!(recorded < today_began, "{recorded}");
+    // and a request of today is applied after it, not refused as out of order,
+    let out = run(&data, &["apply"], Some(&register_at("2024-03-01T08:00:00Z", 1)));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("\"accepted\""), "{}", out.stdout);
+    // while one of the last simulated day's morning is out of order.
+    let out = run(&data, &["apply"], Some(&register_at("2024-02-29T08:00:00Z", 2)));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("out of order"), "{}", out.stdout);
+    // The run is deterministic for a seed and a --through: the same run with
+    // the same --through given explicitly ends on the same chain.
+    let again = fresh_dir("demo-default-again");
+    let out = run(
+        &again,
+        &[
+            "demo",
+            "--through",
+            "2024-02-29",
+            "--contracts",
+            "3",
+            "--seed",
+            "7",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(v["chain"]["head"], summary["chain"]["head"], "{v}");
+}
