@@ -283,7 +283,7 @@ fn subcommands() -> Vec<Vec<String>> {
     }
     let mut out = Vec::new();
     for top in listed(&[]) {
-        let nested = listed(&[top.clone()]);
+        let nested = listed(std::slice::from_ref(&top));
         out.push(vec![top.clone()]);
         for n in nested {
             out.push(vec![top.clone(), n]);
@@ -344,7 +344,10 @@ fn cli_help_of_every_command_renders_in_full_and_states_its_exit_codes() {
         assert!(!text.contains("contract or person"), "{cmd}: {text}");
     }
     // `apply --help` states the time-order rule where a user reads it.
-    let out = Command::new(BIN).args(["apply", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["apply", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("out of order"), "{text}");
     assert!(text.contains("earlier than the ledger's head"), "{text}");
@@ -392,7 +395,15 @@ fn demo_never_writes_the_future_through_today_or_later_is_refused_and_nothing_is
         // when the demo is asked to simulate through today or later,
         let out = run(
             &data,
-            &["demo", "--today", "2025-03-10", "--through", through, "--contracts", "2"],
+            &[
+                "demo",
+                "--today",
+                "2025-03-10",
+                "--through",
+                through,
+                "--contracts",
+                "2",
+            ],
             None,
         );
         // then it is refused, naming the last day allowed, and nothing is written.
@@ -433,11 +444,19 @@ fn demo_never_writes_the_future_default_through_is_yesterday_and_todays_apply_fo
     let today_began = chrono::DateTime::parse_from_rfc3339("2024-02-29T23:00:00Z").unwrap();
     assert!(recorded < today_began, "{recorded}");
     // and a request of today is applied after it, not refused as out of order,
-    let out = run(&data, &["apply"], Some(&register_at("2024-03-01T08:00:00Z", 1)));
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&register_at("2024-03-01T08:00:00Z", 1)),
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("\"accepted\""), "{}", out.stdout);
     // while one of the last simulated day's morning is out of order.
-    let out = run(&data, &["apply"], Some(&register_at("2024-02-29T08:00:00Z", 2)));
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&register_at("2024-02-29T08:00:00Z", 2)),
+    );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains("out of order"), "{}", out.stdout);
     // The run is deterministic for a seed and a --through: the same run with

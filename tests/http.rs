@@ -984,12 +984,17 @@ fn susp_anytime_http_state_as_of_a_date_holds_then_with_later_changes_scheduled_
     assert_eq!(v["status"]["status"], "active", "{v}");
     let statuses = v["statuses"].as_array().expect("statuses");
     assert!(
-        statuses.iter().all(|x| x["from"].as_str() <= Some("2026-11-15")),
+        statuses
+            .iter()
+            .all(|x| x["from"].as_str() <= Some("2026-11-15")),
         "{v}"
     );
     assert_eq!(v["scheduled"]["statuses"][0]["status"], "suspended", "{v}");
     assert_eq!(v["scheduled"]["statuses"][0]["from"], "2026-11-20", "{v}");
-    assert!(v.get("debit_day").is_none(), "one debit day, in payment: {v}");
+    assert!(
+        v.get("debit_day").is_none(),
+        "one debit day, in payment: {v}"
+    );
     // Read on 2026-12-15: suspended, the resumption scheduled.
     let (_, v) = s.get(&format!("{state}?at=2026-12-15"), Some(&s.agent));
     assert_eq!(v["status"]["status"], "suspended", "{v}");
@@ -1004,7 +1009,10 @@ fn susp_anytime_http_state_as_of_a_date_holds_then_with_later_changes_scheduled_
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["horizon"], "2036-10", "{v}");
-    let (st, v) = s.get(&format!("{calendar}?at=2026-10-15&horizon=3"), Some(&s.agent));
+    let (st, v) = s.get(
+        &format!("{calendar}?at=2026-10-15&horizon=3"),
+        Some(&s.agent),
+    );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["horizon"], "2027-01", "{v}");
     // and refuses one beyond it with a 400 naming the field and the bound.

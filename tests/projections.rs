@@ -547,7 +547,11 @@ fn pay_cash_refund_balance_rows_of_a_cash_contract_suspended_after_four_months_a
     assert_eq!(b.totals.refunds_pending, eur(99000 - 4 * 9000));
     // and the statement says so: the cash row is what the cash period cost, the
     // payments row what was paid, and no month shows the annual price as due.
-    let cash: Vec<_> = b.rows.iter().filter(|r| r.item == BalanceItem::Cash).collect();
+    let cash: Vec<_> = b
+        .rows
+        .iter()
+        .filter(|r| r.item == BalanceItem::Cash)
+        .collect();
     assert_eq!(cash.len(), 1, "{b:?}");
     assert_eq!(cash[0].due, eur(4 * 9000));
     assert!(
@@ -594,7 +598,10 @@ fn susp_anytime_state_as_of_a_date_shows_what_holds_then_and_a_later_suspension_
             from: d(2026, 7, 12)
         }]
     );
-    assert!(st.statuses.iter().all(|s| status_from(s) <= d(2026, 11, 15)));
+    assert!(st
+        .statuses
+        .iter()
+        .all(|s| status_from(s) <= d(2026, 11, 15)));
     // and the suspension is scheduled, apart.
     assert_eq!(st.scheduled.statuses.len(), 1, "{:?}", st.scheduled);
     assert!(matches!(
@@ -644,8 +651,7 @@ fn zone_when_state_as_of_a_date_before_a_deferred_zone_change_lists_it_as_schedu
 /// `PAY-DEBIT-DAY`: one debit day per view, the one in force in the month read;
 /// a change registered for a later month is scheduled, not mixed in.
 #[test]
-fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_change_as_scheduled()
-{
+fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_change_as_scheduled() {
     use navigo_events_schema::command::ChangeDebitDay;
     use navigo_events_schema::types::{DebitDay, PaymentSetup};
     // Given a contract debited on the 8th, whose payer asks on 2026-08-03 (before
@@ -687,7 +693,10 @@ fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_cha
     assert_eq!(day(&st.payment), Some(8));
     assert_eq!(st.scheduled.payments.len(), 1, "{:?}", st.scheduled);
     assert_eq!(st.scheduled.payments[0].from_month, ym("2026-09"));
-    assert_eq!(day(&Some(st.scheduled.payments[0].payment.clone())), Some(12));
+    assert_eq!(
+        day(&Some(st.scheduled.payments[0].payment.clone())),
+        Some(12)
+    );
     // The calendar debits October on the 12th: the view and the calendar agree.
     assert_eq!(
         row(&cal(&events, Query::on(d(2026, 10, 15))), "2026-10").debit_date,

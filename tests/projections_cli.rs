@@ -146,5 +146,9 @@ fn projections_cli_calendar_horizon_beyond_its_bound_is_refused_naming_it() {
     }
     let out = run(&data, &["calendar", CONTRACT, "--horizon", "two"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("not a number of months"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not a number of months"),
+        "{}",
+        out.stderr
+    );
 }

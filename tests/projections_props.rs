@@ -166,10 +166,19 @@ fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
         (d(2025, 7, 1), register(902, "1981-03-01")),
         (d(2025, 7, 1), register(903, "1982-04-01")),
         (d(2025, 7, 1), register(904, "1955-05-01")),
-        (d(2025, 7, 1), subscribe(901, annual.clone(), json!({"method": "cash"}))),
-        (d(2025, 7, 1), subscribe(902, annual.clone(), json!({"method": "cash"}))),
+        (
+            d(2025, 7, 1),
+            subscribe(901, annual.clone(), json!({"method": "cash"})),
+        ),
+        (
+            d(2025, 7, 1),
+            subscribe(902, annual.clone(), json!({"method": "cash"})),
+        ),
         (d(2025, 7, 1), subscribe(903, annual, debit(903))),
-        (d(2025, 7, 1), subscribe(904, json!({"kind": "senior"}), debit(904))),
+        (
+            d(2025, 7, 1),
+            subscribe(904, json!({"kind": "senior"}), debit(904)),
+        ),
         (
             d(2025, 9, 3),
             json!({"type": "SwitchPaymentMethod", "contract_id": cid(903),

@@ -125,10 +125,20 @@ pub fn statement(c: &ContractState) -> Vec<BalanceRow> {
     }
     let payments = m.collected - months_collected;
     if !payments.is_zero() {
-        rows.push(row(BalanceItem::Payments, Money::ZERO, payments, Money::ZERO));
+        rows.push(row(
+            BalanceItem::Payments,
+            Money::ZERO,
+            payments,
+            Money::ZERO,
+        ));
     }
     if !m.returned.is_zero() {
-        rows.push(row(BalanceItem::Refunds, Money::ZERO, Money::ZERO, m.returned));
+        rows.push(row(
+            BalanceItem::Refunds,
+            Money::ZERO,
+            Money::ZERO,
+            m.returned,
+        ));
     }
     rows.extend(months);
     rows

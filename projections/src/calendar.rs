@@ -253,15 +253,7 @@ pub fn calendar_in(
         .get(&StreamId::contract(contract))
         .into_iter()
         .flatten();
-    calendar_of(
-        known_world,
-        at_world,
-        history,
-        contract,
-        q,
-        policy,
-        horizon,
-    )
+    calendar_of(known_world, at_world, history, contract, q, policy, horizon)
 }
 
 /// The calendar from the two folds of the contract's world (known, and effective

@@ -93,50 +93,8 @@ pub fn contract_state_of(
             months_until: m.months_until(next),
         })
     });
-    let attestation = match world_at.person(c.holder) {
-        Some(h) => match attestation_available(c_at, c.holder, h.birth_date, at) {
-            Ok(()) => RuleAnswer {
-                yes: true,
-                rule: RuleId::TermAttestation,
-                message: None,
-            },
-            Err(r) => RuleAnswer {
-                yes: false,
-                rule: RuleId::TermAttestation,
-                message: Some(r.message),
-            },
-        },
-        None => RuleAnswer {
-            yes: false,
-            rule: RuleId::TermAttestation,
-            message: Some(format!("the holder {} is not registered", c.holder)),
-        },
-    };
-    // The holder's contracts through the holder and payer indexes (in id order,
-    // as a scan would give them), not a scan of every contract: a rebuild asks
-    // this for every contract. The filter stays, the indexes may name more.
-    let held_ids: std::collections::BTreeSet<Uuid> = world_at
-        .contracts_of_holder(c.holder)
-        .chain(world_at.contracts_of_payer(c.holder))
-        .map(|k| k.id)
-        .collect();
-    let held: Vec<&ContractState> = held_ids
-        .iter()
-        .filter_map(|id| world_at.contract(*id))
-        .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
-        .collect();
-    let retention = match retention(held) {
-        Retention::Kept => RuleAnswer {
-            yes: true,
-            rule: RuleId::TermRetention,
-            message: None,
-        },
-        Retention::ArchiveFrom(d) => RuleAnswer {
-            yes: at < d,
-            rule: RuleId::TermRetention,
-            message: Some(format!("the holder's data is archived from {d}")),
-        },
-    };
+    let attestation = attestation(world_at, c, c_at, at);
+    let retention = retention_of(world_at, c, at);
     Ok(ContractStateView {
         contract,
         as_of: q.as_of(),
@@ -160,6 +118,64 @@ pub fn contract_state_of(
         retention,
         scheduled: scheduled(c, at),
     })
+}
+
+/// `TERM-ATTESTATION` for the holder of `c` on `at` (`c_at`: the contract as
+/// effective by `at`).
+fn attestation(
+    world_at: &World,
+    c: &ContractState,
+    c_at: &ContractState,
+    at: NaiveDate,
+) -> RuleAnswer {
+    match world_at.person(c.holder) {
+        Some(h) => match attestation_available(c_at, c.holder, h.birth_date, at) {
+            Ok(()) => RuleAnswer {
+                yes: true,
+                rule: RuleId::TermAttestation,
+                message: None,
+            },
+            Err(r) => RuleAnswer {
+                yes: false,
+                rule: RuleId::TermAttestation,
+                message: Some(r.message),
+            },
+        },
+        None => RuleAnswer {
+            yes: false,
+            rule: RuleId::TermAttestation,
+            message: Some(format!("the holder {} is not registered", c.holder)),
+        },
+    }
+}
+
+/// `TERM-RETENTION` of the data of the holder of `c`, on `at`.
+fn retention_of(world_at: &World, c: &ContractState, at: NaiveDate) -> RuleAnswer {
+    // The holder's contracts through the holder and payer indexes (in id order,
+    // as a scan would give them), not a scan of every contract: a rebuild asks
+    // this for every contract. The filter stays, the indexes may name more.
+    let held_ids: BTreeSet<Uuid> = world_at
+        .contracts_of_holder(c.holder)
+        .chain(world_at.contracts_of_payer(c.holder))
+        .map(|k| k.id)
+        .collect();
+    let held: Vec<&ContractState> = held_ids
+        .iter()
+        .filter_map(|id| world_at.contract(*id))
+        .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
+        .collect();
+    match retention(held) {
+        Retention::Kept => RuleAnswer {
+            yes: true,
+            rule: RuleId::TermRetention,
+            message: None,
+        },
+        Retention::ArchiveFrom(d) => RuleAnswer {
+            yes: at < d,
+            rule: RuleId::TermRetention,
+            message: Some(format!("the holder's data is archived from {d}")),
+        },
+    }
 }
 
 fn products(c: &ContractState) -> impl Iterator<Item = ProductFrom> + '_ {

@@ -143,13 +143,14 @@ pub fn through_day(
     Ok(through)
 }
 
-/// Runs the demo.
+/// The population a run simulates, from its arguments, checked before anything
+/// is written. The system clock is read once, here: the population and
+/// everything it records depend only on the seed and the last simulated day.
 ///
 /// # Errors
-/// Bad arguments, a data directory that is not a ledger, a store failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
-    // The system clock read once, here: the population and everything it
-    // records depend only on the seed and the last simulated day.
+/// [`BadInput`]: `--through` today or later or before `--from`, `--contracts`
+/// out of range.
+fn population_config(args: &Args) -> Result<PopulationConfig, BadInput> {
     let system_today = paris_date(SystemClock.now());
     let today = args.today.map_or(system_today, |t| t.min(system_today));
     let through = through_day(args.through, args.from, today)?;
@@ -157,9 +158,23 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         return Err(BadInput(format!(
             "--contracts must be between 1 and {CONTRACTS_MAX}; got {}",
             args.contracts
-        ))
-        .into());
+        )));
     }
+    Ok(PopulationConfig {
+        seed: args.seed,
+        contracts: args.contracts,
+        from: args.from,
+        through,
+    })
+}
+
+/// Runs the demo.
+///
+/// # Errors
+/// Bad arguments, a data directory that is not a ledger, a store failure.
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let cfg = population_config(&args)?;
+    let through = cfg.through;
     let visible = !args.json && std::io::stderr().is_terminal();
     let mut timings = Timings(Vec::new());
 
@@ -184,12 +199,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // 2. The population.
     let t = Instant::now();
     let campaigns = navigo_core::reference::builtin_campaigns()?;
-    let cfg = PopulationConfig {
-        seed: args.seed,
-        contracts: args.contracts,
-        from: args.from,
-        through,
-    };
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
 

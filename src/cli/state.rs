@@ -15,7 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
 use navigo_events_schema::types::PaymentSetup;
-use navigo_events_schema::views::{ScheduledChanges, StatusView, ValidityReason};
+use navigo_events_schema::views::{
+    ContractStateView, ScheduledChanges, StatusView, ValidityReason, ValidityView,
+};
 use navigo_projections::{state, Query, Worlds};
 use serde::Serialize;
 use uuid::Uuid;
@@ -208,7 +210,17 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
+    write_state(&mut std::io::stdout().lock(), &view, validity.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The state as a table: what holds on the date read, then what is scheduled
+/// after it, then the validity answer if asked.
+fn write_state(
+    out: &mut impl Write,
+    view: &ContractStateView,
+    validity: Option<&ValidityView>,
+) -> std::io::Result<()> {
     writeln!(out, "contract   {}", view.contract)?;
     writeln!(
         out,
@@ -225,7 +237,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     writeln!(
         out,
         "payment    {}",
-        view.payment.as_ref().map_or_else(|| "-".into(), payment_text)
+        view.payment
+            .as_ref()
+            .map_or_else(|| "-".into(), payment_text)
     )?;
     writeln!(out, "payer      {}", view.payer)?;
     writeln!(out, "support    {}", name(&view.support))?;
@@ -267,7 +281,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     for p in &view.products {
         writeln!(out, "{:<10}  {}", p.from, p.product)?;
     }
-    write_scheduled(&mut out, &view.scheduled)?;
+    write_scheduled(out, &view.scheduled)?;
     if let Some(v) = validity {
         writeln!(out)?;
         let why = match &v.reason {
@@ -284,7 +298,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             v.rule
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The changes known on the date read that take effect after it, apart from

@@ -584,17 +584,16 @@ async fn contract_calendar(
         None => None,
     };
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let view =
-        navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), horizon)
-            .map_err(|e| match e {
-                navigo_projections::ProjectionError::CalendarTooLong { .. } => {
-                    ApiError::bad("at", e.to_string())
-                }
-                navigo_projections::ProjectionError::Horizon(_) => {
-                    ApiError::bad("horizon", e.to_string())
-                }
-                _ => not_found(e),
-            })?;
+    let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), horizon)
+        .map_err(|e| match e {
+            navigo_projections::ProjectionError::CalendarTooLong { .. } => {
+                ApiError::bad("at", e.to_string())
+            }
+            navigo_projections::ProjectionError::Horizon(_) => {
+                ApiError::bad("horizon", e.to_string())
+            }
+            _ => not_found(e),
+        })?;
     view_json(view)
 }
 
