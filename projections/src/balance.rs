@@ -77,7 +77,10 @@ fn row(item: BalanceItem, due: Money, collected: Money, returned: Money) -> Bala
 
 /// The statement of a contract: one row per fee kind, the cash row, the
 /// payments row and the refunds row (each only when it holds an amount), then
-/// one row per month the core attributes travel to, in month order.
+/// one row per month the core attributes travel to, in month order. The rows
+/// without a month come first so that a month added between two readings does
+/// not move them (a diff keys month rows by their month, the others by their
+/// position).
 ///
 /// The core attributes every euro due to a month's travel, a fee, or cash
 /// (`ContractState::assert_invariants`). Decision: the cash paid at a cash
