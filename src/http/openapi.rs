@@ -21,7 +21,7 @@ const OPS: &[Op] = &[
     ("post", "/v1/commands", "agent; system (clock, bank returns)", "Submit one command or a batch; Idempotency-Key honoured; optimistic concurrency by If-Match (the ETag of the contract's state) or each command's expected_version. 201 accepted, 422 refused (rule, article), 409 conflict (the subject stream moved; nothing appended), 400 malformed (field).", Some("CommandEnvelope"), None),
     ("get", "/v1/contracts/{id}/state", "agent, auditor, customer (own)", "Contract state at `at`, as known at `known_at`; ETag: the contract stream's version in that reading (send it back as If-Match).", None, Some("ContractStateView")),
     ("get", "/v1/contracts/{id}/balance", "agent, auditor, customer (own)", "Contract balance.", None, Some("ContractBalance")),
-    ("get", "/v1/contracts/{id}/calendar", "agent, auditor, customer (own)", "Debit calendar.", None, Some("DebitCalendar")),
+    ("get", "/v1/contracts/{id}/calendar", "agent, auditor, customer (own)", "Debit calendar at `at`, as known at `known_at`, from the contract's start through `horizon` months after the month of `at` (default 24; at most 120, CALENDAR_HORIZON_MONTHS_MAX: a larger horizon is a 400 naming the bound).", None, Some("DebitCalendar")),
     ("get", "/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", None, Some("PersonBans")),
     ("get", "/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", None, Some("PersonRefunds")),
     ("get", "/v1/feed", "agent, auditor, system", "Events from position `from` (limit, wait_ms long-poll) and `next_from`.", None, None),
