@@ -703,11 +703,14 @@ fn zone_down_costs_the_new_installment_from_the_month_after_the_effective_date()
 #[test]
 fn zone_up_worked_example_5_november_costs_the_1_5_installment_collected_with_the_next_debit() {
     // 4-5 costs 80.00 € a month, 1-5 90.00 €. November's debit (80.00) is taken on
-    // 2026-11-01, before the change effective 2026-11-20.
+    // 2026-11-01, before the change effective 2026-11-20, registered online on
+    // 2026-11-10: before the cutoff, so it reaches the December debit (PAY-CUTOFF;
+    // registered on the 15th or later it would reach January's, see
+    // `tests/pay_cutoff.rs`).
     let s = subscribed_4_5()
         .advance(d(2026, 11, 1))
         .given([change_zones(
-            d(2026, 11, 17),
+            d(2026, 11, 10),
             ONLINE,
             "1-5",
             Some(d(2026, 11, 20)),

@@ -22,6 +22,22 @@
 //! still be stopped, the debits in between are taken and refunded
 //! (`PAY-REFUND-30D`); the billing clock does that from the `billing_stops_from`
 //! month recorded in the event ([`billing_stops_from`]).
+//!
+//! # When the debit of a month is prepared (Decision)
+//!
+//! The debit of month X is prepared once the cutoff day of month X−1 has begun
+//! (00:00 Paris on the 15th under CGVU-2026, the 20th under CGU-2011): a change
+//! registered from then on reaches the debits from X+1 only, whatever the debit
+//! day. With debit day 8 or 12 the debit of X is taken on the 8th or 12th of X,
+//! but it was prepared on the cutoff day of X−1 like the debit of day 1, so a
+//! change registered on the 3rd of X (before the debit date, after the
+//! preparation) leaves it as prepared: RULES.md counts the months a change
+//! reaches ("debits from the 1st of M+1"), not days before a debit date, and one
+//! instant per month keeps every debit day under the same rule. The registration
+//! instant is the event's recorded-at instant, read as a Paris date
+//! ([`reaches_debit_of`]); the billing clock composes the prepared debit from the
+//! terms before the first change that does not reach it
+//! (`billing::prepared_terms`).
 
 use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::YearMonth;
@@ -38,6 +54,20 @@ pub fn first_month_affected(rulebook: &Rulebook, request_date: NaiveDate) -> Yea
     } else {
         m.plus(2)
     }
+}
+
+/// A change reaches the debits from the month after its registration or the one
+/// after (`PAY-CUTOFF`), never later: the most months between the month of the
+/// registration and the first month whose debit it changes.
+pub const CUTOFF_MONTHS_AHEAD_MAX: i32 = 2;
+
+/// Whether a change registered on `registered_on` changes the debit of month `m`
+/// (`PAY-CUTOFF`, module Decision): its first month affected, under the rulebook
+/// in force on the registration date (RULES.md §0), is `m` or earlier. When it
+/// does not, the debit of `m` was prepared before the change and is taken as
+/// prepared.
+pub fn reaches_debit_of(registered_on: NaiveDate, m: YearMonth) -> bool {
+    first_month_affected(crate::rulebook::in_force(registered_on), registered_on) <= m
 }
 
 /// The last month due when validity ends on `end` (first day no longer in force):
