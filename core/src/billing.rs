@@ -18,9 +18,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::event::{
-    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
-    DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef, TerminationReason,
-    TreasuryNoticeIssued,
+    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractTerminated, DebitPresented, RefundDue,
+    RefundReason, SuspensionCause, TariffRef, TerminationReason, TreasuryNoticeIssued,
 };
 use navigo_events_schema::types::{add_months, Actor, PaymentSetup, Product};
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
@@ -767,11 +766,12 @@ fn decide(
             vec![ev(
                 ctx,
                 date,
-                Event::ContractSuspended(ContractSuspended {
-                    cause: SuspensionCause::CashPeriodEnded,
-                    planned_resumption: None,
-                    billing_stops_from: YearMonth::of(*end),
-                }),
+                Event::ContractSuspended(crate::contract::suspension::suspended(
+                    SuspensionCause::CashPeriodEnded,
+                    None,
+                    *end,
+                    YearMonth::of(*end),
+                )),
             )],
         ),
         Step::PlannedResumption => {

@@ -76,18 +76,37 @@ pub fn last_due_month(end: NaiveDate) -> YearMonth {
     YearMonth::of(end.pred_opt().unwrap_or(end))
 }
 
+/// The first month not due when validity ends on `end`: the month after the
+/// last month due (`SUSP-MONTH-DUE`, `TERM-BY-PAYER`; the month of `end` itself
+/// when `end` is the 1st).
+pub fn first_month_not_due(end: NaiveDate) -> YearMonth {
+    last_due_month(end).plus(1)
+}
+
 /// The first month no longer debited after an end of validity on `end` requested
-/// on `request_date`: the month after the last month due, or later when the
-/// cutoff has passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and
-/// refunded within 30 days, `PAY-REFUND-30D`).
+/// on `request_date`: the first month not due, or later when the cutoff has
+/// passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and refunded
+/// within 30 days, `PAY-REFUND-30D`).
 pub fn billing_stops_from(
     rulebook: &Rulebook,
     request_date: NaiveDate,
     end: NaiveDate,
 ) -> YearMonth {
-    last_due_month(end)
-        .plus(1)
-        .max(first_month_affected(rulebook, request_date))
+    first_month_not_due(end).max(first_month_affected(rulebook, request_date))
+}
+
+/// The months not due whose debit was already prepared when an end of validity on
+/// `end` was registered: from [`first_month_not_due`] to `billing_stops_from`,
+/// excluded (`PAY-CUTOFF` Decision: each one's debit is taken as prepared and
+/// refunded, `PAY-REFUND-30D`).
+pub fn prepared_months_not_due(end: NaiveDate, billing_stops_from: YearMonth) -> Vec<YearMonth> {
+    let mut months = Vec::new();
+    let mut m = first_month_not_due(end);
+    while m < billing_stops_from {
+        months.push(m);
+        m = m.plus(1);
+    }
+    months
 }
 
 /// The earliest effective date of a change asked through a remote channel: the
@@ -146,6 +165,30 @@ mod tests {
             billing_stops_from(&rb, d(2026, 11, 16), d(2026, 11, 20)),
             ym(2027, 1)
         );
+    }
+
+    #[test]
+    fn susp_month_due_a_stored_v1_suspension_is_read_with_the_months_the_ledger_gives() {
+        // The upcast of a version 1 suspension re-derives its first month not due
+        // and its refunded months in events-schema, which cannot call this module:
+        // for every effective date of two years, both readings agree.
+        let stops = ym(2027, 6);
+        let v1 = r#"{"cause":"request","billing_stops_from":"2027-06"}"#;
+        let mut date = d(2025, 6, 1);
+        while date < d(2027, 6, 1) {
+            let Ok(navigo_events_schema::Event::ContractSuspended(s)) =
+                navigo_events_schema::upcast::decode_event_on("ContractSuspended", 1, v1, date)
+            else {
+                panic!("a suspension on {date}");
+            };
+            assert_eq!(s.not_due_from, first_month_not_due(date), "{date}");
+            assert_eq!(
+                s.prepared_debits_refunded,
+                prepared_months_not_due(date, stops),
+                "{date}"
+            );
+            date = date.succ_opt().expect("a next day");
+        }
     }
 
     #[test]
