@@ -277,6 +277,10 @@ fn compose_debit_with(
     dossier_fee: Money,
     mut owed: impl FnMut(YearMonth) -> Option<MonthCharge>,
 ) -> Option<(DebitPresented, Money)> {
+    // The travel lines as prepared. The payer and the mandate are those the
+    // contract names for the month now: each change of them records the first
+    // month it reaches (`effective_from_month`, PAY-CUTOFF), so both readings
+    // agree, and the event's own statement wins.
     let (mut lines, taken) = match prepared_terms(c, m) {
         None => charge_lines(world, c, c, m, &mut owed)?,
         Some(terms) => charge_lines(world, terms, c, m, &mut |k| owed_month(world, terms, k))?,
@@ -322,8 +326,7 @@ fn compose_debit_with(
     if !amount.is_positive() {
         return None;
     }
-    let terms = prepared_terms(c, m).unwrap_or(c);
-    let mandate = terms.mandate_at(m)?;
+    let mandate = c.mandate_at(m)?;
     Some((
         DebitPresented {
             month: m,
@@ -331,7 +334,7 @@ fn compose_debit_with(
             due: obligation - not_owed,
             lines,
             mandate_reference: mandate.reference,
-            payer: terms.payer_at(m),
+            payer: c.payer_at(m),
         },
         not_owed,
     ))
@@ -480,6 +483,11 @@ fn next_debit(
         if past_every_window || c.debit_date(m) > through {
             return None;
         }
+        let Some(window) = billing_period(c, m) else {
+            // Between two periods' windows (suspended): nothing to debit.
+            m = m.plus(1);
+            continue;
+        };
         // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
         // months whose debit date falls without a mandate stay owed and are
         // collected with the first debit after a new mandate or payer is recorded.
@@ -489,15 +497,12 @@ fn next_debit(
             .iter()
             .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t));
         let terms = prepared_terms(c, m).unwrap_or(c);
-        let debited = billing_period(c, m).is_some()
-            && !revoked
+        let debited = !revoked
             && !c.debits.contains_key(&m)
             && is_debit_month(c, m)
             && is_debit_month(terms, m);
         let free = matches!(terms.billed_product_at(m), Product::Annual { .. })
-            && billing_period(terms, m)
-                .or(billing_period(c, m))
-                .is_some_and(|p| p.is_free_month(m));
+            && billing_period(terms, m).unwrap_or(window).is_free_month(m);
         if debited && !free {
             let owed = memo.of(c);
             if let Some(composed) = compose_debit_with(world, c, m, fee, |k| owed.get(world, c, k))

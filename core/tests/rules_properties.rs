@@ -510,7 +510,7 @@ fn reference_compose_debit(
     if !amount.is_positive() {
         return None;
     }
-    let mandate = c.mandate_at(m)?;
+    let mandate = now.mandate_at(m)?;
     Some((
         DebitPresented {
             month: m,
@@ -518,7 +518,7 @@ fn reference_compose_debit(
             due: obligation - not_owed,
             lines,
             mandate_reference: mandate.reference,
-            payer: c.payer_at(m),
+            payer: now.payer_at(m),
         },
         not_owed,
     ))
