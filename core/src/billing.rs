@@ -1,4 +1,4 @@
-//! The billing clock (issue 3 §3): `advance_to(date)` emits, in date order, every
+//! The billing clock: `advance_to(date)` emits, in date order, every
 //! system event due up to that date for every contract — monthly debits presented,
 //! cash renewal notices and cash-period expiry suspensions, planned resumptions,
 //! terminations after 12 months of suspension, unpaid-grace terminations, Trésor
@@ -916,7 +916,7 @@ pub fn forecast(
     // The look-ahead world holds only what the clock reads (the catalogue) and the
     // contracts it decides for, each copied on its first decision with its
     // stream's version: copying every contract and person on each run was most of
-    // the clock's time on a large ledger (issue 6, measured by the demo). The
+    // the clock's time on a large ledger (measured by the demo). The
     // clock reads nothing else of the world (one contract's steps depend on that
     // contract and the catalogue only).
     let mut scratch = World {
