@@ -155,8 +155,10 @@ fn zone_up_worked_example_5_calendar_december_carries_novembers_difference() {
     let s = base()
         .given([agency(d(2026, 7, 12), zones_4_5())])
         .advance(d(2026, 11, 1))
+        // Requested on the 10th, before the cutoff (PAY-CUTOFF): the change
+        // reaches the December debit.
         .given([on(
-            d(2026, 11, 17),
+            d(2026, 11, 10),
             Channel::Online,
             Command::ChangeZones(ChangeZones {
                 contract_id: cid(1),
