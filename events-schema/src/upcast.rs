@@ -13,14 +13,18 @@
 //!   debt carried).
 //! - `CashPaymentReceived` v1 → v2 added `due`. A v1 cash payment paid for the
 //!   period it covers: its due is its amount.
+//! - `ContractTerminated` v1 → v2 renamed the wire value of the reason
+//!   `suspension_over12_months` (serde's snake case of `SuspensionOver12Months`)
+//!   to `suspension_over_12_months`, as RULES.md and every reader spell it; the
+//!   other reasons and fields are unchanged.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    CashPaymentReceived, ChargeKind, ChargeLine, DebitPresented, LossDeclared, LossKind,
-    PaymentMeans,
+    CashPaymentReceived, ChargeKind, ChargeLine, ContractTerminated, DebitPresented, LossDeclared,
+    LossKind, PaymentMeans, TerminationReason,
 };
 use crate::types::{Channel, Money, Support, YearMonth};
 
@@ -105,6 +109,10 @@ pub struct CashPaymentReceivedV1 {
     pub covers_until: YearMonth,
 }
 
+/// The wire value of `TerminationReason::SuspensionOver12Months` in
+/// `ContractTerminated` version 1.
+pub const SUSPENSION_OVER_12_MONTHS_V1: &str = "suspension_over12_months";
+
 /// Schemas of the versions older than the current ones: (type, version, schema).
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     vec![
@@ -115,7 +123,28 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             1,
             schemars::schema_for!(CashPaymentReceivedV1),
         ),
+        ("ContractTerminated", 1, contract_terminated_v1_schema()),
     ]
+}
+
+/// `ContractTerminated` version 1: version 2 with the old spelling of the
+/// reason, which is all that differs (no Rust type keeps the old spelling).
+fn contract_terminated_v1_schema() -> schemars::Schema {
+    fn respell(v: &mut Value) {
+        match v {
+            Value::String(s)
+                if s.as_str() == TerminationReason::SuspensionOver12Months.to_string() =>
+            {
+                *s = SUSPENSION_OVER_12_MONTHS_V1.to_owned();
+            }
+            Value::Array(items) => items.iter_mut().for_each(respell),
+            Value::Object(fields) => fields.values_mut().for_each(respell),
+            _ => {}
+        }
+    }
+    let mut schema = schemars::schema_for!(ContractTerminated).to_value();
+    respell(&mut schema);
+    schemars::Schema::try_from(schema).unwrap_or_else(|_| schemars::schema_for!(ContractTerminated))
 }
 
 /// Converts one payload from version `from` to `from + 1`.
@@ -157,6 +186,15 @@ fn upcast_one(type_name: &str, from: u32, value: Value) -> Result<Value, DecodeE
                 payer: v1.payer,
             };
             serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("ContractTerminated", 1) => {
+            let mut value = value;
+            if let Some(reason) = value.get_mut("reason") {
+                if reason.as_str() == Some(SUSPENSION_OVER_12_MONTHS_V1) {
+                    *reason = Value::String(TerminationReason::SuspensionOver12Months.to_string());
+                }
+            }
+            Ok(value)
         }
         ("CashPaymentReceived", 1) => {
             let v1: CashPaymentReceivedV1 = serde_json::from_value(value).map_err(payload_err)?;
@@ -220,6 +258,33 @@ mod tests {
             panic!("a cash payment")
         };
         assert_eq!(c.due, c.amount);
+    }
+
+    #[test]
+    fn susp_max_12m_contract_terminated_v1_reason_is_read_as_rules_md_spells_it() {
+        // Given version 1 terminations as stored before the wire value was
+        // respelt
+        let v1 = r#"{"reason":"suspension_over12_months","rulebook":"CGVU-2026",
+            "billing_stops_from":"2027-08"}"#;
+        // When decoded, then it is the current reason, written the RULES.md way
+        let Event::ContractTerminated(t) = decode_event("ContractTerminated", 1, v1).unwrap()
+        else {
+            panic!("a termination")
+        };
+        assert_eq!(t.reason, TerminationReason::SuspensionOver12Months);
+        assert_eq!(
+            serde_json::to_value(&t).unwrap()["reason"],
+            "suspension_over_12_months"
+        );
+        let unpaid = r#"{"reason":"unpaid","rulebook":"CGVU-2026","billing_stops_from":"2027-08"}"#;
+        let Event::ContractTerminated(t) = decode_event("ContractTerminated", 1, unpaid).unwrap()
+        else {
+            panic!("a termination")
+        };
+        // (the other reasons are unchanged)
+        assert_eq!(t.reason, TerminationReason::Unpaid);
+        // And the current version refuses the old spelling: it was never written.
+        assert!(decode_event("ContractTerminated", 2, v1).is_err());
     }
 
     #[test]
