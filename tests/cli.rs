@@ -422,3 +422,43 @@ fn cli_append_a_line_that_is_not_utf8_is_named_like_every_bad_line_and_nothing_i
     assert!(out.stderr.contains("line 2: not UTF-8"), "{}", out.stderr);
     assert_eq!(events_in(&data), "events: 0");
 }
+
+#[test]
+fn susp_max_12m_a_ledger_with_the_old_termination_spelling_verifies_and_reads_the_new() {
+    // Given a ledger whose termination record was written before the reason was
+    // respelt: ContractTerminated version 1, reason `suspension_over12_months`
+    // (made here by writing the record's bytes as that version wrote them)
+    let data = fresh_dir("old-spelling");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let termination = format!(
+        "{{\"stream\":\"{STREAM}\",\"type\":\"ContractTerminated\",\"schema_version\":2,\
+         \"effective_date\":\"2027-07-01\",\"actor\":{{\"role\":\"agent\",\"id\":\"A1\"}},\
+         \"data\":{{\"reason\":\"suspension_over_12_months\",\"rulebook\":\"CGVU-2026\",\
+         \"billing_stops_from\":\"2027-08\"}}}}\n"
+    );
+    assert_eq!(run(&data, &["append"], Some(&termination)).code, 0);
+    {
+        let db = sled::Config::new().path(&data).open().unwrap();
+        let tree = db.open_tree(b"navigo-ledger").unwrap();
+        let mut key = vec![b'L'];
+        key.extend_from_slice(&1u64.to_be_bytes());
+        let record = tree.get(&key).unwrap().unwrap().to_vec();
+        let json = String::from_utf8(record[32..].to_vec()).unwrap();
+        assert!(json.contains("\"schema_version\":2"), "{json}");
+        let old = json
+            .replace("\"schema_version\":2", "\"schema_version\":1")
+            .replace("suspension_over_12_months", "suspension_over12_months");
+        let mut bytes = blake3::hash(old.as_bytes()).as_bytes().to_vec();
+        bytes.extend_from_slice(old.as_bytes());
+        tree.insert(&key, bytes).unwrap();
+        db.flush().unwrap();
+    }
+    // Then the chain verifies over the stored bytes
+    let out = run(&data, &["verify"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // And the event reads with the reason spelt as RULES.md spells it
+    let out = run(&data, &["history", STREAM, "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines[0]["data"]["reason"], "suspension_over_12_months");
+}
