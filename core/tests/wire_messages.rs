@@ -42,9 +42,8 @@ fn rust_names() -> Vec<(String, String)> {
     for s in [Support::Pass, Support::Phone, Support::Watch] {
         add(format!("{s:?}"), s.to_string());
     }
-    for c in [SuspensionCause::CashPeriodEnded] {
-        add(format!("{c:?}"), c.to_string());
-    }
+    let cause = SuspensionCause::CashPeriodEnded;
+    add(format!("{cause:?}"), cause.to_string());
     for name in [
         "NoActivity",
         "HoursPerWeek",
