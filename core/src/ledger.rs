@@ -167,6 +167,17 @@ impl CommandKey<'_> {
     }
 }
 
+/// What a command's idempotency key allows ([`Ledger::check_key`]).
+enum KeyCheck<'c> {
+    /// Execute it, with the keys of its appends when it has a key.
+    New(Option<CommandKey<'c>>),
+    /// The same command was executed under the key: answer its stored events.
+    Answered {
+        /// The key.
+        key: &'c str,
+    },
+}
+
 /// Polls every future until all are ready; the outputs in the futures' order.
 /// Futures are first polled in order, so that their requests reach the store's
 /// writer in that order.
@@ -259,6 +270,39 @@ impl<S: EventStore> Ledger<S> {
             })
     }
 
+    /// What the command's idempotency key allows: a new execution (with the
+    /// keys of its appends), the answer recorded for the same command, or a
+    /// conflict with the command first executed under it.
+    ///
+    /// # Errors
+    /// [`LedgerError::IdempotencyConflict`]; invalid when a new key is longer
+    /// than [`COMMAND_KEY_BYTES_MAX`].
+    fn check_key<'c>(&self, cmd: &'c CommandEnvelope) -> Result<KeyCheck<'c>, LedgerError> {
+        let Some(key) = cmd.idempotency_key.as_deref() else {
+            return Ok(KeyCheck::New(None));
+        };
+        let fingerprint = command_fingerprint(cmd)?;
+        match self.recorded_fingerprint(key) {
+            Some(Some(first)) if first != fingerprint => {
+                return Err(LedgerError::IdempotencyConflict { key: key.into() })
+            }
+            Some(_) => return Ok(KeyCheck::Answered { key }),
+            None => {}
+        }
+        if key.len() > COMMAND_KEY_BYTES_MAX {
+            return Err(CommandError::invalid(
+                "idempotency_key",
+                format!(
+                    "{} bytes exceed command_key_bytes_max ({COMMAND_KEY_BYTES_MAX}); use a \
+                     shorter key",
+                    key.len()
+                ),
+            )
+            .into());
+        }
+        Ok(KeyCheck::New(Some(CommandKey { key, fingerprint })))
+    }
+
     /// True when a command was executed under this idempotency key.
     pub fn idempotency_key_used(&self, key: &str) -> bool {
         self.recorded_fingerprint(key).is_some()
@@ -279,32 +323,11 @@ impl<S: EventStore> Ledger<S> {
         cmd: &CommandEnvelope,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
-        let key = match &cmd.idempotency_key {
-            Some(key) => {
-                let fingerprint = command_fingerprint(cmd)?;
-                match self.recorded_fingerprint(key) {
-                    Some(Some(first)) if first != fingerprint => {
-                        return Err(LedgerError::IdempotencyConflict { key: key.clone() })
-                    }
-                    Some(_) => return self.envelopes_of_key(key).await,
-                    None => {}
-                }
-                if key.len() > COMMAND_KEY_BYTES_MAX {
-                    return Err(CommandError::invalid(
-                        "idempotency_key",
-                        format!(
-                            "{} bytes exceed command_key_bytes_max ({COMMAND_KEY_BYTES_MAX}); \
-                             use a shorter key",
-                            key.len()
-                        ),
-                    )
-                    .into());
-                }
-                Some(CommandKey { key, fingerprint })
-            }
-            None => None,
+        let key = match self.check_key(cmd)? {
+            KeyCheck::Answered { key } => return self.envelopes_of_key(key).await,
+            KeyCheck::New(key) => key,
         };
-        // Decision (issue 6 §4): in import mode events are recorded at the request
+        // Decision: in import mode events are recorded at the request
         // instant, so a request earlier than the head would put an earlier instant
         // after a later one and be judged against a state it could not have seen.
         // It is refused before anything is decided or appended.
@@ -320,7 +343,7 @@ impl<S: EventStore> Ledger<S> {
         }
         let mut retried = false;
         loop {
-            // Optimistic concurrency (issue 7 §4): checked on every attempt, so a
+            // Optimistic concurrency: checked on every attempt, so a
             // change by another writer found on a store conflict (the retry below
             // folds it first) surfaces as a conflict, never as a lost update.
             if let Some(expected) = cmd.expected_version {
@@ -427,8 +450,8 @@ impl<S: EventStore> Ledger<S> {
             // The appends of a chunk are all submitted before any is awaited: the
             // store's single writer takes them in submission order and commits them
             // in a few group commits (one flush each) instead of one flush per
-            // decision — what made the billing clock of a large ledger slow (issue
-            // 6, measured by the demo). Each append is still atomic on its own, as
+            // decision — what made the billing clock of a large ledger slow (measured
+            // by the demo). Each append is still atomic on its own, as
             // before; a later decision of a stream whose earlier decision failed
             // fails on its expected version.
             let chunk: Vec<AppendRequest> = rest.by_ref().take(APPENDS_IN_FLIGHT_MAX).collect();

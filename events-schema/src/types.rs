@@ -131,7 +131,7 @@ const STACK_STR_BYTES_MAX: usize = 48;
 
 /// A small text built on the stack: the `Display` output of a value type written
 /// without `fmt`'s machinery, for serialization (encoding views and events
-/// spends a tenth of its time formatting amounts and months, issue 5 §8).
+/// spends a tenth of its time formatting amounts and months).
 struct StackStr {
     buf: [u8; STACK_STR_BYTES_MAX],
     len: usize,

@@ -201,7 +201,9 @@ fn every_wire_value_of_every_enum_is_spelled_as_in_rules_md_or_documented() {
     // version that wrote it, and nowhere else)
     assert_eq!(
         values.get("suspension_over12_months"),
-        Some(&BTreeSet::from(["events/ContractTerminated.v1.json".to_owned()]))
+        Some(&BTreeSet::from([
+            "events/ContractTerminated.v1.json".to_owned()
+        ]))
     );
     let allowed: BTreeMap<&str, &str> = NOT_IN_RULES
         .iter()
