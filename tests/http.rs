@@ -666,6 +666,17 @@ fn http_body_idempotency_key_with_another_command_is_409_naming_the_key_across_a
     let (st, v) = post(&s.addr, &first, &[], &s.agent);
     assert_eq!((st, &v["events"]), (201, &v1["events"]), "{v}");
     assert_eq!(s.head(), head);
+    // And the longest header key the service takes (200 bytes) still fits the
+    // ledger's keys with their fingerprint
+    let longest = "h".repeat(200);
+    let fresh = register("0196a000-0000-7000-8000-0000000000c4", "NV00000006");
+    let (st, v) = post(
+        &s.addr,
+        &fresh,
+        &[("Idempotency-Key", longest.as_str())],
+        &s.agent,
+    );
+    assert_eq!(st, 201, "{v}");
 }
 
 #[test]

@@ -96,10 +96,12 @@ fn mix(seed: u64, position: u64) -> u64 {
 /// Appends submitted at once by one command (the billing clock emits thousands).
 pub const APPENDS_IN_FLIGHT_MAX: usize = 1_024;
 
-/// Bytes of a command's idempotency key: the store's bound on the key of an
-/// append (`Limits::idempotency_key_bytes_max`, 200 by default) less what the
-/// ledger adds to it, [`KEY_SUFFIX_BYTES_MAX`].
-pub const COMMAND_KEY_BYTES_MAX: usize = 160;
+/// Bytes of a command's idempotency key: room for a client's key of 200 bytes
+/// with a short prefix and suffix added on its way (the HTTP service turns an
+/// `Idempotency-Key` header into `http:KEY:INDEX`); with what the ledger adds to
+/// it, [`KEY_SUFFIX_BYTES_MAX`], it fits the store's bound on the key of an
+/// append (`Limits::idempotency_key_bytes_max`, 256 by default).
+pub const COMMAND_KEY_BYTES_MAX: usize = 216;
 
 /// Bytes the ledger adds to a command's key for the key of one of its appends:
 /// `#` and the decision's index (four digits at most: a command other than the
