@@ -480,3 +480,205 @@ fn demo_never_writes_the_future_default_through_is_yesterday_and_todays_apply_fo
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(v["chain"]["head"], summary["chain"]["head"], "{v}");
 }
+
+/// Runs the binary with raw bytes on stdin (a line that is not UTF-8).
+fn run_bytes(data: &Path, args: &[&str], stdin: &[u8]) -> Out {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A registration of person `n` as a command line of `apply`, with `key`.
+fn register_line(n: u32, key: Option<&str>) -> String {
+    let mut v = serde_json::json!({
+        "request_at": format!("2026-07-01T08:{n:02}:00Z"),
+        "actor": {"role": "agent", "id": "AG-1"},
+        "channel": "agency",
+        "command": {
+            "type": "RegisterPerson",
+            "person_id": format!("0196a000-0000-7000-8000-0000000000{n:02}"),
+            "client_number": format!("NV{n:08}"),
+            "first_name": "Chloé",
+            "last_name": "Martin",
+            "birth_date": "1990-01-01",
+            "address": {"street": "1 rue X", "postal_code": "75001", "municipality": "Paris"}
+        }
+    });
+    if let Some(k) = key {
+        v["idempotency_key"] = serde_json::json!(k);
+    }
+    v.to_string()
+}
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect()
+}
+
+#[test]
+fn cli_apply_an_idempotency_key_with_another_command_is_a_conflict_line_naming_the_key() {
+    // Given a command applied under a key
+    let data = fresh_dir("apply-key-conflict");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let first = register_line(1, Some("desk-42"));
+    let out = run(&data, &["apply"], Some(&format!("{first}\n")));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let accepted = json_lines(&out.stdout).remove(0);
+    // When, in a later run, another command comes under the same key, then the
+    // first again
+    let input = format!("{}\n{first}\n", register_line(2, Some("desk-42")));
+    let out = run(&data, &["apply"], Some(&input));
+    let lines = json_lines(&out.stdout);
+    // Then the second is a conflict line naming the key (exit 1), nothing appended
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(lines[0]["status"], "conflict", "{}", lines[0]);
+    assert_eq!(lines[0]["key"], "desk-42");
+    assert!(lines[0]["message"].as_str().unwrap().contains("desk-42"));
+    // And the first again is answered with its stored events
+    assert_eq!(lines[1]["status"], "accepted");
+    assert_eq!(lines[1]["events"], accepted["events"]);
+    assert_eq!(events_in(&data), "events: 1");
+}
+
+#[test]
+fn cli_apply_a_line_that_is_not_utf8_is_a_malformed_json_line_and_the_next_are_judged() {
+    let data = fresh_dir("apply-not-utf8");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let mut input = format!("{}\n", register_line(1, None)).into_bytes();
+    input.extend_from_slice(b"{\"request_at\": \"2026-07-01T08:02:00Z\", \"x\": \"\xff\xfe\"}\n");
+    input.extend_from_slice(format!("{}\n", register_line(3, None)).as_bytes());
+    let out = run_bytes(&data, &["apply"], &input);
+    // Then every line has its JSON answer on stdout, nothing on stderr
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr, "");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["status"], "malformed");
+    assert_eq!(lines[1]["field"], serde_json::Value::Null);
+    assert!(
+        lines[1]["message"].as_str().unwrap().contains("UTF-8"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["status"], "accepted", "{}", lines[2]);
+    assert_eq!(events_in(&data), "events: 2");
+}
+
+#[test]
+fn cli_apply_names_the_offending_field_by_its_path_and_appends_nothing() {
+    let data = fresh_dir("apply-paths");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let base: serde_json::Value = serde_json::from_str(&register_line(1, None)).unwrap();
+    let with = |pointer: &str, value: serde_json::Value| {
+        let mut v = base.clone();
+        *v.pointer_mut(pointer).unwrap() = value;
+        v.to_string()
+    };
+    let senior = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"Subscribe","contract_id":"0196a000-0000-7000-8000-00000000000a","holder":"0196a000-0000-7000-8000-000000000001","payer":"0196a000-0000-7000-8000-000000000001","product":{"kind":"senior","zones":"2-3"},"start_date":"2026-07-01","payment":{"method":"direct_debit","debit_day":8,"mandate":{"reference":"M","account_ref":"A"}}}}"#;
+    let cash = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"RecordCashPayment","contract_id":"0196a000-0000-7000-8000-00000000000a","amount":"12,50","means":"card"}}"#;
+    let day = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"ChangeDebitDay","contract_id":"0196a000-nope","debit_day":8}}"#;
+    let cash_with_debit_day = senior
+        .replace(r#"{"kind":"senior","zones":"2-3"}"#, r#"{"kind":"senior"}"#)
+        .replace("direct_debit", "cash");
+    let cases = [
+        (senior.to_owned(), Some("command.product.zones")),
+        (cash_with_debit_day, Some("command.payment.debit_day")),
+        (cash.to_owned(), Some("command.amount")),
+        (day.to_owned(), Some("command.contract_id")),
+        (
+            with("/command/address/municipality", serde_json::json!(75)),
+            Some("command.address.municipality"),
+        ),
+        (
+            {
+                let mut v = base.clone();
+                v["command"]["nickname"] = serde_json::json!("x");
+                v.to_string()
+            },
+            Some("command.nickname"),
+        ),
+        (register_line(1, None)[..60].to_owned(), None),
+    ];
+    for (line, field) in cases {
+        let out = run(&data, &["apply"], Some(&format!("{line}\n")));
+        assert_eq!(out.code, 2, "{line}: {}", out.stdout);
+        let answer = json_lines(&out.stdout).remove(0);
+        assert_eq!(answer["status"], "malformed", "{answer}");
+        assert_eq!(answer["field"].as_str(), field, "{answer}");
+        assert_eq!(events_in(&data), "events: 0", "{line}");
+    }
+}
+
+#[test]
+fn cli_append_a_line_that_is_not_utf8_is_named_like_every_bad_line_and_nothing_is_appended() {
+    let data = fresh_dir("append-not-utf8");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let mut input = format!("{}\n", line(None, "ok1")).into_bytes();
+    // The reference `@@@` becomes three bytes that are not UTF-8.
+    let mut bad = line(None, "@@@").into_bytes();
+    bad.iter_mut()
+        .filter(|b| **b == b'@')
+        .for_each(|b| *b = 0xff);
+    input.extend_from_slice(&bad);
+    input.extend_from_slice(format!("\n{}\n", line(None, "ok3")).as_bytes());
+    let out = run_bytes(&data, &["append"], &input);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("line 2: not UTF-8"), "{}", out.stderr);
+    assert_eq!(events_in(&data), "events: 0");
+}
+
+#[test]
+fn susp_max_12m_a_ledger_with_the_old_termination_spelling_verifies_and_reads_the_new() {
+    // Given a ledger whose termination record was written before the reason was
+    // respelt: ContractTerminated version 1, reason `suspension_over12_months`
+    // (made here by writing the record's bytes as that version wrote them)
+    let data = fresh_dir("old-spelling");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let termination = format!(
+        "{{\"stream\":\"{STREAM}\",\"type\":\"ContractTerminated\",\"schema_version\":2,\
+         \"effective_date\":\"2027-07-01\",\"actor\":{{\"role\":\"agent\",\"id\":\"A1\"}},\
+         \"data\":{{\"reason\":\"suspension_over_12_months\",\"rulebook\":\"CGVU-2026\",\
+         \"billing_stops_from\":\"2027-08\"}}}}\n"
+    );
+    assert_eq!(run(&data, &["append"], Some(&termination)).code, 0);
+    {
+        let db = sled::Config::new().path(&data).open().unwrap();
+        let tree = db.open_tree(b"navigo-ledger").unwrap();
+        let mut key = vec![b'L'];
+        key.extend_from_slice(&1u64.to_be_bytes());
+        let record = tree.get(&key).unwrap().unwrap().to_vec();
+        let json = String::from_utf8(record[32..].to_vec()).unwrap();
+        assert!(json.contains("\"schema_version\":2"), "{json}");
+        let old = json
+            .replace("\"schema_version\":2", "\"schema_version\":1")
+            .replace("suspension_over_12_months", "suspension_over12_months");
+        let mut bytes = blake3::hash(old.as_bytes()).as_bytes().to_vec();
+        bytes.extend_from_slice(old.as_bytes());
+        tree.insert(&key, bytes).unwrap();
+        db.flush().unwrap();
+    }
+    // Then the chain verifies over the stored bytes
+    let out = run(&data, &["verify"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // And the event reads with the reason spelt as RULES.md spells it
+    let out = run(&data, &["history", STREAM, "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines[0]["data"]["reason"], "suspension_over_12_months");
+}

@@ -583,6 +583,102 @@ fn http_idempotency_key_retry_returns_the_first_answer_and_appends_nothing() {
     assert_eq!(s.head(), head);
 }
 
+/// `serve` on a ledger left by an earlier server (a restart): the child and
+/// its address.
+fn serve_again(data: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--fixed-now", NOW])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(data.with_extension("log2")).expect("log file"))
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn http_body_idempotency_key_with_another_command_is_409_naming_the_key_across_a_restart() {
+    let mut s = start("idem-body");
+    let keyed = |person: &str, client: &str, key: &str| {
+        let mut v: Value = serde_json::from_str(&register(person, client)).expect("json");
+        v["idempotency_key"] = json!(key);
+        v.to_string()
+    };
+    let first = keyed(
+        "0196a000-0000-7000-8000-0000000000c1",
+        "NV00000003",
+        "desk-7",
+    );
+    let header = [("Idempotency-Key", "hdr-7")];
+    let post = |addr: &str, body: &str, headers: &[(&str, &str)], agent: &str| {
+        request(
+            addr,
+            "POST",
+            "/v1/commands",
+            Some(agent),
+            Some(body),
+            headers,
+        )
+    };
+    let (s1, v1) = post(&s.addr, &first, &[], &s.agent);
+    assert_eq!(s1, 201, "{v1}");
+    let plain = register("0196a000-0000-7000-8000-0000000000c3", "NV00000005");
+    let (s1h, v1h) = post(&s.addr, &plain, &header, &s.agent);
+    assert_eq!(s1h, 201, "{v1h}");
+    // Given the service restarted (its in-memory answers are gone)
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let (child, addr) = serve_again(&s.data);
+    s.child = child;
+    s.addr = addr;
+    let head = s.head();
+    // When the same body key comes with another command
+    let other = keyed(
+        "0196a000-0000-7000-8000-0000000000c2",
+        "NV00000004",
+        "desk-7",
+    );
+    let (st, v) = post(&s.addr, &other, &[], &s.agent);
+    // Then it is a conflict naming the key, nothing appended
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"desk-7\"")),
+        "{v}"
+    );
+    assert_eq!(s.head(), head);
+    // And the header key too, now answered by the ledger's durable keys
+    let (st, v) = post(&s.addr, &other, &header, &s.agent);
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(s.head(), head);
+    // And the first command again is answered with its events, appending nothing
+    let (st, v) = post(&s.addr, &first, &[], &s.agent);
+    assert_eq!((st, &v["events"]), (201, &v1["events"]), "{v}");
+    assert_eq!(s.head(), head);
+    // And the longest header key the service takes (200 bytes) still fits the
+    // ledger's keys with their fingerprint
+    let longest = "h".repeat(200);
+    let fresh = register("0196a000-0000-7000-8000-0000000000c4", "NV00000006");
+    let (st, v) = post(
+        &s.addr,
+        &fresh,
+        &[("Idempotency-Key", longest.as_str())],
+        &s.agent,
+    );
+    assert_eq!(st, 201, "{v}");
+}
+
 #[test]
 fn http_concurrent_commands_on_one_contract_lose_no_update() {
     let s = start("concurrent");

@@ -183,7 +183,7 @@ fn apply_reports_a_malformed_line_with_its_number_and_judges_the_next_lines() {
     assert_eq!(code, 2);
     assert_eq!(lines[0]["line"], 1);
     assert_eq!(lines[0]["status"], "malformed");
-    assert_eq!(lines[0]["field"], "person_id", "{}", lines[0]);
+    assert_eq!(lines[0]["field"], "command.person_id", "{}", lines[0]);
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[1]["status"], "accepted");
     let _ = std::fs::remove_dir_all(&dir);

@@ -48,6 +48,17 @@ pub enum LedgerError {
         /// The instant recorded on the ledger's head.
         head: DateTime<Utc>,
     },
+    /// The command's idempotency key was first used for a different command
+    /// (another actor, channel or request); nothing was appended.
+    #[error(
+        "idempotency key {key:?} was first used for a different command; nothing was \
+         appended: send this command with a new key, or the first command unchanged to \
+         get its answer again"
+    )]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
     /// Optimistic concurrency: the command's subject stream is no longer at the
     /// version the request was decided on; nothing was appended.
     #[error(
@@ -84,6 +95,90 @@ fn mix(seed: u64, position: u64) -> u64 {
 
 /// Appends submitted at once by one command (the billing clock emits thousands).
 pub const APPENDS_IN_FLIGHT_MAX: usize = 1_024;
+
+/// Bytes of a command's idempotency key: room for a client's key of 200 bytes
+/// with a short prefix and suffix added on its way (the HTTP service turns an
+/// `Idempotency-Key` header into `http:KEY:INDEX`); with what the ledger adds to
+/// it, [`KEY_SUFFIX_BYTES_MAX`], it fits the store's bound on the key of an
+/// append (`Limits::idempotency_key_bytes_max`, 256 by default).
+pub const COMMAND_KEY_BYTES_MAX: usize = 216;
+
+/// Bytes the ledger adds to a command's key for the key of one of its appends:
+/// `#` and the decision's index (four digits at most: a command other than the
+/// clock decides a handful of appends), and on the first decision `@` and the
+/// command's fingerprint ([`command_fingerprint`]).
+pub const KEY_SUFFIX_BYTES_MAX: usize = 1 + 4 + 1 + FINGERPRINT_HEX_LEN;
+
+/// Hexadecimal digits of a command's fingerprint: 128 bits, which no two
+/// commands retried under one key will share by accident.
+const FINGERPRINT_HEX_LEN: usize = 32;
+
+/// The fingerprint of what a command asks: BLAKE3 of the canonical JSON of its
+/// actor, channel and command, as [`FINGERPRINT_HEX_LEN`] hexadecimal digits.
+///
+/// Decision: the request instant, the expected version and the key itself are
+/// left out, because a retry is later by definition and may carry a refreshed
+/// version; who asks, through which channel, and what, are the request. The
+/// fingerprint is recorded with the first decision's key (`KEY#0@FINGERPRINT`),
+/// so that the comparison survives a restart: the world folds the keys of the
+/// stored events. A key recorded without one (a ledger written before) cannot
+/// be compared: a command under it is answered with the stored events, as it
+/// was then.
+///
+/// # Errors
+/// Only if the command does not serialise, which its types never make happen.
+pub fn command_fingerprint(cmd: &CommandEnvelope) -> Result<String, LedgerError> {
+    let mut h = blake3::Hasher::new();
+    h.update(b"navigo-command-fingerprint-v1\n");
+    serde_json::to_writer(&mut h, &(&cmd.actor, &cmd.channel, &cmd.command))
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    let hex = h.finalize().to_hex();
+    Ok(hex.as_str()[..FINGERPRINT_HEX_LEN].to_owned())
+}
+
+/// The command key a stored append key belongs to: `KEY#0@FINGERPRINT`,
+/// `KEY#0` (before fingerprints) and `KEY#N` all belong to `KEY`. Read from the
+/// end, so that a command key may hold `#` and `@` itself.
+fn command_key_of(stored: &str) -> Option<&str> {
+    let stored = match stored.rsplit_once('@') {
+        Some((head, fp)) if is_fingerprint(fp) && head.ends_with("#0") => head,
+        _ => stored,
+    };
+    let (key, index) = stored.rsplit_once('#')?;
+    (!index.is_empty() && index.bytes().all(|b| b.is_ascii_digit())).then_some(key)
+}
+
+fn is_fingerprint(s: &str) -> bool {
+    s.len() == FINGERPRINT_HEX_LEN && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The keys of a command's appends: `KEY#0@FINGERPRINT` for the first, `KEY#N`
+/// for the others.
+struct CommandKey<'a> {
+    key: &'a str,
+    fingerprint: String,
+}
+
+impl CommandKey<'_> {
+    fn of_decision(&self, i: usize) -> String {
+        if i == 0 {
+            format!("{}#0@{}", self.key, self.fingerprint)
+        } else {
+            format!("{}#{i}", self.key)
+        }
+    }
+}
+
+/// What a command's idempotency key allows ([`Ledger::check_key`]).
+enum KeyCheck<'c> {
+    /// Execute it, with the keys of its appends when it has a key.
+    New(Option<CommandKey<'c>>),
+    /// The same command was executed under the key: answer its stored events.
+    Answered {
+        /// The key.
+        key: &'c str,
+    },
+}
 
 /// Polls every future until all are ready; the outputs in the futures' order.
 /// Futures are first polled in order, so that their requests reach the store's
@@ -160,26 +255,81 @@ impl<S: EventStore> Ledger<S> {
         Ok(())
     }
 
+    /// The fingerprint recorded with a command key, when the key was used:
+    /// `Some(None)` for a key recorded before fingerprints were.
+    fn recorded_fingerprint(&self, key: &str) -> Option<Option<&str>> {
+        let first = format!("{key}#0");
+        self.world
+            .idempotency_keys
+            .range(first.clone()..)
+            .take_while(|(k, _)| k.starts_with(&first))
+            .find_map(|(k, _)| match &k[first.len()..] {
+                "" => Some(None),
+                rest => rest
+                    .strip_prefix('@')
+                    .filter(|fp| is_fingerprint(fp))
+                    .map(Some),
+            })
+    }
+
+    /// What the command's idempotency key allows: a new execution (with the
+    /// keys of its appends), the answer recorded for the same command, or a
+    /// conflict with the command first executed under it.
+    ///
+    /// # Errors
+    /// [`LedgerError::IdempotencyConflict`]; invalid when a new key is longer
+    /// than [`COMMAND_KEY_BYTES_MAX`].
+    fn check_key<'c>(&self, cmd: &'c CommandEnvelope) -> Result<KeyCheck<'c>, LedgerError> {
+        let Some(key) = cmd.idempotency_key.as_deref() else {
+            return Ok(KeyCheck::New(None));
+        };
+        let fingerprint = command_fingerprint(cmd)?;
+        match self.recorded_fingerprint(key) {
+            Some(Some(first)) if first != fingerprint => {
+                return Err(LedgerError::IdempotencyConflict { key: key.into() })
+            }
+            Some(_) => return Ok(KeyCheck::Answered { key }),
+            None => {}
+        }
+        if key.len() > COMMAND_KEY_BYTES_MAX {
+            return Err(CommandError::invalid(
+                "idempotency_key",
+                format!(
+                    "{} bytes exceed command_key_bytes_max ({COMMAND_KEY_BYTES_MAX}); use a \
+                     shorter key",
+                    key.len()
+                ),
+            )
+            .into());
+        }
+        Ok(KeyCheck::New(Some(CommandKey { key, fingerprint })))
+    }
+
+    /// True when a command was executed under this idempotency key.
+    pub fn idempotency_key_used(&self, key: &str) -> bool {
+        self.recorded_fingerprint(key).is_some()
+    }
+
     /// Handles a command and appends its decisions; returns the stored events.
-    /// A command whose idempotency key was already used returns the events of its
-    /// first execution and appends nothing.
+    /// A command whose idempotency key was already used for the same command
+    /// returns the events of its first execution and appends nothing; for
+    /// another command it is a conflict.
     ///
     /// # Errors
     /// [`LedgerError::Command`] when refused or invalid (nothing appended);
-    /// [`LedgerError::Store`] when the store fails. On a version conflict the
-    /// stream is reloaded and the command judged once more.
+    /// [`LedgerError::IdempotencyConflict`] when the key was used for another
+    /// command; [`LedgerError::Store`] when the store fails. On a version
+    /// conflict the stream is reloaded and the command judged once more.
     pub async fn execute(
         &mut self,
         cmd: &CommandEnvelope,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
-        if let Some(key) = &cmd.idempotency_key {
-            let first = format!("{key}#0");
-            if self.world.idempotency_keys.contains_key(&first) {
-                return self.envelopes_of_key_prefix(key).await;
-            }
-        }
-        // Decision (issue 6 §4): in import mode events are recorded at the request
+        let key = match self.check_key(cmd)? {
+            KeyCheck::Answered { key } => return self.envelopes_of_key(key).await,
+            KeyCheck::New(key) => key,
+        };
+        // Decision: in import mode events are recorded at the request
         // instant, so a request earlier than the head would put an earlier instant
         // after a later one and be judged against a state it could not have seen.
         // It is refused before anything is decided or appended.
@@ -195,7 +345,7 @@ impl<S: EventStore> Ledger<S> {
         }
         let mut retried = false;
         loop {
-            // Optimistic concurrency (issue 7 §4): checked on every attempt, so a
+            // Optimistic concurrency: checked on every attempt, so a
             // change by another writer found on a store conflict (the retry below
             // folds it first) surfaces as a conflict, never as a lost update.
             if let Some(expected) = cmd.expected_version {
@@ -223,12 +373,7 @@ impl<S: EventStore> Ledger<S> {
                 handle(&self.world, cmd, &mut ctx)?
             };
             match self
-                .append_decisions(
-                    decisions,
-                    cmd.idempotency_key.as_deref(),
-                    cmd.request_at,
-                    mode,
-                )
+                .append_decisions(decisions, key.as_ref(), cmd.request_at, mode)
                 .await
             {
                 Err(LedgerError::Store(StoreError::Conflict { .. })) if !retried => {
@@ -241,20 +386,22 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// The stored events of the command first executed under `key` (its
-    /// decisions' keys are `key#0`, `key#1`, ...), in position order.
+    /// decisions' keys are `key#0@FINGERPRINT`, `key#1`, ...), in position order.
     ///
     /// Decision: the keys are found by a range of the ordered key map and the
     /// events read from the store between the first and last of their positions,
     /// so that answering a duplicate costs what the first execution appended, not
     /// a scan of every key and every stream's history (it did: the cost of a
-    /// retry grew with the ledger).
-    async fn envelopes_of_key_prefix(&self, key: &str) -> Result<Vec<Envelope>, LedgerError> {
+    /// retry grew with the ledger). Only the keys of `key` itself are taken, not
+    /// those of a longer key that starts like it (`key#1` of the key `key#1`).
+    async fn envelopes_of_key(&self, key: &str) -> Result<Vec<Envelope>, LedgerError> {
         let prefix = format!("{key}#");
         let positions: std::collections::BTreeSet<u64> = self
             .world
             .idempotency_keys
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| command_key_of(k) == Some(key))
             .flat_map(|(_, p)| p.iter().copied())
             .collect();
         let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
@@ -277,7 +424,7 @@ impl<S: EventStore> Ledger<S> {
     async fn append_decisions(
         &mut self,
         decisions: Vec<Decision>,
-        key: Option<&str>,
+        key: Option<&CommandKey<'_>>,
         at: DateTime<Utc>,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
@@ -286,7 +433,7 @@ impl<S: EventStore> Ledger<S> {
             let idempotency_key = d
                 .idempotency_key
                 .clone()
-                .or_else(|| key.map(|k| format!("{k}#{i}")));
+                .or_else(|| key.map(|k| k.of_decision(i)));
             requests.push(AppendRequest {
                 stream: d.stream,
                 expected: d.expected,
@@ -305,8 +452,8 @@ impl<S: EventStore> Ledger<S> {
             // The appends of a chunk are all submitted before any is awaited: the
             // store's single writer takes them in submission order and commits them
             // in a few group commits (one flush each) instead of one flush per
-            // decision — what made the billing clock of a large ledger slow (issue
-            // 6, measured by the demo). Each append is still atomic on its own, as
+            // decision — what made the billing clock of a large ledger slow (measured
+            // by the demo). Each append is still atomic on its own, as
             // before; a later decision of a stream whose earlier decision failed
             // fails on its expected version.
             let chunk: Vec<AppendRequest> = rest.by_ref().take(APPENDS_IN_FLIGHT_MAX).collect();
@@ -439,7 +586,14 @@ impl<S: EventStore> Ledger<S> {
                 command,
             };
             let before = self.world.position;
-            let stored = self.execute(&cmd, mode).await?;
+            let stored = match self.execute(&cmd, mode).await {
+                // Decision: a key of the built-in data recorded for other content
+                // means the shipped data was revised after this ledger recorded
+                // it. What was recorded stands (history is never edited); a
+                // revised figure is published as a new tariff or campaign.
+                Err(LedgerError::IdempotencyConflict { .. }) => continue,
+                other => other?,
+            };
             out.extend(stored.into_iter().filter(|e| e.position > before));
         }
         Ok(out)

@@ -442,7 +442,7 @@ fn assess(op: &CampaignOperation, history: &HolderHistory, catalogue: &Catalogue
             rule: RuleId::RefAmount,
             explanation: format!(
                 "{} of {} bad months held (via {basis_text}); {} x installment of {product} \
-                 ({} / {per_year}, tariff of {} marked {:?}) held in {last_held}",
+                 ({} / {per_year}, tariff of {} marked {}) held in {last_held}",
                 held.len(),
                 n_bad,
                 if full { "1" } else { "0.5" },

@@ -287,3 +287,176 @@ async fn ledger_expected_version_refuses_a_command_decided_on_an_older_reading_a
     assert_eq!(ledger.world().position, head);
     ledger.into_store().close().await.expect("close");
 }
+
+/// Person `n`'s registration at an agency on `date`, under an idempotency key.
+fn keyed_register(n: u128, date: chrono::NaiveDate, key: &str) -> CommandEnvelope {
+    let mut c = register(n, d(1980, 1, 1));
+    c.request_at = navigo_core::testing::at(date);
+    c.idempotency_key = Some(key.into());
+    c
+}
+
+#[tokio::test]
+async fn ledger_same_key_with_another_command_is_a_conflict_naming_the_key_even_after_a_restart() {
+    // Given a command executed under a key, and the ledger closed and reopened
+    let dir = fresh("key-conflict");
+    let mut ledger = set_up(&dir).await;
+    let first = keyed_register(2, d(2026, 8, 1), "desk-42");
+    let answer = ledger
+        .execute(&first, ClockMode::Import)
+        .await
+        .expect("first");
+    assert_eq!(answer.len(), 1);
+    ledger.into_store().close().await.expect("close");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("reopen");
+    let head = ledger.world().position;
+
+    // When another command (another person) comes under the same key
+    let other = keyed_register(3, d(2026, 8, 2), "desk-42");
+    let err = ledger
+        .execute(&other, ClockMode::Import)
+        .await
+        .expect_err("a conflict");
+    // Then it is a conflict naming the key, and nothing is appended
+    match &err {
+        LedgerError::IdempotencyConflict { key } => assert_eq!(key, "desk-42"),
+        other => panic!("expected an idempotency conflict, got {other:?}"),
+    }
+    assert!(err.to_string().contains("\"desk-42\""), "{err}");
+    assert_eq!(ledger.world().position, head);
+    assert!(ledger
+        .world()
+        .person(navigo_core::testing::pid(3))
+        .is_none());
+
+    // And the first command again, later, answers the stored events, appending
+    // nothing (the request instant is not part of what a retry must repeat)
+    let retry = keyed_register(2, d(2026, 8, 3), "desk-42");
+    let again = ledger
+        .execute(&retry, ClockMode::Import)
+        .await
+        .expect("the stored answer");
+    assert_eq!(again, answer);
+    assert_eq!(ledger.world().position, head);
+    ledger.into_store().close().await.expect("close");
+}
+
+#[tokio::test]
+async fn ledger_same_key_from_another_actor_or_channel_is_a_conflict() {
+    let dir = fresh("key-actor");
+    let mut ledger = set_up(&dir).await;
+    let first = keyed_register(2, d(2026, 8, 1), "k");
+    ledger
+        .execute(&first, ClockMode::Import)
+        .await
+        .expect("first");
+    let mut by_other = first.clone();
+    by_other.actor.id = "another-agent".into();
+    let mut online = first.clone();
+    online.channel = Some(Channel::Online);
+    for c in [by_other, online] {
+        assert!(matches!(
+            ledger.execute(&c, ClockMode::Import).await,
+            Err(LedgerError::IdempotencyConflict { .. })
+        ));
+    }
+    ledger.into_store().close().await.expect("close");
+}
+
+#[tokio::test]
+async fn ledger_a_key_recorded_before_fingerprints_answers_its_stored_events() {
+    // Given a ledger written before command fingerprints: its first append under
+    // the key `old` is recorded as `old#0`
+    let dir = fresh("key-old");
+    let ledger = set_up(&dir).await;
+    let policy = Policy::default();
+    let mut ids = IdGen::new(7);
+    let old = keyed_register(2, d(2026, 8, 1), "old");
+    let decisions = {
+        let mut ctx = Context {
+            policy: &policy,
+            ids: &mut ids,
+        };
+        navigo_core::engine::handle(ledger.world(), &old, &mut ctx).expect("decided")
+    };
+    let store = ledger.into_store();
+    for (i, dec) in decisions.into_iter().enumerate() {
+        store
+            .append(AppendRequest {
+                stream: dec.stream,
+                expected: dec.expected,
+                events: dec.events,
+                idempotency_key: Some(format!("old#{i}")),
+                recorded_at: Some(old.request_at),
+            })
+            .await
+            .expect("append");
+    }
+    store.close().await.expect("close");
+    let mut ledger = Ledger::open(open(&dir), Policy::default(), 1)
+        .await
+        .expect("reopen");
+    let head = ledger.world().position;
+    // When any command comes under that key
+    // Then it is answered with the stored events, as before (Decision: there is
+    // no fingerprint to compare), and nothing is appended
+    for c in [old.clone(), keyed_register(3, d(2026, 8, 2), "old")] {
+        let answer = ledger.execute(&c, ClockMode::Import).await.expect("stored");
+        assert_eq!(answer.len(), 1);
+        assert_eq!(answer[0].position, head);
+        assert_eq!(ledger.world().position, head);
+    }
+    assert!(ledger.idempotency_key_used("old"));
+    ledger.into_store().close().await.expect("close");
+}
+
+#[tokio::test]
+async fn ledger_keys_that_start_alike_are_distinct_and_a_long_key_is_refused() {
+    let dir = fresh("key-prefix");
+    let mut ledger = set_up(&dir).await;
+    // Given two keys, one the other's first append key ("a" writes "a#1" for a
+    // second decision, "a#1" is a key of its own)
+    let a = ledger
+        .execute(&keyed_register(2, d(2026, 8, 1), "a"), ClockMode::Import)
+        .await
+        .expect("a");
+    let a1 = ledger
+        .execute(&keyed_register(3, d(2026, 8, 1), "a#1"), ClockMode::Import)
+        .await
+        .expect("a#1");
+    assert_ne!(a, a1);
+    // Then each retry answers its own events only
+    let again = ledger
+        .execute(&keyed_register(2, d(2026, 8, 2), "a"), ClockMode::Import)
+        .await
+        .expect("a again");
+    assert_eq!(again, a);
+
+    // And a key longer than the bound is refused as invalid, naming the field
+    let long = "k".repeat(navigo_core::ledger::COMMAND_KEY_BYTES_MAX + 1);
+    match ledger
+        .execute(&keyed_register(4, d(2026, 8, 3), &long), ClockMode::Import)
+        .await
+    {
+        Err(LedgerError::Command(CommandError::Invalid { field, .. })) => {
+            assert_eq!(field, "idempotency_key")
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    // And the longest key with the ledger's suffix fits the store's bound.
+    assert!(
+        navigo_core::ledger::COMMAND_KEY_BYTES_MAX + navigo_core::ledger::KEY_SUFFIX_BYTES_MAX
+            <= Limits::default().idempotency_key_bytes_max as usize
+    );
+    let longest = "k".repeat(navigo_core::ledger::COMMAND_KEY_BYTES_MAX);
+    ledger
+        .execute(
+            &keyed_register(5, d(2026, 8, 3), &longest),
+            ClockMode::Import,
+        )
+        .await
+        .expect("the longest key");
+    ledger.into_store().close().await.expect("close");
+}

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::envelope::StreamId;
@@ -13,6 +13,7 @@ use crate::event::{
     ReasonCodesPublished, RefundMethod, SchoolHolidaysPublished, SettlementChannel,
     TariffPublished, TerminationReason,
 };
+use crate::strict::{self, TaggedEnum};
 use crate::types::{
     ActivityDeclaration, Actor, Address, Channel, ClientNumber, DebitDay, Mandate, Money,
     PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
@@ -92,10 +93,27 @@ impl Command {
     }
 }
 
-/// Every command, one variant per request kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type")]
-pub enum Command {
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $variant:ident($payload:ty), )+) => {
+        /// Every command, one variant per request kind.
+        #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+        #[serde(tag = "type")]
+        pub enum Command {
+            $( $(#[$doc])* $variant($payload), )+
+        }
+
+        /// The externally tagged mirror that decodes [`Command`] (see
+        /// `crate::strict`), generated from the same list so that it cannot
+        /// miss a variant.
+        #[derive(Deserialize)]
+        #[serde(remote = "Command")]
+        enum CommandByType {
+            $( $variant($payload), )+
+        }
+    };
+}
+
+commands! {
     // --- persons
     /// Register a person (holder and/or payer).
     RegisterPerson(RegisterPerson),
@@ -176,6 +194,114 @@ pub enum Command {
     /// Run the billing clock through a date, at the command's request instant, so
     /// that a scenario file replays the system events in order.
     AdvanceClock(AdvanceClock),
+}
+
+impl TaggedEnum for Command {
+    const TAG: &'static str = "type";
+    fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        CommandByType::deserialize(d)
+    }
+    fn check(&self) -> Result<(), (String, String)> {
+        for (path, amount) in self.amounts() {
+            amount.check_command_amount().map_err(|why| (path, why))?;
+        }
+        let declaration = match self {
+            Command::Subscribe(s) => s.check_product_declaration()?,
+            Command::RequestSeniorSwitch(r) => Some(("declaration", r.declaration)),
+            _ => None,
+        };
+        if let Some((field, d)) = declaration {
+            check_declared_hours(d).map_err(|why| (format!("{field}.hours"), why))?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Command {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::deserialize_tagged(d)
+    }
+}
+
+impl Command {
+    /// Every amount the command carries, with its path inside the command: what
+    /// [`Money::COMMAND_AMOUNT_EUROS_MAX`] bounds. Every variant is listed, so
+    /// that a new command decides what its amounts are.
+    pub fn amounts(&self) -> Vec<(String, Money)> {
+        let one = |amount: Money| vec![("amount".to_owned(), amount)];
+        match self {
+            Command::PublishTariff(t) => t
+                .prices
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("prices[{i}].annual"), p.annual))
+                .collect(),
+            Command::SettleDebt(c) => one(c.amount),
+            Command::RecordCashPayment(c) => one(c.amount),
+            Command::SettleTreasuryNotice(c) => one(c.amount),
+            Command::RegisterPerson(_)
+            | Command::ChangeAddress(_)
+            | Command::DeclareWorkStudyPlace(_)
+            | Command::Subscribe(_)
+            | Command::ChangeDebitDay(_)
+            | Command::ChangePayer(_)
+            | Command::ChangeMandate(_)
+            | Command::RevokeMandate(_)
+            | Command::SwitchPaymentMethod(_)
+            | Command::RecordDebitPresented(_)
+            | Command::RecordDebitRejected(_)
+            | Command::PayRefund(_)
+            | Command::Suspend(_)
+            | Command::Resume(_)
+            | Command::ChangeZones(_)
+            | Command::DeclareLoss(_)
+            | Command::TerminateByPayer(_)
+            | Command::TerminateByAgency(_)
+            | Command::EstablishFraud(_)
+            | Command::IssueTreasuryNotice(_)
+            | Command::DeliverTreasuryNotice(_)
+            | Command::ValidateSeniorSwitch(_)
+            | Command::RequestSeniorSwitch(_)
+            | Command::PublishSchoolHolidays(_)
+            | Command::PublishReasonCodes(_)
+            | Command::PublishCampaign(_)
+            | Command::FileRefundClaim(_)
+            | Command::AnnulEvent(_)
+            | Command::AdvanceClock(_) => Vec::new(),
+        }
+    }
+}
+
+/// Refuses declared hours below zero or beyond the hours of their period: a
+/// declaration no one can make, which the `SUB-SENIOR` threshold alone would
+/// take as "below half-time".
+fn check_declared_hours(d: ActivityDeclaration) -> Result<(), String> {
+    match d.hours_and_period_max() {
+        Some((hours, max)) if hours.is_sign_negative() || hours > max => Err(format!(
+            "{hours} hours declared for {d}: declared hours are between 0 and {max}, the \
+             hours of the period"
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl Subscribe {
+    /// The Senior declaration and its field, refusing one given with an Annual
+    /// product, which would be stored with a contract it says nothing about.
+    fn check_product_declaration(
+        &self,
+    ) -> Result<Option<(&'static str, ActivityDeclaration)>, (String, String)> {
+        match (self.product, self.senior_declaration) {
+            (Product::Annual { zones }, Some(_)) => Err((
+                "senior_declaration".to_owned(),
+                format!(
+                    "an activity declaration belongs to the senior product, not to annual \
+                     {zones}; remove it, or subscribe the product {{\"kind\": \"senior\"}}"
+                ),
+            )),
+            (_, d) => Ok(d.map(|d| ("senior_declaration", d))),
+        }
+    }
 }
 
 /// Register a person.

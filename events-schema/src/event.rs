@@ -688,6 +688,9 @@ pub enum TerminationReason {
     /// Mandate revoked without replacement (`PAY-PAYER-CHANGE`).
     MandateRevoked,
     /// Suspended for 12 months (`SUSP-MAX-12M`).
+    // Spelt as RULES.md spells it; `ContractTerminated` version 1 spelt it
+    // `suspension_over12_months` (serde's snake case of the variant), upcast on load.
+    #[serde(rename = "suspension_over_12_months")]
     SuspensionOver12Months,
     /// Debtor deceased, reject code MD07 (`PAY-UNPAID-TERMINATION`).
     PayerDeceased,
@@ -852,6 +855,22 @@ pub struct CampaignOperation {
     pub municipalities: Vec<String>,
 }
 
+crate::types::wire_display!(
+    FilerCapacity,
+    ClaimKind,
+    PaymentMeans,
+    ChargeKind,
+    SettlementChannel,
+    RefundReason,
+    RefundMethod,
+    SuspensionCause,
+    ZoneDirection,
+    LossKind,
+    FeeKind,
+    FraudKind,
+    TerminationReason,
+);
+
 // ---------------------------------------------------------------------------
 // The enum
 
@@ -979,8 +998,10 @@ events! {
     SeniorSwitchValidated = 1,
     /// See [`FraudEstablished`].
     FraudEstablished = 1,
-    /// See [`ContractTerminated`].
-    ContractTerminated = 1,
+    /// See [`ContractTerminated`]. Version 2 spells the reason
+    /// `suspension_over_12_months` as RULES.md does; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    ContractTerminated = 2,
     /// See [`TreasuryNoticeIssued`].
     TreasuryNoticeIssued = 1,
     /// See [`TreasuryNoticeDelivered`].

@@ -11,6 +11,7 @@ pub mod command;
 pub mod envelope;
 pub mod event;
 pub mod rule;
+mod strict;
 pub mod types;
 pub mod upcast;
 pub mod views;
@@ -22,6 +23,7 @@ pub use envelope::{
 };
 pub use event::Event;
 pub use rule::RuleId;
+pub use strict::{from_json_str, FieldError};
 pub use types::{Money, ParseError, YearMonth};
 
 /// Why a stored record or an event payload could not be decoded.

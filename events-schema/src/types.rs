@@ -9,6 +9,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::strict::{self, TaggedEnum};
+
 /// A parse failure of a value type: names the type and the offending input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {input:?}: {why}")]
@@ -102,13 +104,34 @@ macro_rules! string_serde {
 }
 pub(crate) use string_serde;
 
+/// Implements `Display` of unit enums as their wire value (`online`, not the
+/// Rust variant `Online`): the spelling of RULES.md, of the JSON and of every
+/// message that names a value.
+macro_rules! wire_display {
+    ($($t:ty),+ $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                // A unit variant serialises to its wire string; nothing else is
+                // passed to this macro.
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::String(s)) => f.write_str(&s),
+                    _ => write!(f, "{self:?}"),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use wire_display;
+
+wire_display!(PlaceKind, Channel, ActorRole, Support, Mark);
+
 /// Bytes of [`StackStr`]: the longest text written through it (a `Money` of 28
 /// digits with its sign and point is 30 bytes).
 const STACK_STR_BYTES_MAX: usize = 48;
 
 /// A small text built on the stack: the `Display` output of a value type written
 /// without `fmt`'s machinery, for serialization (encoding views and events
-/// spends a tenth of its time formatting amounts and months, issue 5 §8).
+/// spends a tenth of its time formatting amounts and months).
 struct StackStr {
     buf: [u8; STACK_STR_BYTES_MAX],
     len: usize,
@@ -164,6 +187,36 @@ pub struct Money(Decimal);
 impl Money {
     /// Zero euros.
     pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// The largest amount, either way, a command may carry: a tariff's annual
+    /// price, a settlement, a cash payment (10,000.00 €).
+    ///
+    /// Decision: the largest amount a command can rightly carry is the annual
+    /// price of the dearest product (about 1,000 € for zones 1-5 in 2026), or a
+    /// contract's debt, which termination for unpaid debt keeps below a year of
+    /// installments. Ten times that leaves room for decades of tariff rises and
+    /// still refuses an amount whose decimal point slipped two places ("99880"
+    /// for "998.80"), let alone 99,999,999,999.99. Computed amounts (balances,
+    /// totals of many contracts) are not bounded by it: only what a person types.
+    pub const COMMAND_AMOUNT_EUROS_MAX: Money =
+        Money(Decimal::from_parts(1_000_000, 0, 0, false, 2));
+
+    /// Refuses an amount of a command beyond [`Money::COMMAND_AMOUNT_EUROS_MAX`]
+    /// either way.
+    ///
+    /// # Errors
+    /// The reason, naming the bound.
+    pub fn check_command_amount(self) -> Result<(), String> {
+        if self.0.abs() > Self::COMMAND_AMOUNT_EUROS_MAX.0 {
+            return Err(format!(
+                "{self} exceeds command_amount_euros_max ({}): an amount of a command is \
+                 at most {} either way; check the decimal point",
+                Self::COMMAND_AMOUNT_EUROS_MAX,
+                Self::COMMAND_AMOUNT_EUROS_MAX
+            ));
+        }
+        Ok(())
+    }
 
     /// Builds an amount from a decimal that already has at most two decimals.
     ///
@@ -391,7 +444,7 @@ string_serde!(
 );
 
 /// The product of a contract (RULES.md §0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Product {
     /// Navigo Annuel on a zone range: 11 installments a year, a free 12th month.
@@ -401,6 +454,28 @@ pub enum Product {
     },
     /// Navigo Annuel Tarification Senior: always zones 1-5, 12 installments a year.
     Senior,
+}
+
+/// The externally tagged mirror that decodes [`Product`] (see `crate::strict`):
+/// `Senior` is an empty struct, so that a field given to it (`zones`) is refused.
+#[derive(Deserialize)]
+#[serde(remote = "Product", rename_all = "snake_case", deny_unknown_fields)]
+enum ProductByKind {
+    Annual { zones: Zones },
+    Senior {},
+}
+
+impl TaggedEnum for Product {
+    const TAG: &'static str = "kind";
+    fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ProductByKind::deserialize(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for Product {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::deserialize_tagged(d)
+    }
 }
 
 impl Product {
@@ -542,7 +617,7 @@ pub struct Mandate {
 }
 
 /// How a contract is paid (`PAY-METHOD`, CGVU-2026 §4.5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentSetup {
     /// Monthly SEPA direct debit.
@@ -554,6 +629,46 @@ pub enum PaymentSetup {
     },
     /// Annual payment in one go (au comptant).
     Cash,
+}
+
+/// The externally tagged mirror that decodes [`PaymentSetup`] (see
+/// `crate::strict`): `Cash` is an empty struct, so that a direct debit's
+/// `debit_day` or `mandate` given to it is refused.
+#[derive(Deserialize)]
+#[serde(
+    remote = "PaymentSetup",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+enum PaymentSetupByMethod {
+    DirectDebit {
+        debit_day: DebitDay,
+        mandate: Mandate,
+    },
+    Cash {},
+}
+
+impl TaggedEnum for PaymentSetup {
+    const TAG: &'static str = "method";
+    fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PaymentSetupByMethod::deserialize(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentSetup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::deserialize_tagged(d)
+    }
+}
+
+impl fmt::Display for PaymentSetup {
+    /// The method's wire value: `direct_debit` or `cash`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PaymentSetup::DirectDebit { .. } => "direct_debit",
+            PaymentSetup::Cash => "cash",
+        })
+    }
 }
 
 impl PaymentSetup {
@@ -683,7 +798,7 @@ pub enum PlaceKind {
 
 /// Senior activity declaration (`SUB-SENIOR`, CGVU-2026 §2.2.3): one of the three
 /// ways of stating an activity below half-time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "declared", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActivityDeclaration {
     /// No professional activity.
@@ -703,6 +818,60 @@ pub enum ActivityDeclaration {
         /// Declared hours.
         hours: rust_decimal::Decimal,
     },
+}
+
+/// The externally tagged mirror that decodes [`ActivityDeclaration`] (see
+/// `crate::strict`): `NoActivity` is an empty struct, so that `hours` or any
+/// other field given to it is refused.
+#[derive(Deserialize)]
+#[serde(
+    remote = "ActivityDeclaration",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+enum ActivityDeclarationByName {
+    NoActivity {},
+    HoursPerWeek { hours: Decimal },
+    HoursPerMonth { hours: Decimal },
+    HoursPerYear { hours: Decimal },
+}
+
+impl TaggedEnum for ActivityDeclaration {
+    const TAG: &'static str = "declared";
+    fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ActivityDeclarationByName::deserialize(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for ActivityDeclaration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::deserialize_tagged(d)
+    }
+}
+
+impl ActivityDeclaration {
+    /// The declared hours and the hours the period holds (a week of 168 hours,
+    /// a month of at most 744, a year of at most 8,784); `None` for no activity.
+    pub fn hours_and_period_max(self) -> Option<(Decimal, Decimal)> {
+        match self {
+            ActivityDeclaration::NoActivity => None,
+            ActivityDeclaration::HoursPerWeek { hours } => Some((hours, Decimal::from(7 * 24))),
+            ActivityDeclaration::HoursPerMonth { hours } => Some((hours, Decimal::from(31 * 24))),
+            ActivityDeclaration::HoursPerYear { hours } => Some((hours, Decimal::from(366 * 24))),
+        }
+    }
+}
+
+impl fmt::Display for ActivityDeclaration {
+    /// The declaration in wire terms: `no_activity`, `hours_per_week 20`...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActivityDeclaration::NoActivity => f.write_str("no_activity"),
+            ActivityDeclaration::HoursPerWeek { hours } => write!(f, "hours_per_week {hours}"),
+            ActivityDeclaration::HoursPerMonth { hours } => write!(f, "hours_per_month {hours}"),
+            ActivityDeclaration::HoursPerYear { hours } => write!(f, "hours_per_year {hours}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

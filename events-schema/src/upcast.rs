@@ -22,6 +22,10 @@
 //!   `contract::timing::last_due_month`), and the months from it to
 //!   `billing_stops_from` are those whose prepared debit the clock took and
 //!   refunded.
+//! - `ContractTerminated` v1 → v2 renamed the wire value of the reason
+//!   `suspension_over12_months` (serde's snake case of `SuspensionOver12Months`)
+//!   to `suspension_over_12_months`, as RULES.md and every reader spell it; the
+//!   other reasons and fields are unchanged.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -29,8 +33,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, DebitPresented, LossDeclared,
-    LossKind, PaymentMeans, SuspensionCause,
+    CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
+    DebitPresented, LossDeclared, LossKind, PaymentMeans, SuspensionCause, TerminationReason,
 };
 use crate::types::{Channel, Money, Support, YearMonth};
 
@@ -166,6 +170,10 @@ pub struct ContractSuspendedV1 {
     pub billing_stops_from: YearMonth,
 }
 
+/// The wire value of `TerminationReason::SuspensionOver12Months` in
+/// `ContractTerminated` version 1.
+pub const SUSPENSION_OVER_12_MONTHS_V1: &str = "suspension_over12_months";
+
 /// Schemas of the versions older than the current ones: (type, version, schema).
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     vec![
@@ -181,7 +189,28 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             1,
             schemars::schema_for!(ContractSuspendedV1),
         ),
+        ("ContractTerminated", 1, contract_terminated_v1_schema()),
     ]
+}
+
+/// `ContractTerminated` version 1: version 2 with the old spelling of the
+/// reason, which is all that differs (no Rust type keeps the old spelling).
+fn contract_terminated_v1_schema() -> schemars::Schema {
+    fn respell(v: &mut Value) {
+        match v {
+            Value::String(s)
+                if s.as_str() == TerminationReason::SuspensionOver12Months.to_string() =>
+            {
+                *s = SUSPENSION_OVER_12_MONTHS_V1.to_owned();
+            }
+            Value::Array(items) => items.iter_mut().for_each(respell),
+            Value::Object(fields) => fields.values_mut().for_each(respell),
+            _ => {}
+        }
+    }
+    let mut schema = schemars::schema_for!(ContractTerminated).to_value();
+    respell(&mut schema);
+    schemars::Schema::try_from(schema).unwrap_or_else(|_| schemars::schema_for!(ContractTerminated))
 }
 
 /// `ContractSuspended` v1 → v2 on a suspension effective on `effective` (see the
@@ -249,6 +278,15 @@ fn upcast_one(
                 payer: v1.payer,
             };
             serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("ContractTerminated", 1) => {
+            let mut value = value;
+            if let Some(reason) = value.get_mut("reason") {
+                if reason.as_str() == Some(SUSPENSION_OVER_12_MONTHS_V1) {
+                    *reason = Value::String(TerminationReason::SuspensionOver12Months.to_string());
+                }
+            }
+            Ok(value)
         }
         ("CashPaymentReceived", 1) => {
             let v1: CashPaymentReceivedV1 = serde_json::from_value(value).map_err(payload_err)?;
@@ -367,6 +405,33 @@ mod tests {
             decode_event("ContractSuspended", 1, early),
             Err(DecodeError::Payload { .. })
         ));
+    }
+
+    #[test]
+    fn susp_max_12m_contract_terminated_v1_reason_is_read_as_rules_md_spells_it() {
+        // Given version 1 terminations as stored before the wire value was
+        // respelt
+        let v1 = r#"{"reason":"suspension_over12_months","rulebook":"CGVU-2026",
+            "billing_stops_from":"2027-08"}"#;
+        // When decoded, then it is the current reason, written the RULES.md way
+        let Event::ContractTerminated(t) = decode_event("ContractTerminated", 1, v1).unwrap()
+        else {
+            panic!("a termination")
+        };
+        assert_eq!(t.reason, TerminationReason::SuspensionOver12Months);
+        assert_eq!(
+            serde_json::to_value(&t).unwrap()["reason"],
+            "suspension_over_12_months"
+        );
+        let unpaid = r#"{"reason":"unpaid","rulebook":"CGVU-2026","billing_stops_from":"2027-08"}"#;
+        let Event::ContractTerminated(t) = decode_event("ContractTerminated", 1, unpaid).unwrap()
+        else {
+            panic!("a termination")
+        };
+        // (the other reasons are unchanged)
+        assert_eq!(t.reason, TerminationReason::Unpaid);
+        // And the current version refuses the old spelling: it was never written.
+        assert!(decode_event("ContractTerminated", 2, v1).is_err());
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub fn explain(e: &Envelope) -> String {
             let lines: Vec<String> = d
                 .lines
                 .iter()
-                .map(|l| format!("{:?} {} for {}", l.kind, l.amount, l.month))
+                .map(|l| format!("{} {} for {}", l.kind, l.amount, l.month))
                 .collect();
             format!(
                 ": month {} amount {} due {} [{}]{}",
@@ -173,7 +173,7 @@ pub fn explain(e: &Envelope) -> String {
                 }
             )
         }
-        Event::RefundDue(r) => format!(": {} {:?} due by {}", r.amount, r.reason, r.due_by),
+        Event::RefundDue(r) => format!(": {} {} due by {}", r.amount, r.reason, r.due_by),
         Event::ContractSuspended(_) | Event::ContractResumed(_) | Event::ContractTerminated(_) => {
             format!(": requested at {}", e.recorded_at.to_rfc3339())
         }

@@ -2,14 +2,17 @@
 //! events-schema/schemas/command.json), and print one JSON line per input line.
 //!
 //! Each command is judged on its own, in order: accepted (its events with their
-//! positions), refused (rule id, article, message), invalid (field, message), or
-//! malformed (line number and the serde error, which names the field). A bad line
-//! never stops the later ones. Events are recorded at each command's request
-//! instant (the import clock) and ids come from `--seed`, so that a scenario written
-//! by hand replays to the same chain on a fresh ledger.
+//! positions), refused (rule id, article, message), invalid (field, message),
+//! conflict (an idempotency key first used for another command: the key), or
+//! malformed (line number, the path of the offending field such as
+//! `command.product.zones`, or a null field when the line is not JSON at all:
+//! not UTF-8, truncated, too long). A bad line never stops the later ones.
+//! Events are recorded at each command's request instant (the import clock) and
+//! ids come from `--seed`, so that a scenario written by hand replays to the
+//! same chain on a fresh ledger.
 //!
-//! Exit code: 0 when every line was accepted, 1 when one was refused or invalid,
-//! 2 when one was malformed.
+//! Exit code: 0 when every line was accepted, 1 when one was refused, invalid or
+//! a conflict, 2 when one was malformed.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use std::process::ExitCode;
 
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::{CommandError, Policy};
-use navigo_events_schema::{CommandEnvelope, Envelope};
+use navigo_events_schema::{from_json_str, CommandEnvelope, Envelope, FieldError};
 use serde_json::{json, Value};
 
 use super::{open_store, BadInput, CmdResult, EXIT_BAD_INPUT, EXIT_REFUSED};
@@ -74,26 +77,15 @@ pub fn outcome_json(line: usize, result: &Result<Vec<Envelope>, LedgerError>) ->
             json!({"line": line, "status": "invalid", "field": field, "message": message}),
             EXIT_REFUSED,
         ),
+        Err(e @ LedgerError::IdempotencyConflict { key }) => (
+            json!({"line": line, "status": "conflict", "key": key, "message": e.to_string()}),
+            EXIT_REFUSED,
+        ),
         Err(e) => (
             json!({"line": line, "status": "error", "message": e.to_string()}),
             EXIT_REFUSED,
         ),
     }
-}
-
-/// The field a decoding error is in: named by serde for a missing or unknown
-/// field, otherwise the last key written before the error's column (serde_json
-/// reports a bad value just after it).
-fn field_of(line: &str, e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    for kind in ["missing field `", "unknown field `", "unknown variant `"] {
-        if let Some(rest) = msg.split(kind).nth(1) {
-            if kind != "unknown variant `" {
-                return rest.split('`').next().unwrap_or("?").to_owned();
-            }
-        }
-    }
-    last_key_before(line, e.column())
 }
 
 /// The last JSON key written in `text` before `column` (a serde_json error's
@@ -114,6 +106,83 @@ pub(crate) fn last_key_before(text: &str, column: usize) -> String {
     field.unwrap_or_else(|| "-".to_owned())
 }
 
+/// One line of the input, read with a bound on its length.
+enum InputLine {
+    /// The line's bytes, without its end of line.
+    Bytes(Vec<u8>),
+    /// A line longer than [`COMMAND_LINE_BYTES_MAX`], skipped to its end.
+    TooLong,
+}
+
+/// Reads the next line, holding at most [`COMMAND_LINE_BYTES_MAX`] bytes of it;
+/// `None` at the end of the input.
+fn next_line(reader: &mut impl BufRead) -> std::io::Result<Option<InputLine>> {
+    let mut buf = Vec::new();
+    let limit = COMMAND_LINE_BYTES_MAX as u64 + 1;
+    if reader.by_ref().take(limit).read_until(b'\n', &mut buf)? == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+    } else if buf.len() > COMMAND_LINE_BYTES_MAX {
+        skip_line(reader)?;
+        return Ok(Some(InputLine::TooLong));
+    }
+    Ok(Some(InputLine::Bytes(buf)))
+}
+
+/// Consumes the input up to and including the next end of line.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// The command of a line, or the malformed line's JSON answer.
+fn parse_line(number: usize, line: InputLine) -> Result<Option<CommandEnvelope>, Value> {
+    let malformed = |field: Option<String>, message: String| json!({"line": number, "status": "malformed", "field": field, "message": message});
+    let bytes = match line {
+        InputLine::Bytes(bytes) => bytes,
+        InputLine::TooLong => {
+            return Err(malformed(
+                None,
+                format!("line longer than {COMMAND_LINE_BYTES_MAX} bytes"),
+            ))
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        malformed(
+            None,
+            format!(
+                "the line is not UTF-8 (from byte {}); commands are UTF-8 JSON",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    if text.trim().is_empty() || text.trim_start().starts_with("//") {
+        return Ok(None);
+    }
+    from_json_str(&text)
+        .map(Some)
+        .map_err(|FieldError { field, message }| malformed(field, message))
+}
+
 /// Applies the commands.
 ///
 /// # Errors
@@ -127,32 +196,21 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                 .map_err(|e| BadInput(format!("cannot read {}: {e}", p.display())))?,
         ),
     };
+    let mut reader = BufReader::new(reader);
     let store = open_store(data)?;
     let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
     let mut worst = 0u8;
-    for (i, line) in BufReader::new(reader).lines().enumerate() {
-        let number = i + 1;
-        let line = line.map_err(|e| BadInput(format!("line {number}: {e}")))?;
-        if line.trim().is_empty() || line.trim_start().starts_with("//") {
-            continue;
-        }
-        if line.len() > COMMAND_LINE_BYTES_MAX {
-            outln!(
-                "{}",
-                json!({"line": number, "status": "malformed",
-                       "message": format!("line longer than {COMMAND_LINE_BYTES_MAX} bytes")})
-            );
-            worst = worst.max(EXIT_BAD_INPUT);
-            continue;
-        }
-        let cmd: CommandEnvelope = match serde_json::from_str(&line) {
-            Ok(c) => c,
-            Err(e) => {
-                outln!(
-                    "{}",
-                    json!({"line": number, "status": "malformed",
-                           "field": field_of(&line, &e), "message": e.to_string()})
-                );
+    let mut number = 0usize;
+    loop {
+        let line =
+            next_line(&mut reader).map_err(|e| BadInput(format!("line {}: {e}", number + 1)))?;
+        let Some(line) = line else { break };
+        number += 1;
+        let cmd = match parse_line(number, line) {
+            Ok(Some(cmd)) => cmd,
+            Ok(None) => continue,
+            Err(answer) => {
+                outln!("{answer}");
                 worst = worst.max(EXIT_BAD_INPUT);
                 continue;
             }

@@ -89,7 +89,9 @@ impl From<LedgerError> for ApiError {
                 }
             }
             LedgerError::Store(s) => s.into(),
-            e @ LedgerError::VersionConflict { .. } => ApiError::Conflict(e.to_string()),
+            e @ (LedgerError::VersionConflict { .. } | LedgerError::IdempotencyConflict { .. }) => {
+                ApiError::Conflict(e.to_string())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -40,7 +40,7 @@ pub fn establish_fraud(
         return Err(req.refuse(
             RuleId::TermByAgency,
             format!(
-                "contract {} is already terminated ({reason:?}); fraud is established with the \
+                "contract {} is already terminated ({reason}); fraud is established with the \
                  termination it causes",
                 c.id
             ),

@@ -111,8 +111,8 @@ pub fn declare_loss(
         return Err(req.refuse(
             RuleId::LossSupport,
             format!(
-                "contract {} has one active support, its {:?}; declare the loss or theft of that \
-                 support, not of a {:?}",
+                "contract {} has one active support, its {}; declare the loss or theft of that \
+                 support, not of a {}",
                 c.id, c.support, cmd.support
             ),
         ));

@@ -40,7 +40,7 @@ fn check_contract(req: &Request<'_>, c: &ContractState) -> Result<(), CommandErr
         )
     };
     if let Status::Terminated { reason } = c.current_status() {
-        return Err(refuse(format!("it is terminated ({reason:?})")));
+        return Err(refuse(format!("it is terminated ({reason})")));
     }
     if let Some(since) = suspended_since(c) {
         return Err(refuse(format!(

@@ -120,6 +120,20 @@ pub fn subscribe(
              subscribe at an agency or by mail",
         ));
     }
+    // SUB-FIRST-PAYMENT: a first payment is collected at subscription for cash
+    // or at an agency only; a remote direct debit pays its first month and the
+    // dossier fee with the first debit, so a means given for it would be
+    // dropped without a word.
+    if cmd.first_payment_means.is_some() && cmd.payment.is_direct_debit() && channel.is_remote() {
+        return Err(CommandError::invalid(
+            "first_payment_means",
+            format!(
+                "a direct-debit subscription by {channel} collects no first payment (the first \
+                 month and the dossier fee are on the first debit, SUB-FIRST-PAYMENT); remove \
+                 first_payment_means, or subscribe at an agency"
+            ),
+        ));
+    }
     // SUB-PRODUCT: the catalogue says when a product exists.
     if !world.catalogue.product_exists(cmd.product.key(), start) {
         return Err(req.refuse(
@@ -156,7 +170,7 @@ pub fn subscribe(
                 return Err(req.refuse(
                     RuleId::SubSenior,
                     format!(
-                        "the declared activity {d:?} is not below half-time; Senior requires \
+                        "the declared activity {d} is not below half-time; Senior requires \
                          below 17.5 h/week, 75.5 h/month or 803.5 h/year"
                     ),
                 ))
@@ -173,7 +187,7 @@ pub fn subscribe(
             return Err(req.refuse(
                 RuleId::SubSenior,
                 format!(
-                    "new Senior contracts are opened at an agency only; requested by {channel:?}"
+                    "new Senior contracts are opened at an agency only; requested by {channel}"
                 ),
             ));
         }

@@ -58,7 +58,7 @@ pub(crate) fn refuse_if_terminated(
         return Err(req.refuse(
             RuleId::SuspNotWhileTerminated,
             format!(
-                "contract {} was terminated on {since} ({reason:?}); {what} is only possible on a \
+                "contract {} was terminated on {since} ({reason}); {what} is only possible on a \
                  contract in force or suspended: subscribe a new contract instead",
                 c.id
             ),
@@ -191,7 +191,7 @@ fn suspension_date(
                 return Err(req.refuse(
                     RuleId::SuspAnytime,
                     format!(
-                        "under {} a suspension is requested at an agency only; requested by {channel:?}",
+                        "under {} a suspension is requested at an agency only; requested by {channel}",
                         rb.id
                     ),
                 ));
@@ -213,7 +213,7 @@ fn suspension_date(
         return Err(req.refuse(
             RuleId::SuspAnytime,
             format!(
-                "a suspension requested on {} by {channel:?} can take effect {when} to {latest}; \
+                "a suspension requested on {} by {channel} can take effect {when} to {latest}; \
                  {date} was asked",
                 req.date
             ),
@@ -320,7 +320,7 @@ pub fn resume(
                 return Err(req.refuse(
                     RuleId::SuspResume,
                     format!(
-                        "under {} a resumption is requested at an agency only; requested by {channel:?}",
+                        "under {} a resumption is requested at an agency only; requested by {channel}",
                         rb.id
                     ),
                 ));
@@ -348,7 +348,7 @@ pub fn resume(
         return Err(req.refuse(
             RuleId::SuspResume,
             format!(
-                "a resumption requested on {} by {channel:?} can take effect from {earliest_allowed} \
+                "a resumption requested on {} by {channel} can take effect from {earliest_allowed} \
                  to {}; {effective} was asked",
                 req.date,
                 latest.min(limit.pred_opt().unwrap_or(limit))
@@ -419,7 +419,7 @@ fn check_payment_at_resumption(
         return Err(req.refuse(
             rule,
             format!(
-                "a change of payment method is made at an agency or by mail; requested by {channel:?}"
+                "a change of payment method is made at an agency or by mail; requested by {channel}"
             ),
         ));
     }

@@ -70,7 +70,7 @@ fn refuse_if_already_terminated(
         return Err(req.refuse(
             rule,
             format!(
-                "contract {} is already terminated from {since} ({reason:?}); nothing to terminate",
+                "contract {} is already terminated from {since} ({reason}); nothing to terminate",
                 c.id
             ),
         ));

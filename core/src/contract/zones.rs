@@ -118,7 +118,7 @@ fn allowed(req: &Request<'_>, channel: Channel, date: NaiveDate) -> Result<(), S
     };
     let deferred: Vec<String> = deferred.iter().map(|d| d.to_string()).collect();
     Err(format!(
-        "a zone change requested on {} by {channel:?} takes effect immediately ({immediate}) or \
+        "a zone change requested on {} by {channel} takes effect immediately ({immediate}) or \
          on the 1st of one of the two following months ({}); {date} was asked",
         req.date,
         deferred.join(" or ")

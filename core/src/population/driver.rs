@@ -468,11 +468,7 @@ pub async fn send<S: EventStore>(
     cmd: &CommandEnvelope,
 ) -> Result<Outcome, LedgerError> {
     if let Some(k) = &cmd.idempotency_key {
-        if ledger
-            .world()
-            .idempotency_keys
-            .contains_key(&format!("{k}#0"))
-        {
+        if ledger.idempotency_key_used(k) {
             return Ok(Outcome::AlreadyApplied);
         }
     }

@@ -73,8 +73,8 @@ pub struct Summary {
 fn status_name(s: Status) -> String {
     match s {
         Status::Active => "active".into(),
-        Status::Suspended { cause } => format!("suspended ({cause:?})"),
-        Status::Terminated { reason } => format!("terminated ({reason:?})"),
+        Status::Suspended { cause } => format!("suspended ({cause})"),
+        Status::Terminated { reason } => format!("terminated ({reason})"),
     }
 }
 

@@ -144,7 +144,9 @@ impl Default for Limits {
             events_per_append_max: 1_000,
             event_bytes_max: 64 * 1024,
             batch_appends_max: 1_024,
-            idempotency_key_bytes_max: 200,
+            // Room for a command key of `ledger::COMMAND_KEY_BYTES_MAX` and the
+            // suffix the ledger adds to it (`ledger::KEY_SUFFIX_BYTES_MAX`).
+            idempotency_key_bytes_max: 256,
             batch_events_max: 10_000,
             atomic_events_max: 100_000,
         }
