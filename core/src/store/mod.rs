@@ -17,7 +17,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_core::Stream;
-use navigo_events_schema::{Envelope, Hash, NewEvent, StreamId};
+pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
+use navigo_events_schema::{Envelope, Hash, StreamId};
 
 pub mod sled_store;
 
@@ -53,31 +54,6 @@ impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// The version a writer expects a stream to be at (optimistic concurrency).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedVersion {
-    /// Append whatever the version.
-    Any,
-    /// The stream must be at exactly this version (0: the stream must not exist).
-    Exact(u64),
-}
-
-/// An append request: events for one stream, all or nothing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppendRequest {
-    /// The stream.
-    pub stream: StreamId,
-    /// Expected version.
-    pub expected: ExpectedVersion,
-    /// The events, in order. At least one, at most [`Limits::events_per_append_max`].
-    pub events: Vec<NewEvent>,
-    /// Idempotency key: a retry with the same key and content writes nothing.
-    pub idempotency_key: Option<String>,
-    /// Import clock: the recorded-at instant to use instead of the store's clock.
-    /// Refused as out of order when earlier than the head's instant.
-    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 /// A successful append.
