@@ -211,6 +211,20 @@ pub fn age_on(birth: NaiveDate, date: NaiveDate) -> u32 {
     date.years_since(birth).unwrap_or(0)
 }
 
+/// The date from which a person born on `birth` is `years` old by the month
+/// count the age thresholds shown to customers read (`birth + 12·years
+/// months`), for the Senior switch (`SENIOR-SWITCH`) and the attestation
+/// (`TERM-ATTESTATION`).
+///
+/// Decision: this is [`age_on`]'s birthday on every date but one: for a person
+/// born on 29 February it is 28 February of a common year, where [`age_on`]
+/// counts the birthday on 1 March. Both readings are kept as the rules had them
+/// when they were gathered here (the re-cut changed no behaviour); aligning them
+/// is a rule change of its own.
+pub fn date_of_age(birth: NaiveDate, years: u32) -> NaiveDate {
+    add_months(birth, 12 * years)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,18 +50,18 @@ pub fn installments_per_year(product: Product) -> u32 {
     }
 }
 
-/// The amount due for one month of travel and how it was computed; maps onto a
-/// [`ChargeLine`].
+/// What one month of travel costs by the rules and how it was computed: the
+/// line that bills it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthCharge {
+    /// `FreeMonth`, `FullInstallment`, `SeniorInstallment` or `Prorated`.
+    pub kind: ChargeKind,
     /// The amount, rounded once.
     pub amount: Money,
-    /// `FullInstallment`, `SeniorInstallment` or `Prorated`.
-    pub kind: ChargeKind,
     /// Days charged for a prorated month (`TAR-PRORATA`), none for a full one.
     pub days: Option<u32>,
-    /// The price used, with its mark.
-    pub tariff: TariffRef,
+    /// The price used, with its mark; none for a free month.
+    pub tariff: Option<TariffRef>,
 }
 
 impl MonthCharge {
@@ -72,8 +72,17 @@ impl MonthCharge {
             amount: self.amount,
             days: self.days,
             month,
-            tariff: Some(self.tariff.clone()),
+            tariff: self.tariff.clone(),
         }
+    }
+}
+
+/// The kind of a full month's installment of `product` (`TAR-INSTALLMENT`,
+/// `PAY-SENIOR`).
+pub fn installment_kind(product: Product) -> ChargeKind {
+    match product {
+        Product::Annual { .. } => ChargeKind::FullInstallment,
+        Product::Senior => ChargeKind::SeniorInstallment,
     }
 }
 
@@ -214,15 +223,11 @@ impl Catalogue {
         let r = remaining_days(start);
         if start.day() == 1 || r >= FULL_MONTH_MIN_REMAINING_DAYS {
             let (amount, tariff) = self.installment(product, price_date)?;
-            let kind = match product {
-                Product::Annual { .. } => ChargeKind::FullInstallment,
-                Product::Senior => ChargeKind::SeniorInstallment,
-            };
             Some(MonthCharge {
                 amount,
-                kind,
+                kind: installment_kind(product),
                 days: None,
-                tariff,
+                tariff: Some(tariff),
             })
         } else {
             let (amount, tariff) = self.prorated(product, price_date, r)?;
@@ -230,7 +235,7 @@ impl Catalogue {
                 amount,
                 kind: ChargeKind::Prorated,
                 days: Some(r),
-                tariff,
+                tariff: Some(tariff),
             })
         }
     }

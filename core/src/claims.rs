@@ -9,80 +9,13 @@ use navigo_events_schema::event::{
     RefundClaimDecided, RefundClaimFiled, RefundDue, RefundMethod, RefundReason,
 };
 use navigo_events_schema::types::PaymentSetup;
-use navigo_events_schema::{Event, Money, StreamId};
+use navigo_events_schema::{Event, StreamId};
 
-use crate::contract::state::ContractState;
-use crate::engine::{Context, Decision, Request};
-use crate::punctuality::{
-    decide_refund, ContractHistory, DeclaredPlace, Filing, HolderHistory, InForcePeriod,
-    PriorClaim, Residence,
-};
+use crate::decision::{decision, Context, Decision, Request};
+use crate::punctuality::history::holder_history;
+use crate::punctuality::{decide_refund, Filing};
 use crate::refusal::CommandError;
 use crate::world::{PersonState, World};
-
-/// What the refund rules read of one contract: its periods in force, its products
-/// and its payers, each from a date (`REF-HELD-MONTHS`, `REF-AMOUNT`,
-/// `REF-BENEFICIARY`). A payer change is effective from the 1st of its month, the
-/// first payer from the start date.
-pub fn contract_history(c: &ContractState) -> ContractHistory {
-    ContractHistory {
-        contract: c.id,
-        periods: c
-            .periods
-            .iter()
-            .map(|p| InForcePeriod {
-                from: p.start,
-                until: p.end,
-            })
-            .collect(),
-        products: c.products.clone(),
-        payers: c
-            .payers
-            .iter()
-            .map(|(m, p)| (m.first_day().max(c.start_date), *p))
-            .collect(),
-        third_party_payer: c.third_party_payer,
-    }
-}
-
-/// What the refund rules read of one holder (`REF-*`).
-pub fn holder_history(world: &World, holder: &PersonState) -> HolderHistory {
-    HolderHistory {
-        holder: holder.id,
-        holder_birth_date: holder.birth_date,
-        holder_emancipated: holder.emancipation_proof.is_some(),
-        contracts: world
-            .contracts_of_holder(holder.id)
-            .map(contract_history)
-            .collect(),
-        residences: holder
-            .addresses
-            .iter()
-            .map(|(from, a)| Residence {
-                from: *from,
-                municipality: a.municipality.clone(),
-            })
-            .collect(),
-        declared_places: holder
-            .places
-            .iter()
-            .map(|p| DeclaredPlace {
-                from: p.since,
-                kind: p.kind,
-                municipality: p.municipality.clone(),
-            })
-            .collect(),
-        prior_claims: holder
-            .claims
-            .iter()
-            .map(|c| PriorClaim {
-                campaign_id: c.filed.campaign_id,
-                kind: c.filed.kind,
-                granted: c.decided.as_ref().map_or(Money::ZERO, |d| d.total),
-            })
-            .collect(),
-    }
-}
 
 /// The refund method of a punctuality refund (`PAY-REFUND-METHOD`). Decision:
 /// RULES.md gives the methods for contract refunds; a punctuality refund goes by
@@ -131,7 +64,7 @@ pub fn file_refund_claim(
         kind: cmd.kind,
         date: req.date,
     };
-    let decision = decide_refund(campaign, &history, &world.catalogue, &filing)?;
+    let judged = decide_refund(campaign, &history, &world.catalogue, &filing)?;
     let filed = req.event(
         ctx,
         req.date,
@@ -149,22 +82,22 @@ pub fn file_refund_claim(
         Event::RefundClaimDecided(RefundClaimDecided {
             claim_event_id: filed_id,
             campaign_id: cmd.campaign_id,
-            operations: decision.operations,
-            beneficiary: decision.beneficiary,
-            total: decision.total,
+            operations: judged.operations,
+            beneficiary: judged.beneficiary,
+            total: judged.total,
         }),
     );
     decided.causation_id = Some(filed_id);
     let decided_id = decided.event_id;
     let mut events = vec![filed, decided];
-    if let (true, Some(beneficiary)) = (decision.total.is_positive(), decision.beneficiary) {
+    if let (true, Some(beneficiary)) = (judged.total.is_positive(), judged.beneficiary) {
         let due_by: NaiveDate =
             req.date + chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
         let mut refund = req.event(
             ctx,
             req.date,
             Event::RefundDue(RefundDue {
-                amount: decision.total,
+                amount: judged.total,
                 reason: RefundReason::Punctuality,
                 due_by,
                 method: refund_method(world, holder, beneficiary),
@@ -174,9 +107,5 @@ pub fn file_refund_claim(
         refund.causation_id = Some(decided_id);
         events.push(refund);
     }
-    Ok(vec![Decision::new(
-        world,
-        StreamId::person(holder.id),
-        events,
-    )])
+    Ok(vec![decision(world, StreamId::person(holder.id), events)])
 }

@@ -7,7 +7,7 @@ use navigo_events_schema::command::AnnulEvent;
 use navigo_events_schema::event::EventAnnulled;
 use navigo_events_schema::{Event, StreamId};
 
-use crate::engine::{Context, Decision, Request};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
 
@@ -77,5 +77,5 @@ pub fn annul(
         reason: reason.to_owned(),
     });
     let events = vec![req.event(ctx, req.date, event)];
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(vec![decision(world, stream, events)])
 }

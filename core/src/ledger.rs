@@ -8,7 +8,9 @@ use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
 
-use crate::engine::{handle, Context, Decision, IdGen};
+use crate::decision::{Context, Decision};
+use crate::engine::handle;
+use crate::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
 use crate::policy::Policy;
 use crate::refusal::CommandError;
 use crate::store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
@@ -87,10 +89,7 @@ pub struct Ledger<S: EventStore> {
 /// A mixing step so that the id generator of a reopened ledger does not repeat
 /// the sequence of the first run (splitmix64 finaliser).
 fn mix(seed: u64, position: u64) -> u64 {
-    let mut z = seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    splitmix64_mix(seed ^ position.wrapping_mul(SPLITMIX64_GAMMA))
 }
 
 /// Appends submitted at once by one command (the billing clock emits thousands).

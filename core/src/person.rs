@@ -1,22 +1,12 @@
 //! Persons: registration, address history, declared places of work or study.
 
-use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::command::{ChangeAddress, DeclareWorkStudyPlace, RegisterPerson};
 use navigo_events_schema::event::{AddressChanged, PersonRegistered, WorkStudyPlaceDeclared};
 use navigo_events_schema::{Event, StreamId};
 
-use crate::engine::{Context, Decision, Request};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
-
-/// Age in whole years on a date.
-pub fn age_on(birth: NaiveDate, date: NaiveDate) -> u32 {
-    let mut age = date.year() - birth.year();
-    if (date.month(), date.day()) < (birth.month(), birth.day()) {
-        age -= 1;
-    }
-    u32::try_from(age).unwrap_or(0)
-}
 
 /// Registers a person.
 ///
@@ -67,7 +57,7 @@ pub fn register(
         }),
     );
     let stream = StreamId::person(cmd.person_id);
-    Ok(vec![Decision::new(world, stream, vec![e])])
+    Ok(vec![decision(world, stream, vec![e])])
 }
 
 /// Records a new residence from a date.
@@ -88,7 +78,7 @@ pub fn change_address(
             address: cmd.address.clone(),
         }),
     );
-    Ok(vec![Decision::new(
+    Ok(vec![decision(
         world,
         StreamId::person(cmd.person_id),
         vec![e],
@@ -121,7 +111,7 @@ pub fn declare_place(
             proof_ref: cmd.proof_ref.clone(),
         }),
     );
-    Ok(vec![Decision::new(
+    Ok(vec![decision(
         world,
         StreamId::person(cmd.person_id),
         vec![e],

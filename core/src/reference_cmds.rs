@@ -5,7 +5,7 @@ use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::event::{ReasonCodesPublished, SchoolHolidaysPublished, TariffPublished};
 use navigo_events_schema::{Event, StreamId};
 
-use crate::engine::{Context, Decision, Request};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
 
@@ -35,7 +35,7 @@ pub fn publish_tariff(
         ));
     }
     let e = req.event(ctx, cmd.effective_from, Event::TariffPublished(cmd.clone()));
-    Ok(vec![Decision::new(world, StreamId::catalogue(), vec![e])])
+    Ok(vec![decision(world, StreamId::catalogue(), vec![e])])
 }
 
 /// Publishes zone C school holidays (`USE-DEZONAGE`).
@@ -62,7 +62,7 @@ pub fn publish_school_holidays(
         ));
     }
     let e = req.event(ctx, req.date, Event::SchoolHolidaysPublished(cmd.clone()));
-    Ok(vec![Decision::new(world, StreamId::catalogue(), vec![e])])
+    Ok(vec![decision(world, StreamId::catalogue(), vec![e])])
 }
 
 /// Publishes reject reason codes (`TAR-REJECT-FEE`).
@@ -79,7 +79,7 @@ pub fn publish_reason_codes(
         return Err(CommandError::invalid("codes", "at least one reason code"));
     }
     let e = req.event(ctx, req.date, Event::ReasonCodesPublished(cmd.clone()));
-    Ok(vec![Decision::new(world, StreamId::catalogue(), vec![e])])
+    Ok(vec![decision(world, StreamId::catalogue(), vec![e])])
 }
 
 /// Publishes a punctuality campaign on its own stream (RULES.md §10).
@@ -106,7 +106,7 @@ pub fn publish_campaign(
         ));
     }
     let e = req.event(ctx, req.date, Event::CampaignPublished(c.clone()));
-    Ok(vec![Decision::new(
+    Ok(vec![decision(
         world,
         StreamId::campaign(cmd.campaign_id),
         vec![e],

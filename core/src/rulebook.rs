@@ -211,3 +211,99 @@ pub fn in_force(date: NaiveDate) -> &'static Rulebook {
 pub fn by_id(id: &str) -> Option<&'static Rulebook> {
     rulebooks().iter().find(|b| b.id == id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::articles::{CGU_2011, CGVU_2026};
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn every_rule_id_has_one_article_in_each_rulebook() {
+        for (name, table) in [("CGVU-2026", CGVU_2026), ("CGU-2011", CGU_2011)] {
+            for rule in RuleId::ALL {
+                let n = table.iter().filter(|(r, _)| r == rule).count();
+                assert_eq!(n, 1, "{rule} has {n} entries in the {name} table");
+            }
+            assert_eq!(table.len(), RuleId::ALL.len(), "{name} has extra entries");
+            for (rule, article) in table {
+                assert!(!article.trim().is_empty(), "{rule} cites nothing in {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn articles_cite_the_rulebook_given_by_rules_md() {
+        assert_eq!(cgvu_2026().article(RuleId::SubWindow), "CGVU-2026 §3.1");
+        assert_eq!(cgu_2011().article(RuleId::SubWindow), "CGU-2011 §1.4");
+        assert_eq!(cgu_2011().article(RuleId::PayCutoff), "CGU-2011 §2.9.6");
+        assert_eq!(cgu_2011().article(RuleId::SubSenior), "CGVU-2026 §2.2.3");
+        assert_eq!(cgu_2011().article(RuleId::UseDezonage), "CGVU-2026 §2.1.2");
+        assert_eq!(cgvu_2026().article(RuleId::RefAmount), "PUNCT-2024 Art. 3");
+        assert_eq!(cgvu_2026().article(RuleId::AccPassword), "ESPACE-GUIDE");
+        assert_eq!(
+            cgvu_2026().article(RuleId::PartnerCheck),
+            "CGVU-2026 §16.1.5.2"
+        );
+        assert_eq!(
+            cgvu_2026().article(RuleId::PayDueVsCollected),
+            "RULES.md §3 (Decision)"
+        );
+    }
+
+    #[test]
+    fn pay_cutoff_day_is_15_under_cgvu_2026_and_20_under_cgu_2011() {
+        assert_eq!(cgvu_2026().cutoff_day, 15);
+        assert_eq!(cgu_2011().cutoff_day, 20);
+    }
+
+    #[test]
+    fn rulebook_in_force_switches_on_2026_06_24() {
+        assert_eq!(in_force(d(2026, 6, 23)).id, "CGU-2011");
+        assert_eq!(in_force(d(2026, 6, 24)).id, "CGVU-2026");
+        assert_eq!(in_force(d(2011, 6, 1)).id, "CGU-2011");
+        assert_eq!(by_id("CGVU-2026").map(|b| b.id), Some("CGVU-2026"));
+        assert!(by_id("CGU-1999").is_none());
+    }
+
+    #[test]
+    fn rulebook_parameters_match_rules_md() {
+        let new = cgvu_2026();
+        let old = cgu_2011();
+        // SUB-WINDOW: 60 to 15 days before the 1st, in both terms.
+        assert_eq!((new.sub_window_days_max, new.sub_window_days_min), (60, 15));
+        assert_eq!((old.sub_window_days_max, old.sub_window_days_min), (60, 15));
+        // LOSS-FREE: 2 free replacements; LOSS-TERMINATION: more than 3 (2011: 2).
+        assert_eq!(new.free_replacements_per_period, 2);
+        assert_eq!(old.free_replacements_per_period, 2);
+        assert_eq!(new.loss_termination_above, 3);
+        assert_eq!(old.loss_termination_above, 2);
+        // BAN-*: 2 months / 24 months / 36 months; 2011: 6 months, fraudster only.
+        assert_eq!(
+            (new.unpaid_ban.rule, new.unpaid_ban.months),
+            (RuleId::BanUnpaid2m, 2)
+        );
+        assert_eq!(
+            (old.unpaid_ban.rule, old.unpaid_ban.months),
+            (RuleId::BanUnpaid2011, 6)
+        );
+        assert!(new.unpaid_ban_lifts_on_settlement);
+        assert!(!old.unpaid_ban_lifts_on_settlement);
+        assert_eq!(new.treasury_ban.map(|b| b.months), Some(24));
+        assert_eq!(old.treasury_ban, None);
+        assert_eq!(new.treasury_settlement_lift_days, 21);
+        assert_eq!(new.fraud_ban.months, 36);
+        assert_eq!(old.fraud_ban.months, 36);
+        assert!(new.fraud_ban_covers_accomplices);
+        assert!(!old.fraud_ban_covers_accomplices);
+        // TERM-BY-AGENCY: address_unknown is a CGU-2011 reason only.
+        assert!(old.address_unknown_termination);
+        assert!(!new.address_unknown_termination);
+        assert_eq!(old.in_force_from, d(2011, 6, 1));
+        assert_eq!(new.in_force_from, d(2026, 6, 24));
+    }
+}

@@ -21,7 +21,9 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId};
 use uuid::Uuid;
 
-use crate::engine::{handle, Context, Decision, IdGen};
+use crate::decision::{Context, Decision};
+use crate::engine::handle;
+use crate::ids::IdGen;
 use crate::policy::Policy;
 use crate::refusal::{CommandError, Refusal};
 use crate::world::World;

@@ -6,8 +6,8 @@
 //! reads given / when / then.
 
 use chrono::NaiveDate;
+use navigo_core::contract::ended::{attestation_available, retention, Retention};
 use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::contract::termination::{attestation_available, retention, Retention};
 use navigo_core::policy::Policy;
 use navigo_core::testing::*;
 use navigo_events_schema::command::{

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use navigo_core::engine::{Context, IdGen};
+use navigo_core::decision::Context;
+use navigo_core::ids::IdGen;
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{AppendRequest, EventStore, Limits, ManualClock};

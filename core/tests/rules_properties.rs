@@ -22,10 +22,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use navigo_core::billing::{owed_month, prepared_terms, RECONCILE_MONTHS_MAX};
+use navigo_core::contract::charges::{
+    dossier_fee_line, owed_month, prepared_terms, RECONCILE_MONTHS_MAX,
+};
 use navigo_core::contract::state::{is_obligation, ContractState};
-use navigo_core::contract::subscription::dossier_fee_line;
-use navigo_core::engine::{handle, Context, Decision, IdGen};
+use navigo_core::decision::{Context, Decision};
+use navigo_core::engine::handle;
+use navigo_core::ids::IdGen;
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::policy::Policy;
 use navigo_core::store::sled_store::{verify_ledger, SledStore};

@@ -3,8 +3,7 @@
 //! RULES.md with their exact amounts and dates (tariff 990.00 €: installment
 //! 90.00 €, daily rate 4.50 €).
 
-use navigo_core::billing::owed_month;
-use navigo_core::contract::payment::refund_method;
+use navigo_core::contract::charges::{owed_month, refund_method};
 use navigo_core::contract::state::Status;
 use navigo_core::testing::*;
 use navigo_core::Policy;

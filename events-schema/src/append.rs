@@ -36,7 +36,11 @@ pub struct AppendRequest {
 impl AppendRequest {
     /// `events` for `stream` at `expected`, with no idempotency key and the
     /// store's clock.
-    pub fn new(stream: StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
+    pub fn new(
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> AppendRequest {
         AppendRequest {
             stream,
             expected,

@@ -11,11 +11,12 @@
 //! composes a debit itself.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_core::billing::{self, owed_month};
+use navigo_core::billing;
 use navigo_core::calendar::paris_start_of_day;
+use navigo_core::contract::charges::{dossier_fee_line, owed_month};
 use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::contract::subscription::dossier_fee_line;
-use navigo_core::engine::{Context, IdGen};
+use navigo_core::decision::Context;
+use navigo_core::ids::IdGen;
 use navigo_core::world::World;
 use navigo_core::Policy;
 use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented, RefundReason};

@@ -8,7 +8,7 @@
 //! [`navigo_core::punctuality::decide_refund`] would decide for a request filed by
 //! the holder on `at`; a filed claim shows its recorded decision.
 
-use navigo_core::claims::holder_history;
+use navigo_core::punctuality::history::holder_history;
 use navigo_core::punctuality::{decide_refund, Filing};
 use navigo_core::world::World;
 use navigo_events_schema::event::{ClaimKind, FilerCapacity, RefundDue};

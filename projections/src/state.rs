@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::calendar::paris_date;
-use navigo_core::contract::loss::{losses_in_last_12_months, rank_in_period};
+use navigo_core::contract::ended::{attestation_available, retention, Retention};
+use navigo_core::contract::loss_count::{losses_in_last_12_months, rank_in_period};
 use navigo_core::contract::state::{ContractState, Status, StatusChange};
-use navigo_core::contract::termination::{attestation_available, retention, Retention};
 use navigo_core::validity::{zone_validity, DezonageReason, Validity};
 use navigo_core::world::World;
 use navigo_events_schema::types::{PaymentSetup, Product};

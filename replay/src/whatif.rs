@@ -21,7 +21,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::billing;
 use navigo_core::calendar::paris_date;
-use navigo_core::engine::{handle, Context, Decision, IdGen};
+use navigo_core::decision::{Context, Decision};
+use navigo_core::engine::handle;
+use navigo_core::ids::IdGen;
 use navigo_core::policy::Policy;
 use navigo_core::refusal::CommandError;
 use navigo_core::world::World;

@@ -13,9 +13,9 @@ use navigo_events_schema::command::EstablishFraud;
 use navigo_events_schema::event::{FraudEstablished, FraudKind, TerminationReason};
 use navigo_events_schema::{Event, RuleId, StreamId};
 
-use super::state::Status;
-use super::termination::terminated;
-use crate::engine::{contract, Context, Decision, Request};
+use super::guards::{self, contract};
+use super::transitions::terminated;
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
 
@@ -36,16 +36,12 @@ pub fn establish_fraud(
     ctx: &mut Context<'_>,
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
-    if let Status::Terminated { reason } = c.current_status() {
-        return Err(req.refuse(
-            RuleId::TermByAgency,
-            format!(
-                "contract {} is already terminated ({reason}); fraud is established with the \
-                 termination it causes",
-                c.id
-            ),
-        ));
-    }
+    guards::refuse_if_terminated(
+        req,
+        c,
+        RuleId::TermByAgency,
+        "fraud is established with the termination it causes",
+    )?;
     if world.person(cmd.fraudster).is_none() {
         return Err(CommandError::invalid(
             "fraudster",
@@ -94,7 +90,7 @@ pub fn establish_fraud(
         Event::ContractTerminated(terminated(reason, req.rulebook, req.date, date)),
     );
     term.causation_id = Some(fraud_id);
-    Ok(vec![Decision::new(
+    Ok(vec![decision(
         world,
         StreamId::contract(c.id),
         vec![fraud, term],

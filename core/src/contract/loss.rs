@@ -2,85 +2,19 @@
 //! `LOSS-SUPPORT`, `TAR-REPLACEMENT-FEE`; CGVU-2026 art. 9, §12.2.1; CGU-2011 art. 5,
 //! §8.1).
 
-use chrono::NaiveDate;
 use navigo_events_schema::command::DeclareLoss;
 use navigo_events_schema::event::{
     ContractTerminated, FeeCharged, FeeKind, LossDeclared, TerminationReason,
 };
-use navigo_events_schema::types::{add_months, sub_months};
 use navigo_events_schema::{Event, Money, RuleId, StreamId};
 
-use super::state::ContractState;
-use super::suspension::refuse_if_terminated;
+use super::guards::{self, contract};
+use super::loss_count::{losses_in_last_12_months, rank_in_period};
 use super::timing;
-use crate::engine::{contract, Context, Decision, Request};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
-use crate::rulebook::{self, Rulebook};
+use crate::rulebook::{self};
 use crate::world::World;
-
-/// `LOSS-FREE`: the free replacements are counted per period of this many
-/// consecutive months from the subscription or the last resumption (§9.1;
-/// CGU-2011 §5.1: per year of contract).
-pub const LOSS_PERIOD_MONTHS: u32 = 12;
-
-/// `LOSS-TERMINATION`: losses are counted over the declaration's date and the
-/// months before it (§12.2.1).
-pub const LOSS_WINDOW_MONTHS: u32 = 12;
-
-/// A bound on the walk through 12-month periods (a contract older than this many
-/// years is not expected; the walk stops there rather than loop).
-const PERIODS_MAX: u32 = 200;
-
-/// The free-replacement period containing `date` for a cycle that began on
-/// `cycle_start`: `[start + 12k months, start + 12(k+1) months)` (`LOSS-FREE`).
-pub fn loss_period(cycle_start: NaiveDate, date: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let mut from = cycle_start;
-    for k in 1..=PERIODS_MAX {
-        let next = add_months(cycle_start, LOSS_PERIOD_MONTHS * k);
-        if next > date {
-            return (from, next);
-        }
-        from = next;
-    }
-    (from, add_months(from, LOSS_PERIOD_MONTHS))
-}
-
-/// The rank a loss declared on `date` would take in its free-replacement period,
-/// and the rulebook of that period's cycle (RULES.md §0 Decision: loss periods use
-/// the rulebook in force when the cycle began).
-pub fn rank_in_period(c: &ContractState, date: NaiveDate) -> (u32, &'static Rulebook) {
-    let (start, cycle_rulebook) = match c.current_period() {
-        Some(p) => (
-            p.start,
-            rulebook::by_id(&p.rulebook).unwrap_or_else(|| rulebook::in_force(p.start)),
-        ),
-        None => (c.start_date, rulebook::in_force(c.start_date)),
-    };
-    let (from, until) = loss_period(start, date);
-    let before = c
-        .losses
-        .iter()
-        .filter(|l| l.date >= from && l.date < until && l.date <= date)
-        .count();
-    (
-        u32::try_from(before).unwrap_or(u32::MAX).saturating_add(1),
-        cycle_rulebook,
-    )
-}
-
-/// Losses and thefts in the 12 months ending on `date` (RULES.md §0: the interval
-/// `(date − 12 months, date]`), counting one more declared on `date` when `with_new`.
-pub fn losses_in_last_12_months(c: &ContractState, date: NaiveDate, with_new: bool) -> u32 {
-    let from = sub_months(date, LOSS_WINDOW_MONTHS);
-    let n = c
-        .losses
-        .iter()
-        .filter(|l| l.date > from && l.date <= date)
-        .count();
-    u32::try_from(n)
-        .unwrap_or(u32::MAX)
-        .saturating_add(u32::from(with_new))
-}
 
 /// Handles `DeclareLoss`.
 ///
@@ -106,7 +40,7 @@ pub fn declare_loss(
     ctx: &mut Context<'_>,
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
-    refuse_if_terminated(req, c, "a loss declaration")?;
+    guards::refuse_change_if_terminated(req, c, "a loss declaration")?;
     if cmd.support != c.support {
         return Err(req.refuse(
             RuleId::LossSupport,
@@ -165,5 +99,5 @@ pub fn declare_loss(
         t.causation_id = Some(loss_id);
         events.push(t);
     }
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(vec![decision(world, StreamId::contract(c.id), events)])
 }

@@ -1,55 +1,32 @@
 //! Payment (`PAY-*`, `TAR-REJECT-FEE`): debit day, payer, mandate, method switch,
 //! debits presented and rejected, settlements, cash payments, refunds.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use navigo_events_schema::command::{
     ChangeDebitDay, ChangeMandate, ChangePayer, ContractRef, PayRefund, RecordCashPayment,
     RecordDebitPresented, RecordDebitRejected, SettleDebt, SwitchPaymentMethod,
 };
 use navigo_events_schema::event::{
     ContractTerminated, DebitDayChanged, DebitRejected, DebtSettled, FeeCharged, FeeKind,
-    MandateChanged, MandateRevoked, PayerChanged, PaymentMeans, PaymentMethodSwitched,
-    RefundMethod, RefundPaid, SettlementChannel, TerminationReason,
+    MandateChanged, MandateRevoked, PayerChanged, PaymentMeans, PaymentMethodSwitched, RefundPaid,
+    SettlementChannel, TerminationReason,
 };
 use navigo_events_schema::types::{Channel, PaymentSetup, Product, ReasonCode};
 use navigo_events_schema::{Event, Money, RuleId, StreamId, StreamKind, YearMonth};
 
-use crate::contract::state::{ContractState, Status};
-use crate::engine::{contract, Context, Decision, Request};
-use crate::person::age_on;
+use super::charges::{self, refund_method};
+use super::guards::{self, contract};
+use super::state::ContractState;
+use super::timing;
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
 
-/// `PAY-REFUND-METHOD`: months looked back for an online card payment.
-pub const CARD_REFUND_LOOKBACK_MONTHS: u32 = 11;
-
 /// The first month a change registered on `date` affects (`PAY-CUTOFF`,
 /// §4.14.1; CGU-2011 §2.9.6): before the cutoff day M+1, on or after it M+2. The
-/// rule lives in [`super::timing::first_month_affected`].
+/// rule lives in [`timing::first_month_affected`].
 pub fn cutoff_month(req: &Request<'_>) -> YearMonth {
-    super::timing::first_month_affected(req.rulebook, req.date)
-}
-
-/// How a refund is paid (`PAY-REFUND-METHOD`, §7.7, §10.5, §12.1.2): direct debit →
-/// bank transfer; paid online by card → back to the card when an online payment of
-/// at least the amount was made in the 11 previous months, else lettre-chèque;
-/// otherwise (cheque, cash, card at an agency) → lettre-chèque.
-pub fn refund_method(c: &ContractState, amount: Money, date: NaiveDate) -> RefundMethod {
-    if c.payment().is_some_and(PaymentSetup::is_direct_debit) {
-        return RefundMethod::BankTransfer;
-    }
-    // "In the 11 previous months" is the half-open window of RULES.md §0,
-    // (date − 11 months, date].
-    let card = c.one_off_payments.iter().any(|p| {
-        p.means == PaymentMeans::CardOnline
-            && crate::calendar::within_last_months(p.date, date, CARD_REFUND_LOOKBACK_MONTHS)
-            && p.amount >= amount
-    });
-    if card {
-        RefundMethod::Card
-    } else {
-        RefundMethod::LettreCheque
-    }
+    timing::first_month_affected(req.rulebook, req.date)
 }
 
 /// The contract of a payment command, refused when terminated and, online, when
@@ -60,27 +37,12 @@ fn managed<'w>(
     id: uuid::Uuid,
 ) -> Result<&'w ContractState, CommandError> {
     let c = contract(world, id)?;
-    if c.third_party_payer && req.channel == Some(Channel::Online) {
-        return Err(req.refuse(
-            RuleId::SubThirdParty,
-            "a contract financed by a third-party payer cannot be managed online; ask at an \
-             agency or by mail",
-        ));
-    }
+    guards::refuse_third_party_online(req, c)?;
     Ok(c)
 }
 
 fn not_terminated(req: &Request<'_>, c: &ContractState, rule: RuleId) -> Result<(), CommandError> {
-    if c.is_terminated() {
-        return Err(req.refuse(
-            rule,
-            format!(
-                "contract {} is terminated; subscribe a new contract instead",
-                c.id
-            ),
-        ));
-    }
-    Ok(())
+    guards::refuse_if_terminated(req, c, rule, "subscribe a new contract instead")
 }
 
 fn one(
@@ -88,7 +50,7 @@ fn one(
     c: &ContractState,
     events: Vec<navigo_events_schema::NewEvent>,
 ) -> Vec<Decision> {
-    vec![Decision::new(world, StreamId::contract(c.id), events)]
+    vec![decision(world, StreamId::contract(c.id), events)]
 }
 
 /// Changes the debit day (`PAY-DEBIT-DAY`, §4.14.2): direct debit only, at most once
@@ -181,18 +143,9 @@ pub fn change_payer(
             "a new payer of a direct-debit contract signs a new SEPA mandate; give it",
         ));
     }
-    let age = age_on(payer.birth_date, req.date);
-    if age < crate::contract::subscription::PAYER_AGE_MIN
-        && !(payer.emancipation_proof.is_some()
-            && age >= crate::contract::subscription::EMANCIPATED_PAYER_AGE_MIN)
-    {
-        return Err(req.refuse(
-            RuleId::SubAge,
-            format!("the payer must be at least 18, or 16 and emancipated with proof; aged {age}"),
-        ));
-    }
+    guards::check_payer_age(req, payer, req.date)?;
     // BAN-NEW-PAYER: the new payer must not be under a payer ban.
-    if let Some(refusal) = crate::contract::subscription::payer_banned(world, cmd.payer, req.date) {
+    if let Some(refusal) = guards::payer_banned(world, cmd.payer, req.date) {
         return Err(refusal);
     }
     let e = req.event(
@@ -319,7 +272,7 @@ pub fn switch_method(
             let mut paid = Money::ZERO;
             let mut m = cycle_first;
             while m < from {
-                if let Some(t) = crate::billing::owed_month(world, c, m) {
+                if let Some(t) = charges::owed_month(world, c, m) {
                     paid += t.amount;
                 }
                 m = m.plus(1);
@@ -402,10 +355,10 @@ pub fn record_debit_presented(
             format!("{} is not billed by direct debit", cmd.month),
         ));
     }
-    let (debit, not_owed) =
-        crate::billing::compose_debit(world, c, cmd.month, ctx.policy.dossier_fee).ok_or_else(
-            || CommandError::invalid("month", format!("nothing to collect for {}", cmd.month)),
-        )?;
+    let (debit, not_owed) = charges::compose_debit(world, c, cmd.month, ctx.policy.dossier_fee)
+        .ok_or_else(|| {
+            CommandError::invalid("month", format!("nothing to collect for {}", cmd.month))
+        })?;
     let date = c.debit_date(cmd.month);
     let payer = debit.payer;
     let mut events = vec![req.event(ctx, date, Event::DebitPresented(debit))];
@@ -629,7 +582,7 @@ pub fn record_cash_payment(
             means: cmd.means,
             channel,
             covers_from: month,
-            covers_until: month.plus(11),
+            covers_until: timing::cash_period_last_month(month),
         }
     };
     let e = req.event(ctx, req.date, Event::CashPaymentReceived(event));
@@ -697,10 +650,5 @@ pub fn pay_refund(
             method: cmd.method.unwrap_or(method),
         }),
     );
-    Ok(vec![Decision::new(world, cmd.stream, vec![e])])
-}
-
-/// Whether the contract is in a state that is billed (`Status::Active`).
-pub fn is_active(c: &ContractState) -> bool {
-    c.current_status() == Status::Active
+    Ok(vec![decision(world, cmd.stream, vec![e])])
 }

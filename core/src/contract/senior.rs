@@ -9,19 +9,16 @@
 
 use navigo_events_schema::command::{ContractRef, RequestSeniorSwitch};
 use navigo_events_schema::event::{SeniorSwitchRequested, SeniorSwitchValidated};
-use navigo_events_schema::types::{add_months, ActorRole, PaymentSetup, Product};
+use navigo_events_schema::types::{ActorRole, PaymentSetup, Product};
 use navigo_events_schema::{Event, RuleId};
 
+use super::guards::{contract, senior_declaration_ok, SENIOR_AGE_MIN};
 use super::state::{ContractState, Status};
-use super::subscription::senior_declaration_ok;
-use super::suspension::suspended_since;
 use super::timing;
-use crate::engine::{contract, Context, Decision, Request};
+use crate::calendar::date_of_age;
+use crate::decision::{Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
-
-/// `SUB-SENIOR`: the holder is at least this old (§2.2.3).
-pub const SENIOR_AGE_MIN: u32 = 62;
 
 /// A named bound on the proof reference's length.
 pub const PROOF_REF_BYTES_MAX: usize = 128;
@@ -42,7 +39,7 @@ fn check_contract(req: &Request<'_>, c: &ContractState) -> Result<(), CommandErr
     if let Status::Terminated { reason } = c.current_status() {
         return Err(refuse(format!("it is terminated ({reason})")));
     }
-    if let Some(since) = suspended_since(c) {
+    if let Some(since) = c.suspended_since() {
         return Err(refuse(format!(
             "it is suspended from {since}; resume it first"
         )));
@@ -94,7 +91,7 @@ pub fn request_switch(
             format!("holder {} is not registered", c.holder),
         )
     })?;
-    let aged = add_months(holder.birth_date, 12 * SENIOR_AGE_MIN);
+    let aged = date_of_age(holder.birth_date, SENIOR_AGE_MIN);
     if req.date < aged {
         return Err(req.refuse(
             RuleId::SeniorSwitch,

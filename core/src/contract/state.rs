@@ -304,7 +304,7 @@ pub const PREPARED_TERMS_MAX: usize = 32;
 /// The terms of a contract as they stood just before a change registered on
 /// `registered_on` (`PAY-CUTOFF`): what a debit prepared before that change was
 /// composed from. The billing clock picks the set that applies to a month
-/// (`billing::prepared_terms`); the fold only keeps them.
+/// (`charges::prepared_terms`); the fold only keeps them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedTerms {
     /// The Paris date of the change's recorded-at instant: the day the ledger
@@ -557,6 +557,14 @@ impl ContractState {
         matches!(self.current_status(), Status::Terminated { .. })
     }
 
+    /// The date the current suspension took effect, when the contract is suspended.
+    pub fn suspended_since(&self) -> Option<NaiveDate> {
+        match self.statuses.last() {
+            Some(s) if matches!(s.status, Status::Suspended { .. }) => Some(s.from),
+            _ => None,
+        }
+    }
+
     /// The current (last) period.
     pub fn current_period(&self) -> Option<&Period> {
         self.periods.last()
@@ -662,8 +670,7 @@ impl ContractState {
                     // of travel from the start date, not from the day it was paid (an
                     // online subscription is paid up to 60 days before its start).
                     self.cash_paid_until =
-                        navigo_events_schema::types::add_months(self.start_date.max(date), 12)
-                            .pred_opt();
+                        super::timing::cash_period_last_day(self.start_date.max(date));
                 }
             }
             Event::DebitDayChanged(d) => {
@@ -782,8 +789,7 @@ impl ContractState {
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
                         .unwrap_or(date);
-                    self.cash_paid_until =
-                        navigo_events_schema::types::add_months(from, 12).pred_opt();
+                    self.cash_paid_until = super::timing::cash_period_last_day(from);
                 }
             }
             Event::CashRenewalNoticeSent(n) => self.renewal_notices.push(n.period_end),
@@ -854,8 +860,7 @@ impl ContractState {
                     self.cash_period_paid = a;
                     self.cash_period_refunded = Money::ZERO;
                     self.cash_period_zone_due = Money::ZERO;
-                    self.cash_paid_until =
-                        navigo_events_schema::types::add_months(date, 12).pred_opt();
+                    self.cash_paid_until = super::timing::cash_period_last_day(date);
                 }
                 self.periods.push(Period {
                     start: date,
@@ -963,7 +968,7 @@ impl ContractState {
     /// Keeps the terms before a change of the debit terms (`PAY-CUTOFF`), and
     /// drops those no debit can be prepared from any more. This is bookkeeping,
     /// not a rule: which set a debit reads is decided by the billing clock
-    /// (`billing::prepared_terms`), from the date each change was registered.
+    /// (`charges::prepared_terms`), from the date each change was registered.
     ///
     /// A change registered by a person (customer, agent, import) keeps the terms
     /// it replaces, once per registration date. The ledger's own decisions (the

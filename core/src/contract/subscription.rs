@@ -1,88 +1,24 @@
 //! Subscription (`SUB-*`, `TAR-DOSSIER-FEE`, `SUB-FIRST-PAYMENT`, `PAY-FREE-MONTH`).
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration};
 use navigo_events_schema::command::Subscribe;
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, FirstPaymentCollected, PaymentMeans,
 };
-use navigo_events_schema::types::{
-    add_months, ActivityDeclaration, Channel, PaymentSetup, Product,
-};
-use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
-use rust_decimal::Decimal;
-use uuid::Uuid;
+use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
 
-use crate::bans::{self, BanRole};
-use crate::calendar::remaining_days;
-use crate::contract::state::Status;
-use crate::engine::{Context, Decision, Request};
-use crate::person::age_on;
+use super::charges::first_free_month;
+use super::guards::{self, holder_banned, payer_banned, senior_declaration_ok, SENIOR_AGE_MIN};
+use super::state::Status;
+use super::timing;
+use crate::calendar::{age_on, date_of_age, remaining_days};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
-use crate::rulebook::{FreeMonthRule, Rulebook};
 use crate::world::World;
 
 /// `SUB-AGE`: minimum age of the holder on the start date.
 pub const HOLDER_AGE_MIN: u32 = 16;
-/// `SUB-AGE`: minimum age of a payer who is not emancipated.
-pub const PAYER_AGE_MIN: u32 = 18;
-/// `SUB-AGE`: minimum age of an emancipated payer (with proof).
-pub const EMANCIPATED_PAYER_AGE_MIN: u32 = 16;
-/// `SUB-SENIOR`: minimum age of a Senior holder on the start date.
-pub const SENIOR_AGE_MIN: u32 = 62;
-/// `SUB-SENIOR`: activity strictly below these hours (week, month, year; §2.2.3).
-pub const SENIOR_HOURS_PER_WEEK_MAX: Decimal = Decimal::from_parts(175, 0, 0, false, 1);
-/// See [`SENIOR_HOURS_PER_WEEK_MAX`].
-pub const SENIOR_HOURS_PER_MONTH_MAX: Decimal = Decimal::from_parts(755, 0, 0, false, 1);
-/// See [`SENIOR_HOURS_PER_WEEK_MAX`].
-pub const SENIOR_HOURS_PER_YEAR_MAX: Decimal = Decimal::from_parts(8035, 0, 0, false, 1);
-/// `PAY-CASH`: months of travel a cash payment covers.
-pub const CASH_PERIOD_MONTHS: u32 = 12;
-
-/// The first free month of a cycle starting on `start` under `book`
-/// (`PAY-FREE-MONTH`, CGVU-2026 §4.14.12.2, CGU-2011 §2.9.3). None for Senior
-/// (`PAY-SENIOR`).
-pub fn first_free_month(book: &Rulebook, product: Product, start: NaiveDate) -> Option<YearMonth> {
-    if product == Product::Senior {
-        return None;
-    }
-    let m = YearMonth::of(start);
-    let eleven = match book.free_month {
-        FreeMonthRule::RemainingDays { min_days } => {
-            start.day() == 1 || remaining_days(start) >= min_days
-        }
-        FreeMonthRule::FirstOfMonthOnly => start.day() == 1,
-    };
-    Some(if eleven { m.plus(11) } else { m.plus(12) })
-}
-
-/// Whether a Senior activity declaration is below half-time (`SUB-SENIOR`, §2.2.3).
-pub fn senior_declaration_ok(d: &ActivityDeclaration) -> bool {
-    match d {
-        ActivityDeclaration::NoActivity => true,
-        ActivityDeclaration::HoursPerWeek { hours } => *hours < SENIOR_HOURS_PER_WEEK_MAX,
-        ActivityDeclaration::HoursPerMonth { hours } => *hours < SENIOR_HOURS_PER_MONTH_MAX,
-        ActivityDeclaration::HoursPerYear { hours } => *hours < SENIOR_HOURS_PER_YEAR_MAX,
-    }
-}
-
-/// The payer ban barring `payer` on `date` (`SUB-BANNED-PAYER`, RULES.md §8), as
-/// the refusal to give: the windows come from [`crate::bans`] over the person's
-/// facts; ban durations use the rulebook recorded on the termination or in force
-/// on the notice's receipt (RULES.md §0 Decision).
-pub fn payer_banned(world: &World, payer: Uuid, date: NaiveDate) -> Option<CommandError> {
-    let windows = world.ban_windows(payer);
-    bans::may_be(BanRole::Payer, date, &windows)
-        .err()
-        .map(|w| CommandError::Refused(bans::ban_refusal(w, date)))
-}
-
-/// The fraud ban barring `holder` on `date` (`SUB-BANNED-HOLDER`, `BAN-FRAUD-3Y`).
-pub fn holder_banned(world: &World, holder: Uuid, date: NaiveDate) -> Option<CommandError> {
-    let windows = world.ban_windows(holder);
-    bans::may_be(BanRole::Holder, date, &windows)
-        .err()
-        .map(|w| CommandError::Refused(bans::ban_refusal(w, date)))
-}
 
 /// Subscribes a contract.
 ///
@@ -154,7 +90,7 @@ pub fn subscribe(
                 format!(
                     "the Senior holder must be {SENIOR_AGE_MIN} or older on the start date; \
                      aged {age} on {start} (62 on {})",
-                    add_months(holder.birth_date, 12 * SENIOR_AGE_MIN)
+                    date_of_age(holder.birth_date, SENIOR_AGE_MIN)
                 ),
             ));
         }
@@ -237,21 +173,11 @@ pub fn subscribe(
             format!(
                 "the holder must be at least {HOLDER_AGE_MIN} on the start date; aged {holder_age} \
                  on {start}; start on or after {}",
-                add_months(holder.birth_date, 12 * HOLDER_AGE_MIN)
+                date_of_age(holder.birth_date, HOLDER_AGE_MIN)
             ),
         ));
     }
-    let payer_age = age_on(payer.birth_date, start);
-    let emancipated = payer.emancipation_proof.is_some() && payer_age >= EMANCIPATED_PAYER_AGE_MIN;
-    if payer_age < PAYER_AGE_MIN && !emancipated {
-        return Err(req.refuse(
-            RuleId::SubAge,
-            format!(
-                "the payer must be at least {PAYER_AGE_MIN}, or at least \
-                 {EMANCIPATED_PAYER_AGE_MIN} and emancipated with proof; aged {payer_age} on {start}"
-            ),
-        ));
-    }
+    guards::check_payer_age(req, payer, start)?;
     // SUB-ONE-ACTIVE (§4.14.11): another contract of the holder still in force (or
     // in force on the start date) blocks a new one.
     if let Some(other) = world.contracts_of_holder(cmd.holder).find(|c| {
@@ -312,7 +238,7 @@ pub fn subscribe(
                 dossier_fee: ctx.policy.dossier_fee,
                 means,
                 covers_from: m,
-                covers_until: m.plus(CASH_PERIOD_MONTHS as i32 - 1),
+                covers_until: timing::cash_period_last_month(m),
                 lines: vec![ChargeLine {
                     kind: ChargeKind::CashAnnual,
                     amount: annual,
@@ -327,20 +253,13 @@ pub fn subscribe(
                 .catalogue
                 .first_month_amount(cmd.product, start, start)
                 .ok_or_else(|| req.refuse(RuleId::SubProduct, "no price on the start date"))?;
-            let (kind, amount, days, tariff) = (first.kind, first.amount, first.days, first.tariff);
             Some(FirstPaymentCollected {
-                amount,
+                amount: first.amount,
                 dossier_fee: ctx.policy.dossier_fee,
                 means,
                 covers_from: m,
                 covers_until: m,
-                lines: vec![ChargeLine {
-                    kind,
-                    amount,
-                    days,
-                    month: m,
-                    tariff: Some(tariff),
-                }],
+                lines: vec![first.line(m)],
             })
         }
         PaymentSetup::DirectDebit { .. } => None,
@@ -348,7 +267,7 @@ pub fn subscribe(
     if let Some(p) = first {
         events.push(req.event(ctx, req.date, Event::FirstPaymentCollected(p)));
     }
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(vec![decision(world, stream, events)])
 }
 
 fn with_article(name: &str) -> String {
@@ -366,17 +285,5 @@ fn channel_name(c: Channel) -> &'static str {
         Channel::Mail => "mail",
         Channel::Email => "email",
         Channel::Phone => "phone",
-    }
-}
-
-/// The dossier fee as a charge line on the first debit of a remote subscription
-/// (`TAR-DOSSIER-FEE`, `SUB-FIRST-PAYMENT`).
-pub fn dossier_fee_line(fee: Money, month: YearMonth) -> ChargeLine {
-    ChargeLine {
-        kind: ChargeKind::DossierFee,
-        amount: fee,
-        days: None,
-        month,
-        tariff: None,
     }
 }

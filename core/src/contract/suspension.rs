@@ -10,82 +10,24 @@
 
 use chrono::NaiveDate;
 use navigo_events_schema::command::{Resume, Suspend};
-use navigo_events_schema::event::{
-    ContractResumed, ContractSuspended, RefundDue, RefundReason, SuspensionCause,
-};
-use navigo_events_schema::types::{add_months, Channel, PaymentSetup, Product};
-use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
+use navigo_events_schema::event::{RefundDue, RefundReason, SuspensionCause};
+use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
 
-use super::state::{ContractState, Status};
+use super::charges::{self, cash_due_at_resumption};
+use super::guards::{self, contract};
+use super::state::ContractState;
 use super::timing;
-use crate::engine::{contract, Context, Decision, Request};
+use super::transitions::{resumed, suspended};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
-use crate::rulebook::{self, Rulebook, SuspensionRule};
+use crate::rulebook::{Rulebook, SuspensionRule};
 use crate::world::World;
-
-/// `SUSP-MAX-12M`: a suspension lasts at most this many months (CGVU-2026 §10.3,
-/// CGU-2011 §6.2).
-pub const SUSPENSION_MONTHS_MAX: u32 = 12;
 
 /// How far ahead of the request a suspension or resumption date may be asked.
 /// RULES.md is silent; Decision: at most the 12 months a suspension may last, so
 /// that every pending effect stays inside one suspension window.
 pub const AHEAD_DAYS_MAX: i64 = 366;
-
-/// The date the current suspension took effect, when the contract is suspended.
-pub fn suspended_since(c: &ContractState) -> Option<NaiveDate> {
-    match c.statuses.last() {
-        Some(s) if matches!(s.status, Status::Suspended { .. }) => Some(s.from),
-        _ => None,
-    }
-}
-
-/// The day a suspension that began on `since` terminates the contract:
-/// `since + 12 months` (`SUSP-MAX-12M`; RULES.md §0: the window is half-open, so
-/// the contract may still resume the day before).
-pub fn suspension_limit(since: NaiveDate) -> NaiveDate {
-    add_months(since, SUSPENSION_MONTHS_MAX)
-}
-
-/// The refusal of any change to a terminated contract (`SUSP-NOT-WHILE-TERMINATED`).
-pub(crate) fn refuse_if_terminated(
-    req: &Request<'_>,
-    c: &ContractState,
-    what: &str,
-) -> Result<(), CommandError> {
-    if let Status::Terminated { reason } = c.current_status() {
-        let since = c.termination.as_ref().map(|t| t.0).unwrap_or(c.start_date);
-        return Err(req.refuse(
-            RuleId::SuspNotWhileTerminated,
-            format!(
-                "contract {} was terminated on {since} ({reason}); {what} is only possible on a \
-                 contract in force or suspended: subscribe a new contract instead",
-                c.id
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `SUB-THIRD-PARTY`: a contract financed by a third-party payer cannot be managed
-/// online (CGVU-2026 §7.3, §10.2, §11.2).
-pub(crate) fn refuse_third_party_online(
-    req: &Request<'_>,
-    c: &ContractState,
-    channel: Channel,
-) -> Result<(), CommandError> {
-    if c.third_party_payer && channel == Channel::Online {
-        return Err(req.refuse(
-            RuleId::SubThirdParty,
-            format!(
-                "contract {} is financed by a third-party payer and cannot be managed online; \
-                 ask at an agency",
-                c.id
-            ),
-        ));
-    }
-    Ok(())
-}
 
 /// Handles `Suspend` (`SUSP-ANYTIME`, `SUSP-MONTH-DUE`, `SUSP-RESUME`,
 /// `SUSP-NOT-WHILE-TERMINATED`, `PAY-CUTOFF`).
@@ -101,8 +43,8 @@ pub fn suspend(
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
     let channel = req.channel()?;
-    refuse_if_terminated(req, c, "a suspension")?;
-    if let Some(since) = suspended_since(c) {
+    guards::refuse_change_if_terminated(req, c, "a suspension")?;
+    if let Some(since) = c.suspended_since() {
         return Err(req.refuse(
             RuleId::SuspAnytime,
             format!(
@@ -111,7 +53,7 @@ pub fn suspend(
             ),
         ));
     }
-    refuse_third_party_online(req, c, channel)?;
+    guards::refuse_third_party_online(req, c)?;
     let rb = req.rulebook;
     let effective = suspension_date(req, rb, channel, cmd.effective_date)?;
     let start = c.current_period().map_or(c.start_date, |p| p.start);
@@ -126,7 +68,7 @@ pub fn suspend(
         ));
     }
     if let Some(planned) = cmd.planned_resumption {
-        let limit = suspension_limit(effective);
+        let limit = timing::suspension_limit(effective);
         if planned <= effective || planned >= limit {
             return Err(req.refuse(
                 RuleId::SuspResume,
@@ -150,25 +92,6 @@ pub fn suspend(
         timing::billing_stops_from(rb, req.date, effective),
     ));
     Ok(req.one_contract_event(world, ctx, c.id, effective, event))
-}
-
-/// The suspension event of a contract no longer in force from `effective`, whose
-/// debits stop from `billing_stops_from` (`SUSP-MONTH-DUE`, `PAY-CUTOFF`): it
-/// states the first month not due and the months not due whose prepared debit is
-/// taken and refunded. The billing clock uses it for a cash period that ends.
-pub fn suspended(
-    cause: SuspensionCause,
-    planned_resumption: Option<NaiveDate>,
-    effective: NaiveDate,
-    billing_stops_from: YearMonth,
-) -> ContractSuspended {
-    ContractSuspended {
-        cause,
-        planned_resumption,
-        not_due_from: timing::first_month_not_due(effective),
-        billing_stops_from,
-        prepared_debits_refunded: timing::prepared_months_not_due(effective, billing_stops_from),
-    }
 }
 
 /// The effective date of a suspension asked on the request's date through
@@ -222,67 +145,6 @@ fn suspension_date(
     Ok(date)
 }
 
-/// The resumption event of a contract resuming on `effective`, registered on
-/// `registered_on` under `registered_rulebook` (`SUSP-RESUME`, `PAY-CUTOFF`). The
-/// billing clock uses it for a resumption planned with the suspension.
-///
-/// Billing restarts with the month of the resumption when it can still reach that
-/// debit, otherwise with the first month `PAY-CUTOFF` allows; the months in
-/// between are due (`TAR-PRORATA` for the first one when it is not the
-/// suspension's month) and collected with the first debit. The free-month cycle
-/// restarts from the resumption under the rulebook in force on that date
-/// (RULES.md §0 Decision; §11.3); Senior has none (`PAY-SENIOR`).
-pub fn resumed(
-    c: &ContractState,
-    registered_rulebook: &Rulebook,
-    registered_on: NaiveDate,
-    effective: NaiveDate,
-    payment: PaymentSetup,
-) -> ContractResumed {
-    let cycle_rulebook = rulebook::in_force(effective);
-    let billing_from = YearMonth::of(effective).max(timing::first_month_affected(
-        registered_rulebook,
-        registered_on,
-    ));
-    let first_free_month =
-        crate::contract::subscription::first_free_month(cycle_rulebook, c.product, effective);
-    ContractResumed {
-        rulebook: cycle_rulebook.id.to_owned(),
-        remaining_days: crate::calendar::remaining_days(effective),
-        billing_from,
-        first_free_month,
-        payment,
-        cash_due: None,
-    }
-}
-
-/// What a resumption on `effective` with `payment` makes due for a cash contract
-/// (CGVU-2026 §11.3: "the payer renews the payment for 12 consecutive months of
-/// travel at the tariff in force on the date of payment"; `SUSP-RESUME`,
-/// `PAY-CASH`): the annual price of the product on the resumption date, paid at
-/// the resumption. `Some(None)` for a direct-debit resumption (billing restarts
-/// with the debits), `None` when the catalogue has no price for that date.
-///
-/// Decision: the payment date is read as the resumption date, and the unused part
-/// of the previous cash period is not carried over: it was refunded at the
-/// suspension (`PAY-CASH-REFUND`), or is refunded in the resumption's own decision
-/// when the clock has not run since.
-pub fn cash_due_at_resumption(
-    world: &World,
-    c: &ContractState,
-    effective: NaiveDate,
-    payment: &PaymentSetup,
-) -> Option<Option<Money>> {
-    if payment.is_direct_debit() {
-        return Some(None);
-    }
-    let annual = world
-        .catalogue
-        .annual_price(c.product.key(), effective)?
-        .annual;
-    Some(Some(annual))
-}
-
 /// Handles `Resume` (`SUSP-RESUME`, `SUSP-MAX-12M`, `SUSP-NOT-WHILE-TERMINATED`,
 /// `PAY-SWITCH-TO-DEBIT`, `PAY-SWITCH-TO-CASH`).
 ///
@@ -298,8 +160,8 @@ pub fn resume(
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
     let channel = req.channel()?;
-    refuse_if_terminated(req, c, "a resumption")?;
-    let Some(since) = suspended_since(c) else {
+    guards::refuse_change_if_terminated(req, c, "a resumption")?;
+    let Some(since) = c.suspended_since() else {
         return Err(req.refuse(
             RuleId::SuspResume,
             format!(
@@ -308,7 +170,7 @@ pub fn resume(
             ),
         ));
     };
-    refuse_third_party_online(req, c, channel)?;
+    guards::refuse_third_party_online(req, c)?;
     let rb = req.rulebook;
     let earliest = match rb.suspension {
         SuspensionRule::AnyChannel { remote_delay_hours } => {
@@ -332,7 +194,7 @@ pub fn resume(
     // the suspension date itself, which cancels it in effect (RULES.md is silent).
     let earliest_allowed = earliest.max(since);
     let effective = cmd.effective_date.unwrap_or(earliest_allowed);
-    let limit = suspension_limit(since);
+    let limit = timing::suspension_limit(since);
     if effective >= limit {
         return Err(req.refuse(
             RuleId::SuspMax12m,
@@ -373,13 +235,13 @@ pub fn resume(
     let mut events = Vec::new();
     // PAY-CASH-REFUND: the unused part of the cash period suspended is refunded
     // before the new period is paid, when the clock has not refunded it yet.
-    if let Some(amount) = crate::billing::cash_unused(world, c) {
+    if let Some(amount) = charges::cash_unused(world, c) {
         let refund_days = chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
         let refund = Event::RefundDue(RefundDue {
             amount,
             reason: RefundReason::CashUnused,
             due_by: since + refund_days,
-            method: super::termination::refund_method(c, amount, since),
+            method: charges::refund_method(c, amount, since),
             beneficiary: c.payer,
         });
         events.push(req.event(ctx, since, refund));
@@ -387,7 +249,7 @@ pub fn resume(
     let mut r = resumed(c, rb, req.date, effective, payment);
     r.cash_due = cash_due;
     events.push(req.event(ctx, effective, Event::ContractResumed(r)));
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(vec![decision(world, stream, events)])
 }
 
 /// A change of payment method at a resumption: cash → debit is allowed there

@@ -9,74 +9,24 @@
 
 use chrono::NaiveDate;
 use navigo_events_schema::command::{ContractRef, TerminateByAgency};
-use navigo_events_schema::event::{ContractTerminated, RefundDue, RefundReason, TerminationReason};
-use navigo_events_schema::types::{add_months, PaymentSetup};
+use navigo_events_schema::event::{RefundDue, RefundReason, TerminationReason};
+use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
-use uuid::Uuid;
 
-use super::loss::losses_in_last_12_months;
-use super::state::{ContractState, Status};
-use super::suspension::{refuse_third_party_online, suspended_since, suspension_limit};
+use super::charges::refund_method;
+use super::guards::{self, contract};
+use super::loss_count::losses_in_last_12_months;
+use super::state::ContractState;
 use super::timing;
-use crate::engine::{contract, Context, Decision, Request};
-use crate::refusal::{CommandError, Refusal};
-use crate::rulebook::{self, PayerTerminationRule, Rulebook};
+use super::transitions::terminated;
+use crate::decision::{decision, Context, Decision, Request};
+use crate::refusal::CommandError;
+use crate::rulebook::PayerTerminationRule;
 use crate::world::World;
-
-/// `TERM-ATTESTATION`: an attestation stays available this many months after the
-/// termination (CGVU-2026 §4.14.4).
-pub const ATTESTATION_MONTHS_AFTER_END: u32 = 6;
-
-/// `TERM-ATTESTATION`: the requester is at least this old ("over 16", read as 16
-/// or more, the age from which one may be holder or payer, §4.1).
-pub const ATTESTATION_AGE_MIN: u32 = 16;
-
-/// `TERM-RETENTION`: personal data is kept this many years after the end of the
-/// last contract, then archived (CGVU-2026 §16.1.4).
-pub const RETENTION_YEARS: u32 = 5;
-
-/// `PAY-REFUND-METHOD`: the lookback and the refund channel are those of
-/// [`super::payment`], re-exported here for the termination and refund paths.
-pub use super::payment::{refund_method, CARD_REFUND_LOOKBACK_MONTHS};
 
 /// How far after the request an agency may date a termination. RULES.md is
 /// silent; Decision: one month, enough to align on a month's end.
 pub const AGENCY_TERMINATION_AHEAD_DAYS_MAX: i64 = 31;
-
-/// The termination event of `c` ending on `effective`, requested on
-/// `request_date` under `request_rulebook` (`PAY-CUTOFF`, `SUSP-MONTH-DUE`).
-/// The billing clock uses it for the terminations it emits (`SUSP-MAX-12M`,
-/// `PAY-UNPAID-TERMINATION`).
-pub fn terminated(
-    reason: TerminationReason,
-    request_rulebook: &Rulebook,
-    request_date: NaiveDate,
-    effective: NaiveDate,
-) -> ContractTerminated {
-    ContractTerminated {
-        reason,
-        rulebook: rulebook::in_force(effective).id.to_owned(),
-        billing_stops_from: timing::billing_stops_from(request_rulebook, request_date, effective),
-    }
-}
-
-fn refuse_if_already_terminated(
-    req: &Request<'_>,
-    c: &ContractState,
-    rule: RuleId,
-) -> Result<(), CommandError> {
-    if let Status::Terminated { reason } = c.current_status() {
-        let since = c.termination.as_ref().map_or(c.start_date, |t| t.0);
-        return Err(req.refuse(
-            rule,
-            format!(
-                "contract {} is already terminated from {since} ({reason}); nothing to terminate",
-                c.id
-            ),
-        ));
-    }
-    Ok(())
-}
 
 /// Handles `TerminateByPayer` (`TERM-BY-PAYER`).
 ///
@@ -96,9 +46,9 @@ pub fn terminate_by_payer(
     ctx: &mut Context<'_>,
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
-    let channel = req.channel()?;
-    refuse_if_already_terminated(req, c, RuleId::TermByPayer)?;
-    refuse_third_party_online(req, c, channel)?;
+    let _channel = req.channel()?;
+    guards::refuse_if_terminated(req, c, RuleId::TermByPayer, "nothing to terminate")?;
+    guards::refuse_third_party_online(req, c)?;
     // TERM-BY-PAYER (§12.1): the payer terminates. Decision: a customer the world
     // identifies as a registered person other than the payer (the holder
     // included) is refused; agents act for the payer and are not restricted, nor
@@ -165,7 +115,7 @@ pub fn terminate_by_agency(
     ctx: &mut Context<'_>,
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
-    refuse_if_already_terminated(req, c, RuleId::TermByAgency)?;
+    guards::refuse_if_terminated(req, c, RuleId::TermByAgency, "nothing to terminate")?;
     let effective = cmd.effective_date.unwrap_or(req.date);
     if effective < c.start_date
         || effective > req.date + chrono::Duration::days(AGENCY_TERMINATION_AHEAD_DAYS_MAX)
@@ -209,7 +159,7 @@ pub fn terminate_by_agency(
             events.push(refund);
         }
     }
-    Ok(vec![Decision::new(world, StreamId::contract(c.id), events)])
+    Ok(vec![decision(world, StreamId::contract(c.id), events)])
 }
 
 fn check_agency_reason(
@@ -275,14 +225,14 @@ fn check_agency_reason(
                 ))
             }
         }
-        TerminationReason::SuspensionOver12Months => match suspended_since(c) {
-            Some(since) if effective >= suspension_limit(since) => Ok(()),
+        TerminationReason::SuspensionOver12Months => match c.suspended_since() {
+            Some(since) if effective >= timing::suspension_limit(since) => Ok(()),
             Some(since) => Err(req.refuse(
                 RuleId::SuspMax12m,
                 format!(
                     "contract {} is suspended from {since}; the 12 months end on {}, not before",
                     c.id,
-                    suspension_limit(since)
+                    timing::suspension_limit(since)
                 ),
             )),
             None => Err(req.refuse(
@@ -291,73 +241,5 @@ fn check_agency_reason(
             )),
         },
         _ => Ok(()),
-    }
-}
-
-/// `TERM-ATTESTATION` (CGVU-2026 §4.14.4): whether `person`, born on `birth_date`,
-/// may download an attestation of contract `c` on `on`: the person is its holder
-/// or one of its payers, is 16 or more, and the contract is active, suspended, or
-/// terminated less than 6 months ago.
-///
-/// # Errors
-/// A refusal by `TERM-ATTESTATION` saying which condition fails.
-pub fn attestation_available(
-    c: &ContractState,
-    person: Uuid,
-    birth_date: NaiveDate,
-    on: NaiveDate,
-) -> Result<(), Refusal> {
-    let book = rulebook::in_force(on);
-    let refuse = |message: String| Refusal::under(book, RuleId::TermAttestation, message);
-    let party =
-        c.holder == person || c.payer == person || c.payers.iter().any(|(_, p)| *p == person);
-    if !party {
-        return Err(refuse(format!(
-            "only the holder or the payer of contract {} may download its attestation",
-            c.id
-        )));
-    }
-    let sixteen = add_months(birth_date, 12 * ATTESTATION_AGE_MIN);
-    if on < sixteen {
-        return Err(refuse(format!(
-            "the attestation is available to a holder or payer aged 16 or more; available from {sixteen}"
-        )));
-    }
-    if let Some((ended, _, _)) = &c.termination {
-        let until = add_months(*ended, ATTESTATION_MONTHS_AFTER_END);
-        if on >= until && c.is_terminated() {
-            return Err(refuse(format!(
-                "contract {} was terminated on {ended}; its attestation was available until {}",
-                c.id,
-                until.pred_opt().unwrap_or(until)
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// What `TERM-RETENTION` says of a person's data on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retention {
-    /// Kept: a contract is still in force or suspended (or none ended yet).
-    Kept,
-    /// Kept until the day before this date, then archived.
-    ArchiveFrom(NaiveDate),
-}
-
-/// `TERM-RETENTION` (CGVU-2026 §16.1.4): a person's data is kept for the
-/// relationship and 5 years after the end of the last contract, then archived.
-/// `contracts` are every contract the person holds or pays.
-pub fn retention<'a>(contracts: impl IntoIterator<Item = &'a ContractState>) -> Retention {
-    let mut last_end: Option<NaiveDate> = None;
-    for c in contracts {
-        match (&c.termination, c.is_terminated()) {
-            (Some((end, _, _)), true) => last_end = Some(last_end.map_or(*end, |l| l.max(*end))),
-            _ => return Retention::Kept,
-        }
-    }
-    match last_end {
-        Some(end) => Retention::ArchiveFrom(add_months(end, 12 * RETENTION_YEARS)),
-        None => Retention::Kept,
     }
 }

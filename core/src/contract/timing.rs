@@ -1,7 +1,8 @@
 //! When an operation takes effect: the shared date arithmetic of the suspension,
 //! resumption, zone change, termination and Senior switch rules (`PAY-CUTOFF`,
-//! `SUSP-MONTH-DUE`, `TERM-BY-PAYER`, `ZONE-WHEN`). The free month of a cycle is
-//! `subscription::first_free_month`; the 48 h reading is
+//! `SUSP-MONTH-DUE`, `TERM-BY-PAYER`, `ZONE-WHEN`), the 12 months a suspension may
+//! last (`SUSP-MAX-12M`) and the 12 months a cash payment covers (`PAY-CASH`). The
+//! free month of a cycle is `charges::first_free_month`; the 48 h reading is
 //! `calendar::earliest_effective_date`: one place each.
 //!
 //! # Which months are due around an end of validity (Decision)
@@ -37,9 +38,10 @@
 //! instant is the event's recorded-at instant, read as a Paris date
 //! ([`reaches_debit_of`]); the billing clock composes the prepared debit from the
 //! terms before the first change that does not reach it
-//! (`billing::prepared_terms`).
+//! (`charges::prepared_terms`).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
+use navigo_events_schema::types::{add_months, sub_months};
 use navigo_events_schema::YearMonth;
 
 use crate::rulebook::Rulebook;
@@ -122,6 +124,36 @@ pub fn earliest_date(
 ) -> NaiveDate {
     let delay = if remote { remote_delay_hours } else { 0 };
     crate::calendar::earliest_effective_date(request_at, delay)
+}
+
+/// `SUSP-MAX-12M`: a suspension lasts at most this many months (CGVU-2026 §10.3,
+/// CGU-2011 §6.2).
+pub const SUSPENSION_MONTHS_MAX: u32 = 12;
+
+/// The day a suspension that began on `since` terminates the contract:
+/// `since + 12 months` (`SUSP-MAX-12M`; RULES.md §0: the window is half-open, so
+/// the contract may still resume the day before).
+pub fn suspension_limit(since: NaiveDate) -> NaiveDate {
+    add_months(since, SUSPENSION_MONTHS_MAX)
+}
+
+/// `PAY-CASH` (§4.13.2): months of travel a cash payment covers.
+pub const CASH_PERIOD_MONTHS: u32 = 12;
+
+/// The last day of a cash period whose first day is `first` (`PAY-CASH`).
+pub fn cash_period_last_day(first: NaiveDate) -> Option<NaiveDate> {
+    add_months(first, CASH_PERIOD_MONTHS).pred_opt()
+}
+
+/// The first day of the cash period whose last day is `last` (`PAY-CASH`).
+pub fn cash_period_start(last: NaiveDate) -> NaiveDate {
+    sub_months(last + Duration::days(1), CASH_PERIOD_MONTHS)
+}
+
+/// The last month a cash payment covering months from `first` covers
+/// (`PAY-CASH`).
+pub fn cash_period_last_month(first: YearMonth) -> YearMonth {
+    first.plus(i32::try_from(CASH_PERIOD_MONTHS).unwrap_or(i32::MAX) - 1)
 }
 
 #[cfg(test)]

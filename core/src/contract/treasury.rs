@@ -15,7 +15,8 @@ use navigo_events_schema::types::add_months;
 use navigo_events_schema::{Event, RuleId};
 
 use super::state::{ContractState, TreasuryNotice};
-use crate::engine::{contract, Context, Decision, Request};
+use crate::contract::guards::contract;
+use crate::decision::{Context, Decision, Request};
 use crate::policy::Policy;
 use crate::refusal::CommandError;
 use crate::world::World;

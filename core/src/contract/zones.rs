@@ -23,10 +23,11 @@ use navigo_events_schema::event::{RefundDue, RefundReason, ZoneDirection, ZonesC
 use navigo_events_schema::types::{Channel, PaymentSetup, Product};
 use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
 
+use super::charges;
+use super::guards::{self, contract};
 use super::state::ContractState;
-use super::suspension::{refuse_if_terminated, refuse_third_party_online, suspended_since};
 use super::timing;
-use crate::engine::{contract, Context, Decision, Request};
+use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
 use crate::world::World;
 
@@ -139,7 +140,7 @@ pub fn change_zones(
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
     let channel = req.channel()?;
-    refuse_if_terminated(req, c, "a zone change")?;
+    guards::refuse_change_if_terminated(req, c, "a zone change")?;
     let Product::Annual { zones: from } = c.product else {
         return Err(req.refuse(
             RuleId::ZoneSenior,
@@ -160,7 +161,7 @@ pub fn change_zones(
         ));
     }
     // ZONE-ALLOWED Decision: refused while suspended; resume first.
-    if let Some(since) = suspended_since(c) {
+    if let Some(since) = c.suspended_since() {
         return Err(req.refuse(
             RuleId::ZoneAllowed,
             format!(
@@ -169,7 +170,7 @@ pub fn change_zones(
             ),
         ));
     }
-    refuse_third_party_online(req, c, channel)?;
+    guards::refuse_third_party_online(req, c)?;
     // ZONE-ALLOWED (§7.2, §7.3): on the payer's request, or the holder's with the
     // payer's proxy. Decision: the ledger does not record proxies, so the holder is
     // taken to hold one; a customer the world identifies as another registered
@@ -305,11 +306,11 @@ pub fn change_zones(
                 amount,
                 reason: RefundReason::CashUnused,
                 due_by: req.date + refund_days,
-                method: super::termination::refund_method(c, amount, req.date),
+                method: charges::refund_method(c, amount, req.date),
                 beneficiary: c.payer,
             });
             events.push(req.event(ctx, req.date, refund));
         }
     }
-    Ok(vec![Decision::new(world, stream, events)])
+    Ok(vec![decision(world, stream, events)])
 }

@@ -21,7 +21,8 @@ use uuid::Uuid;
 use super::places::{self, Place};
 use super::rates::*;
 use super::Rng;
-use crate::calendar::paris_start_of_day;
+use crate::calendar::{date_of_age, paris_start_of_day};
+use crate::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
 
 /// A bound on the contracts one plan holds (the demo's `--contracts`).
 pub const CONTRACTS_MAX: u32 = 1_000_000;
@@ -431,7 +432,7 @@ impl Gen<'_> {
         let holder = self.register(reg_at, request_date, age_lo, age_hi, home.clone());
         // Payer: a parent for most students (siblings share one), a partner for a
         // few adults, an employer contact for third-party contracts.
-        let minor = navigo_events_schema::types::add_months(holder.birth, 12 * 18) > start;
+        let minor = date_of_age(holder.birth, PAYER_AGE_MIN) > start;
         let payer = if kind_student && (minor || self.rng.chance(STUDENT_PAID_BY_PARENT)) {
             match last_parent.clone() {
                 Some((p, _)) if p.registered < reg_at && self.rng.chance(0.35) => p,
@@ -833,8 +834,7 @@ impl Gen<'_> {
                     } else if hit(SENIOR_SWITCH_PER_MONTH)
                         && !sh.cash
                         && sh.product == (Product::Annual { zones: Zones::ALL })
-                        && navigo_events_schema::types::add_months(sh.holder.birth, 12 * 62)
-                            <= m.first_day()
+                        && date_of_age(sh.holder.birth, SENIOR_AGE_MIN) <= m.first_day()
                     {
                         let d = day(&mut self.rng, 1, 18);
                         let at = self.office_time(d);
@@ -990,9 +990,7 @@ impl Gen<'_> {
             let at = self.office_time(d);
             let payer_id = sh.payer.id;
             let candidate = self.rng.pick(&self.persons).cloned().filter(|p| {
-                p.id != payer_id
-                    && p.registered < at
-                    && navigo_events_schema::types::add_months(p.birth, 12 * 18) <= d
+                p.id != payer_id && p.registered < at && date_of_age(p.birth, PAYER_AGE_MIN) <= d
             });
             if let Some(new_payer) = candidate {
                 sh.mandate_version += 1;

@@ -31,34 +31,35 @@ pub mod summary;
 pub use driver::{drive, resolve, DriveReport, Outcome};
 pub use generate::{generate, Intent, Plan, PlannedCommand, PopulationConfig, Step};
 
-/// splitmix64 (Steele, Lea, Flood 2014): small, fast and good enough for a
-/// simulation; deterministic for a given seed on every platform.
+use crate::ids::SplitMix64;
+
+/// The simulation's random draws: the workspace's splitmix64
+/// ([`SplitMix64`]) with the shapes the generator needs (chances, ranges,
+/// picks, weights, independent sub-streams).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
-    state: u64,
+    bits: SplitMix64,
 }
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Rng {
-        Rng { state: seed }
+        Rng {
+            bits: SplitMix64::new(seed),
+        }
     }
 
     /// A generator for a sub-stream (`tag`), independent of the draws made on `self`,
     /// so that adding a draw in one part of the generator does not shift another.
     pub fn fork(&self, tag: u64) -> Rng {
-        let mut r = Rng::new(self.state ^ tag.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+        let mut r = Rng::new(self.bits.state() ^ tag.wrapping_mul(0xD6E8_FEB8_6659_FD93));
         r.next_u64();
         r
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.bits.next_u64()
     }
 
     /// A uniform float in [0, 1): only for drawing events, never for money.

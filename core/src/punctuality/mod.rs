@@ -46,6 +46,8 @@ use navigo_events_schema::{Money, RuleId};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+pub mod history;
+
 use crate::calendar::age_on;
 use crate::catalogue::{installments_per_year, Catalogue};
 use crate::refusal::Refusal;
