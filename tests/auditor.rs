@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Limits, ManualClock};
 use navigo_events_schema::{Envelope, StreamId, StreamKind};
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 use serde_json::Value;
 
 /// Contracts of the generated population (small: CI).

@@ -24,8 +24,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use navigo_core::store::sled_store::{verify_ledger, SledStore};
-use navigo_core::store::{EventStore, Limits, ManualClock};
+use navigo_store::{EventStore, Limits, ManualClock};
+use navigo_store_sled::{verify_ledger, SledStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
 /// Kills in a default run.

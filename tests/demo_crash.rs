@@ -16,9 +16,9 @@ use std::time::Duration;
 use navigo_core::ledger::Ledger;
 use navigo_core::population::summary::balance_holds;
 use navigo_core::population::Rng;
-use navigo_core::store::sled_store::{verify_ledger, SledStore};
-use navigo_core::store::{Limits, ManualClock};
 use navigo_core::Policy;
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::{verify_ledger, SledStore};
 use serde_json::Value;
 
 /// Contracts of the crashed demo (small: CI).

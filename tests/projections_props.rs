@@ -203,11 +203,11 @@ fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
     use navigo_core::ledger::{ClockMode, Ledger};
     use navigo_core::population::{drive, generate, PopulationConfig};
-    use navigo_core::store::sled_store::SledStore;
-    use navigo_core::store::{Limits, ManualClock};
     use navigo_events_schema::command::AdvanceClock;
     use navigo_events_schema::types::Actor;
     use navigo_events_schema::{Command, CommandEnvelope};
+    use navigo_store::{Limits, ManualClock};
+    use navigo_store_sled::SledStore;
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("projections-props")
         .join(format!("{seed:x}-{}", std::process::id()));

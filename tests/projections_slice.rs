@@ -13,14 +13,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::ledger::{ClockMode, Ledger};
 use navigo_core::population::drive;
 use navigo_core::population::generate::{generate, PopulationConfig};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Limits, ManualClock};
 use navigo_core::testing::{annual_1_5, cid, pid, register, subscribe};
 use navigo_core::Policy;
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
 use navigo_projections::{balance, bans, calendar, load, refunds, slice, state, Query, Worlds};
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 use projections_support::*;
 
 const SEED: u64 = 0x51_1CE;

@@ -426,8 +426,8 @@ fn audit_shows_rule_ids_chain_hashes_and_the_annulment_next_to_what_it_corrects(
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
     use navigo_core::ledger::{ClockMode, Ledger};
     use navigo_core::population::{drive, generate, PopulationConfig};
-    use navigo_core::store::sled_store::SledStore;
-    use navigo_core::store::{Limits, ManualClock};
+    use navigo_store::{Limits, ManualClock};
+    use navigo_store_sled::SledStore;
     let dir = tmp(&format!("generated-{seed}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,8 +13,8 @@ use crate::engine::handle;
 use crate::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
 use crate::policy::Policy;
 use crate::refusal::CommandError;
-use crate::store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
 use crate::world::World;
+use navigo_store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
 
 /// Which instant is recorded on the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

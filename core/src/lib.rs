@@ -33,7 +33,6 @@ pub mod reference;
 pub mod reference_cmds;
 pub mod refusal;
 pub mod rulebook;
-pub mod store;
 #[doc(hidden)]
 pub mod testing;
 pub mod validity;

@@ -368,10 +368,10 @@ impl Outcome {
 /// hash, order or sequence check. Panics on a malformed ledger: for benchmarks
 /// over ledgers they just wrote.
 pub fn raw_stream_read(
-    store: &crate::store::sled_store::SledStore,
+    store: &navigo_store_sled::SledStore,
     stream: StreamId,
 ) -> Vec<navigo_events_schema::Envelope> {
-    use crate::store::sled_store::keys::{log_key, stream_prefix};
+    use navigo_store_sled::keys::{log_key, stream_prefix};
     let tree = store.tree();
     let mut out = Vec::new();
     for item in tree.scan_prefix(stream_prefix(&stream)) {

@@ -10,12 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use navigo_core::decision::Context;
 use navigo_core::ids::IdGen;
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendRequest, EventStore, Limits, ManualClock};
 use navigo_core::testing::*;
 use navigo_core::{CommandError, Policy};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::{CommandEnvelope, Event, RuleId};
+use navigo_store::{AppendRequest, EventStore, Limits, ManualClock};
+use navigo_store_sled::SledStore;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 

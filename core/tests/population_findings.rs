@@ -8,8 +8,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::contract::state::{ContractState, Status};
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::policy::Policy;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{EventStore, Limits, ManualClock};
 use navigo_core::testing::*;
 use navigo_events_schema::command::{Resume, Suspend};
 use navigo_events_schema::event::{
@@ -17,6 +15,8 @@ use navigo_events_schema::event::{
 };
 use navigo_events_schema::types::{ActorRole, Channel, Mark, PaymentSetup, ProductKey};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
+use navigo_store::{EventStore, Limits, ManualClock};
+use navigo_store_sled::SledStore;
 
 fn ym(y: i32, m: u32) -> YearMonth {
     YearMonth::new(y, m).expect("valid month")

@@ -18,11 +18,11 @@ use navigo_core::population::drive;
 use navigo_core::population::driver::{resolve, send, Outcome};
 use navigo_core::population::generate::{generate, Plan, PopulationConfig, Step};
 use navigo_core::population::summary::{balance_holds, summarize};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Limits, ManualClock};
 use navigo_core::world::World;
 use navigo_core::Policy;
 use navigo_events_schema::Command;
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 

@@ -31,8 +31,6 @@ use navigo_core::engine::handle;
 use navigo_core::ids::IdGen;
 use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::policy::Policy;
-use navigo_core::store::sled_store::{verify_ledger, SledStore};
-use navigo_core::store::{Limits, ManualClock};
 use navigo_core::testing::{at, cid, cmd, d, debit, pid, reason_codes, register, tariff_990};
 use navigo_core::world::World;
 use navigo_core::CommandError;
@@ -52,6 +50,8 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
 };
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::{verify_ledger, SledStore};
 use proptest::prelude::*;
 
 const RULES_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/RULES.md");

@@ -21,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Limits, ManualClock};
 use navigo_core::testing::{
     at, cid, d, debit, raw_stream_read, register, subscribe, tariff_990, zones,
 };
@@ -34,6 +32,8 @@ use navigo_events_schema::event::SettlementChannel;
 use navigo_events_schema::types::{Channel, Product};
 use navigo_events_schema::{Command, CommandEnvelope, StreamId};
 use navigo_projections::{calendar, load, Query};
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 
 /// Other contracts in the ledger.
 const OTHER_CONTRACTS: u128 = 200;

@@ -5,8 +5,8 @@
 //! pays or is named in, and the campaigns, which only the whole log indexes: they
 //! read it all ([`read_everything`]).
 
-use navigo_core::store::{EventStore, StoreError};
 use navigo_events_schema::{Envelope, StreamId};
+use navigo_store::{EventStore, StoreError};
 use uuid::Uuid;
 
 /// Every stored envelope, in position order, through the store's whole-log read

@@ -23,9 +23,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::ledger::{ClockMode, Ledger};
 use navigo_core::population::{drive, generate, PopulationConfig, Rng};
-use navigo_core::store::sled_store::keys::{log_key, LOG};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_core::testing::raw_stream_read;
 use navigo_core::Policy;
 use navigo_events_schema::envelope::decode_record;
@@ -33,6 +30,9 @@ use navigo_events_schema::{Envelope, NewEvent, StreamId};
 use navigo_projections::load::{read_contract, read_everything};
 use navigo_projections::{calendar, Query};
 use navigo_replay::materialize::ProjectionDb;
+use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::keys::{log_key, LOG};
+use navigo_store_sled::SledStore;
 
 /// Records per flush of the raw sled reference: the largest group commit 64
 /// single-event writers can form (as in the store bench).

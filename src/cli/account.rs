@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use navigo_core::calendar::paris_date;
-use navigo_core::store::Clock;
 use navigo_events_schema::types::ClientNumber;
+use navigo_store::Clock;
 
 use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
 use crate::http::auth::{self, AccountError};

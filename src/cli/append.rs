@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendOutcome, AppendRequest, ExpectedVersion, Limits, StoreError};
 use navigo_events_schema::types::{Actor, Channel};
 use navigo_events_schema::{DecodeError, NewEvent, RawEventLine, StreamId};
+use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion, Limits, StoreError};
+use navigo_store_sled::SledStore;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;

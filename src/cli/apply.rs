@@ -217,7 +217,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         };
         let result = ledger.execute(&cmd, ClockMode::Import).await;
         if let Err(LedgerError::Store(e)) = &result {
-            if !matches!(e, navigo_core::store::StoreError::OutOfOrder { .. }) {
+            if !matches!(e, navigo_store::StoreError::OutOfOrder { .. }) {
                 let (out, _) = outcome_json(number, &result);
                 outln!("{out}");
                 ledger.into_store().close().await?;

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::Clock;
 use navigo_replay::audit::{audit, AuditEntry};
+use navigo_store::Clock;
 
 use super::state::{parse_instant, print_json};
 use super::{BadInput, CmdResult, SystemClock};

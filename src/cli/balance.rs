@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::Clock;
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
 use navigo_projections::{balance, Worlds};
+use navigo_store::Clock;
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
 use super::{CmdResult, SystemClock};

@@ -7,12 +7,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::Clock;
 use navigo_core::Policy;
 use navigo_events_schema::event::ChargeLine;
 use navigo_events_schema::views::DebitStatus;
 use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
 use navigo_projections::{calendar, load, ProjectionError};
+use navigo_store::Clock;
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
 use super::{open_store, CmdResult, SystemClock};

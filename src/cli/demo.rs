@@ -28,16 +28,16 @@ use navigo_core::ledger::{ClockMode, Ledger};
 use navigo_core::population::generate::CONTRACTS_MAX;
 use navigo_core::population::summary::{audit_lines, interesting_contract, summarize, Summary};
 use navigo_core::population::{drive, generate, DriveReport, PopulationConfig};
-use navigo_core::store::sled_store::{verify_ledger, SledStore};
-use navigo_core::store::EventStore;
 use navigo_core::Policy;
 use navigo_events_schema::views::ContractBalance;
 use navigo_events_schema::Money;
 use navigo_replay::materialize::{state_hash, ProjectionDb};
+use navigo_store::EventStore;
+use navigo_store_sled::{verify_ledger, SledStore};
 use serde_json::{json, Value};
 
 use navigo_core::calendar::paris_date;
-use navigo_core::store::Clock;
+use navigo_store::Clock;
 
 use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
 
@@ -343,7 +343,7 @@ struct Outcome<'a> {
     /// The duration of each step.
     timings: &'a Timings,
     /// The chain verification.
-    verified: &'a navigo_core::store::sled_store::VerifyReport,
+    verified: &'a navigo_store_sled::VerifyReport,
     /// What the projection rebuild materialized.
     materialized: &'a Materialized,
     /// The head position of the log.

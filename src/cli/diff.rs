@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use navigo_core::calendar::paris_date;
-use navigo_core::store::Clock;
 use navigo_projections::Query;
 use navigo_replay::diff::diff;
+use navigo_store::Clock;
 
 use super::state::{parse_instant, print_json};
 use super::{BadInput, CmdResult, SystemClock};

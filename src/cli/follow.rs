@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::EventStore;
 use navigo_replay::follow::FollowedLog;
 use navigo_replay::materialize::ProjectionDb;
+use navigo_store::EventStore;
 
 use super::rebuild::bar;
 use super::{open_store, CmdResult};

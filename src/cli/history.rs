@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use navigo_core::store::EventStore;
 use navigo_events_schema::{Envelope, StreamId};
+use navigo_store::EventStore;
 
 use super::{open_store, BadInput, CmdResult};
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::sled_store::{InitOutcome, SledStore};
-use navigo_core::store::EventStore;
+use navigo_store::EventStore;
+use navigo_store_sled::{InitOutcome, SledStore};
 
 use super::CmdResult;
 

@@ -43,8 +43,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Clock, Limits, StoreError};
+use navigo_store::{Clock, Limits, StoreError};
+use navigo_store_sled::SledStore;
 
 pub use exit::{exit_code, EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_REFUSED};
 

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use navigo_core::calendar::paris_date;
-use navigo_core::store::Clock;
 use navigo_replay::materialize::{Progress, ProjectionDb};
+use navigo_store::Clock;
 
 use super::{BadInput, CmdResult, SystemClock};
 

@@ -9,8 +9,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use navigo_core::store::sled_store::{InitOutcome, SledStore};
-use navigo_core::store::{AppendOutcome, AppendRequest, ExpectedVersion};
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, DebitPresented, FirstPaymentCollected,
     PaymentMeans, PersonRegistered, TariffPrice, TariffPublished, TariffRef,
@@ -21,6 +19,8 @@ use navigo_events_schema::types::{
     ProductKey, Support, Zones,
 };
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
+use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion};
+use navigo_store_sled::{InitOutcome, SledStore};
 use uuid::Uuid;
 
 use super::{open_store, stats::print_stats, CmdResult, EXIT_REFUSED};

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use navigo_core::ledger::Ledger;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Clock, Limits, ManualClock};
 use navigo_core::Policy;
+use navigo_store::{Clock, Limits, ManualClock};
+use navigo_store_sled::SledStore;
 
 use super::state::parse_instant;
 use super::{BadInput, CmdResult, SystemClock};

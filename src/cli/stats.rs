@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::sled_store::Stats;
+use navigo_store_sled::Stats;
 use serde_json::{json, Value};
 
 use super::{open_store, CmdResult};

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendOutcome, AppendRequest, EventStore, ExpectedVersion};
 use navigo_events_schema::event::MandateRevoked;
 use navigo_events_schema::types::Actor;
 use navigo_events_schema::{Event, NewEvent, StreamId};
+use navigo_store::{AppendOutcome, AppendRequest, EventStore, ExpectedVersion};
+use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 use super::{open_store, BadInput, CmdResult};

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::store::sled_store::verify_ledger;
-use navigo_core::store::Head;
+use navigo_store::Head;
+use navigo_store_sled::verify_ledger;
 use serde_json::{json, Value};
 
 use super::{CmdResult, EXIT_REFUSED};

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use navigo_core::ledger::Ledger;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{Clock, EventStore};
+use navigo_store::{Clock, EventStore};
+use navigo_store_sled::SledStore;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, RwLock};
 

@@ -16,12 +16,12 @@ use navigo_core::account::{self, PartnerIdentifier, PartnerSubject, Subscription
 use navigo_core::calendar::paris_date;
 use navigo_core::contract::state::Status;
 use navigo_core::ledger::ClockMode;
-use navigo_core::store::next_envelope;
 use navigo_core::Policy;
 use navigo_events_schema::command::Command;
 use navigo_events_schema::types::ClientNumber;
 use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
 use navigo_projections::{Query as PQuery, Worlds};
+use navigo_store::next_envelope;
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -19,8 +19,8 @@ use super::Rng;
 use crate::calendar::paris_date;
 use crate::ledger::{ClockMode, Ledger, LedgerError};
 use crate::refusal::CommandError;
-use crate::store::EventStore;
 use crate::world::World;
+use navigo_store::EventStore;
 
 /// Examples kept per refusal rule or invalid field, for the report.
 pub const EXAMPLES_PER_KIND_MAX: usize = 3;

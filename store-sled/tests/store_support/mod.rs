@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendRequest, ExpectedVersion, Limits, ManualClock};
 use navigo_events_schema::event::MandateRevoked;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Event, NewEvent, StreamId};
+use navigo_store::{AppendRequest, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -108,9 +108,7 @@ pub fn with_tree(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
             Err(e) => panic!("{e}"),
         }
     };
-    let tree = db
-        .open_tree(navigo_core::store::sled_store::keys::TREE_NAME)
-        .unwrap();
+    let tree = db.open_tree(navigo_store_sled::keys::TREE_NAME).unwrap();
     f(&tree);
     db.flush().unwrap();
 }

@@ -27,8 +27,8 @@ use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
 use navigo_events_schema::{Hash, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
-use super::keys::{self, IdemEntry};
-use crate::store::{
+use crate::keys::{self, IdemEntry};
+use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
 

@@ -8,9 +8,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use navigo_events_schema::{decode_record, record_hashes, Hash, StreamId};
 
-use super::keys::{self, IdemEntry};
-use super::writer::storage;
-use crate::store::{Head, StoreError};
+use crate::keys::{self, IdemEntry};
+use crate::writer::storage;
+use navigo_store::{Head, StoreError};
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,8 +5,8 @@
 mod store_support;
 
 use chrono::Duration;
-use navigo_core::store::sled_store::{InitOutcome, SledStore};
-use navigo_core::store::{AppendOutcome, EventStore, ExpectedVersion, Limits, StoreError};
+use navigo_store::{AppendOutcome, EventStore, ExpectedVersion, Limits, StoreError};
+use navigo_store_sled::{InitOutcome, SledStore};
 use std::sync::Arc;
 use store_support::*;
 
@@ -396,7 +396,7 @@ async fn store_refuses_a_directory_that_is_not_a_ledger_without_touching_it() {
     let dir = fresh_dir("notaledger");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "precious").unwrap();
-    let clock = Arc::new(navigo_core::store::ManualClock::new(t0()));
+    let clock = Arc::new(navigo_store::ManualClock::new(t0()));
     let err = SledStore::open(&dir, Limits::default(), clock.clone()).unwrap_err();
     assert!(matches!(err, StoreError::NotALedger { .. }), "{err}");
     let err = SledStore::init(&dir).unwrap_err();

@@ -6,9 +6,9 @@ mod store_support;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendOutcome, EventStore, ExpectedVersion, StoreError};
 use navigo_events_schema::Envelope;
+use navigo_store::{AppendOutcome, EventStore, ExpectedVersion, StoreError};
+use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 use store_support::*;
 use uuid::Uuid;

@@ -20,15 +20,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::store::sled_store::keys::log_key;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
 use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
 use navigo_events_schema::types::Actor;
 use navigo_events_schema::{
     decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
 };
+use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::keys::log_key;
+use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 const WRITERS: [u32; 3] = [1, 8, 64];

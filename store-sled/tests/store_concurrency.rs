@@ -5,7 +5,7 @@ mod store_support;
 
 use std::sync::Arc;
 
-use navigo_core::store::{AppendOutcome, EventStore, ExpectedVersion, StoreError};
+use navigo_store::{AppendOutcome, EventStore, ExpectedVersion, StoreError};
 use store_support::*;
 
 /// Tasks racing for each version.

@@ -1,5 +1,8 @@
 //! The event store: an append-only, hash-chained log of events, behind the async
-//! trait [`EventStore`]. [`sled_store::SledStore`] is the durable implementation.
+//! trait [`EventStore`]. This crate is the contract between the ledger and its
+//! storage; `navigo-store-sled` is the durable implementation (a PostgreSQL
+//! backend would be its sibling), and [`conformance`] is the suite every
+//! implementation must pass.
 //!
 //! Guarantees every implementation gives:
 //! - stream sequences start at 1 and are gapless; global positions start at 1 and
@@ -20,8 +23,6 @@ use futures_core::Stream;
 pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
 
-pub mod sled_store;
-
 /// The clock the store reads recorded-at instants from.
 ///
 /// In service the binary passes the system clock; imports and scenario files pass a
@@ -40,8 +41,8 @@ impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> ManualClock {
         ManualClock(std::sync::Mutex::new(at))
     }
-    /// Moves the clock to `at` (backwards too: the store clamps, see
-    /// [`sled_store::SledStore`]).
+    /// Moves the clock to `at` (backwards too: the store clamps the recorded-at
+    /// instant to the head's, so that instants never decrease).
     pub fn set(&self, at: DateTime<Utc>) {
         // A poisoned lock only means another thread panicked while holding it; the
         // instant inside is still a valid instant.
@@ -110,7 +111,7 @@ pub struct Limits {
     /// by `events_per_append_max`).
     pub batch_events_max: u32,
     /// Events of one all-or-nothing multi-stream append
-    /// ([`sled_store::SledStore::append_all`], used by `navigo-ledger append`).
+    /// (`SledStore::append_all`, used by `navigo-ledger append`).
     pub atomic_events_max: u32,
 }
 
@@ -258,7 +259,7 @@ pub trait EventStore: Send + Sync {
     /// [`EventStore::read_all`] and the same error at the same record. For the
     /// commands that fold the whole log (rebuild, check-projections, audit):
     /// an implementation may read faster than the stream, e.g. on several threads
-    /// ([`sled_store::SledStore::read_all_parallel`]). The default drains
+    /// (`SledStore::read_all_parallel`). The default drains
     /// `read_all`.
     ///
     /// # Errors

@@ -8,12 +8,12 @@ mod store_support;
 
 use std::path::Path;
 
-use navigo_core::store::sled_store::keys::log_key;
-use navigo_core::store::sled_store::read::READ_LOG_CHUNK_RECORDS;
-use navigo_core::store::sled_store::SledStore;
-use navigo_core::store::{EventStore, ExpectedVersion, Limits, StoreError};
 use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::Envelope;
+use navigo_store::{EventStore, ExpectedVersion, Limits, StoreError};
+use navigo_store_sled::keys::log_key;
+use navigo_store_sled::read::READ_LOG_CHUNK_RECORDS;
+use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 use store_support::*;
 
@@ -59,7 +59,7 @@ fn reopen(dir: &Path) -> SledStore {
     SledStore::open(
         dir,
         Limits::default(),
-        std::sync::Arc::new(navigo_core::store::ManualClock::new(t0())),
+        std::sync::Arc::new(navigo_store::ManualClock::new(t0())),
     )
     .unwrap()
 }

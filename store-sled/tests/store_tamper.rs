@@ -3,10 +3,10 @@
 
 mod store_support;
 
-use navigo_core::store::sled_store::keys::{log_key, stream_key};
-use navigo_core::store::sled_store::{verify_ledger, Problem, SledStore};
-use navigo_core::store::{EventStore, ExpectedVersion, Limits, StoreError};
 use navigo_events_schema::envelope::HASH_LEN;
+use navigo_store::{EventStore, ExpectedVersion, Limits, StoreError};
+use navigo_store_sled::keys::{log_key, stream_key};
+use navigo_store_sled::{verify_ledger, Problem, SledStore};
 use store_support::*;
 
 /// Events in the ledger tampered with.
@@ -50,7 +50,7 @@ async fn verify_names_the_position_of_a_flipped_payload_byte() {
     let store = SledStore::open(
         &dir,
         Limits::default(),
-        std::sync::Arc::new(navigo_core::store::ManualClock::new(t0())),
+        std::sync::Arc::new(navigo_store::ManualClock::new(t0())),
     )
     .unwrap();
     let mut s = store.read_all(1);
@@ -142,7 +142,7 @@ async fn verify_names_a_missing_record_and_a_wrong_index_entry() {
 async fn open_refuses_a_ledger_whose_head_record_is_corrupt() {
     let dir = ledger("tamper-head").await;
     with_tree(&dir, |t| flip(t, EVENTS, 3));
-    let clock = std::sync::Arc::new(navigo_core::store::ManualClock::new(t0()));
+    let clock = std::sync::Arc::new(navigo_store::ManualClock::new(t0()));
     let err = SledStore::open(&dir, Limits::default(), clock).unwrap_err();
     assert!(
         matches!(

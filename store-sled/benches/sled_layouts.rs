@@ -19,8 +19,8 @@
 
 use std::time::{Duration, Instant};
 
-use navigo_core::store::sled_store::keys::{log_key, stream_key};
 use navigo_events_schema::StreamId;
+use navigo_store_sled::keys::{log_key, stream_key};
 use uuid::Uuid;
 
 const GROUP: u64 = 64;

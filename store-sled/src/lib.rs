@@ -1,4 +1,4 @@
-//! The sled implementation of the event store.
+//! The sled implementation of the event store ([`navigo_store::EventStore`]).
 //!
 //! - Layout: see [`keys`]. One tree; a group commit is one atomic sled batch.
 //! - Writes: see [`writer`]. One writer thread gathers concurrent appends into
@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use navigo_events_schema::{Assigned, Envelope, Hash, StreamId, StreamKind};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
+use navigo_store::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
 pub use read::VERIFIED_RECORDS_BYTES_MAX;
@@ -574,5 +574,131 @@ impl EventStore for SledStore {
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
         stream_version_on_disk(&self.tree, &stream, committed(&self.head).position)
+    }
+}
+
+/// The parallel whole-log read against the `read_all` stream, with the
+/// internals of [`read`] at hand (chunk sizes and workers).
+#[cfg(test)]
+mod read_log_tests {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+    use navigo_events_schema::event::MandateRevoked;
+    use navigo_events_schema::types::{Actor, ActorRole};
+    use navigo_events_schema::{Event, NewEvent, StreamId};
+    use uuid::Uuid;
+
+    use super::*;
+    use navigo_store::{ExpectedVersion, ManualClock};
+
+    /// A ledger of `n` small events over three streams, appended 10 at a time.
+    fn ledger(name: &str, n: u32) -> (SledStore, std::path::PathBuf, tokio::runtime::Runtime) {
+        let dir =
+            std::env::temp_dir().join(format!("navigo-read-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        SledStore::init(&dir).unwrap();
+        let clock = Arc::new(ManualClock::new("2026-11-24T10:00:00Z".parse().unwrap()));
+        let store = SledStore::open(&dir, Limits::default(), clock).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut i = 0u32;
+        while i < n {
+            let events: Vec<NewEvent> = (i..(i + 10).min(n))
+                .map(|k| NewEvent {
+                    event_id: Uuid::from_u128(u128::from(k) + 1),
+                    effective_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                    actor: Actor {
+                        role: ActorRole::Agent,
+                        id: "A1".into(),
+                    },
+                    channel: None,
+                    correlation_id: Uuid::from_u128(u128::from(k) + 1),
+                    causation_id: None,
+                    event: Event::MandateRevoked(MandateRevoked {
+                        reference: format!("r{k}"),
+                    }),
+                })
+                .collect();
+            let stream = StreamId::contract(Uuid::from_u128(u128::from(i % 3) + 1));
+            rt.block_on(store.append(AppendRequest {
+                stream,
+                expected: ExpectedVersion::Any,
+                events,
+                idempotency_key: None,
+                recorded_at: None,
+            }))
+            .unwrap();
+            i += 10;
+        }
+        (store, dir, rt)
+    }
+
+    fn drain(store: &SledStore, rt: &tokio::runtime::Runtime, from: u64) -> Vec<Envelope> {
+        let mut s = store.read_all(from);
+        let mut out = Vec::new();
+        while let Some(item) = rt.block_on(std::future::poll_fn(|cx| s.as_mut().poll_next(cx))) {
+            out.push(item.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn read_log_equals_read_all_across_many_small_chunks_and_workers() {
+        // Given a ledger of 203 events
+        let (store, dir, rt) = ledger("chunks", 203);
+        // When it is read with chunks of 1 to 64 records, on 1 to 3 workers,
+        // from several positions
+        for from in [0, 1, 2, 100, 203, 204] {
+            let expected = drain(&store, &rt, from);
+            for (workers, chunk) in [(1, 1), (3, 7), (2, 64), (3, 1_024)] {
+                let got = read_log(store.tree(), from, 203, workers, chunk).unwrap();
+                // Then it holds the same envelopes as the read_all stream
+                assert_eq!(
+                    got, expected,
+                    "from {from}, {workers} workers, chunks of {chunk}"
+                );
+            }
+        }
+        // And a read stops at the end it is given (the durable head when it starts)
+        assert_eq!(read_log(store.tree(), 1, 57, 2, 5).unwrap().len(), 57);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn read_log_reports_the_first_bad_record_in_position_order_whichever_worker_finds_it() {
+        // Given a ledger whose records 150 and 40 are both flipped, record 40 in
+        // the first chunk of the read, 150 in a later one
+        let (store, dir, rt) = ledger("first-bad", 200);
+        for p in [40u64, 150] {
+            let mut b = store
+                .tree()
+                .get(keys::log_key(p))
+                .unwrap()
+                .unwrap()
+                .to_vec();
+            let i = b.len() - 3;
+            b[i] ^= 0x01;
+            store.tree().insert(keys::log_key(p), b).unwrap();
+        }
+        drop(rt);
+        // When it is read with small chunks on three workers, many times (the
+        // worker that finds its error first changes from run to run)
+        for _ in 0..20 {
+            let err = read_log(store.tree(), 1, 200, 3, 8).unwrap_err();
+            // Then the error names position 40, the first one
+            match err {
+                StoreError::Corrupt { position, why } => {
+                    assert_eq!(position, 40);
+                    assert!(why.contains("hash mismatch"), "{why}");
+                }
+                e => panic!("{e}"),
+            }
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
