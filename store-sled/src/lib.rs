@@ -13,6 +13,8 @@
 //! else is refused by [`SledStore::open`] before sled opens it, so a mistyped
 //! `--data` never gets a sled database written into it.
 
+#![warn(missing_docs)]
+
 pub mod keys;
 pub mod read;
 pub mod verify;

@@ -28,13 +28,6 @@ async fn ledger(name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn flip(tree: &sled::Tree, position: u64, offset_from_end: usize) {
-    let mut bytes = tree.get(log_key(position)).unwrap().unwrap().to_vec();
-    let i = bytes.len() - offset_from_end;
-    bytes[i] ^= 0x01;
-    tree.insert(log_key(position), bytes).unwrap();
-}
-
 #[tokio::test]
 async fn verify_names_the_position_of_a_flipped_payload_byte() {
     // Given a sound ledger, when one byte of record 17's JSON changes

@@ -1,8 +1,8 @@
 //! The event store: an append-only, hash-chained log of events, behind the async
 //! trait [`EventStore`]. This crate is the contract between the ledger and its
 //! storage; `navigo-store-sled` is the durable implementation (a PostgreSQL
-//! backend would be its sibling), and [`conformance`] is the suite every
-//! implementation must pass.
+//! backend would be its sibling), and `conformance` (feature `conformance`) is
+//! the suite every implementation must pass.
 //!
 //! Guarantees every implementation gives:
 //! - stream sequences start at 1 and are gapless; global positions start at 1 and
@@ -13,6 +13,7 @@
 //!   it is a [`StoreError::IdempotencyConflict`];
 //! - recorded-at instants never decrease with position;
 //! - every record carries its hash, and each hash covers the previous one.
+#![warn(missing_docs)]
 
 use std::ops::RangeInclusive;
 use std::pin::Pin;
@@ -22,6 +23,9 @@ use chrono::{DateTime, Utc};
 use futures_core::Stream;
 pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 /// The clock the store reads recorded-at instants from.
 ///

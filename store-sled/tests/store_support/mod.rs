@@ -1,18 +1,20 @@
-//! Helpers shared by the store tests: fresh ledgers under the target directory, a
-//! fixed clock and small events.
+//! Helpers shared by the sled store tests: fresh ledgers under the target
+//! directory, the suite's clock and small events (`navigo_store::conformance`),
+//! raw edits of a closed ledger, and the sled [`SledBackend`] of the conformance
+//! suite.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::event::MandateRevoked;
-use navigo_events_schema::types::{Actor, ActorRole};
-use navigo_events_schema::{Event, NewEvent, StreamId};
-use navigo_store::{AppendRequest, ExpectedVersion, Limits, ManualClock};
+use async_trait::async_trait;
+use navigo_store::conformance::Backend;
+#[allow(unused_imports)] // Each test file uses some of them.
+pub use navigo_store::conformance::{event, request, runtime, stream, t0};
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::keys::log_key;
 use navigo_store_sled::SledStore;
-use uuid::Uuid;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -24,11 +26,6 @@ pub fn fresh_dir(name: &str) -> PathBuf {
         .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-/// The instant the test clock stands at.
-pub fn t0() -> DateTime<Utc> {
-    "2026-11-24T10:00:00Z".parse().unwrap()
 }
 
 /// A new ledger in a fresh directory, with a manual clock at [`t0`].
@@ -45,56 +42,8 @@ pub fn new_store_with(name: &str, limits: Limits) -> (SledStore, PathBuf, Arc<Ma
     (store, dir, clock)
 }
 
-/// A small event whose payload carries `tag`.
-pub fn event(tag: &str) -> NewEvent {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    NewEvent {
-        event_id: Uuid::from_u128(u128::from(n) << 64 | 0xe),
-        effective_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-        actor: Actor {
-            role: ActorRole::Agent,
-            id: "A1".into(),
-        },
-        channel: None,
-        correlation_id: Uuid::from_u128(u128::from(n) << 64 | 0xc),
-        causation_id: None,
-        event: Event::MandateRevoked(MandateRevoked {
-            reference: tag.to_owned(),
-        }),
-    }
-}
-
-/// A contract stream numbered `n`.
-pub fn stream(n: u128) -> StreamId {
-    StreamId::contract(Uuid::from_u128(n + 1))
-}
-
-/// An append of `events` to `stream`.
-pub fn request(
-    stream: StreamId,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-) -> AppendRequest {
-    AppendRequest {
-        stream,
-        expected,
-        events,
-        idempotency_key: None,
-        recorded_at: None,
-    }
-}
-
-/// A runtime for the property tests.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Edits the raw tree of a closed ledger (the tampering tests).
-pub fn with_tree(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
+pub fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
     // sled's background threads may hold the file lock a few milliseconds after
     // `close` returns (see `OPEN_LOCK_WAIT_MS_MAX`): wait for it as `open` does.
     let mut tries = 0;
@@ -111,4 +60,49 @@ pub fn with_tree(dir: &std::path::Path, f: impl FnOnce(&sled::Tree)) {
     let tree = db.open_tree(navigo_store_sled::keys::TREE_NAME).unwrap();
     f(&tree);
     db.flush().unwrap();
+}
+
+/// Flips one bit of the stored record at `position`, `offset_from_end` bytes
+/// before its end.
+pub fn flip(tree: &sled::Tree, position: u64, offset_from_end: usize) {
+    let mut bytes = tree.get(log_key(position)).unwrap().unwrap().to_vec();
+    let i = bytes.len() - offset_from_end;
+    bytes[i] ^= 0x01;
+    tree.insert(log_key(position), bytes).unwrap();
+}
+
+/// The sled backend of the conformance suite: a store is a ledger directory
+/// under the target directory.
+pub struct SledBackend;
+
+#[async_trait]
+impl Backend for SledBackend {
+    type Store = SledStore;
+    type Place = PathBuf;
+
+    fn place(&self, name: &str) -> PathBuf {
+        let dir = fresh_dir(name);
+        SledStore::init(&dir).unwrap();
+        dir
+    }
+
+    async fn open(&self, place: &PathBuf, limits: Limits, clock: Arc<ManualClock>) -> SledStore {
+        SledStore::open(place, limits, clock).unwrap()
+    }
+
+    async fn close(&self, store: SledStore) {
+        store.close().await.unwrap();
+    }
+
+    fn verify(&self, store: &SledStore) -> Result<(), String> {
+        let report = store.verify().map_err(|e| e.to_string())?;
+        match report.first_bad {
+            None => Ok(()),
+            Some(bad) => Err(bad.to_string()),
+        }
+    }
+
+    fn tamper(&self, place: &PathBuf, position: u64, offset_from_end: usize) {
+        with_tree(place, |t| flip(t, position, offset_from_end));
+    }
 }
