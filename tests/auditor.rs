@@ -57,7 +57,7 @@ fn log(data: &Path) -> Vec<Envelope> {
             "2011-06-01T00:00:00Z".parse().expect("instant"),
         ));
         let store = SledStore::open(data, Limits::default(), clock).expect("open");
-        let events = navigo_projections::load::read_everything(&store)
+        let events = navigo_ledger_core::load::read_everything(&store)
             .await
             .expect("read");
         store.close().await.expect("close");

@@ -13,10 +13,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use navigo_core::ledger::Ledger;
-use navigo_core::population::summary::balance_holds;
-use navigo_core::population::Rng;
 use navigo_core::Policy;
+use navigo_ledger_core::Ledger;
+use navigo_sim::summary::balance_holds;
+use navigo_sim::Rng;
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::{verify_ledger, SledStore};
 use serde_json::Value;

@@ -8,7 +8,6 @@
 mod projections_support;
 
 use chrono::{DateTime, Duration, Utc};
-use navigo_core::testing::*;
 use navigo_core::Policy;
 use navigo_events_schema::command::{AnnulEvent, ChangeZones};
 use navigo_events_schema::event::{ChargeKind, RefundReason};
@@ -16,6 +15,7 @@ use navigo_events_schema::types::{Channel, Mark};
 use navigo_events_schema::views::{DebitStatus, RefundStatus, StatusView, ValidityReason};
 use navigo_events_schema::{Command, Event, Money, RuleId, StreamId};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query};
+use navigo_testkit::*;
 use projections_support::*;
 
 /// A person's bans (`bans::person_bans`), asserted equal to their entry in the

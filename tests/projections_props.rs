@@ -6,10 +6,10 @@
 mod projections_support;
 
 use chrono::{Duration, NaiveDate};
-use navigo_core::testing::*;
 use navigo_core::Policy;
 use navigo_events_schema::{Envelope, Money};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
+use navigo_testkit::*;
 use projections_support::*;
 use proptest::prelude::*;
 
@@ -201,11 +201,11 @@ fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
 /// [`rare_contracts`] and the clock month by month through 2026-03-01; the
 /// stored log.
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
-    use navigo_core::ledger::{ClockMode, Ledger};
-    use navigo_core::population::{drive, generate, PopulationConfig};
     use navigo_events_schema::command::AdvanceClock;
     use navigo_events_schema::types::Actor;
     use navigo_events_schema::{Command, CommandEnvelope};
+    use navigo_ledger_core::{ClockMode, Ledger};
+    use navigo_sim::{drive, generate, PopulationConfig};
     use navigo_store::{Limits, ManualClock};
     use navigo_store_sled::SledStore;
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -274,7 +274,7 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
                 .expect("month");
         }
         let store = ledger.into_store();
-        let events = navigo_projections::load::read_everything(&store)
+        let events = navigo_ledger_core::load::read_everything(&store)
             .await
             .expect("read");
         let _ = store.close().await;

@@ -10,17 +10,18 @@ mod projections_support;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::population::drive;
-use navigo_core::population::generate::{generate, PopulationConfig};
-use navigo_core::testing::{annual_1_5, cid, pid, register, subscribe};
 use navigo_core::Policy;
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
-use navigo_projections::{balance, bans, calendar, load, refunds, slice, state, Query, Worlds};
+use navigo_ledger_core::load;
+use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_projections::{balance, bans, calendar, refunds, slice, state, Query, Worlds};
+use navigo_sim::drive;
+use navigo_sim::generate::{generate, PopulationConfig};
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::SledStore;
+use navigo_testkit::{annual_1_5, cid, pid, register, subscribe};
 use projections_support::*;
 
 const SEED: u64 = 0x51_1CE;
@@ -149,7 +150,7 @@ fn term_retention_contract_slice_reads_the_contracts_the_holder_pays() {
         2,
         annual_1_5(),
         date(2026, 7, 12),
-        navigo_core::testing::debit(1, 1),
+        navigo_testkit::debit(1, 1),
     );
     if let Command::Subscribe(s) = &mut child.command {
         s.payer = pid(1);

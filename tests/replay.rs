@@ -5,13 +5,13 @@
 mod projections_support;
 
 use chrono::{Duration, TimeZone, Utc};
-use navigo_core::testing::*;
 use navigo_events_schema::command::AnnulEvent;
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::{Command, Envelope, Event, StreamId};
 use navigo_projections::Query;
 use navigo_replay::materialize::{check, ProjectionDb, KINDS};
 use navigo_replay::{audit, diff, whatif};
+use navigo_testkit::*;
 use projections_support::*;
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -424,8 +424,8 @@ fn audit_shows_rule_ids_chain_hashes_and_the_annulment_next_to_what_it_corrects(
 /// annulments, treasury notices, campaigns and claims, losses, suspensions)
 /// driven through a ledger over a sled store; returns the stored log.
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
-    use navigo_core::ledger::{ClockMode, Ledger};
-    use navigo_core::population::{drive, generate, PopulationConfig};
+    use navigo_ledger_core::{ClockMode, Ledger};
+    use navigo_sim::{drive, generate, PopulationConfig};
     use navigo_store::{Limits, ManualClock};
     use navigo_store_sled::SledStore;
     let dir = tmp(&format!("generated-{seed}"));
@@ -520,7 +520,7 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
             let _ = ledger.execute(&annul, ClockMode::Import).await;
         }
         let store = ledger.into_store();
-        let events = navigo_projections::load::read_everything(&store)
+        let events = navigo_ledger_core::load::read_everything(&store)
             .await
             .expect("read");
         let _ = store.close().await;

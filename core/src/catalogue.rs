@@ -267,7 +267,7 @@ mod tests {
     use proptest::prelude::*;
 
     // The test date and money helpers are the crate's shared ones.
-    use crate::testing::{d, money};
+    use navigo_testkit::{d, money};
     fn annual(z: &str) -> Product {
         Product::Annual {
             zones: z.parse::<Zones>().unwrap(),

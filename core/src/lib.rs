@@ -24,17 +24,13 @@ pub mod correction;
 pub mod decision;
 pub mod engine;
 pub mod ids;
-pub mod ledger;
 pub mod person;
 pub mod policy;
-pub mod population;
 pub mod punctuality;
 pub mod reference;
 pub mod reference_cmds;
 pub mod refusal;
 pub mod rulebook;
-#[doc(hidden)]
-pub mod testing;
 pub mod validity;
 pub mod world;
 

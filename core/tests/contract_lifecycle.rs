@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use navigo_core::contract::ended::{attestation_available, retention, Retention};
 use navigo_core::contract::state::{ContractState, Status};
 use navigo_core::policy::Policy;
-use navigo_core::testing::*;
 use navigo_events_schema::command::{
     AnnulEvent, ChangeZones, ContractRef, DeclareLoss, EstablishFraud, RequestSeniorSwitch, Resume,
     SettleTreasuryNotice, Subscribe, Suspend, TerminateByAgency, TreasuryNoticeRef,
@@ -20,6 +19,7 @@ use navigo_events_schema::event::{
 };
 use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentSetup, Product, Support};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, RuleId, StreamId, YearMonth};
+use navigo_testkit::*;
 
 const AGENCY: Channel = Channel::Agency;
 const ONLINE: Channel = Channel::Online;

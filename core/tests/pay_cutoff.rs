@@ -10,7 +10,6 @@
 
 use chrono::{Datelike, NaiveDate};
 use navigo_core::contract::state::ContractState;
-use navigo_core::testing::*;
 use navigo_events_schema::command::{
     ChangeMandate, ChangePayer, ChangeZones, ContractRef, RequestSeniorSwitch, Resume, Suspend,
     SwitchPaymentMethod,
@@ -18,6 +17,7 @@ use navigo_events_schema::command::{
 use navigo_events_schema::event::{ChargeKind, DebitPresented, RefundDue, RefundReason};
 use navigo_events_schema::types::{ActivityDeclaration, Channel, Mandate, PaymentSetup, Product};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
+use navigo_testkit::*;
 
 const AGENCY: Channel = Channel::Agency;
 

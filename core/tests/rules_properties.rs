@@ -29,9 +29,7 @@ use navigo_core::contract::state::{is_obligation, ContractState};
 use navigo_core::decision::{Context, Decision};
 use navigo_core::engine::handle;
 use navigo_core::ids::IdGen;
-use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::policy::Policy;
-use navigo_core::testing::{at, cid, cmd, d, debit, pid, reason_codes, register, tariff_990};
 use navigo_core::world::World;
 use navigo_core::CommandError;
 use navigo_events_schema::command::{
@@ -50,8 +48,10 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
 };
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::{verify_ledger, SledStore};
+use navigo_testkit::{at, cid, cmd, d, debit, pid, reason_codes, register, tariff_990};
 use proptest::prelude::*;
 
 const RULES_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/RULES.md");

@@ -5,7 +5,6 @@
 
 use navigo_core::contract::charges::{owed_month, refund_method};
 use navigo_core::contract::state::Status;
-use navigo_core::testing::*;
 use navigo_core::Policy;
 use navigo_events_schema::command::{
     AnnulEvent, ChangeDebitDay, ChangeMandate, ChangePayer, ContractRef, RecordCashPayment,
@@ -23,6 +22,7 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{
     Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId, YearMonth,
 };
+use navigo_testkit::*;
 use rust_decimal_macros::dec;
 
 fn eur(cents: i64) -> Money {

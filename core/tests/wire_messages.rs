@@ -4,11 +4,11 @@
 //! without a word.
 
 use chrono::NaiveDate;
-use navigo_core::testing::*;
 use navigo_events_schema::command::{ContractRef, DeclareLoss, Subscribe, Suspend};
 use navigo_events_schema::event::{LossKind, PaymentMeans, SuspensionCause, TerminationReason};
 use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentSetup, Product, Support};
 use navigo_events_schema::{Command, CommandEnvelope, RuleId};
+use navigo_testkit::*;
 
 /// The Rust variant names (Debug) of the enums messages name, with their wire
 /// values (Display); a message must hold no Debug name that differs from its

@@ -20,10 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::testing::{
-    at, cid, d, debit, raw_stream_read, register, subscribe, tariff_990, zones,
-};
 use navigo_core::Policy;
 use navigo_events_schema::command::{
     ChangeZones, RecordDebitRejected, Resume, SettleDebt, Suspend,
@@ -31,9 +27,12 @@ use navigo_events_schema::command::{
 use navigo_events_schema::event::SettlementChannel;
 use navigo_events_schema::types::{Channel, Product};
 use navigo_events_schema::{Command, CommandEnvelope, StreamId};
-use navigo_projections::{calendar, load, Query};
+use navigo_ledger_core::load;
+use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_projections::{calendar, Query};
 use navigo_store::{Limits, ManualClock};
-use navigo_store_sled::SledStore;
+use navigo_store_sled::{raw_stream_read, SledStore};
+use navigo_testkit::{at, cid, d, debit, register, subscribe, tariff_990, zones};
 
 /// Other contracts in the ledger.
 const OTHER_CONTRACTS: u128 = 200;
@@ -48,7 +47,7 @@ fn bench_dir() -> PathBuf {
 }
 
 fn on(date: NaiveDate, channel: Channel, command: Command) -> CommandEnvelope {
-    navigo_core::testing::cmd(date, Some(channel), command)
+    navigo_testkit::cmd(date, Some(channel), command)
 }
 
 async fn advance(ledger: &mut Ledger<SledStore>, through: NaiveDate) {

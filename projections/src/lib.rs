@@ -43,7 +43,6 @@ use uuid::Uuid;
 pub mod balance;
 pub mod bans;
 pub mod calendar;
-pub mod load;
 pub mod refunds;
 pub mod slice;
 pub mod state;

@@ -21,12 +21,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use navigo_core::testing::*;
 use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
-use navigo_projections::load::read_everything;
+use navigo_ledger_core::load::read_everything;
 use navigo_replay::materialize::ProjectionDb;
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::SledStore;
+use navigo_testkit::*;
 use uuid::Uuid;
 
 /// The load average line of the machine (1, 5 and 15 minutes).

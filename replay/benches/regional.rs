@@ -21,17 +21,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::population::{drive, generate, PopulationConfig, Rng};
-use navigo_core::testing::raw_stream_read;
 use navigo_core::Policy;
 use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId};
-use navigo_projections::load::{read_contract, read_everything};
+use navigo_ledger_core::load::{read_contract, read_everything};
+use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::{calendar, Query};
 use navigo_replay::materialize::ProjectionDb;
+use navigo_sim::{drive, generate, PopulationConfig, Rng};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::keys::{log_key, LOG};
+use navigo_store_sled::raw_stream_read;
 use navigo_store_sled::SledStore;
 
 /// Records per flush of the raw sled reference: the largest group commit 64

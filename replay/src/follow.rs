@@ -75,7 +75,7 @@ impl FollowedLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use navigo_core::testing::{agency_contract_billed_through, d};
+    use navigo_testkit::{agency_contract_billed_through, d};
 
     fn log() -> Vec<Envelope> {
         let s = agency_contract_billed_through(d(2026, 12, 1));

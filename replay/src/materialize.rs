@@ -1285,7 +1285,7 @@ mod tests {
 
     #[test]
     fn projection_rows_are_stored_compressed_and_a_plain_row_of_an_older_rebuild_still_reads() {
-        use navigo_core::testing::*;
+        use navigo_testkit::*;
         // Given a contract billed from July 2026 through February 2027, rebuilt
         let s = agency_contract_billed_through(d(2027, 2, 1));
         let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();

@@ -62,8 +62,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             "{e}; while the ledger is served, create the account with POST /v1/accounts"
         ))
     })?;
-    let ledger =
-        navigo_core::ledger::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
+    let ledger = navigo_ledger_core::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
     let created = auth::create_account(
         ledger.world(),
         &auth::path_in(data),

@@ -24,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::population::generate::CONTRACTS_MAX;
-use navigo_core::population::summary::{audit_lines, interesting_contract, summarize, Summary};
-use navigo_core::population::{drive, generate, DriveReport, PopulationConfig};
 use navigo_core::Policy;
 use navigo_events_schema::views::ContractBalance;
 use navigo_events_schema::Money;
+use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_replay::materialize::{state_hash, ProjectionDb};
+use navigo_sim::generate::CONTRACTS_MAX;
+use navigo_sim::summary::{audit_lines, interesting_contract, summarize, Summary};
+use navigo_sim::{drive, generate, DriveReport, PopulationConfig};
 use navigo_store::EventStore;
 use navigo_store_sled::{verify_ledger, SledStore};
 use serde_json::{json, Value};
@@ -335,7 +335,7 @@ fn secs(d: Duration) -> String {
 /// JSON one) read it.
 struct Outcome<'a> {
     /// What was generated.
-    plan: &'a navigo_core::population::Plan,
+    plan: &'a navigo_sim::Plan,
     /// What the driver sent and how the ledger judged it.
     report: &'a DriveReport,
     /// The figures of the folded world.

@@ -37,7 +37,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // init appends nothing.
     let store = super::open_store(data)?;
     let mut ledger =
-        navigo_core::ledger::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
+        navigo_ledger_core::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
     // Decision: the built-in data is recorded with the import clock at a fixed
     // instant (or the head's, when the ledger already holds later events), so that
     // two fresh ledgers start with the same chain and a scenario applied to both
@@ -48,7 +48,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         _ => BUILTIN_RECORDED_AT,
     };
     let loaded = ledger
-        .load_builtin_reference(at, navigo_core::ledger::ClockMode::Import)
+        .load_builtin_reference(at, navigo_ledger_core::ClockMode::Import)
         .await;
     let store = ledger.into_store();
     let loaded = match loaded {

@@ -92,7 +92,7 @@ pub async fn read_whole_log(
     data: &Path,
 ) -> Result<Vec<navigo_events_schema::Envelope>, StoreError> {
     let store = open_store(data)?;
-    let events = navigo_projections::load::read_everything(&store).await;
+    let events = navigo_ledger_core::load::read_everything(&store).await;
     store.close().await?;
     events
 }

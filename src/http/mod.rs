@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use navigo_core::ledger::Ledger;
+use navigo_ledger_core::Ledger;
 use navigo_store::{Clock, EventStore};
 use navigo_store_sled::SledStore;
 use serde_json::Value;

@@ -579,6 +579,28 @@ impl EventStore for SledStore {
     }
 }
 
+/// The benchmarks' raw reference for reading a stream: a sled prefix scan of its
+/// index and a `get` plus JSON decode (`decode_record`) of each record, with no
+/// hash, order or sequence check. Panics on a malformed ledger: for benchmarks
+/// over ledgers they just wrote.
+#[doc(hidden)]
+pub fn raw_stream_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
+    use keys::{log_key, stream_prefix};
+    let tree = store.tree();
+    let mut out = Vec::new();
+    for item in tree.scan_prefix(stream_prefix(&stream)) {
+        let (_, v) = item.expect("index");
+        let mut pos = [0u8; 8];
+        pos.copy_from_slice(&v[..8]);
+        let bytes = tree
+            .get(log_key(u64::from_be_bytes(pos)))
+            .expect("log")
+            .expect("record");
+        out.push(navigo_events_schema::decode_record(&bytes).expect("decode"));
+    }
+    out
+}
+
 /// The parallel whole-log read against the `read_all` stream, with the
 /// internals of [`read`] at hand (chunk sizes and workers).
 #[cfg(test)]

@@ -658,7 +658,7 @@ mod tests {
     use proptest::prelude::*;
 
     // The test date and money helpers are the crate's shared ones.
-    use crate::testing::{d, money};
+    use navigo_testkit::{d, money};
     fn ym(s: &str) -> YearMonth {
         s.parse().unwrap()
     }

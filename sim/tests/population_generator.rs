@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use navigo_core::population::generate::{generate, Intent, PopulationConfig, Step};
 use navigo_events_schema::types::{Channel, PaymentSetup, Product};
 use navigo_events_schema::Command;
+use navigo_sim::generate::{generate, Intent, PopulationConfig, Step};
 
 fn config(seed: u64, contracts: u32) -> PopulationConfig {
     PopulationConfig {
@@ -64,7 +64,7 @@ fn population_covers_every_product_channel_debit_day_and_life_event() {
     for p in &plan.commands {
         match &p.step {
             Step::Command(c) => {
-                kinds.insert(navigo_core::population::driver::command_name(&c.command));
+                kinds.insert(navigo_sim::driver::command_name(&c.command));
                 match &c.command {
                     Command::Subscribe(s) => {
                         products.insert(s.product.to_string());

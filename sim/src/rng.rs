@@ -1,37 +1,8 @@
-//! A seeded population of Navigo Annuel customers and the simulation driver
-//! (issue 6, items 1, 2 and 4).
-//!
-//! - [`generate`] is pure: from a [`PopulationConfig`] (seed, size, period) and the
-//!   campaigns in force it produces a [`Plan`]: every command the population sends,
-//!   each with its request instant and a deterministic idempotency key, in request
-//!   order. No clock, no I/O, no `rand`: a splitmix64 generator ([`Rng`]).
-//! - Some requests depend on amounts or ids only the ledger knows (settle the debt,
-//!   pay a refund that is due, deliver a Trésor Public notice). The plan carries them
-//!   as [`Intent`]s that [`resolve`] turns into commands against the [`World`] at the
-//!   moment they are sent; an intent with nothing to do is skipped and counted.
-//! - [`driver::drive`] sends a plan through [`Ledger::execute`](crate::ledger::Ledger)
-//!   (the real command path, import clock), runs the billing clock month by month
-//!   (the plan's `AdvanceClock` commands) and counts accepted commands, refusals by
-//!   rule id, invalid commands, duplicates answered as already applied, and commands
-//!   that arrive earlier than the ledger's head (refused as out of order).
-//! - [`summary::Summary`] computes what the demo prints from the folded [`World`]
-//!   (a later issue replaces it with the projections).
-//!
-//! Re-running a plan on the same ledger is idempotent: commands already applied
-//! answer with their first events, and the clock is itself idempotent.
-//!
-//! [`World`]: crate::world::World
+//! The simulation's random draws, over the workspace's one splitmix64
+//! (`navigo_core::ids::SplitMix64`): deterministic for a seed on every platform,
+//! no `rand`.
 
-pub mod driver;
-pub mod generate;
-pub mod places;
-pub mod rates;
-pub mod summary;
-
-pub use driver::{drive, resolve, DriveReport, Outcome};
-pub use generate::{generate, Intent, Plan, PlannedCommand, PopulationConfig, Step};
-
-use crate::ids::SplitMix64;
+use navigo_core::ids::SplitMix64;
 
 /// The simulation's random draws: the workspace's splitmix64
 /// ([`SplitMix64`]) with the shapes the generator needs (chances, ranges,

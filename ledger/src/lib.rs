@@ -1,20 +1,24 @@
 //! The ledger: the rules over a store. [`Ledger::open`] folds the log into a
 //! [`World`]; [`Ledger::execute`] handles a command, appends each decision
 //! atomically (with its expected version and idempotency key), folds what was
-//! stored, and returns the stored events with their positions.
+//! stored, and returns the stored events with their positions. [`load`] reads
+//! the slices of the log a projection needs from a store.
+#![warn(missing_docs)]
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
 
-use crate::decision::{Context, Decision};
-use crate::engine::handle;
-use crate::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
-use crate::policy::Policy;
-use crate::refusal::CommandError;
-use crate::world::World;
+use navigo_core::decision::{Context, Decision};
+use navigo_core::engine::handle;
+use navigo_core::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
+use navigo_core::policy::Policy;
+use navigo_core::refusal::CommandError;
+use navigo_core::world::World;
 use navigo_store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
+
+pub mod load;
 
 /// Which instant is recorded on the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,9 +547,9 @@ impl<S: EventStore> Ledger<S> {
         at: DateTime<Utc>,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
-        let events = crate::reference::builtin_catalogue_events()
+        let events = navigo_core::reference::builtin_catalogue_events()
             .map_err(|e| LedgerError::Reference(e.to_string()))?;
-        let campaigns = crate::reference::builtin_campaigns()
+        let campaigns = navigo_core::reference::builtin_campaigns()
             .map_err(|e| LedgerError::Reference(e.to_string()))?;
         let actor = Actor {
             role: ActorRole::System,

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use navigo_core::decision::Context;
 use navigo_core::ids::IdGen;
-use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
-use navigo_core::testing::*;
 use navigo_core::{CommandError, Policy};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::{CommandEnvelope, Event, RuleId};
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_store::{AppendRequest, EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
+use navigo_testkit::*;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -292,7 +292,7 @@ async fn ledger_expected_version_refuses_a_command_decided_on_an_older_reading_a
 /// Person `n`'s registration at an agency on `date`, under an idempotency key.
 fn keyed_register(n: u128, date: chrono::NaiveDate, key: &str) -> CommandEnvelope {
     let mut c = register(n, d(1980, 1, 1));
-    c.request_at = navigo_core::testing::at(date);
+    c.request_at = navigo_testkit::at(date);
     c.idempotency_key = Some(key.into());
     c
 }
@@ -327,10 +327,7 @@ async fn ledger_same_key_with_another_command_is_a_conflict_naming_the_key_even_
     }
     assert!(err.to_string().contains("\"desk-42\""), "{err}");
     assert_eq!(ledger.world().position, head);
-    assert!(ledger
-        .world()
-        .person(navigo_core::testing::pid(3))
-        .is_none());
+    assert!(ledger.world().person(navigo_testkit::pid(3)).is_none());
 
     // And the first command again, later, answers the stored events, appending
     // nothing (the request instant is not part of what a retry must repeat)
@@ -436,7 +433,7 @@ async fn ledger_keys_that_start_alike_are_distinct_and_a_long_key_is_refused() {
     assert_eq!(again, a);
 
     // And a key longer than the bound is refused as invalid, naming the field
-    let long = "k".repeat(navigo_core::ledger::COMMAND_KEY_BYTES_MAX + 1);
+    let long = "k".repeat(navigo_ledger_core::COMMAND_KEY_BYTES_MAX + 1);
     match ledger
         .execute(&keyed_register(4, d(2026, 8, 3), &long), ClockMode::Import)
         .await
@@ -448,10 +445,10 @@ async fn ledger_keys_that_start_alike_are_distinct_and_a_long_key_is_refused() {
     }
     // And the longest key with the ledger's suffix fits the store's bound.
     assert!(
-        navigo_core::ledger::COMMAND_KEY_BYTES_MAX + navigo_core::ledger::KEY_SUFFIX_BYTES_MAX
+        navigo_ledger_core::COMMAND_KEY_BYTES_MAX + navigo_ledger_core::KEY_SUFFIX_BYTES_MAX
             <= Limits::default().idempotency_key_bytes_max as usize
     );
-    let longest = "k".repeat(navigo_core::ledger::COMMAND_KEY_BYTES_MAX);
+    let longest = "k".repeat(navigo_ledger_core::COMMAND_KEY_BYTES_MAX);
     ledger
         .execute(
             &keyed_register(5, d(2026, 8, 3), &longest),

@@ -1,6 +1,7 @@
 //! The test harness: given / when / then over the pure `handle` / `apply` loop,
-//! with fixed instants, and builders for the usual commands. Used by the unit tests
-//! and the integration tests of `core`; not part of the public API.
+//! with fixed instants, and builders for the usual commands. A dev-dependency of
+//! the rules' tests and of every crate above them; never a dependency of a
+//! library.
 //!
 //! ```text
 //! Scenario::new()
@@ -21,12 +22,12 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId};
 use uuid::Uuid;
 
-use crate::decision::{Context, Decision};
-use crate::engine::handle;
-use crate::ids::IdGen;
-use crate::policy::Policy;
-use crate::refusal::{CommandError, Refusal};
-use crate::world::World;
+use navigo_core::decision::{Context, Decision};
+use navigo_core::engine::handle;
+use navigo_core::ids::IdGen;
+use navigo_core::policy::Policy;
+use navigo_core::refusal::{CommandError, Refusal};
+use navigo_core::world::World;
 
 /// A date (tests only: panics on an invalid date).
 pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -40,7 +41,7 @@ pub fn money(s: &str) -> navigo_events_schema::Money {
 
 /// 10:00 Europe/Paris on a date.
 pub fn at(date: NaiveDate) -> DateTime<Utc> {
-    crate::calendar::paris_start_of_day(date) + Duration::hours(10)
+    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(10)
 }
 
 /// A fixed person id from a small number.
@@ -288,13 +289,13 @@ impl Scenario {
 
     /// Runs the billing clock through `through`, at 06:00 UTC of that day.
     pub fn advance(mut self, through: NaiveDate) -> Scenario {
-        let at = crate::calendar::paris_start_of_day(through) + Duration::hours(6);
+        let at = navigo_core::calendar::paris_start_of_day(through) + Duration::hours(6);
         let decisions = {
             let mut ctx = Context {
                 policy: &self.policy,
                 ids: &mut self.ids,
             };
-            crate::billing::advance_to(&self.world, through, at, &mut ctx)
+            navigo_core::billing::advance_to(&self.world, through, at, &mut ctx)
         };
         self.apply(decisions, at);
         self
@@ -361,28 +362,4 @@ impl Outcome {
             other => panic!("expected an invalid {field}, got {other:?}"),
         }
     }
-}
-
-/// The benchmarks' raw reference for reading a stream: a sled prefix scan of its
-/// index and a `get` plus JSON decode (`decode_record`) of each record, with no
-/// hash, order or sequence check. Panics on a malformed ledger: for benchmarks
-/// over ledgers they just wrote.
-pub fn raw_stream_read(
-    store: &navigo_store_sled::SledStore,
-    stream: StreamId,
-) -> Vec<navigo_events_schema::Envelope> {
-    use navigo_store_sled::keys::{log_key, stream_prefix};
-    let tree = store.tree();
-    let mut out = Vec::new();
-    for item in tree.scan_prefix(stream_prefix(&stream)) {
-        let (_, v) = item.expect("index");
-        let mut pos = [0u8; 8];
-        pos.copy_from_slice(&v[..8]);
-        let bytes = tree
-            .get(log_key(u64::from_be_bytes(pos)))
-            .expect("log")
-            .expect("record");
-        out.push(navigo_events_schema::envelope::decode_record(&bytes).expect("decode"));
-    }
-    out
 }

@@ -6,17 +6,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::ledger::{ClockMode, Ledger, LedgerError};
 use navigo_core::policy::Policy;
-use navigo_core::testing::*;
 use navigo_events_schema::command::{Resume, Suspend};
 use navigo_events_schema::event::{
     ChargeKind, RefundReason, SuspensionCause, TariffPrice, TariffPublished,
 };
 use navigo_events_schema::types::{ActorRole, Channel, Mark, PaymentSetup, ProductKey};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_store::{EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
+use navigo_testkit::*;
 
 fn ym(y: i32, m: u32) -> YearMonth {
     YearMonth::new(y, m).expect("valid month")

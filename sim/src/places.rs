@@ -132,11 +132,12 @@ pub const LAST_NAMES: [&str; 24] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::punctuality::normalize_municipality;
+    use navigo_core::punctuality::normalize_municipality;
 
     #[test]
     fn campaign_places_are_listed_in_punct_2024() {
-        let campaigns = crate::reference::builtin_campaigns().expect("built-in campaigns load");
+        let campaigns =
+            navigo_core::reference::builtin_campaigns().expect("built-in campaigns load");
         let listed: std::collections::BTreeSet<String> = campaigns
             .iter()
             .flat_map(|(_, c)| c.operations.iter())

@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_core::ledger::{ClockMode, Ledger};
-use navigo_core::population::drive;
-use navigo_core::population::driver::{resolve, send, Outcome};
-use navigo_core::population::generate::{generate, Plan, PopulationConfig, Step};
-use navigo_core::population::summary::{balance_holds, summarize};
 use navigo_core::world::World;
 use navigo_core::Policy;
 use navigo_events_schema::Command;
+use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_sim::drive;
+use navigo_sim::driver::{resolve, send, Outcome};
+use navigo_sim::generate::{generate, Plan, PopulationConfig, Step};
+use navigo_sim::summary::{balance_holds, summarize};
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::SledStore;
 
