@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use navigo_core::Policy;
 use navigo_ledger_core::Ledger;
+use navigo_rules::Policy;
 use navigo_sim::summary::balance_holds;
 use navigo_sim::Rng;
 use navigo_store::{Limits, ManualClock};

@@ -8,13 +8,13 @@
 mod projections_support;
 
 use chrono::{DateTime, Duration, Utc};
-use navigo_core::Policy;
 use navigo_events_schema::command::{AnnulEvent, ChangeZones};
 use navigo_events_schema::event::{ChargeKind, RefundReason};
 use navigo_events_schema::types::{Channel, Mark};
 use navigo_events_schema::views::{DebitStatus, RefundStatus, StatusView, ValidityReason};
 use navigo_events_schema::{Command, Event, Money, RuleId, StreamId};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query};
+use navigo_rules::Policy;
 use navigo_testkit::*;
 use projections_support::*;
 

@@ -6,9 +6,9 @@
 mod projections_support;
 
 use chrono::{Duration, NaiveDate};
-use navigo_core::Policy;
 use navigo_events_schema::{Envelope, Money};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
+use navigo_rules::Policy;
 use navigo_testkit::*;
 use projections_support::*;
 use proptest::prelude::*;
@@ -232,7 +232,7 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
             .load_builtin_reference(builtin_at, ClockMode::Import)
             .await
             .expect("reference data");
-        let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
         let config = PopulationConfig {
             seed,
             contracts,
@@ -286,7 +286,7 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
 
 /// What the events of a contract effective by `q.at` (as known) collected and
 /// returned, read from the events themselves (the table of
-/// `navigo_core::contract::state`): the oracle the statement's rows are checked
+/// `navigo_rules::contract::state`): the oracle the statement's rows are checked
 /// against besides the totals.
 fn collected_and_returned(events: &[Envelope], contract: uuid::Uuid, q: &Query) -> (Money, Money) {
     use navigo_events_schema::Event;
@@ -342,7 +342,7 @@ proptest! {
         prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| *p == PaymentSetup::Cash)));
         prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| p.is_direct_debit())));
         prop_assert!(contracts.iter().any(|c| c.product == Product::Senior), "no Senior contract");
-        let annual = |c: &&&navigo_core::contract::state::ContractState| {
+        let annual = |c: &&&navigo_rules::contract::state::ContractState| {
             matches!(c.product, Product::Annual { .. })
         };
         prop_assert!(contracts.iter().any(|c| annual(&c)), "no Annual contract");

@@ -10,13 +10,13 @@ mod projections_support;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::Policy;
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
 use navigo_ledger_core::load;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::{balance, bans, calendar, refunds, slice, state, Query, Worlds};
+use navigo_rules::Policy;
 use navigo_sim::drive;
 use navigo_sim::generate::{generate, PopulationConfig};
 use navigo_store::{Limits, ManualClock};
@@ -56,7 +56,7 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
         .load_builtin_reference(builtin_at, ClockMode::Import)
         .await
         .expect("reference data");
-    let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+    let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
     let plan = generate(
         PopulationConfig {
             seed: SEED,

@@ -445,14 +445,14 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
             std::sync::Arc::new(ManualClock::new(reference_at)),
         )
         .expect("open");
-        let mut ledger = Ledger::open(store, navigo_core::Policy::default(), seed)
+        let mut ledger = Ledger::open(store, navigo_rules::Policy::default(), seed)
             .await
             .expect("ledger");
         ledger
             .load_builtin_reference(reference_at, ClockMode::Import)
             .await
             .expect("reference data");
-        let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
         let plan = generate(
             PopulationConfig {
                 seed,
@@ -562,7 +562,7 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
         assert!(r.consistent(), "on {at}: {:?}", r.mismatches);
         assert!(r.hashes.iter().all(|(_, n, _, _)| *n > 0), "on {at}");
         let q = Query::on(at);
-        let policy = navigo_core::Policy::default();
+        let policy = navigo_rules::Policy::default();
         let (_, stored) = db.stored_rows().expect("rows");
         if at == d(2026, 1, 15) {
             // A refund recorded on a person's own stream (punctuality): its date
@@ -612,7 +612,7 @@ fn pay_debit_day_diff_views_read_each_contract_calendar_as_the_calendar_command_
     // no other contract's forecast debit fills a row.
     use navigo_projections::{calendar, Worlds};
     let events = generated_population(0x5EED_0043, 40);
-    let policy = navigo_core::Policy::default();
+    let policy = navigo_rules::Policy::default();
     let instants = [
         Utc.with_ymd_and_hms(2024, 9, 1, 0, 0, 0).single(),
         Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).single(),

@@ -1,6 +1,6 @@
 //! The command format: what `navigo-ledger apply` reads (one JSON object per line)
 //! and what the HTTP service accepts. A command is a request; the rules engine in
-//! `navigo-core` turns it into events or refuses it with a rule id.
+//! `navigo-rules` turns it into events or refuses it with a rule id.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;

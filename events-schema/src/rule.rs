@@ -1,7 +1,7 @@
 //! Rule identifiers of RULES.md. Every refusal and every computed figure names one,
 //! so that an auditor can go from a refusal to the article that caused it.
 //!
-//! The list is generated from `../shared/RULES.md` and a test in `navigo-core` fails
+//! The list is generated from `../shared/RULES.md` and a test in `navigo-rules` fails
 //! when RULES.md gains an id this enum lacks (or the reverse).
 
 use std::fmt;

@@ -10,12 +10,12 @@ use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
 
-use navigo_core::decision::{Context, Decision};
-use navigo_core::engine::handle;
-use navigo_core::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
-use navigo_core::policy::Policy;
-use navigo_core::refusal::CommandError;
-use navigo_core::world::World;
+use navigo_rules::decision::{Context, Decision};
+use navigo_rules::engine::handle;
+use navigo_rules::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
+use navigo_rules::policy::Policy;
+use navigo_rules::refusal::CommandError;
+use navigo_rules::world::World;
 use navigo_store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
 
 pub mod load;
@@ -536,7 +536,7 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// Appends the built-in tariff catalogue, school holidays, reason codes and
-    /// campaigns (`core/data/`) unless already there (idempotency keys
+    /// campaigns (`rules/data/`) unless already there (idempotency keys
     /// `builtin:catalogue:<n>`, `builtin:campaign:<id>`). Returns the events
     /// appended now.
     ///
@@ -547,9 +547,9 @@ impl<S: EventStore> Ledger<S> {
         at: DateTime<Utc>,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
-        let events = navigo_core::reference::builtin_catalogue_events()
+        let events = navigo_rules::reference::builtin_catalogue_events()
             .map_err(|e| LedgerError::Reference(e.to_string()))?;
-        let campaigns = navigo_core::reference::builtin_campaigns()
+        let campaigns = navigo_rules::reference::builtin_campaigns()
             .map_err(|e| LedgerError::Reference(e.to_string()))?;
         let actor = Actor {
             role: ActorRole::System,

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use navigo_core::decision::Context;
-use navigo_core::ids::IdGen;
-use navigo_core::{CommandError, Policy};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::{CommandEnvelope, Event, RuleId};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::decision::Context;
+use navigo_rules::ids::IdGen;
+use navigo_rules::{CommandError, Policy};
 use navigo_store::{AppendRequest, EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
 use navigo_testkit::*;
@@ -68,7 +68,7 @@ async fn set_up(dir: &std::path::Path) -> Ledger<SledStore> {
 }
 
 fn clock_at(date: chrono::NaiveDate) -> DateTime<Utc> {
-    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(6)
+    navigo_rules::calendar::paris_start_of_day(date) + Duration::hours(6)
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn pay_free_month_clock_resumes_after_a_crash_mid_advance_with_the_same_re
             policy: &policy,
             ids: &mut ids,
         };
-        navigo_core::billing::advance_to(
+        navigo_rules::billing::advance_to(
             ledger.world(),
             d(2027, 8, 1),
             clock_at(d(2027, 8, 1)),
@@ -377,7 +377,7 @@ async fn ledger_a_key_recorded_before_fingerprints_answers_its_stored_events() {
             policy: &policy,
             ids: &mut ids,
         };
-        navigo_core::engine::handle(ledger.world(), &old, &mut ctx).expect("decided")
+        navigo_rules::engine::handle(ledger.world(), &old, &mut ctx).expect("decided")
     };
     let store = ledger.into_store();
     for (i, dec) in decisions.into_iter().enumerate() {

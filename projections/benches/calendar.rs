@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::Policy;
 use navigo_events_schema::command::{
     ChangeZones, RecordDebitRejected, Resume, SettleDebt, Suspend,
 };
@@ -30,6 +29,7 @@ use navigo_events_schema::{Command, CommandEnvelope, StreamId};
 use navigo_ledger_core::load;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::{calendar, Query};
+use navigo_rules::Policy;
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::{raw_stream_read, SledStore};
 use navigo_testkit::{at, cid, d, debit, register, subscribe, tariff_990, zones};

@@ -3,13 +3,13 @@
 //! refunds and one row per month) whose rows add up to the totals, counting the
 //! known events effective by `at` (see the crate documentation).
 
-use navigo_core::contract::state::{ContractMoney, ContractState};
-use navigo_core::world::World;
 use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
     BalanceItem, BalanceRow, BalanceTotals, ContractBalance, PayerBalance,
 };
 use navigo_events_schema::{Envelope, Money};
+use navigo_rules::contract::state::{ContractMoney, ContractState};
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 use crate::{ProjectionError, Query, Worlds};

@@ -1,15 +1,15 @@
 //! Ban windows per person (`BAN-UNPAID-2M`, `BAN-UNPAID-2011`, `BAN-TREASURY-2Y`,
 //! `BAN-FRAUD-3Y`): the facts are read from the contract streams the person pays or
-//! is named in, the windows are the core's ([`navigo_core::bans::ban_windows`]), and
-//! "may this person be payer / holder on `at`?" is [`navigo_core::bans::may_be`].
+//! is named in, the windows are the core's ([`navigo_rules::bans::ban_windows`]), and
+//! "may this person be payer / holder on `at`?" is [`navigo_rules::bans::may_be`].
 //! Facts count when known and effective by `at`, so a lift after `at` is not shown.
 
 use chrono::NaiveDate;
-use navigo_core::bans::{ban_windows, may_be, BanFact, BanRole, BanWindow, FraudRole};
-use navigo_core::contract::state::ContractState;
 use navigo_events_schema::event::TerminationReason;
 use navigo_events_schema::views::{BanLift, BanRoleView, BanWindowView, MayBe, PersonBans};
 use navigo_events_schema::{Envelope, Event, StreamKind};
+use navigo_rules::bans::{ban_windows, may_be, BanFact, BanRole, BanWindow, FraudRole};
+use navigo_rules::contract::state::ContractState;
 use uuid::Uuid;
 
 use crate::{effective_by, known_events, ProjectionError, Query};

@@ -11,20 +11,20 @@
 //! composes a debit itself.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_core::billing;
-use navigo_core::calendar::paris_start_of_day;
-use navigo_core::contract::charges::{dossier_fee_line, owed_month};
-use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::decision::Context;
-use navigo_core::ids::IdGen;
-use navigo_core::world::World;
-use navigo_core::Policy;
 use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented, RefundReason};
 use navigo_events_schema::types::{Channel, PaymentSetup};
 use navigo_events_schema::views::{
     CalendarRow, CashCoverage, DebitCalendar, DebitStatus, RenewalDeadline,
 };
 use navigo_events_schema::{Envelope, Event, Money, StreamId, StreamKind, YearMonth};
+use navigo_rules::billing;
+use navigo_rules::calendar::paris_start_of_day;
+use navigo_rules::contract::charges::{dossier_fee_line, owed_month};
+use navigo_rules::contract::state::{ContractState, Status};
+use navigo_rules::decision::Context;
+use navigo_rules::ids::IdGen;
+use navigo_rules::world::World;
+use navigo_rules::Policy;
 use uuid::Uuid;
 
 use crate::{effective_by, fold_states, known_events, ProjectionError, Query};

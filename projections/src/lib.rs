@@ -2,7 +2,7 @@
 //! refund entitlements and contract state, each a pure fold over a list of stored
 //! envelopes (the contract and person streams concerned, the catalogue and the
 //! campaigns). The folds are the core's: [`World::apply`] and
-//! [`ContractState`](navigo_core::contract::state::ContractState); the rules are the
+//! [`ContractState`](navigo_rules::contract::state::ContractState); the rules are the
 //! core's too (billing clock, bans, punctuality, validity, termination). Nothing here
 //! re-implements a rule: the projections choose which events count and read the
 //! folded state.
@@ -27,7 +27,7 @@
 //!   dates) always count.
 //!
 //! `at` in the future is a forecast: debits not recorded yet are what the billing
-//! clock ([`navigo_core::billing::advance_to`]) would emit from the state as known,
+//! clock ([`navigo_rules::billing::advance_to`]) would emit from the state as known,
 //! with no other command arriving. The library takes "now" from its caller; only the
 //! binary reads the system clock.
 #![warn(missing_docs)]
@@ -35,9 +35,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::world::World;
 use navigo_events_schema::views::AsOf;
 use navigo_events_schema::{Envelope, Event, StreamKind, YearMonth};
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 pub mod balance;

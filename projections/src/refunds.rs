@@ -5,17 +5,17 @@
 //! cutoff, credits, punctuality), each due, paid or overdue on `at`.
 //!
 //! The punctuality entitlement of a holder who has not filed is what
-//! [`navigo_core::punctuality::decide_refund`] would decide for a request filed by
+//! [`navigo_rules::punctuality::decide_refund`] would decide for a request filed by
 //! the holder on `at`; a filed claim shows its recorded decision.
 
-use navigo_core::punctuality::history::holder_history;
-use navigo_core::punctuality::{decide_refund, Filing};
-use navigo_core::world::World;
 use navigo_events_schema::event::{ClaimKind, FilerCapacity, RefundDue};
 use navigo_events_schema::views::{
     CampaignEntitlement, ClaimStatus, PersonRefunds, RefundStatus, RefundView,
 };
 use navigo_events_schema::{Envelope, Money, RuleId};
+use navigo_rules::punctuality::history::holder_history;
+use navigo_rules::punctuality::{decide_refund, Filing};
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 use crate::{ProjectionError, Query, Worlds};

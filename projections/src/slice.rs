@@ -16,8 +16,8 @@
 
 use std::collections::BTreeSet;
 
-use navigo_core::world::World;
 use navigo_events_schema::{Envelope, StreamId};
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 /// The streams a contract's state, balance and calendar read; `None` for a

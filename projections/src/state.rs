@@ -8,18 +8,18 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::calendar::paris_date;
-use navigo_core::contract::ended::{attestation_available, retention, Retention};
-use navigo_core::contract::loss_count::{losses_in_last_12_months, rank_in_period};
-use navigo_core::contract::state::{ContractState, Status, StatusChange};
-use navigo_core::validity::{zone_validity, DezonageReason, Validity};
-use navigo_core::world::World;
 use navigo_events_schema::types::{PaymentSetup, Product};
 use navigo_events_schema::views::{
     ContractStateView, FreeMonthCycle, PayerFrom, PaymentFrom, ProductFrom, RuleAnswer,
     ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
 use navigo_events_schema::{Envelope, RuleId, YearMonth};
+use navigo_rules::calendar::paris_date;
+use navigo_rules::contract::ended::{attestation_available, retention, Retention};
+use navigo_rules::contract::loss_count::{losses_in_last_12_months, rank_in_period};
+use navigo_rules::contract::state::{ContractState, Status, StatusChange};
+use navigo_rules::validity::{zone_validity, DezonageReason, Validity};
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 use crate::{ProjectionError, Query, Worlds};
@@ -310,7 +310,7 @@ pub fn validity(
 /// # Errors
 /// [`ProjectionError::UnknownContract`].
 pub fn validity_in(
-    known: &navigo_core::world::World,
+    known: &navigo_rules::world::World,
     contract: Uuid,
     zone: u8,
     instant: DateTime<Utc>,

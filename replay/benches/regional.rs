@@ -21,13 +21,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::Policy;
 use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId};
 use navigo_ledger_core::load::{read_contract, read_everything};
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::{calendar, Query};
 use navigo_replay::materialize::ProjectionDb;
+use navigo_rules::Policy;
 use navigo_sim::{drive, generate, PopulationConfig, Rng};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::keys::{log_key, LOG};
@@ -226,7 +226,7 @@ async fn main() {
         .load_builtin_reference(builtin_at(), ClockMode::Import)
         .await
         .expect("reference data");
-    let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+    let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
     let t = Instant::now();
     let plan = generate(
         PopulationConfig {

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use navigo_core::world::World;
 use navigo_events_schema::{Envelope, Event, Money, RuleId, StreamId, StreamKind};
 use navigo_projections::slice;
+use navigo_rules::world::World;
 use uuid::Uuid;
 
 use crate::rules::rule_ids;

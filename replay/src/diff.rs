@@ -15,11 +15,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use navigo_core::policy::Policy;
 use navigo_events_schema::{Envelope, Event, StreamId};
 use navigo_projections::{
     balance, bans, calendar, fold_states, refunds, slice, state, Query, Worlds,
 };
+use navigo_rules::policy::Policy;
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -29,11 +29,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use chrono::NaiveDate;
-use navigo_core::policy::Policy;
 use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
 use navigo_projections::{
     balance, bans, calendar, effective_by, fold_states, refunds, state, Query, Worlds,
 };
+use navigo_rules::policy::Policy;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use uuid::Uuid;
 

@@ -19,16 +19,16 @@
 //! population.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::billing;
-use navigo_core::calendar::paris_date;
-use navigo_core::decision::{Context, Decision};
-use navigo_core::engine::handle;
-use navigo_core::ids::IdGen;
-use navigo_core::policy::Policy;
-use navigo_core::refusal::CommandError;
-use navigo_core::world::World;
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId, StreamKind};
 use navigo_projections::{known_events, slice, Query};
+use navigo_rules::billing;
+use navigo_rules::calendar::paris_date;
+use navigo_rules::decision::{Context, Decision};
+use navigo_rules::engine::handle;
+use navigo_rules::ids::IdGen;
+use navigo_rules::policy::Policy;
+use navigo_rules::refusal::CommandError;
+use navigo_rules::world::World;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;

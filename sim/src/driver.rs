@@ -16,10 +16,10 @@ use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId};
 use crate::generate::{Intent, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
 use crate::rng::Rng;
-use navigo_core::calendar::paris_date;
-use navigo_core::refusal::CommandError;
-use navigo_core::world::World;
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::calendar::paris_date;
+use navigo_rules::refusal::CommandError;
+use navigo_rules::world::World;
 use navigo_store::EventStore;
 
 /// Examples kept per refusal rule or invalid field, for the report.
@@ -225,7 +225,7 @@ fn envelope(
     }
 }
 
-fn payer_actor(world: &World, c: &navigo_core::contract::state::ContractState) -> Actor {
+fn payer_actor(world: &World, c: &navigo_rules::contract::state::ContractState) -> Actor {
     Actor {
         role: ActorRole::Customer,
         id: world

@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::places::{self, Place};
 use crate::rates::*;
 use crate::rng::Rng;
-use navigo_core::calendar::{date_of_age, paris_start_of_day};
-use navigo_core::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
+use navigo_rules::calendar::{date_of_age, paris_start_of_day};
+use navigo_rules::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
 
 /// A bound on the contracts one plan holds (the demo's `--contracts`).
 pub const CONTRACTS_MAX: u32 = 1_000_000;
@@ -529,8 +529,8 @@ impl Gen<'_> {
             if let Some((campaign_id, c)) = self.campaigns.first().cloned() {
                 let listed = c.operations.iter().any(|o| {
                     o.municipalities.iter().any(|m| {
-                        navigo_core::punctuality::normalize_municipality(m)
-                            == navigo_core::punctuality::normalize_municipality(&home.municipality)
+                        navigo_rules::punctuality::normalize_municipality(m)
+                            == navigo_rules::punctuality::normalize_municipality(&home.municipality)
                     })
                 });
                 let span = (c.filing_until - c.filing_from).num_days().max(0);
@@ -595,8 +595,8 @@ impl Gen<'_> {
     /// (`SUB-THIRD-PARTY`), else the agency.
     fn channel_for(&mut self, sh: &Shadow, d: NaiveDate, online_share: f64) -> Channel {
         let online_ok = matches!(
-            navigo_core::rulebook::in_force(d).suspension,
-            navigo_core::rulebook::SuspensionRule::AnyChannel { .. }
+            navigo_rules::rulebook::in_force(d).suspension,
+            navigo_rules::rulebook::SuspensionRule::AnyChannel { .. }
         );
         if online_ok && !sh.third_party && self.rng.chance(online_share) {
             Channel::Online
@@ -849,7 +849,7 @@ impl Gen<'_> {
                                 age_proof_ref: format!("CNI-{}", holder.client),
                             }),
                         );
-                        let v = navigo_core::calendar::add_working_days(
+                        let v = navigo_rules::calendar::add_working_days(
                             d,
                             SENIOR_PROCESSING_WORKING_DAYS,
                         ) + Duration::days(1);
@@ -1092,7 +1092,7 @@ pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) 
     let persons = u32::try_from(g.persons.len()).unwrap_or(u32::MAX);
     let mut commands = g.out;
     // Nothing after the last simulated day (a day drawn late in the last month).
-    commands.retain(|c| navigo_core::calendar::paris_date(c.at) <= cfg.through);
+    commands.retain(|c| navigo_rules::calendar::paris_date(c.at) <= cfg.through);
     // Request order; the clock and the back office after the day's requests. Equal
     // instants are pushed apart by a millisecond so that the order is strict.
     commands.sort_by_key(|c| c.at);

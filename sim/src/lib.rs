@@ -23,7 +23,7 @@
 //! driver reads a monotonic `Instant` only to time its phases for the demo's
 //! report; nothing it decides depends on it.
 //!
-//! [`World`]: navigo_core::world::World
+//! [`World`]: navigo_rules::world::World
 #![warn(missing_docs)]
 
 pub mod driver;

@@ -1,7 +1,7 @@
 //! Real Île-de-France municipalities with their postal codes, first and family
 //! names. Postal codes are La Poste's (one code per municipality; Paris by
 //! arrondissement). The municipalities marked `campaign` are listed in the
-//! PUNCT-2024 operations (core/data/campaign_punct_2024.json); a test checks it.
+//! PUNCT-2024 operations (rules/data/campaign_punct_2024.json); a test checks it.
 
 /// A municipality of residence or work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,12 +132,12 @@ pub const LAST_NAMES: [&str; 24] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use navigo_core::punctuality::normalize_municipality;
+    use navigo_rules::punctuality::normalize_municipality;
 
     #[test]
     fn campaign_places_are_listed_in_punct_2024() {
         let campaigns =
-            navigo_core::reference::builtin_campaigns().expect("built-in campaigns load");
+            navigo_rules::reference::builtin_campaigns().expect("built-in campaigns load");
         let listed: std::collections::BTreeSet<String> = campaigns
             .iter()
             .flat_map(|(_, c)| c.operations.iter())

@@ -1,8 +1,8 @@
 //! The simulation's random draws, over the workspace's one splitmix64
-//! (`navigo_core::ids::SplitMix64`): deterministic for a seed on every platform,
+//! (`navigo_rules::ids::SplitMix64`): deterministic for a seed on every platform,
 //! no `rand`.
 
-use navigo_core::ids::SplitMix64;
+use navigo_rules::ids::SplitMix64;
 
 /// The simulation's random draws: the workspace's splitmix64
 /// ([`SplitMix64`]) with the shapes the generator needs (chances, ranges,

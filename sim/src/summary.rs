@@ -11,9 +11,9 @@ use navigo_events_schema::types::Product;
 use navigo_events_schema::{Money, RuleId, StreamId};
 use uuid::Uuid;
 
-use navigo_core::bans::BanRole;
-use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::world::World;
+use navigo_rules::bans::BanRole;
+use navigo_rules::contract::state::{ContractState, Status};
+use navigo_rules::world::World;
 
 /// Characters of an event's data shown per line of an audit.
 pub const AUDIT_DATA_CHARS_MAX: usize = 150;
@@ -133,7 +133,7 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
             continue;
         }
         for role in [BanRole::Payer, BanRole::Holder] {
-            if let Err(w) = navigo_core::bans::may_be(role, date, &windows) {
+            if let Err(w) = navigo_rules::bans::may_be(role, date, &windows) {
                 *s.active_bans.entry(w.rule).or_default() += 1;
             }
         }

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::policy::Policy;
 use navigo_events_schema::command::{Resume, Suspend};
 use navigo_events_schema::event::{
     ChargeKind, RefundReason, SuspensionCause, TariffPrice, TariffPublished,
@@ -14,6 +12,8 @@ use navigo_events_schema::event::{
 use navigo_events_schema::types::{ActorRole, Channel, Mark, PaymentSetup, ProductKey};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::contract::state::{ContractState, Status};
+use navigo_rules::policy::Policy;
 use navigo_store::{EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
 use navigo_testkit::*;

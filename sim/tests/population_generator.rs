@@ -18,7 +18,7 @@ fn config(seed: u64, contracts: u32) -> PopulationConfig {
 }
 
 fn campaigns() -> Vec<(uuid::Uuid, navigo_events_schema::event::CampaignPublished)> {
-    navigo_core::reference::builtin_campaigns().unwrap()
+    navigo_rules::reference::builtin_campaigns().unwrap()
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn population_requests_are_in_strict_instant_order_with_unique_keys() {
         if let Step::Command(c) = &p.step {
             assert_eq!(c.request_at, p.at);
         }
-        let d = navigo_core::calendar::paris_date(p.at);
+        let d = navigo_rules::calendar::paris_date(p.at);
         assert!(d >= plan.config.from && d <= plan.config.through, "{d}");
     }
 }

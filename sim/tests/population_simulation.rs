@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_core::world::World;
-use navigo_core::Policy;
 use navigo_events_schema::Command;
 use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_rules::world::World;
+use navigo_rules::Policy;
 use navigo_sim::drive;
 use navigo_sim::driver::{resolve, send, Outcome};
 use navigo_sim::generate::{generate, Plan, PopulationConfig, Step};
@@ -45,7 +45,7 @@ fn announce(test: &str, seed: u64) {
 }
 
 fn plan(seed: u64) -> Plan {
-    let campaigns = navigo_core::reference::builtin_campaigns().unwrap();
+    let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
     generate(
         PopulationConfig {
             seed,

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use navigo_core::calendar::paris_date;
 use navigo_events_schema::types::ClientNumber;
+use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
 use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
@@ -62,7 +62,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             "{e}; while the ledger is served, create the account with POST /v1/accounts"
         ))
     })?;
-    let ledger = navigo_ledger_core::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
+    let ledger =
+        navigo_ledger_core::Ledger::open(store, navigo_rules::Policy::default(), 0).await?;
     let created = auth::create_account(
         ledger.world(),
         &auth::path_in(data),

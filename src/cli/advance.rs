@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{NaiveDate, Utc};
-use navigo_core::Policy;
 use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_rules::Policy;
 
 use super::apply::envelope_json;
 use super::{open_store, CmdResult};

@@ -18,9 +18,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use navigo_core::{CommandError, Policy};
 use navigo_events_schema::{from_json_str, CommandEnvelope, Envelope, FieldError};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::{CommandError, Policy};
 use serde_json::{json, Value};
 
 use super::{open_store, BadInput, CmdResult, EXIT_BAD_INPUT, EXIT_REFUSED};

@@ -7,12 +7,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_core::Policy;
 use navigo_events_schema::event::ChargeLine;
 use navigo_events_schema::views::DebitStatus;
 use navigo_ledger_core::load;
 use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
 use navigo_projections::{calendar, ProjectionError};
+use navigo_rules::Policy;
 use navigo_store::Clock;
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use navigo_core::Policy;
 use navigo_events_schema::views::ContractBalance;
 use navigo_events_schema::Money;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_replay::materialize::{state_hash, ProjectionDb};
+use navigo_rules::Policy;
 use navigo_sim::generate::CONTRACTS_MAX;
 use navigo_sim::summary::{audit_lines, interesting_contract, summarize, Summary};
 use navigo_sim::{drive, generate, DriveReport, PopulationConfig};
@@ -36,7 +36,7 @@ use navigo_store::EventStore;
 use navigo_store_sled::{verify_ledger, SledStore};
 use serde_json::{json, Value};
 
-use navigo_core::calendar::paris_date;
+use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
 use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
@@ -198,7 +198,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
     // 2. The population.
     let t = Instant::now();
-    let campaigns = navigo_core::reference::builtin_campaigns()?;
+    let campaigns = navigo_rules::reference::builtin_campaigns()?;
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
 

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use navigo_core::calendar::paris_date;
 use navigo_projections::Query;
 use navigo_replay::diff::diff;
+use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
 use super::state::{parse_instant, print_json};

@@ -37,7 +37,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // init appends nothing.
     let store = super::open_store(data)?;
     let mut ledger =
-        navigo_ledger_core::Ledger::open(store, navigo_core::Policy::default(), 0).await?;
+        navigo_ledger_core::Ledger::open(store, navigo_rules::Policy::default(), 0).await?;
     // Decision: the built-in data is recorded with the import clock at a fixed
     // instant (or the head's, when the ledger already holds later events), so that
     // two fresh ledgers start with the same chain and a scenario applied to both

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use navigo_core::calendar::paris_date;
 use navigo_replay::materialize::{Progress, ProjectionDb};
+use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
 use super::{BadInput, CmdResult, SystemClock};

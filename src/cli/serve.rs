@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use navigo_core::Policy;
 use navigo_ledger_core::Ledger;
+use navigo_rules::Policy;
 use navigo_store::{Clock, Limits, ManualClock};
 use navigo_store_sled::SledStore;
 

@@ -12,12 +12,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::calendar::paris_date;
 use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
     ContractStateView, ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
 use navigo_projections::{state, Query, Worlds};
+use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 use serde::Serialize;
 use uuid::Uuid;

@@ -288,7 +288,7 @@ mod tests {
 pub enum AccountError {
     /// `ACC-PASSWORD` or `ACC-LINK` refused it.
     #[error("refused {} ({}): {}", .0.rule.as_str(), .0.article, .0.message)]
-    Refused(navigo_core::Refusal),
+    Refused(navigo_rules::Refusal),
     /// The login belongs to another account.
     #[error("the login {0:?} is taken; choose another")]
     LoginTaken(String),
@@ -307,7 +307,7 @@ pub enum AccountError {
 /// # Errors
 /// [`AccountError`].
 pub fn create_account(
-    world: &navigo_core::world::World,
+    world: &navigo_rules::world::World,
     path: &Path,
     login: &str,
     client_number: &navigo_events_schema::types::ClientNumber,
@@ -315,7 +315,7 @@ pub fn create_account(
     password: &str,
     today: chrono::NaiveDate,
 ) -> Result<Uuid, AccountError> {
-    use navigo_core::account::{check_link, check_password};
+    use navigo_rules::account::{check_link, check_password};
     check_password(password, today).map_err(AccountError::Refused)?;
     // Only the persons of that client number can pass ACC-LINK (the number must
     // match): read through the world's index, not a scan of every person.

@@ -3,8 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use navigo_core::{CommandError, Refusal};
 use navigo_ledger_core::LedgerError;
+use navigo_rules::{CommandError, Refusal};
 use navigo_store::StoreError;
 use serde_json::json;
 

@@ -12,15 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_core::account::{self, PartnerIdentifier, PartnerSubject, SubscriptionState};
-use navigo_core::calendar::paris_date;
-use navigo_core::contract::state::Status;
-use navigo_core::Policy;
 use navigo_events_schema::command::Command;
 use navigo_events_schema::types::ClientNumber;
 use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
 use navigo_ledger_core::ClockMode;
 use navigo_projections::{Query as PQuery, Worlds};
+use navigo_rules::account::{self, PartnerIdentifier, PartnerSubject, SubscriptionState};
+use navigo_rules::calendar::paris_date;
+use navigo_rules::contract::state::Status;
+use navigo_rules::Policy;
 use navigo_store::next_envelope;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -799,7 +799,7 @@ async fn partner_check(
     // The only persons who can match: those of the client number, or the holder
     // of the contract the pass number names (a pass is its contract's id), read
     // through the world's indexes instead of a scan of every person.
-    let candidates: Vec<&navigo_core::world::PersonState> = match &id {
+    let candidates: Vec<&navigo_rules::world::PersonState> = match &id {
         PartnerIdentifier::Client(c) => w.persons_by_client_number(c.as_str()).collect(),
         PartnerIdentifier::Pass(pass) => pass
             .parse::<Uuid>()

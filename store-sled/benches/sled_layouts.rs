@@ -14,7 +14,7 @@
 //!
 //! Rounds are interleaved so that every layout sees the same load; the medians
 //! are printed with their ratios to `raw`. Run:
-//! `cargo bench -p navigo-core --bench sled_layouts` (`NAVIGO_BENCH_ROUNDS`,
+//! `cargo bench -p navigo-store-sled --bench sled_layouts` (`NAVIGO_BENCH_ROUNDS`,
 //! default 6; `NAVIGO_BENCH_MS` per layout and round, default 2,000).
 
 use std::time::{Duration, Instant};

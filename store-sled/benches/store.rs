@@ -4,8 +4,8 @@
 //! a raw sled scan, with and without `decode_record` of each record.
 //!
 //! ```sh
-//! cargo bench -p navigo-core --bench store
-//! NAVIGO_BENCH_MS=5000 cargo bench -p navigo-core --bench store   # longer runs
+//! cargo bench -p navigo-store-sled --bench store
+//! NAVIGO_BENCH_MS=5000 cargo bench -p navigo-store-sled --bench store   # longer runs
 //! ```
 //!
 //! `NAVIGO_BENCH_ONLY=w64b1` runs only the raw baselines and that configuration

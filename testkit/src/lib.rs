@@ -22,12 +22,12 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId};
 use uuid::Uuid;
 
-use navigo_core::decision::{Context, Decision};
-use navigo_core::engine::handle;
-use navigo_core::ids::IdGen;
-use navigo_core::policy::Policy;
-use navigo_core::refusal::{CommandError, Refusal};
-use navigo_core::world::World;
+use navigo_rules::decision::{Context, Decision};
+use navigo_rules::engine::handle;
+use navigo_rules::ids::IdGen;
+use navigo_rules::policy::Policy;
+use navigo_rules::refusal::{CommandError, Refusal};
+use navigo_rules::world::World;
 
 /// A date (tests only: panics on an invalid date).
 pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -41,7 +41,7 @@ pub fn money(s: &str) -> navigo_events_schema::Money {
 
 /// 10:00 Europe/Paris on a date.
 pub fn at(date: NaiveDate) -> DateTime<Utc> {
-    navigo_core::calendar::paris_start_of_day(date) + Duration::hours(10)
+    navigo_rules::calendar::paris_start_of_day(date) + Duration::hours(10)
 }
 
 /// A fixed person id from a small number.
@@ -289,13 +289,13 @@ impl Scenario {
 
     /// Runs the billing clock through `through`, at 06:00 UTC of that day.
     pub fn advance(mut self, through: NaiveDate) -> Scenario {
-        let at = navigo_core::calendar::paris_start_of_day(through) + Duration::hours(6);
+        let at = navigo_rules::calendar::paris_start_of_day(through) + Duration::hours(6);
         let decisions = {
             let mut ctx = Context {
                 policy: &self.policy,
                 ids: &mut self.ids,
             };
-            navigo_core::billing::advance_to(&self.world, through, at, &mut ctx)
+            navigo_rules::billing::advance_to(&self.world, through, at, &mut ctx)
         };
         self.apply(decisions, at);
         self

@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 use chrono::NaiveDate;
-use navigo_core::Policy;
 use navigo_events_schema::command::{RecordDebitRejected, SettleDebt, Suspend};
 use navigo_events_schema::event::{ChargeKind, SettlementChannel};
 use navigo_events_schema::types::{Channel, Product};
 use navigo_events_schema::views::{CalendarRow, DebitCalendar};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, Money, YearMonth};
 use navigo_projections::{calendar, Query};
+use navigo_rules::Policy;
 use navigo_testkit::*;
 
 /// An amount from cents.

@@ -9,7 +9,6 @@
 //! 80.00 €, Senior 45.00 €, daily rate 4.50 €.
 
 use chrono::{Datelike, NaiveDate};
-use navigo_core::contract::state::ContractState;
 use navigo_events_schema::command::{
     ChangeMandate, ChangePayer, ChangeZones, ContractRef, RequestSeniorSwitch, Resume, Suspend,
     SwitchPaymentMethod,
@@ -17,6 +16,7 @@ use navigo_events_schema::command::{
 use navigo_events_schema::event::{ChargeKind, DebitPresented, RefundDue, RefundReason};
 use navigo_events_schema::types::{ActivityDeclaration, Channel, Mandate, PaymentSetup, Product};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
+use navigo_rules::contract::state::ContractState;
 use navigo_testkit::*;
 
 const AGENCY: Channel = Channel::Agency;

@@ -22,16 +22,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use navigo_core::contract::charges::{
-    dossier_fee_line, owed_month, prepared_terms, RECONCILE_MONTHS_MAX,
-};
-use navigo_core::contract::state::{is_obligation, ContractState};
-use navigo_core::decision::{Context, Decision};
-use navigo_core::engine::handle;
-use navigo_core::ids::IdGen;
-use navigo_core::policy::Policy;
-use navigo_core::world::World;
-use navigo_core::CommandError;
 use navigo_events_schema::command::{
     AnnulEvent, ChangeDebitDay, ChangePayer, ChangeZones, ContractRef, DeclareLoss, EstablishFraud,
     PayRefund, RecordCashPayment, RecordDebitRejected, RequestSeniorSwitch, Resume, SettleDebt,
@@ -49,6 +39,16 @@ use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
 };
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::contract::charges::{
+    dossier_fee_line, owed_month, prepared_terms, RECONCILE_MONTHS_MAX,
+};
+use navigo_rules::contract::state::{is_obligation, ContractState};
+use navigo_rules::decision::{Context, Decision};
+use navigo_rules::engine::handle;
+use navigo_rules::ids::IdGen;
+use navigo_rules::policy::Policy;
+use navigo_rules::world::World;
+use navigo_rules::CommandError;
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::{verify_ledger, SledStore};
 use navigo_testkit::{at, cid, cmd, d, debit, pid, reason_codes, register, tariff_990};
@@ -367,7 +367,7 @@ impl Driver {
         // The clock runs at 06:00 on the day, but never at an instant earlier than
         // the last one recorded: commands of the same day may already be later, and
         // the ledger refuses an import that goes back in time (out of order).
-        let morning = navigo_core::calendar::paris_start_of_day(through) + Duration::hours(6);
+        let morning = navigo_rules::calendar::paris_start_of_day(through) + Duration::hours(6);
         let at = self
             .world()
             .head_recorded_at
@@ -378,7 +378,7 @@ impl Driver {
                     policy: &self.policy,
                     ids,
                 };
-                let decisions = navigo_core::billing::advance_to(world, through, at, &mut ctx);
+                let decisions = navigo_rules::billing::advance_to(world, through, at, &mut ctx);
                 for dec in decisions {
                     if self.check_debits {
                         check_clock_debit(world, &dec, self.policy.dossier_fee);

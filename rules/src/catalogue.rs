@@ -100,7 +100,7 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The catalogue of the built-in data (`core/data/`).
+    /// The catalogue of the built-in data (`rules/data/`).
     ///
     /// # Errors
     /// A malformed embedded data file (caught by the tests of [`crate::reference`]).

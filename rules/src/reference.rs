@@ -1,6 +1,6 @@
 //! The built-in reference data: tariffs, zone C school holidays, ISO 20022 reason
 //! codes and the 2024 punctuality campaign, shipped as JSON files under
-//! `core/data/` (see `core/data/README.md`), embedded in the binary and parsed
+//! `rules/data/` (see `rules/data/README.md`), embedded in the binary and parsed
 //! into the event payload types of the catalogue and campaign streams.
 //!
 //! Every figure carries its DATA.md mark (V seen in a public source, D derived, U
@@ -38,7 +38,7 @@ pub const ENTRIES_MAX: usize = 1_000;
 pub enum ReferenceError {
     /// The JSON does not match the payload type; serde names the line, column
     /// and field.
-    #[error("core/data/{file}: {source}")]
+    #[error("rules/data/{file}: {source}")]
     Json {
         /// The data file.
         file: &'static str,
@@ -47,7 +47,7 @@ pub enum ReferenceError {
         source: serde_json::Error,
     },
     /// The content parses but breaks an invariant of the data.
-    #[error("core/data/{file}: {message}")]
+    #[error("rules/data/{file}: {message}")]
     Invalid {
         /// The data file.
         file: &'static str,
@@ -234,7 +234,7 @@ mod tests {
     fn a_malformed_file_is_an_error_naming_the_file_not_a_panic() {
         let e =
             parse::<Vec<TariffPublished>>("tariffs.json", "[{\"effective_from\": 3}]").unwrap_err();
-        assert!(e.to_string().contains("core/data/tariffs.json"), "{e}");
+        assert!(e.to_string().contains("rules/data/tariffs.json"), "{e}");
     }
 
     #[test]

@@ -6,9 +6,6 @@
 //! reads given / when / then.
 
 use chrono::NaiveDate;
-use navigo_core::contract::ended::{attestation_available, retention, Retention};
-use navigo_core::contract::state::{ContractState, Status};
-use navigo_core::policy::Policy;
 use navigo_events_schema::command::{
     AnnulEvent, ChangeZones, ContractRef, DeclareLoss, EstablishFraud, RequestSeniorSwitch, Resume,
     SettleTreasuryNotice, Subscribe, Suspend, TerminateByAgency, TreasuryNoticeRef,
@@ -19,6 +16,9 @@ use navigo_events_schema::event::{
 };
 use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentSetup, Product, Support};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, RuleId, StreamId, YearMonth};
+use navigo_rules::contract::ended::{attestation_available, retention, Retention};
+use navigo_rules::contract::state::{ContractState, Status};
+use navigo_rules::policy::Policy;
 use navigo_testkit::*;
 
 const AGENCY: Channel = Channel::Agency;
@@ -1393,9 +1393,9 @@ fn annul_event_removes_its_effect_and_cannot_be_repeated() {
 /// Person 1 living in Sevran since 2010, holder and payer of an Annual 1-5
 /// contract from 2023-01-02 by direct debit; the 2024 campaign published.
 fn sevran_holder() -> Scenario {
-    use navigo_core::reference::{builtin_campaigns, PUNCT_2024_CAMPAIGN_ID};
     use navigo_events_schema::command::{ChangeAddress, PublishCampaign};
     use navigo_events_schema::types::Address;
+    use navigo_rules::reference::{builtin_campaigns, PUNCT_2024_CAMPAIGN_ID};
     let campaign = builtin_campaigns()
         .expect("built-in campaign")
         .into_iter()
@@ -1440,8 +1440,8 @@ fn sevran_holder() -> Scenario {
 }
 
 fn file_claim(date: NaiveDate, kind: navigo_events_schema::event::ClaimKind) -> CommandEnvelope {
-    use navigo_core::reference::PUNCT_2024_CAMPAIGN_ID;
     use navigo_events_schema::command::FileRefundClaim;
+    use navigo_rules::reference::PUNCT_2024_CAMPAIGN_ID;
     on(
         date,
         ONLINE,

@@ -3,9 +3,6 @@
 //! RULES.md with their exact amounts and dates (tariff 990.00 €: installment
 //! 90.00 €, daily rate 4.50 €).
 
-use navigo_core::contract::charges::{owed_month, refund_method};
-use navigo_core::contract::state::Status;
-use navigo_core::Policy;
 use navigo_events_schema::command::{
     AnnulEvent, ChangeDebitDay, ChangeMandate, ChangePayer, ContractRef, RecordCashPayment,
     RecordDebitRejected, SettleDebt, Subscribe, SwitchPaymentMethod,
@@ -22,6 +19,9 @@ use navigo_events_schema::types::{
 use navigo_events_schema::{
     Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId, YearMonth,
 };
+use navigo_rules::contract::charges::{owed_month, refund_method};
+use navigo_rules::contract::state::Status;
+use navigo_rules::Policy;
 use navigo_testkit::*;
 use rust_decimal_macros::dec;
 
