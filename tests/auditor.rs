@@ -1,4 +1,4 @@
-//! The auditor's path on a generated population (issue 5, "done when"): on a
+//! The auditor's path on a generated population, end to end: on a
 //! `navigo-ledger demo` ledger, for every contract, `audit` → `verify` → `diff`,
 //! run through the binary as an auditor runs them. Each audit line must sit in
 //! the chain `verify` checked (its hash is the stored record's, its previous hash

@@ -1,4 +1,4 @@
-//! Simulation test (issue 6 item 4): `navigo-ledger demo` killed at a seeded random
+//! Simulation test: `navigo-ledger demo` killed at a seeded random
 //! moment while it appends, runs the clock or rebuilds its projections. After the
 //! kill the chain verifies and every contract folds with its balance invariant;
 //! running the same demo again on the same data directory resumes and ends with

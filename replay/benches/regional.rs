@@ -1,5 +1,5 @@
-//! Regional scale (issue 6 §3): a generated population driven through the real
-//! command path, then every figure the issue asks for, each next to its raw
+//! Regional scale: a generated population driven through the real command path,
+//! then every figure the benchmarks report at that scale, each next to its raw
 //! reference measured in the same run:
 //!
 //! | figure | reference |

@@ -185,8 +185,8 @@ impl World {
     /// The person registered under a client number: the first in id order when
     /// raw imports registered several (as a scan of `persons` would find).
     ///
-    /// Decision (issue 6, the command path was super-linear in the number of
-    /// persons): `PERSON-REGISTER`'s uniqueness check and the customer actor's
+    /// Decision (the command path was super-linear in the number of persons):
+    /// `PERSON-REGISTER`'s uniqueness check and the customer actor's
     /// lookup read the `by_client_number` index instead of every person.
     pub fn person_by_client_number<'a>(&'a self, number: &'a str) -> Option<&'a PersonState> {
         self.persons_by_client_number(number).next()
@@ -230,8 +230,8 @@ impl World {
     /// person, fraud terminations naming the person. [`crate::bans`] turns them into
     /// windows.
     ///
-    /// Decision (issue 6, the command path was super-linear in the number of
-    /// contracts): only the contracts the person pays or paid (`by_payer`) and
+    /// Decision (the command path was super-linear in the number of contracts):
+    /// only the contracts the person pays or paid (`by_payer`) and
     /// those whose fraud finding names the person (`by_fraud_party`) are read,
     /// in contract id order as before; both indexes may hold more contracts than
     /// concern the person (a payer change or a finding later annulled), never
@@ -375,7 +375,7 @@ impl World {
     /// event, rather than after each (STYLE.md: the balance is checked after every
     /// fold). A projection folds a whole history per query, and summing every
     /// month of a contract after each of its events was a tenth of the query's
-    /// time (issue 4 §8).
+    /// time (measured by the calendar benchmark).
     pub fn apply_all<'a>(&mut self, events: impl IntoIterator<Item = &'a Envelope>) {
         let mut changed = BTreeSet::new();
         for env in events {
@@ -391,7 +391,8 @@ impl World {
     /// Folds stored events for a read-only view: as [`World::apply_all`], but
     /// without keeping the per-stream history or the idempotency keys, which a
     /// view that reads only the states does not need (copying every envelope
-    /// into the history was a tenth of a debit calendar's fold, issue 4 §8).
+    /// into the history was a tenth of a debit calendar's fold, as measured by the
+    /// calendar benchmark).
     /// The history is what an annulment rebuilds its stream from: a batch that
     /// holds an annulment is folded with [`World::apply_all`] instead.
     pub fn apply_all_states<'a, I>(&mut self, events: I)

@@ -478,8 +478,9 @@ pub async fn send<S: EventStore>(
             let appended = events.iter().filter(|e| e.position > before).count();
             Ok(Outcome::Accepted { events: appended })
         }
-        // Decision (issue 6 §4): a request earlier than the last recorded event is
-        // refused as out of order by the ledger itself; the driver counts it.
+        // Decision: a request earlier than the last recorded event is refused as
+        // out of order by the ledger itself (it would be judged against a state it
+        // could not have seen); the driver counts it as the population's fault.
         Err(LedgerError::OutOfOrder { head, .. }) => Ok(Outcome::OutOfOrder { head }),
         Err(LedgerError::Command(CommandError::Refused(r))) => Ok(Outcome::Refused {
             rule: r.rule,

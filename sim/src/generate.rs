@@ -1,5 +1,5 @@
 //! The pure, seeded generator of a population and of everything it asks over a
-//! period (issue 6 item 1). See the module documentation of [`super`].
+//! period. See the crate documentation.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use navigo_events_schema::command::{
@@ -43,7 +43,7 @@ pub struct PopulationConfig {
 }
 
 impl PopulationConfig {
-    /// The issue's default: 10,000 contracts from 2024-01-01 to 2026-12-31.
+    /// The default population: 10,000 contracts from 2024-01-01 to 2026-12-31.
     pub fn default_with_seed(seed: u64) -> PopulationConfig {
         PopulationConfig {
             seed,

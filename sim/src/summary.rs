@@ -1,8 +1,8 @@
 //! What `navigo-ledger demo` prints, computed from the folded [`World`].
 //!
-//! Interim: the projections of a later issue will replace this; until then the
-//! figures come from the contract states the rules read (`ContractState`), and the
-//! demo says so.
+//! The figures come from the contract states the rules read (`ContractState`);
+//! the demo rebuilds the projections, checks that their balances agree with
+//! these, and says which source it printed.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Regression tests for the engine findings of the population simulation (issue 6):
+//! Regression tests for the engine findings of the population simulation:
 //! each test is named after the rule it proves and reproduces a finding on the
 //! smallest scenario.
 

@@ -1,4 +1,4 @@
-//! The population generator (issue 6 item 1): deterministic for a seed, ordered,
+//! The population generator: deterministic for a seed, ordered,
 //! and covering every product, channel, payment method and life event.
 
 use std::collections::BTreeSet;
@@ -106,7 +106,7 @@ fn population_covers_every_product_channel_debit_day_and_life_event() {
     assert!(channels.contains("Some(Online)") && channels.contains("Some(Agency)"));
     assert_eq!(debit_days, BTreeSet::from([1, 2, 8, 12]));
     assert!(cash > 0 && third_party > 0 && accomplices > 0);
-    // And every kind of request the issue lists
+    // And every kind of request a population sends
     for k in [
         "RegisterPerson",
         "DeclareWorkStudyPlace",

@@ -1,4 +1,4 @@
-//! Simulation tests (issue 6 item 4), at small sizes: seeded populations driven
+//! Simulation tests, at small sizes: seeded populations driven
 //! through the ledger over a sled store, with duplicate deliveries and commands
 //! arriving out of order. After each run: the chain verifies, the balance
 //! invariant holds on every contract, and folding the stored events again gives

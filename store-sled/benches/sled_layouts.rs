@@ -1,6 +1,6 @@
 //! What the store's on-disk layout costs at the raw sled layer, without the store:
-//! the question behind issue 2's target (64 single-event writers ≥ 0.7 × raw sled
-//! batched flush). One thread writes groups of 64 events of the store's record
+//! whether the store's target (64 single-event writers ≥ 0.7 × raw sled batched
+//! flush) is reachable with this layout at all. One thread writes groups of 64 events of the store's record
 //! size (662 bytes), then flushes, as a group commit of 64 single-event writers
 //! would, in four layouts:
 //!

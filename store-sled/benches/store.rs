@@ -172,7 +172,7 @@ struct ReadFigures {
     scan: f64,
     /// Raw sled scan plus the serde_json decode of each record into an
     /// `Envelope` (`decode_record`: envelope and payload, upcast), no hash check:
-    /// the reference issue 5 compares rebuilds against.
+    /// the reference a rebuild of the projections is compared against.
     scan_decode: f64,
 }
 

@@ -458,8 +458,8 @@ impl EventStore for SledStore {
     /// assigned (positions, sequences, recorded-at, hashes), instead of reading
     /// them back.
     ///
-    /// Decision (issue 6: the read-back of every decision was a tenth of the
-    /// demo's time): the writer hashed exactly these events' canonical records,
+    /// Decision (the read-back of every decision was a tenth of the demo's
+    /// time): the writer hashed exactly these events' canonical records,
     /// and the population tests compare the live world built this way with the
     /// world folded again from the store after every run (`Envelope::assemble`
     /// says why the two agree).

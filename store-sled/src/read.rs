@@ -56,7 +56,8 @@ pub const VERIFIED_RECORDS_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// The records whose hash this store has checked, with their bytes, by position.
 ///
 /// `read_stream` returns a record only if its bytes hash to the hash it claims.
-/// Hashing is a fifth of a stream read (BLAKE3 over every byte, issue 4 §8), and
+/// Hashing is a fifth of a stream read (BLAKE3 over every byte, measured by the
+/// calendar benchmark), and
 /// per-contract projections read the same streams again and again: a record
 /// whose bytes are exactly the bytes already verified at that position hashes
 /// to the same value, so comparing the bytes (a memory comparison, many times

@@ -756,7 +756,7 @@ pub(crate) fn stream_version_on_disk(
 /// The digest that decides whether a retry with the same idempotency key carries
 /// "the same content".
 ///
-/// Decision (the issue leaves it open): the same content is the same stream and,
+/// Decision (RULES.md leaves it open): the same content is the same stream and,
 /// event by event, the same type, schema version, effective date, actor, channel
 /// and payload. Event ids, correlation and causation ids are left out because a
 /// client that retries may generate them afresh; the expected version and the
