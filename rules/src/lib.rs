@@ -2,8 +2,8 @@
 //!
 //! - [`calendar`], [`rulebook`], [`articles`], [`policy`]: Paris dates, the terms
 //!   in force on a date, the article each rule cites, the operator's parameters.
-//! - [`catalogue`], [`reference`]: tariffs, school holidays, reason codes and
-//!   campaigns (the built-in data of `rules/data/`).
+//! - [`catalogue`], [`reference`](mod@reference): tariffs, school holidays,
+//!   reason codes and campaigns (the built-in data of `rules/data/`).
 //! - [`world`]: the in-memory view the rules read; [`contract`]: one contract's
 //!   state, the rules its families share ([`contract::charges`],
 //!   [`contract::guards`], [`contract::timing`]...) and one module per command

@@ -398,7 +398,7 @@ impl Driver {
 /// months of a contract (`PAY-CUTOFF` Decision: every earlier month of the
 /// reconciliation window re-derived with `owed_month` at each debit), kept here
 /// as the reference the clock's faster path must match exactly. The debit is
-/// composed from the terms it was prepared with (`billing::prepared_terms`: the
+/// composed from the terms it was prepared with (`charges::prepared_terms`: the
 /// terms before the first change registered past its cutoff), against what the
 /// contract was billed and what the month costs now.
 fn reference_compose_debit(

@@ -1,4 +1,4 @@
-//! The simulation driver: sends a [`Plan`] through the ledger's real command path
+//! The simulation driver: sends a [`Plan`](crate::Plan) through the ledger's real command path
 //! ([`Ledger::execute`], import clock) and counts what happened to each request.
 
 use std::collections::BTreeMap;

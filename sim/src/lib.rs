@@ -1,9 +1,10 @@
 //! A seeded population of Navigo Annuel customers and the simulation driver.
 //!
-//! - [`generate`] is pure: from a [`PopulationConfig`] (seed, size, period) and the
-//!   campaigns in force it produces a [`Plan`]: every command the population sends,
-//!   each with its request instant and a deterministic idempotency key, in request
-//!   order. No clock, no I/O, no `rand`: a splitmix64 generator ([`Rng`]).
+//! - [`generate`](mod@generate) is pure: from a [`PopulationConfig`] (seed,
+//!   size, period) and the campaigns in force it produces a [`Plan`]: every
+//!   command the population sends, each with its request instant and a
+//!   deterministic idempotency key, in request order. No clock, no I/O, no
+//!   `rand`: a splitmix64 generator ([`Rng`]).
 //! - Some requests depend on amounts or ids only the ledger knows (settle the debt,
 //!   pay a refund that is due, deliver a Trésor Public notice). The plan carries them
 //!   as [`Intent`]s that [`resolve`] turns into commands against the [`World`] at the
