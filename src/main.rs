@@ -66,7 +66,7 @@ enum Command {
     Verify,
     /// Serve the HTTP API (see docs/openapi.json).
     Serve(cli::serve::Args),
-    /// Manage API tokens (agent, auditor, system, partner).
+    /// Manage API tokens (agent, auditor, system, partner, reference).
     #[command(subcommand)]
     Token(cli::token::Args),
     /// Manage customer accounts of the personal space.

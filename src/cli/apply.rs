@@ -128,7 +128,11 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         ),
     };
     let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    // The import mode (backfilling history): each command recorded at its
+    // request instant, in order, none after the binary's clock.
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(std::sync::Arc::new(super::SystemClock));
     let mut worst = 0u8;
     for (i, line) in BufReader::new(reader).lines().enumerate() {
         let number = i + 1;

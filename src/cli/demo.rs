@@ -49,9 +49,11 @@ pub struct Args {
     /// First simulated day.
     #[arg(long, default_value = "2024-01-01")]
     from: NaiveDate,
-    /// Last simulated day (inclusive).
-    #[arg(long, default_value = "2026-12-31")]
-    through: NaiveDate,
+    /// Last simulated day (inclusive); by default, and at the latest, the day
+    /// before today (Europe/Paris): the demo records its events at their
+    /// simulated instants, and no event is recorded after the clock.
+    #[arg(long)]
+    through: Option<NaiveDate>,
     /// Print the summary as one JSON object (no progress bars).
     #[arg(long)]
     json: bool,
@@ -96,10 +98,25 @@ fn spinner(msg: &'static str, visible: bool) -> ProgressBar {
 /// # Errors
 /// Bad arguments, a data directory that is not a ledger, a store failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    if args.through < args.from {
+    use navigo_core::store::Clock as _;
+    let today = navigo_core::calendar::paris_date(super::SystemClock.now());
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let through = args.through.unwrap_or(yesterday);
+    if through > yesterday {
+        return Err(BadInput(format!(
+            "--through {through} is not in the past: the demo records every event at its \
+             simulated instant and nothing is recorded after the clock; give {yesterday} or earlier"
+        ))
+        .into());
+    }
+    let args = Args {
+        through: Some(through),
+        ..args
+    };
+    if through < args.from {
         return Err(BadInput(format!(
             "--through {} is before --from {}",
-            args.through, args.from
+            through, args.from
         ))
         .into());
     }
@@ -117,7 +134,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let t = Instant::now();
     SledStore::init(data)?;
     let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(std::sync::Arc::new(super::SystemClock));
     let head = ledger.store().head().await?;
     let at = match head.recorded_at {
         Some(h) if h > BUILTIN_RECORDED_AT => h,
@@ -138,7 +157,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         seed: args.seed,
         contracts: args.contracts,
         from: args.from,
-        through: args.through,
+        through,
     };
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
@@ -168,7 +187,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
     // 4. The summary, from the world (interim, see the module documentation).
     let t = Instant::now();
-    let summary = summarize(ledger.world(), args.through);
+    let summary = summarize(ledger.world(), through);
     let audit =
         interesting_contract(ledger.world()).map(|id| (id, audit_lines(ledger.world(), id)));
     let position = ledger.world().position;
@@ -177,7 +196,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
     // 5. The projections, rebuilt from the log as of the last simulated day.
     let t = Instant::now();
-    let materialized = rebuild_projections(data, args.through, visible).await?;
+    let materialized = rebuild_projections(data, through, visible).await?;
     timings.0.push(("rebuild projections", t.elapsed()));
 
     // 6. The chain.

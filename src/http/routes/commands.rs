@@ -1,0 +1,476 @@
+//! `POST /v1/commands`: the one write path of the service. The server decides
+//! who acts and when: the actor is the authenticated principal, the request is
+//! judged at the server's instant, and the authorization matrix of
+//! [`crate::http::authz`] decides what the principal may submit.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_core::ledger::ClockMode;
+use navigo_events_schema::types::Actor;
+use navigo_events_schema::{CommandEnvelope, Envelope};
+use serde_json::{json, Value};
+
+use super::{require, Caller, Principal};
+use crate::http::auth::Role;
+use crate::http::authz;
+use crate::http::error::ApiError;
+use crate::http::{
+    AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, REQUEST_SKEW_SECONDS_MAX,
+};
+
+/// The field a serde error is about: named in the message, else the last key
+/// before the error's column in the compact text.
+fn field_of(text: &str, e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    for kind in ["missing field `", "unknown field `"] {
+        if let Some(rest) = msg.split(kind).nth(1) {
+            return rest.split('`').next().unwrap_or("-").to_owned();
+        }
+    }
+    // Internally tagged enums buffer their content, so the error's column points
+    // at the end of the object: find the offending value in the JSON instead.
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        let bad_date = |x: &Value| {
+            x.as_str().is_some_and(|s| {
+                s.len() == 10
+                    && s.as_bytes().get(4) == Some(&b'-')
+                    && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err()
+            })
+        };
+        if let Some(path) = find_key(&v, "", &bad_date) {
+            return path;
+        }
+        for prefix in ["invalid type: string \"", "invalid value: string \""] {
+            if let Some(rest) = msg.split(prefix).nth(1) {
+                let wanted = rest.split('"').next().unwrap_or_default().to_owned();
+                if let Some(path) =
+                    find_key(&v, "", &|x: &Value| x.as_str() == Some(wanted.as_str()))
+                {
+                    return path;
+                }
+            }
+        }
+        for prefix in [
+            "invalid type: integer `",
+            "invalid value: integer `",
+            "invalid type: floating point `",
+        ] {
+            if let Some(rest) = msg.split(prefix).nth(1) {
+                let wanted = rest.split('`').next().unwrap_or_default().to_owned();
+                if let Some(path) = find_key(&v, "", &|x: &Value| {
+                    x.as_f64()
+                        .is_some_and(|n| wanted.parse::<f64>().is_ok_and(|w| w == n))
+                }) {
+                    return path;
+                }
+            }
+        }
+    }
+    crate::cli::apply::last_key_before(text, e.column())
+}
+
+/// The dotted path of the first key whose value satisfies `bad`.
+fn find_key(v: &Value, at: &str, bad: &dyn Fn(&Value) -> bool) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if bad(x) {
+                Some(path)
+            } else {
+                find_key(x, &path, bad)
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_key(x, &format!("{at}[{i}]"), bad)),
+        _ => None,
+    }
+}
+
+/// `If-Match: "<version>"` (an ETag of a contract's state; a weak `W/` prefix
+/// is accepted, `*` is not: it would expect nothing).
+fn parse_if_match(v: &axum::http::HeaderValue) -> Result<u64, ApiError> {
+    let text = v.to_str().unwrap_or("");
+    let tag = text.trim().trim_start_matches("W/");
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(|| {
+            ApiError::bad(
+                "If-Match",
+                format!("{text:?} is not an ETag of a contract's state, e.g. \"12\""),
+            )
+        })
+}
+
+pub(super) fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
+    let text = item.to_string();
+    serde_json::from_str(&text).map_err(|e| {
+        let field = field_of(&text, &e);
+        let field = match index {
+            Some(i) => format!("[{i}].{field}"),
+            None => field,
+        };
+        ApiError::BadRequest {
+            field,
+            message: e.to_string(),
+        }
+    })
+}
+
+fn accepted_json(events: &[Envelope]) -> Value {
+    json!({
+        "status": "accepted",
+        "events": events.iter().map(crate::cli::apply::envelope_json).collect::<Vec<_>>(),
+    })
+}
+
+
+/// The roles that submit commands; auditors and partners submit none.
+const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::Customer];
+
+/// Characters of an `Idempotency-Key`.
+const IDEMPOTENCY_KEY_CHARS_MAX: usize = 200;
+
+/// The field name of a command's field, inside a batch: `[i].field`.
+fn at(index: Option<usize>, field: &str) -> String {
+    match index {
+        Some(i) => format!("[{i}].{field}"),
+        None => field.to_owned(),
+    }
+}
+
+/// The `actor` of a body: absent (the credential's is used) or the credential's
+/// own; any other actor is refused, naming the field, so that no one records
+/// in another's name.
+fn check_actor(
+    item: &mut serde_json::Map<String, Value>,
+    expected: &Actor,
+    index: Option<usize>,
+) -> Result<(), ApiError> {
+    let want = serde_json::to_value(expected).map_err(|e| ApiError::Internal(e.to_string()))?;
+    match item.get("actor") {
+        None => {}
+        Some(given) if *given == want => {}
+        Some(_) => {
+            return Err(ApiError::ForbiddenField {
+                field: at(index, "actor"),
+                message: format!(
+                    "the actor of a command is the credential that sends it ({want}); leave \
+                     actor out, or send that one"
+                ),
+            })
+        }
+    }
+    item.insert("actor".into(), want);
+    Ok(())
+}
+
+/// The `request_at` of a body: absent, or within [`REQUEST_SKEW_SECONDS_MAX`] of
+/// the server's instant; the command is judged at the server's instant either
+/// way, so a client cannot backdate nor post-date a request.
+fn check_request_at(
+    item: &mut serde_json::Map<String, Value>,
+    now: DateTime<Utc>,
+    index: Option<usize>,
+) -> Result<(), ApiError> {
+    if let Some(given) = item.get("request_at") {
+        let field = at(index, "request_at");
+        let t = given
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| ApiError::bad(&field, "an RFC 3339 instant, or nothing"))?;
+        let skew = (t - now).num_seconds().abs();
+        if skew > REQUEST_SKEW_SECONDS_MAX {
+            return Err(ApiError::bad(
+                &field,
+                format!(
+                    "{} is {skew} s from the server's instant {}: every command is judged at the \
+                     server's instant, and request_at may differ from it by at most \
+                     request_skew_seconds_max ({REQUEST_SKEW_SECONDS_MAX} s); leave it out. \
+                     History is backfilled with `navigo-ledger apply`, not over HTTP",
+                    t.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            ));
+        }
+    }
+    item.insert("request_at".into(), json!(now.to_rfc3339()));
+    Ok(())
+}
+
+/// The `channel` of a body: one the role submits through
+/// ([`authz::channels_of`]); a customer's absent channel is `online`.
+fn check_channel(
+    item: &mut serde_json::Map<String, Value>,
+    role: Role,
+    index: Option<usize>,
+) -> Result<(), ApiError> {
+    let allowed = authz::channels_of(role);
+    let names: Vec<Value> = allowed
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
+    match item.get("channel") {
+        None | Some(Value::Null) if role == Role::Customer => {
+            item.insert("channel".into(), names[0].clone());
+        }
+        None | Some(Value::Null) => {}
+        Some(given) if names.contains(given) => {}
+        Some(given) => {
+            let channels: Vec<String> = names.iter().map(Value::to_string).collect();
+            return Err(ApiError::ForbiddenField {
+                field: at(index, "channel"),
+                message: if channels.is_empty() {
+                    format!(
+                        "the role {} submits through no channel; leave channel out",
+                        role.as_str()
+                    )
+                } else {
+                    format!(
+                        "the role {} may not submit through {given}; use {}",
+                        role.as_str(),
+                        channels.join(" or ")
+                    )
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One command of a body, with the server's actor, instant and channel rules
+/// applied, parsed, and allowed for the principal's role by the matrix.
+fn prepare(
+    item: &Value,
+    p: &Principal,
+    now: DateTime<Utc>,
+    index: Option<usize>,
+) -> Result<CommandEnvelope, ApiError> {
+    let Value::Object(m) = item else {
+        return Err(ApiError::bad(
+            &at(index, "body"),
+            "a command envelope (a JSON object)",
+        ));
+    };
+    let mut m = m.clone();
+    let actor = authz::actor_of(p.role, &p.name, p.person)
+        .ok_or_else(|| ApiError::Forbidden(format!("the role {} submits nothing", p.role.as_str())))?;
+    check_actor(&mut m, &actor, index)?;
+    check_request_at(&mut m, now, index)?;
+    check_channel(&mut m, p.role, index)?;
+    let cmd = parse_command(&Value::Object(m), index)?;
+    if !authz::permit(p.role, &cmd.command) {
+        return Err(ApiError::ForbiddenField {
+            field: at(index, "command.type"),
+            message: format!(
+                "the role {} may not submit {} (see the authorization matrix in docs/roles.md)",
+                p.role.as_str(),
+                authz::command_type(&cmd.command)
+            ),
+        });
+    }
+    Ok(cmd)
+}
+
+/// The `Idempotency-Key` header, if any.
+fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= IDEMPOTENCY_KEY_CHARS_MAX)
+        .map(|s| Some(s.to_owned()))
+        .ok_or_else(|| {
+            ApiError::bad(
+                "Idempotency-Key",
+                format!("1 to {IDEMPOTENCY_KEY_CHARS_MAX} visible ASCII characters"),
+            )
+        })
+}
+
+/// The commands of a body: one envelope, or a batch of 1 to
+/// [`BATCH_COMMANDS_MAX`]; whether it was a batch.
+fn parse_body(
+    body: &Bytes,
+    p: &Principal,
+    now: DateTime<Utc>,
+) -> Result<(Vec<CommandEnvelope>, bool), ApiError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad("body", e.to_string()))?;
+    match &v {
+        Value::Array(items) => {
+            if items.is_empty() || items.len() > BATCH_COMMANDS_MAX {
+                return Err(ApiError::bad(
+                    "body",
+                    format!(
+                        "{} commands: a batch holds 1 to batch_commands_max ({BATCH_COMMANDS_MAX})",
+                        items.len()
+                    ),
+                ));
+            }
+            let cmds = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| prepare(it, p, now, Some(i)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((cmds, true))
+        }
+        other => Ok((vec![prepare(other, p, now, None)?], false)),
+    }
+}
+
+/// Applies `If-Match` to the one command of a non-batch body.
+fn apply_if_match(
+    cmds: &mut [CommandEnvelope],
+    batch: bool,
+    if_match: Option<u64>,
+) -> Result<(), ApiError> {
+    let Some(v) = if_match else {
+        return Ok(());
+    };
+    // If-Match names one stream version: it fits one command, not a batch (each
+    // command of a batch carries its own expected_version).
+    if batch {
+        return Err(ApiError::bad(
+            "If-Match",
+            "applies to a single command; give each command of a batch its own \
+             expected_version",
+        ));
+    }
+    match cmds[0].expected_version {
+        Some(e) if e != v => Err(ApiError::bad(
+            "If-Match",
+            format!("version {v} disagrees with the body's expected_version {e}"),
+        )),
+        _ => {
+            cmds[0].expected_version = Some(v);
+            Ok(())
+        }
+    }
+}
+
+/// POST /v1/commands: one command envelope, or an array of at most
+/// [`BATCH_COMMANDS_MAX`]. Every command of a batch is prepared and authorised
+/// before any is judged (a malformed or forbidden one rejects the whole batch,
+/// nothing appended); then each is judged on its own, like `navigo-ledger apply`,
+/// and the answer lists each outcome. An `Idempotency-Key` header makes a retry
+/// of the same body return the first answer without judging again, and the
+/// same key with another body a 409 naming the key.
+pub(super) async fn commands(
+    State(st): State<Arc<AppState>>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = require(&c, SUBMITTERS, "submit commands")?;
+    let key = idempotency_header(&headers)?.map(|k| (format!("{}:{k}", p.name), k));
+    let if_match = match headers.get(axum::http::header::IF_MATCH) {
+        Some(v) => Some(parse_if_match(v)?),
+        None => None,
+    };
+    let body_hash = blake3::hash(&body);
+    if let Some((scoped, k)) = &key {
+        if let Some((h, status, answer)) = st.idempotency.lock().await.get(scoped) {
+            if *h != body_hash {
+                return Err(ApiError::Conflict(format!(
+                    "Idempotency-Key {k:?} was used for a different request; use a new key"
+                )));
+            }
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            return Ok((status, Json(answer.clone())).into_response());
+        }
+    }
+    let now = st.clock.now();
+    let (mut cmds, batch) = parse_body(&body, &p, now)?;
+    apply_if_match(&mut cmds, batch, if_match)?;
+    for (i, c) in cmds.iter_mut().enumerate() {
+        // The header's key, scoped by the credential so that two callers'
+        // keys never meet; a body key is the ledger's own.
+        if let (Some((scoped, _)), None) = (&key, &c.idempotency_key) {
+            c.idempotency_key = Some(format!("http:{scoped}:{i}"));
+        }
+    }
+    let (status, answer) = judge(&st, &p, &cmds, batch).await?;
+    st.appended.notify_waiters();
+    if let Some((scoped, _)) = key {
+        let mut map = st.idempotency.lock().await;
+        if map.len() >= IDEMPOTENCY_KEYS_MAX {
+            // Decision: the in-memory answers are bounded; accepted commands stay
+            // idempotent beyond the bound through the ledger's own keys.
+            map.clear();
+        }
+        map.insert(scoped, (body_hash, status.as_u16(), answer.clone()));
+    }
+    Ok((status, Json(answer)).into_response())
+}
+
+/// Judges the commands under the writer's lock: a customer's are first checked
+/// to be on their own contracts (under the same lock, so that the check and the
+/// judgement read one state); then each is executed at the server's instant.
+async fn judge(
+    st: &AppState,
+    p: &Principal,
+    cmds: &[CommandEnvelope],
+    batch: bool,
+) -> Result<(StatusCode, Value), ApiError> {
+    let mut ledger = st.ledger.lock().await;
+    if let Some(person) = p.person {
+        for (i, c) in cmds.iter().enumerate() {
+            authz::customer_owns(ledger.world(), person, &c.command).map_err(|field| {
+                ApiError::ForbiddenField {
+                    field: at(batch.then_some(i), field),
+                    message: "a customer acts on the contracts they hold or pay, and files \
+                              claims as themselves; this one is not among yours"
+                        .into(),
+                }
+            })?;
+        }
+    }
+    let mut outcomes = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        let outcome = match ledger.execute(c, ClockMode::Service).await {
+            Ok(events) => {
+                st.metrics.accepted_commands.inc();
+                st.metrics
+                    .appended_events
+                    .inc_by(u64::try_from(events.len()).unwrap_or(0));
+                (StatusCode::CREATED, accepted_json(&events))
+            }
+            Err(e) => {
+                let e = ApiError::from(e);
+                (e.status(), e.body())
+            }
+        };
+        outcomes.push(outcome);
+    }
+    let head = ledger.world().position;
+    drop(ledger);
+    st.metrics.head_position.set(crate::http::metrics::gauge(head));
+    if batch {
+        let list: Vec<Value> = outcomes
+            .into_iter()
+            .map(|(s, mut b)| {
+                if s != StatusCode::CREATED {
+                    b["status"] = json!(s.as_u16());
+                }
+                b
+            })
+            .collect();
+        return Ok((StatusCode::OK, json!({ "outcomes": list })));
+    }
+    Ok(outcomes.pop().unwrap_or((StatusCode::OK, json!({}))))
+}
