@@ -21,6 +21,8 @@ fn bin() -> String {
 
 fn cli(data: &Path, args: &[&str]) -> String {
     let out = Command::new(bin())
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(data)
         .args(args)
@@ -138,6 +140,8 @@ fn http_load_projection_read_and_command_submission() {
     .trim()
     .to_owned();
     let mut child = Command::new(bin())
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(&data)
         .args([

@@ -88,7 +88,9 @@ fn test_now() -> Option<DateTime<Utc>> {
         match DateTime::parse_from_rfc3339(&v) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(e) => {
-                eprintln!("warning: {TEST_NOW_ENV}={v:?} is not an RFC 3339 instant ({e}); ignored");
+                eprintln!(
+                    "warning: {TEST_NOW_ENV}={v:?} is not an RFC 3339 instant ({e}); ignored"
+                );
                 None
             }
         }

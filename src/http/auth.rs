@@ -401,6 +401,9 @@ pub fn create_account(
         );
     };
     let mut db = AuthDb::load(path)?;
+    if db.accounts.contains_key(login) {
+        return Err(AccountError::LoginTaken(login.to_owned()));
+    }
     // ACC-LINK links one account to one customer: a second account for the same
     // person would give two passwords to one personal space. Only someone who
     // gave both the client number and the birth date learns it exists.
@@ -411,9 +414,6 @@ pub fn create_account(
             "this customer already has a personal-space account: sign in with its login, \
              or have an agent reset it",
         )));
-    }
-    if db.accounts.contains_key(login) {
-        return Err(AccountError::LoginTaken(login.to_owned()));
     }
     db.accounts.insert(
         login.to_owned(),

@@ -111,7 +111,12 @@ pub fn submitter(c: &Command) -> Submitter {
 /// The channels a role submits through; empty: none (the field must be absent).
 pub fn channels_of(role: Role) -> &'static [Channel] {
     match role {
-        Role::Agent => &[Channel::Agency, Channel::Mail, Channel::Email, Channel::Phone],
+        Role::Agent => &[
+            Channel::Agency,
+            Channel::Mail,
+            Channel::Email,
+            Channel::Phone,
+        ],
         Role::Customer => &[Channel::Online],
         _ => &[],
     }
@@ -154,11 +159,18 @@ pub fn customer_owns(world: &World, person: Uuid, c: &Command) -> Result<(), &'s
     let pays = |id: Uuid| contract_of(id).is_some_and(|k| k.payer == person);
     let holds = |id: Uuid| contract_of(id).is_some_and(|k| k.holder == person);
     let (field, ok) = match c {
-        Command::Suspend(x) => ("command.contract_id", holds(x.contract_id) || pays(x.contract_id)),
-        Command::Resume(x) => ("command.contract_id", holds(x.contract_id) || pays(x.contract_id)),
-        Command::DeclareLoss(x) => {
-            ("command.contract_id", holds(x.contract_id) || pays(x.contract_id))
-        }
+        Command::Suspend(x) => (
+            "command.contract_id",
+            holds(x.contract_id) || pays(x.contract_id),
+        ),
+        Command::Resume(x) => (
+            "command.contract_id",
+            holds(x.contract_id) || pays(x.contract_id),
+        ),
+        Command::DeclareLoss(x) => (
+            "command.contract_id",
+            holds(x.contract_id) || pays(x.contract_id),
+        ),
         Command::ChangeDebitDay(x) => ("command.contract_id", pays(x.contract_id)),
         Command::TerminateByPayer(x) => ("command.contract_id", pays(x.contract_id)),
         Command::FileRefundClaim(x) => {
@@ -190,7 +202,10 @@ mod tests {
 
     /// Every command type, from the committed examples (one per type).
     pub(crate) fn every_command() -> Vec<Command> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events-schema/examples/commands");
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events-schema/examples/commands"
+        );
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).expect("examples") {
             let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
@@ -214,7 +229,9 @@ mod tests {
                 .collect();
             let expected: &[&str] = match t {
                 "AdvanceClock" | "RecordDebitPresented" | "RecordDebitRejected" => &["system"],
-                "PublishTariff" | "PublishSchoolHolidays" | "PublishReasonCodes"
+                "PublishTariff"
+                | "PublishSchoolHolidays"
+                | "PublishReasonCodes"
                 | "PublishCampaign" => &["reference"],
                 "Suspend" | "Resume" | "DeclareLoss" | "ChangeDebitDay" | "TerminateByPayer"
                 | "FileRefundClaim" => &["agent", "customer"],

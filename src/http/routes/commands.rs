@@ -20,9 +20,7 @@ use super::{require, Caller, Principal};
 use crate::http::auth::Role;
 use crate::http::authz;
 use crate::http::error::ApiError;
-use crate::http::{
-    AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, REQUEST_SKEW_SECONDS_MAX,
-};
+use crate::http::{AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, REQUEST_SKEW_SECONDS_MAX};
 
 /// The field a serde error is about: named in the message, else the last key
 /// before the error's column in the compact text.
@@ -114,7 +112,10 @@ fn parse_if_match(v: &axum::http::HeaderValue) -> Result<u64, ApiError> {
         })
 }
 
-pub(super) fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
+pub(super) fn parse_command(
+    item: &Value,
+    index: Option<usize>,
+) -> Result<CommandEnvelope, ApiError> {
     let text = item.to_string();
     serde_json::from_str(&text).map_err(|e| {
         let field = field_of(&text, &e);
@@ -135,7 +136,6 @@ fn accepted_json(events: &[Envelope]) -> Value {
         "events": events.iter().map(crate::cli::apply::envelope_json).collect::<Vec<_>>(),
     })
 }
-
 
 /// The roles that submit commands; auditors and partners submit none.
 const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::Customer];
@@ -266,8 +266,9 @@ fn prepare(
         ));
     };
     let mut m = m.clone();
-    let actor = authz::actor_of(p.role, &p.name, p.person)
-        .ok_or_else(|| ApiError::Forbidden(format!("the role {} submits nothing", p.role.as_str())))?;
+    let actor = authz::actor_of(p.role, &p.name, p.person).ok_or_else(|| {
+        ApiError::Forbidden(format!("the role {} submits nothing", p.role.as_str()))
+    })?;
     check_actor(&mut m, &actor, index)?;
     check_request_at(&mut m, now, index)?;
     check_channel(&mut m, p.role, index)?;
@@ -459,7 +460,9 @@ async fn judge(
     }
     let head = ledger.world().position;
     drop(ledger);
-    st.metrics.head_position.set(crate::http::metrics::gauge(head));
+    st.metrics
+        .head_position
+        .set(crate::http::metrics::gauge(head));
     if batch {
         let list: Vec<Value> = outcomes
             .into_iter()

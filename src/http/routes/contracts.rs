@@ -72,4 +72,3 @@ pub(super) async fn calendar(
         .map_err(not_found)?;
     view_json(view)
 }
-

@@ -94,4 +94,3 @@ pub(super) async fn feed(
         let _ = tokio::time::timeout(deadline - now, notified).await;
     }
 }
-

@@ -40,7 +40,10 @@ pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response,
         .set(gauge(head.saturating_sub(cached)));
     let text = st.metrics.encode().map_err(ApiError::Internal)?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())

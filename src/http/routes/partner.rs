@@ -97,4 +97,3 @@ pub(super) async fn check(
     let code = account::partner_check(&id, birth, &subjects);
     Ok(Json(json!({ "code": code.code() })))
 }
-

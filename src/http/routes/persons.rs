@@ -51,4 +51,3 @@ pub(super) async fn refunds(
         navigo_projections::refunds::person_refunds_in(&worlds, id, &q).map_err(not_found)?;
     view_json(view)
 }
-

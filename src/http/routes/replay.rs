@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 
 use super::commands::parse_command;
 use super::{
-    all_events, body_object, date_field, parse_id, parse_query, require, str_field, Caller,
-    IdRead,
+    all_events, body_object, date_field, parse_id, parse_query, require, str_field, Caller, IdRead,
 };
 use crate::http::auth::Role;
 use crate::http::error::ApiError;
