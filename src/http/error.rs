@@ -47,6 +47,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 422: a business refusal.
     Refused(Refusal),
+    /// 422: a well-formed command that does not fit the ledger, naming the field.
+    Invalid {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// 429: too many failed attempts on one login or client number.
     TooManyAttempts(String),
     /// 500.
@@ -74,7 +81,7 @@ impl ApiError {
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Refused(_) | ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +109,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(m) => {
                 json!({"error": "unsupported_media_type", "message": m})
             }
+            ApiError::Invalid { field, message } => {
+                json!({"error": "invalid", "field": field, "message": message})
+            }
             ApiError::Refused(r) => json!({"error": "refused", "rule": r.rule.as_str(),
                 "article": r.article, "message": r.message}),
             ApiError::TooManyAttempts(m) => json!({"error": "too_many_attempts", "message": m}),
@@ -114,12 +124,14 @@ impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         match e {
             LedgerError::Command(CommandError::Refused(r)) => ApiError::Refused(r),
-            LedgerError::Command(CommandError::Invalid { field, message }) => {
-                ApiError::BadRequest {
-                    field: field.to_string(),
-                    message,
-                }
-            }
+            // Decision: a well-formed command that does not fit the ledger (an
+            // unknown contract, a missing channel the command needs) is judged and
+            // refused, 422 naming the field; 400 is kept for bodies that do not
+            // parse, so that a request its schema accepts is never a 400.
+            LedgerError::Command(CommandError::Invalid { field, message }) => ApiError::Invalid {
+                field: field.to_string(),
+                message,
+            },
             LedgerError::Store(s) => s.into(),
             e @ (LedgerError::VersionConflict { .. } | LedgerError::HeadAfterClock { .. }) => {
                 ApiError::Conflict(e.to_string())

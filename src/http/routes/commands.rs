@@ -112,10 +112,33 @@ fn parse_if_match(v: &axum::http::HeaderValue) -> Result<u64, ApiError> {
         })
 }
 
+/// A number with no fractional part written as a float (`5.0`) made the integer
+/// it is: JSON Schema counts it as an integer, so a client its schema accepts
+/// may send it, where serde's integer fields would refuse it.
+fn integral_floats_as_integers(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Exact conversions only: whole, and well within the integers.
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *v = Value::from(i);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(m) => m.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
 pub(super) fn parse_command(
     item: &Value,
     index: Option<usize>,
 ) -> Result<CommandEnvelope, ApiError> {
+    let mut item = item.clone();
+    integral_floats_as_integers(&mut item);
     let text = item.to_string();
     serde_json::from_str(&text).map_err(|e| {
         let field = field_of(&text, &e);
@@ -288,7 +311,11 @@ fn prepare(
 
 /// The `Idempotency-Key` header, if any.
 fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
+    // An empty header is no header (some clients send optional headers empty).
+    let Some(v) = headers
+        .get("idempotency-key")
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty())
+    else {
         return Ok(None);
     };
     v.to_str()
@@ -353,10 +380,12 @@ fn apply_if_match(
         ));
     }
     match cmds[0].expected_version {
-        Some(e) if e != v => Err(ApiError::bad(
-            "If-Match",
-            format!("version {v} disagrees with the body's expected_version {e}"),
-        )),
+        // Two expectations of one stream that disagree cannot both hold: a
+        // conflict of preconditions (409), not a malformed request.
+        Some(e) if e != v => Err(ApiError::Conflict(format!(
+            "If-Match expects version {v}, the body's expected_version {e}: send one, or \
+             the same in both"
+        ))),
         _ => {
             cmds[0].expected_version = Some(v);
             Ok(())
@@ -379,7 +408,10 @@ pub(super) async fn commands(
 ) -> Result<Response, ApiError> {
     let p = require(&c, SUBMITTERS, "submit commands")?;
     let key = idempotency_header(&headers)?.map(|k| (format!("{}:{k}", p.name), k));
-    let if_match = match headers.get(axum::http::header::IF_MATCH) {
+    let if_match = match headers
+        .get(axum::http::header::IF_MATCH)
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty())
+    {
         Some(v) => Some(parse_if_match(v)?),
         None => None,
     };

@@ -14,12 +14,21 @@ use crate::http::auth::Role;
 use crate::http::error::ApiError;
 use crate::http::{AppState, FEED_PAGE_MAX, FEED_WAIT_MS_MAX};
 
+/// A whole-number query parameter, at most `i64::MAX` (the `int64` of the
+/// OpenAPI document).
 fn query_u64(q: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
     match q.get(name) {
         None => Ok(default),
         Some(s) => s
-            .parse()
-            .map_err(|e| ApiError::bad(name, format!("{s:?} is not a whole number: {e}"))),
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                ApiError::bad(
+                    name,
+                    format!("{s:?} is not a whole number from 0 to {}", i64::MAX),
+                )
+            }),
     }
 }
 

@@ -292,13 +292,10 @@ fn parse_query(q: &HashMap<String, String>, now: DateTime<Utc>) -> Result<PQuery
                 .map_err(|e| {
                     ApiError::bad("known_at", format!("{s:?} is not an RFC 3339 instant: {e}"))
                 })?;
-            if t > now {
-                return Err(ApiError::bad(
-                    "known_at",
-                    "is in the future; nothing is known after now",
-                ));
-            }
-            Some(t)
+            // Decision: an instant after now reads as now (nothing is known after
+            // now, so the reading is the current one) rather than a 400: the
+            // answer is the same for every later instant.
+            Some(t.min(now))
         }
         None => None,
     };
@@ -358,8 +355,10 @@ fn str_field<'a>(
     m: &'a serde_json::Map<String, Value>,
     name: &str,
 ) -> Result<Option<&'a str>, ApiError> {
+    // A null is not an absent field: the documented bodies have no nullable
+    // field, and a field given must be what it says.
     match m.get(name) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(ApiError::bad(name, "a string")),
     }
