@@ -82,10 +82,32 @@ fn http_openapi_document_validates_and_the_schema_fuzzer_finds_nothing() {
     // so that every operation is reached past its authorization (the customer's
     // logout is left out: it would end the session the run uses).
     let runs: [(&str, &str, &[&str]); 4] = [
-        ("agent", &s.agent, &["--exclude-path-regex", "^/v1/(me|verify|audit|diff|partner|sessions/current)"]),
-        ("auditor", &s.auditor, &["--include-path-regex", "^/v1/(verify|audit|diff|feed|contracts|persons)"]),
-        ("partner", &s.partner, &["--include-path-regex", "^/v1/partner"]),
-        ("customer", &customer, &["--include-path-regex", "^/v1/(me|contracts)"]),
+        (
+            "agent",
+            &s.agent,
+            &[
+                "--exclude-path-regex",
+                "^/v1/(me|verify|audit|diff|partner|sessions/current)",
+            ],
+        ),
+        (
+            "auditor",
+            &s.auditor,
+            &[
+                "--include-path-regex",
+                "^/v1/(verify|audit|diff|feed|contracts|persons)",
+            ],
+        ),
+        (
+            "partner",
+            &s.partner,
+            &["--include-path-regex", "^/v1/partner"],
+        ),
+        (
+            "customer",
+            &customer,
+            &["--include-path-regex", "^/v1/(me|contracts)"],
+        ),
     ];
     let url = format!("http://{}/openapi.json", s.addr);
     let mut report = String::new();
@@ -105,7 +127,10 @@ fn http_openapi_document_validates_and_the_schema_fuzzer_finds_nothing() {
                 .env("NO_COLOR", "1"),
         );
         failed |= !ok;
-        report.push_str(&format!("=== as {role}: {}\n{out}\n", if ok { "ok" } else { "FAILED" }));
+        report.push_str(&format!(
+            "=== as {role}: {}\n{out}\n",
+            if ok { "ok" } else { "FAILED" }
+        ));
     }
     assert!(!failed, "{report}");
 }

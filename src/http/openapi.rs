@@ -64,7 +64,11 @@ fn read_errors(unknown: bool) -> Vec<(u16, &'static str, Option<Value>)> {
         (400, "a malformed parameter (field named)", Some(r("Error"))),
         (401, "no, unknown or ended credentials", Some(r("Error"))),
         (403, "the role may not read this", Some(r("Error"))),
-        (408, "the request took longer than its bound", Some(r("Error"))),
+        (
+            408,
+            "the request took longer than its bound",
+            Some(r("Error")),
+        ),
     ];
     if unknown {
         v.push((404, "unknown id, or not the customer's", Some(r("Error"))));
@@ -76,7 +80,10 @@ fn ok(schema: Value) -> (u16, &'static str, Option<Value>) {
     (200, "OK", Some(schema))
 }
 
-fn with(mut base: Vec<(u16, &'static str, Option<Value>)>, more: &[(u16, &'static str)]) -> Vec<(u16, &'static str, Option<Value>)> {
+fn with(
+    mut base: Vec<(u16, &'static str, Option<Value>)>,
+    more: &[(u16, &'static str)],
+) -> Vec<(u16, &'static str, Option<Value>)> {
     for (code, what) in more {
         base.push((*code, what, Some(r("Error"))));
     }
@@ -102,16 +109,32 @@ fn view_op(path: &'static str, roles: &'static str, summary: &'static str, view:
 fn write_errors() -> Vec<(u16, &'static str, Option<Value>)> {
     vec![
         (400, "malformed input (field named)", Some(r("Error"))),
-        (408, "the request took longer than its bound", Some(r("Error"))),
-        (413, "the body exceeds request_body_bytes_max", Some(r("Error"))),
+        (
+            408,
+            "the request took longer than its bound",
+            Some(r("Error")),
+        ),
+        (
+            413,
+            "the body exceeds request_body_bytes_max",
+            Some(r("Error")),
+        ),
         (415, "the body is not application/json", Some(r("Error"))),
     ]
 }
 
 fn command_op() -> Op {
     let mut responses = vec![
-        (201, "accepted: the events appended", Some(r("CommandAccepted"))),
-        (200, "a batch: each command's outcome", Some(r("BatchOutcomes"))),
+        (
+            201,
+            "accepted: the events appended",
+            Some(r("CommandAccepted")),
+        ),
+        (
+            200,
+            "a batch: each command's outcome",
+            Some(r("BatchOutcomes")),
+        ),
     ];
     responses.extend(write_errors());
     responses = with(
@@ -166,7 +189,14 @@ fn replay_ops() -> Vec<Op> {
     let mut what_if = vec![ok(r("WhatIf"))];
     what_if.extend(read_errors(true));
     what_if.extend(write_errors().into_iter().skip(2));
-    let reading = |name, what| -> Param { (name, "query", json!({"type": "string", "format": what}), "One side of the comparison (see at and known_at).") };
+    let reading = |name, what| -> Param {
+        (
+            name,
+            "query",
+            json!({"type": "string", "format": what}),
+            "One side of the comparison (see at and known_at).",
+        )
+    };
     vec![
         Op {
             method: "get",
@@ -208,13 +238,25 @@ fn account_ops() -> Vec<Op> {
     ]);
     let mut session = vec![ok(r("Session"))];
     session.extend(write_errors());
-    session = with(session, &[(401, "wrong login or password"), (429, "too many failed sign-ins from this address")]);
+    session = with(
+        session,
+        &[
+            (401, "wrong login or password"),
+            (429, "too many failed sign-ins from this address"),
+        ],
+    );
     let mut me = vec![ok(r("MyContracts"))];
     me.extend(read_errors(false));
     let mut renew = vec![ok(r("OnlineRenewal"))];
-    renew.extend(with(read_errors(true), &[(422, "refused by ACC-MINOR-RENEW")]));
+    renew.extend(with(
+        read_errors(true),
+        &[(422, "refused by ACC-MINOR-RENEW")],
+    ));
     let mut attest = vec![ok(r("Attestation"))];
-    attest.extend(with(read_errors(true), &[(422, "refused by TERM-ATTESTATION")]));
+    attest.extend(with(
+        read_errors(true),
+        &[(422, "refused by TERM-ATTESTATION")],
+    ));
     vec![
         Op { method: "post", path: "/v1/accounts", roles: "none", summary: "ACC-PASSWORD, ACC-LINK: a customer creates their personal-space account; one per customer.", params: vec![], body: Some(r("AccountRequest")), responses: create },
         Op { method: "post", path: "/v1/sessions", roles: "none", summary: "Open a customer session (persisted, with an expiry).", params: vec![], body: Some(r("SessionRequest")), responses: session },
@@ -231,12 +273,34 @@ fn account_ops() -> Vec<Op> {
 }
 
 fn ops() -> Vec<Op> {
-    let open = |path, summary, schema: Value| Op { method: "get", path, roles: "none", summary, params: vec![], body: None, responses: vec![ok(schema), (408, "the request took longer than its bound", Some(r("Error")))] };
+    let open = |path, summary, schema: Value| Op {
+        method: "get",
+        path,
+        roles: "none",
+        summary,
+        params: vec![],
+        body: None,
+        responses: vec![
+            ok(schema),
+            (
+                408,
+                "the request took longer than its bound",
+                Some(r("Error")),
+            ),
+        ],
+    };
     let mut verify = vec![ok(r("VerifyReport"))];
     verify.extend(read_errors(false));
     let mut partner = vec![ok(r("PartnerAnswer"))];
     partner.extend(write_errors());
-    partner = with(partner, &[(401, "no, unknown or ended credentials"), (403, "not a partner"), (429, "partner_checks_per_minute_max reached")]);
+    partner = with(
+        partner,
+        &[
+            (401, "no, unknown or ended credentials"),
+            (403, "not a partner"),
+            (429, "partner_checks_per_minute_max reached"),
+        ],
+    );
     let mut v = vec![
         open("/health", "Liveness.", r("Health")),
         open("/ready", "Readiness and head position.", r("Ready")),
@@ -264,30 +328,131 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
     let s = json!({"type": "string"});
     let date = json!({"type": "string", "format": "date"});
     vec![
-        ("Error", obj(&["error", "message"], json!({"error": s, "message": s, "field": s, "rule": s, "article": s}))),
+        (
+            "Error",
+            obj(
+                &["error", "message"],
+                json!({"error": s, "message": s, "field": s, "rule": s, "article": s}),
+            ),
+        ),
         ("Health", obj(&["status"], json!({"status": s}))),
-        ("Ready", obj(&["status", "head_position"], json!({"status": s, "head_position": {"type": "integer", "format": "int64"}}))),
-        ("CommandAccepted", obj(&["status", "events"], json!({"status": {"const": "accepted"}, "events": {"type": "array", "items": {"type": "object"}}}))),
-        ("BatchOutcomes", obj(&["outcomes"], json!({"outcomes": {"type": "array", "items": {"type": "object"}}}))),
-        ("FeedPage", obj(&["events", "next_from", "head_position"], json!({"events": {"type": "array", "items": {"type": "object"}}, "next_from": {"type": "integer", "format": "int64"}, "head_position": {"type": "integer", "format": "int64"}}))),
-        ("VerifyReport", obj(&["ok", "records_checked", "head_position", "head_hash"], json!({"ok": {"type": "boolean"}, "records_checked": {"type": "integer"}, "streams": {"type": "integer"}, "head_position": {"type": "integer"}, "head_hash": s, "first_bad": {"type": ["object", "null"]}}))),
-        ("PartnerRequest", json!({"type": "object", "additionalProperties": false, "required": ["birth_date"],
+        (
+            "Ready",
+            obj(
+                &["status", "head_position"],
+                json!({"status": s, "head_position": {"type": "integer", "format": "int64"}}),
+            ),
+        ),
+        (
+            "CommandAccepted",
+            obj(
+                &["status", "events"],
+                json!({"status": {"const": "accepted"}, "events": {"type": "array", "items": {"type": "object"}}}),
+            ),
+        ),
+        (
+            "BatchOutcomes",
+            obj(
+                &["outcomes"],
+                json!({"outcomes": {"type": "array", "items": {"type": "object"}}}),
+            ),
+        ),
+        (
+            "FeedPage",
+            obj(
+                &["events", "next_from", "head_position"],
+                json!({"events": {"type": "array", "items": {"type": "object"}}, "next_from": {"type": "integer", "format": "int64"}, "head_position": {"type": "integer", "format": "int64"}}),
+            ),
+        ),
+        (
+            "VerifyReport",
+            obj(
+                &["ok", "records_checked", "head_position", "head_hash"],
+                json!({"ok": {"type": "boolean"}, "records_checked": {"type": "integer"}, "streams": {"type": "integer"}, "head_position": {"type": "integer"}, "head_hash": s, "first_bad": {"type": ["object", "null"]}}),
+            ),
+        ),
+        (
+            "PartnerRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["birth_date"],
             "properties": {"pass_number": {"type": "string", "format": "uuid"}, "client_number": r("ClientNumber"), "birth_date": date},
-            "oneOf": [{"required": ["pass_number"]}, {"required": ["client_number"]}]})),
-        ("PartnerAnswer", json!({"type": "object", "additionalProperties": false, "required": ["code"], "properties": {"code": {"enum": ["00", "01", "02"]}}})),
-        ("AccountRequest", json!({"type": "object", "additionalProperties": false, "required": ["login", "password", "client_number", "birth_date"],
-            "properties": {"login": {"type": "string", "minLength": 1, "maxLength": LOGIN_CHARS_MAX, "pattern": "\\S"}, "password": s, "client_number": r("ClientNumber"), "birth_date": date}})),
+            "oneOf": [{"required": ["pass_number"]}, {"required": ["client_number"]}]}),
+        ),
+        (
+            "PartnerAnswer",
+            json!({"type": "object", "additionalProperties": false, "required": ["code"], "properties": {"code": {"enum": ["00", "01", "02"]}}}),
+        ),
+        (
+            "AccountRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["login", "password", "client_number", "birth_date"],
+            "properties": {"login": {"type": "string", "minLength": 1, "maxLength": LOGIN_CHARS_MAX, "pattern": "\\S"}, "password": s, "client_number": r("ClientNumber"), "birth_date": date}}),
+        ),
         ("Created", obj(&["status"], json!({"status": s}))),
-        ("SessionRequest", json!({"type": "object", "additionalProperties": false, "required": ["login", "password"], "properties": {"login": s, "password": s}})),
-        ("Session", obj(&["token", "expires_at"], json!({"token": s, "expires_at": {"type": "string", "format": "date-time"}}))),
-        ("MyContracts", obj(&["contracts"], json!({"contracts": {"type": "array", "items": {"type": "string", "format": "uuid"}}}))),
-        ("OnlineRenewal", obj(&["online_renewal"], json!({"online_renewal": {"type": "boolean"}}))),
-        ("Attestation", obj(&["rule", "contract", "holder", "product", "start_date", "status", "issued_on"], json!({"rule": s, "contract": {"type": "string", "format": "uuid"}, "holder": {"type": "object"}, "product": {}, "start_date": date, "status": s, "issued_on": date}))),
-        ("Audit", obj(&["id", "entries"], json!({"id": {"type": "string", "format": "uuid"}, "entries": {"type": "array"}}))),
-        ("Diff", obj(&["id", "changes", "events"], json!({"id": {"type": "string", "format": "uuid"}, "changes": {"type": "array"}, "events": {"type": "array"}}))),
-        ("WhatIfRequest", json!({"type": "object", "additionalProperties": false, "required": ["commands"],
-            "properties": {"commands": {"type": "array", "items": r("CommandEnvelope"), "minItems": 1, "maxItems": BATCH_COMMANDS_MAX}, "at": date}})),
-        ("WhatIf", obj(&["contract", "outcomes"], json!({"contract": {"type": "string", "format": "uuid"}, "outcomes": {"type": "array"}}))),
+        (
+            "SessionRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["login", "password"], "properties": {"login": s, "password": s}}),
+        ),
+        (
+            "Session",
+            obj(
+                &["token", "expires_at"],
+                json!({"token": s, "expires_at": {"type": "string", "format": "date-time"}}),
+            ),
+        ),
+        (
+            "MyContracts",
+            obj(
+                &["contracts"],
+                json!({"contracts": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
+            ),
+        ),
+        (
+            "OnlineRenewal",
+            obj(
+                &["online_renewal"],
+                json!({"online_renewal": {"type": "boolean"}}),
+            ),
+        ),
+        (
+            "Attestation",
+            obj(
+                &[
+                    "rule",
+                    "contract",
+                    "holder",
+                    "product",
+                    "start_date",
+                    "status",
+                    "issued_on",
+                ],
+                json!({"rule": s, "contract": {"type": "string", "format": "uuid"}, "holder": {"type": "object"}, "product": {}, "start_date": date, "status": s, "issued_on": date}),
+            ),
+        ),
+        (
+            "Audit",
+            obj(
+                &["id", "entries"],
+                json!({"id": {"type": "string", "format": "uuid"}, "entries": {"type": "array"}}),
+            ),
+        ),
+        (
+            "Diff",
+            obj(
+                &["id", "changes", "events"],
+                json!({"id": {"type": "string", "format": "uuid"}, "changes": {"type": "array"}, "events": {"type": "array"}}),
+            ),
+        ),
+        (
+            "WhatIfRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["commands"],
+            "properties": {"commands": {"type": "array", "items": r("CommandEnvelope"), "minItems": 1, "maxItems": BATCH_COMMANDS_MAX}, "at": date}}),
+        ),
+        (
+            "WhatIf",
+            obj(
+                &["contract", "outcomes"],
+                json!({"contract": {"type": "string", "format": "uuid"}, "outcomes": {"type": "array"}}),
+            ),
+        ),
     ]
 }
 
@@ -325,11 +490,14 @@ fn type_schemas() -> Map<String, Value> {
     defs
 }
 
+/// The largest integer a JSON number carries exactly (2^53 - 1).
+const JSON_INTEGER_MAX: u64 = 9_007_199_254_740_991;
+
 /// The pattern rust_decimal's schema gives a decimal field (a string or a
 /// number, any magnitude and exponent).
 const DECIMAL_ANY_PATTERN: &str = "^-?\\d+(\\.\\d+)?([eE]\\d+)?$";
 
-/// A decimal field as documented for HTTP clients: a string of at most 15
+/// Numbers as documented for HTTP clients. A decimal field: a string of at most 15
 /// digits before the point and 6 after. Decision: narrower than what the
 /// server parses (rust_decimal also takes numbers and exponents, and refuses
 /// magnitudes beyond its 96 bits as malformed), so that every decimal a client
@@ -338,6 +506,17 @@ const DECIMAL_ANY_PATTERN: &str = "^-?\\d+(\\.\\d+)?([eE]\\d+)?$";
 fn bound_decimals(v: &mut Value) {
     match v {
         Value::Object(m) => {
+            // An unsigned integer: bounded as JSON numbers are exact (2^53 - 1),
+            // and as its type is.
+            match m.get("format").and_then(Value::as_str) {
+                Some("uint64") => {
+                    m.insert("maximum".into(), json!(JSON_INTEGER_MAX));
+                }
+                Some("uint32") => {
+                    m.insert("maximum".into(), json!(u32::MAX));
+                }
+                _ => {}
+            }
             if m.get("pattern").and_then(Value::as_str) == Some(DECIMAL_ANY_PATTERN) {
                 m.insert("type".into(), json!("string"));
                 m.insert("pattern".into(), json!("^-?[0-9]{1,15}(\\.[0-9]{1,6})?$"));
@@ -354,7 +533,11 @@ fn operation(op: &Op, schemas: &Map<String, Value>) -> Value {
     for (code, what, schema) in &op.responses {
         let mut resp = json!({ "description": what });
         if let Some(s) = schema {
-            let media = if op.path == "/metrics" && *code == 200 { "text/plain" } else { "application/json" };
+            let media = if op.path == "/metrics" && *code == 200 {
+                "text/plain"
+            } else {
+                "application/json"
+            };
             resp["content"] = json!({ media: { "schema": s } });
         }
         responses.insert(code.to_string(), resp);
@@ -379,7 +562,8 @@ fn operation(op: &Op, schemas: &Map<String, Value>) -> Value {
         v["security"] = json!([]);
     }
     if let Some(b) = &op.body {
-        v["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b}}});
+        v["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": b}}});
     }
     let _ = schemas;
     v

@@ -120,7 +120,7 @@ fn integral_floats_as_integers(v: &mut Value) {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64() {
                 // Exact conversions only: whole, and well within the integers.
-                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_991.0 {
                     #[allow(clippy::cast_possible_truncation)]
                     let i = f as i64;
                     *v = Value::from(i);
