@@ -53,6 +53,7 @@ impl Role {
         }
     }
     /// Every role, in the order of the authorization matrix's columns.
+    #[cfg(test)]
     pub const ALL: [Role; 6] = [
         Role::Agent,
         Role::System,
