@@ -324,7 +324,9 @@ async fn ledger_clock_runs_no_further_than_the_request_date_plus_the_bound_and_n
     let mut later = cmd(
         d(2026, 11, 25),
         None,
-        Command::AdvanceClock(AdvanceClock { to: d(2026, 11, 25) }),
+        Command::AdvanceClock(AdvanceClock {
+            to: d(2026, 11, 25),
+        }),
     );
     match ledger.execute(&later, ClockMode::Import).await {
         Err(LedgerError::AfterClock { now: n, .. }) => assert_eq!(n, now),

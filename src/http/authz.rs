@@ -126,13 +126,18 @@ pub fn channels_of(role: Role) -> &'static [Channel] {
 /// needs [`customer_owns`]).
 pub fn permit(role: Role, c: &Command) -> bool {
     use Submitter::*;
-    match (role, submitter(c)) {
-        (Role::Agent, Agent | AgentOrHolderOrPayer | AgentOrPayer | AgentOrFiler) => true,
-        (Role::System, System) => true,
-        (Role::Reference, Reference) => true,
-        (Role::Customer, AgentOrHolderOrPayer | AgentOrPayer | AgentOrFiler) => true,
-        _ => false,
-    }
+    matches!(
+        (role, submitter(c)),
+        (
+            Role::Agent,
+            Agent | AgentOrHolderOrPayer | AgentOrPayer | AgentOrFiler
+        ) | (Role::System, System)
+            | (Role::Reference, Reference)
+            | (
+                Role::Customer,
+                AgentOrHolderOrPayer | AgentOrPayer | AgentOrFiler
+            )
+    )
 }
 
 /// The actor recorded on the events of a principal's command: the token's name
