@@ -2,7 +2,8 @@
 //!
 //! Every subcommand lives in its own module under `cli/`; this file only parses
 //! the arguments, runs the chosen command on a tokio runtime and turns its result
-//! into an exit code (0 ok, 1 refused or verification failed, 2 bad input or usage).
+//! into an exit code (`cli::exit`: 0 ok, 1 refused or verification failed, 2 bad
+//! input or usage, 141 stdout closed by its reader).
 #![warn(missing_docs)]
 
 mod cli;
@@ -11,7 +12,7 @@ mod http;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The event-sourced ledger of Navigo Annuel contracts.
 #[derive(Debug, Parser)]
@@ -31,65 +32,141 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create a ledger in --data with the built-in reference data (tariffs, school
-    /// holidays, reason codes, campaigns); an existing ledger only gets what it
-    /// lacks of that data. `--empty` creates it without.
+    /// Create a ledger with the built-in reference data.
+    ///
+    /// Creates a ledger in --data and loads the built-in reference data
+    /// (tariffs, school holidays, reason codes, the 2024 punctuality campaign);
+    /// on an existing ledger, appends only the reference data it lacks. With
+    /// `--empty`, creates the ledger without any reference data.
     Init(cli::init::Args),
-    /// Append raw events, one JSON object per line (events-schema's RawEventLine,
-    /// JSON Schema raw-event-line.json), all or nothing. A low-level tool for tests
-    /// and repairs.
+    /// Append raw events (a low-level tool for tests and repairs).
+    ///
+    /// Appends events given as JSON lines (events-schema's RawEventLine, JSON
+    /// Schema raw-event-line.json), all or nothing: no rule judges them.
     Append(cli::append::Args),
-    /// Judge commands (JSON lines, see events-schema/schemas/command.json) at
-    /// their request instants and print one JSON line per command: accepted with
-    /// its events and positions, or refused with rule id, article and message.
+    /// Judge commands (JSON lines) and print one JSON line per command.
+    ///
+    /// Each line is a command (events-schema/schemas/command.json, examples in
+    /// events-schema/examples/commands/), judged on its own and in order at its
+    /// request instant (`request_at`), and answered with one JSON line: accepted
+    /// with its events and positions, refused with the rule id, article and
+    /// message, invalid or malformed with the field. A bad line never stops the
+    /// later ones.
+    ///
+    /// Time order: events are recorded at their command's request instant, and
+    /// the instants recorded in a ledger never go back. A command whose
+    /// request instant is earlier than the ledger's head (the instant of the last
+    /// recorded event) is refused as "out of order" and nothing is appended:
+    /// send commands in the order of their instants, after everything already
+    /// recorded (after a demo, after its last simulated day).
     Apply(cli::apply::Args),
-    /// Run the billing clock through a date (debits, notices, terminations...).
+    /// Run the billing clock through a date.
+    ///
+    /// Emits, in date order, the system events due through --to (debits, cash
+    /// renewals and expiries, grace and MD07 terminations, Trésor Public notices,
+    /// refunds due) and prints each as a JSON line.
     Advance(cli::advance::Args),
-    /// A contract's state on a date (status, product, payment, losses, free month,
-    /// attestation, retention); with --zone, may it be used there (USE-DEZONAGE).
+    /// A contract's state on a date.
+    ///
+    /// What holds on --at: status, product and zones, payment method with its
+    /// debit day and mandate, payer, support, losses, free month, attestation and
+    /// retention; the changes known to take effect later are listed apart, as
+    /// scheduled. With --zone, may the contract be used in that zone
+    /// (USE-DEZONAGE).
     State(cli::state::Args),
-    /// The balance of a contract, or of a payer (every contract they pay).
+    /// The balance of a contract, or of a payer.
+    ///
+    /// Totals due, collected and returned (PAY-DUE-VS-COLLECTED) and the
+    /// statement whose rows add up to them: fees, cash, payments, refunds and one
+    /// row per month. Given a person, the balance of every contract they pay or
+    /// paid.
     Balance(cli::balance::Args),
-    /// A contract's debit calendar, from its start to a horizon.
+    /// A contract's debit calendar.
+    ///
+    /// One row per month from the contract's start to --horizon months after
+    /// the month of --at: the debit date, amount, composition and status;
+    /// months not debited yet are forecast by the billing clock.
     Calendar(cli::calendar::Args),
-    /// A person's ban windows; may they be payer or holder on the date?
+    /// A person's ban windows.
+    ///
+    /// Every ban window opened by --at, and whether the person may be payer or
+    /// holder of a new contract on that date.
     Bans(cli::bans::Args),
-    /// A person's refund entitlements (punctuality, contract refunds).
+    /// A person's refund entitlements.
+    ///
+    /// Punctuality campaigns for the person as holder, and the refunds due to
+    /// them or on their contracts.
     Refunds(cli::refunds::Args),
-    /// Generate a seeded population, send everything it asks through the command
-    /// path with the billing clock month by month, verify the chain and print a
-    /// summary and the audit of one contract.
+    /// Run a seeded population through the ledger and print a summary.
+    ///
+    /// Generates a seeded population, sends everything it asks through the
+    /// command path with the billing clock month by month, rebuilds the
+    /// projections, verifies the chain and prints a summary and the audit of one
+    /// contract. The run never records the future: it simulates through
+    /// yesterday (Europe/Paris) by default, and refuses a later --through.
     Demo(cli::demo::Args),
-    /// Print a stream's events: a table, or JSON lines with --json.
+    /// Print a stream's events.
+    ///
+    /// A table, or JSON lines (one envelope per line) with --json.
     History(cli::history::Args),
-    /// Recompute every hash and the chain; report the first bad position.
-    Verify,
-    /// Serve the HTTP API (see docs/openapi.json).
+    /// Recompute every hash and the chain.
+    ///
+    /// Reads every record, checks its hash, the chain and the positions, and
+    /// reports the first bad position.
+    Verify(cli::verify::Args),
+    /// Serve the HTTP API.
+    ///
+    /// The routes and their schemas are in docs/openapi.json; roles by API
+    /// token (`token create`) and customer sessions.
     Serve(cli::serve::Args),
-    /// Manage API tokens (agent, auditor, system, partner, reference).
+    /// Manage API tokens.
+    ///
+    /// Tokens carry a role: agent, auditor, system, partner or reference (see
+    /// docs/roles.md).
     #[command(subcommand)]
     Token(cli::token::Args),
     /// Manage customer accounts of the personal space.
+    ///
+    /// An account is linked to a customer by client number and birth date
+    /// (ACC-LINK); its password follows ACC-PASSWORD.
     #[command(subcommand)]
     Account(cli::account::Args),
     /// Count events, streams and keys.
-    Stats,
-    /// Create a ledger under --data if absent, append a small realistic sample,
-    /// verify it and print its stats.
+    ///
+    /// Events, streams by kind, idempotency keys, the head and the disk usage.
+    Stats(cli::stats::Args),
+    /// Append a small realistic sample.
+    ///
+    /// Creates a ledger under --data if absent, appends a small realistic sample,
+    /// verifies it and prints its stats.
     Sample,
-    /// Rebuilds the materialized projections from the whole log (shadow trees,
-    /// swapped in atomically).
+    /// Rebuild the materialized projections from the whole log.
+    ///
+    /// The views are written into shadow trees and swapped in atomically.
     Rebuild(cli::rebuild::Args),
-    /// Catches the materialized projections up from their checkpoint, then tails
-    /// new events.
+    /// Catch the materialized projections up, then tail new events.
+    ///
+    /// Starts from the projections' checkpoint; each poll reads only the records
+    /// after the last one followed.
     Follow(cli::follow::Args),
-    /// Compares every materialized projection with the log; prints state hashes.
+    /// Compare every materialized projection with the log.
+    ///
+    /// Recomputes every view from the log and prints the state hashes of both.
     CheckProjections(cli::check_projections::Args),
-    /// Every event of a contract or person with rule ids, hashes and balances.
+    /// An auditor's trail of a contract or person.
+    ///
+    /// Every event of a contract or person with rule ids, chain hashes and
+    /// running balances.
     Audit(cli::audit::Args),
-    /// What changed between two views of a contract or person, and why.
+    /// What changed between two readings of a contract or person, and why.
+    ///
+    /// Compares the views at two dates or as known at two instants and names the
+    /// events that caused each change.
     Diff(cli::diff::Args),
     /// Hypothetical commands on a contract, without writing anything.
+    ///
+    /// Reads the views with the commands applied beside the actual views;
+    /// nothing is appended.
     WhatIf(cli::what_if::Args),
     /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
     #[command(hide = true)]
@@ -97,7 +174,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Every command's help ends with what its exit codes mean (cli::exit).
+    let matches = cli::exit::documented(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,11 +204,11 @@ fn main() -> ExitCode {
             Command::Refunds(args) => cli::refunds::run(&data, args).await,
             Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
-            Command::Verify => cli::verify::run(&data),
+            Command::Verify(args) => cli::verify::run(&data, args),
             Command::Serve(args) => cli::serve::run(&data, args).await,
             Command::Token(args) => cli::token::run(&data, args),
             Command::Account(args) => cli::account::run(&data, args).await,
-            Command::Stats => cli::stats::run(&data).await,
+            Command::Stats(args) => cli::stats::run(&data, args).await,
             Command::Sample => cli::sample::run(&data).await,
             Command::Rebuild(args) => cli::rebuild::run(&data, args).await,
             Command::Follow(args) => cli::follow::run(&data, args).await,
@@ -148,7 +230,7 @@ fn main() -> ExitCode {
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) =>
         {
-            ExitCode::from(141)
+            ExitCode::from(cli::EXIT_BROKEN_PIPE)
         }
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -264,3 +264,223 @@ fn cli_a_reader_that_closes_stdout_ends_the_command_as_sigpipe_would_without_an_
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(events_in(&data), "events: 10");
 }
+
+/// The subcommands the top-level help lists (clap's own `help` aside), and the
+/// nested ones of `token` and `account`.
+fn subcommands() -> Vec<Vec<String>> {
+    fn listed(args: &[String]) -> Vec<String> {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--help");
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split("Commands:\n")
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .take_while(|l| l.starts_with("  "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|name| *name != "help")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    let mut out = Vec::new();
+    for top in listed(&[]) {
+        let nested = listed(std::slice::from_ref(&top));
+        out.push(vec![top.clone()]);
+        for n in nested {
+            out.push(vec![top.clone(), n]);
+        }
+    }
+    out
+}
+
+#[test]
+fn cli_help_of_every_command_renders_in_full_and_states_its_exit_codes() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let commands = subcommands();
+    assert!(commands.len() > 25, "{commands:?}");
+    for args in &commands {
+        // Given a subcommand, when its help is asked,
+        let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        // then its description is whole: every paragraph ends a sentence,
+        let description = text.split("\n\nUsage:").next().unwrap();
+        for paragraph in description.split("\n\n") {
+            let end = paragraph.trim_end().chars().last();
+            assert!(
+                matches!(end, Some('.' | '?' | ')')),
+                "{args:?}: a paragraph of the description is cut off: {paragraph:?}"
+            );
+        }
+        // and it ends with what each exit code means,
+        let codes = text
+            .split("Exit codes:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{args:?}: no exit codes in\n{text}"));
+        let lines: Vec<&str> = codes.lines().collect();
+        for (line, code) in lines.iter().zip(["0", "1", "2", "141"]) {
+            assert!(line.trim_start().starts_with(code), "{args:?}: {line}");
+        }
+        assert_eq!(lines.len(), 4, "{args:?}: {codes}");
+        // which the README's table states in the same words (0, 1 and 2).
+        for line in &lines[..3] {
+            let meaning = line.trim_start()[1..].trim();
+            assert!(
+                readme.contains(&format!("| {meaning} |")),
+                "{args:?}: README.md lacks the exit-code meaning {meaning:?}"
+            );
+        }
+    }
+    // The projection commands name the one kind of id they take.
+    for (cmd, kind) in [
+        ("state", "<CONTRACT>"),
+        ("calendar", "<CONTRACT>"),
+        ("bans", "<PERSON>"),
+        ("refunds", "<PERSON>"),
+    ] {
+        let out = Command::new(BIN).args([cmd, "--help"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(kind), "{cmd}: {text}");
+        assert!(!text.contains("contract or person"), "{cmd}: {text}");
+    }
+    // `apply --help` states the time-order rule where a user reads it.
+    let out = Command::new(BIN)
+        .args(["apply", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("out of order"), "{text}");
+    assert!(text.contains("earlier than the ledger's head"), "{text}");
+}
+
+#[test]
+fn cli_verify_and_stats_json_parse_as_json() {
+    // Given a ledger with the sample's 10 events,
+    let data = fresh_dir("json");
+    assert_eq!(run(&data, &["sample"], None).code, 0);
+    // when verify and stats are asked for JSON, then each prints one object.
+    let out = run(&data, &["verify", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("verify --json");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["records_checked"], 10, "{v}");
+    assert_eq!(v["head"]["position"], 10, "{v}");
+    assert!(v["first_bad"].is_null(), "{v}");
+    let out = run(&data, &["stats", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let s: serde_json::Value = serde_json::from_str(&out.stdout).expect("stats --json");
+    assert_eq!(s["events"], 10, "{s}");
+    assert_eq!(s["head"]["hash"], v["head"]["hash"], "{s}");
+}
+
+/// A register-person command at `instant`, in the `apply` format.
+fn register_at(instant: &str, n: u32) -> String {
+    format!(
+        "{{\"request_at\":\"{instant}\",\"actor\":{{\"role\":\"agent\",\"id\":\"AG-1\"}},\
+         \"channel\":\"agency\",\"command\":{{\"type\":\"RegisterPerson\",\
+         \"person_id\":\"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c{n:02}\",\
+         \"client_number\":\"NV9900{n:04}\",\"first_name\":\"Camille\",\
+         \"last_name\":\"Martin\",\"birth_date\":\"1988-03-14\",\"address\":{{\
+         \"street\":\"12 rue Paul Vaillant-Couturier\",\"postal_code\":\"95100\",\
+         \"municipality\":\"Argenteuil\"}}}}}}\n"
+    )
+}
+
+#[test]
+fn demo_never_writes_the_future_through_today_or_later_is_refused_and_nothing_is_written() {
+    // Given "today" is 2025-03-10 (the hidden test clock, which can only move
+    // today earlier than the system's),
+    for through in ["2025-03-10", "2025-03-11", "2026-12-31"] {
+        let data = fresh_dir(&format!("demo-future-{through}"));
+        // when the demo is asked to simulate through today or later,
+        let out = run(
+            &data,
+            &[
+                "demo",
+                "--today",
+                "2025-03-10",
+                "--through",
+                through,
+                "--contracts",
+                "2",
+            ],
+            None,
+        );
+        // then it is refused, naming the last day allowed, and nothing is written.
+        assert_eq!(out.code, 2, "{through}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("give --through 2025-03-09 or earlier"),
+            "{}",
+            out.stderr
+        );
+        assert!(!data.exists(), "{through}: {} was written", data.display());
+    }
+}
+
+#[test]
+fn demo_never_writes_the_future_default_through_is_yesterday_and_todays_apply_follows_it() {
+    // Given "today" is 2024-03-01, when the demo runs without --through,
+    let data = fresh_dir("demo-default");
+    let args = [
+        "demo",
+        "--today",
+        "2024-03-01",
+        "--contracts",
+        "3",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let out = run(&data, &args, None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    // then it simulated through yesterday, 2024-02-29,
+    assert_eq!(summary["through"], "2024-02-29", "{summary}");
+    let verified = run(&data, &["verify", "--json"], None);
+    let head: serde_json::Value = serde_json::from_str(&verified.stdout).expect("json");
+    let recorded = head["head"]["recorded_at"].as_str().expect("an instant");
+    let recorded = chrono::DateTime::parse_from_rfc3339(recorded).expect("RFC 3339");
+    // Nothing recorded on or after 2024-03-01 00:00 in Paris (UTC+1 in winter).
+    let today_began = chrono::DateTime::parse_from_rfc3339("2024-02-29T23:00:00Z").unwrap();
+    assert!(recorded < today_began, "{recorded}");
+    // and a request of today is applied after it, not refused as out of order,
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&register_at("2024-03-01T08:00:00Z", 1)),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("\"accepted\""), "{}", out.stdout);
+    // while one of the last simulated day's morning is out of order.
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&register_at("2024-02-29T08:00:00Z", 2)),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("out of order"), "{}", out.stdout);
+    // The run is deterministic for a seed and a --through: the same run with
+    // the same --through given explicitly ends on the same chain.
+    let again = fresh_dir("demo-default-again");
+    let out = run(
+        &again,
+        &[
+            "demo",
+            "--through",
+            "2024-02-29",
+            "--contracts",
+            "3",
+            "--seed",
+            "7",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(v["chain"]["head"], summary["chain"]["head"], "{v}");
+}

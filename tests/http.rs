@@ -751,3 +751,62 @@ fn what_if_body(contract: &str) -> String {
     cmd["actor"] = json!({"role": "agent", "id": "agent-1"});
     json!({ "commands": [cmd] }).to_string()
 }
+
+#[test]
+fn susp_anytime_http_state_as_of_a_date_holds_then_with_later_changes_scheduled_and_calendar_horizon_bounded(
+) {
+    let s = start("views");
+    // Given the year scenario's suspension (registered 2026-11-10, effective
+    // 2026-11-20) and resumption (registered 2026-12-10, effective 2027-01-01),
+    // when the state is read over HTTP on 2026-11-15,
+    let state = format!("/v1/contracts/{CONTRACT_A}/state");
+    let (st, v) = s.get(&format!("{state}?at=2026-11-15"), Some(&s.agent));
+    assert_eq!(st, 200, "{v}");
+    // then it holds what holds on that date, and the suspension apart.
+    assert_eq!(v["status"]["status"], "active", "{v}");
+    let statuses = v["statuses"].as_array().expect("statuses");
+    assert!(
+        statuses
+            .iter()
+            .all(|x| x["from"].as_str() <= Some("2026-11-15")),
+        "{v}"
+    );
+    assert_eq!(v["scheduled"]["statuses"][0]["status"], "suspended", "{v}");
+    assert_eq!(v["scheduled"]["statuses"][0]["from"], "2026-11-20", "{v}");
+    assert!(
+        v.get("debit_day").is_none(),
+        "one debit day, in payment: {v}"
+    );
+    // Read on 2026-12-15: suspended, the resumption scheduled.
+    let (_, v) = s.get(&format!("{state}?at=2026-12-15"), Some(&s.agent));
+    assert_eq!(v["status"]["status"], "suspended", "{v}");
+    assert_eq!(v["scheduled"]["statuses"][0]["status"], "active", "{v}");
+    assert_eq!(v["scheduled"]["statuses"][0]["from"], "2027-01-01", "{v}");
+
+    // The calendar takes a horizon within the bound the CLI has,
+    let calendar = format!("/v1/contracts/{CONTRACT_A}/calendar");
+    let (st, v) = s.get(
+        &format!("{calendar}?at=2026-10-15&horizon=120"),
+        Some(&s.agent),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["horizon"], "2036-10", "{v}");
+    let (st, v) = s.get(
+        &format!("{calendar}?at=2026-10-15&horizon=3"),
+        Some(&s.agent),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["horizon"], "2027-01", "{v}");
+    // and refuses one beyond it with a 400 naming the field and the bound.
+    let (st, v) = s.get(&format!("{calendar}?horizon=121"), Some(&s.agent));
+    assert_eq!(st, 400, "{v}");
+    let text = v.to_string();
+    assert!(text.contains("horizon"), "{v}");
+    assert!(
+        text.contains("at most 120 months") && text.contains("CALENDAR_HORIZON_MONTHS_MAX"),
+        "{v}"
+    );
+    let (st, v) = s.get(&format!("{calendar}?horizn=3"), Some(&s.agent));
+    assert_eq!(st, 400, "{v}");
+    assert!(v.to_string().contains("horizn"), "{v}");
+}

@@ -155,8 +155,10 @@ fn zone_up_worked_example_5_calendar_december_carries_novembers_difference() {
     let s = base()
         .given([agency(d(2026, 7, 12), zones_4_5())])
         .advance(d(2026, 11, 1))
+        // Requested on the 10th, before the cutoff (PAY-CUTOFF): the change
+        // reaches the December debit.
         .given([on(
-            d(2026, 11, 17),
+            d(2026, 11, 10),
             Channel::Online,
             Command::ChangeZones(ChangeZones {
                 contract_id: cid(1),
@@ -190,11 +192,7 @@ fn pay_due_vs_collected_balance_as_of_before_and_after_the_rejection() {
     let t = &after.totals;
     assert_eq!(t.balance, t.due - t.collected + t.returned);
     assert!(t.debt >= eur(9000), "{t:?}");
-    let fees: Money = after.fees.iter().map(|f| f.amount).sum();
-    assert_eq!(
-        t.due,
-        after.months.iter().map(|m| m.due).sum::<Money>() + fees
-    );
+    assert_eq!(t.due, after.rows.iter().map(|r| r.due).sum::<Money>());
     // The payer's balance sums their contracts.
     let p = balance::payer_balance(&events, pid(1), &Query::on(d(2026, 8, 5))).expect("p");
     assert_eq!(p.totals, after.totals);
@@ -358,9 +356,12 @@ fn tar_prorata_at_month_ends_31st_and_29_february() {
     assert_eq!(row(&c, "2028-03").debit_date, Some(d(2028, 3, 1)));
     // The balance on 2028-02-29 counts January and February, not March.
     let b = balance::contract_balance(&events, cid(1), &Query::on(d(2028, 2, 29))).expect("b");
-    assert!(b.months.iter().all(|m| m.month <= ym("2028-02")), "{b:?}");
+    let months = |b: &navigo_events_schema::views::ContractBalance| -> Vec<_> {
+        b.rows.iter().filter_map(|r| r.month).collect()
+    };
+    assert!(months(&b).iter().all(|m| *m <= ym("2028-02")), "{b:?}");
     let b = balance::contract_balance(&events, cid(1), &Query::on(d(2028, 3, 1))).expect("b");
-    assert!(b.months.iter().any(|m| m.month == ym("2028-03")));
+    assert!(months(&b).contains(&ym("2028-03")));
     // The calendar read on the 31st of a month ends at that month + 24.
     let c = cal(&events, Query::on(d(2028, 1, 31)));
     assert_eq!(c.horizon, ym("2030-01"));
@@ -503,5 +504,213 @@ fn pay_cutoff_a_month_resumed_after_its_debit_was_prepared_names_the_later_debit
             "on {read_on}: {dec:?}"
         );
         assert_eq!(row(&c, "2026-10").status, DebitStatus::NoneSuspended);
+    }
+}
+
+/// The given / when / then of the balance a cash contract shows once suspended:
+/// every row and the totals, as one account (`PAY-CASH-REFUND`).
+#[test]
+fn pay_cash_refund_balance_rows_of_a_cash_contract_suspended_after_four_months_agree_with_the_totals(
+) {
+    use navigo_events_schema::command::Suspend;
+    use navigo_events_schema::types::PaymentSetup;
+    use navigo_events_schema::views::BalanceItem;
+    // Given a cash contract subscribed at an agency on 2026-07-01 (990.00 €
+    // paid for 12 months, plus the 7.60 € dossier fee),
+    let s = base()
+        .given([subscribe(
+            d(2026, 7, 1),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 7, 1),
+            PaymentSetup::Cash,
+        )])
+        .advance(d(2026, 10, 1));
+    // when it is suspended at an agency on 2026-10-20 (July to October used),
+    let s = s
+        .given([on(
+            d(2026, 10, 20),
+            Channel::Agency,
+            Command::Suspend(Suspend {
+                contract_id: cid(1),
+                effective_date: None,
+                planned_resumption: None,
+            }),
+        )])
+        .advance(d(2026, 12, 1));
+    let events = envelopes(&s);
+    let b = balance::contract_balance(&events, cid(1), &Query::on(d(2026, 11, 30))).expect("b");
+    // then the months used are charged with the direct-debit method (4 × 90.00)
+    // plus the fee, and the rest of the annual price is refunded,
+    assert_eq!(b.totals.due, eur(4 * 9000 + 760), "{b:?}");
+    assert_eq!(b.totals.collected, eur(99000 + 760));
+    assert_eq!(b.totals.refunds_pending, eur(99000 - 4 * 9000));
+    // and the statement says so: the cash row is what the cash period cost, the
+    // payments row what was paid, and no month shows the annual price as due.
+    let cash: Vec<_> = b
+        .rows
+        .iter()
+        .filter(|r| r.item == BalanceItem::Cash)
+        .collect();
+    assert_eq!(cash.len(), 1, "{b:?}");
+    assert_eq!(cash[0].due, eur(4 * 9000));
+    assert!(
+        b.rows
+            .iter()
+            .filter(|r| r.item == BalanceItem::Month)
+            .all(|r| r.due < eur(99000)),
+        "{b:?}"
+    );
+    let payments: Money = b
+        .rows
+        .iter()
+        .filter(|r| r.item == BalanceItem::Payments)
+        .map(|r| r.collected)
+        .sum();
+    assert_eq!(payments, eur(99000 + 760));
+    // Rows and totals are one account (PAY-DUE-VS-COLLECTED).
+    let due: Money = b.rows.iter().map(|r| r.due).sum();
+    let collected: Money = b.rows.iter().map(|r| r.collected).sum();
+    let returned: Money = b.rows.iter().map(|r| r.returned).sum();
+    assert_eq!(
+        (due, collected, returned),
+        (b.totals.due, b.totals.collected, b.totals.returned)
+    );
+}
+
+/// `SUSP-ANYTIME`: a suspension registered on 2026-11-10 for 2026-11-20 does not
+/// hold on 2026-11-15; the view of that date lists it apart, as scheduled.
+#[test]
+fn susp_anytime_state_as_of_a_date_shows_what_holds_then_and_a_later_suspension_as_scheduled() {
+    // Given worked example 4: the suspension requested online on 2026-11-10,
+    // effective 2026-11-20,
+    let s = base()
+        .given([agency(d(2026, 7, 12), annual_1_5())])
+        .advance(d(2026, 11, 1))
+        .given([suspend(d(2026, 11, 10), d(2026, 11, 20))]);
+    let events = envelopes(&s);
+    // when the state is read on 2026-11-15,
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 15))).expect("state");
+    // then only what holds on that date is in the timeline,
+    assert_eq!(
+        st.statuses,
+        vec![StatusView::Active {
+            from: d(2026, 7, 12)
+        }]
+    );
+    assert!(st
+        .statuses
+        .iter()
+        .all(|s| status_from(s) <= d(2026, 11, 15)));
+    // and the suspension is scheduled, apart.
+    assert_eq!(st.scheduled.statuses.len(), 1, "{:?}", st.scheduled);
+    assert!(matches!(
+        st.scheduled.statuses[0],
+        StatusView::Suspended { from, .. } if from == d(2026, 11, 20)
+    ));
+    // Read on 2026-11-20, the suspension holds and nothing is scheduled.
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 20))).expect("state");
+    assert_eq!(st.statuses.len(), 2);
+    assert!(st.scheduled.statuses.is_empty());
+    // Read before the start, nothing holds yet: the start itself is scheduled.
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 7, 1))).expect("state");
+    assert!(matches!(st.status, StatusView::NotStarted { .. }));
+    assert!(st.statuses.is_empty() && st.products.is_empty());
+    assert_eq!(st.scheduled.statuses.len(), 2);
+}
+
+/// `ZONE-WHEN`: a zone change deferred to the 1st of a later month is not the
+/// product of the date read before it.
+#[test]
+fn zone_when_state_as_of_a_date_before_a_deferred_zone_change_lists_it_as_scheduled() {
+    // Given a zone change 1-5 → 2-3 requested at an agency on 2026-09-10 for
+    // 2026-11-01,
+    let s = base()
+        .given([agency(d(2026, 7, 12), annual_1_5())])
+        .advance(d(2026, 9, 1))
+        .given([on(
+            d(2026, 9, 10),
+            Channel::Agency,
+            Command::ChangeZones(ChangeZones {
+                contract_id: cid(1),
+                zones: zones("2-3"),
+                effective_date: Some(d(2026, 11, 1)),
+            }),
+        )]);
+    let events = envelopes(&s);
+    // when the state is read on 2026-10-15,
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 10, 15))).expect("state");
+    // then the product is still 1-5, the timeline holds only it, and the change
+    // is scheduled.
+    assert_eq!(st.product, annual_1_5());
+    assert_eq!(st.products.len(), 1, "{:?}", st.products);
+    assert_eq!(st.scheduled.products.len(), 1, "{:?}", st.scheduled);
+    assert_eq!(st.scheduled.products[0].from, d(2026, 11, 1));
+}
+
+/// `PAY-DEBIT-DAY`: one debit day per view, the one in force in the month read;
+/// a change registered for a later month is scheduled, not mixed in.
+#[test]
+fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_change_as_scheduled() {
+    use navigo_events_schema::command::ChangeDebitDay;
+    use navigo_events_schema::types::{DebitDay, PaymentSetup};
+    // Given a contract debited on the 8th, whose payer asks on 2026-08-03 (before
+    // the 15th) for the 12th, from September (PAY-CUTOFF),
+    let s = base()
+        .given([subscribe(
+            d(2026, 7, 12),
+            Channel::Agency,
+            1,
+            1,
+            annual_1_5(),
+            d(2026, 7, 12),
+            debit(8, 1),
+        )])
+        .advance(d(2026, 8, 1))
+        .given([on(
+            d(2026, 8, 3),
+            Channel::Online,
+            Command::ChangeDebitDay(ChangeDebitDay {
+                contract_id: cid(1),
+                debit_day: DebitDay::new(12).expect("day"),
+            }),
+        )])
+        .advance(d(2026, 10, 1));
+    let events = envelopes(&s);
+    let day = |p: &Option<PaymentSetup>| match p {
+        Some(PaymentSetup::DirectDebit { debit_day, .. }) => Some(debit_day.day()),
+        _ => None,
+    };
+    // when the state is read in October, then its one debit day is the 12th,
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 10, 15))).expect("state");
+    assert_eq!(day(&st.payment), Some(12), "{:?}", st.payment);
+    let json = serde_json::to_value(&st).expect("json");
+    assert!(json.get("debit_day").is_none(), "{json}");
+    assert_eq!(json["payment"]["debit_day"], 12, "{json}");
+    assert!(st.scheduled.payments.is_empty());
+    // and read in August, the 8th, with the 12th scheduled from September.
+    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 8, 20))).expect("state");
+    assert_eq!(day(&st.payment), Some(8));
+    assert_eq!(st.scheduled.payments.len(), 1, "{:?}", st.scheduled);
+    assert_eq!(st.scheduled.payments[0].from_month, ym("2026-09"));
+    assert_eq!(
+        day(&Some(st.scheduled.payments[0].payment.clone())),
+        Some(12)
+    );
+    // The calendar debits October on the 12th: the view and the calendar agree.
+    assert_eq!(
+        row(&cal(&events, Query::on(d(2026, 10, 15))), "2026-10").debit_date,
+        Some(d(2026, 10, 12))
+    );
+}
+
+fn status_from(s: &StatusView) -> chrono::NaiveDate {
+    match s {
+        StatusView::Active { from }
+        | StatusView::Suspended { from, .. }
+        | StatusView::Terminated { from, .. }
+        | StatusView::NotStarted { from } => *from,
     }
 }

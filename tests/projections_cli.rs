@@ -32,11 +32,12 @@ fn run(data: &Path, args: &[&str]) -> Out {
     }
 }
 
-/// A ledger with the year scenario applied (tests/scenarios/year.jsonl).
-fn ledger() -> PathBuf {
+/// A ledger with the year scenario applied (tests/scenarios/year.jsonl), in a
+/// directory of its own for each test (`name`).
+fn ledger(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("projections-cli")
-        .join(format!("year-{}", std::process::id()));
+        .join(format!("year-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(run(&dir, &["init"]).code, 0);
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
@@ -49,7 +50,7 @@ fn ledger() -> PathBuf {
 
 #[test]
 fn projections_cli_tables_json_and_errors() {
-    let data = ledger();
+    let data = ledger("tables");
     // The calendar: a table with amounts in euros and the statuses.
     let out = run(&data, &["calendar", CONTRACT, "--at", "2026-09-15"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -110,4 +111,46 @@ fn projections_cli_tables_json_and_errors() {
     let out = run(&data, &["balance", CONTRACT, "--known-at", "yesterday"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("RFC 3339"), "{}", out.stderr);
+}
+
+#[test]
+fn projections_cli_calendar_horizon_beyond_its_bound_is_refused_naming_it() {
+    let data = ledger("horizon");
+    // Given the year scenario's contract, when its calendar is asked 120 months
+    // ahead (the bound), then it shows them;
+    let out = run(
+        &data,
+        &[
+            "calendar",
+            CONTRACT,
+            "--at",
+            "2026-10-15",
+            "--horizon",
+            "120",
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cal: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(cal["horizon"], "2036-10", "{cal}");
+    // asked 121 months ahead, it is refused with a message naming the bound,
+    // not cut short.
+    for horizon in ["121", "100000000000"] {
+        let out = run(&data, &["calendar", CONTRACT, "--horizon", horizon]);
+        assert_eq!(out.code, 2, "{horizon}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert!(
+            out.stderr.contains("at most 120 months")
+                && out.stderr.contains("CALENDAR_HORIZON_MONTHS_MAX"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&data, &["calendar", CONTRACT, "--horizon", "two"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("not a number of months"),
+        "{}",
+        out.stderr
+    );
 }

@@ -1,13 +1,14 @@
 //! Property tests of the projections: every projection computed with `known_at`
 //! equals the same projection computed over the event list truncated to what was
-//! recorded by then; and every balance satisfies `PAY-DUE-VS-COLLECTED`.
+//! recorded by then; and every balance satisfies `PAY-DUE-VS-COLLECTED`, its rows
+//! adding up to its totals on generated populations.
 
 mod projections_support;
 
 use chrono::{Duration, NaiveDate};
 use navigo_core::testing::*;
 use navigo_core::Policy;
-use navigo_events_schema::Envelope;
+use navigo_events_schema::{Envelope, Money};
 use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
 use projections_support::*;
 use proptest::prelude::*;
@@ -79,12 +80,12 @@ proptest! {
             calendar::calendar(&events, cid(1), &q, &policy, None).map(|c| c.rows),
             calendar::calendar(&cut, cid(1), &all, &policy, None).map(|c| c.rows)
         );
-        let b = balance::contract_balance(&events, cid(1), &q).map(|b| (b.totals, b.months, b.fees));
+        let b = balance::contract_balance(&events, cid(1), &q).map(|b| (b.totals, b.rows));
         prop_assert_eq!(
             b.clone(),
-            balance::contract_balance(&cut, cid(1), &all).map(|b| (b.totals, b.months, b.fees))
+            balance::contract_balance(&cut, cid(1), &all).map(|b| (b.totals, b.rows))
         );
-        if let Ok((t, _, _)) = &b {
+        if let Ok((t, _)) = &b {
             // PAY-DUE-VS-COLLECTED on every fold.
             prop_assert_eq!(t.balance, t.due - t.collected + t.returned);
         }
@@ -129,6 +130,239 @@ proptest! {
                 calendar::calendar(&events, cid(1), &q, &policy, None),
                 calendar::calendar_in(&w.known, &w.at, cid(1), &q, &policy, None)
             );
+        }
+    }
+}
+
+/// The extra requests sent after a generated population: the products and
+/// methods the generator draws rarely, each with the change that moves its
+/// money (a cash contract suspended after four months, a cash contract
+/// terminated, a direct debit switched to cash, a Senior contract), persons
+/// 901 to 904 (`pid`), contracts 901 to 904 (`cid`).
+fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
+    use serde_json::json;
+    let register = |n: u128, birth: &str| {
+        json!({"type": "RegisterPerson", "person_id": pid(n), "client_number": format!("X{n:08}"),
+               "first_name": "Camille", "last_name": format!("Rare{n}"), "birth_date": birth,
+               "address": {"street": "1 rue de Rivoli", "postal_code": "93100",
+                           "municipality": "Montreuil"}})
+    };
+    let debit = |n: u128| {
+        json!({"method": "direct_debit", "debit_day": 8,
+               "mandate": {"reference": format!("M-RARE-{n}"), "account_ref": format!("A-{n}")}})
+    };
+    let subscribe = |n: u128, product: serde_json::Value, payment: serde_json::Value| {
+        let mut s = json!({"type": "Subscribe", "contract_id": cid(n), "holder": pid(n),
+                           "payer": pid(n), "product": product, "start_date": "2025-07-01",
+                           "payment": payment, "third_party_payer": false});
+        if product["kind"] == "senior" {
+            s["senior_declaration"] = json!({"declared": "no_activity"});
+        }
+        s
+    };
+    let annual = json!({"kind": "annual", "zones": "1-5"});
+    vec![
+        (d(2025, 7, 1), register(901, "1980-02-01")),
+        (d(2025, 7, 1), register(902, "1981-03-01")),
+        (d(2025, 7, 1), register(903, "1982-04-01")),
+        (d(2025, 7, 1), register(904, "1955-05-01")),
+        (
+            d(2025, 7, 1),
+            subscribe(901, annual.clone(), json!({"method": "cash"})),
+        ),
+        (
+            d(2025, 7, 1),
+            subscribe(902, annual.clone(), json!({"method": "cash"})),
+        ),
+        (d(2025, 7, 1), subscribe(903, annual, debit(903))),
+        (
+            d(2025, 7, 1),
+            subscribe(904, json!({"kind": "senior"}), debit(904)),
+        ),
+        (
+            d(2025, 9, 3),
+            json!({"type": "SwitchPaymentMethod", "contract_id": cid(903),
+                   "to": {"method": "cash"}}),
+        ),
+        (
+            d(2025, 10, 6),
+            json!({"type": "TerminateByPayer", "contract_id": cid(902)}),
+        ),
+        (
+            d(2025, 10, 20),
+            json!({"type": "Suspend", "contract_id": cid(901)}),
+        ),
+    ]
+}
+
+/// A generated population (the core's population generator, every product and
+/// method, rejections, settlements, suspensions, terminations, cash renewals,
+/// refunds) driven through a ledger on sled with the billing clock, then
+/// [`rare_contracts`] and the clock month by month through 2026-03-01; the
+/// stored log.
+fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
+    use navigo_core::ledger::{ClockMode, Ledger};
+    use navigo_core::population::{drive, generate, PopulationConfig};
+    use navigo_core::store::sled_store::SledStore;
+    use navigo_core::store::{Limits, ManualClock};
+    use navigo_events_schema::command::AdvanceClock;
+    use navigo_events_schema::types::Actor;
+    use navigo_events_schema::{Command, CommandEnvelope};
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("projections-props")
+        .join(format!("{seed:x}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let events = rt.block_on(async {
+        let builtin_at = at(d(2011, 6, 1));
+        SledStore::init(&dir).expect("init");
+        let store = SledStore::open(
+            &dir,
+            Limits::default(),
+            std::sync::Arc::new(ManualClock::new(builtin_at)),
+        )
+        .expect("open");
+        let mut ledger = Ledger::open(store, Policy::default(), seed)
+            .await
+            .expect("ledger");
+        ledger
+            .load_builtin_reference(builtin_at, ClockMode::Import)
+            .await
+            .expect("reference data");
+        let campaigns = navigo_core::reference::builtin_campaigns().expect("campaigns");
+        let config = PopulationConfig {
+            seed,
+            contracts,
+            from: d(2024, 1, 1),
+            through: d(2025, 6, 30),
+        };
+        let plan = generate(config, &campaigns);
+        drive(&mut ledger, &plan.commands, &mut |_| {})
+            .await
+            .expect("drive");
+        let clock = |to: NaiveDate| CommandEnvelope {
+            request_at: at(to),
+            actor: Actor::billing_clock(),
+            channel: None,
+            idempotency_key: None,
+            expected_version: None,
+            command: Command::AdvanceClock(AdvanceClock { to }),
+        };
+        let mut rare = rare_contracts().into_iter().peekable();
+        let mut month = d(2025, 7, 1);
+        while month <= d(2026, 3, 1) {
+            while let Some((date, command)) = rare.next_if(|(date, _)| *date < month) {
+                let mut c: CommandEnvelope = serde_json::from_value(serde_json::json!({
+                    "request_at": at(date), "actor": {"role": "agent", "id": "AG-1"},
+                    "channel": "agency", "command": command}))
+                .expect("a command");
+                c.request_at = at(date);
+                ledger
+                    .execute(&c, ClockMode::Import)
+                    .await
+                    .unwrap_or_else(|e| panic!("{date}: {e}"));
+            }
+            ledger
+                .execute(&clock(month), ClockMode::Import)
+                .await
+                .expect("clock");
+            month = month
+                .checked_add_months(chrono::Months::new(1))
+                .expect("month");
+        }
+        let store = ledger.into_store();
+        let events = navigo_projections::load::read_everything(&store)
+            .await
+            .expect("read");
+        let _ = store.close().await;
+        events
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    events
+}
+
+/// What the events of a contract effective by `q.at` (as known) collected and
+/// returned, read from the events themselves (the table of
+/// `navigo_core::contract::state`): the oracle the statement's rows are checked
+/// against besides the totals.
+fn collected_and_returned(events: &[Envelope], contract: uuid::Uuid, q: &Query) -> (Money, Money) {
+    use navigo_events_schema::Event;
+    let known = navigo_projections::known_events(events, q.known_at);
+    let stream = navigo_events_schema::StreamId::contract(contract);
+    let (mut collected, mut returned) = (Money::ZERO, Money::ZERO);
+    for e in navigo_projections::effective_by(&known, q.at) {
+        if e.stream != stream {
+            continue;
+        }
+        match &e.event {
+            Event::FirstPaymentCollected(p) => collected += p.amount + p.dossier_fee,
+            Event::DebitPresented(p) => collected += p.amount,
+            Event::DebitRejected(r) => collected -= r.amount,
+            Event::DebtSettled(s) => collected += s.amount,
+            Event::CashPaymentReceived(c) => collected += c.amount,
+            Event::TreasuryNoticeSettled(n) => collected += n.amount,
+            Event::RefundPaid(p) => returned += p.amount,
+            _ => {}
+        }
+    }
+    (collected, returned)
+}
+
+proptest! {
+    // Each case drives a population through a ledger on disk: a few cases.
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// `PAY-DUE-VS-COLLECTED`: for every contract of a generated population,
+    /// every product and method, at several dates and as known at an earlier
+    /// instant, the rows of the balance add up to its totals (due, collected,
+    /// returned), balance = due − collected + returned, and what the rows
+    /// collected and returned is what the contract's events say.
+    #[test]
+    fn pay_due_vs_collected_balance_rows_add_up_to_the_totals_on_generated_populations(
+        seed in any::<u64>(),
+        day in 0i64..820,
+    ) {
+        use navigo_events_schema::types::{PaymentSetup, Product};
+        let events = generated_population(seed, 40);
+        let random = d(2024, 1, 1) + Duration::days(day);
+        let queries = [
+            Query::on(d(2024, 9, 30)),
+            Query::on(d(2025, 6, 30)),
+            Query::on(d(2025, 12, 15)),
+            Query::on(d(2026, 3, 1)),
+            Query::on(random),
+            Query { at: d(2026, 3, 1), known_at: Some(at(random)) },
+        ];
+        let everything = Worlds::new(&events, &Query::on(d(2026, 3, 1)));
+        let contracts: Vec<_> = everything.known.contracts.values().collect();
+        // Every product and method is in the population.
+        prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| *p == PaymentSetup::Cash)));
+        prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| p.is_direct_debit())));
+        prop_assert!(contracts.iter().any(|c| c.product == Product::Senior), "no Senior contract");
+        let annual = |c: &&&navigo_core::contract::state::ContractState| {
+            matches!(c.product, Product::Annual { .. })
+        };
+        prop_assert!(contracts.iter().any(|c| annual(&c)), "no Annual contract");
+        for q in &queries {
+            let w = Worlds::new(&events, q);
+            for c in &contracts {
+                let Ok(b) = balance::contract_balance_in(&w.at, c.id, q) else {
+                    continue;
+                };
+                let sum = |f: fn(&navigo_events_schema::views::BalanceRow) -> Money| {
+                    b.rows.iter().map(f).sum::<Money>()
+                };
+                let t = &b.totals;
+                prop_assert_eq!(sum(|r| r.due), t.due, "{} on {:?}: {:?}", c.id, q, b.rows);
+                prop_assert_eq!(sum(|r| r.collected), t.collected, "{} on {:?}", c.id, q);
+                prop_assert_eq!(sum(|r| r.returned), t.returned, "{} on {:?}", c.id, q);
+                prop_assert_eq!(t.balance, t.due - t.collected + t.returned);
+                let (collected, returned) = collected_and_returned(&events, c.id, q);
+                prop_assert_eq!((t.collected, t.returned), (collected, returned), "{} on {:?}", c.id, q);
+            }
         }
     }
 }

@@ -237,10 +237,12 @@ fn susp_resume_what_if_refusal_is_reported_with_its_rule_id() {
 }
 
 /// Worked example 5's request: contract 1 from 4-5 to 1-5, requested online on
-/// 2026-11-17, effective 2026-11-20.
+/// 2026-11-10, effective 2026-11-20. Registered before the cutoff of the 15th, it
+/// reaches the December debit (`PAY-CUTOFF`); on the 15th or later December's
+/// debit would be the prepared 4-5 installment.
 fn zone_up_to_1_5() -> navigo_events_schema::CommandEnvelope {
     on(
-        d(2026, 11, 17),
+        d(2026, 11, 10),
         Channel::Online,
         Command::ChangeZones(navigo_events_schema::command::ChangeZones {
             contract_id: cid(1),
@@ -305,7 +307,7 @@ fn zone_up_what_if_worked_example_5_december_debit_carries_novembers_difference(
 
 #[test]
 fn zone_up_diff_on_two_effective_dates_names_the_zone_change_worked_example_5() {
-    // Given worked example 5 recorded (the change requested 2026-11-17,
+    // Given worked example 5 recorded (the change requested 2026-11-10,
     // effective 2026-11-20), billed through 2027-01-05, when the contract is
     // diffed between the effective dates 2026-11-19 and 2026-11-20, then the
     // product changes from 4-5 to 1-5, caused by the zone change, whose rules

@@ -132,8 +132,9 @@ fn scenario_year_applies_to_the_amounts_of_rules_md_and_replays_to_the_same_chai
     assert!(!m.iter().any(|x| x.0 == "a" && x.2 == "2026-12-01"));
     // Online subscription of B (4-5, 80.00): the first debit carries the fee.
     assert!(has(&m, "b", "DebitPresented", "2026-10-01", "87.60"));
-    // Worked example 5: 4-5 → 1-5 from 2026-11-20: the 10.00 difference for November
-    // is collected with the December debit (90.00 + 10.00).
+    // Worked example 5: 4-5 → 1-5 from 2026-11-20, requested online on 2026-11-10
+    // (before the cutoff, PAY-CUTOFF): the 10.00 difference for November is
+    // collected with the December debit (90.00 + 10.00).
     assert!(has(&m, "b", "DebitPresented", "2026-12-01", "100.00"));
     // Rejection (AM04) and settlement online.
     assert!(has(&m, "b", "DebitRejected", "2026-12-04", "100.00"));

@@ -1,4 +1,4 @@
-//! The billing clock (issue 3 §3): `advance_to(date)` emits, in date order, every
+//! The billing clock: `advance_to(date)` emits, in date order, every
 //! system event due up to that date for every contract — monthly debits presented,
 //! cash renewal notices and cash-period expiry suspensions, planned resumptions,
 //! terminations after 12 months of suspension, unpaid-grace terminations, Trésor
@@ -18,9 +18,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::event::{
-    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
-    DebitPresented, RefundDue, RefundReason, SuspensionCause, TariffRef, TerminationReason,
-    TreasuryNoticeIssued,
+    CashRenewalNoticeSent, ChargeKind, ChargeLine, ContractTerminated, DebitPresented, RefundDue,
+    RefundReason, SuspensionCause, TariffRef, TerminationReason, TreasuryNoticeIssued,
 };
 use navigo_events_schema::types::{add_months, Actor, PaymentSetup, Product};
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
@@ -29,6 +28,7 @@ use uuid::Uuid;
 use crate::contract::payment::refund_method;
 use crate::contract::state::{is_obligation, ContractState, Status};
 use crate::contract::subscription::dossier_fee_line;
+use crate::contract::timing;
 use crate::engine::{Context, Decision};
 use crate::rulebook;
 use crate::store::ExpectedVersion;
@@ -227,12 +227,37 @@ impl OwedMemo {
     }
 }
 
-/// The debit of month `m`, composed from the state: the month's charge, the
-/// differences of earlier months of the current period (a zone change, a resumption
-/// month not yet billed, a tariff difference: `PAY-CUTOFF` Decision, never silently
-/// dropped), the dossier fee of a remote subscription's first debit, and any credit
-/// deducted (`PAY-DUE-VS-COLLECTED`). Returns the event and the part not owed
-/// (to refund, `PAY-REFUND-30D`). `None` when nothing is to be collected.
+/// The terms the debit of month `m` is composed from when it was prepared before
+/// a change registered since (`PAY-CUTOFF`): the terms kept before the first
+/// change that does not reach that debit (`contract::timing::reaches_debit_of`).
+/// `None` when every change registered so far reaches it: the debit is composed
+/// from the contract as it is.
+///
+/// This is the one definition of "the debit prepared for month X": the debit the
+/// clock composes from the terms known when X's cutoff began. Every operation
+/// that changes the terms (suspension, resumption, termination, zone change,
+/// payer, account or method change, Senior switch) is read through it, so that a
+/// change registered on or after the cutoff day never reaches the debit already
+/// prepared, which is taken as prepared; the difference with what the month
+/// costs under the new terms is settled after it ([`compose_debit`]).
+pub fn prepared_terms(c: &ContractState, m: YearMonth) -> Option<&ContractState> {
+    c.prepared
+        .iter()
+        .find(|p| !timing::reaches_debit_of(p.registered_on, m))
+        .map(|p| &*p.before)
+}
+
+/// The debit of month `m`: the debit prepared for it ([`prepared_terms`]), and the
+/// part of it the month no longer costs. Its lines are the month's charge, the
+/// differences of earlier months (a zone change, a resumption month not yet
+/// billed, a tariff difference, a month a prepared debit took too little for:
+/// `PAY-CUTOFF` Decision, never silently dropped), the dossier fee of a remote
+/// subscription's first debit, and any credit deducted (`PAY-DUE-VS-COLLECTED`),
+/// all as the prepared terms give them. What the month costs is read from the
+/// terms in force now: when the prepared debit takes more for the month than it
+/// costs, the excess is not due and is returned (to refund within 30 days,
+/// `PAY-REFUND-30D`); when it takes less, the rest stays due and the next debit
+/// collects it. `None` when nothing is to be collected.
 pub fn compose_debit(
     world: &World,
     c: &ContractState,
@@ -242,8 +267,9 @@ pub fn compose_debit(
     compose_debit_with(world, c, m, dossier_fee, |k| owed_month(world, c, k))
 }
 
-/// [`compose_debit`] with the owed months taken from `owed`, which must answer
-/// exactly what [`owed_month`] answers for `c` (the clock passes its memo).
+/// [`compose_debit`] with the owed months of the contract as it is now taken
+/// from `owed`, which must answer exactly what [`owed_month`] answers for `c`
+/// (the clock passes its memo).
 fn compose_debit_with(
     world: &World,
     c: &ContractState,
@@ -251,83 +277,18 @@ fn compose_debit_with(
     dossier_fee: Money,
     mut owed: impl FnMut(YearMonth) -> Option<MonthCharge>,
 ) -> Option<(DebitPresented, Money)> {
-    let first = c.periods.first()?;
-    let mut lines = Vec::new();
-    // Earlier months (of every period, up to a named bound back): what the rules
-    // say they cost against what was billed for them. A month never debited (a
-    // revoked mandate, a debit the clock could not compose) is billed now.
-    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
-    // What was billed for each month of the window, walked alongside `k`.
-    let mut billed_months = c.money.months.range(k..m.max(k)).peekable();
-    while k < m {
-        let billed = match billed_months.next_if(|(month, _)| **month == k) {
-            Some((_, x)) => x.due,
-            None => Money::ZERO,
-        };
-        if is_debit_month(c, k) {
-            let target = owed(k);
-            let want = target.as_ref().map(|t| t.amount).unwrap_or(Money::ZERO);
-            let diff = want - billed;
-            if !diff.is_zero() && target.is_some() {
-                let t = target.unwrap_or(MonthCharge {
-                    kind: ChargeKind::CutoffDifference,
-                    amount: Money::ZERO,
-                    days: None,
-                    tariff: None,
-                });
-                let kind = if billed.is_zero() {
-                    // A month never billed (a resumption month before billing
-                    // restarts): billed now, as what it is.
-                    t.kind
-                } else if c.billed_products.iter().any(|(from, _)| *from == k) {
-                    ChargeKind::ZoneDifference
-                } else {
-                    ChargeKind::CutoffDifference
-                };
-                lines.push(ChargeLine {
-                    kind,
-                    amount: diff,
-                    days: if kind == t.kind { t.days } else { None },
-                    month: k,
-                    tariff: t.tariff,
-                });
-            }
-        }
-        k = k.plus(1);
-    }
-    // The month itself: owed, or taken although no longer owed (prepared before a
-    // change past the cutoff).
-    let mut not_owed = Money::ZERO;
-    match owed(m) {
-        Some(t) => {
-            if t.kind != ChargeKind::FreeMonth {
-                lines.push(ChargeLine {
-                    kind: t.kind,
-                    amount: t.amount,
-                    days: t.days,
-                    month: m,
-                    tariff: t.tariff,
-                });
-            }
-        }
-        None => {
-            let product = c.billed_product_at(m);
-            if let Some((amount, tariff)) = world.catalogue.installment(product, c.debit_date(m)) {
-                not_owed = amount;
-                lines.push(ChargeLine {
-                    kind: if matches!(product, Product::Senior) {
-                        ChargeKind::SeniorInstallment
-                    } else {
-                        ChargeKind::FullInstallment
-                    },
-                    amount,
-                    days: None,
-                    month: m,
-                    tariff: Some(tariff),
-                });
-            }
-        }
-    }
+    // The travel lines as prepared. The payer and the mandate are those the
+    // contract names for the month now: each change of them records the first
+    // month it reaches (`effective_from_month`, PAY-CUTOFF), so both readings
+    // agree, and the event's own statement wins.
+    let (mut lines, taken) = match prepared_terms(c, m) {
+        None => charge_lines(world, c, c, m, &mut owed)?,
+        Some(terms) => charge_lines(world, terms, c, m, &mut |k| owed_month(world, terms, k))?,
+    };
+    // What the prepared debit takes for the month beyond what it costs now.
+    let billed_before = c.money.months.get(&m).map_or(Money::ZERO, |x| x.due);
+    let costs = owed(m).map_or(Money::ZERO, |t| t.amount);
+    let not_owed = (billed_before + taken - costs).min(taken).max(Money::ZERO);
     // TAR-DOSSIER-FEE / SUB-FIRST-PAYMENT: a remote subscription's first debit
     // carries the fee.
     let fee_paid = c
@@ -379,10 +340,128 @@ fn compose_debit_with(
     ))
 }
 
+/// The travel lines of the debit of month `m` composed from `terms` (the contract
+/// as prepared, or as it is), against what `now` was billed for each month, with
+/// the owed months of `terms` from `owed`; and the amount of the month's own line.
+/// `None` when the month has no line to take.
+fn charge_lines(
+    world: &World,
+    terms: &ContractState,
+    now: &ContractState,
+    m: YearMonth,
+    owed: &mut impl FnMut(YearMonth) -> Option<MonthCharge>,
+) -> Option<(Vec<ChargeLine>, Money)> {
+    let mut lines = difference_lines(terms, now, m, owed)?;
+    // The month itself: owed, or taken although no longer owed (its debit is in
+    // a billing window that a change past the cutoff left open).
+    let mut taken = Money::ZERO;
+    match owed(m) {
+        Some(t) => {
+            if t.kind != ChargeKind::FreeMonth {
+                taken = t.amount;
+                lines.push(ChargeLine {
+                    kind: t.kind,
+                    amount: t.amount,
+                    days: t.days,
+                    month: m,
+                    tariff: t.tariff,
+                });
+            }
+        }
+        None => {
+            let product = terms.billed_product_at(m);
+            if let Some((amount, tariff)) =
+                world.catalogue.installment(product, terms.debit_date(m))
+            {
+                taken = amount;
+                lines.push(ChargeLine {
+                    kind: if matches!(product, Product::Senior) {
+                        ChargeKind::SeniorInstallment
+                    } else {
+                        ChargeKind::FullInstallment
+                    },
+                    amount,
+                    days: None,
+                    month: m,
+                    tariff: Some(tariff),
+                });
+            }
+        }
+    }
+    Some((lines, taken))
+}
+
+/// The lines of the months before `m` (of every period, up to a named bound
+/// back): what the rules say they cost under `terms` against what `now` was
+/// billed for them. A month never debited (a revoked mandate, a month a prepared
+/// debit could not take, a debit the clock could not compose) is billed now.
+/// `None` when the contract has no period.
+fn difference_lines(
+    terms: &ContractState,
+    now: &ContractState,
+    m: YearMonth,
+    owed: &mut impl FnMut(YearMonth) -> Option<MonthCharge>,
+) -> Option<Vec<ChargeLine>> {
+    let first = terms.periods.first()?;
+    let mut lines = Vec::new();
+    let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
+    // What was billed for each month of the window, walked alongside `k`.
+    let mut billed_months = now.money.months.range(k..m.max(k)).peekable();
+    while k < m {
+        let billed = match billed_months.next_if(|(month, _)| **month == k) {
+            Some((_, x)) => x.due,
+            None => Money::ZERO,
+        };
+        if is_debit_month(terms, k) {
+            if let Some(t) = owed(k) {
+                let diff = t.amount - billed;
+                if !diff.is_zero() {
+                    let kind = if billed.is_zero() {
+                        // A month never billed (a resumption month before billing
+                        // restarts): billed now, as what it is.
+                        t.kind
+                    } else if terms.billed_products.iter().any(|(from, _)| *from == k) {
+                        ChargeKind::ZoneDifference
+                    } else {
+                        ChargeKind::CutoffDifference
+                    };
+                    lines.push(ChargeLine {
+                        kind,
+                        amount: diff,
+                        days: if kind == t.kind { t.days } else { None },
+                        month: k,
+                        tariff: t.tariff,
+                    });
+                }
+            }
+        }
+        k = k.plus(1);
+    }
+    Some(lines)
+}
+
+/// The period whose billing window holds month `m` (from its `billing_from` to
+/// its `billing_stops_from`, excluded), latest first.
+fn billing_period(c: &ContractState, m: YearMonth) -> Option<&crate::contract::state::Period> {
+    c.periods
+        .iter()
+        .rev()
+        .find(|p| p.billing_from <= m && p.billing_stops_from.map_or(true, |s| m < s))
+}
+
 /// The next month to debit for a contract, with its debit date, if on or before
 /// `through`, and its composition (so that deciding the step does not compose it
 /// a second time: the contract's state does not change in between, since a step
 /// of another contract never touches it).
+///
+/// The months debited are those of the periods' billing windows, as the events
+/// recorded them (`PAY-CUTOFF`: a suspension or termination past the cutoff
+/// leaves the prepared month in its window, a resumption past it starts its
+/// window a month later), from the month after the last one debited: a month of
+/// an earlier period whose debit was prepared before a suspension and a
+/// resumption both registered past the cutoff is still debited on its date. Each
+/// is composed as prepared ([`compose_debit`]); a month the prepared terms leave
+/// free or unpaid by direct debit has no debit of its own.
 fn next_debit(
     world: &World,
     c: &ContractState,
@@ -390,30 +469,41 @@ fn next_debit(
     fee: Money,
     memo: &mut OwedMemo,
 ) -> Option<(YearMonth, Box<(DebitPresented, Money)>)> {
-    let p = c.periods.last()?;
-    let mut m = p.billing_from;
+    let mut m = c.periods.first()?.billing_from;
     if let Some((&last, _)) = c.debits.iter().next_back() {
         if last >= m {
             m = last.plus(1);
         }
     }
     for _ in 0..DEBIT_MONTHS_SCANNED_MAX {
-        if p.billing_stops_from.is_some_and(|s| m >= s) || c.debit_date(m) > through {
+        let past_every_window = c
+            .periods
+            .iter()
+            .all(|p| p.billing_stops_from.is_some_and(|s| m >= s));
+        if past_every_window || c.debit_date(m) > through {
             return None;
         }
+        let Some(window) = billing_period(c, m) else {
+            // Between two periods' windows (suspended): nothing to debit.
+            m = m.plus(1);
+            continue;
+        };
         // PAY-PAYER-CHANGE (§4.14.10): nothing is presented on a revoked mandate; the
         // months whose debit date falls without a mandate stay owed and are
         // collected with the first debit after a new mandate or payer is recorded.
         let dd = c.debit_date(m);
-        if c.revoked_spans
+        let revoked = c
+            .revoked_spans
             .iter()
-            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t))
-        {
-            m = m.plus(1);
-            continue;
-        }
-        let free = matches!(c.billed_product_at(m), Product::Annual { .. }) && p.is_free_month(m);
-        if !c.debits.contains_key(&m) && is_debit_month(c, m) && !free {
+            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t));
+        let terms = prepared_terms(c, m).unwrap_or(c);
+        let debited = !revoked
+            && !c.debits.contains_key(&m)
+            && is_debit_month(c, m)
+            && is_debit_month(terms, m);
+        let free = matches!(terms.billed_product_at(m), Product::Annual { .. })
+            && billing_period(terms, m).unwrap_or(window).is_free_month(m);
+        if debited && !free {
             let owed = memo.of(c);
             if let Some(composed) = compose_debit_with(world, c, m, fee, |k| owed.get(world, c, k))
             {
@@ -681,11 +771,12 @@ fn decide(
             vec![ev(
                 ctx,
                 date,
-                Event::ContractSuspended(ContractSuspended {
-                    cause: SuspensionCause::CashPeriodEnded,
-                    planned_resumption: None,
-                    billing_stops_from: YearMonth::of(*end),
-                }),
+                Event::ContractSuspended(crate::contract::suspension::suspended(
+                    SuspensionCause::CashPeriodEnded,
+                    None,
+                    *end,
+                    YearMonth::of(*end),
+                )),
             )],
         ),
         Step::PlannedResumption => {
@@ -825,7 +916,7 @@ pub fn forecast(
     // The look-ahead world holds only what the clock reads (the catalogue) and the
     // contracts it decides for, each copied on its first decision with its
     // stream's version: copying every contract and person on each run was most of
-    // the clock's time on a large ledger (issue 6, measured by the demo). The
+    // the clock's time on a large ledger (measured by the demo). The
     // clock reads nothing else of the world (one contract's steps depend on that
     // contract and the catalogue only).
     let mut scratch = World {

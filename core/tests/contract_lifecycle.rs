@@ -405,6 +405,74 @@ fn susp_month_due_worked_example_4_after_the_15th_december_debit_taken_and_refun
     assert_eq!(r.reason, RefundReason::DebitAfterCutoff);
 }
 
+#[test]
+fn susp_month_due_a_suspension_from_the_1st_says_the_month_is_not_due_and_its_prepared_debit_refunded(
+) {
+    // Given a contract debited on the 1st, when it is suspended online on 28
+    // November (after the cutoff), taking effect 48 hours on, on 1 December,
+    let s = subscribed()
+        .advance(d(2026, 11, 27))
+        .when(suspend(d(2026, 11, 28), ONLINE, None, None))
+        .then_expect(|ev| {
+            // then the event says that December is not due, that its debit, already
+            // prepared, is refunded, and that debits stop from January.
+            let s = suspended(ev);
+            assert_eq!(s.not_due_from, ym(2026, 12));
+            assert_eq!(s.prepared_debits_refunded, vec![ym(2026, 12)]);
+            assert_eq!(s.billing_stops_from, ym(2027, 1));
+        });
+    assert_eq!(last_effective(&s), d(2026, 12, 1));
+    // And that is what happens: the December debit is taken with nothing due and
+    // refunded in full within 30 days (PAY-REFUND-30D); nothing is due after
+    // November.
+    let s = s.advance(d(2027, 1, 31));
+    let c = contract(&s);
+    let dec = c.debits.get(&ym(2026, 12)).expect("the December debit");
+    assert_eq!((dec.amount, dec.due), (eur(9000), Money::ZERO));
+    let refunded: Vec<_> = c
+        .refunds
+        .values()
+        .map(|r| (r.date, r.amount, r.reason))
+        .collect();
+    assert_eq!(
+        refunded,
+        vec![(d(2026, 12, 1), eur(9000), RefundReason::DebitAfterCutoff)]
+    );
+    assert!(c
+        .money
+        .months
+        .range(ym(2026, 12)..)
+        .all(|(_, m)| m.due.is_zero()));
+    assert!(!c.debits.contains_key(&ym(2027, 1)));
+    // Requested before the cutoff, the same suspension stops the debits with the
+    // month not due, and nothing is refunded.
+    subscribed()
+        .advance(d(2026, 11, 9))
+        .when(suspend(d(2026, 11, 10), ONLINE, Some(d(2026, 12, 1)), None))
+        .then_expect(|ev| {
+            let s = suspended(ev);
+            assert_eq!(
+                (s.not_due_from, s.billing_stops_from),
+                (ym(2026, 12), ym(2026, 12))
+            );
+            assert!(s.prepared_debits_refunded.is_empty());
+        });
+    // From the 20th (worked example 4, requested on the 16th), November is due and
+    // December's prepared debit is refunded.
+    subscribed()
+        .when(suspend(
+            d(2026, 11, 16),
+            ONLINE,
+            Some(d(2026, 11, 20)),
+            None,
+        ))
+        .then_expect(|ev| {
+            let s = suspended(ev);
+            assert_eq!(s.not_due_from, ym(2026, 12));
+            assert_eq!(s.prepared_debits_refunded, vec![ym(2026, 12)]);
+        });
+}
+
 // ---------------------------------------------------------------------------
 // SUSP-RESUME
 
@@ -703,11 +771,14 @@ fn zone_down_costs_the_new_installment_from_the_month_after_the_effective_date()
 #[test]
 fn zone_up_worked_example_5_november_costs_the_1_5_installment_collected_with_the_next_debit() {
     // 4-5 costs 80.00 € a month, 1-5 90.00 €. November's debit (80.00) is taken on
-    // 2026-11-01, before the change effective 2026-11-20.
+    // 2026-11-01, before the change effective 2026-11-20, registered online on
+    // 2026-11-10: before the cutoff, so it reaches the December debit (PAY-CUTOFF;
+    // registered on the 15th or later it would reach January's, see
+    // `tests/pay_cutoff.rs`).
     let s = subscribed_4_5()
         .advance(d(2026, 11, 1))
         .given([change_zones(
-            d(2026, 11, 17),
+            d(2026, 11, 10),
             ONLINE,
             "1-5",
             Some(d(2026, 11, 20)),

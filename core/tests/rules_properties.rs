@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use navigo_core::billing::{owed_month, RECONCILE_MONTHS_MAX};
+use navigo_core::billing::{owed_month, prepared_terms, RECONCILE_MONTHS_MAX};
 use navigo_core::contract::state::{is_obligation, ContractState};
 use navigo_core::contract::subscription::dossier_fee_line;
 use navigo_core::engine::{handle, Context, Decision, IdGen};
@@ -394,20 +394,29 @@ impl Driver {
 /// The debit composition as it was before the billing clock remembered the owed
 /// months of a contract (`PAY-CUTOFF` Decision: every earlier month of the
 /// reconciliation window re-derived with `owed_month` at each debit), kept here
-/// verbatim as the reference the clock's faster path must match exactly.
+/// as the reference the clock's faster path must match exactly. The debit is
+/// composed from the terms it was prepared with (`billing::prepared_terms`: the
+/// terms before the first change registered past its cutoff), against what the
+/// contract was billed and what the month costs now.
 fn reference_compose_debit(
     world: &World,
-    c: &ContractState,
+    now: &ContractState,
     m: YearMonth,
     dossier_fee: Money,
 ) -> Option<(DebitPresented, Money)> {
+    let c = prepared_terms(now, m).unwrap_or(now);
     let first = c.periods.first()?;
     let mut lines = Vec::new();
     let mut k = YearMonth::of(first.start).max(m.plus(-RECONCILE_MONTHS_MAX));
     while k < m {
         if matches!(c.payment_at(k), Some(PaymentSetup::DirectDebit { .. })) {
             let target = owed_month(world, c, k);
-            let billed = c.money.months.get(&k).map(|x| x.due).unwrap_or(Money::ZERO);
+            let billed = now
+                .money
+                .months
+                .get(&k)
+                .map(|x| x.due)
+                .unwrap_or(Money::ZERO);
             let want = target.as_ref().map(|t| t.amount).unwrap_or(Money::ZERO);
             let diff = want - billed;
             if let (false, Some(t)) = (diff.is_zero(), target) {
@@ -429,10 +438,11 @@ fn reference_compose_debit(
         }
         k = k.plus(1);
     }
-    let mut not_owed = Money::ZERO;
+    let mut taken = Money::ZERO;
     match owed_month(world, c, m) {
         Some(t) => {
             if t.kind != ChargeKind::FreeMonth {
+                taken = t.amount;
                 lines.push(ChargeLine {
                     kind: t.kind,
                     amount: t.amount,
@@ -445,7 +455,7 @@ fn reference_compose_debit(
         None => {
             let product = c.billed_product_at(m);
             if let Some((amount, tariff)) = world.catalogue.installment(product, c.debit_date(m)) {
-                not_owed = amount;
+                taken = amount;
                 lines.push(ChargeLine {
                     kind: if matches!(product, Product::Senior) {
                         ChargeKind::SeniorInstallment
@@ -460,13 +470,20 @@ fn reference_compose_debit(
             }
         }
     }
-    let fee_paid = c
+    let billed_before = now.money.months.get(&m).map_or(Money::ZERO, |x| x.due);
+    let costs = owed_month(world, now, m).map_or(Money::ZERO, |t| t.amount);
+    let not_owed = (billed_before + taken - costs).min(taken).max(Money::ZERO);
+    let fee_paid = now
         .money
         .fees
         .get(&FeeKind::Dossier)
         .copied()
         .unwrap_or(Money::ZERO);
-    if c.periods.len() == 1 && c.debits.is_empty() && fee_paid.is_zero() && c.channel.is_remote() {
+    if now.periods.len() == 1
+        && now.debits.is_empty()
+        && fee_paid.is_zero()
+        && now.channel.is_remote()
+    {
         lines.push(dossier_fee_line(dossier_fee, m));
     }
     let obligation: Money = lines
@@ -474,7 +491,7 @@ fn reference_compose_debit(
         .filter(|l| is_obligation(l.kind))
         .map(|l| l.amount)
         .sum();
-    let credit = c.money.refundable_credit();
+    let credit = now.money.refundable_credit();
     if credit.is_positive() && obligation.is_positive() {
         let take = if credit < obligation {
             credit
@@ -493,7 +510,7 @@ fn reference_compose_debit(
     if !amount.is_positive() {
         return None;
     }
-    let mandate = c.mandate_at(m)?;
+    let mandate = now.mandate_at(m)?;
     Some((
         DebitPresented {
             month: m,
@@ -501,7 +518,7 @@ fn reference_compose_debit(
             due: obligation - not_owed,
             lines,
             mandate_reference: mandate.reference,
-            payer: c.payer_at(m),
+            payer: now.payer_at(m),
         },
         not_owed,
     ))

@@ -1226,7 +1226,9 @@ fn pay_refund_30d_debit_prepared_before_a_late_suspension_is_taken_and_refunded(
         vec![Event::ContractSuspended(ContractSuspended {
             cause: SuspensionCause::Request,
             planned_resumption: None,
+            not_due_from: ym("2026-12"),
             billing_stops_from: ym("2027-01"),
+            prepared_debits_refunded: vec![ym("2026-12")],
         })],
     );
     let s = s.advance(d(2027, 2, 1));

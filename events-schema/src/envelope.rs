@@ -621,7 +621,12 @@ fn split_record(bytes: &[u8]) -> Result<(Hash, &[u8]), DecodeError> {
 pub fn decode_record(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     let (hash, json) = split_record(bytes)?;
     let r: RecordIn<'_> = serde_json::from_slice(json).map_err(DecodeError::Envelope)?;
-    let event = crate::upcast::decode_event(&r.type_name, r.schema_version, r.data.get())?;
+    let event = crate::upcast::decode_event_on(
+        &r.type_name,
+        r.schema_version,
+        r.data.get(),
+        r.effective_date,
+    )?;
     Ok(Envelope {
         position: r.position,
         stream: r.stream,
@@ -752,7 +757,12 @@ impl RawEventLine {
     /// Unknown type or version, or a payload that does not match the schema.
     pub fn event(&self) -> Result<Event, DecodeError> {
         let data = serde_json::to_string(&self.data).map_err(DecodeError::Envelope)?;
-        crate::upcast::decode_event(&self.type_name, self.schema_version, &data)
+        crate::upcast::decode_event_on(
+            &self.type_name,
+            self.schema_version,
+            &data,
+            self.effective_date,
+        )
     }
 }
 
@@ -810,6 +820,31 @@ mod tests {
         tampered[last] ^= 1;
         let (claimed, actual) = record_hashes(&tampered).unwrap();
         assert_ne!(claimed, actual);
+    }
+
+    #[test]
+    fn susp_month_due_a_stored_contract_suspended_v1_decodes_with_the_months_of_its_effective_date()
+    {
+        // A record written before version 2: a suspension from 1 December 2026,
+        // registered after the cutoff, whose December debit was prepared.
+        let json = r#"{"position":9,"stream":"contract:00000000-0000-0000-0000-000000000007",
+            "stream_seq":4,"event_id":"00000000-0000-0000-0000-000000000001",
+            "type":"ContractSuspended","schema_version":1,"effective_date":"2026-12-01",
+            "recorded_at":"2026-11-28T09:00:00Z","actor":{"role":"customer","id":"C1"},
+            "channel":"online","correlation_id":"00000000-0000-0000-0000-000000000002",
+            "prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",
+            "data":{"cause":"request","billing_stops_from":"2027-01"}}"#;
+        let mut bytes = vec![0u8; HASH_LEN];
+        bytes.extend_from_slice(json.as_bytes());
+        let env = decode_record(&bytes).expect("a v1 record decodes");
+        assert_eq!(env.stored_schema_version, 1);
+        let Event::ContractSuspended(s) = env.event else {
+            panic!("a suspension")
+        };
+        let dec: crate::YearMonth = "2026-12".parse().unwrap();
+        assert_eq!(s.not_due_from, dec);
+        assert_eq!(s.prepared_debits_refunded, vec![dec]);
+        assert_eq!(s.billing_stops_from, dec.plus(1));
     }
 
     #[test]

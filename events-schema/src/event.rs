@@ -464,7 +464,12 @@ pub struct RefundPaid {
     pub method: RefundMethod,
 }
 
-/// The contract was suspended from the event's effective date (`SUSP-*`).
+/// The contract was suspended from the event's effective date (`SUSP-*`): the
+/// first day no longer in force.
+///
+/// Version 2 states what is due and what is debited: `not_due_from` and
+/// `prepared_debits_refunded` were added; version 1 is upcast on load with the
+/// envelope's effective date (see [`crate::upcast`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractSuspended {
@@ -473,13 +478,21 @@ pub struct ContractSuspended {
     /// Planned resumption date given with the request (`SUSP-RESUME`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_resumption: Option<NaiveDate>,
-    /// First month whose debit is no longer presented (`PAY-CUTOFF`). It says
-    /// when debits stop, not what is due: the month in progress on the last day
-    /// in force is due in full (`SUSP-MONTH-DUE`); a month before this one that the
-    /// contract is not in force on at all (a suspension from its 1st requested
-    /// after the cutoff) is still debited, as the debit was prepared, with nothing
-    /// due, and refunded within 30 days (`PAY-REFUND-30D`).
+    /// First month not due (`SUSP-MONTH-DUE`): the month after the month of the
+    /// last day in force. The month in progress on that day is due in full; a
+    /// suspension effective on the 1st of a month leaves that month not due.
+    pub not_due_from: YearMonth,
+    /// First month whose debit is no longer presented (`PAY-CUTOFF`): the first
+    /// month not due, or a later one when the suspension was registered after the
+    /// debit of a month not due was prepared.
     pub billing_stops_from: YearMonth,
+    /// The months not due whose debit was already prepared when the suspension was
+    /// registered (`PAY-CUTOFF`): the months from `not_due_from` to
+    /// `billing_stops_from`, excluded. A debit presented for one of them is taken
+    /// as prepared, nothing of it is due, and it is refunded in full within 30
+    /// days (`PAY-REFUND-30D`); no debit is presented for a free month or a month
+    /// paid in cash. Empty when debits stop with the first month not due.
+    pub prepared_debits_refunded: Vec<YearMonth>,
 }
 
 /// Why a contract was suspended.
@@ -947,8 +960,10 @@ events! {
     RefundDue = 1,
     /// See [`RefundPaid`].
     RefundPaid = 1,
-    /// See [`ContractSuspended`].
-    ContractSuspended = 1,
+    /// See [`ContractSuspended`]. Version 2 added `not_due_from` and
+    /// `prepared_debits_refunded`; version 1 is upcast on load with the
+    /// envelope's effective date (see [`crate::upcast`]).
+    ContractSuspended = 2,
     /// See [`ContractResumed`].
     ContractResumed = 1,
     /// See [`ZonesChanged`].

@@ -13,26 +13,64 @@
 //!   debt carried).
 //! - `CashPaymentReceived` v1 → v2 added `due`. A v1 cash payment paid for the
 //!   period it covers: its due is its amount.
+//! - `ContractSuspended` v1 → v2 added `not_due_from` and
+//!   `prepared_debits_refunded` (`SUSP-MONTH-DUE`, `PAY-CUTOFF`). A v1 suspension
+//!   left them to be read from its effective date, which the upcast takes from
+//!   the envelope ([`decode_event_on`]): the first month not due is the month
+//!   after the month of the last day in force (the day before the effective
+//!   date), as the ledger has always read `SUSP-MONTH-DUE` (core's
+//!   `contract::timing::last_due_month`), and the months from it to
+//!   `billing_stops_from` are those whose prepared debit the clock took and
+//!   refunded.
 
+use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    CashPaymentReceived, ChargeKind, ChargeLine, DebitPresented, LossDeclared, LossKind,
-    PaymentMeans,
+    CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, DebitPresented, LossDeclared,
+    LossKind, PaymentMeans, SuspensionCause,
 };
 use crate::types::{Channel, Money, Support, YearMonth};
 
 use crate::event::Event;
 use crate::DecodeError;
 
-/// Decodes an event payload of any known version of `type_name`.
+/// Decodes an event payload of any known version of `type_name`, without its
+/// envelope. A stored event is decoded with [`decode_event_on`]: an old version
+/// whose upcast reads the effective date is refused here.
+///
+/// # Errors
+/// Unknown type, a version newer than the code knows or with no upcaster, a
+/// version whose upcast needs the effective date, or a payload that does not
+/// decode.
+pub fn decode_event(type_name: &str, version: u32, data: &str) -> Result<Event, DecodeError> {
+    decode(type_name, version, data, None)
+}
+
+/// Decodes an event payload of any known version of `type_name`, recorded with
+/// the effective date `effective_date` (an upcast may derive from it a field a
+/// later version states).
 ///
 /// # Errors
 /// Unknown type, a version newer than the code knows or with no upcaster, or a
 /// payload that does not decode.
-pub fn decode_event(type_name: &str, version: u32, data: &str) -> Result<Event, DecodeError> {
+pub fn decode_event_on(
+    type_name: &str,
+    version: u32,
+    data: &str,
+    effective_date: NaiveDate,
+) -> Result<Event, DecodeError> {
+    decode(type_name, version, data, Some(effective_date))
+}
+
+fn decode(
+    type_name: &str,
+    version: u32,
+    data: &str,
+    effective_date: Option<NaiveDate>,
+) -> Result<Event, DecodeError> {
     let current = Event::current_version(type_name)
         .ok_or_else(|| DecodeError::UnknownType(type_name.to_owned()))?;
     if version == current {
@@ -51,7 +89,7 @@ pub fn decode_event(type_name: &str, version: u32, data: &str) -> Result<Event, 
     })?;
     let mut v = version;
     while v < current {
-        value = upcast_one(type_name, v, value)?;
+        value = upcast_one(type_name, v, value, effective_date)?;
         v += 1;
     }
     let text = value.to_string();
@@ -105,6 +143,29 @@ pub struct CashPaymentReceivedV1 {
     pub covers_until: YearMonth,
 }
 
+// `ContractSuspended` version 1 (no `not_due_from`, no
+// `prepared_debits_refunded`), kept to decode old records and to publish its
+// schema; its doc comments are the ones version 1 was published with, so that
+// its schema file stays as it was.
+/// The contract was suspended from the event's effective date (`SUSP-*`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ContractSuspended")]
+pub struct ContractSuspendedV1 {
+    /// Why.
+    pub cause: SuspensionCause,
+    /// Planned resumption date given with the request (`SUSP-RESUME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_resumption: Option<NaiveDate>,
+    /// First month whose debit is no longer presented (`PAY-CUTOFF`). It says
+    /// when debits stop, not what is due: the month in progress on the last day
+    /// in force is due in full (`SUSP-MONTH-DUE`); a month before this one that the
+    /// contract is not in force on at all (a suspension from its 1st requested
+    /// after the cutoff) is still debited, as the debit was prepared, with nothing
+    /// due, and refunded within 30 days (`PAY-REFUND-30D`).
+    pub billing_stops_from: YearMonth,
+}
+
 /// Schemas of the versions older than the current ones: (type, version, schema).
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     vec![
@@ -115,11 +176,42 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             1,
             schemars::schema_for!(CashPaymentReceivedV1),
         ),
+        (
+            "ContractSuspended",
+            1,
+            schemars::schema_for!(ContractSuspendedV1),
+        ),
     ]
 }
 
-/// Converts one payload from version `from` to `from + 1`.
-fn upcast_one(type_name: &str, from: u32, value: Value) -> Result<Value, DecodeError> {
+/// `ContractSuspended` v1 → v2 on a suspension effective on `effective` (see the
+/// module docs).
+fn contract_suspended_v2(v1: ContractSuspendedV1, effective: NaiveDate) -> ContractSuspended {
+    let last_day_in_force = effective.pred_opt().unwrap_or(effective);
+    let not_due_from = YearMonth::of(last_day_in_force).plus(1);
+    let mut prepared_debits_refunded = Vec::new();
+    let mut m = not_due_from;
+    while m < v1.billing_stops_from {
+        prepared_debits_refunded.push(m);
+        m = m.plus(1);
+    }
+    ContractSuspended {
+        cause: v1.cause,
+        planned_resumption: v1.planned_resumption,
+        not_due_from,
+        billing_stops_from: v1.billing_stops_from,
+        prepared_debits_refunded,
+    }
+}
+
+/// Converts one payload from version `from` to `from + 1`, recorded with the
+/// effective date `effective_date` when known.
+fn upcast_one(
+    type_name: &str,
+    from: u32,
+    value: Value,
+    effective_date: Option<NaiveDate>,
+) -> Result<Value, DecodeError> {
     let payload_err = |source| DecodeError::Payload {
         type_name: format!("{type_name} v{from}"),
         source,
@@ -169,6 +261,18 @@ fn upcast_one(type_name: &str, from: u32, value: Value) -> Result<Value, DecodeE
                 covers_until: v1.covers_until,
             };
             serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("ContractSuspended", 1) => {
+            let v1: ContractSuspendedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let Some(effective) = effective_date else {
+                return Err(payload_err(
+                    <serde_json::Error as serde::de::Error>::custom(
+                        "the upcast to version 2 reads the event's effective date: decode it with \
+                     its envelope (decode_event_on)",
+                    ),
+                ));
+            };
+            serde_json::to_value(contract_suspended_v2(v1, effective)).map_err(payload_err)
         }
         _ => Err(DecodeError::UnknownVersion {
             type_name: type_name.to_owned(),
@@ -220,6 +324,49 @@ mod tests {
             panic!("a cash payment")
         };
         assert_eq!(c.due, c.amount);
+    }
+
+    fn ym(s: &str) -> YearMonth {
+        s.parse().expect("a month")
+    }
+
+    fn suspended_v1_on(data: &str, effective: &str) -> ContractSuspended {
+        let date: NaiveDate = effective.parse().expect("a date");
+        match decode_event_on("ContractSuspended", 1, data, date) {
+            Ok(Event::ContractSuspended(s)) => s,
+            other => panic!("a suspension: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn susp_month_due_contract_suspended_v1_is_upcast_with_the_months_its_effective_date_gives() {
+        // A suspension from the 1st of December registered after the cutoff: the
+        // December debit was prepared, so debits stopped from January.
+        let late = r#"{"cause":"request","billing_stops_from":"2027-01"}"#;
+        let s = suspended_v1_on(late, "2026-12-01");
+        assert_eq!(s.not_due_from, ym("2026-12"));
+        assert_eq!(s.billing_stops_from, ym("2027-01"));
+        assert_eq!(s.prepared_debits_refunded, vec![ym("2026-12")]);
+        // From the 20th of November: November is due, December is not.
+        let s = suspended_v1_on(late, "2026-11-20");
+        assert_eq!(s.not_due_from, ym("2026-12"));
+        assert_eq!(s.prepared_debits_refunded, vec![ym("2026-12")]);
+        // Registered before the cutoff: nothing prepared, nothing refunded.
+        let early = r#"{"cause":"request","planned_resumption":"2027-03-01",
+            "billing_stops_from":"2026-12"}"#;
+        let s = suspended_v1_on(early, "2026-11-20");
+        assert_eq!(s.planned_resumption, "2027-03-01".parse().ok());
+        assert_eq!(
+            (s.not_due_from, s.billing_stops_from),
+            (ym("2026-12"), ym("2026-12"))
+        );
+        assert!(s.prepared_debits_refunded.is_empty());
+        // Without its envelope the upcast cannot read the months: refused, not
+        // guessed.
+        assert!(matches!(
+            decode_event("ContractSuspended", 1, early),
+            Err(DecodeError::Payload { .. })
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::event::{
     ChargeLine, FeeKind, OperationDecision, RefundMethod, RefundReason, SuspensionCause,
     TerminationReason,
 };
-use crate::types::{Channel, DebitDay, PaymentSetup, Product, Support};
+use crate::types::{Channel, PaymentSetup, Product, Support};
 use crate::{Money, RuleId, YearMonth};
 
 /// The two parameters every projection answers for.
@@ -27,26 +27,49 @@ pub struct AsOf {
     pub known_at: Option<DateTime<Utc>>,
 }
 
-/// Fees charged, by kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FeeAmount {
-    /// The kind of fee.
-    pub kind: FeeKind,
-    /// Total charged.
-    pub amount: Money,
+/// What a row of a balance statement counts (`PAY-DUE-VS-COLLECTED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceItem {
+    /// A fee charged (its kind in the row's `fee`): due only; the payment of a
+    /// fee is collected by a debit (its month's row) or a one-off payment (the
+    /// `payments` row).
+    Fee,
+    /// Cash (`PAY-CASH`): the annual prices paid in cash (subscription, renewal,
+    /// switch to cash, resumption, `ZONE-UP` differences), net of the unused part
+    /// refunded (`PAY-CASH-REFUND`). Due only; the money received is in the
+    /// `payments` row.
+    Cash,
+    /// Money received outside a month's debit: the dossier fee and cash paid at
+    /// subscription, cash payments, debt settlements, Trésor Public settlements.
+    /// Collected only.
+    Payments,
+    /// Refunds paid. Returned only.
+    Refunds,
+    /// The travel of one month paid by direct debit (or at the agency for the
+    /// first month, `SUB-FIRST-PAYMENT`): what the month costs and what the
+    /// debits presented for it collected, net of rejections.
+    Month,
 }
 
-/// Travel amounts of one month.
+/// One row of a balance statement. The rows of a balance add up to its totals:
+/// the sum of their `due`, `collected` and `returned` are the totals' (checked on
+/// every view, `PAY-DUE-VS-COLLECTED`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MonthAmounts {
-    /// The month.
-    pub month: YearMonth,
-    /// Owed for travel in the month.
+pub struct BalanceRow {
+    /// What the row counts.
+    pub item: BalanceItem,
+    /// The month, for a `month` row (absent otherwise).
+    pub month: Option<YearMonth>,
+    /// The kind of fee, for a `fee` row (absent otherwise).
+    pub fee: Option<FeeKind>,
+    /// Due.
     pub due: Money,
-    /// Collected for the month (net of rejections).
+    /// Collected.
     pub collected: Money,
+    /// Returned (refunds paid).
+    pub returned: Money,
 }
 
 /// Totals of a balance (`PAY-DUE-VS-COLLECTED`): balance = due − collected +
@@ -80,10 +103,9 @@ pub struct ContractBalance {
     pub as_of: AsOf,
     /// Totals.
     pub totals: BalanceTotals,
-    /// Fees by kind.
-    pub fees: Vec<FeeAmount>,
-    /// Per month.
-    pub months: Vec<MonthAmounts>,
+    /// The statement: fees, cash, payments and refunds, then one row per month
+    /// in month order; their amounts add up to the totals.
+    pub rows: Vec<BalanceRow>,
 }
 
 /// The balance of a payer: every contract they pay or paid.
@@ -415,7 +437,46 @@ pub struct RuleAnswer {
     pub message: Option<String>,
 }
 
-/// The state of a contract on a date.
+/// The payment method from a month on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentFrom {
+    /// First month debited (or paid) this way.
+    pub from_month: YearMonth,
+    /// The method, with the debit day and the mandate in force from that month.
+    pub payment: PaymentSetup,
+}
+
+/// The payer from a month on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerFrom {
+    /// First month debited from this payer.
+    pub from_month: YearMonth,
+    /// The payer.
+    pub payer: Uuid,
+}
+
+/// Changes known on the date read that take effect after it: a status, product,
+/// payment or payer that does not hold on that date yet. Each list is in date
+/// order; all are empty when nothing is scheduled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledChanges {
+    /// Statuses from a later date (a suspension, resumption or termination
+    /// registered ahead of its effective date).
+    pub statuses: Vec<StatusView>,
+    /// Products from a later date (a deferred zone change, `ZONE-WHEN`).
+    pub products: Vec<ProductFrom>,
+    /// Payment methods, debit days or mandates from a later month
+    /// (`PAY-DEBIT-DAY`, `PAY-CUTOFF`).
+    pub payments: Vec<PaymentFrom>,
+    /// Payers from a later month (`PAY-PAYER-CHANGE`, `PAY-CUTOFF`).
+    pub payers: Vec<PayerFrom>,
+}
+
+/// The state of a contract on a date: what holds on that date, and apart, in
+/// `scheduled`, what is known to change after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractStateView {
@@ -427,16 +488,18 @@ pub struct ContractStateView {
     pub holder: Uuid,
     /// The status on the date read.
     pub status: StatusView,
-    /// The status timeline as known (later entries are scheduled).
+    /// The status timeline up to the date read (later changes are in
+    /// `scheduled`).
     pub statuses: Vec<StatusView>,
     /// The product on the date read.
     pub product: Product,
-    /// The product and zones timeline.
+    /// The product and zones timeline up to the date read (later changes are in
+    /// `scheduled`).
     pub products: Vec<ProductFrom>,
-    /// The payment method for the month of the date read.
+    /// The payment method for the month of the date read, with the debit day and
+    /// the mandate in force for that month (`PAY-DEBIT-DAY`): the one debit day
+    /// of the view.
     pub payment: Option<PaymentSetup>,
-    /// The debit day for that month (direct debit only).
-    pub debit_day: Option<DebitDay>,
     /// The payer for that month.
     pub payer: Uuid,
     /// The active support.
@@ -451,6 +514,8 @@ pub struct ContractStateView {
     pub attestation: RuleAnswer,
     /// `TERM-RETENTION` of the holder's data.
     pub retention: RuleAnswer,
+    /// Changes known on the date read that take effect after it.
+    pub scheduled: ScheduledChanges,
 }
 
 /// Why a contract is or is not valid in a zone at an instant (`USE-DEZONAGE`).

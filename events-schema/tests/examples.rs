@@ -14,9 +14,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use navigo_events_schema::upcast::decode_event;
+use navigo_events_schema::upcast::decode_event_on;
 use navigo_events_schema::{schema_files, CommandEnvelope, RawEventLine};
 use serde_json::{json, Value};
+
+/// The effective date the examples are decoded on: an upcast may read the
+/// envelope's effective date (a `ContractSuspended` v1 derives its first month
+/// not due from it), and an example holds only the `data` object.
+fn example_effective_date() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("a date")
+}
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -133,13 +140,14 @@ fn every_event_example_validates_and_decodes() {
         }
 
         // And the types decode it with the version in its file name
-        let event = match decode_event(&key.0, key.1, &data.to_string()) {
-            Ok(event) => event,
-            Err(e) => {
-                problems.push(format!("{name}: does not decode: {e}"));
-                continue;
-            }
-        };
+        let event =
+            match decode_event_on(&key.0, key.1, &data.to_string(), example_effective_date()) {
+                Ok(event) => event,
+                Err(e) => {
+                    problems.push(format!("{name}: does not decode: {e}"));
+                    continue;
+                }
+            };
 
         // And what the types write back validates against the current schema, so
         // that the schema accepts every payload the ledger itself stores
@@ -383,7 +391,12 @@ fn schema_and_types_refuse_the_same_bad_payloads() {
 
         // When the schema and the types judge it
         let schema_ok = validator(&committed_schema(&rel), &rel).is_valid(&data);
-        let decoded = decode_event(&type_name, version, &data.to_string());
+        let decoded = decode_event_on(
+            &type_name,
+            version,
+            &data.to_string(),
+            example_effective_date(),
+        );
 
         // Then both refuse it, and serde says why
         if schema_ok {

@@ -207,9 +207,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000);
     // NAVIGO_BENCH_HORIZON=N: months of forecast (default: the policy's 24).
-    let horizon: Option<u32> = std::env::var("NAVIGO_BENCH_HORIZON")
-        .ok()
-        .and_then(|s| s.parse().ok());
+    let horizon: Option<calendar::Horizon> = std::env::var("NAVIGO_BENCH_HORIZON").ok().map(|s| {
+        s.parse()
+            .expect("NAVIGO_BENCH_HORIZON: a horizon in months")
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,11 +1,13 @@
 //! Balances per contract and per payer (`PAY-DUE-VS-COLLECTED`): amounts due,
-//! collected and returned, fees by kind, debt, credit and a per-month breakdown,
-//! counting the known events effective by `at` (see the crate documentation).
+//! collected and returned, debt, credit, and a statement (fees, cash, payments,
+//! refunds and one row per month) whose rows add up to the totals, counting the
+//! known events effective by `at` (see the crate documentation).
 
 use navigo_core::contract::state::{ContractMoney, ContractState};
 use navigo_core::world::World;
+use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
-    BalanceTotals, ContractBalance, FeeAmount, MonthAmounts, PayerBalance,
+    BalanceItem, BalanceRow, BalanceTotals, ContractBalance, PayerBalance,
 };
 use navigo_events_schema::{Envelope, Money};
 use uuid::Uuid;
@@ -39,33 +41,110 @@ pub fn totals(m: &ContractMoney) -> BalanceTotals {
     }
 }
 
-/// The balance view of one folded contract.
+/// The balance view of one folded contract: its totals and the statement whose
+/// rows add up to them ([`statement`]).
 pub fn contract_balance_of(c: &ContractState, q: &Query) -> ContractBalance {
     c.assert_invariants();
+    let totals = totals(&c.money);
+    let rows = statement(c);
+    // PAY-DUE-VS-COLLECTED: the rows of a view and its totals are one account;
+    // a difference is a bug in the statement, not a customer's situation.
+    let sum = |f: fn(&BalanceRow) -> Money| rows.iter().map(f).sum::<Money>();
+    assert_eq!(
+        (sum(|r| r.due), sum(|r| r.collected), sum(|r| r.returned)),
+        (totals.due, totals.collected, totals.returned),
+        "contract {}: PAY-DUE-VS-COLLECTED: the balance rows do not add up to the totals",
+        c.id
+    );
     ContractBalance {
         contract: c.id,
         as_of: q.as_of(),
-        totals: totals(&c.money),
-        fees: c
-            .money
-            .fees
-            .iter()
-            .map(|(kind, amount)| FeeAmount {
-                kind: *kind,
-                amount: *amount,
-            })
-            .collect(),
-        months: c
-            .money
-            .months
-            .iter()
-            .map(|(month, m)| MonthAmounts {
-                month: *month,
-                due: m.due,
-                collected: m.collected,
-            })
-            .collect(),
+        totals,
+        rows,
     }
+}
+
+fn row(item: BalanceItem, due: Money, collected: Money, returned: Money) -> BalanceRow {
+    BalanceRow {
+        item,
+        month: None,
+        fee: None,
+        due,
+        collected,
+        returned,
+    }
+}
+
+/// The statement of a contract: one row per fee kind, the cash row, the
+/// payments row and the refunds row (each only when it holds an amount), then
+/// one row per month the core attributes travel to, in month order. The rows
+/// without a month come first so that a month added between two readings does
+/// not move them (a diff keys month rows by their month, the others by their
+/// position).
+///
+/// The core attributes every euro due to a month's travel, a fee, or cash
+/// (`ContractState::assert_invariants`). Decision: the cash paid at a cash
+/// subscription is attributed by the core to the start month (the first
+/// payment's `cash_annual` line), while every later cash amount and the unused
+/// part refunded (`PAY-CASH-REFUND`) belong to no month; a month showing the
+/// whole annual price beside totals that no longer owe it contradicts itself,
+/// so the statement counts the months paid in cash (the payment method of the
+/// month is cash) in the cash row with every other cash amount. The money
+/// received outside a month's debit (fees and cash paid at subscription, cash
+/// payments, settlements) has no month in the fold either: it is the payments
+/// row, what the contract collected beyond the month rows.
+pub fn statement(c: &ContractState) -> Vec<BalanceRow> {
+    let m = &c.money;
+    let mut rows: Vec<BalanceRow> = m
+        .fees
+        .iter()
+        .map(|(kind, amount)| BalanceRow {
+            fee: Some(*kind),
+            ..row(BalanceItem::Fee, *amount, Money::ZERO, Money::ZERO)
+        })
+        .collect();
+    let mut cash_due = m.unattributed_due;
+    let mut months = Vec::with_capacity(m.months.len());
+    let mut months_collected = Money::ZERO;
+    for (month, amounts) in &m.months {
+        if matches!(c.payment_setup_at(*month), Some(PaymentSetup::Cash)) {
+            cash_due += amounts.due;
+            continue;
+        }
+        months_collected += amounts.collected;
+        months.push(BalanceRow {
+            month: Some(*month),
+            ..row(
+                BalanceItem::Month,
+                amounts.due,
+                amounts.collected,
+                Money::ZERO,
+            )
+        });
+    }
+    let cash_seen = !cash_due.is_zero() || months.len() < m.months.len();
+    if cash_seen {
+        rows.push(row(BalanceItem::Cash, cash_due, Money::ZERO, Money::ZERO));
+    }
+    let payments = m.collected - months_collected;
+    if !payments.is_zero() {
+        rows.push(row(
+            BalanceItem::Payments,
+            Money::ZERO,
+            payments,
+            Money::ZERO,
+        ));
+    }
+    if !m.returned.is_zero() {
+        rows.push(row(
+            BalanceItem::Refunds,
+            Money::ZERO,
+            Money::ZERO,
+            m.returned,
+        ));
+    }
+    rows.extend(months);
+    rows
 }
 
 /// The balance of a contract in a folded world (`Worlds::at`).

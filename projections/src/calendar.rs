@@ -1,6 +1,7 @@
 //! The debit calendar of a contract: one row per month from its start to a
-//! horizon ([`Policy::calendar_horizon_months`] after the month of `at`, a named
-//! bound), with the debit date, the amount and its composition, the tariff entry
+//! horizon (by default [`Policy::calendar_horizon_months`] after the month of
+//! `at`; at most [`CALENDAR_HORIZON_MONTHS_MAX`], a horizon beyond it is refused),
+//! with the debit date, the amount and its composition, the tariff entry
 //! used with its mark, and the status on `at`. Cash contracts show their coverage,
 //! the renewal notice date and the renewal deadlines by channel (`PAY-CASH`).
 //!
@@ -33,8 +34,75 @@ use crate::{effective_by, fold_states, known_events, ProjectionError, Query};
 /// still turns the row to `rejected`.
 pub const DEBIT_REJECTION_WINDOW_DAYS: i64 = 5;
 
-/// Most months a calendar shows (a named bound on its length, 100 years).
+/// Most months a calendar shows, from the contract's start to its horizon (a
+/// named bound on its length, 100 years): a calendar read so far from the start
+/// that it would be longer is refused ([`ProjectionError::CalendarTooLong`]),
+/// never cut short.
 pub const CALENDAR_MONTHS_MAX: i32 = 1_200;
+
+/// Most months after the month read a calendar may forecast (`--horizon`, the
+/// HTTP `horizon`). Decision: ten years; RULES.md sets no bound, and beyond ten
+/// years a tariff or a rulebook change is likelier than the forecast.
+pub const CALENDAR_HORIZON_MONTHS_MAX: u32 = 120;
+
+/// Why a horizon is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HorizonError {
+    /// Not a whole number of months.
+    #[error(
+        "horizon {0:?} is not a number of months: give a whole number from 0 to \
+         {CALENDAR_HORIZON_MONTHS_MAX} (CALENDAR_HORIZON_MONTHS_MAX)"
+    )]
+    NotANumber(String),
+    /// More months than [`CALENDAR_HORIZON_MONTHS_MAX`].
+    #[error(
+        "horizon {0} months is beyond the bound: a calendar forecasts at most \
+         {CALENDAR_HORIZON_MONTHS_MAX} months after the month read \
+         (CALENDAR_HORIZON_MONTHS_MAX); ask for {CALENDAR_HORIZON_MONTHS_MAX} or fewer"
+    )]
+    BeyondBound(u64),
+}
+
+/// The months after the month read a calendar shows: at most
+/// [`CALENDAR_HORIZON_MONTHS_MAX`], built only by [`Horizon::new`] or parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizon(u32);
+
+impl Horizon {
+    /// A horizon of `months` months.
+    ///
+    /// # Errors
+    /// [`HorizonError::BeyondBound`] above [`CALENDAR_HORIZON_MONTHS_MAX`].
+    pub fn new(months: u32) -> Result<Horizon, HorizonError> {
+        if months > CALENDAR_HORIZON_MONTHS_MAX {
+            return Err(HorizonError::BeyondBound(u64::from(months)));
+        }
+        Ok(Horizon(months))
+    }
+
+    /// The number of months.
+    pub fn months(self) -> u32 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Horizon {
+    type Err = HorizonError;
+
+    fn from_str(s: &str) -> Result<Horizon, HorizonError> {
+        let t = s.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(HorizonError::NotANumber(s.to_owned()));
+        }
+        // Only digits: a parse failure is a number too large for u64, itself
+        // beyond the bound.
+        let months: u64 = t.parse().unwrap_or(u64::MAX);
+        match u32::try_from(months) {
+            Ok(m) => Horizon::new(m),
+            Err(_) => Err(HorizonError::BeyondBound(months)),
+        }
+    }
+}
 
 /// The envelopes of the calendar's world: the contract's stream and the catalogue.
 fn slice<'a>(known: &[&'a Envelope], contract: Uuid) -> Vec<&'a Envelope> {
@@ -47,17 +115,19 @@ fn slice<'a>(known: &[&'a Envelope], contract: Uuid) -> Vec<&'a Envelope> {
 }
 
 /// The debit calendar of a contract over `events` (its stream and the catalogue
-/// at least), through `horizon_months` after the month of `q.at`
+/// at least), through `horizon` months after the month of `q.at`
 /// (default: [`Policy::calendar_horizon_months`]).
 ///
 /// # Errors
-/// [`ProjectionError::UnknownContract`].
+/// [`ProjectionError::UnknownContract`]; [`ProjectionError::Horizon`] when the
+/// policy's default horizon is beyond [`CALENDAR_HORIZON_MONTHS_MAX`];
+/// [`ProjectionError::CalendarTooLong`].
 pub fn calendar(
     events: &[Envelope],
     contract: Uuid,
     q: &Query,
     policy: &Policy,
-    horizon_months: Option<u32>,
+    horizon: Option<Horizon>,
 ) -> Result<DebitCalendar, ProjectionError> {
     let known = slice(&known_events(events, q.known_at), contract);
     let at = effective_by(&known, q.at);
@@ -82,7 +152,7 @@ pub fn calendar(
         contract,
         q,
         policy,
-        horizon_months,
+        horizon,
     )
 }
 
@@ -169,29 +239,21 @@ fn dated(date: NaiveDate, at: NaiveDate) -> DebitStatus {
 /// by `at`).
 ///
 /// # Errors
-/// [`ProjectionError::UnknownContract`].
+/// As [`calendar`].
 pub fn calendar_in(
     known_world: &World,
     at_world: &World,
     contract: Uuid,
     q: &Query,
     policy: &Policy,
-    horizon_months: Option<u32>,
+    horizon: Option<Horizon>,
 ) -> Result<DebitCalendar, ProjectionError> {
     let history = known_world
         .history
         .get(&StreamId::contract(contract))
         .into_iter()
         .flatten();
-    calendar_of(
-        known_world,
-        at_world,
-        history,
-        contract,
-        q,
-        policy,
-        horizon_months,
-    )
+    calendar_of(known_world, at_world, history, contract, q, policy, horizon)
 }
 
 /// The calendar from the two folds of the contract's world (known, and effective
@@ -202,7 +264,7 @@ pub fn calendar_in(
 /// envelope.
 ///
 /// # Errors
-/// [`ProjectionError::UnknownContract`].
+/// As [`calendar`].
 pub fn calendar_with_events(
     known_world: &World,
     at_world: &World,
@@ -210,7 +272,7 @@ pub fn calendar_with_events(
     contract: Uuid,
     q: &Query,
     policy: &Policy,
-    horizon_months: Option<u32>,
+    horizon: Option<Horizon>,
 ) -> Result<DebitCalendar, ProjectionError> {
     calendar_of(
         known_world,
@@ -219,7 +281,7 @@ pub fn calendar_with_events(
         contract,
         q,
         policy,
-        horizon_months,
+        horizon,
     )
 }
 
@@ -231,17 +293,27 @@ fn calendar_of<'a>(
     contract: Uuid,
     q: &Query,
     policy: &Policy,
-    horizon_months: Option<u32>,
+    horizon: Option<Horizon>,
 ) -> Result<DebitCalendar, ProjectionError> {
     let c = known_world
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;
     let c_at = at_world.contract(contract);
-    let months = horizon_months.unwrap_or(policy.calendar_horizon_months);
-    let months = i32::try_from(months)
-        .unwrap_or(CALENDAR_MONTHS_MAX)
-        .min(CALENDAR_MONTHS_MAX);
+    let horizon = match horizon {
+        Some(h) => h,
+        None => Horizon::new(policy.calendar_horizon_months)?,
+    };
+    // At most CALENDAR_HORIZON_MONTHS_MAX, far below i32::MAX.
+    let months = i32::try_from(horizon.months()).unwrap_or(i32::MAX);
     let horizon = YearMonth::of(q.at).plus(months);
+    let first_month = YearMonth::of(c.start_date);
+    let months_shown = first_month.months_until(horizon).saturating_add(1);
+    if months_shown > CALENDAR_MONTHS_MAX {
+        return Err(ProjectionError::CalendarTooLong {
+            from: first_month,
+            through: horizon,
+        });
+    }
     // The forecast: what the billing clock would emit through the horizon, on a
     // scratch copy. The instant only stamps the scratch ids.
     let stamp: DateTime<Utc> = paris_start_of_day(q.at);
@@ -266,13 +338,9 @@ fn calendar_of<'a>(
     let fc = forecast_world.contract(contract).unwrap_or(c);
     let recorded = debits_recorded(contract_events.clone());
     let first = first_payment_lines(contract_events);
-    let first_month = YearMonth::of(c.start_date);
-    let months_shown = first_month.months_until(horizon).saturating_add(1);
-    let mut rows = Vec::with_capacity(
-        usize::try_from(months_shown.clamp(0, CALENDAR_MONTHS_MAX)).unwrap_or(0),
-    );
+    let mut rows = Vec::with_capacity(usize::try_from(months_shown.max(0)).unwrap_or(0));
     let mut m = first_month;
-    while m <= horizon && rows.len() < usize::try_from(CALENDAR_MONTHS_MAX).unwrap_or(usize::MAX) {
+    while m <= horizon {
         rows.push(row(
             known_world,
             c,

@@ -37,7 +37,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::world::World;
 use navigo_events_schema::views::AsOf;
-use navigo_events_schema::{Envelope, Event, StreamKind};
+use navigo_events_schema::{Envelope, Event, StreamKind, YearMonth};
 use uuid::Uuid;
 
 pub mod balance;
@@ -80,6 +80,22 @@ pub enum ProjectionError {
     /// No person with that id was known at `known_at`.
     #[error("no person {0} in the ledger (as known at the instant asked)")]
     UnknownPerson(Uuid),
+    /// A calendar horizon beyond its bound.
+    #[error(transparent)]
+    Horizon(#[from] calendar::HorizonError),
+    /// A calendar longer than [`calendar::CALENDAR_MONTHS_MAX`] months from the
+    /// contract's start to its horizon.
+    #[error(
+        "the calendar from the contract's start ({from}) through {through} would be longer \
+         than {max} months (CALENDAR_MONTHS_MAX); read it at an earlier date",
+        max = calendar::CALENDAR_MONTHS_MAX
+    )]
+    CalendarTooLong {
+        /// The contract's first month.
+        from: YearMonth,
+        /// The horizon asked.
+        through: YearMonth,
+    },
 }
 
 /// The envelopes that count as known at `known_at`: recorded at or before it, not

@@ -1,19 +1,23 @@
 //! Contract state on `at`: status timeline, product and zones timeline, payment
-//! method and debit day, payer, support, losses, free-month cycle, attestation
-//! (`TERM-ATTESTATION`) and retention (`TERM-RETENTION`); and the validity query
-//! "may this contract be used in zone Z at instant T?" (`USE-DEZONAGE`).
+//! method with its debit day and mandate, payer, support, losses, free-month
+//! cycle, attestation (`TERM-ATTESTATION`) and retention (`TERM-RETENTION`), each
+//! as it holds on `at`, and apart the changes known to take effect after `at`
+//! (`scheduled`); and the validity query "may this contract be used in zone Z at
+//! instant T?" (`USE-DEZONAGE`).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::calendar::paris_date;
 use navigo_core::contract::loss::{losses_in_last_12_months, rank_in_period};
 use navigo_core::contract::state::{ContractState, Status, StatusChange};
 use navigo_core::contract::termination::{attestation_available, retention, Retention};
 use navigo_core::validity::{zone_validity, DezonageReason, Validity};
 use navigo_core::world::World;
-use navigo_events_schema::types::PaymentSetup;
+use navigo_events_schema::types::{PaymentSetup, Product};
 use navigo_events_schema::views::{
-    ContractStateView, FreeMonthCycle, ProductFrom, RuleAnswer, StatusView, ValidityReason,
-    ValidityView,
+    ContractStateView, FreeMonthCycle, PayerFrom, PaymentFrom, ProductFrom, RuleAnswer,
+    ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
 use navigo_events_schema::{Envelope, RuleId, YearMonth};
 use uuid::Uuid;
@@ -74,11 +78,7 @@ pub fn contract_state_of(
         .find(|s| s.from <= at)
         .map(status_view)
         .unwrap_or(StatusView::NotStarted { from: c.start_date });
-    let payment = c.payment_at(m);
-    let debit_day = match &payment {
-        Some(PaymentSetup::DirectDebit { .. }) => Some(c.debit_day_at(m)),
-        _ => None,
-    };
+    let payment = payment_in(c, m);
     let losses_in_free_period = if c_at.losses.is_empty() {
         0
     } else {
@@ -93,7 +93,42 @@ pub fn contract_state_of(
             months_until: m.months_until(next),
         })
     });
-    let attestation = match world_at.person(c.holder) {
+    let attestation = attestation(world_at, c, c_at, at);
+    let retention = retention_of(world_at, c, at);
+    Ok(ContractStateView {
+        contract,
+        as_of: q.as_of(),
+        holder: c.holder,
+        status,
+        statuses: c
+            .statuses
+            .iter()
+            .filter(|s| s.from <= at)
+            .map(status_view)
+            .collect(),
+        product: product_on(c, at),
+        products: products(c).filter(|p| p.from <= at).collect(),
+        payment,
+        payer: c.payer_at(m),
+        support: c_at.support,
+        losses_in_free_period,
+        losses_last_12_months: losses_in_last_12_months(c_at, at, false),
+        free_month,
+        attestation,
+        retention,
+        scheduled: scheduled(c, at),
+    })
+}
+
+/// `TERM-ATTESTATION` for the holder of `c` on `at` (`c_at`: the contract as
+/// effective by `at`).
+fn attestation(
+    world_at: &World,
+    c: &ContractState,
+    c_at: &ContractState,
+    at: NaiveDate,
+) -> RuleAnswer {
+    match world_at.person(c.holder) {
         Some(h) => match attestation_available(c_at, c.holder, h.birth_date, at) {
             Ok(()) => RuleAnswer {
                 yes: true,
@@ -111,11 +146,15 @@ pub fn contract_state_of(
             rule: RuleId::TermAttestation,
             message: Some(format!("the holder {} is not registered", c.holder)),
         },
-    };
+    }
+}
+
+/// `TERM-RETENTION` of the data of the holder of `c`, on `at`.
+fn retention_of(world_at: &World, c: &ContractState, at: NaiveDate) -> RuleAnswer {
     // The holder's contracts through the holder and payer indexes (in id order,
     // as a scan would give them), not a scan of every contract: a rebuild asks
     // this for every contract. The filter stays, the indexes may name more.
-    let held_ids: std::collections::BTreeSet<Uuid> = world_at
+    let held_ids: BTreeSet<Uuid> = world_at
         .contracts_of_holder(c.holder)
         .chain(world_at.contracts_of_payer(c.holder))
         .map(|k| k.id)
@@ -125,7 +164,7 @@ pub fn contract_state_of(
         .filter_map(|id| world_at.contract(*id))
         .filter(|k| k.holder == c.holder || k.payers.iter().any(|(_, p)| *p == c.holder))
         .collect();
-    let retention = match retention(held) {
+    match retention(held) {
         Retention::Kept => RuleAnswer {
             yes: true,
             rule: RuleId::TermRetention,
@@ -136,32 +175,100 @@ pub fn contract_state_of(
             rule: RuleId::TermRetention,
             message: Some(format!("the holder's data is archived from {d}")),
         },
-    };
-    Ok(ContractStateView {
-        contract,
-        as_of: q.as_of(),
-        holder: c.holder,
-        status,
-        statuses: c.statuses.iter().map(status_view).collect(),
-        product: c.product_on(at),
-        products: c
-            .products
-            .iter()
-            .map(|(from, product)| ProductFrom {
-                from: *from,
-                product: *product,
-            })
-            .collect(),
-        payment,
-        debit_day,
-        payer: c.payer_at(m),
-        support: c_at.support,
-        losses_in_free_period,
-        losses_last_12_months: losses_in_last_12_months(c_at, at, false),
-        free_month,
-        attestation,
-        retention,
+    }
+}
+
+fn products(c: &ContractState) -> impl Iterator<Item = ProductFrom> + '_ {
+    c.products.iter().map(|(from, product)| ProductFrom {
+        from: *from,
+        product: *product,
     })
+}
+
+/// The product on `at`: the last one from a date at or before it, the first one
+/// before the contract starts (the core's `product_on` falls back to the latest
+/// product, which a deferred zone change makes a product of the future).
+fn product_on(c: &ContractState, at: NaiveDate) -> Product {
+    c.products
+        .iter()
+        .rev()
+        .find(|(from, _)| *from <= at)
+        .or(c.products.first())
+        .map_or(c.product, |(_, p)| *p)
+}
+
+/// The payment of month `m` as one truth: the method in force that month, and
+/// for a direct debit the debit day and the mandate in force that month. The
+/// core keeps the three as separate timelines (a `DebitDayChanged` or a
+/// `MandateChanged` does not restate the method), so the setup recorded with
+/// the method alone would carry the debit day and mandate it was recorded with.
+fn payment_in(c: &ContractState, m: YearMonth) -> Option<PaymentSetup> {
+    match c.payment_setup_at(m)? {
+        PaymentSetup::Cash => Some(PaymentSetup::Cash),
+        PaymentSetup::DirectDebit { mandate, .. } => Some(PaymentSetup::DirectDebit {
+            debit_day: c.debit_day_at(m),
+            mandate: c.mandate_at(m).unwrap_or_else(|| mandate.clone()),
+        }),
+    }
+}
+
+/// What is known on `at` to change after it: statuses and products from a later
+/// date, payments (method, debit day, mandate) and payers from a later month.
+fn scheduled(c: &ContractState, at: NaiveDate) -> ScheduledChanges {
+    let m = YearMonth::of(at);
+    // The months from which the payment may change: any entry of the method,
+    // debit-day or mandate timelines after the month read.
+    let change_months: BTreeSet<YearMonth> = c
+        .payments
+        .iter()
+        .map(|(from, _)| *from)
+        .chain(c.debit_days.iter().map(|(from, _)| *from))
+        .chain(c.mandates.iter().map(|(from, _)| *from))
+        .filter(|from| *from > m)
+        .collect();
+    let mut payments = Vec::new();
+    let mut last = payment_in(c, m);
+    for from in change_months {
+        let p = payment_in(c, from);
+        if p != last {
+            if let Some(payment) = p.clone() {
+                payments.push(PaymentFrom {
+                    from_month: from,
+                    payment,
+                });
+            }
+            last = p;
+        }
+    }
+    let mut payers = Vec::new();
+    let mut payer = c.payer_at(m);
+    let payer_months: BTreeSet<YearMonth> = c
+        .payers
+        .iter()
+        .map(|(from, _)| *from)
+        .filter(|from| *from > m)
+        .collect();
+    for from in payer_months {
+        let p = c.payer_at(from);
+        if p != payer {
+            payers.push(PayerFrom {
+                from_month: from,
+                payer: p,
+            });
+            payer = p;
+        }
+    }
+    ScheduledChanges {
+        statuses: c
+            .statuses
+            .iter()
+            .filter(|s| s.from > at)
+            .map(status_view)
+            .collect(),
+        products: products(c).filter(|p| p.from > at).collect(),
+        payments,
+        payers,
+    }
 }
 
 /// The state view of a contract over `events` (its stream, its holder's stream

@@ -19,6 +19,11 @@ use crate::http::auth::{self, AccountError};
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
     /// Create an account; the password is the first line of stdin.
+    ///
+    /// The account is linked to the customer whose client number and birth date
+    /// both match (ACC-LINK). The password (ACC-PASSWORD: 8 to 20 characters with
+    /// an upper-case letter, a lower-case letter and a digit) is read from stdin,
+    /// never from an argument, and kept hashed.
     Create {
         /// The login.
         #[arg(long)]

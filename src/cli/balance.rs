@@ -1,27 +1,35 @@
 //! `navigo-ledger balance ID [--at DATE] [--known-at INSTANT] [--json]`: the balance
 //! of a contract, or of a payer (every contract they pay) when ID is a person
-//! (`PAY-DUE-VS-COLLECTED`).
+//! (`PAY-DUE-VS-COLLECTED`): totals and the statement whose rows add up to them.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_core::store::Clock;
-use navigo_events_schema::views::{BalanceTotals, ContractBalance};
+use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
 use navigo_projections::{balance, Worlds};
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
 use super::{CmdResult, SystemClock};
 
-/// Arguments of `balance`: only the shared ones.
-pub type Args = AsOfArgs;
+/// Arguments of `balance`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The id (UUID) of a contract, or of a person: the balance of every
+    /// contract they pay or paid.
+    #[arg(value_name = "ID")]
+    id: String,
+    #[command(flatten)]
+    as_of: AsOfArgs,
+}
 
 /// Prints the balance.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let q = parse_as_of(&args, SystemClock.now())?;
+    let q = parse_as_of("ID", &args.id, &args.as_of, SystemClock.now())?;
     let events = super::read_whole_log(data).await?;
     let worlds = Worlds::new(&events, &q.query);
     let mut out = std::io::stdout().lock();
@@ -70,21 +78,24 @@ fn write_totals(out: &mut impl Write, t: &BalanceTotals) -> std::io::Result<()> 
 
 fn write_contract(out: &mut impl Write, b: &ContractBalance) -> std::io::Result<()> {
     write_totals(out, &b.totals)?;
-    if !b.fees.is_empty() {
-        writeln!(out, "  {:<16} {:>12}", "FEE", "AMOUNT")?;
-        for f in &b.fees {
-            writeln!(out, "  {:<16} {:>12}", name(&f.kind), eur(f.amount))?;
-        }
-    }
-    writeln!(out, "  {:<8} {:>12} {:>12}", "MONTH", "DUE", "COLLECTED")?;
-    for m in &b.months {
+    writeln!(
+        out,
+        "  {:<16} {:>12} {:>12} {:>12}",
+        "ROW", "DUE", "COLLECTED", "RETURNED"
+    )?;
+    for r in &b.rows {
+        let label = match (r.item, r.month, r.fee) {
+            (BalanceItem::Month, Some(m), _) => m.to_string(),
+            (BalanceItem::Fee, _, Some(kind)) => format!("fee {}", name(&kind)),
+            (item, _, _) => name(&item),
+        };
         writeln!(
             out,
-            "  {:<8} {:>12} {:>12}",
-            m.month.to_string(),
-            eur(m.due),
-            eur(m.collected)
+            "  {label:<16} {:>12} {:>12} {:>12}",
+            eur(r.due),
+            eur(r.collected),
+            eur(r.returned)
         )?;
     }
-    Ok(())
+    writeln!(out, "  (the rows add up to the totals)")
 }

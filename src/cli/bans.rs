@@ -8,18 +8,18 @@ use std::process::ExitCode;
 use navigo_events_schema::views::MayBe;
 use navigo_projections::bans;
 
-use super::state::{name, person_view, AsOfArgs};
+use super::state::{name, person_view, PersonArgs};
 use super::CmdResult;
 
-/// Arguments of `bans`: only the shared ones.
-pub type Args = AsOfArgs;
+/// Arguments of `bans`: a person and the shared ones.
+pub type Args = PersonArgs;
 
 /// Prints the ban windows.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(b) = person_view(data, &args, bans::person_bans).await? else {
+    let Some(b) = person_view(data, &args.person, &args.as_of, bans::person_bans).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

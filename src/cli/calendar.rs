@@ -1,6 +1,7 @@
 //! `navigo-ledger calendar CONTRACT [--at DATE] [--known-at INSTANT] [--horizon N]
 //! [--json]`: the debit calendar of a contract, from its start to N months after
-//! the month of `--at` (default: the policy's `calendar_horizon_months`).
+//! the month of `--at` (default: the policy's `calendar_horizon_months`; more than
+//! `CALENDAR_HORIZON_MONTHS_MAX` is refused, exit 2, never cut short).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,6 +11,7 @@ use navigo_core::store::Clock;
 use navigo_core::Policy;
 use navigo_events_schema::event::ChargeLine;
 use navigo_events_schema::views::DebitStatus;
+use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
 use navigo_projections::{calendar, load, ProjectionError};
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
@@ -18,11 +20,27 @@ use super::{open_store, CmdResult, SystemClock};
 /// Arguments of `calendar`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The contract's id (UUID).
+    #[arg(value_name = "CONTRACT")]
+    contract: String,
     #[command(flatten)]
     as_of: AsOfArgs,
-    /// Months after the month of --at to show.
-    #[arg(long, value_name = "N")]
-    horizon: Option<u32>,
+    #[arg(long, value_name = "N", help = horizon_help(), value_parser = parse_horizon)]
+    horizon: Option<Horizon>,
+}
+
+/// The help of `--horizon`, with its bound and default as the code has them.
+fn horizon_help() -> String {
+    format!(
+        "Months after the month of --at to show: 0 to {CALENDAR_HORIZON_MONTHS_MAX} \
+         (CALENDAR_HORIZON_MONTHS_MAX; a larger horizon is refused, never cut short); \
+         default {}",
+        Policy::default().calendar_horizon_months
+    )
+}
+
+fn parse_horizon(s: &str) -> Result<Horizon, String> {
+    s.parse().map_err(|e: HorizonError| e.to_string())
 }
 
 /// Prints the calendar.
@@ -30,7 +48,7 @@ pub struct Args {
 /// # Errors
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let q = parse_as_of(&args.as_of, SystemClock.now())?;
+    let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, SystemClock.now())?;
     let store = open_store(data)?;
     let events = load::read_contract(&store, q.id, false).await;
     store.close().await?;

@@ -10,6 +10,12 @@
 //! Re-running the demo with the same arguments on the same data directory resumes
 //! where a killed run stopped and appends nothing twice (deterministic idempotency
 //! keys; the billing clock is idempotent).
+//!
+//! The demo never records the future: its events are recorded at their simulated
+//! instants, so it simulates through yesterday (Europe/Paris) by default and
+//! refuses a later `--through`; a user's own `apply` of today's requests then
+//! comes after the demo's head. The run is deterministic for a seed and a
+//! `--through` (the default `--through` follows the system clock, read once).
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -30,7 +36,10 @@ use navigo_events_schema::Money;
 use navigo_replay::materialize::{state_hash, ProjectionDb};
 use serde_json::{json, Value};
 
-use super::{open_store, BadInput, CmdResult, EXIT_REFUSED};
+use navigo_core::calendar::paris_date;
+use navigo_core::store::Clock;
+
+use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger (the
 /// same as `init`: 2011-06-01T00:00:00Z).
@@ -47,13 +56,19 @@ pub struct Args {
     #[arg(long, default_value_t = 2024)]
     seed: u64,
     /// First simulated day.
-    #[arg(long, default_value = "2024-01-01")]
+    #[arg(long, default_value = "2024-01-01", value_name = "DATE")]
     from: NaiveDate,
-    /// Last simulated day (inclusive); by default, and at the latest, the day
-    /// before today (Europe/Paris): the demo records its events at their
-    /// simulated instants, and no event is recorded after the clock.
-    #[arg(long)]
+    /// Last simulated day (inclusive, Europe/Paris); default: yesterday. Today
+    /// or a later day is refused: the demo records every event at its simulated
+    /// instant, and an event recorded in the future would make every later
+    /// `apply` of today's requests out of order.
+    #[arg(long, value_name = "DATE")]
     through: Option<NaiveDate>,
+    /// For tests only: the Europe/Paris date taken as today instead of the system
+    /// clock's. It can move today earlier, never later (the earlier of the two
+    /// counts), so that even with it the demo never records the future.
+    #[arg(long, value_name = "DATE", hide = true)]
+    today: Option<NaiveDate>,
     /// Print the summary as one JSON object (no progress bars).
     #[arg(long)]
     json: bool,
@@ -93,40 +108,73 @@ fn spinner(msg: &'static str, visible: bool) -> ProgressBar {
     pb
 }
 
+/// The last day a demo may simulate when today (Europe/Paris) is `today`:
+/// yesterday, whose events are all recorded before today began.
+pub fn last_day_simulable(today: NaiveDate) -> NaiveDate {
+    today.pred_opt().unwrap_or(today)
+}
+
+/// The last simulated day of a run: `--through`, or by default yesterday
+/// ([`last_day_simulable`]).
+///
+/// # Errors
+/// [`BadInput`] when `--through` is today or later (nothing is written), or
+/// before `from`.
+pub fn through_day(
+    asked: Option<NaiveDate>,
+    from: NaiveDate,
+    today: NaiveDate,
+) -> Result<NaiveDate, BadInput> {
+    let last = last_day_simulable(today);
+    let through = asked.unwrap_or(last);
+    if through > last {
+        return Err(BadInput(format!(
+            "--through {through} is not in the past: today is {today} (Europe/Paris), and \
+             the demo records its events at their simulated instants, which must not be in \
+             the future (a later `apply` of today's requests would be refused as out of \
+             order); give --through {last} or earlier, or leave it out (default: yesterday)"
+        )));
+    }
+    if through < from {
+        return Err(BadInput(format!(
+            "--through {through} is before --from {from}; give a --from on or before {through}"
+        )));
+    }
+    Ok(through)
+}
+
+/// The population a run simulates, from its arguments, checked before anything
+/// is written. The system clock is read once, here: the population and
+/// everything it records depend only on the seed and the last simulated day.
+///
+/// # Errors
+/// [`BadInput`]: `--through` today or later or before `--from`, `--contracts`
+/// out of range.
+fn population_config(args: &Args) -> Result<PopulationConfig, BadInput> {
+    let system_today = paris_date(SystemClock.now());
+    let today = args.today.map_or(system_today, |t| t.min(system_today));
+    let through = through_day(args.through, args.from, today)?;
+    if args.contracts == 0 || args.contracts > CONTRACTS_MAX {
+        return Err(BadInput(format!(
+            "--contracts must be between 1 and {CONTRACTS_MAX}; got {}",
+            args.contracts
+        )));
+    }
+    Ok(PopulationConfig {
+        seed: args.seed,
+        contracts: args.contracts,
+        from: args.from,
+        through,
+    })
+}
+
 /// Runs the demo.
 ///
 /// # Errors
 /// Bad arguments, a data directory that is not a ledger, a store failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    use navigo_core::store::Clock as _;
-    let today = navigo_core::calendar::paris_date(super::SystemClock.now());
-    let yesterday = today.pred_opt().unwrap_or(today);
-    let through = args.through.unwrap_or(yesterday);
-    if through > yesterday {
-        return Err(BadInput(format!(
-            "--through {through} is not in the past: the demo records every event at its \
-             simulated instant and nothing is recorded after the clock; give {yesterday} or earlier"
-        ))
-        .into());
-    }
-    let args = Args {
-        through: Some(through),
-        ..args
-    };
-    if through < args.from {
-        return Err(BadInput(format!(
-            "--through {} is before --from {}",
-            through, args.from
-        ))
-        .into());
-    }
-    if args.contracts == 0 || args.contracts > CONTRACTS_MAX {
-        return Err(BadInput(format!(
-            "--contracts must be between 1 and {CONTRACTS_MAX}; got {}",
-            args.contracts
-        ))
-        .into());
-    }
+    let cfg = population_config(&args)?;
+    let through = cfg.through;
     let visible = !args.json && std::io::stderr().is_terminal();
     let mut timings = Timings(Vec::new());
 
@@ -134,9 +182,10 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let t = Instant::now();
     SledStore::init(data)?;
     let store = open_store(data)?;
+    // The binary's clock judges every command: nothing is recorded after it.
     let mut ledger = Ledger::open(store, Policy::default(), args.seed)
         .await?
-        .with_clock(std::sync::Arc::new(super::SystemClock));
+        .with_clock(std::sync::Arc::new(SystemClock));
     let head = ledger.store().head().await?;
     let at = match head.recorded_at {
         Some(h) if h > BUILTIN_RECORDED_AT => h,
@@ -153,12 +202,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // 2. The population.
     let t = Instant::now();
     let campaigns = navigo_core::reference::builtin_campaigns()?;
-    let cfg = PopulationConfig {
-        seed: args.seed,
-        contracts: args.contracts,
-        from: args.from,
-        through,
-    };
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
 
@@ -537,4 +580,53 @@ fn json_summary(o: &Outcome<'_>) -> Value {
         "timings_s": t.0.iter().map(|(k, d)| ((*k).to_owned(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
         "audit": audit.map(|(id, lines)| json!({"contract": id.to_string(), "events": lines})),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn demo_through_defaults_to_yesterday_of_the_injected_today() {
+        // Given today is 2026-03-01 (Europe/Paris), when no --through is given,
+        // then the demo simulates through 2026-02-28.
+        let from = d(2024, 1, 1);
+        assert_eq!(
+            through_day(None, from, d(2026, 3, 1)).expect("default"),
+            d(2026, 2, 28)
+        );
+        // And on 1 January, through the last day of the year before.
+        assert_eq!(
+            through_day(None, from, d(2027, 1, 1)).expect("default"),
+            d(2026, 12, 31)
+        );
+    }
+
+    #[test]
+    fn demo_through_today_or_later_is_refused_naming_the_last_day_allowed() {
+        // Given today is 2026-12-06, when --through is today or the old default
+        // 2026-12-31, then it is refused with the last day allowed.
+        let from = d(2024, 1, 1);
+        let today = d(2026, 12, 6);
+        for asked in [today, d(2026, 12, 31)] {
+            let e = through_day(Some(asked), from, today).expect_err("refused");
+            assert!(e.0.contains("give --through 2026-12-05 or earlier"), "{e}");
+            assert!(e.0.contains("future"), "{e}");
+        }
+        // Yesterday and earlier are accepted as given.
+        assert_eq!(
+            through_day(Some(d(2026, 12, 5)), from, today).expect("yesterday"),
+            d(2026, 12, 5)
+        );
+        assert_eq!(
+            through_day(Some(d(2025, 6, 30)), from, today).expect("past"),
+            d(2025, 6, 30)
+        );
+        // Before --from is refused.
+        assert!(through_day(Some(d(2023, 12, 31)), from, today).is_err());
+    }
 }

@@ -1,5 +1,5 @@
 //! The subcommands, one module each, and what they share: the system clock, how a
-//! ledger is opened, and the one place errors become exit codes.
+//! ledger is opened, and the one place errors become exit codes (`exit`).
 
 /// `println!` that returns the write error (`?`) instead of panicking: a reader
 /// that closes stdout (`navigo-ledger stats | head -1`) ends the command with a
@@ -22,6 +22,7 @@ pub mod calendar;
 pub mod check_projections;
 pub mod demo;
 pub mod diff;
+pub mod exit;
 pub mod follow;
 pub mod history;
 pub mod init;
@@ -45,10 +46,7 @@ use chrono::{DateTime, Utc};
 use navigo_core::store::sled_store::SledStore;
 use navigo_core::store::{Clock, Limits, StoreError};
 
-/// Exit code of a refusal (not a ledger, conflict) or a failed verification.
-pub const EXIT_REFUSED: u8 = 1;
-/// Exit code of bad input or usage (clap uses it for usage errors too).
-pub const EXIT_BAD_INPUT: u8 = 2;
+pub use exit::{exit_code, EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_REFUSED};
 
 /// The result of a subcommand: an exit code, or an error whose kind chooses one.
 pub type CmdResult = anyhow::Result<ExitCode>;
@@ -64,15 +62,6 @@ impl fmt::Display for BadInput {
 }
 
 impl std::error::Error for BadInput {}
-
-/// The exit code of an error: 2 for bad input, 1 for everything else.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
-        EXIT_BAD_INPUT
-    } else {
-        EXIT_REFUSED
-    }
-}
 
 /// The environment variable that stands the binary's clock at a fixed RFC 3339
 /// instant instead of the wall clock. For tests only: time in the tests is

@@ -7,18 +7,19 @@ use std::process::ExitCode;
 
 use navigo_projections::refunds;
 
-use super::state::{eur, name, person_view, AsOfArgs};
+use super::state::{eur, name, person_view, PersonArgs};
 use super::CmdResult;
 
-/// Arguments of `refunds`: only the shared ones.
-pub type Args = AsOfArgs;
+/// Arguments of `refunds`: a person and the shared ones.
+pub type Args = PersonArgs;
 
 /// Prints the refund entitlements.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(r) = person_view(data, &args, refunds::person_refunds).await? else {
+    let Some(r) = person_view(data, &args.person, &args.as_of, refunds::person_refunds).await?
+    else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

@@ -14,18 +14,20 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_core::calendar::paris_date;
 use navigo_core::store::Clock;
-use navigo_events_schema::views::{StatusView, ValidityReason};
+use navigo_events_schema::types::PaymentSetup;
+use navigo_events_schema::views::{
+    ContractStateView, ScheduledChanges, StatusView, ValidityReason, ValidityView,
+};
 use navigo_projections::{state, Query, Worlds};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{BadInput, CmdResult, SystemClock};
 
-/// The arguments every projection subcommand takes.
+/// The arguments every projection subcommand takes besides its id (each
+/// command names the kind of id it takes).
 #[derive(Debug, clap::Args)]
 pub struct AsOfArgs {
-    /// The id (UUID) of the contract or person.
-    pub id: String,
     /// The effective Europe/Paris date read (YYYY-MM-DD); default: today.
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
@@ -48,15 +50,20 @@ pub struct AsOf {
     pub json: bool,
 }
 
-/// Parses the shared arguments against `now`.
+/// Parses the id (`label`: its argument's name, as the help shows it) and the
+/// shared arguments against `now`.
 ///
 /// # Errors
 /// [`BadInput`] for a malformed id, date or instant, or an instant in the future.
-pub fn parse_as_of(args: &AsOfArgs, now: DateTime<Utc>) -> Result<AsOf, BadInput> {
-    let id: Uuid = args
-        .id
+pub fn parse_as_of(
+    label: &str,
+    id: &str,
+    args: &AsOfArgs,
+    now: DateTime<Utc>,
+) -> Result<AsOf, BadInput> {
+    let id: Uuid = id
         .parse()
-        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
+        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
     let at = match &args.at {
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}")))?,
@@ -134,6 +141,7 @@ pub fn unknown(e: navigo_projections::ProjectionError) -> BadInput {
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn person_view<T: Serialize>(
     data: &Path,
+    person: &str,
     args: &AsOfArgs,
     view: impl FnOnce(
         &[navigo_events_schema::Envelope],
@@ -141,7 +149,7 @@ pub async fn person_view<T: Serialize>(
         &Query,
     ) -> Result<T, navigo_projections::ProjectionError>,
 ) -> anyhow::Result<Option<T>> {
-    let q = parse_as_of(args, SystemClock.now())?;
+    let q = parse_as_of("PERSON", person, args, SystemClock.now())?;
     let events = super::read_whole_log(data).await?;
     let v = view(&events, q.id, &q.query).map_err(unknown)?;
     if q.json {
@@ -151,9 +159,22 @@ pub async fn person_view<T: Serialize>(
     Ok(Some(v))
 }
 
+/// Arguments of `person`-reading commands (`bans`, `refunds`).
+#[derive(Debug, clap::Args)]
+pub struct PersonArgs {
+    /// The person's id (UUID).
+    #[arg(value_name = "PERSON")]
+    pub person: String,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
+}
+
 /// Arguments of `state`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The contract's id (UUID).
+    #[arg(value_name = "CONTRACT")]
+    contract: String,
     #[command(flatten)]
     as_of: AsOfArgs,
     /// Also answer "may this contract be used in zone Z?" (`USE-DEZONAGE`).
@@ -170,7 +191,7 @@ pub struct Args {
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let now = SystemClock.now();
-    let q = parse_as_of(&args.as_of, now)?;
+    let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, now)?;
     let instant = match &args.instant {
         Some(s) => parse_instant("--instant", s)?,
         None => now,
@@ -189,7 +210,17 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
+    write_state(&mut std::io::stdout().lock(), &view, validity.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The state as a table: what holds on the date read, then what is scheduled
+/// after it, then the validity answer if asked.
+fn write_state(
+    out: &mut impl Write,
+    view: &ContractStateView,
+    validity: Option<&ValidityView>,
+) -> std::io::Result<()> {
     writeln!(out, "contract   {}", view.contract)?;
     writeln!(
         out,
@@ -205,18 +236,10 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     writeln!(out, "product    {}", view.product)?;
     writeln!(
         out,
-        "payment    {}{}",
+        "payment    {}",
         view.payment
             .as_ref()
-            .map(|p| match p {
-                navigo_events_schema::types::PaymentSetup::Cash => "cash".to_owned(),
-                navigo_events_schema::types::PaymentSetup::DirectDebit { .. } =>
-                    "direct debit".to_owned(),
-            })
-            .unwrap_or_else(|| "-".into()),
-        view.debit_day
-            .map(|d| format!(", debit day {}", d.day()))
-            .unwrap_or_default()
+            .map_or_else(|| "-".into(), payment_text)
     )?;
     writeln!(out, "payer      {}", view.payer)?;
     writeln!(out, "support    {}", name(&view.support))?;
@@ -258,6 +281,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     for p in &view.products {
         writeln!(out, "{:<10}  {}", p.from, p.product)?;
     }
+    write_scheduled(out, &view.scheduled)?;
     if let Some(v) = validity {
         writeln!(out)?;
         let why = match &v.reason {
@@ -274,7 +298,55 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             v.rule
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// The changes known on the date read that take effect after it, apart from
+/// what holds on that date.
+fn write_scheduled(out: &mut impl Write, s: &ScheduledChanges) -> std::io::Result<()> {
+    let none = s.statuses.is_empty()
+        && s.products.is_empty()
+        && s.payments.is_empty()
+        && s.payers.is_empty();
+    writeln!(out)?;
+    if none {
+        return writeln!(out, "scheduled  nothing");
+    }
+    writeln!(out, "SCHEDULED (known, effective after the date read)")?;
+    for st in &s.statuses {
+        writeln!(out, "{}", status_row(st))?;
+    }
+    for p in &s.products {
+        writeln!(out, "{:<10}  product     {}", p.from, p.product)?;
+    }
+    for p in &s.payments {
+        writeln!(
+            out,
+            "{:<10}  payment     {}",
+            p.from_month.first_day(),
+            payment_text(&p.payment)
+        )?;
+    }
+    for p in &s.payers {
+        writeln!(
+            out,
+            "{:<10}  payer       {}",
+            p.from_month.first_day(),
+            p.payer
+        )?;
+    }
+    Ok(())
+}
+
+fn payment_text(p: &PaymentSetup) -> String {
+    match p {
+        PaymentSetup::Cash => "cash".to_owned(),
+        PaymentSetup::DirectDebit { debit_day, mandate } => format!(
+            "direct debit, debit day {}, mandate {}",
+            debit_day.day(),
+            mandate.reference
+        ),
+    }
 }
 
 fn name_of_reason(r: &ValidityReason) -> String {

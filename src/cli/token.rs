@@ -9,7 +9,9 @@ use crate::http::auth::{self, AuthDb, Role};
 /// Arguments of `token`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
-    /// Create a token; the secret is printed once, only its hash is kept.
+    /// Create a token with a role.
+    ///
+    /// The secret is printed once; only its hash is kept.
     Create {
         /// A name to list and revoke it by.
         #[arg(long)]
@@ -19,8 +21,12 @@ pub enum Args {
         role: String,
     },
     /// List token names and roles.
+    ///
+    /// Secrets are never listed: only their hashes are kept.
     List,
     /// Revoke a token by name.
+    ///
+    /// Requests with the token are refused from then on.
     Revoke {
         /// The name.
         #[arg(long)]

@@ -106,6 +106,28 @@ fn view_op(path: &'static str, roles: &'static str, summary: &'static str, view:
     }
 }
 
+fn calendar_op() -> Op {
+    use navigo_projections::calendar::CALENDAR_HORIZON_MONTHS_MAX;
+    let mut op = view_op(
+        "/v1/contracts/{id}/calendar",
+        "agent, auditor, customer (own)",
+        "Debit calendar at `at`, as known at `known_at`, from the contract's start through `horizon` months after the month of `at` (default 24; at most CALENDAR_HORIZON_MONTHS_MAX = 120). A calendar longer than CALENDAR_MONTHS_MAX months (an `at` centuries away) is 422 naming `at`.",
+        "DebitCalendar",
+    );
+    op.params.push((
+        "horizon",
+        "query",
+        json!({"type": "integer", "format": "int32", "minimum": 0, "maximum": CALENDAR_HORIZON_MONTHS_MAX}),
+        "Months after the month of `at` the calendar forecasts.",
+    ));
+    op.responses.push((
+        422,
+        "a calendar longer than CALENDAR_MONTHS_MAX months",
+        Some(r("Error")),
+    ));
+    op
+}
+
 fn write_errors() -> Vec<(u16, &'static str, Option<Value>)> {
     vec![
         (400, "malformed input (field named)", Some(r("Error"))),
@@ -309,7 +331,7 @@ fn ops() -> Vec<Op> {
         command_op(),
         view_op("/v1/contracts/{id}/state", "agent, auditor, customer (own)", "Contract state at `at`, as known at `known_at`; ETag: the contract stream's version in that reading (send it back as If-Match).", "ContractStateView"),
         view_op("/v1/contracts/{id}/balance", "agent, auditor, customer (own)", "Contract balance.", "ContractBalance"),
-        view_op("/v1/contracts/{id}/calendar", "agent, auditor, customer (own)", "Debit calendar.", "DebitCalendar"),
+        calendar_op(),
         view_op("/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", "PersonBans"),
         view_op("/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", "PersonRefunds"),
         feed_op(),

@@ -49,8 +49,8 @@ use navigo_events_schema::event::{
     SuspensionCause, TerminationReason,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Channel, DebitDay, Mandate, PaymentSetup, Product, ReasonCode, Support,
-    Zones,
+    ActivityDeclaration, ActorRole, Channel, DebitDay, Mandate, PaymentSetup, Product, ReasonCode,
+    Support, Zones,
 };
 use navigo_events_schema::{Envelope, Event, Money, YearMonth};
 use uuid::Uuid;
@@ -295,6 +295,28 @@ pub struct SeniorSwitchPending {
     pub declaration: ActivityDeclaration,
 }
 
+/// How many sets of prepared terms a contract keeps ([`ContractState::prepared`]);
+/// beyond it the oldest is dropped. A set serves the debits of the month or two
+/// after its registration (`PAY-CUTOFF`) and is dropped once they are presented,
+/// so only a contract changed again and again without being debited reaches it.
+pub const PREPARED_TERMS_MAX: usize = 32;
+
+/// The terms of a contract as they stood just before a change registered on
+/// `registered_on` (`PAY-CUTOFF`): what a debit prepared before that change was
+/// composed from. The billing clock picks the set that applies to a month
+/// (`billing::prepared_terms`); the fold only keeps them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedTerms {
+    /// The Paris date of the change's recorded-at instant: the day the ledger
+    /// learnt it.
+    pub registered_on: NaiveDate,
+    /// The contract just before the change. Its money, debits, refunds and other
+    /// history are left empty: a prepared debit reads those as they are when it
+    /// is presented, only its terms (periods, products, payment, payer) are the
+    /// prepared ones.
+    pub before: Box<ContractState>,
+}
+
 /// The state of one contract.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContractState {
@@ -385,6 +407,10 @@ pub struct ContractState {
     /// Date of the first rejection since the balance was last settled
     /// (`PAY-UNPAID-TERMINATION`: the grace runs from it).
     pub unpaid_since: Option<NaiveDate>,
+    /// The terms before each change of the debit terms registered by a person
+    /// (customer, agent, import), oldest first, while a debit they may have
+    /// prepared is not presented yet (`PAY-CUTOFF`; see [`PreparedTerms`]).
+    pub prepared: Vec<PreparedTerms>,
 }
 
 fn at_month<T: Clone>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<T> {
@@ -399,6 +425,26 @@ fn at_month_ref<T>(timeline: &[(YearMonth, T)], m: YearMonth) -> Option<&T> {
         .find(|(from, _)| *from <= m)
         .or(timeline.first())
         .map(|(_, v)| v)
+}
+
+/// Whether an event changes the terms a debit is composed from: the operations
+/// `PAY-CUTOFF` lists (suspension, resumption, termination, zone change, payer,
+/// account or method change, Senior switch), the mandate's revocation and the
+/// debit day.
+fn changes_debit_terms(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ContractSuspended(_)
+            | Event::ContractResumed(_)
+            | Event::ContractTerminated(_)
+            | Event::ZonesChanged(_)
+            | Event::PayerChanged(_)
+            | Event::MandateChanged(_)
+            | Event::MandateRevoked(_)
+            | Event::PaymentMethodSwitched(_)
+            | Event::SeniorSwitchValidated(_)
+            | Event::DebitDayChanged(_)
+    )
 }
 
 /// The kinds of charge lines that create an obligation (`PAY-DUE-VS-COLLECTED`).
@@ -483,6 +529,7 @@ impl ContractState {
             treasury_notices: Vec::new(),
             last_event_date: start,
             unpaid_since: None,
+            prepared: Vec::new(),
         })
     }
 
@@ -582,6 +629,12 @@ impl ContractState {
     /// Folds one event without checking the invariants: the world's batch fold
     /// ([`crate::world::World::apply_all`]) checks them once, after the batch.
     pub(crate) fn fold_event(&mut self, env: &Envelope) {
+        self.keep_prepared_terms(env);
+        self.fold_terms_and_money(env);
+    }
+
+    /// Folds one event into the state (everything but the prepared terms).
+    fn fold_terms_and_money(&mut self, env: &Envelope) {
         let date = env.effective_date;
         if date > self.last_event_date {
             self.last_event_date = date;
@@ -905,6 +958,79 @@ impl ContractState {
         if !self.money.debt().is_positive() {
             self.unpaid_since = None;
         }
+    }
+
+    /// Keeps the terms before a change of the debit terms (`PAY-CUTOFF`), and
+    /// drops those no debit can be prepared from any more. This is bookkeeping,
+    /// not a rule: which set a debit reads is decided by the billing clock
+    /// (`billing::prepared_terms`), from the date each change was registered.
+    ///
+    /// A change registered by a person (customer, agent, import) keeps the terms
+    /// it replaces, once per registration date. The ledger's own decisions (the
+    /// billing clock, bank returns) register nothing new: they carry out what was
+    /// registered before (a resumption planned with the suspension) or what the
+    /// rules impose on a date (an unpaid termination), so they are folded into the
+    /// kept terms too, except a planned resumption into terms that did not plan
+    /// it.
+    fn keep_prepared_terms(&mut self, env: &Envelope) {
+        match &env.event {
+            Event::DebitPresented(d) => {
+                // A change registered in month M reaches the debits from M+1 or M+2
+                // (PAY-CUTOFF), so its terms can be the prepared terms of the debit
+                // of M+1 at the latest; the clock never presents a month at or
+                // before one already debited.
+                let reach = super::timing::CUTOFF_MONTHS_AHEAD_MAX - 1;
+                self.prepared
+                    .retain(|p| YearMonth::of(p.registered_on).plus(reach) > d.month);
+            }
+            e if changes_debit_terms(e) => {
+                if env.actor.role == ActorRole::System {
+                    for p in &mut self.prepared {
+                        let unplanned = matches!(e, Event::ContractResumed(_))
+                            && p.before.planned_resumption != Some(env.effective_date);
+                        if !unplanned {
+                            p.before.fold_terms_and_money(env);
+                        }
+                    }
+                    return;
+                }
+                let registered_on = crate::calendar::paris_date(env.recorded_at);
+                if self
+                    .prepared
+                    .last()
+                    .is_some_and(|p| p.registered_on == registered_on)
+                {
+                    // The terms before the first change of the day are the ones a
+                    // debit prepared before that day reads.
+                    return;
+                }
+                let before = Box::new(self.terms_only());
+                self.prepared.push(PreparedTerms {
+                    registered_on,
+                    before,
+                });
+                if self.prepared.len() > PREPARED_TERMS_MAX {
+                    self.prepared.remove(0);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A copy of the contract without its money and history (see
+    /// [`PreparedTerms::before`]).
+    fn terms_only(&mut self) -> ContractState {
+        let prepared = std::mem::take(&mut self.prepared);
+        let mut terms = self.clone();
+        self.prepared = prepared;
+        terms.money = ContractMoney::default();
+        terms.debits = BTreeMap::new();
+        terms.rejections = Vec::new();
+        terms.refunds = BTreeMap::new();
+        terms.one_off_payments = Vec::new();
+        terms.losses = Vec::new();
+        terms.treasury_notices = Vec::new();
+        terms
     }
 
     /// A suspension or termination whose effective date makes a month already

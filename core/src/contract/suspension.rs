@@ -140,14 +140,35 @@ pub fn suspend(
     }
     // SUSP-MONTH-DUE and PAY-CUTOFF: the month of the last day in force stays due in
     // full; debits stop after it, or later when the request comes after the cutoff,
-    // in which case the prepared debit is taken and refunded (PAY-REFUND-30D).
-    let billing_stops_from = timing::billing_stops_from(rb, req.date, effective);
-    let event = Event::ContractSuspended(ContractSuspended {
-        cause: SuspensionCause::Request,
-        planned_resumption: cmd.planned_resumption,
-        billing_stops_from,
-    });
+    // in which case the prepared debit is taken and refunded (PAY-REFUND-30D). The
+    // event states all three, so that a reader sees a month not due and refunded
+    // rather than only when debits stop.
+    let event = Event::ContractSuspended(suspended(
+        SuspensionCause::Request,
+        cmd.planned_resumption,
+        effective,
+        timing::billing_stops_from(rb, req.date, effective),
+    ));
     Ok(req.one_contract_event(world, ctx, c.id, effective, event))
+}
+
+/// The suspension event of a contract no longer in force from `effective`, whose
+/// debits stop from `billing_stops_from` (`SUSP-MONTH-DUE`, `PAY-CUTOFF`): it
+/// states the first month not due and the months not due whose prepared debit is
+/// taken and refunded. The billing clock uses it for a cash period that ends.
+pub fn suspended(
+    cause: SuspensionCause,
+    planned_resumption: Option<NaiveDate>,
+    effective: NaiveDate,
+    billing_stops_from: YearMonth,
+) -> ContractSuspended {
+    ContractSuspended {
+        cause,
+        planned_resumption,
+        not_due_from: timing::first_month_not_due(effective),
+        billing_stops_from,
+        prepared_debits_refunded: timing::prepared_months_not_due(effective, billing_stops_from),
+    }
 }
 
 /// The effective date of a suspension asked on the request's date through

@@ -22,6 +22,22 @@
 //! still be stopped, the debits in between are taken and refunded
 //! (`PAY-REFUND-30D`); the billing clock does that from the `billing_stops_from`
 //! month recorded in the event ([`billing_stops_from`]).
+//!
+//! # When the debit of a month is prepared (Decision)
+//!
+//! The debit of month X is prepared once the cutoff day of month X−1 has begun
+//! (00:00 Paris on the 15th under CGVU-2026, the 20th under CGU-2011): a change
+//! registered from then on reaches the debits from X+1 only, whatever the debit
+//! day. With debit day 8 or 12 the debit of X is taken on the 8th or 12th of X,
+//! but it was prepared on the cutoff day of X−1 like the debit of day 1, so a
+//! change registered on the 3rd of X (before the debit date, after the
+//! preparation) leaves it as prepared: RULES.md counts the months a change
+//! reaches ("debits from the 1st of M+1"), not days before a debit date, and one
+//! instant per month keeps every debit day under the same rule. The registration
+//! instant is the event's recorded-at instant, read as a Paris date
+//! ([`reaches_debit_of`]); the billing clock composes the prepared debit from the
+//! terms before the first change that does not reach it
+//! (`billing::prepared_terms`).
 
 use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::YearMonth;
@@ -40,24 +56,57 @@ pub fn first_month_affected(rulebook: &Rulebook, request_date: NaiveDate) -> Yea
     }
 }
 
+/// A change reaches the debits from the month after its registration or the one
+/// after (`PAY-CUTOFF`), never later: the most months between the month of the
+/// registration and the first month whose debit it changes.
+pub const CUTOFF_MONTHS_AHEAD_MAX: i32 = 2;
+
+/// Whether a change registered on `registered_on` changes the debit of month `m`
+/// (`PAY-CUTOFF`, module Decision): its first month affected, under the rulebook
+/// in force on the registration date (RULES.md §0), is `m` or earlier. When it
+/// does not, the debit of `m` was prepared before the change and is taken as
+/// prepared.
+pub fn reaches_debit_of(registered_on: NaiveDate, m: YearMonth) -> bool {
+    first_month_affected(crate::rulebook::in_force(registered_on), registered_on) <= m
+}
+
 /// The last month due when validity ends on `end` (first day no longer in force):
 /// the month of `end − 1 day` (module Decision; `SUSP-MONTH-DUE`, `TERM-BY-PAYER`).
 pub fn last_due_month(end: NaiveDate) -> YearMonth {
     YearMonth::of(end.pred_opt().unwrap_or(end))
 }
 
+/// The first month not due when validity ends on `end`: the month after the
+/// last month due (`SUSP-MONTH-DUE`, `TERM-BY-PAYER`; the month of `end` itself
+/// when `end` is the 1st).
+pub fn first_month_not_due(end: NaiveDate) -> YearMonth {
+    last_due_month(end).plus(1)
+}
+
 /// The first month no longer debited after an end of validity on `end` requested
-/// on `request_date`: the month after the last month due, or later when the
-/// cutoff has passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and
-/// refunded within 30 days, `PAY-REFUND-30D`).
+/// on `request_date`: the first month not due, or later when the cutoff has
+/// passed (`PAY-CUTOFF` Decision: the prepared debit is still taken and refunded
+/// within 30 days, `PAY-REFUND-30D`).
 pub fn billing_stops_from(
     rulebook: &Rulebook,
     request_date: NaiveDate,
     end: NaiveDate,
 ) -> YearMonth {
-    last_due_month(end)
-        .plus(1)
-        .max(first_month_affected(rulebook, request_date))
+    first_month_not_due(end).max(first_month_affected(rulebook, request_date))
+}
+
+/// The months not due whose debit was already prepared when an end of validity on
+/// `end` was registered: from [`first_month_not_due`] to `billing_stops_from`,
+/// excluded (`PAY-CUTOFF` Decision: each one's debit is taken as prepared and
+/// refunded, `PAY-REFUND-30D`).
+pub fn prepared_months_not_due(end: NaiveDate, billing_stops_from: YearMonth) -> Vec<YearMonth> {
+    let mut months = Vec::new();
+    let mut m = first_month_not_due(end);
+    while m < billing_stops_from {
+        months.push(m);
+        m = m.plus(1);
+    }
+    months
 }
 
 /// The earliest effective date of a change asked through a remote channel: the
@@ -116,6 +165,30 @@ mod tests {
             billing_stops_from(&rb, d(2026, 11, 16), d(2026, 11, 20)),
             ym(2027, 1)
         );
+    }
+
+    #[test]
+    fn susp_month_due_a_stored_v1_suspension_is_read_with_the_months_the_ledger_gives() {
+        // The upcast of a version 1 suspension re-derives its first month not due
+        // and its refunded months in events-schema, which cannot call this module:
+        // for every effective date of two years, both readings agree.
+        let stops = ym(2027, 6);
+        let v1 = r#"{"cause":"request","billing_stops_from":"2027-06"}"#;
+        let mut date = d(2025, 6, 1);
+        while date < d(2027, 6, 1) {
+            let Ok(navigo_events_schema::Event::ContractSuspended(s)) =
+                navigo_events_schema::upcast::decode_event_on("ContractSuspended", 1, v1, date)
+            else {
+                panic!("a suspension on {date}");
+            };
+            assert_eq!(s.not_due_from, first_month_not_due(date), "{date}");
+            assert_eq!(
+                s.prepared_debits_refunded,
+                prepared_months_not_due(date, stops),
+                "{date}"
+            );
+            date = date.succ_opt().expect("a next day");
+        }
     }
 
     #[test]

@@ -64,11 +64,41 @@ pub(super) async fn balance(
     view_json(view)
 }
 
+/// The calendar of a contract; besides `at` and `known_at` it takes `horizon`,
+/// the months after the month read, within the bound the CLI has
+/// (`CALENDAR_HORIZON_MONTHS_MAX`): beyond it, a 400 naming the bound. A
+/// calendar longer than `CALENDAR_MONTHS_MAX` (an `at` centuries away) is
+/// judged and refused, 422 naming `at`.
 pub(super) async fn calendar(
-    (State(st), Extension(p), Path(id), Query(q)): IdRead,
+    (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = q
+        .keys()
+        .find(|k| !["at", "known_at", "horizon"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad(
+            k,
+            "unknown query parameter; use at, known_at and horizon",
+        ));
+    }
+    let horizon = match q.remove("horizon") {
+        Some(s) => Some(
+            s.parse::<navigo_projections::calendar::Horizon>()
+                .map_err(|e| ApiError::bad("horizon", e.to_string()))?,
+        ),
+        None => None,
+    };
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), None)
-        .map_err(not_found)?;
+    let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), horizon)
+        .map_err(|e| match e {
+            navigo_projections::ProjectionError::CalendarTooLong { .. } => ApiError::Invalid {
+                field: "at".into(),
+                message: e.to_string(),
+            },
+            navigo_projections::ProjectionError::Horizon(_) => {
+                ApiError::bad("horizon", e.to_string())
+            }
+            _ => not_found(e),
+        })?;
     view_json(view)
 }

@@ -1,0 +1,253 @@
+//! Exit codes: the one place errors become exit codes, and the one place their
+//! meaning for each command is written. `--help` of every command ends with its
+//! table ([`documented`]); README.md's table is checked against it
+//! (tests/cli.rs).
+
+/// Exit code of a refusal (not a ledger, conflict) or a failed verification.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code of bad input or usage (clap uses it for usage errors too).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code when the reader of stdout went away (`navigo-ledger audit ID |
+/// head`): 128 + SIGPIPE, as a Unix tool killed by the signal.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// What 0, 1 and 2 mean for one command.
+struct Meaning {
+    command: &'static str,
+    ok: &'static str,
+    refused: &'static str,
+    bad_input: &'static str,
+}
+
+const fn meaning(
+    command: &'static str,
+    ok: &'static str,
+    refused: &'static str,
+    bad_input: &'static str,
+) -> Meaning {
+    Meaning {
+        command,
+        ok,
+        refused,
+        bad_input,
+    }
+}
+
+/// The projection commands share their failures.
+const VIEW_REFUSED: &str = "the ledger cannot be opened or read";
+
+/// What the exit codes of each command mean, in the order of `--help`.
+const MEANINGS: &[Meaning] = &[
+    meaning(
+        "init",
+        "the ledger was created, or already existed (the built-in reference data it lacked was appended)",
+        "--data is a file or a non-empty directory that is not a ledger (left untouched), or the store failed",
+        "bad usage",
+    ),
+    meaning(
+        "append",
+        "every line was appended, or had been already (idempotency keys)",
+        "the store refused the batch (a version or idempotency conflict) or --data is not a ledger; nothing was appended",
+        "a line is malformed, a limit is exceeded or there is no line; nothing was appended",
+    ),
+    meaning(
+        "apply",
+        "every command was accepted",
+        "a command was refused (rule id and article), invalid, or out of order (its output line says which), or the store failed; the other lines were still judged",
+        "a line is malformed (not a command; this wins over 1); the other lines were still judged",
+    ),
+    meaning(
+        "advance",
+        "the clock ran; its events are printed",
+        "the ledger cannot be opened or the store failed (what was appended stays)",
+        "bad usage (--to is not a date)",
+    ),
+    meaning(
+        "state",
+        "the view is printed",
+        VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown contract",
+    ),
+    meaning(
+        "balance",
+        "the view is printed",
+        VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an id that is neither a contract nor a person",
+    ),
+    meaning(
+        "calendar",
+        "the view is printed",
+        VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, an unknown contract, or a horizon beyond its bound",
+    ),
+    meaning(
+        "bans",
+        "the view is printed",
+        VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown person",
+    ),
+    meaning(
+        "refunds",
+        "the view is printed",
+        VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown person",
+    ),
+    meaning(
+        "demo",
+        "the run completed and every check holds (chain, balance invariant, materialized balances)",
+        "a check failed (the summary says which), or the store failed",
+        "bad arguments (--through today or later, or before --from; --contracts out of range); nothing was written",
+    ),
+    meaning(
+        "history",
+        "the stream is printed",
+        "--data is not a ledger, or a record is corrupt",
+        "a malformed stream id",
+    ),
+    meaning(
+        "verify",
+        "every record and the chain verify",
+        "a record or the chain does not verify (the first bad position is printed), or --data is not a ledger",
+        "bad usage",
+    ),
+    meaning(
+        "serve",
+        "the service stopped cleanly (Ctrl-C)",
+        "the ledger cannot be opened, or the service failed",
+        "a malformed --listen address, or one it cannot listen on",
+    ),
+    meaning(
+        "token",
+        "done",
+        "the auth file cannot be read or written",
+        "an unknown role or token name",
+    ),
+    meaning(
+        "account",
+        "the account was created and linked",
+        "refused (ACC-PASSWORD, ACC-LINK), or the ledger cannot be read",
+        "malformed arguments, or the login is taken",
+    ),
+    meaning(
+        "stats",
+        "the counts are printed",
+        "--data is not a ledger, or the store failed",
+        "bad usage",
+    ),
+    meaning(
+        "sample",
+        "the sample is in the ledger and the ledger verifies",
+        "the ledger does not verify, or --data is not a ledger",
+        "bad usage",
+    ),
+    meaning(
+        "rebuild",
+        "the projections were rebuilt and swapped in",
+        "the log or the projections cannot be read or written",
+        "a malformed --at",
+    ),
+    meaning(
+        "follow",
+        "caught up (--once), or stopped",
+        "no projection built yet, a storage failure, or a log that no longer continues what was followed",
+        "bad usage",
+    ),
+    meaning(
+        "check-projections",
+        "every materialized view equals the view computed from the log",
+        "a view differs (named), or the projections cannot be read",
+        "bad usage",
+    ),
+    meaning(
+        "audit",
+        "the trail is printed",
+        VIEW_REFUSED,
+        "a malformed id or instant, an instant in the future, or an unknown id",
+    ),
+    meaning(
+        "diff",
+        "the changes are printed",
+        VIEW_REFUSED,
+        "malformed or missing readings, or an unknown id",
+    ),
+    meaning(
+        "what-if",
+        "the hypothetical views are printed (nothing is appended)",
+        VIEW_REFUSED,
+        "a malformed id, date or command file, or an unknown contract",
+    ),
+    meaning(
+        "stress-append",
+        "the writers finished",
+        "the store failed",
+        "bad arguments",
+    ),
+];
+
+/// The lines every command shares.
+const BROKEN_PIPE: &str = "stdout was closed by its reader (`| head`); what was appended stays";
+
+/// The exit-code section of a command's help.
+fn section(m: &Meaning) -> String {
+    format!(
+        "Exit codes:\n  0    {}\n  {EXIT_REFUSED}    {}\n  {EXIT_BAD_INPUT}    {}\n  \
+         {EXIT_BROKEN_PIPE}  {BROKEN_PIPE}",
+        m.ok, m.refused, m.bad_input
+    )
+}
+
+/// The exit-code section of the top-level help.
+fn overview() -> String {
+    format!(
+        "Exit codes (each command's --help says what they mean for it):\n  0    success\n  \
+         {EXIT_REFUSED}    refused, not verified, or the ledger cannot be opened or read\n  \
+         {EXIT_BAD_INPUT}    bad input or usage (the message names the argument, line or \
+         field)\n  {EXIT_BROKEN_PIPE}  {BROKEN_PIPE}"
+    )
+}
+
+/// The command line with every command's help ending with its exit codes (a
+/// subcommand of `token` or `account` ends with its parent's).
+pub fn documented(cli: clap::Command) -> clap::Command {
+    cli.after_help(overview()).mut_subcommands(|sub| {
+        let Some(m) = MEANINGS.iter().find(|m| m.command == sub.get_name()) else {
+            // `help` is clap's own.
+            return sub;
+        };
+        let text = section(m);
+        sub.after_help(text.clone())
+            .mut_subcommands(move |nested| nested.after_help(text.clone()))
+    })
+}
+
+/// The exit code of an error: 2 for bad input, 1 for everything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.chain()
+        .any(|c| c.downcast_ref::<super::BadInput>().is_some())
+    {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_REFUSED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_has_its_exit_codes_written_once() {
+        // Given the command line, then every subcommand has one meaning, and
+        // every meaning names a subcommand.
+        let cli = crate::Cli::command();
+        let names: Vec<&str> = cli.get_subcommands().map(|s| s.get_name()).collect();
+        for name in &names {
+            let n = MEANINGS.iter().filter(|m| m.command == *name).count();
+            assert_eq!(n, 1, "{name}: {n} exit-code meanings");
+        }
+        for m in MEANINGS {
+            assert!(names.contains(&m.command), "{} is no command", m.command);
+        }
+    }
+}
