@@ -477,7 +477,7 @@ fn http_if_match_makes_concurrent_commands_on_one_contract_a_conflict_never_a_lo
 }
 
 #[test]
-fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
+fn http_if_match_malformed_is_400_naming_it_and_on_a_batch_a_conflict() {
     let s = start("if-match-bad");
     let before = s.head();
     for tag in ["*", "12", "\"twelve\""] {
@@ -485,10 +485,18 @@ fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
         assert_eq!(st, 400, "{tag}: {v}");
         assert_eq!(v["field"], "If-Match", "{v}");
     }
+    // A well-formed If-Match on a batch is a precondition no batch can meet (it
+    // names one stream's version): a conflict naming it, not a malformed request
+    // (the document allows both, and a request it allows is never a 400).
     let batch = format!("[{}]", agent_command(CONTRACT_B));
     let (st, v) = s.command_if_match(&batch, "\"3\"");
-    assert_eq!(st, 400, "{v}");
-    assert_eq!(v["field"], "If-Match", "{v}");
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("If-Match")),
+        "{v}"
+    );
     assert_eq!(s.head(), before);
 }
 

@@ -110,11 +110,16 @@ fn http_openapi_document_validates_and_the_schema_fuzzer_finds_nothing() {
         ),
     ];
     let url = format!("http://{}/openapi.json", s.addr);
+    // Schemathesis keeps a cache in its working directory: the target's, not
+    // the source tree.
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis");
+    std::fs::create_dir_all(&work).expect("schemathesis directory");
     let mut report = String::new();
     let mut failed = false;
     for (role, token, filter) in runs {
         let (ok, out) = run(
             Command::new(bin.join("schemathesis"))
+                .current_dir(&work)
                 .arg("--config-file")
                 .arg(&config)
                 .args(["--no-color", "run", &url])

@@ -371,12 +371,13 @@ fn apply_if_match(
         return Ok(());
     };
     // If-Match names one stream version: it fits one command, not a batch (each
-    // command of a batch carries its own expected_version).
+    // command of a batch carries its own expected_version). A batch cannot meet
+    // it: a conflict of preconditions, like a disagreeing expected_version.
     if batch {
-        return Err(ApiError::bad(
-            "If-Match",
-            "applies to a single command; give each command of a batch its own \
-             expected_version",
+        return Err(ApiError::Conflict(
+            "If-Match applies to a single command; give each command of a batch its own \
+             expected_version"
+                .into(),
         ));
     }
     match cmds[0].expected_version {
