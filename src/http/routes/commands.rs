@@ -163,8 +163,17 @@ fn accepted_json(events: &[Envelope]) -> Value {
 /// The roles that submit commands; auditors and partners submit none.
 const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::Customer];
 
-/// Characters of an `Idempotency-Key`.
-const IDEMPOTENCY_KEY_CHARS_MAX: usize = 200;
+/// Characters of an `Idempotency-Key`. The ledger's key of a command is
+/// `http:<credential scope>:<key>:<index>`: 5 + 8 + 1 + 196 + 1 + 2 = 213
+/// characters at most, within the ledger's bound on a command's key.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 196;
+
+/// The scope of a credential's header keys: 8 hex digits of its name's hash, so
+/// that two credentials' keys never meet and the key keeps a fixed length
+/// whatever the token's name.
+fn key_scope(name: &str) -> String {
+    blake3::hash(name.as_bytes()).to_hex()[..8].to_owned()
+}
 
 /// The field name of a command's field, inside a batch: `[i].field`.
 fn at(index: Option<usize>, field: &str) -> String {
@@ -408,7 +417,7 @@ pub(super) async fn commands(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = require(&c, SUBMITTERS, "submit commands")?;
-    let key = idempotency_header(&headers)?.map(|k| (format!("{}:{k}", p.name), k));
+    let key = idempotency_header(&headers)?.map(|k| (format!("{}:{k}", key_scope(&p.name)), k));
     let if_match = match headers
         .get(axum::http::header::IF_MATCH)
         .filter(|v| !v.as_bytes().trim_ascii().is_empty())

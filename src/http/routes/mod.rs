@@ -3,6 +3,8 @@
 
 mod accounts;
 mod commands;
+
+pub use commands::IDEMPOTENCY_KEY_CHARS_MAX;
 mod contracts;
 mod feed;
 mod ops;
