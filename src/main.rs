@@ -121,7 +121,8 @@ enum Command {
     Serve(cli::serve::Args),
     /// Manage API tokens.
     ///
-    /// Tokens carry a role: agent, auditor, system or partner.
+    /// Tokens carry a role: agent, auditor, system, partner or reference (see
+    /// docs/roles.md).
     #[command(subcommand)]
     Token(cli::token::Args),
     /// Manage customer accounts of the personal space.

@@ -32,6 +32,8 @@ struct Out {
 
 fn run(data: &Path, args: &[&str]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(data)
         .args(args)

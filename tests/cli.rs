@@ -24,6 +24,8 @@ struct Out {
 
 fn run(data: &Path, args: &[&str], stdin: Option<&str>) -> Out {
     let mut child = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(data)
         .args(args)
@@ -249,6 +251,8 @@ fn cli_a_reader_that_closes_stdout_ends_the_command_as_sigpipe_would_without_an_
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let out = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(&data)
         .arg("stats")

@@ -50,6 +50,8 @@ fn fresh_dir(name: &str, seed: u64) -> PathBuf {
 
 fn demo(dir: &Path, seed: u64) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_navigo-ledger"));
+    // Time in tests is injected: the binary's clock stands at this instant.
+    c.env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z");
     c.arg("--data")
         .arg(dir)
         .args([
@@ -144,6 +146,8 @@ fn demo_killed_during_append_verifies_and_resumes_to_the_same_figures() {
         );
         // And the materialized projections equal those computed from the log
         let check = Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
+            // Time in tests is injected: the binary's clock stands at this instant.
+            .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
             .arg("--data")
             .arg(&dir)
             .args(["check-projections", "--json"])

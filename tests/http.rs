@@ -4,258 +4,27 @@
 //! OpenAPI document's drift. Each test serves its own ledger (the year scenario)
 //! with a fixed clock.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod http_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
+use http_support::*;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
-const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
-const CONTRACT_B: &str = "0196a000-0000-7000-8000-00000000000b";
-const PERSON_A: &str = "0196a000-0000-7000-8000-0000000000a1";
-const NOW: &str = "2027-10-15T08:00:00Z";
-const ALICE_PASSWORD: &str = "Secret2027ok";
-
-fn cli(data: &Path, args: &[&str], stdin: &str) -> (i32, String) {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().expect("code"),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-    data: PathBuf,
-    agent: String,
-    auditor: String,
-    system: String,
-    partner: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(data: &Path, name: &str, role: &str) -> String {
-    let (code, out) = cli(
-        data,
-        &["token", "create", "--name", name, "--role", role],
-        "",
-    );
-    assert_eq!(code, 0, "{out}");
-    out.trim().to_owned()
-}
-
-fn start(name: &str) -> Server {
-    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("http")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    assert_eq!(cli(&data, &["init"], "").0, 0);
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
-    let (code, out) = cli(&data, &["apply", scenario.to_str().expect("path")], "");
-    assert!(code == 0 || code == 1, "{out}");
-    let agent = token(&data, "agent-1", "agent");
-    let auditor = token(&data, "auditor-1", "auditor");
-    let system = token(&data, "system-1", "system");
-    let partner = token(&data, "partner-1", "partner");
-    let (code, out) = cli(
-        &data,
-        &[
-            "account",
-            "create",
-            "--login",
-            "alice",
-            "--client-number",
-            "NV00000001",
-            "--birth-date",
-            "1985-03-14",
-        ],
-        &format!("{ALICE_PASSWORD}\n"),
-    );
-    assert_eq!(code, 0, "{out}");
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--fixed-now", NOW])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(data.with_extension("log")).expect("log file"))
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Server {
-        child,
-        addr,
-        data,
-        agent,
-        auditor,
-        system,
-        partner,
-    }
-}
-
-/// One request over a fresh connection: (status, JSON body).
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> (u16, Value) {
-    let (status, _, body) = exchange(addr, method, path, token, body, headers);
-    (status, body)
-}
-
-/// One request over a fresh connection: (status, response head, JSON body).
-fn exchange(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> (u16, String, Value) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).expect("write");
-    s.write_all(body.as_bytes()).expect("write body");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status: u16 = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let (response_head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (
-        status,
-        response_head.to_owned(),
-        serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
-    )
-}
-
-/// The value of a response header (names are case-insensitive).
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().to_owned())
-    })
-}
-
-impl Server {
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        request(&self.addr, "GET", path, token, None, &[])
-    }
-    fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-        request(&self.addr, "POST", path, token, Some(body), &[])
-    }
-    /// An agent's command with an `If-Match` header.
-    fn command_if_match(&self, body: &str, tag: &str) -> (u16, Value) {
-        request(
-            &self.addr,
-            "POST",
-            "/v1/commands",
-            Some(&self.agent),
-            Some(body),
-            &[("If-Match", tag)],
-        )
-    }
-    fn head(&self) -> u64 {
-        self.get("/ready", None).1["head_position"]
-            .as_u64()
-            .expect("head")
-    }
-    fn customer(&self) -> String {
-        let (s, v) = self.post(
-            "/v1/sessions",
-            None,
-            &json!({"login": "alice", "password": ALICE_PASSWORD}).to_string(),
-        );
-        assert_eq!(s, 200, "{v}");
-        v["token"].as_str().expect("token").to_owned()
-    }
-}
-
-fn agent_command(contract: &str) -> String {
-    json!({"request_at": NOW, "actor": {"role": "agent", "id": "AG-1"}, "channel": "agency",
-           "command": {"type": "Suspend", "contract_id": contract}})
-    .to_string()
-}
-
-fn register(person: &str, client: &str) -> String {
-    json!({"request_at": NOW, "actor": {"role": "agent", "id": "AG-1"}, "channel": "agency",
-           "command": {"type": "RegisterPerson", "person_id": person, "client_number": client,
-                       "first_name": "Chloé", "last_name": "Martin", "birth_date": "1990-01-01",
-                       "address": {"street": "1 rue X", "postal_code": "75001", "municipality": "Paris"}}}).to_string()
-}
-
 #[test]
 fn http_authorization_matrix_every_role_against_every_endpoint() {
     let s = start("matrix");
     let customer = s.customer();
-    let roles: [(&str, Option<&str>); 6] = [
+    let roles: [(&str, Option<&str>); 7] = [
         ("agent", Some(&s.agent)),
+        ("reference", Some(&s.reference)),
         ("auditor", Some(&s.auditor)),
         ("system", Some(&s.system)),
         ("partner", Some(&s.partner)),
         ("customer", Some(&customer)),
         ("none", None),
     ];
-    let clock = json!({"request_at": NOW, "actor": {"role": "system", "id": "clock"},
-                       "command": {"type": "AdvanceClock", "to": "2027-10-01"}})
-    .to_string();
+    let clock = json!({"request_at": NOW, "command": {"type": "AdvanceClock", "to": "2027-10-01"}})
+        .to_string();
     let partner = json!({"client_number": "NV00000001", "birth_date": "1985-03-14"}).to_string();
     let agent_cmd = agent_command(CONTRACT_A);
     let state = format!("/v1/contracts/{CONTRACT_A}/state");
@@ -267,7 +36,8 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
     let audit = format!("/v1/audit/{CONTRACT_A}");
     let diff = format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15");
     let what_if = format!("/v1/what-if/{CONTRACT_B}");
-    let what_if_body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]}).to_string();
+    let what_if_body = what_if_body(CONTRACT_B);
+    let attestation = format!("/v1/me/contracts/{CONTRACT_A}/attestation");
     // (method, path, body, roles allowed)
     let endpoints: Vec<(&str, &str, Option<&str>, &[&str])> = vec![
         ("POST", "/v1/commands", Some(&agent_cmd), &["agent"]),
@@ -290,6 +60,7 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
         ("POST", "/v1/partner/check", Some(&partner), &["partner"]),
         ("GET", "/v1/me/contracts", None, &["customer"]),
         ("GET", &renew, None, &["customer"]),
+        ("GET", &attestation, None, &["customer"]),
     ];
     let mut checked = 0;
     for (method, path, body, allowed) in &endpoints {
@@ -308,8 +79,8 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
         }
     }
     assert_eq!(checked, endpoints.len() * roles.len());
-    // Health, readiness and the document need no credentials.
-    for p in ["/health", "/ready", "/openapi.json"] {
+    // Health, readiness, metrics and the document need no credentials.
+    for p in ["/health", "/ready", "/openapi.json", "/metrics"] {
         assert_eq!(s.get(p, None).0, 200, "{p}");
     }
     // An unknown token is 401, like none.
@@ -405,9 +176,13 @@ fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() 
     assert_eq!((st, v["field"].as_str()), (400, Some("birth_date")), "{v}");
     let (st, v) = s.post("/v1/accounts", None, r#"{"login": "bob", "admin": true}"#);
     assert_eq!((st, v["field"].as_str()), (400, Some("admin")), "{v}");
-    // Both match: created, and the customer can open a session at once and
-    // see their own contracts, the service still running.
-    let (st, v) = create("bob", "Abcdefg1", "NV00000001", "1985-03-14");
+    // ACC-LINK: one account per customer; alice has hers, a second one for
+    // her is refused even with both fields right.
+    let (st, v) = create("alice-again", "Abcdefg1", "NV00000001", "1985-03-14");
+    assert_eq!((st, v["rule"].as_str()), (422, Some("ACC-LINK")), "{v}");
+    // Both match for bob: created, and he can open a session at once and see
+    // his own contracts, the service still running.
+    let (st, v) = create("bob", "Abcdefg1", "NV00000002", "1979-11-02");
     assert_eq!(st, 201, "{v}");
     let (st, v) = s.post(
         "/v1/sessions",
@@ -421,7 +196,7 @@ fn acc_password_and_acc_link_apply_to_accounts_created_over_http_while_served() 
     assert!(
         v["contracts"]
             .as_array()
-            .is_some_and(|c| c.iter().any(|id| id == CONTRACT_A)),
+            .is_some_and(|c| c.iter().any(|id| id == CONTRACT_B)),
         "{v}"
     );
     // A taken login is a conflict; nothing reached the ledger; no secret logged.
@@ -538,8 +313,19 @@ fn partner_check_answer_carries_no_personal_data() {
     let (_, by_pass) = ask(json!({"pass_number": CONTRACT_A, "birth_date": "1985-03-14"}));
     assert_eq!(by_pass, by_client);
     assert_ne!(by_pass, json!({"code": "02"}));
-    let (_, unknown) = ask(json!({"pass_number": "not-a-pass", "birth_date": "1985-03-14"}));
+    let (_, unknown) = ask(
+        json!({"pass_number": "0196a000-0000-7000-8000-00000000ffff",
+                                   "birth_date": "1985-03-14"}),
+    );
     assert_eq!(unknown, json!({"code": "02"}));
+    // A pass number that is not one (the document says a UUID) is malformed,
+    // named as such.
+    let (status, v) = ask(json!({"pass_number": "not-a-pass", "birth_date": "1985-03-14"}));
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("pass_number")),
+        "{v}"
+    );
     let (status, v) = ask(json!({"client_number": "NV00000001"}));
     assert_eq!((status, v["field"].as_str()), (400, Some("birth_date")));
 }
@@ -583,29 +369,6 @@ fn http_idempotency_key_retry_returns_the_first_answer_and_appends_nothing() {
     assert_eq!(s.head(), head);
 }
 
-/// `serve` on a ledger left by an earlier server (a restart): the child and
-/// its address.
-fn serve_again(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--fixed-now", NOW])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(data.with_extension("log2")).expect("log file"))
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
-}
-
 #[test]
 fn http_body_idempotency_key_with_another_command_is_409_naming_the_key_across_a_restart() {
     let mut s = start("idem-body");
@@ -636,11 +399,7 @@ fn http_body_idempotency_key_with_another_command_is_409_naming_the_key_across_a
     let (s1h, v1h) = post(&s.addr, &plain, &header, &s.agent);
     assert_eq!(s1h, 201, "{v1h}");
     // Given the service restarted (its in-memory answers are gone)
-    let _ = s.child.kill();
-    let _ = s.child.wait();
-    let (child, addr) = serve_again(&s.data);
-    s.child = child;
-    s.addr = addr;
+    s.restart_at(NOW);
     let head = s.head();
     // When the same body key comes with another command
     let other = keyed(
@@ -666,9 +425,9 @@ fn http_body_idempotency_key_with_another_command_is_409_naming_the_key_across_a
     let (st, v) = post(&s.addr, &first, &[], &s.agent);
     assert_eq!((st, &v["events"]), (201, &v1["events"]), "{v}");
     assert_eq!(s.head(), head);
-    // And the longest header key the service takes (200 bytes) still fits the
-    // ledger's keys with their fingerprint
-    let longest = "h".repeat(200);
+    // And the longest header key the service takes (196 characters) still fits
+    // the ledger's keys with their credential scope and fingerprint
+    let longest = "h".repeat(196);
     let fresh = register("0196a000-0000-7000-8000-0000000000c4", "NV00000006");
     let (st, v) = post(
         &s.addr,
@@ -798,7 +557,7 @@ fn http_if_match_makes_concurrent_commands_on_one_contract_a_conflict_never_a_lo
 }
 
 #[test]
-fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
+fn http_if_match_malformed_is_400_naming_it_and_on_a_batch_a_conflict() {
     let s = start("if-match-bad");
     let before = s.head();
     for tag in ["*", "12", "\"twelve\""] {
@@ -806,10 +565,18 @@ fn http_if_match_malformed_or_on_a_batch_is_400_naming_it() {
         assert_eq!(st, 400, "{tag}: {v}");
         assert_eq!(v["field"], "If-Match", "{v}");
     }
+    // A well-formed If-Match on a batch is a precondition no batch can meet (it
+    // names one stream's version): a conflict naming it, not a malformed request
+    // (the document allows both, and a request it allows is never a 400).
     let batch = format!("[{}]", agent_command(CONTRACT_B));
     let (st, v) = s.command_if_match(&batch, "\"3\"");
-    assert_eq!(st, 400, "{v}");
-    assert_eq!(v["field"], "If-Match", "{v}");
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("If-Match")),
+        "{v}"
+    );
     assert_eq!(s.head(), before);
 }
 
@@ -880,7 +647,11 @@ fn http_bad_input_is_400_naming_the_field_and_appends_nothing() {
     .expect("json");
     unknown["command"]["nickname"] = json!("x");
     let (st, v) = post(&unknown.to_string());
-    assert_eq!((st, v["field"].as_str()), (400, Some("nickname")), "{v}");
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (400, Some("command.nickname")),
+        "{v}"
+    );
     let mut impossible: Value = serde_json::from_str(&register(
         "0196a000-0000-7000-8000-0000000000c1",
         "NV00000003",
@@ -1055,15 +826,22 @@ fn http_audit_diff_and_what_if_read_and_append_nothing() {
         Some(&s.auditor),
     );
     assert_eq!((st, v["field"].as_str()), (400, Some("from_at")), "{v}");
-    let body = json!({"commands": [serde_json::from_str::<Value>(&agent_command(CONTRACT_B)).expect("json")]});
     let (st, v) = s.post(
         &format!("/v1/what-if/{CONTRACT_B}"),
         Some(&s.agent),
-        &body.to_string(),
+        &what_if_body(CONTRACT_B),
     );
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["outcomes"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(s.head(), head);
+}
+
+/// A what-if body: hypothetical commands carry their whole envelope (actor and
+/// instant), since nothing of them is recorded.
+fn what_if_body(contract: &str) -> String {
+    let mut cmd: Value = serde_json::from_str(&agent_command(contract)).expect("json");
+    cmd["actor"] = json!({"role": "agent", "id": "agent-1"});
+    json!({ "commands": [cmd] }).to_string()
 }
 
 #[test]

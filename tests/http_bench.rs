@@ -21,6 +21,8 @@ fn bin() -> String {
 
 fn cli(data: &Path, args: &[&str]) -> String {
     let out = Command::new(bin())
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(data)
         .args(args)
@@ -138,6 +140,8 @@ fn http_load_projection_read_and_command_submission() {
     .trim()
     .to_owned();
     let mut child = Command::new(bin())
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(&data)
         .args([
@@ -168,7 +172,7 @@ fn http_load_projection_read_and_command_submission() {
     let write = run(&addr, clients, per, &agent, |c, i| {
         let id = format!("0196b000-0000-7000-8000-{:06x}{:06x}", c, i);
         let body = format!(
-            r#"{{"request_at":"2027-10-15T08:00:00Z","actor":{{"role":"agent","id":"AG-1"}},"channel":"agency","command":{{"type":"RegisterPerson","person_id":"{id}","client_number":"NV9{:03}{:04}","first_name":"A","last_name":"B","birth_date":"1990-01-01","address":{{"street":"1 rue X","postal_code":"75001","municipality":"Paris"}}}}}}"#,
+            r#"{{"request_at":"2027-10-15T08:00:00Z","actor":{{"role":"agent","id":"bench"}},"channel":"agency","command":{{"type":"RegisterPerson","person_id":"{id}","client_number":"NV9{:03}{:04}","first_name":"A","last_name":"B","birth_date":"1990-01-01","address":{{"street":"1 rue X","postal_code":"75001","municipality":"Paris"}}}}}}"#,
             c, i
         );
         ("POST", "/v1/commands".to_owned(), body)

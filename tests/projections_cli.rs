@@ -18,6 +18,8 @@ struct Out {
 
 fn run(data: &Path, args: &[&str]) -> Out {
     let out = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(data)
         .args(args)

@@ -18,6 +18,8 @@ const KILL_DELAY_MS_MAX: u64 = 60;
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(dir)
         .args(args)
@@ -76,6 +78,8 @@ fn crash_during_rebuild_leaves_the_old_or_the_new_projection_and_a_restart_compl
             "2026-12-15"
         };
         let mut child = Command::new(BIN)
+            // Time in tests is injected: the binary's clock stands at this instant.
+            .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
             .arg("--data")
             .arg(&dir)
             .args(["rebuild", "--at", at, "--json"])

@@ -25,6 +25,8 @@ const FOLLOW_LINE_WAIT_SECS: u64 = 120;
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(dir)
         .args(args)
@@ -86,6 +88,8 @@ fn follow_tails_new_events_appended_by_another_process_and_equals_the_log() {
 
     // When the follower runs
     let mut child = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(&dir)
         .args(["follow", "--json", "--interval-ms", "50"])

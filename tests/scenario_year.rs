@@ -20,6 +20,8 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
+        // Time in tests is injected: the binary's clock stands at this instant.
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
         .arg(dir)
         .args(args)

@@ -13,7 +13,7 @@ use crate::event::{
     ReasonCodesPublished, RefundMethod, SchoolHolidaysPublished, SettlementChannel,
     TariffPublished, TerminationReason,
 };
-use crate::strict::{self, TaggedEnum};
+use crate::strict::{self, FieldError, TaggedEnum};
 use crate::types::{
     ActivityDeclaration, Actor, Address, Channel, ClientNumber, DebitDay, Mandate, Money,
     PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
@@ -201,6 +201,18 @@ impl TaggedEnum for Command {
     fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         CommandByType::deserialize(d)
     }
+}
+
+impl Command {
+    /// Refuses a decoded command whose fields contradict each other or exceed a
+    /// bound: the path of the offending field relative to the command, and why.
+    ///
+    /// Decision: these checks run after decoding, not inside it, so that a
+    /// reader can tell a text that is not a command of the format (malformed:
+    /// what the JSON Schema describes) from a command of the format that no
+    /// request may carry (an amount beyond its bound, a Senior declaration with
+    /// an Annual product, hours beyond the period's): the HTTP service answers
+    /// the first 400 and the second 422; `apply` answers both as malformed.
     fn check(&self) -> Result<(), (String, String)> {
         for (path, amount) in self.amounts() {
             amount.check_command_amount().map_err(|why| (path, why))?;
@@ -214,6 +226,33 @@ impl TaggedEnum for Command {
             check_declared_hours(d).map_err(|why| (format!("{field}.hours"), why))?;
         }
         Ok(())
+    }
+}
+
+impl CommandEnvelope {
+    /// Decodes one command strictly ([`crate::from_json_str`]: unknown fields
+    /// refused, the offending field named by its path) and [`CommandEnvelope::check`]s
+    /// it: what `apply` and the what-if read.
+    ///
+    /// # Errors
+    /// The offending field and why, for a malformed or an unacceptable command.
+    pub fn from_json(text: &str) -> Result<CommandEnvelope, FieldError> {
+        let command: CommandEnvelope = crate::from_json_str(text)?;
+        command.check()?;
+        Ok(command)
+    }
+
+    /// Refuses a command whose fields contradict each other or exceed a bound
+    /// (see [`Command::check`]), naming the field by its path
+    /// (`command.prices[0].annual`).
+    ///
+    /// # Errors
+    /// The offending field and why.
+    pub fn check(&self) -> Result<(), FieldError> {
+        self.command.check().map_err(|(path, why)| FieldError {
+            field: Some(strict::join_paths("command", &path)),
+            message: why,
+        })
     }
 }
 

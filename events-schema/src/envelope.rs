@@ -145,7 +145,7 @@ impl FromStr for StreamId {
 string_serde!(
     StreamId,
     "StreamId",
-    "^(contract|person|catalogue|campaign):[0-9a-fA-F-]{36}$",
+    "^(contract|person|catalogue|campaign):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "A stream id, KIND:UUID."
 );
 

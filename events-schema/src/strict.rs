@@ -35,11 +35,6 @@ pub(crate) trait TaggedEnum: Sized {
     /// # Errors
     /// An unknown variant, an unknown, missing or bad field.
     fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
-    /// Refuses a decoded value whose fields contradict each other or exceed a
-    /// bound: the path of the offending field relative to the enum, and why.
-    fn check(&self) -> Result<(), (String, String)> {
-        Ok(())
-    }
 }
 
 /// The externally tagged form of a [`TaggedEnum`], for `serde_path_to_error`.
@@ -77,8 +72,8 @@ where
         None => return Err(de::Error::missing_field(T::TAG)),
     };
     let external = Value::Object(Map::from_iter([(variant, object)]));
-    let value = match serde_path_to_error::deserialize::<_, External<T>>(external) {
-        Ok(External(value)) => value,
+    match serde_path_to_error::deserialize::<_, External<T>>(external) {
+        Ok(External(value)) => Ok(value),
         Err(e) => {
             let segments: Vec<&Segment> = e.path().iter().collect();
             // The first segment is the variant; none means the variant itself
@@ -90,17 +85,13 @@ where
             let message = e.inner().to_string();
             let (inner_path, why) = split_located(&message);
             let path = join_paths(&path, inner_path.unwrap_or(""));
-            return Err(de::Error::custom(if path.is_empty() {
+            Err(de::Error::custom(if path.is_empty() {
                 why.to_owned()
             } else {
                 located(&path, why)
-            }));
+            }))
         }
-    };
-    value
-        .check()
-        .map_err(|(path, why)| de::Error::custom(located(&path, why)))?;
-    Ok(value)
+    }
 }
 
 /// A message naming the path of its field relative to the value being decoded:
@@ -120,7 +111,7 @@ fn split_located(message: &str) -> (Option<&str>, &str) {
 }
 
 /// `a.b` + `c` = `a.b.c`; `a` + `[2].c` = `a[2].c`; empty parts vanish.
-fn join_paths(outer: &str, inner: &str) -> String {
+pub(crate) fn join_paths(outer: &str, inner: &str) -> String {
     match (outer.is_empty(), inner.is_empty()) {
         (_, true) => outer.to_owned(),
         (true, false) => inner.to_owned(),

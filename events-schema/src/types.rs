@@ -981,7 +981,7 @@ impl YearMonth {
             return Err(ParseError::new(
                 "month",
                 format!("{year:04}-{month:02}"),
-                "YYYY-MM with a month 01 to 12",
+                "YYYY-MM with a year 1900 to 2200 and a month 01 to 12",
             ));
         }
         Ok(YearMonth { year, month })
@@ -1092,8 +1092,8 @@ impl FromStr for YearMonth {
 string_serde!(
     fast YearMonth,
     "YearMonth",
-    "^[0-9]{4}-(0[1-9]|1[0-2])$",
-    "A calendar month, YYYY-MM."
+    "^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])$",
+    "A calendar month, YYYY-MM, of a year 1900 to 2200."
 );
 
 #[cfg(test)]

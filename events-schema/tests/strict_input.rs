@@ -44,7 +44,7 @@ fn example(name: &str) -> Value {
 
 /// Decodes a command the way `apply` and the service do.
 fn decode(v: &Value) -> Result<CommandEnvelope, FieldError> {
-    from_json_str(&v.to_string())
+    CommandEnvelope::from_json(&v.to_string())
 }
 
 /// The field an input is refused for; panics when it is accepted.

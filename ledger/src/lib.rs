@@ -5,7 +5,9 @@
 //! the slices of the log a projection needs from a store.
 #![warn(missing_docs)]
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use navigo_events_schema::command::PublishCampaign;
 use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, StreamId};
@@ -16,19 +18,28 @@ use navigo_rules::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
 use navigo_rules::policy::Policy;
 use navigo_rules::refusal::CommandError;
 use navigo_rules::world::World;
-use navigo_store::{next_envelope, AppendOutcome, AppendRequest, EventStore, StoreError};
+use navigo_store::{next_envelope, AppendOutcome, AppendRequest, Clock, EventStore, StoreError};
 
 pub mod load;
 
 /// Which instant is recorded on the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockMode {
-    /// The store's clock (a live service).
+    /// The store's clock (a live service). The caller judges the command at the
+    /// service's instant: the HTTP service sets `request_at` to its own clock.
     Service,
     /// The command's request instant (the import clock of `navigo-ledger apply`),
-    /// so that a scenario replays to the same chain.
+    /// so that a scenario replays to the same chain. This is the one way to
+    /// backfill history: commands must come in the order of their instants, and
+    /// none may be later than the ledger's clock ([`Ledger::with_clock`]).
     Import,
 }
+
+/// How many days past the request date (Europe/Paris) the billing clock may be
+/// run. Decision (RULES.md is silent): a debit may be prepared a few days before
+/// its date (a SEPA presentation spans a weekend), never months ahead, because
+/// what the clock appends can only be annulled one event at a time, not undone.
+pub const CLOCK_AHEAD_DAYS_MAX: u32 = 3;
 
 /// Why a command was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +76,45 @@ pub enum LedgerError {
         /// The key.
         key: String,
     },
+    /// The command's request instant is later than the ledger's clock: no event is
+    /// ever recorded after the clock (an import cannot write the future).
+    #[error(
+        "the request instant {request_at} is after the ledger's clock ({now}); no event is \
+         recorded in the future: send it when that instant has passed"
+    )]
+    AfterClock {
+        /// The command's request instant.
+        request_at: DateTime<Utc>,
+        /// The clock's instant.
+        now: DateTime<Utc>,
+    },
+    /// The ledger's head was recorded after the clock's instant (a ledger written
+    /// ahead of time, or a clock set back): a new event would be recorded after
+    /// the clock, or out of order, so nothing is appended until the clock passes
+    /// the head.
+    #[error(
+        "the ledger's head is recorded at {head}, after the clock ({now}); nothing can be \
+         recorded before the clock passes {head}"
+    )]
+    HeadAfterClock {
+        /// The head's recorded-at instant.
+        head: DateTime<Utc>,
+        /// The clock's instant.
+        now: DateTime<Utc>,
+    },
+    /// The billing clock was asked to run past the request date plus
+    /// [`CLOCK_AHEAD_DAYS_MAX`].
+    #[error(
+        "the billing clock may run through {latest} at the latest (the request date plus \
+         clock_ahead_days_max = {CLOCK_AHEAD_DAYS_MAX} days), not through {to}; run it again \
+         when the days have come"
+    )]
+    ClockTooFarAhead {
+        /// The date asked for.
+        to: NaiveDate,
+        /// The latest date allowed.
+        latest: NaiveDate,
+    },
     /// Optimistic concurrency: the command's subject stream is no longer at the
     /// version the request was decided on; nothing was appended.
     #[error(
@@ -88,6 +138,7 @@ pub struct Ledger<S: EventStore> {
     world: World,
     policy: Policy,
     ids: IdGen,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 /// A mixing step so that the id generator of a reopened ledger does not repeat
@@ -231,7 +282,48 @@ impl<S: EventStore> Ledger<S> {
             world,
             policy,
             ids,
+            clock: None,
         })
+    }
+
+    /// The ledger judged against `clock` (the binary's): no command is recorded
+    /// after its instant, in either clock mode ([`LedgerError::AfterClock`],
+    /// [`LedgerError::HeadAfterClock`]). Without a clock (library tests and
+    /// simulations, whose time is their commands'), only the order of instants
+    /// and the billing clock's bound are checked.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Ledger<S> {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Refuses a command that would record an event after the clock, or run the
+    /// billing clock too far ahead; nothing is decided before these pass.
+    fn check_time(&self, cmd: &CommandEnvelope, mode: ClockMode) -> Result<(), LedgerError> {
+        if let Some(clock) = &self.clock {
+            let now = clock.now();
+            match (mode, self.world.head_recorded_at) {
+                (ClockMode::Import, _) if cmd.request_at > now => {
+                    return Err(LedgerError::AfterClock {
+                        request_at: cmd.request_at,
+                        now,
+                    })
+                }
+                (ClockMode::Service, Some(head)) if head > now => {
+                    return Err(LedgerError::HeadAfterClock { head, now })
+                }
+                _ => {}
+            }
+        }
+        if let Command::AdvanceClock(c) = &cmd.command {
+            let today = navigo_rules::calendar::paris_date(cmd.request_at);
+            let latest = today
+                .checked_add_days(Days::new(u64::from(CLOCK_AHEAD_DAYS_MAX)))
+                .unwrap_or(today);
+            if c.to > latest {
+                return Err(LedgerError::ClockTooFarAhead { to: c.to, latest });
+            }
+        }
+        Ok(())
     }
 
     /// The world as folded so far.
@@ -332,6 +424,7 @@ impl<S: EventStore> Ledger<S> {
             KeyCheck::Answered { key } => return self.envelopes_of_key(key).await,
             KeyCheck::New(key) => key,
         };
+        self.check_time(cmd, mode)?;
         // Decision: in import mode events are recorded at the request
         // instant, so a request earlier than the head would put an earlier instant
         // after a later one and be judged against a state it could not have seen.

@@ -275,7 +275,9 @@ async fn ledger_expected_version_refuses_a_command_decided_on_an_older_reading_a
     let mut clock = cmd(
         d(2026, 9, 3),
         None,
-        Command::AdvanceClock(AdvanceClock { to: d(2026, 10, 1) }),
+        // Through the request date: the clock runs no further than
+        // CLOCK_AHEAD_DAYS_MAX past it (ledger_clock_refuses_to_run_...).
+        Command::AdvanceClock(AdvanceClock { to: d(2026, 9, 3) }),
     );
     clock.expected_version = Some(1);
     let head = ledger.world().position;
@@ -456,5 +458,60 @@ async fn ledger_keys_that_start_alike_are_distinct_and_a_long_key_is_refused() {
         )
         .await
         .expect("the longest key");
+    ledger.into_store().close().await.expect("close");
+}
+
+#[tokio::test]
+async fn ledger_clock_runs_no_further_than_the_request_date_plus_the_bound_and_nothing_is_recorded_after_the_clock(
+) {
+    use navigo_events_schema::command::{AdvanceClock, Command};
+    use navigo_ledger_core::CLOCK_AHEAD_DAYS_MAX;
+    let dir = fresh("time");
+    // Given a ledger whose clock stands at 2026-11-24T10:00Z
+    let now: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().expect("instant");
+    let mut ledger = set_up(&dir)
+        .await
+        .with_clock(Arc::new(ManualClock::new(now)));
+    let head = ledger.world().position;
+    // When the billing clock is asked past the request date plus the bound
+    let bound = i64::from(CLOCK_AHEAD_DAYS_MAX);
+    let beyond = d(2026, 11, 24) + Duration::days(bound + 1);
+    let far = cmd(
+        d(2026, 11, 24),
+        None,
+        Command::AdvanceClock(AdvanceClock { to: beyond }),
+    );
+    // Then it is refused naming the latest date, in either mode, nothing appended
+    for mode in [ClockMode::Import, ClockMode::Service] {
+        match ledger.execute(&far, mode).await {
+            Err(LedgerError::ClockTooFarAhead { to, latest }) => {
+                assert_eq!((to, latest), (beyond, beyond - Duration::days(1)));
+            }
+            other => panic!("expected ClockTooFarAhead, got {other:?}"),
+        }
+    }
+    assert_eq!(ledger.world().position, head);
+    // An import whose instant is after the clock is refused, nothing appended
+    let mut later = cmd(
+        d(2026, 11, 25),
+        None,
+        Command::AdvanceClock(AdvanceClock {
+            to: d(2026, 11, 25),
+        }),
+    );
+    match ledger.execute(&later, ClockMode::Import).await {
+        Err(LedgerError::AfterClock { now: n, .. }) => assert_eq!(n, now),
+        other => panic!("expected AfterClock, got {other:?}"),
+    }
+    assert_eq!(ledger.world().position, head);
+    // Within the bound, at the clock's instant, the clock runs.
+    later.request_at = now;
+    later.command = Command::AdvanceClock(AdvanceClock {
+        to: beyond - Duration::days(1),
+    });
+    ledger
+        .execute(&later, ClockMode::Import)
+        .await
+        .expect("within the bound");
     ledger.into_store().close().await.expect("close");
 }

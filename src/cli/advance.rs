@@ -4,12 +4,16 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use chrono::{NaiveDate, Utc};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_rules::Policy;
 
 use super::apply::envelope_json;
-use super::{open_store, CmdResult};
+use navigo_store::Clock;
+
+use super::{open_store, CmdResult, SystemClock};
 
 /// Arguments of `advance`.
 #[derive(Debug, clap::Args)]
@@ -28,10 +32,14 @@ pub struct Args {
 /// The ledger cannot be opened, or the store fails (what was appended stays).
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
-    // The binary's clock is the one place the wall clock is read.
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(Arc::new(SystemClock));
+    // The binary's clock is the one place the wall clock is read: the clock is
+    // run at that instant, and no further than its day plus
+    // clock_ahead_days_max (LedgerError::ClockTooFarAhead).
     let result = ledger
-        .advance_to(args.to, Utc::now(), ClockMode::Service)
+        .advance_to(args.to, SystemClock.now(), ClockMode::Service)
         .await;
     let events = match result {
         Ok(e) => e,

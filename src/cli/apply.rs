@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use navigo_events_schema::{from_json_str, CommandEnvelope, Envelope, FieldError};
+use navigo_events_schema::{CommandEnvelope, Envelope, FieldError};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::{CommandError, Policy};
 use serde_json::{json, Value};
@@ -86,24 +86,6 @@ pub fn outcome_json(line: usize, result: &Result<Vec<Envelope>, LedgerError>) ->
             EXIT_REFUSED,
         ),
     }
-}
-
-/// The last JSON key written in `text` before `column` (a serde_json error's
-/// column: it reports a bad value just after its key), or `-` when there is
-/// none; the fallback of the field a decoding error names, here and in the HTTP
-/// service.
-pub(crate) fn last_key_before(text: &str, column: usize) -> String {
-    let upto: String = text.chars().take(column).collect();
-    let mut field = None;
-    let mut rest = upto.as_str();
-    while let Some(i) = rest.find("\":") {
-        let before = &rest[..i];
-        if let Some(start) = before.rfind('"') {
-            field = Some(before[start + 1..].to_owned());
-        }
-        rest = &rest[i + 2..];
-    }
-    field.unwrap_or_else(|| "-".to_owned())
 }
 
 /// One line of the input, read with a bound on its length.
@@ -178,7 +160,7 @@ fn parse_line(number: usize, line: InputLine) -> Result<Option<CommandEnvelope>,
     if text.trim().is_empty() || text.trim_start().starts_with("//") {
         return Ok(None);
     }
-    from_json_str(&text)
+    CommandEnvelope::from_json(&text)
         .map(Some)
         .map_err(|FieldError { field, message }| malformed(field, message))
 }
@@ -198,7 +180,11 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     };
     let mut reader = BufReader::new(reader);
     let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    // The import mode (backfilling history): each command recorded at its
+    // request instant, in order, none after the binary's clock.
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(std::sync::Arc::new(super::SystemClock));
     let mut worst = 0u8;
     let mut number = 0usize;
     loop {

@@ -182,7 +182,10 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let t = Instant::now();
     SledStore::init(data)?;
     let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    // The binary's clock judges every command: nothing is recorded after it.
+    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(std::sync::Arc::new(SystemClock));
     let head = ledger.store().head().await?;
     let at = match head.recorded_at {
         Some(h) if h > BUILTIN_RECORDED_AT => h,

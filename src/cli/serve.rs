@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use navigo_ledger_core::Ledger;
 use navigo_rules::Policy;
@@ -12,7 +13,9 @@ use navigo_store_sled::SledStore;
 
 use super::state::parse_instant;
 use super::{BadInput, CmdResult, SystemClock};
-use crate::http::{auth, router, AppState};
+use crate::http::{
+    auth, metrics, router, sessions, AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX,
+};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +26,10 @@ pub struct Args {
     /// A fixed "now" (RFC 3339) instead of the system clock: for tests only.
     #[arg(long, hide = true, value_name = "INSTANT")]
     fixed_now: Option<String>,
+    /// The bound of a request's time in milliseconds (408 beyond), instead of
+    /// the service's: for tests only.
+    #[arg(long, hide = true, value_name = "MS")]
+    request_timeout_ms: Option<u64>,
     /// The id generator's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -34,8 +41,8 @@ pub struct Args {
 /// Bad arguments, not a ledger, the address in use.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     // Structured logs on stderr (RUST_LOG, default info): one line per request
-    // with its id, route template, role, status and latency; never a header, a
-    // body or a path id, so no secret and no personal data.
+    // with its id, route template, role, token name, status and latency; never a
+    // header, a body or a path id, so no secret and no personal data.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -48,16 +55,30 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         None => Arc::new(SystemClock),
     };
     let store = SledStore::open(data, Limits::default(), clock.clone())?;
-    let ledger = Ledger::open(store, Policy::default(), args.seed).await?;
+    // The service's clock judges every command: nothing is recorded after it.
+    let ledger = Ledger::open(store, Policy::default(), args.seed)
+        .await?
+        .with_clock(clock.clone());
     let auth_path = auth::path_in(data);
     let db = auth::AuthDb::load(&auth_path)?;
+    let sessions = sessions::Sessions::load(&sessions::path_in(data), clock.now())?;
+    let metrics = metrics::Metrics::new().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    metrics
+        .head_position
+        .set(metrics::gauge(ledger.world().position));
     let state = Arc::new(AppState {
+        metrics,
+        partner_checks: Default::default(),
+        verifying: tokio::sync::Semaphore::new(VERIFY_CONCURRENT_MAX),
+        request_timeout: args
+            .request_timeout_ms
+            .map_or(REQUEST_TIMEOUT, Duration::from_millis),
         ledger: tokio::sync::Mutex::new(ledger),
         auth: tokio::sync::RwLock::new((db, auth::mtime(&auth_path))),
         auth_path,
         clock,
         idempotency: Default::default(),
-        sessions: Default::default(),
+        sessions: tokio::sync::RwLock::new(sessions),
         attempts: Default::default(),
         appended: Default::default(),
         events: Default::default(),
@@ -68,7 +89,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let addr = listener.local_addr()?;
     outln!("listening on {addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router(state.clone()))
+    // The peer's address keys the limits on failed sign-ins (crate::http::limits).
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

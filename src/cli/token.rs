@@ -16,7 +16,7 @@ pub enum Args {
         /// A name to list and revoke it by.
         #[arg(long)]
         name: String,
-        /// agent, auditor, system or partner.
+        /// agent, auditor, system, partner or reference (see docs/roles.md).
         #[arg(long)]
         role: String,
     },
@@ -44,9 +44,8 @@ pub fn run(data: &Path, args: Args) -> CmdResult {
     match args {
         Args::Create { name, role } => {
             let role = Role::parse_token_role(&role).ok_or_else(|| {
-                BadInput(format!(
-                    "--role {role:?}: one of agent, auditor, system, partner"
-                ))
+                let roles: Vec<&str> = Role::TOKEN_ROLES.iter().map(|r| r.as_str()).collect();
+                BadInput(format!("--role {role:?}: one of {}", roles.join(", ")))
             })?;
             let secret = db.create_token(&name, role)?;
             db.save(&path)?;

@@ -53,7 +53,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         if line.trim().is_empty() {
             continue;
         }
-        let c: CommandEnvelope = serde_json::from_str(line)
+        let c = CommandEnvelope::from_json(line)
             .map_err(|e| BadInput(format!("--commands line {}: {e}", i + 1)))?;
         cmds.push(c);
     }

@@ -22,10 +22,11 @@ pub const TOKEN_BYTES: usize = 32;
 /// Tokens kept in the file.
 pub const TOKENS_MAX: usize = 10_000;
 
-/// The roles of API tokens (issue 7), plus the customer of an account session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The roles of API tokens, plus the customer of an account session. What each
+/// may submit is the matrix of [`super::authz`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// Commands and reads.
+    /// The agency's commands and reads.
     Agent,
     /// Every read including verify; no writes.
     Auditor,
@@ -33,6 +34,8 @@ pub enum Role {
     System,
     /// The validity check only (`PARTNER-CHECK`).
     Partner,
+    /// Reference data only: tariffs, school holidays, reason codes, campaigns.
+    Reference,
     /// A customer of the personal space: their own contracts only.
     Customer,
 }
@@ -45,18 +48,31 @@ impl Role {
             Role::Auditor => "auditor",
             Role::System => "system",
             Role::Partner => "partner",
+            Role::Reference => "reference",
             Role::Customer => "customer",
         }
     }
+    /// Every role, in the order of the authorization matrix's columns.
+    #[cfg(test)]
+    pub const ALL: [Role; 6] = [
+        Role::Agent,
+        Role::System,
+        Role::Reference,
+        Role::Customer,
+        Role::Auditor,
+        Role::Partner,
+    ];
+    /// The roles a token may have (customers have accounts, not tokens).
+    pub const TOKEN_ROLES: [Role; 5] = [
+        Role::Agent,
+        Role::Auditor,
+        Role::System,
+        Role::Partner,
+        Role::Reference,
+    ];
     /// Parses a token role (customers have accounts, not tokens).
     pub fn parse_token_role(s: &str) -> Option<Role> {
-        match s {
-            "agent" => Some(Role::Agent),
-            "auditor" => Some(Role::Auditor),
-            "system" => Some(Role::System),
-            "partner" => Some(Role::Partner),
-            _ => None,
-        }
+        Role::TOKEN_ROLES.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -155,14 +171,18 @@ impl AuthDb {
             "tokens": self.tokens.iter().map(|t| json!({"name": t.name, "role": t.role.as_str(), "hash": t.hash})).collect::<Vec<_>>(),
             "accounts": self.accounts.values().map(|a| json!({"login": a.login, "person": a.person.to_string(), "password_hash": a.password_hash})).collect::<Vec<_>>(),
         });
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&v)?)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        write_private(path, &serde_json::to_vec_pretty(&v)?)
     }
 
     /// The role of a presented token, comparing hashes in constant time.
+    #[cfg(test)]
     pub fn role_of_token(&self, token: &str) -> Option<Role> {
+        self.token(token).map(|t| t.role)
+    }
+
+    /// The record of a presented token (its name and role), comparing hashes in
+    /// constant time.
+    pub fn token(&self, token: &str) -> Option<&TokenRecord> {
         let h = blake3::hash(token.as_bytes());
         let mut found = None;
         for t in &self.tokens {
@@ -174,7 +194,7 @@ impl AuthDb {
             };
             // blake3::Hash's equality is constant-time.
             if blake3::Hash::from(arr) == h && found.is_none() {
-                found = Some(t.role);
+                found = Some(t);
             }
         }
         found
@@ -201,6 +221,33 @@ impl AuthDb {
         });
         Ok(secret)
     }
+}
+
+/// Writes a file that holds credentials atomically (a temporary file renamed over
+/// it), readable and writable by its owner only (mode 0600 on Unix): token hashes,
+/// password hashes and session hashes are not for other users of the machine.
+///
+/// # Errors
+/// A write failure.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("json.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(&tmp)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 /// Hashes a password with argon2id and a random salt.
@@ -249,6 +296,26 @@ mod tests {
             .all(|t| t.hash != agent && t.hash != partner));
         // A duplicate name is refused.
         assert!(db.create_token("a", Role::Auditor).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn credential_files_are_created_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("navigo-auth-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = path_in(&dir);
+        let mut db = AuthDb::default();
+        db.create_token("a", Role::Agent).unwrap();
+        db.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        // Saved again over a file another tool made world-readable: 0600 again.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        db.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -337,6 +404,17 @@ pub fn create_account(
     let mut db = AuthDb::load(path)?;
     if db.accounts.contains_key(login) {
         return Err(AccountError::LoginTaken(login.to_owned()));
+    }
+    // ACC-LINK links one account to one customer: a second account for the same
+    // person would give two passwords to one personal space. Only someone who
+    // gave both the client number and the birth date learns it exists.
+    if db.accounts.values().any(|a| a.person == person) {
+        return Err(AccountError::Refused(navigo_rules::Refusal::on(
+            today,
+            navigo_events_schema::RuleId::AccLink,
+            "this customer already has a personal-space account: sign in with its login, \
+             or have an agent reset it",
+        )));
     }
     db.accounts.insert(
         login.to_owned(),

@@ -20,16 +20,40 @@ pub enum ApiError {
     },
     /// 401: no or unknown credentials.
     Unauthorized,
+    /// 401: a sign-in whose login or password is wrong (the two are not told
+    /// apart, so that logins cannot be probed).
+    WrongPassword,
+    /// 401: a customer session that has expired or was closed.
+    SessionEnded,
     /// 403: the role may not do this.
     Forbidden(String),
+    /// 403: a field the caller may not set to this value (another actor, a
+    /// channel the role does not use, a contract that is not the customer's).
+    ForbiddenField {
+        /// The field.
+        field: String,
+        /// Why, and what would be accepted.
+        message: String,
+    },
     /// 404: unknown id (or, for a customer, not theirs: never reveals existence).
     NotFound(String),
     /// 409: a version conflict or an idempotency key reused with another body.
     Conflict(String),
+    /// 408: the request took longer than the service's bound.
+    Timeout(String),
     /// 413: body too large.
     TooLarge(String),
+    /// 415: a body that is not `application/json`.
+    UnsupportedMediaType(String),
     /// 422: a business refusal.
     Refused(Refusal),
+    /// 422: a well-formed command that does not fit the ledger, naming the field.
+    Invalid {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// 429: too many failed attempts on one login or client number.
     TooManyAttempts(String),
     /// 500.
@@ -48,12 +72,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized | ApiError::WrongPassword | ApiError::SessionEnded => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Refused(_) | ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,10 +94,24 @@ impl ApiError {
             }
             ApiError::Unauthorized => json!({"error": "unauthorized",
                 "message": "send Authorization: Bearer <token> (an API token or a customer session)"}),
+            ApiError::WrongPassword => json!({"error": "wrong_credentials",
+                "message": "wrong login or password"}),
+            ApiError::SessionEnded => json!({"error": "session_ended",
+                "message": "this session has expired or was closed; sign in again (POST /v1/sessions)"}),
             ApiError::Forbidden(m) => json!({"error": "forbidden", "message": m}),
+            ApiError::ForbiddenField { field, message } => {
+                json!({"error": "forbidden", "field": field, "message": message})
+            }
             ApiError::NotFound(m) => json!({"error": "not_found", "message": m}),
             ApiError::Conflict(m) => json!({"error": "conflict", "message": m}),
+            ApiError::Timeout(m) => json!({"error": "timeout", "message": m}),
             ApiError::TooLarge(m) => json!({"error": "too_large", "message": m}),
+            ApiError::UnsupportedMediaType(m) => {
+                json!({"error": "unsupported_media_type", "message": m})
+            }
+            ApiError::Invalid { field, message } => {
+                json!({"error": "invalid", "field": field, "message": message})
+            }
             ApiError::Refused(r) => json!({"error": "refused", "rule": r.rule.as_str(),
                 "article": r.article, "message": r.message}),
             ApiError::TooManyAttempts(m) => json!({"error": "too_many_attempts", "message": m}),
@@ -82,15 +124,21 @@ impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         match e {
             LedgerError::Command(CommandError::Refused(r)) => ApiError::Refused(r),
-            LedgerError::Command(CommandError::Invalid { field, message }) => {
-                ApiError::BadRequest {
-                    field: field.to_string(),
-                    message,
-                }
-            }
+            // Decision: a well-formed command that does not fit the ledger (an
+            // unknown contract, a missing channel the command needs) is judged and
+            // refused, 422 naming the field; 400 is kept for bodies that do not
+            // parse, so that a request its schema accepts is never a 400.
+            LedgerError::Command(CommandError::Invalid { field, message }) => ApiError::Invalid {
+                field: field.to_string(),
+                message,
+            },
             LedgerError::Store(s) => s.into(),
-            e @ (LedgerError::VersionConflict { .. } | LedgerError::IdempotencyConflict { .. }) => {
-                ApiError::Conflict(e.to_string())
+            e @ (LedgerError::VersionConflict { .. }
+            | LedgerError::IdempotencyConflict { .. }
+            | LedgerError::HeadAfterClock { .. }) => ApiError::Conflict(e.to_string()),
+            e @ LedgerError::ClockTooFarAhead { .. } => ApiError::bad("command.to", e.to_string()),
+            e @ (LedgerError::AfterClock { .. } | LedgerError::OutOfOrder { .. }) => {
+                ApiError::bad("request_at", e.to_string())
             }
             other => ApiError::Internal(other.to_string()),
         }

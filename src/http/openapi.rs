@@ -1,82 +1,617 @@
-//! The OpenAPI document, generated from the code: the paths of the router and
-//! the schemars schemas of the events-schema types (no second schema system).
-//! Committed as docs/openapi.json; a test fails when the two drift.
+//! The OpenAPI 3.1 document, generated from the code: the operations of the
+//! router (their path and query parameters with formats, request bodies and
+//! every status the service answers) and the schemars schemas of the
+//! events-schema types, generated once into `components/schemas` so that every
+//! `$ref` resolves there (no second schema system). Committed as
+//! docs/openapi.json; a test fails when the two drift, and
+//! tests/http_openapi.rs checks it with a validator and a schema-driven fuzzer
+//! against a served ledger.
 
+use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-/// (method, path, roles, summary, request schema, response schema).
-type Op = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-);
+use super::{BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, LOGIN_CHARS_MAX};
 
-const OPS: &[Op] = &[
-    ("get", "/health", "none", "Liveness.", None, None),
-    ("get", "/ready", "none", "Readiness and head position.", None, None),
-    ("get", "/openapi.json", "none", "This document.", None, None),
-    ("post", "/v1/commands", "agent; system (clock, bank returns)", "Submit one command or a batch; Idempotency-Key honoured; optimistic concurrency by If-Match (the ETag of the contract's state) or each command's expected_version. 201 accepted, 422 refused (rule, article), 409 conflict (the subject stream moved; nothing appended), 400 malformed (field).", Some("CommandEnvelope"), None),
-    ("get", "/v1/contracts/{id}/state", "agent, auditor, customer (own)", "Contract state at `at`, as known at `known_at`; ETag: the contract stream's version in that reading (send it back as If-Match).", None, Some("ContractStateView")),
-    ("get", "/v1/contracts/{id}/balance", "agent, auditor, customer (own)", "Contract balance.", None, Some("ContractBalance")),
-    ("get", "/v1/contracts/{id}/calendar", "agent, auditor, customer (own)", "Debit calendar at `at`, as known at `known_at`, from the contract's start through `horizon` months after the month of `at` (default 24; at most 120, CALENDAR_HORIZON_MONTHS_MAX: a larger horizon is a 400 naming the bound).", None, Some("DebitCalendar")),
-    ("get", "/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", None, Some("PersonBans")),
-    ("get", "/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", None, Some("PersonRefunds")),
-    ("get", "/v1/feed", "agent, auditor, system", "Events from position `from` (limit, wait_ms long-poll) and `next_from`.", None, None),
-    ("get", "/v1/verify", "auditor", "Recompute every hash and the chain.", None, None),
-    ("get", "/v1/audit/{id}", "auditor", "Audit trail of a contract or person, as known at `known_at`.", None, None),
-    ("get", "/v1/diff/{id}", "auditor", "What changed between two readings (from_at, from_known_at, to_at, to_known_at) and why.", None, None),
-    ("post", "/v1/what-if/{id}", "agent, auditor", "Hypothetical commands {commands, at?} read beside the actual views; nothing appended.", None, None),
-    ("post", "/v1/partner/check", "partner", "PARTNER-CHECK: {pass_number|client_number, birth_date} -> {code}.", None, None),
-    ("post", "/v1/accounts", "none", "ACC-PASSWORD, ACC-LINK: a customer creates a personal-space account {login, password, client_number, birth_date}. 201 created, 422 refused (rule), 409 login taken, 429 after 5 failed links of a client number within 15 minutes.", None, None),
-    ("post", "/v1/sessions", "none", "Open a customer session: {login, password} -> {token}; 429 after 5 failures of a login within 15 minutes.", None, None),
-    ("get", "/v1/me/contracts", "customer", "Contracts the customer holds or pays.", None, None),
-    ("get", "/v1/me/contracts/{id}/online-renewal", "customer (own)", "ACC-MINOR-RENEW.", None, None),
-];
+/// A parameter: (name, in, JSON schema, description).
+type Param = (&'static str, &'static str, Value, &'static str);
 
-fn schema(name: &str) -> Value {
-    use navigo_events_schema::{views, CommandEnvelope};
-    let s = match name {
-        "CommandEnvelope" => schemars::schema_for!(CommandEnvelope),
-        "ContractStateView" => schemars::schema_for!(views::ContractStateView),
-        "ContractBalance" => schemars::schema_for!(views::ContractBalance),
-        "DebitCalendar" => schemars::schema_for!(views::DebitCalendar),
-        "PersonBans" => schemars::schema_for!(views::PersonBans),
-        _ => schemars::schema_for!(views::PersonRefunds),
+/// One operation of the service.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    roles: &'static str,
+    summary: &'static str,
+    params: Vec<Param>,
+    body: Option<Value>,
+    /// (status, description, response schema or `None` for no body).
+    responses: Vec<(u16, &'static str, Option<Value>)>,
+}
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn id_param() -> Param {
+    (
+        "id",
+        "path",
+        json!({"type": "string", "format": "uuid"}),
+        "The contract's or person's id.",
+    )
+}
+
+fn at_params() -> Vec<Param> {
+    vec![
+        (
+            "at",
+            "query",
+            json!({"type": "string", "format": "date"}),
+            "The effective date read (Europe/Paris); today by default.",
+        ),
+        (
+            "known_at",
+            "query",
+            json!({"type": "string", "format": "date-time"}),
+            "Read as known at this instant; now by default (an instant after now reads as now: \
+             nothing is known after now).",
+        ),
+    ]
+}
+
+/// The error statuses of an authenticated read.
+fn read_errors(unknown: bool) -> Vec<(u16, &'static str, Option<Value>)> {
+    let mut v = vec![
+        (400, "a malformed parameter (field named)", Some(r("Error"))),
+        (401, "no, unknown or ended credentials", Some(r("Error"))),
+        (403, "the role may not read this", Some(r("Error"))),
+        (
+            408,
+            "the request took longer than its bound",
+            Some(r("Error")),
+        ),
+    ];
+    if unknown {
+        v.push((404, "unknown id, or not the customer's", Some(r("Error"))));
+    }
+    v
+}
+
+fn ok(schema: Value) -> (u16, &'static str, Option<Value>) {
+    (200, "OK", Some(schema))
+}
+
+fn with(
+    mut base: Vec<(u16, &'static str, Option<Value>)>,
+    more: &[(u16, &'static str)],
+) -> Vec<(u16, &'static str, Option<Value>)> {
+    for (code, what) in more {
+        base.push((*code, what, Some(r("Error"))));
+    }
+    base
+}
+
+fn view_op(path: &'static str, roles: &'static str, summary: &'static str, view: &str) -> Op {
+    let mut params = vec![id_param()];
+    params.extend(at_params());
+    let mut responses = vec![ok(r(view))];
+    responses.extend(read_errors(true));
+    Op {
+        method: "get",
+        path,
+        roles,
+        summary,
+        params,
+        body: None,
+        responses,
+    }
+}
+
+fn calendar_op() -> Op {
+    use navigo_projections::calendar::CALENDAR_HORIZON_MONTHS_MAX;
+    let mut op = view_op(
+        "/v1/contracts/{id}/calendar",
+        "agent, auditor, customer (own)",
+        "Debit calendar at `at`, as known at `known_at`, from the contract's start through `horizon` months after the month of `at` (default 24; at most CALENDAR_HORIZON_MONTHS_MAX = 120). A calendar longer than CALENDAR_MONTHS_MAX months (an `at` centuries away) is 422 naming `at`.",
+        "DebitCalendar",
+    );
+    op.params.push((
+        "horizon",
+        "query",
+        json!({"type": "integer", "format": "int32", "minimum": 0, "maximum": CALENDAR_HORIZON_MONTHS_MAX}),
+        "Months after the month of `at` the calendar forecasts.",
+    ));
+    op.responses.push((
+        422,
+        "a calendar longer than CALENDAR_MONTHS_MAX months",
+        Some(r("Error")),
+    ));
+    op
+}
+
+fn write_errors() -> Vec<(u16, &'static str, Option<Value>)> {
+    vec![
+        (400, "malformed input (field named)", Some(r("Error"))),
+        (
+            408,
+            "the request took longer than its bound",
+            Some(r("Error")),
+        ),
+        (
+            413,
+            "the body exceeds request_body_bytes_max",
+            Some(r("Error")),
+        ),
+        (415, "the body is not application/json", Some(r("Error"))),
+    ]
+}
+
+fn command_op() -> Op {
+    let mut responses = vec![
+        (
+            201,
+            "accepted: the events appended",
+            Some(r("CommandAccepted")),
+        ),
+        (
+            200,
+            "a batch: each command's outcome",
+            Some(r("BatchOutcomes")),
+        ),
+    ];
+    responses.extend(write_errors());
+    responses = with(
+        responses,
+        &[
+            (401, "no, unknown or ended credentials"),
+            (403, "another actor, a channel or a command type the role may not use, or a contract that is not the customer's (field named)"),
+            (409, "a conflict: the subject stream moved (If-Match, expected_version), an Idempotency-Key reused with another body, or a ledger head recorded after the server's clock; nothing appended"),
+            (422, "refused by a rule (rule id and article), or a command that does not fit the ledger (field named); nothing appended"),
+        ],
+    );
+    Op {
+        method: "post",
+        path: "/v1/commands",
+        roles: "agent, system, reference, customer (own contracts, online): the authorization matrix of docs/roles.md",
+        summary: "Submit one command or a batch. The server decides who acts and when: the actor is the credential's (a body actor must be that one), the command is judged at the server's instant (a body request_at may differ by at most request_skew_seconds_max = 300 s), the billing clock runs at most clock_ahead_days_max days past today. Idempotency-Key honoured (per credential); optimistic concurrency by If-Match (the ETag of the contract's state) or each command's expected_version.",
+        params: vec![
+            ("Idempotency-Key", "header", json!({"type": "string", "minLength": 1, "maxLength": super::routes::IDEMPOTENCY_KEY_CHARS_MAX}), "A retry with the same key and body returns the first answer; another body is 409."),
+            ("If-Match", "header", json!({"type": "string", "pattern": "^(W/)?\"[0-9]{1,15}\"$"}), "The ETag of the contract's state the command was decided on (a stream version: at most 15 digits)."),
+        ],
+        body: Some(json!({"oneOf": [
+            r("CommandRequest"),
+            {"type": "array", "items": r("CommandRequest"), "minItems": 1, "maxItems": BATCH_COMMANDS_MAX},
+        ]})),
+        responses,
+    }
+}
+
+fn feed_op() -> Op {
+    let mut responses = vec![ok(r("FeedPage"))];
+    responses.extend(read_errors(false));
+    Op {
+        method: "get",
+        path: "/v1/feed",
+        roles: "agent, auditor, system",
+        summary: "Events from position `from` (at most `limit`), with `next_from`; waits up to `wait_ms` for an append when there is none yet.",
+        params: vec![
+            ("from", "query", json!({"type": "integer", "format": "int64", "minimum": 0}), "The first position (1 by default)."),
+            ("limit", "query", json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": FEED_PAGE_MAX}), "Events in the page (feed_page_max by default)."),
+            ("wait_ms", "query", json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": FEED_WAIT_MS_MAX}), "Long-poll wait in milliseconds."),
+        ],
+        body: None,
+        responses,
+    }
+}
+
+fn replay_ops() -> Vec<Op> {
+    let mut audit = vec![ok(r("Audit"))];
+    audit.extend(read_errors(true));
+    let mut diff = vec![ok(r("Diff"))];
+    diff.extend(read_errors(true));
+    let mut what_if = vec![ok(r("WhatIf"))];
+    what_if.extend(read_errors(true));
+    what_if.extend(write_errors().into_iter().skip(2));
+    what_if.push((
+        422,
+        "a command of the format that no request may carry (an amount beyond its bound, \
+         contradictory fields; field named)",
+        Some(r("Error")),
+    ));
+    let reading = |name, what| -> Param {
+        (
+            name,
+            "query",
+            json!({"type": "string", "format": what}),
+            "One side of the comparison (see at and known_at).",
+        )
     };
-    serde_json::to_value(s).unwrap_or(Value::Null)
+    vec![
+        Op {
+            method: "get",
+            path: "/v1/audit/{id}",
+            roles: "auditor",
+            summary: "Audit trail of a contract or person, as known at `known_at`.",
+            params: vec![id_param(), ("known_at", "query", json!({"type": "string", "format": "date-time"}), "Read as known at this instant; now by default.")],
+            body: None,
+            responses: audit,
+        },
+        Op {
+            method: "get",
+            path: "/v1/diff/{id}",
+            roles: "auditor",
+            summary: "What changed in a contract's views between two readings and which events caused it.",
+            params: vec![id_param(), reading("from_at", "date"), reading("from_known_at", "date-time"), reading("to_at", "date"), reading("to_known_at", "date-time")],
+            body: None,
+            responses: diff,
+        },
+        Op {
+            method: "post",
+            path: "/v1/what-if/{id}",
+            roles: "agent, auditor",
+            summary: "Hypothetical commands (whole envelopes) read beside the actual views of a contract; nothing appended.",
+            params: vec![id_param()],
+            body: Some(r("WhatIfRequest")),
+            responses: what_if,
+        },
+    ]
+}
+
+fn account_ops() -> Vec<Op> {
+    let mut create = vec![(201, "created and linked", Some(r("Created")))];
+    create.extend(write_errors());
+    create = with(create, &[
+        (409, "the login is taken"),
+        (422, "refused by ACC-PASSWORD or ACC-LINK (one account per customer; which field did not match is not said)"),
+        (429, "too many failed links from this address"),
+    ]);
+    let mut session = vec![ok(r("Session"))];
+    session.extend(write_errors());
+    session = with(
+        session,
+        &[
+            (401, "wrong login or password"),
+            (429, "too many failed sign-ins from this address"),
+        ],
+    );
+    let mut me = vec![ok(r("MyContracts"))];
+    me.extend(read_errors(false));
+    let mut renew = vec![ok(r("OnlineRenewal"))];
+    renew.extend(with(
+        read_errors(true),
+        &[(422, "refused by ACC-MINOR-RENEW")],
+    ));
+    let mut attest = vec![ok(r("Attestation"))];
+    attest.extend(with(
+        read_errors(true),
+        &[(422, "refused by TERM-ATTESTATION")],
+    ));
+    vec![
+        Op { method: "post", path: "/v1/accounts", roles: "none", summary: "ACC-PASSWORD, ACC-LINK: a customer creates their personal-space account; one per customer.", params: vec![], body: Some(r("AccountRequest")), responses: create },
+        Op { method: "post", path: "/v1/sessions", roles: "none", summary: "Open a customer session (persisted, with an expiry).", params: vec![], body: Some(r("SessionRequest")), responses: session },
+        Op { method: "delete", path: "/v1/sessions/current", roles: "customer", summary: "Log out: the session's token no longer authenticates.", params: vec![], body: None, responses: vec![
+            (204, "closed", None),
+            (401, "no, unknown or ended credentials", Some(r("Error"))),
+            (403, "not a customer session", Some(r("Error"))),
+            (408, "the request took longer than its bound", Some(r("Error"))),
+        ] },
+        Op { method: "get", path: "/v1/me/contracts", roles: "customer", summary: "Contracts the customer holds or pays.", params: vec![], body: None, responses: me },
+        Op { method: "get", path: "/v1/me/contracts/{id}/online-renewal", roles: "customer (own)", summary: "ACC-MINOR-RENEW: may the contract be renewed online?", params: vec![id_param()], body: None, responses: renew },
+        Op { method: "get", path: "/v1/me/contracts/{id}/attestation", roles: "customer (own)", summary: "TERM-ATTESTATION: the attestation of a contract the customer holds or pays.", params: vec![id_param()], body: None, responses: attest },
+    ]
+}
+
+fn ops() -> Vec<Op> {
+    let open = |path, summary, schema: Value| Op {
+        method: "get",
+        path,
+        roles: "none",
+        summary,
+        params: vec![],
+        body: None,
+        responses: vec![
+            ok(schema),
+            (
+                408,
+                "the request took longer than its bound",
+                Some(r("Error")),
+            ),
+        ],
+    };
+    let mut verify = vec![ok(r("VerifyReport"))];
+    verify.extend(read_errors(false));
+    let mut partner = vec![ok(r("PartnerAnswer"))];
+    partner.extend(write_errors());
+    partner = with(
+        partner,
+        &[
+            (401, "no, unknown or ended credentials"),
+            (403, "not a partner"),
+            (429, "partner_checks_per_minute_max reached"),
+        ],
+    );
+    let mut v = vec![
+        open("/health", "Liveness.", r("Health")),
+        open("/ready", "Readiness and head position.", r("Ready")),
+        open("/openapi.json", "This document.", json!({"type": "object"})),
+        Op { method: "get", path: "/metrics", roles: "none", summary: "Prometheus text format: requests by route and status, latency histograms, appends, head position, projection lag.", params: vec![], body: None, responses: vec![(200, "OK", Some(json!({"type": "string"}))), (408, "the request took longer than its bound", Some(r("Error")))] },
+        command_op(),
+        view_op("/v1/contracts/{id}/state", "agent, auditor, customer (own)", "Contract state at `at`, as known at `known_at`; ETag: the contract stream's version in that reading (send it back as If-Match).", "ContractStateView"),
+        view_op("/v1/contracts/{id}/balance", "agent, auditor, customer (own)", "Contract balance.", "ContractBalance"),
+        calendar_op(),
+        view_op("/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", "PersonBans"),
+        view_op("/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", "PersonRefunds"),
+        feed_op(),
+        Op { method: "get", path: "/v1/verify", roles: "auditor", summary: "Recompute every hash and the chain (off the writer's lock, one at a time).", params: vec![], body: None, responses: verify },
+        Op { method: "post", path: "/v1/partner/check", roles: "partner", summary: "PARTNER-CHECK: {pass_number|client_number, birth_date} -> {code}; rate-limited per partner token.", params: vec![], body: Some(r("PartnerRequest")), responses: partner },
+    ];
+    v.extend(replay_ops());
+    v.extend(account_ops());
+    v
+}
+
+/// The schemas of the service's own JSON (errors, answers, small request
+/// bodies), beside the events-schema types.
+fn service_schemas() -> Vec<(&'static str, Value)> {
+    let obj = |required: &[&str], props: Value| json!({"type": "object", "required": required, "properties": props});
+    let s = json!({"type": "string"});
+    let date = json!({"type": "string", "format": "date"});
+    vec![
+        (
+            "Error",
+            obj(
+                &["error", "message"],
+                json!({"error": s, "message": s, "field": s, "rule": s, "article": s}),
+            ),
+        ),
+        ("Health", obj(&["status"], json!({"status": s}))),
+        (
+            "Ready",
+            obj(
+                &["status", "head_position"],
+                json!({"status": s, "head_position": {"type": "integer", "format": "int64"}}),
+            ),
+        ),
+        (
+            "CommandAccepted",
+            obj(
+                &["status", "events"],
+                json!({"status": {"const": "accepted"}, "events": {"type": "array", "items": {"type": "object"}}}),
+            ),
+        ),
+        (
+            "BatchOutcomes",
+            obj(
+                &["outcomes"],
+                json!({"outcomes": {"type": "array", "items": {"type": "object"}}}),
+            ),
+        ),
+        (
+            "FeedPage",
+            obj(
+                &["events", "next_from", "head_position"],
+                json!({"events": {"type": "array", "items": {"type": "object"}}, "next_from": {"type": "integer", "format": "int64"}, "head_position": {"type": "integer", "format": "int64"}}),
+            ),
+        ),
+        (
+            "VerifyReport",
+            obj(
+                &["ok", "records_checked", "head_position", "head_hash"],
+                json!({"ok": {"type": "boolean"}, "records_checked": {"type": "integer"}, "streams": {"type": "integer"}, "head_position": {"type": "integer"}, "head_hash": s, "first_bad": {"type": ["object", "null"]}}),
+            ),
+        ),
+        (
+            "PartnerRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["birth_date"],
+            "properties": {"pass_number": {"type": "string", "format": "uuid"}, "client_number": r("ClientNumber"), "birth_date": date},
+            "oneOf": [{"required": ["pass_number"]}, {"required": ["client_number"]}]}),
+        ),
+        (
+            "PartnerAnswer",
+            json!({"type": "object", "additionalProperties": false, "required": ["code"], "properties": {"code": {"enum": ["00", "01", "02"]}}}),
+        ),
+        (
+            "AccountRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["login", "password", "client_number", "birth_date"],
+            "properties": {"login": {"type": "string", "minLength": 1, "maxLength": LOGIN_CHARS_MAX, "pattern": "\\S"}, "password": s, "client_number": r("ClientNumber"), "birth_date": date}}),
+        ),
+        ("Created", obj(&["status"], json!({"status": s}))),
+        (
+            "SessionRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["login", "password"], "properties": {"login": s, "password": s}}),
+        ),
+        (
+            "Session",
+            obj(
+                &["token", "expires_at"],
+                json!({"token": s, "expires_at": {"type": "string", "format": "date-time"}}),
+            ),
+        ),
+        (
+            "MyContracts",
+            obj(
+                &["contracts"],
+                json!({"contracts": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
+            ),
+        ),
+        (
+            "OnlineRenewal",
+            obj(
+                &["online_renewal"],
+                json!({"online_renewal": {"type": "boolean"}}),
+            ),
+        ),
+        (
+            "Attestation",
+            obj(
+                &[
+                    "rule",
+                    "contract",
+                    "holder",
+                    "product",
+                    "start_date",
+                    "status",
+                    "issued_on",
+                ],
+                json!({"rule": s, "contract": {"type": "string", "format": "uuid"}, "holder": {"type": "object"}, "product": {}, "start_date": date, "status": s, "issued_on": date}),
+            ),
+        ),
+        (
+            "Audit",
+            obj(
+                &["id", "entries"],
+                json!({"id": {"type": "string", "format": "uuid"}, "entries": {"type": "array"}}),
+            ),
+        ),
+        (
+            "Diff",
+            obj(
+                &["id", "changes", "events"],
+                json!({"id": {"type": "string", "format": "uuid"}, "changes": {"type": "array"}, "events": {"type": "array"}}),
+            ),
+        ),
+        (
+            "WhatIfRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["commands"],
+            "properties": {"commands": {"type": "array", "items": r("CommandEnvelope"), "minItems": 1, "maxItems": BATCH_COMMANDS_MAX}, "at": date}}),
+        ),
+        (
+            "WhatIf",
+            obj(
+                &["contract", "outcomes"],
+                json!({"contract": {"type": "string", "format": "uuid"}, "outcomes": {"type": "array"}}),
+            ),
+        ),
+    ]
+}
+
+/// The events-schema types, each once in `components/schemas` with every type
+/// they refer to; and `CommandRequest`: the command envelope as sent over HTTP,
+/// whose `actor` and `request_at` the server decides.
+fn type_schemas() -> Map<String, Value> {
+    use navigo_events_schema::{views, CommandEnvelope};
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = settings.into_generator();
+    g.subschema_for::<CommandEnvelope>();
+    g.subschema_for::<views::ContractStateView>();
+    g.subschema_for::<views::ContractBalance>();
+    g.subschema_for::<views::DebitCalendar>();
+    g.subschema_for::<views::PersonBans>();
+    g.subschema_for::<views::PersonRefunds>();
+    g.subschema_for::<navigo_events_schema::types::ClientNumber>();
+    let mut defs = g.take_definitions(true);
+    for def in defs.values_mut() {
+        bound_decimals(def);
+    }
+    if let Some(mut request) = defs.get("CommandEnvelope").cloned() {
+        if let Some(props) = request["properties"].as_object_mut() {
+            props.remove("actor");
+            props.remove("request_at");
+        }
+        if let Some(req) = request["required"].as_array_mut() {
+            req.retain(|f| f != "actor" && f != "request_at");
+        }
+        request["description"] = json!("A command as sent over HTTP: the server records the credential's actor and judges the command at its own instant. A body may still carry `actor` (the credential's own, else 403) and `request_at` (within request_skew_seconds_max of the server's instant, else 400).");
+        defs.insert("CommandRequest".into(), request);
+    }
+    defs
+}
+
+/// The largest integer a JSON number carries exactly (2^53 - 1).
+const JSON_INTEGER_MAX: u64 = 9_007_199_254_740_991;
+
+/// The pattern rust_decimal's schema gives a decimal field (a string or a
+/// number, any magnitude and exponent).
+const DECIMAL_ANY_PATTERN: &str = "^-?\\d+(\\.\\d+)?([eE]\\d+)?$";
+
+/// Numbers as documented for HTTP clients. A decimal field: a string of at most 15
+/// digits before the point and 6 after. Decision: narrower than what the
+/// server parses (rust_decimal also takes numbers and exponents, and refuses
+/// magnitudes beyond its 96 bits as malformed), so that every decimal a client
+/// builds from the document parses; the figures it carries (hours of an
+/// activity declaration) are far within it.
+fn bound_decimals(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            // An unsigned integer: bounded as JSON numbers are exact (2^53 - 1),
+            // and as its type is.
+            match m.get("format").and_then(Value::as_str) {
+                Some("uint64") => {
+                    m.insert("maximum".into(), json!(JSON_INTEGER_MAX));
+                }
+                Some("uint32") => {
+                    m.insert("maximum".into(), json!(u32::MAX));
+                }
+                _ => {}
+            }
+            if m.get("pattern").and_then(Value::as_str) == Some(DECIMAL_ANY_PATTERN) {
+                m.insert("type".into(), json!("string"));
+                m.insert("pattern".into(), json!("^-?[0-9]{1,15}(\\.[0-9]{1,6})?$"));
+            }
+            m.values_mut().for_each(bound_decimals);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_decimals),
+        _ => {}
+    }
+}
+
+fn operation(op: &Op, schemas: &Map<String, Value>) -> Value {
+    let mut responses = Map::new();
+    for (code, what, schema) in &op.responses {
+        let mut resp = json!({ "description": what });
+        if let Some(s) = schema {
+            let media = if op.path == "/metrics" && *code == 200 {
+                "text/plain"
+            } else {
+                "application/json"
+            };
+            resp["content"] = json!({ media: { "schema": s } });
+        }
+        responses.insert(code.to_string(), resp);
+    }
+    let params: Vec<Value> = op
+        .params
+        .iter()
+        .map(|(name, place, schema, what)| {
+            json!({"name": name, "in": place, "required": *place == "path", "schema": schema, "description": what})
+        })
+        .collect();
+    let mut v = json!({
+        "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '.', '-'], "_")),
+        "summary": op.summary,
+        "description": format!("Roles: {}.", op.roles),
+        "responses": responses,
+    });
+    if !params.is_empty() {
+        v["parameters"] = json!(params);
+    }
+    if op.roles == "none" {
+        v["security"] = json!([]);
+    }
+    if let Some(b) = &op.body {
+        v["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": b}}});
+    }
+    let _ = schemas;
+    v
 }
 
 /// The document.
 pub fn document() -> Value {
+    let mut schemas = type_schemas();
+    for (name, s) in service_schemas() {
+        schemas.insert(name.to_owned(), s);
+    }
     let mut paths = Map::new();
-    let mut schemas = Map::new();
-    for (method, path, roles, summary, req, resp) in OPS {
-        let mut op = json!({
-            "summary": summary,
-            "description": format!("Roles: {roles}."),
-            "responses": {"200": {"description": "OK"}, "400": {"description": "bad input (field named)"},
-                          "401": {"description": "no credentials"}, "403": {"description": "role without the right"}},
-        });
-        if roles.starts_with("none") {
-            op["security"] = json!([]);
-        }
-        if let Some(r) = req {
-            op["requestBody"] = json!({"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{r}")}}}});
-            schemas.insert((*r).to_owned(), schema(r));
-        }
-        if let Some(r) = resp {
-            op["responses"]["200"]["content"] = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{r}")}}});
-            schemas.insert((*r).to_owned(), schema(r));
-        }
-        let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
-        entry[*method] = op;
+    for op in ops() {
+        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
+        entry[op.method] = operation(&op, &schemas);
     }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "navigo-ledger", "version": env!("CARGO_PKG_VERSION")},
+        "info": {"title": "navigo-ledger", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "The HTTP service of the Navigo Annuel ledger. Who may submit what: docs/roles.md."},
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

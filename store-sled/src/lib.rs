@@ -379,6 +379,17 @@ impl SledStore {
         verify::verify_tree(&self.tree)
     }
 
+    /// [`SledStore::verify`] as a task that holds no borrow of the store, to run
+    /// on another thread while the store keeps serving (sled reads are
+    /// concurrent with the writer). Records appended during the run are checked
+    /// if the scan reaches them.
+    pub fn detached_verify(
+        &self,
+    ) -> impl FnOnce() -> Result<VerifyReport, StoreError> + Send + 'static {
+        let tree = self.tree.clone();
+        move || verify::verify_tree(&tree)
+    }
+
     /// Counts events, streams per kind and idempotency keys.
     ///
     /// # Errors

@@ -1,0 +1,219 @@
+//! The personal space: accounts (`ACC-PASSWORD`, `ACC-LINK`), sessions (open,
+//! logout), and the customer's own contracts (`ACC-MINOR-RENEW`,
+//! `TERM-ATTESTATION`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use navigo_events_schema::types::ClientNumber;
+use navigo_events_schema::RuleId;
+use navigo_rules::account;
+use navigo_rules::calendar::paris_date;
+use serde_json::{json, Value};
+
+use super::{body_object, date_field, may_read_contract, parse_id, require, str_field, Caller};
+use crate::http::auth::{self, Role};
+use crate::http::error::ApiError;
+use crate::http::{AppState, LOGIN_CHARS_MAX};
+
+/// POST /v1/accounts `{login, password, client_number, birth_date}`: a customer
+/// creates their personal-space account (`ACC-PASSWORD`, `ACC-LINK`: one
+/// account per customer), with the same rules as `navigo-ledger account
+/// create`, while the ledger is served. 201 created; 422 refused with the rule
+/// (never saying which of the client number and the birth date did not match);
+/// 409 a login taken; 400 malformed; 429 after repeated failed links from one
+/// address ([`crate::http::limits`]).
+pub(super) async fn create_account(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let m = body_object(&body, &["login", "password", "client_number", "birth_date"])?;
+    let login = str_field(&m, "login")?
+        .filter(|l| !l.trim().is_empty() && l.chars().count() <= LOGIN_CHARS_MAX)
+        .ok_or_else(|| ApiError::bad("login", format!("1 to {LOGIN_CHARS_MAX} characters")))?;
+    let password =
+        str_field(&m, "password")?.ok_or_else(|| ApiError::bad("password", "missing"))?;
+    let client: ClientNumber = str_field(&m, "client_number")?
+        .ok_or_else(|| ApiError::bad("client_number", "missing"))?
+        .parse()
+        .map_err(|e| ApiError::bad("client_number", format!("{e}")))?;
+    let birth = date_field(&m, "birth_date")?;
+    let today = paris_date(st.clock.now());
+    let attempt = format!("account:{client}");
+    st.may_attempt(&attempt, from.ip()).await?;
+    // The ledger's lock also serialises writers of the auth file.
+    let ledger = st.ledger.lock().await;
+    let created = auth::create_account(
+        ledger.world(),
+        &st.auth_path,
+        login,
+        &client,
+        birth,
+        password,
+        today,
+    );
+    drop(ledger);
+    // A failed link counts (it is what guessing a birth date looks like); only a
+    // created account forgets the failures (another refusal must not reset them).
+    match &created {
+        Ok(_) => st.attempted(&attempt, from.ip(), true).await,
+        Err(auth::AccountError::Refused(r)) if r.rule == RuleId::AccLink => {
+            st.attempted(&attempt, from.ip(), false).await
+        }
+        Err(_) => {}
+    }
+    match created {
+        Ok(_) => Ok((StatusCode::CREATED, Json(json!({"status": "created"}))).into_response()),
+        Err(auth::AccountError::Refused(r)) => Err(ApiError::Refused(r)),
+        Err(e @ auth::AccountError::LoginTaken(_)) => Err(ApiError::Conflict(e.to_string())),
+        Err(auth::AccountError::Storage(e)) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// POST /v1/sessions `{login, password}` → `{token, expires_at}`: a customer
+/// session, persisted with its expiry. An unknown login and a wrong password get
+/// the same answer: 401 `wrong_credentials`.
+pub(super) async fn open_session(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let m = body_object(&body, &["login", "password"])?;
+    let login = str_field(&m, "login")?.ok_or_else(|| ApiError::bad("login", "missing"))?;
+    let password =
+        str_field(&m, "password")?.ok_or_else(|| ApiError::bad("password", "missing"))?;
+    let attempt = format!("session:{login}");
+    st.may_attempt(&attempt, from.ip()).await?;
+    st.refresh_auth().await;
+    let account = st.auth.read().await.0.accounts.get(login).cloned();
+    let Some(account) = account.filter(|a| auth::verify_password(password, &a.password_hash))
+    else {
+        st.attempted(&attempt, from.ip(), false).await;
+        return Err(ApiError::WrongPassword);
+    };
+    st.attempted(&attempt, from.ip(), true).await;
+    let now = st.clock.now();
+    let (token, expires_at) = st
+        .sessions
+        .write()
+        .await
+        .open(account.person, now)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(
+        json!({ "token": token, "expires_at": expires_at.to_rfc3339() }),
+    ))
+}
+
+/// DELETE /v1/sessions/current: the customer's logout; the session's token no
+/// longer authenticates (204).
+pub(super) async fn close_session(
+    State(st): State<Arc<AppState>>,
+    Extension(c): Extension<Caller>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    require(&c, &[Role::Customer], "close a customer session")?;
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(_, t)| t.trim().to_owned())
+        .ok_or(ApiError::Unauthorized)?;
+    st.sessions
+        .write()
+        .await
+        .close(&token)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// GET /v1/me/contracts: the contracts the customer holds or pays, read through
+/// the world's holder and payer indexes.
+pub(super) async fn my_contracts(
+    State(st): State<Arc<AppState>>,
+    Extension(c): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let p = require(&c, &[Role::Customer], "list their own contracts")?;
+    let person = p.person.ok_or(ApiError::Unauthorized)?;
+    let ledger = st.ledger.lock().await;
+    let w = ledger.world();
+    let mut ids: Vec<uuid::Uuid> = w.contracts_of_holder(person).map(|c| c.id).collect();
+    ids.extend(
+        w.by_payer
+            .get(&person)
+            .into_iter()
+            .flatten()
+            .filter(|id| w.contract(**id).is_some_and(|c| c.payer == person)),
+    );
+    ids.sort();
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(uuid::Uuid::to_string).collect();
+    Ok(Json(json!({ "contracts": ids })))
+}
+
+/// GET /v1/me/contracts/{id}/online-renewal (`ACC-MINOR-RENEW`): may the
+/// customer renew this contract online?
+pub(super) async fn online_renewal(
+    State(st): State<Arc<AppState>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = require(&c, &[Role::Customer], "renew online")?;
+    let id = parse_id(&id)?;
+    may_read_contract(&st, &p, id).await?;
+    let ledger = st.ledger.lock().await;
+    let w = ledger.world();
+    let birth = w
+        .contract(id)
+        .and_then(|c| w.persons.get(&c.holder))
+        .map(|h| h.birth_date)
+        .ok_or_else(|| ApiError::NotFound(format!("no contract {id} among yours")))?;
+    account::check_online_renewal(birth, paris_date(st.clock.now())).map_err(ApiError::Refused)?;
+    Ok(Json(json!({ "online_renewal": true })))
+}
+
+/// GET /v1/me/contracts/{id}/attestation (`TERM-ATTESTATION`): the attestation
+/// of a contract the customer holds or pays, when they are 16 or more and the
+/// contract is active, suspended, or terminated less than 6 months ago (422
+/// with the rule otherwise). It states the contract, its holder, its product
+/// and its status on the day it is issued.
+pub(super) async fn attestation(
+    State(st): State<Arc<AppState>>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = require(&c, &[Role::Customer], "download an attestation")?;
+    let person = p.person.ok_or(ApiError::Unauthorized)?;
+    let id = parse_id(&id)?;
+    may_read_contract(&st, &p, id).await?;
+    let today = paris_date(st.clock.now());
+    let ledger = st.ledger.lock().await;
+    let w = ledger.world();
+    let mine = || ApiError::NotFound(format!("no contract {id} among yours"));
+    let contract = w.contract(id).ok_or_else(mine)?;
+    let me = w.persons.get(&person).ok_or_else(mine)?;
+    let holder = w.persons.get(&contract.holder).ok_or_else(mine)?;
+    navigo_rules::contract::ended::attestation_available(contract, person, me.birth_date, today)
+        .map_err(ApiError::Refused)?;
+    use navigo_rules::contract::state::Status;
+    let status = match contract.status_on(today) {
+        Some(Status::Active) => "active",
+        Some(Status::Suspended { .. }) => "suspended",
+        Some(Status::Terminated { .. }) => "terminated",
+        None => "not_started",
+    };
+    Ok(Json(json!({
+        "rule": RuleId::TermAttestation.as_str(),
+        "contract": id,
+        "holder": {"first_name": holder.first_name, "last_name": holder.last_name},
+        "product": serde_json::to_value(contract.product).unwrap_or(Value::Null),
+        "start_date": contract.start_date,
+        "status": status,
+        "issued_on": today,
+    })))
+}

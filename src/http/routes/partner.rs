@@ -1,0 +1,108 @@
+//! `POST /v1/partner/check` (`PARTNER-CHECK`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::{Extension, Json};
+use navigo_events_schema::types::ClientNumber;
+use navigo_rules::account::{self, PartnerIdentifier, PartnerSubject, SubscriptionState};
+use navigo_rules::calendar::paris_date;
+use navigo_rules::contract::state::Status;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{body_object, date_field, require, str_field, Caller};
+use crate::http::auth::Role;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// POST /v1/partner/check (`PARTNER-CHECK`): `{pass_number | client_number,
+/// birth_date}` → `{"code": "00" | "01" | "02"}` and nothing else. Decision: the
+/// ledger has no separate pass number; a pass is identified by its contract id.
+/// Each partner token may run [`crate::http::limits::PARTNER_CHECKS_PER_MINUTE_MAX`]
+/// checks a minute (429 beyond), so that a partner cannot try birth dates at will.
+pub(super) async fn check(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let p = require(&p, &[Role::Partner], "run the partner validity check")?;
+    st.partner_checks
+        .lock()
+        .await
+        .take(&p.name, st.clock.now())
+        .map_err(ApiError::TooManyAttempts)?;
+    let m = body_object(&body, &["pass_number", "client_number", "birth_date"])?;
+    let birth = date_field(&m, "birth_date")?;
+    let id = match (
+        str_field(&m, "pass_number")?,
+        str_field(&m, "client_number")?,
+    ) {
+        // A pass number is its contract's id: anything else is malformed, not
+        // an unknown pass (a partner learns nothing either way, but a typo is
+        // told as such).
+        (Some(p), None) => PartnerIdentifier::Pass(
+            p.parse::<Uuid>()
+                .map_err(|e| {
+                    ApiError::bad("pass_number", format!("not a pass number (a UUID): {e}"))
+                })?
+                .to_string(),
+        ),
+        (None, Some(c)) => PartnerIdentifier::Client(
+            c.parse::<ClientNumber>()
+                .map_err(|e| ApiError::bad("client_number", e.to_string()))?,
+        ),
+        _ => {
+            return Err(ApiError::bad(
+                "pass_number",
+                "give exactly one of pass_number and client_number",
+            ))
+        }
+    };
+    let today = paris_date(st.clock.now());
+    let ledger = st.ledger.lock().await;
+    let w = ledger.world();
+    // The only persons who can match: those of the client number, or the holder
+    // of the contract the pass number names (a pass is its contract's id), read
+    // through the world's indexes instead of a scan of every person.
+    let candidates: Vec<&navigo_rules::world::PersonState> = match &id {
+        PartnerIdentifier::Client(c) => w.persons_by_client_number(c.as_str()).collect(),
+        PartnerIdentifier::Pass(pass) => pass
+            .parse::<Uuid>()
+            .ok()
+            .and_then(|contract| w.contract(contract))
+            .and_then(|c| w.person(c.holder))
+            .into_iter()
+            .collect(),
+    };
+    let mut owned: Vec<(Uuid, Vec<String>, SubscriptionState)> = Vec::new();
+    for person in candidates {
+        let mut passes = Vec::new();
+        let mut state = SubscriptionState::None;
+        for c in w.contracts_of_holder(person.id) {
+            passes.push(c.id.to_string());
+            match c.status_on(today) {
+                Some(Status::Active) => state = SubscriptionState::Active,
+                Some(Status::Suspended { .. }) if state == SubscriptionState::None => {
+                    state = SubscriptionState::Suspended
+                }
+                _ => {}
+            }
+        }
+        owned.push((person.id, passes, state));
+    }
+    let subjects: Vec<PartnerSubject<'_>> = owned
+        .iter()
+        .filter_map(|(pid, passes, state)| {
+            w.persons.get(pid).map(|person| PartnerSubject {
+                client_number: &person.client_number,
+                pass_numbers: passes,
+                birth_date: person.birth_date,
+                state: *state,
+            })
+        })
+        .collect();
+    let code = account::partner_check(&id, birth, &subjects);
+    Ok(Json(json!({ "code": code.code() })))
+}

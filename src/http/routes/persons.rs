@@ -1,0 +1,53 @@
+//! A person's views: `GET /v1/persons/{id}/bans|refunds`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use navigo_events_schema::Envelope;
+use navigo_projections::{Query as PQuery, Worlds};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{not_found, parse_id, parse_query, require, view_json, Caller, IdRead};
+use crate::http::auth::Role;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// Person reads are for agents and auditors: a customer reads through their
+/// contracts (decision: their person id is not a capability they are given).
+async fn person_read(
+    st: &AppState,
+    p: Caller,
+    id: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Uuid, PQuery, Vec<Envelope>), ApiError> {
+    require(&p, &[Role::Agent, Role::Auditor], "read persons")?;
+    let id = parse_id(id)?;
+    let q = parse_query(q, st.clock.now())?;
+    // The person's slice of the live world (their stream, their contracts, the
+    // findings naming them, the reference streams), not the whole log (equal
+    // views: tests/projections_slice.rs).
+    let ledger = st.ledger.lock().await;
+    let events = navigo_projections::slice::person_slice(ledger.world(), id)
+        .ok_or_else(|| not_found(navigo_projections::ProjectionError::UnknownPerson(id)))?;
+    Ok((id, q, events))
+}
+
+pub(super) async fn bans(
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
+) -> Result<Json<Value>, ApiError> {
+    let (id, q, events) = person_read(&st, p, &id, &q).await?;
+    let view = navigo_projections::bans::person_bans(&events, id, &q).map_err(not_found)?;
+    view_json(view)
+}
+
+pub(super) async fn refunds(
+    (State(st), Extension(p), Path(id), Query(q)): IdRead,
+) -> Result<Json<Value>, ApiError> {
+    let (id, q, events) = person_read(&st, p, &id, &q).await?;
+    let worlds = Worlds::new(&events, &q);
+    let view =
+        navigo_projections::refunds::person_refunds_in(&worlds, id, &q).map_err(not_found)?;
+    view_json(view)
+}
