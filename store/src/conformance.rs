@@ -6,7 +6,7 @@
 //! in one of its test files; the caller's dev-dependencies need `tokio` (with a
 //! multi-threaded runtime) and `proptest`:
 //!
-//! ```ignore
+//! ```text
 //! navigo_store::conformance_suite!(SledBackend);
 //! ```
 //!
