@@ -1,0 +1,68 @@
+//! What every backend decides the same way when it appends, so that a log means
+//! the same thing whichever backend wrote it and an append retried on another
+//! backend is recognised: the recorded-at instant of a request and the content
+//! digest behind idempotency keys.
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::envelope::PreEncoded;
+
+use crate::{AppendRequest, Head, StoreError};
+
+/// The recorded-at instant of a request, given the store clock's reading `now`
+/// (a backend reads it once per group commit).
+///
+/// An import instant earlier than the head is refused as out of order. The
+/// store's own clock earlier than the head (a system clock stepped back) is
+/// clamped to the head's instant instead: the service must keep accepting
+/// appends, and recorded-at must never decrease with position.
+///
+/// # Errors
+/// [`StoreError::OutOfOrder`] for an import instant earlier than the head's.
+pub fn recorded_at(
+    now: DateTime<Utc>,
+    head: &Head,
+    import: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>, StoreError> {
+    match (import, head.recorded_at) {
+        (Some(given), Some(h)) if given < h => Err(StoreError::OutOfOrder { given, head: h }),
+        (Some(given), _) => Ok(given),
+        (None, Some(h)) => Ok(now.max(h)),
+        (None, None) => Ok(now),
+    }
+}
+
+/// The digest that decides whether a retry with the same idempotency key carries
+/// "the same content"; `encoded` holds the request's events pre-encoded
+/// ([`PreEncoded::new`]), one per event, in order.
+///
+/// Decision (RULES.md leaves it open): the same content is the same stream and,
+/// event by event, the same type, schema version, effective date, actor, channel
+/// and payload. Event ids, correlation and causation ids are left out because a
+/// client that retries may generate them afresh; the expected version and the
+/// import instant are left out because they describe the attempt, not the facts.
+/// The payloads are taken from the pre-encoded events (the same bytes
+/// `Event::write_data` writes), so the digest is the one earlier versions stored,
+/// and every backend stores the same digest for the same request.
+///
+/// # Errors
+/// [`StoreError::Encode`] when an actor or channel cannot be serialised.
+pub fn content_digest(r: &AppendRequest, encoded: &[PreEncoded]) -> Result<[u8; 32], StoreError> {
+    fn field(h: &mut blake3::Hasher, b: &[u8]) {
+        h.update(&(b.len() as u64).to_be_bytes());
+        h.update(b);
+    }
+    let enc = |e: serde_json::Error| StoreError::Encode(e.to_string());
+    let mut h = blake3::Hasher::new();
+    field(&mut h, b"navigo-append-content-v1");
+    field(&mut h, &r.stream.key_bytes());
+    h.update(&(r.events.len() as u64).to_be_bytes());
+    for (e, pre) in r.events.iter().zip(encoded) {
+        field(&mut h, e.event.type_name().as_bytes());
+        h.update(&e.event.schema_version().to_be_bytes());
+        field(&mut h, e.effective_date.to_string().as_bytes());
+        field(&mut h, &serde_json::to_vec(&e.actor).map_err(enc)?);
+        field(&mut h, &serde_json::to_vec(&e.channel).map_err(enc)?);
+        field(&mut h, pre.data());
+    }
+    Ok(*h.finalize().as_bytes())
+}
