@@ -3,8 +3,8 @@
 //! storage; `navigo-store-sled` (embedded) and `navigo-store-postgres` are its
 //! durable implementations, `conformance` (feature `conformance`) is the suite
 //! every implementation must pass, `assign` holds what every backend decides the
-//! same way (recorded-at instants, idempotency digests) and `verify` the report
-//! of a whole-log check.
+//! same way (recorded-at instants, idempotency digests), `check` the checks of
+//! every record read, and `verify` the report of a whole-log check.
 //!
 //! Guarantees every implementation gives:
 //! - stream sequences start at 1 and are gapless; global positions start at 1 and
@@ -27,6 +27,7 @@ pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
 
 pub mod assign;
+pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod verify;
