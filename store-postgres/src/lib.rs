@@ -185,6 +185,20 @@ async fn recover_head(conn: &Object, sql: &Sql) -> Result<Head, StoreError> {
     Ok(head)
 }
 
+/// Verifies the ledger `config` names without starting a writer, so that a
+/// ledger whose head is corrupt (which [`PgStore::open`] refuses) can still be
+/// examined. See [`PgStore::verify`].
+///
+/// # Errors
+/// [`StoreError::NotALedger`] or a storage failure; corruption is in the report.
+pub async fn verify_ledger(config: &PgConfig) -> Result<VerifyReport, StoreError> {
+    let pool = config.pool("navigo-verify", 1)?;
+    let conn = pool.get().await.map_err(error::pool)?;
+    schema::check_version(&**conn, &config.schema).await?;
+    let sql = Sql::new(&config.schema);
+    verify::verify(&conn, &sql).await
+}
+
 impl PgStore {
     /// Creates the ledger's schema and tables (the schema is created if
     /// absent), or brings an older ledger to this build's [`VERSION`]; a
