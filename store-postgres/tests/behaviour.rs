@@ -227,3 +227,36 @@ async fn store_init_answers_already_a_ledger_and_open_refuses_a_newer_format() {
     let err = PgStore::init(&config).await.unwrap_err();
     assert!(matches!(err, StoreError::NotALedger { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn store_answers_an_error_not_an_ack_when_its_transaction_rolls_back() {
+    // Given a ledger of one event, and a row slipped in at position 2 behind
+    // the store's back (as a writer that ignored the head lock would)
+    let (store, config, _) = new_store("rollback").await;
+    store
+        .append(request(stream(1), ExpectedVersion::Any, vec![event("a")]))
+        .await
+        .unwrap();
+    sql(
+        &config,
+        "INSERT INTO {s}.events VALUES (2, 'contract', gen_random_uuid(), 1, '\\x00')",
+    )
+    .await;
+    // When the store appends: its insert fails, and PostgreSQL answers the
+    // commit pipelined after it by rolling back
+    let mut r = request(stream(2), ExpectedVersion::Exact(0), vec![event("b")]);
+    r.idempotency_key = Some("rolled-back".into());
+    let err = store.append(r.clone()).await.unwrap_err();
+    // Then the append is answered with the error, and nothing of it is written
+    assert!(
+        matches!(&err, StoreError::Storage(why) if why.contains("rolled back")),
+        "{err}"
+    );
+    assert_eq!(store.head().await.unwrap().position, 1);
+    assert_eq!(store.stream_version(stream(2)).await.unwrap(), 0);
+    // And once the intruder is gone the same append goes through, at position 2
+    sql(&config, "DELETE FROM {s}.events WHERE position = 2").await;
+    let out = store.append(r).await.unwrap();
+    assert_eq!(out.positions(), &[2]);
+    assert!(store.verify().await.unwrap().is_ok());
+}
