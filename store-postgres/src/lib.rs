@@ -34,9 +34,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use navigo_events_schema::{Assigned, Envelope, StreamId};
 use navigo_store::assign::Prepared;
 use navigo_store::check::check_record;
+use navigo_store::verify::VerifyReport;
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
-    VerifyReport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;

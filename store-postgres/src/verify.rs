@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use deadpool_postgres::Object;
 use navigo_events_schema::{decode_record, record_hashes, Envelope, Hash, StreamId};
-use navigo_store::{BadRecord, Head, Problem, StoreError, VerifyReport};
+use navigo_store::verify::{BadRecord, Problem, VerifyReport};
+use navigo_store::{Head, StoreError};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

@@ -4,7 +4,8 @@
 mod support;
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock, Problem, StoreError};
+use navigo_store::verify::{BadRecord, Problem};
+use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock, StoreError};
 use navigo_store_postgres::{verify_ledger, PgConfig, PgStore};
 use std::sync::Arc;
 use support::*;
@@ -34,7 +35,7 @@ async fn open(config: &PgConfig) -> Result<PgStore, StoreError> {
     PgStore::open(config, Limits::default(), clock).await
 }
 
-async fn first_bad(config: &PgConfig) -> navigo_store::BadRecord {
+async fn first_bad(config: &PgConfig) -> BadRecord {
     let report = verify_ledger(config).await.unwrap();
     report.first_bad.expect("tampering must be detected")
 }

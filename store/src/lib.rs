@@ -32,8 +32,6 @@ pub mod check;
 pub mod conformance;
 pub mod verify;
 
-pub use verify::{BadRecord, Problem, VerifyReport};
-
 /// The clock the store reads recorded-at instants from.
 ///
 /// In service the binary passes the system clock; imports and scenario files pass a
