@@ -118,27 +118,45 @@ fn find_bin() -> Option<PathBuf> {
 /// again that no other test binary installed it meanwhile, and refreshing the
 /// package lists only if the first attempt fails.
 fn install() -> Result<(), ClusterError> {
-    if !running_as_root() {
+    // Not root: `sudo -n` (no password prompt, which would hang a test run)
+    // when the user may use it; otherwise say what to install.
+    let sudo = !running_as_root();
+    if sudo && !sudo_without_password() {
         return Err(fail(format!(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found and not running as root \
-             to install them: install them (Debian: apt-get install postgresql) or set {BIN_DIR_VAR}"
+            "PostgreSQL server binaries (initdb, pg_ctl) not found, and neither root nor \
+             sudo without a password to install them: install them (Debian: apt-get install \
+             postgresql) or set {BIN_DIR_VAR}"
         )));
     }
     let script = "ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
         export DEBIAN_FRONTEND=noninteractive; \
         apt-get install -y -q --no-install-recommends postgresql \
         || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }; }";
-    let mut cmd = Command::new("flock");
-    cmd.args([INSTALL_LOCK_FILE, "sh", "-c", script]);
-    match run(cmd) {
-        Ok(_) => Ok(()),
-        Err(_) if which("flock").is_none() => {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", script]);
-            run(cmd).map(|_| ())
+    let command = |args: &[&str]| {
+        let mut cmd = Command::new(if sudo { "sudo" } else { args[0] });
+        if sudo {
+            cmd.arg("-n");
+            cmd.args(args);
+        } else {
+            cmd.args(&args[1..]);
         }
+        cmd
+    };
+    match run(command(&["flock", INSTALL_LOCK_FILE, "sh", "-c", script])) {
+        Ok(_) => Ok(()),
+        Err(_) if which("flock").is_none() => run(command(&["sh", "-c", script])).map(|_| ()),
         Err(e) => Err(e),
     }
+}
+
+fn sudo_without_password() -> bool {
+    which("sudo").is_some()
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
 }
 
 fn which(program: &str) -> Option<PathBuf> {
