@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
 use navigo_events_schema::types::Actor;
-use navigo_events_schema::{decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId};
+use navigo_events_schema::{
+    decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
+};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_postgres::cluster::Cluster;
 use navigo_store_postgres::{PgConfig, PgStore};
@@ -74,7 +76,12 @@ fn new_event(n: u64) -> NewEvent {
 /// Appends per second by `writers` tasks appending `batch` events each, until
 /// `run` has passed: `append` is one append (of `batch` events to the stream
 /// of writer `w`, at version `v`).
-async fn drive<S: EventStore + 'static>(store: Arc<S>, writers: u32, batch: u32, run: Duration) -> f64 {
+async fn drive<S: EventStore + 'static>(
+    store: Arc<S>,
+    writers: u32,
+    batch: u32,
+    run: Duration,
+) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -85,7 +92,9 @@ async fn drive<S: EventStore + 'static>(store: Arc<S>, writers: u32, batch: u32,
             let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
             let mut version = 0;
             while !stop.load(Ordering::Relaxed) {
-                let events = (0..u64::from(batch)).map(|i| new_event(version + i)).collect();
+                let events = (0..u64::from(batch))
+                    .map(|i| new_event(version + i))
+                    .collect();
                 let r = AppendRequest {
                     stream,
                     expected: ExpectedVersion::Exact(version),
@@ -117,7 +126,11 @@ async fn pg_ledger(cluster: &Cluster, name: &str) -> PgConfig {
 
 async fn pg_append(cluster: &Cluster, writers: u32, batch: u32, run: Duration) -> f64 {
     let config = pg_ledger(cluster, &format!("append_w{writers}_b{batch}")).await;
-    let store = Arc::new(PgStore::open(&config, Limits::default(), clock()).await.unwrap());
+    let store = Arc::new(
+        PgStore::open(&config, Limits::default(), clock())
+            .await
+            .unwrap(),
+    );
     let r = drive(store.clone(), writers, batch, run).await;
     assert!(store.verify().await.unwrap().is_ok());
     r
@@ -159,7 +172,14 @@ async fn raw_client(cluster: &Cluster) -> tokio_postgres::Client {
 /// Raw inserts of the store's rows (same columns, indexes and record bytes)
 /// into a table like the store's, by `connections` connections, `batch` rows
 /// per transaction (one `INSERT … SELECT unnest(…)`, autocommitted), for `run`.
-async fn raw_insert(cluster: &Cluster, name: &str, connections: u32, batch: u32, run: Duration, record: &[u8]) -> f64 {
+async fn raw_insert(
+    cluster: &Cluster,
+    name: &str,
+    connections: u32,
+    batch: u32,
+    run: Duration,
+    record: &[u8],
+) -> f64 {
     let config = pg_ledger(cluster, "raw_template").await;
     let admin = raw_client(cluster).await;
     admin
@@ -177,7 +197,8 @@ async fn raw_insert(cluster: &Cluster, name: &str, connections: u32, batch: u32,
     let mut handles = Vec::new();
     for w in 0..connections {
         let client = raw_client(cluster).await;
-        let (next, stop, done, record) = (next.clone(), stop.clone(), done.clone(), record.to_vec());
+        let (next, stop, done, record) =
+            (next.clone(), stop.clone(), done.clone(), record.to_vec());
         let sql = format!(
             "INSERT INTO {name} (position, stream_kind, stream_id, stream_seq, record) \
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::bigint[], $5::bytea[])"
@@ -221,7 +242,9 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
 /// same rows plus `decode_record`, interleaved; and bytes per event.
 async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
     let config = pg_ledger(cluster, "reads").await;
-    let store = PgStore::open(&config, Limits::default(), clock()).await.unwrap();
+    let store = PgStore::open(&config, Limits::default(), clock())
+        .await
+        .unwrap();
     let mut n = 0;
     for e in 0..READ_STREAM_EVENTS {
         for s in 0..READ_STREAMS {
@@ -250,7 +273,10 @@ async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
     for i in 0..READ_ITERS {
         let id = Uuid::from_u128((i as u128 * 7919) % u128::from(READ_STREAMS) + 1);
         let t = Instant::now();
-        let got = store.read_stream(StreamId::contract(id), 1..=u64::MAX).await.unwrap();
+        let got = store
+            .read_stream(StreamId::contract(id), 1..=u64::MAX)
+            .await
+            .unwrap();
         store_us.push(t.elapsed().as_secs_f64() * 1e6);
         assert_eq!(got.len() as u64, READ_STREAM_EVENTS);
         let t = Instant::now();
@@ -276,7 +302,12 @@ async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
         .unwrap();
     let record_bytes: f64 = row.get(0);
     store.close().await.unwrap();
-    (percentiles(store_us), percentiles(raw_us), per_event, record_bytes)
+    (
+        percentiles(store_us),
+        percentiles(raw_us),
+        per_event,
+        record_bytes,
+    )
 }
 
 fn main() {

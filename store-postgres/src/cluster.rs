@@ -268,7 +268,13 @@ impl Cluster {
     fn initdb(&self) -> Result<(), ClusterError> {
         let mut cmd = self.pg_command("initdb");
         cmd.arg("-D").arg(&self.data);
-        cmd.args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C"]);
+        cmd.args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        ]);
         // The cluster is thrown away: syncing its new files to disk buys nothing
         // (the server's own commits are still flushed: fsync stays on).
         cmd.arg("--no-sync");
@@ -376,7 +382,10 @@ rm -rf "$base""#;
     ///
     /// # Errors
     /// A bad name or the server's refusal.
-    pub async fn create_database(&self, name: &str) -> Result<tokio_postgres::Config, ClusterError> {
+    pub async fn create_database(
+        &self,
+        name: &str,
+    ) -> Result<tokio_postgres::Config, ClusterError> {
         crate::schema::check_schema_name(name).map_err(fail)?;
         self.execute("postgres", &format!("CREATE DATABASE \"{name}\""))
             .await?;

@@ -138,7 +138,10 @@ impl ReadAll {
             .next
             .saturating_add(READ_ALL_CHUNK_RECORDS - 1)
             .min(end);
-        let stmt = conn.prepare_cached(&self.sql.read_range).await.map_err(pg)?;
+        let stmt = conn
+            .prepare_cached(&self.sql.read_range)
+            .await
+            .map_err(pg)?;
         let rows = conn
             .query(&stmt, &[&to_i64(self.next)?, &to_i64(last)?])
             .await

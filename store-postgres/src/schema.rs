@@ -18,7 +18,8 @@ use crate::error::{not_a_ledger, pg};
 
 /// The migrations, in order: version, name, SQL. A version once released is
 /// never edited: a change of layout is a new migration.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "log", include_str!("../migrations/0001_log.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(1, "log", include_str!("../migrations/0001_log.sql"))];
 
 /// The version this build reads and writes.
 pub const VERSION: i32 = 1;
@@ -160,7 +161,9 @@ pub async fn check_version<C: GenericClient>(c: &C, schema: &str) -> Result<(), 
         )),
         (true, _, Some(v)) if v < VERSION => Err(not_a_ledger(
             schema,
-            format!("store format version {v}, older than {VERSION}: upgrade it with `PgStore::init`"),
+            format!(
+                "store format version {v}, older than {VERSION}: upgrade it with `PgStore::init`"
+            ),
         )),
         (true, _, Some(v)) if v > VERSION => Err(not_a_ledger(
             schema,

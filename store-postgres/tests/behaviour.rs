@@ -63,7 +63,10 @@ async fn store_two_stores_on_one_database_keep_positions_gapless_and_versions_ex
     let config = fresh_place("two").await;
     let clock = Arc::new(ManualClock::new(t0()));
     let open = || PgStore::open(&config, Limits::default(), clock.clone());
-    let stores = [Arc::new(open().await.unwrap()), Arc::new(open().await.unwrap())];
+    let stores = [
+        Arc::new(open().await.unwrap()),
+        Arc::new(open().await.unwrap()),
+    ];
     // When tasks of both race for the same four streams with exact versions,
     // retrying each conflict with the version they are told
     let mut handles = Vec::new();
@@ -90,13 +93,19 @@ async fn store_two_stores_on_one_database_keep_positions_gapless_and_versions_ex
     let mut acked = BTreeMap::new();
     for h in handles {
         for (position, id) in h.await.unwrap() {
-            assert!(acked.insert(position, id).is_none(), "position {position} twice");
+            assert!(
+                acked.insert(position, id).is_none(),
+                "position {position} twice"
+            );
         }
     }
     // Then every append has its own position, together 1..=head, each stream's
     // sequence is gapless, and both stores see the same log
     let n = 2 * RACERS as u64 * RACER_APPENDS;
-    assert_eq!(acked.keys().copied().collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+    assert_eq!(
+        acked.keys().copied().collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>()
+    );
     let log = read_all(&*stores[0], 1).await;
     assert_eq!(log, read_all(&*stores[1], 1).await);
     for e in &log {
@@ -160,7 +169,8 @@ async fn store_follower_never_skips_or_stalls_while_writers_commit() {
     // And, once the writers are done, it has reached the head
     let seen = follower.await.unwrap();
     assert_eq!(seen, store.head().await.unwrap().position);
-    assert_eq!(seen, 16 * (7 * 1 + 7 * 2 + 6 * 3));
+    // Sixteen writers, each seven appends of one event, seven of two, six of three.
+    assert_eq!(seen, 16 * (7 + 7 * 2 + 6 * 3));
 }
 
 #[tokio::test]

@@ -85,7 +85,11 @@ async fn check_nothing_lost_nothing_half_written(store: &Arc<PgStore>, sent: &Se
     let mut whole = 0;
     for r in &sent.requests {
         let key = r.idempotency_key.clone().unwrap_or_default();
-        let found: Vec<Option<u64>> = r.events.iter().map(|e| at.get(&e.event_id).copied()).collect();
+        let found: Vec<Option<u64>> = r
+            .events
+            .iter()
+            .map(|e| at.get(&e.event_id).copied())
+            .collect();
         match sent.acked.get(&key) {
             Some(acked) => {
                 let want: Vec<Option<u64>> = acked.iter().copied().map(Some).collect();
@@ -113,7 +117,9 @@ async fn check_nothing_lost_nothing_half_written(store: &Arc<PgStore>, sent: &Se
     assert_eq!(log.len(), sent.requests.len() * EVENTS_PER_APPEND);
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
     for e in &log {
-        *by_key.entry(e.idempotency_key.clone().unwrap_or_default()).or_default() += 1;
+        *by_key
+            .entry(e.idempotency_key.clone().unwrap_or_default())
+            .or_default() += 1;
     }
     assert!(by_key.values().all(|n| *n == EVENTS_PER_APPEND));
     assert!(store.verify().await.unwrap().is_ok());
@@ -134,27 +140,45 @@ async fn store_loses_no_acknowledged_append_when_the_server_is_killed_mid_append
     // Given appenders writing to a store
     let (cluster, config) = own_ledger("kill").await;
     let clock = Arc::new(ManualClock::new(t0()));
-    let store = Arc::new(PgStore::open(&config, Limits::default(), clock.clone()).await.unwrap());
+    let store = Arc::new(
+        PgStore::open(&config, Limits::default(), clock.clone())
+            .await
+            .unwrap(),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let handles = appenders(store.clone(), stop.clone());
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.head().await.unwrap().position > 0, "nothing appended yet");
+    assert!(
+        store.head().await.unwrap().position > 0,
+        "nothing appended yet"
+    );
     // When the server is killed while they append, then started again
     let cluster = Arc::new(cluster);
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.kill_server()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || c.kill_server())
+        .await
+        .unwrap()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.start_server()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || c.start_server())
+        .await
+        .unwrap()
+        .unwrap();
     // And the same store goes on appending once the server is back
     let before = store.head().await.unwrap().position;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent = gather(&stop, handles).await;
-    assert!(store.head().await.unwrap().position > before, "no append after the restart");
+    assert!(
+        store.head().await.unwrap().position > before,
+        "no append after the restart"
+    );
     // Then nothing acknowledged is lost and nothing is half-written, read by
     // the store that lived through it and by one opened afresh
     check_nothing_lost_nothing_half_written(&store, &sent).await;
-    let reopened = PgStore::open(&config, Limits::default(), clock).await.unwrap();
+    let reopened = PgStore::open(&config, Limits::default(), clock)
+        .await
+        .unwrap();
     assert_eq!(read_all(&reopened, 1).await, read_all(&*store, 1).await);
 }
 
@@ -163,7 +187,11 @@ async fn store_loses_no_acknowledged_append_when_its_writer_connection_drops_mid
     // Given appenders writing to a store
     let (cluster, config) = own_ledger("drop").await;
     let clock = Arc::new(ManualClock::new(t0()));
-    let store = Arc::new(PgStore::open(&config, Limits::default(), clock).await.unwrap());
+    let store = Arc::new(
+        PgStore::open(&config, Limits::default(), clock)
+            .await
+            .unwrap(),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let handles = appenders(store.clone(), stop.clone());
     // When the writer's connection is terminated by the server, five times
@@ -182,6 +210,9 @@ async fn store_loses_no_acknowledged_append_when_its_writer_connection_drops_mid
     let sent = gather(&stop, handles).await;
     // Then the store went on with a new connection each time, and nothing
     // acknowledged is lost and nothing is half-written
-    assert!(sent.acked.len() < sent.requests.len(), "no append failed: nothing was dropped");
+    assert!(
+        sent.acked.len() < sent.requests.len(),
+        "no append failed: nothing was dropped"
+    );
     check_nothing_lost_nothing_half_written(&store, &sent).await;
 }

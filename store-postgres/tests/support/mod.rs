@@ -30,7 +30,13 @@ pub async fn fresh_place_in(cluster: &Cluster, name: &str) -> PgConfig {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let name: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let schema = format!("t_{name}_{}_{n}", std::process::id());
     let config = PgConfig::new(cluster.connection(DATABASE), &schema).unwrap();
