@@ -226,15 +226,13 @@ fn audit_verify_and_diff_agree_on_every_contract_of_a_generated_population() {
         .expect("a contract");
     let p = *positions.last().expect("a position");
     {
-        let db = sled::Config::new().path(&data).open().expect("sled");
-        let tree = db.open_tree(b"navigo-ledger").expect("tree");
-        let mut key = vec![b'L'];
-        key.extend_from_slice(&p.to_be_bytes());
-        let mut bytes = tree.get(&key).expect("read").expect("record").to_vec();
+        // (a byte of its canonical JSON, stored again in the ledger's format)
+        let raw = navigo_store_sled::raw::RawLedger::open(&data).expect("raw ledger");
+        let mut bytes = raw.record(p).expect("read").expect("record");
         let i = bytes.len() - 10;
         bytes[i] ^= 0x04;
-        tree.insert(&key, bytes).expect("write");
-        db.flush().expect("flush");
+        raw.put_record(p, &bytes).expect("write");
+        raw.flush().expect("flush");
     }
     // Then verify names its position, and neither audit nor diff reads the log
     // as if it were sound

@@ -195,15 +195,13 @@ fn cli_verify_names_the_position_of_a_flipped_byte() {
     assert_eq!(run(&data, &["append"], Some(&input)).code, 0);
     // When one byte of record 12 changes through the sled API
     {
-        let db = sled::Config::new().path(&data).open().unwrap();
-        let tree = db.open_tree(b"navigo-ledger").unwrap();
-        let mut key = vec![b'L'];
-        key.extend_from_slice(&12u64.to_be_bytes());
-        let mut bytes = tree.get(&key).unwrap().unwrap().to_vec();
+        // (a byte of its canonical JSON, stored again in the ledger's format)
+        let raw = navigo_store_sled::raw::RawLedger::open(&data).unwrap();
+        let mut bytes = raw.record(12).unwrap().unwrap();
         let i = bytes.len() - 10;
         bytes[i] ^= 0x04;
-        tree.insert(&key, bytes).unwrap();
-        db.flush().unwrap();
+        raw.put_record(12, &bytes).unwrap();
+        raw.flush().unwrap();
     }
     // Then verify fails with exit 1 and names position 12
     let out = run(&data, &["verify"], None);
@@ -662,11 +660,8 @@ fn susp_max_12m_a_ledger_with_the_old_termination_spelling_verifies_and_reads_th
     );
     assert_eq!(run(&data, &["append"], Some(&termination)).code, 0);
     {
-        let db = sled::Config::new().path(&data).open().unwrap();
-        let tree = db.open_tree(b"navigo-ledger").unwrap();
-        let mut key = vec![b'L'];
-        key.extend_from_slice(&1u64.to_be_bytes());
-        let record = tree.get(&key).unwrap().unwrap().to_vec();
+        let raw = navigo_store_sled::raw::RawLedger::open(&data).unwrap();
+        let record = raw.record(1).unwrap().unwrap();
         let json = String::from_utf8(record[32..].to_vec()).unwrap();
         assert!(json.contains("\"schema_version\":2"), "{json}");
         let old = json
@@ -674,8 +669,8 @@ fn susp_max_12m_a_ledger_with_the_old_termination_spelling_verifies_and_reads_th
             .replace("suspension_over_12_months", "suspension_over12_months");
         let mut bytes = blake3::hash(old.as_bytes()).as_bytes().to_vec();
         bytes.extend_from_slice(old.as_bytes());
-        tree.insert(&key, bytes).unwrap();
-        db.flush().unwrap();
+        raw.put_record(1, &bytes).unwrap();
+        raw.flush().unwrap();
     }
     // Then the chain verifies over the stored bytes
     let out = run(&data, &["verify"], None);

@@ -120,13 +120,15 @@ fn raw_sled_batched(dir: &Path, n: usize, record_bytes: usize) -> f64 {
     rate
 }
 
-/// Raw sled scan of the log with a JSON decode of every record. Events per second.
+/// Raw sled scan of the log with the unframing (decompression) and JSON decode
+/// of every record. Events per second.
 fn raw_scan_decode(store: &SledStore) -> (usize, f64) {
     let start = Instant::now();
     let mut n = 0usize;
     for item in store.tree().scan_prefix([LOG]) {
         let (_, v) = item.expect("scan");
-        let e = decode_record(&v).expect("decode");
+        let record = navigo_store_sled::frame::unframe(store.format(), &v).expect("unframe");
+        let e = decode_record(&record).expect("decode");
         std::hint::black_box(&e);
         n += 1;
     }

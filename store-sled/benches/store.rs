@@ -225,7 +225,8 @@ async fn read_all_vs_scan() -> ReadFigures {
     let mut d = 0u64;
     for item in store.tree().scan_prefix([b'L']) {
         let (_, v) = item.unwrap();
-        let env = decode_record(&v).unwrap();
+        let record = navigo_store_sled::frame::unframe(store.format(), &v).unwrap();
+        let env = decode_record(&record).unwrap();
         d += 1;
         assert_eq!(env.position, d);
     }

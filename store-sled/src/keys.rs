@@ -3,13 +3,19 @@
 //!
 //! | key                                   | value                                   |
 //! |---------------------------------------|-----------------------------------------|
-//! | `L` ‖ position (u64 BE)               | the record: `hash ‖ canonical JSON`     |
+//! | `L` ‖ position (u64 BE)               | the stored record (see [`crate::frame`]) |
 //! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE)                       |
 //! | `I` ‖ idempotency key (UTF-8)         | digest (32) ‖ first position (u64 BE) ‖ event count (u32 BE) |
 //! | `M` ‖ name                            | meta data (format marker)               |
+//! | `T` ‖ …                               | reserved: Merkle tree nodes and checkpoints |
+//! | `D` ‖ …                               | reserved: derived data (snapshots, caches) |
 //!
-//! Everything lives in one tree so that a whole group commit is one atomic sled
-//! batch (see `writer::Writer::apply`). Persisted: never renumber a prefix or change a width.
+//! The layout of keys is the same in formats 1 and 2 (see [`crate::format`]);
+//! only the stored record differs. Everything lives in one tree so that a whole
+//! group commit is one atomic sled batch (see `writer::Writer::apply`), which
+//! is why the Merkle tree's nodes, written in the same batch as the records
+//! they cover, get a prefix of this tree rather than a tree of their own.
+//! Persisted: never renumber a prefix or change a width.
 
 use navigo_events_schema::StreamId;
 
@@ -21,15 +27,20 @@ pub const LOG: u8 = b'L';
 pub const STREAM: u8 = b'S';
 /// Prefix of the idempotency keys.
 pub const IDEM: u8 = b'I';
-/// Key of the format marker inside the tree.
+/// Prefix reserved for the Merkle tree over the log (its nodes and signed
+/// checkpoints). Nothing writes it yet; `verify` ignores it.
+pub const MERKLE: u8 = b'T';
+/// Prefix reserved for derived data kept in the ledger's tree (snapshots of
+/// folded state, caches): never trusted on its own, each entry carries the
+/// position it covers and a hash. Nothing writes it yet; `verify` ignores it.
+pub const DERIVED: u8 = b'D';
+/// Key of the format marker inside the tree; its value is
+/// [`crate::format::Format::tree_marker`].
 pub const FORMAT_KEY: &[u8] = b"Mformat";
-/// Value of the format marker: the layout above, version 1.
-pub const FORMAT_VALUE: &[u8] = b"navigo-ledger store format 1";
-/// Name of the marker file `init` writes in the data directory. `open` refuses a
-/// directory without it before sled touches anything.
+/// Name of the marker file `init` writes in the data directory (its content is
+/// [`crate::format::Format::marker_content`]). `open` refuses a directory
+/// without it before sled touches anything.
 pub const MARKER_FILE: &str = "NAVIGO-LEDGER";
-/// Content of the marker file.
-pub const MARKER_CONTENT: &str = "navigo-ledger store format 1\n";
 
 /// Length of a log key.
 pub const LOG_KEY_LEN: usize = 9;

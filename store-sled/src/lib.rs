@@ -15,7 +15,10 @@
 
 #![warn(missing_docs)]
 
+pub mod format;
+pub mod frame;
 pub mod keys;
+pub mod raw;
 pub mod read;
 pub mod verify;
 pub mod writer;
@@ -29,6 +32,7 @@ use async_trait::async_trait;
 use navigo_events_schema::{Assigned, Envelope, Hash, StreamId, StreamKind};
 use tokio::sync::{mpsc, oneshot};
 
+pub use format::Format;
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
@@ -76,6 +80,8 @@ pub struct Stats {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// The ledger's store format: how its records are stored.
+    format: Format,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -100,21 +106,25 @@ fn not_a_ledger(path: &Path, why: impl Into<String>) -> StoreError {
     }
 }
 
-/// Checks, without writing anything, that `path` is a ledger directory.
-fn check_marker(path: &Path) -> Result<(), StoreError> {
+/// Checks, without writing anything, that `path` is a ledger directory, and
+/// reads the format its marker file names.
+fn check_marker(path: &Path) -> Result<Format, StoreError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| not_a_ledger(path, format!("{e} (create one with `navigo-ledger init`)")))?;
     if !meta.is_dir() {
         return Err(not_a_ledger(path, "not a directory"));
     }
-    let marker = path.join(keys::MARKER_FILE);
-    match std::fs::read_to_string(&marker) {
-        Ok(s) if s == keys::MARKER_CONTENT => Ok(()),
-        Ok(_) => Err(not_a_ledger(
+    match format::read_marker(path) {
+        Some(Ok(format)) => Ok(format),
+        Some(Err(content)) => Err(not_a_ledger(
             path,
-            format!("{} has unexpected content", keys::MARKER_FILE),
+            format!(
+                "{} has unexpected content {:?} (a store format this version does not know?)",
+                keys::MARKER_FILE,
+                content.chars().take(64).collect::<String>()
+            ),
         )),
-        Err(_) => Err(not_a_ledger(
+        None => Err(not_a_ledger(
             path,
             format!(
                 "no {} marker file (create a ledger with `navigo-ledger init`)",
@@ -138,12 +148,13 @@ fn read_log_workers() -> usize {
         .min(READ_LOG_WORKERS_MAX)
 }
 
-/// Opens sled, waiting up to [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
-fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+/// Opens sled with the settings of `format`, waiting up to
+/// [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
+pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreError> {
     let step_ms = 20;
     let mut waited = 0;
     loop {
-        match sled::Config::new().path(path).open() {
+        match format.sled_config(path).open() {
             Ok(db) => return Ok(db),
             Err(e) if waited < OPEN_LOCK_WAIT_MS_MAX && e.to_string().contains("acquire lock") => {
                 std::thread::sleep(std::time::Duration::from_millis(step_ms));
@@ -160,13 +171,21 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Opens the sled database of a checked ledger directory and its tree.
-fn open_db(path: &Path) -> Result<(sled::Db, sled::Tree), StoreError> {
-    let db = open_sled(path)?;
+/// Opens the sled database of a ledger directory whose marker file names
+/// `format`, and its tree, checking that the tree's format marker agrees.
+pub(crate) fn open_db(path: &Path, format: Format) -> Result<(sled::Db, sled::Tree), StoreError> {
+    let db = open_sled(path, format)?;
     let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
     match tree.get(keys::FORMAT_KEY).map_err(storage)? {
-        Some(v) if v.as_ref() == keys::FORMAT_VALUE => Ok((db, tree)),
-        Some(_) => Err(not_a_ledger(path, "unknown store format version")),
+        Some(v) if v.as_ref() == format.tree_marker() => Ok((db, tree)),
+        Some(v) => Err(not_a_ledger(
+            path,
+            format!(
+                "the database says {:?}, its marker file says format {}",
+                String::from_utf8_lossy(&v),
+                format.number()
+            ),
+        )),
         None => Err(not_a_ledger(path, "the database lacks the format marker")),
     }
 }
@@ -177,13 +196,13 @@ fn open_db(path: &Path) -> Result<(sled::Db, sled::Tree), StoreError> {
 /// # Errors
 /// [`StoreError::NotALedger`] or a storage failure; corruption is in the report.
 pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
-    check_marker(path)?;
-    let (_db, tree) = open_db(path)?;
-    verify::verify_tree(&tree)
+    let format = check_marker(path)?;
+    let (_db, tree) = open_db(path, format)?;
+    verify::verify_tree(&tree, format)
 }
 
 /// Recovers the head from the last record, checking it.
-fn recover_head(tree: &sled::Tree) -> Result<Head, StoreError> {
+fn recover_head(tree: &sled::Tree, format: Format) -> Result<Head, StoreError> {
     let last = tree.scan_prefix([keys::LOG]).next_back();
     let Some(item) = last else {
         return Ok(Head {
@@ -197,7 +216,7 @@ fn recover_head(tree: &sled::Tree) -> Result<Head, StoreError> {
         position: 0,
         why: format!("malformed log key {}", hex::encode(&k)),
     })?;
-    let env = check_record(position, &v)?;
+    let env = check_record(position, format, &v)?;
     Ok(Head {
         position,
         hash: env.hash,
@@ -228,24 +247,30 @@ impl SledStore {
                         ),
                     ));
                 }
-                if marker {
-                    check_marker(path)?;
-                }
             }
             Err(_) => std::fs::create_dir_all(path).map_err(io)?,
         }
         // The marker file is written first: a crash between it and the format key
         // leaves a directory that the next `init` completes (marker present, empty
-        // log), never a non-empty directory that `init` would refuse.
+        // log), never a non-empty directory that `init` would refuse. An
+        // existing ledger keeps the format its marker names.
         let marker = path.join(keys::MARKER_FILE);
-        if !marker.exists() {
-            std::fs::write(&marker, keys::MARKER_CONTENT).map_err(io)?;
-        }
-        let db = open_sled(path)?;
+        let format = if marker.exists() {
+            check_marker(path)?
+        } else {
+            std::fs::write(&marker, Format::CURRENT.marker_content()).map_err(io)?;
+            Format::CURRENT
+        };
+        let db = open_sled(path, format)?;
         let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
         let outcome = match tree.get(keys::FORMAT_KEY).map_err(storage)? {
-            Some(v) if v.as_ref() == keys::FORMAT_VALUE => InitOutcome::AlreadyLedger,
-            Some(_) => return Err(not_a_ledger(path, "unknown store format version")),
+            Some(v) if v.as_ref() == format.tree_marker() => InitOutcome::AlreadyLedger,
+            Some(_) => {
+                return Err(not_a_ledger(
+                    path,
+                    "the database's format marker disagrees with its marker file",
+                ))
+            }
             None => {
                 if tree.scan_prefix([keys::LOG]).next().is_some() {
                     return Err(not_a_ledger(
@@ -253,7 +278,7 @@ impl SledStore {
                         "records without a format marker; refusing to mark them",
                     ));
                 }
-                tree.insert(keys::FORMAT_KEY, keys::FORMAT_VALUE)
+                tree.insert(keys::FORMAT_KEY, format.tree_marker())
                     .map_err(storage)?;
                 InitOutcome::Created
             }
@@ -272,15 +297,16 @@ impl SledStore {
         limits: Limits,
         clock: Arc<dyn Clock>,
     ) -> Result<SledStore, StoreError> {
-        check_marker(path)?;
-        let (db, tree) = open_db(path)?;
-        let head = recover_head(&tree)?;
+        let format = check_marker(path)?;
+        let (db, tree) = open_db(path, format)?;
+        let head = recover_head(&tree, format)?;
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
         let writer = Writer {
             db: db.clone(),
             tree: tree.clone(),
+            format,
             limits,
             clock,
             head,
@@ -299,6 +325,7 @@ impl SledStore {
         Ok(SledStore {
             db,
             tree,
+            format,
             head: shared_head,
             tx,
             limits,
@@ -376,7 +403,7 @@ impl SledStore {
     /// # Errors
     /// A storage failure; corruption is in the report.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        verify::verify_tree(&self.tree)
+        verify::verify_tree(&self.tree, self.format)
     }
 
     /// [`SledStore::verify`] as a task that holds no borrow of the store, to run
@@ -387,7 +414,8 @@ impl SledStore {
         &self,
     ) -> impl FnOnce() -> Result<VerifyReport, StoreError> + Send + 'static {
         let tree = self.tree.clone();
-        move || verify::verify_tree(&tree)
+        let format = self.format;
+        move || verify::verify_tree(&tree, format)
     }
 
     /// Counts events, streams per kind and idempotency keys.
@@ -422,6 +450,11 @@ impl SledStore {
         &self.tree
     }
 
+    /// The ledger's store format (how its records are stored, see [`frame`]).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     /// Every record from `from_position` through the durable head (as it is when
     /// the call starts), decoded and checked on several threads: the hash of each
     /// record, its position, gapless positions, the chain link of each record to
@@ -444,9 +477,19 @@ impl SledStore {
         from_position: u64,
     ) -> impl FnOnce() -> Result<Vec<Envelope>, StoreError> + Send + 'static {
         let tree = self.tree.clone();
+        let format = self.format;
         let end = committed(&self.head).position;
         let workers = read_log_workers();
-        move || read_log(&tree, from_position, end, workers, READ_LOG_CHUNK_RECORDS)
+        move || {
+            read_log(
+                &tree,
+                format,
+                from_position,
+                end,
+                workers,
+                READ_LOG_CHUNK_RECORDS,
+            )
+        }
     }
 
     /// Forgets which records were verified: the next read of each hashes it
@@ -545,7 +588,7 @@ impl EventStore for SledStore {
                     position: pos,
                     why: format!("indexed by {stream} but missing from the log"),
                 })?;
-            let env = check_record_once(pos, &bytes, &self.verified)?;
+            let env = check_record_once(pos, self.format, &bytes, &self.verified)?;
             if env.stream != stream || Some(env.stream_seq) != seq || env.stream_seq != expected_seq
             {
                 return Err(StoreError::Corrupt {
@@ -562,7 +605,12 @@ impl EventStore for SledStore {
     }
 
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
-        Box::pin(ReadAll::new(self.tree.clone(), &self.head, from_position))
+        Box::pin(ReadAll::new(
+            self.tree.clone(),
+            self.format,
+            &self.head,
+            from_position,
+        ))
     }
 
     /// [`SledStore::read_all_parallel`], on a thread of its own so that the
@@ -591,8 +639,8 @@ impl EventStore for SledStore {
 }
 
 /// The benchmarks' raw reference for reading a stream: a sled prefix scan of its
-/// index and a `get` plus JSON decode (`decode_record`) of each record, with no
-/// hash, order or sequence check. Panics on a malformed ledger: for benchmarks
+/// index and a `get`, unframing (decompression in format 2) and JSON decode
+/// (`decode_record`) of each record, with no hash, order or sequence check. Panics on a malformed ledger: for benchmarks
 /// over ledgers they just wrote.
 #[doc(hidden)]
 pub fn raw_stream_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
@@ -607,7 +655,8 @@ pub fn raw_stream_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
             .get(log_key(u64::from_be_bytes(pos)))
             .expect("log")
             .expect("record");
-        out.push(navigo_events_schema::decode_record(&bytes).expect("decode"));
+        let record = frame::unframe(store.format(), &bytes).expect("frame");
+        out.push(navigo_events_schema::decode_record(&record).expect("decode"));
     }
     out
 }
@@ -689,7 +738,8 @@ mod read_log_tests {
         for from in [0, 1, 2, 100, 203, 204] {
             let expected = drain(&store, &rt, from);
             for (workers, chunk) in [(1, 1), (3, 7), (2, 64), (3, 1_024)] {
-                let got = read_log(store.tree(), from, 203, workers, chunk).unwrap();
+                let got =
+                    read_log(store.tree(), store.format(), from, 203, workers, chunk).unwrap();
                 // Then it holds the same envelopes as the read_all stream
                 assert_eq!(
                     got, expected,
@@ -698,7 +748,8 @@ mod read_log_tests {
             }
         }
         // And a read stops at the end it is given (the durable head when it starts)
-        assert_eq!(read_log(store.tree(), 1, 57, 2, 5).unwrap().len(), 57);
+        let f = store.format();
+        assert_eq!(read_log(store.tree(), f, 1, 57, 2, 5).unwrap().len(), 57);
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -708,22 +759,20 @@ mod read_log_tests {
         // Given a ledger whose records 150 and 40 are both flipped, record 40 in
         // the first chunk of the read, 150 in a later one
         let (store, dir, rt) = ledger("first-bad", 200);
+        // (a byte of their canonical JSON, stored again in the ledger's format)
         for p in [40u64, 150] {
-            let mut b = store
-                .tree()
-                .get(keys::log_key(p))
-                .unwrap()
-                .unwrap()
-                .to_vec();
+            let stored = store.tree().get(keys::log_key(p)).unwrap().unwrap();
+            let mut b = frame::unframe(store.format(), &stored).unwrap().to_vec();
             let i = b.len() - 3;
             b[i] ^= 0x01;
-            store.tree().insert(keys::log_key(p), b).unwrap();
+            let stored = frame::frame(store.format(), &b).unwrap().to_vec();
+            store.tree().insert(keys::log_key(p), stored).unwrap();
         }
         drop(rt);
         // When it is read with small chunks on three workers, many times (the
         // worker that finds its error first changes from run to run)
         for _ in 0..20 {
-            let err = read_log(store.tree(), 1, 200, 3, 8).unwrap_err();
+            let err = read_log(store.tree(), store.format(), 1, 200, 3, 8).unwrap_err();
             // Then the error names position 40, the first one
             match err {
                 StoreError::Corrupt { position, why } => {

@@ -11,17 +11,36 @@ use futures_core::Stream;
 use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::{decode_record, record_hashes, Envelope, Hash};
 
-use crate::keys;
+use crate::format::Format;
 use crate::writer::storage;
+use crate::{frame, keys};
 use navigo_store::{Head, StoreError};
 
 /// Records read from sled per poll of the `read_all` stream once its buffer is empty.
 pub const READ_ALL_CHUNK_RECORDS: usize = 512;
 
-/// Checks and decodes the record stored at `position`.
-pub(crate) fn check_record(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
-    check_hash(position, bytes)?;
-    decode_at(position, bytes)
+/// Checks and decodes the record stored at `position` as `stored` in a ledger
+/// of `format`.
+pub(crate) fn check_record(
+    position: u64,
+    format: Format,
+    stored: &[u8],
+) -> Result<Envelope, StoreError> {
+    let record = unframe_at(position, format, stored)?;
+    check_hash(position, &record)?;
+    decode_at(position, &record)
+}
+
+/// The record (`hash ‖ canonical JSON`) stored at `position` as `stored`.
+pub(crate) fn unframe_at(
+    position: u64,
+    format: Format,
+    stored: &[u8],
+) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
+    frame::unframe(format, stored).map_err(|why| StoreError::Corrupt {
+        position,
+        why: format!("undecodable: {why}"),
+    })
 }
 
 /// Checks that a record's bytes hash to the hash it claims.
@@ -93,10 +112,12 @@ impl VerifiedRecords {
     }
 }
 
-/// [`check_record`], hashing only bytes not verified before at that position
-/// (see [`VerifiedRecords`]).
+/// [`check_record`], hashing only stored bytes not verified before at that
+/// position (see [`VerifiedRecords`]; the stored bytes are compared, so a
+/// compressed record is compared compressed).
 pub(crate) fn check_record_once(
     position: u64,
+    format: Format,
     bytes: &sled::IVec,
     verified: &RwLock<VerifiedRecords>,
 ) -> Result<Envelope, StoreError> {
@@ -104,17 +125,18 @@ pub(crate) fn check_record_once(
         Ok(v) => v.holds(position, bytes),
         Err(p) => p.into_inner().holds(position, bytes),
     };
+    let record = unframe_at(position, format, bytes)?;
     if !known {
-        check_hash(position, bytes)?;
+        check_hash(position, &record)?;
         match verified.write() {
             Ok(mut v) => v.insert(position, bytes.clone()),
             Err(p) => p.into_inner().insert(position, bytes.clone()),
         }
     }
-    decode_at(position, bytes)
+    decode_at(position, &record)
 }
 
-/// The hash a stored record claims (its first 32 bytes).
+/// The hash a stored record claims (its first 32 bytes, in every format).
 pub(crate) fn claimed_hash(position: u64, bytes: &[u8]) -> Result<Hash, StoreError> {
     if bytes.len() <= HASH_LEN {
         return Err(StoreError::Corrupt {
@@ -176,6 +198,7 @@ fn check_link(prev: Option<Hash>, env: &Envelope) -> Result<(), StoreError> {
 /// stopped).
 pub(crate) struct ReadAll {
     tree: sled::Tree,
+    format: Format,
     next: u64,
     end: u64,
     prev: Option<Hash>,
@@ -184,10 +207,16 @@ pub(crate) struct ReadAll {
 }
 
 impl ReadAll {
-    pub(crate) fn new(tree: sled::Tree, head: &Arc<RwLock<Head>>, from: u64) -> ReadAll {
+    pub(crate) fn new(
+        tree: sled::Tree,
+        format: Format,
+        head: &Arc<RwLock<Head>>,
+        from: u64,
+    ) -> ReadAll {
         let end = committed(head).position;
         ReadAll {
             tree,
+            format,
             next: from.max(1),
             end,
             prev: None,
@@ -219,7 +248,7 @@ impl ReadAll {
                 if keys::log_key_position(&k) != Some(expected) {
                     return Err(gap(expected));
                 }
-                let env = check_record(expected, &v)?;
+                let env = check_record(expected, self.format, &v)?;
                 check_link(self.prev, &env)?;
                 Ok(env)
             });
@@ -281,7 +310,7 @@ type ChunkResult = (Vec<Envelope>, Option<StoreError>);
 /// missing one is a gap), then [`check_record`] (BLAKE3 of the bytes against the
 /// claimed hash, decode with upcasting, the stored position). Stops at the first
 /// problem.
-fn read_chunk(tree: &sled::Tree, first: u64, last: u64) -> ChunkResult {
+fn read_chunk(tree: &sled::Tree, format: Format, first: u64, last: u64) -> ChunkResult {
     let capacity = usize::try_from(last - first + 1).unwrap_or(0);
     let mut envs = Vec::with_capacity(capacity);
     let mut next = first;
@@ -293,7 +322,7 @@ fn read_chunk(tree: &sled::Tree, first: u64, last: u64) -> ChunkResult {
         if keys::log_key_position(&k) != Some(next) {
             return (envs, Some(gap(next)));
         }
-        match check_record(next, &v) {
+        match check_record(next, format, &v) {
             Ok(env) => envs.push(env),
             Err(e) => return (envs, Some(e)),
         }
@@ -332,6 +361,7 @@ fn read_chunk(tree: &sled::Tree, first: u64, last: u64) -> ChunkResult {
 /// undecodable record, wrong position or broken link; a storage failure.
 pub(crate) fn read_log(
     tree: &sled::Tree,
+    format: Format,
     from: u64,
     end: u64,
     workers: usize,
@@ -374,7 +404,7 @@ pub(crate) fn read_log(
                     return;
                 };
                 // The collector may have stopped at an earlier error.
-                let _ = reply.send(read_chunk(tree, first, last));
+                let _ = reply.send(read_chunk(tree, format, first, last));
             });
         }
         // The dispatcher: chunks in position order; every send fails once the

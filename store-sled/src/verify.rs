@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use navigo_events_schema::{decode_record, record_hashes, Hash, StreamId};
 
+use crate::format::Format;
+use crate::frame;
 use crate::keys::{self, IdemEntry};
 use crate::writer::storage;
 pub use navigo_store::verify::{BadRecord, Problem, VerifyReport};
@@ -15,7 +17,7 @@ use navigo_store::{Head, StoreError};
 ///
 /// # Errors
 /// Only a storage failure; every kind of corruption is reported in the report.
-pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
+pub(crate) fn verify_tree(tree: &sled::Tree, format: Format) -> Result<VerifyReport, StoreError> {
     let mut head = Head {
         position: 0,
         hash: Hash::GENESIS,
@@ -36,6 +38,10 @@ pub(crate) fn verify_tree(tree: &sled::Tree) -> Result<VerifyReport, StoreError>
         if pos != Some(expected) {
             return bad(expected, Problem::Missing { next_found: pos }, head, &seqs);
         }
+        let v = match frame::unframe(format, &v) {
+            Ok(record) => record,
+            Err(e) => return bad(expected, Problem::Undecodable(e), head, &seqs),
+        };
         let (claimed, actual) = match record_hashes(&v) {
             Ok(h) => h,
             Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),

@@ -27,6 +27,8 @@ use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
 use navigo_events_schema::{Hash, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::format::Format;
+use crate::frame;
 use crate::keys::{self, IdemEntry};
 use navigo_store::assign::{content_digest, recorded_at};
 use navigo_store::{
@@ -231,6 +233,8 @@ pub(crate) type VersionMap = HashMap<StreamId, u64, StreamHashState>;
 pub(crate) struct Writer {
     pub(crate) db: sled::Db,
     pub(crate) tree: sled::Tree,
+    /// How records are stored (the ledger's format, never changed by appends).
+    pub(crate) format: Format,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
     /// The durable head (what the last flushed batch left).
@@ -638,7 +642,13 @@ impl Writer {
                     actual: bytes.len() as u64,
                 });
             }
-            writes.push((keys::log_key(position).to_vec(), bytes));
+            // The limit above is on the canonical record, whatever its stored
+            // form: what a reader gets back is bounded the same in every format.
+            let stored = match frame::frame(self.format, &bytes).map_err(StoreError::Encode)? {
+                std::borrow::Cow::Owned(framed) => framed,
+                std::borrow::Cow::Borrowed(_) => bytes,
+            };
+            writes.push((keys::log_key(position).to_vec(), stored));
             writes.push((
                 keys::stream_key(&r.stream, stream_seq).to_vec(),
                 position.to_be_bytes().to_vec(),

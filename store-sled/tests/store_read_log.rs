@@ -87,12 +87,7 @@ async fn read_all_parallel_refuses_a_flipped_payload_byte_naming_its_position() 
     // Given a ledger whose record in the third chunk has one JSON byte changed
     let dir = ledger("read-log-flip").await;
     let bad = 2 * READ_LOG_CHUNK_RECORDS as u64 + 17;
-    with_tree(&dir, |t| {
-        let mut b = t.get(log_key(bad)).unwrap().unwrap().to_vec();
-        let i = b.len() - 5;
-        b[i] ^= 0x01;
-        t.insert(log_key(bad), b).unwrap();
-    });
+    with_tree(&dir, |t| flip(t, bad, 5));
     // When the whole log is read in parallel, then it is refused at that position
     match both_refuse(&dir).await {
         StoreError::Corrupt { position, why } => {
@@ -123,13 +118,13 @@ async fn read_all_parallel_refuses_a_broken_chain_at_the_record_after_the_rewrit
 /// Rewrites the record at `position` with an edited payload and a fresh hash of
 /// its own: the record verifies alone, the next one's link does not.
 fn rewrite_with_fresh_hash(t: &sled::Tree, position: u64) {
-    let bytes = t.get(log_key(position)).unwrap().unwrap().to_vec();
+    let bytes = record(t, position);
     let json = String::from_utf8(bytes[HASH_LEN..].to_vec()).unwrap();
     let edited = json.replace("\"reference\":\"e", "\"reference\":\"x");
     assert_ne!(edited, json);
     let mut out = blake3::hash(edited.as_bytes()).as_bytes().to_vec();
     out.extend_from_slice(edited.as_bytes());
-    t.insert(log_key(position), out).unwrap();
+    put_record(t, position, &out);
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@ use navigo_store::conformance::Backend;
 pub use navigo_store::conformance::{event, request, runtime, stream, t0};
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::keys::log_key;
-use navigo_store_sled::SledStore;
+use navigo_store_sled::raw::RawLedger;
+use navigo_store_sled::{frame, Format, SledStore};
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -42,33 +43,41 @@ pub fn new_store_with(name: &str, limits: Limits) -> (SledStore, PathBuf, Arc<Ma
     (store, dir, clock)
 }
 
-/// Edits the raw tree of a closed ledger (the tampering tests).
+/// Edits the raw tree of a closed ledger (the tampering tests), opened in its
+/// own format (sled refuses other settings) as `open` opens it, waiting for
+/// sled's file lock (see `OPEN_LOCK_WAIT_MS_MAX`).
 pub fn with_tree(dir: &Path, f: impl FnOnce(&sled::Tree)) {
-    // sled's background threads may hold the file lock a few milliseconds after
-    // `close` returns (see `OPEN_LOCK_WAIT_MS_MAX`): wait for it as `open` does.
-    let mut tries = 0;
-    let db = loop {
-        match sled::Config::new().path(dir).open() {
-            Ok(db) => break db,
-            Err(e) if tries < 150 && e.to_string().contains("acquire lock") => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
-    let tree = db.open_tree(navigo_store_sled::keys::TREE_NAME).unwrap();
-    f(&tree);
-    db.flush().unwrap();
+    let raw = RawLedger::open(dir).unwrap();
+    assert_eq!(raw.format(), Format::CURRENT);
+    f(raw.tree());
+    raw.flush().unwrap();
 }
 
-/// Flips one bit of the stored record at `position`, `offset_from_end` bytes
-/// before its end.
+/// The record (`hash ‖ canonical JSON`) stored at `position` of a ledger of
+/// the current format, unframed.
+pub fn record(tree: &sled::Tree, position: u64) -> Vec<u8> {
+    let stored = tree.get(log_key(position)).unwrap().unwrap();
+    frame::unframe(Format::CURRENT, &stored)
+        .unwrap()
+        .into_owned()
+}
+
+/// Stores `record` (`hash ‖ canonical JSON`, hash unchecked) at `position` of
+/// a ledger of the current format, framed as the writer frames it.
+pub fn put_record(tree: &sled::Tree, position: u64, record: &[u8]) {
+    let stored = frame::frame(Format::CURRENT, record).unwrap();
+    tree.insert(log_key(position), stored.as_ref()).unwrap();
+}
+
+/// Flips one bit of the canonical JSON of the record at `position`,
+/// `offset_from_end` bytes before its end, and stores it again in the
+/// ledger's format (so that what is tested is the hash check, whatever the
+/// stored form).
 pub fn flip(tree: &sled::Tree, position: u64, offset_from_end: usize) {
-    let mut bytes = tree.get(log_key(position)).unwrap().unwrap().to_vec();
+    let mut bytes = record(tree, position);
     let i = bytes.len() - offset_from_end;
     bytes[i] ^= 0x01;
-    tree.insert(log_key(position), bytes).unwrap();
+    put_record(tree, position, &bytes);
 }
 
 /// The sled backend of the conformance suite: a store is a ledger directory

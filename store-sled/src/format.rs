@@ -1,0 +1,139 @@
+//! Store format versions: what a ledger directory says it is, and the sled
+//! settings and record framing that go with it.
+//!
+//! A ledger's format is chosen when it is created and never changes: the marker
+//! file ([`keys::MARKER_FILE`]) and the format key inside the tree
+//! ([`keys::FORMAT_KEY`]) both name it, and every record of the ledger is framed
+//! the same way. `docs/storage-format.md` specifies each format for a reader
+//! written from scratch.
+//!
+//! Decision: a format-1 ledger is read as it is and appended to in format 1,
+//! not upgraded in place. Every stored byte of it stays what it was
+//! (the log is never rewritten, which is what an auditor holding a copy expects),
+//! the binary that wrote it can still open it, and there is no half-upgraded
+//! state to recover from after a crash. The price is that an old ledger keeps
+//! its size; a new ledger (every `init` from now on) is format 2.
+
+use std::path::Path;
+
+use crate::keys;
+
+/// The store formats this version reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// Records stored as `hash ‖ canonical JSON`; sled's default segments.
+    V1,
+    /// Records stored as `hash ‖ codec ‖ body` (see [`crate::frame`]), the
+    /// canonical JSON compressed with a shipped zstd dictionary; larger sled
+    /// segments.
+    V2,
+}
+
+/// sled's segment size for a format-1 ledger: sled's default, which format 1
+/// never set (sled refuses to open a database with another segment size than
+/// the one it was created with).
+pub const SEGMENT_BYTES_V1: usize = 512 * 1024;
+
+/// sled's segment size for a format-2 ledger.
+///
+/// Decision: measured on the demo population (10,000 contracts, 230,672
+/// events, the demo's own flush pattern), with records compressed as format 2
+/// stores them, the log took 1,794 B/event with 512 KiB segments, 1,500 with
+/// 2 MiB, 727 with 8 MiB and 858 with 16 MiB (BENCHMARKS.md, Store footprint):
+/// sled reclaims a segment only once half of it is dead, and with many small
+/// flushes larger segments leave less of the file half dead.
+pub const SEGMENT_BYTES_V2: usize = 8 * 1024 * 1024;
+
+impl Format {
+    /// The format every new ledger is created in.
+    pub const CURRENT: Format = Format::V2;
+    /// Every format this version opens.
+    pub const ALL: [Format; 2] = [Format::V1, Format::V2];
+
+    /// The format's number.
+    pub fn number(self) -> u32 {
+        match self {
+            Format::V1 => 1,
+            Format::V2 => 2,
+        }
+    }
+
+    /// The content of the marker file of a ledger of this format.
+    pub fn marker_content(self) -> &'static str {
+        match self {
+            Format::V1 => "navigo-ledger store format 1\n",
+            Format::V2 => "navigo-ledger store format 2\n",
+        }
+    }
+
+    /// The value of the format key inside the tree.
+    pub fn tree_marker(self) -> &'static [u8] {
+        match self {
+            Format::V1 => b"navigo-ledger store format 1",
+            Format::V2 => b"navigo-ledger store format 2",
+        }
+    }
+
+    /// The format whose marker file holds exactly `content`.
+    pub fn from_marker_content(content: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.marker_content() == content)
+    }
+
+    /// The format whose tree marker is exactly `value`.
+    pub fn from_tree_marker(value: &[u8]) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.tree_marker() == value)
+    }
+
+    /// sled's segment size for this format.
+    pub fn segment_bytes(self) -> usize {
+        match self {
+            Format::V1 => SEGMENT_BYTES_V1,
+            Format::V2 => SEGMENT_BYTES_V2,
+        }
+    }
+
+    /// The sled configuration of a ledger of this format in `path`: sled
+    /// persists the segment size and refuses another one, so every opening of
+    /// a ledger (the store's, and a tool's that reads the raw tree) goes
+    /// through this.
+    pub fn sled_config(self, path: &Path) -> sled::Config {
+        sled::Config::new()
+            .path(path)
+            .segment_size(self.segment_bytes())
+    }
+}
+
+/// Reads the format a ledger directory's marker file names, without opening
+/// sled: `None` when the file is absent or unreadable, `Some(Err(content))`
+/// when it names no known format.
+pub fn read_marker(path: &Path) -> Option<Result<Format, String>> {
+    let content = std::fs::read_to_string(path.join(keys::MARKER_FILE)).ok()?;
+    Some(Format::from_marker_content(&content).ok_or(content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_format_markers_are_distinct_and_parse_back() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_marker_content(f.marker_content()), Some(f));
+            assert_eq!(Format::from_tree_marker(f.tree_marker()), Some(f));
+            assert!(f.segment_bytes().is_power_of_two());
+        }
+        // The format-1 markers are the bytes the previous version wrote.
+        assert_eq!(
+            Format::V1.marker_content(),
+            "navigo-ledger store format 1\n"
+        );
+        assert_eq!(Format::V1.tree_marker(), b"navigo-ledger store format 1");
+        assert_eq!(Format::CURRENT.number(), 2);
+        assert_eq!(
+            Format::from_marker_content("navigo-ledger store format 3\n"),
+            None
+        );
+    }
+}
