@@ -32,6 +32,9 @@ use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
 
+/// One write of a batch: a key and its value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// Stream versions kept in the writer's cache. When full, the cache is cleared and
 /// refilled from the stream index on demand: a bound, not an eviction policy,
 /// because a miss costs one short index read.
@@ -677,7 +680,7 @@ impl Writer {
         current: u64,
         recorded_at: DateTime<Utc>,
         mut prev: Hash,
-    ) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Vec<Hash>), StoreError> {
+    ) -> Result<(Vec<KeyValue>, Vec<Hash>), StoreError> {
         let r = &p.request;
         if p.encoded.len() != r.events.len() {
             return Err(StoreError::Encode(
