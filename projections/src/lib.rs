@@ -30,6 +30,19 @@
 //! clock ([`navigo_rules::billing::advance_to`]) would emit from the state as known,
 //! with no other command arriving. The library takes "now" from its caller; only the
 //! binary reads the system clock.
+//!
+//! # One function per view, one input
+//!
+//! Every view is one function whose input is a [`Folded`]: the envelopes of a
+//! slice of the log (a whole log, or the streams the view reads:
+//! [`slice`]) with the [`Query`] they are read for, built once by
+//! [`Folded::new`] and folded on first use. Several views of one slice share
+//! its folds: `balance::contract_balance(&f, id)`, `state::contract_state(&f,
+//! id)`, `calendar::calendar(&f, id, policy, horizon)`, `bans::person_bans(&f,
+//! id)`, `refunds::person_refunds(&f, id)`, `balance::payer_balance(&f, id)`,
+//! `bans::every_person_bans(&f)`, `bans::may_person_be(&f, id, role)`,
+//! `state::validity(&f, id, zone, instant)`. A view reads no more than its
+//! slice: a superset of the streams it needs gives the same answer.
 #![warn(missing_docs)]
 
 use std::collections::BTreeSet;
@@ -43,9 +56,12 @@ use uuid::Uuid;
 pub mod balance;
 pub mod bans;
 pub mod calendar;
+mod folded;
 pub mod refunds;
 pub mod slice;
 pub mod state;
+
+pub use folded::Folded;
 
 /// The parameters of a projection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +117,17 @@ pub enum ProjectionError {
 /// annulled by an annulment recorded at or before it, annulments dropped. Order is
 /// kept (position order when the input is).
 pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec<&Envelope> {
+    known_events_of(events, known_at)
+}
+
+/// [`known_events`] of any sequence of envelopes (a slice of owned envelopes,
+/// or references gathered from an index).
+pub fn known_events_of<'e>(
+    events: impl IntoIterator<Item = &'e Envelope>,
+    known_at: Option<DateTime<Utc>>,
+) -> Vec<&'e Envelope> {
     let recorded: Vec<&Envelope> = events
-        .iter()
+        .into_iter()
         .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
         .collect();
     let annulled: BTreeSet<Uuid> = recorded
@@ -150,28 +175,6 @@ pub fn fold_states(events: &[&Envelope]) -> World {
     let mut w = World::new();
     w.apply_all_states(events.iter().copied());
     w
-}
-
-/// The two worlds a query reads: everything known (timelines, plans), and what was
-/// effective by `at` (money, bans, losses).
-#[derive(Debug, Clone)]
-pub struct Worlds {
-    /// Every known event folded.
-    pub known: World,
-    /// Known events effective by `at` folded.
-    pub at: World,
-}
-
-impl Worlds {
-    /// Both folds of `events` for `q`.
-    pub fn new(events: &[Envelope], q: &Query) -> Worlds {
-        let known = known_events(events, q.known_at);
-        let at = effective_by(&known, q.at);
-        Worlds {
-            known: fold(&known),
-            at: fold(&at),
-        }
-    }
 }
 
 #[cfg(test)]

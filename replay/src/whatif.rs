@@ -14,7 +14,7 @@
 //! contract's views, of its holder and payers (bans, other contracts), and of
 //! the contracts and persons the commands name ([`streams_read`]). A command
 //! whose reach a slice cannot bound (a registration, a new subscription, the
-//! clock, reference data) makes it read the whole log, as [`what_if_in`] does;
+//! clock, reference data) makes it read the whole log, as [`what_if_whole_log`] does;
 //! `tests/replay.rs` checks the two against each other on a generated
 //! population.
 
@@ -111,11 +111,11 @@ pub fn what_if(
 }
 
 /// [`what_if`] reading `events` as the whole world: every fold and the clock
-/// run over all of them.
+/// run over all of them. The reference the tests hold [`what_if`] to.
 ///
 /// # Errors
 /// Unknown contract.
-pub fn what_if_in(
+pub fn what_if_whole_log(
     events: &[Envelope],
     contract: Uuid,
     commands: &[CommandEnvelope],

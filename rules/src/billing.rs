@@ -602,6 +602,38 @@ pub fn forecast(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> (Vec<Decision>, World) {
+    forecast_of(world, world.contracts.values(), through, at, ctx)
+}
+
+/// [`forecast`] of one contract of `world`: the decisions the clock would take
+/// for it alone. One contract's steps depend on that contract and the catalogue
+/// only, so they are those of [`forecast`] over the whole world, without the
+/// cost of every other contract's look-ahead (a debit calendar reads one
+/// contract from whatever slice of the log it was given).
+pub fn forecast_contract(
+    world: &World,
+    contract: Uuid,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> (Vec<Decision>, World) {
+    forecast_of(
+        world,
+        world.contract(contract).into_iter(),
+        through,
+        at,
+        ctx,
+    )
+}
+
+/// The look-ahead of [`forecast`] from the contracts `seeds`.
+fn forecast_of<'w>(
+    world: &'w World,
+    seeds: impl Iterator<Item = &'w ContractState>,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> (Vec<Decision>, World) {
     use std::collections::BTreeSet;
     // The look-ahead world holds only what the clock reads (the catalogue) and the
     // contracts it decides for, each copied on its first decision with its
@@ -626,7 +658,7 @@ pub fn forecast(
     // The contracts the run changed, whose invariants are checked once at its end
     // (the look-ahead is one fold; the ledger checks again as it appends).
     let mut changed_contracts = BTreeSet::new();
-    for c in world.contracts.values() {
+    for c in seeds {
         if let Some((d, s)) = next_step(world, c, through, ctx, &mut memo) {
             queue.insert((d, s.rank(), c.id));
             steps.insert(c.id, (d, s.rank(), s));
