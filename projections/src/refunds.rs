@@ -80,12 +80,17 @@ pub fn person_refunds(input: &Folded<'_>, person: Uuid) -> Result<PersonRefunds,
         refunds.push(person_refund(*id, r, date, *paid, q.at));
     }
     refunds.sort_by_key(|r| (r.date, r.event_id));
-    let history = holder_history(w, p);
+    let holder = Holder {
+        world: w,
+        person: p,
+        history: holder_history(w, p),
+        at: q.at,
+    };
     let campaigns = input
         .known()
         .campaigns
         .iter()
-        .map(|(cid, campaign)| entitlement(w, p, &history, *cid, campaign, q.at))
+        .map(|(cid, campaign)| holder.entitlement(*cid, campaign))
         .collect();
     Ok(PersonRefunds {
         person,
@@ -128,94 +133,97 @@ fn contract_refunds(w: &World, person: Uuid, at: NaiveDate) -> Vec<RefundView> {
     refunds
 }
 
-/// The person's entitlement in one punctuality campaign, as holder: the
-/// decision of the last claim decided, else what a request filed on `at` would
-/// be decided.
-fn entitlement(
-    w: &World,
-    p: &PersonState,
-    history: &HolderHistory,
-    cid: Uuid,
-    campaign: &CampaignPublished,
+/// A person as the holder their punctuality entitlements are read for: the
+/// world as effective by `at`, the person, and their travel history.
+struct Holder<'w> {
+    world: &'w World,
+    person: &'w PersonState,
+    history: HolderHistory,
     at: NaiveDate,
-) -> CampaignEntitlement {
-    let filed = p
-        .claims
-        .iter()
-        .filter(|c| c.filed.campaign_id == cid)
-        .filter_map(|c| c.decided.as_ref())
-        .next_back();
-    let (operations, beneficiary, total, claim, not_assessable) = match filed {
-        Some(d) => (
-            d.operations.clone(),
-            d.beneficiary,
-            d.total,
-            if d.total.is_positive() {
-                ClaimStatus::Granted
-            } else {
-                ClaimStatus::DecidedNothing
-            },
-            None,
-        ),
-        None => match not_filed(w, p, history, cid, campaign, at) {
-            Ok((d, note)) => (
-                d.operations,
-                d.beneficiary,
-                d.total,
-                ClaimStatus::NotFiled,
-                note,
-            ),
-            Err(r) => (
-                Vec::new(),
-                None,
-                Money::ZERO,
-                ClaimStatus::NotFiled,
-                Some(refusal_note(&r)),
-            ),
-        },
-    };
-    CampaignEntitlement {
-        campaign_id: cid,
-        name: campaign.name.clone(),
-        operations,
-        beneficiary,
-        total,
-        claim,
-        not_assessable,
-    }
 }
 
-/// The entitlement view of a holder who has not filed: a request filed by the
-/// holder on `at`. Decision: outside the filing window (`REF-WINDOW`) the
-/// entitlement is still shown, as a request filed on the window's first day
-/// would have been decided, with the window's refusal as a note.
-fn not_filed(
-    w: &World,
-    p: &PersonState,
-    history: &HolderHistory,
-    cid: Uuid,
-    campaign: &CampaignPublished,
-    at: NaiveDate,
-) -> Result<(RefundDecision, Option<String>), Refusal> {
-    let filing = Filing {
-        campaign_id: cid,
-        filer: p.id,
-        capacity: FilerCapacity::Holder,
-        filer_birth_date: p.birth_date,
-        filer_emancipated: p.emancipation_proof.is_some(),
-        kind: ClaimKind::Request,
-        date: at,
-    };
-    match decide_refund(campaign, history, &w.catalogue, &filing) {
-        Err(r) if r.rule == RuleId::RefWindow => {
-            let in_window = Filing {
-                date: campaign.filing_from,
-                ..filing
-            };
-            decide_refund(campaign, history, &w.catalogue, &in_window)
-                .map(|d| (d, Some(refusal_note(&r))))
+impl Holder<'_> {
+    /// The person's entitlement in one punctuality campaign, as holder: the
+    /// decision of the last claim decided, else what a request filed on `at` would
+    /// be decided.
+    fn entitlement(&self, cid: Uuid, campaign: &CampaignPublished) -> CampaignEntitlement {
+        let filed = self
+            .person
+            .claims
+            .iter()
+            .filter(|c| c.filed.campaign_id == cid)
+            .filter_map(|c| c.decided.as_ref())
+            .next_back();
+        let (operations, beneficiary, total, claim, not_assessable) = match filed {
+            Some(d) => (
+                d.operations.clone(),
+                d.beneficiary,
+                d.total,
+                if d.total.is_positive() {
+                    ClaimStatus::Granted
+                } else {
+                    ClaimStatus::DecidedNothing
+                },
+                None,
+            ),
+            None => match self.not_filed(cid, campaign) {
+                Ok((d, note)) => (
+                    d.operations,
+                    d.beneficiary,
+                    d.total,
+                    ClaimStatus::NotFiled,
+                    note,
+                ),
+                Err(r) => (
+                    Vec::new(),
+                    None,
+                    Money::ZERO,
+                    ClaimStatus::NotFiled,
+                    Some(refusal_note(&r)),
+                ),
+            },
+        };
+        CampaignEntitlement {
+            campaign_id: cid,
+            name: campaign.name.clone(),
+            operations,
+            beneficiary,
+            total,
+            claim,
+            not_assessable,
         }
-        other => other.map(|d| (d, None)),
+    }
+
+    /// The entitlement view of a holder who has not filed: a request filed by the
+    /// holder on `at`. Decision: outside the filing window (`REF-WINDOW`) the
+    /// entitlement is still shown, as a request filed on the window's first day
+    /// would have been decided, with the window's refusal as a note.
+    fn not_filed(
+        &self,
+        cid: Uuid,
+        campaign: &CampaignPublished,
+    ) -> Result<(RefundDecision, Option<String>), Refusal> {
+        let p = self.person;
+        let filing = Filing {
+            campaign_id: cid,
+            filer: p.id,
+            capacity: FilerCapacity::Holder,
+            filer_birth_date: p.birth_date,
+            filer_emancipated: p.emancipation_proof.is_some(),
+            kind: ClaimKind::Request,
+            date: self.at,
+        };
+        match decide_refund(campaign, &self.history, &self.world.catalogue, &filing) {
+            Err(r) if r.rule == RuleId::RefWindow => {
+                let in_window = Filing {
+                    date: campaign.filing_from,
+                    ..filing
+                };
+                decide_refund(campaign, &self.history, &self.world.catalogue, &in_window)
+                    .map(|d| (d, Some(refusal_note(&r))))
+            }
+            other => other.map(|d| (d, None)),
+        }
     }
 }
 
