@@ -472,7 +472,8 @@ fn pay_free_month_calendar_read_from_a_whole_log_world_forecasts_only_its_own_co
     let events = envelopes(&s);
     let q = Query::on(d(2026, 9, 20));
     // When contract 1's calendar is read from the folds of the whole log (as the
-    // diff and the what-if read it), and from its own slice (as `calendar` does)
+    // diff and the what-if read it), and from its own slice (what
+    // `navigo-ledger calendar` reads)
     let whole = calendar::calendar(&Folded::new(&events, &q), cid(1), &Policy::default(), None)
         .expect("calendar");
     // Then both are contract 1's: its debit day (PAY-DEBIT-DAY) and its free
