@@ -1,13 +1,101 @@
-//! The one input of every view: the events of a slice of the log as known for
-//! one [`Query`], and their folds.
+//! The one input of every view: the query, the events of a slice of the log as
+//! known for it, and their folds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-use navigo_events_schema::{Envelope, StreamId};
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::views::AsOf;
+use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
 use navigo_rules::world::World;
+use uuid::Uuid;
 
-use crate::{effective_by, fold_states, known_events_of, Query};
+/// The parameters of a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    /// The effective Europe/Paris date read.
+    pub at: NaiveDate,
+    /// Only events recorded at or before this instant count; `None`: everything.
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+impl Query {
+    /// The state on `at` as known now.
+    pub fn on(at: NaiveDate) -> Query {
+        Query { at, known_at: None }
+    }
+    /// The view's echo of the parameters.
+    pub fn as_of(&self) -> AsOf {
+        AsOf {
+            at: self.at,
+            known_at: self.known_at,
+        }
+    }
+}
+
+/// The envelopes that count as known at `known_at`: recorded at or before it, not
+/// annulled by an annulment recorded at or before it, annulments dropped. Order is
+/// kept (position order when the input is).
+pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec<&Envelope> {
+    known_events_of(events, known_at)
+}
+
+/// [`known_events`] of any sequence of envelopes (a slice of owned envelopes,
+/// or references gathered from an index).
+pub fn known_events_of<'e>(
+    events: impl IntoIterator<Item = &'e Envelope>,
+    known_at: Option<DateTime<Utc>>,
+) -> Vec<&'e Envelope> {
+    let recorded: Vec<&Envelope> = events
+        .into_iter()
+        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
+        .collect();
+    let annulled: BTreeSet<Uuid> = recorded
+        .iter()
+        .filter_map(|e| e.event.annulled_event_id())
+        .collect();
+    recorded
+        .into_iter()
+        .filter(|e| !matches!(e.event, Event::EventAnnulled(_)))
+        .filter(|e| !annulled.contains(&e.event_id))
+        .collect()
+}
+
+/// Of the known envelopes, those effective at or before `at`, plus those that
+/// count whatever their date: the events opening a stream (`ContractSubscribed`,
+/// `PersonRegistered`: they carry no amount, and a contract or person known is
+/// known on every date), and the reference streams (catalogue, campaigns), whose
+/// entries carry their own effective dates and are looked up by date.
+pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelope> {
+    known
+        .iter()
+        .copied()
+        .filter(|e| {
+            e.effective_date <= at
+                || matches!(
+                    e.event,
+                    Event::ContractSubscribed(_) | Event::PersonRegistered(_)
+                )
+                || matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign)
+        })
+        .collect()
+}
+
+/// Folds envelopes into a world.
+pub fn fold(events: &[&Envelope]) -> World {
+    let mut w = World::new();
+    w.apply_all(events.iter().copied());
+    w
+}
+
+/// Folds envelopes into a world without its per-stream history and idempotency
+/// keys ([`World::apply_all_states`]), for a projection that reads only the
+/// states.
+pub fn fold_states(events: &[&Envelope]) -> World {
+    let mut w = World::new();
+    w.apply_all_states(events.iter().copied());
+    w
+}
 
 /// A slice of the log read for one [`Query`]: the envelopes known at
 /// `known_at` (annulled events and annulments left out), those of them
