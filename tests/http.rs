@@ -788,11 +788,9 @@ fn http_feed_follower_answers_current_state_like_the_ledger() {
             at: at.parse().expect("date"),
             known_at: None,
         };
-        let worlds = navigo_projections::Worlds::new(&events, &q);
-        let local = navigo_projections::state::contract_state_in(
-            &worlds,
+        let local = navigo_projections::state::contract_state(
+            &navigo_projections::Folded::new(&events, &q),
             contract.parse().expect("uuid"),
-            &q,
         )
         .expect("state");
         let (st, served) = s.get(

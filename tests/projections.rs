@@ -13,7 +13,7 @@ use navigo_events_schema::event::{ChargeKind, RefundReason};
 use navigo_events_schema::types::{Channel, Mark};
 use navigo_events_schema::views::{DebitStatus, RefundStatus, StatusView, ValidityReason};
 use navigo_events_schema::{Command, Event, Money, RuleId, StreamId};
-use navigo_projections::{balance, bans, calendar, refunds, state, Query};
+use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::Policy;
 use navigo_testkit::*;
 use projections_support::*;
@@ -26,9 +26,9 @@ fn bans_both(
     person: uuid::Uuid,
     q: &Query,
 ) -> navigo_events_schema::views::PersonBans {
-    let b = bans::person_bans(events, person, q).expect("bans");
+    let b = bans::person_bans(&Folded::new(events, q), person).expect("bans");
     assert_eq!(
-        bans::every_person_bans(events, q).get(&person),
+        bans::every_person_bans(&Folded::new(events, q)).get(&person),
         Some(&b),
         "one walk for every person"
     );
@@ -107,9 +107,11 @@ fn susp_month_due_worked_example_4_calendar_before_the_15th_no_december_debit() 
     assert_eq!(row(&c, "2026-12").status, DebitStatus::Scheduled);
     assert_eq!(row(&c, "2026-12").amount, eur(9000));
     // The state on 2026-11-15 is active; on 2026-11-20 suspended.
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 15))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 15))), cid(1))
+        .expect("state");
     assert!(matches!(st.status, StatusView::Active { .. }));
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 20))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 20))), cid(1))
+        .expect("state");
     assert!(matches!(st.status, StatusView::Suspended { .. }));
 }
 
@@ -128,7 +130,8 @@ fn pay_refund_30d_worked_example_4_after_the_15th_december_taken_then_refund_due
     assert_eq!(dec.status, DebitStatus::Collected);
     assert_eq!(row(&c, "2027-01").status, DebitStatus::NoneSuspended);
     // The refund is due within 30 days, then overdue while unpaid.
-    let r = refunds::person_refunds(&events, pid(1), &Query::on(d(2026, 12, 20))).expect("refunds");
+    let r = refunds::person_refunds(&Folded::new(&events, &Query::on(d(2026, 12, 20))), pid(1))
+        .expect("refunds");
     let cutoff: Vec<_> = r
         .refunds
         .iter()
@@ -138,7 +141,8 @@ fn pay_refund_30d_worked_example_4_after_the_15th_december_taken_then_refund_due
     assert_eq!(cutoff[0].amount, eur(9000));
     assert_eq!(cutoff[0].status, RefundStatus::Due);
     let later = cutoff[0].due_by + Duration::days(1);
-    let r = refunds::person_refunds(&events, pid(1), &Query::on(later)).expect("refunds");
+    let r =
+        refunds::person_refunds(&Folded::new(&events, &Query::on(later)), pid(1)).expect("refunds");
     let overdue = r
         .refunds
         .iter()
@@ -146,7 +150,8 @@ fn pay_refund_30d_worked_example_4_after_the_15th_december_taken_then_refund_due
         .expect("refund");
     assert_eq!(overdue.status, RefundStatus::Overdue);
     // Before the debit, no refund was due.
-    let r = refunds::person_refunds(&events, pid(1), &Query::on(d(2026, 11, 30))).expect("refunds");
+    let r = refunds::person_refunds(&Folded::new(&events, &Query::on(d(2026, 11, 30))), pid(1))
+        .expect("refunds");
     assert!(r.refunds.is_empty(), "{:?}", r.refunds);
 }
 
@@ -175,9 +180,11 @@ fn zone_up_worked_example_5_calendar_december_carries_novembers_difference() {
     assert_eq!(dec.amount, eur(9000 + 1000), "{dec:?}");
     assert!(kinds(&dec).contains(&ChargeKind::ZoneDifference));
     // The product timeline shows 4-5 then 1-5 from 2026-11-20.
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 19))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 19))), cid(1))
+        .expect("state");
     assert_eq!(st.product, zones_4_5());
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 20))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 20))), cid(1))
+        .expect("state");
     assert_eq!(st.product, annual_1_5());
 }
 
@@ -185,16 +192,20 @@ fn zone_up_worked_example_5_calendar_december_carries_novembers_difference() {
 fn pay_due_vs_collected_balance_as_of_before_and_after_the_rejection() {
     let s = rejected();
     let events = envelopes(&s);
-    let before = balance::contract_balance(&events, cid(1), &Query::on(d(2026, 8, 4))).expect("b");
+    let before =
+        balance::contract_balance(&Folded::new(&events, &Query::on(d(2026, 8, 4))), cid(1))
+            .expect("b");
     assert!(before.totals.balance.is_zero(), "{before:?}");
     assert_eq!(before.totals.due, eur(9000 + 760 + 9000));
-    let after = balance::contract_balance(&events, cid(1), &Query::on(d(2026, 8, 5))).expect("b");
+    let after = balance::contract_balance(&Folded::new(&events, &Query::on(d(2026, 8, 5))), cid(1))
+        .expect("b");
     let t = &after.totals;
     assert_eq!(t.balance, t.due - t.collected + t.returned);
     assert!(t.debt >= eur(9000), "{t:?}");
     assert_eq!(t.due, after.rows.iter().map(|r| r.due).sum::<Money>());
     // The payer's balance sums their contracts.
-    let p = balance::payer_balance(&events, pid(1), &Query::on(d(2026, 8, 5))).expect("p");
+    let p = balance::payer_balance(&Folded::new(&events, &Query::on(d(2026, 8, 5))), pid(1))
+        .expect("p");
     assert_eq!(p.totals, after.totals);
     // The calendar shows August rejected, and presented before the rejection.
     let c = cal(&events, Query::on(d(2026, 8, 6)));
@@ -264,14 +275,16 @@ fn event_annulled_changes_the_answer_for_known_at_after_the_correction_only() {
         known_at: Some(at(known)),
     };
     // Known on 2026-08-10: in debt, August rejected.
-    let b = balance::contract_balance(&events, cid(1), &q(d(2026, 8, 10))).expect("b");
+    let b =
+        balance::contract_balance(&Folded::new(&events, &q(d(2026, 8, 10))), cid(1)).expect("b");
     assert!(b.totals.debt.is_positive(), "{b:?}");
     assert_eq!(
         row(&cal(&events, q(d(2026, 8, 10))), "2026-08").status,
         DebitStatus::Rejected
     );
     // Known on 2026-08-21: the rejection no longer counts.
-    let b = balance::contract_balance(&events, cid(1), &q(d(2026, 8, 21))).expect("b");
+    let b =
+        balance::contract_balance(&Folded::new(&events, &q(d(2026, 8, 21))), cid(1)).expect("b");
     assert!(!b.totals.debt.is_positive(), "{b:?}");
     assert_eq!(
         row(&cal(&events, q(d(2026, 8, 21))), "2026-08").status,
@@ -285,7 +298,9 @@ fn use_dezonage_validity_query_weekend_around_daylight_saving_and_suspension() {
     let events = envelopes(&s);
     let t = |s: &str| s.parse::<DateTime<Utc>>().expect("instant");
     let v = |instant: &str, zone: u8| {
-        state::validity(&events, cid(1), zone, t(instant), None).expect("validity")
+        // The validity reads the instant's date; the query's date plays no part.
+        let input = Folded::new(&events, &Query::on(t(instant).date_naive()));
+        state::validity(&input, cid(1), zone, t(instant)).expect("validity")
     };
     // Zone 4 is covered any time.
     assert_eq!(v("2026-10-21T08:00:00Z", 4).reason, ValidityReason::Covered);
@@ -327,7 +342,8 @@ fn use_dezonage_validity_query_weekend_around_daylight_saving_and_suspension() {
     // Suspended: not valid, whatever the zone.
     let s = s.given([suspend(d(2026, 11, 10), d(2026, 11, 20))]);
     let events = envelopes(&s);
-    let w = state::validity(&events, cid(1), 4, t("2026-11-21T10:00:00Z"), None).expect("v");
+    let input = Folded::new(&events, &Query::on(d(2026, 11, 21)));
+    let w = state::validity(&input, cid(1), 4, t("2026-11-21T10:00:00Z")).expect("v");
     assert_eq!(w.reason, ValidityReason::Suspended);
     assert!(!w.valid);
     assert_eq!(w.rule, RuleId::UseDezonage);
@@ -355,12 +371,14 @@ fn tar_prorata_at_month_ends_31st_and_29_february() {
     assert_eq!(row(&c, "2028-03").status, DebitStatus::Scheduled);
     assert_eq!(row(&c, "2028-03").debit_date, Some(d(2028, 3, 1)));
     // The balance on 2028-02-29 counts January and February, not March.
-    let b = balance::contract_balance(&events, cid(1), &Query::on(d(2028, 2, 29))).expect("b");
+    let b = balance::contract_balance(&Folded::new(&events, &Query::on(d(2028, 2, 29))), cid(1))
+        .expect("b");
     let months = |b: &navigo_events_schema::views::ContractBalance| -> Vec<_> {
         b.rows.iter().filter_map(|r| r.month).collect()
     };
     assert!(months(&b).iter().all(|m| *m <= ym("2028-02")), "{b:?}");
-    let b = balance::contract_balance(&events, cid(1), &Query::on(d(2028, 3, 1))).expect("b");
+    let b = balance::contract_balance(&Folded::new(&events, &Query::on(d(2028, 3, 1))), cid(1))
+        .expect("b");
     assert!(months(&b).contains(&ym("2028-03")));
     // The calendar read on the 31st of a month ends at that month + 24.
     let c = cal(&events, Query::on(d(2028, 1, 31)));
@@ -371,7 +389,8 @@ fn tar_prorata_at_month_ends_31st_and_29_february() {
 fn term_attestation_and_free_month_position_in_the_state() {
     let s = base().given([agency(d(2026, 7, 12), annual_1_5())]);
     let events = envelopes(&s);
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 9, 1))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 9, 1))), cid(1))
+        .expect("state");
     assert!(st.attestation.yes);
     assert_eq!(st.attestation.rule, RuleId::TermAttestation);
     assert!(st.retention.yes);
@@ -385,11 +404,13 @@ fn term_attestation_and_free_month_position_in_the_state() {
 fn unknown_ids_are_errors() {
     let events = envelopes(&base());
     let q = Query::on(d(2026, 9, 1));
-    assert!(calendar::calendar(&events, cid(9), &q, &Policy::default(), None).is_err());
-    assert!(balance::contract_balance(&events, cid(9), &q).is_err());
-    assert!(bans::person_bans(&events, pid(9), &q).is_err());
-    assert!(refunds::person_refunds(&events, pid(9), &q).is_err());
-    assert!(state::contract_state(&events, cid(9), &q).is_err());
+    assert!(
+        calendar::calendar(&Folded::new(&events, &q), cid(9), &Policy::default(), None).is_err()
+    );
+    assert!(balance::contract_balance(&Folded::new(&events, &q), cid(9)).is_err());
+    assert!(bans::person_bans(&Folded::new(&events, &q), pid(9)).is_err());
+    assert!(refunds::person_refunds(&Folded::new(&events, &q), pid(9)).is_err());
+    assert!(state::contract_state(&Folded::new(&events, &q), cid(9)).is_err());
 }
 
 #[test]
@@ -451,9 +472,9 @@ fn pay_free_month_calendar_read_from_a_whole_log_world_forecasts_only_its_own_co
     let events = envelopes(&s);
     let q = Query::on(d(2026, 9, 20));
     // When contract 1's calendar is read from the folds of the whole log (as the
-    // diff and the what-if read it), and from its own slice (as `calendar` does)
-    let w = navigo_projections::Worlds::new(&events, &q);
-    let whole = calendar::calendar_in(&w.known, &w.at, cid(1), &q, &Policy::default(), None)
+    // diff and the what-if read it), and from its own slice (what
+    // `navigo-ledger calendar` reads)
+    let whole = calendar::calendar(&Folded::new(&events, &q), cid(1), &Policy::default(), None)
         .expect("calendar");
     // Then both are contract 1's: its debit day (PAY-DEBIT-DAY) and its free
     // month, not contract 2's forecast debits, which come first in date order.
@@ -541,7 +562,8 @@ fn pay_cash_refund_balance_rows_of_a_cash_contract_suspended_after_four_months_a
         )])
         .advance(d(2026, 12, 1));
     let events = envelopes(&s);
-    let b = balance::contract_balance(&events, cid(1), &Query::on(d(2026, 11, 30))).expect("b");
+    let b = balance::contract_balance(&Folded::new(&events, &Query::on(d(2026, 11, 30))), cid(1))
+        .expect("b");
     // then the months used are charged with the direct-debit method (4 × 90.00)
     // plus the fee, and the rest of the annual price is refunded,
     assert_eq!(b.totals.due, eur(4 * 9000 + 760), "{b:?}");
@@ -592,7 +614,8 @@ fn susp_anytime_state_as_of_a_date_shows_what_holds_then_and_a_later_suspension_
         .given([suspend(d(2026, 11, 10), d(2026, 11, 20))]);
     let events = envelopes(&s);
     // when the state is read on 2026-11-15,
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 15))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 15))), cid(1))
+        .expect("state");
     // then only what holds on that date is in the timeline,
     assert_eq!(
         st.statuses,
@@ -611,11 +634,13 @@ fn susp_anytime_state_as_of_a_date_shows_what_holds_then_and_a_later_suspension_
         StatusView::Suspended { from, .. } if from == d(2026, 11, 20)
     ));
     // Read on 2026-11-20, the suspension holds and nothing is scheduled.
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 11, 20))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 11, 20))), cid(1))
+        .expect("state");
     assert_eq!(st.statuses.len(), 2);
     assert!(st.scheduled.statuses.is_empty());
     // Read before the start, nothing holds yet: the start itself is scheduled.
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 7, 1))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 7, 1))), cid(1))
+        .expect("state");
     assert!(matches!(st.status, StatusView::NotStarted { .. }));
     assert!(st.statuses.is_empty() && st.products.is_empty());
     assert_eq!(st.scheduled.statuses.len(), 2);
@@ -641,7 +666,8 @@ fn zone_when_state_as_of_a_date_before_a_deferred_zone_change_lists_it_as_schedu
         )]);
     let events = envelopes(&s);
     // when the state is read on 2026-10-15,
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 10, 15))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 10, 15))), cid(1))
+        .expect("state");
     // then the product is still 1-5, the timeline holds only it, and the change
     // is scheduled.
     assert_eq!(st.product, annual_1_5());
@@ -684,14 +710,16 @@ fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_cha
         _ => None,
     };
     // when the state is read in October, then its one debit day is the 12th,
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 10, 15))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 10, 15))), cid(1))
+        .expect("state");
     assert_eq!(day(&st.payment), Some(12), "{:?}", st.payment);
     let json = serde_json::to_value(&st).expect("json");
     assert!(json.get("debit_day").is_none(), "{json}");
     assert_eq!(json["payment"]["debit_day"], 12, "{json}");
     assert!(st.scheduled.payments.is_empty());
     // and read in August, the 8th, with the 12th scheduled from September.
-    let st = state::contract_state(&events, cid(1), &Query::on(d(2026, 8, 20))).expect("state");
+    let st = state::contract_state(&Folded::new(&events, &Query::on(d(2026, 8, 20))), cid(1))
+        .expect("state");
     assert_eq!(day(&st.payment), Some(8));
     assert_eq!(st.scheduled.payments.len(), 1, "{:?}", st.scheduled);
     assert_eq!(st.scheduled.payments[0].from_month, ym("2026-09"));

@@ -7,7 +7,7 @@ mod projections_support;
 
 use chrono::{Duration, NaiveDate};
 use navigo_events_schema::{Envelope, Money};
-use navigo_projections::{balance, bans, calendar, refunds, state, Query, Worlds};
+use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::Policy;
 use navigo_testkit::*;
 use projections_support::*;
@@ -72,30 +72,30 @@ proptest! {
         // below is between answers, not between two errors.
         let subscribed = d(2026, 7, 1) + Duration::days(i64::from(start_day));
         if known_at >= at(subscribed) {
-            prop_assert!(calendar::calendar(&cut, cid(1), &Query::on(at_date), &Policy::default(), None).is_ok());
+            prop_assert!(calendar::calendar(&Folded::new(&cut, &Query::on(at_date)), cid(1), &Policy::default(), None).is_ok());
         }
         let all = Query { at: at_date, known_at: None };
         let policy = Policy::default();
         prop_assert_eq!(
-            calendar::calendar(&events, cid(1), &q, &policy, None).map(|c| c.rows),
-            calendar::calendar(&cut, cid(1), &all, &policy, None).map(|c| c.rows)
+            calendar::calendar(&Folded::new(&events, &q), cid(1), &policy, None).map(|c| c.rows),
+            calendar::calendar(&Folded::new(&cut, &all), cid(1), &policy, None).map(|c| c.rows)
         );
-        let b = balance::contract_balance(&events, cid(1), &q).map(|b| (b.totals, b.rows));
+        let b = balance::contract_balance(&Folded::new(&events, &q), cid(1)).map(|b| (b.totals, b.rows));
         prop_assert_eq!(
             b.clone(),
-            balance::contract_balance(&cut, cid(1), &all).map(|b| (b.totals, b.rows))
+            balance::contract_balance(&Folded::new(&cut, &all), cid(1)).map(|b| (b.totals, b.rows))
         );
         if let Ok((t, _)) = &b {
             // PAY-DUE-VS-COLLECTED on every fold.
             prop_assert_eq!(t.balance, t.due - t.collected + t.returned);
         }
         prop_assert_eq!(
-            bans::person_bans(&events, pid(1), &q).map(|b| (b.windows, b.may_be_payer)),
-            bans::person_bans(&cut, pid(1), &all).map(|b| (b.windows, b.may_be_payer))
+            bans::person_bans(&Folded::new(&events, &q), pid(1)).map(|b| (b.windows, b.may_be_payer)),
+            bans::person_bans(&Folded::new(&cut, &all), pid(1)).map(|b| (b.windows, b.may_be_payer))
         );
         prop_assert_eq!(
-            refunds::person_refunds(&events, pid(1), &q).map(|r| (r.refunds, r.campaigns)),
-            refunds::person_refunds(&cut, pid(1), &all).map(|r| (r.refunds, r.campaigns))
+            refunds::person_refunds(&Folded::new(&events, &q), pid(1)).map(|r| (r.refunds, r.campaigns)),
+            refunds::person_refunds(&Folded::new(&cut, &all), pid(1)).map(|r| (r.refunds, r.campaigns))
         );
         let strip = |v: navigo_events_schema::views::ContractStateView| {
             let mut v = v;
@@ -103,8 +103,8 @@ proptest! {
             v
         };
         prop_assert_eq!(
-            state::contract_state(&events, cid(1), &q).map(strip),
-            state::contract_state(&cut, cid(1), &all).map(strip)
+            state::contract_state(&Folded::new(&events, &q), cid(1)).map(strip),
+            state::contract_state(&Folded::new(&cut, &all), cid(1)).map(strip)
         );
     }
 
@@ -125,10 +125,17 @@ proptest! {
         let at_date: NaiveDate = d(2026, 7, 1) + Duration::days(at_day);
         let policy = Policy::default();
         for q in [Query { at: at_date, known_at: Some(known_at) }, Query::on(at_date)] {
-            let w = Worlds::new(&events, &q);
+            // The one input folds without the history: its states are the
+            // full fold's, and the calendar reads them whole or sliced alike.
+            let input = Folded::new(&events, &q);
+            let known = navigo_projections::known_events(&events, q.known_at);
+            let full = navigo_projections::fold(&known);
+            let full_at = navigo_projections::fold(&navigo_projections::effective_by(&known, q.at));
+            prop_assert_eq!(&input.known().contracts, &full.contracts);
+            prop_assert_eq!(&input.at().contracts, &full_at.contracts);
             prop_assert_eq!(
-                calendar::calendar(&events, cid(1), &q, &policy, None),
-                calendar::calendar_in(&w.known, &w.at, cid(1), &q, &policy, None)
+                calendar::calendar(&input, cid(1), &policy, None),
+                calendar::calendar(&Folded::new(own_slice(&events, cid(1)), &q), cid(1), &policy, None)
             );
         }
     }
@@ -336,8 +343,8 @@ proptest! {
             Query::on(random),
             Query { at: d(2026, 3, 1), known_at: Some(at(random)) },
         ];
-        let everything = Worlds::new(&events, &Query::on(d(2026, 3, 1)));
-        let contracts: Vec<_> = everything.known.contracts.values().collect();
+        let everything = Folded::new(&events, &Query::on(d(2026, 3, 1)));
+        let contracts: Vec<_> = everything.known().contracts.values().collect();
         // Every product and method is in the population.
         prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| *p == PaymentSetup::Cash)));
         prop_assert!(contracts.iter().any(|c| c.payments.iter().any(|(_, p)| p.is_direct_debit())));
@@ -347,9 +354,9 @@ proptest! {
         };
         prop_assert!(contracts.iter().any(|c| annual(&c)), "no Annual contract");
         for q in &queries {
-            let w = Worlds::new(&events, q);
+            let input = Folded::new(&events, q);
             for c in &contracts {
-                let Ok(b) = balance::contract_balance_in(&w.at, c.id, q) else {
+                let Ok(b) = balance::contract_balance(&input, c.id) else {
                     continue;
                 };
                 let sum = |f: fn(&navigo_events_schema::views::BalanceRow) -> Money| {

@@ -15,7 +15,7 @@ use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
 use navigo_ledger_core::load;
 use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_projections::{balance, bans, calendar, refunds, slice, state, Query, Worlds};
+use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::Policy;
 use navigo_sim::drive;
 use navigo_sim::generate::{generate, PopulationConfig};
@@ -88,20 +88,20 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     ];
     let mut compared = 0usize;
     for q in &queries {
-        let whole = Worlds::new(&all, q);
+        let whole = Folded::new(&all, q);
         for id in world.contracts.keys() {
             let part = slice::contract_slice(world, *id).expect("a known contract");
             assert!(part.len() < all.len());
-            let sliced = Worlds::new(&part, q);
+            let sliced = Folded::new(&part, q);
             // Then they are equal, view by view (or absent in both)
-            let a = state::contract_state_in(&whole, *id, q).ok();
-            let b = state::contract_state_in(&sliced, *id, q).ok();
+            let a = state::contract_state(&whole, *id).ok();
+            let b = state::contract_state(&sliced, *id).ok();
             assert_eq!(a, b, "state of {id} at {q:?}");
-            let a = balance::contract_balance_in(&whole.at, *id, q).ok();
-            let b = balance::contract_balance_in(&sliced.at, *id, q).ok();
+            let a = balance::contract_balance(&whole, *id).ok();
+            let b = balance::contract_balance(&sliced, *id).ok();
             assert_eq!(a, b, "balance of {id} at {q:?}");
-            let a = calendar::calendar(&all, *id, q, &policy, None).ok();
-            let b = calendar::calendar(&part, *id, q, &policy, None).ok();
+            let a = calendar::calendar(&whole, *id, &policy, None).ok();
+            let b = calendar::calendar(&sliced, *id, &policy, None).ok();
             assert_eq!(a, b, "calendar of {id} at {q:?}");
             compared += a.is_some() as usize;
         }
@@ -116,18 +116,18 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     // `check-projections` compares with) equal each person's own.
     let mut persons_compared = 0usize;
     for q in &queries {
-        let whole = Worlds::new(&all, q);
-        let every = bans::every_person_bans(&all, q);
+        let whole = Folded::new(&all, q);
+        let every = bans::every_person_bans(&whole);
         for id in world.persons.keys() {
             let part = slice::person_slice(world, *id).expect("a known person");
             assert!(part.len() < all.len());
-            let sliced = Worlds::new(&part, q);
-            let a = bans::person_bans(&all, *id, q).ok();
-            let b = bans::person_bans(&part, *id, q).ok();
+            let sliced = Folded::new(&part, q);
+            let a = bans::person_bans(&whole, *id).ok();
+            let b = bans::person_bans(&sliced, *id).ok();
             assert_eq!(a, b, "bans of {id} at {q:?}");
             assert_eq!(every.get(id), a.as_ref(), "bans of {id} at {q:?}, one walk");
-            let a = refunds::person_refunds_in(&whole, *id, q).ok();
-            let b = refunds::person_refunds_in(&sliced, *id, q).ok();
+            let a = refunds::person_refunds(&whole, *id).ok();
+            let b = refunds::person_refunds(&sliced, *id).ok();
             assert_eq!(a, b, "refunds of {id} at {q:?}");
             persons_compared += a.is_some() as usize;
         }
@@ -175,8 +175,8 @@ fn term_retention_contract_slice_reads_the_contracts_the_holder_pays() {
     let q = Query::on(date(2026, 12, 15));
     // When contract 1's state is read from its slice and from the whole log
     let part = slice::contract_slice(&s.world, cid(1)).expect("known");
-    let whole = state::contract_state_in(&Worlds::new(&all, &q), cid(1), &q).expect("state");
-    let sliced = state::contract_state_in(&Worlds::new(&part, &q), cid(1), &q).expect("state");
+    let whole = state::contract_state(&Folded::new(&all, &q), cid(1)).expect("state");
+    let sliced = state::contract_state(&Folded::new(&part, &q), cid(1)).expect("state");
     // Then TERM-RETENTION keeps the holder's data (they still pay contract 2),
     // in both
     assert_eq!(whole.retention.rule, RuleId::TermRetention);
@@ -203,16 +203,16 @@ fn ban_fraud_3y_person_slice_reads_the_finding_that_names_an_accomplice() {
     let q = Query::on(date(2026, 10, 15));
     // When person 2's bans are read from their slice and from the whole log
     let part = slice::person_slice(&s.world, pid(2)).expect("known");
-    let whole = bans::person_bans(&all, pid(2), &q).expect("bans");
-    let sliced = bans::person_bans(&part, pid(2), &q).expect("bans");
+    let whole = bans::person_bans(&Folded::new(&all, &q), pid(2)).expect("bans");
+    let sliced = bans::person_bans(&Folded::new(&part, &q), pid(2)).expect("bans");
     // Then both show the three-year fraud ban
     assert!(format!("{whole:?}").contains("BanFraud3y"), "{whole:?}");
     assert_eq!(whole, sliced);
     // And the one walk for every person (`check-projections`) gives both
     // parties exactly their own view
-    let every = bans::every_person_bans(&all, &q);
+    let every = bans::every_person_bans(&Folded::new(&all, &q));
     assert_eq!(every.get(&pid(2)), Some(&whole));
-    let fraudster = bans::person_bans(&all, pid(1), &q).expect("bans");
+    let fraudster = bans::person_bans(&Folded::new(&all, &q), pid(1)).expect("bans");
     assert!(
         format!("{fraudster:?}").contains("BanFraud3y"),
         "{fraudster:?}"

@@ -540,7 +540,7 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
     // refunds from the two folds of every event, bans from every event), every
     // calendar equals the on-demand calendar of the whole log, and a second
     // rebuild gives the same state hashes.
-    use navigo_projections::{calendar, Query};
+    use navigo_projections::{calendar, Folded, Query};
     let events = generated_population(0x5EED_0042, 120);
     for wanted in [
         "PayerChanged",
@@ -562,6 +562,7 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
         assert!(r.consistent(), "on {at}: {:?}", r.mismatches);
         assert!(r.hashes.iter().all(|(_, n, _, _)| *n > 0), "on {at}");
         let q = Query::on(at);
+        let whole = Folded::new(&events, &q);
         let policy = navigo_rules::Policy::default();
         let (_, stored) = db.stored_rows().expect("rows");
         if at == d(2026, 1, 15) {
@@ -587,7 +588,7 @@ fn rebuild_equals_on_demand_projections_on_a_generated_population_with_payer_cha
             assert!(banned, "no ban window: the bans check goes unproved");
         }
         for (id, row) in &stored["calendar"] {
-            let fresh = calendar::calendar(&events, *id, &q, &policy, None).expect("calendar");
+            let fresh = calendar::calendar(&whole, *id, &policy, None).expect("calendar");
             assert_eq!(
                 row,
                 &serde_json::to_vec(&fresh).expect("encode"),
@@ -608,9 +609,9 @@ fn pay_debit_day_diff_views_read_each_contract_calendar_as_the_calendar_command_
     // the what-if's views are read for every contract on three dates and as
     // known at three instants, then each view's calendar is the calendar of
     // the contract's own slice (what `navigo-ledger calendar` prints), and the
-    // calendar read from the folds of the whole log (`calendar_in`) is the same:
-    // no other contract's forecast debit fills a row.
-    use navigo_projections::{calendar, Worlds};
+    // calendar read from the folds of the whole log is the same: no other
+    // contract's forecast debit fills a row.
+    use navigo_projections::{calendar, Folded};
     let events = generated_population(0x5EED_0043, 40);
     let policy = navigo_rules::Policy::default();
     let instants = [
@@ -622,13 +623,14 @@ fn pay_debit_day_diff_views_read_each_contract_calendar_as_the_calendar_command_
     for at in [d(2024, 10, 15), d(2025, 6, 30), d(2026, 3, 1)] {
         for known_at in instants {
             let q = Query { at, known_at };
-            let w = Worlds::new(&events, &q);
-            let ids: Vec<uuid::Uuid> = w.known.contracts.keys().copied().collect();
+            let w = Folded::new(&events, &q);
+            let ids: Vec<uuid::Uuid> = w.known().contracts.keys().copied().collect();
             assert!(ids.len() > 1, "one contract proves nothing here");
             for id in ids {
-                let own = calendar::calendar(&events, id, &q, &policy, None).expect("calendar");
-                let whole = calendar::calendar_in(&w.known, &w.at, id, &q, &policy, None)
-                    .expect("calendar_in");
+                let own =
+                    calendar::calendar(&Folded::new(own_slice(&events, id), &q), id, &policy, None)
+                        .expect("calendar");
+                let whole = calendar::calendar(&w, id, &policy, None).expect("whole-log calendar");
                 assert_eq!(whole, own, "calendar of {id} on {at} known at {known_at:?}");
                 let views = diff::views(&events, id, &q).expect("views");
                 let mut expected = serde_json::to_value(&own).expect("encode");
@@ -790,7 +792,7 @@ fn ban_fraud_3y_diff_read_from_the_slice_equals_the_diff_read_from_the_whole_log
     // annulments), when contracts and persons are diffed between two `known_at`
     // instants and between two `at` dates, then the diff read from the id's
     // slice (`diff::diff`, what the CLI runs) equals the diff read from the
-    // whole log (`diff::diff_in`), and a person's ban window opened by a
+    // whole log (`diff::diff_whole_log`), and a person's ban window opened by a
     // termination is attributed to events of the contract's stream.
     let events = generated_population(0x5EED_0051, 24);
     let world = navigo_projections::fold(&events.iter().collect::<Vec<_>>());
@@ -817,7 +819,7 @@ fn ban_fraud_3y_diff_read_from_the_slice_equals_the_diff_read_from_the_whole_log
     for id in contracts.iter().step_by(2).chain(persons.iter().step_by(2)) {
         for (a, b) in &pairs {
             let sliced = diff::diff(&events, *id, a, b).expect("diff");
-            let whole = diff::diff_in(&events, *id, a, b).expect("diff_in");
+            let whole = diff::diff_whole_log(&events, *id, a, b).expect("diff_whole_log");
             assert_eq!(sliced, whole, "diff of {id} from {a:?} to {b:?}");
             compared += 1;
             with_changes += usize::from(!sliced.changes.is_empty());
@@ -855,7 +857,7 @@ fn pay_cutoff_what_if_read_from_the_slice_equals_the_what_if_read_from_the_whole
     // a fraud finding naming an accomplice are layered on its contracts at past
     // and future dates, then the what-if read from the slice the contract and
     // the commands reach (`whatif::what_if`, what the CLI runs) equals the one
-    // read from the whole log (`whatif::what_if_in`): outcomes, refusals,
+    // read from the whole log (`whatif::what_if_whole_log`): outcomes, refusals,
     // events set aside and both views.
     use navigo_events_schema::command::{
         ChangePayer, ChangeZones, ContractRef, EstablishFraud, RecordDebitRejected, Suspend,
@@ -933,7 +935,7 @@ fn pay_cutoff_what_if_read_from_the_slice_equals_the_what_if_read_from_the_whole
         let other = persons[(i * 7 + 3) % persons.len()];
         for cmds in batches(*c, other) {
             let sliced = whatif::what_if(&events, *c, &cmds, None).expect("what-if");
-            let whole = whatif::what_if_in(&events, *c, &cmds, None).expect("what-if in");
+            let whole = whatif::what_if_whole_log(&events, *c, &cmds, None).expect("what-if in");
             assert_eq!(sliced, whole, "what-if on {c}: {cmds:?}");
             compared += 1;
             for o in &sliced.outcomes {
@@ -958,7 +960,7 @@ fn audit_read_from_the_slice_equals_the_audit_read_from_the_whole_log_on_a_gener
     // annulments), when every contract and every person is audited as known
     // now and as known at two earlier instants, then the trail read from the
     // id's slice (`audit::audit`, what the CLI runs) equals the trail read from
-    // the whole log (`audit::audit_in`): lines, balances, corrections.
+    // the whole log (`audit::audit_whole_log`): lines, balances, corrections.
     let events = generated_population(0x5EED_0053, 24);
     let world = navigo_projections::fold(&events.iter().collect::<Vec<_>>());
     let ids: Vec<uuid::Uuid> = world
@@ -975,7 +977,7 @@ fn audit_read_from_the_slice_equals_the_audit_read_from_the_whole_log_on_a_gener
     let (mut trails, mut corrections) = (0, 0);
     for id in &ids {
         for known_at in instants {
-            let whole = audit::audit_in(&events, *id, known_at);
+            let whole = audit::audit_whole_log(&events, *id, known_at);
             let sliced = audit::audit(&events, *id, known_at);
             match (whole, sliced) {
                 (Ok(w), Ok(s)) => {

@@ -28,7 +28,7 @@ use navigo_events_schema::types::{Channel, Product};
 use navigo_events_schema::{Command, CommandEnvelope, StreamId};
 use navigo_ledger_core::load;
 use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_projections::{calendar, Query};
+use navigo_projections::{calendar, Folded, Query};
 use navigo_rules::Policy;
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::{raw_stream_read, SledStore};
@@ -244,12 +244,14 @@ fn main() {
         events.len(),
         "the raw baseline reads exactly the events the calendar reads"
     );
-    let cal = calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+    let cal = calendar::calendar(&Folded::new(&events, &q_now), contract, &policy, horizon)
+        .expect("calendar");
     // A digest of both calendars (their JSON), so that two builds can be checked
     // to answer exactly the same thing.
     for (name, q) in [("now", &q_now), ("past", &q_past)] {
         use std::hash::{Hash, Hasher};
-        let c = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
+        let c = calendar::calendar(&Folded::new(&events, q), contract, &policy, horizon)
+            .expect("calendar");
         let json = serde_json::to_string(&c).expect("calendar JSON");
         let mut h = std::collections::hash_map::DefaultHasher::new();
         json.hash(&mut h);
@@ -285,7 +287,8 @@ fn main() {
             let events = rt
                 .block_on(load::read_contract(&store, contract, false))
                 .expect("read");
-            let cal = calendar::calendar(&events, contract, q, &policy, horizon).expect("calendar");
+            let cal = calendar::calendar(&Folded::new(&events, q), contract, &policy, horizon)
+                .expect("calendar");
             out.push(t.elapsed());
             std::hint::black_box(cal);
         }
@@ -297,8 +300,8 @@ fn main() {
         let events = rt
             .block_on(load::read_contract(&store, contract, false))
             .expect("read");
-        let cal =
-            calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+        let cal = calendar::calendar(&Folded::new(&events, &q_now), contract, &policy, horizon)
+            .expect("calendar");
         now_first.push(t.elapsed());
         std::hint::black_box(cal);
     }
@@ -321,8 +324,8 @@ fn main() {
             .expect("read");
         read.push(t.elapsed());
         let t = Instant::now();
-        let cal =
-            calendar::calendar(&events, contract, &q_now, &policy, horizon).expect("calendar");
+        let cal = calendar::calendar(&Folded::new(&events, &q_now), contract, &policy, horizon)
+            .expect("calendar");
         fold.push(t.elapsed());
         std::hint::black_box(cal);
     }

@@ -7,12 +7,11 @@ use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
     BalanceItem, BalanceRow, BalanceTotals, ContractBalance, PayerBalance,
 };
-use navigo_events_schema::{Envelope, Money};
+use navigo_events_schema::Money;
 use navigo_rules::contract::state::{ContractMoney, ContractState};
-use navigo_rules::world::World;
 use uuid::Uuid;
 
-use crate::{ProjectionError, Query, Worlds};
+use crate::{Folded, ProjectionError, Query};
 
 /// The totals of a contract's money. Checks the invariant of every fold:
 /// balance = due − collected + returned (`PAY-DUE-VS-COLLECTED`), and that the
@@ -43,7 +42,7 @@ pub fn totals(m: &ContractMoney) -> BalanceTotals {
 
 /// The balance view of one folded contract: its totals and the statement whose
 /// rows add up to them ([`statement`]).
-pub fn contract_balance_of(c: &ContractState, q: &Query) -> ContractBalance {
+fn balance_of(c: &ContractState, q: &Query) -> ContractBalance {
     c.assert_invariants();
     let totals = totals(&c.money);
     let rows = statement(c);
@@ -147,32 +146,20 @@ pub fn statement(c: &ContractState) -> Vec<BalanceRow> {
     rows
 }
 
-/// The balance of a contract in a folded world (`Worlds::at`).
-///
-/// # Errors
-/// [`ProjectionError::UnknownContract`].
-pub fn contract_balance_in(
-    world_at: &World,
-    contract: Uuid,
-    q: &Query,
-) -> Result<ContractBalance, ProjectionError> {
-    let c = world_at
-        .contract(contract)
-        .ok_or(ProjectionError::UnknownContract(contract))?;
-    Ok(contract_balance_of(c, q))
-}
-
-/// The balance of a contract over `events` (its stream at least).
+/// The balance of a contract on `at` (its stream and the catalogue at least in
+/// the input).
 ///
 /// # Errors
 /// [`ProjectionError::UnknownContract`].
 pub fn contract_balance(
-    events: &[Envelope],
+    input: &Folded<'_>,
     contract: Uuid,
-    q: &Query,
 ) -> Result<ContractBalance, ProjectionError> {
-    let w = Worlds::new(events, q);
-    contract_balance_in(&w.at, contract, q)
+    let c = input
+        .at()
+        .contract(contract)
+        .ok_or(ProjectionError::UnknownContract(contract))?;
+    Ok(balance_of(c, input.query()))
 }
 
 fn add(a: &mut BalanceTotals, b: &BalanceTotals) {
@@ -200,26 +187,23 @@ fn add(a: &mut BalanceTotals, b: &BalanceTotals) {
 ///
 /// # Errors
 /// [`ProjectionError::UnknownPerson`].
-pub fn payer_balance_in(
-    worlds: &Worlds,
-    payer: Uuid,
-    q: &Query,
-) -> Result<PayerBalance, ProjectionError> {
-    if worlds.known.person(payer).is_none() {
+pub fn payer_balance(input: &Folded<'_>, payer: Uuid) -> Result<PayerBalance, ProjectionError> {
+    let known = input.known();
+    if known.person(payer).is_none() {
         return Err(ProjectionError::UnknownPerson(payer));
     }
+    let q = input.query();
     let mut totals = BalanceTotals::default();
     let mut contracts = Vec::new();
-    let ids: Vec<Uuid> = worlds
-        .known
+    let ids: Vec<Uuid> = known
         .contracts
         .values()
         .filter(|c| c.payers.iter().any(|(_, p)| *p == payer) || c.payer == payer)
         .map(|c| c.id)
         .collect();
     for id in ids {
-        if let Some(c) = worlds.at.contract(id) {
-            let b = contract_balance_of(c, q);
+        if let Some(c) = input.at().contract(id) {
+            let b = balance_of(c, q);
             add(&mut totals, &b.totals);
             contracts.push(b);
         }
@@ -230,16 +214,4 @@ pub fn payer_balance_in(
         totals,
         contracts,
     })
-}
-
-/// The balance of a payer over `events`.
-///
-/// # Errors
-/// [`ProjectionError::UnknownPerson`].
-pub fn payer_balance(
-    events: &[Envelope],
-    payer: Uuid,
-    q: &Query,
-) -> Result<PayerBalance, ProjectionError> {
-    payer_balance_in(&Worlds::new(events, q), payer, q)
 }

@@ -12,7 +12,7 @@ use navigo_rules::bans::{ban_windows, may_be, BanFact, BanRole, BanWindow, Fraud
 use navigo_rules::contract::state::ContractState;
 use uuid::Uuid;
 
-use crate::{effective_by, known_events, ProjectionError, Query};
+use crate::{Folded, ProjectionError, Query};
 
 /// The ban facts about `person` in the given envelopes (effective by the date
 /// read), walking each contract stream in order with the core's fold so that the
@@ -205,31 +205,14 @@ fn answer(role: BanRole, at: NaiveDate, windows: &[BanWindow]) -> MayBe {
     }
 }
 
-/// The ban windows of a person over `events` (every contract stream the person
-/// pays or is named in, and the person's stream), and whether they may be payer
-/// or holder on `q.at`.
+/// The ban windows of a person (the input holding every contract stream the
+/// person pays or is named in, and the person's stream), and whether they may be
+/// payer or holder on `at`. Reads the known events only: no fold.
 ///
 /// # Errors
 /// [`ProjectionError::UnknownPerson`] when no registration of the person is known.
-pub fn person_bans(
-    events: &[Envelope],
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonBans, ProjectionError> {
-    person_bans_of(&known_events(events, q.known_at), person, q)
-}
-
-/// [`person_bans`] over events already known at `q.known_at` (annulled events
-/// and annulments left out, as [`known_events`] gives them), in position order.
-///
-/// # Errors
-/// [`ProjectionError::UnknownPerson`] when no registration of the person is known.
-pub fn person_bans_of(
-    known: &[&Envelope],
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonBans, ProjectionError> {
-    let registered = known.iter().any(|e| {
+pub fn person_bans(input: &Folded<'_>, person: Uuid) -> Result<PersonBans, ProjectionError> {
+    let registered = input.known_events().iter().any(|e| {
         e.stream.kind == StreamKind::Person
             && e.stream.id == person
             && matches!(e.event, Event::PersonRegistered(_))
@@ -237,8 +220,8 @@ pub fn person_bans_of(
     if !registered {
         return Err(ProjectionError::UnknownPerson(person));
     }
-    let at = effective_by(known, q.at);
-    Ok(bans_view(person, &ban_facts(&at, person), q))
+    let facts = ban_facts(input.effective_events(), person);
+    Ok(bans_view(person, &facts, input.query()))
 }
 
 /// The view of a person's ban facts (effective by `q.at`) on `q.at`.
@@ -257,17 +240,14 @@ fn bans_view(person: Uuid, facts: &[BanFact], q: &Query) -> PersonBans {
     }
 }
 
-/// [`person_bans`] of every person registered in `events` (the whole log), from
-/// one walk of the log: what `check-projections` compares each materialized
+/// [`person_bans`] of every person registered in the input (a whole log), from
+/// one walk of its events: what `check-projections` compares each materialized
 /// bans row with. Equal, person by person, to [`person_bans`] over the same
-/// log (tested on generated populations).
-pub fn every_person_bans(
-    events: &[Envelope],
-    q: &Query,
-) -> std::collections::BTreeMap<Uuid, PersonBans> {
-    let known = known_events(events, q.known_at);
-    let facts = BanFactsByPerson::new(&effective_by(&known, q.at));
-    known
+/// input (tested on generated populations).
+pub fn every_person_bans(input: &Folded<'_>) -> std::collections::BTreeMap<Uuid, PersonBans> {
+    let facts = BanFactsByPerson::new(input.effective_events());
+    input
+        .known_events()
         .iter()
         .filter(|e| {
             e.stream.kind == StreamKind::Person && matches!(e.event, Event::PersonRegistered(_))
@@ -275,22 +255,21 @@ pub fn every_person_bans(
         .map(|e| e.stream.id)
         .collect::<std::collections::BTreeSet<Uuid>>()
         .into_iter()
-        .map(|p| (p, bans_view(p, &facts.of(p), q)))
+        .map(|p| (p, bans_view(p, &facts.of(p), input.query())))
         .collect()
 }
 
-/// "May this person be `role` on `date`?" as known at `known_at`: `Ok` or the
+/// "May this person be `role` on `at`?" as known at `known_at`: `Ok` or the
 /// window that forbids it.
 ///
 /// # Errors
 /// [`ProjectionError::UnknownPerson`].
 pub fn may_person_be(
-    events: &[Envelope],
+    input: &Folded<'_>,
     person: Uuid,
     role: BanRole,
-    q: &Query,
 ) -> Result<MayBe, ProjectionError> {
-    let b = person_bans(events, person, q)?;
+    let b = person_bans(input, person)?;
     Ok(match role {
         BanRole::Payer => b.may_be_payer,
         BanRole::Holder => b.may_be_holder,

@@ -16,18 +16,18 @@ use navigo_events_schema::types::{Channel, PaymentSetup};
 use navigo_events_schema::views::{
     CalendarRow, CashCoverage, DebitCalendar, DebitStatus, RenewalDeadline,
 };
-use navigo_events_schema::{Envelope, Event, Money, StreamId, StreamKind, YearMonth};
+use navigo_events_schema::{Envelope, Event, Money, StreamId, YearMonth};
 use navigo_rules::billing;
 use navigo_rules::calendar::paris_start_of_day;
 use navigo_rules::contract::charges::{dossier_fee_line, owed_month};
 use navigo_rules::contract::state::{ContractState, Status};
-use navigo_rules::decision::Context;
+use navigo_rules::decision::{Context, Decision};
 use navigo_rules::ids::IdGen;
 use navigo_rules::world::World;
 use navigo_rules::Policy;
 use uuid::Uuid;
 
-use crate::{effective_by, fold_states, known_events, ProjectionError, Query};
+use crate::{Folded, ProjectionError};
 
 /// Days after its debit date a debit shows as `presented` rather than `collected`:
 /// the time a bank's rejection usually takes to arrive. Decision: RULES.md does not
@@ -103,58 +103,6 @@ impl std::str::FromStr for Horizon {
             Err(_) => Err(HorizonError::BeyondBound(months)),
         }
     }
-}
-
-/// The envelopes of the calendar's world: the contract's stream and the catalogue.
-fn slice<'a>(known: &[&'a Envelope], contract: Uuid) -> Vec<&'a Envelope> {
-    let stream = StreamId::contract(contract);
-    known
-        .iter()
-        .copied()
-        .filter(|e| e.stream == stream || e.stream.kind == StreamKind::Catalogue)
-        .collect()
-}
-
-/// The debit calendar of a contract over `events` (its stream and the catalogue
-/// at least), through `horizon` months after the month of `q.at`
-/// (default: [`Policy::calendar_horizon_months`]).
-///
-/// # Errors
-/// [`ProjectionError::UnknownContract`]; [`ProjectionError::Horizon`] when the
-/// policy's default horizon is beyond [`CALENDAR_HORIZON_MONTHS_MAX`];
-/// [`ProjectionError::CalendarTooLong`].
-pub fn calendar(
-    events: &[Envelope],
-    contract: Uuid,
-    q: &Query,
-    policy: &Policy,
-    horizon: Option<Horizon>,
-) -> Result<DebitCalendar, ProjectionError> {
-    let known = slice(&known_events(events, q.known_at), contract);
-    let at = effective_by(&known, q.at);
-    // The calendar reads the states, and the contract's known events from
-    // `known` itself (the history a full fold would keep holds exactly them, in
-    // the same order): the worlds are folded without a history.
-    let known_world = fold_states(&known);
-    let stream = StreamId::contract(contract);
-    let contract_events = known.iter().copied().filter(|e| e.stream == stream);
-    let folded_at;
-    let at_world = if at.len() == known.len() {
-        // Everything known is effective by `at` (the usual "now"): one fold.
-        &known_world
-    } else {
-        folded_at = fold_states(&at);
-        &folded_at
-    };
-    calendar_of(
-        &known_world,
-        at_world,
-        contract_events,
-        contract,
-        q,
-        policy,
-        horizon,
-    )
 }
 
 fn debits_recorded<'a>(
@@ -236,70 +184,26 @@ fn dated(date: NaiveDate, at: NaiveDate) -> DebitStatus {
     }
 }
 
-/// The calendar from the two folds of the contract's world (known, and effective
-/// by `at`).
+/// The debit calendar of a contract (the input holding its stream and the
+/// catalogue at least), through `horizon` months after the month of `at`
+/// (default: [`Policy::calendar_horizon_months`]).
 ///
 /// # Errors
-/// As [`calendar`].
-pub fn calendar_in(
-    known_world: &World,
-    at_world: &World,
+/// [`ProjectionError::UnknownContract`]; [`ProjectionError::Horizon`] when the
+/// policy's default horizon is beyond [`CALENDAR_HORIZON_MONTHS_MAX`];
+/// [`ProjectionError::CalendarTooLong`].
+pub fn calendar(
+    input: &Folded<'_>,
     contract: Uuid,
-    q: &Query,
     policy: &Policy,
     horizon: Option<Horizon>,
 ) -> Result<DebitCalendar, ProjectionError> {
-    let history = known_world
-        .history
-        .get(&StreamId::contract(contract))
-        .into_iter()
-        .flatten();
-    calendar_of(known_world, at_world, history, contract, q, policy, horizon)
-}
-
-/// The calendar from the two folds of the contract's world (known, and effective
-/// by `at`) folded without a history ([`crate::fold_states`]), and the contract's
-/// known events in position order (what the known world's history of the
-/// contract's stream would hold). For a caller that has the events at hand (the
-/// rebuild, from its index): folding without the history spares a copy of every
-/// envelope.
-///
-/// # Errors
-/// As [`calendar`].
-pub fn calendar_with_events(
-    known_world: &World,
-    at_world: &World,
-    contract_events: &[&Envelope],
-    contract: Uuid,
-    q: &Query,
-    policy: &Policy,
-    horizon: Option<Horizon>,
-) -> Result<DebitCalendar, ProjectionError> {
-    calendar_of(
-        known_world,
-        at_world,
-        contract_events.iter().copied(),
-        contract,
-        q,
-        policy,
-        horizon,
-    )
-}
-
-/// The calendar from the two folds and the contract's known events, in order.
-fn calendar_of<'a>(
-    known_world: &World,
-    at_world: &World,
-    contract_events: impl Iterator<Item = &'a Envelope> + Clone,
-    contract: Uuid,
-    q: &Query,
-    policy: &Policy,
-    horizon: Option<Horizon>,
-) -> Result<DebitCalendar, ProjectionError> {
+    let q = input.query();
+    let known_world = input.known();
     let c = known_world
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;
-    let c_at = at_world.contract(contract);
+    let c_at = input.at().contract(contract);
     let horizon = match horizon {
         Some(h) => h,
         None => Horizon::new(policy.calendar_horizon_months)?,
@@ -315,44 +219,24 @@ fn calendar_of<'a>(
             through: horizon,
         });
     }
-    // The forecast: what the billing clock would emit through the horizon, on a
-    // scratch copy. The instant only stamps the scratch ids.
-    let stamp: DateTime<Utc> = paris_start_of_day(q.at);
-    let mut ids = IdGen::new(0);
-    let mut ctx = Context {
-        policy,
-        ids: &mut ids,
-    };
-    let (decisions, forecast_world) =
-        billing::forecast(known_world, horizon.last_day(), stamp, &mut ctx);
-    // Only this contract's debits: the world may hold other contracts (a
-    // whole-log fold), whose forecast debits must not fill this calendar's rows.
-    let stream = StreamId::contract(contract);
-    let mut forecast = Vec::with_capacity(decisions.len());
-    for dec in decisions.iter().filter(|d| d.stream == stream) {
-        for e in &dec.events {
-            if let Event::DebitPresented(d) = &e.event {
-                forecast.push((e.effective_date, d));
-            }
-        }
-    }
+    let (decisions, forecast_world) = forecast(known_world, contract, horizon, q.at, policy);
+    let forecast = debits_forecast(&decisions);
     let fc = forecast_world.contract(contract).unwrap_or(c);
-    let recorded = debits_recorded(contract_events.clone());
-    let first = first_payment_lines(contract_events);
+    let own = input.stream(StreamId::contract(contract));
+    let months = Months {
+        world: known_world,
+        c,
+        c_at,
+        fc,
+        at: q.at,
+        recorded: debits_recorded(own.iter().copied()),
+        first: first_payment_lines(own.iter().copied()),
+        forecast,
+    };
     let mut rows = Vec::with_capacity(usize::try_from(months_shown.max(0)).unwrap_or(0));
     let mut m = first_month;
     while m <= horizon {
-        rows.push(row(
-            known_world,
-            c,
-            c_at,
-            fc,
-            m,
-            q.at,
-            &recorded,
-            &first,
-            &forecast,
-        ));
+        rows.push(months.row(m));
         m = m.plus(1);
     }
     Ok(DebitCalendar {
@@ -364,117 +248,190 @@ fn calendar_of<'a>(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn row(
-    world: &World,
-    c: &ContractState,
-    c_at: Option<&ContractState>,
-    fc: &ContractState,
-    m: YearMonth,
+/// What the billing clock would decide for the contract through the horizon,
+/// on a scratch copy, and the scratch world after it: the contract alone
+/// ([`billing::forecast_contract`]), whatever else the input holds. The instant
+/// only stamps the scratch ids.
+fn forecast(
+    known_world: &World,
+    contract: Uuid,
+    horizon: YearMonth,
     at: NaiveDate,
-    recorded: &[(NaiveDate, &DebitPresented)],
-    first: &[(NaiveDate, ChargeLine)],
-    forecast: &[(NaiveDate, &DebitPresented)],
-) -> CalendarRow {
-    if let Some((date, d)) = recorded.iter().rev().find(|(_, d)| d.month == m) {
-        return CalendarRow {
+    policy: &Policy,
+) -> (Vec<Decision>, World) {
+    let stamp: DateTime<Utc> = paris_start_of_day(at);
+    let mut ids = IdGen::new(0);
+    let mut ctx = Context {
+        policy,
+        ids: &mut ids,
+    };
+    billing::forecast_contract(known_world, contract, horizon.last_day(), stamp, &mut ctx)
+}
+
+/// The debits of a forecast, with their dates.
+fn debits_forecast(decisions: &[Decision]) -> Vec<(NaiveDate, &DebitPresented)> {
+    decisions
+        .iter()
+        .flat_map(|dec| &dec.events)
+        .filter_map(|e| match &e.event {
+            Event::DebitPresented(d) => Some((e.effective_date, d)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What every row of a calendar reads: the contract as known (`c`), as
+/// effective by `at` (`c_at`) and after the forecast (`fc`), its recorded
+/// debits, its first payment's lines and the forecast debits.
+struct Months<'a> {
+    world: &'a World,
+    c: &'a ContractState,
+    c_at: Option<&'a ContractState>,
+    fc: &'a ContractState,
+    at: NaiveDate,
+    recorded: Vec<(NaiveDate, &'a DebitPresented)>,
+    first: Vec<(NaiveDate, ChargeLine)>,
+    forecast: Vec<(NaiveDate, &'a DebitPresented)>,
+}
+
+impl Months<'_> {
+    /// The row of month `m`: its recorded debit, else its first payment, else
+    /// its forecast debit, else why it has none.
+    fn row(&self, m: YearMonth) -> CalendarRow {
+        self.recorded_row(m)
+            .or_else(|| self.first_payment_row(m))
+            .or_else(|| self.forecast_row(m))
+            .unwrap_or_else(|| self.row_without_debit(m))
+    }
+
+    /// The month's last recorded debit.
+    fn recorded_row(&self, m: YearMonth) -> Option<CalendarRow> {
+        let (date, d) = self.recorded.iter().rev().find(|(_, d)| d.month == m)?;
+        Some(CalendarRow {
             month: m,
             debit_date: Some(*date),
             amount: d.amount,
             lines: d.lines.clone(),
-            status: recorded_status(*date, d, c, c_at, at),
+            status: recorded_status(*date, d, self.c, self.c_at, self.at),
             recorded: true,
-        };
+        })
     }
-    let paid_first: Vec<&(NaiveDate, ChargeLine)> =
-        first.iter().filter(|(_, l)| l.month == m).collect();
-    if let Some((date, _)) = paid_first.first() {
-        // SUB-FIRST-PAYMENT: the first month paid at the agency (or in cash).
-        return CalendarRow {
+
+    /// `SUB-FIRST-PAYMENT`: the first month paid at the agency (or in cash).
+    fn first_payment_row(&self, m: YearMonth) -> Option<CalendarRow> {
+        let paid: Vec<&(NaiveDate, ChargeLine)> =
+            self.first.iter().filter(|(_, l)| l.month == m).collect();
+        let (date, _) = paid.first()?;
+        Some(CalendarRow {
             month: m,
             debit_date: Some(*date),
-            amount: paid_first.iter().map(|(_, l)| l.amount).sum(),
-            lines: paid_first.iter().map(|(_, l)| l.clone()).collect(),
-            status: dated(*date, at),
+            amount: paid.iter().map(|(_, l)| l.amount).sum(),
+            lines: paid.iter().map(|(_, l)| l.clone()).collect(),
+            status: dated(*date, self.at),
             recorded: true,
-        };
+        })
     }
-    if let Some((date, d)) = forecast.iter().find(|(_, d)| d.month == m) {
-        return CalendarRow {
+
+    /// The month's debit as the billing clock would present it.
+    fn forecast_row(&self, m: YearMonth) -> Option<CalendarRow> {
+        let (date, d) = self.forecast.iter().find(|(_, d)| d.month == m)?;
+        Some(CalendarRow {
             month: m,
             debit_date: Some(*date),
             amount: d.amount,
             lines: d.lines.clone(),
             status: DebitStatus::Scheduled,
             recorded: false,
+        })
+    }
+
+    /// A month with no debit of its own: not in force, paid in cash, free,
+    /// billed no more, carried by a later debit (`PAY-CUTOFF`), or in force but
+    /// not debited by the clock within the horizon.
+    fn row_without_debit(&self, m: YearMonth) -> CalendarRow {
+        let fc = self.fc;
+        let Some(period) = fc.period_covering(m) else {
+            return none(m, status_none(fc.status_on(m.last_day())));
         };
+        if matches!(fc.payment_at(m), Some(PaymentSetup::Cash)) {
+            // PAY-CASH: a month covered by a cash payment has no debit. Decision: it
+            // shows as collected once begun, scheduled before.
+            return none(m, dated(m.first_day(), self.at));
+        }
+        if let Some(charge) = owed_month(self.world, fc, m) {
+            if charge.kind == ChargeKind::FreeMonth {
+                return self.free_month_row(m);
+            }
+        }
+        if period.billing_stops_from.is_some_and(|s| m >= s) {
+            return none(m, status_none(fc.status_on(m.last_day())));
+        }
+        // In force and not debited by the clock within the horizon (no mandate, no
+        // tariff for the date): scheduled, with nothing composed.
+        self.carried_row(m)
+            .unwrap_or_else(|| none(m, DebitStatus::Scheduled))
     }
-    let none = |status| CalendarRow {
-        month: m,
-        debit_date: None,
-        amount: Money::ZERO,
-        lines: Vec::new(),
-        status,
-        recorded: false,
-    };
-    let status_none = |s: Option<Status>| match s {
-        Some(Status::Terminated { .. }) => DebitStatus::NoneTerminated,
-        Some(Status::Suspended { .. }) => DebitStatus::NoneSuspended,
-        // Active again later in the month but not billed: shown as suspended.
-        _ => DebitStatus::NoneSuspended,
-    };
-    let Some(period) = fc.period_covering(m) else {
-        return none(status_none(fc.status_on(m.last_day())));
-    };
-    if matches!(fc.payment_at(m), Some(PaymentSetup::Cash)) {
-        // PAY-CASH: a month covered by a cash payment has no debit. Decision: it
-        // shows as collected once begun, scheduled before.
-        return none(dated(m.first_day(), at));
-    }
-    if let Some(charge) = owed_month(world, fc, m) {
-        if charge.kind == ChargeKind::FreeMonth {
-            // PAY-FREE-MONTH: nothing is debited. Decision: the row shows the free
-            // line, collected once its debit date is past, scheduled before.
-            let date = fc.debit_date(m);
-            return CalendarRow {
-                month: m,
-                debit_date: Some(date),
+
+    /// `PAY-FREE-MONTH`: nothing is debited. Decision: the row shows the free
+    /// line, collected once its debit date is past, scheduled before.
+    fn free_month_row(&self, m: YearMonth) -> CalendarRow {
+        let date = self.fc.debit_date(m);
+        CalendarRow {
+            month: m,
+            debit_date: Some(date),
+            amount: Money::ZERO,
+            lines: vec![ChargeLine {
+                kind: ChargeKind::FreeMonth,
                 amount: Money::ZERO,
-                lines: vec![ChargeLine {
-                    kind: ChargeKind::FreeMonth,
-                    amount: Money::ZERO,
-                    days: None,
-                    month: m,
-                    tariff: None,
-                }],
-                status: dated(date, at),
-                recorded: false,
-            };
+                days: None,
+                month: m,
+                tariff: None,
+            }],
+            status: dated(date, self.at),
+            recorded: false,
         }
     }
-    if period.billing_stops_from.is_some_and(|s| m >= s) {
-        return none(status_none(fc.status_on(m.last_day())));
-    }
-    // PAY-CUTOFF: no debit of the month's own, its installment a line of a
-    // later debit (recorded, or forecast): the row names that debit's date.
-    let carrier = recorded
-        .iter()
-        .map(|(date, d)| (date, d, true))
-        .chain(forecast.iter().map(|(date, d)| (date, d, false)))
-        .find(|(_, d, _)| d.month > m && d.lines.iter().any(|l| l.month == m));
-    if let Some((date, _, recorded)) = carrier {
-        return CalendarRow {
+
+    /// `PAY-CUTOFF`: no debit of the month's own, its installment a line of a
+    /// later debit (recorded, or forecast): the row names that debit's date.
+    fn carried_row(&self, m: YearMonth) -> Option<CalendarRow> {
+        let (date, _, recorded) = self
+            .recorded
+            .iter()
+            .map(|(date, d)| (date, d, true))
+            .chain(self.forecast.iter().map(|(date, d)| (date, d, false)))
+            .find(|(_, d, _)| d.month > m && d.lines.iter().any(|l| l.month == m))?;
+        Some(CalendarRow {
             month: m,
             debit_date: Some(*date),
             amount: Money::ZERO,
             lines: Vec::new(),
             status: DebitStatus::Carried,
             recorded,
-        };
+        })
     }
-    // In force and not debited by the clock within the horizon (no mandate, no
-    // tariff for the date): scheduled, with nothing composed.
-    none(DebitStatus::Scheduled)
+}
+
+/// A row with no debit.
+fn none(month: YearMonth, status: DebitStatus) -> CalendarRow {
+    CalendarRow {
+        month,
+        debit_date: None,
+        amount: Money::ZERO,
+        lines: Vec::new(),
+        status,
+        recorded: false,
+    }
+}
+
+/// The status of a month the contract is not in force, or no longer billed.
+fn status_none(s: Option<Status>) -> DebitStatus {
+    match s {
+        Some(Status::Terminated { .. }) => DebitStatus::NoneTerminated,
+        Some(Status::Suspended { .. }) => DebitStatus::NoneSuspended,
+        // Active again later in the month but not billed: shown as suspended.
+        _ => DebitStatus::NoneSuspended,
+    }
 }
 
 /// `PAY-CASH`: the cash coverage of a contract paid in cash on `at`, with its

@@ -30,45 +30,33 @@
 //! clock ([`navigo_rules::billing::advance_to`]) would emit from the state as known,
 //! with no other command arriving. The library takes "now" from its caller; only the
 //! binary reads the system clock.
+//!
+//! # One function per view, one input
+//!
+//! Every view is one function whose input is a [`Folded`]: the envelopes of a
+//! slice of the log (a whole log, or the streams the view reads:
+//! [`slice`]) with the [`Query`] they are read for, built once by
+//! [`Folded::new`] and folded on first use. Several views of one slice share
+//! its folds: `balance::contract_balance(&f, id)`, `state::contract_state(&f,
+//! id)`, `calendar::calendar(&f, id, policy, horizon)`, `bans::person_bans(&f,
+//! id)`, `refunds::person_refunds(&f, id)`, `balance::payer_balance(&f, id)`,
+//! `bans::every_person_bans(&f)`, `bans::may_person_be(&f, id, role)`,
+//! `state::validity(&f, id, zone, instant)`. A view reads no more than its
+//! slice: a superset of the streams it needs gives the same answer.
 #![warn(missing_docs)]
 
-use std::collections::BTreeSet;
-
-use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::views::AsOf;
-use navigo_events_schema::{Envelope, Event, StreamKind, YearMonth};
-use navigo_rules::world::World;
+use navigo_events_schema::YearMonth;
 use uuid::Uuid;
 
 pub mod balance;
 pub mod bans;
 pub mod calendar;
+mod folded;
 pub mod refunds;
 pub mod slice;
 pub mod state;
 
-/// The parameters of a projection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Query {
-    /// The effective Europe/Paris date read.
-    pub at: NaiveDate,
-    /// Only events recorded at or before this instant count; `None`: everything.
-    pub known_at: Option<DateTime<Utc>>,
-}
-
-impl Query {
-    /// The state on `at` as known now.
-    pub fn on(at: NaiveDate) -> Query {
-        Query { at, known_at: None }
-    }
-    /// The view's echo of the parameters.
-    pub fn as_of(&self) -> AsOf {
-        AsOf {
-            at: self.at,
-            known_at: self.known_at,
-        }
-    }
-}
+pub use folded::{effective_by, fold, fold_states, known_events, known_events_of, Folded, Query};
 
 /// Why a projection cannot be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,90 +85,13 @@ pub enum ProjectionError {
     },
 }
 
-/// The envelopes that count as known at `known_at`: recorded at or before it, not
-/// annulled by an annulment recorded at or before it, annulments dropped. Order is
-/// kept (position order when the input is).
-pub fn known_events(events: &[Envelope], known_at: Option<DateTime<Utc>>) -> Vec<&Envelope> {
-    let recorded: Vec<&Envelope> = events
-        .iter()
-        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
-        .collect();
-    let annulled: BTreeSet<Uuid> = recorded
-        .iter()
-        .filter_map(|e| e.event.annulled_event_id())
-        .collect();
-    recorded
-        .into_iter()
-        .filter(|e| !matches!(e.event, Event::EventAnnulled(_)))
-        .filter(|e| !annulled.contains(&e.event_id))
-        .collect()
-}
-
-/// Of the known envelopes, those effective at or before `at`, plus those that
-/// count whatever their date: the events opening a stream (`ContractSubscribed`,
-/// `PersonRegistered`: they carry no amount, and a contract or person known is
-/// known on every date), and the reference streams (catalogue, campaigns), whose
-/// entries carry their own effective dates and are looked up by date.
-pub fn effective_by<'a>(known: &[&'a Envelope], at: NaiveDate) -> Vec<&'a Envelope> {
-    known
-        .iter()
-        .copied()
-        .filter(|e| {
-            e.effective_date <= at
-                || matches!(
-                    e.event,
-                    Event::ContractSubscribed(_) | Event::PersonRegistered(_)
-                )
-                || matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign)
-        })
-        .collect()
-}
-
-/// Folds envelopes into a world.
-pub fn fold(events: &[&Envelope]) -> World {
-    let mut w = World::new();
-    w.apply_all(events.iter().copied());
-    w
-}
-
-/// Folds envelopes into a world without its per-stream history and idempotency
-/// keys ([`World::apply_all_states`]), for a projection that reads only the
-/// states.
-pub fn fold_states(events: &[&Envelope]) -> World {
-    let mut w = World::new();
-    w.apply_all_states(events.iter().copied());
-    w
-}
-
-/// The two worlds a query reads: everything known (timelines, plans), and what was
-/// effective by `at` (money, bans, losses).
-#[derive(Debug, Clone)]
-pub struct Worlds {
-    /// Every known event folded.
-    pub known: World,
-    /// Known events effective by `at` folded.
-    pub at: World,
-}
-
-impl Worlds {
-    /// Both folds of `events` for `q`.
-    pub fn new(events: &[Envelope], q: &Query) -> Worlds {
-        let known = known_events(events, q.known_at);
-        let at = effective_by(&known, q.at);
-        Worlds {
-            known: fold(&known),
-            at: fold(&at),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn query_on_means_everything_known() {
-        let d = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         assert_eq!(Query::on(d).known_at, None);
         assert_eq!(Query::on(d).as_of().at, d);
     }

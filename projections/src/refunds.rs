@@ -8,19 +8,23 @@
 //! [`navigo_rules::punctuality::decide_refund`] would decide for a request filed by
 //! the holder on `at`; a filed claim shows its recorded decision.
 
-use navigo_events_schema::event::{ClaimKind, FilerCapacity, RefundDue};
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use navigo_events_schema::event::{CampaignPublished, ClaimKind, FilerCapacity, RefundDue};
 use navigo_events_schema::views::{
     CampaignEntitlement, ClaimStatus, PersonRefunds, RefundStatus, RefundView,
 };
-use navigo_events_schema::{Envelope, Money, RuleId};
+use navigo_events_schema::{Money, RuleId, StreamId};
 use navigo_rules::punctuality::history::holder_history;
-use navigo_rules::punctuality::{decide_refund, Filing};
-use navigo_rules::world::World;
+use navigo_rules::punctuality::{decide_refund, Filing, HolderHistory, RefundDecision};
+use navigo_rules::world::{PersonState, World};
+use navigo_rules::Refusal;
 use uuid::Uuid;
 
-use crate::{ProjectionError, Query, Worlds};
+use crate::{Folded, ProjectionError};
 
-fn status(paid: bool, due_by: chrono::NaiveDate, at: chrono::NaiveDate) -> RefundStatus {
+fn status(paid: bool, due_by: NaiveDate, at: NaiveDate) -> RefundStatus {
     if paid {
         RefundStatus::Paid
     } else if at > due_by {
@@ -33,9 +37,9 @@ fn status(paid: bool, due_by: chrono::NaiveDate, at: chrono::NaiveDate) -> Refun
 fn person_refund(
     event_id: Uuid,
     r: &RefundDue,
-    date: chrono::NaiveDate,
+    date: NaiveDate,
     paid: bool,
-    at: chrono::NaiveDate,
+    at: NaiveDate,
 ) -> RefundView {
     RefundView {
         event_id,
@@ -50,67 +54,65 @@ fn person_refund(
     }
 }
 
-/// The refunds view from the folds of `q` (see the crate documentation).
+/// The refunds view of a person on `at` (the input holding the person's stream,
+/// every contract they hold or pay, the catalogue and the campaigns): the
+/// refunds due on their contracts and on their own stream, by date, and their
+/// entitlement in each punctuality campaign.
 ///
 /// # Errors
 /// [`ProjectionError::UnknownPerson`].
-pub fn person_refunds_in(
-    worlds: &Worlds,
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonRefunds, ProjectionError> {
-    person_refunds_of(&worlds.known, &worlds.at, person, q)
-}
-
-/// The refunds view from the two folds of `q` given separately (the same world
-/// twice when every known event is effective by `q.at`): `known` holds the
-/// campaigns, `at` the person, every contract they hold or pay and the
-/// catalogue.
-///
-/// # Errors
-/// [`ProjectionError::UnknownPerson`].
-pub fn person_refunds_of(
-    known: &World,
-    world_at: &World,
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonRefunds, ProjectionError> {
-    let own = world_at
-        .history
-        .get(&navigo_events_schema::StreamId::person(person))
-        .into_iter()
-        .flatten();
-    person_refunds_with_events(known, world_at, own, person, q)
-}
-
-/// [`person_refunds_of`] over worlds folded without their per-stream history
-/// ([`crate::fold_states`]), given the person's own known events instead (the
-/// view reads only their effective dates, by event id): a rebuild folds every
-/// person, and copying each envelope into a history was most of a fold.
-///
-/// # Errors
-/// [`ProjectionError::UnknownPerson`].
-pub fn person_refunds_with_events<'e>(
-    known: &World,
-    world_at: &World,
-    person_events: impl IntoIterator<Item = &'e Envelope>,
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonRefunds, ProjectionError> {
-    let w: &World = world_at;
+pub fn person_refunds(input: &Folded<'_>, person: Uuid) -> Result<PersonRefunds, ProjectionError> {
+    let w = input.at();
+    let q = input.query();
     let p = w
         .person(person)
         .ok_or(ProjectionError::UnknownPerson(person))?;
-    let mut refunds = Vec::new();
-    // Contracts the person holds or pays (or paid), in id order. The holder and
-    // payer indexes, not a scan of every contract: a rebuild asks this for every
-    // person. The indexes may name more contracts than the person still holds or
-    // pays (an annulled payer change stays indexed), so the filter stays.
-    let ids: std::collections::BTreeSet<Uuid> = w
+    let mut refunds = contract_refunds(w, person, q.at);
+    // Refunds on the person's own stream (punctuality, as holder), dated by
+    // the effective date of the event each refund's id names.
+    let dates: BTreeMap<Uuid, NaiveDate> = input
+        .stream(StreamId::person(person))
+        .iter()
+        .map(|e| (e.event_id, e.effective_date))
+        .collect();
+    for (id, (r, paid)) in &p.refunds {
+        let date = dates.get(id).copied().unwrap_or(q.at);
+        refunds.push(person_refund(*id, r, date, *paid, q.at));
+    }
+    refunds.sort_by_key(|r| (r.date, r.event_id));
+    let holder = Holder {
+        world: w,
+        person: p,
+        history: holder_history(w, p),
+        at: q.at,
+    };
+    let campaigns = input
+        .known()
+        .campaigns
+        .iter()
+        .map(|(cid, campaign)| holder.entitlement(*cid, campaign))
+        .collect();
+    Ok(PersonRefunds {
+        person,
+        as_of: q.as_of(),
+        campaigns,
+        refunds,
+    })
+}
+
+/// The refunds due on the contracts `person` holds or pays (or paid), in
+/// contract id order.
+fn contract_refunds(w: &World, person: Uuid, at: NaiveDate) -> Vec<RefundView> {
+    // The holder and payer indexes, not a scan of every contract: a rebuild asks
+    // this for every person. The indexes may name more contracts than the
+    // person still holds or pays (an annulled payer change stays indexed), so
+    // the filter stays.
+    let ids: BTreeSet<Uuid> = w
         .contracts_of_holder(person)
         .chain(w.contracts_of_payer(person))
         .map(|c| c.id)
         .collect();
+    let mut refunds = Vec::new();
     for c in ids.iter().filter_map(|id| w.contract(*id)).filter(|c| {
         c.holder == person || c.payer == person || c.payers.iter().any(|(_, x)| *x == person)
     }) {
@@ -124,114 +126,108 @@ pub fn person_refunds_with_events<'e>(
                 due_by: r.due_by,
                 method: r.method,
                 beneficiary: r.beneficiary,
-                status: status(r.paid, r.due_by, q.at),
+                status: status(r.paid, r.due_by, at),
             });
         }
     }
-    // Refunds on the person's own stream (punctuality, as holder).
-    // The effective date of each refund's event: its id names it.
-    let dates: std::collections::BTreeMap<Uuid, chrono::NaiveDate> = person_events
-        .into_iter()
-        .map(|e| (e.event_id, e.effective_date))
-        .collect();
-    for (id, (r, paid)) in &p.refunds {
-        let date = dates.get(id).copied().unwrap_or(q.at);
-        refunds.push(person_refund(*id, r, date, *paid, q.at));
-    }
-    refunds.sort_by_key(|r| (r.date, r.event_id));
-    // Punctuality campaigns, for the person as holder.
-    let history = holder_history(w, p);
-    let mut campaigns = Vec::new();
-    for (cid, campaign) in &known.campaigns {
-        let filed = p
+    refunds
+}
+
+/// A person as the holder their punctuality entitlements are read for: the
+/// world as effective by `at`, the person, and their travel history.
+struct Holder<'w> {
+    world: &'w World,
+    person: &'w PersonState,
+    history: HolderHistory,
+    at: NaiveDate,
+}
+
+impl Holder<'_> {
+    /// The person's entitlement in one punctuality campaign, as holder: the
+    /// decision of the last claim decided, else what a request filed on `at` would
+    /// be decided.
+    fn entitlement(&self, cid: Uuid, campaign: &CampaignPublished) -> CampaignEntitlement {
+        let filed = self
+            .person
             .claims
             .iter()
-            .filter(|c| c.filed.campaign_id == *cid)
+            .filter(|c| c.filed.campaign_id == cid)
             .filter_map(|c| c.decided.as_ref())
             .next_back();
-        let entry = match filed {
-            Some(d) => CampaignEntitlement {
-                campaign_id: *cid,
-                name: campaign.name.clone(),
-                operations: d.operations.clone(),
-                beneficiary: d.beneficiary,
-                total: d.total,
-                claim: if d.total.is_positive() {
+        let (operations, beneficiary, total, claim, not_assessable) = match filed {
+            Some(d) => (
+                d.operations.clone(),
+                d.beneficiary,
+                d.total,
+                if d.total.is_positive() {
                     ClaimStatus::Granted
                 } else {
                     ClaimStatus::DecidedNothing
                 },
-                not_assessable: None,
+                None,
+            ),
+            None => match self.not_filed(cid, campaign) {
+                Ok((d, note)) => (
+                    d.operations,
+                    d.beneficiary,
+                    d.total,
+                    ClaimStatus::NotFiled,
+                    note,
+                ),
+                Err(r) => (
+                    Vec::new(),
+                    None,
+                    Money::ZERO,
+                    ClaimStatus::NotFiled,
+                    Some(refusal_note(&r)),
+                ),
             },
-            None => {
-                // The entitlement view: a request filed by the holder on `at`.
-                let filing = Filing {
-                    campaign_id: *cid,
-                    filer: person,
-                    capacity: FilerCapacity::Holder,
-                    filer_birth_date: p.birth_date,
-                    filer_emancipated: p.emancipation_proof.is_some(),
-                    kind: ClaimKind::Request,
-                    date: q.at,
-                };
-                // Decision: outside the filing window (`REF-WINDOW`) the entitlement
-                // is still shown, as a request filed on the window's first day would
-                // have been decided, with the window's refusal as a note.
-                let decided = match decide_refund(campaign, &history, &w.catalogue, &filing) {
-                    Err(r) if r.rule == RuleId::RefWindow => {
-                        let in_window = Filing {
-                            date: campaign.filing_from,
-                            ..filing.clone()
-                        };
-                        decide_refund(campaign, &history, &w.catalogue, &in_window).map(|d| {
-                            (
-                                d,
-                                Some(format!("{} ({}): {}", r.rule, r.article, r.message)),
-                            )
-                        })
-                    }
-                    other => other.map(|d| (d, None)),
-                };
-                match decided {
-                    Ok((d, note)) => CampaignEntitlement {
-                        campaign_id: *cid,
-                        name: campaign.name.clone(),
-                        operations: d.operations,
-                        beneficiary: d.beneficiary,
-                        total: d.total,
-                        claim: ClaimStatus::NotFiled,
-                        not_assessable: note,
-                    },
-                    Err(r) => CampaignEntitlement {
-                        campaign_id: *cid,
-                        name: campaign.name.clone(),
-                        operations: Vec::new(),
-                        beneficiary: None,
-                        total: Money::ZERO,
-                        claim: ClaimStatus::NotFiled,
-                        not_assessable: Some(format!("{} ({}): {}", r.rule, r.article, r.message)),
-                    },
-                }
-            }
         };
-        campaigns.push(entry);
+        CampaignEntitlement {
+            campaign_id: cid,
+            name: campaign.name.clone(),
+            operations,
+            beneficiary,
+            total,
+            claim,
+            not_assessable,
+        }
     }
-    Ok(PersonRefunds {
-        person,
-        as_of: q.as_of(),
-        campaigns,
-        refunds,
-    })
+
+    /// The entitlement view of a holder who has not filed: a request filed by the
+    /// holder on `at`. Decision: outside the filing window (`REF-WINDOW`) the
+    /// entitlement is still shown, as a request filed on the window's first day
+    /// would have been decided, with the window's refusal as a note.
+    fn not_filed(
+        &self,
+        cid: Uuid,
+        campaign: &CampaignPublished,
+    ) -> Result<(RefundDecision, Option<String>), Refusal> {
+        let p = self.person;
+        let filing = Filing {
+            campaign_id: cid,
+            filer: p.id,
+            capacity: FilerCapacity::Holder,
+            filer_birth_date: p.birth_date,
+            filer_emancipated: p.emancipation_proof.is_some(),
+            kind: ClaimKind::Request,
+            date: self.at,
+        };
+        match decide_refund(campaign, &self.history, &self.world.catalogue, &filing) {
+            Err(r) if r.rule == RuleId::RefWindow => {
+                let in_window = Filing {
+                    date: campaign.filing_from,
+                    ..filing
+                };
+                decide_refund(campaign, &self.history, &self.world.catalogue, &in_window)
+                    .map(|d| (d, Some(refusal_note(&r))))
+            }
+            other => other.map(|d| (d, None)),
+        }
+    }
 }
 
-/// The refunds view of a person over `events`.
-///
-/// # Errors
-/// [`ProjectionError::UnknownPerson`].
-pub fn person_refunds(
-    events: &[Envelope],
-    person: Uuid,
-    q: &Query,
-) -> Result<PersonRefunds, ProjectionError> {
-    person_refunds_in(&Worlds::new(events, q), person, q)
+/// A refusal as the view's note: the rule, its article and the message.
+fn refusal_note(r: &Refusal) -> String {
+    format!("{} ({}): {}", r.rule, r.article, r.message)
 }

@@ -13,7 +13,7 @@ use navigo_events_schema::views::{
     ContractStateView, FreeMonthCycle, PayerFrom, PaymentFrom, ProductFrom, RuleAnswer,
     ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
-use navigo_events_schema::{Envelope, RuleId, YearMonth};
+use navigo_events_schema::{RuleId, YearMonth};
 use navigo_rules::calendar::paris_date;
 use navigo_rules::contract::ended::{attestation_available, retention, Retention};
 use navigo_rules::contract::loss_count::{losses_in_last_12_months, rank_in_period};
@@ -22,7 +22,7 @@ use navigo_rules::validity::{zone_validity, DezonageReason, Validity};
 use navigo_rules::world::World;
 use uuid::Uuid;
 
-use crate::{ProjectionError, Query, Worlds};
+use crate::{Folded, ProjectionError};
 
 fn status_view(s: &StatusChange) -> StatusView {
     match s.status {
@@ -38,31 +38,17 @@ fn status_view(s: &StatusChange) -> StatusView {
     }
 }
 
-/// The state view of a contract from the folds of `q`.
+/// The state view of a contract on `at` (the input holding the contract's
+/// stream, its holder's and every contract the holder holds or pays, and the
+/// catalogue).
 ///
 /// # Errors
 /// [`ProjectionError::UnknownContract`].
-pub fn contract_state_in(
-    worlds: &Worlds,
+pub fn contract_state(
+    input: &Folded<'_>,
     contract: Uuid,
-    q: &Query,
 ) -> Result<ContractStateView, ProjectionError> {
-    contract_state_of(&worlds.known, &worlds.at, contract, q)
-}
-
-/// The state view of a contract from the two folds of `q` given separately (the
-/// same world twice when every known event is effective by `q.at`): `known`
-/// holds the contract, `at` the contract, its holder and every contract the
-/// holder holds or pays.
-///
-/// # Errors
-/// [`ProjectionError::UnknownContract`].
-pub fn contract_state_of(
-    known: &World,
-    world_at: &World,
-    contract: Uuid,
-    q: &Query,
-) -> Result<ContractStateView, ProjectionError> {
+    let (known, world_at, q) = (input.known(), input.at(), input.query());
     let c = known
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;
@@ -271,50 +257,21 @@ fn scheduled(c: &ContractState, at: NaiveDate) -> ScheduledChanges {
     }
 }
 
-/// The state view of a contract over `events` (its stream, its holder's stream
-/// and the catalogue at least).
-///
-/// # Errors
-/// [`ProjectionError::UnknownContract`].
-pub fn contract_state(
-    events: &[Envelope],
-    contract: Uuid,
-    q: &Query,
-) -> Result<ContractStateView, ProjectionError> {
-    contract_state_in(&Worlds::new(events, q), contract, q)
-}
-
 /// `USE-DEZONAGE`: may `contract` be used in `zone` at `instant`, as known at
-/// `known_at`? The contract must be in force on the instant's Paris date; then
-/// the zones of the product in force that day decide, with dézonage.
+/// the input's `known_at`? The contract must be in force on the instant's Paris
+/// date; then the zones of the product in force that day decide, with dézonage.
+/// The input's `at` plays no part: the instant's date is read from the fold of
+/// every known event.
 ///
 /// # Errors
 /// [`ProjectionError::UnknownContract`].
 pub fn validity(
-    events: &[Envelope],
-    contract: Uuid,
-    zone: u8,
-    instant: DateTime<Utc>,
-    known_at: Option<DateTime<Utc>>,
-) -> Result<ValidityView, ProjectionError> {
-    let q = Query {
-        at: paris_date(instant),
-        known_at,
-    };
-    let known = crate::fold(&crate::known_events(events, q.known_at));
-    validity_in(&known, contract, zone, instant)
-}
-
-/// [`validity`] on a folded world of known events.
-///
-/// # Errors
-/// [`ProjectionError::UnknownContract`].
-pub fn validity_in(
-    known: &navigo_rules::world::World,
+    input: &Folded<'_>,
     contract: Uuid,
     zone: u8,
     instant: DateTime<Utc>,
 ) -> Result<ValidityView, ProjectionError> {
+    let known = input.known();
     let c = known
         .contract(contract)
         .ok_or(ProjectionError::UnknownContract(contract))?;

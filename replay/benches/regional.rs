@@ -25,7 +25,7 @@ use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId};
 use navigo_ledger_core::load::{read_contract, read_everything};
 use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_projections::{calendar, Query};
+use navigo_projections::{calendar, Folded, Query};
 use navigo_replay::materialize::ProjectionDb;
 use navigo_rules::Policy;
 use navigo_sim::{drive, generate, PopulationConfig, Rng};
@@ -298,7 +298,8 @@ async fn main() {
         raw_t.push(t.elapsed());
         let t = Instant::now();
         let slice = read_contract(&store, id, false).await.expect("read");
-        let c = calendar::calendar(&slice, id, &Query::on(at), &policy, None).expect("calendar");
+        let c = calendar::calendar(&Folded::new(&slice, &Query::on(at)), id, &policy, None)
+            .expect("calendar");
         cal_t.push(t.elapsed());
         assert_eq!(slice.len(), n, "the reference reads the calendar's events");
         std::hint::black_box(c);

@@ -45,7 +45,7 @@ pub fn audit(
     let part = slice::of_log(events, |w| {
         slice::contract_streams(w, id).or_else(|| slice::person_streams(w, id))
     });
-    audit_in(part.as_deref().unwrap_or(events), id, known_at)
+    audit_whole_log(part.as_deref().unwrap_or(events), id, known_at)
 }
 
 /// The streams the audit trail of `id` shows in `world`: the contract's, or the
@@ -65,11 +65,12 @@ pub fn trail_streams(world: &World, id: Uuid) -> Option<BTreeSet<StreamId>> {
     Some(streams)
 }
 
-/// [`audit`] reading `events` as the whole world.
+/// [`audit`] reading `events` as the whole world: the reference the tests hold
+/// [`audit`] to, and what it computes on the slice it picks.
 ///
 /// # Errors
 /// Neither a contract nor a person known at `known_at`.
-pub fn audit_in(
+pub fn audit_whole_log(
     events: &[Envelope],
     id: Uuid,
     known_at: Option<DateTime<Utc>>,

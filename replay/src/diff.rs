@@ -10,14 +10,14 @@
 //! ([`navigo_projections::slice`]: the streams its views read), not the whole
 //! log: a re-fold costs the id's history, so a diff on a ledger of ten thousand
 //! contracts takes the time of one fold of the log, not of one per candidate.
-//! [`diff_in`] over the whole log is the reference the slice is checked against
+//! [`diff_whole_log`] over the whole log is the reference the slice is checked against
 //! (`tests/replay.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use navigo_events_schema::{Envelope, Event, StreamId};
 use navigo_projections::{
-    balance, bans, calendar, fold_states, refunds, slice, state, Query, Worlds,
+    balance, bans, calendar, fold_states, refunds, slice, state, Folded, Query,
 };
 use navigo_rules::policy::Policy;
 use serde_json::Value;
@@ -41,29 +41,27 @@ pub fn views(
     id: Uuid,
     q: &Query,
 ) -> Result<BTreeMap<&'static str, Value>, ReplayError> {
-    let w = Worlds::new(events, q);
+    let input = Folded::new(events, q);
     let mut out = BTreeMap::new();
-    if w.known.contract(id).is_some() {
+    if input.known().contract(id).is_some() {
         out.insert(
             "state",
-            serde_json::to_value(state::contract_state_in(&w, id, q)?)?,
+            serde_json::to_value(state::contract_state(&input, id)?)?,
         );
         out.insert(
             "balance",
-            serde_json::to_value(balance::contract_balance_in(&w.at, id, q)?)?,
+            serde_json::to_value(balance::contract_balance(&input, id)?)?,
         );
-        // The contract's own slice, as the `calendar` command reads it: the
-        // forecast then runs the clock over one contract, not the population.
-        let cal = calendar::calendar(events, id, q, &Policy::default(), None)?;
+        let cal = calendar::calendar(&input, id, &Policy::default(), None)?;
         out.insert("calendar", serde_json::to_value(cal)?);
     } else {
         out.insert(
             "bans",
-            serde_json::to_value(bans::person_bans(events, id, q)?)?,
+            serde_json::to_value(bans::person_bans(&input, id)?)?,
         );
         out.insert(
             "refunds",
-            serde_json::to_value(refunds::person_refunds_in(&w, id, q)?)?,
+            serde_json::to_value(refunds::person_refunds(&input, id)?)?,
         );
     }
     // The echo of the parameters differs by construction: not a change.
@@ -197,7 +195,7 @@ pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff,
     let part = slice::of_log(events, |w| {
         slice::contract_streams(w, id).or_else(|| slice::person_streams(w, id))
     });
-    diff_in(part.as_deref().unwrap_or(events), id, a, b)
+    diff_whole_log(part.as_deref().unwrap_or(events), id, a, b)
 }
 
 /// The streams whose events between the two views are candidate causes, as
@@ -212,11 +210,17 @@ fn candidate_streams(events: &[Envelope], id: Uuid) -> BTreeSet<StreamId> {
 }
 
 /// [`diff`] reading `events` as the whole world: every view and every re-fold
-/// folds all of them.
+/// folds all of them. The reference the tests hold [`diff`] to, and what it
+/// computes on the slice it picks.
 ///
 /// # Errors
 /// Unknown id in both views.
-pub fn diff_in(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<Diff, ReplayError> {
+pub fn diff_whole_log(
+    events: &[Envelope],
+    id: Uuid,
+    a: &Query,
+    b: &Query,
+) -> Result<Diff, ReplayError> {
     let va = flat(&views(events, id, a).or_else(|_| {
         views(events, id, b).map(|v| v.into_keys().map(|k| (k, Value::Null)).collect())
     })?);

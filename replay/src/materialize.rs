@@ -29,10 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use chrono::NaiveDate;
-use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
-use navigo_projections::{
-    balance, bans, calendar, effective_by, fold_states, refunds, state, Query, Worlds,
-};
+use navigo_events_schema::{Envelope, Event, StreamKind};
+use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::policy::Policy;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use uuid::Uuid;
@@ -212,138 +210,53 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
     Some((contracts, persons))
 }
 
-/// The events a person's ban windows read: the person's stream, the streams of
-/// the contracts they hold or pay or whose fraud finding names them (an
-/// accomplice need do neither: the termination opens their window), and
-/// `extra`.
-fn person_slice(extra: &[&Envelope], worlds: &Worlds, person: Uuid) -> Vec<Envelope> {
-    let mut streams: BTreeSet<StreamId> = BTreeSet::new();
-    streams.insert(StreamId::person(person));
-    // The holder, payer and fraud-party indexes, not a scan of every contract:
-    // this runs for every person.
-    for c in worlds
-        .known
-        .contracts_of_holder(person)
-        .chain(worlds.known.contracts_of_payer(person))
-    {
-        streams.insert(StreamId::contract(c.id));
-    }
-    for c in worlds
-        .known
-        .by_fraud_party
-        .get(&person)
-        .into_iter()
-        .flatten()
-    {
-        streams.insert(StreamId::contract(*c));
-    }
-    let mut out: Vec<Envelope> = streams
-        .iter()
-        .flat_map(|s| worlds.known.history.get(s).into_iter().flatten().cloned())
-        .collect();
-    out.extend(
-        extra
-            .iter()
-            .filter(|e| !streams.contains(&e.stream))
-            .map(|e| (*e).clone()),
-    );
-    out.sort_by_key(|e| e.position);
-    out
-}
-
-/// Computes the materialized rows of the given contracts and persons (all when
-/// `only` is `None`) from the log `events`, on `at`, everything known.
+/// Computes every materialized row from the whole log `events`, on `at`,
+/// everything known: each view from the folds of the whole log (one
+/// [`Folded`]), bans from one walk of every event. The independent oracle
+/// [`check`] holds the rebuild's per-id folds to.
 ///
 /// # Errors
-/// A view that cannot be encoded.
-pub fn compute_rows(
-    events: &[Envelope],
-    worlds: &Worlds,
-    at: NaiveDate,
-    only: Option<&(BTreeSet<Uuid>, BTreeSet<Uuid>)>,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Rows, ReplayError> {
-    let q = Query::on(at);
+/// A view that cannot be computed or encoded.
+pub fn compute_rows(events: &[Envelope], at: NaiveDate) -> Result<Rows, ReplayError> {
+    let whole = Folded::new(events, &Query::on(at));
     let policy = Policy::default();
     let mut rows: Rows = KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
-    let contracts: Vec<Uuid> = match only {
-        Some((c, _)) => c.iter().copied().collect(),
-        None => worlds.known.contracts.keys().copied().collect(),
-    };
-    let persons: Vec<Uuid> = match only {
-        Some((_, p)) => p.iter().copied().collect(),
-        None => worlds.known.persons.keys().copied().collect(),
-    };
-    let total = (contracts.len() + persons.len()) as u64;
-    let mut done = 0u64;
-    let put = |rows: &mut Rows, kind: &'static str, id: Uuid, v: Vec<u8>| {
+    let mut put = |kind: &'static str, id: Uuid, v: Vec<u8>| {
         if let Some(t) = rows.get_mut(kind) {
             t.insert(id, v);
         }
     };
-    for id in contracts {
-        if worlds.known.contract(id).is_none() {
-            continue;
-        }
-        let s = state::contract_state_in(worlds, id, &q)?;
-        put(&mut rows, "state", id, serde_json::to_vec(&s)?);
-        let b = balance::contract_balance_in(&worlds.at, id, &q)?;
-        put(&mut rows, "balance", id, serde_json::to_vec(&b)?);
-        // The calendar's forecast runs the billing clock over the world it is
-        // given: give it the contract's stream and the catalogue only (as the
-        // on-demand `calendar` does), so that it forecasts one contract, not
-        // the whole population for each contract.
-        let slice: Vec<Envelope> = [StreamId::contract(id), StreamId::catalogue()]
-            .iter()
-            .flat_map(|s| worlds.known.history.get(s).into_iter().flatten().cloned())
-            .collect();
-        let mut slice = slice;
-        slice.sort_by_key(|e| e.position);
-        let c = calendar::calendar(&slice, id, &q, &policy, None)?;
-        put(&mut rows, "calendar", id, serde_json::to_vec(&c)?);
-        done += 1;
-        if done % 256 == 0 {
-            progress(Progress {
-                phase: "projecting",
-                done,
-                total,
-            });
-        }
+    for id in whole.known().contracts.keys().copied() {
+        put(
+            "state",
+            id,
+            serde_json::to_vec(&state::contract_state(&whole, id)?)?,
+        );
+        put(
+            "balance",
+            id,
+            serde_json::to_vec(&balance::contract_balance(&whole, id)?)?,
+        );
+        let c = calendar::calendar(&whole, id, &policy, None)?;
+        put("calendar", id, serde_json::to_vec(&c)?);
     }
-    // Fraud findings name accomplices and annulments may target any stream:
-    // every person's slice carries them (collected once).
-    let extra: Vec<&Envelope> = events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.event,
-                Event::FraudEstablished(_) | Event::EventAnnulled(_)
-            )
-        })
-        .collect();
-    for id in persons {
-        if worlds.known.person(id).is_none() {
-            continue;
-        }
-        let slice = person_slice(&extra, worlds, id);
-        let b = bans::person_bans(&slice, id, &q)?;
-        put(&mut rows, "bans", id, serde_json::to_vec(&b)?);
-        let r = refunds::person_refunds_in(worlds, id, &q)?;
-        put(&mut rows, "refunds", id, serde_json::to_vec(&r)?);
-        done += 1;
-        if done % 256 == 0 {
-            progress(Progress {
-                phase: "projecting",
-                done,
-                total,
-            });
-        }
+    // Bans on demand from the whole log, not the materializer's slice: a slice
+    // that missed an event shows here. One walk of the log gives every person's
+    // (`every_person_bans`, equal to `person_bans` person by person): a walk
+    // per person made the check quadratic (a 10,000-contract demo ledger did
+    // not finish in 8 minutes).
+    let every = bans::every_person_bans(&whole);
+    for id in whole.known().persons.keys().copied() {
+        let b = every
+            .get(&id)
+            .ok_or(navigo_projections::ProjectionError::UnknownPerson(id))?;
+        put("bans", id, serde_json::to_vec(b)?);
+        put(
+            "refunds",
+            id,
+            serde_json::to_vec(&refunds::person_refunds(&whole, id)?)?,
+        );
     }
-    progress(Progress {
-        phase: "projecting",
-        done,
-        total,
-    });
     Ok(rows)
 }
 
@@ -365,6 +278,9 @@ struct LogIndex<'a> {
     /// The contracts each person holds, pays or paid: the union of
     /// `World::by_holder` and `World::by_payer` of the fold of the known events.
     of_person: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// The holder of each contract the known fold holds (the first known
+    /// subscription's: no event changes a contract's holder).
+    holders: HashMap<Uuid, Uuid>,
     /// The contracts the known fold holds (a known subscription), in id order.
     contract_ids: Vec<Uuid>,
     /// The persons the known fold holds (a known registration), in id order.
@@ -394,12 +310,12 @@ impl<'a> LogIndex<'a> {
             catalogue: Vec::new(),
             campaigns: Vec::new(),
             of_person: HashMap::new(),
+            holders: HashMap::new(),
             contract_ids: Vec::new(),
             person_ids: Vec::new(),
             fraud_contracts: HashMap::new(),
         };
         let mut registered: HashSet<Uuid> = HashSet::new();
-        let mut subscribed: HashSet<Uuid> = HashSet::new();
         for (i, e) in events.iter().enumerate() {
             if matches!(e.event, Event::EventAnnulled(_)) || annulled.contains(&e.event_id) {
                 continue;
@@ -418,11 +334,12 @@ impl<'a> LogIndex<'a> {
                     // every payer change indexes the new payer (the only event
                     // that changes `ContractState::payer`).
                     match &e.event {
-                        Event::ContractSubscribed(s) if subscribed.insert(id) => {
+                        Event::ContractSubscribed(s) if !ix.holders.contains_key(&id) => {
+                            ix.holders.insert(id, s.holder);
                             ix.of_person.entry(s.holder).or_default().insert(id);
                             ix.of_person.entry(s.payer).or_default().insert(id);
                         }
-                        Event::PayerChanged(p) if subscribed.contains(&id) => {
+                        Event::PayerChanged(p) if ix.holders.contains_key(&id) => {
                             ix.of_person.entry(p.payer).or_default().insert(id);
                         }
                         _ => {}
@@ -438,7 +355,7 @@ impl<'a> LogIndex<'a> {
                 StreamKind::Campaign => ix.campaigns.push(i),
             }
         }
-        ix.contract_ids = subscribed.into_iter().collect();
+        ix.contract_ids = ix.holders.keys().copied().collect();
         ix.contract_ids.sort_unstable();
         ix.person_ids = registered.into_iter().collect();
         ix.person_ids.sort_unstable();
@@ -467,7 +384,10 @@ impl<'a> LogIndex<'a> {
 
     /// The rows of one contract: state, balance and calendar, each computed from
     /// the contract's own streams exactly as [`compute_rows`] computes it from
-    /// the whole log (a fold's state of a stream depends on that stream alone).
+    /// the whole log (a fold's state of a stream depends on that stream alone):
+    /// the contract's stream and the catalogue, its holder (attestation) and
+    /// every contract the holder holds or pays (retention), folded once for
+    /// the three views.
     fn contract_rows(
         &self,
         id: Uuid,
@@ -475,58 +395,24 @@ impl<'a> LogIndex<'a> {
         policy: &Policy,
         out: &mut UnitRows,
     ) -> Result<(), ReplayError> {
-        // The calendar reads the contract's stream and the catalogue only (the
-        // on-demand `calendar`'s world): its forecast runs the billing clock over
-        // every contract of the world it is given.
-        //
-        // The worlds are folded without their per-stream history (`fold_states`):
-        // no view of a contract reads it but the calendar, which is given the
-        // contract's known events from the index instead (the history would hold
-        // exactly them). Copying every envelope into the history was a tenth of
-        // a contract's projection.
-        let own = self.contract_events(&id);
-        let known = self.merged(&[own, &self.catalogue]);
-        let effective = effective_by(&known, q.at);
-        let mut known_world = fold_states(&known);
-        // `None`: every known event is effective by `at`, one fold serves both.
-        let mut at_world = (effective.len() != known.len()).then(|| fold_states(&effective));
-        let own_events: Vec<&Envelope> = own.iter().filter_map(|i| self.events.get(*i)).collect();
-        let c = calendar::calendar_with_events(
-            &known_world,
-            at_world.as_ref().unwrap_or(&known_world),
-            &own_events,
-            id,
-            q,
-            policy,
-            None,
-        )?;
-        // The state also reads the holder (attestation) and every contract the
-        // holder holds or pays (retention): fold them into the same worlds.
-        let holder = known_world
-            .contract(id)
-            .map(|c| c.holder)
+        let holder = *self
+            .holders
+            .get(&id)
             .ok_or(navigo_projections::ProjectionError::UnknownContract(id))?;
-        let mut lists: Vec<&[usize]> = vec![self.person_events(&holder)];
+        let mut lists: Vec<&[usize]> = vec![
+            self.contract_events(&id),
+            &self.catalogue,
+            self.person_events(&holder),
+        ];
         lists.extend(
             self.contracts_of(&holder)
                 .filter(|k| **k != id)
                 .map(|k| self.contract_events(k)),
         );
-        let more = self.merged(&lists);
-        let more_effective = effective_by(&more, q.at);
-        if at_world.is_none() && more_effective.len() != more.len() {
-            at_world = Some(known_world.clone());
-        }
-        known_world.apply_all_states(more.iter().copied());
-        if let Some(w) = &mut at_world {
-            w.apply_all_states(more_effective.iter().copied());
-        }
-        let world_at = at_world.as_ref().unwrap_or(&known_world);
-        let s = state::contract_state_of(&known_world, world_at, id, q)?;
-        out.put(0, id, &s)?;
-        let b = balance::contract_balance_in(world_at, id, q)?;
-        out.put(1, id, &b)?;
-        out.put(2, id, &c)?;
+        let input = Folded::new(self.merged(&lists), q);
+        out.put(0, id, &state::contract_state(&input, id)?)?;
+        out.put(1, id, &balance::contract_balance(&input, id)?)?;
+        out.put(2, id, &calendar::calendar(&input, id, policy, None)?)?;
         Ok(())
     }
 
@@ -542,28 +428,13 @@ impl<'a> LogIndex<'a> {
         let named = self.fraud_contracts.get(&id).into_iter().flatten();
         let extra = lists.len();
         lists.extend(named.map(|k| self.contract_events(k)));
-        let b = bans::person_bans_of(&self.merged(&lists), id, q)?;
+        let b = bans::person_bans(&Folded::new(self.merged(&lists), q), id)?;
         out.put(3, id, &b)?;
         // Refunds: the person, their contracts, the catalogue and the campaigns.
         lists.truncate(extra);
         lists.push(&self.catalogue);
         lists.push(&self.campaigns);
-        // Folded without the per-stream history, as the contracts are: the view
-        // reads only the effective dates of the person's own events, given from
-        // the index.
-        let known = self.merged(&lists);
-        let effective = effective_by(&known, q.at);
-        let known_world = fold_states(&known);
-        let own = self
-            .person_events(&id)
-            .iter()
-            .filter_map(|i| self.events.get(*i));
-        let r = if effective.len() == known.len() {
-            refunds::person_refunds_with_events(&known_world, &known_world, own, id, q)?
-        } else {
-            let at_world = fold_states(&effective);
-            refunds::person_refunds_with_events(&known_world, &at_world, own, id, q)?
-        };
+        let r = refunds::person_refunds(&Folded::new(self.merged(&lists), q), id)?;
         out.put(4, id, &r)?;
         Ok(())
     }
@@ -1141,23 +1012,7 @@ impl CheckReport {
 /// [`ReplayError::NotBuilt`], a sled failure.
 pub fn check(db: &ProjectionDb, events: &[Envelope]) -> Result<CheckReport, ReplayError> {
     let (g, stored) = db.stored_rows()?;
-    let q = Query::on(g.at);
-    let worlds = Worlds::new(events, &q);
-    let mut fresh = compute_rows(events, &worlds, g.at, None, &mut |_| {})?;
-    // Bans on demand from the whole log, not the materializer's slice: a slice
-    // that missed an event shows here. One walk of the log gives every person's
-    // (`every_person_bans`, equal to `person_bans` person by person): a walk
-    // per person made the check quadratic (a 10,000-contract demo ledger did
-    // not finish in 8 minutes).
-    if let Some(b) = fresh.get_mut("bans") {
-        let every = bans::every_person_bans(events, &q);
-        for id in b.keys().copied().collect::<Vec<_>>() {
-            let v = every
-                .get(&id)
-                .ok_or(navigo_projections::ProjectionError::UnknownPerson(id))?;
-            b.insert(id, serde_json::to_vec(v)?);
-        }
-    }
+    let fresh = compute_rows(events, g.at)?;
     let mut mismatches = Vec::new();
     let mut hashes = Vec::new();
     let empty = BTreeMap::new();

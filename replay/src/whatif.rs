@@ -14,7 +14,7 @@
 //! contract's views, of its holder and payers (bans, other contracts), and of
 //! the contracts and persons the commands name ([`streams_read`]). A command
 //! whose reach a slice cannot bound (a registration, a new subscription, the
-//! clock, reference data) makes it read the whole log, as [`what_if_in`] does;
+//! clock, reference data) makes it read the whole log, as [`what_if_whole_log`] does;
 //! `tests/replay.rs` checks the two against each other on a generated
 //! population.
 
@@ -111,11 +111,11 @@ pub fn what_if(
 }
 
 /// [`what_if`] reading `events` as the whole world: every fold and the clock
-/// run over all of them.
+/// run over all of them. The reference the tests hold [`what_if`] to.
 ///
 /// # Errors
 /// Unknown contract.
-pub fn what_if_in(
+pub fn what_if_whole_log(
     events: &[Envelope],
     contract: Uuid,
     commands: &[CommandEnvelope],
@@ -211,46 +211,7 @@ fn layer(
     world.position = head;
     let policy = Policy::default();
     let mut ids = IdGen::new(WHATIF_SEED);
-    let mut sorted: Vec<&CommandEnvelope> = commands.iter().collect();
-    sorted.sort_by_key(|c| c.request_at);
-    let mut outcomes = Vec::new();
-    for c in sorted {
-        let date = paris_date(c.request_at);
-        // The clock ran every day before the request (the day's debits included).
-        let due = billing::advance_to(
-            &world,
-            date,
-            c.request_at,
-            &mut Context {
-                policy: &policy,
-                ids: &mut ids,
-            },
-        );
-        append(&mut world, &mut log, due, c.request_at);
-        let judged = handle(
-            &world,
-            c,
-            &mut Context {
-                policy: &policy,
-                ids: &mut ids,
-            },
-        );
-        let result = match judged {
-            Ok(decisions) => Ok(append(&mut world, &mut log, decisions, c.request_at)),
-            Err(CommandError::Refused(r)) => Err(format!(
-                "refused by {} ({}): {}",
-                r.rule.as_str(),
-                r.article,
-                r.message
-            )),
-            Err(e) => Err(format!("invalid: {e}")),
-        };
-        outcomes.push(Outcome {
-            request_at: c.request_at,
-            command: command_name(c),
-            result,
-        });
-    }
+    let outcomes = judge_in_order(&mut world, &mut log, commands, &policy, &mut ids);
     let last_cmd = commands.iter().map(|c| paris_date(c.request_at)).max();
     let through = last_cmd.map_or(real_through, |d| d.max(real_through));
     let end_at = commands
@@ -277,6 +238,43 @@ fn layer(
         actual: views(events, contract, &q)?,
         hypothetical: views(&log, contract, &q)?,
     })
+}
+
+/// Judges the commands in the order of their request instants, each after the
+/// billing clock ran every day before it (the day's debits included), and
+/// appends what each decides to `world` and `log`.
+fn judge_in_order(
+    world: &mut World,
+    log: &mut Vec<Envelope>,
+    commands: &[CommandEnvelope],
+    policy: &Policy,
+    ids: &mut IdGen,
+) -> Vec<Outcome> {
+    let mut sorted: Vec<&CommandEnvelope> = commands.iter().collect();
+    sorted.sort_by_key(|c| c.request_at);
+    let mut outcomes = Vec::new();
+    for c in sorted {
+        let date = paris_date(c.request_at);
+        let due = billing::advance_to(world, date, c.request_at, &mut Context { policy, ids });
+        append(world, log, due, c.request_at);
+        let judged = handle(world, c, &mut Context { policy, ids });
+        let result = match judged {
+            Ok(decisions) => Ok(append(world, log, decisions, c.request_at)),
+            Err(CommandError::Refused(r)) => Err(format!(
+                "refused by {} ({}): {}",
+                r.rule.as_str(),
+                r.article,
+                r.message
+            )),
+            Err(e) => Err(format!("invalid: {e}")),
+        };
+        outcomes.push(Outcome {
+            request_at: c.request_at,
+            command: command_name(c),
+            result,
+        });
+    }
+    outcomes
 }
 
 fn command_name(c: &CommandEnvelope) -> String {

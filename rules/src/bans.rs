@@ -192,136 +192,180 @@ fn earliest_by<'a, K: Ord>(
     out
 }
 
+/// What ends a window early, read once from all of a person's facts: the
+/// settlements of each contract's debt (`BAN-UNPAID-2M`), and per Trésor Public
+/// notice its first delivery and first settlement (`BAN-TREASURY-2Y`).
+struct Lifts<'a> {
+    /// Settlement dates per contract, sorted.
+    settled: BTreeMap<Uuid, Vec<NaiveDate>>,
+    /// The earliest delivery of each notice.
+    delivered: BTreeMap<&'a str, NaiveDate>,
+    /// The earliest settlement of each notice.
+    treasury_settled: BTreeMap<&'a str, NaiveDate>,
+}
+
+impl<'a> Lifts<'a> {
+    fn of(facts: &'a [BanFact]) -> Lifts<'a> {
+        let mut settled: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
+        for f in facts {
+            if let BanFact::DebtSettled { date, contract } = f {
+                settled.entry(*contract).or_default().push(*date);
+            }
+        }
+        for dates in settled.values_mut() {
+            dates.sort();
+        }
+        Lifts {
+            settled,
+            delivered: earliest_by(facts, |f| match f {
+                BanFact::TreasuryNoticeDelivered {
+                    date, notice_ref, ..
+                } => Some((notice_ref.as_str(), *date)),
+                _ => None,
+            }),
+            treasury_settled: earliest_by(facts, |f| match f {
+                BanFact::TreasuryNoticeSettled {
+                    date, notice_ref, ..
+                } => Some((notice_ref.as_str(), *date)),
+                _ => None,
+            }),
+        }
+    }
+}
+
 /// The ban windows opened by one person's facts, in the order of the facts.
 /// Every fact is read (nothing is dropped): the work is O(n log n) in the number
 /// of facts.
 pub fn ban_windows(facts: &[BanFact]) -> Vec<BanWindow> {
-    // Settlements per contract, sorted, for BAN-UNPAID-2M.
-    let mut settled: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
-    for f in facts {
-        if let BanFact::DebtSettled { date, contract } = f {
-            settled.entry(*contract).or_default().push(*date);
-        }
-    }
-    for dates in settled.values_mut() {
-        dates.sort();
-    }
-    let delivered = earliest_by(facts, |f| match f {
-        BanFact::TreasuryNoticeDelivered {
-            date, notice_ref, ..
-        } => Some((notice_ref.as_str(), *date)),
-        _ => None,
-    });
-    let treasury_settled = earliest_by(facts, |f| match f {
-        BanFact::TreasuryNoticeSettled {
-            date, notice_ref, ..
-        } => Some((notice_ref.as_str(), *date)),
-        _ => None,
-    });
-    let mut out = Vec::new();
-    for fact in facts {
-        match fact {
+    let lifts = Lifts::of(facts);
+    facts
+        .iter()
+        .filter_map(|fact| match fact {
             BanFact::UnpaidTermination {
                 date,
                 rulebook,
                 contract,
                 event_id,
-            } => {
-                let rb = rulebook_of(rulebook, *date);
-                let rule = rb.unpaid_ban.rule;
-                // BAN-UNPAID-2M lifts on the first settlement on or after the
-                // termination; BAN-UNPAID-2011 does not (CGU-2011 §8.5 is silent;
-                // see the module documentation and
-                // `Rulebook::unpaid_ban_lifts_on_settlement`).
-                let lifted = if rb.unpaid_ban_lifts_on_settlement {
-                    settled
-                        .get(contract)
-                        .and_then(|dates| dates.iter().find(|s| *s >= date))
-                        .map(|s| Lift {
-                            date: *s,
-                            why: format!(
-                                "debt of contract {contract} settled on {s} (BAN-UNPAID-2M)"
-                            ),
-                        })
-                } else {
-                    None
-                };
-                out.push(BanWindow {
-                    rule,
-                    role: BanRole::Payer,
-                    from: *date,
-                    until: window_end(*date, rb.unpaid_ban.months),
-                    lifted,
-                    opened_by_event: *event_id,
-                    contract: *contract,
-                    rulebook: rb.id,
-                });
-            }
+            } => Some(unpaid_window(*date, rulebook, *contract, *event_id, &lifts)),
             BanFact::TreasuryNoticeIssued {
                 date,
                 contract,
                 notice_ref,
                 event_id,
-            } => {
-                // Receipt = delivery date when recorded, else issue date (Decision).
-                let receipt = delivered.get(notice_ref.as_str()).copied().unwrap_or(*date);
-                let rb = in_force(receipt);
-                let Some(ban) = rb.treasury_ban else {
-                    // The rulebook in force on the receipt has no such ban (CGU-2011).
-                    continue;
-                };
-                let lifted = treasury_settled.get(notice_ref.as_str()).map(|&s| {
-                        let lift = s
-                            .checked_add_signed(Duration::days(i64::from(rb.treasury_settlement_lift_days)))
-                            .unwrap_or(NaiveDate::MAX);
-                        Lift {
-                            date: lift,
-                            why: format!(
-                                "settled with the Trésor Public on {s}; the ban ends {} days later (BAN-TREASURY-2Y)",
-                                rb.treasury_settlement_lift_days
-                            ),
-                        }
-                    });
-                out.push(BanWindow {
-                    rule: ban.rule,
-                    role: BanRole::Payer,
-                    from: receipt,
-                    until: window_end(receipt, ban.months),
-                    lifted,
-                    opened_by_event: *event_id,
-                    contract: *contract,
-                    rulebook: rb.id,
-                });
-            }
+            } => treasury_window(*date, *contract, notice_ref, *event_id, &lifts),
             BanFact::FraudTermination {
                 date,
                 rulebook,
                 role,
                 contract,
                 event_id,
-            } => {
-                let rb = rulebook_of(rulebook, *date);
-                if *role == FraudRole::Accomplice && !rb.fraud_ban_covers_accomplices {
-                    // CGU-2011 §8.5: the fraudster only.
-                    continue;
-                }
-                out.push(BanWindow {
-                    rule: rb.fraud_ban.rule,
-                    role: BanRole::Holder,
-                    from: *date,
-                    until: window_end(*date, rb.fraud_ban.months),
-                    lifted: None,
-                    opened_by_event: *event_id,
-                    contract: *contract,
-                    rulebook: rb.id,
-                });
-            }
+            } => fraud_window(*date, rulebook, *role, *contract, *event_id),
             BanFact::DebtSettled { .. }
             | BanFact::TreasuryNoticeDelivered { .. }
-            | BanFact::TreasuryNoticeSettled { .. } => {}
-        }
+            | BanFact::TreasuryNoticeSettled { .. } => None,
+        })
+        .collect()
+}
+
+/// `BAN-UNPAID-2M` / `BAN-UNPAID-2011`: the payer's window opened by an unpaid
+/// termination.
+fn unpaid_window(
+    date: NaiveDate,
+    rulebook: &str,
+    contract: Uuid,
+    event_id: Uuid,
+    lifts: &Lifts<'_>,
+) -> BanWindow {
+    let rb = rulebook_of(rulebook, date);
+    // BAN-UNPAID-2M lifts on the first settlement on or after the
+    // termination; BAN-UNPAID-2011 does not (CGU-2011 §8.5 is silent;
+    // see the module documentation and
+    // `Rulebook::unpaid_ban_lifts_on_settlement`).
+    let lifted = if rb.unpaid_ban_lifts_on_settlement {
+        lifts
+            .settled
+            .get(&contract)
+            .and_then(|dates| dates.iter().find(|s| **s >= date))
+            .map(|s| Lift {
+                date: *s,
+                why: format!("debt of contract {contract} settled on {s} (BAN-UNPAID-2M)"),
+            })
+    } else {
+        None
+    };
+    BanWindow {
+        rule: rb.unpaid_ban.rule,
+        role: BanRole::Payer,
+        from: date,
+        until: window_end(date, rb.unpaid_ban.months),
+        lifted,
+        opened_by_event: event_id,
+        contract,
+        rulebook: rb.id,
     }
-    out
+}
+
+/// `BAN-TREASURY-2Y`: the payer's window opened by the receipt of a Trésor
+/// Public notice; `None` under a rulebook without that ban (CGU-2011).
+fn treasury_window(
+    date: NaiveDate,
+    contract: Uuid,
+    notice_ref: &str,
+    event_id: Uuid,
+    lifts: &Lifts<'_>,
+) -> Option<BanWindow> {
+    // Receipt = delivery date when recorded, else issue date (Decision).
+    let receipt = lifts.delivered.get(notice_ref).copied().unwrap_or(date);
+    let rb = in_force(receipt);
+    let ban = rb.treasury_ban?;
+    let lifted = lifts.treasury_settled.get(notice_ref).map(|&s| {
+        let lift = s
+            .checked_add_signed(Duration::days(i64::from(rb.treasury_settlement_lift_days)))
+            .unwrap_or(NaiveDate::MAX);
+        Lift {
+            date: lift,
+            why: format!(
+                "settled with the Trésor Public on {s}; the ban ends {} days later \
+                 (BAN-TREASURY-2Y)",
+                rb.treasury_settlement_lift_days
+            ),
+        }
+    });
+    Some(BanWindow {
+        rule: ban.rule,
+        role: BanRole::Payer,
+        from: receipt,
+        until: window_end(receipt, ban.months),
+        lifted,
+        opened_by_event: event_id,
+        contract,
+        rulebook: rb.id,
+    })
+}
+
+/// `BAN-FRAUD-3Y`: the holder's window of a fraudster, or of an accomplice
+/// under a rulebook whose ban covers them (CGU-2011 §8.5: the fraudster only).
+fn fraud_window(
+    date: NaiveDate,
+    rulebook: &str,
+    role: FraudRole,
+    contract: Uuid,
+    event_id: Uuid,
+) -> Option<BanWindow> {
+    let rb = rulebook_of(rulebook, date);
+    if role == FraudRole::Accomplice && !rb.fraud_ban_covers_accomplices {
+        return None;
+    }
+    Some(BanWindow {
+        rule: rb.fraud_ban.rule,
+        role: BanRole::Holder,
+        from: date,
+        until: window_end(date, rb.fraud_ban.months),
+        lifted: None,
+        opened_by_event: event_id,
+        contract,
+        rulebook: rb.id,
+    })
 }
 
 /// Whether the person may take `role` on `date`: the first window barring it,

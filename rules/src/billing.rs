@@ -360,7 +360,45 @@ fn clock_event(id: Uuid, correlation: Uuid, date: NaiveDate, event: Event) -> Ne
     }
 }
 
-/// The decision of one step.
+/// The stamp of the events of one step: the clock's actor, the step's date as
+/// their effective date, one correlation id for the step and an event id each,
+/// drawn in order from the context's generator.
+struct ClockStamp {
+    correlation: Uuid,
+    date: NaiveDate,
+    at: DateTime<Utc>,
+}
+
+impl ClockStamp {
+    fn event(&self, ctx: &mut Context<'_>, event: Event) -> NewEvent {
+        clock_event(ctx.ids.next(self.at), self.correlation, self.date, event)
+    }
+}
+
+/// `PAY-REFUND-30D` / `PAY-REFUND-METHOD`: a refund of `amount` to
+/// `beneficiary`, due within the policy's delay after `date`, by the method the
+/// contract's payments call for.
+fn refund_due(
+    c: &ContractState,
+    amount: Money,
+    reason: RefundReason,
+    beneficiary: Uuid,
+    date: NaiveDate,
+    ctx: &Context<'_>,
+) -> Event {
+    let refund_days = Duration::days(i64::from(ctx.policy.refund_within_days));
+    Event::RefundDue(RefundDue {
+        amount,
+        reason,
+        due_by: date + refund_days,
+        method: refund_method(c, amount, date),
+        beneficiary,
+    })
+}
+
+/// The decision of one step: its events, under an idempotency key naming the
+/// step and the stream version it was decided at. `None` when the step cannot be
+/// decided yet (no price, no payment method).
 fn decide(
     world: &World,
     c: &ContractState,
@@ -369,154 +407,58 @@ fn decide(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> Option<Decision> {
-    let corr = ctx.ids.next(at);
-    let ev =
-        |ctx: &mut Context<'_>, d: NaiveDate, e: Event| clock_event(ctx.ids.next(at), corr, d, e);
-    let refund_days = Duration::days(i64::from(ctx.policy.refund_within_days));
+    let stamp = ClockStamp {
+        correlation: ctx.ids.next(at),
+        date,
+        at,
+    };
     let (mut key, events) = match step {
-        Step::Debit(m, composed) => {
-            let (debit, not_owed) = (**composed).clone();
-            let payer = debit.payer;
-            let mut events = vec![ev(ctx, date, Event::DebitPresented(debit))];
-            if not_owed.is_positive() {
-                // PAY-CUTOFF Decision / PAY-REFUND-30D: the prepared debit is taken
-                // and the month no longer owed is refunded within 30 days.
-                events.push(ev(
-                    ctx,
-                    date,
-                    Event::RefundDue(RefundDue {
-                        amount: not_owed,
-                        reason: RefundReason::DebitAfterCutoff,
-                        due_by: date + refund_days,
-                        method: refund_method(c, not_owed, date),
-                        beneficiary: payer,
-                    }),
-                ));
-            }
-            // The debit key is built in one buffer sized for it (a forecast
-            // decides one per month ahead).
-            let mut key = String::with_capacity(DEBIT_KEY_BYTES);
-            let _ = write!(key, "clock:debit:{}:{m}", c.id);
-            (key, events)
-        }
+        Step::Debit(m, composed) => debit_events(c, *m, composed, &stamp, ctx),
         Step::RenewalNotice { period_end } => {
             let start = *period_end + Duration::days(1);
             let amount = world.catalogue.annual_price(c.product.key(), start)?.annual;
+            let notice = CashRenewalNoticeSent {
+                period_end: *period_end,
+                amount,
+            };
             (
                 format!("clock:renewal-notice:{}:{period_end}", c.id),
-                vec![ev(
-                    ctx,
-                    date,
-                    Event::CashRenewalNoticeSent(CashRenewalNoticeSent {
-                        period_end: *period_end,
-                        amount,
-                    }),
-                )],
+                vec![stamp.event(ctx, Event::CashRenewalNoticeSent(notice))],
             )
         }
-        Step::CashExpiry { end } => (
-            format!("clock:cash-expiry:{}:{end}", c.id),
-            vec![ev(
-                ctx,
-                date,
-                Event::ContractSuspended(transitions::suspended(
-                    SuspensionCause::CashPeriodEnded,
-                    None,
-                    *end,
-                    YearMonth::of(*end),
-                )),
-            )],
-        ),
-        Step::PlannedResumption => {
-            // SUSP-RESUME: a resumption date given with the suspension request was
-            // registered with it (PAY-CUTOFF judged on that date); the cycle restarts
-            // under the rulebook in force on the resumption date.
-            let payment = c.payment()?.clone();
-            let registered = c.suspension_registered_on.unwrap_or(date);
-            // SUSP-RESUME, §11.3: a cash contract pays a new 12-month period at the
-            // resumption; without a price on that date the step waits.
-            let cash_due = charges::cash_due_at_resumption(world, c, date, &payment)?;
-            let mut resumed =
-                transitions::resumed(c, rulebook::in_force(registered), registered, date, payment);
-            resumed.cash_due = cash_due;
+        Step::CashExpiry { end } => {
+            let suspended = transitions::suspended(
+                SuspensionCause::CashPeriodEnded,
+                None,
+                *end,
+                YearMonth::of(*end),
+            );
             (
-                format!("clock:resume:{}:{date}", c.id),
-                vec![ev(ctx, date, Event::ContractResumed(resumed))],
+                format!("clock:cash-expiry:{}:{end}", c.id),
+                vec![stamp.event(ctx, Event::ContractSuspended(suspended))],
             )
         }
-        Step::CashRefund { amount } => (
-            format!("clock:cash-refund:{}:{date}", c.id),
-            vec![ev(
-                ctx,
-                date,
-                Event::RefundDue(RefundDue {
-                    amount: *amount,
-                    reason: RefundReason::CashUnused,
-                    due_by: date + refund_days,
-                    method: refund_method(c, *amount, date),
-                    beneficiary: c.payer,
-                }),
-            )],
-        ),
-        Step::Suspension12Months | Step::Unpaid => {
-            let reason = if *step == Step::Unpaid {
-                TerminationReason::Unpaid
-            } else {
-                TerminationReason::SuspensionOver12Months
-            };
-            let stops = c
-                .periods
-                .last()
-                .and_then(|p| p.billing_stops_from)
-                .unwrap_or(YearMonth::of(date).plus(1));
+        Step::PlannedResumption => resumption_events(world, c, &stamp, ctx)?,
+        Step::CashRefund { amount } => {
+            let refund = refund_due(c, *amount, RefundReason::CashUnused, c.payer, date, ctx);
             (
-                format!("clock:terminate:{}:{date}", c.id),
-                vec![ev(
-                    ctx,
-                    date,
-                    Event::ContractTerminated(ContractTerminated {
-                        reason,
-                        rulebook: rulebook::in_force(date).id.to_owned(),
-                        billing_stops_from: stops,
-                    }),
-                )],
+                format!("clock:cash-refund:{}:{date}", c.id),
+                vec![stamp.event(ctx, refund)],
             )
         }
-        Step::TreasuryNotice => (
-            format!("clock:treasury-notice:{}:{date}", c.id),
-            vec![ev(
-                ctx,
-                date,
-                Event::TreasuryNoticeIssued(TreasuryNoticeIssued {
-                    payer: c.payer,
-                    amount: c.money.debt(),
-                    notice_ref: format!("ASP-{}-{date}", c.id.simple()),
-                }),
-            )],
-        ),
-        Step::RefundCredit => {
-            let amount = c.money.refundable_credit();
-            let reason = match c.current_status() {
-                Status::Terminated {
-                    reason: TerminationReason::ServiceWithdrawn,
-                } => RefundReason::ServiceWithdrawn,
-                _ => RefundReason::Credit,
+        Step::Suspension12Months | Step::Unpaid => termination_events(c, step, &stamp, ctx),
+        Step::TreasuryNotice => {
+            let notice = TreasuryNoticeIssued {
+                payer: c.payer,
+                amount: c.money.debt(),
+                notice_ref: format!("ASP-{}-{date}", c.id.simple()),
             };
             (
-                format!("clock:refund:{}:{date}:{}", c.id, c.refunds.len()),
-                vec![ev(
-                    ctx,
-                    date,
-                    Event::RefundDue(RefundDue {
-                        amount,
-                        reason,
-                        due_by: date + refund_days,
-                        method: refund_method(c, amount, date),
-                        beneficiary: c.payer,
-                    }),
-                )],
+                format!("clock:treasury-notice:{}:{date}", c.id),
+                vec![stamp.event(ctx, Event::TreasuryNoticeIssued(notice))],
             )
         }
+        Step::RefundCredit => credit_refund_events(c, &stamp, ctx),
     };
     let stream = StreamId::contract(c.id);
     let version = world.version(stream);
@@ -528,6 +470,115 @@ fn decide(
     let mut decision = Decision::new(stream, ExpectedVersion::Exact(version), events);
     decision.idempotency_key = Some(key);
     Some(decision)
+}
+
+/// The debit of month `m`, and the refund of what it takes but is no longer
+/// owed.
+fn debit_events(
+    c: &ContractState,
+    m: YearMonth,
+    composed: &(DebitPresented, Money),
+    stamp: &ClockStamp,
+    ctx: &mut Context<'_>,
+) -> (String, Vec<NewEvent>) {
+    let (debit, not_owed) = composed.clone();
+    let payer = debit.payer;
+    let mut events = vec![stamp.event(ctx, Event::DebitPresented(debit))];
+    if not_owed.is_positive() {
+        // PAY-CUTOFF Decision / PAY-REFUND-30D: the prepared debit is taken
+        // and the month no longer owed is refunded within 30 days.
+        let refund = refund_due(
+            c,
+            not_owed,
+            RefundReason::DebitAfterCutoff,
+            payer,
+            stamp.date,
+            ctx,
+        );
+        events.push(stamp.event(ctx, refund));
+    }
+    // The debit key is built in one buffer sized for it (a forecast
+    // decides one per month ahead).
+    let mut key = String::with_capacity(DEBIT_KEY_BYTES);
+    let _ = write!(key, "clock:debit:{}:{m}", c.id);
+    (key, events)
+}
+
+/// SUSP-RESUME: a resumption date given with the suspension request was
+/// registered with it (PAY-CUTOFF judged on that date); the cycle restarts
+/// under the rulebook in force on the resumption date. `None` while the
+/// contract has no payment method, or (a cash contract) no price on the date.
+fn resumption_events(
+    world: &World,
+    c: &ContractState,
+    stamp: &ClockStamp,
+    ctx: &mut Context<'_>,
+) -> Option<(String, Vec<NewEvent>)> {
+    let date = stamp.date;
+    let payment = c.payment()?.clone();
+    let registered = c.suspension_registered_on.unwrap_or(date);
+    // SUSP-RESUME, §11.3: a cash contract pays a new 12-month period at the
+    // resumption; without a price on that date the step waits.
+    let cash_due = charges::cash_due_at_resumption(world, c, date, &payment)?;
+    let mut resumed =
+        transitions::resumed(c, rulebook::in_force(registered), registered, date, payment);
+    resumed.cash_due = cash_due;
+    Some((
+        format!("clock:resume:{}:{date}", c.id),
+        vec![stamp.event(ctx, Event::ContractResumed(resumed))],
+    ))
+}
+
+/// `SUSP-MAX-12M` or `PAY-UNPAID-TERMINATION`: the clock terminates the
+/// contract.
+fn termination_events(
+    c: &ContractState,
+    step: &Step,
+    stamp: &ClockStamp,
+    ctx: &mut Context<'_>,
+) -> (String, Vec<NewEvent>) {
+    let date = stamp.date;
+    let reason = if *step == Step::Unpaid {
+        TerminationReason::Unpaid
+    } else {
+        TerminationReason::SuspensionOver12Months
+    };
+    let stops = c
+        .periods
+        .last()
+        .and_then(|p| p.billing_stops_from)
+        .unwrap_or(YearMonth::of(date).plus(1));
+    let terminated = ContractTerminated {
+        reason,
+        rulebook: rulebook::in_force(date).id.to_owned(),
+        billing_stops_from: stops,
+    };
+    (
+        format!("clock:terminate:{}:{date}", c.id),
+        vec![stamp.event(ctx, Event::ContractTerminated(terminated))],
+    )
+}
+
+/// PAY-DUE-VS-COLLECTED: the credit of a suspended or terminated contract
+/// refunded, as a withdrawal of service when the service was withdrawn.
+fn credit_refund_events(
+    c: &ContractState,
+    stamp: &ClockStamp,
+    ctx: &mut Context<'_>,
+) -> (String, Vec<NewEvent>) {
+    let date = stamp.date;
+    let amount = c.money.refundable_credit();
+    let reason = match c.current_status() {
+        Status::Terminated {
+            reason: TerminationReason::ServiceWithdrawn,
+        } => RefundReason::ServiceWithdrawn,
+        _ => RefundReason::Credit,
+    };
+    let refund = refund_due(c, amount, reason, c.payer, date, ctx);
+    (
+        format!("clock:refund:{}:{date}:{}", c.id, c.refunds.len()),
+        vec![stamp.event(ctx, refund)],
+    )
 }
 
 /// Every system event due up to `through` (inclusive), in date order, recorded at
@@ -547,6 +598,38 @@ pub fn advance_to(
 /// that scheduled debits are composed by the clock itself, never re-derived.
 pub fn forecast(
     world: &World,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> (Vec<Decision>, World) {
+    forecast_of(world, world.contracts.values(), through, at, ctx)
+}
+
+/// [`forecast`] of one contract of `world`: the decisions the clock would take
+/// for it alone. One contract's steps depend on that contract and the catalogue
+/// only, so they are those of [`forecast`] over the whole world, without the
+/// cost of every other contract's look-ahead (a debit calendar reads one
+/// contract from whatever slice of the log it was given).
+pub fn forecast_contract(
+    world: &World,
+    contract: Uuid,
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+) -> (Vec<Decision>, World) {
+    forecast_of(
+        world,
+        world.contract(contract).into_iter(),
+        through,
+        at,
+        ctx,
+    )
+}
+
+/// The look-ahead of [`forecast`] from the contracts `seeds`.
+fn forecast_of<'w>(
+    world: &'w World,
+    seeds: impl Iterator<Item = &'w ContractState>,
     through: NaiveDate,
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
@@ -575,7 +658,7 @@ pub fn forecast(
     // The contracts the run changed, whose invariants are checked once at its end
     // (the look-ahead is one fold; the ledger checks again as it appends).
     let mut changed_contracts = BTreeSet::new();
-    for c in world.contracts.values() {
+    for c in seeds {
         if let Some((d, s)) = next_step(world, c, through, ctx, &mut memo) {
             queue.insert((d, s.rank(), c.id));
             steps.insert(c.id, (d, s.rank(), s));

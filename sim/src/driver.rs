@@ -10,8 +10,8 @@ use navigo_events_schema::command::{
     SwitchPaymentMethod, TreasuryNoticeRef,
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
-use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup};
-use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId};
+use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup, ReasonCode};
+use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
 
 use crate::generate::{Intent, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
@@ -21,6 +21,7 @@ use navigo_rules::calendar::paris_date;
 use navigo_rules::refusal::CommandError;
 use navigo_rules::world::World;
 use navigo_store::EventStore;
+use uuid::Uuid;
 
 /// Examples kept per refusal rule or invalid field, for the report.
 pub const EXAMPLES_PER_KIND_MAX: usize = 3;
@@ -238,140 +239,156 @@ fn payer_actor(world: &World, c: &navigo_rules::contract::state::ContractState) 
 /// instant: one for a ready command, zero or more for an intent. Keys of resolved
 /// commands derive from the plan's key and the ledger's stable ids.
 pub fn resolve(world: &World, p: &PlannedCommand) -> Vec<CommandEnvelope> {
-    let at = p.at;
-    let key = || p.key.clone();
-    match &p.step {
+    let one = match &p.step {
         Step::Command(c) => {
             let mut c = (**c).clone();
-            c.idempotency_key = Some(key());
-            vec![c]
+            c.idempotency_key = Some(p.key.clone());
+            Some(c)
         }
         Step::Intent(Intent::RejectDebit {
             contract_id,
             month,
             reason_code,
-        }) => {
-            let presented = world
-                .contract(*contract_id)
-                .and_then(|c| c.debits.get(month))
-                .is_some_and(|d| !d.rejected);
-            if !presented {
-                return Vec::new();
-            }
-            vec![envelope(
-                at,
-                Actor {
-                    role: ActorRole::System,
-                    id: "sepa-bank".into(),
-                },
-                None,
-                key(),
-                Command::RecordDebitRejected(RecordDebitRejected {
-                    contract_id: *contract_id,
-                    month: *month,
-                    reason_code: *reason_code,
-                }),
-            )]
-        }
+        }) => reject_debit(world, p, *contract_id, *month, *reason_code),
         Step::Intent(Intent::SettleDebt { contract_id, via }) => {
-            let Some(c) = world.contract(*contract_id) else {
-                return Vec::new();
-            };
-            let debt = c.money.debt();
-            if !debt.is_positive() {
-                return Vec::new();
-            }
-            let channel = match via {
-                SettlementChannel::OnlineCard => Channel::Online,
-                SettlementChannel::Phone => Channel::Phone,
-                SettlementChannel::Agency | SettlementChannel::TresorPublic => Channel::Agency,
-            };
-            vec![envelope(
-                at,
-                payer_actor(world, c),
-                Some(channel),
-                key(),
-                Command::SettleDebt(SettleDebt {
-                    contract_id: *contract_id,
-                    amount: debt,
-                    via: *via,
-                }),
-            )]
+            settle_debt(world, p, *contract_id, *via)
         }
-        Step::Intent(Intent::PayCash { contract_id }) => {
-            let Some(c) = world.contract(*contract_id) else {
-                return Vec::new();
-            };
-            if !matches!(c.payment(), Some(PaymentSetup::Cash)) || c.is_terminated() {
-                return Vec::new();
-            }
-            let debt = c.money.debt();
-            let amount = if debt.is_positive() {
-                debt
-            } else {
-                let Some(until) = c.cash_paid_until else {
-                    return Vec::new();
-                };
-                let end = until + Duration::days(1);
-                match world.catalogue.annual_price(c.product.key(), end) {
-                    Some(t) => t.annual,
-                    None => return Vec::new(),
-                }
-            };
-            vec![envelope(
-                at,
-                payer_actor(world, c),
-                Some(Channel::Agency),
-                key(),
-                Command::RecordCashPayment(RecordCashPayment {
-                    contract_id: *contract_id,
-                    amount,
-                    means: PaymentMeans::Card,
-                }),
-            )]
-        }
+        Step::Intent(Intent::PayCash { contract_id }) => pay_cash(world, p, *contract_id),
         Step::Intent(Intent::CashRenewal {
             contract_id,
             switch_to,
-        }) => {
-            let Some(c) = world.contract(*contract_id) else {
-                return Vec::new();
-            };
-            let today = paris_date(at);
-            let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) else {
-                return Vec::new();
-            };
-            let in_window = today <= until && (until - today).num_days() <= CASH_RENEWAL_LEAD_DAYS;
-            if c.is_terminated() || !in_window {
-                return Vec::new();
-            }
-            let command = match switch_to {
-                Some(to) => Command::SwitchPaymentMethod(SwitchPaymentMethod {
-                    contract_id: *contract_id,
-                    to: to.clone(),
-                }),
-                None => {
-                    let end = until + Duration::days(1);
-                    let Some(t) = world.catalogue.annual_price(c.product.key(), end) else {
-                        return Vec::new();
-                    };
-                    Command::RecordCashPayment(RecordCashPayment {
-                        contract_id: *contract_id,
-                        amount: t.annual,
-                        means: PaymentMeans::Card,
-                    })
-                }
-            };
-            vec![envelope(
-                at,
-                payer_actor(world, c),
-                Some(Channel::Agency),
-                key(),
-                command,
-            )]
-        }
-        Step::Intent(Intent::BackOffice { seed }) => back_office(world, p, *seed),
+        }) => cash_renewal(world, p, *contract_id, switch_to.as_ref()),
+        Step::Intent(Intent::BackOffice { seed }) => return back_office(world, p, *seed),
+    };
+    one.into_iter().collect()
+}
+
+/// The bank's rejection of a debit presented and not rejected yet.
+fn reject_debit(
+    world: &World,
+    p: &PlannedCommand,
+    contract_id: Uuid,
+    month: YearMonth,
+    reason_code: ReasonCode,
+) -> Option<CommandEnvelope> {
+    let presented = world
+        .contract(contract_id)
+        .and_then(|c| c.debits.get(&month))
+        .is_some_and(|d| !d.rejected);
+    if !presented {
+        return None;
     }
+    Some(envelope(
+        p.at,
+        Actor {
+            role: ActorRole::System,
+            id: "sepa-bank".into(),
+        },
+        None,
+        p.key.clone(),
+        Command::RecordDebitRejected(RecordDebitRejected {
+            contract_id,
+            month,
+            reason_code,
+        }),
+    ))
+}
+
+/// The payer settles the whole debt, when there is one.
+fn settle_debt(
+    world: &World,
+    p: &PlannedCommand,
+    contract_id: Uuid,
+    via: SettlementChannel,
+) -> Option<CommandEnvelope> {
+    let c = world.contract(contract_id)?;
+    let debt = c.money.debt();
+    if !debt.is_positive() {
+        return None;
+    }
+    let channel = match via {
+        SettlementChannel::OnlineCard => Channel::Online,
+        SettlementChannel::Phone => Channel::Phone,
+        SettlementChannel::Agency | SettlementChannel::TresorPublic => Channel::Agency,
+    };
+    Some(envelope(
+        p.at,
+        payer_actor(world, c),
+        Some(channel),
+        p.key.clone(),
+        Command::SettleDebt(SettleDebt {
+            contract_id,
+            amount: debt,
+            via,
+        }),
+    ))
+}
+
+/// A cash contract in force pays its debt, or else the next period's price.
+fn pay_cash(world: &World, p: &PlannedCommand, contract_id: Uuid) -> Option<CommandEnvelope> {
+    let c = world.contract(contract_id)?;
+    if !matches!(c.payment(), Some(PaymentSetup::Cash)) || c.is_terminated() {
+        return None;
+    }
+    let debt = c.money.debt();
+    let amount = if debt.is_positive() {
+        debt
+    } else {
+        let end = c.cash_paid_until? + Duration::days(1);
+        world.catalogue.annual_price(c.product.key(), end)?.annual
+    };
+    Some(envelope(
+        p.at,
+        payer_actor(world, c),
+        Some(Channel::Agency),
+        p.key.clone(),
+        Command::RecordCashPayment(RecordCashPayment {
+            contract_id,
+            amount,
+            means: PaymentMeans::Card,
+        }),
+    ))
+}
+
+/// Within the renewal window of a cash period in force: the next period paid,
+/// or the switch to direct debit.
+fn cash_renewal(
+    world: &World,
+    p: &PlannedCommand,
+    contract_id: Uuid,
+    switch_to: Option<&PaymentSetup>,
+) -> Option<CommandEnvelope> {
+    let c = world.contract(contract_id)?;
+    let today = paris_date(p.at);
+    let (Some(PaymentSetup::Cash), Some(until)) = (c.payment(), c.cash_paid_until) else {
+        return None;
+    };
+    let in_window = today <= until && (until - today).num_days() <= CASH_RENEWAL_LEAD_DAYS;
+    if c.is_terminated() || !in_window {
+        return None;
+    }
+    let command = match switch_to {
+        Some(to) => Command::SwitchPaymentMethod(SwitchPaymentMethod {
+            contract_id,
+            to: to.clone(),
+        }),
+        None => {
+            let end = until + Duration::days(1);
+            let t = world.catalogue.annual_price(c.product.key(), end)?;
+            Command::RecordCashPayment(RecordCashPayment {
+                contract_id,
+                amount: t.annual,
+                means: PaymentMeans::Card,
+            })
+        }
+    };
+    Some(envelope(
+        p.at,
+        payer_actor(world, c),
+        Some(Channel::Agency),
+        p.key.clone(),
+        command,
+    ))
 }
 
 /// The month's back office: refunds due paid, notices delivered and some settled.

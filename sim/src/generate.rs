@@ -137,6 +137,23 @@ struct Person {
     registered: DateTime<Utc>,
 }
 
+/// Who subscribes a contract, and through which channel: the first draws of
+/// a contract.
+struct Profile {
+    /// Part of the stock, subscribed in the first two months.
+    stock: bool,
+    /// A holder aged 63 or more.
+    senior: bool,
+    /// A holder aged 17 to 25.
+    student: bool,
+    /// On the Senior product (`SUB-SENIOR`).
+    senior_product: bool,
+    /// Financed by a third-party payer (`SUB-THIRD-PARTY`).
+    third_party: bool,
+    /// The channel of the subscription.
+    channel: Channel,
+}
+
 /// What the generator knows of a contract as it draws its life.
 struct Shadow {
     n: u32,
@@ -163,6 +180,85 @@ enum Life {
     Active,
     Suspended { resume: Option<YearMonth> },
     Gone,
+}
+
+/// Where the life of a contract stands as the generator walks its months.
+struct LifeCursor {
+    life: Life,
+    /// The month drawn.
+    m: YearMonth,
+    /// No major change before this month (the month after a change).
+    quiet_until: YearMonth,
+    /// The month of the last suspension (`SUSP-MAX-12M`).
+    suspended_at: YearMonth,
+    /// The first month of the current cash period.
+    cash_start: YearMonth,
+    /// What the cash payer does at the end of the period.
+    cash_choice: CashChoice,
+    /// Declares losses every quarter.
+    serial_loser: bool,
+}
+
+/// Whether a month of the life moves on to the next month, or already moved
+/// the cursor itself (a planned resumption skips the months suspended, a
+/// lapsed cash period ends the life).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Next,
+    Jumped,
+}
+
+/// The major change of a month of an active contract: at most one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Major {
+    Suspend,
+    Terminate,
+    Fraud,
+    ChangeZones,
+    SeniorSwitch,
+    SwitchToCash,
+    Reject,
+}
+
+/// The major change of a month, from one uniform draw `u`: each change has its
+/// monthly rate, stacked in this order, and applies only to the contracts it
+/// can (no suspension or switch of a cash contract, zones of an annual product
+/// only, the Senior switch from all zones at the Senior age). None in a quiet
+/// month.
+fn pick_major(sh: &Shadow, u: f64, quiet: bool, m: YearMonth) -> Option<Major> {
+    if quiet {
+        return None;
+    }
+    let senior_age = date_of_age(sh.holder.birth, SENIOR_AGE_MIN) <= m.first_day();
+    let candidates = [
+        (SUSPEND_PER_MONTH, Major::Suspend, !sh.cash),
+        (TERMINATE_PER_MONTH, Major::Terminate, true),
+        (FRAUD_PER_MONTH, Major::Fraud, true),
+        (
+            ZONE_CHANGE_PER_MONTH,
+            Major::ChangeZones,
+            matches!(sh.product, Product::Annual { .. }),
+        ),
+        (
+            SENIOR_SWITCH_PER_MONTH,
+            Major::SeniorSwitch,
+            !sh.cash && sh.product == (Product::Annual { zones: Zones::ALL }) && senior_age,
+        ),
+        (
+            METHOD_SWITCH_PER_MONTH,
+            Major::SwitchToCash,
+            !sh.cash && sh.product != Product::Senior,
+        ),
+        (REJECT_PER_MONTH, Major::Reject, !sh.cash),
+    ];
+    let mut acc = 0.0;
+    for (rate, major, applies) in candidates {
+        acc += rate;
+        if u < acc && applies {
+            return Some(major);
+        }
+    }
+    None
 }
 
 /// The generator's working state.
@@ -364,16 +460,85 @@ impl Gen<'_> {
     }
 
     /// A contract: its persons, its subscription and its life over the period.
+    /// Every draw happens in a fixed order (the plan of a seed depends on it):
+    /// the profile, the dates, the persons, the place of work or study, the
+    /// product and payment, the subscription, a refund request, then the life.
     fn contract(&mut self, n: u32, last_parent: &mut Option<(Person, Address)>) {
-        let cfg = self.cfg;
-        // When the contract starts, and through which channel.
+        let profile = self.profile();
+        let (request_date, start) = self.start_dates(&profile);
+        if start > self.cfg.through {
+            return;
+        }
+        let reg_at = self.office_time(request_date);
+        let home = self.residence();
+        let (holder, payer) =
+            self.parties(&profile, reg_at, request_date, start, &home, last_parent);
+        if self.rng.chance(WORK_STUDY_ELSEWHERE_SHARE) {
+            self.declare_place(&profile, &holder, reg_at, request_date);
+        }
+        let product = self.product(&profile);
+        let cash = !profile.senior_product && self.rng.chance(CASH_SHARE);
+        let payment = if cash {
+            PaymentSetup::Cash
+        } else {
+            PaymentSetup::DirectDebit {
+                debit_day: self.debit_day(),
+                mandate: self.mandate(n, &payer, 1),
+            }
+        };
+        let debit_day = match &payment {
+            PaymentSetup::DirectDebit { debit_day, .. } => debit_day.day(),
+            PaymentSetup::Cash => DebitDay::DEFAULT.day(),
+        };
+        let sub_at = reg_at + Duration::seconds(30);
+        let contract_id = self.uuid(sub_at);
+        let (actor, first_payment_means) = if profile.channel == Channel::Agency {
+            (agent(self.rng.range(1, 40)), Some(PaymentMeans::Card))
+        } else {
+            (customer(&payer), None)
+        };
+        self.send(
+            sub_at,
+            actor,
+            Some(profile.channel),
+            Command::Subscribe(Subscribe {
+                contract_id,
+                holder: holder.id,
+                payer: payer.id,
+                product,
+                start_date: start,
+                payment,
+                third_party_payer: profile.third_party,
+                senior_declaration: profile
+                    .senior_product
+                    .then_some(ActivityDeclaration::NoActivity),
+                support: Support::Pass,
+                first_payment_means,
+            }),
+        );
+        self.refund_request(start, &home, &holder, &payer);
+        let mut sh = Shadow {
+            n,
+            contract_id,
+            holder,
+            payer,
+            product,
+            cash,
+            third_party: profile.third_party,
+            debit_day,
+            mandate_version: 1,
+        };
+        self.life(&mut sh, start);
+    }
+
+    /// Who subscribes, and through which channel.
+    fn profile(&mut self) -> Profile {
         let stock = self.rng.chance(STOCK_SHARE);
-        let months = YearMonth::of(cfg.from).months_until(YearMonth::of(cfg.through));
         let roll = self.rng.unit();
-        let kind_senior = roll < SENIOR_SHARE;
-        let kind_student = !kind_senior && roll < SENIOR_SHARE + STUDENT_SHARE;
-        let senior_product = kind_senior && self.rng.chance(SENIOR_PRODUCT_SHARE);
-        let third_party = !kind_student && !senior_product && self.rng.chance(THIRD_PARTY_SHARE);
+        let senior = roll < SENIOR_SHARE;
+        let student = !senior && roll < SENIOR_SHARE + STUDENT_SHARE;
+        let senior_product = senior && self.rng.chance(SENIOR_PRODUCT_SHARE);
+        let third_party = !student && !senior_product && self.rng.chance(THIRD_PARTY_SHARE);
         let channel = if senior_product {
             Channel::Agency
         } else if third_party {
@@ -392,10 +557,24 @@ impl Gen<'_> {
                 Channel::Agency
             }
         };
-        let (request_date, start) = if channel.is_remote() {
+        Profile {
+            stock,
+            senior,
+            student,
+            senior_product,
+            third_party,
+            channel,
+        }
+    }
+
+    /// The request date and the start date of a subscription.
+    fn start_dates(&mut self, profile: &Profile) -> (NaiveDate, NaiveDate) {
+        let cfg = self.cfg;
+        let months = YearMonth::of(cfg.from).months_until(YearMonth::of(cfg.through));
+        if profile.channel.is_remote() {
             // SUB-WINDOW: a remote subscription starts on the 1st, requested 60 to
             // 15 days before; the stock starts in February or March 2024.
-            let offset = if stock {
+            let offset = if profile.stock {
                 self.rng.range(1, 2)
             } else {
                 self.rng
@@ -408,7 +587,7 @@ impl Gen<'_> {
             let req = (start - Duration::days(i64::from(before))).max(cfg.from);
             (req, start)
         } else {
-            let day = if stock {
+            let day = if profile.stock {
                 self.rng.range(0, 27)
             } else {
                 self.rng
@@ -416,24 +595,31 @@ impl Gen<'_> {
             };
             let d = cfg.from + Duration::days(i64::from(day));
             (d, d)
-        };
-        if start > cfg.through {
-            return;
         }
-        let reg_at = self.office_time(request_date);
-        let home = self.residence();
-        let (age_lo, age_hi) = if kind_senior {
+    }
+
+    /// The holder, registered, and the payer: a parent for most students
+    /// (siblings share one), a partner for a few adults, an employer contact
+    /// for third-party contracts, else the holder.
+    fn parties(
+        &mut self,
+        profile: &Profile,
+        reg_at: DateTime<Utc>,
+        request_date: NaiveDate,
+        start: NaiveDate,
+        home: &Address,
+        last_parent: &mut Option<(Person, Address)>,
+    ) -> (Person, Person) {
+        let (age_lo, age_hi) = if profile.senior {
             (63, 84)
-        } else if kind_student {
+        } else if profile.student {
             (17, 25)
         } else {
             (26, 60)
         };
         let holder = self.register(reg_at, request_date, age_lo, age_hi, home.clone());
-        // Payer: a parent for most students (siblings share one), a partner for a
-        // few adults, an employer contact for third-party contracts.
         let minor = date_of_age(holder.birth, PAYER_AGE_MIN) > start;
-        let payer = if kind_student && (minor || self.rng.chance(STUDENT_PAID_BY_PARENT)) {
+        let payer = if profile.student && (minor || self.rng.chance(STUDENT_PAID_BY_PARENT)) {
             match last_parent.clone() {
                 Some((p, _)) if p.registered < reg_at && self.rng.chance(0.35) => p,
                 _ => {
@@ -442,140 +628,113 @@ impl Gen<'_> {
                     p
                 }
             }
-        } else if third_party {
+        } else if profile.third_party {
             let office = self.residence();
             self.register(reg_at, request_date, 30, 60, office)
-        } else if !kind_senior && self.rng.chance(ADULT_PAID_BY_PARTNER) {
+        } else if !profile.senior && self.rng.chance(ADULT_PAID_BY_PARTNER) {
             self.register(reg_at, request_date, 26, 60, home.clone())
         } else {
             holder.clone()
         };
-        if self.rng.chance(WORK_STUDY_ELSEWHERE_SHARE) {
-            let pl: Place = self
-                .rng
-                .pick(&places::WORK_STUDY_PLACES)
-                .copied()
-                .unwrap_or(places::WORK_STUDY_PLACES[0]);
-            let kind = if kind_student {
-                PlaceKind::Study
-            } else {
-                PlaceKind::Work
-            };
-            self.send(
-                reg_at,
-                customer(&holder),
-                Some(Channel::Agency),
-                Command::DeclareWorkStudyPlace(DeclareWorkStudyPlace {
-                    person_id: holder.id,
-                    kind,
-                    municipality: pl.name.to_owned(),
-                    proof_ref: format!("ATT-{}", holder.client),
-                    effective_date: Some(request_date),
-                }),
-            );
-        }
-        // Product and payment.
-        let product = if senior_product {
-            Product::Senior
+        (holder, payer)
+    }
+
+    /// The holder's declared place of study (a student) or work (`REF-PLACE`).
+    fn declare_place(
+        &mut self,
+        profile: &Profile,
+        holder: &Person,
+        reg_at: DateTime<Utc>,
+        request_date: NaiveDate,
+    ) {
+        let pl: Place = self
+            .rng
+            .pick(&places::WORK_STUDY_PLACES)
+            .copied()
+            .unwrap_or(places::WORK_STUDY_PLACES[0]);
+        let kind = if profile.student {
+            PlaceKind::Study
         } else {
-            let i = self.rng.weighted(&ZONE_WEIGHTS);
-            let (a, b) = [(1, 5), (2, 3), (3, 4), (4, 5)]
-                .get(i)
-                .copied()
-                .unwrap_or((1, 5));
-            Product::Annual {
-                zones: Zones::new(a, b).unwrap_or(Zones::ALL),
-            }
-        };
-        let cash = !senior_product && self.rng.chance(CASH_SHARE);
-        let payment = if cash {
-            PaymentSetup::Cash
-        } else {
-            PaymentSetup::DirectDebit {
-                debit_day: self.debit_day(),
-                mandate: self.mandate(n, &payer, 1),
-            }
-        };
-        let payment_for_life = payment.clone();
-        let sub_at = reg_at + Duration::seconds(30);
-        let contract_id = self.uuid(sub_at);
-        let (actor, first_payment_means) = if channel == Channel::Agency {
-            (agent(self.rng.range(1, 40)), Some(PaymentMeans::Card))
-        } else {
-            (customer(&payer), None)
+            PlaceKind::Work
         };
         self.send(
-            sub_at,
-            actor,
-            Some(channel),
-            Command::Subscribe(Subscribe {
-                contract_id,
-                holder: holder.id,
-                payer: payer.id,
-                product,
-                start_date: start,
-                payment,
-                third_party_payer: third_party,
-                senior_declaration: senior_product.then_some(ActivityDeclaration::NoActivity),
-                support: Support::Pass,
-                first_payment_means,
+            reg_at,
+            customer(holder),
+            Some(Channel::Agency),
+            Command::DeclareWorkStudyPlace(DeclareWorkStudyPlace {
+                person_id: holder.id,
+                kind,
+                municipality: pl.name.to_owned(),
+                proof_ref: format!("ATT-{}", holder.client),
+                effective_date: Some(request_date),
             }),
         );
-        // PUNCT-2024 refund request in the 2025 filing window, for holders living in
-        // a campaign municipality whose contract ran in 2024.
-        if YearMonth::of(start) <= YearMonth::new(2024, 9).unwrap_or(YearMonth::of(start))
-            && self.rng.chance(CLAIM_FILED_SHARE)
-        {
-            if let Some((campaign_id, c)) = self.campaigns.first().cloned() {
-                let listed = c.operations.iter().any(|o| {
-                    o.municipalities.iter().any(|m| {
-                        navigo_rules::punctuality::normalize_municipality(m)
-                            == navigo_rules::punctuality::normalize_municipality(&home.municipality)
-                    })
-                });
-                let span = (c.filing_until - c.filing_from).num_days().max(0);
-                let d = c.filing_from
-                    + Duration::days(i64::from(
-                        self.rng.range(0, u32::try_from(span).unwrap_or(0)),
-                    ));
-                if listed && self.in_period(d) {
-                    let at = self.office_time(d);
-                    let (filer, cap) = if payer.id != holder.id && self.rng.chance(0.3) {
-                        (payer.clone(), FilerCapacity::Payer)
-                    } else {
-                        (holder.clone(), FilerCapacity::Holder)
-                    };
-                    self.send(
-                        at,
-                        customer(&filer),
-                        Some(Channel::Online),
-                        Command::FileRefundClaim(FileRefundClaim {
-                            holder: holder.id,
-                            campaign_id,
-                            filer: filer.id,
-                            filer_capacity: cap,
-                            kind: ClaimKind::Request,
-                        }),
-                    );
-                }
-            }
+    }
+
+    /// The product: Senior, or an annual zone range by weight.
+    fn product(&mut self, profile: &Profile) -> Product {
+        if profile.senior_product {
+            return Product::Senior;
         }
-        let debit_day = match &payment_for_life {
-            PaymentSetup::DirectDebit { debit_day, .. } => debit_day.day(),
-            PaymentSetup::Cash => DebitDay::DEFAULT.day(),
+        let i = self.rng.weighted(&ZONE_WEIGHTS);
+        let (a, b) = [(1, 5), (2, 3), (3, 4), (4, 5)]
+            .get(i)
+            .copied()
+            .unwrap_or((1, 5));
+        Product::Annual {
+            zones: Zones::new(a, b).unwrap_or(Zones::ALL),
+        }
+    }
+
+    /// PUNCT-2024 refund request in the 2025 filing window, for holders living in
+    /// a campaign municipality whose contract ran in 2024.
+    fn refund_request(
+        &mut self,
+        start: NaiveDate,
+        home: &Address,
+        holder: &Person,
+        payer: &Person,
+    ) {
+        if YearMonth::of(start) > YearMonth::new(2024, 9).unwrap_or(YearMonth::of(start))
+            || !self.rng.chance(CLAIM_FILED_SHARE)
+        {
+            return;
+        }
+        let Some((campaign_id, c)) = self.campaigns.first().cloned() else {
+            return;
         };
-        let mut sh = Shadow {
-            n,
-            contract_id,
-            holder,
-            payer,
-            product,
-            cash,
-            third_party,
-            debit_day,
-            mandate_version: 1,
+        let listed = c.operations.iter().any(|o| {
+            o.municipalities.iter().any(|m| {
+                navigo_rules::punctuality::normalize_municipality(m)
+                    == navigo_rules::punctuality::normalize_municipality(&home.municipality)
+            })
+        });
+        let span = (c.filing_until - c.filing_from).num_days().max(0);
+        let d = c.filing_from
+            + Duration::days(i64::from(
+                self.rng.range(0, u32::try_from(span).unwrap_or(0)),
+            ));
+        if !listed || !self.in_period(d) {
+            return;
+        }
+        let at = self.office_time(d);
+        let (filer, cap) = if payer.id != holder.id && self.rng.chance(0.3) {
+            (payer.clone(), FilerCapacity::Payer)
+        } else {
+            (holder.clone(), FilerCapacity::Holder)
         };
-        self.life(&mut sh, start);
+        self.send(
+            at,
+            customer(&filer),
+            Some(Channel::Online),
+            Command::FileRefundClaim(FileRefundClaim {
+                holder: holder.id,
+                campaign_id,
+                filer: filer.id,
+                filer_capacity: cap,
+                kind: ClaimKind::Request,
+            }),
+        );
     }
 
     fn cash_choice(&mut self) -> CashChoice {
@@ -638,297 +797,356 @@ impl Gen<'_> {
         self.send(at, actor, Some(Channel::Agency), command);
     }
 
-    /// The month-by-month life of a contract after its start.
+    /// The month-by-month life of a contract after its start: each month of a
+    /// suspended contract may bring its resumption; each month of an active one
+    /// its cash renewal, at most one major change ([`pick_major`]) and minor
+    /// events.
     fn life(&mut self, sh: &mut Shadow, start: NaiveDate) {
-        let cfg = self.cfg;
-        let contract_id = sh.contract_id;
-        let mut life = Life::Active;
         let serial_loser = self.rng.chance(SERIAL_LOSER_SHARE);
-        let mut cash_start = YearMonth::of(start);
-        let mut cash_choice = self.cash_choice();
         let first = YearMonth::of(start).plus(1);
-        let last = YearMonth::of(cfg.through);
-        let mut m = first;
-        let mut quiet_until = first;
-        let mut suspended_at = first;
-        let c = ContractRef { contract_id };
-        while m <= last && life != Life::Gone {
-            let day = |rng: &mut Rng, lo: u32, hi: u32| m.day_clamped(rng.range(lo, hi));
-            match life {
-                Life::Gone => {}
+        let mut cur = LifeCursor {
+            life: Life::Active,
+            m: first,
+            quiet_until: first,
+            suspended_at: first,
+            cash_start: YearMonth::of(start),
+            cash_choice: self.cash_choice(),
+            serial_loser,
+        };
+        let last = YearMonth::of(self.cfg.through);
+        while cur.m <= last && cur.life != Life::Gone {
+            let flow = match cur.life {
+                Life::Gone => Flow::Next,
                 Life::Suspended { resume } => {
-                    if resume == Some(m) {
-                        let d = day(&mut self.rng, 1, 25);
-                        let at = self.office_time(d);
-                        self.send_via_channel(
-                            sh,
-                            &sh.payer,
-                            d,
-                            at,
-                            0.7,
-                            Command::Resume(Resume {
-                                contract_id,
-                                effective_date: None,
-                                payment: None,
-                            }),
-                        );
-                        life = Life::Active;
-                        quiet_until = m.plus(1);
-                    } else if resume.is_none() && suspended_at.months_until(m) >= 12 {
-                        // SUSP-MAX-12M: the clock terminates it.
-                        life = Life::Gone;
-                    }
+                    self.suspended_month(sh, &mut cur, resume);
+                    Flow::Next
                 }
-                Life::Active => {
-                    let quiet = m < quiet_until;
-                    // Cash (PAY-CASH): the payer renews, switches to direct debit
-                    // at renewal (PAY-SWITCH-TO-DEBIT) or lets the period lapse
-                    // (the clock suspends it; SUSP-MAX-12M ends it a year later).
-                    // The period's end is the ledger's: a monthly intent resolves
-                    // to the request only within the renewal window.
-                    if sh.cash {
-                        if m > cash_start.plus(12) && cash_choice == CashChoice::Lapse {
-                            life = Life::Gone;
-                            m = m.plus(1);
-                            continue;
-                        }
-                        if m > cash_start.plus(12) && cash_choice == CashChoice::Switch {
-                            sh.cash = false;
-                        } else if cash_choice != CashChoice::Lapse {
-                            let switch_to = if cash_choice == CashChoice::Switch {
-                                sh.mandate_version += 1;
-                                let payer = sh.payer.clone();
-                                let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
-                                let debit_day = self.debit_day();
-                                sh.debit_day = debit_day.day();
-                                Some(PaymentSetup::DirectDebit { debit_day, mandate })
-                            } else {
-                                None
-                            };
-                            // Twice a month, so that one falls in the window.
-                            for (lo, hi) in [(1, 14), (15, 28)] {
-                                let d = day(&mut self.rng, lo, hi);
-                                let at = self.office_time(d);
-                                self.push(
-                                    at,
-                                    Step::Intent(Intent::CashRenewal {
-                                        contract_id,
-                                        switch_to: switch_to.clone(),
-                                    }),
-                                );
-                            }
-                        }
-                    }
-                    let u = self.rng.unit();
-                    let mut acc = 0.0;
-                    let mut hit = |p: f64| {
-                        acc += p;
-                        u < acc
-                    };
-                    if quiet {
-                        // The month after a change: nothing major.
-                    } else if hit(SUSPEND_PER_MONTH) && !sh.cash {
-                        let d = day(&mut self.rng, 1, 26);
-                        let at = self.office_time(d);
-                        let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
-                        let back = i32::try_from(self.rng.range(1, 8)).unwrap_or(1);
-                        let planned_resumption = planned.then(|| m.plus(2 + back).first_day());
-                        self.send_via_channel(
-                            sh,
-                            &sh.payer,
-                            d,
-                            at,
-                            0.7,
-                            Command::Suspend(Suspend {
-                                contract_id,
-                                effective_date: None,
-                                planned_resumption,
-                            }),
-                        );
-                        suspended_at = m;
-                        if planned {
-                            // The clock resumes it on the planned date.
-                            quiet_until = m.plus(3 + back);
-                            m = m.plus(2 + back);
-                            continue;
-                        }
-                        life = if self.rng.chance(SUSPEND_NEVER_RESUMED) {
-                            Life::Suspended { resume: None }
-                        } else {
-                            Life::Suspended {
-                                resume: Some(m.plus(2 + back)),
-                            }
-                        };
-                    } else if hit(TERMINATE_PER_MONTH) {
-                        let d = day(&mut self.rng, 1, 28);
-                        let at = self.office_time(d);
-                        self.send_via_channel(
-                            sh,
-                            &sh.payer,
-                            d,
-                            at,
-                            0.6,
-                            Command::TerminateByPayer(c.clone()),
-                        );
-                        life = Life::Gone;
-                    } else if hit(FRAUD_PER_MONTH) {
-                        let d = day(&mut self.rng, 1, 28);
-                        let at = self.office_time(d);
-                        let mut accomplices = Vec::new();
-                        if self.rng.chance(FRAUD_WITH_ACCOMPLICES) {
-                            for _ in 0..self.rng.range(1, 2) {
-                                if let Some(p) = self.rng.pick(&self.persons).cloned() {
-                                    if p.id != sh.holder.id
-                                        && p.registered < at
-                                        && !accomplices.contains(&p.id)
-                                    {
-                                        accomplices.push(p.id);
-                                    }
-                                }
-                            }
-                        }
-                        let kind = if self.rng.chance(0.7) {
-                            FraudKind::Usage
-                        } else {
-                            FraudKind::Subscription
-                        };
-                        self.send_by_agent(
-                            at,
-                            Command::EstablishFraud(EstablishFraud {
-                                contract_id,
-                                kind,
-                                fraudster: sh.holder.id,
-                                accomplices,
-                            }),
-                        );
-                        life = Life::Gone;
-                    } else if hit(ZONE_CHANGE_PER_MONTH)
-                        && matches!(sh.product, Product::Annual { .. })
-                    {
-                        let d = day(&mut self.rng, 1, 25);
-                        let at = self.office_time(d);
-                        let to = if sh.product.zones() == Zones::ALL {
-                            let i = usize::try_from(self.rng.range(1, 3)).unwrap_or(1);
-                            [(1, 5), (2, 3), (3, 4), (4, 5)]
-                                .get(i)
-                                .copied()
-                                .unwrap_or((2, 3))
-                        } else {
-                            (1, 5)
-                        };
-                        let zones = Zones::new(to.0, to.1).unwrap_or(Zones::ALL);
-                        self.send_via_channel(
-                            sh,
-                            &sh.payer,
-                            d,
-                            at,
-                            0.6,
-                            Command::ChangeZones(ChangeZones {
-                                contract_id,
-                                zones,
-                                effective_date: None,
-                            }),
-                        );
-                        sh.product = Product::Annual { zones };
-                        quiet_until = m.plus(2);
-                    } else if hit(SENIOR_SWITCH_PER_MONTH)
-                        && !sh.cash
-                        && sh.product == (Product::Annual { zones: Zones::ALL })
-                        && date_of_age(sh.holder.birth, SENIOR_AGE_MIN) <= m.first_day()
-                    {
-                        let d = day(&mut self.rng, 1, 18);
-                        let at = self.office_time(d);
-                        let holder = sh.holder.clone();
-                        self.send(
-                            at,
-                            customer(&holder),
-                            Some(Channel::Agency),
-                            Command::RequestSeniorSwitch(RequestSeniorSwitch {
-                                contract_id,
-                                declaration: ActivityDeclaration::NoActivity,
-                                age_proof_ref: format!("CNI-{}", holder.client),
-                            }),
-                        );
-                        let v = navigo_rules::calendar::add_working_days(
-                            d,
-                            SENIOR_PROCESSING_WORKING_DAYS,
-                        ) + Duration::days(1);
-                        if self.in_period(v) {
-                            let at = self.office_time(v);
-                            self.send_by_agent(at, Command::ValidateSeniorSwitch(c.clone()));
-                        }
-                        sh.product = Product::Senior;
-                        quiet_until = m.plus(2);
-                    } else if hit(METHOD_SWITCH_PER_MONTH)
-                        && !sh.cash
-                        && sh.product != Product::Senior
-                    {
-                        // PAY-SWITCH-TO-CASH: what the switch makes due is paid at
-                        // the agency the same day.
-                        let d = day(&mut self.rng, 1, 20);
-                        let at = self.office_time(d);
-                        self.send_by_agent(
-                            at,
-                            Command::SwitchPaymentMethod(SwitchPaymentMethod {
-                                contract_id,
-                                to: PaymentSetup::Cash,
-                            }),
-                        );
-                        self.push(
-                            at + Duration::seconds(60),
-                            Step::Intent(Intent::PayCash { contract_id }),
-                        );
-                        cash_start = m;
-                        cash_choice = self.cash_choice();
-                        sh.cash = true;
-                        quiet_until = m.plus(2);
-                    } else if !sh.cash && hit(REJECT_PER_MONTH) {
-                        let code = self.reason_code();
-                        let d = day(&mut self.rng, 14, 27);
-                        let at = date_at(d, self.rng.range(3600, 6 * 3600));
-                        self.push(
-                            at,
-                            Step::Intent(Intent::RejectDebit {
-                                contract_id,
-                                month: m,
-                                reason_code: code,
-                            }),
-                        );
-                        if code == ReasonCode::MD07 {
-                            life = Life::Gone;
-                        } else if self.rng.chance(SETTLE_IN_GRACE) {
-                            let s =
-                                d + Duration::days(i64::from(self.rng.range(2, SETTLE_DAYS_MAX)));
-                            let i = self.rng.weighted(&SETTLE_CHANNEL_WEIGHTS);
-                            let via = [
-                                SettlementChannel::OnlineCard,
-                                SettlementChannel::Phone,
-                                SettlementChannel::Agency,
-                            ]
-                            .get(i)
-                            .copied()
-                            .unwrap_or(SettlementChannel::OnlineCard);
-                            if self.in_period(s) {
-                                let at = self.office_time(s);
-                                self.push(
-                                    at,
-                                    Step::Intent(Intent::SettleDebt { contract_id, via }),
-                                );
-                            }
-                            quiet_until = m.plus(2);
-                        } else {
-                            // PAY-UNPAID-TERMINATION after the grace; the notice
-                            // follows two months later (BAN-TREASURY-2Y).
-                            life = Life::Gone;
-                        }
-                    }
-                    if life == Life::Active {
-                        self.minor_events(sh, serial_loser, m);
+                Life::Active => self.active_month(sh, &mut cur),
+            };
+            if flow == Flow::Next {
+                cur.m = cur.m.plus(1);
+            }
+        }
+    }
+
+    /// A day of month `m` between `lo` and `hi`.
+    fn day_in(&mut self, m: YearMonth, lo: u32, hi: u32) -> NaiveDate {
+        m.day_clamped(self.rng.range(lo, hi))
+    }
+
+    /// A month of a suspended contract: the resumption asked in the month it
+    /// was planned for, or (never resumed) the end a year after the suspension.
+    fn suspended_month(&mut self, sh: &Shadow, cur: &mut LifeCursor, resume: Option<YearMonth>) {
+        let m = cur.m;
+        if resume == Some(m) {
+            let d = self.day_in(m, 1, 25);
+            let at = self.office_time(d);
+            self.send_via_channel(
+                sh,
+                &sh.payer,
+                d,
+                at,
+                0.7,
+                Command::Resume(Resume {
+                    contract_id: sh.contract_id,
+                    effective_date: None,
+                    payment: None,
+                }),
+            );
+            cur.life = Life::Active;
+            cur.quiet_until = m.plus(1);
+        } else if resume.is_none() && cur.suspended_at.months_until(m) >= 12 {
+            // SUSP-MAX-12M: the clock terminates it.
+            cur.life = Life::Gone;
+        }
+    }
+
+    /// A month of an active contract: its cash renewal, at most one major
+    /// change (none the month after a change), then its minor events while it
+    /// stays active.
+    fn active_month(&mut self, sh: &mut Shadow, cur: &mut LifeCursor) -> Flow {
+        let quiet = cur.m < cur.quiet_until;
+        if sh.cash && self.cash_month(sh, cur) == Flow::Jumped {
+            return Flow::Jumped;
+        }
+        let u = self.rng.unit();
+        let flow = match pick_major(sh, u, quiet, cur.m) {
+            None => Flow::Next,
+            Some(Major::Suspend) => self.suspend(sh, cur),
+            Some(Major::Terminate) => {
+                let d = self.day_in(cur.m, 1, 28);
+                let at = self.office_time(d);
+                let c = ContractRef {
+                    contract_id: sh.contract_id,
+                };
+                self.send_via_channel(sh, &sh.payer, d, at, 0.6, Command::TerminateByPayer(c));
+                cur.life = Life::Gone;
+                Flow::Next
+            }
+            Some(Major::Fraud) => {
+                self.fraud(sh, cur.m);
+                cur.life = Life::Gone;
+                Flow::Next
+            }
+            Some(Major::ChangeZones) => {
+                self.change_zones(sh, cur.m);
+                cur.quiet_until = cur.m.plus(2);
+                Flow::Next
+            }
+            Some(Major::SeniorSwitch) => {
+                self.senior_switch(sh, cur.m);
+                cur.quiet_until = cur.m.plus(2);
+                Flow::Next
+            }
+            Some(Major::SwitchToCash) => {
+                self.switch_to_cash(sh, cur);
+                Flow::Next
+            }
+            Some(Major::Reject) => {
+                self.reject(sh, cur);
+                Flow::Next
+            }
+        };
+        if flow == Flow::Next && cur.life == Life::Active {
+            self.minor_events(sh, cur.serial_loser, cur.m);
+        }
+        flow
+    }
+
+    /// Cash (PAY-CASH): the payer renews, switches to direct debit at renewal
+    /// (PAY-SWITCH-TO-DEBIT) or lets the period lapse (the clock suspends it;
+    /// SUSP-MAX-12M ends it a year later). The period's end is the ledger's: a
+    /// monthly intent resolves to the request only within the renewal window.
+    /// [`Flow::Jumped`] when the period lapsed: the life ends.
+    fn cash_month(&mut self, sh: &mut Shadow, cur: &mut LifeCursor) -> Flow {
+        let m = cur.m;
+        let period_over = m > cur.cash_start.plus(12);
+        if period_over && cur.cash_choice == CashChoice::Lapse {
+            cur.life = Life::Gone;
+            cur.m = m.plus(1);
+            return Flow::Jumped;
+        }
+        if period_over && cur.cash_choice == CashChoice::Switch {
+            sh.cash = false;
+            return Flow::Next;
+        }
+        if cur.cash_choice == CashChoice::Lapse {
+            return Flow::Next;
+        }
+        let switch_to = if cur.cash_choice == CashChoice::Switch {
+            sh.mandate_version += 1;
+            let payer = sh.payer.clone();
+            let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
+            let debit_day = self.debit_day();
+            sh.debit_day = debit_day.day();
+            Some(PaymentSetup::DirectDebit { debit_day, mandate })
+        } else {
+            None
+        };
+        // Twice a month, so that one falls in the window.
+        for (lo, hi) in [(1, 14), (15, 28)] {
+            let d = self.day_in(m, lo, hi);
+            let at = self.office_time(d);
+            self.push(
+                at,
+                Step::Intent(Intent::CashRenewal {
+                    contract_id: sh.contract_id,
+                    switch_to: switch_to.clone(),
+                }),
+            );
+        }
+        Flow::Next
+    }
+
+    /// `SUSP-ANYTIME`: a suspension, with a planned resumption (the clock
+    /// resumes it: [`Flow::Jumped`] to the month after), or resumed later by
+    /// request, or never.
+    fn suspend(&mut self, sh: &Shadow, cur: &mut LifeCursor) -> Flow {
+        let m = cur.m;
+        let d = self.day_in(m, 1, 26);
+        let at = self.office_time(d);
+        let planned = self.rng.chance(SUSPEND_WITH_PLANNED_RESUMPTION);
+        let back = i32::try_from(self.rng.range(1, 8)).unwrap_or(1);
+        let planned_resumption = planned.then(|| m.plus(2 + back).first_day());
+        self.send_via_channel(
+            sh,
+            &sh.payer,
+            d,
+            at,
+            0.7,
+            Command::Suspend(Suspend {
+                contract_id: sh.contract_id,
+                effective_date: None,
+                planned_resumption,
+            }),
+        );
+        cur.suspended_at = m;
+        if planned {
+            // The clock resumes it on the planned date.
+            cur.quiet_until = m.plus(3 + back);
+            cur.m = m.plus(2 + back);
+            return Flow::Jumped;
+        }
+        cur.life = if self.rng.chance(SUSPEND_NEVER_RESUMED) {
+            Life::Suspended { resume: None }
+        } else {
+            Life::Suspended {
+                resume: Some(m.plus(2 + back)),
+            }
+        };
+        Flow::Next
+    }
+
+    /// `FRAUD-TERMINATION`: the holder found a fraudster, with accomplices
+    /// sometimes.
+    fn fraud(&mut self, sh: &Shadow, m: YearMonth) {
+        let d = self.day_in(m, 1, 28);
+        let at = self.office_time(d);
+        let mut accomplices = Vec::new();
+        if self.rng.chance(FRAUD_WITH_ACCOMPLICES) {
+            for _ in 0..self.rng.range(1, 2) {
+                if let Some(p) = self.rng.pick(&self.persons).cloned() {
+                    if p.id != sh.holder.id && p.registered < at && !accomplices.contains(&p.id) {
+                        accomplices.push(p.id);
                     }
                 }
             }
-            m = m.plus(1);
         }
+        let kind = if self.rng.chance(0.7) {
+            FraudKind::Usage
+        } else {
+            FraudKind::Subscription
+        };
+        self.send_by_agent(
+            at,
+            Command::EstablishFraud(EstablishFraud {
+                contract_id: sh.contract_id,
+                kind,
+                fraudster: sh.holder.id,
+                accomplices,
+            }),
+        );
+    }
+
+    /// `ZONE-UP` / `ZONE-DOWN`: all zones to a smaller range, or back to all.
+    fn change_zones(&mut self, sh: &mut Shadow, m: YearMonth) {
+        let d = self.day_in(m, 1, 25);
+        let at = self.office_time(d);
+        let to = if sh.product.zones() == Zones::ALL {
+            let i = usize::try_from(self.rng.range(1, 3)).unwrap_or(1);
+            [(1, 5), (2, 3), (3, 4), (4, 5)]
+                .get(i)
+                .copied()
+                .unwrap_or((2, 3))
+        } else {
+            (1, 5)
+        };
+        let zones = Zones::new(to.0, to.1).unwrap_or(Zones::ALL);
+        self.send_via_channel(
+            sh,
+            &sh.payer,
+            d,
+            at,
+            0.6,
+            Command::ChangeZones(ChangeZones {
+                contract_id: sh.contract_id,
+                zones,
+                effective_date: None,
+            }),
+        );
+        sh.product = Product::Annual { zones };
+    }
+
+    /// `SENIOR-SWITCH`: requested by the holder, validated by an agent after
+    /// the processing days.
+    fn senior_switch(&mut self, sh: &mut Shadow, m: YearMonth) {
+        let d = self.day_in(m, 1, 18);
+        let at = self.office_time(d);
+        let holder = sh.holder.clone();
+        self.send(
+            at,
+            customer(&holder),
+            Some(Channel::Agency),
+            Command::RequestSeniorSwitch(RequestSeniorSwitch {
+                contract_id: sh.contract_id,
+                declaration: ActivityDeclaration::NoActivity,
+                age_proof_ref: format!("CNI-{}", holder.client),
+            }),
+        );
+        let v = navigo_rules::calendar::add_working_days(d, SENIOR_PROCESSING_WORKING_DAYS)
+            + Duration::days(1);
+        if self.in_period(v) {
+            let at = self.office_time(v);
+            let c = ContractRef {
+                contract_id: sh.contract_id,
+            };
+            self.send_by_agent(at, Command::ValidateSeniorSwitch(c));
+        }
+        sh.product = Product::Senior;
+    }
+
+    /// PAY-SWITCH-TO-CASH: what the switch makes due is paid at the agency the
+    /// same day; a new cash period starts.
+    fn switch_to_cash(&mut self, sh: &mut Shadow, cur: &mut LifeCursor) {
+        let m = cur.m;
+        let d = self.day_in(m, 1, 20);
+        let at = self.office_time(d);
+        self.send_by_agent(
+            at,
+            Command::SwitchPaymentMethod(SwitchPaymentMethod {
+                contract_id: sh.contract_id,
+                to: PaymentSetup::Cash,
+            }),
+        );
+        self.push(
+            at + Duration::seconds(60),
+            Step::Intent(Intent::PayCash {
+                contract_id: sh.contract_id,
+            }),
+        );
+        cur.cash_start = m;
+        cur.cash_choice = self.cash_choice();
+        sh.cash = true;
+        cur.quiet_until = m.plus(2);
+    }
+
+    /// `PAY-REJECT`: a debit rejected; the payer settles within the grace
+    /// period, or the contract ends (an account closed, `MD07`, or
+    /// PAY-UNPAID-TERMINATION after the grace, the notice two months later,
+    /// BAN-TREASURY-2Y).
+    fn reject(&mut self, sh: &Shadow, cur: &mut LifeCursor) {
+        let m = cur.m;
+        let contract_id = sh.contract_id;
+        let code = self.reason_code();
+        let d = self.day_in(m, 14, 27);
+        let at = date_at(d, self.rng.range(3600, 6 * 3600));
+        self.push(
+            at,
+            Step::Intent(Intent::RejectDebit {
+                contract_id,
+                month: m,
+                reason_code: code,
+            }),
+        );
+        if code == ReasonCode::MD07 || !self.rng.chance(SETTLE_IN_GRACE) {
+            cur.life = Life::Gone;
+            return;
+        }
+        let s = d + Duration::days(i64::from(self.rng.range(2, SETTLE_DAYS_MAX)));
+        let i = self.rng.weighted(&SETTLE_CHANNEL_WEIGHTS);
+        let via = [
+            SettlementChannel::OnlineCard,
+            SettlementChannel::Phone,
+            SettlementChannel::Agency,
+        ]
+        .get(i)
+        .copied()
+        .unwrap_or(SettlementChannel::OnlineCard);
+        if self.in_period(s) {
+            let at = self.office_time(s);
+            self.push(at, Step::Intent(Intent::SettleDebt { contract_id, via }));
+        }
+        cur.quiet_until = m.plus(2);
     }
 
     /// Loss, debit day, payer and address changes: they do not change the status.

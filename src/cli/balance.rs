@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
-use navigo_projections::{balance, Worlds};
+use navigo_projections::{balance, Folded};
 use navigo_store::Clock;
 
 use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
@@ -31,10 +31,10 @@ pub struct Args {
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of("ID", &args.id, &args.as_of, SystemClock.now())?;
     let events = super::read_whole_log(data).await?;
-    let worlds = Worlds::new(&events, &q.query);
+    let input = Folded::new(&events, &q.query);
     let mut out = std::io::stdout().lock();
-    if worlds.known.contract(q.id).is_some() {
-        let b = balance::contract_balance_in(&worlds.at, q.id, &q.query).map_err(unknown)?;
+    if input.known().contract(q.id).is_some() {
+        let b = balance::contract_balance(&input, q.id).map_err(unknown)?;
         if q.json {
             print_json(&b)?;
         } else {
@@ -43,7 +43,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let b = balance::payer_balance_in(&worlds, q.id, &q.query).map_err(unknown)?;
+    let b = balance::payer_balance(&input, q.id).map_err(unknown)?;
     if q.json {
         print_json(&b)?;
         return Ok(ExitCode::SUCCESS);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::MayBe;
-use navigo_projections::bans;
+use navigo_projections::{bans, Folded};
 
 use super::state::{name, person_view, PersonArgs};
 use super::CmdResult;
@@ -19,7 +19,11 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(b) = person_view(data, &args.person, &args.as_of, bans::person_bans).await? else {
+    let Some(b) = person_view(data, &args.person, &args.as_of, |e, id, q| {
+        bans::person_bans(&Folded::new(e, q), id)
+    })
+    .await?
+    else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

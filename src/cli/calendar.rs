@@ -11,7 +11,7 @@ use navigo_events_schema::event::ChargeLine;
 use navigo_events_schema::views::DebitStatus;
 use navigo_ledger_core::load;
 use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
-use navigo_projections::{calendar, ProjectionError};
+use navigo_projections::{calendar, Folded, ProjectionError};
 use navigo_rules::Policy;
 use navigo_store::Clock;
 
@@ -57,8 +57,13 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     if events.is_empty() {
         return Err(unknown(ProjectionError::UnknownContract(q.id)).into());
     }
-    let cal = calendar::calendar(&events, q.id, &q.query, &Policy::default(), args.horizon)
-        .map_err(unknown)?;
+    let cal = calendar::calendar(
+        &Folded::new(&events, &q.query),
+        q.id,
+        &Policy::default(),
+        args.horizon,
+    )
+    .map_err(unknown)?;
     if q.json {
         print_json(&cal)?;
         return Ok(ExitCode::SUCCESS);

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_projections::refunds;
+use navigo_projections::{refunds, Folded};
 
 use super::state::{eur, name, person_view, PersonArgs};
 use super::CmdResult;
@@ -18,7 +18,10 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(r) = person_view(data, &args.person, &args.as_of, refunds::person_refunds).await?
+    let Some(r) = person_view(data, &args.person, &args.as_of, |e, id, q| {
+        refunds::person_refunds(&Folded::new(e, q), id)
+    })
+    .await?
     else {
         return Ok(ExitCode::SUCCESS);
     };

@@ -16,7 +16,7 @@ use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
     ContractStateView, ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
-use navigo_projections::{state, Query, Worlds};
+use navigo_projections::{state, Folded, Query};
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 use serde::Serialize;
@@ -197,10 +197,10 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         None => now,
     };
     let events = super::read_whole_log(data).await?;
-    let worlds = Worlds::new(&events, &q.query);
-    let view = state::contract_state_in(&worlds, q.id, &q.query).map_err(unknown)?;
+    let input = Folded::new(&events, &q.query);
+    let view = state::contract_state(&input, q.id).map_err(unknown)?;
     let validity = match args.zone {
-        Some(z) => Some(state::validity_in(&worlds.known, q.id, z, instant).map_err(unknown)?),
+        Some(z) => Some(state::validity(&input, q.id, z, instant).map_err(unknown)?),
         None => None,
     };
     if q.json {

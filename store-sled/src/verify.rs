@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use navigo_events_schema::{decode_record, record_hashes, Hash, StreamId};
+use navigo_events_schema::{decode_record, record_hashes, Envelope, Hash, StreamId};
 
 use crate::format::Format;
 use crate::frame;
@@ -13,136 +13,188 @@ use crate::writer::storage;
 pub use navigo_store::verify::{BadRecord, Problem, VerifyReport};
 use navigo_store::{Head, StoreError};
 
-/// Verifies the whole tree.
+/// Why a walk of the tree stopped before its end: the storage failed, or the
+/// record at `position` is bad.
+enum Stop {
+    Storage(StoreError),
+    Bad { position: u64, problem: Problem },
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Stop {
+        Stop::Storage(e)
+    }
+}
+
+/// The walk of the log: the last good record, and each stream's last sequence.
+struct Walk {
+    format: Format,
+    head: Head,
+    seqs: HashMap<StreamId, u64>,
+}
+
+/// Verifies the whole tree: every record in position order, then the stream
+/// index and the idempotency keys against what the records hold.
 ///
 /// # Errors
 /// Only a storage failure; every kind of corruption is reported in the report.
 pub(crate) fn verify_tree(tree: &sled::Tree, format: Format) -> Result<VerifyReport, StoreError> {
-    let mut head = Head {
-        position: 0,
-        hash: Hash::GENESIS,
-        recorded_at: None,
+    let mut walk = Walk {
+        format,
+        head: Head {
+            position: 0,
+            hash: Hash::GENESIS,
+            recorded_at: None,
+        },
+        seqs: HashMap::new(),
     };
-    let mut seqs: HashMap<StreamId, u64> = HashMap::new();
-    let bad = |position: u64, problem: Problem, head: Head, seqs: &HashMap<StreamId, u64>| {
-        Ok(VerifyReport {
-            records_checked: position.saturating_sub(1),
-            streams: seqs.len() as u64,
-            head,
-            first_bad: Some(BadRecord { position, problem }),
-        })
+    let outcome = walk
+        .records(tree)
+        .and_then(|()| walk.stream_index(tree))
+        .and_then(|()| walk.idempotency_keys(tree));
+    let (records_checked, first_bad) = match outcome {
+        Ok(()) => (walk.head.position, None),
+        Err(Stop::Storage(e)) => return Err(e),
+        Err(Stop::Bad { position, problem }) => (
+            position.saturating_sub(1),
+            Some(BadRecord { position, problem }),
+        ),
     };
-    for (expected, item) in (1u64..).zip(tree.scan_prefix([keys::LOG])) {
-        let (k, v) = item.map_err(storage)?;
-        let pos = keys::log_key_position(&k);
-        if pos != Some(expected) {
-            return bad(expected, Problem::Missing { next_found: pos }, head, &seqs);
-        }
-        let v = match frame::unframe(format, &v) {
-            Ok(record) => record,
-            Err(e) => return bad(expected, Problem::Undecodable(e), head, &seqs),
-        };
-        let (claimed, actual) = match record_hashes(&v) {
-            Ok(h) => h,
-            Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),
-        };
-        if claimed != actual {
-            return bad(
-                expected,
-                Problem::HashMismatch { claimed, actual },
-                head,
-                &seqs,
-            );
-        }
-        let env = match decode_record(&v) {
-            Ok(e) => e,
-            Err(e) => return bad(expected, Problem::Undecodable(e.to_string()), head, &seqs),
-        };
-        if env.position != expected {
-            let p = Problem::PositionMismatch {
-                found: env.position,
+    Ok(VerifyReport {
+        records_checked,
+        streams: walk.seqs.len() as u64,
+        head: walk.head,
+        first_bad,
+    })
+}
+
+impl Walk {
+    /// Every record, in position order, each checked and chained to the one
+    /// before; the head moves past each good one.
+    fn records(&mut self, tree: &sled::Tree) -> Result<(), Stop> {
+        for (expected, item) in (1u64..).zip(tree.scan_prefix([keys::LOG])) {
+            let (k, v) = item.map_err(storage)?;
+            let bad = |problem| Stop::Bad {
+                position: expected,
+                problem,
             };
-            return bad(expected, p, head, &seqs);
+            let env = record_at(self.format, expected, &k, &v).map_err(bad)?;
+            self.check_chain(&env).map_err(bad)?;
+            let index = tree
+                .get(keys::stream_key(&env.stream, env.stream_seq))
+                .map_err(storage)?;
+            let points_to = index.as_deref().and_then(keys::be_u64);
+            if points_to != Some(expected) {
+                return Err(bad(Problem::IndexMismatch {
+                    stream: env.stream,
+                    seq: env.stream_seq,
+                    index_points_to: points_to,
+                }));
+            }
+            self.seqs.insert(env.stream, env.stream_seq);
+            self.head = Head {
+                position: expected,
+                hash: env.hash,
+                recorded_at: Some(env.recorded_at),
+            };
         }
-        if env.prev_hash != head.hash {
-            let p = Problem::BrokenLink {
-                expected: head.hash,
+        Ok(())
+    }
+
+    /// A record follows the head: it links to the head's hash, is recorded no
+    /// earlier, and takes its stream's next sequence.
+    fn check_chain(&self, env: &Envelope) -> Result<(), Problem> {
+        if env.prev_hash != self.head.hash {
+            return Err(Problem::BrokenLink {
+                expected: self.head.hash,
                 found: env.prev_hash,
-            };
-            return bad(expected, p, head, &seqs);
+            });
         }
-        if let Some(previous) = head.recorded_at {
+        if let Some(previous) = self.head.recorded_at {
             if env.recorded_at < previous {
-                let p = Problem::RecordedAtDecreased {
+                return Err(Problem::RecordedAtDecreased {
                     previous,
                     found: env.recorded_at,
-                };
-                return bad(expected, p, head, &seqs);
+                });
             }
         }
-        let last = seqs.get(&env.stream).copied().unwrap_or(0);
+        let last = self.seqs.get(&env.stream).copied().unwrap_or(0);
         if env.stream_seq != last + 1 {
-            let p = Problem::SequenceGap {
+            return Err(Problem::SequenceGap {
                 stream: env.stream,
                 expected: last + 1,
                 found: env.stream_seq,
-            };
-            return bad(expected, p, head, &seqs);
+            });
         }
-        let index = tree
-            .get(keys::stream_key(&env.stream, env.stream_seq))
-            .map_err(storage)?;
-        let points_to = index.as_deref().and_then(keys::be_u64);
-        if points_to != Some(expected) {
-            let p = Problem::IndexMismatch {
-                stream: env.stream,
-                seq: env.stream_seq,
-                index_points_to: points_to,
-            };
-            return bad(expected, p, head, &seqs);
-        }
-        seqs.insert(env.stream, env.stream_seq);
-        head = Head {
-            position: expected,
-            hash: env.hash,
-            recorded_at: Some(env.recorded_at),
-        };
+        Ok(())
     }
-    // Every record has its index entry (checked above); an index entry beyond
-    // those, or an idempotency entry past the head, is dangling.
-    for item in tree.scan_prefix([keys::STREAM]) {
-        let (k, v) = item.map_err(storage)?;
-        let entry = keys::parse_stream_key(&k);
-        let ok = match entry {
-            Some((stream, seq)) => seqs.get(&stream).is_some_and(|last| seq <= *last),
-            None => false,
-        };
-        if !ok {
-            let pos = keys::be_u64(&v).unwrap_or(head.position + 1);
-            let what = match entry {
-                Some((s, q)) => format!("stream {s} seq {q} -> position {pos}"),
-                None => format!("malformed stream index key {}", hex::encode(&k)),
+
+    /// Every record has its index entry (checked with the records); an index
+    /// entry beyond those is dangling.
+    fn stream_index(&self, tree: &sled::Tree) -> Result<(), Stop> {
+        for item in tree.scan_prefix([keys::STREAM]) {
+            let (k, v) = item.map_err(storage)?;
+            let entry = keys::parse_stream_key(&k);
+            let ok = match entry {
+                Some((stream, seq)) => self.seqs.get(&stream).is_some_and(|last| seq <= *last),
+                None => false,
             };
-            return bad(pos, Problem::DanglingIndex { what }, head, &seqs);
+            if !ok {
+                let pos = keys::be_u64(&v).unwrap_or(self.head.position + 1);
+                let what = match entry {
+                    Some((s, q)) => format!("stream {s} seq {q} -> position {pos}"),
+                    None => format!("malformed stream index key {}", hex::encode(&k)),
+                };
+                return Err(Stop::Bad {
+                    position: pos,
+                    problem: Problem::DanglingIndex { what },
+                });
+            }
         }
+        Ok(())
     }
-    for item in tree.scan_prefix([keys::IDEM]) {
-        let (k, v) = item.map_err(storage)?;
-        let entry = IdemEntry::decode(&v);
-        let ok = entry.is_some_and(|e| {
-            e.count >= 1 && e.first >= 1 && e.first + u64::from(e.count) - 1 <= head.position
+
+    /// An idempotency entry names positions at or before the head.
+    fn idempotency_keys(&self, tree: &sled::Tree) -> Result<(), Stop> {
+        let head = self.head.position;
+        for item in tree.scan_prefix([keys::IDEM]) {
+            let (k, v) = item.map_err(storage)?;
+            let entry = IdemEntry::decode(&v);
+            let ok = entry.is_some_and(|e| {
+                e.count >= 1 && e.first >= 1 && e.first + u64::from(e.count) - 1 <= head
+            });
+            if !ok {
+                let key = String::from_utf8_lossy(&k[1..]).into_owned();
+                return Err(Stop::Bad {
+                    position: entry.map_or(head + 1, |e| e.first),
+                    problem: Problem::DanglingIndex {
+                        what: format!("idempotency key {key:?}"),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The record stored under log key `k` as the record at position `expected`:
+/// at its key, its stored form giving back a record, its bytes hashing to the
+/// hash it claims, decodable, and saying its own position.
+fn record_at(format: Format, expected: u64, k: &[u8], stored: &[u8]) -> Result<Envelope, Problem> {
+    let pos = keys::log_key_position(k);
+    if pos != Some(expected) {
+        return Err(Problem::Missing { next_found: pos });
+    }
+    let v = &*frame::unframe(format, stored).map_err(Problem::Undecodable)?;
+    let (claimed, actual) = record_hashes(v).map_err(|e| Problem::Undecodable(e.to_string()))?;
+    if claimed != actual {
+        return Err(Problem::HashMismatch { claimed, actual });
+    }
+    let env = decode_record(v).map_err(|e| Problem::Undecodable(e.to_string()))?;
+    if env.position != expected {
+        return Err(Problem::PositionMismatch {
+            found: env.position,
         });
-        if !ok {
-            let key = String::from_utf8_lossy(&k[1..]).into_owned();
-            let pos = entry.map_or(head.position + 1, |e| e.first);
-            let what = format!("idempotency key {key:?}");
-            return bad(pos, Problem::DanglingIndex { what }, head, &seqs);
-        }
     }
-    Ok(VerifyReport {
-        records_checked: head.position,
-        streams: seqs.len() as u64,
-        head,
-        first_bad: None,
-    })
+    Ok(env)
 }

@@ -35,6 +35,9 @@ use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
 
+/// One write of a batch: a key and its value.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// Stream versions kept in the writer's cache. When full, the cache is cleared and
 /// refilled from the stream index on demand: a bound, not an eviction policy,
 /// because a miss costs one short index read.
@@ -71,6 +74,14 @@ pub(crate) struct Written {
 }
 
 /// The reply to one append: the outcome, and what was assigned when it wrote.
+/// What an idempotency key says of a request: a retry of an append already
+/// made (its positions), or a new append (its content digest, when it has a
+/// key).
+enum KeyCheck {
+    Retry(Vec<u64>),
+    New(Option<[u8; 32]>),
+}
+
 pub(crate) type OneReply = Result<(AppendOutcome, Option<Written>), StoreError>;
 
 /// A unit of work for the writer.
@@ -551,51 +562,25 @@ impl Writer {
 
     /// Validates one request against the durable state and the overlay, and on
     /// success adds its writes to the batch and its effects to the overlay. On
-    /// failure neither is touched.
+    /// failure neither is touched. In order: the request's size, its
+    /// idempotency key (a retry is answered from the key), the expected
+    /// version, the recorded-at instant, then the records, chained.
     fn prepare(
         &mut self,
         overlay: &mut Overlay,
         batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
         p: &Prepared,
     ) -> OneReply {
-        let l = self.limits;
         let r = &p.request;
-        if r.events.is_empty() {
-            return Err(StoreError::Empty);
-        }
-        let n = r.events.len() as u64;
-        if n > u64::from(l.events_per_append_max) {
-            return Err(StoreError::LimitExceeded {
-                limit: "events_per_append_max",
-                max: u64::from(l.events_per_append_max),
-                actual: n,
-            });
-        }
+        let n = self.check_size(r)?;
         // Idempotency is checked before the version: a retry of an append that
         // succeeded carries the expected version of the first attempt, which no
         // longer matches, and must still be answered `AlreadyAppended`.
-        let digest = match &r.idempotency_key {
-            Some(key) => {
-                if key.len() as u64 > u64::from(l.idempotency_key_bytes_max) {
-                    return Err(StoreError::LimitExceeded {
-                        limit: "idempotency_key_bytes_max",
-                        max: u64::from(l.idempotency_key_bytes_max),
-                        actual: key.len() as u64,
-                    });
-                }
-                let digest = p.digest.ok_or_else(|| {
-                    StoreError::Encode("the request reached the writer unprepared".into())
-                })?;
-                if let Some(prev) = self.idem_entry(overlay, key)? {
-                    if prev.digest == digest {
-                        let positions = prev.positions();
-                        return Ok((AppendOutcome::AlreadyAppended { positions }, None));
-                    }
-                    return Err(StoreError::IdempotencyConflict { key: key.clone() });
-                }
-                Some(digest)
+        let digest = match self.check_key(overlay, p)? {
+            KeyCheck::Retry(positions) => {
+                return Ok((AppendOutcome::AlreadyAppended { positions }, None))
             }
-            None => None,
+            KeyCheck::New(digest) => digest,
         };
         let current = self.version(overlay, &r.stream)?;
         if let ExpectedVersion::Exact(expected) = r.expected {
@@ -608,13 +593,100 @@ impl Writer {
             }
         }
         let recorded_at = recorded_at(overlay.now, &overlay.head, r.recorded_at)?;
-
-        let mut prev = overlay.head.hash;
         let first = overlay
             .head
             .position
             .checked_add(1)
             .ok_or_else(|| StoreError::Storage("global position overflow".into()))?;
+        let prev_hash = overlay.head.hash;
+        let (mut writes, hashes) = self.records(p, first, current, recorded_at, prev_hash)?;
+        let stream_version = current + n;
+        if let (Some(key), Some(digest)) = (&r.idempotency_key, digest) {
+            let entry = IdemEntry {
+                digest,
+                first,
+                count: n as u32,
+            };
+            writes.push((keys::idem_key(key), entry.encode().to_vec()));
+            overlay.keys.insert(key.clone(), entry);
+        }
+        batch.extend(writes);
+        overlay.head = Head {
+            position: first + n - 1,
+            hash: hashes.last().copied().unwrap_or(prev_hash),
+            recorded_at: Some(recorded_at),
+        };
+        overlay.versions.insert(r.stream, stream_version);
+        let written = Written {
+            recorded_at,
+            prev_hash,
+            hashes,
+        };
+        Ok((
+            AppendOutcome::Appended {
+                positions: (first..first + n).collect(),
+                stream_version,
+            },
+            Some(written),
+        ))
+    }
+
+    /// The number of events of a request: at least one, at most
+    /// `events_per_append_max`.
+    fn check_size(&self, r: &AppendRequest) -> Result<u64, StoreError> {
+        if r.events.is_empty() {
+            return Err(StoreError::Empty);
+        }
+        let n = r.events.len() as u64;
+        let max = u64::from(self.limits.events_per_append_max);
+        if n > max {
+            return Err(StoreError::LimitExceeded {
+                limit: "events_per_append_max",
+                max,
+                actual: n,
+            });
+        }
+        Ok(n)
+    }
+
+    /// The idempotency key of a request: within its bound; a retry of the same
+    /// content under a key already used is answered with its positions, other
+    /// content under it is a conflict.
+    fn check_key(&self, overlay: &Overlay, p: &Prepared) -> Result<KeyCheck, StoreError> {
+        let Some(key) = &p.request.idempotency_key else {
+            return Ok(KeyCheck::New(None));
+        };
+        let max = u64::from(self.limits.idempotency_key_bytes_max);
+        if key.len() as u64 > max {
+            return Err(StoreError::LimitExceeded {
+                limit: "idempotency_key_bytes_max",
+                max,
+                actual: key.len() as u64,
+            });
+        }
+        let digest = p.digest.ok_or_else(|| {
+            StoreError::Encode("the request reached the writer unprepared".into())
+        })?;
+        match self.idem_entry(overlay, key)? {
+            Some(prev) if prev.digest == digest => Ok(KeyCheck::Retry(prev.positions())),
+            Some(_) => Err(StoreError::IdempotencyConflict { key: key.clone() }),
+            None => Ok(KeyCheck::New(Some(digest))),
+        }
+    }
+
+    /// The records of a request from `first` on, each within `event_bytes_max`
+    /// and chained to the previous one's hash: the log and stream index writes,
+    /// and each record's hash. The recorded-at instant's JSON is kept for the
+    /// next append at the same instant.
+    fn records(
+        &mut self,
+        p: &Prepared,
+        first: u64,
+        current: u64,
+        recorded_at: DateTime<Utc>,
+        mut prev: Hash,
+    ) -> Result<(Vec<KeyValue>, Vec<Hash>), StoreError> {
+        let r = &p.request;
         if p.encoded.len() != r.events.len() {
             return Err(StoreError::Encode(
                 "the request reached the writer unprepared".into(),
@@ -627,7 +699,7 @@ impl Writer {
                 recorded_at_json(&recorded_at).map_err(|e| StoreError::Encode(e.to_string()))?,
             ),
         };
-        let first_prev = prev;
+        let max = u64::from(self.limits.event_bytes_max);
         let mut hashes = Vec::with_capacity(r.events.len());
         let mut writes = Vec::with_capacity(2 * r.events.len() + 1);
         for (i, pre) in p.encoded.iter().enumerate() {
@@ -635,10 +707,10 @@ impl Writer {
             let (position, stream_seq) = (first + i, current + 1 + i);
             let mut bytes = Vec::with_capacity(pre.record_len_max());
             let hash = pre.finish(position, stream_seq, &recorded_json.1, &prev, &mut bytes);
-            if bytes.len() as u64 > u64::from(l.event_bytes_max) {
+            if bytes.len() as u64 > max {
                 return Err(StoreError::LimitExceeded {
                     limit: "event_bytes_max",
-                    max: u64::from(l.event_bytes_max),
+                    max,
                     actual: bytes.len() as u64,
                 });
             }
@@ -657,35 +729,7 @@ impl Writer {
             prev = hash;
         }
         self.recorded_json = Some(recorded_json);
-        let stream_version = current + n;
-        if let (Some(key), Some(digest)) = (&r.idempotency_key, digest) {
-            let entry = IdemEntry {
-                digest,
-                first,
-                count: n as u32,
-            };
-            writes.push((keys::idem_key(key), entry.encode().to_vec()));
-            overlay.keys.insert(key.clone(), entry);
-        }
-        batch.extend(writes);
-        overlay.head = Head {
-            position: first + n - 1,
-            hash: prev,
-            recorded_at: Some(recorded_at),
-        };
-        overlay.versions.insert(r.stream, stream_version);
-        let written = Written {
-            recorded_at,
-            prev_hash: first_prev,
-            hashes,
-        };
-        Ok((
-            AppendOutcome::Appended {
-                positions: (first..first + n).collect(),
-                stream_version,
-            },
-            Some(written),
-        ))
+        Ok((writes, hashes))
     }
 
     fn idem_entry(&self, overlay: &Overlay, key: &str) -> Result<Option<IdemEntry>, StoreError> {

@@ -6,8 +6,8 @@ use navigo_events_schema::command::{RecordDebitRejected, SettleDebt, Suspend};
 use navigo_events_schema::event::{ChargeKind, SettlementChannel};
 use navigo_events_schema::types::{Channel, Product};
 use navigo_events_schema::views::{CalendarRow, DebitCalendar};
-use navigo_events_schema::{Command, CommandEnvelope, Envelope, Money, YearMonth};
-use navigo_projections::{calendar, Query};
+use navigo_events_schema::{Command, CommandEnvelope, Envelope, Money, StreamId, YearMonth};
+use navigo_projections::{calendar, Folded, Query};
 use navigo_rules::Policy;
 use navigo_testkit::*;
 
@@ -112,9 +112,19 @@ pub fn rejected() -> Scenario {
         .given([reject(d(2026, 8, 5), "2026-08")])
 }
 
-/// The calendar of contract 1.
+/// The envelopes of a contract's own slice of the log: its stream and the
+/// catalogue, what `navigo-ledger calendar` reads.
+pub fn own_slice(events: &[Envelope], contract: uuid::Uuid) -> Vec<&Envelope> {
+    events
+        .iter()
+        .filter(|e| e.stream == StreamId::contract(contract) || e.stream == StreamId::catalogue())
+        .collect()
+}
+
+/// The calendar of contract 1, read from its own slice of `events`.
 pub fn cal(events: &[Envelope], q: Query) -> DebitCalendar {
-    calendar::calendar(events, cid(1), &q, &Policy::default(), None).expect("calendar")
+    let input = Folded::new(own_slice(events, cid(1)), &q);
+    calendar::calendar(&input, cid(1), &Policy::default(), None).expect("calendar")
 }
 
 /// The row of `month`.

@@ -45,8 +45,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use navigo_events_schema::event::{
-    ChargeKind, ChargeLine, FeeKind, LossKind, PaymentMeans, RefundMethod, RefundReason,
-    SuspensionCause, TerminationReason,
+    ChargeKind, ChargeLine, ContractResumed, FeeKind, FirstPaymentCollected, LossKind,
+    PaymentMeans, PaymentMethodSwitched, RefundMethod, RefundReason, SuspensionCause,
+    TerminationReason,
 };
 use navigo_events_schema::types::{
     ActivityDeclaration, ActorRole, Channel, DebitDay, Mandate, PaymentSetup, Product, ReasonCode,
@@ -641,38 +642,85 @@ impl ContractState {
         self.fold_terms_and_money(env);
     }
 
-    /// Folds one event into the state (everything but the prepared terms).
+    /// Folds one event into the state (everything but the prepared terms), by
+    /// event family: the payment terms, the money (first payment, debits,
+    /// payments, refunds), the status, the product and support, the Trésor
+    /// Public notices.
     fn fold_terms_and_money(&mut self, env: &Envelope) {
         let date = env.effective_date;
         if date > self.last_event_date {
             self.last_event_date = date;
         }
         match &env.event {
-            Event::ContractSubscribed(_) => {}
-            Event::FirstPaymentCollected(p) => {
-                self.add_lines_due(&p.lines, None);
-                self.money.collected += p.amount + p.dossier_fee;
-                for l in &p.lines {
-                    self.money.months.entry(l.month).or_default().collected += l.amount;
-                }
-                *self.money.fees.entry(FeeKind::Dossier).or_default() += p.dossier_fee;
-                self.money.due += p.dossier_fee;
-                self.one_off_payments.push(OneOffPayment {
-                    date,
-                    amount: p.amount + p.dossier_fee,
-                    means: p.means,
-                });
-                if matches!(self.payment(), Some(PaymentSetup::Cash)) {
-                    self.cash_period_paid = p.amount;
-                    self.cash_period_refunded = Money::ZERO;
-                    self.cash_period_zone_due = Money::ZERO;
-                    // PAY-CASH (§4.13.2): the payment covers 12 consecutive months
-                    // of travel from the start date, not from the day it was paid (an
-                    // online subscription is paid up to 60 days before its start).
-                    self.cash_paid_until =
-                        super::timing::cash_period_last_day(self.start_date.max(date));
-                }
-            }
+            Event::FirstPaymentCollected(p) => self.fold_first_payment(p, date),
+            Event::DebitDayChanged(_)
+            | Event::PayerChanged(_)
+            | Event::MandateChanged(_)
+            | Event::MandateRevoked(_)
+            | Event::PaymentMethodSwitched(_) => self.fold_payment_terms(env),
+            Event::DebitPresented(_) | Event::DebitRejected(_) => self.fold_debit(env),
+            Event::FeeCharged(_)
+            | Event::DebtSettled(_)
+            | Event::CashPaymentReceived(_)
+            | Event::CashRenewalNoticeSent(_) => self.fold_payment(env),
+            Event::RefundDue(_) | Event::RefundPaid(_) => self.fold_refund(env),
+            Event::ContractSuspended(_)
+            | Event::ContractResumed(_)
+            | Event::ContractTerminated(_) => self.fold_status(env),
+            Event::ZonesChanged(_)
+            | Event::LossDeclared(_)
+            | Event::SeniorSwitchRequested(_)
+            | Event::SeniorSwitchValidated(_)
+            | Event::FraudEstablished(_) => self.fold_product_and_support(env),
+            Event::TreasuryNoticeIssued(_)
+            | Event::TreasuryNoticeDelivered(_)
+            | Event::TreasuryNoticeSettled(_) => self.fold_treasury_notice(env),
+            // The subscription opens the state (`from_subscription`); annulment is
+            // handled by the world (it rebuilds the stream); events of other
+            // streams never reach a contract.
+            _ => {}
+        }
+        if !self.money.debt().is_positive() {
+            self.unpaid_since = None;
+        }
+    }
+
+    /// A new cash period paid `paid`: nothing of it refunded yet, no zone
+    /// difference owed on it yet (`PAY-CASH`, `PAY-CASH-REFUND`).
+    fn start_cash_period(&mut self, paid: Money) {
+        self.cash_period_paid = paid;
+        self.cash_period_refunded = Money::ZERO;
+        self.cash_period_zone_due = Money::ZERO;
+    }
+
+    /// `SUB-FIRST-PAYMENT`: the first month (or the cash year) and the dossier
+    /// fee, paid at subscription.
+    fn fold_first_payment(&mut self, p: &FirstPaymentCollected, date: NaiveDate) {
+        self.add_lines_due(&p.lines, None);
+        self.money.collected += p.amount + p.dossier_fee;
+        for l in &p.lines {
+            self.money.months.entry(l.month).or_default().collected += l.amount;
+        }
+        *self.money.fees.entry(FeeKind::Dossier).or_default() += p.dossier_fee;
+        self.money.due += p.dossier_fee;
+        self.one_off_payments.push(OneOffPayment {
+            date,
+            amount: p.amount + p.dossier_fee,
+            means: p.means,
+        });
+        if matches!(self.payment(), Some(PaymentSetup::Cash)) {
+            self.start_cash_period(p.amount);
+            // PAY-CASH (§4.13.2): the payment covers 12 consecutive months
+            // of travel from the start date, not from the day it was paid (an
+            // online subscription is paid up to 60 days before its start).
+            self.cash_paid_until = super::timing::cash_period_last_day(self.start_date.max(date));
+        }
+    }
+
+    /// The payment terms: debit day, payer, mandate, payment method.
+    fn fold_payment_terms(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::DebitDayChanged(d) => {
                 self.debit_days.push((d.effective_from_month, d.debit_day));
                 self.debit_days.sort_by_key(|(m, _)| *m);
@@ -696,30 +744,39 @@ impl ContractState {
                 self.mandate_revoked = Some(date);
                 self.revoked_spans.push((date, None));
             }
-            Event::PaymentMethodSwitched(s) => {
-                self.payments.push((s.effective_from_month, s.to.clone()));
-                if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
-                    self.debit_days.push((s.effective_from_month, *debit_day));
-                    self.mandates
-                        .push((s.effective_from_month, mandate.clone()));
-                    self.close_revoked_span(date);
-                } else {
-                    if let Some(a) = s.amount_due {
-                        self.money.due += a;
-                        self.money.unattributed_due += a;
-                        self.cash_period_paid = a;
-                        self.cash_period_refunded = Money::ZERO;
-                        self.cash_period_zone_due = Money::ZERO;
-                    }
-                    // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
-                    // current 12-month cycle, through its free month.
-                    let end = self
-                        .periods
-                        .last()
-                        .and_then(|p| p.free_month_on_or_after(s.effective_from_month));
-                    self.cash_paid_until = end.map(|m| m.last_day());
-                }
-            }
+            Event::PaymentMethodSwitched(s) => self.fold_method_switched(s, date),
+            _ => {}
+        }
+    }
+
+    /// `PAY-SWITCH-TO-DEBIT` / `PAY-SWITCH-TO-CASH`.
+    fn fold_method_switched(&mut self, s: &PaymentMethodSwitched, date: NaiveDate) {
+        self.payments.push((s.effective_from_month, s.to.clone()));
+        if let PaymentSetup::DirectDebit { debit_day, mandate } = &s.to {
+            self.debit_days.push((s.effective_from_month, *debit_day));
+            self.mandates
+                .push((s.effective_from_month, mandate.clone()));
+            self.close_revoked_span(date);
+            return;
+        }
+        if let Some(a) = s.amount_due {
+            self.money.due += a;
+            self.money.unattributed_due += a;
+            self.start_cash_period(a);
+        }
+        // PAY-SWITCH-TO-CASH: the cash payment covers the rest of the
+        // current 12-month cycle, through its free month.
+        let end = self
+            .periods
+            .last()
+            .and_then(|p| p.free_month_on_or_after(s.effective_from_month));
+        self.cash_paid_until = end.map(|m| m.last_day());
+    }
+
+    /// A debit presented, or rejected by the bank (`PAY-REJECT`).
+    fn fold_debit(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::DebitPresented(d) => {
                 self.add_lines_due(&d.lines, Some((d.month, d.due)));
                 self.money.collected += d.amount;
@@ -753,6 +810,14 @@ impl ContractState {
                     reason_code: r.reason_code,
                 });
             }
+            _ => {}
+        }
+    }
+
+    /// Fees charged, debts settled, cash payments and their renewal notices.
+    fn fold_payment(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::FeeCharged(f) => {
                 self.money.due += f.amount;
                 *self.money.fees.entry(f.kind).or_default() += f.amount;
@@ -782,9 +847,7 @@ impl ContractState {
                 // PAY-CASH: a payment covering a new period extends the coverage to
                 // the same day 12 months on.
                 if c.due.is_positive() {
-                    self.cash_period_paid = c.due;
-                    self.cash_period_refunded = Money::ZERO;
-                    self.cash_period_zone_due = Money::ZERO;
+                    self.start_cash_period(c.due);
                     let from = self
                         .cash_paid_until
                         .and_then(|d| d.succ_opt())
@@ -793,6 +856,13 @@ impl ContractState {
                 }
             }
             Event::CashRenewalNoticeSent(n) => self.renewal_notices.push(n.period_end),
+            _ => {}
+        }
+    }
+
+    /// A refund due, or paid.
+    fn fold_refund(&mut self, env: &Envelope) {
+        match &env.event {
             Event::RefundDue(r) => {
                 self.money.refunds_pending += r.amount;
                 // PAY-CASH-REFUND: the unused part of a cash payment is no longer
@@ -808,7 +878,7 @@ impl ContractState {
                     Refund {
                         amount: r.amount,
                         reason: r.reason,
-                        date,
+                        date: env.effective_date,
                         due_by: r.due_by,
                         method: r.method,
                         beneficiary: r.beneficiary,
@@ -825,6 +895,14 @@ impl ContractState {
                     }
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// Suspension, resumption, termination.
+    fn fold_status(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::ContractSuspended(s) => {
                 self.statuses.push(StatusChange {
                     from: date,
@@ -838,40 +916,66 @@ impl ContractState {
                 }
                 self.release_months_not_in_force();
             }
-            Event::ContractResumed(r) => {
+            Event::ContractResumed(r) => self.fold_resumed(r, date),
+            Event::ContractTerminated(t) => {
                 self.statuses.push(StatusChange {
                     from: date,
-                    status: Status::Active,
+                    status: Status::Terminated { reason: t.reason },
                 });
-                self.planned_resumption = None;
-                let m = r.billing_from;
-                if self.payment() != Some(&r.payment) {
-                    self.payments.push((m, r.payment.clone()));
-                    if let PaymentSetup::DirectDebit { debit_day, mandate } = &r.payment {
-                        self.debit_days.push((m, *debit_day));
-                        self.mandates.push((m, mandate.clone()));
+                self.termination = Some((date, t.reason, t.rulebook.clone()));
+                if let Some(p) = self.periods.last_mut() {
+                    if p.end.map_or(true, |e| e > date) {
+                        p.end = Some(date);
                     }
+                    let stops = p
+                        .billing_stops_from
+                        .map_or(t.billing_stops_from, |s| s.min(t.billing_stops_from));
+                    p.billing_stops_from = Some(stops);
                 }
-                // SUSP-RESUME, §11.3: a cash contract pays a new period of 12
-                // consecutive months from the resumption.
-                if let Some(a) = r.cash_due {
-                    self.money.due += a;
-                    self.money.unattributed_due += a;
-                    self.cash_period_paid = a;
-                    self.cash_period_refunded = Money::ZERO;
-                    self.cash_period_zone_due = Money::ZERO;
-                    self.cash_paid_until = super::timing::cash_period_last_day(date);
-                }
-                self.periods.push(Period {
-                    start: date,
-                    remaining_days: r.remaining_days,
-                    rulebook: r.rulebook.clone(),
-                    billing_from: r.billing_from,
-                    first_free_month: r.first_free_month,
-                    end: None,
-                    billing_stops_from: None,
-                });
+                self.release_months_not_in_force();
             }
+            _ => {}
+        }
+    }
+
+    /// `SUSP-RESUME`: a new period, with the payment it resumes with.
+    fn fold_resumed(&mut self, r: &ContractResumed, date: NaiveDate) {
+        self.statuses.push(StatusChange {
+            from: date,
+            status: Status::Active,
+        });
+        self.planned_resumption = None;
+        let m = r.billing_from;
+        if self.payment() != Some(&r.payment) {
+            self.payments.push((m, r.payment.clone()));
+            if let PaymentSetup::DirectDebit { debit_day, mandate } = &r.payment {
+                self.debit_days.push((m, *debit_day));
+                self.mandates.push((m, mandate.clone()));
+            }
+        }
+        // SUSP-RESUME, §11.3: a cash contract pays a new period of 12
+        // consecutive months from the resumption.
+        if let Some(a) = r.cash_due {
+            self.money.due += a;
+            self.money.unattributed_due += a;
+            self.start_cash_period(a);
+            self.cash_paid_until = super::timing::cash_period_last_day(date);
+        }
+        self.periods.push(Period {
+            start: date,
+            remaining_days: r.remaining_days,
+            rulebook: r.rulebook.clone(),
+            billing_from: r.billing_from,
+            first_free_month: r.first_free_month,
+            end: None,
+            billing_stops_from: None,
+        });
+    }
+
+    /// Zones, the Senior switch, losses and the support, a fraud finding.
+    fn fold_product_and_support(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::ZonesChanged(z) => {
                 let new = Product::Annual { zones: z.to };
                 self.product = new;
@@ -912,23 +1016,14 @@ impl ContractState {
             Event::FraudEstablished(f) => {
                 self.fraud = Some((f.fraudster, f.accomplices.clone()));
             }
-            Event::ContractTerminated(t) => {
-                self.statuses.push(StatusChange {
-                    from: date,
-                    status: Status::Terminated { reason: t.reason },
-                });
-                self.termination = Some((date, t.reason, t.rulebook.clone()));
-                if let Some(p) = self.periods.last_mut() {
-                    if p.end.map_or(true, |e| e > date) {
-                        p.end = Some(date);
-                    }
-                    let stops = p
-                        .billing_stops_from
-                        .map_or(t.billing_stops_from, |s| s.min(t.billing_stops_from));
-                    p.billing_stops_from = Some(stops);
-                }
-                self.release_months_not_in_force();
-            }
+            _ => {}
+        }
+    }
+
+    /// A Trésor Public notice issued, delivered, settled (`BAN-TREASURY-2Y`).
+    fn fold_treasury_notice(&mut self, env: &Envelope) {
+        let date = env.effective_date;
+        match &env.event {
             Event::TreasuryNoticeIssued(n) => self.treasury_notices.push(TreasuryNotice {
                 notice_ref: n.notice_ref.clone(),
                 payer: n.payer,
@@ -938,31 +1033,24 @@ impl ContractState {
                 settled: None,
             }),
             Event::TreasuryNoticeDelivered(n) => {
-                if let Some(t) = self
-                    .treasury_notices
-                    .iter_mut()
-                    .find(|t| t.notice_ref == n.notice_ref)
-                {
+                if let Some(t) = self.treasury_notice_mut(&n.notice_ref) {
                     t.delivered = Some(date);
                 }
             }
             Event::TreasuryNoticeSettled(n) => {
                 self.money.collected += n.amount;
-                if let Some(t) = self
-                    .treasury_notices
-                    .iter_mut()
-                    .find(|t| t.notice_ref == n.notice_ref)
-                {
+                if let Some(t) = self.treasury_notice_mut(&n.notice_ref) {
                     t.settled = Some(date);
                 }
             }
-            // Annulment is handled by the world (it rebuilds the stream); events of
-            // other streams never reach a contract.
             _ => {}
         }
-        if !self.money.debt().is_positive() {
-            self.unpaid_since = None;
-        }
+    }
+
+    fn treasury_notice_mut(&mut self, notice_ref: &str) -> Option<&mut TreasuryNotice> {
+        self.treasury_notices
+            .iter_mut()
+            .find(|t| t.notice_ref == notice_ref)
     }
 
     /// Keeps the terms before a change of the debit terms (`PAY-CUTOFF`), and

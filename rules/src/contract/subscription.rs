@@ -15,12 +15,14 @@ use super::timing;
 use crate::calendar::{age_on, date_of_age, remaining_days};
 use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
-use crate::world::World;
+use crate::world::{PersonState, World};
 
 /// `SUB-AGE`: minimum age of the holder on the start date.
 pub const HOLDER_AGE_MIN: u32 = 16;
 
-/// Subscribes a contract.
+/// Subscribes a contract: the guards of the request (its parties, channel,
+/// product, window, ages, other contracts and bans), then the subscription
+/// event, then what is paid at once ([`first_payment`]).
 ///
 /// # Errors
 /// Refusals by `SUB-THIRD-PARTY`, `SUB-PRODUCT`, `SUB-SENIOR`, `SUB-WINDOW`,
@@ -46,8 +48,37 @@ pub fn subscribe(
     let payer = world
         .person(cmd.payer)
         .ok_or_else(|| CommandError::invalid("payer", format!("no person {}", cmd.payer)))?;
+    check_channel(req, cmd, channel)?;
+    check_product(world, req, cmd, holder, channel)?;
+    check_window(req, cmd, channel)?;
+    check_parties(world, req, cmd, holder, payer)?;
+    let book = req.rulebook;
     let start = cmd.start_date;
+    let mut events = vec![req.event(
+        ctx,
+        start,
+        Event::ContractSubscribed(ContractSubscribed {
+            holder: cmd.holder,
+            payer: cmd.payer,
+            product: cmd.product,
+            channel,
+            payment: cmd.payment.clone(),
+            third_party_payer: cmd.third_party_payer,
+            senior_declaration: cmd.senior_declaration,
+            support: cmd.support,
+            rulebook: book.id.to_owned(),
+            remaining_days: remaining_days(start),
+            first_free_month: first_free_month(book, cmd.product, start),
+        }),
+    )];
+    if let Some(p) = first_payment(world, req, cmd, channel, ctx)? {
+        events.push(req.event(ctx, req.date, Event::FirstPaymentCollected(p)));
+    }
+    Ok(vec![decision(world, stream, events)])
+}
 
+/// `SUB-THIRD-PARTY` and `SUB-FIRST-PAYMENT`: what the channel allows.
+fn check_channel(req: &Request<'_>, cmd: &Subscribe, channel: Channel) -> Result<(), CommandError> {
     // SUB-THIRD-PARTY (§3.1, §4.14.2): never online.
     if cmd.third_party_payer && channel == Channel::Online {
         return Err(req.refuse(
@@ -70,6 +101,19 @@ pub fn subscribe(
             ),
         ));
     }
+    Ok(())
+}
+
+/// `SUB-PRODUCT` and `SUB-SENIOR`: the product exists on the start date, and a
+/// Senior contract meets its conditions.
+fn check_product(
+    world: &World,
+    req: &Request<'_>,
+    cmd: &Subscribe,
+    holder: &PersonState,
+    channel: Channel,
+) -> Result<(), CommandError> {
+    let start = cmd.start_date;
     // SUB-PRODUCT: the catalogue says when a product exists.
     if !world.catalogue.product_exists(cmd.product.key(), start) {
         return Err(req.refuse(
@@ -81,90 +125,119 @@ pub fn subscribe(
             ),
         ));
     }
-    // SUB-SENIOR (§2.2, §3.2.1): age, activity, zones 1-5, direct debit, agency.
     if cmd.product == Product::Senior {
-        let age = age_on(holder.birth_date, start);
-        if age < SENIOR_AGE_MIN {
-            return Err(req.refuse(
-                RuleId::SubSenior,
-                format!(
-                    "the Senior holder must be {SENIOR_AGE_MIN} or older on the start date; \
-                     aged {age} on {start} (62 on {})",
-                    date_of_age(holder.birth_date, SENIOR_AGE_MIN)
-                ),
-            ));
-        }
-        match &cmd.senior_declaration {
-            None => {
-                return Err(req.refuse(
-                    RuleId::SubSenior,
-                    "a Senior subscription needs the activity declaration (no activity, or \
-                     below 17.5 h/week, 75.5 h/month or 803.5 h/year)",
-                ))
-            }
-            Some(d) if !senior_declaration_ok(d) => {
-                return Err(req.refuse(
-                    RuleId::SubSenior,
-                    format!(
-                        "the declared activity {d} is not below half-time; Senior requires \
-                         below 17.5 h/week, 75.5 h/month or 803.5 h/year"
-                    ),
-                ))
-            }
-            Some(_) => {}
-        }
-        if !cmd.payment.is_direct_debit() {
-            return Err(req.refuse(
-                RuleId::SubSenior,
-                "a Senior contract is paid by monthly direct debit only; choose direct debit",
-            ));
-        }
-        if channel != Channel::Agency {
-            return Err(req.refuse(
-                RuleId::SubSenior,
-                format!(
-                    "new Senior contracts are opened at an agency only; requested by {channel}"
-                ),
-            ));
-        }
+        check_senior(req, cmd, holder, channel)?;
     }
-    // SUB-WINDOW (§3.1; CGU-2011 §1.4). Decision: email and phone, which RULES.md
-    // does not list, follow the remote rule of online and mail (start on the 1st,
-    // request 60 to 15 days before).
-    let book = req.rulebook;
-    if channel.is_remote() {
-        let earliest = start - Duration::days(i64::from(book.sub_window_days_max));
-        let latest = start - Duration::days(i64::from(book.sub_window_days_min));
-        if start.day() != 1 {
+    Ok(())
+}
+
+/// `SUB-SENIOR` (§2.2, §3.2.1): age, activity, zones 1-5, direct debit, agency.
+fn check_senior(
+    req: &Request<'_>,
+    cmd: &Subscribe,
+    holder: &PersonState,
+    channel: Channel,
+) -> Result<(), CommandError> {
+    let start = cmd.start_date;
+    let age = age_on(holder.birth_date, start);
+    if age < SENIOR_AGE_MIN {
+        return Err(req.refuse(
+            RuleId::SubSenior,
+            format!(
+                "the Senior holder must be {SENIOR_AGE_MIN} or older on the start date; \
+                 aged {age} on {start} (62 on {})",
+                date_of_age(holder.birth_date, SENIOR_AGE_MIN)
+            ),
+        ));
+    }
+    match &cmd.senior_declaration {
+        None => {
             return Err(req.refuse(
-                RuleId::SubWindow,
-                format!(
-                    "{} subscription starts on the 1st of a month; asked for {start}",
-                    with_article(channel_name(channel))
-                ),
-            ));
+                RuleId::SubSenior,
+                "a Senior subscription needs the activity declaration (no activity, or \
+                 below 17.5 h/week, 75.5 h/month or 803.5 h/year)",
+            ))
         }
-        if req.date < earliest || req.date > latest {
+        Some(d) if !senior_declaration_ok(d) => {
+            return Err(req.refuse(
+                RuleId::SubSenior,
+                format!(
+                    "the declared activity {d} is not below half-time; Senior requires \
+                     below 17.5 h/week, 75.5 h/month or 803.5 h/year"
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    if !cmd.payment.is_direct_debit() {
+        return Err(req.refuse(
+            RuleId::SubSenior,
+            "a Senior contract is paid by monthly direct debit only; choose direct debit",
+        ));
+    }
+    if channel != Channel::Agency {
+        return Err(req.refuse(
+            RuleId::SubSenior,
+            format!("new Senior contracts are opened at an agency only; requested by {channel}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `SUB-WINDOW` (§3.1; CGU-2011 §1.4). Decision: email and phone, which RULES.md
+/// does not list, follow the remote rule of online and mail (start on the 1st,
+/// request 60 to 15 days before).
+fn check_window(req: &Request<'_>, cmd: &Subscribe, channel: Channel) -> Result<(), CommandError> {
+    let start = cmd.start_date;
+    let book = req.rulebook;
+    if !channel.is_remote() {
+        if start < req.date {
             return Err(req.refuse(
                 RuleId::SubWindow,
                 format!(
-                    "{} subscription starting {start} must be requested between {earliest} \
-                     and {latest}; requested {}",
-                    with_article(channel_name(channel)),
+                    "an agency subscription starts on the request date or later; asked for \
+                     {start}, requested {}",
                     req.date
                 ),
             ));
         }
-    } else if start < req.date {
+        return Ok(());
+    }
+    let earliest = start - Duration::days(i64::from(book.sub_window_days_max));
+    let latest = start - Duration::days(i64::from(book.sub_window_days_min));
+    if start.day() != 1 {
         return Err(req.refuse(
             RuleId::SubWindow,
             format!(
-                "an agency subscription starts on the request date or later; asked for {start}, \
-                 requested {}",
+                "{} subscription starts on the 1st of a month; asked for {start}",
+                with_article(channel_name(channel))
+            ),
+        ));
+    }
+    if req.date < earliest || req.date > latest {
+        return Err(req.refuse(
+            RuleId::SubWindow,
+            format!(
+                "{} subscription starting {start} must be requested between {earliest} \
+                 and {latest}; requested {}",
+                with_article(channel_name(channel)),
                 req.date
             ),
         ));
     }
+    Ok(())
+}
+
+/// `SUB-AGE`, the payer's age, `SUB-ONE-ACTIVE`, `SUB-BANNED-PAYER` and
+/// `SUB-BANNED-HOLDER`: who may hold and pay.
+fn check_parties(
+    world: &World,
+    req: &Request<'_>,
+    cmd: &Subscribe,
+    holder: &PersonState,
+    payer: &PersonState,
+) -> Result<(), CommandError> {
+    let start = cmd.start_date;
     // SUB-AGE (§4.1).
     let holder_age = age_on(holder.birth_date, start);
     if holder_age < HOLDER_AGE_MIN {
@@ -198,40 +271,37 @@ pub fn subscribe(
     if let Some(refusal) = holder_banned(world, cmd.holder, req.date) {
         return Err(refusal);
     }
+    Ok(())
+}
 
-    let r = remaining_days(start);
-    let mut events = vec![req.event(
-        ctx,
-        start,
-        Event::ContractSubscribed(ContractSubscribed {
-            holder: cmd.holder,
-            payer: cmd.payer,
-            product: cmd.product,
-            channel,
-            payment: cmd.payment.clone(),
-            third_party_payer: cmd.third_party_payer,
-            senior_declaration: cmd.senior_declaration,
-            support: cmd.support,
-            rulebook: book.id.to_owned(),
-            remaining_days: r,
-            first_free_month: first_free_month(book, cmd.product, start),
-        }),
-    )];
-    // SUB-FIRST-PAYMENT (§3.1) and TAR-DOSSIER-FEE (§4.6): agency direct debit pays
-    // the first month plus the fee at the agency; cash pays the annual price plus
-    // the fee at once; remote direct debit pays both on the first debit (billing).
+/// SUB-FIRST-PAYMENT (§3.1) and TAR-DOSSIER-FEE (§4.6): agency direct debit pays
+/// the first month plus the fee at the agency; cash pays the annual price plus
+/// the fee at once; remote direct debit pays both on the first debit (billing),
+/// so nothing here.
+///
+/// # Errors
+/// `SUB-PRODUCT` when the catalogue has no price on the start date.
+fn first_payment(
+    world: &World,
+    req: &Request<'_>,
+    cmd: &Subscribe,
+    channel: Channel,
+    ctx: &Context<'_>,
+) -> Result<Option<FirstPaymentCollected>, CommandError> {
+    let start = cmd.start_date;
     let means = cmd.first_payment_means.unwrap_or(match channel {
         Channel::Online => PaymentMeans::CardOnline,
         Channel::Mail => PaymentMeans::Cheque,
         _ => PaymentMeans::Card,
     });
     let m = YearMonth::of(start);
-    let first = match &cmd.payment {
+    let no_price = || req.refuse(RuleId::SubProduct, "no price on the start date");
+    Ok(match &cmd.payment {
         PaymentSetup::Cash => {
             let tariff = world
                 .catalogue
                 .annual_price(cmd.product.key(), start)
-                .ok_or_else(|| req.refuse(RuleId::SubProduct, "no price on the start date"))?;
+                .ok_or_else(no_price)?;
             let annual = tariff.annual;
             Some(FirstPaymentCollected {
                 amount: annual,
@@ -252,7 +322,7 @@ pub fn subscribe(
             let first = world
                 .catalogue
                 .first_month_amount(cmd.product, start, start)
-                .ok_or_else(|| req.refuse(RuleId::SubProduct, "no price on the start date"))?;
+                .ok_or_else(no_price)?;
             Some(FirstPaymentCollected {
                 amount: first.amount,
                 dossier_fee: ctx.policy.dossier_fee,
@@ -263,11 +333,7 @@ pub fn subscribe(
             })
         }
         PaymentSetup::DirectDebit { .. } => None,
-    };
-    if let Some(p) = first {
-        events.push(req.event(ctx, req.date, Event::FirstPaymentCollected(p)));
-    }
-    Ok(vec![decision(world, stream, events)])
+    })
 }
 
 fn with_article(name: &str) -> String {

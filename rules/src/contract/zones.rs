@@ -20,7 +20,7 @@
 use chrono::NaiveDate;
 use navigo_events_schema::command::ChangeZones;
 use navigo_events_schema::event::{RefundDue, RefundReason, ZoneDirection, ZonesChanged};
-use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::types::{Channel, PaymentSetup, Product, Zones};
 use navigo_events_schema::{Event, Money, RuleId, StreamId, YearMonth};
 
 use super::charges;
@@ -126,7 +126,10 @@ fn allowed(req: &Request<'_>, channel: Channel, date: NaiveDate) -> Result<(), S
     ))
 }
 
-/// Handles `ChangeZones`.
+/// Handles `ChangeZones`: who may ask and on which contract
+/// ([`check_changeable`]), when it takes effect ([`effective_date`]), which way
+/// the price moves ([`price_direction`]), then the events: the change, and for a
+/// cheaper range on a cash contract the refund of the difference.
 ///
 /// # Errors
 /// Refused on a Senior contract (`ZONE-SENIOR`), a suspended one or to a range not
@@ -140,79 +143,8 @@ pub fn change_zones(
 ) -> Result<Vec<Decision>, CommandError> {
     let c = contract(world, cmd.contract_id)?;
     let channel = req.channel()?;
-    guards::refuse_change_if_terminated(req, c, "a zone change")?;
-    let Product::Annual { zones: from } = c.product else {
-        return Err(req.refuse(
-            RuleId::ZoneSenior,
-            format!(
-                "contract {} is a Senior contract, always zones 1-5: its zones cannot change (§7.1)",
-                c.id
-            ),
-        ));
-    };
-    if c.senior_switch.is_some() {
-        return Err(req.refuse(
-            RuleId::ZoneSenior,
-            format!(
-                "contract {} has a Senior switch in processing (zones 1-5 only); wait for its \
-                 validation or ask for the zone change instead of the switch",
-                c.id
-            ),
-        ));
-    }
-    // ZONE-ALLOWED Decision: refused while suspended; resume first.
-    if let Some(since) = c.suspended_since() {
-        return Err(req.refuse(
-            RuleId::ZoneAllowed,
-            format!(
-                "contract {} is suspended from {since}; resume it before changing its zones",
-                c.id
-            ),
-        ));
-    }
-    guards::refuse_third_party_online(req, c)?;
-    // ZONE-ALLOWED (§7.2, §7.3): on the payer's request, or the holder's with the
-    // payer's proxy. Decision: the ledger does not record proxies, so the holder is
-    // taken to hold one; a customer the world identifies as another registered
-    // person is refused. Agents act for the payer and are not restricted, nor is a
-    // customer id that names no registered person (actor ids are free text).
-    if let Some(person) = req.customer_person(world) {
-        if person != c.payer && person != c.holder {
-            return Err(req.refuse(
-                RuleId::ZoneAllowed,
-                format!(
-                    "a zone change of contract {} is asked by its payer, or by its holder with                      the payer's proxy; customer {} is neither",
-                    c.id, req.actor.id
-                ),
-            ));
-        }
-    }
-    if let Some((date, product)) = scheduled_after(c, req.date) {
-        return Err(req.refuse(
-            RuleId::ZoneWhen,
-            format!(
-                "contract {} already has a change to {product} scheduled for {date}; one change at \
-                 a time: ask again once it has taken effect",
-                c.id
-            ),
-        ));
-    }
-    let earliest = timing::earliest_date(req.at, channel.is_remote(), REMOTE_DELAY_HOURS);
-    let effective = cmd.effective_date.unwrap_or(earliest);
-    if let Err(message) = allowed(req, channel, effective) {
-        return Err(req.refuse(RuleId::ZoneWhen, message));
-    }
-    let start = c.current_period().map_or(c.start_date, |p| p.start);
-    if effective < start {
-        return Err(req.refuse(
-            RuleId::ZoneAllowed,
-            format!(
-                "contract {} is in force from {start}: a zone change takes effect during the \
-                 contract's validity, from {start} on, not {effective}",
-                c.id
-            ),
-        ));
-    }
+    let from = check_changeable(world, req, c)?;
+    let effective = effective_date(req, cmd, c, channel)?;
     if cmd.zones == from {
         return Err(req.refuse(
             RuleId::ZoneAllowed,
@@ -223,39 +155,7 @@ pub fn change_zones(
         ));
     }
     let new = Product::Annual { zones: cmd.zones };
-    let catalogue = &world.catalogue;
-    let Some(new_price) = catalogue
-        .annual_price(new.key(), effective)
-        .map(|t| t.annual)
-    else {
-        return Err(req.refuse(
-            RuleId::ZoneAllowed,
-            format!(
-                "zones {} are not sold on {effective} (tariff catalogue); choose a range the \
-                 catalogue prices on that date",
-                cmd.zones
-            ),
-        ));
-    };
-    let Some(old_price) = catalogue
-        .annual_price(c.product.key(), effective)
-        .map(|t| t.annual)
-    else {
-        return Err(req.refuse(
-            RuleId::ZoneAllowed,
-            format!(
-                "the catalogue has no price for the current zones {from} on {effective}, so the \
-                 change cannot be priced; publish the tariff first"
-            ),
-        ));
-    };
-    // ZONE-UP / ZONE-DOWN: dearer or cheaper is read from the catalogue on the
-    // effective date; an equal price counts as cheaper (nothing more is owed).
-    let (direction, billed_from_month) = if new_price > old_price {
-        (ZoneDirection::Up, YearMonth::of(effective))
-    } else {
-        (ZoneDirection::Down, YearMonth::of(effective).plus(1))
-    };
+    let (direction, billed_from_month) = price_direction(world, req, c, new, effective)?;
     // ZONE-UP / ZONE-DOWN on a cash contract (§7.6, §7.7): the rest of the paid
     // cash period is billed or credited with the direct-debit method.
     let cash = matches!(
@@ -290,27 +190,193 @@ pub fn change_zones(
     });
     let stream = StreamId::contract(c.id);
     let mut events = vec![req.event(ctx, effective, event)];
-    if direction == ZoneDirection::Down && difference.is_positive() {
-        // PAY-CASH-REFUND: never more than the cash paid for the period and not yet
-        // refunded, and net of a debt still owed (the same Decision as the clock's
-        // cash refunds).
-        let cap = c.cash_period_paid + c.cash_period_zone_due - c.cash_period_refunded;
-        let mut amount = difference.min(cap);
-        let debt = c.money.debt();
-        if debt.is_positive() {
-            amount -= debt;
-        }
-        if amount.is_positive() {
-            let refund_days = chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
-            let refund = Event::RefundDue(RefundDue {
-                amount,
-                reason: RefundReason::CashUnused,
-                due_by: req.date + refund_days,
-                method: charges::refund_method(c, amount, req.date),
-                beneficiary: c.payer,
-            });
+    if direction == ZoneDirection::Down {
+        if let Some(refund) = cash_refund(c, difference, req, ctx) {
             events.push(req.event(ctx, req.date, refund));
         }
     }
     Ok(vec![decision(world, stream, events)])
+}
+
+/// The guards of the contract and the requester: not terminated, not Senior
+/// (`ZONE-SENIOR`), not suspended, not financed by a third party online, asked
+/// by the payer or the holder (`ZONE-ALLOWED`), no change already scheduled
+/// (`ZONE-WHEN`). Returns the zones the contract covers.
+fn check_changeable(
+    world: &World,
+    req: &Request<'_>,
+    c: &ContractState,
+) -> Result<Zones, CommandError> {
+    guards::refuse_change_if_terminated(req, c, "a zone change")?;
+    let Product::Annual { zones: from } = c.product else {
+        return Err(req.refuse(
+            RuleId::ZoneSenior,
+            format!(
+                "contract {} is a Senior contract, always zones 1-5: its zones cannot change (§7.1)",
+                c.id
+            ),
+        ));
+    };
+    if c.senior_switch.is_some() {
+        return Err(req.refuse(
+            RuleId::ZoneSenior,
+            format!(
+                "contract {} has a Senior switch in processing (zones 1-5 only); wait for its \
+                 validation or ask for the zone change instead of the switch",
+                c.id
+            ),
+        ));
+    }
+    // ZONE-ALLOWED Decision: refused while suspended; resume first.
+    if let Some(since) = c.suspended_since() {
+        return Err(req.refuse(
+            RuleId::ZoneAllowed,
+            format!(
+                "contract {} is suspended from {since}; resume it before changing its zones",
+                c.id
+            ),
+        ));
+    }
+    guards::refuse_third_party_online(req, c)?;
+    check_requester(world, req, c)?;
+    if let Some((date, product)) = scheduled_after(c, req.date) {
+        return Err(req.refuse(
+            RuleId::ZoneWhen,
+            format!(
+                "contract {} already has a change to {product} scheduled for {date}; one change at \
+                 a time: ask again once it has taken effect",
+                c.id
+            ),
+        ));
+    }
+    Ok(from)
+}
+
+/// ZONE-ALLOWED (§7.2, §7.3): on the payer's request, or the holder's with the
+/// payer's proxy. Decision: the ledger does not record proxies, so the holder is
+/// taken to hold one; a customer the world identifies as another registered
+/// person is refused. Agents act for the payer and are not restricted, nor is a
+/// customer id that names no registered person (actor ids are free text).
+fn check_requester(
+    world: &World,
+    req: &Request<'_>,
+    c: &ContractState,
+) -> Result<(), CommandError> {
+    match req.customer_person(world) {
+        Some(person) if person != c.payer && person != c.holder => Err(req.refuse(
+            RuleId::ZoneAllowed,
+            format!(
+                "a zone change of contract {} is asked by its payer, or by its holder with                      the payer's proxy; customer {} is neither",
+                c.id, req.actor.id
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `ZONE-WHEN`: the effective date asked (or the earliest the channel allows),
+/// on a date the rule allows and within the contract's current period.
+fn effective_date(
+    req: &Request<'_>,
+    cmd: &ChangeZones,
+    c: &ContractState,
+    channel: Channel,
+) -> Result<NaiveDate, CommandError> {
+    let earliest = timing::earliest_date(req.at, channel.is_remote(), REMOTE_DELAY_HOURS);
+    let effective = cmd.effective_date.unwrap_or(earliest);
+    if let Err(message) = allowed(req, channel, effective) {
+        return Err(req.refuse(RuleId::ZoneWhen, message));
+    }
+    let start = c.current_period().map_or(c.start_date, |p| p.start);
+    if effective < start {
+        return Err(req.refuse(
+            RuleId::ZoneAllowed,
+            format!(
+                "contract {} is in force from {start}: a zone change takes effect during the \
+                 contract's validity, from {start} on, not {effective}",
+                c.id
+            ),
+        ));
+    }
+    Ok(effective)
+}
+
+/// ZONE-UP / ZONE-DOWN: dearer or cheaper is read from the catalogue on the
+/// effective date; an equal price counts as cheaper (nothing more is owed).
+/// Returns the direction and the first month billed at the new installment.
+///
+/// # Errors
+/// `ZONE-ALLOWED` when the catalogue prices the new range or the current one
+/// not on the effective date.
+fn price_direction(
+    world: &World,
+    req: &Request<'_>,
+    c: &ContractState,
+    new: Product,
+    effective: NaiveDate,
+) -> Result<(ZoneDirection, YearMonth), CommandError> {
+    let catalogue = &world.catalogue;
+    let Some(new_price) = catalogue
+        .annual_price(new.key(), effective)
+        .map(|t| t.annual)
+    else {
+        return Err(req.refuse(
+            RuleId::ZoneAllowed,
+            format!(
+                "zones {} are not sold on {effective} (tariff catalogue); choose a range the \
+                 catalogue prices on that date",
+                new.zones()
+            ),
+        ));
+    };
+    let Some(old_price) = catalogue
+        .annual_price(c.product.key(), effective)
+        .map(|t| t.annual)
+    else {
+        return Err(req.refuse(
+            RuleId::ZoneAllowed,
+            format!(
+                "the catalogue has no price for the current zones {} on {effective}, so the \
+                 change cannot be priced; publish the tariff first",
+                c.product.zones()
+            ),
+        ));
+    };
+    Ok(if new_price > old_price {
+        (ZoneDirection::Up, YearMonth::of(effective))
+    } else {
+        (ZoneDirection::Down, YearMonth::of(effective).plus(1))
+    })
+}
+
+/// The refund of the credit of a `ZONE-DOWN` on a cash contract
+/// (`PAY-CASH-REFUND`): never more than the cash paid for the period and not yet
+/// refunded, and net of a debt still owed (the same Decision as the clock's cash
+/// refunds). `None` when nothing is left to refund.
+fn cash_refund(
+    c: &ContractState,
+    difference: Money,
+    req: &Request<'_>,
+    ctx: &Context<'_>,
+) -> Option<Event> {
+    if !difference.is_positive() {
+        return None;
+    }
+    let cap = c.cash_period_paid + c.cash_period_zone_due - c.cash_period_refunded;
+    let mut amount = difference.min(cap);
+    let debt = c.money.debt();
+    if debt.is_positive() {
+        amount -= debt;
+    }
+    if !amount.is_positive() {
+        return None;
+    }
+    let refund_days = chrono::Duration::days(i64::from(ctx.policy.refund_within_days));
+    Some(Event::RefundDue(RefundDue {
+        amount,
+        reason: RefundReason::CashUnused,
+        due_by: req.date + refund_days,
+        method: charges::refund_method(c, amount, req.date),
+        beneficiary: c.payer,
+    }))
 }

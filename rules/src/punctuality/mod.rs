@@ -37,6 +37,7 @@
 //!   party finances that contract entirely (Art. 5).
 
 use chrono::NaiveDate;
+use navigo_events_schema::event::TariffRef;
 use navigo_events_schema::event::{
     CampaignOperation, CampaignPublished, ClaimKind, FilerCapacity, OperationDecision,
     RefundClaimDecided,
@@ -350,6 +351,20 @@ struct Assessed {
     beneficiary: Option<Uuid>,
 }
 
+/// What an eligible operation is priced from: the basis that places the holder
+/// in the operation's municipalities (`REF-PLACE`), the last held month, and the
+/// contract, product and tariff of that month (`REF-AMOUNT`).
+struct PricedBasis<'h> {
+    basis: Option<PlaceKind>,
+    last_held: YearMonth,
+    contract: &'h ContractHistory,
+    day: NaiveDate,
+    product: Product,
+    tariff: TariffRef,
+}
+
+/// An operation assessed for the holder: eligible with its amount and
+/// beneficiary, or refused by the first rule that fails.
 fn assess(op: &CampaignOperation, history: &HolderHistory, catalogue: &Catalogue) -> Assessed {
     let held = held_months(op, history);
     let n_bad = {
@@ -358,63 +373,98 @@ fn assess(op: &CampaignOperation, history: &HolderHistory, catalogue: &Catalogue
         b.dedup();
         b.len()
     };
-    let refused = |rule: RuleId, explanation: String, held: Vec<YearMonth>| Assessed {
-        decision: OperationDecision {
-            operation: op.id.clone(),
-            eligible: false,
-            rule,
-            held_months: held,
-            amount: Money::ZERO,
-            explanation,
+    match priced_basis(op, history, catalogue, &held, n_bad) {
+        Ok(priced) => granted(op, history, held, n_bad, &priced),
+        Err((rule, explanation)) => Assessed {
+            decision: OperationDecision {
+                operation: op.id.clone(),
+                eligible: false,
+                rule,
+                held_months: held,
+                amount: Money::ZERO,
+                explanation,
+            },
+            beneficiary: None,
         },
-        beneficiary: None,
-    };
+    }
+}
+
+/// `REF-MIN-3`, `REF-PLACE`, `REF-HELD-MONTHS`, `REF-AMOUNT`: the basis of an
+/// eligible operation, or the rule that refuses it and why.
+fn priced_basis<'h>(
+    op: &CampaignOperation,
+    history: &'h HolderHistory,
+    catalogue: &Catalogue,
+    held: &[YearMonth],
+    n_bad: usize,
+) -> Result<PricedBasis<'h>, (RuleId, String)> {
     if held.len() < HELD_MONTHS_MIN {
-        return refused(
+        return Err((
             RuleId::RefMin3,
             format!(
                 "{} of the {} bad months held; at least {HELD_MONTHS_MIN} are needed",
                 held.len(),
                 n_bad
             ),
-            held,
-        );
+        ));
     }
-    let Some(basis) = place_basis(op, history, &held) else {
-        return refused(
+    let Some(basis) = place_basis(op, history, held) else {
+        return Err((
             RuleId::RefPlace,
             "neither the residence (outside Paris) nor a declared place of work or study was in \
              the operation's municipalities during a held bad month; declare a place of work or \
              study with proof, or file a claim with proof of the address of the period"
                 .to_owned(),
-            held,
-        );
+        ));
     };
     let Some(&last_held) = held.last() else {
-        return refused(RuleId::RefMin3, "no held month".to_owned(), held);
+        return Err((RuleId::RefMin3, "no held month".to_owned()));
     };
     let Some((contract, day)) = basis_contract(history, last_held) else {
-        return refused(
+        return Err((
             RuleId::RefHeldMonths,
             "no contract in the last held month".to_owned(),
-            held,
-        );
+        ));
     };
     let Some(product) = ContractHistory::at(&contract.products, day) else {
-        return refused(
+        return Err((
             RuleId::RefAmount,
             format!("contract {} has no product on {day}", contract.contract),
-            held,
-        );
+        ));
     };
     let price_date = last_held.first_day();
     let Some(tariff) = catalogue.annual_price(product.key(), price_date) else {
-        return refused(
+        return Err((
             RuleId::RefAmount,
             format!("the catalogue has no price of {product} on {price_date}"),
-            held,
-        );
+        ));
     };
+    Ok(PricedBasis {
+        basis,
+        last_held,
+        contract,
+        day,
+        product,
+        tariff,
+    })
+}
+
+/// `REF-AMOUNT` and `REF-BENEFICIARY` of an eligible operation.
+fn granted(
+    op: &CampaignOperation,
+    history: &HolderHistory,
+    held: Vec<YearMonth>,
+    n_bad: usize,
+    priced: &PricedBasis<'_>,
+) -> Assessed {
+    let PricedBasis {
+        basis,
+        last_held,
+        contract,
+        day,
+        product,
+        ref tariff,
+    } = *priced;
     // Art. 3: half an installment on a 3-5 month operation, or with 3-5 months
     // held on a longer one; a full installment with 6 or more held.
     let full = n_bad > SHORT_OPERATION_BAD_MONTHS_MAX && held.len() >= FULL_REFUND_HELD_MONTHS_MIN;
@@ -474,7 +524,31 @@ pub fn check_filing(
         .prior_claims
         .iter()
         .any(|c| c.campaign_id == filing.campaign_id && c.kind == ClaimKind::Request);
-    // REF-WINDOW (Art. 1).
+    check_window(campaign, filing, prior_request)?;
+    check_claimant(history, filing)?;
+    // REF-ONE-PER-CAMPAIGN (Art. 2.1).
+    if filing.kind == ClaimKind::Request && prior_request {
+        return Err(refusal(
+            RuleId::RefOnePerCampaign,
+            on,
+            format!(
+                "a request was already filed for this holder in {}; one refund per holder per \
+                 campaign: file a claim until {} to contest its outcome",
+                campaign.name, campaign.claims_until
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// REF-WINDOW (Art. 1): a request within the filing window; a claim within the
+/// claims window, finalising a request filed before.
+fn check_window(
+    campaign: &CampaignPublished,
+    filing: &Filing,
+    prior_request: bool,
+) -> Result<(), Refusal> {
+    let on = filing.date;
     match filing.kind {
         ClaimKind::Request => {
             if on < campaign.filing_from || on > campaign.filing_until {
@@ -512,7 +586,14 @@ pub fn check_filing(
             }
         }
     }
-    // REF-CLAIMANT (Art. 1; REFUND-FAQ).
+    Ok(())
+}
+
+/// REF-CLAIMANT (Art. 1; REFUND-FAQ): the holder or a payer of one of the
+/// holder's contracts, adult or emancipated; or the adult legal guardian of a
+/// minor holder who is not emancipated.
+fn check_claimant(history: &HolderHistory, filing: &Filing) -> Result<(), Refusal> {
+    let on = filing.date;
     let filer_adult = age_on(filing.filer_birth_date, on) >= ADULT_AGE;
     match filing.capacity {
         FilerCapacity::Holder | FilerCapacity::Payer => {
@@ -563,18 +644,6 @@ pub fn check_filing(
                 ));
             }
         }
-    }
-    // REF-ONE-PER-CAMPAIGN (Art. 2.1).
-    if filing.kind == ClaimKind::Request && prior_request {
-        return Err(refusal(
-            RuleId::RefOnePerCampaign,
-            on,
-            format!(
-                "a request was already filed for this holder in {}; one refund per holder per \
-                 campaign: file a claim until {} to contest its outcome",
-                campaign.name, campaign.claims_until
-            ),
-        ));
     }
     Ok(())
 }

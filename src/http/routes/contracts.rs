@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use navigo_events_schema::{Envelope, StreamId};
-use navigo_projections::{Query as PQuery, Worlds};
+use navigo_projections::{Folded, Query as PQuery};
 use navigo_rules::Policy;
 use serde_json::Value;
 use uuid::Uuid;
@@ -44,12 +44,12 @@ pub(super) async fn state(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Response, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let worlds = Worlds::new(&events, &q);
-    let view = navigo_projections::state::contract_state_in(&worlds, id, &q).map_err(not_found)?;
+    let input = Folded::new(&events, &q);
+    let view = navigo_projections::state::contract_state(&input, id).map_err(not_found)?;
     // The ETag is the contract stream's version in this reading: sent back as
     // If-Match with a command, it makes the command a conflict (409) if anything
     // was recorded on the contract since (optimistic concurrency).
-    let version = worlds.known.version(StreamId::contract(id));
+    let version = input.known().version(StreamId::contract(id));
     let etag = format!("\"{version}\"");
     Ok(([(axum::http::header::ETAG, etag)], view_json(view)?).into_response())
 }
@@ -58,9 +58,8 @@ pub(super) async fn balance(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let worlds = Worlds::new(&events, &q);
-    let view =
-        navigo_projections::balance::contract_balance_in(&worlds.at, id, &q).map_err(not_found)?;
+    let view = navigo_projections::balance::contract_balance(&Folded::new(&events, &q), id)
+        .map_err(not_found)?;
     view_json(view)
 }
 
@@ -89,7 +88,8 @@ pub(super) async fn calendar(
         None => None,
     };
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let view = navigo_projections::calendar::calendar(&events, id, &q, &Policy::default(), horizon)
+    let input = Folded::new(&events, &q);
+    let view = navigo_projections::calendar::calendar(&input, id, &Policy::default(), horizon)
         .map_err(|e| match e {
             navigo_projections::ProjectionError::CalendarTooLong { .. } => ApiError::Invalid {
                 field: "at".into(),

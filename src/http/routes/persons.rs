@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use navigo_events_schema::Envelope;
-use navigo_projections::{Query as PQuery, Worlds};
+use navigo_projections::{Folded, Query as PQuery};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -38,7 +38,8 @@ pub(super) async fn bans(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
-    let view = navigo_projections::bans::person_bans(&events, id, &q).map_err(not_found)?;
+    let view =
+        navigo_projections::bans::person_bans(&Folded::new(&events, &q), id).map_err(not_found)?;
     view_json(view)
 }
 
@@ -46,8 +47,7 @@ pub(super) async fn refunds(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
-    let worlds = Worlds::new(&events, &q);
-    let view =
-        navigo_projections::refunds::person_refunds_in(&worlds, id, &q).map_err(not_found)?;
+    let view = navigo_projections::refunds::person_refunds(&Folded::new(&events, &q), id)
+        .map_err(not_found)?;
     view_json(view)
 }
