@@ -24,6 +24,7 @@ use crate::types::{Channel, PaymentSetup, Product, Support};
 use crate::{Money, RuleId, YearMonth};
 
 mod accounts;
+mod as_of;
 mod commands;
 mod demo;
 pub mod instant;
@@ -36,6 +37,7 @@ pub use accounts::{
     AccountCreated, AccountStatus, Attestation, AttestationHolder, AttestationStatus, MyContracts,
     OnlineRenewal, SessionOpened,
 };
+pub use as_of::AsOf;
 pub use commands::{
     Accepted, ApplyOutcome, BatchFailure, BatchOutcome, BatchOutcomes, CommandAccepted, StoredEvent,
 };
@@ -54,16 +56,6 @@ pub use replay::{
 pub use service::{
     ErrorBody, ErrorKind, FeedPage, Health, Live, PartnerAnswer, PartnerCode, Readiness, Ready,
 };
-
-/// The two parameters every projection answers for.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AsOf {
-    /// The effective Europe/Paris date read.
-    pub at: NaiveDate,
-    /// Only events recorded at or before this instant count; `None`: everything.
-    pub known_at: Option<DateTime<Utc>>,
-}
 
 /// What a row of a balance statement counts (`PAY-DUE-VS-COLLECTED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

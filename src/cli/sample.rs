@@ -23,7 +23,9 @@ use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion};
 use navigo_store_sled::{InitOutcome, SledStore};
 use uuid::Uuid;
 
-use super::{open_store, stats::print_stats, CmdResult, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use super::stats::print_stats;
+use crate::app::ledger::open_store;
 
 const ALICE: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_a11c);
 const BRUNO: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_b000);

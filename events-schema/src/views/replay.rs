@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::AsOf;
+use super::as_of::AsOf;
 use crate::types::{Actor, Channel};
 use crate::{Hash, Money, RuleId, StreamId};
 
