@@ -121,7 +121,10 @@ pub struct FeedPage {
     /// The events from the position asked, in order (as `history --json`
     /// prints them).
     pub events: Vec<Envelope>,
-    /// The position to ask for next.
+    /// The position to ask for next. Asked from beyond the head, the feed
+    /// answers that position again, so it is bounded as the `from` parameter
+    /// is (`int64`), not by the head.
+    #[schemars(range(max = i64::MAX))]
     pub next_from: u64,
     /// The ledger's head position.
     pub head_position: u64,
