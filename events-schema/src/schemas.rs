@@ -59,10 +59,14 @@ pub fn schema_files() -> Vec<SchemaFile> {
         path: format!("views/{name}.json"),
         schema,
     }));
-    out.extend(output_schemas().into_iter().map(|(name, schema)| SchemaFile {
-        path: format!("views/{name}.json"),
-        schema,
-    }));
+    out.extend(
+        output_schemas()
+            .into_iter()
+            .map(|(name, schema)| SchemaFile {
+                path: format!("views/{name}.json"),
+                schema,
+            }),
+    );
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

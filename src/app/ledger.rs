@@ -17,7 +17,8 @@ use super::clock::SystemClock;
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger
 /// (2011-06-01T00:00:00Z).
-const BUILTIN_RECORDED_AT: DateTime<Utc> = DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
+const BUILTIN_RECORDED_AT: DateTime<Utc> =
+    DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
 /// Opens the ledger in `data` with the system clock and the default limits.
 ///

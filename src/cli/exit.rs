@@ -229,9 +229,7 @@ pub fn documented(cli: clap::Command) -> clap::Command {
 
 /// The exit code of an error: 2 for bad input, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain()
-        .any(|c| c.downcast_ref::<BadInput>().is_some())
-    {
+    if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
         EXIT_BAD_INPUT
     } else {
         EXIT_REFUSED

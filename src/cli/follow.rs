@@ -74,7 +74,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                         writeln!(
                             std::io::stdout().lock(),
                             "generation {} at checkpoint {}",
-                            g.number, g.checkpoint
+                            g.number,
+                            g.checkpoint
                         )?;
                     }
                 }

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
-    ContractStateView, ScheduledChanges, StateAndValidity, StatusView, ValidityReason,
-    ValidityView,
+    ContractStateView, ScheduledChanges, StateAndValidity, StatusView, ValidityReason, ValidityView,
 };
 use navigo_store::Clock;
 

@@ -3,9 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use navigo_events_schema::views::{ErrorBody, ErrorKind};
 use navigo_ledger_core::LedgerError;
 use navigo_rules::{CommandError, Refusal};
-use navigo_events_schema::views::{ErrorBody, ErrorKind};
 use navigo_store::StoreError;
 
 /// Why a request failed.

@@ -15,8 +15,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
 use super::state::{
-    BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, IDEMPOTENCY_KEY_CHARS_MAX,
-    LOGIN_CHARS_MAX,
+    BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, IDEMPOTENCY_KEY_CHARS_MAX, LOGIN_CHARS_MAX,
 };
 
 /// A parameter: (name, in, JSON schema, description).

@@ -214,4 +214,3 @@ async fn json_error_body(resp: Response) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
 }
-

@@ -47,9 +47,7 @@ pub mod offset_option {
     ///
     /// # Errors
     /// Neither.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
         Option::<DateTime<Utc>>::deserialize(d)
     }
 }

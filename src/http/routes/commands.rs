@@ -65,10 +65,7 @@ fn integral_floats_as_integers(v: &mut Value) {
     }
 }
 
-pub fn parse_command(
-    item: &Value,
-    index: Option<usize>,
-) -> Result<CommandEnvelope, ApiError> {
+pub fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
     let mut item = item.clone();
     integral_floats_as_integers(&mut item);
     let text = item.to_string();

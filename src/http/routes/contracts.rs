@@ -52,7 +52,11 @@ pub async fn state(
     // If-Match with a command, it makes the command a conflict (409) if anything
     // was recorded on the contract since (optimistic concurrency).
     let etag = format!("\"{}\"", read.version);
-    Ok(([(axum::http::header::ETAG, etag)], answer::json(&read.view)?).into_response())
+    Ok((
+        [(axum::http::header::ETAG, etag)],
+        answer::json(&read.view)?,
+    )
+        .into_response())
 }
 
 /// `GET /v1/contracts/{id}/balance`.
