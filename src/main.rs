@@ -1,11 +1,17 @@
-//! `navigo-ledger`: the command-line interface of the ledger.
+//! `navigo-ledger`: the command-line interface of the ledger, and its HTTP
+//! service.
 //!
-//! Every subcommand lives in its own module under `cli/`; this file only parses
-//! the arguments, runs the chosen command on a tokio runtime and turns its result
-//! into an exit code (`cli::exit`: 0 ok, 1 refused or verification failed, 2 bad
-//! input or usage, 141 stdout closed by its reader).
+//! Two transports over one application layer: `app` does what both do (open a
+//! ledger, run a command, read a view, audit, verify, accounts and tokens) and
+//! answers with the views of `navigo_events_schema::views`; `cli` (one module
+//! per subcommand) and `http` (the service, `serve`) parse their input, call it,
+//! and print or serve its views. Neither transport imports the other. This file
+//! only parses the arguments, runs the chosen command on a tokio runtime and
+//! turns its result into an exit code (`cli::exit`: 0 ok, 1 refused or
+//! verification failed, 2 bad input or usage, 141 stdout closed by its reader).
 #![warn(missing_docs)]
 
+mod app;
 mod cli;
 mod http;
 
@@ -118,7 +124,7 @@ enum Command {
     ///
     /// The routes and their schemas are in docs/openapi.json; roles by API
     /// token (`token create`) and customer sessions.
-    Serve(cli::serve::Args),
+    Serve(http::serve::Args),
     /// Manage API tokens.
     ///
     /// Tokens carry a role: agent, auditor, system, partner or reference (see
@@ -187,7 +193,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(cli::EXIT_REFUSED);
+            return ExitCode::from(cli::exit::EXIT_REFUSED);
         }
     };
     let data = cli.data;
@@ -205,7 +211,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify(args) => cli::verify::run(&data, args),
-            Command::Serve(args) => cli::serve::run(&data, args).await,
+            Command::Serve(args) => http::serve::run(&data, args).await,
             Command::Token(args) => cli::token::run(&data, args),
             Command::Account(args) => cli::account::run(&data, args).await,
             Command::Stats(args) => cli::stats::run(&data, args).await,
@@ -230,11 +236,11 @@ fn main() -> ExitCode {
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) =>
         {
-            ExitCode::from(cli::EXIT_BROKEN_PIPE)
+            ExitCode::from(cli::exit::EXIT_BROKEN_PIPE)
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(cli::exit_code(&e))
+            ExitCode::from(cli::exit::exit_code(&e))
         }
     }
 }

@@ -15,6 +15,10 @@
 //!   `pub use`) is followed to where it comes from, so that a re-export in a
 //!   parent module does not hide a loop between two of its children. Inline
 //!   modules (`mod tests { use super::*; }`) belong to their file.
+//! - `cli_and_http_do_not_import_each_other_and_app_imports_neither`: in the
+//!   binary's file graph, no file of one transport (`cli/`, `http/`) imports a
+//!   file of the other, and the application layer (`app/`) imports neither
+//!   ([`TRANSPORTS_APART`]).
 //! - `no_wall_clock_and_no_io_where_the_architecture_says_none`: the sources of
 //!   each crate (outside comments and strings) against [`REACHES`].
 
@@ -631,28 +635,9 @@ fn package_sources(p: &Package) -> BTreeMap<ModPath, String> {
         .collect()
 }
 
-/// Loops tolerated for now, each with its reason: a package and the top-level
-/// module every file of the loop lies in.
-const LOOPS_TOLERATED: &[(&str, &str, &str)] = &[
-    (
-        "navigo-ledger",
-        "cli",
-        "cli/mod.rs and cli/exit.rs share BadInput and the exit codes; the binary's \
-         cli/http application layer is re-cut in the next phase",
-    ),
-    (
-        "navigo-ledger",
-        "http",
-        "http/mod.rs re-exports the router of http/routes/, whose handlers read the \
-         state http/mod.rs defines; the binary's cli/http application layer is re-cut \
-         in the next phase",
-    ),
-];
-
 #[test]
 fn no_import_cycle_among_the_files_of_any_crate() {
     let mut found = Vec::new();
-    let mut tolerated_seen = BTreeSet::new();
     let packages = workspace();
     for p in &packages {
         let sources = package_sources(p);
@@ -664,17 +649,7 @@ fn no_import_cycle_among_the_files_of_any_crate() {
             }
         }
         for (members, cycle) in cycles(&graph(&sources)) {
-            let text = describe(&members, &cycle);
-            let tolerated = LOOPS_TOLERATED.iter().find(|(pkg, top, _)| {
-                *pkg == p.name && members.iter().all(|m| m.first().is_some_and(|f| f == top))
-            });
-            match tolerated {
-                Some((pkg, top, why)) => {
-                    eprintln!("tolerated in {pkg} ({why}): {text}");
-                    tolerated_seen.insert((*pkg, *top));
-                }
-                None => found.push(format!("{}: {text}", p.name)),
-            }
+            found.push(format!("{}: {}", p.name, describe(&members, &cycle)));
         }
     }
     assert!(
@@ -687,12 +662,81 @@ fn no_import_cycle_among_the_files_of_any_crate() {
          a module of its own):\n{}",
         found.join("\n")
     );
-    for (pkg, top, _) in LOOPS_TOLERATED {
+}
+
+/// The binary's top-level modules that may not import one another: its two
+/// transports (each imports the application layer, never the other), and the
+/// application layer (which knows neither transport).
+const TRANSPORTS_APART: &[(&str, &str)] = &[
+    ("cli", "http"),
+    ("http", "cli"),
+    ("app", "cli"),
+    ("app", "http"),
+];
+
+/// Every import from a file under one top-level module to a file under another
+/// that [`TRANSPORTS_APART`] forbids, as `from -> to`.
+fn transport_crossings(edges: &BTreeMap<ModPath, BTreeSet<ModPath>>) -> Vec<String> {
+    let top = |m: &ModPath| m.first().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (from, tos) in edges {
+        for to in tos {
+            let pair = (top(from), top(to));
+            if TRANSPORTS_APART
+                .iter()
+                .any(|(a, b)| pair.0 == *a && pair.1 == *b)
+            {
+                out.push(format!("{} -> {}", show(from), show(to)));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cli_and_http_do_not_import_each_other_and_app_imports_neither() {
+    // Given the binary's file graph,
+    let binary = workspace()
+        .into_iter()
+        .find(|p| p.name == "navigo-ledger")
+        .expect("the binary's package");
+    let edges = graph(&package_sources(&binary));
+    // then no file of one transport imports a file of the other, and the
+    // application layer imports neither,
+    let crossings = transport_crossings(&edges);
+    assert!(
+        crossings.is_empty(),
+        "the transports import each other, or the application layer imports one: move \
+         what both need into app/:\n{}",
+        crossings.join("\n")
+    );
+    // while both transports do import the application layer (the graph sees
+    // their imports).
+    for transport in ["cli", "http"] {
         assert!(
-            tolerated_seen.contains(&(*pkg, *top)),
-            "{pkg}'s {top} has no import loop any more: remove it from LOOPS_TOLERATED"
+            edges.iter().any(|(from, to)| {
+                from.first().is_some_and(|f| f == transport)
+                    && to.iter().any(|t| t.first().is_some_and(|t| t == "app"))
+            }),
+            "{transport} imports nothing of app"
         );
     }
+}
+
+#[test]
+fn module_graph_names_a_transport_that_imports_the_other() {
+    let s = sources(&[
+        ("", "mod app; mod cli; mod http;"),
+        ("app", "pub fn view() {}"),
+        ("cli", "pub mod apply;"),
+        ("cli::apply", "use crate::app::view; pub fn line() {}"),
+        ("http", "pub mod routes;"),
+        ("http::routes", "fn f() { crate::cli::apply::line(); }"),
+    ]);
+    assert_eq!(
+        transport_crossings(&graph(&s)),
+        vec!["http::routes -> cli::apply".to_owned()]
+    );
 }
 
 /// The layers, lowest first: the workspace crates each crate may depend on

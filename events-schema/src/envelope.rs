@@ -648,31 +648,60 @@ pub fn decode_record(bytes: &[u8]) -> Result<Envelope, DecodeError> {
 
 /// The JSON view of an envelope for people and tools (`history --json`, HTTP):
 /// every envelope field, the event's type, its current schema version and payload,
-/// and the record's hash.
-#[derive(Serialize)]
+/// and the record's hash. Its JSON Schema is the envelope's
+/// (`schemas/views/envelope.json`).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Envelope")]
 struct EnvelopeView<'a> {
+    /// Global position, from 1, gapless.
     position: u64,
+    /// The stream.
     stream: StreamId,
+    /// Sequence within the stream, from 1, gapless.
     stream_seq: u64,
+    /// The event's id.
     event_id: Uuid,
+    /// The event's type name.
     #[serde(rename = "type")]
     type_name: &'a str,
+    /// The event's current schema version (its payload is upcast to it).
     schema_version: u32,
+    /// The version it was stored at, when older than the current one.
     #[serde(skip_serializing_if = "Option::is_none")]
     stored_schema_version: Option<u32>,
+    /// Effective date (Europe/Paris).
     effective_date: NaiveDate,
+    /// Recorded-at instant (UTC).
     recorded_at: DateTime<Utc>,
+    /// Who.
     actor: &'a Actor,
+    /// The channel of a customer's request.
     #[serde(skip_serializing_if = "Option::is_none")]
     channel: Option<Channel>,
+    /// The append's idempotency key.
     #[serde(skip_serializing_if = "Option::is_none")]
     idempotency_key: Option<&'a str>,
+    /// Correlation id.
     correlation_id: Uuid,
+    /// Causation id.
     #[serde(skip_serializing_if = "Option::is_none")]
     causation_id: Option<Uuid>,
+    /// The payload, whose schema is its type's (`schemas/events/`).
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     data: serde_json::Value,
+    /// Hash of the previous record.
     prev_hash: Hash,
+    /// Hash of this record.
     hash: Hash,
+}
+
+impl JsonSchema for Envelope {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        EnvelopeView::schema_name()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        EnvelopeView::json_schema(g)
+    }
 }
 
 impl Serialize for Envelope {

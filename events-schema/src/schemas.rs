@@ -3,7 +3,7 @@
 //! tests.
 
 use crate::command::CommandEnvelope;
-use crate::envelope::RawEventLine;
+use crate::envelope::{Envelope, RawEventLine};
 use crate::event::Event;
 use crate::{upcast, views};
 
@@ -17,7 +17,8 @@ pub struct SchemaFile {
 
 /// Every schema the ledger publishes: one per event type and version (current
 /// versions from the types, older ones from their upcast structs), the command
-/// envelope and the raw event line of `navigo-ledger append`.
+/// envelope, the raw event line of `navigo-ledger append`, and every JSON
+/// output of the CLI and of the HTTP service (`views/`).
 pub fn schema_files() -> Vec<SchemaFile> {
     let mut out: Vec<SchemaFile> = Event::schemas()
         .into_iter()
@@ -58,10 +59,51 @@ pub fn schema_files() -> Vec<SchemaFile> {
         path: format!("views/{name}.json"),
         schema,
     }));
-    out.push(SchemaFile {
-        path: "views/validity.json".into(),
-        schema: schemars::schema_for!(views::ValidityView),
-    });
+    out.extend(
+        output_schemas()
+            .into_iter()
+            .map(|(name, schema)| SchemaFile {
+                path: format!("views/{name}.json"),
+                schema,
+            }),
+    );
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// The schema of every other JSON output of the binary, by file name: the CLI's
+/// (`--json` of each command, and the lines of `apply` and `advance`) and the
+/// HTTP service's answers.
+fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use schemars::schema_for;
+    vec![
+        ("validity", schema_for!(views::ValidityView)),
+        ("state-validity", schema_for!(views::StateAndValidity)),
+        ("envelope", schema_for!(Envelope)),
+        ("stored-event", schema_for!(views::StoredEvent)),
+        ("apply-outcome", schema_for!(views::ApplyOutcome)),
+        ("command-accepted", schema_for!(views::CommandAccepted)),
+        ("batch-outcomes", schema_for!(views::BatchOutcomes)),
+        ("audit-entries", schema_for!(Vec<views::AuditEntryView>)),
+        ("audit", schema_for!(views::AuditTrail)),
+        ("diff", schema_for!(views::DiffView)),
+        ("what-if", schema_for!(views::WhatIfView)),
+        ("verify", schema_for!(views::VerifyView)),
+        ("verify-answer", schema_for!(views::VerifyAnswer)),
+        ("stats", schema_for!(views::StatsView)),
+        ("rebuild", schema_for!(views::RebuildSummary)),
+        ("follow", schema_for!(views::FollowProgress)),
+        ("check-projections", schema_for!(views::ProjectionCheck)),
+        ("demo", schema_for!(views::DemoSummary)),
+        ("error", schema_for!(views::ErrorBody)),
+        ("health", schema_for!(views::Health)),
+        ("ready", schema_for!(views::Ready)),
+        ("feed-page", schema_for!(views::FeedPage)),
+        ("partner-answer", schema_for!(views::PartnerAnswer)),
+        ("account-created", schema_for!(views::AccountCreated)),
+        ("session", schema_for!(views::SessionOpened)),
+        ("my-contracts", schema_for!(views::MyContracts)),
+        ("online-renewal", schema_for!(views::OnlineRenewal)),
+        ("attestation", schema_for!(views::Attestation)),
+    ]
 }

@@ -1,9 +1,15 @@
-//! The views the projections answer with (`navigo-projections`): balances, debit
-//! calendars, ban windows, refund entitlements and contract state, each computed
-//! for an effective Europe/Paris date (`at`) as known at a recorded UTC instant
-//! (`known_at`). They are the public output of the projections, printed by
-//! `navigo-ledger state|balance|calendar|bans|refunds --json` and served by the
-//! HTTP API; this crate is the only one that derives serde, so they live here.
+//! Every JSON output of the ledger, typed. The views the projections answer
+//! with (`navigo-projections`) are in this file: balances, debit calendars, ban
+//! windows, refund entitlements and contract state, each computed for an
+//! effective Europe/Paris date (`at`) as known at a recorded UTC instant
+//! (`known_at`), printed by `navigo-ledger state|balance|calendar|bans|refunds
+//! --json` and served by the HTTP API. The other outputs of the binary, by
+//! resource, are in the modules of `views/`: the command paths (`commands`), the
+//! auditor's reads (`replay`), the ledger's health (`ledger`), the materialized
+//! projections' maintenance (`materialized`), the demo's summary (`demo`), the
+//! HTTP service's own answers (`service`) and the personal space (`accounts`).
+//! This crate is the only one that derives serde, so they all live here; each
+//! has its JSON Schema under `schemas/views/`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -17,15 +23,39 @@ use crate::event::{
 use crate::types::{Channel, PaymentSetup, Product, Support};
 use crate::{Money, RuleId, YearMonth};
 
-/// The two parameters every projection answers for.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AsOf {
-    /// The effective Europe/Paris date read.
-    pub at: NaiveDate,
-    /// Only events recorded at or before this instant count; `None`: everything.
-    pub known_at: Option<DateTime<Utc>>,
-}
+mod accounts;
+mod as_of;
+mod commands;
+mod demo;
+pub mod instant;
+mod ledger;
+mod materialized;
+mod replay;
+mod service;
+
+pub use accounts::{
+    AccountCreated, AccountStatus, Attestation, AttestationHolder, AttestationStatus, MyContracts,
+    OnlineRenewal, SessionOpened,
+};
+pub use as_of::AsOf;
+pub use commands::{
+    Accepted, ApplyOutcome, BatchFailure, BatchOutcome, BatchOutcomes, CommandAccepted, StoredEvent,
+};
+pub use demo::{
+    DemoAmounts, DemoAudit, DemoBalances, DemoChain, DemoOperationRefunds, DemoProjections,
+    DemoRequests, DemoSummary, DemoViewRows,
+};
+pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
+pub use materialized::{
+    FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
+};
+pub use replay::{
+    AuditEntryView, AuditTrail, CauseView, ChangeView, DiffView, HypotheticalEvent,
+    WhatIfJudgement, WhatIfOutcome, WhatIfView,
+};
+pub use service::{
+    ErrorBody, ErrorKind, FeedPage, Health, Live, PartnerAnswer, PartnerCode, Readiness, Ready,
+};
 
 /// What a row of a balance statement counts (`PAY-DUE-VS-COLLECTED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -561,4 +591,15 @@ pub struct ValidityView {
     pub rule: RuleId,
     /// Why.
     pub reason: ValidityReason,
+}
+
+/// A contract's state and whether it may be used in a zone (`navigo-ledger state
+/// --zone Z --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateAndValidity {
+    /// The state.
+    pub state: ContractStateView,
+    /// The answer for the zone (`USE-DEZONAGE`).
+    pub validity: ValidityView,
 }

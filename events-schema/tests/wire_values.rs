@@ -152,6 +152,35 @@ const NOT_IN_RULES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "Statuses of the binary's answers (a line of apply: conflict, invalid, \
+         malformed; the service alive and ready; an account created): the ledger's \
+         answers, not contract rules",
+        &["conflict", "created", "invalid", "malformed", "ok", "ready"],
+    ),
+    (
+        "Kinds of the HTTP service's errors, each with its status (docs/openapi.json)",
+        &[
+            "bad_request",
+            "forbidden",
+            "internal",
+            "method_not_allowed",
+            "not_found",
+            "session_ended",
+            "timeout",
+            "too_large",
+            "too_many_attempts",
+            "unauthorized",
+            "unsupported_media_type",
+            "wrong_credentials",
+        ],
+    ),
+    (
+        "PARTNER-CHECK's third return code, no match (RULES.md says the answer is a \
+         return code only; 00 and 01 are spelled in its text): the code of the \
+         partners' interface",
+        &["02"],
+    ),
+    (
         "ContractTerminated version 1's spelling of suspension_over_12_months (serde's \
          snake case of the Rust variant): kept in that version's schema because stored \
          records carry it; upcast on load",

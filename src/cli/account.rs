@@ -12,8 +12,12 @@ use navigo_events_schema::types::ClientNumber;
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
-use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
-use crate::http::auth::{self, AccountError};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use crate::app::accounts::{create_account, AccountError};
+use crate::app::auth;
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_store;
 
 /// Arguments of `account`.
 #[derive(Debug, clap::Subcommand)]
@@ -64,7 +68,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     })?;
     let ledger =
         navigo_ledger_core::Ledger::open(store, navigo_rules::Policy::default(), 0).await?;
-    let created = auth::create_account(
+    let created = create_account(
         ledger.world(),
         &auth::path_in(data),
         &login,

@@ -3,17 +3,17 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_rules::Policy;
-
-use super::apply::envelope_json;
+use navigo_ledger_core::ClockMode;
 use navigo_store::Clock;
 
-use super::{open_store, CmdResult, SystemClock};
+use super::exit::CmdResult;
+use super::output::print_json_line;
+use crate::app::clock::SystemClock;
+use crate::app::commands::advance;
+use crate::app::ledger::open_clocked_ledger;
 
 /// Arguments of `advance`.
 #[derive(Debug, clap::Args)]
@@ -31,16 +31,11 @@ pub struct Args {
 /// # Errors
 /// The ledger cannot be opened, or the store fails (what was appended stays).
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let store = open_store(data)?;
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
-        .await?
-        .with_clock(Arc::new(SystemClock));
+    let mut ledger = open_clocked_ledger(data, args.seed, Arc::new(SystemClock)).await?;
     // The binary's clock is the one place the wall clock is read: the clock is
     // run at that instant, and no further than its day plus
     // clock_ahead_days_max (LedgerError::ClockTooFarAhead).
-    let result = ledger
-        .advance_to(args.to, SystemClock.now(), ClockMode::Service)
-        .await;
+    let result = advance(&mut ledger, args.to, SystemClock.now(), ClockMode::Service).await;
     let events = match result {
         Ok(e) => e,
         Err(e) => {
@@ -49,7 +44,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
     };
     for e in &events {
-        outln!("{}", envelope_json(e));
+        print_json_line(e)?;
     }
     eprintln!("{} events appended through {}", events.len(), args.to);
     ledger.into_store().close().await?;

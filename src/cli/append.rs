@@ -25,7 +25,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{open_store, BadInput, CmdResult, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use crate::app::error::BadInput;
+use crate::app::ledger::open_store;
 
 /// Bytes of input read by one `append`.
 pub const APPEND_INPUT_BYTES_MAX: u64 = 256 * 1024 * 1024;

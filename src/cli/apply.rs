@@ -17,13 +17,19 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use navigo_events_schema::{CommandEnvelope, Envelope, FieldError};
-use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
-use navigo_rules::{CommandError, Policy};
-use serde_json::{json, Value};
+use navigo_events_schema::views::{ApplyOutcome, CommandAccepted};
+use navigo_events_schema::{CommandEnvelope, FieldError};
+use navigo_ledger_core::{ClockMode, LedgerError};
+use navigo_rules::CommandError;
 
-use super::{open_store, BadInput, CmdResult, EXIT_BAD_INPUT, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_BAD_INPUT, EXIT_REFUSED};
+use super::output::print_json_line;
+use crate::app::clock::SystemClock;
+use crate::app::commands::execute;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_clocked_ledger;
 
 /// Bytes of one command line.
 pub const COMMAND_LINE_BYTES_MAX: usize = 1024 * 1024;
@@ -38,51 +44,47 @@ pub struct Args {
     seed: u64,
 }
 
-/// The JSON of a stored event, as printed by `apply` and `advance`.
-pub fn envelope_json(e: &Envelope) -> Value {
-    json!({
-        "position": e.position,
-        "stream": e.stream.to_string(),
-        "stream_seq": e.stream_seq,
-        "event_id": e.event_id.to_string(),
-        "type": e.event.type_name(),
-        "effective_date": e.effective_date.to_string(),
-        "recorded_at": e.recorded_at.to_rfc3339(),
-        "data": e.event.data_to_value().unwrap_or(Value::Null),
-    })
-}
-
-/// The JSON line of a command's outcome.
-pub fn outcome_json(line: usize, result: &Result<Vec<Envelope>, LedgerError>) -> (Value, u8) {
+/// The answer to a command's line, and the exit code it asks for.
+pub fn outcome(line: usize, result: &Result<CommandAccepted, LedgerError>) -> (ApplyOutcome, u8) {
+    let line = line as u64;
     match result {
-        Ok(events) => (
-            json!({
-                "line": line,
-                "status": "accepted",
-                "events": events.iter().map(envelope_json).collect::<Vec<_>>(),
-            }),
+        Ok(accepted) => (
+            ApplyOutcome::Accepted {
+                line,
+                events: accepted.events.clone(),
+            },
             0,
         ),
         Err(LedgerError::Command(CommandError::Refused(r))) => (
-            json!({
-                "line": line,
-                "status": "refused",
-                "rule": r.rule.as_str(),
-                "article": r.article,
-                "message": r.message,
-            }),
+            ApplyOutcome::Refused {
+                line,
+                rule: r.rule,
+                article: r.article.to_string(),
+                message: r.message.clone(),
+            },
             EXIT_REFUSED,
         ),
         Err(LedgerError::Command(CommandError::Invalid { field, message })) => (
-            json!({"line": line, "status": "invalid", "field": field, "message": message}),
+            ApplyOutcome::Invalid {
+                line,
+                field: (*field).to_owned(),
+                message: message.clone(),
+            },
             EXIT_REFUSED,
         ),
         Err(e @ LedgerError::IdempotencyConflict { key }) => (
-            json!({"line": line, "status": "conflict", "key": key, "message": e.to_string()}),
+            ApplyOutcome::Conflict {
+                line,
+                key: key.clone(),
+                message: e.to_string(),
+            },
             EXIT_REFUSED,
         ),
         Err(e) => (
-            json!({"line": line, "status": "error", "message": e.to_string()}),
+            ApplyOutcome::Error {
+                line,
+                message: e.to_string(),
+            },
             EXIT_REFUSED,
         ),
     }
@@ -136,9 +138,13 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
-/// The command of a line, or the malformed line's JSON answer.
-fn parse_line(number: usize, line: InputLine) -> Result<Option<CommandEnvelope>, Value> {
-    let malformed = |field: Option<String>, message: String| json!({"line": number, "status": "malformed", "field": field, "message": message});
+/// The command of a line, or the malformed line's answer.
+fn parse_line(number: usize, line: InputLine) -> Result<Option<CommandEnvelope>, ApplyOutcome> {
+    let malformed = |field: Option<String>, message: String| ApplyOutcome::Malformed {
+        line: number as u64,
+        field,
+        message,
+    };
     let bytes = match line {
         InputLine::Bytes(bytes) => bytes,
         InputLine::TooLong => {
@@ -179,12 +185,9 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         ),
     };
     let mut reader = BufReader::new(reader);
-    let store = open_store(data)?;
     // The import mode (backfilling history): each command recorded at its
     // request instant, in order, none after the binary's clock.
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
-        .await?
-        .with_clock(std::sync::Arc::new(super::SystemClock));
+    let mut ledger = open_clocked_ledger(data, args.seed, Arc::new(SystemClock)).await?;
     let mut worst = 0u8;
     let mut number = 0usize;
     loop {
@@ -196,22 +199,20 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             Ok(Some(cmd)) => cmd,
             Ok(None) => continue,
             Err(answer) => {
-                outln!("{answer}");
+                print_json_line(&answer)?;
                 worst = worst.max(EXIT_BAD_INPUT);
                 continue;
             }
         };
-        let result = ledger.execute(&cmd, ClockMode::Import).await;
+        let result = execute(&mut ledger, &cmd, ClockMode::Import).await;
+        let (answer, code) = outcome(number, &result);
+        print_json_line(&answer)?;
         if let Err(LedgerError::Store(e)) = &result {
             if !matches!(e, navigo_store::StoreError::OutOfOrder { .. }) {
-                let (out, _) = outcome_json(number, &result);
-                outln!("{out}");
                 ledger.into_store().close().await?;
                 return Err(anyhow::anyhow!("line {number}: {e}"));
             }
         }
-        let (out, code) = outcome_json(number, &result);
-        outln!("{out}");
         worst = worst.max(code);
     }
     ledger.into_store().close().await?;

@@ -7,11 +7,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_replay::audit::{audit, AuditEntry};
 use navigo_store::Clock;
 
-use super::state::{parse_instant, print_json};
-use super::{BadInput, CmdResult, SystemClock};
+use super::as_of::{parse_id, parse_instant};
+use super::exit::CmdResult;
+use super::output::{name, print_json_sorted};
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::read_whole_log;
+use crate::app::replay::audit;
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -26,37 +30,12 @@ pub struct Args {
     pub json: bool,
 }
 
-/// The JSON of an audit line.
-pub fn entry_json(e: &AuditEntry) -> serde_json::Value {
-    let env = &e.envelope;
-    serde_json::json!({
-        "position": env.position,
-        "stream": env.stream.to_string(),
-        "stream_seq": env.stream_seq,
-        "event_id": env.event_id,
-        "type": env.event.type_name(),
-        "recorded_at": env.recorded_at,
-        "effective_date": env.effective_date,
-        "actor": serde_json::to_value(&env.actor).unwrap_or_default(),
-        "channel": serde_json::to_value(env.channel).unwrap_or_default(),
-        "rules": e.rules.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "balance_after": e.balance_after,
-        "corrects_position": e.corrects,
-        "annulled_by_position": e.annulled_by,
-        "prev_hash": env.prev_hash.to_string(),
-        "hash": env.hash.to_string(),
-    })
-}
-
 /// Prints the trail.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let id: uuid::Uuid = args
-        .id
-        .parse()
-        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
+    let id = parse_id(&args.id)?;
     let known_at = match &args.known_at {
         Some(s) => {
             let t = parse_instant("--known-at", s)?;
@@ -67,34 +46,33 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         None => None,
     };
-    let events = super::read_whole_log(data).await?;
+    let events = read_whole_log(data).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
-        print_json(&trail.iter().map(entry_json).collect::<Vec<_>>())?;
+        // The entries alone, as the command has always printed them (the
+        // service answers them with the id).
+        print_json_sorted(&trail.entries)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "audit of {id} ({} events)", trail.len())?;
-    for e in &trail {
-        let env = &e.envelope;
-        let channel = env
-            .channel
-            .map(|c| super::state::name(&c))
-            .unwrap_or_else(|| "-".into());
-        let note = match (e.corrects, e.annulled_by) {
+    writeln!(out, "audit of {id} ({} events)", trail.entries.len())?;
+    for e in &trail.entries {
+        let channel = e.channel.map(|c| name(&c)).unwrap_or_else(|| "-".into());
+        let note = match (e.corrects_position, e.annulled_by_position) {
             (Some(p), _) => format!("  corrects #{p}"),
             (_, Some(p)) => format!("  ANNULLED by #{p}"),
             _ => String::new(),
         };
+        let hash = e.hash.to_string();
         writeln!(
             out,
             "#{:<6} {:<22} rec {} eff {} {}:{} {} [{}] balance {} hash {}{}",
-            env.position,
-            env.event.type_name(),
-            env.recorded_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            env.effective_date,
-            super::state::name(&env.actor.role),
-            env.actor.id,
+            e.position,
+            e.event_type,
+            e.recorded_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            e.effective_date,
+            name(&e.actor.role),
+            e.actor.id,
             channel,
             e.rules
                 .iter()
@@ -102,7 +80,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                 .collect::<Vec<_>>()
                 .join(","),
             e.balance_after,
-            &env.hash.to_string()[..16.min(env.hash.to_string().len())],
+            &hash[..16.min(hash.len())],
             note
         )?;
     }

@@ -7,11 +7,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
-use navigo_projections::{balance, Folded};
 use navigo_store::Clock;
 
-use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{CmdResult, SystemClock};
+use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::exit::CmdResult;
+use super::output::{eur, name, print_json};
+use crate::app::clock::SystemClock;
+use crate::app::ledger::read_whole_log;
+use crate::app::read::{balance, Balance};
 
 /// Arguments of `balance`.
 #[derive(Debug, clap::Args)]
@@ -30,30 +33,24 @@ pub struct Args {
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of("ID", &args.id, &args.as_of, SystemClock.now())?;
-    let events = super::read_whole_log(data).await?;
-    let input = Folded::new(&events, &q.query);
+    let events = read_whole_log(data).await?;
     let mut out = std::io::stdout().lock();
-    if input.known().contract(q.id).is_some() {
-        let b = balance::contract_balance(&input, q.id).map_err(unknown)?;
-        if q.json {
-            print_json(&b)?;
-        } else {
+    match balance(&events, q.id, &q.query).map_err(unknown)? {
+        Balance::Contract(b) if q.json => print_json(&b)?,
+        Balance::Contract(b) => {
             writeln!(out, "contract {} on {}", b.contract, b.as_of.at)?;
             write_contract(&mut out, &b)?;
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let b = balance::payer_balance(&input, q.id).map_err(unknown)?;
-    if q.json {
-        print_json(&b)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(out, "payer {} on {}", b.payer, b.as_of.at)?;
-    write_totals(&mut out, &b.totals)?;
-    for c in &b.contracts {
-        writeln!(out)?;
-        writeln!(out, "contract {}", c.contract)?;
-        write_contract(&mut out, c)?;
+        Balance::Payer(b) if q.json => print_json(&b)?,
+        Balance::Payer(b) => {
+            writeln!(out, "payer {} on {}", b.payer, b.as_of.at)?;
+            write_totals(&mut out, &b.totals)?;
+            for c in &b.contracts {
+                writeln!(out)?;
+                writeln!(out, "contract {}", c.contract)?;
+                write_contract(&mut out, c)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,10 +6,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::MayBe;
-use navigo_projections::{bans, Folded};
 
-use super::state::{name, person_view, PersonArgs};
-use super::CmdResult;
+use super::as_of::{person_view, PersonArgs};
+use super::exit::CmdResult;
+use super::output::name;
+use crate::app::read::person_bans;
 
 /// Arguments of `bans`: a person and the shared ones.
 pub type Args = PersonArgs;
@@ -19,11 +20,7 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(b) = person_view(data, &args.person, &args.as_of, |e, id, q| {
-        bans::person_bans(&Folded::new(e, q), id)
-    })
-    .await?
-    else {
+    let Some(b) = person_view(data, &args, person_bans).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

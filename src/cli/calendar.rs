@@ -9,14 +9,16 @@ use std::process::ExitCode;
 
 use navigo_events_schema::event::ChargeLine;
 use navigo_events_schema::views::DebitStatus;
-use navigo_ledger_core::load;
 use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
-use navigo_projections::{calendar, Folded, ProjectionError};
 use navigo_rules::Policy;
 use navigo_store::Clock;
 
-use super::state::{eur, name, parse_as_of, print_json, unknown, AsOfArgs};
-use super::{open_store, CmdResult, SystemClock};
+use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::exit::CmdResult;
+use super::output::{eur, name, print_json};
+use crate::app::clock::SystemClock;
+use crate::app::ledger::read_contract_log;
+use crate::app::read::calendar;
 
 /// Arguments of `calendar`.
 #[derive(Debug, clap::Args)]
@@ -50,20 +52,8 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, SystemClock.now())?;
-    let store = open_store(data)?;
-    let events = load::read_contract(&store, q.id, false).await;
-    store.close().await?;
-    let events = events?;
-    if events.is_empty() {
-        return Err(unknown(ProjectionError::UnknownContract(q.id)).into());
-    }
-    let cal = calendar::calendar(
-        &Folded::new(&events, &q.query),
-        q.id,
-        &Policy::default(),
-        args.horizon,
-    )
-    .map_err(unknown)?;
+    let events = read_contract_log(data, q.id).await?;
+    let cal = calendar(&events, q.id, &q.query, args.horizon).map_err(unknown)?;
     if q.json {
         print_json(&cal)?;
         return Ok(ExitCode::SUCCESS);

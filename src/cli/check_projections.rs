@@ -6,9 +6,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_replay::materialize::{check, ProjectionDb};
+use navigo_events_schema::views::{ProjectionCheck, ProjectionHashes, ProjectionMismatch};
+use navigo_replay::materialize::{check, CheckReport, ProjectionDb};
 
-use super::{CmdResult, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use super::output::print_json_line;
+use crate::app::ledger::read_whole_log;
 
 /// Arguments of `check-projections`.
 #[derive(Debug, clap::Args)]
@@ -23,45 +26,72 @@ pub struct Args {
 /// # Errors
 /// No projection built, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let events = super::read_whole_log(data).await?;
+    let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let r = check(&db, &events)?;
     db.close()?;
-    let mut out = std::io::stdout().lock();
     if args.json {
-        let v = serde_json::json!({
-            "generation": r.generation.number, "at": r.generation.at,
-            "checkpoint": r.generation.checkpoint, "head": r.head,
-            "consistent": r.consistent(),
-            "projections": r.hashes.iter().map(|(k, n, s, f)| serde_json::json!({
-                "name": k, "rows": n, "stored_hash": s, "recomputed_hash": f})).collect::<Vec<_>>(),
-            "mismatches": r.mismatches.iter().map(|m| serde_json::json!({
-                "projection": m.kind, "id": m.id, "what": m.what})).collect::<Vec<_>>(),
-        });
-        writeln!(out, "{v}")?;
+        print_json_line(&view(&r))?;
     } else {
-        writeln!(
-            out,
-            "generation {} on {} checkpoint {} head {}",
-            r.generation.number, r.generation.at, r.generation.checkpoint, r.head
-        )?;
-        for (k, n, s, f) in &r.hashes {
-            let ok = if s == f { "ok" } else { "DIFFERS" };
-            writeln!(out, "{k:<9} {n:>8} rows  {s}  {ok}")?;
-        }
-        for m in &r.mismatches {
-            writeln!(out, "  {} {} {}", m.kind, m.id, m.what)?;
-        }
-        if r.generation.checkpoint != r.head {
-            writeln!(
-                out,
-                "checkpoint lags the log: run `navigo-ledger follow --once`"
-            )?;
-        }
+        write_report(&mut std::io::stdout().lock(), &r)?;
     }
     Ok(if r.consistent() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_REFUSED)
     })
+}
+
+/// The comparison as a view.
+fn view(r: &CheckReport) -> ProjectionCheck {
+    ProjectionCheck {
+        generation: r.generation.number,
+        at: r.generation.at,
+        checkpoint: r.generation.checkpoint,
+        head: r.head,
+        consistent: r.consistent(),
+        projections: r
+            .hashes
+            .iter()
+            .map(|(k, n, s, f)| ProjectionHashes {
+                name: (*k).to_owned(),
+                rows: *n,
+                stored_hash: s.clone(),
+                recomputed_hash: f.clone(),
+            })
+            .collect(),
+        mismatches: r
+            .mismatches
+            .iter()
+            .map(|m| ProjectionMismatch {
+                projection: m.kind.to_owned(),
+                id: m.id,
+                what: m.what.to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// The comparison as text: the generation, one line per projection, the rows
+/// that differ.
+fn write_report(out: &mut impl Write, r: &CheckReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "generation {} on {} checkpoint {} head {}",
+        r.generation.number, r.generation.at, r.generation.checkpoint, r.head
+    )?;
+    for (k, n, s, f) in &r.hashes {
+        let ok = if s == f { "ok" } else { "DIFFERS" };
+        writeln!(out, "{k:<9} {n:>8} rows  {s}  {ok}")?;
+    }
+    for m in &r.mismatches {
+        writeln!(out, "  {} {} {}", m.kind, m.id, m.what)?;
+    }
+    if r.generation.checkpoint != r.head {
+        writeln!(
+            out,
+            "checkpoint lags the log: run `navigo-ledger follow --once`"
+        )?;
+    }
+    Ok(())
 }

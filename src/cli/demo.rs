@@ -17,34 +17,35 @@
 //! comes after the demo's head. The run is deterministic for a seed and a
 //! `--through` (the default `--through` follows the system clock, read once).
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use navigo_events_schema::views::ContractBalance;
+use navigo_events_schema::views::{
+    ContractBalance, DemoAmounts, DemoAudit, DemoBalances, DemoChain, DemoOperationRefunds,
+    DemoProjections, DemoRequests, DemoSummary, DemoViewRows,
+};
 use navigo_events_schema::Money;
-use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_ledger_core::Ledger;
 use navigo_replay::materialize::{state_hash, ProjectionDb};
-use navigo_rules::Policy;
+use navigo_rules::calendar::paris_date;
 use navigo_sim::generate::CONTRACTS_MAX;
 use navigo_sim::summary::{audit_lines, interesting_contract, summarize, Summary};
-use navigo_sim::{drive, generate, DriveReport, PopulationConfig};
-use navigo_store::EventStore;
-use navigo_store_sled::{verify_ledger, SledStore};
-use serde_json::{json, Value};
-
-use navigo_rules::calendar::paris_date;
+use navigo_sim::{drive, generate, DriveReport, Plan, PopulationConfig};
 use navigo_store::Clock;
+use navigo_store_sled::{SledStore, VerifyReport};
 
-use super::{open_store, BadInput, CmdResult, SystemClock, EXIT_REFUSED};
-
-/// The recorded-at instant of the built-in reference data on a fresh ledger (the
-/// same as `init`: 2011-06-01T00:00:00Z).
-const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
-    chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
+use super::exit::{CmdResult, EXIT_REFUSED};
+use super::output::print_json_line;
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::{load_builtin_reference, open_clocked_ledger, read_whole_log};
+use crate::app::verify::verify;
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
@@ -180,21 +181,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
     // 1. The ledger, with the built-in reference data (as `init`).
     let t = Instant::now();
-    SledStore::init(data)?;
-    let store = open_store(data)?;
-    // The binary's clock judges every command: nothing is recorded after it.
-    let mut ledger = Ledger::open(store, Policy::default(), args.seed)
-        .await?
-        .with_clock(std::sync::Arc::new(SystemClock));
-    let head = ledger.store().head().await?;
-    let at = match head.recorded_at {
-        Some(h) if h > BUILTIN_RECORDED_AT => h,
-        _ => BUILTIN_RECORDED_AT,
-    };
-    if let Err(e) = ledger.load_builtin_reference(at, ClockMode::Import).await {
-        ledger.into_store().close().await?;
-        return Err(e.into());
-    }
+    let ledger = open_with_reference(data, args.seed).await?;
     timings
         .0
         .push(("open ledger + reference data", t.elapsed()));
@@ -206,25 +193,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     timings.0.push(("generate population", t.elapsed()));
 
     // 3. Everything through the command path, the clock month by month.
-    let pb = bar(
-        u64::try_from(plan.commands.len()).unwrap_or(u64::MAX),
-        "commands + clock",
-        visible,
-    );
-    let result = drive(&mut ledger, &plan.commands, &mut |done| {
-        if done % 256 == 0 {
-            pb.set_position(u64::try_from(done).unwrap_or(u64::MAX));
-        }
-    })
-    .await;
-    pb.finish_and_clear();
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            ledger.into_store().close().await?;
-            return Err(e.into());
-        }
-    };
+    let (ledger, report) = send(ledger, &plan, visible).await?;
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
 
@@ -245,7 +214,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // 6. The chain.
     let t = Instant::now();
     let sp = spinner("verifying the chain", visible);
-    let verified = verify_ledger(data)?;
+    let verified = verify(data)?;
     sp.finish_and_clear();
     timings.0.push(("verify chain", t.elapsed()));
 
@@ -260,7 +229,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         audit: audit.as_ref(),
     };
     if args.json {
-        outln!("{}", json_summary(&outcome));
+        print_json_line(&summary_view(&outcome))?;
     } else {
         print_summary(data, &outcome)?;
     }
@@ -274,6 +243,52 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             ExitCode::from(EXIT_REFUSED)
         },
     )
+}
+
+/// Creates the ledger in `data` if absent and opens it, judged by the binary's
+/// clock (nothing is recorded after it), with the built-in reference data.
+///
+/// # Errors
+/// Not a ledger, a store failure (the store is closed).
+async fn open_with_reference(data: &Path, seed: u64) -> anyhow::Result<Ledger<SledStore>> {
+    SledStore::init(data)?;
+    let mut ledger = open_clocked_ledger(data, seed, Arc::new(SystemClock)).await?;
+    if let Err(e) = load_builtin_reference(&mut ledger).await {
+        ledger.into_store().close().await?;
+        return Err(e.into());
+    }
+    Ok(ledger)
+}
+
+/// Sends every request of the plan through the command path, the billing clock
+/// month by month, with a progress bar when `visible`.
+///
+/// # Errors
+/// A store failure (the store is closed).
+async fn send(
+    mut ledger: Ledger<SledStore>,
+    plan: &Plan,
+    visible: bool,
+) -> anyhow::Result<(Ledger<SledStore>, DriveReport)> {
+    let pb = bar(
+        u64::try_from(plan.commands.len()).unwrap_or(u64::MAX),
+        "commands + clock",
+        visible,
+    );
+    let result = drive(&mut ledger, &plan.commands, &mut |done| {
+        if done % 256 == 0 {
+            pb.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+        }
+    })
+    .await;
+    pb.finish_and_clear();
+    match result {
+        Ok(r) => Ok((ledger, r)),
+        Err(e) => {
+            ledger.into_store().close().await?;
+            Err(e.into())
+        }
+    }
 }
 
 /// What the rebuild materialized.
@@ -302,7 +317,7 @@ async fn rebuild_projections(
     at: NaiveDate,
     visible: bool,
 ) -> Result<Materialized, anyhow::Error> {
-    let events = super::read_whole_log(data).await?;
+    let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let mut progress = super::rebuild::bar(!visible);
     db.rebuild(&events, at, &mut progress)?;
@@ -338,7 +353,7 @@ fn secs(d: Duration) -> String {
 /// JSON one) read it.
 struct Outcome<'a> {
     /// What was generated.
-    plan: &'a navigo_sim::Plan,
+    plan: &'a Plan,
     /// What the driver sent and how the ledger judged it.
     report: &'a DriveReport,
     /// The figures of the folded world.
@@ -346,7 +361,7 @@ struct Outcome<'a> {
     /// The duration of each step.
     timings: &'a Timings,
     /// The chain verification.
-    verified: &'a navigo_store_sled::VerifyReport,
+    verified: &'a VerifyReport,
     /// What the projection rebuild materialized.
     materialized: &'a Materialized,
     /// The head position of the log.
@@ -355,9 +370,19 @@ struct Outcome<'a> {
     audit: Option<&'a (uuid::Uuid, Vec<String>)>,
 }
 
+/// The printed summary: the run, the requests, the contracts and their money,
+/// the refusals, bans and refunds, the chain, the projections, the timings and
+/// an audit.
 fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
-    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
-    let (v, m, position, audit) = (o.verified, o.materialized, o.position, o.audit);
+    print_requests(data, o)?;
+    print_contracts(o.summary)?;
+    print_refusals(o)?;
+    print_checks(o)
+}
+
+/// The run's header and what was asked and judged.
+fn print_requests(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
+    let (plan, r, position) = (o.plan, o.report, o.position);
     let c = &plan.config;
     outln!(
         "navigo-ledger demo — seed {}, {} contracts, {} to {}, ledger {}",
@@ -390,6 +415,11 @@ fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
         r.clock_events
     );
     outln!();
+    Ok(())
+}
+
+/// The contracts by status and product, and the money.
+fn print_contracts(s: &Summary) -> std::io::Result<()> {
     outln!("Contracts: {} (persons: {})", s.contracts, s.persons);
     outln!("  by status");
     for (k, n) in &s.by_status {
@@ -426,6 +456,13 @@ fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
         }
     );
     outln!();
+    Ok(())
+}
+
+/// The refusals by rule, the invalid commands by field, the active bans and the
+/// refund entitlements.
+fn print_refusals(o: &Outcome<'_>) -> std::io::Result<()> {
+    let (r, s, c) = (o.report, o.summary, &o.plan.config);
     outln!("Refusals by rule id");
     if r.refused.is_empty() {
         outln!("  none");
@@ -470,6 +507,13 @@ fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
         );
     }
     outln!();
+    Ok(())
+}
+
+/// The chain, the rebuilt projections, the timings and the audit of one
+/// contract.
+fn print_checks(o: &Outcome<'_>) -> std::io::Result<()> {
+    let (v, m, t, s) = (o.verified, o.materialized, o.timings, o.summary);
     outln!(
         "Chain: {}",
         match &v.first_bad {
@@ -510,7 +554,7 @@ fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
     if let Some((step, d)) = t.slowest() {
         outln!("  slowest step: {step} ({})", secs(*d));
     }
-    if let Some((id, lines)) = audit {
+    if let Some((id, lines)) = o.audit {
         outln!();
         outln!(
             "Audit of contract {id} (a suspension, a zone change and a rejection where one exists)"
@@ -522,64 +566,103 @@ fn print_summary(data: &Path, o: &Outcome<'_>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn json_summary(o: &Outcome<'_>) -> Value {
-    let (plan, r, s, t) = (o.plan, o.report, o.summary, o.timings);
-    let (v, m, audit) = (o.verified, o.materialized, o.audit);
-    let c = &plan.config;
-    json!({
-        "seed": c.seed,
-        "contracts_requested": c.contracts,
-        "from": c.from.to_string(),
-        "through": c.through.to_string(),
-        "source": "world; projections rebuilt and compared",
-        "projections": {
-            "generation": m.generation.number,
-            "at": m.generation.at.to_string(),
-            "checkpoint": m.generation.checkpoint,
-            "views": m.views.iter().map(|(k, n, h)| ((*k).to_owned(), json!({"rows": n, "state_hash": h}))).collect::<serde_json::Map<_, _>>(),
-            "balances": {"due": m.due.to_string(), "collected": m.collected.to_string(), "returned": m.returned.to_string()},
-            "agree_with_world": m.agrees_with(s),
+/// The summary as its view (`--json`).
+fn summary_view(o: &Outcome<'_>) -> DemoSummary {
+    let (plan, s, c) = (o.plan, o.summary, &o.plan.config);
+    let m = o.materialized;
+    DemoSummary {
+        seed: c.seed,
+        contracts_requested: c.contracts,
+        from: c.from,
+        through: c.through,
+        source: "world; projections rebuilt and compared".to_owned(),
+        projections: DemoProjections {
+            generation: m.generation.number,
+            at: m.generation.at,
+            checkpoint: m.generation.checkpoint,
+            views: m
+                .views
+                .iter()
+                .map(|(k, rows, state_hash)| {
+                    let rows = *rows as u64;
+                    let state_hash = state_hash.clone();
+                    ((*k).to_owned(), DemoViewRows { rows, state_hash })
+                })
+                .collect(),
+            balances: DemoBalances {
+                due: m.due,
+                collected: m.collected,
+                returned: m.returned,
+            },
+            agree_with_world: m.agrees_with(s),
         },
-        "requests": {
-            "planned": plan.commands.len(),
-            "judged": r.sent,
-            "accepted": r.accepted,
-            "already_applied": r.already_applied,
-            "refused": r.refused_total(),
-            "invalid": r.invalid_total(),
-            "out_of_order": r.out_of_order,
-            "intents_skipped": r.skipped,
-            "command_events": r.command_events,
-            "clock_events": r.clock_events,
+        requests: requests_view(plan, o.report),
+        refused_by_rule: o.report.refused.clone(),
+        invalid_by_field: (o.report.invalid.iter())
+            .map(|(k, n)| ((*k).to_owned(), *n))
+            .collect(),
+        contracts: s.contracts,
+        persons: s.persons,
+        by_status: s.by_status.clone(),
+        by_product: s.by_product.clone(),
+        amounts: amounts_view(s),
+        balance_mismatches: s.balance_mismatches,
+        active_bans: s.active_bans.clone(),
+        claims_filed: s.claims_filed,
+        refunds_by_operation: refunds_view(s),
+        chain: DemoChain {
+            ok: o.verified.first_bad.is_none(),
+            records: o.verified.records_checked,
+            head: o.verified.head.hash,
         },
-        "refused_by_rule": r.refused.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "invalid_by_field": r.invalid.iter().map(|(k, n)| ((*k).to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "contracts": s.contracts,
-        "persons": s.persons,
-        "by_status": s.by_status,
-        "by_product": s.by_product,
-        "amounts": {
-            "due": s.amounts.due.to_string(),
-            "collected": s.amounts.collected.to_string(),
-            "returned": s.amounts.returned.to_string(),
-            "outstanding": s.amounts.outstanding.to_string(),
-            "credit": s.amounts.credit.to_string(),
-            "refunds_pending": s.amounts.refunds_pending.to_string(),
-        },
-        "balance_mismatches": s.balance_mismatches,
-        "active_bans": s.active_bans.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "claims_filed": s.claims_filed,
-        "refunds_by_operation": s.refunds_by_operation.iter().map(|(k, e)| (k.clone(), json!({
-            "judged": e.judged, "eligible": e.eligible, "amount": e.amount.to_string()
-        }))).collect::<serde_json::Map<_, _>>(),
-        "chain": {
-            "ok": v.first_bad.is_none(),
-            "records": v.records_checked,
-            "head": v.head.hash.to_string(),
-        },
-        "timings_s": t.0.iter().map(|(k, d)| ((*k).to_owned(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
-        "audit": audit.map(|(id, lines)| json!({"contract": id.to_string(), "events": lines})),
-    })
+        timings_s: (o.timings.0.iter())
+            .map(|(k, d)| ((*k).to_owned(), d.as_secs_f64()))
+            .collect(),
+        audit: o.audit.map(|(id, lines)| DemoAudit {
+            contract: *id,
+            events: lines.clone(),
+        }),
+    }
+}
+
+fn requests_view(plan: &Plan, r: &DriveReport) -> DemoRequests {
+    DemoRequests {
+        planned: plan.commands.len() as u64,
+        judged: r.sent,
+        accepted: r.accepted,
+        already_applied: r.already_applied,
+        refused: r.refused_total(),
+        invalid: r.invalid_total(),
+        out_of_order: r.out_of_order,
+        intents_skipped: r.skipped,
+        command_events: r.command_events,
+        clock_events: r.clock_events,
+    }
+}
+
+fn amounts_view(s: &Summary) -> DemoAmounts {
+    let a = &s.amounts;
+    DemoAmounts {
+        due: a.due,
+        collected: a.collected,
+        returned: a.returned,
+        outstanding: a.outstanding,
+        credit: a.credit,
+        refunds_pending: a.refunds_pending,
+    }
+}
+
+fn refunds_view(s: &Summary) -> BTreeMap<String, DemoOperationRefunds> {
+    (s.refunds_by_operation.iter())
+        .map(|(k, e)| {
+            let entry = DemoOperationRefunds {
+                judged: e.judged,
+                eligible: e.eligible,
+                amount: e.amount,
+            };
+            (k.clone(), entry)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,14 +6,17 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
 use navigo_projections::Query;
-use navigo_replay::diff::diff;
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
-use super::state::{parse_instant, print_json};
-use super::{BadInput, CmdResult, SystemClock};
+use super::as_of::{parse_date, parse_id, parse_instant};
+use super::exit::CmdResult;
+use super::output::print_json_sorted;
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::read_whole_log;
+use crate::app::replay::diff;
 
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
@@ -32,9 +35,32 @@ pub struct Args {
     pub json: bool,
 }
 
-fn date(s: &str) -> Result<NaiveDate, BadInput> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}")))
+/// The two readings the arguments ask for.
+fn readings(args: &Args) -> Result<(Query, Query), BadInput> {
+    let today = paris_date(SystemClock.now());
+    match (args.known_at.as_slice(), args.at.as_slice()) {
+        ([ka, kb], ats) if ats.len() <= 1 => {
+            let at = ats
+                .first()
+                .map(|s| parse_date("--at", s))
+                .transpose()?
+                .unwrap_or(today);
+            let reading = |k: &str| -> Result<Query, BadInput> {
+                Ok(Query {
+                    at,
+                    known_at: Some(parse_instant("--known-at", k)?),
+                })
+            };
+            Ok((reading(ka)?, reading(kb)?))
+        }
+        ([], [x, y]) => Ok((
+            Query::on(parse_date("--at", x)?),
+            Query::on(parse_date("--at", y)?),
+        )),
+        _ => Err(BadInput(
+            "give either two --known-at (and at most one --at) or two --at".into(),
+        )),
+    }
 }
 
 /// Prints the diff.
@@ -42,47 +68,12 @@ fn date(s: &str) -> Result<NaiveDate, BadInput> {
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let id: uuid::Uuid = args
-        .id
-        .parse()
-        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
-    let today = paris_date(SystemClock.now());
-    let (a, b) = match (args.known_at.as_slice(), args.at.as_slice()) {
-        ([ka, kb], ats) if ats.len() <= 1 => {
-            let at = ats.first().map(|s| date(s)).transpose()?.unwrap_or(today);
-            (
-                Query {
-                    at,
-                    known_at: Some(parse_instant("--known-at", ka)?),
-                },
-                Query {
-                    at,
-                    known_at: Some(parse_instant("--known-at", kb)?),
-                },
-            )
-        }
-        ([], [x, y]) => (Query::on(date(x)?), Query::on(date(y)?)),
-        _ => {
-            return Err(BadInput(
-                "give either two --known-at (and at most one --at) or two --at".into(),
-            )
-            .into())
-        }
-    };
-    let events = super::read_whole_log(data).await?;
+    let id = parse_id(&args.id)?;
+    let (a, b) = readings(&args)?;
+    let events = read_whole_log(data).await?;
     let d = diff(&events, id, &a, &b).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
-        print_json(&serde_json::json!({
-            "id": id,
-            "from": {"at": a.at, "known_at": a.known_at},
-            "to": {"at": b.at, "known_at": b.known_at},
-            "changes": d.changes.iter().map(|c| serde_json::json!({
-                "path": c.path, "before": c.before, "after": c.after, "caused_by": c.caused_by})).collect::<Vec<_>>(),
-            "events": d.causes.iter().map(|c| serde_json::json!({
-                "position": c.envelope.position, "type": c.envelope.event.type_name(),
-                "recorded_at": c.envelope.recorded_at, "effective_date": c.envelope.effective_date,
-                "rules": c.rules, "explanation": c.explanation, "hash": c.envelope.hash.to_string()})).collect::<Vec<_>>(),
-        }))?;
+        print_json_sorted(&d)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();
@@ -106,7 +97,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         )?;
     }
     writeln!(out, "events between the two views:")?;
-    for c in &d.causes {
+    for c in &d.events {
         writeln!(out, "  {} [{}]", c.explanation, c.rules.join(","))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,13 @@
 //! table ([`documented`]); README.md's table is checked against it
 //! (tests/cli.rs).
 
+use std::process::ExitCode;
+
+use crate::app::error::BadInput;
+
+/// The result of a subcommand: an exit code, or an error whose kind chooses one.
+pub type CmdResult = anyhow::Result<ExitCode>;
+
 /// Exit code of a refusal (not a ledger, conflict) or a failed verification.
 pub const EXIT_REFUSED: u8 = 1;
 /// Exit code of bad input or usage (clap uses it for usage errors too).
@@ -222,9 +229,7 @@ pub fn documented(cli: clap::Command) -> clap::Command {
 
 /// The exit code of an error: 2 for bad input, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.chain()
-        .any(|c| c.downcast_ref::<super::BadInput>().is_some())
-    {
+    if e.chain().any(|c| c.downcast_ref::<BadInput>().is_some()) {
         EXIT_BAD_INPUT
     } else {
         EXIT_REFUSED

@@ -5,12 +5,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use navigo_events_schema::views::FollowProgress;
 use navigo_replay::follow::FollowedLog;
 use navigo_replay::materialize::ProjectionDb;
 use navigo_store::EventStore;
 
+use super::exit::CmdResult;
+use super::output::print_json_line;
 use super::rebuild::bar;
-use super::{open_store, CmdResult};
+use crate::app::ledger::open_store;
 
 /// Pause between two polls of the log while tailing.
 pub const FOLLOW_INTERVAL_MS_DEFAULT: u64 = 1_000;
@@ -62,18 +65,17 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                 // A line on the first poll (where the follower starts) and at each
                 // checkpoint it moves to.
                 if before != Some(g.checkpoint) || args.once || first {
-                    let mut out = std::io::stdout().lock();
                     if args.json {
-                        writeln!(
-                            out,
-                            "{}",
-                            serde_json::json!({"generation": g.number, "checkpoint": g.checkpoint})
-                        )?;
+                        print_json_line(&FollowProgress {
+                            generation: g.number,
+                            checkpoint: g.checkpoint,
+                        })?;
                     } else {
                         writeln!(
-                            out,
+                            std::io::stdout().lock(),
                             "generation {} at checkpoint {}",
-                            g.number, g.checkpoint
+                            g.number,
+                            g.checkpoint
                         )?;
                     }
                 }

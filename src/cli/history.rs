@@ -8,7 +8,9 @@ use anyhow::Context;
 use navigo_events_schema::{Envelope, StreamId};
 use navigo_store::EventStore;
 
-use super::{open_store, BadInput, CmdResult};
+use super::exit::CmdResult;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_store;
 
 /// Arguments of `history`.
 #[derive(Debug, clap::Args)]

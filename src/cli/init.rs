@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_store::EventStore;
 use navigo_store_sled::{InitOutcome, SledStore};
 
-use super::CmdResult;
+use super::exit::CmdResult;
+use crate::app::ledger::{load_builtin_reference, open_ledger};
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
@@ -16,10 +16,6 @@ pub struct Args {
     #[arg(long)]
     empty: bool,
 }
-
-/// The recorded-at instant of the built-in reference data on a fresh ledger.
-const BUILTIN_RECORDED_AT: chrono::DateTime<chrono::Utc> =
-    chrono::DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
 /// Creates the ledger, or says it already exists.
 ///
@@ -35,21 +31,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     }
     // The built-in reference data is appended once (idempotency keys): a second
     // init appends nothing.
-    let store = super::open_store(data)?;
-    let mut ledger =
-        navigo_ledger_core::Ledger::open(store, navigo_rules::Policy::default(), 0).await?;
-    // Decision: the built-in data is recorded with the import clock at a fixed
-    // instant (or the head's, when the ledger already holds later events), so that
-    // two fresh ledgers start with the same chain and a scenario applied to both
-    // ends on the same head.
-    let head = ledger.store().head().await?;
-    let at = match head.recorded_at {
-        Some(h) if h > BUILTIN_RECORDED_AT => h,
-        _ => BUILTIN_RECORDED_AT,
-    };
-    let loaded = ledger
-        .load_builtin_reference(at, navigo_ledger_core::ClockMode::Import)
-        .await;
+    let mut ledger = open_ledger(data, 0).await?;
+    let loaded = load_builtin_reference(&mut ledger).await;
     let store = ledger.into_store();
     let loaded = match loaded {
         Ok(l) => l,

@@ -7,11 +7,17 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use navigo_events_schema::views::RebuildSummary;
 use navigo_replay::materialize::{Progress, ProjectionDb};
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
-use super::{BadInput, CmdResult, SystemClock};
+use super::as_of::parse_date;
+use super::exit::CmdResult;
+use super::output::print_json_line;
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::read_whole_log;
 
 /// Arguments of `rebuild`.
 #[derive(Debug, clap::Args)]
@@ -27,8 +33,7 @@ pub struct Args {
 /// Parses `--at` or takes today.
 pub fn at_or_today(at: &Option<String>) -> Result<NaiveDate, BadInput> {
     match at {
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}"))),
+        Some(s) => parse_date("--at", s),
         None => Ok(paris_date(SystemClock.now())),
     }
 }
@@ -63,23 +68,24 @@ pub fn bar(json: bool) -> impl FnMut(Progress) {
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
-    let events = super::read_whole_log(data).await?;
+    let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let g = db.rebuild(&events, at, &mut bar(args.json))?;
     db.close()?;
     let secs = started.elapsed().as_secs_f64();
     let rate = events.len() as f64 / secs.max(1e-9);
-    let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"generation": g.number, "at": g.at, "checkpoint": g.checkpoint,
-                "events": events.len(), "seconds": secs, "events_per_second": rate.round()})
-        )?;
+        print_json_line(&RebuildSummary {
+            generation: g.number,
+            at: g.at,
+            checkpoint: g.checkpoint,
+            events: events.len() as u64,
+            seconds: secs,
+            events_per_second: rate.round(),
+        })?;
     } else {
         writeln!(
-            out,
+            std::io::stdout().lock(),
             "rebuilt generation {} on {} through position {} ({} events, {:.2} s, {:.0} events/s)",
             g.number,
             g.at,

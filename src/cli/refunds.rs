@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_projections::{refunds, Folded};
-
-use super::state::{eur, name, person_view, PersonArgs};
-use super::CmdResult;
+use super::as_of::{person_view, PersonArgs};
+use super::exit::CmdResult;
+use super::output::{eur, name};
+use crate::app::read::person_refunds;
 
 /// Arguments of `refunds`: a person and the shared ones.
 pub type Args = PersonArgs;
@@ -18,11 +18,7 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(r) = person_view(data, &args.person, &args.as_of, |e, id, q| {
-        refunds::person_refunds(&Folded::new(e, q), id)
-    })
-    .await?
-    else {
+    let Some(r) = person_view(data, &args, person_refunds).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

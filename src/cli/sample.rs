@@ -23,7 +23,9 @@ use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion};
 use navigo_store_sled::{InitOutcome, SledStore};
 use uuid::Uuid;
 
-use super::{open_store, stats::print_stats, CmdResult, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use super::stats::print_stats;
+use crate::app::ledger::open_store;
 
 const ALICE: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_a11c);
 const BRUNO: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_b000);
@@ -153,45 +155,86 @@ fn person(
     }))
 }
 
-fn sample_requests() -> anyhow::Result<Vec<AppendRequest>> {
+/// The values several of the sample's events share: one tariff, the months and
+/// start dates of the two contracts, Alice's mandate.
+struct Terms {
+    zones: Zones,
+    annual: Money,
+    installment: Money,
+    dossier_fee: Money,
+    tariff_from: NaiveDate,
+    tariff_ref: TariffRef,
+    july: YearMonth,
+    august: YearMonth,
+    mandate: Mandate,
+    start_a: NaiveDate,
+    start_b: NaiveDate,
+}
+
+fn terms() -> anyhow::Result<Terms> {
     let zones: Zones = "1-5".parse()?;
     let annual = money("998.80")?;
-    let installment = money("90.80")?;
     let tariff_from = date(2026, 1, 1)?;
-    let tariff_ref = TariffRef {
-        product: ProductKey::Annual(zones),
-        effective_from: tariff_from,
+    Ok(Terms {
+        zones,
         annual,
-        mark: Mark::Verified,
-    };
-    let july: YearMonth = "2026-07".parse()?;
-    let august: YearMonth = "2026-08".parse()?;
-    let mandate = Mandate {
-        reference: "UMR-NAVIGO-0001".into(),
-        account_ref: "ACC-7731".into(),
-    };
-    let start_a = date(2026, 7, 12)?;
-    let start_b = date(2026, 9, 1)?;
+        installment: money("90.80")?,
+        dossier_fee: money("7.60")?,
+        tariff_from,
+        tariff_ref: TariffRef {
+            product: ProductKey::Annual(zones),
+            effective_from: tariff_from,
+            annual,
+            mark: Mark::Verified,
+        },
+        july: "2026-07".parse()?,
+        august: "2026-08".parse()?,
+        mandate: Mandate {
+            reference: "UMR-NAVIGO-0001".into(),
+            account_ref: "ACC-7731".into(),
+        },
+        start_a: date(2026, 7, 12)?,
+        start_b: date(2026, 9, 1)?,
+    })
+}
+
+/// Every append of the sample, in the order they are made.
+fn sample_requests() -> anyhow::Result<Vec<AppendRequest>> {
+    let t = terms()?;
+    let mut requests = vec![tariff(&t)];
+    requests.extend(persons()?);
+    requests.extend(contract_a(&t)?);
+    requests.push(contract_b(&t)?);
+    Ok(requests)
+}
+
+/// The 2026 tariff of the zones the two contracts hold.
+fn tariff(t: &Terms) -> AppendRequest {
+    req(
+        "tariff-2026",
+        StreamId::catalogue(),
+        vec![ev(
+            1,
+            t.tariff_from,
+            agent(),
+            None,
+            Event::TariffPublished(TariffPublished {
+                effective_from: t.tariff_from,
+                prices: vec![TariffPrice {
+                    product: ProductKey::Annual(t.zones),
+                    annual: t.annual,
+                    mark: Mark::Verified,
+                }],
+                source: "DATA.md: Navigo Annuel annual prices, 2026-01-01".into(),
+            }),
+        )],
+    )
+}
+
+/// Alice and Bruno, registered at an agency; Chloé, online, with her place of
+/// study.
+fn persons() -> anyhow::Result<Vec<AppendRequest>> {
     Ok(vec![
-        req(
-            "tariff-2026",
-            StreamId::catalogue(),
-            vec![ev(
-                1,
-                tariff_from,
-                agent(),
-                None,
-                Event::TariffPublished(TariffPublished {
-                    effective_from: tariff_from,
-                    prices: vec![TariffPrice {
-                        product: ProductKey::Annual(zones),
-                        annual,
-                        mark: Mark::Verified,
-                    }],
-                    source: "DATA.md: Navigo Annuel annual prices, 2026-01-01".into(),
-                }),
-            )],
-        ),
         req(
             "person-alice",
             StreamId::person(ALICE),
@@ -259,142 +302,148 @@ fn sample_requests() -> anyhow::Result<Vec<AppendRequest>> {
                 ),
             ],
         ),
-        req(
-            "contract-a-subscribe",
-            StreamId::contract(CONTRACT_A),
-            vec![
-                // Starts on 12 July: 20 remaining days, a full first month
-                // (TAR-PRORATA) and the free month eleven months on (PAY-FREE-MONTH).
-                ev(
-                    6,
-                    start_a,
-                    customer("C100001"),
-                    Some(Channel::Online),
-                    Event::ContractSubscribed(ContractSubscribed {
-                        holder: ALICE,
-                        payer: ALICE,
-                        product: Product::Annual { zones },
-                        channel: Channel::Online,
-                        payment: PaymentSetup::DirectDebit {
-                            debit_day: DebitDay::DEFAULT,
-                            mandate: mandate.clone(),
-                        },
-                        third_party_payer: false,
-                        senior_declaration: None,
-                        support: Support::Pass,
-                        rulebook: "CGVU-2026".into(),
-                        remaining_days: 20,
-                        first_free_month: Some(july.plus(11)),
-                    }),
-                ),
-                ev(
-                    7,
-                    start_a,
-                    customer("C100001"),
-                    Some(Channel::Online),
-                    Event::FirstPaymentCollected(FirstPaymentCollected {
-                        amount: installment,
-                        dossier_fee: money("7.60")?,
-                        means: PaymentMeans::CardOnline,
-                        covers_from: july,
-                        covers_until: july,
-                        lines: vec![
-                            ChargeLine {
-                                kind: ChargeKind::FullInstallment,
-                                amount: installment,
-                                days: None,
-                                month: july,
-                                tariff: Some(tariff_ref.clone()),
-                            },
-                            ChargeLine {
-                                kind: ChargeKind::DossierFee,
-                                amount: money("7.60")?,
-                                days: None,
-                                month: july,
-                                tariff: None,
-                            },
-                        ],
-                    }),
-                ),
-            ],
-        ),
-        req(
-            "contract-a-debit-2026-08",
-            StreamId::contract(CONTRACT_A),
-            vec![ev(
-                8,
-                date(2026, 8, 1)?,
-                Actor::billing_clock(),
-                None,
-                Event::DebitPresented(DebitPresented {
-                    month: august,
-                    amount: installment,
-                    due: installment,
-                    lines: vec![ChargeLine {
-                        kind: ChargeKind::FullInstallment,
-                        amount: installment,
-                        days: None,
-                        month: august,
-                        tariff: Some(tariff_ref.clone()),
-                    }],
-                    mandate_reference: mandate.reference.clone(),
-                    payer: ALICE,
-                }),
-            )],
-        ),
-        req(
-            "contract-b-subscribe",
-            StreamId::contract(CONTRACT_B),
-            vec![
-                ev(
-                    9,
-                    start_b,
-                    agent(),
-                    Some(Channel::Agency),
-                    Event::ContractSubscribed(ContractSubscribed {
-                        holder: BRUNO,
-                        payer: BRUNO,
-                        product: Product::Annual { zones },
-                        channel: Channel::Agency,
-                        payment: PaymentSetup::Cash,
-                        third_party_payer: false,
-                        senior_declaration: None,
-                        support: Support::Pass,
-                        rulebook: "CGVU-2026".into(),
-                        remaining_days: 30,
-                        first_free_month: None,
-                    }),
-                ),
-                ev(
-                    10,
-                    start_b,
-                    agent(),
-                    Some(Channel::Agency),
-                    Event::FirstPaymentCollected(FirstPaymentCollected {
-                        amount: annual,
-                        dossier_fee: money("7.60")?,
-                        means: PaymentMeans::Card,
-                        covers_from: "2026-09".parse()?,
-                        covers_until: "2027-08".parse()?,
-                        lines: vec![
-                            ChargeLine {
-                                kind: ChargeKind::CashAnnual,
-                                amount: annual,
-                                days: None,
-                                month: "2026-09".parse()?,
-                                tariff: Some(tariff_ref),
-                            },
-                            ChargeLine {
-                                kind: ChargeKind::DossierFee,
-                                amount: money("7.60")?,
-                                days: None,
-                                month: "2026-09".parse()?,
-                                tariff: None,
-                            },
-                        ],
-                    }),
-                ),
-            ],
-        ),
     ])
+}
+
+/// Alice's contract, paid by direct debit: its subscription with the first
+/// payment, then the August debit.
+fn contract_a(t: &Terms) -> anyhow::Result<Vec<AppendRequest>> {
+    let subscribe = req(
+        "contract-a-subscribe",
+        StreamId::contract(CONTRACT_A),
+        vec![
+            // Starts on 12 July: 20 remaining days, a full first month
+            // (TAR-PRORATA) and the free month eleven months on (PAY-FREE-MONTH).
+            ev(
+                6,
+                t.start_a,
+                customer("C100001"),
+                Some(Channel::Online),
+                Event::ContractSubscribed(ContractSubscribed {
+                    holder: ALICE,
+                    payer: ALICE,
+                    product: Product::Annual { zones: t.zones },
+                    channel: Channel::Online,
+                    payment: PaymentSetup::DirectDebit {
+                        debit_day: DebitDay::DEFAULT,
+                        mandate: t.mandate.clone(),
+                    },
+                    third_party_payer: false,
+                    senior_declaration: None,
+                    support: Support::Pass,
+                    rulebook: "CGVU-2026".into(),
+                    remaining_days: 20,
+                    first_free_month: Some(t.july.plus(11)),
+                }),
+            ),
+            ev(
+                7,
+                t.start_a,
+                customer("C100001"),
+                Some(Channel::Online),
+                Event::FirstPaymentCollected(FirstPaymentCollected {
+                    amount: t.installment,
+                    dossier_fee: t.dossier_fee,
+                    means: PaymentMeans::CardOnline,
+                    covers_from: t.july,
+                    covers_until: t.july,
+                    lines: vec![installment_line(t, t.july), dossier_fee_line(t, t.july)],
+                }),
+            ),
+        ],
+    );
+    let debit = req(
+        "contract-a-debit-2026-08",
+        StreamId::contract(CONTRACT_A),
+        vec![ev(
+            8,
+            date(2026, 8, 1)?,
+            Actor::billing_clock(),
+            None,
+            Event::DebitPresented(DebitPresented {
+                month: t.august,
+                amount: t.installment,
+                due: t.installment,
+                lines: vec![installment_line(t, t.august)],
+                mandate_reference: t.mandate.reference.clone(),
+                payer: ALICE,
+            }),
+        )],
+    );
+    Ok(vec![subscribe, debit])
+}
+
+/// Bruno's contract, paid in cash at an agency: the whole year at once.
+fn contract_b(t: &Terms) -> anyhow::Result<AppendRequest> {
+    let september: YearMonth = "2026-09".parse()?;
+    Ok(req(
+        "contract-b-subscribe",
+        StreamId::contract(CONTRACT_B),
+        vec![
+            ev(
+                9,
+                t.start_b,
+                agent(),
+                Some(Channel::Agency),
+                Event::ContractSubscribed(ContractSubscribed {
+                    holder: BRUNO,
+                    payer: BRUNO,
+                    product: Product::Annual { zones: t.zones },
+                    channel: Channel::Agency,
+                    payment: PaymentSetup::Cash,
+                    third_party_payer: false,
+                    senior_declaration: None,
+                    support: Support::Pass,
+                    rulebook: "CGVU-2026".into(),
+                    remaining_days: 30,
+                    first_free_month: None,
+                }),
+            ),
+            ev(
+                10,
+                t.start_b,
+                agent(),
+                Some(Channel::Agency),
+                Event::FirstPaymentCollected(FirstPaymentCollected {
+                    amount: t.annual,
+                    dossier_fee: t.dossier_fee,
+                    means: PaymentMeans::Card,
+                    covers_from: september,
+                    covers_until: "2027-08".parse()?,
+                    lines: vec![
+                        ChargeLine {
+                            kind: ChargeKind::CashAnnual,
+                            amount: t.annual,
+                            days: None,
+                            month: september,
+                            tariff: Some(t.tariff_ref.clone()),
+                        },
+                        dossier_fee_line(t, september),
+                    ],
+                }),
+            ),
+        ],
+    ))
+}
+
+/// A month's full installment at the sample's tariff.
+fn installment_line(t: &Terms, month: YearMonth) -> ChargeLine {
+    ChargeLine {
+        kind: ChargeKind::FullInstallment,
+        amount: t.installment,
+        days: None,
+        month,
+        tariff: Some(t.tariff_ref.clone()),
+    }
+}
+
+/// The dossier fee, charged with a contract's first payment.
+fn dossier_fee_line(t: &Terms, month: YearMonth) -> ChargeLine {
+    ChargeLine {
+        kind: ChargeKind::DossierFee,
+        amount: t.dossier_fee,
+        days: None,
+        month,
+        tariff: None,
+    }
 }

@@ -1,173 +1,23 @@
 //! `navigo-ledger state CONTRACT [--at DATE] [--known-at INSTANT] [--zone Z
 //! [--instant T]] [--json]`: a contract's state on a date, as known at an instant;
 //! with `--zone`, whether it may be used in that zone (`USE-DEZONAGE`).
-//!
-//! This module also holds what the projection subcommands (`state`, `balance`,
-//! `calendar`, `bans`, `refunds`) share: the `--at` / `--known-at` / `--json`
-//! arguments, their validation against the system clock, and the JSON output.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::types::PaymentSetup;
 use navigo_events_schema::views::{
-    ContractStateView, ScheduledChanges, StatusView, ValidityReason, ValidityView,
+    ContractStateView, ScheduledChanges, StateAndValidity, StatusView, ValidityReason, ValidityView,
 };
-use navigo_projections::{state, Folded, Query};
-use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
-use serde::Serialize;
-use uuid::Uuid;
 
-use super::{BadInput, CmdResult, SystemClock};
-
-/// The arguments every projection subcommand takes besides its id (each
-/// command names the kind of id it takes).
-#[derive(Debug, clap::Args)]
-pub struct AsOfArgs {
-    /// The effective Europe/Paris date read (YYYY-MM-DD); default: today.
-    #[arg(long, value_name = "DATE")]
-    pub at: Option<String>,
-    /// Only events recorded at or before this UTC instant count (RFC 3339, e.g.
-    /// 2026-11-20T10:00:00Z); default: everything. Not in the future.
-    #[arg(long, value_name = "INSTANT")]
-    pub known_at: Option<String>,
-    /// JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// The parsed arguments.
-pub struct AsOf {
-    /// The id.
-    pub id: Uuid,
-    /// The query.
-    pub query: Query,
-    /// JSON output.
-    pub json: bool,
-}
-
-/// Parses the id (`label`: its argument's name, as the help shows it) and the
-/// shared arguments against `now`.
-///
-/// # Errors
-/// [`BadInput`] for a malformed id, date or instant, or an instant in the future.
-pub fn parse_as_of(
-    label: &str,
-    id: &str,
-    args: &AsOfArgs,
-    now: DateTime<Utc>,
-) -> Result<AsOf, BadInput> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
-    let at = match &args.at {
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}")))?,
-        None => paris_date(now),
-    };
-    let known_at = match &args.known_at {
-        Some(s) => {
-            let t = parse_instant("--known-at", s)?;
-            if t > now {
-                return Err(BadInput(format!(
-                    "--known-at {s} is in the future (now is {}); nothing is known after now",
-                    now.format("%Y-%m-%dT%H:%M:%SZ")
-                )));
-            }
-            Some(t)
-        }
-        None => None,
-    };
-    Ok(AsOf {
-        id,
-        query: Query { at, known_at },
-        json: args.json,
-    })
-}
-
-/// Parses an RFC 3339 instant.
-///
-/// # Errors
-/// [`BadInput`] naming the option.
-pub fn parse_instant(option: &str, s: &str) -> Result<DateTime<Utc>, BadInput> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            BadInput(format!(
-                "{option} {s:?} is not an RFC 3339 instant (e.g. 2026-11-20T10:00:00Z): {e}"
-            ))
-        })
-}
-
-/// Prints a view as pretty JSON.
-///
-/// # Errors
-/// A write failure.
-pub fn print_json<T: Serialize>(view: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(view).context("serialising the view")?;
-    writeln!(std::io::stdout().lock(), "{text}")?;
-    Ok(())
-}
-
-/// The snake-case name a view gives an enum value (its JSON form).
-pub fn name<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => "?".into(),
-    }
-}
-
-/// An amount in euros, right-aligned by the caller.
-pub fn eur(m: navigo_events_schema::Money) -> String {
-    format!("{m} €")
-}
-
-/// An unknown id is bad input (exit 2), with the projection's message.
-pub fn unknown(e: navigo_projections::ProjectionError) -> BadInput {
-    BadInput(e.to_string())
-}
-
-/// What `bans` and `refunds` share: parses the arguments against the system
-/// clock, reads the whole log and computes the person's view with `view`; with
-/// `--json` prints it and returns `None` (done), else returns it for the
-/// caller's table.
-///
-/// # Errors
-/// Bad input (exit 2), an unknown person, a storage failure.
-pub async fn person_view<T: Serialize>(
-    data: &Path,
-    person: &str,
-    args: &AsOfArgs,
-    view: impl FnOnce(
-        &[navigo_events_schema::Envelope],
-        Uuid,
-        &Query,
-    ) -> Result<T, navigo_projections::ProjectionError>,
-) -> anyhow::Result<Option<T>> {
-    let q = parse_as_of("PERSON", person, args, SystemClock.now())?;
-    let events = super::read_whole_log(data).await?;
-    let v = view(&events, q.id, &q.query).map_err(unknown)?;
-    if q.json {
-        print_json(&v)?;
-        return Ok(None);
-    }
-    Ok(Some(v))
-}
-
-/// Arguments of `person`-reading commands (`bans`, `refunds`).
-#[derive(Debug, clap::Args)]
-pub struct PersonArgs {
-    /// The person's id (UUID).
-    #[arg(value_name = "PERSON")]
-    pub person: String,
-    #[command(flatten)]
-    pub as_of: AsOfArgs,
-}
+use super::as_of::{parse_as_of, parse_instant, unknown, AsOfArgs};
+use super::exit::CmdResult;
+use super::output::{name, print_json, print_json_sorted};
+use crate::app::clock::SystemClock;
+use crate::app::ledger::read_whole_log;
+use crate::app::read::contract_state;
 
 /// Arguments of `state`.
 #[derive(Debug, clap::Args)]
@@ -196,21 +46,26 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         Some(s) => parse_instant("--instant", s)?,
         None => now,
     };
-    let events = super::read_whole_log(data).await?;
-    let input = Folded::new(&events, &q.query);
-    let view = state::contract_state(&input, q.id).map_err(unknown)?;
-    let validity = match args.zone {
-        Some(z) => Some(state::validity(&input, q.id, z, instant).map_err(unknown)?),
-        None => None,
-    };
+    let events = read_whole_log(data).await?;
+    let zone = args.zone.map(|z| (z, instant));
+    let read = contract_state(&events, q.id, &q.query, zone).map_err(unknown)?;
     if q.json {
-        match &validity {
-            Some(v) => print_json(&serde_json::json!({ "state": view, "validity": v }))?,
-            None => print_json(&view)?,
+        match read.validity {
+            // The pair has always been printed with its keys sorted, the
+            // state's too (it was a JSON map); the state alone, as declared.
+            Some(validity) => print_json_sorted(&StateAndValidity {
+                state: read.view,
+                validity,
+            })?,
+            None => print_json(&read.view)?,
         }
         return Ok(ExitCode::SUCCESS);
     }
-    write_state(&mut std::io::stdout().lock(), &view, validity.as_ref())?;
+    write_state(
+        &mut std::io::stdout().lock(),
+        &read.view,
+        read.validity.as_ref(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

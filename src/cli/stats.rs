@@ -4,9 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_store_sled::Stats;
-use serde_json::{json, Value};
 
-use super::{open_store, CmdResult};
+use super::exit::CmdResult;
+use super::output::print_json_line;
+use crate::app::stats::{stats, stats_view};
 
 /// Arguments of `stats`.
 #[derive(Debug, clap::Args)]
@@ -22,31 +23,13 @@ pub struct Args {
 /// # Errors
 /// Not a ledger, a corrupt head, or a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let store = open_store(data)?;
-    let stats = store.stats()?;
-    store.close().await?;
+    let stats = stats(data).await?;
     if args.json {
-        outln!("{}", stats_json(&stats));
+        print_json_line(&stats_view(&stats))?;
     } else {
         print_stats(&stats)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The stats as one JSON object.
-pub fn stats_json(s: &Stats) -> Value {
-    json!({
-        "events": s.events,
-        "streams": s.streams.values().sum::<u64>(),
-        "streams_by_kind": s
-            .streams
-            .iter()
-            .map(|(kind, n)| (kind.as_str().to_owned(), json!(n)))
-            .collect::<serde_json::Map<_, _>>(),
-        "idempotency_keys": s.idempotency_keys,
-        "head": super::verify::head_json(&s.head),
-        "disk_bytes": s.disk_bytes,
-    })
 }
 
 /// Prints stats as `name: value` lines.

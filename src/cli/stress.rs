@@ -19,7 +19,9 @@ use navigo_store::{AppendOutcome, AppendRequest, EventStore, ExpectedVersion};
 use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
-use super::{open_store, BadInput, CmdResult};
+use super::exit::CmdResult;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_store;
 
 /// Concurrent writers allowed.
 pub const STRESS_WRITERS_MAX: u32 = 1_024;

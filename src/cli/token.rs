@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{BadInput, CmdResult};
-use crate::http::auth::{self, AuthDb, Role};
+use super::exit::CmdResult;
+use crate::app::auth::{self, AuthDb, Role};
+use crate::app::error::BadInput;
 
 /// Arguments of `token`.
 #[derive(Debug, clap::Subcommand)]

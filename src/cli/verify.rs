@@ -3,11 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_store::Head;
-use navigo_store_sled::verify_ledger;
-use serde_json::{json, Value};
-
-use super::{CmdResult, EXIT_REFUSED};
+use super::exit::{CmdResult, EXIT_REFUSED};
+use super::output::print_json_line;
+use crate::app::verify::{verify, verify_view};
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
@@ -17,39 +15,19 @@ pub struct Args {
     json: bool,
 }
 
-/// The JSON of a head: position, hash and recorded-at instant.
-pub fn head_json(h: &Head) -> Value {
-    json!({
-        "position": h.position,
-        "hash": h.hash.to_string(),
-        "recorded_at": h.recorded_at.map(|t| t.to_rfc3339()),
-    })
-}
-
 /// Verifies the ledger; exit 1 and the first bad position when it does not verify.
 ///
 /// # Errors
 /// Not a ledger, or a storage failure.
 pub fn run(data: &Path, args: Args) -> CmdResult {
-    let report = verify_ledger(data)?;
+    let report = verify(data)?;
     let code = if report.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_REFUSED)
     };
     if args.json {
-        let v = json!({
-            "ok": report.is_ok(),
-            "records_checked": report.records_checked,
-            "streams": report.streams,
-            // The last sound record: the head when the ledger verifies.
-            "head": head_json(&report.head),
-            "first_bad": report.first_bad.as_ref().map(|b| json!({
-                "position": b.position,
-                "problem": b.problem.to_string(),
-            })),
-        });
-        outln!("{v}");
+        print_json_line(&verify_view(&report))?;
         return Ok(code);
     }
     match &report.first_bad {

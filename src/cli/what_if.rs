@@ -1,16 +1,20 @@
 //! `navigo-ledger what-if ID --commands FILE [--at DATE] [--json]`: hypothetical
 //! commands on a contract, judged and clocked in memory; nothing is appended.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
 use navigo_events_schema::CommandEnvelope;
-use navigo_replay::whatif::what_if;
+use serde_json::Value;
 
-use super::state::print_json;
-use super::{BadInput, CmdResult};
+use super::as_of::{parse_date, parse_id};
+use super::exit::CmdResult;
+use super::output::{print_json_sorted, sorted};
+use crate::app::error::BadInput;
+use crate::app::ledger::read_whole_log;
+use crate::app::replay::what_if;
 
 /// Arguments of `what-if`.
 #[derive(Debug, clap::Args)]
@@ -29,25 +33,10 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Runs the hypothetical.
-///
-/// # Errors
-/// Bad input (a malformed line names its number), unknown contract, storage.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let id: uuid::Uuid = args
-        .id
-        .parse()
-        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
-    let at = args
-        .at
-        .as_deref()
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|e| BadInput(format!("--at {s:?} is not a date YYYY-MM-DD: {e}")))
-        })
-        .transpose()?;
-    let text = std::fs::read_to_string(&args.commands)
-        .map_err(|e| BadInput(format!("--commands {}: {e}", args.commands.display())))?;
+/// The commands of the file, a malformed line named by its number.
+fn read_commands(path: &Path) -> Result<Vec<CommandEnvelope>, BadInput> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("--commands {}: {e}", path.display())))?;
     let mut cmds = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -57,22 +46,25 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             .map_err(|e| BadInput(format!("--commands line {}: {e}", i + 1)))?;
         cmds.push(c);
     }
-    let events = super::read_whole_log(data).await?;
+    Ok(cmds)
+}
+
+/// Runs the hypothetical.
+///
+/// # Errors
+/// Bad input (a malformed line names its number), unknown contract, storage.
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let id = parse_id(&args.id)?;
+    let at = args
+        .at
+        .as_deref()
+        .map(|s| parse_date("--at", s))
+        .transpose()?;
+    let cmds = read_commands(&args.commands)?;
+    let events = read_whole_log(data).await?;
     let w = what_if(&events, id, &cmds, at).map_err(|e| BadInput(e.to_string()))?;
-    let outcomes: Vec<serde_json::Value> = w
-        .outcomes
-        .iter()
-        .map(|o| match &o.result {
-            Ok(evs) => serde_json::json!({"request_at": o.request_at, "command": o.command,
-                "accepted": evs.iter().map(|(t, d)| serde_json::json!({"type": t, "effective_date": d})).collect::<Vec<_>>()}),
-            Err(r) => serde_json::json!({"request_at": o.request_at, "command": o.command, "refused": r}),
-        })
-        .collect();
     if args.json {
-        print_json(
-            &serde_json::json!({"contract": id, "at": w.at, "set_aside": w.set_aside,
-            "outcomes": outcomes, "actual": w.actual, "hypothetical": w.hypothetical}),
-        )?;
+        print_json_sorted(&w)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();
@@ -81,40 +73,16 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         "what-if on {id}, read on {} (nothing appended; {} real events of the contract set aside)",
         w.at, w.set_aside
     )?;
-    for o in &outcomes {
-        writeln!(out, "  {o}")?;
+    for o in &w.outcomes {
+        writeln!(out, "  {}", sorted(o)?)?;
     }
-    let bal = |v: &std::collections::BTreeMap<&str, serde_json::Value>| {
-        v.get("balance")
-            .and_then(|b| b.pointer("/totals/balance"))
-            .cloned()
-            .unwrap_or_default()
-    };
     writeln!(
         out,
         "balance   actual {}   hypothetical {}",
-        bal(&w.actual),
-        bal(&w.hypothetical)
+        balance(&w.actual),
+        balance(&w.hypothetical)
     )?;
-    let rows = |v: &std::collections::BTreeMap<&str, serde_json::Value>| -> Vec<String> {
-        v.get("calendar")
-            .and_then(|c| c.get("rows"))
-            .and_then(|r| r.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|r| {
-                        format!(
-                            "{} {} {}",
-                            r.get("month").cloned().unwrap_or_default(),
-                            r.get("amount").cloned().unwrap_or_default(),
-                            r.get("status").cloned().unwrap_or_default()
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (ra, rh) = (rows(&w.actual), rows(&w.hypothetical));
+    let (ra, rh) = (calendar_rows(&w.actual), calendar_rows(&w.hypothetical));
     writeln!(out, "{:<44} | hypothetical", "actual calendar")?;
     for i in 0..ra.len().max(rh.len()) {
         writeln!(
@@ -125,4 +93,34 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The balance of a side's views.
+fn balance(views: &BTreeMap<String, Value>) -> Value {
+    views
+        .get("balance")
+        .and_then(|b| b.pointer("/totals/balance"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The rows of a side's calendar, one line each: month, amount, status.
+fn calendar_rows(views: &BTreeMap<String, Value>) -> Vec<String> {
+    views
+        .get("calendar")
+        .and_then(|c| c.get("rows"))
+        .and_then(|r| r.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        r.get("month").cloned().unwrap_or_default(),
+                        r.get("amount").cloned().unwrap_or_default(),
+                        r.get("status").cloned().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

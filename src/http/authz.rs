@@ -33,7 +33,7 @@ use navigo_events_schema::types::{Actor, ActorRole, Channel};
 use navigo_rules::world::World;
 use uuid::Uuid;
 
-use super::auth::Role;
+use crate::app::auth::Role;
 
 /// Who may submit a command type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use navigo_events_schema::views::{ErrorBody, ErrorKind};
 use navigo_ledger_core::LedgerError;
 use navigo_rules::{CommandError, Refusal};
 use navigo_store::StoreError;
-use serde_json::json;
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -86,36 +86,55 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
-    /// The JSON body of the error.
-    pub fn body(&self) -> serde_json::Value {
+    /// The kind of the error, as its body names it.
+    fn kind(&self) -> ErrorKind {
         match self {
-            ApiError::BadRequest { field, message } => {
-                json!({"error": "bad_request", "field": field, "message": message})
-            }
-            ApiError::Unauthorized => json!({"error": "unauthorized",
-                "message": "send Authorization: Bearer <token> (an API token or a customer session)"}),
-            ApiError::WrongPassword => json!({"error": "wrong_credentials",
-                "message": "wrong login or password"}),
-            ApiError::SessionEnded => json!({"error": "session_ended",
-                "message": "this session has expired or was closed; sign in again (POST /v1/sessions)"}),
-            ApiError::Forbidden(m) => json!({"error": "forbidden", "message": m}),
-            ApiError::ForbiddenField { field, message } => {
-                json!({"error": "forbidden", "field": field, "message": message})
-            }
-            ApiError::NotFound(m) => json!({"error": "not_found", "message": m}),
-            ApiError::Conflict(m) => json!({"error": "conflict", "message": m}),
-            ApiError::Timeout(m) => json!({"error": "timeout", "message": m}),
-            ApiError::TooLarge(m) => json!({"error": "too_large", "message": m}),
-            ApiError::UnsupportedMediaType(m) => {
-                json!({"error": "unsupported_media_type", "message": m})
-            }
-            ApiError::Invalid { field, message } => {
-                json!({"error": "invalid", "field": field, "message": message})
-            }
-            ApiError::Refused(r) => json!({"error": "refused", "rule": r.rule.as_str(),
-                "article": r.article, "message": r.message}),
-            ApiError::TooManyAttempts(m) => json!({"error": "too_many_attempts", "message": m}),
-            ApiError::Internal(m) => json!({"error": "internal", "message": m}),
+            ApiError::BadRequest { .. } => ErrorKind::BadRequest,
+            ApiError::Unauthorized => ErrorKind::Unauthorized,
+            ApiError::WrongPassword => ErrorKind::WrongCredentials,
+            ApiError::SessionEnded => ErrorKind::SessionEnded,
+            ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => ErrorKind::Forbidden,
+            ApiError::NotFound(_) => ErrorKind::NotFound,
+            ApiError::Conflict(_) => ErrorKind::Conflict,
+            ApiError::Timeout(_) => ErrorKind::Timeout,
+            ApiError::TooLarge(_) => ErrorKind::TooLarge,
+            ApiError::UnsupportedMediaType(_) => ErrorKind::UnsupportedMediaType,
+            ApiError::Invalid { .. } => ErrorKind::Invalid,
+            ApiError::Refused(_) => ErrorKind::Refused,
+            ApiError::TooManyAttempts(_) => ErrorKind::TooManyAttempts,
+            ApiError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The body of the error.
+    pub fn body(&self) -> ErrorBody {
+        let kind = self.kind();
+        match self {
+            ApiError::BadRequest { field, message }
+            | ApiError::ForbiddenField { field, message }
+            | ApiError::Invalid { field, message } => ErrorBody::new(kind, message).on(field),
+            ApiError::Unauthorized => ErrorBody::new(
+                kind,
+                "send Authorization: Bearer <token> (an API token or a customer session)",
+            ),
+            ApiError::WrongPassword => ErrorBody::new(kind, "wrong login or password"),
+            ApiError::SessionEnded => ErrorBody::new(
+                kind,
+                "this session has expired or was closed; sign in again (POST /v1/sessions)",
+            ),
+            ApiError::Refused(r) => ErrorBody {
+                rule: Some(r.rule),
+                article: Some(r.article.to_string()),
+                ..ErrorBody::new(kind, r.message.clone())
+            },
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::Timeout(m)
+            | ApiError::TooLarge(m)
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::TooManyAttempts(m)
+            | ApiError::Internal(m) => ErrorBody::new(kind, m),
         }
     }
 }
@@ -160,6 +179,10 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        // Through serde_json's map, as every answer of the service
+        // (`crate::http::answer`): its keys sorted. An error body is strings
+        // only and always serialises; `null` would still be JSON if it did not.
+        let body = serde_json::to_value(self.body()).unwrap_or_default();
+        (self.status(), Json(body)).into_response()
     }
 }

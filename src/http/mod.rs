@@ -1,135 +1,29 @@
-//! The HTTP service: `navigo-ledger serve --listen ADDR`.
+//! The HTTP service: `navigo-ledger serve --listen ADDR` (`serve`).
 //!
-//! One writer: the [`Ledger`] sits behind a tokio mutex, so concurrent command
-//! submissions are judged one after the other against the latest state and an
-//! update is never lost. Reads fold the stored events with the same
-//! `navigo-projections` functions as the CLI. Authentication: bearer API tokens
-//! with a role ([`auth::Role`]), or a customer session opened with an account's
-//! login and password ([`sessions`]). The server decides who acts and when: the
-//! actor of a command is the authenticated principal and every command is judged
-//! at the server's instant ([`authz`], `routes::commands`).
+//! One writer: the ledger sits behind a tokio mutex in the service's state
+//! (`state`), so concurrent command submissions are judged one after the other
+//! against the latest state and an update is never lost. Reads fold the stored
+//! events with the application layer's functions, as the command line does, and
+//! every answer is a view of `navigo_events_schema::views` (`answer`).
+//! Authentication: bearer API tokens with a role (`crate::app::auth::Role`), or
+//! a customer session opened with an account's login and password
+//! (`sessions`). The server decides who acts and when: the actor of a command is
+//! the authenticated principal and every command is judged at the server's
+//! instant (`authz`, `routes::commands`). The router and the middleware every
+//! request goes through are in `router`; one handler file per resource in
+//! `routes/`.
 
-pub mod auth;
+pub mod answer;
 pub mod authz;
+pub mod caller;
 pub mod error;
+pub mod extract;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
-mod routes;
+pub mod reads;
+pub mod router;
+pub mod routes;
+pub mod serve;
 pub mod sessions;
-
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use navigo_ledger_core::Ledger;
-use navigo_store::Clock;
-use navigo_store_sled::SledStore;
-use serde_json::Value;
-use tokio::sync::{Mutex, Notify, RwLock, Semaphore};
-
-pub use routes::router;
-
-/// Largest request body accepted (413 beyond).
-pub const BODY_BYTES_MAX: usize = 1024 * 1024;
-/// Most commands in one batch (400 beyond).
-pub const BATCH_COMMANDS_MAX: usize = 100;
-/// Most events in one feed page.
-pub const FEED_PAGE_MAX: usize = 1000;
-/// Longest long-poll wait of the feed, in milliseconds.
-pub const FEED_WAIT_MS_MAX: u64 = 30_000;
-/// A request running longer is answered 408 by the timeout of the middleware.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
-/// Idempotency-Key answers remembered in memory (oldest forgotten beyond).
-pub const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
-/// Characters in a personal-space login.
-pub const LOGIN_CHARS_MAX: usize = 64;
-/// How far a command's `request_at` may be from the server's instant, in
-/// seconds, either way. Every command is judged at the server's instant; a
-/// client's clock a few minutes off is tolerated, a backdated or post-dated
-/// request is refused (400 naming `request_at`).
-pub const REQUEST_SKEW_SECONDS_MAX: i64 = 300;
-/// Verifications of the whole chain running at once; more wait their turn, so
-/// that a burst of them cannot take every core from the other requests.
-pub const VERIFY_CONCURRENT_MAX: usize = 1;
-
-/// What the handlers share.
-pub struct AppState {
-    /// The metrics of `/metrics`.
-    pub metrics: metrics::Metrics,
-    /// Partner checks per partner token (`PARTNER-CHECK`).
-    pub partner_checks: Mutex<limits::PartnerChecks>,
-    /// Whole-chain verifications running ([`VERIFY_CONCURRENT_MAX`]).
-    pub verifying: Semaphore,
-    /// The bound of a request's time (408 beyond): [`REQUEST_TIMEOUT`] unless
-    /// a test serves a shorter one.
-    pub request_timeout: Duration,
-    /// The one writer.
-    pub ledger: Mutex<Ledger<SledStore>>,
-    /// Tokens and accounts, reloaded when the file changes.
-    pub auth: RwLock<(auth::AuthDb, Option<SystemTime>)>,
-    /// The auth file.
-    pub auth_path: PathBuf,
-    /// The clock ("now").
-    pub clock: Arc<dyn Clock>,
-    /// Answers by Idempotency-Key: (request body hash, status, body).
-    pub idempotency: Mutex<HashMap<String, (blake3::Hash, u16, Value)>>,
-    /// Failed attempts by client address and subject (`session:<login>`,
-    /// `account:<client number>`).
-    pub attempts: Mutex<limits::Attempts>,
-    /// Customer sessions, persisted with their expiry.
-    pub sessions: RwLock<sessions::Sessions>,
-    /// Woken after every append (feed long-polls).
-    pub appended: Notify,
-    /// Every stored event, read once and extended with what was appended since,
-    /// so that a projection read does not re-read the whole store.
-    pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
-}
-
-impl AppState {
-    /// Refuses the attempt of `address` on `subject` when it failed too often
-    /// ([`limits`]); waits [`limits::SUBJECT_DELAY_MS`] first when the subject
-    /// failed often from anywhere.
-    ///
-    /// # Errors
-    /// [`error::ApiError::TooManyAttempts`], naming when to try again.
-    pub async fn may_attempt(
-        &self,
-        subject: &str,
-        address: std::net::IpAddr,
-    ) -> Result<(), error::ApiError> {
-        let verdict = self
-            .attempts
-            .lock()
-            .await
-            .check(subject, address, self.clock.now())
-            .map_err(error::ApiError::TooManyAttempts)?;
-        if verdict == limits::Verdict::GoAfterDelay {
-            tokio::time::sleep(Duration::from_millis(limits::SUBJECT_DELAY_MS)).await;
-        }
-        Ok(())
-    }
-
-    /// Records the outcome of an attempt of `address` on `subject`.
-    pub async fn attempted(&self, subject: &str, address: std::net::IpAddr, succeeded: bool) {
-        self.attempts
-            .lock()
-            .await
-            .record(subject, address, self.clock.now(), succeeded);
-    }
-
-    /// Reloads the auth file if it changed since it was read.
-    pub async fn refresh_auth(&self) {
-        let now = auth::mtime(&self.auth_path);
-        if self.auth.read().await.1 == now {
-            return;
-        }
-        match auth::AuthDb::load(&self.auth_path) {
-            Ok(db) => *self.auth.write().await = (db, now),
-            Err(e) => {
-                tracing::error!(error = %e, "auth file does not load; keeping the previous one")
-            }
-        }
-    }
-}
+pub mod state;

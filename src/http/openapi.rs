@@ -2,15 +2,21 @@
 //! router (their path and query parameters with formats, request bodies and
 //! every status the service answers) and the schemars schemas of the
 //! events-schema types, generated once into `components/schemas` so that every
-//! `$ref` resolves there (no second schema system). Committed as
-//! docs/openapi.json; a test fails when the two drift, and
+//! `$ref` resolves there (no second schema system): every answer's schema is its
+//! view's. Committed as docs/openapi.json; a test fails when the two drift, and
 //! tests/http_openapi.rs checks it with a validator and a schema-driven fuzzer
 //! against a served ledger.
+//!
+//! The document is built with `json!`: it is a JSON document (operations, parameters,
+//! the small request bodies' schemas) rather than an output of the ledger, and
+//! writing it as the JSON it is reads closest to the OpenAPI specification.
 
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
-use super::{BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, LOGIN_CHARS_MAX};
+use super::state::{
+    BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, IDEMPOTENCY_KEY_CHARS_MAX, LOGIN_CHARS_MAX,
+};
 
 /// A parameter: (name, in, JSON schema, description).
 type Param = (&'static str, &'static str, Value, &'static str);
@@ -174,7 +180,7 @@ fn command_op() -> Op {
         roles: "agent, system, reference, customer (own contracts, online): the authorization matrix of docs/roles.md",
         summary: "Submit one command or a batch. The server decides who acts and when: the actor is the credential's (a body actor must be that one), the command is judged at the server's instant (a body request_at may differ by at most request_skew_seconds_max = 300 s), the billing clock runs at most clock_ahead_days_max days past today. Idempotency-Key honoured (per credential); optimistic concurrency by If-Match (the ETag of the contract's state) or each command's expected_version.",
         params: vec![
-            ("Idempotency-Key", "header", json!({"type": "string", "minLength": 1, "maxLength": super::routes::IDEMPOTENCY_KEY_CHARS_MAX}), "A retry with the same key and body returns the first answer; another body is 409."),
+            ("Idempotency-Key", "header", json!({"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_CHARS_MAX}), "A retry with the same key and body returns the first answer; another body is 409."),
             ("If-Match", "header", json!({"type": "string", "pattern": "^(W/)?\"[0-9]{1,15}\"$"}), "The ETag of the contract's state the command was decided on (a stream version: at most 15 digits)."),
         ],
         body: Some(json!({"oneOf": [
@@ -349,56 +355,14 @@ fn ops() -> Vec<Op> {
     v
 }
 
-/// The schemas of the service's own JSON (errors, answers, small request
-/// bodies), beside the events-schema types.
-fn service_schemas() -> Vec<(&'static str, Value)> {
-    let obj = |required: &[&str], props: Value| json!({"type": "object", "required": required, "properties": props});
+/// The schemas of the service's small request bodies, beside the events-schema
+/// types. Every answer's schema is a view's (`type_schemas`); these bodies are
+/// read field by field (`crate::http::extract`), with bounds and alternatives
+/// (`oneOf`, a login's length) stated here.
+fn request_schemas() -> Vec<(&'static str, Value)> {
     let s = json!({"type": "string"});
     let date = json!({"type": "string", "format": "date"});
     vec![
-        (
-            "Error",
-            obj(
-                &["error", "message"],
-                json!({"error": s, "message": s, "field": s, "rule": s, "article": s}),
-            ),
-        ),
-        ("Health", obj(&["status"], json!({"status": s}))),
-        (
-            "Ready",
-            obj(
-                &["status", "head_position"],
-                json!({"status": s, "head_position": {"type": "integer", "format": "int64"}}),
-            ),
-        ),
-        (
-            "CommandAccepted",
-            obj(
-                &["status", "events"],
-                json!({"status": {"const": "accepted"}, "events": {"type": "array", "items": {"type": "object"}}}),
-            ),
-        ),
-        (
-            "BatchOutcomes",
-            obj(
-                &["outcomes"],
-                json!({"outcomes": {"type": "array", "items": {"type": "object"}}}),
-            ),
-        ),
-        (
-            "FeedPage",
-            obj(
-                &["events", "next_from", "head_position"],
-                json!({"events": {"type": "array", "items": {"type": "object"}}, "next_from": {"type": "integer", "format": "int64"}, "head_position": {"type": "integer", "format": "int64"}}),
-            ),
-        ),
-        (
-            "VerifyReport",
-            obj(
-                &["ok", "records_checked", "head_position", "head_hash"],
-                json!({"ok": {"type": "boolean"}, "records_checked": {"type": "integer"}, "streams": {"type": "integer"}, "head_position": {"type": "integer"}, "head_hash": s, "first_bad": {"type": ["object", "null"]}}),
-            ),
-        ),
         (
             "PartnerRequest",
             json!({"type": "object", "additionalProperties": false, "required": ["birth_date"],
@@ -406,80 +370,18 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
             "oneOf": [{"required": ["pass_number"]}, {"required": ["client_number"]}]}),
         ),
         (
-            "PartnerAnswer",
-            json!({"type": "object", "additionalProperties": false, "required": ["code"], "properties": {"code": {"enum": ["00", "01", "02"]}}}),
-        ),
-        (
             "AccountRequest",
             json!({"type": "object", "additionalProperties": false, "required": ["login", "password", "client_number", "birth_date"],
             "properties": {"login": {"type": "string", "minLength": 1, "maxLength": LOGIN_CHARS_MAX, "pattern": "\\S"}, "password": s, "client_number": r("ClientNumber"), "birth_date": date}}),
         ),
-        ("Created", obj(&["status"], json!({"status": s}))),
         (
             "SessionRequest",
             json!({"type": "object", "additionalProperties": false, "required": ["login", "password"], "properties": {"login": s, "password": s}}),
         ),
         (
-            "Session",
-            obj(
-                &["token", "expires_at"],
-                json!({"token": s, "expires_at": {"type": "string", "format": "date-time"}}),
-            ),
-        ),
-        (
-            "MyContracts",
-            obj(
-                &["contracts"],
-                json!({"contracts": {"type": "array", "items": {"type": "string", "format": "uuid"}}}),
-            ),
-        ),
-        (
-            "OnlineRenewal",
-            obj(
-                &["online_renewal"],
-                json!({"online_renewal": {"type": "boolean"}}),
-            ),
-        ),
-        (
-            "Attestation",
-            obj(
-                &[
-                    "rule",
-                    "contract",
-                    "holder",
-                    "product",
-                    "start_date",
-                    "status",
-                    "issued_on",
-                ],
-                json!({"rule": s, "contract": {"type": "string", "format": "uuid"}, "holder": {"type": "object"}, "product": {}, "start_date": date, "status": s, "issued_on": date}),
-            ),
-        ),
-        (
-            "Audit",
-            obj(
-                &["id", "entries"],
-                json!({"id": {"type": "string", "format": "uuid"}, "entries": {"type": "array"}}),
-            ),
-        ),
-        (
-            "Diff",
-            obj(
-                &["id", "changes", "events"],
-                json!({"id": {"type": "string", "format": "uuid"}, "changes": {"type": "array"}, "events": {"type": "array"}}),
-            ),
-        ),
-        (
             "WhatIfRequest",
             json!({"type": "object", "additionalProperties": false, "required": ["commands"],
             "properties": {"commands": {"type": "array", "items": r("CommandEnvelope"), "minItems": 1, "maxItems": BATCH_COMMANDS_MAX}, "at": date}}),
-        ),
-        (
-            "WhatIf",
-            obj(
-                &["contract", "outcomes"],
-                json!({"contract": {"type": "string", "format": "uuid"}, "outcomes": {"type": "array"}}),
-            ),
         ),
     ]
 }
@@ -494,12 +396,30 @@ fn type_schemas() -> Map<String, Value> {
     settings.meta_schema = None;
     let mut g = settings.into_generator();
     g.subschema_for::<CommandEnvelope>();
+    g.subschema_for::<navigo_events_schema::types::ClientNumber>();
+    // Every answer of the service: a view, named in components/schemas as the
+    // operations refer to it.
     g.subschema_for::<views::ContractStateView>();
     g.subschema_for::<views::ContractBalance>();
     g.subschema_for::<views::DebitCalendar>();
     g.subschema_for::<views::PersonBans>();
     g.subschema_for::<views::PersonRefunds>();
-    g.subschema_for::<navigo_events_schema::types::ClientNumber>();
+    g.subschema_for::<views::ErrorBody>();
+    g.subschema_for::<views::Health>();
+    g.subschema_for::<views::Ready>();
+    g.subschema_for::<views::CommandAccepted>();
+    g.subschema_for::<views::BatchOutcomes>();
+    g.subschema_for::<views::FeedPage>();
+    g.subschema_for::<views::VerifyAnswer>();
+    g.subschema_for::<views::PartnerAnswer>();
+    g.subschema_for::<views::AccountCreated>();
+    g.subschema_for::<views::SessionOpened>();
+    g.subschema_for::<views::MyContracts>();
+    g.subschema_for::<views::OnlineRenewal>();
+    g.subschema_for::<views::Attestation>();
+    g.subschema_for::<views::AuditTrail>();
+    g.subschema_for::<views::DiffView>();
+    g.subschema_for::<views::WhatIfView>();
     let mut defs = g.take_definitions(true);
     for def in defs.values_mut() {
         bound_decimals(def);
@@ -535,8 +455,9 @@ fn bound_decimals(v: &mut Value) {
     match v {
         Value::Object(m) => {
             // An unsigned integer: bounded as JSON numbers are exact (2^53 - 1),
-            // and as its type is.
+            // and as its type is, unless its view states its own bound.
             match m.get("format").and_then(Value::as_str) {
+                _ if m.contains_key("maximum") => {}
                 Some("uint64") => {
                     m.insert("maximum".into(), json!(JSON_INTEGER_MAX));
                 }
@@ -600,7 +521,7 @@ fn operation(op: &Op, schemas: &Map<String, Value>) -> Value {
 /// The document.
 pub fn document() -> Value {
     let mut schemas = type_schemas();
-    for (name, s) in service_schemas() {
+    for (name, s) in request_schemas() {
         schemas.insert(name.to_owned(), s);
     }
     let mut paths = Map::new();

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::auth;
+use crate::app::auth;
 
 /// How long a session lasts from its opening, in minutes. Decision (RULES.md is
 /// silent): half an hour, the usual idle limit of a bank's customer space; the
@@ -83,6 +83,9 @@ impl Sessions {
     }
 
     fn save(&self) -> anyhow::Result<()> {
+        // The sessions file is the service's own store, read back only by
+        // `load` above: no output of the ledger and no published format, so it
+        // is written as the JSON map it is rather than as a view.
         let v = json!({"sessions": self.by_hash.iter().map(|(h, s)| json!({
             "hash": h.to_hex().to_string(),
             "person": s.person.to_string(),

@@ -11,15 +11,24 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use navigo_events_schema::types::ClientNumber;
+use navigo_events_schema::views::{
+    AccountCreated, AccountStatus, Attestation, AttestationHolder, AttestationStatus, MyContracts,
+    OnlineRenewal, SessionOpened,
+};
 use navigo_events_schema::RuleId;
 use navigo_rules::account;
 use navigo_rules::calendar::paris_date;
-use serde_json::{json, Value};
+use navigo_rules::contract::state::Status;
+use serde_json::Value;
 
-use super::{body_object, date_field, may_read_contract, parse_id, require, str_field, Caller};
-use crate::http::auth::{self, Role};
+use crate::app::accounts::{create_account as create, AccountError};
+use crate::app::auth::{self, Role};
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::{AppState, LOGIN_CHARS_MAX};
+use crate::http::extract::{body_object, date_field, parse_id, str_field};
+use crate::http::reads::may_read_contract;
+use crate::http::state::{AppState, LOGIN_CHARS_MAX};
 
 /// POST /v1/accounts `{login, password, client_number, birth_date}`: a customer
 /// creates their personal-space account (`ACC-PASSWORD`, `ACC-LINK`: one
@@ -28,7 +37,7 @@ use crate::http::{AppState, LOGIN_CHARS_MAX};
 /// (never saying which of the client number and the birth date did not match);
 /// 409 a login taken; 400 malformed; 429 after repeated failed links from one
 /// address ([`crate::http::limits`]).
-pub(super) async fn create_account(
+pub async fn create_account(
     State(st): State<Arc<AppState>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     body: Bytes,
@@ -49,7 +58,7 @@ pub(super) async fn create_account(
     st.may_attempt(&attempt, from.ip()).await?;
     // The ledger's lock also serialises writers of the auth file.
     let ledger = st.ledger.lock().await;
-    let created = auth::create_account(
+    let created = create(
         ledger.world(),
         &st.auth_path,
         login,
@@ -63,23 +72,28 @@ pub(super) async fn create_account(
     // created account forgets the failures (another refusal must not reset them).
     match &created {
         Ok(_) => st.attempted(&attempt, from.ip(), true).await,
-        Err(auth::AccountError::Refused(r)) if r.rule == RuleId::AccLink => {
+        Err(AccountError::Refused(r)) if r.rule == RuleId::AccLink => {
             st.attempted(&attempt, from.ip(), false).await
         }
         Err(_) => {}
     }
     match created {
-        Ok(_) => Ok((StatusCode::CREATED, Json(json!({"status": "created"}))).into_response()),
-        Err(auth::AccountError::Refused(r)) => Err(ApiError::Refused(r)),
-        Err(e @ auth::AccountError::LoginTaken(_)) => Err(ApiError::Conflict(e.to_string())),
-        Err(auth::AccountError::Storage(e)) => Err(ApiError::Internal(e.to_string())),
+        Ok(_) => {
+            let created = AccountCreated {
+                status: AccountStatus::Created,
+            };
+            Ok((StatusCode::CREATED, answer::json(&created)?).into_response())
+        }
+        Err(AccountError::Refused(r)) => Err(ApiError::Refused(r)),
+        Err(e @ AccountError::LoginTaken(_)) => Err(ApiError::Conflict(e.to_string())),
+        Err(AccountError::Storage(e)) => Err(ApiError::Internal(e.to_string())),
     }
 }
 
 /// POST /v1/sessions `{login, password}` → `{token, expires_at}`: a customer
 /// session, persisted with its expiry. An unknown login and a wrong password get
 /// the same answer: 401 `wrong_credentials`.
-pub(super) async fn open_session(
+pub async fn open_session(
     State(st): State<Arc<AppState>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     body: Bytes,
@@ -105,14 +119,12 @@ pub(super) async fn open_session(
         .await
         .open(account.person, now)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(
-        json!({ "token": token, "expires_at": expires_at.to_rfc3339() }),
-    ))
+    answer::json(&SessionOpened { token, expires_at })
 }
 
 /// DELETE /v1/sessions/current: the customer's logout; the session's token no
 /// longer authenticates (204).
-pub(super) async fn close_session(
+pub async fn close_session(
     State(st): State<Arc<AppState>>,
     Extension(c): Extension<Caller>,
     headers: HeaderMap,
@@ -134,7 +146,7 @@ pub(super) async fn close_session(
 
 /// GET /v1/me/contracts: the contracts the customer holds or pays, read through
 /// the world's holder and payer indexes.
-pub(super) async fn my_contracts(
+pub async fn my_contracts(
     State(st): State<Arc<AppState>>,
     Extension(c): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
@@ -152,13 +164,12 @@ pub(super) async fn my_contracts(
     );
     ids.sort();
     ids.dedup();
-    let ids: Vec<String> = ids.iter().map(uuid::Uuid::to_string).collect();
-    Ok(Json(json!({ "contracts": ids })))
+    answer::json(&MyContracts { contracts: ids })
 }
 
 /// GET /v1/me/contracts/{id}/online-renewal (`ACC-MINOR-RENEW`): may the
 /// customer renew this contract online?
-pub(super) async fn online_renewal(
+pub async fn online_renewal(
     State(st): State<Arc<AppState>>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -174,7 +185,9 @@ pub(super) async fn online_renewal(
         .map(|h| h.birth_date)
         .ok_or_else(|| ApiError::NotFound(format!("no contract {id} among yours")))?;
     account::check_online_renewal(birth, paris_date(st.clock.now())).map_err(ApiError::Refused)?;
-    Ok(Json(json!({ "online_renewal": true })))
+    answer::json(&OnlineRenewal {
+        online_renewal: true,
+    })
 }
 
 /// GET /v1/me/contracts/{id}/attestation (`TERM-ATTESTATION`): the attestation
@@ -182,7 +195,7 @@ pub(super) async fn online_renewal(
 /// contract is active, suspended, or terminated less than 6 months ago (422
 /// with the rule otherwise). It states the contract, its holder, its product
 /// and its status on the day it is issued.
-pub(super) async fn attestation(
+pub async fn attestation(
     State(st): State<Arc<AppState>>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
@@ -200,20 +213,22 @@ pub(super) async fn attestation(
     let holder = w.persons.get(&contract.holder).ok_or_else(mine)?;
     navigo_rules::contract::ended::attestation_available(contract, person, me.birth_date, today)
         .map_err(ApiError::Refused)?;
-    use navigo_rules::contract::state::Status;
     let status = match contract.status_on(today) {
-        Some(Status::Active) => "active",
-        Some(Status::Suspended { .. }) => "suspended",
-        Some(Status::Terminated { .. }) => "terminated",
-        None => "not_started",
+        Some(Status::Active) => AttestationStatus::Active,
+        Some(Status::Suspended { .. }) => AttestationStatus::Suspended,
+        Some(Status::Terminated { .. }) => AttestationStatus::Terminated,
+        None => AttestationStatus::NotStarted,
     };
-    Ok(Json(json!({
-        "rule": RuleId::TermAttestation.as_str(),
-        "contract": id,
-        "holder": {"first_name": holder.first_name, "last_name": holder.last_name},
-        "product": serde_json::to_value(contract.product).unwrap_or(Value::Null),
-        "start_date": contract.start_date,
-        "status": status,
-        "issued_on": today,
-    })))
+    answer::json(&Attestation {
+        rule: RuleId::TermAttestation,
+        contract: id,
+        holder: AttestationHolder {
+            first_name: holder.first_name.clone(),
+            last_name: holder.last_name.clone(),
+        },
+        product: contract.product,
+        start_date: contract.start_date,
+        status,
+        issued_on: today,
+    })
 }

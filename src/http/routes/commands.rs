@@ -12,15 +12,21 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use navigo_events_schema::types::Actor;
-use navigo_events_schema::{from_json_str, CommandEnvelope, Envelope, FieldError};
+use navigo_events_schema::views::{BatchFailure, BatchOutcome, BatchOutcomes};
+use navigo_events_schema::{from_json_str, CommandEnvelope, FieldError};
 use navigo_ledger_core::ClockMode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{require, Caller, Principal};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::app::commands::execute;
+use crate::http::answer;
 use crate::http::authz;
+use crate::http::caller::{require, Caller, Principal};
 use crate::http::error::ApiError;
-use crate::http::{AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, REQUEST_SKEW_SECONDS_MAX};
+use crate::http::state::{
+    AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, IDEMPOTENCY_KEY_CHARS_MAX,
+    REQUEST_SKEW_SECONDS_MAX,
+};
 
 /// `If-Match: "<version>"` (an ETag of a contract's state; a weak `W/` prefix
 /// is accepted, `*` is not: it would expect nothing).
@@ -59,10 +65,7 @@ fn integral_floats_as_integers(v: &mut Value) {
     }
 }
 
-pub(super) fn parse_command(
-    item: &Value,
-    index: Option<usize>,
-) -> Result<CommandEnvelope, ApiError> {
+pub fn parse_command(item: &Value, index: Option<usize>) -> Result<CommandEnvelope, ApiError> {
     let mut item = item.clone();
     integral_floats_as_integers(&mut item);
     let text = item.to_string();
@@ -87,20 +90,8 @@ pub(super) fn parse_command(
     Ok(command)
 }
 
-fn accepted_json(events: &[Envelope]) -> Value {
-    json!({
-        "status": "accepted",
-        "events": events.iter().map(crate::cli::apply::envelope_json).collect::<Vec<_>>(),
-    })
-}
-
 /// The roles that submit commands; auditors and partners submit none.
 const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::Customer];
-
-/// Characters of an `Idempotency-Key`. The ledger's key of a command is
-/// `http:<credential scope>:<key>:<index>`: 5 + 8 + 1 + 196 + 1 + 2 = 213
-/// characters at most, within the ledger's bound on a command's key.
-pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 196;
 
 /// The scope of a credential's header keys: 8 hex digits of its name's hash, so
 /// that two credentials' keys never meet and the key keeps a fixed length
@@ -173,7 +164,7 @@ fn check_request_at(
             ));
         }
     }
-    item.insert("request_at".into(), json!(now.to_rfc3339()));
+    item.insert("request_at".into(), Value::String(now.to_rfc3339()));
     Ok(())
 }
 
@@ -344,7 +335,7 @@ fn apply_if_match(
 /// and the answer lists each outcome. An `Idempotency-Key` header makes a retry
 /// of the same body return the first answer without judging again, and the
 /// same key with another body a 409 naming the key.
-pub(super) async fn commands(
+pub async fn commands(
     State(st): State<Arc<AppState>>,
     Extension(c): Extension<Caller>,
     headers: HeaderMap,
@@ -398,6 +389,8 @@ pub(super) async fn commands(
 /// Judges the commands under the writer's lock: a customer's are first checked
 /// to be on their own contracts (under the same lock, so that the check and the
 /// judgement read one state); then each is executed at the server's instant.
+/// One command is answered as itself (201 and the events, or its error); a
+/// batch with each command's outcome (200).
 async fn judge(
     st: &AppState,
     p: &Principal,
@@ -419,17 +412,20 @@ async fn judge(
     }
     let mut outcomes = Vec::with_capacity(cmds.len());
     for c in cmds {
-        let outcome = match ledger.execute(c, ClockMode::Service).await {
-            Ok(events) => {
+        let outcome = match execute(&mut ledger, c, ClockMode::Service).await {
+            Ok(accepted) => {
                 st.metrics.accepted_commands.inc();
                 st.metrics
                     .appended_events
-                    .inc_by(u64::try_from(events.len()).unwrap_or(0));
-                (StatusCode::CREATED, accepted_json(&events))
+                    .inc_by(u64::try_from(accepted.events.len()).unwrap_or(0));
+                BatchOutcome::Accepted(accepted)
             }
             Err(e) => {
                 let e = ApiError::from(e);
-                (e.status(), e.body())
+                BatchOutcome::Failed(BatchFailure {
+                    status: e.status().as_u16(),
+                    error: e.body(),
+                })
             }
         };
         outcomes.push(outcome);
@@ -440,16 +436,15 @@ async fn judge(
         .head_position
         .set(crate::http::metrics::gauge(head));
     if batch {
-        let list: Vec<Value> = outcomes
-            .into_iter()
-            .map(|(s, mut b)| {
-                if s != StatusCode::CREATED {
-                    b["status"] = json!(s.as_u16());
-                }
-                b
-            })
-            .collect();
-        return Ok((StatusCode::OK, json!({ "outcomes": list })));
+        return Ok((StatusCode::OK, answer::value(&BatchOutcomes { outcomes })?));
     }
-    Ok(outcomes.pop().unwrap_or((StatusCode::OK, json!({}))))
+    match outcomes.pop() {
+        Some(BatchOutcome::Accepted(a)) => Ok((StatusCode::CREATED, answer::value(&a)?)),
+        Some(BatchOutcome::Failed(f)) => {
+            let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::OK);
+            Ok((status, answer::value(&f.error)?))
+        }
+        // A body holds one command at least (parse_body).
+        None => Err(ApiError::Internal("no command was judged".into())),
+    }
 }

@@ -5,18 +5,20 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use navigo_events_schema::{Envelope, StreamId};
-use navigo_projections::{Folded, Query as PQuery};
-use navigo_rules::Policy;
+use navigo_events_schema::Envelope;
+use navigo_projections::calendar::Horizon;
+use navigo_projections::{ProjectionError, Query as PQuery};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{
-    may_read_contract, not_found, parse_id, parse_query, require, view_json, Caller, IdRead,
-};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::app::read;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::extract::{parse_id, parse_query, IdRead};
+use crate::http::reads::{may_read_contract, not_found};
+use crate::http::state::AppState;
 
 const READERS: &[Role] = &[Role::Agent, Role::Auditor, Role::Customer];
 
@@ -36,31 +38,34 @@ async fn contract_read(
     // tests/projections_slice.rs).
     let ledger = st.ledger.lock().await;
     let events = navigo_projections::slice::contract_slice(ledger.world(), id)
-        .ok_or_else(|| not_found(navigo_projections::ProjectionError::UnknownContract(id)))?;
+        .ok_or_else(|| not_found(ProjectionError::UnknownContract(id)))?;
     Ok((id, q, events))
 }
 
-pub(super) async fn state(
+/// `GET /v1/contracts/{id}/state`, with its ETag.
+pub async fn state(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Response, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let input = Folded::new(&events, &q);
-    let view = navigo_projections::state::contract_state(&input, id).map_err(not_found)?;
+    let read = read::contract_state(&events, id, &q, None).map_err(not_found)?;
     // The ETag is the contract stream's version in this reading: sent back as
     // If-Match with a command, it makes the command a conflict (409) if anything
     // was recorded on the contract since (optimistic concurrency).
-    let version = input.known().version(StreamId::contract(id));
-    let etag = format!("\"{version}\"");
-    Ok(([(axum::http::header::ETAG, etag)], view_json(view)?).into_response())
+    let etag = format!("\"{}\"", read.version);
+    Ok((
+        [(axum::http::header::ETAG, etag)],
+        answer::json(&read.view)?,
+    )
+        .into_response())
 }
 
-pub(super) async fn balance(
+/// `GET /v1/contracts/{id}/balance`.
+pub async fn balance(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let view = navigo_projections::balance::contract_balance(&Folded::new(&events, &q), id)
-        .map_err(not_found)?;
-    view_json(view)
+    let view = read::contract_balance(&events, id, &q).map_err(not_found)?;
+    answer::json(&view)
 }
 
 /// The calendar of a contract; besides `at` and `known_at` it takes `horizon`,
@@ -68,7 +73,7 @@ pub(super) async fn balance(
 /// (`CALENDAR_HORIZON_MONTHS_MAX`): beyond it, a 400 naming the bound. A
 /// calendar longer than `CALENDAR_MONTHS_MAX` (an `at` centuries away) is
 /// judged and refused, 422 naming `at`.
-pub(super) async fn calendar(
+pub async fn calendar(
     (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(k) = q
@@ -82,23 +87,19 @@ pub(super) async fn calendar(
     }
     let horizon = match q.remove("horizon") {
         Some(s) => Some(
-            s.parse::<navigo_projections::calendar::Horizon>()
+            s.parse::<Horizon>()
                 .map_err(|e| ApiError::bad("horizon", e.to_string()))?,
         ),
         None => None,
     };
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
-    let input = Folded::new(&events, &q);
-    let view = navigo_projections::calendar::calendar(&input, id, &Policy::default(), horizon)
-        .map_err(|e| match e {
-            navigo_projections::ProjectionError::CalendarTooLong { .. } => ApiError::Invalid {
-                field: "at".into(),
-                message: e.to_string(),
-            },
-            navigo_projections::ProjectionError::Horizon(_) => {
-                ApiError::bad("horizon", e.to_string())
-            }
-            _ => not_found(e),
-        })?;
-    view_json(view)
+    let view = read::calendar(&events, id, &q, horizon).map_err(|e| match e {
+        ProjectionError::CalendarTooLong { .. } => ApiError::Invalid {
+            field: "at".into(),
+            message: e.to_string(),
+        },
+        ProjectionError::Horizon(_) => ApiError::bad("horizon", e.to_string()),
+        _ => not_found(e),
+    })?;
+    answer::json(&view)
 }

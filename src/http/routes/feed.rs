@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
+use navigo_events_schema::views::FeedPage;
 use navigo_store::{next_envelope, EventStore};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{require, Caller};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::{AppState, FEED_PAGE_MAX, FEED_WAIT_MS_MAX};
+use crate::http::state::{AppState, FEED_PAGE_MAX, FEED_WAIT_MS_MAX};
 
 /// A whole-number query parameter, at most `i64::MAX` (the `int64` of the
 /// OpenAPI document).
@@ -35,7 +37,7 @@ fn query_u64(q: &HashMap<String, String>, name: &str, default: u64) -> Result<u6
 /// GET /v1/feed?from=P&limit=N&wait_ms=W: the events from position P (at most
 /// N, bounded by [`FEED_PAGE_MAX`]), with `next_from` to resume from. When there
 /// is nothing yet, waits up to W ms (long-poll) for an append.
-pub(super) async fn feed(
+pub async fn feed(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
@@ -91,14 +93,11 @@ pub(super) async fn feed(
         let now = Instant::now();
         if !events.is_empty() || now >= deadline {
             let next_from = events.last().map_or(from, |e| e.position + 1);
-            let events = events
-                .iter()
-                .map(serde_json::to_value)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            return Ok(Json(
-                json!({"events": events, "next_from": next_from, "head_position": head}),
-            ));
+            return answer::json(&FeedPage {
+                events,
+                next_from,
+                head_position: head,
+            });
         }
         let _ = tokio::time::timeout(deadline - now, notified).await;
     }

@@ -7,31 +7,40 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use navigo_events_schema::views::{Health, Live, Readiness, Ready};
+use serde_json::Value;
 
-use super::{require, Caller};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::app::verify::verify_answer;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
 use crate::http::metrics::gauge;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
-pub(super) async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `GET /health`.
+pub async fn health() -> Result<Json<Value>, ApiError> {
+    answer::json(&Health { status: Live::Ok })
 }
 
-pub(super) async fn ready(State(st): State<Arc<AppState>>) -> Json<Value> {
-    let position = st.ledger.lock().await.world().position;
-    Json(json!({"status": "ready", "head_position": position}))
+/// `GET /ready`: the ledger's head position.
+pub async fn ready(State(st): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let head_position = st.ledger.lock().await.world().position;
+    answer::json(&Ready {
+        status: Readiness::Ready,
+        head_position,
+    })
 }
 
-pub(super) async fn openapi() -> Json<Value> {
+/// `GET /openapi.json`.
+pub async fn openapi() -> Json<Value> {
     Json(crate::http::openapi::document())
 }
 
 /// GET /metrics: the Prometheus text format. Decision: served without
 /// credentials, as scrapers expect; it carries counts and positions, no
 /// personal data and no secret.
-pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+pub async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let head = st.ledger.lock().await.world().position;
     let cached = st.events.lock().await.last().map_or(0, |e| e.position);
     st.metrics.head_position.set(gauge(head));
@@ -51,9 +60,9 @@ pub(super) async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response,
 
 /// GET /v1/verify: recomputes every hash and the chain (auditors). It runs on a
 /// blocking thread without the writer's lock, one at a time
-/// ([`crate::http::VERIFY_CONCURRENT_MAX`]), so that commands and reads go on
-/// meanwhile.
-pub(super) async fn verify(
+/// ([`crate::http::state::VERIFY_CONCURRENT_MAX`]), so that commands and reads
+/// go on meanwhile.
+pub async fn verify(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
@@ -67,12 +76,5 @@ pub(super) async fn verify(
     let r = tokio::task::spawn_blocking(task)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(Json(json!({
-        "ok": r.is_ok(),
-        "records_checked": r.records_checked,
-        "streams": r.streams,
-        "head_position": r.head.position,
-        "head_hash": r.head.hash.to_string(),
-        "first_bad": r.first_bad.as_ref().map(|b| json!({"position": b.position, "problem": format!("{:?}", b.problem)})),
-    })))
+    answer::json(&verify_answer(&r))
 }

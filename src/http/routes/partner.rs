@@ -6,23 +6,28 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
 use navigo_events_schema::types::ClientNumber;
-use navigo_rules::account::{self, PartnerIdentifier, PartnerSubject, SubscriptionState};
+use navigo_events_schema::views::{PartnerAnswer, PartnerCode};
+use navigo_rules::account::{
+    self, PartnerIdentifier, PartnerReturnCode, PartnerSubject, SubscriptionState,
+};
 use navigo_rules::calendar::paris_date;
 use navigo_rules::contract::state::Status;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::{body_object, date_field, require, str_field, Caller};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::extract::{body_object, date_field, str_field};
+use crate::http::state::AppState;
 
 /// POST /v1/partner/check (`PARTNER-CHECK`): `{pass_number | client_number,
 /// birth_date}` → `{"code": "00" | "01" | "02"}` and nothing else. Decision: the
 /// ledger has no separate pass number; a pass is identified by its contract id.
 /// Each partner token may run [`crate::http::limits::PARTNER_CHECKS_PER_MINUTE_MAX`]
 /// checks a minute (429 beyond), so that a partner cannot try birth dates at will.
-pub(super) async fn check(
+pub async fn check(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
     body: Bytes,
@@ -103,6 +108,10 @@ pub(super) async fn check(
             })
         })
         .collect();
-    let code = account::partner_check(&id, birth, &subjects);
-    Ok(Json(json!({ "code": code.code() })))
+    let code = match account::partner_check(&id, birth, &subjects) {
+        PartnerReturnCode::Valid => PartnerCode::Valid,
+        PartnerReturnCode::NotValid => PartnerCode::NotValid,
+        PartnerReturnCode::NoMatch => PartnerCode::NoMatch,
+    };
+    answer::json(&PartnerAnswer { code })
 }

@@ -5,14 +5,18 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use navigo_events_schema::Envelope;
-use navigo_projections::{Folded, Query as PQuery};
+use navigo_projections::{ProjectionError, Query as PQuery};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{not_found, parse_id, parse_query, require, view_json, Caller, IdRead};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::app::read;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::extract::{parse_id, parse_query, IdRead};
+use crate::http::reads::not_found;
+use crate::http::state::AppState;
 
 /// Person reads are for agents and auditors: a customer reads through their
 /// contracts (decision: their person id is not a capability they are given).
@@ -30,24 +34,24 @@ async fn person_read(
     // views: tests/projections_slice.rs).
     let ledger = st.ledger.lock().await;
     let events = navigo_projections::slice::person_slice(ledger.world(), id)
-        .ok_or_else(|| not_found(navigo_projections::ProjectionError::UnknownPerson(id)))?;
+        .ok_or_else(|| not_found(ProjectionError::UnknownPerson(id)))?;
     Ok((id, q, events))
 }
 
-pub(super) async fn bans(
+/// `GET /v1/persons/{id}/bans`.
+pub async fn bans(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
-    let view =
-        navigo_projections::bans::person_bans(&Folded::new(&events, &q), id).map_err(not_found)?;
-    view_json(view)
+    let view = read::person_bans(&events, id, &q).map_err(not_found)?;
+    answer::json(&view)
 }
 
-pub(super) async fn refunds(
+/// `GET /v1/persons/{id}/refunds`.
+pub async fn refunds(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
-    let view = navigo_projections::refunds::person_refunds(&Folded::new(&events, &q), id)
-        .map_err(not_found)?;
-    view_json(view)
+    let view = read::person_refunds(&events, id, &q).map_err(not_found)?;
+    answer::json(&view)
 }

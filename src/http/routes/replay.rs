@@ -8,15 +8,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use navigo_projections::Query as PQuery;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::commands::parse_command;
-use super::{
-    all_events, body_object, date_field, parse_id, parse_query, require, str_field, Caller, IdRead,
-};
-use crate::http::auth::Role;
+use crate::app::auth::Role;
+use crate::app::replay;
+use crate::http::answer;
+use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
-use crate::http::{AppState, BATCH_COMMANDS_MAX};
+use crate::http::extract::{body_object, date_field, parse_id, parse_query, str_field, IdRead};
+use crate::http::reads::all_events;
+use crate::http::state::{AppState, BATCH_COMMANDS_MAX};
 
 /// A replay error: an unknown id is 404, anything else 500.
 fn replay_error(e: navigo_replay::ReplayError) -> ApiError {
@@ -28,7 +30,7 @@ fn replay_error(e: navigo_replay::ReplayError) -> ApiError {
 
 /// GET /v1/audit/{id}?known_at=T: the audit trail of a contract or a person
 /// (`navigo_replay::audit`), for auditors.
-pub(super) async fn audit(
+pub async fn audit(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "read the audit trail")?;
@@ -38,16 +40,13 @@ pub(super) async fn audit(
     }
     let known_at = parse_query(&q, st.clock.now())?.known_at;
     let events = all_events(&st).await?;
-    let entries = navigo_replay::audit::audit(&events, id, known_at).map_err(replay_error)?;
-    Ok(Json(json!({
-        "id": id,
-        "entries": entries.iter().map(crate::cli::audit::entry_json).collect::<Vec<_>>(),
-    })))
+    let trail = replay::audit(&events, id, known_at).map_err(replay_error)?;
+    answer::json(&trail)
 }
 
 /// GET /v1/diff/{id}?from_at&from_known_at&to_at&to_known_at: what changed in a
 /// contract's views between two readings and which events caused it (auditors).
-pub(super) async fn diff(
+pub async fn diff(
     (State(st), Extension(p), Path(id), Query(q)): IdRead,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "read a diff")?;
@@ -77,24 +76,14 @@ pub(super) async fn diff(
     };
     let (a, b) = (side("from")?, side("to")?);
     let events = all_events(&st).await?;
-    let d = navigo_replay::diff::diff(&events, id, &a, &b).map_err(replay_error)?;
-    Ok(Json(json!({
-        "id": id,
-        "from": {"at": a.at, "known_at": a.known_at},
-        "to": {"at": b.at, "known_at": b.known_at},
-        "changes": d.changes.iter().map(|c| json!({
-            "path": c.path, "before": c.before, "after": c.after, "caused_by": c.caused_by})).collect::<Vec<_>>(),
-        "events": d.causes.iter().map(|c| json!({
-            "position": c.envelope.position, "type": c.envelope.event.type_name(),
-            "recorded_at": c.envelope.recorded_at, "effective_date": c.envelope.effective_date,
-            "rules": c.rules, "explanation": c.explanation, "hash": c.envelope.hash.to_string()})).collect::<Vec<_>>(),
-    })))
+    let d = replay::diff(&events, id, &a, &b).map_err(replay_error)?;
+    answer::json(&d)
 }
 
 /// POST /v1/what-if/{contract} `{commands: [...], at?}`: hypothetical commands
 /// layered on a contract, read beside the actual views; nothing is appended.
 /// Decision: agents (who would submit the commands) and auditors may ask.
-pub(super) async fn what_if(
+pub async fn what_if(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
     Path(id): Path<String>,
@@ -130,18 +119,6 @@ pub(super) async fn what_if(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let events = all_events(&st).await?;
-    let w = navigo_replay::whatif::what_if(&events, id, &cmds, at).map_err(replay_error)?;
-    let outcomes: Vec<Value> = w
-        .outcomes
-        .iter()
-        .map(|o| match &o.result {
-            Ok(evs) => json!({"request_at": o.request_at, "command": o.command,
-                "accepted": evs.iter().map(|(t, d)| json!({"type": t, "effective_date": d})).collect::<Vec<_>>()}),
-            Err(r) => json!({"request_at": o.request_at, "command": o.command, "refused": r}),
-        })
-        .collect();
-    Ok(Json(
-        json!({"contract": id, "at": w.at, "set_aside": w.set_aside,
-        "outcomes": outcomes, "actual": w.actual, "hypothetical": w.hypothetical}),
-    ))
+    let w = replay::what_if(&events, id, &cmds, at).map_err(replay_error)?;
+    answer::json(&w)
 }

@@ -1,21 +1,22 @@
 //! `navigo-ledger serve --listen ADDR`: the HTTP service (see `http`).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use navigo_ledger_core::Ledger;
-use navigo_rules::Policy;
-use navigo_store::{Clock, Limits, ManualClock};
-use navigo_store_sled::SledStore;
+use chrono::{DateTime, Utc};
+use navigo_store::{Clock, ManualClock};
 
-use super::state::parse_instant;
-use super::{BadInput, CmdResult, SystemClock};
-use crate::http::{
-    auth, metrics, router, sessions, AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX,
-};
+use super::router::router;
+use super::state::{AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX};
+use super::{metrics, sessions};
+use crate::app::auth;
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_clocked_ledger;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -39,7 +40,7 @@ pub struct Args {
 ///
 /// # Errors
 /// Bad arguments, not a ledger, the address in use.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     // Structured logs on stderr (RUST_LOG, default info): one line per request
     // with its id, route template, role, token name, status and latency; never a
     // header, a body or a path id, so no secret and no personal data.
@@ -51,14 +52,11 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .with_ansi(false)
         .try_init();
     let clock: Arc<dyn Clock> = match &args.fixed_now {
-        Some(s) => Arc::new(ManualClock::new(parse_instant("--fixed-now", s)?)),
+        Some(s) => Arc::new(ManualClock::new(fixed_now(s)?)),
         None => Arc::new(SystemClock),
     };
-    let store = SledStore::open(data, Limits::default(), clock.clone())?;
     // The service's clock judges every command: nothing is recorded after it.
-    let ledger = Ledger::open(store, Policy::default(), args.seed)
-        .await?
-        .with_clock(clock.clone());
+    let ledger = open_clocked_ledger(data, args.seed, clock.clone()).await?;
     let auth_path = auth::path_in(data);
     let db = auth::AuthDb::load(&auth_path)?;
     let sessions = sessions::Sessions::load(&sessions::path_in(data), clock.now())?;
@@ -87,7 +85,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    outln!("listening on {addr}");
+    // The address on stdout: with port 0, how the caller learns the port.
+    writeln!(std::io::stdout(), "listening on {addr}")?;
     tracing::info!(%addr, "listening");
     // The peer's address keys the limits on failed sign-ins (crate::http::limits).
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -100,4 +99,18 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         state.ledger.into_inner().into_store().close().await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `--fixed-now`.
+///
+/// # Errors
+/// [`BadInput`] when it is not an RFC 3339 instant.
+fn fixed_now(s: &str) -> Result<DateTime<Utc>, BadInput> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            BadInput(format!(
+                "--fixed-now {s:?} is not an RFC 3339 instant (e.g. 2026-11-20T10:00:00Z): {e}"
+            ))
+        })
 }

@@ -23,7 +23,7 @@ pub const TOKEN_BYTES: usize = 32;
 pub const TOKENS_MAX: usize = 10_000;
 
 /// The roles of API tokens, plus the customer of an account session. What each
-/// may submit is the matrix of [`super::authz`].
+/// may submit over HTTP is the service's authorization matrix (`http::authz`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The agency's commands and reads.
@@ -167,6 +167,9 @@ impl AuthDb {
     /// # Errors
     /// A write failure.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        // The auth file is the binary's own store of credentials, read back only
+        // by `load` above: no output of the ledger and no published format, so
+        // it is written as the JSON map it is rather than as a view.
         let v = json!({
             "tokens": self.tokens.iter().map(|t| json!({"name": t.name, "role": t.role.as_str(), "hash": t.hash})).collect::<Vec<_>>(),
             "accounts": self.accounts.values().map(|a| json!({"login": a.login, "person": a.person.to_string(), "password_hash": a.password_hash})).collect::<Vec<_>>(),
@@ -348,82 +351,4 @@ mod tests {
         assert_eq!(back.accounts["l"].person, Uuid::from_u128(1));
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// Why an account was not created.
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    /// `ACC-PASSWORD` or `ACC-LINK` refused it.
-    #[error("refused {} ({}): {}", .0.rule.as_str(), .0.article, .0.message)]
-    Refused(navigo_rules::Refusal),
-    /// The login belongs to another account.
-    #[error("the login {0:?} is taken; choose another")]
-    LoginTaken(String),
-    /// The auth file could not be read or written.
-    #[error(transparent)]
-    Storage(#[from] anyhow::Error),
-}
-
-/// Creates a customer account of the personal space (the one implementation, for
-/// `navigo-ledger account create` and `POST /v1/accounts`): the password must
-/// pass `ACC-PASSWORD`; the account is linked only to the customer whose client
-/// number and birth date both match (`ACC-LINK`) — the refusal does not say which
-/// of the two did not, so that client numbers cannot be probed. The password is
-/// stored as an argon2id hash in the auth file at `path`.
-///
-/// # Errors
-/// [`AccountError`].
-pub fn create_account(
-    world: &navigo_rules::world::World,
-    path: &Path,
-    login: &str,
-    client_number: &navigo_events_schema::types::ClientNumber,
-    birth: chrono::NaiveDate,
-    password: &str,
-    today: chrono::NaiveDate,
-) -> Result<Uuid, AccountError> {
-    use navigo_rules::account::{check_link, check_password};
-    check_password(password, today).map_err(AccountError::Refused)?;
-    // Only the persons of that client number can pass ACC-LINK (the number must
-    // match): read through the world's index, not a scan of every person.
-    let person = world
-        .persons_by_client_number(client_number.as_str())
-        .find(|p| check_link(client_number, birth, &p.client_number, p.birth_date, today).is_ok())
-        .map(|p| p.id);
-    let Some(person) = person else {
-        // A link that cannot match (same number, another birth date) gives the
-        // rule's own refusal, whichever field did not match.
-        let other = birth.succ_opt().unwrap_or(chrono::NaiveDate::MIN);
-        return Err(
-            match check_link(client_number, birth, client_number, other, today) {
-                Err(r) => AccountError::Refused(r),
-                Ok(()) => AccountError::Storage(anyhow::anyhow!("ACC-LINK accepted a mismatch")),
-            },
-        );
-    };
-    let mut db = AuthDb::load(path)?;
-    if db.accounts.contains_key(login) {
-        return Err(AccountError::LoginTaken(login.to_owned()));
-    }
-    // ACC-LINK links one account to one customer: a second account for the same
-    // person would give two passwords to one personal space. Only someone who
-    // gave both the client number and the birth date learns it exists.
-    if db.accounts.values().any(|a| a.person == person) {
-        return Err(AccountError::Refused(navigo_rules::Refusal::on(
-            today,
-            navigo_events_schema::RuleId::AccLink,
-            "this customer already has a personal-space account: sign in with its login, \
-             or have an agent reset it",
-        )));
-    }
-    db.accounts.insert(
-        login.to_owned(),
-        AccountRecord {
-            login: login.to_owned(),
-            person,
-            password_hash: hash_password(password)?,
-        },
-    );
-    db.save(path)?;
-    Ok(person)
 }

@@ -1,0 +1,93 @@
+//! The ledger's own health: the verification of the chain (`navigo-ledger
+//! verify --json`, `GET /v1/verify`) and the counts of `navigo-ledger stats
+//! --json`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::instant::offset_option;
+use crate::Hash;
+
+/// The head of the log: its last record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeadView {
+    /// The last position (0 for an empty log).
+    pub position: u64,
+    /// The last record's hash (the genesis hash, all zeros, for an empty log).
+    pub hash: Hash,
+    /// The last record's recorded-at instant, with a numeric offset; `null`
+    /// for an empty log.
+    #[serde(with = "offset_option")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// The first record that does not verify.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstBad {
+    /// Its position.
+    pub position: u64,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The verification of every record and of the chain (`navigo-ledger verify
+/// --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyView {
+    /// Every record and the chain verify.
+    pub ok: bool,
+    /// The records checked (those before the first bad one).
+    pub records_checked: u64,
+    /// The streams seen.
+    pub streams: u64,
+    /// The last sound record: the head when the ledger verifies.
+    pub head: HeadView,
+    /// The first record that does not verify.
+    pub first_bad: Option<FirstBad>,
+}
+
+/// The verification of every record and of the chain as the service answers
+/// it (`GET /v1/verify`): the head flattened into two fields, the problem in
+/// its debugging form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "VerifyReport")]
+pub struct VerifyAnswer {
+    /// Every record and the chain verify.
+    pub ok: bool,
+    /// The records checked (those before the first bad one).
+    pub records_checked: u64,
+    /// The streams seen.
+    pub streams: u64,
+    /// The position of the last sound record.
+    pub head_position: u64,
+    /// The hash of the last sound record.
+    pub head_hash: Hash,
+    /// The first record that does not verify.
+    pub first_bad: Option<FirstBad>,
+}
+
+/// The counts of a ledger (`navigo-ledger stats --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatsView {
+    /// Events in the log.
+    pub events: u64,
+    /// Streams, of every kind.
+    pub streams: u64,
+    /// Streams by kind (`contract`, `person`, `catalogue`, `campaign`).
+    pub streams_by_kind: BTreeMap<String, u64>,
+    /// Idempotency keys recorded.
+    pub idempotency_keys: u64,
+    /// The head.
+    pub head: HeadView,
+    /// Bytes the ledger takes on disk.
+    pub disk_bytes: u64,
+}

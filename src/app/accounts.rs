@@ -1,0 +1,89 @@
+//! Customer accounts of the personal space, created the one way both
+//! transports create them (`navigo-ledger account create`, `POST /v1/accounts`):
+//! the password must pass `ACC-PASSWORD`, the account is linked to the one
+//! customer whose client number and birth date both match (`ACC-LINK`), and is
+//! kept in the auth file with its password hashed.
+
+use std::path::Path;
+
+use uuid::Uuid;
+
+use super::auth::{hash_password, AccountRecord, AuthDb};
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// `ACC-PASSWORD` or `ACC-LINK` refused it.
+    #[error("refused {} ({}): {}", .0.rule.as_str(), .0.article, .0.message)]
+    Refused(navigo_rules::Refusal),
+    /// The login belongs to another account.
+    #[error("the login {0:?} is taken; choose another")]
+    LoginTaken(String),
+    /// The auth file could not be read or written.
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+/// Creates a customer account of the personal space (the one implementation, for
+/// `navigo-ledger account create` and `POST /v1/accounts`): the password must
+/// pass `ACC-PASSWORD`; the account is linked only to the customer whose client
+/// number and birth date both match (`ACC-LINK`) — the refusal does not say which
+/// of the two did not, so that client numbers cannot be probed. The password is
+/// stored as an argon2id hash in the auth file at `path`.
+///
+/// # Errors
+/// [`AccountError`].
+pub fn create_account(
+    world: &navigo_rules::world::World,
+    path: &Path,
+    login: &str,
+    client_number: &navigo_events_schema::types::ClientNumber,
+    birth: chrono::NaiveDate,
+    password: &str,
+    today: chrono::NaiveDate,
+) -> Result<Uuid, AccountError> {
+    use navigo_rules::account::{check_link, check_password};
+    check_password(password, today).map_err(AccountError::Refused)?;
+    // Only the persons of that client number can pass ACC-LINK (the number must
+    // match): read through the world's index, not a scan of every person.
+    let person = world
+        .persons_by_client_number(client_number.as_str())
+        .find(|p| check_link(client_number, birth, &p.client_number, p.birth_date, today).is_ok())
+        .map(|p| p.id);
+    let Some(person) = person else {
+        // A link that cannot match (same number, another birth date) gives the
+        // rule's own refusal, whichever field did not match.
+        let other = birth.succ_opt().unwrap_or(chrono::NaiveDate::MIN);
+        return Err(
+            match check_link(client_number, birth, client_number, other, today) {
+                Err(r) => AccountError::Refused(r),
+                Ok(()) => AccountError::Storage(anyhow::anyhow!("ACC-LINK accepted a mismatch")),
+            },
+        );
+    };
+    let mut db = AuthDb::load(path)?;
+    if db.accounts.contains_key(login) {
+        return Err(AccountError::LoginTaken(login.to_owned()));
+    }
+    // ACC-LINK links one account to one customer: a second account for the same
+    // person would give two passwords to one personal space. Only someone who
+    // gave both the client number and the birth date learns it exists.
+    if db.accounts.values().any(|a| a.person == person) {
+        return Err(AccountError::Refused(navigo_rules::Refusal::on(
+            today,
+            navigo_events_schema::RuleId::AccLink,
+            "this customer already has a personal-space account: sign in with its login, \
+             or have an agent reset it",
+        )));
+    }
+    db.accounts.insert(
+        login.to_owned(),
+        AccountRecord {
+            login: login.to_owned(),
+            person,
+            password_hash: hash_password(password)?,
+        },
+    );
+    db.save(path)?;
+    Ok(person)
+}

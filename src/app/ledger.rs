@@ -1,0 +1,102 @@
+//! Opening the ledger in a data directory, for reading (the whole log, or a
+//! contract's part of it) or for writing (a [`Ledger`] judging commands against
+//! a clock), and loading the built-in reference data into it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::Envelope;
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_rules::Policy;
+use navigo_store::{Clock, EventStore, Limits, StoreError};
+use navigo_store_sled::SledStore;
+use uuid::Uuid;
+
+use super::clock::SystemClock;
+
+/// The recorded-at instant of the built-in reference data on a fresh ledger
+/// (2011-06-01T00:00:00Z).
+const BUILTIN_RECORDED_AT: DateTime<Utc> =
+    DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
+
+/// Opens the ledger in `data` with the system clock and the default limits.
+///
+/// # Errors
+/// Not a ledger (nothing is written), a corrupt head, a storage failure.
+pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
+    SledStore::open(data, Limits::default(), Arc::new(SystemClock))
+}
+
+/// Opens the ledger, reads the whole log and closes the store again: the
+/// read-only commands (projections, audit, diff, what-if, rebuild,
+/// check-projections) fold everything. The store is closed before a read error
+/// is returned, so the sled lock is never left held.
+///
+/// # Errors
+/// The ledger cannot be opened, read or closed.
+pub async fn read_whole_log(data: &Path) -> Result<Vec<Envelope>, StoreError> {
+    let store = open_store(data)?;
+    let events = navigo_ledger_core::load::read_everything(&store).await;
+    store.close().await?;
+    events
+}
+
+/// Opens the ledger, reads the part of the log a contract's calendar reads (its
+/// stream and the reference streams), and closes the store again.
+///
+/// # Errors
+/// The ledger cannot be opened, read or closed.
+pub async fn read_contract_log(data: &Path, contract: Uuid) -> Result<Vec<Envelope>, StoreError> {
+    let store = open_store(data)?;
+    let events = navigo_ledger_core::load::read_contract(&store, contract, false).await;
+    store.close().await?;
+    events
+}
+
+/// Opens the ledger for writing with the default policy and the id generator
+/// seeded with `seed`, judged by no clock of its own: for what loads built-in
+/// data or only reads the rules' world.
+///
+/// # Errors
+/// The store cannot be opened, or its log does not fold.
+pub async fn open_ledger(data: &Path, seed: u64) -> anyhow::Result<Ledger<SledStore>> {
+    Ok(Ledger::open(open_store(data)?, Policy::default(), seed).await?)
+}
+
+/// Opens the ledger for writing, its store and its commands judged by `clock`:
+/// nothing is recorded after its instant.
+///
+/// # Errors
+/// The store cannot be opened, or its log does not fold.
+pub async fn open_clocked_ledger(
+    data: &Path,
+    seed: u64,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Ledger<SledStore>> {
+    let store = SledStore::open(data, Limits::default(), clock.clone())?;
+    Ok(Ledger::open(store, Policy::default(), seed)
+        .await?
+        .with_clock(clock))
+}
+
+/// Appends the built-in reference data the ledger lacks (tariffs, school
+/// holidays, reason codes, campaigns); once only, by their idempotency keys.
+///
+/// Decision: the built-in data is recorded with the import clock at a fixed
+/// instant (or the head's, when the ledger already holds later events), so that
+/// two fresh ledgers start with the same chain and a scenario applied to both
+/// ends on the same head.
+///
+/// # Errors
+/// The store fails (nothing of the failed append is written).
+pub async fn load_builtin_reference(
+    ledger: &mut Ledger<SledStore>,
+) -> Result<Vec<Envelope>, LedgerError> {
+    let head = ledger.store().head().await?;
+    let at = match head.recorded_at {
+        Some(h) if h > BUILTIN_RECORDED_AT => h,
+        _ => BUILTIN_RECORDED_AT,
+    };
+    ledger.load_builtin_reference(at, ClockMode::Import).await
+}

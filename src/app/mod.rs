@@ -1,0 +1,18 @@
+//! The application layer: what the ledger's two transports, the command line
+//! (`cli`) and the HTTP service (`http`), both do, written once. Opening a
+//! ledger for reading or writing, running a command, reading each view,
+//! audit / diff / what-if, verification and stats, tokens and accounts; each
+//! answers with a view of `navigo_events_schema::views`. The transports parse
+//! their input, call this layer, and print or serve its views; they never call
+//! each other, and this layer knows neither of them.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod commands;
+pub mod error;
+pub mod ledger;
+pub mod read;
+pub mod replay;
+pub mod stats;
+pub mod verify;

@@ -1,0 +1,130 @@
+//! Reading each view of the projections from a part of the log (the whole log
+//! the command line reads, or the slice of the live world the service reads):
+//! a contract's state, balance and calendar, a payer's balance, a person's bans
+//! and refunds.
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::views::{
+    ContractBalance, ContractStateView, DebitCalendar, PayerBalance, PersonBans, PersonRefunds,
+    ValidityView,
+};
+use navigo_events_schema::{Envelope, StreamId};
+use navigo_projections::calendar::Horizon;
+use navigo_projections::{balance, bans, calendar, refunds, state, Folded, ProjectionError, Query};
+use navigo_rules::Policy;
+use uuid::Uuid;
+
+/// A contract's state as read, with what goes with it.
+pub struct StateRead {
+    /// The state.
+    pub view: ContractStateView,
+    /// May it be used in the zone asked, at the instant asked (`USE-DEZONAGE`).
+    pub validity: Option<ValidityView>,
+    /// The contract stream's version in this reading: the service's ETag, which
+    /// makes a command sent back with it as If-Match a conflict if anything was
+    /// recorded on the contract since.
+    pub version: u64,
+}
+
+/// A contract's state on `q`; with `zone`, whether it may be used in that zone
+/// at that instant.
+///
+/// # Errors
+/// An unknown contract.
+pub fn contract_state(
+    events: &[Envelope],
+    contract: Uuid,
+    q: &Query,
+    zone: Option<(u8, DateTime<Utc>)>,
+) -> Result<StateRead, ProjectionError> {
+    let input = Folded::new(events, q);
+    let view = state::contract_state(&input, contract)?;
+    let validity = match zone {
+        Some((z, instant)) => Some(state::validity(&input, contract, z, instant)?),
+        None => None,
+    };
+    Ok(StateRead {
+        view,
+        validity,
+        version: input.known().version(StreamId::contract(contract)),
+    })
+}
+
+/// The balance of a contract, or of a payer (every contract they pay or paid).
+pub enum Balance {
+    /// A contract's.
+    Contract(ContractBalance),
+    /// A payer's.
+    Payer(PayerBalance),
+}
+
+/// The balance of `id`: a contract's when the ledger knows it as one, else a
+/// payer's (`PAY-DUE-VS-COLLECTED`).
+///
+/// # Errors
+/// An id that is neither a contract nor a person.
+pub fn balance(events: &[Envelope], id: Uuid, q: &Query) -> Result<Balance, ProjectionError> {
+    let input = Folded::new(events, q);
+    if input.known().contract(id).is_some() {
+        return balance::contract_balance(&input, id).map(Balance::Contract);
+    }
+    balance::payer_balance(&input, id).map(Balance::Payer)
+}
+
+/// The balance of a contract (`PAY-DUE-VS-COLLECTED`).
+///
+/// # Errors
+/// An unknown contract.
+pub fn contract_balance(
+    events: &[Envelope],
+    contract: Uuid,
+    q: &Query,
+) -> Result<ContractBalance, ProjectionError> {
+    balance::contract_balance(&Folded::new(events, q), contract)
+}
+
+/// A contract's debit calendar, from its start to `horizon` months after the
+/// month read (the policy's default when `None`).
+///
+/// # Errors
+/// An unknown contract, a calendar longer than its bound.
+pub fn calendar(
+    events: &[Envelope],
+    contract: Uuid,
+    q: &Query,
+    horizon: Option<Horizon>,
+) -> Result<DebitCalendar, ProjectionError> {
+    if events.is_empty() {
+        return Err(ProjectionError::UnknownContract(contract));
+    }
+    calendar::calendar(
+        &Folded::new(events, q),
+        contract,
+        &Policy::default(),
+        horizon,
+    )
+}
+
+/// A person's ban windows, and whether they may be payer or holder.
+///
+/// # Errors
+/// An unknown person.
+pub fn person_bans(
+    events: &[Envelope],
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonBans, ProjectionError> {
+    bans::person_bans(&Folded::new(events, q), person)
+}
+
+/// A person's refund entitlements.
+///
+/// # Errors
+/// An unknown person.
+pub fn person_refunds(
+    events: &[Envelope],
+    person: Uuid,
+    q: &Query,
+) -> Result<PersonRefunds, ProjectionError> {
+    refunds::person_refunds(&Folded::new(events, q), person)
+}
