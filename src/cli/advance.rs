@@ -52,6 +52,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         outln!("{}", envelope_json(e));
     }
     eprintln!("{} events appended through {}", events.len(), args.to);
-    ledger.into_store().close().await?;
+    ledger.close().await?.close().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -97,7 +97,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         })
         .await?;
     if let Ok(state) = Arc::try_unwrap(state) {
-        state.ledger.into_inner().into_store().close().await?;
+        state.ledger.into_inner().close().await?.close().await?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod derived;
 pub mod keys;
 pub mod read;
 pub mod verify;
@@ -76,6 +77,8 @@ pub struct Stats {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// Derived data (snapshots), apart from the log: see [`derived`].
+    derived: sled::Tree,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -274,6 +277,7 @@ impl SledStore {
     ) -> Result<SledStore, StoreError> {
         check_marker(path)?;
         let (db, tree) = open_db(path)?;
+        let derived = db.open_tree(derived::DERIVED_TREE_NAME).map_err(storage)?;
         let head = recover_head(&tree)?;
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
@@ -299,6 +303,7 @@ impl SledStore {
         Ok(SledStore {
             db,
             tree,
+            derived,
             head: shared_head,
             tx,
             limits,
@@ -587,6 +592,36 @@ impl EventStore for SledStore {
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
         stream_version_on_disk(&self.tree, &stream, committed(&self.head).position)
+    }
+
+    /// A prefix scan of the key index (`I` keys, see [`keys`]).
+    async fn idempotency_keys(
+        &self,
+        prefix: &str,
+        keys_max: usize,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(keys::idem_key(prefix)).take(keys_max) {
+            let (k, v) = item.map_err(storage)?;
+            let entry = keys::IdemEntry::decode(&v).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                why: format!("malformed idempotency entry {}", hex::encode(&k)),
+            })?;
+            let key = String::from_utf8(k[1..].to_vec()).map_err(|_| StoreError::Corrupt {
+                position: entry.first,
+                why: format!("idempotency key not UTF-8: {}", hex::encode(&k)),
+            })?;
+            out.push((key, entry.positions()));
+        }
+        Ok(out)
+    }
+
+    async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        derived::read(&self.derived, name)
+    }
+
+    async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        derived::write(&self.db, &self.derived, name, bytes)
     }
 }
 
