@@ -33,6 +33,7 @@ use navigo_store::{
 pub mod histories;
 mod import;
 pub mod load;
+pub use import::IMPORT_BATCH_EVENTS_MAX;
 pub mod snapshot;
 
 use import::ImportBatch;
@@ -906,7 +907,7 @@ impl<S: EventStore> Ledger<S> {
 
     /// Starts an import batch: commands executed in [`ClockMode::Import`] are
     /// judged and folded at once, their appends submitted together at the next
-    /// [`Ledger::commit_import`] (or when [`import::IMPORT_BATCH_EVENTS_MAX`]
+    /// [`Ledger::commit_import`] (or when [`IMPORT_BATCH_EVENTS_MAX`]
     /// events are waiting), with every check the store makes (versions, keys,
     /// the chain). The envelopes `execute` returns meanwhile carry the
     /// positions and sequences the store gives them, not yet their hashes.
@@ -943,6 +944,12 @@ impl<S: EventStore> Ledger<S> {
                 Err(e.into())
             }
         }
+    }
+
+    /// Events judged in the import batch and not yet submitted (at most
+    /// [`IMPORT_BATCH_EVENTS_MAX`]).
+    pub fn staged_events(&self) -> usize {
+        self.import.as_ref().map_or(0, |b| b.events)
     }
 
     /// Ends the import batch after committing it.
