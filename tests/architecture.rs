@@ -706,6 +706,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["navigo-events-schema", "navigo-store"],
     ),
     (
+        "navigo-store-postgres",
+        &["navigo-events-schema", "navigo-store"],
+    ),
+    (
         "navigo-ledger-core",
         &["navigo-events-schema", "navigo-rules", "navigo-store"],
     ),
@@ -749,8 +753,14 @@ const IO_CRATES: &[(&str, &[&str])] = &[
     // backend enable.
     (
         "tokio",
-        &["navigo-store", "navigo-store-sled", "navigo-ledger"],
+        &[
+            "navigo-store",
+            "navigo-store-sled",
+            "navigo-store-postgres",
+            "navigo-ledger",
+        ],
     ),
+    ("tokio-postgres", &["navigo-store-postgres"]),
     ("sled", &["navigo-store-sled", "navigo-replay"]),
     ("axum", &["navigo-ledger"]),
 ];
@@ -820,6 +830,7 @@ const REACHES: &[(&[&str], Allowed)] = &[
             ("navigo-ledger", ""),
             ("navigo-store-sled", ""),
             ("navigo-replay", "materialize"),
+            ("navigo-store-postgres", "cluster"),
         ],
     ),
     (
@@ -827,6 +838,7 @@ const REACHES: &[(&[&str], Allowed)] = &[
         &[
             ("navigo-ledger", ""),
             ("navigo-store-sled", ""),
+            ("navigo-store-postgres", ""),
             ("navigo-replay", ""),
             ("navigo-store", "conformance"),
         ],

@@ -28,6 +28,7 @@ use navigo_events_schema::{Hash, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::keys::{self, IdemEntry};
+use navigo_store::assign::{content_digest, recorded_at};
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
@@ -709,25 +710,6 @@ impl Writer {
     }
 }
 
-/// The recorded-at instant of a request, given the batch's clock reading `now`.
-///
-/// An import instant earlier than the head is refused as out of order. The
-/// store's own clock earlier than the head (a system clock stepped back) is
-/// clamped to the head's instant instead: the service must keep accepting
-/// appends, and recorded-at must never decrease with position.
-fn recorded_at(
-    now: DateTime<Utc>,
-    head: &Head,
-    import: Option<DateTime<Utc>>,
-) -> Result<DateTime<Utc>, StoreError> {
-    match (import, head.recorded_at) {
-        (Some(given), Some(h)) if given < h => Err(StoreError::OutOfOrder { given, head: h }),
-        (Some(given), _) => Ok(given),
-        (None, Some(h)) => Ok(now.max(h)),
-        (None, None) => Ok(now),
-    }
-}
-
 /// The version of a stream: its last sequence whose position is at or below
 /// `committed` (readers pass the durable head so that they never see a batch
 /// before its flush returned).
@@ -751,40 +733,6 @@ pub(crate) fn stream_version_on_disk(
         }
     }
     Ok(0)
-}
-
-/// The digest that decides whether a retry with the same idempotency key carries
-/// "the same content".
-///
-/// Decision (RULES.md leaves it open): the same content is the same stream and,
-/// event by event, the same type, schema version, effective date, actor, channel
-/// and payload. Event ids, correlation and causation ids are left out because a
-/// client that retries may generate them afresh; the expected version and the
-/// import instant are left out because they describe the attempt, not the facts.
-/// The payloads are taken from the pre-encoded events (the same bytes
-/// `Event::write_data` writes), so the digest is the one earlier versions stored.
-pub(crate) fn content_digest(
-    r: &AppendRequest,
-    encoded: &[PreEncoded],
-) -> Result<[u8; 32], StoreError> {
-    fn field(h: &mut blake3::Hasher, b: &[u8]) {
-        h.update(&(b.len() as u64).to_be_bytes());
-        h.update(b);
-    }
-    let enc = |e: serde_json::Error| StoreError::Encode(e.to_string());
-    let mut h = blake3::Hasher::new();
-    field(&mut h, b"navigo-append-content-v1");
-    field(&mut h, &r.stream.key_bytes());
-    h.update(&(r.events.len() as u64).to_be_bytes());
-    for (e, pre) in r.events.iter().zip(encoded) {
-        field(&mut h, e.event.type_name().as_bytes());
-        h.update(&e.event.schema_version().to_be_bytes());
-        field(&mut h, e.effective_date.to_string().as_bytes());
-        field(&mut h, &serde_json::to_vec(&e.actor).map_err(enc)?);
-        field(&mut h, &serde_json::to_vec(&e.channel).map_err(enc)?);
-        field(&mut h, pre.data());
-    }
-    Ok(*h.finalize().as_bytes())
 }
 
 pub(crate) fn storage(e: sled::Error) -> StoreError {

@@ -46,7 +46,7 @@ pub trait Backend: Send + Sync {
     type Place: Send + Sync;
 
     /// A new, empty place for the test `name` (each call a different one).
-    fn place(&self, name: &str) -> Self::Place;
+    async fn place(&self, name: &str) -> Self::Place;
 
     /// Opens the store of `place` with `limits`, its clock reading `clock`.
     async fn open(
@@ -64,12 +64,13 @@ pub trait Backend: Send + Sync {
     ///
     /// # Errors
     /// The first problem found.
-    fn verify(&self, store: &Self::Store) -> Result<(), String>;
+    async fn verify(&self, store: &Self::Store) -> Result<(), String>;
 
     /// Changes one bit of the record stored at `position` in a closed `place`,
     /// `offset_from_end` bytes before the record's end (inside its JSON), as
-    /// someone with access to the storage but not to the store would.
-    fn tamper(&self, place: &Self::Place, position: u64, offset_from_end: usize);
+    /// someone with access to the storage but not to the store would (a file
+    /// edited on disk, a row updated with SQL).
+    async fn tamper(&self, place: &Self::Place, position: u64, offset_from_end: usize);
 }
 
 /// The instant the suite's clocks stand at.
@@ -131,14 +132,14 @@ pub async fn new_store<B: Backend>(
     name: &str,
     limits: Limits,
 ) -> (B::Store, B::Place, Arc<ManualClock>) {
-    let place = backend.place(name);
+    let place = backend.place(name).await;
     let clock = Arc::new(ManualClock::new(t0()));
     let store = backend.open(&place, limits, clock.clone()).await;
     (store, place, clock)
 }
 
-fn assert_verifies<B: Backend>(backend: &B, store: &B::Store) {
-    if let Err(why) = backend.verify(store) {
+async fn assert_verifies<B: Backend>(backend: &B, store: &B::Store) {
+    if let Err(why) = backend.verify(store).await {
         panic!("the backend's own check fails: {why}");
     }
 }
@@ -210,7 +211,7 @@ pub async fn gapless_positions_and_stream_sequences<B: Backend>(backend: &B) {
     assert_eq!(store.head().await.unwrap().position, 4);
     assert_eq!(store.stream_version(stream(1)).await.unwrap(), 3);
     assert_eq!(store.stream_version(stream(9)).await.unwrap(), 0);
-    assert_verifies(backend, &store);
+    assert_verifies(backend, &store).await;
     // And the chain links each record to the previous one
     let all = store.read_stream(stream(2), 1..=1).await.unwrap();
     assert_eq!(all[0].prev_hash, s1[1].hash);
@@ -473,7 +474,7 @@ pub async fn one_refused_request_does_not_fail_its_group<B: Backend>(backend: &B
     }
     assert_eq!((ok, refused), (30, 10));
     assert_eq!(store.head().await.unwrap().position, 30);
-    assert_verifies(backend, &store);
+    assert_verifies(backend, &store).await;
 }
 
 /// A store closed and opened again has the same head and stream versions, and
@@ -513,7 +514,7 @@ pub async fn head_and_versions_recovered_on_reopen<B: Backend>(backend: &B) {
         .await
         .unwrap();
     assert_eq!(out.positions(), &[3]);
-    assert_verifies(backend, &store);
+    assert_verifies(backend, &store).await;
     backend.close(store).await;
 }
 
@@ -575,7 +576,7 @@ pub async fn exactly_one_writer_wins_each_expected_version<B: Backend>(backend: 
     let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
     assert_eq!(positions, won_positions);
     assert_eq!(store.head().await.unwrap().position, RACE_ROUNDS);
-    assert_verifies(backend, &store);
+    assert_verifies(backend, &store).await;
 }
 
 /// One keyed append sent by many tasks at once is written once; every other
@@ -648,7 +649,7 @@ pub async fn tampered_record_refused_naming_its_position<B: Backend>(backend: &B
     }
     backend.close(store).await;
     // When one byte of record 17's JSON changes behind the store's back
-    backend.tamper(&place, TAMPERED, 5);
+    backend.tamper(&place, TAMPERED, 5).await;
     let store = backend.open(&place, Limits::default(), clock).await;
     // Then the log stream returns the records before it and stops with its position
     let mut s = store.read_all(1);
@@ -703,7 +704,7 @@ pub async fn tampered_record_refused_naming_its_position<B: Backend>(backend: &B
         "{err}"
     );
     assert!(
-        backend.verify(&store).is_err(),
+        backend.verify(&store).await.is_err(),
         "the backend's check misses it"
     );
     backend.close(store).await;
@@ -785,7 +786,7 @@ async fn check_consistent<B: Backend>(
             );
         }
     }
-    assert_verifies(backend, store);
+    assert_verifies(backend, store).await;
 }
 
 /// Random sequences of appends and reads, one at a time, against a model of

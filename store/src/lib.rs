@@ -1,8 +1,10 @@
 //! The event store: an append-only, hash-chained log of events, behind the async
 //! trait [`EventStore`]. This crate is the contract between the ledger and its
-//! storage; `navigo-store-sled` is the durable implementation (a PostgreSQL
-//! backend would be its sibling), and `conformance` (feature `conformance`) is
-//! the suite every implementation must pass.
+//! storage; `navigo-store-sled` (embedded) and `navigo-store-postgres` are its
+//! durable implementations, `conformance` (feature `conformance`) is the suite
+//! every implementation must pass, `assign` holds what every backend decides the
+//! same way (recorded-at instants, idempotency digests), `check` the checks of
+//! every record read, and `verify` the report of a whole-log check.
 //!
 //! Guarantees every implementation gives:
 //! - stream sequences start at 1 and are gapless; global positions start at 1 and
@@ -24,8 +26,11 @@ use futures_core::Stream;
 pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
 
+pub mod assign;
+pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod verify;
 
 /// The clock the store reads recorded-at instants from.
 ///

@@ -80,7 +80,7 @@ impl Backend for SledBackend {
     type Store = SledStore;
     type Place = PathBuf;
 
-    fn place(&self, name: &str) -> PathBuf {
+    async fn place(&self, name: &str) -> PathBuf {
         let dir = fresh_dir(name);
         SledStore::init(&dir).unwrap();
         dir
@@ -94,7 +94,7 @@ impl Backend for SledBackend {
         store.close().await.unwrap();
     }
 
-    fn verify(&self, store: &SledStore) -> Result<(), String> {
+    async fn verify(&self, store: &SledStore) -> Result<(), String> {
         let report = store.verify().map_err(|e| e.to_string())?;
         match report.first_bad {
             None => Ok(()),
@@ -102,7 +102,7 @@ impl Backend for SledBackend {
         }
     }
 
-    fn tamper(&self, place: &PathBuf, position: u64, offset_from_end: usize) {
+    async fn tamper(&self, place: &PathBuf, position: u64, offset_from_end: usize) {
         with_tree(place, |t| flip(t, position, offset_from_end));
     }
 }

@@ -1,0 +1,364 @@
+//! PostgreSQL store benchmark (not a timed test), every figure beside its
+//! reference in the same run, against a throwaway cluster of its own:
+//!
+//! - durable appends by 64 single-event writers and by writers of 100-event
+//!   appends, against raw inserts of the same rows (same table, same
+//!   indexes, same record bytes) with the same durability
+//!   (`synchronous_commit = on`) by the same number of connections, one row
+//!   per transaction and 100 rows per transaction; and the sled store's
+//!   appends in the same configurations;
+//! - one stream's read (`read_stream`, every check) p50 and p99, against a raw
+//!   select of the same rows plus `decode_record`;
+//! - bytes per event on the server (table and indexes), against the raw
+//!   table's, and the sled store's disk bytes per event.
+//!
+//! ```sh
+//! cargo bench -p navigo-store-postgres --bench store
+//! NAVIGO_BENCH_MS=5000 cargo bench -p navigo-store-postgres --bench store
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
+use navigo_events_schema::types::Actor;
+use navigo_events_schema::{
+    decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
+};
+use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_postgres::cluster::Cluster;
+use navigo_store_postgres::{PgConfig, PgStore};
+use navigo_store_sled::SledStore;
+use uuid::Uuid;
+
+/// Streams of the read benchmark's ledger, and events in each.
+const READ_STREAMS: u64 = 200;
+const READ_STREAM_EVENTS: u64 = 58;
+/// Reads timed, alternating store and raw.
+const READ_ITERS: usize = 2_000;
+
+fn clock() -> Arc<ManualClock> {
+    let t: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+    Arc::new(ManualClock::new(t))
+}
+
+/// The benchmark's event (the sled store benchmark's): a month's debit.
+fn new_event(n: u64) -> NewEvent {
+    let month = "2026-12".parse().unwrap();
+    let amount = "90.80".parse().unwrap();
+    NewEvent {
+        event_id: Uuid::from_u128(u128::from(n) | 0x0192 << 112),
+        effective_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        actor: Actor::billing_clock(),
+        channel: None,
+        correlation_id: Uuid::from_u128(u128::from(n) | 0x0193 << 112),
+        causation_id: None,
+        event: Event::DebitPresented(DebitPresented {
+            month,
+            amount,
+            due: amount,
+            lines: vec![ChargeLine {
+                kind: ChargeKind::FullInstallment,
+                amount,
+                days: None,
+                month,
+                tariff: None,
+            }],
+            mandate_reference: "UMR-NAVIGO-0001".into(),
+            payer: Uuid::from_u128(7),
+        }),
+    }
+}
+
+/// Appends per second by `writers` tasks appending `batch` events each, until
+/// `run` has passed: `append` is one append (of `batch` events to the stream
+/// of writer `w`, at version `v`).
+async fn drive<S: EventStore + 'static>(
+    store: Arc<S>,
+    writers: u32,
+    batch: u32,
+    run: Duration,
+) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
+        handles.push(tokio::spawn(async move {
+            let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
+            let mut version = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let events = (0..u64::from(batch))
+                    .map(|i| new_event(version + i))
+                    .collect();
+                let r = AppendRequest {
+                    stream,
+                    expected: ExpectedVersion::Exact(version),
+                    events,
+                    idempotency_key: None,
+                    recorded_at: None,
+                };
+                store.append(r).await.unwrap();
+                version += u64::from(batch);
+                done.fetch_add(u64::from(batch), Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A new ledger in `cluster`, in schema `name`.
+async fn pg_ledger(cluster: &Cluster, name: &str) -> PgConfig {
+    let mut config = PgConfig::new(cluster.connection("postgres"), name).unwrap();
+    config.read_connections_max = 16;
+    PgStore::init(&config).await.unwrap();
+    config
+}
+
+async fn pg_append(cluster: &Cluster, writers: u32, batch: u32, run: Duration) -> f64 {
+    let config = pg_ledger(cluster, &format!("append_w{writers}_b{batch}")).await;
+    let store = Arc::new(
+        PgStore::open(&config, Limits::default(), clock())
+            .await
+            .unwrap(),
+    );
+    let r = drive(store.clone(), writers, batch, run).await;
+    assert!(store.verify().await.unwrap().is_ok());
+    r
+}
+
+fn bench_dir(name: &str) -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = base.join("bench-store-postgres").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The sled store in the same configuration; also its disk bytes per event.
+async fn sled_append(writers: u32, batch: u32, run: Duration) -> (f64, f64) {
+    let dir = bench_dir(&format!("sled-w{writers}-b{batch}"));
+    SledStore::init(&dir).unwrap();
+    let store = Arc::new(SledStore::open(&dir, Limits::default(), clock()).unwrap());
+    let r = drive(store.clone(), writers, batch, run).await;
+    let stats = store.stats().unwrap();
+    let per_event = stats.disk_bytes as f64 / stats.events.max(1) as f64;
+    if let Ok(s) = Arc::try_unwrap(store) {
+        s.close().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (r, per_event)
+}
+
+/// One connection with the store's durability.
+async fn raw_client(cluster: &Cluster) -> tokio_postgres::Client {
+    let mut c = cluster.connection("postgres");
+    c.options("-c synchronous_commit=on");
+    let (client, conn) = c.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// Raw inserts of the store's rows (same columns, indexes and record bytes)
+/// into a table like the store's, by `connections` connections, `batch` rows
+/// per transaction (one `INSERT … SELECT unnest(…)`, autocommitted), for `run`.
+async fn raw_insert(
+    cluster: &Cluster,
+    name: &str,
+    connections: u32,
+    batch: u32,
+    run: Duration,
+    record: &[u8],
+) -> f64 {
+    let config = pg_ledger(cluster, "raw_template").await;
+    let admin = raw_client(cluster).await;
+    admin
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {name}; \
+             CREATE TABLE {name} (LIKE \"{}\".events INCLUDING ALL)",
+            config.schema
+        ))
+        .await
+        .unwrap();
+    let next = Arc::new(AtomicU64::new(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..connections {
+        let client = raw_client(cluster).await;
+        let (next, stop, done, record) =
+            (next.clone(), stop.clone(), done.clone(), record.to_vec());
+        let sql = format!(
+            "INSERT INTO {name} (position, stream_kind, stream_id, stream_seq, record) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::bigint[], $5::bytea[])"
+        );
+        handles.push(tokio::spawn(async move {
+            let stmt = client.prepare(&sql).await.unwrap();
+            let id = Uuid::from_u128(u128::from(w) + 1);
+            let mut seq = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                let first = next.fetch_add(u64::from(batch), Ordering::Relaxed) as i64;
+                let positions: Vec<i64> = (0..i64::from(batch)).map(|i| first + i).collect();
+                let kinds = vec!["contract"; batch as usize];
+                let ids = vec![id; batch as usize];
+                let seqs: Vec<i64> = (1..=i64::from(batch)).map(|i| seq + i).collect();
+                let records = vec![record.clone(); batch as usize];
+                client
+                    .execute(&stmt, &[&positions, &kinds, &ids, &seqs, &records])
+                    .await
+                    .unwrap();
+                seq += i64::from(batch);
+                done.fetch_add(u64::from(batch), Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(run).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The p50 and p99 of `samples` (microseconds).
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+/// One stream's read: the store's `read_stream` against a raw select of the
+/// same rows plus `decode_record`, interleaved; and bytes per event.
+async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
+    let config = pg_ledger(cluster, "reads").await;
+    let store = PgStore::open(&config, Limits::default(), clock())
+        .await
+        .unwrap();
+    let mut n = 0;
+    for e in 0..READ_STREAM_EVENTS {
+        for s in 0..READ_STREAMS {
+            let r = AppendRequest {
+                stream: StreamId::contract(Uuid::from_u128(u128::from(s) + 1)),
+                expected: ExpectedVersion::Exact(e),
+                events: vec![new_event(n)],
+                idempotency_key: None,
+                recorded_at: None,
+            };
+            store.append(r).await.unwrap();
+            n += 1;
+        }
+    }
+    let raw = raw_client(cluster).await;
+    raw.batch_execute("VACUUM ANALYZE").await.unwrap();
+    let select = raw
+        .prepare(&format!(
+            "SELECT record FROM \"{}\".events WHERE stream_kind = $1 AND stream_id = $2 \
+             ORDER BY stream_seq",
+            config.schema
+        ))
+        .await
+        .unwrap();
+    let (mut store_us, mut raw_us) = (Vec::new(), Vec::new());
+    for i in 0..READ_ITERS {
+        let id = Uuid::from_u128((i as u128 * 7919) % u128::from(READ_STREAMS) + 1);
+        let t = Instant::now();
+        let got = store
+            .read_stream(StreamId::contract(id), 1..=u64::MAX)
+            .await
+            .unwrap();
+        store_us.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(got.len() as u64, READ_STREAM_EVENTS);
+        let t = Instant::now();
+        let rows = raw.query(&select, &[&"contract", &id]).await.unwrap();
+        let decoded: Vec<_> = rows
+            .iter()
+            .map(|r| decode_record(r.get::<_, &[u8]>(0)).unwrap())
+            .collect();
+        raw_us.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(decoded.len() as u64, READ_STREAM_EVENTS);
+    }
+    let stats = store.stats().await.unwrap();
+    let per_event = stats.disk_bytes as f64 / stats.head.position as f64;
+    let row = raw
+        .query_one(
+            &format!(
+                "SELECT avg(length(record))::float8 FROM \"{}\".events",
+                config.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let record_bytes: f64 = row.get(0);
+    store.close().await.unwrap();
+    (
+        percentiles(store_us),
+        percentiles(raw_us),
+        per_event,
+        record_bytes,
+    )
+}
+
+fn main() {
+    let ms = std::env::var("NAVIGO_BENCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let run = Duration::from_millis(ms);
+    let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (record, _) = encode_record(
+        &Assigned {
+            stream: StreamId::contract(Uuid::from_u128(1)),
+            stream_seq: 1,
+            position: 1,
+            recorded_at: "2026-11-24T10:00:00Z".parse().unwrap(),
+            idempotency_key: None,
+            prev_hash: Hash::GENESIS,
+        },
+        &new_event(1),
+    )
+    .unwrap();
+    println!(
+        "PostgreSQL store benchmark: {ms} ms per configuration, record {} bytes",
+        record.len()
+    );
+    rt.block_on(async {
+        println!();
+        println!("durable appends                           events/s   reference (same run)");
+        for (writers, batch) in [(64u32, 1u32), (1, 100), (8, 100)] {
+            let raw = raw_insert(&cluster, &format!("raw_w{writers}_b{batch}"), writers, batch, run, &record).await;
+            let store = pg_append(&cluster, writers, batch, run).await;
+            let (sled, _) = sled_append(writers, batch, run).await;
+            println!(
+                "  writers {writers:>2}, batch {batch:>3}: store {store:>9.0}   raw PostgreSQL {raw:>9.0} (x{:.2})   sled store {sled:>9.0}",
+                store / raw
+            );
+        }
+        let ((s50, s99), (r50, r99), per_event, record_bytes) = reads(&cluster).await;
+        println!();
+        println!(
+            "one stream of {READ_STREAM_EVENTS} events among {READ_STREAMS}: read_stream p50 {s50:.0} µs p99 {s99:.0} µs; \
+             raw select + decode_record p50 {r50:.0} µs p99 {r99:.0} µs (p99 x{:.2})",
+            s99 / r99
+        );
+        let (_, sled_bytes) = sled_append(64, 1, Duration::from_millis(ms / 2)).await;
+        println!(
+            "bytes per event: PostgreSQL {per_event:.0} (record {record_bytes:.0}); sled store {sled_bytes:.0}"
+        );
+    });
+}

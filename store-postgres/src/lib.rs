@@ -1,0 +1,404 @@
+//! The PostgreSQL implementation of the event store ([`navigo_store::EventStore`]),
+//! with every promise of the sled store, for a ledger that several service
+//! instances share or that an operator runs on the engine they already have.
+//!
+//! - Layout: see [`schema`] and `migrations/` (the crate's README documents the
+//!   tables). The records are byte for byte the sled store's (events-schema's
+//!   canonical records), so a log moves between backends unchanged.
+//! - Writes: see [`writer`]. One writer task per store gathers concurrent
+//!   appends into one transaction that locks the head row first: positions are
+//!   gapless and in commit order across every process writing the database,
+//!   and nothing is acknowledged before the commit is durable.
+//! - Reads: see [`read`]; every record read is checked.
+//! - Verification: see [`verify`](PgStore::verify).
+//! - Tests: the `test-cluster` feature's [`cluster`] starts a throwaway
+//!   PostgreSQL for them.
+//!
+//! Connections are plain (no TLS): a local server or a Unix socket.
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "test-cluster")]
+pub mod cluster;
+mod error;
+pub mod read;
+pub mod schema;
+mod verify;
+pub mod writer;
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use navigo_events_schema::{Assigned, Envelope, StreamId};
+use navigo_store::assign::Prepared;
+use navigo_store::check::check_record;
+use navigo_store::verify::VerifyReport;
+use navigo_store::{
+    AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use error::{pg, pool, to_i64};
+use schema::{check_schema_name, Sql};
+pub use schema::{Migrated as InitOutcome, VERSION};
+pub use verify::VERIFY_CHUNK_RECORDS;
+use writer::{parse_head, Job, Writer, Written, QUEUE_APPENDS_MAX};
+
+/// The schema a ledger lives in unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "navigo";
+
+/// Connections of a store's read pool unless told otherwise: the reads of a
+/// service's concurrent requests; the writer has a connection of its own.
+pub const READ_CONNECTIONS_MAX: usize = 16;
+
+/// Where a ledger lives: a database and a schema in it.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// How to reach the database (host or Unix socket directory, port, user,
+    /// database name), as the driver parses a `postgres://` URL.
+    pub connection: tokio_postgres::Config,
+    /// The schema holding the ledger's tables.
+    pub schema: String,
+    /// Connections of the read pool.
+    pub read_connections_max: usize,
+}
+
+impl PgConfig {
+    /// A ledger in `schema` of the database `connection` reaches.
+    ///
+    /// # Errors
+    /// [`StoreError::NotALedger`] for a schema name that is not a plain
+    /// lower-case identifier.
+    pub fn new(connection: tokio_postgres::Config, schema: &str) -> Result<PgConfig, StoreError> {
+        check_schema_name(schema).map_err(|why| error::not_a_ledger(schema, why))?;
+        Ok(PgConfig {
+            connection,
+            schema: schema.to_owned(),
+            read_connections_max: READ_CONNECTIONS_MAX,
+        })
+    }
+
+    /// A ledger in [`DEFAULT_SCHEMA`] of the database a `postgres://` URL (or
+    /// `key=value` string) names.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] for a URL the driver does not accept.
+    pub fn parse(url: &str) -> Result<PgConfig, StoreError> {
+        let connection = url
+            .parse()
+            .map_err(|e| StoreError::Storage(format!("PostgreSQL URL: {e}")))?;
+        PgConfig::new(connection, DEFAULT_SCHEMA)
+    }
+
+    /// A pool of at most `size` connections named `application_name` (as
+    /// `pg_stat_activity` shows them), each with `synchronous_commit = on`:
+    /// a commit returns once it is durable, whatever the server's default.
+    fn pool(&self, application_name: &str, size: usize) -> Result<Pool, StoreError> {
+        let mut c = self.connection.clone();
+        let options = c.get_options().unwrap_or_default().to_owned();
+        c.options(format!("{options} -c synchronous_commit=on").trim());
+        c.application_name(application_name);
+        let manager = Manager::from_config(
+            c,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(size.max(1))
+            .build()
+            .map_err(|e| StoreError::Storage(format!("PostgreSQL pool: {e}")))
+    }
+}
+
+/// Counts over a ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The head.
+    pub head: Head,
+    /// Idempotency keys recorded.
+    pub idempotency_keys: u64,
+    /// Bytes of the ledger's tables and their indexes on the server.
+    pub disk_bytes: u64,
+}
+
+/// The durable, hash-chained event store on PostgreSQL.
+///
+/// Recorded-at instants come from the [`Clock`] given to [`PgStore::open`], or
+/// from the request's import instant, as in the sled store: a clock earlier
+/// than the head is clamped to the head's instant; an import instant earlier
+/// than the head is refused ([`StoreError::OutOfOrder`]).
+pub struct PgStore {
+    read: Pool,
+    writer_pool: Pool,
+    sql: Arc<Sql>,
+    tx: mpsc::Sender<Job>,
+    limits: Limits,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection outside any pool (for `init`).
+async fn connect(config: &PgConfig) -> Result<tokio_postgres::Client, StoreError> {
+    let (client, connection) = config
+        .connection
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(pg)?;
+    // The connection task ends when the client is dropped.
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Recovers the head from the head row, checking the record it names.
+async fn recover_head(conn: &Object, sql: &Sql) -> Result<Head, StoreError> {
+    let stmt = conn.prepare_cached(&sql.head).await.map_err(pg)?;
+    let head = parse_head(&conn.query_one(&stmt, &[]).await.map_err(pg)?)?;
+    if head.position == 0 {
+        return Ok(head);
+    }
+    let position = head.position;
+    let corrupt = |why: String| StoreError::Corrupt { position, why };
+    let stmt = conn.prepare_cached(&sql.record_at).await.map_err(pg)?;
+    let row = conn
+        .query_opt(&stmt, &[&to_i64(position)?])
+        .await
+        .map_err(pg)?
+        .ok_or_else(|| corrupt("the head row names a record that is missing".into()))?;
+    let env = check_record(position, row.try_get(0).map_err(pg)?)?;
+    if env.hash != head.hash || Some(env.recorded_at) != head.recorded_at {
+        return Err(corrupt(
+            "the head row's hash or instant is not the last record's".into(),
+        ));
+    }
+    Ok(head)
+}
+
+/// Verifies the ledger `config` names without starting a writer, so that a
+/// ledger whose head is corrupt (which [`PgStore::open`] refuses) can still be
+/// examined. See [`PgStore::verify`].
+///
+/// # Errors
+/// [`StoreError::NotALedger`] or a storage failure; corruption is in the report.
+pub async fn verify_ledger(config: &PgConfig) -> Result<VerifyReport, StoreError> {
+    let pool = config.pool("navigo-verify", 1)?;
+    let conn = pool.get().await.map_err(error::pool)?;
+    schema::check_version(&**conn, &config.schema).await?;
+    let sql = Sql::new(&config.schema);
+    verify::verify(&conn, &sql).await
+}
+
+impl PgStore {
+    /// Creates the ledger's schema and tables (the schema is created if
+    /// absent), or brings an older ledger to this build's [`VERSION`]; a
+    /// ledger already current is left as it is.
+    ///
+    /// # Errors
+    /// [`StoreError::NotALedger`] when the schema holds tables but no ledger
+    /// (nothing is written into it) or a ledger newer than this build; a
+    /// storage failure.
+    pub async fn init(config: &PgConfig) -> Result<InitOutcome, StoreError> {
+        let mut client = connect(config).await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let outcome = schema::migrate(&tx, &config.schema).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(outcome)
+    }
+
+    /// Opens a ledger created by [`PgStore::init`] and starts its writer task.
+    ///
+    /// # Errors
+    /// [`StoreError::NotALedger`] (nothing is written), [`StoreError::Corrupt`]
+    /// when the head row and the record it names disagree, or a storage failure.
+    pub async fn open(
+        config: &PgConfig,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PgStore, StoreError> {
+        let read = config.pool("navigo-store-reader", config.read_connections_max)?;
+        let writer_pool = config.pool("navigo-store-writer", 1)?;
+        let sql = Arc::new(Sql::new(&config.schema));
+        {
+            let conn = read.get().await.map_err(pool)?;
+            schema::check_version(&**conn, &config.schema).await?;
+            recover_head(&conn, &sql).await?;
+        }
+        let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
+        let writer = Writer {
+            pool: writer_pool.clone(),
+            sql: sql.clone(),
+            limits,
+            clock,
+        };
+        let writer = tokio::spawn(writer.run(rx));
+        Ok(PgStore {
+            read,
+            writer_pool,
+            sql,
+            tx,
+            limits,
+            writer: Some(writer),
+        })
+    }
+
+    /// Stops the writer after the appends already queued (each answered once
+    /// its transaction ends) and closes the connections.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when the writer task failed.
+    pub async fn close(mut self) -> Result<(), StoreError> {
+        let writer = self.writer.take();
+        let PgStore {
+            read,
+            writer_pool,
+            tx,
+            ..
+        } = self;
+        drop(tx);
+        if let Some(w) = writer {
+            w.await
+                .map_err(|e| StoreError::Storage(format!("the writer task failed: {e}")))?;
+        }
+        read.close();
+        writer_pool.close();
+        Ok(())
+    }
+
+    /// Sends one append to the writer; the outcome and, when it wrote, what it
+    /// assigned.
+    async fn append_one(
+        &self,
+        request: AppendRequest,
+    ) -> Result<(AppendOutcome, Option<Written>), StoreError> {
+        let request = Prepared::new(request, &self.limits)?;
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Verifies the whole ledger: every record's hash, the chain, gapless
+    /// positions and stream sequences, never-decreasing instants, each row's
+    /// columns against its record, the head row against the last record, the
+    /// idempotency entries against the log. Runs beside the writer (records
+    /// appended meanwhile are checked if the walk reaches them; the head row
+    /// is read at the end).
+    ///
+    /// # Errors
+    /// A storage failure; corruption is in the report.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        verify::verify(&conn, &self.sql).await
+    }
+
+    /// Counts idempotency keys and the bytes the ledger takes on the server.
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let head = self.head().await?;
+        let conn = self.read.get().await.map_err(pool)?;
+        let stmt = conn.prepare_cached(&self.sql.stats).await.map_err(pg)?;
+        let row = conn.query_one(&stmt, &[]).await.map_err(pg)?;
+        let keys: i64 = row.try_get(0).map_err(pg)?;
+        let bytes: i64 = row.try_get(1).map_err(pg)?;
+        Ok(Stats {
+            head,
+            idempotency_keys: u64::try_from(keys).unwrap_or(0),
+            disk_bytes: u64::try_from(bytes).unwrap_or(0),
+        })
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        Ok(self.append_one(request).await?.0)
+    }
+
+    /// Builds the stored envelopes from the request's events and what the
+    /// writer assigned (positions, sequences, recorded-at, hashes), instead of
+    /// reading them back, as the sled store does: the writer hashed exactly
+    /// these events' canonical records (`Envelope::assemble` says why the two
+    /// agree).
+    async fn append_stored(
+        &self,
+        request: AppendRequest,
+    ) -> Result<(AppendOutcome, Vec<Envelope>), StoreError> {
+        let (stream, key) = (request.stream, request.idempotency_key.clone());
+        let events = request.events.clone();
+        let (outcome, written) = self.append_one(request).await?;
+        let (
+            AppendOutcome::Appended {
+                positions,
+                stream_version,
+            },
+            Some(w),
+        ) = (&outcome, written)
+        else {
+            return Ok((outcome, Vec::new()));
+        };
+        let first_seq = stream_version.saturating_sub(positions.len() as u64) + 1;
+        let mut prev_hash = w.prev_hash;
+        let mut out = Vec::with_capacity(events.len());
+        for (((e, hash), &position), i) in events.into_iter().zip(w.hashes).zip(positions).zip(0..)
+        {
+            let a = Assigned {
+                stream,
+                stream_seq: first_seq + i,
+                position,
+                recorded_at: w.recorded_at,
+                idempotency_key: key.as_deref(),
+                prev_hash,
+            };
+            out.push(Envelope::assemble(&a, e, hash));
+            prev_hash = hash;
+        }
+        Ok((outcome, out))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: StreamId,
+        range: RangeInclusive<u64>,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        read::read_stream(&self.read, &self.sql, stream, range).await
+    }
+
+    fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
+        read::read_all(self.read.clone(), self.sql.clone(), from_position)
+    }
+
+    async fn head(&self) -> Result<Head, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        let stmt = conn.prepare_cached(&self.sql.head).await.map_err(pg)?;
+        parse_head(&conn.query_one(&stmt, &[]).await.map_err(pg)?)
+    }
+
+    async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        let stmt = conn
+            .prepare_cached(&self.sql.stream_version)
+            .await
+            .map_err(pg)?;
+        let row = conn
+            .query_one(&stmt, &[&stream.kind.as_str(), &stream.id])
+            .await
+            .map_err(pg)?;
+        let version: i64 = row.try_get(0).map_err(pg)?;
+        error::to_u64(version, 0, "stream version")
+    }
+}

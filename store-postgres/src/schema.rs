@@ -1,0 +1,296 @@
+//! The ledger's tables in PostgreSQL: versioned migrations (`migrations/` in
+//! the crate, applied by [`migrate`]), the check that a schema holds a ledger
+//! of the version this build reads ([`check_version`]), and the text of every
+//! statement the store runs, qualified by the ledger's schema ([`Sql`]).
+//!
+//! The layout (`migrations/0001_log.sql`, documented in the crate's README):
+//! `events` (one row per event: position, stream kind and id, stream sequence,
+//! the canonical record as bytea), `head` (one row: the last position, hash and
+//! recorded-at instant, locked by every append transaction), `idempotency`
+//! (key, content digest, first position, event count) and `schema_migrations`
+//! (the versions applied).
+
+use tokio_postgres::GenericClient;
+
+use navigo_store::StoreError;
+
+use crate::error::{not_a_ledger, pg};
+
+/// The migrations, in order: version, name, SQL. A version once released is
+/// never edited: a change of layout is a new migration.
+pub const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(1, "log", include_str!("../migrations/0001_log.sql"))];
+
+/// The version this build reads and writes.
+pub const VERSION: i32 = 1;
+
+/// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
+pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
+
+/// Checks that `name` is a plain lower-case identifier (letters, digits,
+/// underscores, not starting with a digit, at most [`SCHEMA_NAME_BYTES_MAX`]
+/// bytes), so that it can be written into statements without quoting rules.
+///
+/// # Errors
+/// A message saying what a schema name may be.
+pub fn check_schema_name(name: &str) -> Result<(), String> {
+    let ok_first = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
+    let ok_rest = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok_first || !ok_rest || name.len() > SCHEMA_NAME_BYTES_MAX {
+        return Err(format!(
+            "schema name {name:?}: lower-case letters, digits and underscores, \
+             not starting with a digit, at most {SCHEMA_NAME_BYTES_MAX} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the schema exists, whether it holds relations, and the latest
+/// migration applied (none without a `schema_migrations` table).
+async fn survey<C: GenericClient>(
+    c: &C,
+    schema: &str,
+) -> Result<(bool, bool, Option<i32>), StoreError> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), \
+                    EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                            WHERE n.nspname = $1), \
+                    EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                            WHERE n.nspname = $1 AND c.relname = 'schema_migrations')",
+            &[&schema],
+        )
+        .await
+        .map_err(pg)?;
+    let (exists, holds, marked): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    if !marked {
+        return Ok((exists, holds, None));
+    }
+    let sql = format!("SELECT max(version) FROM \"{schema}\".schema_migrations");
+    let version: Option<i32> = c.query_one(&sql, &[]).await.map_err(pg)?.get(0);
+    Ok((exists, holds, version))
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrated {
+    /// The schema was created (or was empty) and every migration applied.
+    Created,
+    /// The schema held a ledger; the migrations it lacked (maybe none) were
+    /// applied.
+    AlreadyLedger,
+}
+
+/// Creates the ledger in `schema`, or brings an older one to [`VERSION`],
+/// inside the caller's transaction `c`. Serialised with any other `init` of
+/// the same database by a transaction-scoped advisory lock.
+///
+/// # Errors
+/// [`StoreError::NotALedger`] when the schema holds relations but no ledger
+/// (nothing is written into it) or a ledger newer than this build; a storage
+/// failure.
+pub async fn migrate<C: GenericClient>(c: &C, schema: &str) -> Result<Migrated, StoreError> {
+    // Two processes initialising the same database at once take turns here.
+    c.execute("SELECT pg_advisory_xact_lock(7011004210000001)", &[])
+        .await
+        .map_err(pg)?;
+    let (exists, holds, version) = survey(c, schema).await?;
+    if version.is_none() && holds {
+        return Err(not_a_ledger(
+            schema,
+            "the schema holds tables but no schema_migrations: refusing to write into it",
+        ));
+    }
+    if version.is_some_and(|v| v > VERSION) {
+        return Err(not_a_ledger(
+            schema,
+            format!(
+                "store format version {} is newer than this build's {VERSION}",
+                version.unwrap_or_default()
+            ),
+        ));
+    }
+    if !exists {
+        let sql = format!("CREATE SCHEMA \"{schema}\"");
+        c.batch_execute(&sql).await.map_err(pg)?;
+    }
+    let sql = format!(
+        "SET LOCAL search_path TO \"{schema}\"; \
+         CREATE TABLE IF NOT EXISTS schema_migrations ( \
+             version integer PRIMARY KEY, \
+             name text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now())"
+    );
+    c.batch_execute(&sql).await.map_err(pg)?;
+    let from = version.unwrap_or(0);
+    for (v, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > from) {
+        c.batch_execute(sql).await.map_err(pg)?;
+        c.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[v, name],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(match version {
+        None => Migrated::Created,
+        Some(_) => Migrated::AlreadyLedger,
+    })
+}
+
+/// Checks, without writing anything, that `schema` holds a ledger of
+/// [`VERSION`].
+///
+/// # Errors
+/// [`StoreError::NotALedger`] saying what to do (create or upgrade it with
+/// `init`), or a storage failure.
+pub async fn check_version<C: GenericClient>(c: &C, schema: &str) -> Result<(), StoreError> {
+    match survey(c, schema).await? {
+        (false, _, _) => Err(not_a_ledger(
+            schema,
+            "no such schema (create a ledger with `PgStore::init`)",
+        )),
+        (true, _, None) => Err(not_a_ledger(
+            schema,
+            "no schema_migrations table (create a ledger with `PgStore::init`)",
+        )),
+        (true, _, Some(v)) if v < VERSION => Err(not_a_ledger(
+            schema,
+            format!(
+                "store format version {v}, older than {VERSION}: upgrade it with `PgStore::init`"
+            ),
+        )),
+        (true, _, Some(v)) if v > VERSION => Err(not_a_ledger(
+            schema,
+            format!("store format version {v} is newer than this build's {VERSION}"),
+        )),
+        (true, _, Some(_)) => Ok(()),
+    }
+}
+
+/// The statements of a store, qualified by its schema once at open.
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    /// Locks the head and reads it: position, hash, recorded-at.
+    pub(crate) lock_head: String,
+    /// Reads the head without locking it.
+    pub(crate) head: String,
+    /// The versions of streams given as two arrays (kinds, ids).
+    pub(crate) versions: String,
+    /// The idempotency entries of the keys given as an array.
+    pub(crate) keys: String,
+    /// Inserts events given as five arrays.
+    pub(crate) insert_events: String,
+    /// Inserts idempotency entries given as four arrays.
+    pub(crate) insert_keys: String,
+    /// Moves the head.
+    pub(crate) update_head: String,
+    /// A stream's records whose sequence is in a range, in order.
+    pub(crate) read_stream: String,
+    /// A stream's version.
+    pub(crate) stream_version: String,
+    /// Records whose position is in a range, in order.
+    pub(crate) read_range: String,
+    /// One record by position.
+    pub(crate) record_at: String,
+    /// The position of the row holding a stream's sequence.
+    pub(crate) position_of: String,
+    /// Whole rows after a position, in order, a chunk at a time (`verify`).
+    pub(crate) verify_chunk: String,
+    /// The first idempotency entry that names positions outside the log.
+    pub(crate) dangling_keys: String,
+    /// The number of idempotency keys and the bytes of the ledger's tables.
+    pub(crate) stats: String,
+}
+
+impl Sql {
+    /// The statements for `schema` (a name [`check_schema_name`] accepted).
+    pub(crate) fn new(schema: &str) -> Sql {
+        let t = |name: &str| format!("\"{schema}\".{name}");
+        let (events, head, idem) = (t("events"), t("head"), t("idempotency"));
+        Sql {
+            lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
+            head: format!("SELECT position, hash, recorded_at FROM {head}"),
+            versions: format!(
+                "SELECT s.k, s.i, COALESCE((SELECT max(e.stream_seq) FROM {events} e \
+                   WHERE e.stream_kind = s.k AND e.stream_id = s.i), 0) \
+                 FROM unnest($1::text[], $2::uuid[]) AS s(k, i)"
+            ),
+            keys: format!(
+                "SELECT key, digest, first_position, event_count FROM {idem} \
+                 WHERE key = ANY($1::text[])"
+            ),
+            insert_events: format!(
+                "INSERT INTO {events} (position, stream_kind, stream_id, stream_seq, record) \
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::bigint[], $5::bytea[])"
+            ),
+            insert_keys: format!(
+                "INSERT INTO {idem} (key, digest, first_position, event_count) \
+                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::integer[])"
+            ),
+            update_head: format!(
+                "UPDATE {head} SET position = $1, hash = $2, recorded_at = $3 WHERE singleton"
+            ),
+            read_stream: format!(
+                "SELECT position, stream_seq, record FROM {events} \
+                 WHERE stream_kind = $1 AND stream_id = $2 AND stream_seq BETWEEN $3 AND $4 \
+                 ORDER BY stream_seq"
+            ),
+            stream_version: format!(
+                "SELECT COALESCE(max(stream_seq), 0) FROM {events} \
+                 WHERE stream_kind = $1 AND stream_id = $2"
+            ),
+            read_range: format!(
+                "SELECT position, record FROM {events} WHERE position BETWEEN $1 AND $2 \
+                 ORDER BY position"
+            ),
+            record_at: format!("SELECT record FROM {events} WHERE position = $1"),
+            position_of: format!(
+                "SELECT position FROM {events} \
+                 WHERE stream_kind = $1 AND stream_id = $2 AND stream_seq = $3"
+            ),
+            verify_chunk: format!(
+                "SELECT position, stream_kind, stream_id, stream_seq, record FROM {events} \
+                 WHERE position > $1 ORDER BY position LIMIT $2"
+            ),
+            dangling_keys: format!(
+                "SELECT key, first_position FROM {idem} \
+                 WHERE first_position < 1 OR event_count < 1 \
+                    OR first_position + event_count - 1 > $1 \
+                 ORDER BY first_position LIMIT 1"
+            ),
+            stats: format!(
+                "SELECT (SELECT count(*) FROM {idem}), \
+                        (SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint \
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = '{schema}' AND c.relkind = 'r')"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(check_schema_name("navigo").is_ok());
+        assert!(check_schema_name("ledger_2026").is_ok());
+        assert!(check_schema_name("_t1").is_ok());
+        for bad in ["", "1abc", "Navigo", "a-b", "a\"b", "a b", &"x".repeat(64)] {
+            assert!(check_schema_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn migrations_are_numbered_from_one_without_gaps_up_to_the_version() {
+        let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(versions, (1..=VERSION).collect::<Vec<_>>());
+    }
+}

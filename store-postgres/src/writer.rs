@@ -1,0 +1,491 @@
+//! The writer: one task per store that owns every append, gathering the
+//! requests queued while the previous transaction committed into one
+//! transaction (the group commit, as the sled store's writer does).
+//!
+//! One transaction, in two pipelined round trips plus the commit's flush:
+//! 1. `BEGIN`; lock and read the head row (`SELECT … FOR UPDATE`); read the
+//!    versions of the batch's streams and the entries of its idempotency keys.
+//! 2. Validate each request against that state plus what the batch already
+//!    accepted (versions, keys, limits, recorded-at), splice the assigned
+//!    fields into the pre-encoded records and chain their hashes (no I/O).
+//! 3. Insert the events and the keys, move the head, `COMMIT`.
+//!
+//! Every writer of the database — this task, another process's — locks the
+//! head row first, so appends are serialised across processes, positions are
+//! assigned gapless from the head (no sequence), and a commit becomes visible
+//! only after every position before it (the lock is released when the commit
+//! is). Nothing is answered before `COMMIT` returns, which with
+//! `synchronous_commit = on` (forced on every connection of the store) is once
+//! the commit is flushed. The state is read again in every transaction, so a
+//! failed transaction leaves nothing stale behind: the writer drops that
+//! connection (the server rolls back whatever it held) and the next batch
+//! starts on a fresh one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use deadpool_postgres::{Object, Pool};
+use navigo_events_schema::envelope::recorded_at_json;
+use navigo_events_schema::{Hash, StreamId, StreamKind};
+use navigo_store::assign::{check_record_len, recorded_at, Prepared};
+use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::error::{pg, pool, to_i64, to_u64};
+use crate::schema::Sql;
+
+/// Requests waiting for the writer. Callers wait (back-pressure) when it is full.
+pub const QUEUE_APPENDS_MAX: usize = 4_096;
+
+/// What the writer assigned to the events of an append written now: with the
+/// request's events, everything an `Envelope` holds, so that a caller can have
+/// the stored envelopes without reading them back (`EventStore::append_stored`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Written {
+    /// The recorded-at instant of every event of the append.
+    pub(crate) recorded_at: DateTime<Utc>,
+    /// The hash of the record before the first event.
+    pub(crate) prev_hash: Hash,
+    /// Each event's record hash, in order.
+    pub(crate) hashes: Vec<Hash>,
+}
+
+/// The reply to one append: the outcome, and what was assigned when it wrote.
+pub(crate) type OneReply = Result<(AppendOutcome, Option<Written>), StoreError>;
+
+/// One append request for the writer, with where its answer goes.
+pub(crate) struct Job {
+    pub(crate) request: Prepared,
+    pub(crate) reply: oneshot::Sender<OneReply>,
+}
+
+/// What an idempotency key recorded: the content digest of the first append
+/// under it and its positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IdemEntry {
+    digest: [u8; 32],
+    first: u64,
+    count: u32,
+}
+
+/// The state a batch is judged against: the database's as read under the head
+/// lock, plus what the batch has accepted so far.
+struct Overlay {
+    head: Head,
+    versions: HashMap<StreamId, u64>,
+    keys: HashMap<String, IdemEntry>,
+    /// The store clock, read once per batch.
+    ///
+    /// Decision (as the sled store): every request of a group commit that
+    /// brings no import instant is recorded at the same instant, read when the
+    /// batch starts; they are learnt together, and recorded-at still never
+    /// decreases with position.
+    now: DateTime<Utc>,
+}
+
+/// The rows a batch inserts, column by column (sent as arrays and unnested).
+#[derive(Default)]
+struct Rows {
+    positions: Vec<i64>,
+    kinds: Vec<&'static str>,
+    ids: Vec<Uuid>,
+    seqs: Vec<i64>,
+    records: Vec<Vec<u8>>,
+    keys: Vec<String>,
+    digests: Vec<Vec<u8>>,
+    firsts: Vec<i64>,
+    counts: Vec<i32>,
+}
+
+/// The single writer of a store.
+pub(crate) struct Writer {
+    /// Connections for the writer alone (one at a time), so that readers can
+    /// never starve it.
+    pub(crate) pool: Pool,
+    pub(crate) sql: Arc<Sql>,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// Sends the replies; with `failure`, every one becomes that error instead.
+fn send_all(owed: Vec<(oneshot::Sender<OneReply>, OneReply)>, failure: Option<&StoreError>) {
+    for (reply, r) in owed {
+        let r = match failure {
+            None => r,
+            Some(e) => Err(StoreError::Storage(e.to_string())),
+        };
+        // The caller may have stopped waiting; its append stands or falls with
+        // the batch all the same.
+        let _ = reply.send(r);
+    }
+}
+
+/// Drops a connection instead of returning it to its pool: after a failure its
+/// state is unknown, and closing it makes the server roll back what it held.
+fn discard(conn: Object) {
+    drop(Object::take(conn));
+}
+
+impl Writer {
+    /// Runs until every sender is dropped and the queue is empty.
+    pub(crate) async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        let appends_max = usize::try_from(self.limits.batch_appends_max).unwrap_or(usize::MAX);
+        let events_max = usize::try_from(self.limits.batch_events_max).unwrap_or(usize::MAX);
+        while let Some(first) = rx.recv().await {
+            let mut events = first.request.request.events.len();
+            let mut jobs = vec![first];
+            while jobs.len() < appends_max && events < events_max {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        events += job.request.request.events.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.batch(jobs).await;
+        }
+    }
+
+    /// Judges and writes one batch in one transaction, then answers it.
+    async fn batch(&self, jobs: Vec<Job>) {
+        let failed = |jobs: Vec<Job>, e: StoreError| {
+            let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
+            send_all(owed.collect(), Some(&e));
+        };
+        let conn = match self.pool.get().await {
+            Ok(c) => c,
+            Err(e) => return failed(jobs, pool(e)),
+        };
+        let overlay = match self.begin(&conn, &jobs).await {
+            Ok(o) => o,
+            Err(e) => {
+                discard(conn);
+                return failed(jobs, e);
+            }
+        };
+        let (owed, rows, head) = self.decide(overlay, jobs);
+        match self.finish(&conn, &rows, &head).await {
+            Ok(()) => send_all(owed, None),
+            Err(e) => {
+                discard(conn);
+                send_all(owed, Some(&e));
+            }
+        }
+    }
+
+    /// Opens the transaction, locks the head and reads the state the batch
+    /// is judged against, in one pipelined round trip.
+    async fn begin(&self, conn: &Object, jobs: &[Job]) -> Result<Overlay, StoreError> {
+        let mut streams: Vec<StreamId> = jobs.iter().map(|j| j.request.request.stream).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let kinds: Vec<&str> = streams.iter().map(|s| s.kind.as_str()).collect();
+        let ids: Vec<Uuid> = streams.iter().map(|s| s.id).collect();
+        let keys: Vec<&str> = jobs
+            .iter()
+            .filter_map(|j| j.request.request.idempotency_key.as_deref())
+            .collect();
+        let lock_head = conn.prepare_cached(&self.sql.lock_head).await.map_err(pg)?;
+        let versions = conn.prepare_cached(&self.sql.versions).await.map_err(pg)?;
+        let read_keys = conn.prepare_cached(&self.sql.keys).await.map_err(pg)?;
+        let now = self.clock.now();
+        let version_params: [&(dyn ToSql + Sync); 2] = [&kinds, &ids];
+        let key_params: [&(dyn ToSql + Sync); 1] = [&keys];
+        let (_, head, versions, keys) = tokio::try_join!(
+            biased;
+            conn.batch_execute("BEGIN"),
+            conn.query_one(&lock_head, &[]),
+            conn.query(&versions, &version_params),
+            conn.query(&read_keys, &key_params),
+        )
+        .map_err(pg)?;
+        Ok(Overlay {
+            head: parse_head(&head)?,
+            versions: parse_versions(&versions)?,
+            keys: parse_keys(&keys)?,
+            now,
+        })
+    }
+
+    /// Writes the batch's rows, moves the head and commits, pipelined; with
+    /// nothing to write, only ends the transaction.
+    async fn finish(&self, conn: &Object, rows: &Rows, head: &Head) -> Result<(), StoreError> {
+        if rows.positions.is_empty() {
+            return conn.batch_execute("COMMIT").await.map_err(pg);
+        }
+        let insert_events = conn
+            .prepare_cached(&self.sql.insert_events)
+            .await
+            .map_err(pg)?;
+        let insert_keys = conn
+            .prepare_cached(&self.sql.insert_keys)
+            .await
+            .map_err(pg)?;
+        let update_head = conn
+            .prepare_cached(&self.sql.update_head)
+            .await
+            .map_err(pg)?;
+        let position = to_i64(head.position)?;
+        let hash: &[u8] = &head.hash.0;
+        let at = head.recorded_at.map(rfc3339);
+        // If any statement before the COMMIT fails, PostgreSQL answers the
+        // COMMIT by rolling back: the batch is written only if all succeed.
+        let event_params: [&(dyn ToSql + Sync); 5] = [
+            &rows.positions,
+            &rows.kinds,
+            &rows.ids,
+            &rows.seqs,
+            &rows.records,
+        ];
+        let key_params: [&(dyn ToSql + Sync); 4] =
+            [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
+        let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
+        let outcome = tokio::try_join!(
+            biased;
+            conn.execute(&insert_events, &event_params),
+            conn.execute(&insert_keys, &key_params),
+            conn.execute(&update_head, &head_params),
+            conn.batch_execute("COMMIT"),
+        );
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_db_error().is_some() => Err(StoreError::Storage(format!(
+                "{}; the transaction was rolled back: nothing of this append was written",
+                pg(e)
+            ))),
+            Err(e) => Err(StoreError::Storage(format!(
+                "{}; the connection failed before the commit was confirmed: this append \
+                 may or may not be written (retry it with its idempotency key)",
+                pg(e)
+            ))),
+        }
+    }
+
+    /// Judges every request of the batch in order against the overlay; the
+    /// accepted ones add their rows. Returns the replies owed once the batch
+    /// commits, the rows and the head they leave.
+    fn decide(
+        &self,
+        mut overlay: Overlay,
+        jobs: Vec<Job>,
+    ) -> (Vec<(oneshot::Sender<OneReply>, OneReply)>, Rows, Head) {
+        let mut rows = Rows::default();
+        let mut recorded_json = None;
+        let owed = jobs
+            .into_iter()
+            .map(|j| {
+                let r = self.prepare(&mut overlay, &mut rows, &mut recorded_json, &j.request);
+                (j.reply, r)
+            })
+            .collect();
+        (owed, rows, overlay.head)
+    }
+
+    /// Validates one request against the overlay, and on success adds its rows
+    /// and its effects to the overlay. On failure neither is touched.
+    fn prepare(
+        &self,
+        overlay: &mut Overlay,
+        rows: &mut Rows,
+        recorded_json: &mut Option<(DateTime<Utc>, Vec<u8>)>,
+        p: &Prepared,
+    ) -> OneReply {
+        p.check(&self.limits)?;
+        let r = &p.request;
+        let n = r.events.len() as u64;
+        // Idempotency is checked before the version: a retry of an append that
+        // succeeded carries the expected version of the first attempt, which no
+        // longer matches, and must still be answered `AlreadyAppended`.
+        if let (Some(key), Some(digest)) = (&r.idempotency_key, p.digest) {
+            if let Some(prev) = overlay.keys.get(key) {
+                if prev.digest == digest {
+                    let positions = (0..u64::from(prev.count)).map(|i| prev.first + i);
+                    let positions = positions.collect();
+                    return Ok((AppendOutcome::AlreadyAppended { positions }, None));
+                }
+                return Err(StoreError::IdempotencyConflict { key: key.clone() });
+            }
+        }
+        let current = overlay.versions.get(&r.stream).copied().unwrap_or(0);
+        if let ExpectedVersion::Exact(expected) = r.expected {
+            if expected != current {
+                return Err(StoreError::Conflict {
+                    stream: r.stream,
+                    expected,
+                    actual: current,
+                });
+            }
+        }
+        let at = recorded_at(overlay.now, &overlay.head, r.recorded_at)?;
+        let json = match recorded_json.take() {
+            Some((t, json)) if t == at => json,
+            _ => recorded_at_json(&at).map_err(|e| StoreError::Encode(e.to_string()))?,
+        };
+        let first = overlay
+            .head
+            .position
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Storage("global position overflow".into()))?;
+        let (records, hashes) = self.encode(p, first, current + 1, &json, overlay.head.hash)?;
+        *recorded_json = Some((at, json));
+        // Every conversion that can fail is done before the first row is added.
+        let (pos0, seq0) = (to_i64(first)?, to_i64(current + 1)?);
+        let (_, _) = (to_i64(first + n - 1)?, to_i64(current + n)?);
+        let count = i32::try_from(n).map_err(|_| StoreError::LimitExceeded {
+            limit: "events_per_append_max",
+            max: i32::MAX as u64,
+            actual: n,
+        })?;
+        for (i, bytes) in (0i64..).zip(records) {
+            rows.positions.push(pos0 + i);
+            rows.kinds.push(r.stream.kind.as_str());
+            rows.ids.push(r.stream.id);
+            rows.seqs.push(seq0 + i);
+            rows.records.push(bytes);
+        }
+        if let (Some(key), Some(digest)) = (&r.idempotency_key, p.digest) {
+            rows.keys.push(key.clone());
+            rows.digests.push(digest.to_vec());
+            rows.firsts.push(pos0);
+            rows.counts.push(count);
+            let entry = IdemEntry {
+                digest,
+                first,
+                count: count.unsigned_abs(),
+            };
+            overlay.keys.insert(key.clone(), entry);
+        }
+        let prev = hashes.last().copied().unwrap_or(overlay.head.hash);
+        let stream_version = current + n;
+        overlay.versions.insert(r.stream, stream_version);
+        let written = Written {
+            recorded_at: at,
+            prev_hash: overlay.head.hash,
+            hashes,
+        };
+        overlay.head = Head {
+            position: first + n - 1,
+            hash: prev,
+            recorded_at: Some(at),
+        };
+        let positions = (first..first + n).collect();
+        let outcome = AppendOutcome::Appended {
+            positions,
+            stream_version,
+        };
+        Ok((outcome, Some(written)))
+    }
+
+    /// The records of a request's events from `first` (position) and
+    /// `first_seq` (stream sequence) on, chained from `prev`, with their hashes.
+    fn encode(
+        &self,
+        p: &Prepared,
+        first: u64,
+        first_seq: u64,
+        recorded_json: &[u8],
+        mut prev: Hash,
+    ) -> Result<(Vec<Vec<u8>>, Vec<Hash>), StoreError> {
+        let mut records = Vec::with_capacity(p.encoded.len());
+        let mut hashes = Vec::with_capacity(p.encoded.len());
+        for (i, pre) in (0u64..).zip(&p.encoded) {
+            let mut bytes = Vec::with_capacity(pre.record_len_max());
+            let hash = pre.finish(first + i, first_seq + i, recorded_json, &prev, &mut bytes);
+            check_record_len(&bytes, &self.limits)?;
+            records.push(bytes);
+            hashes.push(hash);
+            prev = hash;
+        }
+        Ok((records, hashes))
+    }
+}
+
+/// A placeholder outcome, for replies that a failure replaces.
+fn none() -> AppendOutcome {
+    AppendOutcome::AlreadyAppended {
+        positions: Vec::new(),
+    }
+}
+
+/// An instant as the head row stores it: RFC 3339 to the nanosecond.
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The head row: position, hash, recorded-at.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] for a negative position, a hash that is not 32
+/// bytes or an instant that does not parse; a storage failure.
+pub(crate) fn parse_head(row: &Row) -> Result<Head, StoreError> {
+    let position: i64 = row.try_get(0).map_err(pg)?;
+    let position = to_u64(position, 0, "head position")?;
+    let corrupt = |why: String| StoreError::Corrupt { position, why };
+    let hash: &[u8] = row.try_get(1).map_err(pg)?;
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| corrupt(format!("the head row's hash has {} bytes", hash.len())))?;
+    let at: Option<&str> = row.try_get(2).map_err(pg)?;
+    let recorded_at = match at {
+        None => None,
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|e| corrupt(format!("the head row's instant {s:?}: {e}")))?
+                .with_timezone(&Utc),
+        ),
+    };
+    Ok(Head {
+        position,
+        hash: Hash(hash),
+        recorded_at,
+    })
+}
+
+/// A stream kind as stored (`StreamKind::as_str`).
+pub(crate) fn parse_kind(s: &str) -> Option<StreamKind> {
+    StreamKind::ALL.into_iter().find(|k| k.as_str() == s)
+}
+
+fn parse_versions(rows: &[Row]) -> Result<HashMap<StreamId, u64>, StoreError> {
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let kind: &str = row.try_get(0).map_err(pg)?;
+        let id: Uuid = row.try_get(1).map_err(pg)?;
+        let version: i64 = row.try_get(2).map_err(pg)?;
+        let kind = parse_kind(kind).ok_or_else(|| StoreError::Corrupt {
+            position: 0,
+            why: format!("unknown stream kind {kind:?}"),
+        })?;
+        out.insert(
+            StreamId::new(kind, id),
+            to_u64(version, 0, "stream version")?,
+        );
+    }
+    Ok(out)
+}
+
+fn parse_keys(rows: &[Row]) -> Result<HashMap<String, IdemEntry>, StoreError> {
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let key: String = row.try_get(0).map_err(pg)?;
+        let digest: &[u8] = row.try_get(1).map_err(pg)?;
+        let first: i64 = row.try_get(2).map_err(pg)?;
+        let count: i32 = row.try_get(3).map_err(pg)?;
+        let malformed = || StoreError::Corrupt {
+            position: u64::try_from(first).unwrap_or(0),
+            why: format!("idempotency entry of key {key:?} is malformed"),
+        };
+        let entry = IdemEntry {
+            digest: digest.try_into().map_err(|_| malformed())?,
+            first: u64::try_from(first).map_err(|_| malformed())?,
+            count: u32::try_from(count).map_err(|_| malformed())?,
+        };
+        out.insert(key, entry);
+    }
+    Ok(out)
+}
