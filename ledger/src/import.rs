@@ -104,7 +104,7 @@ pub(crate) fn provisional(
         .collect()
 }
 
-/// Submits the staged appends in order, [`crate::APPENDS_IN_FLIGHT_MAX`] at a
+/// Submits the staged appends in order, [`crate::inflight::APPENDS_IN_FLIGHT_MAX`] at a
 /// time, each chunk awaited before the next (one or a few group commits per
 /// chunk); checks that the store assigned every event the position and
 /// sequence it was folded with. Returns the hash of the last record.
@@ -120,7 +120,10 @@ pub(crate) async fn submit<S: navigo_store::EventStore>(
     let mut head = None;
     let mut rest = staged.into_iter().peekable();
     while rest.peek().is_some() {
-        let chunk: Vec<Staged> = rest.by_ref().take(crate::APPENDS_IN_FLIGHT_MAX).collect();
+        let chunk: Vec<Staged> = rest
+            .by_ref()
+            .take(crate::inflight::APPENDS_IN_FLIGHT_MAX)
+            .collect();
         let (requests, provisional): (Vec<_>, Vec<_>) = chunk
             .into_iter()
             .map(|s| (s.request, s.provisional))
@@ -129,7 +132,7 @@ pub(crate) async fn submit<S: navigo_store::EventStore>(
             .into_iter()
             .map(|r| store.append_stored(r))
             .collect();
-        let outcomes = crate::join_in_order(futures).await;
+        let outcomes = crate::inflight::join_in_order(futures).await;
         for (folded, outcome) in provisional.into_iter().zip(outcomes) {
             let stored = match outcome? {
                 (AppendOutcome::Appended { .. }, stored) => stored,

@@ -32,8 +32,11 @@ use navigo_store::{
 
 pub mod histories;
 mod import;
+mod inflight;
 pub mod load;
 pub use import::IMPORT_BATCH_EVENTS_MAX;
+use inflight::join_in_order;
+pub use inflight::APPENDS_IN_FLIGHT_MAX;
 pub mod snapshot;
 
 use import::ImportBatch;
@@ -191,9 +194,6 @@ fn mix(seed: u64, position: u64) -> u64 {
     splitmix64_mix(seed ^ position.wrapping_mul(SPLITMIX64_GAMMA))
 }
 
-/// Appends submitted at once by one command (the billing clock emits thousands).
-pub const APPENDS_IN_FLIGHT_MAX: usize = 1_024;
-
 /// Bytes of a command's idempotency key: room for a client's key of 200 bytes
 /// with a short prefix and suffix added on its way (the HTTP service turns an
 /// `Idempotency-Key` header into `http:KEY:INDEX`); with what the ledger adds to
@@ -276,35 +276,6 @@ enum KeyCheck<'c> {
         /// The key.
         key: &'c str,
     },
-}
-
-/// Polls every future until all are ready; the outputs in the futures' order.
-/// Futures are first polled in order, so that their requests reach the store's
-/// writer in that order.
-async fn join_in_order<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut slots: Vec<Option<F>> = futures.into_iter().map(Some).collect();
-    let mut outputs: Vec<Option<F::Output>> = slots.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, output) in slots.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(f) = slot {
-                match std::pin::Pin::new(f).poll(cx) {
-                    std::task::Poll::Ready(o) => {
-                        *output = Some(o);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 impl<S: EventStore> Ledger<S> {
