@@ -699,6 +699,7 @@ fn no_import_cycle_among_the_files_of_any_crate() {
 /// (normal dependencies; tests and benchmarks may use any crate).
 const LAYERS: &[(&str, &[&str])] = &[
     ("navigo-events-schema", &[]),
+    ("navigo-merkle", &[]),
     ("navigo-rules", &["navigo-events-schema"]),
     ("navigo-store", &["navigo-events-schema"]),
     (

@@ -29,6 +29,7 @@ fn tools() -> PathBuf {
     if bin.join("schemathesis").exists() && bin.join("openapi-spec-validator").exists() {
         return bin;
     }
+    install_python_venv();
     let status = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&venv)
@@ -47,6 +48,43 @@ fn tools() -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     bin
+}
+
+/// Installs Debian's `python3-venv` (and `python3`) when `python3 -m venv` is
+/// not available, as root or with `sudo -n` (a password prompt would hang the
+/// run). apt waits for another installer's lock (PostgreSQL's, installed by the
+/// store's tests at the same time) instead of failing.
+fn install_python_venv() {
+    let has_venv = || {
+        Command::new("python3")
+            .args(["-m", "venv", "--help"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has_venv() {
+        return;
+    }
+    let script = "export DEBIAN_FRONTEND=noninteractive; \
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3 python3-venv \
+        || { apt-get -o DPkg::Lock::Timeout=600 update -q && \
+             apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3 python3-venv; }";
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let mut cmd = if root {
+        Command::new("sh")
+    } else {
+        let mut c = Command::new("sudo");
+        c.args(["-n", "sh"]);
+        c
+    };
+    let (ok, out) = run(cmd.args(["-c", script]));
+    assert!(
+        ok && has_venv(),
+        "python3 -m venv is needed to install the OpenAPI tools, and installing Debian's \
+         python3-venv failed (run as root, or with sudo without a password): {out}"
+    );
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {

@@ -130,8 +130,8 @@ fn install() -> Result<(), ClusterError> {
     }
     let script = "ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
         export DEBIAN_FRONTEND=noninteractive; \
-        apt-get install -y -q --no-install-recommends postgresql \
-        || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }; }";
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql \
+        || { apt-get -o DPkg::Lock::Timeout=600 update -q && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql; }; }";
     let command = |args: &[&str]| {
         let mut cmd = Command::new(if sudo { "sudo" } else { args[0] });
         if sudo {
