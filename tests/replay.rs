@@ -493,15 +493,16 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
         // The generator annuls rarely: annul the last payer change, suspension
         // and debit (whichever the rules accept), so that annulled events and
         // annulments in other streams' slices are exercised.
+        // The ledger's world holds states only: the events are the log's.
+        let logged = navigo_ledger_core::load::read_everything(ledger.store())
+            .await
+            .expect("read");
         let targets: Vec<(StreamId, uuid::Uuid)> =
             ["PayerChanged", "ContractSuspended", "DebitPresented"]
                 .iter()
                 .filter_map(|t| {
-                    ledger
-                        .world()
-                        .history
-                        .values()
-                        .flatten()
+                    logged
+                        .iter()
                         .filter(|e| e.event.type_name() == *t)
                         .max_by_key(|e| e.position)
                         .map(|e| (e.stream, e.event_id))

@@ -1,8 +1,16 @@
-//! The ledger: the rules over a store. [`Ledger::open`] folds the log into a
-//! [`World`]; [`Ledger::execute`] handles a command, appends each decision
-//! atomically (with its expected version and idempotency key), folds what was
-//! stored, and returns the stored events with their positions. [`load`] reads
-//! the slices of the log a projection needs from a store.
+//! The ledger: the rules over a store. [`Ledger::open`] loads the last verified
+//! snapshot of the folded [`World`] and folds the log's tail after it (or the
+//! whole log when no snapshot verifies); [`Ledger::execute`] handles a command,
+//! appends each decision atomically (with its expected version and idempotency
+//! key), folds what was stored, and returns the stored events with their
+//! positions. [`load`] reads the slices of the log a projection needs from a
+//! store.
+//!
+//! Memory: the world holds the live states (one per contract and person), the
+//! indexes the rules use and each stream's version, never the log. Stream
+//! histories are read from the store for the command that needs them
+//! ([`histories`]) and idempotency keys from the store's key index, so that
+//! what the ledger holds grows with the contracts, not with their history.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -18,9 +26,20 @@ use navigo_rules::ids::{splitmix64_mix, IdGen, SPLITMIX64_GAMMA};
 use navigo_rules::policy::Policy;
 use navigo_rules::refusal::CommandError;
 use navigo_rules::world::World;
-use navigo_store::{next_envelope, AppendOutcome, AppendRequest, Clock, EventStore, StoreError};
+use navigo_store::{
+    next_envelope, AppendOutcome, AppendRequest, Clock, EventStore, ExpectedVersion, StoreError,
+};
 
+pub mod histories;
+mod import;
+mod inflight;
 pub mod load;
+pub use import::IMPORT_BATCH_EVENTS_MAX;
+use inflight::join_in_order;
+pub use inflight::APPENDS_IN_FLIGHT_MAX;
+pub mod snapshot;
+
+use import::ImportBatch;
 
 /// Which instant is recorded on the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,16 +158,41 @@ pub struct Ledger<S: EventStore> {
     policy: Policy,
     ids: IdGen,
     clock: Option<Arc<dyn Clock>>,
+    /// How the world was opened.
+    opened: Opened,
+    /// The position of the last snapshot written or loaded (0: none).
+    snapshot_position: u64,
+    /// The appends judged but not yet submitted, while importing.
+    import: Option<ImportBatch>,
 }
+
+/// How [`Ledger::open`] built its world.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Opened {
+    /// The position of the snapshot loaded, when one verified.
+    pub snapshot_position: Option<u64>,
+    /// Why the stored snapshot was refused, when there was one that did not
+    /// verify (the log was folded instead).
+    pub snapshot_refused: Option<snapshot::Refused>,
+    /// Events folded from the log after the snapshot (the whole log without one).
+    pub tail_events: u64,
+}
+
+/// Events folded since the last snapshot beyond which [`Ledger::execute`] writes
+/// a new one: a bound on what opening folds from the log (about 100,000 events
+/// a second on this machine, so a few seconds at most).
+pub const SNAPSHOT_TAIL_EVENTS_MAX: u64 = 300_000;
+
+/// Idempotency keys read from the store's index for one lookup: a command's keys
+/// are one per decision (a handful), so this bound is never reached but by keys
+/// that merely start like the one looked up.
+pub const KEY_LOOKUP_KEYS_MAX: usize = 1_024;
 
 /// A mixing step so that the id generator of a reopened ledger does not repeat
 /// the sequence of the first run (splitmix64 finaliser).
 fn mix(seed: u64, position: u64) -> u64 {
     splitmix64_mix(seed ^ position.wrapping_mul(SPLITMIX64_GAMMA))
 }
-
-/// Appends submitted at once by one command (the billing clock emits thousands).
-pub const APPENDS_IN_FLIGHT_MAX: usize = 1_024;
 
 /// Bytes of a command's idempotency key: room for a client's key of 200 bytes
 /// with a short prefix and suffix added on its way (the HTTP service turns an
@@ -234,56 +278,30 @@ enum KeyCheck<'c> {
     },
 }
 
-/// Polls every future until all are ready; the outputs in the futures' order.
-/// Futures are first polled in order, so that their requests reach the store's
-/// writer in that order.
-async fn join_in_order<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut slots: Vec<Option<F>> = futures.into_iter().map(Some).collect();
-    let mut outputs: Vec<Option<F::Output>> = slots.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, output) in slots.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(f) = slot {
-                match std::pin::Pin::new(f).poll(cx) {
-                    std::task::Poll::Ready(o) => {
-                        *output = Some(o);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
-
 impl<S: EventStore> Ledger<S> {
     /// Opens the ledger over a store: folds every stored event.
     ///
     /// # Errors
     /// A storage failure or a corrupt record.
     pub async fn open(store: S, policy: Policy, seed: u64) -> Result<Ledger<S>, LedgerError> {
-        let mut world = World::new();
-        {
-            let mut all = store.read_all(1);
-            while let Some(env) = next_envelope(&mut all).await {
-                world.apply(&env?);
-            }
-        }
+        let (world, opened) = open_world(&store).await?;
         let ids = IdGen::new(mix(seed, world.position));
         Ok(Ledger {
             store,
+            snapshot_position: opened.snapshot_position.unwrap_or(0),
             world,
             policy,
             ids,
             clock: None,
+            opened,
+            import: None,
         })
+    }
+
+    /// How the world was opened: from which snapshot, and how many events of
+    /// the log were folded after it.
+    pub fn opened(&self) -> &Opened {
+        &self.opened
     }
 
     /// The ledger judged against `clock` (the binary's): no command is recorded
@@ -336,35 +354,81 @@ impl<S: EventStore> Ledger<S> {
         &self.store
     }
 
-    /// Gives the store back (to close it).
+    /// Gives the store back (to close it). Appends judged in an import batch
+    /// and not committed are dropped: call [`Ledger::close`] to keep them.
     pub fn into_store(self) -> S {
         self.store
     }
 
-    /// Folds the events appended since the world's position (by another writer).
-    async fn catch_up(&mut self) -> Result<(), LedgerError> {
-        let mut all = self.store.read_all(self.world.position + 1);
-        while let Some(env) = next_envelope(&mut all).await {
-            self.world.apply(&env?);
+    /// Commits an import batch in progress, writes a snapshot when events were
+    /// folded since the last one, and gives the store back (to close it).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn close(mut self) -> Result<S, LedgerError> {
+        self.commit_import().await?;
+        if self.world.position > self.snapshot_position {
+            self.write_snapshot().await?;
+        }
+        Ok(self.store)
+    }
+
+    /// Writes a snapshot of the world at its position (committing an import
+    /// batch first); returns the position it covers.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn write_snapshot(&mut self) -> Result<u64, LedgerError> {
+        self.commit_import().await?;
+        let bytes = snapshot::encode(&self.world)?;
+        self.store
+            .write_derived(snapshot::SNAPSHOT_NAME, &bytes)
+            .await?;
+        self.snapshot_position = self.world.position;
+        Ok(self.snapshot_position)
+    }
+
+    /// Writes a snapshot when more than [`SNAPSHOT_TAIL_EVENTS_MAX`] events were
+    /// folded since the last one (never in the middle of an import batch).
+    async fn snapshot_if_due(&mut self) -> Result<(), LedgerError> {
+        let tail = self.world.position.saturating_sub(self.snapshot_position);
+        if tail > SNAPSHOT_TAIL_EVENTS_MAX && self.import.as_ref().map_or(true, |b| b.is_empty()) {
+            self.write_snapshot().await?;
         }
         Ok(())
     }
 
+    /// Folds the events appended since the world's position (by another writer).
+    async fn catch_up(&mut self) -> Result<(), LedgerError> {
+        let from = self.world.position + 1;
+        fold_from(&self.store, &mut self.world, from).await?;
+        Ok(())
+    }
+
     /// The fingerprint recorded with a command key, when the key was used:
-    /// `Some(None)` for a key recorded before fingerprints were.
-    fn recorded_fingerprint(&self, key: &str) -> Option<Option<&str>> {
+    /// `Some(None)` for a key recorded before fingerprints were. Keys of an
+    /// import batch not yet committed count as recorded.
+    async fn recorded_fingerprint(&self, key: &str) -> Result<Option<Option<String>>, LedgerError> {
         let first = format!("{key}#0");
-        self.world
-            .idempotency_keys
-            .range(first.clone()..)
-            .take_while(|(k, _)| k.starts_with(&first))
-            .find_map(|(k, _)| match &k[first.len()..] {
-                "" => Some(None),
-                rest => rest
-                    .strip_prefix('@')
-                    .filter(|fp| is_fingerprint(fp))
-                    .map(Some),
-            })
+        let mut keys: Vec<String> = self
+            .import
+            .as_ref()
+            .map(|b| b.keys_with_prefix(&first))
+            .unwrap_or_default();
+        keys.extend(
+            self.store
+                .idempotency_keys(&first, KEY_LOOKUP_KEYS_MAX)
+                .await?
+                .into_iter()
+                .map(|(k, _)| k),
+        );
+        Ok(keys.iter().find_map(|k| match &k[first.len()..] {
+            "" => Some(None),
+            rest => rest
+                .strip_prefix('@')
+                .filter(|fp| is_fingerprint(fp))
+                .map(|fp| Some(fp.to_owned())),
+        }))
     }
 
     /// What the command's idempotency key allows: a new execution (with the
@@ -374,12 +438,12 @@ impl<S: EventStore> Ledger<S> {
     /// # Errors
     /// [`LedgerError::IdempotencyConflict`]; invalid when a new key is longer
     /// than [`COMMAND_KEY_BYTES_MAX`].
-    fn check_key<'c>(&self, cmd: &'c CommandEnvelope) -> Result<KeyCheck<'c>, LedgerError> {
+    async fn check_key<'c>(&self, cmd: &'c CommandEnvelope) -> Result<KeyCheck<'c>, LedgerError> {
         let Some(key) = cmd.idempotency_key.as_deref() else {
             return Ok(KeyCheck::New(None));
         };
         let fingerprint = command_fingerprint(cmd)?;
-        match self.recorded_fingerprint(key) {
+        match self.recorded_fingerprint(key).await? {
             Some(Some(first)) if first != fingerprint => {
                 return Err(LedgerError::IdempotencyConflict { key: key.into() })
             }
@@ -400,9 +464,13 @@ impl<S: EventStore> Ledger<S> {
         Ok(KeyCheck::New(Some(CommandKey { key, fingerprint })))
     }
 
-    /// True when a command was executed under this idempotency key.
-    pub fn idempotency_key_used(&self, key: &str) -> bool {
-        self.recorded_fingerprint(key).is_some()
+    /// True when a command was executed under this idempotency key (read from
+    /// the store's key index).
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub async fn idempotency_key_used(&self, key: &str) -> Result<bool, LedgerError> {
+        Ok(self.recorded_fingerprint(key).await?.is_some())
     }
 
     /// Handles a command and appends its decisions; returns the stored events.
@@ -420,8 +488,11 @@ impl<S: EventStore> Ledger<S> {
         cmd: &CommandEnvelope,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
-        let key = match self.check_key(cmd)? {
-            KeyCheck::Answered { key } => return self.envelopes_of_key(key).await,
+        let key = match self.check_key(cmd).await? {
+            KeyCheck::Answered { key } => {
+                self.commit_import().await?;
+                return self.envelopes_of_key(key).await;
+            }
             KeyCheck::New(key) => key,
         };
         self.check_time(cmd, mode)?;
@@ -439,8 +510,29 @@ impl<S: EventStore> Ledger<S> {
                 }
             }
         }
+        let result = self.judge_and_append(cmd, key.as_ref(), mode).await;
+        // The histories loaded for the command are forgotten whatever happened:
+        // the world holds states only between commands.
+        self.world.history.clear();
+        let stored = result?;
+        if self.import.as_ref().is_some_and(ImportBatch::full) {
+            self.commit_import().await?;
+        }
+        self.snapshot_if_due().await?;
+        Ok(stored)
+    }
+
+    /// Judges a command against the world (with the histories it reads loaded)
+    /// and appends its decisions, or stages them in the import batch.
+    async fn judge_and_append(
+        &mut self,
+        cmd: &CommandEnvelope,
+        key: Option<&CommandKey<'_>>,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
         let mut retried = false;
         loop {
+            self.load_command_histories(cmd).await?;
             // Optimistic concurrency: checked on every attempt, so a
             // change by another writer found on a store conflict (the retry below
             // folds it first) surfaces as a conflict, never as a lost update.
@@ -468,8 +560,17 @@ impl<S: EventStore> Ledger<S> {
                 };
                 handle(&self.world, cmd, &mut ctx)?
             };
+            let decisions = if mode == ClockMode::Import && self.import.is_some() {
+                match self.try_stage(decisions, key, cmd.request_at).await? {
+                    Ok(staged) => return Ok(staged),
+                    Err(decisions) => decisions,
+                }
+            } else {
+                decisions
+            };
+            self.commit_import().await?;
             match self
-                .append_decisions(decisions, key.as_ref(), cmd.request_at, mode)
+                .append_decisions(decisions, key, cmd.request_at, mode)
                 .await
             {
                 Err(LedgerError::Store(StoreError::Conflict { .. })) if !retried => {
@@ -493,12 +594,12 @@ impl<S: EventStore> Ledger<S> {
     async fn envelopes_of_key(&self, key: &str) -> Result<Vec<Envelope>, LedgerError> {
         let prefix = format!("{key}#");
         let positions: std::collections::BTreeSet<u64> = self
-            .world
-            .idempotency_keys
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
+            .store
+            .idempotency_keys(&prefix, KEY_LOOKUP_KEYS_MAX)
+            .await?
+            .into_iter()
             .filter(|(k, _)| command_key_of(k) == Some(key))
-            .flat_map(|(_, p)| p.iter().copied())
+            .flat_map(|(_, p)| p)
             .collect();
         let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
             return Ok(Vec::new());
@@ -573,20 +674,23 @@ impl<S: EventStore> Ledger<S> {
                             continue;
                         }
                         for env in &stored {
-                            self.world.apply(env);
+                            if let Err(e) = fold_stored(&self.store, &mut self.world, env).await {
+                                first_error.get_or_insert(e);
+                            }
                         }
                         out.extend(stored);
                     }
                     Ok((AppendOutcome::AlreadyAppended { positions }, _)) => {
-                        out.extend(
-                            self.world
-                                .history
-                                .get(&stream)
-                                .into_iter()
-                                .flatten()
-                                .filter(|e| positions.contains(&e.position))
-                                .cloned(),
-                        );
+                        match self.store.read_stream(stream, 1..=u64::MAX).await {
+                            Ok(events) => out.extend(
+                                events
+                                    .into_iter()
+                                    .filter(|e| positions.contains(&e.position)),
+                            ),
+                            Err(e) => {
+                                first_error.get_or_insert(e);
+                            }
+                        }
                     }
                     Err(e) => {
                         first_error.get_or_insert(e);
@@ -699,4 +803,265 @@ impl<S: EventStore> Ledger<S> {
     pub fn version(&self, stream: StreamId) -> u64 {
         self.world.version(stream)
     }
+
+    /// Loads into the world the histories judging `cmd` reads
+    /// ([`histories::of_command`]).
+    ///
+    /// # Errors
+    /// A store failure, or a command whose histories exceed
+    /// [`histories::COMMAND_HISTORY_STREAMS_MAX`].
+    async fn load_command_histories(&mut self, cmd: &CommandEnvelope) -> Result<(), LedgerError> {
+        let streams = histories::of_command(&self.world, cmd);
+        if streams.len() > histories::COMMAND_HISTORY_STREAMS_MAX {
+            return Err(CommandError::invalid(
+                "command",
+                format!(
+                    "judging it reads {} stream histories, more than \
+                     command_history_streams_max ({})",
+                    streams.len(),
+                    histories::COMMAND_HISTORY_STREAMS_MAX
+                ),
+            )
+            .into());
+        }
+        self.load_histories(&streams).await
+    }
+
+    /// Loads the histories of `streams` from the store into the world (for a
+    /// reader that asks the rules about them: the ban windows of a person read
+    /// the histories of the contracts they pay, see [`histories::ban_streams`]).
+    /// They stay until [`Ledger::forget_histories`] or the next command.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn load_histories(
+        &mut self,
+        streams: &std::collections::BTreeSet<StreamId>,
+    ) -> Result<(), LedgerError> {
+        for s in streams {
+            if !self.world.history.contains_key(s) {
+                // The store's events, then those of the import batch not yet
+                // submitted (the store does not have them yet).
+                let mut events = self.store.read_stream(*s, 1..=u64::MAX).await?;
+                if let Some(batch) = &self.import {
+                    events.extend(batch.staged_of(*s).cloned());
+                }
+                self.world.history.insert(*s, events);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the histories loaded by [`Ledger::load_histories`].
+    pub fn forget_histories(&mut self) {
+        self.world.history.clear();
+    }
+
+    /// Every event of `streams`, read from the store and merged in position
+    /// order: the slice a one-id view reads (the streams of
+    /// `navigo_projections::slice`), in time proportional to those streams,
+    /// not to the log.
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record.
+    pub async fn read_streams(
+        &self,
+        streams: &std::collections::BTreeSet<StreamId>,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        let mut out = Vec::new();
+        for s in streams {
+            out.extend(self.store.read_stream(*s, 1..=u64::MAX).await?);
+        }
+        out.sort_unstable_by_key(|e| e.position);
+        Ok(out)
+    }
+
+    /// Starts an import batch: commands executed in [`ClockMode::Import`] are
+    /// judged and folded at once, their appends submitted together at the next
+    /// [`Ledger::commit_import`] (or when [`IMPORT_BATCH_EVENTS_MAX`]
+    /// events are waiting), with every check the store makes (versions, keys,
+    /// the chain). The envelopes `execute` returns meanwhile carry the
+    /// positions and sequences the store gives them, not yet their hashes.
+    /// A failed commit refolds the world from the store and fails: nothing of
+    /// the batch after the failure is kept.
+    pub fn begin_import(&mut self) {
+        if self.import.is_none() {
+            self.import = Some(ImportBatch::default());
+        }
+    }
+
+    /// Submits the appends of the import batch, in order, and waits until they
+    /// are durable; the batch stays open for more commands.
+    ///
+    /// # Errors
+    /// A store failure, or the store assigning other positions than the ones
+    /// folded: the world is then refolded from the store.
+    pub async fn commit_import(&mut self) -> Result<(), LedgerError> {
+        let Some(staged) = self.import.as_mut().map(ImportBatch::take) else {
+            return Ok(());
+        };
+        if staged.is_empty() {
+            return Ok(());
+        }
+        match import::submit(&self.store, staged).await {
+            Ok(Some(head)) => {
+                self.world.head_hash = head;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                let (world, _) = open_world(&self.store).await?;
+                self.world = world;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Events judged in the import batch and not yet submitted (at most
+    /// [`IMPORT_BATCH_EVENTS_MAX`]).
+    pub fn staged_events(&self) -> usize {
+        self.import.as_ref().map_or(0, |b| b.events)
+    }
+
+    /// Ends the import batch after committing it.
+    ///
+    /// # Errors
+    /// As [`Ledger::commit_import`].
+    pub async fn end_import(&mut self) -> Result<(), LedgerError> {
+        self.commit_import().await?;
+        self.import = None;
+        Ok(())
+    }
+
+    /// Stages a command's decisions in the import batch, folding each as the
+    /// envelopes the store will assign; gives them back unstaged when one
+    /// cannot be judged here (an annulment, which reads the stream it changes,
+    /// or an idempotency key already recorded, which the store answers itself).
+    async fn try_stage(
+        &mut self,
+        decisions: Vec<Decision>,
+        key: Option<&CommandKey<'_>>,
+        at: DateTime<Utc>,
+    ) -> Result<Result<Vec<Envelope>, Vec<Decision>>, LedgerError> {
+        let mut requests = Vec::with_capacity(decisions.len());
+        for (i, d) in decisions.iter().enumerate() {
+            let idempotency_key = d
+                .idempotency_key
+                .clone()
+                .or_else(|| key.map(|k| k.of_decision(i)));
+            let annuls = d
+                .events
+                .iter()
+                .any(|e| matches!(e.event, navigo_events_schema::Event::EventAnnulled(_)));
+            if annuls || self.key_recorded(idempotency_key.as_deref()).await? {
+                return Ok(Err(decisions));
+            }
+            requests.push(AppendRequest {
+                idempotency_key,
+                recorded_at: Some(at),
+                ..d.clone()
+            });
+        }
+        let mut out = Vec::new();
+        for request in requests {
+            let actual = self.world.version(request.stream);
+            if let ExpectedVersion::Exact(expected) = request.expected {
+                if expected != actual {
+                    return Err(StoreError::Conflict {
+                        stream: request.stream,
+                        expected,
+                        actual,
+                    }
+                    .into());
+                }
+            }
+            let provisional = import::provisional(&self.world, &request, at);
+            for env in &provisional {
+                self.world.apply_live(env);
+            }
+            out.extend(provisional.iter().cloned());
+            if let Some(batch) = self.import.as_mut() {
+                batch.push(import::Staged {
+                    request,
+                    provisional,
+                });
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// Whether an append key is recorded in the store or staged.
+    async fn key_recorded(&self, key: Option<&str>) -> Result<bool, LedgerError> {
+        let Some(key) = key else { return Ok(false) };
+        if self.import.as_ref().is_some_and(|b| b.keys.contains(key)) {
+            return Ok(true);
+        }
+        let found = self.store.idempotency_keys(key, 1).await?;
+        Ok(found.first().is_some_and(|(k, _)| k == key))
+    }
+}
+
+/// The world of a store: its verified snapshot and the log after it, or the
+/// whole log when no snapshot verifies.
+///
+/// # Errors
+/// A storage failure or a corrupt record.
+async fn open_world<S: EventStore>(store: &S) -> Result<(World, Opened), LedgerError> {
+    let mut opened = Opened::default();
+    let mut world = match snapshot::load(store).await? {
+        Some(Ok(world)) => {
+            opened.snapshot_position = Some(world.position);
+            world
+        }
+        Some(Err(refused)) => {
+            opened.snapshot_refused = Some(refused);
+            World::new()
+        }
+        None => World::new(),
+    };
+    let from = world.position + 1;
+    opened.tail_events = fold_from(store, &mut world, from).await?;
+    Ok((world, opened))
+}
+
+/// Folds the stored events from `from` on into `world`; returns how many.
+///
+/// # Errors
+/// A storage failure or a corrupt record.
+async fn fold_from<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    from: u64,
+) -> Result<u64, StoreError> {
+    let mut n = 0;
+    let mut all = store.read_all(from);
+    while let Some(env) = next_envelope(&mut all).await {
+        fold_stored(store, world, &env?).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Folds one stored event into the world's states ([`World::apply_live`]),
+/// reading from the store first the history of the stream an annulment
+/// rebuilds, and forgetting it after.
+///
+/// # Errors
+/// A storage failure or a corrupt record.
+async fn fold_stored<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    env: &Envelope,
+) -> Result<(), StoreError> {
+    let Some(stream) = world.needs_history(env) else {
+        world.apply_live(env);
+        return Ok(());
+    };
+    let before = store
+        .read_stream(stream, 1..=env.stream_seq.saturating_sub(1))
+        .await?;
+    world.history.insert(stream, before);
+    world.apply_live(env);
+    world.history.remove(&stream);
+    Ok(())
 }

@@ -408,7 +408,10 @@ async fn ledger_a_key_recorded_before_fingerprints_answers_its_stored_events() {
         assert_eq!(answer[0].position, head);
         assert_eq!(ledger.world().position, head);
     }
-    assert!(ledger.idempotency_key_used("old"));
+    assert!(ledger
+        .idempotency_key_used("old")
+        .await
+        .expect("key lookup"));
     ledger.into_store().close().await.expect("close");
 }
 

@@ -4,14 +4,19 @@
 //!
 //! | figure | reference |
 //! |---|---|
-//! | appends through the command path (rules, clock, store), events/s | raw sled batched flush (batches of 64 records of the log's mean size) |
-//! | appends through the raw store (64 single-event writers, the same events) | raw sled batched flush |
+//! | import of the population (the simulator's import batch: rules, clock, store), events/s | raw sled batched flush (batches of 64 records of the log's mean size) |
+//! | appends through the raw store (64 single-event writers, a sample of the same events) | raw sled batched flush |
+//! | open (verified snapshot + tail) in a fresh process: wall, RSS at rest, peak RSS | |
+//! | the billing clock for the month after the population (one advance a day), events/s | raw sled batched flush |
 //! | full rebuild (read, fold, project, write), events/s | raw sled scan + JSON decode of the log |
+//! | `verify` of the whole log, records/s | raw sled scan + JSON decode of the log |
 //! | as-of calendar of random contracts, p50/p99 | raw prefix scan + JSON decode of the same streams |
-//! | on-disk bytes per event, peak RSS (VmHWM) | |
+//! | contract state through the ledger's slice (streams picked by the world's indexes, read from the store), p50/p99 | raw prefix scan + JSON decode of the same streams |
+//! | on-disk bytes per event, peak RSS (VmHWM) of the whole run | |
 //!
 //! Sizes: `NAVIGO_BENCH_CONTRACTS` (default 2,000), `NAVIGO_BENCH_FROM` /
-//! `NAVIGO_BENCH_THROUGH` (default 2024-01-01 / 2026-12-31), `NAVIGO_BENCH_QUERIES`
+//! `NAVIGO_BENCH_THROUGH` (default 2024-01-01 / 2026-10-31; the clock month is
+//! the one after), `NAVIGO_BENCH_QUERIES`
 //! (default 400), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
 //! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
 //! end. Not a timed test: `cargo bench -p navigo-replay --bench regional`.
@@ -25,7 +30,8 @@ use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId};
 use navigo_ledger_core::load::{read_contract, read_everything};
 use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_projections::{calendar, Folded, Query};
+use navigo_projections::slice::contract_streams;
+use navigo_projections::{calendar, state, Folded, Query};
 use navigo_replay::materialize::ProjectionDb;
 use navigo_rules::Policy;
 use navigo_sim::{drive, generate, PopulationConfig, Rng};
@@ -39,6 +45,12 @@ use navigo_store_sled::SledStore;
 const RAW_BATCH: usize = 64;
 /// Concurrent single-event writers of the raw store figure.
 const STORE_WRITERS: usize = 64;
+/// Events of the raw references' samples (raw sled batched flush, raw store
+/// appends): rates need no more, and a regional log written twice more would
+/// not fit the disk.
+const RAW_SAMPLE_EVENTS_MAX: usize = 300_000;
+/// Set (to the ledger's directory) in the child process that measures opening.
+const OPEN_ONLY_ENV: &str = "NAVIGO_BENCH_OPEN_ONLY";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -47,16 +59,20 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn peak_rss_mib() -> f64 {
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|k| k.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
 }
 
 fn dir_bytes(p: &Path) -> u64 {
@@ -79,6 +95,10 @@ fn builtin_at() -> DateTime<Utc> {
 
 fn open(dir: &Path) -> SledStore {
     SledStore::init(dir).expect("init");
+    reopen(dir)
+}
+
+fn reopen(dir: &Path) -> SledStore {
     SledStore::open(
         dir,
         Limits::default(),
@@ -201,8 +221,87 @@ async fn raw_store_appends(dir: &Path, events: &[Envelope]) -> f64 {
     rate
 }
 
+/// The child process: opens the ledger at `dir` (verified snapshot + tail) and
+/// prints `OPEN <seconds> <rss MiB at rest> <peak RSS MiB> <tail events>`.
+async fn open_only(dir: &Path) {
+    let t = Instant::now();
+    let ledger = Ledger::open(reopen(dir), Policy::default(), 1)
+        .await
+        .expect("open");
+    let secs = t.elapsed().as_secs_f64();
+    let tail = ledger.opened().tail_events;
+    println!(
+        "OPEN {secs} {} {} {tail}",
+        status_mib("VmRSS:"),
+        peak_rss_mib()
+    );
+    let _ = ledger.into_store().close().await;
+}
+
+/// Opening measured in a fresh process (this bench run again with
+/// [`OPEN_ONLY_ENV`]): wall seconds, RSS at rest and peak, events folded after
+/// the snapshot.
+fn open_in_child(dir: &Path) -> (f64, f64, f64, u64) {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let out = std::process::Command::new(exe)
+        .env(OPEN_ONLY_ENV, dir)
+        .output()
+        .expect("the open child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("OPEN "))
+        .unwrap_or_else(|| {
+            panic!(
+                "the open child said {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let f: Vec<f64> = line.split(' ').filter_map(|v| v.parse().ok()).collect();
+    (f[0], f[1], f[2], f[3] as u64)
+}
+
+/// The billing clock for the month after `through`: one advance a day, each at
+/// that day's early morning. Events appended and seconds.
+async fn clock_month(ledger: &mut Ledger<SledStore>, through: NaiveDate) -> (usize, f64) {
+    let start = through.succ_opt().expect("date");
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .expect("date");
+    let t = Instant::now();
+    let mut events = 0;
+    let mut day = start;
+    while day <= end {
+        let at = day.and_hms_opt(4, 0, 0).expect("time").and_utc();
+        events += ledger
+            .advance_to(day, at, ClockMode::Import)
+            .await
+            .expect("clock")
+            .len();
+        day = day.succ_opt().expect("date");
+    }
+    (events, t.elapsed().as_secs_f64())
+}
+
+/// `verify` of the whole log. Records per second.
+fn verify_rate(store: &SledStore) -> f64 {
+    let t = Instant::now();
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "the log verifies");
+    report.records_checked as f64 / t.elapsed().as_secs_f64()
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
+        open_only(Path::new(&dir)).await;
+        return;
+    }
     let contracts: u32 = env_or("NAVIGO_BENCH_CONTRACTS", 2_000);
     let from: NaiveDate = env_or(
         "NAVIGO_BENCH_FROM",
@@ -210,7 +309,7 @@ async fn main() {
     );
     let through: NaiveDate = env_or(
         "NAVIGO_BENCH_THROUGH",
-        NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+        NaiveDate::from_ymd_opt(2026, 10, 31).expect("date"),
     );
     let queries: usize = env_or("NAVIGO_BENCH_QUERIES", 400);
     let seed: u64 = env_or("NAVIGO_BENCH_SEED", 2024);
@@ -220,7 +319,8 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&base);
     println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
 
-    // 1. The population through the command path (rules, billing clock, store).
+    // 1. The population through the simulator's import batch (rules, billing
+    // clock, store), then a snapshot as the ledger closes.
     let mut ledger = Ledger::open(open(&ledger_dir), Policy::default(), seed)
         .await
         .expect("ledger");
@@ -247,18 +347,35 @@ async fn main() {
         .expect("drive");
     let drive_secs = t.elapsed().as_secs_f64();
     let appended = ledger.world().position - before;
-    let command_rate = appended as f64 / drive_secs;
-    let contract_ids: Vec<_> = ledger.world().contracts.keys().copied().collect();
-    let store = ledger.into_store();
+    let import_rate = appended as f64 / drive_secs;
+    let rss_after_import = peak_rss_mib();
+    drop(plan);
+    let t = Instant::now();
+    let store = ledger.close().await.expect("close");
+    let snapshot_secs = t.elapsed().as_secs_f64();
+    let _ = store.close().await;
     println!(
-        "generated {} requests in {generate_secs:.1} s; drove them in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused",
-        plan.commands.len(),
+        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s",
         report.clock_events,
         report.refused_total()
     );
 
-    // 2. Size on disk and the log's mean record size.
-    let events = read_everything(&store).await.expect("read the log");
+    // 2. Opening in a fresh process: wall and RSS at rest.
+    let (open_secs, open_rss, open_peak, open_tail) = open_in_child(&ledger_dir);
+
+    // 3. The billing clock for the month after, on the reopened ledger.
+    let t = Instant::now();
+    let mut ledger = Ledger::open(reopen(&ledger_dir), Policy::default(), seed)
+        .await
+        .expect("reopen");
+    let reopen_secs = t.elapsed().as_secs_f64();
+    let (clock_events, clock_secs) = clock_month(&mut ledger, through).await;
+    let clock_rate = clock_events as f64 / clock_secs;
+    let contract_ids: Vec<_> = ledger.world().contracts.keys().copied().collect();
+
+    // 4. Size on disk and the log's mean record size; the raw references.
+    let store = ledger.store();
+    let events = read_everything(store).await.expect("read the log");
     let total_events = events.len();
     let record_bytes: usize = store
         .tree()
@@ -266,16 +383,16 @@ async fn main() {
         .map(|i| i.map(|(_, v)| v.len()).unwrap_or(0))
         .sum::<usize>()
         / total_events.max(1);
-
-    // 3. Appends: command path and raw store against raw sled batched flush.
-    let raw_append = raw_sled_batched(&base.join("raw-sled"), total_events, record_bytes);
-    let store_rate = raw_store_appends(&base.join("raw-store"), &events).await;
+    let sample = total_events.min(RAW_SAMPLE_EVENTS_MAX);
+    let raw_append = raw_sled_batched(&base.join("raw-sled"), sample, record_bytes);
+    let store_rate = raw_store_appends(&base.join("raw-store"), &events[..sample]).await;
     drop(events);
 
-    // 4. Rebuild against a raw scan + decode (raw first, then the rebuild).
-    let (scanned, raw_scan) = raw_scan_decode(&store);
+    // 5. Rebuild and verify against a raw scan + decode (raw first).
+    let (scanned, raw_scan) = raw_scan_decode(store);
+    let verify = verify_rate(store);
     let t = Instant::now();
-    let events = read_everything(&store).await.expect("read the log");
+    let events = read_everything(store).await.expect("read the log");
     let db = ProjectionDb::open(&ledger_dir).expect("projection db");
     let g = db.rebuild(&events, through, &mut |_| {}).expect("rebuild");
     let rebuild_secs = t.elapsed().as_secs_f64();
@@ -283,10 +400,13 @@ async fn main() {
     drop(events);
     db.close().expect("close projections");
 
-    // 5. As-of calendars of random contracts, interleaved with the raw reference.
+    // 6. One-id reads of random contracts, each interleaved with its raw
+    // reference: the as-of calendar (contract and catalogue) and the state
+    // through the ledger's slice.
     let mut rng = Rng::new(seed ^ 0xA5);
     let policy = Policy::default();
-    let (mut raw_t, mut cal_t) = (Vec::new(), Vec::new());
+    let (mut raw_t, mut cal_t, mut raw_s, mut state_t) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let days = (through - from).num_days().max(1) as u32;
     for _ in 0..queries.min(contract_ids.len() * 4) {
         let Some(id) = rng.pick(&contract_ids).copied() else {
@@ -294,31 +414,53 @@ async fn main() {
         };
         let at = from + chrono::Duration::days(i64::from(rng.range(0, days)));
         let t = Instant::now();
-        let n = raw_read(&store, &[StreamId::contract(id), StreamId::catalogue()]);
+        let n = raw_read(store, &[StreamId::contract(id), StreamId::catalogue()]);
         raw_t.push(t.elapsed());
         let t = Instant::now();
-        let slice = read_contract(&store, id, false).await.expect("read");
+        let slice = read_contract(store, id, false).await.expect("read");
         let c = calendar::calendar(&Folded::new(&slice, &Query::on(at)), id, &policy, None)
             .expect("calendar");
         cal_t.push(t.elapsed());
         assert_eq!(slice.len(), n, "the reference reads the calendar's events");
         std::hint::black_box(c);
+        let streams = contract_streams(ledger.world(), id).expect("a known contract");
+        let listed: Vec<StreamId> = streams.iter().copied().collect();
+        let t = Instant::now();
+        let n = raw_read(store, &listed);
+        raw_s.push(t.elapsed());
+        let t = Instant::now();
+        let streams = contract_streams(ledger.world(), id).expect("a known contract");
+        let slice = ledger.read_streams(&streams).await.expect("read");
+        let s = state::contract_state(&Folded::new(&slice, &Query::on(at)), id).expect("state");
+        state_t.push(t.elapsed());
+        assert_eq!(slice.len(), n, "the reference reads the state's events");
+        std::hint::black_box(s);
     }
     let (raw50, raw99) = p50_p99(raw_t);
     let (cal50, cal99) = p50_p99(cal_t);
-    let _ = store.close().await;
+    let (raws50, raws99) = p50_p99(raw_s);
+    let (st50, st99) = p50_p99(state_t);
+    let _ = ledger.into_store().close().await;
 
     let ledger_bytes = dir_bytes(&ledger_dir) - dir_bytes(&ledger_dir.join("projections"));
     let projection_bytes = dir_bytes(&ledger_dir.join("projections"));
     println!("\n| figure | value | reference (same run) | ratio |");
     println!("|---|---:|---:|---:|");
     println!(
-        "| appends, command path | {command_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
-        command_rate / raw_append
+        "| import (simulator's batch) | {import_rate:.0} ev/s ({appended} events, {drive_secs:.1} s; peak RSS so far {rss_after_import:.0} MiB) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        import_rate / raw_append
     );
     println!(
-        "| appends, raw store ({STORE_WRITERS} single-event writers) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        "| appends, raw store ({STORE_WRITERS} single-event writers, {sample} events) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
         store_rate / raw_append
+    );
+    println!(
+        "| open in a fresh process (snapshot + {open_tail} events) | {open_secs:.2} s; RSS at rest {open_rss:.0} MiB, peak {open_peak:.0} MiB | | |"
+    );
+    println!("| reopen in process, after the snapshot | {reopen_secs:.2} s | | |");
+    println!(
+        "| billing clock, month after {through} | {clock_rate:.0} ev/s ({clock_events} events, {clock_secs:.1} s) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        clock_rate / raw_append
     );
     println!(
         "| full rebuild (generation {}) | {rebuild_rate:.0} ev/s ({rebuild_secs:.1} s) | scan + decode: {raw_scan:.0} ev/s ({scanned} events) | {:.2} |",
@@ -326,12 +468,24 @@ async fn main() {
         rebuild_rate / raw_scan
     );
     println!(
+        "| verify | {verify:.0} records/s | scan + decode: {raw_scan:.0} ev/s | {:.2} |",
+        verify / raw_scan
+    );
+    println!(
         "| as-of calendar p50 | {cal50:.1?} | prefix scan + decode: {raw50:.1?} | {:.2} |",
-        cal50.as_secs_f64() / raw50.as_secs_f64()
+        ratio(cal50, raw50)
     );
     println!(
         "| as-of calendar p99 | {cal99:.1?} | prefix scan + decode: {raw99:.1?} | {:.2} |",
-        cal99.as_secs_f64() / raw99.as_secs_f64()
+        ratio(cal99, raw99)
+    );
+    println!(
+        "| contract state via the ledger's slice p50 | {st50:.1?} | prefix scan + decode: {raws50:.1?} | {:.2} |",
+        ratio(st50, raws50)
+    );
+    println!(
+        "| contract state via the ledger's slice p99 | {st99:.1?} | prefix scan + decode: {raws99:.1?} | {:.2} |",
+        ratio(st99, raws99)
     );
     println!(
         "| log on disk | {:.0} bytes/event ({:.1} MiB, {total_events} events, {} contracts, mean record {record_bytes} B) | | |",
@@ -343,6 +497,9 @@ async fn main() {
         "| projections on disk | {:.1} MiB | | |",
         projection_bytes as f64 / 1_048_576.0
     );
-    println!("| peak RSS (VmHWM) | {:.0} MiB | | |", peak_rss_mib());
+    println!(
+        "| peak RSS (VmHWM) of the run | {:.0} MiB | | |",
+        peak_rss_mib()
+    );
     let _ = std::fs::remove_dir_all(&base);
 }

@@ -20,7 +20,7 @@ use crate::catalogue::Catalogue;
 use crate::contract::state::ContractState;
 
 /// A declared place of work or study.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkStudyPlace {
     /// Work or study.
     pub kind: PlaceKind,
@@ -33,7 +33,7 @@ pub struct WorkStudyPlace {
 }
 
 /// A refund claim filed for a holder, with its decision once made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClaimRecord {
     /// The `RefundClaimFiled` event id.
     pub event_id: Uuid,
@@ -46,7 +46,7 @@ pub struct ClaimRecord {
 }
 
 /// A person (holder and/or payer).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PersonState {
     /// Person id.
     pub id: Uuid,
@@ -368,6 +368,39 @@ impl World {
         if let Some(id) = self.record(env.clone()) {
             self.assert_contract(id);
         }
+    }
+
+    /// Folds one stored event into the states, the indexes and the head, as
+    /// [`World::apply`] does, without keeping the event in its stream's history
+    /// or its idempotency key: the ledger's world, whose memory is bounded by the
+    /// live states and indexes, not by the log (histories and keys are read from
+    /// the store when a command needs them).
+    ///
+    /// An annulment rebuilds its stream from the history held for it, which the
+    /// caller loads first ([`World::needs_history`]); a stream whose history is
+    /// held (loaded for the command being judged) keeps it current.
+    pub fn apply_live(&mut self, env: &Envelope) {
+        self.note_head(env);
+        let stream = env.stream;
+        if let Event::EventAnnulled(_) = env.event {
+            self.history.entry(stream).or_default().push(env.clone());
+            self.rebuild_stream(stream);
+        } else {
+            self.fold(env);
+            if let Some(h) = self.history.get_mut(&stream) {
+                h.push(env.clone());
+            }
+        }
+        if stream.kind == StreamKind::Contract {
+            self.assert_contract(stream.id);
+        }
+    }
+
+    /// The stream whose whole history [`World::apply_live`] needs before
+    /// folding `env`: the stream of an annulment, when its history is not held.
+    pub fn needs_history(&self, env: &Envelope) -> Option<StreamId> {
+        (matches!(env.event, Event::EventAnnulled(_)) && !self.history.contains_key(&env.stream))
+            .then_some(env.stream)
     }
 
     /// Folds stored events in order, as [`World::apply`] does one by one, but

@@ -485,7 +485,7 @@ pub async fn send<S: EventStore>(
     cmd: &CommandEnvelope,
 ) -> Result<Outcome, LedgerError> {
     if let Some(k) = &cmd.idempotency_key {
-        if ledger.idempotency_key_used(k) {
+        if ledger.idempotency_key_used(k).await? {
             return Ok(Outcome::AlreadyApplied);
         }
     }
@@ -514,10 +514,39 @@ pub async fn send<S: EventStore>(
 /// how many planned requests are done. Re-running the same plan on the same ledger
 /// appends nothing new (idempotency keys; the clock is idempotent).
 ///
+/// The requests go through the ledger's import batch
+/// ([`Ledger::begin_import`]): each is judged against the world as the earlier
+/// ones left it, and their appends are submitted together and made durable at
+/// the end of each batch and of the run, with every check of the store.
+///
 /// # Errors
-/// A store failure; what was appended before it stays appended, and running the
-/// plan again resumes.
+/// A store failure; what was committed before it stays appended, and running
+/// the plan again resumes.
 pub async fn drive<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    plan: &[PlannedCommand],
+    progress: &mut dyn FnMut(usize),
+) -> Result<DriveReport, LedgerError> {
+    ledger.begin_import();
+    let result = drive_batched(ledger, plan, progress).await;
+    match result {
+        Ok(report) => {
+            let started = Instant::now();
+            ledger.end_import().await?;
+            let mut report = report;
+            report.command_time += started.elapsed();
+            Ok(report)
+        }
+        Err(e) => {
+            // What was judged before the failure is kept when it can be made
+            // durable; the failure is what the caller hears about.
+            let _ = ledger.end_import().await;
+            Err(e)
+        }
+    }
+}
+
+async fn drive_batched<S: EventStore>(
     ledger: &mut Ledger<S>,
     plan: &[PlannedCommand],
     progress: &mut dyn FnMut(usize),

@@ -116,18 +116,7 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
     // Only the persons a ban can concern are asked (computing a person's windows
     // scans the ledger): the payers of a terminated contract or of one with a
     // Trésor Public notice, and the persons named in a fraud.
-    let mut candidates = std::collections::BTreeSet::new();
-    for c in world.contracts.values() {
-        if c.termination.is_some() || !c.treasury_notices.is_empty() {
-            candidates.insert(c.payer);
-            candidates.extend(c.payers.iter().map(|(_, p)| *p));
-        }
-        if let Some((fraudster, accomplices)) = &c.fraud {
-            candidates.insert(*fraudster);
-            candidates.extend(accomplices.iter().copied());
-        }
-    }
-    for id in candidates {
+    for id in ban_candidates(world) {
         let windows = world.ban_windows(id);
         if windows.is_empty() {
             continue;
@@ -159,6 +148,34 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
     s
 }
 
+/// The persons a ban can concern: the payers of a terminated contract or of one
+/// with a Trésor Public notice, and the persons named in a fraud.
+pub fn ban_candidates(world: &World) -> std::collections::BTreeSet<Uuid> {
+    let mut candidates = std::collections::BTreeSet::new();
+    for c in world.contracts.values() {
+        if c.termination.is_some() || !c.treasury_notices.is_empty() {
+            candidates.insert(c.payer);
+            candidates.extend(c.payers.iter().map(|(_, p)| *p));
+        }
+        if let Some((fraudster, accomplices)) = &c.fraud {
+            candidates.insert(*fraudster);
+            candidates.extend(accomplices.iter().copied());
+        }
+    }
+    candidates
+}
+
+/// The stream histories [`summarize`] reads besides the states: those of the
+/// contracts whose events date the bans of [`ban_candidates`] (a world that
+/// holds states only, as the ledger's, loads them first).
+pub fn history_streams(world: &World) -> std::collections::BTreeSet<StreamId> {
+    let mut out = std::collections::BTreeSet::new();
+    for p in ban_candidates(world) {
+        navigo_ledger_core::histories::ban_streams(world, p, &mut out);
+    }
+    out
+}
+
 /// The balance invariant of `PAY-DUE-VS-COLLECTED`: balance = due − collected +
 /// returned, and the due is the sum of the months, the fees and the unattributed
 /// due.
@@ -185,17 +202,16 @@ pub fn interesting_contract(world: &World) -> Option<Uuid> {
             });
             let rejected = !c.rejections.is_empty();
             let score = u32::from(suspended) + u32::from(zones) + u32::from(rejected);
-            let events = world
-                .history
-                .get(&StreamId::contract(c.id))
-                .map_or(0, Vec::len);
+            // The stream's version is its number of events.
+            let events = world.version(StreamId::contract(c.id));
             (score, events, c.id)
         })
         .max_by(|a, b| (a.0, a.1, std::cmp::Reverse(a.2)).cmp(&(b.0, b.1, std::cmp::Reverse(b.2))))
         .map(|(_, _, id)| id)
 }
 
-/// The audit of one contract: one line per event, in stream order.
+/// The audit of one contract: one line per event, in stream order, from the
+/// contract's history in `world` (which a world of states only loads first).
 pub fn audit_lines(world: &World, id: Uuid) -> Vec<String> {
     let Some(events) = world.history.get(&StreamId::contract(id)) else {
         return Vec::new();

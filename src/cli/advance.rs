@@ -47,6 +47,6 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         print_json_line(e)?;
     }
     eprintln!("{} events appended through {}", events.len(), args.to);
-    ledger.into_store().close().await?;
+    ledger.close().await?.close().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -215,7 +215,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         worst = worst.max(code);
     }
-    ledger.into_store().close().await?;
+    ledger.close().await?.close().await?;
     Ok(if worst == 0 {
         ExitCode::SUCCESS
     } else {

@@ -193,17 +193,23 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     timings.0.push(("generate population", t.elapsed()));
 
     // 3. Everything through the command path, the clock month by month.
-    let (ledger, report) = send(ledger, &plan, visible).await?;
+    let (mut ledger, report) = send(ledger, &plan, visible).await?;
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
 
     // 4. The summary, from the world (interim, see the module documentation).
     let t = Instant::now();
+    // The ledger's world holds states only: the histories the ban windows and
+    // the audit read are loaded from the store first.
+    let mut streams = navigo_sim::summary::history_streams(ledger.world());
+    let interesting = interesting_contract(ledger.world());
+    streams.extend(interesting.map(navigo_events_schema::StreamId::contract));
+    ledger.load_histories(&streams).await?;
     let summary = summarize(ledger.world(), through);
-    let audit =
-        interesting_contract(ledger.world()).map(|id| (id, audit_lines(ledger.world(), id)));
+    let audit = interesting.map(|id| (id, audit_lines(ledger.world(), id)));
+    ledger.forget_histories();
     let position = ledger.world().position;
-    ledger.into_store().close().await?;
+    ledger.close().await?.close().await?;
     timings.0.push(("summary (from the world)", t.elapsed()));
 
     // 5. The projections, rebuilt from the log as of the last simulated day.

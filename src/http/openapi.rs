@@ -180,7 +180,7 @@ fn command_op() -> Op {
         roles: "agent, system, reference, customer (own contracts, online): the authorization matrix of docs/roles.md",
         summary: "Submit one command or a batch. The server decides who acts and when: the actor is the credential's (a body actor must be that one), the command is judged at the server's instant (a body request_at may differ by at most request_skew_seconds_max = 300 s), the billing clock runs at most clock_ahead_days_max days past today. Idempotency-Key honoured (per credential); optimistic concurrency by If-Match (the ETag of the contract's state) or each command's expected_version.",
         params: vec![
-            ("Idempotency-Key", "header", json!({"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_CHARS_MAX}), "A retry with the same key and body returns the first answer; another body is 409."),
+            ("Idempotency-Key", "header", json!({"type": "string", "maxLength": IDEMPOTENCY_KEY_CHARS_MAX}), "A retry with the same key and body returns the first answer; another body is 409. Empty or blank: no key."),
             ("If-Match", "header", json!({"type": "string", "pattern": "^(W/)?\"[0-9]{1,15}\"$"}), "The ETag of the contract's state the command was decided on (a stream version: at most 15 digits)."),
         ],
         body: Some(json!({"oneOf": [

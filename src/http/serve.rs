@@ -96,7 +96,7 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         })
         .await?;
     if let Ok(state) = Arc::try_unwrap(state) {
-        state.ledger.into_inner().into_store().close().await?;
+        state.ledger.into_inner().close().await?.close().await?;
     }
     Ok(ExitCode::SUCCESS)
 }

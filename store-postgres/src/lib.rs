@@ -11,6 +11,8 @@
 //!   and nothing is acknowledged before the commit is durable.
 //! - Reads: see [`read`]; every record read is checked.
 //! - Verification: see [`verify`](PgStore::verify).
+//! - Beside the log: see [`derived`] (idempotency keys by prefix; derived
+//!   data, the ledger's snapshots, outside the hash chain).
 //! - Tests: the `test-cluster` feature's [`cluster`] starts a throwaway
 //!   PostgreSQL for them.
 //!
@@ -20,6 +22,7 @@
 
 #[cfg(feature = "test-cluster")]
 pub mod cluster;
+pub mod derived;
 mod error;
 pub mod read;
 pub mod schema;
@@ -400,5 +403,23 @@ impl EventStore for PgStore {
             .map_err(pg)?;
         let version: i64 = row.try_get(0).map_err(pg)?;
         error::to_u64(version, 0, "stream version")
+    }
+
+    /// A range read of the idempotency table in byte order (its index
+    /// `idempotency_key_bytes`).
+    async fn idempotency_keys(
+        &self,
+        prefix: &str,
+        keys_max: usize,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        derived::keys_with_prefix(&self.read, &self.sql, prefix, keys_max).await
+    }
+
+    async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        derived::read(&self.read, &self.sql, name).await
+    }
+
+    async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        derived::write(&self.read, &self.sql, name, bytes).await
     }
 }

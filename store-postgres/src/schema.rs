@@ -8,7 +8,9 @@
 //! the canonical record as bytea), `head` (one row: the last position, hash and
 //! recorded-at instant, locked by every append transaction), `idempotency`
 //! (key, content digest, first position, event count) and `schema_migrations`
-//! (the versions applied).
+//! (the versions applied). `migrations/0002_derived.sql` adds `derived` (the
+//! ledger's snapshots, in chunks, outside the hash chain) and an index ordering
+//! idempotency keys by their bytes, for prefix reads.
 
 use tokio_postgres::GenericClient;
 
@@ -18,11 +20,13 @@ use crate::error::{not_a_ledger, pg};
 
 /// The migrations, in order: version, name, SQL. A version once released is
 /// never edited: a change of layout is a new migration.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "log", include_str!("../migrations/0001_log.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "log", include_str!("../migrations/0001_log.sql")),
+    (2, "derived", include_str!("../migrations/0002_derived.sql")),
+];
 
 /// The version this build reads and writes.
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
 pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
@@ -206,6 +210,18 @@ pub(crate) struct Sql {
     pub(crate) dangling_keys: String,
     /// The number of idempotency keys and the bytes of the ledger's tables.
     pub(crate) stats: String,
+    /// Idempotency entries whose key is in a byte range `[$1, $2)`, in byte
+    /// order, at most `$3`.
+    pub(crate) keys_between: String,
+    /// Idempotency entries whose key is at least `$1` in byte order, in byte
+    /// order, at most `$2` (the range of a prefix with no upper bound).
+    pub(crate) keys_from: String,
+    /// The chunks of a derived blob, in order.
+    pub(crate) derived_chunks: String,
+    /// Deletes a derived blob's chunks.
+    pub(crate) derived_delete: String,
+    /// Inserts a derived blob's chunks given as two arrays (numbers, bytes).
+    pub(crate) derived_insert: String,
 }
 
 impl Sql {
@@ -213,6 +229,7 @@ impl Sql {
     pub(crate) fn new(schema: &str) -> Sql {
         let t = |name: &str| format!("\"{schema}\".{name}");
         let (events, head, idem) = (t("events"), t("head"), t("idempotency"));
+        let derived = t("derived");
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
@@ -269,6 +286,23 @@ impl Sql {
                         (SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint \
                          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                          WHERE n.nspname = '{schema}' AND c.relkind = 'r')"
+            ),
+            keys_between: format!(
+                "SELECT key, first_position, event_count FROM {idem} \
+                 WHERE key COLLATE \"C\" >= $1 AND key COLLATE \"C\" < $2 \
+                 ORDER BY key COLLATE \"C\" LIMIT $3"
+            ),
+            keys_from: format!(
+                "SELECT key, first_position, event_count FROM {idem} \
+                 WHERE key COLLATE \"C\" >= $1 ORDER BY key COLLATE \"C\" LIMIT $2"
+            ),
+            derived_chunks: format!(
+                "SELECT chunk, bytes FROM {derived} WHERE name = $1 ORDER BY chunk"
+            ),
+            derived_delete: format!("DELETE FROM {derived} WHERE name = $1"),
+            derived_insert: format!(
+                "INSERT INTO {derived} (name, chunk, bytes) \
+                 SELECT $1, * FROM unnest($2::integer[], $3::bytea[])"
             ),
         }
     }

@@ -220,12 +220,12 @@ async fn store_init_answers_already_a_ledger_and_open_refuses_a_newer_format() {
         PgStore::init(&config).await.unwrap(),
         InitOutcome::AlreadyLedger
     );
-    // A ledger written by a later build (format version 2) is not opened
-    sql(
-        &config,
-        "INSERT INTO {s}.schema_migrations (version, name) VALUES (2, 'later')",
-    )
-    .await;
+    // A ledger written by a later build (the next format version) is not opened
+    let later = format!(
+        "INSERT INTO {{s}}.schema_migrations (version, name) VALUES ({}, 'later')",
+        navigo_store_postgres::VERSION + 1
+    );
+    sql(&config, &later).await;
     let clock = Arc::new(ManualClock::new(t0()));
     let err = PgStore::open(&config, Limits::default(), clock)
         .await
@@ -269,4 +269,53 @@ async fn store_answers_an_error_not_an_ack_when_its_transaction_rolls_back() {
     let out = store.append(r).await.unwrap();
     assert_eq!(out.positions(), &[2]);
     assert!(store.verify().await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_events() {
+    // Given a ledger of two keyed events written at format version 1 (the
+    // version 2 tables taken away, as a build of version 1 left them)
+    let (store, config, clock) = new_store("upgrade").await;
+    let mut r = request(stream(1), ExpectedVersion::Exact(0), vec![event("a")]);
+    r.idempotency_key = Some("cmd-1#0".into());
+    store.append(r).await.unwrap();
+    let mut r = request(stream(2), ExpectedVersion::Exact(0), vec![event("b")]);
+    r.idempotency_key = Some("cmd-2#0".into());
+    store.append(r).await.unwrap();
+    store.close().await.unwrap();
+    sql(
+        &config,
+        "DROP TABLE {s}.derived; DROP INDEX {s}.idempotency_key_bytes; \
+         DELETE FROM {s}.schema_migrations WHERE version = 2",
+    )
+    .await;
+    // When it is opened, it is refused, saying how to upgrade it
+    let err = PgStore::open(&config, Limits::default(), clock.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotALedger { why, .. } if why.contains("init")),
+        "{err}"
+    );
+    // Then init upgrades it, and the store opens with its events, its keys read
+    // by prefix and room for derived data
+    assert_eq!(
+        PgStore::init(&config).await.unwrap(),
+        InitOutcome::AlreadyLedger
+    );
+    let store = PgStore::open(&config, Limits::default(), clock)
+        .await
+        .unwrap();
+    assert_eq!(read_all(&store, 1).await.len(), 2);
+    assert_eq!(
+        store.idempotency_keys("cmd-2#", 10).await.unwrap(),
+        vec![("cmd-2#0".to_owned(), vec![2])]
+    );
+    store.write_derived("snapshot", b"s").await.unwrap();
+    assert_eq!(
+        store.read_derived("snapshot").await.unwrap().as_deref(),
+        Some(&b"s"[..])
+    );
+    assert!(store.verify().await.unwrap().is_ok());
+    store.close().await.unwrap();
 }

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod derived;
 pub mod format;
 pub mod frame;
 pub mod keys;
@@ -82,6 +83,8 @@ pub struct SledStore {
     tree: sled::Tree,
     /// The ledger's store format: how its records are stored.
     format: Format,
+    /// Derived data (snapshots), apart from the log: see [`derived`].
+    derived: sled::Tree,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -300,6 +303,7 @@ impl SledStore {
         let format = check_marker(path)?;
         let (db, tree) = open_db(path, format)?;
         let head = recover_head(&tree, format)?;
+        let derived = db.open_tree(derived::DERIVED_TREE_NAME).map_err(storage)?;
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
@@ -326,6 +330,7 @@ impl SledStore {
             db,
             tree,
             format,
+            derived,
             head: shared_head,
             tx,
             limits,
@@ -635,6 +640,36 @@ impl EventStore for SledStore {
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
         stream_version_on_disk(&self.tree, &stream, committed(&self.head).position)
+    }
+
+    /// A prefix scan of the key index (`I` keys, see [`keys`]).
+    async fn idempotency_keys(
+        &self,
+        prefix: &str,
+        keys_max: usize,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(keys::idem_key(prefix)).take(keys_max) {
+            let (k, v) = item.map_err(storage)?;
+            let entry = keys::IdemEntry::decode(&v).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                why: format!("malformed idempotency entry {}", hex::encode(&k)),
+            })?;
+            let key = String::from_utf8(k[1..].to_vec()).map_err(|_| StoreError::Corrupt {
+                position: entry.first,
+                why: format!("idempotency key not UTF-8: {}", hex::encode(&k)),
+            })?;
+            out.push((key, entry.positions()));
+        }
+        Ok(out)
+    }
+
+    async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        derived::read(&self.derived, name)
+    }
+
+    async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        derived::write(&self.db, &self.derived, name, bytes)
     }
 }
 

@@ -17,7 +17,9 @@
 //! refused request not failing its group), idempotency (retries answered, other
 //! content refused, concurrent retries appending once), ordering (import
 //! instants, a clock stepped back), a tampered record refused by every reader
-//! naming its position, and random operation sequences against a model.
+//! naming its position, random operation sequences against a model, and what
+//! a durable backend keeps beside the log for the ledger (idempotency keys read
+//! by prefix, derived data).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -518,6 +520,114 @@ pub async fn head_and_versions_recovered_on_reopen<B: Backend>(backend: &B) {
     backend.close(store).await;
 }
 
+/// The idempotency keys under a prefix are exactly those that start with it,
+/// in byte order (the order of their UTF-8 bytes, whatever a database's
+/// collation), each with the positions of its append, at most the number asked
+/// for, and the same after reopening. Keys holding characters a pattern
+/// language treats specially (`%`, `_`) are plain characters here.
+pub async fn idempotency_keys_read_by_prefix_in_byte_order<B: Backend>(backend: &B) {
+    // Given appends under keys that share prefixes, in an order unlike byte order
+    let (store, place, clock) = new_store(backend, "key-prefix", Limits::default()).await;
+    let keyed = [
+        ("cmd-é#0", 1),
+        ("cmd-a#1", 2),
+        ("cmd-Z#0", 1),
+        ("cmd-a#0", 1),
+        ("cmd-a%#0", 1),
+        ("cmd_a#0", 1),
+        ("cmd-ab#0", 1),
+        ("other#0", 1),
+    ];
+    for (n, (key, count)) in (0u128..).zip(keyed) {
+        let events = (0..count).map(|_| event(key)).collect();
+        let mut r = request(stream(n), ExpectedVersion::Exact(0), events);
+        r.idempotency_key = Some(key.to_owned());
+        store.append(r).await.unwrap();
+    }
+    // Then a prefix reads its keys only, in byte order, with their positions
+    let read = |prefix: &'static str, max: usize| {
+        let store = &store;
+        async move { store.idempotency_keys(prefix, max).await.unwrap() }
+    };
+    let owned = |v: &[(&str, Vec<u64>)]| -> Vec<(String, Vec<u64>)> {
+        v.iter()
+            .map(|(k, p)| ((*k).to_owned(), p.clone()))
+            .collect()
+    };
+    assert_eq!(
+        read("cmd-a#", 10).await,
+        owned(&[("cmd-a#0", vec![5]), ("cmd-a#1", vec![2, 3])])
+    );
+    let all_cmd = read("cmd-", 10).await;
+    let keys: Vec<&str> = all_cmd.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["cmd-Z#0", "cmd-a#0", "cmd-a#1", "cmd-a%#0", "cmd-ab#0", "cmd-é#0"]
+    );
+    assert_eq!(read("cmd-", 2).await, all_cmd[..2].to_vec());
+    assert_eq!(read("cmd_", 10).await, owned(&[("cmd_a#0", vec![7])]));
+    assert_eq!(read("cmd-a%", 10).await, owned(&[("cmd-a%#0", vec![6])]));
+    assert_eq!(read("cmd-é#0", 10).await, owned(&[("cmd-é#0", vec![1])]));
+    assert!(read("cmd-b", 10).await.is_empty());
+    assert_eq!(read("", 100).await.len(), keyed.len());
+    // And the same after reopening
+    backend.close(store).await;
+    let store = backend.open(&place, Limits::default(), clock).await;
+    assert_eq!(
+        store.idempotency_keys("cmd-a#", 10).await.unwrap(),
+        owned(&[("cmd-a#0", vec![5]), ("cmd-a#1", vec![2, 3])])
+    );
+    backend.close(store).await;
+}
+
+/// Bytes of the large derived blob of the check below: more than one chunk of
+/// either durable backend (4 MiB), not a multiple of it.
+const DERIVED_TEST_BYTES: usize = 9 * 1024 * 1024 + 17;
+
+/// Derived data is kept apart from the log: absent until written, read back
+/// whole (a blob larger than a backend's chunks too), replaced whole, one name
+/// independent of another, durable across a reopen, and never in the log (the
+/// head does not move and the backend's own check passes).
+pub async fn derived_data_kept_apart_from_the_log<B: Backend>(backend: &B) {
+    // Given a store with one event
+    let (store, place, clock) = new_store(backend, "derived", Limits::default()).await;
+    store
+        .append(request(
+            stream(1),
+            ExpectedVersion::Exact(0),
+            vec![event("a")],
+        ))
+        .await
+        .unwrap();
+    let head = store.head().await.unwrap();
+    assert_eq!(store.read_derived("snapshot").await.unwrap(), None);
+    // When a large blob and a small one are written, then the large one replaced
+    let large: Vec<u8> = (0..DERIVED_TEST_BYTES).map(|i| (i % 251) as u8).collect();
+    store.write_derived("snapshot", &large).await.unwrap();
+    store.write_derived("other", b"kept").await.unwrap();
+    assert_eq!(store.read_derived("snapshot").await.unwrap(), Some(large));
+    store.write_derived("snapshot", b"smaller").await.unwrap();
+    // Then each reads back whole, the log is untouched, and a reopen keeps them
+    assert_eq!(
+        store.read_derived("snapshot").await.unwrap().as_deref(),
+        Some(&b"smaller"[..])
+    );
+    assert_eq!(store.head().await.unwrap(), head);
+    assert_verifies(backend, &store).await;
+    backend.close(store).await;
+    let store = backend.open(&place, Limits::default(), clock).await;
+    assert_eq!(
+        store.read_derived("snapshot").await.unwrap().as_deref(),
+        Some(&b"smaller"[..])
+    );
+    assert_eq!(
+        store.read_derived("other").await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+    assert_eq!(read_all(&store, 1).await.len(), 1);
+    backend.close(store).await;
+}
+
 /// Tasks racing for each version.
 const RACE_TASKS: usize = 16;
 /// Versions raced for.
@@ -984,6 +1094,16 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn store_recovers_head_and_versions_on_reopen() {
             $crate::conformance::head_and_versions_recovered_on_reopen(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn store_reads_idempotency_keys_by_prefix_in_byte_order() {
+            $crate::conformance::idempotency_keys_read_by_prefix_in_byte_order(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn store_keeps_derived_data_apart_from_the_log() {
+            $crate::conformance::derived_data_kept_apart_from_the_log(&$backend).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -293,4 +293,52 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// A storage failure.
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError>;
+
+    /// The idempotency keys recorded that start with `prefix`, in key order, each
+    /// with the positions of the append it made; at most `keys_max` of them. The
+    /// ledger reads the keys of one command here instead of holding every key in
+    /// memory. This default walks the whole log (a backend without a key index);
+    /// a backend with one reads the index.
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record.
+    async fn idempotency_keys(
+        &self,
+        prefix: &str,
+        keys_max: usize,
+    ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+        let mut found: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        let mut all = self.read_all(1);
+        while let Some(env) = next_envelope(&mut all).await {
+            let env = env?;
+            if let Some(k) = env.idempotency_key.filter(|k| k.starts_with(prefix)) {
+                found.entry(k).or_default().push(env.position);
+            }
+        }
+        Ok(found.into_iter().take(keys_max).collect())
+    }
+
+    /// Derived data stored under `name` by [`EventStore::write_derived`], or
+    /// `None`. Derived data (snapshots of folded state) lives apart from the log,
+    /// outside the hash chain, and is never trusted: its reader verifies it and
+    /// rebuilds it from the log when it does not verify. This default keeps
+    /// none.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// Replaces the derived data stored under `name`, atomically: a reader sees
+    /// the old bytes or the new ones, never a mix. This default keeps nothing
+    /// (a backend without room for derived data folds the log at every open).
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let _ = (name, bytes);
+        Ok(())
+    }
 }

@@ -57,7 +57,7 @@ use navigo_events_schema::{Envelope, Event, Money, YearMonth};
 use uuid::Uuid;
 
 /// The status of a contract on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// In force.
     Active,
@@ -74,7 +74,7 @@ pub enum Status {
 }
 
 /// A status from a date on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusChange {
     /// First day of the status.
     pub from: NaiveDate,
@@ -85,7 +85,7 @@ pub struct StatusChange {
 /// A period of validity: from a subscription or resumption to the next suspension
 /// or termination. It carries its free-month cycle (`PAY-FREE-MONTH`) and its
 /// billing months (`PAY-CUTOFF`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Period {
     /// First day in force.
     pub start: NaiveDate,
@@ -138,7 +138,7 @@ impl Period {
 }
 
 /// Amounts of one month (travel only; fees are in [`ContractMoney::fees`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MonthMoney {
     /// Owed for travel in the month.
     pub due: Money,
@@ -147,7 +147,7 @@ pub struct MonthMoney {
 }
 
 /// The money of a contract (`PAY-DUE-VS-COLLECTED`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContractMoney {
     /// Total due.
     pub due: Money,
@@ -196,7 +196,7 @@ impl ContractMoney {
 }
 
 /// A debit presented, per month.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DebitRecord {
     /// The `DebitPresented` event id.
     pub event_id: Uuid,
@@ -213,7 +213,7 @@ pub struct DebitRecord {
 }
 
 /// A rejection (`PAY-REJECT`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rejection {
     /// The `DebitRejected` event id.
     pub event_id: Uuid,
@@ -228,7 +228,7 @@ pub struct Rejection {
 }
 
 /// A refund due.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refund {
     /// Amount.
     pub amount: Money,
@@ -247,7 +247,7 @@ pub struct Refund {
 }
 
 /// A one-off payment (for `PAY-REFUND-METHOD`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OneOffPayment {
     /// Date.
     pub date: NaiveDate,
@@ -258,7 +258,7 @@ pub struct OneOffPayment {
 }
 
 /// A loss or theft declared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Loss {
     /// Date.
     pub date: NaiveDate,
@@ -269,7 +269,7 @@ pub struct Loss {
 }
 
 /// A Trésor Public notice (`BAN-TREASURY-2Y`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TreasuryNotice {
     /// Reference.
     pub notice_ref: String,
@@ -286,7 +286,7 @@ pub struct TreasuryNotice {
 }
 
 /// A requested Senior switch in processing (`SENIOR-SWITCH`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SeniorSwitchPending {
     /// Request date.
     pub requested: NaiveDate,
@@ -306,7 +306,7 @@ pub const PREPARED_TERMS_MAX: usize = 32;
 /// `registered_on` (`PAY-CUTOFF`): what a debit prepared before that change was
 /// composed from. The billing clock picks the set that applies to a month
 /// (`charges::prepared_terms`); the fold only keeps them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreparedTerms {
     /// The Paris date of the change's recorded-at instant: the day the ledger
     /// learnt it.
@@ -319,7 +319,7 @@ pub struct PreparedTerms {
 }
 
 /// The state of one contract.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ContractState {
     /// Contract id.
     pub id: Uuid,

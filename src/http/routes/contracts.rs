@@ -32,13 +32,17 @@ async fn contract_read(
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
     may_read_contract(st, &p, id).await?;
-    // The contract's slice of the live world (its stream, the catalogue, the
-    // persons and contracts its state reads), not the whole log: a read costs
-    // the contract's history, not the ledger's (equal views:
-    // tests/projections_slice.rs).
+    // The contract's slice (its stream, the catalogue, the persons and
+    // contracts its state reads), picked by the live world's indexes and read
+    // from the store, not the whole log: a read costs the contract's history,
+    // not the ledger's (equal views: tests/projections_slice.rs).
     let ledger = st.ledger.lock().await;
-    let events = navigo_projections::slice::contract_slice(ledger.world(), id)
+    let streams = navigo_projections::slice::contract_streams(ledger.world(), id)
         .ok_or_else(|| not_found(ProjectionError::UnknownContract(id)))?;
+    let events = ledger
+        .read_streams(&streams)
+        .await
+        .map_err(ApiError::from)?;
     Ok((id, q, events))
 }
 

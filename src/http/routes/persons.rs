@@ -29,12 +29,16 @@ async fn person_read(
     require(&p, &[Role::Agent, Role::Auditor], "read persons")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
-    // The person's slice of the live world (their stream, their contracts, the
-    // findings naming them, the reference streams), not the whole log (equal
-    // views: tests/projections_slice.rs).
+    // The person's slice (their stream, their contracts, the findings naming
+    // them, the reference streams), picked by the live world's indexes and read
+    // from the store, not the whole log (equal views: tests/projections_slice.rs).
     let ledger = st.ledger.lock().await;
-    let events = navigo_projections::slice::person_slice(ledger.world(), id)
+    let streams = navigo_projections::slice::person_streams(ledger.world(), id)
         .ok_or_else(|| not_found(ProjectionError::UnknownPerson(id)))?;
+    let events = ledger
+        .read_streams(&streams)
+        .await
+        .map_err(ApiError::from)?;
     Ok((id, q, events))
 }
 

@@ -1,0 +1,159 @@
+//! The import batch ([`Ledger::begin_import`](crate::Ledger::begin_import)): commands
+//! judged one after the other against the world, each decision folded at once
+//! as the envelope the store will give it, and the appends submitted together
+//! when the batch is committed, so that importing a history waits for one flush
+//! per group commit instead of one per command.
+
+use std::collections::BTreeSet;
+
+use navigo_events_schema::{Envelope, StreamId};
+use navigo_store::AppendRequest;
+
+/// Events judged and not yet submitted beyond which the batch is committed: a
+/// bound on the memory of a batch and on what a failed batch loses.
+pub const IMPORT_BATCH_EVENTS_MAX: usize = 50_000;
+
+/// One staged append: the request and the envelopes it was folded as.
+pub(crate) struct Staged {
+    pub(crate) request: AppendRequest,
+    pub(crate) provisional: Vec<Envelope>,
+}
+
+/// The appends judged and folded but not yet submitted.
+#[derive(Default)]
+pub(crate) struct ImportBatch {
+    pub(crate) staged: Vec<Staged>,
+    /// The idempotency keys of the staged appends.
+    pub(crate) keys: BTreeSet<String>,
+    /// The streams the staged appends write, with the indexes of their appends
+    /// in `staged`.
+    pub(crate) streams: std::collections::BTreeMap<StreamId, Vec<usize>>,
+    pub(crate) events: usize,
+}
+
+impl ImportBatch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.staged.is_empty()
+    }
+
+    /// The staged keys that start with `prefix`, in order.
+    pub(crate) fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.keys
+            .range(prefix.to_owned()..)
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn push(&mut self, staged: Staged) {
+        if let Some(k) = &staged.request.idempotency_key {
+            self.keys.insert(k.clone());
+        }
+        self.streams
+            .entry(staged.request.stream)
+            .or_default()
+            .push(self.staged.len());
+        self.events += staged.provisional.len();
+        self.staged.push(staged);
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<Staged> {
+        self.keys.clear();
+        self.streams.clear();
+        self.events = 0;
+        std::mem::take(&mut self.staged)
+    }
+
+    /// The staged envelopes of `stream`, in order.
+    pub(crate) fn staged_of(&self, stream: StreamId) -> impl Iterator<Item = &Envelope> + '_ {
+        self.streams
+            .get(&stream)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.staged.get(*i))
+            .flat_map(|s| s.provisional.iter())
+    }
+
+    pub(crate) fn full(&self) -> bool {
+        self.events >= IMPORT_BATCH_EVENTS_MAX
+    }
+}
+
+/// The envelopes the store will give `request` appended next after `world`'s
+/// head, recorded at `at` (import mode); their hashes are placeholders until
+/// the batch is committed.
+pub(crate) fn provisional(
+    world: &navigo_rules::world::World,
+    request: &AppendRequest,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<Envelope> {
+    let version = world.version(request.stream);
+    (1u64..)
+        .zip(&request.events)
+        .map(|(i, e)| {
+            let assigned = navigo_events_schema::Assigned {
+                stream: request.stream,
+                stream_seq: version + i,
+                position: world.position + i,
+                recorded_at: at,
+                idempotency_key: request.idempotency_key.as_deref(),
+                prev_hash: navigo_events_schema::Hash::GENESIS,
+            };
+            Envelope::assemble(&assigned, e.clone(), navigo_events_schema::Hash::GENESIS)
+        })
+        .collect()
+}
+
+/// Submits the staged appends in order, [`crate::inflight::APPENDS_IN_FLIGHT_MAX`] at a
+/// time, each chunk awaited before the next (one or a few group commits per
+/// chunk); checks that the store assigned every event the position and
+/// sequence it was folded with. Returns the hash of the last record.
+///
+/// # Errors
+/// The first store failure, or an append the store answered otherwise than
+/// folded (nothing after it is kept in the world: the caller refolds it).
+pub(crate) async fn submit<S: navigo_store::EventStore>(
+    store: &S,
+    staged: Vec<Staged>,
+) -> Result<Option<navigo_events_schema::Hash>, navigo_store::StoreError> {
+    use navigo_store::{AppendOutcome, StoreError};
+    let mut head = None;
+    let mut rest = staged.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<Staged> = rest
+            .by_ref()
+            .take(crate::inflight::APPENDS_IN_FLIGHT_MAX)
+            .collect();
+        let (requests, provisional): (Vec<_>, Vec<_>) = chunk
+            .into_iter()
+            .map(|s| (s.request, s.provisional))
+            .unzip();
+        let futures = requests
+            .into_iter()
+            .map(|r| store.append_stored(r))
+            .collect();
+        let outcomes = crate::inflight::join_in_order(futures).await;
+        for (folded, outcome) in provisional.into_iter().zip(outcomes) {
+            let stored = match outcome? {
+                (AppendOutcome::Appended { .. }, stored) => stored,
+                (other, _) => {
+                    return Err(StoreError::Storage(format!(
+                        "an imported append was answered {other:?}, not appended as judged"
+                    )))
+                }
+            };
+            let same = stored.len() == folded.len()
+                && stored.iter().zip(&folded).all(|(s, f)| {
+                    (s.position, s.stream, s.stream_seq, s.event_id)
+                        == (f.position, f.stream, f.stream_seq, f.event_id)
+                });
+            if !same {
+                return Err(StoreError::Storage(
+                    "the store assigned an imported append other positions than judged".into(),
+                ));
+            }
+            head = stored.last().map(|e| e.hash).or(head);
+        }
+    }
+    Ok(head)
+}

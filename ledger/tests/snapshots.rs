@@ -1,0 +1,419 @@
+//! Snapshots of the folded world and the memory the ledger holds, on generated
+//! populations over sled:
+//! - a snapshot taken at any point plus the log's tail after it folds to the
+//!   world the whole log folds to, across annulments and payer changes;
+//! - a corrupt, stale (beyond the log, or of another log) or other-version
+//!   snapshot is refused and the world is folded from the log instead;
+//! - the ledger's world holds states, indexes and versions only, within named
+//!   bounds, whatever the length of the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::command::AnnulEvent;
+use navigo_events_schema::types::{Actor, ActorRole, Channel};
+use navigo_events_schema::{Command, CommandEnvelope, Event, StreamId, StreamKind};
+use navigo_ledger_core::snapshot::{self, Refused, SNAPSHOT_NAME};
+use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_rules::world::World;
+use navigo_rules::Policy;
+use navigo_sim::driver::{resolve, send};
+use navigo_sim::generate::{generate, Plan, PopulationConfig};
+use navigo_store::{EventStore, Limits, ManualClock};
+use navigo_store_sled::SledStore;
+use proptest::prelude::*;
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("snapshot-tests")
+        .join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn builtin_at() -> DateTime<Utc> {
+    "2011-06-01T00:00:00Z".parse().unwrap()
+}
+
+fn open_store(dir: &Path) -> SledStore {
+    SledStore::init(dir).unwrap();
+    SledStore::open(
+        dir,
+        Limits::default(),
+        Arc::new(ManualClock::new(builtin_at())),
+    )
+    .unwrap()
+}
+
+fn plan(seed: u64, contracts: u32) -> Plan {
+    let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
+    generate(
+        PopulationConfig {
+            seed,
+            contracts,
+            from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            through: NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+        },
+        &campaigns,
+    )
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Everything a world holds but its histories and keys, as comparable bytes: the
+/// snapshot's own encoding (states, indexes, versions, head) and the catalogue.
+fn fingerprint(world: &World) -> (Vec<u8>, String) {
+    (
+        snapshot::encode(world).unwrap(),
+        format!("{:?}", world.catalogue),
+    )
+}
+
+/// The world the whole log folds to, through `World::apply` (with histories).
+async fn full_fold(store: &SledStore) -> World {
+    let mut w = World::new();
+    w.apply_all(&store.read_log(1).await.unwrap());
+    w
+}
+
+/// An annulment of the `nth` annullable event (not a stream's opening event)
+/// of the contract streams, by an agent at `at`.
+fn annulment(
+    world: &World,
+    events: &[navigo_events_schema::Envelope],
+    nth: usize,
+    at: DateTime<Utc>,
+) -> Option<CommandEnvelope> {
+    let annullable: Vec<_> = events
+        .iter()
+        .filter(|e| e.stream.kind == StreamKind::Contract)
+        .filter(|e| {
+            !matches!(
+                e.event,
+                Event::ContractSubscribed(_) | Event::EventAnnulled(_)
+            )
+        })
+        .filter(|e| world.contract(e.stream.id).is_some())
+        .collect();
+    let target = annullable.get(nth % annullable.len().max(1))?;
+    Some(CommandEnvelope {
+        request_at: at,
+        actor: Actor {
+            role: ActorRole::Agent,
+            id: "A1".into(),
+        },
+        channel: Some(Channel::Agency),
+        idempotency_key: Some(format!("annul-{nth}")),
+        expected_version: None,
+        command: Command::AnnulEvent(AnnulEvent {
+            stream: target.stream,
+            event_id: target.event_id,
+            reason: "a correction".into(),
+        }),
+    })
+}
+
+/// A payer change of the `nth` contract in force paid by direct debit, to
+/// another adult person, with the contract's last mandate.
+fn payer_change(world: &World, nth: usize, at: DateTime<Utc>) -> Option<CommandEnvelope> {
+    use navigo_rules::contract::state::Status;
+    let candidates: Vec<_> = world
+        .contracts
+        .values()
+        .filter(|c| c.current_status() == Status::Active && !c.mandates.is_empty())
+        .collect();
+    let c = candidates.get(nth % candidates.len().max(1))?;
+    let adult = NaiveDate::from_ymd_opt(2000, 1, 1)?;
+    let payer = world
+        .persons
+        .values()
+        .filter(|p| p.id != c.payer && p.birth_date < adult)
+        .nth(nth % 7)?;
+    Some(CommandEnvelope {
+        request_at: at,
+        actor: Actor {
+            role: ActorRole::Agent,
+            id: "A1".into(),
+        },
+        channel: Some(Channel::Agency),
+        idempotency_key: Some(format!("payer-{nth}")),
+        expected_version: None,
+        command: Command::ChangePayer(navigo_events_schema::command::ChangePayer {
+            contract_id: c.id,
+            payer: payer.id,
+            mandate: c.mandates.last().map(|(_, m)| m.clone()),
+        }),
+    })
+}
+
+/// Drives `plan` through a ledger in `dir`, writing a snapshot after `cut`
+/// planned requests and annulling an event after every `annul_every` requests
+/// past the first third; returns the position of the snapshot.
+async fn drive_with_cut(dir: &Path, plan: &Plan, cut: usize, annul_every: usize) -> u64 {
+    let mut ledger = Ledger::open(open_store(dir), Policy::default(), 7)
+        .await
+        .unwrap();
+    ledger
+        .load_builtin_reference(builtin_at(), ClockMode::Import)
+        .await
+        .unwrap();
+    let mut snapshot_at = 0;
+    for (i, p) in plan.commands.iter().enumerate() {
+        if i == cut {
+            snapshot_at = ledger.write_snapshot().await.unwrap();
+        }
+        for cmd in resolve(ledger.world(), p) {
+            send(&mut ledger, &cmd).await.unwrap();
+        }
+        if i % (annul_every / 2) == 0 {
+            if let Some(cmd) =
+                payer_change(ledger.world(), i, p.at + chrono::Duration::milliseconds(1))
+            {
+                let _ = ledger.execute(&cmd, ClockMode::Import).await;
+            }
+        }
+        if i > plan.commands.len() / 3 && i % annul_every == 0 {
+            let events = ledger.store().read_log(1).await.unwrap();
+            let at = p.at + chrono::Duration::milliseconds(1);
+            if let Some(cmd) = annulment(ledger.world(), &events, i, at) {
+                // Refusals are fine (the clock may have moved the stream on).
+                let _ = ledger.execute(&cmd, ClockMode::Import).await;
+            }
+        }
+    }
+    ledger.into_store().close().await.unwrap();
+    snapshot_at
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// Snapshot + tail equals the full fold, for random cut points, across
+    /// annulments (each rebuilds its stream) and the payer changes of the
+    /// generated population.
+    #[test]
+    fn snapshot_plus_tail_equals_full_fold_at_random_cut_points(
+        seed in 1u64..1_000,
+        cut_permille in 0usize..1_000,
+        annul_every in 40usize..120,
+    ) {
+        let rt = rt();
+        rt.block_on(async {
+            let plan = plan(seed, 12);
+            let cut = plan.commands.len() * cut_permille / 1_000;
+            let dir = fresh_dir("cut");
+            let snapshot_at = drive_with_cut(&dir, &plan, cut, annul_every).await;
+            let store = open_store(&dir);
+            let events = store.read_log(1).await.unwrap();
+            assert!(events.iter().any(|e| matches!(e.event, Event::EventAnnulled(_))), "seed {seed}: an annulment");
+            assert!(events.iter().any(|e| matches!(e.event, Event::PayerChanged(_))), "seed {seed}: a payer change");
+            let full = full_fold(&store).await;
+            let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
+            let opened = ledger.opened().clone();
+            prop_assert_eq!(opened.snapshot_position, Some(snapshot_at));
+            prop_assert_eq!(opened.tail_events, full.position - snapshot_at);
+            prop_assert!(fingerprint(ledger.world()) == fingerprint(&full), "seed {seed}, cut {cut}");
+            ledger.into_store().close().await.unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(())
+        })?;
+    }
+}
+
+/// A small driven ledger with a snapshot at its head; returns its directory.
+async fn ledger_with_snapshot(name: &str, seed: u64) -> PathBuf {
+    let dir = fresh_dir(name);
+    let plan = plan(seed, 6);
+    drive_with_cut(&dir, &plan, plan.commands.len() / 2, 50).await;
+    let mut ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+        .await
+        .unwrap();
+    ledger.write_snapshot().await.unwrap();
+    ledger.into_store().close().await.unwrap();
+    dir
+}
+
+/// Opens the ledger in `dir` after `tamper` changed its snapshot; checks the
+/// refusal, that the world equals the full fold, and that closing writes a
+/// snapshot that verifies again.
+async fn check_refused(
+    dir: &Path,
+    tamper: impl FnOnce(&mut Vec<u8>),
+    expect: fn(&Refused) -> bool,
+) {
+    let store = open_store(dir);
+    let mut bytes = store
+        .read_derived(SNAPSHOT_NAME)
+        .await
+        .unwrap()
+        .expect("a snapshot");
+    tamper(&mut bytes);
+    store.write_derived(SNAPSHOT_NAME, &bytes).await.unwrap();
+    let full = full_fold(&store).await;
+    let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
+    let refused = ledger.opened().snapshot_refused.clone().expect("refused");
+    assert!(expect(&refused), "{refused:?}");
+    assert_eq!(ledger.opened().snapshot_position, None);
+    assert_eq!(ledger.opened().tail_events, full.position);
+    assert!(fingerprint(ledger.world()) == fingerprint(&full));
+    // Rebuilt: the next close writes a snapshot that verifies.
+    ledger.close().await.unwrap().close().await.unwrap();
+    let ledger = Ledger::open(open_store(dir), Policy::default(), 7)
+        .await
+        .unwrap();
+    assert_eq!(ledger.opened().snapshot_position, Some(full.position));
+    assert_eq!(ledger.opened().tail_events, 0);
+    assert!(fingerprint(ledger.world()) == fingerprint(&full));
+    ledger.into_store().close().await.unwrap();
+}
+
+#[test]
+fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
+    rt().block_on(async {
+        let dir = ledger_with_snapshot("corrupt", 11).await;
+        // A flipped byte in the payload: its hash no longer matches.
+        check_refused(
+            &dir,
+            |b| {
+                let i = b.len() - 7;
+                b[i] ^= 0x20;
+            },
+            |r| *r == Refused::Hash,
+        )
+        .await;
+        // A flipped byte in the magic: not a snapshot.
+        check_refused(&dir, |b| b[3] ^= 0x01, |r| *r == Refused::Format).await;
+        // Truncated.
+        check_refused(&dir, |b| b.truncate(40), |r| *r == Refused::Format).await;
+        // Another schema version of the states.
+        check_refused(
+            &dir,
+            |b| b[16..20].copy_from_slice(&999u32.to_be_bytes()),
+            |r| *r == Refused::Version { found: 999 },
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+#[test]
+fn snapshot_stale_beyond_the_log_or_of_another_log_is_refused_and_rebuilt() {
+    rt().block_on(async {
+        let long = ledger_with_snapshot("long", 21).await;
+        let other = ledger_with_snapshot("other", 22).await;
+        let long_snapshot = {
+            let s = open_store(&long);
+            let b = s.read_derived(SNAPSHOT_NAME).await.unwrap().unwrap();
+            s.close().await.unwrap();
+            b
+        };
+        let (other_head, long_head) = {
+            let a = open_store(&other);
+            let h = a.head().await.unwrap().position;
+            a.close().await.unwrap();
+            let b = open_store(&long);
+            let l = b.head().await.unwrap().position;
+            b.close().await.unwrap();
+            (h, l)
+        };
+        // The snapshot of one ledger put in another's derived data: beyond its
+        // head, or at a position whose record is not the one it was taken after.
+        let expect_beyond = long_head > other_head;
+        check_refused(
+            &other,
+            |b| *b = long_snapshot.clone(),
+            if expect_beyond {
+                |r: &Refused| matches!(r, Refused::BeyondHead { .. })
+            } else {
+                |r: &Refused| matches!(r, Refused::OtherLog { .. })
+            },
+        )
+        .await;
+        // A snapshot that names its position's record with a wrong hash.
+        check_refused(
+            &other,
+            |b| b[28] ^= 0xFF,
+            |r| {
+                matches!(
+                    r,
+                    Refused::Hash | Refused::OtherLog { .. } | Refused::Payload(_)
+                )
+            },
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&long);
+        let _ = std::fs::remove_dir_all(&other);
+    });
+}
+
+#[test]
+fn memory_world_holds_states_indexes_and_versions_only_within_named_bounds() {
+    use navigo_ledger_core::histories::COMMAND_HISTORY_STREAMS_MAX;
+    rt().block_on(async {
+        let dir = fresh_dir("memory");
+        let plan = plan(5, 30);
+        let mut ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+            .await
+            .unwrap();
+        ledger
+            .load_builtin_reference(builtin_at(), ClockMode::Import)
+            .await
+            .unwrap();
+        ledger.begin_import();
+        let mut keys_seen = 0usize;
+        for p in &plan.commands {
+            for cmd in resolve(ledger.world(), p) {
+                keys_seen += usize::from(cmd.idempotency_key.is_some());
+                send(&mut ledger, &cmd).await.unwrap();
+                // Between commands: no history and no key, and an import batch
+                // within its bound.
+                let w = ledger.world();
+                assert!(
+                    w.history.is_empty(),
+                    "histories are forgotten after each command"
+                );
+                assert!(w.idempotency_keys.is_empty(), "keys stay in the store");
+                assert!(ledger.staged_events() <= navigo_ledger_core::IMPORT_BATCH_EVENTS_MAX);
+            }
+        }
+        ledger.end_import().await.unwrap();
+        let store_events = ledger.store().read_log(1).await.unwrap();
+        let w = ledger.world();
+        // One state per contract and person stream, one version per stream,
+        // whatever the number of events.
+        let streams: std::collections::BTreeSet<StreamId> =
+            store_events.iter().map(|e| e.stream).collect();
+        let count = |k: StreamKind| streams.iter().filter(|s| s.kind == k).count();
+        assert_eq!(w.contracts.len(), count(StreamKind::Contract));
+        assert_eq!(w.persons.len(), count(StreamKind::Person));
+        assert_eq!(w.versions.len(), streams.len());
+        assert!(
+            store_events.len() > 10 * streams.len() / 2,
+            "a log much longer than its streams"
+        );
+        assert!(keys_seen > 0);
+        // The indexes hold one entry per contract and person at most (plus the
+        // persons a payer change or a fraud finding added).
+        let indexed: usize = w.by_holder.values().map(|s| s.len()).sum();
+        assert_eq!(indexed, w.contracts.len());
+        assert!(w.by_client_number.len() <= w.persons.len());
+        // A command's histories are bounded.
+        for p in w.persons.keys() {
+            let mut s = Default::default();
+            navigo_ledger_core::histories::ban_streams(w, *p, &mut s);
+            assert!(s.len() <= COMMAND_HISTORY_STREAMS_MAX);
+        }
+        ledger.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

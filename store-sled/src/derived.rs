@@ -1,0 +1,95 @@
+//! Derived data (snapshots of the ledger's folded state) in a sled tree of its
+//! own, [`DERIVED_TREE_NAME`], beside the log's tree: never in the hash chain,
+//! never read by `verify`, and rebuilt from the log by its reader whenever it
+//! does not verify (the reader owns the framing and the hash; this module only
+//! stores bytes).
+//!
+//! | key                         | value                                         |
+//! |-----------------------------|-----------------------------------------------|
+//! | `H` ‖ name                  | total bytes (u64 BE) ‖ chunk count (u32 BE)   |
+//! | `C` ‖ name ‖ 0 ‖ index (u32 BE) | the chunk's bytes ([`DERIVED_CHUNK_BYTES_MAX`] at most) |
+//!
+//! A blob is cut into chunks so that no sled value is larger than a few
+//! megabytes; the header and every chunk are replaced in one sled batch, so a
+//! reader sees the old blob or the new one whole.
+
+use navigo_store::StoreError;
+
+use crate::writer::storage;
+
+/// The sled tree of derived data.
+pub const DERIVED_TREE_NAME: &[u8] = b"navigo-derived";
+/// Bytes of one chunk of a derived blob.
+pub const DERIVED_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
+const HEADER: u8 = b'H';
+const CHUNK: u8 = b'C';
+
+fn header_key(name: &str) -> Vec<u8> {
+    let mut k = vec![HEADER];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn chunk_prefix(name: &str) -> Vec<u8> {
+    let mut k = vec![CHUNK];
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k
+}
+
+fn chunk_key(name: &str, index: u32) -> Vec<u8> {
+    let mut k = chunk_prefix(name);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// The blob stored under `name`, or `None` (none stored, or a header whose
+/// chunks are not all there: the reader then rebuilds what it stood for).
+///
+/// # Errors
+/// A storage failure.
+pub fn read(tree: &sled::Tree, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(h) = tree.get(header_key(name)).map_err(storage)? else {
+        return Ok(None);
+    };
+    if h.len() != 12 {
+        return Ok(None);
+    }
+    let mut total = [0u8; 8];
+    total.copy_from_slice(&h[..8]);
+    let mut count = [0u8; 4];
+    count.copy_from_slice(&h[8..]);
+    let (total, count) = (u64::from_be_bytes(total), u32::from_be_bytes(count));
+    let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for i in 0..count {
+        match tree.get(chunk_key(name, i)).map_err(storage)? {
+            Some(c) => out.extend_from_slice(&c),
+            None => return Ok(None),
+        }
+    }
+    Ok((out.len() as u64 == total).then_some(out))
+}
+
+/// Replaces the blob stored under `name` in one sled batch, and flushes.
+///
+/// # Errors
+/// A storage failure.
+pub fn write(db: &sled::Db, tree: &sled::Tree, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    for old in tree.scan_prefix(chunk_prefix(name)).keys() {
+        batch.remove(old.map_err(storage)?);
+    }
+    let chunks: Vec<&[u8]> = bytes.chunks(DERIVED_CHUNK_BYTES_MAX).collect();
+    let count = u32::try_from(chunks.len())
+        .map_err(|_| StoreError::Storage(format!("derived data {name} is too large")))?;
+    for (i, c) in (0u32..).zip(&chunks) {
+        batch.insert(chunk_key(name, i), *c);
+    }
+    let mut header = Vec::with_capacity(12);
+    header.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    header.extend_from_slice(&count.to_be_bytes());
+    batch.insert(header_key(name), header);
+    tree.apply_batch(batch).map_err(storage)?;
+    db.flush().map_err(storage)?;
+    Ok(())
+}
