@@ -748,7 +748,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("navigo-store", &["navigo-events-schema"]),
     (
         "navigo-store-sled",
-        &["navigo-events-schema", "navigo-store"],
+        &["navigo-events-schema", "navigo-merkle", "navigo-store"],
     ),
     (
         "navigo-store-postgres",

@@ -670,6 +670,8 @@ fn susp_max_12m_a_ledger_with_the_old_termination_spelling_verifies_and_reads_th
         let mut bytes = blake3::hash(old.as_bytes()).as_bytes().to_vec();
         bytes.extend_from_slice(old.as_bytes());
         raw.put_record(1, &bytes).unwrap();
+        // (that version kept no Merkle tree)
+        raw.remove_merkle_tree().unwrap();
         raw.flush().unwrap();
     }
     // Then the chain verifies over the stored bytes

@@ -23,5 +23,5 @@ pub use checkpoint::{generate_key, Checkpoint, CheckpointSigner, CheckpointVerif
 pub use error::MerkleError;
 pub use heads::{check_head, StreamHead, StreamHeads};
 pub use proof::{ConsistencyProof, InclusionProof, TreeHead, PROOF_HASHES_MAX};
-pub use tlog_tiles::{Hash, HashReader, HASH_SIZE};
+pub use tlog_tiles::{Error as TlogError, Hash, HashReader, HASH_SIZE};
 pub use tree::{leaf_hash, nodes_for_append, root, stored_node_count, MemoryTree};

@@ -27,8 +27,9 @@ pub const LOG: u8 = b'L';
 pub const STREAM: u8 = b'S';
 /// Prefix of the idempotency keys.
 pub const IDEM: u8 = b'I';
-/// Prefix reserved for the Merkle tree over the log (its nodes and signed
-/// checkpoints). Nothing writes it yet; `verify` ignores it.
+/// Prefix of the Merkle tree over the log: `T ‖ stored hash index` → the node's
+/// SHA-256 (see `navigo_merkle`), written in the batch of the record that
+/// completes it.
 pub const MERKLE: u8 = b'T';
 /// Prefix reserved for derived data kept in the ledger's tree (snapshots of
 /// folded state, caches): never trusted on its own, each entry carries the
@@ -54,6 +55,14 @@ pub fn log_key(position: u64) -> [u8; LOG_KEY_LEN] {
     let mut k = [0u8; LOG_KEY_LEN];
     k[0] = LOG;
     k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// `T ‖ stored hash index`.
+pub fn merkle_key(index: u64) -> [u8; LOG_KEY_LEN] {
+    let mut k = [0u8; LOG_KEY_LEN];
+    k[0] = MERKLE;
+    k[1..].copy_from_slice(&index.to_be_bytes());
     k
 }
 

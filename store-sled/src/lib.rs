@@ -15,10 +15,12 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 pub mod derived;
 pub mod format;
 pub mod frame;
 pub mod keys;
+mod merkle;
 pub mod raw;
 pub mod read;
 pub mod verify;
@@ -303,6 +305,7 @@ impl SledStore {
         let format = check_marker(path)?;
         let (db, tree) = open_db(path, format)?;
         let head = recover_head(&tree, format)?;
+        merkle::catch_up(&db, &tree, format, head.position)?;
         let derived = db.open_tree(derived::DERIVED_TREE_NAME).map_err(storage)?;
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
@@ -337,6 +340,63 @@ impl SledStore {
             writer_done: Some(done_rx),
             verified: RwLock::new(VerifiedRecords::default()),
         })
+    }
+
+    /// The Merkle tree of the first `size` records: its size and root, what a
+    /// checkpoint signs.
+    ///
+    /// # Errors
+    /// A size beyond the durable head, or a tree node that cannot be read.
+    pub fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {
+        self.within_head(size)?;
+        let root =
+            navigo_merkle::root(size, &merkle::Nodes::new(&self.tree)).map_err(tree_error)?;
+        Ok(navigo_merkle::TreeHead { size, root })
+    }
+
+    /// The proof that the record at `position` is in the tree of the first
+    /// `size` records.
+    ///
+    /// # Errors
+    /// A position or size beyond the durable head, or an unreadable node.
+    pub fn prove_inclusion(
+        &self,
+        size: u64,
+        position: u64,
+    ) -> Result<navigo_merkle::InclusionProof, StoreError> {
+        self.within_head(size)?;
+        let index = position
+            .checked_sub(1)
+            .ok_or_else(|| tree_error("position 0"))?;
+        navigo_merkle::InclusionProof::prove(size, index, &merkle::Nodes::new(&self.tree))
+            .map_err(tree_error)
+    }
+
+    /// The proof that the tree of `new` records extends the tree of `old`.
+    ///
+    /// # Errors
+    /// `new` beyond the durable head or below `old`, or an unreadable node.
+    pub fn prove_consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<navigo_merkle::ConsistencyProof, StoreError> {
+        self.within_head(new)?;
+        navigo_merkle::ConsistencyProof::prove(old, new, &merkle::Nodes::new(&self.tree))
+            .map_err(tree_error)
+    }
+
+    fn within_head(&self, size: u64) -> Result<(), StoreError> {
+        let head = self
+            .head
+            .read()
+            .map_or_else(|p| p.into_inner().position, |h| h.position);
+        if size > head {
+            return Err(tree_error(format!(
+                "a tree of {size} records asked of a log of {head}"
+            )));
+        }
+        Ok(())
     }
 
     /// Stops the writer after the appends already queued, and flushes. The
@@ -698,6 +758,10 @@ pub fn raw_stream_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
 
 /// The parallel whole-log read against the `read_all` stream, with the
 /// internals of [`read`] at hand (chunk sizes and workers).
+fn tree_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Storage(format!("the Merkle tree: {e}"))
+}
+
 #[cfg(test)]
 mod read_log_tests {
     use std::sync::Arc;

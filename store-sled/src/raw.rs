@@ -67,6 +67,21 @@ impl RawLedger {
         Ok(())
     }
 
+    /// Removes every node of the Merkle tree, leaving the ledger as one written
+    /// before the store kept it: the next `open` computes the tree from the
+    /// records as they are then. Returns how many nodes were removed.
+    ///
+    /// # Errors
+    /// A storage failure.
+    pub fn remove_merkle_tree(&self) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for k in self.tree.scan_prefix([keys::MERKLE]).keys() {
+            self.tree.remove(k.map_err(storage)?).map_err(storage)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Flushes every edit to disk.
     ///
     /// # Errors

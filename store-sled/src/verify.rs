@@ -29,6 +29,10 @@ impl From<StoreError> for Stop {
 /// The walk of the log: the last good record, and each stream's last sequence.
 struct Walk {
     format: Format,
+    /// The records the Merkle tree covers: all of them once the ledger was
+    /// opened by a version that keeps it (a ledger from before the tree, read
+    /// here without being opened, has none yet; opening computes them).
+    tree_covered: u64,
     head: Head,
     seqs: HashMap<StreamId, u64>,
 }
@@ -39,8 +43,13 @@ struct Walk {
 /// # Errors
 /// Only a storage failure; every kind of corruption is reported in the report.
 pub(crate) fn verify_tree(tree: &sled::Tree, format: Format) -> Result<VerifyReport, StoreError> {
+    let last = match tree.scan_prefix([keys::LOG]).next_back() {
+        Some(item) => keys::log_key_position(&item.map_err(storage)?.0).unwrap_or(0),
+        None => 0,
+    };
     let mut walk = Walk {
         format,
+        tree_covered: crate::merkle::covered(tree, last)?,
         head: Head {
             position: 0,
             hash: Hash::GENESIS,
@@ -78,8 +87,11 @@ impl Walk {
                 position: expected,
                 problem,
             };
-            let env = record_at(self.format, expected, &k, &v).map_err(bad)?;
+            let (env, leaf) = record_at(self.format, expected, &k, &v).map_err(bad)?;
             self.check_chain(&env).map_err(bad)?;
+            if expected <= self.tree_covered {
+                check_tree_nodes(tree, expected - 1, leaf).map_err(bad)?;
+            }
             let index = tree
                 .get(keys::stream_key(&env.stream, env.stream_seq))
                 .map_err(storage)?;
@@ -180,7 +192,12 @@ impl Walk {
 /// The record stored under log key `k` as the record at position `expected`:
 /// at its key, its stored form giving back a record, its bytes hashing to the
 /// hash it claims, decodable, and saying its own position.
-fn record_at(format: Format, expected: u64, k: &[u8], stored: &[u8]) -> Result<Envelope, Problem> {
+fn record_at(
+    format: Format,
+    expected: u64,
+    k: &[u8],
+    stored: &[u8],
+) -> Result<(Envelope, navigo_merkle::Hash), Problem> {
     let pos = keys::log_key_position(k);
     if pos != Some(expected) {
         return Err(Problem::Missing { next_found: pos });
@@ -196,5 +213,32 @@ fn record_at(format: Format, expected: u64, k: &[u8], stored: &[u8]) -> Result<E
             found: env.position,
         });
     }
-    Ok(env)
+    Ok((env, crate::merkle::leaf_of(v)))
+}
+
+/// The Merkle tree's nodes that the record of 0-based `index` completes are
+/// stored and equal to what its leaf and the nodes before give. Checked in log
+/// order, each node rests on nodes already checked.
+fn check_tree_nodes(
+    tree: &sled::Tree,
+    index: u64,
+    leaf: navigo_merkle::Hash,
+) -> Result<(), Problem> {
+    let nodes = crate::merkle::Nodes::new(tree);
+    let expected =
+        navigo_merkle::nodes_for_append(index, leaf, &nodes).map_err(|e| Problem::TreeNode {
+            index,
+            why: e.to_string(),
+        })?;
+    for (i, want) in expected {
+        let found = tree.get(keys::merkle_key(i)).ok().flatten();
+        if found.as_deref() != Some(&want.0[..]) {
+            let why = match found {
+                None => "missing".to_owned(),
+                Some(v) => format!("found {}, the records give {want}", hex::encode(v)),
+            };
+            return Err(Problem::TreeNode { index: i, why });
+        }
+    }
+    Ok(())
 }

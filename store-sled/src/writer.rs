@@ -35,8 +35,11 @@ use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
 
-/// One write of a batch: a key and its value.
-type KeyValue = (Vec<u8>, Vec<u8>);
+pub(crate) use crate::batch::{storage, KeyValue};
+
+/// A request's records as the writer prepares them: the writes that store
+/// them, their chain hashes and their Merkle leaves, in position order.
+type Records = (Vec<KeyValue>, Vec<Hash>, Vec<navigo_merkle::Hash>);
 
 /// Stream versions kept in the writer's cache. When full, the cache is cleared and
 /// refilled from the stream index on demand: a bound, not an eviction policy,
@@ -276,6 +279,8 @@ struct Overlay {
     /// decreases with position, and one reading per batch saves a clock read and
     /// the formatting of an instant per request.
     now: DateTime<Utc>,
+    /// The Merkle leaves of the records prepared, in position order.
+    leaves: Vec<navigo_merkle::Hash>,
 }
 
 /// A reply owed once the batch is durable.
@@ -453,6 +458,7 @@ impl Writer {
             versions: VersionMap::with_capacity_and_hasher(jobs.len(), *self.versions.hasher()),
             keys: HashMap::new(),
             now: self.clock.now(),
+            leaves: Vec::new(),
         };
         let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut owed = Vec::with_capacity(jobs.len());
@@ -469,7 +475,11 @@ impl Writer {
             }
         }
         if !batch.is_empty() {
-            if let Err(why) = self.apply(batch) {
+            let tree_nodes = self.tree_nodes(&overlay.leaves);
+            if let Err(why) = tree_nodes
+                .map(|n| batch.extend(n))
+                .and_then(|()| self.apply(batch))
+            {
                 set_failed(&self.failed, why.clone());
                 send_all(owed, Some(&why));
                 return;
@@ -490,6 +500,17 @@ impl Writer {
         if let Err(unsent) = flusher.send(bundle) {
             send_all(unsent.0.owed, Some("the flusher stopped"));
         }
+    }
+
+    /// The Merkle tree's nodes for the leaves of a batch's records, which
+    /// follow the durable head; written in the same batch as the records.
+    fn tree_nodes(&self, leaves: &[navigo_merkle::Hash]) -> Result<Vec<KeyValue>, String> {
+        let mut nodes = crate::merkle::Nodes::new(&self.tree);
+        let mut writes = Vec::with_capacity(2 * leaves.len());
+        for (index, leaf) in (self.head.position..).zip(leaves) {
+            writes.extend(nodes.append(index, *leaf).map_err(|e| e.to_string())?);
+        }
+        Ok(writes)
     }
 
     /// Applies the batch atomically (durable only after the flush that follows).
@@ -599,7 +620,8 @@ impl Writer {
             .checked_add(1)
             .ok_or_else(|| StoreError::Storage("global position overflow".into()))?;
         let prev_hash = overlay.head.hash;
-        let (mut writes, hashes) = self.records(p, first, current, recorded_at, prev_hash)?;
+        let (mut writes, hashes, leaves) =
+            self.records(p, first, current, recorded_at, prev_hash)?;
         let stream_version = current + n;
         if let (Some(key), Some(digest)) = (&r.idempotency_key, digest) {
             let entry = IdemEntry {
@@ -611,6 +633,7 @@ impl Writer {
             overlay.keys.insert(key.clone(), entry);
         }
         batch.extend(writes);
+        overlay.leaves.extend(leaves);
         overlay.head = Head {
             position: first + n - 1,
             hash: hashes.last().copied().unwrap_or(prev_hash),
@@ -685,7 +708,7 @@ impl Writer {
         current: u64,
         recorded_at: DateTime<Utc>,
         mut prev: Hash,
-    ) -> Result<(Vec<KeyValue>, Vec<Hash>), StoreError> {
+    ) -> Result<Records, StoreError> {
         let r = &p.request;
         if p.encoded.len() != r.events.len() {
             return Err(StoreError::Encode(
@@ -701,6 +724,7 @@ impl Writer {
         };
         let max = u64::from(self.limits.event_bytes_max);
         let mut hashes = Vec::with_capacity(r.events.len());
+        let mut leaves = Vec::with_capacity(r.events.len());
         let mut writes = Vec::with_capacity(2 * r.events.len() + 1);
         for (i, pre) in p.encoded.iter().enumerate() {
             let i = i as u64;
@@ -714,6 +738,7 @@ impl Writer {
                     actual: bytes.len() as u64,
                 });
             }
+            leaves.push(crate::merkle::leaf_of(&bytes));
             // The limit above is on the canonical record, whatever its stored
             // form: what a reader gets back is bounded the same in every format.
             let stored = match frame::frame(self.format, &bytes).map_err(StoreError::Encode)? {
@@ -729,7 +754,7 @@ impl Writer {
             prev = hash;
         }
         self.recorded_json = Some(recorded_json);
-        Ok((writes, hashes))
+        Ok((writes, hashes, leaves))
     }
 
     fn idem_entry(&self, overlay: &Overlay, key: &str) -> Result<Option<IdemEntry>, StoreError> {
@@ -787,10 +812,6 @@ pub(crate) fn stream_version_on_disk(
         }
     }
     Ok(0)
-}
-
-pub(crate) fn storage(e: sled::Error) -> StoreError {
-    StoreError::Storage(e.to_string())
 }
 
 #[cfg(test)]

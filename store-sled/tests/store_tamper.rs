@@ -148,7 +148,17 @@ async fn verify_detects_a_record_rewritten_with_a_fresh_hash_through_the_chain()
         out.extend_from_slice(edited.as_bytes());
         put_record(t, 20, &out);
     });
-    // Then the record itself verifies but the next one's link does not
+    // Then the record's leaf no longer matches the Merkle tree kept with it
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 20);
+    assert!(matches!(bad.problem, Problem::TreeNode { .. }), "{bad}");
+    // And without the tree (removed too), the record itself verifies but the
+    // next one's link does not
+    with_tree(&dir, |t| {
+        for k in t.scan_prefix([navigo_store_sled::keys::MERKLE]).keys() {
+            t.remove(k.unwrap()).unwrap();
+        }
+    });
     let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
     assert_eq!(bad.position, 21);
     assert!(matches!(bad.problem, Problem::BrokenLink { .. }), "{bad}");

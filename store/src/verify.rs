@@ -103,6 +103,14 @@ pub enum Problem {
         /// What the entry is.
         what: String,
     },
+    /// A node of the Merkle tree a backend keeps over the log is missing or is
+    /// not what the records give: the tree (or a record it covered) was altered.
+    TreeNode {
+        /// The node's stored hash index.
+        index: u64,
+        /// Missing, or the hash found against the hash the records give.
+        why: String,
+    },
     /// The head a backend stores beside the log (its position and hash) is not
     /// the log's last record.
     HeadMismatch {
@@ -150,6 +158,9 @@ impl fmt::Display for Problem {
                 None => write!(f, "stream index entry {stream} seq {seq} is missing"),
             },
             Problem::DanglingIndex { what } => write!(f, "dangling index entry: {what}"),
+            Problem::TreeNode { index, why } => {
+                write!(f, "Merkle tree node {index} does not match the records: {why}")
+            }
             Problem::HeadMismatch {
                 stored_position,
                 stored_hash,

@@ -1,0 +1,186 @@
+//! The Merkle tree the store keeps over its log: its root is the RFC 6962 root
+//! of the records' canonical JSON, proofs from it check, a ledger from before
+//! the tree gets it on open, and with a tree head an auditor kept, the attacks
+//! the chain alone misses are caught: the newest record rewritten with its hash
+//! recomputed, and the tail cut off.
+
+mod store_support;
+
+use navigo_events_schema::envelope::HASH_LEN;
+use navigo_merkle::{leaf_hash, ConsistencyProof, MemoryTree};
+use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::keys::{be_u64, log_key, IdemEntry, IDEM, MERKLE, STREAM};
+use navigo_store_sled::{verify_ledger, Problem, SledStore};
+use std::sync::Arc;
+use store_support::*;
+
+/// A closed ledger of `n` events over three streams, appended one by one and
+/// in a few batches.
+async fn ledger(name: &str, n: u64) -> std::path::PathBuf {
+    let (store, dir, _) = new_store(name);
+    let mut i = 0;
+    while i < n {
+        let k = if i % 7 == 3 { 3.min(n - i) } else { 1 };
+        let events = (0..k).map(|j| event(&format!("e{}", i + j))).collect();
+        let r = request(stream(u128::from(i % 3)), ExpectedVersion::Any, events);
+        store.append(r).await.unwrap();
+        i += k;
+    }
+    store.close().await.unwrap();
+    dir
+}
+
+fn open(dir: &std::path::Path) -> SledStore {
+    let clock = Arc::new(ManualClock::new(t0()));
+    SledStore::open(dir, Limits::default(), clock).unwrap()
+}
+
+/// The tree an auditor computes from the records alone.
+fn tree_of_records(dir: &std::path::Path, n: u64) -> MemoryTree {
+    let mut leaves = Vec::new();
+    with_tree(dir, |t| {
+        leaves = (1..=n)
+            .map(|p| leaf_hash(&record(t, p)[HASH_LEN..]))
+            .collect();
+    });
+    MemoryTree::from_leaves(leaves)
+}
+
+#[tokio::test]
+async fn merkle_tree_kept_by_the_store_is_the_tree_of_the_records() {
+    // Given a ledger of 45 records written by the store
+    let dir = ledger("merkle-root", 45).await;
+    let expected = tree_of_records(&dir, 45);
+    let store = open(&dir);
+    // Then every prefix's root is the records' root, and every record's
+    // inclusion and every pair's consistency check against it
+    for size in 1..=45 {
+        let head = store.tree_head(size).unwrap();
+        assert_eq!(head.root, navigo_merkle::root(size, &expected).unwrap());
+        for position in 1..=size {
+            store
+                .prove_inclusion(size, position)
+                .unwrap()
+                .check(head)
+                .unwrap();
+        }
+        for old in 0..=size {
+            let old_head = store.tree_head(old).unwrap();
+            store
+                .prove_consistency(old, size)
+                .unwrap()
+                .check(old_head, head)
+                .unwrap();
+        }
+    }
+    // And nothing beyond the head is answered
+    assert!(store.tree_head(46).is_err());
+    assert!(store.prove_inclusion(45, 46).is_err());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
+    // Given a ledger whose tree nodes are all gone (as a ledger written before
+    // the store kept them)
+    let dir = ledger("merkle-catch-up", 30).await;
+    let expected = tree_of_records(&dir, 30).root();
+    with_tree(&dir, |t| {
+        for k in t.scan_prefix([MERKLE]).keys() {
+            t.remove(k.unwrap()).unwrap();
+        }
+    });
+    // Then verify, read without opening, checks the records and says nothing
+    // of a tree that is not there
+    assert!(verify_ledger(&dir).unwrap().is_ok());
+    // When it is opened, then its tree is computed from its records
+    let store = open(&dir);
+    assert_eq!(store.tree_head(30).unwrap().root, expected);
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn merkle_verify_names_an_altered_tree_node() {
+    let dir = ledger("merkle-node", 20).await;
+    with_tree(&dir, |t| {
+        let (k, v) = t.scan_prefix([MERKLE]).nth(9).unwrap().unwrap();
+        let mut v = v.to_vec();
+        v[0] ^= 1;
+        t.insert(k, v).unwrap();
+    });
+    let bad = verify_ledger(&dir)
+        .unwrap()
+        .first_bad
+        .expect("an altered node");
+    assert!(matches!(bad.problem, Problem::TreeNode { .. }), "{bad}");
+}
+
+#[tokio::test]
+async fn merkle_the_newest_record_rewritten_with_its_hash_recomputed_is_caught_by_a_kept_tree_head()
+{
+    // Given a ledger, and the tree head an auditor kept at 40 records
+    let dir = ledger("merkle-rewrite", 40).await;
+    let kept = open(&dir).tree_head(40).unwrap();
+    // When an insider rewrites the newest record, recomputes its hash (so that
+    // the chain holds), and rebuilds the tree from the records
+    with_tree(&dir, |t| {
+        let mut r = record(t, 40);
+        let json = String::from_utf8(r[HASH_LEN..].to_vec())
+            .unwrap()
+            .replace("e39", "e3X");
+        let hash = blake3::hash(json.as_bytes());
+        r = [hash.as_bytes().as_slice(), json.as_bytes()].concat();
+        put_record(t, 40, &r);
+        for k in t.scan_prefix([MERKLE]).keys() {
+            t.remove(k.unwrap()).unwrap();
+        }
+    });
+    assert!(
+        verify_ledger(&dir).unwrap().is_ok(),
+        "the chain alone misses it"
+    );
+    // Then the store's tree no longer has the kept root at 40 records
+    let store = open(&dir);
+    let now = store.tree_head(40).unwrap();
+    assert_ne!(now.root, kept.root);
+    let proof = store.prove_consistency(40, 40).unwrap();
+    assert!(proof.check(kept, now).is_err());
+}
+
+#[tokio::test]
+async fn merkle_a_tail_cut_off_is_caught_by_a_kept_tree_head() {
+    // Given a ledger, and the tree head an auditor kept at 36 records
+    let dir = ledger("merkle-truncate", 36).await;
+    let kept = open(&dir).tree_head(36).unwrap();
+    // When the last six records are removed, with their tree nodes
+    with_tree(&dir, |t| {
+        for p in 31..=36 {
+            t.remove(log_key(p)).unwrap();
+        }
+        // (and the index entries that would betray them)
+        for item in t.scan_prefix([STREAM]).chain(t.scan_prefix([IDEM])) {
+            let (k, v) = item.unwrap();
+            let position = be_u64(&v).or_else(|| IdemEntry::decode(&v).map(|e| e.first));
+            if position.is_some_and(|p| p > 30) {
+                t.remove(k).unwrap();
+            }
+        }
+        for k in t.scan_prefix([MERKLE]).keys() {
+            t.remove(k.unwrap()).unwrap();
+        }
+    });
+    assert!(
+        verify_ledger(&dir).unwrap().is_ok(),
+        "the chain alone misses it"
+    );
+    // Then the log cannot be shown to extend the kept tree
+    let store = open(&dir);
+    assert!(store.tree_head(36).is_err());
+    let head = store.tree_head(30).unwrap();
+    let forged = ConsistencyProof {
+        old_size: 36,
+        new_size: 30,
+        path: vec![],
+    };
+    assert!(forged.check(kept, head).is_err());
+}
