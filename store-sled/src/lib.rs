@@ -36,6 +36,7 @@ use navigo_events_schema::{Assigned, Envelope, Hash, StreamId, StreamKind};
 use tokio::sync::{mpsc, oneshot};
 
 pub use format::Format;
+use navigo_store::assign::Prepared;
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
@@ -45,7 +46,7 @@ use read::{
     READ_LOG_CHUNK_RECORDS, READ_LOG_WORKERS_MAX,
 };
 pub use verify::{BadRecord, Problem, VerifyReport};
-use writer::{storage, stream_version_on_disk, Job, Prepared, Writer};
+use writer::{storage, stream_version_on_disk, Job, Writer};
 pub use writer::{
     AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
 };

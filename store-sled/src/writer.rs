@@ -23,14 +23,14 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
-use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
+use navigo_events_schema::envelope::recorded_at_json;
 use navigo_events_schema::{Hash, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::format::Format;
 use crate::frame;
 use crate::keys::{self, IdemEntry};
-use navigo_store::assign::{content_digest, recorded_at};
+use navigo_store::assign::{recorded_at, Prepared};
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
@@ -107,63 +107,6 @@ impl Job {
             Job::One { request, .. } => request.request.events.len(),
             Job::All { requests, .. } => requests.iter().map(|r| r.request.events.len()).sum(),
         }
-    }
-}
-
-/// An append request with the work that does not depend on the log's state done
-/// ahead, on the caller's task (see [`Prepared::new`]).
-pub(crate) struct Prepared {
-    request: AppendRequest,
-    /// One per event, in order; empty when the request breaks a limit that the
-    /// writer refuses before encoding anything.
-    encoded: Vec<PreEncoded>,
-    /// The content digest, when the request carries an idempotency key.
-    digest: Option<[u8; 32]>,
-}
-
-impl Prepared {
-    /// Encodes the request's events (everything but what the writer assigns) and
-    /// its content digest.
-    ///
-    /// Decision: this runs in `append`, on the caller's task, so that concurrent
-    /// callers encode in parallel on every core while the single writer thread
-    /// only validates, splices the assigned fields, hashes and inserts. Before,
-    /// the writer did the JSON encoding itself and it was most of its CPU per event
-    /// (BENCHMARKS.md, Store). A request that breaks `events_per_append_max` or
-    /// `idempotency_key_bytes_max` is not encoded: the writer refuses it first,
-    /// as it did.
-    ///
-    /// # Errors
-    /// [`StoreError::Encode`] when an event cannot be serialised.
-    pub(crate) fn new(request: AppendRequest, limits: &Limits) -> Result<Prepared, StoreError> {
-        let too_many = request.events.len() as u64 > u64::from(limits.events_per_append_max);
-        let key_too_long = request
-            .idempotency_key
-            .as_ref()
-            .is_some_and(|k| k.len() as u64 > u64::from(limits.idempotency_key_bytes_max));
-        if too_many || key_too_long {
-            return Ok(Prepared {
-                request,
-                encoded: Vec::new(),
-                digest: None,
-            });
-        }
-        let enc = |e: serde_json::Error| StoreError::Encode(e.to_string());
-        let key = request.idempotency_key.as_deref();
-        let encoded = request
-            .events
-            .iter()
-            .map(|e| PreEncoded::new(request.stream, key, e).map_err(enc))
-            .collect::<Result<Vec<_>, _>>()?;
-        let digest = match key {
-            Some(_) => Some(content_digest(&request, &encoded)?),
-            None => None,
-        };
-        Ok(Prepared {
-            request,
-            encoded,
-            digest,
-        })
     }
 }
 
@@ -817,6 +760,7 @@ pub(crate) fn stream_version_on_disk(
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone};
+    use navigo_events_schema::envelope::PreEncoded;
     use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented, MandateRevoked};
     use navigo_events_schema::types::{Actor, ActorRole, Channel};
     use navigo_events_schema::{encode_record, Assigned, Event, Hash, NewEvent, StreamKind};
