@@ -31,9 +31,9 @@ pub const IDEM: u8 = b'I';
 /// SHA-256 (see `navigo_merkle`), written in the batch of the record that
 /// completes it.
 pub const MERKLE: u8 = b'T';
-/// Prefix reserved for derived data kept in the ledger's tree (snapshots of
-/// folded state, caches): never trusted on its own, each entry carries the
-/// position it covers and a hash. Nothing writes it yet; `verify` ignores it.
+/// Prefix reserved, unused: derived data (the ledger's snapshots) lives in a
+/// sled tree of its own (`crate::derived`), apart from the log. `verify`
+/// ignores the prefix.
 pub const DERIVED: u8 = b'D';
 /// Key of the format marker inside the tree; its value is
 /// [`crate::format::Format::tree_marker`].
