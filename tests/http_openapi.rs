@@ -51,9 +51,7 @@ fn tools() -> PathBuf {
 }
 
 /// Installs Debian's `python3-venv` (and `python3`) when `python3 -m venv` is
-/// not available, as root or with `sudo -n` (a password prompt would hang the
-/// run). apt waits for another installer's lock (PostgreSQL's, installed by the
-/// store's tests at the same time) instead of failing.
+/// not available, as the PostgreSQL tests install the server binaries.
 fn install_python_venv() {
     let has_venv = || {
         Command::new("python3")
@@ -64,26 +62,10 @@ fn install_python_venv() {
     if has_venv() {
         return;
     }
-    let script = "export DEBIAN_FRONTEND=noninteractive; \
-        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3 python3-venv \
-        || { apt-get -o DPkg::Lock::Timeout=600 update -q && \
-             apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3 python3-venv; }";
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let mut cmd = if root {
-        Command::new("sh")
-    } else {
-        let mut c = Command::new("sudo");
-        c.args(["-n", "sh"]);
-        c
-    };
-    let (ok, out) = run(cmd.args(["-c", script]));
+    let installed = navigo_store_postgres::cluster::apt_install(&["python3", "python3-venv"]);
     assert!(
-        ok && has_venv(),
-        "python3 -m venv is needed to install the OpenAPI tools, and installing Debian's \
-         python3-venv failed (run as root, or with sudo without a password): {out}"
+        installed.is_ok() && has_venv(),
+        "python3 -m venv is needed to install the OpenAPI tools: {installed:?}"
     );
 }
 

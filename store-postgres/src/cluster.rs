@@ -34,8 +34,8 @@ pub const PG_CTL_WAIT_SECONDS_MAX: u32 = 120;
 /// (a writer connection and a read pool) at the same time as the others.
 pub const SERVER_CONNECTIONS_MAX: u32 = 300;
 
-/// The lock file that serialises installing the server binaries, so that test
-/// binaries started in parallel do not run the package manager at once.
+/// The lock file that serialises the tests' package installs ([`apt_install`]),
+/// so that test binaries started in parallel take turns.
 pub const INSTALL_LOCK_FILE: &str = "/tmp/navigo-postgresql-install.lock";
 
 /// The environment variable naming a directory holding `initdb` and `pg_ctl`,
@@ -114,24 +114,39 @@ fn find_bin() -> Option<PathBuf> {
     std::env::split_paths(&path).find(|d| has_both(d))
 }
 
-/// Installs Debian's `postgresql` package, once: under a lock file, checking
-/// again that no other test binary installed it meanwhile, and refreshing the
-/// package lists only if the first attempt fails.
+/// Installs Debian's `postgresql` package, as [`apt_install`] does.
 fn install() -> Result<(), ClusterError> {
-    // Not root: `sudo -n` (no password prompt, which would hang a test run)
-    // when the user may use it; otherwise say what to install.
+    apt_install(&["postgresql"]).map_err(|e| {
+        fail(format!(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: {e}; install them \
+             (Debian: apt-get install postgresql) or set {BIN_DIR_VAR}"
+        ))
+    })
+}
+
+/// Installs Debian packages the tests need, as root or with `sudo -n` (a
+/// password prompt would hang a test run), under [`INSTALL_LOCK_FILE`] so that
+/// test binaries installing at once take turns, and waiting for apt's own lock
+/// held by any other installer; the package lists are refreshed only if the
+/// first attempt fails. An installed package is left as it is.
+///
+/// # Errors
+/// Neither root nor sudo without a password, or apt's failure.
+pub fn apt_install(packages: &[&str]) -> Result<(), ClusterError> {
     let sudo = !running_as_root();
     if sudo && !sudo_without_password() {
         return Err(fail(format!(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found, and neither root nor \
-             sudo without a password to install them: install them (Debian: apt-get install \
-             postgresql) or set {BIN_DIR_VAR}"
+            "neither root nor sudo without a password to install {packages:?}"
         )));
     }
-    let script = "ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
-        export DEBIAN_FRONTEND=noninteractive; \
-        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql \
-        || { apt-get -o DPkg::Lock::Timeout=600 update -q && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql; }; }";
+    let apt = "apt-get -o DPkg::Lock::Timeout=600";
+    let install = format!(
+        "{apt} install -y -q --no-install-recommends {}",
+        packages.join(" ")
+    );
+    let script = format!(
+        "export DEBIAN_FRONTEND=noninteractive; {install} || {{ {apt} update -q && {install}; }}"
+    );
     let command = |args: &[&str]| {
         let mut cmd = Command::new(if sudo { "sudo" } else { args[0] });
         if sudo {
@@ -142,9 +157,9 @@ fn install() -> Result<(), ClusterError> {
         }
         cmd
     };
-    match run(command(&["flock", INSTALL_LOCK_FILE, "sh", "-c", script])) {
+    match run(command(&["flock", INSTALL_LOCK_FILE, "sh", "-c", &script])) {
         Ok(_) => Ok(()),
-        Err(_) if which("flock").is_none() => run(command(&["sh", "-c", script])).map(|_| ()),
+        Err(_) if which("flock").is_none() => run(command(&["sh", "-c", &script])).map(|_| ()),
         Err(e) => Err(e),
     }
 }
