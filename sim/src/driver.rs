@@ -456,7 +456,7 @@ fn back_office_contract(
     {
         for (id, r) in &c.refunds {
             if !r.paid && r.date <= today {
-                let at = next_at(&out);
+                let at = next_at(out);
                 out.push(pay_refund(at, &p.key, StreamId::contract(c.id), *id));
             }
         }
@@ -467,7 +467,7 @@ fn back_office_contract(
             };
             match (n.delivered, n.settled) {
                 (None, _) if n.issued + Duration::days(NOTICE_DELIVERY_DAYS) <= today => {
-                    let at = next_at(&out);
+                    let at = next_at(out);
                     out.push(envelope(
                         at,
                         back_office_actor(),
@@ -480,7 +480,7 @@ fn back_office_contract(
                     let debt = c.money.debt();
                     let mut draw = Rng::new(fnv1a(&n.notice_ref));
                     if debt.is_positive() && draw.chance(TREASURY_SETTLED_SHARE) {
-                        let at = next_at(&out);
+                        let at = next_at(out);
                         out.push(envelope(
                             at,
                             back_office_actor(),

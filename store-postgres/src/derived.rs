@@ -171,7 +171,7 @@ pub(crate) async fn scan_entries(
     sql: &Sql,
     space: &str,
     prefix: &[u8],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<navigo_store::DerivedEntries, StoreError> {
     let conn = read.get().await.map_err(pool)?;
     let rows = match bytes_upper_bound(prefix) {
         Some(upper) => {

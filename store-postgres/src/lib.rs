@@ -435,7 +435,7 @@ impl EventStore for PgStore {
         &self,
         space: &str,
         prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<navigo_store::DerivedEntries, StoreError> {
         derived::scan_entries(&self.read, &self.sql, space, prefix).await
     }
 

@@ -137,7 +137,7 @@ pub fn scan_entries(
     tree: &sled::Tree,
     space: &str,
     prefix: &[u8],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> Result<navigo_store::DerivedEntries, StoreError> {
     let skip = keyed_prefix(space).len();
     tree.scan_prefix(keyed_key(space, prefix))
         .map(|item| {

@@ -745,7 +745,7 @@ impl EventStore for SledStore {
         &self,
         space: &str,
         prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<navigo_store::DerivedEntries, StoreError> {
         derived::scan_entries(&self.derived, space, prefix)
     }
 

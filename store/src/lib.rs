@@ -217,6 +217,9 @@ pub struct DerivedBatch {
     pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
+/// Entries of a keyed derived space, each key with its bytes, in key order.
+pub type DerivedEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The name of the blob the default keyed methods keep a space in (a backend
 /// without keyed derived data of its own).
 fn keyed_blob_name(space: &str) -> String {
@@ -428,7 +431,7 @@ pub trait EventStore: Send + Sync {
         &self,
         space: &str,
         prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<DerivedEntries, StoreError> {
         let blob = self.read_derived(&keyed_blob_name(space)).await?;
         let all = blob
             .as_deref()
