@@ -38,6 +38,8 @@ pub use import::IMPORT_BATCH_EVENTS_MAX;
 use inflight::join_in_order;
 pub use inflight::APPENDS_IN_FLIGHT_MAX;
 pub mod snapshot;
+pub mod states;
+pub use states::STATE_CACHE_ENTRIES_MAX;
 
 use import::ImportBatch;
 
@@ -164,6 +166,9 @@ pub struct Ledger<S: EventStore> {
     snapshot_position: u64,
     /// The appends judged but not yet submitted, while importing.
     import: Option<ImportBatch>,
+    /// The most states the world holds between commands
+    /// ([`STATE_CACHE_ENTRIES_MAX`] unless opened with another bound).
+    state_cache_entries_max: usize,
 }
 
 /// How [`Ledger::open`] built its world.
@@ -171,12 +176,17 @@ pub struct Ledger<S: EventStore> {
 pub struct Opened {
     /// The position of the snapshot loaded, when one verified.
     pub snapshot_position: Option<u64>,
-    /// Why the stored snapshot was refused, when there was one that did not
+    /// Why the stored states were refused, when there were some that did not
     /// verify (the log was folded instead).
-    pub snapshot_refused: Option<snapshot::Refused>,
+    pub snapshot_refused: Option<states::Refused>,
     /// Events folded from the log after the snapshot (the whole log without one).
     pub tail_events: u64,
 }
+
+/// Contracts the billing clock decides for at a time
+/// ([`Ledger::advance_in_chunks`]): they are resident together, above the
+/// cache's bound, for the chunk's judgment.
+pub const CLOCK_CONTRACTS_PER_CHUNK: usize = 4_096;
 
 /// Events folded since the last snapshot beyond which [`Ledger::execute`] writes
 /// a new one: a bound on what opening folds from the log (about 100,000 events
@@ -284,7 +294,21 @@ impl<S: EventStore> Ledger<S> {
     /// # Errors
     /// A storage failure or a corrupt record.
     pub async fn open(store: S, policy: Policy, seed: u64) -> Result<Ledger<S>, LedgerError> {
-        let (world, opened) = open_world(&store).await?;
+        Ledger::open_with(store, policy, seed, STATE_CACHE_ENTRIES_MAX).await
+    }
+
+    /// [`Ledger::open`] with a world that holds at most
+    /// `state_cache_entries_max` states between commands (tests set it tiny).
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record.
+    pub async fn open_with(
+        store: S,
+        policy: Policy,
+        seed: u64,
+        state_cache_entries_max: usize,
+    ) -> Result<Ledger<S>, LedgerError> {
+        let (world, opened) = open_world(&store, state_cache_entries_max).await?;
         let ids = IdGen::new(mix(seed, world.position));
         Ok(Ledger {
             store,
@@ -295,7 +319,64 @@ impl<S: EventStore> Ledger<S> {
             clock: None,
             opened,
             import: None,
+            state_cache_entries_max,
         })
+    }
+
+    /// The most states the world holds between commands.
+    pub fn state_cache_entries_max(&self) -> usize {
+        self.state_cache_entries_max
+    }
+
+    /// Reads into the world the states of `streams` it does not hold (a reader
+    /// of [`Ledger::world`] asks for them first, or after its read recorded
+    /// misses, [`World::take_misses`]). They stay until the next eviction.
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record.
+    pub async fn page_in(
+        &mut self,
+        streams: &std::collections::BTreeSet<StreamId>,
+    ) -> Result<states::PagedIn, LedgerError> {
+        Ok(states::page_in(&self.store, &mut self.world, streams).await?)
+    }
+
+    /// Pages in what reads of the world missed since the last call; returns
+    /// whether there was any (the reader then reads again).
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record.
+    pub async fn page_in_misses(&mut self) -> Result<bool, LedgerError> {
+        let misses = self.world.take_misses();
+        if misses.is_empty() {
+            return Ok(false);
+        }
+        self.page_in(&misses).await?;
+        Ok(true)
+    }
+
+    /// The contract and person streams after `after`, at most `n`, in stream
+    /// order: a whole-ledger walk pages each chunk in ([`Ledger::page_in`]),
+    /// reads it, and lets the cache evict ([`Ledger::evict_if_over`]) before
+    /// the next, never holding every state.
+    pub fn state_streams_after(&self, after: Option<StreamId>, n: usize) -> Vec<StreamId> {
+        states::state_streams_after(&self.world, after, n)
+    }
+
+    /// Drops states down to the cache's low-water mark when the world holds
+    /// more than [`Ledger::state_cache_entries_max`], after making the import
+    /// batch durable and writing every dirty state.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn evict_if_over(&mut self) -> Result<(), LedgerError> {
+        if self.world.resident_states() > self.state_cache_entries_max {
+            self.commit_import().await?;
+            states::evict_if_over(&self.store, &mut self.world, self.state_cache_entries_max)
+                .await?;
+            self.snapshot_position = self.world.position;
+        }
+        Ok(())
     }
 
     /// How the world was opened: from which snapshot, and how many events of
@@ -367,7 +448,7 @@ impl<S: EventStore> Ledger<S> {
     /// A store failure.
     pub async fn close(mut self) -> Result<S, LedgerError> {
         self.commit_import().await?;
-        if self.world.position > self.snapshot_position {
+        if self.world.position > self.snapshot_position || !self.world.residency.dirty.is_empty() {
             self.write_snapshot().await?;
         }
         Ok(self.store)
@@ -380,10 +461,7 @@ impl<S: EventStore> Ledger<S> {
     /// A store failure.
     pub async fn write_snapshot(&mut self) -> Result<u64, LedgerError> {
         self.commit_import().await?;
-        let bytes = snapshot::encode(&self.world)?;
-        self.store
-            .write_derived(snapshot::SNAPSHOT_NAME, &bytes)
-            .await?;
+        states::flush(&self.store, &mut self.world, false).await?;
         self.snapshot_position = self.world.position;
         Ok(self.snapshot_position)
     }
@@ -401,7 +479,13 @@ impl<S: EventStore> Ledger<S> {
     /// Folds the events appended since the world's position (by another writer).
     async fn catch_up(&mut self) -> Result<(), LedgerError> {
         let from = self.world.position + 1;
-        fold_from(&self.store, &mut self.world, from).await?;
+        fold_from(
+            &self.store,
+            &mut self.world,
+            from,
+            self.state_cache_entries_max,
+        )
+        .await?;
         Ok(())
     }
 
@@ -488,6 +572,20 @@ impl<S: EventStore> Ledger<S> {
         cmd: &CommandEnvelope,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
+        let result = self.execute_once(cmd, mode).await;
+        // Refused or not, the states a judgment paged in are let go of when
+        // the world holds more than its bound: between commands it never does.
+        let evicted = self.evict_if_over().await;
+        let stored = result?;
+        evicted?;
+        Ok(stored)
+    }
+
+    async fn execute_once(
+        &mut self,
+        cmd: &CommandEnvelope,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
         let key = match self.check_key(cmd).await? {
             KeyCheck::Answered { key } => {
                 self.commit_import().await?;
@@ -510,7 +608,12 @@ impl<S: EventStore> Ledger<S> {
                 }
             }
         }
-        let result = self.judge_and_append(cmd, key.as_ref(), mode).await;
+        let result = match &cmd.command {
+            Command::AdvanceClock(c) if cmd.expected_version.is_none() => {
+                self.advance_in_chunks(cmd, c.to, mode).await
+            }
+            _ => self.judge_and_append(cmd, key.as_ref(), mode).await,
+        };
         // The histories loaded for the command are forgotten whatever happened:
         // the world holds states only between commands.
         self.world.history.clear();
@@ -553,12 +656,8 @@ impl<S: EventStore> Ledger<S> {
                     });
                 }
             }
-            let decisions = {
-                let mut ctx = Context {
-                    policy: &self.policy,
-                    ids: &mut self.ids,
-                };
-                handle(&self.world, cmd, &mut ctx)?
+            let Some(decisions) = self.judge(cmd).await? else {
+                continue;
             };
             let decisions = if mode == ClockMode::Import && self.import.is_some() {
                 match self.try_stage(decisions, key, cmd.request_at).await? {
@@ -580,6 +679,114 @@ impl<S: EventStore> Ledger<S> {
                 other => return other,
             }
         }
+    }
+
+    /// Judges `cmd` against the world; `None` when the judgment asked for states
+    /// that were not resident: they are paged in, and the caller judges again
+    /// (the rules are deterministic, and the id generator is put back as it
+    /// was, so the judgment that counts is the one a whole world would give).
+    /// A refusal with misses is not final either: it may come from a state
+    /// that was not there.
+    ///
+    /// # Errors
+    /// The judgment's refusal, or a store failure paging states in.
+    async fn judge(&mut self, cmd: &CommandEnvelope) -> Result<Option<Vec<Decision>>, LedgerError> {
+        let ids = self.ids.clone();
+        let judged = {
+            let mut ctx = Context {
+                policy: &self.policy,
+                ids: &mut self.ids,
+            };
+            handle(&self.world, cmd, &mut ctx)
+        };
+        if !self.page_in_misses().await? {
+            return Ok(Some(judged?));
+        }
+        self.ids = ids;
+        Ok(None)
+    }
+
+    /// The billing clock through `through`, run on the contracts a chunk of
+    /// [`CLOCK_CONTRACTS_PER_CHUNK`] at a time, in id order: each chunk is paged
+    /// in, its decisions judged and appended (or staged), and the cache evicted
+    /// before the next, so that the clock never holds every contract.
+    ///
+    /// Decision: a contract's clock steps depend on that contract and the
+    /// catalogue only, so each contract gets the decisions a whole-world run
+    /// gives it; the order of different contracts' decisions in the log is by
+    /// chunk, then by date, which any cache size gives alike (the chunk size is
+    /// not the cache's), so a ledger replays to the same log whatever its cache.
+    ///
+    /// # Errors
+    /// A store failure; what was appended before it stays appended.
+    async fn advance_in_chunks(
+        &mut self,
+        cmd: &CommandEnvelope,
+        through: NaiveDate,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        use std::ops::Bound;
+        // The one id a judgment draws for its request, as `handle` draws it.
+        let _ = self.ids.next(cmd.request_at);
+        let mut from = Bound::Included(StreamId::contract(uuid::Uuid::nil()));
+        let mut left = navigo_rules::billing::CLOCK_DECISIONS_PER_ADVANCE_MAX;
+        let mut out = Vec::new();
+        while left > 0 {
+            let ids: Vec<uuid::Uuid> = self
+                .world
+                .versions
+                .range((from, Bound::Unbounded))
+                .map(|(s, _)| *s)
+                .take_while(|s| s.kind == navigo_events_schema::StreamKind::Contract)
+                .take(CLOCK_CONTRACTS_PER_CHUNK)
+                .map(|s| s.id)
+                .collect();
+            let Some(last) = ids.last() else { break };
+            from = Bound::Excluded(StreamId::contract(*last));
+            let streams = ids.iter().map(|id| StreamId::contract(*id)).collect();
+            self.page_in(&streams).await?;
+            let decisions = {
+                let mut ctx = Context {
+                    policy: &self.policy,
+                    ids: &mut self.ids,
+                };
+                navigo_rules::billing::advance_among(
+                    &self.world,
+                    &ids,
+                    through,
+                    cmd.request_at,
+                    &mut ctx,
+                    left,
+                )
+            };
+            left = left.saturating_sub(decisions.len());
+            out.extend(
+                self.append_or_stage(decisions, cmd.request_at, mode)
+                    .await?,
+            );
+            self.evict_if_over().await?;
+        }
+        Ok(out)
+    }
+
+    /// Stages decisions in the import batch when one is open (import mode), or
+    /// appends them.
+    async fn append_or_stage(
+        &mut self,
+        decisions: Vec<Decision>,
+        at: DateTime<Utc>,
+        mode: ClockMode,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        let decisions = if mode == ClockMode::Import && self.import.is_some() {
+            match self.try_stage(decisions, None, at).await? {
+                Ok(staged) => return Ok(staged),
+                Err(decisions) => decisions,
+            }
+        } else {
+            decisions
+        };
+        self.commit_import().await?;
+        self.append_decisions(decisions, None, at, mode).await
     }
 
     /// The stored events of the command first executed under `key` (its
@@ -910,7 +1117,7 @@ impl<S: EventStore> Ledger<S> {
             }
             Ok(None) => Ok(()),
             Err(e) => {
-                let (world, _) = open_world(&self.store).await?;
+                let (world, _) = open_world(&self.store, self.state_cache_entries_max).await?;
                 self.world = world;
                 Err(e.into())
             }
@@ -976,6 +1183,8 @@ impl<S: EventStore> Ledger<S> {
                 }
             }
             let provisional = import::provisional(&self.world, &request, at);
+            self.page_in(&std::iter::once(request.stream).collect())
+                .await?;
             for env in &provisional {
                 self.world.apply_live(env);
             }
@@ -1006,21 +1215,25 @@ impl<S: EventStore> Ledger<S> {
 ///
 /// # Errors
 /// A storage failure or a corrupt record.
-async fn open_world<S: EventStore>(store: &S) -> Result<(World, Opened), LedgerError> {
+async fn open_world<S: EventStore>(
+    store: &S,
+    state_cache_entries_max: usize,
+) -> Result<(World, Opened), LedgerError> {
     let mut opened = Opened::default();
-    let mut world = match snapshot::load(store).await? {
+    let mut world = match states::load(store).await? {
         Some(Ok(world)) => {
             opened.snapshot_position = Some(world.position);
             world
         }
         Some(Err(refused)) => {
             opened.snapshot_refused = Some(refused);
-            World::new()
+            states::start_rebuild(store).await?
         }
-        None => World::new(),
+        None => states::start_rebuild(store).await?,
     };
+    states::warm(store, &mut world, state_cache_entries_max).await?;
     let from = world.position + 1;
-    opened.tail_events = fold_from(store, &mut world, from).await?;
+    opened.tail_events = fold_from(store, &mut world, from, state_cache_entries_max).await?;
     Ok((world, opened))
 }
 
@@ -1032,11 +1245,13 @@ async fn fold_from<S: EventStore>(
     store: &S,
     world: &mut World,
     from: u64,
+    state_cache_entries_max: usize,
 ) -> Result<u64, StoreError> {
     let mut n = 0;
     let mut all = store.read_all(from);
     while let Some(env) = next_envelope(&mut all).await {
         fold_stored(store, world, &env?).await?;
+        states::evict_if_over(store, world, state_cache_entries_max).await?;
         n += 1;
     }
     Ok(n)
@@ -1053,6 +1268,9 @@ async fn fold_stored<S: EventStore>(
     world: &mut World,
     env: &Envelope,
 ) -> Result<(), StoreError> {
+    if world.is_missing(env.stream) {
+        states::page_in(store, world, &std::iter::once(env.stream).collect()).await?;
+    }
     let Some(stream) = world.needs_history(env) else {
         world.apply_live(env);
         return Ok(());

@@ -1,10 +1,8 @@
-//! Snapshots of the ledger's folded world: derived data, stored apart from the
-//! log through [`EventStore::write_derived`], never in the hash chain, and never
-//! trusted. A snapshot names the position it covers and the hash of the record
-//! at that position, carries the schema version of its states and a BLAKE3 hash
-//! of its payload; [`load`] refuses it when any of them does not check against
-//! the store, and the ledger then folds the whole log instead (and writes a new
-//! one), so that losing or corrupting every snapshot loses no fact.
+//! The whole folded world's JSON, as one blob with a verified header: the
+//! snapshot the ledger wrote before its states were keyed ([`crate::states`]
+//! replaced it: a single blob of a million states can never open in seconds).
+//! The ledger no longer writes or reads it; it stays as a canonical encoding of
+//! a world's states, indexes and versions, which tests compare worlds by.
 //!
 //! Layout (every integer big-endian):
 //!

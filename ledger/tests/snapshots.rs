@@ -1,9 +1,10 @@
-//! Snapshots of the folded world and the memory the ledger holds, on generated
-//! populations over sled:
-//! - a snapshot taken at any point plus the log's tail after it folds to the
+//! The keyed derived states of the folded world and the memory the ledger
+//! holds, on generated populations over sled:
+//! - states written at any point plus the log's tail after them fold to the
 //!   world the whole log folds to, across annulments and payer changes;
 //! - a corrupt, stale (beyond the log, or of another log) or other-version
-//!   snapshot is refused and the world is folded from the log instead;
+//!   meta, version or state entry is refused and rebuilt (the whole space from
+//!   the log, or one state from its own stream), never trusted;
 //! - the ledger's world holds states, indexes and versions only, within named
 //!   bounds, whatever the length of the log.
 
@@ -15,13 +16,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::AnnulEvent;
 use navigo_events_schema::types::{Actor, ActorRole, Channel};
 use navigo_events_schema::{Command, CommandEnvelope, Event, StreamId, StreamKind};
-use navigo_ledger_core::snapshot::{self, Refused, SNAPSHOT_NAME};
+use navigo_ledger_core::snapshot;
+use navigo_ledger_core::states::{self, Refused, STATES_SPACE};
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_rules::world::World;
 use navigo_rules::Policy;
 use navigo_sim::driver::{resolve, send};
 use navigo_sim::generate::{generate, Plan, PopulationConfig};
-use navigo_store::{EventStore, Limits, ManualClock};
+use navigo_store::{DerivedBatch, EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 
@@ -243,22 +245,50 @@ async fn ledger_with_snapshot(name: &str, seed: u64) -> PathBuf {
     dir
 }
 
-/// Opens the ledger in `dir` after `tamper` changed its snapshot; checks the
-/// refusal, that the world equals the full fold, and that closing writes a
-/// snapshot that verifies again.
+/// The stored entry under `key` of the states' space.
+async fn entry(store: &SledStore, key: &[u8]) -> Vec<u8> {
+    store
+        .read_derived_entries(STATES_SPACE, &[key.to_vec()])
+        .await
+        .unwrap()
+        .remove(0)
+        .expect("an entry")
+}
+
+async fn put_entry(store: &SledStore, key: &[u8], value: Vec<u8>) {
+    let batch = DerivedBatch {
+        clear: false,
+        entries: vec![(key.to_vec(), Some(value))],
+    };
+    store
+        .write_derived_entries(STATES_SPACE, &batch)
+        .await
+        .unwrap();
+}
+
+/// The key of the first stored entry whose key starts with `prefix`.
+async fn first_key(store: &SledStore, prefix: &[u8]) -> Vec<u8> {
+    store
+        .scan_derived_entries(STATES_SPACE, prefix)
+        .await
+        .unwrap()
+        .remove(0)
+        .0
+}
+
+/// Opens the ledger in `dir` after `tamper` changed the entry under `key`;
+/// checks the refusal, that the world equals the full fold, and that closing
+/// writes states that verify again.
 async fn check_refused(
     dir: &Path,
+    key: &[u8],
     tamper: impl FnOnce(&mut Vec<u8>),
     expect: fn(&Refused) -> bool,
 ) {
     let store = open_store(dir);
-    let mut bytes = store
-        .read_derived(SNAPSHOT_NAME)
-        .await
-        .unwrap()
-        .expect("a snapshot");
+    let mut bytes = entry(&store, key).await;
     tamper(&mut bytes);
-    store.write_derived(SNAPSHOT_NAME, &bytes).await.unwrap();
+    put_entry(&store, key, bytes).await;
     let full = full_fold(&store).await;
     let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
     let refused = ledger.opened().snapshot_refused.clone().expect("refused");
@@ -266,7 +296,7 @@ async fn check_refused(
     assert_eq!(ledger.opened().snapshot_position, None);
     assert_eq!(ledger.opened().tail_events, full.position);
     assert!(fingerprint(ledger.world()) == fingerprint(&full));
-    // Rebuilt: the next close writes a snapshot that verifies.
+    // Rebuilt: the next close writes states that verify.
     ledger.close().await.unwrap().close().await.unwrap();
     let ledger = Ledger::open(open_store(dir), Policy::default(), 7)
         .await
@@ -281,27 +311,97 @@ async fn check_refused(
 fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
     rt().block_on(async {
         let dir = ledger_with_snapshot("corrupt", 11).await;
-        // A flipped byte in the payload: its hash no longer matches.
+        let version_key = {
+            let s = open_store(&dir);
+            let k = first_key(&s, b"v").await;
+            s.close().await.unwrap();
+            k
+        };
+        // A flipped byte in the meta's payload: its hash no longer matches.
         check_refused(
             &dir,
+            b"m",
             |b| {
-                let i = b.len() - 7;
+                let i = b.len() - 3;
                 b[i] ^= 0x20;
             },
-            |r| *r == Refused::Hash,
+            |r| matches!(r, Refused::Hash { .. }),
         )
         .await;
-        // A flipped byte in the magic: not a snapshot.
-        check_refused(&dir, |b| b[3] ^= 0x01, |r| *r == Refused::Format).await;
         // Truncated.
-        check_refused(&dir, |b| b.truncate(40), |r| *r == Refused::Format).await;
+        check_refused(
+            &dir,
+            b"m",
+            |b| b.truncate(20),
+            |r| matches!(r, Refused::Format { .. }),
+        )
+        .await;
         // Another schema version of the states.
         check_refused(
             &dir,
-            |b| b[16..20].copy_from_slice(&999u32.to_be_bytes()),
+            b"m",
+            |b| b[..4].copy_from_slice(&999u32.to_be_bytes()),
             |r| *r == Refused::Version { found: 999 },
         )
         .await;
+        // A stream's version entry that does not verify: the whole space is
+        // rebuilt (a version is not one stream's fold alone).
+        check_refused(
+            &dir,
+            &version_key,
+            |b| {
+                let i = b.len() - 1;
+                b[i] ^= 0x01;
+            },
+            |r| matches!(r, Refused::Hash { .. }),
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+#[test]
+fn snapshot_corrupt_state_entry_is_refolded_from_its_own_stream() {
+    rt().block_on(async {
+        let dir = ledger_with_snapshot("corrupt-state", 12).await;
+        let store = open_store(&dir);
+        let key = first_key(&store, b"c").await;
+        let stream = StreamId::contract(uuid::Uuid::from_slice(&key[1..]).unwrap());
+        let mut bytes = entry(&store, &key).await;
+        let i = bytes.len() - 5;
+        bytes[i] ^= 0x10;
+        put_entry(&store, &key, bytes).await;
+        let full = full_fold(&store).await;
+        // Opened with a cache too small to hold every state: nothing is paged
+        // in at open, the contract is paged in when asked for.
+        let mut ledger = Ledger::open_with(store, Policy::default(), 7, 1)
+            .await
+            .unwrap();
+        assert_eq!(ledger.opened().snapshot_refused, None);
+        let paged = ledger
+            .page_in(&std::iter::once(stream).collect())
+            .await
+            .unwrap();
+        assert_eq!(paged.refolded, 1, "the corrupt entry is not trusted");
+        assert_eq!(
+            ledger.world().contracts.get(&stream.id),
+            full.contracts.get(&stream.id)
+        );
+        // Written again at the next close: it verifies on the next page-in.
+        ledger.close().await.unwrap().close().await.unwrap();
+        let mut ledger = Ledger::open_with(open_store(&dir), Policy::default(), 7, 1)
+            .await
+            .unwrap();
+        let paged = ledger
+            .page_in(&std::iter::once(stream).collect())
+            .await
+            .unwrap();
+        assert_eq!((paged.read, paged.refolded), (1, 0));
+        assert_eq!(
+            ledger.world().contracts.get(&stream.id),
+            full.contracts.get(&stream.id)
+        );
+        ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
@@ -311,9 +411,9 @@ fn snapshot_stale_beyond_the_log_or_of_another_log_is_refused_and_rebuilt() {
     rt().block_on(async {
         let long = ledger_with_snapshot("long", 21).await;
         let other = ledger_with_snapshot("other", 22).await;
-        let long_snapshot = {
+        let long_meta = {
             let s = open_store(&long);
-            let b = s.read_derived(SNAPSHOT_NAME).await.unwrap().unwrap();
+            let b = entry(&s, b"m").await;
             s.close().await.unwrap();
             b
         };
@@ -326,12 +426,13 @@ fn snapshot_stale_beyond_the_log_or_of_another_log_is_refused_and_rebuilt() {
             b.close().await.unwrap();
             (h, l)
         };
-        // The snapshot of one ledger put in another's derived data: beyond its
+        // The meta of one ledger put in another's derived data: beyond its
         // head, or at a position whose record is not the one it was taken after.
         let expect_beyond = long_head > other_head;
         check_refused(
             &other,
-            |b| *b = long_snapshot.clone(),
+            b"m",
+            |b| *b = long_meta.clone(),
             if expect_beyond {
                 |r: &Refused| matches!(r, Refused::BeyondHead { .. })
             } else {
@@ -339,16 +440,23 @@ fn snapshot_stale_beyond_the_log_or_of_another_log_is_refused_and_rebuilt() {
             },
         )
         .await;
-        // A snapshot that names its position's record with a wrong hash.
+        // A meta that names its position's record with a wrong hash, framed
+        // as a valid entry: the log refuses it.
+        let forged = {
+            let s = open_store(&other);
+            let payload = states::unframe(b"m", &entry(&s, b"m").await)
+                .unwrap()
+                .to_vec();
+            s.close().await.unwrap();
+            let mut meta = states::meta_of(&payload).unwrap();
+            meta.head_hash.0[0] ^= 0xFF;
+            states::frame(b"m", &states::meta_payload(&meta).unwrap())
+        };
         check_refused(
             &other,
-            |b| b[28] ^= 0xFF,
-            |r| {
-                matches!(
-                    r,
-                    Refused::Hash | Refused::OtherLog { .. } | Refused::Payload(_)
-                )
-            },
+            b"m",
+            |b| *b = forged,
+            |r| matches!(r, Refused::OtherLog { .. }),
         )
         .await;
         let _ = std::fs::remove_dir_all(&long);

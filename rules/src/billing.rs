@@ -592,6 +592,24 @@ pub fn advance_to(
     forecast(world, through, at, ctx).0
 }
 
+/// [`advance_to`] over the contracts `ids` only (those resident in `world`),
+/// deciding at most `decisions_max` steps: what the ledger runs on each chunk of
+/// its contracts in turn, so that the clock never needs every contract in
+/// memory at once. One contract's steps depend on that contract and the
+/// catalogue only, so the decisions for a contract are those of
+/// [`advance_to`] over the whole world.
+pub fn advance_among(
+    world: &World,
+    ids: &[Uuid],
+    through: NaiveDate,
+    at: DateTime<Utc>,
+    ctx: &mut Context<'_>,
+    decisions_max: usize,
+) -> Vec<Decision> {
+    let seeds = ids.iter().filter_map(|id| world.contracts.get(id));
+    forecast_of(world, seeds, through, at, ctx, decisions_max).0
+}
+
 /// [`advance_to`], also returning the scratch world with the decisions applied:
 /// what the ledger would look like after appending them (without the per-stream
 /// history). The projections read their forecast of future months from it, so
@@ -602,7 +620,14 @@ pub fn forecast(
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
 ) -> (Vec<Decision>, World) {
-    forecast_of(world, world.contracts.values(), through, at, ctx)
+    forecast_of(
+        world,
+        world.contracts.values(),
+        through,
+        at,
+        ctx,
+        CLOCK_DECISIONS_PER_ADVANCE_MAX,
+    )
 }
 
 /// [`forecast`] of one contract of `world`: the decisions the clock would take
@@ -623,6 +648,7 @@ pub fn forecast_contract(
         through,
         at,
         ctx,
+        CLOCK_DECISIONS_PER_ADVANCE_MAX,
     )
 }
 
@@ -633,6 +659,7 @@ fn forecast_of<'w>(
     through: NaiveDate,
     at: DateTime<Utc>,
     ctx: &mut Context<'_>,
+    decisions_max: usize,
 ) -> (Vec<Decision>, World) {
     use std::collections::BTreeSet;
     // The look-ahead world holds only what the clock reads (the catalogue) and the
@@ -664,7 +691,7 @@ fn forecast_of<'w>(
             steps.insert(c.id, (d, s.rank(), s));
         }
     }
-    while out.len() < CLOCK_DECISIONS_PER_ADVANCE_MAX {
+    while out.len() < decisions_max.min(CLOCK_DECISIONS_PER_ADVANCE_MAX) {
         let Some((date, _, id)) = queue.pop_first() else {
             break;
         };

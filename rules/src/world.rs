@@ -122,6 +122,96 @@ impl PersonState {
     }
 }
 
+/// Which index of the world an edge belongs to ([`Residency::new_edges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IndexKind {
+    /// [`World::by_holder`].
+    Holder,
+    /// [`World::by_payer`].
+    Payer,
+    /// [`World::by_fraud_party`].
+    FraudParty,
+    /// [`World::by_client_number`] (the key is the client number's bytes).
+    ClientNumber,
+}
+
+/// One edge added to an index: the index, its key's bytes (a person id, or a
+/// client number), the contract or person it names.
+pub type IndexEdge = (IndexKind, Vec<u8>, Uuid);
+
+/// What a paged world (the ledger's) knows beyond its resident states: which
+/// states exist but are not resident, which were asked for while not resident
+/// (misses), and what changed since the derived store was last written.
+///
+/// Decision (memory bounded by a cache, not by the contracts): the ledger's
+/// world keeps every stream's version and every index, but only some states;
+/// the rules stay pure and synchronous, so a rule that asks for a state that
+/// exists but is not resident gets `None` and the ask is recorded as a miss;
+/// the ledger pages the missed states in and judges again (the rules are
+/// deterministic), and appends only a judgment without misses. A world that is
+/// not paged (projections, look-aheads, tests) holds every state and records
+/// nothing.
+#[derive(Debug, Default)]
+pub struct Residency {
+    /// Whether states may be absent from the maps while their stream exists.
+    pub paged: bool,
+    /// Streams asked for while not resident, since [`World::take_misses`].
+    misses: std::sync::Mutex<BTreeSet<StreamId>>,
+    /// Contract and person streams whose state changed (or was removed) since
+    /// the derived store was last written: never dropped before written.
+    pub dirty: BTreeSet<StreamId>,
+    /// Streams whose version changed since the derived store was last written.
+    pub dirty_versions: BTreeSet<StreamId>,
+    /// Index edges added since the derived store was last written.
+    pub new_edges: Vec<IndexEdge>,
+    /// Contract and person streams that exist but hold no state (a subscription
+    /// or registration annulled), known resident like a state.
+    pub stateless: BTreeSet<StreamId>,
+    /// When each resident stream was last paged in or changed (a tick of
+    /// [`Residency::clock`]): the eviction drops the oldest first.
+    pub last_used: std::collections::HashMap<StreamId, u64>,
+    /// The tick of the last use.
+    pub clock: u64,
+}
+
+impl Clone for Residency {
+    fn clone(&self) -> Residency {
+        Residency {
+            paged: self.paged,
+            misses: std::sync::Mutex::new(self.misses_guard().clone()),
+            dirty: self.dirty.clone(),
+            dirty_versions: self.dirty_versions.clone(),
+            new_edges: self.new_edges.clone(),
+            stateless: self.stateless.clone(),
+            last_used: self.last_used.clone(),
+            clock: self.clock,
+        }
+    }
+}
+
+impl Residency {
+    fn misses_guard(&self) -> std::sync::MutexGuard<'_, BTreeSet<StreamId>> {
+        // A poisoned lock only means a reader panicked while recording a miss;
+        // the set inside is still a set of stream ids.
+        self.misses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a use of `stream` now.
+    pub fn touch(&mut self, stream: StreamId) {
+        self.clock += 1;
+        self.last_used.insert(stream, self.clock);
+    }
+}
+
+/// A state read from the derived store ([`World::insert_paged`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum PagedState {
+    /// A contract's.
+    Contract(Box<ContractState>),
+    /// A person's.
+    Person(Box<PersonState>),
+}
+
 /// The in-memory view of the whole ledger.
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -159,6 +249,8 @@ pub struct World {
     /// The latest instant recorded on a folded event (the head's, as positions and
     /// recorded instants both grow in import mode); `None` for an empty ledger.
     pub head_recorded_at: Option<DateTime<Utc>>,
+    /// What a paged world knows of the states it does not hold.
+    pub residency: Residency,
 }
 
 impl World {
@@ -172,14 +264,117 @@ impl World {
         self.versions.get(&stream).copied().unwrap_or(0)
     }
 
-    /// A contract.
+    /// A contract (`None` when it does not exist, or, in a paged world, when it
+    /// is not resident: the ask is then recorded as a miss).
     pub fn contract(&self, id: Uuid) -> Option<&ContractState> {
-        self.contracts.get(&id)
+        let found = self.contracts.get(&id);
+        if found.is_none() {
+            self.note_miss(StreamId::contract(id));
+        }
+        found
     }
 
-    /// A person.
+    /// A person (`None` when absent; a miss recorded as for [`World::contract`]).
     pub fn person(&self, id: Uuid) -> Option<&PersonState> {
-        self.persons.get(&id)
+        let found = self.persons.get(&id);
+        if found.is_none() {
+            self.note_miss(StreamId::person(id));
+        }
+        found
+    }
+
+    /// Whether a contract or person stream exists with a state that is not
+    /// resident (a paged world only).
+    pub fn is_missing(&self, stream: StreamId) -> bool {
+        let resident = match stream.kind {
+            StreamKind::Contract => self.contracts.contains_key(&stream.id),
+            StreamKind::Person => self.persons.contains_key(&stream.id),
+            StreamKind::Catalogue | StreamKind::Campaign => return false,
+        };
+        self.residency.paged
+            && !resident
+            && self.versions.contains_key(&stream)
+            && !self.residency.stateless.contains(&stream)
+    }
+
+    fn note_miss(&self, stream: StreamId) {
+        if self.is_missing(stream) {
+            self.residency.misses_guard().insert(stream);
+        }
+    }
+
+    /// The streams asked for while not resident since the last call (a paged
+    /// world's judgment is complete only when this is empty).
+    pub fn take_misses(&self) -> BTreeSet<StreamId> {
+        std::mem::take(&mut *self.residency.misses_guard())
+    }
+
+    /// The states held: resident contracts and persons, and the streams known
+    /// to hold none.
+    pub fn resident_states(&self) -> usize {
+        self.contracts.len() + self.persons.len() + self.residency.stateless.len()
+    }
+
+    /// Puts a state read from the derived store in the world (a paged world's
+    /// page-in); `None` records that the stream holds no state.
+    pub fn insert_paged(&mut self, stream: StreamId, state: Option<PagedState>) {
+        match state {
+            Some(PagedState::Contract(c)) => {
+                self.contracts.insert(stream.id, *c);
+            }
+            Some(PagedState::Person(p)) => {
+                self.persons.insert(stream.id, *p);
+            }
+            None => {
+                self.residency.stateless.insert(stream);
+            }
+        }
+        self.residency.touch(stream);
+    }
+
+    /// Drops a clean state from a paged world (the eviction): it stays in the
+    /// derived store, and a rule that asks for it records a miss.
+    pub fn evict(&mut self, stream: StreamId) {
+        debug_assert!(!self.residency.dirty.contains(&stream));
+        match stream.kind {
+            StreamKind::Contract => {
+                self.contracts.remove(&stream.id);
+            }
+            StreamKind::Person => {
+                self.persons.remove(&stream.id);
+            }
+            StreamKind::Catalogue | StreamKind::Campaign => {}
+        }
+        self.residency.stateless.remove(&stream);
+        self.residency.last_used.remove(&stream);
+    }
+
+    /// Refolds one contract's or person's state from its stream's events
+    /// (annulled ones skipped), replacing what was resident: the state of a
+    /// derived entry that did not verify. A state depends on its own stream
+    /// only, so this is exact; the indexes it adds to already hold its edges.
+    pub fn refold_state(&mut self, stream: StreamId, events: &[Envelope]) {
+        let annulled = World::annulled_ids(events);
+        match stream.kind {
+            StreamKind::Contract => {
+                self.contracts.remove(&stream.id);
+            }
+            StreamKind::Person => {
+                self.persons.remove(&stream.id);
+            }
+            StreamKind::Catalogue | StreamKind::Campaign => return,
+        }
+        for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+            self.fold(e);
+        }
+        let has_state = match stream.kind {
+            StreamKind::Contract => self.contracts.contains_key(&stream.id),
+            _ => self.persons.contains_key(&stream.id),
+        };
+        if !has_state {
+            self.residency.stateless.insert(stream);
+        }
+        self.residency.touch(stream);
     }
 
     /// The person registered under a client number: the first in id order when
@@ -202,7 +397,7 @@ impl World {
             .get(number)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.persons.get(id))
+            .filter_map(|id| self.person(*id))
             .filter(move |p| p.client_number.as_str() == number)
     }
 
@@ -212,7 +407,7 @@ impl World {
             .get(&holder)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.contracts.get(id))
+            .filter_map(|id| self.contract(*id))
     }
 
     /// Contracts a person pays or paid.
@@ -221,7 +416,7 @@ impl World {
             .get(&payer)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.contracts.get(id))
+            .filter_map(|id| self.contract(*id))
     }
 
     /// The ban facts about a person (RULES.md §8), read from the contracts'
@@ -247,7 +442,7 @@ impl World {
             .collect();
         self.ban_facts_among(
             person,
-            candidates.iter().filter_map(|id| self.contracts.get(id)),
+            candidates.iter().filter_map(|id| self.contract(*id)),
         )
     }
 
@@ -490,6 +685,14 @@ impl World {
                 .map_or(env.recorded_at, |h| h.max(env.recorded_at)),
         );
         self.versions.insert(env.stream, env.stream_seq);
+        if self.residency.paged {
+            self.residency.dirty_versions.insert(env.stream);
+            if matches!(env.stream.kind, StreamKind::Contract | StreamKind::Person) {
+                self.residency.dirty.insert(env.stream);
+                self.residency.stateless.remove(&env.stream);
+                self.residency.touch(env.stream);
+            }
+        }
     }
 
     /// Checks the invariants of a contract's fold, if the contract exists.
@@ -518,6 +721,7 @@ impl World {
             position: self.position,
             head_hash: self.head_hash,
             head_recorded_at: self.head_recorded_at,
+            residency: Residency::default(),
         }
     }
 
@@ -612,6 +816,30 @@ impl World {
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
         }
+        let has_state = match stream.kind {
+            StreamKind::Contract => self.contracts.contains_key(&stream.id),
+            StreamKind::Person => self.persons.contains_key(&stream.id),
+            StreamKind::Catalogue | StreamKind::Campaign => true,
+        };
+        if self.residency.paged && !has_state {
+            self.residency.stateless.insert(stream);
+        }
+    }
+
+    /// Adds an edge to an index, and to the edges to write when the world is
+    /// paged and the edge is new.
+    fn add_edge(&mut self, kind: IndexKind, key: Uuid, id: Uuid) {
+        let index = match kind {
+            IndexKind::Holder => &mut self.by_holder,
+            IndexKind::Payer => &mut self.by_payer,
+            IndexKind::FraudParty => &mut self.by_fraud_party,
+            IndexKind::ClientNumber => return,
+        };
+        if index.entry(key).or_default().insert(id) && self.residency.paged {
+            self.residency
+                .new_edges
+                .push((kind, key.as_bytes().to_vec(), id));
+        }
     }
 
     /// Folds one event into the state of its stream.
@@ -621,21 +849,15 @@ impl World {
                 if let Some(c) = self.contracts.get_mut(&env.stream.id) {
                     c.fold_event(env);
                     let payer = c.payer;
-                    self.by_payer
-                        .entry(payer)
-                        .or_default()
-                        .insert(env.stream.id);
+                    self.add_edge(IndexKind::Payer, payer, env.stream.id);
                     if let Event::FraudEstablished(f) = &env.event {
                         for person in std::iter::once(&f.fraudster).chain(&f.accomplices) {
-                            self.by_fraud_party
-                                .entry(*person)
-                                .or_default()
-                                .insert(env.stream.id);
+                            self.add_edge(IndexKind::FraudParty, *person, env.stream.id);
                         }
                     }
                 } else if let Some(c) = ContractState::from_subscription(env) {
-                    self.by_holder.entry(c.holder).or_default().insert(c.id);
-                    self.by_payer.entry(c.payer).or_default().insert(c.id);
+                    self.add_edge(IndexKind::Holder, c.holder, c.id);
+                    self.add_edge(IndexKind::Payer, c.payer, c.id);
                     self.contracts.insert(c.id, c);
                 }
             }
@@ -643,10 +865,19 @@ impl World {
                 if let Some(p) = self.persons.get_mut(&env.stream.id) {
                     p.apply(env);
                 } else if let Event::PersonRegistered(r) = &env.event {
-                    self.by_client_number
-                        .entry(r.client_number.as_str().to_owned())
+                    let number = r.client_number.as_str();
+                    let added = self
+                        .by_client_number
+                        .entry(number.to_owned())
                         .or_default()
                         .insert(env.stream.id);
+                    if added && self.residency.paged {
+                        self.residency.new_edges.push((
+                            IndexKind::ClientNumber,
+                            number.as_bytes().to_vec(),
+                            env.stream.id,
+                        ));
+                    }
                     self.persons.insert(
                         env.stream.id,
                         PersonState {

@@ -11,7 +11,7 @@ use navigo_events_schema::command::{
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
 use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup, ReasonCode};
-use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
+use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, StreamKind, YearMonth};
 
 use crate::generate::{Intent, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
@@ -19,7 +19,7 @@ use crate::rng::Rng;
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::calendar::paris_date;
 use navigo_rules::refusal::CommandError;
-use navigo_rules::world::World;
+use navigo_rules::world::{PersonState, World};
 use navigo_store::EventStore;
 use uuid::Uuid;
 
@@ -393,15 +393,70 @@ fn cash_renewal(
 
 /// The month's back office: refunds due paid, notices delivered and some settled.
 fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnvelope> {
-    let today = paris_date(p.at);
     let mut out = Vec::new();
+    for c in world.contracts.values() {
+        back_office_contract(c, p, &mut out);
+    }
+    for person in world.persons.values() {
+        back_office_person(person, p, &mut out);
+    }
+    out
+}
+
+/// Contracts and persons the back office reads at a time from a paged ledger.
+pub const BACK_OFFICE_STATES_PER_CHUNK: usize = 1_024;
+
+/// [`back_office`] over a ledger whose world is paged: the contracts, then the
+/// persons, in id order (the order of [`back_office`]), a chunk at a time,
+/// each chunk paged in and the cache evicted after it.
+///
+/// # Errors
+/// A store failure.
+async fn back_office_paged<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    p: &PlannedCommand,
+) -> Result<Vec<CommandEnvelope>, LedgerError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let chunk = ledger.state_streams_after(after, BACK_OFFICE_STATES_PER_CHUNK);
+        let Some(last) = chunk.last() else { break };
+        after = Some(*last);
+        ledger.page_in(&chunk.iter().copied().collect()).await?;
+        let w = ledger.world();
+        for s in &chunk {
+            match s.kind {
+                StreamKind::Contract => {
+                    if let Some(c) = w.contracts.get(&s.id) {
+                        back_office_contract(c, p, &mut out);
+                    }
+                }
+                _ => {
+                    if let Some(person) = w.persons.get(&s.id) {
+                        back_office_person(person, p, &mut out);
+                    }
+                }
+            }
+        }
+        ledger.evict_if_over().await?;
+    }
+    // Contracts come before persons in stream order, as in `back_office`.
+    Ok(out)
+}
+
+fn back_office_contract(
+    c: &navigo_rules::contract::state::ContractState,
+    p: &PlannedCommand,
+    out: &mut Vec<CommandEnvelope>,
+) {
+    let today = paris_date(p.at);
     let next_at = |out: &Vec<CommandEnvelope>| {
         p.at + Duration::milliseconds(i64::try_from(out.len()).unwrap_or(0))
     };
-    for c in world.contracts.values() {
+    {
         for (id, r) in &c.refunds {
             if !r.paid && r.date <= today {
-                let at = next_at(&out);
+                let at = next_at(out);
                 out.push(pay_refund(at, &p.key, StreamId::contract(c.id), *id));
             }
         }
@@ -412,7 +467,7 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
             };
             match (n.delivered, n.settled) {
                 (None, _) if n.issued + Duration::days(NOTICE_DELIVERY_DAYS) <= today => {
-                    let at = next_at(&out);
+                    let at = next_at(out);
                     out.push(envelope(
                         at,
                         back_office_actor(),
@@ -425,7 +480,7 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
                     let debt = c.money.debt();
                     let mut draw = Rng::new(fnv1a(&n.notice_ref));
                     if debt.is_positive() && draw.chance(TREASURY_SETTLED_SHARE) {
-                        let at = next_at(&out);
+                        let at = next_at(out);
                         out.push(envelope(
                             at,
                             back_office_actor(),
@@ -443,15 +498,38 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
             }
         }
     }
-    for person in world.persons.values() {
-        for (id, (_, paid)) in &person.refunds {
-            if !paid {
-                let at = next_at(&out);
-                out.push(pay_refund(at, &p.key, StreamId::person(person.id), *id));
-            }
+}
+
+fn back_office_person(person: &PersonState, p: &PlannedCommand, out: &mut Vec<CommandEnvelope>) {
+    for (id, (_, paid)) in &person.refunds {
+        if !paid {
+            let at = p.at + Duration::milliseconds(i64::try_from(out.len()).unwrap_or(0));
+            out.push(pay_refund(at, &p.key, StreamId::person(person.id), *id));
         }
     }
-    out
+}
+
+/// [`resolve`] against a ledger whose world is paged: the states the
+/// resolution reads and missed are paged in and it is resolved again, so that
+/// it sees what a whole world holds; the back office walks the ledger a chunk
+/// at a time.
+///
+/// # Errors
+/// A store failure.
+pub async fn resolve_paged<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    p: &PlannedCommand,
+) -> Result<Vec<CommandEnvelope>, LedgerError> {
+    if let Step::Intent(Intent::BackOffice { .. }) = &p.step {
+        return back_office_paged(ledger, p).await;
+    }
+    loop {
+        let out = resolve(ledger.world(), p);
+        if !ledger.page_in_misses().await? {
+            ledger.evict_if_over().await?;
+            return Ok(out);
+        }
+    }
 }
 
 /// The back office paying a refund that is due (`PAY-REFUND-30D`), keyed by the
@@ -554,7 +632,7 @@ async fn drive_batched<S: EventStore>(
     let mut report = DriveReport::default();
     for (i, p) in plan.iter().enumerate() {
         let started = Instant::now();
-        let commands = resolve(ledger.world(), p);
+        let commands = resolve_paged(ledger, p).await?;
         if commands.is_empty() {
             report.record_skip();
         }

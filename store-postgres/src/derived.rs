@@ -127,9 +127,121 @@ pub(crate) async fn write(
     tx.commit().await.map_err(pg)
 }
 
+/// The least byte string greater than every one that starts with `prefix`, or
+/// `None` (empty, or only 0xFF bytes: no upper bound).
+fn bytes_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < u8::MAX {
+            out.push(last + 1);
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// The entries of a keyed space under `keys`, in the order asked.
+///
+/// # Errors
+/// A storage failure.
+pub(crate) async fn read_entries(
+    read: &Pool,
+    sql: &Sql,
+    space: &str,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    let conn = read.get().await.map_err(pool)?;
+    let stmt = conn.prepare_cached(&sql.entries_get).await.map_err(pg)?;
+    let rows = conn.query(&stmt, &[&space, &keys]).await.map_err(pg)?;
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        let k: Vec<u8> = row.try_get(0).map_err(pg)?;
+        let v: Vec<u8> = row.try_get(1).map_err(pg)?;
+        found.insert(k, v);
+    }
+    Ok(keys.iter().map(|k| found.remove(k)).collect())
+}
+
+/// The entries of a keyed space whose key starts with `prefix`, in key order.
+///
+/// # Errors
+/// A storage failure.
+pub(crate) async fn scan_entries(
+    read: &Pool,
+    sql: &Sql,
+    space: &str,
+    prefix: &[u8],
+) -> Result<navigo_store::DerivedEntries, StoreError> {
+    let conn = read.get().await.map_err(pool)?;
+    let rows = match bytes_upper_bound(prefix) {
+        Some(upper) => {
+            let stmt = conn
+                .prepare_cached(&sql.entries_between)
+                .await
+                .map_err(pg)?;
+            conn.query(&stmt, &[&space, &prefix, &upper]).await
+        }
+        None => {
+            let stmt = conn.prepare_cached(&sql.entries_from).await.map_err(pg)?;
+            conn.query(&stmt, &[&space, &prefix]).await
+        }
+    }
+    .map_err(pg)?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get(0).map_err(pg)?, row.try_get(1).map_err(pg)?)))
+        .collect()
+}
+
+/// Applies a keyed batch in one transaction, durable when it returns.
+///
+/// # Errors
+/// A storage failure; nothing of the batch is applied then.
+pub(crate) async fn write_entries(
+    read: &Pool,
+    sql: &Sql,
+    space: &str,
+    batch: &navigo_store::DerivedBatch,
+) -> Result<(), StoreError> {
+    let (mut keys, mut values, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, v) in &batch.entries {
+        match v {
+            Some(v) => {
+                keys.push(k.as_slice());
+                values.push(v.as_slice());
+            }
+            None => removed.push(k.as_slice()),
+        }
+    }
+    let mut conn = read.get().await.map_err(pool)?;
+    let tx = conn.transaction().await.map_err(pg)?;
+    if batch.clear {
+        let clear = tx.prepare_cached(&sql.entries_clear).await.map_err(pg)?;
+        tx.execute(&clear, &[&space]).await.map_err(pg)?;
+    }
+    if !removed.is_empty() {
+        let delete = tx.prepare_cached(&sql.entries_delete).await.map_err(pg)?;
+        tx.execute(&delete, &[&space, &removed]).await.map_err(pg)?;
+    }
+    if !keys.is_empty() {
+        let upsert = tx.prepare_cached(&sql.entries_upsert).await.map_err(pg)?;
+        tx.execute(&upsert, &[&space, &keys, &values])
+            .await
+            .map_err(pg)?;
+    }
+    tx.commit().await.map_err(pg)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::prefix_upper_bound;
+    use super::{bytes_upper_bound, prefix_upper_bound};
+
+    #[test]
+    fn a_byte_prefix_range_ends_at_the_next_byte_string() {
+        assert_eq!(bytes_upper_bound(b"c\x01"), Some(b"c\x02".to_vec()));
+        assert_eq!(bytes_upper_bound(b"c\xff"), Some(b"d".to_vec()));
+        assert_eq!(bytes_upper_bound(b"\xff\xff"), None);
+        assert_eq!(bytes_upper_bound(b""), None);
+    }
 
     #[test]
     fn a_prefix_range_ends_at_the_next_code_point() {

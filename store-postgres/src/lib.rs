@@ -422,4 +422,28 @@ impl EventStore for PgStore {
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         derived::write(&self.read, &self.sql, name, bytes).await
     }
+
+    async fn read_derived_entries(
+        &self,
+        space: &str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        derived::read_entries(&self.read, &self.sql, space, keys).await
+    }
+
+    async fn scan_derived_entries(
+        &self,
+        space: &str,
+        prefix: &[u8],
+    ) -> Result<navigo_store::DerivedEntries, StoreError> {
+        derived::scan_entries(&self.read, &self.sql, space, prefix).await
+    }
+
+    async fn write_derived_entries(
+        &self,
+        space: &str,
+        batch: &navigo_store::DerivedBatch,
+    ) -> Result<(), StoreError> {
+        derived::write_entries(&self.read, &self.sql, space, batch).await
+    }
 }

@@ -10,7 +10,9 @@
 //! (key, content digest, first position, event count) and `schema_migrations`
 //! (the versions applied). `migrations/0002_derived.sql` adds `derived` (the
 //! ledger's snapshots, in chunks, outside the hash chain) and an index ordering
-//! idempotency keys by their bytes, for prefix reads.
+//! idempotency keys by their bytes, for prefix reads;
+//! `migrations/0003_derived_entries.sql` adds `derived_entries` (keyed derived
+//! data: the ledger's folded states, one row each).
 
 use tokio_postgres::GenericClient;
 
@@ -23,10 +25,15 @@ use crate::error::{not_a_ledger, pg};
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "log", include_str!("../migrations/0001_log.sql")),
     (2, "derived", include_str!("../migrations/0002_derived.sql")),
+    (
+        3,
+        "derived_entries",
+        include_str!("../migrations/0003_derived_entries.sql"),
+    ),
 ];
 
 /// The version this build reads and writes.
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
 
 /// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
 pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
@@ -222,6 +229,18 @@ pub(crate) struct Sql {
     pub(crate) derived_delete: String,
     /// Inserts a derived blob's chunks given as two arrays (numbers, bytes).
     pub(crate) derived_insert: String,
+    /// Keyed entries of a space by key: `$1` the space, `$2` the keys.
+    pub(crate) entries_get: String,
+    /// Keyed entries of a space whose key is in `[$2, $3)`, in key order.
+    pub(crate) entries_between: String,
+    /// Keyed entries of a space whose key is at least `$2`, in key order.
+    pub(crate) entries_from: String,
+    /// Deletes every entry of a space.
+    pub(crate) entries_clear: String,
+    /// Inserts or replaces entries given as two arrays (keys, values).
+    pub(crate) entries_upsert: String,
+    /// Deletes the entries of a space under the keys given as an array.
+    pub(crate) entries_delete: String,
 }
 
 impl Sql {
@@ -230,6 +249,7 @@ impl Sql {
         let t = |name: &str| format!("\"{schema}\".{name}");
         let (events, head, idem) = (t("events"), t("head"), t("idempotency"));
         let derived = t("derived");
+        let entries = t("derived_entries");
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
@@ -303,6 +323,25 @@ impl Sql {
             derived_insert: format!(
                 "INSERT INTO {derived} (name, chunk, bytes) \
                  SELECT $1, * FROM unnest($2::integer[], $3::bytea[])"
+            ),
+            entries_get: format!(
+                "SELECT key, value FROM {entries} WHERE space = $1 AND key = ANY($2::bytea[])"
+            ),
+            entries_between: format!(
+                "SELECT key, value FROM {entries} WHERE space = $1 AND key >= $2 AND key < $3 \
+                 ORDER BY key"
+            ),
+            entries_from: format!(
+                "SELECT key, value FROM {entries} WHERE space = $1 AND key >= $2 ORDER BY key"
+            ),
+            entries_clear: format!("DELETE FROM {entries} WHERE space = $1"),
+            entries_upsert: format!(
+                "INSERT INTO {entries} (space, key, value) \
+                 SELECT $1, * FROM unnest($2::bytea[], $3::bytea[]) \
+                 ON CONFLICT (space, key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            entries_delete: format!(
+                "DELETE FROM {entries} WHERE space = $1 AND key = ANY($2::bytea[])"
             ),
         }
     }

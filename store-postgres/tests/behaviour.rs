@@ -274,7 +274,7 @@ async fn store_answers_an_error_not_an_ack_when_its_transaction_rolls_back() {
 #[tokio::test]
 async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_events() {
     // Given a ledger of two keyed events written at format version 1 (the
-    // version 2 tables taken away, as a build of version 1 left them)
+    // tables of versions 2 and 3 taken away, as a build of version 1 left them)
     let (store, config, clock) = new_store("upgrade").await;
     let mut r = request(stream(1), ExpectedVersion::Exact(0), vec![event("a")]);
     r.idempotency_key = Some("cmd-1#0".into());
@@ -285,8 +285,9 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
     store.close().await.unwrap();
     sql(
         &config,
-        "DROP TABLE {s}.derived; DROP INDEX {s}.idempotency_key_bytes; \
-         DELETE FROM {s}.schema_migrations WHERE version = 2",
+        "DROP TABLE {s}.derived; DROP TABLE {s}.derived_entries; \
+         DROP INDEX {s}.idempotency_key_bytes; \
+         DELETE FROM {s}.schema_migrations WHERE version >= 2",
     )
     .await;
     // When it is opened, it is refused, saying how to upgrade it

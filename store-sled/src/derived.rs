@@ -9,6 +9,8 @@
 //! | `H` ‖ name                  | total bytes (u64 BE) ‖ chunk count (u32 BE)   |
 //! | `C` ‖ name ‖ 0 ‖ index (u32 BE) | the chunk's bytes ([`DERIVED_CHUNK_BYTES_MAX`] at most) |
 //!
+//! | `K` ‖ space ‖ 0 ‖ key       | one entry of a keyed space (see below)        |
+//!
 //! A blob is cut into chunks so that no sled value is larger than a few
 //! megabytes; the header and every chunk are replaced in one sled batch, so a
 //! reader sees the old blob or the new one whole.
@@ -23,6 +25,7 @@ pub const DERIVED_TREE_NAME: &[u8] = b"navigo-derived";
 pub const DERIVED_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
 const HEADER: u8 = b'H';
 const CHUNK: u8 = b'C';
+const KEYED: u8 = b'K';
 
 fn header_key(name: &str) -> Vec<u8> {
     let mut k = vec![HEADER];
@@ -90,6 +93,84 @@ pub fn write(db: &sled::Db, tree: &sled::Tree, name: &str, bytes: &[u8]) -> Resu
     header.extend_from_slice(&count.to_be_bytes());
     batch.insert(header_key(name), header);
     tree.apply_batch(batch).map_err(storage)?;
+    db.flush().map_err(storage)?;
+    Ok(())
+}
+
+/// The prefix of every entry of a keyed space: `K` ‖ space ‖ 0. A space name
+/// holds no NUL byte, so one space's prefix is never another's.
+fn keyed_prefix(space: &str) -> Vec<u8> {
+    let mut k = vec![KEYED];
+    k.extend_from_slice(space.as_bytes());
+    k.push(0);
+    k
+}
+
+fn keyed_key(space: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = keyed_prefix(space);
+    k.extend_from_slice(key);
+    k
+}
+
+/// The entries of a keyed space under `keys`, in the order asked.
+///
+/// # Errors
+/// A storage failure.
+pub fn read_entries(
+    tree: &sled::Tree,
+    space: &str,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    keys.iter()
+        .map(|k| {
+            let v = tree.get(keyed_key(space, k)).map_err(storage)?;
+            Ok(v.map(|v| v.to_vec()))
+        })
+        .collect()
+}
+
+/// The entries of a keyed space whose key starts with `prefix`, in key order.
+///
+/// # Errors
+/// A storage failure.
+pub fn scan_entries(
+    tree: &sled::Tree,
+    space: &str,
+    prefix: &[u8],
+) -> Result<navigo_store::DerivedEntries, StoreError> {
+    let skip = keyed_prefix(space).len();
+    tree.scan_prefix(keyed_key(space, prefix))
+        .map(|item| {
+            let (k, v) = item.map_err(storage)?;
+            Ok((k[skip..].to_vec(), v.to_vec()))
+        })
+        .collect()
+}
+
+/// Applies a keyed batch in one sled batch on the derived tree (atomic: sled
+/// applies a batch on one tree whole or not at all), and flushes.
+///
+/// # Errors
+/// A storage failure.
+pub fn write_entries(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    space: &str,
+    batch: &navigo_store::DerivedBatch,
+) -> Result<(), StoreError> {
+    let mut b = sled::Batch::default();
+    if batch.clear {
+        for old in tree.scan_prefix(keyed_prefix(space)).keys() {
+            b.remove(old.map_err(storage)?);
+        }
+    }
+    for (k, v) in &batch.entries {
+        match v {
+            Some(v) => b.insert(keyed_key(space, k), v.as_slice()),
+            None => b.remove(keyed_key(space, k)),
+        }
+    }
+    tree.apply_batch(b).map_err(storage)?;
     db.flush().map_err(storage)?;
     Ok(())
 }

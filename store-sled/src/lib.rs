@@ -732,6 +732,30 @@ impl EventStore for SledStore {
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         derived::write(&self.db, &self.derived, name, bytes)
     }
+
+    async fn read_derived_entries(
+        &self,
+        space: &str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        derived::read_entries(&self.derived, space, keys)
+    }
+
+    async fn scan_derived_entries(
+        &self,
+        space: &str,
+        prefix: &[u8],
+    ) -> Result<navigo_store::DerivedEntries, StoreError> {
+        derived::scan_entries(&self.derived, space, prefix)
+    }
+
+    async fn write_derived_entries(
+        &self,
+        space: &str,
+        batch: &navigo_store::DerivedBatch,
+    ) -> Result<(), StoreError> {
+        derived::write_entries(&self.db, &self.derived, space, batch)
+    }
 }
 
 /// The benchmarks' raw reference for reading a stream: a sled prefix scan of its

@@ -628,6 +628,109 @@ pub async fn derived_data_kept_apart_from_the_log<B: Backend>(backend: &B) {
     backend.close(store).await;
 }
 
+/// Keyed derived data: absent until written, read by key in the order asked
+/// and by prefix in key order, a batch applied whole (sets and removals
+/// together), a clearing batch that starts the space again, one space apart
+/// from another, durable across a reopen, and never in the log.
+pub async fn keyed_derived_entries_written_in_atomic_batches<B: Backend>(backend: &B) {
+    use crate::DerivedBatch;
+    let set = |k: &[u8], v: &[u8]| (k.to_vec(), Some(v.to_vec()));
+    // Given a store with one event
+    let (store, place, clock) = new_store(backend, "derived-keyed", Limits::default()).await;
+    store
+        .append(request(
+            stream(1),
+            ExpectedVersion::Exact(0),
+            vec![event("a")],
+        ))
+        .await
+        .unwrap();
+    let head = store.head().await.unwrap();
+    let keys = vec![b"c\x01".to_vec(), b"m".to_vec()];
+    assert_eq!(
+        store.read_derived_entries("states", &keys).await.unwrap(),
+        vec![None, None]
+    );
+    // When a batch sets entries, another sets and removes some, another space is written
+    let first = DerivedBatch {
+        clear: false,
+        entries: vec![
+            set(b"c\x01", b"one"),
+            set(b"c\x02", b"two"),
+            set(b"c\xff", b"last"),
+            set(b"p\x01", b"person"),
+            set(b"m", b"meta-1"),
+        ],
+    };
+    store.write_derived_entries("states", &first).await.unwrap();
+    let second = DerivedBatch {
+        clear: false,
+        entries: vec![
+            (b"c\x02".to_vec(), None),
+            set(b"c\x01", b"one-b"),
+            set(b"m", b"meta-2"),
+        ],
+    };
+    store
+        .write_derived_entries("states", &second)
+        .await
+        .unwrap();
+    store
+        .write_derived_entries(
+            "other",
+            &DerivedBatch {
+                clear: false,
+                entries: vec![set(b"c\x01", b"elsewhere")],
+            },
+        )
+        .await
+        .unwrap();
+    // Then keys read back as last written, in the order asked; a prefix in key order
+    let asked = vec![b"m".to_vec(), b"c\x02".to_vec(), b"c\x01".to_vec()];
+    let expect_read = vec![Some(b"meta-2".to_vec()), None, Some(b"one-b".to_vec())];
+    assert_eq!(
+        store.read_derived_entries("states", &asked).await.unwrap(),
+        expect_read
+    );
+    let expect_scan = vec![
+        (b"c\x01".to_vec(), b"one-b".to_vec()),
+        (b"c\xff".to_vec(), b"last".to_vec()),
+    ];
+    assert_eq!(
+        store.scan_derived_entries("states", b"c").await.unwrap(),
+        expect_scan
+    );
+    assert_eq!(store.head().await.unwrap(), head);
+    assert_verifies(backend, &store).await;
+    // And after a reopen; a clearing batch leaves only its own entries, in its space only
+    backend.close(store).await;
+    let store = backend.open(&place, Limits::default(), clock).await;
+    assert_eq!(
+        store.read_derived_entries("states", &asked).await.unwrap(),
+        expect_read
+    );
+    store
+        .write_derived_entries(
+            "states",
+            &DerivedBatch {
+                clear: true,
+                entries: vec![set(b"m", b"meta-3")],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.scan_derived_entries("states", b"").await.unwrap(),
+        vec![(b"m".to_vec(), b"meta-3".to_vec())]
+    );
+    assert_eq!(
+        store.scan_derived_entries("other", b"").await.unwrap(),
+        vec![(b"c\x01".to_vec(), b"elsewhere".to_vec())]
+    );
+    assert_eq!(read_all(&store, 1).await.len(), 1);
+    backend.close(store).await;
+}
+
 /// Tasks racing for each version.
 const RACE_TASKS: usize = 16;
 /// Versions raced for.
@@ -1104,6 +1207,11 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn store_keeps_derived_data_apart_from_the_log() {
             $crate::conformance::derived_data_kept_apart_from_the_log(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn store_writes_keyed_derived_entries_in_atomic_batches() {
+            $crate::conformance::keyed_derived_entries_written_in_atomic_batches(&$backend).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -206,6 +206,62 @@ pub enum StoreError {
     Closed,
 }
 
+/// One write of a keyed derived space ([`EventStore::write_derived_entries`]):
+/// every entry set or removed, all at once or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DerivedBatch {
+    /// Remove every entry of the space before the others are written (a
+    /// rebuild from the log starts from an empty space).
+    pub clear: bool,
+    /// Each key with its new bytes, or `None` to remove it.
+    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// Entries of a keyed derived space, each key with its bytes, in key order.
+pub type DerivedEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The name of the blob the default keyed methods keep a space in (a backend
+/// without keyed derived data of its own).
+fn keyed_blob_name(space: &str) -> String {
+    format!("keyed:{space}")
+}
+
+/// The entries of a keyed space kept as one blob (the default keyed methods):
+/// each entry is its key's length (u32 BE), the key, its value's length (u32
+/// BE), the value. `None` when the blob does not decode: the space is then
+/// treated as empty, and its reader rebuilds it.
+fn decode_keyed_blob(bytes: &[u8]) -> Option<std::collections::BTreeMap<Vec<u8>, Vec<u8>>> {
+    fn take<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let out = rest.get(4..4 + len)?;
+        *rest = &rest[4 + len..];
+        Some(out)
+    }
+    let mut rest = bytes;
+    let mut out = std::collections::BTreeMap::new();
+    while !rest.is_empty() {
+        let k = take(&mut rest)?;
+        let v = take(&mut rest)?;
+        out.insert(k.to_vec(), v.to_vec());
+    }
+    Some(out)
+}
+
+fn encode_keyed_blob(
+    entries: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        for part in [k, v] {
+            let len = u32::try_from(part.len())
+                .map_err(|_| StoreError::Encode("a derived entry is over 4 GiB".into()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    Ok(out)
+}
+
 /// An async stream of envelopes in position order.
 pub type EnvelopeStream<'a> = Pin<Box<dyn Stream<Item = Result<Envelope, StoreError>> + Send + 'a>>;
 
@@ -340,5 +396,81 @@ pub trait EventStore: Send + Sync {
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = (name, bytes);
         Ok(())
+    }
+
+    /// The entries of the keyed derived space `space` under each of `keys`, in
+    /// the order asked (`None` for a key without one). Keyed derived data (the
+    /// ledger's folded states, one entry each) is derived data as
+    /// [`EventStore::read_derived`]'s: never trusted, verified by its reader.
+    /// This default reads the space kept whole in one blob
+    /// ([`EventStore::read_derived`]); a backend with keyed storage reads only
+    /// the keys asked.
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn read_derived_entries(
+        &self,
+        space: &str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let blob = self.read_derived(&keyed_blob_name(space)).await?;
+        let all = blob
+            .as_deref()
+            .and_then(decode_keyed_blob)
+            .unwrap_or_default();
+        Ok(keys.iter().map(|k| all.get(k).cloned()).collect())
+    }
+
+    /// Every entry of the keyed derived space `space` whose key starts with
+    /// `prefix`, in key order (the ledger reads its indexes at open this way).
+    /// This default reads the blob of [`EventStore::read_derived_entries`].
+    ///
+    /// # Errors
+    /// A storage failure.
+    async fn scan_derived_entries(
+        &self,
+        space: &str,
+        prefix: &[u8],
+    ) -> Result<DerivedEntries, StoreError> {
+        let blob = self.read_derived(&keyed_blob_name(space)).await?;
+        let all = blob
+            .as_deref()
+            .and_then(decode_keyed_blob)
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .collect())
+    }
+
+    /// Applies `batch` to the keyed derived space `space` atomically and
+    /// durably: a reader sees every entry of the batch or none, so that entries
+    /// written with the meta entry that names the position they cover are
+    /// consistent with it. This default rewrites the space's blob whole
+    /// (atomic as [`EventStore::write_derived`] is).
+    ///
+    /// # Errors
+    /// A storage failure; nothing of the batch is applied then.
+    async fn write_derived_entries(
+        &self,
+        space: &str,
+        batch: &DerivedBatch,
+    ) -> Result<(), StoreError> {
+        let name = keyed_blob_name(space);
+        let mut all = if batch.clear {
+            Default::default()
+        } else {
+            let blob = self.read_derived(&name).await?;
+            blob.as_deref()
+                .and_then(decode_keyed_blob)
+                .unwrap_or_default()
+        };
+        for (k, v) in &batch.entries {
+            match v {
+                Some(v) => all.insert(k.clone(), v.clone()),
+                None => all.remove(k),
+            };
+        }
+        self.write_derived(&name, &encode_keyed_blob(&all)?).await
     }
 }

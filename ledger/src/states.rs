@@ -1,0 +1,630 @@
+//! The ledger's folded world as keyed derived data: one entry per contract and
+//! per person state, one per index edge, per stream version and per campaign,
+//! and one meta entry naming the position they cover, all in the store's keyed
+//! derived space [`STATES_SPACE`] ([`EventStore::write_derived_entries`]).
+//! Derived data is never trusted: every entry carries the schema version of
+//! the states and a BLAKE3 of its key and bytes, and [`load`] checks the meta
+//! against the log.
+//!
+//! Incremental writes are sound because of one invariant: when the world has
+//! folded through position P, writing every dirty state (and every new edge
+//! and changed version) with meta = P in one atomic batch ([`flush`]) leaves the
+//! derived data consistent at P, since a clean entry has not changed since it
+//! was written. A state is therefore dropped from memory ([`evict_if_over`])
+//! only once clean, and read back ([`page_in`]) as it was at P.
+//!
+//! Entry keys (the entry's value is [`frame`]d):
+//!
+//! | key | payload |
+//! |---|---|
+//! | `m` | [`Meta`] |
+//! | `c` ‖ contract id | the contract's state |
+//! | `p` ‖ person id | the person's state |
+//! | `v` ‖ stream key ([`StreamId::key_bytes`]) | the stream's version (u64 BE) |
+//! | `i` ‖ index tag ‖ index key ‖ id | empty: an edge of an index |
+//! | `g` ‖ campaign id | the campaign |
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use navigo_events_schema::event::CampaignPublished;
+use navigo_events_schema::{Hash, StreamId, StreamKind};
+use navigo_rules::world::{IndexKind, PagedState, World};
+use navigo_store::{next_envelope, DerivedBatch, EventStore, StoreError};
+use uuid::Uuid;
+
+/// The keyed derived space of the ledger's states.
+pub const STATES_SPACE: &str = "world-states";
+
+/// The version of the states' encoding: raised whenever a field of a folded
+/// state (`ContractState`, `PersonState` and what they hold) or of [`Meta`]
+/// changes, so that entries of older states are refused and rebuilt, never
+/// misread.
+pub const STATE_SCHEMA_VERSION: u32 = 2;
+
+/// The resident states (contracts, persons, and streams known to hold none)
+/// the ledger's world keeps by default: enough for a ledger of about 30,000
+/// contracts to stay whole in memory (a contract and its holder and payer are
+/// two or three states), as before states were paged; beyond it, states are
+/// paged from the store and memory is bounded by this cache, not by the number
+/// of contracts.
+pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;
+
+/// The share (in percent) of [`STATE_CACHE_ENTRIES_MAX`] (or the limit given)
+/// an eviction leaves resident: evicting below the limit, not just to it, so
+/// that the next eviction (a flush of every dirty state) is that many page-ins
+/// away, not one.
+pub const STATE_CACHE_LOW_WATER_PERCENT: usize = 75;
+
+/// Keys read from the store in one call when paging states in.
+pub const PAGE_IN_KEYS_MAX: usize = 1_024;
+
+const META_KEY: &[u8] = b"m";
+const CONTRACT: u8 = b'c';
+const PERSON: u8 = b'p';
+const VERSION: u8 = b'v';
+const EDGE: u8 = b'i';
+const CAMPAIGN: u8 = b'g';
+const FRAME_HEADER_BYTES: usize = 4 + 32;
+
+/// What the meta entry says: the position the entries cover and the record
+/// there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// The position covered (0: none).
+    pub position: u64,
+    /// The hash of the record at that position (genesis for 0).
+    pub head_hash: Hash,
+    /// The latest instant recorded on a folded event.
+    pub head_recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Why the stored states were refused (the ledger rebuilds them from the log).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// An entry too short to hold its frame.
+    #[error("derived entry {key} is truncated")]
+    Format {
+        /// The entry's key, in hexadecimal.
+        key: String,
+    },
+    /// Written for other states.
+    #[error("state schema version {found}, this ledger reads {STATE_SCHEMA_VERSION}")]
+    Version {
+        /// The entry's version.
+        found: u32,
+    },
+    /// An entry's bytes do not hash to the hash it carries.
+    #[error("derived entry {key}: hash mismatch")]
+    Hash {
+        /// The entry's key, in hexadecimal.
+        key: String,
+    },
+    /// An entry's payload does not decode.
+    #[error("derived entry {key} does not decode: {why}")]
+    Payload {
+        /// The entry's key, in hexadecimal.
+        key: String,
+        /// Why.
+        why: String,
+    },
+    /// It covers positions the log does not hold.
+    #[error("covers position {position}, beyond the log's head {head}")]
+    BeyondHead {
+        /// The meta's position.
+        position: u64,
+        /// The log's head.
+        head: u64,
+    },
+    /// The log's record at its position is not the one it was written after.
+    #[error("the log's record at position {position} is not the one the states cover")]
+    OtherLog {
+        /// The position.
+        position: u64,
+    },
+}
+
+/// The stored value of an entry: [`STATE_SCHEMA_VERSION`] (u32 BE), BLAKE3 of
+/// the key and the payload, the payload.
+pub fn frame(key: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
+    out.extend_from_slice(&STATE_SCHEMA_VERSION.to_be_bytes());
+    out.extend_from_slice(entry_hash(key, payload).as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn entry_hash(key: &[u8], payload: &[u8]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&(key.len() as u64).to_be_bytes());
+    h.update(key);
+    h.update(payload);
+    h.finalize()
+}
+
+/// The payload of a stored entry, when its version and hash check.
+///
+/// # Errors
+/// [`Refused`], saying why.
+pub fn unframe<'a>(key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8], Refused> {
+    if bytes.len() < FRAME_HEADER_BYTES {
+        return Err(Refused::Format { key: hex(key) });
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&bytes[..4]);
+    let found = u32::from_be_bytes(v);
+    if found != STATE_SCHEMA_VERSION {
+        return Err(Refused::Version { found });
+    }
+    let payload = &bytes[FRAME_HEADER_BYTES..];
+    if entry_hash(key, payload).as_bytes() != &bytes[4..FRAME_HEADER_BYTES] {
+        return Err(Refused::Hash { key: hex(key) });
+    }
+    Ok(payload)
+}
+
+fn hex(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).map_err(|e| StoreError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &[u8], payload: &[u8]) -> Result<T, Refused> {
+    ciborium::from_reader(payload).map_err(|e| Refused::Payload {
+        key: hex(key),
+        why: e.to_string(),
+    })
+}
+
+/// The payload of a meta entry.
+///
+/// # Errors
+/// Only if it does not serialise, which its types never make happen.
+pub fn meta_payload(meta: &Meta) -> Result<Vec<u8>, StoreError> {
+    encode(meta)
+}
+
+/// The meta a payload holds.
+///
+/// # Errors
+/// [`Refused::Payload`] when it does not decode.
+pub fn meta_of(payload: &[u8]) -> Result<Meta, Refused> {
+    decode(META_KEY, payload)
+}
+
+/// The key of a contract's or person's state (`None` for other streams).
+pub fn state_key(stream: StreamId) -> Option<Vec<u8>> {
+    let tag = match stream.kind {
+        StreamKind::Contract => CONTRACT,
+        StreamKind::Person => PERSON,
+        StreamKind::Catalogue | StreamKind::Campaign => return None,
+    };
+    let mut k = vec![tag];
+    k.extend_from_slice(stream.id.as_bytes());
+    Some(k)
+}
+
+fn version_key(stream: StreamId) -> Vec<u8> {
+    let mut k = vec![VERSION];
+    k.extend_from_slice(&stream.key_bytes());
+    k
+}
+
+fn index_tag(kind: IndexKind) -> u8 {
+    match kind {
+        IndexKind::Holder => b'h',
+        IndexKind::Payer => b'y',
+        IndexKind::FraudParty => b'f',
+        IndexKind::ClientNumber => b'n',
+    }
+}
+
+fn edge_key(kind: IndexKind, key: &[u8], id: Uuid) -> Vec<u8> {
+    let mut k = vec![EDGE, index_tag(kind)];
+    k.extend_from_slice(key);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn campaign_key(id: Uuid) -> Vec<u8> {
+    let mut k = vec![CAMPAIGN];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The entry of a resident state, or `None` (a removal) when the stream holds
+/// no state.
+fn state_entry(world: &World, stream: StreamId) -> Result<Option<Vec<u8>>, StoreError> {
+    let key = state_key(stream).unwrap_or_default();
+    let payload = match stream.kind {
+        StreamKind::Contract => world.contracts.get(&stream.id).map(encode).transpose()?,
+        StreamKind::Person => world.persons.get(&stream.id).map(encode).transpose()?,
+        StreamKind::Catalogue | StreamKind::Campaign => None,
+    };
+    Ok(payload.map(|p| frame(&key, &p)))
+}
+
+/// Writes every dirty state, changed version and new index edge of `world`
+/// with the meta entry of its position, in one atomic batch (`clear`: the
+/// space emptied first, for a rebuild), and marks them clean.
+///
+/// # Errors
+/// A store failure (nothing is marked clean then).
+pub async fn flush<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    clear: bool,
+) -> Result<(), StoreError> {
+    let r = &world.residency;
+    let mut entries = Vec::with_capacity(r.dirty.len() + r.dirty_versions.len() + 1);
+    for stream in &r.dirty {
+        let Some(key) = state_key(*stream) else {
+            continue;
+        };
+        entries.push((key, state_entry(world, *stream)?));
+    }
+    let mut campaigns_changed = false;
+    for stream in &r.dirty_versions {
+        campaigns_changed |= stream.kind == StreamKind::Campaign;
+        let key = version_key(*stream);
+        let value = frame(&key, &world.version(*stream).to_be_bytes());
+        entries.push((key, Some(value)));
+    }
+    for (kind, key, id) in &r.new_edges {
+        let key = edge_key(*kind, key, *id);
+        let value = frame(&key, &[]);
+        entries.push((key, Some(value)));
+    }
+    if campaigns_changed || clear {
+        for (id, c) in &world.campaigns {
+            let key = campaign_key(*id);
+            let value = frame(&key, &encode(c)?);
+            entries.push((key, Some(value)));
+        }
+    }
+    let meta = Meta {
+        position: world.position,
+        head_hash: world.head_hash,
+        head_recorded_at: world.head_recorded_at,
+    };
+    entries.push((META_KEY.to_vec(), Some(frame(META_KEY, &encode(&meta)?))));
+    store
+        .write_derived_entries(STATES_SPACE, &DerivedBatch { clear, entries })
+        .await?;
+    let r = &mut world.residency;
+    r.dirty.clear();
+    r.dirty_versions.clear();
+    r.new_edges.clear();
+    Ok(())
+}
+
+/// What [`page_in`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PagedIn {
+    /// States read from the store.
+    pub read: usize,
+    /// Entries that did not verify, whose state was refolded from its stream.
+    pub refolded: usize,
+}
+
+/// Reads the states of `streams` that are missing from `world` (see
+/// [`World::is_missing`]) from the store. An entry that does not verify (hash,
+/// version, payload) is never trusted: a contract's or person's state depends
+/// on its own stream only, so it is refolded from that stream alone, and
+/// marked dirty so that the next flush writes it again.
+///
+/// # Errors
+/// A store failure or a corrupt record of the log.
+pub async fn page_in<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    streams: &BTreeSet<StreamId>,
+) -> Result<PagedIn, StoreError> {
+    let missing: Vec<StreamId> = streams
+        .iter()
+        .copied()
+        .filter(|s| world.is_missing(*s))
+        .collect();
+    let mut done = PagedIn::default();
+    for chunk in missing.chunks(PAGE_IN_KEYS_MAX) {
+        let keys: Vec<Vec<u8>> = chunk
+            .iter()
+            .map(|s| state_key(*s).unwrap_or_default())
+            .collect();
+        let values = store.read_derived_entries(STATES_SPACE, &keys).await?;
+        for ((stream, key), value) in chunk.iter().zip(&keys).zip(values) {
+            let decoded = match &value {
+                None => Ok(None),
+                Some(bytes) => unframe(key, bytes).and_then(|p| decode_state(*stream, key, p)),
+            };
+            match decoded {
+                Ok(state) => {
+                    world.insert_paged(*stream, state);
+                    done.read += 1;
+                }
+                Err(_) => {
+                    let version = world.version(*stream);
+                    let events = store.read_stream(*stream, 1..=version).await?;
+                    world.refold_state(*stream, &events);
+                    world.residency.dirty.insert(*stream);
+                    done.refolded += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn decode_state(
+    stream: StreamId,
+    key: &[u8],
+    payload: &[u8],
+) -> Result<Option<PagedState>, Refused> {
+    Ok(Some(match stream.kind {
+        StreamKind::Contract => PagedState::Contract(Box::new(decode(key, payload)?)),
+        StreamKind::Person => PagedState::Person(Box::new(decode(key, payload)?)),
+        StreamKind::Catalogue | StreamKind::Campaign => return Ok(None),
+    }))
+}
+
+/// When `world` holds more than `limit` states: flushes every dirty one (the
+/// caller has made the world's position durable: no import batch pending),
+/// then drops the least recently used down to [`STATE_CACHE_LOW_WATER_PERCENT`]
+/// of the limit. Returns whether it evicted.
+///
+/// Decision: "recently used" is when a state was last paged in or changed,
+/// not every read of it (a read through `&World` cannot update it without a
+/// lock on every access); a state a command reads is paged in again when it
+/// was dropped, which costs a read, never a wrong judgment.
+///
+/// # Errors
+/// A store failure.
+pub async fn evict_if_over<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    limit: usize,
+) -> Result<bool, StoreError> {
+    if world.resident_states() <= limit {
+        return Ok(false);
+    }
+    flush(store, world, false).await?;
+    let low = limit / 100 * STATE_CACHE_LOW_WATER_PERCENT
+        + limit % 100 * STATE_CACHE_LOW_WATER_PERCENT / 100;
+    let resident = world
+        .contracts
+        .keys()
+        .map(|id| StreamId::contract(*id))
+        .chain(world.persons.keys().map(|id| StreamId::person(*id)))
+        .chain(world.residency.stateless.iter().copied());
+    let mut by_age: Vec<(u64, StreamId)> = resident
+        .map(|s| {
+            let used = world.residency.last_used.get(&s).copied().unwrap_or(0);
+            (used, s)
+        })
+        .collect();
+    by_age.sort_unstable();
+    let excess = by_age.len().saturating_sub(low);
+    for (_, stream) in by_age.into_iter().take(excess) {
+        world.evict(stream);
+    }
+    Ok(true)
+}
+
+/// The stored states' world, checked against the store: its meta verifies,
+/// the position it covers is in the log and the log's record there has the
+/// hash it names; its versions, index edges and campaigns loaded and verified
+/// (every state stays in the store until paged in); its catalogue folded from
+/// the catalogue stream as of that position. `Ok(None)` when there is no meta;
+/// `Ok(Some(Err))` when anything does not verify (the caller rebuilds).
+///
+/// # Errors
+/// A storage failure or a corrupt record of the log.
+pub async fn load<S: EventStore>(store: &S) -> Result<Option<Result<World, Refused>>, StoreError> {
+    let meta = store
+        .read_derived_entries(STATES_SPACE, &[META_KEY.to_vec()])
+        .await?;
+    let Some(Some(bytes)) = meta.into_iter().next() else {
+        return Ok(None);
+    };
+    let meta: Meta = match unframe(META_KEY, &bytes).and_then(|p| decode(META_KEY, p)) {
+        Ok(m) => m,
+        Err(r) => return Ok(Some(Err(r))),
+    };
+    if let Err(r) = check_against_log(store, &meta).await? {
+        return Ok(Some(Err(r)));
+    }
+    let mut world = World::new();
+    world.residency.paged = true;
+    world.position = meta.position;
+    world.head_hash = meta.head_hash;
+    world.head_recorded_at = meta.head_recorded_at;
+    if let Err(r) = load_keyed(store, &mut world).await? {
+        return Ok(Some(Err(r)));
+    }
+    fold_catalogue(store, &mut world).await?;
+    Ok(Some(Ok(world)))
+}
+
+async fn check_against_log<S: EventStore>(
+    store: &S,
+    meta: &Meta,
+) -> Result<Result<(), Refused>, StoreError> {
+    let head = store.head().await?.position;
+    if meta.position > head {
+        return Ok(Err(Refused::BeyondHead {
+            position: meta.position,
+            head,
+        }));
+    }
+    let found = if meta.position > 0 {
+        let mut at = store.read_all(meta.position);
+        next_envelope(&mut at)
+            .await
+            .transpose()?
+            .map(|e| (e.position, e.hash))
+    } else {
+        Some((0, Hash::GENESIS))
+    };
+    Ok(if found == Some((meta.position, meta.head_hash)) {
+        Ok(())
+    } else {
+        Err(Refused::OtherLog {
+            position: meta.position,
+        })
+    })
+}
+
+/// Loads the versions, the index edges and the campaigns into `world`.
+async fn load_keyed<S: EventStore>(
+    store: &S,
+    world: &mut World,
+) -> Result<Result<(), Refused>, StoreError> {
+    for (key, value) in store.scan_derived_entries(STATES_SPACE, &[VERSION]).await? {
+        let stream = StreamId::from_key_bytes(&key[1..]);
+        let payload = match unframe(&key, &value) {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(r)),
+        };
+        match (stream, <[u8; 8]>::try_from(payload)) {
+            (Some(s), Ok(v)) => {
+                world.versions.insert(s, u64::from_be_bytes(v));
+            }
+            _ => return Ok(Err(malformed(&key))),
+        }
+    }
+    for (key, value) in store.scan_derived_entries(STATES_SPACE, &[EDGE]).await? {
+        if let Err(r) = unframe(&key, &value) {
+            return Ok(Err(r));
+        }
+        if !add_edge(world, &key) {
+            return Ok(Err(malformed(&key)));
+        }
+    }
+    for (key, value) in store
+        .scan_derived_entries(STATES_SPACE, &[CAMPAIGN])
+        .await?
+    {
+        let c: CampaignPublished = match unframe(&key, &value).and_then(|p| decode(&key, p)) {
+            Ok(c) => c,
+            Err(r) => return Ok(Err(r)),
+        };
+        let Ok(id) = Uuid::from_slice(&key[1..]) else {
+            return Ok(Err(malformed(&key)));
+        };
+        world.campaigns.insert(id, c);
+    }
+    Ok(Ok(()))
+}
+
+fn malformed(key: &[u8]) -> Refused {
+    Refused::Payload {
+        key: hex(key),
+        why: "malformed key".into(),
+    }
+}
+
+/// Adds the edge an `i` key names; false when the key is malformed.
+fn add_edge(world: &mut World, key: &[u8]) -> bool {
+    if key.len() < 2 + 16 {
+        return false;
+    }
+    let (head, id) = key.split_at(key.len() - 16);
+    let Ok(id) = Uuid::from_slice(id) else {
+        return false;
+    };
+    let index_key = &head[2..];
+    let person = Uuid::from_slice(index_key);
+    match (head[1], person) {
+        (b'h', Ok(p)) => world.by_holder.entry(p).or_default().insert(id),
+        (b'y', Ok(p)) => world.by_payer.entry(p).or_default().insert(id),
+        (b'f', Ok(p)) => world.by_fraud_party.entry(p).or_default().insert(id),
+        (b'n', _) => match std::str::from_utf8(index_key) {
+            Ok(n) => world
+                .by_client_number
+                .entry(n.to_owned())
+                .or_default()
+                .insert(id),
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    true
+}
+
+/// Folds the catalogue stream's events up to the world's version of it,
+/// skipping the annulled ones (as the world's rebuild of a stream does).
+async fn fold_catalogue<S: EventStore>(store: &S, world: &mut World) -> Result<(), StoreError> {
+    let version = world.version(StreamId::catalogue());
+    let events = store
+        .read_stream(StreamId::catalogue(), 1..=version)
+        .await?;
+    let annulled: BTreeSet<Uuid> = events
+        .iter()
+        .filter_map(|e| e.event.annulled_event_id())
+        .collect();
+    for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
+        world.catalogue.apply(&e.event);
+    }
+    Ok(())
+}
+
+/// An empty paged world, and the derived space emptied to match it (meta at
+/// position 0): the start of a rebuild from the log.
+///
+/// # Errors
+/// A store failure.
+pub async fn start_rebuild<S: EventStore>(store: &S) -> Result<World, StoreError> {
+    let mut world = World::new();
+    world.residency.paged = true;
+    flush(store, &mut world, true).await?;
+    Ok(world)
+}
+
+/// The contract and person streams of `world` after `after` (exclusive; from
+/// the first when `None`), at most `n`, in stream order: the chunks a
+/// whole-ledger walk pages in one after the other.
+pub fn state_streams_after(world: &World, after: Option<StreamId>, n: usize) -> Vec<StreamId> {
+    use std::ops::Bound;
+    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+    world
+        .versions
+        .range((from, Bound::Unbounded))
+        .map(|(s, _)| *s)
+        .filter(|s| matches!(s.kind, StreamKind::Contract | StreamKind::Person))
+        .take(n)
+        .collect()
+}
+
+/// Pages in every state when they all fit in `limit`: a ledger within its
+/// cache then holds its whole world from the start, as it did before states
+/// were paged, so that readers of the world that do not page (the CLI's and
+/// the service's reads) see every state.
+///
+/// # Errors
+/// A store failure or a corrupt record.
+pub async fn warm<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    limit: usize,
+) -> Result<(), StoreError> {
+    let states = world
+        .versions
+        .keys()
+        .filter(|s| matches!(s.kind, StreamKind::Contract | StreamKind::Person))
+        .count();
+    if states > limit {
+        return Ok(());
+    }
+    let mut after = None;
+    loop {
+        let chunk = state_streams_after(world, after, PAGE_IN_KEYS_MAX);
+        let Some(last) = chunk.last() else { break };
+        after = Some(*last);
+        page_in(store, world, &chunk.into_iter().collect()).await?;
+    }
+    Ok(())
+}
