@@ -118,8 +118,31 @@ enum Command {
     /// Recompute every hash and the chain.
     ///
     /// Reads every record, checks its hash, the chain and the positions, and
-    /// reports the first bad position.
+    /// reports the first bad position. With --against and --key, also checks
+    /// that the log extends a signed checkpoint an auditor kept: a cut tail or
+    /// a rewritten record the checkpoint covers is refused, naming the size,
+    /// root or position that differs.
     Verify(cli::verify::Args),
+    /// Manage the key that signs checkpoints.
+    ///
+    /// `key create` writes an Ed25519 private key (mode 0600, outside the data
+    /// directory, never overwritten); `key public` prints its verifier key for
+    /// auditors.
+    #[command(subcommand)]
+    Key(cli::key::Args),
+    /// Sign and keep a checkpoint of the log, or list those kept.
+    ///
+    /// A checkpoint (C2SP signed note, Ed25519) states the log's origin, size,
+    /// Merkle root, the recorded-at instant of its last record and the root
+    /// of the map of every stream to its head (docs/checkpoints.md). Every
+    /// checkpoint is kept; --list prints them.
+    Checkpoint(cli::checkpoint::Args),
+    /// Print an inclusion, consistency or stream-completeness proof.
+    ///
+    /// JSON proofs an auditor checks against a signed checkpoint with SHA-256
+    /// only (docs/checkpoints.md).
+    #[command(subcommand)]
+    Prove(cli::prove::Args),
     /// Serve the HTTP API.
     ///
     /// The routes and their schemas are in docs/openapi.json; roles by API
@@ -210,7 +233,10 @@ fn main() -> ExitCode {
             Command::Refunds(args) => cli::refunds::run(&data, args).await,
             Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
-            Command::Verify(args) => cli::verify::run(&data, args),
+            Command::Verify(args) => cli::verify::run(&data, args).await,
+            Command::Key(args) => cli::key::run(&data, args),
+            Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
+            Command::Prove(args) => cli::prove::run(&data, args).await,
             Command::Serve(args) => http::serve::run(&data, args).await,
             Command::Token(args) => cli::token::run(&data, args),
             Command::Account(args) => cli::account::run(&data, args).await,

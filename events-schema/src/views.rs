@@ -30,6 +30,7 @@ mod demo;
 pub mod instant;
 mod ledger;
 mod materialized;
+mod proofs;
 mod replay;
 mod service;
 
@@ -48,6 +49,10 @@ pub use demo::{
 pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
+};
+pub use proofs::{
+    AgainstView, CheckpointList, CheckpointView, ConsistencyProofView, Difference,
+    InclusionProofView, KeyCreated, StreamProofView,
 };
 pub use replay::{
     AuditEntryView, AuditTrail, CauseView, ChangeView, DiffView, HypotheticalEvent,
