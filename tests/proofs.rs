@@ -547,3 +547,25 @@ fn prove_stream_shows_a_history_complete_against_the_signed_stream_head_map() {
     proof.check(checkpoint.tree()).unwrap();
     assert!(last["record"].as_str().unwrap().contains(STREAM_B));
 }
+
+#[test]
+fn verify_against_names_a_record_the_checkpoint_covers_that_does_not_verify() {
+    // Given a kept checkpoint of 10 records
+    let f = Fixture::new("flipped", 10);
+    let kept = f.checkpoint("cp.note");
+    // When one byte of record 4 changes, its hash left as it was
+    {
+        let raw = navigo_store_sled::raw::RawLedger::open(&f.data).unwrap();
+        let mut bytes = raw.record(4).unwrap().unwrap();
+        let i = bytes.len() - 10;
+        bytes[i] ^= 0x04;
+        raw.put_record(4, &bytes).unwrap();
+        raw.flush().unwrap();
+    }
+    // Then verify against the checkpoint names the record and its position
+    let (code, v, err) = f.against(&f.data, &kept, &f.public);
+    assert_eq!(code, 1, "{v} {err}");
+    assert_eq!(v["difference"], "record", "{v}");
+    assert_eq!(v["position"], 4);
+    assert_eq!(v["verify"]["first_bad"]["position"], 4);
+}
