@@ -143,6 +143,20 @@ enum Command {
     /// only (docs/checkpoints.md).
     #[command(subcommand)]
     Prove(cli::prove::Args),
+    /// Write a contract's dispute bundle as known at an instant.
+    ///
+    /// One self-contained JSON file: the contract's stream and the streams its
+    /// views read, complete as of the oldest kept checkpoint covering what was
+    /// known at --known-at (stream-head map proofs), every record with its
+    /// inclusion proof, and that checkpoint's consistency with the newest.
+    Bundle(cli::bundle::Args),
+    /// Check a dispute bundle offline and recompute the contract's views.
+    ///
+    /// Needs only the bundle and the public key (the ledger is not opened):
+    /// both checkpoints' signatures, their consistency, each stream's
+    /// completeness and each record's inclusion; then the balance and the
+    /// calendar on --at as known at the bundle's instant.
+    VerifyBundle(cli::bundle::VerifyArgs),
     /// Serve the HTTP API.
     ///
     /// The routes and their schemas are in docs/openapi.json; roles by API
@@ -237,6 +251,8 @@ fn main() -> ExitCode {
             Command::Key(args) => cli::key::run(&data, args),
             Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
             Command::Prove(args) => cli::prove::run(&data, args).await,
+            Command::Bundle(args) => cli::bundle::run(&data, args).await,
+            Command::VerifyBundle(args) => cli::bundle::run_verify(args),
             Command::Serve(args) => http::serve::run(&data, args).await,
             Command::Token(args) => cli::token::run(&data, args),
             Command::Account(args) => cli::account::run(&data, args).await,

@@ -73,6 +73,9 @@ fn line(stream: &str, reference: &str) -> String {
 
 /// Appends records `from..to` (references `R<n>`), every third on stream B.
 fn append(data: &Path, from: u32, to: u32) {
+    if from == to {
+        return;
+    }
     let input: String = (from..to)
         .map(|i| {
             let stream = if i % 3 == 2 { STREAM_B } else { STREAM_A };
@@ -568,4 +571,130 @@ fn verify_against_names_a_record_the_checkpoint_covers_that_does_not_verify() {
     assert_eq!(v["difference"], "record", "{v}");
     assert_eq!(v["position"], 4);
     assert_eq!(v["verify"]["first_bad"]["position"], 4);
+}
+
+const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
+
+/// The year scenario of the HTTP tests (a contract's year with the built-in
+/// reference data), a key, a checkpoint mid-year and one at the end.
+fn year(name: &str) -> Fixture {
+    let f = Fixture::new(name, 0);
+    let _ = std::fs::remove_dir_all(&f.data);
+    ok(&f.data, &["init"]);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
+    let out = run(&f.data, &["apply", scenario.to_str().unwrap()], None);
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    f.checkpoint("end.note");
+    f
+}
+
+fn bundle(f: &Fixture, known_at: &str) -> PathBuf {
+    let text = ok(&f.data, &["bundle", CONTRACT_A, "--known-at", known_at]);
+    let file = f
+        .dir
+        .join(format!("bundle-{}.json", known_at.replace(':', "-")));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn verify_bundle(f: &Fixture, file: &Path, at: &str) -> Out {
+    run(
+        &f.data,
+        &[
+            "verify-bundle",
+            file.to_str().unwrap(),
+            "--key",
+            f.public.to_str().unwrap(),
+            "--at",
+            at,
+        ],
+        None,
+    )
+}
+
+#[test]
+fn bundle_round_trips_through_verify_bundle_to_the_ledgers_own_views() {
+    // Given a contract's year and a kept checkpoint
+    let f = year("bundle");
+    for known_at in ["2027-10-15T08:00:00Z", "2027-01-10T00:00:00Z"] {
+        // When its bundle as known at an instant is checked offline (the
+        // ledger moved away: the bundle alone is read)
+        let file = bundle(&f, known_at);
+        let moved = f.dir.join("moved");
+        std::fs::rename(&f.data, &moved).unwrap();
+        let out = verify_bundle(&f, &file, "2027-06-15");
+        std::fs::rename(&moved, &f.data).unwrap();
+        assert_eq!(out.code, 0, "{known_at}: {}", out.stderr);
+        let checked = json(&out.stdout);
+        // Then its views are the ledger's own as known at that instant
+        assert_eq!(checked["ok"], true);
+        for view in ["balance", "calendar"] {
+            let own = json(&ok(
+                &f.data,
+                &[
+                    view,
+                    CONTRACT_A,
+                    "--at",
+                    "2027-06-15",
+                    "--known-at",
+                    known_at,
+                    "--json",
+                ],
+            ));
+            assert_eq!(checked[view], own, "{known_at} {view}");
+        }
+    }
+}
+
+#[test]
+fn verify_bundle_refuses_an_edited_record_a_missing_record_and_another_key() {
+    // Given a contract's bundle
+    let f = year("bundle-tamper");
+    let file = bundle(&f, "2027-10-15T08:00:00Z");
+    let b = json(&std::fs::read_to_string(&file).unwrap());
+    let contract = format!("contract:{CONTRACT_A}");
+    let i = b["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["stream"] == contract.as_str())
+        .unwrap();
+    // When one record's text is edited, or the last record dropped
+    let mut edited = b.clone();
+    let r = edited["streams"][i]["records"][1]["record"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    edited["streams"][i]["records"][1]["record"] =
+        Value::String(r.replacen("\"data\":{", "\"data\":{\"x\":1,", 1));
+    let mut dropped = b.clone();
+    dropped["streams"][i]["records"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    for (what, bad, named) in [
+        ("edited", edited, "record at position"),
+        ("dropped", dropped, "the signed map says"),
+    ] {
+        let bad_file = f.dir.join(format!("{what}.json"));
+        std::fs::write(&bad_file, bad.to_string()).unwrap();
+        let out = verify_bundle(&f, &bad_file, "2027-06-15");
+        // Then it is refused, naming what does not hold
+        assert_eq!(out.code, 1, "{what}: {}", out.stdout);
+        assert!(out.stderr.contains(named), "{what}: {}", out.stderr);
+    }
+    // And the genuine bundle with another key's public half is refused
+    let other = f.dir.join("other.key");
+    ok(
+        &f.data,
+        &["key", "create", "--key-file", other.to_str().unwrap()],
+    );
+    let text = ok(
+        &f.data,
+        &["key", "public", "--key-file", other.to_str().unwrap()],
+    );
+    std::fs::write(&f.public, text).unwrap();
+    let out = verify_bundle(&f, &file, "2027-06-15");
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("signature"), "{}", out.stderr);
 }

@@ -131,5 +131,7 @@ fn proof_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ),
         ("stream-proof", schema_for!(views::StreamProofView)),
         ("verify-against", schema_for!(views::AgainstView)),
+        ("dispute-bundle", schema_for!(views::DisputeBundle)),
+        ("bundle-check", schema_for!(views::BundleCheck)),
     ]
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod against;
 pub mod auth;
+pub mod bundle;
 pub mod clock;
 pub mod commands;
 pub mod error;

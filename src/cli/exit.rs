@@ -136,6 +136,18 @@ const MEANINGS: &[Meaning] = &[
         "a position or size outside the log, an unknown stream, or no checkpoint kept (stream)",
     ),
     meaning(
+        "bundle",
+        "the bundle is printed",
+        "--data is not a ledger, or the store failed or keeps no tree",
+        "a malformed id or instant, an unknown contract, or no kept checkpoint covering the instant",
+    ),
+    meaning(
+        "verify-bundle",
+        "every signature, proof and record holds; the views are printed",
+        "a signature, proof or record does not hold (named)",
+        "the bundle or key file cannot be read or is not one",
+    ),
+    meaning(
         "serve",
         "the service stopped cleanly (Ctrl-C)",
         "the ledger cannot be opened, or the service failed",

@@ -22,6 +22,7 @@ pub mod as_of;
 pub mod audit;
 pub mod balance;
 pub mod bans;
+pub mod bundle;
 pub mod calendar;
 pub mod check_projections;
 pub mod checkpoint;

@@ -161,3 +161,60 @@ pub struct AgainstView {
     /// The verification of every record and of the chain.
     pub verify: VerifyView,
 }
+
+/// One record of a dispute bundle with its inclusion proof in the tree of the
+/// bundle's checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleRecord {
+    /// Its position.
+    pub position: u64,
+    /// The canonical record (its JSON text).
+    pub record: String,
+    /// Its inclusion proof's hashes (base64), leaf side first.
+    pub path: Vec<String>,
+}
+
+/// One stream of a dispute bundle: every record it holds as of the bundle's
+/// checkpoint, and its entry in the stream-head map that proves there are no
+/// others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleStream {
+    /// The stream (`kind:uuid`).
+    pub stream: String,
+    /// How many records it holds as of the checkpoint.
+    pub version: u64,
+    /// The position of its last one.
+    pub last_position: u64,
+    /// Its entry's number in the stream-head map.
+    pub entry_index: u64,
+    /// Its entry's proof against the map's root (base64 hashes).
+    pub entry_path: Vec<String>,
+    /// Its records, in sequence from 1.
+    pub records: Vec<BundleRecord>,
+}
+
+/// Everything needed to settle a dispute about a contract offline (`navigo-ledger
+/// bundle ID --known-at T`): the contract's stream and the streams its views
+/// read (reference data, parties), complete as of a signed checkpoint that
+/// covers what was known at `known_at`, and that checkpoint's consistency with
+/// the newest one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeBundle {
+    /// The contract.
+    pub contract: String,
+    /// The instant the views are read as known at (RFC 3339).
+    pub known_at: String,
+    /// The signed note of the oldest kept checkpoint covering every record of
+    /// these streams recorded by `known_at`.
+    pub checkpoint: String,
+    /// The signed note of the newest kept checkpoint.
+    pub latest_checkpoint: String,
+    /// The proof that the newest checkpoint's tree extends the first's
+    /// (base64 hashes).
+    pub consistency_path: Vec<String>,
+    /// The streams.
+    pub streams: Vec<BundleStream>,
+}
