@@ -809,3 +809,25 @@ fn http_checkpoint_without_a_key_is_409_saying_how_to_start_the_service() {
     let (st, _) = s.get("/v1/checkpoints/latest", Some(&s.auditor));
     assert_eq!(st, 404);
 }
+
+#[test]
+fn http_serve_with_a_checkpoint_key_signs_one_at_start_and_keeps_it() {
+    // Given a served ledger restarted with a checkpoint key
+    let mut s = start("proofs-periodic");
+    with_checkpoint_key(&mut s);
+    // When the service has run its first periodic tick (at start)
+    let mut kept = Value::Null;
+    for _ in 0..100 {
+        let (st, v) = s.get("/v1/checkpoints", Some(&s.system));
+        assert_eq!(st, 200, "{v}");
+        if v["checkpoints"].as_array().is_some_and(|c| !c.is_empty()) {
+            kept = v;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Then one checkpoint of the whole log is kept, by the key's name
+    let c = &kept["checkpoints"][0];
+    assert_eq!(c["size"].as_u64(), Some(s.head()), "{kept}");
+    assert_eq!(c["origin"], "navigo-ledger");
+}
