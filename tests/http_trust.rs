@@ -707,13 +707,7 @@ fn http_checkpoints_and_proofs_every_role_cell_by_cell_over_http() {
             200,
         ),
         ("GET", "/v1/proofs/inclusion/1", "", &["auditor"], 200),
-        (
-            "GET",
-            "/v1/proofs/consistency?old=1&new=2",
-            "",
-            &["auditor"],
-            200,
-        ),
+        ("GET", "/v1/proofs/consistency/1/2", "", &["auditor"], 200),
         ("GET", &stream, "", &["auditor"], 200),
         ("POST", "/v1/proofs/against", &against, &["auditor"], 200),
     ];
@@ -769,14 +763,17 @@ fn http_proofs_answer_the_views_of_the_command_line_and_against_refuses_a_forged
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["checkpoint"], checkpoint);
     assert_eq!(v["stream"], format!("contract:{CONTRACT_A}"));
-    // And bad input names the parameter
+    // And a position beyond the log, or sizes in the wrong order, are 422
+    // naming the parameter; a malformed one is 400
     let (st, v) = s.get(
         &format!("/v1/proofs/inclusion/{}", size + 1),
         Some(&s.auditor),
     );
+    assert_eq!((st, v["field"].as_str()), (422, Some("position")), "{v}");
+    let (st, v) = s.get("/v1/proofs/consistency/2/1", Some(&s.auditor));
+    assert_eq!((st, v["field"].as_str()), (422, Some("new")), "{v}");
+    let (st, v) = s.get("/v1/proofs/inclusion/x", Some(&s.auditor));
     assert_eq!((st, v["field"].as_str()), (400, Some("position")), "{v}");
-    let (st, v) = s.get("/v1/proofs/consistency?old=2", Some(&s.auditor));
-    assert_eq!((st, v["field"].as_str()), (400, Some("new")), "{v}");
     // And a checkpoint claiming more records than the log holds is refused by
     // its signature, naming the field
     let (_, public) = cli(
@@ -788,7 +785,7 @@ fn http_proofs_answer_the_views_of_the_command_line_and_against_refuses_a_forged
     let forged = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
     let body = json!({"checkpoint": forged, "public_key": public.trim()}).to_string();
     let (st, v) = s.post("/v1/proofs/against", Some(&s.auditor), &body);
-    assert_eq!((st, v["field"].as_str()), (400, Some("checkpoint")), "{v}");
+    assert_eq!((st, v["field"].as_str()), (422, Some("checkpoint")), "{v}");
     // And the genuine one holds
     let body = json!({"checkpoint": note, "public_key": public.trim()}).to_string();
     let (st, v) = s.post("/v1/proofs/against", Some(&s.auditor), &body);

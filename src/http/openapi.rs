@@ -563,10 +563,27 @@ fn proof_views(g: &mut schemars::SchemaGenerator) {
 
 /// The checkpoint and proof routes (`routes/proofs.rs`).
 fn proof_ops() -> Vec<Op> {
+    // A request that does not fit the ledger (a position beyond the log, an
+    // unknown stream, no checkpoint kept, a checkpoint that does not open) is
+    // 422 naming the field.
     let read = |schema: &str, unknown: bool| {
         let mut v = vec![ok(r(schema))];
         v.extend(read_errors(unknown));
-        v
+        with(
+            v,
+            &[(
+                422,
+                "well-formed, but does not fit the ledger (field named)",
+            )],
+        )
+    };
+    let size_in_path = |name, what| -> Param {
+        (
+            name,
+            "path",
+            json!({"type": "integer", "format": "int64", "minimum": 0}),
+            what,
+        )
     };
     let size = |name, what| -> Param {
         (
@@ -592,7 +609,7 @@ fn proof_ops() -> Vec<Op> {
         Op { method: "get", path: "/v1/checkpoints", roles: "auditor, system", summary: "Every checkpoint kept, oldest first.", params: vec![], body: None, responses: read("CheckpointList", false) },
         Op { method: "get", path: "/v1/checkpoints/latest", roles: "auditor, system", summary: "The newest checkpoint kept (404 when none).", params: vec![], body: None, responses: read("CheckpointView", true) },
         Op { method: "get", path: "/v1/proofs/inclusion/{position}", roles: "auditor", summary: "The record at `position`, its leaf and its RFC 6962 inclusion proof in the tree of `size` records (the whole log by default).", params: vec![("position", "path", json!({"type": "integer", "format": "int64", "minimum": 1}), "The record's position."), size("size", "The tree's size: that of a checkpoint you hold.")], body: None, responses: read("InclusionProofView", false) },
-        Op { method: "get", path: "/v1/proofs/consistency", roles: "auditor", summary: "The RFC 6962 proof that the tree of `new` records extends the tree of `old`, with both roots.", params: vec![size("old", "The older size (required)."), size("new", "The newer size (required).")], body: None, responses: read("ConsistencyProofView", false) },
+        Op { method: "get", path: "/v1/proofs/consistency/{old}/{new}", roles: "auditor", summary: "The RFC 6962 proof that the tree of `new` records extends the tree of `old`, with both roots.", params: vec![size_in_path("old", "The older size."), size_in_path("new", "The newer size.")], body: None, responses: read("ConsistencyProofView", false) },
         Op { method: "get", path: "/v1/proofs/streams/{id}", roles: "auditor", summary: "A stream's history is complete as of the newest checkpoint: its stream-head map entry with its proof, and its last record's inclusion proof. `id`: KIND:UUID, or a contract's or person's UUID.", params: vec![("id", "path", json!({"type": "string"}), "The stream.")], body: None, responses: read("StreamProofView", false) },
         Op { method: "post", path: "/v1/proofs/against", roles: "auditor", summary: "Verify every record and the chain, and that the log extends a checkpoint you kept (its signed note, with the verifier key): the size, root or position that differs is named.", params: vec![], body: Some(r("AgainstRequest")), responses: against },
     ]

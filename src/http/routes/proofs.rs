@@ -26,12 +26,22 @@ use crate::http::state::AppState;
 /// that issues them.
 const CHECKPOINT_READERS: &[Role] = &[Role::Auditor, Role::System];
 
-/// An error of the application layer: bad input is 400 naming `field`, a
-/// backend without the tree 500 saying so, anything else 500.
+/// An error of the application layer: a well-formed request that does not
+/// fit the ledger (a position beyond the log, an unknown stream, no
+/// checkpoint kept) is 422 naming `field`, as every request its schema
+/// accepts must never be a 400; a backend without the tree, or anything
+/// else, is 500 saying so.
 fn app_error(field: &str, e: anyhow::Error) -> ApiError {
     match e.downcast::<BadInput>() {
-        Ok(bad) => ApiError::bad(field, bad.0),
+        Ok(bad) => invalid(field, bad.0),
         Err(e) => ApiError::Internal(format!("{e:#}")),
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
     }
 }
 
@@ -113,6 +123,9 @@ pub async fn inclusion(
     require(&p, &[Role::Auditor], "read proofs")?;
     only(&q, &["size"])?;
     let position = number("position", Some(&position))?.unwrap_or_default();
+    if position == 0 {
+        return Err(ApiError::bad("position", "positions start at 1"));
+    }
     let size = number("size", q.get("size"))?;
     let ledger = st.ledger.lock().await;
     let v = proofs::prove_inclusion(ledger.store(), position, size)
@@ -121,16 +134,16 @@ pub async fn inclusion(
     answer::json(&v)
 }
 
-/// GET /v1/proofs/consistency?old=M&new=N: the tree of N extends that of M.
+/// GET /v1/proofs/consistency/{old}/{new}: the tree of `new` records extends
+/// that of `old`.
 pub async fn consistency(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
-    Query(q): Query<HashMap<String, String>>,
+    Path((old, new)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "read proofs")?;
-    only(&q, &["old", "new"])?;
-    let old = number("old", q.get("old"))?.ok_or_else(|| ApiError::bad("old", "required"))?;
-    let new = number("new", q.get("new"))?.ok_or_else(|| ApiError::bad("new", "required"))?;
+    let old = number("old", Some(&old))?.unwrap_or_default();
+    let new = number("new", Some(&new))?.unwrap_or_default();
     let ledger = st.ledger.lock().await;
     let v = proofs::prove_consistency(ledger.store(), old, new)
         .await
@@ -160,8 +173,8 @@ pub async fn stream(
 /// POST /v1/proofs/against `{checkpoint, public_key}`: every record and the
 /// chain verified, and the log checked to extend the checkpoint (its signed
 /// note) signed by the key (a verifier key line), for auditors. 200 with the
-/// verdict whether or not it holds; 400 naming `checkpoint` when it does not
-/// open with the key.
+/// verdict whether or not it holds; 422 naming `checkpoint` when it does not
+/// open with the key (`public_key` when that is no verifier key).
 pub async fn against(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
@@ -193,11 +206,11 @@ pub async fn against(
 /// The checkpoint of a signed note once it opens with the verifier key, and
 /// the key's text. The verifier is dropped here: it is not `Send`.
 fn open_note(key: &str, note: &str) -> Result<(String, Checkpoint), ApiError> {
-    let verifier = CheckpointVerifier::new(key.trim())
-        .map_err(|e| ApiError::bad("public_key", e.to_string()))?;
+    let verifier =
+        CheckpointVerifier::new(key.trim()).map_err(|e| invalid("public_key", e.to_string()))?;
     let checkpoint = verifier
         .open(note.as_bytes())
-        .map_err(|e| ApiError::bad("checkpoint", e.to_string()))?;
+        .map_err(|e| invalid("checkpoint", e.to_string()))?;
     Ok((key.trim().to_owned(), checkpoint))
 }
 
@@ -208,7 +221,7 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
         .route("/v1/checkpoints", post(issue).get(list))
         .route("/v1/checkpoints/latest", get(latest))
         .route("/v1/proofs/inclusion/{position}", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
+        .route("/v1/proofs/consistency/{old}/{new}", get(consistency))
         .route("/v1/proofs/streams/{id}", get(stream))
         .route("/v1/proofs/against", post(against))
 }
