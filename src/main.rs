@@ -118,8 +118,45 @@ enum Command {
     /// Recompute every hash and the chain.
     ///
     /// Reads every record, checks its hash, the chain and the positions, and
-    /// reports the first bad position.
+    /// reports the first bad position. With --against and --key, also checks
+    /// that the log extends a signed checkpoint an auditor kept: a cut tail or
+    /// a rewritten record the checkpoint covers is refused, naming the size,
+    /// root or position that differs.
     Verify(cli::verify::Args),
+    /// Manage the key that signs checkpoints.
+    ///
+    /// `key create` writes an Ed25519 private key (mode 0600, outside the data
+    /// directory, never overwritten); `key public` prints its verifier key for
+    /// auditors.
+    #[command(subcommand)]
+    Key(cli::key::Args),
+    /// Sign and keep a checkpoint of the log, or list those kept.
+    ///
+    /// A checkpoint (C2SP signed note, Ed25519) states the log's origin, size,
+    /// Merkle root, the recorded-at instant of its last record and the root
+    /// of the map of every stream to its head (docs/checkpoints.md). Every
+    /// checkpoint is kept; --list prints them.
+    Checkpoint(cli::checkpoint::Args),
+    /// Print an inclusion, consistency or stream-completeness proof.
+    ///
+    /// JSON proofs an auditor checks against a signed checkpoint with SHA-256
+    /// only (docs/checkpoints.md).
+    #[command(subcommand)]
+    Prove(cli::prove::Args),
+    /// Write a contract's dispute bundle as known at an instant.
+    ///
+    /// One self-contained JSON file: the contract's stream and the streams its
+    /// views read, complete as of the oldest kept checkpoint covering what was
+    /// known at --known-at (stream-head map proofs), every record with its
+    /// inclusion proof, and that checkpoint's consistency with the newest.
+    Bundle(cli::bundle::Args),
+    /// Check a dispute bundle offline and recompute the contract's views.
+    ///
+    /// Needs only the bundle and the public key (the ledger is not opened):
+    /// both checkpoints' signatures, their consistency, each stream's
+    /// completeness and each record's inclusion; then the balance and the
+    /// calendar on --at as known at the bundle's instant.
+    VerifyBundle(cli::bundle::VerifyArgs),
     /// Serve the HTTP API.
     ///
     /// The routes and their schemas are in docs/openapi.json; roles by API
@@ -210,7 +247,12 @@ fn main() -> ExitCode {
             Command::Refunds(args) => cli::refunds::run(&data, args).await,
             Command::Demo(args) => cli::demo::run(&data, args).await,
             Command::History(args) => cli::history::run(&data, args).await,
-            Command::Verify(args) => cli::verify::run(&data, args),
+            Command::Verify(args) => cli::verify::run(&data, args).await,
+            Command::Key(args) => cli::key::run(&data, args),
+            Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
+            Command::Prove(args) => cli::prove::run(&data, args).await,
+            Command::Bundle(args) => cli::bundle::run(&data, args).await,
+            Command::VerifyBundle(args) => cli::bundle::run_verify(args),
             Command::Serve(args) => http::serve::run(&data, args).await,
             Command::Token(args) => cli::token::run(&data, args),
             Command::Account(args) => cli::account::run(&data, args).await,

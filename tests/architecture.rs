@@ -745,7 +745,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("navigo-events-schema", &[]),
     ("navigo-merkle", &[]),
     ("navigo-rules", &["navigo-events-schema"]),
-    ("navigo-store", &["navigo-events-schema"]),
+    ("navigo-store", &["navigo-events-schema", "navigo-merkle"]),
     (
         "navigo-store-sled",
         &["navigo-events-schema", "navigo-merkle", "navigo-store"],
@@ -781,6 +781,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "navigo-events-schema",
             "navigo-rules",
+            "navigo-merkle",
             "navigo-store",
             "navigo-store-sled",
             "navigo-ledger-core",

@@ -115,7 +115,7 @@ fn http_openapi_document_validates_and_the_schema_fuzzer_finds_nothing() {
             &s.auditor,
             &[
                 "--include-path-regex",
-                "^/v1/(verify|audit|diff|feed|contracts|persons)",
+                "^/v1/(verify|audit|diff|feed|contracts|persons|checkpoints|proofs)",
             ],
         ),
         (

@@ -644,3 +644,187 @@ fn http_parallel_verifies_answer_and_reads_go_on_meanwhile() {
         assert_eq!((st, v["ok"].as_bool()), (200, Some(true)), "{v}");
     }
 }
+
+/// The service of [`start`] restarted with a checkpoint key (created beside
+/// the ledger, outside its directory): the key file's path.
+fn with_checkpoint_key(s: &mut Server) -> std::path::PathBuf {
+    let key = s.data.with_extension("checkpoint-key");
+    let _ = std::fs::remove_file(&key);
+    let (code, out) = cli(
+        &s.data,
+        &["key", "create", "--key-file", key.to_str().expect("path")],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let (child, addr) = serve_with(
+        &s.data,
+        NOW,
+        &["--checkpoint-key", key.to_str().expect("path")],
+    );
+    s.child = child;
+    s.addr = addr;
+    key
+}
+
+#[test]
+fn http_checkpoints_and_proofs_every_role_cell_by_cell_over_http() {
+    // Given a served ledger with a checkpoint key, and a checkpoint the
+    // operator (system) issued
+    let mut s = start("proofs-matrix");
+    let key = with_checkpoint_key(&mut s);
+    let (st, v) = s.post("/v1/checkpoints", Some(&s.system), "");
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["size"].as_u64(), Some(s.head()), "{v}");
+    let (code, public) = cli(
+        &s.data,
+        &["key", "public", "--key-file", key.to_str().expect("path")],
+        "",
+    );
+    assert_eq!(code, 0, "{public}");
+    let against = json!({"checkpoint": v["signed_note"], "public_key": public.trim()}).to_string();
+    let customer = s.customer();
+    let roles: [(&str, Option<&str>); 7] = [
+        ("agent", Some(&s.agent)),
+        ("auditor", Some(&s.auditor)),
+        ("system", Some(&s.system)),
+        ("partner", Some(&s.partner)),
+        ("reference", Some(&s.reference)),
+        ("customer", Some(&customer)),
+        ("none", None),
+    ];
+    let stream = format!("/v1/proofs/streams/{CONTRACT_A}");
+    // (method, path, body, the roles answered, their status)
+    let cells: [(&str, &str, &str, &[&str], u16); 7] = [
+        ("POST", "/v1/checkpoints", "", &["system"], 201),
+        ("GET", "/v1/checkpoints", "", &["auditor", "system"], 200),
+        (
+            "GET",
+            "/v1/checkpoints/latest",
+            "",
+            &["auditor", "system"],
+            200,
+        ),
+        ("GET", "/v1/proofs/inclusion/1", "", &["auditor"], 200),
+        ("GET", "/v1/proofs/consistency/1/2", "", &["auditor"], 200),
+        ("GET", &stream, "", &["auditor"], 200),
+        ("POST", "/v1/proofs/against", &against, &["auditor"], 200),
+    ];
+    let mut checked = 0;
+    for (method, path, body, allowed, ok) in cells {
+        for (role, token) in &roles {
+            let body = (method == "POST").then_some(body);
+            let (st, v) = request(&s.addr, method, path, *token, body, &[]);
+            // Then each role gets its cell: the answer, 403, or 401 without
+            // credentials
+            let expected = if allowed.contains(role) {
+                ok
+            } else if token.is_none() {
+                401
+            } else {
+                403
+            };
+            assert_eq!(st, expected, "{role} {method} {path}: {v}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7 * 7);
+}
+
+#[test]
+fn http_proofs_answer_the_views_of_the_command_line_and_against_refuses_a_forged_checkpoint() {
+    // Given a served ledger with a checkpoint key and a kept checkpoint
+    let mut s = start("proofs-views");
+    let key = with_checkpoint_key(&mut s);
+    let (st, checkpoint) = s.post("/v1/checkpoints", Some(&s.system), "");
+    assert_eq!(st, 201, "{checkpoint}");
+    let size = checkpoint["size"].as_u64().expect("size");
+    // Then the list holds it (and the one signed at start, when the log had
+    // moved since the last), the newest last
+    let (st, list) = s.get("/v1/checkpoints", Some(&s.auditor));
+    assert_eq!(st, 200, "{list}");
+    let kept = list["checkpoints"].as_array().expect("list");
+    assert_eq!(kept.last(), Some(&checkpoint), "{list}");
+    let (_, latest) = s.get("/v1/checkpoints/latest", Some(&s.auditor));
+    assert_eq!(latest, checkpoint);
+    // And an inclusion proof is at the checkpoint's root
+    let (st, v) = s.get(
+        &format!("/v1/proofs/inclusion/{size}?size={size}"),
+        Some(&s.auditor),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["root"], checkpoint["root"]);
+    // And a contract's stream proof names the checkpoint
+    let (st, v) = s.get(
+        &format!("/v1/proofs/streams/{CONTRACT_A}"),
+        Some(&s.auditor),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["checkpoint"], checkpoint);
+    assert_eq!(v["stream"], format!("contract:{CONTRACT_A}"));
+    // And a position beyond the log, or sizes in the wrong order, are 422
+    // naming the parameter; a malformed one is 400
+    let (st, v) = s.get(
+        &format!("/v1/proofs/inclusion/{}", size + 1),
+        Some(&s.auditor),
+    );
+    assert_eq!((st, v["field"].as_str()), (422, Some("position")), "{v}");
+    let (st, v) = s.get("/v1/proofs/consistency/2/1", Some(&s.auditor));
+    assert_eq!((st, v["field"].as_str()), (422, Some("new")), "{v}");
+    let (st, v) = s.get("/v1/proofs/inclusion/x", Some(&s.auditor));
+    assert_eq!((st, v["field"].as_str()), (400, Some("position")), "{v}");
+    // And a checkpoint claiming more records than the log holds is refused by
+    // its signature, naming the field
+    let (_, public) = cli(
+        &s.data,
+        &["key", "public", "--key-file", key.to_str().expect("path")],
+        "",
+    );
+    let note = checkpoint["signed_note"].as_str().expect("note");
+    let forged = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
+    let body = json!({"checkpoint": forged, "public_key": public.trim()}).to_string();
+    let (st, v) = s.post("/v1/proofs/against", Some(&s.auditor), &body);
+    assert_eq!((st, v["field"].as_str()), (422, Some("checkpoint")), "{v}");
+    // And the genuine one holds
+    let body = json!({"checkpoint": note, "public_key": public.trim()}).to_string();
+    let (st, v) = s.post("/v1/proofs/against", Some(&s.auditor), &body);
+    assert_eq!((st, v["ok"].as_bool()), (200, Some(true)), "{v}");
+}
+
+#[test]
+fn http_checkpoint_without_a_key_is_409_saying_how_to_start_the_service() {
+    let s = start("proofs-no-key");
+    let (st, v) = s.post("/v1/checkpoints", Some(&s.system), "");
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--checkpoint-key")),
+        "{v}"
+    );
+    let (st, _) = s.get("/v1/checkpoints/latest", Some(&s.auditor));
+    assert_eq!(st, 404);
+}
+
+#[test]
+fn http_serve_with_a_checkpoint_key_signs_one_at_start_and_keeps_it() {
+    // Given a served ledger restarted with a checkpoint key
+    let mut s = start("proofs-periodic");
+    with_checkpoint_key(&mut s);
+    // When the service has run its first periodic tick (at start)
+    let mut kept = Value::Null;
+    for _ in 0..100 {
+        let (st, v) = s.get("/v1/checkpoints", Some(&s.system));
+        assert_eq!(st, 200, "{v}");
+        if v["checkpoints"].as_array().is_some_and(|c| !c.is_empty()) {
+            kept = v;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Then one checkpoint of the whole log is kept, by the key's name
+    let c = &kept["checkpoints"][0];
+    assert_eq!(c["size"].as_u64(), Some(s.head()), "{kept}");
+    assert_eq!(c["origin"], "navigo-ledger");
+}

@@ -67,6 +67,14 @@ pub fn schema_files() -> Vec<SchemaFile> {
                 schema,
             }),
     );
+    out.extend(
+        proof_schemas()
+            .into_iter()
+            .map(|(name, schema)| SchemaFile {
+                path: format!("views/{name}.json"),
+                schema,
+            }),
+    );
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
@@ -105,5 +113,25 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("my-contracts", schema_for!(views::MyContracts)),
         ("online-renewal", schema_for!(views::OnlineRenewal)),
         ("attestation", schema_for!(views::Attestation)),
+    ]
+}
+
+/// The schemas of the auditors' tamper evidence: the signing key, checkpoints,
+/// proofs and the check of a log against a checkpoint.
+fn proof_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use schemars::schema_for;
+    vec![
+        ("key-created", schema_for!(views::KeyCreated)),
+        ("checkpoint", schema_for!(views::CheckpointView)),
+        ("checkpoint-list", schema_for!(views::CheckpointList)),
+        ("inclusion-proof", schema_for!(views::InclusionProofView)),
+        (
+            "consistency-proof",
+            schema_for!(views::ConsistencyProofView),
+        ),
+        ("stream-proof", schema_for!(views::StreamProofView)),
+        ("verify-against", schema_for!(views::AgainstView)),
+        ("dispute-bundle", schema_for!(views::DisputeBundle)),
+        ("bundle-check", schema_for!(views::BundleCheck)),
     ]
 }

@@ -30,6 +30,7 @@ mod demo;
 pub mod instant;
 mod ledger;
 mod materialized;
+mod proofs;
 mod replay;
 mod service;
 
@@ -48,6 +49,10 @@ pub use demo::{
 pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
+};
+pub use proofs::{
+    AgainstView, BundleRecord, BundleStream, CheckpointList, CheckpointView, ConsistencyProofView,
+    Difference, DisputeBundle, InclusionProofView, KeyCreated, StreamProofView,
 };
 pub use replay::{
     AuditEntryView, AuditTrail, CauseView, ChangeView, DiffView, HypotheticalEvent,
@@ -602,4 +607,29 @@ pub struct StateAndValidity {
     pub state: ContractStateView,
     /// The answer for the zone (`USE-DEZONAGE`).
     pub validity: ValidityView,
+}
+
+/// A dispute bundle (`proofs::DisputeBundle`) checked offline (`navigo-ledger
+/// verify-bundle`): its
+/// checkpoints, proofs and records hold, and the contract's views recomputed
+/// from its records as known at the bundle's instant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleCheck {
+    /// Every signature, proof and record holds.
+    pub ok: bool,
+    /// The contract.
+    pub contract: String,
+    /// The instant read as known at.
+    pub known_at: String,
+    /// The bundle's checkpoint's size, and the newest checkpoint's.
+    pub checkpoint_size: u64,
+    /// The newest checkpoint's size.
+    pub latest_size: u64,
+    /// Records checked.
+    pub records_checked: u64,
+    /// The contract's balance recomputed from the bundle.
+    pub balance: ContractBalance,
+    /// The contract's debit calendar recomputed from the bundle.
+    pub calendar: DebitCalendar,
 }

@@ -106,6 +106,19 @@ impl Checkpoint {
     }
 }
 
+impl Checkpoint {
+    /// The checkpoint a signed note states, its signatures unchecked: for
+    /// listing what a ledger kept. An auditor opens a note with
+    /// [`CheckpointVerifier::open`], which checks the signature first.
+    ///
+    /// # Errors
+    /// A note that is malformed, or whose text is not a checkpoint.
+    pub fn read_unverified(signed: &[u8]) -> Result<Self, MerkleError> {
+        let note = Note::from_bytes(signed).map_err(|e| malformed(format!("as a note: {e}")))?;
+        Self::parse(note.text())
+    }
+}
+
 fn parse_heads(line: Option<&str>) -> Result<(u64, Hash), MerkleError> {
     let line = line.ok_or_else(|| malformed(format!("the line {HEADS:?} is missing")))?;
     let bad = || malformed(format!("line {line:?}: expected `{HEADS} <count> <root>`"));
@@ -143,6 +156,33 @@ pub fn generate_key<R: CryptoRngCore + ?Sized>(rng: &mut R, name: &str) -> (Stri
     signed_note::generate_key(rng, name)
 }
 
+/// The public key (the signed-note verifier key given to auditors) of a
+/// private key, so that the operator keeps one file and exports the other
+/// half whenever asked.
+///
+/// # Errors
+/// A key that is not a signed-note Ed25519 private key.
+pub fn public_key_of(private_key: &str) -> Result<String, MerkleError> {
+    let bad = |why: &str| MerkleError::MalformedKey(format!("private key: {why}"));
+    // The signer checks every field (`PRIVATE+KEY+<name>+<id>+<base64>`, a
+    // name without '+'); once it accepts the key, the fifth field (whose
+    // base64 may hold '+') is the algorithm byte and the seed.
+    let signer = StandardSigner::new(private_key).map_err(|e| bad(&e.to_string()))?;
+    let encoded = private_key.splitn(5, '+').nth(4).unwrap_or_default();
+    let bytes = BASE64_STANDARD
+        .decode(encoded)
+        .map_err(|_| bad("not base64"))?;
+    let seed: [u8; 32] = bytes
+        .get(1..)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| bad("not an Ed25519 seed"))?;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    Ok(signed_note::new_ed25519_verifier_key(
+        signed_note::Signer::name(&signer),
+        &signing.verifying_key(),
+    ))
+}
+
 /// Signs checkpoints with the ledger's private key.
 pub struct CheckpointSigner(StandardSigner);
 
@@ -153,6 +193,12 @@ impl CheckpointSigner {
         StandardSigner::new(private_key)
             .map(Self)
             .map_err(|e| MerkleError::MalformedKey(format!("private key: {e}")))
+    }
+
+    /// The key's name: the name of its signature lines, and the origin of the
+    /// checkpoints the ledger signs with it.
+    pub fn name(&self) -> &str {
+        signed_note::Signer::name(&self.0)
     }
 
     /// The signed note of `checkpoint`.

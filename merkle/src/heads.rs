@@ -13,7 +13,7 @@ use crate::{InclusionProof, MemoryTree, MerkleError, TreeHead};
 /// One stream's head, as of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StreamHead {
-    /// The stream's name as the log writes it (`contract/<uuid>`, ...).
+    /// The stream's name as the log writes it (`contract:<uuid>`, ...).
     pub stream: String,
     /// How many records the stream holds.
     pub version: u64,

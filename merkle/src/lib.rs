@@ -19,7 +19,9 @@ mod heads;
 mod proof;
 mod tree;
 
-pub use checkpoint::{generate_key, Checkpoint, CheckpointSigner, CheckpointVerifier};
+pub use checkpoint::{
+    generate_key, public_key_of, Checkpoint, CheckpointSigner, CheckpointVerifier,
+};
 pub use error::MerkleError;
 pub use heads::{check_head, StreamHead, StreamHeads};
 pub use proof::{ConsistencyProof, InclusionProof, TreeHead, PROOF_HASHES_MAX};

@@ -3,8 +3,8 @@
 //! refused, and a stream's head is proven against the root it signs.
 
 use navigo_merkle::{
-    check_head, generate_key, leaf_hash, Checkpoint, CheckpointSigner, CheckpointVerifier,
-    MemoryTree, StreamHead, StreamHeads,
+    check_head, generate_key, leaf_hash, public_key_of, Checkpoint, CheckpointSigner,
+    CheckpointVerifier, MemoryTree, StreamHead, StreamHeads,
 };
 use rand_core::OsRng;
 
@@ -167,4 +167,35 @@ fn checkpoint_stream_heads_are_a_function_of_the_log_whatever_the_order() {
     v.reverse();
     assert_eq!(a.root(), StreamHeads::new(v).root());
     assert_eq!(a.root(), heads().root());
+}
+
+#[test]
+fn key_public_of_a_private_key_is_the_verifier_generated_with_it() {
+    // Given key pairs (enough that some key's base64 holds a '+', which also
+    // separates the key's fields)
+    for _ in 0..64 {
+        let (private, public) = generate_key(&mut OsRng, "navigo-ledger-test");
+        assert_eq!(public_key_of(&private).unwrap(), public, "{private}");
+    }
+    let (private, public) = generate_key(&mut OsRng, "navigo-ledger-test");
+
+    // When the public half is derived from the private key alone
+    let derived = public_key_of(&private).unwrap();
+
+    // Then it is the verifier key generated with it, and it opens what the
+    // private key signs
+    assert_eq!(derived, public);
+    let signed = CheckpointSigner::new(&private)
+        .unwrap()
+        .sign(&checkpoint())
+        .unwrap();
+    CheckpointVerifier::new(&derived)
+        .unwrap()
+        .open(&signed)
+        .unwrap();
+    // And a verifier key or a damaged private key is refused
+    assert!(public_key_of(&public).is_err());
+    let mut damaged = private.clone();
+    damaged.pop();
+    assert!(public_key_of(&damaged).is_err());
 }

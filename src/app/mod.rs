@@ -7,11 +7,15 @@
 //! each other, and this layer knows neither of them.
 
 pub mod accounts;
+pub mod against;
 pub mod auth;
+pub mod bundle;
 pub mod clock;
 pub mod commands;
 pub mod error;
+pub mod keys;
 pub mod ledger;
+pub mod proofs;
 pub mod read;
 pub mod replay;
 pub mod stats;

@@ -113,9 +113,39 @@ const MEANINGS: &[Meaning] = &[
     ),
     meaning(
         "verify",
-        "every record and the chain verify",
-        "a record or the chain does not verify (the first bad position is printed), or --data is not a ledger",
-        "bad usage",
+        "every record and the chain verify (and the log extends the checkpoint given with --against)",
+        "a record or the chain does not verify (the first bad position is printed), the log does not extend the checkpoint (the size, root or position is named), the checkpoint does not open with the key, or --data is not a ledger",
+        "bad usage, or a checkpoint or key file that cannot be read",
+    ),
+    meaning(
+        "key",
+        "done: the key was created, or its public half is printed",
+        "the key file cannot be written or read",
+        "the key file exists already (never overwritten), lies inside --data, or holds no key; a malformed --name",
+    ),
+    meaning(
+        "checkpoint",
+        "the checkpoint was signed and kept (or the list is printed)",
+        "--data is not a ledger, or the store failed or keeps no tree",
+        "the key file is missing or holds no private key",
+    ),
+    meaning(
+        "prove",
+        "the proof is printed",
+        "--data is not a ledger, or the store failed or keeps no tree",
+        "a position or size outside the log, an unknown stream, or no checkpoint kept (stream)",
+    ),
+    meaning(
+        "bundle",
+        "the bundle is printed",
+        "--data is not a ledger, or the store failed or keeps no tree",
+        "a malformed id or instant, an unknown contract, or no kept checkpoint covering the instant",
+    ),
+    meaning(
+        "verify-bundle",
+        "every signature, proof and record holds; the views are printed",
+        "a signature, proof or record does not hold (named)",
+        "the bundle or key file cannot be read or is not one",
     ),
     meaning(
         "serve",

@@ -1,10 +1,13 @@
-//! `navigo-ledger verify [--json]`: recomputes every hash and the chain.
+//! `navigo-ledger verify [--json] [--against CHECKPOINT --key PUBKEY]`:
+//! recomputes every hash and the chain, and checks that the log extends a
+//! checkpoint an auditor kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
+use crate::app::against::{against, open_checkpoint};
 use crate::app::verify::{verify, verify_view};
 
 /// Arguments of `verify`.
@@ -13,13 +16,24 @@ pub struct Args {
     /// One JSON object (ok, records, streams, head, first_bad) instead of text.
     #[arg(long)]
     json: bool,
+    /// A checkpoint you kept (its signed note, or `checkpoint --json`): the
+    /// log must extend it, else the size, root or position that differs is
+    /// named.
+    #[arg(long, value_name = "CHECKPOINT_FILE", requires = "key")]
+    against: Option<PathBuf>,
+    /// The public key that signed the checkpoint (`key public`).
+    #[arg(long, value_name = "PUBKEY_FILE", requires = "against")]
+    key: Option<PathBuf>,
 }
 
 /// Verifies the ledger; exit 1 and the first bad position when it does not verify.
 ///
 /// # Errors
 /// Not a ledger, or a storage failure.
-pub fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let (Some(file), Some(key)) = (&args.against, &args.key) {
+        return run_against(data, file, key, args.json).await;
+    }
     let report = verify(data)?;
     let code = if report.is_ok() {
         ExitCode::SUCCESS
@@ -52,6 +66,43 @@ pub fn run(data: &Path, args: Args) -> CmdResult {
                 report.head.hash
             );
         }
+    }
+    Ok(code)
+}
+
+/// `verify --against`: exit 1 unless the log verifies and extends the
+/// checkpoint.
+async fn run_against(data: &Path, file: &Path, key: &Path, json: bool) -> CmdResult {
+    let (checkpoint, public_key) = open_checkpoint(file, key)?;
+    let view = against(data, &checkpoint, &public_key).await?;
+    let code = if view.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REFUSED)
+    };
+    if json {
+        print_json_line(&view)?;
+        return Ok(code);
+    }
+    match (&view.message, &view.verify.first_bad) {
+        (None, None) => outln!(
+            "ok: {} records verify and extend the checkpoint of {} ({} records, root {})",
+            view.log_size,
+            view.checkpoint_origin,
+            view.checkpoint_size,
+            view.checkpoint_root
+        ),
+        (Some(m), _) => outln!(
+            "FAILED against the checkpoint ({} records, root {}) at position {}: {m}",
+            view.checkpoint_size,
+            view.checkpoint_root,
+            view.position.unwrap_or_default()
+        ),
+        (None, Some(bad)) => outln!(
+            "the log extends the checkpoint, but FAILED at position {}: {}",
+            bad.position,
+            bad.problem
+        ),
     }
     Ok(code)
 }

@@ -352,6 +352,7 @@ fn ops() -> Vec<Op> {
     ];
     v.extend(replay_ops());
     v.extend(account_ops());
+    v.extend(proof_ops());
     v
 }
 
@@ -377,6 +378,12 @@ fn request_schemas() -> Vec<(&'static str, Value)> {
         (
             "SessionRequest",
             json!({"type": "object", "additionalProperties": false, "required": ["login", "password"], "properties": {"login": s, "password": s}}),
+        ),
+        (
+            "AgainstRequest",
+            json!({"type": "object", "additionalProperties": false, "required": ["checkpoint", "public_key"],
+            "properties": {"checkpoint": {"type": "string", "description": "The signed note of a checkpoint you kept."},
+                           "public_key": {"type": "string", "description": "The verifier key that signed it (`key public`)."}}}),
         ),
         (
             "WhatIfRequest",
@@ -420,6 +427,7 @@ fn type_schemas() -> Map<String, Value> {
     g.subschema_for::<views::AuditTrail>();
     g.subschema_for::<views::DiffView>();
     g.subschema_for::<views::WhatIfView>();
+    proof_views(&mut g);
     let mut defs = g.take_definitions(true);
     for def in defs.values_mut() {
         bound_decimals(def);
@@ -540,4 +548,69 @@ pub fn document() -> Value {
         "security": [{"bearer": []}],
         "paths": paths,
     })
+}
+
+/// The answers of the checkpoint and proof routes (`routes/proofs.rs`).
+fn proof_views(g: &mut schemars::SchemaGenerator) {
+    use navigo_events_schema::views;
+    g.subschema_for::<views::CheckpointView>();
+    g.subschema_for::<views::CheckpointList>();
+    g.subschema_for::<views::InclusionProofView>();
+    g.subschema_for::<views::ConsistencyProofView>();
+    g.subschema_for::<views::StreamProofView>();
+    g.subschema_for::<views::AgainstView>();
+}
+
+/// The checkpoint and proof routes (`routes/proofs.rs`).
+fn proof_ops() -> Vec<Op> {
+    // A request that does not fit the ledger (a position beyond the log, an
+    // unknown stream, no checkpoint kept, a checkpoint that does not open) is
+    // 422 naming the field.
+    let read = |schema: &str, unknown: bool| {
+        let mut v = vec![ok(r(schema))];
+        v.extend(read_errors(unknown));
+        with(
+            v,
+            &[(
+                422,
+                "well-formed, but does not fit the ledger (field named)",
+            )],
+        )
+    };
+    let size_in_path = |name, what| -> Param {
+        (
+            name,
+            "path",
+            json!({"type": "integer", "format": "int64", "minimum": 0}),
+            what,
+        )
+    };
+    let size = |name, what| -> Param {
+        (
+            name,
+            "query",
+            json!({"type": "integer", "format": "int64", "minimum": 0}),
+            what,
+        )
+    };
+    let mut issue = vec![(201, "signed and kept", Some(r("CheckpointView")))];
+    issue.extend(read_errors(false));
+    issue = with(
+        issue,
+        &[(
+            409,
+            "the service has no checkpoint key (serve --checkpoint-key)",
+        )],
+    );
+    let mut against = read("AgainstView", false);
+    against.extend(write_errors().into_iter().skip(2));
+    vec![
+        Op { method: "post", path: "/v1/checkpoints", roles: "system", summary: "Sign (with the service's key) and keep a checkpoint of the whole log: origin, size, Merkle root, stream-head map root, last recorded-at (docs/checkpoints.md).", params: vec![], body: None, responses: issue },
+        Op { method: "get", path: "/v1/checkpoints", roles: "auditor, system", summary: "Every checkpoint kept, oldest first.", params: vec![], body: None, responses: read("CheckpointList", false) },
+        Op { method: "get", path: "/v1/checkpoints/latest", roles: "auditor, system", summary: "The newest checkpoint kept (404 when none).", params: vec![], body: None, responses: read("CheckpointView", true) },
+        Op { method: "get", path: "/v1/proofs/inclusion/{position}", roles: "auditor", summary: "The record at `position`, its leaf and its RFC 6962 inclusion proof in the tree of `size` records (the whole log by default).", params: vec![("position", "path", json!({"type": "integer", "format": "int64", "minimum": 1}), "The record's position."), size("size", "The tree's size: that of a checkpoint you hold.")], body: None, responses: read("InclusionProofView", false) },
+        Op { method: "get", path: "/v1/proofs/consistency/{old}/{new}", roles: "auditor", summary: "The RFC 6962 proof that the tree of `new` records extends the tree of `old`, with both roots.", params: vec![size_in_path("old", "The older size."), size_in_path("new", "The newer size.")], body: None, responses: read("ConsistencyProofView", false) },
+        Op { method: "get", path: "/v1/proofs/streams/{id}", roles: "auditor", summary: "A stream's history is complete as of the newest checkpoint: its stream-head map entry with its proof, and its last record's inclusion proof. `id`: KIND:UUID, or a contract's or person's UUID.", params: vec![("id", "path", json!({"type": "string"}), "The stream.")], body: None, responses: read("StreamProofView", false) },
+        Op { method: "post", path: "/v1/proofs/against", roles: "auditor", summary: "Verify every record and the chain, and that the log extends a checkpoint you kept (its signed note, with the verifier key): the size, root or position that differs is named.", params: vec![], body: Some(r("AgainstRequest")), responses: against },
+    ]
 }

@@ -18,7 +18,7 @@ use navigo_events_schema::views::{ErrorBody, ErrorKind};
 use super::answer;
 use super::caller::{Caller, Principal};
 use super::error::ApiError;
-use super::routes::{accounts, commands, contracts, feed, ops, partner, persons, replay};
+use super::routes::{accounts, commands, contracts, feed, ops, partner, persons, proofs, replay};
 use super::state::{AppState, BODY_BYTES_MAX};
 use crate::app::auth::Role;
 
@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/me/contracts/{id}/attestation",
             get(accounts::attestation),
         )
+        .merge(proofs::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(state)

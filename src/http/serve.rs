@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +34,21 @@ pub struct Args {
     /// The id generator's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The key that signs checkpoints (`key create`): with it the service
+    /// signs and keeps one every --checkpoint-interval-seconds while the log
+    /// moves, and the system role may ask for one (`POST /v1/checkpoints`).
+    #[arg(long, value_name = "FILE")]
+    checkpoint_key: Option<PathBuf>,
+    /// Seconds between two periodic checkpoints.
+    #[arg(long, default_value_t = CHECKPOINT_INTERVAL_SECONDS, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_interval_seconds: u64,
 }
+
+/// Seconds between two periodic checkpoints of `serve` when none is given: an
+/// hour, so that a rewritten or cut tail is caught against a checkpoint at
+/// most an hour old.
+pub const CHECKPOINT_INTERVAL_SECONDS: u64 = 3600;
 
 /// Serves until interrupted.
 ///
@@ -54,6 +68,10 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = match &args.fixed_now {
         Some(s) => Arc::new(ManualClock::new(fixed_now(s)?)),
         None => Arc::new(SystemClock),
+    };
+    let checkpoint_signer = match &args.checkpoint_key {
+        Some(f) => Some(Arc::new(crate::app::keys::signer(f)?)),
+        None => None,
     };
     // The service's clock judges every command: nothing is recorded after it.
     let ledger = open_clocked_ledger(data, args.seed, clock.clone()).await?;
@@ -80,7 +98,12 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         attempts: Default::default(),
         appended: Default::default(),
         events: Default::default(),
+        checkpoint_signer,
     });
+    if state.checkpoint_signer.is_some() {
+        let every = Duration::from_secs(args.checkpoint_interval_seconds);
+        tokio::spawn(periodic_checkpoints(Arc::downgrade(&state), every));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
@@ -113,4 +136,27 @@ fn fixed_now(s: &str) -> Result<DateTime<Utc>, BadInput> {
                 "--fixed-now {s:?} is not an RFC 3339 instant (e.g. 2026-11-20T10:00:00Z): {e}"
             ))
         })
+}
+
+/// Signs and keeps a checkpoint every `every` while the log moves (the first
+/// at start), until the service stops. A failure is logged and retried at the
+/// next tick: a missed checkpoint loses no record.
+async fn periodic_checkpoints(state: std::sync::Weak<AppState>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(st) = state.upgrade() else {
+            return;
+        };
+        let Some(signer) = st.checkpoint_signer.clone() else {
+            return;
+        };
+        let ledger = st.ledger.lock().await;
+        match crate::app::proofs::issue_if_moved(ledger.store(), &signer).await {
+            Ok(Some(c)) => tracing::info!(number = c.number, size = c.size, "checkpoint kept"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "checkpoint failed"),
+        }
+    }
 }

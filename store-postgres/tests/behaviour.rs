@@ -320,3 +320,30 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
     assert!(store.verify().await.unwrap().is_ok());
     store.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn store_tree_and_checkpoints_are_refused_as_not_supported_yet_never_faked() {
+    // Given a PostgreSQL ledger of one event
+    let (store, _, _) = new_store("no-tree").await;
+    let r = request(stream(1), ExpectedVersion::Any, vec![event("e")]);
+    store.append(r).await.unwrap();
+    // When anything of the Merkle tree or the checkpoints is asked
+    let answers = [
+        store.tree_head(1).await.err(),
+        store.prove_inclusion(1, 1).await.err(),
+        store.prove_consistency(0, 1).await.err(),
+        store.stream_heads(1).await.err(),
+        store.keep_checkpoint(b"note").await.err(),
+        store.checkpoints().await.err(),
+    ];
+    // Then each is refused as not supported by this backend yet
+    for a in answers {
+        let e = a.expect("refused, not answered");
+        assert!(matches!(e, StoreError::Unsupported(_)), "{e}");
+        assert!(
+            e.to_string().contains("not supported by this backend yet"),
+            "{e}"
+        );
+    }
+    store.close().await.unwrap();
+}

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod checkpoints;
 pub mod derived;
 pub mod format;
 pub mod frame;
@@ -755,6 +756,49 @@ impl EventStore for SledStore {
         batch: &navigo_store::DerivedBatch,
     ) -> Result<(), StoreError> {
         derived::write_entries(&self.db, &self.derived, space, batch)
+    }
+
+    async fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {
+        SledStore::tree_head(self, size)
+    }
+
+    async fn prove_inclusion(
+        &self,
+        size: u64,
+        position: u64,
+    ) -> Result<(navigo_merkle::InclusionProof, Vec<u8>), StoreError> {
+        let proof = SledStore::prove_inclusion(self, size, position)?;
+        let record = merkle::canonical_record(&self.tree, self.format, position)?;
+        Ok((proof, record))
+    }
+
+    async fn prove_consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<navigo_merkle::ConsistencyProof, StoreError> {
+        SledStore::prove_consistency(self, old, new)
+    }
+
+    async fn stream_heads(&self, size: u64) -> Result<navigo_merkle::StreamHeads, StoreError> {
+        self.within_head(size)?;
+        merkle::stream_heads(&self.tree, size)
+    }
+
+    async fn keep_checkpoint(&self, signed_note: &[u8]) -> Result<u64, StoreError> {
+        let tree = self
+            .db
+            .open_tree(checkpoints::CHECKPOINTS_TREE_NAME)
+            .map_err(storage)?;
+        checkpoints::keep(&self.db, &tree, signed_note)
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tree = self
+            .db
+            .open_tree(checkpoints::CHECKPOINTS_TREE_NAME)
+            .map_err(storage)?;
+        checkpoints::all(&tree)
     }
 }
 

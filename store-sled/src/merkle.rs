@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_merkle::{Hash as Node, HashReader, HASH_SIZE};
+use navigo_merkle::{Hash as Node, HashReader, StreamHead, StreamHeads, HASH_SIZE};
 use navigo_store::StoreError;
 
 use crate::batch::{storage, KeyValue};
@@ -139,4 +139,74 @@ pub(crate) fn catch_up(
     }
     db.flush().map_err(storage)?;
     Ok(())
+}
+
+/// The canonical record at `position` (the bytes its leaf covers), once its
+/// stored hash holds.
+///
+/// # Errors
+/// A record missing below the head, undecodable or not matching its hash.
+pub(crate) fn canonical_record(
+    tree: &sled::Tree,
+    format: Format,
+    position: u64,
+) -> Result<Vec<u8>, StoreError> {
+    let stored = tree
+        .get(keys::log_key(position))
+        .map_err(storage)?
+        .ok_or_else(|| StoreError::Corrupt {
+            position,
+            why: "record missing below the head".into(),
+        })?;
+    let record = crate::read::unframe_at(position, format, &stored)?;
+    crate::read::check_hash(position, &record)?;
+    Ok(record.get(HASH_LEN..).unwrap_or_default().to_vec())
+}
+
+/// The first key after every stream index key of the stream of `prefix`:
+/// index keys are the prefix and an 8-byte sequence, so the prefix followed
+/// by nine 0xFF bytes sorts after all of them.
+fn after_stream(prefix: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&[0xFF; 9]);
+    k
+}
+
+/// The map of every stream to its head as of the first `size` records: for
+/// each stream of the index, its last entry at a position within `size`.
+/// It reads one index entry per stream (a few more for a stream appended to
+/// after `size`), jumping from stream to stream, never the records.
+///
+/// # Errors
+/// A storage failure or a malformed index entry.
+pub(crate) fn stream_heads(tree: &sled::Tree, size: u64) -> Result<StreamHeads, StoreError> {
+    let malformed = |k: &[u8]| StoreError::Corrupt {
+        position: 0,
+        why: format!("malformed stream index entry {}", hex::encode(k)),
+    };
+    let mut heads = Vec::new();
+    let mut from = vec![keys::STREAM];
+    while let Some(item) = tree.range(from.clone()..).next() {
+        let (k, _) = item.map_err(storage)?;
+        if k.first() != Some(&keys::STREAM) {
+            break;
+        }
+        let (stream, _) = keys::parse_stream_key(&k).ok_or_else(|| malformed(&k))?;
+        let prefix = keys::stream_prefix(&stream);
+        for entry in tree.scan_prefix(prefix).rev() {
+            let (k, v) = entry.map_err(storage)?;
+            let (_, seq) = keys::parse_stream_key(&k).ok_or_else(|| malformed(&k))?;
+            let position = keys::be_u64(&v).ok_or_else(|| malformed(&k))?;
+            if position <= size {
+                heads.push(StreamHead {
+                    stream: stream.to_string(),
+                    version: seq,
+                    last_position: position,
+                });
+                break;
+            }
+        }
+        from = after_stream(&prefix);
+    }
+    Ok(StreamHeads::new(heads))
 }

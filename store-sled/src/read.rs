@@ -44,7 +44,7 @@ pub(crate) fn unframe_at(
 }
 
 /// Checks that a record's bytes hash to the hash it claims.
-fn check_hash(position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn check_hash(position: u64, bytes: &[u8]) -> Result<(), StoreError> {
     let corrupt = |why: String| StoreError::Corrupt { position, why };
     let (claimed, actual) = record_hashes(bytes).map_err(|e| corrupt(e.to_string()))?;
     if claimed != actual {

@@ -184,3 +184,72 @@ async fn merkle_a_tail_cut_off_is_caught_by_a_kept_tree_head() {
     };
     assert!(forged.check(kept, head).is_err());
 }
+
+#[tokio::test]
+async fn merkle_stream_heads_at_every_size_are_the_heads_the_records_give() {
+    // Given a ledger of 45 records over three streams
+    let dir = ledger("merkle-heads", 45).await;
+    let mut envelopes = Vec::new();
+    with_tree(&dir, |t| {
+        envelopes = (1..=45)
+            .map(|p| navigo_events_schema::decode_record(&record(t, p)).unwrap())
+            .collect::<Vec<_>>();
+    });
+    let store = open(&dir);
+    for size in 0..=45u64 {
+        // When the store gives the stream-head map as of `size` records
+        let heads = EventStore::stream_heads(&store, size).await.unwrap();
+        // Then it is the map of each stream's last record within `size`
+        let expected = navigo_merkle::StreamHeads::new(
+            envelopes
+                .iter()
+                .filter(|e| e.position <= size)
+                .map(|e| navigo_merkle::StreamHead {
+                    stream: e.stream.to_string(),
+                    version: e.stream_seq,
+                    last_position: e.position,
+                })
+                .collect(),
+        );
+        assert_eq!(heads.head(), expected.head(), "size {size}");
+        assert_eq!(heads.len(), size.min(3), "size {size}");
+    }
+    // And a size beyond the head is refused
+    assert!(EventStore::stream_heads(&store, 46).await.is_err());
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn merkle_checkpoints_are_kept_numbered_in_order_and_outlive_a_reopen() {
+    // Given a ledger and checkpoints kept by two writers at once
+    let dir = ledger("merkle-kept", 3).await;
+    let store = Arc::new(open(&dir));
+    let writers: Vec<_> = (0..2u8)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..5u8 {
+                    store.keep_checkpoint(&[w, i]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let kept = store.checkpoints().await.unwrap();
+    // Then every one is kept once, each writer's in its order
+    assert_eq!(kept.len(), 10);
+    for w in 0..2u8 {
+        let mine: Vec<u8> = kept.iter().filter(|k| k[0] == w).map(|k| k[1]).collect();
+        assert_eq!(mine, (0..5).collect::<Vec<_>>());
+    }
+    // And the next is number 11, and all are there after a reopen
+    assert_eq!(store.keep_checkpoint(b"last").await.unwrap(), 11);
+    Arc::try_unwrap(store).unwrap().close().await.unwrap();
+    let store = open(&dir);
+    let again = store.checkpoints().await.unwrap();
+    assert_eq!(again.len(), 11);
+    assert_eq!(again[..10], kept[..]);
+    store.close().await.unwrap();
+}

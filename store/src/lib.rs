@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use futures_core::Stream;
 pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
+use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
 
 pub mod assign;
 pub mod check;
@@ -204,6 +205,10 @@ pub enum StoreError {
     /// The store was shut down.
     #[error("the store is closed")]
     Closed,
+    /// The backend does not offer this yet (the Merkle tree and checkpoints
+    /// are kept by the sled store only).
+    #[error("{0} is not supported by this backend yet")]
+    Unsupported(&'static str),
 }
 
 /// One write of a keyed derived space ([`EventStore::write_derived_entries`]):
@@ -473,4 +478,74 @@ pub trait EventStore: Send + Sync {
         }
         self.write_derived(&name, &encode_keyed_blob(&all)?).await
     }
+
+    /// The Merkle tree (RFC 6962, SHA-256 over the canonical records) of the
+    /// first `size` records: its size and root, what a checkpoint signs. This
+    /// default keeps no tree.
+    ///
+    /// # Errors
+    /// A size beyond the head, an unreadable node, or
+    /// [`StoreError::Unsupported`].
+    async fn tree_head(&self, size: u64) -> Result<TreeHead, StoreError> {
+        let _ = size;
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
+
+    /// The proof that the record at `position` is in the tree of the first
+    /// `size` records, with the canonical record whose leaf it proves.
+    ///
+    /// # Errors
+    /// A position or size beyond the head, an unreadable node or record, or
+    /// [`StoreError::Unsupported`].
+    async fn prove_inclusion(
+        &self,
+        size: u64,
+        position: u64,
+    ) -> Result<(InclusionProof, Vec<u8>), StoreError> {
+        let _ = (size, position);
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
+
+    /// The proof that the tree of `new` records extends the tree of `old`.
+    ///
+    /// # Errors
+    /// `new` beyond the head or below `old`, an unreadable node, or
+    /// [`StoreError::Unsupported`].
+    async fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
+        let _ = (old, new);
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
+
+    /// The map of every stream to its head (version and last position) as of
+    /// the first `size` records: what a checkpoint commits to.
+    ///
+    /// # Errors
+    /// A size beyond the head, a storage failure, or
+    /// [`StoreError::Unsupported`].
+    async fn stream_heads(&self, size: u64) -> Result<StreamHeads, StoreError> {
+        let _ = size;
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
+
+    /// Keeps a signed checkpoint (a C2SP signed note) for good and returns
+    /// its number (from 1, in the order kept). Checkpoints are evidence: none
+    /// is ever replaced or removed, and they live apart from the log.
+    ///
+    /// # Errors
+    /// A storage failure, or [`StoreError::Unsupported`].
+    async fn keep_checkpoint(&self, signed_note: &[u8]) -> Result<u64, StoreError> {
+        let _ = signed_note;
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
+
+    /// Every checkpoint kept, oldest first (the first is number 1).
+    ///
+    /// # Errors
+    /// A storage failure, or [`StoreError::Unsupported`].
+    async fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        Err(StoreError::Unsupported(TAMPER_EVIDENCE))
+    }
 }
+
+/// What a backend without the Merkle tree does not offer.
+const TAMPER_EVIDENCE: &str = "the Merkle tree over the log (checkpoints and proofs)";

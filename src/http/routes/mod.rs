@@ -8,4 +8,5 @@ pub mod feed;
 pub mod ops;
 pub mod partner;
 pub mod persons;
+pub mod proofs;
 pub mod replay;
