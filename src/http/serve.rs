@@ -79,7 +79,6 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         sessions: tokio::sync::RwLock::new(sessions),
         attempts: Default::default(),
         appended: Default::default(),
-        events: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -72,9 +72,6 @@ pub struct AppState {
     pub sessions: RwLock<sessions::Sessions>,
     /// Woken after every append (feed long-polls).
     pub appended: Notify,
-    /// Every stored event, read once and extended with what was appended since,
-    /// so that a projection read does not re-read the whole store.
-    pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
 }
 
 impl AppState {
