@@ -130,9 +130,9 @@ pub struct PersonArgs {
 }
 
 /// What `bans` and `refunds` share: parses the arguments against the system
-/// clock, reads the person's slice of the log and computes the person's view with `view`; with
-/// `--json` prints it and returns `None` (done), else returns it for the
-/// caller's table.
+/// clock, reads the person's slice of the log and computes the person's view
+/// with `view`; with `--json` prints it and returns `None` (done), else
+/// returns it for the caller's table.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
