@@ -100,6 +100,24 @@ pub fn what_if(
     at: Option<NaiveDate>,
 ) -> Result<WhatIf, ReplayError> {
     let head = events.last().map_or(0, |e| e.position);
+    what_if_in_slice(events, head, contract, commands, at)
+}
+
+/// [`what_if`] over `events`, a part of a log whose last position is `head`
+/// (hypothetical events are numbered after it) holding at least the streams
+/// [`streams_read`] picks from the whole log's world: what a reader that
+/// took that slice from a store passes, with the same answer as the whole
+/// log's (the slice of the slice is itself).
+///
+/// # Errors
+/// Unknown contract.
+pub fn what_if_in_slice(
+    events: &[Envelope],
+    head: u64,
+    contract: Uuid,
+    commands: &[CommandEnvelope],
+    at: Option<NaiveDate>,
+) -> Result<WhatIf, ReplayError> {
     let part = slice::of_log(events, |w| streams_read(w, contract, commands));
     layer(
         part.as_deref().unwrap_or(events),
@@ -133,7 +151,7 @@ pub fn what_if_whole_log(
 /// its holder and payers ([`slice::person_streams`]: bans, other contracts,
 /// campaigns); for each person a command names (a new payer, a fraudster or an
 /// accomplice): their person streams.
-fn streams_read(
+pub fn streams_read(
     world: &World,
     contract: Uuid,
     commands: &[CommandEnvelope],

@@ -1,12 +1,12 @@
-//! Opening the ledger in a data directory, for reading (the whole log, or a
-//! contract's part of it) or for writing (a [`Ledger`] judging commands against
+//! Opening the ledger in a data directory, for reading (the whole log, or the
+//! slice of one id) or for writing (a [`Ledger`] judging commands against
 //! a clock), and loading the built-in reference data into it.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use navigo_events_schema::Envelope;
+use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::Policy;
 use navigo_store::{Clock, EventStore, Limits, StoreError};
@@ -14,6 +14,8 @@ use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 use super::clock::SystemClock;
+use super::read::{self, Subject};
+use super::replay::{self, WhatIfSlice};
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger
 /// (2011-06-01T00:00:00Z).
@@ -28,9 +30,9 @@ pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
     SledStore::open(data, Limits::default(), Arc::new(SystemClock))
 }
 
-/// Opens the ledger, reads the whole log and closes the store again: the
-/// read-only commands (projections, audit, diff, what-if, rebuild,
-/// check-projections) fold everything. The store is closed before a read error
+/// Opens the ledger, reads the whole log and closes the store again: for the
+/// commands about the whole log (rebuild, check-projections, the demo's
+/// checks); a one-id read takes its slice instead ([`read_slice`]). The store is closed before a read error
 /// is returned, so the sled lock is never left held.
 ///
 /// # Errors
@@ -42,16 +44,60 @@ pub async fn read_whole_log(data: &Path) -> Result<Vec<Envelope>, StoreError> {
     events
 }
 
-/// Opens the ledger, reads the part of the log a contract's calendar reads (its
-/// stream and the reference streams), and closes the store again.
+/// Opens the ledger, reads the slice of the log the views of `id` read
+/// ([`read::slice`]) and closes it again: the one-id commands (state, balance,
+/// calendar, bans, refunds, audit, diff) read the id's streams, not the log.
+///
+/// Opening folds the ledger's verified snapshot and the tail of the log after
+/// it (the world whose indexes pick the slice); a ledger without a snapshot
+/// (written by an earlier version, or by raw appends) is folded whole once.
+///
+/// Decision: the reader closes the ledger as a writer does, writing a snapshot
+/// when it folded events the last one did not cover, so that the next read of
+/// a ledger without one opens from it. A snapshot is derived data stored apart
+/// from the log, never in the chain, and is verified before it is trusted.
 ///
 /// # Errors
 /// The ledger cannot be opened, read or closed.
-pub async fn read_contract_log(data: &Path, contract: Uuid) -> Result<Vec<Envelope>, StoreError> {
+pub async fn read_slice(data: &Path, id: Uuid, subject: Subject) -> anyhow::Result<Vec<Envelope>> {
+    let ledger = open_ledger(data, 0).await?;
+    let events = read::slice(&ledger, id, subject).await;
+    close_reader(ledger).await?;
+    Ok(events?)
+}
+
+/// Opens the ledger, reads what a what-if of `commands` on `contract` reads
+/// ([`replay::what_if_slice`]) and closes it again, as [`read_slice`] does.
+///
+/// # Errors
+/// The ledger cannot be opened, read or closed.
+pub async fn read_what_if_slice(
+    data: &Path,
+    contract: Uuid,
+    commands: &[CommandEnvelope],
+) -> anyhow::Result<WhatIfSlice> {
+    let ledger = open_ledger(data, 0).await?;
+    let read = replay::what_if_slice(&ledger, contract, commands).await;
+    close_reader(ledger).await?;
+    Ok(read?)
+}
+
+/// Opens the ledger, reads one stream's events, in sequence, and closes it
+/// again: `history` reads the stream, nothing else (no world is folded).
+///
+/// # Errors
+/// The ledger cannot be opened, read or closed.
+pub async fn read_stream(data: &Path, stream: StreamId) -> Result<Vec<Envelope>, StoreError> {
     let store = open_store(data)?;
-    let events = navigo_ledger_core::load::read_contract(&store, contract, false).await;
+    let events = store.read_stream(stream, 1..=u64::MAX).await;
     store.close().await?;
     events
+}
+
+/// Closes a ledger opened for reading (see [`read_slice`]).
+async fn close_reader(ledger: Ledger<SledStore>) -> anyhow::Result<()> {
+    ledger.close().await?.close().await?;
+    Ok(())
 }
 
 /// Opens the ledger for writing with the default policy and the id generator

@@ -1,7 +1,10 @@
-//! Reading each view of the projections from a part of the log (the whole log
-//! the command line reads, or the slice of the live world the service reads):
-//! a contract's state, balance and calendar, a payer's balance, a person's bans
-//! and refunds.
+//! Reading each view of the projections from the slice of the log it reads: a
+//! contract's state, balance and calendar, a payer's balance, a person's bans
+//! and refunds. Both transports take the slice the same way ([`slice`]: the
+//! id's streams, picked by the ledger's indexes and read from its store), so a
+//! one-id read costs the id's history, not the ledger's.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use navigo_events_schema::views::{
@@ -9,10 +12,60 @@ use navigo_events_schema::views::{
     ValidityView,
 };
 use navigo_events_schema::{Envelope, StreamId};
+use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_projections::calendar::Horizon;
+use navigo_projections::slice::{contract_streams, person_streams};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, ProjectionError, Query};
+use navigo_rules::world::World;
 use navigo_rules::Policy;
+use navigo_store::EventStore;
 use uuid::Uuid;
+
+/// Whose slice of the log a one-id read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A contract's views (state, balance, calendar, what-if).
+    Contract,
+    /// A person's views (bans, refunds).
+    Person,
+    /// A contract's when the ledger knows the id as one, else a person's: a
+    /// balance, an audit trail, a diff.
+    ContractOrPerson,
+}
+
+/// The streams the views of `id` read, picked by the world's indexes
+/// ([`contract_streams`], [`person_streams`]); `None` for an id the world does
+/// not know as `subject`.
+pub fn streams_of(world: &World, id: Uuid, subject: Subject) -> Option<BTreeSet<StreamId>> {
+    match subject {
+        Subject::Contract => contract_streams(world, id),
+        Subject::Person => person_streams(world, id),
+        Subject::ContractOrPerson => {
+            contract_streams(world, id).or_else(|| person_streams(world, id))
+        }
+    }
+}
+
+/// The slice of the log the views of `id` read: its streams
+/// ([`streams_of`]), read from the ledger's store and merged in position
+/// order, in time proportional to those streams, not to the log. Empty for an
+/// id the ledger does not know: the view then says the id is unknown, as the
+/// whole log's reading would (a superset of streams, or none, changes no
+/// answer: the queries filter a slice as they filter the log, which
+/// `tests/projections_slice.rs` checks on a generated population).
+///
+/// # Errors
+/// A store failure or a corrupt record of the slice.
+pub async fn slice<S: EventStore>(
+    ledger: &Ledger<S>,
+    id: Uuid,
+    subject: Subject,
+) -> Result<Vec<Envelope>, LedgerError> {
+    match streams_of(ledger.world(), id, subject) {
+        Some(streams) => ledger.read_streams(&streams).await,
+        None => Ok(Vec::new()),
+    }
+}
 
 /// A contract's state as read, with what goes with it.
 pub struct StateRead {

@@ -1,6 +1,8 @@
 //! The auditor's reads over the log: the audit trail of a contract or person,
 //! what changed between two readings, and hypothetical commands; each answered
-//! with its view.
+//! with its view. Each reads the id's slice of the log, as the views do: the
+//! audit trail and the diff [`read::slice`](super::read::slice) of the contract
+//! or person, the what-if [`what_if_slice`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::views::{
@@ -8,9 +10,11 @@ use navigo_events_schema::views::{
     WhatIfJudgement, WhatIfOutcome, WhatIfView,
 };
 use navigo_events_schema::{CommandEnvelope, Envelope};
+use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_projections::Query;
 use navigo_replay::audit::AuditEntry;
 use navigo_replay::ReplayError;
+use navigo_store::EventStore;
 use uuid::Uuid;
 
 /// One line of an audit trail as a view.
@@ -36,7 +40,8 @@ fn entry_view(e: &AuditEntry) -> AuditEntryView {
 }
 
 /// Every event of a contract or person in log order, as known at `known_at`
-/// (everything when `None`).
+/// (everything when `None`), read from `events`: the id's slice
+/// ([`Subject::ContractOrPerson`](super::read::Subject)) or the whole log.
 ///
 /// # Errors
 /// An unknown id, a log that does not fold.
@@ -53,7 +58,8 @@ pub fn audit(
 }
 
 /// What changed in the views of a contract or person between the readings `a`
-/// and `b`, and which events caused it.
+/// and `b`, and which events caused it, read from `events`: the id's slice
+/// ([`Subject::ContractOrPerson`](super::read::Subject)) or the whole log.
 ///
 /// # Errors
 /// An unknown id, a log that does not fold.
@@ -89,18 +95,49 @@ pub fn diff(events: &[Envelope], id: Uuid, a: &Query, b: &Query) -> Result<DiffV
     })
 }
 
+/// What a what-if reads: the part of the log the contract and the commands
+/// reach, and the log's head (hypothetical events are numbered after it).
+pub struct WhatIfSlice {
+    /// The events, in position order.
+    pub events: Vec<Envelope>,
+    /// The last position of the whole log.
+    pub head: u64,
+}
+
+/// The part of the log a what-if of `commands` on `contract` reads: the
+/// streams `navigo_replay::whatif::streams_read` picks from the ledger's
+/// world, or the whole log when a command reaches beyond what a slice bounds
+/// (a subscription, a registration, the clock, reference data).
+///
+/// # Errors
+/// A store failure or a corrupt record of what is read.
+pub async fn what_if_slice<S: EventStore>(
+    ledger: &Ledger<S>,
+    contract: Uuid,
+    commands: &[CommandEnvelope],
+) -> Result<WhatIfSlice, LedgerError> {
+    let head = ledger.world().position;
+    let events = match navigo_replay::whatif::streams_read(ledger.world(), contract, commands) {
+        Some(streams) => ledger.read_streams(&streams).await?,
+        None => navigo_ledger_core::load::read_everything(ledger.store()).await?,
+    };
+    Ok(WhatIfSlice { events, head })
+}
+
 /// `commands` layered on `contract`, judged and clocked in memory, and its views
-/// read on `at` with and without them; nothing is appended.
+/// read on `at` with and without them; nothing is appended. `read` is what
+/// [`what_if_slice`] read.
 ///
 /// # Errors
 /// An unknown contract.
 pub fn what_if(
-    events: &[Envelope],
+    read: &WhatIfSlice,
     contract: Uuid,
     commands: &[CommandEnvelope],
     at: Option<NaiveDate>,
 ) -> Result<WhatIfView, ReplayError> {
-    let w = navigo_replay::whatif::what_if(events, contract, commands, at)?;
+    let w =
+        navigo_replay::whatif::what_if_in_slice(&read.events, read.head, contract, commands, at)?;
     let views = |m: std::collections::BTreeMap<&str, serde_json::Value>| {
         m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     };

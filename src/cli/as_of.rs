@@ -15,7 +15,8 @@ use uuid::Uuid;
 use super::output::print_json;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::read_whole_log;
+use crate::app::ledger::read_slice;
+use crate::app::read::Subject;
 
 /// The arguments every projection subcommand takes besides its id (each
 /// command names the kind of id it takes).
@@ -129,9 +130,9 @@ pub struct PersonArgs {
 }
 
 /// What `bans` and `refunds` share: parses the arguments against the system
-/// clock, reads the whole log and computes the person's view with `view`; with
-/// `--json` prints it and returns `None` (done), else returns it for the
-/// caller's table.
+/// clock, reads the person's slice of the log and computes the person's view
+/// with `view`; with `--json` prints it and returns `None` (done), else
+/// returns it for the caller's table.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
@@ -141,7 +142,7 @@ pub async fn person_view<T: Serialize>(
     view: impl FnOnce(&[Envelope], Uuid, &Query) -> Result<T, ProjectionError>,
 ) -> anyhow::Result<Option<T>> {
     let q = parse_as_of("PERSON", &args.person, &args.as_of, SystemClock.now())?;
-    let events = read_whole_log(data).await?;
+    let events = read_slice(data, q.id, Subject::Person).await?;
     let v = view(&events, q.id, &q.query).map_err(unknown)?;
     if q.json {
         print_json(&v)?;

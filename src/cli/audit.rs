@@ -14,7 +14,8 @@ use super::exit::CmdResult;
 use super::output::{name, print_json_sorted};
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::read_whole_log;
+use crate::app::ledger::read_slice;
+use crate::app::read::Subject;
 use crate::app::replay::audit;
 
 /// Arguments of `audit`.
@@ -46,7 +47,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         None => None,
     };
-    let events = read_whole_log(data).await?;
+    let events = read_slice(data, id, Subject::ContractOrPerson).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         // The entries alone, as the command has always printed them (the

@@ -13,8 +13,8 @@ use super::as_of::{parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
 use crate::app::clock::SystemClock;
-use crate::app::ledger::read_whole_log;
-use crate::app::read::{balance, Balance};
+use crate::app::ledger::read_slice;
+use crate::app::read::{balance, Balance, Subject};
 
 /// Arguments of `balance`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub struct Args {
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of("ID", &args.id, &args.as_of, SystemClock.now())?;
-    let events = read_whole_log(data).await?;
+    let events = read_slice(data, q.id, Subject::ContractOrPerson).await?;
     let mut out = std::io::stdout().lock();
     match balance(&events, q.id, &q.query).map_err(unknown)? {
         Balance::Contract(b) if q.json => print_json(&b)?,

@@ -17,8 +17,8 @@ use super::as_of::{parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
 use crate::app::clock::SystemClock;
-use crate::app::ledger::read_contract_log;
-use crate::app::read::calendar;
+use crate::app::ledger::read_slice;
+use crate::app::read::{calendar, Subject};
 
 /// Arguments of `calendar`.
 #[derive(Debug, clap::Args)]
@@ -52,7 +52,7 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, SystemClock.now())?;
-    let events = read_contract_log(data, q.id).await?;
+    let events = read_slice(data, q.id, Subject::Contract).await?;
     let cal = calendar(&events, q.id, &q.query, args.horizon).map_err(unknown)?;
     if q.json {
         print_json(&cal)?;

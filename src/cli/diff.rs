@@ -15,7 +15,8 @@ use super::exit::CmdResult;
 use super::output::print_json_sorted;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::read_whole_log;
+use crate::app::ledger::read_slice;
+use crate::app::read::Subject;
 use crate::app::replay::diff;
 
 /// Arguments of `diff`.
@@ -70,7 +71,7 @@ fn readings(args: &Args) -> Result<(Query, Query), BadInput> {
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let id = parse_id(&args.id)?;
     let (a, b) = readings(&args)?;
-    let events = read_whole_log(data).await?;
+    let events = read_slice(data, id, Subject::ContractOrPerson).await?;
     let d = diff(&events, id, &a, &b).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         print_json_sorted(&d)?;

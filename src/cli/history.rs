@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use navigo_events_schema::{Envelope, StreamId};
-use navigo_store::EventStore;
 
 use super::exit::CmdResult;
 use crate::app::error::BadInput;
-use crate::app::ledger::open_store;
+use crate::app::ledger::read_stream;
 
 /// Arguments of `history`.
 #[derive(Debug, clap::Args)]
@@ -31,10 +30,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .stream
         .parse()
         .map_err(|e| BadInput(format!("STREAM: {e}")))?;
-    let store = open_store(data)?;
-    let events = store.read_stream(stream, 1..=u64::MAX).await;
-    store.close().await?;
-    let events = events?;
+    let events = read_stream(data, stream).await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         for e in &events {

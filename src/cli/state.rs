@@ -16,8 +16,8 @@ use super::as_of::{parse_as_of, parse_instant, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{name, print_json, print_json_sorted};
 use crate::app::clock::SystemClock;
-use crate::app::ledger::read_whole_log;
-use crate::app::read::contract_state;
+use crate::app::ledger::read_slice;
+use crate::app::read::{contract_state, Subject};
 
 /// Arguments of `state`.
 #[derive(Debug, clap::Args)]
@@ -46,7 +46,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         Some(s) => parse_instant("--instant", s)?,
         None => now,
     };
-    let events = read_whole_log(data).await?;
+    let events = read_slice(data, q.id, Subject::Contract).await?;
     let zone = args.zone.map(|z| (z, instant));
     let read = contract_state(&events, q.id, &q.query, zone).map_err(unknown)?;
     if q.json {

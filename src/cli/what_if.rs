@@ -13,7 +13,7 @@ use super::as_of::{parse_date, parse_id};
 use super::exit::CmdResult;
 use super::output::{print_json_sorted, sorted};
 use crate::app::error::BadInput;
-use crate::app::ledger::read_whole_log;
+use crate::app::ledger::read_what_if_slice;
 use crate::app::replay::what_if;
 
 /// Arguments of `what-if`.
@@ -61,8 +61,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .map(|s| parse_date("--at", s))
         .transpose()?;
     let cmds = read_commands(&args.commands)?;
-    let events = read_whole_log(data).await?;
-    let w = what_if(&events, id, &cmds, at).map_err(|e| BadInput(e.to_string()))?;
+    let read = read_what_if_slice(data, id, &cmds).await?;
+    let w = what_if(&read, id, &cmds, at).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         print_json_sorted(&w)?;
         return Ok(ExitCode::SUCCESS);

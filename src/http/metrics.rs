@@ -26,8 +26,9 @@ pub struct Metrics {
     pub accepted_commands: IntCounter,
     /// The ledger's head position.
     pub head_position: IntGauge,
-    /// Events the service's read cache (feed, audit, diff, what-if) has not
-    /// folded yet: the head position minus the cache's last position.
+    /// Events appended that the service's reads do not see yet: always 0, since
+    /// every read takes its slice from the store at the head (the service
+    /// keeps no copy of the log); kept for the dashboards that scrape it.
     pub projection_lag: IntGauge,
 }
 
@@ -64,7 +65,7 @@ impl Metrics {
         )?;
         let projection_lag = IntGauge::new(
             "navigo_projection_lag_events",
-            "Events appended that the service's read cache has not folded yet",
+            "Events appended that the service's reads do not see yet (0: every read reads the store)",
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;

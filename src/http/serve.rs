@@ -97,7 +97,6 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         sessions: tokio::sync::RwLock::new(sessions),
         attempts: Default::default(),
         appended: Default::default(),
-        events: Default::default(),
         checkpoint_signer,
     });
     if state.checkpoint_signer.is_some() {

@@ -49,7 +49,8 @@ use read::{
 pub use verify::{BadRecord, Problem, VerifyReport};
 use writer::{storage, stream_version_on_disk, Job, Writer};
 pub use writer::{
-    AppendAllError, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX, STREAM_CACHE_ENTRIES_MAX,
+    AppendAllError, APPLY_QUEUE_BATCHES_MAX, FLUSH_QUEUE_BATCHES_MAX, QUEUE_APPENDS_MAX,
+    STREAM_CACHE_ENTRIES_MAX,
 };
 
 /// What [`SledStore::init`] did.
@@ -323,6 +324,7 @@ impl SledStore {
             shared_head: shared_head.clone(),
             failed: Default::default(),
             recorded_json: None,
+            in_flight: Default::default(),
         };
         std::thread::Builder::new()
             .name("navigo-store-writer".into())

@@ -80,6 +80,51 @@ async fn merkle_tree_kept_by_the_store_is_the_tree_of_the_records() {
 }
 
 #[tokio::test]
+async fn merkle_records_chained_while_earlier_batches_are_applied_are_the_tree_of_the_records() {
+    // Given group commits of many records, chained and sealed by the writer
+    // while the applier thread adds the tree's nodes to the batches before
+    // them and applies them: one append of 9
+    // events, then 40 concurrent single-event appends over 5 streams
+    let (store, dir, _) = new_store("merkle-sealed");
+    let store = Arc::new(store);
+    let big = 9;
+    let events = (0..big).map(|j| event(&format!("b{j}"))).collect();
+    store
+        .append(request(stream(0), ExpectedVersion::Any, events))
+        .await
+        .unwrap();
+    let writers: Vec<_> = (0..40u128)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = request(
+                    stream(1 + i % 5),
+                    ExpectedVersion::Any,
+                    vec![event(&format!("c{i}"))],
+                );
+                store.append(r).await.unwrap();
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    // Then every record reads back in order, verify checks the chain and each
+    // stored leaf and node against its record, and the root is the records'
+    let n = big + 40;
+    let log = store.read_log(1).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>()
+    );
+    assert!(store.verify().unwrap().is_ok());
+    let head = store.tree_head(n).unwrap();
+    Arc::into_inner(store).unwrap().close().await.unwrap();
+    let expected = tree_of_records(&dir, n);
+    assert_eq!(head.root, navigo_merkle::root(n, &expected).unwrap());
+}
+
+#[tokio::test]
 async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
     // Given a ledger whose tree nodes are all gone (as a ledger written before
     // the store kept them)

@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::auth::Role;
-use crate::app::read;
+use crate::app::read::{self, Subject};
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
@@ -32,17 +32,10 @@ async fn contract_read(
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
     may_read_contract(st, &p, id).await?;
-    // The contract's slice (its stream, the catalogue, the persons and
-    // contracts its state reads), picked by the live world's indexes and read
-    // from the store, not the whole log: a read costs the contract's history,
-    // not the ledger's (equal views: tests/projections_slice.rs).
+    // The contract's slice, as the command line reads it: a read costs the
+    // contract's history, not the ledger's.
     let ledger = st.ledger.lock().await;
-    let streams = navigo_projections::slice::contract_streams(ledger.world(), id)
-        .ok_or_else(|| not_found(ProjectionError::UnknownContract(id)))?;
-    let events = ledger
-        .read_streams(&streams)
-        .await
-        .map_err(ApiError::from)?;
+    let events = read::slice(&ledger, id, Subject::Contract).await?;
     Ok((id, q, events))
 }
 

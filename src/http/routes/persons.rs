@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use navigo_events_schema::Envelope;
-use navigo_projections::{ProjectionError, Query as PQuery};
+use navigo_projections::Query as PQuery;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::auth::Role;
-use crate::app::read;
+use crate::app::read::{self, Subject};
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
@@ -29,16 +29,9 @@ async fn person_read(
     require(&p, &[Role::Agent, Role::Auditor], "read persons")?;
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
-    // The person's slice (their stream, their contracts, the findings naming
-    // them, the reference streams), picked by the live world's indexes and read
-    // from the store, not the whole log (equal views: tests/projections_slice.rs).
+    // The person's slice, as the command line reads it.
     let ledger = st.ledger.lock().await;
-    let streams = navigo_projections::slice::person_streams(ledger.world(), id)
-        .ok_or_else(|| not_found(ProjectionError::UnknownPerson(id)))?;
-    let events = ledger
-        .read_streams(&streams)
-        .await
-        .map_err(ApiError::from)?;
+    let events = read::slice(&ledger, id, Subject::Person).await?;
     Ok((id, q, events))
 }
 

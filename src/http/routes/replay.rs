@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::commands::parse_command;
 use crate::app::auth::Role;
+use crate::app::read::{self, Subject};
 use crate::app::replay;
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
 use crate::http::extract::{body_object, date_field, parse_id, parse_query, str_field, IdRead};
-use crate::http::reads::all_events;
 use crate::http::state::{AppState, BATCH_COMMANDS_MAX};
 
 /// A replay error: an unknown id is 404, anything else 500.
@@ -39,7 +39,7 @@ pub async fn audit(
         return Err(ApiError::bad(k, "unknown query parameter; use known_at"));
     }
     let known_at = parse_query(&q, st.clock.now())?.known_at;
-    let events = all_events(&st).await?;
+    let events = read::slice(&*st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
     let trail = replay::audit(&events, id, known_at).map_err(replay_error)?;
     answer::json(&trail)
 }
@@ -75,7 +75,7 @@ pub async fn diff(
         })
     };
     let (a, b) = (side("from")?, side("to")?);
-    let events = all_events(&st).await?;
+    let events = read::slice(&*st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
     let d = replay::diff(&events, id, &a, &b).map_err(replay_error)?;
     answer::json(&d)
 }
@@ -118,7 +118,7 @@ pub async fn what_if(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let events = all_events(&st).await?;
-    let w = replay::what_if(&events, id, &cmds, at).map_err(replay_error)?;
+    let read = replay::what_if_slice(&*st.ledger.lock().await, id, &cmds).await?;
+    let w = replay::what_if(&read, id, &cmds, at).map_err(replay_error)?;
     answer::json(&w)
 }
