@@ -12,6 +12,7 @@ pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod ledger;
+pub mod lists;
 pub mod read;
 pub mod replay;
 pub mod stats;

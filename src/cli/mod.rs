@@ -30,6 +30,7 @@ pub mod exit;
 pub mod follow;
 pub mod history;
 pub mod init;
+pub mod list;
 pub mod output;
 pub mod rebuild;
 pub mod refunds;

@@ -26,8 +26,8 @@ pub struct Metrics {
     pub accepted_commands: IntCounter,
     /// The ledger's head position.
     pub head_position: IntGauge,
-    /// Events the service's read cache (feed, audit, diff, what-if) has not
-    /// folded yet: the head position minus the cache's last position.
+    /// Events the materialized projections have not folded yet: the head
+    /// position minus the position their rows cover.
     pub projection_lag: IntGauge,
 }
 
@@ -64,7 +64,7 @@ impl Metrics {
         )?;
         let projection_lag = IntGauge::new(
             "navigo_projection_lag_events",
-            "Events appended that the service's read cache has not folded yet",
+            "Events appended that the materialized projections have not folded yet",
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;

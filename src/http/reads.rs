@@ -29,7 +29,6 @@ pub async fn all_events(st: &AppState) -> Result<Arc<Vec<Envelope>>, ApiError> {
             events.push(e?);
         }
     }
-    st.metrics.projection_lag.set(0);
     Ok(cache.clone())
 }
 

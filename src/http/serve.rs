@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use navigo_store::{Clock, ManualClock};
 
+use super::follower;
+use super::projector::Projector;
 use super::router::router;
 use super::state::{AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX};
 use super::{metrics, sessions};
@@ -57,6 +59,15 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     // The service's clock judges every command: nothing is recorded after it.
     let ledger = open_clocked_ledger(data, args.seed, clock.clone()).await?;
+    // The service keeps the materialized projections itself: a `follow` of the
+    // same ledger would hold their database.
+    let projector = Projector::open(data).map_err(|e| {
+        BadInput(format!(
+            "the projection database of {}: {e} (is `navigo-ledger follow` running? the \
+             service keeps the projections current itself)",
+            data.display()
+        ))
+    })?;
     let auth_path = auth::path_in(data);
     let db = auth::AuthDb::load(&auth_path)?;
     let sessions = sessions::Sessions::load(&sessions::path_in(data), clock.now())?;
@@ -80,7 +91,9 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         attempts: Default::default(),
         appended: Default::default(),
         events: Default::default(),
+        projector,
     });
+    let keeper = tokio::spawn(follower::follow(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
@@ -95,6 +108,8 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    keeper.abort();
+    let _ = keeper.await;
     if let Ok(state) = Arc::try_unwrap(state) {
         state.ledger.into_inner().close().await?.close().await?;
     }

@@ -75,6 +75,8 @@ pub struct AppState {
     /// Every stored event, read once and extended with what was appended since,
     /// so that a projection read does not re-read the whole store.
     pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
+    /// The materialized projections, kept current by the service.
+    pub projector: super::projector::Projector,
 }
 
 impl AppState {
