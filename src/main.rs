@@ -158,7 +158,8 @@ enum Command {
     /// One page of a list of the materialized projections.
     ///
     /// Contracts by status, product, payer, holder, debt or next debit; the
-    /// debits of a date; the bans active on a date; the refunds due.
+    /// debits of a date; the bans active on a date; the refunds due; persons
+    /// by client number or name.
     List(cli::list::Args),
     /// Compare every materialized projection with the log.
     ///

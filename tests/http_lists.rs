@@ -124,7 +124,7 @@ fn serve_materialized_views_equal_the_views_computed_as_of_today_after_a_payer_c
         &format!("/v1/contracts/{CONTRACT_A}/state?source=materialized&at=2027-01-01"),
         Some(&s.agent),
     );
-    assert_eq!((st, v["field"].as_str()), (400, Some("at")), "{v}");
+    assert_eq!((st, v["field"].as_str()), (422, Some("at")), "{v}");
     let (st, v) = s.get(
         &format!("/v1/contracts/{CONTRACT_A}/state?source=cached"),
         Some(&s.agent),
@@ -259,6 +259,23 @@ fn serve_lists_page_with_cursors_and_equal_the_computed_views() {
     assert_eq!((st, v["field"].as_str()), (422, Some("after")), "{v}");
     let (st, _) = s.get("/v1/lists/everything?x=1", Some(&s.agent));
     assert_eq!(st, 404);
+    // And a person is found by client number, and by the start of their name
+    // whatever its case
+    assert_eq!(
+        walk(&s, "persons-by-client-number?client_number=NV00000001", 5),
+        vec![PERSON_A]
+    );
+    assert_eq!(walk(&s, "persons-by-name?name=DUR", 5), vec![PERSON_A]);
+    assert_eq!(
+        walk(&s, "persons-by-name?name=durand%20alice", 5),
+        vec![PERSON_A]
+    );
+    assert!(walk(&s, "persons-by-name?name=durandx", 5).is_empty());
+    let (_, v) = s.get(
+        "/v1/lists/persons-by-client-number?client_number=NV00000002",
+        Some(&s.agent),
+    );
+    assert_eq!(v["items"][0]["entry"]["last_name"], "Lefèvre", "{v}");
     // And the other lists answer
     for path in [
         "debits?date=2027-11-05",
@@ -270,6 +287,7 @@ fn serve_lists_page_with_cursors_and_equal_the_computed_views() {
         "contracts-by-product?product=4-5",
         "contracts-by-payer?payer=0196a000-0000-7000-8000-0000000000a1",
         "contracts-by-next-debit?date=2027-11-05",
+        "persons-by-name",
     ] {
         let (st, v) = s.get(&format!("/v1/lists/{path}"), Some(&s.auditor));
         assert_eq!(st, 200, "{path}: {v}");
@@ -330,6 +348,10 @@ fn http_list_stream_and_materialized_routes_role_cells_over_http() {
             &["agent", "auditor", "system"],
         ),
         ("/v1/lists/refunds-due", &["agent", "auditor", "system"]),
+        (
+            "/v1/lists/persons-by-name?name=d",
+            &["agent", "auditor", "system"],
+        ),
         (&state, &["agent", "auditor", "customer"]),
         (&calendar, &["agent", "auditor", "customer"]),
         (&bans, &["agent", "auditor"]),

@@ -47,7 +47,7 @@ pub use demo::{
     DemoRequests, DemoSummary, DemoViewRows,
 };
 pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
-pub use lists::{ListItem, ListPage};
+pub use lists::{ListItem, ListPage, PersonSummary};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
 };

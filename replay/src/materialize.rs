@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use chrono::NaiveDate;
+use navigo_events_schema::views::{AsOf, PersonSummary};
 use navigo_events_schema::{Envelope, Event, StreamKind};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::policy::Policy;
@@ -42,8 +43,9 @@ pub mod index;
 
 use index::{row_entries, INDEXES};
 
-/// The projection kinds materialized, in tree order.
-pub const KINDS: [&str; 5] = ["state", "balance", "calendar", "bans", "refunds"];
+/// The projection kinds materialized, in tree order. `person` (who a person
+/// is: client number and name) serves the person lists.
+pub const KINDS: [&str; 6] = ["state", "balance", "calendar", "bans", "refunds", "person"];
 /// The key of the checkpoint in every projection tree (never 16 bytes long, so it
 /// cannot collide with an id).
 pub const CHECKPOINT_KEY: &[u8] = b"~checkpoint";
@@ -215,6 +217,28 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
     Some((contracts, persons))
 }
 
+/// Who person `id` is in `input`'s known fold (their own stream decides it).
+///
+/// # Errors
+/// An unknown person.
+pub fn person_summary(input: &Folded<'_>, id: Uuid) -> Result<PersonSummary, ReplayError> {
+    let p = input
+        .known()
+        .persons
+        .get(&id)
+        .ok_or(navigo_projections::ProjectionError::UnknownPerson(id))?;
+    Ok(PersonSummary {
+        person: id,
+        as_of: AsOf {
+            at: input.query().at,
+            known_at: input.query().known_at,
+        },
+        client_number: p.client_number.clone(),
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+    })
+}
+
 /// Computes every materialized row from the whole log `events`, on `at`,
 /// everything known: each view from the folds of the whole log (one
 /// [`Folded`]), bans from one walk of every event. The independent oracle
@@ -260,6 +284,11 @@ pub fn compute_rows(events: &[Envelope], at: NaiveDate) -> Result<Rows, ReplayEr
             "refunds",
             id,
             serde_json::to_vec(&refunds::person_refunds(&whole, id)?)?,
+        );
+        put(
+            "person",
+            id,
+            serde_json::to_vec(&person_summary(&whole, id)?)?,
         );
     }
     Ok(rows)
@@ -441,6 +470,12 @@ impl<'a> LogIndex<'a> {
         lists.push(&self.campaigns);
         let r = refunds::person_refunds(&Folded::new(self.merged(&lists), q), id)?;
         out.put(4, id, &r)?;
+        let own: [&[usize]; 1] = [self.person_events(&id)];
+        out.put(
+            5,
+            id,
+            &person_summary(&Folded::new(self.merged(&own), q), id)?,
+        )?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use std::ops::Bound;
 
 use chrono::NaiveDate;
-use navigo_events_schema::types::ProductKey;
+use navigo_events_schema::types::{ClientNumber, ProductKey};
 use navigo_events_schema::views::{ListItem, ListPage};
 use navigo_events_schema::Money;
 use navigo_replay::materialize::index::{
@@ -16,6 +16,9 @@ use navigo_replay::materialize::ProjectionDb;
 use navigo_replay::ReplayError;
 use serde_json::Value;
 use uuid::Uuid;
+
+/// Most characters of a name a person list is asked by.
+pub const NAME_QUERY_CHARS_MAX: usize = 100;
 
 /// How a filter's value is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +33,10 @@ pub enum ValueKind {
     Date,
     /// An amount in euros, at least zero (`12.50`).
     Amount,
+    /// A client number.
+    ClientNumber,
+    /// The start of a name: family name, then given name (case ignored).
+    Name,
 }
 
 /// Which entries of the index a filter lists.
@@ -44,6 +51,8 @@ pub enum Mode {
     /// Ban windows active on that date: ending after it (the index's range)
     /// and started by then (kept window by window).
     ActiveOn,
+    /// The entries of every value that starts with it.
+    Prefix,
 }
 
 /// A list: its name, the one parameter that filters it, the index it reads
@@ -71,7 +80,7 @@ pub struct ListSpec {
 }
 
 /// Every list.
-pub const LISTS: [ListSpec; 9] = [
+pub const LISTS: [ListSpec; 11] = [
     ListSpec {
         name: "contracts-by-status",
         path: "/v1/lists/contracts-by-status",
@@ -153,6 +162,24 @@ pub const LISTS: [ListSpec; 9] = [
         mode: Mode::UpTo,
         summary: "Persons with refunds not paid, by the day they are due by (up to due_by if given); each entry is those refunds.",
     },
+    ListSpec {
+        name: "persons-by-client-number",
+        path: "/v1/lists/persons-by-client-number",
+        param: "client_number",
+        index: "persons_by_client_number",
+        value: ValueKind::ClientNumber,
+        mode: Mode::Equal,
+        summary: "The person of a client number; each entry is who they are (client number, names).",
+    },
+    ListSpec {
+        name: "persons-by-name",
+        path: "/v1/lists/persons-by-name",
+        param: "name",
+        index: "persons_by_name",
+        value: ValueKind::Name,
+        mode: Mode::Prefix,
+        summary: "Persons whose family name, a space and given name start with `name` (case ignored), by name; each entry is who they are.",
+    },
 ];
 
 /// The list of that name.
@@ -204,6 +231,15 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
         ValueKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(Term::Date)
             .map_err(|e| bad(f.param, format!("{s:?} is not a date YYYY-MM-DD: {e}"))),
+        ValueKind::ClientNumber => s
+            .parse::<ClientNumber>()
+            .map(|c| Term::Text(c.to_string()))
+            .map_err(|e| bad(f.param, e.to_string())),
+        ValueKind::Name if s.is_empty() || s.chars().count() > NAME_QUERY_CHARS_MAX => Err(bad(
+            f.param,
+            format!("1 to name_query_chars_max ({NAME_QUERY_CHARS_MAX}) characters"),
+        )),
+        ValueKind::Name => Ok(Term::Text(s.to_lowercase())),
         ValueKind::Amount => match s.parse::<Money>() {
             Ok(m) if !m.is_negative() => Ok(Term::money(m)),
             Ok(_) => Err(bad(f.param, "an amount of at least 0.00")),
@@ -213,8 +249,15 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
 }
 
 fn range(mode: Mode, t: Term) -> TermRange {
+    match (mode, t) {
+        (Mode::Prefix, Term::Text(p)) => TermRange::prefix(&p),
+        (mode, t) => range_of(mode, t),
+    }
+}
+
+fn range_of(mode: Mode, t: Term) -> TermRange {
     match mode {
-        Mode::Equal => TermRange::eq(t),
+        Mode::Equal | Mode::Prefix => TermRange::eq(t),
         Mode::Above | Mode::ActiveOn => TermRange {
             lo: Bound::Excluded(t),
             hi: Bound::Unbounded,

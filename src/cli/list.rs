@@ -1,7 +1,8 @@
 //! `navigo-ledger list LIST [PARAM=VALUE] [--limit N] [--after CURSOR] [--json]`:
 //! one page of a list of the materialized projections (contracts by status,
 //! product, payer, holder, debt or next debit; the debits of a date; the bans
-//! active on a date; the refunds due), as the service's `GET /v1/lists/{list}`
+//! active on a date; the refunds due; persons by client number or name), as
+//! the service's `GET /v1/lists/{list}`
 //! answers it. Decision: it reads the projection database directly, which a
 //! running service holds (reading through the service is for later): beside
 //! `serve`, ask the service.
@@ -21,9 +22,11 @@ use crate::app::lists::{self, ListError, LISTS};
 pub struct Args {
     /// The list: contracts-by-status (status=), contracts-by-product
     /// (product=), contracts-by-payer (payer=), contracts-by-holder
-    /// (holder=), contracts-in-debt (debt_above=, optional),
-    /// contracts-by-next-debit (date=), debits (date=), bans-active (on=),
-    /// refunds-due (due_by=, optional).
+    /// (holder=), contracts-in-debt (debt_above=), contracts-by-next-debit
+    /// (date=), debits (date=), bans-active (on=), refunds-due (due_by=),
+    /// persons-by-client-number (client_number=), persons-by-name (name=,
+    /// the start of "family given"). Without its filter, a list is read
+    /// whole in its order.
     pub list: String,
     /// Its filter, `PARAM=VALUE` (e.g. `status=active`).
     #[arg(value_name = "PARAM=VALUE")]

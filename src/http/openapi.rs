@@ -104,6 +104,7 @@ fn view_op(path: &'static str, roles: &'static str, summary: &'static str, view:
     params.extend(lists::materialized_params());
     let mut responses = vec![ok(r(view))];
     responses.extend(read_errors(true));
+    responses.extend(lists::materialized_responses());
     Op {
         method: "get",
         path,

@@ -36,13 +36,30 @@ pub struct ListPage {
 #[serde(deny_unknown_fields)]
 pub struct ListItem {
     /// The contract (`contracts-*`, `debits`) or person (`bans-active`,
-    /// `refunds-due`).
+    /// `refunds-due`, `persons-*`).
     pub id: Uuid,
     /// What the list shows of it, a part of its view: the status
     /// (`contracts-by-status`, `-product`, `-payer`, `-holder`), the balance
     /// totals (`contracts-in-debt`), the calendar row of the next debit
     /// (`contracts-by-next-debit`), the calendar rows of the date (`debits`),
     /// the ban windows active on the date (`bans-active`), the refunds not
-    /// paid due by one day (`refunds-due`).
+    /// paid due by one day (`refunds-due`), who the person is (`persons-*`).
     pub entry: serde_json::Value,
+}
+
+/// Who a person is, as the materialized `person` row holds it for the
+/// person lists (`persons-by-client-number`, `persons-by-name`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonSummary {
+    /// The person.
+    pub person: Uuid,
+    /// The date read and what was known.
+    pub as_of: crate::views::AsOf,
+    /// Their client number.
+    pub client_number: crate::types::ClientNumber,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
 }

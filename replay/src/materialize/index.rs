@@ -21,7 +21,7 @@ use std::ops::Bound;
 use chrono::NaiveDate;
 use navigo_events_schema::views::{
     BanWindowView, CalendarRow, ContractBalance, ContractStateView, DebitCalendar, DebitStatus,
-    PersonBans, PersonRefunds, RefundStatus, RefundView, StatusView,
+    PersonBans, PersonRefunds, PersonSummary, RefundStatus, RefundView, StatusView,
 };
 use navigo_events_schema::Money;
 use rust_decimal::prelude::ToPrimitive;
@@ -134,7 +134,7 @@ pub struct IndexDef {
 /// Every index, in tree order. Adding one here is all it takes: a rebuild
 /// fills it, the catch-up maintains it, the projections' check compares it
 /// with a scan of the rows.
-pub const INDEXES: [IndexDef; 9] = [
+pub const INDEXES: [IndexDef; 11] = [
     IndexDef {
         name: "contracts_by_status",
         kind: "state",
@@ -179,6 +179,16 @@ pub const INDEXES: [IndexDef; 9] = [
         name: "refunds_due_by",
         kind: "refunds",
         entries: refunds_due_by,
+    },
+    IndexDef {
+        name: "persons_by_client_number",
+        kind: "person",
+        entries: by_client_number,
+    },
+    IndexDef {
+        name: "persons_by_name",
+        kind: "person",
+        entries: by_name,
     },
 ];
 
@@ -330,6 +340,27 @@ fn refunds_due_by(row: &[u8]) -> Result<Entries, ReplayError> {
 /// An index entry as stored: (key, entry JSON).
 pub type StoredEntry = (Vec<u8>, Vec<u8>);
 
+fn by_client_number(row: &[u8]) -> Result<Entries, ReplayError> {
+    let v: PersonSummary = view(row)?;
+    Ok(vec![(Term::Text(v.client_number.to_string()), json(&v)?)])
+}
+
+/// The name a person is found by: family name, a space, given name, in lower
+/// case. Decision: lower case only (no accent folding: `lefè` finds Lefèvre,
+/// `lefe` does not), the comparison Unicode's own lower-casing gives without
+/// a collation table.
+pub fn name_key(last_name: &str, first_name: &str) -> String {
+    format!("{} {}", last_name.trim(), first_name.trim()).to_lowercase()
+}
+
+fn by_name(row: &[u8]) -> Result<Entries, ReplayError> {
+    let v: PersonSummary = view(row)?;
+    Ok(vec![(
+        Term::Text(name_key(&v.last_name, &v.first_name)),
+        json(&v)?,
+    )])
+}
+
 /// The keys and entries of `def` for one row, encoded as stored.
 ///
 /// # Errors
@@ -356,6 +387,16 @@ impl TermRange {
         TermRange {
             lo: Bound::Included(t.clone()),
             hi: Bound::Included(t),
+        }
+    }
+
+    /// The texts that start with `prefix`. Decision: the upper bound is the
+    /// prefix followed by U+10FFFF, a noncharacter (reserved, never
+    /// interchanged), above every character a name holds.
+    pub fn prefix(prefix: &str) -> TermRange {
+        TermRange {
+            lo: Bound::Included(Term::Text(prefix.to_owned())),
+            hi: Bound::Included(Term::Text(format!("{prefix}\u{10FFFF}"))),
         }
     }
 
@@ -501,6 +542,16 @@ mod tests {
             if a != b {
                 prop_assert!(!within(&k, &TermRange::eq(b).key_bounds()));
             }
+        }
+
+        /// A prefix's range holds exactly the texts that start with it.
+        #[test]
+        fn list_index_prefix_range_holds_exactly_the_texts_starting_with_it(
+            p in "[a-zé\\x00 ]{0,3}",
+            t in "[a-zé\\x00 ]{0,5}",
+        ) {
+            let k = entry_key(&Term::Text(t.clone()), Uuid::from_u128(7));
+            prop_assert_eq!(within(&k, &TermRange::prefix(&p).key_bounds()), t.starts_with(&p));
         }
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{ok, r, read_errors, Op, Param};
-use crate::app::lists::{ValueKind, LISTS};
+use crate::app::lists::{ValueKind, LISTS, NAME_QUERY_CHARS_MAX};
 use crate::http::routes::lists::PROJECTION_WAIT_MS_MAX;
 use navigo_replay::materialize::index::{LIST_PAGE_ROWS_MAX, STATUS_TAGS};
 
@@ -17,6 +17,10 @@ fn value_schema(v: ValueKind) -> serde_json::Value {
         ValueKind::Id => json!({"type": "string", "format": "uuid"}),
         ValueKind::Date => json!({"type": "string", "format": "date"}),
         ValueKind::Amount => json!({"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2})?$"}),
+        ValueKind::ClientNumber => r("ClientNumber"),
+        ValueKind::Name => {
+            json!({"type": "string", "minLength": 1, "maxLength": NAME_QUERY_CHARS_MAX, "pattern": "\\S"})
+        }
     }
 }
 
@@ -39,6 +43,22 @@ pub fn materialized_params() -> Vec<Param> {
             "computed (default): the view computed as of `at` / `known_at`; materialized: the row the service keeps current, read on today's date as known now (then `at` and `known_at` are refused), with the headers navigo-projection-position (the log position its rows cover) and navigo-projection-at (their date).",
         ),
         min_position(),
+    ]
+}
+
+/// The answers a view read from its materialized row adds.
+pub fn materialized_responses() -> Vec<(u16, &'static str, Option<serde_json::Value>)> {
+    vec![
+        (
+            409,
+            "source=materialized while the service builds its projections",
+            Some(r("Error")),
+        ),
+        (
+            422,
+            "source=materialized with at, known_at or horizon (an as-of computation)",
+            Some(r("Error")),
+        ),
     ]
 }
 

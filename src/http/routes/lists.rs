@@ -168,12 +168,18 @@ async fn read_row(
     caught_up(st, q).await?;
     if let Some(k) = q.keys().next() {
         // The materialized rows are read on the service's today, everything
-        // known: another date or instant is an as-of computation.
-        return Err(ApiError::bad(
-            k,
-            "a materialized view is read on today's date as known now; ask without \
-             source=materialized for at or known_at",
-        ));
+        // known: another date or instant is an as-of computation. A date is a
+        // well-formed parameter that this reading cannot honour: 422, as a
+        // request that does not fit.
+        let message = "a materialized view is read on today's date as known now; ask \
+                       without source=materialized for at or known_at";
+        return Err(match k.as_str() {
+            "at" | "known_at" | "horizon" => ApiError::Invalid {
+                field: k.clone(),
+                message: message.into(),
+            },
+            _ => ApiError::bad(k, message),
+        });
     }
     let db = st.projector.db.clone();
     let (g, row) = tokio::task::spawn_blocking(move || {
