@@ -503,3 +503,106 @@ fn http_feed_stream_resumes_after_a_disconnect_without_gap_or_duplicate_while_ap
         "{v}"
     );
 }
+
+#[test]
+fn cli_list_pages_the_materialized_projections_as_the_service_does() {
+    // Given a ledger of the year scenario whose projections are rebuilt today
+    let data = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("http")
+        .join(format!("cli-list-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(cli(&data, &["init"], "").0, 0);
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/year.jsonl");
+    let (code, out) = cli(&data, &["apply", scenario.to_str().expect("path")], "");
+    assert!(code == 0 || code == 1, "{out}");
+    let (code, out) = cli(&data, &["rebuild", "--at", "2027-10-15"], "");
+    assert_eq!(code, 0, "{out}");
+    // When a list is read one entry per page with its cursors
+    let mut ids = Vec::new();
+    let mut after: Vec<String> = Vec::new();
+    loop {
+        let mut args = vec!["list", "contracts-by-holder", "--limit", "1", "--json"];
+        args.extend(after.iter().map(String::as_str));
+        let (code, out) = cli(&data, &args, "");
+        assert_eq!(code, 0, "{out}");
+        let page: Value = serde_json::from_str(&out).expect("a page");
+        assert_eq!(page["at"], "2027-10-15");
+        ids.extend(
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(n) => after = vec!["--after".into(), n.into()],
+            None => break,
+        }
+    }
+    // Then every contract comes once, by holder then id
+    assert!(ids.contains(&CONTRACT_A.to_owned()), "{ids:?}");
+    assert!(ids.contains(&CONTRACT_B.to_owned()), "{ids:?}");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    // And the person of a client number is found
+    let (code, out) = cli(
+        &data,
+        &[
+            "list",
+            "persons-by-client-number",
+            "client_number=NV00000001",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(PERSON_A), "{out}");
+    // And bad input is exit 2 naming it
+    for (args, named) in [
+        (vec!["list", "everything"], "everything"),
+        (vec!["list", "debits", "day=2027-11-05"], "day"),
+        (vec!["list", "debits", "date=2027-13-01"], "date"),
+        (vec!["list", "debits", "--limit", "0"], "limit"),
+        (vec!["list", "debits", "--after", "zz"], "after"),
+    ] {
+        let (code, out) = cli(&data, &args, "");
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains(named), "{args:?}: {out}");
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn http_feed_stream_ends_when_the_service_stops_so_that_it_stops_promptly() {
+    // Given a reader of the pushed feed that has read everything
+    let mut s = start("feed-stream-stop");
+    let head = s.head();
+    let reader = {
+        let (addr, token) = (s.addr.clone(), s.system.clone());
+        std::thread::spawn(move || stream_events(&addr, &token, "?from=1", None, usize::MAX))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // When the service is interrupted (Ctrl-C)
+    let pid = s.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    // Then it stops within seconds although the reader stays connected, and
+    // the reader's stream ends after every event
+    let mut stopped = None;
+    for _ in 0..100 {
+        if let Some(code) = s.child.try_wait().expect("wait") {
+            stopped = Some(code);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let code = stopped.expect("the service stopped within 10 s");
+    assert!(code.success(), "{code:?}");
+    let got = reader.join().expect("reader");
+    assert_eq!(got.len() as u64, head);
+}

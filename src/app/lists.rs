@@ -296,8 +296,9 @@ pub struct Asked {
 /// Reads a list's parameters.
 ///
 /// # Errors
-/// [`ListError::Bad`] naming the parameter: unknown, given twice, a limit
-/// out of 1 to [`LIST_PAGE_ROWS_MAX`], a cursor that is not hexadecimal.
+/// [`ListError::Bad`] naming the parameter: unknown, given twice, a
+/// malformed filter value, a limit out of 1 to [`LIST_PAGE_ROWS_MAX`], a
+/// cursor that is not hexadecimal.
 pub fn ask(spec: &'static ListSpec, params: &[(String, String)]) -> Result<Asked, ListError> {
     let mut asked = Asked {
         spec,
@@ -324,12 +325,21 @@ pub fn ask(spec: &'static ListSpec, params: &[(String, String)]) -> Result<Asked
                     })?;
             }
             "after" => {
-                asked.after =
-                    Some(hex::decode(v.trim()).map_err(|_| {
-                        bad("after", "not a cursor: send back the `next` of a page")
-                    })?);
+                asked.after = Some(
+                    hex::decode(v.trim())
+                        .ok()
+                        .filter(|k| !k.is_empty())
+                        .ok_or_else(|| {
+                            bad("after", "not a cursor: send back the `next` of a page")
+                        })?,
+                );
             }
-            p if p == spec.param => asked.value = Some(v.clone()),
+            p if p == spec.param => {
+                // Read now, so that a malformed value is refused before the
+                // page waits for anything.
+                term(spec, v)?;
+                asked.value = Some(v.clone());
+            }
             _ => {
                 return Err(bad(
                     k,

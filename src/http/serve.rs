@@ -92,6 +92,7 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         appended: Default::default(),
         events: Default::default(),
         projector,
+        closing: tokio::sync::watch::channel(false).0,
     });
     let keeper = tokio::spawn(follower::follow(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -104,8 +105,12 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     // The peer's address keys the limits on failed sign-ins (crate::http::limits).
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown({
+            let state = state.clone();
+            async move {
+                let _ = tokio::signal::ctrl_c().await;
+                state.closing.send_replace(true);
+            }
         })
         .await?;
     keeper.abort();

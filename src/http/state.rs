@@ -77,6 +77,10 @@ pub struct AppState {
     pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
     /// The materialized projections, kept current by the service.
     pub projector: super::projector::Projector,
+    /// Set when the service stops: the pushed feeds, which never end on
+    /// their own, end then, so that the graceful shutdown does not wait for
+    /// their readers.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {

@@ -110,7 +110,7 @@ fn event_of(e: &Envelope) -> Event {
 
 /// The next event of the stream, waiting for an append when it has sent
 /// everything; `None` (the stream ends, the reader resumes with
-/// `Last-Event-ID`) on a read failure.
+/// `Last-Event-ID`) on a read failure or when the service stops.
 async fn next_event(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)> {
     loop {
         if let Some(e) = c.pending.pop_front() {
@@ -123,7 +123,13 @@ async fn next_event(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)
                 c.next = events.last().map_or(c.next, |e| e.position + 1);
                 c.pending.extend(events);
             }
-            Ok(_) => appended.await,
+            Ok(_) => {
+                let mut closing = c.st.closing.subscribe();
+                tokio::select! {
+                    () = appended => {}
+                    _ = closing.wait_for(|c| *c) => return None,
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e.body().message, "feed stream: read failed; ended");
                 return None;

@@ -61,27 +61,35 @@ fn replay_error(e: ReplayError) -> ApiError {
     }
 }
 
-/// Takes `min_position` out of the parameters and waits (bounded) until the
-/// rows cover it.
-async fn caught_up(st: &AppState, q: &mut HashMap<String, String>) -> Result<(), ApiError> {
+/// Takes `min_position` out of the parameters.
+///
+/// # Errors
+/// 400 naming it when it is not a position.
+fn min_position(q: &mut HashMap<String, String>) -> Result<Option<u64>, ApiError> {
     let Some(v) = q.remove("min_position") else {
-        return Ok(());
+        return Ok(None);
     };
-    let p = v
-        .trim()
+    v.trim()
         .parse::<i64>()
         .ok()
         .and_then(|n| u64::try_from(n).ok())
+        .map(Some)
         .ok_or_else(|| {
             ApiError::bad(
                 "min_position",
                 format!("{v:?} is not a whole number from 0 to {}", i64::MAX),
             )
-        })?;
-    st.projector
-        .wait_for(p, Duration::from_millis(PROJECTION_WAIT_MS_MAX))
-        .await;
-    Ok(())
+        })
+}
+
+/// Waits (bounded) until the rows cover `position`, once the request is
+/// known to be well-formed.
+async fn caught_up(st: &AppState, position: Option<u64>) {
+    if let Some(p) = position {
+        st.projector
+            .wait_for(p, Duration::from_millis(PROJECTION_WAIT_MS_MAX))
+            .await;
+    }
 }
 
 /// `GET /v1/lists/{list}?FILTER=VALUE&limit=N&after=CURSOR&min_position=P`.
@@ -96,10 +104,11 @@ pub async fn list(
         let names: Vec<&str> = lists::LISTS.iter().map(|l| l.name).collect();
         ApiError::NotFound(format!("no list {name:?}; the lists: {}", names.join(", ")))
     })?;
-    caught_up(&st, &mut q).await?;
+    let position = min_position(&mut q)?;
     let mut params: Vec<(String, String)> = q.into_iter().collect();
     params.sort();
     let asked = lists::ask(spec, &params).map_err(list_error)?;
+    caught_up(&st, position).await;
     let db = st.projector.db.clone();
     let page = tokio::task::spawn_blocking(move || lists::page(&db, &asked))
         .await
@@ -136,7 +145,9 @@ pub async fn materialized(
     q: &mut HashMap<String, String>,
 ) -> Option<Result<Response, ApiError>> {
     match q.remove("source").as_deref() {
-        None | Some("computed") => None,
+        // The computed view is current to the head: there is nothing to wait
+        // for, but a malformed position is still refused.
+        None | Some("computed") => min_position(q).err().map(Err),
         Some("materialized") => Some(read_row(st, p, owner, kind, id, q).await),
         Some(other) => Some(Err(ApiError::bad(
             "source",
@@ -165,7 +176,7 @@ async fn read_row(
     if owner == Owner::Contract {
         may_read_contract(st, &principal, id).await?;
     }
-    caught_up(st, q).await?;
+    let position = min_position(q)?;
     if let Some(k) = q.keys().next() {
         // The materialized rows are read on the service's today, everything
         // known: another date or instant is an as-of computation. A date is a
@@ -181,6 +192,7 @@ async fn read_row(
             _ => ApiError::bad(k, message),
         });
     }
+    caught_up(st, position).await;
     let db = st.projector.db.clone();
     let (g, row) = tokio::task::spawn_blocking(move || {
         // The generation first: its rows cover at least its checkpoint.
