@@ -192,6 +192,12 @@ enum Command {
     /// Starts from the projections' checkpoint; each poll reads only the records
     /// after the last one followed.
     Follow(cli::follow::Args),
+    /// One page of a list of the materialized projections.
+    ///
+    /// Contracts by status, product, payer, holder, debt or next debit; the
+    /// debits of a date; the bans active on a date; the refunds due; persons
+    /// by client number or name.
+    List(cli::list::Args),
     /// Compare every materialized projection with the log.
     ///
     /// Recomputes every view from the log and prints the state hashes of both.
@@ -260,6 +266,7 @@ fn main() -> ExitCode {
             Command::Sample => cli::sample::run(&data).await,
             Command::Rebuild(args) => cli::rebuild::run(&data, args).await,
             Command::Follow(args) => cli::follow::run(&data, args).await,
+            Command::List(args) => cli::list::run(&data, args).await,
             Command::CheckProjections(args) => cli::check_projections::run(&data, args).await,
             Command::Audit(args) => cli::audit::run(&data, args).await,
             Command::Diff(args) => cli::diff::run(&data, args).await,

@@ -151,6 +151,32 @@ fn cli_append_names_the_line_and_field_and_appends_nothing() {
 }
 
 #[test]
+fn cli_history_takes_a_bare_id_as_every_command_does_and_still_kind_colon_id() {
+    // Given a ledger with three events on one contract stream
+    let data = fresh_dir("history-bare-id");
+    assert_eq!(run(&data, &["init", "--empty"], None).code, 0);
+    let input = format!("{}\n{}\n", line(Some(0), "U1"), line(None, "U2"));
+    assert_eq!(run(&data, &["append"], Some(&input)).code, 0);
+    let (_, bare) = STREAM.split_once(':').unwrap();
+    // When history is asked by the bare id, then it prints the same as by KIND:UUID
+    let by_kind = run(&data, &["history", STREAM, "--json"], None);
+    let by_id = run(&data, &["history", bare, "--json"], None);
+    assert_eq!(by_id.code, 0, "{}", by_id.stderr);
+    assert_eq!(by_id.stdout, by_kind.stdout);
+    assert_eq!(by_id.stdout.lines().count(), 2);
+    // And an id no stream has, or an argument that is not an id, is bad input
+    // naming it (exit 2)
+    let unknown = "01920000-0000-7000-8000-000000000001";
+    let out = run(&data, &["history", unknown], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(unknown), "{}", out.stderr);
+    let out = run(&data, &["history", "nonsense"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("\"nonsense\""), "{}", out.stderr);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
 fn cli_refuses_a_data_directory_that_is_not_a_ledger_without_touching_it() {
     let data = fresh_dir("not-ledger");
     std::fs::create_dir_all(&data).unwrap();

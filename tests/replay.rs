@@ -996,3 +996,298 @@ fn audit_read_from_the_slice_equals_the_audit_read_from_the_whole_log_on_a_gener
         "{trails} trails, {corrections} corrections"
     );
 }
+
+/// The generated population the list tests walk, generated once.
+fn list_population() -> &'static [Envelope] {
+    static EVENTS: std::sync::OnceLock<Vec<Envelope>> = std::sync::OnceLock::new();
+    EVENTS.get_or_init(|| generated_population(0x5EED_0061, 40))
+}
+
+/// The ids whose stored rows give an entry of `def` within `range`: a full
+/// scan of the rows, the oracle of a list.
+fn list_scan(
+    db: &ProjectionDb,
+    def: &navigo_replay::materialize::index::IndexDef,
+    range: &navigo_replay::materialize::index::TermRange,
+) -> std::collections::BTreeSet<uuid::Uuid> {
+    use navigo_replay::materialize::index::{row_entries, within};
+    let (_, rows) = db.stored_rows().expect("rows");
+    let bounds = range.key_bounds();
+    rows[def.kind]
+        .iter()
+        .filter(|(id, json)| {
+            row_entries(def, **id, json)
+                .expect("entries")
+                .iter()
+                .any(|(k, _)| within(k, &bounds))
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// The equality lists walked: each status, the payer of most contracts, the
+/// commonest next debit date and debit date, as the whole log gives them.
+fn lists_walked(
+    db: &ProjectionDb,
+) -> Vec<(
+    &'static navigo_replay::materialize::index::IndexDef,
+    navigo_replay::materialize::index::TermRange,
+)> {
+    use navigo_replay::materialize::index::{index, row_entries, Term, TermRange};
+    let (_, rows) = db.stored_rows().expect("rows");
+    let commonest = |name: &str| -> Term {
+        let def = index(name).expect("index");
+        let mut count: std::collections::BTreeMap<Vec<u8>, (usize, Vec<u8>)> = Default::default();
+        for (id, json) in &rows[def.kind] {
+            for (k, _) in row_entries(def, *id, json).expect("entries") {
+                let term = k[..k.len() - 16].to_vec();
+                count.entry(term.clone()).or_insert((0, term)).0 += 1;
+            }
+        }
+        let (_, (_, best)) = count
+            .into_iter()
+            .max_by_key(|(_, (n, _))| *n)
+            .expect("entries");
+        // Decoded back from the encoding's own rules: a payer's id or a date.
+        let raw = &best[..best.len() - 2];
+        match raw.len() {
+            16 => Term::Id(uuid::Uuid::from_slice(raw).expect("id")),
+            _ => Term::Date(
+                std::str::from_utf8(raw)
+                    .expect("utf-8")
+                    .parse()
+                    .expect("date"),
+            ),
+        }
+    };
+    let mut out: Vec<_> = ["active", "suspended", "terminated"]
+        .into_iter()
+        .map(|s| {
+            (
+                index("contracts_by_status").expect("index"),
+                TermRange::eq(Term::Text(s.into())),
+            )
+        })
+        .collect();
+    for name in [
+        "contracts_by_payer",
+        "contracts_by_next_debit",
+        "debits_by_date",
+    ] {
+        out.push((index(name).expect("index"), TermRange::eq(commonest(name))));
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// The cursor invariants of a list, while events are appended (and caught
+    /// up) between its pages: each entry given matches the rows as they are
+    /// when its page is read; ids come in strictly increasing order (so none
+    /// twice); every row that matches all along is given; and after the walk
+    /// every index equals a full scan of the rows.
+    #[test]
+    fn list_cursor_walk_gives_each_matching_row_once_in_order_while_appends_happen(
+        which in 0usize..6,
+        limit in 1usize..6,
+        cut_percent in 50usize..95,
+        step in 1usize..60,
+    ) {
+        use navigo_replay::materialize::index::PageRequest;
+        let events = list_population();
+        let at = d(2025, 3, 15);
+        let dir = tmp(&format!("list-walk-{which}-{limit}-{cut_percent}-{step}"));
+        let db = ProjectionDb::open(&dir).expect("open");
+        let mut upto = events.len() * cut_percent / 100;
+        db.rebuild(&events[..upto], at, &mut |_| {}).expect("rebuild");
+        let walked = lists_walked(&db);
+        let (def, range) = walked[which % walked.len()].clone();
+        let mut states = vec![list_scan(&db, def, &range)];
+        let mut given: Vec<uuid::Uuid> = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db
+                .page(&PageRequest { index: def, range: range.clone(), after: after.clone(), limit, filter: None })
+                .expect("page");
+            let now = list_scan(&db, def, &range);
+            for item in &page.items {
+                proptest::prop_assert!(now.contains(&item.id), "{} given but not matching", item.id);
+            }
+            given.extend(page.items.iter().map(|i| i.id));
+            if upto < events.len() {
+                upto = (upto + step).min(events.len());
+                db.catch_up(&events[..upto], &mut |_| {}).expect("catch up");
+                states.push(list_scan(&db, def, &range));
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        proptest::prop_assert!(given.windows(2).all(|w| w[0] < w[1]), "{} out of order or twice: {given:?}", def.name);
+        let first = states.first().cloned().unwrap_or_default();
+        let stable = states.iter().fold(first, |a, s| a.intersection(s).copied().collect());
+        for id in &stable {
+            proptest::prop_assert!(given.contains(id), "{} never given by {}", id, def.name);
+        }
+        let r = check(&db, &events[..upto]).expect("check");
+        proptest::prop_assert!(r.consistent(), "{:?}", r.mismatches);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn list_indexes_equal_a_scan_of_the_rows_after_every_catch_up() {
+    // Given a generated population's projections built on part of its log
+    let events = list_population();
+    let dir = tmp("list-index-oracle");
+    let db = ProjectionDb::open(&dir).expect("open");
+    let mut upto = events.len() / 2;
+    db.rebuild(&events[..upto], d(2025, 3, 15), &mut |_| {})
+        .expect("rebuild");
+    // When the rest is caught up in steps, then after each step every index
+    // equals the entries a scan of the stored rows gives
+    while upto < events.len() {
+        upto = (upto + events.len() / 7).min(events.len());
+        db.catch_up(&events[..upto], &mut |_| {}).expect("catch up");
+        let r = check(&db, &events[..upto]).expect("check");
+        assert!(r.consistent(), "at {upto}: {:?}", r.mismatches);
+    }
+    // And the indexes alone compare equal to the scan of the final rows
+    let g = db.current().expect("current").expect("built");
+    let (_, rows) = db.stored_rows().expect("rows");
+    let mismatches =
+        navigo_replay::materialize::check_indexes(&db, g.number, &rows).expect("check");
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_debits_of_a_date_and_bans_active_on_a_date_equal_the_views_computed_on_demand() {
+    use navigo_projections::{bans, calendar, Folded, Query};
+    use navigo_replay::materialize::index::{index, is_debit, PageRequest, Term, TermRange};
+    // Given a generated population rebuilt at the end of its period
+    let events = list_population();
+    let at = d(2025, 7, 15);
+    let dir = tmp("list-semantics");
+    let db = ProjectionDb::open(&dir).expect("open");
+    db.rebuild(events, at, &mut |_| {}).expect("rebuild");
+    let whole = Folded::new(events, &Query::on(at));
+    let policy = navigo_rules::Policy::default();
+    let walk = |name: &str, range: TermRange| -> Vec<uuid::Uuid> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let p = db
+                .page(&PageRequest {
+                    index: index(name).expect("index"),
+                    range: range.clone(),
+                    after,
+                    limit: 7,
+                    filter: None,
+                })
+                .expect("page");
+            out.extend(p.items.iter().map(|i| i.id));
+            match p.next {
+                Some(n) => after = Some(n),
+                None => return out,
+            }
+        }
+    };
+    // When the debits of each first-of-month are listed, then they are the
+    // contracts whose calendar, computed on demand, has a debit that day
+    let calendars: Vec<(uuid::Uuid, navigo_events_schema::views::DebitCalendar)> = whole
+        .known()
+        .contracts
+        .keys()
+        .map(|id| {
+            (
+                *id,
+                calendar::calendar(&whole, *id, &policy, None).expect("calendar"),
+            )
+        })
+        .collect();
+    let days: std::collections::BTreeSet<chrono::NaiveDate> = calendars
+        .iter()
+        .flat_map(|(_, c)| {
+            c.rows
+                .iter()
+                .filter(|r| is_debit(r))
+                .filter_map(|r| r.debit_date)
+        })
+        .collect();
+    assert!(
+        days.len() > 3,
+        "too few debit dates: the test proves little"
+    );
+    for day in days.iter().step_by(days.len() / 6 + 1).copied() {
+        let listed = walk("debits_by_date", TermRange::eq(Term::Date(day)));
+        let expected: Vec<uuid::Uuid> = calendars
+            .iter()
+            .filter(|(_, c)| {
+                c.rows
+                    .iter()
+                    .any(|r| is_debit(r) && r.debit_date == Some(day))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(listed, expected, "debits of {day}");
+    }
+    // And the persons with a ban window active on the date are those the
+    // bans view, computed on demand, says (start <= date < end)
+    let every = bans::every_person_bans(&whole);
+    let mut any_ban = false;
+    for on in [d(2025, 7, 2), d(2025, 7, 15), d(2026, 1, 1)] {
+        let bounds = TermRange {
+            lo: std::ops::Bound::Excluded(Term::Date(on)),
+            hi: std::ops::Bound::Unbounded,
+        };
+        let mut listed = Vec::new();
+        let mut after = None;
+        let on_text = on.to_string();
+        let started = |e: &serde_json::Value| {
+            let kept: Vec<serde_json::Value> = e
+                .as_array()?
+                .iter()
+                .filter(|w| w["start"].as_str() <= Some(on_text.as_str()))
+                .cloned()
+                .collect();
+            (!kept.is_empty()).then_some(serde_json::Value::Array(kept))
+        };
+        loop {
+            let p = db
+                .page(&PageRequest {
+                    index: index("bans_by_end").expect("index"),
+                    range: bounds.clone(),
+                    after,
+                    limit: 3,
+                    filter: Some(&started),
+                })
+                .expect("page");
+            listed.extend(p.items.iter().map(|i| i.id));
+            match p.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        listed.sort();
+        listed.dedup();
+        let expected: Vec<uuid::Uuid> = every
+            .iter()
+            .filter(|(_, b)| b.windows.iter().any(|w| w.start <= on && on < w.end))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(listed, expected, "bans active on {on}");
+        any_ban |= !listed.is_empty();
+    }
+    assert!(
+        any_ban,
+        "no ban active on any date read: the test proves nothing"
+    );
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

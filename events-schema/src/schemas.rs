@@ -107,6 +107,7 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("health", schema_for!(views::Health)),
         ("ready", schema_for!(views::Ready)),
         ("feed-page", schema_for!(views::FeedPage)),
+        ("list-page", schema_for!(views::ListPage)),
         ("partner-answer", schema_for!(views::PartnerAnswer)),
         ("account-created", schema_for!(views::AccountCreated)),
         ("session", schema_for!(views::SessionOpened)),

@@ -29,6 +29,7 @@ mod commands;
 mod demo;
 pub mod instant;
 mod ledger;
+mod lists;
 mod materialized;
 mod proofs;
 mod replay;
@@ -47,6 +48,7 @@ pub use demo::{
     DemoRequests, DemoSummary, DemoViewRows,
 };
 pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
+pub use lists::{ListItem, ListPage, PersonSummary};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
 };

@@ -48,6 +48,13 @@ pub enum ReplayError {
     /// The id is neither a known contract nor a known person.
     #[error(transparent)]
     Projection(#[from] navigo_projections::ProjectionError),
+    /// The current generation was built before its lists' indexes (or with
+    /// another set of them).
+    #[error("the materialized projection has no list indexes yet (run `navigo-ledger rebuild`)")]
+    NotIndexed,
+    /// A list's cursor is not a place in that list.
+    #[error("cursor: {0}")]
+    Cursor(String),
     /// A follower's read does not continue the log it holds.
     #[error("the log read at position {position} does not continue the followed log: {why}")]
     Discontinuous {

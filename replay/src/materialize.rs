@@ -24,11 +24,13 @@
 //! oracle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use chrono::NaiveDate;
+use navigo_events_schema::views::{AsOf, PersonSummary};
 use navigo_events_schema::{Envelope, Event, StreamKind};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::policy::Policy;
@@ -37,8 +39,13 @@ use uuid::Uuid;
 
 use crate::ReplayError;
 
-/// The projection kinds materialized, in tree order.
-pub const KINDS: [&str; 5] = ["state", "balance", "calendar", "bans", "refunds"];
+pub mod index;
+
+use index::{row_entries, INDEXES};
+
+/// The projection kinds materialized, in tree order. `person` (who a person
+/// is: client number and name) serves the person lists.
+pub const KINDS: [&str; 6] = ["state", "balance", "calendar", "bans", "refunds", "person"];
 /// The key of the checkpoint in every projection tree (never 16 bytes long, so it
 /// cannot collide with an id).
 pub const CHECKPOINT_KEY: &[u8] = b"~checkpoint";
@@ -210,6 +217,28 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
     Some((contracts, persons))
 }
 
+/// Who person `id` is in `input`'s known fold (their own stream decides it).
+///
+/// # Errors
+/// An unknown person.
+pub fn person_summary(input: &Folded<'_>, id: Uuid) -> Result<PersonSummary, ReplayError> {
+    let p = input
+        .known()
+        .persons
+        .get(&id)
+        .ok_or(navigo_projections::ProjectionError::UnknownPerson(id))?;
+    Ok(PersonSummary {
+        person: id,
+        as_of: AsOf {
+            at: input.query().at,
+            known_at: input.query().known_at,
+        },
+        client_number: p.client_number.clone(),
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+    })
+}
+
 /// Computes every materialized row from the whole log `events`, on `at`,
 /// everything known: each view from the folds of the whole log (one
 /// [`Folded`]), bans from one walk of every event. The independent oracle
@@ -255,6 +284,11 @@ pub fn compute_rows(events: &[Envelope], at: NaiveDate) -> Result<Rows, ReplayEr
             "refunds",
             id,
             serde_json::to_vec(&refunds::person_refunds(&whole, id)?)?,
+        );
+        put(
+            "person",
+            id,
+            serde_json::to_vec(&person_summary(&whole, id)?)?,
         );
     }
     Ok(rows)
@@ -436,6 +470,12 @@ impl<'a> LogIndex<'a> {
         lists.push(&self.campaigns);
         let r = refunds::person_refunds(&Folded::new(self.merged(&lists), q), id)?;
         out.put(4, id, &r)?;
+        let own: [&[usize]; 1] = [self.person_events(&id)];
+        out.put(
+            5,
+            id,
+            &person_summary(&Folded::new(self.merged(&own), q), id)?,
+        )?;
         Ok(())
     }
 }
@@ -454,6 +494,26 @@ struct UnitRows {
     buf: Vec<u8>,
     /// The compression buffer ([`encode_row`]), reused likewise.
     packed: Vec<u8>,
+    /// The index entries of the rows: (index in [`INDEXES`], key, entry).
+    entries: Vec<IndexEntry>,
+}
+
+/// One entry of a secondary index: (index in [`INDEXES`], key, entry JSON).
+type IndexEntry = (usize, Vec<u8>, Vec<u8>);
+
+/// The entries of every index of `kind` (an index in [`KINDS`]) for one row.
+fn entries_of(kind: usize, id: Uuid, json: &[u8]) -> Result<Vec<IndexEntry>, ReplayError> {
+    let mut out = Vec::new();
+    for (i, def) in INDEXES.iter().enumerate() {
+        if KINDS.get(kind) == Some(&def.kind) {
+            out.extend(
+                row_entries(def, id, json)?
+                    .into_iter()
+                    .map(|(k, v)| (i, k, v)),
+            );
+        }
+    }
+    Ok(out)
 }
 
 impl UnitRows {
@@ -467,6 +527,7 @@ impl UnitRows {
     ) -> Result<(), ReplayError> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, v)?;
+        self.entries.extend(entries_of(kind, id, &self.buf)?);
         let row = encode_row(&self.buf, &mut self.packed);
         self.rows.push((kind, id, row));
         Ok(())
@@ -478,18 +539,51 @@ impl UnitRows {
 struct ShadowWriter<'t> {
     trees: &'t [sled::Tree],
     batches: Vec<(sled::Batch, usize)>,
+    /// The index trees ([`INDEXES`] order) and their pending entries.
+    index_trees: &'t [sled::Tree],
+    index_batches: Vec<(sled::Batch, usize)>,
     checkpoint: u64,
     written: u64,
 }
 
 impl<'t> ShadowWriter<'t> {
-    fn new(trees: &'t [sled::Tree], checkpoint: u64) -> ShadowWriter<'t> {
+    fn new(
+        trees: &'t [sled::Tree],
+        index_trees: &'t [sled::Tree],
+        checkpoint: u64,
+    ) -> ShadowWriter<'t> {
         ShadowWriter {
             trees,
             batches: trees.iter().map(|_| (sled::Batch::default(), 0)).collect(),
+            index_trees,
+            index_batches: index_trees
+                .iter()
+                .map(|_| (sled::Batch::default(), 0))
+                .collect(),
             checkpoint,
             written: 0,
         }
+    }
+
+    /// An index entry, in batches as rows are. The index trees of a shadow
+    /// generation are read only once it is swapped in, after every batch.
+    fn put_entry(&mut self, (index, key, entry): IndexEntry) -> Result<(), ReplayError> {
+        let (Some(tree), Some((batch, n))) = (
+            self.index_trees.get(index),
+            self.index_batches.get_mut(index),
+        ) else {
+            return Err(ReplayError::Corrupt {
+                tree: format!("index #{index}"),
+                why: "no such index".into(),
+            });
+        };
+        batch.insert(key, entry);
+        *n += 1;
+        if *n == REBUILD_BATCH_ROWS_MAX {
+            tree.apply_batch(std::mem::take(batch))?;
+            *n = 0;
+        }
+        Ok(())
     }
 
     fn put(&mut self, kind: usize, id: Uuid, v: sled::IVec) -> Result<(), ReplayError> {
@@ -515,6 +609,9 @@ impl<'t> ShadowWriter<'t> {
 
     /// Writes the last batch of every tree (the checkpoint at least).
     fn finish(mut self) -> Result<u64, ReplayError> {
+        for (tree, (batch, _)) in self.index_trees.iter().zip(self.index_batches.drain(..)) {
+            tree.apply_batch(batch)?;
+        }
         for (tree, (mut batch, n)) in self.trees.iter().zip(self.batches.drain(..)) {
             batch.insert(CHECKPOINT_KEY, &be(self.checkpoint));
             tree.apply_batch(batch)?;
@@ -544,7 +641,7 @@ fn project_all(
     );
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    type Unit = Result<(u64, Vec<(usize, Uuid, sled::IVec)>), ReplayError>;
+    type Unit = Result<(u64, Vec<(usize, Uuid, sled::IVec)>, Vec<IndexEntry>), ReplayError>;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Unit>(REBUILD_QUEUE_CHUNKS_MAX);
         for _ in 0..workers.max(1) {
@@ -569,6 +666,7 @@ fn project_all(
                         rows: Vec::with_capacity(ids.len() * 3),
                         buf: std::mem::take(&mut buf),
                         packed: std::mem::take(&mut packed),
+                        entries: Vec::new(),
                     };
                     let mut unit = Ok(());
                     for id in ids {
@@ -583,7 +681,7 @@ fn project_all(
                     }
                     buf = std::mem::take(&mut rows.buf);
                     packed = std::mem::take(&mut rows.packed);
-                    let msg = unit.map(|()| (ids.len() as u64, rows.rows));
+                    let msg = unit.map(|()| (ids.len() as u64, rows.rows, rows.entries));
                     if tx.send(msg).is_err() {
                         break;
                     }
@@ -594,9 +692,12 @@ fn project_all(
         let mut done = 0u64;
         let mut result = Ok(());
         for unit in rx.iter() {
-            let written = unit.and_then(|(n, rows)| {
+            let written = unit.and_then(|(n, rows, entries)| {
                 for (kind, id, v) in rows {
                     writer.put(kind, id, v)?;
+                }
+                for e in entries {
+                    writer.put_entry(e)?;
                 }
                 Ok(n)
             });
@@ -660,6 +761,16 @@ fn at_key(generation: u64) -> Vec<u8> {
     format!("at.g{generation}").into_bytes()
 }
 
+/// The tree of an index in a generation.
+fn index_tree_name(index: &str, generation: u64) -> String {
+    format!("ix.{index}.g{generation}")
+}
+
+/// The meta key of the set of indexes a generation was built with.
+fn indexes_key(generation: u64) -> Vec<u8> {
+    format!("indexes.g{generation}").into_bytes()
+}
+
 impl ProjectionDb {
     /// Opens (or creates) the projection database of the ledger in `ledger`.
     ///
@@ -717,6 +828,13 @@ impl ProjectionDb {
             .collect()
     }
 
+    fn index_trees(&self, generation: u64) -> Result<Vec<sled::Tree>, ReplayError> {
+        INDEXES
+            .iter()
+            .map(|d| Ok(self.db.open_tree(index_tree_name(d.name, generation))?))
+            .collect()
+    }
+
     /// Rebuilds every projection from `events` (the whole log, in position order)
     /// on `at` into a new generation, then swaps it in. The old generation and any
     /// shadow left by a crash are dropped after the swap.
@@ -734,6 +852,9 @@ impl ProjectionDb {
         for k in KINDS {
             self.db.drop_tree(tree_name(k, next))?;
         }
+        for d in &INDEXES {
+            self.db.drop_tree(index_tree_name(d.name, next))?;
+        }
         let checkpoint = events.last().map_or(0, |e| e.position);
         // One pass indexes the log; then every contract and person is folded
         // from its own events by worker threads (the views are independent and
@@ -745,7 +866,8 @@ impl ProjectionDb {
             total: events.len() as u64,
         });
         let trees = self.trees(next)?;
-        let mut writer = ShadowWriter::new(&trees, checkpoint);
+        let index_trees = self.index_trees(next)?;
+        let mut writer = ShadowWriter::new(&trees, &index_trees, checkpoint);
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(REBUILD_WORKERS_MAX);
@@ -760,9 +882,11 @@ impl ProjectionDb {
         self.db.flush()?;
         // The swap: one transaction writes the generation's date and the pointer.
         let at_text = at.to_string();
+        let set = index::index_set();
         self.meta
             .transaction(|m| {
                 m.insert(at_key(next), at_text.as_bytes())?;
+                m.insert(indexes_key(next), set.as_bytes())?;
                 m.insert(CURRENT_KEY, &be(next))?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
@@ -796,7 +920,7 @@ impl ProjectionDb {
             let Some(g) = std::str::from_utf8(&name)
                 .ok()
                 .and_then(|s| s.rsplit_once(".g"))
-                .filter(|(k, _)| KINDS.contains(k))
+                .filter(|(k, _)| KINDS.contains(k) || k.starts_with("ix."))
                 .and_then(|(_, n)| n.parse::<u64>().ok())
             else {
                 continue;
@@ -804,6 +928,7 @@ impl ProjectionDb {
             if g != keep {
                 self.db.drop_tree(&name)?;
                 self.meta.remove(at_key(g))?;
+                self.meta.remove(indexes_key(g))?;
             }
         }
         Ok(())
@@ -872,7 +997,15 @@ impl ProjectionDb {
         // With `only` None (a reference event: every row may change) every
         // contract and person is upserted, which is complete: ids are never
         // removed from the log.
-        let trees = self.trees(g.number)?;
+        let mut trees = self.trees(g.number)?;
+        // A generation built before its indexes keeps none (its lists are
+        // refused until a rebuild); every other keeps them current.
+        let (stale, entries) = if self.indexed(g.number)? {
+            (self.stale_entries(&trees, g.number, &rows)?, unit.entries)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        trees.extend(self.index_trees(g.number)?);
         trees
             .as_slice()
             .transaction(|txs| {
@@ -884,6 +1017,20 @@ impl ProjectionDb {
                     }
                     tx.insert(CHECKPOINT_KEY, &be(last))?;
                 }
+                // The entries of the rows replaced go, those of the new rows
+                // come, in the same transaction: an index never lists a row
+                // by a term it no longer has.
+                let ix = txs.get(KINDS.len()..).unwrap_or_default();
+                for (i, key) in &stale {
+                    if let Some(tx) = ix.get(*i) {
+                        tx.remove(key.as_slice())?;
+                    }
+                }
+                for (i, key, entry) in &entries {
+                    if let Some(tx) = ix.get(*i) {
+                        tx.insert(key.as_slice(), entry.as_slice())?;
+                    }
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(tx_err)?;
@@ -892,6 +1039,34 @@ impl ProjectionDb {
             checkpoint: last,
             ..g
         })
+    }
+
+    /// The index keys of the stored rows `rows` replace: (index in
+    /// [`INDEXES`], key). Read outside the transaction that replaces them,
+    /// which is sound because the follower is the only writer of a
+    /// generation.
+    fn stale_entries(
+        &self,
+        trees: &[sled::Tree],
+        generation: u64,
+        rows: &Rows,
+    ) -> Result<Vec<(usize, Vec<u8>)>, ReplayError> {
+        let mut out = Vec::new();
+        for ((kind, name), tree) in KINDS.iter().enumerate().zip(trees) {
+            let Some(r) = rows.get(name) else { continue };
+            for id in r.keys() {
+                let Some(old) = tree.get(id.as_bytes())? else {
+                    continue;
+                };
+                let json = decode_row(&tree_name(name, generation), id.as_bytes(), &old)?;
+                out.extend(
+                    entries_of(kind, *id, &json)?
+                        .into_iter()
+                        .map(|(i, k, _)| (i, k)),
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// The stored rows of the current generation, per kind: each row's JSON
@@ -947,6 +1122,63 @@ impl ProjectionDb {
     pub fn close(self) -> Result<(), ReplayError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The generation read (its date, the position its rows cover).
+    pub generation: Generation,
+    /// The entries, in key order.
+    pub items: Vec<index::PageItem>,
+    /// The cursor of the next page, `None` at the end of the list.
+    pub next: Option<Vec<u8>>,
+}
+
+impl ProjectionDb {
+    /// Whether generation `number` was built with today's [`INDEXES`].
+    ///
+    /// # Errors
+    /// A sled failure.
+    pub fn indexed(&self, number: u64) -> Result<bool, ReplayError> {
+        Ok(self
+            .meta
+            .get(indexes_key(number))?
+            .is_some_and(|v| *v == *index::index_set().as_bytes()))
+    }
+
+    /// One page of a list, read from the current generation's index.
+    ///
+    /// # Errors
+    /// [`ReplayError::NotBuilt`]; [`ReplayError::NotIndexed`] for a generation
+    /// built without this index; [`ReplayError::Cursor`] for a cursor outside
+    /// the list's range; a sled failure.
+    pub fn page(&self, req: &index::PageRequest<'_>) -> Result<Page, ReplayError> {
+        let g = self.current()?.ok_or(ReplayError::NotBuilt)?;
+        if !self.indexed(g.number)? {
+            return Err(ReplayError::NotIndexed);
+        }
+        let name = index_tree_name(req.index.name, g.number);
+        let tree = self.db.open_tree(&name)?;
+        let (lo, hi) = req.range.key_bounds();
+        let lo = match &req.after {
+            Some(k) if index::within(k, &(lo.clone(), hi.clone())) => Bound::Excluded(k.clone()),
+            Some(k) => {
+                return Err(ReplayError::Cursor(format!(
+                    "{} is not a place in this list",
+                    hex::encode(k)
+                )))
+            }
+            None => lo,
+        };
+        let limit = req.limit.clamp(1, index::LIST_PAGE_ROWS_MAX);
+        let s = index::scan(&tree, &name, (lo, hi), limit, req.filter)?;
+        Ok(Page {
+            generation: g,
+            items: s.items,
+            next: if s.more { s.last } else { None },
+        })
     }
 }
 
@@ -1043,12 +1275,62 @@ pub fn check(db: &ProjectionDb, events: &[Envelope]) -> Result<CheckReport, Repl
         }
         hashes.push((kind, s.len() as u64, state_hash(s), state_hash(f)));
     }
+    if db.indexed(g.number)? {
+        mismatches.extend(check_indexes(db, g.number, &stored)?);
+    }
     Ok(CheckReport {
         generation: g,
         head: events.last().map_or(0, |e| e.position),
         hashes,
         mismatches,
     })
+}
+
+/// Compares every index of generation `number` with the entries a full scan
+/// of the stored rows `stored` gives (the oracle of the indexes): an entry
+/// missing, one that no row gives ("unexpected"), or one whose entry differs.
+///
+/// # Errors
+/// A sled failure, a row that is not its kind's view.
+pub fn check_indexes(
+    db: &ProjectionDb,
+    number: u64,
+    stored: &Rows,
+) -> Result<Vec<Mismatch>, ReplayError> {
+    let mut out = Vec::new();
+    let empty = BTreeMap::new();
+    for def in &INDEXES {
+        let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for (id, json) in stored.get(def.kind).unwrap_or(&empty) {
+            expected.extend(row_entries(def, *id, json)?);
+        }
+        let name = index_tree_name(def.name, number);
+        let tree = db.db.open_tree(&name)?;
+        let mut held: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for item in tree.iter() {
+            let (k, v) = item?;
+            held.insert(k.to_vec(), v.to_vec());
+        }
+        let mut push = |key: &[u8], what| -> Result<(), ReplayError> {
+            out.push(Mismatch {
+                kind: def.name,
+                id: index::key_id(&name, key)?,
+                what,
+            });
+            Ok(())
+        };
+        for (k, v) in &expected {
+            match held.get(k) {
+                None => push(k, "index entry missing")?,
+                Some(h) if h != v => push(k, "index entry differs")?,
+                Some(_) => {}
+            }
+        }
+        for k in held.keys().filter(|k| !expected.contains_key(*k)) {
+            push(k, "index entry unexpected")?;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use navigo_events_schema::{CommandEnvelope, Envelope, StreamId};
+use navigo_events_schema::{CommandEnvelope, Envelope};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::Policy;
 use navigo_store::{Clock, EventStore, Limits, StoreError};
@@ -80,18 +80,6 @@ pub async fn read_what_if_slice(
     let read = replay::what_if_slice(&ledger, contract, commands).await;
     close_reader(ledger).await?;
     Ok(read?)
-}
-
-/// Opens the ledger, reads one stream's events, in sequence, and closes it
-/// again: `history` reads the stream, nothing else (no world is folded).
-///
-/// # Errors
-/// The ledger cannot be opened, read or closed.
-pub async fn read_stream(data: &Path, stream: StreamId) -> Result<Vec<Envelope>, StoreError> {
-    let store = open_store(data)?;
-    let events = store.read_stream(stream, 1..=u64::MAX).await;
-    store.close().await?;
-    events
 }
 
 /// Closes a ledger opened for reading (see [`read_slice`]).

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod error;
 pub mod keys;
 pub mod ledger;
+pub mod lists;
 pub mod proofs;
 pub mod read;
 pub mod replay;

@@ -109,7 +109,7 @@ const MEANINGS: &[Meaning] = &[
         "history",
         "the stream is printed",
         "--data is not a ledger, or a record is corrupt",
-        "a malformed stream id",
+        "a malformed id, or a bare id that no stream or several streams have",
     ),
     meaning(
         "verify",
@@ -188,6 +188,12 @@ const MEANINGS: &[Meaning] = &[
         "caught up (--once), or stopped",
         "no projection built yet, a storage failure, or a log that no longer continues what was followed",
         "bad usage",
+    ),
+    meaning(
+        "list",
+        "the page is printed",
+        "the projections are not built (or not indexed: rebuild), held by a running service, or cannot be read",
+        "an unknown list or parameter, a malformed value, limit or cursor",
     ),
     meaning(
         "check-projections",

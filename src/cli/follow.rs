@@ -1,5 +1,7 @@
 //! `navigo-ledger follow [--once] [--interval-ms N] [--json]`: catches the
 //! materialized projections up from their checkpoint, then tails new events.
+//! A served ledger needs no follower: `serve` keeps its projections current
+//! itself (the service's follower task), and holds their database meanwhile.
 
 use std::io::Write;
 use std::path::Path;

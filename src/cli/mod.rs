@@ -33,6 +33,7 @@ pub mod follow;
 pub mod history;
 pub mod init;
 pub mod key;
+pub mod list;
 pub mod output;
 pub mod prove;
 pub mod rebuild;

@@ -26,9 +26,8 @@ pub struct Metrics {
     pub accepted_commands: IntCounter,
     /// The ledger's head position.
     pub head_position: IntGauge,
-    /// Events appended that the service's reads do not see yet: always 0, since
-    /// every read takes its slice from the store at the head (the service
-    /// keeps no copy of the log); kept for the dashboards that scrape it.
+    /// Events the materialized projections have not folded yet: the head
+    /// position minus the position their rows cover.
     pub projection_lag: IntGauge,
 }
 
@@ -65,7 +64,7 @@ impl Metrics {
         )?;
         let projection_lag = IntGauge::new(
             "navigo_projection_lag_events",
-            "Events appended that the service's reads do not see yet (0: every read reads the store)",
+            "Events appended that the materialized projections have not folded yet",
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;

@@ -14,6 +14,8 @@
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
+mod lists;
+
 use super::state::{
     BATCH_COMMANDS_MAX, FEED_PAGE_MAX, FEED_WAIT_MS_MAX, IDEMPOTENCY_KEY_CHARS_MAX, LOGIN_CHARS_MAX,
 };
@@ -99,8 +101,10 @@ fn with(
 fn view_op(path: &'static str, roles: &'static str, summary: &'static str, view: &str) -> Op {
     let mut params = vec![id_param()];
     params.extend(at_params());
+    params.extend(lists::materialized_params());
     let mut responses = vec![ok(r(view))];
     responses.extend(read_errors(true));
+    responses.extend(lists::materialized_responses());
     Op {
         method: "get",
         path,
@@ -198,7 +202,7 @@ fn feed_op() -> Op {
         method: "get",
         path: "/v1/feed",
         roles: "agent, auditor, system",
-        summary: "Events from position `from` (at most `limit`), with `next_from`; waits up to `wait_ms` for an append when there is none yet.",
+        summary: "Events from position `from` (at most `limit`), with `next_from`; waits up to `wait_ms` for an append when there is none yet. With `Accept: text/event-stream` the feed is pushed instead (server-sent events, for as long as the connection stays open): each event an envelope, its SSE id its position, from `from` or, on a reconnection, after the `Last-Event-ID` header's position (no gap, no duplicate).",
         params: vec![
             ("from", "query", json!({"type": "integer", "format": "int64", "minimum": 0}), "The first position (1 by default)."),
             ("limit", "query", json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": FEED_PAGE_MAX}), "Events in the page (feed_page_max by default)."),
@@ -353,6 +357,7 @@ fn ops() -> Vec<Op> {
     v.extend(replay_ops());
     v.extend(account_ops());
     v.extend(proof_ops());
+    v.extend(lists::ops());
     v
 }
 
@@ -417,6 +422,8 @@ fn type_schemas() -> Map<String, Value> {
     g.subschema_for::<views::CommandAccepted>();
     g.subschema_for::<views::BatchOutcomes>();
     g.subschema_for::<views::FeedPage>();
+    g.subschema_for::<views::ListPage>();
+    g.subschema_for::<navigo_events_schema::types::ProductKey>();
     g.subschema_for::<views::VerifyAnswer>();
     g.subschema_for::<views::PartnerAnswer>();
     g.subschema_for::<views::AccountCreated>();

@@ -18,7 +18,9 @@ use navigo_events_schema::views::{ErrorBody, ErrorKind};
 use super::answer;
 use super::caller::{Caller, Principal};
 use super::error::ApiError;
-use super::routes::{accounts, commands, contracts, feed, ops, partner, persons, proofs, replay};
+use super::routes::{
+    accounts, commands, contracts, feed, lists, ops, partner, persons, proofs, replay,
+};
 use super::state::{AppState, BODY_BYTES_MAX};
 use crate::app::auth::Role;
 
@@ -37,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/persons/{id}/bans", get(persons::bans))
         .route("/v1/persons/{id}/refunds", get(persons::refunds))
         .route("/v1/feed", get(feed::feed))
+        .route("/v1/lists/{list}", get(lists::list))
         .route("/v1/audit/{id}", get(replay::audit))
         .route("/v1/diff/{id}", get(replay::diff))
         .route("/v1/what-if/{id}", post(replay::what_if))

@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use navigo_store::{Clock, ManualClock};
 
+use super::follower;
+use super::projector::Projector;
 use super::router::router;
 use super::state::{AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX};
 use super::{metrics, sessions};
@@ -75,6 +77,15 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     // The service's clock judges every command: nothing is recorded after it.
     let ledger = open_clocked_ledger(data, args.seed, clock.clone()).await?;
+    // The service keeps the materialized projections itself: a `follow` of the
+    // same ledger would hold their database.
+    let projector = Projector::open(data).map_err(|e| {
+        BadInput(format!(
+            "the projection database of {}: {e} (is `navigo-ledger follow` running? the \
+             service keeps the projections current itself)",
+            data.display()
+        ))
+    })?;
     let auth_path = auth::path_in(data);
     let db = auth::AuthDb::load(&auth_path)?;
     let sessions = sessions::Sessions::load(&sessions::path_in(data), clock.now())?;
@@ -98,11 +109,15 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         attempts: Default::default(),
         appended: Default::default(),
         checkpoint_signer,
+        events: Default::default(),
+        projector,
+        closing: tokio::sync::watch::channel(false).0,
     });
     if state.checkpoint_signer.is_some() {
         let every = Duration::from_secs(args.checkpoint_interval_seconds);
         tokio::spawn(periodic_checkpoints(Arc::downgrade(&state), every));
     }
+    let keeper = tokio::spawn(follower::follow(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
@@ -113,10 +128,16 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     // The peer's address keys the limits on failed sign-ins (crate::http::limits).
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown({
+            let state = state.clone();
+            async move {
+                let _ = tokio::signal::ctrl_c().await;
+                state.closing.send_replace(true);
+            }
         })
         .await?;
+    keeper.abort();
+    let _ = keeper.await;
     if let Ok(state) = Arc::try_unwrap(state) {
         state.ledger.into_inner().close().await?.close().await?;
     }

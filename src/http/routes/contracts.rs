@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use navigo_events_schema::Envelope;
 use navigo_projections::calendar::Horizon;
 use navigo_projections::{ProjectionError, Query as PQuery};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::auth::Role;
@@ -18,6 +17,7 @@ use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_id, parse_query, IdRead};
 use crate::http::reads::{may_read_contract, not_found};
+use crate::http::routes::lists::{materialized, Owner};
 use crate::http::state::AppState;
 
 const READERS: &[Role] = &[Role::Agent, Role::Auditor, Role::Customer];
@@ -41,8 +41,11 @@ async fn contract_read(
 
 /// `GET /v1/contracts/{id}/state`, with its ETag.
 pub async fn state(
-    (State(st), Extension(p), Path(id), Query(q)): IdRead,
+    (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
 ) -> Result<Response, ApiError> {
+    if let Some(r) = materialized(&st, &p, (Owner::Contract, "state"), &id, &mut q).await {
+        return r;
+    }
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let read = read::contract_state(&events, id, &q, None).map_err(not_found)?;
     // The ETag is the contract stream's version in this reading: sent back as
@@ -58,11 +61,14 @@ pub async fn state(
 
 /// `GET /v1/contracts/{id}/balance`.
 pub async fn balance(
-    (State(st), Extension(p), Path(id), Query(q)): IdRead,
-) -> Result<Json<Value>, ApiError> {
+    (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
+) -> Result<Response, ApiError> {
+    if let Some(r) = materialized(&st, &p, (Owner::Contract, "balance"), &id, &mut q).await {
+        return r;
+    }
     let (id, q, events) = contract_read(&st, p, &id, &q).await?;
     let view = read::contract_balance(&events, id, &q).map_err(not_found)?;
-    answer::json(&view)
+    Ok(answer::json(&view)?.into_response())
 }
 
 /// The calendar of a contract; besides `at` and `known_at` it takes `horizon`,
@@ -72,7 +78,10 @@ pub async fn balance(
 /// judged and refused, 422 naming `at`.
 pub async fn calendar(
     (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    if let Some(r) = materialized(&st, &p, (Owner::Contract, "calendar"), &id, &mut q).await {
+        return r;
+    }
     if let Some(k) = q
         .keys()
         .find(|k| !["at", "known_at", "horizon"].contains(&k.as_str()))
@@ -98,5 +107,5 @@ pub async fn calendar(
         ProjectionError::Horizon(_) => ApiError::bad("horizon", e.to_string()),
         _ => not_found(e),
     })?;
-    answer::json(&view)
+    Ok(answer::json(&view)?.into_response())
 }

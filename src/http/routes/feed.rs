@@ -5,15 +5,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
-use axum::{Extension, Json};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use navigo_events_schema::views::FeedPage;
 use navigo_store::{next_envelope, EventStore};
-use serde_json::Value;
 
 use crate::app::auth::Role;
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
+use crate::http::routes::feed_stream;
 use crate::http::state::{AppState, FEED_PAGE_MAX, FEED_WAIT_MS_MAX};
 
 /// A whole-number query parameter, at most `i64::MAX` (the `int64` of the
@@ -41,12 +43,17 @@ pub async fn feed(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require(
         &p,
         &[Role::Agent, Role::Auditor, Role::System],
         "read the feed",
     )?;
+    // The same feed pushed (server-sent events), for the same roles.
+    if feed_stream::wants_stream(&headers) {
+        return feed_stream::stream(st, &headers, &q);
+    }
     if let Some(k) = q
         .keys()
         .find(|k| !["from", "limit", "wait_ms"].contains(&k.as_str()))
@@ -93,11 +100,12 @@ pub async fn feed(
         let now = Instant::now();
         if !events.is_empty() || now >= deadline {
             let next_from = events.last().map_or(from, |e| e.position + 1);
-            return answer::json(&FeedPage {
+            return Ok(answer::json(&FeedPage {
                 events,
                 next_from,
                 head_position: head,
-            });
+            })?
+            .into_response());
         }
         let _ = tokio::time::timeout(deadline - now, notified).await;
     }

@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod commands;
 pub mod contracts;
 pub mod feed;
+pub mod feed_stream;
+pub mod lists;
 pub mod ops;
 pub mod partner;
 pub mod persons;

@@ -42,8 +42,11 @@ pub async fn openapi() -> Json<Value> {
 /// personal data and no secret.
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let head = st.ledger.lock().await.world().position;
+    let covered = st.projector.covered().map_or(0, |g| g.checkpoint);
     st.metrics.head_position.set(gauge(head));
-    st.metrics.projection_lag.set(0);
+    st.metrics
+        .projection_lag
+        .set(gauge(head.saturating_sub(covered)));
     let text = st.metrics.encode().map_err(ApiError::Internal)?;
     Ok((
         [(

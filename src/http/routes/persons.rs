@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use navigo_events_schema::Envelope;
 use navigo_projections::Query as PQuery;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::auth::Role;
@@ -16,6 +16,7 @@ use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
 use crate::http::extract::{parse_id, parse_query, IdRead};
 use crate::http::reads::not_found;
+use crate::http::routes::lists::{materialized, Owner};
 use crate::http::state::AppState;
 
 /// Person reads are for agents and auditors: a customer reads through their
@@ -37,18 +38,24 @@ async fn person_read(
 
 /// `GET /v1/persons/{id}/bans`.
 pub async fn bans(
-    (State(st), Extension(p), Path(id), Query(q)): IdRead,
-) -> Result<Json<Value>, ApiError> {
+    (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
+) -> Result<Response, ApiError> {
+    if let Some(r) = materialized(&st, &p, (Owner::Person, "bans"), &id, &mut q).await {
+        return r;
+    }
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
     let view = read::person_bans(&events, id, &q).map_err(not_found)?;
-    answer::json(&view)
+    Ok(answer::json(&view)?.into_response())
 }
 
 /// `GET /v1/persons/{id}/refunds`.
 pub async fn refunds(
-    (State(st), Extension(p), Path(id), Query(q)): IdRead,
-) -> Result<Json<Value>, ApiError> {
+    (State(st), Extension(p), Path(id), Query(mut q)): IdRead,
+) -> Result<Response, ApiError> {
+    if let Some(r) = materialized(&st, &p, (Owner::Person, "refunds"), &id, &mut q).await {
+        return r;
+    }
     let (id, q, events) = person_read(&st, p, &id, &q).await?;
     let view = read::person_refunds(&events, id, &q).map_err(not_found)?;
-    answer::json(&view)
+    Ok(answer::json(&view)?.into_response())
 }

@@ -1,0 +1,135 @@
+//! The materialized projections the service keeps current while it serves:
+//! a task (`super::follower`) follows the service's own appends into the
+//! projection database (the exactly-once checkpoint of `follow`: rows and
+//! checkpoint in one transaction), and rolls "today" forward when the server's
+//! clock passes midnight in Paris ([`step`]). Readers ask for the materialized rows explicitly
+//! (`?source=materialized`, the lists); every such answer says the position
+//! its rows cover, and `/metrics` the lag behind the head.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use navigo_events_schema::Envelope;
+use navigo_replay::materialize::{Generation, ProjectionDb};
+use navigo_replay::ReplayError;
+use tokio::sync::watch;
+
+/// The projection database the service keeps, and the generation its rows are
+/// at (`None` until the first catch-up).
+pub struct Projector {
+    /// The database (readers read it directly; the follower is its one writer).
+    pub db: ProjectionDb,
+    covered: watch::Sender<Option<Generation>>,
+}
+
+impl Projector {
+    /// Opens the projection database of the ledger in `data`.
+    ///
+    /// # Errors
+    /// A sled failure, e.g. another process (`follow`) holds it.
+    pub fn open(data: &Path) -> Result<Projector, ReplayError> {
+        let db = ProjectionDb::open(data)?;
+        let (covered, _) = watch::channel(None);
+        Ok(Projector { db, covered })
+    }
+
+    /// The generation the follower last reached.
+    pub fn covered(&self) -> Option<Generation> {
+        self.covered.borrow().clone()
+    }
+
+    /// Records the generation the follower reached.
+    pub fn reached(&self, g: Generation) {
+        self.covered.send_replace(Some(g));
+    }
+
+    /// Waits at most `wait` until the rows cover `position`; returns whether
+    /// they do.
+    pub async fn wait_for(&self, position: u64, wait: Duration) -> bool {
+        let mut rx = self.covered.subscribe();
+        let reached = rx.wait_for(|g| g.as_ref().is_some_and(|g| g.checkpoint >= position));
+        let done = matches!(tokio::time::timeout(wait, reached).await, Ok(Ok(_)));
+        done
+    }
+}
+
+/// Brings the projections to the log `events` read on `today`: a catch-up of
+/// the events after the checkpoint when the current generation is of `today`
+/// and has the list indexes, else a rebuild on `today`.
+///
+/// Decision: "today" rolls forward by a rebuild on the new date, swapped in
+/// atomically, rather than by recomputing rows in place: every row's view
+/// depends on the date (what became due, which bans started or ended), so a
+/// roll rewrites every row anyway, and a rebuild does it on every core into a
+/// generation readers see only when complete. A generation of another date
+/// (the service was down over midnight, or `rebuild --at` chose one) or built
+/// before the list indexes is rebuilt likewise.
+///
+/// # Errors
+/// A sled failure, a view that cannot be computed.
+pub fn step(
+    db: &ProjectionDb,
+    events: &[Envelope],
+    today: NaiveDate,
+) -> Result<Generation, ReplayError> {
+    match db.current()? {
+        Some(g) if g.at == today && db.indexed(g.number)? => db.catch_up(events, &mut |_| {}),
+        _ => db.rebuild(events, today, &mut |_| {}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use navigo_events_schema::views::ContractStateView;
+    use navigo_replay::materialize::check;
+    use navigo_rules::calendar::paris_date;
+
+    /// The log of the year scenario's first contract, billed through
+    /// February 2027 (the core harness's scenario).
+    fn log() -> (Vec<Envelope>, uuid::Uuid) {
+        let s = navigo_testkit::agency_contract_billed_through(navigo_testkit::d(2027, 2, 1));
+        let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
+        events.sort_by_key(|e| e.position);
+        (events, navigo_testkit::cid(1))
+    }
+
+    #[test]
+    fn serve_projector_rolls_today_forward_at_midnight_paris_and_catches_up_between() {
+        let (events, contract) = log();
+        let dir = std::env::temp_dir().join(format!("navigo-projector-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = ProjectionDb::open(&dir).expect("open");
+        // Given the projections kept on 2027-02-14 with part of the log
+        let day = navigo_testkit::d(2027, 2, 14);
+        let cut = events.len() - 2;
+        let g = step(&db, &events[..cut], day).expect("first step");
+        assert_eq!((g.at, g.checkpoint), (day, events[cut - 1].position));
+        // When more is appended the same day, then the same generation catches up
+        let g2 = step(&db, &events, day).expect("catch up");
+        assert_eq!(g2.number, g.number);
+        assert_eq!(g2.checkpoint, events[events.len() - 1].position);
+        assert!(check(&db, &events).expect("check").consistent());
+        // When the clock passes midnight in Paris (23:00 UTC in winter)
+        let before = chrono::DateTime::parse_from_rfc3339("2027-02-14T22:59:59Z")
+            .expect("instant")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(paris_date(before), day);
+        let after = before + chrono::Duration::seconds(2);
+        let next = paris_date(after);
+        assert_eq!(next, navigo_testkit::d(2027, 2, 15));
+        // Then the next step reads every row on the new date, as a rebuild on
+        // that date does, in a new generation
+        let g3 = step(&db, &events, next).expect("roll");
+        assert_eq!(g3.at, next);
+        assert!(g3.number > g2.number);
+        assert!(check(&db, &events).expect("check").consistent());
+        let state: ContractStateView =
+            serde_json::from_value(db.get("state", contract).expect("get").expect("row"))
+                .expect("state view");
+        assert_eq!(state.as_of.at, next);
+        let _ = db.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
