@@ -36,8 +36,11 @@ async fn contract_read(
     // contracts its state reads), picked by the live world's indexes and read
     // from the store, not the whole log: a read costs the contract's history,
     // not the ledger's (equal views: tests/projections_slice.rs).
-    let ledger = st.ledger.lock().await;
-    let streams = navigo_projections::slice::contract_streams(ledger.world(), id)
+    let mut ledger = st.ledger.lock().await;
+    let streams = ledger
+        .read_paged(|w| navigo_projections::slice::contract_streams(w, id))
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(|| not_found(ProjectionError::UnknownContract(id)))?;
     let events = ledger
         .read_streams(&streams)

@@ -32,8 +32,11 @@ async fn person_read(
     // The person's slice (their stream, their contracts, the findings naming
     // them, the reference streams), picked by the live world's indexes and read
     // from the store, not the whole log (equal views: tests/projections_slice.rs).
-    let ledger = st.ledger.lock().await;
-    let streams = navigo_projections::slice::person_streams(ledger.world(), id)
+    let mut ledger = st.ledger.lock().await;
+    let streams = ledger
+        .read_paged(|w| navigo_projections::slice::person_streams(w, id))
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(|| not_found(ProjectionError::UnknownPerson(id)))?;
     let events = ledger
         .read_streams(&streams)
