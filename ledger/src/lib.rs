@@ -171,6 +171,15 @@ pub struct Ledger<S: EventStore> {
     state_cache_entries_max: usize,
 }
 
+/// A state [`Ledger::walk_states`] gives its reader.
+#[derive(Debug, Clone, Copy)]
+pub enum StateRef<'a> {
+    /// A contract's.
+    Contract(&'a navigo_rules::contract::state::ContractState),
+    /// A person's.
+    Person(&'a navigo_rules::world::PersonState),
+}
+
 /// How [`Ledger::open`] built its world.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Opened {
@@ -355,6 +364,73 @@ impl<S: EventStore> Ledger<S> {
         Ok(true)
     }
 
+    /// Runs a read of the world that sees every state, resident or not: `read`
+    /// runs, the states it asked for while they were not resident (its misses)
+    /// are paged in, and it runs again until it misses none; then the cache is
+    /// evicted down to its bound. Every reader of the ledger's states outside a
+    /// command (the service's reads, the CLI's) goes through it, as a judgment
+    /// does ([`Ledger::execute`]): a read of [`Ledger::world`] alone sees only
+    /// the resident states, which are all of them only while the ledger fits
+    /// its cache.
+    ///
+    /// `read` must ask for the states it reads through [`World::contract`],
+    /// [`World::person`] and the index helpers (which record misses), never by
+    /// iterating the maps, and must be free of side effects: it may run more
+    /// than once. Each run but the last pages in at least one state more, so it
+    /// ends after at most as many runs as states it reads.
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record paging in or evicting.
+    pub async fn read_paged<T>(&mut self, read: impl Fn(&World) -> T) -> Result<T, LedgerError> {
+        // Misses another reader left are not this read's: it records its own.
+        let _ = self.world.take_misses();
+        let out = loop {
+            let out = read(&self.world);
+            if !self.page_in_misses().await? {
+                break out;
+            }
+        };
+        self.evict_if_over().await?;
+        Ok(out)
+    }
+
+    /// Walks every contract and person state of the ledger, in stream order
+    /// (contracts first), `per_chunk` streams at a time: each chunk is paged in,
+    /// `take` is given each of its states (a stream that holds none, an
+    /// annulled subscription or registration, is skipped) with its stream's
+    /// version, and the cache is evicted before the next chunk, so that a
+    /// whole-ledger walk never holds more than the cache and one chunk.
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record.
+    pub async fn walk_states(
+        &mut self,
+        per_chunk: usize,
+        mut take: impl FnMut(StreamId, u64, StateRef<'_>),
+    ) -> Result<(), LedgerError> {
+        let mut after = None;
+        loop {
+            let chunk = self.state_streams_after(after, per_chunk.max(1));
+            let Some(last) = chunk.last() else { break };
+            after = Some(*last);
+            self.page_in(&chunk.iter().copied().collect()).await?;
+            let w = &self.world;
+            for s in &chunk {
+                let state = match s.kind {
+                    navigo_events_schema::StreamKind::Contract => {
+                        w.contract(s.id).map(StateRef::Contract)
+                    }
+                    _ => w.person(s.id).map(StateRef::Person),
+                };
+                if let Some(state) = state {
+                    take(*s, w.version(*s), state);
+                }
+            }
+            self.evict_if_over().await?;
+        }
+        Ok(())
+    }
+
     /// The contract and person streams after `after`, at most `n`, in stream
     /// order: a whole-ledger walk pages each chunk in ([`Ledger::page_in`]),
     /// reads it, and lets the cache evict ([`Ledger::evict_if_over`]) before
@@ -425,7 +501,10 @@ impl<S: EventStore> Ledger<S> {
         Ok(())
     }
 
-    /// The world as folded so far.
+    /// The world as folded so far: its head, versions and indexes are whole,
+    /// its states only the resident ones (all of them only while the ledger
+    /// fits its cache). A reader of states goes through [`Ledger::read_paged`]
+    /// or [`Ledger::walk_states`].
     pub fn world(&self) -> &World {
         &self.world
     }

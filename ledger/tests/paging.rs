@@ -184,3 +184,45 @@ fn state_cache_entries_max_bounds_the_states_the_world_holds() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+/// The demo's summary walks the states a chunk at a time and computes the
+/// bans with the histories of a chunk of persons loaded: with a cache of a
+/// handful of states it equals the summary of a ledger holding every state,
+/// and the summary of the whole world as folded before states were paged,
+/// interesting contract included; the cache's bound holds after it.
+#[test]
+fn state_cache_bounded_summary_equals_the_unbounded_summary() {
+    use navigo_sim::summary::{interesting_contract, summarize, summarize_ledger};
+    rt().block_on(async {
+        let dir = fresh_dir("summary");
+        let plan = plan(5, 20);
+        let through = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
+        drive_with_cache(&dir, &plan, TINY_CACHE_ENTRIES).await;
+        let mut tiny =
+            Ledger::open_with(open_store(&dir), Policy::default(), 7, TINY_CACHE_ENTRIES)
+                .await
+                .unwrap();
+        let (tiny_summary, tiny_interesting) = summarize_ledger(&mut tiny, through).await.unwrap();
+        assert!(tiny.world().resident_states() <= TINY_CACHE_ENTRIES);
+        let store = tiny.close().await.unwrap();
+        let mut whole = Ledger::open_with(store, Policy::default(), 7, usize::MAX)
+            .await
+            .unwrap();
+        let (whole_summary, whole_interesting) =
+            summarize_ledger(&mut whole, through).await.unwrap();
+        assert!(tiny_summary.contracts >= 10, "{tiny_summary:?}");
+        assert!(
+            tiny_summary.contracts + tiny_summary.persons > 10 * TINY_CACHE_ENTRIES as u64,
+            "{tiny_summary:?}"
+        );
+        assert_eq!(tiny_summary, whole_summary);
+        assert_eq!(tiny_interesting, whole_interesting);
+        // The reference: the whole world's summary, its histories loaded.
+        let streams = navigo_sim::summary::history_streams(whole.world());
+        whole.load_histories(&streams).await.unwrap();
+        assert_eq!(whole_summary, summarize(whole.world(), through));
+        assert_eq!(whole_interesting, interesting_contract(whole.world()));
+        whole.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -57,7 +57,14 @@ pub fn trail_streams(world: &World, id: Uuid) -> Option<BTreeSet<StreamId>> {
     }
     world.person(id)?;
     let mut streams = BTreeSet::from([StreamId::person(id)]);
-    for c in world.contracts.values() {
+    // The holder and payer indexes name every contract the person holds, pays
+    // or paid (and perhaps more, after an annulment): each is checked as a scan
+    // of every contract would, without one.
+    let candidates = world.by_holder.get(&id).into_iter().flatten();
+    for c in candidates
+        .chain(world.by_payer.get(&id).into_iter().flatten())
+        .filter_map(|c| world.contract(*c))
+    {
         if c.holder == id || c.payer == id || c.payers.iter().any(|(_, p)| *p == id) {
             streams.insert(StreamId::contract(c.id));
         }

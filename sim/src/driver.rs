@@ -11,12 +11,12 @@ use navigo_events_schema::command::{
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
 use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup, ReasonCode};
-use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, StreamKind, YearMonth};
+use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
 
 use crate::generate::{Intent, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
 use crate::rng::Rng;
-use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
 use navigo_rules::calendar::paris_date;
 use navigo_rules::refusal::CommandError;
 use navigo_rules::world::{PersonState, World};
@@ -407,8 +407,8 @@ fn back_office(world: &World, p: &PlannedCommand, _seed: u64) -> Vec<CommandEnve
 pub const BACK_OFFICE_STATES_PER_CHUNK: usize = 1_024;
 
 /// [`back_office`] over a ledger whose world is paged: the contracts, then the
-/// persons, in id order (the order of [`back_office`]), a chunk at a time,
-/// each chunk paged in and the cache evicted after it.
+/// persons, in id order (the order of [`back_office`]), a chunk at a time
+/// ([`Ledger::walk_states`]).
 ///
 /// # Errors
 /// A store failure.
@@ -417,30 +417,13 @@ async fn back_office_paged<S: EventStore>(
     p: &PlannedCommand,
 ) -> Result<Vec<CommandEnvelope>, LedgerError> {
     let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let chunk = ledger.state_streams_after(after, BACK_OFFICE_STATES_PER_CHUNK);
-        let Some(last) = chunk.last() else { break };
-        after = Some(*last);
-        ledger.page_in(&chunk.iter().copied().collect()).await?;
-        let w = ledger.world();
-        for s in &chunk {
-            match s.kind {
-                StreamKind::Contract => {
-                    if let Some(c) = w.contracts.get(&s.id) {
-                        back_office_contract(c, p, &mut out);
-                    }
-                }
-                _ => {
-                    if let Some(person) = w.persons.get(&s.id) {
-                        back_office_person(person, p, &mut out);
-                    }
-                }
-            }
-        }
-        ledger.evict_if_over().await?;
-    }
     // Contracts come before persons in stream order, as in `back_office`.
+    ledger
+        .walk_states(BACK_OFFICE_STATES_PER_CHUNK, |_, _, state| match state {
+            StateRef::Contract(c) => back_office_contract(c, p, &mut out),
+            StateRef::Person(person) => back_office_person(person, p, &mut out),
+        })
+        .await?;
     Ok(out)
 }
 
@@ -453,49 +436,47 @@ fn back_office_contract(
     let next_at = |out: &Vec<CommandEnvelope>| {
         p.at + Duration::milliseconds(i64::try_from(out.len()).unwrap_or(0))
     };
-    {
-        for (id, r) in &c.refunds {
-            if !r.paid && r.date <= today {
-                let at = next_at(out);
-                out.push(pay_refund(at, &p.key, StreamId::contract(c.id), *id));
-            }
+    for (id, r) in &c.refunds {
+        if !r.paid && r.date <= today {
+            let at = next_at(out);
+            out.push(pay_refund(at, &p.key, StreamId::contract(c.id), *id));
         }
-        for n in &c.treasury_notices {
-            let notice = TreasuryNoticeRef {
-                contract_id: c.id,
-                notice_ref: n.notice_ref.clone(),
-            };
-            match (n.delivered, n.settled) {
-                (None, _) if n.issued + Duration::days(NOTICE_DELIVERY_DAYS) <= today => {
+    }
+    for n in &c.treasury_notices {
+        let notice = TreasuryNoticeRef {
+            contract_id: c.id,
+            notice_ref: n.notice_ref.clone(),
+        };
+        match (n.delivered, n.settled) {
+            (None, _) if n.issued + Duration::days(NOTICE_DELIVERY_DAYS) <= today => {
+                let at = next_at(out);
+                out.push(envelope(
+                    at,
+                    back_office_actor(),
+                    Some(Channel::Agency),
+                    format!("{}:deliver:{}", p.key, n.notice_ref),
+                    Command::DeliverTreasuryNotice(notice),
+                ));
+            }
+            (Some(d), None) if d + Duration::days(NOTICE_SETTLEMENT_DAYS) <= today => {
+                let debt = c.money.debt();
+                let mut draw = Rng::new(fnv1a(&n.notice_ref));
+                if debt.is_positive() && draw.chance(TREASURY_SETTLED_SHARE) {
                     let at = next_at(out);
                     out.push(envelope(
                         at,
                         back_office_actor(),
                         Some(Channel::Agency),
-                        format!("{}:deliver:{}", p.key, n.notice_ref),
-                        Command::DeliverTreasuryNotice(notice),
+                        format!("{}:settle:{}", p.key, n.notice_ref),
+                        Command::SettleTreasuryNotice(SettleTreasuryNotice {
+                            contract_id: c.id,
+                            notice_ref: n.notice_ref.clone(),
+                            amount: n.amount.min(debt),
+                        }),
                     ));
                 }
-                (Some(d), None) if d + Duration::days(NOTICE_SETTLEMENT_DAYS) <= today => {
-                    let debt = c.money.debt();
-                    let mut draw = Rng::new(fnv1a(&n.notice_ref));
-                    if debt.is_positive() && draw.chance(TREASURY_SETTLED_SHARE) {
-                        let at = next_at(out);
-                        out.push(envelope(
-                            at,
-                            back_office_actor(),
-                            Some(Channel::Agency),
-                            format!("{}:settle:{}", p.key, n.notice_ref),
-                            Command::SettleTreasuryNotice(SettleTreasuryNotice {
-                                contract_id: c.id,
-                                notice_ref: n.notice_ref.clone(),
-                                amount: n.amount.min(debt),
-                            }),
-                        ));
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
     }
 }
@@ -523,13 +504,7 @@ pub async fn resolve_paged<S: EventStore>(
     if let Step::Intent(Intent::BackOffice { .. }) = &p.step {
         return back_office_paged(ledger, p).await;
     }
-    loop {
-        let out = resolve(ledger.world(), p);
-        if !ledger.page_in_misses().await? {
-            ledger.evict_if_over().await?;
-            return Ok(out);
-        }
-    }
+    ledger.read_paged(|w| resolve(w, p)).await
 }
 
 /// The back office paying a refund that is due (`PAY-REFUND-30D`), keyed by the

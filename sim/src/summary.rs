@@ -4,16 +4,19 @@
 //! the demo rebuilds the projections, checks that their balances agree with
 //! these, and says which source it printed.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use navigo_events_schema::types::Product;
 use navigo_events_schema::{Money, RuleId, StreamId};
 use uuid::Uuid;
 
-use navigo_rules::bans::BanRole;
+use navigo_ledger_core::{Ledger, LedgerError, StateRef};
+use navigo_rules::bans::{BanRole, BanWindow};
 use navigo_rules::contract::state::{ContractState, Status};
-use navigo_rules::world::World;
+use navigo_rules::world::{PersonState, World};
+use navigo_store::EventStore;
 
 /// Characters of an event's data shown per line of an audit.
 pub const AUDIT_DATA_CHARS_MAX: usize = 150;
@@ -85,54 +88,103 @@ fn product_name(p: Product) -> String {
     }
 }
 
-/// The summary of `world` on `date` (bans in force on that date).
+/// The summary of `world` on `date` (bans in force on that date): a world that
+/// holds every state (a fold of the log). The ledger's, whose states are paged,
+/// is summarised by [`summarize_ledger`].
 pub fn summarize(world: &World, date: NaiveDate) -> Summary {
-    let mut s = Summary {
-        persons: u64::try_from(world.persons.len()).unwrap_or(u64::MAX),
-        contracts: u64::try_from(world.contracts.len()).unwrap_or(u64::MAX),
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
     for c in world.contracts.values() {
-        *s.by_status
-            .entry(status_name(c.current_status()))
-            .or_default() += 1;
-        *s.by_product.entry(product_name(c.product)).or_default() += 1;
-        let m = &c.money;
-        s.amounts.due += m.due;
-        s.amounts.collected += m.collected;
-        s.amounts.returned += m.returned;
-        s.amounts.outstanding += m.debt();
-        let b = m.balance();
-        if b.is_negative() {
-            s.amounts.credit += Money::ZERO - b;
-        }
-        s.amounts.refunds_pending += m.refunds_pending;
-        if !balance_holds(c) {
-            s.balance_mismatches += 1;
-        }
-    }
-    // Bans in force on the date, per role (`SUB-BANNED-PAYER`,
-    // `SUB-BANNED-HOLDER`): the windows the rules compute from each person's facts.
-    // Only the persons a ban can concern are asked (computing a person's windows
-    // scans the ledger): the payers of a terminated contract or of one with a
-    // Trésor Public notice, and the persons named in a fraud.
-    for id in ban_candidates(world) {
-        let windows = world.ban_windows(id);
-        if windows.is_empty() {
-            continue;
-        }
-        for role in [BanRole::Payer, BanRole::Holder] {
-            if let Err(w) = navigo_rules::bans::may_be(role, date, &windows) {
-                *s.active_bans.entry(w.rule).or_default() += 1;
-            }
-        }
+        s.count_contract(c);
     }
     for p in world.persons.values() {
+        s.count_person(p);
+    }
+    for id in ban_candidates(world) {
+        s.count_bans(&world.ban_windows(id), date);
+    }
+    s
+}
+
+/// Contract and person states [`summarize_ledger`] reads at a time, and
+/// persons whose bans it computes at a time.
+pub const SUMMARY_STATES_PER_CHUNK: usize = 4_096;
+
+/// [`summarize`] of a ledger whose states are paged, and its
+/// [`interesting_contract`]: the states are walked a chunk at a time
+/// ([`Ledger::walk_states`]), then the ban windows of the candidates are
+/// computed a chunk of persons at a time, with the histories they read loaded
+/// for the chunk and forgotten after, so that the summary never holds more
+/// than the cache and a chunk, whatever the ledger's size.
+///
+/// # Errors
+/// A store failure or a corrupt record.
+pub async fn summarize_ledger<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    date: NaiveDate,
+) -> Result<(Summary, Option<Uuid>), LedgerError> {
+    let mut s = Summary::default();
+    let mut candidates = BTreeSet::new();
+    let mut best = None;
+    ledger
+        .walk_states(SUMMARY_STATES_PER_CHUNK, |_, version, state| match state {
+            StateRef::Contract(c) => {
+                s.count_contract(c);
+                add_ban_candidates(c, &mut candidates);
+                best = best.max(Some(interest(c, version)));
+            }
+            StateRef::Person(p) => s.count_person(p),
+        })
+        .await?;
+    let candidates: Vec<Uuid> = candidates.into_iter().collect();
+    for chunk in candidates.chunks(SUMMARY_STATES_PER_CHUNK) {
+        let mut streams = BTreeSet::new();
+        for p in chunk {
+            navigo_ledger_core::histories::ban_streams(ledger.world(), *p, &mut streams);
+        }
+        ledger.load_histories(&streams).await?;
+        let windows = ledger
+            .read_paged(|w| chunk.iter().map(|p| w.ban_windows(*p)).collect::<Vec<_>>())
+            .await;
+        ledger.forget_histories();
+        for w in windows? {
+            s.count_bans(&w, date);
+        }
+    }
+    Ok((s, best.map(|(_, _, Reverse(id))| id)))
+}
+
+impl Summary {
+    /// Counts one contract: its status, product and money.
+    fn count_contract(&mut self, c: &ContractState) {
+        self.contracts += 1;
+        *self
+            .by_status
+            .entry(status_name(c.current_status()))
+            .or_default() += 1;
+        *self.by_product.entry(product_name(c.product)).or_default() += 1;
+        let m = &c.money;
+        self.amounts.due += m.due;
+        self.amounts.collected += m.collected;
+        self.amounts.returned += m.returned;
+        self.amounts.outstanding += m.debt();
+        let b = m.balance();
+        if b.is_negative() {
+            self.amounts.credit += Money::ZERO - b;
+        }
+        self.amounts.refunds_pending += m.refunds_pending;
+        if !balance_holds(c) {
+            self.balance_mismatches += 1;
+        }
+    }
+
+    /// Counts one person and their refund claims.
+    fn count_person(&mut self, p: &PersonState) {
+        self.persons += 1;
         for claim in &p.claims {
-            s.claims_filed += 1;
+            self.claims_filed += 1;
             if let Some(d) = &claim.decided {
                 for op in &d.operations {
-                    let e = s
+                    let e = self
                         .refunds_by_operation
                         .entry(op.operation.clone())
                         .or_default();
@@ -145,31 +197,50 @@ pub fn summarize(world: &World, date: NaiveDate) -> Summary {
             }
         }
     }
-    s
+
+    /// Counts a person's bans in force on `date`, per role (`SUB-BANNED-PAYER`,
+    /// `SUB-BANNED-HOLDER`), from the windows the rules compute from their facts.
+    fn count_bans(&mut self, windows: &[BanWindow], date: NaiveDate) {
+        if windows.is_empty() {
+            return;
+        }
+        for role in [BanRole::Payer, BanRole::Holder] {
+            if let Err(w) = navigo_rules::bans::may_be(role, date, windows) {
+                *self.active_bans.entry(w.rule).or_default() += 1;
+            }
+        }
+    }
 }
 
 /// The persons a ban can concern: the payers of a terminated contract or of one
-/// with a Trésor Public notice, and the persons named in a fraud.
-pub fn ban_candidates(world: &World) -> std::collections::BTreeSet<Uuid> {
-    let mut candidates = std::collections::BTreeSet::new();
+/// with a Trésor Public notice, and the persons named in a fraud. Only they
+/// are asked for their ban windows (computing a person's windows refolds the
+/// contracts they pay).
+pub fn ban_candidates(world: &World) -> BTreeSet<Uuid> {
+    let mut candidates = BTreeSet::new();
     for c in world.contracts.values() {
-        if c.termination.is_some() || !c.treasury_notices.is_empty() {
-            candidates.insert(c.payer);
-            candidates.extend(c.payers.iter().map(|(_, p)| *p));
-        }
-        if let Some((fraudster, accomplices)) = &c.fraud {
-            candidates.insert(*fraudster);
-            candidates.extend(accomplices.iter().copied());
-        }
+        add_ban_candidates(c, &mut candidates);
     }
     candidates
+}
+
+/// The persons a ban can concern through one contract ([`ban_candidates`]).
+fn add_ban_candidates(c: &ContractState, out: &mut BTreeSet<Uuid>) {
+    if c.termination.is_some() || !c.treasury_notices.is_empty() {
+        out.insert(c.payer);
+        out.extend(c.payers.iter().map(|(_, p)| *p));
+    }
+    if let Some((fraudster, accomplices)) = &c.fraud {
+        out.insert(*fraudster);
+        out.extend(accomplices.iter().copied());
+    }
 }
 
 /// The stream histories [`summarize`] reads besides the states: those of the
 /// contracts whose events date the bans of [`ban_candidates`] (a world that
 /// holds states only, as the ledger's, loads them first).
-pub fn history_streams(world: &World) -> std::collections::BTreeSet<StreamId> {
-    let mut out = std::collections::BTreeSet::new();
+pub fn history_streams(world: &World) -> BTreeSet<StreamId> {
+    let mut out = BTreeSet::new();
     for p in ban_candidates(world) {
         navigo_ledger_core::histories::ban_streams(world, p, &mut out);
     }
@@ -187,27 +258,31 @@ pub fn balance_holds(c: &ContractState) -> bool {
 }
 
 /// A contract worth auditing: one with a suspension, a zone change and a
-/// rejection if any; else the one with the most of them (then the most events).
+/// rejection if any; else the one with the most of them (then the most events,
+/// then the least id).
 pub fn interesting_contract(world: &World) -> Option<Uuid> {
     world
         .contracts
         .values()
-        .map(|c| {
-            let suspended = c
-                .statuses
-                .iter()
-                .any(|s| matches!(s.status, Status::Suspended { .. }));
-            let zones = c.products.windows(2).any(|w| {
-                matches!((w[0].1, w[1].1), (Product::Annual { zones: a }, Product::Annual { zones: b }) if a != b)
-            });
-            let rejected = !c.rejections.is_empty();
-            let score = u32::from(suspended) + u32::from(zones) + u32::from(rejected);
-            // The stream's version is its number of events.
-            let events = world.version(StreamId::contract(c.id));
-            (score, events, c.id)
-        })
-        .max_by(|a, b| (a.0, a.1, std::cmp::Reverse(a.2)).cmp(&(b.0, b.1, std::cmp::Reverse(b.2))))
-        .map(|(_, _, id)| id)
+        .map(|c| interest(c, world.version(StreamId::contract(c.id))))
+        .max()
+        .map(|(_, _, Reverse(id))| id)
+}
+
+/// How worth auditing a contract is ([`interesting_contract`] takes the
+/// greatest): its score, its number of events (its stream's `version`), and
+/// its id reversed so that the least id wins a tie.
+fn interest(c: &ContractState, version: u64) -> (u32, u64, Reverse<Uuid>) {
+    let suspended = c
+        .statuses
+        .iter()
+        .any(|s| matches!(s.status, Status::Suspended { .. }));
+    let zones = c.products.windows(2).any(|w| {
+        matches!((w[0].1, w[1].1), (Product::Annual { zones: a }, Product::Annual { zones: b }) if a != b)
+    });
+    let rejected = !c.rejections.is_empty();
+    let score = u32::from(suspended) + u32::from(zones) + u32::from(rejected);
+    (score, version, Reverse(c.id))
 }
 
 /// The audit of one contract: one line per event, in stream order, from the

@@ -24,19 +24,19 @@ pub enum AccountError {
     Storage(#[from] anyhow::Error),
 }
 
-/// Creates a customer account of the personal space (the one implementation, for
-/// `navigo-ledger account create` and `POST /v1/accounts`): the password must
-/// pass `ACC-PASSWORD`; the account is linked only to the customer whose client
-/// number and birth date both match (`ACC-LINK`) — the refusal does not say which
-/// of the two did not, so that client numbers cannot be probed. The password is
-/// stored as an argon2id hash in the auth file at `path`.
+/// The customer a new personal-space account is for (the one implementation,
+/// for `navigo-ledger account create` and `POST /v1/accounts`): the password
+/// must pass `ACC-PASSWORD`; the account is linked only to the customer whose
+/// client number and birth date both match (`ACC-LINK`) — the refusal does not
+/// say which of the two did not, so that client numbers cannot be probed.
+///
+/// It reads the world only, and writes nothing: a ledger whose states are
+/// paged runs it through `Ledger::read_paged`, which may run it more than once.
 ///
 /// # Errors
-/// [`AccountError`].
-pub fn create_account(
+/// [`AccountError::Refused`].
+pub fn account_person(
     world: &navigo_rules::world::World,
-    path: &Path,
-    login: &str,
     client_number: &navigo_events_schema::types::ClientNumber,
     birth: chrono::NaiveDate,
     password: &str,
@@ -50,17 +50,31 @@ pub fn create_account(
         .persons_by_client_number(client_number.as_str())
         .find(|p| check_link(client_number, birth, &p.client_number, p.birth_date, today).is_ok())
         .map(|p| p.id);
-    let Some(person) = person else {
+    person.ok_or_else(|| {
         // A link that cannot match (same number, another birth date) gives the
         // rule's own refusal, whichever field did not match.
         let other = birth.succ_opt().unwrap_or(chrono::NaiveDate::MIN);
-        return Err(
-            match check_link(client_number, birth, client_number, other, today) {
-                Err(r) => AccountError::Refused(r),
-                Ok(()) => AccountError::Storage(anyhow::anyhow!("ACC-LINK accepted a mismatch")),
-            },
-        );
-    };
+        match check_link(client_number, birth, client_number, other, today) {
+            Err(r) => AccountError::Refused(r),
+            Ok(()) => AccountError::Storage(anyhow::anyhow!("ACC-LINK accepted a mismatch")),
+        }
+    })
+}
+
+/// Creates the personal-space account `login` of `person` (found by
+/// [`account_person`]), its password stored as an argon2id hash in the auth
+/// file at `path`: one account per customer (`ACC-LINK`), one customer per
+/// login.
+///
+/// # Errors
+/// [`AccountError`].
+pub fn create_account(
+    path: &Path,
+    login: &str,
+    person: Uuid,
+    password: &str,
+    today: chrono::NaiveDate,
+) -> Result<Uuid, AccountError> {
     let mut db = AuthDb::load(path)?;
     if db.accounts.contains_key(login) {
         return Err(AccountError::LoginTaken(login.to_owned()));

@@ -60,8 +60,8 @@ pub async fn read_whole_log(data: &Path) -> Result<Vec<Envelope>, StoreError> {
 /// # Errors
 /// The ledger cannot be opened, read or closed.
 pub async fn read_slice(data: &Path, id: Uuid, subject: Subject) -> anyhow::Result<Vec<Envelope>> {
-    let ledger = open_ledger(data, 0).await?;
-    let events = read::slice(&ledger, id, subject).await;
+    let mut ledger = open_ledger(data, 0).await?;
+    let events = read::slice(&mut ledger, id, subject).await;
     close_reader(ledger).await?;
     Ok(events?)
 }
@@ -108,8 +108,25 @@ pub async fn open_clocked_ledger(
     seed: u64,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Ledger<SledStore>> {
+    open_clocked_ledger_with(data, seed, clock, None).await
+}
+
+/// [`open_clocked_ledger`] whose world holds at most `state_cache_entries_max`
+/// states between commands (`None`: the ledger's own bound,
+/// [`navigo_ledger_core::STATE_CACHE_ENTRIES_MAX`]); tests set it tiny, so
+/// that every state a read needs is paged in.
+///
+/// # Errors
+/// The store cannot be opened, or its log does not fold.
+pub async fn open_clocked_ledger_with(
+    data: &Path,
+    seed: u64,
+    clock: Arc<dyn Clock>,
+    state_cache_entries_max: Option<usize>,
+) -> anyhow::Result<Ledger<SledStore>> {
     let store = SledStore::open(data, Limits::default(), clock.clone())?;
-    Ok(Ledger::open(store, Policy::default(), seed)
+    let limit = state_cache_entries_max.unwrap_or(navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    Ok(Ledger::open_with(store, Policy::default(), seed, limit)
         .await?
         .with_clock(clock))
 }

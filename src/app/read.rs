@@ -57,11 +57,11 @@ pub fn streams_of(world: &World, id: Uuid, subject: Subject) -> Option<BTreeSet<
 /// # Errors
 /// A store failure or a corrupt record of the slice.
 pub async fn slice<S: EventStore>(
-    ledger: &Ledger<S>,
+    ledger: &mut Ledger<S>,
     id: Uuid,
     subject: Subject,
 ) -> Result<Vec<Envelope>, LedgerError> {
-    match streams_of(ledger.world(), id, subject) {
+    match ledger.read_paged(|w| streams_of(w, id, subject)).await? {
         Some(streams) => ledger.read_streams(&streams).await,
         None => Ok(Vec::new()),
     }

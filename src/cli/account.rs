@@ -13,7 +13,7 @@ use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
-use crate::app::accounts::{create_account, AccountError};
+use crate::app::accounts::{account_person, create_account, AccountError};
 use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
@@ -66,18 +66,14 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             "{e}; while the ledger is served, create the account with POST /v1/accounts"
         ))
     })?;
-    let ledger =
+    let mut ledger =
         navigo_ledger_core::Ledger::open(store, navigo_rules::Policy::default(), 0).await?;
-    let created = create_account(
-        ledger.world(),
-        &auth::path_in(data),
-        &login,
-        &given,
-        birth,
-        password,
-        today,
-    );
+    let person = ledger
+        .read_paged(|w| account_person(w, &given, birth, password, today))
+        .await;
     ledger.into_store().close().await?;
+    let created = person?
+        .and_then(|person| create_account(&auth::path_in(data), &login, person, password, today));
     match created {
         Ok(_) => {}
         Err(AccountError::Refused(r)) => {

@@ -35,7 +35,7 @@ use navigo_ledger_core::Ledger;
 use navigo_replay::materialize::{state_hash, ProjectionDb};
 use navigo_rules::calendar::paris_date;
 use navigo_sim::generate::CONTRACTS_MAX;
-use navigo_sim::summary::{audit_lines, interesting_contract, summarize, Summary};
+use navigo_sim::summary::{audit_lines, summarize_ledger, Summary};
 use navigo_sim::{drive, generate, DriveReport, Plan, PopulationConfig};
 use navigo_store::Clock;
 use navigo_store_sled::{SledStore, VerifyReport};
@@ -44,7 +44,7 @@ use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::{load_builtin_reference, open_clocked_ledger, read_whole_log};
+use crate::app::ledger::{load_builtin_reference, open_clocked_ledger_with, read_whole_log};
 use crate::app::verify::verify;
 
 /// Arguments of `demo`.
@@ -70,6 +70,10 @@ pub struct Args {
     /// counts), so that even with it the demo never records the future.
     #[arg(long, value_name = "DATE", hide = true)]
     today: Option<NaiveDate>,
+    /// For tests only: the most contract and person states the ledger holds
+    /// between commands, instead of the ledger's bound.
+    #[arg(long, value_name = "N", hide = true)]
+    state_cache_entries_max: Option<usize>,
     /// Print the summary as one JSON object (no progress bars).
     #[arg(long)]
     json: bool,
@@ -181,7 +185,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
     // 1. The ledger, with the built-in reference data (as `init`).
     let t = Instant::now();
-    let ledger = open_with_reference(data, args.seed).await?;
+    let ledger = open_with_reference(data, args.seed, args.state_cache_entries_max).await?;
     timings
         .0
         .push(("open ledger + reference data", t.elapsed()));
@@ -197,17 +201,18 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
 
-    // 4. The summary, from the world (interim, see the module documentation).
+    // 4. The summary, from the world's states, walked a chunk at a time (they
+    // need not all be resident), and the audit of one contract, from its
+    // history loaded from the store.
     let t = Instant::now();
-    // The ledger's world holds states only: the histories the ban windows and
-    // the audit read are loaded from the store first.
-    let mut streams = navigo_sim::summary::history_streams(ledger.world());
-    let interesting = interesting_contract(ledger.world());
-    streams.extend(interesting.map(navigo_events_schema::StreamId::contract));
-    ledger.load_histories(&streams).await?;
-    let summary = summarize(ledger.world(), through);
-    let audit = interesting.map(|id| (id, audit_lines(ledger.world(), id)));
-    ledger.forget_histories();
+    let (summary, interesting) = summarize_ledger(&mut ledger, through).await?;
+    let mut audit = None;
+    if let Some(id) = interesting {
+        let stream = navigo_events_schema::StreamId::contract(id);
+        ledger.load_histories(&[stream].into()).await?;
+        audit = Some((id, audit_lines(ledger.world(), id)));
+        ledger.forget_histories();
+    }
     let position = ledger.world().position;
     ledger.close().await?.close().await?;
     timings.0.push(("summary (from the world)", t.elapsed()));
@@ -256,9 +261,14 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 ///
 /// # Errors
 /// Not a ledger, a store failure (the store is closed).
-async fn open_with_reference(data: &Path, seed: u64) -> anyhow::Result<Ledger<SledStore>> {
+async fn open_with_reference(
+    data: &Path,
+    seed: u64,
+    state_cache_entries_max: Option<usize>,
+) -> anyhow::Result<Ledger<SledStore>> {
     SledStore::init(data)?;
-    let mut ledger = open_clocked_ledger(data, seed, Arc::new(SystemClock)).await?;
+    let clock = Arc::new(SystemClock);
+    let mut ledger = open_clocked_ledger_with(data, seed, clock, state_cache_entries_max).await?;
     if let Err(e) = load_builtin_reference(&mut ledger).await {
         ledger.into_store().close().await?;
         return Err(e.into());

@@ -50,14 +50,19 @@ pub async fn may_read_contract(
     let Some(person) = p.person else {
         return Ok(());
     };
-    let ledger = st.ledger.lock().await;
-    let w = ledger.world();
-    let theirs = w
-        .contract(contract)
-        .is_some_and(|c| c.holder == person || c.payer == person)
-        || w.by_payer
-            .get(&person)
-            .is_some_and(|s| s.contains(&contract));
+    let theirs = st
+        .ledger
+        .lock()
+        .await
+        .read_paged(|w| {
+            w.contract(contract)
+                .is_some_and(|c| c.holder == person || c.payer == person)
+                || w.by_payer
+                    .get(&person)
+                    .is_some_and(|s| s.contains(&contract))
+        })
+        .await
+        .map_err(ApiError::from)?;
     if theirs {
         Ok(())
     } else {

@@ -18,7 +18,7 @@ use super::{metrics, sessions};
 use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::open_clocked_ledger;
+use crate::app::ledger::open_clocked_ledger_with;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +33,10 @@ pub struct Args {
     /// the service's: for tests only.
     #[arg(long, hide = true, value_name = "MS")]
     request_timeout_ms: Option<u64>,
+    /// The most contract and person states the ledger holds between requests,
+    /// instead of the ledger's bound: for tests only.
+    #[arg(long, hide = true, value_name = "N")]
+    state_cache_entries_max: Option<usize>,
     /// The id generator's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -76,7 +80,9 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     // The service's clock judges every command: nothing is recorded after it.
-    let ledger = open_clocked_ledger(data, args.seed, clock.clone()).await?;
+    let ledger =
+        open_clocked_ledger_with(data, args.seed, clock.clone(), args.state_cache_entries_max)
+            .await?;
     // The service keeps the materialized projections itself: a `follow` of the
     // same ledger would hold their database.
     let projector = Projector::open(data).map_err(|e| {

@@ -21,7 +21,7 @@ use navigo_rules::calendar::paris_date;
 use navigo_rules::contract::state::Status;
 use serde_json::Value;
 
-use crate::app::accounts::{create_account as create, AccountError};
+use crate::app::accounts::{account_person, create_account as create, AccountError};
 use crate::app::auth::{self, Role};
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
@@ -57,16 +57,12 @@ pub async fn create_account(
     let attempt = format!("account:{client}");
     st.may_attempt(&attempt, from.ip()).await?;
     // The ledger's lock also serialises writers of the auth file.
-    let ledger = st.ledger.lock().await;
-    let created = create(
-        ledger.world(),
-        &st.auth_path,
-        login,
-        &client,
-        birth,
-        password,
-        today,
-    );
+    let mut ledger = st.ledger.lock().await;
+    let person = ledger
+        .read_paged(|w| account_person(w, &client, birth, password, today))
+        .await
+        .map_err(ApiError::from)?;
+    let created = person.and_then(|person| create(&st.auth_path, login, person, password, today));
     drop(ledger);
     // A failed link counts (it is what guessing a birth date looks like); only a
     // created account forgets the failures (another refusal must not reset them).
@@ -152,16 +148,22 @@ pub async fn my_contracts(
 ) -> Result<Json<Value>, ApiError> {
     let p = require(&c, &[Role::Customer], "list their own contracts")?;
     let person = p.person.ok_or(ApiError::Unauthorized)?;
-    let ledger = st.ledger.lock().await;
-    let w = ledger.world();
-    let mut ids: Vec<uuid::Uuid> = w.contracts_of_holder(person).map(|c| c.id).collect();
-    ids.extend(
-        w.by_payer
-            .get(&person)
-            .into_iter()
-            .flatten()
-            .filter(|id| w.contract(**id).is_some_and(|c| c.payer == person)),
-    );
+    let mut ledger = st.ledger.lock().await;
+    let mut ids = ledger
+        .read_paged(|w| {
+            let mut ids: Vec<uuid::Uuid> = w.contracts_of_holder(person).map(|c| c.id).collect();
+            ids.extend(
+                w.by_payer
+                    .get(&person)
+                    .into_iter()
+                    .flatten()
+                    .filter(|id| w.contract(**id).is_some_and(|c| c.payer == person)),
+            );
+            ids
+        })
+        .await
+        .map_err(ApiError::from)?;
+    drop(ledger);
     ids.sort();
     ids.dedup();
     answer::json(&MyContracts { contracts: ids })
@@ -177,12 +179,17 @@ pub async fn online_renewal(
     let p = require(&c, &[Role::Customer], "renew online")?;
     let id = parse_id(&id)?;
     may_read_contract(&st, &p, id).await?;
-    let ledger = st.ledger.lock().await;
-    let w = ledger.world();
-    let birth = w
-        .contract(id)
-        .and_then(|c| w.persons.get(&c.holder))
-        .map(|h| h.birth_date)
+    let birth = st
+        .ledger
+        .lock()
+        .await
+        .read_paged(|w| {
+            w.contract(id)
+                .and_then(|c| w.person(c.holder))
+                .map(|h| h.birth_date)
+        })
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::NotFound(format!("no contract {id} among yours")))?;
     account::check_online_renewal(birth, paris_date(st.clock.now())).map_err(ApiError::Refused)?;
     answer::json(&OnlineRenewal {
@@ -205,12 +212,29 @@ pub async fn attestation(
     let id = parse_id(&id)?;
     may_read_contract(&st, &p, id).await?;
     let today = paris_date(st.clock.now());
-    let ledger = st.ledger.lock().await;
-    let w = ledger.world();
+    let read = st
+        .ledger
+        .lock()
+        .await
+        .read_paged(|w| attestation_of(w, id, person, today))
+        .await
+        .map_err(ApiError::from)?;
+    answer::json(&read?)
+}
+
+/// The attestation of contract `id` for `person` on `today`
+/// (`TERM-ATTESTATION`), read from the world (it may run more than once:
+/// `Ledger::read_paged`).
+fn attestation_of(
+    w: &navigo_rules::world::World,
+    id: uuid::Uuid,
+    person: uuid::Uuid,
+    today: chrono::NaiveDate,
+) -> Result<Attestation, ApiError> {
     let mine = || ApiError::NotFound(format!("no contract {id} among yours"));
     let contract = w.contract(id).ok_or_else(mine)?;
-    let me = w.persons.get(&person).ok_or_else(mine)?;
-    let holder = w.persons.get(&contract.holder).ok_or_else(mine)?;
+    let me = w.person(person).ok_or_else(mine)?;
+    let holder = w.person(contract.holder).ok_or_else(mine)?;
     navigo_rules::contract::ended::attestation_available(contract, person, me.birth_date, today)
         .map_err(ApiError::Refused)?;
     let status = match contract.status_on(today) {
@@ -219,7 +243,7 @@ pub async fn attestation(
         Some(Status::Terminated { .. }) => AttestationStatus::Terminated,
         None => AttestationStatus::NotStarted,
     };
-    answer::json(&Attestation {
+    Ok(Attestation {
         rule: RuleId::TermAttestation,
         contract: id,
         holder: AttestationHolder {

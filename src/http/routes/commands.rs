@@ -402,13 +402,15 @@ async fn judge(
     let mut ledger = st.ledger.lock().await;
     if let Some(person) = p.person {
         for (i, c) in cmds.iter().enumerate() {
-            authz::customer_owns(ledger.world(), person, &c.command).map_err(|field| {
-                ApiError::ForbiddenField {
-                    field: at(batch.then_some(i), field),
-                    message: "a customer acts on the contracts they hold or pay, and files \
+            let owns = ledger
+                .read_paged(|w| authz::customer_owns(w, person, &c.command))
+                .await
+                .map_err(ApiError::from)?;
+            owns.map_err(|field| ApiError::ForbiddenField {
+                field: at(batch.then_some(i), field),
+                message: "a customer acts on the contracts they hold or pay, and files \
                               claims as themselves; this one is not among yours"
-                        .into(),
-                }
+                    .into(),
             })?;
         }
     }

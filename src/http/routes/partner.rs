@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::{Extension, Json};
+use chrono::NaiveDate;
 use navigo_events_schema::types::ClientNumber;
 use navigo_events_schema::views::{PartnerAnswer, PartnerCode};
 use navigo_rules::account::{
@@ -12,6 +13,7 @@ use navigo_rules::account::{
 };
 use navigo_rules::calendar::paris_date;
 use navigo_rules::contract::state::Status;
+use navigo_rules::world::{PersonState, World};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -66,12 +68,28 @@ pub async fn check(
         }
     };
     let today = paris_date(st.clock.now());
-    let ledger = st.ledger.lock().await;
-    let w = ledger.world();
+    let code = st
+        .ledger
+        .lock()
+        .await
+        .read_paged(|w| partner_code(w, &id, birth, today))
+        .await
+        .map_err(ApiError::from)?;
+    answer::json(&PartnerAnswer { code })
+}
+
+/// The answer of `PARTNER-CHECK` for `id` and `birth` on `today`, read from
+/// the world (it may run more than once: `Ledger::read_paged`).
+fn partner_code(
+    w: &World,
+    id: &PartnerIdentifier,
+    birth: NaiveDate,
+    today: NaiveDate,
+) -> PartnerCode {
     // The only persons who can match: those of the client number, or the holder
     // of the contract the pass number names (a pass is its contract's id), read
     // through the world's indexes instead of a scan of every person.
-    let candidates: Vec<&navigo_rules::world::PersonState> = match &id {
+    let candidates: Vec<&PersonState> = match id {
         PartnerIdentifier::Client(c) => w.persons_by_client_number(c.as_str()).collect(),
         PartnerIdentifier::Pass(pass) => pass
             .parse::<Uuid>()
@@ -81,37 +99,36 @@ pub async fn check(
             .into_iter()
             .collect(),
     };
-    let mut owned: Vec<(Uuid, Vec<String>, SubscriptionState)> = Vec::new();
-    for person in candidates {
-        let mut passes = Vec::new();
-        let mut state = SubscriptionState::None;
-        for c in w.contracts_of_holder(person.id) {
-            passes.push(c.id.to_string());
-            match c.status_on(today) {
-                Some(Status::Active) => state = SubscriptionState::Active,
-                Some(Status::Suspended { .. }) if state == SubscriptionState::None => {
-                    state = SubscriptionState::Suspended
+    let owned: Vec<(&PersonState, Vec<String>, SubscriptionState)> = candidates
+        .into_iter()
+        .map(|person| {
+            let mut passes = Vec::new();
+            let mut state = SubscriptionState::None;
+            for c in w.contracts_of_holder(person.id) {
+                passes.push(c.id.to_string());
+                match c.status_on(today) {
+                    Some(Status::Active) => state = SubscriptionState::Active,
+                    Some(Status::Suspended { .. }) if state == SubscriptionState::None => {
+                        state = SubscriptionState::Suspended
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        owned.push((person.id, passes, state));
-    }
-    let subjects: Vec<PartnerSubject<'_>> = owned
-        .iter()
-        .filter_map(|(pid, passes, state)| {
-            w.persons.get(pid).map(|person| PartnerSubject {
-                client_number: &person.client_number,
-                pass_numbers: passes,
-                birth_date: person.birth_date,
-                state: *state,
-            })
+            (person, passes, state)
         })
         .collect();
-    let code = match account::partner_check(&id, birth, &subjects) {
+    let subjects: Vec<PartnerSubject<'_>> = owned
+        .iter()
+        .map(|(person, passes, state)| PartnerSubject {
+            client_number: &person.client_number,
+            pass_numbers: passes,
+            birth_date: person.birth_date,
+            state: *state,
+        })
+        .collect();
+    match account::partner_check(id, birth, &subjects) {
         PartnerReturnCode::Valid => PartnerCode::Valid,
         PartnerReturnCode::NotValid => PartnerCode::NotValid,
         PartnerReturnCode::NoMatch => PartnerCode::NoMatch,
-    };
-    answer::json(&PartnerAnswer { code })
+    }
 }
