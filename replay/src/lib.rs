@@ -63,6 +63,13 @@ pub enum ReplayError {
         /// What is wrong.
         why: String,
     },
+    /// A catch-up from a slice of the log met a reference event, which touches
+    /// every row: it needs the whole log.
+    #[error("the event at position {position} touches every projection row: catch up from the whole log")]
+    WholeLogNeeded {
+        /// The last position of the tail.
+        position: u64,
+    },
     /// A hypothetical command line is malformed.
     #[error("commands line {line}: {why}")]
     BadCommand {

@@ -31,9 +31,10 @@ use std::sync::mpsc;
 
 use chrono::NaiveDate;
 use navigo_events_schema::views::{AsOf, PersonSummary};
-use navigo_events_schema::{Envelope, Event, StreamKind};
-use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
+use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
+use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::policy::Policy;
+use navigo_rules::world::World;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use uuid::Uuid;
 
@@ -215,6 +216,72 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
         contracts.extend(ix.contracts_of(&p).copied());
     }
     Some((contracts, persons))
+}
+
+/// Whether `tail` holds a reference event (catalogue, campaign): it touches
+/// every row, so its catch-up reads the whole log.
+pub fn touches_every_row(tail: &[Envelope]) -> bool {
+    tail.iter()
+        .any(|e| !matches!(e.stream.kind, StreamKind::Contract | StreamKind::Person))
+}
+
+/// The contract streams of `tail`: what a catch-up reads first, since the
+/// persons a touched contract names come from its whole stream.
+pub fn tail_contract_streams(tail: &[Envelope]) -> BTreeSet<StreamId> {
+    tail.iter()
+        .filter(|e| e.stream.kind == StreamKind::Contract)
+        .map(|e| e.stream)
+        .collect()
+}
+
+/// The streams [`ProjectionDb::catch_up_slice`] reads for `tail`, picked by
+/// the live `world`'s indexes: every id [`touched`] finds (from the tail and
+/// `contracts`, the whole streams of [`tail_contract_streams`]), and for each
+/// of them the streams its rows read ([`slice::contract_streams`],
+/// [`slice::person_streams`], which also hold every contract of the persons
+/// they name, so that the slice's own index of who holds or pays what is
+/// complete for them). A world ahead of the tail picks a superset, which
+/// changes no row: the rows fold their ids' streams, and more streams are
+/// only more ids.
+pub fn catch_up_streams(
+    world: &World,
+    tail: &[Envelope],
+    contracts: &[Envelope],
+) -> BTreeSet<StreamId> {
+    let mut ids = (BTreeSet::new(), BTreeSet::new());
+    for e in tail.iter().chain(contracts) {
+        match e.stream.kind {
+            StreamKind::Contract => {
+                ids.0.insert(e.stream.id);
+                ids.1.extend(e.event.contract_parties());
+            }
+            StreamKind::Person => {
+                ids.1.insert(e.stream.id);
+            }
+            _ => {}
+        }
+        if let Event::FraudEstablished(f) = &e.event {
+            ids.1.insert(f.fraudster);
+            ids.1.extend(f.accomplices.iter().copied());
+        }
+    }
+    for p in &ids.1 {
+        let of = world
+            .by_holder
+            .get(p)
+            .into_iter()
+            .chain(world.by_payer.get(p));
+        ids.0.extend(of.flatten().copied());
+    }
+    let mut streams: BTreeSet<StreamId> = ids.0.iter().map(|c| StreamId::contract(*c)).collect();
+    streams.extend(ids.1.iter().map(|p| StreamId::person(*p)));
+    for c in &ids.0 {
+        streams.extend(slice::contract_streams(world, *c).unwrap_or_default());
+    }
+    for p in &ids.1 {
+        streams.extend(slice::person_streams(world, *p).unwrap_or_default());
+    }
+    streams
 }
 
 /// Who person `id` is in `input`'s known fold (their own stream decides it).
@@ -952,6 +1019,54 @@ impl ProjectionDb {
             .filter(|e| e.position > g.checkpoint)
             .cloned()
             .collect();
+        self.catch_up_from(g, &new, events, true, progress)
+    }
+
+    /// [`ProjectionDb::catch_up`] without the whole log: `tail` holds the
+    /// events after the current checkpoint (from the checkpoint's next position
+    /// on, in position order; those at or before the checkpoint are skipped),
+    /// and `slice` every event, up to the tail's last, of the streams
+    /// [`catch_up_streams`] picks for that tail, in position order. The rows of
+    /// the ids the tail touches are computed from `slice` exactly as from the
+    /// whole log, since each reads only those streams.
+    ///
+    /// # Errors
+    /// [`ReplayError::NotBuilt`], [`ReplayError::Discontinuous`] for a tail
+    /// that does not start right after the checkpoint,
+    /// [`ReplayError::WholeLogNeeded`] for a tail with a reference event (it
+    /// touches every row: catch up from the whole log), a sled failure.
+    pub fn catch_up_slice(
+        &self,
+        tail: &[Envelope],
+        slice: &[Envelope],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, ReplayError> {
+        let g = self.current()?.ok_or(ReplayError::NotBuilt)?;
+        let new: Vec<Envelope> = tail
+            .iter()
+            .filter(|e| e.position > g.checkpoint)
+            .cloned()
+            .collect();
+        if let Some(first) = new.first().filter(|e| e.position != g.checkpoint + 1) {
+            return Err(ReplayError::Discontinuous {
+                position: first.position,
+                why: format!("the projections cover position {}", g.checkpoint),
+            });
+        }
+        self.catch_up_from(g, &new, slice, false, progress)
+    }
+
+    /// The catch-up of `new` (the events after `g`'s checkpoint) with the rows
+    /// computed from `events`: the whole log when `whole`, else a slice holding
+    /// the streams of every id `new` touches.
+    fn catch_up_from(
+        &self,
+        g: Generation,
+        new: &[Envelope],
+        events: &[Envelope],
+        whole: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, ReplayError> {
         let Some(last) = new.last().map(|e| e.position) else {
             return Ok(g);
         };
@@ -959,7 +1074,10 @@ impl ProjectionDb {
         // computes them (the same `LogIndex` and per-id folds), not from a fold
         // of the whole log.
         let ix = LogIndex::new(events);
-        let only = touched(&new, &ix);
+        let only = touched(new, &ix);
+        if only.is_none() && !whole {
+            return Err(ReplayError::WholeLogNeeded { position: last });
+        }
         let q = Query::on(g.at);
         let policy = Policy::default();
         let (contracts, persons): (Vec<Uuid>, Vec<Uuid>) = match &only {

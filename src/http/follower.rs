@@ -1,22 +1,34 @@
 //! The task that keeps the service's materialized projections current
 //! (`super::projector`): after every append, and at least every
 //! [`PROJECTOR_CLOCK_CHECK_MS`] to see the date change, it brings them to the
-//! head on today's date (Paris).
+//! head on today's date (Paris). A catch-up reads from the store only the
+//! events after the checkpoint and the streams of the ids they touch, so the
+//! service never holds the log: its memory does not grow with the history.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use navigo_events_schema::{Envelope, StreamId};
+use navigo_ledger_core::{Ledger, LedgerError};
+use navigo_replay::materialize::{catch_up_streams, tail_contract_streams, touches_every_row};
 use navigo_rules::calendar::paris_date;
+use navigo_store::{next_envelope, EventStore};
 
 use super::error::ApiError;
 use super::metrics::gauge;
-use super::projector;
-use super::reads::all_events;
+use super::projector::{self, Input};
 use super::state::AppState;
 
 /// How often the follower reads the clock while nothing is appended, in
 /// milliseconds: bounds how late after midnight (Paris) "today" rolls forward.
 pub const PROJECTOR_CLOCK_CHECK_MS: u64 = 1_000;
+
+/// How many times a catch-up pages in the states its choice of streams missed
+/// and chooses again: the first choice names every state it needs, so a
+/// second pass finds them resident; more passes only mean ids the ledger does
+/// not know, which pick no stream either way.
+const CATCH_UP_PAGE_IN_ROUNDS_MAX: usize = 3;
 
 /// Follows the service's appends for as long as it serves. A failure is
 /// logged and retried at the next append or clock check; the lag shows it.
@@ -43,9 +55,15 @@ async fn once(st: &AppState) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    let events = all_events(st).await?;
     let db = p.db.clone();
-    let g = tokio::task::spawn_blocking(move || projector::step(&db, &events, today))
+    let after = projector::caught_up_generation(&db, today)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map(|g| g.checkpoint);
+    let input = {
+        let mut ledger = st.ledger.lock().await;
+        read_input(&mut ledger, after).await?
+    };
+    let g = tokio::task::spawn_blocking(move || projector::step(&db, &input, today))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -54,4 +72,217 @@ async fn once(st: &AppState) -> Result<(), ApiError> {
         .set(gauge(head.saturating_sub(g.checkpoint)));
     p.reached(g);
     Ok(())
+}
+
+/// What the next step folds, read from the ledger's store (under the ledger's
+/// lock, so that the world's indexes and the store agree): with `after` (the
+/// checkpoint a catch-up continues), the events after it and the streams of
+/// the ids they touch; without, or for a tail with a reference event (which
+/// touches every row), the whole log.
+///
+/// Decision: the whole log is read for a rebuild (the first step, the
+/// midnight roll) and for a reference event, and dropped as soon as the step
+/// is done; only the catch-ups between them, the steady state under load,
+/// read slices.
+///
+/// # Errors
+/// A store failure or a corrupt record of what is read.
+pub async fn read_input<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    after: Option<u64>,
+) -> Result<Input, LedgerError> {
+    let Some(checkpoint) = after else {
+        return Ok(Input::Log(ledger.store().read_log(1).await?));
+    };
+    let head = ledger.world().position;
+    let mut tail = Vec::new();
+    let mut s = ledger.store().read_all(checkpoint + 1);
+    while let Some(e) = next_envelope(&mut s).await {
+        let e = e?;
+        if e.position > head {
+            break;
+        }
+        tail.push(e);
+    }
+    drop(s);
+    if touches_every_row(&tail) {
+        return Ok(Input::Log(ledger.store().read_log(1).await?));
+    }
+    let contracts = ledger.read_streams(&tail_contract_streams(&tail)).await?;
+    let mut streams = BTreeSet::<StreamId>::new();
+    for _ in 0..CATCH_UP_PAGE_IN_ROUNDS_MAX {
+        streams = catch_up_streams(ledger.world(), &tail, &contracts);
+        if !ledger.page_in_misses().await? {
+            break;
+        }
+    }
+    let last = tail.last().map_or(checkpoint, |e| e.position);
+    let mut slice: Vec<Envelope> = ledger.read_streams(&streams).await?;
+    slice.retain(|e| e.position <= last);
+    Ok(Input::Tail { tail, slice })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ops::RangeInclusive;
+    use std::sync::Mutex as StdMutex;
+
+    use async_trait::async_trait;
+    use navigo_events_schema::command::Command;
+    use navigo_events_schema::AppendRequest;
+    use navigo_ledger_core::ClockMode;
+    use navigo_replay::materialize::{check, ProjectionDb};
+    use navigo_rules::Policy;
+    use navigo_sim::generate::{generate, PopulationConfig, Step};
+    use navigo_store::{AppendOutcome, EnvelopeStream, Head, Limits, ManualClock, StoreError};
+    use navigo_store_sled::SledStore;
+
+    /// A sled store that records what is read: the streams, and where each
+    /// whole-log read starts.
+    struct Counting {
+        inner: SledStore,
+        streams: StdMutex<BTreeSet<StreamId>>,
+        log_reads_from: StdMutex<Vec<u64>>,
+    }
+
+    impl Counting {
+        fn forget(&self) {
+            self.streams.lock().expect("lock").clear();
+            self.log_reads_from.lock().expect("lock").clear();
+        }
+    }
+
+    #[async_trait]
+    impl EventStore for Counting {
+        async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+            self.inner.append(request).await
+        }
+        async fn append_stored(
+            &self,
+            request: AppendRequest,
+        ) -> Result<(AppendOutcome, Vec<Envelope>), StoreError> {
+            self.inner.append_stored(request).await
+        }
+        async fn read_stream(
+            &self,
+            stream: StreamId,
+            range: RangeInclusive<u64>,
+        ) -> Result<Vec<Envelope>, StoreError> {
+            self.streams.lock().expect("lock").insert(stream);
+            self.inner.read_stream(stream, range).await
+        }
+        fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
+            self.log_reads_from
+                .lock()
+                .expect("lock")
+                .push(from_position);
+            self.inner.read_all(from_position)
+        }
+        async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
+            self.log_reads_from
+                .lock()
+                .expect("lock")
+                .push(from_position);
+            self.inner.read_log(from_position).await
+        }
+        async fn head(&self) -> Result<Head, StoreError> {
+            self.inner.head().await
+        }
+        async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
+            self.inner.stream_version(stream).await
+        }
+        async fn idempotency_keys(
+            &self,
+            prefix: &str,
+            keys_max: usize,
+        ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
+            self.inner.idempotency_keys(prefix, keys_max).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_projector_catch_up_reads_only_the_tail_and_the_touched_streams_not_the_log() {
+        // Given a generated population in a ledger whose store counts its reads
+        let dir = std::env::temp_dir().join(format!("navigo-follower-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = dir.join("ledger");
+        SledStore::init(&data).expect("init");
+        let builtin_at: chrono::DateTime<chrono::Utc> =
+            "2011-06-01T00:00:00Z".parse().expect("instant");
+        let inner = SledStore::open(
+            &data,
+            Limits::default(),
+            Arc::new(ManualClock::new(builtin_at)),
+        )
+        .expect("open");
+        let store = Counting {
+            inner,
+            streams: StdMutex::default(),
+            log_reads_from: StdMutex::default(),
+        };
+        let mut ledger = Ledger::open(store, Policy::default(), 0xF0_11)
+            .await
+            .expect("ledger");
+        ledger
+            .load_builtin_reference(builtin_at, ClockMode::Import)
+            .await
+            .expect("reference data");
+        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
+        let plan = generate(
+            PopulationConfig {
+                seed: 0xF0_11,
+                contracts: 24,
+                from: navigo_testkit::d(2024, 1, 1),
+                through: navigo_testkit::d(2025, 6, 30),
+            },
+            &campaigns,
+        );
+        // The last subscription comes after the projections are built.
+        let cut = plan
+            .commands
+            .iter()
+            .rposition(|c| {
+                matches!(&c.step, Step::Command(e) if matches!(e.command, Command::Subscribe(_)))
+            })
+            .expect("a subscription");
+        navigo_sim::drive(&mut ledger, &plan.commands[..cut], &mut |_| {})
+            .await
+            .expect("drive");
+        let db = ProjectionDb::open(&data).expect("projections");
+        let day = navigo_testkit::d(2025, 7, 1);
+        let first = read_input(&mut ledger, None).await.expect("log");
+        let g = projector::step(&db, &first, day).expect("rebuild");
+        drop(first);
+        // When one more subscription is appended and the follower catches up
+        navigo_sim::drive(&mut ledger, &plan.commands[cut..=cut], &mut |_| {})
+            .await
+            .expect("drive the subscription");
+        ledger.store().forget();
+        let after = projector::caught_up_generation(&db, day)
+            .expect("current")
+            .map(|g| g.checkpoint);
+        assert_eq!(after, Some(g.checkpoint));
+        let input = read_input(&mut ledger, after).await.expect("tail");
+        let caught = projector::step(&db, &input, day).expect("catch up");
+        // Then it read the log only from the checkpoint on, and only some streams
+        let from = ledger.store().log_reads_from.lock().expect("lock").clone();
+        assert_eq!(from, vec![g.checkpoint + 1], "whole-log reads: {from:?}");
+        let all = ledger.store().inner.read_log(1).await.expect("log");
+        let every: BTreeSet<StreamId> = all.iter().map(|e| e.stream).collect();
+        let read = ledger.store().streams.lock().expect("lock").clone();
+        assert!(
+            !read.is_empty() && read.len() * 2 < every.len(),
+            "{} of {} streams read",
+            read.len(),
+            every.len()
+        );
+        // And the rows cover the head and equal the views computed from the whole log
+        assert!(matches!(input, Input::Tail { .. }));
+        assert_eq!(caught.checkpoint, all.last().map_or(0, |e| e.position));
+        assert!(caught.checkpoint > g.checkpoint);
+        assert!(check(&db, &all).expect("check").consistent());
+        let _ = db.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

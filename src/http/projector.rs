@@ -54,9 +54,41 @@ impl Projector {
     }
 }
 
-/// Brings the projections to the log `events` read on `today`: a catch-up of
-/// the events after the checkpoint when the current generation is of `today`
-/// and has the list indexes, else a rebuild on `today`.
+/// What a step of the follower folds, read from the store: the whole log
+/// (a rebuild, or a tail that touches every row), or the tail after the
+/// checkpoint with the streams of the ids it touches.
+pub enum Input {
+    /// Every stored event, in position order.
+    Log(Vec<Envelope>),
+    /// The events after the checkpoint, and every event up to the tail's last
+    /// of the streams `catch_up_streams` picks for them.
+    Tail {
+        /// The events after the checkpoint.
+        tail: Vec<Envelope>,
+        /// The streams of the touched ids.
+        slice: Vec<Envelope>,
+    },
+}
+
+/// The generation the next step on `today` catches up (see [`step`]), which
+/// reads only the tail and the slices it touches; `None` when it rebuilds.
+///
+/// # Errors
+/// A sled failure.
+pub fn caught_up_generation(
+    db: &ProjectionDb,
+    today: NaiveDate,
+) -> Result<Option<Generation>, ReplayError> {
+    match db.current()? {
+        Some(g) if g.at == today && db.indexed(g.number)? => Ok(Some(g)),
+        _ => Ok(None),
+    }
+}
+
+/// Brings the projections to the head on `today`: a catch-up of the events
+/// after the checkpoint when the current generation is of `today` and has the
+/// list indexes ([`caught_up_generation`] says which), else a rebuild on `today` from the
+/// whole log.
 ///
 /// Decision: "today" rolls forward by a rebuild on the new date, swapped in
 /// atomically, rather than by recomputing rows in place: every row's view
@@ -67,15 +99,13 @@ impl Projector {
 /// before the list indexes is rebuilt likewise.
 ///
 /// # Errors
-/// A sled failure, a view that cannot be computed.
-pub fn step(
-    db: &ProjectionDb,
-    events: &[Envelope],
-    today: NaiveDate,
-) -> Result<Generation, ReplayError> {
-    match db.current()? {
-        Some(g) if g.at == today && db.indexed(g.number)? => db.catch_up(events, &mut |_| {}),
-        _ => db.rebuild(events, today, &mut |_| {}),
+/// A sled failure, a view that cannot be computed, a tail given for a rebuild.
+pub fn step(db: &ProjectionDb, input: &Input, today: NaiveDate) -> Result<Generation, ReplayError> {
+    match (caught_up_generation(db, today)?, input) {
+        (Some(_), Input::Log(events)) => db.catch_up(events, &mut |_| {}),
+        (Some(_), Input::Tail { tail, slice }) => db.catch_up_slice(tail, slice, &mut |_| {}),
+        (None, Input::Log(events)) => db.rebuild(events, today, &mut |_| {}),
+        (None, Input::Tail { .. }) => Err(ReplayError::NotBuilt),
     }
 }
 
@@ -104,10 +134,10 @@ mod tests {
         // Given the projections kept on 2027-02-14 with part of the log
         let day = navigo_testkit::d(2027, 2, 14);
         let cut = events.len() - 2;
-        let g = step(&db, &events[..cut], day).expect("first step");
+        let g = step(&db, &Input::Log(events[..cut].to_vec()), day).expect("first step");
         assert_eq!((g.at, g.checkpoint), (day, events[cut - 1].position));
         // When more is appended the same day, then the same generation catches up
-        let g2 = step(&db, &events, day).expect("catch up");
+        let g2 = step(&db, &Input::Log(events.clone()), day).expect("catch up");
         assert_eq!(g2.number, g.number);
         assert_eq!(g2.checkpoint, events[events.len() - 1].position);
         assert!(check(&db, &events).expect("check").consistent());
@@ -121,7 +151,7 @@ mod tests {
         assert_eq!(next, navigo_testkit::d(2027, 2, 15));
         // Then the next step reads every row on the new date, as a rebuild on
         // that date does, in a new generation
-        let g3 = step(&db, &events, next).expect("roll");
+        let g3 = step(&db, &Input::Log(events.clone()), next).expect("roll");
         assert_eq!(g3.at, next);
         assert!(g3.number > g2.number);
         assert!(check(&db, &events).expect("check").consistent());

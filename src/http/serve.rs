@@ -115,7 +115,6 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         attempts: Default::default(),
         appended: Default::default(),
         checkpoint_signer,
-        events: Default::default(),
         projector,
         closing: tokio::sync::watch::channel(false).0,
     });

@@ -74,9 +74,6 @@ pub struct AppState {
     pub appended: Notify,
     /// The key that signs checkpoints (`serve --checkpoint-key`), if any.
     pub checkpoint_signer: Option<Arc<navigo_merkle::CheckpointSigner>>,
-    /// Every stored event, read once and extended with what was appended since,
-    /// so that a projection read does not re-read the whole store.
-    pub events: Mutex<Arc<Vec<navigo_events_schema::Envelope>>>,
     /// The materialized projections, kept current by the service.
     pub projector: super::projector::Projector,
     /// Set when the service stops: the pushed feeds, which never end on
