@@ -680,6 +680,115 @@ fn follow_catch_up_in_steps_equals_on_demand_through_payer_changes_frauds_and_an
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Catches `db` up with the events `events[from..cut]` as the service's
+/// follower does: the tail and the streams its ids read, picked by `world`'s
+/// indexes (a world of the log up to the tail, or ahead of it), or the whole
+/// log up to `cut` for a tail with a reference event.
+fn catch_up_as_the_service_does(
+    db: &ProjectionDb,
+    events: &[Envelope],
+    from: usize,
+    cut: usize,
+    world: &navigo_rules::world::World,
+) -> navigo_replay::materialize::Generation {
+    use navigo_replay::materialize::{catch_up_streams, tail_contract_streams, touches_every_row};
+    let tail = &events[from..cut];
+    if touches_every_row(tail) {
+        return db.catch_up(&events[..cut], &mut |_| {}).expect("catch up");
+    }
+    let upto = |streams: &std::collections::BTreeSet<StreamId>| -> Vec<Envelope> {
+        events[..cut]
+            .iter()
+            .filter(|e| streams.contains(&e.stream))
+            .cloned()
+            .collect()
+    };
+    let contracts = upto(&tail_contract_streams(tail));
+    let slice = upto(&catch_up_streams(world, tail, &contracts));
+    assert!(slice.len() <= cut);
+    db.catch_up_slice(tail, &slice, &mut |_| {})
+        .expect("catch up from the slice")
+}
+
+#[test]
+fn follow_catch_up_from_slices_equals_on_demand_through_payer_changes_frauds_and_annulments() {
+    // Given a projection rebuilt on the first third of a generated log that holds
+    // payer changes, fraud findings (naming accomplices) and annulments
+    let events = generated_population(0x5EED_0042, 120);
+    let dir = tmp("generated-follow-slices");
+    let db = ProjectionDb::open(&dir).expect("open");
+    let at = d(2026, 1, 15);
+    let mut from = events.len() / 3;
+    db.rebuild(&events[..from], at, &mut |_| {})
+        .expect("rebuild");
+    let ahead = navigo_projections::fold(&events.iter().collect::<Vec<_>>());
+    // When a follower catches up in steps, one ending just after each fraud
+    // finding and every 97 events, from the tail and the streams it touches
+    // only, picked by a world of the log so far or by one ahead of it
+    let mut cuts: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.event.type_name() == "FraudEstablished")
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(!cuts.is_empty(), "the generated log has no fraud finding");
+    cuts.extend((from..events.len()).step_by(97));
+    cuts.push(events.len());
+    cuts.retain(|c| *c > from);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut sliced = 0;
+    for (step, cut) in cuts.into_iter().enumerate() {
+        let exact;
+        let world = if step % 2 == 0 {
+            exact = navigo_projections::fold(&events[..cut].iter().collect::<Vec<_>>());
+            &exact
+        } else {
+            &ahead
+        };
+        sliced += usize::from(!navigo_replay::materialize::touches_every_row(
+            &events[from..cut],
+        ));
+        let g = catch_up_as_the_service_does(&db, &events, from, cut, world);
+        assert_eq!(g.checkpoint, events[cut - 1].position);
+        // Then after each step every stored row equals the on-demand view
+        let r = check(&db, &events[..cut]).expect("check");
+        assert!(r.consistent(), "after {cut} events: {:?}", r.mismatches);
+        from = cut;
+    }
+    assert!(sliced > 3, "{sliced} steps caught up from slices");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn follow_catch_up_from_a_slice_refuses_a_reference_event_and_a_gap() {
+    // Given a projection rebuilt on part of a log
+    let events = population(7, 8);
+    let half = events.len() / 2;
+    let dir = tmp("slice-refusals");
+    let db = ProjectionDb::open(&dir).expect("open");
+    db.rebuild(&events[..half], d(2026, 1, 15), &mut |_| {})
+        .expect("rebuild");
+    let mut reference = events[half].clone();
+    reference.stream = StreamId::catalogue();
+    // When a tail with a reference event is given with a slice, then it is
+    // refused (it touches every row: the whole log is needed), nothing moves
+    let e = db.catch_up_slice(&[reference], &events[..=half], &mut |_| {});
+    assert!(
+        matches!(e, Err(navigo_replay::ReplayError::WholeLogNeeded { .. })),
+        "{e:?}"
+    );
+    // And a tail that skips a position after the checkpoint is refused
+    let e = db.catch_up_slice(&events[half + 1..], &events, &mut |_| {});
+    assert!(
+        matches!(e, Err(navigo_replay::ReplayError::Discontinuous { .. })),
+        "{e:?}"
+    );
+    let r = check(&db, &events[..half]).expect("check");
+    assert!(r.consistent(), "{:?}", r.mismatches);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn rebuild_equals_on_demand_when_a_holder_pays_another_contract_after_ending_their_own() {
     // Given person 2 who became the payer of person 1's contract and then
