@@ -143,6 +143,16 @@ enum Command {
     /// only (docs/checkpoints.md).
     #[command(subcommand)]
     Prove(cli::prove::Args),
+    /// Write the log, or a window of it, as JSON lines an auditor checks alone.
+    ///
+    /// A header (format, version, the tree size and root at --to, the
+    /// subtrees before --from, the chain's previous hash), then one line per
+    /// record in position order: position, stream, sequence, BLAKE3 hash and
+    /// the canonical record bytes (base64), from which the chain and the RFC
+    /// 6962 root are recomputed (docs/checkpoints.md, Export). Each record is
+    /// verified as it is written; the first that does not stops the export,
+    /// naming its position, and no file is left under --out.
+    Export(cli::export::Args),
     /// Write a contract's dispute bundle as known at an instant.
     ///
     /// One self-contained JSON file: the contract's stream and the streams its
@@ -257,6 +267,7 @@ fn main() -> ExitCode {
             Command::Key(args) => cli::key::run(&data, args),
             Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
             Command::Prove(args) => cli::prove::run(&data, args).await,
+            Command::Export(args) => cli::export::run(&data, args).await,
             Command::Bundle(args) => cli::bundle::run(&data, args).await,
             Command::VerifyBundle(args) => cli::bundle::run_verify(args),
             Command::Serve(args) => http::serve::run(&data, args).await,

@@ -15,6 +15,12 @@ pub enum MerkleError {
     Shrunk { old_size: u64, new_size: u64 },
     #[error("the tree's stored nodes are missing or unreadable: {0}")]
     Storage(String),
+    #[error("a frontier of {size} leaves has {expected} subtree roots, not {got}")]
+    MalformedFrontier {
+        size: u64,
+        expected: usize,
+        got: usize,
+    },
     #[error("malformed checkpoint: {0}")]
     MalformedCheckpoint(String),
     #[error("the checkpoint's signature does not verify with the key {key}: {reason}")]

@@ -15,6 +15,7 @@
 
 mod checkpoint;
 mod error;
+mod frontier;
 mod heads;
 mod proof;
 mod tree;
@@ -23,7 +24,10 @@ pub use checkpoint::{
     generate_key, public_key_of, Checkpoint, CheckpointSigner, CheckpointVerifier,
 };
 pub use error::MerkleError;
+pub use frontier::Frontier;
 pub use heads::{check_head, StreamHead, StreamHeads};
 pub use proof::{ConsistencyProof, InclusionProof, TreeHead, PROOF_HASHES_MAX};
 pub use tlog_tiles::{Error as TlogError, Hash, HashReader, HASH_SIZE};
-pub use tree::{leaf_hash, nodes_for_append, root, stored_node_count, MemoryTree};
+pub use tree::{
+    leaf_hash, nodes_for_append, root, stored_leaf_index, stored_node_count, MemoryTree,
+};

@@ -31,6 +31,11 @@ pub fn nodes_for_append<R: HashReader>(
     Ok((first..).zip(hashes).collect())
 }
 
+/// The stored hash index of the leaf of the record of 0-based index `n`.
+pub fn stored_leaf_index(n: u64) -> u64 {
+    tlog_tiles::stored_hash_index(0, n)
+}
+
 /// How many nodes a tree of `size` records stores (about two per record).
 pub fn stored_node_count(size: u64) -> u64 {
     tlog_tiles::stored_hash_count(size)

@@ -12,6 +12,7 @@ use navigo_store::Clock;
 use super::as_of::{parse_id, parse_instant};
 use super::exit::CmdResult;
 use super::output::{name, print_json_sorted};
+use super::readonly::open_for_reading;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
@@ -47,7 +48,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
         None => None,
     };
-    let events = read_slice(data, id, Subject::ContractOrPerson).await?;
+    let readable = open_for_reading(data)?;
+    let events = read_slice(readable.path(), id, Subject::ContractOrPerson).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         // The entries alone, as the command has always printed them (the

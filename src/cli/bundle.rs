@@ -10,6 +10,7 @@ use navigo_rules::calendar::paris_date;
 
 use super::exit::CmdResult;
 use super::output::print_json;
+use super::readonly::open_for_reading;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_store;
 use crate::app::{bundle, keys};
@@ -57,7 +58,8 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
             ))
         })?
         .into();
-    let store = open_store(data)?;
+    let readable = open_for_reading(data)?;
+    let store = open_store(readable.path())?;
     let made = bundle::make(&store, contract, known_at).await;
     store.close().await?;
     print_json(&made?)?;

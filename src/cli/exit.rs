@@ -136,6 +136,12 @@ const MEANINGS: &[Meaning] = &[
         "a position or size outside the log, an unknown stream, or no checkpoint kept (stream)",
     ),
     meaning(
+        "export",
+        "every record in the window verified and the file was written under --out",
+        "a record does not verify (its position is named) or the stored tree's root does not match the records; --data is not a ledger or the store failed; no file is left under --out",
+        "bad usage, --out exists or its directory cannot be written, or a window outside the log",
+    ),
+    meaning(
         "bundle",
         "the bundle is printed",
         "--data is not a ledger, or the store failed or keeps no tree",

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::exit::CmdResult;
 use super::output::print_json;
+use super::readonly::open_for_reading;
 use crate::app::ledger::open_store;
 use crate::app::proofs;
 
@@ -51,7 +52,8 @@ pub enum Args {
 /// A position or size outside the log, an unknown stream, no checkpoint kept
 /// (for `stream`), not a ledger, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let store = open_store(data)?;
+    let readable = open_for_reading(data)?;
+    let store = open_store(readable.path())?;
     let printed = prove(&store, args).await;
     store.close().await?;
     printed?;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
+use super::readonly::open_for_reading;
 use crate::app::against::{against, open_checkpoint};
 use crate::app::verify::{verify, verify_view};
 
@@ -31,6 +32,8 @@ pub struct Args {
 /// # Errors
 /// Not a ledger, or a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    let readable = open_for_reading(data)?;
+    let data = readable.path();
     if let (Some(file), Some(key)) = (&args.against, &args.key) {
         return run_against(data, file, key, args.json).await;
     }

@@ -18,6 +18,7 @@
 mod batch;
 pub mod checkpoints;
 pub mod derived;
+pub mod export;
 pub mod format;
 pub mod frame;
 pub mod keys;
@@ -390,7 +391,7 @@ impl SledStore {
             .map_err(tree_error)
     }
 
-    fn within_head(&self, size: u64) -> Result<(), StoreError> {
+    pub(crate) fn within_head(&self, size: u64) -> Result<(), StoreError> {
         let head = self
             .head
             .read()

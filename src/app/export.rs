@@ -1,0 +1,175 @@
+//! `export`: the log written out in position order as JSON lines, with
+//! everything an auditor needs to recompute the BLAKE3 chain and the RFC 6962
+//! Merkle root from the file alone (docs/checkpoints.md, *Export*). Every
+//! record is checked as it is written; the first that does not verify stops
+//! the export, naming its position.
+
+use std::io::Write;
+
+use base64::Engine as _;
+use navigo_merkle::{leaf_hash, Frontier};
+use navigo_store::{EventStore, StoreError};
+use navigo_store_sled::SledStore;
+use serde::{Deserialize, Serialize};
+
+use super::error::BadInput;
+
+/// The name of the export format, the header's `format`.
+pub const EXPORT_FORMAT: &str = "navigo-ledger-export";
+/// The version of the export format this binary writes.
+pub const EXPORT_FORMAT_VERSION: u32 = 1;
+
+/// The first line of an export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportHeader {
+    /// [`EXPORT_FORMAT`].
+    pub format: String,
+    /// [`EXPORT_FORMAT_VERSION`].
+    pub version: u32,
+    /// The first position exported (1 for the whole log).
+    pub from: u64,
+    /// The last position exported (`from - 1` when none is).
+    pub to: u64,
+    /// The size of the tree whose root follows: `to`.
+    pub size: u64,
+    /// The Merkle root of the first `size` records, base64.
+    pub root: String,
+    /// The roots of the complete subtrees covering the records before
+    /// `from`, largest first, base64 (one per one bit of `from - 1`): with
+    /// them the root is recomputed from the exported records alone.
+    pub before: Vec<String>,
+    /// The hash of the record before `from` (64 zeros before position 1),
+    /// hex: the first exported record's `prev_hash`.
+    pub prev_hash: String,
+}
+
+/// One record line of an export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportLine {
+    /// The record's position.
+    pub position: u64,
+    /// Its stream, `kind:uuid`.
+    pub stream: String,
+    /// Its sequence in the stream, from 1.
+    pub sequence: u64,
+    /// BLAKE3 of `record`, hex: the chain's link.
+    pub hash: String,
+    /// The canonical record JSON, base64 (standard alphabet, padded): the
+    /// exact bytes the hash and the Merkle leaf cover.
+    pub record: String,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSummary {
+    /// The header written.
+    pub header: ExportHeader,
+    /// How many record lines follow it.
+    pub records: u64,
+    /// The hash of the last record written (the header's `prev_hash` when
+    /// none was): the chain head at `to`.
+    pub chain_head: String,
+}
+
+/// The window `from..=to` of a log of `head` records: by default the whole
+/// log.
+///
+/// # Errors
+/// [`BadInput`] for position 0, a window beyond the head, or `from` after `to`.
+pub fn window(from: Option<u64>, to: Option<u64>, head: u64) -> anyhow::Result<(u64, u64)> {
+    let to = to.unwrap_or(head);
+    let from = from.unwrap_or(1);
+    if from == 0 {
+        return Err(BadInput("--from 0: positions start at 1".into()).into());
+    }
+    if to > head {
+        return Err(BadInput(format!("--to {to} is after the log's last position {head}")).into());
+    }
+    // An empty window is only that of an empty log (or of --to 0).
+    if from > to && !(from == 1 && to == 0) {
+        return Err(BadInput(format!("--from {from} is after --to {to}")).into());
+    }
+    Ok((from, to))
+}
+
+/// Writes the records `from..=to` of `store` (by default the whole log) as an
+/// export to `out`: the header line, then one line per record.
+///
+/// # Errors
+/// [`BadInput`] for a window outside the log; [`StoreError::Corrupt`] naming
+/// the first record that does not verify (what was written before it is
+/// incomplete: the caller discards it); the stored tree's root not matching
+/// the records; a write failure.
+pub async fn export(
+    store: &SledStore,
+    from: Option<u64>,
+    to: Option<u64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExportSummary> {
+    let head = EventStore::head(store).await?.position;
+    let (from, to) = window(from, to, head)?;
+    let root = store.tree_head(to)?.root;
+    let mut frontier = store.tree_frontier(from - 1)?;
+    let records = store.export_records(from, to)?;
+    let header = ExportHeader {
+        format: EXPORT_FORMAT.into(),
+        version: EXPORT_FORMAT_VERSION,
+        from,
+        to,
+        size: to,
+        root: root.to_string(),
+        before: frontier.hashes().iter().map(ToString::to_string).collect(),
+        prev_hash: records.prev_hash().to_string(),
+    };
+    write_line(out, &header)?;
+    let mut chain_head = header.prev_hash.clone();
+    let mut written = 0;
+    for record in records {
+        let r = record?;
+        frontier.append(leaf_hash(&r.canonical));
+        chain_head = r.hash.to_string();
+        let line = ExportLine {
+            position: r.position,
+            stream: r.stream.to_string(),
+            sequence: r.stream_seq,
+            hash: chain_head.clone(),
+            record: base64::engine::general_purpose::STANDARD.encode(&r.canonical),
+        };
+        write_line(out, &line)?;
+        written += 1;
+    }
+    check_root(&frontier, to, &root)?;
+    Ok(ExportSummary {
+        header,
+        records: written,
+        chain_head,
+    })
+}
+
+/// The root recomputed from the records written must be the stored tree's,
+/// the root the header states and checkpoints sign.
+fn check_root(
+    frontier: &Frontier,
+    to: u64,
+    stored: &navigo_merkle::Hash,
+) -> Result<(), StoreError> {
+    let computed = frontier.root();
+    if computed == *stored {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        position: to,
+        why: format!(
+            "the records up to position {to} have Merkle root {computed}, the stored tree says \
+             {stored}: the stored tree is damaged (run verify)"
+        ),
+    })
+}
+
+fn write_line(out: &mut impl Write, value: &impl Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The log read out for an export: every record of a window of positions in
+//! order, each checked as it is read (its stored hash, its position, its link
+//! to the record before it, its leaf in the stored Merkle tree), with what a
+//! verifier needs to recompute the tree's root from the window alone (the
+//! frontier of the records before it).
+
+use navigo_events_schema::envelope::HASH_LEN;
+use navigo_events_schema::{decode_record, Hash, StreamId};
+use navigo_merkle::{Frontier, HashReader};
+use navigo_store::StoreError;
+
+use crate::read::{check_hash, unframe_at};
+use crate::writer::storage;
+use crate::{keys, merkle, SledStore};
+
+/// One record as an export writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedRecord {
+    /// Its position in the log.
+    pub position: u64,
+    /// Its stream.
+    pub stream: StreamId,
+    /// Its sequence in the stream.
+    pub stream_seq: u64,
+    /// Its BLAKE3 hash (of `canonical`), the chain's link.
+    pub hash: Hash,
+    /// The canonical JSON the hash, and the Merkle leaf, cover.
+    pub canonical: Vec<u8>,
+}
+
+/// The records of positions `next..=to`, each checked before it is returned;
+/// the first that does not check ends the iteration with
+/// [`StoreError::Corrupt`] naming its position.
+pub struct ExportRecords<'a> {
+    store: &'a SledStore,
+    next: u64,
+    to: u64,
+    /// The hash of the record before `next` (the genesis hash before 1).
+    prev: Hash,
+    failed: bool,
+}
+
+impl SledStore {
+    /// The frontier of the stored Merkle tree of the first `size` records.
+    ///
+    /// # Errors
+    /// A size beyond the durable head, or a node that cannot be read.
+    pub fn tree_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
+        self.within_head(size)?;
+        Frontier::of_stored(size, &merkle::Nodes::new(&self.tree))
+            .map_err(|e| StoreError::Storage(format!("the Merkle tree: {e}")))
+    }
+
+    /// The records of positions `from..=to` for an export, checked one by one
+    /// as they are read (see [`ExportRecords`]).
+    ///
+    /// # Errors
+    /// `from` is 0, `to` is beyond the durable head, or the record before
+    /// `from`, whose hash the first record must link to, does not verify.
+    pub fn export_records(&self, from: u64, to: u64) -> Result<ExportRecords<'_>, StoreError> {
+        if from == 0 {
+            return Err(StoreError::Storage("positions start at 1".into()));
+        }
+        self.within_head(to)?;
+        let prev = match from - 1 {
+            0 => Hash::GENESIS,
+            before => self.checked_record(before)?.0,
+        };
+        Ok(ExportRecords {
+            store: self,
+            next: from,
+            to,
+            prev,
+            failed: false,
+        })
+    }
+
+    /// The record (`hash ‖ canonical JSON`) at `position` and its hash, the
+    /// hash checked.
+    fn checked_record(&self, position: u64) -> Result<(Hash, Vec<u8>), StoreError> {
+        let stored = self
+            .tree
+            .get(keys::log_key(position))
+            .map_err(storage)?
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                why: "record missing below the head".into(),
+            })?;
+        let record = unframe_at(position, self.format, &stored)?;
+        check_hash(position, &record)?;
+        let hash = record
+            .get(..HASH_LEN)
+            .and_then(|h| <[u8; HASH_LEN]>::try_from(h).ok())
+            .map(Hash)
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                why: "record shorter than its hash".into(),
+            })?;
+        Ok((hash, record.into_owned()))
+    }
+}
+
+impl ExportRecords<'_> {
+    /// The hash the next record must link to: the hash of the record before
+    /// it (the genesis hash before position 1).
+    pub fn prev_hash(&self) -> Hash {
+        self.prev
+    }
+
+    fn check(&self, position: u64) -> Result<ExportedRecord, StoreError> {
+        let corrupt = |why: String| StoreError::Corrupt { position, why };
+        let (hash, mut record) = self.store.checked_record(position)?;
+        let env = decode_record(&record).map_err(|e| corrupt(format!("undecodable: {e}")))?;
+        if env.position != position {
+            return Err(corrupt(format!(
+                "the record stored under position {position} says position {}",
+                env.position
+            )));
+        }
+        if env.prev_hash != self.prev {
+            return Err(corrupt(format!(
+                "chain broken: prev_hash {} but the record before hashes to {}",
+                env.prev_hash, self.prev
+            )));
+        }
+        let canonical = record.split_off(HASH_LEN);
+        let index = navigo_merkle::stored_leaf_index(position - 1);
+        let stored_leaf = merkle::Nodes::new(&self.store.tree)
+            .read_hashes(&[index])
+            .map_err(|e| corrupt(format!("its Merkle leaf cannot be read: {e}")))?;
+        if stored_leaf.first() != Some(&navigo_merkle::leaf_hash(&canonical)) {
+            return Err(corrupt(
+                "its leaf in the stored Merkle tree is not SHA-256(0x00 ‖ record)".into(),
+            ));
+        }
+        Ok(ExportedRecord {
+            position,
+            stream: env.stream,
+            stream_seq: env.stream_seq,
+            hash,
+            canonical,
+        })
+    }
+}
+
+impl Iterator for ExportRecords<'_> {
+    type Item = Result<ExportedRecord, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.next > self.to {
+            return None;
+        }
+        let checked = self.check(self.next);
+        match &checked {
+            Ok(r) => {
+                self.prev = r.hash;
+                self.next += 1;
+            }
+            Err(_) => self.failed = true,
+        }
+        Some(checked)
+    }
+}
