@@ -5,59 +5,20 @@
 //! leaves no file. And every reading command an auditor runs works on a
 //! read-only copy of the data directory without writing into it.
 
+mod auditor_cli;
+
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::Engine as _;
 use navigo_merkle::{leaf_hash, CheckpointVerifier, Frontier, Hash};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
-const STREAM_A: &str = "contract:01920000-0000-7000-8000-0000000000aa";
-const STREAM_B: &str = "contract:01920000-0000-7000-8000-0000000000bb";
+use auditor_cli::{json, ok, run, Out, STREAM_A, STREAM_B};
+
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(data: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let mut child = Command::new(BIN)
-        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args, None);
-    assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
-    out.stdout
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 /// A ledger of `n` records on two streams, a signing key and its public
 /// half, in a directory removed on drop.

@@ -4,9 +4,9 @@
 //! catching the insider attacks the chain alone cannot (a rewritten newest
 //! record with its hash recomputed, a cut tail).
 
-use std::io::Write;
+mod auditor_cli;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use navigo_merkle::{
     check_head, leaf_hash, Checkpoint, CheckpointVerifier, ConsistencyProof, Hash, InclusionProof,
@@ -14,9 +14,7 @@ use navigo_merkle::{
 };
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
-const STREAM_A: &str = "contract:01920000-0000-7000-8000-0000000000aa";
-const STREAM_B: &str = "contract:01920000-0000-7000-8000-0000000000bb";
+use auditor_cli::{json, ok, run, Out, STREAM_A, STREAM_B};
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -25,42 +23,6 @@ fn fresh_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(data: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let mut child = Command::new(BIN)
-        // Time in tests is injected: the binary's clock stands at this instant.
-        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args, None);
-    assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
-    out.stdout
 }
 
 fn line(stream: &str, reference: &str) -> String {
@@ -170,10 +132,6 @@ fn hash(v: &Value) -> Hash {
 
 fn hashes(v: &Value) -> Vec<Hash> {
     v.as_array().unwrap().iter().map(hash).collect()
-}
-
-fn json(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 /// What an insider with write access does to the newest record: edits its
