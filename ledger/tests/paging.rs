@@ -8,67 +8,23 @@
 //! - a ledger reopened with a tiny cache loads no state at open and goes on
 //!   writing the same log.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+mod population;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::path::Path;
+
+use chrono::NaiveDate;
 use navigo_events_schema::Envelope;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_rules::Policy;
 use navigo_sim::driver::{drive, resolve_paged, send};
-use navigo_sim::generate::{generate, Plan, PopulationConfig};
-use navigo_store::{EventStore, Limits, ManualClock};
-use navigo_store_sled::SledStore;
+use navigo_sim::generate::Plan;
+use navigo_store::EventStore;
 use proptest::prelude::*;
+
+use population::{builtin_at, fresh_dir, open_store, plan, rt};
 
 /// The cache of the bounded ledgers: smaller than any command's working set.
 const TINY_CACHE_ENTRIES: usize = 4;
-
-static NEXT: AtomicU64 = AtomicU64::new(1);
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("paging-tests")
-        .join(format!("{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn builtin_at() -> DateTime<Utc> {
-    "2011-06-01T00:00:00Z".parse().unwrap()
-}
-
-fn open_store(dir: &Path) -> SledStore {
-    SledStore::init(dir).unwrap();
-    SledStore::open(
-        dir,
-        Limits::default(),
-        Arc::new(ManualClock::new(builtin_at())),
-    )
-    .unwrap()
-}
-
-fn plan(seed: u64, contracts: u32) -> Plan {
-    let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
-    generate(
-        PopulationConfig {
-            seed,
-            contracts,
-            from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-            through: NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
-        },
-        &campaigns,
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Everything a stored event is, as comparable text.
 fn canonical(e: &Envelope) -> String {

@@ -8,9 +8,9 @@
 //! - the ledger's world holds states, indexes and versions only, within named
 //!   bounds, whatever the length of the log.
 
+mod population;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::AnnulEvent;
@@ -22,55 +22,12 @@ use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_rules::world::World;
 use navigo_rules::Policy;
 use navigo_sim::driver::{resolve, send};
-use navigo_sim::generate::{generate, Plan, PopulationConfig};
-use navigo_store::{DerivedBatch, EventStore, Limits, ManualClock};
+use navigo_sim::generate::Plan;
+use navigo_store::{DerivedBatch, EventStore};
 use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 
-static NEXT: AtomicU64 = AtomicU64::new(1);
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("snapshot-tests")
-        .join(format!("{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn builtin_at() -> DateTime<Utc> {
-    "2011-06-01T00:00:00Z".parse().unwrap()
-}
-
-fn open_store(dir: &Path) -> SledStore {
-    SledStore::init(dir).unwrap();
-    SledStore::open(
-        dir,
-        Limits::default(),
-        Arc::new(ManualClock::new(builtin_at())),
-    )
-    .unwrap()
-}
-
-fn plan(seed: u64, contracts: u32) -> Plan {
-    let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
-    generate(
-        PopulationConfig {
-            seed,
-            contracts,
-            from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-            through: NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
-        },
-        &campaigns,
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use population::{builtin_at, fresh_dir, open_store, plan, rt};
 
 /// Everything a world holds but its histories and keys, as comparable bytes: the
 /// snapshot's own encoding (states, indexes, versions, head) and the catalogue.
