@@ -27,7 +27,7 @@ use navigo_events_schema::event::CampaignPublished;
 use navigo_events_schema::{Hash, StreamId};
 use navigo_rules::contract::state::ContractState;
 use navigo_rules::world::{PersonState, World};
-use navigo_store::{next_envelope, EventStore, StoreError};
+use navigo_store::StoreError;
 use uuid::Uuid;
 
 /// The name of the snapshot in the store's derived data.
@@ -173,58 +173,4 @@ pub fn decode(bytes: &[u8]) -> Result<World, Refused> {
         head_recorded_at: s.head_recorded_at,
         ..World::default()
     })
-}
-
-/// The stored snapshot as a world, checked against the store: the position it
-/// covers is in the log and the log's record there has the hash it names; its
-/// catalogue folded from the catalogue stream as of that position. `Ok(None)`
-/// when there is no snapshot; `Ok(Some(Err))` when there is one that does not
-/// verify (the caller folds the log instead).
-///
-/// # Errors
-/// A storage failure or a corrupt record.
-pub async fn load<S: EventStore>(store: &S) -> Result<Option<Result<World, Refused>>, StoreError> {
-    let Some(bytes) = store.read_derived(SNAPSHOT_NAME).await? else {
-        return Ok(None);
-    };
-    let mut world = match decode(&bytes) {
-        Ok(w) => w,
-        Err(r) => return Ok(Some(Err(r))),
-    };
-    drop(bytes);
-    let head = store.head().await?.position;
-    if world.position > head {
-        return Ok(Some(Err(Refused::BeyondHead {
-            position: world.position,
-            head,
-        })));
-    }
-    if world.position > 0 {
-        let mut at = store.read_all(world.position);
-        let record = next_envelope(&mut at).await.transpose()?;
-        if record.map(|e| (e.position, e.hash)) != Some((world.position, world.head_hash)) {
-            return Ok(Some(Err(Refused::OtherLog {
-                position: world.position,
-            })));
-        }
-    }
-    fold_catalogue(store, &mut world).await?;
-    Ok(Some(Ok(world)))
-}
-
-/// Folds the catalogue stream's events up to the world's position, skipping the
-/// annulled ones (as the world's rebuild of a stream does).
-async fn fold_catalogue<S: EventStore>(store: &S, world: &mut World) -> Result<(), StoreError> {
-    let version = world.version(StreamId::catalogue());
-    let events = store
-        .read_stream(StreamId::catalogue(), 1..=version)
-        .await?;
-    let annulled: BTreeSet<Uuid> = events
-        .iter()
-        .filter_map(|e| e.event.annulled_event_id())
-        .collect();
-    for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
-        world.catalogue.apply(&e.event);
-    }
-    Ok(())
 }
