@@ -1,11 +1,13 @@
 //! The `navigo-ledger` binary: exit codes, messages and what each subcommand
 //! leaves on disk.
 
-use std::io::Write;
+mod cli_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
+use cli_support::{run, run_bytes, BIN};
+
 const STREAM: &str = "contract:01920000-0000-7000-8000-0000000000ff";
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -14,36 +16,6 @@ fn fresh_dir(name: &str) -> PathBuf {
         .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(data: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let mut child = Command::new(BIN)
-        // Time in tests is injected: the binary's clock stands at this instant.
-        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 fn line(expected: Option<u64>, reference: &str) -> String {
@@ -507,26 +479,6 @@ fn demo_never_writes_the_future_default_through_is_yesterday_and_todays_apply_fo
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(v["chain"]["head"], summary["chain"]["head"], "{v}");
-}
-
-/// Runs the binary with raw bytes on stdin (a line that is not UTF-8).
-fn run_bytes(data: &Path, args: &[&str], stdin: &[u8]) -> Out {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 /// A registration of person `n` as a command line of `apply`, with `key`.

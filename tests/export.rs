@@ -5,7 +5,7 @@
 //! leaves no file. And every reading command an auditor runs works on a
 //! read-only copy of the data directory without writing into it.
 
-mod auditor_cli;
+mod cli_support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
@@ -16,7 +16,7 @@ use base64::Engine as _;
 use navigo_merkle::{leaf_hash, CheckpointVerifier, Frontier, Hash};
 use serde_json::Value;
 
-use auditor_cli::{json, ok, run, Out, STREAM_A, STREAM_B};
+use cli_support::{json, ok, run, Out, STREAM_A, STREAM_B};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

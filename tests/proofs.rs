@@ -4,7 +4,7 @@
 //! catching the insider attacks the chain alone cannot (a rewritten newest
 //! record with its hash recomputed, a cut tail).
 
-mod auditor_cli;
+mod cli_support;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +14,7 @@ use navigo_merkle::{
 };
 use serde_json::Value;
 
-use auditor_cli::{json, ok, run, Out, STREAM_A, STREAM_B};
+use cli_support::{json, ok, run, Out, STREAM_A, STREAM_B};
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

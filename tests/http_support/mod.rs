@@ -4,6 +4,9 @@
 //! connections.
 #![allow(dead_code)]
 
+#[path = "../cli_support/mod.rs"]
+mod cli_support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -19,32 +22,8 @@ pub const NOW: &str = "2027-10-15T08:00:00Z";
 pub const ALICE_PASSWORD: &str = "Secret2027ok";
 
 pub fn cli(data: &Path, args: &[&str], stdin: &str) -> (i32, String) {
-    let mut child = Command::new(BIN)
-        // Time in tests is injected: the binary's clock stands at this instant.
-        .env("NAVIGO_TEST_NOW", NOW)
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().expect("code"),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let out = cli_support::run(data, args, Some(stdin));
+    (out.code, format!("{}{}", out.stdout, out.stderr))
 }
 
 pub struct Server {
