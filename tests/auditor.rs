@@ -7,10 +7,13 @@
 //! between the two instants compared. A flipped byte in one of the contract's
 //! records is then named by `verify` and refused by `audit` and `diff`.
 
+mod cli_support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
+
+use cli_support::Out;
 
 use navigo_events_schema::{Envelope, StreamId, StreamKind};
 use navigo_store::{Limits, ManualClock};
@@ -24,26 +27,9 @@ const SEED: &str = "2024";
 /// The last simulated day, and the effective date the diffs read.
 const THROUGH: &str = "2024-12-31";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs the binary on `data` with nothing on its stdin.
 fn run(data: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
-        // Time in tests is injected: the binary's clock stands at this instant.
-        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cli_support::run(data, args, None)
 }
 
 fn json(out: &Out, what: &str) -> Value {

@@ -3,33 +3,18 @@
 //! malformed date, an instant in the future (exit 2 with a message naming the
 //! argument).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod cli_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
+use std::path::{Path, PathBuf};
+
+use cli_support::Out;
+
 const CONTRACT: &str = "0196a000-0000-7000-8000-00000000000a";
 const PERSON: &str = "0196a000-0000-7000-8000-0000000000a1";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs the binary on `data` with nothing on its stdin.
 fn run(data: &Path, args: &[&str]) -> Out {
-    let out = Command::new(BIN)
-        // Time in tests is injected: the binary's clock stands at this instant.
-        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run the binary");
-    Out {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("utf-8"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8"),
-    }
+    cli_support::run(data, args, None)
 }
 
 /// A ledger with the year scenario applied (tests/scenarios/year.jsonl), in a
