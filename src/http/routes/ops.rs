@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use navigo_events_schema::views::{Health, Live, Readiness, Ready};
+use navigo_store_sled::VerifyReport;
 use serde_json::Value;
 
 use crate::app::auth::Role;
@@ -67,14 +68,21 @@ pub async fn verify(
     Extension(p): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "verify the ledger")?;
+    answer::json(&verify_answer(&verify_detached(&st).await?))
+}
+
+/// Runs the store's whole verification on a blocking thread, holding the
+/// writer's lock only to start it and taking one of the verification turns,
+/// so that commands and reads go on meanwhile.
+pub(crate) async fn verify_detached(st: &AppState) -> Result<VerifyReport, ApiError> {
     let _turn = st
         .verifying
         .acquire()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let task = st.ledger.lock().await.store().detached_verify();
-    let r = tokio::task::spawn_blocking(task)
+    tokio::task::spawn_blocking(task)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    answer::json(&verify_answer(&r))
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
 }

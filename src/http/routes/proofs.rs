@@ -20,6 +20,7 @@ use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
 use crate::http::extract::{body_object, str_field};
+use crate::http::routes::ops::verify_detached;
 use crate::http::state::AppState;
 
 /// The roles that read checkpoints: auditors, and the operator's system role
@@ -187,15 +188,7 @@ pub async fn against(
     let key = str_field(&m, "public_key")?
         .ok_or_else(|| ApiError::bad("public_key", "required: a verifier key line"))?;
     let (key, checkpoint) = open_note(key, note)?;
-    let _turn = st
-        .verifying
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let task = st.ledger.lock().await.store().detached_verify();
-    let report = tokio::task::spawn_blocking(task)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let report = verify_detached(&st).await?;
     let ledger = st.ledger.lock().await;
     let v = against::against_store(ledger.store(), &report, &checkpoint, &key)
         .await
