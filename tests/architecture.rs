@@ -776,6 +776,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("navigo-testkit", &["navigo-events-schema", "navigo-rules"]),
+    // The independent verifier is written from the documents alone: no
+    // workspace crate (`independent_verifier_depends_on_no_navigo_crate`).
+    ("navigo-verifier", &[]),
     (
         "navigo-ledger",
         &[
@@ -847,6 +850,30 @@ fn crates_depend_on_the_layers_below_them_only() {
     assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
 }
 
+#[test]
+fn independent_verifier_depends_on_no_navigo_crate() {
+    // Given the independent verifier's manifest as Cargo reads it,
+    let packages = workspace();
+    let verifier = packages
+        .iter()
+        .find(|p| p.name == "navigo-verifier")
+        .expect("the independent verifier is a workspace member");
+    // then none of its normal dependencies is a navigo crate (a shared
+    // mistake could then only come from the documents), while it does read
+    // what it needs (the graph sees its dependencies).
+    let navigo: Vec<&str> = verifier
+        .deps
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .filter(|d| d.starts_with("navigo"))
+        .collect();
+    assert!(
+        navigo.is_empty(),
+        "navigo-verifier depends on {navigo:?}: it must be written from the documents alone"
+    );
+    assert!(verifier.deps.iter().any(|(d, _)| d == "ed25519-dalek"));
+}
+
 /// Where a reach is allowed: a package, and the file (module path) when only
 /// one may ("" for every file of the package).
 type Allowed = &'static [(&'static str, &'static str)];
@@ -877,6 +904,9 @@ const REACHES: &[(&[&str], Allowed)] = &[
             ("navigo-store-sled", ""),
             ("navigo-replay", "materialize"),
             ("navigo-store-postgres", "cluster"),
+            // Its binary reads the files it checks (its library takes bytes;
+            // `main` and `lib` share the crate's root module path).
+            ("navigo-verifier", ""),
         ],
     ),
     (
