@@ -24,6 +24,7 @@
 pub mod cluster;
 pub mod derived;
 mod error;
+pub mod merkle;
 pub mod read;
 pub mod schema;
 mod verify;
@@ -34,7 +35,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::{Assigned, Envelope, StreamId};
+use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
 use navigo_store::assign::Prepared;
 use navigo_store::check::check_record;
 use navigo_store::verify::VerifyReport;
@@ -236,6 +239,7 @@ impl PgStore {
             let conn = read.get().await.map_err(pool)?;
             schema::check_version(&**conn, &config.schema).await?;
             recover_head(&conn, &sql).await?;
+            merkle::catch_up(&conn, &sql).await?;
         }
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let writer = Writer {
@@ -243,6 +247,7 @@ impl PgStore {
             sql: sql.clone(),
             limits,
             clock,
+            frontier: None,
         };
         let writer = tokio::spawn(writer.run(rx));
         Ok(PgStore {
@@ -305,6 +310,17 @@ impl PgStore {
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         let conn = self.read.get().await.map_err(pool)?;
         verify::verify(&conn, &self.sql).await
+    }
+
+    /// Refuses a tree of `size` records when the log holds fewer.
+    async fn within_head(&self, size: u64) -> Result<(), StoreError> {
+        let head = self.head().await?.position;
+        if size > head {
+            return Err(merkle::tree_error(format!(
+                "a tree of {size} records asked of a log of {head}"
+            )));
+        }
+        Ok(())
     }
 
     /// Counts idempotency keys and the bytes the ledger takes on the server.
@@ -445,5 +461,61 @@ impl EventStore for PgStore {
         batch: &navigo_store::DerivedBatch,
     ) -> Result<(), StoreError> {
         derived::write_entries(&self.read, &self.sql, space, batch).await
+    }
+
+    async fn tree_head(&self, size: u64) -> Result<TreeHead, StoreError> {
+        self.within_head(size).await?;
+        let conn = self.read.get().await.map_err(pool)?;
+        let root = merkle::read_with(&conn, &self.sql, |n| navigo_merkle::root(size, n)).await?;
+        Ok(TreeHead { size, root })
+    }
+
+    async fn prove_inclusion(
+        &self,
+        size: u64,
+        position: u64,
+    ) -> Result<(InclusionProof, Vec<u8>), StoreError> {
+        self.within_head(size).await?;
+        let index = position
+            .checked_sub(1)
+            .ok_or_else(|| merkle::tree_error("position 0"))?;
+        let conn = self.read.get().await.map_err(pool)?;
+        let proof =
+            merkle::read_with(&conn, &self.sql, |n| InclusionProof::prove(size, index, n)).await?;
+        let stmt = conn.prepare_cached(&self.sql.record_at).await.map_err(pg)?;
+        let row = conn
+            .query_opt(&stmt, &[&to_i64(position)?])
+            .await
+            .map_err(pg)?
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                why: "record missing below the head".into(),
+            })?;
+        let record: &[u8] = row.try_get(0).map_err(pg)?;
+        check_record(position, record)?;
+        let canonical = record.get(HASH_LEN..).unwrap_or_default().to_vec();
+        Ok((proof, canonical))
+    }
+
+    async fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
+        self.within_head(new).await?;
+        let conn = self.read.get().await.map_err(pool)?;
+        merkle::read_with(&conn, &self.sql, |n| ConsistencyProof::prove(old, new, n)).await
+    }
+
+    async fn stream_heads(&self, size: u64) -> Result<StreamHeads, StoreError> {
+        self.within_head(size).await?;
+        let conn = self.read.get().await.map_err(pool)?;
+        merkle::stream_heads(&conn, &self.sql, size).await
+    }
+
+    async fn keep_checkpoint(&self, signed_note: &[u8]) -> Result<u64, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        merkle::keep_checkpoint(&conn, &self.sql, signed_note).await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        merkle::checkpoints(&conn, &self.sql).await
     }
 }

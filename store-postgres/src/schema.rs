@@ -12,7 +12,9 @@
 //! ledger's snapshots, in chunks, outside the hash chain) and an index ordering
 //! idempotency keys by their bytes, for prefix reads;
 //! `migrations/0003_derived_entries.sql` adds `derived_entries` (keyed derived
-//! data: the ledger's folded states, one row each).
+//! data: the ledger's folded states, one row each); `migrations/0004_merkle.sql`
+//! adds `tree_nodes` (the Merkle tree over the log, by stored hash index) and
+//! `checkpoints` (the signed checkpoints kept, append-only).
 
 use tokio_postgres::GenericClient;
 
@@ -30,10 +32,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "derived_entries",
         include_str!("../migrations/0003_derived_entries.sql"),
     ),
+    (4, "merkle", include_str!("../migrations/0004_merkle.sql")),
 ];
 
 /// The version this build reads and writes.
-pub const VERSION: i32 = 3;
+pub const VERSION: i32 = 4;
 
 /// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
 pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
@@ -241,6 +244,22 @@ pub(crate) struct Sql {
     pub(crate) entries_upsert: String,
     /// Deletes the entries of a space under the keys given as an array.
     pub(crate) entries_delete: String,
+    /// The tree nodes under the stored hash indexes given as an array.
+    pub(crate) nodes_get: String,
+    /// The tree nodes whose index is in `[$1, $2]`, in index order.
+    pub(crate) nodes_between: String,
+    /// Inserts tree nodes given as two arrays (indexes, hashes).
+    pub(crate) nodes_insert: String,
+    /// The largest stored hash index (null without nodes).
+    pub(crate) nodes_last: String,
+    /// Every stream's version and last position among the first `$1` records.
+    pub(crate) stream_heads: String,
+    /// Locks the checkpoints against another keeper until the transaction ends.
+    pub(crate) checkpoints_lock: String,
+    /// Keeps a checkpoint under the next number, returning it.
+    pub(crate) checkpoint_insert: String,
+    /// Every checkpoint, by number.
+    pub(crate) checkpoints_all: String,
 }
 
 impl Sql {
@@ -250,6 +269,7 @@ impl Sql {
         let (events, head, idem) = (t("events"), t("head"), t("idempotency"));
         let derived = t("derived");
         let entries = t("derived_entries");
+        let (nodes, checkpoints) = (t("tree_nodes"), t("checkpoints"));
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
@@ -343,6 +363,26 @@ impl Sql {
             entries_delete: format!(
                 "DELETE FROM {entries} WHERE space = $1 AND key = ANY($2::bytea[])"
             ),
+            nodes_get: format!("SELECT idx, hash FROM {nodes} WHERE idx = ANY($1::bigint[])"),
+            nodes_between: format!(
+                "SELECT idx, hash FROM {nodes} WHERE idx BETWEEN $1 AND $2 ORDER BY idx"
+            ),
+            nodes_insert: format!(
+                "INSERT INTO {nodes} (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
+            ),
+            nodes_last: format!("SELECT max(idx) FROM {nodes}"),
+            // Within a stream, sequences and positions grow together, so the
+            // two maxima belong to the same record.
+            stream_heads: format!(
+                "SELECT stream_kind, stream_id, max(stream_seq), max(position) FROM {events} \
+                 WHERE position <= $1 GROUP BY stream_kind, stream_id"
+            ),
+            checkpoints_lock: format!("LOCK TABLE {checkpoints} IN EXCLUSIVE MODE"),
+            checkpoint_insert: format!(
+                "INSERT INTO {checkpoints} (number, note) \
+                 SELECT COALESCE(max(number), 0) + 1, $1 FROM {checkpoints} RETURNING number"
+            ),
+            checkpoints_all: format!("SELECT number, note FROM {checkpoints} ORDER BY number"),
         }
     }
 }

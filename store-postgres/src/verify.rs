@@ -14,6 +14,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{pg, to_i64};
+use crate::merkle::{covered, leaf_of, parse_node, Nodes};
 use crate::schema::Sql;
 use crate::writer::{parse_head, parse_kind};
 
@@ -26,6 +27,12 @@ struct Walk {
     head: Head,
     /// The last sequence of each stream.
     seqs: HashMap<StreamId, u64>,
+    /// The Merkle tree's frontier, computed from the records checked so far
+    /// (never read from the stored nodes, which are what is checked).
+    tree: Nodes,
+    /// The records the stored tree covers (all of them once a store of this
+    /// version opened the ledger).
+    tree_covered: u64,
 }
 
 impl Walk {
@@ -40,7 +47,12 @@ impl Walk {
 
     /// Checks the row stored at `expected`: the record itself, its place in
     /// the chain and in its stream, then the columns against the record.
-    fn check(&self, expected: u64, row: &Row) -> Result<Result<Envelope, Problem>, StoreError> {
+    fn check(
+        &mut self,
+        expected: u64,
+        row: &Row,
+        stored: &HashMap<u64, navigo_merkle::Hash>,
+    ) -> Result<Result<Envelope, Problem>, StoreError> {
         let position: i64 = row.try_get(0).map_err(pg)?;
         if u64::try_from(position).ok() != Some(expected) {
             let next_found = u64::try_from(position).ok();
@@ -51,6 +63,9 @@ impl Walk {
             Ok(env) => env,
             Err(p) => return Ok(Err(p)),
         };
+        if let Some(p) = self.tree_problem(expected, bytes, stored)? {
+            return Ok(Err(p));
+        }
         if let Some(p) = self.chain_problem(&env) {
             return Ok(Err(p));
         }
@@ -68,6 +83,30 @@ impl Walk {
             }));
         }
         Ok(Ok(env))
+    }
+
+    /// The Merkle tree's nodes the record at `position` completes are stored
+    /// (in `stored`, the chunk's nodes) and equal to what its leaf and the
+    /// records before give. Records the stored tree does not cover yet are
+    /// not checked against it.
+    fn tree_problem(
+        &mut self,
+        position: u64,
+        record: &[u8],
+        stored: &HashMap<u64, navigo_merkle::Hash>,
+    ) -> Result<Option<Problem>, StoreError> {
+        if position > self.tree_covered {
+            return Ok(None);
+        }
+        for (index, hash) in self.tree.append(position - 1, leaf_of(record))? {
+            let why = match stored.get(&index) {
+                Some(found) if *found == hash => continue,
+                Some(found) => format!("stored {found}, the records give {hash}"),
+                None => format!("missing (the records give {hash})"),
+            };
+            return Ok(Some(Problem::TreeNode { index, why }));
+        }
+        Ok(None)
     }
 
     /// The link to the previous record, the instant, the stream sequence.
@@ -155,7 +194,12 @@ pub(crate) async fn verify(conn: &Object, sql: &Sql) -> Result<VerifyReport, Sto
             recorded_at: None,
         },
         seqs: HashMap::new(),
+        tree: Nodes::default(),
+        tree_covered: 0,
     };
+    let stmt = conn.prepare_cached(&sql.head).await.map_err(pg)?;
+    let stored_head = parse_head(&conn.query_one(&stmt, &[]).await.map_err(pg)?)?;
+    walk.tree_covered = covered(conn, sql, stored_head.position).await?;
     let chunk = conn.prepare_cached(&sql.verify_chunk).await.map_err(pg)?;
     loop {
         let after = to_i64(walk.head.position)?;
@@ -166,9 +210,10 @@ pub(crate) async fn verify(conn: &Object, sql: &Sql) -> Result<VerifyReport, Sto
         if rows.is_empty() {
             break;
         }
+        let stored = chunk_nodes(conn, sql, walk.head.position, rows.len()).await?;
         for row in &rows {
             let expected = walk.head.position + 1;
-            match walk.check(expected, row)? {
+            match walk.check(expected, row, &stored)? {
                 Ok(env) => walk.advance(&env),
                 Err(Problem::IndexMismatch { stream, seq, .. }) => {
                     let index_points_to = index_points_to(conn, sql, stream, seq).await?;
@@ -182,6 +227,8 @@ pub(crate) async fn verify(conn: &Object, sql: &Sql) -> Result<VerifyReport, Sto
                 Err(problem) => return Ok(walk.bad(expected, problem)),
             }
         }
+        walk.tree
+            .keep_frontier(walk.head.position.min(walk.tree_covered));
     }
     if let Some(report) = check_head_row(conn, sql, &walk).await? {
         return Ok(report);
@@ -195,6 +242,24 @@ pub(crate) async fn verify(conn: &Object, sql: &Sql) -> Result<VerifyReport, Sto
         head: walk.head,
         first_bad: None,
     })
+}
+
+/// The stored tree nodes that the `count` records after the first `after`
+/// complete (those stored).
+async fn chunk_nodes(
+    conn: &Object,
+    sql: &Sql,
+    after: u64,
+    count: usize,
+) -> Result<HashMap<u64, navigo_merkle::Hash>, StoreError> {
+    let first = navigo_merkle::stored_leaf_index(after);
+    let end = navigo_merkle::stored_node_count(after + count as u64);
+    let stmt = conn.prepare_cached(&sql.nodes_between).await.map_err(pg)?;
+    let rows = conn
+        .query(&stmt, &[&to_i64(first)?, &to_i64(end.saturating_sub(1))?])
+        .await
+        .map_err(pg)?;
+    rows.iter().map(parse_node).collect()
 }
 
 /// The head row must be the last record: a head beyond it means records were

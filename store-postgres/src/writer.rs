@@ -36,6 +36,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{pg, pool, to_i64, to_u64};
+use crate::merkle::{frontier_at, leaf_of, NodeRows, Nodes};
 use crate::schema::Sql;
 
 /// Requests waiting for the writer. Callers wait (back-pressure) when it is full.
@@ -109,6 +110,11 @@ pub(crate) struct Writer {
     pub(crate) sql: Arc<Sql>,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The Merkle tree's frontier nodes after the last batch this writer
+    /// committed, with the log size they are the frontier of: all the next
+    /// append reads. Used only when the head locked is still that size (no
+    /// other process appended since); otherwise read again under the lock.
+    pub(crate) frontier: Option<(u64, Nodes)>,
 }
 
 /// Sends the replies; with `failure`, every one becomes that error instead.
@@ -132,7 +138,7 @@ fn discard(conn: Object) {
 
 impl Writer {
     /// Runs until every sender is dropped and the queue is empty.
-    pub(crate) async fn run(self, mut rx: mpsc::Receiver<Job>) {
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let appends_max = usize::try_from(self.limits.batch_appends_max).unwrap_or(usize::MAX);
         let events_max = usize::try_from(self.limits.batch_events_max).unwrap_or(usize::MAX);
         while let Some(first) = rx.recv().await {
@@ -152,7 +158,7 @@ impl Writer {
     }
 
     /// Judges and writes one batch in one transaction, then answers it.
-    async fn batch(&self, jobs: Vec<Job>) {
+    async fn batch(&mut self, jobs: Vec<Job>) {
         let failed = |jobs: Vec<Job>, e: StoreError| {
             let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
             send_all(owed.collect(), Some(&e));
@@ -168,9 +174,29 @@ impl Writer {
                 return failed(jobs, e);
             }
         };
+        let tree = self.frontier.take();
+        let nodes = match tree {
+            Some((size, nodes)) if size == overlay.head.position => Ok(nodes),
+            _ => frontier_at(&conn, &self.sql, overlay.head.position).await,
+        };
+        let mut nodes = match nodes {
+            Ok(n) => n,
+            Err(e) => {
+                discard(conn);
+                return failed(jobs, e);
+            }
+        };
         let (owed, rows, head) = self.decide(overlay, jobs);
-        match self.finish(&conn, &rows, &head).await {
-            Ok(()) => send_all(owed, None),
+        let written = match tree_rows(&mut nodes, &rows) {
+            Ok(tree) => self.finish(&conn, &rows, &tree, &head).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                nodes.keep_frontier(head.position);
+                self.frontier = Some((head.position, nodes));
+                send_all(owed, None);
+            }
             Err(e) => {
                 discard(conn);
                 send_all(owed, Some(&e));
@@ -214,7 +240,13 @@ impl Writer {
 
     /// Writes the batch's rows, moves the head and commits, pipelined; with
     /// nothing to write, only ends the transaction.
-    async fn finish(&self, conn: &Object, rows: &Rows, head: &Head) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        conn: &Object,
+        rows: &Rows,
+        tree: &NodeRows,
+        head: &Head,
+    ) -> Result<(), StoreError> {
         if rows.positions.is_empty() {
             return conn.batch_execute("COMMIT").await.map_err(pg);
         }
@@ -228,6 +260,10 @@ impl Writer {
             .map_err(pg)?;
         let update_head = conn
             .prepare_cached(&self.sql.update_head)
+            .await
+            .map_err(pg)?;
+        let insert_nodes = conn
+            .prepare_cached(&self.sql.nodes_insert)
             .await
             .map_err(pg)?;
         let position = to_i64(head.position)?;
@@ -245,10 +281,12 @@ impl Writer {
         let key_params: [&(dyn ToSql + Sync); 4] =
             [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
         let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
+        let node_params: [&(dyn ToSql + Sync); 2] = [&tree.indexes, &tree.hashes];
         let outcome = tokio::try_join!(
             biased;
             conn.execute(&insert_events, &event_params),
             conn.execute(&insert_keys, &key_params),
+            conn.execute(&insert_nodes, &node_params),
             conn.execute(&update_head, &head_params),
             conn.batch_execute("COMMIT"),
         );
@@ -403,6 +441,19 @@ impl Writer {
         }
         Ok((records, hashes))
     }
+}
+
+/// The Merkle tree's nodes of the batch's records, in position order, computed
+/// over `nodes` (the frontier at the head the batch starts from), which keeps
+/// them.
+fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, StoreError> {
+    let mut out = NodeRows::default();
+    for (position, record) in rows.positions.iter().zip(&rows.records) {
+        let index = u64::try_from(*position - 1)
+            .map_err(|_| StoreError::Storage(format!("position {position} below 1")))?;
+        out.push(nodes.append(index, leaf_of(record))?)?;
+    }
+    Ok(out)
 }
 
 /// A placeholder outcome, for replies that a failure replaces.

@@ -923,6 +923,181 @@ pub async fn tampered_record_refused_naming_its_position<B: Backend>(backend: &B
     backend.close(store).await;
 }
 
+/// The sizes at which the tamper-evidence checks compare the store's tree
+/// with the records' (powers of two, and sizes around and between them).
+pub const TREE_SIZES: [u64; 12] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 45];
+
+/// A store of 45 events over three streams, appended one by one, in appends of
+/// three, and eight appends at once (a group commit).
+async fn tree_store<B: Backend>(backend: &B, name: &str) -> (B::Store, B::Place) {
+    let (store, place, _) = new_store(backend, name, Limits::default()).await;
+    let mut i: u64 = 0;
+    while i < 37 {
+        let k = if i % 7 == 3 { 3 } else { 1 };
+        let events = (0..k).map(|j| event(&format!("e{}", i + j))).collect();
+        let r = request(stream(u128::from(i % 3)), ExpectedVersion::Any, events);
+        store.append(r).await.unwrap();
+        i += k;
+    }
+    let store = Arc::new(store);
+    let at_once: Vec<_> = (0..8u64)
+        .map(|j| {
+            let s = store.clone();
+            let r = request(
+                stream(u128::from(j % 3)),
+                ExpectedVersion::Any,
+                vec![event(&format!("g{j}"))],
+            );
+            tokio::spawn(async move { s.append(r).await })
+        })
+        .collect();
+    for h in at_once {
+        h.await.unwrap().unwrap();
+    }
+    let Ok(store) = Arc::try_unwrap(store) else {
+        panic!("every append is done");
+    };
+    (store, place)
+}
+
+/// The leaves an auditor computes from the envelopes alone: each record
+/// encoded again (its hash must be the stored one), its canonical JSON hashed.
+fn leaves_of(envelopes: &[Envelope]) -> Vec<navigo_merkle::Hash> {
+    envelopes
+        .iter()
+        .map(|e| {
+            let a = navigo_events_schema::Assigned {
+                stream: e.stream,
+                stream_seq: e.stream_seq,
+                position: e.position,
+                recorded_at: e.recorded_at,
+                idempotency_key: e.idempotency_key.as_deref(),
+                prev_hash: e.prev_hash,
+            };
+            let (bytes, hash) = navigo_events_schema::encode_record(&a, &e.clone().into_new())
+                .expect("a stored event encodes again");
+            assert_eq!(hash, e.hash, "position {}", e.position);
+            navigo_merkle::leaf_hash(&bytes[navigo_events_schema::envelope::HASH_LEN..])
+        })
+        .collect()
+}
+
+/// The tree the store keeps is RFC 6962's over the canonical records: its root
+/// at sizes that are and are not powers of two is a memory tree's over the
+/// records read back, every inclusion and consistency proof checks against
+/// it, the record an inclusion proof returns is the record read, and nothing
+/// beyond the head is answered; the tree survives a reopen.
+pub async fn merkle_tree_is_the_tree_of_the_records<B: Backend>(backend: &B) {
+    // Given a store of 45 events appended singly, in threes and at once
+    let (store, place) = tree_store(backend, "merkle-tree").await;
+    let envelopes = read_all(&store, 1).await;
+    let leaves = leaves_of(&envelopes);
+    backend.close(store).await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let store = backend.open(&place, Limits::default(), clock).await;
+    for size in TREE_SIZES {
+        // When the store gives the tree head of `size` records
+        let head = store.tree_head(size).await.unwrap();
+        // Then it is the tree of the first `size` records
+        let expected = navigo_merkle::MemoryTree::from_leaves(leaves[..size as usize].to_vec());
+        assert_eq!(head.root, expected.root(), "size {size}");
+        // And every inclusion proof leads to it, with the record's leaf
+        for position in 1..=size {
+            let (proof, record) = store.prove_inclusion(size, position).await.unwrap();
+            proof.check(head).unwrap();
+            assert_eq!(proof.leaf, leaves[position as usize - 1]);
+            assert_eq!(navigo_merkle::leaf_hash(&record), proof.leaf);
+        }
+        // And every older tree is consistent with it
+        for old in TREE_SIZES.into_iter().filter(|o| *o <= size) {
+            let old_head = store.tree_head(old).await.unwrap();
+            let proof = store.prove_consistency(old, size).await.unwrap();
+            proof.check(old_head, head).unwrap();
+        }
+    }
+    // And nothing beyond the head is answered
+    assert!(store.tree_head(46).await.is_err());
+    assert!(store.prove_inclusion(45, 46).await.is_err());
+    assert!(store.prove_inclusion(46, 1).await.is_err());
+    assert!(store.prove_consistency(3, 46).await.is_err());
+    assert_verifies(backend, &store).await;
+    backend.close(store).await;
+}
+
+/// The stream-head map as of any size is each stream's last record within it.
+pub async fn merkle_stream_heads_are_the_heads_the_records_give<B: Backend>(backend: &B) {
+    // Given a store of 45 events over three streams
+    let (store, _place) = tree_store(backend, "merkle-heads").await;
+    let envelopes = read_all(&store, 1).await;
+    for size in TREE_SIZES {
+        // When the store gives the stream-head map as of `size` records
+        let heads = store.stream_heads(size).await.unwrap();
+        // Then it is the map of each stream's last record within `size`
+        let expected = navigo_merkle::StreamHeads::new(
+            envelopes
+                .iter()
+                .filter(|e| e.position <= size)
+                .map(|e| navigo_merkle::StreamHead {
+                    stream: e.stream.to_string(),
+                    version: e.stream_seq,
+                    last_position: e.position,
+                })
+                .collect(),
+        );
+        assert_eq!(heads.root(), expected.root(), "size {size}");
+        assert_eq!(heads.len(), size.min(3), "size {size}");
+    }
+    // And a size beyond the head is refused
+    assert!(store.stream_heads(46).await.is_err());
+    backend.close(store).await;
+}
+
+/// Checkpoints kept by concurrent keepers are each kept once, numbered from 1
+/// in the order kept, listed oldest first, and outlive a reopen.
+pub async fn merkle_checkpoints_kept_numbered_in_order<B: Backend>(backend: &B) {
+    // Given a store and checkpoints kept by two keepers at once
+    let (store, place, clock) = new_store(backend, "merkle-kept", Limits::default()).await;
+    assert!(store.checkpoints().await.unwrap().is_empty());
+    let store = Arc::new(store);
+    let keepers: Vec<_> = (0..2u8)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut numbers = Vec::new();
+                for i in 0..5u8 {
+                    numbers.push(store.keep_checkpoint(&[w, i]).await.unwrap());
+                }
+                numbers
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for k in keepers {
+        numbers.extend(k.await.unwrap());
+    }
+    numbers.sort_unstable();
+    // Then every one is kept once under its own number, each keeper's in order
+    assert_eq!(numbers, (1..=10).collect::<Vec<u64>>());
+    let kept = store.checkpoints().await.unwrap();
+    assert_eq!(kept.len(), 10);
+    for w in 0..2u8 {
+        let mine: Vec<u8> = kept.iter().filter(|k| k[0] == w).map(|k| k[1]).collect();
+        assert_eq!(mine, (0..5).collect::<Vec<_>>());
+    }
+    // And the next is number 11, and all are there after a reopen
+    assert_eq!(store.keep_checkpoint(b"last").await.unwrap(), 11);
+    let Ok(store) = Arc::try_unwrap(store) else {
+        panic!("the keepers are done");
+    };
+    backend.close(store).await;
+    let store = backend.open(&place, Limits::default(), clock).await;
+    let again = store.checkpoints().await.unwrap();
+    assert_eq!(again.len(), 11);
+    assert_eq!(again[..10], kept[..]);
+    assert_eq!(again[10], b"last".to_vec());
+    backend.close(store).await;
+}
+
 /// Streams the random operations pick from.
 pub const STREAMS: u128 = 4;
 
@@ -1223,6 +1398,22 @@ macro_rules! conformance_suite {
         async fn store_appends_one_event_for_one_idempotency_key_under_concurrent_retries() {
             $crate::conformance::one_append_per_idempotency_key_under_concurrent_retries(&$backend)
                 .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn merkle_tree_kept_by_the_store_is_the_tree_of_the_records_at_every_size() {
+            $crate::conformance::merkle_tree_is_the_tree_of_the_records(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn merkle_stream_heads_at_every_size_are_the_heads_the_records_give() {
+            $crate::conformance::merkle_stream_heads_are_the_heads_the_records_give(&$backend)
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn merkle_checkpoints_are_kept_numbered_in_order_and_outlive_a_reopen() {
+            $crate::conformance::merkle_checkpoints_kept_numbered_in_order(&$backend).await;
         }
 
         #[tokio::test]

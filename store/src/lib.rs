@@ -205,8 +205,9 @@ pub enum StoreError {
     /// The store was shut down.
     #[error("the store is closed")]
     Closed,
-    /// The backend does not offer this yet (the Merkle tree and checkpoints
-    /// are kept by the sled store only).
+    /// The backend does not offer this (a backend without the Merkle tree and
+    /// checkpoints, such as a test double; the sled and PostgreSQL stores keep
+    /// them).
     #[error("{0} is not supported by this backend yet")]
     Unsupported(&'static str),
 }
