@@ -273,7 +273,7 @@ fn check_person(
         holds_stream(events, stream)?;
         let names = events.iter().any(|e| {
             e.stream == stream
-                && q.known_at.is_none_or(|t| e.recorded_at <= t)
+                && !matches!(q.known_at, Some(t) if e.recorded_at > t)
                 && e.event.contract_parties().contains(&person)
         });
         if !names {
