@@ -153,19 +153,21 @@ enum Command {
     /// verified as it is written; the first that does not stops the export,
     /// naming its position, and no file is left under --out.
     Export(cli::export::Args),
-    /// Write a contract's dispute bundle as known at an instant.
+    /// Write a contract's or a person's dispute bundle as known at an instant.
     ///
-    /// One self-contained JSON file: the contract's stream and the streams its
-    /// views read, complete as of the oldest kept checkpoint covering what was
+    /// One self-contained JSON file: the contract's stream (a person's: theirs
+    /// and that of every contract they hold or pay as known at --known-at) and
+    /// the streams their views read, complete as of the oldest kept checkpoint covering what was
     /// known at --known-at (stream-head map proofs), every record with its
     /// inclusion proof, and that checkpoint's consistency with the newest.
     Bundle(cli::bundle::Args),
-    /// Check a dispute bundle offline and recompute the contract's views.
+    /// Check a dispute bundle offline and recompute its contracts' views.
     ///
     /// Needs only the bundle and the public key (the ledger is not opened):
     /// both checkpoints' signatures, their consistency, each stream's
     /// completeness and each record's inclusion; then the balance and the
-    /// calendar on --at as known at the bundle's instant.
+    /// calendar on --at as known at the bundle's instant, of the contract or
+    /// of each of the person's contracts.
     VerifyBundle(cli::bundle::VerifyArgs),
     /// Serve the HTTP API.
     ///

@@ -6,13 +6,20 @@
 
 mod cli_support;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use navigo_events_schema::{Envelope, StreamKind};
 use navigo_merkle::{
     check_head, leaf_hash, Checkpoint, CheckpointVerifier, ConsistencyProof, Hash, InclusionProof,
     StreamHead,
 };
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 use serde_json::Value;
+use uuid::Uuid;
 
 use cli_support::{json, ok, run, Out, STREAM_A, STREAM_B};
 
@@ -655,4 +662,169 @@ fn verify_bundle_refuses_an_edited_record_a_missing_record_and_another_key() {
     let out = verify_bundle(&f, &file, "2027-06-15");
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("signature"), "{}", out.stderr);
+}
+
+/// A generated population's ledger (`demo`, small), a key and a checkpoint
+/// covering its whole log, and every person with the contracts whose records
+/// recorded by `PERSON_KNOWN_AT` name them as holder or payer.
+fn population(name: &str) -> (Fixture, BTreeMap<Uuid, BTreeSet<Uuid>>) {
+    let f = Fixture::new(name, 0);
+    let _ = std::fs::remove_dir_all(&f.data);
+    ok(
+        &f.data,
+        &[
+            "demo",
+            "--contracts",
+            "12",
+            "--seed",
+            "2024",
+            "--through",
+            "2024-12-31",
+            "--json",
+        ],
+    );
+    f.checkpoint("end.note");
+    let known_at: DateTime<Utc> = PERSON_KNOWN_AT.parse().unwrap();
+    let mut persons: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    for e in log(&f.data) {
+        match e.stream.kind {
+            StreamKind::Person => {
+                persons.entry(e.stream.id).or_default();
+            }
+            StreamKind::Contract if e.recorded_at <= known_at => {
+                for p in e.event.contract_parties() {
+                    persons.entry(p).or_default().insert(e.stream.id);
+                }
+            }
+            _ => {}
+        }
+    }
+    (f, persons)
+}
+
+/// The whole log, read in-process through the store (every record checked).
+fn log(data: &Path) -> Vec<Envelope> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let clock = Arc::new(ManualClock::new("2011-06-01T00:00:00Z".parse().unwrap()));
+        let store = SledStore::open(data, Limits::default(), clock).unwrap();
+        let events = navigo_ledger_core::load::read_everything(&store)
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+        events
+    })
+}
+
+const PERSON_KNOWN_AT: &str = "2024-10-01T00:00:00Z";
+const PERSON_AT: &str = "2024-09-15";
+
+fn person_bundle(f: &Fixture, person: Uuid) -> (PathBuf, Value) {
+    let text = ok(
+        &f.data,
+        &["bundle", &person.to_string(), "--known-at", PERSON_KNOWN_AT],
+    );
+    let file = f.dir.join(format!("person-{person}.json"));
+    std::fs::write(&file, &text).unwrap();
+    (file, json(&text))
+}
+
+#[test]
+fn bundle_of_every_person_round_trips_through_verify_bundle_to_the_ledgers_own_views() {
+    // Given a generated population, a kept checkpoint, and the ledger's own
+    // views of each contract as known at an instant
+    let (f, persons) = population("person-bundles");
+    assert!(persons.len() >= 12, "{} persons", persons.len());
+    let mut own: BTreeMap<(Uuid, &str), Value> = BTreeMap::new();
+    for contract in persons.values().flatten() {
+        for view in ["balance", "calendar"] {
+            own.entry((*contract, view)).or_insert_with(|| {
+                let id = contract.to_string();
+                let args = [view, &id, "--at", PERSON_AT, "--known-at", PERSON_KNOWN_AT];
+                json(&ok(&f.data, &[&args[..], &["--json"]].concat()))
+            });
+        }
+    }
+    let moved = f.dir.join("moved");
+    for (person, contracts) in &persons {
+        // When each person's bundle is written, then checked offline (the
+        // ledger moved away: the bundle alone is read)
+        let (file, b) = person_bundle(&f, *person);
+        std::fs::rename(&f.data, &moved).unwrap();
+        let out = verify_bundle(&f, &file, PERSON_AT);
+        std::fs::rename(&moved, &f.data).unwrap();
+        assert_eq!(out.code, 0, "{person}: {}", out.stderr);
+        let checked = json(&out.stdout);
+        // Then it lists exactly the person's contracts as known then, and
+        // each contract's views are the ledger's own
+        let listed: Vec<String> = contracts.iter().map(ToString::to_string).collect();
+        assert_eq!(b["person"], person.to_string());
+        assert_eq!(b["contracts"], serde_json::json!(listed), "{person}");
+        assert_eq!(checked["ok"], true);
+        assert_eq!(checked["person"], person.to_string());
+        let views = checked["contracts"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        assert_eq!(views.len(), contracts.len(), "{person}");
+        for (v, contract) in views.iter().zip(contracts) {
+            assert_eq!(v["contract"], contract.to_string());
+            for view in ["balance", "calendar"] {
+                assert_eq!(
+                    v[view],
+                    own[&(*contract, view)],
+                    "{person} {contract} {view}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_bundle_refuses_a_persons_bundle_without_a_record_of_one_of_their_contracts() {
+    // Given the bundle of a person who holds or pays a contract
+    let (f, persons) = population("person-bundle-tamper");
+    let (person, contracts) = persons
+        .iter()
+        .find(|(_, c)| !c.is_empty())
+        .expect("a person with a contract");
+    let contract = format!("contract:{}", contracts.first().unwrap());
+    let (_, b) = person_bundle(&f, *person);
+    let i = b["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["stream"] == contract.as_str())
+        .expect("the contract's stream");
+    // When one record of that contract's stream is dropped, or the whole
+    // stream, or a contract the person is no party to is listed
+    let mut dropped = b.clone();
+    dropped["streams"][i]["records"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    let mut no_stream = b.clone();
+    no_stream["streams"].as_array_mut().unwrap().remove(i);
+    let stranger = persons
+        .values()
+        .flatten()
+        .find(|c| !contracts.contains(c))
+        .expect("another contract");
+    let mut foreign = b.clone();
+    foreign["contracts"] = serde_json::json!([stranger.to_string()]);
+    for (what, bad, named) in [
+        (
+            "dropped",
+            dropped,
+            format!("{contract}: the signed map says"),
+        ),
+        ("no-stream", no_stream, format!("no stream {contract}")),
+        ("foreign", foreign, format!("no stream contract:{stranger}")),
+    ] {
+        let bad_file = f.dir.join(format!("{what}.json"));
+        std::fs::write(&bad_file, bad.to_string()).unwrap();
+        let out = verify_bundle(&f, &bad_file, PERSON_AT);
+        // Then it is refused, naming the contract's stream
+        assert_eq!(out.code, 1, "{what}: {}", out.stdout);
+        assert!(out.stderr.contains(&named), "{what}: {}", out.stderr);
+    }
 }

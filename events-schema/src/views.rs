@@ -613,15 +613,20 @@ pub struct StateAndValidity {
 
 /// A dispute bundle (`proofs::DisputeBundle`) checked offline (`navigo-ledger
 /// verify-bundle`): its
-/// checkpoints, proofs and records hold, and the contract's views recomputed
-/// from its records as known at the bundle's instant.
+/// checkpoints, proofs and records hold, and the views of its contract (a
+/// contract's bundle) or of each of its person's contracts (a person's bundle)
+/// recomputed from its records as known at the bundle's instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleCheck {
     /// Every signature, proof and record holds.
     pub ok: bool,
-    /// The contract.
-    pub contract: String,
+    /// The contract, for a contract's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
+    /// The person, for a person's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     /// The instant read as known at.
     pub known_at: String,
     /// The bundle's checkpoint's size, and the newest checkpoint's.
@@ -630,8 +635,28 @@ pub struct BundleCheck {
     pub latest_size: u64,
     /// Records checked.
     pub records_checked: u64,
-    /// The contract's balance recomputed from the bundle.
+    /// The contract's balance recomputed from the bundle (a contract's
+    /// bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<ContractBalance>,
+    /// The contract's debit calendar recomputed from the bundle (a contract's
+    /// bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<DebitCalendar>,
+    /// Each of the person's contracts with its views recomputed from the
+    /// bundle (a person's bundle), in the order of their ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contracts: Vec<BundleContractCheck>,
+}
+
+/// One contract of a person's bundle, its views recomputed from the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleContractCheck {
+    /// The contract.
+    pub contract: String,
+    /// Its balance.
     pub balance: ContractBalance,
-    /// The contract's debit calendar recomputed from the bundle.
+    /// Its debit calendar.
     pub calendar: DebitCalendar,
 }

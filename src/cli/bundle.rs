@@ -1,5 +1,6 @@
-//! `navigo-ledger bundle CONTRACT --known-at T` and `verify-bundle FILE --key
-//! PUBKEY`: a dispute bundle written from the ledger, and checked offline.
+//! `navigo-ledger bundle ID --known-at T` and `verify-bundle FILE --key
+//! PUBKEY`: a dispute bundle of a contract or a person written from the
+//! ledger, and checked offline.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,8 +19,10 @@ use crate::app::{bundle, keys};
 /// Arguments of `bundle`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The contract.
-    contract: String,
+    /// The contract, or the person (their bundle holds every contract they
+    /// hold or pay as known at the instant).
+    #[arg(value_name = "ID")]
+    id: String,
     /// The instant the dispute is about: the views are read as known then
     /// (RFC 3339).
     #[arg(long, value_name = "INSTANT")]
@@ -40,16 +43,16 @@ pub struct VerifyArgs {
     at: Option<String>,
 }
 
-/// Prints the bundle of a contract as known at an instant.
+/// Prints the bundle of a contract or a person as known at an instant.
 ///
 /// # Errors
-/// A malformed id or instant, an unknown contract, no checkpoint covering the
-/// instant, not a ledger, a storage failure.
+/// A malformed id or instant, an id neither a contract nor a person, no
+/// checkpoint covering the instant, not a ledger, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let contract: uuid::Uuid = args
-        .contract
+    let id: uuid::Uuid = args
+        .id
         .parse()
-        .map_err(|e| BadInput(format!("CONTRACT {:?} is not a UUID: {e}", args.contract)))?;
+        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
     let known_at: DateTime<Utc> = DateTime::parse_from_rfc3339(&args.known_at)
         .map_err(|e| {
             BadInput(format!(
@@ -60,7 +63,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         .into();
     let readable = open_for_reading(data)?;
     let store = open_store(readable.path())?;
-    let made = bundle::make(&store, contract, known_at).await;
+    let made = bundle::make(&store, id, known_at).await;
     store.close().await?;
     print_json(&made?)?;
     Ok(ExitCode::SUCCESS)

@@ -306,6 +306,33 @@ impl SledStore {
         limits: Limits,
         clock: Arc<dyn Clock>,
     ) -> Result<SledStore, StoreError> {
+        Self::open_with(path, limits, clock, true)
+    }
+
+    /// For benchmarks only: opens a ledger whose writer does not maintain the
+    /// Merkle tree (no leaf hashed, no node written), so that the tree's price
+    /// on appends is measured against the same store without it, in the same
+    /// run. A ledger written so has no tree for its records: reopened by
+    /// [`SledStore::open`], it has them computed then, as a ledger written
+    /// before the tree existed.
+    ///
+    /// # Errors
+    /// As [`SledStore::open`].
+    #[cfg(feature = "bench-untreed")]
+    pub fn open_without_tree(
+        path: &Path,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SledStore, StoreError> {
+        Self::open_with(path, limits, clock, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+        keep_tree: bool,
+    ) -> Result<SledStore, StoreError> {
         let format = check_marker(path)?;
         let (db, tree) = open_db(path, format)?;
         let head = recover_head(&tree, format)?;
@@ -318,6 +345,7 @@ impl SledStore {
             db: db.clone(),
             tree: tree.clone(),
             format,
+            keep_tree,
             limits,
             clock,
             head,

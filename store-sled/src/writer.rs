@@ -201,6 +201,9 @@ pub(crate) struct Writer {
     pub(crate) tree: sled::Tree,
     /// How records are stored (the ledger's format, never changed by appends).
     pub(crate) format: Format,
+    /// Whether the Merkle tree is maintained: always, except in the benchmark
+    /// that prices it (`SledStore::open_without_tree`).
+    pub(crate) keep_tree: bool,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
     /// The durable head (what the last flushed batch left).
@@ -416,6 +419,7 @@ impl Writer {
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE_BATCHES_MAX);
         let applier = Applier {
             tree: self.tree.clone(),
+            keep_tree: self.keep_tree,
             failed: self.failed.clone(),
             applied: self.in_flight.applied.clone(),
         };
@@ -500,7 +504,7 @@ impl Writer {
         // A record that cannot be sealed (zstd out of memory) leaves the batch
         // unwritable: nothing of it is written and the store fails, as when a
         // batch does not apply.
-        let leaves = match seal_batch(self.format, &mut batch) {
+        let leaves = match seal_batch(self.format, self.keep_tree, &mut batch) {
             Ok(leaves) => leaves,
             Err(why) => {
                 set_failed(&self.failed, why.clone());
@@ -817,8 +821,12 @@ pub(crate) fn stream_version_on_disk(
 
 /// A canonical record (`hash ‖ canonical JSON`) sealed: the bytes stored for
 /// it in a ledger of `format`, and its Merkle leaf.
-fn seal_record(format: Format, record: Vec<u8>) -> Result<(Vec<u8>, navigo_merkle::Hash), String> {
-    let leaf = crate::merkle::leaf_of(&record);
+fn seal_record(
+    format: Format,
+    keep_tree: bool,
+    record: Vec<u8>,
+) -> Result<(Vec<u8>, Option<navigo_merkle::Hash>), String> {
+    let leaf = keep_tree.then(|| crate::merkle::leaf_of(&record));
     let framed = match frame::frame(format, &record)? {
         std::borrow::Cow::Owned(framed) => Some(framed),
         std::borrow::Cow::Borrowed(_) => None,
@@ -831,13 +839,17 @@ fn seal_record(format: Format, record: Vec<u8>) -> Result<(Vec<u8>, navigo_merkl
 /// (compressed), and its Merkle leaf is computed; returns the leaves in
 /// position order. Both depend on the whole canonical record, previous hash
 /// included, so they follow the chaining.
-fn seal_batch(format: Format, batch: &mut [KeyValue]) -> Result<Vec<navigo_merkle::Hash>, String> {
+fn seal_batch(
+    format: Format,
+    keep_tree: bool,
+    batch: &mut [KeyValue],
+) -> Result<Vec<navigo_merkle::Hash>, String> {
     let mut leaves = Vec::new();
     for (k, v) in batch {
         if k.first() == Some(&keys::LOG) {
-            let (stored, leaf) = seal_record(format, std::mem::take(v))?;
+            let (stored, leaf) = seal_record(format, keep_tree, std::mem::take(v))?;
             *v = stored;
-            leaves.push(leaf);
+            leaves.extend(leaf);
         }
     }
     Ok(leaves)
@@ -856,6 +868,8 @@ fn seal_batch(format: Format, batch: &mut [KeyValue]) -> Result<Vec<navigo_merkl
 /// applied before.
 struct Applier {
     tree: sled::Tree,
+    /// See [`Writer::keep_tree`].
+    keep_tree: bool,
     failed: Arc<Mutex<Option<String>>>,
     /// See [`InFlight::applied`].
     applied: Arc<std::sync::atomic::AtomicU64>,
@@ -901,8 +915,10 @@ impl Applier {
         if batch.is_empty() {
             return Ok(());
         }
-        let nodes = self.tree_nodes(first_index, leaves)?;
-        batch.extend(nodes);
+        if self.keep_tree {
+            let nodes = self.tree_nodes(first_index, leaves)?;
+            batch.extend(nodes);
+        }
         self.apply(batch)
     }
 

@@ -195,16 +195,25 @@ pub struct BundleStream {
     pub records: Vec<BundleRecord>,
 }
 
-/// Everything needed to settle a dispute about a contract offline (`navigo-ledger
-/// bundle ID --known-at T`): the contract's stream and the streams its views
-/// read (reference data, parties), complete as of a signed checkpoint that
-/// covers what was known at `known_at`, and that checkpoint's consistency with
-/// the newest one.
+/// Everything needed to settle a dispute about a contract or a person offline
+/// (`navigo-ledger bundle ID --known-at T`): the contract's stream (or the
+/// person's and that of every contract they hold or pay as known at
+/// `known_at`) and the streams their views read (reference data, parties),
+/// complete as of a signed checkpoint that covers what was known at
+/// `known_at`, and that checkpoint's consistency with the newest one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeBundle {
-    /// The contract.
-    pub contract: String,
+    /// The contract, for a contract's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
+    /// The person, for a person's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// A person's bundle: every contract whose records known at `known_at`
+    /// name the person as holder or payer (a past payer included), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contracts: Vec<String>,
     /// The instant the views are read as known at (RFC 3339).
     pub known_at: String,
     /// The signed note of the oldest kept checkpoint covering every record of
