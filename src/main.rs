@@ -243,6 +243,13 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         Command::Apply(_) => Some(("`apply`", COMMANDS)),
         Command::Advance(_) => Some(("`advance`", COMMANDS)),
         Command::Serve(_) => Some(("a second `serve`", "use the running one")),
+        // Decision: a diff's change to or from a JSON null and a value that
+        // is absent are one `null` on the wire, so a diff read through the
+        // service would print otherwise than the local one: it refuses instead.
+        Command::Diff(_) => Some((
+            "`diff`",
+            "ask the service (GET /v1/diff/{id} with an auditor's token), or stop it first",
+        )),
         Command::Verify(_) => Some((
             "`verify`",
             "ask the service (GET /v1/verify with an auditor's token), which verifies \

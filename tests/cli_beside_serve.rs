@@ -195,20 +195,35 @@ fn cli_beside_serve_unknown_id_is_bad_input_with_the_local_message() {
 }
 
 #[test]
-fn cli_beside_serve_appending_commands_refuse_pointing_at_the_http_api() {
-    // Given a served ledger, when `apply`, `append` or `advance` runs beside
-    // it, then it refuses (exit 1) naming the service's command route, without
-    // opening the store, and the log is unchanged.
+fn cli_beside_serve_appending_commands_verify_and_diff_refuse_pointing_at_the_http_api() {
+    // Given a served ledger, when `apply`, `append`, `advance`, `verify` or
+    // `diff` runs beside it, then it refuses (exit 1) naming the service's
+    // route to use instead, without opening the store, and the log is
+    // unchanged.
     let server = start("beside-append");
     let before = server.head();
     for args in [
         vec!["apply", "/dev/null"],
         vec!["append", "/dev/null"],
         vec!["advance", "--to", "2027-10-16"],
+        vec!["verify"],
+        vec![
+            "diff",
+            CONTRACT_A,
+            "--at",
+            "2026-10-15",
+            "--at",
+            "2026-12-15",
+        ],
     ] {
         let (code, out, err) = run(&server.data, &args, Some(&server.agent));
         assert_eq!(code, 1, "{args:?}: {out}{err}");
-        assert!(err.contains("POST /v1/commands"), "{args:?}: {err}");
+        let route = match args[0] {
+            "verify" => "GET /v1/verify",
+            "diff" => "GET /v1/diff",
+            _ => "POST /v1/commands",
+        };
+        assert!(err.contains(route), "{args:?}: {err}");
         assert_store_not_opened(&args, &err);
     }
     assert_eq!(server.head(), before, "something was appended");
@@ -230,6 +245,9 @@ fn serve_records_its_address_and_removes_the_record_on_orderly_shutdown() {
     assert_eq!(record["started_at"], NOW);
     let dir = std::fs::canonicalize(&server.data).expect("absolute");
     assert_eq!(record["data"], dir.to_str().expect("utf-8 path"));
+    // A request answered: the service is past the start of its loop, whose
+    // first turn installs the Ctrl-C handler.
+    assert!(server.head() > 0);
     let status = Command::new("kill")
         .args(["-INT", &server.child.id().to_string()])
         .status()

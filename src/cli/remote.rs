@@ -56,6 +56,9 @@ pub fn not_through_service(svc: &ServeRecord, what: &str, instead: &str) -> anyh
     )
 }
 
+/// The query parameters of a route, in the order they are sent.
+pub type RouteQuery = Vec<(&'static str, String)>;
+
 /// The id and the `--at` / `--known-at` of a read as the route's path id and
 /// query parameters, checked as the local read checks them (the id's `label`
 /// as the help shows it) except against a clock: the service's decides "now".
@@ -65,11 +68,7 @@ pub fn not_through_service(svc: &ServeRecord, what: &str, instead: &str) -> anyh
 ///
 /// # Errors
 /// [`BadInput`] for a malformed id, date or instant.
-pub fn as_of_query(
-    label: &str,
-    id: &str,
-    args: &AsOfArgs,
-) -> Result<(Uuid, Vec<(&'static str, String)>), BadInput> {
+pub fn as_of_query(label: &str, id: &str, args: &AsOfArgs) -> Result<(Uuid, RouteQuery), BadInput> {
     let id: Uuid = id
         .parse()
         .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
