@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::output::print_json;
-use super::remote;
+use super::remote::{self, RouteQuery};
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
@@ -84,6 +84,31 @@ pub fn parse_as_of(
     })
 }
 
+/// The id and the `--at` / `--known-at` of a read as the route's path id and
+/// query parameters, checked as the local read checks them (the id's `label`
+/// as the help shows it) except against a clock: the service's decides "now".
+/// Decision: a `--known-at` after the service's now is therefore not refused
+/// here, and the service reads it as now (nothing is known after now), where
+/// the local read refuses it; every other answer is the same both ways.
+///
+/// # Errors
+/// [`BadInput`] for a malformed id, date or instant.
+pub fn as_of_query(label: &str, id: &str, args: &AsOfArgs) -> Result<(Uuid, RouteQuery), BadInput> {
+    let id: Uuid = id
+        .parse()
+        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
+    let mut query = Vec::new();
+    if let Some(s) = &args.at {
+        parse_date("--at", s)?;
+        query.push(("at", s.clone()));
+    }
+    if let Some(s) = &args.known_at {
+        parse_instant("--known-at", s)?;
+        query.push(("known_at", s.clone()));
+    }
+    Ok((id, query))
+}
+
 /// Parses a date YYYY-MM-DD.
 ///
 /// # Errors
@@ -146,7 +171,7 @@ pub async fn person_view<T: Serialize + DeserializeOwned>(
     view: impl FnOnce(&[Envelope], Uuid, &Query) -> Result<T, ProjectionError>,
 ) -> anyhow::Result<Option<T>> {
     if let Some(svc) = remote::service(data) {
-        let (id, query) = remote::as_of_query("PERSON", &args.person, &args.as_of)?;
+        let (id, query) = as_of_query("PERSON", &args.person, &args.as_of)?;
         let v: T = remote::get(&svc, &format!("/v1/persons/{id}/{route}"), &query).await?;
         if args.as_of.json {
             print_json(&v)?;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
 use super::remote;
@@ -38,7 +38,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         // balance has no route), so beside it ID must be a contract's; a
         // person's id is answered as an unknown contract, which the route's
         // message says.
-        let (id, query) = remote::as_of_query("ID", &args.id, &args.as_of)?;
+        let (id, query) = as_of_query("ID", &args.id, &args.as_of)?;
         let b: ContractBalance =
             remote::get(&svc, &format!("/v1/contracts/{id}/balance"), &query).await?;
         return print(Balance::Contract(b), args.as_of.json);

@@ -13,7 +13,7 @@ use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTH
 use navigo_rules::Policy;
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
 use super::remote;
@@ -53,7 +53,7 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     if let Some(svc) = remote::service(data) {
-        let (id, mut query) = remote::as_of_query("CONTRACT", &args.contract, &args.as_of)?;
+        let (id, mut query) = as_of_query("CONTRACT", &args.contract, &args.as_of)?;
         if let Some(h) = args.horizon {
             query.push(("horizon", h.months().to_string()));
         }

@@ -16,9 +16,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use navigo_events_schema::views::ErrorBody;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
-use super::as_of::{parse_date, parse_instant, AsOfArgs};
 use crate::app::error::BadInput;
 use crate::app::served::{self, ServeRecord, Served};
 
@@ -58,31 +56,6 @@ pub fn not_through_service(svc: &ServeRecord, what: &str, instead: &str) -> anyh
 
 /// The query parameters of a route, in the order they are sent.
 pub type RouteQuery = Vec<(&'static str, String)>;
-
-/// The id and the `--at` / `--known-at` of a read as the route's path id and
-/// query parameters, checked as the local read checks them (the id's `label`
-/// as the help shows it) except against a clock: the service's decides "now".
-/// Decision: a `--known-at` after the service's now is therefore not refused
-/// here, and the service reads it as now (nothing is known after now), where
-/// the local read refuses it; every other answer is the same both ways.
-///
-/// # Errors
-/// [`BadInput`] for a malformed id, date or instant.
-pub fn as_of_query(label: &str, id: &str, args: &AsOfArgs) -> Result<(Uuid, RouteQuery), BadInput> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
-    let mut query = Vec::new();
-    if let Some(s) = &args.at {
-        parse_date("--at", s)?;
-        query.push(("at", s.clone()));
-    }
-    if let Some(s) = &args.known_at {
-        parse_instant("--known-at", s)?;
-        query.push(("known_at", s.clone()));
-    }
-    Ok((id, query))
-}
 
 /// `GET path?query` on the service with the token of [`TOKEN_ENV`], decoded
 /// as the view `T` the route answers.

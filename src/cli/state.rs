@@ -12,7 +12,7 @@ use navigo_events_schema::views::{
 };
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, parse_instant, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, parse_instant, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{name, print_json, print_json_sorted};
 use super::remote;
@@ -51,7 +51,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
                 "ask without --zone, or stop the service",
             ));
         }
-        let (id, query) = remote::as_of_query("CONTRACT", &args.contract, &args.as_of)?;
+        let (id, query) = as_of_query("CONTRACT", &args.contract, &args.as_of)?;
         let view: ContractStateView =
             remote::get(&svc, &format!("/v1/contracts/{id}/state"), &query).await?;
         return print(view, None, args.as_of.json);
