@@ -234,6 +234,43 @@ enum Command {
     StressAppend(cli::stress::Args),
 }
 
+/// What to do instead of a command that opens the store but has no route
+/// through a running service (which holds the store): `None` for a command
+/// that reads through the service beside it, or touches no store.
+fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
+    const COMMANDS: &str = "send the commands to the service's POST /v1/commands (docs/roles.md)";
+    const OTHERS: &str = "stop the service first (Ctrl-C), or use its HTTP API (docs/openapi.json)";
+    match c {
+        Command::Append(_) => Some(("`append`", COMMANDS)),
+        Command::Apply(_) => Some(("`apply`", COMMANDS)),
+        Command::Advance(_) => Some(("`advance`", COMMANDS)),
+        Command::Serve(_) => Some(("a second `serve`", "use the running one")),
+        // Decision: a diff's change to or from a JSON null and a value that
+        // is absent are one `null` on the wire, so a diff read through the
+        // service would print otherwise than the local one: it refuses instead.
+        Command::Diff(_) => Some((
+            "`diff`",
+            "ask the service (GET /v1/diff/{id} with an auditor's token), or stop it first",
+        )),
+        Command::Verify(_) => Some((
+            "`verify`",
+            "ask the service (GET /v1/verify with an auditor's token), which verifies \
+             without holding up its reads",
+        )),
+        Command::State(_)
+        | Command::Balance(_)
+        | Command::Calendar(_)
+        | Command::Bans(_)
+        | Command::Refunds(_)
+        | Command::Audit(_)
+        | Command::List(_)
+        | Command::Key(_)
+        | Command::Token(_)
+        | Command::VerifyBundle(_) => None,
+        _ => Some(("this command", OTHERS)),
+    }
+}
+
 fn main() -> ExitCode {
     // Every command's help ends with what its exit codes mean (cli::exit).
     let matches = cli::exit::documented(Cli::command()).get_matches();
@@ -253,6 +290,11 @@ fn main() -> ExitCode {
     };
     let data = cli.data;
     let result = runtime.block_on(async move {
+        if let Some((what, instead)) = beside_service(&cli.command) {
+            if let Some(svc) = cli::remote::service(&data) {
+                return Err(cli::remote::not_through_service(&svc, what, instead));
+            }
+        }
         match cli.command {
             Command::Init(args) => cli::init::run(&data, args).await,
             Command::Append(args) => cli::append::run(&data, args).await,

@@ -9,10 +9,12 @@ use navigo_events_schema::Envelope;
 use navigo_projections::{ProjectionError, Query};
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::output::print_json;
+use super::remote::{self, RouteQuery};
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
@@ -82,6 +84,31 @@ pub fn parse_as_of(
     })
 }
 
+/// The id and the `--at` / `--known-at` of a read as the route's path id and
+/// query parameters, checked as the local read checks them (the id's `label`
+/// as the help shows it) except against a clock: the service's decides "now".
+/// Decision: a `--known-at` after the service's now is therefore not refused
+/// here, and the service reads it as now (nothing is known after now), where
+/// the local read refuses it; every other answer is the same both ways.
+///
+/// # Errors
+/// [`BadInput`] for a malformed id, date or instant.
+pub fn as_of_query(label: &str, id: &str, args: &AsOfArgs) -> Result<(Uuid, RouteQuery), BadInput> {
+    let id: Uuid = id
+        .parse()
+        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
+    let mut query = Vec::new();
+    if let Some(s) = &args.at {
+        parse_date("--at", s)?;
+        query.push(("at", s.clone()));
+    }
+    if let Some(s) = &args.known_at {
+        parse_instant("--known-at", s)?;
+        query.push(("known_at", s.clone()));
+    }
+    Ok((id, query))
+}
+
 /// Parses a date YYYY-MM-DD.
 ///
 /// # Errors
@@ -131,16 +158,27 @@ pub struct PersonArgs {
 
 /// What `bans` and `refunds` share: parses the arguments against the system
 /// clock, reads the person's slice of the log and computes the person's view
-/// with `view`; with `--json` prints it and returns `None` (done), else
+/// with `view` (beside a running service, asks the service's `route` of the
+/// person instead); with `--json` prints it and returns `None` (done), else
 /// returns it for the caller's table.
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
-pub async fn person_view<T: Serialize>(
+pub async fn person_view<T: Serialize + DeserializeOwned>(
     data: &Path,
     args: &PersonArgs,
+    route: &str,
     view: impl FnOnce(&[Envelope], Uuid, &Query) -> Result<T, ProjectionError>,
 ) -> anyhow::Result<Option<T>> {
+    if let Some(svc) = remote::service(data) {
+        let (id, query) = as_of_query("PERSON", &args.person, &args.as_of)?;
+        let v: T = remote::get(&svc, &format!("/v1/persons/{id}/{route}"), &query).await?;
+        if args.as_of.json {
+            print_json(&v)?;
+            return Ok(None);
+        }
+        return Ok(Some(v));
+    }
     let q = parse_as_of("PERSON", &args.person, &args.as_of, SystemClock.now())?;
     let events = read_slice(data, q.id, Subject::Person).await?;
     let v = view(&events, q.id, &q.query).map_err(unknown)?;

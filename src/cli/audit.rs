@@ -7,17 +7,21 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use navigo_events_schema::views::AuditTrail;
 use navigo_store::Clock;
+use uuid::Uuid;
 
 use super::as_of::{parse_id, parse_instant};
 use super::exit::CmdResult;
 use super::output::{name, print_json_sorted};
 use super::readonly::open_for_reading;
+use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
 use crate::app::read::Subject;
 use crate::app::replay::audit;
+use crate::app::served::ServeRecord;
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -37,6 +41,9 @@ pub struct Args {
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        return run_through(&svc, &args).await;
+    }
     let id = parse_id(&args.id)?;
     let known_at = match &args.known_at {
         Some(s) => {
@@ -51,7 +58,26 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let readable = open_for_reading(data)?;
     let events = read_slice(readable.path(), id, Subject::ContractOrPerson).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
-    if args.json {
+    print(id, &trail, args.json)
+}
+
+/// The trail read through the running service (its auditors' route), checked
+/// as the local read checks its arguments except against a clock: the
+/// service's decides "now".
+async fn run_through(svc: &ServeRecord, args: &Args) -> CmdResult {
+    let id = parse_id(&args.id)?;
+    let mut query = Vec::new();
+    if let Some(s) = &args.known_at {
+        parse_instant("--known-at", s)?;
+        query.push(("known_at", s.clone()));
+    }
+    let trail: AuditTrail = remote::get(svc, &format!("/v1/audit/{id}"), &query).await?;
+    print(id, &trail, args.json)
+}
+
+/// Prints a trail, read here or through the service, as JSON or a table.
+fn print(id: Uuid, trail: &AuditTrail, json: bool) -> CmdResult {
+    if json {
         // The entries alone, as the command has always printed them (the
         // service answers them with the id).
         print_json_sorted(&trail.entries)?;

@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
+use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
 use crate::app::read::{balance, Balance, Subject};
@@ -32,16 +33,31 @@ pub struct Args {
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        // Decision: the service answers a contract's balance only (its payer
+        // balance has no route), so beside it ID must be a contract's; a
+        // person's id is answered as an unknown contract, which the route's
+        // message says.
+        let (id, query) = as_of_query("ID", &args.id, &args.as_of)?;
+        let b: ContractBalance =
+            remote::get(&svc, &format!("/v1/contracts/{id}/balance"), &query).await?;
+        return print(Balance::Contract(b), args.as_of.json);
+    }
     let q = parse_as_of("ID", &args.id, &args.as_of, SystemClock.now())?;
     let events = read_slice(data, q.id, Subject::ContractOrPerson).await?;
+    print(balance(&events, q.id, &q.query).map_err(unknown)?, q.json)
+}
+
+/// Prints a balance, read here or through the service, as JSON or a table.
+fn print(b: Balance, json: bool) -> CmdResult {
     let mut out = std::io::stdout().lock();
-    match balance(&events, q.id, &q.query).map_err(unknown)? {
-        Balance::Contract(b) if q.json => print_json(&b)?,
+    match b {
+        Balance::Contract(b) if json => print_json(&b)?,
         Balance::Contract(b) => {
             writeln!(out, "contract {} on {}", b.contract, b.as_of.at)?;
             write_contract(&mut out, &b)?;
         }
-        Balance::Payer(b) if q.json => print_json(&b)?,
+        Balance::Payer(b) if json => print_json(&b)?,
         Balance::Payer(b) => {
             writeln!(out, "payer {} on {}", b.payer, b.as_of.at)?;
             write_totals(&mut out, &b.totals)?;

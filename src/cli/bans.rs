@@ -20,7 +20,7 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(b) = person_view(data, &args, person_bans).await? else {
+    let Some(b) = person_view(data, &args, "bans", person_bans).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

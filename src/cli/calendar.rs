@@ -8,14 +8,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::event::ChargeLine;
-use navigo_events_schema::views::DebitStatus;
+use navigo_events_schema::views::{DebitCalendar, DebitStatus};
 use navigo_projections::calendar::{Horizon, HorizonError, CALENDAR_HORIZON_MONTHS_MAX};
 use navigo_rules::Policy;
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name, print_json};
+use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
 use crate::app::read::{calendar, Subject};
@@ -51,11 +52,25 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 /// # Errors
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        let (id, mut query) = as_of_query("CONTRACT", &args.contract, &args.as_of)?;
+        if let Some(h) = args.horizon {
+            query.push(("horizon", h.months().to_string()));
+        }
+        let cal: DebitCalendar =
+            remote::get(&svc, &format!("/v1/contracts/{id}/calendar"), &query).await?;
+        return print(&cal, args.as_of.json);
+    }
     let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, SystemClock.now())?;
     let events = read_slice(data, q.id, Subject::Contract).await?;
     let cal = calendar(&events, q.id, &q.query, args.horizon).map_err(unknown)?;
-    if q.json {
-        print_json(&cal)?;
+    print(&cal, q.json)
+}
+
+/// Prints a calendar, read here or through the service, as JSON or a table.
+fn print(cal: &DebitCalendar, json: bool) -> CmdResult {
+    if json {
+        print_json(cal)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();

@@ -42,6 +42,11 @@ const fn meaning(
 
 /// The projection commands share their failures.
 const VIEW_REFUSED: &str = "the ledger cannot be opened or read";
+/// The failures of the views the command line reads through a running
+/// service beside it.
+const SERVED_VIEW_REFUSED: &str = "the ledger cannot be opened or read, or, beside a running \
+    service, the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that may not \
+    read the view) or the question (state --zone)";
 
 /// What the exit codes of each command mean, in the order of `--help`.
 const MEANINGS: &[Meaning] = &[
@@ -72,32 +77,32 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "state",
         "the view is printed",
-        VIEW_REFUSED,
-        "a malformed id, date or instant, an instant in the future, or an unknown contract",
+        SERVED_VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown contract; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "balance",
         "the view is printed",
-        VIEW_REFUSED,
-        "a malformed id, date or instant, an instant in the future, or an id that is neither a contract nor a person",
+        SERVED_VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an id that is neither a contract nor a person; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "calendar",
         "the view is printed",
-        VIEW_REFUSED,
-        "a malformed id, date or instant, an instant in the future, an unknown contract, or a horizon beyond its bound",
+        SERVED_VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, an unknown contract, or a horizon beyond its bound; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "bans",
         "the view is printed",
-        VIEW_REFUSED,
-        "a malformed id, date or instant, an instant in the future, or an unknown person",
+        SERVED_VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown person; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "refunds",
         "the view is printed",
-        VIEW_REFUSED,
-        "a malformed id, date or instant, an instant in the future, or an unknown person",
+        SERVED_VIEW_REFUSED,
+        "a malformed id, date or instant, an instant in the future, or an unknown person; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "demo",
@@ -198,8 +203,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "list",
         "the page is printed",
-        "the projections are not built (or not indexed: rebuild), held by a running service, or cannot be read",
-        "an unknown list or parameter, a malformed value, limit or cursor",
+        "the projections are not built (or not indexed: rebuild) or cannot be read, or, beside a running service, the service refuses the token of NAVIGO_TOKEN",
+        "an unknown list or parameter, a malformed value, limit or cursor; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "check-projections",
@@ -210,8 +215,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "audit",
         "the trail is printed",
-        VIEW_REFUSED,
-        "a malformed id or instant, an instant in the future, or an unknown id",
+        SERVED_VIEW_REFUSED,
+        "a malformed id or instant, an instant in the future, or an unknown id; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "diff",

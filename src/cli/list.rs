@@ -3,17 +3,19 @@
 //! product, payer, holder, debt or next debit; the debits of a date; the bans
 //! active on a date; the refunds due; persons by client number or name), as
 //! the service's `GET /v1/lists/{list}`
-//! answers it. Decision: it reads the projection database directly, which a
-//! running service holds (reading through the service is for later): beside
-//! `serve`, ask the service.
+//! answers it. It reads the projection database directly, or, beside a
+//! running service (which holds that database and keeps it current), asks
+//! the service's route with the token of `NAVIGO_TOKEN`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use navigo_events_schema::views::ListPage;
 use navigo_replay::materialize::ProjectionDb;
 
 use super::exit::CmdResult;
 use super::output::print_json_sorted;
+use super::remote;
 use crate::app::error::BadInput;
 use crate::app::lists::{self, ListError, LISTS};
 
@@ -71,9 +73,23 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
     };
     let asked = lists::ask(spec, &params).map_err(bad)?;
-    let db = ProjectionDb::open(data)?;
-    let page = lists::page(&db, &asked).map_err(bad)?;
-    db.close()?;
+    let page = match remote::service(data) {
+        // The service holds the projection database and keeps it current:
+        // the same question goes to its route, checked here as it is there.
+        Some(svc) => {
+            let query: Vec<(&str, String)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            remote::get::<ListPage>(&svc, &format!("/v1/lists/{}", spec.name), &query).await?
+        }
+        None => {
+            let db = ProjectionDb::open(data)?;
+            let page = lists::page(&db, &asked).map_err(bad)?;
+            db.close()?;
+            page
+        }
+    };
     if args.json {
         print_json_sorted(&page)?;
         return Ok(ExitCode::SUCCESS);

@@ -18,7 +18,7 @@ pub type Args = PersonArgs;
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let Some(r) = person_view(data, &args, person_refunds).await? else {
+    let Some(r) = person_view(data, &args, "refunds", person_refunds).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();

@@ -12,9 +12,10 @@ use navigo_events_schema::views::{
 };
 use navigo_store::Clock;
 
-use super::as_of::{parse_as_of, parse_instant, unknown, AsOfArgs};
+use super::as_of::{as_of_query, parse_as_of, parse_instant, unknown, AsOfArgs};
 use super::exit::CmdResult;
 use super::output::{name, print_json, print_json_sorted};
+use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
 use crate::app::read::{contract_state, Subject};
@@ -40,6 +41,21 @@ pub struct Args {
 /// # Errors
 /// Bad input (exit 2), an unknown contract, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        if args.zone.is_some() {
+            // Decision: the service's state route answers no validity, so a
+            // `--zone` question has no route to take beside the service.
+            return Err(remote::not_through_service(
+                &svc,
+                "`state --zone`",
+                "ask without --zone, or stop the service",
+            ));
+        }
+        let (id, query) = as_of_query("CONTRACT", &args.contract, &args.as_of)?;
+        let view: ContractStateView =
+            remote::get(&svc, &format!("/v1/contracts/{id}/state"), &query).await?;
+        return print(view, None, args.as_of.json);
+    }
     let now = SystemClock.now();
     let q = parse_as_of("CONTRACT", &args.contract, &args.as_of, now)?;
     let instant = match &args.instant {
@@ -49,23 +65,24 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let events = read_slice(data, q.id, Subject::Contract).await?;
     let zone = args.zone.map(|z| (z, instant));
     let read = contract_state(&events, q.id, &q.query, zone).map_err(unknown)?;
-    if q.json {
-        match read.validity {
+    print(read.view, read.validity, q.json)
+}
+
+/// Prints the state, read here or through the service, as JSON or a table.
+fn print(view: ContractStateView, validity: Option<ValidityView>, json: bool) -> CmdResult {
+    if json {
+        match validity {
             // The pair has always been printed with its keys sorted, the
             // state's too (it was a JSON map); the state alone, as declared.
             Some(validity) => print_json_sorted(&StateAndValidity {
-                state: read.view,
+                state: view,
                 validity,
             })?,
-            None => print_json(&read.view)?,
+            None => print_json(&view)?,
         }
         return Ok(ExitCode::SUCCESS);
     }
-    write_state(
-        &mut std::io::stdout().lock(),
-        &read.view,
-        read.validity.as_ref(),
-    )?;
+    write_state(&mut std::io::stdout().lock(), &view, validity.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 

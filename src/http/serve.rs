@@ -19,6 +19,7 @@ use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger_with;
+use crate::app::served;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -127,12 +128,24 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
+    // Recorded before it is announced: whoever learns the address from stdout
+    // finds the record too, and the command line beside the service reads
+    // through it instead of failing on the store's lock.
+    served::write(
+        data,
+        &served::ServeRecord {
+            address: addr,
+            pid: std::process::id(),
+            started_at: state.clock.now(),
+            data: served::absolute(data)?,
+        },
+    )?;
     // The address on stdout: with port 0, how the caller learns the port.
     writeln!(std::io::stdout(), "listening on {addr}")?;
     tracing::info!(%addr, "listening");
     // The peer's address keys the limits on failed sign-ins (crate::http::limits).
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown({
             let state = state.clone();
             async move {
@@ -140,7 +153,10 @@ pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
                 state.closing.send_replace(true);
             }
         })
-        .await?;
+        .await;
+    // No longer answering: a reader must not take the record as a live service.
+    served::remove(data)?;
+    served?;
     keeper.abort();
     let _ = keeper.await;
     if let Ok(state) = Arc::try_unwrap(state) {

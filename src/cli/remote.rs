@@ -1,0 +1,165 @@
+//! The command line beside a running service: when the ledger is served (its
+//! address recorded in the data directory, `app::served`), a read goes to the
+//! service's route answering the same view, with the API token of
+//! [`TOKEN_ENV`], instead of opening the store (which admits one process). The
+//! view decoded is printed by the same code as a local read's, so the output is
+//! the same either way; the service's clock decides "now".
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, AUTHORIZATION, HOST};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use navigo_events_schema::views::ErrorBody;
+use serde::de::DeserializeOwned;
+
+use crate::app::error::BadInput;
+use crate::app::served::{self, ServeRecord, Served};
+
+/// The environment variable holding the API token the command line reads
+/// through a running service with (`navigo-ledger token create`).
+pub const TOKEN_ENV: &str = "NAVIGO_TOKEN";
+
+/// The longest a read through the service may take, connection included: the
+/// service bounds a request's time itself (408), this bounds a service that
+/// stopped answering.
+const REMOTE_READ_SECONDS_MAX: u64 = 120;
+
+/// The service the ledger in `data` is served by, if a live one is; a stale
+/// record is said on stderr and ignored (the store is then opened as usual).
+pub fn service(data: &Path) -> Option<ServeRecord> {
+    match served::find(data) {
+        Served::No => None,
+        Served::At(r) => Some(r),
+        Served::Stale(why) => {
+            eprintln!("note: ignoring a stale service record: {why}");
+            None
+        }
+    }
+}
+
+/// A command the service has no route for, refused beside it before the store
+/// is touched: the message says how to run it.
+pub fn not_through_service(svc: &ServeRecord, what: &str, instead: &str) -> anyhow::Error {
+    // Refused (exit 1), as the store's lock refused it before the record.
+    anyhow!(
+        "the ledger is served at {} (pid {}), which holds its store: {what} does not go \
+         through the service; {instead}",
+        svc.address,
+        svc.pid
+    )
+}
+
+/// The query parameters of a route, in the order they are sent.
+pub type RouteQuery = Vec<(&'static str, String)>;
+
+/// `GET path?query` on the service with the token of [`TOKEN_ENV`], decoded
+/// as the view `T` the route answers.
+///
+/// # Errors
+/// No token (bad input), a token the service refuses or a role that may not
+/// read this (refused, naming the variable and the role), the service's 400,
+/// 404 and 422 as bad input with its message, any other failure.
+pub async fn get<T: DeserializeOwned>(
+    svc: &ServeRecord,
+    path: &str,
+    query: &[(&str, String)],
+) -> anyhow::Result<T> {
+    let token = std::env::var(TOKEN_ENV).unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(BadInput(format!(
+            "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to an \
+             API token (`navigo-ledger token create --role agent`, or auditor) to read through \
+             the service",
+            svc.address, svc.pid
+        ))
+        .into());
+    }
+    let target = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", serde_urlencoded::to_string(query)?)
+    };
+    let bound = Duration::from_secs(REMOTE_READ_SECONDS_MAX);
+    let (status, body) = tokio::time::timeout(bound, exchange(svc, &target, token.trim()))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the service at {} did not answer GET {path} within {REMOTE_READ_SECONDS_MAX} s",
+                svc.address
+            )
+        })??;
+    if status == StatusCode::OK {
+        return serde_json::from_slice(&body)
+            .with_context(|| format!("the service's answer to GET {path} is not its view"));
+    }
+    Err(refusal(svc, status, &body))
+}
+
+/// One request over a fresh connection: the status and the body.
+async fn exchange(
+    svc: &ServeRecord,
+    target: &str,
+    token: &str,
+) -> anyhow::Result<(StatusCode, Bytes)> {
+    let to = served::reachable(svc.address);
+    let stream = tokio::net::TcpStream::connect(to)
+        .await
+        .with_context(|| format!("connecting to the service at {to}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("the HTTP handshake with the service")?;
+    let driver = tokio::spawn(conn);
+    let req = Request::get(target)
+        .header(HOST, to.to_string())
+        .header(ACCEPT, "application/json")
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Empty::<Bytes>::new())?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .context("the request to the service")?;
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .context("the service's answer")?
+        .to_bytes();
+    driver.abort();
+    Ok((status, body))
+}
+
+/// The error of an answer that is not the view: what the service said, with
+/// the exit code the local read has for the same cause.
+fn refusal(svc: &ServeRecord, status: StatusCode, body: &[u8]) -> anyhow::Error {
+    let said = serde_json::from_slice::<ErrorBody>(body).map_or_else(
+        |_| String::from_utf8_lossy(body).trim().to_owned(),
+        |e| match e.field {
+            Some(f) => format!("{f}: {}", e.message),
+            None => e.message,
+        },
+    );
+    match status {
+        StatusCode::UNAUTHORIZED => anyhow!(
+            "the service at {} refused the token of {TOKEN_ENV} (unknown, revoked or ended): \
+             {said}",
+            svc.address
+        ),
+        StatusCode::FORBIDDEN => anyhow!(
+            "the service at {} refused the token of {TOKEN_ENV}: {said}; use a token of a role \
+             that may (docs/roles.md)",
+            svc.address
+        ),
+        // An unknown id and a malformed or out-of-bounds argument are bad input
+        // locally too, with the same message.
+        StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            BadInput(said).into()
+        }
+        other => anyhow!("the service at {} answered {other}: {said}", svc.address),
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line beside a running service: `serve` records where it
+//! listens in the data directory (`serve.json`); the read commands find it and
+//! read through the service with the token of `NAVIGO_TOKEN`, printing what the
+//! same command prints when the ledger is not served, byte for byte, and never
+//! opening the store the service holds. Tokens are refused by name, a stale
+//! record is ignored, and the appending commands refuse beside the service,
+//! pointing at its HTTP API.
+
+mod http_support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use http_support::*;
+use serde_json::Value;
+
+/// A finished run: (exit code, stdout, stderr).
+type Run = (i32, String, String);
+
+/// Runs the binary on `data` at the tests' instant, with `token` as
+/// `NAVIGO_TOKEN` (unset when `None`).
+fn run(data: &Path, args: &[&str], token: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.env("NAVIGO_TEST_NOW", NOW).env_remove("NAVIGO_TOKEN");
+    if let Some(t) = token {
+        cmd.env("NAVIGO_TOKEN", t);
+    }
+    let out = cmd
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    )
+}
+
+/// The store was not opened: no lock error, in any wording the store has.
+fn assert_store_not_opened(args: &[&str], stderr: &str) {
+    assert!(
+        !stderr.contains("acquire lock") && !stderr.contains("another navigo-ledger process"),
+        "{args:?} opened the store beside the service: {stderr}"
+    );
+}
+
+/// Every read command with a route answering its view, in each of its forms.
+fn reads() -> Vec<Vec<&'static str>> {
+    let mut all = Vec::new();
+    for (cmd, id) in [
+        ("state", CONTRACT_A),
+        ("balance", CONTRACT_A),
+        ("calendar", CONTRACT_A),
+        ("state", CONTRACT_B),
+        ("bans", PERSON_A),
+        ("refunds", PERSON_A),
+    ] {
+        all.push(vec![cmd, id]);
+        all.push(vec![cmd, id, "--json"]);
+        all.push(vec![
+            cmd,
+            id,
+            "--at",
+            "2027-03-01",
+            "--known-at",
+            "2027-02-01T00:00:00+01:00",
+        ]);
+    }
+    all.push(vec!["calendar", CONTRACT_A, "--horizon", "2", "--json"]);
+    all.push(vec!["list", "contracts-by-holder", "--json"]);
+    all.push(vec!["list", "contracts-by-status", "status=active"]);
+    all.push(vec![
+        "list",
+        "persons-by-client-number",
+        "client_number=NV00000001",
+    ]);
+    all
+}
+
+/// The audit trail's forms: the auditors' read.
+fn audits() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["audit", CONTRACT_A],
+        vec!["audit", CONTRACT_A, "--json"],
+        vec!["audit", PERSON_A, "--known-at", "2027-02-01T00:00:00Z"],
+    ]
+}
+
+#[test]
+fn cli_beside_serve_reads_answer_as_the_local_reads() {
+    // Given a served ledger, when every read runs beside the service with an
+    // agent's token, and again once the service is stopped (its record then
+    // stale), then each prints the same bytes both ways.
+    let server = start("beside-reads");
+    let data = server.data.clone();
+    let (agent, auditor) = (server.agent.clone(), server.auditor.clone());
+    // The lists read the projections the service keeps: once they cover the
+    // log, as the stopped ledger's will.
+    let head = server.head();
+    let (status, page) = server.get(
+        &format!("/v1/lists/debits?min_position={head}"),
+        Some(&agent),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["position"], head, "{page}");
+    let reads: Vec<(Vec<&str>, &str)> = reads()
+        .into_iter()
+        .map(|r| (r, agent.as_str()))
+        .chain(audits().into_iter().map(|r| (r, auditor.as_str())))
+        .collect();
+    let mut served = Vec::new();
+    for (args, token) in &reads {
+        let (code, out, err) = run(&data, args, Some(token));
+        assert_eq!(code, 0, "{args:?} beside the service: {out}{err}");
+        assert_store_not_opened(args, &err);
+        served.push(out);
+    }
+    drop(server);
+    assert!(
+        data.join("serve.json").exists(),
+        "a killed service leaves its record"
+    );
+    for (i, ((args, _), beside)) in reads.iter().zip(&served).enumerate() {
+        let (code, out, err) = run(&data, args, None);
+        assert_eq!(code, 0, "{args:?} on the stopped ledger: {out}{err}");
+        assert_eq!(
+            &out, beside,
+            "{args:?}: beside the service and alone differ"
+        );
+        // The killed service's record is stale: said and removed by the first
+        // reader, not seen by the next.
+        assert_eq!(
+            err.contains("ignoring a stale service record"),
+            i == 0,
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!data.join("serve.json").exists());
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn cli_beside_serve_refuses_a_missing_an_unknown_and_an_unpermitted_token_by_name() {
+    // Given a served ledger, when a read runs with no token, an unknown token
+    // and a role that may not read persons, then each is refused, naming the
+    // variable (and the role), and the store is never opened.
+    let server = start("beside-tokens");
+    let bans = ["bans", PERSON_A];
+    let (code, _, err) = run(&server.data, &bans, None);
+    assert_eq!(code, 2, "no token: {err}");
+    assert!(err.contains("NAVIGO_TOKEN"), "no token: {err}");
+    assert_store_not_opened(&bans, &err);
+    let (code, _, err) = run(&server.data, &bans, Some("nvt_not-a-token"));
+    assert_eq!(code, 1, "unknown token: {err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("refused"),
+        "unknown token: {err}"
+    );
+    assert_store_not_opened(&bans, &err);
+    let (code, _, err) = run(&server.data, &bans, Some(&server.system));
+    assert_eq!(code, 1, "system role: {err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("the role system"),
+        "system role: {err}"
+    );
+    assert_store_not_opened(&bans, &err);
+    let data = server.data.clone();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn cli_beside_serve_unknown_id_is_bad_input_with_the_local_message() {
+    // Given a served ledger, when a contract it does not know is read beside
+    // it and alone, then both exit 2 with the same message.
+    let server = start("beside-unknown");
+    let unknown = "0196a000-0000-7000-8000-0000000000ff";
+    let args = ["state", unknown];
+    let (code, _, beside) = run(&server.data, &args, Some(&server.agent));
+    assert_eq!(code, 2, "{beside}");
+    let data = server.data.clone();
+    drop(server);
+    let (code, _, alone) = run(&data, &args, None);
+    assert_eq!(code, 2, "{alone}");
+    let message = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("error:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(message(&beside), message(&alone));
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn cli_beside_serve_appending_commands_verify_and_diff_refuse_pointing_at_the_http_api() {
+    // Given a served ledger, when `apply`, `append`, `advance`, `verify` or
+    // `diff` runs beside it, then it refuses (exit 1) naming the service's
+    // route to use instead, without opening the store, and the log is
+    // unchanged.
+    let server = start("beside-append");
+    let before = server.head();
+    for args in [
+        vec!["apply", "/dev/null"],
+        vec!["append", "/dev/null"],
+        vec!["advance", "--to", "2027-10-16"],
+        vec!["verify"],
+        vec![
+            "diff",
+            CONTRACT_A,
+            "--at",
+            "2026-10-15",
+            "--at",
+            "2026-12-15",
+        ],
+    ] {
+        let (code, out, err) = run(&server.data, &args, Some(&server.agent));
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        let route = match args[0] {
+            "verify" => "GET /v1/verify",
+            "diff" => "GET /v1/diff",
+            _ => "POST /v1/commands",
+        };
+        assert!(err.contains(route), "{args:?}: {err}");
+        assert_store_not_opened(&args, &err);
+    }
+    assert_eq!(server.head(), before, "something was appended");
+    let data = server.data.clone();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn serve_records_its_address_and_removes_the_record_on_orderly_shutdown() {
+    // Given a running service, then serve.json holds its address and pid;
+    // when it is interrupted (Ctrl-C), then the record is gone.
+    let mut server = start("beside-record");
+    let path = server.data.join("serve.json");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("serve.json")).expect("json");
+    assert_eq!(record["address"], server.addr.as_str());
+    assert_eq!(record["pid"], server.child.id());
+    assert_eq!(record["started_at"], NOW);
+    let dir = std::fs::canonicalize(&server.data).expect("absolute");
+    assert_eq!(record["data"], dir.to_str().expect("utf-8 path"));
+    // A request answered: the service is past the start of its loop, whose
+    // first turn installs the Ctrl-C handler.
+    assert!(server.head() > 0);
+    let status = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let exit = server.child.wait().expect("wait");
+    assert!(exit.success(), "serve after Ctrl-C: {exit:?}");
+    assert!(!path.exists(), "serve.json left after an orderly shutdown");
+    let data = server.data.clone();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
