@@ -7,8 +7,12 @@
 //!    versions of the batch's streams and the entries of its idempotency keys.
 //! 2. Validate each request against that state plus what the batch already
 //!    accepted (versions, keys, limits, recorded-at), splice the assigned
-//!    fields into the pre-encoded records and chain their hashes (no I/O).
-//! 3. Insert the events and the keys, move the head, `COMMIT`.
+//!    fields into the pre-encoded records and chain their hashes (no I/O);
+//!    compute the Merkle tree's nodes the records complete, over the frontier
+//!    of the head (cached from the writer's last commit while the head is
+//!    still where that commit left it; else read, under the lock, in one more
+//!    round trip).
+//! 3. Insert the events, the keys and the tree's nodes, move the head, `COMMIT`.
 //!
 //! Every writer of the database — this task, another process's — locks the
 //! head row first, so appends are serialised across processes, positions are

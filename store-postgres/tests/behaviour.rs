@@ -274,7 +274,7 @@ async fn store_answers_an_error_not_an_ack_when_its_transaction_rolls_back() {
 #[tokio::test]
 async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_events() {
     // Given a ledger of two keyed events written at format version 1 (the
-    // tables of versions 2 and 3 taken away, as a build of version 1 left them)
+    // tables of versions 2 to 4 taken away, as a build of version 1 left them)
     let (store, config, clock) = new_store("upgrade").await;
     let mut r = request(stream(1), ExpectedVersion::Exact(0), vec![event("a")]);
     r.idempotency_key = Some("cmd-1#0".into());
@@ -287,6 +287,8 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
         &config,
         "DROP TABLE {s}.derived; DROP TABLE {s}.derived_entries; \
          DROP INDEX {s}.idempotency_key_bytes; \
+         DROP TABLE {s}.tree_nodes; DROP TABLE {s}.checkpoints; \
+         DROP FUNCTION {s}.checkpoints_append_only(); \
          DELETE FROM {s}.schema_migrations WHERE version >= 2",
     )
     .await;
@@ -299,7 +301,7 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
         "{err}"
     );
     // Then init upgrades it, and the store opens with its events, its keys read
-    // by prefix and room for derived data
+    // by prefix, room for derived data and the Merkle tree of its records
     assert_eq!(
         PgStore::init(&config).await.unwrap(),
         InitOutcome::AlreadyLedger
@@ -317,33 +319,8 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
         store.read_derived("snapshot").await.unwrap().as_deref(),
         Some(&b"s"[..])
     );
+    let (proof, _) = store.prove_inclusion(2, 2).await.unwrap();
+    proof.check(store.tree_head(2).await.unwrap()).unwrap();
     assert!(store.verify().await.unwrap().is_ok());
-    store.close().await.unwrap();
-}
-
-#[tokio::test]
-async fn store_tree_and_checkpoints_are_refused_as_not_supported_yet_never_faked() {
-    // Given a PostgreSQL ledger of one event
-    let (store, _, _) = new_store("no-tree").await;
-    let r = request(stream(1), ExpectedVersion::Any, vec![event("e")]);
-    store.append(r).await.unwrap();
-    // When anything of the Merkle tree or the checkpoints is asked
-    let answers = [
-        store.tree_head(1).await.err(),
-        store.prove_inclusion(1, 1).await.err(),
-        store.prove_consistency(0, 1).await.err(),
-        store.stream_heads(1).await.err(),
-        store.keep_checkpoint(b"note").await.err(),
-        store.checkpoints().await.err(),
-    ];
-    // Then each is refused as not supported by this backend yet
-    for a in answers {
-        let e = a.expect("refused, not answered");
-        assert!(matches!(e, StoreError::Unsupported(_)), "{e}");
-        assert!(
-            e.to_string().contains("not supported by this backend yet"),
-            "{e}"
-        );
-    }
     store.close().await.unwrap();
 }

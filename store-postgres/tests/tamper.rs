@@ -115,7 +115,13 @@ async fn verify_detects_a_record_rewritten_with_a_fresh_hash_through_the_chain()
         &format!("UPDATE {{s}}.events SET record = '\\x{hex}'::bytea WHERE position = 20"),
     )
     .await;
-    // Then the record itself verifies but the next one's link does not
+    // Then the record's leaf no longer matches the Merkle tree kept with it
+    let bad = first_bad(&config).await;
+    assert_eq!(bad.position, 20);
+    assert!(matches!(bad.problem, Problem::TreeNode { .. }), "{bad}");
+    // And without the tree (removed too), the record itself verifies but the
+    // next one's link does not
+    sql(&config, "DELETE FROM {s}.tree_nodes").await;
     let bad = first_bad(&config).await;
     assert_eq!(bad.position, 21);
     assert!(matches!(bad.problem, Problem::BrokenLink { .. }), "{bad}");
