@@ -21,5 +21,6 @@ pub mod proofs;
 pub mod read;
 pub mod readonly;
 pub mod replay;
+pub mod salvage;
 pub mod stats;
 pub mod verify;

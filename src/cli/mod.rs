@@ -40,6 +40,7 @@ pub mod prove;
 pub mod readonly;
 pub mod rebuild;
 pub mod refunds;
+pub mod salvage;
 pub mod sample;
 pub mod state;
 pub mod stats;
