@@ -113,11 +113,24 @@ type Found = BTreeMap<u64, BTreeMap<[u8; HASH_LEN], SalvagedRecord>>;
 /// `files` cannot be listed; a file that cannot be read is skipped and said in
 /// [`SalvageReport::files_scanned`] by its absence.
 pub fn salvage(files: &Path, sled_copy: Option<&Path>) -> std::io::Result<SalvageReport> {
+    salvage_in_windows(files, sled_copy, ScanWindow::DEFAULT)
+}
+
+/// [`salvage`], the raw scan reading files in `window`s (the tests use small
+/// ones, so that records straddle their boundaries).
+///
+/// # Errors
+/// As [`salvage`].
+pub fn salvage_in_windows(
+    files: &Path,
+    sled_copy: Option<&Path>,
+    window: ScanWindow,
+) -> std::io::Result<SalvageReport> {
     let mut found = Found::new();
     let mut report = SalvageReport::default();
     for file in sled_files(files)? {
-        if let Ok(bytes) = std::fs::read(&file) {
-            report.raw_hits += scan(&bytes, &mut found);
+        if let Ok(hits) = scan_file(&file, window, &mut found) {
+            report.raw_hits += hits;
             report.files_scanned.push(file);
         }
     }
@@ -179,16 +192,78 @@ fn keep(found: &mut Found, r: SalvagedRecord) {
         .or_insert(r);
 }
 
-/// Finds every verifying record in `bytes`; returns how many it found.
-fn scan(bytes: &[u8], found: &mut Found) -> u64 {
+/// How much of a file one window of the raw scan starts records in: a file
+/// (sled's `db` may hold gigabytes) is read a window at a time.
+pub const SCAN_STEP_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How the raw scan reads a file: windows in which records start, each read
+/// with the bytes after it that a record starting in it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanWindow {
+    /// Bytes in which records start.
+    pub step_bytes: u64,
+    /// Bytes read after them.
+    pub after_bytes: u64,
+}
+
+impl ScanWindow {
+    /// The windows [`salvage`] reads: [`SCAN_STEP_BYTES`], and more after
+    /// them than any stored record.
+    pub const DEFAULT: ScanWindow = ScanWindow {
+        step_bytes: SCAN_STEP_BYTES,
+        after_bytes: SCAN_AFTER_BYTES,
+    };
+}
+
+/// Bytes read before a window: the hash and codec before a record's body.
+const SCAN_BEFORE_BYTES: u64 = 64;
+
+/// Bytes read after a window, so that a record starting in it is read whole:
+/// more than any stored record (its body at most [`frame::CANONICAL_BYTES_MAX`]
+/// and a zstd frame's few bytes of header and block headers).
+const SCAN_AFTER_BYTES: u64 = frame::CANONICAL_BYTES_MAX as u64 + 1024 * 1024;
+
+/// Finds every verifying record in the file at `path`, reading it in
+/// `window`s; returns how many it found.
+fn scan_file(path: &Path, window: ScanWindow, found: &mut Found) -> std::io::Result<u64> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let (mut base, mut hits, mut buf) = (0u64, 0, Vec::new());
+    while base < len {
+        let lo = base.saturating_sub(SCAN_BEFORE_BYTES);
+        let hi = base
+            .saturating_add(window.step_bytes)
+            .saturating_add(window.after_bytes)
+            .min(len);
+        buf.clear();
+        file.seek(SeekFrom::Start(lo))?;
+        (&mut file).take(hi - lo).read_to_end(&mut buf)?;
+        let from = usize::try_from(base - lo).unwrap_or(usize::MAX);
+        let end = base.saturating_add(window.step_bytes).min(hi);
+        let to = usize::try_from(end - lo).unwrap_or(usize::MAX);
+        hits += scan(&buf, from..to, found);
+        base = end;
+    }
+    Ok(hits)
+}
+
+/// Finds every verifying record of `bytes` whose body starts in `starts`;
+/// returns how many it found.
+fn scan(bytes: &[u8], starts: std::ops::Range<usize>, found: &mut Found) -> u64 {
     let mut hits = 0;
-    for at in memchr::memmem::find_iter(bytes, &ZSTD_MAGIC) {
+    let anchors = |needle: &[u8]| {
+        memchr::memmem::find_iter(bytes, needle)
+            .filter(|at| starts.contains(at))
+            .collect::<Vec<_>>()
+    };
+    for at in anchors(&ZSTD_MAGIC) {
         if let Some(r) = compressed_record_at(bytes, at) {
             keep(found, r);
             hits += 1;
         }
     }
-    for at in memchr::memmem::find_iter(bytes, RECORD_JSON_START) {
+    for at in anchors(RECORD_JSON_START) {
         for r in json_records_at(bytes, at) {
             keep(found, r);
             hits += 1;

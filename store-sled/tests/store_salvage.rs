@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::keys::log_key;
 use navigo_store_sled::raw::RawLedger;
-use navigo_store_sled::salvage::{salvage, SalvageReport};
+use navigo_store_sled::salvage::{salvage, salvage_in_windows, SalvageReport, ScanWindow};
 use navigo_store_sled::SledStore;
 use store_support::*;
 
@@ -192,5 +192,72 @@ async fn salvage_recovers_every_record_from_the_raw_files_when_sled_refuses_to_o
     assert!(report.sled.open_error.is_some(), "{:?}", report.sled);
     assert_eq!(positions(&report), (1..=EVENTS).collect::<Vec<_>>());
     assert!(report.is_complete(), "{report:?}");
+    // And so it does reading the files in small windows that records
+    // straddle, each record found once
+    for step_bytes in [97, 1_000] {
+        let window = ScanWindow {
+            step_bytes,
+            after_bytes: 4_096,
+        };
+        let small = salvage_in_windows(&dir, None, window).unwrap();
+        assert_eq!(small.records, report.records, "windows of {step_bytes}");
+        assert_eq!(small.lost, report.lost);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn salvage_leaves_out_both_records_of_a_position_where_two_different_ones_verify() {
+    // Given a ledger whose record 5 was rewritten through sled with another
+    // payload and a fresh, correct hash (sled keeps the old copy in `db`)
+    let dir = ledger("salvage-conflict").await;
+    with_tree(&dir, |t| {
+        let old = record(t, 5);
+        let json = String::from_utf8(old[32..].to_vec()).unwrap();
+        let edited = json.replacen("salvage-4", "salvage-X", 1);
+        assert_ne!(edited, json);
+        let mut new = blake3::hash(edited.as_bytes()).as_bytes().to_vec();
+        new.extend_from_slice(edited.as_bytes());
+        put_record(t, 5, &new);
+    });
+    // When it is salvaged, both versions verify at position 5: neither is
+    // kept, 5 is named a conflict and lost, and every other record is kept
+    let report = salvage_of(&dir);
+    assert_eq!(report.conflicts, vec![5]);
+    assert_eq!(report.lost, vec![5..=5]);
+    assert_eq!(report.records.len() as u64, EVENTS - 1);
+    assert!(!report.is_complete());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn salvage_names_a_chain_break_between_two_recovered_records() {
+    // Given a ledger whose record 9 was replaced by a verifying record that
+    // links to nothing (its prev_hash zeroed, its hash recomputed), the old
+    // copy of 9 then wiped from `db`
+    let dir = ledger("salvage-break").await;
+    let original = stored(&dir, 9);
+    with_tree(&dir, |t| {
+        let old = record(t, 9);
+        let json = String::from_utf8(old[32..].to_vec()).unwrap();
+        let prev = json.split("\"prev_hash\":\"").nth(1).unwrap()[..64].to_string();
+        let edited = json.replacen(&prev, &"0".repeat(64), 1);
+        let mut new = blake3::hash(edited.as_bytes()).as_bytes().to_vec();
+        new.extend_from_slice(edited.as_bytes());
+        put_record(t, 9, &new);
+    });
+    let db = dir.join("db");
+    let mut file = std::fs::read(&db).unwrap();
+    for at in offsets(&file, &original) {
+        file[at + original.len() - 4] ^= 0x40;
+    }
+    std::fs::write(&db, &file).unwrap();
+    // When it is salvaged, every record is recovered, and 9 is named a break
+    // (as is 10, which links to the original 9)
+    let report = salvage_of(&dir);
+    assert_eq!(positions(&report), (1..=EVENTS).collect::<Vec<_>>());
+    assert!(report.lost.is_empty(), "{:?}", report.lost);
+    assert_eq!(report.chain_breaks, vec![9, 10]);
+    assert!(!report.is_complete());
     std::fs::remove_dir_all(&dir).unwrap();
 }
