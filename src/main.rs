@@ -153,6 +153,17 @@ enum Command {
     /// verified as it is written; the first that does not stops the export,
     /// naming its position, and no file is left under --out.
     Export(cli::export::Args),
+    /// Recover every record of a damaged ledger that still verifies.
+    ///
+    /// Never writes to --data: sled opens a private copy and reads every
+    /// record key by key; sled's raw files are scanned for stored records as
+    /// well, so that records sled cannot reach (or cannot open at all) are
+    /// found. Each record kept verifies (its hash). Writes them in position
+    /// order as export lines (an export of the whole log when nothing is
+    /// lost), reports on stderr the positions lost (as ranges), conflicts,
+    /// chain breaks and the head recovered, and prints a JSON summary
+    /// (docs/checkpoints.md, Salvage).
+    Salvage(cli::salvage::Args),
     /// Write a contract's or a person's dispute bundle as known at an instant.
     ///
     /// One self-contained JSON file: the contract's stream (a person's: theirs
@@ -312,6 +323,7 @@ fn main() -> ExitCode {
             Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
             Command::Prove(args) => cli::prove::run(&data, args).await,
             Command::Export(args) => cli::export::run(&data, args).await,
+            Command::Salvage(args) => cli::salvage::run(&data, args).await,
             Command::Bundle(args) => cli::bundle::run(&data, args).await,
             Command::VerifyBundle(args) => cli::bundle::run_verify(args),
             Command::Serve(args) => http::serve::run(&data, args).await,

@@ -21,6 +21,7 @@ pub mod proofs;
 pub mod read;
 pub mod readonly;
 pub mod replay;
+pub mod salvage;
 pub mod served;
 pub mod stats;
 pub mod verify;

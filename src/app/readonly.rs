@@ -69,6 +69,31 @@ pub fn readable(data: &Path) -> anyhow::Result<Readable> {
     })
 }
 
+/// A private copy of `data` in the temporary directory (`TMPDIR`), whether or
+/// not the process could write `data`: for a reader that lets sled open a
+/// directory which may be damaged, where sled's recovery would rewrite it.
+///
+/// # Errors
+/// The copy cannot be made (no space, an unreadable file, a symbolic link).
+pub fn private_copy(data: &Path) -> anyhow::Result<Readable> {
+    let copy = tempfile::Builder::new()
+        .prefix("navigo-ledger-copy-")
+        .tempdir()
+        .context("cannot create a private copy of the ledger")?;
+    let bytes = copy_tree(data, copy.path()).with_context(|| {
+        format!(
+            "cannot copy the ledger {} to {}",
+            data.display(),
+            copy.path().display()
+        )
+    })?;
+    Ok(Readable {
+        path: copy.path().to_path_buf(),
+        copy: Some(copy),
+        bytes,
+    })
+}
+
 /// Whether `data` is a ledger directory this process cannot, or must not,
 /// write: the directory or one of its files has no write permission bit, or
 /// a file cannot be opened for writing (another owner, a read-only mount).

@@ -147,6 +147,12 @@ const MEANINGS: &[Meaning] = &[
         "bad usage, --out exists or its directory cannot be written, or a window outside the log",
     ),
     meaning(
+        "salvage",
+        "every position up to the highest any file names was recovered, with an unbroken chain; the file was written under --out",
+        "something is lost (positions, conflicts or chain breaks, named on stderr and in the summary); the file was written under --out all the same",
+        "bad usage, --out exists or its directory cannot be written, or --data is not a directory",
+    ),
+    meaning(
         "bundle",
         "the bundle is printed",
         "--data is not a ledger, or the store failed or keeps no tree",

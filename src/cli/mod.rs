@@ -41,6 +41,7 @@ pub mod readonly;
 pub mod rebuild;
 pub mod refunds;
 pub mod remote;
+pub mod salvage;
 pub mod sample;
 pub mod state;
 pub mod stats;

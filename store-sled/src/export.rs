@@ -9,8 +9,8 @@ use navigo_events_schema::{decode_record, Hash, StreamId};
 use navigo_merkle::{Frontier, HashReader};
 use navigo_store::StoreError;
 
+use crate::batch::storage_at;
 use crate::read::{check_hash, unframe_at};
-use crate::writer::storage;
 use crate::{keys, merkle, SledStore};
 
 /// One record as an export writes it.
@@ -81,7 +81,7 @@ impl SledStore {
         let stored = self
             .tree
             .get(keys::log_key(position))
-            .map_err(storage)?
+            .map_err(|e| storage_at(position, e))?
             .ok_or_else(|| StoreError::Corrupt {
                 position,
                 why: "record missing below the head".into(),

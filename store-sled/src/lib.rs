@@ -25,6 +25,7 @@ pub mod keys;
 mod merkle;
 pub mod raw;
 pub mod read;
+pub mod salvage;
 pub mod verify;
 pub mod writer;
 
@@ -37,6 +38,7 @@ use async_trait::async_trait;
 use navigo_events_schema::{Assigned, Envelope, Hash, StreamId, StreamKind};
 use tokio::sync::{mpsc, oneshot};
 
+pub use batch::SALVAGE_HINT;
 pub use format::Format;
 use navigo_store::assign::Prepared;
 use navigo_store::{
@@ -175,17 +177,32 @@ pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreEr
                     path.display()
                 )))
             }
-            Err(e) => return Err(storage(e)),
+            Err(e) => return Err(in_directory(path, &e)),
         }
     }
+}
+
+/// A sled failure opening the ledger in `path`, naming the directory (the
+/// file and offset, for a corruption, are in [`batch::describe`]'s text).
+fn in_directory(path: &Path, e: &sled::Error) -> StoreError {
+    StoreError::Storage(format!(
+        "the ledger in {}: {}",
+        path.display(),
+        batch::describe(e)
+    ))
 }
 
 /// Opens the sled database of a ledger directory whose marker file names
 /// `format`, and its tree, checking that the tree's format marker agrees.
 pub(crate) fn open_db(path: &Path, format: Format) -> Result<(sled::Db, sled::Tree), StoreError> {
     let db = open_sled(path, format)?;
-    let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
-    match tree.get(keys::FORMAT_KEY).map_err(storage)? {
+    let tree = db
+        .open_tree(keys::TREE_NAME)
+        .map_err(|e| in_directory(path, &e))?;
+    match tree
+        .get(keys::FORMAT_KEY)
+        .map_err(|e| in_directory(path, &e))?
+    {
         Some(v) if v.as_ref() == format.tree_marker() => Ok((db, tree)),
         Some(v) => Err(not_a_ledger(
             path,
@@ -681,7 +698,7 @@ impl EventStore for SledStore {
             let bytes = self
                 .tree
                 .get(keys::log_key(pos))
-                .map_err(storage)?
+                .map_err(|e| batch::storage_at(pos, e))?
                 .ok_or_else(|| StoreError::Corrupt {
                     position: pos,
                     why: format!("indexed by {stream} but missing from the log"),

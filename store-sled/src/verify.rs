@@ -82,7 +82,9 @@ impl Walk {
     /// before; the head moves past each good one.
     fn records(&mut self, tree: &sled::Tree) -> Result<(), Stop> {
         for (expected, item) in (1u64..).zip(tree.scan_prefix([keys::LOG])) {
-            let (k, v) = item.map_err(storage)?;
+            // A corruption sled meets reading the next key is reported at
+            // the position that key must hold.
+            let (k, v) = item.map_err(|e| crate::batch::storage_at(expected, e))?;
             let bad = |problem| Stop::Bad {
                 position: expected,
                 problem,
