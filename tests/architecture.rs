@@ -752,7 +752,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "navigo-store-postgres",
-        &["navigo-events-schema", "navigo-store"],
+        &["navigo-events-schema", "navigo-merkle", "navigo-store"],
     ),
     (
         "navigo-ledger-core",

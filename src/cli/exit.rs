@@ -156,7 +156,7 @@ const MEANINGS: &[Meaning] = &[
         "bundle",
         "the bundle is printed",
         "--data is not a ledger, or the store failed or keeps no tree",
-        "a malformed id or instant, an unknown contract, or no kept checkpoint covering the instant",
+        "a malformed id or instant, an id neither a contract nor a person, or no kept checkpoint covering the instant",
     ),
     meaning(
         "verify-bundle",

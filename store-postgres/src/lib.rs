@@ -26,6 +26,7 @@ pub mod derived;
 mod error;
 pub mod merkle;
 pub mod read;
+mod rows;
 pub mod schema;
 mod verify;
 pub mod writer;
@@ -48,10 +49,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use error::{pg, pool, to_i64};
+use rows::parse_head;
 use schema::{check_schema_name, Sql};
 pub use schema::{Migrated as InitOutcome, VERSION};
 pub use verify::VERIFY_CHUNK_RECORDS;
-use writer::{parse_head, Job, Writer, Written, QUEUE_APPENDS_MAX};
+use writer::{Job, Writer, Written, QUEUE_APPENDS_MAX};
 
 /// The schema a ledger lives in unless told otherwise.
 pub const DEFAULT_SCHEMA: &str = "navigo";

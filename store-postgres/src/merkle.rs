@@ -23,8 +23,8 @@ use navigo_store::StoreError;
 use uuid::Uuid;
 
 use crate::error::{pg, to_i64, to_u64};
+use crate::rows::parse_kind;
 use crate::schema::Sql;
-use crate::writer::parse_kind;
 
 /// Records whose nodes one catch-up transaction computes.
 pub const CATCH_UP_RECORDS_PER_BATCH: u64 = 10_000;
@@ -281,7 +281,7 @@ pub(crate) async fn catch_up(c: &Client, sql: &Sql) -> Result<(), StoreError> {
         c.batch_execute("BEGIN").await.map_err(pg)?;
         let step = async {
             let stmt = c.prepare_cached(&sql.lock_head).await.map_err(pg)?;
-            let head = crate::writer::parse_head(&c.query_one(&stmt, &[]).await.map_err(pg)?)?;
+            let head = crate::rows::parse_head(&c.query_one(&stmt, &[]).await.map_err(pg)?)?;
             let done = covered(c, sql, head.position).await?;
             if done < head.position {
                 catch_up_step(c, sql, done, head.position, CATCH_UP_RECORDS_PER_BATCH).await?;

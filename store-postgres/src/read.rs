@@ -15,8 +15,8 @@ use navigo_store::check::{check_link, check_record, gap};
 use navigo_store::{EnvelopeStream, StoreError};
 
 use crate::error::{pg, pool, to_i64, to_u64};
+use crate::rows::parse_head;
 use crate::schema::Sql;
-use crate::writer::parse_head;
 
 /// Records fetched per query of the `read_all` stream once its buffer is empty.
 pub const READ_ALL_CHUNK_RECORDS: u64 = 1_024;

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::error::{pg, to_i64};
 use crate::merkle::{covered, leaf_of, parse_node, Nodes};
+use crate::rows::{parse_head, parse_kind};
 use crate::schema::Sql;
-use crate::writer::{parse_head, parse_kind};
 
 /// Rows fetched per query while verifying.
 pub const VERIFY_CHUNK_RECORDS: i64 = 4_096;

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::{Object, Pool};
 use navigo_events_schema::envelope::recorded_at_json;
-use navigo_events_schema::{Hash, StreamId, StreamKind};
+use navigo_events_schema::{Hash, StreamId};
 use navigo_store::assign::{check_record_len, recorded_at, Prepared};
 use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +41,7 @@ use uuid::Uuid;
 
 use crate::error::{pg, pool, to_i64, to_u64};
 use crate::merkle::{frontier_at, leaf_of, NodeRows, Nodes};
+use crate::rows::{parse_head, parse_kind};
 use crate::schema::Sql;
 
 /// Requests waiting for the writer. Callers wait (back-pressure) when it is full.
@@ -470,40 +471,6 @@ fn none() -> AppendOutcome {
 /// An instant as the head row stores it: RFC 3339 to the nanosecond.
 pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-/// The head row: position, hash, recorded-at.
-///
-/// # Errors
-/// [`StoreError::Corrupt`] for a negative position, a hash that is not 32
-/// bytes or an instant that does not parse; a storage failure.
-pub(crate) fn parse_head(row: &Row) -> Result<Head, StoreError> {
-    let position: i64 = row.try_get(0).map_err(pg)?;
-    let position = to_u64(position, 0, "head position")?;
-    let corrupt = |why: String| StoreError::Corrupt { position, why };
-    let hash: &[u8] = row.try_get(1).map_err(pg)?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| corrupt(format!("the head row's hash has {} bytes", hash.len())))?;
-    let at: Option<&str> = row.try_get(2).map_err(pg)?;
-    let recorded_at = match at {
-        None => None,
-        Some(s) => Some(
-            DateTime::parse_from_rfc3339(s)
-                .map_err(|e| corrupt(format!("the head row's instant {s:?}: {e}")))?
-                .with_timezone(&Utc),
-        ),
-    };
-    Ok(Head {
-        position,
-        hash: Hash(hash),
-        recorded_at,
-    })
-}
-
-/// A stream kind as stored (`StreamKind::as_str`).
-pub(crate) fn parse_kind(s: &str) -> Option<StreamKind> {
-    StreamKind::ALL.into_iter().find(|k| k.as_str() == s)
 }
 
 fn parse_versions(rows: &[Row]) -> Result<HashMap<StreamId, u64>, StoreError> {
