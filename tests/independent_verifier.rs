@@ -158,8 +158,7 @@ fn first_export(file: &[u8], trusted: Option<&Checkpoint>) -> bool {
         let before: Vec<Hash> = serde_json::from_value(header["before"].clone()).ok()?;
         let mut frontier = Frontier::from_hashes(from - 1, &before).ok()?;
         let mut prev = header["prev_hash"].as_str()?.to_owned();
-        let mut position = from;
-        for line in lines {
+        for (position, line) in (from..).zip(lines) {
             let v: Value = serde_json::from_str(line).ok()?;
             let record = B64.decode(v["record"].as_str()?).ok()?;
             (blake3::hash(&record).to_hex().as_str() == v["hash"].as_str()?).then_some(())?;
@@ -172,7 +171,6 @@ fn first_export(file: &[u8], trusted: Option<&Checkpoint>) -> bool {
             linked.then_some(())?;
             frontier.append(leaf_hash(&record));
             prev = v["hash"].as_str()?.to_owned();
-            position += 1;
         }
         let size = header["size"].as_u64()?;
         let whole = frontier.size() == size
@@ -456,7 +454,10 @@ fn independent_verifier_refuses_every_bit_flip_of_inclusion_consistency_and_stre
     // but for the checkpoint's `number` (its place in the ledger's list of
     // checkpoints: bookkeeping, not signed), which both let change
     let key_end = stream.find("\"number\":").unwrap() + "\"number\":".len();
-    let number = key_end + stream[key_end..].find(|c: char| c.is_ascii_digit()).unwrap();
+    let number = key_end
+        + stream[key_end..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap();
     assert!(
         accepted.iter().all(|(byte, _)| *byte == number),
         "stream proof flips both accept: {accepted:?}"
@@ -661,7 +662,10 @@ fn independent_verifier_refuses_every_bit_flip_of_a_bundle_and_agrees_with_verif
     // contract and instant), or of a sample of its records, then the
     // independent verifier refuses it, but for the flips the format leaves
     // open
-    let head = std::str::from_utf8(&genuine).unwrap().find("\"records\"").unwrap();
+    let head = std::str::from_utf8(&genuine)
+        .unwrap()
+        .find("\"records\"")
+        .unwrap();
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let elsewhere = (0..1500).map(|_| {
         (head * 8..genuine.len() * 8)
