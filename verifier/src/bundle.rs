@@ -90,7 +90,7 @@ pub fn check(file: &[u8], key: &PublicKey) -> Result<Summary, Invalid> {
             "field `contract`: the bundle holds no stream {contract_stream}"
         )));
     }
-    check_known_at(&b.known_at)?;
+    check_known_at(&b, &contract_stream)?;
     Ok(Summary {
         contract: b.contract,
         known_at: b.known_at,
@@ -164,6 +164,30 @@ fn check_record(r: &BundleRecord, c: &Checkpoint) -> Result<(), Invalid> {
     .map_err(|e| e.at("field `path`"))
 }
 
+/// The bundle is of the contract as known at `known_at`: its first record
+/// (its creation) was recorded by then. Decision: this is the one reading of
+/// `known_at` an independent verifier can make without the rules; the
+/// ledger's `verify-bundle` refuses a bundle read before its contract
+/// existed, and so does this.
+fn check_known_at(b: &Bundle, contract_stream: &str) -> Result<(), Invalid> {
+    let at = known_at(&b.known_at)?;
+    let first = b
+        .streams
+        .iter()
+        .find(|s| s.stream == contract_stream)
+        .and_then(|s| s.records.first());
+    let recorded = first
+        .and_then(|r| record::head(r.record.as_bytes()).ok())
+        .and_then(|h| rfc3339(h.recorded_at.as_bytes()));
+    match recorded {
+        Some(created) if created <= at => Ok(()),
+        _ => Err(Invalid::new(format!(
+            "field `known_at`: the contract's first record was not recorded by {}",
+            b.known_at
+        ))),
+    }
+}
+
 /// The contract's UUID in the lowercase hyphenated form streams are named
 /// with. Decision: a UUID is a number, so its hex digits are read in either
 /// case, as the ledger's own parser reads them.
@@ -185,17 +209,19 @@ fn uuid_text(s: &str) -> Result<String, Invalid> {
 /// the views are to be read (the auditor may choose any), so only its form
 /// is checked: RFC 3339's grammar, `T`, `t` or a space between date and
 /// time (RFC 3339, 5.6), a real calendar date, and `Z`, `z` or an offset.
-fn check_known_at(s: &str) -> Result<(), Invalid> {
-    if rfc3339(s.as_bytes()).is_some() {
-        Ok(())
-    } else {
-        Err(Invalid::new(format!(
+fn known_at(s: &str) -> Result<Instant, Invalid> {
+    rfc3339(s.as_bytes()).ok_or_else(|| {
+        Invalid::new(format!(
             "field `known_at`: {s:?} is not an RFC 3339 instant"
-        )))
-    }
+        ))
+    })
 }
 
-fn rfc3339(b: &[u8]) -> Option<()> {
+/// An instant as (seconds since 1970 in UTC, the fraction's digits padded
+/// to nanoseconds): comparable.
+type Instant = (i64, u64);
+
+fn rfc3339(b: &[u8]) -> Option<Instant> {
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let d = b.get(r)?;
         d.iter()
@@ -220,20 +246,48 @@ fn rfc3339(b: &[u8]) -> Option<()> {
     };
     (day >= 1 && day <= days && hour < 24 && minute < 60 && second <= 60).then_some(())?;
     let mut rest = &b[19..];
+    let mut nanos = 0u64;
     if let Some(fraction) = rest.strip_prefix(b".") {
         let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
         (n > 0).then_some(())?;
+        nanos = fraction[..n]
+            .iter()
+            .chain(std::iter::repeat(&b'0'))
+            .take(9)
+            .fold(0, |v, c| v * 10 + u64::from(c - b'0'));
         rest = &fraction[n..];
     }
-    match rest {
-        [b'Z' | b'z'] => Some(()),
-        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+    let offset: i64 = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let two = |a: u8, b: u8| -> Option<u32> {
                 (a.is_ascii_digit() && b.is_ascii_digit())
                     .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
             };
-            (two(*h1, *h2)? < 24 && two(*m1, *m2)? < 60).then_some(())
+            let (h, m) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            (h < 24 && m < 60).then_some(())?;
+            let minutes = i64::from(h * 60 + m);
+            if *sign == b'+' {
+                minutes
+            } else {
+                -minutes
+            }
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset * 60;
+    Some((seconds, nanos))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }

@@ -15,6 +15,7 @@ pub struct RecordHead {
     pub stream: String,
     pub stream_seq: u64,
     pub prev_hash: String,
+    pub recorded_at: String,
 }
 
 /// The record's head.
