@@ -21,6 +21,7 @@ pub mod derived;
 pub mod export;
 pub mod format;
 pub mod frame;
+pub mod guard;
 pub mod keys;
 mod merkle;
 pub mod raw;
@@ -89,6 +90,8 @@ pub struct Stats {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// The ledger's directory, where an orderly close leaves its fingerprint.
+    path: std::path::PathBuf,
     /// The ledger's store format: how its records are stored.
     format: Format,
     /// Derived data (snapshots), apart from the log: see [`derived`].
@@ -162,6 +165,7 @@ fn read_log_workers() -> usize {
 /// Opens sled with the settings of `format`, waiting up to
 /// [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
 pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreError> {
+    let copied = guard::before_open(path)?;
     let step_ms = 20;
     let mut waited = 0;
     loop {
@@ -177,7 +181,14 @@ pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreEr
                     path.display()
                 )))
             }
-            Err(e) => return Err(in_directory(path, &e)),
+            Err(e) => {
+                return Err(match (copied, in_directory(path, &e)) {
+                    (true, StoreError::Storage(why)) => {
+                        StoreError::Storage(why + &guard::kept_aside_note(path))
+                    }
+                    (_, other) => other,
+                })
+            }
         }
     }
 }
@@ -310,6 +321,8 @@ impl SledStore {
             }
         };
         db.flush().map_err(storage)?;
+        drop((tree, db));
+        let _ = guard::after_close(path);
         Ok(outcome)
     }
 
@@ -382,6 +395,7 @@ impl SledStore {
         Ok(SledStore {
             db,
             tree,
+            path: path.to_path_buf(),
             format,
             derived,
             head: shared_head,
@@ -457,12 +471,23 @@ impl SledStore {
     /// A storage failure of the final flush.
     pub async fn close(mut self) -> Result<(), StoreError> {
         let done = self.writer_done.take();
-        let SledStore { db, tx, .. } = self;
+        let SledStore {
+            db,
+            tree,
+            derived,
+            path,
+            tx,
+            ..
+        } = self;
         drop(tx);
         if let Some(done) = done {
             let _ = done.await;
         }
         db.flush_async().await.map_err(storage)?;
+        drop((db, tree, derived));
+        // Without the fingerprint the next open copies sled's files aside
+        // first: slower, never unsafe, so a failure here fails no command.
+        let _ = guard::after_close(&path);
         Ok(())
     }
 

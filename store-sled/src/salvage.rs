@@ -33,6 +33,7 @@ use navigo_events_schema::{decode_record, Hash};
 use crate::export::ExportedRecord;
 use crate::format::Format;
 use crate::frame::{self, CODEC_RAW, CODEC_ZSTD_DICT_1};
+use crate::guard;
 use crate::keys;
 use crate::read::check_hash;
 
@@ -147,8 +148,9 @@ pub fn salvage_in_windows(
     Ok(report)
 }
 
-/// Every regular file under `dir` (recursively) but the marker file, in name
-/// order: sled's `db`, `conf`, `blobs/N` and snapshots.
+/// Every regular file under `dir` (recursively) but the marker file and the
+/// copy set aside before a recovery, in name order: sled's `db`, `conf`,
+/// `blobs/N` and snapshots.
 fn sled_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().collect();
@@ -156,7 +158,12 @@ fn sled_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for e in entries {
         let path = e.path();
         match e.file_type() {
-            Ok(t) if t.is_dir() => out.extend(sled_files(&path)?),
+            // The copy an open made before sled's recovery is a ledger of its
+            // own, salvaged by naming it: mixing its records with these would
+            // make every record changed since a conflict.
+            Ok(t) if t.is_dir() && !guard::is_copy_aside(&e.file_name()) => {
+                out.extend(sled_files(&path)?)
+            }
             Ok(t) if t.is_file() && e.file_name() != keys::MARKER_FILE => out.push(path),
             _ => {}
         }

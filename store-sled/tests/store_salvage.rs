@@ -11,7 +11,8 @@ mod store_support;
 use std::path::{Path, PathBuf};
 
 use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock};
-use navigo_store_sled::keys::log_key;
+use navigo_store_sled::guard::{BEFORE_RECOVERY_DIR, CLOSED_FILE};
+use navigo_store_sled::keys::{log_key, MARKER_FILE};
 use navigo_store_sled::raw::RawLedger;
 use navigo_store_sled::salvage::{salvage, salvage_in_windows, SalvageReport, ScanWindow};
 use navigo_store_sled::SledStore;
@@ -162,9 +163,57 @@ async fn store_corruption_names_the_file_and_salvage_names_the_one_lost_position
     )
     .unwrap_err()
     .to_string();
-    for part in [dir.display().to_string(), "`db`".into(), "salvage".into()] {
+    for part in [
+        dir.display().to_string(),
+        "`db`".into(),
+        "salvage".into(),
+        BEFORE_RECOVERY_DIR.into(),
+    ] {
         assert!(message.contains(&part), "{part} not in: {message}");
     }
+    // And sled's files as they were before that open (whose recovery erases
+    // what follows the damaged message) are kept aside, where salvage still
+    // recovers every record after the damage
+    let kept = dir.join(BEFORE_RECOVERY_DIR);
+    let report = salvage_of(&kept);
+    assert_eq!(positions(&report), expected);
+    assert_eq!(report.lost, vec![17..=17]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn store_open_copies_sled_files_aside_unless_an_orderly_close_left_them() {
+    let clock = || std::sync::Arc::new(ManualClock::new(t0()));
+    // Given a ledger closed in order
+    let dir = ledger("guard-orderly").await;
+    let kept = dir.join(BEFORE_RECOVERY_DIR);
+    // When it opens, then it opens in place: nothing is copied
+    let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
+    assert!(!kept.exists(), "an orderly close's files were copied aside");
+    // And when a process appends and ends without closing (a crash, which
+    // leaves the fingerprint of the last orderly close, not of the files)
+    // and the ledger opens again, sled's files are first copied aside,
+    // marker included
+    let older = std::fs::read(dir.join(CLOSED_FILE)).unwrap();
+    let r = request(stream(9), ExpectedVersion::Any, vec![event("after")]);
+    store.append(r).await.unwrap();
+    store.close().await.unwrap();
+    std::fs::write(dir.join(CLOSED_FILE), older).unwrap();
+    let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
+    assert!(kept.join("db").is_file() && kept.join(MARKER_FILE).is_file());
+    assert_eq!(EventStore::head(&store).await.unwrap().position, EVENTS + 1);
+    store.close().await.unwrap();
+    // And a byte changed at rest after an orderly close is seen too
+    std::fs::remove_dir_all(&kept).unwrap();
+    let conf = dir.join("conf");
+    let mut bytes = std::fs::read(&conf).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&conf, bytes).unwrap();
+    let _ = SledStore::open(&dir, Limits::default(), clock());
+    assert!(
+        kept.join("db").is_file(),
+        "a change at rest was opened in place"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
