@@ -3,13 +3,13 @@
 //! and zeroes every message after it before it reports the corruption: opening
 //! a damaged ledger in place would destroy the records `salvage` could have
 //! recovered from the raw files. So an orderly close leaves a fingerprint of
-//! sled's files (their names, lengths and BLAKE3 hashes); an open whose files
+//! sled's files (their names, lengths and modification times); an open whose files
 //! match it opens in place, since sled then has nothing to recover, and any
 //! other open (after a crash, a copy, or a change at rest) first copies sled's
 //! files aside, so that whatever sled's recovery cuts stays on disk.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
@@ -31,9 +31,6 @@ pub(crate) fn is_copy_aside(name: &std::ffi::OsStr) -> bool {
     let name = name.to_string_lossy();
     name == BEFORE_RECOVERY_DIR || name == format!("{BEFORE_RECOVERY_DIR}.partial")
 }
-
-/// Bytes read at a time while hashing a file.
-const HASH_CHUNK_BYTES: usize = 1 << 20;
 
 /// sled's own files in `dir`, relative and sorted: `conf`, `db`, `snap.*`
 /// and `blobs/*`. Everything else in the directory (the marker, the
@@ -57,27 +54,24 @@ fn sled_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// One line per sled file: its relative name, length and BLAKE3 hash.
+/// One line per sled file: its relative name, length and modification time
+/// (nanoseconds since the epoch).
+///
+/// Decision: the metadata, not a hash of the bytes. Hashing would read the
+/// whole log at every open and close (seconds for a region's tens of
+/// gigabytes); any write to a file, a crash's included, changes its
+/// modification time. What it does not see is a change that restores the
+/// time afterwards, which only someone who can write the files already does
+/// on purpose, and who could destroy them as easily.
 fn fingerprint(dir: &Path, files: &[PathBuf]) -> io::Result<String> {
     let mut text = String::new();
-    let mut buf = vec![0u8; HASH_CHUNK_BYTES];
     for file in files {
-        let mut f = fs::File::open(dir.join(file))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut len = 0u64;
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            len += n as u64;
-        }
-        text.push_str(&format!(
-            "{} {len} {}\n",
-            file.display(),
-            hasher.finalize().to_hex()
-        ));
+        let meta = fs::metadata(dir.join(file))?;
+        let modified = meta
+            .modified()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        text.push_str(&format!("{} {} {modified}\n", file.display(), meta.len()));
     }
     Ok(text)
 }
@@ -110,7 +104,8 @@ pub(crate) fn before_open(dir: &Path) -> Result<bool, StoreError> {
     if files.is_empty() || locked_by_another(dir) {
         return Ok(false);
     }
-    let now = fingerprint(dir, &files).map_err(|e| io_error(dir, "hashing sled's files", &e))?;
+    let now = fingerprint(dir, &files)
+        .map_err(|e| io_error(dir, "reading sled's files' metadata", &e))?;
     if fs::read_to_string(dir.join(CLOSED_FILE)).ok().as_deref() == Some(now.as_str()) {
         return Ok(false);
     }
