@@ -184,12 +184,45 @@ pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreEr
             Err(e) => {
                 return Err(match (copied, in_directory(path, &e)) {
                     (true, StoreError::Storage(why)) => {
-                        StoreError::Storage(why + &guard::kept_aside_note(path))
+                        let mut why = why + &guard::kept_aside_note(path);
+                        if matches!(e, sled::Error::Corruption { .. }) {
+                            why += &damaged_positions(&path.join(guard::BEFORE_RECOVERY_DIR));
+                        }
+                        StoreError::Storage(why)
                     }
                     (_, other) => other,
                 })
             }
         }
+    }
+}
+
+/// What a scan of the raw files kept aside says of a corruption sled names no
+/// position for: the positions no verifying record stands for, or that every
+/// record is whole (the damage is then in sled's own metadata).
+fn damaged_positions(kept: &Path) -> String {
+    let Ok(report) = salvage::salvage(kept, None) else {
+        return String::new();
+    };
+    let ranges: Vec<String> = report
+        .lost
+        .iter()
+        .map(|r| match (r.start(), r.end()) {
+            (a, b) if a == b => a.to_string(),
+            (a, b) => format!("{a} to {b}"),
+        })
+        .collect();
+    if ranges.is_empty() {
+        format!(
+            "; a scan of those files finds every record from 1 to {} whole",
+            report.highest_known
+        )
+    } else {
+        format!(
+            "; a scan of those files finds no whole record at position {} (of 1 to {})",
+            ranges.join(", "),
+            report.highest_known
+        )
     }
 }
 

@@ -168,6 +168,7 @@ async fn store_corruption_names_the_file_and_salvage_names_the_one_lost_position
         "`db`".into(),
         "salvage".into(),
         BEFORE_RECOVERY_DIR.into(),
+        "no whole record at position 17 (of 1 to 50)".into(),
     ] {
         assert!(message.contains(&part), "{part} not in: {message}");
     }
