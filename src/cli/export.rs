@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::exit::CmdResult;
+use super::out_file::OutFile;
 use super::readonly::open_for_reading;
-use crate::app::error::BadInput;
 use crate::app::export::export;
 use crate::app::ledger::open_store;
 
@@ -26,46 +26,25 @@ pub struct Args {
 }
 
 /// Writes the export to a temporary file beside `--out`, renamed to `--out`
-/// only once every record verified and the root matched.
-///
-/// Decision: an existing `--out` is refused rather than replaced, so that an
-/// export never destroys an earlier one an auditor kept.
+/// only once every record verified and the root matched ([`OutFile`]).
 ///
 /// # Errors
-/// An existing or unwritable `--out`, a window outside the log ([`BadInput`]);
+/// An existing or unwritable `--out`, a window outside the log (`BadInput`);
 /// a record that does not verify (named by position; no file is left); not a
 /// ledger; a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let out = &args.out;
-    if out.symlink_metadata().is_ok() {
-        return Err(BadInput(format!(
-            "--out {} exists: an export never replaces a file (remove it or choose another)",
-            out.display()
-        ))
-        .into());
-    }
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut partial = tempfile::Builder::new()
-        .prefix(".navigo-export-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| BadInput(format!("--out {}: {e}", out.display())))?;
+    let mut partial = OutFile::create(out, "export")?;
     let readable = open_for_reading(data)?;
     let store = open_store(readable.path())?;
-    let mut writer = BufWriter::new(partial.as_file_mut());
+    let mut writer = BufWriter::new(partial.file());
     let written = export(&store, args.from, args.to, &mut writer).await;
     store.close().await?;
     let summary =
         written.map_err(|e| e.context(format!("nothing written to {}", out.display())))?;
     writer.flush()?;
     drop(writer);
-    partial.as_file().sync_all()?;
-    partial
-        .persist_noclobber(out)
-        .map_err(|e| BadInput(format!("--out {}: {}", out.display(), e.error)))?;
+    partial.persist()?;
     outln!(
         "exported {} records (positions {} to {}) to {}: tree of {} records, root {}; chain head {}",
         summary.records,

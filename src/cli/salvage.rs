@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
+use super::out_file::OutFile;
 use crate::app::error::BadInput;
 use crate::app::salvage::{salvage, SalvageSummary};
 
@@ -28,33 +29,15 @@ pub struct Args {
 /// ([`BadInput`]); the private copy cannot be made.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
     let out = &args.out;
-    if out.symlink_metadata().is_ok() {
-        return Err(BadInput(format!(
-            "--out {} exists: salvage never replaces a file (remove it or choose another)",
-            out.display()
-        ))
-        .into());
-    }
     if !data.is_dir() {
         return Err(BadInput(format!("--data {} is not a directory", data.display())).into());
     }
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut partial = tempfile::Builder::new()
-        .prefix(".navigo-salvage-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| BadInput(format!("--out {}: {e}", out.display())))?;
-    let mut writer = BufWriter::new(partial.as_file_mut());
+    let mut partial = OutFile::create(out, "salvage")?;
+    let mut writer = BufWriter::new(partial.file());
     let summary = salvage(data, &mut writer)?;
     writer.flush()?;
     drop(writer);
-    partial.as_file().sync_all()?;
-    partial
-        .persist_noclobber(out)
-        .map_err(|e| BadInput(format!("--out {}: {}", out.display(), e.error)))?;
+    partial.persist()?;
     report(&summary, out);
     outln!("{}", serde_json::to_string(&summary)?);
     Ok(if summary.complete {
