@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use serde::Deserialize;
 
+use crate::instant::{rfc3339, Instant};
 use crate::note::{hash_b64, Checkpoint};
 use crate::record::{self, GENESIS};
 use crate::tree::{leaf_hash, Frontier, Hash};
@@ -86,6 +87,7 @@ pub fn check(file: &[u8], checkpoint: Option<&Checkpoint>) -> Result<Summary, In
     };
     check_at(&frontier);
     let mut seqs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut last_recorded: Option<Instant> = None;
     let mut n = 0u64;
     for (i, line) in lines.enumerate() {
         let number = i + 2;
@@ -97,6 +99,11 @@ pub fn check(file: &[u8], checkpoint: Option<&Checkpoint>) -> Result<Summary, In
             )));
         }
         let (leaf, hash) = check_line(line, position, &prev, header.from, &mut seqs)
+            .and_then(|(leaf, hash, at)| {
+                check_recorded_at(at, last_recorded)?;
+                last_recorded = Some(at);
+                Ok((leaf, hash))
+            })
             .map_err(|e| e.at(format!("line {number} (position {position})")))?;
         frontier.append(leaf);
         check_at(&frontier);
@@ -195,14 +202,26 @@ fn check_target(m: u64, h: &Header) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// One record line: its fields against its record; the leaf and hash.
+/// The record's instant never comes before the one of the record before it
+/// (docs/storage-format.md, *What `verify` checks*).
+fn check_recorded_at(at: Instant, before: Option<Instant>) -> Result<(), Invalid> {
+    match before {
+        Some(b) if at < b => Err(Invalid::new(
+            "the record's `recorded_at` is before the record's before it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One record line: its fields against its record; the leaf, the hash and
+/// the instant it was recorded at.
 fn check_line(
     line: &str,
     position: u64,
     prev: &str,
     from: u64,
     seqs: &mut BTreeMap<String, u64>,
-) -> Result<(Hash, String), Invalid> {
+) -> Result<(Hash, String, Instant), Invalid> {
     let l: Line = serde_json::from_str(line).map_err(|e| Invalid::new(e.to_string()))?;
     if l.position != position {
         return Err(Invalid::new(format!(
@@ -232,7 +251,10 @@ fn check_line(
         ));
     }
     check_sequence(&l, from, seqs)?;
-    Ok((leaf_hash(&bytes), hash))
+    let at = rfc3339(r.recorded_at.as_bytes()).ok_or_else(|| {
+        Invalid::new("field `record`: its `recorded_at` is not an RFC 3339 instant")
+    })?;
+    Ok((leaf_hash(&bytes), hash, at))
 }
 
 /// A stream's sequences run from 1 without gap: within the file, each is the

@@ -18,6 +18,7 @@
 
 pub mod bundle;
 pub mod export;
+pub mod instant;
 pub mod note;
 pub mod proofs;
 pub mod record;
