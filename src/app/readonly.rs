@@ -51,22 +51,7 @@ pub fn readable(data: &Path) -> anyhow::Result<Readable> {
             bytes: 0,
         });
     }
-    let copy = tempfile::Builder::new()
-        .prefix("navigo-ledger-copy-")
-        .tempdir()
-        .context("cannot create a private copy of the read-only ledger")?;
-    let bytes = copy_tree(data, copy.path()).with_context(|| {
-        format!(
-            "cannot copy the read-only ledger {} to {}",
-            data.display(),
-            copy.path().display()
-        )
-    })?;
-    Ok(Readable {
-        path: copy.path().to_path_buf(),
-        copy: Some(copy),
-        bytes,
-    })
+    private_copy(data)
 }
 
 /// A private copy of `data` in the temporary directory (`TMPDIR`), whether or
