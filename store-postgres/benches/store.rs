@@ -22,12 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
-use navigo_events_schema::types::Actor;
-use navigo_events_schema::{
-    decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
-};
+use chrono::{DateTime, Utc};
+use navigo_events_schema::{decode_record, encode_record, Assigned, Hash, StreamId};
+use navigo_store::workload::{debit_event, drive_appends};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_postgres::cluster::Cluster;
 use navigo_store_postgres::{PgConfig, PgStore};
@@ -45,75 +42,17 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(t))
 }
 
-/// The benchmark's event (the sled store benchmark's): a month's debit.
-fn new_event(n: u64) -> NewEvent {
-    let month = "2026-12".parse().unwrap();
-    let amount = "90.80".parse().unwrap();
-    NewEvent {
-        event_id: Uuid::from_u128(u128::from(n) | 0x0192 << 112),
-        effective_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        actor: Actor::billing_clock(),
-        channel: None,
-        correlation_id: Uuid::from_u128(u128::from(n) | 0x0193 << 112),
-        causation_id: None,
-        event: Event::DebitPresented(DebitPresented {
-            month,
-            amount,
-            due: amount,
-            lines: vec![ChargeLine {
-                kind: ChargeKind::FullInstallment,
-                amount,
-                days: None,
-                month,
-                tariff: None,
-            }],
-            mandate_reference: "UMR-NAVIGO-0001".into(),
-            payer: Uuid::from_u128(7),
-        }),
-    }
-}
-
 /// Appends per second by `writers` tasks appending `batch` events each, until
-/// `run` has passed: `append` is one append (of `batch` events to the stream
-/// of writer `w`, at version `v`).
+/// `run` has passed (the workload the sled benchmark drives too).
 async fn drive<S: EventStore + 'static>(
     store: Arc<S>,
     writers: u32,
     batch: u32,
     run: Duration,
 ) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..writers {
-        let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
-        handles.push(tokio::spawn(async move {
-            let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
-            let mut version = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let events = (0..u64::from(batch))
-                    .map(|i| new_event(version + i))
-                    .collect();
-                let r = AppendRequest {
-                    stream,
-                    expected: ExpectedVersion::Exact(version),
-                    events,
-                    idempotency_key: None,
-                    recorded_at: None,
-                };
-                store.append(r).await.unwrap();
-                version += u64::from(batch);
-                done.fetch_add(u64::from(batch), Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(run).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.unwrap();
-    }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+    let n = drive_appends(store.clone(), writers, batch, run).await;
+    n as f64 / start.elapsed().as_secs_f64()
 }
 
 /// A new ledger in `cluster`, in schema `name`.
@@ -251,7 +190,7 @@ async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
             let r = AppendRequest {
                 stream: StreamId::contract(Uuid::from_u128(u128::from(s) + 1)),
                 expected: ExpectedVersion::Exact(e),
-                events: vec![new_event(n)],
+                events: vec![debit_event(n)],
                 idempotency_key: None,
                 recorded_at: None,
             };
@@ -330,7 +269,7 @@ fn main() {
             idempotency_key: None,
             prev_hash: Hash::GENESIS,
         },
-        &new_event(1),
+        &debit_event(1),
     )
     .unwrap();
     println!(

@@ -15,17 +15,13 @@
 //! a fresh ledger under `target/bench-store/`. Figures go to BENCHMARKS.md.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use navigo_events_schema::envelope::{recorded_at_json, PreEncoded};
-use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
-use navigo_events_schema::types::Actor;
-use navigo_events_schema::{
-    decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
-};
+use navigo_events_schema::{decode_record, encode_record, Assigned, Hash, StreamId};
+use navigo_store::workload::{debit_event, debit_event_no, drive_appends};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::keys::log_key;
 use navigo_store_sled::SledStore;
@@ -53,46 +49,6 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(t))
 }
 
-/// The benchmark's event: built once, cloned per append (the benchmark measures
-/// the store, not the construction of events).
-fn template() -> &'static NewEvent {
-    static T: std::sync::OnceLock<NewEvent> = std::sync::OnceLock::new();
-    T.get_or_init(|| new_event(0))
-}
-
-fn event_no(n: u64) -> NewEvent {
-    let mut e = template().clone();
-    e.event_id = Uuid::from_u128(u128::from(n) | 0x0192 << 112);
-    e
-}
-
-fn new_event(n: u64) -> NewEvent {
-    let month = "2026-12".parse().unwrap();
-    let amount = "90.80".parse().unwrap();
-    NewEvent {
-        event_id: Uuid::from_u128(u128::from(n) | 0x0192 << 112),
-        effective_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        actor: Actor::billing_clock(),
-        channel: None,
-        correlation_id: Uuid::from_u128(u128::from(n) | 0x0193 << 112),
-        causation_id: None,
-        event: Event::DebitPresented(DebitPresented {
-            month,
-            amount,
-            due: amount,
-            lines: vec![ChargeLine {
-                kind: ChargeKind::FullInstallment,
-                amount,
-                days: None,
-                month,
-                tariff: None,
-            }],
-            mandate_reference: "UMR-NAVIGO-0001".into(),
-            payer: Uuid::from_u128(7),
-        }),
-    }
-}
-
 /// Durable appends per second for `writers` tasks appending `batch` events each.
 /// Also returns the CPU by thread before and after the run.
 type CpuSplit = std::collections::BTreeMap<String, f64>;
@@ -101,41 +57,11 @@ async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64, Cpu
     let dir = bench_dir(&format!("append-w{writers}-b{batch}"));
     SledStore::init(&dir).unwrap();
     let store = Arc::new(SledStore::open(&dir, Limits::default(), clock()).unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
     let cpu0 = thread_cpu();
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..writers {
-        let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
-        handles.push(tokio::spawn(async move {
-            let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
-            let mut version = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let events = (0..u64::from(batch))
-                    .map(|i| event_no(version + i))
-                    .collect();
-                let r = AppendRequest {
-                    stream,
-                    expected: ExpectedVersion::Exact(version),
-                    events,
-                    idempotency_key: None,
-                    recorded_at: None,
-                };
-                store.append(r).await.unwrap();
-                version += u64::from(batch);
-                done.fetch_add(u64::from(batch), Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(run).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.unwrap();
-    }
+    let n = drive_appends(store.clone(), writers, batch, run).await;
     let secs = start.elapsed().as_secs_f64();
     let cpu1 = thread_cpu();
-    let n = done.load(Ordering::Relaxed);
     if let Ok(s) = Arc::try_unwrap(store) {
         s.close().await.unwrap();
     }
@@ -188,7 +114,9 @@ async fn read_all_vs_scan() -> ReadFigures {
     let mut v = vec![0u64; stream_count as usize];
     while appended < READ_EVENTS {
         let s = (appended / per_append) % stream_count;
-        let events = (0..per_append).map(|i| event_no(appended + i)).collect();
+        let events = (0..per_append)
+            .map(|i| debit_event_no(appended + i))
+            .collect();
         let r = AppendRequest {
             stream: StreamId::contract(Uuid::from_u128(u128::from(s) + 1)),
             expected: ExpectedVersion::Exact(v[s as usize]),
@@ -286,7 +214,7 @@ fn main() {
             idempotency_key: None,
             prev_hash: Hash::GENESIS,
         },
-        &new_event(1),
+        &debit_event(1),
     )
     .unwrap();
     println!(
@@ -296,7 +224,7 @@ fn main() {
     // The writer thread's fixed work per event, measured alone: splicing the
     // assigned fields into a pre-encoded record and hashing it (BLAKE3).
     {
-        let e = new_event(1);
+        let e = debit_event(1);
         let pre = PreEncoded::new(StreamId::contract(Uuid::from_u128(1)), None, &e).unwrap();
         let at = recorded_at_json(&"2026-11-24T10:00:00Z".parse().unwrap()).unwrap();
         let rounds = 100_000u64;

@@ -15,17 +15,13 @@
 //! BENCHMARKS.md.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::event::{ChargeKind, ChargeLine, DebitPresented};
-use navigo_events_schema::types::Actor;
-use navigo_events_schema::{Event, NewEvent, StreamId};
-use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use chrono::{DateTime, Utc};
+use navigo_store::workload::drive_appends;
+use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::SledStore;
-use uuid::Uuid;
 
 /// (writers, events per append): many single-event writers (the service's
 /// case, group commits of about 64) and one writer of batches (an import).
@@ -52,35 +48,6 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(t))
 }
 
-/// The store benchmark's event (a debit presented, about 680 bytes of
-/// canonical record), a fresh id per append.
-fn event_no(n: u64) -> NewEvent {
-    let month = "2026-12".parse().unwrap();
-    let amount = "90.80".parse().unwrap();
-    NewEvent {
-        event_id: Uuid::from_u128(u128::from(n) | 0x0192 << 112),
-        effective_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        actor: Actor::billing_clock(),
-        channel: None,
-        correlation_id: Uuid::from_u128(u128::from(n) | 0x0193 << 112),
-        causation_id: None,
-        event: Event::DebitPresented(DebitPresented {
-            month,
-            amount,
-            due: amount,
-            lines: vec![ChargeLine {
-                kind: ChargeKind::FullInstallment,
-                amount,
-                days: None,
-                month,
-                tariff: None,
-            }],
-            mandate_reference: "UMR-NAVIGO-0001".into(),
-            payer: Uuid::from_u128(7),
-        }),
-    }
-}
-
 /// Durable appends per second for `writers` tasks appending `batch` events
 /// each, on a store with or without the tree.
 async fn append_rate(writers: u32, batch: u32, run: Duration, keep_tree: bool) -> f64 {
@@ -92,38 +59,9 @@ async fn append_rate(writers: u32, batch: u32, run: Duration, keep_tree: bool) -
         SledStore::open_without_tree(&dir, Limits::default(), clock())
     };
     let store = Arc::new(store.unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..writers {
-        let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
-        handles.push(tokio::spawn(async move {
-            let stream = StreamId::contract(Uuid::from_u128(u128::from(w) + 1));
-            let mut version = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let events = (0..u64::from(batch))
-                    .map(|i| event_no(version + i))
-                    .collect();
-                let r = AppendRequest {
-                    stream,
-                    expected: ExpectedVersion::Exact(version),
-                    events,
-                    idempotency_key: None,
-                    recorded_at: None,
-                };
-                store.append(r).await.unwrap();
-                version += u64::from(batch);
-                done.fetch_add(u64::from(batch), Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(run).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.unwrap();
-    }
-    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let n = drive_appends(store.clone(), writers, batch, run).await;
+    let rate = n as f64 / start.elapsed().as_secs_f64();
     if let Ok(s) = Arc::try_unwrap(store) {
         s.close().await.unwrap();
     }

@@ -32,6 +32,8 @@ pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod verify;
+#[cfg(feature = "workload")]
+pub mod workload;
 
 /// The clock the store reads recorded-at instants from.
 ///
