@@ -7,7 +7,8 @@
 //! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE)                       |
 //! | `I` ‖ idempotency key (UTF-8)         | digest (32) ‖ first position (u64 BE) ‖ event count (u32 BE) |
 //! | `M` ‖ name                            | meta data (format marker)               |
-//! | `T` ‖ …                               | reserved: Merkle tree nodes and checkpoints |
+//! | `G` ‖ group (u64 BE)                  | Merkle tree nodes `group × 64` onwards, 32 bytes each |
+//! | `T` ‖ stored hash index (u64 BE)      | the earlier layout of the Merkle tree: one node a key, converted to `G` on open |
 //! | `D` ‖ …                               | reserved: derived data (snapshots, caches) |
 //!
 //! The layout of keys is the same in formats 1 and 2 (see [`crate::format`]);
@@ -27,10 +28,22 @@ pub const LOG: u8 = b'L';
 pub const STREAM: u8 = b'S';
 /// Prefix of the idempotency keys.
 pub const IDEM: u8 = b'I';
-/// Prefix of the Merkle tree over the log: `T ‖ stored hash index` → the node's
-/// SHA-256 (see `navigo_merkle`), written in the batch of the record that
-/// completes it.
-pub const MERKLE: u8 = b'T';
+/// Prefix of the Merkle tree over the log: `G ‖ group` → the SHA-256 of the
+/// nodes (see `navigo_merkle`) of stored hash indexes `group ×`
+/// [`MERKLE_NODES_PER_GROUP`] onwards, concatenated in index order; a group
+/// is rewritten by each batch that adds nodes to it until it is full.
+///
+/// Decision: nodes are grouped because sled's cost is per key: one key a
+/// node (about two a record) made the tree halve the append rate, while
+/// hashing was 4 % of the time (profiled). Nodes are stored in index order as
+/// their records are appended, so a batch's nodes fill one or two groups.
+pub const MERKLE: u8 = b'G';
+/// The nodes of one group of the Merkle tree: 64 × 32 bytes, so that a
+/// batch rewrites at most 2 KiB of its last, partial group.
+pub const MERKLE_NODES_PER_GROUP: u64 = 64;
+/// Prefix of the Merkle tree as ledgers before the grouping stored it:
+/// `T ‖ stored hash index` → one node. `open` converts them to groups.
+pub const MERKLE_PER_NODE: u8 = b'T';
 /// Prefix reserved, unused: derived data (the ledger's snapshots) lives in a
 /// sled tree of its own (`crate::derived`), apart from the log. `verify`
 /// ignores the prefix.
@@ -58,10 +71,19 @@ pub fn log_key(position: u64) -> [u8; LOG_KEY_LEN] {
     k
 }
 
-/// `T ‖ stored hash index`.
-pub fn merkle_key(index: u64) -> [u8; LOG_KEY_LEN] {
+/// `G ‖ group`: the key of the group holding the node of stored hash index
+/// `group × MERKLE_NODES_PER_GROUP` onwards.
+pub fn merkle_group_key(group: u64) -> [u8; LOG_KEY_LEN] {
     let mut k = [0u8; LOG_KEY_LEN];
     k[0] = MERKLE;
+    k[1..].copy_from_slice(&group.to_be_bytes());
+    k
+}
+
+/// `T ‖ stored hash index`: one node, as ledgers before the grouping stored it.
+pub fn merkle_per_node_key(index: u64) -> [u8; LOG_KEY_LEN] {
+    let mut k = [0u8; LOG_KEY_LEN];
+    k[0] = MERKLE_PER_NODE;
     k[1..].copy_from_slice(&index.to_be_bytes());
     k
 }

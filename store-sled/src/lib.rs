@@ -399,6 +399,7 @@ impl SledStore {
         let format = check_marker(path)?;
         let (db, tree) = open_db(path, format)?;
         let head = recover_head(&tree, format)?;
+        merkle::group_per_node_keys(&db, &tree)?;
         merkle::catch_up(&db, &tree, format, head.position)?;
         let derived = db.open_tree(derived::DERIVED_TREE_NAME).map_err(storage)?;
         let shared_head = Arc::new(RwLock::new(head));

@@ -1,19 +1,21 @@
 //! The Merkle tree over the log, kept by the store: each record's leaf (SHA-256
-//! of its canonical JSON) and the subtrees it completes, written under the `T`
-//! prefix in the same sled batch as the record, so that a root or a proof is
-//! O(log n) reads and never needs the log re-read. A ledger written before the
-//! tree existed gets its nodes computed from its records when it opens.
+//! of its canonical JSON) and the subtrees it completes, stored in index order
+//! in groups of [`keys::MERKLE_NODES_PER_GROUP`] under the `G` prefix, in the
+//! same sled batch as the records, so that a root or a proof is O(log n)
+//! reads and never needs the log re-read. A ledger written before the tree
+//! existed gets its nodes computed from its records when it opens; one written
+//! with a node a key gets them grouped.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_merkle::{Hash as Node, HashReader, StreamHead, StreamHeads, HASH_SIZE};
+use navigo_merkle::{Hash as Node, HashReader, StreamHead, StreamHeads, TlogError, HASH_SIZE};
 use navigo_store::StoreError;
 
 use crate::batch::{storage, KeyValue};
 use crate::format::Format;
 use crate::frame;
-use crate::keys;
+use crate::keys::{self, MERKLE_NODES_PER_GROUP as PER_GROUP};
 
 /// The leaf of a stored record (`hash ‖ canonical JSON`): the tree covers the
 /// canonical JSON, so that an auditor needs SHA-256 only.
@@ -22,69 +24,154 @@ pub(crate) fn leaf_of(record: &[u8]) -> Node {
 }
 
 /// The stored nodes, read from the tree, with the nodes of a batch not yet
-/// applied laid over them.
+/// applied laid over them (they follow the stored ones: nodes are added in
+/// index order).
 pub(crate) struct Nodes<'a> {
     pub(crate) tree: &'a sled::Tree,
-    pub(crate) pending: HashMap<u64, Node>,
+    /// The stored hash index of the first pending node.
+    first_pending: Option<u64>,
+    pending: Vec<Node>,
+    /// The last group read, since the nodes a leaf's append reads are mostly
+    /// in one group.
+    last_group: RefCell<Option<(u64, sled::IVec)>>,
 }
 
 impl<'a> Nodes<'a> {
     pub(crate) fn new(tree: &'a sled::Tree) -> Self {
         Self {
             tree,
-            pending: HashMap::new(),
+            first_pending: None,
+            pending: Vec::new(),
+            last_group: RefCell::new(None),
         }
     }
 
     /// Appends the leaf of the record of 0-based `index`: its nodes are kept
-    /// pending and returned as the writes that store them.
-    pub(crate) fn append(&mut self, index: u64, leaf: Node) -> Result<Vec<KeyValue>, StoreError> {
+    /// pending until [`Nodes::into_writes`].
+    pub(crate) fn append(&mut self, index: u64, leaf: Node) -> Result<(), StoreError> {
         let nodes = navigo_merkle::nodes_for_append(index, leaf, self)
             .map_err(|e| StoreError::Storage(format!("the Merkle tree: {e}")))?;
-        Ok(nodes
-            .into_iter()
-            .map(|(i, h)| {
-                self.pending.insert(i, h);
-                (keys::merkle_key(i).to_vec(), h.0.to_vec())
-            })
-            .collect())
+        for (i, h) in nodes {
+            let first = *self.first_pending.get_or_insert(i);
+            if i != first + self.pending.len() as u64 {
+                return Err(StoreError::Storage(format!(
+                    "the Merkle tree: node {i} does not follow the pending ones"
+                )));
+            }
+            self.pending.push(h);
+        }
+        Ok(())
+    }
+
+    /// The writes that store the pending nodes: every group they touch,
+    /// whole, the stored nodes before them in their first group included.
+    pub(crate) fn into_writes(self) -> Result<Vec<KeyValue>, StoreError> {
+        let Some(first) = self.first_pending else {
+            return Ok(Vec::new());
+        };
+        let end = first + self.pending.len() as u64;
+        let mut writes = Vec::new();
+        let mut group = first / PER_GROUP;
+        while group * PER_GROUP < end {
+            let (from, to) = (group * PER_GROUP, ((group + 1) * PER_GROUP).min(end));
+            let mut value = Vec::with_capacity((to - from) as usize * HASH_SIZE);
+            if from < first {
+                let kept = (first - from) as usize * HASH_SIZE;
+                let stored = self
+                    .tree
+                    .get(keys::merkle_group_key(group))
+                    .map_err(storage)?;
+                match stored.as_deref().and_then(|v| v.get(..kept)) {
+                    Some(before) => value.extend_from_slice(before),
+                    None => {
+                        return Err(StoreError::Storage(format!(
+                            "the Merkle tree: group {group} lacks the nodes before {first}"
+                        )))
+                    }
+                }
+            }
+            for i in from.max(first)..to {
+                value.extend_from_slice(&self.pending[(i - first) as usize].0);
+            }
+            writes.push((keys::merkle_group_key(group).to_vec(), value));
+            group += 1;
+        }
+        Ok(writes)
+    }
+
+    fn stored(&self, index: u64) -> Result<Node, TlogError> {
+        let group = index / PER_GROUP;
+        let mut last = self.last_group.borrow_mut();
+        if last.as_ref().map(|(g, _)| *g) != Some(group) {
+            let value = self
+                .tree
+                .get(keys::merkle_group_key(group))
+                .map_err(|e| TlogError::InvalidInput(e.to_string()))?
+                .ok_or(TlogError::IndexesNotInTree)?;
+            *last = Some((group, value));
+        }
+        let value = last
+            .as_ref()
+            .map(|(_, v)| v)
+            .ok_or(TlogError::IndexesNotInTree)?;
+        node_in(value, index)
     }
 }
 
+/// The node of stored hash index `index` in its group's value.
+fn node_in(group: &[u8], index: u64) -> Result<Node, TlogError> {
+    if group.len() % HASH_SIZE != 0 {
+        return Err(TlogError::MalformedHash);
+    }
+    let at = (index % PER_GROUP) as usize * HASH_SIZE;
+    let bytes: [u8; HASH_SIZE] = group
+        .get(at..at + HASH_SIZE)
+        .ok_or(TlogError::IndexesNotInTree)?
+        .try_into()
+        .map_err(|_| TlogError::MalformedHash)?;
+    Ok(Node(bytes))
+}
+
 impl HashReader for Nodes<'_> {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Node>, navigo_merkle::TlogError> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Node>, TlogError> {
         indexes
             .iter()
-            .map(|i| match self.pending.get(i) {
-                Some(h) => Ok(*h),
-                None => stored_node(self.tree, *i),
+            .map(|&i| match self.first_pending {
+                Some(first) if i >= first => self
+                    .pending
+                    .get((i - first) as usize)
+                    .copied()
+                    .ok_or(TlogError::IndexesNotInTree),
+                _ => self.stored(i),
             })
             .collect()
     }
 }
 
-fn stored_node(tree: &sled::Tree, index: u64) -> Result<Node, navigo_merkle::TlogError> {
-    let v = tree
-        .get(keys::merkle_key(index))
-        .map_err(|e| navigo_merkle::TlogError::InvalidInput(e.to_string()))?
-        .ok_or(navigo_merkle::TlogError::IndexesNotInTree)?;
-    let bytes: [u8; HASH_SIZE] = v
-        .as_ref()
-        .try_into()
-        .map_err(|_| navigo_merkle::TlogError::MalformedHash)?;
-    Ok(Node(bytes))
+/// The stored node of stored hash index `index`.
+///
+/// # Errors
+/// Missing (`IndexesNotInTree`), malformed, or a storage failure.
+pub(crate) fn stored_node(tree: &sled::Tree, index: u64) -> Result<Node, TlogError> {
+    Nodes::new(tree).stored(index)
+}
+
+/// How many nodes are stored: those of every group before the last, and the
+/// last group's.
+fn stored_count(tree: &sled::Tree) -> Result<u64, StoreError> {
+    Ok(match tree.scan_prefix([keys::MERKLE]).next_back() {
+        None => 0,
+        Some(item) => {
+            let (k, v) = item.map_err(storage)?;
+            keys::be_u64(&k[1..]).map_or(0, |g| g * PER_GROUP + (v.len() / HASH_SIZE) as u64)
+        }
+    })
 }
 
 /// How many records the stored tree covers: the largest size whose nodes are
 /// all stored (nodes are written in order, so the count of stored nodes says it).
 pub(crate) fn covered(tree: &sled::Tree, head: u64) -> Result<u64, StoreError> {
-    let stored = match tree.scan_prefix([keys::MERKLE]).next_back() {
-        None => 0,
-        Some(item) => {
-            let (k, _) = item.map_err(storage)?;
-            keys::be_u64(&k[1..]).map_or(0, |i| i + 1)
-        }
-    };
+    let stored = stored_count(tree)?;
     // The largest n ≤ head with stored_node_count(n) ≤ stored.
     let (mut lo, mut hi) = (0u64, head);
     while lo < hi {
@@ -96,6 +183,53 @@ pub(crate) fn covered(tree: &sled::Tree, head: u64) -> Result<u64, StoreError> {
         }
     }
     Ok(lo)
+}
+
+/// Nodes of the earlier layout converted per sled batch: a multiple of the
+/// group size, so that each batch writes whole groups and an interrupted
+/// conversion resumes where it stopped.
+const CONVERT_NODES_PER_BATCH: u64 = 160 * PER_GROUP;
+
+/// Converts the tree of a ledger written with one node a key (`T`) to groups
+/// (`G`), a batch of whole groups at a time, each batch writing its groups
+/// and removing their `T` keys atomically, then flushes. The nodes are moved
+/// as they are; `verify` checks them against the records as before.
+///
+/// # Errors
+/// A storage failure, or a `T` key out of order (a gap in the nodes).
+pub(crate) fn group_per_node_keys(db: &sled::Db, tree: &sled::Tree) -> Result<(), StoreError> {
+    let mut converted = false;
+    while let Some(first) = tree.scan_prefix([keys::MERKLE_PER_NODE]).next() {
+        let (k, _) = first.map_err(storage)?;
+        let from = keys::be_u64(&k[1..]).unwrap_or(0);
+        let to = from + CONVERT_NODES_PER_BATCH;
+        let mut nodes = Nodes::new(tree);
+        let mut batch = sled::Batch::default();
+        let range = keys::merkle_per_node_key(from)..keys::merkle_per_node_key(to);
+        for (i, item) in (from..).zip(tree.range(range)) {
+            let (k, v) = item.map_err(storage)?;
+            let node: [u8; HASH_SIZE] = v.as_ref().try_into().map_err(|_| {
+                StoreError::Storage(format!("the Merkle tree: node {i} is not a hash"))
+            })?;
+            if keys::be_u64(&k[1..]) != Some(i) {
+                return Err(StoreError::Storage(format!(
+                    "the Merkle tree: node {i} missing among the per-node keys"
+                )));
+            }
+            nodes.first_pending.get_or_insert(i);
+            nodes.pending.push(Node(node));
+            batch.remove(k);
+        }
+        for (k, v) in nodes.into_writes()? {
+            batch.insert(k, v);
+        }
+        tree.apply_batch(batch).map_err(storage)?;
+        converted = true;
+    }
+    if converted {
+        db.flush().map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// Records the tree's nodes read per sled batch while catching up.
@@ -124,9 +258,7 @@ pub(crate) fn catch_up(
                 position: next + 1,
                 why: e,
             })?;
-            for (k, v) in nodes.append(next, leaf_of(&record))? {
-                batch.insert(k, v);
-            }
+            nodes.append(next, leaf_of(&record))?;
             next += 1;
         }
         if next < last {
@@ -134,6 +266,9 @@ pub(crate) fn catch_up(
                 position: next + 1,
                 why: "record missing below the head".into(),
             });
+        }
+        for (k, v) in nodes.into_writes()? {
+            batch.insert(k, v);
         }
         tree.apply_batch(batch).map_err(storage)?;
     }

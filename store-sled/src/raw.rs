@@ -69,15 +69,18 @@ impl RawLedger {
 
     /// Removes every node of the Merkle tree, leaving the ledger as one written
     /// before the store kept it: the next `open` computes the tree from the
-    /// records as they are then. Returns how many nodes were removed.
+    /// records as they are then. Returns how many keys were removed (groups of
+    /// nodes, and single nodes of the earlier layout).
     ///
     /// # Errors
     /// A storage failure.
     pub fn remove_merkle_tree(&self) -> Result<u64, StoreError> {
         let mut n = 0;
-        for k in self.tree.scan_prefix([keys::MERKLE]).keys() {
-            self.tree.remove(k.map_err(storage)?).map_err(storage)?;
-            n += 1;
+        for prefix in [keys::MERKLE, keys::MERKLE_PER_NODE] {
+            for k in self.tree.scan_prefix([prefix]).keys() {
+                self.tree.remove(k.map_err(storage)?).map_err(storage)?;
+                n += 1;
+            }
         }
         Ok(n)
     }

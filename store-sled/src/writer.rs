@@ -930,11 +930,10 @@ impl Applier {
         leaves: &[navigo_merkle::Hash],
     ) -> Result<Vec<KeyValue>, String> {
         let mut nodes = crate::merkle::Nodes::new(&self.tree);
-        let mut writes = Vec::with_capacity(2 * leaves.len());
         for (index, leaf) in (first_index..).zip(leaves) {
-            writes.extend(nodes.append(index, *leaf).map_err(|e| e.to_string())?);
+            nodes.append(index, *leaf).map_err(|e| e.to_string())?;
         }
-        Ok(writes)
+        nodes.into_writes().map_err(|e| e.to_string())
     }
 
     /// Applies the batch atomically (durable only after the flush that follows).

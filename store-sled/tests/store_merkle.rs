@@ -9,7 +9,9 @@ mod store_support;
 use navigo_events_schema::envelope::HASH_LEN;
 use navigo_merkle::{leaf_hash, ConsistencyProof, MemoryTree};
 use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock};
-use navigo_store_sled::keys::{be_u64, log_key, IdemEntry, IDEM, MERKLE, STREAM};
+use navigo_store_sled::keys::{
+    be_u64, log_key, merkle_per_node_key, IdemEntry, IDEM, MERKLE, MERKLE_NODES_PER_GROUP, STREAM,
+};
 use navigo_store_sled::{verify_ledger, Problem, SledStore};
 use std::sync::Arc;
 use store_support::*;
@@ -77,6 +79,70 @@ async fn merkle_tree_kept_by_the_store_is_the_tree_of_the_records() {
     assert!(store.tree_head(46).is_err());
     assert!(store.prove_inclusion(45, 46).is_err());
     assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn merkle_nodes_stored_in_groups_are_the_tree_of_the_records_across_group_boundaries() {
+    // Given a ledger of 300 records, whose nodes (about 600) fill several
+    // groups, appended one by one and in batches that straddle groups
+    let n = 300;
+    let dir = ledger("merkle-groups", n).await;
+    let expected = tree_of_records(&dir, n);
+    let groups = {
+        let mut count = 0;
+        with_tree(&dir, |t| count = t.scan_prefix([MERKLE]).count() as u64);
+        count
+    };
+    let nodes = navigo_merkle::stored_node_count(n);
+    assert_eq!(groups, nodes.div_ceil(MERKLE_NODES_PER_GROUP));
+    // Then every size's root and every record's inclusion at the head check
+    let store = open(&dir);
+    for size in 1..=n {
+        assert_eq!(
+            store.tree_head(size).unwrap().root,
+            navigo_merkle::root(size, &expected).unwrap()
+        );
+    }
+    let head = store.tree_head(n).unwrap();
+    for position in 1..=n {
+        store
+            .prove_inclusion(n, position)
+            .unwrap()
+            .check(head)
+            .unwrap();
+    }
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn merkle_a_ledger_with_a_node_a_key_gets_its_nodes_grouped_on_open() {
+    // Given a ledger whose tree is stored as earlier versions stored it, one
+    // node a key under `T`
+    let n = 150;
+    let dir = ledger("merkle-per-node", n).await;
+    let expected = tree_of_records(&dir, n).root();
+    with_tree(&dir, |t| {
+        let mut index = 0u64;
+        let groups: Vec<_> = t.scan_prefix([MERKLE]).map(Result::unwrap).collect();
+        for (k, v) in groups {
+            for node in v.chunks(32) {
+                t.insert(merkle_per_node_key(index), node).unwrap();
+                index += 1;
+            }
+            t.remove(k).unwrap();
+        }
+        assert_eq!(index, navigo_merkle::stored_node_count(n));
+    });
+    // When it is opened, then its nodes are in groups, none is left a key,
+    // the root is the records', and verify checks every node
+    let store = open(&dir);
+    assert_eq!(store.tree_head(n).unwrap().root, expected);
+    assert!(store.verify().unwrap().is_ok());
+    store.close().await.unwrap();
+    with_tree(&dir, |t| {
+        assert_eq!(t.scan_prefix([b'T']).count(), 0);
+        assert!(t.scan_prefix([MERKLE]).count() > 1);
+    });
 }
 
 #[tokio::test]
@@ -148,9 +214,10 @@ async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
 async fn merkle_verify_names_an_altered_tree_node() {
     let dir = ledger("merkle-node", 20).await;
     with_tree(&dir, |t| {
-        let (k, v) = t.scan_prefix([MERKLE]).nth(9).unwrap().unwrap();
+        // The tenth node, in the first group of nodes.
+        let (k, v) = t.scan_prefix([MERKLE]).next().unwrap().unwrap();
         let mut v = v.to_vec();
-        v[0] ^= 1;
+        v[9 * 32] ^= 1;
         t.insert(k, v).unwrap();
     });
     let bad = verify_ledger(&dir)
