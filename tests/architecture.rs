@@ -917,6 +917,8 @@ const REACHES: &[(&[&str], Allowed)] = &[
             ("navigo-store-postgres", ""),
             ("navigo-replay", ""),
             ("navigo-store", "conformance"),
+            // The benchmarks' shared append workload runs tokio tasks.
+            ("navigo-store", "workload"),
         ],
     ),
 ];
