@@ -1,11 +1,11 @@
 //! Running commands: one command judged by the ledger, or the billing clock run
 //! through a date, each answered with the events it appended as views.
 
+use super::store::AnyStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::views::{CommandAccepted, StoredEvent};
 use navigo_events_schema::CommandEnvelope;
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
-use navigo_store_sled::SledStore;
 
 /// Judges `cmd` and, when it is accepted, appends its events (or answers the
 /// events first appended under its idempotency key).
@@ -14,7 +14,7 @@ use navigo_store_sled::SledStore;
 /// The ledger's refusal, conflict or failure ([`LedgerError`]); nothing is
 /// appended then.
 pub async fn execute(
-    ledger: &mut Ledger<SledStore>,
+    ledger: &mut Ledger<AnyStore>,
     cmd: &CommandEnvelope,
     mode: ClockMode,
 ) -> Result<CommandAccepted, LedgerError> {
@@ -30,7 +30,7 @@ pub async fn execute(
 /// # Errors
 /// `to` beyond the clock's bound, or the store fails (what was appended stays).
 pub async fn advance(
-    ledger: &mut Ledger<SledStore>,
+    ledger: &mut Ledger<AnyStore>,
     to: NaiveDate,
     now: DateTime<Utc>,
     mode: ClockMode,

@@ -220,6 +220,8 @@ pub(crate) struct Sql {
     pub(crate) dangling_keys: String,
     /// The number of idempotency keys and the bytes of the ledger's tables.
     pub(crate) stats: String,
+    /// Streams per kind (the events that open one: sequence 1).
+    pub(crate) streams_by_kind: String,
     /// Idempotency entries whose key is in a byte range `[$1, $2)`, in byte
     /// order, at most `$3`.
     pub(crate) keys_between: String,
@@ -326,6 +328,10 @@ impl Sql {
                         (SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint \
                          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                          WHERE n.nspname = '{schema}' AND c.relkind = 'r')"
+            ),
+            streams_by_kind: format!(
+                "SELECT stream_kind, count(*) FROM {events} WHERE stream_seq = 1 \
+                 GROUP BY stream_kind"
             ),
             keys_between: format!(
                 "SELECT key, first_position, event_count FROM {idem} \
