@@ -327,3 +327,108 @@ fn pg_bin_sled_only_commands_refuse_a_postgres_store_by_name() {
     assert!(err.contains("run verify"), "{err}");
     assert!(!out.exists());
 }
+
+/// Registrations each client thread sends.
+const REGISTRATIONS_PER_CLIENT: u32 = 6;
+/// Concurrent clients, spread over the two services.
+const CLIENTS: u32 = 6;
+/// The client number every client also tries to register: one may.
+const SHARED_CLIENT_NUMBER: &str = "NV00000999";
+
+/// What one client got: (client number, person, status, body).
+type Answer = (String, String, u16, serde_json::Value);
+
+/// Client `t`: its own registrations, alternating between the services, then
+/// a registration of the shared client number under a person of its own.
+fn client(t: u32, addrs: [String; 2], tokens: [String; 2]) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    for i in 0..=REGISTRATIONS_PER_CLIENT {
+        let n = t * 100 + i;
+        let person = format!("0196a000-0000-7000-8000-{:012x}", 0xd000 + n);
+        let number = if i == REGISTRATIONS_PER_CLIENT {
+            SHARED_CLIENT_NUMBER.to_owned()
+        } else {
+            format!("NV{:08}", 10_000 + n)
+        };
+        let s = ((t + i) % 2) as usize;
+        let body = register(&person, &number);
+        let (status, v) = request(
+            &addrs[s],
+            "POST",
+            "/v1/commands",
+            Some(&tokens[s]),
+            Some(&body),
+            &[],
+        );
+        answers.push((number, person, status, v));
+    }
+    answers
+}
+
+#[test]
+fn pg_bin_two_services_on_one_database_lose_no_update_and_duplicate_nothing() {
+    // Given one ledger in a database and two services on it, each with a
+    // data directory of its own,
+    let place = pg_place("two_services");
+    ok(&place, &["init"]);
+    let url = place.store.clone().expect("a database");
+    let dirs = [place.data.join("a"), place.data.join("b")];
+    let mut servers = Vec::new();
+    let mut tokens = Vec::new();
+    for d in &dirs {
+        std::fs::create_dir_all(d).expect("data directory");
+        tokens.push(token(d, "agent-1", "agent"));
+        servers.push(serve_with(d, NOW, &["--store", &url]));
+    }
+    let addrs = [servers[0].1.clone(), servers[1].1.clone()];
+    let tokens = [tokens[0].clone(), tokens[1].clone()];
+    // when concurrent clients register persons through both, every one also
+    // trying the same client number,
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (a, k) = (addrs.clone(), tokens.clone());
+            std::thread::spawn(move || client(t, a, k))
+        })
+        .collect();
+    let answers: Vec<Answer> = threads
+        .into_iter()
+        .flat_map(|h| h.join().expect("client"))
+        .collect();
+    for (mut child, _) in servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // then each distinct registration is accepted once, and the shared
+    // client number once only, the others refused naming the field;
+    let mut accepted = Vec::new();
+    for (number, person, status, v) in &answers {
+        if number == SHARED_CLIENT_NUMBER && *status != 201 {
+            assert_eq!(
+                (*status, v["field"].as_str()),
+                (422, Some("client_number")),
+                "{v}"
+            );
+        } else {
+            assert_eq!(*status, 201, "{number}: {v}");
+            accepted.push((number.clone(), person.clone()));
+        }
+    }
+    let shared = accepted
+        .iter()
+        .filter(|(n, _)| n == SHARED_CLIENT_NUMBER)
+        .count();
+    assert_eq!(
+        shared, 1,
+        "the shared client number registered {shared} times"
+    );
+    let expected = (CLIENTS * REGISTRATIONS_PER_CLIENT + 1) as usize;
+    assert_eq!(accepted.len(), expected);
+    // and the log verifies, holding each accepted registration exactly once.
+    let verified = ok(&place, &["verify"]);
+    assert!(verified.starts_with("ok: "), "{verified}");
+    for (_, person) in &accepted {
+        let history = ok(&place, &["history", &format!("person:{person}"), "--json"]);
+        let registered = history.matches("PersonRegistered").count();
+        assert_eq!(registered, 1, "{person}: {history}");
+    }
+}

@@ -22,6 +22,7 @@
 
 #[cfg(feature = "test-cluster")]
 pub mod cluster;
+pub mod commands;
 pub mod derived;
 mod error;
 pub mod export;

@@ -194,6 +194,8 @@ pub(crate) struct Sql {
     pub(crate) lock_head: String,
     /// Reads the head without locking it.
     pub(crate) head: String,
+    /// The name the ledger's command lock is keyed by (`commands`).
+    pub(crate) command_lock_key: String,
     /// The versions of streams given as two arrays (kinds, ids).
     pub(crate) versions: String,
     /// The idempotency entries of the keys given as an array.
@@ -275,6 +277,7 @@ impl Sql {
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
+            command_lock_key: format!("{schema}.commands"),
             versions: format!(
                 "SELECT s.k, s.i, COALESCE((SELECT max(e.stream_seq) FROM {events} e \
                    WHERE e.stream_kind = s.k AND e.stream_id = s.i), 0) \
