@@ -379,7 +379,8 @@ impl PgStore {
         }
     }
 
-    /// Counts idempotency keys and the bytes the ledger takes on the server.
+    /// Counts streams by kind, idempotency keys and the bytes the ledger
+    /// takes on the server.
     ///
     /// # Errors
     /// A storage failure.
