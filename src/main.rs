@@ -32,6 +32,12 @@ struct Cli {
         value_name = "DIR"
     )]
     data: PathBuf,
+    /// Where the log is when not in --data: a PostgreSQL database
+    /// (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`, the ledger in its
+    /// schema `navigo`). --data then holds the files kept beside the log
+    /// (tokens and accounts, sessions, serve.json, the projections) and no log.
+    #[arg(long, global = true, env = "NAVIGO_STORE", value_name = "URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -299,7 +305,13 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::exit::EXIT_REFUSED);
         }
     };
-    let data = cli.data;
+    let data = match app::place::Place::new(cli.data, cli.store.as_deref()) {
+        Ok(place) => place,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(cli::exit::EXIT_BAD_INPUT);
+        }
+    };
     let result = runtime.block_on(async move {
         if let Some((what, instead)) = beside_service(&cli.command) {
             if let Some(svc) = cli::remote::service(&data) {

@@ -787,6 +787,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "navigo-merkle",
             "navigo-store",
             "navigo-store-sled",
+            "navigo-store-postgres",
             "navigo-ledger-core",
             "navigo-projections",
             "navigo-replay",

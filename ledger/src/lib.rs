@@ -555,6 +555,20 @@ impl<S: EventStore> Ledger<S> {
         Ok(())
     }
 
+    /// Folds what other processes sharing the store (services on one
+    /// PostgreSQL database) appended since the world's position, so that the
+    /// next command is judged against the whole log; reads nothing when this
+    /// ledger has appended everything the store holds.
+    ///
+    /// # Errors
+    /// A storage failure or a corrupt record.
+    pub async fn catch_up_with_store(&mut self) -> Result<(), LedgerError> {
+        if self.store.head().await?.position > self.world.position {
+            self.catch_up().await?;
+        }
+        Ok(())
+    }
+
     /// Folds the events appended since the world's position (by another writer).
     async fn catch_up(&mut self) -> Result<(), LedgerError> {
         let from = self.world.position + 1;

@@ -8,11 +8,13 @@ use std::path::Path;
 use navigo_events_schema::views::{AgainstView, Difference};
 use navigo_merkle::{Checkpoint, CheckpointVerifier};
 use navigo_store::EventStore;
-use navigo_store_sled::{SledStore, VerifyReport};
+use navigo_store_sled::VerifyReport;
 
 use super::error::BadInput;
 use super::keys;
 use super::ledger::open_store;
+use super::place::Place;
+use super::store::AnyStore;
 use super::verify::{verify, verify_view};
 
 /// Reads the checkpoint in `file` (a signed note, or the JSON view
@@ -56,13 +58,13 @@ struct Found {
 /// # Errors
 /// Not a ledger, or a storage failure.
 pub async fn against(
-    data: &Path,
+    data: &Place,
     checkpoint: &Checkpoint,
     public_key: &str,
 ) -> anyhow::Result<AgainstView> {
-    let report = verify(data)?;
+    let report = verify(data).await?;
     let first_bad = report.first_bad.as_ref().map(|b| b.position);
-    match (open_store(data), first_bad) {
+    match (open_store(data).await, first_bad) {
         (Ok(store), _) => {
             let view = against_store(&store, &report, checkpoint, public_key).await;
             store.close().await?;
@@ -94,7 +96,7 @@ pub async fn against(
 /// # Errors
 /// A storage failure.
 pub async fn against_store(
-    store: &SledStore,
+    store: &AnyStore,
     report: &VerifyReport,
     checkpoint: &Checkpoint,
     public_key: &str,
@@ -126,7 +128,7 @@ fn view(
 }
 
 async fn compare(
-    store: &SledStore,
+    store: &AnyStore,
     c: &Checkpoint,
     public_key: &str,
     first_bad: Option<u64>,
@@ -186,7 +188,7 @@ async fn compare(
 /// 0 when there is none. A kept note that does not open with the key is
 /// skipped: only what the key signed narrows the search.
 async fn last_agreeing_size(
-    store: &SledStore,
+    store: &AnyStore,
     c: &Checkpoint,
     public_key: &str,
 ) -> anyhow::Result<u64> {

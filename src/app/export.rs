@@ -9,10 +9,11 @@ use std::io::Write;
 use base64::Engine as _;
 use navigo_merkle::{leaf_hash, Frontier};
 use navigo_store::{EventStore, StoreError};
-use navigo_store_sled::SledStore;
+use navigo_store_sled::export::ExportedRecord;
 use serde::{Deserialize, Serialize};
 
 use super::error::BadInput;
+use super::store::AnyStore;
 
 /// The name of the export format, the header's `format`.
 pub const EXPORT_FORMAT: &str = "navigo-ledger-export";
@@ -103,17 +104,16 @@ pub fn window(from: Option<u64>, to: Option<u64>, head: u64) -> anyhow::Result<(
 /// incomplete: the caller discards it); the stored tree's root not matching
 /// the records; a write failure.
 pub async fn export(
-    store: &SledStore,
+    store: &AnyStore,
     from: Option<u64>,
     to: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExportSummary> {
     let head = EventStore::head(store).await?.position;
     let (from, to) = window(from, to, head)?;
-    let root = store.tree_head(to)?.root;
-    let mut frontier = store.tree_frontier(from - 1)?;
-    let records = store.export_records(from, to)?;
-    let header = ExportHeader {
+    let root = EventStore::tree_head(store, to).await?.root;
+    let frontier = store.tree_frontier(from - 1).await?;
+    let header = |prev_hash: String| ExportHeader {
         format: EXPORT_FORMAT.into(),
         version: EXPORT_FORMAT_VERSION,
         from,
@@ -121,31 +121,86 @@ pub async fn export(
         size: to,
         root: root.to_string(),
         before: frontier.hashes().iter().map(ToString::to_string).collect(),
-        prev_hash: records.prev_hash().to_string(),
+        prev_hash,
     };
-    write_line(out, &header)?;
-    let mut chain_head = header.prev_hash.clone();
-    let mut written = 0;
-    for record in records {
-        let r = record?;
-        frontier.append(leaf_hash(&r.canonical));
-        chain_head = r.hash.to_string();
+    let (header, lines) = match store {
+        AnyStore::Sled(s) => {
+            let records = s.export_records(from, to)?;
+            let header = header(records.prev_hash().to_string());
+            let mut lines = Lines::start(out, &header, frontier.clone())?;
+            for record in records {
+                lines.record(&record?)?;
+            }
+            (header, lines)
+        }
+        AnyStore::Postgres(s) => {
+            let mut prev = s.hash_at(from - 1).await?;
+            let header = header(prev.to_string());
+            let mut lines = Lines::start(out, &header, frontier.clone())?;
+            let mut next = from;
+            while next <= to {
+                let chunk = s.export_chunk(prev, next, to).await?;
+                for r in chunk {
+                    prev = r.hash;
+                    next = r.position + 1;
+                    lines.record(&ExportedRecord {
+                        position: r.position,
+                        stream: r.stream,
+                        stream_seq: r.stream_seq,
+                        hash: r.hash,
+                        canonical: r.canonical,
+                    })?;
+                }
+            }
+            (header, lines)
+        }
+    };
+    check_root(&lines.frontier, to, &root)?;
+    Ok(ExportSummary {
+        header,
+        records: lines.written,
+        chain_head: lines.chain_head,
+    })
+}
+
+/// The record lines of an export being written, and what they add up to.
+struct Lines<'a, W: Write> {
+    out: &'a mut W,
+    /// The Merkle frontier of the records so far (those before the window
+    /// from the stored tree, then each one written).
+    frontier: Frontier,
+    /// The hash of the last record written.
+    chain_head: String,
+    written: u64,
+}
+
+impl<'a, W: Write> Lines<'a, W> {
+    /// Writes the header and starts the record lines after it.
+    fn start(out: &'a mut W, header: &ExportHeader, frontier: Frontier) -> anyhow::Result<Self> {
+        write_line(out, header)?;
+        Ok(Lines {
+            out,
+            frontier,
+            chain_head: header.prev_hash.clone(),
+            written: 0,
+        })
+    }
+
+    /// Writes one checked record's line.
+    fn record(&mut self, r: &ExportedRecord) -> anyhow::Result<()> {
+        self.frontier.append(leaf_hash(&r.canonical));
+        self.chain_head = r.hash.to_string();
         let line = ExportLine {
             position: r.position,
             stream: r.stream.to_string(),
             sequence: r.stream_seq,
-            hash: chain_head.clone(),
+            hash: self.chain_head.clone(),
             record: base64::engine::general_purpose::STANDARD.encode(&r.canonical),
         };
-        write_line(out, &line)?;
-        written += 1;
+        write_line(self.out, &line)?;
+        self.written += 1;
+        Ok(())
     }
-    check_root(&frontier, to, &root)?;
-    Ok(ExportSummary {
-        header,
-        records: written,
-        chain_head,
-    })
 }
 
 /// The root recomputed from the records written must be the stored tree's,

@@ -1,8 +1,8 @@
-//! Opening the ledger in a data directory, for reading (the whole log, or the
-//! slice of one id) or for writing (a [`Ledger`] judging commands against
-//! a clock), and loading the built-in reference data into it.
+//! Opening the ledger where it is ([`Place`]: a data directory, or a
+//! PostgreSQL database), for reading (the whole log, or the slice of one id)
+//! or for writing (a [`Ledger`] judging commands against a clock), and loading
+//! the built-in reference data into it.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,24 +10,80 @@ use navigo_events_schema::{CommandEnvelope, Envelope};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::Policy;
 use navigo_store::{Clock, EventStore, Limits, StoreError};
+use navigo_store_postgres::PgStore;
 use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 use super::clock::SystemClock;
+use super::place::Place;
 use super::read::{self, Subject};
 use super::replay::{self, WhatIfSlice};
+use super::store::AnyStore;
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger
 /// (2011-06-01T00:00:00Z).
 const BUILTIN_RECORDED_AT: DateTime<Utc> =
     DateTime::from_timestamp_nanos(1_306_886_400_000_000_000);
 
-/// Opens the ledger in `data` with the system clock and the default limits.
+/// Creates the ledger at `place` if there is none; `true` when it was
+/// created, `false` when a ledger was there already.
+///
+/// # Errors
+/// The place holds something that is not a ledger (untouched), or the
+/// database cannot be reached (named without its password).
+pub async fn init_store(place: &Place) -> Result<bool, StoreError> {
+    match place.postgres() {
+        None => Ok(SledStore::init(place.data())? == navigo_store_sled::InitOutcome::Created),
+        Some(pg) => PgStore::init(pg)
+            .await
+            .map(|o| o == navigo_store_postgres::InitOutcome::Created)
+            .map_err(|e| naming(pg, e)),
+    }
+}
+
+/// Opens the ledger at `place` with the system clock and the default limits.
 ///
 /// # Errors
 /// Not a ledger (nothing is written), a corrupt head, a storage failure.
-pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
-    SledStore::open(data, Limits::default(), Arc::new(SystemClock))
+pub async fn open_store(place: &Place) -> Result<AnyStore, StoreError> {
+    open_store_with(place, Limits::default(), Arc::new(SystemClock)).await
+}
+
+/// Opens the ledger at `place` with `limits`, its instants read from `clock`.
+///
+/// # Errors
+/// Not a ledger (nothing is written), a corrupt head, a storage failure; for
+/// PostgreSQL, each names the database without its password.
+pub async fn open_store_with(
+    place: &Place,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+) -> Result<AnyStore, StoreError> {
+    match place.postgres() {
+        None => Ok(AnyStore::Sled(SledStore::open(
+            place.data(),
+            limits,
+            clock,
+        )?)),
+        Some(pg) => Ok(AnyStore::Postgres(
+            PgStore::open(pg, limits, clock)
+                .await
+                .map_err(|e| naming(pg, e))?,
+        )),
+    }
+}
+
+/// A failure to create or open a PostgreSQL ledger, naming the database
+/// (without its password), whose errors name a schema or nothing.
+fn naming(pg: &navigo_store_postgres::PgConfig, e: StoreError) -> StoreError {
+    match e {
+        StoreError::NotALedger { path, why } => StoreError::NotALedger {
+            path: format!("{} ({path})", pg.shown()),
+            why,
+        },
+        StoreError::Storage(why) => StoreError::Storage(format!("{}: {why}", pg.shown())),
+        other => other,
+    }
 }
 
 /// Opens the ledger, reads the whole log and closes the store again: for the
@@ -37,8 +93,8 @@ pub fn open_store(data: &Path) -> Result<SledStore, StoreError> {
 ///
 /// # Errors
 /// The ledger cannot be opened, read or closed.
-pub async fn read_whole_log(data: &Path) -> Result<Vec<Envelope>, StoreError> {
-    let store = open_store(data)?;
+pub async fn read_whole_log(data: &Place) -> Result<Vec<Envelope>, StoreError> {
+    let store = open_store(data).await?;
     let events = navigo_ledger_core::load::read_everything(&store).await;
     store.close().await?;
     events
@@ -59,7 +115,7 @@ pub async fn read_whole_log(data: &Path) -> Result<Vec<Envelope>, StoreError> {
 ///
 /// # Errors
 /// The ledger cannot be opened, read or closed.
-pub async fn read_slice(data: &Path, id: Uuid, subject: Subject) -> anyhow::Result<Vec<Envelope>> {
+pub async fn read_slice(data: &Place, id: Uuid, subject: Subject) -> anyhow::Result<Vec<Envelope>> {
     let mut ledger = open_ledger(data, 0).await?;
     let events = read::slice(&mut ledger, id, subject).await;
     close_reader(ledger).await?;
@@ -72,7 +128,7 @@ pub async fn read_slice(data: &Path, id: Uuid, subject: Subject) -> anyhow::Resu
 /// # Errors
 /// The ledger cannot be opened, read or closed.
 pub async fn read_what_if_slice(
-    data: &Path,
+    data: &Place,
     contract: Uuid,
     commands: &[CommandEnvelope],
 ) -> anyhow::Result<WhatIfSlice> {
@@ -83,7 +139,7 @@ pub async fn read_what_if_slice(
 }
 
 /// Closes a ledger opened for reading (see [`read_slice`]).
-async fn close_reader(ledger: Ledger<SledStore>) -> anyhow::Result<()> {
+async fn close_reader(ledger: Ledger<AnyStore>) -> anyhow::Result<()> {
     ledger.close().await?.close().await?;
     Ok(())
 }
@@ -94,8 +150,8 @@ async fn close_reader(ledger: Ledger<SledStore>) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// The store cannot be opened, or its log does not fold.
-pub async fn open_ledger(data: &Path, seed: u64) -> anyhow::Result<Ledger<SledStore>> {
-    Ok(Ledger::open(open_store(data)?, Policy::default(), seed).await?)
+pub async fn open_ledger(data: &Place, seed: u64) -> anyhow::Result<Ledger<AnyStore>> {
+    Ok(Ledger::open(open_store(data).await?, Policy::default(), seed).await?)
 }
 
 /// Opens the ledger for writing, its store and its commands judged by `clock`:
@@ -104,10 +160,10 @@ pub async fn open_ledger(data: &Path, seed: u64) -> anyhow::Result<Ledger<SledSt
 /// # Errors
 /// The store cannot be opened, or its log does not fold.
 pub async fn open_clocked_ledger(
-    data: &Path,
+    data: &Place,
     seed: u64,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Ledger<SledStore>> {
+) -> anyhow::Result<Ledger<AnyStore>> {
     open_clocked_ledger_with(data, seed, clock, None).await
 }
 
@@ -119,12 +175,12 @@ pub async fn open_clocked_ledger(
 /// # Errors
 /// The store cannot be opened, or its log does not fold.
 pub async fn open_clocked_ledger_with(
-    data: &Path,
+    data: &Place,
     seed: u64,
     clock: Arc<dyn Clock>,
     state_cache_entries_max: Option<usize>,
-) -> anyhow::Result<Ledger<SledStore>> {
-    let store = SledStore::open(data, Limits::default(), clock.clone())?;
+) -> anyhow::Result<Ledger<AnyStore>> {
+    let store = open_store_with(data, Limits::default(), clock.clone()).await?;
     let limit = state_cache_entries_max.unwrap_or(navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
     Ok(Ledger::open_with(store, Policy::default(), seed, limit)
         .await?
@@ -142,7 +198,7 @@ pub async fn open_clocked_ledger_with(
 /// # Errors
 /// The store fails (nothing of the failed append is written).
 pub async fn load_builtin_reference(
-    ledger: &mut Ledger<SledStore>,
+    ledger: &mut Ledger<AnyStore>,
 ) -> Result<Vec<Envelope>, LedgerError> {
     let head = ledger.store().head().await?;
     let at = match head.recorded_at {

@@ -6,29 +6,31 @@
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use navigo_store_sled::keys::MARKER_FILE;
+
+use super::place::Place;
 
 /// Mode of the private copy's directories and files: the owner's only, as the
 /// ledger's content is not the whole machine's to read.
 const COPY_DIR_MODE: u32 = 0o700;
 const COPY_FILE_MODE: u32 = 0o600;
 
-/// The directory to open: the ledger itself, or a private copy of it that is
+/// The ledger to open: the ledger itself, or a private copy of it that is
 /// removed when this is dropped.
 #[derive(Debug)]
 pub struct Readable {
-    path: PathBuf,
+    place: Place,
     copy: Option<tempfile::TempDir>,
     bytes: u64,
 }
 
 impl Readable {
-    /// The directory to open.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The ledger to open.
+    pub fn place(&self) -> &Place {
+        &self.place
     }
 
     /// Where the private copy is and how many bytes it holds, when the
@@ -38,20 +40,22 @@ impl Readable {
     }
 }
 
-/// `data` itself when the process can write it, else a private copy of it in
-/// the temporary directory (`TMPDIR`).
+/// `place` itself when the process can write its data directory or when the
+/// log is in PostgreSQL (whose server, not this process, holds its files),
+/// else a private copy of the directory in the temporary directory
+/// (`TMPDIR`).
 ///
 /// # Errors
 /// The copy cannot be made (no space, an unreadable file, a symbolic link).
-pub fn readable(data: &Path) -> anyhow::Result<Readable> {
-    if !is_read_only(data) {
+pub fn readable(place: &Place) -> anyhow::Result<Readable> {
+    if place.postgres().is_some() || !is_read_only(place.data()) {
         return Ok(Readable {
-            path: data.to_path_buf(),
+            place: place.clone(),
             copy: None,
             bytes: 0,
         });
     }
-    private_copy(data)
+    private_copy(place.data())
 }
 
 /// A private copy of `data` in the temporary directory (`TMPDIR`), whether or
@@ -73,7 +77,7 @@ pub fn private_copy(data: &Path) -> anyhow::Result<Readable> {
         )
     })?;
     Ok(Readable {
-        path: copy.path().to_path_buf(),
+        place: Place::dir(copy.path()),
         copy: Some(copy),
         bytes,
     })
@@ -173,8 +177,8 @@ mod tests {
     fn read_only_copy_a_writable_ledger_is_opened_in_place() {
         let dir = tempfile::tempdir().unwrap();
         ledger_like(dir.path());
-        let r = readable(dir.path()).unwrap();
-        assert_eq!(r.path(), dir.path());
+        let r = readable(&Place::dir(dir.path())).unwrap();
+        assert_eq!(r.place().data(), dir.path());
         assert!(r.copied().is_none());
     }
 
@@ -191,9 +195,9 @@ mod tests {
         ledger_like(&ledger);
         make_read_only(&ledger);
         assert!(is_read_only(&ledger));
-        let r = readable(&ledger).unwrap();
+        let r = readable(&Place::dir(&ledger)).unwrap();
         let (copy, bytes) = r.copied().map(|(p, b)| (p.to_path_buf(), b)).unwrap();
-        assert_eq!(r.path(), copy);
+        assert_eq!(r.place().data(), copy);
         assert_eq!(bytes, 29 + 4 + 2);
         assert_eq!(fs::read(copy.join("blobs").join("1")).unwrap(), b"blob");
         assert!(!fs::metadata(copy.join("db"))

@@ -97,7 +97,7 @@ pub struct SalvageSummary {
 /// written.
 pub fn salvage(data: &Path, out: &mut impl Write) -> anyhow::Result<SalvageSummary> {
     let copy = private_copy(data)?;
-    let report = find_records(data, Some(copy.path()))?;
+    let report = find_records(data, Some(copy.place().data()))?;
     drop(copy);
     write_records(&report, out)?;
     Ok(summary(data, &report))

@@ -1,23 +1,22 @@
 //! The counts of a ledger: events, streams by kind, idempotency keys, the head
 //! and the disk usage.
 
-use std::path::Path;
-
 use navigo_events_schema::views::StatsView;
-use navigo_store_sled::Stats;
 
 use super::ledger::open_store;
+use super::place::Place;
+use super::store::Stats;
 use super::verify::head_view;
 
-/// Counts the ledger in `data`.
+/// Counts the ledger at `data`.
 ///
 /// # Errors
 /// Not a ledger, a corrupt head, or a storage failure.
-pub async fn stats(data: &Path) -> anyhow::Result<Stats> {
-    let store = open_store(data)?;
-    let stats = store.stats()?;
+pub async fn stats(data: &Place) -> anyhow::Result<Stats> {
+    let store = open_store(data).await?;
+    let stats = store.stats().await;
     store.close().await?;
-    Ok(stats)
+    Ok(stats?)
 }
 
 /// The counts as a view.

@@ -1,18 +1,25 @@
 //! The verification of every record and of the chain, as the command line
 //! prints it and as the service answers it.
 
-use std::path::Path;
-
 use navigo_events_schema::views::{FirstBad, HeadView, VerifyAnswer, VerifyView};
 use navigo_store::Head;
 use navigo_store_sled::VerifyReport;
 
-/// Recomputes every hash and the chain of the ledger in `data`.
+use super::place::Place;
+
+/// Recomputes every hash and the chain of the ledger at `place`, without
+/// opening it for writing (a ledger whose head is corrupt is examined too).
 ///
 /// # Errors
-/// Not a ledger, or a storage failure.
-pub fn verify(data: &Path) -> anyhow::Result<VerifyReport> {
-    Ok(navigo_store_sled::verify_ledger(data)?)
+/// Not a ledger, or a storage failure (a database named without its
+/// password).
+pub async fn verify(place: &Place) -> anyhow::Result<VerifyReport> {
+    match place.postgres() {
+        None => Ok(navigo_store_sled::verify_ledger(place.data())?),
+        Some(pg) => navigo_store_postgres::verify_ledger(pg)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", pg.shown())),
+    }
 }
 
 /// A head as a view: position, hash and recorded-at instant.

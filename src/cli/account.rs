@@ -4,7 +4,6 @@
 //! argument, so that it stays out of process lists and logs), hashed with argon2.
 
 use std::io::BufRead;
-use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
@@ -18,6 +17,7 @@ use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 
 /// Arguments of `account`.
 #[derive(Debug, clap::Subcommand)]
@@ -46,7 +46,7 @@ pub enum Args {
 ///
 /// # Errors
 /// Bad arguments, not a ledger.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let Args::Create {
         login,
         client_number,
@@ -61,7 +61,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let mut password = String::new();
     std::io::stdin().lock().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let store = open_store(data).map_err(|e| {
+    let store = open_store(data).await.map_err(|e| {
         BadInput(format!(
             "{e}; while the ledger is served, create the account with POST /v1/accounts"
         ))

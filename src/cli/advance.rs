@@ -1,7 +1,6 @@
 //! `navigo-ledger advance --to DATE`: run the billing clock through a date and print
 //! the events it appended, one JSON line each.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use super::output::print_json_line;
 use crate::app::clock::SystemClock;
 use crate::app::commands::advance;
 use crate::app::ledger::open_clocked_ledger;
+use crate::app::place::Place;
 
 /// Arguments of `advance`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +30,7 @@ pub struct Args {
 ///
 /// # Errors
 /// The ledger cannot be opened, or the store fails (what was appended stays).
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let mut ledger = open_clocked_ledger(data, args.seed, Arc::new(SystemClock)).await?;
     // The binary's clock is the one place the wall clock is read: the clock is
     // run at that instant, and no further than its day plus

@@ -3,7 +3,7 @@
 //! Every line is parsed and decoded before anything is written: a malformed line
 //! is reported as `line N: field X: why` and nothing of the input is appended.
 //! Then consecutive lines form append requests, and all requests go to the store
-//! in one all-or-nothing call ([`SledStore::append_all`]): a version conflict on
+//! in one all-or-nothing call ([`AnyStore::append_all`]): a version conflict on
 //! the last line still leaves the ledger untouched.
 //!
 //! Grouping (decision): consecutive lines form one append request while they name
@@ -16,11 +16,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::app::store::AnyStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::types::{Actor, Channel};
 use navigo_events_schema::{DecodeError, NewEvent, RawEventLine, StreamId};
 use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion, Limits, StoreError};
-use navigo_store_sled::SledStore;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::exit::{CmdResult, EXIT_REFUSED};
 use crate::app::error::BadInput;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 
 /// Bytes of input read by one `append`.
 pub const APPEND_INPUT_BYTES_MAX: u64 = 256 * 1024 * 1024;
@@ -57,7 +58,7 @@ struct Group {
 ///
 /// # Errors
 /// A malformed line (exit 2), a refusal by the store (exit 1; nothing appended).
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let input = read_input(args.file.as_deref())?;
     let limits = Limits::default();
     let lines = parse_lines(&input, limits)?;
@@ -65,13 +66,13 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         return Err(BadInput("no event lines in the input".into()).into());
     }
     let groups = group(lines);
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     let result = append_groups(&store, groups).await;
     store.close().await?;
     result
 }
 
-async fn append_groups(store: &SledStore, groups: Vec<Group>) -> CmdResult {
+async fn append_groups(store: &AnyStore, groups: Vec<Group>) -> CmdResult {
     let spans: Vec<(usize, usize, StreamId, Option<String>)> = groups
         .iter()
         .map(|g| {

@@ -30,6 +30,7 @@ use crate::app::clock::SystemClock;
 use crate::app::commands::execute;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
+use crate::app::place::Place;
 
 /// Bytes of one command line.
 pub const COMMAND_LINE_BYTES_MAX: usize = 1024 * 1024;
@@ -175,7 +176,7 @@ fn parse_line(number: usize, line: InputLine) -> Result<Option<CommandEnvelope>,
 ///
 /// # Errors
 /// The input cannot be read, the ledger cannot be opened, or the store fails.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let reader: Box<dyn Read> = match args.file.as_deref() {
         None => Box::new(std::io::stdin()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdin()),

@@ -2,8 +2,6 @@
 //! `refunds`) share: the `--at` / `--known-at` / `--json` arguments and their
 //! validation against the system clock.
 
-use std::path::Path;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::Envelope;
 use navigo_projections::{ProjectionError, Query};
@@ -18,6 +16,7 @@ use super::remote::{self, RouteQuery};
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::Subject;
 
 /// The arguments every projection subcommand takes besides its id (each
@@ -165,7 +164,7 @@ pub struct PersonArgs {
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
 pub async fn person_view<T: Serialize + DeserializeOwned>(
-    data: &Path,
+    data: &Place,
     args: &PersonArgs,
     route: &str,
     view: impl FnOnce(&[Envelope], Uuid, &Query) -> Result<T, ProjectionError>,

@@ -4,7 +4,6 @@
 //! correct.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::AuditTrail;
@@ -19,6 +18,7 @@ use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::Subject;
 use crate::app::replay::audit;
 use crate::app::served::ServeRecord;
@@ -40,7 +40,7 @@ pub struct Args {
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     if let Some(svc) = remote::service(data) {
         return run_through(&svc, &args).await;
     }
@@ -56,7 +56,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         None => None,
     };
     let readable = open_for_reading(data)?;
-    let events = read_slice(readable.path(), id, Subject::ContractOrPerson).await?;
+    let events = read_slice(readable.place(), id, Subject::ContractOrPerson).await?;
     let trail = audit(&events, id, known_at).map_err(|e| BadInput(e.to_string()))?;
     print(id, &trail, args.json)
 }

@@ -3,7 +3,6 @@
 //! (`PAY-DUE-VS-COLLECTED`): totals and the statement whose rows add up to them.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::{BalanceItem, BalanceTotals, ContractBalance};
@@ -15,6 +14,7 @@ use super::output::{eur, name, print_json};
 use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::{balance, Balance, Subject};
 
 /// Arguments of `balance`.
@@ -32,7 +32,7 @@ pub struct Args {
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     if let Some(svc) = remote::service(data) {
         // Decision: the service answers a contract's balance only (its payer
         // balance has no route), so beside it ID must be a contract's; a

@@ -2,7 +2,6 @@
 //! person's ban windows and whether they may be payer or holder on the date.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::MayBe;
@@ -10,6 +9,7 @@ use navigo_events_schema::views::MayBe;
 use super::as_of::{person_view, PersonArgs};
 use super::exit::CmdResult;
 use super::output::name;
+use crate::app::place::Place;
 use crate::app::read::person_bans;
 
 /// Arguments of `bans`: a person and the shared ones.
@@ -19,7 +19,7 @@ pub type Args = PersonArgs;
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let Some(b) = person_view(data, &args, "bans", person_bans).await? else {
         return Ok(ExitCode::SUCCESS);
     };

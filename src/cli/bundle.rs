@@ -2,7 +2,7 @@
 //! PUBKEY`: a dispute bundle of a contract or a person written from the
 //! ledger, and checked offline.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,6 +14,7 @@ use super::output::print_json;
 use super::readonly::open_for_reading;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 use crate::app::{bundle, keys};
 
 /// Arguments of `bundle`.
@@ -48,7 +49,7 @@ pub struct VerifyArgs {
 /// # Errors
 /// A malformed id or instant, an id neither a contract nor a person, no
 /// checkpoint covering the instant, not a ledger, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let id: uuid::Uuid = args
         .id
         .parse()
@@ -62,7 +63,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         })?
         .into();
     let readable = open_for_reading(data)?;
-    let store = open_store(readable.path())?;
+    let store = open_store(readable.place()).await?;
     let made = bundle::make(&store, id, known_at).await;
     store.close().await?;
     print_json(&made?)?;

@@ -4,7 +4,6 @@
 //! `CALENDAR_HORIZON_MONTHS_MAX` is refused, exit 2, never cut short).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::event::ChargeLine;
@@ -19,6 +18,7 @@ use super::output::{eur, name, print_json};
 use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::{calendar, Subject};
 
 /// Arguments of `calendar`.
@@ -51,7 +51,7 @@ fn parse_horizon(s: &str) -> Result<Horizon, String> {
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown contract, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     if let Some(svc) = remote::service(data) {
         let (id, mut query) = as_of_query("CONTRACT", &args.contract, &args.as_of)?;
         if let Some(h) = args.horizon {

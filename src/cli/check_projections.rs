@@ -3,7 +3,6 @@
 //! projection so that two rebuilds or two machines compare by one line.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::{ProjectionCheck, ProjectionHashes, ProjectionMismatch};
@@ -12,6 +11,7 @@ use navigo_replay::materialize::{check, CheckReport, ProjectionDb};
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
 use crate::app::ledger::read_whole_log;
+use crate::app::place::Place;
 
 /// Arguments of `check-projections`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,7 @@ pub struct Args {
 ///
 /// # Errors
 /// No projection built, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let r = check(&db, &events)?;

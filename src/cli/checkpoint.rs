@@ -2,12 +2,13 @@
 //! checkpoint of the log, or lists those kept.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::exit::CmdResult;
 use super::output::print_json;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 use crate::app::{keys, proofs};
 
 /// Arguments of `checkpoint`.
@@ -28,12 +29,12 @@ pub struct Args {
 ///
 /// # Errors
 /// A missing or malformed key, not a ledger, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let signer = match &args.key_file {
         Some(f) => Some(keys::signer(f)?),
         None => None,
     };
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     let result = match &signer {
         Some(signer) => proofs::issue(&store, signer)
             .await

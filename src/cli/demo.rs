@@ -38,13 +38,17 @@ use navigo_sim::generate::CONTRACTS_MAX;
 use navigo_sim::summary::{audit_lines, summarize_ledger, Summary};
 use navigo_sim::{drive, generate, DriveReport, Plan, PopulationConfig};
 use navigo_store::Clock;
-use navigo_store_sled::{SledStore, VerifyReport};
+use navigo_store_sled::VerifyReport;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::{load_builtin_reference, open_clocked_ledger_with, read_whole_log};
+use crate::app::ledger::{
+    init_store, load_builtin_reference, open_clocked_ledger_with, read_whole_log,
+};
+use crate::app::place::Place;
+use crate::app::store::AnyStore;
 use crate::app::verify::verify;
 
 /// Arguments of `demo`.
@@ -177,7 +181,7 @@ fn population_config(args: &Args) -> Result<PopulationConfig, BadInput> {
 ///
 /// # Errors
 /// Bad arguments, a data directory that is not a ledger, a store failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let cfg = population_config(&args)?;
     let through = cfg.through;
     let visible = !args.json && std::io::stderr().is_terminal();
@@ -225,7 +229,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     // 6. The chain.
     let t = Instant::now();
     let sp = spinner("verifying the chain", visible);
-    let verified = verify(data)?;
+    let verified = verify(data).await?;
     sp.finish_and_clear();
     timings.0.push(("verify chain", t.elapsed()));
 
@@ -262,11 +266,11 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 /// # Errors
 /// Not a ledger, a store failure (the store is closed).
 async fn open_with_reference(
-    data: &Path,
+    data: &Place,
     seed: u64,
     state_cache_entries_max: Option<usize>,
-) -> anyhow::Result<Ledger<SledStore>> {
-    SledStore::init(data)?;
+) -> anyhow::Result<Ledger<AnyStore>> {
+    init_store(data).await?;
     let clock = Arc::new(SystemClock);
     let mut ledger = open_clocked_ledger_with(data, seed, clock, state_cache_entries_max).await?;
     if let Err(e) = load_builtin_reference(&mut ledger).await {
@@ -282,10 +286,10 @@ async fn open_with_reference(
 /// # Errors
 /// A store failure (the store is closed).
 async fn send(
-    mut ledger: Ledger<SledStore>,
+    mut ledger: Ledger<AnyStore>,
     plan: &Plan,
     visible: bool,
-) -> anyhow::Result<(Ledger<SledStore>, DriveReport)> {
+) -> anyhow::Result<(Ledger<AnyStore>, DriveReport)> {
     let pb = bar(
         u64::try_from(plan.commands.len()).unwrap_or(u64::MAX),
         "commands + clock",
@@ -329,7 +333,7 @@ impl Materialized {
 /// Rebuilds the projections of the ledger in `data` as of `at` (as `navigo-ledger
 /// rebuild --at`) and reads back what was materialized.
 async fn rebuild_projections(
-    data: &Path,
+    data: &Place,
     at: NaiveDate,
     visible: bool,
 ) -> Result<Materialized, anyhow::Error> {

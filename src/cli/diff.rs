@@ -3,7 +3,6 @@
 //! which events caused each change.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_projections::Query;
@@ -16,6 +15,7 @@ use super::output::print_json_sorted;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::Subject;
 use crate::app::replay::diff;
 
@@ -68,7 +68,7 @@ fn readings(args: &Args) -> Result<(Query, Query), BadInput> {
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown id, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let id = parse_id(&args.id)?;
     let (a, b) = readings(&args)?;
     let events = read_slice(data, id, Subject::ContractOrPerson).await?;

@@ -2,7 +2,7 @@
 //! lines an auditor checks without the ledger (docs/checkpoints.md, *Export*).
 
 use std::io::{BufWriter, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::exit::CmdResult;
@@ -10,6 +10,7 @@ use super::out_file::OutFile;
 use super::readonly::open_for_reading;
 use crate::app::export::export;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
@@ -32,11 +33,11 @@ pub struct Args {
 /// An existing or unwritable `--out`, a window outside the log (`BadInput`);
 /// a record that does not verify (named by position; no file is left); not a
 /// ledger; a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let out = &args.out;
     let mut partial = OutFile::create(out, "export")?;
     let readable = open_for_reading(data)?;
-    let store = open_store(readable.path())?;
+    let store = open_store(readable.place()).await?;
     let mut writer = BufWriter::new(partial.file());
     let written = export(&store, args.from, args.to, &mut writer).await;
     store.close().await?;

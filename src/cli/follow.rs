@@ -4,7 +4,6 @@
 //! itself (the service's follower task), and holds their database meanwhile.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::views::FollowProgress;
@@ -16,6 +15,7 @@ use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::rebuild::bar;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 
 /// Pause between two polls of the log while tailing.
 pub const FOLLOW_INTERVAL_MS_DEFAULT: u64 = 1_000;
@@ -43,13 +43,13 @@ pub struct Args {
 /// # Errors
 /// No projection built yet, a storage failure, a log that no longer continues
 /// what was read before.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let db = ProjectionDb::open(data)?;
     let mut progress = bar(args.json);
     let mut log = FollowedLog::new();
     let mut first = true;
     loop {
-        let tail = match open_store(data) {
+        let tail = match open_store(data).await {
             Ok(store) => {
                 let tail = store.read_log(log.next_position()).await;
                 store.close().await?;

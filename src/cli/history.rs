@@ -2,7 +2,6 @@
 //! every other command takes, or as `KIND:UUID`.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,6 +12,7 @@ use uuid::Uuid;
 use super::exit::CmdResult;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 
 /// Arguments of `history`.
 #[derive(Debug, clap::Args)]
@@ -30,8 +30,8 @@ pub struct Args {
 ///
 /// # Errors
 /// A malformed stream id (exit 2), not a ledger, a corrupt record.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
-    let store = open_store(data)?;
+pub async fn run(data: &Place, args: Args) -> CmdResult {
+    let store = open_store(data).await?;
     let events = read(&store, &args.stream).await;
     store.close().await?;
     let events = events?;

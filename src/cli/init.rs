@@ -1,12 +1,10 @@
 //! `navigo-ledger init`: creates an empty ledger.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_store_sled::{InitOutcome, SledStore};
-
 use super::exit::CmdResult;
-use crate::app::ledger::{load_builtin_reference, open_ledger};
+use crate::app::ledger::{init_store, load_builtin_reference, open_ledger};
+use crate::app::place::Place;
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
@@ -21,10 +19,11 @@ pub struct Args {
 ///
 /// # Errors
 /// `--data` is a file or a non-empty directory that is not a ledger (untouched).
-pub async fn run(data: &Path, args: Args) -> CmdResult {
-    match SledStore::init(data)? {
-        InitOutcome::Created => outln!("created a ledger in {}", data.display()),
-        InitOutcome::AlreadyLedger => outln!("{} is already a ledger", data.display()),
+pub async fn run(data: &Place, args: Args) -> CmdResult {
+    if init_store(data).await? {
+        outln!("created a ledger in {}", data.shown());
+    } else {
+        outln!("{} is already a ledger", data.shown());
     }
     if args.empty {
         return Ok(ExitCode::SUCCESS);

@@ -1,13 +1,13 @@
 //! `navigo-ledger prove inclusion|consistency|stream`: proofs an auditor
 //! checks against a signed checkpoint, as JSON views.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::exit::CmdResult;
 use super::output::print_json;
 use super::readonly::open_for_reading;
 use crate::app::ledger::open_store;
+use crate::app::place::Place;
 use crate::app::proofs;
 
 /// Arguments of `prove`.
@@ -51,16 +51,16 @@ pub enum Args {
 /// # Errors
 /// A position or size outside the log, an unknown stream, no checkpoint kept
 /// (for `stream`), not a ledger, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let readable = open_for_reading(data)?;
-    let store = open_store(readable.path())?;
+    let store = open_store(readable.place()).await?;
     let printed = prove(&store, args).await;
     store.close().await?;
     printed?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn prove(store: &navigo_store_sled::SledStore, args: Args) -> anyhow::Result<()> {
+async fn prove(store: &crate::app::store::AnyStore, args: Args) -> anyhow::Result<()> {
     match args {
         Args::Inclusion { position, size } => {
             print_json(&proofs::prove_inclusion(store, position, size).await?)

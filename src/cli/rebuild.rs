@@ -2,7 +2,6 @@
 //! shadow projection trees and swaps them in atomically.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,6 +17,7 @@ use super::output::print_json_line;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_whole_log;
+use crate::app::place::Place;
 
 /// Arguments of `rebuild`.
 #[derive(Debug, clap::Args)]
@@ -65,7 +65,7 @@ pub fn bar(json: bool) -> impl FnMut(Progress) {
 ///
 /// # Errors
 /// Bad input (exit 2), a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
     let events = read_whole_log(data).await?;

@@ -2,12 +2,12 @@
 //! refund entitlements of a person (punctuality campaigns, contract refunds).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::as_of::{person_view, PersonArgs};
 use super::exit::CmdResult;
 use super::output::{eur, name};
+use crate::app::place::Place;
 use crate::app::read::person_refunds;
 
 /// Arguments of `refunds`: a person and the shared ones.
@@ -17,7 +17,7 @@ pub type Args = PersonArgs;
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown person, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let Some(r) = person_view(data, &args, "refunds", person_refunds).await? else {
         return Ok(ExitCode::SUCCESS);
     };

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::out_file::OutFile;
 use crate::app::error::BadInput;
+use crate::app::place::Place;
 use crate::app::salvage::{salvage, SalvageSummary};
 
 /// Arguments of `salvage`.
@@ -27,8 +28,13 @@ pub struct Args {
 /// # Errors
 /// An existing or unwritable `--out`, or `--data` not a directory
 /// ([`BadInput`]); the private copy cannot be made.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let out = &args.out;
+    let data = data.sled_only(
+        "salvage",
+        "PostgreSQL keeps its own write-ahead log and backups; run verify, and export what \
+         verifies",
+    )?;
     if !data.is_dir() {
         return Err(BadInput(format!("--data {} is not a directory", data.display())).into());
     }

@@ -5,9 +5,9 @@
 //! types. Each append carries an idempotency key, so running `sample` twice
 //! appends nothing the second time.
 
-use std::path::Path;
 use std::process::ExitCode;
 
+use crate::app::store::AnyStore;
 use chrono::NaiveDate;
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, DebitPresented, FirstPaymentCollected,
@@ -20,12 +20,12 @@ use navigo_events_schema::types::{
 };
 use navigo_events_schema::{Event, Money, NewEvent, StreamId, YearMonth};
 use navigo_store::{AppendOutcome, AppendRequest, ExpectedVersion};
-use navigo_store_sled::{InitOutcome, SledStore};
 use uuid::Uuid;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::stats::print_stats;
-use crate::app::ledger::open_store;
+use crate::app::ledger::{init_store, open_store};
+use crate::app::place::Place;
 
 const ALICE: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_a11c);
 const BRUNO: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_b000);
@@ -37,14 +37,14 @@ const CONTRACT_B: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0001_00
 ///
 /// # Errors
 /// `--data` is not a ledger, or a storage failure.
-pub async fn run(data: &Path) -> CmdResult {
-    if SledStore::init(data)? == InitOutcome::Created {
-        outln!("created an empty ledger in {}", data.display());
+pub async fn run(data: &Place) -> CmdResult {
+    if init_store(data).await? {
+        outln!("created an empty ledger in {}", data.shown());
     }
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     let result = fill(&store).await;
-    let report = store.verify();
-    let stats = store.stats();
+    let report = store.verify().await;
+    let stats = store.stats().await;
     store.close().await?;
     result?;
     let report = report?;
@@ -67,7 +67,7 @@ pub async fn run(data: &Path) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn fill(store: &SledStore) -> anyhow::Result<()> {
+async fn fill(store: &AnyStore) -> anyhow::Result<()> {
     let requests = sample_requests()?;
     let outcomes = store.append_all(requests).await?;
     let (mut new, mut old) = (0, 0);

@@ -3,7 +3,6 @@
 //! with `--zone`, whether it may be used in that zone (`USE-DEZONAGE`).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use navigo_events_schema::types::PaymentSetup;
@@ -18,6 +17,7 @@ use super::output::{name, print_json, print_json_sorted};
 use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::ledger::read_slice;
+use crate::app::place::Place;
 use crate::app::read::{contract_state, Subject};
 
 /// Arguments of `state`.
@@ -40,7 +40,7 @@ pub struct Args {
 ///
 /// # Errors
 /// Bad input (exit 2), an unknown contract, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     if let Some(svc) = remote::service(data) {
         if args.zone.is_some() {
             // Decision: the service's state route answers no validity, so a

@@ -1,12 +1,12 @@
 //! `navigo-ledger stats [--json]`: counts events, streams and keys.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use navigo_store_sled::Stats;
+use crate::app::store::Stats;
 
 use super::exit::CmdResult;
 use super::output::print_json_line;
+use crate::app::place::Place;
 use crate::app::stats::{stats, stats_view};
 
 /// Arguments of `stats`.
@@ -22,7 +22,7 @@ pub struct Args {
 ///
 /// # Errors
 /// Not a ledger, a corrupt head, or a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let stats = stats(data).await?;
     if args.json {
         print_json_line(&stats_view(&stats))?;

@@ -6,22 +6,22 @@
 //! test that kills the process knows exactly what the store acknowledged.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::app::store::AnyStore;
 use chrono::NaiveDate;
 use navigo_events_schema::event::MandateRevoked;
 use navigo_events_schema::types::Actor;
 use navigo_events_schema::{Event, NewEvent, StreamId};
 use navigo_store::{AppendOutcome, AppendRequest, EventStore, ExpectedVersion};
-use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 use super::exit::CmdResult;
 use crate::app::error::BadInput;
-use crate::app::ledger::open_store;
+use crate::app::ledger::{init_store, open_store};
+use crate::app::place::Place;
 
 /// Concurrent writers allowed.
 pub const STRESS_WRITERS_MAX: u32 = 1_024;
@@ -47,15 +47,15 @@ pub struct Args {
 ///
 /// # Errors
 /// Bad arguments, not a ledger, a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     if args.writers == 0 || args.writers > STRESS_WRITERS_MAX || args.batch == 0 {
         return Err(BadInput(format!(
             "--writers must be 1 to {STRESS_WRITERS_MAX} and --batch at least 1"
         ))
         .into());
     }
-    SledStore::init(data)?;
-    let store = Arc::new(open_store(data)?);
+    init_store(data).await?;
+    let store = Arc::new(open_store(data).await?);
     let issued = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for w in 0..args.writers {
@@ -79,7 +79,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
 async fn writer(
     w: u32,
-    store: &SledStore,
+    store: &AnyStore,
     issued: &AtomicU64,
     batch: u64,
     limit: u64,

@@ -9,6 +9,7 @@ use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
 use super::readonly::open_for_reading;
 use crate::app::against::{against, open_checkpoint};
+use crate::app::place::Place;
 use crate::app::verify::{verify, verify_view};
 
 /// Arguments of `verify`.
@@ -31,13 +32,13 @@ pub struct Args {
 ///
 /// # Errors
 /// Not a ledger, or a storage failure.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let readable = open_for_reading(data)?;
-    let data = readable.path();
+    let data = readable.place();
     if let (Some(file), Some(key)) = (&args.against, &args.key) {
         return run_against(data, file, key, args.json).await;
     }
-    let report = verify(data)?;
+    let report = verify(data).await?;
     let code = if report.is_ok() {
         ExitCode::SUCCESS
     } else {
@@ -75,7 +76,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
 
 /// `verify --against`: exit 1 unless the log verifies and extends the
 /// checkpoint.
-async fn run_against(data: &Path, file: &Path, key: &Path, json: bool) -> CmdResult {
+async fn run_against(data: &Place, file: &Path, key: &Path, json: bool) -> CmdResult {
     let (checkpoint, public_key) = open_checkpoint(file, key)?;
     let view = against(data, &checkpoint, &public_key).await?;
     let code = if view.ok {

@@ -14,6 +14,7 @@ use super::exit::CmdResult;
 use super::output::{print_json_sorted, sorted};
 use crate::app::error::BadInput;
 use crate::app::ledger::read_what_if_slice;
+use crate::app::place::Place;
 use crate::app::replay::what_if;
 
 /// Arguments of `what-if`.
@@ -53,7 +54,7 @@ fn read_commands(path: &Path) -> Result<Vec<CommandEnvelope>, BadInput> {
 ///
 /// # Errors
 /// Bad input (a malformed line names its number), unknown contract, storage.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     let id = parse_id(&args.id)?;
     let at = args
         .at

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger_with;
+use crate::app::place::Place;
 use crate::app::served;
 
 /// Arguments of `serve`.
@@ -61,7 +62,7 @@ pub const CHECKPOINT_INTERVAL_SECONDS: u64 = 3600;
 ///
 /// # Errors
 /// Bad arguments, not a ledger, the address in use.
-pub async fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
     // Structured logs on stderr (RUST_LOG, default info): one line per request
     // with its id, route template, role, token name, status and latency; never a
     // header, a body or a path id, so no secret and no personal data.

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::app::store::AnyStore;
 use navigo_ledger_core::Ledger;
 use navigo_store::Clock;
-use navigo_store_sled::SledStore;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, RwLock, Semaphore};
 
@@ -56,7 +56,7 @@ pub struct AppState {
     /// a test serves a shorter one.
     pub request_timeout: Duration,
     /// The one writer.
-    pub ledger: Mutex<Ledger<SledStore>>,
+    pub ledger: Mutex<Ledger<AnyStore>>,
     /// Tokens and accounts, reloaded when the file changes.
     pub auth: RwLock<(auth::AuthDb, Option<SystemTime>)>,
     /// The auth file.

@@ -392,6 +392,15 @@ rm -rf "$base""#;
         c
     }
 
+    /// The `postgres://` URL of the database `dbname`, as the superuser over
+    /// the cluster's Unix socket (its directory percent-encoded as the host):
+    /// what a test gives the binary's `--store`.
+    pub fn url(&self, dbname: &str) -> String {
+        let dir = self.socket_dir.to_string_lossy();
+        let host = percent_encoding::utf8_percent_encode(&dir, percent_encoding::NON_ALPHANUMERIC);
+        format!("postgres://{SUPERUSER}@{host}:{PORT}/{dbname}")
+    }
+
     /// Creates the database `name` (a plain lower-case identifier) and returns
     /// its connection settings.
     ///

@@ -22,8 +22,10 @@
 
 #[cfg(feature = "test-cluster")]
 pub mod cluster;
+pub mod commands;
 pub mod derived;
 mod error;
+pub mod export;
 pub mod merkle;
 pub mod read;
 mod rows;
@@ -31,13 +33,14 @@ pub mod schema;
 mod verify;
 pub mod writer;
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{Assigned, Envelope, StreamId};
+use navigo_events_schema::{Assigned, Envelope, StreamId, StreamKind};
 use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
 use navigo_store::assign::Prepared;
 use navigo_store::check::check_record;
@@ -101,6 +104,42 @@ impl PgConfig {
         PgConfig::new(connection, DEFAULT_SCHEMA)
     }
 
+    /// Where the ledger is, as an operator names it, without the password:
+    /// `postgres://USER@HOST:PORT/DATABASE` (a Unix socket directory as the
+    /// host), and the schema when it is not [`DEFAULT_SCHEMA`]. For error
+    /// messages and logs, which must never carry a secret.
+    pub fn shown(&self) -> String {
+        let c = &self.connection;
+        let user = c.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+        let hosts: Vec<String> = c
+            .get_hosts()
+            .iter()
+            .zip(
+                c.get_ports()
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(h, port)| {
+                let host = match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(dir) => dir.display().to_string(),
+                };
+                match port {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host,
+                }
+            })
+            .collect();
+        let db = c.get_dbname().unwrap_or_default();
+        let schema = if self.schema == DEFAULT_SCHEMA {
+            String::new()
+        } else {
+            format!(" (schema {})", self.schema)
+        };
+        format!("postgres://{user}{}/{db}{schema}", hosts.join(","))
+    }
+
     /// A pool of at most `size` connections named `application_name` (as
     /// `pg_stat_activity` shows them), each with `synchronous_commit = on`:
     /// a commit returns once it is durable, whatever the server's default.
@@ -128,6 +167,8 @@ impl PgConfig {
 pub struct Stats {
     /// The head.
     pub head: Head,
+    /// Streams per kind.
+    pub streams: BTreeMap<StreamKind, u64>,
     /// Idempotency keys recorded.
     pub idempotency_keys: u64,
     /// Bytes of the ledger's tables and their indexes on the server.
@@ -325,7 +366,21 @@ impl PgStore {
         Ok(())
     }
 
-    /// Counts idempotency keys and the bytes the ledger takes on the server.
+    /// [`PgStore::verify`] as a task that holds no borrow of the store (its
+    /// own handle on the read pool), so that a service verifies beside the
+    /// writer without holding the ledger.
+    pub fn detached_verify(
+        &self,
+    ) -> impl std::future::Future<Output = Result<VerifyReport, StoreError>> + Send + 'static {
+        let (read, sql) = (self.read.clone(), self.sql.clone());
+        async move {
+            let conn = read.get().await.map_err(pool)?;
+            verify::verify(&conn, &sql).await
+        }
+    }
+
+    /// Counts streams by kind, idempotency keys and the bytes the ledger
+    /// takes on the server.
     ///
     /// # Errors
     /// A storage failure.
@@ -336,8 +391,23 @@ impl PgStore {
         let row = conn.query_one(&stmt, &[]).await.map_err(pg)?;
         let keys: i64 = row.try_get(0).map_err(pg)?;
         let bytes: i64 = row.try_get(1).map_err(pg)?;
+        let stmt = conn
+            .prepare_cached(&self.sql.streams_by_kind)
+            .await
+            .map_err(pg)?;
+        let mut streams = BTreeMap::new();
+        for row in conn.query(&stmt, &[]).await.map_err(pg)? {
+            let kind: &str = row.try_get(0).map_err(pg)?;
+            let n: i64 = row.try_get(1).map_err(pg)?;
+            let kind = rows::parse_kind(kind).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                why: format!("unknown stream kind {kind:?}"),
+            })?;
+            streams.insert(kind, u64::try_from(n).unwrap_or(0));
+        }
         Ok(Stats {
             head,
+            streams,
             idempotency_keys: u64::try_from(keys).unwrap_or(0),
             disk_bytes: u64::try_from(bytes).unwrap_or(0),
         })

@@ -194,6 +194,8 @@ pub(crate) struct Sql {
     pub(crate) lock_head: String,
     /// Reads the head without locking it.
     pub(crate) head: String,
+    /// The name the ledger's command lock is keyed by (`commands`).
+    pub(crate) command_lock_key: String,
     /// The versions of streams given as two arrays (kinds, ids).
     pub(crate) versions: String,
     /// The idempotency entries of the keys given as an array.
@@ -220,6 +222,8 @@ pub(crate) struct Sql {
     pub(crate) dangling_keys: String,
     /// The number of idempotency keys and the bytes of the ledger's tables.
     pub(crate) stats: String,
+    /// Streams per kind (the events that open one: sequence 1).
+    pub(crate) streams_by_kind: String,
     /// Idempotency entries whose key is in a byte range `[$1, $2)`, in byte
     /// order, at most `$3`.
     pub(crate) keys_between: String,
@@ -273,6 +277,7 @@ impl Sql {
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
+            command_lock_key: format!("{schema}.commands"),
             versions: format!(
                 "SELECT s.k, s.i, COALESCE((SELECT max(e.stream_seq) FROM {events} e \
                    WHERE e.stream_kind = s.k AND e.stream_id = s.i), 0) \
@@ -326,6 +331,10 @@ impl Sql {
                         (SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint \
                          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                          WHERE n.nspname = '{schema}' AND c.relkind = 'r')"
+            ),
+            streams_by_kind: format!(
+                "SELECT stream_kind, count(*) FROM {events} WHERE stream_seq = 1 \
+                 GROUP BY stream_kind"
             ),
             keys_between: format!(
                 "SELECT key, first_position, event_count FROM {idem} \

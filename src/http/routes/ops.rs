@@ -81,8 +81,5 @@ pub(crate) async fn verify_detached(st: &AppState) -> Result<VerifyReport, ApiEr
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let task = st.ledger.lock().await.store().detached_verify();
-    tokio::task::spawn_blocking(task)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::from)
+    task.run().await.map_err(ApiError::from)
 }
