@@ -3,8 +3,9 @@
 //! - states written at any point plus the log's tail after them fold to the
 //!   world the whole log folds to, across annulments and payer changes;
 //! - a corrupt, stale (beyond the log, or of another log) or other-version
-//!   meta, version or state entry is refused and rebuilt (the whole space from
-//!   the log, or one state from its own stream), never trusted;
+//!   meta, chunk of versions or edges, or state entry is refused and rebuilt
+//!   (the whole space from the log, or one state from its own stream), never
+//!   trusted;
 //! - the ledger's world holds states, indexes and versions only, within named
 //!   bounds, whatever the length of the log.
 
@@ -268,9 +269,9 @@ async fn check_refused(
 fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
     rt().block_on(async {
         let dir = ledger_with_snapshot("corrupt", 11).await;
-        let version_key = {
+        let (streams_chunk, edges_chunk) = {
             let s = open_store(&dir);
-            let k = first_key(&s, b"v").await;
+            let k = (first_key(&s, b"s").await, first_key(&s, b"eh").await);
             s.close().await.unwrap();
             k
         };
@@ -301,16 +302,54 @@ fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
             |r| *r == Refused::Version { found: 999 },
         )
         .await;
-        // A stream's version entry that does not verify: the whole space is
-        // rebuilt (a version is not one stream's fold alone).
+        // A chunk of stream versions that does not verify: the whole space
+        // is rebuilt (a version is not one stream's fold alone).
         check_refused(
             &dir,
-            &version_key,
+            &streams_chunk,
             |b| {
                 let i = b.len() - 1;
                 b[i] ^= 0x01;
             },
             |r| matches!(r, Refused::Hash { .. }),
+        )
+        .await;
+        // A chunk of index edges that does not verify, likewise.
+        check_refused(
+            &dir,
+            &edges_chunk,
+            |b| {
+                let i = b.len() - 20;
+                b[i] ^= 0x40;
+            },
+            |r| matches!(r, Refused::Hash { .. }),
+        )
+        .await;
+        // A chunk framed as valid whose rows are malformed (one byte short
+        // of whole rows): refused for what it holds, not for its hash.
+        check_refused(
+            &dir,
+            &streams_chunk,
+            |b| {
+                let payload = states::unframe(&streams_chunk, b).unwrap();
+                let short = payload[..payload.len() - 1].to_vec();
+                *b = states::frame(&streams_chunk, &short);
+            },
+            |r| matches!(r, Refused::Payload { .. }),
+        )
+        .await;
+        // A chunk framed as valid whose rows come twice (out of order, each
+        // version read twice): refused.
+        check_refused(
+            &dir,
+            &streams_chunk,
+            |b| {
+                let payload = states::unframe(&streams_chunk, b).unwrap().to_vec();
+                let mut doubled = payload.clone();
+                doubled.extend_from_slice(&payload);
+                *b = states::frame(&streams_chunk, &doubled);
+            },
+            |r| matches!(r, Refused::Payload { .. }),
         )
         .await;
         let _ = std::fs::remove_dir_all(&dir);
