@@ -7,7 +7,8 @@
 //!   (the whole space from the log, or one state from its own stream), never
 //!   trusted;
 //! - the ledger's world holds states, indexes and versions only, within named
-//!   bounds, whatever the length of the log.
+//!   bounds, whatever the length of the log, and stores its versions and
+//!   edges in a few chunks, not an entry each.
 
 mod population;
 
@@ -517,6 +518,32 @@ fn memory_world_holds_states_indexes_and_versions_only_within_named_bounds() {
             navigo_ledger_core::histories::ban_streams(w, *p, &mut s);
             assert!(s.len() <= COMMAND_HISTORY_STREAMS_MAX);
         }
+        // Stored, the versions and edges take a chunk per `CHUNK_ROWS_MAX / 2`
+        // rows at most (and one first chunk per space), not an entry each: the
+        // derived entries are the states, the chunks, the campaigns and the
+        // meta.
+        let edges: usize = [&w.by_holder, &w.by_payer, &w.by_fraud_party]
+            .iter()
+            .map(|i| i.values().map(|s| s.len()).sum::<usize>())
+            .sum::<usize>()
+            + w.by_client_number.values().map(|s| s.len()).sum::<usize>();
+        let rows = w.versions.len() + edges;
+        let chunks_max = rows / (states::CHUNK_ROWS_MAX / 2) + 5;
+        let (states_held, campaigns) = (w.contracts.len() + w.persons.len(), w.campaigns.len());
+        ledger.write_snapshot().await.unwrap();
+        let chunks = ledger.world().residency.chunk_starts.len();
+        assert!(chunks <= chunks_max, "{chunks} chunks for {rows} rows");
+        let stored = ledger
+            .store()
+            .scan_derived_entries(STATES_SPACE, b"")
+            .await
+            .unwrap()
+            .len();
+        assert!(
+            stored <= states_held + chunks_max + campaigns + 1,
+            "{stored} entries for {states_held} states and {rows} versions and edges"
+        );
+        assert!(rows > 2 * chunks_max, "a population with more rows than chunks");
         ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     });
