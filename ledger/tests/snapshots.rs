@@ -543,7 +543,10 @@ fn memory_world_holds_states_indexes_and_versions_only_within_named_bounds() {
             stored <= states_held + chunks_max + campaigns + 1,
             "{stored} entries for {states_held} states and {rows} versions and edges"
         );
-        assert!(rows > 2 * chunks_max, "a population with more rows than chunks");
+        assert!(
+            rows > 2 * chunks_max,
+            "a population with more rows than chunks"
+        );
         ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     });

@@ -19,7 +19,12 @@
 //! the one after), `NAVIGO_BENCH_QUERIES`
 //! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
 //! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
-//! end. Not a timed test: `cargo bench -p navigo-replay --bench regional`.
+//! end unless `NAVIGO_BENCH_KEEP` is set. The open child prints where the open
+//! goes (the store's own open, the heap in use, the versions and edges held);
+//! run alone (`NAVIGO_BENCH_OPEN_ONLY=<ledger dir>`) it opens a kept ledger,
+//! with a state cache of `NAVIGO_BENCH_OPEN_CACHE` states (1: versions and
+//! edges only, as a region larger than the cache opens). Not a timed test:
+//! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

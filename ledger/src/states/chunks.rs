@@ -276,6 +276,9 @@ pub(super) fn load_space(
     for (i, (key, value)) in chunks.iter().enumerate() {
         let payload = unframe(key, value)?;
         let from = &key[prefix.len()..];
+        if !valid_start(space, from) {
+            return Err(malformed(key));
+        }
         let to = chunks.get(i + 1).map(|(k, _)| &k[prefix.len()..]);
         let mut keeps = |k: &[u8], id: Option<Uuid>| order.keeps(k, id, from, to);
         let read = match space {
@@ -288,6 +291,19 @@ pub(super) fn load_space(
         world.residency.chunk_starts.insert(key.clone());
     }
     Ok(())
+}
+
+/// Whether a chunk's start is a row key of its space (or empty: the space's
+/// first chunk), as a flush reads it back to find the chunk's rows.
+fn valid_start(space: Space, from: &[u8]) -> bool {
+    from.is_empty()
+        || match space {
+            Space::Streams => {
+                StreamId::from_key_bytes(from).is_some() && from.len() == StreamId::KEY_LEN
+            }
+            Space::Edges(IndexKind::ClientNumber) => std::str::from_utf8(from).is_ok(),
+            Space::Edges(_) => from.len() == 16,
+        }
 }
 
 fn malformed(key: &[u8]) -> Refused {
@@ -472,5 +488,43 @@ mod tests {
         let (entries, added) = changed(&world);
         assert!(entries.len() <= 2, "{} chunks rewritten", entries.len());
         assert!(added.is_empty());
+    }
+
+    /// A chunk framed as valid (its hash matches) that holds a row of the next
+    /// chunk's range is refused, as is one whose start is not a row key: the
+    /// whole space is then rebuilt, never half read.
+    #[test]
+    fn snapshot_chunk_with_a_row_out_of_its_range_is_refused() {
+        let mut world = World::new();
+        world.residency.paged = true;
+        let mut stored = BTreeMap::new();
+        for n in 0..1_000u128 {
+            add(&mut world, n, 2, n, &format!("C{n:08}"));
+        }
+        flush_into(&mut world, &mut stored);
+        assert!(load_all(&stored).is_ok());
+        let streams: Vec<(Vec<u8>, Vec<u8>)> = stored
+            .iter()
+            .filter(|(k, _)| k.starts_with(&[STREAMS_CHUNK]))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .take(2)
+            .collect();
+        let [(first, a), (second, b)] = &streams[..] else {
+            panic!("two chunks of streams");
+        };
+        // The second chunk's first row moved to the end of the first chunk:
+        // every row still in order, but one out of its chunk's range.
+        let mut rows = unframe(first, a).unwrap().to_vec();
+        let next = unframe(second, b).unwrap();
+        rows.extend_from_slice(&next[..STREAM_ROW_BYTES]);
+        let mut tampered = stored.clone();
+        tampered.insert(first.clone(), frame(first, &rows));
+        tampered.insert(second.clone(), frame(second, &next[STREAM_ROW_BYTES..]));
+        assert!(matches!(load_all(&tampered), Err(Refused::Payload { .. })));
+        // A start that is no stream key, framed as valid.
+        let mut tampered = stored.clone();
+        let bad = vec![STREAMS_CHUNK, 9, 9];
+        tampered.insert(bad.clone(), frame(&bad, &[]));
+        assert!(matches!(load_all(&tampered), Err(Refused::Payload { .. })));
     }
 }
