@@ -1,6 +1,6 @@
 //! The ledger's folded world as keyed derived data: one entry per contract and
-//! per person state, one per index edge, per stream version and per campaign,
-//! and one meta entry naming the position they cover, all in the store's keyed
+//! per person state and per campaign, chunks of stream versions and of index
+//! edges, and one meta entry naming the position they cover, all in the store's keyed
 //! derived space [`STATES_SPACE`] ([`EventStore::write_derived_entries`]).
 //! Derived data is never trusted: every entry carries the schema version of
 //! the states and a BLAKE3 of its key and bytes, and [`load`] checks the meta
