@@ -20,12 +20,13 @@
 //! on load, and histories and idempotency keys are never in it (the store
 //! holds them).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use navigo_events_schema::event::CampaignPublished;
 use navigo_events_schema::{Hash, StreamId};
 use navigo_rules::contract::state::ContractState;
+use navigo_rules::idset::IdSet;
 use navigo_rules::world::{PersonState, World};
 use navigo_store::StoreError;
 use uuid::Uuid;
@@ -47,10 +48,11 @@ struct WorldState {
     persons: Vec<PersonState>,
     contracts: Vec<ContractState>,
     campaigns: Vec<(Uuid, CampaignPublished)>,
-    by_holder: BTreeMap<Uuid, BTreeSet<Uuid>>,
-    by_payer: BTreeMap<Uuid, BTreeSet<Uuid>>,
-    by_fraud_party: BTreeMap<Uuid, BTreeSet<Uuid>>,
-    by_client_number: BTreeMap<String, BTreeSet<Uuid>>,
+    // An `IdSet` is written as the array of its ids, as the sets before it.
+    by_holder: BTreeMap<Uuid, IdSet>,
+    by_payer: BTreeMap<Uuid, IdSet>,
+    by_fraud_party: BTreeMap<Uuid, IdSet>,
+    by_client_number: BTreeMap<String, IdSet>,
     versions: Vec<(StreamId, u64)>,
     position: u64,
     head_hash: Hash,

@@ -1,6 +1,6 @@
 //! The ledger's folded world as keyed derived data: one entry per contract and
-//! per person state, one per index edge, per stream version and per campaign,
-//! and one meta entry naming the position they cover, all in the store's keyed
+//! per person state and per campaign, chunks of stream versions and of index
+//! edges, and one meta entry naming the position they cover, all in the store's keyed
 //! derived space [`STATES_SPACE`] ([`EventStore::write_derived_entries`]).
 //! Derived data is never trusted: every entry carries the schema version of
 //! the states and a BLAKE3 of its key and bytes, and [`load`] checks the meta
@@ -20,9 +20,30 @@
 //! | `m` | [`Meta`] |
 //! | `c` ‖ contract id | the contract's state |
 //! | `p` ‖ person id | the person's state |
-//! | `v` ‖ stream key ([`StreamId::key_bytes`]) | the stream's version (u64 BE) |
-//! | `i` ‖ index tag ‖ index key ‖ id | empty: an edge of an index |
+//! | `s` ‖ first stream key of the chunk | a chunk of stream rows ([`STREAM_ROW_BYTES`] each) |
+//! | `e` ‖ index tag ‖ first index key of the chunk | a chunk of edge rows |
 //! | `g` ‖ campaign id | the campaign |
+//!
+//! Versions and index edges are many (about two streams and three edges per
+//! contract) and tiny, so they are stored in chunks of many rows, one frame
+//! (and one BLAKE3) per chunk, rather than one entry each: opening reads a
+//! few thousand chunks instead of millions of entries. A chunk covers a range
+//! of keys, from its own start to the next chunk's start, like a leaf of a
+//! B-tree: rows are sorted, a flush rewrites (from the world, which holds every
+//! version and edge) only the chunks its changed versions and new edges fall
+//! in, and splits a chunk grown beyond [`CHUNK_ROWS_MAX`] rows. Ids are
+//! time-ordered, so the streams a command or a chunk of the billing clock
+//! changes fall in few chunks. A chunk that does not verify makes the whole
+//! space rebuilt from the log, as any version or edge does (neither is one
+//! stream's fold alone).
+//!
+//! A stream row is fixed-width: the stream key ([`StreamId::KEY_LEN`] bytes)
+//! then its version (u64 BE). Adding a per-stream field is adding its
+//! fixed-width bytes after the version in `chunks::stream_row` and reading them
+//! in `chunks::read_streams_chunk`, raising [`STREAM_ROW_BYTES`] and
+//! [`STATE_SCHEMA_VERSION`] (older chunks are then refused and rebuilt). An
+//! edge row is the index key's length (u8), the key (a person id, or a client
+//! number's bytes), then the id it names (16 bytes).
 
 use std::collections::BTreeSet;
 
@@ -33,6 +54,8 @@ use navigo_rules::world::{IndexKind, PagedState, World};
 use navigo_store::{next_envelope, DerivedBatch, EventStore, StoreError};
 use uuid::Uuid;
 
+mod chunks;
+
 /// The keyed derived space of the ledger's states.
 pub const STATES_SPACE: &str = "world-states";
 
@@ -40,7 +63,7 @@ pub const STATES_SPACE: &str = "world-states";
 /// state (`ContractState`, `PersonState` and what they hold) or of [`Meta`]
 /// changes, so that entries of older states are refused and rebuilt, never
 /// misread.
-pub const STATE_SCHEMA_VERSION: u32 = 2;
+pub const STATE_SCHEMA_VERSION: u32 = 3;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default: enough for a ledger of about 30,000
@@ -59,11 +82,21 @@ pub const STATE_CACHE_LOW_WATER_PERCENT: usize = 75;
 /// Keys read from the store in one call when paging states in.
 pub const PAGE_IN_KEYS_MAX: usize = 1_024;
 
+/// Rows of a chunk of versions or edges beyond which a flush splits it (into
+/// chunks of half as many): small enough that a flush of a few changed
+/// streams rewrites a few kilobytes, large enough that opening a region of a
+/// million contracts reads tens of thousands of chunks, not millions of
+/// entries.
+pub const CHUNK_ROWS_MAX: usize = 256;
+
+/// Bytes of one stream row of a chunk: the stream key, the version (u64 BE).
+pub const STREAM_ROW_BYTES: usize = StreamId::KEY_LEN + 8;
+
 const META_KEY: &[u8] = b"m";
 const CONTRACT: u8 = b'c';
 const PERSON: u8 = b'p';
-const VERSION: u8 = b'v';
-const EDGE: u8 = b'i';
+const STREAMS_CHUNK: u8 = b's';
+const EDGES_CHUNK: u8 = b'e';
 const CAMPAIGN: u8 = b'g';
 const FRAME_HEADER_BYTES: usize = 4 + 32;
 
@@ -208,12 +241,6 @@ pub fn state_key(stream: StreamId) -> Option<Vec<u8>> {
     Some(k)
 }
 
-fn version_key(stream: StreamId) -> Vec<u8> {
-    let mut k = vec![VERSION];
-    k.extend_from_slice(&stream.key_bytes());
-    k
-}
-
 fn index_tag(kind: IndexKind) -> u8 {
     match kind {
         IndexKind::Holder => b'h',
@@ -221,13 +248,6 @@ fn index_tag(kind: IndexKind) -> u8 {
         IndexKind::FraudParty => b'f',
         IndexKind::ClientNumber => b'n',
     }
-}
-
-fn edge_key(kind: IndexKind, key: &[u8], id: Uuid) -> Vec<u8> {
-    let mut k = vec![EDGE, index_tag(kind)];
-    k.extend_from_slice(key);
-    k.extend_from_slice(id.as_bytes());
-    k
 }
 
 fn campaign_key(id: Uuid) -> Vec<u8> {
@@ -267,18 +287,12 @@ pub async fn flush<S: EventStore>(
         };
         entries.push((key, state_entry(world, *stream)?));
     }
-    let mut campaigns_changed = false;
-    for stream in &r.dirty_versions {
-        campaigns_changed |= stream.kind == StreamKind::Campaign;
-        let key = version_key(*stream);
-        let value = frame(&key, &world.version(*stream).to_be_bytes());
-        entries.push((key, Some(value)));
-    }
-    for (kind, key, id) in &r.new_edges {
-        let key = edge_key(*kind, key, *id);
-        let value = frame(&key, &[]);
-        entries.push((key, Some(value)));
-    }
+    let campaigns_changed = r
+        .dirty_versions
+        .iter()
+        .any(|s| s.kind == StreamKind::Campaign);
+    let (chunks, starts) = chunks::changed(world);
+    entries.extend(chunks);
     if campaigns_changed || clear {
         for (id, c) in &world.campaigns {
             let key = campaign_key(*id);
@@ -299,6 +313,7 @@ pub async fn flush<S: EventStore>(
     r.dirty.clear();
     r.dirty_versions.clear();
     r.new_edges.clear();
+    r.chunk_starts.extend(starts);
     Ok(())
 }
 
@@ -483,25 +498,18 @@ async fn load_keyed<S: EventStore>(
     store: &S,
     world: &mut World,
 ) -> Result<Result<(), Refused>, StoreError> {
-    for (key, value) in store.scan_derived_entries(STATES_SPACE, &[VERSION]).await? {
-        let stream = StreamId::from_key_bytes(&key[1..]);
-        let payload = match unframe(&key, &value) {
-            Ok(p) => p,
-            Err(r) => return Ok(Err(r)),
-        };
-        match (stream, <[u8; 8]>::try_from(payload)) {
-            (Some(s), Ok(v)) => {
-                world.versions.insert(s, u64::from_be_bytes(v));
-            }
-            _ => return Ok(Err(malformed(&key))),
-        }
+    let streams = store
+        .scan_derived_entries(STATES_SPACE, &[STREAMS_CHUNK])
+        .await?;
+    if let Err(r) = chunks::load_space(world, &[STREAMS_CHUNK], &streams) {
+        return Ok(Err(r));
     }
-    for (key, value) in store.scan_derived_entries(STATES_SPACE, &[EDGE]).await? {
-        if let Err(r) = unframe(&key, &value) {
+    drop(streams);
+    for kind in chunks::INDEXES {
+        let prefix = [EDGES_CHUNK, index_tag(kind)];
+        let edges = store.scan_derived_entries(STATES_SPACE, &prefix).await?;
+        if let Err(r) = chunks::load_space(world, &prefix, &edges) {
             return Ok(Err(r));
-        }
-        if !add_edge(world, &key) {
-            return Ok(Err(malformed(&key)));
         }
     }
     for (key, value) in store
@@ -525,34 +533,6 @@ fn malformed(key: &[u8]) -> Refused {
         key: hex(key),
         why: "malformed key".into(),
     }
-}
-
-/// Adds the edge an `i` key names; false when the key is malformed.
-fn add_edge(world: &mut World, key: &[u8]) -> bool {
-    if key.len() < 2 + 16 {
-        return false;
-    }
-    let (head, id) = key.split_at(key.len() - 16);
-    let Ok(id) = Uuid::from_slice(id) else {
-        return false;
-    };
-    let index_key = &head[2..];
-    let person = Uuid::from_slice(index_key);
-    match (head[1], person) {
-        (b'h', Ok(p)) => world.by_holder.entry(p).or_default().insert(id),
-        (b'y', Ok(p)) => world.by_payer.entry(p).or_default().insert(id),
-        (b'f', Ok(p)) => world.by_fraud_party.entry(p).or_default().insert(id),
-        (b'n', _) => match std::str::from_utf8(index_key) {
-            Ok(n) => world
-                .by_client_number
-                .entry(n.to_owned())
-                .or_default()
-                .insert(id),
-            Err(_) => return false,
-        },
-        _ => return false,
-    };
-    true
 }
 
 /// Folds the catalogue stream's events up to the world's version of it,

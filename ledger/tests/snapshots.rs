@@ -3,10 +3,12 @@
 //! - states written at any point plus the log's tail after them fold to the
 //!   world the whole log folds to, across annulments and payer changes;
 //! - a corrupt, stale (beyond the log, or of another log) or other-version
-//!   meta, version or state entry is refused and rebuilt (the whole space from
-//!   the log, or one state from its own stream), never trusted;
+//!   meta, chunk of versions or edges, or state entry is refused and rebuilt
+//!   (the whole space from the log, or one state from its own stream), never
+//!   trusted;
 //! - the ledger's world holds states, indexes and versions only, within named
-//!   bounds, whatever the length of the log.
+//!   bounds, whatever the length of the log, and stores its versions and
+//!   edges in a few chunks, not an entry each.
 
 mod population;
 
@@ -268,9 +270,9 @@ async fn check_refused(
 fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
     rt().block_on(async {
         let dir = ledger_with_snapshot("corrupt", 11).await;
-        let version_key = {
+        let (streams_chunk, edges_chunk) = {
             let s = open_store(&dir);
-            let k = first_key(&s, b"v").await;
+            let k = (first_key(&s, b"s").await, first_key(&s, b"eh").await);
             s.close().await.unwrap();
             k
         };
@@ -301,16 +303,54 @@ fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
             |r| *r == Refused::Version { found: 999 },
         )
         .await;
-        // A stream's version entry that does not verify: the whole space is
-        // rebuilt (a version is not one stream's fold alone).
+        // A chunk of stream versions that does not verify: the whole space
+        // is rebuilt (a version is not one stream's fold alone).
         check_refused(
             &dir,
-            &version_key,
+            &streams_chunk,
             |b| {
                 let i = b.len() - 1;
                 b[i] ^= 0x01;
             },
             |r| matches!(r, Refused::Hash { .. }),
+        )
+        .await;
+        // A chunk of index edges that does not verify, likewise.
+        check_refused(
+            &dir,
+            &edges_chunk,
+            |b| {
+                let i = b.len() - 20;
+                b[i] ^= 0x40;
+            },
+            |r| matches!(r, Refused::Hash { .. }),
+        )
+        .await;
+        // A chunk framed as valid whose rows are malformed (one byte short
+        // of whole rows): refused for what it holds, not for its hash.
+        check_refused(
+            &dir,
+            &streams_chunk,
+            |b| {
+                let payload = states::unframe(&streams_chunk, b).unwrap();
+                let short = payload[..payload.len() - 1].to_vec();
+                *b = states::frame(&streams_chunk, &short);
+            },
+            |r| matches!(r, Refused::Payload { .. }),
+        )
+        .await;
+        // A chunk framed as valid whose rows come twice (out of order, each
+        // version read twice): refused.
+        check_refused(
+            &dir,
+            &streams_chunk,
+            |b| {
+                let payload = states::unframe(&streams_chunk, b).unwrap().to_vec();
+                let mut doubled = payload.clone();
+                doubled.extend_from_slice(&payload);
+                *b = states::frame(&streams_chunk, &doubled);
+            },
+            |r| matches!(r, Refused::Payload { .. }),
         )
         .await;
         let _ = std::fs::remove_dir_all(&dir);
@@ -478,6 +518,35 @@ fn memory_world_holds_states_indexes_and_versions_only_within_named_bounds() {
             navigo_ledger_core::histories::ban_streams(w, *p, &mut s);
             assert!(s.len() <= COMMAND_HISTORY_STREAMS_MAX);
         }
+        // Stored, the versions and edges take a chunk per `CHUNK_ROWS_MAX / 2`
+        // rows at most (and one first chunk per space), not an entry each: the
+        // derived entries are the states, the chunks, the campaigns and the
+        // meta.
+        let edges: usize = [&w.by_holder, &w.by_payer, &w.by_fraud_party]
+            .iter()
+            .map(|i| i.values().map(|s| s.len()).sum::<usize>())
+            .sum::<usize>()
+            + w.by_client_number.values().map(|s| s.len()).sum::<usize>();
+        let rows = w.versions.len() + edges;
+        let chunks_max = rows / (states::CHUNK_ROWS_MAX / 2) + 5;
+        let (states_held, campaigns) = (w.contracts.len() + w.persons.len(), w.campaigns.len());
+        ledger.write_snapshot().await.unwrap();
+        let chunks = ledger.world().residency.chunk_starts.len();
+        assert!(chunks <= chunks_max, "{chunks} chunks for {rows} rows");
+        let stored = ledger
+            .store()
+            .scan_derived_entries(STATES_SPACE, b"")
+            .await
+            .unwrap()
+            .len();
+        assert!(
+            stored <= states_held + chunks_max + campaigns + 1,
+            "{stored} entries for {states_held} states and {rows} versions and edges"
+        );
+        assert!(
+            rows > 2 * chunks_max,
+            "a population with more rows than chunks"
+        );
         ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     });

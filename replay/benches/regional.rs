@@ -19,7 +19,12 @@
 //! the one after), `NAVIGO_BENCH_QUERIES`
 //! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
 //! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
-//! end. Not a timed test: `cargo bench -p navigo-replay --bench regional`.
+//! end unless `NAVIGO_BENCH_KEEP` is set. The open child prints where the open
+//! goes (the store's own open, the heap in use, the versions and edges held);
+//! run alone (`NAVIGO_BENCH_OPEN_ONLY=<ledger dir>`) it opens a kept ledger,
+//! with a state cache of `NAVIGO_BENCH_OPEN_CACHE` states (1: versions and
+//! edges only, as a region larger than the cache opens). Not a timed test:
+//! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +56,12 @@ const STORE_WRITERS: usize = 64;
 const RAW_SAMPLE_EVENTS_MAX: usize = 300_000;
 /// Set (to the ledger's directory) in the child process that measures opening.
 const OPEN_ONLY_ENV: &str = "NAVIGO_BENCH_OPEN_ONLY";
+/// The state cache of the open child (default: the ledger's): a cache
+/// smaller than the states opens as a region too large for it does, loading
+/// versions and edges only.
+const OPEN_CACHE_ENV: &str = "NAVIGO_BENCH_OPEN_CACHE";
+/// Set to keep the ledger's directory after the run.
+const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -69,6 +80,22 @@ fn status_mib(field: &str) -> f64 {
                 .and_then(|k| k.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The keys of an index of the world and the edges they hold.
+fn keys_and_edges<K, S>(index: &std::collections::BTreeMap<K, S>) -> (usize, usize)
+where
+    for<'a> &'a S: IntoIterator,
+{
+    let edges = index.values().map(|s| s.into_iter().count()).sum();
+    (index.len(), edges)
+}
+
+/// The bytes glibc's malloc counts as in use, in MiB.
+fn heap_in_use_mib() -> f64 {
+    // SAFETY: mallinfo2 reads malloc's counters and has no precondition.
+    let m = unsafe { libc::mallinfo2() };
+    (m.uordblks + m.hblkhd) as f64 / 1_048_576.0
 }
 
 fn peak_rss_mib() -> f64 {
@@ -313,7 +340,11 @@ async fn raw_store_appends(dir: &Path, events: &[Envelope]) -> f64 {
 /// prints `OPEN <seconds> <rss MiB at rest> <peak RSS MiB> <tail events>`.
 async fn open_only(dir: &Path) {
     let t = Instant::now();
-    let ledger = Ledger::open(reopen(dir), Policy::default(), 1)
+    let store = reopen(dir);
+    let store_secs = t.elapsed().as_secs_f64();
+    let (store_rss, store_heap) = (status_mib("VmRSS:"), heap_in_use_mib());
+    let cache = env_or(OPEN_CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let ledger = Ledger::open_with(store, Policy::default(), 1, cache)
         .await
         .expect("open");
     let secs = t.elapsed().as_secs_f64();
@@ -322,6 +353,30 @@ async fn open_only(dir: &Path) {
         "OPEN {secs} {} {} {tail}",
         status_mib("VmRSS:"),
         peak_rss_mib()
+    );
+    let w = ledger.world();
+    let numbers = keys_and_edges(&w.by_client_number).1;
+    // Where the open's time and memory go: the store's own open, then the
+    // world; the heap in use (malloc's count) against the resident set, and
+    // the resident set once malloc gave back what it keeps free.
+    let heap = heap_in_use_mib();
+    // SAFETY: malloc_trim only returns free pages of glibc's heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    eprintln!(
+        "open detail: store open {store_secs:.2} s (RSS {store_rss:.0} MiB, heap {store_heap:.0} MiB); \
+         opened {secs:.2} s: heap in use {heap:.0} MiB, RSS after malloc_trim {:.0} MiB; \
+         world: {} versions, {} contracts, {} persons resident; holder {:?}, payer {:?}, fraud {:?} (keys, edges); \
+         client numbers {} keys, {numbers} edges",
+        status_mib("VmRSS:"),
+        w.versions.len(),
+        w.contracts.len(),
+        w.persons.len(),
+        keys_and_edges(&w.by_holder),
+        keys_and_edges(&w.by_payer),
+        keys_and_edges(&w.by_fraud_party),
+        w.by_client_number.len(),
     );
     let _ = ledger.into_store().close().await;
 }
@@ -336,6 +391,11 @@ fn open_in_child(dir: &Path) -> (f64, f64, f64, u64) {
         .output()
         .expect("the open child");
     let text = String::from_utf8_lossy(&out.stdout);
+    for l in String::from_utf8_lossy(&out.stderr).lines() {
+        if l.starts_with("open detail") {
+            println!("{l}");
+        }
+    }
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("OPEN "))
@@ -623,5 +683,8 @@ async fn main() {
         "| peak RSS (VmHWM) of the run | {:.0} MiB | | |",
         peak_rss_mib()
     );
-    let _ = std::fs::remove_dir_all(&base);
+    // Kept when asked, to profile opening it again (`NAVIGO_BENCH_OPEN_ONLY`).
+    if std::env::var_os(KEEP_ENV).is_none() {
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

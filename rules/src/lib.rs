@@ -35,6 +35,7 @@ pub mod correction;
 pub mod decision;
 pub mod engine;
 pub mod ids;
+pub mod idset;
 pub mod person;
 pub mod policy;
 pub mod punctuality;

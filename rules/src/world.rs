@@ -18,6 +18,7 @@ use navigo_events_schema::event::TerminationReason;
 use crate::bans::{BanFact, BanWindow, FraudRole};
 use crate::catalogue::Catalogue;
 use crate::contract::state::ContractState;
+use crate::idset::IdSet;
 
 /// A declared place of work or study.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -172,6 +173,10 @@ pub struct Residency {
     pub last_used: std::collections::HashMap<StreamId, u64>,
     /// The tick of the last use.
     pub clock: u64,
+    /// Where the derived store's chunks of versions and index edges start
+    /// (each a chunk's entry key): the layout the ledger's states module
+    /// keeps, so that a flush rewrites only the chunks its changes fall in.
+    pub chunk_starts: BTreeSet<Vec<u8>>,
 }
 
 impl Clone for Residency {
@@ -185,6 +190,7 @@ impl Clone for Residency {
             stateless: self.stateless.clone(),
             last_used: self.last_used.clone(),
             clock: self.clock,
+            chunk_starts: self.chunk_starts.clone(),
         }
     }
 }
@@ -224,18 +230,18 @@ pub struct World {
     /// Campaigns by id.
     pub campaigns: BTreeMap<Uuid, CampaignPublished>,
     /// Contracts of each holder.
-    pub by_holder: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    pub by_holder: BTreeMap<Uuid, IdSet>,
     /// Contracts each person pays or paid.
-    pub by_payer: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    pub by_payer: BTreeMap<Uuid, IdSet>,
     /// Contracts whose fraud finding names the person, as fraudster or
     /// accomplice (`BAN-FRAUD-3Y`), findings later annulled included: a superset
     /// that [`World::ban_facts`] filters, so that it reads a person's contracts
     /// instead of scanning every contract.
-    pub by_fraud_party: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    pub by_fraud_party: BTreeMap<Uuid, IdSet>,
     /// Persons registered under each client number, registrations later
     /// annulled included: a superset that [`World::person_by_client_number`]
     /// filters, so that a client number is found without scanning every person.
-    pub by_client_number: BTreeMap<String, BTreeSet<Uuid>>,
+    pub by_client_number: BTreeMap<String, IdSet>,
     /// Version (last stream sequence) of each stream.
     pub versions: BTreeMap<StreamId, u64>,
     /// Every envelope of each stream, for annulments and audits.

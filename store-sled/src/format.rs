@@ -44,6 +44,16 @@ pub const SEGMENT_BYTES_V1: usize = 512 * 1024;
 /// flushes larger segments leave less of the file half dead.
 pub const SEGMENT_BYTES_V2: usize = 8 * 1024 * 1024;
 
+/// The bytes of pages sled keeps in its own cache (its default is 1 GiB).
+///
+/// Decision: sled's cache is memory at rest as much as the ledger's world:
+/// every page a scan or a read brings in stays until the cache is full, so a
+/// regional ledger opened, then read, grew towards sled's gigabyte whatever
+/// the ledger's own bounds. Bounded, a page read again after it was dropped
+/// is read from the segment files (the kernel's page cache when warm): the
+/// one-id reads and their raw references alike.
+pub const SLED_CACHE_BYTES_MAX: u64 = 128 * 1024 * 1024;
+
 impl Format {
     /// The format every new ledger is created in.
     pub const CURRENT: Format = Format::V2;
@@ -102,6 +112,7 @@ impl Format {
         sled::Config::new()
             .path(path)
             .segment_size(self.segment_bytes())
+            .cache_capacity(SLED_CACHE_BYTES_MAX)
     }
 }
 
