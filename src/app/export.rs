@@ -8,8 +8,8 @@ use std::io::Write;
 
 use base64::Engine as _;
 use navigo_merkle::{leaf_hash, Frontier};
-use navigo_store::{EventStore, StoreError};
-use navigo_store_sled::SledStore;
+use navigo_store::StoreError;
+use navigo_store_sled::export::ExportReader;
 use serde::{Deserialize, Serialize};
 
 use super::error::BadInput;
@@ -94,25 +94,24 @@ pub fn window(from: Option<u64>, to: Option<u64>, head: u64) -> anyhow::Result<(
     Ok((from, to))
 }
 
-/// Writes the records `from..=to` of `store` (by default the whole log) as an
-/// export to `out`: the header line, then one line per record.
+/// Writes the records `from..=to` of `log` (by default the whole log, through
+/// the head the reader was taken at) as an export to `out`: the header line, then one line per record.
 ///
 /// # Errors
 /// [`BadInput`] for a window outside the log; [`StoreError::Corrupt`] naming
 /// the first record that does not verify (what was written before it is
 /// incomplete: the caller discards it); the stored tree's root not matching
 /// the records; a write failure.
-pub async fn export(
-    store: &SledStore,
+pub fn export(
+    log: &ExportReader,
     from: Option<u64>,
     to: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExportSummary> {
-    let head = EventStore::head(store).await?.position;
-    let (from, to) = window(from, to, head)?;
-    let root = store.tree_head(to)?.root;
-    let mut frontier = store.tree_frontier(from - 1)?;
-    let records = store.export_records(from, to)?;
+    let (from, to) = window(from, to, log.head_position())?;
+    let root = log.tree_head(to)?.root;
+    let mut frontier = log.tree_frontier(from - 1)?;
+    let records = log.export_records(from, to)?;
     let header = ExportHeader {
         format: EXPORT_FORMAT.into(),
         version: EXPORT_FORMAT_VERSION,

@@ -38,7 +38,7 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let readable = open_for_reading(data)?;
     let store = open_store(readable.path())?;
     let mut writer = BufWriter::new(partial.file());
-    let written = export(&store, args.from, args.to, &mut writer).await;
+    let written = export(&store.export_reader(), args.from, args.to, &mut writer);
     store.close().await?;
     let summary =
         written.map_err(|e| e.context(format!("nothing written to {}", out.display())))?;

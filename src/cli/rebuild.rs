@@ -15,6 +15,7 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json_line;
+use crate::app::admin::rebuild_summary;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_whole_log;
@@ -72,27 +73,29 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
     let db = ProjectionDb::open(data)?;
     let g = db.rebuild(&events, at, &mut bar(args.json))?;
     db.close()?;
-    let secs = started.elapsed().as_secs_f64();
-    let rate = events.len() as f64 / secs.max(1e-9);
-    if args.json {
-        print_json_line(&RebuildSummary {
-            generation: g.number,
-            at: g.at,
-            checkpoint: g.checkpoint,
-            events: events.len() as u64,
-            seconds: secs,
-            events_per_second: rate.round(),
-        })?;
+    print(
+        &rebuild_summary(&g, events.len(), started.elapsed()),
+        args.json,
+    )
+}
+
+/// Prints a rebuild's summary, as text or JSON.
+///
+/// # Errors
+/// Stdout cannot be written.
+pub fn print(s: &RebuildSummary, json: bool) -> CmdResult {
+    if json {
+        print_json_line(s)?;
     } else {
         writeln!(
             std::io::stdout().lock(),
             "rebuilt generation {} on {} through position {} ({} events, {:.2} s, {:.0} events/s)",
-            g.number,
-            g.at,
-            g.checkpoint,
-            events.len(),
-            secs,
-            rate
+            s.generation,
+            s.at,
+            s.checkpoint,
+            s.events,
+            s.seconds,
+            s.events_per_second
         )?;
     }
     Ok(ExitCode::SUCCESS)
