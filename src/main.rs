@@ -263,11 +263,6 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
             "`diff`",
             "ask the service (GET /v1/diff/{id} with an auditor's token), or stop it first",
         )),
-        Command::Verify(_) => Some((
-            "`verify`",
-            "ask the service (GET /v1/verify with an auditor's token), which verifies \
-             without holding up its reads",
-        )),
         Command::State(_)
         | Command::Balance(_)
         | Command::Calendar(_)
@@ -275,6 +270,10 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Refunds(_)
         | Command::Audit(_)
         | Command::List(_)
+        | Command::Verify(_)
+        | Command::CheckProjections(_)
+        | Command::Rebuild(_)
+        | Command::Export(_)
         | Command::Key(_)
         | Command::Token(_)
         | Command::VerifyBundle(_) => None,

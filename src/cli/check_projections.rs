@@ -1,16 +1,20 @@
 //! `navigo-ledger check-projections [--json]`: compares every materialized
 //! projection with the one computed on demand from the log; one state hash per
-//! projection so that two rebuilds or two machines compare by one line.
+//! projection so that two rebuilds or two machines compare by one line. Beside
+//! a running service, the service checks its own projections (caught up to the
+//! head first) and the answer is printed the same way.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use hyper::Method;
 use navigo_events_schema::views::ProjectionCheck;
 use navigo_replay::materialize::{check, ProjectionDb};
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
+use super::remote;
 use crate::app::admin::check_view;
 use crate::app::ledger::read_whole_log;
 
@@ -27,6 +31,11 @@ pub struct Args {
 /// # Errors
 /// No projection built, a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        let r: ProjectionCheck =
+            remote::job(&svc, Method::GET, "/v1/projections/check", &[]).await?;
+        return print(&r, args.json);
+    }
     let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let r = check_view(&check(&db, &events)?);

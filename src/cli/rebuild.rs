@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use hyper::Method;
 use navigo_events_schema::views::RebuildSummary;
 use navigo_replay::materialize::{Progress, ProjectionDb};
 use navigo_rules::calendar::paris_date;
@@ -15,6 +16,7 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json_line;
+use super::remote::{self, RouteQuery};
 use crate::app::admin::rebuild_summary;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
@@ -67,6 +69,17 @@ pub fn bar(json: bool) -> impl FnMut(Progress) {
 /// # Errors
 /// Bad input (exit 2), a storage failure.
 pub async fn run(data: &Path, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        // The service rebuilds on its own today; a date given is checked
+        // here and sent for the service to refuse if it is another day.
+        let query: RouteQuery = match &args.at {
+            Some(s) => vec![("at", parse_date("--at", s)?.to_string())],
+            None => vec![],
+        };
+        let s: RebuildSummary =
+            remote::job(&svc, Method::POST, "/v1/projections/rebuild", &query).await?;
+        return print(&s, args.json);
+    }
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
     let events = read_whole_log(data).await?;

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HOST};
-use hyper::{Request, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use navigo_events_schema::views::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -57,6 +57,11 @@ pub fn not_through_service(svc: &ServeRecord, what: &str, instead: &str) -> anyh
 /// The query parameters of a route, in the order they are sent.
 pub type RouteQuery = Vec<(&'static str, String)>;
 
+/// The longest an administrative job through the service may take (verify,
+/// check-projections, rebuild, export): the service bounds these by one job
+/// of a kind at a time and an hour of its own, not by a read's bound.
+const REMOTE_ADMIN_SECONDS_MAX: u64 = 3600;
+
 /// `GET path?query` on the service with the token of [`TOKEN_ENV`], decoded
 /// as the view `T` the route answers.
 ///
@@ -69,42 +74,121 @@ pub async fn get<T: DeserializeOwned>(
     path: &str,
     query: &[(&str, String)],
 ) -> anyhow::Result<T> {
-    let token = std::env::var(TOKEN_ENV).unwrap_or_default();
-    if token.trim().is_empty() {
-        return Err(BadInput(format!(
-            "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to an \
-             API token (`navigo-ledger token create --role agent`, or auditor) to read through \
-             the service",
-            svc.address, svc.pid
-        ))
-        .into());
-    }
-    let target = if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", serde_urlencoded::to_string(query)?)
+    let call = Call {
+        method: Method::GET,
+        path,
+        query,
+        seconds_max: REMOTE_READ_SECONDS_MAX,
     };
-    let bound = Duration::from_secs(REMOTE_READ_SECONDS_MAX);
-    let (status, body) = tokio::time::timeout(bound, exchange(svc, &target, token.trim()))
+    decode(path, &call.run(svc, None).await?)
+}
+
+/// An administrative job on the service (`GET` or `POST` `path?query`),
+/// decoded as the view `T` it answers; bounded as a job, not as a read.
+///
+/// # Errors
+/// As [`get`], and 409 (a job of the kind already running) as refused.
+pub async fn job<T: DeserializeOwned>(
+    svc: &ServeRecord,
+    method: Method,
+    path: &str,
+    query: &[(&str, String)],
+) -> anyhow::Result<T> {
+    let call = Call {
+        method,
+        path,
+        query,
+        seconds_max: REMOTE_ADMIN_SECONDS_MAX,
+    };
+    decode(path, &call.run(svc, None).await?)
+}
+
+/// `GET path?query` on the service, the body written to `out` as it arrives
+/// (an export): a transfer cut before its end is an error, so that the
+/// caller never keeps a short body.
+///
+/// # Errors
+/// As [`job`], a transfer cut short, a write failure.
+pub async fn get_into(
+    svc: &ServeRecord,
+    path: &str,
+    query: &[(&str, String)],
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<()> {
+    let call = Call {
+        method: Method::GET,
+        path,
+        query,
+        seconds_max: REMOTE_ADMIN_SECONDS_MAX,
+    };
+    call.run(svc, Some(out)).await.map(|_| ())
+}
+
+fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> anyhow::Result<T> {
+    serde_json::from_slice(body)
+        .with_context(|| format!("the service's answer to {path} is not its view"))
+}
+
+/// One request to the service.
+struct Call<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    seconds_max: u64,
+}
+
+impl Call<'_> {
+    /// Sends the request with the token of [`TOKEN_ENV`]: the body of a 200
+    /// (written to `out` when given, else returned), or the refusal.
+    async fn run(
+        &self,
+        svc: &ServeRecord,
+        out: Option<&mut (dyn std::io::Write + Send)>,
+    ) -> anyhow::Result<Bytes> {
+        let token = std::env::var(TOKEN_ENV).unwrap_or_default();
+        if token.trim().is_empty() {
+            return Err(BadInput(format!(
+                "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to \
+                 an API token (`navigo-ledger token create --role agent`, or auditor) to read \
+                 through the service",
+                svc.address, svc.pid
+            ))
+            .into());
+        }
+        let target = if self.query.is_empty() {
+            self.path.to_owned()
+        } else {
+            format!("{}?{}", self.path, serde_urlencoded::to_string(self.query)?)
+        };
+        let bound = Duration::from_secs(self.seconds_max);
+        let (method, path) = (&self.method, self.path);
+        let (status, body) = tokio::time::timeout(
+            bound,
+            exchange(svc, method.clone(), &target, token.trim(), out),
+        )
         .await
         .map_err(|_| {
             anyhow!(
-                "the service at {} did not answer GET {path} within {REMOTE_READ_SECONDS_MAX} s",
-                svc.address
+                "the service at {} did not answer {method} {path} within {} s",
+                svc.address,
+                self.seconds_max
             )
         })??;
-    if status == StatusCode::OK {
-        return serde_json::from_slice(&body)
-            .with_context(|| format!("the service's answer to GET {path} is not its view"));
+        if status == StatusCode::OK {
+            return Ok(body);
+        }
+        Err(refusal(svc, status, &body))
     }
-    Err(refusal(svc, status, &body))
 }
 
-/// One request over a fresh connection: the status and the body.
+/// One request over a fresh connection: the status and the body (the body of
+/// a 200 written to `out` when given, and then empty).
 async fn exchange(
     svc: &ServeRecord,
+    method: Method,
     target: &str,
     token: &str,
+    out: Option<&mut (dyn std::io::Write + Send)>,
 ) -> anyhow::Result<(StatusCode, Bytes)> {
     let to = served::reachable(svc.address);
     let stream = tokio::net::TcpStream::connect(to)
@@ -114,7 +198,9 @@ async fn exchange(
         .await
         .context("the HTTP handshake with the service")?;
     let driver = tokio::spawn(conn);
-    let req = Request::get(target)
+    let req = Request::builder()
+        .method(method)
+        .uri(target)
         .header(HOST, to.to_string())
         .header(ACCEPT, "application/json")
         .header(AUTHORIZATION, format!("Bearer {token}"))
@@ -124,14 +210,25 @@ async fn exchange(
         .await
         .context("the request to the service")?;
     let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .context("the service's answer")?
-        .to_bytes();
+    let mut body = resp.into_body();
+    let answer = match out {
+        Some(out) if status == StatusCode::OK => {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.context("the service's answer was cut short")?;
+                if let Some(chunk) = frame.data_ref() {
+                    out.write_all(chunk)?;
+                }
+            }
+            Bytes::new()
+        }
+        _ => body
+            .collect()
+            .await
+            .context("the service's answer")?
+            .to_bytes(),
+    };
     driver.abort();
-    Ok((status, body))
+    Ok((status, answer))
 }
 
 /// The error of an answer that is not the view: what the service said, with
@@ -160,6 +257,7 @@ fn refusal(svc: &ServeRecord, status: StatusCode, body: &[u8]) -> anyhow::Error 
         StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
             BadInput(said).into()
         }
+        StatusCode::CONFLICT => anyhow!("the service at {} is busy: {said}", svc.address),
         other => anyhow!("the service at {} answered {other}: {said}", svc.address),
     }
 }
