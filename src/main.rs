@@ -254,7 +254,6 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
     match c {
         Command::Append(_) => Some(("`append`", COMMANDS)),
         Command::Apply(_) => Some(("`apply`", COMMANDS)),
-        Command::Advance(_) => Some(("`advance`", COMMANDS)),
         Command::Serve(_) => Some(("a second `serve`", "use the running one")),
         // Decision: a diff's change to or from a JSON null and a value that
         // is absent are one `null` on the wire, so a diff read through the
@@ -270,6 +269,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Refunds(_)
         | Command::Audit(_)
         | Command::List(_)
+        | Command::Advance(_)
         | Command::Verify(_)
         | Command::CheckProjections(_)
         | Command::Rebuild(_)

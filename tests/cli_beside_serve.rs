@@ -20,8 +20,13 @@ type Run = (i32, String, String);
 /// Runs the binary on `data` at the tests' instant, with `token` as
 /// `NAVIGO_TOKEN` (unset when `None`).
 fn run(data: &Path, args: &[&str], token: Option<&str>) -> Run {
+    run_at(data, args, token, NOW)
+}
+
+/// [`run`] with the binary's clock at `now`.
+fn run_at(data: &Path, args: &[&str], token: Option<&str>, now: &str) -> Run {
     let mut cmd = Command::new(BIN);
-    cmd.env("NAVIGO_TEST_NOW", NOW).env_remove("NAVIGO_TOKEN");
+    cmd.env("NAVIGO_TEST_NOW", now).env_remove("NAVIGO_TOKEN");
     if let Some(t) = token {
         cmd.env("NAVIGO_TOKEN", t);
     }
@@ -196,8 +201,8 @@ fn cli_beside_serve_unknown_id_is_bad_input_with_the_local_message() {
 
 #[test]
 fn cli_beside_serve_appending_commands_and_diff_refuse_pointing_at_the_http_api() {
-    // Given a served ledger, when `apply`, `append`, `advance`, `verify
-    // --against` or `diff` runs beside it, then it refuses (exit 1) naming the
+    // Given a served ledger, when `apply`, `append`, `verify --against` or
+    // `diff` runs beside it, then it refuses (exit 1) naming the
     // service's route to use instead, without opening the store, and the log
     // is unchanged.
     let server = start("beside-append");
@@ -205,7 +210,6 @@ fn cli_beside_serve_appending_commands_and_diff_refuse_pointing_at_the_http_api(
     for args in [
         vec!["apply", "/dev/null"],
         vec!["append", "/dev/null"],
-        vec!["advance", "--to", "2027-10-16"],
         vec!["verify", "--against", "/dev/null", "--key", "/dev/null"],
         vec![
             "diff",
@@ -408,4 +412,46 @@ fn cli_beside_serve_verify_check_projections_rebuild_and_export_answer_as_the_lo
         let _ = (std::fs::remove_file(a), std::fs::remove_file(b));
     }
     let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn cli_beside_serve_advance_runs_the_services_clock_and_prints_what_it_prints_alone() {
+    // Given a served ledger and the same ledger alone, on the eve of a
+    // collection date (the 5th)
+    let later = "2027-11-04T08:00:00Z";
+    let mut server = start("beside-advance");
+    server.restart_at(later);
+    let alone = start("beside-advance-alone");
+    let alone_data = alone.data.clone();
+    drop(alone);
+    let args = ["advance", "--to", "2027-11-06"];
+    // When advance runs beside the service with a token that may not run the
+    // clock, or none, then it is refused by name and nothing is appended
+    let before = server.head();
+    let (code, _, err) = run(&server.data, &args, Some(&server.agent));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("AdvanceClock"),
+        "{err}"
+    );
+    let (code, _, err) = run(&server.data, &args, None);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(server.head(), before);
+    // When it runs with a system token, then the service's clock runs and the
+    // events it appended are printed as the same command prints them alone
+    // (the printed events carry no actor: the token's is recorded in the log)
+    let (code, beside, err) = run(&server.data, &args, Some(&server.system));
+    assert_eq!(code, 0, "{beside}{err}");
+    assert_store_not_opened(&args, &err);
+    let (code, local, err_alone) = run_at(&alone_data, &args, None, later);
+    assert_eq!(code, 0, "{local}{err_alone}");
+    let appended = beside.lines().count() as u64;
+    assert!(appended > 0, "no event due by 2027-11-06?");
+    assert_eq!(beside, local);
+    assert_eq!(err.lines().last(), err_alone.lines().last());
+    assert_eq!(server.head(), before + appended);
+    let data = server.data.clone();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&alone_data);
 }

@@ -71,8 +71,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "advance",
         "the clock ran; its events are printed",
-        "the ledger cannot be opened or the store failed (what was appended stays)",
-        "bad usage (--to is not a date)",
+        "the ledger cannot be opened or the store failed (what was appended stays); beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or not a system token) or the clock",
+        "bad usage (--to is not a date); beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "state",

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::header::{ACCEPT, AUTHORIZATION, HOST};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use navigo_events_schema::views::ErrorBody;
@@ -124,6 +124,24 @@ pub async fn get_into(
     call.run(svc, Some(out)).await.map(|_| ())
 }
 
+/// A command sent to the service (`POST /v1/commands`, the JSON of one
+/// command envelope without actor or instant: the service records the
+/// token's actor and judges it at its own instant), decoded as the view `T`
+/// it answers.
+///
+/// # Errors
+/// As [`get`]; a command the service refuses (422, 409) is refused (exit 1),
+/// with the service's message naming the rule or field.
+pub async fn command<T: DeserializeOwned>(svc: &ServeRecord, body: String) -> anyhow::Result<T> {
+    let call = Call {
+        method: Method::POST,
+        path: "/v1/commands",
+        query: &[],
+        seconds_max: REMOTE_READ_SECONDS_MAX,
+    };
+    decode(call.path, &call.send(svc, Some(body), None).await?)
+}
+
 fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> anyhow::Result<T> {
     serde_json::from_slice(body)
         .with_context(|| format!("the service's answer to {path} is not its view"))
@@ -137,6 +155,9 @@ struct Call<'a> {
     seconds_max: u64,
 }
 
+/// A JSON body sent with a request (a command), if any.
+type JsonBody = Option<String>;
+
 impl Call<'_> {
     /// Sends the request with the token of [`TOKEN_ENV`]: the body of a 200
     /// (written to `out` when given, else returned), or the refusal.
@@ -145,12 +166,21 @@ impl Call<'_> {
         svc: &ServeRecord,
         out: Option<&mut (dyn std::io::Write + Send)>,
     ) -> anyhow::Result<Bytes> {
+        self.send(svc, None, out).await
+    }
+
+    async fn send(
+        &self,
+        svc: &ServeRecord,
+        body: JsonBody,
+        out: Option<&mut (dyn std::io::Write + Send)>,
+    ) -> anyhow::Result<Bytes> {
         let token = std::env::var(TOKEN_ENV).unwrap_or_default();
         if token.trim().is_empty() {
             return Err(BadInput(format!(
                 "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to \
-                 an API token (`navigo-ledger token create --role agent`, or auditor) to read \
-                 through the service",
+                 an API token (`navigo-ledger token create --role agent`, or auditor; the role \
+                 each command needs is in docs/roles.md) to work through the service",
                 svc.address, svc.pid
             ))
             .into());
@@ -164,7 +194,7 @@ impl Call<'_> {
         let (method, path) = (&self.method, self.path);
         let (status, body) = tokio::time::timeout(
             bound,
-            exchange(svc, method.clone(), &target, token.trim(), out),
+            exchange(svc, (method.clone(), &target, body), token.trim(), out),
         )
         .await
         .map_err(|_| {
@@ -174,8 +204,23 @@ impl Call<'_> {
                 self.seconds_max
             )
         })??;
-        if status == StatusCode::OK {
+        if status.is_success() {
             return Ok(body);
+        }
+        // A command the rules refuse (422) or that conflicts (409) is refused,
+        // as the local command's refusal is; a read's 422 is bad input.
+        if self.method == Method::POST
+            && self.path == "/v1/commands"
+            && matches!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+            )
+        {
+            return Err(anyhow!(
+                "the service at {} refused the command: {}",
+                svc.address,
+                said(&body)
+            ));
         }
         Err(refusal(svc, status, &body))
     }
@@ -185,8 +230,7 @@ impl Call<'_> {
 /// a 200 written to `out` when given, and then empty).
 async fn exchange(
     svc: &ServeRecord,
-    method: Method,
-    target: &str,
+    (method, target, body): (Method, &str, JsonBody),
     token: &str,
     out: Option<&mut (dyn std::io::Write + Send)>,
 ) -> anyhow::Result<(StatusCode, Bytes)> {
@@ -198,13 +242,16 @@ async fn exchange(
         .await
         .context("the HTTP handshake with the service")?;
     let driver = tokio::spawn(conn);
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method)
         .uri(target)
         .header(HOST, to.to_string())
         .header(ACCEPT, "application/json")
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Empty::<Bytes>::new())?;
+        .header(AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        req = req.header(CONTENT_TYPE, "application/json");
+    }
+    let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
     let resp = sender
         .send_request(req)
         .await
@@ -231,16 +278,21 @@ async fn exchange(
     Ok((status, answer))
 }
 
-/// The error of an answer that is not the view: what the service said, with
-/// the exit code the local read has for the same cause.
-fn refusal(svc: &ServeRecord, status: StatusCode, body: &[u8]) -> anyhow::Error {
-    let said = serde_json::from_slice::<ErrorBody>(body).map_or_else(
+/// What an error body says: its field and message.
+fn said(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body).map_or_else(
         |_| String::from_utf8_lossy(body).trim().to_owned(),
         |e| match e.field {
             Some(f) => format!("{f}: {}", e.message),
             None => e.message,
         },
-    );
+    )
+}
+
+/// The error of an answer that is not the view: what the service said, with
+/// the exit code the local read has for the same cause.
+fn refusal(svc: &ServeRecord, status: StatusCode, body: &[u8]) -> anyhow::Error {
+    let said = said(body);
     match status {
         StatusCode::UNAUTHORIZED => anyhow!(
             "the service at {} refused the token of {TOKEN_ENV} (unknown, revoked or ended): \
