@@ -253,7 +253,6 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
     const OTHERS: &str = "stop the service first (Ctrl-C), or use its HTTP API (docs/openapi.json)";
     match c {
         Command::Append(_) => Some(("`append`", COMMANDS)),
-        Command::Apply(_) => Some(("`apply`", COMMANDS)),
         Command::Serve(_) => Some(("a second `serve`", "use the running one")),
         // Decision: a diff's change to or from a JSON null and a value that
         // is absent are one `null` on the wire, so a diff read through the
@@ -269,6 +268,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Refunds(_)
         | Command::Audit(_)
         | Command::List(_)
+        | Command::Apply(_)
         | Command::Advance(_)
         | Command::Verify(_)
         | Command::CheckProjections(_)

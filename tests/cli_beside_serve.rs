@@ -201,14 +201,13 @@ fn cli_beside_serve_unknown_id_is_bad_input_with_the_local_message() {
 
 #[test]
 fn cli_beside_serve_appending_commands_and_diff_refuse_pointing_at_the_http_api() {
-    // Given a served ledger, when `apply`, `append`, `verify --against` or
-    // `diff` runs beside it, then it refuses (exit 1) naming the
+    // Given a served ledger, when `append`, `verify --against` or `diff` runs
+    // beside it, then it refuses (exit 1) naming the
     // service's route to use instead, without opening the store, and the log
     // is unchanged.
     let server = start("beside-append");
     let before = server.head();
     for args in [
-        vec!["apply", "/dev/null"],
         vec!["append", "/dev/null"],
         vec!["verify", "--against", "/dev/null", "--key", "/dev/null"],
         vec![
@@ -452,6 +451,83 @@ fn cli_beside_serve_advance_runs_the_services_clock_and_prints_what_it_prints_al
     assert_eq!(server.head(), before + appended);
     let data = server.data.clone();
     drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&alone_data);
+}
+
+#[test]
+fn cli_beside_serve_apply_sends_each_command_and_prints_the_local_lines() {
+    // Given a served ledger, the same ledger alone, and commands: one the
+    // service accepts, one backdated beyond the skew the service allows, a
+    // malformed line, and one refused by a rule (the same suspension again)
+    let server = start("beside-apply");
+    let alone = start("beside-apply-alone");
+    let alone_data = alone.data.clone();
+    drop(alone);
+    let file = server.data.with_extension("commands.jsonl");
+    // The command line's commands name their actor: here the agent token's own.
+    let suspend = agent_command(CONTRACT_B).replacen(
+        '{',
+        r#"{"actor": {"role": "agent", "id": "agent-1"}, "#,
+        1,
+    );
+    let backdated = suspend.replace(NOW, "2027-10-01T08:00:00Z");
+    std::fs::write(
+        &file,
+        format!("{suspend}\n{backdated}\nnot json\n{suspend}\n"),
+    )
+    .expect("file");
+    let args = ["apply", file.to_str().expect("path")];
+    // When apply runs beside the service with a token that may submit no
+    // command, then it stops there, naming the token's role
+    let before = server.head();
+    let (code, out, err) = run(&server.data, &args, Some(&server.auditor));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("the role auditor"),
+        "{err}"
+    );
+    assert_eq!(server.head(), before);
+    // When it runs with an agent's token, then each line is answered: the
+    // accepted one with the events the local apply prints, the backdated one
+    // invalid naming request_at (the service judges at its own instant), the
+    // malformed one as alone (exit 2), the second suspension refused by its rule
+    let (code, beside, err) = run(&server.data, &args, Some(&server.agent));
+    assert_eq!(code, 2, "{beside}{err}");
+    assert_store_not_opened(&args, &err);
+    let lines: Vec<Value> = beside
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{beside}");
+    assert_eq!(lines[0]["status"], "accepted", "{beside}");
+    assert_eq!(
+        (lines[1]["status"].as_str(), lines[1]["field"].as_str()),
+        (Some("invalid"), Some("request_at")),
+        "{beside}"
+    );
+    assert_eq!(lines[2]["status"], "malformed", "{beside}");
+    assert!(lines[3]["rule"].is_string(), "{beside}");
+    let appended = lines[0]["events"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(server.head(), before + appended);
+    // And the accepted and malformed lines are those of the same command alone
+    let alone_file = alone_data.with_extension("commands.jsonl");
+    std::fs::write(&alone_file, format!("{suspend}\nnot json\n")).expect("file");
+    let (_, local, err) = run(
+        &alone_data,
+        &["apply", alone_file.to_str().expect("path")],
+        None,
+    );
+    let local: Vec<&str> = local.lines().collect();
+    assert_eq!(local.len(), 2, "{err}");
+    let beside: Vec<&str> = beside.lines().collect();
+    assert_eq!(beside[0], local[0]);
+    assert_eq!(beside[2].replace("\"line\":3", "\"line\":2"), local[1]);
+    let data = server.data.clone();
+    drop(server);
+    for f in [&file, &alone_file] {
+        let _ = std::fs::remove_file(f);
+    }
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&alone_data);
 }

@@ -65,8 +65,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "apply",
         "every command was accepted",
-        "a command was refused (rule id and article), invalid, or out of order (its output line says which), or the store failed; the other lines were still judged",
-        "a line is malformed (not a command; this wins over 1); the other lines were still judged",
+        "a command was refused (rule id and article), invalid, or out of order (its output line says which), or the store failed; the other lines were still judged; beside a running service, a line the service refuses (its field or rule named: the service judges at its own instant, with the token's actor), or the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that submits no command: the run stops there)",
+        "a line is malformed (not a command; this wins over 1); the other lines were still judged; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "advance",

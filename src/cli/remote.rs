@@ -142,6 +142,48 @@ pub async fn command<T: DeserializeOwned>(svc: &ServeRecord, body: String) -> an
     decode(call.path, &call.send(svc, Some(body), None).await?)
 }
 
+/// A command line of `apply` sent to the service: the status and the body it
+/// answers (201 and the events, or the error naming the rule or field).
+///
+/// # Errors
+/// No token, a token the service does not know (401) or whose role may not
+/// submit commands at all (403 without a field), a failure to reach it.
+pub async fn command_answer(
+    svc: &ServeRecord,
+    body: String,
+) -> anyhow::Result<(StatusCode, ErrorOr)> {
+    let call = Call {
+        method: Method::POST,
+        path: "/v1/commands",
+        query: &[],
+        seconds_max: REMOTE_READ_SECONDS_MAX,
+    };
+    let (status, answer) = call.answer(svc, Some(body), None).await?;
+    if status.is_success() {
+        return Ok((status, ErrorOr::Answer(answer)));
+    }
+    // An error naming the command's field or rule, or a conflict, is the
+    // line's answer; any other (the token, the role) stops the run.
+    match serde_json::from_slice::<ErrorBody>(&answer) {
+        Ok(e)
+            if status == StatusCode::CONFLICT
+                || (status != StatusCode::UNAUTHORIZED
+                    && (e.field.is_some() || e.rule.is_some())) =>
+        {
+            Ok((status, ErrorOr::Error(e)))
+        }
+        _ => Err(refusal(svc, status, &answer)),
+    }
+}
+
+/// A service's answer to a command: its body, or its error.
+pub enum ErrorOr {
+    /// The body of a success.
+    Answer(Bytes),
+    /// The error of a refusal.
+    Error(ErrorBody),
+}
+
 fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> anyhow::Result<T> {
     serde_json::from_slice(body)
         .with_context(|| format!("the service's answer to {path} is not its view"))
@@ -175,35 +217,7 @@ impl Call<'_> {
         body: JsonBody,
         out: Option<&mut (dyn std::io::Write + Send)>,
     ) -> anyhow::Result<Bytes> {
-        let token = std::env::var(TOKEN_ENV).unwrap_or_default();
-        if token.trim().is_empty() {
-            return Err(BadInput(format!(
-                "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to \
-                 an API token (`navigo-ledger token create --role agent`, or auditor; the role \
-                 each command needs is in docs/roles.md) to work through the service",
-                svc.address, svc.pid
-            ))
-            .into());
-        }
-        let target = if self.query.is_empty() {
-            self.path.to_owned()
-        } else {
-            format!("{}?{}", self.path, serde_urlencoded::to_string(self.query)?)
-        };
-        let bound = Duration::from_secs(self.seconds_max);
-        let (method, path) = (&self.method, self.path);
-        let (status, body) = tokio::time::timeout(
-            bound,
-            exchange(svc, (method.clone(), &target, body), token.trim(), out),
-        )
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "the service at {} did not answer {method} {path} within {} s",
-                svc.address,
-                self.seconds_max
-            )
-        })??;
+        let (status, body) = self.answer(svc, body, out).await?;
         if status.is_success() {
             return Ok(body);
         }
@@ -223,6 +237,45 @@ impl Call<'_> {
             ));
         }
         Err(refusal(svc, status, &body))
+    }
+
+    /// Sends the request with the token of [`TOKEN_ENV`]: the status and the
+    /// body, whatever the status.
+    async fn answer(
+        &self,
+        svc: &ServeRecord,
+        body: JsonBody,
+        out: Option<&mut (dyn std::io::Write + Send)>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let token = std::env::var(TOKEN_ENV).unwrap_or_default();
+        if token.trim().is_empty() {
+            return Err(BadInput(format!(
+                "the ledger is served at {} (pid {}), which holds its store: set {TOKEN_ENV} to \
+                 an API token (`navigo-ledger token create --role agent`, or auditor; the role \
+                 each command needs is in docs/roles.md) to work through the service",
+                svc.address, svc.pid
+            ))
+            .into());
+        }
+        let target = if self.query.is_empty() {
+            self.path.to_owned()
+        } else {
+            format!("{}?{}", self.path, serde_urlencoded::to_string(self.query)?)
+        };
+        let bound = Duration::from_secs(self.seconds_max);
+        let (method, path) = (&self.method, self.path);
+        tokio::time::timeout(
+            bound,
+            exchange(svc, (method.clone(), &target, body), token.trim(), out),
+        )
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the service at {} did not answer {method} {path} within {} s",
+                svc.address,
+                self.seconds_max
+            )
+        })?
     }
 }
 
