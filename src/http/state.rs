@@ -77,7 +77,7 @@ pub struct AppState {
     /// The materialized projections, kept current by the service.
     pub projector: super::projector::Projector,
     /// The administrative jobs running, one of a kind at a time.
-    pub admin_jobs: super::routes::admin::AdminJobs,
+    pub admin_jobs: super::admin_jobs::AdminJobs,
     /// A test hook (`serve --admin-hold-file`): an administrative job, once
     /// started, waits while this file exists.
     pub admin_hold_file: Option<PathBuf>,

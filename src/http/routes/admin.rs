@@ -4,12 +4,12 @@
 //! lines (`GET /v1/export`, streamed). Each reads the store detached from the
 //! ledger's lock (sled reads are concurrent with the writer) on a blocking
 //! thread, so that commands and reads are answered meanwhile; one job of a
-//! kind runs at a time ([`AdminJobs`]).
+//! kind runs at a time ([`crate::http::admin_jobs::AdminJobs`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -39,45 +39,6 @@ const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
 const EXPORT_CHUNKS_AHEAD_MAX: usize = 8;
 /// How often a job held by the test hook looks whether it may go on.
 const HOLD_POLL_MS: u64 = 10;
-
-/// The kinds of administrative job running, one of each at a time: a job is
-/// a whole-log read and fold, and a second of the same kind would only
-/// repeat the first's answer while taking a core from the readers.
-#[derive(Default, Clone)]
-pub struct AdminJobs(Arc<StdMutex<BTreeSet<&'static str>>>);
-
-/// A kind's turn, given back when dropped (on whichever thread the job ends).
-pub struct JobTurn {
-    jobs: AdminJobs,
-    kind: &'static str,
-}
-
-impl AdminJobs {
-    /// Takes the turn of `kind`.
-    ///
-    /// # Errors
-    /// 409 when a job of that kind is running, saying what to do.
-    pub fn start(&self, kind: &'static str) -> Result<JobTurn, ApiError> {
-        let mut running = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if !running.insert(kind) {
-            return Err(ApiError::Conflict(format!(
-                "a {kind} is running on this service (admin_jobs_per_kind_max 1): wait for its \
-                 answer, or try again when it is done"
-            )));
-        }
-        Ok(JobTurn {
-            jobs: self.clone(),
-            kind,
-        })
-    }
-}
-
-impl Drop for JobTurn {
-    fn drop(&mut self) {
-        let mut running = self.jobs.0.lock().unwrap_or_else(|p| p.into_inner());
-        running.remove(self.kind);
-    }
-}
 
 /// The test hook of `serve --admin-hold-file`: a job, once started, says so
 /// in a file beside it (`.held`) and waits while the file exists, so that a
