@@ -259,8 +259,6 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
     const OTHERS: &str = "stop the service first (Ctrl-C), or use its HTTP API (docs/openapi.json)";
     match c {
         Command::Append(_) => Some(("`append`", COMMANDS)),
-        Command::Apply(_) => Some(("`apply`", COMMANDS)),
-        Command::Advance(_) => Some(("`advance`", COMMANDS)),
         Command::Serve(_) => Some(("a second `serve`", "use the running one")),
         // Decision: a diff's change to or from a JSON null and a value that
         // is absent are one `null` on the wire, so a diff read through the
@@ -269,11 +267,6 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
             "`diff`",
             "ask the service (GET /v1/diff/{id} with an auditor's token), or stop it first",
         )),
-        Command::Verify(_) => Some((
-            "`verify`",
-            "ask the service (GET /v1/verify with an auditor's token), which verifies \
-             without holding up its reads",
-        )),
         Command::State(_)
         | Command::Balance(_)
         | Command::Calendar(_)
@@ -281,6 +274,12 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Refunds(_)
         | Command::Audit(_)
         | Command::List(_)
+        | Command::Apply(_)
+        | Command::Advance(_)
+        | Command::Verify(_)
+        | Command::CheckProjections(_)
+        | Command::Rebuild(_)
+        | Command::Export(_)
         | Command::Key(_)
         | Command::Token(_)
         | Command::VerifyBundle(_) => None,

@@ -20,8 +20,13 @@ type Run = (i32, String, String);
 /// Runs the binary on `data` at the tests' instant, with `token` as
 /// `NAVIGO_TOKEN` (unset when `None`).
 fn run(data: &Path, args: &[&str], token: Option<&str>) -> Run {
+    run_at(data, args, token, NOW)
+}
+
+/// [`run`] with the binary's clock at `now`.
+fn run_at(data: &Path, args: &[&str], token: Option<&str>, now: &str) -> Run {
     let mut cmd = Command::new(BIN);
-    cmd.env("NAVIGO_TEST_NOW", NOW).env_remove("NAVIGO_TOKEN");
+    cmd.env("NAVIGO_TEST_NOW", now).env_remove("NAVIGO_TOKEN");
     if let Some(t) = token {
         cmd.env("NAVIGO_TOKEN", t);
     }
@@ -195,18 +200,16 @@ fn cli_beside_serve_unknown_id_is_bad_input_with_the_local_message() {
 }
 
 #[test]
-fn cli_beside_serve_appending_commands_verify_and_diff_refuse_pointing_at_the_http_api() {
-    // Given a served ledger, when `apply`, `append`, `advance`, `verify` or
-    // `diff` runs beside it, then it refuses (exit 1) naming the service's
-    // route to use instead, without opening the store, and the log is
-    // unchanged.
+fn cli_beside_serve_appending_commands_and_diff_refuse_pointing_at_the_http_api() {
+    // Given a served ledger, when `append`, `verify --against` or `diff` runs
+    // beside it, then it refuses (exit 1) naming the
+    // service's route to use instead, without opening the store, and the log
+    // is unchanged.
     let server = start("beside-append");
     let before = server.head();
     for args in [
-        vec!["apply", "/dev/null"],
         vec!["append", "/dev/null"],
-        vec!["advance", "--to", "2027-10-16"],
-        vec!["verify"],
+        vec!["verify", "--against", "/dev/null", "--key", "/dev/null"],
         vec![
             "diff",
             CONTRACT_A,
@@ -216,10 +219,15 @@ fn cli_beside_serve_appending_commands_verify_and_diff_refuse_pointing_at_the_ht
             "2026-12-15",
         ],
     ] {
-        let (code, out, err) = run(&server.data, &args, Some(&server.agent));
+        let token = if args[0] == "verify" {
+            &server.auditor
+        } else {
+            &server.agent
+        };
+        let (code, out, err) = run(&server.data, &args, Some(token));
         assert_eq!(code, 1, "{args:?}: {out}{err}");
         let route = match args[0] {
-            "verify" => "GET /v1/verify",
+            "verify" => "POST /v1/proofs/against",
             "diff" => "GET /v1/diff",
             _ => "POST /v1/commands",
         };
@@ -259,4 +267,267 @@ fn serve_records_its_address_and_removes_the_record_on_orderly_shutdown() {
     let data = server.data.clone();
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// The administrative commands beside the service, each with a token of a
+/// role that may run it: (arguments, token).
+fn admin_runs<'a>(
+    (auditor, system): (&'a str, &'a str),
+    out: &Path,
+    window: &Path,
+) -> Vec<(Vec<String>, &'a str)> {
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+    vec![
+        (args(&["verify"]), auditor),
+        (args(&["verify", "--json"]), auditor),
+        (args(&["check-projections"]), system),
+        (args(&["check-projections", "--json"]), auditor),
+        (vec!["export".into(), "--out".into(), path(out)], auditor),
+        (
+            vec![
+                "export".into(),
+                "--from".into(),
+                "3".into(),
+                "--to".into(),
+                "7".into(),
+                "--out".into(),
+                path(window),
+            ],
+            auditor,
+        ),
+    ]
+}
+
+#[test]
+fn cli_beside_serve_verify_check_projections_rebuild_and_export_answer_as_the_local_commands() {
+    // Given a served ledger whose projections cover the log
+    let server = start("beside-admin");
+    let data = server.data.clone();
+    let head = server.head();
+    let (status, page) = server.get(
+        &format!("/v1/lists/debits?min_position={head}"),
+        Some(&server.agent),
+    );
+    assert_eq!(
+        (status, &page["position"]),
+        (200, &Value::from(head)),
+        "{page}"
+    );
+    let files = |tag: &str| {
+        let f = |n: &str| data.with_extension(format!("{tag}-{n}.jsonl"));
+        let (a, b) = (f("all"), f("window"));
+        let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+        (a, b)
+    };
+    // When verify, check-projections and export run beside it
+    let (out, window) = files("beside");
+    let mut beside = Vec::new();
+    let tokens = (server.auditor.clone(), server.system.clone());
+    for (args, token) in admin_runs((&tokens.0, &tokens.1), &out, &window) {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, err) = run(&data, &a, Some(token));
+        assert_eq!(code, 0, "{a:?} beside the service: {stdout}{err}");
+        assert_store_not_opened(&a, &err);
+        beside.push(stdout);
+    }
+    // An existing --out is refused before the service is asked, as alone.
+    let (code, _, err) = run(
+        &data,
+        &["export", "--out", out.to_str().expect("path")],
+        Some(&server.auditor),
+    );
+    assert_eq!(code, 2, "{err}");
+    // Tokens of roles that may not are refused by name (exit 1), a rebuild on
+    // another day than the service's is bad input naming --at's date (exit 2).
+    for (args, role, token) in [
+        (vec!["rebuild"], "auditor", &server.auditor),
+        (vec!["check-projections"], "agent", &server.agent),
+        (vec!["verify"], "system", &server.system),
+    ] {
+        let (code, _, err) = run(&data, &args, Some(token));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("NAVIGO_TOKEN") && err.contains(&format!("the role {role}")),
+            "{err}"
+        );
+    }
+    let (code, _, err) = run(
+        &data,
+        &["rebuild", "--at", "2027-01-01"],
+        Some(&server.system),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at: ") && err.contains("2027-10-15"), "{err}");
+    // And a rebuild beside it swaps in a new generation on the service's today,
+    // which the next check finds consistent
+    let (code, stdout, err) = run(&data, &["rebuild", "--json"], Some(&server.system));
+    assert_eq!(code, 0, "{stdout}{err}");
+    let rebuilt: Value = serde_json::from_str(&stdout).expect("summary");
+    assert_eq!(
+        (rebuilt["at"].as_str(), rebuilt["checkpoint"].as_u64()),
+        (Some("2027-10-15"), Some(head)),
+        "{rebuilt}"
+    );
+    let (code, stdout, err) = run(&data, &["check-projections"], Some(&server.system));
+    assert_eq!(code, 0, "{stdout}{err}");
+    beside[2] = stdout;
+    let (code, stdout, err) = run(
+        &data,
+        &["check-projections", "--json"],
+        Some(&server.system),
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    beside[3] = stdout;
+    drop(server);
+    // Then each prints what it prints alone, and the exports are the same bytes
+    let (out_alone, window_alone) = files("alone");
+    for (i, (args, _)) in admin_runs(("", ""), &out_alone, &window_alone)
+        .into_iter()
+        .enumerate()
+    {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, err) = run(&data, &a, None);
+        assert_eq!(code, 0, "{a:?} alone: {stdout}{err}");
+        let alone = stdout
+            .replace(
+                out_alone.to_str().expect("path"),
+                out.to_str().expect("path"),
+            )
+            .replace(
+                window_alone.to_str().expect("path"),
+                window.to_str().expect("path"),
+            );
+        assert_eq!(
+            alone, beside[i],
+            "{a:?}: beside the service and alone differ"
+        );
+    }
+    for (b, a) in [(&out, &out_alone), (&window, &window_alone)] {
+        assert_eq!(
+            std::fs::read(b).expect("beside"),
+            std::fs::read(a).expect("alone")
+        );
+        let _ = (std::fs::remove_file(a), std::fs::remove_file(b));
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn cli_beside_serve_advance_runs_the_services_clock_and_prints_what_it_prints_alone() {
+    // Given a served ledger and the same ledger alone, on the eve of a
+    // collection date (the 5th)
+    let later = "2027-11-04T08:00:00Z";
+    let mut server = start("beside-advance");
+    server.restart_at(later);
+    let alone = start("beside-advance-alone");
+    let alone_data = alone.data.clone();
+    drop(alone);
+    let args = ["advance", "--to", "2027-11-06"];
+    // When advance runs beside the service with a token that may not run the
+    // clock, or none, then it is refused by name and nothing is appended
+    let before = server.head();
+    let (code, _, err) = run(&server.data, &args, Some(&server.agent));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("AdvanceClock"),
+        "{err}"
+    );
+    let (code, _, err) = run(&server.data, &args, None);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(server.head(), before);
+    // When it runs with a system token, then the service's clock runs and the
+    // events it appended are printed as the same command prints them alone
+    // (the printed events carry no actor: the token's is recorded in the log)
+    let (code, beside, err) = run(&server.data, &args, Some(&server.system));
+    assert_eq!(code, 0, "{beside}{err}");
+    assert_store_not_opened(&args, &err);
+    let (code, local, err_alone) = run_at(&alone_data, &args, None, later);
+    assert_eq!(code, 0, "{local}{err_alone}");
+    let appended = beside.lines().count() as u64;
+    assert!(appended > 0, "no event due by 2027-11-06?");
+    assert_eq!(beside, local);
+    assert_eq!(err.lines().last(), err_alone.lines().last());
+    assert_eq!(server.head(), before + appended);
+    let data = server.data.clone();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&alone_data);
+}
+
+#[test]
+fn cli_beside_serve_apply_sends_each_command_and_prints_the_local_lines() {
+    // Given a served ledger, the same ledger alone, and commands: one the
+    // service accepts, one backdated beyond the skew the service allows, a
+    // malformed line, and one refused by a rule (the same suspension again)
+    let server = start("beside-apply");
+    let alone = start("beside-apply-alone");
+    let alone_data = alone.data.clone();
+    drop(alone);
+    let file = server.data.with_extension("commands.jsonl");
+    // The command line's commands name their actor: here the agent token's own.
+    let suspend = agent_command(CONTRACT_B).replacen(
+        '{',
+        r#"{"actor": {"role": "agent", "id": "agent-1"}, "#,
+        1,
+    );
+    let backdated = suspend.replace(NOW, "2027-10-01T08:00:00Z");
+    std::fs::write(
+        &file,
+        format!("{suspend}\n{backdated}\nnot json\n{suspend}\n"),
+    )
+    .expect("file");
+    let args = ["apply", file.to_str().expect("path")];
+    // When apply runs beside the service with a token that may submit no
+    // command, then it stops there, naming the token's role
+    let before = server.head();
+    let (code, out, err) = run(&server.data, &args, Some(&server.auditor));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("NAVIGO_TOKEN") && err.contains("the role auditor"),
+        "{err}"
+    );
+    assert_eq!(server.head(), before);
+    // When it runs with an agent's token, then each line is answered: the
+    // accepted one with the events the local apply prints, the backdated one
+    // invalid naming request_at (the service judges at its own instant), the
+    // malformed one as alone (exit 2), the second suspension refused by its rule
+    let (code, beside, err) = run(&server.data, &args, Some(&server.agent));
+    assert_eq!(code, 2, "{beside}{err}");
+    assert_store_not_opened(&args, &err);
+    let lines: Vec<Value> = beside
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{beside}");
+    assert_eq!(lines[0]["status"], "accepted", "{beside}");
+    assert_eq!(
+        (lines[1]["status"].as_str(), lines[1]["field"].as_str()),
+        (Some("invalid"), Some("request_at")),
+        "{beside}"
+    );
+    assert_eq!(lines[2]["status"], "malformed", "{beside}");
+    assert!(lines[3]["rule"].is_string(), "{beside}");
+    let appended = lines[0]["events"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(server.head(), before + appended);
+    // And the accepted and malformed lines are those of the same command alone
+    let alone_file = alone_data.with_extension("commands.jsonl");
+    std::fs::write(&alone_file, format!("{suspend}\nnot json\n")).expect("file");
+    let (_, local, err) = run(
+        &alone_data,
+        &["apply", alone_file.to_str().expect("path")],
+        None,
+    );
+    let local: Vec<&str> = local.lines().collect();
+    assert_eq!(local.len(), 2, "{err}");
+    let beside: Vec<&str> = beside.lines().collect();
+    assert_eq!(beside[0], local[0]);
+    assert_eq!(beside[2].replace("\"line\":3", "\"line\":2"), local[1]);
+    let data = server.data.clone();
+    drop(server);
+    for f in [&file, &alone_file] {
+        let _ = std::fs::remove_file(f);
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&alone_data);
 }

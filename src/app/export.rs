@@ -9,7 +9,7 @@ use std::io::Write;
 use base64::Engine as _;
 use navigo_merkle::{leaf_hash, Frontier};
 use navigo_store::{EventStore, StoreError};
-use navigo_store_sled::export::ExportedRecord;
+use navigo_store_sled::export::{ExportReader, ExportedRecord};
 use serde::{Deserialize, Serialize};
 
 use super::error::BadInput;
@@ -95,8 +95,8 @@ pub fn window(from: Option<u64>, to: Option<u64>, head: u64) -> anyhow::Result<(
     Ok((from, to))
 }
 
-/// Writes the records `from..=to` of `store` (by default the whole log) as an
-/// export to `out`: the header line, then one line per record.
+/// Writes the records `from..=to` of `log` (by default the whole log, through
+/// the head the reader was taken at) as an export to `out`: the header line, then one line per record.
 ///
 /// # Errors
 /// [`BadInput`] for a window outside the log; [`StoreError::Corrupt`] naming
@@ -109,11 +109,68 @@ pub async fn export(
     to: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExportSummary> {
+    let s = match store {
+        AnyStore::Sled(s) => return export_detached(&s.export_reader(), from, to, out),
+        AnyStore::Postgres(s) => s,
+    };
     let head = EventStore::head(store).await?.position;
     let (from, to) = window(from, to, head)?;
     let root = EventStore::tree_head(store, to).await?.root;
     let frontier = store.tree_frontier(from - 1).await?;
-    let header = |prev_hash: String| ExportHeader {
+    let mut prev = s.hash_at(from - 1).await?;
+    let header = export_header(from, to, &root, &frontier, prev);
+    let mut lines = Lines::start(out, &header, frontier)?;
+    let mut next = from;
+    while next <= to {
+        let chunk = s.export_chunk(prev, next, to).await?;
+        for r in chunk {
+            prev = r.hash;
+            next = r.position + 1;
+            lines.record(&ExportedRecord {
+                position: r.position,
+                stream: r.stream,
+                stream_seq: r.stream_seq,
+                hash: r.hash,
+                canonical: r.canonical,
+            })?;
+        }
+    }
+    lines.finish(header, to, &root)
+}
+
+/// [`export`] from a sled ledger's detached reader (through the head it was
+/// taken at): what the service runs on a blocking thread, off the ledger's
+/// lock, and what a local export of a sled ledger runs.
+///
+/// # Errors
+/// As [`export`].
+pub fn export_detached(
+    log: &ExportReader,
+    from: Option<u64>,
+    to: Option<u64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExportSummary> {
+    let (from, to) = window(from, to, log.head_position())?;
+    let root = log.tree_head(to)?.root;
+    let frontier = log.tree_frontier(from - 1)?;
+    let records = log.export_records(from, to)?;
+    let header = export_header(from, to, &root, &frontier, records.prev_hash());
+    let mut lines = Lines::start(out, &header, frontier)?;
+    for record in records {
+        lines.record(&record?)?;
+    }
+    lines.finish(header, to, &root)
+}
+
+/// The header of the export of `from..=to`.
+fn export_header(
+    from: u64,
+    to: u64,
+    root: &navigo_merkle::Hash,
+    frontier: &Frontier,
+    prev_hash: navigo_events_schema::Hash,
+) -> ExportHeader {
+    ExportHeader {
         format: EXPORT_FORMAT.into(),
         version: EXPORT_FORMAT_VERSION,
         from,
@@ -121,46 +178,8 @@ pub async fn export(
         size: to,
         root: root.to_string(),
         before: frontier.hashes().iter().map(ToString::to_string).collect(),
-        prev_hash,
-    };
-    let (header, lines) = match store {
-        AnyStore::Sled(s) => {
-            let records = s.export_records(from, to)?;
-            let header = header(records.prev_hash().to_string());
-            let mut lines = Lines::start(out, &header, frontier.clone())?;
-            for record in records {
-                lines.record(&record?)?;
-            }
-            (header, lines)
-        }
-        AnyStore::Postgres(s) => {
-            let mut prev = s.hash_at(from - 1).await?;
-            let header = header(prev.to_string());
-            let mut lines = Lines::start(out, &header, frontier.clone())?;
-            let mut next = from;
-            while next <= to {
-                let chunk = s.export_chunk(prev, next, to).await?;
-                for r in chunk {
-                    prev = r.hash;
-                    next = r.position + 1;
-                    lines.record(&ExportedRecord {
-                        position: r.position,
-                        stream: r.stream,
-                        stream_seq: r.stream_seq,
-                        hash: r.hash,
-                        canonical: r.canonical,
-                    })?;
-                }
-            }
-            (header, lines)
-        }
-    };
-    check_root(&lines.frontier, to, &root)?;
-    Ok(ExportSummary {
-        header,
-        records: lines.written,
-        chain_head: lines.chain_head,
-    })
+        prev_hash: prev_hash.to_string(),
+    }
 }
 
 /// The record lines of an export being written, and what they add up to.
@@ -200,6 +219,22 @@ impl<'a, W: Write> Lines<'a, W> {
         write_line(self.out, &line)?;
         self.written += 1;
         Ok(())
+    }
+
+    /// Checks the root of what was written against the stored tree's and
+    /// sums the export up.
+    fn finish(
+        self,
+        header: ExportHeader,
+        to: u64,
+        root: &navigo_merkle::Hash,
+    ) -> anyhow::Result<ExportSummary> {
+        check_root(&self.frontier, to, root)?;
+        Ok(ExportSummary {
+            header,
+            records: self.written,
+            chain_head: self.chain_head,
+        })
     }
 }
 

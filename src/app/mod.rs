@@ -7,6 +7,7 @@
 //! each other, and this layer knows neither of them.
 
 pub mod accounts;
+pub mod admin;
 pub mod against;
 pub mod auth;
 pub mod bundle;

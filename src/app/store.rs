@@ -100,6 +100,15 @@ impl AnyStore {
         }
     }
 
+    /// The sled store, when the ledger is in a data directory: what the
+    /// service's jobs that read sled's log off the ledger's lock take.
+    pub fn as_sled(&self) -> Option<&SledStore> {
+        match self {
+            AnyStore::Sled(s) => Some(s),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
     /// [`AnyStore::verify`] as a task that holds no borrow of the store.
     pub fn detached_verify(&self) -> DetachedVerify {
         match self {

@@ -1,15 +1,19 @@
 //! `navigo-ledger advance --to DATE`: run the billing clock through a date and print
-//! the events it appended, one JSON line each.
+//! the events it appended, one JSON line each. Beside a running service, the
+//! service runs its clock (`POST /v1/commands`, AdvanceClock, with a system
+//! token) and the events it appended are printed the same way.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use navigo_events_schema::views::{CommandAccepted, StoredEvent};
 use navigo_ledger_core::ClockMode;
 use navigo_store::Clock;
 
 use super::exit::CmdResult;
 use super::output::print_json_line;
+use super::remote;
 use crate::app::clock::SystemClock;
 use crate::app::commands::advance;
 use crate::app::ledger::open_clocked_ledger;
@@ -31,6 +35,13 @@ pub struct Args {
 /// # Errors
 /// The ledger cannot be opened, or the store fails (what was appended stays).
 pub async fn run(data: &Place, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        // The service runs its clock at its own instant, with the token's
+        // actor (a system token), as it judges every command.
+        let body = serde_json::json!({"command": {"type": "AdvanceClock", "to": args.to}});
+        let answer: CommandAccepted = remote::command(&svc, body.to_string()).await?;
+        return print(&answer.events, args.to);
+    }
     let mut ledger = open_clocked_ledger(data, args.seed, Arc::new(SystemClock)).await?;
     // The binary's clock is the one place the wall clock is read: the clock is
     // run at that instant, and no further than its day plus
@@ -43,10 +54,16 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
             return Err(e.into());
         }
     };
-    for e in &events {
+    print(&events, args.to)?;
+    ledger.close().await?.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the events the clock appended, one JSON line each.
+fn print(events: &[StoredEvent], to: NaiveDate) -> CmdResult {
+    for e in events {
         print_json_line(e)?;
     }
-    eprintln!("{} events appended through {}", events.len(), args.to);
-    ledger.close().await?.close().await?;
+    eprintln!("{} events appended through {to}", events.len());
     Ok(ExitCode::SUCCESS)
 }

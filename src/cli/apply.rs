@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use hyper::StatusCode;
 use navigo_events_schema::views::{ApplyOutcome, CommandAccepted};
 use navigo_events_schema::{CommandEnvelope, FieldError};
 use navigo_ledger_core::{ClockMode, LedgerError};
@@ -26,11 +27,13 @@ use navigo_rules::CommandError;
 
 use super::exit::{CmdResult, EXIT_BAD_INPUT, EXIT_REFUSED};
 use super::output::print_json_line;
+use super::remote::{self, ErrorOr};
 use crate::app::clock::SystemClock;
 use crate::app::commands::execute;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
 use crate::app::place::Place;
+use crate::app::served::ServeRecord;
 
 /// Bytes of one command line.
 pub const COMMAND_LINE_BYTES_MAX: usize = 1024 * 1024;
@@ -186,6 +189,9 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
         ),
     };
     let mut reader = BufReader::new(reader);
+    if let Some(svc) = remote::service(data) {
+        return through_service(&svc, &mut reader).await;
+    }
     // The import mode (backfilling history): each command recorded at its
     // request instant, in order, none after the binary's clock.
     let mut ledger = open_clocked_ledger(data, args.seed, Arc::new(SystemClock)).await?;
@@ -222,4 +228,88 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     } else {
         ExitCode::from(worst)
     })
+}
+
+/// `apply` beside a running service: each command sent to it
+/// (`POST /v1/commands` with the token of NAVIGO_TOKEN) as it is written, and
+/// its answer printed as the local line's.
+///
+/// Decision: the command is sent as written, its `actor` and `request_at`
+/// included, and the service decides: it records the token's actor and
+/// judges at its own instant, refusing another actor (`actor`) or an instant
+/// beyond `request_skew_seconds_max` (`request_at`), answered on the line as
+/// invalid, naming the field. The import mode (recording each command at its
+/// own past instant) is not the service's: backfilling history is done with
+/// the service stopped.
+///
+/// # Errors
+/// The input cannot be read; no token, a token the service refuses or a role
+/// that may submit no command (the run stops there).
+async fn through_service(svc: &ServeRecord, reader: &mut impl BufRead) -> CmdResult {
+    let mut worst = 0u8;
+    let mut number = 0usize;
+    loop {
+        let line = next_line(reader).map_err(|e| BadInput(format!("line {}: {e}", number + 1)))?;
+        let Some(line) = line else { break };
+        number += 1;
+        let cmd = match parse_line(number, line) {
+            Ok(Some(cmd)) => cmd,
+            Ok(None) => continue,
+            Err(answer) => {
+                print_json_line(&answer)?;
+                worst = worst.max(EXIT_BAD_INPUT);
+                continue;
+            }
+        };
+        let (status, said) = remote::command_answer(svc, serde_json::to_string(&cmd)?).await?;
+        let (answer, code) = served_outcome(number as u64, &cmd, status, said)?;
+        print_json_line(&answer)?;
+        worst = worst.max(code);
+    }
+    Ok(if worst == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(worst)
+    })
+}
+
+/// The line's answer to the service's answer to its command, as [`outcome`]
+/// gives the local one.
+fn served_outcome(
+    line: u64,
+    cmd: &CommandEnvelope,
+    status: StatusCode,
+    said: ErrorOr,
+) -> anyhow::Result<(ApplyOutcome, u8)> {
+    let e = match said {
+        ErrorOr::Answer(body) => {
+            let accepted: CommandAccepted = serde_json::from_slice(&body)?;
+            let events = accepted.events;
+            return Ok((ApplyOutcome::Accepted { line, events }, 0));
+        }
+        ErrorOr::Error(e) => e,
+    };
+    let answer = match (e.rule, e.field) {
+        (Some(rule), _) => ApplyOutcome::Refused {
+            line,
+            rule,
+            article: e.article.unwrap_or_default(),
+            message: e.message,
+        },
+        (None, _) if status == StatusCode::CONFLICT => ApplyOutcome::Conflict {
+            line,
+            key: cmd.idempotency_key.clone().unwrap_or_default(),
+            message: e.message,
+        },
+        (None, Some(field)) => ApplyOutcome::Invalid {
+            line,
+            field,
+            message: e.message,
+        },
+        (None, None) => ApplyOutcome::Error {
+            line,
+            message: e.message,
+        },
+    };
+    Ok((answer, EXIT_REFUSED))
 }

@@ -1,15 +1,20 @@
 //! `navigo-ledger check-projections [--json]`: compares every materialized
 //! projection with the one computed on demand from the log; one state hash per
-//! projection so that two rebuilds or two machines compare by one line.
+//! projection so that two rebuilds or two machines compare by one line. Beside
+//! a running service, the service checks its own projections (caught up to the
+//! head first) and the answer is printed the same way.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use navigo_events_schema::views::{ProjectionCheck, ProjectionHashes, ProjectionMismatch};
-use navigo_replay::materialize::{check, CheckReport, ProjectionDb};
+use hyper::Method;
+use navigo_events_schema::views::ProjectionCheck;
+use navigo_replay::materialize::{check, ProjectionDb};
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
+use super::remote;
+use crate::app::admin::check_view;
 use crate::app::ledger::read_whole_log;
 use crate::app::place::Place;
 
@@ -26,68 +31,57 @@ pub struct Args {
 /// # Errors
 /// No projection built, a storage failure.
 pub async fn run(data: &Place, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        let r: ProjectionCheck =
+            remote::job(&svc, Method::GET, "/v1/projections/check", &[]).await?;
+        return print(&r, args.json);
+    }
     let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
-    let r = check(&db, &events)?;
+    let r = check_view(&check(&db, &events)?);
     db.close()?;
-    if args.json {
-        print_json_line(&view(&r))?;
+    print(&r, args.json)
+}
+
+/// Prints a comparison, as text or JSON: exit 1 when anything differs or the
+/// checkpoint lags the log.
+///
+/// # Errors
+/// Stdout cannot be written.
+pub fn print(r: &ProjectionCheck, json: bool) -> CmdResult {
+    if json {
+        print_json_line(r)?;
     } else {
-        write_report(&mut std::io::stdout().lock(), &r)?;
+        write_report(&mut std::io::stdout().lock(), r)?;
     }
-    Ok(if r.consistent() {
+    Ok(if r.consistent {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_REFUSED)
     })
 }
 
-/// The comparison as a view.
-fn view(r: &CheckReport) -> ProjectionCheck {
-    ProjectionCheck {
-        generation: r.generation.number,
-        at: r.generation.at,
-        checkpoint: r.generation.checkpoint,
-        head: r.head,
-        consistent: r.consistent(),
-        projections: r
-            .hashes
-            .iter()
-            .map(|(k, n, s, f)| ProjectionHashes {
-                name: (*k).to_owned(),
-                rows: *n,
-                stored_hash: s.clone(),
-                recomputed_hash: f.clone(),
-            })
-            .collect(),
-        mismatches: r
-            .mismatches
-            .iter()
-            .map(|m| ProjectionMismatch {
-                projection: m.kind.to_owned(),
-                id: m.id,
-                what: m.what.to_owned(),
-            })
-            .collect(),
-    }
-}
-
 /// The comparison as text: the generation, one line per projection, the rows
 /// that differ.
-fn write_report(out: &mut impl Write, r: &CheckReport) -> std::io::Result<()> {
+fn write_report(out: &mut impl Write, r: &ProjectionCheck) -> std::io::Result<()> {
     writeln!(
         out,
         "generation {} on {} checkpoint {} head {}",
-        r.generation.number, r.generation.at, r.generation.checkpoint, r.head
+        r.generation, r.at, r.checkpoint, r.head
     )?;
-    for (k, n, s, f) in &r.hashes {
-        let ok = if s == f { "ok" } else { "DIFFERS" };
+    for p in &r.projections {
+        let (k, n, s) = (&p.name, p.rows, &p.stored_hash);
+        let ok = if p.stored_hash == p.recomputed_hash {
+            "ok"
+        } else {
+            "DIFFERS"
+        };
         writeln!(out, "{k:<9} {n:>8} rows  {s}  {ok}")?;
     }
     for m in &r.mismatches {
-        writeln!(out, "  {} {} {}", m.kind, m.id, m.what)?;
+        writeln!(out, "  {} {} {}", m.projection, m.id, m.what)?;
     }
-    if r.generation.checkpoint != r.head {
+    if r.checkpoint != r.head {
         writeln!(
             out,
             "checkpoint lags the log: run `navigo-ledger follow --once`"

@@ -65,14 +65,14 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "apply",
         "every command was accepted",
-        "a command was refused (rule id and article), invalid, or out of order (its output line says which), or the store failed; the other lines were still judged",
-        "a line is malformed (not a command; this wins over 1); the other lines were still judged",
+        "a command was refused (rule id and article), invalid, or out of order (its output line says which), or the store failed; the other lines were still judged; beside a running service, a line the service refuses (its field or rule named: the service judges at its own instant, with the token's actor), or the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that submits no command: the run stops there)",
+        "a line is malformed (not a command; this wins over 1); the other lines were still judged; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "advance",
         "the clock ran; its events are printed",
-        "the ledger cannot be opened or the store failed (what was appended stays)",
-        "bad usage (--to is not a date)",
+        "the ledger cannot be opened or the store failed (what was appended stays); beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or not a system token) or the clock",
+        "bad usage (--to is not a date); beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "state",
@@ -119,8 +119,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "verify",
         "every record and the chain verify (and the log extends the checkpoint given with --against)",
-        "a record or the chain does not verify (the first bad position is printed), the log does not extend the checkpoint (the size, root or position is named), the checkpoint does not open with the key, or --data is not a ledger",
-        "bad usage, or a checkpoint or key file that cannot be read",
+        "a record or the chain does not verify (the first bad position is printed), the log does not extend the checkpoint (the size, root or position is named), the checkpoint does not open with the key, or --data is not a ledger; beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that may not), or --against is given",
+        "bad usage, or a checkpoint or key file that cannot be read; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "key",
@@ -143,8 +143,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "export",
         "every record in the window verified and the file was written under --out",
-        "a record does not verify (its position is named) or the stored tree's root does not match the records; --data is not a ledger or the store failed; no file is left under --out",
-        "bad usage, --out exists or its directory cannot be written, or a window outside the log",
+        "a record does not verify (its position is named) or the stored tree's root does not match the records; --data is not a ledger or the store failed; no file is left under --out; beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that may not) or is running one of the same already",
+        "bad usage, --out exists or its directory cannot be written, or a window outside the log; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "salvage",
@@ -197,8 +197,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "rebuild",
         "the projections were rebuilt and swapped in",
-        "the log or the projections cannot be read or written",
-        "a malformed --at",
+        "the log or the projections cannot be read or written; beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that may not) or is running one of the same already",
+        "a malformed --at; beside a running service, no NAVIGO_TOKEN, or an --at that is not the service's today",
     ),
     meaning(
         "follow",
@@ -215,8 +215,8 @@ const MEANINGS: &[Meaning] = &[
     meaning(
         "check-projections",
         "every materialized view equals the view computed from the log",
-        "a view differs (named), or the projections cannot be read",
-        "bad usage",
+        "a view differs (named), or the projections cannot be read; beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or of a role that may not) or is running one of the same already",
+        "bad usage; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
         "audit",

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use hyper::Method;
 use navigo_events_schema::views::RebuildSummary;
 use navigo_replay::materialize::{Progress, ProjectionDb};
 use navigo_rules::calendar::paris_date;
@@ -14,6 +15,8 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json_line;
+use super::remote::{self, RouteQuery};
+use crate::app::admin::rebuild_summary;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::read_whole_log;
@@ -66,33 +69,46 @@ pub fn bar(json: bool) -> impl FnMut(Progress) {
 /// # Errors
 /// Bad input (exit 2), a storage failure.
 pub async fn run(data: &Place, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        // The service rebuilds on its own today; a date given is checked
+        // here and sent for the service to refuse if it is another day.
+        let query: RouteQuery = match &args.at {
+            Some(s) => vec![("at", parse_date("--at", s)?.to_string())],
+            None => vec![],
+        };
+        let s: RebuildSummary =
+            remote::job(&svc, Method::POST, "/v1/projections/rebuild", &query).await?;
+        return print(&s, args.json);
+    }
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
     let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
     let g = db.rebuild(&events, at, &mut bar(args.json))?;
     db.close()?;
-    let secs = started.elapsed().as_secs_f64();
-    let rate = events.len() as f64 / secs.max(1e-9);
-    if args.json {
-        print_json_line(&RebuildSummary {
-            generation: g.number,
-            at: g.at,
-            checkpoint: g.checkpoint,
-            events: events.len() as u64,
-            seconds: secs,
-            events_per_second: rate.round(),
-        })?;
+    print(
+        &rebuild_summary(&g, events.len(), started.elapsed()),
+        args.json,
+    )
+}
+
+/// Prints a rebuild's summary, as text or JSON.
+///
+/// # Errors
+/// Stdout cannot be written.
+pub fn print(s: &RebuildSummary, json: bool) -> CmdResult {
+    if json {
+        print_json_line(s)?;
     } else {
         writeln!(
             std::io::stdout().lock(),
             "rebuilt generation {} on {} through position {} ({} events, {:.2} s, {:.0} events/s)",
-            g.number,
-            g.at,
-            g.checkpoint,
-            events.len(),
-            secs,
-            rate
+            s.generation,
+            s.at,
+            s.checkpoint,
+            s.events,
+            s.seconds,
+            s.events_per_second
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -5,9 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hyper::Method;
+use navigo_events_schema::views::VerifyView;
+
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
 use super::readonly::open_for_reading;
+use super::remote;
 use crate::app::against::{against, open_checkpoint};
 use crate::app::place::Place;
 use crate::app::verify::{verify, verify_view};
@@ -33,19 +37,39 @@ pub struct Args {
 /// # Errors
 /// Not a ledger, or a storage failure.
 pub async fn run(data: &Place, args: Args) -> CmdResult {
+    if let Some(svc) = remote::service(data) {
+        if args.against.is_some() {
+            return Err(remote::not_through_service(
+                &svc,
+                "`verify --against`",
+                "ask the service (POST /v1/proofs/against with an auditor's token), or stop it \
+                 first",
+            ));
+        }
+        let query = [("shape", "cli".to_owned())];
+        let view: VerifyView = remote::job(&svc, Method::GET, "/v1/verify", &query).await?;
+        return print(&view, args.json);
+    }
     let readable = open_for_reading(data)?;
     let data = readable.place();
     if let (Some(file), Some(key)) = (&args.against, &args.key) {
         return run_against(data, file, key, args.json).await;
     }
-    let report = verify(data).await?;
-    let code = if report.is_ok() {
+    print(&verify_view(&verify(data).await?), args.json)
+}
+
+/// Prints a verification, as text or JSON: exit 1 when it failed.
+///
+/// # Errors
+/// Stdout cannot be written.
+fn print(report: &VerifyView, json: bool) -> CmdResult {
+    let code = if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_REFUSED)
     };
-    if args.json {
-        print_json_line(&verify_view(&report))?;
+    if json {
+        print_json_line(report)?;
         return Ok(code);
     }
     match &report.first_bad {

@@ -37,7 +37,10 @@ pub async fn follow(st: Arc<AppState>) {
         // Registered before the catch-up reads the head, so that an append in
         // between wakes the next round.
         let appended = st.appended.notified();
-        if let Err(e) = once(&st).await {
+        let writing = st.projector.writer.lock().await;
+        let done = once(&st).await;
+        drop(writing);
+        if let Err(e) = done {
             tracing::error!(error = %e.body().message, "projections: catching up failed");
         }
         let _ =
@@ -45,8 +48,9 @@ pub async fn follow(st: Arc<AppState>) {
     }
 }
 
-/// One round: nothing when the rows cover the head on today's date.
-async fn once(st: &AppState) -> Result<(), ApiError> {
+/// One round: nothing when the rows cover the head on today's date. The
+/// caller holds the projector's writer lock.
+pub(crate) async fn once(st: &AppState) -> Result<(), ApiError> {
     let head = st.ledger.lock().await.world().position;
     let today = paris_date(st.clock.now());
     let p = &st.projector;

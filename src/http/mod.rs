@@ -13,6 +13,7 @@
 //! request goes through are in `router`; one handler file per resource in
 //! `routes/`.
 
+pub mod admin_jobs;
 pub mod answer;
 pub mod authz;
 pub mod caller;

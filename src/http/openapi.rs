@@ -213,6 +213,31 @@ fn feed_op() -> Op {
     }
 }
 
+/// The administrative jobs (`routes/admin.rs`): off the writer's lock, one of
+/// a kind at a time (409 for a second).
+fn admin_ops() -> Vec<Op> {
+    let busy = (409, "a job of this kind is running: wait for its answer");
+    let job = |schema: &str| with(vec![ok(r(schema))], &[busy]);
+    let mut check = job("ProjectionCheck");
+    check.extend(read_errors(false));
+    let mut rebuild = job("RebuildSummary");
+    rebuild.extend(read_errors(false));
+    let mut export = vec![(
+        200,
+        "the export's JSON lines (docs/checkpoints.md, Export), streamed",
+        Some(json!({"type": "string"})),
+    )];
+    export = with(export, &[busy]);
+    export.extend(read_errors(false));
+    let position =
+        json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": JSON_INTEGER_MAX});
+    vec![
+        Op { method: "get", path: "/v1/projections/check", roles: "auditor, system", summary: "The materialized projections, caught up to the head, against the views computed afresh from the log through the position they cover: one state hash per projection, the rows that differ (as `check-projections --json`).", params: vec![], body: None, responses: check },
+        Op { method: "post", path: "/v1/projections/rebuild", roles: "system", summary: "Replay the whole log into new projection trees on the service's today (Europe/Paris) and swap them in (as `rebuild --json`).", params: vec![("at", "query", json!({"type": "string", "format": "date"}), "Must be the service's today if given (its projections are kept on today): another date is 400.")], body: None, responses: rebuild },
+        Op { method: "get", path: "/v1/export", roles: "auditor", summary: "The log, or the window from..to, as the JSON lines `navigo-ledger export` writes, byte for byte; each record checked as it is streamed, and a record that does not verify cuts the transfer.", params: vec![("from", "query", position.clone(), "The first position (1 by default)."), ("to", "query", position, "The last position (the head when the request arrives by default).")], body: None, responses: export },
+    ]
+}
+
 fn replay_ops() -> Vec<Op> {
     let mut audit = vec![ok(r("Audit"))];
     audit.extend(read_errors(true));
@@ -327,7 +352,7 @@ fn ops() -> Vec<Op> {
             ),
         ],
     };
-    let mut verify = vec![ok(r("VerifyReport"))];
+    let mut verify = vec![ok(json!({"anyOf": [r("VerifyReport"), r("VerifyView")]}))];
     verify.extend(read_errors(false));
     let mut partner = vec![ok(r("PartnerAnswer"))];
     partner.extend(write_errors());
@@ -351,9 +376,10 @@ fn ops() -> Vec<Op> {
         view_op("/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", "PersonBans"),
         view_op("/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", "PersonRefunds"),
         feed_op(),
-        Op { method: "get", path: "/v1/verify", roles: "auditor", summary: "Recompute every hash and the chain (off the writer's lock, one at a time).", params: vec![], body: None, responses: verify },
+        Op { method: "get", path: "/v1/verify", roles: "auditor", summary: "Recompute every hash and the chain (off the writer's lock, one at a time; more wait their turn). With `shape=cli`, the answer of `navigo-ledger verify --json` (VerifyView) instead of VerifyReport.", params: vec![("shape", "query", json!({"type": "string", "enum": ["cli"]}), "`cli`: answer as the command line prints it.")], body: None, responses: verify },
         Op { method: "post", path: "/v1/partner/check", roles: "partner", summary: "PARTNER-CHECK: {pass_number|client_number, birth_date} -> {code}; rate-limited per partner token.", params: vec![], body: Some(r("PartnerRequest")), responses: partner },
     ];
+    v.extend(admin_ops());
     v.extend(replay_ops());
     v.extend(account_ops());
     v.extend(proof_ops());
@@ -425,6 +451,9 @@ fn type_schemas() -> Map<String, Value> {
     g.subschema_for::<views::ListPage>();
     g.subschema_for::<navigo_events_schema::types::ProductKey>();
     g.subschema_for::<views::VerifyAnswer>();
+    g.subschema_for::<views::VerifyView>();
+    g.subschema_for::<views::ProjectionCheck>();
+    g.subschema_for::<views::RebuildSummary>();
     g.subschema_for::<views::PartnerAnswer>();
     g.subschema_for::<views::AccountCreated>();
     g.subschema_for::<views::SessionOpened>();
@@ -499,6 +528,8 @@ fn operation(op: &Op, schemas: &Map<String, Value>) -> Value {
         if let Some(s) = schema {
             let media = if op.path == "/metrics" && *code == 200 {
                 "text/plain"
+            } else if op.path == "/v1/export" && *code == 200 {
+                "application/x-ndjson"
             } else {
                 "application/json"
             };

@@ -18,8 +18,15 @@ use tokio::sync::watch;
 /// The projection database the service keeps, and the generation its rows are
 /// at (`None` until the first catch-up).
 pub struct Projector {
-    /// The database (readers read it directly; the follower is its one writer).
+    /// The database (readers read it directly; whoever holds [`Projector::writer`]
+    /// is its one writer).
     pub db: ProjectionDb,
+    /// Held by whoever writes the rows: the follower for each step, an
+    /// administrative rebuild or check for its whole run, so that a catch-up
+    /// never writes into a generation a rebuild is replacing, nor moves rows a
+    /// check is comparing. An owned guard, so that a job on a blocking thread
+    /// keeps it even when its request is dropped.
+    pub writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     covered: watch::Sender<Option<Generation>>,
 }
 
@@ -31,7 +38,11 @@ impl Projector {
     pub fn open(data: &Path) -> Result<Projector, ReplayError> {
         let db = ProjectionDb::open(data)?;
         let (covered, _) = watch::channel(None);
-        Ok(Projector { db, covered })
+        Ok(Projector {
+            db,
+            writer: Default::default(),
+            covered,
+        })
     }
 
     /// The generation the follower last reached.

@@ -19,7 +19,7 @@ use super::answer;
 use super::caller::{Caller, Principal};
 use super::error::ApiError;
 use super::routes::{
-    accounts, commands, contracts, feed, lists, ops, partner, persons, proofs, replay,
+    accounts, admin, commands, contracts, feed, lists, ops, partner, persons, proofs, replay,
 };
 use super::state::{AppState, BODY_BYTES_MAX};
 use crate::app::auth::Role;
@@ -32,6 +32,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/v1/verify", get(ops::verify))
+        .route("/v1/projections/check", get(admin::check_projections))
+        .route("/v1/projections/rebuild", post(admin::rebuild))
+        .route("/v1/export", get(admin::export_log))
         .route("/v1/commands", post(commands::commands))
         .route("/v1/contracts/{id}/state", get(contracts::state))
         .route("/v1/contracts/{id}/balance", get(contracts::balance))
@@ -61,6 +64,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(state)
 }
+
+/// The routes of the administrative jobs that fold or verify the whole log
+/// before they answer.
+const ADMIN_JOB_ROUTES: &[&str] = &[
+    "/v1/verify",
+    "/v1/projections/check",
+    "/v1/projections/rebuild",
+];
+
+/// The bound of an administrative job's time (408 beyond), instead of
+/// `request_timeout`. Decision: a whole-log fold or verification of a large
+/// ledger takes longer than a read by nature, and a 408 would not stop the
+/// job (it finishes on its blocking thread, holding its turn); these routes
+/// are bounded instead by one job of a kind at a time, and by this hour
+/// against a job that never ends.
+const ADMIN_JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The bearer token of an `Authorization` header; the scheme is matched
 /// case-insensitively (RFC 9110 §11.1).
@@ -143,12 +162,17 @@ async fn authenticate(State(st): State<Arc<AppState>>, mut req: Request, next: N
             .into_response()
     } else {
         req.extensions_mut().insert(caller);
-        match tokio::time::timeout(st.request_timeout, next.run(req)).await {
+        let bound = if ADMIN_JOB_ROUTES.contains(&route.as_str()) {
+            ADMIN_JOB_TIMEOUT
+        } else {
+            st.request_timeout
+        };
+        match tokio::time::timeout(bound, next.run(req)).await {
             Ok(r) => json_error_body(r).await,
             Err(_) => ApiError::Timeout(format!(
                 "the request took longer than {} ms (request_timeout); nothing was appended \
                  unless the answer of a retry with the same Idempotency-Key says so",
-                st.request_timeout.as_millis()
+                bound.as_millis()
             ))
             .into_response(),
         }

@@ -39,6 +39,10 @@ pub struct Args {
     /// instead of the ledger's bound: for tests only.
     #[arg(long, hide = true, value_name = "N")]
     state_cache_entries_max: Option<usize>,
+    /// An administrative job, once started, waits while this file exists:
+    /// for tests only (a job seen running, without timing it).
+    #[arg(long, hide = true, value_name = "FILE")]
+    admin_hold_file: Option<PathBuf>,
     /// The id generator's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -119,6 +123,8 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
         checkpoint_signer,
         projector,
         closing: tokio::sync::watch::channel(false).0,
+        admin_jobs: Default::default(),
+        admin_hold_file: args.admin_hold_file.clone(),
     });
     if state.checkpoint_signer.is_some() {
         let every = Duration::from_secs(args.checkpoint_interval_seconds);

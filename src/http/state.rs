@@ -76,6 +76,11 @@ pub struct AppState {
     pub checkpoint_signer: Option<Arc<navigo_merkle::CheckpointSigner>>,
     /// The materialized projections, kept current by the service.
     pub projector: super::projector::Projector,
+    /// The administrative jobs running, one of a kind at a time.
+    pub admin_jobs: super::admin_jobs::AdminJobs,
+    /// A test hook (`serve --admin-hold-file`): an administrative job, once
+    /// started, waits while this file exists.
+    pub admin_hold_file: Option<PathBuf>,
     /// Set when the service stops: the pushed feeds, which never end on
     /// their own, end then, so that the graceful shutdown does not wait for
     /// their readers.

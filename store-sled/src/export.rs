@@ -31,8 +31,8 @@ pub struct ExportedRecord {
 /// The records of positions `next..=to`, each checked before it is returned;
 /// the first that does not check ends the iteration with
 /// [`StoreError::Corrupt`] naming its position.
-pub struct ExportRecords<'a> {
-    store: &'a SledStore,
+pub struct ExportRecords {
+    reader: ExportReader,
     next: u64,
     to: u64,
     /// The hash of the record before `next` (the genesis hash before 1).
@@ -40,15 +40,35 @@ pub struct ExportRecords<'a> {
     failed: bool,
 }
 
+/// What an export reads, detached from the store: the log's tree and its
+/// durable head when the reader was taken. It borrows nothing, so that an
+/// export runs on a thread of its own while the store keeps appending (sled
+/// reads are concurrent with the writer); the records appended since are not
+/// in its window.
+#[derive(Clone)]
+pub struct ExportReader {
+    tree: sled::Tree,
+    format: crate::format::Format,
+    head: u64,
+}
+
 impl SledStore {
+    /// A reader of the log for an export, fixed at the durable head now.
+    pub fn export_reader(&self) -> ExportReader {
+        ExportReader {
+            tree: self.tree.clone(),
+            format: self.format,
+            head: crate::committed(&self.head).position,
+        }
+    }
+
     /// The frontier of the stored Merkle tree of the first `size` records.
     ///
     /// # Errors
     /// A size beyond the durable head, or a node that cannot be read.
     pub fn tree_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
         self.within_head(size)?;
-        Frontier::of_stored(size, &merkle::Nodes::new(&self.tree))
-            .map_err(|e| StoreError::Storage(format!("the Merkle tree: {e}")))
+        self.export_reader().tree_frontier(size)
     }
 
     /// The records of positions `from..=to` for an export, checked one by one
@@ -57,7 +77,56 @@ impl SledStore {
     /// # Errors
     /// `from` is 0, `to` is beyond the durable head, or the record before
     /// `from`, whose hash the first record must link to, does not verify.
-    pub fn export_records(&self, from: u64, to: u64) -> Result<ExportRecords<'_>, StoreError> {
+    pub fn export_records(&self, from: u64, to: u64) -> Result<ExportRecords, StoreError> {
+        self.export_reader().export_records(from, to)
+    }
+}
+
+impl ExportReader {
+    /// The durable head's position when the reader was taken: the last
+    /// position it exports.
+    pub fn head_position(&self) -> u64 {
+        self.head
+    }
+
+    fn within_head(&self, size: u64) -> Result<(), StoreError> {
+        if size > self.head {
+            return Err(crate::tree_error(format!(
+                "a tree of {size} records asked of a log of {}",
+                self.head
+            )));
+        }
+        Ok(())
+    }
+
+    /// The stored Merkle tree's head of the first `size` records.
+    ///
+    /// # Errors
+    /// A size beyond the reader's head, or a node that cannot be read.
+    pub fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {
+        self.within_head(size)?;
+        let root = navigo_merkle::root(size, &merkle::Nodes::new(&self.tree))
+            .map_err(crate::tree_error)?;
+        Ok(navigo_merkle::TreeHead { size, root })
+    }
+
+    /// The frontier of the stored Merkle tree of the first `size` records.
+    ///
+    /// # Errors
+    /// A size beyond the reader's head, or a node that cannot be read.
+    pub fn tree_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
+        self.within_head(size)?;
+        Frontier::of_stored(size, &merkle::Nodes::new(&self.tree))
+            .map_err(|e| StoreError::Storage(format!("the Merkle tree: {e}")))
+    }
+
+    /// The records of positions `from..=to`, checked one by one as they are
+    /// read (see [`ExportRecords`]).
+    ///
+    /// # Errors
+    /// `from` is 0, `to` is beyond the reader's head, or the record before
+    /// `from`, whose hash the first record must link to, does not verify.
+    pub fn export_records(&self, from: u64, to: u64) -> Result<ExportRecords, StoreError> {
         if from == 0 {
             return Err(StoreError::Storage("positions start at 1".into()));
         }
@@ -67,7 +136,7 @@ impl SledStore {
             before => self.checked_record(before)?.0,
         };
         Ok(ExportRecords {
-            store: self,
+            reader: self.clone(),
             next: from,
             to,
             prev,
@@ -100,7 +169,7 @@ impl SledStore {
     }
 }
 
-impl ExportRecords<'_> {
+impl ExportRecords {
     /// The hash the next record must link to: the hash of the record before
     /// it (the genesis hash before position 1).
     pub fn prev_hash(&self) -> Hash {
@@ -109,7 +178,7 @@ impl ExportRecords<'_> {
 
     fn check(&self, position: u64) -> Result<ExportedRecord, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt { position, why };
-        let (hash, mut record) = self.store.checked_record(position)?;
+        let (hash, mut record) = self.reader.checked_record(position)?;
         let env = decode_record(&record).map_err(|e| corrupt(format!("undecodable: {e}")))?;
         if env.position != position {
             return Err(corrupt(format!(
@@ -125,7 +194,7 @@ impl ExportRecords<'_> {
         }
         let canonical = record.split_off(HASH_LEN);
         let index = navigo_merkle::stored_leaf_index(position - 1);
-        let stored_leaf = merkle::Nodes::new(&self.store.tree)
+        let stored_leaf = merkle::Nodes::new(&self.reader.tree)
             .read_hashes(&[index])
             .map_err(|e| corrupt(format!("its Merkle leaf cannot be read: {e}")))?;
         if stored_leaf.first() != Some(&navigo_merkle::leaf_hash(&canonical)) {
@@ -143,7 +212,7 @@ impl ExportRecords<'_> {
     }
 }
 
-impl Iterator for ExportRecords<'_> {
+impl Iterator for ExportRecords {
     type Item = Result<ExportedRecord, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {

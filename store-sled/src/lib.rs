@@ -644,6 +644,17 @@ impl SledStore {
         self.log_reader(from_position)()
     }
 
+    /// [`SledStore::read_all_parallel`] as a task that holds no borrow of the
+    /// store, its range fixed now (through the durable head), to run on
+    /// another thread while the store keeps serving: an administrative job of
+    /// the service reads the log without holding the writer.
+    pub fn detached_read_log(
+        &self,
+        from_position: u64,
+    ) -> impl FnOnce() -> Result<Vec<Envelope>, StoreError> + Send + 'static {
+        self.log_reader(from_position)
+    }
+
     /// The whole-log read of [`SledStore::read_all_parallel`], its range fixed
     /// now (through the durable head), to run on any thread.
     fn log_reader(

@@ -2,6 +2,7 @@
 //! routes to them.
 
 pub mod accounts;
+pub mod admin;
 pub mod commands;
 pub mod contracts;
 pub mod feed;

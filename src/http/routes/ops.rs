@@ -1,9 +1,10 @@
 //! Operations: liveness, readiness, metrics, the OpenAPI document and the
 //! verification of the chain.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -12,7 +13,7 @@ use navigo_store_sled::VerifyReport;
 use serde_json::Value;
 
 use crate::app::auth::Role;
-use crate::app::verify::verify_answer;
+use crate::app::verify::{verify_answer, verify_view};
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
 use crate::http::error::ApiError;
@@ -63,12 +64,41 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiErr
 /// blocking thread without the writer's lock, one at a time
 /// ([`crate::http::state::VERIFY_CONCURRENT_MAX`]), so that commands and reads
 /// go on meanwhile.
+///
+/// With `?shape=cli` the answer is the command line's (`verify --json`: the
+/// head with its recorded-at instant, the problem as the command line words
+/// it), so that `navigo-ledger verify` beside the service prints what it
+/// prints alone; without, the shape the route was published with.
 pub async fn verify(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, &[Role::Auditor], "verify the ledger")?;
-    answer::json(&verify_answer(&verify_detached(&st).await?))
+    let cli_shape = match (q.get("shape").map(String::as_str), q.len()) {
+        (None, 0) => false,
+        (Some("cli"), 1) => true,
+        (Some(other), 1) => {
+            return Err(ApiError::bad(
+                "shape",
+                format!("{other:?}: the only shape is cli (the command line's answer)"),
+            ))
+        }
+        _ => {
+            let k = q
+                .keys()
+                .find(|k| *k != "shape")
+                .cloned()
+                .unwrap_or_default();
+            return Err(ApiError::bad(&k, "unknown query parameter; use shape"));
+        }
+    };
+    let report = verify_detached(&st).await?;
+    if cli_shape {
+        answer::json(&verify_view(&report))
+    } else {
+        answer::json(&verify_answer(&report))
+    }
 }
 
 /// Runs the store's whole verification on a blocking thread, holding the
