@@ -231,6 +231,14 @@ fn pg_bin_serve_on_postgres_answers_a_command_and_a_read() {
         &[],
     );
     assert_eq!(status, 200, "{bans}");
+    // and the jobs that read sled's log off the ledger's lock refuse a
+    // PostgreSQL ledger (409), naming the command line's way instead.
+    let auditor = token(&place.data, "auditor-1", "auditor");
+    for path in ["/v1/export", "/v1/projections/check"] {
+        let (status, body) = request(&addr, "GET", path, Some(&auditor), None, &[]);
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(body.to_string().contains("--store"), "{path}: {body}");
+    }
     let _ = child.kill();
     let _ = child.wait();
     // and the command line reads the event from the database.
