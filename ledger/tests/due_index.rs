@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_events_schema::command::{AnnulEvent, ChangePayer};
+use navigo_events_schema::command::{AnnulEvent, ChangePayer, Suspend};
 use navigo_events_schema::event::TariffPublished;
 use navigo_events_schema::types::{Actor, ActorRole, Channel};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, Event, Money, StreamKind};
@@ -183,6 +183,45 @@ async fn payer_change(
         .unwrap()
 }
 
+/// A suspension of the `nth` active contract from its earliest date, with a
+/// resumption planned two months after the request (the clock resumes it).
+async fn suspension(
+    ledger: &mut Ledger<SledStore>,
+    nth: usize,
+    at: DateTime<Utc>,
+) -> Option<CommandEnvelope> {
+    use navigo_rules::contract::state::Status;
+    let contracts: Vec<Uuid> = ledger
+        .world()
+        .versions
+        .keys()
+        .filter(|s| s.kind == StreamKind::Contract)
+        .map(|s| s.id)
+        .collect();
+    let resume = at.date_naive() + Duration::days(60);
+    ledger
+        .read_paged(|w| {
+            let active: Vec<Uuid> = contracts
+                .iter()
+                .filter_map(|id| w.contract(*id))
+                .filter(|c| c.current_status() == Status::Active)
+                .map(|c| c.id)
+                .collect();
+            let id = *active.get(nth % active.len().max(1))?;
+            Some(agent_command(
+                at,
+                format!("test:suspend:{nth}"),
+                Command::Suspend(Suspend {
+                    contract_id: id,
+                    effective_date: None,
+                    planned_resumption: Some(resume),
+                }),
+            ))
+        })
+        .await
+        .unwrap()
+}
+
 /// Sends the planned commands one by one, from the `first`-th of the plan on,
 /// with an annulment or a payer change every [`CORRECTION_EVERY`] requests
 /// (refusals are fine); before each advance of the clock a [`Walk::Whole`]
@@ -205,10 +244,10 @@ async fn send_all(
             continue;
         }
         let at = p.at + Duration::milliseconds(1);
-        let correction = if i / CORRECTION_EVERY % 2 == 0 {
-            annulment(ledger, i, at).await
-        } else {
-            payer_change(ledger, i, at).await
+        let correction = match i / CORRECTION_EVERY % 3 {
+            0 => annulment(ledger, i, at).await,
+            1 => payer_change(ledger, i, at).await,
+            _ => suspension(ledger, i, at).await,
         };
         if let Some(cmd) = correction {
             // Refusals are fine (the clock may have moved the stream on).
@@ -235,6 +274,15 @@ async fn drive(dir: &Path, plan: &Plan, cache: usize, walk: Walk) -> (Vec<String
     assert!(
         matches!(outcome, navigo_sim::driver::Outcome::Accepted { .. }),
         "{outcome:?}"
+    );
+    // The steps read the catalogue: every date not computed again since is
+    // forgotten, the non-resident contracts' included.
+    let w = ledger.world();
+    assert!(
+        w.wakes.known() <= w.contracts.len() + w.residency.stateless.len(),
+        "{} dates known after a tariff change, {} contracts resident",
+        w.wakes.known(),
+        w.contracts.len()
     );
     let store = ledger.close().await.unwrap();
     let mut ledger = Ledger::open_with(store, Policy::default(), 7, cache)
@@ -290,7 +338,8 @@ proptest! {
             let (whole, whole_wakes) = drive(&whole_dir, &plan, usize::MAX, Walk::Whole).await;
             let _ = std::fs::remove_dir_all(&whole_dir);
             prop_assert!(whole.len() > 100, "seed {seed}: a log of some length ({})", whole.len());
-            for kind in ["EventAnnulled", "PayerChanged", "ContractSuspended", "DebitPresented"] {
+            let kinds = ["EventAnnulled", "PayerChanged", "ContractSuspended", "ContractResumed", "DebitPresented"];
+            for kind in kinds {
                 prop_assert!(
                     whole.iter().any(|e| e.contains(&format!("\"type\":\"{kind}\""))),
                     "seed {seed}: the population holds a {kind}"
