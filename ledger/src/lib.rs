@@ -317,7 +317,7 @@ impl<S: EventStore> Ledger<S> {
         seed: u64,
         state_cache_entries_max: usize,
     ) -> Result<Ledger<S>, LedgerError> {
-        let (world, opened) = open_world(&store, state_cache_entries_max).await?;
+        let (world, opened) = open_world(&store, &policy, state_cache_entries_max).await?;
         let ids = IdGen::new(mix(seed, world.position));
         Ok(Ledger {
             store,
@@ -448,8 +448,13 @@ impl<S: EventStore> Ledger<S> {
     pub async fn evict_if_over(&mut self) -> Result<(), LedgerError> {
         if self.world.resident_states() > self.state_cache_entries_max {
             self.commit_import().await?;
-            states::evict_if_over(&self.store, &mut self.world, self.state_cache_entries_max)
-                .await?;
+            evict_paged(
+                &self.store,
+                &mut self.world,
+                &self.policy,
+                self.state_cache_entries_max,
+            )
+            .await?;
             self.snapshot_position = self.world.position;
         }
         Ok(())
@@ -527,7 +532,10 @@ impl<S: EventStore> Ledger<S> {
     /// A store failure.
     pub async fn close(mut self) -> Result<S, LedgerError> {
         self.commit_import().await?;
-        if self.world.position > self.snapshot_position || !self.world.residency.dirty.is_empty() {
+        if self.world.position > self.snapshot_position
+            || !self.world.residency.dirty.is_empty()
+            || self.world.wakes.has_dirty()
+        {
             self.write_snapshot().await?;
         }
         Ok(self.store)
@@ -540,6 +548,7 @@ impl<S: EventStore> Ledger<S> {
     /// A store failure.
     pub async fn write_snapshot(&mut self) -> Result<u64, LedgerError> {
         self.commit_import().await?;
+        navigo_rules::billing::refresh_wakes(&mut self.world, &self.policy);
         states::flush(&self.store, &mut self.world, false).await?;
         self.snapshot_position = self.world.position;
         Ok(self.snapshot_position)
@@ -575,6 +584,7 @@ impl<S: EventStore> Ledger<S> {
         fold_from(
             &self.store,
             &mut self.world,
+            &self.policy,
             from,
             self.state_cache_entries_max,
         )
@@ -800,15 +810,23 @@ impl<S: EventStore> Ledger<S> {
     }
 
     /// The billing clock through `through`, run on the contracts a chunk of
-    /// [`CLOCK_CONTRACTS_PER_CHUNK`] at a time, in id order: each chunk is paged
-    /// in, its decisions judged and appended (or staged), and the cache evicted
-    /// before the next, so that the clock never holds every contract.
+    /// [`CLOCK_CONTRACTS_PER_CHUNK`] at a time, in id order: of each chunk,
+    /// the contracts due by `through` (their wake date is on or before it, or
+    /// unknown, [`navigo_rules::world::WakeIndex`]) are paged in, their
+    /// decisions judged and appended (or staged), their wake dates computed
+    /// again, and the cache evicted before the next chunk, so that the clock
+    /// holds one chunk at most and reads only the contracts it decides for.
     ///
     /// Decision: a contract's clock steps depend on that contract and the
     /// catalogue only, so each contract gets the decisions a whole-world run
     /// gives it; the order of different contracts' decisions in the log is by
     /// chunk, then by date, which any cache size gives alike (the chunk size is
     /// not the cache's), so a ledger replays to the same log whatever its cache.
+    /// The chunks are those of every contract, not of the due ones: a contract
+    /// that is not due has no step through `through` (its wake date is a lower
+    /// bound, `billing::wake_date`), so leaving it out of its chunk changes
+    /// nothing the chunk decides, and the log is the one a walk of every
+    /// contract appends, event for event and id for id.
     ///
     /// # Errors
     /// A store failure; what was appended before it stays appended.
@@ -818,24 +836,22 @@ impl<S: EventStore> Ledger<S> {
         through: NaiveDate,
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
+        use navigo_rules::billing::{advance_among, refresh_wakes, refresh_wakes_of};
         use std::ops::Bound;
         // The one id a judgment draws for its request, as `handle` draws it.
         let _ = self.ids.next(cmd.request_at);
+        refresh_wakes(&mut self.world, &self.policy);
         let mut from = Bound::Included(StreamId::contract(uuid::Uuid::nil()));
         let mut left = navigo_rules::billing::CLOCK_DECISIONS_PER_ADVANCE_MAX;
         let mut out = Vec::new();
         while left > 0 {
-            let ids: Vec<uuid::Uuid> = self
-                .world
-                .versions
-                .range((from, Bound::Unbounded))
-                .map(|(s, _)| *s)
-                .take_while(|s| s.kind == navigo_events_schema::StreamKind::Contract)
-                .take(CLOCK_CONTRACTS_PER_CHUNK)
-                .map(|s| s.id)
-                .collect();
-            let Some(last) = ids.last() else { break };
-            from = Bound::Excluded(StreamId::contract(*last));
+            let Some((last, ids)) = self.due_in_chunk(from, through) else {
+                break;
+            };
+            from = Bound::Excluded(StreamId::contract(last));
+            if ids.is_empty() {
+                continue;
+            }
             let streams = ids.iter().map(|id| StreamId::contract(*id)).collect();
             self.page_in(&streams).await?;
             let decisions = {
@@ -843,23 +859,54 @@ impl<S: EventStore> Ledger<S> {
                     policy: &self.policy,
                     ids: &mut self.ids,
                 };
-                navigo_rules::billing::advance_among(
-                    &self.world,
-                    &ids,
-                    through,
-                    cmd.request_at,
-                    &mut ctx,
-                    left,
-                )
+                advance_among(&self.world, &ids, through, cmd.request_at, &mut ctx, left)
             };
             left = left.saturating_sub(decisions.len());
             out.extend(
                 self.append_or_stage(decisions, cmd.request_at, mode)
                     .await?,
             );
+            // Every contract of the chunk is resident: those the decisions
+            // changed and those whose date was unknown get theirs now.
+            refresh_wakes_of(&mut self.world, ids, &self.policy);
             self.evict_if_over().await?;
         }
         Ok(out)
+    }
+
+    /// The next chunk of [`CLOCK_CONTRACTS_PER_CHUNK`] contracts from `from`,
+    /// in id order: its last contract, and those of it due by `through`.
+    /// `None` when no contract is left.
+    fn due_in_chunk(
+        &self,
+        from: std::ops::Bound<StreamId>,
+        through: NaiveDate,
+    ) -> Option<(uuid::Uuid, Vec<uuid::Uuid>)> {
+        let mut last = None;
+        let mut due = Vec::new();
+        let chunk = self
+            .world
+            .versions
+            .range((from, std::ops::Bound::Unbounded))
+            .map(|(s, _)| *s)
+            .take_while(|s| s.kind == navigo_events_schema::StreamKind::Contract)
+            .take(CLOCK_CONTRACTS_PER_CHUNK);
+        for s in chunk {
+            last = Some(s.id);
+            if self.world.wakes.is_due(s.id, through) {
+                due.push(s.id);
+            }
+        }
+        Some((last?, due))
+    }
+
+    /// Forgets every contract's wake date, so that the next advance of the
+    /// billing clock pages in every contract, as a ledger whose derived data
+    /// holds no dates does, and computes each date again (tests compare the
+    /// clock with and without the dates).
+    pub fn forget_wake_dates(&mut self) {
+        self.world.wakes.forget_all(std::iter::empty());
+        let _ = self.world.wakes.take_stale();
     }
 
     /// Stages decisions in the import batch when one is open (import mode), or
@@ -1210,7 +1257,8 @@ impl<S: EventStore> Ledger<S> {
             }
             Ok(None) => Ok(()),
             Err(e) => {
-                let (world, _) = open_world(&self.store, self.state_cache_entries_max).await?;
+                let (world, _) =
+                    open_world(&self.store, &self.policy, self.state_cache_entries_max).await?;
                 self.world = world;
                 Err(e.into())
             }
@@ -1310,12 +1358,14 @@ impl<S: EventStore> Ledger<S> {
 /// A storage failure or a corrupt record.
 async fn open_world<S: EventStore>(
     store: &S,
+    policy: &Policy,
     state_cache_entries_max: usize,
 ) -> Result<(World, Opened), LedgerError> {
     let mut opened = Opened::default();
     let mut world = match states::load(store).await? {
-        Some(Ok(world)) => {
+        Some(Ok(mut world)) => {
             opened.snapshot_position = Some(world.position);
+            states::load_wakes(store, &mut world, policy_fingerprint(policy)).await?;
             world
         }
         Some(Err(refused)) => {
@@ -1324,10 +1374,46 @@ async fn open_world<S: EventStore>(
         }
         None => states::start_rebuild(store).await?,
     };
+    world.wakes.policy = policy_fingerprint(policy);
     states::warm(store, &mut world, state_cache_entries_max).await?;
     let from = world.position + 1;
-    opened.tail_events = fold_from(store, &mut world, from, state_cache_entries_max).await?;
+    opened.tail_events =
+        fold_from(store, &mut world, policy, from, state_cache_entries_max).await?;
+    navigo_rules::billing::refresh_wakes(&mut world, policy);
     Ok((world, opened))
+}
+
+/// The fingerprint of a policy the wake dates are stored under: the first
+/// eight bytes of BLAKE3 of its debug form, so that dates computed under other
+/// delays are computed again rather than trusted.
+///
+/// Decision: the debug form names every field with its value; a change of that
+/// form between builds makes every stored date unknown, which costs one walk of
+/// every contract at the next advance, never a missed step.
+fn policy_fingerprint(policy: &Policy) -> u64 {
+    let hash = blake3::hash(format!("{policy:?}").as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_be_bytes(head)
+}
+
+/// [`states::evict_if_over`], after computing the wake dates the world forgot
+/// (a state is written and dropped with its date, so that the clock need not
+/// page it in again to learn it).
+///
+/// # Errors
+/// A store failure.
+async fn evict_paged<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    policy: &Policy,
+    state_cache_entries_max: usize,
+) -> Result<(), StoreError> {
+    if world.resident_states() > state_cache_entries_max {
+        navigo_rules::billing::refresh_wakes(world, policy);
+        states::evict_if_over(store, world, state_cache_entries_max).await?;
+    }
+    Ok(())
 }
 
 /// Folds the stored events from `from` on into `world`; returns how many.
@@ -1337,6 +1423,7 @@ async fn open_world<S: EventStore>(
 async fn fold_from<S: EventStore>(
     store: &S,
     world: &mut World,
+    policy: &Policy,
     from: u64,
     state_cache_entries_max: usize,
 ) -> Result<u64, StoreError> {
@@ -1344,7 +1431,7 @@ async fn fold_from<S: EventStore>(
     let mut all = store.read_all(from);
     while let Some(env) = next_envelope(&mut all).await {
         fold_stored(store, world, &env?).await?;
-        states::evict_if_over(store, world, state_cache_entries_max).await?;
+        evict_paged(store, world, policy, state_cache_entries_max).await?;
         n += 1;
     }
     Ok(n)

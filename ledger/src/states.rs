@@ -23,6 +23,7 @@
 //! | `s` ‖ first stream key of the chunk | a chunk of stream rows ([`STREAM_ROW_BYTES`] each) |
 //! | `e` ‖ index tag ‖ first index key of the chunk | a chunk of edge rows |
 //! | `g` ‖ campaign id | the campaign |
+//! | `w` ‖ contract id | the contract's wake date ([`wake_payload`]) |
 //!
 //! Versions and index edges are many (about two streams and three edges per
 //! contract) and tiny, so they are stored in chunks of many rows, one frame
@@ -47,7 +48,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use navigo_events_schema::event::CampaignPublished;
 use navigo_events_schema::{Hash, StreamId, StreamKind};
 use navigo_rules::world::{IndexKind, PagedState, World};
@@ -63,7 +64,12 @@ pub const STATES_SPACE: &str = "world-states";
 /// state (`ContractState`, `PersonState` and what they hold) or of [`Meta`]
 /// changes, so that entries of older states are refused and rebuilt, never
 /// misread.
-pub const STATE_SCHEMA_VERSION: u32 = 3;
+///
+/// Version 3 stored versions and edges in chunks; version 4 added the wake
+/// dates (`w` entries): a binary of an earlier version would change states
+/// without writing their dates, so it must not read (nor keep writing) a
+/// space of version 4, and an older space is rebuilt.
+pub const STATE_SCHEMA_VERSION: u32 = 4;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default: enough for a ledger of about 30,000
@@ -98,6 +104,7 @@ const PERSON: u8 = b'p';
 const STREAMS_CHUNK: u8 = b's';
 const EDGES_CHUNK: u8 = b'e';
 const CAMPAIGN: u8 = b'g';
+const WAKE: u8 = b'w';
 const FRAME_HEADER_BYTES: usize = 4 + 32;
 
 /// What the meta entry says: the position the entries cover and the record
@@ -300,6 +307,7 @@ pub async fn flush<S: EventStore>(
             entries.push((key, Some(value)));
         }
     }
+    write_wakes(world, &mut entries);
     let meta = Meta {
         position: world.position,
         head_hash: world.head_hash,
@@ -314,6 +322,86 @@ pub async fn flush<S: EventStore>(
     r.dirty_versions.clear();
     r.new_edges.clear();
     r.chunk_starts.extend(starts);
+    Ok(())
+}
+
+fn wake_key(id: Uuid) -> Vec<u8> {
+    let mut k = vec![WAKE];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The payload of a contract's wake date: the catalogue stream's version and
+/// the policy's fingerprint it was computed under (u64 BE each), then the date
+/// as days from the common era (i32 BE), absent when the contract has no step.
+pub fn wake_payload(catalogue_version: u64, policy: u64, wake: Option<NaiveDate>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 8 + 4);
+    out.extend_from_slice(&catalogue_version.to_be_bytes());
+    out.extend_from_slice(&policy.to_be_bytes());
+    if let Some(d) = wake {
+        out.extend_from_slice(&d.num_days_from_ce().to_be_bytes());
+    }
+    out
+}
+
+/// The date a wake payload holds when it was computed under this catalogue
+/// version and policy; `None` otherwise, or when malformed.
+fn wake_of(payload: &[u8], catalogue_version: u64, policy: u64) -> Option<Option<NaiveDate>> {
+    let (basis, date) = payload.split_at_checked(16)?;
+    if basis[..8] != catalogue_version.to_be_bytes() || basis[8..] != policy.to_be_bytes() {
+        return None;
+    }
+    if date.is_empty() {
+        return Some(None);
+    }
+    let days = i32::from_be_bytes(<[u8; 4]>::try_from(date).ok()?);
+    NaiveDate::from_num_days_from_ce_opt(days).map(Some)
+}
+
+/// The entries of the wake dates that changed since the last flush: written
+/// under the catalogue version and policy of the world, or removed when the
+/// date is unknown (it is computed again when the contract is next paged in).
+fn write_wakes(world: &mut World, entries: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+    let catalogue_version = world.version(StreamId::catalogue());
+    let policy = world.wakes.policy;
+    for id in world.wakes.take_dirty() {
+        let key = wake_key(id);
+        let value = world
+            .wakes
+            .get(id)
+            .map(|wake| frame(&key, &wake_payload(catalogue_version, policy, wake)));
+        entries.push((key, value));
+    }
+}
+
+/// Loads the stored wake dates computed under the world's catalogue version
+/// and `policy` (the ledger's fingerprint of its policy) into `world`.
+///
+/// Decision: a wake entry that does not verify, or was computed under another
+/// catalogue or policy, is left out rather than refusing the whole space: a
+/// contract without a date is due at the next advance, which pages it in and
+/// computes its date again, so a missing date costs a page-in, never a step.
+///
+/// # Errors
+/// A store failure.
+pub async fn load_wakes<S: EventStore>(
+    store: &S,
+    world: &mut World,
+    policy: u64,
+) -> Result<(), StoreError> {
+    world.wakes.policy = policy;
+    let catalogue_version = world.version(StreamId::catalogue());
+    for (key, value) in store.scan_derived_entries(STATES_SPACE, &[WAKE]).await? {
+        let Ok(id) = Uuid::from_slice(&key[1..]) else {
+            continue;
+        };
+        let wake = unframe(&key, &value)
+            .ok()
+            .and_then(|p| wake_of(p, catalogue_version, policy));
+        if let Some(wake) = wake {
+            world.wakes.load(id, wake);
+        }
+    }
     Ok(())
 }
 

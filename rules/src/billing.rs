@@ -33,6 +33,7 @@ use crate::contract::charges::{
 use crate::contract::state::{ContractState, Status};
 use crate::contract::{timing, transitions};
 use crate::decision::{Context, Decision};
+use crate::policy::Policy;
 use crate::rulebook;
 use crate::world::World;
 
@@ -262,10 +263,9 @@ fn next_step(
     world: &World,
     c: &ContractState,
     through: NaiveDate,
-    ctx: &Context<'_>,
+    policy: &Policy,
     memo: &mut OwedMemo,
 ) -> Option<(NaiveDate, Step)> {
-    let policy = ctx.policy;
     let mut best: Option<(NaiveDate, Step)> = None;
     let mut offer = |date: NaiveDate, step: Step| {
         if date <= through
@@ -346,6 +346,55 @@ fn next_step(
         offer(status_from.max(c.last_event_date), Step::RefundCredit);
     }
     best
+}
+
+/// A contract's wake date: the date of the earliest step the clock would take
+/// for it with no upper bound (`None`: no step at all, whatever the date).
+///
+/// Decision: it is never later than the date of a step [`advance_among`]
+/// decides for the contract through any date, so that an advance may leave out
+/// every contract whose wake date is after its bound. [`next_step`] under a
+/// bound offers the same candidate steps as without one, less those dated after
+/// the bound: each candidate's date is read from the contract alone, and
+/// [`next_debit`] scans the months in order from the same first month and
+/// stops at the first debit it can compose or at the bound (a debit date grows
+/// with its month), so under a bound it finds the unbounded debit when that one
+/// is within the bound and none otherwise. The earliest candidate overall, when
+/// within the bound, is therefore the earliest under it, and beyond the bound
+/// there is none: the bounded step is the unbounded one or nothing. A step that
+/// cannot be decided yet (no price, no payment method) keeps its date, so the
+/// contract stays due and waits at every advance as it would in a walk of
+/// every contract. Only the contract, the catalogue and the policy are read:
+/// the date changes with the contract's events and the catalogue's.
+pub fn wake_date(world: &World, c: &ContractState, policy: &Policy) -> Option<NaiveDate> {
+    let mut memo = OwedMemo::default();
+    next_step(world, c, NaiveDate::MAX, policy, &mut memo).map(|(date, _)| date)
+}
+
+/// Computes the wake date of every contract whose date the world forgot since
+/// the last refresh ([`crate::world::WakeIndex`]).
+pub fn refresh_wakes(world: &mut World, policy: &Policy) {
+    let stale = world.wakes.take_stale();
+    refresh_wakes_of(world, stale, policy);
+}
+
+/// Computes the wake date of the contracts `ids` that the world holds, or
+/// knows to hold no state; the others stay unknown (due) until paged in.
+pub fn refresh_wakes_of(world: &mut World, ids: impl IntoIterator<Item = Uuid>, policy: &Policy) {
+    let computed: Vec<(Uuid, Option<NaiveDate>)> = ids
+        .into_iter()
+        .filter_map(|id| match world.contracts.get(&id) {
+            Some(c) => Some((id, wake_date(world, c, policy))),
+            None => world
+                .residency
+                .stateless
+                .contains(&StreamId::contract(id))
+                .then_some((id, None)),
+        })
+        .collect();
+    for (id, wake) in computed {
+        world.wakes.set(id, wake);
+    }
 }
 
 fn clock_event(id: Uuid, correlation: Uuid, date: NaiveDate, event: Event) -> NewEvent {
@@ -686,7 +735,7 @@ fn forecast_of<'w>(
     // (the look-ahead is one fold; the ledger checks again as it appends).
     let mut changed_contracts = BTreeSet::new();
     for c in seeds {
-        if let Some((d, s)) = next_step(world, c, through, ctx, &mut memo) {
+        if let Some((d, s)) = next_step(world, c, through, ctx.policy, &mut memo) {
             queue.insert((d, s.rank(), c.id));
             steps.insert(c.id, (d, s.rank(), s));
         }
@@ -722,7 +771,7 @@ fn forecast_of<'w>(
         }
         out.push(decision);
         if let Some(c) = scratch.contracts.get(&id) {
-            if let Some((d, s)) = next_step(&scratch, c, through, ctx, &mut memo) {
+            if let Some((d, s)) = next_step(&scratch, c, through, ctx.policy, &mut memo) {
                 queue.insert((d, s.rank(), id));
                 steps.insert(id, (d, s.rank(), s));
             }

@@ -209,6 +209,103 @@ impl Residency {
     }
 }
 
+/// Each contract's wake date: the date of the earliest step the billing clock
+/// would take for it with no upper bound (`billing::wake_date`), so that an
+/// advance through a date pages in only the contracts due by then.
+///
+/// A contract is in one of three cases: a date (its earliest step), no date
+/// (no step at all: it is left out of every advance until its state or the
+/// catalogue changes), or unknown (absent from the index: its state changed
+/// and the date was not computed yet, the catalogue changed, or the derived
+/// data it was opened from holds no date for it). An unknown contract is due:
+/// the clock pages it in, decides for it as a whole walk would, and computes
+/// its date. The world only forgets dates (it holds no policy and no rule);
+/// the ledger computes them (`billing::refresh_wakes`).
+#[derive(Debug, Clone, Default)]
+pub struct WakeIndex {
+    /// The known dates, by contract (`None`: no step).
+    dates: BTreeMap<Uuid, Option<NaiveDate>>,
+    /// Contracts whose date was forgotten since the last refresh (they were
+    /// resident when it was: their state had just changed).
+    stale: BTreeSet<Uuid>,
+    /// Contracts whose date changed (or was forgotten) since the derived store
+    /// was last written.
+    dirty: BTreeSet<Uuid>,
+    /// The fingerprint of the policy the dates were computed under (set by the
+    /// ledger; the dates depend on the policy's delays).
+    pub policy: u64,
+}
+
+impl WakeIndex {
+    /// The date of a contract: `None` when unknown, `Some(None)` when it has no
+    /// step.
+    pub fn get(&self, id: Uuid) -> Option<Option<NaiveDate>> {
+        self.dates.get(&id).copied()
+    }
+
+    /// Whether the clock must page a contract in for an advance through
+    /// `through`: its date is on or before it, or unknown.
+    pub fn is_due(&self, id: Uuid, through: NaiveDate) -> bool {
+        match self.get(id) {
+            None => true,
+            Some(wake) => wake.is_some_and(|d| d <= through),
+        }
+    }
+
+    /// Records a computed date (`None`: no step).
+    pub fn set(&mut self, id: Uuid, wake: Option<NaiveDate>) {
+        self.stale.remove(&id);
+        if self.dates.insert(id, wake) != Some(wake) {
+            self.dirty.insert(id);
+        }
+    }
+
+    /// Records a date read from the derived store (it is stored already).
+    pub fn load(&mut self, id: Uuid, wake: Option<NaiveDate>) {
+        self.dates.insert(id, wake);
+    }
+
+    /// Forgets a contract's date: its state changed.
+    pub fn forget(&mut self, id: Uuid) {
+        self.dates.remove(&id);
+        self.stale.insert(id);
+        self.dirty.insert(id);
+    }
+
+    /// Forgets every date (the catalogue changed, or a caller wants the next
+    /// advance to walk every contract); `resident` are the contracts whose
+    /// date the next refresh can compute at once.
+    pub fn forget_all(&mut self, resident: impl Iterator<Item = Uuid>) {
+        self.dates.clear();
+        self.stale.extend(resident);
+    }
+
+    /// Takes the contracts forgotten since the last call.
+    pub fn take_stale(&mut self) -> BTreeSet<Uuid> {
+        std::mem::take(&mut self.stale)
+    }
+
+    /// Takes the contracts whose stored date is to be written again.
+    pub fn take_dirty(&mut self) -> BTreeSet<Uuid> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Whether some date is to be written to the derived store.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// The contracts with a known date or known to have no step.
+    pub fn known(&self) -> usize {
+        self.dates.len()
+    }
+
+    /// The contracts with a step, with its date, in id order.
+    pub fn with_step(&self) -> impl Iterator<Item = (Uuid, NaiveDate)> + '_ {
+        self.dates.iter().filter_map(|(id, d)| d.map(|d| (*id, d)))
+    }
+}
+
 /// A state read from the derived store ([`World::insert_paged`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PagedState {
@@ -257,6 +354,8 @@ pub struct World {
     pub head_recorded_at: Option<DateTime<Utc>>,
     /// What a paged world knows of the states it does not hold.
     pub residency: Residency,
+    /// Each contract's wake date (a paged world's; see [`WakeIndex`]).
+    pub wakes: WakeIndex,
 }
 
 impl World {
@@ -698,6 +797,14 @@ impl World {
                 self.residency.stateless.remove(&env.stream);
                 self.residency.touch(env.stream);
             }
+            // The clock's steps read the contract and the catalogue only: a
+            // contract's event changes its own date, a catalogue event every
+            // contract's.
+            match env.stream.kind {
+                StreamKind::Contract => self.wakes.forget(env.stream.id),
+                StreamKind::Catalogue => self.wakes.forget_all(self.contracts.keys().copied()),
+                StreamKind::Person | StreamKind::Campaign => {}
+            }
         }
     }
 
@@ -728,6 +835,7 @@ impl World {
             head_hash: self.head_hash,
             head_recorded_at: self.head_recorded_at,
             residency: Residency::default(),
+            wakes: WakeIndex::default(),
         }
     }
 
