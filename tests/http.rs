@@ -14,15 +14,7 @@ use serde_json::{json, Value};
 fn http_authorization_matrix_every_role_against_every_endpoint() {
     let s = start("matrix");
     let customer = s.customer();
-    let roles: [(&str, Option<&str>); 7] = [
-        ("agent", Some(&s.agent)),
-        ("reference", Some(&s.reference)),
-        ("auditor", Some(&s.auditor)),
-        ("system", Some(&s.system)),
-        ("partner", Some(&s.partner)),
-        ("customer", Some(&customer)),
-        ("none", None),
-    ];
+    let roles = s.callers(&customer);
     let clock = json!({"request_at": NOW, "command": {"type": "AdvanceClock", "to": "2027-10-01"}})
         .to_string();
     let partner = json!({"client_number": "NV00000001", "birth_date": "1985-03-14"}).to_string();

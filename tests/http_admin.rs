@@ -63,15 +63,7 @@ fn local_export(data: &Path, args: &[&str]) -> String {
 fn http_admin_routes_role_cells_and_answers_as_the_command_line_gives_them() {
     let s = start("admin-cells");
     let customer = s.customer();
-    let roles: [(&str, Option<&str>); 7] = [
-        ("agent", Some(&s.agent)),
-        ("reference", Some(&s.reference)),
-        ("auditor", Some(&s.auditor)),
-        ("system", Some(&s.system)),
-        ("partner", Some(&s.partner)),
-        ("customer", Some(&customer)),
-        ("none", None),
-    ];
+    let roles = s.callers(&customer);
     // Each route, and the roles docs/roles.md gives it.
     let cells: [(&str, &str, &[&str]); 3] = [
         ("GET", "/v1/projections/check", &["auditor", "system"]),

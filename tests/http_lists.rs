@@ -322,15 +322,7 @@ fn stream_status(addr: &str, token: Option<&str>) -> u16 {
 fn http_list_stream_and_materialized_routes_role_cells_over_http() {
     let s = start("lists-roles");
     let customer = s.customer();
-    let roles: [(&str, Option<&str>); 7] = [
-        ("agent", Some(&s.agent)),
-        ("auditor", Some(&s.auditor)),
-        ("system", Some(&s.system)),
-        ("partner", Some(&s.partner)),
-        ("reference", Some(&s.reference)),
-        ("customer", Some(&customer)),
-        ("none", None),
-    ];
+    let roles = s.callers(&customer);
     let state = format!("/v1/contracts/{CONTRACT_A}/state?source=materialized");
     let calendar = format!("/v1/contracts/{CONTRACT_A}/calendar?source=materialized");
     let bans = format!("/v1/persons/{PERSON_A}/bans?source=materialized");

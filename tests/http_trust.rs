@@ -685,15 +685,7 @@ fn http_checkpoints_and_proofs_every_role_cell_by_cell_over_http() {
     assert_eq!(code, 0, "{public}");
     let against = json!({"checkpoint": v["signed_note"], "public_key": public.trim()}).to_string();
     let customer = s.customer();
-    let roles: [(&str, Option<&str>); 7] = [
-        ("agent", Some(&s.agent)),
-        ("auditor", Some(&s.auditor)),
-        ("system", Some(&s.system)),
-        ("partner", Some(&s.partner)),
-        ("reference", Some(&s.reference)),
-        ("customer", Some(&customer)),
-        ("none", None),
-    ];
+    let roles = s.callers(&customer);
     let stream = format!("/v1/proofs/streams/{CONTRACT_A}");
     // (method, path, body, the roles answered, their status)
     let cells: [(&str, &str, &str, &[&str], u16); 7] = [

@@ -8,8 +8,8 @@ use std::io::Write;
 
 use base64::Engine as _;
 use navigo_merkle::{leaf_hash, Frontier};
-use navigo_store::{EventStore, StoreError};
-use navigo_store_sled::export::{ExportReader, ExportedRecord};
+use navigo_store::{EventStore, ExportedRecord, StoreError};
+use navigo_store_sled::export::ExportReader;
 use serde::{Deserialize, Serialize};
 
 use super::error::BadInput;
@@ -126,13 +126,7 @@ pub async fn export(
         for r in chunk {
             prev = r.hash;
             next = r.position + 1;
-            lines.record(&ExportedRecord {
-                position: r.position,
-                stream: r.stream,
-                stream_seq: r.stream_seq,
-                hash: r.hash,
-                canonical: r.canonical,
-            })?;
+            lines.record(&r)?;
         }
     }
     lines.finish(header, to, &root)

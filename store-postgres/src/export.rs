@@ -5,9 +5,10 @@
 //! binary writes the same export lines from either backend.
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{decode_record, Hash, StreamId};
+use navigo_events_schema::{decode_record, Hash};
 use navigo_merkle::{Frontier, HashReader, MerkleError};
 use navigo_store::check::{check_hash, gap};
+pub use navigo_store::ExportedRecord;
 use navigo_store::StoreError;
 
 use crate::error::{pg, pool, to_i64, to_u64};
@@ -16,21 +17,6 @@ use crate::PgStore;
 
 /// Records one [`PgStore::export_chunk`] reads at most.
 pub const EXPORT_CHUNK_RECORDS: u64 = 1_024;
-
-/// One record as an export writes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportedRecord {
-    /// Its position in the log.
-    pub position: u64,
-    /// Its stream.
-    pub stream: StreamId,
-    /// Its sequence in the stream.
-    pub stream_seq: u64,
-    /// Its BLAKE3 hash (of `canonical`), the chain's link.
-    pub hash: Hash,
-    /// The canonical JSON the hash, and the Merkle leaf, cover.
-    pub canonical: Vec<u8>,
-}
 
 impl PgStore {
     /// The frontier of the stored Merkle tree of the first `size` records.

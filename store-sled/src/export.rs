@@ -5,28 +5,14 @@
 //! frontier of the records before it).
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{decode_record, Hash, StreamId};
+use navigo_events_schema::{decode_record, Hash};
 use navigo_merkle::{Frontier, HashReader};
+pub use navigo_store::ExportedRecord;
 use navigo_store::StoreError;
 
 use crate::batch::storage_at;
 use crate::read::{check_hash, unframe_at};
 use crate::{keys, merkle, SledStore};
-
-/// One record as an export writes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportedRecord {
-    /// Its position in the log.
-    pub position: u64,
-    /// Its stream.
-    pub stream: StreamId,
-    /// Its sequence in the stream.
-    pub stream_seq: u64,
-    /// Its BLAKE3 hash (of `canonical`), the chain's link.
-    pub hash: Hash,
-    /// The canonical JSON the hash, and the Merkle leaf, cover.
-    pub canonical: Vec<u8>,
-}
 
 /// The records of positions `next..=to`, each checked before it is returned;
 /// the first that does not check ends the iteration with

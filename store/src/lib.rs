@@ -27,6 +27,22 @@ pub use navigo_events_schema::append::{AppendRequest, ExpectedVersion};
 use navigo_events_schema::{Envelope, Hash, StreamId};
 use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
 
+/// One record as an export writes it, read from either backend: each
+/// checked (hash, position, link, Merkle leaf) before it is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedRecord {
+    /// Its position in the log.
+    pub position: u64,
+    /// Its stream.
+    pub stream: StreamId,
+    /// Its sequence in the stream.
+    pub stream_seq: u64,
+    /// Its BLAKE3 hash (of `canonical`), the chain's link.
+    pub hash: Hash,
+    /// The canonical JSON the hash, and the Merkle leaf, cover.
+    pub canonical: Vec<u8>,
+}
+
 pub mod assign;
 pub mod check;
 #[cfg(feature = "conformance")]

@@ -246,6 +246,20 @@ impl Server {
         self.child = child;
         self.addr = addr;
     }
+    /// Every caller a role matrix puts to a route, by role name: the five
+    /// API roles' tokens, a customer's session (`customer`, from
+    /// [`Server::customer`]) and no credential (`none`).
+    pub fn callers<'a>(&'a self, customer: &'a str) -> [(&'static str, Option<&'a str>); 7] {
+        [
+            ("agent", Some(&self.agent)),
+            ("reference", Some(&self.reference)),
+            ("auditor", Some(&self.auditor)),
+            ("system", Some(&self.system)),
+            ("partner", Some(&self.partner)),
+            ("customer", Some(customer)),
+            ("none", None),
+        ]
+    }
     pub fn customer(&self) -> String {
         let (s, v) = self.post(
             "/v1/sessions",
