@@ -18,7 +18,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use navigo_events_schema::command::{AnnulEvent, ChangePayer, Suspend};
 use navigo_events_schema::event::TariffPublished;
-use navigo_events_schema::types::{Actor, ActorRole, Channel};
+use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Envelope, Event, Money, StreamKind};
 use navigo_ledger_core::states::{Refused, STATES_SPACE, STATE_SCHEMA_VERSION};
 use navigo_ledger_core::{ClockMode, Ledger, StateRef};
@@ -34,7 +34,7 @@ use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use population::{builtin_at, fresh_dir, open_store, plan, rt};
+use population::{agent_command, builtin_at, fresh_dir, open_store, plan, rt};
 
 /// The caches the clock is compared under: a handful of states (every chunk
 /// paged in and out), a few dozen, and every state.
@@ -91,21 +91,6 @@ fn tariff_change(at: DateTime<Utc>) -> CommandEnvelope {
 /// Planned requests between two corrections (an annulment or a payer change)
 /// the tests add to the population.
 const CORRECTION_EVERY: usize = 23;
-
-/// An agent at `at`, with an idempotency key of its own.
-fn agent_command(at: DateTime<Utc>, key: String, command: Command) -> CommandEnvelope {
-    CommandEnvelope {
-        request_at: at,
-        actor: Actor {
-            role: ActorRole::Agent,
-            id: "A1".into(),
-        },
-        channel: Some(Channel::Agency),
-        idempotency_key: Some(key),
-        expected_version: None,
-        command,
-    }
-}
 
 /// An annulment of the `nth` annullable event of the contract streams (not a
 /// stream's opening event nor an annulment), read from the log.

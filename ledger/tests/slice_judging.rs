@@ -6,13 +6,17 @@
 //! whole world folded with every history: the decisions (or refusals) are the
 //! same.
 
+// Only the agent's command of the population's helpers is used here.
+#[allow(dead_code)]
+mod population;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::{AnnulEvent, ChangePayer};
-use navigo_events_schema::types::{Actor, ActorRole, Channel};
+use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Command, CommandEnvelope, Event};
 use navigo_ledger_core::{histories, ClockMode, Ledger};
 use navigo_rules::decision::Context;
@@ -24,6 +28,7 @@ use navigo_sim::driver::{resolve, send};
 use navigo_sim::generate::{generate, PopulationConfig, Step};
 use navigo_store::{EventStore, Limits, ManualClock};
 use navigo_store_sled::SledStore;
+use population::agent_command;
 use uuid::Uuid;
 
 fn builtin_at() -> DateTime<Utc> {
@@ -39,20 +44,6 @@ fn judge(world: &World, cmd: &CommandEnvelope) -> String {
         ids: &mut ids,
     };
     format!("{:?}", handle(world, cmd, &mut ctx))
-}
-
-fn agent(at: DateTime<Utc>, key: String, command: Command) -> CommandEnvelope {
-    CommandEnvelope {
-        request_at: at,
-        actor: Actor {
-            role: ActorRole::Agent,
-            id: "A1".into(),
-        },
-        channel: Some(Channel::Agency),
-        idempotency_key: Some(key),
-        expected_version: None,
-        command,
-    }
 }
 
 #[test]
@@ -139,7 +130,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
             .map(|c| (c.id, c.payer))
             .next()
             .expect("another contract in force");
-        let fraud = agent(
+        let fraud = agent_command(
             at - chrono::Duration::seconds(1),
             "fraud".into(),
             Command::EstablishFraud(navigo_events_schema::command::EstablishFraud {
@@ -162,7 +153,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
             .filter(|c| c.current_status() == navigo_rules::contract::state::Status::Active)
             .find_map(|c| c.debits.iter().next_back().map(|(m, _)| (c.id, *m)))
             .expect("a debited contract");
-        let mut reject = agent(
+        let mut reject = agent_command(
             at,
             "reject".into(),
             Command::RecordDebitRejected(navigo_events_schema::command::RecordDebitRejected {
@@ -179,7 +170,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
         compare(&ledger, &reject).await;
         send(&mut ledger, &reject).await.unwrap();
         let later = at + chrono::Duration::days(45);
-        let mut advance = agent(
+        let mut advance = agent_command(
             later,
             "advance".into(),
             Command::AdvanceClock(navigo_events_schema::command::AdvanceClock {
@@ -202,7 +193,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
             .collect();
         assert!(rules.len() >= 2, "a fraud ban and an unpaid ban: {rules:?}");
         for (i, person) in persons.iter().enumerate() {
-            let change = agent(
+            let change = agent_command(
                 at,
                 format!("payer-{i}"),
                 Command::ChangePayer(ChangePayer {
@@ -222,7 +213,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
             sub.holder = persons[(i + 1) % persons.len()];
             compare(
                 &ledger,
-                &agent(at, format!("sub-{i}"), Command::Subscribe(sub)),
+                &agent_command(at, format!("sub-{i}"), Command::Subscribe(sub)),
             )
             .await;
             compared += 2;
@@ -232,7 +223,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
         for e in &events {
             if kinds.insert(e.event.type_name()) || matches!(e.event, Event::ContractTerminated(_))
             {
-                let annul = agent(
+                let annul = agent_command(
                     at,
                     format!("annul-{}", e.position),
                     Command::AnnulEvent(AnnulEvent {

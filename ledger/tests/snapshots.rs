@@ -29,7 +29,7 @@ use navigo_store::{DerivedBatch, EventStore};
 use navigo_store_sled::SledStore;
 use proptest::prelude::*;
 
-use population::{builtin_at, fresh_dir, open_store, plan, rt};
+use population::{agent_command, builtin_at, fresh_dir, open_store, plan, rt};
 
 /// Everything a world holds but its histories and keys, as comparable bytes: the
 /// snapshot's own encoding (states, indexes, versions, head) and the catalogue.
@@ -67,21 +67,15 @@ fn annulment(
         .filter(|e| world.contract(e.stream.id).is_some())
         .collect();
     let target = annullable.get(nth % annullable.len().max(1))?;
-    Some(CommandEnvelope {
-        request_at: at,
-        actor: Actor {
-            role: ActorRole::Agent,
-            id: "A1".into(),
-        },
-        channel: Some(Channel::Agency),
-        idempotency_key: Some(format!("annul-{nth}")),
-        expected_version: None,
-        command: Command::AnnulEvent(AnnulEvent {
+    Some(agent_command(
+        at,
+        format!("annul-{nth}"),
+        Command::AnnulEvent(AnnulEvent {
             stream: target.stream,
             event_id: target.event_id,
             reason: "a correction".into(),
         }),
-    })
+    ))
 }
 
 /// A payer change of the `nth` contract in force paid by direct debit, to

@@ -5,9 +5,9 @@
 //! binary writes the same export lines from either backend.
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{decode_record, Hash};
+use navigo_events_schema::Hash;
 use navigo_merkle::{Frontier, HashReader, MerkleError};
-use navigo_store::check::{check_hash, gap};
+use navigo_store::check::{check_hash, exported_record, gap};
 pub use navigo_store::ExportedRecord;
 use navigo_store::StoreError;
 
@@ -129,32 +129,7 @@ fn checked(
     record: &[u8],
     stored_leaf: navigo_merkle::Hash,
 ) -> Result<ExportedRecord, StoreError> {
-    let corrupt = |why: String| StoreError::Corrupt { position, why };
     check_hash(position, record)?;
     let hash = claimed(position, record)?;
-    let env = decode_record(record).map_err(|e| corrupt(format!("undecodable: {e}")))?;
-    if env.position != position {
-        return Err(corrupt(format!(
-            "the record stored under position {position} says position {}",
-            env.position
-        )));
-    }
-    if env.prev_hash != prev {
-        return Err(corrupt(format!(
-            "chain broken: prev_hash {} but the record before hashes to {prev}",
-            env.prev_hash
-        )));
-    }
-    if stored_leaf != merkle::leaf_of(record) {
-        return Err(corrupt(
-            "its leaf in the stored Merkle tree is not SHA-256(0x00 ‖ record)".into(),
-        ));
-    }
-    Ok(ExportedRecord {
-        position,
-        stream: env.stream,
-        stream_seq: env.stream_seq,
-        hash,
-        canonical: record[HASH_LEN..].to_vec(),
-    })
+    exported_record(position, prev, hash, record.to_vec(), stored_leaf)
 }

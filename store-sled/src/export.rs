@@ -5,8 +5,9 @@
 //! frontier of the records before it).
 
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{decode_record, Hash};
+use navigo_events_schema::Hash;
 use navigo_merkle::{Frontier, HashReader};
+use navigo_store::check::exported_record;
 pub use navigo_store::ExportedRecord;
 use navigo_store::StoreError;
 
@@ -163,38 +164,22 @@ impl ExportRecords {
     }
 
     fn check(&self, position: u64) -> Result<ExportedRecord, StoreError> {
-        let corrupt = |why: String| StoreError::Corrupt { position, why };
-        let (hash, mut record) = self.reader.checked_record(position)?;
-        let env = decode_record(&record).map_err(|e| corrupt(format!("undecodable: {e}")))?;
-        if env.position != position {
-            return Err(corrupt(format!(
-                "the record stored under position {position} says position {}",
-                env.position
-            )));
-        }
-        if env.prev_hash != self.prev {
-            return Err(corrupt(format!(
-                "chain broken: prev_hash {} but the record before hashes to {}",
-                env.prev_hash, self.prev
-            )));
-        }
-        let canonical = record.split_off(HASH_LEN);
+        let (hash, record) = self.reader.checked_record(position)?;
         let index = navigo_merkle::stored_leaf_index(position - 1);
         let stored_leaf = merkle::Nodes::new(&self.reader.tree)
             .read_hashes(&[index])
-            .map_err(|e| corrupt(format!("its Merkle leaf cannot be read: {e}")))?;
-        if stored_leaf.first() != Some(&navigo_merkle::leaf_hash(&canonical)) {
-            return Err(corrupt(
-                "its leaf in the stored Merkle tree is not SHA-256(0x00 ‖ record)".into(),
-            ));
-        }
-        Ok(ExportedRecord {
-            position,
-            stream: env.stream,
-            stream_seq: env.stream_seq,
-            hash,
-            canonical,
-        })
+            .map_err(|e| StoreError::Corrupt {
+                position,
+                why: format!("its Merkle leaf cannot be read: {e}"),
+            })?;
+        let stored_leaf = stored_leaf
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                why: "its Merkle leaf cannot be read".into(),
+            })?;
+        exported_record(position, self.prev, hash, record, stored_leaf)
     }
 }
 

@@ -3,9 +3,10 @@
 //! upcasting), it says the position it is stored under, and in the log each
 //! record links to the one before it.
 
+use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::{decode_record, record_hashes, Envelope, Hash};
 
-use crate::StoreError;
+use crate::{ExportedRecord, StoreError};
 
 /// Checks and decodes the record stored at `position`.
 ///
@@ -61,6 +62,44 @@ pub fn check_link(prev: Option<Hash>, env: &Envelope) -> Result<(), StoreError> 
         });
     }
     Ok(())
+}
+
+/// One record of an export: `record` (`hash ‖ canonical JSON`, its hash
+/// `hash` already checked) stored at `position` says that position, links to
+/// `prev`, and its leaf in the stored Merkle tree is `stored_leaf`. Both
+/// backends' exports give their records through it, so that an export names
+/// the same fault at the same record whichever holds the log.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming `position`.
+pub fn exported_record(
+    position: u64,
+    prev: Hash,
+    hash: Hash,
+    mut record: Vec<u8>,
+    stored_leaf: navigo_merkle::Hash,
+) -> Result<ExportedRecord, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt { position, why };
+    let env = decode_at(position, &record)?;
+    if env.prev_hash != prev {
+        return Err(corrupt(format!(
+            "chain broken: prev_hash {} but the record before hashes to {prev}",
+            env.prev_hash
+        )));
+    }
+    let canonical = record.split_off(HASH_LEN.min(record.len()));
+    if navigo_merkle::leaf_hash(&canonical) != stored_leaf {
+        return Err(corrupt(
+            "its leaf in the stored Merkle tree is not SHA-256(0x00 ‖ record)".into(),
+        ));
+    }
+    Ok(ExportedRecord {
+        position,
+        stream: env.stream,
+        stream_seq: env.stream_seq,
+        hash,
+        canonical,
+    })
 }
 
 /// The error of a position missing below the head.

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::types::{Actor, ActorRole, Channel};
+use navigo_events_schema::{Command, CommandEnvelope};
 use navigo_sim::generate::{generate, Plan, PopulationConfig};
 use navigo_store::{Limits, ManualClock};
 use navigo_store_sled::SledStore;
@@ -58,4 +60,22 @@ pub fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// An agent's command at `at`, at the agency, under an idempotency key of its
+/// own: how the tests add corrections and back-office work to a population.
+// Not every test file of the population sends one.
+#[allow(dead_code)]
+pub fn agent_command(at: DateTime<Utc>, key: String, command: Command) -> CommandEnvelope {
+    CommandEnvelope {
+        request_at: at,
+        actor: Actor {
+            role: ActorRole::Agent,
+            id: "A1".into(),
+        },
+        channel: Some(Channel::Agency),
+        idempotency_key: Some(key),
+        expected_version: None,
+        command,
+    }
 }
