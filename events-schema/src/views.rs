@@ -7,7 +7,8 @@
 //! resource, are in the modules of `views/`: the command paths (`commands`), the
 //! auditor's reads (`replay`), the ledger's health (`ledger`), the materialized
 //! projections' maintenance (`materialized`), the demo's summary (`demo`), the
-//! HTTP service's own answers (`service`) and the personal space (`accounts`).
+//! HTTP service's own answers (`service`), the personal space (`accounts`) and
+//! the person's data as such: retention and access requests (`personal`).
 //! This crate is the only one that derives serde, so they all live here; each
 //! has its JSON Schema under `schemas/views/`.
 
@@ -31,6 +32,7 @@ pub mod instant;
 mod ledger;
 mod lists;
 mod materialized;
+mod personal;
 mod proofs;
 mod replay;
 mod service;
@@ -51,6 +53,10 @@ pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
 pub use lists::{ListItem, ListPage, PersonSummary};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
+};
+pub use personal::{
+    AddressFrom, RetentionDueView, RetentionPolicyView, RetentionView, SubjectAccount,
+    SubjectContract, SubjectExport, SubjectIdentity, SubjectPlace, SubjectRole,
 };
 pub use proofs::{
     AgainstView, BundleRecord, BundleStream, CheckpointList, CheckpointView, ConsistencyProofView,
