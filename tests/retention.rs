@@ -307,3 +307,104 @@ proptest! {
         );
     }
 }
+
+/// The binary's `retention --json` on `data` on `at`: person → the day their
+/// retention ran out.
+fn by_the_command(data: &std::path::Path, at: &str) -> BTreeMap<Uuid, NaiveDate> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
+        .arg("--data")
+        .arg(data)
+        .args(["retention", "--json", "--at", at])
+        .output()
+        .expect("retention");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["due"]
+        .as_array()
+        .expect("due")
+        .iter()
+        .map(|d| {
+            let id = d["person"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("person");
+            let on = d["ran_out_on"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("date");
+            (id, on)
+        })
+        .collect()
+}
+
+#[test]
+fn term_retention_command_walks_a_demo_ledger_to_the_persons_the_rule_names() {
+    // Given a generated population written by `demo` (the ledger's paged
+    // states, walked a chunk at a time by the command),
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("retention")
+        .join(format!("demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let demo = std::process::Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
+        .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
+        .arg("--data")
+        .arg(&dir)
+        .args([
+            "demo",
+            "--contracts",
+            "40",
+            "--seed",
+            "77",
+            "--through",
+            "2026-06-30",
+        ])
+        .output()
+        .expect("demo");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let events = {
+        use navigo_store::{Limits, ManualClock};
+        use navigo_store_sled::SledStore;
+        let now = "2027-10-15T08:00:00Z".parse().expect("instant");
+        let store = SledStore::open(&dir, Limits::default(), Arc::new(ManualClock::new(now)))
+            .expect("open");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let events = navigo_ledger_core::load::read_everything(&store)
+                .await
+                .expect("read");
+            let _ = store.close().await;
+            events
+        })
+    };
+    let mut world = World::new();
+    world.apply_all(&events);
+    // then on every date the command names exactly the persons of the rule
+    // read from the events.
+    let mut someone = false;
+    for at in [
+        "2026-06-30",
+        "2029-06-30",
+        "2030-12-31",
+        "2031-06-30",
+        "2033-01-01",
+    ] {
+        let today: NaiveDate = at.parse().expect("date");
+        let expected = by_the_events(&events, &world, today, &BTreeSet::new());
+        someone |= !expected.is_empty();
+        assert_eq!(by_the_command(&dir, at), expected, "on {at}");
+    }
+    assert!(someone, "nobody due on any date");
+    let _ = std::fs::remove_dir_all(&dir);
+}
