@@ -3,7 +3,8 @@
 //! windows, refund entitlements and contract state, each computed for an
 //! effective Europe/Paris date (`at`) as known at a recorded UTC instant
 //! (`known_at`), printed by `navigo-ledger state|balance|calendar|bans|refunds
-//! --json` and served by the HTTP API. The other outputs of the binary, by
+//! --json` and served by the HTTP API, and the access request that gathers
+//! them about one person (`SubjectExport`). The other outputs of the binary, by
 //! resource, are in the modules of `views/`: the command paths (`commands`), the
 //! auditor's reads (`replay`), the ledger's health (`ledger`), the materialized
 //! projections' maintenance (`materialized`), the demo's summary (`demo`), the
@@ -56,7 +57,7 @@ pub use materialized::{
 };
 pub use personal::{
     AddressFrom, RetentionDueView, RetentionPolicyView, RetentionView, SubjectAccount,
-    SubjectContract, SubjectExport, SubjectIdentity, SubjectPlace, SubjectRole,
+    SubjectIdentity, SubjectPlace, SubjectRole,
 };
 pub use proofs::{
     AgainstView, BundleRecord, BundleStream, CheckpointList, CheckpointView, ConsistencyProofView,
@@ -665,4 +666,49 @@ pub struct BundleContractCheck {
     pub balance: ContractBalance,
     /// Its debit calendar.
     pub calendar: DebitCalendar,
+}
+
+/// A contract of the person, with its views on the date read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectContract {
+    /// The contract.
+    pub contract: Uuid,
+    /// How it concerns the person.
+    pub roles: Vec<SubjectRole>,
+    /// Its state (`state`).
+    pub state: ContractStateView,
+    /// Its balance (`balance`).
+    pub balance: ContractBalance,
+    /// Its debit calendar (`calendar`).
+    pub calendar: DebitCalendar,
+}
+
+/// `subject-export PERSON`: everything the ledger holds about a person, in
+/// readable form (an access request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectExport {
+    /// The person.
+    pub person: Uuid,
+    /// The date the views are read on, everything known.
+    pub as_of: AsOf,
+    /// The instant of the export, with a numeric offset.
+    #[serde(with = "instant::offset")]
+    #[schemars(with = "DateTime<Utc>")]
+    pub exported_at: DateTime<Utc>,
+    /// Who the person is.
+    pub identity: SubjectIdentity,
+    /// Every contract the person holds, pays or paid, or is named in a fraud
+    /// of, in id order.
+    pub contracts: Vec<SubjectContract>,
+    /// Their ban windows (`bans`).
+    pub bans: PersonBans,
+    /// Their refund entitlements (`refunds`).
+    pub refunds: PersonRefunds,
+    /// Their personal-space account, if any.
+    pub account: Option<SubjectAccount>,
+    /// Every event of the person's stream and of those contracts, decoded, in
+    /// log order.
+    pub events: Vec<StoredEvent>,
 }

@@ -189,7 +189,7 @@ fn roles(c: &ContractState, person: Uuid) -> Vec<SubjectRole> {
         .as_ref()
         .is_some_and(|(f, a)| *f == person || a.contains(&person))
     {
-        out.push(SubjectRole::FraudParty);
+        out.push(SubjectRole::Fraud);
     }
     out
 }

@@ -1,16 +1,13 @@
 //! What the ledger answers about a person's data as such: the persons whose
 //! retention ran out (`retention`, `TERM-RETENTION`) and everything the ledger
-//! holds about one person (`subject-export`, an access request).
+//! holds about one person (`subject-export`, an access request: its parts
+//! here, the whole in `views.rs` beside the projection views it holds).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::instant::offset;
-use super::{
-    AsOf, ContractBalance, ContractStateView, DebitCalendar, PersonBans, PersonRefunds, StoredEvent,
-};
 use crate::types::{Address, ClientNumber};
 use crate::RuleId;
 
@@ -120,23 +117,7 @@ pub enum SubjectRole {
     /// Payer, now or before.
     Payer,
     /// Named in a fraud finding (fraudster or accomplice).
-    FraudParty,
-}
-
-/// A contract of the person, with its views on the date read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubjectContract {
-    /// The contract.
-    pub contract: Uuid,
-    /// How it concerns the person.
-    pub roles: Vec<SubjectRole>,
-    /// Its state (`state`).
-    pub state: ContractStateView,
-    /// Its balance (`balance`).
-    pub balance: ContractBalance,
-    /// Its debit calendar (`calendar`).
-    pub calendar: DebitCalendar,
+    Fraud,
 }
 
 /// The person's personal-space account: its login only (never its password
@@ -146,33 +127,4 @@ pub struct SubjectContract {
 pub struct SubjectAccount {
     /// The login.
     pub login: String,
-}
-
-/// `subject-export PERSON`: everything the ledger holds about a person, in
-/// readable form (an access request).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubjectExport {
-    /// The person.
-    pub person: Uuid,
-    /// The date the views are read on, everything known.
-    pub as_of: AsOf,
-    /// The instant of the export, with a numeric offset.
-    #[serde(with = "offset")]
-    #[schemars(with = "DateTime<Utc>")]
-    pub exported_at: DateTime<Utc>,
-    /// Who the person is.
-    pub identity: SubjectIdentity,
-    /// Every contract the person holds, pays or paid, or is named in a fraud
-    /// of, in id order.
-    pub contracts: Vec<SubjectContract>,
-    /// Their ban windows (`bans`).
-    pub bans: PersonBans,
-    /// Their refund entitlements (`refunds`).
-    pub refunds: PersonRefunds,
-    /// Their personal-space account, if any.
-    pub account: Option<SubjectAccount>,
-    /// Every event of the person's stream and of those contracts, decoded, in
-    /// log order.
-    pub events: Vec<StoredEvent>,
 }
