@@ -246,6 +246,24 @@ enum Command {
     /// Reads the views with the commands applied beside the actual views;
     /// nothing is appended.
     WhatIf(cli::what_if::Args),
+    /// The persons whose personal data TERM-RETENTION no longer keeps.
+    ///
+    /// Personal data is kept for the relationship and 5 years after the end of
+    /// the last contract (CGVU-2026 §16.1.4). Lists, on --at (default today),
+    /// every person whose retention ran out: person id, client number, the
+    /// last contract and its end, the relationship's end and the day the
+    /// retention ran out, with the policy's parameters. A dry run: nothing is
+    /// written. A contract in force, a debt or a refund not paid keeps its
+    /// persons (the decisions are in rules/src/retention.rs).
+    Retention(cli::retention::Args),
+    /// Write everything the ledger holds about a person (an access request).
+    ///
+    /// One JSON file under --out (the subject-export view): the person's
+    /// identity and addresses, the events of their stream and of every
+    /// contract they hold, pay or paid, decoded, those contracts' state,
+    /// balance and calendar, their bans and refunds, and the login of their
+    /// personal-space account (never its password hash or tokens).
+    SubjectExport(cli::subject_export::Args),
     /// Append in a loop from concurrent writers (crash tests, 1M-event runs).
     #[command(hide = true)]
     StressAppend(cli::stress::Args),
@@ -349,6 +367,8 @@ fn main() -> ExitCode {
             Command::Audit(args) => cli::audit::run(&data, args).await,
             Command::Diff(args) => cli::diff::run(&data, args).await,
             Command::WhatIf(args) => cli::what_if::run(&data, args).await,
+            Command::Retention(args) => cli::retention::run(&data, args).await,
+            Command::SubjectExport(args) => cli::subject_export::run(&data, args).await,
             Command::StressAppend(args) => cli::stress::run(&data, args).await,
         }
     });

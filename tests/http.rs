@@ -24,6 +24,7 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
     let calendar = format!("/v1/contracts/{CONTRACT_A}/calendar");
     let bans = format!("/v1/persons/{PERSON_A}/bans");
     let refunds = format!("/v1/persons/{PERSON_A}/refunds");
+    let subject_export = format!("/v1/persons/{PERSON_A}/subject-export");
     let renew = format!("/v1/me/contracts/{CONTRACT_A}/online-renewal");
     let audit = format!("/v1/audit/{CONTRACT_A}");
     let diff = format!("/v1/diff/{CONTRACT_A}?from_at=2026-10-15&to_at=2026-12-15");
@@ -39,6 +40,8 @@ fn http_authorization_matrix_every_role_against_every_endpoint() {
         ("GET", &calendar, None, &["agent", "auditor", "customer"]),
         ("GET", &bans, None, &["agent", "auditor"]),
         ("GET", &refunds, None, &["agent", "auditor"]),
+        ("GET", &subject_export, None, &["agent"]),
+        ("GET", "/v1/me/subject-export", None, &["customer"]),
         (
             "GET",
             "/v1/feed?limit=5",

@@ -114,6 +114,8 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("my-contracts", schema_for!(views::MyContracts)),
         ("online-renewal", schema_for!(views::OnlineRenewal)),
         ("attestation", schema_for!(views::Attestation)),
+        ("retention", schema_for!(views::RetentionView)),
+        ("subject-export", schema_for!(views::SubjectExport)),
     ]
 }
 

@@ -3,11 +3,13 @@
 //! windows, refund entitlements and contract state, each computed for an
 //! effective Europe/Paris date (`at`) as known at a recorded UTC instant
 //! (`known_at`), printed by `navigo-ledger state|balance|calendar|bans|refunds
-//! --json` and served by the HTTP API. The other outputs of the binary, by
+//! --json` and served by the HTTP API, and the access request that gathers
+//! them about one person (`SubjectExport`). The other outputs of the binary, by
 //! resource, are in the modules of `views/`: the command paths (`commands`), the
 //! auditor's reads (`replay`), the ledger's health (`ledger`), the materialized
 //! projections' maintenance (`materialized`), the demo's summary (`demo`), the
-//! HTTP service's own answers (`service`) and the personal space (`accounts`).
+//! HTTP service's own answers (`service`), the personal space (`accounts`) and
+//! the person's data as such: retention and access requests (`personal`).
 //! This crate is the only one that derives serde, so they all live here; each
 //! has its JSON Schema under `schemas/views/`.
 
@@ -31,6 +33,7 @@ pub mod instant;
 mod ledger;
 mod lists;
 mod materialized;
+mod personal;
 mod proofs;
 mod replay;
 mod service;
@@ -51,6 +54,10 @@ pub use ledger::{FirstBad, HeadView, StatsView, VerifyAnswer, VerifyView};
 pub use lists::{ListItem, ListPage, PersonSummary};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
+};
+pub use personal::{
+    AddressFrom, RetentionDueView, RetentionPolicyView, RetentionView, SubjectAccount,
+    SubjectIdentity, SubjectPlace, SubjectRole,
 };
 pub use proofs::{
     AgainstView, BundleRecord, BundleStream, CheckpointList, CheckpointView, ConsistencyProofView,
@@ -659,4 +666,49 @@ pub struct BundleContractCheck {
     pub balance: ContractBalance,
     /// Its debit calendar.
     pub calendar: DebitCalendar,
+}
+
+/// A contract of the person, with its views on the date read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectContract {
+    /// The contract.
+    pub contract: Uuid,
+    /// How it concerns the person.
+    pub roles: Vec<SubjectRole>,
+    /// Its state (`state`).
+    pub state: ContractStateView,
+    /// Its balance (`balance`).
+    pub balance: ContractBalance,
+    /// Its debit calendar (`calendar`).
+    pub calendar: DebitCalendar,
+}
+
+/// `subject-export PERSON`: everything the ledger holds about a person, in
+/// readable form (an access request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectExport {
+    /// The person.
+    pub person: Uuid,
+    /// The date the views are read on, everything known.
+    pub as_of: AsOf,
+    /// The instant of the export, with a numeric offset.
+    #[serde(with = "instant::offset")]
+    #[schemars(with = "DateTime<Utc>")]
+    pub exported_at: DateTime<Utc>,
+    /// Who the person is.
+    pub identity: SubjectIdentity,
+    /// Every contract the person holds, pays or paid, or is named in a fraud
+    /// of, in id order.
+    pub contracts: Vec<SubjectContract>,
+    /// Their ban windows (`bans`).
+    pub bans: PersonBans,
+    /// Their refund entitlements (`refunds`).
+    pub refunds: PersonRefunds,
+    /// Their personal-space account, if any.
+    pub account: Option<SubjectAccount>,
+    /// Every event of the person's stream and of those contracts, decoded, in
+    /// log order.
+    pub events: Vec<StoredEvent>,
 }

@@ -68,8 +68,9 @@ pub const STATES_SPACE: &str = "world-states";
 /// Version 3 stored versions and edges in chunks; version 4 added the wake
 /// dates (`w` entries): a binary of an earlier version would change states
 /// without writing their dates, so it must not read (nor keep writing) a
-/// space of version 4, and an older space is rebuilt.
-pub const STATE_SCHEMA_VERSION: u32 = 4;
+/// space of version 4, and an older space is rebuilt. Version 5 added the
+/// person's last event date (`TERM-RETENTION`).
+pub const STATE_SCHEMA_VERSION: u32 = 5;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default: enough for a ledger of about 30,000

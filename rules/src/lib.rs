@@ -15,7 +15,8 @@
 //!   family; [`refusal`]: how a rule refuses.
 //! - [`billing`]: the billing clock; [`bans`], [`punctuality`], [`validity`],
 //!   [`account`]: ban windows, punctuality refunds, zone validity, personal-space
-//!   and partner checks.
+//!   and partner checks; [`retention`]: `TERM-RETENTION` over a population,
+//!   the persons whose data is due for erasure on a date.
 //!
 //! This crate does no I/O, reads no clock and knows no store: time, ids and
 //! policies are passed in, and a decision is an append request for the caller to
@@ -42,6 +43,7 @@ pub mod punctuality;
 pub mod reference;
 pub mod reference_cmds;
 pub mod refusal;
+pub mod retention;
 pub mod rulebook;
 pub mod validity;
 pub mod world;

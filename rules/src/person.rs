@@ -31,16 +31,17 @@ pub fn register(
     {
         return Err(CommandError::invalid(
             "client_number",
-            format!("client number {} is already registered", cmd.client_number),
+            // The number is not repeated: an answer or a log line never
+            // carries personal data, and the sender knows what it sent.
+            "this client number is already registered to another person",
         ));
     }
     if cmd.birth_date > req.date {
         return Err(CommandError::invalid(
             "birth_date",
-            format!(
-                "birth date {} is after the request date {}",
-                cmd.birth_date, req.date
-            ),
+            // The birth date is not repeated (personal data), the request
+            // date is.
+            format!("the birth date is after the request date {}", req.date),
         ));
     }
     let since = cmd.address_since.unwrap_or(req.date);

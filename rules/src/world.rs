@@ -70,6 +70,12 @@ pub struct PersonState {
     /// Refunds due on the person stream (punctuality), by `RefundDue` event id, with
     /// whether they are paid.
     pub refunds: BTreeMap<Uuid, (navigo_events_schema::event::RefundDue, bool)>,
+    /// The latest date of an event of the person's own stream, each counted
+    /// at the later of its effective date and the Paris date it was recorded
+    /// (a registration takes effect on the date the address is held since,
+    /// often years before the person came): how long the person dealt with
+    /// the operator outside any contract (`TERM-RETENTION`).
+    pub last_event_date: NaiveDate,
 }
 
 impl PersonState {
@@ -84,6 +90,7 @@ impl PersonState {
     }
 
     fn apply(&mut self, env: &Envelope) {
+        self.last_event_date = self.last_event_date.max(dealt_on(env));
         match &env.event {
             Event::AddressChanged(a) => {
                 self.addresses.push((env.effective_date, a.address.clone()));
@@ -121,6 +128,13 @@ impl PersonState {
             _ => {}
         }
     }
+}
+
+/// The day an event of a person's stream counts for in
+/// [`PersonState::last_event_date`].
+fn dealt_on(env: &Envelope) -> NaiveDate {
+    env.effective_date
+        .max(crate::calendar::paris_date(env.recorded_at))
 }
 
 /// Which index of the world an edge belongs to ([`Residency::new_edges`]).
@@ -1005,6 +1019,7 @@ impl World {
                             places: Vec::new(),
                             claims: Vec::new(),
                             refunds: BTreeMap::new(),
+                            last_event_date: dealt_on(env),
                         },
                     );
                 }

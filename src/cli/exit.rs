@@ -237,6 +237,18 @@ const MEANINGS: &[Meaning] = &[
         "a malformed id, date or command file, or an unknown contract",
     ),
     meaning(
+        "retention",
+        "the persons due are printed (nothing is written)",
+        "--apply was given (erasure is not available yet; nothing was read), or the ledger cannot be opened or read",
+        "a malformed --at",
+    ),
+    meaning(
+        "subject-export",
+        "the export was written under --out",
+        "the ledger or the auth file cannot be opened or read; no file is left under --out",
+        "a malformed id, an unknown person, or --out exists or its directory cannot be written",
+    ),
+    meaning(
         "stress-append",
         "the writers finished",
         "the store failed",

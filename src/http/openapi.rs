@@ -320,7 +320,10 @@ fn account_ops() -> Vec<Op> {
         read_errors(true),
         &[(422, "refused by TERM-ATTESTATION")],
     ));
+    let mut own_export = vec![ok(r("SubjectExport"))];
+    own_export.extend(read_errors(false));
     vec![
+        Op { method: "get", path: "/v1/me/subject-export", roles: "customer", summary: "An access request: everything the ledger holds about the customer (identity, events, the views of their contracts, bans, refunds, their account's login; never a password hash or token).", params: vec![], body: None, responses: own_export },
         Op { method: "post", path: "/v1/accounts", roles: "none", summary: "ACC-PASSWORD, ACC-LINK: a customer creates their personal-space account; one per customer.", params: vec![], body: Some(r("AccountRequest")), responses: create },
         Op { method: "post", path: "/v1/sessions", roles: "none", summary: "Open a customer session (persisted, with an expiry).", params: vec![], body: Some(r("SessionRequest")), responses: session },
         Op { method: "delete", path: "/v1/sessions/current", roles: "customer", summary: "Log out: the session's token no longer authenticates.", params: vec![], body: None, responses: vec![
@@ -333,6 +336,21 @@ fn account_ops() -> Vec<Op> {
         Op { method: "get", path: "/v1/me/contracts/{id}/online-renewal", roles: "customer (own)", summary: "ACC-MINOR-RENEW: may the contract be renewed online?", params: vec![id_param()], body: None, responses: renew },
         Op { method: "get", path: "/v1/me/contracts/{id}/attestation", roles: "customer (own)", summary: "TERM-ATTESTATION: the attestation of a contract the customer holds or pays.", params: vec![id_param()], body: None, responses: attest },
     ]
+}
+
+/// `GET /v1/persons/{id}/subject-export`: an agent answers an access request.
+fn subject_export_op() -> Op {
+    let mut responses = vec![ok(r("SubjectExport"))];
+    responses.extend(read_errors(true));
+    Op {
+        method: "get",
+        path: "/v1/persons/{id}/subject-export",
+        roles: "agent",
+        summary: "An access request: everything the ledger holds about a person (identity, their events and those of every contract they hold, pay or paid, those contracts' views, bans, refunds, their account's login; never a password hash or token), read on today's date.",
+        params: vec![id_param()],
+        body: None,
+        responses,
+    }
 }
 
 fn ops() -> Vec<Op> {
@@ -375,6 +393,7 @@ fn ops() -> Vec<Op> {
         calendar_op(),
         view_op("/v1/persons/{id}/bans", "agent, auditor", "Ban windows.", "PersonBans"),
         view_op("/v1/persons/{id}/refunds", "agent, auditor", "Refund entitlements.", "PersonRefunds"),
+        subject_export_op(),
         feed_op(),
         Op { method: "get", path: "/v1/verify", roles: "auditor", summary: "Recompute every hash and the chain (off the writer's lock, one at a time; more wait their turn). With `shape=cli`, the answer of `navigo-ledger verify --json` (VerifyView) instead of VerifyReport.", params: vec![("shape", "query", json!({"type": "string", "enum": ["cli"]}), "`cli`: answer as the command line prints it.")], body: None, responses: verify },
         Op { method: "post", path: "/v1/partner/check", roles: "partner", summary: "PARTNER-CHECK: {pass_number|client_number, birth_date} -> {code}; rate-limited per partner token.", params: vec![], body: Some(r("PartnerRequest")), responses: partner },
@@ -460,6 +479,7 @@ fn type_schemas() -> Map<String, Value> {
     g.subschema_for::<views::MyContracts>();
     g.subschema_for::<views::OnlineRenewal>();
     g.subschema_for::<views::Attestation>();
+    g.subschema_for::<views::SubjectExport>();
     g.subschema_for::<views::AuditTrail>();
     g.subschema_for::<views::DiffView>();
     g.subschema_for::<views::WhatIfView>();

@@ -20,6 +20,7 @@ use super::caller::{Caller, Principal};
 use super::error::ApiError;
 use super::routes::{
     accounts, admin, commands, contracts, feed, lists, ops, partner, persons, proofs, replay,
+    subject,
 };
 use super::state::{AppState, BODY_BYTES_MAX};
 use crate::app::auth::Role;
@@ -41,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/contracts/{id}/calendar", get(contracts::calendar))
         .route("/v1/persons/{id}/bans", get(persons::bans))
         .route("/v1/persons/{id}/refunds", get(persons::refunds))
+        .route("/v1/persons/{id}/subject-export", get(subject::of_person))
         .route("/v1/feed", get(feed::feed))
         .route("/v1/lists/{list}", get(lists::list))
         .route("/v1/audit/{id}", get(replay::audit))
@@ -51,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions", post(accounts::open_session))
         .route("/v1/sessions/current", delete(accounts::close_session))
         .route("/v1/me/contracts", get(accounts::my_contracts))
+        .route("/v1/me/subject-export", get(subject::of_me))
         .route(
             "/v1/me/contracts/{id}/online-renewal",
             get(accounts::online_renewal),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::state::ContractState;
 use crate::calendar::date_of_age;
 use crate::refusal::Refusal;
+use crate::retention::RetentionPolicy;
 use crate::rulebook;
 
 /// `TERM-ATTESTATION`: an attestation stays available this many months after the
@@ -20,10 +21,6 @@ pub const ATTESTATION_MONTHS_AFTER_END: u32 = 6;
 /// `TERM-ATTESTATION`: the requester is at least this old ("over 16", read as 16
 /// or more, the age from which one may be holder or payer, §4.1).
 pub const ATTESTATION_AGE_MIN: u32 = 16;
-
-/// `TERM-RETENTION`: personal data is kept this many years after the end of the
-/// last contract, then archived (CGVU-2026 §16.1.4).
-pub const RETENTION_YEARS: u32 = 5;
 
 /// `TERM-ATTESTATION` (CGVU-2026 §4.14.4): whether `person`, born on `birth_date`,
 /// may download an attestation of contract `c` on `on`: the person is its holder
@@ -88,7 +85,7 @@ pub fn retention<'a>(contracts: impl IntoIterator<Item = &'a ContractState>) -> 
         }
     }
     match last_end {
-        Some(end) => Retention::ArchiveFrom(add_months(end, 12 * RETENTION_YEARS)),
+        Some(end) => Retention::ArchiveFrom(RetentionPolicy::TERM_RETENTION.runs_out(end)),
         None => Retention::Kept,
     }
 }

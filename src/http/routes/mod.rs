@@ -13,3 +13,4 @@ pub mod partner;
 pub mod persons;
 pub mod proofs;
 pub mod replay;
+pub mod subject;

@@ -1,0 +1,688 @@
+//! Personal data (`TERM-RETENTION`, access requests): the `retention` and
+//! `subject-export` commands on a ledger of two persons with distinctive
+//! names, birth dates, streets, client numbers and bank references; and those
+//! strings never in what the ledger writes besides its answers: every command's
+//! standard error, the service's log and its metrics, over every route, and
+//! the messages of the refusals that concern them.
+
+mod http_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use http_support::{exchange, serve, token, BIN};
+use serde_json::{json, Value};
+
+const NOW: &str = "2027-10-15T08:00:00Z";
+const PERSON: &str = "0196a000-0000-7000-8000-0000000077a1";
+const REGISTERED_ONLY: &str = "0196a000-0000-7000-8000-0000000077b1";
+const CONTRACT: &str = "0196a000-0000-7000-8000-00000000077c";
+const PASSWORD: &str = "Quokka2027ok";
+
+/// The personal data of both persons: none of it may appear in a log, a
+/// metric or standard error.
+const PERSONAL: &[&str] = &[
+    "Zephyrine",
+    "Quokkabelle",
+    "1931-02-27",
+    "impasse des Wombats",
+    "QX77QUOKKA",
+    "MANDAT-QUOKKA",
+    "IBAN-FR76-QUOKKA",
+    "Wallabinette",
+    "Kangourou",
+    "allee des Koalas",
+    "1944-04-04",
+    "QX77WALLABY",
+    "2029-09-09",
+];
+
+/// The ids of the person and of her contract: pseudonymous, but personal
+/// data all the same in a log line or a metric label.
+const IDS: &[&str] = &[PERSON, REGISTERED_ONLY, CONTRACT];
+
+fn line(at: &str, actor: Value, channel: Option<&str>, command: Value) -> String {
+    let mut v = json!({"request_at": at, "actor": actor, "command": command});
+    if let Some(c) = channel {
+        v["channel"] = json!(c);
+    }
+    v.to_string()
+}
+
+fn register(
+    person: &str,
+    client: &str,
+    first: &str,
+    last: &str,
+    birth: &str,
+    street: &str,
+) -> Value {
+    json!({"type": "RegisterPerson", "person_id": person, "client_number": client,
+           "first_name": first, "last_name": last, "birth_date": birth,
+           "address": {"street": street, "postal_code": "75011", "municipality": "Paris"}})
+}
+
+/// Person P (Zephyrine Quokkabelle) subscribed on 2026-07-12 and terminated
+/// by her on 2026-11-10; person Q (Wallabinette Kangourou) registered only;
+/// then two registrations the rules refuse (a client number taken, a birth
+/// date after the request).
+fn scenario() -> String {
+    let agent = json!({"role": "agent", "id": "AG-0417"});
+    let import = json!({"role": "import", "id": "scenario"});
+    let p = register(
+        PERSON,
+        "QX77QUOKKA",
+        "Zephyrine",
+        "Quokkabelle",
+        "1931-02-27",
+        "77 impasse des Wombats",
+    );
+    let q = register(
+        REGISTERED_ONLY,
+        "QX77WALLABY",
+        "Wallabinette",
+        "Kangourou",
+        "1944-04-04",
+        "4 allee des Koalas",
+    );
+    let subscribe = json!({"type": "Subscribe", "contract_id": CONTRACT, "holder": PERSON,
+        "payer": PERSON, "product": {"kind": "annual", "zones": "1-5"}, "start_date": "2026-07-12",
+        "payment": {"method": "direct_debit", "debit_day": 1,
+                    "mandate": {"reference": "MANDAT-QUOKKA", "account_ref": "IBAN-FR76-QUOKKA"}},
+        "support": "pass"});
+    let taken = register(
+        "0196a000-0000-7000-8000-0000000077d1",
+        "QX77QUOKKA",
+        "Zephyrine",
+        "Quokkabelle",
+        "1931-02-27",
+        "77 impasse des Wombats",
+    );
+    let unborn = register(
+        "0196a000-0000-7000-8000-0000000077e1",
+        "QX77OTHER",
+        "Other",
+        "Person",
+        "2029-09-09",
+        "1 rue X",
+    );
+    [
+        line("2026-07-01T08:00:00Z", agent.clone(), Some("agency"), p),
+        line("2026-07-01T08:05:00Z", agent.clone(), Some("agency"), q),
+        line(
+            "2026-07-12T08:30:00Z",
+            agent.clone(),
+            Some("agency"),
+            subscribe,
+        ),
+        line(
+            "2026-11-01T05:00:00Z",
+            import.clone(),
+            None,
+            json!({"type": "AdvanceClock", "to": "2026-11-01"}),
+        ),
+        line(
+            "2026-11-10T09:00:00Z",
+            agent.clone(),
+            Some("agency"),
+            json!({"type": "TerminateByPayer", "contract_id": CONTRACT}),
+        ),
+        line(
+            "2027-01-01T05:00:00Z",
+            import,
+            None,
+            json!({"type": "AdvanceClock", "to": "2027-01-01"}),
+        ),
+        line("2027-01-02T09:00:00Z", agent.clone(), Some("agency"), taken),
+        line("2027-01-03T09:00:00Z", agent, Some("agency"), unborn),
+    ]
+    .join("\n")
+}
+
+/// A run of the binary: exit code, stdout, stderr.
+fn run(data: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .env("NAVIGO_TEST_NOW", NOW)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let out = child.wait_with_output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A ledger of [`scenario`] in a directory of its own, with P's
+/// personal-space account `zephyrine`: (the directory, the data directory,
+/// the outcome lines of `apply`).
+fn ledger(name: &str) -> (PathBuf, PathBuf, String) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("personal-data")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let data = dir.join("ledger");
+    let (code, out, err) = run(&data, &["init"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let file = dir.join("scenario.jsonl");
+    std::fs::write(&file, scenario()).expect("scenario");
+    let (code, outcomes, err) = run(&data, &["apply", file.to_str().expect("path")], "");
+    assert_eq!(code, 1, "two lines are invalid: {outcomes}{err}");
+    let (code, out, err) = run(
+        &data,
+        &[
+            "account",
+            "create",
+            "--login",
+            "zephyrine",
+            "--client-number",
+            "QX77QUOKKA",
+            "--birth-date",
+            "1931-02-27",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    (dir, data, outcomes)
+}
+
+fn assert_clean(what: &str, text: &str, forbidden: &[&str]) {
+    for s in forbidden {
+        assert!(!text.contains(s), "{what} carries {s:?}:\n{text}");
+    }
+}
+
+#[test]
+fn term_retention_command_lists_the_persons_due_with_the_policy_and_refuses_apply() {
+    let (dir, data, _) = ledger("retention");
+    // On 2031-11-09 P's contract ended less than 5 years ago; Q, registered
+    // only on 2026-07-01, ran out on 2031-07-01.
+    let (code, out, err) = run(&data, &["retention", "--at", "2031-11-09", "--json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["policy"]["rule"], "TERM-RETENTION");
+    assert_eq!(v["policy"]["years_after_last_contract_end"], 5);
+    assert_eq!(v["policy"]["article"], "CGVU-2026 §16.1.4");
+    assert_eq!(v["applied"], false);
+    assert_eq!(v["persons"], 2);
+    let due = v["due"].as_array().expect("due");
+    assert_eq!(due.len(), 1, "{v}");
+    assert_eq!(due[0]["person"], REGISTERED_ONLY);
+    assert_eq!(due[0]["client_number"], "QX77WALLABY");
+    assert_eq!(due[0]["last_contract"], Value::Null);
+    assert_eq!(due[0]["relationship_end"], "2026-07-01");
+    assert_eq!(due[0]["ran_out_on"], "2031-07-01");
+    // From 2031-11-10 on, P is due too, with her last contract.
+    let (code, out, err) = run(&data, &["retention", "--at", "2031-11-10", "--json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let p = v["due"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["person"] == PERSON))
+        .unwrap_or_else(|| panic!("P due on 2031-11-10: {v}"));
+    assert_eq!(p["last_contract"], CONTRACT);
+    assert_eq!(p["last_contract_end"], "2026-11-10");
+    assert_eq!(p["ran_out_on"], "2031-11-10");
+    // The table names the policy and counts.
+    let (code, out, _) = run(&data, &["retention", "--at", "2031-11-10"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("TERM-RETENTION (CGVU-2026 §16.1.4)") && out.contains("2 of 2 persons due"),
+        "{out}"
+    );
+    // --apply is refused before anything is read: erasure does not exist yet.
+    let (code, out, err) = run(&data, &["retention", "--apply"], "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("not available until erasure exists"), "{err}");
+    let (code, _, err) = run(&data, &["retention", "--at", "2031-02-30"], "");
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn subject_export_writes_everything_held_about_the_person_and_never_a_password_hash() {
+    let (dir, data, _) = ledger("subject-export");
+    let file = dir.join("zephyrine.json");
+    let (code, out, err) = run(
+        &data,
+        &[
+            "subject-export",
+            PERSON,
+            "--out",
+            file.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_clean("subject-export's stdout", &out, PERSONAL);
+    let text = std::fs::read_to_string(&file).expect("export");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["person"], PERSON);
+    assert_eq!(v["identity"]["first_name"], "Zephyrine");
+    assert_eq!(v["identity"]["last_name"], "Quokkabelle");
+    assert_eq!(v["identity"]["birth_date"], "1931-02-27");
+    assert_eq!(
+        v["identity"]["addresses"][0]["address"]["street"],
+        "77 impasse des Wombats"
+    );
+    assert_eq!(v["account"], json!({"login": "zephyrine"}));
+    let contracts = v["contracts"].as_array().expect("contracts");
+    assert_eq!(contracts.len(), 1);
+    assert_eq!(contracts[0]["contract"], CONTRACT);
+    assert_eq!(contracts[0]["roles"], json!(["holder", "payer"]));
+    assert_eq!(contracts[0]["state"]["contract"], CONTRACT);
+    assert!(
+        contracts[0]["balance"]["totals"].is_object(),
+        "{}",
+        contracts[0]["balance"]
+    );
+    assert!(contracts[0]["calendar"]["rows"].is_array());
+    assert_eq!(v["bans"]["person"], PERSON);
+    assert_eq!(v["refunds"]["person"], PERSON);
+    // Every event of her stream and of her contract, decoded (the mandate in
+    // clear), and none of the other person's.
+    let events = v["events"].as_array().expect("events");
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(
+        types.contains(&"PersonRegistered")
+            && types.contains(&"ContractSubscribed")
+            && types.contains(&"ContractTerminated"),
+        "{types:?}"
+    );
+    assert!(text.contains("IBAN-FR76-QUOKKA"));
+    assert!(!text.contains("Wallabinette") && !text.contains("QX77WALLABY"));
+    // Never the password, its hash or a token.
+    assert!(
+        !text.contains(PASSWORD) && !text.contains("argon2") && !text.contains("nvg_"),
+        "{text}"
+    );
+    // Only its owner may read the file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    // An existing --out is never replaced; an unknown person is refused by
+    // name and leaves no file.
+    let (code, _, err) = run(
+        &data,
+        &[
+            "subject-export",
+            PERSON,
+            "--out",
+            file.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    let other = dir.join("nobody.json");
+    let unknown = "0196a000-0000-7000-8000-0000000000ff";
+    let (code, _, err) = run(
+        &data,
+        &[
+            "subject-export",
+            unknown,
+            "--out",
+            other.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("no person {unknown}")), "{err}");
+    assert!(!other.exists());
+    let leftovers = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .count();
+    assert_eq!(leftovers, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn logs_errors_and_metrics_never_carry_personal_data_from_any_command() {
+    let (dir, data, outcomes) = ledger("cli-logs");
+    // The refusals of the two registrations name the field, not its value.
+    let refused: Vec<&str> = outcomes.lines().skip(6).collect();
+    assert_eq!(refused.len(), 2, "{outcomes}");
+    assert!(
+        refused[0].contains("client_number") && refused[1].contains("birth_date"),
+        "{outcomes}"
+    );
+    for r in &refused {
+        assert_clean(
+            "a refusal",
+            r,
+            &["QX77QUOKKA", "2029-09-09", "Zephyrine", "Quokkabelle"],
+        );
+    }
+    let p = |name: &str| dir.join(name).to_str().expect("path").to_owned();
+    let key = p("signing.key");
+    std::fs::write(
+        dir.join("what-if.jsonl"),
+        line(
+            "2027-10-15T07:00:00Z",
+            json!({"role": "agent", "id": "AG-0417"}),
+            Some("agency"),
+            json!({"type": "Suspend", "contract_id": CONTRACT}),
+        ),
+    )
+    .expect("what-if");
+    let commands: Vec<Vec<String>> = [
+        vec!["key", "create", "--key-file", &key],
+        vec!["checkpoint", "--key-file", &key],
+        vec!["state", CONTRACT],
+        vec!["state", CONTRACT, "--json"],
+        vec!["balance", CONTRACT],
+        vec!["balance", PERSON, "--json"],
+        vec!["calendar", CONTRACT],
+        vec!["bans", PERSON],
+        vec!["refunds", PERSON],
+        vec!["history", PERSON],
+        vec!["history", CONTRACT, "--json"],
+        vec!["verify"],
+        vec!["stats"],
+        vec!["audit", CONTRACT],
+        vec!["audit", PERSON],
+        vec!["diff", CONTRACT, "--at", "2026-10-01", "--at", "2026-12-01"],
+        vec!["what-if", CONTRACT, "--commands", &p("what-if.jsonl")],
+        vec!["rebuild"],
+        vec![
+            "list",
+            "persons-by-client-number",
+            "client_number=QX77QUOKKA",
+        ],
+        vec!["list", "persons-by-name", "name=Quokka"],
+        vec!["check-projections"],
+        vec!["follow", "--once"],
+        vec!["export", "--out", &p("export.jsonl")],
+        vec!["prove", "inclusion", "3"],
+        vec!["prove", "stream", CONTRACT],
+        vec!["bundle", PERSON, "--known-at", NOW],
+        vec!["retention", "--at", "2032-01-01"],
+        vec!["retention", "--json"],
+        vec!["retention", "--apply"],
+        vec!["subject-export", PERSON, "--out", &p("export.json")],
+        vec![
+            "token",
+            "create",
+            "--name",
+            "auditor-1",
+            "--role",
+            "auditor",
+        ],
+        vec!["salvage", "--out", &p("salvage.jsonl")],
+    ]
+    .iter()
+    .map(|c| c.iter().map(|s| (*s).to_owned()).collect())
+    .collect();
+    let forbidden: Vec<&str> = PERSONAL.iter().chain(IDS).copied().collect();
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&data, &args, "");
+        assert!(
+            code == 0 || args.contains(&"--apply"),
+            "{args:?}: {out}{err}"
+        );
+        assert_clean(&format!("stderr of {args:?}"), &err, &forbidden);
+        if args[0] == "bundle" {
+            std::fs::write(dir.join("bundle.json"), out).expect("bundle");
+        }
+    }
+    let (_, public, _) = run(&data, &["key", "public", "--key-file", &key], "");
+    std::fs::write(dir.join("signing.pub"), public).expect("public");
+    let (code, out, err) = run(
+        &data,
+        &[
+            "verify-bundle",
+            &p("bundle.json"),
+            "--key",
+            &p("signing.pub"),
+            "--at",
+            "2027-01-01",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_clean("stderr of verify-bundle", &err, &forbidden);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn logs_errors_and_metrics_never_carry_personal_data_from_any_route() {
+    let (dir, data, _) = ledger("http-logs");
+    let agent = token(&data, "agent-1", "agent");
+    let auditor = token(&data, "auditor-1", "auditor");
+    let system = token(&data, "system-1", "system");
+    let partner = token(&data, "partner-1", "partner");
+    let log = data.with_extension("log");
+    let _ = std::fs::remove_file(&log);
+    let (mut child, addr) = serve(&data, NOW);
+    let call = |method: &str, path: &str, tok: Option<&str>, body: Option<&str>| {
+        let (status, _, v) = exchange(&addr, method, path, tok, body, &[]);
+        (status, v)
+    };
+    // A customer session of P, opened with her login and password.
+    let (status, v) = call(
+        "POST",
+        "/v1/sessions",
+        None,
+        Some(&json!({"login": "zephyrine", "password": PASSWORD}).to_string()),
+    );
+    assert_eq!(status, 200, "{v}");
+    let customer = v["token"].as_str().expect("token").to_owned();
+    let partner_body =
+        json!({"client_number": "QX77QUOKKA", "birth_date": "1931-02-27"}).to_string();
+    let account_body = json!({"login": "wallabinette", "password": "Wallaby2027ok",
+        "client_number": "QX77WALLABY", "birth_date": "1944-04-04"})
+    .to_string();
+    let new_person = json!({"channel": "agency", "command": register(
+        "0196a000-0000-7000-8000-0000000077f1", "QX77NUMBAT", "Numbatine", "Bilbyson",
+        "1922-02-22", "22 quai des Numbats")})
+    .to_string();
+    let taken = json!({"channel": "agency", "command": register(
+        "0196a000-0000-7000-8000-0000000077f2", "QX77QUOKKA", "Zephyrine", "Quokkabelle",
+        "1931-02-27", "77 impasse des Wombats")})
+    .to_string();
+    let what_if =
+        json!({"commands": [json!({"request_at": NOW, "actor": {"role": "agent", "id": "AG-1"},
+        "channel": "agency", "command": {"type": "Suspend", "contract_id": CONTRACT}})]})
+        .to_string();
+    // The customer's own export and the agent's are the same view of P.
+    let (status, mine) = call("GET", "/v1/me/subject-export", Some(&customer), None);
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["person"], PERSON);
+    assert_eq!(mine["identity"]["last_name"], "Quokkabelle");
+    assert_eq!(mine["account"]["login"], "zephyrine");
+    let (status, theirs) = call(
+        "GET",
+        &format!("/v1/persons/{PERSON}/subject-export"),
+        Some(&agent),
+        None,
+    );
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!(theirs["events"], mine["events"]);
+    let c = CONTRACT;
+    let routes: Vec<(&str, String, Option<&str>, Option<String>)> = vec![
+        (
+            "GET",
+            format!("/v1/contracts/{c}/state"),
+            Some(&agent),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/contracts/{c}/balance"),
+            Some(&auditor),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/contracts/{c}/calendar"),
+            Some(&customer),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/persons/{PERSON}/bans"),
+            Some(&agent),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/persons/{PERSON}/refunds"),
+            Some(&auditor),
+            None,
+        ),
+        ("GET", "/v1/feed?limit=50".into(), Some(&auditor), None),
+        (
+            "GET",
+            "/v1/lists/persons-by-client-number?client_number=QX77QUOKKA".into(),
+            Some(&agent),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/lists/persons-by-name?name=Quokka".into(),
+            Some(&agent),
+            None,
+        ),
+        ("GET", format!("/v1/audit/{c}"), Some(&auditor), None),
+        ("GET", format!("/v1/audit/{PERSON}"), Some(&auditor), None),
+        (
+            "GET",
+            format!("/v1/diff/{c}?from_at=2026-10-01&to_at=2026-12-01"),
+            Some(&auditor),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v1/what-if/{c}"),
+            Some(&agent),
+            Some(what_if),
+        ),
+        (
+            "POST",
+            "/v1/partner/check".into(),
+            Some(&partner),
+            Some(partner_body),
+        ),
+        ("POST", "/v1/accounts".into(), None, Some(account_body)),
+        ("GET", "/v1/me/contracts".into(), Some(&customer), None),
+        (
+            "GET",
+            format!("/v1/persons/{PERSON}/subject-export"),
+            Some(&agent),
+            None,
+        ),
+        ("GET", "/v1/me/subject-export".into(), Some(&customer), None),
+        (
+            "GET",
+            "/v1/persons/0196a000-0000-7000-8000-0000000000ff/subject-export".into(),
+            Some(&agent),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/me/contracts/{c}/online-renewal"),
+            Some(&customer),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/me/contracts/{c}/attestation"),
+            Some(&customer),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/commands".into(),
+            Some(&agent),
+            Some(new_person),
+        ),
+        ("POST", "/v1/commands".into(), Some(&agent), Some(taken)),
+        (
+            "GET",
+            format!("/v1/proofs/streams/{c}"),
+            Some(&auditor),
+            None,
+        ),
+        ("GET", "/v1/checkpoints".into(), Some(&auditor), None),
+        ("GET", "/v1/verify".into(), Some(&auditor), None),
+        ("GET", "/v1/projections/check".into(), Some(&auditor), None),
+        (
+            "GET",
+            format!("/v1/contracts/{c}/state"),
+            Some("nvg_00"),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/contracts/QX77QUOKKA/state".into(),
+            Some(&agent),
+            None,
+        ),
+        (
+            "DELETE",
+            "/v1/sessions/current".into(),
+            Some(&customer),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/contracts/{c}/state"),
+            Some(&system),
+            None,
+        ),
+    ];
+    let mut forbidden: Vec<&str> = PERSONAL.iter().chain(IDS).copied().collect();
+    forbidden.extend([
+        "Numbatine",
+        "Bilbyson",
+        "1922-02-22",
+        "quai des Numbats",
+        "QX77NUMBAT",
+        PASSWORD,
+    ]);
+    for (method, path, tok, body) in &routes {
+        let (status, v) = call(method, path, *tok, body.as_deref());
+        assert!(status < 500, "{method} {path}: {status} {v}");
+        if status >= 400 {
+            assert_clean(
+                &format!("the error of {method} {path}"),
+                &v.to_string(),
+                &[
+                    "Zephyrine",
+                    "Quokkabelle",
+                    "1931-02-27",
+                    "impasse des Wombats",
+                    "IBAN-FR76-QUOKKA",
+                ],
+            );
+        }
+    }
+    let (status, v) = call("GET", "/metrics", None, None);
+    assert_eq!(status, 200);
+    let metrics = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    assert!(metrics.contains("route"), "{metrics}");
+    assert_clean("/metrics", &metrics, &forbidden);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(text.contains("latency_us="), "{text}");
+    assert_clean("the service's log", &text, &forbidden);
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_file(log);
+}
