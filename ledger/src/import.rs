@@ -79,6 +79,34 @@ impl ImportBatch {
     }
 }
 
+/// True when `key` cannot have been recorded yet because it names a version
+/// of its stream the stream has not passed: the billing clock's step keys end
+/// with `@` and the version they are decided at (`navigo_rules::billing`),
+/// and an append recorded under such a key moved its stream past that
+/// version, so a key naming the expected version `expected`, at or after the
+/// stream's `version` (what the world, the store and the staged appends agree
+/// on), was never recorded. The import batch then skips the store's key
+/// lookup for it, which was a tenth of the import's command thread (a range
+/// read per clock step).
+///
+/// Decision: this reads the key's shape, not who wrote it; a key forged to
+/// look like a future step's (a raw append under a clock key) is still found
+/// by the store's own check when the batch is submitted, which fails the
+/// batch and refolds the world rather than appending anything twice.
+pub(crate) fn names_an_unreached_version(
+    key: Option<&str>,
+    expected: navigo_store::ExpectedVersion,
+    version: u64,
+) -> bool {
+    let (Some(key), navigo_store::ExpectedVersion::Exact(expected)) = (key, expected) else {
+        return false;
+    };
+    expected >= version
+        && key
+            .rsplit_once('@')
+            .is_some_and(|(_, v)| v.parse::<u64>() == Ok(expected))
+}
+
 /// The envelopes the store will give `request` appended next after `world`'s
 /// head, recorded at `at` (import mode); their hashes are placeholders until
 /// the batch is committed.
@@ -156,4 +184,49 @@ pub(crate) async fn submit<S: navigo_store::EventStore>(
         }
     }
     Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_an_unreached_version;
+    use navigo_store::ExpectedVersion;
+
+    const STEP: &str = "clock:debit:0190a1b2-0000-7000-8000-000000000001:2025-03@7";
+
+    #[test]
+    fn import_clock_key_at_the_streams_version_needs_no_lookup() {
+        assert!(names_an_unreached_version(
+            Some(STEP),
+            ExpectedVersion::Exact(7),
+            7
+        ));
+    }
+
+    #[test]
+    fn import_clock_key_of_a_passed_version_is_looked_up() {
+        // The stream moved past version 7: an append under this key may be
+        // among the ones that moved it.
+        assert!(!names_an_unreached_version(
+            Some(STEP),
+            ExpectedVersion::Exact(7),
+            8
+        ));
+    }
+
+    #[test]
+    fn import_keys_not_naming_their_expected_version_are_looked_up() {
+        let command_key = "plan:42#0@0123456789abcdef0123456789abcdef";
+        for (key, expected) in [
+            (Some(STEP), ExpectedVersion::Exact(6)),
+            (Some(STEP), ExpectedVersion::Any),
+            (Some(command_key), ExpectedVersion::Exact(7)),
+            (Some("clock:debit:x:2025-03"), ExpectedVersion::Exact(7)),
+            (None, ExpectedVersion::Exact(7)),
+        ] {
+            assert!(
+                !names_an_unreached_version(key, expected, 7),
+                "{key:?} {expected:?}"
+            );
+        }
+    }
 }

@@ -763,7 +763,10 @@ impl<S: EventStore> Ledger<S> {
                 continue;
             };
             let decisions = if mode == ClockMode::Import && self.import.is_some() {
-                match self.try_stage(decisions, key, cmd.request_at).await? {
+                match self
+                    .try_stage(decisions, key, cmd.request_at, false)
+                    .await?
+                {
                     Ok(staged) => return Ok(staged),
                     Err(decisions) => decisions,
                 }
@@ -918,7 +921,7 @@ impl<S: EventStore> Ledger<S> {
         mode: ClockMode,
     ) -> Result<Vec<Envelope>, LedgerError> {
         let decisions = if mode == ClockMode::Import && self.import.is_some() {
-            match self.try_stage(decisions, None, at).await? {
+            match self.try_stage(decisions, None, at, true).await? {
                 Ok(staged) => return Ok(staged),
                 Err(decisions) => decisions,
             }
@@ -1285,13 +1288,17 @@ impl<S: EventStore> Ledger<S> {
     /// envelopes the store will assign; gives them back unstaged when one
     /// cannot be judged here (an annulment, which reads the stream it changes,
     /// or an idempotency key already recorded, which the store answers itself).
+    /// `clock_steps` says the decisions are the billing clock's, whose keys
+    /// name the stream version they are decided at
+    /// ([`import::names_an_unreached_version`]).
     async fn try_stage(
         &mut self,
         decisions: Vec<Decision>,
         key: Option<&CommandKey<'_>>,
         at: DateTime<Utc>,
+        clock_steps: bool,
     ) -> Result<Result<Vec<Envelope>, Vec<Decision>>, LedgerError> {
-        let mut requests = Vec::with_capacity(decisions.len());
+        let mut keys = Vec::with_capacity(decisions.len());
         for (i, d) in decisions.iter().enumerate() {
             let idempotency_key = d
                 .idempotency_key
@@ -1301,15 +1308,27 @@ impl<S: EventStore> Ledger<S> {
                 .events
                 .iter()
                 .any(|e| matches!(e.event, navigo_events_schema::Event::EventAnnulled(_)));
-            if annuls || self.key_recorded(idempotency_key.as_deref()).await? {
+            let unrecorded = clock_steps
+                && import::names_an_unreached_version(
+                    idempotency_key.as_deref(),
+                    d.expected,
+                    self.world.version(d.stream),
+                );
+            if annuls || (!unrecorded && self.key_recorded(idempotency_key.as_deref()).await?) {
                 return Ok(Err(decisions));
             }
-            requests.push(AppendRequest {
+            keys.push(idempotency_key);
+        }
+        // The decisions are moved into their requests, not copied: the events
+        // of a decision are cloned once, into the envelopes folded below.
+        let requests = decisions
+            .into_iter()
+            .zip(keys)
+            .map(|(d, idempotency_key)| AppendRequest {
                 idempotency_key,
                 recorded_at: Some(at),
-                ..d.clone()
+                ..d
             });
-        }
         let mut out = Vec::new();
         for request in requests {
             let actual = self.world.version(request.stream);

@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId, StreamKind};
-use navigo_ledger_core::load::{read_contract, read_everything};
+use navigo_ledger_core::load::read_contract;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::slice::contract_streams;
 use navigo_projections::{calendar, state, Folded, Query};
-use navigo_replay::materialize::ProjectionDb;
+use navigo_replay::materialize::{rebuild_streams, ProjectionDb, REBUILD_SLICE_IDS};
 use navigo_rules::Policy;
 use navigo_sim::{drive, generate, PopulationConfig, Rng};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
@@ -171,6 +171,20 @@ fn thread_clock() -> (Duration, i64) {
     (cpu, switches)
 }
 
+/// The CPU time (user + system) of the whole process, every thread: on a
+/// machine shared with other builds the wall time of a phase measures the
+/// load as much as the work, its CPU time does not.
+fn process_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value, and `usage` is writable.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage for the call's duration.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// Times one read on the wall and on the thread's clock.
 struct Timer {
     wall: Instant,
@@ -234,11 +248,13 @@ fn p50_p99(mut v: Vec<Duration>) -> (Duration, Duration) {
 
 /// Raw sled: `n` records of `record_bytes` under sequential keys, a flush every
 /// [`RAW_BATCH`] records. Events per second.
-fn raw_sled_batched(dir: &Path, n: usize, record_bytes: usize) -> f64 {
+/// Also returns events per second of the process's CPU time.
+fn raw_sled_batched(dir: &Path, n: usize, record_bytes: usize) -> (f64, f64) {
     let _ = std::fs::remove_dir_all(dir);
     let db = sled::Config::new().path(dir).open().expect("raw sled");
     let tree = db.open_tree(b"raw").expect("tree");
     let record = vec![b'x'; record_bytes];
+    let cpu = process_cpu();
     let start = Instant::now();
     let mut i = 0u64;
     while (i as usize) < n {
@@ -249,10 +265,11 @@ fn raw_sled_batched(dir: &Path, n: usize, record_bytes: usize) -> f64 {
         db.flush().expect("flush");
     }
     let rate = i as f64 / start.elapsed().as_secs_f64();
+    let cpu_rate = i as f64 / (process_cpu() - cpu).as_secs_f64();
     drop(tree);
     drop(db);
     let _ = std::fs::remove_dir_all(dir);
-    rate
+    (rate, cpu_rate)
 }
 
 /// Raw sled scan of the log with the unframing (decompression) and JSON decode
@@ -268,6 +285,19 @@ fn raw_scan_decode(store: &SledStore) -> (usize, f64) {
         n += 1;
     }
     (n, n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The first `n` events of the log, read through the store's checked stream.
+async fn read_first(store: &SledStore, n: usize) -> Vec<Envelope> {
+    let mut out = Vec::with_capacity(n);
+    let mut all = store.read_all(1);
+    while out.len() < n {
+        match navigo_store::next_envelope(&mut all).await {
+            Some(e) => out.push(e.expect("read the log")),
+            None => break,
+        }
+    }
+    out
 }
 
 /// Raw prefix scan of the streams the calendar reads (the contract and the
@@ -432,6 +462,69 @@ async fn clock_month(ledger: &mut Ledger<SledStore>, through: NaiveDate) -> (usi
     (events, t.elapsed().as_secs_f64())
 }
 
+/// The projections on `at` rebuilt from the ledger's log a slice at a time:
+/// the contracts, then the persons, [`REBUILD_SLICE_IDS`] at a time, each
+/// chunk's streams picked by the (paged) world and read from the store. The
+/// generation, and the most events one slice held.
+async fn sliced_rebuild(
+    ledger: &mut Ledger<SledStore>,
+    db: &ProjectionDb,
+    at: NaiveDate,
+) -> (navigo_replay::materialize::Generation, usize) {
+    let ids = |kind: StreamKind| -> Vec<uuid::Uuid> {
+        ledger
+            .world()
+            .versions
+            .keys()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.id)
+            .collect()
+    };
+    let (contracts, persons) = (ids(StreamKind::Contract), ids(StreamKind::Person));
+    let mut build = db
+        .begin_sliced_rebuild(ledger.world().position, at)
+        .expect("begin the rebuild");
+    let chunks = contracts
+        .chunks(REBUILD_SLICE_IDS)
+        .map(|c| (c, &[][..]))
+        .chain(persons.chunks(REBUILD_SLICE_IDS).map(|p| (&[][..], p)));
+    let mut held = 0;
+    for (c, p) in chunks {
+        let streams = ledger
+            .read_paged(|w| rebuild_streams(w, c, p))
+            .await
+            .expect("the slice's streams");
+        let slice = ledger.read_streams(&streams).await.expect("the slice");
+        held = held.max(slice.len());
+        build.project(c, p, &slice).expect("project");
+    }
+    (build.finish().expect("swap the generation in"), held)
+}
+
+/// Where the ledger's bytes go, as keys and values (before sled's own
+/// overhead): the main tree by key prefix (the log, the stream index, the
+/// idempotency keys, the Merkle tree, the rest) and the derived states, as
+/// `(what, MiB)`.
+async fn bytes_by_space(store: &SledStore) -> Vec<(String, f64)> {
+    let mut by: std::collections::BTreeMap<u8, usize> = Default::default();
+    for item in store.tree().iter() {
+        let (k, v) = item.expect("scan");
+        *by.entry(k.first().copied().unwrap_or(0)).or_default() += k.len() + v.len();
+    }
+    let mib = |b: usize| b as f64 / 1_048_576.0;
+    let mut out: Vec<(String, f64)> = by
+        .into_iter()
+        .map(|(p, b)| (format!("{}", char::from(p)), mib(b)))
+        .collect();
+    let derived = store
+        .scan_derived_entries(navigo_ledger_core::states::STATES_SPACE, &[])
+        .await
+        .expect("derived entries");
+    let bytes = derived.iter().map(|(k, v)| k.len() + v.len()).sum();
+    out.push((format!("derived ({} entries)", derived.len()), mib(bytes)));
+    out
+}
+
 /// `verify` of the whole log. Records per second.
 fn verify_rate(store: &SledStore) -> f64 {
     let t = Instant::now();
@@ -489,13 +582,16 @@ async fn main() {
     );
     let generate_secs = t.elapsed().as_secs_f64();
     let before = ledger.world().position;
+    let cpu = process_cpu();
     let t = Instant::now();
     let report = drive(&mut ledger, &plan.commands, &mut |_| {})
         .await
         .expect("drive");
     let drive_secs = t.elapsed().as_secs_f64();
+    let drive_cpu = (process_cpu() - cpu).as_secs_f64();
     let appended = ledger.world().position - before;
     let import_rate = appended as f64 / drive_secs;
+    let import_cpu_rate = appended as f64 / drive_cpu;
     let rss_after_import = peak_rss_mib();
     drop(plan);
     let t = Instant::now();
@@ -517,8 +613,10 @@ async fn main() {
         .await
         .expect("reopen");
     let reopen_secs = t.elapsed().as_secs_f64();
+    let cpu = process_cpu();
     let (clock_events, clock_secs) = clock_month(&mut ledger, through).await;
     let clock_rate = clock_events as f64 / clock_secs;
+    let clock_cpu_rate = clock_events as f64 / (process_cpu() - cpu).as_secs_f64();
     // Every contract, resident or not: the versions name every stream.
     let contract_ids: Vec<_> = ledger
         .world()
@@ -529,30 +627,32 @@ async fn main() {
         .collect();
 
     // 4. Size on disk and the log's mean record size; the raw references.
+    // Only the sample is held: the log itself is scanned for its size, so
+    // that this step's memory does not grow with the region.
     let store = ledger.store();
-    let events = read_everything(store).await.expect("read the log");
-    let total_events = events.len();
-    let record_bytes: usize = store
+    let events = read_first(store, RAW_SAMPLE_EVENTS_MAX).await;
+    let (total_events, log_bytes) = store
         .tree()
         .scan_prefix([LOG])
         .map(|i| i.map(|(_, v)| v.len()).unwrap_or(0))
-        .sum::<usize>()
-        / total_events.max(1);
-    let sample = total_events.min(RAW_SAMPLE_EVENTS_MAX);
-    let raw_append = raw_sled_batched(&base.join("raw-sled"), sample, record_bytes);
-    let store_rate = raw_store_appends(&base.join("raw-store"), &events[..sample]).await;
+        .fold((0usize, 0usize), |(n, b), len| (n + 1, b + len));
+    let record_bytes = log_bytes / total_events.max(1);
+    let sample = events.len();
+    let (raw_append, raw_append_cpu) =
+        raw_sled_batched(&base.join("raw-sled"), sample, record_bytes);
+    let store_rate = raw_store_appends(&base.join("raw-store"), &events).await;
     drop(events);
 
-    // 5. Rebuild and verify against a raw scan + decode (raw first).
+    // 5. Rebuild and verify against a raw scan + decode (raw first). The
+    // rebuild reads the log a slice at a time, never the whole of it.
     let (scanned, raw_scan) = raw_scan_decode(store);
     let verify = verify_rate(store);
+    let rss_before_rebuild = peak_rss_mib();
     let t = Instant::now();
-    let events = read_everything(store).await.expect("read the log");
     let db = ProjectionDb::open(&ledger_dir).expect("projection db");
-    let g = db.rebuild(&events, through, &mut |_| {}).expect("rebuild");
+    let (g, slice_max) = sliced_rebuild(&mut ledger, &db, through).await;
     let rebuild_secs = t.elapsed().as_secs_f64();
     let rebuild_rate = total_events as f64 / rebuild_secs;
-    drop(events);
     db.close().expect("close projections");
 
     // 6. One-id reads of random contracts, each interleaved with its raw
@@ -611,6 +711,7 @@ async fn main() {
         Costs::of(&raw_s),
         Costs::of(&state_t),
     );
+    let spaces = bytes_by_space(ledger.store()).await;
     let _ = ledger.into_store().close().await;
 
     let ledger_bytes = dir_bytes(&ledger_dir) - dir_bytes(&ledger_dir.join("projections"));
@@ -620,6 +721,10 @@ async fn main() {
     println!(
         "| import (simulator's batch) | {import_rate:.0} ev/s ({appended} events, {drive_secs:.1} s; peak RSS so far {rss_after_import:.0} MiB) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
         import_rate / raw_append
+    );
+    println!(
+        "| import, per second of the process's CPU (every thread) | {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s) | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
+        import_cpu_rate / raw_append_cpu
     );
     println!(
         "| appends, raw store ({STORE_WRITERS} single-event writers, {sample} events) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
@@ -634,9 +739,17 @@ async fn main() {
         clock_rate / raw_append
     );
     println!(
+        "| billing clock, per second of the process's CPU | {clock_cpu_rate:.0} ev/CPU-s | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
+        clock_cpu_rate / raw_append_cpu
+    );
+    println!(
         "| full rebuild (generation {}) | {rebuild_rate:.0} ev/s ({rebuild_secs:.1} s) | scan + decode: {raw_scan:.0} ev/s ({scanned} events) | {:.2} |",
         g.number,
         rebuild_rate / raw_scan
+    );
+    println!(
+        "| rebuild by slices of {REBUILD_SLICE_IDS} ids: most events held at once; peak RSS before / after it | {slice_max} events; {rss_before_rebuild:.0} / {:.0} MiB | | |",
+        peak_rss_mib()
     );
     println!(
         "| verify | {verify:.0} records/s | scan + decode: {raw_scan:.0} ev/s | {:.2} |",
@@ -674,6 +787,14 @@ async fn main() {
         ledger_bytes as f64 / total_events as f64,
         ledger_bytes as f64 / 1_048_576.0,
         contract_ids.len()
+    );
+    let spaces: Vec<String> = spaces
+        .iter()
+        .map(|(what, mib)| format!("{what} {mib:.1}"))
+        .collect();
+    println!(
+        "| keys and values by space, MiB (L log, S stream index, I idempotency keys, G Merkle, M meta) | {} | | |",
+        spaces.join(", ")
     );
     println!(
         "| projections on disk | {:.1} MiB | | |",

@@ -265,20 +265,41 @@ pub fn catch_up_streams(
             ids.1.extend(f.accomplices.iter().copied());
         }
     }
-    for p in &ids.1 {
+    streams_of_ids(world, ids.0, &ids.1)
+}
+
+/// The streams a sliced rebuild reads to project the rows of `contracts` and
+/// `persons` ([`SlicedRebuild::project`]): those a catch-up reads for a tail
+/// touching these ids ([`catch_up_streams`]), picked from `world`'s states and
+/// indexes (which must know every id: a paged world pages them in first).
+pub fn rebuild_streams(world: &World, contracts: &[Uuid], persons: &[Uuid]) -> BTreeSet<StreamId> {
+    let persons: BTreeSet<Uuid> = persons.iter().copied().collect();
+    streams_of_ids(world, contracts.iter().copied().collect(), &persons)
+}
+
+/// The streams of `contracts` and `persons`, with every contract of those
+/// persons, and the slices' streams of each ([`slice::contract_streams`],
+/// [`slice::person_streams`]).
+fn streams_of_ids(
+    world: &World,
+    mut contracts: BTreeSet<Uuid>,
+    persons: &BTreeSet<Uuid>,
+) -> BTreeSet<StreamId> {
+    for p in persons {
         let of = world
             .by_holder
             .get(p)
             .into_iter()
             .chain(world.by_payer.get(p));
-        ids.0.extend(of.flatten().copied());
+        contracts.extend(of.flatten().copied());
     }
-    let mut streams: BTreeSet<StreamId> = ids.0.iter().map(|c| StreamId::contract(*c)).collect();
-    streams.extend(ids.1.iter().map(|p| StreamId::person(*p)));
-    for c in &ids.0 {
+    let mut streams: BTreeSet<StreamId> =
+        contracts.iter().map(|c| StreamId::contract(*c)).collect();
+    streams.extend(persons.iter().map(|p| StreamId::person(*p)));
+    for c in &contracts {
         streams.extend(slice::contract_streams(world, *c).unwrap_or_default());
     }
-    for p in &ids.1 {
+    for p in persons {
         streams.extend(slice::person_streams(world, *p).unwrap_or_default());
     }
     streams
@@ -790,6 +811,93 @@ fn project_all(
     })
 }
 
+/// Contracts (or persons) whose rows a sliced rebuild projects from one slice
+/// of the log: the slice holds their streams and their neighbours' (holders,
+/// payers, the persons' other contracts), so its size is bounded by this
+/// many ids' histories, not by the log.
+pub const REBUILD_SLICE_IDS: usize = 1_024;
+
+/// A rebuild that never holds the whole log
+/// ([`ProjectionDb::begin_sliced_rebuild`]): the caller hands it, for every
+/// contract and then every person in id order, a chunk of at most
+/// [`REBUILD_SLICE_IDS`] ids with their slice of the log (the streams
+/// [`rebuild_streams`] picks from a world that knows them, read from the
+/// store), and [`SlicedRebuild::finish`] swaps the generation in. Each row is
+/// computed from its ids' streams exactly as [`ProjectionDb::rebuild`] computes
+/// it from the whole log, since each reads only those streams (as a catch-up
+/// from a slice does).
+pub struct SlicedRebuild<'d> {
+    db: &'d ProjectionDb,
+    trees: Vec<sled::Tree>,
+    index_trees: Vec<sled::Tree>,
+    next: u64,
+    at: NaiveDate,
+    checkpoint: u64,
+    projected: u64,
+}
+
+impl SlicedRebuild<'_> {
+    /// Projects the rows of `contracts` and `persons` on the rebuild's date
+    /// from `slice` (every event of [`rebuild_streams`] of them, in position
+    /// order; events after the rebuild's checkpoint are left out) and writes
+    /// them into the shadow generation. An id the slice does not know (no
+    /// known subscription or registration) has no row, as in a whole rebuild.
+    ///
+    /// # Errors
+    /// A projection failure or a sled failure: the current generation is
+    /// untouched.
+    pub fn project(
+        &mut self,
+        contracts: &[Uuid],
+        persons: &[Uuid],
+        slice: &[Envelope],
+    ) -> Result<(), ReplayError> {
+        let through = slice.partition_point(|e| e.position <= self.checkpoint);
+        let ix = LogIndex::new(slice.get(..through).unwrap_or_default());
+        let (q, policy) = (Query::on(self.at), Policy::default());
+        let mut unit = UnitRows::default();
+        for id in contracts {
+            if ix.contract_ids.binary_search(id).is_ok() {
+                ix.contract_rows(*id, &q, &policy, &mut unit)?;
+                self.projected += 1;
+            }
+        }
+        for id in persons {
+            if ix.person_ids.binary_search(id).is_ok() {
+                ix.person_rows(*id, &q, &mut unit)?;
+                self.projected += 1;
+            }
+        }
+        let mut writer = ShadowWriter::new(&self.trees, &self.index_trees, self.checkpoint);
+        for (kind, id, v) in unit.rows {
+            writer.put(kind, id, v)?;
+        }
+        for e in unit.entries {
+            writer.put_entry(e)?;
+        }
+        writer.finish()?;
+        Ok(())
+    }
+
+    /// The contracts and persons projected so far.
+    pub fn projected(&self) -> u64 {
+        self.projected
+    }
+
+    /// Swaps the generation in, once every contract and person was projected.
+    ///
+    /// # Errors
+    /// A sled failure: the previous generation stays current.
+    pub fn finish(self) -> Result<Generation, ReplayError> {
+        self.db.swap_in(self.next, self.at)?;
+        Ok(Generation {
+            number: self.next,
+            at: self.at,
+            checkpoint: self.checkpoint,
+        })
+    }
+}
+
 /// The materialized projections of a ledger.
 #[derive(Debug, Clone)]
 pub struct ProjectionDb {
@@ -914,14 +1022,7 @@ impl ProjectionDb {
         at: NaiveDate,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, ReplayError> {
-        let next = self.next_generation()?;
-        // A shadow of the same number may survive a crash: start it empty.
-        for k in KINDS {
-            self.db.drop_tree(tree_name(k, next))?;
-        }
-        for d in &INDEXES {
-            self.db.drop_tree(index_tree_name(d.name, next))?;
-        }
+        let next = self.start_shadow()?;
         let checkpoint = events.last().map_or(0, |e| e.position);
         // One pass indexes the log; then every contract and person is folded
         // from its own events by worker threads (the views are independent and
@@ -946,6 +1047,54 @@ impl ProjectionDb {
             done: written,
             total: written,
         });
+        self.swap_in(next, at)?;
+        Ok(Generation {
+            number: next,
+            at,
+            checkpoint,
+        })
+    }
+
+    /// Starts a rebuild that reads the log a slice at a time
+    /// ([`SlicedRebuild`]): the projections on `at` of the log through
+    /// position `checkpoint`, written into a new generation that
+    /// [`SlicedRebuild::finish`] swaps in.
+    ///
+    /// # Errors
+    /// A sled failure.
+    pub fn begin_sliced_rebuild(
+        &self,
+        checkpoint: u64,
+        at: NaiveDate,
+    ) -> Result<SlicedRebuild<'_>, ReplayError> {
+        let next = self.start_shadow()?;
+        Ok(SlicedRebuild {
+            db: self,
+            trees: self.trees(next)?,
+            index_trees: self.index_trees(next)?,
+            next,
+            at,
+            checkpoint,
+            projected: 0,
+        })
+    }
+
+    /// The number of the next generation, its shadow trees empty.
+    fn start_shadow(&self) -> Result<u64, ReplayError> {
+        let next = self.next_generation()?;
+        // A shadow of the same number may survive a crash: start it empty.
+        for k in KINDS {
+            self.db.drop_tree(tree_name(k, next))?;
+        }
+        for d in &INDEXES {
+            self.db.drop_tree(index_tree_name(d.name, next))?;
+        }
+        Ok(next)
+    }
+
+    /// Makes the shadow generation `next`, whose rows are all written, the
+    /// current one on `at`, and drops every other.
+    fn swap_in(&self, next: u64, at: NaiveDate) -> Result<(), ReplayError> {
         self.db.flush()?;
         // The swap: one transaction writes the generation's date and the pointer.
         let at_text = at.to_string();
@@ -959,12 +1108,7 @@ impl ProjectionDb {
             })
             .map_err(tx_err)?;
         self.db.flush()?;
-        self.drop_stale(next)?;
-        Ok(Generation {
-            number: next,
-            at,
-            checkpoint,
-        })
+        self.drop_stale(next)
     }
 
     fn next_generation(&self) -> Result<u64, ReplayError> {
@@ -1592,5 +1736,92 @@ mod tests {
         drop(calendar);
         let _ = db.close();
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sliced_rebuild_equals_the_whole_log_rebuild_holding_one_chunk_of_ids_at_a_time() {
+        use navigo_events_schema::command::RecordDebitRejected;
+        use navigo_events_schema::types::Channel;
+        use navigo_events_schema::Command;
+        use navigo_testkit::*;
+        // Given six persons, six contracts (person 1 holds two), a debit
+        // rejected, and the clock through February 2027
+        let mut s = Scenario::new().given([tariff_990(), reason_codes()]);
+        for p in 1..=6u128 {
+            s = s.given([register(p, d(1980 + p as i32, 3, 1))]);
+        }
+        for c in 1..=6u128 {
+            let start = d(2026, 7, 1 + c as u32);
+            let holder = if c == 6 { 1 } else { c };
+            let sub = subscribe(
+                start,
+                Channel::Agency,
+                c,
+                holder,
+                annual_1_5(),
+                start,
+                debit(1, c),
+            );
+            let _ = s.run(&sub);
+        }
+        s = s.advance(d(2026, 10, 1));
+        let _ = s.run(&cmd(
+            d(2026, 10, 5),
+            Some(Channel::Agency),
+            Command::RecordDebitRejected(RecordDebitRejected {
+                contract_id: cid(2),
+                month: "2026-10".parse().expect("month"),
+                reason_code: "AM04".parse().expect("code"),
+            }),
+        ));
+        s = s.advance(d(2027, 2, 1));
+        let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
+        events.sort_by_key(|e| e.position);
+        let checkpoint = events.last().map_or(0, |e| e.position);
+        let at = d(2027, 1, 15);
+        let base = std::env::temp_dir().join(format!("navigo-sliced-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let whole = ProjectionDb::open(&base.join("whole")).expect("open");
+        whole.rebuild(&events, at, &mut |_| {}).expect("rebuild");
+        // When rebuilt two ids at a time, each from its slice of the log
+        let sliced = ProjectionDb::open(&base.join("sliced")).expect("open");
+        let mut build = sliced.begin_sliced_rebuild(checkpoint, at).expect("begin");
+        let ids_of = |kind: StreamKind| -> Vec<Uuid> {
+            s.world
+                .versions
+                .keys()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.id)
+                .collect()
+        };
+        let (contracts, persons) = (ids_of(StreamKind::Contract), ids_of(StreamKind::Person));
+        let mut held_max = 0;
+        let chunks = contracts
+            .chunks(2)
+            .map(|c| (c, &[][..]))
+            .chain(persons.chunks(2).map(|p| (&[][..], p)));
+        for (c, p) in chunks {
+            let streams = rebuild_streams(&s.world, c, p);
+            let slice: Vec<Envelope> = events
+                .iter()
+                .filter(|e| streams.contains(&e.stream))
+                .cloned()
+                .collect();
+            held_max = held_max.max(slice.len());
+            build.project(c, p, &slice).expect("project");
+        }
+        assert_eq!(build.projected(), (contracts.len() + persons.len()) as u64);
+        let g = build.finish().expect("finish");
+        // Then every row is the whole rebuild's, the checkpoint the log's head,
+        // and no slice held the whole log
+        assert_eq!(g.checkpoint, checkpoint);
+        let (_, a) = whole.stored_rows().expect("rows");
+        let (_, b) = sliced.stored_rows().expect("rows");
+        assert_eq!(a, b);
+        assert!(a.values().all(|r| !r.is_empty()));
+        assert!(check(&sliced, &events).expect("check").consistent());
+        assert!(held_max < events.len(), "{held_max} of {}", events.len());
+        drop((whole, sliced));
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

@@ -4,10 +4,17 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use navigo_events_schema::views::{
     ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
 };
-use navigo_replay::materialize::{CheckReport, Generation};
+use navigo_events_schema::StreamKind;
+use navigo_ledger_core::Ledger;
+use navigo_replay::materialize::{
+    rebuild_streams, CheckReport, Generation, Progress, ProjectionDb, REBUILD_SLICE_IDS,
+};
+use navigo_store::EventStore;
+use uuid::Uuid;
 
 /// A comparison of the materialized projections with the log, as a view.
 pub fn check_view(r: &CheckReport) -> ProjectionCheck {
@@ -51,4 +58,57 @@ pub fn rebuild_summary(g: &Generation, events: usize, took: Duration) -> Rebuild
         seconds: secs,
         events_per_second: rate.round(),
     }
+}
+
+/// The projections on `at` rebuilt from `ledger`'s log a slice at a time, so
+/// that the memory of a rebuild is bounded by a chunk of ids' histories, not
+/// by the log: the contracts, then the persons, [`REBUILD_SLICE_IDS`] at a
+/// time in id order, each chunk's streams picked by the ledger's (paged)
+/// world ([`rebuild_streams`]) and read from the store, then projected into
+/// the new generation, which is swapped in at the end. The rows are those a
+/// rebuild from the whole log writes (replay's tests compare them).
+///
+/// # Errors
+/// A store failure reading a slice, or a projection failure: the current
+/// generation stays current.
+pub async fn rebuild_by_slices<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    db: &ProjectionDb,
+    at: NaiveDate,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<Generation> {
+    let ids = |kind: StreamKind| -> Vec<Uuid> {
+        let versions = &ledger.world().versions;
+        versions
+            .keys()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.id)
+            .collect()
+    };
+    let (contracts, persons) = (ids(StreamKind::Contract), ids(StreamKind::Person));
+    let total = (contracts.len() + persons.len()) as u64;
+    let mut build = db.begin_sliced_rebuild(ledger.world().position, at)?;
+    let chunks = contracts
+        .chunks(REBUILD_SLICE_IDS)
+        .map(|c| (c, &[][..]))
+        .chain(persons.chunks(REBUILD_SLICE_IDS).map(|p| (&[][..], p)));
+    let mut done = 0;
+    for (c, p) in chunks {
+        let streams = ledger.read_paged(|w| rebuild_streams(w, c, p)).await?;
+        let slice = ledger.read_streams(&streams).await?;
+        build.project(c, p, &slice)?;
+        done += (c.len() + p.len()) as u64;
+        progress(Progress {
+            phase: "projecting",
+            done,
+            total,
+        });
+    }
+    let g = build.finish()?;
+    progress(Progress {
+        phase: "writing",
+        done: total,
+        total,
+    });
+    Ok(g)
 }

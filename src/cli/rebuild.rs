@@ -1,5 +1,6 @@
-//! `navigo-ledger rebuild [--at DATE] [--json]`: replays the whole log into new
-//! shadow projection trees and swaps them in atomically.
+//! `navigo-ledger rebuild [--at DATE] [--json]`: replays the whole log, a
+//! slice at a time, into new shadow projection trees and swaps them in
+//! atomically.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,10 +17,10 @@ use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::remote::{self, RouteQuery};
-use crate::app::admin::rebuild_summary;
+use crate::app::admin::{rebuild_by_slices, rebuild_summary};
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
-use crate::app::ledger::read_whole_log;
+use crate::app::ledger::open_ledger;
 use crate::app::place::Place;
 
 /// Arguments of `rebuild`.
@@ -82,14 +83,18 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     }
     let at = at_or_today(&args.at)?;
     let started = Instant::now();
-    let events = read_whole_log(data).await?;
+    // The log is read a slice at a time through the ledger's indexes, never
+    // whole; the ledger is closed (and its lock released) whatever happened.
     let db = ProjectionDb::open(data)?;
-    let g = db.rebuild(&events, at, &mut bar(args.json))?;
+    let mut ledger = open_ledger(data, 0).await?;
+    let rebuilt = rebuild_by_slices(&mut ledger, &db, at, &mut bar(args.json)).await;
+    let closed = ledger.close().await;
+    let g = rebuilt?;
+    closed?.close().await?;
     db.close()?;
-    print(
-        &rebuild_summary(&g, events.len(), started.elapsed()),
-        args.json,
-    )
+    // Positions are gapless from 1: the checkpoint counts the events replayed.
+    let events = usize::try_from(g.checkpoint).unwrap_or(usize::MAX);
+    print(&rebuild_summary(&g, events, started.elapsed()), args.json)
 }
 
 /// Prints a rebuild's summary, as text or JSON.
