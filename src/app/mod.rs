@@ -18,6 +18,7 @@ pub mod export;
 pub mod keys;
 pub mod ledger;
 pub mod lists;
+pub mod migrate;
 pub mod place;
 pub mod proofs;
 pub mod read;
