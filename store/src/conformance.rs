@@ -33,10 +33,7 @@ use navigo_events_schema::{Envelope, Event, NewEvent, StreamId};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-mod sealed;
-pub use sealed::{
-    sealed_records, sealed_records_refused_unless_the_next_ones, sealed_records_stored_as_they_are,
-};
+pub mod sealed;
 
 use crate::{
     next_envelope, AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock,
@@ -1428,12 +1425,13 @@ macro_rules! conformance_suite {
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn store_stores_sealed_records_as_they_are_with_what_it_derives() {
-            $crate::conformance::sealed_records_stored_as_they_are(&$backend).await;
+            $crate::conformance::sealed::sealed_records_stored_as_they_are(&$backend).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn store_refuses_sealed_records_unless_the_next_ones_writing_nothing() {
-            $crate::conformance::sealed_records_refused_unless_the_next_ones(&$backend).await;
+            $crate::conformance::sealed::sealed_records_refused_unless_the_next_ones(&$backend)
+                .await;
         }
 
         proptest::proptest! {

@@ -76,6 +76,11 @@ fn refused(position: u64, why: String) -> StoreError {
 /// Checks every record's hash and decodes it; the first must be the record
 /// after `head_position`, and each the one after the record before it.
 ///
+/// Decision: the store's append limits (`event_bytes_max` and the others)
+/// are not applied: they bound what a writer may add to a log, and these
+/// records are in a log already; refusing one would leave a ledger that
+/// cannot be moved.
+///
 /// # Errors
 /// [`StoreError::Empty`] for no record; [`StoreError::Corrupt`] naming the
 /// position of a record whose bytes do not hash to its hash or that does not
