@@ -159,6 +159,19 @@ enum Command {
     /// verified as it is written; the first that does not stops the export,
     /// naming its position, and no file is left under --out.
     Export(cli::export::Args),
+    /// Copy the log between a data directory and PostgreSQL, either way.
+    ///
+    /// Copies the log of --from into --to record for record (the same bytes,
+    /// positions, stream sequences, instants and hashes, each record checked
+    /// as it is read and as it is stored), then the signed checkpoints kept,
+    /// each checked against the copy's tree. --to is created when absent; it
+    /// must be empty, or hold a prefix of the source's log (an interrupted
+    /// copy: the copy resumes after it); another log is refused before
+    /// anything is written. --data and --store are not read. Only the log and
+    /// its checkpoints move: carry by hand the checkpoint signing key, and
+    /// the data directory's auth.json (tokens and accounts) and sessions; the
+    /// projections and snapshots are rebuilt from the log (`rebuild`).
+    Migrate(cli::migrate::Args),
     /// Recover every record of a damaged ledger that still verifies.
     ///
     /// Never writes to --data: sled opens a private copy and reads every
@@ -298,6 +311,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::CheckProjections(_)
         | Command::Rebuild(_)
         | Command::Export(_)
+        | Command::Migrate(_)
         | Command::Key(_)
         | Command::Token(_)
         | Command::VerifyBundle(_) => None,
@@ -352,6 +366,7 @@ fn main() -> ExitCode {
             Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
             Command::Prove(args) => cli::prove::run(&data, args).await,
             Command::Export(args) => cli::export::run(&data, args).await,
+            Command::Migrate(args) => cli::migrate::run(&data, args).await,
             Command::Salvage(args) => cli::salvage::run(&data, args).await,
             Command::Bundle(args) => cli::bundle::run(&data, args).await,
             Command::VerifyBundle(args) => cli::bundle::run_verify(args),

@@ -646,6 +646,40 @@ pub fn decode_record(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     })
 }
 
+/// What a stored record says of its event as it was written, before any
+/// upcasting: the type name, schema version and payload bytes exactly as
+/// they are in the canonical JSON. The idempotency digest of an append
+/// covers these (the payload as `Event::write_data` wrote it), so a store
+/// that takes in records another store sealed recomputes the digest from
+/// them, whatever upcasting would make of an older payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsWritten<'a> {
+    /// The event's type name as stored.
+    pub type_name: Cow<'a, str>,
+    /// The schema version as stored.
+    pub schema_version: u32,
+    /// The payload JSON, byte for byte.
+    pub data: &'a [u8],
+    /// The idempotency key of the append that wrote it.
+    pub idempotency_key: Option<String>,
+}
+
+/// The event of a stored record (`hash ‖ canonical JSON`) as written
+/// ([`AsWritten`]), without checking its hash or decoding its payload.
+///
+/// # Errors
+/// A record no longer than the hash prefix, or malformed JSON.
+pub fn record_as_written(bytes: &[u8]) -> Result<AsWritten<'_>, DecodeError> {
+    let (_, json) = split_record(bytes)?;
+    let r: RecordIn<'_> = serde_json::from_slice(json).map_err(DecodeError::Envelope)?;
+    Ok(AsWritten {
+        type_name: r.type_name,
+        schema_version: r.schema_version,
+        data: r.data.get().as_bytes(),
+        idempotency_key: r.idempotency_key,
+    })
+}
+
 /// The JSON view of an envelope for people and tools (`history --json`, HTTP):
 /// every envelope field, the event's type, its current schema version and payload,
 /// and the record's hash. Its JSON Schema is the envelope's

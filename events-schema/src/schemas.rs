@@ -99,6 +99,7 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("verify", schema_for!(views::VerifyView)),
         ("verify-answer", schema_for!(views::VerifyAnswer)),
         ("stats", schema_for!(views::StatsView)),
+        ("migrate", schema_for!(views::MigrateView)),
         ("rebuild", schema_for!(views::RebuildSummary)),
         ("follow", schema_for!(views::FollowProgress)),
         ("check-projections", schema_for!(views::ProjectionCheck)),

@@ -18,6 +18,7 @@ pub mod export;
 pub mod keys;
 pub mod ledger;
 pub mod lists;
+pub mod migrate;
 pub mod personal;
 pub mod place;
 pub mod proofs;

@@ -215,6 +215,10 @@ impl EventStore for AnyStore {
         each!(self, s => s.read_stream(stream, range).await)
     }
 
+    async fn import_sealed(&self, records: Vec<Vec<u8>>) -> Result<Head, StoreError> {
+        each!(self, s => s.import_sealed(records).await)
+    }
+
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
         each!(self, s => s.read_all(from_position))
     }

@@ -147,6 +147,12 @@ const MEANINGS: &[Meaning] = &[
         "bad usage, --out exists or its directory cannot be written, or a window outside the log; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
+        "migrate",
+        "the log and its checkpoints are in --to, its head the source's (a copy interrupted before resumed)",
+        "--to holds another log (named; nothing was written), a source record does not verify (its position is named; the records before its batch stay copied and a second run resumes after them), a checkpoint does not match the copy's tree, --from is not a ledger, or a store failed",
+        "bad usage: --from and --to name the same store, or a URL that does not parse",
+    ),
+    meaning(
         "salvage",
         "every position up to the highest any file names was recovered, with an unbroken chain; the file was written under --out",
         "something is lost (positions, conflicts or chain breaks, named on stderr and in the summary); the file was written under --out all the same",

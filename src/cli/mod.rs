@@ -35,6 +35,7 @@ pub mod history;
 pub mod init;
 pub mod key;
 pub mod list;
+pub mod migrate;
 pub mod out_file;
 pub mod output;
 pub mod prove;

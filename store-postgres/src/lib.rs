@@ -26,6 +26,7 @@ pub mod commands;
 pub mod derived;
 mod error;
 pub mod export;
+mod import;
 pub mod merkle;
 pub mod read;
 mod rows;
@@ -467,6 +468,20 @@ impl EventStore for PgStore {
         range: RangeInclusive<u64>,
     ) -> Result<Vec<Envelope>, StoreError> {
         read::read_stream(&self.read, &self.sql, stream, range).await
+    }
+
+    /// In a transaction of its own on a read connection, holding the head
+    /// lock as the writer's transactions do; the writer then finds the head
+    /// moved and reads the tree's frontier again.
+    async fn import_sealed(&self, records: Vec<Vec<u8>>) -> Result<Head, StoreError> {
+        let conn = self.read.get().await.map_err(pool)?;
+        let done = import::import(&conn, &self.sql, records).await;
+        if matches!(done, Err(StoreError::Storage(_))) {
+            // After a failed statement its state is unknown: closing it
+            // makes the server roll back whatever it held.
+            drop(Object::take(conn));
+        }
+        done
     }
 
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {

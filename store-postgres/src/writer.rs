@@ -72,9 +72,9 @@ pub(crate) struct Job {
 /// What an idempotency key recorded: the content digest of the first append
 /// under it and its positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct IdemEntry {
+pub(crate) struct IdemEntry {
     digest: [u8; 32],
-    first: u64,
+    pub(crate) first: u64,
     count: u32,
 }
 
@@ -95,7 +95,7 @@ struct Overlay {
 
 /// The rows a batch inserts, column by column (sent as arrays and unnested).
 #[derive(Default)]
-struct Rows {
+pub(crate) struct Rows {
     positions: Vec<i64>,
     kinds: Vec<&'static str>,
     ids: Vec<Uuid>,
@@ -139,6 +139,31 @@ fn send_all(owed: Vec<(oneshot::Sender<OneReply>, OneReply)>, failure: Option<&S
 /// state is unknown, and closing it makes the server roll back what it held.
 fn discard(conn: Object) {
     drop(Object::take(conn));
+}
+
+impl Rows {
+    /// Adds the row of one record.
+    pub(crate) fn push_record(
+        &mut self,
+        position: i64,
+        stream: StreamId,
+        seq: i64,
+        record: Vec<u8>,
+    ) {
+        self.positions.push(position);
+        self.kinds.push(stream.kind.as_str());
+        self.ids.push(stream.id);
+        self.seqs.push(seq);
+        self.records.push(record);
+    }
+
+    /// Adds the row of one idempotency key.
+    pub(crate) fn push_key(&mut self, key: String, digest: [u8; 32], first: i64, count: i32) {
+        self.keys.push(key);
+        self.digests.push(digest.to_vec());
+        self.firsts.push(first);
+        self.counts.push(count);
+    }
 }
 
 impl Writer {
@@ -243,8 +268,7 @@ impl Writer {
         })
     }
 
-    /// Writes the batch's rows, moves the head and commits, pipelined; with
-    /// nothing to write, only ends the transaction.
+    /// Writes the batch's rows, moves the head and commits ([`write_rows`]).
     async fn finish(
         &self,
         conn: &Object,
@@ -252,61 +276,7 @@ impl Writer {
         tree: &NodeRows,
         head: &Head,
     ) -> Result<(), StoreError> {
-        if rows.positions.is_empty() {
-            return conn.batch_execute("COMMIT").await.map_err(pg);
-        }
-        let insert_events = conn
-            .prepare_cached(&self.sql.insert_events)
-            .await
-            .map_err(pg)?;
-        let insert_keys = conn
-            .prepare_cached(&self.sql.insert_keys)
-            .await
-            .map_err(pg)?;
-        let update_head = conn
-            .prepare_cached(&self.sql.update_head)
-            .await
-            .map_err(pg)?;
-        let insert_nodes = conn
-            .prepare_cached(&self.sql.nodes_insert)
-            .await
-            .map_err(pg)?;
-        let position = to_i64(head.position)?;
-        let hash: &[u8] = &head.hash.0;
-        let at = head.recorded_at.map(rfc3339);
-        // If any statement before the COMMIT fails, PostgreSQL answers the
-        // COMMIT by rolling back: the batch is written only if all succeed.
-        let event_params: [&(dyn ToSql + Sync); 5] = [
-            &rows.positions,
-            &rows.kinds,
-            &rows.ids,
-            &rows.seqs,
-            &rows.records,
-        ];
-        let key_params: [&(dyn ToSql + Sync); 4] =
-            [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
-        let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
-        let node_params: [&(dyn ToSql + Sync); 2] = [&tree.indexes, &tree.hashes];
-        let outcome = tokio::try_join!(
-            biased;
-            conn.execute(&insert_events, &event_params),
-            conn.execute(&insert_keys, &key_params),
-            conn.execute(&insert_nodes, &node_params),
-            conn.execute(&update_head, &head_params),
-            conn.batch_execute("COMMIT"),
-        );
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_db_error().is_some() => Err(StoreError::Storage(format!(
-                "{}; the transaction was rolled back: nothing of this append was written",
-                pg(e)
-            ))),
-            Err(e) => Err(StoreError::Storage(format!(
-                "{}; the connection failed before the commit was confirmed: this append \
-                 may or may not be written (retry it with its idempotency key)",
-                pg(e)
-            ))),
-        }
+        write_rows(conn, &self.sql, rows, tree, head).await
     }
 
     /// Judges every request of the batch in order against the overlay; the
@@ -451,7 +421,7 @@ impl Writer {
 /// The Merkle tree's nodes of the batch's records, in position order, computed
 /// over `nodes` (the frontier at the head the batch starts from), which keeps
 /// them.
-fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, StoreError> {
+pub(crate) fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, StoreError> {
     let mut out = NodeRows::default();
     for (position, record) in rows.positions.iter().zip(&rows.records) {
         let index = u64::try_from(*position - 1)
@@ -459,6 +429,61 @@ fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, StoreError> {
         out.push(nodes.append(index, leaf_of(record))?)?;
     }
     Ok(out)
+}
+
+/// Writes a batch's rows (in the transaction `conn` holds with the head
+/// locked), moves the head and commits, pipelined; with nothing to write,
+/// only ends the transaction.
+pub(crate) async fn write_rows(
+    conn: &Object,
+    sql: &Sql,
+    rows: &Rows,
+    tree: &NodeRows,
+    head: &Head,
+) -> Result<(), StoreError> {
+    if rows.positions.is_empty() {
+        return conn.batch_execute("COMMIT").await.map_err(pg);
+    }
+    let insert_events = conn.prepare_cached(&sql.insert_events).await.map_err(pg)?;
+    let insert_keys = conn.prepare_cached(&sql.insert_keys).await.map_err(pg)?;
+    let update_head = conn.prepare_cached(&sql.update_head).await.map_err(pg)?;
+    let insert_nodes = conn.prepare_cached(&sql.nodes_insert).await.map_err(pg)?;
+    let position = to_i64(head.position)?;
+    let hash: &[u8] = &head.hash.0;
+    let at = head.recorded_at.map(rfc3339);
+    // If any statement before the COMMIT fails, PostgreSQL answers the
+    // COMMIT by rolling back: the batch is written only if all succeed.
+    let event_params: [&(dyn ToSql + Sync); 5] = [
+        &rows.positions,
+        &rows.kinds,
+        &rows.ids,
+        &rows.seqs,
+        &rows.records,
+    ];
+    let key_params: [&(dyn ToSql + Sync); 4] =
+        [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
+    let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
+    let node_params: [&(dyn ToSql + Sync); 2] = [&tree.indexes, &tree.hashes];
+    let outcome = tokio::try_join!(
+        biased;
+        conn.execute(&insert_events, &event_params),
+        conn.execute(&insert_keys, &key_params),
+        conn.execute(&insert_nodes, &node_params),
+        conn.execute(&update_head, &head_params),
+        conn.batch_execute("COMMIT"),
+    );
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_db_error().is_some() => Err(StoreError::Storage(format!(
+            "{}; the transaction was rolled back: nothing of this append was written",
+            pg(e)
+        ))),
+        Err(e) => Err(StoreError::Storage(format!(
+            "{}; the connection failed before the commit was confirmed: this append \
+             may or may not be written (retry it with its idempotency key)",
+            pg(e)
+        ))),
+    }
 }
 
 /// A placeholder outcome, for replies that a failure replaces.
@@ -473,7 +498,7 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-fn parse_versions(rows: &[Row]) -> Result<HashMap<StreamId, u64>, StoreError> {
+pub(crate) fn parse_versions(rows: &[Row]) -> Result<HashMap<StreamId, u64>, StoreError> {
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
         let kind: &str = row.try_get(0).map_err(pg)?;
@@ -491,7 +516,7 @@ fn parse_versions(rows: &[Row]) -> Result<HashMap<StreamId, u64>, StoreError> {
     Ok(out)
 }
 
-fn parse_keys(rows: &[Row]) -> Result<HashMap<String, IdemEntry>, StoreError> {
+pub(crate) fn parse_keys(rows: &[Row]) -> Result<HashMap<String, IdemEntry>, StoreError> {
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
         let key: String = row.try_get(0).map_err(pg)?;

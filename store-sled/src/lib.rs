@@ -742,6 +742,15 @@ impl EventStore for SledStore {
         Ok((outcome, stored))
     }
 
+    async fn import_sealed(&self, records: Vec<Vec<u8>>) -> Result<Head, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Sealed { records, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
     async fn read_stream(
         &self,
         stream: StreamId,

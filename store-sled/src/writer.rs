@@ -34,6 +34,7 @@ use crate::format::Format;
 use crate::frame;
 use crate::keys::{self, IdemEntry};
 use navigo_store::assign::{recorded_at, Prepared};
+use navigo_store::sealed;
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
 };
@@ -108,13 +109,22 @@ pub(crate) enum Job {
         requests: Vec<Prepared>,
         reply: oneshot::Sender<AllReply>,
     },
+    /// Records another store sealed, stored as they are, all or none.
+    Sealed {
+        records: Vec<Vec<u8>>,
+        reply: oneshot::Sender<SealedReply>,
+    },
 }
+
+/// The reply to an import of sealed records: the head they leave.
+pub(crate) type SealedReply = Result<Head, StoreError>;
 
 impl Job {
     fn events(&self) -> usize {
         match self {
             Job::One { request, .. } => request.request.events.len(),
             Job::All { requests, .. } => requests.iter().map(|r| r.request.events.len()).sum(),
+            Job::Sealed { records, .. } => records.len(),
         }
     }
 }
@@ -281,6 +291,7 @@ struct Overlay {
 enum Owed {
     One(oneshot::Sender<OneReply>, OneReply),
     All(oneshot::Sender<AllReply>, AllReply),
+    Sealed(oneshot::Sender<SealedReply>, SealedReply),
 }
 
 impl Owed {
@@ -296,6 +307,7 @@ impl Owed {
                     error,
                 }),
             ),
+            Job::Sealed { reply, .. } => Owed::Sealed(reply, Err(error)),
         }
     }
 }
@@ -314,6 +326,12 @@ fn send_all(owed: Vec<Owed>, failure: Option<&str>) {
             }
             (Owed::All(reply, r), None) => {
                 let _ = reply.send(r);
+            }
+            (Owed::Sealed(reply, r), None) => {
+                let _ = reply.send(r);
+            }
+            (Owed::Sealed(reply, _), Some(why)) => {
+                let _ = reply.send(Err(err(why)));
             }
             (Owed::One(reply, _), Some(why)) => {
                 let _ = reply.send(Err(err(why)));
@@ -497,6 +515,10 @@ impl Writer {
                     let r = self.prepare_all(&mut overlay, &mut batch, &requests);
                     owed.push(Owed::All(reply, r));
                 }
+                Job::Sealed { records, reply } => {
+                    let r = self.prepare_sealed(&mut overlay, &mut batch, records);
+                    owed.push(Owed::Sealed(reply, r));
+                }
             }
         }
         let first_index = self.head.position;
@@ -652,6 +674,48 @@ impl Writer {
             },
             Some(written),
         ))
+    }
+
+    /// Records another store sealed, checked and chained onto the overlay's
+    /// head as they are ([`navigo_store::sealed`]), with their stream index
+    /// entries and the idempotency entries rebuilt from them; on a refusal
+    /// neither the batch nor the overlay is touched.
+    fn prepare_sealed(
+        &mut self,
+        overlay: &mut Overlay,
+        batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        records: Vec<Vec<u8>>,
+    ) -> SealedReply {
+        let parsed = sealed::parse(overlay.head.position, records)?;
+        let mut versions = HashMap::new();
+        for stream in sealed::streams(&parsed) {
+            versions.insert(stream, self.version(overlay, &stream)?);
+        }
+        let checked = sealed::chain(&overlay.head, parsed, &versions)?;
+        for k in &checked.keys {
+            if let Some(held) = self.idem_entry(overlay, &k.key)? {
+                return Err(sealed::key_held(k, held.first));
+            }
+        }
+        for r in checked.records {
+            batch.push((keys::log_key(r.position).to_vec(), r.record));
+            batch.push((
+                keys::stream_key(&r.stream, r.stream_seq).to_vec(),
+                r.position.to_be_bytes().to_vec(),
+            ));
+        }
+        for k in checked.keys {
+            let entry = IdemEntry {
+                digest: k.digest,
+                first: k.first,
+                count: k.count,
+            };
+            batch.push((keys::idem_key(&k.key), entry.encode().to_vec()));
+            overlay.keys.insert(k.key, entry);
+        }
+        overlay.versions.extend(checked.versions);
+        overlay.head = checked.head;
+        Ok(checked.head)
     }
 
     /// The number of events of a request: at least one, at most

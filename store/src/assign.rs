@@ -3,8 +3,10 @@
 //! backend is recognised: the recorded-at instant of a request and the content
 //! digest behind idempotency keys.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::envelope::PreEncoded;
+use navigo_events_schema::types::{Actor, Channel};
+use navigo_events_schema::StreamId;
 
 use crate::{AppendRequest, Head, Limits, StoreError};
 
@@ -47,6 +49,48 @@ pub fn recorded_at(
 /// # Errors
 /// [`StoreError::Encode`] when an actor or channel cannot be serialised.
 pub fn content_digest(r: &AppendRequest, encoded: &[PreEncoded]) -> Result<[u8; 32], StoreError> {
+    let events: Vec<DigestEvent<'_>> = r
+        .events
+        .iter()
+        .zip(encoded)
+        .map(|(e, pre)| DigestEvent {
+            type_name: e.event.type_name(),
+            schema_version: e.event.schema_version(),
+            effective_date: e.effective_date,
+            actor: &e.actor,
+            channel: e.channel,
+            data: pre.data(),
+        })
+        .collect();
+    digest_of(&r.stream, &events)
+}
+
+/// What [`content_digest`] covers of one event: its type name, schema
+/// version and payload as written, effective date, actor and channel.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestEvent<'a> {
+    /// The type name as written.
+    pub type_name: &'a str,
+    /// The schema version as written.
+    pub schema_version: u32,
+    /// The effective date.
+    pub effective_date: NaiveDate,
+    /// Who.
+    pub actor: &'a Actor,
+    /// The channel, if any.
+    pub channel: Option<Channel>,
+    /// The payload JSON as written.
+    pub data: &'a [u8],
+}
+
+/// The content digest of an append of `events` to `stream`: the digest
+/// [`content_digest`] computes from a request, computed from its parts, so
+/// that a store rebuilding its key index from sealed records
+/// ([`crate::sealed`]) stores the digest the first store stored.
+///
+/// # Errors
+/// [`StoreError::Encode`] when an actor or channel cannot be serialised.
+pub fn digest_of(stream: &StreamId, events: &[DigestEvent<'_>]) -> Result<[u8; 32], StoreError> {
     fn field(h: &mut blake3::Hasher, b: &[u8]) {
         h.update(&(b.len() as u64).to_be_bytes());
         h.update(b);
@@ -54,15 +98,15 @@ pub fn content_digest(r: &AppendRequest, encoded: &[PreEncoded]) -> Result<[u8; 
     let enc = |e: serde_json::Error| StoreError::Encode(e.to_string());
     let mut h = blake3::Hasher::new();
     field(&mut h, b"navigo-append-content-v1");
-    field(&mut h, &r.stream.key_bytes());
-    h.update(&(r.events.len() as u64).to_be_bytes());
-    for (e, pre) in r.events.iter().zip(encoded) {
-        field(&mut h, e.event.type_name().as_bytes());
-        h.update(&e.event.schema_version().to_be_bytes());
+    field(&mut h, &stream.key_bytes());
+    h.update(&(events.len() as u64).to_be_bytes());
+    for e in events {
+        field(&mut h, e.type_name.as_bytes());
+        h.update(&e.schema_version.to_be_bytes());
         field(&mut h, e.effective_date.to_string().as_bytes());
-        field(&mut h, &serde_json::to_vec(&e.actor).map_err(enc)?);
+        field(&mut h, &serde_json::to_vec(e.actor).map_err(enc)?);
         field(&mut h, &serde_json::to_vec(&e.channel).map_err(enc)?);
-        field(&mut h, pre.data());
+        field(&mut h, e.data);
     }
     Ok(*h.finalize().as_bytes())
 }

@@ -33,6 +33,8 @@ use navigo_events_schema::{Envelope, Event, NewEvent, StreamId};
 use proptest::prelude::*;
 use uuid::Uuid;
 
+pub mod sealed;
+
 use crate::{
     next_envelope, AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock,
     StoreError,
@@ -1419,6 +1421,17 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn store_refuses_a_tampered_record_in_every_read_naming_its_position() {
             $crate::conformance::tampered_record_refused_naming_its_position(&$backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn store_stores_sealed_records_as_they_are_with_what_it_derives() {
+            $crate::conformance::sealed::sealed_records_stored_as_they_are(&$backend).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn store_refuses_sealed_records_unless_the_next_ones_writing_nothing() {
+            $crate::conformance::sealed::sealed_records_refused_unless_the_next_ones(&$backend)
+                .await;
         }
 
         proptest::proptest! {

@@ -47,6 +47,7 @@ pub mod assign;
 pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod sealed;
 pub mod verify;
 #[cfg(feature = "workload")]
 pub mod workload;
@@ -206,6 +207,17 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// A sealed record another store wrote that cannot be stored as the next
+    /// record of this log ([`EventStore::import_sealed`]): another position,
+    /// a previous hash that is not the head's, a stream sequence that does not
+    /// follow, an idempotency key already held.
+    #[error("record at position {position} refused: {why}")]
+    ImportRefused {
+        /// The record's position.
+        position: u64,
+        /// Why it does not follow.
+        why: String,
+    },
     /// The directory is not a navigo ledger.
     #[error("{path} is not a navigo ledger: {why}")]
     NotALedger {
@@ -328,6 +340,27 @@ pub trait EventStore: Send + Sync {
             AppendOutcome::AlreadyAppended { .. } => Vec::new(),
         };
         Ok((outcome, stored))
+    }
+
+    /// Stores `records` (each `hash ‖ canonical JSON`, sealed by another
+    /// store of this log) as they are at the next positions, all or none, and
+    /// returns the new head: what `migrate` copies a log with, keeping every
+    /// position, sequence, instant and hash, where [`EventStore::append`]
+    /// would assign new ones. Each record must be the one after the head (its
+    /// position, its previous hash the head's hash, its stream's next
+    /// sequence, an instant no earlier than the head's) and hash to its hash;
+    /// what the store derives at append time is derived from them (stream
+    /// versions, the idempotency index: give an append's records in one call,
+    /// [`sealed`]; the Merkle tree). This default stores nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming a record that does not verify,
+    /// [`StoreError::ImportRefused`] naming one that does not follow,
+    /// [`StoreError::Empty`], a storage failure, or
+    /// [`StoreError::Unsupported`]; nothing is written then.
+    async fn import_sealed(&self, records: Vec<Vec<u8>>) -> Result<Head, StoreError> {
+        let _ = records;
+        Err(StoreError::Unsupported("storing sealed records (migrate)"))
     }
 
     /// Reads a stream's events whose sequence is in `range`, in order.

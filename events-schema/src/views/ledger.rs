@@ -91,3 +91,27 @@ pub struct StatsView {
     /// Bytes the ledger takes on disk.
     pub disk_bytes: u64,
 }
+
+/// What `navigo-ledger migrate --json` copied from one store to another: the
+/// log record for record (the same bytes, positions and hashes) and the kept
+/// checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateView {
+    /// The source, as the command names it (a directory, or a database
+    /// without its password).
+    pub from: String,
+    /// The target, named likewise.
+    pub to: String,
+    /// Records the target held already, a prefix of the source's log (an
+    /// interrupted copy resumed after them; 0 for a fresh copy).
+    pub records_already_there: u64,
+    /// Records copied by this run.
+    pub records_copied: u64,
+    /// Signed checkpoints copied by this run.
+    pub checkpoints_copied: u64,
+    /// Signed checkpoints the target keeps now, the source's in its order.
+    pub checkpoints: u64,
+    /// The target's head: the source's head when the copy is complete.
+    pub head: HeadView,
+}
