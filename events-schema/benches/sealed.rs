@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::event::{PersonDetails, PersonRegistered};
-use navigo_events_schema::sealed::{Sealed, SealedField, SEAL_NONCE_BYTES};
+use navigo_events_schema::sealed::{Sealed, SEAL_NONCE_BYTES};
 use navigo_events_schema::types::{Actor, ActorRole, Address};
 use navigo_events_schema::{
     decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
