@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::event::{PersonDetails, PersonRegistered};
-use navigo_events_schema::sealed::{Sealed, SEAL_NONCE_BYTES};
+use navigo_events_schema::sealed::Sealed;
 use navigo_events_schema::types::{Actor, ActorRole, Address};
 use navigo_events_schema::{
     decode_record, encode_record, Assigned, Event, Hash, NewEvent, StreamId,
@@ -76,13 +76,9 @@ fn append(seal: bool, key: &[u8; 32]) -> (Duration, Vec<Vec<u8>>) {
     let mut records = Vec::with_capacity(events.len());
     for (i, (stream, mut e)) in events.into_iter().enumerate() {
         if seal {
-            // The store draws the nonce from the operating system; a counter
-            // here keeps the benchmark about the cipher.
-            let mut nonce = [0u8; SEAL_NONCE_BYTES];
-            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
             let id = e.event_id;
             for (person, field) in e.event.personal_fields_mut(stream) {
-                field.seal(person, key, nonce, id).expect("seal");
+                field.seal(person, key, id).expect("seal");
             }
         }
         let (record, _) = encode_record(&assigned(stream, i as u128), &e).expect("encode");

@@ -2,7 +2,7 @@
 //!
 //! A [`Sealed<T>`] is written as `{"key": <person id>, "nonce": <base64>, "ct":
 //! <base64>}`: XChaCha20-Poly1305 of `T`'s JSON under the person's own 32-byte
-//! key with a random 24-byte nonce, the person id and the event id as associated
+//! key with a synthetic 24-byte nonce ([`SealedField::seal`]), the person id and the event id as associated
 //! data, so that a blob moved to another person's or another event's record no
 //! longer opens. The chain and the Merkle tree hash these bytes, so destroying the
 //! key (crypto-shredding) makes the content unreadable without changing a hashed
@@ -12,8 +12,8 @@
 //! A value the rules just built is clear only until the store seals it; a value
 //! read from a record written before sealing existed (an upcast legacy record) is
 //! written `{"clear": T}` and stays clear: the record's bytes cannot be rewritten.
-//! This crate holds no key and draws no randomness: the key and the nonce are
-//! given by the caller (the binary's key store).
+//! This crate holds no key and draws no randomness: the key is given by the
+//! caller (the binary's key store).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -105,6 +105,18 @@ impl<T> Sealed<T> {
     }
 }
 
+/// The nonce of a sealed field: the keyed BLAKE3 of its associated data and
+/// plaintext, cut to [`SEAL_NONCE_BYTES`] (see [`SealedField::seal`]).
+fn synthetic_nonce(key: &PersonKey, aad: &[u8], plain: &[u8]) -> [u8; SEAL_NONCE_BYTES] {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(b"navigo sealed field nonce v1");
+    h.update(aad);
+    h.update(plain);
+    let mut nonce = [0u8; SEAL_NONCE_BYTES];
+    nonce.copy_from_slice(&h.finalize().as_bytes()[..SEAL_NONCE_BYTES]);
+    nonce
+}
+
 fn associated_data(person: Uuid, event_id: Uuid) -> [u8; 32] {
     let mut aad = [0u8; 32];
     aad[..16].copy_from_slice(person.as_bytes());
@@ -148,15 +160,18 @@ pub trait SealedField {
     /// Seals a clear value for `person` in the event `event_id`; a value already
     /// sealed is left as it is.
     ///
+    /// Decision: the nonce is synthetic, the keyed BLAKE3 of the person, the
+    /// event id and the plaintext under the person's key (as SIV modes derive
+    /// theirs), not drawn at random: the same event sealed twice gives the same
+    /// bytes, so that a retried append under an idempotency key is recognised
+    /// and a ledger replayed from the same commands writes the same log (the
+    /// demo's and the simulator's determinism), and two different plaintexts
+    /// never share a nonce unless BLAKE3 collides. Since an event id is never
+    /// reused, the equality it reveals is of one event with itself.
+    ///
     /// # Errors
     /// The clear value does not serialize.
-    fn seal(
-        &mut self,
-        person: Uuid,
-        key: &PersonKey,
-        nonce: [u8; SEAL_NONCE_BYTES],
-        event_id: Uuid,
-    ) -> Result<(), SealError>;
+    fn seal(&mut self, person: Uuid, key: &PersonKey, event_id: Uuid) -> Result<(), SealError>;
     /// Opens a sealed value with `person`'s key; a clear or opened value is left
     /// as it is.
     ///
@@ -175,13 +190,7 @@ impl<T: Serialize + DeserializeOwned> SealedField for Sealed<T> {
         self.clear.is_some()
     }
 
-    fn seal(
-        &mut self,
-        person: Uuid,
-        key: &PersonKey,
-        nonce: [u8; SEAL_NONCE_BYTES],
-        event_id: Uuid,
-    ) -> Result<(), SealError> {
+    fn seal(&mut self, person: Uuid, key: &PersonKey, event_id: Uuid) -> Result<(), SealError> {
         let (Form::Clear, Some(value)) = (&self.form, &self.clear) else {
             return Ok(());
         };
@@ -191,6 +200,7 @@ impl<T: Serialize + DeserializeOwned> SealedField for Sealed<T> {
         };
         let plain = serde_json::to_vec(value).map_err(json)?;
         let aad = associated_data(person, event_id);
+        let nonce = synthetic_nonce(key, &aad, &plain);
         let ct = XChaCha20Poly1305::new(key.into())
             .encrypt(
                 XNonce::from_slice(&nonce),
@@ -361,7 +371,7 @@ mod tests {
 
     fn sealed(value: &str) -> Sealed<String> {
         let mut s = Sealed::clear(value.to_owned());
-        SealedField::seal(&mut s, PERSON, &[1; 32], [2; 24], EVENT).unwrap();
+        SealedField::seal(&mut s, PERSON, &[1; 32], EVENT).unwrap();
         s
     }
 

@@ -78,6 +78,9 @@ pub enum KeyStoreError {
 struct Slots {
     file: File,
     index: HashMap<Uuid, (u64, KeyState)>,
+    /// When set, new keys are derived from it and the person id instead of
+    /// drawn at random (generated populations only).
+    derive: Option<[u8; 32]>,
 }
 
 /// The key store of one data directory.
@@ -125,13 +128,28 @@ impl KeyStore {
         })?;
         Ok(KeyStore {
             path,
-            slots: Mutex::new(Slots { file, index }),
+            slots: Mutex::new(Slots {
+                file,
+                index,
+                derive: None,
+            }),
         })
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Derives the keys made from now on from `seed` and the person id
+    /// instead of drawing them at random: for a generated population (the
+    /// demo), whose log must be the same for the same seed. Never for real
+    /// persons: anyone knowing the seed knows the keys.
+    pub fn derive_new_keys_from(&self, seed: u64) {
+        let mut h = blake3::Hasher::new();
+        h.update(b"navigo demo person keys v1");
+        h.update(&seed.to_be_bytes());
+        self.lock().derive = Some(*h.finalize().as_bytes());
     }
 
     /// The key of `person`: `None` when the store has no slot for them.
@@ -151,7 +169,10 @@ impl KeyStore {
             None => {}
         }
         let mut key = [0u8; PERSON_KEY_BYTES];
-        getrandom::getrandom(&mut key).map_err(|e| self.io(e.to_string()))?;
+        match &slots.derive {
+            Some(d) => key = *blake3::keyed_hash(d, person.as_bytes()).as_bytes(),
+            None => getrandom::getrandom(&mut key).map_err(|e| self.io(e.to_string()))?,
+        }
         let slot = slots.index.len() as u64;
         let mut bytes = [0u8; SLOT_BYTES];
         bytes[0] = STATE_LIVE;

@@ -43,11 +43,8 @@ pub fn seal_request(
                 continue;
             }
             let key = keys.get_or_create(person).map_err(store_error)?;
-            let mut nonce = [0u8; SEAL_NONCE_BYTES];
-            getrandom::getrandom(&mut nonce)
-                .map_err(|e| StoreError::Storage(format!("no randomness for a nonce: {e}")))?;
             field
-                .seal(person, &key, nonce, event_id)
+                .seal(person, &key, event_id)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
         }
     }
