@@ -154,7 +154,7 @@ async fn opened_birth_date(data: &Path, store: &SledStore, person: uuid::Uuid) -
     let mut first = store.read_stream(stream, 1..=1).await.expect("read");
     let env = &mut first[0];
     let id = env.event_id;
-    for (p, field) in env.event.personal_fields_mut(stream) {
+    for (p, field) in env.event.personal_fields_mut(person) {
         field.open(p, &key, id).expect("opens");
     }
     match &env.event {

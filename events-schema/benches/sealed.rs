@@ -77,7 +77,7 @@ fn append(seal: bool, key: &[u8; 32]) -> (Duration, Vec<Vec<u8>>) {
     for (i, (stream, mut e)) in events.into_iter().enumerate() {
         if seal {
             let id = e.event_id;
-            for (person, field) in e.event.personal_fields_mut(stream) {
+            for (person, field) in e.event.personal_fields_mut(stream.id) {
                 field.seal(person, key, id).expect("seal");
             }
         }
@@ -94,7 +94,7 @@ fn rebuild(records: &[Vec<u8>], open: bool, key: &[u8; 32]) -> Duration {
         let mut env = decode_record(r).expect("decode");
         if open {
             let (stream, id) = (env.stream, env.event_id);
-            for (person, field) in env.event.personal_fields_mut(stream) {
+            for (person, field) in env.event.personal_fields_mut(stream.id) {
                 field.open(person, key, id).expect("open");
             }
         }

@@ -9,7 +9,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::envelope::StreamId;
 use crate::rule::RuleId;
 use crate::sealed::{Sealed, SealedField};
 use crate::types::{
@@ -1065,10 +1064,11 @@ impl Event {
     }
 
     /// The sealed personal fields of the event, each with the person whose key
-    /// seals it, for an event of `stream`: the store seals them before writing
-    /// and opens them after reading, in one place.
-    pub fn personal_fields_mut(&mut self, stream: StreamId) -> Vec<(Uuid, &mut dyn SealedField)> {
-        let person = stream.id;
+    /// seals it, for an event of the stream whose id is `stream_id` (the
+    /// person, for a person's event): the store seals them before writing and
+    /// opens them after reading, in one place.
+    pub fn personal_fields_mut(&mut self, stream_id: Uuid) -> Vec<(Uuid, &mut dyn SealedField)> {
+        let person = stream_id;
         match self {
             Event::PersonRegistered(r) => vec![(person, &mut r.personal as &mut dyn SealedField)],
             Event::AddressChanged(a) => vec![(person, &mut a.address as &mut dyn SealedField)],

@@ -38,7 +38,7 @@ pub fn seal_request(
             continue;
         }
         let event_id = e.event_id;
-        for (person, field) in e.event.personal_fields_mut(stream) {
+        for (person, field) in e.event.personal_fields_mut(stream.id) {
             if field.sealed_for().is_some() {
                 continue;
             }
@@ -60,7 +60,7 @@ pub fn seal_request(
 /// bytes, or a key store of another ledger).
 pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
     let event_id = env.event_id;
-    for (_, field) in env.event.personal_fields_mut(env.stream) {
+    for (_, field) in env.event.personal_fields_mut(env.stream.id) {
         let Some(person) = field.sealed_for() else {
             continue;
         };
