@@ -78,6 +78,15 @@ enum Command {
     /// renewals and expiries, grace and MD07 terminations, Trésor Public notices,
     /// refunds due) and prints each as a JSON line.
     Advance(cli::advance::Args),
+    /// Erase a person's personal data (TERM-RETENTION).
+    ///
+    /// Destroys the person's key in the key store of the data directory, then
+    /// records PersonalDataErased with --basis on the person's stream. Every
+    /// field sealed with the key (names, birth date, addresses, places) is
+    /// unreadable for good; money, calendars and bans still compute, and verify
+    /// and the proofs still pass. Records written before personal data was
+    /// sealed hold it in clear and cannot be rewritten (docs/storage-format.md).
+    Erase(cli::erase::Args),
     /// A contract's state on a date.
     ///
     /// What holds on --at: status, product and zones, payment method with its
@@ -307,6 +316,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::List(_)
         | Command::Apply(_)
         | Command::Advance(_)
+        | Command::Erase(_)
         | Command::Verify(_)
         | Command::CheckProjections(_)
         | Command::Rebuild(_)
@@ -354,6 +364,7 @@ fn main() -> ExitCode {
             Command::Append(args) => cli::append::run(&data, args).await,
             Command::Apply(args) => cli::apply::run(&data, args).await,
             Command::Advance(args) => cli::advance::run(&data, args).await,
+            Command::Erase(args) => cli::erase::run(&data, args).await,
             Command::State(args) => cli::state::run(&data, args).await,
             Command::Balance(args) => cli::balance::run(&data, args).await,
             Command::Calendar(args) => cli::calendar::run(&data, args).await,

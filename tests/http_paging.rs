@@ -109,13 +109,19 @@ fn population(data: &Path) -> (Vec<Contract>, Vec<Person>) {
             .await
             .expect("ledger");
         let w = ledger.world();
+        // The registrations are sealed with the persons' keys, which this
+        // store (no key store) does not open: the birth dates are opened here.
+        let mut births = std::collections::HashMap::new();
+        for id in w.persons.keys() {
+            births.insert(*id, opened_birth_date(data, ledger.store(), *id).await);
+        }
         let persons = w
             .persons
             .values()
             .map(|p| Person {
                 id: p.id.to_string(),
                 client_number: p.client_number.as_str().to_owned(),
-                birth_date: p.birth_date.to_string(),
+                birth_date: births[&p.id].clone(),
             })
             .collect();
         let contracts = w
@@ -123,12 +129,38 @@ fn population(data: &Path) -> (Vec<Contract>, Vec<Person>) {
             .values()
             .map(|c| Contract {
                 id: c.id.to_string(),
-                holder_birth_date: w.persons[&c.holder].birth_date.to_string(),
+                holder_birth_date: births[&c.holder].clone(),
             })
             .collect();
         ledger.into_store().close().await.expect("close");
         (contracts, persons)
     })
+}
+
+/// The birth date of `person`, opened from their sealed registration with
+/// their key from the key store file of `data` (16-byte header, 64-byte slots:
+/// state, padding, person id, key).
+async fn opened_birth_date(data: &Path, store: &SledStore, person: uuid::Uuid) -> String {
+    use navigo_events_schema::{Event, StreamId};
+    use navigo_store::EventStore;
+    let keys = std::fs::read(data.join("personal-keys")).expect("key store");
+    let mut key = [0u8; 32];
+    let slot = keys[16..]
+        .chunks_exact(64)
+        .find(|s| s[16..32] == *person.as_bytes())
+        .expect("a key");
+    key.copy_from_slice(&slot[32..]);
+    let stream = StreamId::person(person);
+    let mut first = store.read_stream(stream, 1..=1).await.expect("read");
+    let env = &mut first[0];
+    let id = env.event_id;
+    for (p, field) in env.event.personal_fields_mut(person) {
+        field.open(p, &key, id).expect("opens");
+    }
+    match &env.event {
+        Event::PersonRegistered(r) => r.personal.value().expect("open").birth_date.to_string(),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// One exchange of the script: what was asked, the status, the answer.

@@ -137,7 +137,7 @@ fn http_authz_matrix_every_role_against_every_command_type_over_http() {
         })
         .collect();
     examples.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(examples.len(), 33);
+    assert_eq!(examples.len(), 34);
     let roles: [(&str, &str, Option<&str>); 6] = [
         ("agent", &s.agent, Some("agency")),
         ("system", &s.system, None),
@@ -184,7 +184,7 @@ fn http_authz_matrix_every_role_against_every_command_type_over_http() {
             cells += 1;
         }
     }
-    assert_eq!(cells, 33 * 6);
+    assert_eq!(cells, 34 * 6);
 }
 
 #[test]

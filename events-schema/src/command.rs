@@ -58,6 +58,7 @@ impl Command {
             Command::RegisterPerson(c) => Some(StreamId::person(c.person_id)),
             Command::ChangeAddress(c) => Some(StreamId::person(c.person_id)),
             Command::DeclareWorkStudyPlace(c) => Some(StreamId::person(c.person_id)),
+            Command::ErasePersonalData(c) => Some(StreamId::person(c.person_id)),
             Command::FileRefundClaim(c) => Some(StreamId::person(c.holder)),
             Command::Subscribe(c) => contract(c.contract_id),
             Command::ChangeDebitDay(c) => contract(c.contract_id),
@@ -121,6 +122,9 @@ commands! {
     ChangeAddress(ChangeAddress),
     /// Declare a place of work or study.
     DeclareWorkStudyPlace(DeclareWorkStudyPlace),
+    /// Erase a person's personal data (`TERM-RETENTION`): their key is destroyed
+    /// and `PersonalDataErased` recorded.
+    ErasePersonalData(ErasePersonalData),
     // --- subscription
     /// Subscribe a contract.
     Subscribe(Subscribe),
@@ -281,6 +285,7 @@ impl Command {
             Command::RegisterPerson(_)
             | Command::ChangeAddress(_)
             | Command::DeclareWorkStudyPlace(_)
+            | Command::ErasePersonalData(_)
             | Command::Subscribe(_)
             | Command::ChangeDebitDay(_)
             | Command::ChangePayer(_)
@@ -377,6 +382,17 @@ pub struct ChangeAddress {
     pub address: Address,
     /// From when.
     pub effective_date: NaiveDate,
+}
+
+/// Erase a person's personal data (`TERM-RETENTION`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasePersonalData {
+    /// The person.
+    pub person_id: Uuid,
+    /// The legal basis of the erasure (retention period over, a data subject's
+    /// request...), recorded in the event.
+    pub basis: String,
 }
 
 /// Declare a place of work or study.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::rule::RuleId;
+use crate::sealed::{Sealed, SealedField};
 use crate::types::{
     ActivityDeclaration, Address, Channel, ClientNumber, DebitDay, Mandate, Mark, Money,
     PaymentSetup, PlaceKind, Product, ProductKey, ReasonCode, Support, YearMonth, Zones,
@@ -18,12 +19,23 @@ use crate::types::{
 // ---------------------------------------------------------------------------
 // Person stream
 
-/// A person (holder and/or payer) became known to the ledger.
+/// A person (holder and/or payer) became known to the ledger. Version 2 seals
+/// everything but the client number with the person's key ([`Sealed`]); version 1
+/// held the same fields in clear.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonRegistered {
-    /// Customer number (numéro client).
+    /// Customer number (numéro client): the operator's identifier of the person,
+    /// kept in clear so that an erased person's contracts stay traceable.
     pub client_number: ClientNumber,
+    /// Names, birth date, proof of emancipation and residence, sealed.
+    pub personal: Sealed<PersonDetails>,
+}
+
+/// The personal data of a registration (`PersonRegistered`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonDetails {
     /// Given name.
     pub first_name: String,
     /// Family name.
@@ -38,24 +50,44 @@ pub struct PersonRegistered {
     pub address: Address,
 }
 
-/// The person's residence changed from the event's effective date on.
+/// The person's residence changed from the event's effective date on. Version 2
+/// seals the address with the person's key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressChanged {
-    /// The new residence.
-    pub address: Address,
+    /// The new residence, sealed.
+    pub address: Sealed<Address>,
 }
 
 /// The person declared a place of work or study, with proof (`REF-PLACE`).
+/// Version 2 seals the municipality and the proof with the person's key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkStudyPlaceDeclared {
     /// Work or study.
     pub kind: PlaceKind,
+    /// Where, and the proof, sealed.
+    pub place: Sealed<PlaceProof>,
+}
+
+/// The personal data of a declared place of work or study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceProof {
     /// Municipality of the place, as written in the campaign lists.
     pub municipality: String,
     /// Reference of the proof document.
     pub proof_ref: String,
+}
+
+/// The person's personal data was erased (`TERM-RETENTION`): the person's key was
+/// destroyed before this event was appended, so every field sealed with it is
+/// unreadable for good. The operator and the instant are the envelope's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataErased {
+    /// The legal basis of the erasure, as the operator stated it.
+    pub basis: String,
 }
 
 /// A filer asked for a punctuality refund for this holder (`REF-*`).
@@ -940,11 +972,13 @@ macro_rules! events {
 
 events! {
     /// See [`PersonRegistered`].
-    PersonRegistered = 1,
+    PersonRegistered = 2,
     /// See [`AddressChanged`].
-    AddressChanged = 1,
+    AddressChanged = 2,
     /// See [`WorkStudyPlaceDeclared`].
-    WorkStudyPlaceDeclared = 1,
+    WorkStudyPlaceDeclared = 2,
+    /// See [`PersonalDataErased`].
+    PersonalDataErased = 1,
     /// See [`RefundClaimFiled`].
     RefundClaimFiled = 1,
     /// See [`RefundClaimDecided`].
@@ -1026,6 +1060,22 @@ impl Event {
         match self {
             Event::EventAnnulled(a) => Some(a.annulled_event_id),
             _ => None,
+        }
+    }
+
+    /// The sealed personal fields of the event, each with the person whose key
+    /// seals it, for an event of the stream whose id is `stream_id` (the
+    /// person, for a person's event): the store seals them before writing and
+    /// opens them after reading, in one place.
+    pub fn personal_fields_mut(&mut self, stream_id: Uuid) -> Vec<(Uuid, &mut dyn SealedField)> {
+        let person = stream_id;
+        match self {
+            Event::PersonRegistered(r) => vec![(person, &mut r.personal as &mut dyn SealedField)],
+            Event::AddressChanged(a) => vec![(person, &mut a.address as &mut dyn SealedField)],
+            Event::WorkStudyPlaceDeclared(w) => {
+                vec![(person, &mut w.place as &mut dyn SealedField)]
+            }
+            _ => Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ mod error;
 pub mod event;
 pub mod rule;
 mod schemas;
+pub mod sealed;
 mod strict;
 pub mod types;
 pub mod upcast;

@@ -26,6 +26,10 @@
 //!   `suspension_over12_months` (serde's snake case of `SuspensionOver12Months`)
 //!   to `suspension_over_12_months`, as RULES.md and every reader spell it; the
 //!   other reasons and fields are unchanged.
+//! - `PersonRegistered`, `AddressChanged` and `WorkStudyPlaceDeclared` v1 → v2
+//!   moved the personal fields into a sealed field (`crate::sealed`). A v1 record
+//!   holds them in clear: it is read as a clear legacy value (`{"clear": ...}`),
+//!   which no key opens and no erasure can unwrite.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -33,10 +37,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
+    AddressChanged, PersonDetails, PersonRegistered, PlaceProof, WorkStudyPlaceDeclared,
+};
+use crate::event::{
     CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
     DebitPresented, LossDeclared, LossKind, PaymentMeans, SuspensionCause, TerminationReason,
 };
-use crate::types::{Channel, Money, Support, YearMonth};
+use crate::sealed::Sealed;
+use crate::types::{Address, Channel, ClientNumber, Money, PlaceKind, Support, YearMonth};
 
 use crate::event::Event;
 use crate::DecodeError;
@@ -170,6 +178,54 @@ pub struct ContractSuspendedV1 {
     pub billing_stops_from: YearMonth,
 }
 
+// The person events of version 1 held their personal fields in clear; they are
+// kept to decode old records and to publish their schemas, with the doc comments
+// version 1 was published with. Version 2 reads them as clear legacy values
+// (`{"clear": ...}` in the sealed field, see `crate::sealed`): the old record's
+// bytes cannot be rewritten, so an erasure cannot remove their content.
+/// A person (holder and/or payer) became known to the ledger.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "PersonRegistered")]
+pub struct PersonRegisteredV1 {
+    /// Customer number (numéro client).
+    pub client_number: ClientNumber,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Birth date (`SUB-AGE`, `SUB-SENIOR`, `REF-CLAIMANT`).
+    pub birth_date: NaiveDate,
+    /// Reference of the proof of emancipation of a minor aged 16 or 17, if any
+    /// (`SUB-AGE`: such a minor may be payer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emancipation_proof: Option<String>,
+    /// Residence from the event's effective date (`REF-PLACE`).
+    pub address: Address,
+}
+
+/// The person's residence changed from the event's effective date on.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "AddressChanged")]
+pub struct AddressChangedV1 {
+    /// The new residence.
+    pub address: Address,
+}
+
+/// The person declared a place of work or study, with proof (`REF-PLACE`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "WorkStudyPlaceDeclared")]
+pub struct WorkStudyPlaceDeclaredV1 {
+    /// Work or study.
+    pub kind: PlaceKind,
+    /// Municipality of the place, as written in the campaign lists.
+    pub municipality: String,
+    /// Reference of the proof document.
+    pub proof_ref: String,
+}
+
 /// The wire value of `TerminationReason::SuspensionOver12Months` in
 /// `ContractTerminated` version 1.
 pub const SUSPENSION_OVER_12_MONTHS_V1: &str = "suspension_over12_months";
@@ -190,6 +246,17 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             schemars::schema_for!(ContractSuspendedV1),
         ),
         ("ContractTerminated", 1, contract_terminated_v1_schema()),
+        (
+            "PersonRegistered",
+            1,
+            schemars::schema_for!(PersonRegisteredV1),
+        ),
+        ("AddressChanged", 1, schemars::schema_for!(AddressChangedV1)),
+        (
+            "WorkStudyPlaceDeclared",
+            1,
+            schemars::schema_for!(WorkStudyPlaceDeclaredV1),
+        ),
     ]
 }
 
@@ -246,6 +313,39 @@ fn upcast_one(
         source,
     };
     match (type_name, from) {
+        ("PersonRegistered", 1) => {
+            let v1: PersonRegisteredV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = PersonRegistered {
+                client_number: v1.client_number,
+                personal: Sealed::clear(PersonDetails {
+                    first_name: v1.first_name,
+                    last_name: v1.last_name,
+                    birth_date: v1.birth_date,
+                    emancipation_proof: v1.emancipation_proof,
+                    address: v1.address,
+                }),
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("AddressChanged", 1) => {
+            let v1: AddressChangedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = AddressChanged {
+                address: Sealed::clear(v1.address),
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("WorkStudyPlaceDeclared", 1) => {
+            let v1: WorkStudyPlaceDeclaredV1 =
+                serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = WorkStudyPlaceDeclared {
+                kind: v1.kind,
+                place: Sealed::clear(PlaceProof {
+                    municipality: v1.municipality,
+                    proof_ref: v1.proof_ref,
+                }),
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
         ("LossDeclared", 1) => {
             let v1: LossDeclaredV1 = serde_json::from_value(value).map_err(payload_err)?;
             let v2 = LossDeclared {

@@ -31,6 +31,7 @@ const NOT_IN_RULES: &[(&str, &[&str])] = &[
             "ChangeZones",
             "DeclareLoss",
             "DeclareWorkStudyPlace",
+            "ErasePersonalData",
             "DeliverTreasuryNotice",
             "EstablishFraud",
             "FileRefundClaim",

@@ -237,6 +237,16 @@ pub fn meta_of(payload: &[u8]) -> Result<Meta, Refused> {
     decode(META_KEY, payload)
 }
 
+/// The person whose state the entry `key` of [`STATES_SPACE`] is, if it is a
+/// person's: the entries holding personal data, which the store may seal with
+/// that person's key.
+pub fn person_of_state_key(key: &[u8]) -> Option<Uuid> {
+    match key {
+        [PERSON, id @ ..] => Uuid::from_slice(id).ok(),
+        _ => None,
+    }
+}
+
 /// The key of a contract's or person's state (`None` for other streams).
 pub fn state_key(stream: StreamId) -> Option<Vec<u8>> {
     let tag = match stream.kind {

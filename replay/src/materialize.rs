@@ -324,6 +324,7 @@ pub fn person_summary(input: &Folded<'_>, id: Uuid) -> Result<PersonSummary, Rep
         client_number: p.client_number.clone(),
         first_name: p.first_name.clone(),
         last_name: p.last_name.clone(),
+        erased: p.erased,
     })
 }
 

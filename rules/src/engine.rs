@@ -36,6 +36,7 @@ pub fn handle(
         fraud, loss, payment, senior, subscription, suspension, termination, treasury, zones,
     };
     use crate::{claims, correction, person, reference_cmds};
+    person::refuse_if_erased(world, &req, &cmd.command)?;
     match &cmd.command {
         Command::RegisterPerson(c) => person::register(world, &req, c, ctx),
         Command::ChangeAddress(c) => person::change_address(world, &req, c, ctx),
@@ -71,6 +72,7 @@ pub fn handle(
         Command::PublishCampaign(c) => reference_cmds::publish_campaign(world, &req, c, ctx),
         Command::FileRefundClaim(c) => claims::file_refund_claim(world, &req, c, ctx),
         Command::AnnulEvent(c) => correction::annul(world, &req, c, ctx),
+        Command::ErasePersonalData(c) => person::erase(world, &req, c, ctx),
         Command::AdvanceClock(c) => {
             Ok(crate::billing::advance_to(world, c.to, cmd.request_at, ctx))
         }

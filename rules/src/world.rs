@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_events_schema::event::CampaignPublished;
+use navigo_events_schema::event::{CampaignPublished, PersonRegistered};
 use navigo_events_schema::types::{Address, ClientNumber, PlaceKind};
 use navigo_events_schema::{Envelope, Event, Hash, NewEvent, StreamId, StreamKind};
 use uuid::Uuid;
@@ -19,6 +19,10 @@ use crate::bans::{BanFact, BanWindow, FraudRole};
 use crate::catalogue::Catalogue;
 use crate::contract::state::ContractState;
 use crate::idset::IdSet;
+
+/// The person's personal data was erased (`TERM-RETENTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erased(pub Uuid);
 
 /// A declared place of work or study.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,7 +80,16 @@ pub struct PersonState {
     /// often years before the person came): how long the person dealt with
     /// the operator outside any contract (`TERM-RETENTION`).
     pub last_event_date: NaiveDate,
+    /// The person's personal data was erased (`TERM-RETENTION`): the names, the
+    /// birth date, the residences and the places are empty and no rule may read
+    /// them ([`PersonState::personal_data`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }
+
+/// The birth date an erased person's state holds, which no rule reads: a rule
+/// that needs the birth date asks [`PersonState::personal_data`] first.
+pub const ERASED_BIRTH_DATE: NaiveDate = NaiveDate::MIN;
 
 impl PersonState {
     /// The residence on a date.
@@ -89,19 +102,80 @@ impl PersonState {
             .map(|(_, a)| a)
     }
 
+    /// Whether the person's personal data can be read: `Err` with the erasure
+    /// when it was erased (`TERM-RETENTION`).
+    ///
+    /// # Errors
+    /// The person was erased.
+    pub fn personal_data(&self) -> Result<(), Erased> {
+        if self.erased {
+            Err(Erased(self.id))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A registered person's state; an erased one's (its sealed data unopened)
+    /// holds no personal data.
+    fn registered(env: &Envelope, r: &PersonRegistered) -> PersonState {
+        let since = env.effective_date;
+        let mut p = PersonState {
+            id: env.stream.id,
+            client_number: r.client_number.clone(),
+            first_name: String::new(),
+            last_name: String::new(),
+            birth_date: ERASED_BIRTH_DATE,
+            emancipation_proof: None,
+            addresses: Vec::new(),
+            places: Vec::new(),
+            claims: Vec::new(),
+            refunds: BTreeMap::new(),
+            last_event_date: dealt_on(env),
+            erased: true,
+        };
+        if let Some(d) = r.personal.value() {
+            p.first_name = d.first_name.clone();
+            p.last_name = d.last_name.clone();
+            p.birth_date = d.birth_date;
+            p.emancipation_proof = d.emancipation_proof.clone();
+            p.addresses = vec![(since, d.address.clone())];
+            p.erased = false;
+        }
+        p
+    }
+
+    /// Forgets the personal data (`PersonalDataErased`), also what this process
+    /// opened before the key was destroyed.
+    fn erase(&mut self) {
+        self.first_name.clear();
+        self.last_name.clear();
+        self.birth_date = ERASED_BIRTH_DATE;
+        self.emancipation_proof = None;
+        self.addresses.clear();
+        self.places.clear();
+        self.erased = true;
+    }
+
     fn apply(&mut self, env: &Envelope) {
         self.last_event_date = self.last_event_date.max(dealt_on(env));
         match &env.event {
             Event::AddressChanged(a) => {
-                self.addresses.push((env.effective_date, a.address.clone()));
-                self.addresses.sort_by_key(|(d, _)| *d);
+                if let Some(address) = a.address.value() {
+                    self.addresses.push((env.effective_date, address.clone()));
+                    self.addresses.sort_by_key(|(d, _)| *d);
+                }
             }
-            Event::WorkStudyPlaceDeclared(w) => self.places.push(WorkStudyPlace {
-                kind: w.kind,
-                municipality: w.municipality.clone(),
-                proof_ref: w.proof_ref.clone(),
-                since: env.effective_date,
-            }),
+            Event::WorkStudyPlaceDeclared(w) => {
+                if let Some(place) = w.place.value() {
+                    self.places.push(WorkStudyPlace {
+                        kind: w.kind,
+                        municipality: place.municipality.clone(),
+                        proof_ref: place.proof_ref.clone(),
+                        since: env.effective_date,
+                    });
+                }
+            }
+            Event::PersonalDataErased(_) => self.erase(),
             Event::RefundClaimFiled(c) => self.claims.push(ClaimRecord {
                 event_id: env.event_id,
                 date: env.effective_date,
@@ -1008,19 +1082,7 @@ impl World {
                     }
                     self.persons.insert(
                         env.stream.id,
-                        PersonState {
-                            id: env.stream.id,
-                            client_number: r.client_number.clone(),
-                            first_name: r.first_name.clone(),
-                            last_name: r.last_name.clone(),
-                            birth_date: r.birth_date,
-                            emancipation_proof: r.emancipation_proof.clone(),
-                            addresses: vec![(env.effective_date, r.address.clone())],
-                            places: Vec::new(),
-                            claims: Vec::new(),
-                            refunds: BTreeMap::new(),
-                            last_event_date: dealt_on(env),
-                        },
+                        PersonState::registered(env, r),
                     );
                 }
             }

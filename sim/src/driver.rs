@@ -161,6 +161,7 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::RegisterPerson(_) => "RegisterPerson",
         Command::ChangeAddress(_) => "ChangeAddress",
         Command::DeclareWorkStudyPlace(_) => "DeclareWorkStudyPlace",
+        Command::ErasePersonalData(_) => "ErasePersonalData",
         Command::Subscribe(_) => "Subscribe",
         Command::ChangeDebitDay(_) => "ChangeDebitDay",
         Command::ChangePayer(_) => "ChangePayer",

@@ -1,7 +1,7 @@
 //! Running commands: one command judged by the ledger, or the billing clock run
 //! through a date, each answered with the events it appended as views.
 
-use super::store::AnyStore;
+use super::store::{AnyStore, Backend};
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::views::{CommandAccepted, StoredEvent};
 use navigo_events_schema::CommandEnvelope;
@@ -39,7 +39,7 @@ pub async fn execute(
 async fn shared_lock(
     ledger: &mut Ledger<AnyStore>,
 ) -> Result<Option<navigo_store_postgres::commands::CommandLock>, LedgerError> {
-    let AnyStore::Postgres(pg) = ledger.store() else {
+    let Backend::Postgres(pg) = ledger.store().backend() else {
         return Ok(None);
     };
     let lock = pg.lock_commands().await?;
@@ -74,4 +74,41 @@ pub async fn advance(
     let events = ledger.advance_to(to, now, mode).await;
     release(lock).await?;
     Ok(events?.iter().map(StoredEvent::from).collect())
+}
+
+/// Erases the personal data of `person` (`TERM-RETENTION`) at the instant
+/// `now`, asked by `actor` on the legal basis `basis`: the store destroys the
+/// person's key, then `PersonalDataErased` is appended on the person's stream
+/// ([`super::sealing`]). Idempotent: a person already erased gets no new
+/// event, and their key is destroyed again (a key store restored from a backup
+/// older than the erasure holds it again).
+///
+/// # Errors
+/// An unknown person, an empty basis, or a storage failure (the key is
+/// destroyed only when the request was judged acceptable).
+pub async fn erase_person(
+    ledger: &mut Ledger<AnyStore>,
+    person: uuid::Uuid,
+    basis: &str,
+    actor: navigo_events_schema::types::Actor,
+    now: DateTime<Utc>,
+) -> Result<CommandAccepted, LedgerError> {
+    use navigo_events_schema::command::{Command, ErasePersonalData};
+    let cmd = CommandEnvelope {
+        request_at: now,
+        actor,
+        channel: None,
+        idempotency_key: None,
+        expected_version: None,
+        command: Command::ErasePersonalData(ErasePersonalData {
+            person_id: person,
+            basis: basis.to_owned(),
+        }),
+    };
+    let accepted = execute(ledger, &cmd, ClockMode::Service).await?;
+    if let Some(keys) = ledger.store().keys() {
+        keys.destroy(person)
+            .map_err(|e| navigo_store::StoreError::Storage(e.to_string()))?;
+    }
+    Ok(accepted)
 }

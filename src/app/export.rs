@@ -13,7 +13,7 @@ use navigo_store_sled::export::ExportReader;
 use serde::{Deserialize, Serialize};
 
 use super::error::BadInput;
-use super::store::AnyStore;
+use super::store::{AnyStore, Backend};
 
 /// The name of the export format, the header's `format`.
 pub const EXPORT_FORMAT: &str = "navigo-ledger-export";
@@ -109,9 +109,9 @@ pub async fn export(
     to: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExportSummary> {
-    let s = match store {
-        AnyStore::Sled(s) => return export_detached(&s.export_reader(), from, to, out),
-        AnyStore::Postgres(s) => s,
+    let s = match store.backend() {
+        Backend::Sled(s) => return export_detached(&s.export_reader(), from, to, out),
+        Backend::Postgres(s) => s,
     };
     let head = EventStore::head(store).await?.position;
     let (from, to) = window(from, to, head)?;

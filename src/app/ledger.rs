@@ -15,10 +15,11 @@ use navigo_store_sled::SledStore;
 use uuid::Uuid;
 
 use super::clock::SystemClock;
+use super::keystore::KeyStore;
 use super::place::Place;
 use super::read::{self, Subject};
 use super::replay::{self, WhatIfSlice};
-use super::store::AnyStore;
+use super::store::{AnyStore, Backend};
 
 /// The recorded-at instant of the built-in reference data on a fresh ledger
 /// (2011-06-01T00:00:00Z).
@@ -59,18 +60,27 @@ pub async fn open_store_with(
     limits: Limits,
     clock: Arc<dyn Clock>,
 ) -> Result<AnyStore, StoreError> {
-    match place.postgres() {
-        None => Ok(AnyStore::Sled(SledStore::open(
-            place.data(),
-            limits,
-            clock,
-        )?)),
-        Some(pg) => Ok(AnyStore::Postgres(
+    let backend = match place.postgres() {
+        None => Backend::Sled(SledStore::open(place.data(), limits, clock)?),
+        Some(pg) => Backend::Postgres(
             PgStore::open(pg, limits, clock)
                 .await
                 .map_err(|e| naming(pg, e))?,
-        )),
-    }
+        ),
+    };
+    let keys = open_key_store(place.data())?;
+    Ok(AnyStore::new(backend, Some(Arc::new(keys))))
+}
+
+/// The key store of the data directory `data` (created with it; for
+/// PostgreSQL the directory is created when missing, as for its other files).
+///
+/// # Errors
+/// The directory or the key store cannot be opened.
+pub fn open_key_store(data: &std::path::Path) -> Result<KeyStore, StoreError> {
+    std::fs::create_dir_all(data)
+        .map_err(|e| StoreError::Storage(format!("data directory {}: {e}", data.display())))?;
+    KeyStore::open(data).map_err(|e| StoreError::Storage(e.to_string()))
 }
 
 /// A failure to create or open a PostgreSQL ledger, naming the database

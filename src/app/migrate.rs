@@ -24,7 +24,7 @@ use navigo_merkle::Checkpoint;
 use navigo_store::{EventStore, ExportedRecord, Head, StoreError};
 use navigo_store_sled::export::ExportRecords;
 
-use super::store::AnyStore;
+use super::store::{AnyStore, Backend};
 use super::verify::head_view;
 
 /// Records stored in one call of [`EventStore::import_sealed`] (one
@@ -151,9 +151,9 @@ async fn check_target(
 
 /// The hash of the record at `position` of `store` (at least 1).
 async fn hash_at(store: &AnyStore, position: u64) -> Result<Hash, StoreError> {
-    match store {
-        AnyStore::Postgres(s) => s.hash_at(position).await,
-        AnyStore::Sled(s) => {
+    match store.backend() {
+        Backend::Postgres(s) => s.hash_at(position).await,
+        Backend::Sled(s) => {
             let mut one = s.export_records(position, position)?;
             match one.next() {
                 Some(r) => Ok(r?.hash),
@@ -177,9 +177,9 @@ enum Reader<'a> {
 impl<'a> Reader<'a> {
     /// The records of `source` from `after + 1` through `to`.
     async fn new(source: &'a AnyStore, after: u64, to: u64) -> Result<Reader<'a>, StoreError> {
-        Ok(match source {
-            AnyStore::Sled(s) => Reader::Sled(s.export_records(after + 1, to)?),
-            AnyStore::Postgres(s) => Reader::Postgres {
+        Ok(match source.backend() {
+            Backend::Sled(s) => Reader::Sled(s.export_records(after + 1, to)?),
+            Backend::Postgres(s) => Reader::Postgres {
                 store: s,
                 prev: s.hash_at(after).await?,
                 next: after + 1,

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use navigo_events_schema::{Envelope, StreamId, StreamKind};
@@ -18,21 +19,34 @@ use navigo_store::{
 use navigo_store_postgres::PgStore;
 use navigo_store_sled::{AppendAllError, SledStore};
 
-/// The store of a ledger, whichever backend holds it.
+use super::keystore::KeyStore;
+use super::sealing;
+
+/// The backend holding a ledger's log.
 #[derive(Debug)]
-pub enum AnyStore {
+pub enum Backend {
     /// The embedded store in a data directory.
     Sled(SledStore),
     /// A PostgreSQL database.
     Postgres(PgStore),
 }
 
+/// The store of a ledger, whichever backend holds it, with the key store of
+/// its data directory: personal data is sealed here before it is appended and
+/// opened here when it is read ([`super::sealing`]), the one place every
+/// reader and writer of the binary passes.
+#[derive(Debug)]
+pub struct AnyStore {
+    backend: Backend,
+    keys: Option<Arc<KeyStore>>,
+}
+
 /// Runs `$body` with `$s` bound to the store inside `$store`, whichever it is.
 macro_rules! each {
     ($store:expr, $s:ident => $body:expr) => {
         match $store {
-            AnyStore::Sled($s) => $body,
-            AnyStore::Postgres($s) => $body,
+            Backend::Sled($s) => $body,
+            Backend::Postgres($s) => $body,
         }
     };
 }
@@ -80,13 +94,30 @@ impl DetachedVerify {
 }
 
 impl AnyStore {
+    /// The store over `backend`, sealing and opening personal data with `keys`
+    /// (`None`: personal data is written and read in clear, as the library's
+    /// own tests do; the binary always opens the key store).
+    pub fn new(backend: Backend, keys: Option<Arc<KeyStore>>) -> AnyStore {
+        AnyStore { backend, keys }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> Option<&Arc<KeyStore>> {
+        self.keys.as_ref()
+    }
+
     /// Stops the store's writer after the appends already queued and
     /// releases the store (sled's lock, PostgreSQL's connections).
     ///
     /// # Errors
     /// The writer failed.
     pub async fn close(self) -> Result<(), StoreError> {
-        each!(self, s => s.close().await)
+        each!(self.backend, s => s.close().await)
     }
 
     /// Verifies every record, the chain and the indexes.
@@ -94,26 +125,26 @@ impl AnyStore {
     /// # Errors
     /// A storage failure; corruption is in the report.
     pub async fn verify(&self) -> VerifyResult {
-        match self {
-            AnyStore::Sled(s) => s.verify(),
-            AnyStore::Postgres(s) => s.verify().await,
+        match &self.backend {
+            Backend::Sled(s) => s.verify(),
+            Backend::Postgres(s) => s.verify().await,
         }
     }
 
     /// The sled store, when the ledger is in a data directory: what the
     /// service's jobs that read sled's log off the ledger's lock take.
     pub fn as_sled(&self) -> Option<&SledStore> {
-        match self {
-            AnyStore::Sled(s) => Some(s),
-            AnyStore::Postgres(_) => None,
+        match &self.backend {
+            Backend::Sled(s) => Some(s),
+            Backend::Postgres(_) => None,
         }
     }
 
     /// [`AnyStore::verify`] as a task that holds no borrow of the store.
     pub fn detached_verify(&self) -> DetachedVerify {
-        match self {
-            AnyStore::Sled(s) => DetachedVerify::Sled(Box::new(s.detached_verify())),
-            AnyStore::Postgres(s) => DetachedVerify::Postgres(Box::pin(s.detached_verify())),
+        match &self.backend {
+            Backend::Sled(s) => DetachedVerify::Sled(Box::new(s.detached_verify())),
+            Backend::Postgres(s) => DetachedVerify::Postgres(Box::pin(s.detached_verify())),
         }
     }
 
@@ -122,8 +153,8 @@ impl AnyStore {
     /// # Errors
     /// A storage failure.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
-        Ok(match self {
-            AnyStore::Sled(s) => {
+        Ok(match &self.backend {
+            Backend::Sled(s) => {
                 let st = s.stats()?;
                 Stats {
                     head: st.head,
@@ -133,7 +164,7 @@ impl AnyStore {
                     disk_bytes: st.disk_bytes,
                 }
             }
-            AnyStore::Postgres(s) => {
+            Backend::Postgres(s) => {
                 let st = s.stats().await?;
                 Stats {
                     head: st.head,
@@ -161,9 +192,17 @@ impl AnyStore {
         &self,
         mut requests: Vec<AppendRequest>,
     ) -> Result<Vec<AppendOutcome>, AppendAllError> {
-        match self {
-            AnyStore::Sled(s) => s.append_all(requests).await,
-            AnyStore::Postgres(s) if requests.len() == 1 => {
+        for (i, request) in requests.iter_mut().enumerate() {
+            sealing::seal_request(self.keys.as_deref(), request).map_err(|error| {
+                AppendAllError {
+                    request_index: Some(i),
+                    error,
+                }
+            })?;
+        }
+        match &self.backend {
+            Backend::Sled(s) => s.append_all(requests).await,
+            Backend::Postgres(s) if requests.len() == 1 => {
                 let one = requests.remove(0);
                 s.append(one)
                     .await
@@ -173,7 +212,7 @@ impl AnyStore {
                         error,
                     })
             }
-            AnyStore::Postgres(_) => Err(AppendAllError {
+            Backend::Postgres(_) => Err(AppendAllError {
                 request_index: Some(1),
                 error: StoreError::Unsupported(
                     "appending several streams' events all or nothing on PostgreSQL (give one                      stream's events per call)",
@@ -187,24 +226,26 @@ impl AnyStore {
     /// # Errors
     /// A size beyond the head, or a node that cannot be read.
     pub async fn tree_frontier(&self, size: u64) -> Result<Frontier, StoreError> {
-        match self {
-            AnyStore::Sled(s) => s.tree_frontier(size),
-            AnyStore::Postgres(s) => s.tree_frontier(size).await,
+        match &self.backend {
+            Backend::Sled(s) => s.tree_frontier(size),
+            Backend::Postgres(s) => s.tree_frontier(size).await,
         }
     }
 }
 
 #[async_trait]
 impl EventStore for AnyStore {
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        each!(self, s => s.append(request).await)
+    async fn append(&self, mut request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        sealing::seal_request(self.keys.as_deref(), &mut request)?;
+        each!(&self.backend, s => s.append(request).await)
     }
 
     async fn append_stored(
         &self,
-        request: AppendRequest,
+        mut request: AppendRequest,
     ) -> Result<(AppendOutcome, Vec<Envelope>), StoreError> {
-        each!(self, s => s.append_stored(request).await)
+        sealing::seal_request(self.keys.as_deref(), &mut request)?;
+        each!(&self.backend, s => s.append_stored(request).await)
     }
 
     async fn read_stream(
@@ -212,27 +253,35 @@ impl EventStore for AnyStore {
         stream: StreamId,
         range: RangeInclusive<u64>,
     ) -> Result<Vec<Envelope>, StoreError> {
-        each!(self, s => s.read_stream(stream, range).await)
+        let mut read = each!(&self.backend, s => s.read_stream(stream, range).await)?;
+        sealing::open_all(self.keys.as_deref(), &mut read)?;
+        Ok(read)
     }
 
     async fn import_sealed(&self, records: Vec<Vec<u8>>) -> Result<Head, StoreError> {
-        each!(self, s => s.import_sealed(records).await)
+        each!(&self.backend, s => s.import_sealed(records).await)
     }
 
     fn read_all(&self, from_position: u64) -> EnvelopeStream<'_> {
-        each!(self, s => s.read_all(from_position))
+        let all = each!(&self.backend, s => s.read_all(from_position));
+        match &self.keys {
+            None => all,
+            Some(keys) => sealing::opening(keys, all),
+        }
     }
 
     async fn read_log(&self, from_position: u64) -> Result<Vec<Envelope>, StoreError> {
-        each!(self, s => s.read_log(from_position).await)
+        let mut read = each!(&self.backend, s => s.read_log(from_position).await)?;
+        sealing::open_all(self.keys.as_deref(), &mut read)?;
+        Ok(read)
     }
 
     async fn head(&self) -> Result<Head, StoreError> {
-        each!(self, s => EventStore::head(s).await)
+        each!(&self.backend, s => EventStore::head(s).await)
     }
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
-        each!(self, s => s.stream_version(stream).await)
+        each!(&self.backend, s => s.stream_version(stream).await)
     }
 
     async fn idempotency_keys(
@@ -240,15 +289,15 @@ impl EventStore for AnyStore {
         prefix: &str,
         keys_max: usize,
     ) -> Result<Vec<(String, Vec<u64>)>, StoreError> {
-        each!(self, s => s.idempotency_keys(prefix, keys_max).await)
+        each!(&self.backend, s => s.idempotency_keys(prefix, keys_max).await)
     }
 
     async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        each!(self, s => s.read_derived(name).await)
+        each!(&self.backend, s => s.read_derived(name).await)
     }
 
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        each!(self, s => s.write_derived(name, bytes).await)
+        each!(&self.backend, s => s.write_derived(name, bytes).await)
     }
 
     async fn read_derived_entries(
@@ -256,7 +305,18 @@ impl EventStore for AnyStore {
         space: &str,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        each!(self, s => s.read_derived_entries(space, keys).await)
+        let read = each!(&self.backend, s => s.read_derived_entries(space, keys).await)?;
+        let Some(store) = &self.keys else {
+            return Ok(read);
+        };
+        keys.iter()
+            .zip(read)
+            .map(|(key, value)| {
+                value
+                    .map(|v| sealing::open_derived(store, space, key, v))
+                    .transpose()
+            })
+            .collect()
     }
 
     async fn scan_derived_entries(
@@ -264,7 +324,16 @@ impl EventStore for AnyStore {
         space: &str,
         prefix: &[u8],
     ) -> Result<DerivedEntries, StoreError> {
-        each!(self, s => s.scan_derived_entries(space, prefix).await)
+        let read = each!(&self.backend, s => s.scan_derived_entries(space, prefix).await)?;
+        let Some(store) = &self.keys else {
+            return Ok(read);
+        };
+        read.into_iter()
+            .map(|(key, value)| {
+                let value = sealing::open_derived(store, space, &key, value)?;
+                Ok((key, value))
+            })
+            .collect()
     }
 
     async fn write_derived_entries(
@@ -272,11 +341,16 @@ impl EventStore for AnyStore {
         space: &str,
         batch: &DerivedBatch,
     ) -> Result<(), StoreError> {
-        each!(self, s => s.write_derived_entries(space, batch).await)
+        let sealed = match &self.keys {
+            Some(keys) => sealing::seal_derived(keys, space, batch)?,
+            None => None,
+        };
+        let batch = sealed.as_ref().unwrap_or(batch);
+        each!(&self.backend, s => s.write_derived_entries(space, batch).await)
     }
 
     async fn tree_head(&self, size: u64) -> Result<TreeHead, StoreError> {
-        each!(self, s => EventStore::tree_head(s, size).await)
+        each!(&self.backend, s => EventStore::tree_head(s, size).await)
     }
 
     async fn prove_inclusion(
@@ -284,22 +358,22 @@ impl EventStore for AnyStore {
         size: u64,
         position: u64,
     ) -> Result<(InclusionProof, Vec<u8>), StoreError> {
-        each!(self, s => EventStore::prove_inclusion(s, size, position).await)
+        each!(&self.backend, s => EventStore::prove_inclusion(s, size, position).await)
     }
 
     async fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
-        each!(self, s => EventStore::prove_consistency(s, old, new).await)
+        each!(&self.backend, s => EventStore::prove_consistency(s, old, new).await)
     }
 
     async fn stream_heads(&self, size: u64) -> Result<StreamHeads, StoreError> {
-        each!(self, s => EventStore::stream_heads(s, size).await)
+        each!(&self.backend, s => EventStore::stream_heads(s, size).await)
     }
 
     async fn keep_checkpoint(&self, signed_note: &[u8]) -> Result<u64, StoreError> {
-        each!(self, s => EventStore::keep_checkpoint(s, signed_note).await)
+        each!(&self.backend, s => EventStore::keep_checkpoint(s, signed_note).await)
     }
 
     async fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        each!(self, s => EventStore::checkpoints(s).await)
+        each!(&self.backend, s => EventStore::checkpoints(s).await)
     }
 }

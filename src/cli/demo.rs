@@ -273,6 +273,12 @@ async fn open_with_reference(
     init_store(data).await?;
     let clock = Arc::new(SystemClock);
     let mut ledger = open_clocked_ledger_with(data, seed, clock, state_cache_entries_max).await?;
+    // Decision: the demo's persons are generated, not real: their keys are
+    // derived from the seed, so that the same seed writes the same log in
+    // any directory, as it did before personal data was sealed.
+    if let Some(keys) = ledger.store().keys() {
+        keys.derive_new_keys_from(seed);
+    }
     if let Err(e) = load_builtin_reference(&mut ledger).await {
         ledger.into_store().close().await?;
         return Err(e.into());

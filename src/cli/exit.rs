@@ -75,6 +75,12 @@ const MEANINGS: &[Meaning] = &[
         "bad usage (--to is not a date); beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
+        "erase",
+        "the person's key is destroyed and the erasure recorded, or the person was erased already",
+        "an unknown person, an empty --basis, a lost key store or a storage failure; nothing was appended; beside a running service, the service refuses the token of NAVIGO_TOKEN (unknown, or not an agent)",
+        "bad usage (the person is not a UUID); beside a running service, no NAVIGO_TOKEN",
+    ),
+    meaning(
         "state",
         "the view is printed",
         SERVED_VIEW_REFUSED,

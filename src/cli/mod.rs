@@ -28,6 +28,7 @@ pub mod check_projections;
 pub mod checkpoint;
 pub mod demo;
 pub mod diff;
+pub mod erase;
 pub mod exit;
 pub mod export;
 pub mod follow;

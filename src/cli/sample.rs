@@ -11,9 +11,10 @@ use crate::app::store::AnyStore;
 use chrono::NaiveDate;
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, DebitPresented, FirstPaymentCollected,
-    PaymentMeans, PersonRegistered, TariffPrice, TariffPublished, TariffRef,
-    WorkStudyPlaceDeclared,
+    PaymentMeans, PersonDetails, PersonRegistered, PlaceProof, TariffPrice, TariffPublished,
+    TariffRef, WorkStudyPlaceDeclared,
 };
+use navigo_events_schema::sealed::Sealed;
 use navigo_events_schema::types::{
     Actor, ActorRole, Address, Channel, DebitDay, Mandate, Mark, PaymentSetup, PlaceKind, Product,
     ProductKey, Support, Zones,
@@ -143,15 +144,17 @@ fn person(
 ) -> anyhow::Result<Event> {
     Ok(Event::PersonRegistered(PersonRegistered {
         client_number: number.parse()?,
-        first_name: first.into(),
-        last_name: last.into(),
-        birth_date: birth,
-        emancipation_proof: None,
-        address: Address {
-            street: String::new(),
-            postal_code: postal.into(),
-            municipality: town.into(),
-        },
+        personal: Sealed::clear(PersonDetails {
+            first_name: first.into(),
+            last_name: last.into(),
+            birth_date: birth,
+            emancipation_proof: None,
+            address: Address {
+                street: String::new(),
+                postal_code: postal.into(),
+                municipality: town.into(),
+            },
+        }),
     }))
 }
 
@@ -296,8 +299,10 @@ fn persons() -> anyhow::Result<Vec<AppendRequest>> {
                     Some(Channel::Online),
                     Event::WorkStudyPlaceDeclared(WorkStudyPlaceDeclared {
                         kind: PlaceKind::Study,
-                        municipality: "Paris".into(),
-                        proof_ref: "CERT-SCOL-2026-118".into(),
+                        place: Sealed::clear(PlaceProof {
+                            municipality: "Paris".into(),
+                            proof_ref: "CERT-SCOL-2026-118".into(),
+                        }),
                     }),
                 ),
             ],

@@ -6,7 +6,7 @@
 //!
 //! | command type | agent | system | reference | customer (own, `online`) | auditor | partner |
 //! |---|---|---|---|---|---|---|
-//! | RegisterPerson, ChangeAddress, DeclareWorkStudyPlace | ✓ | | | | | |
+//! | RegisterPerson, ChangeAddress, DeclareWorkStudyPlace, ErasePersonalData | ✓ | | | | | |
 //! | Subscribe, ChangePayer, ChangeMandate, RevokeMandate, SwitchPaymentMethod | ✓ | | | | | |
 //! | SettleDebt, RecordCashPayment, PayRefund | ✓ | | | | | |
 //! | ChangeZones, TerminateByAgency, EstablishFraud | ✓ | | | | | |
@@ -65,6 +65,9 @@ fn submitter_and_type(c: &Command) -> (Submitter, &'static str) {
         Command::RegisterPerson(_) => (Agent, "RegisterPerson"),
         Command::ChangeAddress(_) => (Agent, "ChangeAddress"),
         Command::DeclareWorkStudyPlace(_) => (Agent, "DeclareWorkStudyPlace"),
+        // Decision: an erasure is an agent's act, as a registration is; the
+        // customer's request reaches the agency, which checks the legal basis.
+        Command::ErasePersonalData(_) => (Agent, "ErasePersonalData"),
         Command::Subscribe(_) => (Agent, "Subscribe"),
         Command::ChangeDebitDay(_) => (AgentOrPayer, "ChangeDebitDay"),
         Command::ChangePayer(_) => (Agent, "ChangePayer"),

@@ -62,4 +62,8 @@ pub struct PersonSummary {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
+    /// The person's personal data was erased (`TERM-RETENTION`): the names are
+    /// empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }

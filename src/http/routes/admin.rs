@@ -17,8 +17,10 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use navigo_events_schema::Envelope;
 use navigo_replay::materialize::check;
 use navigo_rules::calendar::paris_date;
+use navigo_store::StoreError;
 use navigo_store_sled::SledStore;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -27,6 +29,8 @@ use crate::app::admin::{check_view, rebuild_summary};
 use crate::app::auth::Role;
 use crate::app::error::BadInput;
 use crate::app::export::{export_detached, window};
+use crate::app::keystore::KeyStore;
+use crate::app::sealing;
 use crate::app::store::AnyStore;
 use crate::http::answer;
 use crate::http::caller::{require, Caller};
@@ -92,7 +96,7 @@ pub async fn check_projections(
     let turn = st.admin_jobs.start("projection check")?;
     let writing = st.projector.writer.clone().lock_owned().await;
     follower::once(&st).await?;
-    let read = sled_of(st.ledger.lock().await.store(), "check-projections")?.detached_read_log(1);
+    let (read, keys) = detached_read(&st, "check-projections").await?;
     let db = st.projector.db.clone();
     let hold_file = st.admin_hold_file.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -100,6 +104,7 @@ pub async fn check_projections(
         hold(hold_file.as_ref());
         let through = db.current().map_err(internal)?.map_or(0, |g| g.checkpoint);
         let mut events = read().map_err(ApiError::from)?;
+        sealing::open_all(keys.as_deref(), &mut events)?;
         events.retain(|e| e.position <= through);
         check(&db, &events).map_err(internal)
     })
@@ -139,14 +144,15 @@ pub async fn rebuild(
     }
     let turn = st.admin_jobs.start("rebuild")?;
     let writing = st.projector.writer.clone().lock_owned().await;
-    let read = sled_of(st.ledger.lock().await.store(), "rebuild")?.detached_read_log(1);
+    let (read, keys) = detached_read(&st, "rebuild").await?;
     let db = st.projector.db.clone();
     let hold_file = st.admin_hold_file.clone();
     let (g, events, took) = tokio::task::spawn_blocking(move || {
         let _kept = (turn, writing);
         let started = Instant::now();
         hold(hold_file.as_ref());
-        let events = read().map_err(ApiError::from)?;
+        let mut events = read().map_err(ApiError::from)?;
+        sealing::open_all(keys.as_deref(), &mut events)?;
         let g = db.rebuild(&events, today, &mut |_| {}).map_err(internal)?;
         Ok::<_, ApiError>((g, events.len(), started.elapsed()))
     })
@@ -253,6 +259,20 @@ impl Write for Chunks {
 /// service keeps the store; a PostgreSQL ledger is read by the command line
 /// itself (`--store`), which needs no lock of the service's, so the service
 /// refuses the job (409) and says so.
+/// The whole log's read off the ledger's lock, with the key store its
+/// personal data is opened with once read (sled's detached read bypasses
+/// the store's opening).
+async fn detached_read(
+    st: &AppState,
+    job: &str,
+) -> Result<(DetachedRead, Option<Arc<KeyStore>>), ApiError> {
+    let ledger = st.ledger.lock().await;
+    let read = sled_of(ledger.store(), job)?.detached_read_log(1);
+    Ok((Box::new(read), ledger.store().keys().cloned()))
+}
+
+type DetachedRead = Box<dyn FnOnce() -> Result<Vec<Envelope>, StoreError> + Send>;
+
 fn sled_of<'a>(store: &'a AnyStore, job: &str) -> Result<&'a SledStore, ApiError> {
     store.as_sled().ok_or_else(|| {
         ApiError::Conflict(format!(

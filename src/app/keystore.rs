@@ -1,0 +1,256 @@
+//! The key store: one random 32-byte key per person, in a file of the data
+//! directory beside the log (for both backends: PostgreSQL keeps the data
+//! directory's other files there too), never in the log.
+//!
+//! The file is a header and fixed 64-byte slots, one per person, in the order
+//! the persons were registered: `state (1) ‖ 15 zero bytes ‖ person id (16) ‖
+//! key (32)`. A slot is written once when the person's key is made, made
+//! durable (fsync) before the event it seals is appended, and overwritten in
+//! place when the person is erased: the state becomes "erased" and the key 32
+//! zero bytes, then fsync. Decision: a fixed-slot file rather than a sled tree,
+//! because sled keeps old values in its log segments until it compacts them, so
+//! a destroyed key could stay readable on disk; an overwrite in place leaves no
+//! copy in the file (a copy-on-write file system or a backup may keep one: see
+//! docs/storage-format.md, "Personal data").
+//!
+//! A slot "erased" is a tombstone, not an absence: a person whose sealed data
+//! has no slot at all is a lost key store, an error naming the person and the
+//! file, never taken for an erasure.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use navigo_events_schema::sealed::{PersonKey, PERSON_KEY_BYTES};
+use uuid::Uuid;
+
+/// The key store's file name in the data directory.
+pub const KEY_STORE_FILE: &str = "personal-keys";
+/// The first bytes of the file.
+const MAGIC: &[u8; 16] = b"NAVIGO-KEYS-V1\n\0";
+/// Bytes of one slot.
+const SLOT_BYTES: usize = 64;
+/// Where the key lies in a slot.
+const KEY_OFFSET: usize = 32;
+const STATE_LIVE: u8 = 1;
+const STATE_ERASED: u8 = 2;
+
+/// A person's key as the store holds it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// The key.
+    Live(PersonKey),
+    /// The key was destroyed (`TERM-RETENTION`).
+    Erased,
+}
+
+/// Why the key store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    /// The file cannot be read or written.
+    #[error("key store {path}: {why}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        why: String,
+    },
+    /// A person's key is not in the key store although the log holds data
+    /// sealed with it and no erasure: the key store was lost or replaced.
+    #[error(
+        "the key of person {person} is missing from the key store {path}, and the log records \
+         no erasure of that person: the key store was lost or replaced by an older copy; \
+         restore the key store of this ledger (nothing was treated as erased)"
+    )]
+    Missing {
+        /// The person.
+        person: Uuid,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A new key was asked for an erased person.
+    #[error("the personal data of person {0} was erased: no new data can be sealed for them")]
+    Erased(Uuid),
+}
+
+struct Slots {
+    file: File,
+    index: HashMap<Uuid, (u64, KeyState)>,
+    /// When set, new keys are derived from it and the person id instead of
+    /// drawn at random (generated populations only).
+    derive: Option<[u8; 32]>,
+}
+
+/// The key store of one data directory.
+pub struct KeyStore {
+    path: PathBuf,
+    slots: Mutex<Slots>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl KeyStore {
+    /// Opens (or creates) the key store of the data directory `data`.
+    ///
+    /// # Errors
+    /// The file cannot be opened, or is not a key store.
+    pub fn open(data: &Path) -> Result<KeyStore, KeyStoreError> {
+        let path = data.join(KEY_STORE_FILE);
+        let io = |e: std::io::Error| KeyStoreError::Io {
+            path: path.clone(),
+            why: e.to_string(),
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        if bytes.is_empty() {
+            file.write_all(MAGIC).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            bytes.extend_from_slice(MAGIC);
+        }
+        let index = parse(&bytes).map_err(|why| KeyStoreError::Io {
+            path: path.clone(),
+            why,
+        })?;
+        Ok(KeyStore {
+            path,
+            slots: Mutex::new(Slots {
+                file,
+                index,
+                derive: None,
+            }),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Derives the keys made from now on from `seed` and the person id
+    /// instead of drawing them at random: for a generated population (the
+    /// demo), whose log must be the same for the same seed. Never for real
+    /// persons: anyone knowing the seed knows the keys.
+    pub fn derive_new_keys_from(&self, seed: u64) {
+        let mut h = blake3::Hasher::new();
+        h.update(b"navigo demo person keys v1");
+        h.update(&seed.to_be_bytes());
+        self.lock().derive = Some(*h.finalize().as_bytes());
+    }
+
+    /// The key of `person`: `None` when the store has no slot for them.
+    pub fn get(&self, person: Uuid) -> Option<KeyState> {
+        self.lock().index.get(&person).map(|(_, k)| *k)
+    }
+
+    /// The key of `person`, made and made durable when they have none.
+    ///
+    /// # Errors
+    /// The person was erased, or the file cannot be written.
+    pub fn get_or_create(&self, person: Uuid) -> Result<PersonKey, KeyStoreError> {
+        let mut slots = self.lock();
+        match slots.index.get(&person) {
+            Some((_, KeyState::Live(k))) => return Ok(*k),
+            Some((_, KeyState::Erased)) => return Err(KeyStoreError::Erased(person)),
+            None => {}
+        }
+        let mut key = [0u8; PERSON_KEY_BYTES];
+        match &slots.derive {
+            Some(d) => key = *blake3::keyed_hash(d, person.as_bytes()).as_bytes(),
+            None => getrandom::getrandom(&mut key).map_err(|e| self.io(e.to_string()))?,
+        }
+        let slot = slots.index.len() as u64;
+        let mut bytes = [0u8; SLOT_BYTES];
+        bytes[0] = STATE_LIVE;
+        bytes[16..32].copy_from_slice(person.as_bytes());
+        bytes[KEY_OFFSET..].copy_from_slice(&key);
+        self.write_slot(&mut slots.file, slot, &bytes)?;
+        slots.index.insert(person, (slot, KeyState::Live(key)));
+        Ok(key)
+    }
+
+    /// Destroys the key of `person`: its slot is overwritten with zeros in
+    /// place, marked erased, and made durable. `true` when a key was
+    /// destroyed, `false` when it was destroyed already or never made (a person
+    /// registered before sealing).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn destroy(&self, person: Uuid) -> Result<bool, KeyStoreError> {
+        let mut slots = self.lock();
+        let slot = match slots.index.get(&person) {
+            Some((slot, KeyState::Live(_))) => *slot,
+            Some((_, KeyState::Erased)) => return Ok(false),
+            None => slots.index.len() as u64,
+        };
+        let mut bytes = [0u8; SLOT_BYTES];
+        bytes[0] = STATE_ERASED;
+        bytes[16..32].copy_from_slice(person.as_bytes());
+        self.write_slot(&mut slots.file, slot, &bytes)?;
+        let had = slots.index.insert(person, (slot, KeyState::Erased));
+        Ok(had.is_some())
+    }
+
+    fn write_slot(&self, file: &mut File, slot: u64, bytes: &[u8]) -> Result<(), KeyStoreError> {
+        let at = MAGIC.len() as u64 + slot * SLOT_BYTES as u64;
+        let io = |e: std::io::Error| self.io(e.to_string());
+        file.seek(SeekFrom::Start(at)).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.sync_all().map_err(io)
+    }
+
+    fn io(&self, why: String) -> KeyStoreError {
+        KeyStoreError::Io {
+            path: self.path.clone(),
+            why,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        // A panic while holding the lock leaves whole slots only (each write is
+        // one slot), so the index is still right.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The slots of a key store file.
+fn parse(bytes: &[u8]) -> Result<HashMap<Uuid, (u64, KeyState)>, String> {
+    let body = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("not a navigo key store (its first bytes differ)")?;
+    if body.len() % SLOT_BYTES != 0 {
+        return Err(format!(
+            "{} bytes after the header, not a whole number of {SLOT_BYTES}-byte slots",
+            body.len()
+        ));
+    }
+    let mut index = HashMap::new();
+    for (i, slot) in body.chunks_exact(SLOT_BYTES).enumerate() {
+        let person = Uuid::from_slice(&slot[16..32]).map_err(|e| e.to_string())?;
+        let state = match slot[0] {
+            STATE_LIVE => {
+                let mut key = [0u8; PERSON_KEY_BYTES];
+                key.copy_from_slice(&slot[KEY_OFFSET..]);
+                KeyState::Live(key)
+            }
+            STATE_ERASED => KeyState::Erased,
+            other => return Err(format!("slot {i}: unknown state {other}")),
+        };
+        index.insert(person, (i as u64, state));
+    }
+    Ok(index)
+}

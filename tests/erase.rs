@@ -1,0 +1,430 @@
+//! Erasable personal data (`TERM-RETENTION`): personal fields are sealed with a
+//! per-person key kept apart from the log; `erase` destroys the key and records
+//! the erasure, after which the chain, the proofs and the money still check and
+//! no file of the data directory holds the person's clear text or key.
+
+mod cli_support;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use cli_support::{json, ok, run};
+use navigo_events_schema::envelope::HASH_LEN;
+use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
+use navigo_store_sled::keys;
+
+const PERSON_A: &str = "0196a000-0000-7000-8000-000000000001";
+const PERSON_B: &str = "0196a000-0000-7000-8000-000000000002";
+const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
+/// Person A's personal data, each distinctive enough to be searched for in raw
+/// bytes.
+const A_CLEAR: [&str; 5] = [
+    "Zephyrine",
+    "Quasimodette",
+    "1961-02-03",
+    "7 impasse Oubliette",
+    "ATT-ZQ-4471",
+];
+const B_CLEAR: [&str; 3] = ["Barnabette", "Kestrelle", "9 rue Persistante"];
+const KEY_STORE: &str = "personal-keys";
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("erase-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn command(at: &str, body: &str) -> String {
+    format!(
+        "{{\"request_at\":\"{at}\",\"actor\":{{\"role\":\"agent\",\"id\":\"AG-1\"}},\
+         \"channel\":\"agency\",\"command\":{body}}}\n"
+    )
+}
+
+fn register(
+    at: &str,
+    id: &str,
+    number: &str,
+    first: &str,
+    last: &str,
+    birth: &str,
+    street: &str,
+) -> String {
+    command(
+        at,
+        &format!(
+            "{{\"type\":\"RegisterPerson\",\"person_id\":\"{id}\",\"client_number\":\"{number}\",\
+             \"first_name\":\"{first}\",\"last_name\":\"{last}\",\"birth_date\":\"{birth}\",\
+             \"address\":{{\"street\":\"{street}\",\"postal_code\":\"75011\",\"municipality\":\"Paris\"}}}}"
+        ),
+    )
+}
+
+fn subscribe(at: &str, contract: &str, person: &str, start: &str) -> String {
+    command(
+        at,
+        &format!(
+            "{{\"type\":\"Subscribe\",\"contract_id\":\"{contract}\",\"holder\":\"{person}\",\
+             \"payer\":\"{person}\",\"product\":{{\"kind\":\"annual\",\"zones\":\"1-5\"}},\
+             \"start_date\":\"{start}\",\"payment\":{{\"method\":\"direct_debit\",\"debit_day\":8,\
+             \"mandate\":{{\"reference\":\"M-{person}\",\"account_ref\":\"A-1\"}}}}}}"
+        ),
+    )
+}
+
+/// Applies `lines`; each must be accepted.
+fn apply_ok(data: &Path, lines: &str) {
+    let out = run(data, &["apply"], Some(lines));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for l in out.stdout.lines() {
+        assert_eq!(json(l)["status"], "accepted", "{l}");
+    }
+}
+
+/// Every file under `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The files of `dir` that hold `needle`.
+fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|(_, b)| contains(b, needle))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Every canonical record of the log, from an export (the bytes the chain
+/// and the tree hash, whatever compression the store applies on disk).
+fn canonical_records(data: &Path, scratch: &Path) -> Vec<String> {
+    let out = scratch.join(format!("export-{}.jsonl", files(scratch).len()));
+    ok(data, &["export", "--out", out.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(json(l)["record"].as_str().unwrap())
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect()
+}
+
+/// The live key of `person` in the key store file.
+fn key_of(data: &Path, person: &str) -> Vec<u8> {
+    let id = uuid::Uuid::parse_str(person).unwrap();
+    let bytes = std::fs::read(data.join(KEY_STORE)).unwrap();
+    bytes[16..]
+        .chunks_exact(64)
+        .find(|slot| slot[16..32] == *id.as_bytes())
+        .map(|slot| slot[32..].to_vec())
+        .expect("a slot for the person")
+}
+
+/// A ledger with persons A (a contract, a new address, a declared place) and
+/// B, the billing clock run over a few months.
+fn population(dir: &Path) -> PathBuf {
+    let data = dir.join("ledger");
+    ok(&data, &["init"]);
+    let mut lines = register(
+        "2027-08-01T08:00:00Z",
+        PERSON_A,
+        "NV00000001",
+        A_CLEAR[0],
+        A_CLEAR[1],
+        A_CLEAR[2],
+        "3 rue Premiere",
+    );
+    lines += &register(
+        "2027-08-01T08:01:00Z",
+        PERSON_B,
+        "NV00000002",
+        B_CLEAR[0],
+        B_CLEAR[1],
+        "1975-06-07",
+        B_CLEAR[2],
+    );
+    lines += &subscribe("2027-08-01T08:02:00Z", CONTRACT_A, PERSON_A, "2027-09-01");
+    lines += &command(
+        "2027-08-02T08:00:00Z",
+        &format!(
+            "{{\"type\":\"ChangeAddress\",\"person_id\":\"{PERSON_A}\",\"effective_date\":\"2027-08-02\",\
+             \"address\":{{\"street\":\"{}\",\"postal_code\":\"75011\",\"municipality\":\"Paris\"}}}}",
+            A_CLEAR[3]
+        ),
+    );
+    lines += &command(
+        "2027-08-02T08:01:00Z",
+        &format!(
+            "{{\"type\":\"DeclareWorkStudyPlace\",\"person_id\":\"{PERSON_A}\",\"kind\":\"work\",\
+             \"municipality\":\"Argenteuil\",\"proof_ref\":\"{}\"}}",
+            A_CLEAR[4]
+        ),
+    );
+    apply_ok(&data, &lines);
+    ok(&data, &["advance", "--to", "2027-10-15"]);
+    data
+}
+
+#[test]
+fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_remains() {
+    // Given a ledger whose persons' data is sealed, and a checkpoint an
+    // auditor kept before the erasure
+    let dir = fresh_dir("erase");
+    let data = population(&dir);
+    let signing = dir.join("signing.key");
+    ok(
+        &data,
+        &["key", "create", "--key-file", signing.to_str().unwrap()],
+    );
+    let public = dir.join("signing.pub");
+    let text = ok(
+        &data,
+        &["key", "public", "--key-file", signing.to_str().unwrap()],
+    );
+    std::fs::write(&public, text).unwrap();
+    let before = dir.join("before.note");
+    let note = ok(
+        &data,
+        &["checkpoint", "--key-file", signing.to_str().unwrap()],
+    );
+    std::fs::write(&before, note).unwrap();
+    let balance_before = ok(&data, &["balance", CONTRACT_A, "--json"]);
+    // (the clear text of a person not erased is in no record and no file)
+    let records = canonical_records(&data, &dir);
+    for clear in A_CLEAR.iter().chain(&B_CLEAR) {
+        assert!(
+            records.iter().all(|r| !r.contains(clear)),
+            "{clear} in a record"
+        );
+        assert_eq!(
+            holding(&data, clear.as_bytes()),
+            Vec::<PathBuf>::new(),
+            "{clear}"
+        );
+    }
+    let key_a = key_of(&data, PERSON_A);
+
+    // When person A is erased
+    let out = ok(
+        &data,
+        &[
+            "erase",
+            PERSON_A,
+            "--basis",
+            "GDPR art. 17 request",
+            "--operator",
+            "AG-7",
+        ],
+    );
+    let answer = json(&out);
+    assert_eq!(answer["events"][0]["type"], "PersonalDataErased", "{out}");
+    assert_eq!(answer["events"][0]["data"]["basis"], "GDPR art. 17 request");
+
+    // Then the log verifies, and against the checkpoint kept before
+    ok(&data, &["verify"]);
+    let against = run(
+        &data,
+        &[
+            "verify",
+            "--against",
+            before.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(against.code, 0, "{}{}", against.stdout, against.stderr);
+    // And every record's inclusion proof is still given
+    let head = records.len() + 1;
+    ok(
+        &data,
+        &["prove", "inclusion", "1", "--size", &head.to_string()],
+    );
+    // And neither A's clear text nor A's key is in any file of the directory
+    for clear in A_CLEAR {
+        assert_eq!(
+            holding(&data, clear.as_bytes()),
+            Vec::<PathBuf>::new(),
+            "{clear}"
+        );
+    }
+    assert_eq!(holding(&data, &key_a), Vec::<PathBuf>::new(), "A's key");
+    // And A's contract still balances as before
+    assert_eq!(
+        ok(&data, &["balance", CONTRACT_A, "--json"]),
+        balance_before
+    );
+    ok(&data, &["calendar", CONTRACT_A]);
+    // And a request that needs A's birth date is refused by TERM-RETENTION
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&subscribe(
+            "2027-10-15T08:00:00Z",
+            "0196a000-0000-7000-8000-00000000000b",
+            PERSON_A,
+            "2027-11-01",
+        )),
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        json(out.stdout.trim())["rule"],
+        "TERM-RETENTION",
+        "{}",
+        out.stdout
+    );
+    // While B's data still opens: B is judged on their birth date
+    apply_ok(
+        &data,
+        &subscribe(
+            "2027-10-15T08:00:00Z",
+            "0196a000-0000-7000-8000-00000000000c",
+            PERSON_B,
+            "2027-11-01",
+        ),
+    );
+    // And erasing again appends nothing
+    let again = json(&ok(&data, &["erase", PERSON_A, "--basis", "again"]));
+    assert_eq!(again["events"].as_array().map(Vec::len), Some(0), "{again}");
+    ok(&data, &["verify"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn term_retention_a_lost_key_store_is_an_error_naming_the_person_and_the_file_never_an_erasure() {
+    // Given a ledger with a registered person
+    let dir = fresh_dir("lost");
+    let data = population(&dir);
+    let events = ok(&data, &["stats"]);
+    // When its key store is lost
+    std::fs::rename(data.join(KEY_STORE), dir.join("saved-keys")).unwrap();
+    // Then a read that opens the persons fails, naming a person and the file
+    let out = run(&data, &["balance", CONTRACT_A], None);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("missing from the key store"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(KEY_STORE), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(PERSON_A) || out.stderr.contains(PERSON_B),
+        "{}",
+        out.stderr
+    );
+    // And an erasure is refused rather than taken for done
+    let out = run(&data, &["erase", PERSON_A, "--basis", "x"], None);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    // And nothing was appended: with the key store back, all reads again
+    std::fs::rename(dir.join("saved-keys"), data.join(KEY_STORE)).unwrap();
+    assert_eq!(ok(&data, &["stats"]), events);
+    ok(&data, &["balance", CONTRACT_A]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes a ledger as the version before sealing did (store format 1, a
+/// `PersonRegistered` version 1 holding the personal data in clear), with
+/// `person`'s registration at position 1.
+fn write_legacy_ledger(dir: &Path, person: uuid::Uuid) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(keys::MARKER_FILE),
+        "navigo-ledger store format 1\n",
+    )
+    .unwrap();
+    let db = sled::Config::new().path(dir).open().unwrap();
+    let tree = db.open_tree(keys::TREE_NAME).unwrap();
+    tree.insert(keys::FORMAT_KEY, &b"navigo-ledger store format 1"[..])
+        .unwrap();
+    let v1 = r#"{"client_number":"NV00000009","first_name":"Leontine","last_name":"Anciennete","birth_date":"1950-01-02","address":{"street":"1 quai Legacy","postal_code":"75004","municipality":"Paris"}}"#;
+    let event = navigo_events_schema::upcast::decode_event("PersonRegistered", 1, v1).unwrap();
+    let stream = StreamId::person(person);
+    let e = NewEvent {
+        event_id: uuid::Uuid::from_u128(0x0196_a000_0000_7000_8000_0000_0000_0e01),
+        effective_date: "2020-01-02".parse().unwrap(),
+        actor: navigo_events_schema::types::Actor {
+            role: navigo_events_schema::types::ActorRole::Agent,
+            id: "AG-1".into(),
+        },
+        channel: None,
+        correlation_id: uuid::Uuid::from_u128(1),
+        causation_id: None,
+        event,
+    };
+    let a = Assigned {
+        stream,
+        stream_seq: 1,
+        position: 1,
+        recorded_at: "2020-01-02T08:00:00Z".parse().unwrap(),
+        idempotency_key: None,
+        prev_hash: Hash::GENESIS,
+    };
+    // The current encoder writes version 2 with the clear legacy value; the
+    // version-1 record is the same envelope with version 1's payload.
+    let (record, _) = encode_record(&a, &e).unwrap();
+    let text = String::from_utf8(record[HASH_LEN..].to_vec()).unwrap();
+    // The payload is the record's last field.
+    let start = text.find(r#""data":"#).unwrap() + 7;
+    let text = format!("{}{v1}}}", &text[..start])
+        .replace(r#""schema_version":2"#, r#""schema_version":1"#);
+    assert!(
+        text.contains("Leontine") && text.contains(r#""schema_version":1"#),
+        "{text}"
+    );
+    let mut record = blake3::hash(text.as_bytes()).as_bytes().to_vec();
+    record.extend_from_slice(text.as_bytes());
+    tree.insert(keys::log_key(1), record).unwrap();
+    tree.insert(keys::stream_key(&stream, 1), &1u64.to_be_bytes()[..])
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn term_retention_a_ledger_written_before_sealing_opens_verifies_and_says_what_erasure_leaves() {
+    // Given a ledger written before sealing: a clear version-1 registration
+    let dir = fresh_dir("legacy");
+    let data = dir.join("ledger");
+    let person = uuid::Uuid::from_u128(0x0196_a000_0000_7000_8000_0000_0000_0009);
+    write_legacy_ledger(&data, person);
+    // When this version opens it, it verifies as it is
+    ok(&data, &["verify"]);
+    let history = ok(&data, &["history", &format!("person:{person}"), "--json"]);
+    assert!(history.contains("Leontine"), "{history}");
+    // And the person can be erased: the erasure is recorded and the log still
+    // verifies
+    let answer = json(&ok(
+        &data,
+        &["erase", &person.to_string(), "--basis", "retention"],
+    ));
+    assert_eq!(
+        answer["events"][0]["type"], "PersonalDataErased",
+        "{answer}"
+    );
+    ok(&data, &["verify"]);
+    // But, as docs/storage-format.md says, the clear version-1 record cannot
+    // be unwritten: its bytes still hold the data
+    let records = canonical_records(&data, &dir);
+    assert!(records[0].contains("Leontine"), "{}", records[0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
