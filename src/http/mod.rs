@@ -23,6 +23,7 @@ pub mod follower;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod pipeline;
 pub mod projector;
 pub mod reads;
 pub mod router;

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use navigo_events_schema::types::Actor;
-use navigo_events_schema::views::{BatchFailure, BatchOutcome, BatchOutcomes};
+use navigo_events_schema::views::{BatchFailure, BatchOutcome, BatchOutcomes, CommandAccepted};
 use navigo_events_schema::{from_json_str, CommandEnvelope, FieldError};
-use navigo_ledger_core::ClockMode;
+use navigo_ledger_core::{ClockMode, LedgerError};
 use serde_json::Value;
 
 use crate::app::auth::Role;
@@ -374,7 +374,10 @@ pub async fn commands(
             c.idempotency_key = Some(format!("http:{scoped}:{i}"));
         }
     }
-    let (status, answer) = judge(&st, &p, &cmds, batch).await?;
+    let (status, answer) = match &st.pipeline {
+        Some(queue) => crate::http::pipeline::submit(queue, p.person, cmds, batch).await?,
+        None => judge(&st, &p, &cmds, batch).await?,
+    };
     st.appended.notify_waiters();
     if let Some((scoped, _)) = key {
         let mut map = st.idempotency.lock().await;
@@ -388,11 +391,11 @@ pub async fn commands(
     Ok((status, Json(answer)).into_response())
 }
 
-/// Judges the commands under the writer's lock: a customer's are first checked
-/// to be on their own contracts (under the same lock, so that the check and the
-/// judgement read one state); then each is executed at the server's instant.
-/// One command is answered as itself (201 and the events, or its error); a
-/// batch with each command's outcome (200).
+/// Judges the commands under the writer's lock, one at a time (the path of a
+/// store other services share: PostgreSQL, under its command lock): a
+/// customer's are first checked to be on their own contracts (under the same
+/// lock, so that the check and the judgement read one state); then each is
+/// executed at the server's instant.
 async fn judge(
     st: &AppState,
     p: &Principal,
@@ -400,23 +403,62 @@ async fn judge(
     batch: bool,
 ) -> Result<(StatusCode, Value), ApiError> {
     let mut ledger = st.ledger.lock().await;
-    if let Some(person) = p.person {
-        for (i, c) in cmds.iter().enumerate() {
-            let owns = ledger
-                .read_paged(|w| authz::customer_owns(w, person, &c.command))
-                .await
-                .map_err(ApiError::from)?;
-            owns.map_err(|field| ApiError::ForbiddenField {
-                field: at(batch.then_some(i), field),
-                message: "a customer acts on the contracts they hold or pay, and files \
-                              claims as themselves; this one is not among yours"
-                    .into(),
-            })?;
-        }
-    }
+    check_owned(&mut ledger, p.person, cmds, batch).await?;
     let mut outcomes = Vec::with_capacity(cmds.len());
     for c in cmds {
-        let outcome = match execute(&mut ledger, c, ClockMode::Service).await {
+        outcomes.push(execute(&mut ledger, c, ClockMode::Service).await);
+    }
+    let head = ledger.world().position;
+    drop(ledger);
+    st.metrics
+        .head_position
+        .set(crate::http::metrics::gauge(head));
+    answer_outcomes(st, outcomes, batch)
+}
+
+/// A customer's commands are on the contracts they hold or pay (claims filed
+/// as themselves); any other role's are not checked here.
+///
+/// # Errors
+/// [`ApiError::ForbiddenField`] naming the first command that is not.
+pub(crate) async fn check_owned(
+    ledger: &mut navigo_ledger_core::Ledger<crate::app::store::AnyStore>,
+    person: Option<uuid::Uuid>,
+    cmds: &[CommandEnvelope],
+    batch: bool,
+) -> Result<(), ApiError> {
+    let Some(person) = person else {
+        return Ok(());
+    };
+    for (i, c) in cmds.iter().enumerate() {
+        let owns = ledger
+            .read_paged(|w| authz::customer_owns(w, person, &c.command))
+            .await
+            .map_err(ApiError::from)?;
+        owns.map_err(|field| ApiError::ForbiddenField {
+            field: at(batch.then_some(i), field),
+            message: "a customer acts on the contracts they hold or pay, and files \
+                          claims as themselves; this one is not among yours"
+                .into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// The answer to the commands of one request, from each one's outcome: one
+/// command as itself (201 and the events, or its error); a batch with each
+/// command's outcome (200). Accepted commands are counted in the metrics.
+///
+/// # Errors
+/// Only if an answer does not serialise.
+pub(crate) fn answer_outcomes(
+    st: &AppState,
+    results: Vec<Result<CommandAccepted, LedgerError>>,
+    batch: bool,
+) -> Result<(StatusCode, Value), ApiError> {
+    let mut outcomes = Vec::with_capacity(results.len());
+    for result in results {
+        let outcome = match result {
             Ok(accepted) => {
                 st.metrics.accepted_commands.inc();
                 st.metrics
@@ -434,11 +476,6 @@ async fn judge(
         };
         outcomes.push(outcome);
     }
-    let head = ledger.world().position;
-    drop(ledger);
-    st.metrics
-        .head_position
-        .set(crate::http::metrics::gauge(head));
     if batch {
         return Ok((StatusCode::OK, answer::value(&BatchOutcomes { outcomes })?));
     }
