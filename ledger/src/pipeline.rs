@@ -183,6 +183,10 @@ impl<S: EventStore> Ledger<S> {
             }
         }
         self.settle(&mut batch, stored).await;
+        // Staged appends defer the snapshot a command would write; it is
+        // written now that none is staged. Its failure fails no command (their
+        // events are durable): the snapshot is still due after the next batch.
+        let _ = self.snapshot_if_due().await;
         let failed_from = batch.failed_from;
         let why = batch.failure.unwrap_or_else(|| "a failed append".into());
         let results = batch
