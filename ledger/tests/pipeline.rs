@@ -184,12 +184,22 @@ fn pipeline_failed_flush_service_recovers_and_judges_the_next_command() {
     });
 }
 
+/// Person `n`'s registration, under the idempotency key `k<n>` when `keyed`
+/// (a second one is a retry, answered with the first one's events).
+fn person_keyed((n, keyed): (u128, bool)) -> CommandEnvelope {
+    let mut c = person(n);
+    if keyed {
+        c.idempotency_key = Some(format!("k{n}"));
+    }
+    c
+}
+
 /// A schedule: commands (persons from a small pool, so that some are
-/// refused as duplicates) in batches of the given sizes, and the append
-/// after which the flush fails.
-fn schedule() -> impl Strategy<Value = (Vec<u128>, Vec<usize>, u64)> {
+/// refused as duplicates and some retried under their key) in batches of
+/// the given sizes, and the append after which the flush fails.
+fn schedule() -> impl Strategy<Value = (Vec<(u128, bool)>, Vec<usize>, u64)> {
     (
-        proptest::collection::vec(1u128..12, 1..40),
+        proptest::collection::vec((1u128..12, any::<bool>()), 1..40),
         proptest::collection::vec(1usize..12, 1..8),
         0u64..30,
     )
@@ -210,7 +220,7 @@ proptest! {
             let mut ledger = open(&dir).await;
             ledger.store().fail_after(fail_after);
             let mut acknowledged = BTreeSet::new();
-            let mut rest = persons.iter().map(|n| person(*n)).collect::<Vec<_>>();
+            let mut rest = persons.iter().copied().map(person_keyed).collect::<Vec<_>>();
             let mut size = sizes.iter().cycle();
             while !rest.is_empty() {
                 let n = (*size.next().unwrap()).min(rest.len());
