@@ -22,66 +22,15 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use navigo_events_schema::views::CommandAccepted;
-use navigo_events_schema::CommandEnvelope;
 use navigo_ledger_core::pipeline::{PipelineOutcome, Pipelined, COMMANDS_IN_FLIGHT_MAX};
 use navigo_ledger_core::LedgerError;
-use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
+use tokio::sync::mpsc;
 
+use crate::http::command_queue::Job;
 use crate::http::error::ApiError;
-use crate::http::routes::commands::{answer_outcomes, check_owned};
+use crate::http::judging::{answer_outcomes, check_owned};
 use crate::http::state::AppState;
-
-/// Requests waiting for the pipeline; a request finding it full waits for a
-/// place (back-pressure), so that memory stays bounded whatever the load.
-pub const QUEUED_REQUESTS_MAX: usize = 1_024;
-
-/// One request's commands, waiting to be judged.
-pub struct Job {
-    /// The customer's person, when a customer sends them (their ownership
-    /// is checked against the batch's world).
-    person: Option<Uuid>,
-    cmds: Vec<CommandEnvelope>,
-    /// Whether the body was a batch (answered with each outcome).
-    batch: bool,
-    reply: oneshot::Sender<Result<(StatusCode, Value), ApiError>>,
-}
-
-/// The queue of the pipeline.
-pub type Queue = mpsc::Sender<Job>;
-
-/// A new queue, and its receiving end for [`run`].
-pub fn queue() -> (Queue, mpsc::Receiver<Job>) {
-    mpsc::channel(QUEUED_REQUESTS_MAX)
-}
-
-/// Queues a request's commands and waits for their answer.
-///
-/// # Errors
-/// The commands' own answer as [`answer_outcomes`] gives it; an internal
-/// error when the pipeline has stopped (the service is closing).
-pub async fn submit(
-    queue: &Queue,
-    person: Option<Uuid>,
-    cmds: Vec<CommandEnvelope>,
-    batch: bool,
-) -> Result<(StatusCode, Value), ApiError> {
-    let (reply, answer) = oneshot::channel();
-    let stopped = || ApiError::Internal("the command pipeline has stopped".into());
-    queue
-        .send(Job {
-            person,
-            cmds,
-            batch,
-            reply,
-        })
-        .await
-        .map_err(|_| stopped())?;
-    answer.await.map_err(|_| stopped())?
-}
 
 /// Takes the queued requests as batches, until the queue closes: each batch
 /// is every request queued when the previous one ended, up to

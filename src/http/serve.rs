@@ -107,7 +107,7 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
         .set(metrics::gauge(ledger.world().position));
     let (queue, queued) = match ledger.store() {
         crate::app::store::AnyStore::Sled(_) => {
-            let (tx, rx) = pipeline::queue();
+            let (tx, rx) = super::command_queue::queue();
             (Some(tx), Some(rx))
         }
         crate::app::store::AnyStore::Postgres(_) => (None, None),

@@ -60,7 +60,7 @@ pub struct AppState {
     /// The queue of the pipelined command path (`super::pipeline`), on the
     /// embedded store; none on PostgreSQL, whose commands are judged one at
     /// a time under its command lock.
-    pub pipeline: Option<super::pipeline::Queue>,
+    pub pipeline: Option<super::command_queue::Queue>,
     /// Tokens and accounts, reloaded when the file changes.
     pub auth: RwLock<(auth::AuthDb, Option<SystemTime>)>,
     /// The auth file.

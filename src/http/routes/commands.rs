@@ -12,17 +12,17 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use navigo_events_schema::types::Actor;
-use navigo_events_schema::views::{BatchFailure, BatchOutcome, BatchOutcomes, CommandAccepted};
+
 use navigo_events_schema::{from_json_str, CommandEnvelope, FieldError};
-use navigo_ledger_core::{ClockMode, LedgerError};
+use navigo_ledger_core::ClockMode;
 use serde_json::Value;
 
 use crate::app::auth::Role;
 use crate::app::commands::execute;
-use crate::http::answer;
 use crate::http::authz;
 use crate::http::caller::{require, Caller, Principal};
 use crate::http::error::ApiError;
+use crate::http::judging::{answer_outcomes, at, check_owned};
 use crate::http::state::{
     AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, IDEMPOTENCY_KEY_CHARS_MAX,
     REQUEST_SKEW_SECONDS_MAX,
@@ -98,14 +98,6 @@ const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::
 /// whatever the token's name.
 fn key_scope(name: &str) -> String {
     blake3::hash(name.as_bytes()).to_hex()[..8].to_owned()
-}
-
-/// The field name of a command's field, inside a batch: `[i].field`.
-fn at(index: Option<usize>, field: &str) -> String {
-    match index {
-        Some(i) => format!("[{i}].{field}"),
-        None => field.to_owned(),
-    }
 }
 
 /// The `actor` of a body: absent (the credential's is used) or the credential's
@@ -375,7 +367,7 @@ pub async fn commands(
         }
     }
     let (status, answer) = match &st.pipeline {
-        Some(queue) => crate::http::pipeline::submit(queue, p.person, cmds, batch).await?,
+        Some(queue) => crate::http::command_queue::submit(queue, p.person, cmds, batch).await?,
         None => judge(&st, &p, &cmds, batch).await?,
     };
     st.appended.notify_waiters();
@@ -414,78 +406,4 @@ async fn judge(
         .head_position
         .set(crate::http::metrics::gauge(head));
     answer_outcomes(st, outcomes, batch)
-}
-
-/// A customer's commands are on the contracts they hold or pay (claims filed
-/// as themselves); any other role's are not checked here.
-///
-/// # Errors
-/// [`ApiError::ForbiddenField`] naming the first command that is not.
-pub(crate) async fn check_owned(
-    ledger: &mut navigo_ledger_core::Ledger<crate::app::store::AnyStore>,
-    person: Option<uuid::Uuid>,
-    cmds: &[CommandEnvelope],
-    batch: bool,
-) -> Result<(), ApiError> {
-    let Some(person) = person else {
-        return Ok(());
-    };
-    for (i, c) in cmds.iter().enumerate() {
-        let owns = ledger
-            .read_paged(|w| authz::customer_owns(w, person, &c.command))
-            .await
-            .map_err(ApiError::from)?;
-        owns.map_err(|field| ApiError::ForbiddenField {
-            field: at(batch.then_some(i), field),
-            message: "a customer acts on the contracts they hold or pay, and files \
-                          claims as themselves; this one is not among yours"
-                .into(),
-        })?;
-    }
-    Ok(())
-}
-
-/// The answer to the commands of one request, from each one's outcome: one
-/// command as itself (201 and the events, or its error); a batch with each
-/// command's outcome (200). Accepted commands are counted in the metrics.
-///
-/// # Errors
-/// Only if an answer does not serialise.
-pub(crate) fn answer_outcomes(
-    st: &AppState,
-    results: Vec<Result<CommandAccepted, LedgerError>>,
-    batch: bool,
-) -> Result<(StatusCode, Value), ApiError> {
-    let mut outcomes = Vec::with_capacity(results.len());
-    for result in results {
-        let outcome = match result {
-            Ok(accepted) => {
-                st.metrics.accepted_commands.inc();
-                st.metrics
-                    .appended_events
-                    .inc_by(u64::try_from(accepted.events.len()).unwrap_or(0));
-                BatchOutcome::Accepted(accepted)
-            }
-            Err(e) => {
-                let e = ApiError::from(e);
-                BatchOutcome::Failed(BatchFailure {
-                    status: e.status().as_u16(),
-                    error: e.body(),
-                })
-            }
-        };
-        outcomes.push(outcome);
-    }
-    if batch {
-        return Ok((StatusCode::OK, answer::value(&BatchOutcomes { outcomes })?));
-    }
-    match outcomes.pop() {
-        Some(BatchOutcome::Accepted(a)) => Ok((StatusCode::CREATED, answer::value(&a)?)),
-        Some(BatchOutcome::Failed(f)) => {
-            let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::OK);
-            Ok((status, answer::value(&f.error)?))
-        }
-        // A body holds one command at least (parse_body).
-        None => Err(ApiError::Internal("no command was judged".into())),
-    }
 }
