@@ -895,3 +895,41 @@ fn susp_anytime_http_state_as_of_a_date_holds_then_with_later_changes_scheduled_
     assert_eq!(st, 400, "{v}");
     assert!(v.to_string().contains("horizn"), "{v}");
 }
+
+/// Concurrent registrations of one client number by distinct persons: the
+/// pipelined path judges each against the not-yet-durable registrations
+/// before it, so exactly one is accepted and the others are refused as
+/// naming a client number already registered, never two appended.
+#[test]
+fn pipeline_concurrent_registrations_of_one_client_number_accept_exactly_one() {
+    let s = start("pipeline-unique");
+    let before = s.head();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let addr = s.addr.clone();
+            let tok = s.agent.clone();
+            std::thread::spawn(move || {
+                let person = format!("0196c000-0000-7000-8000-{i:012x}");
+                request(
+                    &addr,
+                    "POST",
+                    "/v1/commands",
+                    Some(&tok),
+                    Some(&register(&person, "NV77777777")),
+                    &[],
+                )
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Value)> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let accepted = answers.iter().filter(|(st, _)| *st == 201).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for (st, v) in answers.iter().filter(|(st, _)| *st != 201) {
+        assert_eq!(*st, 422, "{v}");
+        assert_eq!(v["field"], "client_number", "{v}");
+    }
+    assert_eq!(s.head(), before + 1);
+}

@@ -5,11 +5,17 @@
 //! answer succeeds (seconds in CI); `NAVIGO_HTTP_BENCH=REQUESTS` runs the real
 //! measurement and prints the figures for BENCHMARKS.md (`NAVIGO_HTTP_BIN` picks
 //! a release binary, `NAVIGO_HTTP_CLIENTS` the number of clients, default 8).
+//! While the commands run, the projections' lag behind the head
+//! (`navigo_projection_lag_events` of `/metrics`, which the service's own
+//! follower keeps) is sampled every [`LAG_SAMPLE_MS`] and its p99 printed, in
+//! events and in seconds at the measured command rate.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
@@ -47,8 +53,14 @@ impl Conn {
         }
     }
     fn call(&mut self, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+        // No credential for an empty token (`/metrics` needs none).
+        let auth = if token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {token}\r\n")
+        };
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.stream.write_all(req.as_bytes()).expect("write");
@@ -74,6 +86,31 @@ impl Conn {
         self.reader.read_exact(&mut body).expect("body");
         (status, String::from_utf8_lossy(&body).into_owned())
     }
+}
+
+/// Milliseconds between two samples of the projections' lag.
+const LAG_SAMPLE_MS: u64 = 10;
+
+/// Samples the projections' lag behind the head until `stop`: the values of
+/// `navigo_projection_lag_events`, in order.
+fn sample_lag(addr: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u64>> {
+    let addr = addr.to_owned();
+    std::thread::spawn(move || {
+        let mut conn = Conn::new(&addr);
+        let mut lags = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let (status, text) = conn.call("GET", "/metrics", "", "");
+            assert_eq!(status, 200, "{text}");
+            let lag = text
+                .lines()
+                .find_map(|l| l.strip_prefix("navigo_projection_lag_events "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("the lag gauge");
+            lags.push(lag);
+            std::thread::sleep(Duration::from_millis(LAG_SAMPLE_MS));
+        }
+        lags
+    })
 }
 
 fn run(
@@ -169,6 +206,8 @@ fn http_load_projection_read_and_command_submission() {
             String::new(),
         )
     });
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_lag(&addr, stop.clone());
     let write = run(&addr, clients, per, &agent, |c, i| {
         let id = format!("0196b000-0000-7000-8000-{:06x}{:06x}", c, i);
         let body = format!(
@@ -177,8 +216,16 @@ fn http_load_projection_read_and_command_submission() {
         );
         ("POST", "/v1/commands".to_owned(), body)
     });
+    stop.store(true, Ordering::Relaxed);
+    let mut lags = sampler.join().expect("sampler");
+    lags.sort_unstable();
+    let lag99 = lags
+        .get(((lags.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
     println!(
         "HTTP bench: {clients} clients, {} requests each kind",
         per * clients
@@ -190,6 +237,11 @@ fn http_load_projection_read_and_command_submission() {
     println!(
         "  command submit   : {:.0} req/s, p50 {:?}, p99 {:?}",
         write.0, write.1, write.2
+    );
+    println!(
+        "  projection lag   : p99 {lag99} events ({:.3} s at the command rate), {} samples",
+        lag99 as f64 / write.0,
+        lags.len()
     );
     assert!(read.0 > 0.0 && write.0 > 0.0);
 }

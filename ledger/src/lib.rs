@@ -34,6 +34,7 @@ pub mod histories;
 mod import;
 mod inflight;
 pub mod load;
+pub mod pipeline;
 pub use import::IMPORT_BATCH_EVENTS_MAX;
 use inflight::join_in_order;
 pub use inflight::APPENDS_IN_FLIGHT_MAX;
@@ -164,8 +165,12 @@ pub struct Ledger<S: EventStore> {
     opened: Opened,
     /// The position of the last snapshot written or loaded (0: none).
     snapshot_position: u64,
-    /// The appends judged but not yet submitted, while importing.
+    /// The appends judged but not yet submitted, while importing or while a
+    /// pipelined batch of service commands is open.
     import: Option<ImportBatch>,
+    /// The instant recorded on the events of the pipelined batch open
+    /// ([`Ledger::begin_pipeline`]), if one is.
+    pipelined_at: Option<DateTime<Utc>>,
     /// The most states the world holds between commands
     /// ([`STATE_CACHE_ENTRIES_MAX`] unless opened with another bound).
     state_cache_entries_max: usize,
@@ -328,6 +333,7 @@ impl<S: EventStore> Ledger<S> {
             clock: None,
             opened,
             import: None,
+            pipelined_at: None,
             state_cache_entries_max,
         })
     }
@@ -762,16 +768,12 @@ impl<S: EventStore> Ledger<S> {
             let Some(decisions) = self.judge(cmd).await? else {
                 continue;
             };
-            let decisions = if mode == ClockMode::Import && self.import.is_some() {
-                match self
-                    .try_stage(decisions, key, cmd.request_at, false)
-                    .await?
-                {
+            let decisions = match self.staging_instant(cmd, mode) {
+                Some(at) => match self.try_stage(decisions, key, at, false).await? {
                     Ok(staged) => return Ok(staged),
                     Err(decisions) => decisions,
-                }
-            } else {
-                decisions
+                },
+                None => decisions,
             };
             self.commit_import().await?;
             match self

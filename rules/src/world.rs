@@ -1080,10 +1080,8 @@ impl World {
                             env.stream.id,
                         ));
                     }
-                    self.persons.insert(
-                        env.stream.id,
-                        PersonState::registered(env, r),
-                    );
+                    self.persons
+                        .insert(env.stream.id, PersonState::registered(env, r));
                 }
             }
             StreamKind::Catalogue => self.catalogue.apply(&env.event),

@@ -10,10 +10,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use navigo_store::{Clock, ManualClock};
 
-use super::follower;
 use super::projector::Projector;
 use super::router::router;
 use super::state::{AppState, REQUEST_TIMEOUT, VERIFY_CONCURRENT_MAX};
+use super::{follower, pipeline};
 use super::{metrics, sessions};
 use crate::app::auth;
 use crate::app::clock::SystemClock;
@@ -105,6 +105,13 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
     metrics
         .head_position
         .set(metrics::gauge(ledger.world().position));
+    let (queue, queued) = match ledger.store().backend() {
+        crate::app::store::Backend::Sled(_) => {
+            let (tx, rx) = super::command_queue::queue();
+            (Some(tx), Some(rx))
+        }
+        crate::app::store::Backend::Postgres(_) => (None, None),
+    };
     let state = Arc::new(AppState {
         metrics,
         partner_checks: Default::default(),
@@ -113,6 +120,7 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
             .request_timeout_ms
             .map_or(REQUEST_TIMEOUT, Duration::from_millis),
         ledger: tokio::sync::Mutex::new(ledger),
+        pipeline: queue,
         auth: tokio::sync::RwLock::new((db, auth::mtime(&auth_path))),
         auth_path,
         clock,
@@ -131,6 +139,7 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
         tokio::spawn(periodic_checkpoints(Arc::downgrade(&state), every));
     }
     let keeper = tokio::spawn(follower::follow(state.clone()));
+    let pipelined = queued.map(|rx| tokio::spawn(pipeline::run(state.clone(), rx)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| BadInput(format!("--listen {}: {e}", args.listen)))?;
@@ -166,6 +175,10 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
     served?;
     keeper.abort();
     let _ = keeper.await;
+    if let Some(task) = pipelined {
+        task.abort();
+        let _ = task.await;
+    }
     if let Ok(state) = Arc::try_unwrap(state) {
         state.ledger.into_inner().close().await?.close().await?;
     }

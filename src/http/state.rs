@@ -57,6 +57,10 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The one writer.
     pub ledger: Mutex<Ledger<AnyStore>>,
+    /// The queue of the pipelined command path (`super::pipeline`), on the
+    /// embedded store; none on PostgreSQL, whose commands are judged one at
+    /// a time under its command lock.
+    pub pipeline: Option<super::command_queue::Queue>,
     /// Tokens and accounts, reloaded when the file changes.
     pub auth: RwLock<(auth::AuthDb, Option<SystemTime>)>,
     /// The auth file.

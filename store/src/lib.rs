@@ -47,6 +47,8 @@ pub mod assign;
 pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod sealed;
 pub mod verify;
 #[cfg(feature = "workload")]

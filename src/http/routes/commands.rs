@@ -12,17 +12,17 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use navigo_events_schema::types::Actor;
-use navigo_events_schema::views::{BatchFailure, BatchOutcome, BatchOutcomes};
+
 use navigo_events_schema::{from_json_str, CommandEnvelope, FieldError};
 use navigo_ledger_core::ClockMode;
 use serde_json::Value;
 
 use crate::app::auth::Role;
 use crate::app::commands::execute;
-use crate::http::answer;
 use crate::http::authz;
 use crate::http::caller::{require, Caller, Principal};
 use crate::http::error::ApiError;
+use crate::http::judging::{answer_outcomes, at, check_owned};
 use crate::http::state::{
     AppState, BATCH_COMMANDS_MAX, IDEMPOTENCY_KEYS_MAX, IDEMPOTENCY_KEY_CHARS_MAX,
     REQUEST_SKEW_SECONDS_MAX,
@@ -98,14 +98,6 @@ const SUBMITTERS: &[Role] = &[Role::Agent, Role::System, Role::Reference, Role::
 /// whatever the token's name.
 fn key_scope(name: &str) -> String {
     blake3::hash(name.as_bytes()).to_hex()[..8].to_owned()
-}
-
-/// The field name of a command's field, inside a batch: `[i].field`.
-fn at(index: Option<usize>, field: &str) -> String {
-    match index {
-        Some(i) => format!("[{i}].{field}"),
-        None => field.to_owned(),
-    }
 }
 
 /// The `actor` of a body: absent (the credential's is used) or the credential's
@@ -374,7 +366,10 @@ pub async fn commands(
             c.idempotency_key = Some(format!("http:{scoped}:{i}"));
         }
     }
-    let (status, answer) = judge(&st, &p, &cmds, batch).await?;
+    let (status, answer) = match &st.pipeline {
+        Some(queue) => crate::http::command_queue::submit(queue, p.person, cmds, batch).await?,
+        None => judge(&st, &p, &cmds, batch).await?,
+    };
     st.appended.notify_waiters();
     if let Some((scoped, _)) = key {
         let mut map = st.idempotency.lock().await;
@@ -388,11 +383,11 @@ pub async fn commands(
     Ok((status, Json(answer)).into_response())
 }
 
-/// Judges the commands under the writer's lock: a customer's are first checked
-/// to be on their own contracts (under the same lock, so that the check and the
-/// judgement read one state); then each is executed at the server's instant.
-/// One command is answered as itself (201 and the events, or its error); a
-/// batch with each command's outcome (200).
+/// Judges the commands under the writer's lock, one at a time (the path of a
+/// store other services share: PostgreSQL, under its command lock): a
+/// customer's are first checked to be on their own contracts (under the same
+/// lock, so that the check and the judgement read one state); then each is
+/// executed at the server's instant.
 async fn judge(
     st: &AppState,
     p: &Principal,
@@ -400,55 +395,15 @@ async fn judge(
     batch: bool,
 ) -> Result<(StatusCode, Value), ApiError> {
     let mut ledger = st.ledger.lock().await;
-    if let Some(person) = p.person {
-        for (i, c) in cmds.iter().enumerate() {
-            let owns = ledger
-                .read_paged(|w| authz::customer_owns(w, person, &c.command))
-                .await
-                .map_err(ApiError::from)?;
-            owns.map_err(|field| ApiError::ForbiddenField {
-                field: at(batch.then_some(i), field),
-                message: "a customer acts on the contracts they hold or pay, and files \
-                              claims as themselves; this one is not among yours"
-                    .into(),
-            })?;
-        }
-    }
+    check_owned(&mut ledger, p.person, cmds, batch).await?;
     let mut outcomes = Vec::with_capacity(cmds.len());
     for c in cmds {
-        let outcome = match execute(&mut ledger, c, ClockMode::Service).await {
-            Ok(accepted) => {
-                st.metrics.accepted_commands.inc();
-                st.metrics
-                    .appended_events
-                    .inc_by(u64::try_from(accepted.events.len()).unwrap_or(0));
-                BatchOutcome::Accepted(accepted)
-            }
-            Err(e) => {
-                let e = ApiError::from(e);
-                BatchOutcome::Failed(BatchFailure {
-                    status: e.status().as_u16(),
-                    error: e.body(),
-                })
-            }
-        };
-        outcomes.push(outcome);
+        outcomes.push(execute(&mut ledger, c, ClockMode::Service).await);
     }
     let head = ledger.world().position;
     drop(ledger);
     st.metrics
         .head_position
         .set(crate::http::metrics::gauge(head));
-    if batch {
-        return Ok((StatusCode::OK, answer::value(&BatchOutcomes { outcomes })?));
-    }
-    match outcomes.pop() {
-        Some(BatchOutcome::Accepted(a)) => Ok((StatusCode::CREATED, answer::value(&a)?)),
-        Some(BatchOutcome::Failed(f)) => {
-            let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::OK);
-            Ok((status, answer::value(&f.error)?))
-        }
-        // A body holds one command at least (parse_body).
-        None => Err(ApiError::Internal("no command was judged".into())),
-    }
+    answer_outcomes(st, outcomes, batch)
 }
