@@ -141,9 +141,14 @@ fn scenario() -> String {
 
 /// A run of the binary: exit code, stdout, stderr.
 fn run(data: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_at(NOW, data, args, stdin)
+}
+
+/// [`run`] with the binary's clock at `now`.
+fn run_at(now: &str, data: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
     let mut child = Command::new(BIN)
-        .env("NAVIGO_TEST_NOW", NOW)
+        .env("NAVIGO_TEST_NOW", now)
         .arg("--data")
         .arg(data)
         .args(args)
@@ -204,7 +209,7 @@ fn assert_clean(what: &str, text: &str, forbidden: &[&str]) {
 }
 
 #[test]
-fn term_retention_command_lists_the_persons_due_with_the_policy_and_refuses_apply() {
+fn term_retention_command_lists_the_persons_due_then_erases_them_on_apply() {
     let (dir, data, _) = ledger("retention");
     // On 2031-11-09 P's contract ended less than 5 years ago; Q, registered
     // only on 2026-07-01, ran out on 2031-07-01.
@@ -241,10 +246,25 @@ fn term_retention_command_lists_the_persons_due_with_the_policy_and_refuses_appl
         out.contains("TERM-RETENTION (CGVU-2026 §16.1.4)") && out.contains("2 of 2 persons due"),
         "{out}"
     );
-    // --apply is refused before anything is read: erasure does not exist yet.
-    let (code, out, err) = run(&data, &["retention", "--apply"], "");
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("not available until erasure exists"), "{err}");
+    // --apply erases only on today's date: with --at it is refused, nothing read.
+    let (code, out, err) = run(&data, &["retention", "--apply", "--at", "2031-11-10"], "");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("takes no --at"), "{err}");
+    // Today (by the binary's clock) is 2031-11-10: --apply erases both, with
+    // the policy as the legal basis, and a run after it finds nobody due.
+    let later = "2031-11-10T09:00:00Z";
+    let (code, out, err) = run_at(later, &data, &["retention", "--apply", "--json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["applied"], true, "{v}");
+    assert_eq!(v["due"].as_array().map(Vec::len), Some(2), "{v}");
+    let (code, out, err) = run_at(later, &data, &["retention", "--json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["due"].as_array().map(Vec::len), Some(0), "{v}");
+    let (code, out, err) = run_at(later, &data, &["history", PERSON], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PersonalDataErased"), "{out}");
     let (code, _, err) = run(&data, &["retention", "--at", "2031-02-30"], "");
     assert_eq!(code, 2, "{err}");
     let _ = std::fs::remove_dir_all(dir);

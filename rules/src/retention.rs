@@ -74,11 +74,10 @@ impl RetentionPolicy {
 
 /// Whether a person's personal data was erased already.
 ///
-/// Decision: the log holds no erasure yet (the `PersonalDataErased` event comes
-/// with the erasure itself); until it does no person is erased, and this is the
-/// one predicate that changes when it lands.
-pub fn already_erased(_person: &PersonState) -> bool {
-    false
+/// A person already erased is never due again: their personal data is gone,
+/// and a second erasure would append nothing.
+pub fn already_erased(person: &PersonState) -> bool {
+    person.erased
 }
 
 /// A person whose retention ran out.

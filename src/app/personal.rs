@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use navigo_events_schema::types::Actor;
 use navigo_events_schema::views::{
     AddressFrom, RetentionDueView, RetentionPolicyView, RetentionView, StoredEvent, SubjectAccount,
     SubjectContract, SubjectExport, SubjectIdentity, SubjectPlace, SubjectRole,
@@ -21,7 +22,9 @@ use navigo_rules::world::PersonState;
 use navigo_store::EventStore;
 use uuid::Uuid;
 
+use super::commands::erase_person;
 use super::read::{self, Subject};
+use super::store::AnyStore;
 
 /// States a retention run pages in at a time: the walk holds the cache and
 /// one chunk, never every state.
@@ -67,6 +70,34 @@ pub async fn retention<S: EventStore>(
         due,
         persons,
     })
+}
+
+/// Erases every person `view` lists as due (`erase_person`, the policy's rule
+/// and article and the run's date as the legal basis), in the view's order,
+/// and marks the view applied.
+///
+/// # Errors
+/// The first erasure that fails (those before it stay done: each erasure is
+/// complete on its own, and a run again lists only the persons left).
+pub async fn apply_retention(
+    ledger: &mut Ledger<AnyStore>,
+    view: &mut RetentionView,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let basis = format!(
+        "{} ({}): personal data kept {} years after the end of the last contract; \
+         ran out by {}",
+        view.policy.rule.as_str(),
+        view.policy.article,
+        view.policy.years_after_last_contract_end,
+        view.on
+    );
+    for due in &view.due {
+        erase_person(ledger, due.person, &basis, actor.clone(), now).await?;
+    }
+    view.applied = true;
+    Ok(())
 }
 
 /// The parameters of `policy` as printed, with the article in force on `on`.

@@ -250,9 +250,9 @@ const MEANINGS: &[Meaning] = &[
     ),
     meaning(
         "retention",
-        "the persons due are printed (nothing is written)",
-        "--apply was given (erasure is not available yet; nothing was read), or the ledger cannot be opened or read",
-        "a malformed --at",
+        "the persons due are printed (and, with --apply, erased)",
+        "the ledger cannot be opened or read, or an erasure failed (those before it are done; a run again lists the rest)",
+        "a malformed --at, or --apply with --at",
     ),
     meaning(
         "subject-export",
