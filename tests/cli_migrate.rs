@@ -164,6 +164,16 @@ fn export(data: &Path, store: Option<&str>, name: &str) -> Vec<u8> {
     bytes
 }
 
+/// The id of the first person stream of a ledger's export.
+fn first_person(data: &Path) -> String {
+    let bytes = export(data, None, "first-person");
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|r| Some(r["stream"].as_str()?.strip_prefix("person:")?.to_owned()))
+        .expect("a person stream in the export")
+}
+
 /// `verify --json` of a ledger.
 fn verify(data: &Path, store: Option<&str>) -> Value {
     let mut args = at(data, store);
@@ -180,7 +190,16 @@ fn checkpoints(data: &Path, store: Option<&str>) -> Value {
 
 /// `migrate --from FROM --to TO --json`, with `env`.
 fn migrate(from: &str, to: &str, env: &[(&str, &str)]) -> Run {
-    run_env(&["migrate", "--from", from, "--to", to, "--json"], env)
+    migrate_with(scratch().join("default-data"), from, to, env)
+}
+
+/// [`migrate`] with `data` as the data directory of a PostgreSQL side.
+fn migrate_with(data: PathBuf, from: &str, to: &str, env: &[(&str, &str)]) -> Run {
+    let data = data.to_string_lossy().into_owned();
+    let args = [
+        "--data", &data, "migrate", "--from", from, "--to", to, "--json",
+    ];
+    run_env(&args, env)
 }
 
 /// The head position of a ledger.
@@ -199,10 +218,10 @@ fn migrate_sled_to_postgres_and_back_gives_the_same_log_byte_for_byte() {
     let pg_data = fresh_dir("round-pg-data");
     let back = fresh_dir("round-back");
     // When it is copied into PostgreSQL, then from there into a new directory
-    let (code, out, err) = migrate(s(&src.data), &pg, &[]);
+    let (code, out, err) = migrate_with(pg_data.clone(), s(&src.data), &pg, &[]);
     assert_eq!(code, 0, "{out}{err}");
     let view: Value = serde_json::from_str(&out).expect("migrate's JSON");
-    let (code, out2, err) = migrate(&pg, s(&back), &[]);
+    let (code, out2, err) = migrate_with(pg_data.clone(), &pg, s(&back), &[]);
     assert_eq!(code, 0, "{out2}{err}");
     // Then every record was copied once, with the checkpoint, each way
     let records = head(&src.data, None);
@@ -230,8 +249,15 @@ fn migrate_sled_to_postgres_and_back_gives_the_same_log_byte_for_byte() {
         args.extend(["verify", "--against", cp, "--key", public]);
         ok(&args);
     }
+    // And the key store of personal data came along: both copies open a
+    // person's sealed data as the source does
+    let person = first_person(&src.data);
+    let want_person = ok(&["--data", s(&src.data), "history", &person]);
+    assert_eq!(ok(&["--data", s(&back), "history", &person]), want_person);
+    let pg_history = ["--data", s(&pg_data), "--store", &pg, "history", &person];
+    assert_eq!(ok(&pg_history), want_person);
     // And a second run copies nothing more
-    let (code, again, err) = migrate(s(&src.data), &pg, &[]);
+    let (code, again, err) = migrate_with(pg_data.clone(), s(&src.data), &pg, &[]);
     assert_eq!(code, 0, "{again}{err}");
     let again: Value = serde_json::from_str(&again).expect("migrate's JSON");
     assert_eq!(again["records_copied"], 0);

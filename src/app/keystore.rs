@@ -228,6 +228,72 @@ impl KeyStore {
 }
 
 /// The slots of a key store file.
+/// What [`carry`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// The source's key store was copied into the target's data directory.
+    Copied,
+    /// The target's key store is the source's already (or both directories are one).
+    AlreadyThere,
+    /// The source's data directory has no key store (a log with no sealed data).
+    NothingToCarry,
+}
+
+/// Copies the key store of the data directory `from` into the data directory
+/// `to`, which must hold none or an empty one: a ledger's log moved to another
+/// store (`migrate`) cannot open its personal data without its keys. The copy
+/// is written beside, made durable and renamed into place.
+///
+/// Decision: a target holding other keys is refused rather than merged: two
+/// key stores of one ledger mean two histories of its erasures, which only an
+/// operator can reconcile.
+///
+/// # Errors
+/// A file that cannot be read or written; a target holding other keys.
+pub fn carry(from: &Path, to: &Path) -> Result<Carried, KeyStoreError> {
+    let (src, dst) = (from.join(KEY_STORE_FILE), to.join(KEY_STORE_FILE));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| KeyStoreError::Io {
+            path: path.clone(),
+            why: e.to_string(),
+        }
+    };
+    let bytes = match std::fs::read(&src) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Carried::NothingToCarry),
+        Err(e) => return Err(io(&src)(e)),
+    };
+    parse(&bytes).map_err(|why| KeyStoreError::Io {
+        path: src.clone(),
+        why,
+    })?;
+    match std::fs::read(&dst) {
+        Ok(there) if there == bytes => return Ok(Carried::AlreadyThere),
+        Ok(there) if there.is_empty() || there == MAGIC.as_slice() => {}
+        Ok(_) => {
+            return Err(KeyStoreError::Io {
+                path: dst,
+                why: format!(
+                    "holds other keys than {}: not replaced; move it aside to carry the \
+                     source's",
+                    src.display()
+                ),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&dst)(e)),
+    }
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let tmp = to.join(format!("{KEY_STORE_FILE}.carried"));
+    let mut file = File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(&bytes).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &dst).map_err(io(&dst))?;
+    File::open(to).and_then(|d| d.sync_all()).map_err(io(to))?;
+    Ok(Carried::Copied)
+}
+
 fn parse(bytes: &[u8]) -> Result<HashMap<Uuid, (u64, KeyState)>, String> {
     let body = bytes
         .strip_prefix(MAGIC.as_slice())

@@ -9,7 +9,8 @@
 //! after it; a target holding anything else is refused before anything is
 //! written.
 //!
-//! Decision: only the log and its checkpoints are copied. The files a data
+//! Decision: only the log and its checkpoints are copied here (the binary then
+//! carries the key store of personal data, `keystore::carry`). The files a data
 //! directory keeps beside the log (the API tokens and accounts of
 //! `auth.json`, the sessions, `serve.json`, the materialized projections) and
 //! the checkpoint signing key are the operator's to carry (README, *Moving a

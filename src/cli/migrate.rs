@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use crate::app::error::BadInput;
+use crate::app::keystore::{carry, Carried};
 use crate::app::ledger::{init_store, open_store};
 use crate::app::migrate::{migrate, MigrateOptions, TEST_STOP_AFTER_ENV};
 use crate::app::place::Place;
@@ -80,6 +81,14 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let view = copied?;
     closed.0?;
     closed.1?;
+    let keys = carry(from.data(), to.data())?;
+    if keys == Carried::Copied {
+        eprintln!(
+            "the key store of {} was copied into {}",
+            from.data().display(),
+            to.data().display()
+        );
+    }
     if args.json {
         print_json_line(&view)?;
         return Ok(ExitCode::SUCCESS);
