@@ -17,6 +17,9 @@ use http_support::{
 };
 use navigo_store_postgres::cluster::Cluster;
 
+/// The key store file of a data directory (`app::keystore`).
+const KEY_STORE: &str = "personal-keys";
+
 /// Where a test's ledger is: its data directory, and the database URL when
 /// the log is in PostgreSQL.
 struct Place {
@@ -178,6 +181,11 @@ fn pg_bin_main_path_prints_on_postgres_what_it_prints_on_a_data_directory() {
     // positions and views.
     let (sled, pg) = (sled_place("main-sled"), pg_place("main_pg"));
     let on_sled = main_path(&sled);
+    // The persons' keys are random: the PostgreSQL ledger is given the data
+    // directory's, so that their sealed data is the same bytes.
+    let keys = KEY_STORE;
+    std::fs::create_dir_all(&pg.data).expect("data directory");
+    std::fs::copy(sled.data.join(keys), pg.data.join(keys)).expect("copy the key store");
     let on_pg = main_path(&pg);
     assert_eq!(on_sled.len(), on_pg.len());
     for (a, b) in on_sled.iter().zip(&on_pg) {
@@ -398,8 +406,13 @@ fn pg_bin_two_services_on_one_database_lose_no_update_and_duplicate_nothing() {
     let dirs = [place.data.join("a"), place.data.join("b")];
     let mut servers = Vec::new();
     let mut tokens = Vec::new();
+    // The services share one key store file (each data directory links to
+    // it), as services sharing a database must.
+    let keys = KEY_STORE;
+    let shared_keys = place.data.join(keys);
     for d in &dirs {
         std::fs::create_dir_all(d).expect("data directory");
+        std::os::unix::fs::symlink(&shared_keys, d.join(keys)).expect("link the key store");
         tokens.push(token(d, "agent-1", "agent"));
         servers.push(serve_with(d, NOW, &["--store", &url]));
     }

@@ -23,6 +23,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use fs2::FileExt;
 use navigo_events_schema::sealed::{PersonKey, PERSON_KEY_BYTES};
 use uuid::Uuid;
 
@@ -152,9 +153,44 @@ impl KeyStore {
         self.lock().derive = Some(*h.finalize().as_bytes());
     }
 
-    /// The key of `person`: `None` when the store has no slot for them.
+    /// The key of `person`: `None` when the store has no slot for them. A
+    /// person this process has not seen is looked up in the file again: the
+    /// services sharing one database share one key store file, and another
+    /// may have made the key.
     pub fn get(&self, person: Uuid) -> Option<KeyState> {
-        self.lock().index.get(&person).map(|(_, k)| *k)
+        let mut slots = self.lock();
+        if !slots.index.contains_key(&person) {
+            // A file that cannot be read again leaves the index as it was:
+            // the caller then reports the key missing, naming the file.
+            let _ = self.reread(&mut slots);
+        }
+        slots.index.get(&person).map(|(_, k)| *k)
+    }
+
+    /// Reads the file's slots again (another process sharing the file may
+    /// have added or erased some).
+    fn reread(&self, slots: &mut Slots) -> Result<(), KeyStoreError> {
+        let io = |e: std::io::Error| self.io(e.to_string());
+        let mut bytes = Vec::new();
+        slots.file.seek(SeekFrom::Start(0)).map_err(io)?;
+        slots.file.read_to_end(&mut bytes).map_err(io)?;
+        slots.index = parse(&bytes).map_err(|why| self.io(why))?;
+        Ok(())
+    }
+
+    /// Runs `write` holding the file's exclusive lock, on the slots read again
+    /// under it: two processes sharing the file never take one slot.
+    fn locked<T>(
+        &self,
+        write: impl FnOnce(&mut Slots) -> Result<T, KeyStoreError>,
+    ) -> Result<T, KeyStoreError> {
+        let mut slots = self.lock();
+        FileExt::lock_exclusive(&slots.file).map_err(|e| self.io(e.to_string()))?;
+        let done = self.reread(&mut slots).and_then(|()| write(&mut slots));
+        let unlocked = FileExt::unlock(&slots.file).map_err(|e| self.io(e.to_string()));
+        let done = done?;
+        unlocked?;
+        Ok(done)
     }
 
     /// The key of `person`, made and made durable when they have none.
@@ -162,7 +198,14 @@ impl KeyStore {
     /// # Errors
     /// The person was erased, or the file cannot be written.
     pub fn get_or_create(&self, person: Uuid) -> Result<PersonKey, KeyStoreError> {
-        let mut slots = self.lock();
+        if let Some(KeyState::Live(k)) = self.get(person) {
+            return Ok(k);
+        }
+        self.locked(|slots| self.create(slots, person))
+    }
+
+    /// Makes the key of `person` in a new slot, unless the slots have one.
+    fn create(&self, slots: &mut Slots, person: Uuid) -> Result<PersonKey, KeyStoreError> {
         match slots.index.get(&person) {
             Some((_, KeyState::Live(k))) => return Ok(*k),
             Some((_, KeyState::Erased)) => return Err(KeyStoreError::Erased(person)),
@@ -191,7 +234,11 @@ impl KeyStore {
     /// # Errors
     /// The file cannot be written.
     pub fn destroy(&self, person: Uuid) -> Result<bool, KeyStoreError> {
-        let mut slots = self.lock();
+        self.locked(|slots| self.erase_slot(slots, person))
+    }
+
+    /// Overwrites the slot of `person` (or a new one) with its erased form.
+    fn erase_slot(&self, slots: &mut Slots, person: Uuid) -> Result<bool, KeyStoreError> {
         let slot = match slots.index.get(&person) {
             Some((slot, KeyState::Live(_))) => *slot,
             Some((_, KeyState::Erased)) => return Ok(false),
@@ -227,7 +274,6 @@ impl KeyStore {
     }
 }
 
-/// The slots of a key store file.
 /// What [`carry`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carried {
@@ -294,6 +340,7 @@ pub fn carry(from: &Path, to: &Path) -> Result<Carried, KeyStoreError> {
     Ok(Carried::Copied)
 }
 
+/// The slots of a key store file.
 fn parse(bytes: &[u8]) -> Result<HashMap<Uuid, (u64, KeyState)>, String> {
     let body = bytes
         .strip_prefix(MAGIC.as_slice())
