@@ -3,6 +3,7 @@
 //! recorded by then; and every balance satisfies `PAY-DUE-VS-COLLECTED`, its rows
 //! adding up to its totals on generated populations.
 
+mod population_support;
 mod projections_support;
 
 use chrono::{Duration, NaiveDate};
@@ -10,6 +11,7 @@ use navigo_events_schema::{Envelope, Money};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, Query};
 use navigo_rules::Policy;
 use navigo_testkit::*;
+use population_support::{advance_monthly, generated_ledger, in_scratch, into_log, scratch};
 use projections_support::*;
 use proptest::prelude::*;
 
@@ -208,87 +210,25 @@ fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
 /// [`rare_contracts`] and the clock month by month through 2026-03-01; the
 /// stored log.
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
-    use navigo_events_schema::command::AdvanceClock;
-    use navigo_events_schema::types::Actor;
-    use navigo_events_schema::{Command, CommandEnvelope};
-    use navigo_ledger_core::{ClockMode, Ledger};
-    use navigo_sim::{drive, generate, PopulationConfig};
-    use navigo_store::{Limits, ManualClock};
-    use navigo_store_sled::SledStore;
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("projections-props")
-        .join(format!("{seed:x}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let events = rt.block_on(async {
-        let builtin_at = at(d(2011, 6, 1));
-        SledStore::init(&dir).expect("init");
-        let store = SledStore::open(
-            &dir,
-            Limits::default(),
-            std::sync::Arc::new(ManualClock::new(builtin_at)),
-        )
-        .expect("open");
-        let mut ledger = Ledger::open(store, Policy::default(), seed)
-            .await
-            .expect("ledger");
-        ledger
-            .load_builtin_reference(builtin_at, ClockMode::Import)
-            .await
-            .expect("reference data");
-        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-        let config = PopulationConfig {
-            seed,
-            contracts,
-            from: d(2024, 1, 1),
-            through: d(2025, 6, 30),
-        };
-        let plan = generate(config, &campaigns);
-        drive(&mut ledger, &plan.commands, &mut |_| {})
-            .await
-            .expect("drive");
-        let clock = |to: NaiveDate| CommandEnvelope {
-            request_at: at(to),
-            actor: Actor::billing_clock(),
-            channel: None,
-            idempotency_key: None,
-            expected_version: None,
-            command: Command::AdvanceClock(AdvanceClock { to }),
-        };
+    let dir = scratch(&format!("projections-props-{seed:x}"));
+    in_scratch(&dir, async {
+        let mut ledger = generated_ledger(&dir, seed, contracts, d(2025, 6, 30)).await;
         let mut rare = rare_contracts().into_iter().peekable();
-        let mut month = d(2025, 7, 1);
-        while month <= d(2026, 3, 1) {
+        advance_monthly(&mut ledger, d(2025, 7, 1), d(2026, 3, 1), |month| {
+            let mut due = Vec::new();
             while let Some((date, command)) = rare.next_if(|(date, _)| *date < month) {
-                let mut c: CommandEnvelope = serde_json::from_value(serde_json::json!({
+                let c: navigo_events_schema::CommandEnvelope =
+                    serde_json::from_value(serde_json::json!({
                     "request_at": at(date), "actor": {"role": "agent", "id": "AG-1"},
                     "channel": "agency", "command": command}))
-                .expect("a command");
-                c.request_at = at(date);
-                ledger
-                    .execute(&c, ClockMode::Import)
-                    .await
-                    .unwrap_or_else(|e| panic!("{date}: {e}"));
+                    .expect("a command");
+                due.push(c);
             }
-            ledger
-                .execute(&clock(month), ClockMode::Import)
-                .await
-                .expect("clock");
-            month = month
-                .checked_add_months(chrono::Months::new(1))
-                .expect("month");
-        }
-        let store = ledger.into_store();
-        let events = navigo_ledger_core::load::read_everything(&store)
-            .await
-            .expect("read");
-        let _ = store.close().await;
-        events
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    events
+            due
+        })
+        .await;
+        into_log(ledger).await
+    })
 }
 
 /// What the events of a contract effective by `q.at` (as known) collected and

@@ -6,23 +6,18 @@
 //! (payers paying for several holders, suspensions, zone changes, rejections,
 //! terminations, fraud, corrections), on several `at` dates and `known_at` instants.
 
+mod population_support;
 mod projections_support;
-
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::RuleId;
 use navigo_ledger_core::load;
-use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::Policy;
-use navigo_sim::drive;
-use navigo_sim::generate::{generate, PopulationConfig};
-use navigo_store::{Limits, ManualClock};
-use navigo_store_sled::SledStore;
 use navigo_testkit::{annual_1_5, cid, pid, register, subscribe};
+use population_support::{generated_ledger, scratch};
 use projections_support::*;
 
 const SEED: u64 = 0x51_1CE;
@@ -39,37 +34,8 @@ fn instant(s: &str) -> DateTime<Utc> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() {
     // Given a generated population driven through the ledger
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("projections-slice-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    SledStore::init(&dir).expect("init");
-    let builtin_at = instant("2011-06-01T00:00:00Z");
-    let store = SledStore::open(
-        &dir,
-        Limits::default(),
-        Arc::new(ManualClock::new(builtin_at)),
-    )
-    .expect("open");
-    let mut ledger = Ledger::open(store, Policy::default(), SEED)
-        .await
-        .expect("ledger");
-    ledger
-        .load_builtin_reference(builtin_at, ClockMode::Import)
-        .await
-        .expect("reference data");
-    let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-    let plan = generate(
-        PopulationConfig {
-            seed: SEED,
-            contracts: CONTRACTS,
-            from: date(2024, 1, 1),
-            through: date(2025, 9, 30),
-        },
-        &campaigns,
-    );
-    drive(&mut ledger, &plan.commands, &mut |_| {})
-        .await
-        .expect("drive");
+    let dir = scratch("projections-slice");
+    let ledger = generated_ledger(&dir, SEED, CONTRACTS, date(2025, 9, 30)).await;
     let all = load::read_everything(ledger.store()).await.expect("log");
     // The ledger's world holds states only; the slices are cut from a world
     // folded from the whole log, histories included.

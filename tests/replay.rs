@@ -2,6 +2,7 @@
 //! core's engine and billing clock (RULES.md worked examples and a seeded random
 //! population).
 
+mod population_support;
 mod projections_support;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -12,6 +13,7 @@ use navigo_projections::Query;
 use navigo_replay::materialize::{check, ProjectionDb, KINDS};
 use navigo_replay::{audit, diff, whatif};
 use navigo_testkit::*;
+use population_support::{generated_ledger, in_scratch, into_log, scratch};
 use projections_support::*;
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -424,47 +426,10 @@ fn audit_shows_rule_ids_chain_hashes_and_the_annulment_next_to_what_it_corrects(
 /// annulments, treasury notices, campaigns and claims, losses, suspensions)
 /// driven through a ledger over a sled store; returns the stored log.
 fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
-    use navigo_ledger_core::{ClockMode, Ledger};
-    use navigo_sim::{drive, generate, PopulationConfig};
-    use navigo_store::{Limits, ManualClock};
-    use navigo_store_sled::SledStore;
-    let dir = tmp(&format!("generated-{seed}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let events = rt.block_on(async {
-        let reference_at = Utc
-            .with_ymd_and_hms(2011, 6, 1, 0, 0, 0)
-            .single()
-            .expect("instant");
-        SledStore::init(&dir).expect("init");
-        let store = SledStore::open(
-            &dir,
-            Limits::default(),
-            std::sync::Arc::new(ManualClock::new(reference_at)),
-        )
-        .expect("open");
-        let mut ledger = Ledger::open(store, navigo_rules::Policy::default(), seed)
-            .await
-            .expect("ledger");
-        ledger
-            .load_builtin_reference(reference_at, ClockMode::Import)
-            .await
-            .expect("reference data");
-        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-        let plan = generate(
-            PopulationConfig {
-                seed,
-                contracts,
-                from: d(2024, 1, 1),
-                through: d(2025, 6, 30),
-            },
-            &campaigns,
-        );
-        drive(&mut ledger, &plan.commands, &mut |_| {})
-            .await
-            .expect("drive");
+    use navigo_ledger_core::ClockMode;
+    let dir = scratch(&format!("replay-generated-{seed}"));
+    in_scratch(&dir, async {
+        let mut ledger = generated_ledger(&dir, seed, contracts, d(2025, 6, 30)).await;
         // Fraud is rare in a small population: establish one, with an
         // accomplice who holds another contract (bans read both).
         let in_force: Vec<(uuid::Uuid, uuid::Uuid)> = ledger
@@ -520,15 +485,8 @@ fn generated_population(seed: u64, contracts: u32) -> Vec<Envelope> {
             );
             let _ = ledger.execute(&annul, ClockMode::Import).await;
         }
-        let store = ledger.into_store();
-        let events = navigo_ledger_core::load::read_everything(&store)
-            .await
-            .expect("read");
-        let _ = store.close().await;
-        events
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    events
+        into_log(ledger).await
+    })
 }
 
 #[test]

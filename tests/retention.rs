@@ -4,17 +4,19 @@
 //! the events themselves, on any date; and the `retention` command answers
 //! the same list from a ledger on disk.
 
+mod population_support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{Datelike, Duration, NaiveDate};
 use navigo_events_schema::{Envelope, Event, StreamKind};
 use navigo_rules::retention::{RetentionPolicy, RetentionRun};
 use navigo_rules::world::World;
-use navigo_rules::Policy;
 use proptest::prelude::*;
 use uuid::Uuid;
+
+use population_support::{advance_monthly, generated_ledger, in_scratch, into_log, scratch};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("date")
@@ -25,80 +27,12 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 /// driven through a ledger on sled from 2024-01 to 2025-06, then the billing
 /// clock month by month through 2026-06: the stored log.
 fn population(seed: u64) -> Vec<Envelope> {
-    use navigo_events_schema::command::AdvanceClock;
-    use navigo_events_schema::types::Actor;
-    use navigo_events_schema::{Command, CommandEnvelope};
-    use navigo_ledger_core::{ClockMode, Ledger};
-    use navigo_sim::{drive, generate, PopulationConfig};
-    use navigo_store::{Limits, ManualClock};
-    use navigo_store_sled::SledStore;
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("retention")
-        .join(format!("{seed:x}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let at =
-        |date: NaiveDate| navigo_rules::calendar::paris_start_of_day(date) + Duration::hours(6);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let events = rt.block_on(async {
-        let builtin_at = at(d(2011, 6, 1));
-        SledStore::init(&dir).expect("init");
-        let store = SledStore::open(
-            &dir,
-            Limits::default(),
-            Arc::new(ManualClock::new(builtin_at)),
-        )
-        .expect("open");
-        let mut ledger = Ledger::open(store, Policy::default(), seed)
-            .await
-            .expect("ledger");
-        ledger
-            .load_builtin_reference(builtin_at, ClockMode::Import)
-            .await
-            .expect("reference data");
-        let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-        let config = PopulationConfig {
-            seed,
-            contracts: 40,
-            from: d(2024, 1, 1),
-            through: d(2025, 6, 30),
-        };
-        drive(
-            &mut ledger,
-            &generate(config, &campaigns).commands,
-            &mut |_| {},
-        )
-        .await
-        .expect("drive");
-        let mut month = d(2025, 7, 1);
-        while month <= d(2026, 6, 1) {
-            let clock = CommandEnvelope {
-                request_at: at(month),
-                actor: Actor::billing_clock(),
-                channel: None,
-                idempotency_key: None,
-                expected_version: None,
-                command: Command::AdvanceClock(AdvanceClock { to: month }),
-            };
-            ledger
-                .execute(&clock, ClockMode::Import)
-                .await
-                .expect("clock");
-            month = month
-                .checked_add_months(chrono::Months::new(1))
-                .expect("month");
-        }
-        let store = ledger.into_store();
-        let events = navigo_ledger_core::load::read_everything(&store)
-            .await
-            .expect("read");
-        let _ = store.close().await;
-        events
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    events
+    let dir = scratch(&format!("retention-{seed:x}"));
+    in_scratch(&dir, async {
+        let mut ledger = generated_ledger(&dir, seed, 40, d(2025, 6, 30)).await;
+        advance_monthly(&mut ledger, d(2025, 7, 1), d(2026, 6, 1), |_| Vec::new()).await;
+        into_log(ledger).await
+    })
 }
 
 /// The populations of the properties, generated once per test binary.
@@ -346,10 +280,7 @@ fn by_the_command(data: &std::path::Path, at: &str) -> BTreeMap<Uuid, NaiveDate>
 fn term_retention_command_walks_a_demo_ledger_to_the_persons_the_rule_names() {
     // Given a generated population written by `demo` (the ledger's paged
     // states, walked a chunk at a time by the command),
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("retention")
-        .join(format!("demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("retention-demo");
     let demo = std::process::Command::new(env!("CARGO_BIN_EXE_navigo-ledger"))
         .env("NAVIGO_TEST_NOW", "2027-10-15T08:00:00Z")
         .arg("--data")
