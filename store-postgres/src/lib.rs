@@ -41,9 +41,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{Assigned, Envelope, StreamId, StreamKind};
+use navigo_events_schema::{Envelope, StreamId, StreamKind};
 use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
-use navigo_store::assign::Prepared;
+use navigo_store::assign::{stored_envelopes, Prepared, Written};
 use navigo_store::check::check_record;
 use navigo_store::verify::VerifyReport;
 use navigo_store::{
@@ -57,7 +57,7 @@ use rows::parse_head;
 use schema::{check_schema_name, Sql};
 pub use schema::{Migrated as InitOutcome, VERSION};
 pub use verify::VERIFY_CHUNK_RECORDS;
-use writer::{Job, Writer, Written, QUEUE_APPENDS_MAX};
+use writer::{Job, Writer, QUEUE_APPENDS_MAX};
 
 /// The schema a ledger lives in unless told otherwise.
 pub const DEFAULT_SCHEMA: &str = "navigo";
@@ -421,11 +421,8 @@ impl EventStore for PgStore {
         Ok(self.append_one(request).await?.0)
     }
 
-    /// Builds the stored envelopes from the request's events and what the
-    /// writer assigned (positions, sequences, recorded-at, hashes), instead of
-    /// reading them back, as the sled store does: the writer hashed exactly
-    /// these events' canonical records (`Envelope::assemble` says why the two
-    /// agree).
+    /// The stored envelopes built from what the writer assigned
+    /// ([`stored_envelopes`]), not read back, as on sled.
     async fn append_stored(
         &self,
         request: AppendRequest,
@@ -433,33 +430,8 @@ impl EventStore for PgStore {
         let (stream, key) = (request.stream, request.idempotency_key.clone());
         let events = request.events.clone();
         let (outcome, written) = self.append_one(request).await?;
-        let (
-            AppendOutcome::Appended {
-                positions,
-                stream_version,
-            },
-            Some(w),
-        ) = (&outcome, written)
-        else {
-            return Ok((outcome, Vec::new()));
-        };
-        let first_seq = stream_version.saturating_sub(positions.len() as u64) + 1;
-        let mut prev_hash = w.prev_hash;
-        let mut out = Vec::with_capacity(events.len());
-        for (((e, hash), &position), i) in events.into_iter().zip(w.hashes).zip(positions).zip(0..)
-        {
-            let a = Assigned {
-                stream,
-                stream_seq: first_seq + i,
-                position,
-                recorded_at: w.recorded_at,
-                idempotency_key: key.as_deref(),
-                prev_hash,
-            };
-            out.push(Envelope::assemble(&a, e, hash));
-            prev_hash = hash;
-        }
-        Ok((outcome, out))
+        let stored = stored_envelopes(stream, key.as_deref(), events, &outcome, written);
+        Ok((outcome, stored))
     }
 
     async fn read_stream(

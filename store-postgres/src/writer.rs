@@ -32,7 +32,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::{Object, Pool};
 use navigo_events_schema::envelope::recorded_at_json;
 use navigo_events_schema::{Hash, StreamId};
-use navigo_store::assign::{check_record_len, recorded_at, Prepared};
+use navigo_store::assign::{check_record_len, recorded_at, Prepared, Written};
 use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::ToSql;
@@ -46,19 +46,6 @@ use crate::schema::Sql;
 
 /// Requests waiting for the writer. Callers wait (back-pressure) when it is full.
 pub const QUEUE_APPENDS_MAX: usize = 4_096;
-
-/// What the writer assigned to the events of an append written now: with the
-/// request's events, everything an `Envelope` holds, so that a caller can have
-/// the stored envelopes without reading them back (`EventStore::append_stored`).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Written {
-    /// The recorded-at instant of every event of the append.
-    pub(crate) recorded_at: DateTime<Utc>,
-    /// The hash of the record before the first event.
-    pub(crate) prev_hash: Hash,
-    /// Each event's record hash, in order.
-    pub(crate) hashes: Vec<Hash>,
-}
 
 /// The reply to one append: the outcome, and what was assigned when it wrote.
 pub(crate) type OneReply = Result<(AppendOutcome, Option<Written>), StoreError>;

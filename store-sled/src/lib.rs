@@ -36,12 +36,12 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use navigo_events_schema::{Assigned, Envelope, Hash, StreamId, StreamKind};
+use navigo_events_schema::{Envelope, Hash, StreamId, StreamKind};
 use tokio::sync::{mpsc, oneshot};
 
 pub use batch::SALVAGE_HINT;
 pub use format::Format;
-use navigo_store::assign::Prepared;
+use navigo_store::assign::{stored_envelopes, Prepared, Written};
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, EnvelopeStream, EventStore, Head, Limits, StoreError,
 };
@@ -530,7 +530,7 @@ impl SledStore {
     async fn append_one(
         &self,
         request: AppendRequest,
-    ) -> Result<(AppendOutcome, Option<writer::Written>), StoreError> {
+    ) -> Result<(AppendOutcome, Option<Written>), StoreError> {
         let request = Prepared::new(request, &self.limits)?;
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -693,15 +693,8 @@ impl EventStore for SledStore {
         Ok(self.append_one(request).await?.0)
     }
 
-    /// Builds the stored envelopes from the request's events and what the writer
-    /// assigned (positions, sequences, recorded-at, hashes), instead of reading
-    /// them back.
-    ///
-    /// Decision (the read-back of every decision was a tenth of the demo's
-    /// time): the writer hashed exactly these events' canonical records,
-    /// and the population tests compare the live world built this way with the
-    /// world folded again from the store after every run (`Envelope::assemble`
-    /// says why the two agree).
+    /// The stored envelopes built from what the writer assigned
+    /// ([`stored_envelopes`]), not read back.
     async fn append_stored(
         &self,
         request: AppendRequest,
@@ -709,36 +702,7 @@ impl EventStore for SledStore {
         let (stream, key) = (request.stream, request.idempotency_key.clone());
         let events = request.events.clone();
         let (outcome, written) = self.append_one(request).await?;
-        let stored = match (&outcome, written) {
-            (
-                AppendOutcome::Appended {
-                    positions,
-                    stream_version,
-                },
-                Some(w),
-            ) => {
-                let first_seq = stream_version.saturating_sub(positions.len() as u64) + 1;
-                let mut prev_hash = w.prev_hash;
-                let mut out = Vec::with_capacity(events.len());
-                for (i, (e, hash)) in events.into_iter().zip(w.hashes).enumerate() {
-                    let (Some(&position), Ok(i)) = (positions.get(i), u64::try_from(i)) else {
-                        break;
-                    };
-                    let a = Assigned {
-                        stream,
-                        stream_seq: first_seq + i,
-                        position,
-                        recorded_at: w.recorded_at,
-                        idempotency_key: key.as_deref(),
-                        prev_hash,
-                    };
-                    out.push(Envelope::assemble(&a, e, hash));
-                    prev_hash = hash;
-                }
-                out
-            }
-            _ => Vec::new(),
-        };
+        let stored = stored_envelopes(stream, key.as_deref(), events, &outcome, written);
         Ok((outcome, stored))
     }
 

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::format::Format;
 use crate::frame;
 use crate::keys::{self, IdemEntry};
-use navigo_store::assign::{recorded_at, Prepared};
+use navigo_store::assign::{recorded_at, Prepared, Written};
 use navigo_store::sealed;
 use navigo_store::{
     AppendOutcome, AppendRequest, Clock, ExpectedVersion, Head, Limits, StoreError,
@@ -70,20 +70,6 @@ pub struct AppendAllError {
     pub request_index: Option<usize>,
     /// Why.
     pub error: StoreError,
-}
-
-/// What the writer assigned to the events of an append written now: with the
-/// request's events, everything [`Envelope`](navigo_events_schema::Envelope)
-/// holds, so that a caller can have the stored envelopes without reading them
-/// back (`EventStore::append_stored`).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Written {
-    /// The recorded-at instant of every event of the append.
-    pub(crate) recorded_at: DateTime<Utc>,
-    /// The hash of the record before the first event.
-    pub(crate) prev_hash: Hash,
-    /// Each event's record hash, in order.
-    pub(crate) hashes: Vec<Hash>,
 }
 
 /// The reply to one append: the outcome, and what was assigned when it wrote.
