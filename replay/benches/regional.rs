@@ -17,7 +17,8 @@
 //! Sizes: `NAVIGO_BENCH_CONTRACTS` (default 2,000), `NAVIGO_BENCH_FROM` /
 //! `NAVIGO_BENCH_THROUGH` (default 2024-01-01 / 2026-10-31; the clock month is
 //! the one after), `NAVIGO_BENCH_QUERIES`
-//! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
+//! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024), `NAVIGO_BENCH_CACHE`
+//! (the state cache, default the ledger's). The ledger lives under
 //! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
 //! end unless `NAVIGO_BENCH_KEEP` is set. The open child prints where the open
 //! goes (the store's own open, the heap in use, the versions and edges held);
@@ -62,6 +63,10 @@ const OPEN_ONLY_ENV: &str = "NAVIGO_BENCH_OPEN_ONLY";
 const OPEN_CACHE_ENV: &str = "NAVIGO_BENCH_OPEN_CACHE";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
+/// The state cache of the import, the clock month and the reads (default:
+/// the ledger's): a cache smaller than the region's states reproduces, at a
+/// fraction of the size, the paging of a region too large for the default.
+const CACHE_ENV: &str = "NAVIGO_BENCH_CACHE";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -373,7 +378,10 @@ async fn open_only(dir: &Path) {
     let store = reopen(dir);
     let store_secs = t.elapsed().as_secs_f64();
     let (store_rss, store_heap) = (status_mib("VmRSS:"), heap_in_use_mib());
-    let cache = env_or(OPEN_CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let cache = env_or(
+        OPEN_CACHE_ENV,
+        env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX),
+    );
     let ledger = Ledger::open_with(store, Policy::default(), 1, cache)
         .await
         .expect("open");
@@ -562,7 +570,8 @@ async fn main() {
 
     // 1. The population through the simulator's import batch (rules, billing
     // clock, store), then a snapshot as the ledger closes.
-    let mut ledger = Ledger::open(open(&ledger_dir), Policy::default(), seed)
+    let cache = env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let mut ledger = Ledger::open_with(open(&ledger_dir), Policy::default(), seed, cache)
         .await
         .expect("ledger");
     ledger
@@ -609,7 +618,7 @@ async fn main() {
 
     // 3. The billing clock for the month after, on the reopened ledger.
     let t = Instant::now();
-    let mut ledger = Ledger::open(reopen(&ledger_dir), Policy::default(), seed)
+    let mut ledger = Ledger::open_with(reopen(&ledger_dir), Policy::default(), seed, cache)
         .await
         .expect("reopen");
     let reopen_secs = t.elapsed().as_secs_f64();
