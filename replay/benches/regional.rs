@@ -46,6 +46,18 @@ use navigo_store_sled::keys::{log_key, LOG};
 use navigo_store_sled::raw_stream_read;
 use navigo_store_sled::SledStore;
 
+/// The allocator of the whole run (the raw references' as much as the
+/// ledger's). With glibc's malloc, `_int_malloc` alone was 27 % of the
+/// 100,000-contract import's samples, searching its bins (`unlink_chunk`,
+/// `malloc_consolidate`): the heap of a region, with sled's nodes copied and
+/// dropped on every write and states paged in and out, fragments, and each
+/// allocation costs more as it grows (malloc and free were 17 % at 4,000
+/// contracts). With mimalloc the paged import took 1.24 times less CPU in
+/// the same session (BENCHMARKS.md, Region). The binary still runs on
+/// glibc's malloc: its figures are to be measured before it changes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Records per flush of the raw sled reference: the largest group commit 64
 /// single-event writers can form (as in the store bench).
 const RAW_BATCH: usize = 64;
@@ -96,11 +108,26 @@ where
     (index.len(), edges)
 }
 
-/// The bytes glibc's malloc counts as in use, in MiB.
+/// The bytes the allocator has committed from the system, in MiB.
 fn heap_in_use_mib() -> f64 {
-    // SAFETY: mallinfo2 reads malloc's counters and has no precondition.
-    let m = unsafe { libc::mallinfo2() };
-    (m.uordblks + m.hblkhd) as f64 / 1_048_576.0
+    let (mut elapsed, mut user, mut system) = (0usize, 0usize, 0usize);
+    let (mut rss, mut peak_rss, mut commit, mut peak_commit, mut faults) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    // SAFETY: mi_process_info writes each counter through its pointer, all of
+    // which point to live, writable locals.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            &mut elapsed,
+            &mut user,
+            &mut system,
+            &mut rss,
+            &mut peak_rss,
+            &mut commit,
+            &mut peak_commit,
+            &mut faults,
+        );
+    }
+    commit as f64 / 1_048_576.0
 }
 
 fn peak_rss_mib() -> f64 {
@@ -395,16 +422,17 @@ async fn open_only(dir: &Path) {
     let w = ledger.world();
     let numbers = keys_and_edges(&w.by_client_number).1;
     // Where the open's time and memory go: the store's own open, then the
-    // world; the heap in use (malloc's count) against the resident set, and
-    // the resident set once malloc gave back what it keeps free.
+    // world; the heap committed (the allocator's count) against the resident
+    // set, and the resident set once the allocator gave back what it keeps
+    // free.
     let heap = heap_in_use_mib();
-    // SAFETY: malloc_trim only returns free pages of glibc's heap to the system.
+    // SAFETY: mi_collect only returns the allocator's free pages to the system.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
     eprintln!(
         "open detail: store open {store_secs:.2} s (RSS {store_rss:.0} MiB, heap {store_heap:.0} MiB); \
-         opened {secs:.2} s: heap in use {heap:.0} MiB, RSS after malloc_trim {:.0} MiB; \
+         opened {secs:.2} s: heap in use {heap:.0} MiB, RSS after mi_collect {:.0} MiB; \
          world: {} versions, {} contracts, {} persons resident; holder {:?}, payer {:?}, fraud {:?} (keys, edges); \
          client numbers {} keys, {numbers} edges",
         status_mib("VmRSS:"),
