@@ -17,7 +17,8 @@
 //! Sizes: `NAVIGO_BENCH_CONTRACTS` (default 2,000), `NAVIGO_BENCH_FROM` /
 //! `NAVIGO_BENCH_THROUGH` (default 2024-01-01 / 2026-10-31; the clock month is
 //! the one after), `NAVIGO_BENCH_QUERIES`
-//! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024). The ledger lives under
+//! (default 2,000), `NAVIGO_BENCH_SEED` (default 2024), `NAVIGO_BENCH_CACHE`
+//! (the state cache, default the ledger's). The ledger lives under
 //! `NAVIGO_BENCH_DIR` (default the system temp directory) and is removed at the
 //! end unless `NAVIGO_BENCH_KEEP` is set. The open child prints where the open
 //! goes (the store's own open, the heap in use, the versions and edges held);
@@ -45,6 +46,18 @@ use navigo_store_sled::keys::{log_key, LOG};
 use navigo_store_sled::raw_stream_read;
 use navigo_store_sled::SledStore;
 
+/// The allocator of the whole run (the raw references' as much as the
+/// ledger's). With glibc's malloc, `_int_malloc` alone was 27 % of the
+/// 100,000-contract import's samples, searching its bins (`unlink_chunk`,
+/// `malloc_consolidate`): the heap of a region, with sled's nodes copied and
+/// dropped on every write and states paged in and out, fragments, and each
+/// allocation costs more as it grows (malloc and free were 17 % at 4,000
+/// contracts). With mimalloc the paged import took 1.24 times less CPU in
+/// the same session (BENCHMARKS.md, Region). The binary still runs on
+/// glibc's malloc: its figures are to be measured before it changes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Records per flush of the raw sled reference: the largest group commit 64
 /// single-event writers can form (as in the store bench).
 const RAW_BATCH: usize = 64;
@@ -62,6 +75,10 @@ const OPEN_ONLY_ENV: &str = "NAVIGO_BENCH_OPEN_ONLY";
 const OPEN_CACHE_ENV: &str = "NAVIGO_BENCH_OPEN_CACHE";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
+/// The state cache of the import, the clock month and the reads (default:
+/// the ledger's): a cache smaller than the region's states reproduces, at a
+/// fraction of the size, the paging of a region too large for the default.
+const CACHE_ENV: &str = "NAVIGO_BENCH_CACHE";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -91,11 +108,26 @@ where
     (index.len(), edges)
 }
 
-/// The bytes glibc's malloc counts as in use, in MiB.
+/// The bytes the allocator has committed from the system, in MiB.
 fn heap_in_use_mib() -> f64 {
-    // SAFETY: mallinfo2 reads malloc's counters and has no precondition.
-    let m = unsafe { libc::mallinfo2() };
-    (m.uordblks + m.hblkhd) as f64 / 1_048_576.0
+    let (mut elapsed, mut user, mut system) = (0usize, 0usize, 0usize);
+    let (mut rss, mut peak_rss, mut commit, mut peak_commit, mut faults) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    // SAFETY: mi_process_info writes each counter through its pointer, all of
+    // which point to live, writable locals.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            &mut elapsed,
+            &mut user,
+            &mut system,
+            &mut rss,
+            &mut peak_rss,
+            &mut commit,
+            &mut peak_commit,
+            &mut faults,
+        );
+    }
+    commit as f64 / 1_048_576.0
 }
 
 fn peak_rss_mib() -> f64 {
@@ -373,7 +405,10 @@ async fn open_only(dir: &Path) {
     let store = reopen(dir);
     let store_secs = t.elapsed().as_secs_f64();
     let (store_rss, store_heap) = (status_mib("VmRSS:"), heap_in_use_mib());
-    let cache = env_or(OPEN_CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let cache = env_or(
+        OPEN_CACHE_ENV,
+        env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX),
+    );
     let ledger = Ledger::open_with(store, Policy::default(), 1, cache)
         .await
         .expect("open");
@@ -387,16 +422,17 @@ async fn open_only(dir: &Path) {
     let w = ledger.world();
     let numbers = keys_and_edges(&w.by_client_number).1;
     // Where the open's time and memory go: the store's own open, then the
-    // world; the heap in use (malloc's count) against the resident set, and
-    // the resident set once malloc gave back what it keeps free.
+    // world; the heap committed (the allocator's count) against the resident
+    // set, and the resident set once the allocator gave back what it keeps
+    // free.
     let heap = heap_in_use_mib();
-    // SAFETY: malloc_trim only returns free pages of glibc's heap to the system.
+    // SAFETY: mi_collect only returns the allocator's free pages to the system.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
     eprintln!(
         "open detail: store open {store_secs:.2} s (RSS {store_rss:.0} MiB, heap {store_heap:.0} MiB); \
-         opened {secs:.2} s: heap in use {heap:.0} MiB, RSS after malloc_trim {:.0} MiB; \
+         opened {secs:.2} s: heap in use {heap:.0} MiB, RSS after mi_collect {:.0} MiB; \
          world: {} versions, {} contracts, {} persons resident; holder {:?}, payer {:?}, fraud {:?} (keys, edges); \
          client numbers {} keys, {numbers} edges",
         status_mib("VmRSS:"),
@@ -562,7 +598,8 @@ async fn main() {
 
     // 1. The population through the simulator's import batch (rules, billing
     // clock, store), then a snapshot as the ledger closes.
-    let mut ledger = Ledger::open(open(&ledger_dir), Policy::default(), seed)
+    let cache = env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let mut ledger = Ledger::open_with(open(&ledger_dir), Policy::default(), seed, cache)
         .await
         .expect("ledger");
     ledger
@@ -609,7 +646,7 @@ async fn main() {
 
     // 3. The billing clock for the month after, on the reopened ledger.
     let t = Instant::now();
-    let mut ledger = Ledger::open(reopen(&ledger_dir), Policy::default(), seed)
+    let mut ledger = Ledger::open_with(reopen(&ledger_dir), Policy::default(), seed, cache)
         .await
         .expect("reopen");
     let reopen_secs = t.elapsed().as_secs_f64();
