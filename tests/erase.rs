@@ -3,12 +3,12 @@
 //! the erasure, after which the chain, the proofs and the money still check and
 //! no file of the data directory holds the person's clear text or key.
 
-mod cli_support;
+mod http_support;
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use cli_support::{json, ok, run};
+use http_support::cli_support::{json, ok, run};
 use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
 use navigo_store_sled::keys;
@@ -112,6 +112,25 @@ fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The forms a clear value takes in a file: as written, and in lower case
+/// (the person list's index keys names in lower case).
+fn forms(clear: &str) -> [Vec<u8>; 2] {
+    [clear.as_bytes().to_vec(), clear.to_lowercase().into_bytes()]
+}
+
+/// The files of `dir` holding any of A's clear values, in any form.
+fn holding_a(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for clear in A_CLEAR {
+        for form in forms(clear) {
+            for p in holding(dir, &form) {
+                out.push((clear.to_owned(), p));
+            }
+        }
+    }
+    out
+}
+
 /// Every canonical record of the log, from an export (the bytes the chain
 /// and the tree hash, whatever compression the store applies on disk).
 fn canonical_records(data: &Path, scratch: &Path) -> Vec<String> {
@@ -210,19 +229,29 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     );
     std::fs::write(&before, note).unwrap();
     let balance_before = ok(&data, &["balance", CONTRACT_A, "--json"]);
-    // (the clear text of a person not erased is in no record and no file)
+    // (the clear text of a person not erased is in no record, and in no file
+    // but the materialized projections, which list persons by name)
     let records = canonical_records(&data, &dir);
+    ok(&data, &["rebuild", "--at", "2027-10-15"]);
+    let projections = data.join("projections");
     for clear in A_CLEAR.iter().chain(&B_CLEAR) {
         assert!(
             records.iter().all(|r| !r.contains(clear)),
             "{clear} in a record"
         );
-        assert_eq!(
-            holding(&data, clear.as_bytes()),
-            Vec::<PathBuf>::new(),
+        assert!(
+            holding(&data, clear.as_bytes())
+                .iter()
+                .all(|p| p.starts_with(&projections)),
             "{clear}"
         );
     }
+    let listed = ok(&data, &["list", "persons-by-name", "name=quasi", "--json"]);
+    assert!(listed.contains(A_CLEAR[0]), "{listed}");
+    assert!(
+        !holding(&projections, &forms(A_CLEAR[1])[1]).is_empty(),
+        "the projections list A by name before the erasure"
+    );
     let key_a = key_of(&data, PERSON_A);
 
     // When person A is erased
@@ -261,15 +290,42 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
         &data,
         &["prove", "inclusion", "1", "--size", &head.to_string()],
     );
-    // And neither A's clear text nor A's key is in any file of the directory
-    for clear in A_CLEAR {
-        assert_eq!(
-            holding(&data, clear.as_bytes()),
-            Vec::<PathBuf>::new(),
-            "{clear}"
-        );
-    }
+    // And neither A's clear text (in any case) nor A's key is in any file of
+    // the directory, the projections' included, which still list by name
+    assert_eq!(holding_a(&data), Vec::new());
     assert_eq!(holding(&data, &key_a), Vec::<PathBuf>::new(), "A's key");
+    let listed = ok(&data, &["list", "persons-by-name", "name=k", "--json"]);
+    assert!(listed.contains(B_CLEAR[0]), "{listed}");
+    let listed = ok(&data, &["list", "persons-by-name", "name=quasi", "--json"]);
+    assert!(!listed.contains(A_CLEAR[0]), "{listed}");
+    // And every view of events shows A as erased and B's data opened, never
+    // the sealed bytes
+    let erased = serde_json::json!({"erased": true, "person": PERSON_A});
+    let history = ok(&data, &["history", &format!("person:{PERSON_A}"), "--json"]);
+    let audit = ok(&data, &["audit", PERSON_A, "--json"]);
+    let mut personal = 0;
+    for line in history.lines() {
+        let v = json(line);
+        for field in ["personal", "address", "place"] {
+            if !v["data"][field].is_null() {
+                assert_eq!(v["data"][field], erased, "{line}");
+                personal += 1;
+            }
+        }
+    }
+    assert_eq!(personal, 3, "{history}");
+    // (an audit's steps carry no payload)
+    for view in [&history, &audit] {
+        assert!(!view.contains("\"ct\""), "{view}");
+        assert!(A_CLEAR.iter().all(|c| !view.contains(c)), "{view}");
+    }
+    let history = ok(&data, &["history", &format!("person:{PERSON_B}"), "--json"]);
+    let first = json(history.lines().next().expect("B's registration"));
+    assert_eq!(
+        first["data"]["personal"]["clear"]["first_name"], B_CLEAR[0],
+        "{history}"
+    );
+    assert!(!history.contains("\"ct\""), "{history}");
     // And A's contract still balances as before
     assert_eq!(
         ok(&data, &["balance", CONTRACT_A, "--json"]),
@@ -294,6 +350,26 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
         "{}",
         out.stdout
     );
+    // And a command's answer shows the data it recorded opened
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&register(
+            "2027-10-15T08:00:00Z",
+            "0196a000-0000-7000-8000-000000000003",
+            "NV00000003",
+            "Ophelinde",
+            "Marsupiale",
+            "1980-01-01",
+            "1 rue Neuve",
+        )),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let answer = json(out.stdout.trim());
+    assert_eq!(
+        answer["events"][0]["data"]["personal"]["clear"]["first_name"], "Ophelinde",
+        "{answer}"
+    );
     // While B's data still opens: B is judged on their birth date
     apply_ok(
         &data,
@@ -308,6 +384,57 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     let again = json(&ok(&data, &["erase", PERSON_A, "--basis", "again"]));
     assert_eq!(again["events"].as_array().map(Vec::len), Some(0), "{again}");
     ok(&data, &["verify"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn term_retention_erase_through_a_running_service_purges_its_projections_while_it_serves() {
+    // Given a served ledger whose service keeps its projections, listing A
+    // by name
+    let dir = fresh_dir("served");
+    let data = population(&dir);
+    let agent = http_support::token(&data, "agent-1", "agent");
+    let (mut child, addr) = http_support::serve(&data, "2027-10-15T08:00:00Z");
+    let call = |method: &str, path: &str, body: Option<&str>| {
+        http_support::request(&addr, method, path, Some(&agent), body, &[])
+    };
+    let head = http_support::request(&addr, "GET", "/ready", None, None, &[]).1["head_position"]
+        .as_u64()
+        .expect("head");
+    let list = |name: &str, position: u64| {
+        let (status, v) = call(
+            "GET",
+            &format!("/v1/lists/persons-by-name?name={name}&min_position={position}"),
+            None,
+        );
+        assert_eq!(status, 200, "{v}");
+        v.to_string()
+    };
+    assert!(list("quasi", head).contains(A_CLEAR[0]));
+    assert!(!holding(&data.join("projections"), &forms(A_CLEAR[1])[1]).is_empty());
+    // When A is erased through the service
+    let body = format!(
+        "{{\"command\":{{\"type\":\"ErasePersonalData\",\"person_id\":\"{PERSON_A}\",\
+         \"basis\":\"GDPR art. 17 request\"}}}}"
+    );
+    let (status, v) = call("POST", "/v1/commands", Some(&body));
+    assert_eq!(status, 201, "{v}");
+    let erased_at = v["events"][0]["position"].as_u64().expect("position");
+    // Then once its projections cover the erasure, they still list B and no
+    // longer A, and no file of the data directory holds A's clear text, while
+    // it serves and after it stopped
+    assert!(!list("quasi", erased_at).contains(A_CLEAR[0]));
+    assert!(list("k", erased_at).contains(B_CLEAR[0]));
+    assert_eq!(holding_a(&data), Vec::new());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(holding_a(&data), Vec::new());
+    // And the service's log holds none either
+    let log = std::fs::read(data.with_extension("log")).unwrap_or_default();
+    for clear in A_CLEAR.iter().chain(&B_CLEAR) {
+        assert!(!contains(&log, clear.as_bytes()), "{clear} in the log");
+    }
+    let _ = std::fs::remove_file(data.with_extension("log"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

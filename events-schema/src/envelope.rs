@@ -720,7 +720,10 @@ struct EnvelopeView<'a> {
     /// Causation id.
     #[serde(skip_serializing_if = "Option::is_none")]
     causation_id: Option<Uuid>,
-    /// The payload, whose schema is its type's (`schemas/events/`).
+    /// The payload, whose schema is its type's (`schemas/events/`), except
+    /// that personal data reads `{"clear": value}` when open and
+    /// `{"erased": true, "person": id}` when its key was destroyed, never the
+    /// sealed bytes.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     data: serde_json::Value,
     /// Hash of the previous record.
@@ -740,9 +743,8 @@ impl JsonSchema for Envelope {
 
 impl Serialize for Envelope {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let data = self
-            .event
-            .data_to_value()
+        // A view: personal data opened, or marked erased.
+        let data = crate::sealed::as_view(|| self.event.data_to_value())
             .map_err(serde::ser::Error::custom)?;
         let current = self.event.schema_version();
         EnvelopeView {

@@ -72,6 +72,10 @@ enum Form {
         nonce: [u8; SEAL_NONCE_BYTES],
         ct: Vec<u8>,
     },
+    /// Read from a view of events in which the person's data was erased
+    /// ([`as_view`]): a follower of the feed decodes it as data that does not
+    /// open. Never written into a record.
+    Erased { person: Uuid },
 }
 
 /// Personal data of type `T`, sealed with a person's key on the wire.
@@ -101,6 +105,7 @@ impl<T> Sealed<T> {
         match &self.form {
             Form::Clear => None,
             Form::Sealed { key, .. } => Some(*key),
+            Form::Erased { person } => Some(*person),
         }
     }
 }
@@ -285,6 +290,50 @@ struct SealedForm {
     ct: String,
 }
 
+/// How a view of events shows a value whose key was destroyed (or that the
+/// reader could not open): the person is named, their data is not. Views
+/// only: a record never holds it.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ErasedForm")]
+struct ErasedForm {
+    /// Always `true`.
+    erased: bool,
+    /// The person whose data it was.
+    person: Uuid,
+}
+
+thread_local! {
+    /// Set while a view of events is written ([`as_view`]).
+    static VIEW: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Resets [`VIEW`] when [`as_view`] ends, even by a panic.
+struct ViewScope(bool);
+
+impl Drop for ViewScope {
+    fn drop(&mut self) {
+        VIEW.with(|v| v.set(self.0));
+    }
+}
+
+/// Runs `write` with every [`Sealed`] value it serialises on this thread
+/// written as a view of events shows it, never as the record holds it: an
+/// opened (or legacy clear) value as `{"clear": value}`, the form a record
+/// written before sealing holds, so that a reader of the view knows one
+/// shape; a value that is not open as `{"erased": true, "person": id}`.
+/// Records are never written inside it (the canonical bytes always hold the
+/// sealed form).
+///
+/// Decision: a view shows what the reader's role may see of the event, which
+/// the routes decide (staff read events; a customer reads their own export),
+/// rather than ciphertext that no reader can use and that would still look
+/// like data after an erasure.
+pub fn as_view<R>(write: impl FnOnce() -> R) -> R {
+    let _scope = ViewScope(VIEW.with(|v| v.replace(true)));
+    write()
+}
+
 /// The clear wire form: records written before personal data was sealed.
 #[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -301,10 +350,25 @@ enum Wire<T> {
     Sealed(SealedForm),
     /// Clear (legacy).
     Clear(ClearForm<T>),
+    /// Erased (views of events only).
+    Erased(ErasedForm),
 }
 
 impl<T: Serialize> Serialize for Sealed<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if VIEW.with(std::cell::Cell::get) {
+            return match (&self.form, &self.clear) {
+                (_, Some(clear)) => ClearForm { clear }.serialize(s),
+                (Form::Sealed { key: person, .. } | Form::Erased { person }, None) => ErasedForm {
+                    erased: true,
+                    person: *person,
+                }
+                .serialize(s),
+                (Form::Clear, None) => Err(serde::ser::Error::custom(
+                    "a sealed value holds neither a clear value nor a ciphertext",
+                )),
+            };
+        }
         match (&self.form, &self.clear) {
             (Form::Sealed { key, nonce, ct }, _) => SealedForm {
                 key: *key,
@@ -313,6 +377,10 @@ impl<T: Serialize> Serialize for Sealed<T> {
             }
             .serialize(s),
             (Form::Clear, Some(clear)) => ClearForm { clear }.serialize(s),
+            (Form::Erased { person }, _) => Err(serde::ser::Error::custom(format!(
+                "the personal data of person {person} is read from a view in which it was \
+                 erased: it cannot be written into a record"
+            ))),
             (Form::Clear, None) => Err(serde::ser::Error::custom(
                 "a sealed value holds neither a clear value nor a ciphertext",
             )),
@@ -325,11 +393,19 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Sealed<T> {
         use serde::de::Error;
         match Wire::<T>::deserialize(d).map_err(|_| {
             D::Error::custom(
-                "personal data is either {\"key\", \"nonce\", \"ct\"} (sealed) or \
-                 {\"clear\": ...} with the fields of its type",
+                "personal data is either {\"key\", \"nonce\", \"ct\"} (sealed), \
+                 {\"clear\": ...} with the fields of its type, or, in a view of events, \
+                 {\"erased\": true, \"person\": ...}",
             )
         })? {
             Wire::Clear(c) => Ok(Sealed::clear(c.clear)),
+            Wire::Erased(e) if e.erased => Ok(Sealed {
+                form: Form::Erased { person: e.person },
+                clear: None,
+            }),
+            Wire::Erased(_) => Err(D::Error::custom(
+                "personal data {\"erased\": false, ...}: erased is always true",
+            )),
             Wire::Sealed(w) => {
                 let nonce = B64
                     .decode(&w.nonce)
@@ -402,6 +478,35 @@ mod tests {
             back.open(Uuid::from_u128(8), &[1; 32], EVENT),
             Err(SealError::WrongPerson { .. })
         ));
+    }
+
+    #[test]
+    fn term_retention_a_view_shows_opened_data_clear_and_closed_data_erased_never_sealed() {
+        // Given a value sealed and opened, and one that did not open
+        let opened = sealed("Dupont");
+        let json = serde_json::to_string(&opened).unwrap();
+        let closed: Sealed<String> = serde_json::from_str(&json).unwrap();
+        // Then a view writes the first clear and the second erased
+        let view = |v: &Sealed<String>| as_view(|| serde_json::to_string(v).unwrap());
+        assert_eq!(view(&opened), r#"{"clear":"Dupont"}"#);
+        let erased = format!(r#"{{"erased":true,"person":"{PERSON}"}}"#);
+        assert_eq!(view(&closed), erased);
+        // While a record, outside the view, holds the sealed form still
+        assert_eq!(serde_json::to_string(&opened).unwrap(), json);
+        // And a follower of a view reads the erased form back as data that
+        // does not open, which no record can be written with
+        let mut back: Sealed<String> = serde_json::from_str(&erased).unwrap();
+        assert_eq!(back.sealed_for(), Some(PERSON));
+        back.open(PERSON, &[1; 32], EVENT).unwrap();
+        assert_eq!(back.value(), None);
+        assert_eq!(view(&back), erased);
+        let refused = serde_json::to_string(&back).unwrap_err().to_string();
+        assert!(
+            refused.contains("cannot be written into a record"),
+            "{refused}"
+        );
+        let not_erased = erased.replace("true", "false");
+        assert!(serde_json::from_str::<Sealed<String>>(&not_erased).is_err());
     }
 
     #[test]

@@ -40,8 +40,10 @@ use uuid::Uuid;
 
 use crate::ReplayError;
 
+pub mod dir;
 pub mod index;
 
+pub use dir::projection_dir;
 use index::{row_entries, INDEXES};
 
 /// The projection kinds materialized, in tree order. `person` (who a person
@@ -153,11 +155,6 @@ pub fn decode_row<'v>(
         Some((b, _)) => Err(corrupt(format!("unknown encoding byte 0x{b:02x}"))),
         None => Err(corrupt("empty row".into())),
     }
-}
-
-/// The projection database of a ledger directory.
-pub fn projection_dir(ledger: &Path) -> PathBuf {
-    ledger.join("projections")
 }
 
 /// Progress of long work, for a progress bar.
@@ -953,8 +950,24 @@ impl ProjectionDb {
     /// # Errors
     /// A sled failure (e.g. another process holds it).
     pub fn open(ledger: &Path) -> Result<ProjectionDb, ReplayError> {
+        ProjectionDb::open_dir(&dir::database_dir(ledger)?)
+    }
+
+    /// Opens a new, empty projection database for the ledger in `ledger`, in
+    /// a directory no earlier database used, and gives its directory: rebuilt
+    /// and flushed, [`dir::adopt`] makes it the one [`ProjectionDb::open`]
+    /// opens and deletes the previous one's files (see [`dir`]).
+    ///
+    /// # Errors
+    /// The directory cannot be made, a sled failure.
+    pub fn open_fresh(ledger: &Path) -> Result<(ProjectionDb, PathBuf), ReplayError> {
+        let fresh = dir::fresh_dir(ledger)?;
+        Ok((ProjectionDb::open_dir(&fresh)?, fresh))
+    }
+
+    fn open_dir(path: &Path) -> Result<ProjectionDb, ReplayError> {
         let db = sled::Config::new()
-            .path(projection_dir(ledger))
+            .path(path)
             .cache_capacity(PROJECTION_CACHE_BYTES)
             .open()?;
         let meta = db.open_tree(META_TREE)?;

@@ -112,3 +112,47 @@ pub async fn rebuild_by_slices<S: EventStore>(
     });
     Ok(g)
 }
+
+/// Replaces the projections of the data directory `data`, if it has any, by
+/// a database rebuilt into a directory of its own on the date of the current
+/// generation (none built: left empty), then deletes every file of the
+/// previous one ([`navigo_replay::materialize::dir`]). What an erasure of
+/// personal data runs once its event is durable: a catch-up would rewrite the
+/// person's rows as erased, but sled keeps the replaced values in its segment
+/// files, so the clear text would stay on disk.
+///
+/// # Errors
+/// The projections are held by another process (`follow`) or cannot be
+/// written, or a rebuild failure: the erasure stays recorded, and erasing the
+/// person again (which appends nothing) purges again.
+pub async fn purge_projections<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    data: &std::path::Path,
+) -> anyhow::Result<Option<Generation>> {
+    use anyhow::Context as _;
+    use navigo_replay::materialize::{dir, projection_dir};
+    if !projection_dir(data).exists() {
+        return Ok(None);
+    }
+    let held = || {
+        format!(
+            "the erasure is recorded, but the projections in {} could not be purged of the \
+             person's data; stop whatever holds them (`follow`) and erase the person again",
+            projection_dir(data).display()
+        )
+    };
+    let at = {
+        let old = ProjectionDb::open(data).with_context(held)?;
+        let at = old.current()?.map(|g| g.at);
+        old.close()?;
+        at
+    };
+    let (db, fresh) = ProjectionDb::open_fresh(data).with_context(held)?;
+    let g = match at {
+        Some(at) => Some(rebuild_by_slices(ledger, &db, at, &mut |_| {}).await?),
+        None => None,
+    };
+    db.close()?;
+    dir::adopt(data, &fresh).with_context(held)?;
+    Ok(g)
+}

@@ -7,7 +7,11 @@
 //! key (32)`. A slot is written once when the person's key is made, made
 //! durable (fsync) before the event it seals is appended, and overwritten in
 //! place when the person is erased: the state becomes "erased" and the key 32
-//! zero bytes, then fsync. Decision: a fixed-slot file rather than a sled tree,
+//! zero bytes, then fsync; an erased slot for the person is then appended, so
+//! that the file's length changes and every other process sharing the file
+//! reads it again before it uses a key (a person thus holds one slot, or two
+//! once erased; an older version reading such a file counts persons by slots
+//! and must not share it). Decision: a fixed-slot file rather than a sled tree,
 //! because sled keeps old values in its log segments until it compacts them, so
 //! a destroyed key could stay readable on disk; an overwrite in place leaves no
 //! copy in the file (a copy-on-write file system or a backup may keep one: see
@@ -76,9 +80,15 @@ pub enum KeyStoreError {
     Erased(Uuid),
 }
 
+/// Each person's slot number and key state.
+type Index = HashMap<Uuid, (u64, KeyState)>;
+
 struct Slots {
     file: File,
-    index: HashMap<Uuid, (u64, KeyState)>,
+    index: Index,
+    /// Slots in the file as last read or written (a destroyed key leaves two
+    /// slots for its person, so this is not the index's length).
+    count: u64,
     /// When set, new keys are derived from it and the person id instead of
     /// drawn at random (generated populations only).
     derive: Option<[u8; 32]>,
@@ -123,7 +133,7 @@ impl KeyStore {
             file.sync_all().map_err(io)?;
             bytes.extend_from_slice(MAGIC);
         }
-        let index = parse(&bytes).map_err(|why| KeyStoreError::Io {
+        let (index, count) = parse(&bytes).map_err(|why| KeyStoreError::Io {
             path: path.clone(),
             why,
         })?;
@@ -132,6 +142,7 @@ impl KeyStore {
             slots: Mutex::new(Slots {
                 file,
                 index,
+                count,
                 derive: None,
             }),
         })
@@ -153,33 +164,36 @@ impl KeyStore {
         self.lock().derive = Some(*h.finalize().as_bytes());
     }
 
-    /// The key of `person`: `None` when the store has no slot for them. A
-    /// person this process has not seen is looked up in the file again: the
+    /// The key of `person`: `None` when the store has no slot for them. The
+    /// file is read again first when another process changed it: the
     /// services sharing one database share one key store file, and another
-    /// may have made the key.
+    /// may have made the key, or destroyed it (an erasure by the command line
+    /// or another service must not leave this one opening the person's data
+    /// until it restarts).
     pub fn get(&self, person: Uuid) -> Option<KeyState> {
         let mut slots = self.lock();
-        if !slots.index.contains_key(&person) {
-            // A file that cannot be read again leaves the index as it was:
-            // the caller then reports the key missing, naming the file.
-            let _ = self.reread(&mut slots);
-        }
+        // A file that cannot be read again leaves the index as it was: the
+        // caller then reports the key missing, naming the file, or opens with
+        // the key it had, which the file held when last read.
+        let _ = self.reread(&mut slots);
         slots.index.get(&person).map(|(_, k)| *k)
     }
 
     /// Reads the file's slots again when another process sharing the file
-    /// added some (its length is not what this process's slots make): a
-    /// registration then costs a length check, not a read of every slot.
+    /// added some (its length is not what this process's slots make): a key
+    /// made or destroyed elsewhere costs this process a length check per
+    /// look-up, not a read of every slot. A destruction appends a slot for
+    /// that reason ([`KeyStore::destroy`]).
     fn reread(&self, slots: &mut Slots) -> Result<(), KeyStoreError> {
         let io = |e: std::io::Error| self.io(e.to_string());
-        let known = (MAGIC.len() + slots.index.len() * SLOT_BYTES) as u64;
+        let known = MAGIC.len() as u64 + slots.count * SLOT_BYTES as u64;
         if slots.file.metadata().map_err(io)?.len() == known {
             return Ok(());
         }
         let mut bytes = Vec::new();
         slots.file.seek(SeekFrom::Start(0)).map_err(io)?;
         slots.file.read_to_end(&mut bytes).map_err(io)?;
-        slots.index = parse(&bytes).map_err(|why| self.io(why))?;
+        (slots.index, slots.count) = parse(&bytes).map_err(|why| self.io(why))?;
         Ok(())
     }
 
@@ -221,12 +235,13 @@ impl KeyStore {
             Some(d) => key = *blake3::keyed_hash(d, person.as_bytes()).as_bytes(),
             None => getrandom::getrandom(&mut key).map_err(|e| self.io(e.to_string()))?,
         }
-        let slot = slots.index.len() as u64;
+        let slot = slots.count;
         let mut bytes = [0u8; SLOT_BYTES];
         bytes[0] = STATE_LIVE;
         bytes[16..32].copy_from_slice(person.as_bytes());
         bytes[KEY_OFFSET..].copy_from_slice(&key);
         self.write_slot(&mut slots.file, slot, &bytes)?;
+        slots.count += 1;
         slots.index.insert(person, (slot, KeyState::Live(key)));
         Ok(key)
     }
@@ -242,19 +257,27 @@ impl KeyStore {
         self.locked(|slots| self.erase_slot(slots, person))
     }
 
-    /// Overwrites the slot of `person` (or a new one) with its erased form.
+    /// Overwrites the slot of `person` with its erased form, then appends
+    /// another erased slot for them (the only one when they had none): the
+    /// overwrite destroys the key, the append changes the file's length, by
+    /// which every other process sharing the file notices ([`KeyStore::get`]).
     fn erase_slot(&self, slots: &mut Slots, person: Uuid) -> Result<bool, KeyStoreError> {
-        let slot = match slots.index.get(&person) {
-            Some((slot, KeyState::Live(_))) => *slot,
+        let live = match slots.index.get(&person) {
+            Some((slot, KeyState::Live(_))) => Some(*slot),
             Some((_, KeyState::Erased)) => return Ok(false),
-            None => slots.index.len() as u64,
+            None => None,
         };
         let mut bytes = [0u8; SLOT_BYTES];
         bytes[0] = STATE_ERASED;
         bytes[16..32].copy_from_slice(person.as_bytes());
-        self.write_slot(&mut slots.file, slot, &bytes)?;
-        let had = slots.index.insert(person, (slot, KeyState::Erased));
-        Ok(had.is_some())
+        if let Some(slot) = live {
+            self.write_slot(&mut slots.file, slot, &bytes)?;
+        }
+        let appended = slots.count;
+        self.write_slot(&mut slots.file, appended, &bytes)?;
+        slots.count += 1;
+        slots.index.insert(person, (appended, KeyState::Erased));
+        Ok(live.is_some())
     }
 
     fn write_slot(&self, file: &mut File, slot: u64, bytes: &[u8]) -> Result<(), KeyStoreError> {
@@ -345,8 +368,11 @@ pub fn carry(from: &Path, to: &Path) -> Result<Carried, KeyStoreError> {
     Ok(Carried::Copied)
 }
 
-/// The slots of a key store file.
-fn parse(bytes: &[u8]) -> Result<HashMap<Uuid, (u64, KeyState)>, String> {
+/// The slots of a key store file, by person (an erased slot wins over a
+/// live one whatever their order: a destroyed key's overwritten slot and its
+/// appended tombstone both say erased, and no key is made for an erased
+/// person), and how many slots it holds.
+fn parse(bytes: &[u8]) -> Result<(Index, u64), String> {
     let body = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a navigo key store (its first bytes differ)")?;
@@ -368,7 +394,73 @@ fn parse(bytes: &[u8]) -> Result<HashMap<Uuid, (u64, KeyState)>, String> {
             STATE_ERASED => KeyState::Erased,
             other => return Err(format!("slot {i}: unknown state {other}")),
         };
-        index.insert(person, (i as u64, state));
+        if !matches!(index.get(&person), Some((_, KeyState::Erased))) {
+            index.insert(person, (i as u64, state));
+        }
     }
-    Ok(index)
+    Ok((index, (body.len() / SLOT_BYTES) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("navigo-keys-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn term_retention_a_key_destroyed_by_another_process_is_seen_erased_without_a_restart() {
+        // Given two key stores over one file (two processes sharing it), both
+        // holding a person's live key
+        let d = dir("shared");
+        let (a, b) = (KeyStore::open(&d).unwrap(), KeyStore::open(&d).unwrap());
+        let (p, q) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let key = a.get_or_create(p).unwrap();
+        a.get_or_create(q).unwrap();
+        assert!(matches!(b.get(p), Some(KeyState::Live(k)) if k == key));
+        // When one destroys the key
+        assert!(a.destroy(p).unwrap());
+        // Then the other sees it erased at its next look-up, and the key is
+        // in no byte of the file
+        assert!(matches!(b.get(p), Some(KeyState::Erased)));
+        assert!(matches!(b.get(q), Some(KeyState::Live(_))));
+        let bytes = std::fs::read(d.join(KEY_STORE_FILE)).unwrap();
+        assert!(!bytes.windows(key.len()).any(|w| w == key));
+        // And a key made after it takes a new slot, seen by both and by a
+        // store opened afresh
+        let r = Uuid::from_u128(3);
+        let made = b.get_or_create(r).unwrap();
+        assert!(matches!(a.get(r), Some(KeyState::Live(k)) if k == made));
+        let c = KeyStore::open(&d).unwrap();
+        assert!(matches!(c.get(p), Some(KeyState::Erased)));
+        assert!(matches!(c.get(q), Some(KeyState::Live(_))));
+        assert!(matches!(c.get(r), Some(KeyState::Live(k)) if k == made));
+        assert!(matches!(c.get_or_create(p), Err(KeyStoreError::Erased(_))));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn term_retention_a_key_store_erased_in_place_only_still_reads_erased() {
+        // Given a file as the version before wrote an erasure: the slot
+        // overwritten in place, nothing appended
+        let d = dir("in-place");
+        let p = Uuid::from_u128(7);
+        let mut bytes = MAGIC.to_vec();
+        let mut slot = [0u8; SLOT_BYTES];
+        slot[0] = STATE_ERASED;
+        slot[16..32].copy_from_slice(p.as_bytes());
+        bytes.extend_from_slice(&slot);
+        std::fs::write(d.join(KEY_STORE_FILE), &bytes).unwrap();
+        // Then the person reads erased, and a new person's key takes slot 1
+        let s = KeyStore::open(&d).unwrap();
+        assert!(matches!(s.get(p), Some(KeyState::Erased)));
+        s.get_or_create(Uuid::from_u128(8)).unwrap();
+        let len = std::fs::metadata(d.join(KEY_STORE_FILE)).unwrap().len();
+        assert_eq!(len, (MAGIC.len() + 2 * SLOT_BYTES) as u64);
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -4,7 +4,9 @@
 //! operator (an agent) and the instant of the binary's clock. Beside a running
 //! service, the service does it (`POST /v1/commands`, `ErasePersonalData`, with
 //! an agent's token: the token's agent is the operator, the service's clock the
-//! instant). Erasing twice is erasing once.
+//! instant). Erasing twice is erasing once. The materialized projections are
+//! then rebuilt into a database of their own and the previous one's files
+//! deleted, so that none keeps the person's clear text.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::remote;
+use crate::app::admin::purge_projections;
 use crate::app::clock::SystemClock;
 use crate::app::commands::erase_person;
 use crate::app::ledger::open_clocked_ledger;
@@ -71,7 +74,11 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
         }
     };
     print(&answer)?;
+    // The projections are purged even when nothing was appended, so that
+    // erasing again finishes a purge a failure interrupted.
+    let purged = purge_projections(&mut ledger, data.data()).await;
     ledger.close().await?.close().await?;
+    purged?;
     Ok(ExitCode::SUCCESS)
 }
 

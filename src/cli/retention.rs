@@ -16,6 +16,7 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json;
+use crate::app::admin::purge_projections;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
@@ -73,6 +74,13 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
         if let Err(e) = apply_retention(&mut ledger, v, actor, now).await {
             ledger.into_store().close().await?;
             return Err(e.into());
+        }
+        if !v.due.is_empty() {
+            // Once for the run: every erased person leaves the projections.
+            if let Err(e) = purge_projections(&mut ledger, data.data()).await {
+                ledger.close().await?.close().await?;
+                return Err(e);
+            }
         }
     }
     ledger.close().await?.close().await?;

@@ -59,18 +59,45 @@ pub(crate) async fn once(st: &AppState) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    let db = p.db.clone();
+    let db = p.db();
     let after = projector::caught_up_generation(&db, today)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map(|g| g.checkpoint);
+    let since = db
+        .current()
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_or(0, |g| g.checkpoint);
     let input = {
         let mut ledger = st.ledger.lock().await;
-        read_input(&mut ledger, after).await?
+        let input = read_input(&mut ledger, after).await?;
+        match input {
+            // An erasure is purged by a rebuild, which reads the whole log.
+            Input::Tail { .. } if projector::erases_after(&input, since) => {
+                read_input(&mut ledger, None).await?
+            }
+            input => input,
+        }
     };
-    let g = tokio::task::spawn_blocking(move || projector::step(&db, &input, today))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let g = if projector::erases_after(&input, since) {
+        drop(db);
+        let data = p.data().to_owned();
+        let Input::Log(events) = input else {
+            return Err(ApiError::Internal("a purge needs the whole log".into()));
+        };
+        let (g, fresh, dir) =
+            tokio::task::spawn_blocking(move || projector::rebuild_fresh(&data, &events, today))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        p.adopt(fresh, &dir)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        g
+    } else {
+        tokio::task::spawn_blocking(move || projector::step(&db, &input, today))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
     st.metrics
         .projection_lag
         .set(gauge(head.saturating_sub(g.checkpoint)));

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use navigo_events_schema::Envelope;
+use navigo_events_schema::{Envelope, Event};
 use navigo_replay::materialize::{Generation, ProjectionDb};
 use navigo_replay::ReplayError;
 use tokio::sync::watch;
@@ -19,8 +19,10 @@ use tokio::sync::watch;
 /// at (`None` until the first catch-up).
 pub struct Projector {
     /// The database (readers read it directly; whoever holds [`Projector::writer`]
-    /// is its one writer).
-    pub db: ProjectionDb,
+    /// is its one writer), replaced whole by a purge ([`Projector::purge`]).
+    db: std::sync::RwLock<ProjectionDb>,
+    /// The data directory, whose projection directory holds the database.
+    data: std::path::PathBuf,
     /// Held by whoever writes the rows: the follower for each step, an
     /// administrative rebuild or check for its whole run, so that a catch-up
     /// never writes into a generation a rebuild is replacing, nor moves rows a
@@ -39,10 +41,35 @@ impl Projector {
         let db = ProjectionDb::open(data)?;
         let (covered, _) = watch::channel(None);
         Ok(Projector {
-            db,
+            db: std::sync::RwLock::new(db),
+            data: data.to_owned(),
             writer: Default::default(),
             covered,
         })
+    }
+
+    /// The database as it is now (a handle: a purge swaps in another, and
+    /// a handle taken before it reads the previous one until dropped).
+    pub fn db(&self) -> ProjectionDb {
+        self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// Makes `fresh`, a database [`rebuild_fresh`] wrote into `dir`, the one
+    /// readers get, and deletes every file of the previous one. The caller
+    /// holds [`Projector::writer`]. Handles taken before keep reading the
+    /// previous database, whose files are unlinked, until dropped.
+    ///
+    /// # Errors
+    /// The pointer cannot be written or the old files deleted (the next
+    /// adoption deletes them).
+    pub fn adopt(&self, fresh: ProjectionDb, dir: &Path) -> Result<(), ReplayError> {
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        navigo_replay::materialize::dir::adopt(&self.data, dir)
     }
 
     /// The generation the follower last reached.
@@ -63,6 +90,36 @@ impl Projector {
         let done = matches!(tokio::time::timeout(wait, reached).await, Ok(Ok(_)));
         done
     }
+}
+
+/// The projections on `today` rebuilt from `events` (the whole log) into a
+/// database of its own in the projection directory of `data`, for
+/// [`Projector::adopt`]: after an erasure, so that no file keeps the person's
+/// clear text (sled keeps replaced values in its segment files until it
+/// reclaims them).
+///
+/// # Errors
+/// A sled or file failure: the current database stays current.
+pub fn rebuild_fresh(
+    data: &Path,
+    events: &[Envelope],
+    today: NaiveDate,
+) -> Result<(Generation, ProjectionDb, std::path::PathBuf), ReplayError> {
+    let (fresh, dir) = ProjectionDb::open_fresh(data)?;
+    let g = fresh.rebuild(events, today, &mut |_| {})?;
+    Ok((g, fresh, dir))
+}
+
+/// Whether `input` holds an erasure of personal data after position `since`
+/// (the position the current rows cover).
+pub fn erases_after(input: &Input, since: u64) -> bool {
+    let events = match input {
+        Input::Log(events) => events,
+        Input::Tail { tail, .. } => tail,
+    };
+    events
+        .iter()
+        .any(|e| e.position > since && matches!(e.event, Event::PersonalDataErased(_)))
 }
 
 /// What a step of the follower folds, read from the store: the whole log

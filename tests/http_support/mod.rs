@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 #[path = "../cli_support/mod.rs"]
-mod cli_support;
+pub mod cli_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -34,7 +34,10 @@ pub struct StoredEvent {
     #[serde(with = "offset")]
     #[schemars(with = "DateTime<Utc>")]
     pub recorded_at: DateTime<Utc>,
-    /// Its payload, whose schema is its type's (`schemas/events/`).
+    /// Its payload, whose schema is its type's (`schemas/events/`), except
+    /// that personal data reads `{"clear": value}` when open and
+    /// `{"erased": true, "person": id}` when its key was destroyed, never the
+    /// sealed bytes.
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub data: serde_json::Value,
 }
@@ -51,7 +54,9 @@ impl From<&Envelope> for StoredEvent {
             recorded_at: e.recorded_at,
             // A payload always serialises (its types are this crate's); `null`
             // keeps the line printable if one ever did not.
-            data: e.event.data_to_value().unwrap_or(serde_json::Value::Null),
+            // Personal data opened, or marked erased (`sealed::as_view`).
+            data: crate::sealed::as_view(|| e.event.data_to_value())
+                .unwrap_or(serde_json::Value::Null),
         }
     }
 }

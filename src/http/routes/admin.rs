@@ -97,7 +97,7 @@ pub async fn check_projections(
     let writing = st.projector.writer.clone().lock_owned().await;
     follower::once(&st).await?;
     let (read, keys) = detached_read(&st, "check-projections").await?;
-    let db = st.projector.db.clone();
+    let db = st.projector.db();
     let hold_file = st.admin_hold_file.clone();
     let report = tokio::task::spawn_blocking(move || {
         let _kept = (turn, writing);
@@ -145,7 +145,7 @@ pub async fn rebuild(
     let turn = st.admin_jobs.start("rebuild")?;
     let writing = st.projector.writer.clone().lock_owned().await;
     let (read, keys) = detached_read(&st, "rebuild").await?;
-    let db = st.projector.db.clone();
+    let db = st.projector.db();
     let hold_file = st.admin_hold_file.clone();
     let (g, events, took) = tokio::task::spawn_blocking(move || {
         let _kept = (turn, writing);

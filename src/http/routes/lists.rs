@@ -109,7 +109,7 @@ pub async fn list(
     params.sort();
     let asked = lists::ask(spec, &params).map_err(list_error)?;
     caught_up(&st, position).await;
-    let db = st.projector.db.clone();
+    let db = st.projector.db();
     let page = tokio::task::spawn_blocking(move || lists::page(&db, &asked))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -193,7 +193,7 @@ async fn read_row(
         });
     }
     caught_up(st, position).await;
-    let db = st.projector.db.clone();
+    let db = st.projector.db();
     let (g, row) = tokio::task::spawn_blocking(move || {
         // The generation first: its rows cover at least its checkpoint.
         let g = db.current()?.ok_or(ReplayError::NotBuilt)?;

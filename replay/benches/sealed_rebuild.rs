@@ -1,0 +1,213 @@
+//! The cost of sealed personal data on a whole rebuild: the same log written
+//! twice, once with every personal field sealed with its person's key (as the
+//! binary's store writes it) and once with them clear, then rebuilt from each
+//! alternately in the same run: the log read from the store, the sealed
+//! fields opened (as the binary's store opens them after a read: one key
+//! look-up and one XChaCha20-Poly1305 opening per field), and every
+//! projection folded and written into a fresh projection database.
+//!
+//! `cargo bench -p navigo-replay --bench sealed_rebuild` (events:
+//! `NAVIGO_BENCH_EVENTS`, default 200 000; rounds: `NAVIGO_BENCH_ROUNDS`,
+//! default 3, the least time of each kind kept). The log is copies of one
+//! realistic history (a person, an agency subscription, seven months of
+//! debits), so about one event in thirty is a person's.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use navigo_events_schema::sealed::PersonKey;
+use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
+use navigo_ledger_core::load::read_everything;
+use navigo_replay::materialize::ProjectionDb;
+use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::SledStore;
+use navigo_testkit::*;
+use uuid::Uuid;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn key_of(person: Uuid) -> PersonKey {
+    *blake3::keyed_hash(&[7; 32], person.as_bytes()).as_bytes()
+}
+
+/// Seals every personal field of `e` (of the stream of id `stream_id`).
+fn seal(e: &mut NewEvent, stream_id: Uuid) {
+    let id = e.event_id;
+    for (person, field) in e.event.personal_fields_mut(stream_id) {
+        field.seal(person, &key_of(person), id).expect("seal");
+    }
+}
+
+/// Opens every sealed field of the log with a key store's look-up per field.
+fn open_all(events: &mut [Envelope], keys: &HashMap<Uuid, PersonKey>) -> usize {
+    let mut opened = 0;
+    for env in events {
+        let (id, stream) = (env.event_id, env.stream.id);
+        for (_, field) in env.event.personal_fields_mut(stream) {
+            if let Some(person) = field.sealed_for() {
+                field.open(person, &keys[&person], id).expect("open");
+                opened += 1;
+            }
+        }
+    }
+    opened
+}
+
+/// A store in `dir` holding the reference data and copies of one history up
+/// to about `target` events, sealed when `sealed`; the persons' keys.
+async fn generate(dir: &Path, target: u64, sealed: bool) -> (SledStore, HashMap<Uuid, PersonKey>) {
+    let _ = std::fs::remove_dir_all(dir);
+    SledStore::init(dir).expect("init");
+    let clock = Arc::new(ManualClock::new(at(d(2027, 3, 1))));
+    let store = SledStore::open(dir, Limits::default(), clock).expect("open");
+    let s = agency_contract_billed_through(d(2027, 2, 1));
+    let mut per_copy: Vec<(StreamKind, Vec<NewEvent>)> = Vec::new();
+    let mut written = 0u64;
+    for (stream, e) in &s.log {
+        match stream.kind {
+            StreamKind::Contract | StreamKind::Person => {
+                match per_copy.iter_mut().find(|(k, _)| *k == stream.kind) {
+                    Some((_, v)) => v.push(e.clone()),
+                    None => per_copy.push((stream.kind, vec![e.clone()])),
+                }
+            }
+            _ => {
+                append(&store, *stream, ExpectedVersion::Any, vec![e.clone()]).await;
+                written += 1;
+            }
+        }
+    }
+    let per: u64 = per_copy.iter().map(|(_, v)| v.len() as u64).sum();
+    let mut keys = HashMap::new();
+    let mut n: u128 = 0;
+    while written + per <= target.max(per) {
+        n += 1;
+        let person = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n);
+        let contract = Uuid::from_u128(0x0191_0000_0000_7000_8000_0000_0000_0000 | n);
+        keys.insert(person, key_of(person));
+        for (kind, template) in &per_copy {
+            let stream = match kind {
+                StreamKind::Person => StreamId::person(person),
+                _ => StreamId::contract(contract),
+            };
+            let events = template
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut e = e.clone();
+                    e.event_id = Uuid::from_u128(
+                        (n << 16) | i as u128 | (u128::from(*kind == StreamKind::Person) << 15),
+                    );
+                    match &mut e.event {
+                        Event::ContractSubscribed(x) => {
+                            x.holder = person;
+                            x.payer = person;
+                        }
+                        Event::DebitPresented(x) => x.payer = person,
+                        _ => {}
+                    }
+                    if sealed {
+                        seal(&mut e, stream.id);
+                    }
+                    e
+                })
+                .collect();
+            append(&store, stream, ExpectedVersion::Exact(0), events).await;
+        }
+        written += per;
+    }
+    (store, keys)
+}
+
+async fn append(
+    store: &SledStore,
+    stream: StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) {
+    store
+        .append(AppendRequest {
+            stream,
+            expected,
+            events,
+            idempotency_key: None,
+            recorded_at: None,
+        })
+        .await
+        .expect("append");
+}
+
+/// One whole rebuild of `store` into a fresh projection database under
+/// `dir`: (seconds, events, fields opened).
+async fn rebuild(
+    store: &SledStore,
+    keys: &HashMap<Uuid, PersonKey>,
+    dir: &Path,
+) -> (f64, usize, usize) {
+    let projections = dir.join("bench-projections");
+    let _ = std::fs::remove_dir_all(&projections);
+    let t = Instant::now();
+    let mut events = read_everything(store).await.expect("read");
+    let opened = open_all(&mut events, keys);
+    let db = ProjectionDb::open(&projections).expect("projection db");
+    db.rebuild(&events, d(2027, 2, 15), &mut |_| {})
+        .expect("rebuild");
+    let secs = t.elapsed().as_secs_f64();
+    let _ = db.close();
+    let _ = std::fs::remove_dir_all(&projections);
+    (secs, events.len(), opened)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let target = env_or("NAVIGO_BENCH_EVENTS", 200_000);
+    let rounds = env_or("NAVIGO_BENCH_ROUNDS", 3).max(1);
+    let root = std::env::temp_dir().join(format!("navigo-sealed-bench-{}", std::process::id()));
+    let (clear_dir, sealed_dir) = (root.join("clear"), root.join("sealed"));
+    let (clear, _) = generate(&clear_dir, target, false).await;
+    let (sealed, keys) = generate(&sealed_dir, target, true).await;
+    println!(
+        "load average before: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let (mut best_clear, mut best_sealed) = (f64::MAX, f64::MAX);
+    let (mut events, mut opened) = (0, 0);
+    for round in 1..=rounds {
+        let (c, n, _) = rebuild(&clear, &keys, &clear_dir).await;
+        let (s, m, o) = rebuild(&sealed, &keys, &sealed_dir).await;
+        assert_eq!(n, m, "the two logs hold the same events");
+        (events, opened) = (n, o);
+        println!(
+            "round {round}: clear {c:.2} s, sealed {s:.2} s ({:.3})",
+            s / c
+        );
+        best_clear = best_clear.min(c);
+        best_sealed = best_sealed.min(s);
+    }
+    println!(
+        "whole rebuild of {events} events ({opened} sealed fields opened), least of {rounds}: \
+         clear {best_clear:.2} s = {:.0} ev/s; sealed {best_sealed:.2} s = {:.0} ev/s; \
+         sealed / clear {:.3}",
+        events as f64 / best_clear,
+        events as f64 / best_sealed,
+        best_sealed / best_clear
+    );
+    println!(
+        "load average after: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let _ = clear.close().await;
+    let _ = sealed.close().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
