@@ -48,8 +48,8 @@ pub struct Amendment {
     pub debtor_account_changed: bool,
 }
 
-/// One debit of the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One debit of the file. Its `Debug` masks the payer's IBAN.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Debit {
     /// The end-to-end id (at most 35 characters), by which the bank reports
     /// on the debit.
@@ -72,6 +72,23 @@ pub struct Debit {
     pub debtor_bic: Option<String>,
     /// What the payer reads on their statement (at most 140 characters).
     pub remittance: String,
+}
+
+impl std::fmt::Debug for Debit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Debit")
+            .field("end_to_end_id", &self.end_to_end_id)
+            .field("amount", &self.amount)
+            .field("mandate_reference", &self.mandate_reference)
+            .field("mandate_signed_on", &self.mandate_signed_on)
+            .field("sequence", &self.sequence)
+            .field("amendment", &self.amendment)
+            .field("debtor_name", &self.debtor_name)
+            .field("debtor_iban", &crate::mask_iban(&self.debtor_iban))
+            .field("debtor_bic", &self.debtor_bic)
+            .field("remittance", &self.remittance)
+            .finish()
+    }
 }
 
 /// Everything a collection file is made of. The message id and the creation

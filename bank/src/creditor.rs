@@ -5,12 +5,24 @@ use crate::error::BuildError;
 /// The creditor of every file: its name, account, bank and SEPA creditor
 /// identifier, each checked when built (IBAN checksum and country length, BIC
 /// form, the identifier's check digits).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Creditor {
     pub(crate) name: String,
     pub(crate) iban: sepa::Iban,
     pub(crate) bic: sepa::Bic,
     pub(crate) id: sepa::CreditorId,
+}
+
+/// The account is masked: a creditor printed in a log shows no full IBAN.
+impl std::fmt::Debug for Creditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Creditor")
+            .field("name", &self.name)
+            .field("iban", &self.iban_masked())
+            .field("bic", &self.bic.as_str())
+            .field("id", &self.id.as_str())
+            .finish()
+    }
 }
 
 impl Creditor {

@@ -9,7 +9,8 @@ use crate::error::BuildError;
 use crate::summary::{cents, sha256_hex, FileSummary};
 
 /// One refund: a credit transfer from the creditor's account to the payer's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` masks the payee's IBAN.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Refund {
     /// The end-to-end id (at most 35 characters).
     pub end_to_end_id: String,
@@ -23,6 +24,19 @@ pub struct Refund {
     pub payee_bic: Option<String>,
     /// What the payee reads on their statement (at most 140 characters).
     pub remittance: String,
+}
+
+impl std::fmt::Debug for Refund {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refund")
+            .field("end_to_end_id", &self.end_to_end_id)
+            .field("amount", &self.amount)
+            .field("payee_name", &self.payee_name)
+            .field("payee_iban", &crate::mask_iban(&self.payee_iban))
+            .field("payee_bic", &self.payee_bic)
+            .field("remittance", &self.remittance)
+            .finish()
+    }
 }
 
 /// Everything a refund file is made of; the message id and the creation

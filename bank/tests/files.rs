@@ -232,3 +232,15 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn pay_method_debug_output_masks_every_iban() {
+    let input = month(3);
+    let debug = format!("{input:?}");
+    for d in &input.debits {
+        assert!(!debug.contains(&d.debtor_iban), "{debug}");
+    }
+    assert!(!debug.contains(&creditor_iban()), "{debug}");
+    let refunds = format!("{:?}", refunds(2));
+    assert!(!refunds.contains(&payer_iban(1)), "{refunds}");
+}
