@@ -776,6 +776,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("navigo-testkit", &["navigo-events-schema", "navigo-rules"]),
+    // The bank files: `Money` and `ReasonCode` of the wire types, nothing of
+    // the rules, the store or the mandates.
+    ("navigo-bank", &["navigo-events-schema"]),
     // The independent verifier is written from the documents alone: no
     // workspace crate (`independent_verifier_depends_on_no_navigo_crate`).
     ("navigo-verifier", &[]),
