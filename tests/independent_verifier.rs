@@ -176,7 +176,7 @@ fn first_export(file: &[u8], trusted: Option<&Checkpoint>) -> bool {
         let whole = frontier.size() == size
             && header["to"].as_u64()? == size
             && hash_of(header["root"].as_str()?)? == frontier.root();
-        let kept = trusted.map_or(true, |c| c.size == size && c.root == frontier.root());
+        let kept = trusted.is_none_or(|c| c.size == size && c.root == frontier.root());
         (whole && kept).then_some(())
     })()
     .is_some()

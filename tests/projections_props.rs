@@ -46,7 +46,7 @@ fn history(
 fn truncated(events: &[Envelope], q: &Query) -> Vec<Envelope> {
     events
         .iter()
-        .filter(|e| q.known_at.map_or(true, |k| e.recorded_at <= k))
+        .filter(|e| q.known_at.is_none_or(|k| e.recorded_at <= k))
         .cloned()
         .collect()
 }

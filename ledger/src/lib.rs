@@ -564,7 +564,7 @@ impl<S: EventStore> Ledger<S> {
     /// folded since the last one (never in the middle of an import batch).
     async fn snapshot_if_due(&mut self) -> Result<(), LedgerError> {
         let tail = self.world.position.saturating_sub(self.snapshot_position);
-        if tail > SNAPSHOT_TAIL_EVENTS_MAX && self.import.as_ref().map_or(true, |b| b.is_empty()) {
+        if tail > SNAPSHOT_TAIL_EVENTS_MAX && self.import.as_ref().is_none_or(|b| b.is_empty()) {
             self.write_snapshot().await?;
         }
         Ok(())

@@ -20,7 +20,7 @@ use crate::{Folded, ProjectionError, Query};
 pub fn ban_facts(events: &[&Envelope], person: Uuid) -> Vec<BanFact> {
     let mut facts = Vec::new();
     ban_facts_pass(events, |about, fact| {
-        if about.map_or(true, |p| p == person) {
+        if about.is_none_or(|p| p == person) {
             facts.push(fact);
         }
     });

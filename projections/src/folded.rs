@@ -48,7 +48,7 @@ pub fn known_events_of<'e>(
 ) -> Vec<&'e Envelope> {
     let recorded: Vec<&Envelope> = events
         .into_iter()
-        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
+        .filter(|e| known_at.is_none_or(|k| e.recorded_at <= k))
         .collect();
     let annulled: BTreeSet<Uuid> = recorded
         .iter()

@@ -84,7 +84,7 @@ pub fn audit_whole_log(
 ) -> Result<Vec<AuditEntry>, ReplayError> {
     let recorded: Vec<&Envelope> = events
         .iter()
-        .filter(|e| known_at.map_or(true, |k| e.recorded_at <= k))
+        .filter(|e| known_at.is_none_or(|k| e.recorded_at <= k))
         .collect();
     let by_event: BTreeMap<Uuid, (u64, StreamId)> = recorded
         .iter()

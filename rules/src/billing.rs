@@ -158,7 +158,7 @@ fn billing_period(c: &ContractState, m: YearMonth) -> Option<&crate::contract::s
     c.periods
         .iter()
         .rev()
-        .find(|p| p.billing_from <= m && p.billing_stops_from.map_or(true, |s| m < s))
+        .find(|p| p.billing_from <= m && p.billing_stops_from.is_none_or(|s| m < s))
 }
 
 /// The next month to debit for a contract, with its debit date, if on or before
@@ -207,7 +207,7 @@ fn next_debit(
         let revoked = c
             .revoked_spans
             .iter()
-            .any(|(from, to)| dd >= *from && to.map_or(true, |t| dd < t));
+            .any(|(from, to)| dd >= *from && to.is_none_or(|t| dd < t));
         let terms = prepared_terms(c, m).unwrap_or(c);
         let debited = !revoked
             && !c.debits.contains_key(&m)
@@ -272,7 +272,7 @@ fn next_step(
             && best
                 .as_ref()
                 .as_ref()
-                .map_or(true, |(d, s)| (date, step.rank()) < (*d, s.rank()))
+                .is_none_or(|(d, s)| (date, step.rank()) < (*d, s.rank()))
         {
             best = Some((date, step));
         }

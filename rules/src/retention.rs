@@ -171,7 +171,7 @@ impl RetentionRun {
             match end {
                 None => r.in_force = r.in_force.or(Some(c.id)),
                 Some(end) => {
-                    if r.last_end.map_or(true, |(last, _)| end > last) {
+                    if r.last_end.is_none_or(|(last, _)| end > last) {
                         r.last_end = Some((end, c.id));
                     }
                 }

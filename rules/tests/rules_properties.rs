@@ -988,7 +988,7 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
             }
             Event::ContractTerminated(_) => {
                 if let Some(p) = periods.last_mut() {
-                    if p.1.map_or(true, |x| x > e.effective_date) {
+                    if p.1.is_none_or(|x| x > e.effective_date) {
                         p.1 = Some(e.effective_date);
                     }
                 }
@@ -1019,7 +1019,7 @@ fn money_from_events(events: &[Envelope]) -> (Money, Money, Money) {
         if ended {
             for (m, amount) in months.iter_mut() {
                 let covered = periods.iter().any(|(s, e)| {
-                    *s <= m.last_day() && e.map_or(true, |e| e > m.first_day() && e > *s)
+                    *s <= m.last_day() && e.is_none_or(|e| e > m.first_day() && e > *s)
                 });
                 if !covered && !amount.is_zero() {
                     due -= *amount;
@@ -1051,10 +1051,7 @@ fn check_contract(c: &ContractState, events: &[Envelope]) {
         "contract {}: travel due {travel} is negative",
         c.id
     );
-    let in_force_a_day = c
-        .periods
-        .iter()
-        .any(|p| p.end.map_or(true, |e| e > p.start));
+    let in_force_a_day = c.periods.iter().any(|p| p.end.is_none_or(|e| e > p.start));
     if in_force_a_day {
         assert!(
             travel.is_positive(),
@@ -1072,7 +1069,7 @@ fn check_contract(c: &ContractState, events: &[Envelope]) {
             let in_window = c
                 .periods
                 .iter()
-                .any(|q| q.billing_from <= m && q.billing_stops_from.map_or(true, |s| m < s));
+                .any(|q| q.billing_from <= m && q.billing_stops_from.is_none_or(|s| m < s));
             assert!(
                 in_window,
                 "contract {}: debit for {m} outside every billing window {:?}",
@@ -1101,7 +1098,7 @@ fn check_contract(c: &ContractState, events: &[Envelope]) {
         let mut free: Vec<YearMonth> = Vec::new();
         let mut m = YearMonth::of(p.start);
         while m < last_debit {
-            let whole = p.start <= m.first_day() && p.end.map_or(true, |e| e > m.last_day());
+            let whole = p.start <= m.first_day() && p.end.is_none_or(|e| e > m.last_day());
             let debit = matches!(c.payment_at(m), Some(PaymentSetup::DirectDebit { .. }));
             let due = c.money.months.get(&m).map_or(Money::ZERO, |x| x.due);
             if whole && debit && m >= p.billing_from && due.is_zero() {

@@ -252,7 +252,7 @@ struct Order {
 impl Order {
     /// Whether a row keyed `key` (and `id`, for an edge) keeps the order.
     fn keeps(&mut self, key: &[u8], id: Option<Uuid>, from: &[u8], to: Option<&[u8]>) -> bool {
-        let in_range = key >= from && to.map_or(true, |t| key < t);
+        let in_range = key >= from && to.is_none_or(|t| key < t);
         let after = !self.started || (self.last_key.as_slice(), self.last_id) < (key, id);
         self.started = true;
         self.last_key.clear();

@@ -109,10 +109,7 @@ impl Period {
     /// day (a resumption and a suspension or termination on the same date) has no
     /// day in force and covers no month (`SUSP-MONTH-DUE`, `REF-HELD-MONTHS`).
     pub fn covers_month(&self, m: YearMonth) -> bool {
-        self.start <= m.last_day()
-            && self
-                .end
-                .map_or(true, |e| e > m.first_day() && e > self.start)
+        self.start <= m.last_day() && self.end.is_none_or(|e| e > m.first_day() && e > self.start)
     }
     /// The free month of the cycle that contains `m`: the first free month on or
     /// after `m` (`PAY-FREE-MONTH`); none for Senior.
@@ -939,7 +936,7 @@ impl ContractState {
                 });
                 self.termination = Some((date, t.reason, t.rulebook.clone()));
                 if let Some(p) = self.periods.last_mut() {
-                    if p.end.map_or(true, |e| e > date) {
+                    if p.end.is_none_or(|e| e > date) {
                         p.end = Some(date);
                     }
                     let stops = p
