@@ -340,7 +340,12 @@ pub struct Mandate {
     pub reference: String,
     /// The payer who signed it (person stream id), whose key seals the
     /// account. Absent only from a mandate recorded by version 1 of its event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "uuid_text::option"
+    )]
+    #[schemars(with = "Option<Uuid>")]
     pub payer: Option<Uuid>,
     /// The date the payer signed the mandate. Absent only from a mandate
     /// recorded before signature dates were kept (version 1 of its event).
@@ -393,6 +398,46 @@ impl Mandate {
     /// mandate's reference or another person's record still does not open.
     pub fn sealing_id(&self) -> Uuid {
         mandate_sealing_id(&self.reference)
+    }
+}
+
+/// A UUID written as its text in every format. `uuid` writes bytes to a
+/// binary format (the paged states' CBOR), which the strict decoding of a
+/// tagged enum such as [`crate::types::PaymentSetup`] (through a JSON value)
+/// cannot read back; JSON is unchanged (the same hyphenated text).
+pub(crate) mod uuid_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use uuid::Uuid;
+
+    /// Writes `id` as text.
+    pub fn serialize<S: Serializer>(id: &Uuid, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    /// Reads a UUID from its text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Uuid, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional UUID.
+    pub mod option {
+        use super::*;
+
+        /// Writes `id`, when given, as text.
+        pub fn serialize<S: Serializer>(id: &Option<Uuid>, s: S) -> Result<S::Ok, S::Error> {
+            match id {
+                Some(id) => s.collect_str(id),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads an optional UUID from its text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+            Option::<std::borrow::Cow<str>>::deserialize(d)?
+                .map(|t| t.parse().map_err(serde::de::Error::custom))
+                .transpose()
+        }
     }
 }
 
