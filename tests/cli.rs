@@ -570,7 +570,7 @@ fn cli_apply_names_the_offending_field_by_its_path_and_appends_nothing() {
         *v.pointer_mut(pointer).unwrap() = value;
         v.to_string()
     };
-    let senior = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"Subscribe","contract_id":"0196a000-0000-7000-8000-00000000000a","holder":"0196a000-0000-7000-8000-000000000001","payer":"0196a000-0000-7000-8000-000000000001","product":{"kind":"senior","zones":"2-3"},"start_date":"2026-07-01","payment":{"method":"direct_debit","debit_day":8,"mandate":{"reference":"M","account_ref":"A"}}}}"#;
+    let senior = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"Subscribe","contract_id":"0196a000-0000-7000-8000-00000000000a","holder":"0196a000-0000-7000-8000-000000000001","payer":"0196a000-0000-7000-8000-000000000001","product":{"kind":"senior","zones":"2-3"},"start_date":"2026-07-01","payment":{"method":"direct_debit","debit_day":8,"mandate":{"reference":"M","signed_on":"2026-06-20","debtor":{"iban":"FR7620041000020000000000248","holder_name":"Senior Payer"}}}}}"#;
     let cash = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"RecordCashPayment","contract_id":"0196a000-0000-7000-8000-00000000000a","amount":"12,50","means":"card"}}"#;
     let day = r#"{"request_at":"2026-07-01T09:00:00Z","actor":{"role":"agent","id":"AG-1"},"channel":"agency","command":{"type":"ChangeDebitDay","contract_id":"0196a000-nope","debit_day":8}}"#;
     let cash_with_debit_day = senior

@@ -18,14 +18,29 @@ const PERSON_B: &str = "0196a000-0000-7000-8000-000000000002";
 const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
 /// Person A's personal data, each distinctive enough to be searched for in raw
 /// bytes.
-const A_CLEAR: [&str; 5] = [
+const A_CLEAR: [&str; 8] = [
     "Zephyrine",
     "Quasimodette",
     "1961-02-03",
     "7 impasse Oubliette",
     "ATT-ZQ-4471",
+    // Her mandate's account (`PAY-METHOD`): the IBAN, its account number
+    // alone, and the holder's name the bank knows.
+    A_IBAN,
+    "27182818284",
+    "Titulaire Zephyrinette",
 ];
-const B_CLEAR: [&str; 3] = ["Barnabette", "Kestrelle", "9 rue Persistante"];
+/// Person A's IBAN, as given in her mandate.
+const A_IBAN: &str = "FR7630004447112718281828435";
+const B_CLEAR: [&str; 5] = [
+    "Barnabette",
+    "Kestrelle",
+    "9 rue Persistante",
+    B_IBAN,
+    "Titulaire Barnabettine",
+];
+/// Person B's IBAN.
+const B_IBAN: &str = "FR7630003555551618033988738";
 const KEY_STORE: &str = "personal-keys";
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -63,14 +78,23 @@ fn register(
     )
 }
 
+/// A direct-debit subscription of `person` for `person`, on their account
+/// (`A_IBAN` or `B_IBAN`, signed by their `Titulaire` name).
 fn subscribe(at: &str, contract: &str, person: &str, start: &str) -> String {
+    let (iban, holder, umr) = if person == PERSON_A {
+        (A_IBAN, A_CLEAR[7], "M-A")
+    } else {
+        (B_IBAN, B_CLEAR[4], "M-B")
+    };
+    let umr = format!("{umr}-{}", &contract[contract.len() - 4..]);
     command(
         at,
         &format!(
             "{{\"type\":\"Subscribe\",\"contract_id\":\"{contract}\",\"holder\":\"{person}\",\
              \"payer\":\"{person}\",\"product\":{{\"kind\":\"annual\",\"zones\":\"1-5\"}},\
              \"start_date\":\"{start}\",\"payment\":{{\"method\":\"direct_debit\",\"debit_day\":8,\
-             \"mandate\":{{\"reference\":\"M-{person}\",\"account_ref\":\"A-1\"}}}}}}"
+             \"mandate\":{{\"reference\":\"{umr}\",\"signed_on\":\"2027-07-01\",\
+             \"debtor\":{{\"iban\":\"{iban}\",\"holder_name\":\"{holder}\"}}}}}}}}"
         ),
     )
 }

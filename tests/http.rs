@@ -793,11 +793,19 @@ fn http_feed_follower_answers_current_state_like_the_ledger() {
             Some(&s.agent),
         );
         assert_eq!(st, 200);
-        assert_eq!(
-            serde_json::to_value(&local).expect("json"),
-            served,
-            "{contract} at {at}"
-        );
+        let local = serde_json::to_value(&local).expect("json");
+        // The local fold reads the log without the key store, so a mandate's
+        // sealed account is unreadable there; the service opens it and shows
+        // it masked. Everything else must be equal.
+        let mut served = served;
+        let debtor = "/payment/mandate/debtor";
+        if local.pointer(debtor).and_then(|d| d.get("status")) == Some(&json!("unreadable")) {
+            if let Some(d) = served.pointer_mut(debtor) {
+                assert_eq!(d["status"], "account", "{d}");
+                *d = json!({"status": "unreadable"});
+            }
+        }
+        assert_eq!(local, served, "{contract} at {at}");
     }
 }
 

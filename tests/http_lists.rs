@@ -41,7 +41,8 @@ fn payer_changed_then_annulled(s: &Server) -> &'static str {
         };
         let body = json!({"channel": "agency", "command": {"type": "ChangePayer",
             "contract_id": contract, "payer": payer,
-            "mandate": {"reference": "IDFM-NAV-2027-000000001", "account_ref": "acct-0001"}}});
+            "mandate": {"reference": "IDFM-NAV-2027-000000001", "signed_on": "2026-01-05",
+                "debtor": {"iban": "FR7630003000010000000000128", "holder_name": "B Payer"}}}});
         let (st, _) = s.post("/v1/commands", Some(&s.agent), &body.to_string());
         if st != 201 {
             continue;

@@ -154,8 +154,8 @@ async fn opened_birth_date(data: &Path, store: &SledStore, person: uuid::Uuid) -
     let mut first = store.read_stream(stream, 1..=1).await.expect("read");
     let env = &mut first[0];
     let id = env.event_id;
-    for (p, field) in env.event.personal_fields_mut(person) {
-        field.open(p, &key, id).expect("opens");
+    for (p, sealing_id, field) in env.event.personal_fields_mut(person, id) {
+        field.open(p, &key, sealing_id).expect("opens");
     }
     match &env.event {
         Event::PersonRegistered(r) => r.personal.value().expect("open").birth_date.to_string(),

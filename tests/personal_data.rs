@@ -18,6 +18,9 @@ const PERSON: &str = "0196a000-0000-7000-8000-0000000077a1";
 const REGISTERED_ONLY: &str = "0196a000-0000-7000-8000-0000000077b1";
 const CONTRACT: &str = "0196a000-0000-7000-8000-00000000077c";
 const PASSWORD: &str = "Quokka2027ok";
+/// Her IBAN (`PAY-METHOD`), normalised, and as she typed it.
+const QUOKKA_IBAN: &str = "FR7630004777773141592653531";
+const QUOKKA_IBAN_TYPED: &str = "fr76 3000 4777 7731 4159 2653 531";
 
 /// The personal data of both persons: none of it may appear in a log, a
 /// metric or standard error.
@@ -28,7 +31,10 @@ const PERSONAL: &[&str] = &[
     "impasse des Wombats",
     "QX77QUOKKA",
     "MANDAT-QUOKKA",
-    "IBAN-FR76-QUOKKA",
+    QUOKKA_IBAN,
+    QUOKKA_IBAN_TYPED,
+    // The IBAN's account number, which its masked form must not show either.
+    "314159265",
     "Wallabinette",
     "Kangourou",
     "allee des Koalas",
@@ -88,7 +94,9 @@ fn scenario() -> String {
     let subscribe = json!({"type": "Subscribe", "contract_id": CONTRACT, "holder": PERSON,
         "payer": PERSON, "product": {"kind": "annual", "zones": "1-5"}, "start_date": "2026-07-12",
         "payment": {"method": "direct_debit", "debit_day": 1,
-                    "mandate": {"reference": "MANDAT-QUOKKA", "account_ref": "IBAN-FR76-QUOKKA"}},
+                    "mandate": {"reference": "MANDAT-QUOKKA", "signed_on": "2026-07-01",
+                                "debtor": {"iban": QUOKKA_IBAN_TYPED,
+                                           "holder_name": "Zephyrine Quokkabelle"}}},
         "support": "pass"});
     let taken = register(
         "0196a000-0000-7000-8000-0000000077d1",
@@ -320,7 +328,9 @@ fn subject_export_writes_everything_held_about_the_person_and_never_a_password_h
             && types.contains(&"ContractTerminated"),
         "{types:?}"
     );
-    assert!(text.contains("IBAN-FR76-QUOKKA"));
+    // Her own IBAN in full (the access request's Decision), in the mandates.
+    assert!(text.contains(QUOKKA_IBAN), "{text}");
+    assert_eq!(v["mandates"][0]["debtor"]["iban"], QUOKKA_IBAN);
     assert!(!text.contains("Wallabinette") && !text.contains("QX77WALLABY"));
     // Never the password, its hash or a token.
     assert!(
@@ -688,7 +698,8 @@ fn logs_errors_and_metrics_never_carry_personal_data_from_any_route() {
                     "Quokkabelle",
                     "1931-02-27",
                     "impasse des Wombats",
-                    "IBAN-FR76-QUOKKA",
+                    QUOKKA_IBAN,
+                    "314159265",
                 ],
             );
         }

@@ -534,7 +534,7 @@ fn pay_cutoff_a_month_resumed_after_its_debit_was_prepared_names_the_later_debit
 fn pay_cash_refund_balance_rows_of_a_cash_contract_suspended_after_four_months_agree_with_the_totals(
 ) {
     use navigo_events_schema::command::Suspend;
-    use navigo_events_schema::types::PaymentSetup;
+    use navigo_events_schema::types::PaymentRequest;
     use navigo_events_schema::views::BalanceItem;
     // Given a cash contract subscribed at an agency on 2026-07-01 (990.00 €
     // paid for 12 months, plus the 7.60 € dossier fee),
@@ -546,7 +546,7 @@ fn pay_cash_refund_balance_rows_of_a_cash_contract_suspended_after_four_months_a
             1,
             annual_1_5(),
             d(2026, 7, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         )])
         .advance(d(2026, 10, 1));
     // when it is suspended at an agency on 2026-10-20 (July to October used),
@@ -681,7 +681,8 @@ fn zone_when_state_as_of_a_date_before_a_deferred_zone_change_lists_it_as_schedu
 #[test]
 fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_change_as_scheduled() {
     use navigo_events_schema::command::ChangeDebitDay;
-    use navigo_events_schema::types::{DebitDay, PaymentSetup};
+    use navigo_events_schema::types::DebitDay;
+    use navigo_events_schema::views::PaymentView;
     // Given a contract debited on the 8th, whose payer asks on 2026-08-03 (before
     // the 15th) for the 12th, from September (PAY-CUTOFF),
     let s = base()
@@ -705,8 +706,8 @@ fn pay_debit_day_state_carries_one_debit_day_as_of_the_date_read_and_a_later_cha
         )])
         .advance(d(2026, 10, 1));
     let events = envelopes(&s);
-    let day = |p: &Option<PaymentSetup>| match p {
-        Some(PaymentSetup::DirectDebit { debit_day, .. }) => Some(debit_day.day()),
+    let day = |p: &Option<PaymentView>| match p {
+        Some(PaymentView::DirectDebit { debit_day, .. }) => Some(debit_day.day()),
         _ => None,
     };
     // when the state is read in October, then its one debit day is the 12th,

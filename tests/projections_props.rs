@@ -158,7 +158,9 @@ fn rare_contracts() -> Vec<(NaiveDate, serde_json::Value)> {
     };
     let debit = |n: u128| {
         json!({"method": "direct_debit", "debit_day": 8,
-               "mandate": {"reference": format!("M-RARE-{n}"), "account_ref": format!("A-{n}")}})
+               "mandate": {"reference": format!("M-RARE-{n}"), "signed_on": "2025-06-01",
+                           "debtor": {"iban": "FR7630002000030000000000381",
+                                      "holder_name": format!("Rare {n}")}}})
     };
     let subscribe = |n: u128, product: serde_json::Value, payment: serde_json::Value| {
         let mut s = json!({"type": "Subscribe", "contract_id": cid(n), "holder": pid(n),

@@ -775,12 +775,7 @@ fn rebuild_equals_on_demand_when_a_holder_pays_another_contract_after_ending_the
         Command::ChangePayer(ChangePayer {
             contract_id: cid(1),
             payer: pid(2),
-            mandate: match debit(1, 2) {
-                navigo_events_schema::types::PaymentSetup::DirectDebit { mandate, .. } => {
-                    Some(mandate)
-                }
-                _ => None,
-            },
+            mandate: Some(mandate(2)),
         }),
     ))
     .expect("payer changed");
@@ -935,69 +930,63 @@ fn pay_cutoff_what_if_read_from_the_slice_equals_the_what_if_read_from_the_whole
     let contracts: Vec<uuid::Uuid> = world.contracts.keys().copied().collect();
     let persons: Vec<uuid::Uuid> = world.persons.keys().copied().collect();
     assert!(contracts.len() > 10);
-    let batches = |c: uuid::Uuid,
-                   other: uuid::Uuid|
-     -> Vec<Vec<navigo_events_schema::CommandEnvelope>> {
-        let on_contract = |date, channel, command| vec![on(date, channel, command)];
-        vec![
-            on_contract(
-                d(2025, 3, 10),
-                Channel::Agency,
-                Command::Suspend(Suspend {
-                    contract_id: c,
-                    effective_date: None,
-                    planned_resumption: Some(d(2025, 9, 1)),
-                }),
-            ),
-            on_contract(
-                d(2025, 8, 5),
-                Channel::Agency,
-                Command::ChangeZones(ChangeZones {
-                    contract_id: c,
-                    zones: zones("1-5"),
-                    effective_date: None,
-                }),
-            ),
-            on_contract(
-                d(2025, 2, 10),
-                Channel::Agency,
-                Command::TerminateByPayer(ContractRef { contract_id: c }),
-            ),
-            on_contract(
-                d(2025, 5, 20),
-                Channel::Agency,
-                Command::RecordDebitRejected(RecordDebitRejected {
-                    contract_id: c,
-                    month: "2025-05".parse().expect("month"),
-                    reason_code: "AM04".parse().expect("code"),
-                }),
-            ),
-            on_contract(
-                d(2024, 11, 5),
-                Channel::Agency,
-                Command::ChangePayer(ChangePayer {
-                    contract_id: c,
-                    payer: other,
-                    mandate: match debit(1, 777) {
-                        navigo_events_schema::types::PaymentSetup::DirectDebit {
-                            mandate, ..
-                        } => Some(mandate),
-                        navigo_events_schema::types::PaymentSetup::Cash => None,
-                    },
-                }),
-            ),
-            on_contract(
-                d(2025, 4, 2),
-                Channel::Agency,
-                Command::EstablishFraud(EstablishFraud {
-                    contract_id: c,
-                    kind: navigo_events_schema::event::FraudKind::Usage,
-                    fraudster: world.contracts[&c].holder,
-                    accomplices: vec![other],
-                }),
-            ),
-        ]
-    };
+    let batches =
+        |c: uuid::Uuid, other: uuid::Uuid| -> Vec<Vec<navigo_events_schema::CommandEnvelope>> {
+            let on_contract = |date, channel, command| vec![on(date, channel, command)];
+            vec![
+                on_contract(
+                    d(2025, 3, 10),
+                    Channel::Agency,
+                    Command::Suspend(Suspend {
+                        contract_id: c,
+                        effective_date: None,
+                        planned_resumption: Some(d(2025, 9, 1)),
+                    }),
+                ),
+                on_contract(
+                    d(2025, 8, 5),
+                    Channel::Agency,
+                    Command::ChangeZones(ChangeZones {
+                        contract_id: c,
+                        zones: zones("1-5"),
+                        effective_date: None,
+                    }),
+                ),
+                on_contract(
+                    d(2025, 2, 10),
+                    Channel::Agency,
+                    Command::TerminateByPayer(ContractRef { contract_id: c }),
+                ),
+                on_contract(
+                    d(2025, 5, 20),
+                    Channel::Agency,
+                    Command::RecordDebitRejected(RecordDebitRejected {
+                        contract_id: c,
+                        month: "2025-05".parse().expect("month"),
+                        reason_code: "AM04".parse().expect("code"),
+                    }),
+                ),
+                on_contract(
+                    d(2024, 11, 5),
+                    Channel::Agency,
+                    Command::ChangePayer(ChangePayer {
+                        contract_id: c,
+                        payer: other,
+                        mandate: Some(mandate(777)),
+                    }),
+                ),
+                on_contract(
+                    d(2025, 4, 2),
+                    Channel::Agency,
+                    Command::EstablishFraud(EstablishFraud {
+                        contract_id: c,
+                        kind: navigo_events_schema::event::FraudKind::Usage,
+                        fraudster: world.contracts[&c].holder,
+                        accomplices: vec![other],
+                    }),
+                ),
+            ]
+        };
     let (mut compared, mut accepted, mut refused) = (0, 0, 0);
     for (i, c) in contracts.iter().enumerate().step_by(3) {
         let other = persons[(i * 7 + 3) % persons.len()];

@@ -77,8 +77,8 @@ fn append(seal: bool, key: &[u8; 32]) -> (Duration, Vec<Vec<u8>>) {
     for (i, (stream, mut e)) in events.into_iter().enumerate() {
         if seal {
             let id = e.event_id;
-            for (person, field) in e.event.personal_fields_mut(stream.id) {
-                field.seal(person, key, id).expect("seal");
+            for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, id) {
+                field.seal(person, key, sealing_id).expect("seal");
             }
         }
         let (record, _) = encode_record(&assigned(stream, i as u128), &e).expect("encode");
@@ -94,8 +94,8 @@ fn rebuild(records: &[Vec<u8>], open: bool, key: &[u8; 32]) -> Duration {
         let mut env = decode_record(r).expect("decode");
         if open {
             let (stream, id) = (env.stream, env.event_id);
-            for (person, field) in env.event.personal_fields_mut(stream.id) {
-                field.open(person, key, id).expect("open");
+            for (person, sealing_id, field) in env.event.personal_fields_mut(stream.id, id) {
+                field.open(person, key, sealing_id).expect("open");
             }
         }
         black_box(&env);

@@ -15,8 +15,8 @@ use crate::event::{
 };
 use crate::strict::{self, FieldError, TaggedEnum};
 use crate::types::{
-    ActivityDeclaration, Actor, Address, Channel, ClientNumber, DebitDay, Mandate, Money,
-    PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
+    ActivityDeclaration, Actor, Address, Channel, ClientNumber, DebitDay, MandateInput, Money,
+    PaymentRequest, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
 };
 
 /// A command with its request context.
@@ -427,7 +427,7 @@ pub struct Subscribe {
     /// Start date.
     pub start_date: NaiveDate,
     /// Payment method.
-    pub payment: PaymentSetup,
+    pub payment: PaymentRequest,
     /// Financed by a third-party payer.
     #[serde(default)]
     pub third_party_payer: bool,
@@ -474,7 +474,7 @@ pub struct ChangePayer {
     pub payer: Uuid,
     /// The new payer's mandate (direct debit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mandate: Option<Mandate>,
+    pub mandate: Option<MandateInput>,
 }
 
 /// Change the mandate or bank account.
@@ -484,7 +484,7 @@ pub struct ChangeMandate {
     /// The contract.
     pub contract_id: Uuid,
     /// The new mandate.
-    pub mandate: Mandate,
+    pub mandate: MandateInput,
 }
 
 /// Switch between direct debit and cash.
@@ -494,7 +494,7 @@ pub struct SwitchPaymentMethod {
     /// The contract.
     pub contract_id: Uuid,
     /// The new method.
-    pub to: PaymentSetup,
+    pub to: PaymentRequest,
 }
 
 /// Record a debit presented (import).
@@ -581,7 +581,7 @@ pub struct Resume {
     pub effective_date: Option<NaiveDate>,
     /// A new payment method from the resumption (`PAY-SWITCH-TO-DEBIT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment: Option<PaymentSetup>,
+    pub payment: Option<PaymentRequest>,
 }
 
 /// Change zones.

@@ -983,20 +983,28 @@ events! {
     RefundClaimFiled = 1,
     /// See [`RefundClaimDecided`].
     RefundClaimDecided = 1,
-    /// See [`ContractSubscribed`].
-    ContractSubscribed = 1,
+    /// See [`ContractSubscribed`]. Version 2 records a mandate with its signature date and
+    /// its debtor account sealed with the payer's key; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    ContractSubscribed = 2,
     /// See [`FirstPaymentCollected`].
     FirstPaymentCollected = 1,
     /// See [`DebitDayChanged`].
     DebitDayChanged = 1,
-    /// See [`PayerChanged`].
-    PayerChanged = 1,
-    /// See [`MandateChanged`].
-    MandateChanged = 1,
+    /// See [`PayerChanged`]. Version 2 records a mandate with its signature date and
+    /// its debtor account sealed with the payer's key; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    PayerChanged = 2,
+    /// See [`MandateChanged`]. Version 2 records a mandate with its signature date and
+    /// its debtor account sealed with the payer's key; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    MandateChanged = 2,
     /// See [`MandateRevoked`].
     MandateRevoked = 1,
-    /// See [`PaymentMethodSwitched`].
-    PaymentMethodSwitched = 1,
+    /// See [`PaymentMethodSwitched`]. Version 2 records a mandate with its signature date and
+    /// its debtor account sealed with the payer's key; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    PaymentMethodSwitched = 2,
     /// See [`DebitPresented`]. Version 2 added `due` (the part owed); version 1
     /// is upcast on load (see [`crate::upcast`]).
     DebitPresented = 2,
@@ -1017,8 +1025,10 @@ events! {
     /// `prepared_debits_refunded`; version 1 is upcast on load with the
     /// envelope's effective date (see [`crate::upcast`]).
     ContractSuspended = 2,
-    /// See [`ContractResumed`].
-    ContractResumed = 1,
+    /// See [`ContractResumed`]. Version 2 records a mandate with its signature date and
+    /// its debtor account sealed with the payer's key; version 1 is upcast on load
+    /// (see [`crate::upcast`]).
+    ContractResumed = 2,
     /// See [`ZonesChanged`].
     ZonesChanged = 1,
     /// See [`LossDeclared`]. Version 2 split the support from the kind; version 1
@@ -1067,15 +1077,43 @@ impl Event {
     /// seals it, for an event of the stream whose id is `stream_id` (the
     /// person, for a person's event): the store seals them before writing and
     /// opens them after reading, in one place.
-    pub fn personal_fields_mut(&mut self, stream_id: Uuid) -> Vec<(Uuid, &mut dyn SealedField)> {
+    ///
+    /// Each field comes as `(person, sealing id, field)`: the sealing id is
+    /// bound into the ciphertext with the person, the event's id `event_id`
+    /// for a person's fields, the mandate's own id for a mandate's account
+    /// ([`crate::mandate::Mandate::sealing_id`]: the rules carry an unchanged
+    /// mandate into later events). A legacy mandate, which names no payer, has
+    /// no field to seal: it stays the clear value it was.
+    pub fn personal_fields_mut(
+        &mut self,
+        stream_id: Uuid,
+        event_id: Uuid,
+    ) -> Vec<(Uuid, Uuid, &mut dyn SealedField)> {
         let person = stream_id;
-        match self {
-            Event::PersonRegistered(r) => vec![(person, &mut r.personal as &mut dyn SealedField)],
-            Event::AddressChanged(a) => vec![(person, &mut a.address as &mut dyn SealedField)],
-            Event::WorkStudyPlaceDeclared(w) => {
-                vec![(person, &mut w.place as &mut dyn SealedField)]
+        let mandate = match self {
+            Event::PersonRegistered(r) => {
+                return vec![(person, event_id, &mut r.personal as &mut dyn SealedField)]
             }
-            _ => Vec::new(),
+            Event::AddressChanged(a) => {
+                return vec![(person, event_id, &mut a.address as &mut dyn SealedField)]
+            }
+            Event::WorkStudyPlaceDeclared(w) => {
+                return vec![(person, event_id, &mut w.place as &mut dyn SealedField)]
+            }
+            Event::ContractSubscribed(s) => s.payment.mandate_mut(),
+            Event::PayerChanged(p) => p.mandate.as_mut(),
+            Event::MandateChanged(m) => Some(&mut m.mandate),
+            Event::PaymentMethodSwitched(s) => s.to.mandate_mut(),
+            Event::ContractResumed(r) => r.payment.mandate_mut(),
+            _ => None,
+        };
+        let Some(m) = mandate else {
+            return Vec::new();
+        };
+        let id = m.sealing_id();
+        match m.debtor.sealed_for().or(m.payer) {
+            Some(payer) => vec![(payer, id, &mut m.debtor as &mut dyn SealedField)],
+            None => Vec::new(),
         }
     }
 

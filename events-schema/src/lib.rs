@@ -12,6 +12,7 @@ pub mod command;
 pub mod envelope;
 mod error;
 pub mod event;
+pub mod mandate;
 pub mod rule;
 mod schemas;
 pub mod sealed;

@@ -283,6 +283,8 @@ impl<T> fmt::Debug for Sealed<T> {
 #[schemars(rename = "SealedForm")]
 struct SealedForm {
     /// The person whose key seals the value.
+    #[serde(with = "crate::mandate::uuid_text")]
+    #[schemars(with = "Uuid")]
     key: Uuid,
     /// The nonce, base64 (24 bytes).
     nonce: String,

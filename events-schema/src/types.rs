@@ -605,19 +605,10 @@ impl JsonSchema for DebitDay {
     }
 }
 
-/// A SEPA mandate: the unique mandate reference and an opaque reference of the
-/// debtor account. The IBAN itself is not stored in the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Mandate {
-    /// Unique mandate reference (UMR).
-    pub reference: String,
-    /// Opaque reference of the debtor's current account (never the IBAN).
-    pub account_ref: String,
-}
+pub use crate::mandate::{Mandate, MandateInput};
 
-/// How a contract is paid (`PAY-METHOD`, CGVU-2026 §4.5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+/// How a contract is paid (`PAY-METHOD`, CGVU-2026 §4.5), as events record it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentSetup {
     /// Monthly SEPA direct debit.
@@ -675,6 +666,97 @@ impl PaymentSetup {
     /// True for direct debit.
     pub fn is_direct_debit(&self) -> bool {
         matches!(self, PaymentSetup::DirectDebit { .. })
+    }
+
+    /// The mandate of a direct debit.
+    pub fn mandate(&self) -> Option<&Mandate> {
+        match self {
+            PaymentSetup::DirectDebit { mandate, .. } => Some(mandate),
+            PaymentSetup::Cash => None,
+        }
+    }
+
+    /// The mandate of a direct debit, to seal or open its account.
+    pub fn mandate_mut(&mut self) -> Option<&mut Mandate> {
+        match self {
+            PaymentSetup::DirectDebit { mandate, .. } => Some(mandate),
+            PaymentSetup::Cash => None,
+        }
+    }
+}
+
+/// How a contract is to be paid, as a command asks it (`PAY-METHOD`): a direct
+/// debit gives its mandate with the debtor's account in clear, validated
+/// ([`MandateInput`]); the rules record it as a [`PaymentSetup`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentRequest {
+    /// Monthly SEPA direct debit.
+    DirectDebit {
+        /// Day of the month the debit is taken.
+        debit_day: DebitDay,
+        /// The mandate signed by the payer.
+        mandate: MandateInput,
+    },
+    /// Annual payment in one go (au comptant).
+    Cash,
+}
+
+/// The externally tagged mirror that decodes [`PaymentRequest`], as
+/// [`PaymentSetupByMethod`] does [`PaymentSetup`].
+#[derive(Deserialize)]
+#[serde(
+    remote = "PaymentRequest",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+enum PaymentRequestByMethod {
+    DirectDebit {
+        debit_day: DebitDay,
+        mandate: MandateInput,
+    },
+    Cash {},
+}
+
+impl TaggedEnum for PaymentRequest {
+    const TAG: &'static str = "method";
+    fn from_external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PaymentRequestByMethod::deserialize(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        strict::deserialize_tagged(d)
+    }
+}
+
+impl PaymentRequest {
+    /// True for direct debit.
+    pub fn is_direct_debit(&self) -> bool {
+        matches!(self, PaymentRequest::DirectDebit { .. })
+    }
+
+    /// The payment the rules record for `payer`: a direct debit's account
+    /// still clear, to be sealed by the store with the payer's key.
+    pub fn to_setup(&self, payer: uuid::Uuid) -> PaymentSetup {
+        match self {
+            PaymentRequest::DirectDebit { debit_day, mandate } => PaymentSetup::DirectDebit {
+                debit_day: *debit_day,
+                mandate: mandate.to_mandate(payer),
+            },
+            PaymentRequest::Cash => PaymentSetup::Cash,
+        }
+    }
+}
+
+impl fmt::Display for PaymentRequest {
+    /// The method's wire value: `direct_debit` or `cash`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PaymentRequest::DirectDebit { .. } => "direct_debit",
+            PaymentRequest::Cash => "cash",
+        })
     }
 }
 

@@ -30,6 +30,17 @@
 //!   moved the personal fields into a sealed field (`crate::sealed`). A v1 record
 //!   holds them in clear: it is read as a clear legacy value (`{"clear": ...}`),
 //!   which no key opens and no erasure can unwrite.
+//! - `ContractSubscribed`, `PayerChanged`, `MandateChanged`,
+//!   `PaymentMethodSwitched` and `ContractResumed` v1 → v2 changed the mandate
+//!   they carry: v1 recorded `{"reference", "account_ref"}` (an opaque account
+//!   reference, never an IBAN); v2 records the payer who signed it, the
+//!   signature date and the debtor's account sealed with the payer's key
+//!   (`crate::mandate`). A v1 mandate is read as a legacy one
+//!   ([`Mandate::legacy`]): its reference, no payer, no signature date, and its
+//!   account reference as a clear legacy value. Decision: the views show such a
+//!   mandate without a signature date and with its account reference
+//!   (`DebtorView::Legacy`), and the bank files cannot be built from it until a
+//!   new mandate is recorded (`ChangeMandate`), since no IBAN is known.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -43,6 +54,7 @@ use crate::event::{
     CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
     DebitPresented, LossDeclared, LossKind, PaymentMeans, SuspensionCause, TerminationReason,
 };
+use crate::mandate::Mandate;
 use crate::sealed::Sealed;
 use crate::types::{Address, Channel, ClientNumber, Money, PlaceKind, Support, YearMonth};
 
@@ -226,13 +238,70 @@ pub struct WorkStudyPlaceDeclaredV1 {
     pub proof_ref: String,
 }
 
+/// The events whose version 1 carried a version 1 mandate, with the path of
+/// that mandate in their payload and the published version 1 schema (frozen:
+/// no Rust type keeps the version 1 mandate, and a published schema does not
+/// change).
+const MANDATE_V1_EVENTS: [(&str, &[&str], &str); 5] = [
+    (
+        "ContractSubscribed",
+        &["payment", "mandate"],
+        include_str!("../schemas/events/ContractSubscribed.v1.json"),
+    ),
+    (
+        "PayerChanged",
+        &["mandate"],
+        include_str!("../schemas/events/PayerChanged.v1.json"),
+    ),
+    (
+        "MandateChanged",
+        &["mandate"],
+        include_str!("../schemas/events/MandateChanged.v1.json"),
+    ),
+    (
+        "PaymentMethodSwitched",
+        &["to", "mandate"],
+        include_str!("../schemas/events/PaymentMethodSwitched.v1.json"),
+    ),
+    (
+        "ContractResumed",
+        &["payment", "mandate"],
+        include_str!("../schemas/events/ContractResumed.v1.json"),
+    ),
+];
+
+/// A version 1 mandate, `{"reference", "account_ref"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MandateV1 {
+    reference: String,
+    account_ref: String,
+}
+
+/// Replaces the version 1 mandate at `path` in `value`, when there is one (a
+/// cash payment has none), by the legacy mandate it reads as.
+fn upcast_mandate_v1(mut value: Value, path: &[&str]) -> Result<Value, serde_json::Error> {
+    let mut at = &mut value;
+    for key in path {
+        match at.get_mut(*key) {
+            Some(inner) => at = inner,
+            None => return Ok(value),
+        }
+    }
+    if !at.is_null() {
+        let v1: MandateV1 = serde_json::from_value(at.take())?;
+        *at = serde_json::to_value(Mandate::legacy(v1.reference, v1.account_ref))?;
+    }
+    Ok(value)
+}
+
 /// The wire value of `TerminationReason::SuspensionOver12Months` in
 /// `ContractTerminated` version 1.
 pub const SUSPENSION_OVER_12_MONTHS_V1: &str = "suspension_over12_months";
 
 /// Schemas of the versions older than the current ones: (type, version, schema).
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
-    vec![
+    let mut out = vec![
         ("LossDeclared", 1, schemars::schema_for!(LossDeclaredV1)),
         ("DebitPresented", 1, schemars::schema_for!(DebitPresentedV1)),
         (
@@ -257,7 +326,13 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             1,
             schemars::schema_for!(WorkStudyPlaceDeclaredV1),
         ),
-    ]
+    ];
+    for (name, _, published) in MANDATE_V1_EVENTS {
+        if let Ok(schema) = serde_json::from_str::<schemars::Schema>(published) {
+            out.push((name, 1, schema));
+        }
+    }
+    out
 }
 
 /// `ContractTerminated` version 1: version 2 with the old spelling of the
@@ -312,6 +387,11 @@ fn upcast_one(
         type_name: format!("{type_name} v{from}"),
         source,
     };
+    if from == 1 {
+        if let Some((_, path, _)) = MANDATE_V1_EVENTS.iter().find(|(t, _, _)| *t == type_name) {
+            return upcast_mandate_v1(value, path).map_err(payload_err);
+        }
+    }
     match (type_name, from) {
         ("PersonRegistered", 1) => {
             let v1: PersonRegisteredV1 = serde_json::from_value(value).map_err(payload_err)?;
@@ -532,6 +612,51 @@ mod tests {
         assert_eq!(t.reason, TerminationReason::Unpaid);
         // And the current version refuses the old spelling: it was never written.
         assert!(decode_event("ContractTerminated", 2, v1).is_err());
+    }
+
+    #[test]
+    fn term_retention_version_1_mandates_are_read_as_clear_legacy_mandates() {
+        // Given version 1 events carrying a version 1 mandate
+        let mandate = r#"{"reference":"UMR-1","account_ref":"acct-7"}"#;
+        let payer = "0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c02";
+        let changed = format!(r#"{{"mandate":{mandate},"effective_from_month":"2026-12"}}"#);
+        let payer_changed = format!(
+            r#"{{"payer":"{payer}","mandate":{mandate},"effective_from_month":"2026-12"}}"#
+        );
+        let switched = format!(
+            r#"{{"to":{{"method":"direct_debit","debit_day":8,"mandate":{mandate}}},
+                "effective_from_month":"2026-12"}}"#
+        );
+        let cash =
+            r#"{"to":{"method":"cash"},"effective_from_month":"2026-12","amount_due":"1.00"}"#;
+        // When decoded, then each is the legacy mandate: its reference, no
+        // payer, no signature date, the account reference in clear
+        let legacy = Mandate::legacy("UMR-1".into(), "acct-7".into());
+        let Event::MandateChanged(m) = decode_event("MandateChanged", 1, &changed).unwrap() else {
+            panic!("a mandate change")
+        };
+        assert_eq!(m.mandate, legacy);
+        assert!(m.mandate.account().is_none() && m.mandate.debtor.sealed_for().is_none());
+        let Event::PayerChanged(p) = decode_event("PayerChanged", 1, &payer_changed).unwrap()
+        else {
+            panic!("a payer change")
+        };
+        assert_eq!(p.mandate, Some(legacy.clone()));
+        let Event::PaymentMethodSwitched(s) =
+            decode_event("PaymentMethodSwitched", 1, &switched).unwrap()
+        else {
+            panic!("a switch")
+        };
+        assert_eq!(s.to.mandate(), Some(&legacy));
+        // (a switch to cash has no mandate to upcast)
+        assert!(decode_event("PaymentMethodSwitched", 1, cash).is_ok());
+        // And a legacy mandate has no field to seal: it stays as it was read
+        let mut e = Event::MandateChanged(m);
+        assert!(e
+            .personal_fields_mut(uuid::Uuid::nil(), uuid::Uuid::nil())
+            .is_empty());
+        // And version 2 refuses a version 1 mandate: it was never written so
+        assert!(decode_event("MandateChanged", 2, &changed).is_err());
     }
 
     #[test]

@@ -22,7 +22,8 @@ use crate::event::{
     ChargeLine, FeeKind, OperationDecision, RefundMethod, RefundReason, SuspensionCause,
     TerminationReason,
 };
-use crate::types::{Channel, PaymentSetup, Product, Support};
+use crate::mandate::MandateView;
+use crate::types::{Channel, DebitDay, PaymentSetup, Product, Support};
 use crate::{Money, RuleId, YearMonth};
 
 mod accounts;
@@ -488,7 +489,35 @@ pub struct PaymentFrom {
     /// First month debited (or paid) this way.
     pub from_month: YearMonth,
     /// The method, with the debit day and the mandate in force from that month.
-    pub payment: PaymentSetup,
+    pub payment: PaymentView,
+}
+
+/// A payment method as a view shows it (`PAY-METHOD`): a direct debit's
+/// mandate with its IBAN masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentView {
+    /// Monthly SEPA direct debit.
+    DirectDebit {
+        /// Day of the month the debit is taken.
+        debit_day: DebitDay,
+        /// The mandate, its IBAN masked.
+        mandate: MandateView,
+    },
+    /// Annual payment in one go (au comptant).
+    Cash,
+}
+
+impl From<&PaymentSetup> for PaymentView {
+    fn from(p: &PaymentSetup) -> PaymentView {
+        match p {
+            PaymentSetup::DirectDebit { debit_day, mandate } => PaymentView::DirectDebit {
+                debit_day: *debit_day,
+                mandate: MandateView::from(mandate),
+            },
+            PaymentSetup::Cash => PaymentView::Cash,
+        }
+    }
 }
 
 /// The payer from a month on.
@@ -542,8 +571,8 @@ pub struct ContractStateView {
     pub products: Vec<ProductFrom>,
     /// The payment method for the month of the date read, with the debit day and
     /// the mandate in force for that month (`PAY-DEBIT-DAY`): the one debit day
-    /// of the view.
-    pub payment: Option<PaymentSetup>,
+    /// of the view. The mandate's IBAN is masked.
+    pub payment: Option<PaymentView>,
     /// The payer for that month.
     pub payer: Uuid,
     /// The active support.
@@ -708,7 +737,33 @@ pub struct SubjectExport {
     pub refunds: PersonRefunds,
     /// Their personal-space account, if any.
     pub account: Option<SubjectAccount>,
+    /// The mandates they signed as payer, with their accounts in full.
+    pub mandates: Vec<SubjectMandate>,
     /// Every event of the person's stream and of those contracts, decoded, in
-    /// log order.
+    /// log order (their sealed fields as stored: the clear values are in
+    /// `identity` and `mandates`).
     pub events: Vec<StoredEvent>,
+}
+
+/// A mandate the person signed, in an access request.
+///
+/// Decision: the access request shows the IBAN in full, unlike every view,
+/// since it is the person's own data (GDPR art. 15: a copy of the personal
+/// data); the file is written readable by its owner only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectMandate {
+    /// The contract debited under it.
+    pub contract: Uuid,
+    /// First month debited under it.
+    pub from_month: YearMonth,
+    /// Unique mandate reference (UMR).
+    pub reference: String,
+    /// Signature date; absent for a mandate recorded before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_on: Option<NaiveDate>,
+    /// The debtor's account in full: absent for a legacy mandate or once
+    /// unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debtor: Option<crate::mandate::DebtorAccount>,
 }

@@ -191,10 +191,11 @@ fn sub_senior_product_given_zones_is_refused_not_read_as_plain_senior() {
 fn pay_method_cash_given_a_debit_day_and_a_mandate_is_refused() {
     // Given a cash payment that also carries a direct debit's fields
     let mut v = example("Subscribe.json");
+    let mandate = example("Subscribe.json")["command"]["payment"]["mandate"].clone();
     v["command"]["payment"] = json!({
         "method": "cash",
         "debit_day": 8,
-        "mandate": {"reference": "M", "account_ref": "A"}
+        "mandate": mandate
     });
     // Then it is refused, naming the first of them
     let (field, message) = refused_field(&v);
@@ -204,10 +205,85 @@ fn pay_method_cash_given_a_debit_day_and_a_mandate_is_refused() {
         "{message}"
     );
     // And the mandate alone is refused too
-    v["command"]["payment"] =
-        json!({"method": "cash", "mandate": {"reference": "M", "account_ref": "A"}});
+    v["command"]["payment"] = json!({"method": "cash", "mandate": mandate});
     let (field, _) = refused_field(&v);
     assert_eq!(field.as_deref(), Some("command.payment.mandate"));
+}
+
+#[test]
+fn pay_method_a_bad_mandate_is_refused_naming_its_field_and_never_repeating_the_iban() {
+    let at = |pointer: &str, value: Value| with(example("Subscribe.json"), pointer, value);
+    let iban = "/command/payment/mandate/debtor/iban";
+    for (what, v, field) in [
+        // A wrong checksum (the last digit of a valid IBAN changed).
+        (
+            "checksum",
+            at(iban, json!("FR7630006000011234567890188")),
+            "command.payment.mandate.debtor.iban",
+        ),
+        // Too short for France.
+        (
+            "length",
+            at(iban, json!("FR763000600001123456789018")),
+            "command.payment.mandate.debtor.iban",
+        ),
+        // A valid IBAN of a country outside SEPA (Brazil).
+        (
+            "country",
+            at(iban, json!("BR1800360305000010009795493C1")),
+            "command.payment.mandate.debtor.iban",
+        ),
+        (
+            "BIC",
+            at("/command/payment/mandate/debtor/bic", json!("BNPA")),
+            "command.payment.mandate.debtor.bic",
+        ),
+        (
+            "holder's name",
+            at("/command/payment/mandate/debtor/holder_name", json!("  ")),
+            "command.payment.mandate.debtor.holder_name",
+        ),
+        (
+            "reference",
+            at("/command/payment/mandate/reference", json!("M".repeat(36))),
+            "command.payment.mandate.reference",
+        ),
+        (
+            "signature date",
+            without(
+                example("Subscribe.json"),
+                "/command/payment/mandate/signed_on",
+            ),
+            "command.payment.mandate.signed_on",
+        ),
+        // The version 1 mandate's opaque reference is no longer taken.
+        (
+            "legacy account reference",
+            {
+                let mut v = example("Subscribe.json");
+                v["command"]["payment"]["mandate"]["account_ref"] = json!("acct-1");
+                v
+            },
+            "command.payment.mandate.account_ref",
+        ),
+    ] {
+        let (got, message) = refused_field(&v);
+        assert_eq!(got.as_deref(), Some(field), "{what}: {message}");
+        assert!(
+            !message.contains("0006000011234") && !message.contains("000010009795"),
+            "{what}: {message}"
+        );
+    }
+    // And a valid IBAN as a person types it is normalised.
+    let v = at(iban, json!("fr76 3000 6000 0112 3456 7890 189"));
+    let c = decode(&v).expect("a valid IBAN");
+    let navigo_events_schema::Command::Subscribe(s) = c.command else {
+        panic!("a subscription")
+    };
+    let navigo_events_schema::types::PaymentRequest::DirectDebit { mandate, .. } = s.payment else {
+        panic!("a direct debit")
+    };
+    assert_eq!(mandate.debtor.iban.as_str(), "FR7630006000011234567890189");
 }
 
 #[test]

@@ -19,6 +19,12 @@ const RULES_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/RULES.
 /// Wire values RULES.md does not spell, by group, with the reason.
 const NOT_IN_RULES: &[(&str, &[&str])] = &[
     (
+        "The status of a mandate's debtor account in the views (`DebtorView`): a \
+         version 1 mandate's opaque reference, or an account sealed whose payer was \
+         erased; RULES.md names the mandate (PAY-METHOD), not how a view shows it",
+        &["legacy", "unreadable"],
+    ),
+    (
         "Command types: the request formats of the ledger, named like the event \
          types (PascalCase); RULES.md states the rules they are judged by, by rule id",
         &[

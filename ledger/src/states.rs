@@ -69,8 +69,10 @@ pub const STATES_SPACE: &str = "world-states";
 /// dates (`w` entries): a binary of an earlier version would change states
 /// without writing their dates, so it must not read (nor keep writing) a
 /// space of version 4, and an older space is rebuilt. Version 5 added the
-/// person's last event date (`TERM-RETENTION`).
-pub const STATE_SCHEMA_VERSION: u32 = 5;
+/// person's last event date (`TERM-RETENTION`). Version 6 changed the
+/// mandates a contract holds (signature date, sealed debtor account) and
+/// added the mandate of the last debit presented.
+pub const STATE_SCHEMA_VERSION: u32 = 6;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default: enough for a ledger of about 30,000

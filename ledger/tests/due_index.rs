@@ -160,7 +160,7 @@ async fn payer_change(
                 Command::ChangePayer(ChangePayer {
                     contract_id: c.id,
                     payer: payer.id,
-                    mandate: c.mandates.last().map(|(_, m)| m.clone()),
+                    mandate: c.mandates.last().and_then(|(_, m)| m.to_input()),
                 }),
             ))
         })

@@ -113,7 +113,7 @@ fn slice_judging_equals_whole_world_judging_for_every_command_kind_of_a_generate
                 c.current_status() == navigo_rules::contract::state::Status::Active
                     && !c.mandates.is_empty()
             })
-            .map(|c| (c.id, c.mandates.last().map(|(_, m)| m.clone())))
+            .map(|c| (c.id, c.mandates.last().and_then(|(_, m)| m.to_input())))
             .next()
             .expect("a contract in force");
 

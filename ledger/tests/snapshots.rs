@@ -106,7 +106,7 @@ fn payer_change(world: &World, nth: usize, at: DateTime<Utc>) -> Option<CommandE
         command: Command::ChangePayer(navigo_events_schema::command::ChangePayer {
             contract_id: c.id,
             payer: payer.id,
-            mandate: c.mandates.last().map(|(_, m)| m.clone()),
+            mandate: c.mandates.last().and_then(|(_, m)| m.to_input()),
         }),
     })
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::types::{PaymentSetup, Product};
 use navigo_events_schema::views::{
-    ContractStateView, FreeMonthCycle, PayerFrom, PaymentFrom, ProductFrom, RuleAnswer,
-    ScheduledChanges, StatusView, ValidityReason, ValidityView,
+    ContractStateView, FreeMonthCycle, PayerFrom, PaymentFrom, PaymentView, ProductFrom,
+    RuleAnswer, ScheduledChanges, StatusView, ValidityReason, ValidityView,
 };
 use navigo_events_schema::{RuleId, YearMonth};
 use navigo_rules::calendar::paris_date;
@@ -64,7 +64,7 @@ pub fn contract_state(
         .find(|s| s.from <= at)
         .map(status_view)
         .unwrap_or(StatusView::NotStarted { from: c.start_date });
-    let payment = payment_in(c, m);
+    let payment = payment_in(c, m).as_ref().map(PaymentView::from);
     let losses_in_free_period = if c_at.losses.is_empty() {
         0
     } else {
@@ -220,7 +220,7 @@ fn scheduled(c: &ContractState, at: NaiveDate) -> ScheduledChanges {
             if let Some(payment) = p.clone() {
                 payments.push(PaymentFrom {
                     from_month: from,
-                    payment,
+                    payment: PaymentView::from(&payment),
                 });
             }
             last = p;

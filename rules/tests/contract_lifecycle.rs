@@ -14,7 +14,7 @@ use navigo_events_schema::event::{
     ChargeKind, FeeKind, FraudKind, LossKind, RefundReason, SuspensionCause, TerminationReason,
     ZoneDirection,
 };
-use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentSetup, Product, Support};
+use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentRequest, Product, Support};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, RuleId, StreamId, YearMonth};
 use navigo_rules::contract::ended::{attestation_available, retention, Retention};
 use navigo_rules::contract::state::{ContractState, Status};
@@ -548,7 +548,7 @@ fn susp_resume_remote_resumption_takes_effect_48_hours_after_the_request() {
 fn susp_resume_switch_to_cash_online_is_refused() {
     let mut c = resume(d(2027, 1, 20), ONLINE, None);
     if let Command::Resume(r) = &mut c.command {
-        r.payment = Some(PaymentSetup::Cash);
+        r.payment = Some(PaymentRequest::Cash);
     }
     subscribed()
         .given([suspend(d(2026, 11, 10), AGENCY, None, None)])
@@ -1223,7 +1223,7 @@ fn senior_switch_refused_for_two_zones_cash_suspended_under_62_or_half_time() {
                 1,
                 annual_1_5(),
                 d(2026, 7, 12),
-                PaymentSetup::Cash,
+                PaymentRequest::Cash,
             ),
         ])
         .when(request_senior(
@@ -1535,7 +1535,7 @@ fn cash_contract(zones_: &str) -> Scenario {
             zones: zones(zones_),
         },
         d(2026, 9, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     )])
 }
 

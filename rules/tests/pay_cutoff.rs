@@ -14,7 +14,7 @@ use navigo_events_schema::command::{
     SwitchPaymentMethod,
 };
 use navigo_events_schema::event::{ChargeKind, DebitPresented, RefundDue, RefundReason};
-use navigo_events_schema::types::{ActivityDeclaration, Channel, Mandate, PaymentSetup, Product};
+use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentRequest, Product};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
 use navigo_rules::contract::state::ContractState;
 use navigo_testkit::*;
@@ -74,7 +74,7 @@ fn lines(x: &DebitPresented) -> Vec<(YearMonth, ChargeKind, Money)> {
 /// Person 1 (born 1950, so that the Senior switch is open to them) holding and
 /// paying contract 1, subscribed at an agency on `start` with `product` and
 /// `payment`, and person 2 (born 1980), a possible new payer.
-fn subscribed(start: NaiveDate, product: Product, payment: PaymentSetup) -> Scenario {
+fn subscribed(start: NaiveDate, product: Product, payment: PaymentRequest) -> Scenario {
     Scenario::new().given([
         tariff_990(),
         reason_codes(),
@@ -433,7 +433,7 @@ fn given(op: Op, book: Book, debit_day: u8, day: NaiveDate) -> Scenario {
         }
         Op::SwitchToDebit => {
             // Cash from 1 December of the year before: paid through the end of M.
-            subscribed(d(y - 1, 12, 1), annual_1_5(), PaymentSetup::Cash)
+            subscribed(d(y - 1, 12, 1), annual_1_5(), PaymentRequest::Cash)
         }
         Op::SeniorSwitch => subscribed(start, annual_1_5(), debit(debit_day, 1)).given([cmd(
             day - chrono::Duration::days(10),
@@ -464,27 +464,21 @@ fn operation(op: Op, debit_day: u8, day: NaiveDate) -> CommandEnvelope {
             Command::ChangePayer(ChangePayer {
                 contract_id,
                 payer: pid(2),
-                mandate: Some(Mandate {
-                    reference: "M-2".into(),
-                    account_ref: "ACC-2".into(),
-                }),
+                mandate: Some(navigo_testkit::mandate_named("M-2", 106)),
             }),
         ),
         Op::MandateChange => at_agency(
             day,
             Command::ChangeMandate(ChangeMandate {
                 contract_id,
-                mandate: Mandate {
-                    reference: "M-NEW".into(),
-                    account_ref: "ACC-NEW".into(),
-                },
+                mandate: navigo_testkit::mandate_named("M-NEW", 107),
             }),
         ),
         Op::SwitchToCash => at_agency(
             day,
             Command::SwitchPaymentMethod(SwitchPaymentMethod {
                 contract_id,
-                to: PaymentSetup::Cash,
+                to: PaymentRequest::Cash,
             }),
         ),
         Op::SwitchToDebit => at_agency(

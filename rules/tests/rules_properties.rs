@@ -32,8 +32,8 @@ use navigo_events_schema::event::{
     RefundReason, SettlementChannel, TariffPrice, TariffPublished, TerminationReason,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Channel, DebitDay, Mandate, Mark, PaymentSetup, Product, ProductKey,
-    Support,
+    ActivityDeclaration, Channel, DebitDay, Mark, PaymentRequest, PaymentSetup, Product,
+    ProductKey, Support,
 };
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, Money, StreamId, StreamKind, YearMonth,
@@ -638,7 +638,7 @@ fn subscribe_cmd(i: usize, c: &Customer) -> (NaiveDate, CommandEnvelope) {
         }
     };
     let payment = if c.cash {
-        PaymentSetup::Cash
+        PaymentRequest::Cash
     } else {
         debit(DEBIT_DAYS[c.debit_day % DEBIT_DAYS.len()], n)
     };
@@ -792,7 +792,7 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
             Some(Channel::Agency),
             Command::SwitchPaymentMethod(SwitchPaymentMethod {
                 contract_id: id,
-                to: PaymentSetup::Cash,
+                to: PaymentRequest::Cash,
             }),
         ),
         Act::ChangePayer { to } => {
@@ -805,10 +805,7 @@ fn step_command(world: &World, date: NaiveDate, step: &Step) -> Vec<CommandEnvel
                 Command::ChangePayer(ChangePayer {
                     contract_id: id,
                     payer: pid(p),
-                    mandate: Some(Mandate {
-                        reference: format!("M-{n}-{p}"),
-                        account_ref: format!("ACC-{p}"),
-                    }),
+                    mandate: Some(navigo_testkit::mandate_named(format!("M-{n}-{p}"), 105)),
                 }),
             )
         }

@@ -13,8 +13,7 @@ use navigo_events_schema::event::{
     TerminationReason,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Channel, DebitDay, Mandate, Mark, PaymentSetup, Product, ProductKey,
-    Support,
+    ActivityDeclaration, Channel, DebitDay, Mark, PaymentRequest, Product, ProductKey, Support,
 };
 use navigo_events_schema::{
     Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId, YearMonth,
@@ -314,7 +313,7 @@ fn sub_age_emancipated_payer_of_17_with_proof_is_accepted() {
 fn senior(
     request: chrono::NaiveDate,
     channel: Channel,
-    payment: PaymentSetup,
+    payment: PaymentRequest,
     decl: Option<ActivityDeclaration>,
 ) -> CommandEnvelope {
     cmd_at(
@@ -359,7 +358,7 @@ fn sub_senior_age_activity_direct_debit_and_agency_only() {
         .when(senior(
             d(2026, 9, 15),
             Channel::Agency,
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
             none,
         ))
         .then_refused(RuleId::SubSenior);
@@ -460,7 +459,7 @@ fn sub_first_payment_agency_pays_first_month_online_pays_on_first_debit_cash_pay
             1,
             annual_1_5(),
             d(2026, 9, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         ))
         .then_expect(|e| {
             let Event::FirstPaymentCollected(p) = &e[1] else {
@@ -879,10 +878,7 @@ fn pay_cutoff_before_the_15th_next_month_from_the_15th_the_month_after_and_20th_
             Channel::Agency,
             Command::ChangeMandate(ChangeMandate {
                 contract_id: cid(1),
-                mandate: Mandate {
-                    reference: "M-NEW".into(),
-                    account_ref: "ACC-NEW".into(),
-                },
+                mandate: navigo_testkit::mandate_named("M-NEW", 101),
             }),
         )
     };
@@ -978,17 +974,14 @@ fn pay_method_mandate_change_needs_direct_debit() {
         1,
         annual_1_5(),
         d(2026, 9, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     )]);
     cash.when(cmd_at(
         d(2026, 9, 2),
         Channel::Agency,
         Command::ChangeMandate(ChangeMandate {
             contract_id: cid(1),
-            mandate: Mandate {
-                reference: "M".into(),
-                account_ref: "A".into(),
-            },
+            mandate: navigo_testkit::mandate_named("M", 102),
         }),
     ))
     .then_refused(RuleId::PayMethod);
@@ -1004,7 +997,7 @@ fn pay_cash_renewal_notice_45_days_before_and_suspension_at_the_end_without_rene
             1,
             annual_1_5(),
             d(2026, 9, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         )])
         .advance(d(2027, 9, 1));
     let ev = s.contract_events(cid(1));
@@ -1032,7 +1025,7 @@ fn pay_cash_renewal_accepted_before_the_end_and_late_mailed_cheque_refused() {
         1,
         annual_1_5(),
         d(2026, 9, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     )]);
     let pay = |date, channel, means| {
         cmd_at(
@@ -1070,7 +1063,7 @@ fn pay_switch_to_cash_annual_price_minus_installments_of_the_cycle_at_agency_or_
             channel,
             Command::SwitchPaymentMethod(SwitchPaymentMethod {
                 contract_id: cid(1),
-                to: PaymentSetup::Cash,
+                to: PaymentRequest::Cash,
             }),
         )
     };
@@ -1101,7 +1094,7 @@ fn pay_switch_to_cash_annual_price_minus_installments_of_the_cycle_at_agency_or_
         Channel::Agency,
         Command::SwitchPaymentMethod(SwitchPaymentMethod {
             contract_id: cid(9),
-            to: PaymentSetup::Cash,
+            to: PaymentRequest::Cash,
         }),
     ))
     .then_refused(RuleId::PaySwitchToCash);
@@ -1116,7 +1109,7 @@ fn pay_switch_to_debit_only_at_renewal() {
         1,
         annual_1_5(),
         d(2026, 9, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     )]);
     let switch = |date| {
         cmd_at(
@@ -1150,7 +1143,7 @@ fn pay_switch_to_debit_only_at_renewal() {
 #[test]
 fn pay_payer_change_needs_a_mandate_effective_per_cutoff_and_revocation_is_recorded() {
     let s = base().given([agency_0712(), register(2, d(1980, 1, 1))]);
-    let change = |mandate: Option<Mandate>| {
+    let change = |mandate: Option<navigo_events_schema::types::MandateInput>| {
         cmd_at(
             d(2026, 9, 16),
             Channel::Agency,
@@ -1165,10 +1158,7 @@ fn pay_payer_change_needs_a_mandate_effective_per_cutoff_and_revocation_is_recor
         .when(change(None))
         .then_refused(RuleId::PayPayerChange);
     let s = s
-        .when(change(Some(Mandate {
-            reference: "M-2".into(),
-            account_ref: "ACC-2".into(),
-        })))
+        .when(change(Some(navigo_testkit::mandate_named("M-2", 103))))
         .then_expect(|e| {
             let Event::PayerChanged(p) = &e[0] else {
                 panic!()
@@ -1272,7 +1262,7 @@ fn pay_refund_method_bank_transfer_card_or_lettre_cheque() {
         1,
         annual_1_5(),
         d(2026, 10, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     );
     if let Command::Subscribe(s) = &mut online_cash.command {
         s.first_payment_means = Some(PaymentMeans::CardOnline);
@@ -1340,7 +1330,7 @@ fn pay_cash_refund_suspension_of_a_cash_contract_charges_the_months_used_and_ref
             1,
             annual_1_5(),
             d(2026, 9, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         )])
         .given([cmd_at(
             d(2026, 12, 10),
@@ -1378,7 +1368,7 @@ fn pay_cash_refund_suspension_of_a_cash_contract_charges_the_months_used_and_ref
             1,
             annual_1_5(),
             d(2026, 9, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         )])
         .advance(d(2027, 10, 1));
     assert!(!ended
@@ -1406,10 +1396,7 @@ fn pay_payer_change_nothing_is_debited_on_a_revoked_mandate_until_a_new_one() {
             Channel::Agency,
             Command::ChangeMandate(ChangeMandate {
                 contract_id: cid(1),
-                mandate: Mandate {
-                    reference: "M-NEW".into(),
-                    account_ref: "ACC-NEW".into(),
-                },
+                mandate: navigo_testkit::mandate_named("M-NEW", 104),
             }),
         )])
         .advance(d(2026, 11, 1));

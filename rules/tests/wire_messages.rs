@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use navigo_events_schema::command::{ContractRef, DeclareLoss, Subscribe, Suspend};
 use navigo_events_schema::event::{LossKind, PaymentMeans, SuspensionCause, TerminationReason};
-use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentSetup, Product, Support};
+use navigo_events_schema::types::{ActivityDeclaration, Channel, PaymentRequest, Product, Support};
 use navigo_events_schema::{Command, CommandEnvelope, RuleId};
 use navigo_testkit::*;
 
@@ -204,7 +204,7 @@ fn sub_first_payment_first_payment_means_of_a_remote_direct_debit_is_refused_not
         .then_invalid("first_payment_means");
     // And the same means for a cash subscription is taken (it pays at once)
     if let Command::Subscribe(s) = &mut online.command {
-        s.payment = PaymentSetup::Cash;
+        s.payment = PaymentRequest::Cash;
     }
     base().when(online).then_expect(|_| {});
 }

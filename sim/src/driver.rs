@@ -10,7 +10,9 @@ use navigo_events_schema::command::{
     SwitchPaymentMethod, TreasuryNoticeRef,
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
-use navigo_events_schema::types::{Actor, ActorRole, Channel, PaymentSetup, ReasonCode};
+use navigo_events_schema::types::{
+    Actor, ActorRole, Channel, PaymentRequest, PaymentSetup, ReasonCode,
+};
 use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
 
 use crate::generate::{Intent, PlannedCommand, Step};
@@ -357,7 +359,7 @@ fn cash_renewal(
     world: &World,
     p: &PlannedCommand,
     contract_id: Uuid,
-    switch_to: Option<&PaymentSetup>,
+    switch_to: Option<&PaymentRequest>,
 ) -> Option<CommandEnvelope> {
     let c = world.contract(contract_id)?;
     let today = paris_date(p.at);

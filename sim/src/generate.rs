@@ -12,8 +12,8 @@ use navigo_events_schema::event::{
     SettlementChannel,
 };
 use navigo_events_schema::types::{
-    ActivityDeclaration, Actor, ActorRole, Address, Channel, ClientNumber, DebitDay, Mandate,
-    PaymentSetup, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
+    ActivityDeclaration, Actor, ActorRole, Address, Channel, ClientNumber, DebitDay, MandateInput,
+    PaymentRequest, PlaceKind, Product, ReasonCode, Support, YearMonth, Zones,
 };
 use navigo_events_schema::{Command, CommandEnvelope};
 use uuid::Uuid;
@@ -21,11 +21,16 @@ use uuid::Uuid;
 use crate::places::{self, Place};
 use crate::rates::*;
 use crate::rng::Rng;
+use navigo_events_schema::mandate::{DebtorAccount, Iban};
 use navigo_rules::calendar::{date_of_age, paris_start_of_day};
 use navigo_rules::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
+use navigo_rules::ids::splitmix64_mix;
 
 /// A bound on the contracts one plan holds (the demo's `--contracts`).
 pub const CONTRACTS_MAX: u32 = 1_000_000;
+
+/// Bank codes of the generated French accounts (large French retail banks).
+const FRENCH_BANK_CODES: [u32; 6] = [30004, 30003, 30002, 20041, 10278, 30006];
 /// A bound on the simulated period, in months.
 pub const PERIOD_MONTHS_MAX: i32 = 240;
 
@@ -86,7 +91,7 @@ pub enum Intent {
         /// The contract.
         contract_id: Uuid,
         /// Switch to direct debit instead of renewing.
-        switch_to: Option<PaymentSetup>,
+        switch_to: Option<PaymentRequest>,
     },
     /// The month's back office: pay every refund due, deliver the Trésor Public
     /// notices issued, record the settlement of some of them.
@@ -133,6 +138,8 @@ struct Person {
     id: Uuid,
     client: String,
     birth: NaiveDate,
+    /// Given and family names, the holder's name of their bank accounts.
+    name: String,
     /// When the registration is requested: the person cannot be named before.
     registered: DateTime<Utc>,
 }
@@ -414,6 +421,7 @@ impl Gen<'_> {
             id,
             client,
             birth,
+            name: format!("{first} {last}"),
             registered: at,
         };
         let Ok(client_number) = person.client.parse::<ClientNumber>() else {
@@ -438,11 +446,30 @@ impl Gen<'_> {
         person
     }
 
-    fn mandate(&mut self, contract_n: u32, payer: &Person, version: u32) -> Mandate {
-        Mandate {
-            reference: format!("UMR{}{:08}V{version}", self.cfg.seed % 1000, contract_n),
-            account_ref: format!("ACC-{}", payer.client),
-        }
+    /// Mandate `version` of contract `contract_n`, signed by `payer` on
+    /// `signed_on`, on a French account derived from the seed, the contract
+    /// and the version (no draw of the generator: adding accounts changed no
+    /// other draw of a population).
+    fn mandate(
+        &mut self,
+        contract_n: u32,
+        payer: &Person,
+        version: u32,
+        signed_on: NaiveDate,
+    ) -> Option<MandateInput> {
+        let reference = format!("UMR{}{:08}V{version}", self.cfg.seed % 1000, contract_n);
+        let h = splitmix64_mix(self.cfg.seed ^ (u64::from(contract_n) << 20) ^ u64::from(version));
+        let bank = FRENCH_BANK_CODES[usize::try_from(h % 6).unwrap_or(0)];
+        let branch = u32::try_from((h >> 8) % 100_000).unwrap_or(0);
+        Some(MandateInput {
+            reference: reference.parse().ok()?,
+            signed_on,
+            debtor: DebtorAccount {
+                iban: Iban::french(bank, branch, h >> 24),
+                bic: None,
+                holder_name: payer.name.parse().ok()?,
+            },
+        })
     }
 
     fn debit_day(&mut self) -> DebitDay {
@@ -478,17 +505,16 @@ impl Gen<'_> {
         }
         let product = self.product(&profile);
         let cash = !profile.senior_product && self.rng.chance(CASH_SHARE);
-        let payment = if cash {
-            PaymentSetup::Cash
-        } else {
-            PaymentSetup::DirectDebit {
+        let payment = match (cash, self.mandate(n, &payer, 1, request_date)) {
+            (false, Some(mandate)) => PaymentRequest::DirectDebit {
                 debit_day: self.debit_day(),
-                mandate: self.mandate(n, &payer, 1),
-            }
+                mandate,
+            },
+            _ => PaymentRequest::Cash,
         };
         let debit_day = match &payment {
-            PaymentSetup::DirectDebit { debit_day, .. } => debit_day.day(),
-            PaymentSetup::Cash => DebitDay::DEFAULT.day(),
+            PaymentRequest::DirectDebit { debit_day, .. } => debit_day.day(),
+            PaymentRequest::Cash => DebitDay::DEFAULT.day(),
         };
         let sub_at = reg_at + Duration::seconds(30);
         let contract_id = self.uuid(sub_at);
@@ -936,10 +962,10 @@ impl Gen<'_> {
         let switch_to = if cur.cash_choice == CashChoice::Switch {
             sh.mandate_version += 1;
             let payer = sh.payer.clone();
-            let mandate = self.mandate(sh.n, &payer, sh.mandate_version);
+            let mandate = self.mandate(sh.n, &payer, sh.mandate_version, m.first_day());
             let debit_day = self.debit_day();
             sh.debit_day = debit_day.day();
-            Some(PaymentSetup::DirectDebit { debit_day, mandate })
+            mandate.map(|mandate| PaymentRequest::DirectDebit { debit_day, mandate })
         } else {
             None
         };
@@ -1095,7 +1121,7 @@ impl Gen<'_> {
             at,
             Command::SwitchPaymentMethod(SwitchPaymentMethod {
                 contract_id: sh.contract_id,
-                to: PaymentSetup::Cash,
+                to: PaymentRequest::Cash,
             }),
         );
         self.push(
@@ -1213,8 +1239,11 @@ impl Gen<'_> {
             });
             if let Some(new_payer) = candidate {
                 sh.mandate_version += 1;
-                let mandate =
-                    (!sh.cash).then(|| self.mandate(sh.n, &new_payer, sh.mandate_version));
+                let mandate = if sh.cash {
+                    None
+                } else {
+                    self.mandate(sh.n, &new_payer, sh.mandate_version, d)
+                };
                 self.send_by_agent(
                     at,
                     Command::ChangePayer(ChangePayer {

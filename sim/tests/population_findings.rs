@@ -9,7 +9,7 @@ use navigo_events_schema::command::{Resume, Suspend};
 use navigo_events_schema::event::{
     ChargeKind, RefundReason, SuspensionCause, TariffPrice, TariffPublished,
 };
-use navigo_events_schema::types::{ActorRole, Channel, Mark, PaymentSetup, ProductKey};
+use navigo_events_schema::types::{ActorRole, Channel, Mark, PaymentRequest, ProductKey};
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, YearMonth};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError};
 use navigo_rules::contract::state::{ContractState, Status};
@@ -68,7 +68,7 @@ fn cash_at_agency(start: NaiveDate) -> Scenario {
         1,
         annual_1_5(),
         start,
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     )])
 }
 
@@ -128,7 +128,7 @@ fn pay_cash_period_of_an_online_subscription_runs_from_its_start_date() {
         1,
         annual_1_5(),
         d(2025, 5, 1),
-        PaymentSetup::Cash,
+        PaymentRequest::Cash,
     );
     sub.actor.role = ActorRole::Customer;
     let s = base().given([sub]);
@@ -176,7 +176,7 @@ fn cash_998_80() -> Scenario {
             1,
             annual_1_5(),
             d(2026, 9, 1),
-            PaymentSetup::Cash,
+            PaymentRequest::Cash,
         ),
     ])
 }

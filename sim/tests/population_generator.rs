@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::mandate::Iban;
+use navigo_events_schema::types::{Channel, MandateInput, PaymentRequest, Product};
 use navigo_events_schema::Command;
 use navigo_sim::generate::{generate, Intent, PopulationConfig, Step};
 
@@ -70,10 +71,16 @@ fn population_covers_every_product_channel_debit_day_and_life_event() {
                         products.insert(s.product.to_string());
                         channels.insert(format!("{:?}", c.channel));
                         match &s.payment {
-                            PaymentSetup::DirectDebit { debit_day, .. } => {
+                            PaymentRequest::DirectDebit { debit_day, mandate } => {
                                 debit_days.insert(debit_day.day());
+                                // PAY-METHOD: every generated account is a
+                                // French IBAN that validates as typed back.
+                                let iban = mandate.debtor.iban.as_str();
+                                assert!(iban.starts_with("FR76"), "{}", mandate.debtor.iban);
+                                assert!(iban.parse::<Iban>().is_ok());
+                                assert!(mandate.signed_on <= request_date(c));
                             }
-                            PaymentSetup::Cash => cash += 1,
+                            PaymentRequest::Cash => cash += 1,
                         }
                         if s.third_party_payer {
                             third_party += 1;
@@ -130,4 +137,71 @@ fn population_covers_every_product_channel_debit_day_and_life_event() {
     }
     // And the rejections carry a mix of reason codes, AM04 among them
     assert!(reasons.contains("AM04") && reasons.contains("MD07") && reasons.len() >= 5);
+}
+
+/// The Paris date a planned command is requested on.
+fn request_date(c: &navigo_events_schema::CommandEnvelope) -> NaiveDate {
+    navigo_rules::calendar::paris_date(c.request_at)
+}
+
+/// Every mandate a planned command gives: subscriptions, payer changes and
+/// switches to direct debit, with the command's request date.
+fn mandates(plan: &navigo_sim::generate::Plan) -> Vec<(NaiveDate, MandateInput)> {
+    let mut out = Vec::new();
+    for p in &plan.commands {
+        let (c, m) = match &p.step {
+            Step::Command(c) => match &c.command {
+                Command::Subscribe(s) => (c, s.payment.clone()),
+                Command::ChangePayer(s) => match &s.mandate {
+                    Some(m) => (
+                        c,
+                        PaymentRequest::DirectDebit {
+                            debit_day: navigo_events_schema::types::DebitDay::DEFAULT,
+                            mandate: m.clone(),
+                        },
+                    ),
+                    None => continue,
+                },
+                _ => continue,
+            },
+            Step::Intent(Intent::CashRenewal {
+                switch_to: Some(to),
+                ..
+            }) => {
+                if let PaymentRequest::DirectDebit { mandate, .. } = to {
+                    out.push((p.at.date_naive(), mandate.clone()));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if let PaymentRequest::DirectDebit { mandate, .. } = m {
+            out.push((request_date(c), mandate));
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// `PAY-METHOD`: whatever the seed, every account the simulator gives is a
+    /// French IBAN (`FR76`) that the IBAN validator accepts as written on the
+    /// wire, signed no later than the request that gives it, and the same seed
+    /// gives the same accounts.
+    #[test]
+    fn pay_method_generated_mandates_have_valid_ibans(seed in proptest::prelude::any::<u64>()) {
+        let plan = generate(config(seed, 40), &campaigns());
+        let mandates = mandates(&plan);
+        proptest::prop_assert!(!mandates.is_empty());
+        for (requested, m) in &mandates {
+            let wire = serde_json::to_value(&m.debtor.iban).expect("JSON");
+            let text = wire.as_str().expect("a string");
+            proptest::prop_assert!(text.starts_with("FR76"));
+            proptest::prop_assert!(text.parse::<Iban>().is_ok());
+            proptest::prop_assert!(m.signed_on <= *requested);
+        }
+        let again = generate(config(seed, 40), &campaigns());
+        proptest::prop_assert_eq!(mandates, self::mandates(&again));
+    }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::types::Actor;
 use navigo_events_schema::views::{
     AddressFrom, RetentionDueView, RetentionPolicyView, RetentionView, StoredEvent, SubjectAccount,
-    SubjectContract, SubjectExport, SubjectIdentity, SubjectPlace, SubjectRole,
+    SubjectContract, SubjectExport, SubjectIdentity, SubjectMandate, SubjectPlace, SubjectRole,
 };
 use navigo_events_schema::{Envelope, RuleId, StreamKind};
 use navigo_ledger_core::{Ledger, LedgerError, StateRef};
@@ -151,11 +151,13 @@ pub async fn subject_export<S: EventStore>(
         .map(|e| e.stream.id)
         .collect();
     let mut contracts = Vec::new();
+    let mut mandates = Vec::new();
     for id in ids {
         let Some(c) = world.contract(id) else {
             continue;
         };
         let roles = roles(c, person);
+        mandates.extend(signed_mandates(c, person));
         let slice = read::slice(ledger, id, Subject::Contract).await?;
         contracts.push(SubjectContract {
             contract: id,
@@ -175,8 +177,25 @@ pub async fn subject_export<S: EventStore>(
         bans: read::person_bans(&events, person, &q)?,
         refunds: read::person_refunds(&events, person, &q)?,
         account: login.map(|login| SubjectAccount { login }),
+        mandates,
         events: events.iter().filter(own).map(StoredEvent::from).collect(),
     })
+}
+
+/// The mandates of `c` that `person` signed: those naming them as payer, and
+/// the legacy ones (which name no payer) of the months they paid.
+fn signed_mandates(c: &ContractState, person: Uuid) -> Vec<SubjectMandate> {
+    c.mandates
+        .iter()
+        .filter(|(from, m)| m.payer.unwrap_or_else(|| c.payer_at(*from)) == person)
+        .map(|(from, m)| SubjectMandate {
+            contract: c.id,
+            from_month: *from,
+            reference: m.reference.clone(),
+            signed_on: m.signed_on,
+            debtor: m.account().cloned(),
+        })
+        .collect()
 }
 
 fn identity(p: &PersonState) -> SubjectIdentity {

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use navigo_events_schema::sealed::{open_bytes, seal_bytes, SEAL_NONCE_BYTES};
+use navigo_events_schema::sealed::{open_bytes, seal_bytes, SealedField, SEAL_NONCE_BYTES};
 use navigo_events_schema::{AppendRequest, Envelope, Event};
 use navigo_ledger_core::states::{person_of_state_key, STATES_SPACE};
 use navigo_store::{DerivedBatch, EnvelopeStream, StoreError};
@@ -37,14 +37,13 @@ pub fn seal_request(
             keys.destroy(stream.id).map_err(store_error)?;
             continue;
         }
-        let event_id = e.event_id;
-        for (person, field) in e.event.personal_fields_mut(stream.id) {
+        for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
             if field.sealed_for().is_some() {
                 continue;
             }
             let key = keys.get_or_create(person).map_err(store_error)?;
             field
-                .seal(person, &key, event_id)
+                .seal(person, &key, sealing_id)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
         }
     }
@@ -59,33 +58,44 @@ pub fn seal_request(
 /// [`KeyStoreError::Missing`], or a ciphertext that does not open (altered
 /// bytes, or a key store of another ledger).
 pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
-    let event_id = env.event_id;
-    for (_, field) in env.event.personal_fields_mut(env.stream.id) {
-        let Some(person) = field.sealed_for() else {
-            continue;
-        };
-        if field.is_open() {
-            continue;
-        }
-        match keys.get(person) {
-            Some(KeyState::Live(key)) => {
-                field
-                    .open(person, &key, event_id)
-                    .map_err(|e| StoreError::Corrupt {
-                        position: env.position,
-                        why: format!("{e} (key store {})", keys.path().display()),
-                    })?
-            }
-            Some(KeyState::Erased) => {}
-            None => {
-                return Err(store_error(KeyStoreError::Missing {
-                    person,
-                    path: keys.path().to_owned(),
-                }))
-            }
-        }
+    let position = env.position;
+    for (_, sealing_id, field) in env.event.personal_fields_mut(env.stream.id, env.event_id) {
+        open_field(keys, field, sealing_id).map_err(|e| match e {
+            StoreError::Corrupt { why, .. } => StoreError::Corrupt { position, why },
+            other => other,
+        })?;
     }
     Ok(())
+}
+
+/// Opens one sealed field under its person's key, bound to `sealing_id`; a
+/// clear or opened field, or one whose key was destroyed, is left as it is.
+fn open_field(
+    keys: &KeyStore,
+    field: &mut dyn SealedField,
+    sealing_id: uuid::Uuid,
+) -> Result<(), StoreError> {
+    let Some(person) = field.sealed_for() else {
+        return Ok(());
+    };
+    if field.is_open() {
+        return Ok(());
+    }
+    match keys.get(person) {
+        Some(KeyState::Live(key)) => {
+            field
+                .open(person, &key, sealing_id)
+                .map_err(|e| StoreError::Corrupt {
+                    position: 0,
+                    why: format!("{e} (key store {})", keys.path().display()),
+                })
+        }
+        Some(KeyState::Erased) => Ok(()),
+        None => Err(store_error(KeyStoreError::Missing {
+            person,
+            path: keys.path().to_owned(),
+        })),
+    }
 }
 
 /// [`open`] over every envelope read; nothing without a key store.

@@ -14,6 +14,7 @@ use navigo_events_schema::event::{
     PaymentMeans, PersonDetails, PersonRegistered, PlaceProof, TariffPrice, TariffPublished,
     TariffRef, WorkStudyPlaceDeclared,
 };
+use navigo_events_schema::mandate::{DebtorAccount, Iban, MandateInput};
 use navigo_events_schema::sealed::Sealed;
 use navigo_events_schema::types::{
     Actor, ActorRole, Address, Channel, DebitDay, Mandate, Mark, PaymentSetup, PlaceKind, Product,
@@ -192,10 +193,16 @@ fn terms() -> anyhow::Result<Terms> {
         },
         july: "2026-07".parse()?,
         august: "2026-08".parse()?,
-        mandate: Mandate {
-            reference: "UMR-NAVIGO-0001".into(),
-            account_ref: "ACC-7731".into(),
-        },
+        mandate: MandateInput {
+            reference: "UMR-NAVIGO-0001".parse()?,
+            signed_on: date(2026, 7, 1)?,
+            debtor: DebtorAccount {
+                iban: Iban::french(30004, 7731, 7731),
+                bic: None,
+                holder_name: "Alice Martin".parse()?,
+            },
+        }
+        .to_mandate(ALICE),
         start_a: date(2026, 7, 12)?,
         start_b: date(2026, 9, 1)?,
     })

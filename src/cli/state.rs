@@ -5,9 +5,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use navigo_events_schema::types::PaymentSetup;
+use navigo_events_schema::mandate::DebtorView;
 use navigo_events_schema::views::{
-    ContractStateView, ScheduledChanges, StateAndValidity, StatusView, ValidityReason, ValidityView,
+    ContractStateView, PaymentView, ScheduledChanges, StateAndValidity, StatusView, ValidityReason,
+    ValidityView,
 };
 use navigo_store::Clock;
 
@@ -210,13 +211,17 @@ fn write_scheduled(out: &mut impl Write, s: &ScheduledChanges) -> std::io::Resul
     Ok(())
 }
 
-fn payment_text(p: &PaymentSetup) -> String {
+fn payment_text(p: &PaymentView) -> String {
     match p {
-        PaymentSetup::Cash => "cash".to_owned(),
-        PaymentSetup::DirectDebit { debit_day, mandate } => format!(
-            "direct debit, debit day {}, mandate {}",
+        PaymentView::Cash => "cash".to_owned(),
+        PaymentView::DirectDebit { debit_day, mandate } => format!(
+            "direct debit, debit day {}, mandate {}{}",
             debit_day.day(),
-            mandate.reference
+            mandate.reference,
+            match &mandate.debtor {
+                DebtorView::Account { iban, .. } => format!(", account {iban}"),
+                DebtorView::Legacy { .. } | DebtorView::Unreadable => String::new(),
+            }
         ),
     }
 }

@@ -15,9 +15,10 @@ use navigo_events_schema::command::{RegisterPerson, Subscribe};
 use navigo_events_schema::event::{
     ReasonCodeEntry, ReasonCodesPublished, TariffPrice, TariffPublished,
 };
+use navigo_events_schema::mandate::{DebtorAccount, Iban};
 use navigo_events_schema::types::{
-    Actor, ActorRole, Address, Channel, DebitDay, Mandate, Mark, PaymentSetup, Product, ProductKey,
-    ReasonCode, Support, Zones,
+    Actor, ActorRole, Address, Channel, DebitDay, MandateInput, Mark, PaymentRequest, Product,
+    ProductKey, ReasonCode, Support, Zones,
 };
 use navigo_events_schema::{Command, CommandEnvelope, Event, Money, NewEvent, RuleId, StreamId};
 use uuid::Uuid;
@@ -149,14 +150,39 @@ pub fn register(n: u128, birth: NaiveDate) -> CommandEnvelope {
     )
 }
 
-/// A direct-debit setup on day `day` with mandate `M-n`.
-pub fn debit(day: u8, n: u128) -> PaymentSetup {
-    PaymentSetup::DirectDebit {
-        debit_day: DebitDay::new(day).expect("valid debit day"),
-        mandate: Mandate {
-            reference: format!("M-{n}"),
-            account_ref: format!("ACC-{n}"),
+/// The mandate `M-n`, signed on 2010-01-01 (before any request of the
+/// tests), on the French account `n`.
+pub fn mandate(n: u128) -> MandateInput {
+    let n64 = u64::try_from(n % u128::from(u64::MAX)).unwrap_or(0);
+    MandateInput {
+        reference: format!("M-{n}").parse().expect("a valid mandate reference"),
+        signed_on: d(2010, 1, 1),
+        debtor: DebtorAccount {
+            iban: Iban::french(30004, 1, n64),
+            bic: None,
+            holder_name: format!("Titulaire {n}")
+                .parse()
+                .expect("a valid holder name"),
         },
+    }
+}
+
+/// The mandate `reference`, otherwise as [`mandate`]`(n)`.
+pub fn mandate_named(reference: impl AsRef<str>, n: u128) -> MandateInput {
+    MandateInput {
+        reference: reference
+            .as_ref()
+            .parse()
+            .expect("a valid mandate reference"),
+        ..mandate(n)
+    }
+}
+
+/// A direct-debit request on day `day` with mandate `M-n` ([`mandate`]).
+pub fn debit(day: u8, n: u128) -> PaymentRequest {
+    PaymentRequest::DirectDebit {
+        debit_day: DebitDay::new(day).expect("valid debit day"),
+        mandate: mandate(n),
     }
 }
 
@@ -168,7 +194,7 @@ pub fn subscribe(
     p: u128,
     product: Product,
     start: NaiveDate,
-    payment: PaymentSetup,
+    payment: PaymentRequest,
 ) -> CommandEnvelope {
     cmd(
         request,

@@ -4,7 +4,7 @@
 //! refuses the same situation with the same rule and words.
 
 use chrono::NaiveDate;
-use navigo_events_schema::types::{ActivityDeclaration, Channel};
+use navigo_events_schema::types::{ActivityDeclaration, Channel, MandateInput};
 use navigo_events_schema::RuleId;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -161,4 +161,30 @@ pub fn check_payer_age(
         ));
     }
     Ok(())
+}
+
+/// `PAY-METHOD`: a mandate is signed before it is recorded. The IBAN, BIC,
+/// holder's name and reference were checked when the command was decoded; the
+/// signature date needs the request's date. `field` is the mandate's path in
+/// the command.
+///
+/// # Errors
+/// [`CommandError::Invalid`] naming `field` when the mandate is signed after
+/// the request's date.
+pub fn check_mandate_signed(
+    req: &Request<'_>,
+    mandate: Option<&MandateInput>,
+    field: &'static str,
+) -> Result<(), CommandError> {
+    match mandate {
+        Some(m) if m.signed_on > req.date => Err(CommandError::invalid(
+            field,
+            format!(
+                "a mandate signed on {} cannot be recorded on {}: give the date the payer \
+                 signed it, on or before the request",
+                m.signed_on, req.date
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

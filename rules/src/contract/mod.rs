@@ -10,6 +10,7 @@
 //!   [`treasury`]. A handler calls the shared rules, never another handler.
 
 pub mod charges;
+pub mod collection;
 pub mod ended;
 pub mod fraud;
 pub mod guards;

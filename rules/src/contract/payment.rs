@@ -11,7 +11,7 @@ use navigo_events_schema::event::{
     MandateChanged, MandateRevoked, PayerChanged, PaymentMeans, PaymentMethodSwitched, RefundPaid,
     SettlementChannel, TerminationReason,
 };
-use navigo_events_schema::types::{Channel, PaymentSetup, Product, ReasonCode};
+use navigo_events_schema::types::{Channel, PaymentRequest, PaymentSetup, Product, ReasonCode};
 use navigo_events_schema::{Event, Money, RuleId, StreamId, StreamKind, YearMonth};
 
 use super::charges::{self, refund_method};
@@ -143,6 +143,7 @@ pub fn change_payer(
             "a new payer of a direct-debit contract signs a new SEPA mandate; give it",
         ));
     }
+    guards::check_mandate_signed(req, cmd.mandate.as_ref(), "mandate.signed_on")?;
     guards::check_payer_age(req, payer, req.date)?;
     // BAN-NEW-PAYER: the new payer must not be under a payer ban.
     if let Some(refusal) = guards::payer_banned(world, cmd.payer, req.date) {
@@ -153,7 +154,7 @@ pub fn change_payer(
         req.date,
         Event::PayerChanged(PayerChanged {
             payer: cmd.payer,
-            mandate: cmd.mandate.clone(),
+            mandate: cmd.mandate.as_ref().map(|m| m.to_mandate(cmd.payer)),
             effective_from_month: cutoff_month(req),
         }),
     );
@@ -178,11 +179,13 @@ pub fn change_mandate(
             "a mandate applies to direct debit; switch the contract to direct debit first",
         ));
     }
+    guards::check_mandate_signed(req, Some(&cmd.mandate), "mandate.signed_on")?;
+    // The mandate is the current payer's: the payer signs it (`PAY-PAYER-CHANGE`).
     let e = req.event(
         ctx,
         req.date,
         Event::MandateChanged(MandateChanged {
-            mandate: cmd.mandate.clone(),
+            mandate: cmd.mandate.to_mandate(c.payer),
             effective_from_month: cutoff_month(req),
         }),
     );
@@ -238,7 +241,7 @@ pub fn switch_method(
     let channel = req.channel()?;
     let current = c.payment().cloned();
     match (&current, &cmd.to) {
-        (Some(PaymentSetup::DirectDebit { .. }), PaymentSetup::Cash) => {
+        (Some(PaymentSetup::DirectDebit { .. }), PaymentRequest::Cash) => {
             if c.product == Product::Senior {
                 return Err(req.refuse(
                     RuleId::PaySwitchToCash,
@@ -290,7 +293,8 @@ pub fn switch_method(
             );
             Ok(one(world, c, vec![e]))
         }
-        (Some(PaymentSetup::Cash), PaymentSetup::DirectDebit { .. }) => {
+        (Some(PaymentSetup::Cash), PaymentRequest::DirectDebit { mandate, .. }) => {
+            guards::check_mandate_signed(req, Some(mandate), "to.mandate.signed_on")?;
             // PAY-SWITCH-TO-DEBIT (§4.13.3): only at renewal (from the renewal
             // notice to the end of the cash period), at resumption (`Resume`) or at
             // the Senior switch. Debits start the month after the cash period.
@@ -313,7 +317,7 @@ pub fn switch_method(
                 ctx,
                 req.date,
                 Event::PaymentMethodSwitched(PaymentMethodSwitched {
-                    to: cmd.to.clone(),
+                    to: cmd.to.to_setup(c.payer),
                     effective_from_month: YearMonth::of(until).plus(1),
                     amount_due: None,
                 }),

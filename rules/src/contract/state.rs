@@ -41,7 +41,7 @@
 //! ([`ContractState::cash_period_zone_due`]) so that a later `PAY-CASH-REFUND`
 //! counts them as paid for the period.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use navigo_events_schema::event::{
@@ -356,6 +356,14 @@ pub struct ContractState {
     /// mandate, payer or method was recorded (open while none). Nothing is debited
     /// in them; the months they hide are collected with the next debit.
     pub revoked_spans: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// The mandate the last debit was presented under
+    /// (`PAY-MANDATE-AMENDMENT`): the mandate in force at the next collection
+    /// is compared with it (see [`super::collection`]).
+    pub last_presented_mandate: Option<Mandate>,
+    /// The references of the mandates a debit was presented under
+    /// (`PAY-MANDATE-SEQUENCE`: the first collection under a reference is
+    /// `FRST`).
+    pub presented_mandates: BTreeSet<String>,
     /// Status timeline.
     pub statuses: Vec<StatusChange>,
     /// Periods of validity.
@@ -494,6 +502,8 @@ impl ContractState {
             mandates,
             mandate_revoked: None,
             revoked_spans: Vec::new(),
+            last_presented_mandate: None,
+            presented_mandates: BTreeSet::new(),
             statuses: vec![StatusChange {
                 from: start,
                 status: Status::Active,
@@ -775,6 +785,11 @@ impl ContractState {
         let date = env.effective_date;
         match &env.event {
             Event::DebitPresented(d) => {
+                // PAY-MANDATE-AMENDMENT: a presented debit carried the
+                // mandate's amendment, if any, to the bank; the next
+                // collection compares with this mandate.
+                self.last_presented_mandate = self.mandate_at(d.month);
+                self.presented_mandates.insert(d.mandate_reference.clone());
                 self.add_lines_due(&d.lines, Some((d.month, d.due)));
                 self.money.collected += d.amount;
                 self.money.months.entry(d.month).or_default().collected += d.amount;

@@ -5,7 +5,7 @@ use navigo_events_schema::command::Subscribe;
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractSubscribed, FirstPaymentCollected, PaymentMeans,
 };
-use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::types::{Channel, PaymentRequest, Product};
 use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
 
 use super::charges::first_free_month;
@@ -62,7 +62,7 @@ pub fn subscribe(
             payer: cmd.payer,
             product: cmd.product,
             channel,
-            payment: cmd.payment.clone(),
+            payment: cmd.payment.to_setup(cmd.payer),
             third_party_payer: cmd.third_party_payer,
             senior_declaration: cmd.senior_declaration,
             support: cmd.support,
@@ -251,6 +251,9 @@ fn check_parties(
         ));
     }
     guards::check_payer_age(req, payer, start)?;
+    if let PaymentRequest::DirectDebit { mandate, .. } = &cmd.payment {
+        guards::check_mandate_signed(req, Some(mandate), "payment.mandate.signed_on")?;
+    }
     // SUB-ONE-ACTIVE (§4.14.11): another contract of the holder still in force (or
     // in force on the start date) blocks a new one.
     if let Some(other) = world.contracts_of_holder(cmd.holder).find(|c| {
@@ -297,7 +300,7 @@ fn first_payment(
     let m = YearMonth::of(start);
     let no_price = || req.refuse(RuleId::SubProduct, "no price on the start date");
     Ok(match &cmd.payment {
-        PaymentSetup::Cash => {
+        PaymentRequest::Cash => {
             let tariff = world
                 .catalogue
                 .annual_price(cmd.product.key(), start)
@@ -318,7 +321,7 @@ fn first_payment(
                 }],
             })
         }
-        PaymentSetup::DirectDebit { .. } if channel == Channel::Agency => {
+        PaymentRequest::DirectDebit { .. } if channel == Channel::Agency => {
             let first = world
                 .catalogue
                 .first_month_amount(cmd.product, start, start)
@@ -332,7 +335,7 @@ fn first_payment(
                 lines: vec![first.line(m)],
             })
         }
-        PaymentSetup::DirectDebit { .. } => None,
+        PaymentRequest::DirectDebit { .. } => None,
     })
 }
 

@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use navigo_events_schema::command::{Resume, Suspend};
 use navigo_events_schema::event::{RefundDue, RefundReason, SuspensionCause};
-use navigo_events_schema::types::{Channel, PaymentSetup, Product};
+use navigo_events_schema::types::{Channel, PaymentRequest, PaymentSetup, Product};
 use navigo_events_schema::{Event, RuleId, StreamId, YearMonth};
 
 use super::charges::{self, cash_due_at_resumption};
@@ -218,7 +218,15 @@ pub fn resume(
         ));
     }
     let current = c.payment().cloned().unwrap_or(PaymentSetup::Cash);
-    let payment = cmd.payment.clone().unwrap_or_else(|| current.clone());
+    let payment = match &cmd.payment {
+        Some(p) => {
+            if let PaymentRequest::DirectDebit { mandate, .. } = p {
+                guards::check_mandate_signed(req, Some(mandate), "payment.mandate.signed_on")?;
+            }
+            p.to_setup(c.payer)
+        }
+        None => current.clone(),
+    };
     check_payment_at_resumption(req, c, channel, &current, &payment)?;
     let Some(cash_due) = cash_due_at_resumption(world, c, effective, &payment) else {
         return Err(req.refuse(
