@@ -1,5 +1,7 @@
 //! The creditor: who collects, on which account, under which identifier.
 
+use navigo_events_schema::mandate::MaskedIban;
+
 use crate::error::BuildError;
 
 /// The creditor of every file: its name, account, bank and SEPA creditor
@@ -84,17 +86,10 @@ fn normalize(s: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// An IBAN as errors and logs may show it: the country, the check digits and
-/// the last four characters, never the whole account number.
+/// An IBAN as errors and logs may show it: the ledger's one masking
+/// ([`MaskedIban::of_text`]), which the views of mandates use too.
 pub fn mask_iban(iban: &str) -> String {
-    let compact = normalize(iban);
-    let chars: Vec<char> = compact.chars().collect();
-    if chars.len() <= 8 {
-        return "…".to_owned();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
+    MaskedIban::of_text(iban).to_string()
 }
 
 pub(crate) fn field(

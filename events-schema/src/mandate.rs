@@ -157,10 +157,10 @@ impl JsonSchema for Iban {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "minLength": 15,
-            "maxLength": 42,
-            "description": "IBAN of an account in a SEPA country (ISO 13616, checksum \
-                checked); spaces and lower case are accepted and normalised away."
+            "format": "iban",
+            "description": "IBAN of an account in a SEPA country (ISO 13616: country, \
+                check digits that pass mod 97, the country's account format); spaces and \
+                lower case are accepted and normalised away."
         })
     }
 }
@@ -178,6 +178,21 @@ impl JsonSchema for Iban {
 pub struct MaskedIban(String);
 
 impl MaskedIban {
+    /// Any text given as an IBAN, valid or not, as it may be shown in an error
+    /// or a log: without its spaces, upper case, masked as a valid one is; a
+    /// text too short to keep anything hidden is masked whole.
+    pub fn of_text(text: &str) -> MaskedIban {
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if compact.chars().count() <= IBAN_VISIBLE_HEAD_CHARS + IBAN_VISIBLE_TAIL_CHARS {
+            return MaskedIban("*".repeat(compact.chars().count().max(1)));
+        }
+        MaskedIban::of(&compact)
+    }
+
     fn of(iban: &str) -> MaskedIban {
         let n = iban.chars().count();
         let shown = |i: usize| i < IBAN_VISIBLE_HEAD_CHARS || i + IBAN_VISIBLE_TAIL_CHARS >= n;
@@ -252,7 +267,7 @@ impl JsonSchema for Bic {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^[A-Za-z]{6}[A-Za-z2-9][A-Za-z0-9]([A-Za-z0-9]{3})?$",
+            "pattern": "^[A-Za-z]{6}[A-Za-z2-9][A-NP-Za-np-z0-9]([A-Za-z0-9]{3})?$",
             "description": "BIC of the debtor's bank (ISO 9362), 8 or 11 characters."
         })
     }
