@@ -41,6 +41,7 @@ use uuid::Uuid;
 use crate::ReplayError;
 
 pub mod index;
+pub mod rows;
 
 use index::{row_entries, INDEXES};
 

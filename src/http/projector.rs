@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use navigo_events_schema::Envelope;
 use navigo_replay::materialize::{Generation, ProjectionDb};
 use navigo_replay::ReplayError;
+use navigo_store_postgres::projections::SqlProjections;
 use tokio::sync::watch;
 
 /// The projection database the service keeps, and the generation its rows are
@@ -27,6 +28,10 @@ pub struct Projector {
     /// check is comparing. An owned guard, so that a job on a blocking thread
     /// keeps it even when its request is dropped.
     pub writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The database's projection tables, when the log is in PostgreSQL: kept
+    /// by the same follower, from their own checkpoint
+    /// (`app::sql_projections`).
+    pub sql: Option<SqlProjections>,
     covered: watch::Sender<Option<Generation>>,
 }
 
@@ -41,6 +46,7 @@ impl Projector {
         Ok(Projector {
             db,
             writer: Default::default(),
+            sql: None,
             covered,
         })
     }
