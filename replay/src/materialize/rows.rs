@@ -12,7 +12,7 @@ use navigo_projections::Query;
 use navigo_rules::policy::Policy;
 use uuid::Uuid;
 
-use super::{decode_row, touched, LogIndex, Rows, UnitRows, KINDS};
+use super::{decode_row, touched_ids, LogIndex, Rows, UnitRows, KINDS};
 use crate::ReplayError;
 
 /// The rows of every contract and person the events `new` touch, each
@@ -31,24 +31,7 @@ pub fn rows_of_tail(
     whole: bool,
 ) -> Result<Rows, ReplayError> {
     let ix = LogIndex::new(events);
-    let only = touched(new, &ix);
-    if only.is_none() && !whole {
-        let position = new.last().map_or(0, |e| e.position);
-        return Err(ReplayError::WholeLogNeeded { position });
-    }
-    let (contracts, persons): (Vec<Uuid>, Vec<Uuid>) = match &only {
-        Some((c, p)) => (
-            c.iter()
-                .filter(|id| ix.contract_ids.binary_search(id).is_ok())
-                .copied()
-                .collect(),
-            p.iter()
-                .filter(|id| ix.person_ids.binary_search(id).is_ok())
-                .copied()
-                .collect(),
-        ),
-        None => (ix.contract_ids.clone(), ix.person_ids.clone()),
-    };
+    let (contracts, persons) = touched_ids(new, &ix, whole)?;
     project(&ix, &contracts, &persons, at)
 }
 
