@@ -4,8 +4,8 @@
 #
 #   docs/bench-sql-projections.sh [CONTRACTS] [THROUGH]   (defaults: 2000 2026-12-05)
 #
-# 1. `navigo-ledger demo` writes a population into a data directory, and
-#    `migrate` copies its log into a fresh PostgreSQL database.
+# 1. `navigo-ledger demo --store URL` writes a population into a fresh
+#    PostgreSQL database.
 # 2. `navigo-ledger rebuild --json --store URL` rebuilds the data directory's
 #    projections and the database's projection tables; its second JSON line
 #    is the SQL tables' rebuild (events/s: the log's events over its time,
@@ -61,16 +61,15 @@ $PSQL -d postgres -c "CREATE DATABASE bench"
 HOST=$(printf '%s' "$PGDATA_DIR" | sed 's|/|%2F|g')
 URL="postgres://postgres@$HOST/bench"
 
-"$BIN" demo --contracts "$CONTRACTS" --through "$THROUGH" --data "$WORK/sled" >/dev/null
-"$BIN" migrate --from "$WORK/sled" --to "$URL" >/dev/null
 mkdir -p "$WORK/data"
-cp "$WORK/sled/personal-keys" "$WORK/data/" 2>/dev/null || true
+"$BIN" demo --contracts "$CONTRACTS" --through "$THROUGH" --data "$WORK/data" --store "$URL" >/dev/null
 REBUILD=$("$BIN" rebuild --json --at "$THROUGH" --data "$WORK/data" --store "$URL" | tail -n 1)
 EVENTS=$(printf '%s' "$REBUILD" | sed -n 's/.*"events": *\([0-9]*\).*/\1/p')
 SQL_EPS=$(printf '%s' "$REBUILD" | sed -n 's/.*"events_per_second": *\([0-9.]*\).*/\1/p')
 SQL_S=$(printf '%s' "$REBUILD" | sed -n 's/.*"seconds": *\([0-9.]*\).*/\1/p')
 
 TABLES="contracts debits persons bans refunds"
+echo "SQL tables (contracts|persons|checkpoint): $($PSQL -d bench -t -A -c "SELECT (SELECT count(*) FROM navigo_projections.contracts), (SELECT count(*) FROM navigo_projections.persons), (SELECT position FROM navigo_projections.checkpoint)")"
 RAW="$PSQL -d bench"
 for t in $TABLES; do
     $RAW -c "\\copy navigo_projections.$t TO '$WORK/$t.copy'"
@@ -82,7 +81,8 @@ done
 start=$(date +%s.%N)
 {
     echo "BEGIN;"
-    for t in $TABLES; do echo "\\copy raw.$t FROM '$WORK/$t.copy'"; done
+    # printf, not echo: dash's echo reads `\c` as "stop here".
+    for t in $TABLES; do printf '%s\n' "\\copy raw.$t FROM '$WORK/$t.copy'"; done
     echo "COMMIT;"
 } | $RAW
 end=$(date +%s.%N)

@@ -821,6 +821,16 @@ fn pg_projections_reader_role_reads_the_tables_and_nothing_else() {
     let (code, out, err) = run(&pg, &["apply", &scenario()]);
     assert!(code == 0 || code == 1, "apply: {out}{err}");
     ok(&pg, &["rebuild"]);
+    // (a role name that is not a plain identifier is refused, naming it,
+    // and so is a ledger in a data directory, which has no SQL tables)
+    let (code, _, err) = run(&pg, &["grant-reader", "x\"; DROP TABLE navigo.events; --"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("role \"x"), "{err}");
+    let sled = sled_place("sql_reader_sled");
+    ok(&sled, &["init"]);
+    let (code, _, err) = run(&sled, &["grant-reader", "someone"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--store postgres://"), "{err}");
     // when `grant-reader` gives a role the projections,
     let role = format!("reader_{}", std::process::id());
     let granted = ok(&pg, &["grant-reader", &role]);

@@ -251,8 +251,13 @@ impl SqlProjections {
     /// A role name that is not a plain lower-case identifier, a storage
     /// failure (e.g. the connecting role may not create roles).
     pub async fn grant_reader(&self, role: &str) -> Result<(), StoreError> {
-        check_schema_name(role).map_err(|why| {
-            StoreError::Storage(format!("role name: {}", why.replace("schema name", "")))
+        // A role name follows the rule of a schema name (a plain identifier,
+        // written into statements unquoted by the operator as well).
+        check_schema_name(role).map_err(|_| {
+            StoreError::Storage(format!(
+                "role {role:?}: lower-case letters, digits and underscores, not starting \
+                 with a digit, at most {SCHEMA_NAME_BYTES_MAX} bytes"
+            ))
         })?;
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg)?;
