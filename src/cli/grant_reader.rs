@@ -6,8 +6,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use navigo_store_postgres::projections::SqlProjections;
+use navigo_store_postgres::schema::{check_schema_name, SCHEMA_NAME_BYTES_MAX};
 
 use super::exit::CmdResult;
+use crate::app::error::BadInput;
 use crate::app::place::Place;
 
 /// Arguments of `grant-reader`.
@@ -28,7 +30,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let pg = match data.postgres() {
         Some(pg) => pg,
         None => {
-            return Err(crate::app::error::BadInput(format!(
+            return Err(BadInput(format!(
                 "grant-reader gives a PostgreSQL role the projection tables of a ledger in \
                  PostgreSQL; {} is a data directory: give --store postgres://…",
                 data.shown()
@@ -36,6 +38,15 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
             .into());
         }
     };
+    // A role name is a plain identifier, as a schema name is.
+    if check_schema_name(&args.role).is_err() {
+        return Err(BadInput(format!(
+            "role {:?}: lower-case letters, digits and underscores, not starting with a digit, \
+             at most {SCHEMA_NAME_BYTES_MAX} bytes",
+            args.role
+        ))
+        .into());
+    }
     let sql = SqlProjections::open(pg).await?;
     sql.grant_reader(&args.role).await?;
     writeln!(
