@@ -249,6 +249,13 @@ enum Command {
     /// debits of a date; the bans active on a date; the refunds due; persons
     /// by client number or name.
     List(cli::list::Args),
+    /// Let a PostgreSQL role read the projection tables, and nothing else.
+    ///
+    /// Creates the role NOLOGIN when absent, and grants it the use of the
+    /// ledger's projection schema and SELECT on its tables (present and
+    /// future): no privilege on the log's tables, no write
+    /// (docs/sql-projections.md).
+    GrantReader(cli::grant_reader::Args),
     /// Compare every materialized projection with the log.
     ///
     /// Recomputes every view from the log and prints the state hashes of both.
@@ -323,6 +330,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Export(_)
         | Command::Migrate(_)
         | Command::Key(_)
+        | Command::GrantReader(_)
         | Command::Token(_)
         | Command::VerifyBundle(_) => None,
         _ => Some(("this command", OTHERS)),
@@ -390,6 +398,7 @@ fn main() -> ExitCode {
             Command::Follow(args) => cli::follow::run(&data, args).await,
             Command::List(args) => cli::list::run(&data, args).await,
             Command::CheckProjections(args) => cli::check_projections::run(&data, args).await,
+            Command::GrantReader(args) => cli::grant_reader::run(&data, args).await,
             Command::Audit(args) => cli::audit::run(&data, args).await,
             Command::Diff(args) => cli::diff::run(&data, args).await,
             Command::WhatIf(args) => cli::what_if::run(&data, args).await,

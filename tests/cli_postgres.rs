@@ -120,6 +120,10 @@ fn scenario() -> String {
         .to_owned()
 }
 
+/// The line after which `check-projections` on PostgreSQL reports on the
+/// database's projection tables.
+const SQL_TABLES_LINE: &str = "SQL projection tables:\n";
+
 /// The main path of the command line on `place`: every output after `init`
 /// (whose line names the place), and the export file.
 fn main_path(place: &Place) -> Vec<String> {
@@ -159,6 +163,20 @@ fn main_path(place: &Place) -> Vec<String> {
         // A rebuild's timing is the run's own, not the ledger's.
         let out = match args[0] {
             "rebuild" => out.split(',').next().unwrap_or_default().to_owned(),
+            // On PostgreSQL the check goes on with the database's projection
+            // tables, which a data directory has not: they must be
+            // consistent, and what comes before is compared with sled's.
+            "check-projections" => match out.split_once(SQL_TABLES_LINE) {
+                Some((local, sql)) => {
+                    assert!(place.store.is_some(), "{out}");
+                    assert!(!sql.contains("DIFFERS") && !sql.contains("lags"), "{sql}");
+                    local.to_owned()
+                }
+                None => {
+                    assert!(place.store.is_none(), "no SQL tables checked: {out}");
+                    out
+                }
+            },
             _ => out,
         };
         outs.push(format!("{args:?}\n{out}").replace(&export_arg, "EXPORT"));
@@ -430,11 +448,32 @@ fn pg_bin_two_services_on_one_database_lose_no_update_and_duplicate_nothing() {
         .into_iter()
         .flat_map(|h| h.join().expect("client"))
         .collect();
+    // The services' projectors bring the database's projection tables to the
+    // head, each step applied once whichever service computes it.
+    let head_sql = "SELECT position::text FROM navigo.head";
+    let checkpoint_sql = format!("SELECT position::text FROM {PROJECTIONS}.checkpoint");
+    let mut waited = 0;
+    while query_texts(&place, head_sql) != query_texts(&place, &checkpoint_sql) {
+        assert!(
+            waited < PROJECTOR_WAIT_MS_MAX,
+            "the projection tables lag the head"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 100;
+    }
     for (mut child, _) in servers {
         let _ = child.kill();
         let _ = child.wait();
     }
-    // then each distinct registration is accepted once, and the shared
+    // Then `check-projections` finds them equal to the views computed from
+    // the log, at the head;
+    let check = sql_check(&place);
+    assert_eq!(check["consistent"], true, "{check}");
+    assert!(
+        check["projections"][2]["rows"].as_u64() >= Some(1),
+        "{check}"
+    );
+    // and each distinct registration is accepted once, and the shared
     // client number once only, the others refused naming the field;
     let mut accepted = Vec::new();
     for (number, person, status, v) in &answers {
@@ -466,5 +505,389 @@ fn pg_bin_two_services_on_one_database_lose_no_update_and_duplicate_nothing() {
         let history = ok(&place, &["history", &format!("person:{person}"), "--json"]);
         let registered = history.matches("PersonRegistered").count();
         assert_eq!(registered, 1, "{person}: {history}");
+    }
+}
+
+/// `follow` processes killed midway in the exactly-once test, at most.
+const FOLLOW_KILLS_MAX: usize = 4;
+
+/// How long the two services' projectors may take to reach the head.
+const PROJECTOR_WAIT_MS_MAX: u64 = 30_000;
+
+/// The projection schema of a ledger in the default schema.
+const PROJECTIONS: &str = "navigo_projections";
+
+/// The database name of a test URL (its last path segment).
+fn database_of(place: &Place) -> String {
+    let url = place.store.as_deref().expect("a database");
+    url.rsplit('/').next().expect("a database name").to_owned()
+}
+
+/// The rows `sql` answers, each row's first column as text.
+fn query_texts(place: &Place, sql: &str) -> Vec<Option<String>> {
+    let db = database_of(place);
+    block_on(async {
+        let (client, conn) = cluster()
+            .connection(&db)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        let rows = client
+            .query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = task.await;
+        rows.iter().map(|r| r.get::<_, Option<String>>(0)).collect()
+    })
+}
+
+/// One JSON value the database answers (`sql` selects one text).
+fn query_json(place: &Place, sql: &str) -> serde_json::Value {
+    let texts = query_texts(place, sql);
+    let text = texts
+        .first()
+        .cloned()
+        .flatten()
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// The texts of rows, one after the other (a null as nothing).
+fn joined(texts: Vec<Option<String>>) -> String {
+    texts.into_iter().flatten().collect::<Vec<_>>().join("")
+}
+
+/// Every table of the projection schema as text, in key order, and the
+/// checkpoint's position.
+fn dump_projections(place: &Place) -> (Vec<String>, u64) {
+    let mut out = Vec::new();
+    for (table, key) in [
+        ("contracts", "contract"),
+        ("debits", "contract, row_number"),
+        ("persons", "person"),
+        ("bans", "person, window_number"),
+        ("refunds", "person, refund_number"),
+    ] {
+        let sql = format!(
+            "SELECT coalesce(json_agg(t ORDER BY {key})::text, '[]') FROM {PROJECTIONS}.{table} t"
+        );
+        out.push(joined(query_texts(place, &sql)));
+    }
+    let position = query_texts(
+        place,
+        &format!("SELECT position::text FROM {PROJECTIONS}.checkpoint"),
+    );
+    let position = joined(position).parse().unwrap_or(0);
+    (out, position)
+}
+
+#[test]
+fn pg_projections_after_the_main_path_the_sql_tables_equal_the_views_the_cli_prints() {
+    // Given the main path run on a PostgreSQL ledger (its `rebuild` fills the
+    // projection tables too),
+    let pg = pg_place("sql_views");
+    main_path(&pg);
+    // when the tables are read with SQL,
+    let cli_view = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&ok(&pg, args)).expect("a view")
+    };
+    // then each contract's state, balance and calendar are the views the
+    // command line prints, with their columns for filtering,
+    for c in [CONTRACT_A, CONTRACT_B] {
+        let row = |col: &str| {
+            query_json(
+                &pg,
+                &format!("SELECT {col}::text FROM {PROJECTIONS}.contracts WHERE contract = '{c}'"),
+            )
+        };
+        let state = cli_view(&["state", c, "--json"]);
+        assert_eq!(row("state_view"), state, "{c}");
+        assert_eq!(
+            row("balance_view"),
+            cli_view(&["balance", c, "--json"]),
+            "{c}"
+        );
+        let calendar = cli_view(&["calendar", c, "--json"]);
+        assert_eq!(row("calendar_view"), calendar, "{c}");
+        let columns = query_json(
+            &pg,
+            &format!(
+                "SELECT json_build_array(status, holder, payer)::text FROM {PROJECTIONS}.contracts \
+                 WHERE contract = '{c}'"
+            ),
+        );
+        assert_eq!(columns[0], state["status"]["status"], "{c}");
+        assert_eq!(columns[1], state["holder"], "{c}");
+        assert_eq!(columns[2], state["payer"], "{c}");
+        // one calendar row per row of the view, in its order;
+        let debits = query_json(
+            &pg,
+            &format!(
+                "SELECT coalesce(json_agg(json_build_array(month, debit_date, amount::text, status) \
+                 ORDER BY row_number), '[]')::text FROM {PROJECTIONS}.debits WHERE contract = '{c}'"
+            ),
+        );
+        let rows = calendar["rows"].as_array().expect("rows");
+        assert_eq!(debits.as_array().map(Vec::len), Some(rows.len()), "{c}");
+        for (d, r) in debits.as_array().into_iter().flatten().zip(rows) {
+            assert_eq!(d[0], r["month"]);
+            assert_eq!(d[1], r["debit_date"]);
+            assert_eq!(d[2], r["amount"]);
+            assert_eq!(d[3], r["status"]);
+        }
+    }
+    // a person's bans and refunds are the views printed,
+    let person = |col: &str| {
+        query_json(
+            &pg,
+            &format!("SELECT {col}::text FROM {PROJECTIONS}.persons WHERE person = '{PERSON_A}'"),
+        )
+    };
+    assert_eq!(person("bans_view"), cli_view(&["bans", PERSON_A, "--json"]));
+    assert_eq!(
+        person("refunds_view"),
+        cli_view(&["refunds", PERSON_A, "--json"])
+    );
+    // and no personal data reaches the tables: persons carry no name column
+    // and no row holds the scenario's names.
+    let columns = query_texts(
+        &pg,
+        &format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = '{PROJECTIONS}' AND table_name = 'persons' ORDER BY column_name"
+        ),
+    );
+    let columns: Vec<String> = columns.into_iter().flatten().collect();
+    assert_eq!(
+        columns,
+        [
+            "bans_view",
+            "client_number",
+            "erased",
+            "person",
+            "refunds_view"
+        ]
+    );
+    let (tables, _) = dump_projections(&pg);
+    for t in &tables {
+        for name in ["Alice", "Durand", "Lefèvre", "Montreuil"] {
+            assert!(!t.contains(name), "{name} in the projection tables");
+        }
+    }
+}
+
+/// A ledger file of `persons` registrations and a subscription for every
+/// tenth, in the order of their instants (the year scenario's forms).
+fn many_commands(persons: u32) -> String {
+    let mut lines = Vec::new();
+    for i in 0..persons {
+        let person = format!("0196a000-0000-7000-8000-{:012x}", 0xe0000 + i);
+        let at = format!(
+            "2026-07-01T{:02}:{:02}:{:02}Z",
+            8 + i / 3600,
+            (i / 60) % 60,
+            i % 60
+        );
+        lines.push(serde_json::json!({
+            "request_at": at, "actor": {"role": "agent", "id": "AG-0417"}, "channel": "agency",
+            "command": {"type": "RegisterPerson", "person_id": person,
+                        "client_number": format!("NV{:08}", 50_000 + i),
+                        "first_name": "Chloé", "last_name": "Martin", "birth_date": "1990-01-01",
+                        "address": {"street": "1 rue X", "postal_code": "75001", "municipality": "Paris"}}
+        }));
+    }
+    for i in (0..persons).step_by(10) {
+        let person = format!("0196a000-0000-7000-8000-{:012x}", 0xe0000 + i);
+        let contract = format!("0196a000-0000-7000-8000-{:012x}", 0xf0000 + i);
+        let at = format!(
+            "2026-07-12T{:02}:{:02}:{:02}Z",
+            8 + i / 3600,
+            (i / 60) % 60,
+            i % 60
+        );
+        lines.push(serde_json::json!({
+            "request_at": at, "actor": {"role": "agent", "id": "AG-0417"}, "channel": "agency",
+            "command": {"type": "Subscribe", "contract_id": contract, "holder": person, "payer": person,
+                        "product": {"kind": "annual", "zones": "1-5"}, "start_date": "2026-07-12",
+                        "payment": {"method": "direct_debit", "debit_day": 1,
+                                    "mandate": {"reference": format!("MA-{i}"), "account_ref": format!("acct-{i}")}},
+                        "support": "pass"}
+        }));
+    }
+    let mut out = std::fs::read_to_string(scenario())
+        .expect("scenario")
+        .lines()
+        .take(1)
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    out.extend(lines.iter().map(|l| l.to_string()));
+    out.join("\n") + "\n"
+}
+
+/// The SQL tables' check (the last JSON line of `check-projections --json`).
+fn sql_check(place: &Place) -> serde_json::Value {
+    let (_, out, err) = run(place, &["check-projections", "--json"]);
+    let last = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no check: {err}"));
+    serde_json::from_str(last).expect("a check")
+}
+
+#[test]
+fn pg_projections_follow_stopped_at_any_point_resumes_exactly_once() {
+    // Given a PostgreSQL ledger whose projections were built when it held
+    // the reference data only, then hundreds of commands and a year of
+    // billing appended (a tail of many catch-up batches),
+    let pg = pg_place("sql_resume");
+    ok(&pg, &["init"]);
+    ok(&pg, &["rebuild"]);
+    let file = pg.data.with_extension("many.jsonl");
+    std::fs::write(&file, many_commands(600)).expect("write the commands");
+    let (code, out, err) = run(&pg, &["apply", file.to_str().expect("path")]);
+    assert!(code == 0 || code == 1, "apply: {out}{err}");
+    let _ = std::fs::remove_file(&file);
+    ok(&pg, &["advance", "--to", "2027-10-15"]);
+    let head: u64 = serde_json::from_str::<serde_json::Value>(&ok(&pg, &["stats", "--json"]))
+        .expect("stats")["head"]["position"]
+        .as_u64()
+        .expect("head position");
+    // when a `follow` is killed as soon as it has moved the tables (at
+    // whatever point of its next batch it then is), again and again,
+    let checkpoint = || dump_projections(&pg).1;
+    let start = checkpoint();
+    let mut seen = Vec::new();
+    for _ in 0..FOLLOW_KILLS_MAX {
+        let before = seen.last().copied().unwrap_or(start);
+        let mut child = Command::new(BIN)
+            .env("NAVIGO_TEST_NOW", NOW)
+            .arg("--data")
+            .arg(&pg.data)
+            .arg("--store")
+            .arg(pg.store.as_deref().expect("url"))
+            .args(["follow", "--json", "--interval-ms", "50"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("follow");
+        let mut waited = 0;
+        while checkpoint() == before && waited < PROJECTOR_WAIT_MS_MAX {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            waited += 10;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // then after each kill the tables hold exactly the views of the log
+        // through their checkpoint (never a part of a batch),
+        let check = sql_check(&pg);
+        assert_eq!(check["mismatches"], serde_json::json!([]), "{check}");
+        seen.push(check["checkpoint"].as_u64().unwrap_or(0));
+        if seen.last() == Some(&head) {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|c| *c > start && *c < head),
+        "no kill stopped the catch-up midway: {seen:?} from {start} to {head}"
+    );
+    // and a `follow --once` resumed from there brings them to the head with
+    // every row equal to a rebuild's from the whole log.
+    ok(&pg, &["follow", "--once"]);
+    let (followed, at) = dump_projections(&pg);
+    assert_eq!(at, head, "checkpoints after each kill: {seen:?}");
+    let check = sql_check(&pg);
+    assert_eq!(check["consistent"], true, "{check}");
+    ok(&pg, &["rebuild"]);
+    let (rebuilt, at) = dump_projections(&pg);
+    assert_eq!(at, head);
+    assert_eq!(followed.len(), rebuilt.len());
+    for (f, r) in followed.iter().zip(&rebuilt) {
+        assert!(f == r, "the followed tables differ from a rebuild's");
+    }
+    assert!(
+        followed[2].len() > 1_000,
+        "persons projected: {}",
+        followed[2].len()
+    );
+}
+
+#[test]
+fn pg_projections_reader_role_reads_the_tables_and_nothing_else() {
+    // Given a PostgreSQL ledger with its projection tables built,
+    let pg = pg_place("sql_reader");
+    ok(&pg, &["init"]);
+    let (code, out, err) = run(&pg, &["apply", &scenario()]);
+    assert!(code == 0 || code == 1, "apply: {out}{err}");
+    ok(&pg, &["rebuild"]);
+    // (a role name that is not a plain identifier is refused, naming it,
+    // and so is a ledger in a data directory, which has no SQL tables)
+    let (code, _, err) = run(&pg, &["grant-reader", "x\"; DROP TABLE navigo.events; --"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("role \"x"), "{err}");
+    let sled = sled_place("sql_reader_sled");
+    ok(&sled, &["init"]);
+    let (code, _, err) = run(&sled, &["grant-reader", "someone"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--store postgres://"), "{err}");
+    // when `grant-reader` gives a role the projections,
+    let role = format!("reader_{}", std::process::id());
+    let granted = ok(&pg, &["grant-reader", &role]);
+    assert!(granted.contains(PROJECTIONS), "{granted}");
+    // then, acting as that role, it can select every projection table,
+    let db = database_of(&pg);
+    let as_role = |sql: &str| -> Result<(), String> {
+        block_on(async {
+            let (client, conn) = cluster()
+                .connection(&db)
+                .connect(tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let task = tokio::spawn(conn);
+            client
+                .batch_execute(&format!("SET ROLE {role}"))
+                .await
+                .expect("set role");
+            let r = client.batch_execute(sql).await.map_err(|e| {
+                e.as_db_error()
+                    .map_or(e.to_string(), |d| d.message().to_owned())
+            });
+            drop(client);
+            let _ = task.await;
+            r
+        })
+    };
+    for t in [
+        "checkpoint",
+        "contracts",
+        "debits",
+        "persons",
+        "bans",
+        "refunds",
+    ] {
+        as_role(&format!("SELECT * FROM {PROJECTIONS}.{t}"))
+            .unwrap_or_else(|e| panic!("select {t}: {e}"));
+    }
+    // can write none of them,
+    for sql in [
+        format!("UPDATE {PROJECTIONS}.checkpoint SET position = 0"),
+        format!("DELETE FROM {PROJECTIONS}.contracts"),
+        format!("INSERT INTO {PROJECTIONS}.persons (person, client_number, erased, bans_view, refunds_view) \
+                 VALUES (gen_random_uuid(), 'X', false, '{{}}', '{{}}')"),
+        format!("TRUNCATE {PROJECTIONS}.bans"),
+    ] {
+        let e = as_role(&sql).expect_err(&sql);
+        assert!(e.contains("permission denied"), "{sql}: {e}");
+    }
+    // and can neither read nor write the log's tables.
+    for sql in [
+        "SELECT * FROM navigo.events",
+        "SELECT * FROM navigo.head",
+        "DELETE FROM navigo.events",
+        "INSERT INTO navigo.idempotency VALUES ('k', '\\x00', 1, 1)",
+    ] {
+        let e = as_role(sql).expect_err(sql);
+        assert!(e.contains("permission denied"), "{sql}: {e}");
     }
 }

@@ -42,6 +42,7 @@ use crate::ReplayError;
 
 pub mod dir;
 pub mod index;
+pub mod rows;
 
 pub use dir::projection_dir;
 use index::{row_entries, INDEXES};
@@ -213,6 +214,34 @@ fn touched(events: &[Envelope], ix: &LogIndex<'_>) -> Option<(BTreeSet<Uuid>, BT
         contracts.extend(ix.contracts_of(&p).copied());
     }
     Some((contracts, persons))
+}
+
+/// The contracts and persons whose rows the events `new` change, among
+/// those `ix` knows (a subscription, a registration): every one when `new`
+/// holds a reference event, which touches every row.
+///
+/// # Errors
+/// [`ReplayError::WholeLogNeeded`] for a reference event when `ix` is not
+/// the whole log (`whole` false).
+fn touched_ids(
+    new: &[Envelope],
+    ix: &LogIndex<'_>,
+    whole: bool,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ReplayError> {
+    let Some((c, p)) = touched(new, ix) else {
+        if !whole {
+            let position = new.last().map_or(0, |e| e.position);
+            return Err(ReplayError::WholeLogNeeded { position });
+        }
+        return Ok((ix.contract_ids.clone(), ix.person_ids.clone()));
+    };
+    let known = |ids: &std::collections::BTreeSet<Uuid>, of: &[Uuid]| -> Vec<Uuid> {
+        ids.iter()
+            .filter(|id| of.binary_search(id).is_ok())
+            .copied()
+            .collect()
+    };
+    Ok((known(&c, &ix.contract_ids), known(&p, &ix.person_ids)))
 }
 
 /// Whether `tail` holds a reference event (catalogue, campaign): it touches
@@ -1232,25 +1261,9 @@ impl ProjectionDb {
         // computes them (the same `LogIndex` and per-id folds), not from a fold
         // of the whole log.
         let ix = LogIndex::new(events);
-        let only = touched(new, &ix);
-        if only.is_none() && !whole {
-            return Err(ReplayError::WholeLogNeeded { position: last });
-        }
+        let (contracts, persons) = touched_ids(new, &ix, whole)?;
         let q = Query::on(g.at);
         let policy = Policy::default();
-        let (contracts, persons): (Vec<Uuid>, Vec<Uuid>) = match &only {
-            Some((c, p)) => (
-                c.iter()
-                    .filter(|id| ix.contract_ids.binary_search(id).is_ok())
-                    .copied()
-                    .collect(),
-                p.iter()
-                    .filter(|id| ix.person_ids.binary_search(id).is_ok())
-                    .copied()
-                    .collect(),
-            ),
-            None => (ix.contract_ids.clone(), ix.person_ids.clone()),
-        };
         let total = (contracts.len() + persons.len()) as u64;
         let mut unit = UnitRows::default();
         for id in &contracts {
@@ -1270,7 +1283,7 @@ impl ProjectionDb {
                 r.insert(id, v.to_vec());
             }
         }
-        // With `only` None (a reference event: every row may change) every
+        // For a reference event (every row may change) every
         // contract and person is upserted, which is complete: ids are never
         // removed from the log.
         let mut trees = self.trees(g.number)?;

@@ -29,6 +29,7 @@ pub mod replay;
 pub mod salvage;
 pub mod sealing;
 pub mod served;
+pub mod sql_projections;
 pub mod stats;
 pub mod store;
 pub mod verify;

@@ -2,7 +2,9 @@
 //! projection with the one computed on demand from the log; one state hash per
 //! projection so that two rebuilds or two machines compare by one line. Beside
 //! a running service, the service checks its own projections (caught up to the
-//! head first) and the answer is printed the same way.
+//! head first) and the answer is printed the same way. On PostgreSQL, the
+//! database's projection tables are compared too, after the data
+//! directory's projections (when it has any), under a line naming them.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 use hyper::Method;
 use navigo_events_schema::views::ProjectionCheck;
 use navigo_replay::materialize::{check, ProjectionDb};
+use navigo_store_postgres::projections::SqlProjections;
 
 use super::exit::{CmdResult, EXIT_REFUSED};
 use super::output::print_json_line;
@@ -17,6 +20,7 @@ use super::remote;
 use crate::app::admin::check_view;
 use crate::app::ledger::read_whole_log;
 use crate::app::place::Place;
+use crate::app::sql_projections;
 
 /// Arguments of `check-projections`.
 #[derive(Debug, clap::Args)]
@@ -38,9 +42,32 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     }
     let events = read_whole_log(data).await?;
     let db = ProjectionDb::open(data)?;
-    let r = check_view(&check(&db, &events)?);
+    let Some(pg) = data.postgres() else {
+        let r = check_view(&check(&db, &events)?);
+        db.close()?;
+        return print(&r, args.json);
+    };
+    // On PostgreSQL: the data directory's projections when it has them (a
+    // service's, or those of an earlier `rebuild` here), then the database's
+    // projection tables, which every service and this command share.
+    let local = match db.current()? {
+        Some(_) => Some(check_view(&check(&db, &events)?)),
+        None => None,
+    };
     db.close()?;
-    print(&r, args.json)
+    let sql = sql_projections::check(&SqlProjections::open(pg).await?, &events).await?;
+    let mut code = ExitCode::SUCCESS;
+    if let Some(r) = &local {
+        code = print(r, args.json)?;
+    }
+    if !args.json {
+        writeln!(std::io::stdout().lock(), "SQL projection tables:")?;
+    }
+    let sql_code = print(&sql, args.json)?;
+    Ok(match local {
+        Some(r) if !r.consistent => code,
+        _ => sql_code,
+    })
 }
 
 /// Prints a comparison, as text or JSON: exit 1 when anything differs or the

@@ -231,6 +231,12 @@ const MEANINGS: &[Meaning] = &[
         "bad usage; beside a running service, no NAVIGO_TOKEN",
     ),
     meaning(
+        "grant-reader",
+        "the role may read the projection tables, and nothing else of the ledger",
+        "the server refuses (e.g. the connecting role may not create roles)",
+        "a role name that is not a plain identifier, or a ledger in a data directory (no --store postgres://…)",
+    ),
+    meaning(
         "audit",
         "the trail is printed",
         SERVED_VIEW_REFUSED,

@@ -1,5 +1,7 @@
 //! `navigo-ledger follow [--once] [--interval-ms N] [--json]`: catches the
-//! materialized projections up from their checkpoint, then tails new events.
+//! materialized projections up from their checkpoint, then tails new events;
+//! on PostgreSQL the database's projection tables too (`app::sql_projections`,
+//! from their own checkpoint, a bounded batch of events per transaction).
 //! A served ledger needs no follower: `serve` keeps its projections current
 //! itself (the service's follower task), and holds their database meanwhile.
 
@@ -10,12 +12,14 @@ use navigo_events_schema::views::FollowProgress;
 use navigo_replay::follow::FollowedLog;
 use navigo_replay::materialize::ProjectionDb;
 use navigo_store::EventStore;
+use navigo_store_postgres::projections::SqlProjections;
 
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::rebuild::bar;
 use crate::app::ledger::open_store;
 use crate::app::place::Place;
+use crate::app::sql_projections;
 
 /// Pause between two polls of the log while tailing.
 pub const FOLLOW_INTERVAL_MS_DEFAULT: u64 = 1_000;
@@ -48,6 +52,12 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let mut progress = bar(args.json);
     let mut log = FollowedLog::new();
     let mut first = true;
+    // On PostgreSQL the database's projection tables follow too, on the date
+    // of the data directory's projections, from their own checkpoint.
+    let sql = match data.postgres() {
+        Some(pg) => Some(SqlProjections::open(pg).await?),
+        None => None,
+    };
     loop {
         let tail = match open_store(data).await {
             Ok(store) => {
@@ -64,6 +74,9 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
             if added > 0 || first {
                 let before = db.current()?.map(|g| g.checkpoint);
                 let g = db.catch_up(log.events(), &mut progress)?;
+                if let Some(sql) = &sql {
+                    sql_projections::follow_whole_log(sql, log.events(), g.at).await?;
+                }
                 // A line on the first poll (where the follower starts) and at each
                 // checkpoint it moves to.
                 if before != Some(g.checkpoint) || args.once || first {

@@ -32,6 +32,7 @@ pub mod erase;
 pub mod exit;
 pub mod export;
 pub mod follow;
+pub mod grant_reader;
 pub mod history;
 pub mod init;
 pub mod key;

@@ -1,6 +1,7 @@
 //! `navigo-ledger rebuild [--at DATE] [--json]`: replays the whole log, a
 //! slice at a time, into new shadow projection trees and swaps them in
-//! atomically.
+//! atomically; on PostgreSQL, the database's projection tables as well
+//! (`app::sql_projections`), in one transaction.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,9 +10,12 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use hyper::Method;
 use navigo_events_schema::views::RebuildSummary;
-use navigo_replay::materialize::{Progress, ProjectionDb};
+use navigo_ledger_core::Ledger;
+use navigo_replay::materialize::{Generation, Progress, ProjectionDb};
 use navigo_rules::calendar::paris_date;
 use navigo_store::Clock;
+use navigo_store_postgres::projections::SqlProjections;
+use navigo_store_postgres::PgConfig;
 
 use super::as_of::parse_date;
 use super::exit::CmdResult;
@@ -22,6 +26,8 @@ use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_ledger;
 use crate::app::place::Place;
+use crate::app::sql_projections;
+use crate::app::store::AnyStore;
 
 /// Arguments of `rebuild`.
 #[derive(Debug, clap::Args)]
@@ -88,13 +94,65 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let db = ProjectionDb::open(data)?;
     let mut ledger = open_ledger(data, 0).await?;
     let rebuilt = rebuild_by_slices(&mut ledger, &db, at, &mut bar(args.json)).await;
+    // On PostgreSQL the database's projection tables are rebuilt too, from
+    // the same slices of the same log, on the same date.
+    let sql = match (&rebuilt, data.postgres()) {
+        (Ok(_), Some(pg)) => Some(rebuild_sql(&mut ledger, pg, at, args.json).await),
+        _ => None,
+    };
     let closed = ledger.close().await;
     let g = rebuilt?;
     closed?.close().await?;
     db.close()?;
     // Positions are gapless from 1: the checkpoint counts the events replayed.
     let events = usize::try_from(g.checkpoint).unwrap_or(usize::MAX);
-    print(&rebuild_summary(&g, events, started.elapsed()), args.json)
+    let code = print(&rebuild_summary(&g, events, started.elapsed()), args.json)?;
+    match sql.transpose()? {
+        Some(s) => print_sql(&s, args.json),
+        None => Ok(code),
+    }
+}
+
+/// Rebuilds the SQL projection tables of the ledger in `pg` on `at`, timed
+/// on their own.
+async fn rebuild_sql(
+    ledger: &mut Ledger<AnyStore>,
+    pg: &PgConfig,
+    at: NaiveDate,
+    json: bool,
+) -> anyhow::Result<RebuildSummary> {
+    let started = Instant::now();
+    let sql = SqlProjections::open(pg).await?;
+    let c = sql_projections::rebuild_by_slices(ledger, &sql, at, &mut bar(json)).await?;
+    let g = Generation {
+        number: c.generation,
+        at,
+        checkpoint: c.position,
+    };
+    let events = usize::try_from(c.position).unwrap_or(usize::MAX);
+    Ok(rebuild_summary(&g, events, started.elapsed()))
+}
+
+/// Prints the SQL tables' rebuild: a second JSON line, or a line naming them.
+///
+/// # Errors
+/// Stdout cannot be written.
+fn print_sql(s: &RebuildSummary, json: bool) -> CmdResult {
+    if json {
+        print_json_line(s)?;
+    } else {
+        writeln!(
+            std::io::stdout().lock(),
+            "rebuilt the SQL projection tables, generation {} on {} through position {} \
+             ({:.2} s, {:.0} events/s)",
+            s.generation,
+            s.at,
+            s.checkpoint,
+            s.seconds,
+            s.events_per_second
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a rebuild's summary, as text or JSON.

@@ -14,11 +14,13 @@ use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_replay::materialize::{catch_up_streams, tail_contract_streams, touches_every_row};
 use navigo_rules::calendar::paris_date;
 use navigo_store::{next_envelope, EventStore};
+use navigo_store_postgres::projections::SqlProjections;
 
 use super::error::ApiError;
 use super::metrics::gauge;
 use super::projector::{self, Input};
 use super::state::AppState;
+use crate::app::sql_projections;
 
 /// How often the follower reads the clock while nothing is appended, in
 /// milliseconds: bounds how late after midnight (Paris) "today" rolls forward.
@@ -48,9 +50,54 @@ pub async fn follow(st: Arc<AppState>) {
     }
 }
 
-/// One round: nothing when the rows cover the head on today's date. The
-/// caller holds the projector's writer lock.
+/// One round: nothing when the rows cover the head on today's date; on
+/// PostgreSQL, the database's projection tables after the data directory's
+/// rows. The caller holds the projector's writer lock.
 pub(crate) async fn once(st: &AppState) -> Result<(), ApiError> {
+    let sled = sled_once(st).await;
+    if let Some(sql) = &st.projector.sql {
+        sql_once(st, sql).await?;
+    }
+    sled
+}
+
+/// The round of the SQL projection tables, from their own checkpoint: a
+/// catch-up when they are on today's date, else a rebuild. When another
+/// service sharing the database moved them meanwhile, nothing is written
+/// (the next round starts from where it left them).
+async fn sql_once(st: &AppState, sql: &SqlProjections) -> Result<(), ApiError> {
+    let internal = |e: anyhow::Error| ApiError::Internal(format!("{e:#}"));
+    let head = st.ledger.lock().await.world().position;
+    let today = paris_date(st.clock.now());
+    let after = sql
+        .checkpoint()
+        .await
+        .map_err(|e| internal(e.into()))?
+        .filter(|c| c.at == today.to_string());
+    if after.as_ref().is_some_and(|c| c.position >= head) {
+        return Ok(());
+    }
+    let input = {
+        let mut ledger = st.ledger.lock().await;
+        read_input(&mut ledger, after.as_ref().map(|c| c.position)).await?
+    };
+    let done = match (after, &input) {
+        (Some(c), Input::Tail { tail, slice }) => {
+            sql_projections::catch_up(sql, c, tail, slice, false).await
+        }
+        (Some(c), Input::Log(events)) => {
+            sql_projections::catch_up(sql, c, events, events, true).await
+        }
+        (None, Input::Log(events)) => sql_projections::rebuild_whole(sql, events, today)
+            .await
+            .map(Some),
+        (None, Input::Tail { .. }) => Err(anyhow::anyhow!("a tail read for a rebuild")),
+    };
+    done.map(|_| ()).map_err(internal)
+}
+
+/// The round of the data directory's projections.
+async fn sled_once(st: &AppState) -> Result<(), ApiError> {
     let head = st.ledger.lock().await.world().position;
     let today = paris_date(st.clock.now());
     let p = &st.projector;

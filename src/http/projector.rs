@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use navigo_events_schema::{Envelope, Event};
 use navigo_replay::materialize::{Generation, ProjectionDb};
 use navigo_replay::ReplayError;
+use navigo_store_postgres::projections::SqlProjections;
 use tokio::sync::watch;
 
 /// The projection database the service keeps, and the generation its rows are
@@ -29,6 +30,10 @@ pub struct Projector {
     /// check is comparing. An owned guard, so that a job on a blocking thread
     /// keeps it even when its request is dropped.
     pub writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The database's projection tables, when the log is in PostgreSQL: kept
+    /// by the same follower, from their own checkpoint
+    /// (`app::sql_projections`).
+    pub sql: Option<SqlProjections>,
     covered: watch::Sender<Option<Generation>>,
 }
 
@@ -44,6 +49,7 @@ impl Projector {
             db: std::sync::RwLock::new(db),
             data: data.to_owned(),
             writer: Default::default(),
+            sql: None,
             covered,
         })
     }

@@ -21,6 +21,7 @@ use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger_with;
 use crate::app::place::Place;
 use crate::app::served;
+use navigo_store_postgres::projections::SqlProjections;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -91,13 +92,16 @@ pub async fn run(data: &Place, args: Args) -> anyhow::Result<ExitCode> {
             .await?;
     // The service keeps the materialized projections itself: a `follow` of the
     // same ledger would hold their database.
-    let projector = Projector::open(data).map_err(|e| {
+    let mut projector = Projector::open(data).map_err(|e| {
         BadInput(format!(
             "the projection database of {}: {e} (is `navigo-ledger follow` running? the \
              service keeps the projections current itself)",
             data.display()
         ))
     })?;
+    if let Some(pg) = data.postgres() {
+        projector.sql = Some(SqlProjections::open(pg).await?);
+    }
     let auth_path = auth::path_in(data);
     let db = auth::AuthDb::load(&auth_path)?;
     let sessions = sessions::Sessions::load(&sessions::path_in(data), clock.now())?;

@@ -13,6 +13,8 @@
 //! - Verification: see [`verify`](PgStore::verify).
 //! - Beside the log: see [`derived`] (idempotency keys by prefix; derived
 //!   data, the ledger's snapshots, outside the hash chain).
+//! - Projections as SQL tables: see [`projections`] (the materialized views
+//!   in a schema of their own, with their checkpoint, and a read-only role).
 //! - Tests: the `test-cluster` feature's [`cluster`] starts a throwaway
 //!   PostgreSQL for them.
 //!
@@ -28,6 +30,8 @@ mod error;
 pub mod export;
 mod import;
 pub mod merkle;
+mod projection_rows;
+pub mod projections;
 pub mod read;
 mod rows;
 pub mod schema;
