@@ -40,8 +40,8 @@ fn key_of(person: Uuid) -> PersonKey {
 /// Seals every personal field of `e` (of the stream of id `stream_id`).
 fn seal(e: &mut NewEvent, stream_id: Uuid) {
     let id = e.event_id;
-    for (person, field) in e.event.personal_fields_mut(stream_id) {
-        field.seal(person, &key_of(person), id).expect("seal");
+    for (person, sealing_id, field) in e.event.personal_fields_mut(stream_id, id) {
+        field.seal(person, &key_of(person), sealing_id).expect("seal");
     }
 }
 
@@ -50,9 +50,9 @@ fn open_all(events: &mut [Envelope], keys: &HashMap<Uuid, PersonKey>) -> usize {
     let mut opened = 0;
     for env in events {
         let (id, stream) = (env.event_id, env.stream.id);
-        for (_, field) in env.event.personal_fields_mut(stream) {
+        for (_, sealing_id, field) in env.event.personal_fields_mut(stream, id) {
             if let Some(person) = field.sealed_for() {
-                field.open(person, &keys[&person], id).expect("open");
+                field.open(person, &keys[&person], sealing_id).expect("open");
                 opened += 1;
             }
         }
