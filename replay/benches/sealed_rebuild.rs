@@ -41,7 +41,9 @@ fn key_of(person: Uuid) -> PersonKey {
 fn seal(e: &mut NewEvent, stream_id: Uuid) {
     let id = e.event_id;
     for (person, sealing_id, field) in e.event.personal_fields_mut(stream_id, id) {
-        field.seal(person, &key_of(person), sealing_id).expect("seal");
+        field
+            .seal(person, &key_of(person), sealing_id)
+            .expect("seal");
     }
 }
 
@@ -52,7 +54,9 @@ fn open_all(events: &mut [Envelope], keys: &HashMap<Uuid, PersonKey>) -> usize {
         let (id, stream) = (env.event_id, env.stream.id);
         for (_, sealing_id, field) in env.event.personal_fields_mut(stream, id) {
             if let Some(person) = field.sealed_for() {
-                field.open(person, &keys[&person], sealing_id).expect("open");
+                field
+                    .open(person, &keys[&person], sealing_id)
+                    .expect("open");
                 opened += 1;
             }
         }

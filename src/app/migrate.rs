@@ -269,7 +269,9 @@ async fn copy_records(
         }
         .clamp(1, MIGRATE_BATCH_RECORDS);
         while pending.len() >= limit || (done && !pending.is_empty()) {
-            let cut = batch_end(&pending, limit);
+            let Some(cut) = batch_end(&pending, limit, done) else {
+                break;
+            };
             let batch: Vec<Vec<u8>> = pending.drain(..cut).map(|p| p.record).collect();
             copied += batch.len() as u64;
             target.import_sealed(batch).await?;
@@ -285,15 +287,23 @@ async fn copy_records(
 
 /// Where a batch of at most `limit` records of `pending` ends: after the
 /// last record that ends an append; past `limit` only when one append is
-/// longer (its records are stored together).
-fn batch_end(pending: &[Pending], limit: usize) -> usize {
+/// longer (its records are stored together). None when no record of
+/// `pending` is known to end an append yet: the last one does only once the
+/// source is read to its end (`complete`), since the next chunk may carry on
+/// its append.
+fn batch_end(pending: &[Pending], limit: usize, complete: bool) -> Option<usize> {
     let within = limit.min(pending.len());
-    let ends = |i: usize| i + 1 == pending.len() || !pending[i].same_append(&pending[i + 1]);
+    let ends = |i: usize| match pending.get(i + 1) {
+        Some(next) => !pending[i].same_append(next),
+        // A record without a key is an append of its own (no idempotency
+        // entry to split); a keyed one may go on in the next chunk.
+        None => complete || pending[i].key.is_none(),
+    };
     (0..within)
         .rev()
         .find(|i| ends(*i))
         .or_else(|| (within..pending.len()).find(|i| ends(*i)))
-        .map_or(pending.len(), |i| i + 1)
+        .map(|i| i + 1)
 }
 
 /// Keeps the source's checkpoints `new` (numbered after the `kept` the
@@ -329,4 +339,34 @@ async fn copy_checkpoints(
         target.keep_checkpoint(note).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(stream: u128, key: Option<&str>) -> Pending {
+        Pending {
+            record: Vec::new(),
+            stream: StreamId::contract(uuid::Uuid::from_u128(stream)),
+            key: key.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn migrate_a_batch_never_ends_inside_an_append_the_next_chunk_carries_on() {
+        // Given a chunk read from a source not read to its end, whose last
+        // record is the first of a keyed append of two records
+        let chunk = [record(1, Some("a")), record(2, Some("b"))];
+        // Then the batch ends before that append, not after the chunk
+        assert_eq!(batch_end(&chunk, 2, false), Some(1));
+        // and once the source is read to its end, after it.
+        assert_eq!(batch_end(&chunk, 2, true), Some(2));
+        // A chunk that is all one unfinished append waits for the next chunk;
+        let one = [record(2, Some("b")), record(2, Some("b"))];
+        assert_eq!(batch_end(&one, 2, false), None);
+        // a record without a key ends its own append.
+        let keyless = [record(1, Some("a")), record(3, None)];
+        assert_eq!(batch_end(&keyless, 2, false), Some(2));
+    }
 }
