@@ -907,6 +907,9 @@ const REACHES: &[(&[&str], Allowed)] = &[
             ("navigo-ledger", ""),
             ("navigo-store-sled", ""),
             ("navigo-replay", "materialize"),
+            // The projections' directory: which database is current, the old
+            // one's files deleted after an erasure.
+            ("navigo-replay", "materialize::dir"),
             ("navigo-store-postgres", "cluster"),
             // Its binary reads the files it checks (its library takes bytes;
             // `main` and `lib` share the crate's root module path).

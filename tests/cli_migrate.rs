@@ -68,9 +68,31 @@ fn cluster() -> &'static Cluster {
     Cluster::shared().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// This test binary's scratch directory.
+/// This test binary's scratch directory. The generated source ledger is
+/// shared by the tests through a static, which is never dropped: the first
+/// call removes the scratch directories of earlier runs whose process is gone
+/// instead, so that at most the last run's stays.
 fn scratch() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-migrate-{}", std::process::id()))
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    SWEPT.get_or_init(|| sweep_earlier_runs(&root));
+    root.join(format!("cli-migrate-{}", std::process::id()))
+}
+
+/// Removes `cli-migrate-PID` under `root` for every PID no longer running.
+fn sweep_earlier_runs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("cli-migrate-")) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A fresh directory `name` under the scratch directory (not created).
