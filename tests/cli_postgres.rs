@@ -712,7 +712,9 @@ fn many_commands(persons: u32) -> String {
             "command": {"type": "Subscribe", "contract_id": contract, "holder": person, "payer": person,
                         "product": {"kind": "annual", "zones": "1-5"}, "start_date": "2026-07-12",
                         "payment": {"method": "direct_debit", "debit_day": 1,
-                                    "mandate": {"reference": format!("MA-{i}"), "account_ref": format!("acct-{i}")}},
+                                    "mandate": {"reference": format!("MA-{i}"), "signed_on": "2026-07-01",
+                                                "debtor": {"iban": "FR7630006000011234567890189",
+                                                           "holder_name": "Chloé Martin"}}},
                         "support": "pass"}
         }));
     }
