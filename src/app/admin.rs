@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use navigo_events_schema::views::{
     ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,
 };
-use navigo_events_schema::StreamKind;
+use navigo_events_schema::{Envelope, StreamKind};
 use navigo_ledger_core::Ledger;
 use navigo_replay::materialize::{
     rebuild_streams, CheckReport, Generation, Progress, ProjectionDb, REBUILD_SLICE_IDS,
 };
+use navigo_rules::world::World;
 use navigo_store::EventStore;
 use uuid::Uuid;
 
@@ -77,40 +78,85 @@ pub async fn rebuild_by_slices<S: EventStore>(
     at: NaiveDate,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<Generation> {
-    let ids = |kind: StreamKind| -> Vec<Uuid> {
-        let versions = &ledger.world().versions;
-        versions
-            .keys()
-            .filter(|s| s.kind == kind)
-            .map(|s| s.id)
-            .collect()
-    };
-    let (contracts, persons) = (ids(StreamKind::Contract), ids(StreamKind::Person));
-    let total = (contracts.len() + persons.len()) as u64;
+    let plan = SlicePlan::of(ledger.world());
     let mut build = db.begin_sliced_rebuild(ledger.world().position, at)?;
-    let chunks = contracts
-        .chunks(REBUILD_SLICE_IDS)
-        .map(|c| (c, &[][..]))
-        .chain(persons.chunks(REBUILD_SLICE_IDS).map(|p| (&[][..], p)));
     let mut done = 0;
-    for (c, p) in chunks {
-        let streams = ledger.read_paged(|w| rebuild_streams(w, c, p)).await?;
-        let slice = ledger.read_streams(&streams).await?;
+    for (c, p) in plan.chunks() {
+        let slice = read_chunk(ledger, c, p).await?;
         build.project(c, p, &slice)?;
         done += (c.len() + p.len()) as u64;
-        progress(Progress {
-            phase: "projecting",
-            done,
-            total,
-        });
+        progress(plan.projected(done));
     }
     let g = build.finish()?;
     progress(Progress {
         phase: "writing",
-        done: total,
-        total,
+        done: plan.total(),
+        total: plan.total(),
     });
     Ok(g)
+}
+
+/// The chunks of a rebuild by slices: the contracts, then the persons known
+/// to the world, [`REBUILD_SLICE_IDS`] at a time, in id order.
+pub(crate) struct SlicePlan {
+    contracts: Vec<Uuid>,
+    persons: Vec<Uuid>,
+}
+
+impl SlicePlan {
+    /// The plan of every contract and person of `world`.
+    pub(crate) fn of(world: &World) -> SlicePlan {
+        let ids = |kind: StreamKind| -> Vec<Uuid> {
+            world
+                .versions
+                .keys()
+                .filter(|s| s.kind == kind)
+                .map(|s| s.id)
+                .collect()
+        };
+        SlicePlan {
+            contracts: ids(StreamKind::Contract),
+            persons: ids(StreamKind::Person),
+        }
+    }
+
+    /// How many ids the plan projects.
+    pub(crate) fn total(&self) -> u64 {
+        (self.contracts.len() + self.persons.len()) as u64
+    }
+
+    /// Each chunk: its contracts and its persons (one of the two empty).
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = (&[Uuid], &[Uuid])> {
+        self.contracts
+            .chunks(REBUILD_SLICE_IDS)
+            .map(|c| (c, &[][..]))
+            .chain(self.persons.chunks(REBUILD_SLICE_IDS).map(|p| (&[][..], p)))
+    }
+
+    /// The progress once `done` ids are projected.
+    pub(crate) fn projected(&self, done: u64) -> Progress {
+        Progress {
+            phase: "projecting",
+            done,
+            total: self.total(),
+        }
+    }
+}
+
+/// The events of the streams a chunk's views read ([`rebuild_streams`]),
+/// picked by the ledger's (paged) world and read from the store.
+///
+/// # Errors
+/// A store failure.
+pub(crate) async fn read_chunk<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    contracts: &[Uuid],
+    persons: &[Uuid],
+) -> anyhow::Result<Vec<Envelope>> {
+    let streams = ledger
+        .read_paged(|w| rebuild_streams(w, contracts, persons))
+        .await?;
+    Ok(ledger.read_streams(&streams).await?)
 }
 
 /// Replaces the projections of the data directory `data`, if it has any, by

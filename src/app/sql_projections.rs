@@ -20,19 +20,19 @@ use navigo_events_schema::views::{
     ContractBalance, ContractStateView, DebitCalendar, DebitStatus, PersonBans, PersonRefunds,
     PersonSummary, ProjectionCheck, ProjectionHashes, ProjectionMismatch,
 };
-use navigo_events_schema::{Envelope, StreamKind};
+use navigo_events_schema::Envelope;
 use navigo_ledger_core::Ledger;
 use navigo_replay::materialize::index::{is_debit, status_tag};
 use navigo_replay::materialize::rows::{rows_of_slice, rows_of_tail};
-use navigo_replay::materialize::{
-    compute_rows, rebuild_streams, Progress, Rows, REBUILD_SLICE_IDS,
-};
+use navigo_replay::materialize::{compute_rows, Progress, Rows};
 use navigo_store::EventStore;
 use navigo_store_postgres::projections::{
     Applied, BanRow, ContractRow, DebitRow, PersonRow, ProjectionBatch, RefundRow, SqlCheckpoint,
     SqlProjections,
 };
 use uuid::Uuid;
+
+use super::admin::{read_chunk, SlicePlan};
 
 /// Events folded into the SQL tables per transaction when they catch up: a
 /// crash loses at most the batch in flight, never a part of one, and the
@@ -205,34 +205,16 @@ pub async fn rebuild_by_slices<S: EventStore>(
     at: NaiveDate,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<SqlCheckpoint> {
-    let ids = |kind: StreamKind| -> Vec<Uuid> {
-        let versions = &ledger.world().versions;
-        versions
-            .keys()
-            .filter(|s| s.kind == kind)
-            .map(|s| s.id)
-            .collect()
-    };
-    let (contracts, persons) = (ids(StreamKind::Contract), ids(StreamKind::Person));
-    let total = (contracts.len() + persons.len()) as u64;
+    let plan = SlicePlan::of(ledger.world());
     let checkpoint = ledger.world().position;
     let mut build = sql.begin_rebuild().await?;
-    let chunks = contracts
-        .chunks(REBUILD_SLICE_IDS)
-        .map(|c| (c, &[][..]))
-        .chain(persons.chunks(REBUILD_SLICE_IDS).map(|p| (&[][..], p)));
     let mut done = 0;
-    for (c, p) in chunks {
-        let streams = ledger.read_paged(|w| rebuild_streams(w, c, p)).await?;
-        let slice = ledger.read_streams(&streams).await?;
+    for (c, p) in plan.chunks() {
+        let slice = read_chunk(ledger, c, p).await?;
         let batch = batch_of(&rows_of_slice(c, p, &slice, checkpoint, at)?)?;
         build.insert(&batch).await?;
         done += (c.len() + p.len()) as u64;
-        progress(Progress {
-            phase: "projecting",
-            done,
-            total,
-        });
+        progress(plan.projected(done));
     }
     Ok(build.finish(checkpoint, &at.to_string()).await?)
 }
