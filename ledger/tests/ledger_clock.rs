@@ -37,20 +37,7 @@ fn open(dir: &std::path::Path) -> SledStore {
 }
 
 fn setup() -> Vec<CommandEnvelope> {
-    vec![
-        tariff_990(),
-        reason_codes(),
-        register(1, d(1990, 1, 1)),
-        subscribe(
-            d(2026, 7, 12),
-            Channel::Agency,
-            1,
-            1,
-            annual_1_5(),
-            d(2026, 7, 12),
-            debit(1, 1),
-        ),
-    ]
+    agency_contract(debit(1, 1))
 }
 
 /// A ledger over `dir` with the tariff, the reason codes, person 1 and contract 1.

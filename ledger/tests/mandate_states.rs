@@ -4,7 +4,6 @@
 //! contract again from the log.
 
 use navigo_events_schema::sealed::SealedField;
-use navigo_events_schema::types::Channel;
 use navigo_rules::contract::state::ContractState;
 use navigo_testkit::*;
 
@@ -17,20 +16,7 @@ fn roundtrip(c: &ContractState) -> ContractState {
 #[test]
 fn term_retention_a_contract_state_with_a_mandate_pages_out_and_back_clear_or_sealed() {
     // Given a direct-debit contract
-    let s = Scenario::new().given([
-        tariff_990(),
-        reason_codes(),
-        register(1, d(1990, 1, 1)),
-        subscribe(
-            d(2026, 7, 12),
-            Channel::Agency,
-            1,
-            1,
-            annual_1_5(),
-            d(2026, 7, 12),
-            debit(1, 1),
-        ),
-    ]);
+    let s = Scenario::new().given(agency_contract(debit(1, 1)));
     let clear = s.world.contract(cid(1)).expect("contract 1").clone();
     // Then its state reads back as it was, its account clear
     assert_eq!(roundtrip(&clear), clear);

@@ -145,20 +145,9 @@ fn pay_method_a_mandate_signed_after_the_request_is_refused() {
 
 #[test]
 fn pay_method_a_cash_contract_has_no_collection_mandate() {
-    let s = Scenario::new().given([
-        tariff_990(),
-        reason_codes(),
-        register(1, d(1990, 1, 1)),
-        subscribe(
-            d(2026, 7, 12),
-            Channel::Agency,
-            1,
-            1,
-            annual_1_5(),
-            d(2026, 7, 12),
-            navigo_events_schema::types::PaymentRequest::Cash,
-        ),
-    ]);
+    let s = Scenario::new().given(agency_contract(
+        navigo_events_schema::types::PaymentRequest::Cash,
+    ));
     let c = s.world.contract(cid(1)).expect("contract 1");
     assert!(collection_mandate(c, d(2026, 9, 1)).is_none());
     // (and a mandate change is refused by PAY-METHOD, as before)

@@ -221,22 +221,32 @@ pub fn annual_1_5() -> Product {
     }
 }
 
-/// Person 1 (born 1990-01-01) with contract 1, Annual 1-5 subscribed at an
-/// agency on 2026-07-12 (debit day 1), the 990 € tariff and the reason codes,
-/// then the billing clock through `through`: the one-contract history of the
-/// rebuild bench and of the projection store's tests.
-pub fn agency_contract_billed_through(through: NaiveDate) -> Scenario {
-    Scenario::new()
-        .given([tariff_990(), reason_codes(), register(1, d(1990, 1, 1))])
-        .given([subscribe(
+/// The 990 € tariff and the reason codes, person 1 (born 1990-01-01) and
+/// contract 1, Annual 1-5 subscribed at an agency on 2026-07-12 by person 1,
+/// paid as `payment`: the commands most one-contract scenarios start from.
+pub fn agency_contract(payment: PaymentRequest) -> Vec<CommandEnvelope> {
+    vec![
+        tariff_990(),
+        reason_codes(),
+        register(1, d(1990, 1, 1)),
+        subscribe(
             d(2026, 7, 12),
             Channel::Agency,
             1,
             1,
             annual_1_5(),
             d(2026, 7, 12),
-            debit(1, 1),
-        )])
+            payment,
+        ),
+    ]
+}
+
+/// [`agency_contract`] paid by direct debit on day 1, then the billing clock
+/// through `through`: the one-contract history of the rebuild bench and of
+/// the projection store's tests.
+pub fn agency_contract_billed_through(through: NaiveDate) -> Scenario {
+    Scenario::new()
+        .given(agency_contract(debit(1, 1)))
         .advance(through)
 }
 
