@@ -145,6 +145,12 @@ enum Command {
     /// auditors.
     #[command(subcommand)]
     Key(cli::key::Args),
+    /// Exchange files with the bank (SEPA).
+    ///
+    /// `bank creditor` configures the creditor the files are built and read
+    /// for (its account, BIC and SEPA creditor identifier, checked).
+    #[command(subcommand)]
+    Bank(cli::bank::Args),
     /// Sign and keep a checkpoint of the log, or list those kept.
     ///
     /// A checkpoint (C2SP signed note, Ed25519) states the log's origin, size,
@@ -330,6 +336,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Export(_)
         | Command::Migrate(_)
         | Command::Key(_)
+        | Command::Bank(_)
         | Command::GrantReader(_)
         | Command::Token(_)
         | Command::VerifyBundle(_) => None,
@@ -382,6 +389,7 @@ fn main() -> ExitCode {
             Command::History(args) => cli::history::run(&data, args).await,
             Command::Verify(args) => cli::verify::run(&data, args).await,
             Command::Key(args) => cli::key::run(&data, args),
+            Command::Bank(args) => cli::bank::run(&data, args).await,
             Command::Checkpoint(args) => cli::checkpoint::run(&data, args).await,
             Command::Prove(args) => cli::prove::run(&data, args).await,
             Command::Export(args) => cli::export::run(&data, args).await,

@@ -795,6 +795,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "navigo-projections",
             "navigo-replay",
             "navigo-sim",
+            "navigo-bank",
         ],
     ),
 ];

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod against;
 pub mod auth;
+pub mod bank;
 pub mod bundle;
 pub mod clock;
 pub mod commands;

@@ -21,6 +21,7 @@ pub mod apply;
 pub mod as_of;
 pub mod audit;
 pub mod balance;
+pub mod bank;
 pub mod bans;
 pub mod bundle;
 pub mod calendar;
