@@ -462,6 +462,73 @@ fn term_retention_erase_through_a_running_service_purges_its_projections_while_i
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Person C's personal data, sent only through a running service.
+const C_CLEAR: [&str; 5] = [
+    "Ombeline",
+    "Verdurette",
+    "11 allee Transitoire",
+    "FR7630004000031234567890143",
+    "Titulaire Ombelinette",
+];
+
+#[test]
+fn term_retention_personal_data_judged_by_a_running_service_is_sealed_in_every_file() {
+    // Given a served ledger
+    let dir = fresh_dir("served-seal");
+    let data = population(&dir);
+    let agent = http_support::token(&data, "agent-1", "agent");
+    let (mut child, addr) = http_support::serve(&data, "2027-10-15T08:00:00Z");
+    let post = |body: String| {
+        let (status, v) = http_support::request(
+            &addr,
+            "POST",
+            "/v1/commands",
+            Some(&agent),
+            Some(&body),
+            &[],
+        );
+        assert_eq!(status, 201, "{v}");
+    };
+    // When a person registers and subscribes by direct debit through it (the
+    // service judges each command against events not yet sealed or durable)
+    let person = "0196a000-0000-7000-8000-000000000003";
+    post(format!(
+        "{{\"channel\":\"agency\",\"command\":{{\"type\":\"RegisterPerson\",\"person_id\":\"{person}\",\
+         \"client_number\":\"NV00000003\",\"first_name\":\"{}\",\"last_name\":\"{}\",\
+         \"birth_date\":\"1988-04-05\",\"address\":{{\"street\":\"{}\",\"postal_code\":\"75011\",\
+         \"municipality\":\"Paris\"}}}}}}",
+        C_CLEAR[0], C_CLEAR[1], C_CLEAR[2]
+    ));
+    post(format!(
+        "{{\"channel\":\"agency\",\"command\":{{\"type\":\"Subscribe\",\"contract_id\":\"0196a000-0000-7000-8000-00000000000c\",\
+         \"holder\":\"{person}\",\"payer\":\"{person}\",\"product\":{{\"kind\":\"annual\",\
+         \"zones\":\"1-5\"}},\"start_date\":\"2027-11-01\",\"payment\":{{\"method\":\"direct_debit\",\
+         \"debit_day\":8,\"mandate\":{{\"reference\":\"M-C-000c\",\"signed_on\":\"2027-10-15\",\
+         \"debtor\":{{\"iban\":\"{}\",\"holder_name\":\"{}\"}}}}}}}}}}",
+        C_CLEAR[3], C_CLEAR[4]
+    ));
+    // and the service stops as an operator stops it (Ctrl-C), writing what it
+    // keeps of the states
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(child.wait().expect("wait").success());
+    // Then no file of the data directory but the projections (which list
+    // persons by name) holds C's clear text, the account's included
+    let projections = data.join("projections");
+    for clear in C_CLEAR {
+        let found: Vec<_> = holding(&data, clear.as_bytes())
+            .into_iter()
+            .filter(|p| !p.starts_with(&projections))
+            .collect();
+        assert_eq!(found, Vec::<PathBuf>::new(), "{clear}");
+    }
+    let _ = std::fs::remove_file(data.with_extension("log"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn term_retention_a_lost_key_store_is_an_error_naming_the_person_and_the_file_never_an_erasure() {
     // Given a ledger with a registered person

@@ -1332,7 +1332,11 @@ impl<S: EventStore> Ledger<S> {
                 ..d
             });
         let mut out = Vec::new();
-        for request in requests {
+        for mut request in requests {
+            // What is folded now is written into the paged states later: it
+            // must be the ciphertext the log will hold, never the clear
+            // personal data the rules decided.
+            self.store.seal_ahead(&mut request)?;
             let actual = self.world.version(request.stream);
             if let ExpectedVersion::Exact(expected) = request.expected {
                 if expected != actual {

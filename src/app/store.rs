@@ -248,6 +248,10 @@ impl EventStore for AnyStore {
         each!(&self.backend, s => s.append_stored(request).await)
     }
 
+    fn seal_ahead(&self, request: &mut AppendRequest) -> Result<(), StoreError> {
+        sealing::seal_request(self.keys.as_deref(), request)
+    }
+
     async fn read_stream(
         &self,
         stream: StreamId,

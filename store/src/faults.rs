@@ -124,6 +124,10 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         self.inner.idempotency_keys(prefix, keys_max).await
     }
 
+    fn seal_ahead(&self, request: &mut AppendRequest) -> Result<(), StoreError> {
+        self.inner.seal_ahead(request)
+    }
+
     async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.read_derived(name).await
     }

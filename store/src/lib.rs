@@ -409,6 +409,20 @@ pub trait EventStore: Send + Sync {
     /// A storage failure.
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError>;
 
+    /// Seals `request`'s personal fields as an append would store them, so that
+    /// a caller folding its events before the append (a batch judged against
+    /// events not yet durable) folds, and later writes into its derived data,
+    /// the ciphertext the log will hold rather than the clear values. The
+    /// append seals what is still clear and leaves sealed fields as they are.
+    /// This default, for a store that keeps no keys, leaves them clear.
+    ///
+    /// # Errors
+    /// The key store cannot be written, or no randomness.
+    fn seal_ahead(&self, request: &mut AppendRequest) -> Result<(), StoreError> {
+        let _ = request;
+        Ok(())
+    }
+
     /// The idempotency keys recorded that start with `prefix`, in key order, each
     /// with the positions of the append it made; at most `keys_max` of them. The
     /// ledger reads the keys of one command here instead of holding every key in
