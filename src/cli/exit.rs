@@ -135,6 +135,12 @@ const MEANINGS: &[Meaning] = &[
         "the key file exists already (never overwritten), lies inside --data, or holds no key; a malformed --name",
     ),
     meaning(
+        "bank",
+        "done: the creditor was configured, or is shown",
+        "the creditor's file cannot be written or read",
+        "no creditor is configured, a field of the creditor is refused (named, an account masked), or bad usage",
+    ),
+    meaning(
         "checkpoint",
         "the checkpoint was signed and kept (or the list is printed)",
         "--data is not a ledger, or the store failed or keeps no tree",
