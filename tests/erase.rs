@@ -99,6 +99,34 @@ fn subscribe(at: &str, contract: &str, person: &str, start: &str) -> String {
     )
 }
 
+/// The logins of A's and B's personal-space accounts.
+const A_LOGIN: &str = "zephyrine.quasimodette@example.org";
+const B_LOGIN: &str = "barnabette.kestrelle@example.org";
+
+/// Opens A's and B's personal-space accounts (`ACC-LINK`).
+fn open_accounts(data: &Path) {
+    for (login, number, birth) in [
+        (A_LOGIN, "NV00000001", A_CLEAR[2]),
+        (B_LOGIN, "NV00000002", "1975-06-07"),
+    ] {
+        let out = run(
+            data,
+            &[
+                "account",
+                "create",
+                "--login",
+                login,
+                "--client-number",
+                number,
+                "--birth-date",
+                birth,
+            ],
+            Some("Navigo2027pass\n"),
+        );
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    }
+}
+
 /// Applies `lines`; each must be accepted.
 fn apply_ok(data: &Path, lines: &str) {
     let out = run(data, &["apply"], Some(lines));
@@ -277,6 +305,9 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
         "the projections list A by name before the erasure"
     );
     let key_a = key_of(&data, PERSON_A);
+    let auth = data.join("auth.json");
+    open_accounts(&data);
+    assert!(contains(&std::fs::read(&auth).unwrap(), A_LOGIN.as_bytes()));
 
     // When person A is erased
     let out = ok(
@@ -318,6 +349,11 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     // the directory, the projections' included, which still list by name
     assert_eq!(holding_a(&data), Vec::new());
     assert_eq!(holding(&data, &key_a), Vec::<PathBuf>::new(), "A's key");
+    // And A's personal-space account is forgotten (its login is often an
+    // e-mail address), B's kept
+    let accounts = std::fs::read(&auth).unwrap();
+    assert!(!contains(&accounts, A_LOGIN.as_bytes()), "A's login");
+    assert!(contains(&accounts, B_LOGIN.as_bytes()), "B's login");
     let listed = ok(&data, &["list", "persons-by-name", "name=k", "--json"]);
     assert!(listed.contains(B_CLEAR[0]), "{listed}");
     let listed = ok(&data, &["list", "persons-by-name", "name=quasi", "--json"]);
@@ -417,6 +453,7 @@ fn term_retention_erase_through_a_running_service_purges_its_projections_while_i
     // by name
     let dir = fresh_dir("served");
     let data = population(&dir);
+    open_accounts(&data);
     let agent = http_support::token(&data, "agent-1", "agent");
     let (mut child, addr) = http_support::serve(&data, "2027-10-15T08:00:00Z");
     let call = |method: &str, path: &str, body: Option<&str>| {
@@ -435,6 +472,8 @@ fn term_retention_erase_through_a_running_service_purges_its_projections_while_i
         v.to_string()
     };
     assert!(list("quasi", head).contains(A_CLEAR[0]));
+    let auth = data.join("auth.json");
+    assert!(contains(&std::fs::read(&auth).unwrap(), A_LOGIN.as_bytes()));
     assert!(!holding(&data.join("projections"), &forms(A_CLEAR[1])[1]).is_empty());
     // When A is erased through the service
     let body = format!(
@@ -450,6 +489,9 @@ fn term_retention_erase_through_a_running_service_purges_its_projections_while_i
     assert!(!list("quasi", erased_at).contains(A_CLEAR[0]));
     assert!(list("k", erased_at).contains(B_CLEAR[0]));
     assert_eq!(holding_a(&data), Vec::new());
+    let accounts = std::fs::read(&auth).unwrap();
+    assert!(!contains(&accounts, A_LOGIN.as_bytes()), "A's login");
+    assert!(contains(&accounts, B_LOGIN.as_bytes()), "B's login");
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(holding_a(&data), Vec::new());

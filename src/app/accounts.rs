@@ -101,3 +101,22 @@ pub fn create_account(
     db.save(path)?;
     Ok(person)
 }
+
+/// Forgets the personal-space account of `person`, whose personal data was
+/// erased (`TERM-RETENTION`): its login (often an e-mail address) and password
+/// hash leave the auth file at `path`, which is written again only when it
+/// held one. Returns how many accounts were forgotten. Idempotent, so that
+/// erasing again finishes what a failure interrupted.
+///
+/// # Errors
+/// The auth file cannot be read or written.
+pub fn forget_person(path: &Path, person: Uuid) -> anyhow::Result<usize> {
+    let mut db = AuthDb::load(path)?;
+    let before = db.accounts.len();
+    db.accounts.retain(|_, a| a.person != person);
+    let forgotten = before - db.accounts.len();
+    if forgotten > 0 {
+        db.save(path)?;
+    }
+    Ok(forgotten)
+}

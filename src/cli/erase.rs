@@ -19,7 +19,9 @@ use uuid::Uuid;
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::remote;
+use crate::app::accounts::forget_person;
 use crate::app::admin::purge_projections;
+use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::commands::erase_person;
 use crate::app::ledger::open_clocked_ledger;
@@ -79,6 +81,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let purged = purge_projections(&mut ledger, data.data()).await;
     ledger.close().await?.close().await?;
     purged?;
+    forget_person(&auth::path_in(data.data()), args.person)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,9 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json;
+use crate::app::accounts::forget_person;
 use crate::app::admin::purge_projections;
+use crate::app::auth;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
@@ -80,6 +82,9 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
             if let Err(e) = purge_projections(&mut ledger, data.data()).await {
                 ledger.close().await?.close().await?;
                 return Err(e);
+            }
+            for due in &v.due {
+                forget_person(&auth::path_in(data.data()), due.person)?;
             }
         }
     }

@@ -87,6 +87,17 @@ async fn judge_batch(st: &AppState, jobs: Vec<Job>) {
     let outcome = ledger.end_pipeline(batch).await;
     let head = ledger.world().position;
     drop(ledger);
+    st.forget_erased(
+        outcome
+            .results
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|e| matches!(e.event, navigo_events_schema::Event::PersonalDataErased(_)))
+            .map(|e| e.stream.id)
+            .collect(),
+    )
+    .await;
     st.metrics
         .head_position
         .set(crate::http::metrics::gauge(head));

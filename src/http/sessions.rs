@@ -82,6 +82,19 @@ impl Sessions {
         Ok(s)
     }
 
+    /// Closes every session of `person` (whose personal data was erased).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn forget_person(&mut self, person: Uuid) -> anyhow::Result<()> {
+        let before = self.by_hash.len();
+        self.by_hash.retain(|_, s| s.person != person);
+        if self.by_hash.len() == before {
+            return Ok(());
+        }
+        self.save()
+    }
+
     fn save(&self) -> anyhow::Result<()> {
         // The sessions file is the service's own store, read back only by
         // `load` above: no output of the ledger and no published format, so it

@@ -12,6 +12,7 @@ use navigo_ledger_core::Ledger;
 use navigo_store::Clock;
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, RwLock, Semaphore};
+use uuid::Uuid;
 
 use super::error::ApiError;
 use super::{limits, metrics, sessions};
@@ -92,6 +93,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Forgets the personal-space accounts and closes the sessions of the
+    /// persons whose erasure `events` record, once those events are durable:
+    /// an erased person keeps no login in the auth file and no way into a
+    /// personal space that shows them as erased.
+    pub async fn forget_erased(&self, persons: Vec<Uuid>) {
+        if persons.is_empty() {
+            return;
+        }
+        for person in persons {
+            if let Err(e) = crate::app::accounts::forget_person(&self.auth_path, person) {
+                tracing::error!(%person, error = %e, "an erased person's account could not be forgotten; erase them again");
+            }
+            if let Err(e) = self.sessions.write().await.forget_person(person) {
+                tracing::error!(%person, error = %e, "an erased person's sessions could not be closed");
+            }
+        }
+        self.refresh_auth().await;
+    }
+
     /// Refuses the attempt of `address` on `subject` when it failed too often
     /// ([`limits`]); waits [`limits::SUBJECT_DELAY_MS`] first when the subject
     /// failed often from anywhere.

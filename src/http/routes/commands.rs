@@ -402,6 +402,16 @@ async fn judge(
     }
     let head = ledger.world().position;
     drop(ledger);
+    st.forget_erased(
+        outcomes
+            .iter()
+            .flatten()
+            .flat_map(|a| &a.events)
+            .filter(|e| e.event_type == "PersonalDataErased")
+            .map(|e| e.stream.id)
+            .collect(),
+    )
+    .await;
     st.metrics
         .head_position
         .set(crate::http::metrics::gauge(head));
