@@ -18,12 +18,14 @@ const PERSON_B: &str = "0196a000-0000-7000-8000-000000000002";
 const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
 /// Person A's personal data, each distinctive enough to be searched for in raw
 /// bytes.
-const A_CLEAR: [&str; 8] = [
+const A_CLEAR: [&str; 9] = [
     "Zephyrine",
     "Quasimodette",
     "1961-02-03",
     "7 impasse Oubliette",
     "ATT-ZQ-4471",
+    // The identity document proving her age for the Senior tariff.
+    "CNI-ZQ-887766",
     // Her mandate's account (`PAY-METHOD`): the IBAN, its account number
     // alone, and the holder's name the bank knows.
     A_IBAN,
@@ -82,7 +84,7 @@ fn register(
 /// (`A_IBAN` or `B_IBAN`, signed by their `Titulaire` name).
 fn subscribe(at: &str, contract: &str, person: &str, start: &str) -> String {
     let (iban, holder, umr) = if person == PERSON_A {
-        (A_IBAN, A_CLEAR[7], "M-A")
+        (A_IBAN, A_CLEAR[8], "M-A")
     } else {
         (B_IBAN, B_CLEAR[4], "M-B")
     };
@@ -254,6 +256,17 @@ fn population(dir: &Path) -> PathBuf {
     );
     apply_ok(&data, &lines);
     ok(&data, &["advance", "--to", "2027-10-15"]);
+    apply_ok(
+        &data,
+        &command(
+            "2027-10-15T08:00:00Z",
+            &format!(
+                "{{\"type\":\"RequestSeniorSwitch\",\"contract_id\":\"{CONTRACT_A}\",\
+                 \"declaration\":{{\"declared\":\"no_activity\"}},\"age_proof_ref\":\"{}\"}}",
+                A_CLEAR[5]
+            ),
+        ),
+    );
     data
 }
 

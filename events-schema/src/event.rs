@@ -648,15 +648,31 @@ pub enum FeeKind {
 }
 
 /// A switch of an Annual 1-5 contract to the Senior tariff was requested (`SENIOR-SWITCH`).
+/// Version 2 seals the proof of age (the reference of an identity document)
+/// with the holder's key. Decision: the activity declaration stays clear: the
+/// rules judge it again when the switch is validated, and declared hours alone
+/// identify no one once the holder's name is erased.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeniorSwitchRequested {
     /// Activity declaration.
     pub declaration: ActivityDeclaration,
-    /// Reference of the proof of age.
-    pub age_proof_ref: String,
+    /// The holder whose proof of age it is, whose key seals it; none in a
+    /// version 1 record, whose proof is a clear legacy value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Uuid>,
+    /// The proof of age, sealed.
+    pub age_proof: Sealed<AgeProof>,
     /// Earliest validation date: 5 working days after the request.
     pub processing_until: NaiveDate,
+}
+
+/// The personal data of a Senior switch request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgeProof {
+    /// Reference of the proof of age (an identity document).
+    pub age_proof_ref: String,
 }
 
 /// The Senior switch was validated; Senior billing from a month (`SENIOR-SWITCH`).
@@ -1036,8 +1052,9 @@ events! {
     LossDeclared = 2,
     /// See [`FeeCharged`].
     FeeCharged = 1,
-    /// See [`SeniorSwitchRequested`].
-    SeniorSwitchRequested = 1,
+    /// See [`SeniorSwitchRequested`]. Version 2 seals the proof of age;
+    /// version 1 is upcast on load (see [`crate::upcast`]).
+    SeniorSwitchRequested = 2,
     /// See [`SeniorSwitchValidated`].
     SeniorSwitchValidated = 1,
     /// See [`FraudEstablished`].
@@ -1099,6 +1116,14 @@ impl Event {
             }
             Event::WorkStudyPlaceDeclared(w) => {
                 return vec![(person, event_id, &mut w.place as &mut dyn SealedField)]
+            }
+            Event::SeniorSwitchRequested(r) => {
+                return match r.age_proof.sealed_for().or(r.holder) {
+                    Some(holder) => {
+                        vec![(holder, event_id, &mut r.age_proof as &mut dyn SealedField)]
+                    }
+                    None => Vec::new(),
+                };
             }
             Event::ContractSubscribed(s) => s.payment.mandate_mut(),
             Event::PayerChanged(p) => p.mandate.as_mut(),

@@ -30,6 +30,9 @@
 //!   moved the personal fields into a sealed field (`crate::sealed`). A v1 record
 //!   holds them in clear: it is read as a clear legacy value (`{"clear": ...}`),
 //!   which no key opens and no erasure can unwrite.
+//! - `SeniorSwitchRequested` v1 → v2 moved the proof of age into a field
+//!   sealed with the holder's key and named the holder. A v1 record holds the
+//!   proof in clear and names no holder: it is read as a clear legacy value.
 //! - `ContractSubscribed`, `PayerChanged`, `MandateChanged`,
 //!   `PaymentMethodSwitched` and `ContractResumed` v1 → v2 changed the mandate
 //!   they carry: v1 recorded `{"reference", "account_ref"}` (an opaque account
@@ -48,7 +51,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    AddressChanged, PersonDetails, PersonRegistered, PlaceProof, WorkStudyPlaceDeclared,
+    AddressChanged, AgeProof, PersonDetails, PersonRegistered, PlaceProof, SeniorSwitchRequested,
+    WorkStudyPlaceDeclared,
 };
 use crate::event::{
     CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
@@ -238,6 +242,19 @@ pub struct WorkStudyPlaceDeclaredV1 {
     pub proof_ref: String,
 }
 
+/// A switch of an Annual 1-5 contract to the Senior tariff was requested (`SENIOR-SWITCH`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SeniorSwitchRequested")]
+pub struct SeniorSwitchRequestedV1 {
+    /// Activity declaration.
+    pub declaration: crate::types::ActivityDeclaration,
+    /// Reference of the proof of age.
+    pub age_proof_ref: String,
+    /// Earliest validation date: 5 working days after the request.
+    pub processing_until: NaiveDate,
+}
+
 /// The events whose version 1 carried a version 1 mandate, with the path of
 /// that mandate in their payload and the published version 1 schema (frozen:
 /// no Rust type keeps the version 1 mandate, and a published schema does not
@@ -325,6 +342,11 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             "WorkStudyPlaceDeclared",
             1,
             schemars::schema_for!(WorkStudyPlaceDeclaredV1),
+        ),
+        (
+            "SeniorSwitchRequested",
+            1,
+            schemars::schema_for!(SeniorSwitchRequestedV1),
         ),
     ];
     for (name, _, published) in MANDATE_V1_EVENTS {
@@ -423,6 +445,18 @@ fn upcast_one(
                     municipality: v1.municipality,
                     proof_ref: v1.proof_ref,
                 }),
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("SeniorSwitchRequested", 1) => {
+            let v1: SeniorSwitchRequestedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = SeniorSwitchRequested {
+                declaration: v1.declaration,
+                holder: None,
+                age_proof: Sealed::clear(AgeProof {
+                    age_proof_ref: v1.age_proof_ref,
+                }),
+                processing_until: v1.processing_until,
             };
             serde_json::to_value(v2).map_err(payload_err)
         }

@@ -8,7 +8,8 @@
 //! on the validation date.
 
 use navigo_events_schema::command::{ContractRef, RequestSeniorSwitch};
-use navigo_events_schema::event::{SeniorSwitchRequested, SeniorSwitchValidated};
+use navigo_events_schema::event::{AgeProof, SeniorSwitchRequested, SeniorSwitchValidated};
+use navigo_events_schema::sealed::Sealed;
 use navigo_events_schema::types::{ActorRole, PaymentSetup, Product};
 use navigo_events_schema::{Event, RuleId};
 
@@ -121,7 +122,10 @@ pub fn request_switch(
         crate::calendar::add_working_days(req.date, ctx.policy.senior_processing_working_days);
     let event = Event::SeniorSwitchRequested(SeniorSwitchRequested {
         declaration: cmd.declaration,
-        age_proof_ref: cmd.age_proof_ref.clone(),
+        holder: Some(c.holder),
+        age_proof: Sealed::clear(AgeProof {
+            age_proof_ref: cmd.age_proof_ref.clone(),
+        }),
         processing_until,
     });
     Ok(req.one_contract_event(world, ctx, c.id, req.date, event))
