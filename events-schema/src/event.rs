@@ -105,16 +105,17 @@ pub struct PersonalDataErased {
 pub struct LedgerResealed {
     /// The records of the old log (its head position).
     pub source_records: u64,
-    /// The BLAKE3 hash of the old log's last record (its chain head).
-    pub source_head_hash: crate::Hash,
+    /// The BLAKE3 hash of the old log's last record (its chain head),
+    /// hexadecimal (64 digits, all zeros for an empty log).
+    pub source_head_hash: String,
     /// The recorded-at instant of the old log's last record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_head_recorded_at: Option<DateTime<Utc>>,
     /// The size of the old log's Merkle tree (its record count).
     pub source_tree_size: u64,
     /// The SHA-256 root of the old log's Merkle tree (RFC 6962) of that size,
-    /// hexadecimal.
-    pub source_tree_root: crate::Hash,
+    /// hexadecimal (64 digits).
+    pub source_tree_root: String,
     /// The old store's format, as its marker names it.
     pub source_store_format: String,
     /// The server's instant when the reseal ran.

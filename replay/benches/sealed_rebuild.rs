@@ -190,7 +190,11 @@ async fn generate(
         }
         written += per;
     }
-    (store, keys, t.elapsed().as_secs_f64())
+    let secs = t.elapsed().as_secs_f64();
+    // Every key the sealing made, the template's payer's too (a copied
+    // mandate stays sealed for the person who signed it).
+    keys.extend(key_store.keys.into_inner().expect("lock"));
+    (store, keys, secs)
 }
 
 /// The write phase of `target` events, clear and sealed alternately, each

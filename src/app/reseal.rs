@@ -247,10 +247,10 @@ async fn first_record(
         causation_id: None,
         event: Event::LedgerResealed(LedgerResealed {
             source_records: head.position,
-            source_head_hash: head.hash,
+            source_head_hash: head.hash.to_string(),
             source_head_recorded_at: head.recorded_at,
             source_tree_size: head.position,
-            source_tree_root: root,
+            source_tree_root: root.to_string(),
             source_store_format: store_format(source),
             resealed_at: options.now,
         }),
