@@ -187,6 +187,20 @@ enum Command {
     /// the data directory's auth.json (tokens and accounts) and sessions; the
     /// projections and snapshots are rebuilt from the log (`rebuild`).
     Migrate(cli::migrate::Args),
+    /// Write a new ledger from an old one with every personal field sealed.
+    ///
+    /// Verifies --from first (every record's hash, the chain, the Merkle
+    /// tree), then writes into --to (created when absent; it must hold no
+    /// record) a first record, LedgerResealed, stating the old log's size,
+    /// head hash, Merkle root and store format, then every old record in
+    /// order with the same event ids, streams, stream versions, instants and
+    /// idempotency keys, at the current version of its event, each personal
+    /// field sealed with its person's key: the clear text of records written
+    /// before sealing is sealed, and that of an erased person dropped. The
+    /// key store is carried (persons without a key get one). The old ledger,
+    /// its copies and its checkpoints are untouched and stay valid for the
+    /// old log only: destroy them once the new ledger is in service.
+    Reseal(cli::reseal::Args),
     /// Recover every record of a damaged ledger that still verifies.
     ///
     /// Never writes to --data: sled opens a private copy and reads every
@@ -335,6 +349,7 @@ fn beside_service(c: &Command) -> Option<(&'static str, &'static str)> {
         | Command::Rebuild(_)
         | Command::Export(_)
         | Command::Migrate(_)
+        | Command::Reseal(_)
         | Command::Key(_)
         | Command::Bank(_)
         | Command::GrantReader(_)
@@ -394,6 +409,7 @@ fn main() -> ExitCode {
             Command::Prove(args) => cli::prove::run(&data, args).await,
             Command::Export(args) => cli::export::run(&data, args).await,
             Command::Migrate(args) => cli::migrate::run(&data, args).await,
+            Command::Reseal(args) => cli::reseal::run(&data, args).await,
             Command::Salvage(args) => cli::salvage::run(&data, args).await,
             Command::Bundle(args) => cli::bundle::run(&data, args).await,
             Command::VerifyBundle(args) => cli::bundle::run_verify(args),

@@ -4,7 +4,7 @@
 //! On disk an event is `{"type": "...", "schema_version": N, "data": {...}}` inside the
 //! envelope. Reading an older version goes through [`crate::upcast`] first.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -88,6 +88,38 @@ pub struct PlaceProof {
 pub struct PersonalDataErased {
     /// The legal basis of the erasure, as the operator stated it.
     pub basis: String,
+}
+
+/// The first record of a ledger written by `reseal` from an older one: what the
+/// old log was when it was read (its size, head hash, Merkle root and store
+/// format), so that the new chain is tied to the old one and an auditor holding
+/// a checkpoint of the old log can check the claim against it. It is the only
+/// event of the ledger's own stream ([`crate::StreamId::ledger`]); the operator
+/// is the envelope's actor.
+///
+/// Decision: the record's recorded-at instant is the old log's first record's
+/// (a log's instants never decrease, and every copied record keeps its own),
+/// so the instant the reseal ran is stated here, in `resealed_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerResealed {
+    /// The records of the old log (its head position).
+    pub source_records: u64,
+    /// The BLAKE3 hash of the old log's last record (its chain head),
+    /// hexadecimal (64 digits, all zeros for an empty log).
+    pub source_head_hash: String,
+    /// The recorded-at instant of the old log's last record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_head_recorded_at: Option<DateTime<Utc>>,
+    /// The size of the old log's Merkle tree (its record count).
+    pub source_tree_size: u64,
+    /// The SHA-256 root of the old log's Merkle tree (RFC 6962) of that size,
+    /// hexadecimal (64 digits).
+    pub source_tree_root: String,
+    /// The old store's format, as its marker names it.
+    pub source_store_format: String,
+    /// The server's instant when the reseal ran.
+    pub resealed_at: DateTime<Utc>,
 }
 
 /// A filer asked for a punctuality refund for this holder (`REF-*`).
@@ -1079,6 +1111,8 @@ events! {
     ReasonCodesPublished = 1,
     /// See [`CampaignPublished`].
     CampaignPublished = 1,
+    /// See [`LedgerResealed`].
+    LedgerResealed = 1,
 }
 
 impl Event {
@@ -1125,12 +1159,7 @@ impl Event {
                     None => Vec::new(),
                 };
             }
-            Event::ContractSubscribed(s) => s.payment.mandate_mut(),
-            Event::PayerChanged(p) => p.mandate.as_mut(),
-            Event::MandateChanged(m) => Some(&mut m.mandate),
-            Event::PaymentMethodSwitched(s) => s.to.mandate_mut(),
-            Event::ContractResumed(r) => r.payment.mandate_mut(),
-            _ => None,
+            other => other.mandate_mut(),
         };
         let Some(m) = mandate else {
             return Vec::new();
@@ -1139,6 +1168,18 @@ impl Event {
         match m.debtor.sealed_for().or(m.payer) {
             Some(payer) => vec![(payer, id, &mut m.debtor as &mut dyn SealedField)],
             None => Vec::new(),
+        }
+    }
+
+    /// The mandate a contract event records or carries on, if any.
+    pub fn mandate_mut(&mut self) -> Option<&mut crate::mandate::Mandate> {
+        match self {
+            Event::ContractSubscribed(s) => s.payment.mandate_mut(),
+            Event::PayerChanged(p) => p.mandate.as_mut(),
+            Event::MandateChanged(m) => Some(&mut m.mandate),
+            Event::PaymentMethodSwitched(s) => s.to.mandate_mut(),
+            Event::ContractResumed(r) => r.payment.mandate_mut(),
+            _ => None,
         }
     }
 

@@ -100,6 +100,7 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("verify-answer", schema_for!(views::VerifyAnswer)),
         ("stats", schema_for!(views::StatsView)),
         ("migrate", schema_for!(views::MigrateView)),
+        ("reseal", schema_for!(views::ResealView)),
         ("rebuild", schema_for!(views::RebuildSummary)),
         ("follow", schema_for!(views::FollowProgress)),
         ("check-projections", schema_for!(views::ProjectionCheck)),

@@ -51,7 +51,9 @@ pub use demo::{
     DemoAmounts, DemoAudit, DemoBalances, DemoChain, DemoOperationRefunds, DemoProjections,
     DemoRequests, DemoSummary, DemoViewRows,
 };
-pub use ledger::{FirstBad, HeadView, MigrateView, StatsView, VerifyAnswer, VerifyView};
+pub use ledger::{
+    FirstBad, HeadView, LogRootsView, MigrateView, ResealView, StatsView, VerifyAnswer, VerifyView,
+};
 pub use lists::{ListItem, ListPage, PersonSummary};
 pub use materialized::{
     FollowProgress, ProjectionCheck, ProjectionHashes, ProjectionMismatch, RebuildSummary,

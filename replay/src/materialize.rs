@@ -502,6 +502,8 @@ impl<'a> LogIndex<'a> {
                 }
                 StreamKind::Catalogue => ix.catalogue.push(i),
                 StreamKind::Campaign => ix.campaigns.push(i),
+                // The ledger's own records feed no view.
+                StreamKind::Ledger => {}
             }
         }
         ix.contract_ids = ix.holders.keys().copied().collect();

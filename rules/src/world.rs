@@ -482,7 +482,7 @@ impl World {
         let resident = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign => return false,
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return false,
         };
         self.residency.paged
             && !resident
@@ -536,7 +536,7 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign => {}
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => {}
         }
         self.residency.stateless.remove(&stream);
         self.residency.last_used.remove(&stream);
@@ -555,7 +555,7 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign => return,
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return,
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -891,7 +891,7 @@ impl World {
             match env.stream.kind {
                 StreamKind::Contract => self.wakes.forget(env.stream.id),
                 StreamKind::Catalogue => self.wakes.forget_all(self.contracts.keys().copied()),
-                StreamKind::Person | StreamKind::Campaign => {}
+                StreamKind::Person | StreamKind::Campaign | StreamKind::Ledger => {}
             }
         }
     }
@@ -1014,6 +1014,7 @@ impl World {
             StreamKind::Campaign => {
                 self.campaigns.remove(&stream.id);
             }
+            StreamKind::Ledger => {}
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -1021,7 +1022,7 @@ impl World {
         let has_state = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign => true,
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => true,
         };
         if self.residency.paged && !has_state {
             self.residency.stateless.insert(stream);
@@ -1090,6 +1091,8 @@ impl World {
                     self.campaigns.insert(env.stream.id, c.clone());
                 }
             }
+            // The ledger's own records (a reseal's first) hold no state.
+            StreamKind::Ledger => {}
         }
     }
 }

@@ -165,7 +165,7 @@ async fn hash_at(store: &AnyStore, position: u64) -> Result<Hash, StoreError> {
 }
 
 /// The source's checked records after a position, a chunk at a time.
-enum Reader<'a> {
+pub(super) enum Reader<'a> {
     Sled(ExportRecords),
     Postgres {
         store: &'a navigo_store_postgres::PgStore,
@@ -177,7 +177,11 @@ enum Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// The records of `source` from `after + 1` through `to`.
-    async fn new(source: &'a AnyStore, after: u64, to: u64) -> Result<Reader<'a>, StoreError> {
+    pub(super) async fn new(
+        source: &'a AnyStore,
+        after: u64,
+        to: u64,
+    ) -> Result<Reader<'a>, StoreError> {
         Ok(match source.backend() {
             Backend::Sled(s) => Reader::Sled(s.export_records(after + 1, to)?),
             Backend::Postgres(s) => Reader::Postgres {
@@ -190,7 +194,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next checked records (none at the end).
-    async fn chunk(&mut self) -> Result<Vec<ExportedRecord>, StoreError> {
+    pub(super) async fn chunk(&mut self) -> Result<Vec<ExportedRecord>, StoreError> {
         match self {
             Reader::Sled(records) => records.by_ref().take(MIGRATE_BATCH_RECORDS).collect(),
             Reader::Postgres {
@@ -211,10 +215,10 @@ impl<'a> Reader<'a> {
 }
 
 /// A record read, with what tells where an append ends.
-struct Pending {
-    record: Vec<u8>,
-    stream: StreamId,
-    key: Option<String>,
+pub(super) struct Pending {
+    pub(super) record: Vec<u8>,
+    pub(super) stream: StreamId,
+    pub(super) key: Option<String>,
 }
 
 impl Pending {
@@ -291,7 +295,7 @@ async fn copy_records(
 /// `pending` is known to end an append yet: the last one does only once the
 /// source is read to its end (`complete`), since the next chunk may carry on
 /// its append.
-fn batch_end(pending: &[Pending], limit: usize, complete: bool) -> Option<usize> {
+pub(super) fn batch_end(pending: &[Pending], limit: usize, complete: bool) -> Option<usize> {
     let within = limit.min(pending.len());
     let ends = |i: usize| match pending.get(i + 1) {
         Some(next) => !pending[i].same_append(next),

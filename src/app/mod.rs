@@ -27,6 +27,7 @@ pub mod proofs;
 pub mod read;
 pub mod readonly;
 pub mod replay;
+pub mod reseal;
 pub mod salvage;
 pub mod sealing;
 pub mod served;

@@ -165,6 +165,12 @@ const MEANINGS: &[Meaning] = &[
         "bad usage: --from and --to name the same store, or a URL that does not parse",
     ),
     meaning(
+        "reseal",
+        "the new ledger is in --to: its first record states the old log's head and root, then every old record with its personal fields sealed",
+        "--from does not verify (its first bad position is named) or is not a ledger, --to holds records (an interrupted reseal too: delete it and run again; nothing was written), the key store cannot be carried, or a store failed",
+        "bad usage: --from and --to name the same store or data directory, or a URL that does not parse",
+    ),
+    meaning(
         "salvage",
         "every position up to the highest any file names was recovered, with an unbroken chain; the file was written under --out",
         "something is lost (positions, conflicts or chain breaks, named on stderr and in the summary); the file was written under --out all the same",

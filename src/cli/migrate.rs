@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 /// The ledger a `--from` or `--to` names.
-fn place_of(data: &Place, given: &str) -> Result<Place, BadInput> {
+pub(super) fn place_of(data: &Place, given: &str) -> Result<Place, BadInput> {
     if given.starts_with("postgres://") || given.starts_with("postgresql://") {
         Place::new(data.data().to_path_buf(), Some(given))
     } else {

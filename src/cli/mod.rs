@@ -46,6 +46,7 @@ pub mod readonly;
 pub mod rebuild;
 pub mod refunds;
 pub mod remote;
+pub mod reseal;
 pub mod retention;
 pub mod salvage;
 pub mod sample;

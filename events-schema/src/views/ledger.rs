@@ -115,3 +115,45 @@ pub struct MigrateView {
     /// The target's head: the source's head when the copy is complete.
     pub head: HeadView,
 }
+
+/// A log's size and roots: its chain head and its Merkle tree head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogRootsView {
+    /// The chain head: the last record's position, BLAKE3 hash and instant.
+    pub head: HeadView,
+    /// The SHA-256 root (RFC 6962) of the Merkle tree of every record,
+    /// hexadecimal.
+    pub tree_root: Hash,
+}
+
+/// What `navigo-ledger reseal --json` wrote: a new ledger from an old one,
+/// its first record tying it to the old log, every personal field sealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResealView {
+    /// The old ledger, as the command names it.
+    pub from: String,
+    /// The new ledger, named likewise.
+    pub to: String,
+    /// The old ledger's records copied (the new ledger holds one more, its
+    /// first: `LedgerResealed`).
+    pub records_copied: u64,
+    /// Personal fields written in clear in the old log (records written
+    /// before sealing) and sealed with their person's key in the new one.
+    pub fields_sealed: u64,
+    /// Personal fields in clear in the old log whose person was erased: their
+    /// content is not in the new log (sealed under a key drawn for it and
+    /// never kept).
+    pub fields_dropped: u64,
+    /// Records written by an older version of their event, written again at
+    /// the current one.
+    pub legacy_records_upgraded: u64,
+    /// Persons given a key in the new ledger's key store (registered before
+    /// sealing: the old key store had none for them).
+    pub keys_made: u64,
+    /// The old log's head and root, as `LedgerResealed` records them.
+    pub old: LogRootsView,
+    /// The new log's head and root.
+    pub new: LogRootsView,
+}
