@@ -422,13 +422,55 @@ impl<S: EventStore> Ledger<S> {
             self.page_in(&chunk.iter().copied().collect()).await?;
             let w = &self.world;
             for s in &chunk {
-                let state = match s.kind {
-                    navigo_events_schema::StreamKind::Contract => {
-                        w.contract(s.id).map(StateRef::Contract)
-                    }
-                    _ => w.person(s.id).map(StateRef::Person),
+                if let Some(state) = state_of(w, *s) {
+                    take(*s, w.version(*s), state);
+                }
+            }
+            self.evict_if_over().await?;
+        }
+        Ok(())
+    }
+
+    /// Walks the contract and person states with an open item (an unpaid
+    /// refund, a treasury notice not delivered or settled: the back office's
+    /// work, [`navigo_rules::world::OpenItems`]) as [`Ledger::walk_states`]
+    /// walks every state: in stream order, `per_chunk` at a time, the cache
+    /// evicted between chunks. `take` sees every state with an open item and
+    /// possibly others, so that a round that acts only on open items gives
+    /// what a walk of every state gives, paging in those states only.
+    ///
+    /// When the world does not know its open items (opened from stored
+    /// states), this walks every state and learns them.
+    ///
+    /// # Errors
+    /// A store failure or a corrupt record.
+    pub async fn walk_open_items(
+        &mut self,
+        per_chunk: usize,
+        mut take: impl FnMut(StreamId, u64, StateRef<'_>),
+    ) -> Result<(), LedgerError> {
+        let Some(open) = self.world.open_items.streams() else {
+            let mut found = std::collections::BTreeSet::new();
+            self.walk_states(per_chunk, |s, v, state| {
+                let open = match state {
+                    StateRef::Contract(c) => c.has_open_items(),
+                    StateRef::Person(p) => p.has_open_items(),
                 };
-                if let Some(state) = state {
+                if open {
+                    found.insert(s);
+                }
+                take(s, v, state);
+            })
+            .await?;
+            self.world.open_items.rebuilt(found);
+            return Ok(());
+        };
+        let streams: Vec<StreamId> = open.iter().copied().collect();
+        for chunk in streams.chunks(per_chunk.max(1)) {
+            self.page_in(&chunk.iter().copied().collect()).await?;
+            let w = &self.world;
+            for s in chunk {
+                if let Some(state) = state_of(w, *s) {
                     take(*s, w.version(*s), state);
                 }
             }
@@ -1406,6 +1448,16 @@ async fn open_world<S: EventStore>(
         fold_from(store, &mut world, policy, from, state_cache_entries_max).await?;
     navigo_rules::billing::refresh_wakes(&mut world, policy);
     Ok((world, opened))
+}
+
+/// The state of a contract or person stream, when it holds one.
+fn state_of(world: &World, stream: StreamId) -> Option<StateRef<'_>> {
+    match stream.kind {
+        navigo_events_schema::StreamKind::Contract => {
+            world.contract(stream.id).map(StateRef::Contract)
+        }
+        _ => world.person(stream.id).map(StateRef::Person),
+    }
 }
 
 /// The fingerprint of a policy the wake dates are stored under: the first

@@ -661,6 +661,9 @@ async fn fold_catalogue<S: EventStore>(store: &S, world: &mut World) -> Result<(
 pub async fn start_rebuild<S: EventStore>(store: &S) -> Result<World, StoreError> {
     let mut world = World::new();
     world.residency.paged = true;
+    // Every state of this world will change through `apply_live`, which keeps
+    // the open items; a world loaded from stored states does not know them.
+    world.open_items.mark_known();
     flush(store, &mut world, true).await?;
     Ok(world)
 }

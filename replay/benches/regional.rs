@@ -24,7 +24,8 @@
 //! goes (the store's own open, the heap in use, the versions and edges held);
 //! run alone (`NAVIGO_BENCH_OPEN_ONLY=<ledger dir>`) it opens a kept ledger,
 //! with a state cache of `NAVIGO_BENCH_OPEN_CACHE` states (1: versions and
-//! edges only, as a region larger than the cache opens). Not a timed test:
+//! edges only, as a region larger than the cache opens); `NAVIGO_BENCH_IMPORT_ONLY`
+//! stops after the import and its rates. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,9 @@ const OPEN_ONLY_ENV: &str = "NAVIGO_BENCH_OPEN_ONLY";
 /// smaller than the states opens as a region too large for it does, loading
 /// versions and edges only.
 const OPEN_CACHE_ENV: &str = "NAVIGO_BENCH_OPEN_CACHE";
+/// Set to stop after the import (its rates printed): the figure to compare
+/// between cache sizes, without the minutes the rest of the run takes.
+const IMPORT_ONLY_ENV: &str = "NAVIGO_BENCH_IMPORT_ONLY";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// The state cache of the import, the clock month and the reads (default:
@@ -640,6 +644,16 @@ async fn main() {
         report.clock_events,
         report.refused_total()
     );
+
+    println!(
+        "import: {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s, {import_rate:.0} ev/s on the wall), peak RSS so far {rss_after_import:.0} MiB"
+    );
+    if std::env::var_os(IMPORT_ONLY_ENV).is_some() {
+        if std::env::var_os(KEEP_ENV).is_none() {
+            let _ = std::fs::remove_dir_all(&base);
+        }
+        return;
+    }
 
     // 2. Opening in a fresh process: wall and RSS at rest.
     let (open_secs, open_rss, open_peak, open_tail) = open_in_child(&ledger_dir);

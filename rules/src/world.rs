@@ -92,6 +92,12 @@ pub struct PersonState {
 pub const ERASED_BIRTH_DATE: NaiveDate = NaiveDate::MIN;
 
 impl PersonState {
+    /// Whether a refund due to the person is not yet paid: the back office's
+    /// work on the person ([`OpenItems`]).
+    pub fn has_open_items(&self) -> bool {
+        self.refunds.values().any(|(_, paid)| !paid)
+    }
+
     /// The residence on a date.
     pub fn address_on(&self, date: NaiveDate) -> Option<&Address> {
         self.addresses
@@ -297,6 +303,57 @@ impl Residency {
     }
 }
 
+/// The contracts and persons with an open item: a refund not yet paid, or a
+/// treasury notice not yet delivered or settled ([`ContractState::has_open_items`],
+/// [`PersonState::has_open_items`]). The back office's monthly round reads
+/// these states only, instead of paging in every state of a region.
+///
+/// The set is kept as states change ([`World::apply_live`] and the refold of a
+/// state), which is when they are resident; it is not stored with the paged
+/// states. A world opened from stored states therefore starts with the set
+/// unknown, and one walk of every state rebuilds it ([`OpenItems::rebuilt`]).
+///
+/// Decision: not storing the set costs one walk of every state per process
+/// that runs the back office (the first round), not a wrong round; storing it
+/// would add entries and a version to the derived data for a saving of one
+/// walk per opening.
+#[derive(Debug, Clone, Default)]
+pub struct OpenItems {
+    /// Whether `streams` holds every state with an open item.
+    known: bool,
+    /// The streams whose state has an open item (those known).
+    streams: BTreeSet<StreamId>,
+}
+
+impl OpenItems {
+    /// The streams with an open item, in stream order (contracts first), when
+    /// the set is known; `None` when only a walk of every state can tell.
+    pub fn streams(&self) -> Option<&BTreeSet<StreamId>> {
+        self.known.then_some(&self.streams)
+    }
+
+    /// Records whether `stream` has an open item.
+    pub fn set(&mut self, stream: StreamId, open: bool) {
+        if open {
+            self.streams.insert(stream);
+        } else {
+            self.streams.remove(&stream);
+        }
+    }
+
+    /// The set as a walk of every state found it: known from now on.
+    pub fn rebuilt(&mut self, streams: BTreeSet<StreamId>) {
+        self.streams = streams;
+        self.known = true;
+    }
+
+    /// Marks the set complete: for a world folded from the start of the log,
+    /// where every state changed through [`World::apply_live`].
+    pub fn mark_known(&mut self) {
+        self.known = true;
+    }
+}
+
 /// Each contract's wake date: the date of the earliest step the billing clock
 /// would take for it with no upper bound (`billing::wake_date`), so that an
 /// advance through a date pages in only the contracts due by then.
@@ -444,6 +501,8 @@ pub struct World {
     pub residency: Residency,
     /// Each contract's wake date (a paged world's; see [`WakeIndex`]).
     pub wakes: WakeIndex,
+    /// The states with an open item (see [`OpenItems`]).
+    pub open_items: OpenItems,
 }
 
 impl World {
@@ -568,6 +627,7 @@ impl World {
             self.residency.stateless.insert(stream);
         }
         self.residency.touch(stream);
+        self.note_open_items(stream);
     }
 
     /// The person registered under a client number: the first in id order when
@@ -782,6 +842,32 @@ impl World {
         if stream.kind == StreamKind::Contract {
             self.assert_contract(stream.id);
         }
+        self.note_open_items(stream);
+    }
+
+    /// Whether the resident state of `stream` has an open item (`false` for a
+    /// stream without a state, or a state that is not resident).
+    pub fn has_open_items(&self, stream: StreamId) -> bool {
+        match stream.kind {
+            StreamKind::Contract => self
+                .contracts
+                .get(&stream.id)
+                .is_some_and(ContractState::has_open_items),
+            StreamKind::Person => self
+                .persons
+                .get(&stream.id)
+                .is_some_and(PersonState::has_open_items),
+            StreamKind::Catalogue | StreamKind::Campaign => false,
+        }
+    }
+
+    /// Records in [`World::open_items`] whether the state of `stream`, just
+    /// changed, has an open item.
+    fn note_open_items(&mut self, stream: StreamId) {
+        if matches!(stream.kind, StreamKind::Contract | StreamKind::Person) {
+            let open = self.has_open_items(stream);
+            self.open_items.set(stream, open);
+        }
     }
 
     /// The stream whose whole history [`World::apply_live`] needs before
@@ -924,6 +1010,7 @@ impl World {
             head_recorded_at: self.head_recorded_at,
             residency: Residency::default(),
             wakes: WakeIndex::default(),
+            open_items: OpenItems::default(),
         }
     }
 

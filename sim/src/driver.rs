@@ -420,9 +420,12 @@ async fn back_office_paged<S: EventStore>(
     p: &PlannedCommand,
 ) -> Result<Vec<CommandEnvelope>, LedgerError> {
     let mut out = Vec::new();
-    // Contracts come before persons in stream order, as in `back_office`.
+    // Contracts come before persons in stream order, as in `back_office`. The
+    // round acts only on open items (an unpaid refund, a treasury notice not
+    // delivered or settled), so the states without any give it nothing and
+    // are not paged in.
     ledger
-        .walk_states(BACK_OFFICE_STATES_PER_CHUNK, |_, _, state| match state {
+        .walk_open_items(BACK_OFFICE_STATES_PER_CHUNK, |_, _, state| match state {
             StateRef::Contract(c) => back_office_contract(c, p, &mut out),
             StateRef::Person(person) => back_office_person(person, p, &mut out),
         })

@@ -459,6 +459,17 @@ pub fn is_obligation(kind: ChargeKind) -> bool {
 }
 
 impl ContractState {
+    /// Whether a refund is not yet paid or a treasury notice not yet
+    /// delivered or settled: the back office's work on the contract
+    /// ([`crate::world::OpenItems`]).
+    pub fn has_open_items(&self) -> bool {
+        self.refunds.values().any(|r| !r.paid)
+            || self
+                .treasury_notices
+                .iter()
+                .any(|n| n.delivered.is_none() || n.settled.is_none())
+    }
+
     /// The state right after a `ContractSubscribed` envelope; `None` for any other
     /// event (a contract stream starts with its subscription).
     pub fn from_subscription(env: &Envelope) -> Option<ContractState> {
