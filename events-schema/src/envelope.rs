@@ -33,15 +33,19 @@ pub enum StreamKind {
     Catalogue,
     /// One punctuality refund campaign.
     Campaign,
+    /// The files exchanged with the bank (one stream, nil UUID): evidence of
+    /// what was sent and read, folded by nothing that computes money.
+    Bank,
 }
 
 impl StreamKind {
     /// Every kind.
-    pub const ALL: [StreamKind; 4] = [
+    pub const ALL: [StreamKind; 5] = [
         StreamKind::Contract,
         StreamKind::Person,
         StreamKind::Catalogue,
         StreamKind::Campaign,
+        StreamKind::Bank,
     ];
     /// The one-byte tag used in storage keys. Persisted: never renumber.
     pub fn tag(self) -> u8 {
@@ -50,6 +54,7 @@ impl StreamKind {
             StreamKind::Person => 2,
             StreamKind::Catalogue => 3,
             StreamKind::Campaign => 4,
+            StreamKind::Bank => 5,
         }
     }
     /// The kind of a storage tag.
@@ -63,6 +68,7 @@ impl StreamKind {
             StreamKind::Person => "person",
             StreamKind::Catalogue => "catalogue",
             StreamKind::Campaign => "campaign",
+            StreamKind::Bank => "bank",
         }
     }
 }
@@ -100,6 +106,11 @@ impl StreamId {
     pub fn campaign(id: Uuid) -> StreamId {
         StreamId::new(StreamKind::Campaign, id)
     }
+    /// The one bank stream (nil UUID): the collection files issued and the
+    /// bank's files imported.
+    pub fn bank() -> StreamId {
+        StreamId::new(StreamKind::Bank, Uuid::nil())
+    }
     /// Fixed-width storage key: kind tag then the 16 UUID bytes.
     pub fn key_bytes(&self) -> [u8; Self::KEY_LEN] {
         let mut k = [0u8; Self::KEY_LEN];
@@ -130,7 +141,7 @@ impl FromStr for StreamId {
         let bad = || ParseError {
             what: "stream id",
             input: s.to_owned(),
-            why: "KIND:UUID with KIND one of contract, person, catalogue, campaign",
+            why: "KIND:UUID with KIND one of contract, person, catalogue, campaign, bank",
         };
         let (k, id) = s.trim().split_once(':').ok_or_else(bad)?;
         let kind = StreamKind::ALL
@@ -145,7 +156,7 @@ impl FromStr for StreamId {
 string_serde!(
     StreamId,
     "StreamId",
-    "^(contract|person|catalogue|campaign):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "^(contract|person|catalogue|campaign|bank):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "A stream id, KIND:UUID."
 );
 

@@ -502,6 +502,9 @@ impl<'a> LogIndex<'a> {
                 }
                 StreamKind::Catalogue => ix.catalogue.push(i),
                 StreamKind::Campaign => ix.campaigns.push(i),
+                // The bank stream's files feed no materialized view: the
+                // money they move is on the contracts' streams.
+                StreamKind::Bank => {}
             }
         }
         ix.contract_ids = ix.holders.keys().copied().collect();

@@ -482,7 +482,8 @@ impl World {
         let resident = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign => return false,
+            // The bank stream, like the catalogue, holds no paged state.
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Bank => return false,
         };
         self.residency.paged
             && !resident
@@ -536,7 +537,7 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign => {}
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Bank => {}
         }
         self.residency.stateless.remove(&stream);
         self.residency.last_used.remove(&stream);
@@ -555,7 +556,7 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign => return,
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Bank => return,
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -891,7 +892,8 @@ impl World {
             match env.stream.kind {
                 StreamKind::Contract => self.wakes.forget(env.stream.id),
                 StreamKind::Catalogue => self.wakes.forget_all(self.contracts.keys().copied()),
-                StreamKind::Person | StreamKind::Campaign => {}
+                // The bank stream records files, which no clock step reads.
+                StreamKind::Person | StreamKind::Campaign | StreamKind::Bank => {}
             }
         }
     }
@@ -1014,6 +1016,7 @@ impl World {
             StreamKind::Campaign => {
                 self.campaigns.remove(&stream.id);
             }
+            StreamKind::Bank => {}
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -1021,7 +1024,7 @@ impl World {
         let has_state = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign => true,
+            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Bank => true,
         };
         if self.residency.paged && !has_state {
             self.residency.stateless.insert(stream);
@@ -1090,6 +1093,12 @@ impl World {
                     self.campaigns.insert(env.stream.id, c.clone());
                 }
             }
+            // Decision: the bank stream is evidence of the files exchanged
+            // with the bank; the money they move is recorded on the
+            // contracts (`DebitPresented`, `DebitRejected`), so no state of
+            // the world is folded from it, as none is from the catalogue's
+            // history beyond its reference data.
+            StreamKind::Bank => {}
         }
     }
 }

@@ -19,6 +19,14 @@
 //! | AdvanceClock, RecordDebitPresented, RecordDebitRejected | | ✓ | | | | |
 //! | PublishTariff, PublishSchoolHolidays, PublishReasonCodes, PublishCampaign | | | ✓ | | | |
 //! | AnnulEvent of a catalogue's or a campaign's event | | | ✓ | | | |
+//! | AnnulEvent of a bank-stream event | | | | | | |
+//!
+//! The bank stream (`bank:00000000-…`: the collection files issued and the
+//! bank's files imported) is written by no HTTP role: its events are the
+//! operator's work at the command line (`navigo-ledger bank collect`, `bank
+//! import`), where the file is at hand, and no command appends to it; an
+//! annulment of one of its events is refused to every role, since a file sent
+//! to the bank cannot be unsent by a correction in the ledger.
 //!
 //! Channels: an agent submits through `agency`, `mail`, `email` or `phone` (the
 //! channel the customer used to reach the agency); a customer through `online`
@@ -51,6 +59,8 @@ pub enum Submitter {
     /// An agent, or a customer filing as themselves for a holder they are or
     /// whose contract they pay.
     AgentOrFiler,
+    /// No role: operator work at the command line only.
+    Nobody,
 }
 
 /// The type name of a command (its `type` on the wire).
@@ -100,6 +110,7 @@ fn submitter_and_type(c: &Command) -> (Submitter, &'static str) {
         // annul a tariff could change every price.
         Command::AnnulEvent(a) => match a.stream.kind {
             StreamKind::Catalogue | StreamKind::Campaign => (Reference, "AnnulEvent"),
+            StreamKind::Bank => (Nobody, "AnnulEvent"),
             _ => (Agent, "AnnulEvent"),
         },
         Command::AdvanceClock(_) => (System, "AdvanceClock"),
