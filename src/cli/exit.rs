@@ -135,6 +135,12 @@ const MEANINGS: &[Meaning] = &[
         "the key file exists already (never overwritten), lies inside --data, or holds no key; a malformed --name",
     ),
     meaning(
+        "bank",
+        "done: the creditor is configured or shown; the collection file was written (and recorded, or issued before with the same bytes); the bank's file was imported (or had been already)",
+        "a debit cannot be collected (its contract and what would make it collectable named), the date's debits changed since its file, no debit on the date, a rejection refused by the rules, or the store failed; nothing was appended",
+        "a creditor field refused, no creditor configured, a malformed date; a bank file refused (each line or element named: malformed XML, another message, another creditor, a file not sent, a transaction matching no debit, an amount that differs, an unknown code); nothing was appended",
+    ),
+    meaning(
         "checkpoint",
         "the checkpoint was signed and kept (or the list is printed)",
         "--data is not a ledger, or the store failed or keeps no tree",
