@@ -471,6 +471,46 @@ fn pay_reject_import_interrupted_completes_exactly_once_when_run_again() {
     assert_eq!(log_len(&dir), before);
 }
 
+#[test]
+fn pay_method_collect_refuses_a_debit_whose_payer_is_erased_naming_the_contract() {
+    // Given the month's debits presented, and one payer's personal data erased
+    let s = month_ledger("erased");
+    let dir = data(&s);
+    ok(
+        &dir,
+        &[
+            "erase",
+            &person_id(3),
+            "--basis",
+            "test: the payer asked",
+            "--operator",
+            "AG-1",
+        ],
+    );
+    let before = log_len(&dir);
+    // When the collection file of the date is asked for
+    let out_file = s.0.join("collection.xml");
+    let out = run(
+        &dir,
+        &[
+            "bank",
+            "collect",
+            "--date",
+            DATE,
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    // Then it is refused, naming the contract and what would make it
+    // collectable, and nothing is written
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&contract_id(3)), "{}", out.stderr);
+    assert!(out.stderr.contains("erased"), "{}", out.stderr);
+    assert!(out.stderr.contains("ChangePayer"), "{}", out.stderr);
+    assert!(!out_file.exists());
+    assert_eq!(log_len(&dir), before);
+}
+
 fn uuid_of(n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(0x0196_c000_0000_7000_8000_0000_0000_0000 + n)
 }
