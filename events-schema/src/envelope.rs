@@ -36,16 +36,20 @@ pub enum StreamKind {
     /// The ledger's own records (`LedgerResealed`), about the log rather
     /// than any contract, person or reference data.
     Ledger,
+    /// The files exchanged with the bank (one stream, nil UUID): evidence of
+    /// what was sent and read, folded by nothing that computes money.
+    Bank,
 }
 
 impl StreamKind {
     /// Every kind.
-    pub const ALL: [StreamKind; 5] = [
+    pub const ALL: [StreamKind; 6] = [
         StreamKind::Contract,
         StreamKind::Person,
         StreamKind::Catalogue,
         StreamKind::Campaign,
         StreamKind::Ledger,
+        StreamKind::Bank,
     ];
     /// The one-byte tag used in storage keys. Persisted: never renumber.
     pub fn tag(self) -> u8 {
@@ -55,6 +59,7 @@ impl StreamKind {
             StreamKind::Catalogue => 3,
             StreamKind::Campaign => 4,
             StreamKind::Ledger => 5,
+            StreamKind::Bank => 6,
         }
     }
     /// The kind of a storage tag.
@@ -69,6 +74,7 @@ impl StreamKind {
             StreamKind::Catalogue => "catalogue",
             StreamKind::Campaign => "campaign",
             StreamKind::Ledger => "ledger",
+            StreamKind::Bank => "bank",
         }
     }
 }
@@ -110,6 +116,11 @@ impl StreamId {
     pub fn ledger() -> StreamId {
         StreamId::new(StreamKind::Ledger, Uuid::nil())
     }
+    /// The one bank stream (nil UUID): the collection files issued and the
+    /// bank's files imported.
+    pub fn bank() -> StreamId {
+        StreamId::new(StreamKind::Bank, Uuid::nil())
+    }
     /// Fixed-width storage key: kind tag then the 16 UUID bytes.
     pub fn key_bytes(&self) -> [u8; Self::KEY_LEN] {
         let mut k = [0u8; Self::KEY_LEN];
@@ -140,7 +151,7 @@ impl FromStr for StreamId {
         let bad = || ParseError {
             what: "stream id",
             input: s.to_owned(),
-            why: "KIND:UUID with KIND one of contract, person, catalogue, campaign, ledger",
+            why: "KIND:UUID with KIND one of contract, person, catalogue, campaign, ledger, bank",
         };
         let (k, id) = s.trim().split_once(':').ok_or_else(bad)?;
         let kind = StreamKind::ALL
@@ -155,7 +166,7 @@ impl FromStr for StreamId {
 string_serde!(
     StreamId,
     "StreamId",
-    "^(contract|person|catalogue|campaign|ledger):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "^(contract|person|catalogue|campaign|ledger|bank):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "A stream id, KIND:UUID."
 );
 

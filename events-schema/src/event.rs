@@ -935,6 +935,76 @@ pub struct CampaignOperation {
     pub municipalities: Vec<String>,
 }
 
+// ---------------------------------------------------------------------------
+// Bank stream
+
+/// A collection file (pain.008) was built for a collection date and handed to
+/// the operator to send: the evidence of what was asked of the bank. Its
+/// effective date is the collection date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionFileIssued {
+    /// The requested collection date (`ReqdColltnDt`).
+    pub collection_date: NaiveDate,
+    /// `GrpHdr/MsgId`.
+    pub message_id: String,
+    /// `GrpHdr/NbOfTxs`: how many debits the file carries.
+    pub count: u64,
+    /// `GrpHdr/CtrlSum`: their sum.
+    pub control_sum: Money,
+    /// The SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The SEPA creditor identifier the file was built for.
+    pub creditor_id: String,
+    /// The creditor's account, masked.
+    pub creditor_iban_masked: String,
+    /// The debits the file carries, by ascending event id: what a report
+    /// the bank sends back on the file is matched against.
+    pub debits: Vec<IssuedDebit>,
+}
+
+/// One debit of a collection file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuedDebit {
+    /// The `DebitPresented` event id; the debit's end-to-end id is derived
+    /// from it.
+    pub debit_event_id: Uuid,
+    /// The contract debited.
+    pub contract_id: Uuid,
+    /// The amount collected.
+    pub amount: Money,
+}
+
+/// The kind of file the bank sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BankFileKind {
+    /// A pain.002 status report (rejects before settlement).
+    StatusReport,
+    /// A camt.054 notification (returns, refunds, reversals).
+    Notification,
+}
+
+/// A file the bank sent was read and its returned debits recorded: the
+/// evidence that the file was imported, and once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BankFileImported {
+    /// Status report or notification.
+    pub kind: BankFileKind,
+    /// `GrpHdr/MsgId` of the bank's file.
+    pub message_id: String,
+    /// The SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The SEPA creditor identifier the file was read for.
+    pub creditor_id: String,
+    /// How many transactions came back.
+    pub returned: u64,
+    /// The event ids of the `DebitRejected` the import recorded, in file order.
+    pub rejection_event_ids: Vec<Uuid>,
+}
+
 crate::types::wire_display!(
     FilerCapacity,
     ClaimKind,
@@ -949,6 +1019,7 @@ crate::types::wire_display!(
     FeeKind,
     FraudKind,
     TerminationReason,
+    BankFileKind,
 );
 
 // ---------------------------------------------------------------------------
@@ -1113,6 +1184,10 @@ events! {
     CampaignPublished = 1,
     /// See [`LedgerResealed`].
     LedgerResealed = 1,
+    /// See [`CollectionFileIssued`].
+    CollectionFileIssued = 1,
+    /// See [`BankFileImported`].
+    BankFileImported = 1,
 }
 
 impl Event {

@@ -254,7 +254,10 @@ pub fn state_key(stream: StreamId) -> Option<Vec<u8>> {
     let tag = match stream.kind {
         StreamKind::Contract => CONTRACT,
         StreamKind::Person => PERSON,
-        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return None,
+        // The bank stream, like the catalogue, has no paged state.
+        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
+            return None
+        }
     };
     let mut k = vec![tag];
     k.extend_from_slice(stream.id.as_bytes());
@@ -283,7 +286,9 @@ fn state_entry(world: &World, stream: StreamId) -> Result<Option<Vec<u8>>, Store
     let payload = match stream.kind {
         StreamKind::Contract => world.contracts.get(&stream.id).map(encode).transpose()?,
         StreamKind::Person => world.persons.get(&stream.id).map(encode).transpose()?,
-        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => None,
+        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
+            None
+        }
     };
     Ok(payload.map(|p| frame(&key, &p)))
 }
@@ -483,7 +488,9 @@ fn decode_state(
     Ok(Some(match stream.kind {
         StreamKind::Contract => PagedState::Contract(Box::new(decode(key, payload)?)),
         StreamKind::Person => PagedState::Person(Box::new(decode(key, payload)?)),
-        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return Ok(None),
+        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
+            return Ok(None)
+        }
     }))
 }
 

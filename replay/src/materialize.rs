@@ -504,6 +504,9 @@ impl<'a> LogIndex<'a> {
                 StreamKind::Campaign => ix.campaigns.push(i),
                 // The ledger's own records feed no view.
                 StreamKind::Ledger => {}
+                // The bank stream's files feed no materialized view: the
+                // money they move is on the contracts' streams.
+                StreamKind::Bank => {}
             }
         }
         ix.contract_ids = ix.holders.keys().copied().collect();

@@ -245,6 +245,12 @@ impl Catalogue {
         self.reason_codes.get(&code)
     }
 
+    /// Every published reason code, in code order: what a file the bank
+    /// sends may carry.
+    pub fn reason_codes(&self) -> impl Iterator<Item = ReasonCode> + '_ {
+        self.reason_codes.keys().copied()
+    }
+
     /// The zone C school holiday whose dézonage covers `date` (`USE-DEZONAGE`):
     /// from the day after classes end to the day before they resume, both included.
     pub fn school_holiday_on(&self, date: NaiveDate) -> Option<&SchoolHoliday> {

@@ -541,7 +541,11 @@ impl World {
         let resident = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return false,
+            // The bank stream, like the catalogue, holds no paged state.
+            StreamKind::Catalogue
+            | StreamKind::Campaign
+            | StreamKind::Ledger
+            | StreamKind::Bank => return false,
         };
         self.residency.paged
             && !resident
@@ -595,7 +599,10 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => {}
+            StreamKind::Catalogue
+            | StreamKind::Campaign
+            | StreamKind::Ledger
+            | StreamKind::Bank => {}
         }
         self.residency.stateless.remove(&stream);
         self.residency.last_used.remove(&stream);
@@ -614,7 +621,10 @@ impl World {
             StreamKind::Person => {
                 self.persons.remove(&stream.id);
             }
-            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => return,
+            StreamKind::Catalogue
+            | StreamKind::Campaign
+            | StreamKind::Ledger
+            | StreamKind::Bank => return,
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -857,7 +867,10 @@ impl World {
                 .persons
                 .get(&stream.id)
                 .is_some_and(PersonState::has_open_items),
-            StreamKind::Catalogue | StreamKind::Campaign => false,
+            StreamKind::Catalogue
+            | StreamKind::Campaign
+            | StreamKind::Ledger
+            | StreamKind::Bank => false,
         }
     }
 
@@ -977,7 +990,11 @@ impl World {
             match env.stream.kind {
                 StreamKind::Contract => self.wakes.forget(env.stream.id),
                 StreamKind::Catalogue => self.wakes.forget_all(self.contracts.keys().copied()),
-                StreamKind::Person | StreamKind::Campaign | StreamKind::Ledger => {}
+                // The bank stream records files, which no clock step reads.
+                StreamKind::Person
+                | StreamKind::Campaign
+                | StreamKind::Ledger
+                | StreamKind::Bank => {}
             }
         }
     }
@@ -1102,6 +1119,7 @@ impl World {
                 self.campaigns.remove(&stream.id);
             }
             StreamKind::Ledger => {}
+            StreamKind::Bank => {}
         }
         for e in events.iter().filter(|e| !annulled.contains(&e.event_id)) {
             self.fold(e);
@@ -1109,7 +1127,10 @@ impl World {
         let has_state = match stream.kind {
             StreamKind::Contract => self.contracts.contains_key(&stream.id),
             StreamKind::Person => self.persons.contains_key(&stream.id),
-            StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger => true,
+            StreamKind::Catalogue
+            | StreamKind::Campaign
+            | StreamKind::Ledger
+            | StreamKind::Bank => true,
         };
         if self.residency.paged && !has_state {
             self.residency.stateless.insert(stream);
@@ -1180,6 +1201,12 @@ impl World {
             }
             // The ledger's own records (a reseal's first) hold no state.
             StreamKind::Ledger => {}
+            // Decision: the bank stream is evidence of the files exchanged
+            // with the bank; the money they move is recorded on the
+            // contracts (`DebitPresented`, `DebitRejected`), so no state of
+            // the world is folded from it, as none is from the catalogue's
+            // history beyond its reference data.
+            StreamKind::Bank => {}
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod against;
 pub mod auth;
 pub mod bank;
+pub mod bank_files;
 pub mod bundle;
 pub mod clock;
 pub mod commands;

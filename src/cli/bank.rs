@@ -1,12 +1,20 @@
 //! `navigo-ledger bank ...`: the files the ledger exchanges with its bank,
 //! and the creditor it exchanges them as.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::CmdResult;
+use chrono::NaiveDate;
+use navigo_store::Clock;
+
+use super::exit::{CmdResult, EXIT_BAD_INPUT};
 use super::output::print_json_line;
 use crate::app::bank::{self, CreditorConfig};
+use crate::app::bank_files::{self, ImportRefused};
+use crate::app::clock::SystemClock;
+use crate::app::error::BadInput;
+use crate::app::ledger::open_clocked_ledger;
+use crate::app::place::Place;
 
 /// Arguments of `bank`.
 #[derive(Debug, clap::Subcommand)]
@@ -19,6 +27,50 @@ pub enum Args {
     /// configured before). Without them, shows the creditor configured. Prints
     /// the creditor with its account masked.
     Creditor(CreditorArgs),
+    /// Build the pain.008 collection file of a collection date and record it.
+    ///
+    /// Every debit presented for --date (its DebitPresented effective that
+    /// day), each with its payer's mandate (FRST / RCUR, amendment), written
+    /// atomically to --out, and CollectionFileIssued appended to the bank
+    /// stream. The same date again writes the same bytes and appends nothing;
+    /// a date whose debits changed since its file is refused. A debit that
+    /// cannot be collected (no mandate, a legacy mandate without IBAN, an
+    /// erased payer) is named with its contract; nothing is written.
+    Collect(CollectArgs),
+    /// Import a pain.002 status report or a camt.054 notification.
+    ///
+    /// Every returned transaction is matched to its debit by end-to-end id
+    /// and recorded as a DebitRejected (RecordDebitRejected: PAY-REJECT,
+    /// TAR-REJECT-FEE, PAY-UNPAID-TERMINATION apply), then BankFileImported.
+    /// All or nothing per file: a transaction matching no debit, an amount
+    /// that differs, an unknown code, another creditor, a malformed file are
+    /// each named by line or element and nothing is appended. A file imported
+    /// before appends nothing.
+    Import(ImportArgs),
+}
+
+/// Arguments of `bank collect`.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// The collection date (YYYY-MM-DD).
+    #[arg(long)]
+    date: NaiveDate,
+    /// Where the file is written (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// One JSON object instead of the text line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `bank import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The file the bank sent.
+    file: PathBuf,
+    /// One JSON object instead of the text line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `bank creditor`.
@@ -45,9 +97,17 @@ pub struct CreditorArgs {
 ///
 /// # Errors
 /// A field refused (exit 2, the field named), I/O.
-pub async fn run(data: &Path, args: Args) -> CmdResult {
+pub async fn run(data: &Place, args: Args) -> CmdResult {
     match args {
-        Args::Creditor(a) => {
+        Args::Creditor(a) => creditor(data.data(), a),
+        Args::Collect(a) => collect(data, a).await,
+        Args::Import(a) => import(data, a).await,
+    }
+}
+
+fn creditor(data: &Path, a: CreditorArgs) -> CmdResult {
+    {
+        {
             let creditor = match (a.name, a.iban, a.bic, a.creditor_id) {
                 (Some(name), Some(iban), Some(bic), Some(creditor_id)) => {
                     let config = CreditorConfig {
@@ -78,4 +138,104 @@ pub async fn run(data: &Path, args: Args) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bank collect`: the file written once its event is recorded, so that no
+/// file leaves the ledger without its evidence (a crash in between: the next
+/// run writes the same bytes and appends nothing).
+async fn collect(data: &Place, a: CollectArgs) -> CmdResult {
+    let creditor = bank::creditor(data.data())?;
+    let mut ledger = open_clocked_ledger(data, 0, std::sync::Arc::new(SystemClock)).await?;
+    let result = bank_files::collect(&mut ledger, &creditor, a.date).await;
+    ledger.close().await?.close().await?;
+    let c = result?;
+    bank_files::write_atomically(&a.out, &c.file.bytes)?;
+    let s = &c.file.summary;
+    if a.json {
+        print_json_line(&serde_json::json!({
+            "collection_date": a.date,
+            "message_id": s.message_id,
+            "count": s.transactions,
+            "control_sum": s.control_sum,
+            "sha256": s.sha256,
+            "creditor_id": c.issued.creditor_id,
+            "out": a.out,
+            "appended": c.appended,
+        }))?;
+    } else {
+        let recorded = if c.appended {
+            "recorded (CollectionFileIssued)"
+        } else {
+            "issued before with the same bytes; nothing appended"
+        };
+        outln!(
+            "{}: {} debits, {} EUR, sha256 {}, written to {}; {recorded}",
+            s.message_id,
+            s.transactions,
+            s.control_sum,
+            s.sha256,
+            a.out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bank import`: a refused file is exit 2 with each problem on stderr.
+async fn import(data: &Place, a: ImportArgs) -> CmdResult {
+    let creditor = bank::creditor(data.data())?;
+    let bytes = read_bank_file(&a.file)?;
+    let mut ledger = open_clocked_ledger(data, 0, std::sync::Arc::new(SystemClock)).await?;
+    let name = a.file.display().to_string();
+    let result = bank_files::import(&mut ledger, &creditor, &name, &bytes, SystemClock.now()).await;
+    ledger.close().await?.close().await?;
+    let imported = match result {
+        Ok(i) => i,
+        Err(e) if e.downcast_ref::<ImportRefused>().is_some() => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        Err(e) => return Err(e),
+    };
+    let ev = &imported.event;
+    if a.json {
+        print_json_line(&serde_json::json!({
+            "kind": ev.kind,
+            "message_id": ev.message_id,
+            "sha256": ev.sha256,
+            "returned": ev.returned,
+            "rejection_event_ids": ev.rejection_event_ids,
+            "appended": imported.appended,
+        }))?;
+    } else if imported.appended {
+        outln!(
+            "{} {}: {} debits rejected (DebitRejected), recorded (BankFileImported)",
+            bank_files::kind_name(ev.kind),
+            ev.message_id,
+            ev.returned
+        );
+    } else {
+        outln!(
+            "{} {} (sha256 {}) was imported before; nothing appended",
+            bank_files::kind_name(ev.kind),
+            ev.message_id,
+            ev.sha256
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file's bytes, refused before reading when larger than a bank file may be.
+fn read_bank_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bad = |e: String| BadInput(format!("{}: {e}", path.display()));
+    let len = std::fs::metadata(path)
+        .map_err(|e| bad(e.to_string()))?
+        .len();
+    if len > navigo_bank::RETURN_FILE_BYTES_MAX as u64 {
+        return Err(bad(format!(
+            "{len} bytes exceed return_file_bytes_max ({})",
+            navigo_bank::RETURN_FILE_BYTES_MAX
+        ))
+        .into());
+    }
+    Ok(std::fs::read(path).map_err(|e| bad(e.to_string()))?)
 }

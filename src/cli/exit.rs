@@ -136,9 +136,9 @@ const MEANINGS: &[Meaning] = &[
     ),
     meaning(
         "bank",
-        "done: the creditor was configured, or is shown",
-        "the creditor's file cannot be written or read",
-        "no creditor is configured, a field of the creditor is refused (named, an account masked), or bad usage",
+        "done: the creditor is configured or shown; the collection file was written (and recorded, or issued before with the same bytes); the bank's file was imported (or had been already)",
+        "a debit cannot be collected (its contract and what would make it collectable named), the date's debits changed since its file, no debit on the date, a rejection refused by the rules, or the store failed; nothing was appended",
+        "a creditor field refused, no creditor configured, a malformed date; a bank file refused (each line or element named: malformed XML, another message, another creditor, a file not sent, a transaction matching no debit, an amount that differs, an unknown code); nothing was appended",
     ),
     meaning(
         "checkpoint",

@@ -18,7 +18,7 @@ use crate::app::place::Place;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The stream: its id (UUID), or `KIND:UUID` (kind: contract, person,
-    /// catalogue, campaign) when the kind should be named.
+    /// catalogue, campaign, bank) when the kind should be named.
     #[arg(value_name = "ID")]
     stream: String,
     /// JSON lines (one envelope per line) instead of a table.

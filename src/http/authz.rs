@@ -19,6 +19,14 @@
 //! | AdvanceClock, RecordDebitPresented, RecordDebitRejected | | ✓ | | | | |
 //! | PublishTariff, PublishSchoolHolidays, PublishReasonCodes, PublishCampaign | | | ✓ | | | |
 //! | AnnulEvent of a catalogue's or a campaign's event | | | ✓ | | | |
+//! | AnnulEvent of a bank-stream or ledger-stream event | | | | | | |
+//!
+//! The bank stream (`bank:00000000-…`: the collection files issued and the
+//! bank's files imported) is written by no HTTP role: its events are the
+//! operator's work at the command line (`navigo-ledger bank collect`, `bank
+//! import`), where the file is at hand, and no command appends to it; an
+//! annulment of one of its events is refused to every role, since a file sent
+//! to the bank cannot be unsent by a correction in the ledger.
 //!
 //! Channels: an agent submits through `agency`, `mail`, `email` or `phone` (the
 //! channel the customer used to reach the agency); a customer through `online`
@@ -51,6 +59,8 @@ pub enum Submitter {
     /// An agent, or a customer filing as themselves for a holder they are or
     /// whose contract they pay.
     AgentOrFiler,
+    /// No role: operator work at the command line only.
+    Nobody,
 }
 
 /// The type name of a command (its `type` on the wire).
@@ -100,6 +110,9 @@ fn submitter_and_type(c: &Command) -> (Submitter, &'static str) {
         // annul a tariff could change every price.
         Command::AnnulEvent(a) => match a.stream.kind {
             StreamKind::Catalogue | StreamKind::Campaign => (Reference, "AnnulEvent"),
+            // The bank's files and the ledger's own records are evidence:
+            // nobody annuls them over HTTP.
+            StreamKind::Bank | StreamKind::Ledger => (Nobody, "AnnulEvent"),
             _ => (Agent, "AnnulEvent"),
         },
         Command::AdvanceClock(_) => (System, "AdvanceClock"),
@@ -251,5 +264,30 @@ mod tests {
         assert!(commands
             .iter()
             .all(|c| !permit(Role::Auditor, c) && !permit(Role::Partner, c)));
+    }
+
+    #[test]
+    fn http_authz_matrix_an_annulment_by_the_kind_of_stream_it_corrects() {
+        let mut annul = every_command()
+            .into_iter()
+            .find(|c| matches!(c, Command::AnnulEvent(_)))
+            .expect("an AnnulEvent example");
+        for kind in StreamKind::ALL {
+            let Command::AnnulEvent(a) = &mut annul else {
+                unreachable!()
+            };
+            a.stream = navigo_events_schema::StreamId::new(kind, a.stream.id);
+            let allowed: Vec<&str> = Role::ALL
+                .into_iter()
+                .filter(|r| permit(*r, &annul))
+                .map(Role::as_str)
+                .collect();
+            let expected: &[&str] = match kind {
+                StreamKind::Contract | StreamKind::Person => &["agent"],
+                StreamKind::Catalogue | StreamKind::Campaign => &["reference"],
+                StreamKind::Bank | StreamKind::Ledger => &[],
+            };
+            assert_eq!(allowed, expected, "{kind:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! What the bank-file tests share: a generated month of debits, the creditor,
 //! the known reason codes, xmllint against the committed ISO 20022 XSDs, and
 //! the files a bank would send back (status reports, notifications) built
-//! from a generated collection.
+//! from a generated collection. The binary's bank tests (`tests/bank.rs`)
+//! include this module as it is, so that both validate with one helper.
 
 #![allow(dead_code)]
 
@@ -106,14 +107,25 @@ pub fn known_codes() -> Vec<ReasonCode> {
         .collect()
 }
 
+/// The committed ISO 20022 schemas. This module is the bank crate's test
+/// support and the binary's bank tests include it too (`#[path]`), so the
+/// directory is found from either package's manifest directory.
+pub fn xsd_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let of_bank = root.join("tests/xsd");
+    if of_bank.is_dir() {
+        of_bank
+    } else {
+        root.join("bank/tests/xsd")
+    }
+}
+
 /// Checks `xml` against `bank/tests/xsd/<xsd>` with libxml2's xmllint,
 /// installing it (Debian's libxml2-utils) when it is missing. Returns
 /// xmllint's complaint when the file does not validate.
 pub fn xsd_check(xsd: &str, xml: &[u8]) -> Result<(), String> {
     ensure_xmllint();
-    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/xsd")
-        .join(xsd);
+    let schema = xsd_dir().join(xsd);
     let mut child = Command::new("xmllint")
         .args(["--noout", "--nonet", "--schema"])
         .arg(&schema)

@@ -1,0 +1,652 @@
+//! The files the ledger exchanges with its bank: the collection file of a
+//! collection date built from the debits the billing clock presented
+//! ([`collect`]), and the bank's status reports and notifications read back
+//! into rejections ([`import`]). Each file's evidence is an event of the bank
+//! stream ([`StreamId::bank`]).
+//!
+//! Decision ("presented for D"): a debit belongs to the collection of date D
+//! when its `DebitPresented` is effective on D. The billing clock records a
+//! debit on its debit date (`PAY-DEBIT-DAY`: the payer's day of the month,
+//! moved by the calendar), which is the date the bank is asked to collect.
+//!
+//! Decision (where the debits are read): from the contract states the ledger
+//! keeps (their presented debits, indexed by month, each with its date and
+//! event id), walked a chunk at a time ([`Ledger::walk_states`]), not from the
+//! log. The materialized `debits` list is the debit *calendar* as of the day
+//! the projections were last rebuilt: it may be behind the log, and a file
+//! built from it could miss a debit the clock presented since; a collection
+//! file must hold every presented debit exactly once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use navigo_bank::{
+    debit_end_to_end_id, debit_event_of, Amendment, CollectionFile, CollectionInput, Creditor,
+    Debit, FileSummary, ReadContext, ReturnFile, SequenceType,
+};
+use navigo_events_schema::command::RecordDebitRejected;
+use navigo_events_schema::event::{
+    BankFileImported, BankFileKind, CollectionFileIssued, IssuedDebit,
+};
+use navigo_events_schema::mandate::MandateDebtor;
+use navigo_events_schema::types::{Actor, ActorRole, Money, ReasonCode};
+use navigo_events_schema::{
+    Command, CommandEnvelope, Envelope, Event, NewEvent, StreamId, YearMonth,
+};
+use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
+use navigo_rules::contract::collection::{collection_mandate, SequenceType as RuleSequence};
+use navigo_rules::contract::state::ContractState;
+use navigo_store::{AppendRequest, EventStore, ExpectedVersion};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::error::BadInput;
+use super::store::AnyStore;
+
+/// What the idempotency key of a collection file starts with; the date
+/// follows, so that a date is collected once.
+pub const COLLECT_KEY_PREFIX: &str = "bank-collect:";
+/// What the idempotency key of an imported file starts with; the file's
+/// SHA-256 follows, so that a file is imported once.
+pub const IMPORT_KEY_PREFIX: &str = "bank-import:";
+/// Contract states paged in at a time by a walk for the debits of a date.
+const WALK_STATES_PER_CHUNK: usize = 10_000;
+
+/// A debit presented on the collection date, with its contract.
+#[derive(Debug, Clone)]
+struct Presented {
+    contract_id: Uuid,
+    event_id: Uuid,
+    month: YearMonth,
+    amount: Money,
+}
+
+/// A collection file built, and whether its event was appended now.
+#[derive(Debug)]
+pub struct Collected {
+    /// The file.
+    pub file: CollectionFile,
+    /// Its event.
+    pub issued: CollectionFileIssued,
+    /// False when the same file was issued before (nothing appended).
+    pub appended: bool,
+}
+
+/// Every debit presented for `date`, by event id.
+async fn presented_on(
+    ledger: &mut Ledger<AnyStore>,
+    date: NaiveDate,
+) -> Result<Vec<Presented>, LedgerError> {
+    let mut out = Vec::new();
+    ledger
+        .walk_states(WALK_STATES_PER_CHUNK, |stream, _, state| {
+            let StateRef::Contract(c) = state else { return };
+            for (month, d) in &c.debits {
+                if d.date == date {
+                    out.push(Presented {
+                        contract_id: stream.id,
+                        event_id: d.event_id,
+                        month: *month,
+                        amount: d.amount,
+                    });
+                }
+            }
+        })
+        .await?;
+    out.sort_by_key(|p| p.event_id);
+    Ok(out)
+}
+
+/// The contract as it stood just before its debit was presented: what the
+/// collection file carries (the first collection under a mandate is `FRST`,
+/// an amendment is announced once) is decided then, and a `DebitPresented`
+/// changes both (`PAY-MANDATE-SEQUENCE`, `PAY-MANDATE-AMENDMENT`).
+fn before_debit(events: &[Envelope], debit_event_id: Uuid) -> Option<ContractState> {
+    let cut = events.iter().position(|e| e.event_id == debit_event_id)?;
+    let known = navigo_projections::known_events(&events[..cut], None);
+    let world = navigo_projections::fold_states(&known);
+    let id = events.first()?.stream.id;
+    world.contract(id).cloned()
+}
+
+/// The debit of the file, or why the contract cannot be collected.
+fn debit_of(p: &Presented, events: &[Envelope], date: NaiveDate) -> Result<Debit, String> {
+    let contract = format!("contract {} (debit of {})", p.contract_id, p.month);
+    let state = before_debit(events, p.event_id)
+        .ok_or_else(|| format!("{contract}: its debit event is not in its stream"))?;
+    let m = collection_mandate(&state, date).ok_or_else(|| {
+        format!(
+            "{contract}: no mandate in force on {date} (PAY-METHOD): record the payer's SEPA \
+             mandate (ChangeMandate) or take the debit out with an annulment"
+        )
+    })?;
+    let account = match m.mandate.debtor.value() {
+        Some(MandateDebtor::Account(a)) => a.clone(),
+        Some(MandateDebtor::Legacy(_)) => {
+            return Err(format!(
+                "{contract}: mandate {} is a legacy one with no IBAN: record the payer's account \
+                 (ChangeMandate with the IBAN, the holder's name and the signature date)",
+                m.mandate.reference
+            ))
+        }
+        None => {
+            return Err(format!(
+                "{contract}: the payer's account under mandate {} cannot be opened (the payer's \
+                 personal data is erased): a new payer's mandate (ChangePayer) is needed",
+                m.mandate.reference
+            ))
+        }
+    };
+    let signed_on = m.mandate.signed_on.ok_or_else(|| {
+        format!(
+            "{contract}: mandate {} has no signature date: record it (ChangeMandate)",
+            m.mandate.reference
+        )
+    })?;
+    Ok(Debit {
+        end_to_end_id: debit_end_to_end_id(p.event_id),
+        amount: p.amount,
+        mandate_reference: m.mandate.reference.clone(),
+        mandate_signed_on: signed_on,
+        sequence: match m.sequence {
+            RuleSequence::First => SequenceType::First,
+            RuleSequence::Recurrent => SequenceType::Recurring,
+        },
+        amendment: m.amendment.map(|a| Amendment {
+            previous_mandate_reference: a.original_reference,
+            debtor_account_changed: a.original_debtor.is_some(),
+        }),
+        debtor_name: account.holder_name.as_str().to_owned(),
+        debtor_iban: account.iban.as_str().to_owned(),
+        debtor_bic: account.bic.map(|b| b.as_str().to_owned()),
+        remittance: format!("Navigo Annuel {}", p.month),
+    })
+}
+
+/// The message id of the collection file of `date`: one file a date.
+pub fn collection_message_id(date: NaiveDate) -> String {
+    format!("NVCOLL{}", date.format("%Y%m%d"))
+}
+
+/// Every event of the bank stream.
+async fn bank_events(ledger: &Ledger<AnyStore>) -> Result<Vec<Envelope>, LedgerError> {
+    let stream = StreamId::bank();
+    let version = ledger.store().stream_version(stream).await?;
+    if version == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(ledger.store().read_stream(stream, 1..=version).await?)
+}
+
+/// Builds the collection file of `date` and records it.
+///
+/// # Errors
+/// No debit presented on `date`; debits that cannot be collected (each named
+/// with its contract and what would make it collectable); a file issued
+/// before for `date` whose debits differ from today's; the store.
+pub async fn collect(
+    ledger: &mut Ledger<AnyStore>,
+    creditor: &Creditor,
+    date: NaiveDate,
+) -> anyhow::Result<Collected> {
+    let presented = presented_on(ledger, date).await?;
+    if presented.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no debit is presented for {date}: run the billing clock through it first \
+             (`navigo-ledger advance --to {date}`); nothing was written"
+        ));
+    }
+    let mut debits = Vec::with_capacity(presented.len());
+    let mut refused = Vec::new();
+    let mut created_at = DateTime::<Utc>::MIN_UTC;
+    for p in &presented {
+        let stream = StreamId::contract(p.contract_id);
+        let version = ledger.store().stream_version(stream).await?;
+        let events = ledger.store().read_stream(stream, 1..=version).await?;
+        if let Some(e) = events.iter().find(|e| e.event_id == p.event_id) {
+            created_at = created_at.max(e.recorded_at);
+        }
+        match debit_of(p, &events, date) {
+            Ok(d) => debits.push(d),
+            Err(why) => refused.push(why),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(anyhow::anyhow!(
+            "{} of {} debits of {date} cannot be collected; nothing was written:\n  {}",
+            refused.len(),
+            presented.len(),
+            refused.join("\n  ")
+        ));
+    }
+    let input = CollectionInput {
+        message_id: collection_message_id(date),
+        // Decision: the creation instant is the latest instant a debit of the
+        // file was recorded at, so that the same date gives the same bytes.
+        created_at,
+        creditor: creditor.clone(),
+        collection_date: date,
+        debits,
+    };
+    let file = CollectionFile::build(&input).map_err(|e| BadInput(format!("{date}: {e}")))?;
+    let issued = CollectionFileIssued {
+        collection_date: date,
+        message_id: file.summary.message_id.clone(),
+        count: file.summary.transactions,
+        control_sum: file.summary.control_sum,
+        sha256: file.summary.sha256.clone(),
+        creditor_id: creditor.id().to_owned(),
+        creditor_iban_masked: creditor.iban_masked(),
+        debits: presented
+            .iter()
+            .map(|p| IssuedDebit {
+                debit_event_id: p.event_id,
+                contract_id: p.contract_id,
+                amount: p.amount,
+            })
+            .collect(),
+    };
+    let appended = record_issued(ledger, &issued).await?;
+    Ok(Collected {
+        file,
+        issued,
+        appended,
+    })
+}
+
+/// Appends the file's event unless the same file was issued before; refuses a
+/// date issued before with other debits.
+async fn record_issued(
+    ledger: &mut Ledger<AnyStore>,
+    issued: &CollectionFileIssued,
+) -> anyhow::Result<bool> {
+    let date = issued.collection_date;
+    for e in bank_events(ledger).await? {
+        if let Event::CollectionFileIssued(before) = &e.event {
+            if before.collection_date != date {
+                continue;
+            }
+            if before.sha256 == issued.sha256 {
+                return Ok(false);
+            }
+            return Err(anyhow::anyhow!(
+                "the collection file of {date} was issued already (message {}, {} debits, {} EUR, \
+                 recorded at position {}), and the debits presented for {date} have changed since \
+                 ({} debits, {} EUR now): a file sent to the bank is not sent again; correct the \
+                 debits that changed by rejections or refunds; nothing was written",
+                before.message_id,
+                before.count,
+                before.control_sum,
+                e.position,
+                issued.count,
+                issued.control_sum
+            ));
+        }
+    }
+    let key = format!("{COLLECT_KEY_PREFIX}{date}");
+    let event = bank_event(
+        &key,
+        date,
+        "bank-collect",
+        Event::CollectionFileIssued(issued.clone()),
+    );
+    append_bank(ledger, key, event).await?;
+    Ok(true)
+}
+
+/// An event of the bank stream, its id derived from its idempotency key so
+/// that a retry is the same event.
+fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let event_id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    NewEvent {
+        event_id,
+        effective_date: date,
+        actor: Actor {
+            role: ActorRole::System,
+            id: actor.to_owned(),
+        },
+        channel: None,
+        correlation_id: event_id,
+        causation_id: None,
+        event,
+    }
+}
+
+/// Appends a bank-stream event under its key, then folds it into the
+/// ledger's world (its stream version), as the ledger folds what another
+/// writer appended, so that the world and its snapshot stay at the head.
+async fn append_bank(
+    ledger: &mut Ledger<AnyStore>,
+    key: String,
+    event: NewEvent,
+) -> Result<(), LedgerError> {
+    let mut request = AppendRequest::new(StreamId::bank(), ExpectedVersion::Any, vec![event]);
+    request.idempotency_key = Some(key);
+    ledger.store().append(request).await?;
+    ledger.catch_up_with_store().await
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
+/// renamed over it.
+///
+/// # Errors
+/// The directory cannot be written.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| BadInput(format!("--out {}: {e}", path.display())))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Import
+
+/// What an import did.
+#[derive(Debug)]
+pub struct Imported {
+    /// The file's event (the one recorded before, for a file imported twice).
+    pub event: BankFileImported,
+    /// False when the file was imported before: nothing appended.
+    pub appended: bool,
+}
+
+/// Why a file is refused: every line named, nothing appended.
+#[derive(Debug, thiserror::Error)]
+#[error("{} refused, nothing was appended:\n  {}", .file, .problems.join("\n  "))]
+pub struct ImportRefused {
+    /// The file.
+    pub file: String,
+    /// Each problem, with its line, element or rule id.
+    pub problems: Vec<String>,
+}
+
+/// The kind of a bank file, by its namespace.
+pub fn file_kind(bytes: &[u8]) -> Option<BankFileKind> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let has = |s: &str| head.windows(s.len()).any(|w| w == s.as_bytes());
+    if has("urn:iso:std:iso:20022:tech:xsd:pain.002.") {
+        Some(BankFileKind::StatusReport)
+    } else if has("urn:iso:std:iso:20022:tech:xsd:camt.054.") {
+        Some(BankFileKind::Notification)
+    } else {
+        None
+    }
+}
+
+/// A debit of a file sent, by its event id.
+struct SentDebit {
+    contract_id: Uuid,
+    amount: Money,
+}
+
+/// The files sent (their summaries, for the reader) and their debits.
+fn sent_files(bank: &[Envelope]) -> (Vec<FileSummary>, BTreeMap<Uuid, SentDebit>) {
+    let mut files = Vec::new();
+    let mut debits = BTreeMap::new();
+    for e in bank {
+        if let Event::CollectionFileIssued(f) = &e.event {
+            files.push(FileSummary {
+                message_id: f.message_id.clone(),
+                transactions: f.count,
+                control_sum: f.control_sum,
+                sha256: f.sha256.clone(),
+            });
+            for d in &f.debits {
+                debits.insert(
+                    d.debit_event_id,
+                    SentDebit {
+                        contract_id: d.contract_id,
+                        amount: d.amount,
+                    },
+                );
+            }
+        }
+    }
+    (files, debits)
+}
+
+/// A returned transaction matched to its debit.
+struct Matched {
+    end_to_end_id: String,
+    contract_id: Uuid,
+    month: YearMonth,
+    code: ReasonCode,
+}
+
+/// Imports a status report or a notification: all of it or nothing.
+///
+/// Decision (all or nothing): the store appends one stream's events
+/// atomically (and sled several, PostgreSQL not yet), while each rejection
+/// goes through the rules on its contract's stream. Every transaction is
+/// therefore checked first (its debit, amount, code, and that the debit is
+/// not rejected already) and the file refused whole on the first doubt;
+/// then each rejection is executed under an idempotency key derived from the
+/// file's SHA-256 and its end-to-end id, and the file's `BankFileImported`
+/// last, under a key of the file's SHA-256. A crash in between leaves some
+/// rejections recorded and the file not imported; the next run skips the
+/// checks of the debits its own keys rejected, replays those keys (which
+/// append nothing) and completes, so that every rejection is recorded once.
+///
+/// # Errors
+/// [`ImportRefused`] (bad input: every problem named), a refusal by the rules
+/// (named), the store.
+pub async fn import(
+    ledger: &mut Ledger<AnyStore>,
+    creditor: &Creditor,
+    name: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Imported> {
+    let refuse = |problems: Vec<String>| ImportRefused {
+        file: name.to_owned(),
+        problems,
+    };
+    let kind = file_kind(bytes).ok_or_else(|| {
+        refuse(vec![
+            "line 1, <Document>: neither a pain.002 status report nor a camt.054 notification \
+             (ISO 20022 namespace urn:iso:std:iso:20022:tech:xsd:pain.002.001.10/11 or \
+             camt.054.001.08)"
+                .into(),
+        ])
+    })?;
+    let bank = bank_events(ledger).await?;
+    let sha = navigo_bank_sha256(bytes);
+    if let Some(done) = already_imported(&bank, &sha) {
+        return Ok(Imported {
+            event: done,
+            appended: false,
+        });
+    }
+    let (sent, debits) = sent_files(&bank);
+    let known: Vec<ReasonCode> = ledger.world().catalogue.reason_codes().collect();
+    let ctx = ReadContext {
+        creditor,
+        sent: &sent,
+        known_codes: &known,
+    };
+    let read = match kind {
+        BankFileKind::StatusReport => navigo_bank::read_status_report(bytes, &ctx),
+        BankFileKind::Notification => navigo_bank::read_notification(bytes, &ctx),
+    }
+    .map_err(|e| refuse(vec![e.to_string()]))?;
+    let file_key = format!("{IMPORT_KEY_PREFIX}{sha}");
+    let matched = match_all(ledger, &read, &debits, &file_key)
+        .await?
+        .map_err(refuse)?;
+    let mut rejection_event_ids = Vec::with_capacity(matched.len());
+    for m in &matched {
+        let cmd = CommandEnvelope {
+            request_at: now,
+            actor: Actor {
+                role: ActorRole::System,
+                id: "bank-import".into(),
+            },
+            channel: None,
+            idempotency_key: Some(rejection_key(&file_key, &m.end_to_end_id)),
+            expected_version: None,
+            command: Command::RecordDebitRejected(RecordDebitRejected {
+                contract_id: m.contract_id,
+                month: m.month,
+                reason_code: m.code,
+            }),
+        };
+        let stored = super::commands::execute(ledger, &cmd, ClockMode::Service)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{name}: the rejection of {} (contract {}, {}) was refused: {e}; the \
+                     rejections before it are recorded, and a run again completes the import",
+                    m.end_to_end_id,
+                    m.contract_id,
+                    m.month
+                )
+            })?;
+        if let Some(first) = stored.events.first() {
+            rejection_event_ids.push(first.event_id);
+        }
+    }
+    let event = BankFileImported {
+        kind,
+        message_id: read.message_id.clone(),
+        sha256: sha.clone(),
+        creditor_id: creditor.id().to_owned(),
+        returned: read.returned.len() as u64,
+        rejection_event_ids,
+    };
+    fault_point("bank-import-before-file-event")?;
+    let date = navigo_rules::calendar::paris_date(now);
+    let new = bank_event(
+        &file_key,
+        date,
+        "bank-import",
+        Event::BankFileImported(event.clone()),
+    );
+    append_bank(ledger, file_key, new).await?;
+    Ok(Imported {
+        event,
+        appended: true,
+    })
+}
+
+/// The idempotency key of one rejection of a file.
+fn rejection_key(file_key: &str, end_to_end_id: &str) -> String {
+    // The SHA-256 shortened to 128 bits keeps the key within the ledger's
+    // bound on a command's key, and is still unique per file.
+    let short = &file_key[..IMPORT_KEY_PREFIX.len() + 32];
+    format!("{short}:{end_to_end_id}")
+}
+
+/// The SHA-256 of the bytes, lowercase hex, as the bank crate records a file.
+fn navigo_bank_sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn already_imported(bank: &[Envelope], sha: &str) -> Option<BankFileImported> {
+    bank.iter().find_map(|e| match &e.event {
+        Event::BankFileImported(f) if f.sha256 == sha => Some(f.clone()),
+        _ => None,
+    })
+}
+
+/// Test hook: the environment variable naming a point where the import stops
+/// as if the process had died there, so that the tests can prove a re-run
+/// completes it.
+pub const FAULT_ENV: &str = "NAVIGO_TEST_FAULT";
+
+fn fault_point(name: &str) -> anyhow::Result<()> {
+    if std::env::var(FAULT_ENV).is_ok_and(|v| v == name) {
+        return Err(anyhow::anyhow!("injected fault at {name} ({FAULT_ENV})"));
+    }
+    Ok(())
+}
+
+/// Each returned transaction matched to its debit, or every problem by line.
+async fn match_all(
+    ledger: &mut Ledger<AnyStore>,
+    read: &ReturnFile,
+    debits: &BTreeMap<Uuid, SentDebit>,
+    file_key: &str,
+) -> Result<Result<Vec<Matched>, Vec<String>>, LedgerError> {
+    let mut problems = Vec::new();
+    let mut wanted = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in &read.returned {
+        let at = format!("line {}, <EndToEndId> {}", r.line, r.end_to_end_id);
+        if !seen.insert(r.end_to_end_id.clone()) {
+            problems.push(format!("{at}: the transaction appears twice in the file"));
+            continue;
+        }
+        let Some((id, sent)) =
+            debit_event_of(&r.end_to_end_id).and_then(|id| debits.get(&id).map(|s| (id, s)))
+        else {
+            problems.push(format!(
+                "{at}: matches no debit of a collection file this ledger issued (PAY-REJECT)"
+            ));
+            continue;
+        };
+        if r.amount != sent.amount {
+            problems.push(format!(
+                "{at}: amount {} EUR differs from the debit's {} EUR (PAY-REJECT)",
+                r.amount, sent.amount
+            ));
+            continue;
+        }
+        wanted.push((r.end_to_end_id.clone(), id, sent.contract_id, r.reason_code));
+    }
+    let mut matched = Vec::new();
+    for (e2e, id, contract_id, code) in wanted {
+        let key = rejection_key(file_key, &e2e);
+        let resumed = ledger.idempotency_key_used(&key).await?;
+        let debit = ledger
+            .read_paged(|w| {
+                w.contract(contract_id).and_then(|c| {
+                    c.debits
+                        .iter()
+                        .find(|(_, d)| d.event_id == id)
+                        .map(|(m, d)| (*m, d.rejected))
+                })
+            })
+            .await?;
+        match debit {
+            None => problems.push(format!(
+                "<EndToEndId> {e2e}: the debit is no longer on contract {contract_id} (annulled?)"
+            )),
+            Some((_, true)) if !resumed => problems.push(format!(
+                "<EndToEndId> {e2e}: the debit of contract {contract_id} is rejected already \
+                 (PAY-REJECT): a debit comes back once"
+            )),
+            Some((month, _)) => matched.push(Matched {
+                end_to_end_id: e2e,
+                contract_id,
+                month,
+                code,
+            }),
+        }
+    }
+    Ok(if problems.is_empty() {
+        Ok(matched)
+    } else {
+        Err(problems)
+    })
+}
+
+/// The kind's name as printed.
+pub fn kind_name(kind: BankFileKind) -> &'static str {
+    match kind {
+        BankFileKind::StatusReport => "pain.002 status report",
+        BankFileKind::Notification => "camt.054 notification",
+    }
+}
