@@ -295,7 +295,7 @@ impl PgStore {
             sql: sql.clone(),
             limits,
             clock,
-            frontier: None,
+            known: None,
         };
         let writer = tokio::spawn(writer.run(rx));
         Ok(PgStore {
