@@ -13,6 +13,9 @@
 //! keys are what the batch was judged against (`append_check`, which fails
 //! the transaction otherwise); insert the events, the keys and the tree's
 //! nodes (one row for the batch's run of nodes); move the head; `COMMIT`.
+//! That transaction is in flight while the writer judges and sends the next
+//! batch on a second connection, which waits in the database for the head
+//! lock: at most [`WRITER_CONNECTIONS`] in flight.
 //!
 //! When the check fails (the previous batch failed, or another process
 //! appended), or when the writer knows no state to judge against (the first
@@ -31,7 +34,8 @@
 //! the writer drops that connection (the server rolls back whatever it held),
 //! and the next batch's check finds the head elsewhere than it was judged on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -41,6 +45,7 @@ use navigo_events_schema::{Hash, StreamId};
 use navigo_store::assign::{check_record_len, recorded_at, Prepared, Written};
 use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -102,20 +107,50 @@ pub(crate) struct Rows {
 
 /// The single writer of a store.
 pub(crate) struct Writer {
-    /// Connections for the writer alone (one at a time), so that readers can
-    /// never starve it.
+    pub(crate) core: Arc<Core>,
+    /// What the last batch this writer sent to commit leaves: the head, the
+    /// Merkle tree's frontier nodes there and the versions of the streams it
+    /// has written. The next batch is judged against it and written in one
+    /// round trip, the database checking under the head lock that it still
+    /// holds; when it does not (that commit failed, or another process
+    /// appended), the batch is judged again against the state read under the
+    /// lock.
+    pub(crate) known: Option<Known>,
+    /// The transactions sent and not yet answered, oldest first.
+    in_flight: VecDeque<JoinHandle<()>>,
+    /// Answered once the last transaction sent holds the head lock (or has
+    /// failed before), so that the next one asks for it after it.
+    locked: Option<oneshot::Receiver<()>>,
+}
+
+/// Where a transaction sent in flight stands among the others: it waits
+/// until the one sent before holds the head lock, so that the two ask for it
+/// in the order they were judged (else the later one would find the head
+/// elsewhere than it was judged on, and be judged again), and it says when
+/// it holds the lock itself.
+struct Order {
+    after: Option<oneshot::Receiver<()>>,
+    locked: oneshot::Sender<()>,
+}
+
+/// What the writer and the transactions it has in flight share.
+pub(crate) struct Core {
+    /// Connections for the writer alone ([`WRITER_CONNECTIONS`]), so that
+    /// readers can never starve it.
     pub(crate) pool: Pool,
     pub(crate) sql: Arc<Sql>,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
-    /// What the last batch this writer committed left: the head, the Merkle
-    /// tree's frontier nodes there and the versions of the streams it has
-    /// written. The next batch is judged against it and written in one round
-    /// trip, the database checking under the head lock that it still holds;
-    /// when it does not (another process appended), the batch is judged again
-    /// against the state read under the lock.
-    pub(crate) known: Option<Known>,
+    /// Set by a transaction in flight that did not write as judged: what the
+    /// writer knows is then not the database's, and the next batch reads it.
+    pub(crate) stale: AtomicBool,
 }
+
+/// Connections of a writer, and so its transactions in flight: while one
+/// commits (its rows written, its flush awaited), the next batch is judged
+/// and sent, and waits for the head lock in the database, so that no commit
+/// waits for the writer to wake up and no judging waits for a flush.
+pub const WRITER_CONNECTIONS: usize = 2;
 
 /// The state a writer's last commit left (see [`Writer::known`]).
 pub(crate) struct Known {
@@ -185,10 +220,21 @@ impl Rows {
 }
 
 impl Writer {
-    /// Runs until every sender is dropped and the queue is empty.
+    pub(crate) fn new(core: Core) -> Writer {
+        Writer {
+            core: Arc::new(core),
+            known: None,
+            in_flight: VecDeque::new(),
+            locked: None,
+        }
+    }
+
+    /// Runs until every sender is dropped and the queue is empty, then waits
+    /// for the transactions in flight.
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        let appends_max = usize::try_from(self.limits.batch_appends_max).unwrap_or(usize::MAX);
-        let events_max = usize::try_from(self.limits.batch_events_max).unwrap_or(usize::MAX);
+        let limits = self.core.limits;
+        let appends_max = usize::try_from(limits.batch_appends_max).unwrap_or(usize::MAX);
+        let events_max = usize::try_from(limits.batch_events_max).unwrap_or(usize::MAX);
         while let Some(first) = rx.recv().await {
             let mut events = first.request.request.events.len();
             let mut jobs = vec![first];
@@ -203,47 +249,60 @@ impl Writer {
             }
             self.batch(jobs).await;
         }
+        for t in self.in_flight.drain(..) {
+            // A transaction task answers its own appends; a panic in it
+            // leaves them answered with a closed channel.
+            let _ = t.await;
+        }
     }
 
-    /// Judges and writes one batch in one transaction, then answers it: in one
-    /// round trip against what the last commit left when that still holds,
-    /// else in two against the state read under the head lock.
+    /// Judges one batch and sends it in one transaction, answered when it
+    /// ends: in one round trip, in flight while the writer goes on, against
+    /// what the last batch leaves when that is known; else in two, the writer
+    /// waiting, against the state read under the head lock.
     async fn batch(&mut self, jobs: Vec<Job>) {
-        let failed = |jobs: Vec<Job>, e: StoreError| {
-            let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
-            send_all(owed.collect(), Some(&e));
-        };
-        let mut conn = match self.pool.get().await {
+        while self.in_flight.len() >= WRITER_CONNECTIONS {
+            if let Some(t) = self.in_flight.pop_front() {
+                let _ = t.await;
+            }
+        }
+        let conn = match self.core.pool.get().await {
             Ok(c) => c,
             Err(e) => return failed(jobs, pool(e)),
         };
-        let now = self.clock.now();
-        let known = self.known.take();
+        let core = self.core.clone();
+        let now = core.clock.now();
+        let mut known = self.known.take();
+        if core.stale.swap(false, Ordering::AcqRel) {
+            known = None;
+        }
         let known = match (known.as_ref().and_then(|k| predict(k, &jobs, now)), known) {
-            (Some(overlay), Some(known)) => match self.fast(&conn, overlay, known, &jobs).await {
-                Ok((results, known)) => {
-                    self.known = Some(known);
-                    return answer(jobs, results, None);
+            (Some(overlay), Some(known)) => match core.judge(overlay, known, &jobs) {
+                Ok((judged, after)) => {
+                    self.known = Some(after);
+                    let (locked, next) = oneshot::channel();
+                    let after = self.locked.replace(next);
+                    let order = Order { after, locked };
+                    let task = tokio::spawn(core.send(conn, jobs, judged, now, order));
+                    self.in_flight.push_back(task);
+                    return;
                 }
-                Err(Fast::Failed(e)) => {
+                Err(e) => {
                     discard(conn);
                     return failed(jobs, e);
-                }
-                Err(Fast::Moved) => {
-                    discard(conn);
-                    conn = match self.pool.get().await {
-                        Ok(c) => c,
-                        Err(e) => return failed(jobs, pool(e)),
-                    };
-                    None
                 }
             },
             (_, known) => known,
         };
-        match self.slow(&conn, known, &jobs, now).await {
+        // Before reading the state, the transactions in flight end: the head
+        // lock would make this one wait for them anyway.
+        for t in self.in_flight.drain(..) {
+            let _ = t.await;
+        }
+        match core.slow(&conn, known, &jobs, now).await {
             Ok((results, known)) => {
                 self.known = Some(known);
-                answer(jobs, results, None);
+                answer(jobs, results);
             }
             Err(e) => {
                 discard(conn);
@@ -251,26 +310,101 @@ impl Writer {
             }
         }
     }
+}
 
-    /// Judges the batch against `overlay` (what the last commit left) and
-    /// writes it in one pipelined round trip, the database checking, under
-    /// the head lock, that the head, the streams' versions and the keys'
-    /// absence the batch was judged on still hold.
-    async fn fast(
+/// A batch judged against what the last batch leaves, ready to send.
+struct Judged {
+    check: Check,
+    results: Vec<OneReply>,
+    rows: Rows,
+    tree: NodeRows,
+    head: Head,
+}
+
+/// Answers every job of a batch that failed with `e`.
+fn failed(jobs: Vec<Job>, e: StoreError) {
+    let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
+    send_all(owed.collect(), Some(&e));
+}
+
+impl Core {
+    /// Judges the batch against `overlay` (what the last batch leaves):
+    /// the rows, the tree's nodes, the check the database makes, and the
+    /// state the batch leaves.
+    fn judge(
         &self,
-        conn: &Object,
         overlay: Overlay,
         known: Known,
         jobs: &[Job],
-    ) -> Result<(Vec<OneReply>, Known), Fast> {
-        let check = Check::of(&overlay, jobs).map_err(Fast::Failed)?;
+    ) -> Result<(Judged, Known), StoreError> {
+        let check = Check::of(&overlay, jobs)?;
         let (mut nodes, mut versions) = (known.nodes, known.versions);
         let (results, rows, after) = self.decide(overlay, jobs);
-        let tree = tree_rows(&mut nodes, &rows).map_err(Fast::Failed)?;
-        write_checked(conn, &self.sql, &check, &rows, &tree, &after.head).await?;
+        let tree = tree_rows(&mut nodes, &rows)?;
         versions.extend(after.versions);
         nodes.keep_frontier(after.head.position);
-        Ok((results, Known::new(after.head, nodes, versions)))
+        let judged = Judged {
+            check,
+            results,
+            rows,
+            tree,
+            head: after.head,
+        };
+        Ok((judged, Known::new(after.head, nodes, versions)))
+    }
+
+    /// Writes a judged batch in one round trip, the database checking under
+    /// the head lock that what it was judged against still holds, and
+    /// answers it; when it does not, judges it again against the state read
+    /// under the lock, and writes it.
+    async fn send(
+        self: Arc<Self>,
+        conn: Object,
+        jobs: Vec<Job>,
+        judged: Judged,
+        now: DateTime<Utc>,
+        order: Order,
+    ) {
+        if let Some(before) = order.after {
+            // Sent or failed, the earlier transaction no longer holds this
+            // one back.
+            let _ = before.await;
+        }
+        let j = &judged;
+        let sql = &self.sql;
+        match write_checked(
+            &conn,
+            sql,
+            &j.check,
+            &j.rows,
+            &j.tree,
+            &j.head,
+            order.locked,
+        )
+        .await
+        {
+            Ok(()) => return answer(jobs, judged.results),
+            Err(Fast::Failed(e)) => {
+                self.stale.store(true, Ordering::Release);
+                discard(conn);
+                return failed(jobs, e);
+            }
+            Err(Fast::Moved) => {
+                self.stale.store(true, Ordering::Release);
+                discard(conn);
+            }
+        }
+        let conn = match self.pool.get().await {
+            Ok(c) => c,
+            Err(e) => return failed(jobs, pool(e)),
+        };
+        match self.slow(&conn, None, &jobs, now).await {
+            Ok((results, _)) => answer(jobs, results),
+            Err(e) => {
+                discard(conn);
+                failed(jobs, e);
+            }
+        }
     }
 
     /// Judges the batch against the state read under the head lock and writes
@@ -579,6 +713,7 @@ async fn write_checked(
     rows: &Rows,
     tree: &NodeRows,
     head: &Head,
+    locked: oneshot::Sender<()>,
 ) -> Result<(), Fast> {
     let prepare = |e| Fast::Failed(pg(e));
     let lock_head = conn.prepare_cached(&sql.lock_head).await.map_err(prepare)?;
@@ -627,7 +762,11 @@ async fn write_checked(
     let outcome = tokio::try_join!(
         biased;
         conn.batch_execute("BEGIN"),
-        conn.query_one(&lock_head, &[]),
+        async {
+            let r = conn.query_one(&lock_head, &[]).await;
+            let _ = locked.send(());
+            r
+        },
         conn.query_one(&check_stmt, &check_params),
         conn.execute(&insert_events, &event_params),
         conn.execute(&insert_keys, &key_params),
@@ -698,10 +837,10 @@ impl Known {
     }
 }
 
-/// Sends each job the outcome judged for it; with `failure`, that error.
-fn answer(jobs: Vec<Job>, results: Vec<OneReply>, failure: Option<&StoreError>) {
+/// Sends each job the outcome judged for it.
+fn answer(jobs: Vec<Job>, results: Vec<OneReply>) {
     let owed = jobs.into_iter().zip(results).map(|(j, r)| (j.reply, r));
-    send_all(owed.collect(), failure);
+    send_all(owed.collect(), None);
 }
 
 /// A placeholder outcome, for replies that a failure replaces.
