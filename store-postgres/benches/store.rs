@@ -15,7 +15,14 @@
 //! ```sh
 //! cargo bench -p navigo-store-postgres --bench store
 //! NAVIGO_BENCH_MS=5000 cargo bench -p navigo-store-postgres --bench store
+//! NAVIGO_BENCH_ONLY=w8b100 NAVIGO_BENCH_PG_STATS=1 cargo bench -p navigo-store-postgres --bench store
 //! ```
+//!
+//! `NAVIGO_BENCH_ONLY` names the append configurations to run (`w8b100`,
+//! comma-separated; the sled store, the reads and the bytes are then skipped),
+//! for profiling one of them; `NAVIGO_BENCH_PG_STATS` loads
+//! `pg_stat_statements` and prints, after each run, the server's time by
+//! statement.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -249,6 +256,62 @@ async fn reads(cluster: &Cluster) -> ((f64, f64), (f64, f64), f64, f64) {
     )
 }
 
+/// Whether the append configuration `writers` × `batch` runs, and whether
+/// everything else does (`NAVIGO_BENCH_ONLY` unset).
+fn selected(writers: u32, batch: u32) -> (bool, bool) {
+    match std::env::var("NAVIGO_BENCH_ONLY") {
+        Err(_) => (true, true),
+        Ok(only) => {
+            let name = format!("w{writers}b{batch}");
+            (only.split(',').any(|o| o.trim() == name), false)
+        }
+    }
+}
+
+/// Loads `pg_stat_statements` into the cluster (a restart) when
+/// `NAVIGO_BENCH_PG_STATS` is set; returns whether it did.
+async fn stats_on(cluster: &Cluster) -> bool {
+    if std::env::var_os("NAVIGO_BENCH_PG_STATS").is_none() {
+        return false;
+    }
+    let admin = raw_client(cluster).await;
+    admin
+        .batch_execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        .await
+        .unwrap();
+    drop(admin);
+    cluster.kill_server().unwrap();
+    cluster.start_server().unwrap();
+    let admin = raw_client(cluster).await;
+    admin
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    true
+}
+
+/// Prints the server's time by statement since the last call, and resets it.
+async fn stats_print(cluster: &Cluster, what: &str) {
+    let admin = raw_client(cluster).await;
+    let rows = admin
+        .query(
+            "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) \
+             FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10",
+            &[],
+        )
+        .await
+        .unwrap();
+    println!("    server time by statement ({what}): calls, ms, rows, statement");
+    for r in rows {
+        let (calls, ms, n, q): (i64, f64, i64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        println!("    {calls:>8} {ms:>9.0} {n:>9}  {q}");
+    }
+    admin
+        .batch_execute("SELECT pg_stat_statements_reset()")
+        .await
+        .unwrap();
+}
+
 fn main() {
     let ms = std::env::var("NAVIGO_BENCH_MS")
         .ok()
@@ -277,16 +340,34 @@ fn main() {
         record.len()
     );
     rt.block_on(async {
+        let stats = stats_on(&cluster).await;
+        let (_, everything) = selected(0, 0);
         println!();
         println!("durable appends                           events/s   reference (same run)");
         for (writers, batch) in [(64u32, 1u32), (1, 100), (8, 100)] {
+            if !selected(writers, batch).0 {
+                continue;
+            }
             let raw = raw_insert(&cluster, &format!("raw_w{writers}_b{batch}"), writers, batch, run, &record).await;
+            if stats {
+                stats_print(&cluster, "raw").await;
+            }
             let store = pg_append(&cluster, writers, batch, run).await;
-            let (sled, _) = sled_append(writers, batch, run).await;
+            if stats {
+                stats_print(&cluster, "store").await;
+            }
+            let sled = if everything {
+                sled_append(writers, batch, run).await.0
+            } else {
+                f64::NAN
+            };
             println!(
                 "  writers {writers:>2}, batch {batch:>3}: store {store:>9.0}   raw PostgreSQL {raw:>9.0} (x{:.2})   sled store {sled:>9.0}",
                 store / raw
             );
+        }
+        if !everything {
+            return;
         }
         let ((s50, s99), (r50, r99), per_event, record_bytes) = reads(&cluster).await;
         println!();

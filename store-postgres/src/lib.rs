@@ -40,6 +40,7 @@ pub mod writer;
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -61,7 +62,7 @@ use rows::parse_head;
 use schema::{check_schema_name, Sql};
 pub use schema::{Migrated as InitOutcome, VERSION};
 pub use verify::VERIFY_CHUNK_RECORDS;
-use writer::{Job, Writer, QUEUE_APPENDS_MAX};
+use writer::{Core, Job, Writer, QUEUE_APPENDS_MAX, WRITER_CONNECTIONS};
 
 /// The schema a ledger lives in unless told otherwise.
 pub const DEFAULT_SCHEMA: &str = "navigo";
@@ -281,7 +282,7 @@ impl PgStore {
         clock: Arc<dyn Clock>,
     ) -> Result<PgStore, StoreError> {
         let read = config.pool("navigo-store-reader", config.read_connections_max)?;
-        let writer_pool = config.pool("navigo-store-writer", 1)?;
+        let writer_pool = config.pool("navigo-store-writer", WRITER_CONNECTIONS)?;
         let sql = Arc::new(Sql::new(&config.schema));
         {
             let conn = read.get().await.map_err(pool)?;
@@ -290,13 +291,13 @@ impl PgStore {
             merkle::catch_up(&conn, &sql).await?;
         }
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
-        let writer = Writer {
+        let writer = Writer::new(Core {
             pool: writer_pool.clone(),
             sql: sql.clone(),
             limits,
             clock,
-            frontier: None,
-        };
+            stale: AtomicBool::new(false),
+        });
         let writer = tokio::spawn(writer.run(rx));
         Ok(PgStore {
             read,

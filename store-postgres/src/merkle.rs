@@ -1,7 +1,7 @@
 //! The Merkle tree over the log in PostgreSQL: each record's leaf (SHA-256 of
 //! its canonical JSON, as the sled store computes it) and the subtrees it
-//! completes, stored in `tree_nodes` by Go sumdb/tlog stored hash index, in
-//! the transaction that appends the record; the signed checkpoints kept in
+//! completes, by Go sumdb/tlog stored hash index, stored in the transaction
+//! that appends the record as one run of consecutive indexes in `tree_runs`; the signed checkpoints kept in
 //! `checkpoints`; the stream-head map a checkpoint commits to. The tree
 //! arithmetic is `navigo_merkle`'s (the `tlog_tiles` port): this module only
 //! finds the nodes it reads and stores the nodes it returns.
@@ -130,7 +130,7 @@ async fn fetch(c: &Client, sql: &Sql, indexes: &[u64]) -> Result<HashMap<u64, No
     rows.iter().map(parse_node).collect()
 }
 
-/// One `tree_nodes` row: (index, hash).
+/// One node read: (index, hash).
 pub(crate) fn parse_node(row: &tokio_postgres::Row) -> Result<(u64, Node), StoreError> {
     let idx: i64 = row.try_get(0).map_err(pg)?;
     let hash: &[u8] = row.try_get(1).map_err(pg)?;
@@ -153,17 +153,48 @@ pub(crate) async fn read_with<T>(
     f(&nodes).map_err(tree_error)
 }
 
+/// The nodes of the runs `rows` (first index, hashes) whose index is in
+/// `[lo, hi]`.
+///
+/// # Errors
+/// A storage failure, or a run whose length is not a whole number of hashes.
+pub(crate) fn parse_runs(
+    rows: &[tokio_postgres::Row],
+    lo: u64,
+    hi: u64,
+) -> Result<HashMap<u64, Node>, StoreError> {
+    let mut out = HashMap::new();
+    for row in rows {
+        let first: i64 = row.try_get(0).map_err(pg)?;
+        let first = to_u64(first, 0, "tree run index")?;
+        let hashes: &[u8] = row.try_get(1).map_err(pg)?;
+        if hashes.len() % navigo_merkle::HASH_SIZE != 0 {
+            let len = hashes.len();
+            return Err(tree_error(format!(
+                "the run from node {first} is {len} bytes long"
+            )));
+        }
+        for (index, hash) in (first..).zip(hashes.chunks_exact(navigo_merkle::HASH_SIZE)) {
+            if (lo..=hi).contains(&index) {
+                let hash = hash.try_into().map_err(|_| tree_error("a short hash"))?;
+                out.insert(index, Node(hash));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// How many records the stored tree covers: the largest size whose nodes are
-/// all stored (nodes are written in index order, so the largest index says).
+/// all stored (nodes are written in index order, so where the last run ends
+/// says).
 ///
 /// # Errors
 /// A storage failure.
 pub(crate) async fn covered(c: &Client, sql: &Sql, head: u64) -> Result<u64, StoreError> {
-    let stmt = c.prepare_cached(&sql.nodes_last).await.map_err(pg)?;
-    let last: Option<i64> = c.query_one(&stmt, &[]).await.map_err(pg)?.get(0);
-    let stored = match last {
+    let stmt = c.prepare_cached(&sql.nodes_end).await.map_err(pg)?;
+    let stored = match c.query_opt(&stmt, &[]).await.map_err(pg)? {
         None => 0,
-        Some(i) => to_u64(i, 0, "tree node index")? + 1,
+        Some(row) => to_u64(row.try_get(0).map_err(pg)?, 0, "tree node index")?,
     };
     // The largest n ≤ head with stored_node_count(n) ≤ stored.
     let (mut lo, mut hi) = (0u64, head);
@@ -178,29 +209,40 @@ pub(crate) async fn covered(c: &Client, sql: &Sql, head: u64) -> Result<u64, Sto
     Ok(lo)
 }
 
-/// The nodes of a batch, column by column, for one insert.
+/// The nodes of a batch: one run of consecutive stored hash indexes, for one
+/// row.
 #[derive(Default)]
 pub(crate) struct NodeRows {
-    pub(crate) indexes: Vec<i64>,
-    pub(crate) hashes: Vec<Vec<u8>>,
+    /// The index of the first node (0 while there is none).
+    pub(crate) first: i64,
+    /// The nodes' hashes, concatenated.
+    pub(crate) hashes: Vec<u8>,
 }
 
 impl NodeRows {
+    /// Adds the nodes of one record, which must follow those added before.
     pub(crate) fn push(&mut self, nodes: Vec<(u64, Node)>) -> Result<(), StoreError> {
         for (i, h) in nodes {
-            self.indexes.push(to_i64(i)?);
-            self.hashes.push(h.0.to_vec());
+            let i = to_i64(i)?;
+            if self.hashes.is_empty() {
+                self.first = i;
+            }
+            let next = self.first + (self.hashes.len() / navigo_merkle::HASH_SIZE) as i64;
+            if i != next {
+                return Err(tree_error(format!("node {i} does not follow node {next}")));
+            }
+            self.hashes.extend_from_slice(&h.0);
         }
         Ok(())
     }
 
-    /// Inserts the rows (in the caller's transaction).
+    /// Inserts the run (in the caller's transaction).
     pub(crate) async fn insert(&self, c: &Client, sql: &Sql) -> Result<(), StoreError> {
-        if self.indexes.is_empty() {
+        if self.hashes.is_empty() {
             return Ok(());
         }
         let stmt = c.prepare_cached(&sql.nodes_insert).await.map_err(pg)?;
-        c.execute(&stmt, &[&self.indexes, &self.hashes])
+        c.execute(&stmt, &[&self.first, &self.hashes])
             .await
             .map_err(pg)?;
         Ok(())

@@ -14,7 +14,9 @@
 //! `migrations/0003_derived_entries.sql` adds `derived_entries` (keyed derived
 //! data: the ledger's folded states, one row each); `migrations/0004_merkle.sql`
 //! adds `tree_nodes` (the Merkle tree over the log, by stored hash index) and
-//! `checkpoints` (the signed checkpoints kept, append-only).
+//! `checkpoints` (the signed checkpoints kept, append-only);
+//! `migrations/0005_tree_runs.sql` replaces `tree_nodes` by `tree_runs` (the
+//! nodes one append writes, in one row), moving a version 4 ledger's nodes.
 
 use tokio_postgres::GenericClient;
 
@@ -33,10 +35,15 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("../migrations/0003_derived_entries.sql"),
     ),
     (4, "merkle", include_str!("../migrations/0004_merkle.sql")),
+    (
+        5,
+        "tree_runs",
+        include_str!("../migrations/0005_tree_runs.sql"),
+    ),
 ];
 
 /// The version this build reads and writes.
-pub const VERSION: i32 = 4;
+pub const VERSION: i32 = 5;
 
 /// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
 pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
@@ -248,14 +255,21 @@ pub(crate) struct Sql {
     pub(crate) entries_upsert: String,
     /// Deletes the entries of a space under the keys given as an array.
     pub(crate) entries_delete: String,
-    /// The tree nodes under the stored hash indexes given as an array.
+    /// The tree nodes under the stored hash indexes given as an array: (index,
+    /// hash), the stored ones only.
     pub(crate) nodes_get: String,
-    /// The tree nodes whose index is in `[$1, $2]`, in index order.
+    /// The runs of tree nodes holding an index in `[$1, $2]`, in index order:
+    /// (first index, hashes).
     pub(crate) nodes_between: String,
-    /// Inserts tree nodes given as two arrays (indexes, hashes).
+    /// Inserts a run of tree nodes: its first index, its hashes (nothing when
+    /// they are empty).
     pub(crate) nodes_insert: String,
-    /// The largest stored hash index (null without nodes).
-    pub(crate) nodes_last: String,
+    /// Fails with `NV001` unless the head is at `$1` with hash `$2`, the
+    /// streams `$3`, `$4` (kinds, ids) are at versions `$5` and none of the
+    /// keys `$6` is taken.
+    pub(crate) append_check: String,
+    /// The stored hash index the last run ends at (no row without nodes).
+    pub(crate) nodes_end: String,
     /// Every stream's version and last position among the first `$1` records.
     pub(crate) stream_heads: String,
     /// Locks the checkpoints against another keeper until the transaction ends.
@@ -273,7 +287,7 @@ impl Sql {
         let (events, head, idem) = (t("events"), t("head"), t("idempotency"));
         let derived = t("derived");
         let entries = t("derived_entries");
-        let (nodes, checkpoints) = (t("tree_nodes"), t("checkpoints"));
+        let (runs, checkpoints) = (t("tree_runs"), t("checkpoints"));
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
@@ -372,14 +386,38 @@ impl Sql {
             entries_delete: format!(
                 "DELETE FROM {entries} WHERE space = $1 AND key = ANY($2::bytea[])"
             ),
-            nodes_get: format!("SELECT idx, hash FROM {nodes} WHERE idx = ANY($1::bigint[])"),
+            // A node is in the run starting at the largest first index not
+            // above it, if that run is long enough; only its slice is read.
+            nodes_get: format!(
+                "SELECT i, substring(r.hashes FROM (i - r.first_idx)::integer * 32 + 1 FOR 32) \
+                 FROM unnest($1::bigint[]) AS i \
+                 CROSS JOIN LATERAL (SELECT first_idx, hashes FROM {runs} \
+                     WHERE first_idx <= i ORDER BY first_idx DESC LIMIT 1) AS r \
+                 WHERE i - r.first_idx < length(r.hashes) / 32"
+            ),
             nodes_between: format!(
-                "SELECT idx, hash FROM {nodes} WHERE idx BETWEEN $1 AND $2 ORDER BY idx"
+                "SELECT first_idx, hashes FROM {runs} \
+                 WHERE first_idx <= $2 AND first_idx >= \
+                     COALESCE((SELECT max(first_idx) FROM {runs} WHERE first_idx <= $1), 0) \
+                 ORDER BY first_idx"
             ),
             nodes_insert: format!(
-                "INSERT INTO {nodes} (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
+                "INSERT INTO {runs} (first_idx, hashes) \
+                 SELECT $1::bigint, $2::bytea WHERE length($2::bytea) > 0"
             ),
-            nodes_last: format!("SELECT max(idx) FROM {nodes}"),
+            append_check: format!(
+                "SELECT \"{schema}\".append_check( \
+                   (SELECT position = $1 AND hash = $2 FROM {head}) \
+                   AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::uuid[], $5::bigint[]) \
+                       AS s(k, i, v) \
+                     WHERE COALESCE((SELECT max(e.stream_seq) FROM {events} e \
+                       WHERE e.stream_kind = s.k AND e.stream_id = s.i), 0) <> s.v) \
+                   AND NOT EXISTS (SELECT 1 FROM {idem} WHERE key = ANY($6::text[])))"
+            ),
+            nodes_end: format!(
+                "SELECT first_idx + length(hashes) / 32 FROM {runs} \
+                 ORDER BY first_idx DESC LIMIT 1"
+            ),
             // Within a stream, sequences and positions grow together, so the
             // two maxima belong to the same record.
             stream_heads: format!(

@@ -14,7 +14,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{pg, to_i64};
-use crate::merkle::{covered, leaf_of, parse_node, Nodes};
+use crate::merkle::{covered, leaf_of, parse_runs, Nodes};
 use crate::rows::{parse_head, parse_kind};
 use crate::schema::Sql;
 
@@ -254,12 +254,13 @@ async fn chunk_nodes(
 ) -> Result<HashMap<u64, navigo_merkle::Hash>, StoreError> {
     let first = navigo_merkle::stored_leaf_index(after);
     let end = navigo_merkle::stored_node_count(after + count as u64);
+    let last = end.saturating_sub(1);
     let stmt = conn.prepare_cached(&sql.nodes_between).await.map_err(pg)?;
     let rows = conn
-        .query(&stmt, &[&to_i64(first)?, &to_i64(end.saturating_sub(1))?])
+        .query(&stmt, &[&to_i64(first)?, &to_i64(last)?])
         .await
         .map_err(pg)?;
-    rows.iter().map(parse_node).collect()
+    parse_runs(&rows, first, last)
 }
 
 /// The head row must be the last record: a head beyond it means records were

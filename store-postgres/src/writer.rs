@@ -1,18 +1,28 @@
 //! The writer: one task per store that owns every append, gathering the
-//! requests queued while the previous transaction committed into one
-//! transaction (the group commit, as the sled store's writer does).
+//! requests queued meanwhile into one transaction (the group commit, as the
+//! sled store's writer does).
 //!
-//! One transaction, in two pipelined round trips plus the commit's flush:
-//! 1. `BEGIN`; lock and read the head row (`SELECT … FOR UPDATE`); read the
-//!    versions of the batch's streams and the entries of its idempotency keys.
-//! 2. Validate each request against that state plus what the batch already
-//!    accepted (versions, keys, limits, recorded-at), splice the assigned
-//!    fields into the pre-encoded records and chain their hashes (no I/O);
-//!    compute the Merkle tree's nodes the records complete, over the frontier
-//!    of the head (cached from the writer's last commit while the head is
-//!    still where that commit left it; else read, under the lock, in one more
-//!    round trip).
-//! 3. Insert the events, the keys and the tree's nodes, move the head, `COMMIT`.
+//! A batch is judged (no I/O) against what the writer's last batch leaves:
+//! the head, the streams' versions, the Merkle tree's frontier. It validates
+//! each request against that state plus what the batch already accepted
+//! (versions, keys, limits, recorded-at), splices the assigned fields into
+//! the pre-encoded records, chains their hashes and computes the tree nodes
+//! they complete. Then one pipelined round trip writes it: `BEGIN`; lock the
+//! head row (`SELECT … FOR UPDATE`); check, under the lock, that the head,
+//! the versions of the batch's streams and the absence of its idempotency
+//! keys are what the batch was judged against (`append_check`, which fails
+//! the transaction otherwise); insert the events, the keys and the tree's
+//! nodes (one row for the batch's run of nodes); move the head; `COMMIT`.
+//! That transaction is in flight while the writer judges and sends the next
+//! batch on a second connection, which waits in the database for the head
+//! lock: at most [`WRITER_CONNECTIONS`] in flight.
+//!
+//! When the check fails (the previous batch failed, or another process
+//! appended), or when the writer knows no state to judge against (the first
+//! batch, a stream of unknown version appended to without an exact expected
+//! version), the batch is judged against the state read under the head lock
+//! instead, in two pipelined round trips (three when the tree's frontier must
+//! be read too), as every batch was before.
 //!
 //! Every writer of the database — this task, another process's — locks the
 //! head row first, so appends are serialised across processes, positions are
@@ -20,12 +30,12 @@
 //! only after every position before it (the lock is released when the commit
 //! is). Nothing is answered before `COMMIT` returns, which with
 //! `synchronous_commit = on` (forced on every connection of the store) is once
-//! the commit is flushed. The state is read again in every transaction, so a
-//! failed transaction leaves nothing stale behind: the writer drops that
-//! connection (the server rolls back whatever it held) and the next batch
-//! starts on a fresh one.
+//! the commit is flushed. A failed transaction leaves nothing stale behind:
+//! the writer drops that connection (the server rolls back whatever it held),
+//! and the next batch's check finds the head elsewhere than it was judged on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -35,6 +45,7 @@ use navigo_events_schema::{Hash, StreamId};
 use navigo_store::assign::{check_record_len, recorded_at, Prepared, Written};
 use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -96,17 +107,72 @@ pub(crate) struct Rows {
 
 /// The single writer of a store.
 pub(crate) struct Writer {
-    /// Connections for the writer alone (one at a time), so that readers can
-    /// never starve it.
+    pub(crate) core: Arc<Core>,
+    /// What the last batch this writer sent to commit leaves: the head, the
+    /// Merkle tree's frontier nodes there and the versions of the streams it
+    /// has written. The next batch is judged against it and written in one
+    /// round trip, the database checking under the head lock that it still
+    /// holds; when it does not (that commit failed, or another process
+    /// appended), the batch is judged again against the state read under the
+    /// lock.
+    pub(crate) known: Option<Known>,
+    /// The transactions sent and not yet answered, oldest first.
+    in_flight: VecDeque<JoinHandle<()>>,
+    /// Answered once the last transaction sent holds the head lock (or has
+    /// failed before), so that the next one asks for it after it.
+    locked: Option<oneshot::Receiver<()>>,
+}
+
+/// Where a transaction sent in flight stands among the others: it waits
+/// until the one sent before holds the head lock, so that the two ask for it
+/// in the order they were judged (else the later one would find the head
+/// elsewhere than it was judged on, and be judged again), and it says when
+/// it holds the lock itself.
+struct Order {
+    after: Option<oneshot::Receiver<()>>,
+    locked: oneshot::Sender<()>,
+}
+
+/// What the writer and the transactions it has in flight share.
+pub(crate) struct Core {
+    /// Connections for the writer alone ([`WRITER_CONNECTIONS`]), so that
+    /// readers can never starve it.
     pub(crate) pool: Pool,
     pub(crate) sql: Arc<Sql>,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The Merkle tree's frontier nodes after the last batch this writer
-    /// committed, with the log size they are the frontier of: all the next
-    /// append reads. Used only when the head locked is still that size (no
-    /// other process appended since); otherwise read again under the lock.
-    pub(crate) frontier: Option<(u64, Nodes)>,
+    /// Set by a transaction in flight that did not write as judged: what the
+    /// writer knows is then not the database's, and the next batch reads it.
+    pub(crate) stale: AtomicBool,
+}
+
+/// Connections of a writer, and so its transactions in flight: while one
+/// commits (its rows written, its flush awaited), the next batch is judged
+/// and sent, and waits for the head lock in the database, so that no commit
+/// waits for the writer to wake up and no judging waits for a flush.
+pub const WRITER_CONNECTIONS: usize = 2;
+
+/// The state a writer's last commit left (see [`Writer::known`]).
+pub(crate) struct Known {
+    head: Head,
+    nodes: Nodes,
+    versions: HashMap<StreamId, u64>,
+}
+
+/// Stream versions a writer remembers between batches; past it, it forgets
+/// them all (a stream then needs an exact expected version, or a read).
+pub const KNOWN_VERSIONS_MAX: usize = 65_536;
+
+/// The SQLSTATE the append check raises when the state a batch was judged
+/// against is no longer the database's (`migrations/0005_tree_runs.sql`).
+const STATE_MOVED: &str = "NV001";
+
+/// Why a one-round-trip append did not write.
+enum Fast {
+    /// The state moved: judge the batch again against the database's.
+    Moved,
+    /// A failure that ends the batch.
+    Failed(StoreError),
 }
 
 /// Sends the replies; with `failure`, every one becomes that error instead.
@@ -154,10 +220,21 @@ impl Rows {
 }
 
 impl Writer {
-    /// Runs until every sender is dropped and the queue is empty.
+    pub(crate) fn new(core: Core) -> Writer {
+        Writer {
+            core: Arc::new(core),
+            known: None,
+            in_flight: VecDeque::new(),
+            locked: None,
+        }
+    }
+
+    /// Runs until every sender is dropped and the queue is empty, then waits
+    /// for the transactions in flight.
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        let appends_max = usize::try_from(self.limits.batch_appends_max).unwrap_or(usize::MAX);
-        let events_max = usize::try_from(self.limits.batch_events_max).unwrap_or(usize::MAX);
+        let limits = self.core.limits;
+        let appends_max = usize::try_from(limits.batch_appends_max).unwrap_or(usize::MAX);
+        let events_max = usize::try_from(limits.batch_events_max).unwrap_or(usize::MAX);
         while let Some(first) = rx.recv().await {
             let mut events = first.request.request.events.len();
             let mut jobs = vec![first];
@@ -172,71 +249,207 @@ impl Writer {
             }
             self.batch(jobs).await;
         }
+        for t in self.in_flight.drain(..) {
+            // A transaction task answers its own appends; a panic in it
+            // leaves them answered with a closed channel.
+            let _ = t.await;
+        }
     }
 
-    /// Judges and writes one batch in one transaction, then answers it.
+    /// Judges one batch and sends it in one transaction, answered when it
+    /// ends: in one round trip, in flight while the writer goes on, against
+    /// what the last batch leaves when that is known; else in two, the writer
+    /// waiting, against the state read under the head lock.
     async fn batch(&mut self, jobs: Vec<Job>) {
-        let failed = |jobs: Vec<Job>, e: StoreError| {
-            let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
-            send_all(owed.collect(), Some(&e));
+        while self.in_flight.len() >= WRITER_CONNECTIONS {
+            if let Some(t) = self.in_flight.pop_front() {
+                let _ = t.await;
+            }
+        }
+        let conn = match self.core.pool.get().await {
+            Ok(c) => c,
+            Err(e) => return failed(jobs, pool(e)),
         };
+        let core = self.core.clone();
+        let now = core.clock.now();
+        let mut known = self.known.take();
+        if core.stale.swap(false, Ordering::AcqRel) {
+            known = None;
+        }
+        let known = match (known.as_ref().and_then(|k| predict(k, &jobs, now)), known) {
+            (Some(overlay), Some(known)) => match core.judge(overlay, known, &jobs) {
+                Ok((judged, after)) => {
+                    self.known = Some(after);
+                    let (locked, next) = oneshot::channel();
+                    let after = self.locked.replace(next);
+                    let order = Order { after, locked };
+                    let task = tokio::spawn(core.send(conn, jobs, judged, now, order));
+                    self.in_flight.push_back(task);
+                    return;
+                }
+                Err(e) => {
+                    discard(conn);
+                    return failed(jobs, e);
+                }
+            },
+            (_, known) => known,
+        };
+        // Before reading the state, the transactions in flight end: the head
+        // lock would make this one wait for them anyway.
+        for t in self.in_flight.drain(..) {
+            let _ = t.await;
+        }
+        match core.slow(&conn, known, &jobs, now).await {
+            Ok((results, known)) => {
+                self.known = Some(known);
+                answer(jobs, results);
+            }
+            Err(e) => {
+                discard(conn);
+                failed(jobs, e);
+            }
+        }
+    }
+}
+
+/// A batch judged against what the last batch leaves, ready to send.
+struct Judged {
+    check: Check,
+    results: Vec<OneReply>,
+    rows: Rows,
+    tree: NodeRows,
+    head: Head,
+}
+
+/// Answers every job of a batch that failed with `e`.
+fn failed(jobs: Vec<Job>, e: StoreError) {
+    let owed = jobs.into_iter().map(|j| (j.reply, Ok((none(), None))));
+    send_all(owed.collect(), Some(&e));
+}
+
+impl Core {
+    /// Judges the batch against `overlay` (what the last batch leaves):
+    /// the rows, the tree's nodes, the check the database makes, and the
+    /// state the batch leaves.
+    fn judge(
+        &self,
+        overlay: Overlay,
+        known: Known,
+        jobs: &[Job],
+    ) -> Result<(Judged, Known), StoreError> {
+        let check = Check::of(&overlay, jobs)?;
+        let (mut nodes, mut versions) = (known.nodes, known.versions);
+        let (results, rows, after) = self.decide(overlay, jobs);
+        let tree = tree_rows(&mut nodes, &rows)?;
+        versions.extend(after.versions);
+        nodes.keep_frontier(after.head.position);
+        let judged = Judged {
+            check,
+            results,
+            rows,
+            tree,
+            head: after.head,
+        };
+        Ok((judged, Known::new(after.head, nodes, versions)))
+    }
+
+    /// Writes a judged batch in one round trip, the database checking under
+    /// the head lock that what it was judged against still holds, and
+    /// answers it; when it does not, judges it again against the state read
+    /// under the lock, and writes it.
+    async fn send(
+        self: Arc<Self>,
+        conn: Object,
+        jobs: Vec<Job>,
+        judged: Judged,
+        now: DateTime<Utc>,
+        order: Order,
+    ) {
+        if let Some(before) = order.after {
+            // Sent or failed, the earlier transaction no longer holds this
+            // one back.
+            let _ = before.await;
+        }
+        let j = &judged;
+        let sql = &self.sql;
+        match write_checked(
+            &conn,
+            sql,
+            &j.check,
+            &j.rows,
+            &j.tree,
+            &j.head,
+            order.locked,
+        )
+        .await
+        {
+            Ok(()) => return answer(jobs, judged.results),
+            Err(Fast::Failed(e)) => {
+                self.stale.store(true, Ordering::Release);
+                discard(conn);
+                return failed(jobs, e);
+            }
+            Err(Fast::Moved) => {
+                self.stale.store(true, Ordering::Release);
+                discard(conn);
+            }
+        }
         let conn = match self.pool.get().await {
             Ok(c) => c,
             Err(e) => return failed(jobs, pool(e)),
         };
-        let overlay = match self.begin(&conn, &jobs).await {
-            Ok(o) => o,
+        match self.slow(&conn, None, &jobs, now).await {
+            Ok((results, _)) => answer(jobs, results),
             Err(e) => {
                 discard(conn);
-                return failed(jobs, e);
-            }
-        };
-        let tree = self.frontier.take();
-        let nodes = match tree {
-            Some((size, nodes)) if size == overlay.head.position => Ok(nodes),
-            _ => frontier_at(&conn, &self.sql, overlay.head.position).await,
-        };
-        let mut nodes = match nodes {
-            Ok(n) => n,
-            Err(e) => {
-                discard(conn);
-                return failed(jobs, e);
-            }
-        };
-        let (owed, rows, head) = self.decide(overlay, jobs);
-        let written = match tree_rows(&mut nodes, &rows) {
-            Ok(tree) => self.finish(&conn, &rows, &tree, &head).await,
-            Err(e) => Err(e),
-        };
-        match written {
-            Ok(()) => {
-                nodes.keep_frontier(head.position);
-                self.frontier = Some((head.position, nodes));
-                send_all(owed, None);
-            }
-            Err(e) => {
-                discard(conn);
-                send_all(owed, Some(&e));
+                failed(jobs, e);
             }
         }
     }
 
+    /// Judges the batch against the state read under the head lock and writes
+    /// it: two pipelined round trips (three when the tree's frontier must be
+    /// read too).
+    async fn slow(
+        &self,
+        conn: &Object,
+        known: Option<Known>,
+        jobs: &[Job],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<OneReply>, Known), StoreError> {
+        let overlay = self.begin(conn, jobs, now).await?;
+        // What the last commit left still holds while the head is where it
+        // left it; else another process appended, and it is read again.
+        let (mut nodes, mut versions) = match known {
+            Some(k) if k.head == overlay.head => (k.nodes, k.versions),
+            _ => {
+                let nodes = frontier_at(conn, &self.sql, overlay.head.position).await?;
+                (nodes, HashMap::new())
+            }
+        };
+        let (results, rows, after) = self.decide(overlay, jobs);
+        let tree = tree_rows(&mut nodes, &rows)?;
+        write_rows(conn, &self.sql, &rows, &tree, &after.head).await?;
+        versions.extend(after.versions);
+        nodes.keep_frontier(after.head.position);
+        Ok((results, Known::new(after.head, nodes, versions)))
+    }
+
     /// Opens the transaction, locks the head and reads the state the batch
     /// is judged against, in one pipelined round trip.
-    async fn begin(&self, conn: &Object, jobs: &[Job]) -> Result<Overlay, StoreError> {
-        let mut streams: Vec<StreamId> = jobs.iter().map(|j| j.request.request.stream).collect();
-        streams.sort_unstable();
-        streams.dedup();
+    async fn begin(
+        &self,
+        conn: &Object,
+        jobs: &[Job],
+        now: DateTime<Utc>,
+    ) -> Result<Overlay, StoreError> {
+        let streams = streams_of(jobs);
         let kinds: Vec<&str> = streams.iter().map(|s| s.kind.as_str()).collect();
         let ids: Vec<Uuid> = streams.iter().map(|s| s.id).collect();
-        let keys: Vec<&str> = jobs
-            .iter()
-            .filter_map(|j| j.request.request.idempotency_key.as_deref())
-            .collect();
+        let keys = keys_of(jobs);
         let lock_head = conn.prepare_cached(&self.sql.lock_head).await.map_err(pg)?;
         let versions = conn.prepare_cached(&self.sql.versions).await.map_err(pg)?;
         let read_keys = conn.prepare_cached(&self.sql.keys).await.map_err(pg)?;
-        let now = self.clock.now();
         let version_params: [&(dyn ToSql + Sync); 2] = [&kinds, &ids];
         let key_params: [&(dyn ToSql + Sync); 1] = [&keys];
         let (_, head, versions, keys) = tokio::try_join!(
@@ -255,35 +468,17 @@ impl Writer {
         })
     }
 
-    /// Writes the batch's rows, moves the head and commits ([`write_rows`]).
-    async fn finish(
-        &self,
-        conn: &Object,
-        rows: &Rows,
-        tree: &NodeRows,
-        head: &Head,
-    ) -> Result<(), StoreError> {
-        write_rows(conn, &self.sql, rows, tree, head).await
-    }
-
     /// Judges every request of the batch in order against the overlay; the
-    /// accepted ones add their rows. Returns the replies owed once the batch
-    /// commits, the rows and the head they leave.
-    fn decide(
-        &self,
-        mut overlay: Overlay,
-        jobs: Vec<Job>,
-    ) -> (Vec<(oneshot::Sender<OneReply>, OneReply)>, Rows, Head) {
+    /// accepted ones add their rows. Returns each request's outcome, the rows
+    /// and the overlay they leave.
+    fn decide(&self, mut overlay: Overlay, jobs: &[Job]) -> (Vec<OneReply>, Rows, Overlay) {
         let mut rows = Rows::default();
         let mut recorded_json = None;
-        let owed = jobs
-            .into_iter()
-            .map(|j| {
-                let r = self.prepare(&mut overlay, &mut rows, &mut recorded_json, &j.request);
-                (j.reply, r)
-            })
+        let results = jobs
+            .iter()
+            .map(|j| self.prepare(&mut overlay, &mut rows, &mut recorded_json, &j.request))
             .collect();
-        (owed, rows, overlay.head)
+        (results, rows, overlay)
     }
 
     /// Validates one request against the overlay, and on success adds its rows
@@ -450,7 +645,7 @@ pub(crate) async fn write_rows(
     let key_params: [&(dyn ToSql + Sync); 4] =
         [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
     let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
-    let node_params: [&(dyn ToSql + Sync); 2] = [&tree.indexes, &tree.hashes];
+    let node_params: [&(dyn ToSql + Sync); 2] = [&tree.first, &tree.hashes];
     let outcome = tokio::try_join!(
         biased;
         conn.execute(&insert_events, &event_params),
@@ -459,18 +654,193 @@ pub(crate) async fn write_rows(
         conn.execute(&update_head, &head_params),
         conn.batch_execute("COMMIT"),
     );
-    match outcome {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_db_error().is_some() => Err(StoreError::Storage(format!(
+    outcome.map(|_| ()).map_err(commit_error)
+}
+
+/// What a failure of an append transaction's pipelined statements means for
+/// the appends it held.
+fn commit_error(e: tokio_postgres::Error) -> StoreError {
+    if e.as_db_error().is_some() {
+        return StoreError::Storage(format!(
             "{}; the transaction was rolled back: nothing of this append was written",
             pg(e)
-        ))),
-        Err(e) => Err(StoreError::Storage(format!(
-            "{}; the connection failed before the commit was confirmed: this append \
-             may or may not be written (retry it with its idempotency key)",
-            pg(e)
-        ))),
+        ));
     }
+    StoreError::Storage(format!(
+        "{}; the connection failed before the commit was confirmed: this append \
+         may or may not be written (retry it with its idempotency key)",
+        pg(e)
+    ))
+}
+
+/// What the database must still hold, under the head lock, for a batch judged
+/// against what the last commit left: that head, those versions of the
+/// batch's streams, none of the batch's idempotency keys.
+pub(crate) struct Check {
+    position: i64,
+    hash: Vec<u8>,
+    kinds: Vec<&'static str>,
+    ids: Vec<Uuid>,
+    versions: Vec<i64>,
+    keys: Vec<String>,
+}
+
+impl Check {
+    fn of(overlay: &Overlay, jobs: &[Job]) -> Result<Check, StoreError> {
+        let streams = streams_of(jobs);
+        let versions = streams
+            .iter()
+            .map(|s| to_i64(overlay.versions.get(s).copied().unwrap_or(0)))
+            .collect::<Result<_, _>>()?;
+        Ok(Check {
+            position: to_i64(overlay.head.position)?,
+            hash: overlay.head.hash.0.to_vec(),
+            kinds: streams.iter().map(|s| s.kind.as_str()).collect(),
+            ids: streams.iter().map(|s| s.id).collect(),
+            versions,
+            keys: keys_of(jobs).into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// [`write_rows`] in one round trip with the transaction's start: `BEGIN`,
+/// the head locked, `check` (which fails with [`STATE_MOVED`] when it no
+/// longer holds, rolling everything back), the rows, the head, `COMMIT`.
+async fn write_checked(
+    conn: &Object,
+    sql: &Sql,
+    check: &Check,
+    rows: &Rows,
+    tree: &NodeRows,
+    head: &Head,
+    locked: oneshot::Sender<()>,
+) -> Result<(), Fast> {
+    let prepare = |e| Fast::Failed(pg(e));
+    let lock_head = conn.prepare_cached(&sql.lock_head).await.map_err(prepare)?;
+    let check_stmt = conn
+        .prepare_cached(&sql.append_check)
+        .await
+        .map_err(prepare)?;
+    let insert_events = conn
+        .prepare_cached(&sql.insert_events)
+        .await
+        .map_err(prepare)?;
+    let insert_keys = conn
+        .prepare_cached(&sql.insert_keys)
+        .await
+        .map_err(prepare)?;
+    let update_head = conn
+        .prepare_cached(&sql.update_head)
+        .await
+        .map_err(prepare)?;
+    let insert_nodes = conn
+        .prepare_cached(&sql.nodes_insert)
+        .await
+        .map_err(prepare)?;
+    let check_params: [&(dyn ToSql + Sync); 6] = [
+        &check.position,
+        &check.hash,
+        &check.kinds,
+        &check.ids,
+        &check.versions,
+        &check.keys,
+    ];
+    let event_params: [&(dyn ToSql + Sync); 5] = [
+        &rows.positions,
+        &rows.kinds,
+        &rows.ids,
+        &rows.seqs,
+        &rows.records,
+    ];
+    let key_params: [&(dyn ToSql + Sync); 4] =
+        [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
+    let position = to_i64(head.position).map_err(Fast::Failed)?;
+    let hash: &[u8] = &head.hash.0;
+    let at = head.recorded_at.map(rfc3339);
+    let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
+    let node_params: [&(dyn ToSql + Sync); 2] = [&tree.first, &tree.hashes];
+    let outcome = tokio::try_join!(
+        biased;
+        conn.batch_execute("BEGIN"),
+        async {
+            let r = conn.query_one(&lock_head, &[]).await;
+            let _ = locked.send(());
+            r
+        },
+        conn.query_one(&check_stmt, &check_params),
+        conn.execute(&insert_events, &event_params),
+        conn.execute(&insert_keys, &key_params),
+        conn.execute(&insert_nodes, &node_params),
+        conn.execute(&update_head, &head_params),
+        conn.batch_execute("COMMIT"),
+    );
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.code().map(|c| c.code()) == Some(STATE_MOVED) => Err(Fast::Moved),
+        Err(e) => Err(Fast::Failed(commit_error(e))),
+    }
+}
+
+/// The batch's streams, sorted, once each.
+fn streams_of(jobs: &[Job]) -> Vec<StreamId> {
+    let mut streams: Vec<StreamId> = jobs.iter().map(|j| j.request.request.stream).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    streams
+}
+
+/// The batch's idempotency keys.
+fn keys_of(jobs: &[Job]) -> Vec<&str> {
+    jobs.iter()
+        .filter_map(|j| j.request.request.idempotency_key.as_deref())
+        .collect()
+}
+
+/// The overlay a batch is judged against in one round trip, from what the
+/// last commit left: each stream's version as remembered, else as the first
+/// request on it expects (the database checks it); none of its keys taken.
+/// None when a stream's version is neither remembered nor expected exactly.
+fn predict(known: &Known, jobs: &[Job], now: DateTime<Utc>) -> Option<Overlay> {
+    let mut versions = HashMap::new();
+    for j in jobs {
+        let r = &j.request.request;
+        if versions.contains_key(&r.stream) {
+            continue;
+        }
+        let version = match (known.versions.get(&r.stream), r.expected) {
+            (Some(v), _) => *v,
+            (None, ExpectedVersion::Exact(v)) => v,
+            (None, _) => return None,
+        };
+        versions.insert(r.stream, version);
+    }
+    Some(Overlay {
+        head: known.head,
+        versions,
+        keys: HashMap::new(),
+        now,
+    })
+}
+
+impl Known {
+    /// What a commit left, forgetting every version past
+    /// [`KNOWN_VERSIONS_MAX`].
+    fn new(head: Head, nodes: Nodes, mut versions: HashMap<StreamId, u64>) -> Known {
+        if versions.len() > KNOWN_VERSIONS_MAX {
+            versions.clear();
+        }
+        Known {
+            head,
+            nodes,
+            versions,
+        }
+    }
+}
+
+/// Sends each job the outcome judged for it.
+fn answer(jobs: Vec<Job>, results: Vec<OneReply>) {
+    let owed = jobs.into_iter().zip(results).map(|(j, r)| (j.reply, r));
+    send_all(owed.collect(), None);
 }
 
 /// A placeholder outcome, for replies that a failure replaces.

@@ -287,8 +287,8 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
         &config,
         "DROP TABLE {s}.derived; DROP TABLE {s}.derived_entries; \
          DROP INDEX {s}.idempotency_key_bytes; \
-         DROP TABLE {s}.tree_nodes; DROP TABLE {s}.checkpoints; \
-         DROP FUNCTION {s}.checkpoints_append_only(); \
+         DROP TABLE {s}.tree_runs; DROP TABLE {s}.checkpoints; \
+         DROP FUNCTION {s}.checkpoints_append_only(); DROP FUNCTION {s}.append_check(boolean); \
          DELETE FROM {s}.schema_migrations WHERE version >= 2",
     )
     .await;
@@ -323,4 +323,69 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
     proof.check(store.tree_head(2).await.unwrap()).unwrap();
     assert!(store.verify().await.unwrap().is_ok());
     store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn store_an_append_judged_on_a_state_another_store_moved_is_judged_again() {
+    // Given two stores on one ledger, the first having appended to a stream
+    // under a key (so that it knows the head, the stream at version 1 and
+    // the key as its own commit left them)
+    let (a, config, clock) = new_store("judged-again").await;
+    let b = PgStore::open(&config, Limits::default(), clock)
+        .await
+        .unwrap();
+    let mut first = request(stream(1), ExpectedVersion::Exact(0), vec![event("a1")]);
+    first.idempotency_key = Some("cmd-a#0".into());
+    a.append(first).await.unwrap();
+    // When the other store appends twice to that stream, once under a key
+    b.append(request(
+        stream(1),
+        ExpectedVersion::Exact(1),
+        vec![event("b1")],
+    ))
+    .await
+    .unwrap();
+    let mut keyed = request(stream(1), ExpectedVersion::Exact(2), vec![event("b2")]);
+    keyed.idempotency_key = Some("cmd-b#0".into());
+    b.append(keyed.clone()).await.unwrap();
+    // Then the first store, whose own state is now behind, judges against
+    // the database's: the stream is at version 3, not 1
+    let out = a
+        .append(request(
+            stream(1),
+            ExpectedVersion::Exact(3),
+            vec![event("a2")],
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out,
+            AppendOutcome::Appended {
+                stream_version: 4,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    // And the other store's key is taken: the same append is answered as
+    // already appended, a different one under it refused
+    let again = a.append(keyed).await.unwrap();
+    assert_eq!(again.positions(), &[3]);
+    assert!(matches!(again, AppendOutcome::AlreadyAppended { .. }));
+    let mut other = request(stream(2), ExpectedVersion::Any, vec![event("x")]);
+    other.idempotency_key = Some("cmd-b#0".into());
+    assert!(matches!(
+        a.append(other).await,
+        Err(StoreError::IdempotencyConflict { .. })
+    ));
+    // And a stale expectation is still a conflict naming the actual version
+    let stale = request(stream(1), ExpectedVersion::Exact(1), vec![event("late")]);
+    assert!(matches!(
+        a.append(stale).await,
+        Err(StoreError::Conflict { actual: 4, .. })
+    ));
+    assert!(a.verify().await.unwrap().is_ok());
+    a.close().await.unwrap();
+    b.close().await.unwrap();
 }

@@ -7,9 +7,9 @@
 mod support;
 
 use navigo_store::verify::Problem;
-use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store::{EventStore, ExpectedVersion, Limits, ManualClock, StoreError};
 use navigo_store_postgres::merkle::CATCH_UP_RECORDS_PER_BATCH;
-use navigo_store_postgres::{verify_ledger, PgConfig, PgStore};
+use navigo_store_postgres::{verify_ledger, InitOutcome, PgConfig, PgStore};
 use std::sync::Arc;
 use support::*;
 
@@ -48,7 +48,7 @@ async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
     // When every node is removed (a ledger from before the tree), opened, then
     // the last nodes only removed (a tree cut short), opened again
     for cut in ["", " WHERE idx >= 15"] {
-        sql(&config, &format!("DELETE FROM {{s}}.tree_nodes{cut}")).await;
+        edit_nodes(&config, &format!("DELETE FROM nodes{cut}")).await;
         let store = open(&config).await;
         // Then the tree is back, the same at every size, and verifies
         for (size, head) in sizes.into_iter().zip(&kept) {
@@ -62,6 +62,80 @@ async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
     }
 }
 
+/// Lays the ledger's tree out as store format version 4 did, a node a row in
+/// `tree_nodes`, with the version 5 marker removed; `edit` runs on the
+/// temporary `nodes (idx, hash)` first.
+async fn as_version_four(config: &PgConfig, edit: &str) {
+    let v4 = "CREATE TABLE {s}.tree_nodes ( \
+                  idx  bigint PRIMARY KEY CHECK (idx >= 0), \
+                  hash bytea  NOT NULL CHECK (length(hash) = 32)); \
+              INSERT INTO {s}.tree_nodes (idx, hash) SELECT idx, hash FROM nodes; \
+              DROP TABLE nodes; DROP TABLE {s}.tree_runs; \
+              DROP FUNCTION {s}.append_check(boolean); \
+              DELETE FROM {s}.schema_migrations WHERE version = 5";
+    sql(config, &format!("{NODES_UNPACK}; {edit}; {v4}")).await;
+}
+
+#[tokio::test]
+async fn merkle_a_version_four_ledger_a_node_a_row_is_upgraded_by_init_keeping_every_node() {
+    // Given a ledger of 700 records (about 1,400 nodes: several runs of 256
+    // once upgraded), its tree heads and proofs at a few sizes, laid out as
+    // store format version 4 kept its tree, a node a row
+    let (store, config, _) = new_store("merkle-v4").await;
+    fill(&store, 700, 9).await;
+    let sizes = [1, 128, 129, 300, 700];
+    let mut kept = Vec::new();
+    for size in sizes {
+        kept.push(store.tree_head(size).await.unwrap());
+    }
+    store.close().await.unwrap();
+    as_version_four(&config, "SELECT 1").await;
+    // When it is opened, it is refused, saying how to upgrade it
+    let clock = Arc::new(ManualClock::new(t0()));
+    let err = PgStore::open(&config, Limits::default(), clock)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, StoreError::NotALedger { why, .. } if why.contains("init")),
+        "{err}"
+    );
+    // Then init upgrades it in place: the same tree at every size, proofs
+    // that check, a ledger that verifies (every node recomputed from the
+    // records), and appends that go on from it
+    assert_eq!(
+        PgStore::init(&config).await.unwrap(),
+        InitOutcome::AlreadyLedger
+    );
+    let store = open(&config).await;
+    for (size, head) in sizes.into_iter().zip(&kept) {
+        assert_eq!(store.tree_head(size).await.unwrap(), *head);
+        let (proof, _) = store.prove_inclusion(700, size).await.unwrap();
+        proof.check(kept[4]).unwrap();
+    }
+    assert!(store.verify().await.unwrap().is_ok());
+    fill(&store, 5, 2).await;
+    assert!(store.verify().await.unwrap().is_ok());
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn merkle_a_version_four_ledger_missing_a_node_is_upgraded_and_verify_names_the_node() {
+    // Given a version 4 ledger of 40 records whose node 21 was removed
+    let (store, config, _) = new_store("merkle-v4-gap").await;
+    fill(&store, 40, 3).await;
+    store.close().await.unwrap();
+    as_version_four(&config, "DELETE FROM nodes WHERE idx = 21").await;
+    // When init upgrades it
+    PgStore::init(&config).await.unwrap();
+    // Then every other node keeps its index: verify names node 21 missing
+    let bad = verify_ledger(&config).await.unwrap().first_bad.unwrap();
+    match bad.problem {
+        Problem::TreeNode { index: 21, why } => assert!(why.contains("missing"), "{why}"),
+        other => panic!("{other}"),
+    }
+}
+
 #[tokio::test]
 async fn merkle_verify_names_an_altered_or_missing_tree_node() {
     // Given a ledger of 30 records
@@ -69,9 +143,9 @@ async fn merkle_verify_names_an_altered_or_missing_tree_node() {
     fill(&store, 30, 1).await;
     store.close().await.unwrap();
     // When a node's hash is changed with SQL
-    sql(
+    edit_nodes(
         &config,
-        "UPDATE {s}.tree_nodes SET hash = sha256(hash) WHERE idx = 7",
+        "UPDATE nodes SET hash = sha256(hash) WHERE idx = 7",
     )
     .await;
     // Then verify names that node
@@ -81,7 +155,7 @@ async fn merkle_verify_names_an_altered_or_missing_tree_node() {
         "{bad}"
     );
     // And when a node is removed instead, verify names it missing
-    sql(&config, "DELETE FROM {s}.tree_nodes WHERE idx IN (7, 20)").await;
+    edit_nodes(&config, "DELETE FROM nodes WHERE idx IN (7, 20)").await;
     let bad = verify_ledger(&config).await.unwrap().first_bad.unwrap();
     match bad.problem {
         Problem::TreeNode { index: 7, why } => assert!(why.contains("missing"), "{why}"),

@@ -121,7 +121,7 @@ async fn verify_detects_a_record_rewritten_with_a_fresh_hash_through_the_chain()
     assert!(matches!(bad.problem, Problem::TreeNode { .. }), "{bad}");
     // And without the tree (removed too), the record itself verifies but the
     // next one's link does not
-    sql(&config, "DELETE FROM {s}.tree_nodes").await;
+    sql(&config, "DELETE FROM {s}.tree_runs").await;
     let bad = first_bad(&config).await;
     assert_eq!(bad.position, 21);
     assert!(matches!(bad.problem, Problem::BrokenLink { .. }), "{bad}");

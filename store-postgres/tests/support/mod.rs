@@ -113,3 +113,25 @@ impl Backend for PgBackend {
         sql(place, &flip(position, offset_from_end)).await;
     }
 }
+
+/// The statement that lays the stored Merkle tree out a node a row, in a
+/// temporary table `nodes (idx, hash)` of this session, as version 4 stored it.
+pub const NODES_UNPACK: &str = "CREATE TEMP TABLE nodes AS \
+     SELECT r.first_idx + g AS idx, substring(r.hashes FROM g * 32 + 1 FOR 32) AS hash \
+     FROM {s}.tree_runs r, generate_series(0, length(r.hashes) / 32 - 1) AS g";
+
+/// The statement that stores the temporary `nodes` back as runs, cut where
+/// an index is missing (as the upgrade from version 4 does).
+pub const NODES_PACK: &str = "DELETE FROM {s}.tree_runs; \
+     INSERT INTO {s}.tree_runs (first_idx, hashes) \
+     SELECT min(idx), string_agg(hash, ''::bytea ORDER BY idx) \
+     FROM (SELECT idx, hash, idx - row_number() OVER (ORDER BY idx) AS island FROM nodes) n \
+     GROUP BY island, idx / 256; \
+     DROP TABLE nodes";
+
+/// Runs `edit` on the Merkle tree's nodes behind the store's back, with the
+/// nodes a row in the temporary table `nodes (idx, hash)`: an altered hash, a
+/// node removed, the nodes from an index on removed.
+pub async fn edit_nodes(config: &PgConfig, edit: &str) {
+    sql(config, &format!("{NODES_UNPACK}; {edit}; {NODES_PACK}")).await;
+}
