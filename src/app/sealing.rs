@@ -57,6 +57,27 @@ pub fn seal_request(
 /// # Errors
 /// [`KeyStoreError::Missing`], or a ciphertext that does not open (altered
 /// bytes, or a key store of another ledger).
+/// The persons whose keys the appends of `requests` will seal with and who
+/// may have none yet: every person of a clear personal field, outside the
+/// events that erase a person (whose key they destroy).
+pub fn persons_to_seal_for(requests: &mut [AppendRequest]) -> Vec<uuid::Uuid> {
+    let mut persons = Vec::new();
+    for request in requests {
+        let stream = request.stream;
+        for e in &mut request.events {
+            if matches!(e.event, Event::PersonalDataErased(_)) {
+                continue;
+            }
+            for (person, _, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
+                if field.sealed_for().is_none() {
+                    persons.push(person);
+                }
+            }
+        }
+    }
+    persons
+}
+
 pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
     let position = env.position;
     for (_, sealing_id, field) in env.event.personal_fields_mut(env.stream.id, env.event_id) {
