@@ -152,10 +152,11 @@ pub(crate) async fn submit<S: navigo_store::EventStore>(
             .by_ref()
             .take(crate::inflight::APPENDS_IN_FLIGHT_MAX)
             .collect();
-        let (requests, provisional): (Vec<_>, Vec<_>) = chunk
+        let (mut requests, provisional): (Vec<_>, Vec<_>) = chunk
             .into_iter()
             .map(|s| (s.request, s.provisional))
             .unzip();
+        store.prepare_appends(&mut requests).await?;
         let futures = requests
             .into_iter()
             .map(|r| store.append_stored(r))

@@ -283,7 +283,8 @@ fn same_events(stored: &[Envelope], folded: &[Envelope]) -> bool {
 }
 
 /// Submits the staged appends in order, all before any is awaited (the
-/// writer group-commits them); the stored envelopes by position.
+/// writer group-commits them), once the store has made ready what they need
+/// ([`EventStore::prepare_appends`]); the stored envelopes by position.
 ///
 /// # Errors
 /// The first store failure, or an append answered otherwise than appended:
@@ -294,9 +295,13 @@ async fn submit_collect<S: EventStore>(
     staged: Vec<Staged>,
 ) -> Result<BTreeMap<u64, Envelope>, StoreError> {
     let mut out = BTreeMap::new();
-    let futures = staged
+    let mut requests: Vec<_> = staged.into_iter().map(|s| s.request).collect();
+    // What every append of the batch needs is made ready in one go (one flush
+    // of the person keys for all), before any of them is submitted.
+    store.prepare_appends(&mut requests).await?;
+    let futures = requests
         .into_iter()
-        .map(|s| store.append_stored(s.request))
+        .map(|request| store.append_stored(request))
         .collect();
     let mut first_error = None;
     for outcome in crate::inflight::join_in_order(futures).await {

@@ -92,12 +92,18 @@ struct Slots {
     /// When set, new keys are derived from it and the person id instead of
     /// drawn at random (generated populations only).
     derive: Option<[u8; 32]>,
+    /// Keys drawn ahead of their slot ([`KeyStore::key_ahead`]): what a batch
+    /// judged before its append seals with, written by the batch's
+    /// [`KeyStore::create_all`] before any of its events is appended.
+    ahead: std::collections::HashMap<Uuid, PersonKey>,
 }
 
 /// The key store of one data directory.
 pub struct KeyStore {
     path: PathBuf,
     slots: Mutex<Slots>,
+    /// Flushes of the file so far (what a batch of keys is to pay once).
+    flushes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -144,7 +150,9 @@ impl KeyStore {
                 index,
                 count,
                 derive: None,
+                ahead: std::collections::HashMap::new(),
             }),
+            flushes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -175,6 +183,21 @@ impl KeyStore {
         // A file that cannot be read again leaves the index as it was: the
         // caller then reports the key missing, naming the file, or opens with
         // the key it had, which the file held when last read.
+        let _ = self.reread(&mut slots);
+        // A key drawn ahead opens what a batch sealed with it before the
+        // batch wrote it (a state paged out and in again within the batch).
+        slots
+            .index
+            .get(&person)
+            .map(|(_, k)| *k)
+            .or_else(|| slots.ahead.get(&person).map(|k| KeyState::Live(*k)))
+    }
+
+    /// The key of `person` as the file holds it: [`KeyStore::get`] without the
+    /// keys drawn ahead, for whatever writes with a key and so needs it
+    /// durable first.
+    pub fn get_written(&self, person: Uuid) -> Option<KeyState> {
+        let mut slots = self.lock();
         let _ = self.reread(&mut slots);
         slots.index.get(&person).map(|(_, k)| *k)
     }
@@ -217,33 +240,116 @@ impl KeyStore {
     /// # Errors
     /// The person was erased, or the file cannot be written.
     pub fn get_or_create(&self, person: Uuid) -> Result<PersonKey, KeyStoreError> {
-        if let Some(KeyState::Live(k)) = self.get(person) {
+        if let Some(KeyState::Live(k)) = self.get_written(person) {
             return Ok(k);
         }
         self.locked(|slots| self.create(slots, person))
     }
 
-    /// Makes the key of `person` in a new slot, unless the slots have one.
-    fn create(&self, slots: &mut Slots, person: Uuid) -> Result<PersonKey, KeyStoreError> {
+    /// The key of `person`, drawn ahead of its slot when they have none: it
+    /// is kept in memory only, and written (with every other key a batch
+    /// drew) by [`KeyStore::create_all`] before an event sealed with it is
+    /// appended. A batch judged before its append (the service's pipeline,
+    /// an import) seals its events with it before folding them, so that no
+    /// state is folded from clear personal data, and pays one flush for all
+    /// its new persons.
+    ///
+    /// # Errors
+    /// The person was erased, or no randomness.
+    pub fn key_ahead(&self, person: Uuid) -> Result<PersonKey, KeyStoreError> {
+        let mut slots = self.lock();
+        let _ = self.reread(&mut slots);
         match slots.index.get(&person) {
             Some((_, KeyState::Live(k))) => return Ok(*k),
             Some((_, KeyState::Erased)) => return Err(KeyStoreError::Erased(person)),
             None => {}
         }
+        if let Some(k) = slots.ahead.get(&person) {
+            return Ok(*k);
+        }
+        let key = self.draw(&slots, person)?;
+        slots.ahead.insert(person, key);
+        Ok(key)
+    }
+
+    /// A new key for `person`: derived from the generated population's seed
+    /// when set, else drawn at random.
+    fn draw(&self, slots: &Slots, person: Uuid) -> Result<PersonKey, KeyStoreError> {
         let mut key = [0u8; PERSON_KEY_BYTES];
         match &slots.derive {
             Some(d) => key = *blake3::keyed_hash(d, person.as_bytes()).as_bytes(),
             None => getrandom::getrandom(&mut key).map_err(|e| self.io(e.to_string()))?,
         }
-        let slot = slots.count;
-        let mut bytes = [0u8; SLOT_BYTES];
-        bytes[0] = STATE_LIVE;
-        bytes[16..32].copy_from_slice(person.as_bytes());
-        bytes[KEY_OFFSET..].copy_from_slice(&key);
-        self.write_slot(&mut slots.file, slot, &bytes)?;
-        slots.count += 1;
-        slots.index.insert(person, (slot, KeyState::Live(key)));
         Ok(key)
+    }
+
+    /// Makes the key of `person` in a new slot, unless the slots have one.
+    fn create(&self, slots: &mut Slots, person: Uuid) -> Result<PersonKey, KeyStoreError> {
+        if let Some((_, KeyState::Erased)) = slots.index.get(&person) {
+            return Err(KeyStoreError::Erased(person));
+        }
+        self.create_missing(slots, &[person])?;
+        match slots.index.get(&person) {
+            Some((_, KeyState::Live(k))) => Ok(*k),
+            _ => Err(KeyStoreError::Erased(person)),
+        }
+    }
+
+    /// Makes the keys of those of `persons` who have no slot, in one write and
+    /// one flush, before any event sealed with them is appended.
+    ///
+    /// A batch of commands that registers many persons (the service's
+    /// pipelined batches, an import) thus pays one flush of the key store for
+    /// all of them rather than one each, which would otherwise bound the
+    /// commands per second by the disk's flushes whatever the log's group
+    /// commit does. An erased person gets no key (sealing their data then
+    /// fails as [`KeyStore::get_or_create`] does).
+    ///
+    /// # Errors
+    /// The file cannot be written: no key of the call is made.
+    pub fn create_all(&self, persons: &[Uuid]) -> Result<(), KeyStoreError> {
+        {
+            let mut slots = self.lock();
+            let _ = self.reread(&mut slots);
+            if persons.iter().all(|p| slots.index.contains_key(p)) {
+                return Ok(());
+            }
+        }
+        self.locked(|slots| self.create_missing(slots, persons))
+    }
+
+    /// Appends a live slot for each of `persons` the slots do not hold, all
+    /// in one write, made durable before the index shows any of them.
+    fn create_missing(&self, slots: &mut Slots, persons: &[Uuid]) -> Result<(), KeyStoreError> {
+        let mut made: Vec<(Uuid, PersonKey)> = Vec::new();
+        let mut bytes = Vec::new();
+        for &person in persons {
+            if slots.index.contains_key(&person) || made.iter().any(|(p, _)| *p == person) {
+                continue;
+            }
+            let key = match slots.ahead.get(&person) {
+                Some(k) => *k,
+                None => self.draw(slots, person)?,
+            };
+            let mut slot = [0u8; SLOT_BYTES];
+            slot[0] = STATE_LIVE;
+            slot[16..32].copy_from_slice(person.as_bytes());
+            slot[KEY_OFFSET..].copy_from_slice(&key);
+            bytes.extend_from_slice(&slot);
+            made.push((person, key));
+        }
+        if made.is_empty() {
+            return Ok(());
+        }
+        self.write_slot(&mut slots.file, slots.count, &bytes)?;
+        for (person, key) in made {
+            slots.ahead.remove(&person);
+            slots
+                .index
+                .insert(person, (slots.count, KeyState::Live(key)));
+            slots.count += 1;
+        }
+        Ok(())
     }
 
     /// Destroys the key of `person`: its slot is overwritten with zeros in
@@ -262,6 +368,7 @@ impl KeyStore {
     /// overwrite destroys the key, the append changes the file's length, by
     /// which every other process sharing the file notices ([`KeyStore::get`]).
     fn erase_slot(&self, slots: &mut Slots, person: Uuid) -> Result<bool, KeyStoreError> {
+        slots.ahead.remove(&person);
         let live = match slots.index.get(&person) {
             Some((slot, KeyState::Live(_))) => Some(*slot),
             Some((_, KeyState::Erased)) => return Ok(false),
@@ -280,11 +387,14 @@ impl KeyStore {
         Ok(live.is_some())
     }
 
+    /// Writes `bytes` (whole slots) from slot number `slot` on, and flushes.
     fn write_slot(&self, file: &mut File, slot: u64, bytes: &[u8]) -> Result<(), KeyStoreError> {
         let at = MAGIC.len() as u64 + slot * SLOT_BYTES as u64;
         let io = |e: std::io::Error| self.io(e.to_string());
         file.seek(SeekFrom::Start(at)).map_err(io)?;
         file.write_all(bytes).map_err(io)?;
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         file.sync_all().map_err(io)
     }
 
@@ -440,6 +550,78 @@ mod tests {
         assert!(matches!(c.get(q), Some(KeyState::Live(_))));
         assert!(matches!(c.get(r), Some(KeyState::Live(k)) if k == made));
         assert!(matches!(c.get_or_create(p), Err(KeyStoreError::Erased(_))));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn term_retention_keys_of_a_batch_are_made_with_one_flush_and_none_for_the_erased() {
+        // Given a key store holding person 1's key and person 3 erased
+        let d = dir("batch");
+        let s = KeyStore::open(&d).unwrap();
+        let p = |n: u128| Uuid::from_u128(n);
+        let one = s.get_or_create(p(1)).unwrap();
+        s.destroy(p(3)).unwrap();
+        let before = s.flushes.load(std::sync::atomic::Ordering::Relaxed);
+        // When the keys of a batch naming them, a person twice and three new
+        // persons are made
+        s.create_all(&[p(1), p(2), p(2), p(3), p(4), p(5)]).unwrap();
+        // Then the file was flushed once, for the three new keys only
+        let flushes = s.flushes.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(flushes - before, 1);
+        let len = std::fs::metadata(d.join(KEY_STORE_FILE)).unwrap().len();
+        assert_eq!(len, (MAGIC.len() + 5 * SLOT_BYTES) as u64);
+        assert!(matches!(s.get(p(1)), Some(KeyState::Live(k)) if k == one));
+        assert!(matches!(s.get(p(3)), Some(KeyState::Erased)));
+        let live = |st: &KeyStore, n| match st.get(p(n)) {
+            Some(KeyState::Live(k)) => k,
+            other => panic!("person {n}: {}", other.is_some()),
+        };
+        let made = [live(&s, 2), live(&s, 4), live(&s, 5)];
+        assert!(made[0] != made[1] && made[1] != made[2] && made[0] != made[2]);
+        // And a store opened afresh reads the same keys; asking again flushes
+        // nothing
+        let again = KeyStore::open(&d).unwrap();
+        assert_eq!([live(&again, 2), live(&again, 4), live(&again, 5)], made);
+        assert!(matches!(again.get(p(3)), Some(KeyState::Erased)));
+        s.create_all(&[p(2), p(4), p(5), p(3)]).unwrap();
+        let after = s.flushes.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(after, flushes);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn term_retention_a_key_drawn_ahead_is_the_one_written_and_never_written_for_the_erased() {
+        // Given a key store and a batch that drew person 1's and 2's keys
+        // ahead of its append
+        let d = dir("ahead");
+        let s = KeyStore::open(&d).unwrap();
+        let p = |n: u128| Uuid::from_u128(n);
+        let one = s.key_ahead(p(1)).unwrap();
+        let two = s.key_ahead(p(2)).unwrap();
+        assert_eq!(s.key_ahead(p(1)).unwrap(), one, "drawn once");
+        // Then nothing is written yet: another process sees no key, this one
+        // opens with it but never writes with it
+        let len = || std::fs::metadata(d.join(KEY_STORE_FILE)).unwrap().len();
+        assert_eq!(len(), MAGIC.len() as u64);
+        assert!(KeyStore::open(&d).unwrap().get(p(1)).is_none());
+        assert!(matches!(s.get(p(1)), Some(KeyState::Live(k)) if k == one));
+        assert!(s.get_written(p(1)).is_none());
+        // When person 2 is erased before the batch is appended, and the batch
+        // writes its keys
+        s.destroy(p(2)).unwrap();
+        s.create_all(&[p(1), p(2)]).unwrap();
+        // Then person 1's key is the one drawn ahead, durable, and person 2's
+        // drawn key is gone for good
+        let again = KeyStore::open(&d).unwrap();
+        assert!(matches!(again.get(p(1)), Some(KeyState::Live(k)) if k == one));
+        assert!(matches!(again.get(p(2)), Some(KeyState::Erased)));
+        assert!(matches!(s.get(p(2)), Some(KeyState::Erased)));
+        assert!(s.key_ahead(p(2)).is_err());
+        let bytes = std::fs::read(d.join(KEY_STORE_FILE)).unwrap();
+        assert!(
+            !bytes.windows(two.len()).any(|w| w == two),
+            "2's key written"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -32,6 +32,7 @@ pub fn seal_request(
         return Ok(());
     };
     let stream = request.stream;
+    let mut ahead = Vec::new();
     for e in &mut request.events {
         if matches!(e.event, Event::PersonalDataErased(_)) {
             keys.destroy(stream.id).map_err(store_error)?;
@@ -39,9 +40,47 @@ pub fn seal_request(
         }
         for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
             if field.sealed_for().is_some() {
+                // Sealed ahead, perhaps with a key drawn ahead: written below.
+                ahead.push(person);
                 continue;
             }
             let key = keys.get_or_create(person).map_err(store_error)?;
+            field
+                .seal(person, &key, sealing_id)
+                .map_err(|e| StoreError::Encode(e.to_string()))?;
+        }
+    }
+    // A field sealed ahead of the append with a key not written yet gets its
+    // key written now, before the append (nothing to write, the usual case,
+    // costs a look-up).
+    keys.create_all(&ahead).map_err(store_error)
+}
+
+/// Seals every clear personal field of `request` as [`seal_request`] does,
+/// for a batch judged before its append, but with keys drawn ahead
+/// ([`KeyStore::key_ahead`]): no key is written and none destroyed here; the
+/// batch's [`KeyStore::create_all`] writes the new keys before its append, and
+/// the append destroys an erased person's key.
+///
+/// # Errors
+/// New data for an erased person, or no randomness.
+pub fn seal_request_ahead(
+    keys: Option<&KeyStore>,
+    request: &mut AppendRequest,
+) -> Result<(), StoreError> {
+    let Some(keys) = keys else {
+        return Ok(());
+    };
+    let stream = request.stream;
+    for e in &mut request.events {
+        if matches!(e.event, Event::PersonalDataErased(_)) {
+            continue;
+        }
+        for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
+            if field.sealed_for().is_some() {
+                continue;
+            }
+            let key = keys.key_ahead(person).map_err(store_error)?;
             field
                 .seal(person, &key, sealing_id)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
@@ -57,6 +96,27 @@ pub fn seal_request(
 /// # Errors
 /// [`KeyStoreError::Missing`], or a ciphertext that does not open (altered
 /// bytes, or a key store of another ledger).
+/// The persons whose keys the appends of `requests` seal with and who may
+/// have none written yet: every person of a personal field, clear or sealed
+/// ahead, outside the events that erase a person (whose key they destroy).
+pub fn persons_to_seal_for(requests: &mut [AppendRequest]) -> Vec<uuid::Uuid> {
+    let mut persons = Vec::new();
+    for request in requests {
+        let stream = request.stream;
+        for e in &mut request.events {
+            if matches!(e.event, Event::PersonalDataErased(_)) {
+                continue;
+            }
+            // A field sealed ahead of the append may be sealed with a key
+            // drawn ahead and not written yet: its person is listed too.
+            for (person, _, _) in e.event.personal_fields_mut(stream.id, e.event_id) {
+                persons.push(person);
+            }
+        }
+    }
+    persons
+}
+
 pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
     let position = env.position;
     for (_, sealing_id, field) in env.event.personal_fields_mut(env.stream.id, env.event_id) {
@@ -184,7 +244,7 @@ fn seal_entry(
     key: &[u8],
     value: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
-    let k = match keys.get(person) {
+    let k = match keys.get_written(person) {
         Some(KeyState::Erased) => return Ok(value.to_vec()),
         Some(KeyState::Live(k)) => k,
         None => keys.get_or_create(person).map_err(store_error)?,

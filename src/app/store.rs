@@ -249,7 +249,23 @@ impl EventStore for AnyStore {
     }
 
     fn seal_ahead(&self, request: &mut AppendRequest) -> Result<(), StoreError> {
-        sealing::seal_request(self.keys.as_deref(), request)
+        sealing::seal_request_ahead(self.keys.as_deref(), request)
+    }
+
+    async fn prepare_appends(&self, requests: &mut [AppendRequest]) -> Result<(), StoreError> {
+        let Some(keys) = self.keys.clone() else {
+            return Ok(());
+        };
+        let persons = sealing::persons_to_seal_for(requests);
+        if persons.is_empty() {
+            return Ok(());
+        }
+        // The flush of the key store blocks: it runs off the runtime's workers,
+        // which go on serving requests meanwhile.
+        tokio::task::spawn_blocking(move || keys.create_all(&persons))
+            .await
+            .map_err(|e| StoreError::Storage(format!("making the person keys: {e}")))?
+            .map_err(|e| StoreError::Storage(e.to_string()))
     }
 
     async fn read_stream(

@@ -140,11 +140,6 @@ fn has_body(req: &Request) -> bool {
 /// latency; never a header value, body or path id).
 async fn authenticate(State(st): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let mut rid = [0u8; 8];
-    let request_id = match getrandom::getrandom(&mut rid) {
-        Ok(()) => hex::encode(rid),
-        Err(_) => "-".to_owned(),
-    };
     let caller = resolve(&st, bearer(&req)).await;
     let method = req.method().clone();
     // The route template, not the path: the path may carry a person's id.
@@ -152,11 +147,13 @@ async fn authenticate(State(st): State<Arc<AppState>>, mut req: Request, next: N
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let (role, token) = match &caller {
+    // What the log line says of the caller, taken before the request moves the
+    // caller into its extensions; only when the line is written at all.
+    let logged = tracing::enabled!(tracing::Level::INFO).then(|| match &caller {
         Caller::Known(p) => (p.role.as_str(), p.name.clone()),
         Caller::Ended => ("-", "ended-session".to_owned()),
         Caller::Anonymous => ("-", "-".to_owned()),
-    };
+    });
     let resp = if matches!(method, Method::POST | Method::PUT | Method::PATCH)
         && has_body(&req)
         && !is_json(req.headers().get(header::CONTENT_TYPE))
@@ -180,16 +177,37 @@ async fn authenticate(State(st): State<Arc<AppState>>, mut req: Request, next: N
             .into_response(),
         }
     };
-    let status = resp.status().as_u16();
+    let status = resp.status();
     let elapsed = started.elapsed();
     st.metrics
         .requests
-        .with_label_values(&[&route, method.as_str(), &status.to_string()])
+        .with_label_values(&[&route, method.as_str(), status.as_str()])
         .inc();
     st.metrics
         .latency
         .with_label_values(&[&route, method.as_str()])
         .observe(elapsed.as_secs_f64());
+    if let Some((role, token)) = logged {
+        log_request(&method, &route, role, &token, status.as_u16(), elapsed);
+    }
+    resp
+}
+
+/// The log line of a request: a random request id (to find the line again
+/// from a client's report), the route template, the caller and the outcome.
+fn log_request(
+    method: &Method,
+    route: &str,
+    role: &str,
+    token: &str,
+    status: u16,
+    elapsed: std::time::Duration,
+) {
+    let mut rid = [0u8; 8];
+    let request_id = match getrandom::getrandom(&mut rid) {
+        Ok(()) => hex::encode(rid),
+        Err(_) => "-".to_owned(),
+    };
     tracing::info!(
         request_id,
         %method,
@@ -200,7 +218,6 @@ async fn authenticate(State(st): State<Arc<AppState>>, mut req: Request, next: N
         latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request"
     );
-    resp
 }
 
 /// Bytes of a non-JSON error body kept as the message of its JSON form.

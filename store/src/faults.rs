@@ -96,6 +96,10 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         self.inner.append_stored(request).await
     }
 
+    async fn prepare_appends(&self, requests: &mut [AppendRequest]) -> Result<(), StoreError> {
+        self.inner.prepare_appends(requests).await
+    }
+
     async fn read_stream(
         &self,
         stream: StreamId,

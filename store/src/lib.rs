@@ -397,6 +397,20 @@ pub trait EventStore: Send + Sync {
         Ok(out)
     }
 
+    /// Makes ready at once what the appends of `requests`, submitted next,
+    /// need before any of them is written: a store that seals personal data
+    /// makes the keys of every person they name, with one flush for all,
+    /// instead of one flush per append. The appends stay what they are (each
+    /// still atomic, durable and checked on its own); nothing is appended
+    /// here. The default has nothing to make ready.
+    ///
+    /// # Errors
+    /// A storage failure: none of `requests` is to be appended then.
+    async fn prepare_appends(&self, requests: &mut [AppendRequest]) -> Result<(), StoreError> {
+        let _ = requests;
+        Ok(())
+    }
+
     /// The head of the log.
     ///
     /// # Errors
