@@ -28,32 +28,7 @@ pub fn seal_request(
     keys: Option<&KeyStore>,
     request: &mut AppendRequest,
 ) -> Result<(), StoreError> {
-    let Some(keys) = keys else {
-        return Ok(());
-    };
-    let stream = request.stream;
-    let mut ahead = Vec::new();
-    for e in &mut request.events {
-        if matches!(e.event, Event::PersonalDataErased(_)) {
-            keys.destroy(stream.id).map_err(store_error)?;
-            continue;
-        }
-        for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
-            if field.sealed_for().is_some() {
-                // Sealed ahead, perhaps with a key drawn ahead: written below.
-                ahead.push(person);
-                continue;
-            }
-            let key = keys.get_or_create(person).map_err(store_error)?;
-            field
-                .seal(person, &key, sealing_id)
-                .map_err(|e| StoreError::Encode(e.to_string()))?;
-        }
-    }
-    // A field sealed ahead of the append with a key not written yet gets its
-    // key written now, before the append (nothing to write, the usual case,
-    // costs a look-up).
-    keys.create_all(&ahead).map_err(store_error)
+    keys.map_or(Ok(()), |k| seal_with(k, request, Moment::Append))
 }
 
 /// Seals every clear personal field of `request` as [`seal_request`] does,
@@ -68,34 +43,55 @@ pub fn seal_request_ahead(
     keys: Option<&KeyStore>,
     request: &mut AppendRequest,
 ) -> Result<(), StoreError> {
-    let Some(keys) = keys else {
-        return Ok(());
-    };
+    keys.map_or(Ok(()), |k| seal_with(k, request, Moment::Ahead))
+}
+
+/// When a request is sealed: at its append (keys written first, an erasure's
+/// key destroyed), or ahead of it (keys drawn, nothing written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    Append,
+    Ahead,
+}
+
+fn seal_with(
+    keys: &KeyStore,
+    request: &mut AppendRequest,
+    moment: Moment,
+) -> Result<(), StoreError> {
     let stream = request.stream;
+    let mut sealed_ahead = Vec::new();
     for e in &mut request.events {
         if matches!(e.event, Event::PersonalDataErased(_)) {
+            if moment == Moment::Append {
+                keys.destroy(stream.id).map_err(store_error)?;
+            }
             continue;
         }
         for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
             if field.sealed_for().is_some() {
+                sealed_ahead.push(person);
                 continue;
             }
-            let key = keys.key_ahead(person).map_err(store_error)?;
+            let key = match moment {
+                Moment::Append => keys.get_or_create(person),
+                Moment::Ahead => keys.key_ahead(person),
+            }
+            .map_err(store_error)?;
             field
                 .seal(person, &key, sealing_id)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
         }
     }
-    Ok(())
+    // A field sealed ahead of the append, perhaps with a key drawn ahead and
+    // not written yet, gets its key written now, before the append (nothing
+    // to write, the usual case, costs a look-up).
+    match moment {
+        Moment::Append => keys.create_all(&sealed_ahead).map_err(store_error),
+        Moment::Ahead => Ok(()),
+    }
 }
 
-/// Opens the sealed fields of `env`. A field whose key was destroyed stays
-/// closed (the person is erased); a field whose key the store never had is a
-/// lost key store.
-///
-/// # Errors
-/// [`KeyStoreError::Missing`], or a ciphertext that does not open (altered
-/// bytes, or a key store of another ledger).
 /// The persons whose keys the appends of `requests` seal with and who may
 /// have none written yet: every person of a personal field, clear or sealed
 /// ahead, outside the events that erase a person (whose key they destroy).
@@ -117,6 +113,13 @@ pub fn persons_to_seal_for(requests: &mut [AppendRequest]) -> Vec<uuid::Uuid> {
     persons
 }
 
+/// Opens the sealed fields of `env`. A field whose key was destroyed stays
+/// closed (the person is erased); a field whose key the store never had is a
+/// lost key store.
+///
+/// # Errors
+/// [`KeyStoreError::Missing`], or a ciphertext that does not open (altered
+/// bytes, or a key store of another ledger).
 pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
     let position = env.position;
     for (_, sealing_id, field) in env.event.personal_fields_mut(env.stream.id, env.event_id) {
