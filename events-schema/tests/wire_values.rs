@@ -19,6 +19,12 @@ const RULES_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/RULES.
 /// Wire values RULES.md does not spell, by group, with the reason.
 const NOT_IN_RULES: &[(&str, &[&str])] = &[
     (
+        "The kind of a bank file imported (`BankFileImported`): an ISO 20022 pain.002 \
+         status report or a camt.054 notification; RULES.md names the rejects and \
+         returns they carry (PAY-REJECT-*), not the bank's file formats",
+        &["notification", "status_report"],
+    ),
+    (
         "The status of a mandate's debtor account in the views (`DebtorView`): a \
          version 1 mandate's opaque reference, or an account sealed whose payer was \
          erased; RULES.md names the mandate (PAY-METHOD), not how a view shows it",
