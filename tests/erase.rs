@@ -4,6 +4,7 @@
 //! no file of the data directory holds the person's clear text or key.
 
 mod http_support;
+mod raw_files;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use http_support::cli_support::{json, ok, run};
 use navigo_events_schema::envelope::HASH_LEN;
 use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
 use navigo_store_sled::keys;
+use raw_files::{contains, files, forms, holding_any};
 
 const PERSON_A: &str = "0196a000-0000-7000-8000-000000000001";
 const PERSON_B: &str = "0196a000-0000-7000-8000-000000000002";
@@ -138,25 +140,6 @@ fn apply_ok(data: &Path, lines: &str) {
     }
 }
 
-/// Every file under `dir`, with its bytes.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            out.push((path, bytes));
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// The files of `dir` that hold `needle`.
 fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     files(dir)
@@ -166,23 +149,9 @@ fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The forms a clear value takes in a file: as written, and in lower case
-/// (the person list's index keys names in lower case).
-fn forms(clear: &str) -> [Vec<u8>; 2] {
-    [clear.as_bytes().to_vec(), clear.to_lowercase().into_bytes()]
-}
-
 /// The files of `dir` holding any of A's clear values, in any form.
 fn holding_a(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for clear in A_CLEAR {
-        for form in forms(clear) {
-            for p in holding(dir, &form) {
-                out.push((clear.to_owned(), p));
-            }
-        }
-    }
-    out
+    holding_any(dir, &A_CLEAR)
 }
 
 /// Every canonical record of the log, from an export (the bytes the chain

@@ -5,6 +5,7 @@
 //! log's head and root, which verifies and whose views are the old one's.
 
 mod cli_support;
+mod raw_files;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::upcast::decode_event;
 use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
 use navigo_store_sled::keys;
+use raw_files::holding_any;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -144,33 +146,17 @@ fn write_legacy_ledger(dir: &Path, tamper: bool) {
     db.flush().unwrap();
 }
 
-/// Every file under `dir`, with its bytes.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            out.push((path.clone(), std::fs::read(&path).unwrap()));
-        }
-    }
-    out
-}
-
-/// The files of `dir` holding any of `clear`, in any case.
-fn holding(dir: &Path, clear: &[&str]) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for (path, bytes) in files(dir) {
-        for c in clear {
-            for form in [c.to_string(), c.to_lowercase()] {
-                if bytes.windows(form.len()).any(|w| w == form.as_bytes()) {
-                    out.push((c.to_string(), path.clone()));
-                }
-            }
-        }
-    }
-    out
+/// Runs `reseal --from old --to target` with `more` arguments.
+fn reseal(old: &Path, target: &Path, more: &[&str]) -> cli_support::Out {
+    let mut args = vec![
+        "reseal",
+        "--from",
+        old.to_str().unwrap(),
+        "--to",
+        target.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    run(old, &args, None)
 }
 
 /// The source: the legacy records, the reference data, a sealed address of
@@ -243,7 +229,7 @@ fn term_retention_reseal_drops_an_erased_persons_legacy_clear_text_and_keeps_eve
     let dir = fresh_dir("reseal");
     let old = source(&dir);
     // Whose files still hold A's clear legacy data: that is the problem
-    let left: Vec<_> = holding(&old, &A_CLEAR)
+    let left: Vec<_> = holding_any(&old, &A_CLEAR)
         .into_iter()
         .map(|(c, _)| c)
         .collect();
@@ -253,17 +239,11 @@ fn term_retention_reseal_drops_an_erased_persons_legacy_clear_text_and_keeps_eve
     let old_verify = json(&ok(&old, &["verify", "--json"]));
     // When it is resealed
     let new = dir.join("new");
-    let view = json(&ok(
-        &old,
-        &[
-            "reseal",
-            "--from",
-            old.to_str().unwrap(),
-            "--to",
-            new.to_str().unwrap(),
-            "--json",
-        ],
-    ));
+    let view = {
+        let out = reseal(&old, &new, &["--json"]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        json(&out.stdout)
+    };
     // Then every old record is copied, the clear fields of B sealed and A's
     // dropped, the legacy records upgraded
     let records = old_verify["head"]["position"].as_u64().unwrap();
@@ -273,8 +253,8 @@ fn term_retention_reseal_drops_an_erased_persons_legacy_clear_text_and_keeps_eve
     assert_eq!(view["legacy_records_upgraded"], 4, "{view}");
     assert_eq!(view["new"]["head"]["position"], records + 1, "{view}");
     // And no file of the new ledger holds A's clear text, nor B's
-    assert_eq!(holding(&new, &A_CLEAR), vec![], "A's clear text");
-    assert_eq!(holding(&new, &B_CLEAR), vec![], "B's clear text");
+    assert_eq!(holding_any(&new, &A_CLEAR), vec![], "A's clear text");
+    assert_eq!(holding_any(&new, &B_CLEAR), vec![], "B's clear text");
     // And the new ledger verifies, its first record naming the old head and
     // root, as the old ledger's verify and export state them
     let new_verify = json(&ok(&new, &["verify", "--json"]));
@@ -326,7 +306,7 @@ fn term_retention_reseal_drops_an_erased_persons_legacy_clear_text_and_keeps_eve
         assert_eq!(new_view, old_view, "{name}");
     }
     // And A's clear text is still absent after the views were read
-    assert_eq!(holding(&new, &A_CLEAR), vec![], "A's clear text");
+    assert_eq!(holding_any(&new, &A_CLEAR), vec![], "A's clear text");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -354,17 +334,7 @@ fn term_retention_reseal_refuses_a_target_holding_records_and_writes_nothing() {
     let before = json(&ok(&target, &["verify", "--json"]));
     let keys_before = std::fs::read(target.join("personal-keys")).ok();
     // When it is resealed into it
-    let out = run(
-        &old,
-        &[
-            "reseal",
-            "--from",
-            old.to_str().unwrap(),
-            "--to",
-            target.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = reseal(&old, &target, &[]);
     // Then it is refused, naming the target, and nothing was written
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("is not empty"), "{}", out.stderr);
@@ -384,17 +354,7 @@ fn term_retention_reseal_refuses_a_source_that_does_not_verify_and_writes_nothin
     write_legacy_ledger(&old, true);
     let target = dir.join("new");
     // When it is resealed
-    let out = run(
-        &old,
-        &[
-            "reseal",
-            "--from",
-            old.to_str().unwrap(),
-            "--to",
-            target.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = reseal(&old, &target, &[]);
     // Then it is refused at that record, and no target was created
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
