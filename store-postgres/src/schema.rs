@@ -199,6 +199,9 @@ pub async fn check_version<C: GenericClient>(c: &C, schema: &str) -> Result<(), 
 pub(crate) struct Sql {
     /// Locks the head and reads it: position, hash, recorded-at.
     pub(crate) lock_head: String,
+    /// Bounds, for the rest of the transaction, the waits for other
+    /// transactions' row locks (see `writer::ROW_WAIT_UNDER_LOCK_MS`).
+    pub(crate) row_wait_under_lock: String,
     /// Reads the head without locking it.
     pub(crate) head: String,
     /// The name the ledger's command lock is keyed by (`commands`).
@@ -266,7 +269,7 @@ pub(crate) struct Sql {
     pub(crate) nodes_insert: String,
     /// Fails with `NV001` unless the head is at `$1` with hash `$2`, the
     /// streams `$3`, `$4` (kinds, ids) are at versions `$5` and none of the
-    /// keys `$6` is taken.
+    /// keys `$6` is taken, counting the rows up to position `$1` only.
     pub(crate) append_check: String,
     /// The stored hash index the last run ends at (no row without nodes).
     pub(crate) nodes_end: String,
@@ -290,6 +293,10 @@ impl Sql {
         let (runs, checkpoints) = (t("tree_runs"), t("checkpoints"));
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
+            row_wait_under_lock: format!(
+                "SET LOCAL lock_timeout = {}",
+                crate::writer::ROW_WAIT_UNDER_LOCK_MS
+            ),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
             command_lock_key: format!("{schema}.commands"),
             versions: format!(
@@ -405,14 +412,19 @@ impl Sql {
                 "INSERT INTO {runs} (first_idx, hashes) \
                  SELECT $1::bigint, $2::bytea WHERE length($2::bytea) > 0"
             ),
+            // The transaction has inserted its own rows already, after the
+            // head it was judged on: the versions and keys are those of the
+            // rows up to that head.
             append_check: format!(
                 "SELECT \"{schema}\".append_check( \
                    (SELECT position = $1 AND hash = $2 FROM {head}) \
                    AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::uuid[], $5::bigint[]) \
                        AS s(k, i, v) \
                      WHERE COALESCE((SELECT max(e.stream_seq) FROM {events} e \
-                       WHERE e.stream_kind = s.k AND e.stream_id = s.i), 0) <> s.v) \
-                   AND NOT EXISTS (SELECT 1 FROM {idem} WHERE key = ANY($6::text[])))"
+                       WHERE e.stream_kind = s.k AND e.stream_id = s.i AND e.position <= $1), 0) \
+                       <> s.v) \
+                   AND NOT EXISTS (SELECT 1 FROM {idem} \
+                     WHERE key = ANY($6::text[]) AND first_position <= $1))"
             ),
             nodes_end: format!(
                 "SELECT first_idx + length(hashes) / 32 FROM {runs} \

@@ -7,22 +7,29 @@
 //! each request against that state plus what the batch already accepted
 //! (versions, keys, limits, recorded-at), splices the assigned fields into
 //! the pre-encoded records, chains their hashes and computes the tree nodes
-//! they complete. Then one pipelined round trip writes it: `BEGIN`; lock the
-//! head row (`SELECT … FOR UPDATE`); check, under the lock, that the head,
-//! the versions of the batch's streams and the absence of its idempotency
-//! keys are what the batch was judged against (`append_check`, which fails
-//! the transaction otherwise); insert the events, the keys and the tree's
-//! nodes (one row for the batch's run of nodes); move the head; `COMMIT`.
-//! That transaction is in flight while the writer judges and sends the next
-//! batch on a second connection, which waits in the database for the head
-//! lock: at most [`WRITER_CONNECTIONS`] in flight.
+//! they complete. Then one pipelined round trip writes it: `BEGIN`; insert
+//! the events, the keys and the tree's nodes (one row for the batch's run of
+//! nodes); lock the head row (`SELECT … FOR UPDATE`); check, under the lock,
+//! that the head, the versions of the batch's streams and the absence of its
+//! idempotency keys are what the batch was judged against (`append_check`,
+//! which fails the transaction otherwise); move the head; `COMMIT`. The head
+//! lock is held for the check, the head's update and the commit only: the
+//! rows are inserted before, while the transaction sent before commits. That
+//! transaction is in flight while the writer gathers, judges and sends the
+//! next batch on a second connection, which inserts its rows and then waits
+//! in the database for the head lock: at most [`WRITER_CONNECTIONS`] in
+//! flight. The next batch is gathered once a connection is free, so that it
+//! holds every append that arrived meanwhile.
 //!
 //! When the check fails (the previous batch failed, or another process
 //! appended), or when the writer knows no state to judge against (the first
 //! batch, a stream of unknown version appended to without an exact expected
 //! version), the batch is judged against the state read under the head lock
 //! instead, in two pipelined round trips (three when the tree's frontier must
-//! be read too), as every batch was before.
+//! be read too), as every batch was before. Such a transaction gives up
+//! waiting for a row another transaction holds (see
+//! [`ROW_WAIT_UNDER_LOCK_MS`]) and is made again: that row is another
+//! process's one-round-trip append, waiting for the head lock this one holds.
 //!
 //! Every writer of the database — this task, another process's — locks the
 //! head row first, so appends are serialised across processes, positions are
@@ -46,6 +53,7 @@ use navigo_store::assign::{check_record_len, recorded_at, Prepared, Written};
 use navigo_store::{AppendOutcome, Clock, ExpectedVersion, Head, Limits, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -167,6 +175,32 @@ pub const KNOWN_VERSIONS_MAX: usize = 65_536;
 /// against is no longer the database's (`migrations/0005_tree_runs.sql`).
 const STATE_MOVED: &str = "NV001";
 
+/// How long a transaction holding the head lock waits for the lock of a row
+/// another transaction inserted, in milliseconds, before giving up (and
+/// being made again). Such a transaction inserted its rows before asking for
+/// the head lock (a one-round-trip append of another process): it waits for
+/// the head lock this one holds, so the wait would end only when the server
+/// breaks the deadlock, a second later.
+pub const ROW_WAIT_UNDER_LOCK_MS: u32 = 50;
+
+/// Attempts of an append judged under the head lock whose row waits are
+/// given up (see [`ROW_WAIT_UNDER_LOCK_MS`]), before its appends fail.
+pub const SLOW_ATTEMPTS_MAX: u32 = 8;
+
+/// Why an append judged under the head lock did not write.
+enum Slow {
+    /// It gave up a lock wait and wrote nothing: make it again.
+    Again(tokio_postgres::Error),
+    /// A failure that ends the batch.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Slow {
+    fn from(e: StoreError) -> Slow {
+        Slow::Failed(e)
+    }
+}
+
 /// Why a one-round-trip append did not write.
 enum Fast {
     /// The state moved: judge the batch again against the database's.
@@ -236,6 +270,11 @@ impl Writer {
         let appends_max = usize::try_from(limits.batch_appends_max).unwrap_or(usize::MAX);
         let events_max = usize::try_from(limits.batch_events_max).unwrap_or(usize::MAX);
         while let Some(first) = rx.recv().await {
+            // The batch is gathered once a transaction may be sent, not
+            // before: whatever arrives while the transactions in flight
+            // commit joins it, so that each commit carries as many appends
+            // as it can.
+            self.wait_for_slot().await;
             let mut events = first.request.request.events.len();
             let mut jobs = vec![first];
             while jobs.len() < appends_max && events < events_max {
@@ -256,16 +295,22 @@ impl Writer {
         }
     }
 
-    /// Judges one batch and sends it in one transaction, answered when it
-    /// ends: in one round trip, in flight while the writer goes on, against
-    /// what the last batch leaves when that is known; else in two, the writer
-    /// waiting, against the state read under the head lock.
-    async fn batch(&mut self, jobs: Vec<Job>) {
+    /// Waits until fewer than [`WRITER_CONNECTIONS`] transactions are in
+    /// flight.
+    async fn wait_for_slot(&mut self) {
         while self.in_flight.len() >= WRITER_CONNECTIONS {
             if let Some(t) = self.in_flight.pop_front() {
                 let _ = t.await;
             }
         }
+    }
+
+    /// Judges one batch and sends it in one transaction, answered when it
+    /// ends: in one round trip, in flight while the writer goes on, against
+    /// what the last batch leaves when that is known; else in two, the writer
+    /// waiting, against the state read under the head lock.
+    async fn batch(&mut self, jobs: Vec<Job>) {
+        self.wait_for_slot().await;
         let conn = match self.core.pool.get().await {
             Ok(c) => c,
             Err(e) => return failed(jobs, pool(e)),
@@ -299,15 +344,13 @@ impl Writer {
         for t in self.in_flight.drain(..) {
             let _ = t.await;
         }
-        match core.slow(&conn, known, &jobs, now).await {
+        drop(conn);
+        match core.slow(known, &jobs, now).await {
             Ok((results, known)) => {
                 self.known = Some(known);
                 answer(jobs, results);
             }
-            Err(e) => {
-                discard(conn);
-                failed(jobs, e);
-            }
+            Err(e) => failed(jobs, e),
         }
     }
 }
@@ -365,24 +408,9 @@ impl Core {
         now: DateTime<Utc>,
         order: Order,
     ) {
-        if let Some(before) = order.after {
-            // Sent or failed, the earlier transaction no longer holds this
-            // one back.
-            let _ = before.await;
-        }
         let j = &judged;
         let sql = &self.sql;
-        match write_checked(
-            &conn,
-            sql,
-            &j.check,
-            &j.rows,
-            &j.tree,
-            &j.head,
-            order.locked,
-        )
-        .await
-        {
+        match write_checked(&conn, sql, &j.check, &j.rows, &j.tree, &j.head, order).await {
             Ok(()) => return answer(jobs, judged.results),
             Err(Fast::Failed(e)) => {
                 self.stale.store(true, Ordering::Release);
@@ -394,29 +422,52 @@ impl Core {
                 discard(conn);
             }
         }
-        let conn = match self.pool.get().await {
-            Ok(c) => c,
-            Err(e) => return failed(jobs, pool(e)),
-        };
-        match self.slow(&conn, None, &jobs, now).await {
+        match self.slow(None, &jobs, now).await {
             Ok((results, _)) => answer(jobs, results),
-            Err(e) => {
-                discard(conn);
-                failed(jobs, e);
-            }
+            Err(e) => failed(jobs, e),
         }
     }
 
     /// Judges the batch against the state read under the head lock and writes
-    /// it: two pipelined round trips (three when the tree's frontier must be
-    /// read too).
+    /// it, on a connection of its own: two pipelined round trips (three when
+    /// the tree's frontier must be read too). A transaction that gave up a
+    /// row's lock while holding the head lock (see [`ROW_WAIT_UNDER_LOCK_MS`])
+    /// wrote nothing, and is made again, up to [`SLOW_ATTEMPTS_MAX`] times.
     async fn slow(
+        &self,
+        mut known: Option<Known>,
+        jobs: &[Job],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<OneReply>, Known), StoreError> {
+        let mut attempt = 1;
+        loop {
+            let conn = self.pool.get().await.map_err(pool)?;
+            match self.slow_once(&conn, known.take(), jobs, now).await {
+                Ok(done) => return Ok(done),
+                Err(Slow::Again(_)) if attempt < SLOW_ATTEMPTS_MAX => {
+                    discard(conn);
+                    attempt += 1;
+                }
+                Err(Slow::Again(e)) => {
+                    discard(conn);
+                    return Err(commit_error(e));
+                }
+                Err(Slow::Failed(e)) => {
+                    discard(conn);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// One attempt of [`Core::slow`] on `conn`.
+    async fn slow_once(
         &self,
         conn: &Object,
         known: Option<Known>,
         jobs: &[Job],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<OneReply>, Known), StoreError> {
+    ) -> Result<(Vec<OneReply>, Known), Slow> {
         let overlay = self.begin(conn, jobs, now).await?;
         // What the last commit left still holds while the head is where it
         // left it; else another process appended, and it is read again.
@@ -429,7 +480,11 @@ impl Core {
         };
         let (results, rows, after) = self.decide(overlay, jobs);
         let tree = tree_rows(&mut nodes, &rows)?;
-        write_rows(conn, &self.sql, &rows, &tree, &after.head).await?;
+        match try_write_rows(conn, &self.sql, &rows, &tree, &after.head).await {
+            Ok(()) => {}
+            Err(e) if lock_wait_failed(&e) => return Err(Slow::Again(e)),
+            Err(e) => return Err(Slow::Failed(commit_error(e))),
+        }
         versions.extend(after.versions);
         nodes.keep_frontier(after.head.position);
         Ok((results, Known::new(after.head, nodes, versions)))
@@ -452,10 +507,11 @@ impl Core {
         let read_keys = conn.prepare_cached(&self.sql.keys).await.map_err(pg)?;
         let version_params: [&(dyn ToSql + Sync); 2] = [&kinds, &ids];
         let key_params: [&(dyn ToSql + Sync); 1] = [&keys];
-        let (_, head, versions, keys) = tokio::try_join!(
+        let (_, head, _, versions, keys) = tokio::try_join!(
             biased;
             conn.batch_execute("BEGIN"),
             conn.query_one(&lock_head, &[]),
+            conn.batch_execute(&self.sql.row_wait_under_lock),
             conn.query(&versions, &version_params),
             conn.query(&read_keys, &key_params),
         )
@@ -623,14 +679,29 @@ pub(crate) async fn write_rows(
     tree: &NodeRows,
     head: &Head,
 ) -> Result<(), StoreError> {
+    to_i64(head.position)?;
+    try_write_rows(conn, sql, rows, tree, head)
+        .await
+        .map_err(commit_error)
+}
+
+/// [`write_rows`], with the driver's error.
+async fn try_write_rows(
+    conn: &Object,
+    sql: &Sql,
+    rows: &Rows,
+    tree: &NodeRows,
+    head: &Head,
+) -> Result<(), tokio_postgres::Error> {
     if rows.positions.is_empty() {
-        return conn.batch_execute("COMMIT").await.map_err(pg);
+        return conn.batch_execute("COMMIT").await;
     }
-    let insert_events = conn.prepare_cached(&sql.insert_events).await.map_err(pg)?;
-    let insert_keys = conn.prepare_cached(&sql.insert_keys).await.map_err(pg)?;
-    let update_head = conn.prepare_cached(&sql.update_head).await.map_err(pg)?;
-    let insert_nodes = conn.prepare_cached(&sql.nodes_insert).await.map_err(pg)?;
-    let position = to_i64(head.position)?;
+    let insert_events = conn.prepare_cached(&sql.insert_events).await?;
+    let insert_keys = conn.prepare_cached(&sql.insert_keys).await?;
+    let update_head = conn.prepare_cached(&sql.update_head).await?;
+    let insert_nodes = conn.prepare_cached(&sql.nodes_insert).await?;
+    // Checked by the caller: a position past a bigint never reaches here.
+    let position = i64::try_from(head.position).unwrap_or(i64::MAX);
     let hash: &[u8] = &head.hash.0;
     let at = head.recorded_at.map(rfc3339);
     // If any statement before the COMMIT fails, PostgreSQL answers the
@@ -646,15 +717,15 @@ pub(crate) async fn write_rows(
         [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
     let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
     let node_params: [&(dyn ToSql + Sync); 2] = [&tree.first, &tree.hashes];
-    let outcome = tokio::try_join!(
+    tokio::try_join!(
         biased;
         conn.execute(&insert_events, &event_params),
         conn.execute(&insert_keys, &key_params),
         conn.execute(&insert_nodes, &node_params),
         conn.execute(&update_head, &head_params),
         conn.batch_execute("COMMIT"),
-    );
-    outcome.map(|_| ()).map_err(commit_error)
+    )
+    .map(|_| ())
 }
 
 /// What a failure of an append transaction's pipelined statements means for
@@ -703,9 +774,20 @@ impl Check {
     }
 }
 
-/// [`write_rows`] in one round trip with the transaction's start: `BEGIN`,
-/// the head locked, `check` (which fails with [`STATE_MOVED`] when it no
-/// longer holds, rolling everything back), the rows, the head, `COMMIT`.
+/// A judged batch written in one transaction, pipelined: `BEGIN` and the
+/// rows (events, keys, the tree's run) at once, concurrently with the
+/// transaction sent before, which may still hold the head lock; then, once
+/// that one holds the lock (so that the two take it in the order they were
+/// judged), the head locked, `check` (which fails with [`STATE_MOVED`] when it
+/// no longer holds, rolling everything back), the head moved and `COMMIT`.
+///
+/// The rows are inserted before the head lock is asked for, so that the lock
+/// is held only for the check, the head's update and the commit's flush: the
+/// transactions of a writer insert their rows while the one before commits,
+/// instead of one after the other. Inserting before the check is safe: the
+/// rows are invisible until the commit, which the check guards, and a row
+/// that collides with one another transaction wrote (another process
+/// appended) fails the insert, which means the state moved.
 async fn write_checked(
     conn: &Object,
     sql: &Sql,
@@ -713,7 +795,7 @@ async fn write_checked(
     rows: &Rows,
     tree: &NodeRows,
     head: &Head,
-    locked: oneshot::Sender<()>,
+    order: Order,
 ) -> Result<(), Fast> {
     let prepare = |e| Fast::Failed(pg(e));
     let lock_head = conn.prepare_cached(&sql.lock_head).await.map_err(prepare)?;
@@ -759,26 +841,59 @@ async fn write_checked(
     let at = head.recorded_at.map(rfc3339);
     let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
     let node_params: [&(dyn ToSql + Sync); 2] = [&tree.first, &tree.hashes];
-    let outcome = tokio::try_join!(
-        biased;
-        conn.batch_execute("BEGIN"),
-        async {
-            let r = conn.query_one(&lock_head, &[]).await;
-            let _ = locked.send(());
-            r
-        },
-        conn.query_one(&check_stmt, &check_params),
-        conn.execute(&insert_events, &event_params),
-        conn.execute(&insert_keys, &key_params),
-        conn.execute(&insert_nodes, &node_params),
-        conn.execute(&update_head, &head_params),
-        conn.batch_execute("COMMIT"),
-    );
-    match outcome {
+    let Order { after, locked } = order;
+    let insert = async {
+        tokio::try_join!(
+            biased;
+            conn.batch_execute("BEGIN"),
+            conn.execute(&insert_events, &event_params),
+            conn.execute(&insert_keys, &key_params),
+            conn.execute(&insert_nodes, &node_params),
+        )
+    };
+    let commit = async {
+        if let Some(before) = after {
+            // Sent or failed, the earlier transaction no longer holds this
+            // one back.
+            let _ = before.await;
+        }
+        tokio::try_join!(
+            biased;
+            async {
+                let r = conn.query_one(&lock_head, &[]).await;
+                let _ = locked.send(());
+                r
+            },
+            conn.query_one(&check_stmt, &check_params),
+            conn.execute(&update_head, &head_params),
+            conn.batch_execute("COMMIT"),
+        )
+    };
+    match tokio::try_join!(biased; insert, commit) {
         Ok(_) => Ok(()),
-        Err(e) if e.code().map(|c| c.code()) == Some(STATE_MOVED) => Err(Fast::Moved),
+        Err(e) if moved(&e) => Err(Fast::Moved),
         Err(e) => Err(Fast::Failed(commit_error(e))),
     }
+}
+
+/// Whether a failure of a one-round-trip append means that the state it was
+/// judged against moved (nothing of it was written): the check failed, one
+/// of its rows collided with another transaction's (another process
+/// appended, or took one of its keys), or it was chosen to break a deadlock
+/// or a lock wait with such a transaction.
+fn moved(e: &tokio_postgres::Error) -> bool {
+    let code = e.code();
+    code.map(|c| c.code()) == Some(STATE_MOVED)
+        || code == Some(&SqlState::UNIQUE_VIOLATION)
+        || lock_wait_failed(e)
+}
+
+/// Whether a statement failed because a lock it waited for was given up:
+/// [`ROW_WAIT_UNDER_LOCK_MS`] passed, or the server broke a deadlock with it.
+/// The transaction is rolled back and nothing of it was written.
+fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
+    let code = e.code();
+    code == Some(&SqlState::LOCK_NOT_AVAILABLE) || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
 /// The batch's streams, sorted, once each.

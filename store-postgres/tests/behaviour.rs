@@ -1,7 +1,9 @@
 //! What the PostgreSQL store does beyond the conformance suite: the records it
 //! stores are the sled store's byte for byte, several stores (processes) share
 //! one database without a gap or a duplicate, a follower never skips or stalls,
-//! and a schema that is not a ledger is refused without being touched.
+//! an append holding the head lock gives up a row another transaction holds
+//! (and is made again) instead of deadlocking with it, and a schema that is
+//! not a ledger is refused without being touched.
 
 mod support;
 
@@ -388,4 +390,60 @@ async fn store_an_append_judged_on_a_state_another_store_moved_is_judged_again()
     assert!(a.verify().await.unwrap().is_ok());
     a.close().await.unwrap();
     b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_an_append_holding_the_head_gives_up_a_row_another_transaction_holds_and_is_made_again(
+) {
+    // Given a ledger with one event, and another transaction (another
+    // process's append sent in one round trip) that has inserted its row at
+    // the next position, uncommitted, before asking for the head lock
+    let (store, config, _) = new_store("row-wait").await;
+    store
+        .append(request(stream(1), ExpectedVersion::Any, vec![event("e1")]))
+        .await
+        .unwrap();
+    let (other, conn) = cluster()
+        .connection(DATABASE)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let s = format!("\"{}\"", config.schema);
+    other
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {s}.events (position, stream_kind, stream_id, stream_seq, record) \
+             VALUES (2, 'contract', '00000000-0000-0000-0000-00000000ffff', 1, '\\x00')"
+        ))
+        .await
+        .unwrap();
+    // When a second store (which knows no state: it judges under the head
+    // lock) appends, and meanwhile the other transaction asks for the head
+    // lock, then rolls back as such an append does when its check fails
+    let clock = Arc::new(ManualClock::new(t0()));
+    let second = PgStore::open(&config, Limits::default(), clock)
+        .await
+        .unwrap();
+    let append = tokio::spawn(async move {
+        let out = second
+            .append(request(stream(2), ExpectedVersion::Any, vec![event("e2")]))
+            .await;
+        (second, out)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    other
+        .query_one(&format!("SELECT position FROM {s}.head FOR UPDATE"), &[])
+        .await
+        .unwrap();
+    other.batch_execute("ROLLBACK").await.unwrap();
+    // Then the append does not fail on the deadlock the two made (the server
+    // would break it after a second by failing the append, which waited
+    // first): it gave up the row's wait, was made again and wrote
+    let (second, out) = append.await.unwrap();
+    assert_eq!(out.unwrap().positions(), &[2]);
+    let log = read_all(&second, 1).await;
+    assert_eq!(log.len(), 2);
+    assert!(second.verify().await.unwrap().is_ok());
+    second.close().await.unwrap();
+    store.close().await.unwrap();
 }
