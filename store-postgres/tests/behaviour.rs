@@ -436,9 +436,10 @@ async fn store_an_append_holding_the_head_gives_up_a_row_another_transaction_hol
         .await
         .unwrap();
     other.batch_execute("ROLLBACK").await.unwrap();
-    // Then the append does not fail on the deadlock the two made (the server
-    // would break it after a second by failing the append, which waited
-    // first): it gave up the row's wait, was made again and wrote
+    // Then the append does not fail on the deadlock the two made: it gave up
+    // the row's wait (after 50 ms; else the server breaks the deadlock after
+    // a second by failing the append, which waited first), was made again
+    // and wrote
     let (second, out) = append.await.unwrap();
     assert_eq!(out.unwrap().positions(), &[2]);
     let log = read_all(&second, 1).await;
