@@ -88,6 +88,12 @@ fn person_id(i: u64) -> String {
 /// contract from 2026-10-01 by direct debit on day 1, and the billing clock
 /// run through the collection date.
 fn month_commands() -> String {
+    month_commands_with(|_| 1, DATE)
+}
+
+/// The generated month with contract `i`'s debit day `debit_day(i)` and the
+/// clock run through `advance_to`.
+fn month_commands_with(debit_day: impl Fn(u64) -> u32, advance_to: &str) -> String {
     let agent = r#""actor": {"role": "agent", "id": "AG-1"}, "channel": "agency""#;
     let mut lines = Vec::new();
     for i in 0..CONTRACTS {
@@ -100,26 +106,38 @@ fn month_commands() -> String {
         // Online (SUB-FIRST-PAYMENT): the contract starts on the 1st and its
         // first debit is on the debit day of the start month.
         lines.push(format!(
-            r#"{{"request_at": "2026-08-10T08:{:02}:00Z", "actor": {{"role": "customer", "id": "NV{:08}"}}, "channel": "online", "command": {{"type": "Subscribe", "contract_id": "{}", "holder": "{p}", "payer": "{p}", "product": {{"kind": "annual", "zones": "1-5"}}, "start_date": "2026-10-01", "payment": {{"method": "direct_debit", "debit_day": 1, "mandate": {{"reference": "UMR-{i:04}", "signed_on": "2026-08-10", "debtor": {{"iban": "{}", "holder_name": "Payeur {i}"}}}}}}}}}}"#,
+            r#"{{"request_at": "2026-08-10T08:{:02}:00Z", "actor": {{"role": "customer", "id": "NV{:08}"}}, "channel": "online", "command": {{"type": "Subscribe", "contract_id": "{}", "holder": "{p}", "payer": "{p}", "product": {{"kind": "annual", "zones": "1-5"}}, "start_date": "2026-10-01", "payment": {{"method": "direct_debit", "debit_day": {}, "mandate": {{"reference": "UMR-{i:04}", "signed_on": "2026-08-10", "debtor": {{"iban": "{}", "holder_name": "Payeur {i}"}}}}}}}}}}"#,
             2 * i + 1,
             100 + i,
             contract_id(i),
+            debit_day(i),
             payer_iban(i),
             p = person_id(i),
         ));
     }
-    lines.push(
-        r#"{"request_at": "2026-10-01T05:00:00Z", "actor": {"role": "import", "id": "test"}, "command": {"type": "AdvanceClock", "to": "2026-10-01"}}"#
-            .to_owned(),
-    );
+    lines.push(format!(
+        r#"{{"request_at": "{advance_to}T05:00:00Z", "actor": {{"role": "import", "id": "test"}}, "command": {{"type": "AdvanceClock", "to": "{advance_to}"}}}}"#
+    ));
     lines.join("\n") + "\n"
 }
 
 /// A ledger holding the generated month, with the bank creditor configured.
 fn month_ledger(name: &str) -> Scratch {
+    ledger_with(name, None, &month_commands(), NOW)
+}
+
+/// A ledger with the bank creditor configured, the raw event lines `raw`
+/// appended (an older ledger's records), then `commands` applied with the
+/// binary's clock at `now`.
+fn ledger_with(name: &str, raw: Option<&str>, commands: &str, now: &str) -> Scratch {
     let s = scratch(name);
     let data = s.0.join("ledger");
     ok(&data, &["init"]);
+    if let Some(raw) = raw {
+        let path = s.0.join("raw.jsonl");
+        std::fs::write(&path, raw).unwrap();
+        ok(&data, &["append", path.to_str().unwrap()]);
+    }
     let c = creditor();
     ok(
         &data,
@@ -136,9 +154,13 @@ fn month_ledger(name: &str) -> Scratch {
             c.id(),
         ],
     );
-    let commands = s.0.join("month.jsonl");
-    std::fs::write(&commands, month_commands()).unwrap();
-    let out = run(&data, &["apply", commands.to_str().unwrap()]);
+    let path = s.0.join("month.jsonl");
+    std::fs::write(&path, commands).unwrap();
+    let out = run_env(
+        &data,
+        &["apply", path.to_str().unwrap()],
+        &[("NAVIGO_TEST_NOW", now)],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     s
 }
@@ -187,13 +209,19 @@ fn presented(dir: &Path) -> Vec<(u64, String, Money)> {
 
 /// Runs `bank collect` for the date; the file's bytes and its summary.
 fn collect(dir: &Path, out: &Path) -> (Vec<u8>, FileSummary, Value) {
-    let printed = ok(
+    collect_on(dir, DATE, NOW, out)
+}
+
+/// Runs `bank collect` for `date` with the binary's clock at `now`.
+fn collect_on(dir: &Path, date: &str, now: &str, out: &Path) -> (Vec<u8>, FileSummary, Value) {
+    let printed = ok_at(
         dir,
+        now,
         &[
             "bank",
             "collect",
             "--date",
-            DATE,
+            date,
             "--out",
             out.to_str().unwrap(),
             "--json",
@@ -513,4 +541,521 @@ fn pay_method_collect_refuses_a_debit_whose_payer_is_erased_naming_the_contract(
 
 fn uuid_of(n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(0x0196_c000_0000_7000_8000_0000_0000_0000 + n)
+}
+
+// ---------------------------------------------------------------------------
+// Refunds out (pain.001)
+
+/// The binary's clock once the November debits are taken.
+const NOVEMBER: &str = "2026-11-03T08:00:00Z";
+/// The execution date of the refund file.
+const REFUND_DATE: &str = "2026-11-05";
+/// The stream of the bank's files.
+const BANK: &str = "bank:00000000-0000-0000-0000-000000000000";
+
+fn ok_at(dir: &Path, now: &str, args: &[&str]) -> String {
+    let out = run_env(dir, args, &[("NAVIGO_TEST_NOW", now)]);
+    assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// Contracts `zoned` change to zones 2-3 at an agency on 20 October, past
+/// the cutoff (`PAY-CUTOFF`): their November debit is taken at the 1-5
+/// installment and the difference refunded by bank transfer
+/// (`PAY-REFUND-30D`, `PAY-REFUND-METHOD`), then the clock runs through 1
+/// November.
+fn november_refunds(s: &Scratch, zoned: &[u64]) {
+    let mut lines: Vec<String> = zoned
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            format!(
+                r#"{{"request_at": "2026-10-20T09:{n:02}:00Z", "actor": {{"role": "agent", "id": "AG-1"}}, "channel": "agency", "command": {{"type": "ChangeZones", "contract_id": "{}", "zones": "2-3"}}}}"#,
+                contract_id(*i)
+            )
+        })
+        .collect();
+    lines.push(
+        r#"{"request_at": "2026-11-01T05:00:00Z", "actor": {"role": "import", "id": "test"}, "command": {"type": "AdvanceClock", "to": "2026-11-01"}}"#
+            .to_owned(),
+    );
+    let path = s.0.join("november.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    ok_at(&data(s), NOVEMBER, &["apply", path.to_str().unwrap()]);
+}
+
+/// Each contract's refunds due: (event id, amount, method).
+fn refunds_due(dir: &Path, i: u64) -> Vec<(String, Money, String)> {
+    history(dir, &format!("contract:{}", contract_id(i)))
+        .into_iter()
+        .filter(|e| event_type(e) == "RefundDue")
+        .map(|e| {
+            (
+                e["event_id"].as_str().unwrap().to_owned(),
+                e["data"]["amount"].as_str().unwrap().parse().unwrap(),
+                e["data"]["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn refunds_paid(dir: &Path, i: u64) -> Vec<Value> {
+    history(dir, &format!("contract:{}", contract_id(i)))
+        .into_iter()
+        .filter(|e| event_type(e) == "RefundPaid")
+        .collect()
+}
+
+fn bank_refunds(dir: &Path, date: &str, out: &Path) -> Out {
+    run_env(
+        dir,
+        &[
+            "bank",
+            "refunds",
+            "--date",
+            date,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+        &[("NAVIGO_TEST_NOW", NOVEMBER)],
+    )
+}
+
+#[test]
+fn pay_refund_30d_refund_file_pays_every_transfer_due_once_to_the_payers_account() {
+    // Given three contracts whose November debit was taken after a change
+    // past the cutoff, each with a refund due by bank transfer
+    let s = month_ledger("refunds");
+    let dir = data(&s);
+    let zoned = [2u64, 5, 7];
+    november_refunds(&s, &zoned);
+    let mut due = Vec::new();
+    for i in zoned {
+        let r = refunds_due(&dir, i);
+        assert_eq!(r.len(), 1, "contract {i}: {r:?}");
+        assert_eq!(r[0].2, "bank_transfer", "PAY-REFUND-METHOD");
+        due.push((i, r[0].0.clone(), r[0].1));
+    }
+    // When the refund file of a date before they were due is asked for
+    let early = s.0.join("early.xml");
+    let before = log_len(&dir);
+    let out = bank_refunds(&dir, "2026-10-31", &early);
+    // Then there is none, and nothing is written
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no refund"), "{}", out.stderr);
+    assert!(!early.exists());
+    assert_eq!(log_len(&dir), before);
+
+    // When the refund file of the execution date is built
+    let path = s.0.join("refunds.xml");
+    let out = bank_refunds(&dir, REFUND_DATE, &path);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let printed: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(printed["appended"], true);
+    let bytes = std::fs::read(&path).unwrap();
+    // Then it validates against the official schema
+    assert_valid("pain.001.001.09.xsd", &bytes);
+    // And it carries each refund once, by its end-to-end id, for its amount
+    let ids = texts_of(&bytes, "EndToEndId");
+    let expected: BTreeSet<String> = due
+        .iter()
+        .map(|(_, id, _)| navigo_bank::refund_end_to_end_id(id.parse().unwrap()))
+        .collect();
+    assert_eq!(ids.len(), due.len());
+    assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    let sum: Money = due.iter().map(|d| d.2).sum();
+    assert_eq!(printed["control_sum"], sum.to_string());
+    assert_eq!(printed["count"], due.len());
+    // And each goes to its payer's account, and no other payer's
+    let accounts = texts_of(&bytes, "IBAN");
+    for i in 0..CONTRACTS {
+        assert_eq!(
+            accounts.contains(&payer_iban(i)),
+            zoned.contains(&i),
+            "contract {i}'s payer"
+        );
+    }
+    // And each refund is recorded paid by bank transfer
+    for (i, id, amount) in &due {
+        let paid = refunds_paid(&dir, *i);
+        assert_eq!(paid.len(), 1, "contract {i}");
+        assert_eq!(paid[0]["data"]["refund_event_id"], id.as_str());
+        assert_eq!(paid[0]["data"]["amount"], amount.to_string());
+        assert_eq!(paid[0]["data"]["method"], "bank_transfer");
+    }
+    // And the file's evidence is in the chain
+    let issued: Vec<Value> = history(&dir, BANK)
+        .into_iter()
+        .filter(|e| event_type(e) == "RefundFileIssued")
+        .collect();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["data"]["sha256"], printed["sha256"]);
+    assert_eq!(issued[0]["data"]["message_id"], "NVRFND20261105");
+    assert_eq!(issued[0]["data"]["refunds"].as_array().unwrap().len(), 3);
+
+    // When the same date is exported again
+    let before = log_len(&dir);
+    let again = s.0.join("again.xml");
+    let out = bank_refunds(&dir, REFUND_DATE, &again);
+    // Then the same bytes are written and nothing is appended
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let printed: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(printed["appended"], false);
+    assert_eq!(std::fs::read(&again).unwrap(), bytes);
+    assert_eq!(log_len(&dir), before);
+    // And the next date has nothing left to pay: no refund is paid twice
+    let out = bank_refunds(&dir, "2026-11-06", &s.0.join("next.xml"));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no refund"), "{}", out.stderr);
+    assert_eq!(log_len(&dir), before);
+}
+
+#[test]
+fn pay_refund_method_refund_to_an_erased_payer_is_refused_naming_the_contract() {
+    // Given two refunds due by transfer, and one payer's personal data erased
+    let s = month_ledger("refunds-erased");
+    let dir = data(&s);
+    november_refunds(&s, &[1, 4]);
+    ok_at(
+        &dir,
+        NOVEMBER,
+        &[
+            "erase",
+            &person_id(4),
+            "--basis",
+            "test: the payer asked",
+            "--operator",
+            "AG-1",
+        ],
+    );
+    let before = log_len(&dir);
+    // When the refund file is asked for
+    let path = s.0.join("refunds.xml");
+    let out = bank_refunds(&dir, REFUND_DATE, &path);
+    // Then it is refused, naming the contract and what to do, and nothing
+    // is written or appended
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&contract_id(4)), "{}", out.stderr);
+    assert!(out.stderr.contains("erased"), "{}", out.stderr);
+    assert!(out.stderr.contains("lettre_cheque"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&contract_id(1)), "{}", out.stderr);
+    assert!(!path.exists());
+    assert_eq!(log_len(&dir), before);
+    assert!(refunds_paid(&dir, 1).is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// The operator's decision on a file refused line by line
+
+#[test]
+fn pay_reject_operator_decision_imports_the_rest_and_records_the_lines_left_out() {
+    // Given the month's collection file sent, and a notification with one
+    // good return, one of an unknown code and one matching no debit
+    let s = month_ledger("decision");
+    let dir = data(&s);
+    let debits = presented(&dir);
+    collect(&dir, &s.0.join("collection.xml"));
+    let stranger = Back {
+        end_to_end_id: navigo_bank::debit_end_to_end_id(uuid_of(9)),
+        amount: debits[2].2,
+        code: "AM04",
+    };
+    let collected: Money = debits.iter().map(|d| d.2).sum();
+    let ntf = notification(
+        &creditor_iban(),
+        &[
+            back(&debits[0], "AM04"),
+            back(&debits[1], "ZZ99"),
+            stranger.clone(),
+        ],
+        &[],
+        collected,
+    );
+    let path = s.0.join("camt054.xml");
+    std::fs::write(&path, &ntf).unwrap();
+    let file = path.to_str().unwrap();
+    let before = log_len(&dir);
+    // When it is imported without a decision
+    let out = import(&dir, &path);
+    // Then it is refused, each refused line named, and the way out said
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ZZ99"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&stranger.end_to_end_id),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--accept-remainder"), "{}", out.stderr);
+    assert_eq!(log_len(&dir), before);
+    // When the operator leaves out only one of the two refused lines
+    let out = run(
+        &dir,
+        &[
+            "bank",
+            "import",
+            file,
+            "--skip",
+            &stranger.end_to_end_id,
+            "--operator",
+            "AG-2",
+        ],
+    );
+    // Then the other still refuses the file
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ZZ99"), "{}", out.stderr);
+    assert_eq!(log_len(&dir), before);
+    // When the operator names a line that is not refused
+    let out = run(
+        &dir,
+        &[
+            "bank",
+            "import",
+            file,
+            "--skip",
+            &debits[0].1,
+            "--skip",
+            &debits[1].1,
+            "--skip",
+            &stranger.end_to_end_id,
+            "--operator",
+            "AG-2",
+        ],
+    );
+    // Then the decision is refused: the bank's rejection would be lost
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("is not refused"), "{}", out.stderr);
+    assert_eq!(log_len(&dir), before);
+    // When a decision names no operator
+    let out = run(&dir, &["bank", "import", file, "--accept-remainder"]);
+    // Then it is a usage error
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("--operator"), "{}", out.stderr);
+    assert_eq!(log_len(&dir), before);
+
+    // When the operator accepts the remainder
+    let out = run(
+        &dir,
+        &[
+            "bank",
+            "import",
+            file,
+            "--accept-remainder",
+            "--operator",
+            "AG-2",
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Then the good return is recorded, and only it
+    assert_eq!(rejections(&dir, 0).len(), 1);
+    assert!(rejections(&dir, 1).is_empty());
+    assert!(rejections(&dir, 2).is_empty());
+    // And the file's event records the lines left out, why, and who decided
+    let bank = history(&dir, BANK);
+    let imported: Vec<&Value> = bank
+        .iter()
+        .filter(|e| event_type(e) == "BankFileImported")
+        .collect();
+    assert_eq!(imported.len(), 1);
+    let ev = imported[0];
+    assert_eq!(ev["actor"]["role"], "agent");
+    assert_eq!(ev["actor"]["id"], "AG-2");
+    assert_eq!(ev["data"]["decided_by"], "AG-2");
+    assert_eq!(ev["data"]["returned"], 3);
+    assert_eq!(
+        ev["data"]["rejection_event_ids"].as_array().unwrap().len(),
+        1
+    );
+    let skipped = ev["data"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2);
+    assert_eq!(skipped[0]["end_to_end_id"], debits[1].1.as_str());
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("ZZ99"));
+    assert_eq!(skipped[1]["end_to_end_id"], stranger.end_to_end_id.as_str());
+    assert!(skipped[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("PAY-REJECT"));
+    assert!(skipped[0]["line"].as_u64().unwrap() < skipped[1]["line"].as_u64().unwrap());
+
+    // When the file is delivered again, with or without the decision
+    let before = log_len(&dir);
+    for args in [
+        vec!["bank", "import", file, "--json"],
+        vec![
+            "bank",
+            "import",
+            file,
+            "--accept-remainder",
+            "--operator",
+            "AG-3",
+            "--json",
+        ],
+    ] {
+        let out = run(&dir, &args);
+        // Then nothing is appended, and the answer says so
+        assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
+        let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+        assert_eq!(v["appended"], false);
+        assert_eq!(v["decided_by"], "AG-2");
+        assert_eq!(log_len(&dir), before);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Collections: a date whose debits changed, a legacy mandate, a whole month
+
+#[test]
+fn pay_debit_collect_refuses_a_date_whose_debits_changed_since_its_file() {
+    // Given the date's collection file issued
+    let s = month_ledger("changed");
+    let dir = data(&s);
+    let (bytes, _, _) = collect(&dir, &s.0.join("collection.xml"));
+    // When one of its debits is annulled afterwards
+    let debit_event = history(&dir, &format!("contract:{}", contract_id(0)))
+        .into_iter()
+        .find(|e| event_type(e) == "DebitPresented")
+        .unwrap();
+    let annul = format!(
+        r#"{{"request_at": "2026-10-06T10:00:00Z", "actor": {{"role": "agent", "id": "AG-1"}}, "channel": "agency", "command": {{"type": "AnnulEvent", "stream": "contract:{}", "event_id": "{}", "reason": "test: presented in error"}}}}"#,
+        contract_id(0),
+        debit_event["event_id"].as_str().unwrap()
+    );
+    let path = s.0.join("annul.jsonl");
+    std::fs::write(&path, annul + "\n").unwrap();
+    ok_at(&dir, LATER, &["apply", path.to_str().unwrap()]);
+    assert!(history(&dir, &format!("contract:{}", contract_id(0)))
+        .iter()
+        .any(|e| event_type(e) == "EventAnnulled"));
+    let before = log_len(&dir);
+    // And the same date is exported again
+    let again = s.0.join("again.xml");
+    let out = run_env(
+        &dir,
+        &[
+            "bank",
+            "collect",
+            "--date",
+            DATE,
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        &[("NAVIGO_TEST_NOW", LATER)],
+    );
+    // Then it is refused (a file sent is not sent again under its date),
+    // naming the file issued, and nothing is written or appended
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("have changed since"), "{}", out.stderr);
+    assert!(out.stderr.contains("NVCOLL20261001"), "{}", out.stderr);
+    assert!(!again.exists());
+    assert_eq!(log_len(&dir), before);
+    let issued = history(&dir, BANK);
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        issued[0]["data"]["sha256"],
+        navigo_bank_sha256_hex(&bytes).as_str()
+    );
+}
+
+/// The binary's clock the day after the date's file was issued.
+const LATER: &str = "2026-10-07T08:00:00Z";
+
+fn navigo_bank_sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// An older ledger's records: a person registered before personal data was
+/// sealed, and their contract subscribed online whose mandate's account is
+/// in clear (written before sealing), debited on day 1 from 2026-10-01.
+fn legacy_clear_mandate_lines(i: u64) -> String {
+    let (p, c) = (person_id(i), contract_id(i));
+    format!(
+        r#"{{"stream": "person:{p}", "expected_version": 0, "type": "PersonRegistered", "schema_version": 1, "effective_date": "2026-08-09", "recorded_at": "2026-08-09T08:00:00Z", "actor": {{"role": "agent", "id": "AG-OLD"}}, "channel": "agency", "correlation_id": "{p}", "data": {{"client_number": "NV{:08}", "first_name": "Ancien", "last_name": "Payeur", "birth_date": "1970-05-05", "address": {{"street": "2 rue de Lyon", "postal_code": "75012", "municipality": "Paris"}}}}}}
+{{"stream": "contract:{c}", "expected_version": 0, "type": "ContractSubscribed", "schema_version": 2, "effective_date": "2026-10-01", "recorded_at": "2026-08-09T08:05:00Z", "actor": {{"role": "customer", "id": "NV{:08}"}}, "channel": "online", "correlation_id": "{c}", "data": {{"holder": "{p}", "payer": "{p}", "product": {{"kind": "annual", "zones": "1-5"}}, "channel": "online", "payment": {{"method": "direct_debit", "debit_day": 1, "mandate": {{"reference": "UMR-OLD-{i:04}", "payer": "{p}", "signed_on": "2019-03-01", "debtor": {{"clear": {{"iban": "{}", "holder_name": "Ancien Payeur"}}}}}}}}, "third_party_payer": false, "support": "pass", "rulebook": "CGVU-2026", "remaining_days": 31, "first_free_month": "2027-09"}}}}
+"#,
+        100 + i,
+        100 + i,
+        payer_iban(i)
+    )
+}
+
+#[test]
+fn pay_mandate_sequence_collect_takes_a_legacy_clear_mandate_of_an_old_ledger() {
+    // Given an older ledger's contract whose mandate's account is in clear,
+    // beside the generated month
+    let old = 40;
+    let s = ledger_with(
+        "legacy",
+        Some(&legacy_clear_mandate_lines(old)),
+        &month_commands(),
+        NOW,
+    );
+    let dir = data(&s);
+    let legacy_debit = history(&dir, &format!("contract:{}", contract_id(old)))
+        .into_iter()
+        .find(|e| event_type(e) == "DebitPresented" && e["effective_date"] == DATE)
+        .expect("the old contract is debited on the date");
+    // When the date's collection file is built
+    let (bytes, summary, _) = collect(&dir, &s.0.join("collection.xml"));
+    // Then it validates, and carries the old contract's debit once, under
+    // its mandate reference and signature date, from its clear account
+    assert_valid("pain.008.001.08.xsd", &bytes);
+    assert_eq!(summary.transactions, CONTRACTS + 1);
+    let e2e = navigo_bank::debit_end_to_end_id(
+        legacy_debit["event_id"].as_str().unwrap().parse().unwrap(),
+    );
+    let ids = texts_of(&bytes, "EndToEndId");
+    assert_eq!(ids.iter().filter(|id| **id == e2e).count(), 1);
+    assert!(texts_of(&bytes, "MndtId").contains(&format!("UMR-OLD-{old:04}")));
+    assert!(texts_of(&bytes, "DtOfSgntr").contains(&"2019-03-01".to_owned()));
+    assert!(texts_of(&bytes, "IBAN").contains(&payer_iban(old)));
+}
+
+#[test]
+fn pay_debit_day_every_debit_of_a_generated_month_is_in_its_dates_file_exactly_once() {
+    // Given a month whose contracts are debited on days 1, 2, 8 and 12, the
+    // clock run through its end
+    let days = [1, 2, 8, 12];
+    let commands = month_commands_with(|i| days[(i % 4) as usize], "2026-10-31");
+    let s = ledger_with("round-trip", None, &commands, NOVEMBER);
+    let dir = data(&s);
+    let mut by_date: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut all = BTreeSet::new();
+    for i in 0..CONTRACTS {
+        for e in history(&dir, &format!("contract:{}", contract_id(i))) {
+            let date = e["effective_date"].as_str().unwrap().to_owned();
+            if event_type(&e) == "DebitPresented" && date.starts_with("2026-10") {
+                let id = navigo_bank::debit_end_to_end_id(
+                    e["event_id"].as_str().unwrap().parse().unwrap(),
+                );
+                assert!(all.insert(id.clone()));
+                by_date.entry(date).or_default().insert(id);
+            }
+        }
+    }
+    assert_eq!(
+        all.len() as u64,
+        CONTRACTS,
+        "one debit a contract in October"
+    );
+    assert!(by_date.len() >= days.len(), "{by_date:?}");
+    // When each collection date's file is built
+    let mut seen = BTreeSet::new();
+    for (date, expected) in &by_date {
+        let out = s.0.join(format!("collection-{date}.xml"));
+        let (bytes, summary, _) = collect_on(&dir, date, NOVEMBER, &out);
+        // Then it validates, and holds exactly the debits of its date
+        assert_valid("pain.008.001.08.xsd", &bytes);
+        let ids = texts_of(&bytes, "EndToEndId");
+        assert_eq!(ids.len() as u64, summary.transactions, "{date}");
+        let got: BTreeSet<String> = ids.into_iter().collect();
+        assert_eq!(&got, expected, "{date}");
+        for id in got {
+            // And no debit is in two files
+            assert!(seen.insert(id), "{date}");
+        }
+    }
+    // And every debit of the month is in one
+    assert_eq!(seen, all);
 }

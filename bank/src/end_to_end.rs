@@ -6,6 +6,16 @@ use uuid::Uuid;
 /// ledger from anything else a bank may report on the same account.
 const DEBIT_END_TO_END_PREFIX: &str = "NV";
 
+/// What every end-to-end id of a refund's transfer starts with: a transfer is
+/// never taken for a debit, nor a debit for a transfer.
+const REFUND_END_TO_END_PREFIX: &str = "NR";
+
+/// The end-to-end id of the transfer paying the refund due recorded by the
+/// event `refund_event_id`: as [`debit_end_to_end_id`], with its own prefix.
+pub fn refund_end_to_end_id(refund_event_id: Uuid) -> String {
+    format!("{REFUND_END_TO_END_PREFIX}{}", refund_event_id.simple())
+}
+
 /// The end-to-end id of the debit presented by the event `debit_event_id`.
 ///
 /// Decision: the `DebitPresented` event's id is unique in the log, is what a
@@ -51,6 +61,9 @@ mod tests {
                 "{e2e}"
             );
             assert_eq!(debit_event_of(&e2e), Some(id));
+            let refund = refund_end_to_end_id(id);
+            assert!(refund.len() <= 35 && refund != e2e, "{refund}");
+            assert_eq!(debit_event_of(&refund), None, "a transfer is no debit");
         }
         for other in [
             "",

@@ -31,12 +31,12 @@ pub use collection::{
     Amendment, CollectionFile, CollectionInput, Debit, SequenceType, FILE_TRANSACTIONS_MAX,
 };
 pub use creditor::{mask_iban, Creditor};
-pub use end_to_end::{debit_end_to_end_id, debit_event_of};
+pub use end_to_end::{debit_end_to_end_id, debit_event_of, refund_end_to_end_id};
 pub use error::{BuildError, ReadError, ReadErrorKind};
 pub use located::XML_DEPTH_MAX;
 pub use returns::{
     read_notification, read_status_report, ReadContext, ReturnFile, ReturnKind, Returned,
-    RETURN_FILE_BYTES_MAX,
+    UnknownCodes, RETURN_FILE_BYTES_MAX,
 };
 pub use summary::FileSummary;
 pub use transfer::{Refund, RefundFile, RefundInput};

@@ -59,6 +59,19 @@ pub struct Returned {
     pub kind: ReturnKind,
     /// The line of the transaction in the file.
     pub line: u32,
+    /// False when the reason code is not one the ledger knows, which only a
+    /// reader told to list such codes ([`UnknownCodes::List`]) returns.
+    pub code_known: bool,
+}
+
+/// What a reader does with a reason code the ledger does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownCodes {
+    /// The file is refused, naming the code's element and line.
+    Refuse,
+    /// The transaction is returned with [`Returned::code_known`] false, for
+    /// the caller to refuse it or to let an operator decide on it.
+    List,
 }
 
 /// A file read whole.
@@ -85,6 +98,8 @@ pub struct ReadContext<'a> {
     pub sent: &'a [FileSummary],
     /// The reason codes the ledger knows (its published reference data).
     pub known_codes: &'a [ReasonCode],
+    /// What an unknown code does.
+    pub unknown_codes: UnknownCodes,
 }
 
 /// Reads a pain.002 status report: every `RJCT` transaction, as a
@@ -337,7 +352,7 @@ fn rejected(
         "a rejection is matched to its debit by end-to-end id",
     )?;
     debug_assert_eq!(id.text, tx.original_end_to_end_id);
-    let code = reason(
+    let (code, code_known) = reason(
         node.required(&["StsRsnInf", "Rsn"], "the reason of the rejection")?,
         ctx,
     )?;
@@ -362,6 +377,7 @@ fn rejected(
         reason_code: code,
         kind: ReturnKind::Reject,
         line: node.line,
+        code_known,
     })
 }
 
@@ -423,7 +439,8 @@ fn entry_returns(
             &["Refs", "EndToEndId"],
             "a return is matched to its debit by end-to-end id",
         )?;
-        let code = reason(td.required(&["RtrInf", "Rsn"], "the return reason")?, ctx)?;
+        let (code, code_known) =
+            reason(td.required(&["RtrInf", "Rsn"], "the return reason")?, ctx)?;
         let amount = match td.child("Amt") {
             Some(a) => amount(a)?,
             None if details.len() == 1 => entry_amount,
@@ -444,6 +461,7 @@ fn entry_returns(
             reason_code: code,
             kind: kind_of(code),
             line: td.line,
+            code_known,
         });
     }
     check_batch(ntry, parent, entry_amount, sum, details.len())?;
@@ -508,8 +526,9 @@ fn kind(ntry: &Element, code: ReasonCode) -> ReturnKind {
     }
 }
 
-/// A reason (`Rsn`): its ISO code, known to the ledger.
-fn reason(rsn: &Element, ctx: &ReadContext<'_>) -> Result<ReasonCode, ReadError> {
+/// A reason (`Rsn`): its ISO code, and whether the ledger knows it (an
+/// unknown one refuses the file unless the context lists them).
+fn reason(rsn: &Element, ctx: &ReadContext<'_>) -> Result<(ReasonCode, bool), ReadError> {
     let Some(cd) = rsn.child("Cd") else {
         return Err(rsn.refuse(
             ReadErrorKind::ReasonCode,
@@ -519,13 +538,14 @@ fn reason(rsn: &Element, ctx: &ReadContext<'_>) -> Result<ReasonCode, ReadError>
     };
     let code = ReasonCode::from_str(&cd.text)
         .map_err(|e| cd.refuse(ReadErrorKind::Schema, e.to_string()))?;
-    if !ctx.known_codes.contains(&code) {
+    let known = ctx.known_codes.contains(&code);
+    if !known && ctx.unknown_codes == UnknownCodes::Refuse {
         return Err(cd.refuse(
             ReadErrorKind::ReasonCode,
             format!("{code} is not a reason code the ledger knows: publish it in the reason codes first"),
         ));
     }
-    Ok(code)
+    Ok((code, known))
 }
 
 /// An amount element: euros, two decimals at most, strictly positive.

@@ -38,6 +38,7 @@ impl Fixture {
             creditor: &self.creditor,
             sent: &self.sent,
             known_codes: &self.codes,
+            unknown_codes: navigo_bank::UnknownCodes::Refuse,
         }
     }
 
@@ -311,4 +312,28 @@ fn tar_reject_fee_unknown_reason_code_refused_naming_element_and_line() {
         (ReadErrorKind::ReasonCode, line_of(&xml, "<Cd>ZZ99</Cd>")),
         "{e}"
     );
+}
+
+#[test]
+fn tar_reject_fee_unknown_reason_code_listed_per_line_when_the_caller_decides() {
+    // Given a status report whose third rejection carries a code nobody knows
+    let f = fixture();
+    let mut rejects = f.rejects();
+    rejects[2].code = "ZZ99";
+    let xml = status_report(&f.file.summary, &creditor_iban(), &rejects);
+    // When it is read by a caller that lets an operator decide on such lines
+    let ctx = ReadContext {
+        unknown_codes: navigo_bank::UnknownCodes::List,
+        ..f.ctx()
+    };
+    let read = read_status_report(xml.as_bytes(), &ctx).expect("the file is read");
+    // Then every rejection is returned, the unknown one flagged with its line
+    assert_eq!(read.returned.len(), rejects.len());
+    let unknown: Vec<_> = read.returned.iter().filter(|r| !r.code_known).collect();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].end_to_end_id, rejects[2].end_to_end_id);
+    let id_at = xml.find(&rejects[2].end_to_end_id).unwrap();
+    let tx_at = xml[..id_at].rfind("<TxInfAndSts>").unwrap();
+    let tx_line = u32::try_from(xml[..tx_at].matches('\n').count()).unwrap() + 1;
+    assert_eq!(unknown[0].line, tx_line);
 }

@@ -976,6 +976,58 @@ pub struct IssuedDebit {
     pub amount: Money,
 }
 
+/// A refund file (pain.001 credit transfers) was built for an execution
+/// date and handed to the operator to send: the evidence of what the bank was
+/// asked to pay. Its effective date is the execution date. Each refund it
+/// carries is recorded paid (`RefundPaid`, by bank transfer) on its own
+/// stream, with the file's message id in its idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundFileIssued {
+    /// The requested execution date (`ReqdExctnDt`).
+    pub execution_date: NaiveDate,
+    /// `GrpHdr/MsgId`.
+    pub message_id: String,
+    /// `GrpHdr/NbOfTxs`: how many refunds the file carries.
+    pub count: u64,
+    /// `GrpHdr/CtrlSum`: their sum.
+    pub control_sum: Money,
+    /// The SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The SEPA creditor identifier of the account paying the refunds.
+    pub creditor_id: String,
+    /// That account, masked.
+    pub creditor_iban_masked: String,
+    /// The refunds the file carries, by ascending `RefundDue` event id.
+    pub refunds: Vec<IssuedRefund>,
+}
+
+/// One refund of a refund file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuedRefund {
+    /// The `RefundDue` event id; the transfer's end-to-end id is derived
+    /// from it.
+    pub refund_event_id: Uuid,
+    /// The kind of stream holding the refund.
+    pub stream_kind: RefundStreamKind,
+    /// The id of that stream: the contract, or the holder for a punctuality
+    /// refund.
+    pub stream_id: Uuid,
+    /// The amount transferred.
+    pub amount: Money,
+}
+
+/// Where a refund due is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStreamKind {
+    /// A contract's stream (`PAY-REFUND-30D`, `PAY-CASH-REFUND`, a credit).
+    Contract,
+    /// The holder's person stream (a punctuality refund, `REF-AMOUNT`).
+    Person,
+}
+
 /// The kind of file the bank sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -988,6 +1040,10 @@ pub enum BankFileKind {
 
 /// A file the bank sent was read and its returned debits recorded: the
 /// evidence that the file was imported, and once.
+///
+/// Version 2 records an operator's decision on a file refused line by line:
+/// `skipped` and `decided_by` were added; version 1 (no decision possible) is
+/// read with none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BankFileImported {
@@ -1003,6 +1059,27 @@ pub struct BankFileImported {
     pub returned: u64,
     /// The event ids of the `DebitRejected` the import recorded, in file order.
     pub rejection_event_ids: Vec<Uuid>,
+    /// The transactions left out by the operator's decision, each with why
+    /// it could not be recorded; empty when the whole file was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedLine>,
+    /// The operator who decided to import the file without its `skipped`
+    /// transactions; absent when nothing was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+/// A transaction of a bank file an operator decided to leave out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedLine {
+    /// Its end-to-end id, as the bank sent it.
+    pub end_to_end_id: String,
+    /// Its line in the file.
+    pub line: u32,
+    /// Why it could not be recorded (no debit matches, another amount, an
+    /// unknown reason code...), with the rule id.
+    pub reason: String,
 }
 
 crate::types::wire_display!(
@@ -1020,6 +1097,7 @@ crate::types::wire_display!(
     FraudKind,
     TerminationReason,
     BankFileKind,
+    RefundStreamKind,
 );
 
 // ---------------------------------------------------------------------------
@@ -1187,7 +1265,9 @@ events! {
     /// See [`CollectionFileIssued`].
     CollectionFileIssued = 1,
     /// See [`BankFileImported`].
-    BankFileImported = 1,
+    BankFileImported = 2,
+    /// See [`RefundFileIssued`].
+    RefundFileIssued = 1,
 }
 
 impl Event {

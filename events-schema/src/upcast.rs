@@ -44,6 +44,8 @@
 //!   mandate without a signature date and with its account reference
 //!   (`DebtorView::Legacy`), and the bank files cannot be built from it until a
 //!   new mandate is recorded (`ChangeMandate`), since no IBAN is known.
+//! - `BankFileImported` v1 → v2 added the operator's decision (`skipped`,
+//!   `decided_by`). A v1 import had no decision: it skipped nothing.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -135,6 +137,28 @@ pub struct LossDeclaredV1 {
     pub fee: Money,
     /// Rank of the replacement in the free-replacement period.
     pub rank_in_period: u32,
+}
+
+// `BankFileImported` version 1 (no operator's decision), kept to decode old
+// records and to publish its schema, whose description is version 1's own:
+/// A file the bank sent was read and its returned debits recorded: the
+/// evidence that the file was imported, and once.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "BankFileImported")]
+pub struct BankFileImportedV1 {
+    /// Status report or notification.
+    pub kind: crate::event::BankFileKind,
+    /// `GrpHdr/MsgId` of the bank's file.
+    pub message_id: String,
+    /// The SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The SEPA creditor identifier the file was read for.
+    pub creditor_id: String,
+    /// How many transactions came back.
+    pub returned: u64,
+    /// The event ids of the `DebitRejected` the import recorded, in file order.
+    pub rejection_event_ids: Vec<uuid::Uuid>,
 }
 
 /// `DebitPresented` version 1 (no `due`).
@@ -320,6 +344,11 @@ pub const SUSPENSION_OVER_12_MONTHS_V1: &str = "suspension_over12_months";
 pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     let mut out = vec![
         ("LossDeclared", 1, schemars::schema_for!(LossDeclaredV1)),
+        (
+            "BankFileImported",
+            1,
+            schemars::schema_for!(BankFileImportedV1),
+        ),
         ("DebitPresented", 1, schemars::schema_for!(DebitPresentedV1)),
         (
             "CashPaymentReceived",
@@ -445,6 +474,20 @@ fn upcast_one(
                     municipality: v1.municipality,
                     proof_ref: v1.proof_ref,
                 }),
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("BankFileImported", 1) => {
+            let v1: BankFileImportedV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = crate::event::BankFileImported {
+                kind: v1.kind,
+                message_id: v1.message_id,
+                sha256: v1.sha256,
+                creditor_id: v1.creditor_id,
+                returned: v1.returned,
+                rejection_event_ids: v1.rejection_event_ids,
+                skipped: Vec::new(),
+                decided_by: None,
             };
             serde_json::to_value(v2).map_err(payload_err)
         }

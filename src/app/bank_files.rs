@@ -24,11 +24,11 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_bank::{
     debit_end_to_end_id, debit_event_of, Amendment, CollectionFile, CollectionInput, Creditor,
-    Debit, FileSummary, ReadContext, ReturnFile, SequenceType,
+    Debit, FileSummary, ReadContext, ReturnFile, SequenceType, UnknownCodes,
 };
 use navigo_events_schema::command::RecordDebitRejected;
 use navigo_events_schema::event::{
-    BankFileImported, BankFileKind, CollectionFileIssued, IssuedDebit,
+    BankFileImported, BankFileKind, CollectionFileIssued, IssuedDebit, SkippedLine,
 };
 use navigo_events_schema::mandate::MandateDebtor;
 use navigo_events_schema::types::{Actor, ActorRole, Money, ReasonCode};
@@ -171,7 +171,7 @@ pub fn collection_message_id(date: NaiveDate) -> String {
 }
 
 /// Every event of the bank stream.
-async fn bank_events(ledger: &Ledger<AnyStore>) -> Result<Vec<Envelope>, LedgerError> {
+pub(super) async fn bank_events(ledger: &Ledger<AnyStore>) -> Result<Vec<Envelope>, LedgerError> {
     let stream = StreamId::bank();
     let version = ledger.store().stream_version(stream).await?;
     if version == 0 {
@@ -298,7 +298,7 @@ async fn record_issued(
 
 /// An event of the bank stream, its id derived from its idempotency key so
 /// that a retry is the same event.
-fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent {
+pub(super) fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent {
     let digest = Sha256::digest(key.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -320,7 +320,7 @@ fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent
 /// Appends a bank-stream event under its key, then folds it into the
 /// ledger's world (its stream version), as the ledger folds what another
 /// writer appended, so that the world and its snapshot stay at the head.
-async fn append_bank(
+pub(super) async fn append_bank(
     ledger: &mut Ledger<AnyStore>,
     key: String,
     event: NewEvent,
@@ -426,7 +426,43 @@ struct Matched {
     code: ReasonCode,
 }
 
-/// Imports a status report or a notification: all of it or nothing.
+/// A returned transaction that cannot be recorded as it is.
+struct Problem {
+    end_to_end_id: String,
+    line: u32,
+    why: String,
+}
+
+impl Problem {
+    fn text(&self) -> String {
+        format!(
+            "line {}, <EndToEndId> {}: {}",
+            self.line, self.end_to_end_id, self.why
+        )
+    }
+}
+
+/// An operator's decision on a file refused line by line: import it without
+/// the transactions that cannot be recorded.
+#[derive(Debug, Clone)]
+pub struct OperatorDecision {
+    /// Who decided (an agent), recorded as the file's event's actor.
+    pub operator: String,
+    /// Which refused transactions to leave out.
+    pub skip: Skip,
+}
+
+/// Which refused transactions an operator leaves out.
+#[derive(Debug, Clone)]
+pub enum Skip {
+    /// Those of these end-to-end ids; each must name a refused transaction.
+    Lines(BTreeSet<String>),
+    /// Every refused transaction.
+    EveryRefused,
+}
+
+/// Imports a status report or a notification: all of it or nothing, unless
+/// an operator decides to leave out the transactions refused line by line.
 ///
 /// Decision (all or nothing): the store appends one stream's events
 /// atomically (and sled several, PostgreSQL not yet), while each rejection
@@ -440,6 +476,17 @@ struct Matched {
 /// checks of the debits its own keys rejected, replays those keys (which
 /// append nothing) and completes, so that every rejection is recorded once.
 ///
+/// Decision (the operator's decision): a transaction refused line by line
+/// (no debit matches it, another amount, an unknown reason code, twice in
+/// the file, a debit rejected already) may be left out by an operator, who
+/// names it by its end-to-end id or leaves out every refused one; a
+/// transaction that is not refused cannot be left out (it would lose a
+/// rejection the bank made). The file's event records each line left out
+/// with why, and the operator as its actor; what a whole file is refused for
+/// (malformed, another creditor, a file never sent, a control sum) is not the
+/// operator's to decide. The file is still imported once: a file imported
+/// before, with or without a decision, appends nothing.
+///
 /// # Errors
 /// [`ImportRefused`] (bad input: every problem named), a refusal by the rules
 /// (named), the store.
@@ -449,6 +496,7 @@ pub async fn import(
     name: &str,
     bytes: &[u8],
     now: DateTime<Utc>,
+    decision: Option<&OperatorDecision>,
 ) -> anyhow::Result<Imported> {
     let refuse = |problems: Vec<String>| ImportRefused {
         file: name.to_owned(),
@@ -476,6 +524,7 @@ pub async fn import(
         creditor,
         sent: &sent,
         known_codes: &known,
+        unknown_codes: UnknownCodes::List,
     };
     let read = match kind {
         BankFileKind::StatusReport => navigo_bank::read_status_report(bytes, &ctx),
@@ -483,11 +532,114 @@ pub async fn import(
     }
     .map_err(|e| refuse(vec![e.to_string()]))?;
     let file_key = format!("{IMPORT_KEY_PREFIX}{sha}");
-    let matched = match_all(ledger, &read, &debits, &file_key)
-        .await?
-        .map_err(refuse)?;
+    let (matched, problems) = match_all(ledger, &read, &debits, &file_key).await?;
+    let skipped = decide(&read, problems, decision).map_err(refuse)?;
+    let rejection_event_ids = reject_all(ledger, name, &matched, &file_key, now).await?;
+    let event = BankFileImported {
+        kind,
+        message_id: read.message_id.clone(),
+        sha256: sha.clone(),
+        creditor_id: creditor.id().to_owned(),
+        returned: read.returned.len() as u64,
+        rejection_event_ids,
+        decided_by: decision
+            .filter(|_| !skipped.is_empty())
+            .map(|d| d.operator.clone()),
+        skipped,
+    };
+    fault_point("bank-import-before-file-event")?;
+    let date = navigo_rules::calendar::paris_date(now);
+    let mut new = bank_event(
+        &file_key,
+        date,
+        "bank-import",
+        Event::BankFileImported(event.clone()),
+    );
+    if let Some(operator) = &event.decided_by {
+        new.actor = Actor {
+            role: ActorRole::Agent,
+            id: operator.clone(),
+        };
+    }
+    append_bank(ledger, file_key, new).await?;
+    Ok(Imported {
+        event,
+        appended: true,
+    })
+}
+
+/// The lines the operator's decision leaves out, or every problem it does
+/// not settle (and every name it gives that is no refused transaction).
+fn decide(
+    read: &ReturnFile,
+    problems: Vec<Problem>,
+    decision: Option<&OperatorDecision>,
+) -> Result<Vec<SkippedLine>, Vec<String>> {
+    let mut refused = Vec::new();
+    if let Some(OperatorDecision {
+        skip: Skip::Lines(ids),
+        ..
+    }) = decision
+    {
+        for id in ids {
+            if problems.iter().any(|p| &p.end_to_end_id == id) {
+                continue;
+            }
+            refused.push(
+                match read.returned.iter().find(|r| &r.end_to_end_id == id) {
+                    Some(r) => format!(
+                    "--skip {id}: line {} is not refused; only a refused transaction may be left \
+                     out (the bank's rejection would be lost)",
+                    r.line
+                ),
+                    None => {
+                        format!("--skip {id}: no transaction of the file has this end-to-end id")
+                    }
+                },
+            );
+        }
+    }
+    let leaves_out = |p: &Problem| match decision.map(|d| &d.skip) {
+        Some(Skip::EveryRefused) => true,
+        Some(Skip::Lines(ids)) => ids.contains(&p.end_to_end_id),
+        None => false,
+    };
+    let mut skipped = Vec::new();
+    for p in problems {
+        if leaves_out(&p) {
+            skipped.push(SkippedLine {
+                end_to_end_id: p.end_to_end_id,
+                line: p.line,
+                reason: p.why,
+            });
+        } else {
+            refused.push(p.text());
+        }
+    }
+    if refused.is_empty() {
+        return Ok(skipped);
+    }
+    if decision.is_none() {
+        refused.push(
+            "an operator may import the rest: --skip END-TO-END-ID (each refused line) or \
+             --accept-remainder, with --operator ID"
+                .into(),
+        );
+    }
+    Err(refused)
+}
+
+/// Records each matched rejection through the rules, under its key; the
+/// event ids of the `DebitRejected`, in file order.
+async fn reject_all(
+    ledger: &mut Ledger<AnyStore>,
+    name: &str,
+    matched: &[Matched],
+    file_key: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Uuid>> {
     let mut rejection_event_ids = Vec::with_capacity(matched.len());
-    for m in &matched {
+    for m in matched {
         let cmd = CommandEnvelope {
             request_at: now,
             actor: Actor {
@@ -495,7 +647,7 @@ pub async fn import(
                 id: "bank-import".into(),
             },
             channel: None,
-            idempotency_key: Some(rejection_key(&file_key, &m.end_to_end_id)),
+            idempotency_key: Some(rejection_key(file_key, &m.end_to_end_id)),
             expected_version: None,
             command: Command::RecordDebitRejected(RecordDebitRejected {
                 contract_id: m.contract_id,
@@ -518,27 +670,7 @@ pub async fn import(
             rejection_event_ids.push(first.event_id);
         }
     }
-    let event = BankFileImported {
-        kind,
-        message_id: read.message_id.clone(),
-        sha256: sha.clone(),
-        creditor_id: creditor.id().to_owned(),
-        returned: read.returned.len() as u64,
-        rejection_event_ids,
-    };
-    fault_point("bank-import-before-file-event")?;
-    let date = navigo_rules::calendar::paris_date(now);
-    let new = bank_event(
-        &file_key,
-        date,
-        "bank-import",
-        Event::BankFileImported(event.clone()),
-    );
-    append_bank(ledger, file_key, new).await?;
-    Ok(Imported {
-        event,
-        appended: true,
-    })
+    Ok(rejection_event_ids)
 }
 
 /// The idempotency key of one rejection of a file.
@@ -573,41 +705,55 @@ fn fault_point(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each returned transaction matched to its debit, or every problem by line.
+/// Each returned transaction matched to its debit, and every one that
+/// cannot be recorded, with its line.
 async fn match_all(
     ledger: &mut Ledger<AnyStore>,
     read: &ReturnFile,
     debits: &BTreeMap<Uuid, SentDebit>,
     file_key: &str,
-) -> Result<Result<Vec<Matched>, Vec<String>>, LedgerError> {
+) -> Result<(Vec<Matched>, Vec<Problem>), LedgerError> {
     let mut problems = Vec::new();
     let mut wanted = Vec::new();
     let mut seen = BTreeSet::new();
     for r in &read.returned {
-        let at = format!("line {}, <EndToEndId> {}", r.line, r.end_to_end_id);
+        let problem = |why: String| Problem {
+            end_to_end_id: r.end_to_end_id.clone(),
+            line: r.line,
+            why,
+        };
         if !seen.insert(r.end_to_end_id.clone()) {
-            problems.push(format!("{at}: the transaction appears twice in the file"));
+            problems.push(problem("the transaction appears twice in the file".into()));
             continue;
         }
         let Some((id, sent)) =
             debit_event_of(&r.end_to_end_id).and_then(|id| debits.get(&id).map(|s| (id, s)))
         else {
-            problems.push(format!(
-                "{at}: matches no debit of a collection file this ledger issued (PAY-REJECT)"
+            problems.push(problem(
+                "matches no debit of a collection file this ledger issued (PAY-REJECT)".into(),
             ));
             continue;
         };
         if r.amount != sent.amount {
-            problems.push(format!(
-                "{at}: amount {} EUR differs from the debit's {} EUR (PAY-REJECT)",
+            problems.push(problem(format!(
+                "amount {} EUR differs from the debit's {} EUR (PAY-REJECT)",
                 r.amount, sent.amount
-            ));
+            )));
             continue;
         }
-        wanted.push((r.end_to_end_id.clone(), id, sent.contract_id, r.reason_code));
+        if !r.code_known {
+            problems.push(problem(format!(
+                "reason code {} is not one the ledger knows (TAR-REJECT-FEE cannot tell the \
+                 payer's from a technical one): publish it in the reason codes first",
+                r.reason_code
+            )));
+            continue;
+        }
+        wanted.push((r, id, sent.contract_id));
     }
     let mut matched = Vec::new();
-    for (e2e, id, contract_id, code) in wanted {
+    for (r, id, contract_id) in wanted {
+        let e2e = r.end_to_end_id.clone();
         let key = rejection_key(file_key, &e2e);
         let resumed = ledger.idempotency_key_used(&key).await?;
         let debit = ledger
@@ -620,27 +766,29 @@ async fn match_all(
                 })
             })
             .await?;
+        let problem = |why: String| Problem {
+            end_to_end_id: e2e.clone(),
+            line: r.line,
+            why,
+        };
         match debit {
-            None => problems.push(format!(
-                "<EndToEndId> {e2e}: the debit is no longer on contract {contract_id} (annulled?)"
-            )),
-            Some((_, true)) if !resumed => problems.push(format!(
-                "<EndToEndId> {e2e}: the debit of contract {contract_id} is rejected already \
-                 (PAY-REJECT): a debit comes back once"
-            )),
+            None => problems.push(problem(format!(
+                "the debit is no longer on contract {contract_id} (annulled?)"
+            ))),
+            Some((_, true)) if !resumed => problems.push(problem(format!(
+                "the debit of contract {contract_id} is rejected already (PAY-REJECT): a debit \
+                 comes back once"
+            ))),
             Some((month, _)) => matched.push(Matched {
                 end_to_end_id: e2e,
                 contract_id,
                 month,
-                code,
+                code: r.reason_code,
             }),
         }
     }
-    Ok(if problems.is_empty() {
-        Ok(matched)
-    } else {
-        Err(problems)
-    })
+    problems.sort_by_key(|p| p.line);
+    Ok((matched, problems))
 }
 
 /// The kind's name as printed.

@@ -11,6 +11,7 @@ use super::exit::{CmdResult, EXIT_BAD_INPUT};
 use super::output::print_json_line;
 use crate::app::bank::{self, CreditorConfig};
 use crate::app::bank_files::{self, ImportRefused};
+use crate::app::bank_refunds;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
@@ -37,6 +38,16 @@ pub enum Args {
     /// cannot be collected (no mandate, a legacy mandate without IBAN, an
     /// erased payer) is named with its contract; nothing is written.
     Collect(CollectArgs),
+    /// Build the pain.001 refund file of an execution date and record it.
+    ///
+    /// Every refund due by bank transfer (PAY-REFUND-METHOD) on or before
+    /// --date and not yet paid, each to its beneficiary's mandate account,
+    /// written atomically to --out; RefundFileIssued appended to the bank
+    /// stream and each refund recorded paid (RefundPaid). The same date again
+    /// writes the same bytes and appends nothing. A refund that cannot be paid
+    /// by transfer (no account, a legacy mandate without IBAN, an erased
+    /// beneficiary) is named with its stream; nothing is written.
+    Refunds(RefundsArgs),
     /// Import a pain.002 status report or a camt.054 notification.
     ///
     /// Every returned transaction is matched to its debit by end-to-end id
@@ -44,8 +55,11 @@ pub enum Args {
     /// TAR-REJECT-FEE, PAY-UNPAID-TERMINATION apply), then BankFileImported.
     /// All or nothing per file: a transaction matching no debit, an amount
     /// that differs, an unknown code, another creditor, a malformed file are
-    /// each named by line or element and nothing is appended. A file imported
-    /// before appends nothing.
+    /// each named by line or element and nothing is appended, unless an
+    /// operator decides to leave the refused transactions out (--skip or
+    /// --accept-remainder, with --operator), which the file's event records
+    /// with why. A file imported before appends nothing, with or without a
+    /// decision.
     Import(ImportArgs),
 }
 
@@ -63,11 +77,38 @@ pub struct CollectArgs {
     json: bool,
 }
 
+/// Arguments of `bank refunds`.
+#[derive(Debug, clap::Args)]
+pub struct RefundsArgs {
+    /// The requested execution date (YYYY-MM-DD).
+    #[arg(long)]
+    date: NaiveDate,
+    /// Where the file is written (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// One JSON object instead of the text line.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Arguments of `bank import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The file the bank sent.
     file: PathBuf,
+    /// The operator's decision: import the file without the refused
+    /// transaction of this end-to-end id (repeat for each). Only a refused
+    /// transaction may be left out; each is recorded with why.
+    #[arg(long, value_name = "END_TO_END_ID", requires = "operator")]
+    skip: Vec<String>,
+    /// The operator's decision: import the file without every refused
+    /// transaction, each recorded with why.
+    #[arg(long, requires = "operator", conflicts_with = "skip")]
+    accept_remainder: bool,
+    /// The agent who decides to leave transactions out (recorded as the
+    /// file's event's actor); required with --skip or --accept-remainder.
+    #[arg(long)]
+    operator: Option<String>,
     /// One JSON object instead of the text line.
     #[arg(long)]
     json: bool,
@@ -101,6 +142,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     match args {
         Args::Creditor(a) => creditor(data.data(), a),
         Args::Collect(a) => collect(data, a).await,
+        Args::Refunds(a) => refunds(data, a).await,
         Args::Import(a) => import(data, a).await,
     }
 }
@@ -180,13 +222,62 @@ async fn collect(data: &Place, a: CollectArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `bank refunds`: the file written once its event and its payments are
+/// recorded, as `bank collect`.
+async fn refunds(data: &Place, a: RefundsArgs) -> CmdResult {
+    let creditor = bank::creditor(data.data())?;
+    let mut ledger = open_clocked_ledger(data, 0, std::sync::Arc::new(SystemClock)).await?;
+    let result = bank_refunds::refunds(&mut ledger, &creditor, a.date, SystemClock.now()).await;
+    ledger.close().await?.close().await?;
+    let r = result?;
+    bank_files::write_atomically(&a.out, &r.file.bytes)?;
+    let s = &r.file.summary;
+    if a.json {
+        print_json_line(&serde_json::json!({
+            "execution_date": a.date,
+            "message_id": s.message_id,
+            "count": s.transactions,
+            "control_sum": s.control_sum,
+            "sha256": s.sha256,
+            "creditor_id": r.issued.creditor_id,
+            "out": a.out,
+            "appended": r.appended,
+            "paid_now": r.paid_now,
+        }))?;
+    } else {
+        let recorded = match (r.appended, r.paid_now) {
+            (true, _) => "recorded (RefundFileIssued, each refund RefundPaid)".to_owned(),
+            (false, 0) => "issued before with the same bytes; nothing appended".to_owned(),
+            (false, n) => format!("issued before with the same bytes; {n} payments left unrecorded by an interrupted run recorded now"),
+        };
+        outln!(
+            "{}: {} refunds, {} EUR, sha256 {}, written to {}; {recorded}",
+            s.message_id,
+            s.transactions,
+            s.control_sum,
+            s.sha256,
+            a.out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `bank import`: a refused file is exit 2 with each problem on stderr.
 async fn import(data: &Place, a: ImportArgs) -> CmdResult {
     let creditor = bank::creditor(data.data())?;
     let bytes = read_bank_file(&a.file)?;
     let mut ledger = open_clocked_ledger(data, 0, std::sync::Arc::new(SystemClock)).await?;
     let name = a.file.display().to_string();
-    let result = bank_files::import(&mut ledger, &creditor, &name, &bytes, SystemClock.now()).await;
+    let decision = decision(&a)?;
+    let result = bank_files::import(
+        &mut ledger,
+        &creditor,
+        &name,
+        &bytes,
+        SystemClock.now(),
+        decision.as_ref(),
+    )
+    .await;
     ledger.close().await?.close().await?;
     let imported = match result {
         Ok(i) => i,
@@ -204,14 +295,22 @@ async fn import(data: &Place, a: ImportArgs) -> CmdResult {
             "sha256": ev.sha256,
             "returned": ev.returned,
             "rejection_event_ids": ev.rejection_event_ids,
+            "skipped": ev.skipped.iter().map(|s| serde_json::json!({
+                "end_to_end_id": s.end_to_end_id, "line": s.line, "reason": s.reason,
+            })).collect::<Vec<_>>(),
+            "decided_by": ev.decided_by,
             "appended": imported.appended,
         }))?;
     } else if imported.appended {
+        let decided = match &ev.decided_by {
+            Some(op) => format!("; {} left out by {op}", ev.skipped.len()),
+            None => String::new(),
+        };
         outln!(
-            "{} {}: {} debits rejected (DebitRejected), recorded (BankFileImported)",
+            "{} {}: {} debits rejected (DebitRejected), recorded (BankFileImported){decided}",
             bank_files::kind_name(ev.kind),
             ev.message_id,
-            ev.returned
+            ev.rejection_event_ids.len()
         );
     } else {
         outln!(
@@ -222,6 +321,27 @@ async fn import(data: &Place, a: ImportArgs) -> CmdResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The operator's decision the flags give, if any.
+fn decision(a: &ImportArgs) -> anyhow::Result<Option<bank_files::OperatorDecision>> {
+    let skip = if a.accept_remainder {
+        bank_files::Skip::EveryRefused
+    } else if a.skip.is_empty() {
+        return Ok(None);
+    } else {
+        bank_files::Skip::Lines(a.skip.iter().cloned().collect())
+    };
+    let operator = a
+        .operator
+        .clone()
+        .filter(|o| !o.trim().is_empty())
+        .ok_or_else(|| {
+            BadInput(
+                "--operator: the agent who decides to leave transactions out is required".into(),
+            )
+        })?;
+    Ok(Some(bank_files::OperatorDecision { operator, skip }))
 }
 
 /// The file's bytes, refused before reading when larger than a bank file may be.

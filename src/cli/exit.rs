@@ -136,9 +136,9 @@ const MEANINGS: &[Meaning] = &[
     ),
     meaning(
         "bank",
-        "done: the creditor is configured or shown; the collection file was written (and recorded, or issued before with the same bytes); the bank's file was imported (or had been already)",
-        "a debit cannot be collected (its contract and what would make it collectable named), the date's debits changed since its file, no debit on the date, a rejection refused by the rules, or the store failed; nothing was appended",
-        "a creditor field refused, no creditor configured, a malformed date; a bank file refused (each line or element named: malformed XML, another message, another creditor, a file not sent, a transaction matching no debit, an amount that differs, an unknown code); nothing was appended",
+        "done: the creditor is configured or shown; the collection file was written (and recorded, or issued before with the same bytes); the refund file was written (and recorded with each refund paid, or issued before with the same bytes); the bank's file was imported (or had been already), without the refused transactions an operator left out when one decided",
+        "a debit cannot be collected (its contract and what would make it collectable named), the date's debits changed since its file, no debit on the date, a refund cannot be paid by transfer (its stream and refund named), no refund due by transfer on the date, the accounts of the date's refund file changed since, a refund carried by an earlier refund file whose run was interrupted, a rejection or payment refused by the rules, or the store failed; nothing was appended, but for the rejections or payments recorded before a refusal or failure mid-run (a run again completes them)",
+        "a creditor field refused, no creditor configured, a malformed date; a bank file refused (each line or element named: malformed XML, another message, another creditor, a file not sent, a transaction matching no debit, an amount that differs, an unknown code; an operator may leave the refused transactions out), --skip naming no refused transaction, --skip or --accept-remainder without --operator; nothing was appended",
     ),
     meaning(
         "checkpoint",
