@@ -445,7 +445,7 @@ mod tests {
         let result = runner.run(&(cuts, 0u64..3), |(cuts, back)| {
             let mut cuts: Vec<u64> = cuts.into_iter().collect();
             cuts.push(head);
-            let mut ledger = ledger.lock().expect("ledger");
+            let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
             let g = rt.block_on(fold_in_steps(
                 &mut ledger,
                 &log,
