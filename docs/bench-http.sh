@@ -45,9 +45,9 @@ if [ -z "${NAVIGO_HTTP_BIN:-}" ]; then
     cargo build --release --bin navigo-ledger -p navigo-ledger >&2
     NAVIGO_HTTP_BIN="$TARGET/release/navigo-ledger"
 fi
-# The load generator, built once (release: its clients cost little beside
-# the service).
-cargo test --release --test http_bench --no-run >&2
+# The load generator, built once (a test build: its clients are plain
+# threads writing requests and reading answers, little beside the service).
+cargo test --test http_bench --no-run >&2
 
 find_pgbin() {
     for d in "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/x)")" \
@@ -92,7 +92,7 @@ load() { uptime | sed 's/.*load average: //'; }
 http_round() { # binary label
     before=$(load)
     out=$(NAVIGO_HTTP_BIN="$1" NAVIGO_HTTP_BENCH="$REQUESTS" NAVIGO_HTTP_CLIENTS="$CLIENTS" \
-        cargo test --release --test http_bench -- --nocapture 2>/dev/null)
+        cargo test --test http_bench -- --nocapture 2>/dev/null)
     after=$(load)
     printf '%s\n' "$out" | grep -E '^  (projection read|command submit|projection lag)' >&2
     cmd=$(printf '%s\n' "$out" | sed -n 's/^  command submit *: \([0-9]*\) req\/s, p50 \([^,]*\), p99 \(.*\)$/\1 \2 \3/p')
