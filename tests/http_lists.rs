@@ -172,6 +172,120 @@ fn serve_projections_roll_today_forward_when_the_service_runs_on_a_later_day() {
     assert_eq!(materialized, computed);
 }
 
+/// The position of the last event a command's acknowledgement names.
+fn acknowledged(st: u16, v: &Value) -> u64 {
+    assert_eq!(st, 201, "{v}");
+    v["events"]
+        .as_array()
+        .and_then(|e| e.last())
+        .and_then(|e| e["position"].as_u64())
+        .unwrap_or_else(|| panic!("no position in {v}"))
+}
+
+/// A view read from its materialized row: (status, the position its rows
+/// cover when answered, body).
+fn materialized_now(s: &Server, path: &str) -> (u16, Option<u64>, Value) {
+    let (st, h, v) = get_with_head(s, &format!("{path}?source=materialized"), &s.agent);
+    let covered = header(&h, "navigo-projection-position").and_then(|p| p.parse().ok());
+    (st, covered, v)
+}
+
+#[test]
+fn serve_materialized_view_read_right_after_an_acknowledgement_is_the_computed_one_once_its_position_covers_it(
+) {
+    // Given a served ledger whose projections are built, a contract's state
+    // computed before a suspension and after it
+    let s = start("materialized-after-ack");
+    let head = s.head();
+    let (st, v) = s.get(
+        &format!("/v1/contracts/{CONTRACT_A}/state?source=materialized&min_position={head}"),
+        Some(&s.agent),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (contract, before, ack) = [CONTRACT_A, CONTRACT_B, CONTRACT_C]
+        .into_iter()
+        .find_map(|c| {
+            let path = format!("/v1/contracts/{c}/state");
+            let (_, before) = s.get(&path, Some(&s.agent));
+            let (st, v) = s.post("/v1/commands", Some(&s.agent), &agent_command(c));
+            (st == 201).then(|| (c, before, acknowledged(st, &v)))
+        })
+        .expect("a contract of the scenario accepts a suspension: the test proves nothing");
+    let path = format!("/v1/contracts/{contract}/state");
+    // When its materialized row is read right after the acknowledgement
+    let (st, covered, now) = materialized_now(&s, &path);
+    let (_, after) = s.get(&path, Some(&s.agent));
+    assert_ne!(
+        before, after,
+        "the suspension changed nothing: the test proves nothing"
+    );
+    // Then it is the state after the suspension when its position header
+    // covers it, else the state before or after it (the header is read first,
+    // a lower bound of what the rows cover): lag, never a wrong answer
+    assert_eq!(st, 200, "{now}");
+    let covered = covered.expect("the position header");
+    if covered >= ack {
+        assert_eq!(now, after, "rows at {covered}, suspension at {ack}");
+    } else {
+        assert!(now == before || now == after, "rows at {covered}: {now}");
+    }
+    let (_, h, waited) = get_with_head(
+        &s,
+        &format!("{path}?source=materialized&min_position={ack}"),
+        &s.agent,
+    );
+    assert_eq!(waited, after);
+    let covered: u64 = header(&h, "navigo-projection-position")
+        .and_then(|p| p.parse().ok())
+        .expect("position");
+    assert!(covered >= ack);
+    // And when clients register persons concurrently, each reading the new
+    // person's views from their rows right after its acknowledgement, every
+    // answer is "not yet" (the rows do not cover the registration) or the
+    // computed view, and each is the computed view once covered
+    let lagging: usize = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|c| {
+                let s = &s;
+                scope.spawn(move || {
+                    let mut lagging = 0;
+                    for i in 0..8 {
+                        let person = format!("0196c000-0000-7000-8000-{c:06x}{i:06x}");
+                        let client = format!("NV8{c:03}{i:04}");
+                        let (st, v) =
+                            s.post("/v1/commands", Some(&s.agent), &register(&person, &client));
+                        let ack = acknowledged(st, &v);
+                        for view in ["bans", "refunds"] {
+                            let path = format!("/v1/persons/{person}/{view}");
+                            let (st, covered, now) = materialized_now(s, &path);
+                            let (computed_status, computed) = s.get(&path, Some(&s.agent));
+                            assert_eq!(computed_status, 200, "{path}: {computed}");
+                            match st {
+                                404 => lagging += 1,
+                                200 => {
+                                    assert!(covered.is_some(), "{path}");
+                                    assert_eq!(now, computed, "{path}");
+                                }
+                                other => panic!("{path}: {other} {now}"),
+                            }
+                            let (st, waited) = s.get(
+                                &format!("{path}?source=materialized&min_position={ack}"),
+                                Some(&s.agent),
+                            );
+                            assert_eq!((st, &waited), (200, &computed), "{path}");
+                        }
+                    }
+                    lagging
+                })
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().expect("client")).sum()
+    });
+    // (How many reads came before their rows depends on the machine; the
+    // promise holds either way.)
+    println!("{lagging} of 64 reads came before their rows");
+}
+
 /// Every page of a list, walked with its cursors: the ids, in order.
 fn walk(s: &Server, list_and_filter: &str, limit: usize) -> Vec<String> {
     let mut ids = Vec::new();
