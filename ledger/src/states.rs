@@ -56,6 +56,7 @@ use navigo_store::{next_envelope, DerivedBatch, EventStore, StoreError};
 use uuid::Uuid;
 
 mod chunks;
+pub mod stored;
 
 /// The keyed derived space of the ledger's states.
 pub const STATES_SPACE: &str = "world-states";
@@ -71,8 +72,10 @@ pub const STATES_SPACE: &str = "world-states";
 /// space of version 4, and an older space is rebuilt. Version 5 added the
 /// person's last event date (`TERM-RETENTION`). Version 6 changed the
 /// mandates a contract holds (signature date, sealed debtor account) and
-/// added the mandate of the last debit presented.
-pub const STATE_SCHEMA_VERSION: u32 = 6;
+/// added the mandate of the last debit presented. Version 7 stores a
+/// contract's state in its positional form ([`stored`]) instead of CBOR keyed
+/// by field names.
+pub const STATE_SCHEMA_VERSION: u32 = 7;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default: enough for a ledger of about 30,000
@@ -284,7 +287,11 @@ fn campaign_key(id: Uuid) -> Vec<u8> {
 fn state_entry(world: &World, stream: StreamId) -> Result<Option<Vec<u8>>, StoreError> {
     let key = state_key(stream).unwrap_or_default();
     let payload = match stream.kind {
-        StreamKind::Contract => world.contracts.get(&stream.id).map(encode).transpose()?,
+        StreamKind::Contract => world
+            .contracts
+            .get(&stream.id)
+            .map(|c| stored::encode(c).map_err(|e| StoreError::Encode(e.to_string())))
+            .transpose()?,
         StreamKind::Person => world.persons.get(&stream.id).map(encode).transpose()?,
         StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
             None
@@ -486,7 +493,14 @@ fn decode_state(
     payload: &[u8],
 ) -> Result<Option<PagedState>, Refused> {
     Ok(Some(match stream.kind {
-        StreamKind::Contract => PagedState::Contract(Box::new(decode(key, payload)?)),
+        StreamKind::Contract => {
+            PagedState::Contract(Box::new(stored::decode(payload).map_err(|e| {
+                Refused::Payload {
+                    key: hex(key),
+                    why: e.to_string(),
+                }
+            })?))
+        }
         StreamKind::Person => PagedState::Person(Box::new(decode(key, payload)?)),
         StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
             return Ok(None)

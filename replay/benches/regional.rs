@@ -25,7 +25,10 @@
 //! run alone (`NAVIGO_BENCH_OPEN_ONLY=<ledger dir>`) it opens a kept ledger,
 //! with a state cache of `NAVIGO_BENCH_OPEN_CACHE` states (1: versions and
 //! edges only, as a region larger than the cache opens); `NAVIGO_BENCH_IMPORT_ONLY`
-//! stops after the import and its rates. Not a timed test:
+//! stops after the import and its rates; `NAVIGO_BENCH_DECODE_ONLY` after the
+//! import, times decoding the region's contract states in their stored form
+//! against the CBOR keyed by field names that state schema version 6 stored,
+//! alternating, and stops. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
@@ -36,10 +39,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::envelope::decode_record;
 use navigo_events_schema::{Envelope, NewEvent, StreamId, StreamKind};
 use navigo_ledger_core::load::read_contract;
+use navigo_ledger_core::states::stored;
 use navigo_ledger_core::{ClockMode, Ledger};
 use navigo_projections::slice::contract_streams;
 use navigo_projections::{calendar, state, Folded, Query};
 use navigo_replay::materialize::{rebuild_streams, ProjectionDb, REBUILD_SLICE_IDS};
+use navigo_rules::contract::state::ContractState;
 use navigo_rules::Policy;
 use navigo_sim::{drive, generate, PopulationConfig, Rng};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
@@ -77,6 +82,10 @@ const OPEN_CACHE_ENV: &str = "NAVIGO_BENCH_OPEN_CACHE";
 /// Set to stop after the import (its rates printed): the figure to compare
 /// between cache sizes, without the minutes the rest of the run takes.
 const IMPORT_ONLY_ENV: &str = "NAVIGO_BENCH_IMPORT_ONLY";
+/// Set to stop after the import and the decoding micro-bench of its states.
+const DECODE_ONLY_ENV: &str = "NAVIGO_BENCH_DECODE_ONLY";
+/// Rounds of the decoding micro-bench (the least time of each side is kept).
+const DECODE_ROUNDS: usize = 7;
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// The state cache of the import, the clock month and the reads (default:
@@ -577,6 +586,60 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
+/// Every contract state of the ledger in `dir`, paged in through a reopened
+/// ledger whose cache holds them all.
+async fn world_contracts(dir: &Path, seed: u64) -> Vec<ContractState> {
+    let ledger = Ledger::open_with(reopen(dir), Policy::default(), seed, usize::MAX)
+        .await
+        .expect("reopen");
+    let states = ledger.world().contracts.values().cloned().collect();
+    let _ = ledger.into_store().close().await;
+    states
+}
+
+/// Decoding `states` from their stored form (state schema version 7) against
+/// decoding them from the CBOR keyed by field names of version 6, alternating
+/// in rounds; prints the least time of each, per state, and the bytes.
+fn decode_bench(states: &[ContractState]) {
+    let new: Vec<Vec<u8>> = states
+        .iter()
+        .map(|s| stored::encode(s).expect("encode"))
+        .collect();
+    let old: Vec<Vec<u8>> = states
+        .iter()
+        .map(|s| {
+            let mut out = Vec::new();
+            ciborium::into_writer(s, &mut out).expect("cbor");
+            out
+        })
+        .collect();
+    let (mut best_new, mut best_old) = (Duration::MAX, Duration::MAX);
+    for _ in 0..DECODE_ROUNDS {
+        let t = Instant::now();
+        for b in &old {
+            let s: ContractState = ciborium::from_reader(b.as_slice()).expect("cbor");
+            std::hint::black_box(s);
+        }
+        best_old = best_old.min(t.elapsed());
+        let t = Instant::now();
+        for b in &new {
+            std::hint::black_box(stored::decode(b).expect("stored"));
+        }
+        best_new = best_new.min(t.elapsed());
+    }
+    let n = states.len().max(1) as f64;
+    let bytes = |v: &[Vec<u8>]| v.iter().map(Vec::len).sum::<usize>() as f64 / n;
+    println!(
+        "decode of {} contract states, least of {DECODE_ROUNDS} alternating rounds: stored form {:.2} µs/state ({:.0} B), CBOR by field names (version 6) {:.2} µs/state ({:.0} B): ratio {:.3}",
+        states.len(),
+        best_new.as_secs_f64() * 1e6 / n,
+        bytes(&new),
+        best_old.as_secs_f64() * 1e6 / n,
+        bytes(&old),
+        best_new.as_secs_f64() / best_old.as_secs_f64()
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
@@ -648,7 +711,10 @@ async fn main() {
     println!(
         "import: {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s, {import_rate:.0} ev/s on the wall), peak RSS so far {rss_after_import:.0} MiB"
     );
-    if std::env::var_os(IMPORT_ONLY_ENV).is_some() {
+    if std::env::var_os(DECODE_ONLY_ENV).is_some() {
+        decode_bench(&world_contracts(&ledger_dir, seed).await);
+    }
+    if std::env::var_os(IMPORT_ONLY_ENV).is_some() || std::env::var_os(DECODE_ONLY_ENV).is_some() {
         if std::env::var_os(KEEP_ENV).is_none() {
             let _ = std::fs::remove_dir_all(&base);
         }
