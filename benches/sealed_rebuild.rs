@@ -53,7 +53,9 @@ use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
 use navigo_ledger_core::load::read_everything;
 use navigo_ledger_core::{join_in_order, APPENDS_IN_FLIGHT_MAX};
 use navigo_replay::materialize::ProjectionDb;
-use navigo_store::{AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store::{
+    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock,
+};
 use navigo_store_sled::SledStore;
 use navigo_testkit::*;
 use uuid::Uuid;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use http_support::cli_support::{json, ok, run};
-use navigo_events_schema::StreamId;
 use legacy_support::write_legacy_ledger;
+use navigo_events_schema::StreamId;
 use raw_files::{contains, files, forms, holding_any};
 
 const PERSON_A: &str = "0196a000-0000-7000-8000-000000000001";
@@ -38,7 +38,8 @@ const A_CLEAR: [&str; 10] = [
     A_ANNULMENT_REASON,
 ];
 /// The reason an operator gave for annulling an event of A's contract.
-const A_ANNULMENT_REASON: &str = "Mme Zephyrine rappelle: demande faite par erreur (RAPPEL-ZQ-5521)";
+const A_ANNULMENT_REASON: &str =
+    "Mme Zephyrine rappelle: demande faite par erreur (RAPPEL-ZQ-5521)";
 /// Person A's IBAN, as given in her mandate.
 const A_IBAN: &str = "FR7630004447112718281828435";
 const B_CLEAR: [&str; 5] = [
@@ -243,7 +244,10 @@ fn population(dir: &Path) -> PathBuf {
     );
     // An operator annuls the request, in her words (the reason concerns the
     // contract's holder, A)
-    let history = ok(&data, &["history", &format!("contract:{CONTRACT_A}"), "--json"]);
+    let history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
     let request = history
         .lines()
         .map(json)
@@ -258,7 +262,10 @@ fn population(dir: &Path) -> PathBuf {
             .to_string(),
         ),
     );
-    let history = ok(&data, &["history", &format!("contract:{CONTRACT_A}"), "--json"]);
+    let history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
     assert!(
         history.contains(&format!("{{\"clear\":\"{A_ANNULMENT_REASON}\"}}")),
         "{history}"
@@ -372,7 +379,10 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     // And every view of events shows A as erased and B's data opened, never
     // the sealed bytes
     let erased = serde_json::json!({"erased": true, "person": PERSON_A});
-    let contract_history = ok(&data, &["history", &format!("contract:{CONTRACT_A}"), "--json"]);
+    let contract_history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
     let annulment = contract_history
         .lines()
         .map(json)
@@ -414,7 +424,10 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     // And the audits of A's contract and of A still balance: every step
     // audited before is audited again with the same balance after it, and the
     // erasure moves no money
-    for (id, before) in [(CONTRACT_A, &audit_before), (PERSON_A, &person_audit_before)] {
+    for (id, before) in [
+        (CONTRACT_A, &audit_before),
+        (PERSON_A, &person_audit_before),
+    ] {
         let after = json(&ok(&data, &["audit", id, "--json"]));
         let balances = |v: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
             v.as_array()
@@ -424,9 +437,14 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
                 .collect()
         };
         let (was, is) = (balances(before), balances(&after));
-        assert!(!was.is_empty() && is.starts_with(&was), "{id}: {before} / {after}");
         assert!(
-            is[was.len()..].iter().all(|(_, b)| *b == was[was.len() - 1].1),
+            !was.is_empty() && is.starts_with(&was),
+            "{id}: {before} / {after}"
+        );
+        assert!(
+            is[was.len()..]
+                .iter()
+                .all(|(_, b)| *b == was[was.len() - 1].1),
             "{id}: {after}"
         );
     }

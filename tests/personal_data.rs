@@ -489,7 +489,13 @@ fn logs_errors_and_metrics_never_carry_personal_data_from_any_command() {
         ran.insert(args[0].to_owned());
     }
     for args in [
-        vec!["migrate".to_owned(), "--to".to_owned(), p("migrated")],
+        vec![
+            "migrate".to_owned(),
+            "--from".to_owned(),
+            data.to_str().expect("path").to_owned(),
+            "--to".to_owned(),
+            p("migrated"),
+        ],
         vec![
             "reseal".to_owned(),
             "--from".to_owned(),
@@ -613,7 +619,14 @@ fn failing_and_writing_commands(dir: &Path, data: &Path) -> Vec<(Vec<String>, St
             0,
         ),
         (
-            args(&["bank", "collect", "--date", &debit_date, "--out", &p("collect.xml")]),
+            args(&[
+                "bank",
+                "collect",
+                "--date",
+                &debit_date,
+                "--out",
+                &p("collect.xml"),
+            ]),
             String::new(),
             0,
         ),
@@ -631,7 +644,7 @@ fn failing_and_writing_commands(dir: &Path, data: &Path) -> Vec<(Vec<String>, St
                 "1931-02-27",
             ]),
             format!("{PASSWORD}\n"),
-            1,
+            2,
         ),
     ]
 }
@@ -889,12 +902,19 @@ fn logs_errors_and_metrics_never_carry_personal_data_from_any_route() {
     let left_out: Vec<(String, String)> = routes_of_the_document()
         .into_iter()
         .filter(|(method, template)| {
-            !routes
-                .iter()
-                .any(|(m, path, _, _)| m == method && matches_template(path, template))
+            // (a session is opened and the metrics read apart, above and below)
+            let apart = [("POST", "/v1/sessions"), ("GET", "/metrics")];
+            !apart.contains(&(method.as_str(), template.as_str()))
+                && !routes
+                    .iter()
+                    .any(|(m, path, _, _)| m == method && matches_template(path, template))
         })
         .collect();
-    assert_eq!(left_out, Vec::<(String, String)>::new(), "routes never called here");
+    assert_eq!(
+        left_out,
+        Vec::<(String, String)>::new(),
+        "routes never called here"
+    );
     let mut forbidden: Vec<&str> = PERSONAL.iter().chain(IDS).copied().collect();
     forbidden.extend([
         "Numbatine",
@@ -938,10 +958,9 @@ fn logs_errors_and_metrics_never_carry_personal_data_from_any_route() {
 
 /// Every (method, path template) of the service's OpenAPI document.
 fn routes_of_the_document() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json"),
-    )
-    .expect("docs/openapi.json");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json"))
+            .expect("docs/openapi.json");
     let doc: Value = serde_json::from_str(&text).expect("the OpenAPI document");
     let paths = doc["paths"].as_object().expect("paths");
     paths
@@ -961,7 +980,8 @@ fn routes_of_the_document() -> Vec<(String, String)> {
 /// segment standing for any one segment.
 fn matches_template(path: &str, template: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
-    let (given, wanted): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), template.split('/').collect());
+    let (given, wanted): (Vec<&str>, Vec<&str>) =
+        (path.split('/').collect(), template.split('/').collect());
     given.len() == wanted.len()
         && given
             .iter()

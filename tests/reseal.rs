@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use cli_support::{json, ok, run};
-use navigo_events_schema::StreamId;
 use legacy_support::write_legacy_ledger;
+use navigo_events_schema::StreamId;
 use raw_files::holding_any;
 use serde_json::Value;
 use uuid::Uuid;

@@ -54,8 +54,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    AddressChanged, AgeProof, EventAnnulled, PersonDetails, PersonRegistered, PlaceProof, SeniorSwitchRequested,
-    WorkStudyPlaceDeclared,
+    AddressChanged, AgeProof, EventAnnulled, PersonDetails, PersonRegistered, PlaceProof,
+    SeniorSwitchRequested, WorkStudyPlaceDeclared,
 };
 use crate::event::{
     CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,

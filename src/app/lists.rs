@@ -225,7 +225,7 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
         ValueKind::Product => s
             .parse::<ProductKey>()
             .map(|k| Term::Text(k.to_string()))
-            .map_err(|e| bad(f.param, e.to_string())),
+            .map_err(|_| bad(f.param, "a zone range such as 1-5, or senior")),
         ValueKind::Id => s
             .parse::<Uuid>()
             .map(Term::Id)
@@ -236,7 +236,7 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
         ValueKind::ClientNumber => s
             .parse::<ClientNumber>()
             .map(|c| Term::Text(c.to_string()))
-            .map_err(|e| bad(f.param, e.to_string())),
+            .map_err(|_| bad(f.param, "a client number")),
         ValueKind::Name if s.is_empty() || s.chars().count() > NAME_QUERY_CHARS_MAX => Err(bad(
             f.param,
             format!("1 to name_query_chars_max ({NAME_QUERY_CHARS_MAX}) characters"),
@@ -245,7 +245,7 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
         ValueKind::Amount => match s.parse::<Money>() {
             Ok(m) if !m.is_negative() => Ok(Term::money(m)),
             Ok(_) => Err(bad(f.param, "an amount of at least 0.00")),
-            Err(e) => Err(bad(f.param, e.to_string())),
+            Err(_) => Err(bad(f.param, "an amount such as 12.50")),
         },
     }
 }

@@ -48,9 +48,7 @@ pub fn parse_query(q: &HashMap<String, String>, now: DateTime<Utc>) -> Result<PQ
         Some(s) => {
             let t = DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| {
-                    ApiError::bad("known_at", format!("not an RFC 3339 instant: {e}"))
-                })?;
+                .map_err(|e| ApiError::bad("known_at", format!("not an RFC 3339 instant: {e}")))?;
             // Decision: an instant after now reads as now (nothing is known after
             // now, so the reading is the current one) rather than a 400: the
             // answer is the same for every later instant.
