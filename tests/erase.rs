@@ -4,15 +4,15 @@
 //! no file of the data directory holds the person's clear text or key.
 
 mod http_support;
+mod legacy_support;
 mod raw_files;
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use http_support::cli_support::{json, ok, run};
-use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
-use navigo_store_sled::keys;
+use legacy_support::write_legacy_ledger;
+use navigo_events_schema::StreamId;
 use raw_files::{contains, files, forms, holding_any};
 
 const PERSON_A: &str = "0196a000-0000-7000-8000-000000000001";
@@ -20,7 +20,7 @@ const PERSON_B: &str = "0196a000-0000-7000-8000-000000000002";
 const CONTRACT_A: &str = "0196a000-0000-7000-8000-00000000000a";
 /// Person A's personal data, each distinctive enough to be searched for in raw
 /// bytes.
-const A_CLEAR: [&str; 9] = [
+const A_CLEAR: [&str; 10] = [
     "Zephyrine",
     "Quasimodette",
     "1961-02-03",
@@ -33,7 +33,13 @@ const A_CLEAR: [&str; 9] = [
     A_IBAN,
     "27182818284",
     "Titulaire Zephyrinette",
+    // An operator's words about her file: the reason of an annulment on her
+    // contract.
+    A_ANNULMENT_REASON,
 ];
+/// The reason an operator gave for annulling an event of A's contract.
+const A_ANNULMENT_REASON: &str =
+    "Mme Zephyrine rappelle: demande faite par erreur (RAPPEL-ZQ-5521)";
 /// Person A's IBAN, as given in her mandate.
 const A_IBAN: &str = "FR7630004447112718281828435";
 const B_CLEAR: [&str; 5] = [
@@ -236,6 +242,34 @@ fn population(dir: &Path) -> PathBuf {
             ),
         ),
     );
+    // An operator annuls the request, in her words (the reason concerns the
+    // contract's holder, A)
+    let history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
+    let request = history
+        .lines()
+        .map(json)
+        .find(|v| v["type"] == "SeniorSwitchRequested")
+        .expect("the Senior switch request");
+    apply_ok(
+        &data,
+        &command(
+            "2027-10-15T08:00:00Z",
+            &serde_json::json!({"type": "AnnulEvent", "stream": format!("contract:{CONTRACT_A}"),
+                "event_id": request["event_id"], "reason": A_ANNULMENT_REASON})
+            .to_string(),
+        ),
+    );
+    let history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
+    assert!(
+        history.contains(&format!("{{\"clear\":\"{A_ANNULMENT_REASON}\"}}")),
+        "{history}"
+    );
     data
 }
 
@@ -263,6 +297,8 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     );
     std::fs::write(&before, note).unwrap();
     let balance_before = ok(&data, &["balance", CONTRACT_A, "--json"]);
+    let audit_before = json(&ok(&data, &["audit", CONTRACT_A, "--json"]));
+    let person_audit_before = json(&ok(&data, &["audit", PERSON_A, "--json"]));
     // (the clear text of a person not erased is in no record, and in no file
     // but the materialized projections, which list persons by name)
     let records = canonical_records(&data, &dir);
@@ -343,6 +379,17 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     // And every view of events shows A as erased and B's data opened, never
     // the sealed bytes
     let erased = serde_json::json!({"erased": true, "person": PERSON_A});
+    let contract_history = ok(
+        &data,
+        &["history", &format!("contract:{CONTRACT_A}"), "--json"],
+    );
+    let annulment = contract_history
+        .lines()
+        .map(json)
+        .find(|v| v["type"] == "EventAnnulled")
+        .expect("the annulment");
+    assert_eq!(annulment["data"]["reason"], erased, "{annulment}");
+    assert!(!contract_history.contains("\"ct\""), "{contract_history}");
     let history = ok(&data, &["history", &format!("person:{PERSON_A}"), "--json"]);
     let audit = ok(&data, &["audit", PERSON_A, "--json"]);
     let mut personal = 0;
@@ -374,6 +421,36 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
         balance_before
     );
     ok(&data, &["calendar", CONTRACT_A]);
+    // And the audits of A's contract and of A still balance: every step
+    // audited before is audited again with the same balance after it, and the
+    // erasure moves no money
+    for (id, before) in [
+        (CONTRACT_A, &audit_before),
+        (PERSON_A, &person_audit_before),
+    ] {
+        let after = json(&ok(&data, &["audit", id, "--json"]));
+        let balances = |v: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+            v.as_array()
+                .expect("the audit's entries")
+                .iter()
+                .map(|e| (e["position"].clone(), e["balance_after"].clone()))
+                .collect()
+        };
+        let (was, is) = (balances(before), balances(&after));
+        assert!(
+            !was.is_empty() && is.starts_with(&was),
+            "{id}: {before} / {after}"
+        );
+        assert!(
+            is[was.len()..]
+                .iter()
+                .all(|(_, b)| *b == was[was.len() - 1].1),
+            "{id}: {after}"
+        );
+    }
+    // And the materialized projections, rebuilt by the erasure, agree with
+    // the log
+    ok(&data, &["check-projections"]);
     // And a request that needs A's birth date is refused by TERM-RETENTION
     let out = run(
         &data,
@@ -425,6 +502,37 @@ fn term_retention_erase_then_verify_and_proofs_pass_and_no_clear_text_or_key_rem
     // And erasing again appends nothing
     let again = json(&ok(&data, &["erase", PERSON_A, "--basis", "again"]));
     assert_eq!(again["events"].as_array().map(Vec::len), Some(0), "{again}");
+    // And a correction of A's file is still recorded after her erasure, its
+    // reason (an operator's words about her) erased from the start
+    let history = ok(&data, &["history", &format!("person:{PERSON_A}"), "--json"]);
+    let address = history
+        .lines()
+        .map(json)
+        .find(|v| v["type"] == "AddressChanged")
+        .expect("A's address change");
+    let late_reason = "Zephyrine: adresse saisie deux fois (ANNUL-ZQ-9090)";
+    let out = run(
+        &data,
+        &["apply"],
+        Some(&command(
+            "2027-10-15T08:00:00Z",
+            &serde_json::json!({"type": "AnnulEvent", "stream": format!("person:{PERSON_A}"),
+                "event_id": address["event_id"], "reason": late_reason})
+            .to_string(),
+        )),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let history = ok(&data, &["history", &format!("person:{PERSON_A}"), "--json"]);
+    let late = history
+        .lines()
+        .map(json)
+        .find(|v| v["type"] == "EventAnnulled")
+        .expect("the late annulment");
+    assert_eq!(late["data"]["reason"], erased, "{late}");
+    assert_eq!(
+        holding_any(&data, &[late_reason, "ANNUL-ZQ-9090"]),
+        Vec::new()
+    );
     ok(&data, &["verify"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -585,70 +693,15 @@ fn term_retention_a_lost_key_store_is_an_error_naming_the_person_and_the_file_ne
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Writes a ledger as the version before sealing did (store format 1, a
-/// `PersonRegistered` version 1 holding the personal data in clear), with
-/// `person`'s registration at position 1.
-fn write_legacy_ledger(dir: &Path, person: uuid::Uuid) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join(keys::MARKER_FILE),
-        "navigo-ledger store format 1\n",
-    )
-    .unwrap();
-    let db = sled::Config::new().path(dir).open().unwrap();
-    let tree = db.open_tree(keys::TREE_NAME).unwrap();
-    tree.insert(keys::FORMAT_KEY, &b"navigo-ledger store format 1"[..])
-        .unwrap();
-    let v1 = r#"{"client_number":"NV00000009","first_name":"Leontine","last_name":"Anciennete","birth_date":"1950-01-02","address":{"street":"1 quai Legacy","postal_code":"75004","municipality":"Paris"}}"#;
-    let event = navigo_events_schema::upcast::decode_event("PersonRegistered", 1, v1).unwrap();
-    let stream = StreamId::person(person);
-    let e = NewEvent {
-        event_id: uuid::Uuid::from_u128(0x0196_a000_0000_7000_8000_0000_0000_0e01),
-        effective_date: "2020-01-02".parse().unwrap(),
-        actor: navigo_events_schema::types::Actor {
-            role: navigo_events_schema::types::ActorRole::Agent,
-            id: "AG-1".into(),
-        },
-        channel: None,
-        correlation_id: uuid::Uuid::from_u128(1),
-        causation_id: None,
-        event,
-    };
-    let a = Assigned {
-        stream,
-        stream_seq: 1,
-        position: 1,
-        recorded_at: "2020-01-02T08:00:00Z".parse().unwrap(),
-        idempotency_key: None,
-        prev_hash: Hash::GENESIS,
-    };
-    // The current encoder writes version 2 with the clear legacy value; the
-    // version-1 record is the same envelope with version 1's payload.
-    let (record, _) = encode_record(&a, &e).unwrap();
-    let text = String::from_utf8(record[HASH_LEN..].to_vec()).unwrap();
-    // The payload is the record's last field.
-    let start = text.find(r#""data":"#).unwrap() + 7;
-    let text = format!("{}{v1}}}", &text[..start])
-        .replace(r#""schema_version":2"#, r#""schema_version":1"#);
-    assert!(
-        text.contains("Leontine") && text.contains(r#""schema_version":1"#),
-        "{text}"
-    );
-    let mut record = blake3::hash(text.as_bytes()).as_bytes().to_vec();
-    record.extend_from_slice(text.as_bytes());
-    tree.insert(keys::log_key(1), record).unwrap();
-    tree.insert(keys::stream_key(&stream, 1), &1u64.to_be_bytes()[..])
-        .unwrap();
-    db.flush().unwrap();
-}
-
 #[test]
 fn term_retention_a_ledger_written_before_sealing_opens_verifies_and_says_what_erasure_leaves() {
     // Given a ledger written before sealing: a clear version-1 registration
     let dir = fresh_dir("legacy");
     let data = dir.join("ledger");
     let person = uuid::Uuid::from_u128(0x0196_a000_0000_7000_8000_0000_0000_0009);
-    write_legacy_ledger(&data, person);
+    let v1 = r#"{"client_number":"NV00000009","first_name":"Leontine","last_name":"Anciennete","birth_date":"1950-01-02","address":{"street":"1 quai Legacy","postal_code":"75004","municipality":"Paris"}}"#;
+    let records = [(StreamId::person(person), "PersonRegistered", v1.to_owned())];
+    write_legacy_ledger(&data, &records, "2020-01-02", false);
     // When this version opens it, it verifies as it is
     ok(&data, &["verify"]);
     let history = ok(&data, &["history", &format!("person:{person}"), "--json"]);

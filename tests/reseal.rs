@@ -5,17 +5,15 @@
 //! log's head and root, which verifies and whose views are the old one's.
 
 mod cli_support;
+mod legacy_support;
 mod raw_files;
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use cli_support::{json, ok, run};
-use navigo_events_schema::envelope::HASH_LEN;
-use navigo_events_schema::types::{Actor, ActorRole};
-use navigo_events_schema::upcast::decode_event;
-use navigo_events_schema::{encode_record, Assigned, Hash, NewEvent, StreamId};
-use navigo_store_sled::keys;
+use legacy_support::write_legacy_ledger;
+use navigo_events_schema::StreamId;
 use raw_files::holding_any;
 use serde_json::Value;
 use uuid::Uuid;
@@ -86,66 +84,6 @@ fn legacy_records() -> Vec<(StreamId, &'static str, String)> {
     ]
 }
 
-/// Writes a ledger as the version before sealing did (store format 1, each
-/// record at version 1 of its event, in clear); `tamper` flips one byte of
-/// the first record after it was hashed.
-fn write_legacy_ledger(dir: &Path, tamper: bool) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join(keys::MARKER_FILE),
-        "navigo-ledger store format 1\n",
-    )
-    .unwrap();
-    let db = sled::Config::new().path(dir).open().unwrap();
-    let tree = db.open_tree(keys::TREE_NAME).unwrap();
-    tree.insert(keys::FORMAT_KEY, &b"navigo-ledger store format 1"[..])
-        .unwrap();
-    let mut prev = Hash::GENESIS;
-    for (position, (stream, type_name, v1)) in (1u64..).zip(legacy_records()) {
-        let event = decode_event(type_name, 1, &v1).unwrap();
-        let e = NewEvent {
-            event_id: Uuid::from_u128(0x0196_a000_0000_7000_8000_0000_0000_0e00 + position as u128),
-            effective_date: "2027-08-01".parse().unwrap(),
-            actor: Actor {
-                role: ActorRole::Agent,
-                id: "AG-1".into(),
-            },
-            channel: None,
-            correlation_id: Uuid::from_u128(position as u128),
-            causation_id: None,
-            event,
-        };
-        let a = Assigned {
-            stream,
-            stream_seq: 1,
-            position,
-            recorded_at: format!("2027-08-01T08:0{position}:00Z").parse().unwrap(),
-            idempotency_key: None,
-            prev_hash: prev,
-        };
-        // The current encoder writes the current version; the version 1
-        // record is the same envelope with version 1's payload.
-        let (record, _) = encode_record(&a, &e).unwrap();
-        let text = String::from_utf8(record[HASH_LEN..].to_vec()).unwrap();
-        let start = text.find(r#""data":"#).unwrap() + 7;
-        let text = format!("{}{v1}}}", &text[..start])
-            .replace(r#""schema_version":2"#, r#""schema_version":1"#);
-        let hash = blake3::hash(text.as_bytes());
-        prev = Hash(*hash.as_bytes());
-        let mut record = hash.as_bytes().to_vec();
-        let text = if tamper && position == 1 {
-            text.replace("Leontine", "Leontino")
-        } else {
-            text
-        };
-        record.extend_from_slice(text.as_bytes());
-        tree.insert(keys::log_key(position), record).unwrap();
-        tree.insert(keys::stream_key(&stream, 1), &position.to_be_bytes()[..])
-            .unwrap();
-    }
-    db.flush().unwrap();
-}
-
 /// Runs `reseal --from old --to target` with `more` arguments.
 fn reseal(old: &Path, target: &Path, more: &[&str]) -> cli_support::Out {
     let mut args = vec![
@@ -163,7 +101,7 @@ fn reseal(old: &Path, target: &Path, more: &[&str]) -> cli_support::Out {
 /// A's, the billing clock, then A erased.
 fn source(dir: &Path) -> PathBuf {
     let data = dir.join("old");
-    write_legacy_ledger(&data, false);
+    write_legacy_ledger(&data, &legacy_records(), "2027-08-01", false);
     ok(&data, &["init"]);
     let change = format!(
         "{{\"request_at\":\"2027-10-02T08:00:00Z\",\"actor\":{{\"role\":\"agent\",\"id\":\"AG-1\"}},\
@@ -328,7 +266,7 @@ fn term_retention_reseal_refuses_a_target_holding_records_and_writes_nothing() {
     // Given a legacy ledger and a target that is a ledger with records
     let dir = fresh_dir("non-empty");
     let old = dir.join("old");
-    write_legacy_ledger(&old, false);
+    write_legacy_ledger(&old, &legacy_records(), "2027-08-01", false);
     let target = dir.join("target");
     ok(&target, &["init"]);
     let before = json(&ok(&target, &["verify", "--json"]));
@@ -351,7 +289,7 @@ fn term_retention_reseal_refuses_a_source_that_does_not_verify_and_writes_nothin
     // Given a legacy ledger with one byte of its first record flipped
     let dir = fresh_dir("tampered");
     let old = dir.join("old");
-    write_legacy_ledger(&old, true);
+    write_legacy_ledger(&old, &legacy_records(), "2027-08-01", true);
     let target = dir.join("new");
     // When it is resealed
     let out = reseal(&old, &target, &[]);

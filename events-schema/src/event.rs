@@ -814,6 +814,14 @@ pub struct TreasuryNoticeSettled {
 /// An earlier event of the same stream is annulled: a correction, never an edit.
 /// Views known after this event ignore the annulled one; views known before it
 /// still see it.
+///
+/// Version 2 seals the reason with the key of the person it concerns: an
+/// operator's own words about a person's file ("debited twice after her call
+/// of 2 May") are personal data as much as her address. Decision: the person
+/// concerned is the stream's person for a person's stream and the contract's
+/// holder for a contract's (the subject of the file, as the Senior switch's
+/// proof is the holder's); an annulment on any other stream (reference data,
+/// the bank's) concerns no person and its reason stays clear.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventAnnulled {
@@ -821,8 +829,23 @@ pub struct EventAnnulled {
     pub annulled_event_id: Uuid,
     /// Its global position.
     pub annulled_position: u64,
-    /// Why, for the audit trail.
-    pub reason: String,
+    /// The person the reason concerns, whose key seals it; none on a stream
+    /// of no person, and in a version 1 record, whose reason is a clear
+    /// legacy value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<Uuid>,
+    /// Why, for the audit trail: sealed with the person's key.
+    pub reason: Sealed<String>,
+}
+
+impl EventAnnulled {
+    /// The reason as a reader may show it: the text, or that it was erased
+    /// with the person it concerns.
+    pub fn reason_text(&self) -> &str {
+        self.reason
+            .value()
+            .map_or("reason erased with the person it concerns", String::as_str)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1250,8 +1273,9 @@ events! {
     TreasuryNoticeDelivered = 1,
     /// See [`TreasuryNoticeSettled`].
     TreasuryNoticeSettled = 1,
-    /// See [`EventAnnulled`].
-    EventAnnulled = 1,
+    /// See [`EventAnnulled`]. Version 2 seals the reason; version 1 is upcast
+    /// on load (see [`crate::upcast`]).
+    EventAnnulled = 2,
     /// See [`TariffPublished`].
     TariffPublished = 1,
     /// See [`SchoolHolidaysPublished`].
@@ -1314,6 +1338,12 @@ impl Event {
                     None => Vec::new(),
                 };
             }
+            Event::EventAnnulled(a) => {
+                return match a.reason.sealed_for().or(a.person) {
+                    Some(person) => vec![(person, event_id, &mut a.reason as &mut dyn SealedField)],
+                    None => Vec::new(),
+                };
+            }
             other => other.mandate_mut(),
         };
         let Some(m) = mandate else {
@@ -1324,6 +1354,16 @@ impl Event {
             Some(payer) => vec![(payer, id, &mut m.debtor as &mut dyn SealedField)],
             None => Vec::new(),
         }
+    }
+
+    /// Whether the event's personal fields are free text written about a
+    /// person by someone else (an annulment's reason, an operator's words),
+    /// which the person's erasure does not stop being recorded: a correction
+    /// of an erased person's contract still goes in. Such a field of an
+    /// erased person is sealed under a key drawn for it and never kept, so
+    /// that it is recorded as erased from the start.
+    pub fn holds_free_text_about_a_person(&self) -> bool {
+        matches!(self, Event::EventAnnulled(_))
     }
 
     /// The mandate a contract event records or carries on, if any.

@@ -271,13 +271,41 @@ fn field_error(outer: &str, e: serde_json::Error) -> FieldError {
     }
     FieldError {
         field: (!field.is_empty()).then_some(field),
-        message: why.to_owned(),
+        message: without_the_value(why),
     }
+}
+
+/// `why` without the string value serde quotes in it (`invalid type: string
+/// "77 rue X", expected struct Address`): an error names the field and what
+/// it accepts, never what was given, which may be a person's data and would
+/// reach a refusal, a log or an error body.
+fn without_the_value(why: &str) -> String {
+    for prefix in ["invalid type: string \"", "invalid value: string \""] {
+        if let Some(rest) = why.strip_prefix(prefix) {
+            if let Some((_, after)) = rest.rsplit_once("\", ") {
+                return format!("{}a string, {after}", &prefix[..prefix.len() - 8]);
+            }
+        }
+    }
+    why.to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_errors_name_the_field_never_the_string_given() {
+        assert_eq!(
+            without_the_value("invalid type: string \"77 rue X\", expected struct Address"),
+            "invalid type: a string, expected struct Address"
+        );
+        assert_eq!(
+            without_the_value("invalid value: string \"Zed\", expected a date"),
+            "invalid value: a string, expected a date"
+        );
+        assert_eq!(without_the_value("missing field `x`"), "missing field `x`");
+    }
 
     #[test]
     fn paths_join_keys_with_dots_and_indexes_without() {

@@ -33,6 +33,9 @@
 //! - `SeniorSwitchRequested` v1 → v2 moved the proof of age into a field
 //!   sealed with the holder's key and named the holder. A v1 record holds the
 //!   proof in clear and names no holder: it is read as a clear legacy value.
+//! - `EventAnnulled` v1 → v2 sealed the reason with the key of the person it
+//!   concerns and named that person. A v1 record holds the reason in clear and
+//!   names no person: it is read as a clear legacy value.
 //! - `ContractSubscribed`, `PayerChanged`, `MandateChanged`,
 //!   `PaymentMethodSwitched` and `ContractResumed` v1 → v2 changed the mandate
 //!   they carry: v1 recorded `{"reference", "account_ref"}` (an opaque account
@@ -53,8 +56,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{
-    AddressChanged, AgeProof, PersonDetails, PersonRegistered, PlaceProof, SeniorSwitchRequested,
-    WorkStudyPlaceDeclared,
+    AddressChanged, AgeProof, EventAnnulled, PersonDetails, PersonRegistered, PlaceProof,
+    SeniorSwitchRequested, WorkStudyPlaceDeclared,
 };
 use crate::event::{
     CashPaymentReceived, ChargeKind, ChargeLine, ContractSuspended, ContractTerminated,
@@ -279,6 +282,23 @@ pub struct SeniorSwitchRequestedV1 {
     pub processing_until: NaiveDate,
 }
 
+/// An earlier event of the same stream is annulled: a correction, never an edit.
+/// Views known after this event ignore the annulled one; views known before it
+/// still see it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "EventAnnulled")]
+// Version 1 kept the reason in clear; its doc comment is the published
+// schema's description, which does not change.
+pub struct EventAnnulledV1 {
+    /// The event id annulled.
+    pub annulled_event_id: uuid::Uuid,
+    /// Its global position.
+    pub annulled_position: u64,
+    /// Why, for the audit trail.
+    pub reason: String,
+}
+
 /// The events whose version 1 carried a version 1 mandate, with the path of
 /// that mandate in their payload and the published version 1 schema (frozen:
 /// no Rust type keeps the version 1 mandate, and a published schema does not
@@ -377,6 +397,7 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
             1,
             schemars::schema_for!(SeniorSwitchRequestedV1),
         ),
+        ("EventAnnulled", 1, schemars::schema_for!(EventAnnulledV1)),
     ];
     for (name, _, published) in MANDATE_V1_EVENTS {
         if let Ok(schema) = serde_json::from_str::<schemars::Schema>(published) {
@@ -500,6 +521,16 @@ fn upcast_one(
                     age_proof_ref: v1.age_proof_ref,
                 }),
                 processing_until: v1.processing_until,
+            };
+            serde_json::to_value(v2).map_err(payload_err)
+        }
+        ("EventAnnulled", 1) => {
+            let v1: EventAnnulledV1 = serde_json::from_value(value).map_err(payload_err)?;
+            let v2 = EventAnnulled {
+                annulled_event_id: v1.annulled_event_id,
+                annulled_position: v1.annulled_position,
+                person: None,
+                reason: Sealed::clear(v1.reason),
             };
             serde_json::to_value(v2).map_err(payload_err)
         }

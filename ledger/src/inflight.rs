@@ -7,10 +7,9 @@ pub const APPENDS_IN_FLIGHT_MAX: usize = 1_024;
 
 /// Polls every future until all are ready; the outputs in the futures' order.
 /// Futures are first polled in order, so that their requests reach the store's
-/// writer in that order.
-pub(crate) async fn join_in_order<F: std::future::Future + Unpin>(
-    futures: Vec<F>,
-) -> Vec<F::Output> {
+/// writer in that order. Public so that the benchmarks submit a batch as the
+/// ledger does.
+pub async fn join_in_order<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
     let mut slots: Vec<Option<F>> = futures.into_iter().map(Some).collect();
     let mut outputs: Vec<Option<F::Output>> = slots.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {

@@ -175,7 +175,9 @@ pub fn explain(e: &Envelope) -> String {
         Event::ContractSuspended(_) | Event::ContractResumed(_) | Event::ContractTerminated(_) => {
             format!(": requested at {}", e.recorded_at.to_rfc3339())
         }
-        Event::EventAnnulled(a) => format!(": annuls #{} ({})", a.annulled_position, a.reason),
+        Event::EventAnnulled(a) => {
+            format!(": annuls #{} ({})", a.annulled_position, a.reason_text())
+        }
         _ => String::new(),
     };
     format!("{head}{tail}")

@@ -5,7 +5,8 @@
 
 use navigo_events_schema::command::AnnulEvent;
 use navigo_events_schema::event::EventAnnulled;
-use navigo_events_schema::{Event, StreamId};
+use navigo_events_schema::sealed::Sealed;
+use navigo_events_schema::{Event, StreamId, StreamKind};
 
 use crate::decision::{decision, Context, Decision, Request};
 use crate::refusal::CommandError;
@@ -74,8 +75,22 @@ pub fn annul(
     let event = Event::EventAnnulled(EventAnnulled {
         annulled_event_id: cmd.event_id,
         annulled_position: target.position,
-        reason: reason.to_owned(),
+        person: person_concerned(world, stream),
+        reason: Sealed::clear(reason.to_owned()),
     });
     let events = vec![req.event(ctx, req.date, event)];
     Ok(vec![decision(world, stream, events)])
+}
+
+/// The person an annulment's reason concerns, whose key seals it (see
+/// [`EventAnnulled`]): the person of a person's stream, the holder of a
+/// contract's; none for a stream of no person.
+fn person_concerned(world: &World, stream: StreamId) -> Option<uuid::Uuid> {
+    match stream.kind {
+        StreamKind::Person => Some(stream.id),
+        StreamKind::Contract => world.contract(stream.id).map(|c| c.holder),
+        StreamKind::Catalogue | StreamKind::Campaign | StreamKind::Ledger | StreamKind::Bank => {
+            None
+        }
+    }
 }

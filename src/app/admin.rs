@@ -159,6 +159,26 @@ pub(crate) async fn read_chunk<S: EventStore>(
     Ok(ledger.read_streams(&streams).await?)
 }
 
+/// What follows the durable erasure of `persons` in the data directory
+/// `data`, once for the run: the projections purged of their data
+/// ([`purge_projections`]), then each one's personal-space account forgotten
+/// (its login is often an e-mail address).
+///
+/// # Errors
+/// As [`purge_projections`] (no account is forgotten then: erasing again
+/// finishes both), or the accounts file cannot be rewritten.
+pub async fn after_erasure<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    data: &std::path::Path,
+    persons: &[Uuid],
+) -> anyhow::Result<()> {
+    purge_projections(ledger, data).await?;
+    for person in persons {
+        super::accounts::forget_person(&super::auth::path_in(data), *person)?;
+    }
+    Ok(())
+}
+
 /// Replaces the projections of the data directory `data`, if it has any, by
 /// a database rebuilt into a directory of its own on the date of the current
 /// generation (none built: left empty), then deletes every file of the

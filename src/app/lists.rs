@@ -211,30 +211,32 @@ fn bad(field: &str, message: impl Into<String>) -> ListError {
     }
 }
 
-/// The term of a filter's value.
+/// The term of a filter's value. A refusal names the parameter and what it
+/// accepts, never the value given: a search by a person's name or birth date
+/// in the wrong parameter must not put them in an error (and so in a log).
 fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
     let s = s.trim();
     match f.value {
         ValueKind::Status if STATUS_TAGS.contains(&s) => Ok(Term::Text(s.to_owned())),
         ValueKind::Status => Err(bad(
             f.param,
-            format!("{s:?} is not a status; one of {}", STATUS_TAGS.join(", ")),
+            format!("not a status; one of {}", STATUS_TAGS.join(", ")),
         )),
         ValueKind::Product => s
             .parse::<ProductKey>()
             .map(|k| Term::Text(k.to_string()))
-            .map_err(|e| bad(f.param, e.to_string())),
+            .map_err(|_| bad(f.param, "a zone range such as 1-5, or senior")),
         ValueKind::Id => s
             .parse::<Uuid>()
             .map(Term::Id)
-            .map_err(|e| bad(f.param, format!("{s:?} is not a UUID: {e}"))),
+            .map_err(|e| bad(f.param, format!("not a UUID: {e}"))),
         ValueKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(Term::Date)
-            .map_err(|e| bad(f.param, format!("{s:?} is not a date YYYY-MM-DD: {e}"))),
+            .map_err(|e| bad(f.param, format!("not a date YYYY-MM-DD: {e}"))),
         ValueKind::ClientNumber => s
             .parse::<ClientNumber>()
             .map(|c| Term::Text(c.to_string()))
-            .map_err(|e| bad(f.param, e.to_string())),
+            .map_err(|_| bad(f.param, "a client number")),
         ValueKind::Name if s.is_empty() || s.chars().count() > NAME_QUERY_CHARS_MAX => Err(bad(
             f.param,
             format!("1 to name_query_chars_max ({NAME_QUERY_CHARS_MAX}) characters"),
@@ -243,7 +245,7 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
         ValueKind::Amount => match s.parse::<Money>() {
             Ok(m) if !m.is_negative() => Ok(Term::money(m)),
             Ok(_) => Err(bad(f.param, "an amount of at least 0.00")),
-            Err(e) => Err(bad(f.param, e.to_string())),
+            Err(_) => Err(bad(f.param, "an amount such as 12.50")),
         },
     }
 }

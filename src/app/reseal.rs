@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 use navigo_events_schema::envelope::{decode_record, record_as_written};
 use navigo_events_schema::event::LedgerResealed;
 use navigo_events_schema::mandate::Mandate;
-use navigo_events_schema::sealed::{PersonKey, SealedField, PERSON_KEY_BYTES};
+use navigo_events_schema::sealed::SealedField;
 use navigo_events_schema::types::Actor;
 use navigo_events_schema::views::{LogRootsView, ResealView};
 use navigo_events_schema::{encode_record, Assigned, Envelope, Event, Hash, NewEvent, StreamId};
@@ -334,7 +334,8 @@ impl Sealer<'_> {
 
     /// The payer whose key seals the clear legacy mandate `event` carries, if
     /// it carries one; keeps each contract's payer current, and names the
-    /// holder of a legacy Senior switch request.
+    /// holder of a legacy Senior switch request and the person of a legacy
+    /// annulment.
     fn legacy_payer(&mut self, stream: StreamId, event: &mut Event) -> Option<Uuid> {
         match event {
             Event::ContractSubscribed(s) => {
@@ -343,6 +344,17 @@ impl Sealer<'_> {
             }
             Event::SeniorSwitchRequested(r) if r.holder.is_none() => {
                 r.holder = self.holders.get(&stream.id).copied();
+            }
+            // A legacy annulment's reason concerns the person of its stream,
+            // or the holder of its contract, as the rules name them now.
+            Event::EventAnnulled(a) if a.person.is_none() => {
+                a.person = match stream.kind {
+                    navigo_events_schema::StreamKind::Person => Some(stream.id),
+                    navigo_events_schema::StreamKind::Contract => {
+                        self.holders.get(&stream.id).copied()
+                    }
+                    _ => None,
+                };
             }
             Event::PayerChanged(p) => {
                 self.payers.insert(stream.id, p.payer);
@@ -375,7 +387,7 @@ impl Sealer<'_> {
             }
             Some(KeyState::Erased) => {
                 self.counts.dropped += 1;
-                throwaway_key()?
+                super::sealing::throwaway_key()?
             }
             None => {
                 self.counts.sealed += 1;
@@ -386,13 +398,4 @@ impl Sealer<'_> {
         field.seal(person, &key, sealing_id)?;
         Ok(())
     }
-}
-
-/// A random key used once and never kept: what an erased person's clear
-/// field is sealed under.
-fn throwaway_key() -> anyhow::Result<PersonKey> {
-    let mut key = [0u8; PERSON_KEY_BYTES];
-    getrandom::getrandom(&mut key)
-        .map_err(|e| anyhow::anyhow!("no randomness for a throwaway key: {e}"))?;
-    Ok(key)
 }

@@ -68,6 +68,7 @@ fn seal_with(
             }
             continue;
         }
+        let free_text = e.event.holds_free_text_about_a_person();
         for (person, sealing_id, field) in e.event.personal_fields_mut(stream.id, e.event_id) {
             if field.sealed_for().is_some() {
                 sealed_ahead.push(person);
@@ -76,8 +77,13 @@ fn seal_with(
             let key = match moment {
                 Moment::Append => keys.get_or_create(person),
                 Moment::Ahead => keys.key_ahead(person),
-            }
-            .map_err(store_error)?;
+            };
+            let key = match key {
+                // Someone else's words about an erased person are recorded
+                // erased: sealed under a key nobody keeps.
+                Err(KeyStoreError::Erased(_)) if free_text => throwaway_key()?,
+                other => other.map_err(store_error)?,
+            };
             field
                 .seal(person, &key, sealing_id)
                 .map_err(|e| StoreError::Encode(e.to_string()))?;
@@ -90,6 +96,20 @@ fn seal_with(
         Moment::Append => keys.create_all(&sealed_ahead).map_err(store_error),
         Moment::Ahead => Ok(()),
     }
+}
+
+/// A random key used once and never kept: what an erased person's clear
+/// field is sealed under when it must still be recorded (someone else's words
+/// about them; a reseal's legacy clear text), so that it is as unrecoverable
+/// as their sealed data and every view shows it erased.
+///
+/// # Errors
+/// No randomness.
+pub fn throwaway_key() -> Result<navigo_events_schema::sealed::PersonKey, StoreError> {
+    let mut key = [0u8; navigo_events_schema::sealed::PERSON_KEY_BYTES];
+    getrandom::getrandom(&mut key)
+        .map_err(|e| StoreError::Storage(format!("no randomness for a throwaway key: {e}")))?;
+    Ok(key)
 }
 
 /// The persons whose keys the appends of `requests` seal with and who may

@@ -19,9 +19,7 @@ use uuid::Uuid;
 use super::exit::CmdResult;
 use super::output::print_json_line;
 use super::remote;
-use crate::app::accounts::forget_person;
-use crate::app::admin::purge_projections;
-use crate::app::auth;
+use crate::app::admin::after_erasure;
 use crate::app::clock::SystemClock;
 use crate::app::commands::erase_person;
 use crate::app::ledger::open_clocked_ledger;
@@ -78,10 +76,9 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     print(&answer)?;
     // The projections are purged even when nothing was appended, so that
     // erasing again finishes a purge a failure interrupted.
-    let purged = purge_projections(&mut ledger, data.data()).await;
+    let done = after_erasure(&mut ledger, data.data(), &[args.person]).await;
     ledger.close().await?.close().await?;
-    purged?;
-    forget_person(&auth::path_in(data.data()), args.person)?;
+    done?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,9 +16,7 @@ use navigo_store::Clock;
 use super::as_of::parse_date;
 use super::exit::CmdResult;
 use super::output::print_json;
-use crate::app::accounts::forget_person;
-use crate::app::admin::purge_projections;
-use crate::app::auth;
+use crate::app::admin::after_erasure;
 use crate::app::clock::SystemClock;
 use crate::app::error::BadInput;
 use crate::app::ledger::open_clocked_ledger;
@@ -79,12 +77,10 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
         }
         if !v.due.is_empty() {
             // Once for the run: every erased person leaves the projections.
-            if let Err(e) = purge_projections(&mut ledger, data.data()).await {
+            let persons: Vec<_> = v.due.iter().map(|d| d.person).collect();
+            if let Err(e) = after_erasure(&mut ledger, data.data(), &persons).await {
                 ledger.close().await?.close().await?;
                 return Err(e);
-            }
-            for due in &v.due {
-                forget_person(&auth::path_in(data.data()), due.person)?;
             }
         }
     }
