@@ -194,13 +194,21 @@ pub async fn check_version<C: GenericClient>(c: &C, schema: &str) -> Result<(), 
     }
 }
 
+/// How long a transaction holding the head lock waits for the lock of a row
+/// another transaction inserted, in milliseconds, before giving up (and
+/// being made again). Such a transaction inserted its rows before asking for
+/// the head lock (a one-round-trip append of another process): it waits for
+/// the head lock this one holds, so the wait would end only when the server
+/// breaks the deadlock, a second later.
+pub const ROW_WAIT_UNDER_LOCK_MS: u32 = 50;
+
 /// The statements of a store, qualified by its schema once at open.
 #[derive(Debug, Clone)]
 pub(crate) struct Sql {
     /// Locks the head and reads it: position, hash, recorded-at.
     pub(crate) lock_head: String,
     /// Bounds, for the rest of the transaction, the waits for other
-    /// transactions' row locks (see `writer::ROW_WAIT_UNDER_LOCK_MS`).
+    /// transactions' row locks (see [`ROW_WAIT_UNDER_LOCK_MS`]).
     pub(crate) row_wait_under_lock: String,
     /// Reads the head without locking it.
     pub(crate) head: String,
@@ -295,7 +303,7 @@ impl Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             row_wait_under_lock: format!(
                 "SET LOCAL lock_timeout = {}",
-                crate::writer::ROW_WAIT_UNDER_LOCK_MS
+                ROW_WAIT_UNDER_LOCK_MS
             ),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
             command_lock_key: format!("{schema}.commands"),

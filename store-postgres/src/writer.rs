@@ -28,7 +28,7 @@
 //! instead, in two pipelined round trips (three when the tree's frontier must
 //! be read too), as every batch was before. Such a transaction gives up
 //! waiting for a row another transaction holds (see
-//! [`ROW_WAIT_UNDER_LOCK_MS`]) and is made again: that row is another
+//! [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS)) and is made again: that row is another
 //! process's one-round-trip append, waiting for the head lock this one holds.
 //!
 //! Every writer of the database — this task, another process's — locks the
@@ -175,16 +175,8 @@ pub const KNOWN_VERSIONS_MAX: usize = 65_536;
 /// against is no longer the database's (`migrations/0005_tree_runs.sql`).
 const STATE_MOVED: &str = "NV001";
 
-/// How long a transaction holding the head lock waits for the lock of a row
-/// another transaction inserted, in milliseconds, before giving up (and
-/// being made again). Such a transaction inserted its rows before asking for
-/// the head lock (a one-round-trip append of another process): it waits for
-/// the head lock this one holds, so the wait would end only when the server
-/// breaks the deadlock, a second later.
-pub const ROW_WAIT_UNDER_LOCK_MS: u32 = 50;
-
 /// Attempts of an append judged under the head lock whose row waits are
-/// given up (see [`ROW_WAIT_UNDER_LOCK_MS`]), before its appends fail.
+/// given up (see [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS)), before its appends fail.
 pub const SLOW_ATTEMPTS_MAX: u32 = 8;
 
 /// Why an append judged under the head lock did not write.
@@ -431,7 +423,7 @@ impl Core {
     /// Judges the batch against the state read under the head lock and writes
     /// it, on a connection of its own: two pipelined round trips (three when
     /// the tree's frontier must be read too). A transaction that gave up a
-    /// row's lock while holding the head lock (see [`ROW_WAIT_UNDER_LOCK_MS`])
+    /// row's lock while holding the head lock (see [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS))
     /// wrote nothing, and is made again, up to [`SLOW_ATTEMPTS_MAX`] times.
     async fn slow(
         &self,
@@ -889,7 +881,7 @@ fn moved(e: &tokio_postgres::Error) -> bool {
 }
 
 /// Whether a statement failed because a lock it waited for was given up:
-/// [`ROW_WAIT_UNDER_LOCK_MS`] passed, or the server broke a deadlock with it.
+/// [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS) passed, or the server broke a deadlock with it.
 /// The transaction is rolled back and nothing of it was written.
 fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
     let code = e.code();
