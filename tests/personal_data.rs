@@ -42,6 +42,8 @@ const PERSONAL: &[&str] = &[
     "1944-04-04",
     "QX77WALLABY",
     "2029-09-09",
+    // A login (often an e-mail address) is personal data too.
+    "zephyrine",
 ];
 
 /// The ids of the person and of her contract: pseudonymous, but personal
@@ -285,7 +287,7 @@ fn term_retention_command_lists_the_persons_due_then_erases_them_on_apply() {
 #[test]
 fn subject_export_writes_everything_held_about_the_person_and_never_a_password_hash() {
     let (dir, data, _) = ledger("subject-export");
-    let file = dir.join("zephyrine.json");
+    let file = dir.join("subject-export.json");
     let (code, out, err) = run(
         &data,
         &[
@@ -630,6 +632,8 @@ fn failing_and_writing_commands(dir: &Path, data: &Path) -> Vec<(Vec<String>, St
             String::new(),
             0,
         ),
+        // A name typed where an id is expected is refused without echoing it.
+        (args(&["state", "Zephyrine Quokkabelle"]), String::new(), 2),
         (args(&["apply"]), bad_address, 2),
         (args(&["append"]), raw.to_string(), 2),
         (

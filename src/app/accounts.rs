@@ -17,8 +17,8 @@ pub enum AccountError {
     #[error("refused {} ({}): {}", .0.rule.as_str(), .0.article, .0.message)]
     Refused(navigo_rules::Refusal),
     /// The login belongs to another account.
-    #[error("the login {0:?} is taken; choose another")]
-    LoginTaken(String),
+    #[error("the login is taken; choose another")]
+    LoginTaken,
     /// The auth file could not be read or written.
     #[error(transparent)]
     Storage(#[from] anyhow::Error),
@@ -77,7 +77,7 @@ pub fn create_account(
 ) -> Result<Uuid, AccountError> {
     let mut db = AuthDb::load(path)?;
     if db.accounts.contains_key(login) {
-        return Err(AccountError::LoginTaken(login.to_owned()));
+        return Err(AccountError::LoginTaken);
     }
     // ACC-LINK links one account to one customer: a second account for the same
     // person would give two passwords to one personal space. Only someone who

@@ -265,10 +265,10 @@ fn check_person(
 ) -> anyhow::Result<Vec<BundleContractCheck>> {
     holds_stream(events, StreamId::person(person))?;
     let mut out = Vec::new();
-    for contract in &bundle.contracts {
+    for (i, contract) in bundle.contracts.iter().enumerate() {
         let contract: Uuid = contract
             .parse()
-            .map_err(|e| anyhow::anyhow!("contracts: {contract:?} is not a UUID: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("contracts[{i}] is not a UUID: {e}"))?;
         let stream = StreamId::contract(contract);
         holds_stream(events, stream)?;
         let names = events.iter().any(|e| {

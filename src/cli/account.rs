@@ -80,9 +80,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
             outln!("refused {} ({}): {}", r.rule.as_str(), r.article, r.message);
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
-        Err(AccountError::LoginTaken(l)) => {
-            return Err(BadInput(format!("the login {l:?} is taken")).into())
-        }
+        Err(e @ AccountError::LoginTaken) => return Err(BadInput(e.to_string()).into()),
         Err(AccountError::Storage(e)) => return Err(e),
     }
     outln!("account created and linked (ACC-LINK)");

@@ -58,7 +58,7 @@ pub fn parse_as_of(
 ) -> Result<AsOf, BadInput> {
     let id: Uuid = id
         .parse()
-        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
+        .map_err(|e| BadInput(format!("{label} is not a UUID: {e}")))?;
     let at = match &args.at {
         Some(s) => parse_date("--at", s)?,
         None => paris_date(now),
@@ -95,7 +95,7 @@ pub fn parse_as_of(
 pub fn as_of_query(label: &str, id: &str, args: &AsOfArgs) -> Result<(Uuid, RouteQuery), BadInput> {
     let id: Uuid = id
         .parse()
-        .map_err(|e| BadInput(format!("{label} {id:?} is not a UUID: {e}")))?;
+        .map_err(|e| BadInput(format!("{label} is not a UUID: {e}")))?;
     let mut query = Vec::new();
     if let Some(s) = &args.at {
         parse_date("--at", s)?;
@@ -137,7 +137,7 @@ pub fn parse_instant(option: &str, s: &str) -> Result<DateTime<Utc>, BadInput> {
 /// [`BadInput`] quoting it.
 pub fn parse_id(id: &str) -> Result<Uuid, BadInput> {
     id.parse()
-        .map_err(|e| BadInput(format!("ID {id:?} is not a UUID: {e}")))
+        .map_err(|e| BadInput(format!("ID is not a UUID: {e}")))
 }
 
 /// An unknown id is bad input (exit 2), with the projection's message.

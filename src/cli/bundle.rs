@@ -53,7 +53,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let id: uuid::Uuid = args
         .id
         .parse()
-        .map_err(|e| BadInput(format!("ID {:?} is not a UUID: {e}", args.id)))?;
+        .map_err(|e| BadInput(format!("ID is not a UUID: {e}")))?;
     let known_at: DateTime<Utc> = DateTime::parse_from_rfc3339(&args.known_at)
         .map_err(|e| {
             BadInput(format!(

@@ -41,8 +41,7 @@ pub struct Args {
 /// A malformed id, an unknown person, an existing `--out` (bad input); a
 /// ledger or auth file that cannot be read.
 pub async fn run(data: &Place, args: Args) -> CmdResult {
-    let person = parse_id(&args.person)
-        .map_err(|_| BadInput(format!("PERSON {:?} is not a UUID", args.person)))?;
+    let person = parse_id(&args.person).map_err(|_| BadInput("PERSON is not a UUID".to_owned()))?;
     let mut out = OutFile::create(&args.out, "subject-export")?;
     let login = account_login(&auth::path_in(data), person)?;
     let mut ledger = open_ledger(data, 0).await?;

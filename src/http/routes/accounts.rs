@@ -81,7 +81,7 @@ pub async fn create_account(
             Ok((StatusCode::CREATED, answer::json(&created)?).into_response())
         }
         Err(AccountError::Refused(r)) => Err(ApiError::Refused(r)),
-        Err(e @ AccountError::LoginTaken(_)) => Err(ApiError::Conflict(e.to_string())),
+        Err(e @ AccountError::LoginTaken) => Err(ApiError::Conflict(e.to_string())),
         Err(AccountError::Storage(e)) => Err(ApiError::Internal(e.to_string())),
     }
 }
