@@ -343,8 +343,9 @@ mod tests {
         }
     }
 
-    /// A ledger in `dir` holding a generated population of `contracts`.
-    async fn population(dir: &std::path::Path, seed: u64, contracts: u32) -> Ledger<SledStore> {
+    /// A new sled store under `dir`, its clock at the instant the built-in
+    /// reference data is loaded at (returned with it).
+    fn fresh_store(dir: &std::path::Path) -> (SledStore, chrono::DateTime<chrono::Utc>) {
         let data = dir.join("ledger");
         SledStore::init(&data).expect("init");
         let builtin_at: chrono::DateTime<chrono::Utc> =
@@ -355,6 +356,12 @@ mod tests {
             Arc::new(ManualClock::new(builtin_at)),
         )
         .expect("open");
+        (store, builtin_at)
+    }
+
+    /// A ledger in `dir` holding a generated population of `contracts`.
+    async fn population(dir: &std::path::Path, seed: u64, contracts: u32) -> Ledger<SledStore> {
+        let (store, builtin_at) = fresh_store(dir);
         let mut ledger = Ledger::open(store, Policy::default(), seed)
             .await
             .expect("ledger");
@@ -468,16 +475,7 @@ mod tests {
         // Given a generated population in a ledger whose store counts its reads
         let dir = std::env::temp_dir().join(format!("navigo-follower-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let data = dir.join("ledger");
-        SledStore::init(&data).expect("init");
-        let builtin_at: chrono::DateTime<chrono::Utc> =
-            "2011-06-01T00:00:00Z".parse().expect("instant");
-        let inner = SledStore::open(
-            &data,
-            Limits::default(),
-            Arc::new(ManualClock::new(builtin_at)),
-        )
-        .expect("open");
+        let (inner, builtin_at) = fresh_store(&dir);
         let store = Counting {
             inner,
             streams: StdMutex::default(),
@@ -511,7 +509,7 @@ mod tests {
         navigo_sim::drive(&mut ledger, &plan.commands[..cut], &mut |_| {})
             .await
             .expect("drive");
-        let db = ProjectionDb::open(&data).expect("projections");
+        let db = ProjectionDb::open(&dir.join("ledger")).expect("projections");
         let day = navigo_testkit::d(2025, 7, 1);
         let first = read_input(&mut ledger, None).await.expect("log");
         let g = projector::step(&db, &first, day).expect("rebuild");
