@@ -15,7 +15,7 @@ use navigo_events_schema::types::{
 };
 use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
 
-use crate::generate::{Intent, PlannedCommand, Step};
+use crate::generate::{Intent, PlanWindows, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
 use crate::rng::Rng;
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
@@ -587,12 +587,12 @@ pub async fn drive<S: EventStore>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<DriveReport, LedgerError> {
     ledger.begin_import();
-    let result = drive_batched(ledger, plan, progress).await;
+    let mut report = DriveReport::default();
+    let result = drive_batched(ledger, plan, &mut report, progress).await;
     match result {
-        Ok(report) => {
+        Ok(()) => {
             let started = Instant::now();
             ledger.end_import().await?;
-            let mut report = report;
             report.command_time += started.elapsed();
             Ok(report)
         }
@@ -605,12 +605,44 @@ pub async fn drive<S: EventStore>(
     }
 }
 
+/// [`drive`] over a plan generated a window at a time ([`PlanWindows`]): the
+/// same requests in the same order through one import batch, so the same
+/// ledger, with at most one window of the plan in memory. `progress` is told
+/// how many planned requests are done.
+///
+/// # Errors
+/// As [`drive`].
+pub async fn drive_windows<S: EventStore>(
+    ledger: &mut Ledger<S>,
+    windows: &mut PlanWindows<'_>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<DriveReport, LedgerError> {
+    ledger.begin_import();
+    let mut report = DriveReport::default();
+    let mut done = 0;
+    let mut result = Ok(());
+    while let Some(window) = windows.next_window() {
+        let mut window_progress = |i: usize| progress(done + i);
+        result = drive_batched(ledger, &window, &mut report, &mut window_progress).await;
+        if result.is_err() {
+            break;
+        }
+        done += window.len();
+    }
+    let started = Instant::now();
+    let ended = ledger.end_import().await;
+    report.command_time += started.elapsed();
+    // A failure while judging is what the caller hears about; what was judged
+    // before it was kept when it could be made durable.
+    result.and(ended).map(|()| report)
+}
+
 async fn drive_batched<S: EventStore>(
     ledger: &mut Ledger<S>,
     plan: &[PlannedCommand],
+    report: &mut DriveReport,
     progress: &mut dyn FnMut(usize),
-) -> Result<DriveReport, LedgerError> {
-    let mut report = DriveReport::default();
+) -> Result<(), LedgerError> {
     for (i, p) in plan.iter().enumerate() {
         let started = Instant::now();
         let commands = resolve_paged(ledger, p).await?;
@@ -631,7 +663,7 @@ async fn drive_batched<S: EventStore>(
         }
         progress(i + 1);
     }
-    Ok(report)
+    Ok(())
 }
 
 impl DriveReport {

@@ -1,6 +1,8 @@
 //! The pure, seeded generator of a population and of everything it asks over a
 //! period. See the crate documentation.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use navigo_events_schema::command::{
     AdvanceClock, ChangeAddress, ChangeDebitDay, ChangePayer, ChangeZones, ContractRef,
@@ -22,7 +24,7 @@ use crate::places::{self, Place};
 use crate::rates::*;
 use crate::rng::Rng;
 use navigo_events_schema::mandate::{DebtorAccount, Iban};
-use navigo_rules::calendar::{date_of_age, paris_start_of_day};
+use navigo_rules::calendar::{date_of_age, paris_date, paris_start_of_day};
 use navigo_rules::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
 use navigo_rules::ids::splitmix64_mix;
 
@@ -272,7 +274,7 @@ fn pick_major(sh: &Shadow, u: f64, quiet: bool, m: YearMonth) -> Option<Major> {
 struct Gen<'a> {
     cfg: PopulationConfig,
     rng: Rng,
-    out: Vec<PlannedCommand>,
+    sink: Sink,
     ordinal: u64,
     persons: Vec<Person>,
     campaigns: &'a [(Uuid, CampaignPublished)],
@@ -328,9 +330,23 @@ impl Gen<'_> {
     }
 
     fn push(&mut self, at: DateTime<Utc>, step: Step) {
+        // The ordinal counts every request drawn, kept or not, so that a
+        // request's key is the same in every window.
         self.ordinal += 1;
-        let key = format!("pop:{}:{}", self.cfg.seed, self.ordinal);
-        self.out.push(PlannedCommand { at, key, step });
+        let day = paris_date(at);
+        // Nothing after the last simulated day (a day drawn late in the last month).
+        if day > self.cfg.through {
+            return;
+        }
+        match &mut self.sink {
+            Sink::Count(per_day) => *per_day.entry(day).or_default() += 1,
+            Sink::Keep { from, through, out } => {
+                if (*from..=*through).contains(&day) {
+                    let key = format!("pop:{}:{}", self.cfg.seed, self.ordinal);
+                    out.push(PlannedCommand { at, key, step });
+                }
+            }
+        }
     }
 
     fn send(
@@ -1311,9 +1327,21 @@ impl Gen<'_> {
     }
 }
 
-/// Generates the plan of a population: pure and deterministic for a given config
-/// and campaigns (the campaigns in force, for the refund claims).
-pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) -> Plan {
+/// Where the generator puts the requests it draws.
+enum Sink {
+    /// Counts the requests of each day, keeping none.
+    Count(BTreeMap<NaiveDate, usize>),
+    /// Keeps the requests of the days `from..=through`, in the order drawn.
+    Keep {
+        from: NaiveDate,
+        through: NaiveDate,
+        out: Vec<PlannedCommand>,
+    },
+}
+
+/// The period and size actually generated: the contracts and the months
+/// within their bounds.
+fn bounded(cfg: PopulationConfig) -> PopulationConfig {
     let mut cfg = cfg;
     cfg.contracts = cfg.contracts.min(CONTRACTS_MAX);
     if YearMonth::of(cfg.from).months_until(YearMonth::of(cfg.through)) > PERIOD_MONTHS_MAX {
@@ -1323,10 +1351,16 @@ pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) 
             .pred_opt()
             .unwrap_or(cfg.from);
     }
+    cfg
+}
+
+/// Runs the whole generator of `cfg` into `sink`: every draw of every contract,
+/// whatever the sink keeps. The sink, and the persons registered.
+fn run(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)], sink: Sink) -> (Sink, u32) {
     let mut g = Gen {
         cfg,
         rng: Rng::new(cfg.seed),
-        out: Vec::new(),
+        sink,
         ordinal: 0,
         persons: Vec::new(),
         campaigns,
@@ -1337,25 +1371,160 @@ pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) 
         g.contract(n, &mut last_parent);
     }
     let persons = u32::try_from(g.persons.len()).unwrap_or(u32::MAX);
-    let mut commands = g.out;
-    // Nothing after the last simulated day (a day drawn late in the last month).
-    commands.retain(|c| navigo_rules::calendar::paris_date(c.at) <= cfg.through);
-    // Request order; the clock and the back office after the day's requests. Equal
-    // instants are pushed apart by a millisecond so that the order is strict.
+    (g.sink, persons)
+}
+
+/// Puts `commands` (drawn in generation order) in request order, the clock and
+/// the back office after the day's requests; equal instants are pushed apart by
+/// a millisecond so that the order is strict, after `prev`, the last instant of
+/// the requests before them.
+fn in_request_order(commands: &mut [PlannedCommand], mut prev: Option<DateTime<Utc>>) {
+    // A stable sort: equal instants keep the order they were drawn in.
     commands.sort_by_key(|c| c.at);
-    for i in 1..commands.len() {
-        let prev = commands[i - 1].at;
-        if commands[i].at <= prev {
-            let at = prev + Duration::milliseconds(1);
-            commands[i].at = at;
-            if let Step::Command(c) = &mut commands[i].step {
-                c.request_at = at;
+    for c in commands.iter_mut() {
+        if let Some(p) = prev.filter(|p| c.at <= *p) {
+            let at = p + Duration::milliseconds(1);
+            c.at = at;
+            if let Step::Command(cmd) = &mut c.step {
+                cmd.request_at = at;
             }
         }
+        prev = Some(c.at);
     }
+}
+
+/// Generates the plan of a population: pure and deterministic for a given config
+/// and campaigns (the campaigns in force, for the refund claims). The whole plan
+/// is held at once; [`PlanWindows`] gives the same requests a bounded window
+/// at a time.
+pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) -> Plan {
+    let cfg = bounded(cfg);
+    let sink = Sink::Keep {
+        from: NaiveDate::MIN,
+        through: cfg.through,
+        out: Vec::new(),
+    };
+    let (sink, persons) = run(cfg, campaigns, sink);
+    let mut commands = match sink {
+        Sink::Keep { out, .. } => out,
+        Sink::Count(_) => Vec::new(),
+    };
+    in_request_order(&mut commands, None);
     Plan {
         config: cfg,
         commands,
         persons,
     }
+}
+
+/// Planned requests one window of [`PlanWindows`] holds at most (unless a
+/// single day asks more): about 1 KiB each (the command, its key and the
+/// strings it carries), so a window is a bounded part of the memory budget
+/// whatever the region's size (ARCHITECTURE.md, "Memory budget").
+pub const PLAN_WINDOW_REQUESTS_MAX: usize = 200_000;
+
+/// The plan of a population a window of days at a time, in request order:
+/// the concatenation of the windows is [`generate`]'s plan, request for
+/// request (same instants, keys and commands), but at most
+/// [`PLAN_WINDOW_REQUESTS_MAX`] requests (or one day's) are held at once.
+///
+/// Decision: each window runs the whole generator again and keeps the days of
+/// the window. The generator draws a contract's whole life at once from one
+/// sequence shared by every contract, so the requests of a period cannot be
+/// drawn without drawing every contract before them; running it again costs
+/// CPU (one run counts the requests per day, then one run per window), memory
+/// it does not. The generator's own state (the persons drawn, for the payers
+/// and parents it picks among them) is held during each run.
+pub struct PlanWindows<'a> {
+    config: PopulationConfig,
+    campaigns: &'a [(Uuid, CampaignPublished)],
+    /// The windows still to generate, as inclusive ranges of days.
+    windows: std::vec::IntoIter<(NaiveDate, NaiveDate)>,
+    /// The last instant of the previous window.
+    prev: Option<DateTime<Utc>>,
+    persons: u32,
+    requests: usize,
+}
+
+impl<'a> PlanWindows<'a> {
+    /// Counts the requests of each day (one run of the generator) and cuts
+    /// the period into windows of at most `requests_max` requests (a day
+    /// asking more is a window of its own).
+    pub fn new(
+        cfg: PopulationConfig,
+        campaigns: &'a [(Uuid, CampaignPublished)],
+        requests_max: usize,
+    ) -> PlanWindows<'a> {
+        let config = bounded(cfg);
+        let (sink, persons) = run(config, campaigns, Sink::Count(BTreeMap::new()));
+        let per_day = match sink {
+            Sink::Count(per_day) => per_day,
+            Sink::Keep { .. } => BTreeMap::new(),
+        };
+        let requests = per_day.values().sum();
+        PlanWindows {
+            config,
+            campaigns,
+            windows: windows_of(&per_day, requests_max.max(1)).into_iter(),
+            prev: None,
+            persons,
+            requests,
+        }
+    }
+
+    /// What is generated (the config within the generator's bounds).
+    pub fn config(&self) -> PopulationConfig {
+        self.config
+    }
+
+    /// Persons the plan registers.
+    pub fn persons(&self) -> u32 {
+        self.persons
+    }
+
+    /// Requests of the whole plan.
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+
+    /// The windows not generated yet.
+    pub fn windows_left(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// The next window's requests, in request order; `None` after the last.
+    pub fn next_window(&mut self) -> Option<Vec<PlannedCommand>> {
+        let (from, through) = self.windows.next()?;
+        let sink = Sink::Keep {
+            from,
+            through,
+            out: Vec::new(),
+        };
+        let mut commands = match run(self.config, self.campaigns, sink).0 {
+            Sink::Keep { out, .. } => out,
+            Sink::Count(_) => Vec::new(),
+        };
+        in_request_order(&mut commands, self.prev);
+        self.prev = commands.last().map(|c| c.at).or(self.prev);
+        Some(commands)
+    }
+}
+
+/// Consecutive days grouped into windows of at most `max` requests (a day
+/// above it alone), as inclusive ranges.
+fn windows_of(per_day: &BTreeMap<NaiveDate, usize>, max: usize) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut open: Option<(NaiveDate, NaiveDate, usize)> = None;
+    for (&day, &n) in per_day {
+        open = match open {
+            Some((from, _, held)) if held + n <= max => Some((from, day, held + n)),
+            Some((from, through, _)) => {
+                out.push((from, through));
+                Some((day, day, n))
+            }
+            None => Some((day, day, n)),
+        };
+    }
+    out.extend(open.map(|(from, through, _)| (from, through)));
+    out
 }

@@ -34,6 +34,9 @@ pub mod rates;
 pub mod rng;
 pub mod summary;
 
-pub use driver::{drive, resolve, DriveReport, Outcome};
-pub use generate::{generate, Intent, Plan, PlannedCommand, PopulationConfig, Step};
+pub use driver::{drive, drive_windows, resolve, DriveReport, Outcome};
+pub use generate::{
+    generate, Intent, Plan, PlanWindows, PlannedCommand, PopulationConfig, Step,
+    PLAN_WINDOW_REQUESTS_MAX,
+};
 pub use rng::Rng;

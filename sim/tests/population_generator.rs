@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use navigo_events_schema::mandate::Iban;
 use navigo_events_schema::types::{Channel, MandateInput, PaymentRequest, Product};
 use navigo_events_schema::Command;
-use navigo_sim::generate::{generate, Intent, PopulationConfig, Step};
+use navigo_sim::generate::{generate, Intent, PlanWindows, PopulationConfig, Step};
 
 fn config(seed: u64, contracts: u32) -> PopulationConfig {
     PopulationConfig {
@@ -31,6 +31,31 @@ fn population_same_seed_gives_the_same_plan_and_another_seed_another() {
     // Then the same seed gives the same plan, another seed a different one
     assert_eq!(a, b);
     assert_ne!(a.commands, c.commands);
+}
+
+#[test]
+fn plan_windows_concatenated_are_the_whole_plan_with_a_bounded_window_each() {
+    // Given a population's whole plan, and the same population a window of
+    // at most 500 requests at a time
+    let whole = generate(config(13, 400), &campaigns());
+    let campaigns = campaigns();
+    let mut windows = PlanWindows::new(config(13, 400), &campaigns, 500);
+    assert_eq!(windows.requests(), whole.commands.len());
+    assert_eq!(windows.persons(), whole.persons);
+    assert_eq!(windows.config(), whole.config);
+    // When every window is generated
+    let mut joined = Vec::new();
+    let mut count = 0;
+    while let Some(w) = windows.next_window() {
+        // Then each holds at most its bound (no day of this population asks
+        // more than 500 requests)
+        assert!(!w.is_empty() && w.len() <= 500, "a window of {}", w.len());
+        joined.extend(w);
+        count += 1;
+    }
+    // And together they are the whole plan, request for request, in order
+    assert!(count > 3, "{count} windows: the bound cut the plan");
+    assert_eq!(joined, whole.commands);
 }
 
 #[test]
