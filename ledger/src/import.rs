@@ -20,8 +20,10 @@ pub(crate) struct Staged {
 }
 
 /// The appends judged and folded but not yet submitted.
-#[derive(Default)]
 pub(crate) struct ImportBatch {
+    /// Staged events beyond which the batch is committed
+    /// ([`IMPORT_BATCH_EVENTS_MAX`] unless the importer chose another bound).
+    pub(crate) events_max: usize,
     pub(crate) staged: Vec<Staged>,
     /// The idempotency keys of the staged appends.
     pub(crate) keys: BTreeSet<String>,
@@ -32,6 +34,16 @@ pub(crate) struct ImportBatch {
 }
 
 impl ImportBatch {
+    pub(crate) fn new(events_max: usize) -> ImportBatch {
+        ImportBatch {
+            events_max: events_max.max(1),
+            staged: Vec::new(),
+            keys: BTreeSet::new(),
+            streams: std::collections::BTreeMap::new(),
+            events: 0,
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.staged.is_empty()
     }
@@ -75,7 +87,7 @@ impl ImportBatch {
     }
 
     pub(crate) fn full(&self) -> bool {
-        self.events >= IMPORT_BATCH_EVENTS_MAX
+        self.events >= self.events_max
     }
 }
 

@@ -915,6 +915,14 @@ impl<S: EventStore> Ledger<S> {
             // Every contract of the chunk is resident: those the decisions
             // changed and those whose date was unknown get theirs now.
             refresh_wakes_of(&mut self.world, ids, &self.policy);
+            // One advance of a region decides for hundreds of thousands of
+            // contracts: its staged appends are bounded as a command's are,
+            // not by the region. (A pipelined batch of the service commits
+            // once, after its last command: it stays whole.)
+            let importing = self.pipelined_at.is_none();
+            if importing && self.import.as_ref().is_some_and(ImportBatch::full) {
+                self.commit_import().await?;
+            }
             self.evict_if_over().await?;
         }
         Ok(out)
@@ -1278,8 +1286,15 @@ impl<S: EventStore> Ledger<S> {
     /// A failed commit refolds the world from the store and fails: nothing of
     /// the batch after the failure is kept.
     pub fn begin_import(&mut self) {
+        self.begin_import_with(IMPORT_BATCH_EVENTS_MAX);
+    }
+
+    /// [`Ledger::begin_import`] with a batch committed once it stages
+    /// `events_max` events (tests set it small, so that a small population
+    /// exceeds it).
+    pub fn begin_import_with(&mut self, events_max: usize) {
         if self.import.is_none() {
-            self.import = Some(ImportBatch::default());
+            self.import = Some(ImportBatch::new(events_max));
         }
     }
 
@@ -1311,8 +1326,9 @@ impl<S: EventStore> Ledger<S> {
         }
     }
 
-    /// Events judged in the import batch and not yet submitted (at most
-    /// [`IMPORT_BATCH_EVENTS_MAX`]).
+    /// Events judged in the import batch and not yet submitted (fewer than
+    /// its bound between commands, [`IMPORT_BATCH_EVENTS_MAX`] by default,
+    /// and at most one chunk of the billing clock's decisions beyond it).
     pub fn staged_events(&self) -> usize {
         self.import.as_ref().map_or(0, |b| b.events)
     }

@@ -115,7 +115,7 @@ impl<S: EventStore> Ledger<S> {
         self.end_import().await?;
         let at = self.world.head_recorded_at.map_or(now, |h| now.max(h));
         self.pipelined_at = Some(at);
-        self.import = Some(ImportBatch::default());
+        self.import = Some(ImportBatch::new(crate::IMPORT_BATCH_EVENTS_MAX));
         Ok(Pipelined {
             slots: Vec::new(),
             pending: Vec::new(),

@@ -46,7 +46,9 @@ use navigo_projections::{calendar, state, Folded, Query};
 use navigo_replay::materialize::{rebuild_streams, ProjectionDb, REBUILD_SLICE_IDS};
 use navigo_rules::contract::state::ContractState;
 use navigo_rules::Policy;
-use navigo_sim::{drive, generate, PopulationConfig, Rng};
+use navigo_sim::{
+    drive, drive_windows, generate, PlanWindows, PopulationConfig, Rng, PLAN_WINDOW_REQUESTS_MAX,
+};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
 use navigo_store_sled::keys::{log_key, LOG};
 use navigo_store_sled::raw_stream_read;
@@ -86,6 +88,8 @@ const IMPORT_ONLY_ENV: &str = "NAVIGO_BENCH_IMPORT_ONLY";
 const DECODE_ONLY_ENV: &str = "NAVIGO_BENCH_DECODE_ONLY";
 /// Rounds of the decoding micro-bench (the least time of each side is kept).
 const DECODE_ROUNDS: usize = 7;
+/// Set to import the plan generated whole (the path before the windows).
+const WHOLE_PLAN_ENV: &str = "NAVIGO_BENCH_WHOLE_PLAN";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// The state cache of the import, the clock month and the reads (default:
@@ -141,6 +145,18 @@ fn heap_in_use_mib() -> f64 {
         );
     }
     commit as f64 / 1_048_576.0
+}
+
+/// The most bytes the allocator had committed from the system so far, in MiB.
+fn heap_peak_mib() -> f64 {
+    let mut c = [0usize; 8];
+    // SAFETY: mi_process_info writes each counter through its pointer, all of
+    // which point to distinct live, writable elements of `c`.
+    unsafe {
+        let [a, b, d, e, f, g, h, i] = &mut c;
+        libmimalloc_sys::mi_process_info(a, b, d, e, f, g, h, i);
+    }
+    c[5] as f64 / 1_048_576.0
 }
 
 fn peak_rss_mib() -> f64 {
@@ -460,6 +476,31 @@ async fn open_only(dir: &Path) {
     let _ = ledger.into_store().close().await;
 }
 
+/// What the world holds after the import: the entries of each of its maps,
+/// caches and indexes, with the heap committed then.
+fn print_world_held(ledger: &Ledger<SledStore>, heap: f64) {
+    let w = ledger.world();
+    let edges =
+        |i: &std::collections::BTreeMap<uuid::Uuid, navigo_rules::idset::IdSet>| keys_and_edges(i);
+    println!(
+        "world after the import (heap {heap:.0} MiB): {} contracts and {} persons resident (bound {}), \
+         {} versions, holder {:?}, payer {:?}, fraud {:?}, client numbers {} keys; {} wake dates, \
+         {} last-used ticks, {} dirty states, {} chunk starts",
+        w.contracts.len(),
+        w.persons.len(),
+        ledger.state_cache_entries_max(),
+        w.versions.len(),
+        edges(&w.by_holder),
+        edges(&w.by_payer),
+        edges(&w.by_fraud_party),
+        w.by_client_number.len(),
+        w.wakes.known(),
+        w.residency.last_used.len(),
+        w.residency.dirty.len(),
+        w.residency.chunk_starts.len(),
+    );
+}
+
 /// Opening measured in a fresh process (this bench run again with
 /// [`OPEN_ONLY_ENV`]): wall seconds, RSS at rest and peak, events folded after
 /// the snapshot.
@@ -674,34 +715,57 @@ async fn main() {
         .await
         .expect("reference data");
     let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-    let t = Instant::now();
-    let plan = generate(
-        PopulationConfig {
-            seed,
-            contracts,
-            from,
-            through,
-        },
-        &campaigns,
-    );
-    let generate_secs = t.elapsed().as_secs_f64();
+    let config = PopulationConfig {
+        seed,
+        contracts,
+        from,
+        through,
+    };
+    let heap_before = heap_in_use_mib();
     let before = ledger.world().position;
     let cpu = process_cpu();
     let t = Instant::now();
-    let report = drive(&mut ledger, &plan.commands, &mut |_| {})
-        .await
-        .expect("drive");
+    // The plan a window at a time (the import's memory bounded), or whole (the
+    // path before the windows, to compare with) when asked.
+    let (report, plan_heap, generate_secs) = if std::env::var_os(WHOLE_PLAN_ENV).is_some() {
+        let plan = generate(config, &campaigns);
+        let generate_secs = t.elapsed().as_secs_f64();
+        let plan_heap = heap_in_use_mib() - heap_before;
+        let report = drive(&mut ledger, &plan.commands, &mut |_| {})
+            .await
+            .expect("drive");
+        (report, plan_heap, generate_secs)
+    } else {
+        let mut windows = PlanWindows::new(config, &campaigns, PLAN_WINDOW_REQUESTS_MAX);
+        let generate_secs = t.elapsed().as_secs_f64();
+        println!(
+            "plan: {} requests in {} windows of at most {PLAN_WINDOW_REQUESTS_MAX}",
+            windows.requests(),
+            windows.windows_left()
+        );
+        let report = drive_windows(&mut ledger, &mut windows, &mut |_| {})
+            .await
+            .expect("drive");
+        (report, f64::NAN, generate_secs)
+    };
     let drive_secs = t.elapsed().as_secs_f64();
     let drive_cpu = (process_cpu() - cpu).as_secs_f64();
     let appended = ledger.world().position - before;
     let import_rate = appended as f64 / drive_secs;
     let import_cpu_rate = appended as f64 / drive_cpu;
     let rss_after_import = peak_rss_mib();
-    drop(plan);
+    let heap_peak = heap_peak_mib();
+    print_world_held(&ledger, heap_in_use_mib());
     let t = Instant::now();
     let store = ledger.close().await.expect("close");
     let snapshot_secs = t.elapsed().as_secs_f64();
+    let heap_store = heap_in_use_mib();
     let _ = store.close().await;
+    println!(
+        "import heap (allocator's committed MiB): before {heap_before:.0}, the whole plan {plan_heap:.0}, peak {heap_peak:.0}, \
+         after the world is dropped (the store open) {heap_store:.0}, after the store closed {:.0}",
+        heap_in_use_mib()
+    );
     println!(
         "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s",
         report.clock_events,
