@@ -41,6 +41,8 @@ pub fn open_store(dir: &Path) -> SledStore {
 }
 
 /// A generated population of `contracts` contracts from 2024-01 to 2025-03.
+// Not every test file of the population takes a whole plan.
+#[allow(dead_code)]
 pub fn plan(seed: u64, contracts: u32) -> Plan {
     let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
     generate(
