@@ -319,3 +319,72 @@ fn population_swapped_arrivals_are_reported_out_of_order() {
         });
     }
 }
+
+/// An event of a log by its stream, sequence, key and hash (the hash covers
+/// the rest: the event, its ids, its instants and the chain before it).
+type Logged = (
+    navigo_events_schema::StreamId,
+    u64,
+    Option<String>,
+    navigo_events_schema::Hash,
+);
+
+/// Every event of the log of `store`, in order.
+async fn log(store: &SledStore) -> Vec<Logged> {
+    store
+        .read_log(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.stream, e.stream_seq, e.idempotency_key, e.hash))
+        .collect()
+}
+
+#[test]
+fn plan_windows_driven_append_the_log_the_whole_plan_appends() {
+    runtime().block_on(async {
+        let seed = seeds()[0];
+        announce("plan_windows_driven", seed);
+        // Given the same population driven whole, and a window of at most
+        // 100 requests at a time
+        let (mut whole, whole_dir) = new_ledger("windows-whole", seed).await;
+        let whole_report = drive(&mut whole, &plan(seed).commands, &mut |_| {})
+            .await
+            .unwrap();
+        let (mut windowed, windowed_dir) = new_ledger("windows-cut", seed).await;
+        let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
+        let config = plan(seed).config;
+        let mut windows = navigo_sim::PlanWindows::new(config, &campaigns, 100);
+        assert!(windows.windows_left() > 3, "the bound cuts the plan");
+        let mut done = 0;
+        let report = navigo_sim::drive_windows(&mut windowed, &mut windows, &mut |n| done = n)
+            .await
+            .unwrap();
+        // Then both logs hold the same events, key for key and stream for
+        // stream, and the reports the same counts
+        assert_eq!(log(whole.store()).await, log(windowed.store()).await);
+        assert_eq!(
+            (
+                report.accepted,
+                report.refused,
+                report.skipped,
+                report.clock_events
+            ),
+            (
+                whole_report.accepted,
+                whole_report.refused,
+                whole_report.skipped,
+                whole_report.clock_events
+            )
+        );
+        assert_eq!(
+            done,
+            plan(seed).commands.len(),
+            "progress counts every request"
+        );
+        whole.into_store().close().await.unwrap();
+        windowed.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(whole_dir);
+        let _ = std::fs::remove_dir_all(windowed_dir);
+    });
+}
