@@ -1431,6 +1431,25 @@ pub struct Page {
 }
 
 impl ProjectionDb {
+    /// The current generation, the tree of `index` in it and the tree's name:
+    /// what a page reads (and what a benchmark's raw reference scans).
+    ///
+    /// # Errors
+    /// [`ReplayError::NotBuilt`], [`ReplayError::NotIndexed`] when the
+    /// generation was built with other indexes, a sled failure.
+    pub fn index_tree(
+        &self,
+        index: &index::IndexDef,
+    ) -> Result<(Generation, sled::Tree, String), ReplayError> {
+        let g = self.current()?.ok_or(ReplayError::NotBuilt)?;
+        if !self.indexed(g.number)? {
+            return Err(ReplayError::NotIndexed);
+        }
+        let name = index_tree_name(index.name, g.number);
+        let tree = self.db.open_tree(&name)?;
+        Ok((g, tree, name))
+    }
+
     /// Whether generation `number` was built with today's [`INDEXES`].
     ///
     /// # Errors
@@ -1449,12 +1468,7 @@ impl ProjectionDb {
     /// built without this index; [`ReplayError::Cursor`] for a cursor outside
     /// the list's range; a sled failure.
     pub fn page(&self, req: &index::PageRequest<'_>) -> Result<Page, ReplayError> {
-        let g = self.current()?.ok_or(ReplayError::NotBuilt)?;
-        if !self.indexed(g.number)? {
-            return Err(ReplayError::NotIndexed);
-        }
-        let name = index_tree_name(req.index.name, g.number);
-        let tree = self.db.open_tree(&name)?;
+        let (g, tree, name) = self.index_tree(req.index)?;
         let (lo, hi) = req.range.key_bounds();
         let lo = match &req.after {
             Some(k) if index::within(k, &(lo.clone(), hi.clone())) => Bound::Excluded(k.clone()),

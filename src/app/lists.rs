@@ -214,7 +214,7 @@ fn bad(field: &str, message: impl Into<String>) -> ListError {
 /// The term of a filter's value. A refusal names the parameter and what it
 /// accepts, never the value given: a search by a person's name or birth date
 /// in the wrong parameter must not put them in an error (and so in a log).
-fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
+pub(crate) fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
     let s = s.trim();
     match f.value {
         ValueKind::Status if STATUS_TAGS.contains(&s) => Ok(Term::Text(s.to_owned())),
@@ -250,7 +250,7 @@ fn term(f: &ListSpec, s: &str) -> Result<Term, ListError> {
     }
 }
 
-fn range(mode: Mode, t: Term) -> TermRange {
+pub(crate) fn range(mode: Mode, t: Term) -> TermRange {
     match (mode, t) {
         (Mode::Prefix, Term::Text(p)) => TermRange::prefix(&p),
         (mode, t) => range_of(mode, t),
