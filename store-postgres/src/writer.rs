@@ -180,7 +180,7 @@ const STATE_MOVED: &str = "NV001";
 pub const SLOW_ATTEMPTS_MAX: u32 = 8;
 
 /// Why an append judged under the head lock did not write.
-enum Slow {
+pub(crate) enum Slow {
     /// It gave up a lock wait and wrote nothing: make it again.
     Again(tokio_postgres::Error),
     /// A failure that ends the batch.
@@ -663,22 +663,9 @@ pub(crate) fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, Stor
 
 /// Writes a batch's rows (in the transaction `conn` holds with the head
 /// locked), moves the head and commits, pipelined; with nothing to write,
-/// only ends the transaction.
-pub(crate) async fn write_rows(
-    conn: &Object,
-    sql: &Sql,
-    rows: &Rows,
-    tree: &NodeRows,
-    head: &Head,
-) -> Result<(), StoreError> {
-    to_i64(head.position)?;
-    try_write_rows(conn, sql, rows, tree, head)
-        .await
-        .map_err(commit_error)
-}
-
-/// [`write_rows`], with the driver's error.
-async fn try_write_rows(
+/// only ends the transaction. The caller checks that the head's position
+/// fits a bigint.
+pub(crate) async fn try_write_rows(
     conn: &Object,
     sql: &Sql,
     rows: &Rows,
@@ -722,7 +709,7 @@ async fn try_write_rows(
 
 /// What a failure of an append transaction's pipelined statements means for
 /// the appends it held.
-fn commit_error(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn commit_error(e: tokio_postgres::Error) -> StoreError {
     if e.as_db_error().is_some() {
         return StoreError::Storage(format!(
             "{}; the transaction was rolled back: nothing of this append was written",
@@ -883,7 +870,7 @@ fn moved(e: &tokio_postgres::Error) -> bool {
 /// Whether a statement failed because a lock it waited for was given up:
 /// [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS) passed, or the server broke a deadlock with it.
 /// The transaction is rolled back and nothing of it was written.
-fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
+pub(crate) fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
     let code = e.code();
     code == Some(&SqlState::LOCK_NOT_AVAILABLE) || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
