@@ -124,11 +124,61 @@ pub(crate) struct Writer {
     /// appended), the batch is judged again against the state read under the
     /// lock.
     pub(crate) known: Option<Known>,
-    /// The transactions sent and not yet answered, oldest first.
-    in_flight: VecDeque<JoinHandle<()>>,
+    /// The transactions sent and not yet reaped, oldest first.
+    in_flight: VecDeque<Flight>,
+    /// Appends answered by the transactions reaped since the last batch was
+    /// gathered: about as many are expected back soon.
+    returning: usize,
     /// Answered once the last transaction sent holds the head lock (or has
     /// failed before), so that the next one asks for it after it.
     locked: Option<oneshot::Receiver<()>>,
+}
+
+/// A transaction sent, and how many appends it answers.
+struct Flight {
+    task: JoinHandle<()>,
+    appends: usize,
+}
+
+/// A batch being gathered from the queue, within the writer's limits.
+struct Gather {
+    jobs: Vec<Job>,
+    events: usize,
+    appends_max: usize,
+    events_max: usize,
+}
+
+impl Gather {
+    fn new(first: Job, appends_max: usize, events_max: usize) -> Gather {
+        let mut gather = Gather {
+            jobs: Vec::new(),
+            events: 0,
+            appends_max,
+            events_max,
+        };
+        gather.push(first);
+        gather
+    }
+
+    fn push(&mut self, job: Job) {
+        self.events += job.request.request.events.len();
+        self.jobs.push(job);
+    }
+
+    /// Whether the batch holds as many appends or events as one may.
+    fn full(&self) -> bool {
+        self.jobs.len() >= self.appends_max || self.events >= self.events_max
+    }
+
+    /// Takes what is queued now, until the batch is full.
+    fn drain(&mut self, rx: &mut mpsc::Receiver<Job>) {
+        while !self.full() {
+            match rx.try_recv() {
+                Ok(job) => self.push(job),
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 /// Where a transaction sent in flight stands among the others: it waits
@@ -159,6 +209,14 @@ pub(crate) struct Core {
 /// and sent, and waits for the head lock in the database, so that no commit
 /// waits for the writer to wake up and no judging waits for a flush.
 pub const WRITER_CONNECTIONS: usize = 2;
+
+/// How long the writer, while a transaction is in flight, waits for the
+/// appends that the ended ones answered before it sends the next batch (see
+/// `Writer::await_returning`). It bounds the latency this adds to an append
+/// when its callers do not come back; it is below a commit's flush on a
+/// disk that syncs (a few milliseconds), during which the batch would wait
+/// for the head lock anyway.
+pub const GATHER_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The state a writer's last commit left (see [`Writer::known`]).
 pub(crate) struct Known {
@@ -251,6 +309,7 @@ impl Writer {
             core: Arc::new(core),
             known: None,
             in_flight: VecDeque::new(),
+            returning: 0,
             locked: None,
         }
     }
@@ -267,32 +326,68 @@ impl Writer {
             // commit joins it, so that each commit carries as many appends
             // as it can.
             self.wait_for_slot().await;
-            let mut events = first.request.request.events.len();
-            let mut jobs = vec![first];
-            while jobs.len() < appends_max && events < events_max {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        events += job.request.request.events.len();
-                        jobs.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            self.batch(jobs).await;
+            let mut gather = Gather::new(first, appends_max, events_max);
+            gather.drain(&mut rx);
+            self.await_returning(&mut rx, &mut gather).await;
+            self.batch(gather.jobs).await;
         }
-        for t in self.in_flight.drain(..) {
+        for flight in self.in_flight.drain(..) {
             // A transaction task answers its own appends; a panic in it
             // leaves them answered with a closed channel.
-            let _ = t.await;
+            let _ = flight.task.await;
         }
     }
 
     /// Waits until fewer than [`WRITER_CONNECTIONS`] transactions are in
-    /// flight.
+    /// flight, counting the appends that the ended ones answered.
     async fn wait_for_slot(&mut self) {
+        while self.in_flight.front().is_some_and(|f| f.task.is_finished()) {
+            self.reap().await;
+        }
         while self.in_flight.len() >= WRITER_CONNECTIONS {
-            if let Some(t) = self.in_flight.pop_front() {
-                let _ = t.await;
+            self.reap().await;
+        }
+    }
+
+    /// Waits for the oldest transaction in flight to end.
+    async fn reap(&mut self) {
+        if let Some(flight) = self.in_flight.pop_front() {
+            let _ = flight.task.await;
+            self.returning += flight.appends;
+        }
+    }
+
+    /// While another transaction is in flight, waits for the appends that the
+    /// ended transactions answered to come back (a caller answered tends to
+    /// append again at once), up to [`GATHER_WAIT_MAX`]: the transaction in
+    /// flight holds the head lock through its commit's flush, which the batch
+    /// would wait for anyway, so a batch sent at once would carry only the
+    /// appends that the commit did not, and the appends answered would wait
+    /// for the commit after it. Stops early when the batch is full, or when
+    /// the transaction in flight ends (the database would idle).
+    async fn await_returning(&mut self, rx: &mut mpsc::Receiver<Job>, gather: &mut Gather) {
+        let want = std::mem::take(&mut self.returning);
+        let deadline = tokio::time::Instant::now() + GATHER_WAIT_MAX;
+        while !gather.full() && gather.jobs.len() < want {
+            let Some(flight) = self.in_flight.front_mut() else {
+                return;
+            };
+            tokio::select! {
+                biased;
+                job = rx.recv() => match job {
+                    Some(job) => {
+                        gather.push(job);
+                        gather.drain(rx);
+                    }
+                    None => return,
+                },
+                _ = &mut flight.task => {
+                    if let Some(ended) = self.in_flight.pop_front() {
+                        self.returning += ended.appends;
+                    }
+                    return;
+                }
+                () = tokio::time::sleep_until(deadline) => return,
             }
         }
     }
@@ -320,8 +415,9 @@ impl Writer {
                     let (locked, next) = oneshot::channel();
                     let after = self.locked.replace(next);
                     let order = Order { after, locked };
+                    let appends = jobs.len();
                     let task = tokio::spawn(core.send(conn, jobs, judged, now, order));
-                    self.in_flight.push_back(task);
+                    self.in_flight.push_back(Flight { task, appends });
                     return;
                 }
                 Err(e) => {
@@ -333,8 +429,8 @@ impl Writer {
         };
         // Before reading the state, the transactions in flight end: the head
         // lock would make this one wait for them anyway.
-        for t in self.in_flight.drain(..) {
-            let _ = t.await;
+        for flight in self.in_flight.drain(..) {
+            let _ = flight.task.await;
         }
         drop(conn);
         match core.slow(known, &jobs, now).await {
