@@ -19,7 +19,10 @@
 //! next batch on a second connection, which inserts its rows and then waits
 //! in the database for the head lock: at most [`WRITER_CONNECTIONS`] in
 //! flight. The next batch is gathered once a connection is free, so that it
-//! holds every append that arrived meanwhile.
+//! holds every append that arrived meanwhile, and, while the other
+//! transaction is in flight, once the appends the last commit answered came
+//! back (at most [`GATHER_WAIT_MAX`]): commits are flushed one after the
+//! other, so each should carry every append it can.
 //!
 //! When the check fails (the previous batch failed, or another process
 //! appended), or when the writer knows no state to judge against (the first
