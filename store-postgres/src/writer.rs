@@ -370,7 +370,12 @@ impl Writer {
     /// the transaction in flight ends (the database would idle).
     async fn await_returning(&mut self, rx: &mut mpsc::Receiver<Job>, gather: &mut Gather) {
         let want = std::mem::take(&mut self.returning);
-        let deadline = tokio::time::Instant::now() + GATHER_WAIT_MAX;
+        if gather.full() || gather.jobs.len() >= want || self.in_flight.is_empty() {
+            return;
+        }
+        // A timer, not a clock read: no instant is kept or compared.
+        let timer = tokio::time::sleep(GATHER_WAIT_MAX);
+        tokio::pin!(timer);
         while !gather.full() && gather.jobs.len() < want {
             let Some(flight) = self.in_flight.front_mut() else {
                 return;
@@ -390,7 +395,7 @@ impl Writer {
                     }
                     return;
                 }
-                () = tokio::time::sleep_until(deadline) => return,
+                () = &mut timer => return,
             }
         }
     }
