@@ -19,7 +19,10 @@
 //! next batch on a second connection, which inserts its rows and then waits
 //! in the database for the head lock: at most [`WRITER_CONNECTIONS`] in
 //! flight. The next batch is gathered once a connection is free, so that it
-//! holds every append that arrived meanwhile.
+//! holds every append that arrived meanwhile, and, while the other
+//! transaction is in flight, once the appends the last commit answered came
+//! back (at most [`GATHER_WAIT_MAX`]): commits are flushed one after the
+//! other, so each should carry every append it can.
 //!
 //! When the check fails (the previous batch failed, or another process
 //! appended), or when the writer knows no state to judge against (the first
@@ -124,11 +127,61 @@ pub(crate) struct Writer {
     /// appended), the batch is judged again against the state read under the
     /// lock.
     pub(crate) known: Option<Known>,
-    /// The transactions sent and not yet answered, oldest first.
-    in_flight: VecDeque<JoinHandle<()>>,
+    /// The transactions sent and not yet reaped, oldest first.
+    in_flight: VecDeque<Flight>,
+    /// Appends answered by the transactions reaped since the last batch was
+    /// gathered: about as many are expected back soon.
+    returning: usize,
     /// Answered once the last transaction sent holds the head lock (or has
     /// failed before), so that the next one asks for it after it.
     locked: Option<oneshot::Receiver<()>>,
+}
+
+/// A transaction sent, and how many appends it answers.
+struct Flight {
+    task: JoinHandle<()>,
+    appends: usize,
+}
+
+/// A batch being gathered from the queue, within the writer's limits.
+struct Gather {
+    jobs: Vec<Job>,
+    events: usize,
+    appends_max: usize,
+    events_max: usize,
+}
+
+impl Gather {
+    fn new(first: Job, appends_max: usize, events_max: usize) -> Gather {
+        let mut gather = Gather {
+            jobs: Vec::new(),
+            events: 0,
+            appends_max,
+            events_max,
+        };
+        gather.push(first);
+        gather
+    }
+
+    fn push(&mut self, job: Job) {
+        self.events += job.request.request.events.len();
+        self.jobs.push(job);
+    }
+
+    /// Whether the batch holds as many appends or events as one may.
+    fn full(&self) -> bool {
+        self.jobs.len() >= self.appends_max || self.events >= self.events_max
+    }
+
+    /// Takes what is queued now, until the batch is full.
+    fn drain(&mut self, rx: &mut mpsc::Receiver<Job>) {
+        while !self.full() {
+            match rx.try_recv() {
+                Ok(job) => self.push(job),
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 /// Where a transaction sent in flight stands among the others: it waits
@@ -160,6 +213,14 @@ pub(crate) struct Core {
 /// waits for the writer to wake up and no judging waits for a flush.
 pub const WRITER_CONNECTIONS: usize = 2;
 
+/// How long the writer, while a transaction is in flight, waits for the
+/// appends that the ended ones answered before it sends the next batch (see
+/// `Writer::await_returning`). It bounds the latency this adds to an append
+/// when its callers do not come back; it is below a commit's flush on a
+/// disk that syncs (a few milliseconds), during which the batch would wait
+/// for the head lock anyway.
+pub const GATHER_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The state a writer's last commit left (see [`Writer::known`]).
 pub(crate) struct Known {
     head: Head,
@@ -180,7 +241,7 @@ const STATE_MOVED: &str = "NV001";
 pub const SLOW_ATTEMPTS_MAX: u32 = 8;
 
 /// Why an append judged under the head lock did not write.
-enum Slow {
+pub(crate) enum Slow {
     /// It gave up a lock wait and wrote nothing: make it again.
     Again(tokio_postgres::Error),
     /// A failure that ends the batch.
@@ -251,6 +312,7 @@ impl Writer {
             core: Arc::new(core),
             known: None,
             in_flight: VecDeque::new(),
+            returning: 0,
             locked: None,
         }
     }
@@ -267,32 +329,73 @@ impl Writer {
             // commit joins it, so that each commit carries as many appends
             // as it can.
             self.wait_for_slot().await;
-            let mut events = first.request.request.events.len();
-            let mut jobs = vec![first];
-            while jobs.len() < appends_max && events < events_max {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        events += job.request.request.events.len();
-                        jobs.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            self.batch(jobs).await;
+            let mut gather = Gather::new(first, appends_max, events_max);
+            gather.drain(&mut rx);
+            self.await_returning(&mut rx, &mut gather).await;
+            self.batch(gather.jobs).await;
         }
-        for t in self.in_flight.drain(..) {
+        for flight in self.in_flight.drain(..) {
             // A transaction task answers its own appends; a panic in it
             // leaves them answered with a closed channel.
-            let _ = t.await;
+            let _ = flight.task.await;
         }
     }
 
     /// Waits until fewer than [`WRITER_CONNECTIONS`] transactions are in
-    /// flight.
+    /// flight, counting the appends that the ended ones answered.
     async fn wait_for_slot(&mut self) {
+        while self.in_flight.front().is_some_and(|f| f.task.is_finished()) {
+            self.reap().await;
+        }
         while self.in_flight.len() >= WRITER_CONNECTIONS {
-            if let Some(t) = self.in_flight.pop_front() {
-                let _ = t.await;
+            self.reap().await;
+        }
+    }
+
+    /// Waits for the oldest transaction in flight to end.
+    async fn reap(&mut self) {
+        if let Some(flight) = self.in_flight.pop_front() {
+            let _ = flight.task.await;
+            self.returning += flight.appends;
+        }
+    }
+
+    /// While another transaction is in flight, waits for the appends that the
+    /// ended transactions answered to come back (a caller answered tends to
+    /// append again at once), up to [`GATHER_WAIT_MAX`]: the transaction in
+    /// flight holds the head lock through its commit's flush, which the batch
+    /// would wait for anyway, so a batch sent at once would carry only the
+    /// appends that the commit did not, and the appends answered would wait
+    /// for the commit after it. Stops early when the batch is full, or when
+    /// the transaction in flight ends (the database would idle).
+    async fn await_returning(&mut self, rx: &mut mpsc::Receiver<Job>, gather: &mut Gather) {
+        let want = std::mem::take(&mut self.returning);
+        if gather.full() || gather.jobs.len() >= want || self.in_flight.is_empty() {
+            return;
+        }
+        // A timer, not a clock read: no instant is kept or compared.
+        let timer = tokio::time::sleep(GATHER_WAIT_MAX);
+        tokio::pin!(timer);
+        while !gather.full() && gather.jobs.len() < want {
+            let Some(flight) = self.in_flight.front_mut() else {
+                return;
+            };
+            tokio::select! {
+                biased;
+                job = rx.recv() => match job {
+                    Some(job) => {
+                        gather.push(job);
+                        gather.drain(rx);
+                    }
+                    None => return,
+                },
+                _ = &mut flight.task => {
+                    if let Some(ended) = self.in_flight.pop_front() {
+                        self.returning += ended.appends;
+                    }
+                    return;
+                }
+                () = &mut timer => return,
             }
         }
     }
@@ -320,8 +423,9 @@ impl Writer {
                     let (locked, next) = oneshot::channel();
                     let after = self.locked.replace(next);
                     let order = Order { after, locked };
+                    let appends = jobs.len();
                     let task = tokio::spawn(core.send(conn, jobs, judged, now, order));
-                    self.in_flight.push_back(task);
+                    self.in_flight.push_back(Flight { task, appends });
                     return;
                 }
                 Err(e) => {
@@ -333,8 +437,8 @@ impl Writer {
         };
         // Before reading the state, the transactions in flight end: the head
         // lock would make this one wait for them anyway.
-        for t in self.in_flight.drain(..) {
-            let _ = t.await;
+        for flight in self.in_flight.drain(..) {
+            let _ = flight.task.await;
         }
         drop(conn);
         match core.slow(known, &jobs, now).await {
@@ -663,22 +767,9 @@ pub(crate) fn tree_rows(nodes: &mut Nodes, rows: &Rows) -> Result<NodeRows, Stor
 
 /// Writes a batch's rows (in the transaction `conn` holds with the head
 /// locked), moves the head and commits, pipelined; with nothing to write,
-/// only ends the transaction.
-pub(crate) async fn write_rows(
-    conn: &Object,
-    sql: &Sql,
-    rows: &Rows,
-    tree: &NodeRows,
-    head: &Head,
-) -> Result<(), StoreError> {
-    to_i64(head.position)?;
-    try_write_rows(conn, sql, rows, tree, head)
-        .await
-        .map_err(commit_error)
-}
-
-/// [`write_rows`], with the driver's error.
-async fn try_write_rows(
+/// only ends the transaction. The caller checks that the head's position
+/// fits a bigint.
+pub(crate) async fn try_write_rows(
     conn: &Object,
     sql: &Sql,
     rows: &Rows,
@@ -722,7 +813,7 @@ async fn try_write_rows(
 
 /// What a failure of an append transaction's pipelined statements means for
 /// the appends it held.
-fn commit_error(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn commit_error(e: tokio_postgres::Error) -> StoreError {
     if e.as_db_error().is_some() {
         return StoreError::Storage(format!(
             "{}; the transaction was rolled back: nothing of this append was written",
@@ -883,7 +974,7 @@ fn moved(e: &tokio_postgres::Error) -> bool {
 /// Whether a statement failed because a lock it waited for was given up:
 /// [`ROW_WAIT_UNDER_LOCK_MS`](crate::schema::ROW_WAIT_UNDER_LOCK_MS) passed, or the server broke a deadlock with it.
 /// The transaction is rolled back and nothing of it was written.
-fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
+pub(crate) fn lock_wait_failed(e: &tokio_postgres::Error) -> bool {
     let code = e.code();
     code == Some(&SqlState::LOCK_NOT_AVAILABLE) || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }

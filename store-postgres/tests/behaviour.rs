@@ -1,8 +1,9 @@
 //! What the PostgreSQL store does beyond the conformance suite: the records it
 //! stores are the sled store's byte for byte, several stores (processes) share
 //! one database without a gap or a duplicate, a follower never skips or stalls,
-//! an append holding the head lock gives up a row another transaction holds
-//! (and is made again) instead of deadlocking with it, and a schema that is
+//! an append or an import holding the head lock gives up a row another
+//! transaction holds (and is made again) instead of deadlocking with it, and
+//! a schema that is
 //! not a ledger is refused without being touched.
 
 mod support;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use navigo_events_schema::NewEvent;
 use navigo_store::conformance::read_all;
+use navigo_store::conformance::sealed::sealed_records;
 use navigo_store::{
     next_envelope, AppendOutcome, EventStore, ExpectedVersion, Limits, ManualClock, StoreError,
 };
@@ -447,4 +449,59 @@ async fn store_an_append_holding_the_head_gives_up_a_row_another_transaction_hol
     assert!(second.verify().await.unwrap().is_ok());
     second.close().await.unwrap();
     store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_an_import_holding_the_head_gives_up_a_row_another_transaction_holds_writing_nothing()
+{
+    // Given a source ledger's sealed records, an empty ledger, and another
+    // transaction on it (a live append sent in one round trip) that has
+    // inserted its row at position 1, uncommitted
+    let (src, _, _) = new_store("import-row-wait-src").await;
+    for tag in ["e1", "e2"] {
+        let r = request(stream(1), ExpectedVersion::Any, vec![event(tag)]);
+        src.append(r).await.unwrap();
+    }
+    let records = sealed_records(&src, 1, 2).await;
+    let (dst, config, _) = new_store("import-row-wait").await;
+    let (other, conn) = cluster()
+        .connection(DATABASE)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let s = format!("\"{}\"", config.schema);
+    other
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {s}.events (position, stream_kind, stream_id, stream_seq, record) \
+             VALUES (1, 'contract', '00000000-0000-0000-0000-00000000ffff', 1, '\\x00')"
+        ))
+        .await
+        .unwrap();
+    // When the ledger imports the records (`migrate`) while that row is held
+    let wait_max = std::time::Duration::from_secs(60);
+    let held = tokio::time::timeout(wait_max, dst.import_sealed(records.clone())).await;
+    // Then the import gives up the row's wait instead of waiting for the
+    // other transaction (which would wait for the head lock the import
+    // holds), every attempt, and fails having written nothing
+    let err = held.expect("the import gave up the row").unwrap_err();
+    assert!(matches!(err, StoreError::Storage(_)), "{err}");
+    assert_eq!(dst.head().await.unwrap().position, 0);
+    // And once the other transaction rolls back, the import stores the
+    // source's records
+    other.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        dst.import_sealed(records).await.unwrap(),
+        src.head().await.unwrap()
+    );
+    let hashes = |log: Vec<navigo_events_schema::Envelope>| {
+        log.into_iter().map(|e| e.hash).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        hashes(read_all(&dst, 1).await),
+        hashes(read_all(&src, 1).await)
+    );
+    assert!(dst.verify().await.unwrap().is_ok());
+    dst.close().await.unwrap();
+    src.close().await.unwrap();
 }
