@@ -29,7 +29,8 @@
 //!
 //! `cargo bench -p navigo-ledger --bench sealed_rebuild` (events:
 //! `NAVIGO_BENCH_EVENTS`, default 200 000; rounds: `NAVIGO_BENCH_ROUNDS`,
-//! default 3, the least time of each kind kept). The log is copies of one
+//! default 3, the least time of each kind kept; `NAVIGO_BENCH_WRITE_ONLY=1`:
+//! the write phase only). The side written first in a round alternates. The log is copies of one
 //! realistic history (a person, an agency subscription, seven months of
 //! debits), so about one event in thirty is a person's.
 
@@ -203,10 +204,18 @@ async fn time_writes(root: &Path, population: &Population, rounds: u64) -> (Writ
             let _ = c.close().await;
             let _ = s.close().await;
         }
-        let (clear, c) = write(&clear_dir, population, false).await;
-        let (sealed, s) = write(&sealed_dir, population, true).await;
+        // The side written first follows the closing of the round before,
+        // whose stores may still be flushing: the sides take turns.
+        let ((clear, c), (sealed, s)) = if round % 2 == 1 {
+            let clear = write(&clear_dir, population, false).await;
+            (clear, write(&sealed_dir, population, true).await)
+        } else {
+            let sealed = write(&sealed_dir, population, true).await;
+            (write(&clear_dir, population, false).await, sealed)
+        };
         println!(
-            "write round {round}: clear {c:.2} s, sealed {s:.2} s ({:.3}); load {}",
+            "write round {round} ({} first): clear {c:.2} s, sealed {s:.2} s ({:.3}); load {}",
+            if round % 2 == 1 { "clear" } else { "sealed" },
             s / c,
             load_average()
         );
@@ -283,7 +292,12 @@ async fn main() {
     let (clear_dir, sealed_dir) = (root.join("clear"), root.join("sealed"));
     let (mut best_clear, mut best_sealed) = (f64::MAX, f64::MAX);
     let (mut events, mut opened) = (0, 0);
-    for round in 1..=rounds {
+    let rebuild_rounds = if env_or("NAVIGO_BENCH_WRITE_ONLY", 0) == 1 {
+        0
+    } else {
+        rounds
+    };
+    for round in 1..=rebuild_rounds {
         let (c, n, _) = rebuild(clear_log, None, &clear_dir).await;
         let (s, m, o) = rebuild(sealed_log, keys, &sealed_dir).await;
         assert_eq!(n, m, "the two logs hold the same events");
@@ -305,6 +319,16 @@ async fn main() {
         copied / write_sealed,
         write_sealed / write_clear
     );
+    if rebuild_rounds > 0 {
+        print_rebuild(events, opened, rounds, best_clear, best_sealed);
+    }
+    println!("load average after: {}", load_average());
+    let _ = clear.close().await;
+    let _ = sealed.close().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn print_rebuild(events: usize, opened: usize, rounds: u64, best_clear: f64, best_sealed: f64) {
     println!(
         "whole rebuild of {events} events ({opened} sealed fields opened), least of {rounds}: \
          clear {best_clear:.2} s = {:.0} ev/s; sealed {best_sealed:.2} s = {:.0} ev/s; \
@@ -313,8 +337,4 @@ async fn main() {
         events as f64 / best_sealed,
         best_sealed / best_clear
     );
-    println!("load average after: {}", load_average());
-    let _ = clear.close().await;
-    let _ = sealed.close().await;
-    let _ = std::fs::remove_dir_all(&root);
 }
