@@ -5,22 +5,19 @@
 //!
 //! The sealing is the binary's own code, not a stand-in: this bench lives in
 //! the binary's package so that it can compile `src/app/keystore.rs` (the key
-//! store file, its slots and flushes) and `src/app/sealing.rs` (what
-//! `AnyStore` does to every request and envelope) as modules of its own; no
-//! library crate can depend on the binary, so the bench could not use them
-//! from `navigo-replay`, where it used to live beside a stand-in key store.
+//! store file, its slots and flushes), `src/app/sealing.rs` and
+//! `src/app/store.rs` (`AnyStore`, which seals every request it appends) as
+//! modules of its own; no library crate can depend on the binary.
 //!
-//! The write phase goes the way the binary's import batch goes
-//! (`navigo_ledger_core::import::submit`, through `AnyStore`): each command's
-//! request sealed when it is judged, with keys drawn ahead
-//! (`sealing::seal_request_ahead`, `KeyStore::key_ahead`); then the staged
-//! requests submitted [`APPENDS_IN_FLIGHT_MAX`] at a time, each chunk's new
-//! keys first written with one flush (`AnyStore::prepare_appends`:
-//! `sealing::persons_to_seal_for`, `KeyStore::create_all` on a blocking
-//! thread), then every append of the chunk submitted before any is awaited
-//! (`join_in_order`, as the ledger does: the store's writer group-commits
-//! them), each passing `sealing::seal_request` as `AnyStore::append_stored`
-//! does. The clear side runs the very same calls without a key store, as the
+//! The write phase is the binary's import batch's
+//! (`navigo_ledger_core::import::submit`): each command's request sealed when
+//! it is judged, with keys drawn ahead (`EventStore::seal_ahead`,
+//! `KeyStore::key_ahead`); then the staged requests handed to
+//! `navigo_ledger_core::submit_prepared`, the ledger's own submit loop:
+//! [`APPENDS_IN_FLIGHT_MAX`] at a time, each chunk's new keys written with one
+//! flush (`AnyStore::prepare_appends`) while the chunk before it is in flight,
+//! and its appends submitted together once that flush returned. The clear
+//! side runs the very same calls on an `AnyStore` without a key store, as the
 //! binary does without one. One append per event, as the simulator's commands
 //! and the billing clock's steps make them, so a chunk of 1,024 appends holds
 //! the persons of about 34 copies of the history: one key flush per chunk.
@@ -32,7 +29,8 @@
 //!
 //! `cargo bench -p navigo-ledger --bench sealed_rebuild` (events:
 //! `NAVIGO_BENCH_EVENTS`, default 200 000; rounds: `NAVIGO_BENCH_ROUNDS`,
-//! default 3, the least time of each kind kept). The log is copies of one
+//! default 3, the least time of each kind kept; `NAVIGO_BENCH_WRITE_ONLY=1`:
+//! the write phase only). The side written first in a round alternates. The log is copies of one
 //! realistic history (a person, an agency subscription, seven months of
 //! debits), so about one event in thirty is a person's.
 
@@ -43,6 +41,9 @@ mod keystore;
 #[allow(dead_code)]
 #[path = "../src/app/sealing.rs"]
 mod sealing;
+#[allow(dead_code)]
+#[path = "../src/app/store.rs"]
+mod store;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,13 +52,14 @@ use std::time::Instant;
 use keystore::KeyStore;
 use navigo_events_schema::{Envelope, Event, NewEvent, StreamId, StreamKind};
 use navigo_ledger_core::load::read_everything;
-use navigo_ledger_core::{join_in_order, APPENDS_IN_FLIGHT_MAX};
+use navigo_ledger_core::{submit_prepared, APPENDS_IN_FLIGHT_MAX};
 use navigo_replay::materialize::ProjectionDb;
 use navigo_store::{
-    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock,
+    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock, StoreError,
 };
 use navigo_store_sled::SledStore;
 use navigo_testkit::*;
+use store::{AnyStore, Backend};
 use uuid::Uuid;
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -137,8 +139,8 @@ fn request(stream: StreamId, expected: ExpectedVersion, e: NewEvent) -> AppendRe
 }
 
 /// A fresh store in `dir`; with a fresh key store in `dir`'s sibling
-/// `<dir>-keys` when `sealed`.
-fn fresh(dir: &Path, sealed: bool) -> (SledStore, Option<Arc<KeyStore>>) {
+/// `<dir>.keys` when `sealed`.
+fn fresh(dir: &Path, sealed: bool) -> AnyStore {
     let keys_dir = dir.with_extension("keys");
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(&keys_dir);
@@ -149,69 +151,46 @@ fn fresh(dir: &Path, sealed: bool) -> (SledStore, Option<Arc<KeyStore>>) {
         std::fs::create_dir_all(&keys_dir).expect("key store directory");
         Arc::new(KeyStore::open(&keys_dir).expect("key store"))
     });
-    (store, keys)
+    AnyStore::new(Backend::Sled(store), keys)
 }
 
 /// Writes `population` into a fresh store in `dir` as the binary's import
-/// batch does, sealed when `sealed`: the store, its key store and the seconds
-/// the copies' appends took (judging's sealing ahead included).
-async fn write(
-    dir: &Path,
-    population: &Population,
-    sealed: bool,
-) -> (SledStore, Option<Arc<KeyStore>>, f64) {
-    let (store, keys) = fresh(dir, sealed);
+/// batch does, sealed when `sealed`: the store and the seconds the copies'
+/// appends took (judging's sealing ahead included).
+async fn write(dir: &Path, population: &Population, sealed: bool) -> (AnyStore, f64) {
+    let store = fresh(dir, sealed);
     for (stream, e) in &population.reference {
         let r = request(*stream, ExpectedVersion::Any, e.clone());
         store.append(r).await.expect("reference data");
     }
     let t = Instant::now();
-    let mut staged: Vec<AppendRequest> = Vec::with_capacity(population.events());
+    let mut staged = Vec::with_capacity(population.events());
     for copy in &population.copies {
         for r in copy {
             let mut r = r.clone();
             // As the ledger's judging does: what it folds is the ciphertext.
-            sealing::seal_request_ahead(keys.as_deref(), &mut r).expect("seal ahead");
-            staged.push(r);
+            store.seal_ahead(&mut r).expect("seal ahead");
+            staged.push((r, ()));
         }
     }
-    let mut rest = staged.into_iter().peekable();
-    while rest.peek().is_some() {
-        let mut chunk: Vec<AppendRequest> = rest.by_ref().take(APPENDS_IN_FLIGHT_MAX).collect();
-        prepare_appends(keys.as_ref(), &mut chunk).await;
-        let futures = chunk
-            .into_iter()
-            .map(|mut r| {
-                sealing::seal_request(keys.as_deref(), &mut r).expect("seal");
-                store.append_stored(r)
-            })
-            .collect();
-        for outcome in join_in_order(futures).await {
-            let (outcome, _) = outcome.expect("append");
-            assert!(matches!(outcome, AppendOutcome::Appended { .. }));
+    submit_prepared(&store, staged, |answers| {
+        for (answer, ()) in answers {
+            match answer? {
+                (AppendOutcome::Appended { .. }, _) => {}
+                (other, _) => {
+                    return Err(StoreError::Storage(format!("answered {other:?}")));
+                }
+            }
         }
-    }
-    (store, keys, t.elapsed().as_secs_f64())
+        Ok(())
+    })
+    .await
+    .expect("append");
+    (store, t.elapsed().as_secs_f64())
 }
 
-/// `AnyStore::prepare_appends`: the chunk's new keys written with one flush,
-/// off the runtime's workers.
-async fn prepare_appends(keys: Option<&Arc<KeyStore>>, chunk: &mut [AppendRequest]) {
-    let Some(keys) = keys.cloned() else {
-        return;
-    };
-    let persons = sealing::persons_to_seal_for(chunk);
-    if persons.is_empty() {
-        return;
-    }
-    tokio::task::spawn_blocking(move || keys.create_all(&persons))
-        .await
-        .expect("the key flush's thread")
-        .expect("create_all");
-}
-
-/// The last stores written, clear and sealed, with the sealed one's keys.
-type Written = (SledStore, SledStore, Arc<KeyStore>);
+/// The last stores written, clear and sealed.
+type Written = (AnyStore, AnyStore);
 
 /// The write phase, clear and sealed alternately, each into a fresh store,
 /// `rounds` times: the least seconds of each kind, and the last stores written
@@ -221,22 +200,36 @@ async fn time_writes(root: &Path, population: &Population, rounds: u64) -> (Writ
     let (mut best_clear, mut best_sealed) = (f64::MAX, f64::MAX);
     let mut last: Option<Written> = None;
     for round in 1..=rounds {
-        if let Some((c, s, _)) = last.take() {
-            let _ = SledStore::close(c).await;
-            let _ = SledStore::close(s).await;
+        if let Some((c, s)) = last.take() {
+            let _ = c.close().await;
+            let _ = s.close().await;
         }
-        let (clear, _, c) = write(&clear_dir, population, false).await;
-        let (sealed, keys, s) = write(&sealed_dir, population, true).await;
+        // The side written first follows the closing of the round before,
+        // whose stores may still be flushing: the sides take turns.
+        let ((clear, c), (sealed, s)) = if round % 2 == 1 {
+            let clear = write(&clear_dir, population, false).await;
+            (clear, write(&sealed_dir, population, true).await)
+        } else {
+            let sealed = write(&sealed_dir, population, true).await;
+            (write(&clear_dir, population, false).await, sealed)
+        };
         println!(
-            "write round {round}: clear {c:.2} s, sealed {s:.2} s ({:.3}); load {}",
+            "write round {round} ({} first): clear {c:.2} s, sealed {s:.2} s ({:.3}); load {}",
+            if round % 2 == 1 { "clear" } else { "sealed" },
             s / c,
             load_average()
         );
         best_clear = best_clear.min(c);
         best_sealed = best_sealed.min(s);
-        last = Some((clear, sealed, keys.expect("a sealed store's keys")));
+        last = Some((clear, sealed));
     }
     (last.expect("one round at least"), best_clear, best_sealed)
+}
+
+/// The sled store under `store` and its key store.
+fn parts(store: &AnyStore) -> (&SledStore, Option<&KeyStore>) {
+    let sled = store.as_sled().expect("the bench's stores are sled's");
+    (sled, store.keys().map(|k| &**k))
 }
 
 /// One whole rebuild of `store` into a fresh projection database under
@@ -293,14 +286,20 @@ async fn main() {
         population.copies[0].len(),
         load_average()
     );
-    let ((clear, sealed, keys), write_clear, write_sealed) =
+    let ((clear, sealed), write_clear, write_sealed) =
         time_writes(&root, &population, rounds).await;
+    let ((clear_log, _), (sealed_log, keys)) = (parts(&clear), parts(&sealed));
     let (clear_dir, sealed_dir) = (root.join("clear"), root.join("sealed"));
     let (mut best_clear, mut best_sealed) = (f64::MAX, f64::MAX);
     let (mut events, mut opened) = (0, 0);
-    for round in 1..=rounds {
-        let (c, n, _) = rebuild(&clear, None, &clear_dir).await;
-        let (s, m, o) = rebuild(&sealed, Some(&keys), &sealed_dir).await;
+    let rebuild_rounds = if env_or("NAVIGO_BENCH_WRITE_ONLY", 0) == 1 {
+        0
+    } else {
+        rounds
+    };
+    for round in 1..=rebuild_rounds {
+        let (c, n, _) = rebuild(clear_log, None, &clear_dir).await;
+        let (s, m, o) = rebuild(sealed_log, keys, &sealed_dir).await;
         assert_eq!(n, m, "the two logs hold the same events");
         (events, opened) = (n, o);
         println!(
@@ -320,6 +319,16 @@ async fn main() {
         copied / write_sealed,
         write_sealed / write_clear
     );
+    if rebuild_rounds > 0 {
+        print_rebuild(events, opened, rounds, best_clear, best_sealed);
+    }
+    println!("load average after: {}", load_average());
+    let _ = clear.close().await;
+    let _ = sealed.close().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn print_rebuild(events: usize, opened: usize, rounds: u64, best_clear: f64, best_sealed: f64) {
     println!(
         "whole rebuild of {events} events ({opened} sealed fields opened), least of {rounds}: \
          clear {best_clear:.2} s = {:.0} ev/s; sealed {best_sealed:.2} s = {:.0} ev/s; \
@@ -328,8 +337,4 @@ async fn main() {
         events as f64 / best_sealed,
         best_sealed / best_clear
     );
-    println!("load average after: {}", load_average());
-    let _ = clear.close().await;
-    let _ = sealed.close().await;
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -17,6 +17,9 @@ use bank_support::{
 };
 use navigo_bank::FileSummary;
 use navigo_events_schema::types::Money;
+use navigo_events_schema::views::{
+    BankImportView, CollectionFileView, CreditorView, RefundFileView,
+};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_navigo-ledger");
@@ -43,11 +46,34 @@ fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        check_view(args, &stdout);
+    }
     Out {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Parses a `bank … --json` answer as its view, strictly (the views refuse
+/// an unknown field and require every field), so that every answer a test
+/// reads is the one its schema under `events-schema/schemas/views/bank-*`
+/// describes.
+fn check_view(args: &[&str], stdout: &str) {
+    if !args.contains(&"--json") {
+        return;
+    }
+    let line = stdout.trim();
+    let parsed = match args {
+        ["bank", "creditor", ..] => serde_json::from_str::<CreditorView>(line).map(drop),
+        ["bank", "collect", ..] => serde_json::from_str::<CollectionFileView>(line).map(drop),
+        ["bank", "refunds", ..] => serde_json::from_str::<RefundFileView>(line).map(drop),
+        ["bank", "import", ..] => serde_json::from_str::<BankImportView>(line).map(drop),
+        _ => return,
+    };
+    parsed.unwrap_or_else(|e| panic!("{args:?} answered other than its view: {e}: {line}"));
 }
 
 fn run(dir: &Path, args: &[&str]) -> Out {
@@ -139,7 +165,7 @@ fn ledger_with(name: &str, raw: Option<&str>, commands: &str, now: &str) -> Scra
         ok(&data, &["append", path.to_str().unwrap()]);
     }
     let c = creditor();
-    ok(
+    let shown = ok(
         &data,
         &[
             "bank",
@@ -152,7 +178,15 @@ fn ledger_with(name: &str, raw: Option<&str>, commands: &str, now: &str) -> Scra
             CREDITOR_BIC,
             "--creditor-id",
             c.id(),
+            "--json",
         ],
+    );
+    let shown: CreditorView = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(shown.creditor_id, c.id());
+    assert!(
+        !shown.iban.contains(&creditor_iban()[4..]),
+        "the creditor's account is shown masked: {}",
+        shown.iban
     );
     let path = s.0.join("month.jsonl");
     std::fs::write(&path, commands).unwrap();

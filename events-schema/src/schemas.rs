@@ -118,6 +118,10 @@ fn output_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("attestation", schema_for!(views::Attestation)),
         ("retention", schema_for!(views::RetentionView)),
         ("subject-export", schema_for!(views::SubjectExport)),
+        ("bank-creditor", schema_for!(views::CreditorView)),
+        ("bank-collect", schema_for!(views::CollectionFileView)),
+        ("bank-refunds", schema_for!(views::RefundFileView)),
+        ("bank-import", schema_for!(views::BankImportView)),
     ]
 }
 

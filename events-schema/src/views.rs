@@ -8,8 +8,9 @@
 //! resource, are in the modules of `views/`: the command paths (`commands`), the
 //! auditor's reads (`replay`), the ledger's health (`ledger`), the materialized
 //! projections' maintenance (`materialized`), the demo's summary (`demo`), the
-//! HTTP service's own answers (`service`), the personal space (`accounts`) and
-//! the person's data as such: retention and access requests (`personal`).
+//! HTTP service's own answers (`service`), the personal space (`accounts`),
+//! the person's data as such: retention and access requests (`personal`), and
+//! the bank files' commands (`bank`).
 //! This crate is the only one that derives serde, so they all live here; each
 //! has its JSON Schema under `schemas/views/`.
 
@@ -28,6 +29,7 @@ use crate::{Money, RuleId, YearMonth};
 
 mod accounts;
 mod as_of;
+mod bank;
 mod commands;
 mod demo;
 pub mod instant;
@@ -44,6 +46,7 @@ pub use accounts::{
     OnlineRenewal, SessionOpened,
 };
 pub use as_of::AsOf;
+pub use bank::{BankImportView, CollectionFileView, CreditorView, RefundFileView};
 pub use commands::{
     Accepted, ApplyOutcome, BatchFailure, BatchOutcome, BatchOutcomes, CommandAccepted, StoredEvent,
 };

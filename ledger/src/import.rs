@@ -145,9 +145,11 @@ pub(crate) fn provisional(
 }
 
 /// Submits the staged appends in order, [`crate::inflight::APPENDS_IN_FLIGHT_MAX`] at a
-/// time, each chunk awaited before the next (one or a few group commits per
-/// chunk); checks that the store assigned every event the position and
-/// sequence it was folded with. Returns the hash of the last record.
+/// time, each chunk prepared while the one before it is in flight and
+/// appended once its own preparation returned
+/// ([`crate::inflight::submit_prepared`]); checks that the store assigned
+/// every event the position and sequence it was folded with. Returns the hash
+/// of the last record.
 ///
 /// # Errors
 /// The first store failure, or an append the store answered otherwise than
@@ -156,47 +158,50 @@ pub(crate) async fn submit<S: navigo_store::EventStore>(
     store: &S,
     staged: Vec<Staged>,
 ) -> Result<Option<navigo_events_schema::Hash>, navigo_store::StoreError> {
-    use navigo_store::{AppendOutcome, StoreError};
     let mut head = None;
-    let mut rest = staged.into_iter().peekable();
-    while rest.peek().is_some() {
-        let chunk: Vec<Staged> = rest
-            .by_ref()
-            .take(crate::inflight::APPENDS_IN_FLIGHT_MAX)
-            .collect();
-        let (mut requests, provisional): (Vec<_>, Vec<_>) = chunk
-            .into_iter()
-            .map(|s| (s.request, s.provisional))
-            .unzip();
-        store.prepare_appends(&mut requests).await?;
-        let futures = requests
-            .into_iter()
-            .map(|r| store.append_stored(r))
-            .collect();
-        let outcomes = crate::inflight::join_in_order(futures).await;
-        for (folded, outcome) in provisional.into_iter().zip(outcomes) {
-            let stored = match outcome? {
-                (AppendOutcome::Appended { .. }, stored) => stored,
-                (other, _) => {
-                    return Err(StoreError::Storage(format!(
-                        "an imported append was answered {other:?}, not appended as judged"
-                    )))
-                }
-            };
-            let same = stored.len() == folded.len()
-                && stored.iter().zip(&folded).all(|(s, f)| {
-                    (s.position, s.stream, s.stream_seq, s.event_id)
-                        == (f.position, f.stream, f.stream_seq, f.event_id)
-                });
-            if !same {
-                return Err(StoreError::Storage(
-                    "the store assigned an imported append other positions than judged".into(),
-                ));
-            }
-            head = stored.last().map(|e| e.hash).or(head);
+    let appends = staged
+        .into_iter()
+        .map(|s| (s.request, s.provisional))
+        .collect();
+    crate::inflight::submit_prepared(store, appends, |answers| {
+        for (answer, folded) in answers {
+            head = check_folded(answer, &folded)?.or(head);
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(head)
+}
+
+/// The hash of the last record of an imported append, once checked to be
+/// appended at the positions and sequences it was folded with.
+///
+/// # Errors
+/// The store's failure, or an answer otherwise than folded.
+fn check_folded(
+    answer: crate::inflight::Answered,
+    folded: &[Envelope],
+) -> Result<Option<navigo_events_schema::Hash>, navigo_store::StoreError> {
+    use navigo_store::{AppendOutcome, StoreError};
+    let stored = match answer? {
+        (AppendOutcome::Appended { .. }, stored) => stored,
+        (other, _) => {
+            return Err(StoreError::Storage(format!(
+                "an imported append was answered {other:?}, not appended as judged"
+            )))
+        }
+    };
+    let same = stored.len() == folded.len()
+        && stored.iter().zip(folded).all(|(s, f)| {
+            (s.position, s.stream, s.stream_seq, s.event_id)
+                == (f.position, f.stream, f.stream_seq, f.event_id)
+        });
+    if !same {
+        return Err(StoreError::Storage(
+            "the store assigned an imported append other positions than judged".into(),
+        ));
+    }
+    Ok(stored.last().map(|e| e.hash))
 }
 
 #[cfg(test)]

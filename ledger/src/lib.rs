@@ -36,7 +36,7 @@ mod inflight;
 pub mod load;
 pub mod pipeline;
 pub use import::IMPORT_BATCH_EVENTS_MAX;
-pub use inflight::{join_in_order, APPENDS_IN_FLIGHT_MAX};
+pub use inflight::{join_in_order, submit_prepared, Answered, Prepared, APPENDS_IN_FLIGHT_MAX};
 pub mod snapshot;
 pub mod states;
 pub use states::STATE_CACHE_ENTRIES_MAX;

@@ -282,45 +282,39 @@ fn same_events(stored: &[Envelope], folded: &[Envelope]) -> bool {
         })
 }
 
-/// Submits the staged appends in order, all before any is awaited (the
-/// writer group-commits them), once the store has made ready what they need
-/// ([`EventStore::prepare_appends`]); the stored envelopes by position.
+/// Submits the staged appends in order, each chunk once the store has made
+/// ready what it needs and the next prepared while it is in flight
+/// ([`crate::inflight::submit_prepared`]); the stored envelopes by position.
 ///
 /// # Errors
 /// The first store failure, or an append answered otherwise than appended:
 /// what came before it may be durable, which [`Ledger::end_pipeline`] reads
-/// back.
+/// back; no chunk after the failing one is submitted.
 async fn submit_collect<S: EventStore>(
     store: &S,
     staged: Vec<Staged>,
 ) -> Result<BTreeMap<u64, Envelope>, StoreError> {
     let mut out = BTreeMap::new();
-    let mut requests: Vec<_> = staged.into_iter().map(|s| s.request).collect();
-    // What every append of the batch needs is made ready in one go (one flush
-    // of the person keys for all), before any of them is submitted.
-    store.prepare_appends(&mut requests).await?;
-    let futures = requests
-        .into_iter()
-        .map(|request| store.append_stored(request))
-        .collect();
-    let mut first_error = None;
-    for outcome in crate::inflight::join_in_order(futures).await {
-        match outcome {
-            Ok((AppendOutcome::Appended { .. }, events)) => {
-                out.extend(events.into_iter().map(|e| (e.position, e)));
-            }
-            Ok((other, _)) => {
-                first_error.get_or_insert(StoreError::Storage(format!(
-                    "a pipelined append was answered {other:?}, not appended as judged"
-                )));
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
+    let appends = staged.into_iter().map(|s| (s.request, ())).collect();
+    crate::inflight::submit_prepared(store, appends, |answers| {
+        let mut first_error = None;
+        for (answer, ()) in answers {
+            match answer {
+                Ok((AppendOutcome::Appended { .. }, events)) => {
+                    out.extend(events.into_iter().map(|e| (e.position, e)));
+                }
+                Ok((other, _)) => {
+                    first_error.get_or_insert(StoreError::Storage(format!(
+                        "a pipelined append was answered {other:?}, not appended as judged"
+                    )));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+        first_error.map_or(Ok(()), Err)
+    })
+    .await?;
+    Ok(out)
 }

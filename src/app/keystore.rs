@@ -83,6 +83,10 @@ pub enum KeyStoreError {
 /// Each person's slot number and key state.
 type Index = HashMap<Uuid, (u64, KeyState)>;
 
+/// Slots to write: the first one's number, their persons and keys, their
+/// bytes.
+type NewSlots = (u64, Vec<(Uuid, PersonKey)>, Vec<u8>);
+
 struct Slots {
     file: File,
     index: Index,
@@ -96,12 +100,23 @@ struct Slots {
     /// judged before its append seals with, written by the batch's
     /// [`KeyStore::create_all`] before any of its events is appended.
     ahead: std::collections::HashMap<Uuid, PersonKey>,
+    /// Slots this process is writing and flushing beyond `count`, not in the
+    /// index until their flush returned.
+    writing: u64,
 }
 
 /// The key store of one data directory.
 pub struct KeyStore {
     path: PathBuf,
     slots: Mutex<Slots>,
+    /// The file opened a second time, for the writes: one writer of this
+    /// process at a time holds it, and the file's exclusive lock through it,
+    /// while look-ups go on under `slots`. Decision: a new key's flush holds
+    /// `slots` only to pick its slot and, once the flush returned, to index
+    /// the key, so that a batch's appends, sealing with keys already durable,
+    /// and the readers opening sealed fields never wait for the next batch's
+    /// flush.
+    writer: Mutex<File>,
     /// Flushes of the file so far (what a batch of keys is to pay once).
     flushes: std::sync::atomic::AtomicU64,
 }
@@ -143,6 +158,13 @@ impl KeyStore {
             path: path.clone(),
             why,
         })?;
+        // A second open file description: its seek position and its lock are
+        // the writer's own.
+        let writer = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
         Ok(KeyStore {
             path,
             slots: Mutex::new(Slots {
@@ -151,7 +173,9 @@ impl KeyStore {
                 count,
                 derive: None,
                 ahead: std::collections::HashMap::new(),
+                writing: 0,
             }),
+            writer: Mutex::new(writer),
             flushes: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -208,6 +232,12 @@ impl KeyStore {
     /// look-up, not a read of every slot. A destruction appends a slot for
     /// that reason ([`KeyStore::destroy`]).
     fn reread(&self, slots: &mut Slots) -> Result<(), KeyStoreError> {
+        // While this process writes slots it holds the file's exclusive lock:
+        // no other process changed the file, and the slots being flushed are
+        // indexed once durable, not read back before.
+        if slots.writing > 0 {
+            return Ok(());
+        }
         let io = |e: std::io::Error| self.io(e.to_string());
         let known = MAGIC.len() as u64 + slots.count * SLOT_BYTES as u64;
         if slots.file.metadata().map_err(io)?.len() == known {
@@ -220,16 +250,17 @@ impl KeyStore {
         Ok(())
     }
 
-    /// Runs `write` holding the file's exclusive lock, on the slots read again
-    /// under it: two processes sharing the file never take one slot.
+    /// Runs `write` as this process's one writer, holding the file's
+    /// exclusive lock: two processes sharing the file never take one slot
+    /// (`write` reads the slots again under it).
     fn locked<T>(
         &self,
-        write: impl FnOnce(&mut Slots) -> Result<T, KeyStoreError>,
+        write: impl FnOnce(&mut File) -> Result<T, KeyStoreError>,
     ) -> Result<T, KeyStoreError> {
-        let mut slots = self.lock();
-        FileExt::lock_exclusive(&slots.file).map_err(|e| self.io(e.to_string()))?;
-        let done = self.reread(&mut slots).and_then(|()| write(&mut slots));
-        let unlocked = FileExt::unlock(&slots.file).map_err(|e| self.io(e.to_string()));
+        let mut file = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        FileExt::lock_exclusive(&*file).map_err(|e| self.io(e.to_string()))?;
+        let done = write(&mut file);
+        let unlocked = FileExt::unlock(&*file).map_err(|e| self.io(e.to_string()));
         let done = done?;
         unlocked?;
         Ok(done)
@@ -243,7 +274,7 @@ impl KeyStore {
         if let Some(KeyState::Live(k)) = self.get_written(person) {
             return Ok(k);
         }
-        self.locked(|slots| self.create(slots, person))
+        self.locked(|file| self.create(file, person))
     }
 
     /// The key of `person`, drawn ahead of its slot when they have none: it
@@ -284,12 +315,9 @@ impl KeyStore {
     }
 
     /// Makes the key of `person` in a new slot, unless the slots have one.
-    fn create(&self, slots: &mut Slots, person: Uuid) -> Result<PersonKey, KeyStoreError> {
-        if let Some((_, KeyState::Erased)) = slots.index.get(&person) {
-            return Err(KeyStoreError::Erased(person));
-        }
-        self.create_missing(slots, &[person])?;
-        match slots.index.get(&person) {
+    fn create(&self, file: &mut File, person: Uuid) -> Result<PersonKey, KeyStoreError> {
+        self.create_missing(file, &[person])?;
+        match self.lock().index.get(&person) {
             Some((_, KeyState::Live(k))) => Ok(*k),
             _ => Err(KeyStoreError::Erased(person)),
         }
@@ -315,33 +343,21 @@ impl KeyStore {
                 return Ok(());
             }
         }
-        self.locked(|slots| self.create_missing(slots, persons))
+        self.locked(|file| self.create_missing(file, persons))
     }
 
     /// Appends a live slot for each of `persons` the slots do not hold, all
-    /// in one write, made durable before the index shows any of them.
-    fn create_missing(&self, slots: &mut Slots, persons: &[Uuid]) -> Result<(), KeyStoreError> {
-        let mut made: Vec<(Uuid, PersonKey)> = Vec::new();
-        let mut bytes = Vec::new();
-        for &person in persons {
-            if slots.index.contains_key(&person) || made.iter().any(|(p, _)| *p == person) {
-                continue;
-            }
-            let key = match slots.ahead.get(&person) {
-                Some(k) => *k,
-                None => self.draw(slots, person)?,
-            };
-            let mut slot = [0u8; SLOT_BYTES];
-            slot[0] = STATE_LIVE;
-            slot[16..32].copy_from_slice(person.as_bytes());
-            slot[KEY_OFFSET..].copy_from_slice(&key);
-            bytes.extend_from_slice(&slot);
-            made.push((person, key));
-        }
-        if made.is_empty() {
+    /// in one write through the writer's `file`, made durable before the
+    /// index shows any of them; the look-ups go on meanwhile.
+    fn create_missing(&self, file: &mut File, persons: &[Uuid]) -> Result<(), KeyStoreError> {
+        let Some((first, made, bytes)) = self.new_slots(persons)? else {
             return Ok(());
-        }
-        self.write_slot(&mut slots.file, slots.count, &bytes)?;
+        };
+        let written = self.write_slot(file, first, &bytes);
+        let mut guard = self.lock();
+        let slots = &mut *guard;
+        slots.writing = 0;
+        written?;
         for (person, key) in made {
             slots.ahead.remove(&person);
             slots
@@ -352,6 +368,37 @@ impl KeyStore {
         Ok(())
     }
 
+    /// The slots to write for those of `persons` the file does not hold (read
+    /// again first: the caller holds its exclusive lock): the first slot's
+    /// number, the persons and keys, and the slots' bytes; marked as being
+    /// written. `None` when every person has a slot.
+    fn new_slots(&self, persons: &[Uuid]) -> Result<Option<NewSlots>, KeyStoreError> {
+        let mut slots = self.lock();
+        self.reread(&mut slots)?;
+        let mut made: Vec<(Uuid, PersonKey)> = Vec::new();
+        let mut bytes = Vec::new();
+        for &person in persons {
+            if slots.index.contains_key(&person) || made.iter().any(|(p, _)| *p == person) {
+                continue;
+            }
+            let key = match slots.ahead.get(&person) {
+                Some(k) => *k,
+                None => self.draw(&slots, person)?,
+            };
+            let mut slot = [0u8; SLOT_BYTES];
+            slot[0] = STATE_LIVE;
+            slot[16..32].copy_from_slice(person.as_bytes());
+            slot[KEY_OFFSET..].copy_from_slice(&key);
+            bytes.extend_from_slice(&slot);
+            made.push((person, key));
+        }
+        if made.is_empty() {
+            return Ok(None);
+        }
+        slots.writing = made.len() as u64;
+        Ok(Some((slots.count, made, bytes)))
+    }
+
     /// Destroys the key of `person`: its slot is overwritten with zeros in
     /// place, marked erased, and made durable. `true` when a key was
     /// destroyed, `false` when it was destroyed already or never made (a person
@@ -360,14 +407,23 @@ impl KeyStore {
     /// # Errors
     /// The file cannot be written.
     pub fn destroy(&self, person: Uuid) -> Result<bool, KeyStoreError> {
-        self.locked(|slots| self.erase_slot(slots, person))
+        self.locked(|file| {
+            let mut slots = self.lock();
+            self.reread(&mut slots)?;
+            self.erase_slot(file, &mut slots, person)
+        })
     }
 
     /// Overwrites the slot of `person` with its erased form, then appends
     /// another erased slot for them (the only one when they had none): the
     /// overwrite destroys the key, the append changes the file's length, by
     /// which every other process sharing the file notices ([`KeyStore::get`]).
-    fn erase_slot(&self, slots: &mut Slots, person: Uuid) -> Result<bool, KeyStoreError> {
+    fn erase_slot(
+        &self,
+        file: &mut File,
+        slots: &mut Slots,
+        person: Uuid,
+    ) -> Result<bool, KeyStoreError> {
         slots.ahead.remove(&person);
         let live = match slots.index.get(&person) {
             Some((slot, KeyState::Live(_))) => Some(*slot),
@@ -378,10 +434,10 @@ impl KeyStore {
         bytes[0] = STATE_ERASED;
         bytes[16..32].copy_from_slice(person.as_bytes());
         if let Some(slot) = live {
-            self.write_slot(&mut slots.file, slot, &bytes)?;
+            self.write_slot(file, slot, &bytes)?;
         }
         let appended = slots.count;
-        self.write_slot(&mut slots.file, appended, &bytes)?;
+        self.write_slot(file, appended, &bytes)?;
         slots.count += 1;
         slots.index.insert(person, (appended, KeyState::Erased));
         Ok(live.is_some())
@@ -550,6 +606,48 @@ mod tests {
         assert!(matches!(c.get(q), Some(KeyState::Live(_))));
         assert!(matches!(c.get(r), Some(KeyState::Live(k)) if k == made));
         assert!(matches!(c.get_or_create(p), Err(KeyStoreError::Erased(_))));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn term_retention_look_ups_never_wait_for_a_key_flush_and_a_key_being_flushed_is_not_written() {
+        // Given a key store holding person 1's written key and person 2's
+        // drawn ahead
+        let d = dir("flushing");
+        let s = std::sync::Arc::new(KeyStore::open(&d).unwrap());
+        let p = |n: u128| Uuid::from_u128(n);
+        let one = s.get_or_create(p(1)).unwrap();
+        let two = s.key_ahead(p(2)).unwrap();
+        // When this process's writer is in the middle of person 3's key's
+        // write and flush (its slot picked, the flush not returned)
+        let mut writer = s.writer.lock().unwrap();
+        let (first, _, bytes) = s.new_slots(&[p(3)]).unwrap().expect("a new slot");
+        // Then another thread's look-ups and the check that person 1's key
+        // is written all return meanwhile (a batch's appends sealing with
+        // written keys, and the readers, never wait for the next flush),
+        // and person 3's key is written for nobody until its flush returned
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = s.clone();
+        std::thread::spawn(move || {
+            let got = (
+                other.get(p(1)),
+                other.get(p(2)),
+                other.create_all(&[p(1)]).is_ok(),
+                other.get_written(p(3)).is_none(),
+            );
+            let _ = tx.send(got);
+        });
+        let (got_one, got_two, written, three_unwritten) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the look-ups waited for the writer");
+        assert!(matches!(got_one, Some(KeyState::Live(k)) if k == one));
+        assert!(matches!(got_two, Some(KeyState::Live(k)) if k == two));
+        assert!(written && three_unwritten);
+        // And once the flush is done the file holds person 3's slot
+        s.write_slot(&mut writer, first, &bytes).unwrap();
+        drop(writer);
+        let again = KeyStore::open(&d).unwrap();
+        assert!(matches!(again.get(p(3)), Some(KeyState::Live(_))));
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
+use navigo_events_schema::views::{
+    BankImportView, CollectionFileView, CreditorView, RefundFileView,
+};
 use navigo_store::Clock;
 
 use super::exit::{CmdResult, EXIT_BAD_INPUT};
@@ -164,11 +167,11 @@ fn creditor(data: &Path, a: CreditorArgs) -> CmdResult {
                 _ => bank::creditor(data)?,
             };
             if a.json {
-                print_json_line(&serde_json::json!({
-                    "name": creditor.name(),
-                    "creditor_id": creditor.id(),
-                    "iban": creditor.iban_masked(),
-                }))?;
+                print_json_line(&CreditorView {
+                    name: creditor.name().to_owned(),
+                    creditor_id: creditor.id().to_owned(),
+                    iban: creditor.iban_masked(),
+                })?;
             } else {
                 outln!(
                     "creditor {} ({}), account {}",
@@ -194,16 +197,16 @@ async fn collect(data: &Place, a: CollectArgs) -> CmdResult {
     bank_files::write_atomically(&a.out, &c.file.bytes)?;
     let s = &c.file.summary;
     if a.json {
-        print_json_line(&serde_json::json!({
-            "collection_date": a.date,
-            "message_id": s.message_id,
-            "count": s.transactions,
-            "control_sum": s.control_sum,
-            "sha256": s.sha256,
-            "creditor_id": c.issued.creditor_id,
-            "out": a.out,
-            "appended": c.appended,
-        }))?;
+        print_json_line(&CollectionFileView {
+            collection_date: a.date,
+            message_id: c.issued.message_id.clone(),
+            count: c.issued.count,
+            control_sum: c.issued.control_sum,
+            sha256: c.issued.sha256.clone(),
+            creditor_id: c.issued.creditor_id.clone(),
+            out: a.out.display().to_string(),
+            appended: c.appended,
+        })?;
     } else {
         let recorded = if c.appended {
             "recorded (CollectionFileIssued)"
@@ -233,17 +236,17 @@ async fn refunds(data: &Place, a: RefundsArgs) -> CmdResult {
     bank_files::write_atomically(&a.out, &r.file.bytes)?;
     let s = &r.file.summary;
     if a.json {
-        print_json_line(&serde_json::json!({
-            "execution_date": a.date,
-            "message_id": s.message_id,
-            "count": s.transactions,
-            "control_sum": s.control_sum,
-            "sha256": s.sha256,
-            "creditor_id": r.issued.creditor_id,
-            "out": a.out,
-            "appended": r.appended,
-            "paid_now": r.paid_now,
-        }))?;
+        print_json_line(&RefundFileView {
+            execution_date: a.date,
+            message_id: r.issued.message_id.clone(),
+            count: r.issued.count,
+            control_sum: r.issued.control_sum,
+            sha256: r.issued.sha256.clone(),
+            creditor_id: r.issued.creditor_id.clone(),
+            out: a.out.display().to_string(),
+            appended: r.appended,
+            paid_now: r.paid_now as u64,
+        })?;
     } else {
         let recorded = match (r.appended, r.paid_now) {
             (true, _) => "recorded (RefundFileIssued, each refund RefundPaid)".to_owned(),
@@ -289,18 +292,16 @@ async fn import(data: &Place, a: ImportArgs) -> CmdResult {
     };
     let ev = &imported.event;
     if a.json {
-        print_json_line(&serde_json::json!({
-            "kind": ev.kind,
-            "message_id": ev.message_id,
-            "sha256": ev.sha256,
-            "returned": ev.returned,
-            "rejection_event_ids": ev.rejection_event_ids,
-            "skipped": ev.skipped.iter().map(|s| serde_json::json!({
-                "end_to_end_id": s.end_to_end_id, "line": s.line, "reason": s.reason,
-            })).collect::<Vec<_>>(),
-            "decided_by": ev.decided_by,
-            "appended": imported.appended,
-        }))?;
+        print_json_line(&BankImportView {
+            kind: ev.kind,
+            message_id: ev.message_id.clone(),
+            sha256: ev.sha256.clone(),
+            returned: ev.returned,
+            rejection_event_ids: ev.rejection_event_ids.clone(),
+            skipped: ev.skipped.clone(),
+            decided_by: ev.decided_by.clone(),
+            appended: imported.appended,
+        })?;
     } else if imported.appended {
         let decided = match &ev.decided_by {
             Some(op) => format!("; {} left out by {op}", ev.skipped.len()),

@@ -5,13 +5,23 @@
 //! append submitted after the failing one fails too, until the store is
 //! recovered ([`FaultyStore::heal`], as reopening it does). A failed append
 //! reaches nothing of the wrapped store: what it asked is not in the log.
+//!
+//! It also keeps a journal of the preparations and appends it saw, in order
+//! ([`FaultyStore::journal`]), and can hold each preparation back
+//! ([`FaultyStore::hold_preparations`]), as a slow flush of a key store does:
+//! what a test of a submit loop reads the order of its calls from.
 
+use std::future::Future;
 use std::ops::RangeInclusive;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use navigo_events_schema::{Envelope, StreamId};
 use navigo_merkle::{ConsistencyProof, InclusionProof, StreamHeads, TreeHead};
+use uuid::Uuid;
 
 use crate::{
     AppendOutcome, AppendRequest, DerivedBatch, DerivedEntries, EnvelopeStream, EventStore, Head,
@@ -29,6 +39,27 @@ pub struct FaultyStore<S> {
     submitted: AtomicU64,
     /// The number of the first append that fails ([`DISARMED`]: none).
     fail_from: AtomicU64,
+    /// Times a preparation yields before it reaches the wrapped store.
+    preparation_yields: AtomicU64,
+    journal: Mutex<Vec<Step>>,
+}
+
+/// One call the store saw, named by the event ids of its appends (an
+/// append by its first event's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A preparation of these appends began.
+    Preparing(Vec<Uuid>),
+    /// It returned.
+    Prepared(Vec<Uuid>),
+    /// An append was submitted (first polled).
+    Submitted(Uuid),
+    /// Its answer came back.
+    Answered(Uuid),
+}
+
+fn first_event(request: &AppendRequest) -> Uuid {
+    request.events.first().map_or(Uuid::nil(), |e| e.event_id)
 }
 
 impl<S: EventStore> FaultyStore<S> {
@@ -38,7 +69,28 @@ impl<S: EventStore> FaultyStore<S> {
             inner,
             submitted: AtomicU64::new(0),
             fail_from: AtomicU64::new(DISARMED),
+            preparation_yields: AtomicU64::new(0),
+            journal: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Makes every later preparation yield `times` times to the other
+    /// futures of its task before it reaches the wrapped store.
+    pub fn hold_preparations(&self, times: u64) {
+        self.preparation_yields.store(times, Ordering::SeqCst);
+    }
+
+    /// The calls seen so far, in order.
+    pub fn journal(&self) -> Vec<Step> {
+        self.lock_journal().clone()
+    }
+
+    fn note(&self, step: Step) {
+        self.lock_journal().push(step);
+    }
+
+    fn lock_journal(&self) -> std::sync::MutexGuard<'_, Vec<Step>> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lets `n` more appends through, then fails every later one until
@@ -92,12 +144,25 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         &self,
         request: AppendRequest,
     ) -> Result<(AppendOutcome, Vec<Envelope>), StoreError> {
-        self.admit()?;
-        self.inner.append_stored(request).await
+        let id = first_event(&request);
+        self.note(Step::Submitted(id));
+        let answer = match self.admit() {
+            Ok(()) => self.inner.append_stored(request).await,
+            Err(e) => Err(e),
+        };
+        self.note(Step::Answered(id));
+        answer
     }
 
     async fn prepare_appends(&self, requests: &mut [AppendRequest]) -> Result<(), StoreError> {
-        self.inner.prepare_appends(requests).await
+        let ids: Vec<Uuid> = requests.iter().map(first_event).collect();
+        self.note(Step::Preparing(ids.clone()));
+        for _ in 0..self.preparation_yields.load(Ordering::SeqCst) {
+            YieldOnce(false).await;
+        }
+        let done = self.inner.prepare_appends(requests).await;
+        self.note(Step::Prepared(ids));
+        done
     }
 
     async fn read_stream(
@@ -190,5 +255,22 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
 
     async fn checkpoints(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         self.inner.checkpoints().await
+    }
+}
+
+/// Pending once, its task woken at once: the other futures of the task run
+/// before it resumes.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
