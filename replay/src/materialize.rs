@@ -27,12 +27,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 
 use chrono::NaiveDate;
 use navigo_events_schema::views::{AsOf, PersonSummary};
 use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
-use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
+use navigo_projections::{
+    balance, bans, calendar, fold_states, refunds, slice, state, Folded, Query,
+};
 use navigo_rules::policy::Policy;
 use navigo_rules::world::World;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -440,6 +442,11 @@ struct LogIndex<'a> {
     /// as the whole log's `person_bans` does, even when the person neither holds
     /// nor pays them.
     fraud_contracts: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// The fold of the reference streams (catalogue and campaigns), made on
+    /// first use and shared by every person's refunds row
+    /// ([`refunds::person_refunds_with`]): folding them again for each person
+    /// was the largest part of a new person's rows.
+    reference: OnceLock<World>,
 }
 
 impl<'a> LogIndex<'a> {
@@ -463,6 +470,7 @@ impl<'a> LogIndex<'a> {
             contract_ids: Vec::new(),
             person_ids: Vec::new(),
             fraud_contracts: HashMap::new(),
+            reference: OnceLock::new(),
         };
         let mut registered: HashSet<Uuid> = HashSet::new();
         for (i, e) in events.iter().enumerate() {
@@ -536,6 +544,16 @@ impl<'a> LogIndex<'a> {
         self.of_person.get(person).into_iter().flatten()
     }
 
+    /// The reference streams folded once (the known events: a rebuild and a
+    /// catch-up read everything known, and every reference event counts
+    /// whatever the date asked).
+    fn reference(&self) -> refunds::ReferenceData<'_> {
+        let world = self
+            .reference
+            .get_or_init(|| fold_states(&self.merged(&[&self.catalogue, &self.campaigns])));
+        refunds::ReferenceData::of(world)
+    }
+
     /// The rows of one contract: state, balance and calendar, each computed from
     /// the contract's own streams exactly as [`compute_rows`] computes it from
     /// the whole log (a fold's state of a stream depends on that stream alone):
@@ -584,11 +602,14 @@ impl<'a> LogIndex<'a> {
         lists.extend(named.map(|k| self.contract_events(k)));
         let b = bans::person_bans(&Folded::new(self.merged(&lists), q), id)?;
         out.put(3, id, &b)?;
-        // Refunds: the person, their contracts, the catalogue and the campaigns.
+        // Refunds: the person and their contracts, over the reference
+        // streams' shared fold.
         lists.truncate(extra);
-        lists.push(&self.catalogue);
-        lists.push(&self.campaigns);
-        let r = refunds::person_refunds(&Folded::new(self.merged(&lists), q), id)?;
+        let r = refunds::person_refunds_with(
+            &Folded::new(self.merged(&lists), q),
+            self.reference(),
+            id,
+        )?;
         out.put(4, id, &r)?;
         let own: [&[usize]; 1] = [self.person_events(&id)];
         out.put(
