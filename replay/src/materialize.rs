@@ -588,9 +588,10 @@ impl<'a> LogIndex<'a> {
         Ok(())
     }
 
-    /// The rows of one person: bans and refunds, from the person's stream, the
-    /// contracts they hold or pay, the reference streams and (bans) the
-    /// contracts whose fraud finding names them, as the whole log gives them.
+    /// The rows of one person: bans, refunds and who they are, from the
+    /// person's stream, the contracts they hold or pay, the reference streams
+    /// and (bans) the contracts whose fraud finding names them, as the whole
+    /// log gives them.
     fn person_rows(&self, id: Uuid, q: &Query, out: &mut UnitRows) -> Result<(), ReplayError> {
         let mut lists: Vec<&[usize]> = vec![self.person_events(&id)];
         lists.extend(self.contracts_of(&id).map(|k| self.contract_events(k)));
@@ -600,23 +601,28 @@ impl<'a> LogIndex<'a> {
         let named = self.fraud_contracts.get(&id).into_iter().flatten();
         let extra = lists.len();
         lists.extend(named.map(|k| self.contract_events(k)));
-        let b = bans::person_bans(&Folded::new(self.merged(&lists), q), id)?;
-        out.put(3, id, &b)?;
-        // Refunds: the person and their contracts, over the reference
+        let with_named = Folded::new(self.merged(&lists), q);
+        out.put(3, id, &bans::person_bans(&with_named, id)?)?;
+        // Refunds: the person and their contracts (the same input as the
+        // bans' when no finding names the person), over the reference
         // streams' shared fold.
-        lists.truncate(extra);
-        let r = refunds::person_refunds_with(
-            &Folded::new(self.merged(&lists), q),
-            self.reference(),
-            id,
-        )?;
-        out.put(4, id, &r)?;
-        let own: [&[usize]; 1] = [self.person_events(&id)];
+        let own_contracts;
+        let input = if lists.len() == extra {
+            &with_named
+        } else {
+            lists.truncate(extra);
+            own_contracts = Folded::new(self.merged(&lists), q);
+            &own_contracts
+        };
         out.put(
-            5,
+            4,
             id,
-            &person_summary(&Folded::new(self.merged(&own), q), id)?,
+            &refunds::person_refunds_with(input, self.reference(), id)?,
         )?;
+        // Who the person is: their own stream's fold, which the refunds'
+        // input holds as it is (a fold's state of a stream depends on that
+        // stream alone), so it is not folded again.
+        out.put(5, id, &person_summary(input, id)?)?;
         Ok(())
     }
 }
