@@ -1309,10 +1309,13 @@ impl ProjectionDb {
             done: total,
             total,
         });
-        let mut rows: Rows = KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
+        // Per kind, the rows in id order, each the `IVec` the worker encoded:
+        // the transaction inserts it by reference, not through another copy.
+        let mut rows: Vec<BTreeMap<Uuid, sled::IVec>> =
+            KINDS.iter().map(|_| BTreeMap::new()).collect();
         for (kind, id, v) in unit.rows {
-            if let Some(r) = KINDS.get(kind).and_then(|k| rows.get_mut(k)) {
-                r.insert(id, v.to_vec());
+            if let Some(r) = rows.get_mut(kind) {
+                r.insert(id, v);
             }
         }
         // For a reference event (every row may change) every
@@ -1330,11 +1333,9 @@ impl ProjectionDb {
         trees
             .as_slice()
             .transaction(|txs| {
-                for (tx, kind) in txs.iter().zip(KINDS) {
-                    if let Some(r) = rows.get(kind) {
-                        for (id, v) in r {
-                            tx.insert(id.as_bytes().as_slice(), v.as_slice())?;
-                        }
+                for (tx, r) in txs.iter().zip(&rows) {
+                    for (id, v) in r {
+                        tx.insert(id.as_bytes().as_slice(), v.clone())?;
                     }
                     tx.insert(CHECKPOINT_KEY, &be(last))?;
                 }
@@ -1370,11 +1371,10 @@ impl ProjectionDb {
         &self,
         trees: &[sled::Tree],
         generation: u64,
-        rows: &Rows,
+        rows: &[BTreeMap<Uuid, sled::IVec>],
     ) -> Result<Vec<(usize, Vec<u8>)>, ReplayError> {
         let mut out = Vec::new();
-        for ((kind, name), tree) in KINDS.iter().enumerate().zip(trees) {
-            let Some(r) = rows.get(name) else { continue };
+        for (((kind, name), tree), r) in KINDS.iter().enumerate().zip(trees).zip(rows) {
             for id in r.keys() {
                 let Some(old) = tree.get(id.as_bytes())? else {
                     continue;
