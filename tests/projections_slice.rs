@@ -12,7 +12,7 @@ mod projections_support;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
-use navigo_events_schema::RuleId;
+use navigo_events_schema::{Envelope, RuleId, StreamKind};
 use navigo_ledger_core::load;
 use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::Policy;
@@ -101,10 +101,22 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     // those read from the whole log.
     // And the bans of every person from one walk of the log (what
     // `check-projections` compares with) equal each person's own.
+    // And each person's refunds read from the person's slice without the
+    // reference streams, over one fold of those streams shared by every
+    // person (what the materializer computes), equal them too.
+    let reference_events: Vec<Envelope> = all
+        .iter()
+        .filter(|e| matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign))
+        .cloned()
+        .collect();
+    assert!(reference_events
+        .iter()
+        .any(|e| e.stream.kind == StreamKind::Campaign));
     let mut persons_compared = 0usize;
     for q in &queries {
         let whole = Folded::new(&all, q);
         let every = bans::every_person_bans(&whole);
+        let reference = Folded::new(&reference_events, q);
         for id in world.persons.keys() {
             let part = slice::person_slice(world, *id).expect("a known person");
             assert!(part.len() < all.len());
@@ -116,6 +128,18 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
             let a = refunds::person_refunds(&whole, *id).ok();
             let b = refunds::person_refunds(&sliced, *id).ok();
             assert_eq!(a, b, "refunds of {id} at {q:?}");
+            let own: Vec<Envelope> = part
+                .iter()
+                .filter(|e| !matches!(e.stream.kind, StreamKind::Catalogue | StreamKind::Campaign))
+                .cloned()
+                .collect();
+            let c = refunds::person_refunds_with(
+                &Folded::new(&own, q),
+                refunds::ReferenceData::of(reference.known()),
+                *id,
+            )
+            .ok();
+            assert_eq!(a, c, "refunds of {id} at {q:?}, reference folded apart");
             persons_compared += a.is_some() as usize;
         }
     }

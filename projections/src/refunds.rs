@@ -16,6 +16,7 @@ use navigo_events_schema::views::{
     CampaignEntitlement, ClaimStatus, PersonRefunds, RefundStatus, RefundView,
 };
 use navigo_events_schema::{Money, RuleId, StreamId};
+use navigo_rules::catalogue::Catalogue;
 use navigo_rules::punctuality::history::holder_history;
 use navigo_rules::punctuality::{decide_refund, Filing, HolderHistory, RefundDecision};
 use navigo_rules::world::{PersonState, World};
@@ -54,6 +55,29 @@ fn person_refund(
     }
 }
 
+/// The reference data a refunds view reads besides the person and their
+/// contracts: the catalogue (what a punctuality refund is computed from) and
+/// the punctuality campaigns.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceData<'w> {
+    /// The tariff catalogue and reference data.
+    pub catalogue: &'w Catalogue,
+    /// The campaigns by id.
+    pub campaigns: &'w BTreeMap<Uuid, CampaignPublished>,
+}
+
+impl<'w> ReferenceData<'w> {
+    /// The reference data of a fold. Every reference event counts whatever
+    /// its date ([`crate::effective_by`]), so the fold of the known events and
+    /// that of the events effective on any date hold the same reference data.
+    pub fn of(world: &'w World) -> ReferenceData<'w> {
+        ReferenceData {
+            catalogue: &world.catalogue,
+            campaigns: &world.campaigns,
+        }
+    }
+}
+
 /// The refunds view of a person on `at` (the input holding the person's stream,
 /// every contract they hold or pay, the catalogue and the campaigns): the
 /// refunds due on their contracts and on their own stream, by date, and their
@@ -62,6 +86,27 @@ fn person_refund(
 /// # Errors
 /// [`ProjectionError::UnknownPerson`].
 pub fn person_refunds(input: &Folded<'_>, person: Uuid) -> Result<PersonRefunds, ProjectionError> {
+    person_refunds_with(input, ReferenceData::of(input.known()), person)
+}
+
+/// [`person_refunds`] with the reference data folded apart: `input` holds the
+/// person's stream and every contract they hold or pay (its reference
+/// streams, if any, are not read), `reference` the fold of the catalogue and
+/// the campaigns for the same query. The answer is [`person_refunds`]'s of the
+/// input with the reference streams merged in, since a fold's state of a
+/// stream depends on that stream alone.
+///
+/// Why: a projector computes the refunds of many persons against the same
+/// reference streams; folding them once for all, instead of once per person,
+/// was the largest part of a new person's rows.
+///
+/// # Errors
+/// [`ProjectionError::UnknownPerson`].
+pub fn person_refunds_with(
+    input: &Folded<'_>,
+    reference: ReferenceData<'_>,
+    person: Uuid,
+) -> Result<PersonRefunds, ProjectionError> {
     let w = input.at();
     let q = input.query();
     let p = w
@@ -81,13 +126,12 @@ pub fn person_refunds(input: &Folded<'_>, person: Uuid) -> Result<PersonRefunds,
     }
     refunds.sort_by_key(|r| (r.date, r.event_id));
     let holder = Holder {
-        world: w,
+        catalogue: reference.catalogue,
         person: p,
         history: holder_history(w, p),
         at: q.at,
     };
-    let campaigns = input
-        .known()
+    let campaigns = reference
         .campaigns
         .iter()
         .map(|(cid, campaign)| holder.entitlement(*cid, campaign))
@@ -134,9 +178,9 @@ fn contract_refunds(w: &World, person: Uuid, at: NaiveDate) -> Vec<RefundView> {
 }
 
 /// A person as the holder their punctuality entitlements are read for: the
-/// world as effective by `at`, the person, and their travel history.
+/// catalogue, the person as effective by `at`, and their travel history.
 struct Holder<'w> {
-    world: &'w World,
+    catalogue: &'w Catalogue,
     person: &'w PersonState,
     history: HolderHistory,
     at: NaiveDate,
@@ -213,13 +257,13 @@ impl Holder<'_> {
             kind: ClaimKind::Request,
             date: self.at,
         };
-        match decide_refund(campaign, &self.history, &self.world.catalogue, &filing) {
+        match decide_refund(campaign, &self.history, self.catalogue, &filing) {
             Err(r) if r.rule == RuleId::RefWindow => {
                 let in_window = Filing {
                     date: campaign.filing_from,
                     ..filing
                 };
-                decide_refund(campaign, &self.history, &self.world.catalogue, &in_window)
+                decide_refund(campaign, &self.history, self.catalogue, &in_window)
                     .map(|d| (d, Some(refusal_note(&r))))
             }
             other => other.map(|d| (d, None)),

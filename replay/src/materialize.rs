@@ -27,12 +27,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 
 use chrono::NaiveDate;
 use navigo_events_schema::views::{AsOf, PersonSummary};
 use navigo_events_schema::{Envelope, Event, StreamId, StreamKind};
-use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
+use navigo_projections::{
+    balance, bans, calendar, fold_states, refunds, slice, state, Folded, Query,
+};
 use navigo_rules::policy::Policy;
 use navigo_rules::world::World;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -440,6 +442,11 @@ struct LogIndex<'a> {
     /// as the whole log's `person_bans` does, even when the person neither holds
     /// nor pays them.
     fraud_contracts: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// The fold of the reference streams (catalogue and campaigns), made on
+    /// first use and shared by every person's refunds row
+    /// ([`refunds::person_refunds_with`]): folding them again for each person
+    /// was the largest part of a new person's rows.
+    reference: OnceLock<World>,
 }
 
 impl<'a> LogIndex<'a> {
@@ -463,6 +470,7 @@ impl<'a> LogIndex<'a> {
             contract_ids: Vec::new(),
             person_ids: Vec::new(),
             fraud_contracts: HashMap::new(),
+            reference: OnceLock::new(),
         };
         let mut registered: HashSet<Uuid> = HashSet::new();
         for (i, e) in events.iter().enumerate() {
@@ -536,6 +544,16 @@ impl<'a> LogIndex<'a> {
         self.of_person.get(person).into_iter().flatten()
     }
 
+    /// The reference streams folded once (the known events: a rebuild and a
+    /// catch-up read everything known, and every reference event counts
+    /// whatever the date asked).
+    fn reference(&self) -> refunds::ReferenceData<'_> {
+        let world = self
+            .reference
+            .get_or_init(|| fold_states(&self.merged(&[&self.catalogue, &self.campaigns])));
+        refunds::ReferenceData::of(world)
+    }
+
     /// The rows of one contract: state, balance and calendar, each computed from
     /// the contract's own streams exactly as [`compute_rows`] computes it from
     /// the whole log (a fold's state of a stream depends on that stream alone):
@@ -570,9 +588,10 @@ impl<'a> LogIndex<'a> {
         Ok(())
     }
 
-    /// The rows of one person: bans and refunds, from the person's stream, the
-    /// contracts they hold or pay, the reference streams and (bans) the
-    /// contracts whose fraud finding names them, as the whole log gives them.
+    /// The rows of one person: bans, refunds and who they are, from the
+    /// person's stream, the contracts they hold or pay, the reference streams
+    /// and (bans) the contracts whose fraud finding names them, as the whole
+    /// log gives them.
     fn person_rows(&self, id: Uuid, q: &Query, out: &mut UnitRows) -> Result<(), ReplayError> {
         let mut lists: Vec<&[usize]> = vec![self.person_events(&id)];
         lists.extend(self.contracts_of(&id).map(|k| self.contract_events(k)));
@@ -582,20 +601,28 @@ impl<'a> LogIndex<'a> {
         let named = self.fraud_contracts.get(&id).into_iter().flatten();
         let extra = lists.len();
         lists.extend(named.map(|k| self.contract_events(k)));
-        let b = bans::person_bans(&Folded::new(self.merged(&lists), q), id)?;
-        out.put(3, id, &b)?;
-        // Refunds: the person, their contracts, the catalogue and the campaigns.
-        lists.truncate(extra);
-        lists.push(&self.catalogue);
-        lists.push(&self.campaigns);
-        let r = refunds::person_refunds(&Folded::new(self.merged(&lists), q), id)?;
-        out.put(4, id, &r)?;
-        let own: [&[usize]; 1] = [self.person_events(&id)];
+        let with_named = Folded::new(self.merged(&lists), q);
+        out.put(3, id, &bans::person_bans(&with_named, id)?)?;
+        // Refunds: the person and their contracts (the same input as the
+        // bans' when no finding names the person), over the reference
+        // streams' shared fold.
+        let own_contracts;
+        let input = if lists.len() == extra {
+            &with_named
+        } else {
+            lists.truncate(extra);
+            own_contracts = Folded::new(self.merged(&lists), q);
+            &own_contracts
+        };
         out.put(
-            5,
+            4,
             id,
-            &person_summary(&Folded::new(self.merged(&own), q), id)?,
+            &refunds::person_refunds_with(input, self.reference(), id)?,
         )?;
+        // Who the person is: their own stream's fold, which the refunds'
+        // input holds as it is (a fold's state of a stream depends on that
+        // stream alone), so it is not folded again.
+        out.put(5, id, &person_summary(input, id)?)?;
         Ok(())
     }
 }
@@ -1282,10 +1309,13 @@ impl ProjectionDb {
             done: total,
             total,
         });
-        let mut rows: Rows = KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
+        // Per kind, the rows in id order, each the `IVec` the worker encoded:
+        // the transaction inserts it by reference, not through another copy.
+        let mut rows: Vec<BTreeMap<Uuid, sled::IVec>> =
+            KINDS.iter().map(|_| BTreeMap::new()).collect();
         for (kind, id, v) in unit.rows {
-            if let Some(r) = KINDS.get(kind).and_then(|k| rows.get_mut(k)) {
-                r.insert(id, v.to_vec());
+            if let Some(r) = rows.get_mut(kind) {
+                r.insert(id, v);
             }
         }
         // For a reference event (every row may change) every
@@ -1303,11 +1333,9 @@ impl ProjectionDb {
         trees
             .as_slice()
             .transaction(|txs| {
-                for (tx, kind) in txs.iter().zip(KINDS) {
-                    if let Some(r) = rows.get(kind) {
-                        for (id, v) in r {
-                            tx.insert(id.as_bytes().as_slice(), v.as_slice())?;
-                        }
+                for (tx, r) in txs.iter().zip(&rows) {
+                    for (id, v) in r {
+                        tx.insert(id.as_bytes().as_slice(), v.clone())?;
                     }
                     tx.insert(CHECKPOINT_KEY, &be(last))?;
                 }
@@ -1343,11 +1371,10 @@ impl ProjectionDb {
         &self,
         trees: &[sled::Tree],
         generation: u64,
-        rows: &Rows,
+        rows: &[BTreeMap<Uuid, sled::IVec>],
     ) -> Result<Vec<(usize, Vec<u8>)>, ReplayError> {
         let mut out = Vec::new();
-        for ((kind, name), tree) in KINDS.iter().enumerate().zip(trees) {
-            let Some(r) = rows.get(name) else { continue };
+        for (((kind, name), tree), r) in KINDS.iter().enumerate().zip(trees).zip(rows) {
             for id in r.keys() {
                 let Some(old) = tree.get(id.as_bytes())? else {
                     continue;
