@@ -457,11 +457,9 @@ fn reference_compose_debit(
         }
         k = k.plus(1);
     }
-    let mut taken = Money::ZERO;
     match owed_month(world, c, m) {
         Some(t) => {
             if t.kind != ChargeKind::FreeMonth {
-                taken = t.amount;
                 lines.push(ChargeLine {
                     kind: t.kind,
                     amount: t.amount,
@@ -474,7 +472,6 @@ fn reference_compose_debit(
         None => {
             let product = c.billed_product_at(m);
             if let Some((amount, tariff)) = world.catalogue.installment(product, c.debit_date(m)) {
-                taken = amount;
                 lines.push(ChargeLine {
                     kind: if matches!(product, Product::Senior) {
                         ChargeKind::SeniorInstallment
@@ -489,9 +486,24 @@ fn reference_compose_debit(
             }
         }
     }
-    let billed_before = now.money.months.get(&m).map_or(Money::ZERO, |x| x.due);
-    let costs = owed_month(world, now, m).map_or(Money::ZERO, |t| t.amount);
-    let not_owed = (billed_before + taken - costs).min(taken).max(Money::ZERO);
+    // PAY-CUTOFF Decision: what the prepared lines take for each month (the
+    // debit's own and every month reconciled) beyond what was billed for it
+    // and what it costs now is not owed, and refunded.
+    let mut months: Vec<YearMonth> = lines.iter().map(|l| l.month).collect();
+    months.dedup();
+    let not_owed: Money = months
+        .iter()
+        .map(|k| {
+            let put: Money = lines
+                .iter()
+                .filter(|l| l.month == *k)
+                .map(|l| l.amount)
+                .sum();
+            let billed_before = now.money.months.get(k).map_or(Money::ZERO, |x| x.due);
+            let costs = owed_month(world, now, *k).map_or(Money::ZERO, |t| t.amount);
+            (billed_before + put - costs).min(put).max(Money::ZERO)
+        })
+        .sum();
     let fee_paid = now
         .money
         .fees
@@ -1554,4 +1566,47 @@ fn pay_cash_refund_two_suspensions_with_planned_resumption_charge_the_months_use
     ];
     let mut drv = Driver::pure();
     run_scenario(&mut drv, &customers, &steps);
+}
+
+/// Found by the random sequences: a contract suspended on 2026-09-20 with a
+/// planned resumption on 2026-10-17, resumed by the clock that morning and
+/// terminated by an agency the same day, was in force on no day of October
+/// after the resumption. The November debit, prepared before the termination
+/// (registered after its cutoff), still takes the resumption's 15 days of
+/// October and November's installment; both are not owed under the terms in
+/// force, so both are refunded and no month without a day in force stays due
+/// (`PAY-CUTOFF` Decision: the difference is refunded, never dropped).
+#[test]
+fn pay_cutoff_termination_on_the_day_of_a_planned_resumption_refunds_every_month_the_prepared_debit_took()
+{
+    let customers = vec![Customer {
+        start_offset: 29,
+        zones: 0,
+        debit_day: 3,
+        senior: false,
+        old: false,
+        cash: false,
+    }];
+    let steps = vec![
+        Step {
+            customer: 0,
+            gap_days: 82,
+            act: Act::Suspend {
+                remote: false,
+                planned: Some(27),
+            },
+        },
+        Step {
+            customer: 0,
+            gap_days: 27,
+            act: Act::TerminateByAgency { reason: 0 },
+        },
+    ];
+    let mut drv = Driver::pure();
+    run_scenario(&mut drv, &customers, &steps);
+    let c = drv.world().contract(cid(1)).expect("the contract");
+    let october = c.money.months.get(&YearMonth::new(2026, 10).unwrap());
+    assert!(october.is_none_or(|mm| mm.due.is_zero()), "{october:?}");
+    let refunded: Money = c.refunds.values().map(|r| r.amount).sum();
+    assert_eq!(refunded, Money::from_cents(90_00 + 90_00 + 67_50));
 }

@@ -6,6 +6,8 @@
 //! at a resumption or gets back when it stops ([`cash_unused`]), and how a
 //! refund is paid ([`refund_method`]).
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, DebitPresented, FeeKind, PaymentMeans, RefundMethod, RefundReason,
@@ -130,14 +132,11 @@ pub(crate) fn compose_debit_with(
     // contract names for the month now: each change of them records the first
     // month it reaches (`effective_from_month`, PAY-CUTOFF), so both readings
     // agree, and the event's own statement wins.
-    let (mut lines, taken) = match prepared_terms(c, m) {
+    let mut lines = match prepared_terms(c, m) {
         None => charge_lines(world, c, c, m, &mut owed)?,
         Some(terms) => charge_lines(world, terms, c, m, &mut |k| owed_month(world, terms, k))?,
     };
-    // What the prepared debit takes for the month beyond what it costs now.
-    let billed_before = c.money.months.get(&m).map_or(Money::ZERO, |x| x.due);
-    let costs = owed(m).map_or(Money::ZERO, |t| t.amount);
-    let not_owed = (billed_before + taken - costs).min(taken).max(Money::ZERO);
+    let not_owed = not_owed_now(c, &lines, &mut owed);
     // TAR-DOSSIER-FEE / SUB-FIRST-PAYMENT: a remote subscription's first debit
     // carries the fee.
     let fee_paid = c
@@ -199,15 +198,13 @@ fn charge_lines(
     now: &ContractState,
     m: YearMonth,
     owed: &mut impl FnMut(YearMonth) -> Option<MonthCharge>,
-) -> Option<(Vec<ChargeLine>, Money)> {
+) -> Option<Vec<ChargeLine>> {
     let mut lines = difference_lines(terms, now, m, owed)?;
     // The month itself: owed, or taken although no longer owed (its debit is in
     // a billing window that a change past the cutoff left open).
-    let mut taken = Money::ZERO;
     match owed(m) {
         Some(t) => {
             if t.kind != ChargeKind::FreeMonth {
-                taken = t.amount;
                 lines.push(ChargeLine {
                     kind: t.kind,
                     amount: t.amount,
@@ -222,7 +219,6 @@ fn charge_lines(
             if let Some((amount, tariff)) =
                 world.catalogue.installment(product, terms.debit_date(m))
             {
-                taken = amount;
                 lines.push(ChargeLine {
                     kind: installment_kind(product),
                     amount,
@@ -233,7 +229,32 @@ fn charge_lines(
             }
         }
     }
-    Some((lines, taken))
+    Some(lines)
+}
+
+/// What a prepared debit's `lines` take beyond what each of their months
+/// costs now (`PAY-CUTOFF` Decision: a debit prepared before a change is taken
+/// as prepared and the difference refunded, never silently dropped): for the
+/// debit's own month and for every earlier month it reconciles, the part of the
+/// month's lines that what was billed before and what the month costs now do
+/// not account for. Zero when the debit was prepared with the terms in force.
+fn not_owed_now(
+    c: &ContractState,
+    lines: &[ChargeLine],
+    owed: &mut impl FnMut(YearMonth) -> Option<MonthCharge>,
+) -> Money {
+    let mut taken: BTreeMap<YearMonth, Money> = BTreeMap::new();
+    for l in lines.iter().filter(|l| is_obligation(l.kind)) {
+        *taken.entry(l.month).or_default() += l.amount;
+    }
+    taken
+        .into_iter()
+        .map(|(k, taken)| {
+            let billed_before = c.money.months.get(&k).map_or(Money::ZERO, |x| x.due);
+            let costs = owed(k).map_or(Money::ZERO, |t| t.amount);
+            (billed_before + taken - costs).min(taken).max(Money::ZERO)
+        })
+        .sum()
 }
 
 /// The lines of the months before `m` (of every period, up to a named bound

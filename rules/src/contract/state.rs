@@ -1206,10 +1206,40 @@ impl ContractState {
         }
         if let Some((m, _)) = debit {
             if shortfall.is_positive() {
-                self.money.months.entry(m).or_default().due -= shortfall;
-                self.money.due -= shortfall;
+                self.release_not_owed(lines, m, shortfall);
             }
         }
+    }
+
+    /// Takes back what a debit took beyond what its months cost
+    /// (`PAY-CUTOFF` Decision, refunded by the clock): from the debit's own
+    /// month first, up to what its lines put there, then from the earlier
+    /// months it reconciled, latest first, each up to what its lines put there;
+    /// anything left from the debit's month. A debit prepared with the terms in
+    /// force never takes more than its own month's lines, so for it this is
+    /// the debit's month alone, as it always was.
+    fn release_not_owed(&mut self, lines: &[ChargeLine], m: YearMonth, shortfall: Money) {
+        let mut by_month: BTreeMap<YearMonth, Money> = BTreeMap::new();
+        for l in lines
+            .iter()
+            .filter(|l| is_obligation(l.kind) && l.kind != ChargeKind::DossierFee)
+        {
+            *by_month.entry(l.month).or_default() += l.amount;
+        }
+        let own = by_month.remove(&m).unwrap_or(Money::ZERO);
+        let mut left = shortfall;
+        let order = std::iter::once((m, own)).chain(by_month.into_iter().rev());
+        for (k, put) in order {
+            let take = left.min(put).max(Money::ZERO);
+            if take.is_positive() {
+                self.money.months.entry(k).or_default().due -= take;
+                left -= take;
+            }
+        }
+        if left.is_positive() {
+            self.money.months.entry(m).or_default().due -= left;
+        }
+        self.money.due -= shortfall;
     }
 
     /// Checks the invariants of the fold. A broken invariant is a bug in `apply`
