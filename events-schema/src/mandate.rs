@@ -274,10 +274,19 @@ impl JsonSchema for Bic {
 }
 
 /// The account holder's name: 1 to [`HOLDER_NAME_CHARS_MAX`] printable
-/// characters, trimmed. Personal data: its `Debug` hides it.
+/// characters, trimmed. Personal data: its `Debug` hides it. The schema says
+/// what the parser accepts: no control character (Unicode category Cc) and at
+/// least one that is not white space, so that a client that follows the
+/// schema is never refused.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(transparent)]
-pub struct HolderName(#[schemars(length(min = 1, max = 70))] String);
+pub struct HolderName(
+    #[schemars(
+        length(min = 1, max = 70),
+        regex(pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    String,
+);
 
 impl HolderName {
     /// The name.
