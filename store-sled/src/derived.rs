@@ -14,10 +14,25 @@
 //! A blob is cut into chunks so that no sled value is larger than a few
 //! megabytes; the header and every chunk are replaced in one sled batch, so a
 //! reader sees the old blob or the new one whole.
+//!
+//! Where the tree lives depends on the store format ([`open`]): in the log's
+//! sled database (formats 1 and 2), or in a sled database of its own in
+//! [`DERIVED_DIR`] (format 3). The paged states are a working set the billing
+//! clock rewrites every month, where the log only grows: sharing sled's
+//! segments, the rewritten states kept the log's segments from being
+//! reclaimed, and a region's files held four times their live bytes.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
 use navigo_store::StoreError;
 
+use crate::format::{derived_sled_config, Format};
 use crate::writer::storage;
+use crate::{open_waiting_for_lock, OpenFailure};
+
+/// The directory, inside a format-3 ledger's, of its derived database.
+pub const DERIVED_DIR: &str = "derived";
 
 /// The sled tree of derived data.
 pub const DERIVED_TREE_NAME: &[u8] = b"navigo-derived";
@@ -26,6 +41,63 @@ pub const DERIVED_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
 const HEADER: u8 = b'H';
 const CHUNK: u8 = b'C';
 const KEYED: u8 = b'K';
+
+/// The derived database and tree of the ledger in `ledger`, whose log's
+/// database `log_db` is open: that database itself for formats 1 and 2; for
+/// format 3, the database in [`DERIVED_DIR`], created when absent.
+///
+/// Decision: a derived database sled cannot open (damaged, or not sled's) is
+/// removed and created empty. Derived data is never the only copy of
+/// anything: the ledger finds no states and rebuilds them from the log, as it
+/// does for states that do not verify.
+///
+/// # Errors
+/// Another process holding the database, or a storage failure of the log's
+/// database or of a new, empty derived database.
+pub(crate) fn open(
+    ledger: &Path,
+    format: Format,
+    log_db: &sled::Db,
+) -> Result<(sled::Db, sled::Tree), StoreError> {
+    if !format.derived_apart() {
+        let tree = log_db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+        return Ok((log_db.clone(), tree));
+    }
+    let dir = ledger.join(DERIVED_DIR);
+    let db = match open_apart(&dir) {
+        Ok(db) => db,
+        Err(OpenFailure::Locked(e)) => return Err(e),
+        Err(OpenFailure::Sled(_)) => {
+            std::fs::remove_dir_all(&dir).map_err(|e| {
+                StoreError::Storage(format!(
+                    "the derived data in {} does not open and cannot be removed: {e}",
+                    dir.display()
+                ))
+            })?;
+            open_apart(&dir).map_err(|e| match e {
+                OpenFailure::Locked(e) => e,
+                OpenFailure::Sled(e) => {
+                    StoreError::Storage(format!("a new derived database in {}: {e}", dir.display()))
+                }
+            })?
+        }
+    };
+    let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+    Ok((db, tree))
+}
+
+/// Opens the derived database in `dir`; sled panicking on a damaged file
+/// counts as sled failing.
+fn open_apart(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        open_waiting_for_lock(dir, || derived_sled_config(dir))
+    }))
+    .unwrap_or_else(|_| {
+        Err(OpenFailure::Sled(sled::Error::Unsupported(
+            "sled panicked opening the derived database".into(),
+        )))
+    })
+}
 
 fn header_key(name: &str) -> Vec<u8> {
     let mut k = vec![HEADER];
