@@ -701,9 +701,11 @@ async fn main() {
     let t = Instant::now();
     let store = ledger.close().await.expect("close");
     let snapshot_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     let _ = store.close().await;
+    let store_close_secs = t.elapsed().as_secs_f64();
     println!(
-        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s",
+        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s; store closed in {store_close_secs:.1} s",
         report.clock_events,
         report.refused_total()
     );
