@@ -100,6 +100,9 @@ pub struct SledStore {
     /// The sled database `derived` is in: the log's own (formats 1 and 2) or
     /// one of its own (format 3).
     derived_db: sled::Db,
+    /// sled's files of the log's and the derived database once opened (see
+    /// [`settle`]).
+    files_at_open: FilesAtOpen,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -294,8 +297,28 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
     verify::verify_tree(&tree, format)
 }
 
+/// The fingerprints of sled's files of a ledger's databases (see
+/// [`guard::current`]): the log's, and the derived one's when apart.
+struct FilesAtOpen {
+    log: Option<String>,
+    derived: Option<String>,
+}
+
+impl FilesAtOpen {
+    fn now(path: &Path, format: Format) -> FilesAtOpen {
+        FilesAtOpen {
+            log: guard::current(path),
+            derived: format
+                .derived_apart()
+                .then(|| guard::current(&path.join(derived::DERIVED_DIR)))
+                .flatten(),
+        }
+    }
+}
+
 /// Opens sled's databases of the ledger in `path` once more and closes them,
-/// after an orderly close has flushed them.
+/// after an orderly close has flushed them: each database whose files changed
+/// since the store opened it (`at_open`).
 ///
 /// Decision: sled 0.34 writes the snapshot of its page table only when it
 /// opens a database, and its open reads every segment written since that
@@ -304,15 +327,22 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
 /// files were all written by the import). Reopening here moves that scan to
 /// the close of the process that wrote, whose caller is done with the
 /// ledger; the next start reads the snapshot and an empty tail. After a
-/// crash, an open still scans what was written since the last open.
-fn settle(path: &Path, format: Format) -> Result<(), StoreError> {
+/// crash, an open still scans what was written since the last open. A
+/// process that wrote nothing (a read, a verification) leaves its files as
+/// its open left them, snapshot included, and pays no second open.
+fn settle(path: &Path, format: Format, at_open: &FilesAtOpen) -> Result<(), StoreError> {
     let failed = |e: OpenFailure| match e {
         OpenFailure::Locked(e) => e,
         OpenFailure::Sled(e) => in_directory(path, &e),
     };
-    drop(open_waiting_for_lock(path, || format.sled_config(path)).map_err(failed)?);
-    if format.derived_apart() {
-        let dir = path.join(derived::DERIVED_DIR);
+    let changed = |dir: &Path, then: &Option<String>| {
+        then.is_none() || guard::current(dir).as_ref() != then.as_ref()
+    };
+    if changed(path, &at_open.log) {
+        drop(open_waiting_for_lock(path, || format.sled_config(path)).map_err(failed)?);
+    }
+    let dir = path.join(derived::DERIVED_DIR);
+    if format.derived_apart() && changed(&dir, &at_open.derived) {
         drop(open_waiting_for_lock(&dir, || format::derived_sled_config(&dir)).map_err(failed)?);
     }
     Ok(())
@@ -449,6 +479,7 @@ impl SledStore {
         merkle::group_per_node_keys(&db, &tree)?;
         merkle::catch_up(&db, &tree, format, head.position)?;
         let (derived_db, derived) = derived::open(path, format, &db)?;
+        let files_at_open = FilesAtOpen::now(path, format);
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
@@ -480,6 +511,7 @@ impl SledStore {
             format,
             derived,
             derived_db,
+            files_at_open,
             head: shared_head,
             tx,
             limits,
@@ -560,6 +592,7 @@ impl SledStore {
             derived_db,
             path,
             format,
+            files_at_open,
             tx,
             ..
         } = self;
@@ -572,7 +605,9 @@ impl SledStore {
         drop((db, tree, derived, derived_db));
         // Without the fingerprint the next open copies sled's files aside
         // first: slower, never unsafe, so a failure here fails no command.
-        let settled = tokio::task::spawn_blocking(move || settle(&path, format).map(|()| path));
+        let settled = tokio::task::spawn_blocking(move || {
+            settle(&path, format, &files_at_open).map(|()| path)
+        });
         if let Ok(Ok(path)) = settled.await {
             let _ = guard::after_close(&path);
         }
