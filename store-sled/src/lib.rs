@@ -343,7 +343,7 @@ fn settle(path: &Path, format: Format, at_open: &FilesAtOpen) -> Result<(), Stor
     }
     let dir = path.join(derived::DERIVED_DIR);
     if format.derived_apart() && changed(&dir, &at_open.derived) {
-        drop(open_waiting_for_lock(&dir, || format::derived_sled_config(&dir)).map_err(failed)?);
+        derived::settle_or_compact(path)?;
     }
     Ok(())
 }

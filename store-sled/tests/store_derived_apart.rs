@@ -214,3 +214,73 @@ async fn store_close_leaves_sled_nothing_to_recover_on_the_next_open() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bytes of the files under `dir`.
+fn files_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                files_bytes(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn store_close_compacts_a_derived_database_bloated_by_rewrites() {
+    use navigo_store_sled::derived::{DERIVED_FILES_PER_LIVE_MAX, DERIVED_FILES_SLACK_BYTES};
+    // Given 1,000 derived entries of 2,000 bytes each rewritten 40 times, as
+    // the billing clock rewrites paged states
+    let (store, dir, _) = new_store("derived-compact");
+    let value = |round: u8, i: u32| -> Vec<u8> {
+        let mut v = vec![round; 2_000];
+        v[..4].copy_from_slice(&i.to_be_bytes());
+        v
+    };
+    let key = |i: u32| format!("c{i:05}").into_bytes();
+    for round in 0..40u8 {
+        let entries = (0..1_000)
+            .map(|i| (key(i), Some(value(round, i))))
+            .collect();
+        store
+            .write_derived_entries(
+                SPACE,
+                &DerivedBatch {
+                    clear: false,
+                    entries,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let live = 1_000 * (6 + 2_000) as u64;
+    let bound = DERIVED_FILES_PER_LIVE_MAX * live + DERIVED_FILES_SLACK_BYTES;
+    let derived = dir.join(DERIVED_DIR);
+    let before = files_bytes(&derived);
+    assert!(before > bound, "{before} bytes, not bloated beyond {bound}");
+    // When the ledger closes
+    store.close().await.unwrap();
+    // Then the derived database's files are within the bound and hold every
+    // entry's last value
+    let after = files_bytes(&derived);
+    assert!(
+        after <= bound,
+        "{after} bytes after the close, bound {bound}"
+    );
+    let store = open(&dir);
+    for i in [0, 499, 999] {
+        assert_eq!(read_entry(&store, &key(i)).await, Some(value(39, i)));
+    }
+    assert_eq!(
+        store.scan_derived_entries(SPACE, b"").await.unwrap().len(),
+        1_000
+    );
+    store.close().await.unwrap();
+    assert!(!dir.join("derived.compacted").exists() && !dir.join("derived.replaced").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
