@@ -284,3 +284,24 @@ async fn store_close_compacts_a_derived_database_bloated_by_rewrites() {
     assert!(!dir.join("derived.compacted").exists() && !dir.join("derived.replaced").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn store_compaction_cut_between_its_renames_is_undone_on_open() {
+    // Given a ledger whose close was cut while swapping in a compacted copy:
+    // the derived database moved aside, the copy not yet in place
+    let (store, dir, _) = new_store("derived-swap-cut");
+    write_some(store).await;
+    std::fs::rename(dir.join(DERIVED_DIR), dir.join("derived.replaced")).unwrap();
+    std::fs::create_dir_all(dir.join("derived.compacted")).unwrap();
+    std::fs::write(dir.join("derived.compacted").join("db"), b"half a copy").unwrap();
+    // When it opens, then the database moved aside is back with its entry,
+    // and the copy is gone
+    let store = open(&dir);
+    assert_eq!(
+        read_entry(&store, b"c1").await.as_deref(),
+        Some(&b"state one"[..])
+    );
+    assert!(!dir.join("derived.compacted").exists());
+    store.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
