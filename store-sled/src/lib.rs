@@ -97,12 +97,9 @@ pub struct SledStore {
     /// Derived data (snapshots, paged states), apart from the log: see
     /// [`derived`].
     derived: sled::Tree,
-    /// The sled database `derived` is in: the log's own (formats 1 and 2) or
-    /// one of its own (format 3).
-    derived_db: sled::Db,
-    /// sled's files of the log's and the derived database once opened (see
-    /// [`settle`]).
-    files_at_open: FilesAtOpen,
+    /// The sled database `derived` is in, and sled's files as opened (boxed:
+    /// the store is one variant of the binary's backend enum).
+    apart: Box<Apart>,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -297,6 +294,15 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
     verify::verify_tree(&tree, format)
 }
 
+/// The derived database of a store, and sled's files as the store opened
+/// them.
+struct Apart {
+    /// The log's own database (formats 1 and 2) or one of its own (format 3).
+    derived_db: sled::Db,
+    /// See [`settle`].
+    files_at_open: FilesAtOpen,
+}
+
 /// The fingerprints of sled's files of a ledger's databases (see
 /// [`guard::current`]): the log's, and the derived one's when apart.
 struct FilesAtOpen {
@@ -479,7 +485,10 @@ impl SledStore {
         merkle::group_per_node_keys(&db, &tree)?;
         merkle::catch_up(&db, &tree, format, head.position)?;
         let (derived_db, derived) = derived::open(path, format, &db)?;
-        let files_at_open = FilesAtOpen::now(path, format);
+        let apart = Box::new(Apart {
+            derived_db,
+            files_at_open: FilesAtOpen::now(path, format),
+        });
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
@@ -510,8 +519,7 @@ impl SledStore {
             path: path.to_path_buf(),
             format,
             derived,
-            derived_db,
-            files_at_open,
+            apart,
             head: shared_head,
             tx,
             limits,
@@ -589,10 +597,9 @@ impl SledStore {
             db,
             tree,
             derived,
-            derived_db,
+            apart,
             path,
             format,
-            files_at_open,
             tx,
             ..
         } = self;
@@ -601,6 +608,10 @@ impl SledStore {
             let _ = done.await;
         }
         db.flush_async().await.map_err(storage)?;
+        let Apart {
+            derived_db,
+            files_at_open,
+        } = *apart;
         derived_db.flush_async().await.map_err(storage)?;
         drop((db, tree, derived, derived_db));
         // Without the fingerprint the next open copies sled's files aside
@@ -715,7 +726,7 @@ impl SledStore {
         if !self.format.derived_apart() {
             return Ok(log);
         }
-        Ok(log + self.derived_db.size_on_disk().map_err(storage)?)
+        Ok(log + self.apart.derived_db.size_on_disk().map_err(storage)?)
     }
 
     /// The sled tree, for tools that inspect the raw layout (tests, benchmarks).
@@ -921,7 +932,7 @@ impl EventStore for SledStore {
     }
 
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        derived::write(&self.derived_db, &self.derived, name, bytes)
+        derived::write(&self.apart.derived_db, &self.derived, name, bytes)
     }
 
     async fn read_derived_entries(
@@ -945,7 +956,7 @@ impl EventStore for SledStore {
         space: &str,
         batch: &navigo_store::DerivedBatch,
     ) -> Result<(), StoreError> {
-        derived::write_entries(&self.derived_db, &self.derived, space, batch)
+        derived::write_entries(&self.apart.derived_db, &self.derived, space, batch)
     }
 
     async fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {
