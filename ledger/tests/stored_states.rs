@@ -8,7 +8,9 @@
 //! - bytes that are not a whole stored state are refused, never misread;
 //! - a space written by the previous version (CBOR states keyed by field
 //!   names, frames of version 6) is refused and rebuilt from the log, and a
-//!   single state entry of that version is refolded from its own stream.
+//!   single state entry of that version is refolded from its own stream;
+//! - states kept apart from the log (store format 3) that are lost or damaged
+//!   are rebuilt from the log.
 
 mod population;
 
@@ -488,5 +490,48 @@ fn state_schema_version_previous_state_entry_is_refolded_from_its_stream() {
         );
         ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+/// Drives a population, loses or damages the states' database with `harm`,
+/// and checks that the ledger opens with the same contracts, rebuilt from the
+/// log, and that the next open reads the rebuilt states.
+fn states_apart_rebuilt_after(name: &str, harm: impl FnOnce(&std::path::Path)) {
+    rt().block_on(async {
+        let dir = fresh_dir(name);
+        let world = driven(&dir, 47, 8).await;
+        let derived = dir.join(navigo_store_sled::derived::DERIVED_DIR);
+        assert!(derived.is_dir(), "format 3 keeps the states apart");
+        harm(&derived);
+        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+            .await
+            .unwrap();
+        assert_eq!(ledger.opened().snapshot_position, None);
+        assert_eq!(ledger.world().contracts, world.contracts);
+        ledger.close().await.unwrap().close().await.unwrap();
+        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+            .await
+            .unwrap();
+        assert_eq!(ledger.opened().snapshot_refused, None);
+        assert_eq!(ledger.opened().snapshot_position, Some(world.position));
+        assert_eq!(ledger.world().contracts, world.contracts);
+        ledger.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+#[test]
+fn states_apart_lost_database_is_rebuilt_from_the_log() {
+    states_apart_rebuilt_after("states-apart-lost", |derived| {
+        std::fs::remove_dir_all(derived).unwrap();
+    });
+}
+
+#[test]
+fn states_apart_damaged_database_is_rebuilt_from_the_log() {
+    states_apart_rebuilt_after("states-apart-damaged", |derived| {
+        for file in ["conf", "db"] {
+            std::fs::write(derived.join(file), b"not sled's files").unwrap();
+        }
     });
 }

@@ -760,14 +760,16 @@ async fn main() {
     let store = ledger.close().await.expect("close");
     let snapshot_secs = t.elapsed().as_secs_f64();
     let heap_store = heap_in_use_mib();
+    let t = Instant::now();
     let _ = store.close().await;
+    let store_close_secs = t.elapsed().as_secs_f64();
     println!(
         "import heap (allocator's committed MiB): before {heap_before:.0}, the whole plan {plan_heap:.0}, peak {heap_peak:.0}, \
          after the world is dropped (the store open) {heap_store:.0}, after the store closed {:.0}",
         heap_in_use_mib()
     );
     println!(
-        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s",
+        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s; store closed in {store_close_secs:.1} s",
         report.clock_events,
         report.refused_total()
     );

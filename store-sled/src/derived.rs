@@ -14,10 +14,51 @@
 //! A blob is cut into chunks so that no sled value is larger than a few
 //! megabytes; the header and every chunk are replaced in one sled batch, so a
 //! reader sees the old blob or the new one whole.
+//!
+//! Where the tree lives depends on the store format ([`open`]): in the log's
+//! sled database (formats 1 and 2), or in a sled database of its own in
+//! [`DERIVED_DIR`] (format 3). The paged states are a working set the billing
+//! clock rewrites every month, where the log only grows: sharing sled's
+//! segments, the rewritten states kept the log's segments from being
+//! reclaimed, and a region's files held four times their live bytes.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
 use navigo_store::StoreError;
 
+use crate::format::{derived_sled_config, Format};
 use crate::writer::storage;
+use crate::{open_waiting_for_lock, OpenFailure};
+
+/// The directory, inside a format-3 ledger's, of its derived database.
+pub const DERIVED_DIR: &str = "derived";
+/// Where a close writes the compacted copy of the derived database before it
+/// takes [`DERIVED_DIR`]'s place.
+const COMPACTED_DIR: &str = "derived.compacted";
+/// Where the derived database stands between the two renames of a swap.
+const REPLACED_DIR: &str = "derived.replaced";
+
+/// The multiple of its live bytes (every key and value) beyond which a close
+/// rewrites the derived database compactly, besides
+/// [`DERIVED_FILES_SLACK_BYTES`].
+///
+/// Decision: sled did not reclaim the segments of the rewritten states: at
+/// 10,000 contracts with a cache of 5,000 states, the derived database's
+/// files held about seven times their live bytes after the import. Copying
+/// the live entries into a fresh database at close bounds the files by this
+/// factor at every start, at the cost of reading and writing the live
+/// states once per close that finds them bloated.
+pub const DERIVED_FILES_PER_LIVE_MAX: u64 = 2;
+
+/// Bytes of sled's files a derived database may hold beyond
+/// [`DERIVED_FILES_PER_LIVE_MAX`] times its live bytes without being
+/// compacted: sixteen segments, so that a small ledger is not copied at every
+/// close for the segments sled keeps whatever the data.
+pub const DERIVED_FILES_SLACK_BYTES: u64 = 16 * crate::format::DERIVED_SEGMENT_BYTES as u64;
+
+/// Entries' bytes of one batch of the copy.
+const COMPACT_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// The sled tree of derived data.
 pub const DERIVED_TREE_NAME: &[u8] = b"navigo-derived";
@@ -26,6 +67,150 @@ pub const DERIVED_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
 const HEADER: u8 = b'H';
 const CHUNK: u8 = b'C';
 const KEYED: u8 = b'K';
+
+/// The derived database and tree of the ledger in `ledger`, whose log's
+/// database `log_db` is open: that database itself for formats 1 and 2; for
+/// format 3, the database in [`DERIVED_DIR`], created when absent.
+///
+/// Decision: a derived database sled cannot open (damaged, or not sled's) is
+/// removed and created empty. Derived data is never the only copy of
+/// anything: the ledger finds no states and rebuilds them from the log, as it
+/// does for states that do not verify.
+///
+/// # Errors
+/// Another process holding the database, or a storage failure of the log's
+/// database or of a new, empty derived database.
+pub(crate) fn open(
+    ledger: &Path,
+    format: Format,
+    log_db: &sled::Db,
+) -> Result<(sled::Db, sled::Tree), StoreError> {
+    if !format.derived_apart() {
+        let tree = log_db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+        return Ok((log_db.clone(), tree));
+    }
+    let dir = ledger.join(DERIVED_DIR);
+    finish_swap(ledger);
+    let db = match open_apart(&dir) {
+        Ok(db) => db,
+        Err(OpenFailure::Locked(e)) => return Err(e),
+        Err(OpenFailure::Sled(_)) => {
+            std::fs::remove_dir_all(&dir).map_err(|e| {
+                StoreError::Storage(format!(
+                    "the derived data in {} does not open and cannot be removed: {e}",
+                    dir.display()
+                ))
+            })?;
+            open_apart(&dir).map_err(|e| match e {
+                OpenFailure::Locked(e) => e,
+                OpenFailure::Sled(e) => {
+                    StoreError::Storage(format!("a new derived database in {}: {e}", dir.display()))
+                }
+            })?
+        }
+    };
+    let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+    Ok((db, tree))
+}
+
+/// Completes or undoes a swap a crash interrupted: a database between the
+/// two renames goes back in place (the compacted copy was not yet), and a
+/// compacted copy left over is removed.
+fn finish_swap(ledger: &Path) {
+    let (dir, replaced) = (ledger.join(DERIVED_DIR), ledger.join(REPLACED_DIR));
+    if !dir.exists() && replaced.exists() {
+        let _ = std::fs::rename(&replaced, &dir);
+    }
+    let _ = std::fs::remove_dir_all(ledger.join(COMPACTED_DIR));
+    let _ = std::fs::remove_dir_all(&replaced);
+}
+
+/// The bytes of the files in `dir` and its subdirectories.
+fn files_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => files_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// After an orderly close of a format-3 ledger in `ledger`: opens its derived
+/// database (which leaves sled a fresh snapshot, see `settle`), and when its
+/// files hold more than [`DERIVED_FILES_PER_LIVE_MAX`] times its live bytes
+/// and [`DERIVED_FILES_SLACK_BYTES`], copies its entries into a fresh
+/// database that takes its place. Says whether it compacted.
+///
+/// A crash during the copy leaves the database as it was (the copy is
+/// removed by the next open); between the two renames, the next open puts
+/// the old one back.
+///
+/// # Errors
+/// A storage failure; the derived database is then as it was, or absent
+/// (rebuilt from the log by its reader).
+pub(crate) fn settle_or_compact(ledger: &Path) -> Result<bool, StoreError> {
+    let dir = ledger.join(DERIVED_DIR);
+    let failed = |e: OpenFailure| match e {
+        OpenFailure::Locked(e) => e,
+        OpenFailure::Sled(e) => StoreError::Storage(format!("{}: {e}", dir.display())),
+    };
+    let db = open_apart(&dir).map_err(failed)?;
+    let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+    let mut live = 0u64;
+    for item in tree.iter() {
+        let (k, v) = item.map_err(storage)?;
+        live += (k.len() + v.len()) as u64;
+    }
+    if files_bytes(&dir) <= DERIVED_FILES_PER_LIVE_MAX * live + DERIVED_FILES_SLACK_BYTES {
+        return Ok(false);
+    }
+    let compacted = ledger.join(COMPACTED_DIR);
+    let _ = std::fs::remove_dir_all(&compacted);
+    {
+        let fresh = open_apart(&compacted).map_err(failed)?;
+        let into = fresh.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+        let (mut batch, mut bytes) = (sled::Batch::default(), 0);
+        for item in tree.iter() {
+            let (k, v) = item.map_err(storage)?;
+            bytes += k.len() + v.len();
+            batch.insert(k, v);
+            if bytes >= COMPACT_BATCH_BYTES {
+                into.apply_batch(std::mem::take(&mut batch))
+                    .map_err(storage)?;
+                bytes = 0;
+            }
+        }
+        into.apply_batch(batch).map_err(storage)?;
+        fresh.flush().map_err(storage)?;
+    }
+    drop((tree, db));
+    let io = |e: std::io::Error| StoreError::Storage(format!("{}: {e}", dir.display()));
+    let replaced = ledger.join(REPLACED_DIR);
+    std::fs::rename(&dir, &replaced).map_err(io)?;
+    std::fs::rename(&compacted, &dir).map_err(io)?;
+    let _ = std::fs::remove_dir_all(&replaced);
+    // Once more, so that sled writes the fresh database's snapshot.
+    drop(open_apart(&dir).map_err(failed)?);
+    Ok(true)
+}
+
+/// Opens the derived database in `dir`; sled panicking on a damaged file
+/// counts as sled failing.
+fn open_apart(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        open_waiting_for_lock(dir, || derived_sled_config(dir))
+    }))
+    .unwrap_or_else(|_| {
+        Err(OpenFailure::Sled(sled::Error::Unsupported(
+            "sled panicked opening the derived database".into(),
+        )))
+    })
+}
 
 fn header_key(name: &str) -> Vec<u8> {
     let mut k = vec![HEADER];

@@ -12,7 +12,11 @@
 //! (the log is never rewritten, which is what an auditor holding a copy expects),
 //! the binary that wrote it can still open it, and there is no half-upgraded
 //! state to recover from after a crash. The price is that an old ledger keeps
-//! its size; a new ledger (every `init` from now on) is format 2.
+//! its size; a new ledger (every `init` from now on) is format 3.
+//!
+//! Decision: format 3 changes where derived data is kept, not the log: a
+//! format-2 ledger is likewise opened as it is, its derived data (the paged
+//! states, snapshots) kept in the log's sled database as before.
 
 use std::path::Path;
 
@@ -27,6 +31,10 @@ pub enum Format {
     /// canonical JSON compressed with a shipped zstd dictionary; larger sled
     /// segments.
     V2,
+    /// The log, its indexes and checkpoints as format 2; derived data (the
+    /// paged states, snapshots) in a sled database of its own, in the
+    /// directory [`crate::derived::DERIVED_DIR`] inside the ledger's.
+    V3,
 }
 
 /// sled's segment size for a format-1 ledger: sled's default, which format 1
@@ -44,6 +52,19 @@ pub const SEGMENT_BYTES_V1: usize = 512 * 1024;
 /// flushes larger segments leave less of the file half dead.
 pub const SEGMENT_BYTES_V2: usize = 8 * 1024 * 1024;
 
+/// sled's segment size of the derived database of a format-3 ledger (sled's
+/// default).
+///
+/// Decision: the paged states are a working set rewritten as the billing
+/// clock dirties them; sled frees a segment once at most half of it is live,
+/// and smaller segments reach that sooner. Measured with
+/// `cargo bench -p navigo-store-sled --bench sled_footprint` (230,000 log
+/// records, 10,000 states of 1,823 bytes rewritten 34 times): the states in
+/// the log's database left files of 7.4 times the live bytes; in a database
+/// of their own, 2.5 times with 8 MiB segments and 2.3 times with 512 KiB
+/// (BENCHMARKS.md, Region).
+pub const DERIVED_SEGMENT_BYTES: usize = 512 * 1024;
+
 /// The bytes of pages sled keeps in its own cache (its default is 1 GiB).
 ///
 /// Decision: sled's cache is memory at rest as much as the ledger's world:
@@ -54,17 +75,24 @@ pub const SEGMENT_BYTES_V2: usize = 8 * 1024 * 1024;
 /// one-id reads and their raw references alike.
 pub const SLED_CACHE_BYTES_MAX: u64 = 128 * 1024 * 1024;
 
+/// The bytes of pages sled keeps in the cache of a format-3 ledger's derived
+/// database: the ledger keeps the states it uses decoded in its own bounded
+/// cache, so sled's copy of their pages only serves a state paged in again
+/// soon after it was evicted.
+pub const DERIVED_CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
+
 impl Format {
     /// The format every new ledger is created in.
-    pub const CURRENT: Format = Format::V2;
+    pub const CURRENT: Format = Format::V3;
     /// Every format this version opens.
-    pub const ALL: [Format; 2] = [Format::V1, Format::V2];
+    pub const ALL: [Format; 3] = [Format::V1, Format::V2, Format::V3];
 
     /// The format's number.
     pub fn number(self) -> u32 {
         match self {
             Format::V1 => 1,
             Format::V2 => 2,
+            Format::V3 => 3,
         }
     }
 
@@ -73,6 +101,7 @@ impl Format {
         match self {
             Format::V1 => "navigo-ledger store format 1\n",
             Format::V2 => "navigo-ledger store format 2\n",
+            Format::V3 => "navigo-ledger store format 3\n",
         }
     }
 
@@ -81,6 +110,7 @@ impl Format {
         match self {
             Format::V1 => b"navigo-ledger store format 1",
             Format::V2 => b"navigo-ledger store format 2",
+            Format::V3 => b"navigo-ledger store format 3",
         }
     }
 
@@ -100,8 +130,19 @@ impl Format {
     pub fn segment_bytes(self) -> usize {
         match self {
             Format::V1 => SEGMENT_BYTES_V1,
-            Format::V2 => SEGMENT_BYTES_V2,
+            Format::V2 | Format::V3 => SEGMENT_BYTES_V2,
         }
+    }
+
+    /// Whether records are framed with a codec byte (see [`crate::frame`]).
+    pub fn framed(self) -> bool {
+        self != Format::V1
+    }
+
+    /// Whether derived data lives in a sled database of its own
+    /// ([`crate::derived::DERIVED_DIR`]) rather than in the log's.
+    pub fn derived_apart(self) -> bool {
+        self == Format::V3
     }
 
     /// The sled configuration of a ledger of this format in `path`: sled
@@ -114,6 +155,15 @@ impl Format {
             .segment_size(self.segment_bytes())
             .cache_capacity(SLED_CACHE_BYTES_MAX)
     }
+}
+
+/// The sled configuration of the derived database in `path` (a format-3
+/// ledger's [`crate::derived::DERIVED_DIR`]).
+pub fn derived_sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .segment_size(DERIVED_SEGMENT_BYTES)
+        .cache_capacity(DERIVED_CACHE_BYTES_MAX)
 }
 
 /// Reads the format a ledger directory's marker file names, without opening
@@ -141,9 +191,15 @@ mod tests {
             "navigo-ledger store format 1\n"
         );
         assert_eq!(Format::V1.tree_marker(), b"navigo-ledger store format 1");
-        assert_eq!(Format::CURRENT.number(), 2);
         assert_eq!(
-            Format::from_marker_content("navigo-ledger store format 3\n"),
+            Format::V2.marker_content(),
+            "navigo-ledger store format 2\n"
+        );
+        assert_eq!(Format::V2.tree_marker(), b"navigo-ledger store format 2");
+        assert_eq!(Format::CURRENT.number(), 3);
+        assert!(Format::CURRENT.derived_apart());
+        assert_eq!(
+            Format::from_marker_content("navigo-ledger store format 4\n"),
             None
         );
     }

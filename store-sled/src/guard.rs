@@ -76,6 +76,13 @@ fn fingerprint(dir: &Path, files: &[PathBuf]) -> io::Result<String> {
     Ok(text)
 }
 
+/// The fingerprint of sled's files in `dir` as they are now, or `None` when
+/// they cannot be listed or read.
+pub(crate) fn current(dir: &Path) -> Option<String> {
+    let files = sled_files(dir).ok()?;
+    fingerprint(dir, &files).ok()
+}
+
 fn io_error(dir: &Path, what: &str, e: &io::Error) -> StoreError {
     StoreError::Storage(format!("the ledger in {}: {what}: {e}", dir.display()))
 }

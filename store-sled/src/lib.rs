@@ -94,8 +94,12 @@ pub struct SledStore {
     path: std::path::PathBuf,
     /// The ledger's store format: how its records are stored.
     format: Format,
-    /// Derived data (snapshots), apart from the log: see [`derived`].
+    /// Derived data (snapshots, paged states), apart from the log: see
+    /// [`derived`].
     derived: sled::Tree,
+    /// The sled database `derived` is in, and sled's files as opened (boxed:
+    /// the store is one variant of the binary's backend enum).
+    apart: Box<Apart>,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
     limits: Limits,
@@ -162,38 +166,57 @@ fn read_log_workers() -> usize {
         .min(READ_LOG_WORKERS_MAX)
 }
 
-/// Opens sled with the settings of `format`, waiting up to
+/// Why sled did not open a database.
+pub(crate) enum OpenFailure {
+    /// Another instance holds sled's file lock beyond the wait.
+    Locked(StoreError),
+    /// sled's own error.
+    Sled(sled::Error),
+}
+
+/// Opens the sled database `config` names, waiting up to
 /// [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
-pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreError> {
-    let copied = guard::before_open(path)?;
+pub(crate) fn open_waiting_for_lock(
+    path: &Path,
+    config: impl Fn() -> sled::Config,
+) -> Result<sled::Db, OpenFailure> {
     let step_ms = 20;
     let mut waited = 0;
     loop {
-        match format.sled_config(path).open() {
+        match config().open() {
             Ok(db) => return Ok(db),
             Err(e) if waited < OPEN_LOCK_WAIT_MS_MAX && e.to_string().contains("acquire lock") => {
                 std::thread::sleep(std::time::Duration::from_millis(step_ms));
                 waited += step_ms;
             }
             Err(e) if e.to_string().contains("acquire lock") => {
-                return Err(StoreError::Storage(format!(
+                return Err(OpenFailure::Locked(StoreError::Storage(format!(
                     "{e} (is another navigo-ledger process using {}?)",
                     path.display()
-                )))
+                ))))
             }
-            Err(e) => {
-                return Err(match (copied, in_directory(path, &e)) {
-                    (true, StoreError::Storage(why)) => {
-                        let mut why = why + &guard::kept_aside_note(path);
-                        if matches!(e, sled::Error::Corruption { .. }) {
-                            why += &damaged_positions(&path.join(guard::BEFORE_RECOVERY_DIR));
-                        }
-                        StoreError::Storage(why)
-                    }
-                    (_, other) => other,
-                })
-            }
+            Err(e) => return Err(OpenFailure::Sled(e)),
         }
+    }
+}
+
+/// Opens sled with the settings of `format`, waiting up to
+/// [`OPEN_LOCK_WAIT_MS_MAX`] for its file lock.
+pub(crate) fn open_sled(path: &Path, format: Format) -> Result<sled::Db, StoreError> {
+    let copied = guard::before_open(path)?;
+    match open_waiting_for_lock(path, || format.sled_config(path)) {
+        Ok(db) => Ok(db),
+        Err(OpenFailure::Locked(e)) => Err(e),
+        Err(OpenFailure::Sled(e)) => Err(match (copied, in_directory(path, &e)) {
+            (true, StoreError::Storage(why)) => {
+                let mut why = why + &guard::kept_aside_note(path);
+                if matches!(e, sled::Error::Corruption { .. }) {
+                    why += &damaged_positions(&path.join(guard::BEFORE_RECOVERY_DIR));
+                }
+                StoreError::Storage(why)
+            }
+            (_, other) => other,
+        }),
     }
 }
 
@@ -269,6 +292,66 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
     let format = check_marker(path)?;
     let (_db, tree) = open_db(path, format)?;
     verify::verify_tree(&tree, format)
+}
+
+/// The derived database of a store, and sled's files as the store opened
+/// them.
+struct Apart {
+    /// The log's own database (formats 1 and 2) or one of its own (format 3).
+    derived_db: sled::Db,
+    /// See [`settle`].
+    files_at_open: FilesAtOpen,
+}
+
+/// The fingerprints of sled's files of a ledger's databases (see
+/// [`guard::current`]): the log's, and the derived one's when apart.
+struct FilesAtOpen {
+    log: Option<String>,
+    derived: Option<String>,
+}
+
+impl FilesAtOpen {
+    fn now(path: &Path, format: Format) -> FilesAtOpen {
+        FilesAtOpen {
+            log: guard::current(path),
+            derived: format
+                .derived_apart()
+                .then(|| guard::current(&path.join(derived::DERIVED_DIR)))
+                .flatten(),
+        }
+    }
+}
+
+/// Opens sled's databases of the ledger in `path` once more and closes them,
+/// after an orderly close has flushed them: each database whose files changed
+/// since the store opened it (`at_open`).
+///
+/// Decision: sled 0.34 writes the snapshot of its page table only when it
+/// opens a database, and its open reads every segment written since that
+/// snapshot: a process that appended for hours left the whole scan to the
+/// next start (9.1 s of the 10.1 s open of a 100,000-contract region, whose
+/// files were all written by the import). Reopening here moves that scan to
+/// the close of the process that wrote, whose caller is done with the
+/// ledger; the next start reads the snapshot and an empty tail. After a
+/// crash, an open still scans what was written since the last open. A
+/// process that wrote nothing (a read, a verification) leaves its files as
+/// its open left them, snapshot included, and pays no second open.
+fn settle(path: &Path, format: Format, at_open: &FilesAtOpen) -> Result<(), StoreError> {
+    let failed = |e: OpenFailure| match e {
+        OpenFailure::Locked(e) => e,
+        OpenFailure::Sled(e) => in_directory(path, &e),
+    };
+    let changed = |dir: &Path, then: &Option<String>| {
+        then.is_none() || guard::current(dir).as_ref() != then.as_ref()
+    };
+    if changed(path, &at_open.log) {
+        drop(open_waiting_for_lock(path, || format.sled_config(path)).map_err(failed)?);
+    }
+    let dir = path.join(derived::DERIVED_DIR);
+    if format.derived_apart() && changed(&dir, &at_open.derived) {
+        derived::settle_or_compact(path)?;
+    }
+    Ok(())
 }
 
 /// Recovers the head from the last record, checking it.
@@ -401,7 +484,11 @@ impl SledStore {
         let head = recover_head(&tree, format)?;
         merkle::group_per_node_keys(&db, &tree)?;
         merkle::catch_up(&db, &tree, format, head.position)?;
-        let derived = db.open_tree(derived::DERIVED_TREE_NAME).map_err(storage)?;
+        let (derived_db, derived) = derived::open(path, format, &db)?;
+        let apart = Box::new(Apart {
+            derived_db,
+            files_at_open: FilesAtOpen::now(path, format),
+        });
         let shared_head = Arc::new(RwLock::new(head));
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
         let (done_tx, done_rx) = oneshot::channel();
@@ -432,6 +519,7 @@ impl SledStore {
             path: path.to_path_buf(),
             format,
             derived,
+            apart,
             head: shared_head,
             tx,
             limits,
@@ -509,7 +597,9 @@ impl SledStore {
             db,
             tree,
             derived,
+            apart,
             path,
+            format,
             tx,
             ..
         } = self;
@@ -518,10 +608,20 @@ impl SledStore {
             let _ = done.await;
         }
         db.flush_async().await.map_err(storage)?;
-        drop((db, tree, derived));
+        let Apart {
+            derived_db,
+            files_at_open,
+        } = *apart;
+        derived_db.flush_async().await.map_err(storage)?;
+        drop((db, tree, derived, derived_db));
         // Without the fingerprint the next open copies sled's files aside
         // first: slower, never unsafe, so a failure here fails no command.
-        let _ = guard::after_close(&path);
+        let settled = tokio::task::spawn_blocking(move || {
+            settle(&path, format, &files_at_open).map(|()| path)
+        });
+        if let Ok(Ok(path)) = settled.await {
+            let _ = guard::after_close(&path);
+        }
         Ok(())
     }
 
@@ -615,8 +715,18 @@ impl SledStore {
             events: head.position,
             streams,
             idempotency_keys,
-            disk_bytes: self.db.size_on_disk().map_err(storage)?,
+            disk_bytes: self.disk_bytes()?,
         })
+    }
+
+    /// The bytes of sled's files: the log's database, and the derived
+    /// database when it is apart.
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        let log = self.db.size_on_disk().map_err(storage)?;
+        if !self.format.derived_apart() {
+            return Ok(log);
+        }
+        Ok(log + self.apart.derived_db.size_on_disk().map_err(storage)?)
     }
 
     /// The sled tree, for tools that inspect the raw layout (tests, benchmarks).
@@ -822,7 +932,7 @@ impl EventStore for SledStore {
     }
 
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        derived::write(&self.db, &self.derived, name, bytes)
+        derived::write(&self.apart.derived_db, &self.derived, name, bytes)
     }
 
     async fn read_derived_entries(
@@ -846,7 +956,7 @@ impl EventStore for SledStore {
         space: &str,
         batch: &navigo_store::DerivedBatch,
     ) -> Result<(), StoreError> {
-        derived::write_entries(&self.db, &self.derived, space, batch)
+        derived::write_entries(&self.apart.derived_db, &self.derived, space, batch)
     }
 
     async fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {

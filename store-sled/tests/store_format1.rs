@@ -146,24 +146,24 @@ async fn store_format1_ledger_takes_appends_in_format1_and_reopens() {
 }
 
 #[tokio::test]
-async fn store_new_ledger_is_format2_with_compressed_records() {
+async fn store_new_ledger_is_format3_with_compressed_records() {
     // Given a ledger created now
     let (store, dir, _) = new_store("format2-new");
     store
         .append(request(stream(0), ExpectedVersion::Any, vec![event("a")]))
         .await
         .unwrap();
-    assert_eq!(store.format(), Format::V2);
+    assert_eq!(store.format(), Format::V3);
     store.close().await.unwrap();
-    // Then both markers say format 2, and its record is stored compressed
+    // Then both markers say format 3, and its record is stored compressed
     assert_eq!(
         std::fs::read_to_string(dir.join(keys::MARKER_FILE)).unwrap(),
-        "navigo-ledger store format 2\n"
+        "navigo-ledger store format 3\n"
     );
     with_tree(&dir, |t| {
         assert_eq!(
             t.get(keys::FORMAT_KEY).unwrap().unwrap().as_ref(),
-            b"navigo-ledger store format 2"
+            b"navigo-ledger store format 3"
         );
         let stored = t.get(log_key(1)).unwrap().unwrap();
         assert_eq!(
@@ -175,7 +175,7 @@ async fn store_new_ledger_is_format2_with_compressed_records() {
     // And a marker file naming a format this version does not know is refused
     std::fs::write(
         dir.join(keys::MARKER_FILE),
-        "navigo-ledger store format 3\n",
+        "navigo-ledger store format 4\n",
     )
     .unwrap();
     let err =
