@@ -65,6 +65,25 @@ async fn driven(dir: &std::path::Path, seed: u64, contracts: u32) -> World {
     world
 }
 
+/// Closes `ledger`, which rebuilt its states from the log, and checks that
+/// the next open of `dir` verifies and takes them (no refusal, the snapshot at
+/// `world`'s position, the same contracts); then removes `dir`.
+async fn reopens_from_the_states_it_rebuilt(
+    dir: &std::path::Path,
+    ledger: Ledger<SledStore>,
+    world: &World,
+) {
+    ledger.close().await.unwrap().close().await.unwrap();
+    let ledger = Ledger::open(open_store(dir), Policy::default(), 7)
+        .await
+        .unwrap();
+    assert_eq!(ledger.opened().snapshot_refused, None);
+    assert_eq!(ledger.opened().snapshot_position, Some(world.position));
+    assert_eq!(ledger.world().contracts, world.contracts);
+    ledger.into_store().close().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The contract states of one generated population, driven once for every case.
 fn population_states() -> &'static [ContractState] {
     static STATES: OnceLock<Vec<ContractState>> = OnceLock::new();
@@ -443,15 +462,7 @@ fn state_schema_version_previous_space_is_refused_and_rebuilt_from_the_log() {
         assert_eq!(ledger.opened().snapshot_position, None);
         assert_eq!(ledger.world().contracts, world.contracts);
         // Rebuilt in the new form: the next open verifies every entry.
-        ledger.close().await.unwrap().close().await.unwrap();
-        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
-            .await
-            .unwrap();
-        assert_eq!(ledger.opened().snapshot_refused, None);
-        assert_eq!(ledger.opened().snapshot_position, Some(world.position));
-        assert_eq!(ledger.world().contracts, world.contracts);
-        ledger.into_store().close().await.unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        reopens_from_the_states_it_rebuilt(&dir, ledger, &world).await;
     });
 }
 
@@ -508,15 +519,7 @@ fn states_apart_rebuilt_after(name: &str, harm: impl FnOnce(&std::path::Path)) {
             .unwrap();
         assert_eq!(ledger.opened().snapshot_position, None);
         assert_eq!(ledger.world().contracts, world.contracts);
-        ledger.close().await.unwrap().close().await.unwrap();
-        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
-            .await
-            .unwrap();
-        assert_eq!(ledger.opened().snapshot_refused, None);
-        assert_eq!(ledger.opened().snapshot_position, Some(world.position));
-        assert_eq!(ledger.world().contracts, world.contracts);
-        ledger.into_store().close().await.unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        reopens_from_the_states_it_rebuilt(&dir, ledger, &world).await;
     });
 }
 

@@ -50,6 +50,7 @@ use navigo_sim::{
     drive, drive_windows, generate, PlanWindows, PopulationConfig, Rng, PLAN_WINDOW_REQUESTS_MAX,
 };
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, Limits, ManualClock};
+use navigo_store_sled::derived::files_bytes;
 use navigo_store_sled::keys::{log_key, LOG};
 use navigo_store_sled::raw_stream_read;
 use navigo_store_sled::SledStore;
@@ -161,20 +162,6 @@ fn heap_peak_mib() -> f64 {
 
 fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
-}
-
-fn dir_bytes(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn builtin_at() -> DateTime<Utc> {
@@ -897,8 +884,8 @@ async fn main() {
     let spaces = bytes_by_space(ledger.store()).await;
     let _ = ledger.into_store().close().await;
 
-    let ledger_bytes = dir_bytes(&ledger_dir) - dir_bytes(&ledger_dir.join("projections"));
-    let projection_bytes = dir_bytes(&ledger_dir.join("projections"));
+    let ledger_bytes = files_bytes(&ledger_dir) - files_bytes(&ledger_dir.join("projections"));
+    let projection_bytes = files_bytes(&ledger_dir.join("projections"));
     println!("\n| figure | value | reference (same run) | ratio |");
     println!("|---|---:|---:|---:|");
     println!(

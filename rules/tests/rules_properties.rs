@@ -1577,8 +1577,8 @@ fn pay_cash_refund_two_suspensions_with_planned_resumption_charge_the_months_use
 /// force, so both are refunded and no month without a day in force stays due
 /// (`PAY-CUTOFF` Decision: the difference is refunded, never dropped).
 #[test]
-fn pay_cutoff_termination_on_the_day_of_a_planned_resumption_refunds_every_month_the_prepared_debit_took()
-{
+fn pay_cutoff_termination_on_the_day_of_a_planned_resumption_refunds_every_month_the_prepared_debit_took(
+) {
     let customers = vec![Customer {
         start_offset: 29,
         zones: 0,

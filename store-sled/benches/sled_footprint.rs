@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use navigo_events_schema::StreamId;
+use navigo_store_sled::derived::files_bytes;
 use navigo_store_sled::keys::{log_key, stream_key};
 use uuid::Uuid;
 
@@ -79,20 +80,6 @@ struct Sizes {
     state_bytes: usize,
     group: usize,
     eviction: usize,
-}
-
-fn dir_bytes(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn open(path: &Path, segment: usize) -> sled::Db {
@@ -192,8 +179,8 @@ fn run(layout: Layout, s: &Sizes) {
         };
         write(&log_db, &states_db, s)
     };
-    let files = dir_bytes(&dir);
-    let states_files = dir_bytes(&derived);
+    let files = files_bytes(&dir);
+    let states_files = files_bytes(&derived);
     let mut opens = Vec::new();
     let mut live = 0;
     for round in 0..2 {

@@ -125,8 +125,9 @@ fn finish_swap(ledger: &Path) {
     let _ = std::fs::remove_dir_all(&replaced);
 }
 
-/// The bytes of the files in `dir` and its subdirectories.
-fn files_bytes(dir: &Path) -> u64 {
+/// The bytes of the files in `dir` and its subdirectories (what a database
+/// holds on disk; the benchmarks report it beside the live bytes).
+pub fn files_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
