@@ -230,7 +230,10 @@ impl KeyStore {
     /// added some (its length is not what this process's slots make): a key
     /// made or destroyed elsewhere costs this process a length check per
     /// look-up, not a read of every slot. A destruction appends a slot for
-    /// that reason ([`KeyStore::destroy`]).
+    /// that reason ([`KeyStore::destroy`]). A slot the other process has
+    /// written but not yet flushed may be read here: harmless, since no event
+    /// sealed with its key is appended before that flush returns, so the key
+    /// opens nothing a crash could leave without it.
     fn reread(&self, slots: &mut Slots) -> Result<(), KeyStoreError> {
         // While this process writes slots it holds the file's exclusive lock:
         // no other process changed the file, and the slots being flushed are
