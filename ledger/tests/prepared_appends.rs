@@ -92,6 +92,18 @@ fn read_journal(journal: &[Step]) -> (Vec<Vec<Uuid>>, usize) {
     (chunks, overlapping)
 }
 
+/// Begins an import batch and judges [`PERSONS`] registrations into it
+/// (a little over two chunks of appends).
+async fn judge_registrations<S: EventStore>(ledger: &mut Ledger<S>) {
+    ledger.begin_import();
+    for n in 1..=PERSONS {
+        ledger
+            .execute(&register(n, d(1990, 5, 17)), ClockMode::Import)
+            .await
+            .unwrap();
+    }
+}
+
 /// The events of the log, by event id.
 async fn logged(store: &impl EventStore) -> BTreeSet<Uuid> {
     let log = store.read_log(1).await.unwrap();
@@ -104,13 +116,7 @@ fn sealing_import_appends_wait_for_their_chunks_held_back_preparation_while_the_
         // Given an import batch of a little over two chunks of registrations,
         // on a store that holds every preparation back
         let mut ledger = open("import").await;
-        ledger.begin_import();
-        for n in 1..=PERSONS {
-            ledger
-                .execute(&register(n, d(1990, 5, 17)), ClockMode::Import)
-                .await
-                .unwrap();
-        }
+        judge_registrations(&mut ledger).await;
         // When the batch is committed
         ledger.end_import().await.unwrap();
         // Then every append was submitted after its chunk's preparation
@@ -162,13 +168,7 @@ fn sealing_a_failed_chunk_stops_the_submission_before_the_next_chunk_is_appended
         // Given an import batch of a little over two chunks, on a store whose
         // flush fails within the first chunk
         let mut ledger = open("failed").await;
-        ledger.begin_import();
-        for n in 1..=PERSONS {
-            ledger
-                .execute(&register(n, d(1990, 5, 17)), ClockMode::Import)
-                .await
-                .unwrap();
-        }
+        judge_registrations(&mut ledger).await;
         ledger.store().fail_after(10);
         // When the batch is committed, it fails
         assert!(ledger.end_import().await.is_err());

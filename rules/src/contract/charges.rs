@@ -6,8 +6,6 @@
 //! at a resumption or gets back when it stops ([`cash_unused`]), and how a
 //! refund is paid ([`refund_method`]).
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, NaiveDate};
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, DebitPresented, FeeKind, PaymentMeans, RefundMethod, RefundReason,
@@ -16,7 +14,7 @@ use navigo_events_schema::event::{
 use navigo_events_schema::types::{PaymentSetup, Product};
 use navigo_events_schema::{Money, YearMonth};
 
-use super::state::{is_obligation, ContractState, Status};
+use super::state::{is_obligation, travel_by_month, ContractState, Status};
 use super::timing;
 use crate::calendar::{remaining_days, within_last_months};
 use crate::catalogue::{installment_kind, MonthCharge};
@@ -243,11 +241,7 @@ fn not_owed_now(
     lines: &[ChargeLine],
     owed: &mut impl FnMut(YearMonth) -> Option<MonthCharge>,
 ) -> Money {
-    let mut taken: BTreeMap<YearMonth, Money> = BTreeMap::new();
-    for l in lines.iter().filter(|l| is_obligation(l.kind)) {
-        *taken.entry(l.month).or_default() += l.amount;
-    }
-    taken
+    travel_by_month(lines)
         .into_iter()
         .map(|(k, taken)| {
             let billed_before = c.money.months.get(&k).map_or(Money::ZERO, |x| x.due);

@@ -458,6 +458,20 @@ pub fn is_obligation(kind: ChargeKind) -> bool {
     !matches!(kind, ChargeKind::CreditDeducted | ChargeKind::DebtCarried)
 }
 
+/// What `lines` put due for travel, month by month: every obligation but the
+/// dossier fee, which is a fee and belongs to no month's travel (the fold's
+/// attribution, `PAY-DUE-VS-COLLECTED`).
+pub(crate) fn travel_by_month(lines: &[ChargeLine]) -> BTreeMap<YearMonth, Money> {
+    let mut by_month: BTreeMap<YearMonth, Money> = BTreeMap::new();
+    for l in lines
+        .iter()
+        .filter(|l| is_obligation(l.kind) && l.kind != ChargeKind::DossierFee)
+    {
+        *by_month.entry(l.month).or_default() += l.amount;
+    }
+    by_month
+}
+
 impl ContractState {
     /// Whether a refund is not yet paid or a treasury notice not yet
     /// delivered or settled: the back office's work on the contract
@@ -1219,13 +1233,7 @@ impl ContractState {
     /// force never takes more than its own month's lines, so for it this is
     /// the debit's month alone, as it always was.
     fn release_not_owed(&mut self, lines: &[ChargeLine], m: YearMonth, shortfall: Money) {
-        let mut by_month: BTreeMap<YearMonth, Money> = BTreeMap::new();
-        for l in lines
-            .iter()
-            .filter(|l| is_obligation(l.kind) && l.kind != ChargeKind::DossierFee)
-        {
-            *by_month.entry(l.month).or_default() += l.amount;
-        }
+        let mut by_month = travel_by_month(lines);
         let own = by_month.remove(&m).unwrap_or(Money::ZERO);
         let mut left = shortfall;
         let order = std::iter::once((m, own)).chain(by_month.into_iter().rev());
