@@ -912,6 +912,9 @@ const REACHES: &[(&[&str], Allowed)] = &[
             // one's files deleted after an erasure.
             ("navigo-replay", "materialize::dir"),
             ("navigo-store-postgres", "cluster"),
+            // The simulator's plan spilled to a temporary file, read back a
+            // window at a time.
+            ("navigo-sim", "spill"),
             // Its binary reads the files it checks (its library takes bytes;
             // `main` and `lib` share the crate's root module path).
             ("navigo-verifier", ""),

@@ -104,7 +104,7 @@ fn memory_budget_caches_hold_their_named_bounds_through_an_import_and_a_clock_mo
         };
         // Given a population imported a window of the plan at a time, with a
         // cache of 24 states and a batch of 20 events
-        let mut windows = PlanWindows::new(config, &campaigns, WINDOW_REQUESTS_MAX);
+        let mut windows = PlanWindows::new(config, &campaigns, WINDOW_REQUESTS_MAX).unwrap();
         let requests = windows.requests();
         let mut ledger = Ledger::open_with(open_store(&dir), Policy::default(), 17, STATES_MAX)
             .await
@@ -116,7 +116,7 @@ fn memory_budget_caches_hold_their_named_bounds_through_an_import_and_a_clock_mo
         ledger.begin_import_with(BATCH_EVENTS_MAX);
         let (mut most, mut held_windows) = (Held::default(), 0);
         // Then between any two commands every cache is within its bound
-        while let Some(window) = windows.next_window() {
+        while let Some(window) = windows.next_window().unwrap() {
             assert!(window.len() <= WINDOW_REQUESTS_MAX, "{}", window.len());
             held_windows += 1;
             for p in &window {

@@ -723,12 +723,14 @@ async fn main() {
             .expect("drive");
         (report, plan_heap, generate_secs)
     } else {
-        let mut windows = PlanWindows::new(config, &campaigns, PLAN_WINDOW_REQUESTS_MAX);
+        let mut windows =
+            PlanWindows::new(config, &campaigns, PLAN_WINDOW_REQUESTS_MAX).expect("plan");
         let generate_secs = t.elapsed().as_secs_f64();
         println!(
-            "plan: {} requests in {} windows of at most {PLAN_WINDOW_REQUESTS_MAX}",
+            "plan: {} requests in {} windows of at most {PLAN_WINDOW_REQUESTS_MAX}, spilled to a temporary file of {:.0} MiB",
             windows.requests(),
-            windows.windows_left()
+            windows.windows_left(),
+            windows.spilled_bytes() as f64 / 1_048_576.0
         );
         let report = drive_windows(&mut ledger, &mut windows, &mut |_| {})
             .await

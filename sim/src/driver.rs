@@ -18,6 +18,7 @@ use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth
 use crate::generate::{Intent, PlanWindows, PlannedCommand, Step};
 use crate::rates::TREASURY_SETTLED_SHARE;
 use crate::rng::Rng;
+use crate::spill::SpillError;
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
 use navigo_rules::calendar::paris_date;
 use navigo_rules::refusal::CommandError;
@@ -605,25 +606,48 @@ pub async fn drive<S: EventStore>(
     }
 }
 
+/// Why [`drive_windows`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveWindowsError {
+    /// The ledger failed, as [`drive`] fails.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A window of the plan could not be read back from its temporary file.
+    #[error(transparent)]
+    Plan(#[from] SpillError),
+}
+
 /// [`drive`] over a plan generated a window at a time ([`PlanWindows`]): the
 /// same requests in the same order through one import batch, so the same
 /// ledger, with at most one window of the plan in memory. `progress` is told
 /// how many planned requests are done.
 ///
 /// # Errors
-/// As [`drive`].
+/// As [`drive`], or a window that cannot be read back: the import stops at
+/// the window before it (what was judged is kept when it can be made
+/// durable).
 pub async fn drive_windows<S: EventStore>(
     ledger: &mut Ledger<S>,
-    windows: &mut PlanWindows<'_>,
+    windows: &mut PlanWindows,
     progress: &mut dyn FnMut(usize),
-) -> Result<DriveReport, LedgerError> {
+) -> Result<DriveReport, DriveWindowsError> {
     ledger.begin_import();
     let mut report = DriveReport::default();
     let mut done = 0;
     let mut result = Ok(());
-    while let Some(window) = windows.next_window() {
+    loop {
+        let window = match windows.next_window() {
+            Ok(Some(window)) => window,
+            Ok(None) => break,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
         let mut window_progress = |i: usize| progress(done + i);
-        result = drive_batched(ledger, &window, &mut report, &mut window_progress).await;
+        result = drive_batched(ledger, &window, &mut report, &mut window_progress)
+            .await
+            .map_err(DriveWindowsError::from);
         if result.is_err() {
             break;
         }
@@ -632,9 +656,11 @@ pub async fn drive_windows<S: EventStore>(
     let started = Instant::now();
     let ended = ledger.end_import().await;
     report.command_time += started.elapsed();
-    // A failure while judging is what the caller hears about; what was judged
-    // before it was kept when it could be made durable.
-    result.and(ended).map(|()| report)
+    // A failure while judging or reading the plan is what the caller hears
+    // about; what was judged before it was kept when it could be made durable.
+    result
+        .and(ended.map_err(DriveWindowsError::from))
+        .map(|()| report)
 }
 
 async fn drive_batched<S: EventStore>(

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::places::{self, Place};
 use crate::rates::*;
 use crate::rng::Rng;
+use crate::spill::{Spill, SpillError, SPILL_BUFFERED_BYTES_MAX};
 use navigo_events_schema::mandate::{DebtorAccount, Iban};
 use navigo_rules::calendar::{date_of_age, paris_date, paris_start_of_day};
 use navigo_rules::contract::guards::{PAYER_AGE_MIN, SENIOR_AGE_MIN};
@@ -271,10 +272,10 @@ fn pick_major(sh: &Shadow, u: f64, quiet: bool, m: YearMonth) -> Option<Major> {
 }
 
 /// The generator's working state.
-struct Gen<'a> {
+struct Gen<'a, S: Sink> {
     cfg: PopulationConfig,
     rng: Rng,
-    sink: Sink,
+    sink: S,
     ordinal: u64,
     persons: Vec<Person>,
     campaigns: &'a [(Uuid, CampaignPublished)],
@@ -315,7 +316,7 @@ fn agent(n: u32) -> Actor {
     }
 }
 
-impl Gen<'_> {
+impl<S: Sink> Gen<'_, S> {
     fn uuid(&mut self, at: DateTime<Utc>) -> Uuid {
         let mut bytes = [0u8; 10];
         bytes[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
@@ -338,15 +339,7 @@ impl Gen<'_> {
         if day > self.cfg.through {
             return;
         }
-        match &mut self.sink {
-            Sink::Count(per_day) => *per_day.entry(day).or_default() += 1,
-            Sink::Keep { from, through, out } => {
-                if (*from..=*through).contains(&day) {
-                    let key = format!("pop:{}:{}", self.cfg.seed, self.ordinal);
-                    out.push(PlannedCommand { at, key, step });
-                }
-            }
-        }
+        self.sink.put(day, self.ordinal, at, step);
     }
 
     fn send(
@@ -1327,16 +1320,50 @@ impl Gen<'_> {
     }
 }
 
-/// Where the generator puts the requests it draws.
-enum Sink {
-    /// Counts the requests of each day, keeping none.
-    Count(BTreeMap<NaiveDate, usize>),
-    /// Keeps the requests of the days `from..=through`, in the order drawn.
-    Keep {
-        from: NaiveDate,
-        through: NaiveDate,
-        out: Vec<PlannedCommand>,
-    },
+/// Where the generator puts the requests it draws, each with its day, its
+/// draw ordinal and its instant.
+trait Sink {
+    fn put(&mut self, day: NaiveDate, ordinal: u64, at: DateTime<Utc>, step: Step);
+}
+
+/// Counts the requests of each day, keeping none.
+#[derive(Default)]
+struct Count(BTreeMap<NaiveDate, usize>);
+
+impl Sink for Count {
+    fn put(&mut self, day: NaiveDate, _: u64, _: DateTime<Utc>, _: Step) {
+        *self.0.entry(day).or_default() += 1;
+    }
+}
+
+/// Keeps the requests of the days `from..=through`, in the order drawn.
+struct Keep {
+    seed: u64,
+    from: NaiveDate,
+    through: NaiveDate,
+    out: Vec<PlannedCommand>,
+}
+
+impl Sink for Keep {
+    fn put(&mut self, day: NaiveDate, ordinal: u64, at: DateTime<Utc>, step: Step) {
+        if (self.from..=self.through).contains(&day) {
+            let key = request_key(self.seed, ordinal);
+            self.out.push(PlannedCommand { at, key, step });
+        }
+    }
+}
+
+impl Sink for Spill {
+    fn put(&mut self, day: NaiveDate, ordinal: u64, at: DateTime<Utc>, step: Step) {
+        self.push(day, ordinal, at, step);
+    }
+}
+
+/// The idempotency key of the `ordinal`-th request drawn for `seed`: the
+/// ordinal counts every request drawn, kept or not, so that a request has
+/// the same key whichever way the plan is made.
+fn request_key(seed: u64, ordinal: u64) -> String {
+    format!("pop:{seed}:{ordinal}")
 }
 
 /// The period and size actually generated: the contracts and the months
@@ -1356,7 +1383,11 @@ fn bounded(cfg: PopulationConfig) -> PopulationConfig {
 
 /// Runs the whole generator of `cfg` into `sink`: every draw of every contract,
 /// whatever the sink keeps. The sink, and the persons registered.
-fn run(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)], sink: Sink) -> (Sink, u32) {
+fn run<S: Sink>(
+    cfg: PopulationConfig,
+    campaigns: &[(Uuid, CampaignPublished)],
+    sink: S,
+) -> (S, u32) {
     let mut g = Gen {
         cfg,
         rng: Rng::new(cfg.seed),
@@ -1399,21 +1430,22 @@ fn in_request_order(commands: &mut [PlannedCommand], mut prev: Option<DateTime<U
 /// at a time.
 pub fn generate(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) -> Plan {
     let cfg = bounded(cfg);
-    let sink = Sink::Keep {
-        from: NaiveDate::MIN,
-        through: cfg.through,
-        out: Vec::new(),
-    };
-    let (sink, persons) = run(cfg, campaigns, sink);
-    let mut commands = match sink {
-        Sink::Keep { out, .. } => out,
-        Sink::Count(_) => Vec::new(),
-    };
+    let (keep, persons) = run(cfg, campaigns, keep_days(cfg, NaiveDate::MIN, cfg.through));
+    let mut commands = keep.out;
     in_request_order(&mut commands, None);
     Plan {
         config: cfg,
         commands,
         persons,
+    }
+}
+
+fn keep_days(cfg: PopulationConfig, from: NaiveDate, through: NaiveDate) -> Keep {
+    Keep {
+        seed: cfg.seed,
+        from,
+        through,
+        out: Vec::new(),
     }
 }
 
@@ -1428,17 +1460,27 @@ pub const PLAN_WINDOW_REQUESTS_MAX: usize = 200_000;
 /// request (same instants, keys and commands), but at most
 /// [`PLAN_WINDOW_REQUESTS_MAX`] requests (or one day's) are held at once.
 ///
-/// Decision: each window runs the whole generator again and keeps the days of
-/// the window. The generator draws a contract's whole life at once from one
-/// sequence shared by every contract, so the requests of a period cannot be
-/// drawn without drawing every contract before them; running it again costs
-/// CPU (one run counts the requests per day, then one run per window), memory
-/// it does not. The generator's own state (the persons drawn, for the payers
-/// and parents it picks among them) is held during each run.
-pub struct PlanWindows<'a> {
+/// Decision: the generator runs once, and spills every request it draws to
+/// a temporary file a day at a time ([`Spill`]); each window reads back the
+/// days it covers. The generator draws a contract's whole life at once from
+/// one sequence shared by every contract, so the requests of a period cannot
+/// be drawn without drawing every contract before them, and no state of the
+/// generator at a window's end would let the next window resume: the next
+/// window's requests belong to every contract already drawn. Running the
+/// generator again for each window (as it did before) cost one run a window,
+/// a CPU quadratic in the region's size; the spill costs one run, the
+/// encoding and compression of each request once and its decoding once, and
+/// disk: about 90 bytes a request (JSON in zstd chunks), removed by the
+/// system when the windows are dropped. Memory stays bounded whatever the
+/// region's size: while the generator runs, the spill buffers at most
+/// [`crate::spill::SPILL_BUFFERED_BYTES_MAX`] bytes of requests beside the
+/// generator's own state (the persons drawn, for the payers and parents it
+/// picks among them), and lists where each day's chunks lie; afterwards it
+/// holds that list and one window.
+pub struct PlanWindows {
     config: PopulationConfig,
-    campaigns: &'a [(Uuid, CampaignPublished)],
-    /// The windows still to generate, as inclusive ranges of days.
+    spill: Spill,
+    /// The windows still to read, as inclusive ranges of days.
     windows: std::vec::IntoIter<(NaiveDate, NaiveDate)>,
     /// The last instant of the previous window.
     prev: Option<DateTime<Utc>>,
@@ -1446,30 +1488,46 @@ pub struct PlanWindows<'a> {
     requests: usize,
 }
 
-impl<'a> PlanWindows<'a> {
-    /// Counts the requests of each day (one run of the generator) and cuts
-    /// the period into windows of at most `requests_max` requests (a day
-    /// asking more is a window of its own).
+impl PlanWindows {
+    /// Runs the generator once, spilling its requests a day at a time to a
+    /// temporary file in the system's temporary directory (`TMPDIR`), and
+    /// cuts the period into windows of at most `requests_max` requests (a
+    /// day asking more is a window of its own).
+    ///
+    /// # Errors
+    /// [`SpillError`] when the temporary file cannot be created or written.
     pub fn new(
         cfg: PopulationConfig,
-        campaigns: &'a [(Uuid, CampaignPublished)],
+        campaigns: &[(Uuid, CampaignPublished)],
         requests_max: usize,
-    ) -> PlanWindows<'a> {
+    ) -> Result<PlanWindows, SpillError> {
+        let spill = Spill::new_in(&std::env::temp_dir(), SPILL_BUFFERED_BYTES_MAX)?;
+        PlanWindows::with_spill(cfg, campaigns, requests_max, spill)
+    }
+
+    /// [`PlanWindows::new`] spilling to `spill`, an empty one (another
+    /// directory, another buffer).
+    ///
+    /// # Errors
+    /// [`SpillError`] when the temporary file cannot be written.
+    pub fn with_spill(
+        cfg: PopulationConfig,
+        campaigns: &[(Uuid, CampaignPublished)],
+        requests_max: usize,
+        spill: Spill,
+    ) -> Result<PlanWindows, SpillError> {
         let config = bounded(cfg);
-        let (sink, persons) = run(config, campaigns, Sink::Count(BTreeMap::new()));
-        let per_day = match sink {
-            Sink::Count(per_day) => per_day,
-            Sink::Keep { .. } => BTreeMap::new(),
-        };
+        let (mut spill, persons) = run(config, campaigns, spill);
+        let per_day = spill.finish()?;
         let requests = per_day.values().sum();
-        PlanWindows {
+        Ok(PlanWindows {
             config,
-            campaigns,
+            spill,
             windows: windows_of(&per_day, requests_max.max(1)).into_iter(),
             prev: None,
             persons,
             requests,
-        }
+        })
     }
 
     /// What is generated (the config within the generator's bounds).
@@ -1487,26 +1545,43 @@ impl<'a> PlanWindows<'a> {
         self.requests
     }
 
-    /// The windows not generated yet.
+    /// The windows not read yet.
     pub fn windows_left(&self) -> usize {
         self.windows.len()
     }
 
+    /// Bytes of the temporary file the plan is spilled to.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.spill.file_bytes()
+    }
+
+    /// Chunks of the temporary file (each a day's requests written out at once).
+    pub fn spilled_chunks(&self) -> usize {
+        self.spill.chunks()
+    }
+
     /// The next window's requests, in request order; `None` after the last.
-    pub fn next_window(&mut self) -> Option<Vec<PlannedCommand>> {
-        let (from, through) = self.windows.next()?;
-        let sink = Sink::Keep {
-            from,
-            through,
-            out: Vec::new(),
+    ///
+    /// # Errors
+    /// [`SpillError`] when the temporary file cannot be read, or does not
+    /// give back the requests written; the window is then lost, and the
+    /// windows after it are still given.
+    pub fn next_window(&mut self) -> Result<Option<Vec<PlannedCommand>>, SpillError> {
+        let Some((from, through)) = self.windows.next() else {
+            return Ok(None);
         };
-        let mut commands = match run(self.config, self.campaigns, sink).0 {
-            Sink::Keep { out, .. } => out,
-            Sink::Count(_) => Vec::new(),
-        };
+        let mut commands = Vec::new();
+        for day in from.iter_days().take_while(|d| *d <= through) {
+            for (ordinal, at, step) in self.spill.read_day(day)? {
+                let key = request_key(self.config.seed, ordinal);
+                commands.push(PlannedCommand { at, key, step });
+            }
+        }
+        // Each day comes back in the order drawn, and equal instants fall
+        // on the same day: the stable sort gives the order `generate` gives.
         in_request_order(&mut commands, self.prev);
         self.prev = commands.last().map(|c| c.at).or(self.prev);
-        Some(commands)
+        Ok(Some(commands))
     }
 }
 
@@ -1527,4 +1602,40 @@ fn windows_of(per_day: &BTreeMap<NaiveDate, usize>, max: usize) -> Vec<(NaiveDat
     }
     out.extend(open.map(|(from, through, _)| (from, through)));
     out
+}
+
+/// The windowed plan as it was made before the spill: one run of the
+/// generator to count the requests of each day, then one whole run for each
+/// window, keeping the window's days. Kept only so that the `plan_windows`
+/// bench measures the spill against it in the same run; nothing else calls
+/// it.
+#[doc(hidden)]
+pub mod regenerated {
+    use super::*;
+
+    /// One run of the generator that keeps nothing: the requests of the plan.
+    pub fn generator_run(cfg: PopulationConfig, campaigns: &[(Uuid, CampaignPublished)]) -> usize {
+        let (count, _) = run(bounded(cfg), campaigns, Count::default());
+        count.0.values().sum()
+    }
+
+    /// Every window of at most `requests_max` requests, in order, each
+    /// handed to `each`: the windows [`PlanWindows`] gives.
+    pub fn windows(
+        cfg: PopulationConfig,
+        campaigns: &[(Uuid, CampaignPublished)],
+        requests_max: usize,
+        each: &mut dyn FnMut(Vec<PlannedCommand>),
+    ) {
+        let cfg = bounded(cfg);
+        let (count, _) = run(cfg, campaigns, Count::default());
+        let mut prev = None;
+        for (from, through) in windows_of(&count.0, requests_max.max(1)) {
+            let (keep, _) = run(cfg, campaigns, keep_days(cfg, from, through));
+            let mut commands = keep.out;
+            in_request_order(&mut commands, prev);
+            prev = commands.last().map(|c| c.at).or(prev);
+            each(commands);
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //!   size, period) and the campaigns in force it produces a [`Plan`]: every
 //!   command the population sends, each with its request instant and a
 //!   deterministic idempotency key, in request order. No clock, no I/O, no
-//!   `rand`: a splitmix64 generator ([`Rng`]).
+//!   `rand`: a splitmix64 generator ([`Rng`]). [`PlanWindows`] gives the same
+//!   plan a bounded window of days at a time from one run of the generator,
+//!   spilled to a temporary file ([`spill`], the crate's only I/O).
 //! - Some requests depend on amounts or ids only the ledger knows (settle the debt,
 //!   pay a refund that is due, deliver a Trésor Public notice). The plan carries them
 //!   as [`Intent`]s that [`resolve`] turns into commands against the [`World`] at the
@@ -32,11 +34,13 @@ pub mod generate;
 pub mod places;
 pub mod rates;
 pub mod rng;
+pub mod spill;
 pub mod summary;
 
-pub use driver::{drive, drive_windows, resolve, DriveReport, Outcome};
+pub use driver::{drive, drive_windows, resolve, DriveReport, DriveWindowsError, Outcome};
 pub use generate::{
     generate, Intent, Plan, PlanWindows, PlannedCommand, PopulationConfig, Step,
     PLAN_WINDOW_REQUESTS_MAX,
 };
 pub use rng::Rng;
+pub use spill::SpillError;

@@ -8,6 +8,7 @@ use navigo_events_schema::mandate::Iban;
 use navigo_events_schema::types::{Channel, MandateInput, PaymentRequest, Product};
 use navigo_events_schema::Command;
 use navigo_sim::generate::{generate, Intent, PlanWindows, PopulationConfig, Step};
+use navigo_sim::spill::Spill;
 
 fn config(seed: u64, contracts: u32) -> PopulationConfig {
     PopulationConfig {
@@ -39,14 +40,14 @@ fn plan_windows_concatenated_are_the_whole_plan_with_a_bounded_window_each() {
     // at most 500 requests at a time
     let whole = generate(config(13, 400), &campaigns());
     let campaigns = campaigns();
-    let mut windows = PlanWindows::new(config(13, 400), &campaigns, 500);
+    let mut windows = PlanWindows::new(config(13, 400), &campaigns, 500).unwrap();
     assert_eq!(windows.requests(), whole.commands.len());
     assert_eq!(windows.persons(), whole.persons);
     assert_eq!(windows.config(), whole.config);
     // When every window is generated
     let mut joined = Vec::new();
     let mut count = 0;
-    while let Some(w) = windows.next_window() {
+    while let Some(w) = windows.next_window().unwrap() {
         // Then each holds at most its bound (no day of this population asks
         // more than 500 requests)
         assert!(!w.is_empty() && w.len() <= 500, "a window of {}", w.len());
@@ -56,6 +57,43 @@ fn plan_windows_concatenated_are_the_whole_plan_with_a_bounded_window_each() {
     // And together they are the whole plan, request for request, in order
     assert!(count > 3, "{count} windows: the bound cut the plan");
     assert_eq!(joined, whole.commands);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
+
+    /// The windows from one spilled run are `generate`'s plan whatever the
+    /// seed, the size, the period, the window's bound and the spill's buffer
+    /// (a small buffer writes each day in many chunks).
+    #[test]
+    fn plan_windows_spilled_are_the_whole_plan_for_any_seed_size_and_bound(
+        seed in proptest::prelude::any::<u64>(),
+        contracts in 0u32..150,
+        months in 1u32..30,
+        requests_max in 1usize..600,
+        buffered_bytes_max in 0usize..20_000,
+    ) {
+        let from = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let through = navigo_events_schema::types::add_months(from, months) - chrono::Duration::days(1);
+        let cfg = PopulationConfig { seed, contracts, from, through };
+        let campaigns = campaigns();
+        let whole = generate(cfg, &campaigns);
+        let spill = Spill::new_in(&std::env::temp_dir(), buffered_bytes_max).unwrap();
+        let mut windows = PlanWindows::with_spill(cfg, &campaigns, requests_max, spill).unwrap();
+        proptest::prop_assert_eq!(windows.requests(), whole.commands.len());
+        proptest::prop_assert_eq!(windows.persons(), whole.persons);
+        let mut joined = Vec::new();
+        while let Some(w) = windows.next_window().unwrap() {
+            // Each window within its bound, or a single day above it.
+            let days: BTreeSet<NaiveDate> =
+                w.iter().map(|p| navigo_rules::calendar::paris_date(p.at)).collect();
+            proptest::prop_assert!(!w.is_empty());
+            proptest::prop_assert!(w.len() <= requests_max || days.len() == 1, "{} requests", w.len());
+            joined.extend(w);
+        }
+        proptest::prop_assert_eq!(windows.windows_left(), 0);
+        proptest::prop_assert!(joined == whole.commands, "the windows differ from the plan");
+    }
 }
 
 #[test]

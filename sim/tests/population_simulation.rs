@@ -354,7 +354,7 @@ fn plan_windows_driven_append_the_log_the_whole_plan_appends() {
         let (mut windowed, windowed_dir) = new_ledger("windows-cut", seed).await;
         let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
         let config = plan(seed).config;
-        let mut windows = navigo_sim::PlanWindows::new(config, &campaigns, 100);
+        let mut windows = navigo_sim::PlanWindows::new(config, &campaigns, 100).unwrap();
         assert!(windows.windows_left() > 3, "the bound cuts the plan");
         let mut done = 0;
         let report = navigo_sim::drive_windows(&mut windowed, &mut windows, &mut |n| done = n)
