@@ -1,7 +1,7 @@
 //! The pure, seeded generator of a population and of everything it asks over a
 //! period. See the crate documentation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use navigo_events_schema::command::{
@@ -279,6 +279,9 @@ struct Gen<'a, S: Sink> {
     ordinal: u64,
     persons: Vec<Person>,
     campaigns: &'a [(Uuid, CampaignPublished)],
+    /// The municipalities of the first campaign's operations, normalized
+    /// once: every contract asks whether its holder lives in one.
+    claim_places: BTreeSet<String>,
 }
 
 fn date_at(d: NaiveDate, seconds: u32) -> DateTime<Utc> {
@@ -738,12 +741,11 @@ impl<S: Sink> Gen<'_, S> {
         let Some((campaign_id, c)) = self.campaigns.first().cloned() else {
             return;
         };
-        let listed = c.operations.iter().any(|o| {
-            o.municipalities.iter().any(|m| {
-                navigo_rules::punctuality::normalize_municipality(m)
-                    == navigo_rules::punctuality::normalize_municipality(&home.municipality)
-            })
-        });
+        let listed =
+            self.claim_places
+                .contains(&navigo_rules::punctuality::normalize_municipality(
+                    &home.municipality,
+                ));
         let span = (c.filing_until - c.filing_from).num_days().max(0);
         let d = c.filing_from
             + Duration::days(i64::from(
@@ -1395,6 +1397,7 @@ fn run<S: Sink>(
         ordinal: 0,
         persons: Vec::new(),
         campaigns,
+        claim_places: claim_places(campaigns),
     };
     g.clock();
     let mut last_parent = None;
@@ -1403,6 +1406,18 @@ fn run<S: Sink>(
     }
     let persons = u32::try_from(g.persons.len()).unwrap_or(u32::MAX);
     (g.sink, persons)
+}
+
+/// The municipalities of the first campaign's operations, normalized: the
+/// campaign refund claims are filed for (`refund_request`).
+fn claim_places(campaigns: &[(Uuid, CampaignPublished)]) -> BTreeSet<String> {
+    campaigns
+        .first()
+        .into_iter()
+        .flat_map(|(_, c)| &c.operations)
+        .flat_map(|o| &o.municipalities)
+        .map(|m| navigo_rules::punctuality::normalize_municipality(m))
+        .collect()
 }
 
 /// Puts `commands` (drawn in generation order) in request order, the clock and

@@ -30,9 +30,9 @@ use uuid::Uuid;
 
 use crate::generate::{Intent, Step};
 
-/// Bytes of encoded requests buffered across every day before they are all
-/// written out: what the spill holds in memory while the generator runs,
-/// whatever the region's size.
+/// Bytes of buffer (the capacity of every day's buffer) the spill holds
+/// while the generator runs, whatever the region's size: past it, every
+/// day's buffered requests are written out.
 pub const SPILL_BUFFERED_BYTES_MAX: usize = 32 << 20;
 
 /// zstd's level for the chunks: the fast end, since a chunk is written once
@@ -135,8 +135,10 @@ pub struct Spill {
     /// The end of the file: where the next chunk goes.
     len: u64,
     days: BTreeMap<NaiveDate, Day>,
+    /// The capacity of every day's buffer.
     buffered_bytes: usize,
     compressor: zstd::bulk::Compressor<'static>,
+    decompressor: zstd::bulk::Decompressor<'static>,
     /// The first failure: the spill stops writing, and [`Spill::finish`]
     /// says why.
     failed: Option<SpillError>,
@@ -167,6 +169,7 @@ impl Spill {
         let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(io)?;
         // A chunk changed on disk is then refused by its checksum, not decoded.
         compressor.include_checksum(true).map_err(io)?;
+        let decompressor = zstd::bulk::Decompressor::new().map_err(io)?;
         Ok(Spill {
             file,
             dir: dir.to_owned(),
@@ -175,6 +178,7 @@ impl Spill {
             days: BTreeMap::new(),
             buffered_bytes: 0,
             compressor,
+            decompressor,
             failed: None,
         })
     }
@@ -186,7 +190,7 @@ impl Spill {
             return;
         }
         let d = self.days.entry(day).or_default();
-        let before = d.buffered.len();
+        let before = d.buffered.capacity();
         let spilled = Spilled { ordinal, at, step };
         if let Err(e) = serde_json::to_writer(&mut d.buffered, &spilled) {
             self.failed = Some(SpillError::Corrupt {
@@ -198,7 +202,7 @@ impl Spill {
         }
         d.requests += 1;
         d.buffered_requests += 1;
-        self.buffered_bytes += d.buffered.len() - before;
+        self.buffered_bytes += d.buffered.capacity() - before;
         if self.buffered_bytes > self.buffered_bytes_max {
             self.write_buffered();
         }
@@ -210,16 +214,19 @@ impl Spill {
             if d.buffered.is_empty() || self.failed.is_some() {
                 continue;
             }
-            // Taken, not cleared: a buffer's capacity is not kept for every day.
-            let raw = std::mem::take(&mut d.buffered);
             let requests = std::mem::take(&mut d.buffered_requests);
-            match write_chunk(
+            let written = write_chunk(
                 &mut self.file,
                 &mut self.compressor,
                 self.len,
-                &raw,
+                &d.buffered,
                 requests,
-            ) {
+            );
+            // Cleared, not freed: growing the buffers again from nothing
+            // (fresh pages, copies as they double) cost more than the
+            // encoding itself.
+            d.buffered.clear();
+            match written {
                 Ok(chunk) => {
                     self.len += u64::from(chunk.len);
                     d.chunks.push(chunk);
@@ -232,7 +239,15 @@ impl Spill {
                 }
             }
         }
-        self.buffered_bytes = 0;
+        // The capacities kept are within the bound while they leave room
+        // for the next requests; otherwise they are given back.
+        self.buffered_bytes = self.days.values().map(|d| d.buffered.capacity()).sum();
+        if self.buffered_bytes > self.buffered_bytes_max / 2 {
+            for d in self.days.values_mut() {
+                d.buffered = Vec::new();
+            }
+            self.buffered_bytes = 0;
+        }
     }
 
     /// Writes what is still buffered, and answers the requests of each day.
@@ -241,6 +256,10 @@ impl Spill {
     /// The first failure to encode or write a request.
     pub fn finish(&mut self) -> Result<BTreeMap<NaiveDate, usize>, SpillError> {
         self.write_buffered();
+        for d in self.days.values_mut() {
+            d.buffered = Vec::new();
+        }
+        self.buffered_bytes = 0;
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -288,7 +307,8 @@ impl Spill {
                 dir: self.dir.clone(),
                 source,
             })?;
-            let raw = zstd::bulk::decompress(&raw, chunk.raw_len as usize)
+            let raw = (self.decompressor)
+                .decompress(&raw, chunk.raw_len as usize)
                 .map_err(|e| corrupt(format!("does not decompress: {e}")))?;
             let mut decoded = 0u32;
             for s in serde_json::Deserializer::from_slice(&raw).into_iter::<Spilled>() {
