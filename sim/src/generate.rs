@@ -1483,15 +1483,18 @@ pub const PLAN_WINDOW_REQUESTS_MAX: usize = 200_000;
 /// generator at a window's end would let the next window resume: the next
 /// window's requests belong to every contract already drawn. Running the
 /// generator again for each window (as it did before) cost one run a window,
-/// a CPU quadratic in the region's size; the spill costs one run, the
-/// encoding and compression of each request once and its decoding once, and
-/// disk: about 90 bytes a request (JSON in zstd chunks), removed by the
-/// system when the windows are dropped. Memory stays bounded whatever the
-/// region's size: while the generator runs, the spill buffers at most
-/// [`crate::spill::SPILL_BUFFERED_BYTES_MAX`] bytes of requests beside the
-/// generator's own state (the persons drawn, for the payers and parents it
-/// picks among them), and lists where each day's chunks lie; afterwards it
-/// holds that list and one window.
+/// a CPU quadratic in the region's size (about 68 runs at 1 M contracts);
+/// the spill costs one run, then each request encoded and compressed once
+/// and decoded once, whatever the number of windows, and disk: about 50
+/// bytes a request (JSON in zstd chunks), in an unnamed file the system
+/// removes when the windows are dropped, or the process dies. The encoding
+/// and the commands' strict decoding cost more than the run itself
+/// (BENCHMARKS.md, Region). Memory stays bounded whatever the region's size:
+/// while the generator runs, the spill's buffers hold at most
+/// [`crate::spill::SPILL_BUFFERED_BYTES_MAX`] bytes beside the generator's
+/// own state (the persons drawn, for the payers and parents it picks among
+/// them), and it lists where each day's chunks lie (24 bytes a chunk);
+/// afterwards it holds that list and one window.
 pub struct PlanWindows {
     config: PopulationConfig,
     spill: Spill,
