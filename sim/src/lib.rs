@@ -32,6 +32,7 @@
 pub mod driver;
 pub mod generate;
 pub mod places;
+pub mod plan;
 pub mod rates;
 pub mod rng;
 pub mod spill;

@@ -28,7 +28,7 @@ use navigo_events_schema::CommandEnvelope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::generate::{Intent, Step};
+use crate::plan::{Intent, Step};
 
 /// Bytes of buffer (the capacity of every day's buffer) the spill holds
 /// while the generator runs, whatever the region's size: past it, every
@@ -359,7 +359,6 @@ fn read_chunk(file: &mut File, chunk: &Chunk) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::PlanWindows;
     use chrono::Duration;
     use navigo_events_schema::command::AdvanceClock;
     use navigo_events_schema::types::Actor;
@@ -449,22 +448,21 @@ mod tests {
 
     #[test]
     fn plan_windows_a_full_disk_is_an_error_naming_the_directory() {
-        // Given a spill whose file is a full disk (Linux's /dev/full)
+        // Given a spill whose file is a full disk (Linux's /dev/full),
+        // written out every 300 bytes
         let full = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let dir = Path::new("/dev");
-        let spill = Spill::over(full, dir, 1024).unwrap();
-        let cfg = crate::generate::PopulationConfig {
-            contracts: 30,
-            ..crate::generate::PopulationConfig::default_with_seed(5)
-        };
-        let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
-        // When a plan is spilled to it, then the plan is refused with what
-        // the system said and where
-        let Err(e) = PlanWindows::with_spill(cfg, &campaigns, 100, spill) else {
+        let mut spill = Spill::over(full, Path::new("/dev"), 300).unwrap();
+        // When requests are spilled to it, then finishing the spill (what
+        // `PlanWindows::with_spill` answers) is what the system said, and where
+        for i in 0..200 {
+            let (d, ordinal, at, step) = request(i);
+            spill.push(d, ordinal, at, step);
+        }
+        let Err(e) = spill.finish() else {
             panic!("a plan spilled to a full disk");
         };
         let message = e.to_string();
