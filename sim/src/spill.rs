@@ -31,8 +31,9 @@ use uuid::Uuid;
 use crate::plan::{Intent, Step};
 
 /// Bytes of buffer (the capacity of every day's buffer) the spill holds
-/// while the generator runs, whatever the region's size: past it, every
-/// day's buffered requests are written out.
+/// while the generator runs, whatever the region's size: every day's
+/// buffered requests are written out when they fill half of it, or when the
+/// buffers' capacity would pass it.
 pub const SPILL_BUFFERED_BYTES_MAX: usize = 32 << 20;
 
 /// zstd's level for the chunks: the fast end, since a chunk is written once
@@ -137,6 +138,8 @@ pub struct Spill {
     days: BTreeMap<NaiveDate, Day>,
     /// The capacity of every day's buffer.
     buffered_bytes: usize,
+    /// The requests' bytes in every day's buffer.
+    buffered_len: usize,
     compressor: zstd::bulk::Compressor<'static>,
     decompressor: zstd::bulk::Decompressor<'static>,
     /// The first failure: the spill stops writing, and [`Spill::finish`]
@@ -177,6 +180,7 @@ impl Spill {
             len: 0,
             days: BTreeMap::new(),
             buffered_bytes: 0,
+            buffered_len: 0,
             compressor,
             decompressor,
             failed: None,
@@ -190,7 +194,7 @@ impl Spill {
             return;
         }
         let d = self.days.entry(day).or_default();
-        let before = d.buffered.capacity();
+        let (before, len_before) = (d.buffered.capacity(), d.buffered.len());
         let spilled = Spilled { ordinal, at, step };
         if let Err(e) = serde_json::to_writer(&mut d.buffered, &spilled) {
             self.failed = Some(SpillError::Corrupt {
@@ -203,7 +207,10 @@ impl Spill {
         d.requests += 1;
         d.buffered_requests += 1;
         self.buffered_bytes += d.buffered.capacity() - before;
-        if self.buffered_bytes > self.buffered_bytes_max {
+        self.buffered_len += d.buffered.len() - len_before;
+        if self.buffered_len > self.buffered_bytes_max / 2
+            || self.buffered_bytes > self.buffered_bytes_max
+        {
             self.write_buffered();
         }
     }
@@ -239,10 +246,12 @@ impl Spill {
                 }
             }
         }
-        // The capacities kept are within the bound while they leave room
-        // for the next requests; otherwise they are given back.
+        // The capacities are kept while they are within the bound (a buffer
+        // holds at most twice what it was filled with, and they are written
+        // out at half the bound); past it they are given back.
+        self.buffered_len = 0;
         self.buffered_bytes = self.days.values().map(|d| d.buffered.capacity()).sum();
-        if self.buffered_bytes > self.buffered_bytes_max / 2 {
+        if self.buffered_bytes > self.buffered_bytes_max {
             for d in self.days.values_mut() {
                 d.buffered = Vec::new();
             }
@@ -259,7 +268,7 @@ impl Spill {
         for d in self.days.values_mut() {
             d.buffered = Vec::new();
         }
-        self.buffered_bytes = 0;
+        (self.buffered_bytes, self.buffered_len) = (0, 0);
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
