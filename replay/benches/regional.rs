@@ -755,6 +755,10 @@ async fn main() {
     let rss_after_import = peak_rss_mib();
     let heap_peak = heap_peak_mib();
     print_world_held(&ledger, heap_in_use_mib());
+    println!(
+        "derived database compacted {} times during the import",
+        ledger.store().derived_compactions()
+    );
     let t = Instant::now();
     let store = ledger.close().await.expect("close");
     let snapshot_secs = t.elapsed().as_secs_f64();

@@ -93,18 +93,32 @@ pub(crate) struct Handles {
     pub(crate) tree: sled::Tree,
 }
 
-/// What a compaction check compares the files with.
+/// When a write counts the live bytes, to decide whether to compact.
 struct Growth {
-    /// The live bytes when last counted; at open, the files' bytes instead.
+    /// Compactions since the store opened.
+    compactions: u64,
+    /// The files' bytes beyond which a write counts the live bytes again.
     ///
-    /// Decision: counting the live bytes reads the whole database, which an
-    /// open must not pay. The files at open are at least the live bytes, and
-    /// at most [`DERIVED_FILES_PER_LIVE_MAX`] times them after an orderly
-    /// close, so the first check of a process counts only once the files
-    /// have grown that much again, and a database bloated by a crash is
-    /// compacted at the latest when it has doubled once more.
-    live: u64,
+    /// Decision: counting reads the whole database, which an open must not
+    /// pay: at open this is the bound of live bytes as large as the files
+    /// (the files are at least the live bytes, and at most
+    /// [`DERIVED_FILES_PER_LIVE_MAX`] times them after an orderly close), so
+    /// a database bloated by a crash is compacted at the latest when it has
+    /// doubled once more. After a count that finds the files within their
+    /// bound, the next count waits until the files have grown by a
+    /// [`RECOUNT_AFTER_LIVE_PART`] of the live bytes: a region's import
+    /// keeps its files near the bound while its states grow, and counting at
+    /// every write that found them beyond the last count's bound took a
+    /// third of the million-contract import's time.
+    next_count: u64,
 }
+
+/// Between two counts of the live bytes that do not compact, the files grow
+/// by at least the live bytes divided by this, so that counting reads at
+/// most this many bytes for each byte written; the files may then reach
+/// their bound plus that part of the live bytes before a count compacts
+/// them.
+pub const RECOUNT_AFTER_LIVE_PART: u64 = 2;
 
 impl Derived {
     /// The derived database of the ledger in `ledger`, whose log's database
@@ -130,13 +144,16 @@ impl Derived {
             (log_db.clone(), None)
         };
         let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
-        let live = ledger
+        let files = ledger
             .as_ref()
             .map_or(0, |l| files_bytes(&l.join(DERIVED_DIR)));
         Ok(Derived {
             ledger,
             handles: RwLock::new(Handles { db, tree }),
-            writes: Mutex::new(Growth { live }),
+            writes: Mutex::new(Growth {
+                compactions: 0,
+                next_count: files_bound(files),
+            }),
         })
     }
 
@@ -149,8 +166,9 @@ impl Derived {
             .clone()
     }
 
-    /// Runs the write `write` on the current handles, alone, then compacts
-    /// the database if its files now exceed their bound
+    /// Runs the write `write` on the current handles, alone, then, when the
+    /// files have grown enough since the last count ([`Growth`]), counts the
+    /// live bytes and compacts the database if its files exceed their bound
     /// ([`DERIVED_FILES_PER_LIVE_MAX`], [`DERIVED_FILES_SLACK_BYTES`]).
     ///
     /// The compaction holds up the writes (and this one's caller) for a read
@@ -170,20 +188,33 @@ impl Derived {
             return Ok(());
         };
         let dir = ledger.join(DERIVED_DIR);
-        if files_bytes(&dir) <= files_bound(growth.live) {
+        let files = files_bytes(&dir);
+        if files <= growth.next_count {
             return Ok(());
         }
-        growth.live = live_bytes(&handles.tree)?;
-        if files_bytes(&dir) <= files_bound(growth.live) {
+        let live = live_bytes(&handles.tree)?;
+        growth.next_count = files_bound(live);
+        if files <= files_bound(live) {
+            let part = (live / RECOUNT_AFTER_LIVE_PART).max(DERIVED_FILES_SLACK_BYTES);
+            growth.next_count = growth.next_count.max(files + part);
             return Ok(());
         }
         let fresh = compact_while_open(ledger, &handles.tree)?;
         *self.handles.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        growth.compactions += 1;
         drop(handles);
         // A reader may still hold the old handles: its files stay readable
         // once removed, until it lets them go.
         let _ = std::fs::remove_dir_all(ledger.join(REPLACED_DIR));
         Ok(())
+    }
+
+    /// Compactions since the store opened (waits for a write in progress).
+    pub(crate) fn compactions(&self) -> u64 {
+        self.writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .compactions
     }
 
     /// The handles, for a close.

@@ -731,6 +731,12 @@ impl SledStore {
         &self.tree
     }
 
+    /// How many times this store compacted its derived database while open
+    /// (the benchmarks report it; see [`derived`]).
+    pub fn derived_compactions(&self) -> u64 {
+        self.apart.derived.compactions()
+    }
+
     /// The ledger's store format (how its records are stored, see [`frame`]).
     pub fn format(&self) -> Format {
         self.format
