@@ -737,6 +737,15 @@ impl SledStore {
         self.apart.derived.compactions()
     }
 
+    /// Sets a tighter multiple of the live bytes than
+    /// [`derived::DERIVED_FILES_PER_LIVE_MAX`] beyond which the derived
+    /// database is compacted while this store is open: for a disk too small
+    /// for the default, or a test whose writes sled's own reuse of segments
+    /// keeps within the default.
+    pub fn set_derived_files_per_live_max(&self, multiple: u64) {
+        self.apart.derived.set_files_per_live_max(multiple);
+    }
+
     /// The ledger's store format (how its records are stored, see [`frame`]).
     pub fn format(&self) -> Format {
         self.format
