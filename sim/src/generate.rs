@@ -677,16 +677,18 @@ impl<S: Sink> Gen<'_, S> {
         {
             return;
         }
-        let Some((campaign_id, c)) = self.campaigns.first().cloned() else {
+        let Some((campaign_id, c)) = self.campaigns.first() else {
             return;
         };
+        let (campaign_id, filing_from, filing_until) =
+            (*campaign_id, c.filing_from, c.filing_until);
         let listed =
             self.claim_places
                 .contains(&navigo_rules::punctuality::normalize_municipality(
                     &home.municipality,
                 ));
-        let span = (c.filing_until - c.filing_from).num_days().max(0);
-        let d = c.filing_from
+        let span = (filing_until - filing_from).num_days().max(0);
+        let d = filing_from
             + Duration::days(i64::from(
                 self.rng.range(0, u32::try_from(span).unwrap_or(0)),
             ));

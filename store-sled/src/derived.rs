@@ -23,7 +23,8 @@
 //! reclaimed, and a region's files held four times their live bytes.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use navigo_store::StoreError;
 
@@ -39,17 +40,31 @@ const COMPACTED_DIR: &str = "derived.compacted";
 /// Where the derived database stands between the two renames of a swap.
 const REPLACED_DIR: &str = "derived.replaced";
 
-/// The multiple of its live bytes (every key and value) beyond which a close
-/// rewrites the derived database compactly, besides
-/// [`DERIVED_FILES_SLACK_BYTES`].
+/// The multiple of its live bytes (every key and value) beyond which the
+/// derived database is rewritten compactly, besides
+/// [`DERIVED_FILES_SLACK_BYTES`]: by a close, and by a write while the store
+/// is open ([`Derived::write_with`]).
 ///
 /// Decision: sled did not reclaim the segments of the rewritten states: at
 /// 10,000 contracts with a cache of 5,000 states, the derived database's
 /// files held about seven times their live bytes after the import. Copying
-/// the live entries into a fresh database at close bounds the files by this
-/// factor at every start, at the cost of reading and writing the live
-/// states once per close that finds them bloated.
-pub const DERIVED_FILES_PER_LIVE_MAX: u64 = 2;
+/// the live entries into a fresh database bounds the files by this factor,
+/// at the cost of reading and writing the live states once each time the
+/// files outgrow it. Compacting only at close was not enough: a
+/// million-contract import rewrites its states for an hour in one process,
+/// and its derived database had reached 2.9 GB, still growing, when the
+/// disk ran low.
+///
+/// Decision: five, not two. A fresh copy is not as small as its live bytes:
+/// sled's pages are log-structured, and the node versions the copy itself
+/// superseded stay in the file (sled reuses their segments, never gives them
+/// back): 21.0 MB of files for 8.1 MB live, 2.6 times, in the test that
+/// rewrites 4,000 entries of 2,000 bytes. With a bound of twice the live
+/// bytes, every copy left the files near the bound, and the next few
+/// megabytes written started another: copying took three quarters of an
+/// import whose states exceed the cache. At five times, a copy is followed
+/// by about as many bytes written as it holds before the next one.
+pub const DERIVED_FILES_PER_LIVE_MAX: u64 = 5;
 
 /// Bytes of sled's files a derived database may hold beyond
 /// [`DERIVED_FILES_PER_LIVE_MAX`] times its live bytes without being
@@ -68,32 +83,185 @@ const HEADER: u8 = b'H';
 const CHUNK: u8 = b'C';
 const KEYED: u8 = b'K';
 
-/// The derived database and tree of the ledger in `ledger`, whose log's
-/// database `log_db` is open: that database itself for formats 1 and 2; for
-/// format 3, the database in [`DERIVED_DIR`], created when absent.
-///
-/// Decision: a derived database sled cannot open (damaged, or not sled's) is
-/// removed and created empty. Derived data is never the only copy of
-/// anything: the ledger finds no states and rebuilds them from the log, as it
-/// does for states that do not verify.
-///
-/// # Errors
-/// Another process holding the database, or a storage failure of the log's
-/// database or of a new, empty derived database.
-pub(crate) fn open(
-    ledger: &Path,
-    format: Format,
-    log_db: &sled::Db,
-) -> Result<(sled::Db, sled::Tree), StoreError> {
-    if !format.derived_apart() {
-        let tree = log_db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
-        return Ok((log_db.clone(), tree));
+/// The derived database of an open store: its handles, which a compaction
+/// replaces whole while the store is open, and what the store knows of its
+/// live bytes.
+pub(crate) struct Derived {
+    /// The ledger's directory when the database is apart (format 3): only
+    /// then is it compacted while open.
+    ledger: Option<PathBuf>,
+    handles: RwLock<Handles>,
+    /// Held by every write and by a compaction, which copies the database
+    /// while no write can change it (reads go on, from the old handles).
+    writes: Mutex<Growth>,
+}
+
+/// The derived database and its tree.
+#[derive(Clone)]
+pub(crate) struct Handles {
+    pub(crate) db: sled::Db,
+    pub(crate) tree: sled::Tree,
+}
+
+/// When a write counts the live bytes, to decide whether to compact.
+struct Growth {
+    /// Compactions since the store opened.
+    compactions: u64,
+    /// The multiple of the live bytes beyond which a count compacts:
+    /// [`DERIVED_FILES_PER_LIVE_MAX`] unless set tighter.
+    files_per_live_max: u64,
+    /// The files' bytes beyond which a write counts the live bytes again.
+    ///
+    /// Decision: counting reads the whole database, which an open must not
+    /// pay: at open this is the bound of live bytes as large as the files
+    /// (the files are at least the live bytes, and at most
+    /// [`DERIVED_FILES_PER_LIVE_MAX`] times them after an orderly close), so
+    /// a database bloated by a crash is compacted at the latest when it has
+    /// doubled once more. After a count that finds the files within their
+    /// bound, the next count waits until the files have grown by a
+    /// [`RECOUNT_AFTER_LIVE_PART`] of the live bytes: a region's import
+    /// keeps its files near the bound while its states grow, and counting at
+    /// every write that found them beyond the last count's bound took a
+    /// third of the million-contract import's time.
+    next_count: u64,
+}
+
+/// Between two counts of the live bytes that do not compact, the files grow
+/// by at least the live bytes divided by this, so that counting reads at
+/// most this many bytes for each byte written; the files may then reach
+/// their bound plus that part of the live bytes before a count compacts
+/// them.
+pub const RECOUNT_AFTER_LIVE_PART: u64 = 2;
+
+impl Derived {
+    /// The derived database of the ledger in `ledger`, whose log's database
+    /// `log_db` is open: that database itself for formats 1 and 2; for
+    /// format 3, the database in [`DERIVED_DIR`], created when absent.
+    ///
+    /// Decision: a derived database sled cannot open (damaged, or not
+    /// sled's) is removed and created empty. Derived data is never the only
+    /// copy of anything: the ledger finds no states and rebuilds them from
+    /// the log, as it does for states that do not verify.
+    ///
+    /// # Errors
+    /// Another process holding the database, or a storage failure of the
+    /// log's database or of a new, empty derived database.
+    pub(crate) fn open(
+        ledger: &Path,
+        format: Format,
+        log_db: &sled::Db,
+    ) -> Result<Derived, StoreError> {
+        let (db, ledger) = if format.derived_apart() {
+            (open_or_replace(ledger)?, Some(ledger.to_path_buf()))
+        } else {
+            (log_db.clone(), None)
+        };
+        let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+        let files = ledger
+            .as_ref()
+            .map_or(0, |l| files_bytes(&l.join(DERIVED_DIR)));
+        Ok(Derived {
+            ledger,
+            handles: RwLock::new(Handles { db, tree }),
+            writes: Mutex::new(Growth {
+                compactions: 0,
+                files_per_live_max: DERIVED_FILES_PER_LIVE_MAX,
+                next_count: files_bound(files, DERIVED_FILES_PER_LIVE_MAX),
+            }),
+        })
     }
+
+    /// The current handles (a reader keeps the ones it took, even if a
+    /// compaction replaces them meanwhile).
+    pub(crate) fn handles(&self) -> Handles {
+        self.handles
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs the write `write` on the current handles, alone, then, when the
+    /// files have grown enough since the last count ([`Growth`]), counts the
+    /// live bytes and compacts the database if its files exceed their bound
+    /// ([`DERIVED_FILES_PER_LIVE_MAX`], [`DERIVED_FILES_SLACK_BYTES`]).
+    ///
+    /// The compaction holds up the writes (and this one's caller) for a read
+    /// and a write of the live entries; reads go on meanwhile.
+    ///
+    /// # Errors
+    /// The write's failure, or a storage failure of the compaction (the
+    /// write itself is then done, and the database is the old one, whole).
+    pub(crate) fn write_with(
+        &self,
+        write: impl FnOnce(&Handles) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut growth = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let handles = self.handles();
+        write(&handles)?;
+        let Some(ledger) = &self.ledger else {
+            return Ok(());
+        };
+        let dir = ledger.join(DERIVED_DIR);
+        let files = files_bytes(&dir);
+        if files <= growth.next_count {
+            return Ok(());
+        }
+        let live = live_bytes(&handles.tree)?;
+        growth.next_count = files_bound(live, growth.files_per_live_max);
+        if files <= growth.next_count {
+            let part = (live / RECOUNT_AFTER_LIVE_PART).max(DERIVED_FILES_SLACK_BYTES);
+            growth.next_count = growth.next_count.max(files + part);
+            return Ok(());
+        }
+        let fresh = compact_while_open(ledger, &handles.tree)?;
+        *self.handles.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        growth.compactions += 1;
+        drop(handles);
+        // A reader may still hold the old handles: its files stay readable
+        // once removed, until it lets them go.
+        let _ = std::fs::remove_dir_all(ledger.join(REPLACED_DIR));
+        Ok(())
+    }
+
+    /// Sets the multiple of the live bytes beyond which the files are
+    /// compacted while the store is open (a close keeps
+    /// [`DERIVED_FILES_PER_LIVE_MAX`]).
+    pub(crate) fn set_files_per_live_max(&self, multiple: u64) {
+        let mut growth = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        growth.files_per_live_max = multiple.max(1);
+        growth.next_count = growth.next_count.min(files_bound(0, 1));
+    }
+
+    /// Compactions since the store opened (waits for a write in progress).
+    pub(crate) fn compactions(&self) -> u64 {
+        self.writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .compactions
+    }
+
+    /// The handles, for a close.
+    pub(crate) fn into_handles(self) -> Handles {
+        self.handles
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The bytes sled's files of a derived database of `live` live bytes may
+/// hold before it is compacted, `per_live` times those and the slack.
+fn files_bound(live: u64, per_live: u64) -> u64 {
+    per_live * live + DERIVED_FILES_SLACK_BYTES
+}
+
+/// Opens the derived database of a format-3 ledger, after finishing an
+/// interrupted swap; removes and recreates one sled cannot open.
+fn open_or_replace(ledger: &Path) -> Result<sled::Db, StoreError> {
     let dir = ledger.join(DERIVED_DIR);
     finish_swap(ledger);
-    let db = match open_apart(&dir) {
-        Ok(db) => db,
-        Err(OpenFailure::Locked(e)) => return Err(e),
+    match open_apart(&dir) {
+        Ok(db) => Ok(db),
+        Err(OpenFailure::Locked(e)) => Err(e),
         Err(OpenFailure::Sled(_)) => {
             std::fs::remove_dir_all(&dir).map_err(|e| {
                 StoreError::Storage(format!(
@@ -106,11 +274,9 @@ pub(crate) fn open(
                 OpenFailure::Sled(e) => {
                     StoreError::Storage(format!("a new derived database in {}: {e}", dir.display()))
                 }
-            })?
+            })
         }
-    };
-    let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
-    Ok((db, tree))
+    }
 }
 
 /// Completes or undoes a swap a crash interrupted: a database between the
@@ -156,48 +322,100 @@ pub fn files_bytes(dir: &Path) -> u64 {
 /// (rebuilt from the log by its reader).
 pub(crate) fn settle_or_compact(ledger: &Path) -> Result<bool, StoreError> {
     let dir = ledger.join(DERIVED_DIR);
-    let failed = |e: OpenFailure| match e {
-        OpenFailure::Locked(e) => e,
-        OpenFailure::Sled(e) => StoreError::Storage(format!("{}: {e}", dir.display())),
-    };
-    let db = open_apart(&dir).map_err(failed)?;
+    let db = open_apart(&dir).map_err(|e| open_failed(&dir, e))?;
     let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
-    let mut live = 0u64;
-    for item in tree.iter() {
-        let (k, v) = item.map_err(storage)?;
-        live += (k.len() + v.len()) as u64;
-    }
-    if files_bytes(&dir) <= DERIVED_FILES_PER_LIVE_MAX * live + DERIVED_FILES_SLACK_BYTES {
+    if files_bytes(&dir) <= files_bound(live_bytes(&tree)?, DERIVED_FILES_PER_LIVE_MAX) {
         return Ok(false);
     }
+    copy_aside(ledger, &tree)?;
+    drop((tree, db));
+    swap_in(ledger)?;
+    let _ = std::fs::remove_dir_all(ledger.join(REPLACED_DIR));
+    // Once more, so that sled writes the fresh database's snapshot.
+    drop(open_apart(&dir).map_err(|e| open_failed(&dir, e))?);
+    Ok(true)
+}
+
+/// Compacts the derived database of the open store of `ledger`, whose tree
+/// is `tree`: copies it aside, puts the copy in its place and opens it. The
+/// old database stays open (for the readers holding it) under
+/// [`REPLACED_DIR`], which the caller removes once it dropped its handles.
+///
+/// A crash at any step leaves what [`settle_or_compact`] leaves. A failure
+/// puts the old database back in its place.
+///
+/// # Errors
+/// A storage failure (the old database is then in place, whole).
+fn compact_while_open(ledger: &Path, tree: &sled::Tree) -> Result<Handles, StoreError> {
+    let dir = ledger.join(DERIVED_DIR);
+    copy_aside(ledger, tree)?;
+    // Opened once aside, so that sled writes the copy's snapshot there and
+    // the open in place below reads the snapshot instead of every segment.
+    drop(open_apart(&ledger.join(COMPACTED_DIR)).map_err(|e| open_failed(&dir, e))?);
+    swap_in(ledger)?;
+    let opened = open_apart(&dir)
+        .map_err(|e| open_failed(&dir, e))
+        .and_then(|db| {
+            let tree = db.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+            Ok(Handles { db, tree })
+        });
+    if opened.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::rename(ledger.join(REPLACED_DIR), &dir);
+    }
+    opened
+}
+
+/// The bytes of every key and value of `tree`.
+fn live_bytes(tree: &sled::Tree) -> Result<u64, StoreError> {
+    tree.iter().try_fold(0u64, |live, item| {
+        let (k, v) = item.map_err(storage)?;
+        Ok(live + (k.len() + v.len()) as u64)
+    })
+}
+
+/// Copies every entry of `tree` into a fresh database in [`COMPACTED_DIR`],
+/// flushed and closed.
+fn copy_aside(ledger: &Path, tree: &sled::Tree) -> Result<(), StoreError> {
     let compacted = ledger.join(COMPACTED_DIR);
     let _ = std::fs::remove_dir_all(&compacted);
-    {
-        let fresh = open_apart(&compacted).map_err(failed)?;
-        let into = fresh.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
-        let (mut batch, mut bytes) = (sled::Batch::default(), 0);
-        for item in tree.iter() {
-            let (k, v) = item.map_err(storage)?;
-            bytes += k.len() + v.len();
-            batch.insert(k, v);
-            if bytes >= COMPACT_BATCH_BYTES {
-                into.apply_batch(std::mem::take(&mut batch))
-                    .map_err(storage)?;
-                bytes = 0;
-            }
+    let fresh = open_apart(&compacted).map_err(|e| open_failed(&compacted, e))?;
+    let into = fresh.open_tree(DERIVED_TREE_NAME).map_err(storage)?;
+    let (mut batch, mut bytes) = (sled::Batch::default(), 0);
+    for item in tree.iter() {
+        let (k, v) = item.map_err(storage)?;
+        bytes += k.len() + v.len();
+        batch.insert(k, v);
+        if bytes >= COMPACT_BATCH_BYTES {
+            into.apply_batch(std::mem::take(&mut batch))
+                .map_err(storage)?;
+            bytes = 0;
         }
-        into.apply_batch(batch).map_err(storage)?;
-        fresh.flush().map_err(storage)?;
     }
-    drop((tree, db));
+    into.apply_batch(batch).map_err(storage)?;
+    fresh.flush().map_err(storage)?;
+    Ok(())
+}
+
+/// Puts the copy in [`COMPACTED_DIR`] in the place of [`DERIVED_DIR`], which
+/// goes to [`REPLACED_DIR`]; undoes the first rename if the second fails.
+fn swap_in(ledger: &Path) -> Result<(), StoreError> {
+    let (dir, replaced) = (ledger.join(DERIVED_DIR), ledger.join(REPLACED_DIR));
     let io = |e: std::io::Error| StoreError::Storage(format!("{}: {e}", dir.display()));
-    let replaced = ledger.join(REPLACED_DIR);
-    std::fs::rename(&dir, &replaced).map_err(io)?;
-    std::fs::rename(&compacted, &dir).map_err(io)?;
     let _ = std::fs::remove_dir_all(&replaced);
-    // Once more, so that sled writes the fresh database's snapshot.
-    drop(open_apart(&dir).map_err(failed)?);
-    Ok(true)
+    std::fs::rename(&dir, &replaced).map_err(io)?;
+    if let Err(e) = std::fs::rename(ledger.join(COMPACTED_DIR), &dir) {
+        let _ = std::fs::rename(&replaced, &dir);
+        return Err(io(e));
+    }
+    Ok(())
+}
+
+fn open_failed(dir: &Path, e: OpenFailure) -> StoreError {
+    match e {
+        OpenFailure::Locked(e) => e,
+        OpenFailure::Sled(e) => StoreError::Storage(format!("{}: {e}", dir.display())),
+    }
 }
 
 /// Opens the derived database in `dir`; sled panicking on a damaged file

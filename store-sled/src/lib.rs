@@ -94,11 +94,9 @@ pub struct SledStore {
     path: std::path::PathBuf,
     /// The ledger's store format: how its records are stored.
     format: Format,
-    /// Derived data (snapshots, paged states), apart from the log: see
-    /// [`derived`].
-    derived: sled::Tree,
-    /// The sled database `derived` is in, and sled's files as opened (boxed:
-    /// the store is one variant of the binary's backend enum).
+    /// Derived data (snapshots, paged states), apart from the log, and
+    /// sled's files as opened (boxed: the store is one variant of the
+    /// binary's backend enum): see [`derived`].
     apart: Box<Apart>,
     head: Arc<RwLock<Head>>,
     tx: mpsc::Sender<Job>,
@@ -297,8 +295,8 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
 /// The derived database of a store, and sled's files as the store opened
 /// them.
 struct Apart {
-    /// The log's own database (formats 1 and 2) or one of its own (format 3).
-    derived_db: sled::Db,
+    /// In the log's own database (formats 1 and 2) or one of its own (format 3).
+    derived: derived::Derived,
     /// See [`settle`].
     files_at_open: FilesAtOpen,
 }
@@ -484,9 +482,8 @@ impl SledStore {
         let head = recover_head(&tree, format)?;
         merkle::group_per_node_keys(&db, &tree)?;
         merkle::catch_up(&db, &tree, format, head.position)?;
-        let (derived_db, derived) = derived::open(path, format, &db)?;
         let apart = Box::new(Apart {
-            derived_db,
+            derived: derived::Derived::open(path, format, &db)?,
             files_at_open: FilesAtOpen::now(path, format),
         });
         let shared_head = Arc::new(RwLock::new(head));
@@ -518,7 +515,6 @@ impl SledStore {
             tree,
             path: path.to_path_buf(),
             format,
-            derived,
             apart,
             head: shared_head,
             tx,
@@ -596,7 +592,6 @@ impl SledStore {
         let SledStore {
             db,
             tree,
-            derived,
             apart,
             path,
             format,
@@ -609,11 +604,12 @@ impl SledStore {
         }
         db.flush_async().await.map_err(storage)?;
         let Apart {
-            derived_db,
+            derived,
             files_at_open,
         } = *apart;
-        derived_db.flush_async().await.map_err(storage)?;
-        drop((db, tree, derived, derived_db));
+        let derived = derived.into_handles();
+        derived.db.flush_async().await.map_err(storage)?;
+        drop((db, tree, derived));
         // Without the fingerprint the next open copies sled's files aside
         // first: slower, never unsafe, so a failure here fails no command.
         let settled = tokio::task::spawn_blocking(move || {
@@ -726,12 +722,28 @@ impl SledStore {
         if !self.format.derived_apart() {
             return Ok(log);
         }
-        Ok(log + self.apart.derived_db.size_on_disk().map_err(storage)?)
+        let derived = self.apart.derived.handles().db;
+        Ok(log + derived.size_on_disk().map_err(storage)?)
     }
 
     /// The sled tree, for tools that inspect the raw layout (tests, benchmarks).
     pub fn tree(&self) -> &sled::Tree {
         &self.tree
+    }
+
+    /// How many times this store compacted its derived database while open
+    /// (the benchmarks report it; see [`derived`]).
+    pub fn derived_compactions(&self) -> u64 {
+        self.apart.derived.compactions()
+    }
+
+    /// Sets a tighter multiple of the live bytes than
+    /// [`derived::DERIVED_FILES_PER_LIVE_MAX`] beyond which the derived
+    /// database is compacted while this store is open: for a disk too small
+    /// for the default, or a test whose writes sled's own reuse of segments
+    /// keeps within the default.
+    pub fn set_derived_files_per_live_max(&self, multiple: u64) {
+        self.apart.derived.set_files_per_live_max(multiple);
     }
 
     /// The ledger's store format (how its records are stored, see [`frame`]).
@@ -928,11 +940,13 @@ impl EventStore for SledStore {
     }
 
     async fn read_derived(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        derived::read(&self.derived, name)
+        derived::read(&self.apart.derived.handles().tree, name)
     }
 
     async fn write_derived(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        derived::write(&self.apart.derived_db, &self.derived, name, bytes)
+        self.apart
+            .derived
+            .write_with(|h| derived::write(&h.db, &h.tree, name, bytes))
     }
 
     async fn read_derived_entries(
@@ -940,7 +954,7 @@ impl EventStore for SledStore {
         space: &str,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        derived::read_entries(&self.derived, space, keys)
+        derived::read_entries(&self.apart.derived.handles().tree, space, keys)
     }
 
     async fn scan_derived_entries(
@@ -948,7 +962,7 @@ impl EventStore for SledStore {
         space: &str,
         prefix: &[u8],
     ) -> Result<navigo_store::DerivedEntries, StoreError> {
-        derived::scan_entries(&self.derived, space, prefix)
+        derived::scan_entries(&self.apart.derived.handles().tree, space, prefix)
     }
 
     async fn write_derived_entries(
@@ -956,7 +970,9 @@ impl EventStore for SledStore {
         space: &str,
         batch: &navigo_store::DerivedBatch,
     ) -> Result<(), StoreError> {
-        derived::write_entries(&self.apart.derived_db, &self.derived, space, batch)
+        self.apart
+            .derived
+            .write_with(|h| derived::write_entries(&h.db, &h.tree, space, batch))
     }
 
     async fn tree_head(&self, size: u64) -> Result<navigo_merkle::TreeHead, StoreError> {
