@@ -26,6 +26,7 @@
 pub mod cluster;
 pub mod commands;
 pub mod derived;
+mod durable;
 mod error;
 pub mod export;
 mod import;
@@ -288,6 +289,9 @@ impl PgStore {
             let conn = read.get().await.map_err(pool)?;
             schema::check_version(&**conn, &config.schema).await?;
             recover_head(&conn, &sql).await?;
+            // A writer that died between a commit and its flush left the
+            // durable head behind: readers would wait for it.
+            durable::settle(&conn, &sql).await?;
             merkle::catch_up(&conn, &sql).await?;
         }
         let (tx, rx) = mpsc::channel(QUEUE_APPENDS_MAX);
@@ -465,10 +469,11 @@ impl EventStore for PgStore {
         read::read_all(self.read.clone(), self.sql.clone(), from_position)
     }
 
+    /// The durable head: a record after it is committed but not yet known
+    /// flushed, and no reader sees it.
     async fn head(&self) -> Result<Head, StoreError> {
         let conn = self.read.get().await.map_err(pool)?;
-        let stmt = conn.prepare_cached(&self.sql.head).await.map_err(pg)?;
-        parse_head(&conn.query_one(&stmt, &[]).await.map_err(pg)?)
+        durable::durable_head(&conn, &self.sql).await
     }
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {

@@ -15,7 +15,6 @@ use navigo_store::check::{check_link, check_record, gap};
 use navigo_store::{EnvelopeStream, StoreError};
 
 use crate::error::{pg, pool, to_i64, to_u64};
-use crate::rows::parse_head;
 use crate::schema::Sql;
 
 /// Records fetched per query of the `read_all` stream once its buffer is empty.
@@ -110,8 +109,7 @@ impl ReadAll {
         let end = match self.end {
             Some(end) => end,
             None => {
-                let stmt = conn.prepare_cached(&self.sql.head).await.map_err(pg)?;
-                let head = parse_head(&conn.query_one(&stmt, &[]).await.map_err(pg)?)?;
+                let head = crate::durable::durable_head(&conn, &self.sql).await?;
                 self.end = Some(head.position);
                 head.position
             }
@@ -166,8 +164,8 @@ impl ReadAll {
     }
 }
 
-/// Every event from `from` through the head as it is when the stream is first
-/// polled, in position order, each checked and linked to the one before.
+/// Every event from `from` through the durable head as it is when the stream
+/// is first polled, in position order, each checked and linked to the one before.
 pub(crate) fn read_all(pool: Pool, sql: Arc<Sql>, from: u64) -> EnvelopeStream<'static> {
     let state = ReadAll {
         pool,

@@ -16,7 +16,10 @@
 //! adds `tree_nodes` (the Merkle tree over the log, by stored hash index) and
 //! `checkpoints` (the signed checkpoints kept, append-only);
 //! `migrations/0005_tree_runs.sql` replaces `tree_nodes` by `tree_runs` (the
-//! nodes one append writes, in one row), moving a version 4 ledger's nodes.
+//! nodes one append writes, in one row), moving a version 4 ledger's nodes;
+//! `migrations/0006_durable.sql` adds `durable` (a row per slot; the one of
+//! the largest position is the head up to which every commit is known
+//! flushed, which readers read up to).
 
 use tokio_postgres::GenericClient;
 
@@ -40,10 +43,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "tree_runs",
         include_str!("../migrations/0005_tree_runs.sql"),
     ),
+    (6, "durable", include_str!("../migrations/0006_durable.sql")),
 ];
 
 /// The version this build reads and writes.
-pub const VERSION: i32 = 5;
+pub const VERSION: i32 = 6;
 
 /// Longest schema name PostgreSQL keeps whole (`NAMEDATALEN - 1`).
 pub const SCHEMA_NAME_BYTES_MAX: usize = 63;
@@ -202,6 +206,11 @@ pub async fn check_version<C: GenericClient>(c: &C, schema: &str) -> Result<(), 
 /// breaks the deadlock, a second later.
 pub const ROW_WAIT_UNDER_LOCK_MS: u32 = 50;
 
+/// Rows of the `durable` table (`migrations/0006_durable.sql`): connections
+/// settling at the same time move different rows, so that none waits for
+/// another's flush to end before its own starts.
+pub const DURABLE_SLOTS: u32 = 64;
+
 /// The statements of a store, qualified by its schema once at open.
 #[derive(Debug, Clone)]
 pub(crate) struct Sql {
@@ -212,6 +221,13 @@ pub(crate) struct Sql {
     pub(crate) row_wait_under_lock: String,
     /// Reads the head without locking it.
     pub(crate) head: String,
+    /// Reads the durable head (the row of the largest position) and the
+    /// head's position: position, hash, recorded-at, head position.
+    pub(crate) durable: String,
+    /// Moves the durable head to the head when it is behind, in the row of
+    /// the connection's slot, returning it (no row when it was not behind).
+    /// Committed durably, it flushes every commit before it.
+    pub(crate) settle: String,
     /// The name the ledger's command lock is keyed by (`commands`).
     pub(crate) command_lock_key: String,
     /// The versions of streams given as two arrays (kinds, ids).
@@ -299,6 +315,7 @@ impl Sql {
         let derived = t("derived");
         let entries = t("derived_entries");
         let (runs, checkpoints) = (t("tree_runs"), t("checkpoints"));
+        let durable = t("durable");
         Sql {
             lock_head: format!("SELECT position, hash, recorded_at FROM {head} FOR UPDATE"),
             row_wait_under_lock: format!(
@@ -306,6 +323,21 @@ impl Sql {
                 ROW_WAIT_UNDER_LOCK_MS
             ),
             head: format!("SELECT position, hash, recorded_at FROM {head}"),
+            durable: format!(
+                "SELECT d.position, d.hash, d.recorded_at, h.position FROM {head} h, \
+                   LATERAL (SELECT position, hash, recorded_at FROM {durable} \
+                     ORDER BY position DESC LIMIT 1) d"
+            ),
+            // The row of the connection's slot, when the head is past every
+            // row; `d.position < h.position` again for the row's newest
+            // version, when another connection of the slot moved it first.
+            settle: format!(
+                "UPDATE {durable} d SET position = h.position, hash = h.hash, \
+                   recorded_at = h.recorded_at FROM {head} h \
+                 WHERE d.slot = pg_backend_pid() % {DURABLE_SLOTS} AND d.position < h.position \
+                   AND h.position > (SELECT max(position) FROM {durable}) \
+                 RETURNING d.position, d.hash, d.recorded_at"
+            ),
             command_lock_key: format!("{schema}.commands"),
             versions: format!(
                 "SELECT s.k, s.i, COALESCE((SELECT max(e.stream_seq) FROM {events} e \
@@ -330,11 +362,13 @@ impl Sql {
             read_stream: format!(
                 "SELECT position, stream_seq, record FROM {events} \
                  WHERE stream_kind = $1 AND stream_id = $2 AND stream_seq BETWEEN $3 AND $4 \
+                   AND position <= (SELECT max(position) FROM {durable}) \
                  ORDER BY stream_seq"
             ),
             stream_version: format!(
                 "SELECT COALESCE(max(stream_seq), 0) FROM {events} \
-                 WHERE stream_kind = $1 AND stream_id = $2"
+                 WHERE stream_kind = $1 AND stream_id = $2 \
+                   AND position <= (SELECT max(position) FROM {durable})"
             ),
             read_range: format!(
                 "SELECT position, record FROM {events} WHERE position BETWEEN $1 AND $2 \
@@ -368,11 +402,14 @@ impl Sql {
             keys_between: format!(
                 "SELECT key, first_position, event_count FROM {idem} \
                  WHERE key COLLATE \"C\" >= $1 AND key COLLATE \"C\" < $2 \
+                   AND first_position <= (SELECT max(position) FROM {durable}) \
                  ORDER BY key COLLATE \"C\" LIMIT $3"
             ),
             keys_from: format!(
                 "SELECT key, first_position, event_count FROM {idem} \
-                 WHERE key COLLATE \"C\" >= $1 ORDER BY key COLLATE \"C\" LIMIT $2"
+                 WHERE key COLLATE \"C\" >= $1 \
+                   AND first_position <= (SELECT max(position) FROM {durable}) \
+                 ORDER BY key COLLATE \"C\" LIMIT $2"
             ),
             derived_chunks: format!(
                 "SELECT chunk, bytes FROM {derived} WHERE name = $1 ORDER BY chunk"
@@ -457,6 +494,14 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durable_slots_are_the_rows_the_migration_makes() {
+        let (_, _, migration) = MIGRATIONS[5];
+        let last = DURABLE_SLOTS - 1;
+        assert!(migration.contains(&format!("slot < {DURABLE_SLOTS})")));
+        assert!(migration.contains(&format!("generate_series(0, {last})")));
+    }
 
     #[test]
     fn schema_names_are_plain_identifiers() {

@@ -38,9 +38,13 @@
 //! head row first, so appends are serialised across processes, positions are
 //! assigned gapless from the head (no sequence), and a commit becomes visible
 //! only after every position before it (the lock is released when the commit
-//! is). Nothing is answered before `COMMIT` returns, which with
-//! `synchronous_commit = on` (forced on every connection of the store) is once
-//! the commit is flushed. A failed transaction leaves nothing stale behind:
+//! is). The commit does not wait for its flush (`synchronous_commit = off`
+//! for the append transaction alone), so that the head lock is released at
+//! once and the commits after it share flushes; in the same round trip, the
+//! durable head is moved past it in a transaction committed durably
+//! (`synchronous_commit = on`, forced on every connection of the store),
+//! whose flush covers the commit, and nothing is answered before that
+//! returns (see `crate::durable`). A failed transaction leaves nothing stale behind:
 //! the writer drops that connection (the server rolls back whatever it held),
 //! and the next batch's check finds the head elsewhere than it was judged on.
 
@@ -208,17 +212,18 @@ pub(crate) struct Core {
 }
 
 /// Connections of a writer, and so its transactions in flight: while one
-/// commits (its rows written, its flush awaited), the next batch is judged
-/// and sent, and waits for the head lock in the database, so that no commit
-/// waits for the writer to wake up and no judging waits for a flush.
+/// commits (its rows written, then its flush awaited after the head lock is
+/// released), the next batch is judged and sent, and waits for the head lock
+/// in the database, so that no commit waits for the writer to wake up and no
+/// judging waits for a flush. Measured with four, no better.
 pub const WRITER_CONNECTIONS: usize = 2;
 
 /// How long the writer, while a transaction is in flight, waits for the
 /// appends that the ended ones answered before it sends the next batch (see
 /// `Writer::await_returning`). It bounds the latency this adds to an append
 /// when its callers do not come back; it is below a commit's flush on a
-/// disk that syncs (a few milliseconds), during which the batch would wait
-/// for the head lock anyway.
+/// disk that syncs (a few milliseconds), which the appends answered waited
+/// for.
 pub const GATHER_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The state a writer's last commit left (see [`Writer::known`]).
@@ -363,8 +368,8 @@ impl Writer {
     /// While another transaction is in flight, waits for the appends that the
     /// ended transactions answered to come back (a caller answered tends to
     /// append again at once), up to [`GATHER_WAIT_MAX`]: the transaction in
-    /// flight holds the head lock through its commit's flush, which the batch
-    /// would wait for anyway, so a batch sent at once would carry only the
+    /// flight waits for its commit's flush, which the batch's own flush would
+    /// queue behind anyway, so a batch sent at once would carry only the
     /// appends that the commit did not, and the appends answered would wait
     /// for the commit after it. Stops early when the batch is full, or when
     /// the transaction in flight ends (the database would idle).
@@ -777,7 +782,15 @@ pub(crate) async fn try_write_rows(
     head: &Head,
 ) -> Result<(), tokio_postgres::Error> {
     if rows.positions.is_empty() {
-        return conn.batch_execute("COMMIT").await;
+        // Nothing written, but the outcomes were judged against state that
+        // may not be durable yet: they wait for its flush too.
+        let settle = conn.prepare_cached(&sql.settle).await?;
+        return tokio::try_join!(
+            biased;
+            conn.batch_execute("COMMIT"),
+            conn.query_opt(&settle, &[]),
+        )
+        .map(|_| ());
     }
     let insert_events = conn.prepare_cached(&sql.insert_events).await?;
     let insert_keys = conn.prepare_cached(&sql.insert_keys).await?;
@@ -800,16 +813,23 @@ pub(crate) async fn try_write_rows(
         [&rows.keys, &rows.digests, &rows.firsts, &rows.counts];
     let head_params: [&(dyn ToSql + Sync); 3] = [&position, &hash, &at];
     let node_params: [&(dyn ToSql + Sync); 2] = [&tree.first, &tree.hashes];
+    let settle = conn.prepare_cached(&sql.settle).await?;
     tokio::try_join!(
         biased;
         conn.execute(&insert_events, &event_params),
         conn.execute(&insert_keys, &key_params),
         conn.execute(&insert_nodes, &node_params),
         conn.execute(&update_head, &head_params),
-        conn.batch_execute("COMMIT"),
+        conn.batch_execute(COMMIT_UNFLUSHED),
+        conn.query_opt(&settle, &[]),
     )
     .map(|_| ())
 }
+
+/// Ends an append transaction without waiting for its commit's flush, which
+/// would hold the head lock through it: the durable commit sent after it in
+/// the same round trip waits for the flush instead (see `crate::durable`).
+pub(crate) const COMMIT_UNFLUSHED: &str = "SET LOCAL synchronous_commit = off; COMMIT";
 
 /// What a failure of an append transaction's pipelined statements means for
 /// the appends it held.
@@ -902,6 +922,7 @@ async fn write_checked(
         .prepare_cached(&sql.nodes_insert)
         .await
         .map_err(prepare)?;
+    let settle = conn.prepare_cached(&sql.settle).await.map_err(prepare)?;
     let check_params: [&(dyn ToSql + Sync); 6] = [
         &check.position,
         &check.hash,
@@ -949,7 +970,8 @@ async fn write_checked(
             },
             conn.query_one(&check_stmt, &check_params),
             conn.execute(&update_head, &head_params),
-            conn.batch_execute("COMMIT"),
+            conn.batch_execute(COMMIT_UNFLUSHED),
+            conn.query_opt(&settle, &[]),
         )
     };
     match tokio::try_join!(biased; insert, commit) {

@@ -278,7 +278,7 @@ async fn store_answers_an_error_not_an_ack_when_its_transaction_rolls_back() {
 #[tokio::test]
 async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_events() {
     // Given a ledger of two keyed events written at format version 1 (the
-    // tables of versions 2 to 4 taken away, as a build of version 1 left them)
+    // tables of versions 2 to 6 taken away, as a build of version 1 left them)
     let (store, config, clock) = new_store("upgrade").await;
     let mut r = request(stream(1), ExpectedVersion::Exact(0), vec![event("a")]);
     r.idempotency_key = Some("cmd-1#0".into());
@@ -293,6 +293,7 @@ async fn store_version_one_ledger_refused_until_init_upgrades_it_keeping_its_eve
          DROP INDEX {s}.idempotency_key_bytes; \
          DROP TABLE {s}.tree_runs; DROP TABLE {s}.checkpoints; \
          DROP FUNCTION {s}.checkpoints_append_only(); DROP FUNCTION {s}.append_check(boolean); \
+         DROP TABLE {s}.durable; \
          DELETE FROM {s}.schema_migrations WHERE version >= 2",
     )
     .await;

@@ -63,7 +63,8 @@ async fn merkle_a_ledger_without_its_tree_gets_it_on_open_from_its_records() {
 }
 
 /// Lays the ledger's tree out as store format version 4 did, a node a row in
-/// `tree_nodes`, with the version 5 marker removed; `edit` runs on the
+/// `tree_nodes`, with the markers of versions 5 and 6 removed (and the
+/// durable head of version 6); `edit` runs on the
 /// temporary `nodes (idx, hash)` first.
 async fn as_version_four(config: &PgConfig, edit: &str) {
     let v4 = "CREATE TABLE {s}.tree_nodes ( \
@@ -71,8 +72,8 @@ async fn as_version_four(config: &PgConfig, edit: &str) {
                   hash bytea  NOT NULL CHECK (length(hash) = 32)); \
               INSERT INTO {s}.tree_nodes (idx, hash) SELECT idx, hash FROM nodes; \
               DROP TABLE nodes; DROP TABLE {s}.tree_runs; \
-              DROP FUNCTION {s}.append_check(boolean); \
-              DELETE FROM {s}.schema_migrations WHERE version = 5";
+              DROP FUNCTION {s}.append_check(boolean); DROP TABLE {s}.durable; \
+              DELETE FROM {s}.schema_migrations WHERE version >= 5";
     sql(config, &format!("{NODES_UNPACK}; {edit}; {v4}")).await;
 }
 
