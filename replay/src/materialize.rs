@@ -1426,17 +1426,22 @@ impl ProjectionDb {
         rows: &[BTreeMap<Uuid, sled::IVec>],
     ) -> Result<Vec<(usize, Vec<u8>)>, ReplayError> {
         let mut out = Vec::new();
-        for (((kind, name), tree), r) in KINDS.iter().enumerate().zip(trees).zip(rows) {
+        for ((name, tree), r) in KINDS.iter().zip(trees).zip(rows) {
             for id in r.keys() {
                 let Some(old) = tree.get(id.as_bytes())? else {
                     continue;
                 };
                 let json = decode_row(&tree_name(name, generation), id.as_bytes(), &old)?;
-                out.extend(
-                    entries_of(kind, *id, &json)?
-                        .into_iter()
-                        .map(|(i, k, _)| (i, k)),
-                );
+                // The keys alone: the entries removed are not encoded.
+                for (i, def) in INDEXES.iter().enumerate() {
+                    if def.kind == *name {
+                        out.extend(
+                            index::row_keys(def, *id, &json)?
+                                .into_iter()
+                                .map(|k| (i, k)),
+                        );
+                    }
+                }
             }
         }
         Ok(out)

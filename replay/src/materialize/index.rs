@@ -382,6 +382,18 @@ pub fn row_entries(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<StoredEnt
         .collect()
 }
 
+/// The keys of `def`'s entries for one row (what a catch-up removes before
+/// the row is replaced).
+///
+/// # Errors
+/// A row that is not the index's view.
+pub fn row_keys(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<Vec<u8>>, ReplayError> {
+    Ok((def.entries)(row)?
+        .iter()
+        .map(|(t, _)| entry_key(t, id))
+        .collect())
+}
+
 /// The entry stored in the index tree `tree` under `key`, decoded.
 ///
 /// # Errors
