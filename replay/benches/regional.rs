@@ -28,7 +28,10 @@
 //! stops after the import and its rates; `NAVIGO_BENCH_DECODE_ONLY` after the
 //! import, times decoding the region's contract states in their stored form
 //! against the CBOR keyed by field names that state schema version 6 stored,
-//! alternating, and stops. Not a timed test:
+//! alternating, and stops; `NAVIGO_BENCH_REBUILD_ONLY=<ledger dir>` rebuilds a
+//! kept ledger's projections alone, `NAVIGO_BENCH_ROUNDS` times, each after the
+//! raw scan + decode of its log, and prints every tree's live bytes against
+//! the projection database's files. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
