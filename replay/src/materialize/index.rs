@@ -28,6 +28,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::codec::{decode_row, encode_row, layout};
 use crate::ReplayError;
 
 /// Most entries one page of a list gives.
@@ -193,11 +194,11 @@ pub const INDEXES: [IndexDef; 11] = [
 ];
 
 /// The set of indexes a generation was built with and the layout of its rows
-/// and entries ([`super::layout`]), stored beside its date: a generation built
+/// and entries ([`super::codec::layout`]), stored beside its date: a generation built
 /// with another set or layout (or before indexes) is not listed from, and the
 /// service rebuilds it.
 pub fn index_set() -> String {
-    format!("{};{}", INDEXES.map(|d| d.name).join(","), super::layout())
+    format!("{};{}", INDEXES.map(|d| d.name).join(","), layout())
 }
 
 /// The index of that name.
@@ -364,7 +365,7 @@ fn by_name(row: &[u8]) -> Result<Entries, ReplayError> {
 }
 
 /// The keys and entries of `def` for one row, encoded as stored: each entry's
-/// JSON compressed as a row is ([`super::encode_row`]).
+/// JSON compressed as a row is ([`super::codec::encode_row`]).
 ///
 /// # Errors
 /// A row that is not the index's view.
@@ -374,10 +375,7 @@ pub fn row_entries(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<StoredEnt
         .into_iter()
         .map(|(t, v)| {
             let json = serde_json::to_vec(&v)?;
-            Ok((
-                entry_key(&t, id),
-                super::encode_row(&json, &mut scratch).to_vec(),
-            ))
+            Ok((entry_key(&t, id), encode_row(&json, &mut scratch).to_vec()))
         })
         .collect()
 }
@@ -398,11 +396,9 @@ pub fn row_keys(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<Vec<u8>>, Re
 ///
 /// # Errors
 /// [`ReplayError::Corrupt`] naming the tree and the key for an entry that
-/// does not decode ([`super::decode_row`]), a JSON error.
+/// does not decode ([`super::codec::decode_row`]), a JSON error.
 pub fn decode_entry(tree: &str, key: &[u8], stored: &[u8]) -> Result<Value, ReplayError> {
-    Ok(serde_json::from_slice(&super::decode_row(
-        tree, key, stored,
-    )?)?)
+    Ok(serde_json::from_slice(&decode_row(tree, key, stored)?)?)
 }
 
 /// The part of an index a list reads: the terms between two bounds.
