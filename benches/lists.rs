@@ -11,7 +11,8 @@
 //! (`lists::page`). The raw reference is sled alone on the same bytes: the
 //! same tree's range from the same bound to the page's cursor (the entries the
 //! page examined, which for the one list that filters beyond its range, bans
-//! active on a date, are more than it gives), each entry's JSON decoded and
+//! active on a date, are more than it gives), each entry decoded from its
+//! stored form (`index::decode_entry`: decompressed, its JSON parsed) and
 //! its id read from its key.
 //!
 //! The ledger: `NAVIGO_BENCH_LEDGER=<data directory>` whose projections are
@@ -166,7 +167,7 @@ fn raw_query(tree: &sled::Tree, name: &str, keys: &(Bound<Vec<u8>>, Bound<Vec<u8
     let mut n = 0;
     for item in tree.range(keys.clone()) {
         let (k, v) = item.expect("scan");
-        let _entry: Value = serde_json::from_slice(&v).expect("an entry");
+        let _entry: Value = index::decode_entry(name, &k, &v).expect("an entry");
         key_id(name, &k).expect("an entry's id");
         n += 1;
     }

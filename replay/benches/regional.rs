@@ -30,7 +30,10 @@
 //! stops after the import and its rates; `NAVIGO_BENCH_DECODE_ONLY` after the
 //! import, times decoding the region's contract states in their stored form
 //! against the CBOR keyed by field names that state schema version 6 stored,
-//! alternating, and stops. Not a timed test:
+//! alternating, and stops; `NAVIGO_BENCH_REBUILD_ONLY=<ledger dir>` rebuilds a
+//! kept ledger's projections alone, `NAVIGO_BENCH_ROUNDS` times, each after the
+//! raw scan + decode of its log, and prints every tree's live bytes against
+//! the projection database's files. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
@@ -98,6 +101,12 @@ const WHOLE_PLAN_ENV: &str = "NAVIGO_BENCH_WHOLE_PLAN";
 /// may not fit the disk, and the rate of a rebuild by slices does not depend
 /// on how many slices it writes.
 const REBUILD_CONTRACTS_ENV: &str = "NAVIGO_BENCH_REBUILD_CONTRACTS";
+/// Set (to a kept ledger's directory) to rebuild its projections only, in
+/// rounds alternating with the raw scan + decode of its log, and print where
+/// the projections' bytes go (every tree's live bytes against the files).
+const REBUILD_ONLY_ENV: &str = "NAVIGO_BENCH_REBUILD_ONLY";
+/// Rounds of [`REBUILD_ONLY_ENV`] (the least time of each side is kept).
+const REBUILD_ROUNDS_ENV: &str = "NAVIGO_BENCH_ROUNDS";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// The state cache of the import, the clock month and the reads (default:
@@ -590,6 +599,83 @@ async fn sliced_rebuild(
     (build.finish().expect("swap the generation in"), held, read)
 }
 
+/// The projections of the kept ledger at `dir` rebuilt by slices on
+/// `NAVIGO_BENCH_THROUGH`, [`REBUILD_ROUNDS_ENV`] times, each round into an
+/// empty projection database and after the raw scan + decode of the whole
+/// log (its reference): the least time of each, then the bytes of the last
+/// round's database, tree by tree (keys and values) against its files once
+/// closed. The last round's projections stay, for the lists bench.
+async fn rebuild_only(dir: &Path) {
+    let rounds: usize = env_or(REBUILD_ROUNDS_ENV, 3);
+    let through: NaiveDate = env_or(
+        "NAVIGO_BENCH_THROUGH",
+        NaiveDate::from_ymd_opt(2026, 10, 31).expect("date"),
+    );
+    let cache = env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let mut ledger = Ledger::open_with(reopen(dir), Policy::default(), 1, cache)
+        .await
+        .expect("open the kept ledger");
+    let projections = dir.join("projections");
+    let (mut raw_best, mut rebuild_best) = (Duration::MAX, Duration::MAX);
+    let mut events = 0;
+    let mut trees = Vec::new();
+    for round in 1..=rounds {
+        let t = Instant::now();
+        let (n, _) = raw_scan_decode(ledger.store());
+        let raw = t.elapsed();
+        events = n;
+        let _ = std::fs::remove_dir_all(&projections);
+        let t = Instant::now();
+        let db = ProjectionDb::open(dir).expect("projection db");
+        let (g, _, _) = sliced_rebuild(&mut ledger, &db, through, usize::MAX).await;
+        db.close().expect("close projections");
+        let took = t.elapsed();
+        let db = ProjectionDb::open(dir).expect("projection db");
+        trees = db.tree_bytes().expect("tree bytes");
+        drop(db);
+        let live: u64 = trees.iter().map(|t| t.key_bytes + t.value_bytes).sum();
+        let files = files_bytes(&projections);
+        println!(
+            "round {round}: raw scan + decode {:.2} s, rebuild (generation {}) {:.2} s ({:.2}); \
+             projections {:.1} MiB on disk = {:.0} B/event, live {:.1} MiB = {:.0} B/event",
+            raw.as_secs_f64(),
+            g.number,
+            took.as_secs_f64(),
+            raw.as_secs_f64() / took.as_secs_f64(),
+            files as f64 / 1_048_576.0,
+            files as f64 / n.max(1) as f64,
+            live as f64 / 1_048_576.0,
+            live as f64 / n.max(1) as f64,
+        );
+        raw_best = raw_best.min(raw);
+        rebuild_best = rebuild_best.min(took);
+    }
+    let log_bytes = files_bytes(dir) - files_bytes(&projections);
+    println!("\n| tree | entries | keys, MiB | values, MiB | B/event |");
+    println!("|---|---:|---:|---:|---:|");
+    for t in &trees {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.0} |",
+            t.tree,
+            t.entries,
+            t.key_bytes as f64 / 1_048_576.0,
+            t.value_bytes as f64 / 1_048_576.0,
+            (t.key_bytes + t.value_bytes) as f64 / events.max(1) as f64
+        );
+    }
+    println!(
+        "\nrebuild: least of {rounds}: {:.0} ev/s ({:.2} s); raw scan + decode {:.0} ev/s ({:.2} s); ratio {:.2}; \
+         the ledger without projections {:.0} B/event ({events} events)",
+        events as f64 / rebuild_best.as_secs_f64(),
+        rebuild_best.as_secs_f64(),
+        events as f64 / raw_best.as_secs_f64(),
+        raw_best.as_secs_f64(),
+        raw_best.as_secs_f64() / rebuild_best.as_secs_f64(),
+        log_bytes as f64 / events.max(1) as f64,
+    );
+    let _ = ledger.into_store().close().await;
+}
+
 /// Where the ledger's bytes go, as keys and values (before sled's own
 /// overhead): the main tree by key prefix (the log, the stream index, the
 /// idempotency keys, the Merkle tree, the rest) and the derived states, as
@@ -684,6 +770,10 @@ fn decode_bench(states: &[ContractState]) {
 async fn main() {
     if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
         open_only(Path::new(&dir)).await;
+        return;
+    }
+    if let Some(dir) = std::env::var_os(REBUILD_ONLY_ENV) {
+        rebuild_only(Path::new(&dir)).await;
         return;
     }
     let contracts: u32 = env_or("NAVIGO_BENCH_CONTRACTS", 2_000);

@@ -42,10 +42,14 @@ use uuid::Uuid;
 
 use crate::ReplayError;
 
+pub mod codec;
 pub mod dir;
 pub mod index;
 pub mod rows;
 
+pub use codec::{
+    decode_row, encode_row, layout, ROW_BYTES_MAX, ROW_DICTIONARY, ROW_LZ4, ROW_LZ4_DICT,
+};
 pub use dir::projection_dir;
 use index::{row_entries, INDEXES};
 
@@ -77,88 +81,6 @@ pub const REBUILD_QUEUE_CHUNKS_MAX: usize = 16;
 /// let the cache grow to the default.
 pub const PROJECTION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_TREE: &str = "replay.meta";
-
-/// The first byte of a compressed row: an LZ4 block follows, after the JSON's
-/// length (a big-endian `u32`, as every length on disk). A row whose first byte is `{` is the view's
-/// JSON as is: a row compression would not shrink, or one written before rows
-/// were compressed.
-pub const ROW_LZ4: u8 = 0x01;
-/// Largest decoded row a stored length may announce (a named bound: a corrupt
-/// length must be refused, not allocated). The largest view, a calendar of
-/// [`calendar::CALENDAR_MONTHS_MAX`] months, is far below it.
-pub const ROW_BYTES_MAX: usize = 64 * 1024 * 1024;
-
-/// The stored form of a row: the view's JSON `json` compressed with LZ4 behind
-/// [`ROW_LZ4`] and its length, or the JSON itself when compression would not
-/// make it smaller. `scratch` is the compression buffer, reused from row to
-/// row.
-///
-/// Why compressed: a rebuild writes every row of every view, and sled 0.34
-/// writes each byte of a row three to four times (the row, the leaf's
-/// consolidations, its split at 17 entries). A calendar's JSON is 8 KB of
-/// rows that repeat each other and shrinks about tenfold; the compression runs
-/// on the workers, the writes it saves on sled's single writer and its I/O
-/// threads (measured in BENCHMARKS.md, Replay).
-pub fn encode_row(json: &[u8], scratch: &mut Vec<u8>) -> sled::IVec {
-    let Ok(len) = u32::try_from(json.len()) else {
-        return sled::IVec::from(json);
-    };
-    scratch.clear();
-    scratch.resize(5 + lz4_flex::block::get_maximum_output_size(json.len()), 0);
-    let (head, body) = scratch.split_at_mut(5);
-    head[0] = ROW_LZ4;
-    head[1..].copy_from_slice(&len.to_be_bytes());
-    match lz4_flex::block::compress_into(json, body) {
-        // Stored as is only when it reads back as is: a view is a JSON object.
-        Ok(n) if 5 + n >= json.len() && json.first() == Some(&b'{') => sled::IVec::from(json),
-        Ok(n) => sled::IVec::from(&scratch[..5 + n]),
-        // The buffer is sized for the worst case: unreachable, but a row is
-        // never lost for it.
-        Err(_) => sled::IVec::from(json),
-    }
-}
-
-/// The JSON of a stored row of `tree` under `key` ([`encode_row`]'s inverse).
-///
-/// # Errors
-/// [`ReplayError::Corrupt`] naming the tree and the key: an unknown first byte,
-/// a length over [`ROW_BYTES_MAX`], a block that does not decode to exactly its
-/// announced length.
-pub fn decode_row<'v>(
-    tree: &str,
-    key: &[u8],
-    stored: &'v [u8],
-) -> Result<std::borrow::Cow<'v, [u8]>, ReplayError> {
-    let corrupt = |why: String| ReplayError::Corrupt {
-        tree: tree.into(),
-        why: format!("row {}: {why}", hex::encode(key)),
-    };
-    match stored.split_first() {
-        Some((b'{', _)) => Ok(std::borrow::Cow::Borrowed(stored)),
-        Some((&ROW_LZ4, rest)) => {
-            let (len, block) = rest
-                .split_first_chunk::<4>()
-                .ok_or_else(|| corrupt("compressed row shorter than its length".into()))?;
-            let len = u32::from_be_bytes(*len) as usize;
-            if len > ROW_BYTES_MAX {
-                return Err(corrupt(format!(
-                    "announced length {len} is over the bound {ROW_BYTES_MAX}"
-                )));
-            }
-            let json = lz4_flex::block::decompress(block, len)
-                .map_err(|e| corrupt(format!("LZ4 block: {e}")))?;
-            if json.len() != len {
-                return Err(corrupt(format!(
-                    "decodes to {} bytes, announced {len}",
-                    json.len()
-                )));
-            }
-            Ok(std::borrow::Cow::Owned(json))
-        }
-        Some((b, _)) => Err(corrupt(format!("unknown encoding byte 0x{b:02x}"))),
-        None => Err(corrupt("empty row".into())),
-    }
-}
 
 /// Progress of long work, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -964,6 +886,19 @@ pub struct ProjectionDb {
     meta: sled::Tree,
 }
 
+/// The live bytes of one tree ([`ProjectionDb::tree_bytes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeBytes {
+    /// The tree's name.
+    pub tree: String,
+    /// Its entries.
+    pub entries: u64,
+    /// The bytes of its keys.
+    pub key_bytes: u64,
+    /// The bytes of its values.
+    pub value_bytes: u64,
+}
+
 /// What a generation holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation {
@@ -1374,17 +1309,22 @@ impl ProjectionDb {
         rows: &[BTreeMap<Uuid, sled::IVec>],
     ) -> Result<Vec<(usize, Vec<u8>)>, ReplayError> {
         let mut out = Vec::new();
-        for (((kind, name), tree), r) in KINDS.iter().enumerate().zip(trees).zip(rows) {
+        for ((name, tree), r) in KINDS.iter().zip(trees).zip(rows) {
             for id in r.keys() {
                 let Some(old) = tree.get(id.as_bytes())? else {
                     continue;
                 };
                 let json = decode_row(&tree_name(name, generation), id.as_bytes(), &old)?;
-                out.extend(
-                    entries_of(kind, *id, &json)?
-                        .into_iter()
-                        .map(|(i, k, _)| (i, k)),
-                );
+                // The keys alone: the entries removed are not encoded.
+                for (i, def) in INDEXES.iter().enumerate() {
+                    if def.kind == *name {
+                        out.extend(
+                            index::row_keys(def, *id, &json)?
+                                .into_iter()
+                                .map(|k| (i, k)),
+                        );
+                    }
+                }
             }
         }
         Ok(out)
@@ -1434,6 +1374,34 @@ impl ProjectionDb {
             )?)?)),
             None => Ok(None),
         }
+    }
+
+    /// The live bytes of every tree of the database (its keys and values, before
+    /// sled's own overhead), in tree-name order: what the database holds,
+    /// to set beside its files' bytes.
+    ///
+    /// # Errors
+    /// A sled failure.
+    pub fn tree_bytes(&self) -> Result<Vec<TreeBytes>, ReplayError> {
+        let mut out = Vec::new();
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            let mut t = TreeBytes {
+                tree: String::from_utf8_lossy(&name).into_owned(),
+                entries: 0,
+                key_bytes: 0,
+                value_bytes: 0,
+            };
+            for item in tree.iter() {
+                let (k, v) = item?;
+                t.entries += 1;
+                t.key_bytes += k.len() as u64;
+                t.value_bytes += v.len() as u64;
+            }
+            out.push(t);
+        }
+        out.sort_by(|a, b| a.tree.cmp(&b.tree));
+        Ok(out)
     }
 
     /// Flushes and releases the database.
@@ -1688,7 +1656,9 @@ mod tests {
             // calendar's rows do.
             let once = [b"{".as_slice(), &body].concat();
             let many = [b"{".as_slice(), &body.repeat(repeat)].concat();
-            for json in [once, many] {
+            // And an index entry (an array).
+            let entry = [b"[".as_slice(), &body].concat();
+            for json in [once, many, entry] {
                 let stored = encode_row(&json, &mut scratch);
                 prop_assert_eq!(plain("calendar.g1", &[7; 16], &stored)?, json.clone());
                 prop_assert!(stored.len() <= json.len().max(5 + lz4_flex::block::get_maximum_output_size(json.len())));
@@ -1702,7 +1672,7 @@ mod tests {
         let row = r#"{"amount":"90.00","debit_date":"2026-08-01","lines":[{"amount":"90.00","kind":"full_installment"}],"status":"collected"}"#;
         let calendar = format!("{{\"rows\":[{}]}}", vec![row; 24].join(","));
         let stored = encode_row(calendar.as_bytes(), &mut scratch);
-        assert_eq!(stored.first(), Some(&ROW_LZ4));
+        assert_eq!(stored.first(), Some(&ROW_LZ4_DICT));
         assert!(
             stored.len() * 5 < calendar.len(),
             "{} of {}",
@@ -1717,12 +1687,52 @@ mod tests {
         );
     }
 
+    /// One index entry of the debits by date: a calendar row of a few hundred
+    /// bytes, whose JSON LZ4 alone barely shrinks.
+    const DEBIT_ENTRY: &str = r#"[{"amount":"78.80","debit_date":"2025-03-08","lines":[{"amount":"78.80","kind":"full_installment","month":"2025-03","tariff":{"annual":"866.80","effective_from":"2025-01-01","mark":"D","product":"2-3"}}],"month":"2025-03","recorded":true,"status":"collected"}]"#;
+
+    #[test]
+    fn projection_entry_encoding_shrinks_a_debit_entry_against_the_dictionary() {
+        let mut scratch = Vec::new();
+        let stored = encode_row(DEBIT_ENTRY.as_bytes(), &mut scratch);
+        assert_eq!(stored.first(), Some(&ROW_LZ4_DICT));
+        let alone = lz4_flex::block::compress(DEBIT_ENTRY.as_bytes()).len();
+        // Under a third of its JSON, and under half of what LZ4 alone gives.
+        assert!(
+            stored.len() * 3 < DEBIT_ENTRY.len() && stored.len() * 2 < alone,
+            "{} of {} (LZ4 alone {alone})",
+            stored.len(),
+            DEBIT_ENTRY.len()
+        );
+        assert_eq!(
+            plain("ix.debits_by_date.g1", &[2; 16], &stored).expect("entry"),
+            DEBIT_ENTRY.as_bytes()
+        );
+        assert_eq!(
+            index::decode_entry("ix.debits_by_date.g1", &[2; 16], &stored).expect("entry"),
+            serde_json::from_str::<serde_json::Value>(DEBIT_ENTRY).expect("json")
+        );
+    }
+
+    #[test]
+    fn projection_row_compressed_without_the_dictionary_by_an_older_rebuild_still_reads() {
+        // A row as rebuilds wrote it before the dictionary: LZ4 alone.
+        let json = format!("{{\"rows\":[{}]}}", vec!["\"2026-08-01\""; 50].join(","));
+        let len = u32::try_from(json.len()).expect("u32").to_be_bytes();
+        let block = lz4_flex::block::compress(json.as_bytes());
+        let stored = [&[ROW_LZ4][..], &len, &block].concat();
+        assert_eq!(
+            plain("calendar.g1", &[4; 16], &stored).expect("row"),
+            json.as_bytes()
+        );
+    }
+
     #[test]
     fn projection_row_decoding_refuses_a_corrupt_row_naming_its_tree_and_key() {
         let mut scratch = Vec::new();
         let json = format!("{{\"rows\":[{}]}}", vec!["\"2026-08-01\""; 50].join(","));
         let good = encode_row(json.as_bytes(), &mut scratch).to_vec();
-        assert_eq!(good.first(), Some(&ROW_LZ4));
+        assert_eq!(good.first(), Some(&ROW_LZ4_DICT));
         let key = [0xAB; 16];
         let mut over = good.clone();
         over[1..5].copy_from_slice(&u32::try_from(ROW_BYTES_MAX + 1).expect("u32").to_be_bytes());
@@ -1733,8 +1743,8 @@ mod tests {
         let cases: [(&str, Vec<u8>, &str); 6] = [
             (
                 "unknown byte",
-                vec![0x02, 1, 2],
-                "unknown encoding byte 0x02",
+                vec![0x03, 1, 2],
+                "unknown encoding byte 0x03",
             ),
             ("empty", Vec::new(), "empty row"),
             ("no length", vec![ROW_LZ4, 1, 2], "shorter than its length"),
@@ -1776,7 +1786,7 @@ mod tests {
         let json = serde_json::to_vec(&db.get("calendar", cid(1)).expect("get").expect("row"))
             .expect("encode");
         // Then the calendar row is compressed, to under a fifth of its JSON
-        assert_eq!(stored.first(), Some(&ROW_LZ4));
+        assert_eq!(stored.first(), Some(&ROW_LZ4_DICT));
         assert!(
             stored.len() * 5 < json.len(),
             "{} of {}",
@@ -1802,11 +1812,58 @@ mod tests {
         assert!(check(&db, &events).expect("check").consistent());
         // And a corrupt row is refused by name, not read as a view
         calendar
-            .insert(cid(1).as_bytes(), &[0x02, 0, 0][..])
+            .insert(cid(1).as_bytes(), &[0x03, 0, 0][..])
             .expect("write");
         let e = db.get("calendar", cid(1)).expect_err("corrupt").to_string();
         assert!(e.contains(&tree_name("calendar", g.number)), "{e}");
         drop(calendar);
+        let _ = db.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn projection_layout_a_generation_of_another_layout_is_not_listed_from_until_rebuilt() {
+        use navigo_testkit::*;
+        // Given a contract rebuilt
+        let s = agency_contract_billed_through(d(2027, 2, 1));
+        let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
+        events.sort_by_key(|e| e.position);
+        let dir = std::env::temp_dir().join(format!("navigo-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = ProjectionDb::open(&dir).expect("open");
+        let at = d(2027, 2, 15);
+        let g = db.rebuild(&events, at, &mut |_| {}).expect("rebuild");
+        let listed = |db: &ProjectionDb| -> Result<usize, ReplayError> {
+            let mut n = 0;
+            for tag in index::STATUS_TAGS {
+                n += db
+                    .page(&index::PageRequest {
+                        index: index::index("contracts_by_status").expect("index"),
+                        range: index::TermRange::eq(index::Term::Text(tag.into())),
+                        after: None,
+                        limit: 10,
+                        filter: None,
+                    })?
+                    .items
+                    .len();
+            }
+            Ok(n)
+        };
+        assert_eq!(listed(&db).expect("listed"), 1);
+        // When its generation says it was built with the layout before the
+        // dictionary (the index names alone, as the previous version wrote)
+        let before = index::INDEXES.map(|d| d.name).join(",");
+        db.meta
+            .insert(indexes_key(g.number), before.as_bytes())
+            .expect("write");
+        // Then its lists are refused, not read
+        assert!(!db.indexed(g.number).expect("indexed"));
+        assert!(matches!(listed(&db), Err(ReplayError::NotIndexed)));
+        // And a rebuild lists again, consistent with the log
+        let again = db.rebuild(&events, at, &mut |_| {}).expect("rebuild");
+        assert!(db.indexed(again.number).expect("indexed"));
+        assert_eq!(listed(&db).expect("listed"), 1);
+        assert!(check(&db, &events).expect("check").consistent());
         let _ = db.close();
         let _ = std::fs::remove_dir_all(&dir);
     }

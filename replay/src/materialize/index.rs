@@ -28,6 +28,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::codec::{decode_row, encode_row, layout};
 use crate::ReplayError;
 
 /// Most entries one page of a list gives.
@@ -192,10 +193,12 @@ pub const INDEXES: [IndexDef; 11] = [
     },
 ];
 
-/// The set of indexes a generation was built with, stored beside its date: a
-/// generation built with another set (or before indexes) is not listed from.
+/// The set of indexes a generation was built with and the layout of its rows
+/// and entries ([`super::codec::layout`]), stored beside its date: a generation built
+/// with another set or layout (or before indexes) is not listed from, and the
+/// service rebuilds it.
 pub fn index_set() -> String {
-    INDEXES.map(|d| d.name).join(",")
+    format!("{};{}", INDEXES.map(|d| d.name).join(","), layout())
 }
 
 /// The index of that name.
@@ -361,15 +364,41 @@ fn by_name(row: &[u8]) -> Result<Entries, ReplayError> {
     )])
 }
 
-/// The keys and entries of `def` for one row, encoded as stored.
+/// The keys and entries of `def` for one row, encoded as stored: each entry's
+/// JSON compressed as a row is ([`super::codec::encode_row`]).
 ///
 /// # Errors
 /// A row that is not the index's view.
 pub fn row_entries(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<StoredEntry>, ReplayError> {
+    let mut scratch = Vec::new();
     (def.entries)(row)?
         .into_iter()
-        .map(|(t, v)| Ok((entry_key(&t, id), serde_json::to_vec(&v)?)))
+        .map(|(t, v)| {
+            let json = serde_json::to_vec(&v)?;
+            Ok((entry_key(&t, id), encode_row(&json, &mut scratch).to_vec()))
+        })
         .collect()
+}
+
+/// The keys of `def`'s entries for one row (what a catch-up removes before
+/// the row is replaced).
+///
+/// # Errors
+/// A row that is not the index's view.
+pub fn row_keys(def: &IndexDef, id: Uuid, row: &[u8]) -> Result<Vec<Vec<u8>>, ReplayError> {
+    Ok((def.entries)(row)?
+        .iter()
+        .map(|(t, _)| entry_key(t, id))
+        .collect())
+}
+
+/// The entry stored in the index tree `tree` under `key`, decoded.
+///
+/// # Errors
+/// [`ReplayError::Corrupt`] naming the tree and the key for an entry that
+/// does not decode ([`super::codec::decode_row`]), a JSON error.
+pub fn decode_entry(tree: &str, key: &[u8], stored: &[u8]) -> Result<Value, ReplayError> {
+    Ok(serde_json::from_slice(&decode_row(tree, key, stored)?)?)
 }
 
 /// The part of an index a list reads: the terms between two bounds.
@@ -492,7 +521,7 @@ pub fn scan(
             out.more = true;
             break;
         }
-        let entry: Value = serde_json::from_slice(&v)?;
+        let entry = decode_entry(name, &k, &v)?;
         let kept = match filter {
             Some(f) => f(&entry),
             None => Some(entry),
