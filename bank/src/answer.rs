@@ -77,33 +77,35 @@ impl StatusReport<'_> {
     /// None in practice: the writer writes to memory.
     pub fn write(&self) -> io::Result<Vec<u8>> {
         document(STATUS_REPORT_NAMESPACE, |w| {
-            w.create_element("CstmrPmtStsRpt").write_inner_content(|w| {
-                header(w, self.message_id, self.created_at)?;
-                self.original_group(w)?;
-                w.create_element("OrgnlPmtInfAndSts")
-                    .write_inner_content(|w| {
-                        let block = format!("{}-RJCT", self.original.message_id);
-                        text(w, "OrgnlPmtInfId", &block)?;
-                        text(w, "PmtInfSts", "PART")?;
-                        for (i, r) in self.rejects.iter().enumerate() {
-                            self.rejected(w, i, r)?;
-                        }
-                        Ok(())
-                    })?;
-                Ok(())
-            })?;
+            w.create_element("CstmrPmtStsRpt")
+                .write_inner_content(|w| {
+                    header(w, self.message_id, self.created_at)?;
+                    self.original_group(w)?;
+                    w.create_element("OrgnlPmtInfAndSts")
+                        .write_inner_content(|w| {
+                            let block = format!("{}-RJCT", self.original.message_id);
+                            text(w, "OrgnlPmtInfId", &block)?;
+                            text(w, "PmtInfSts", "PART")?;
+                            for (i, r) in self.rejects.iter().enumerate() {
+                                self.rejected(w, i, r)?;
+                            }
+                            Ok(())
+                        })?;
+                    Ok(())
+                })?;
             Ok(())
         })
     }
 
     fn original_group(&self, w: &mut W) -> io::Result<()> {
-        w.create_element("OrgnlGrpInfAndSts").write_inner_content(|w| {
-            text(w, "OrgnlMsgId", &self.original.message_id)?;
-            text(w, "OrgnlMsgNmId", "pain.008.001.08")?;
-            text(w, "OrgnlNbOfTxs", &self.original.transactions.to_string())?;
-            text(w, "OrgnlCtrlSum", &self.original.control_sum.to_string())?;
-            text(w, "GrpSts", "PART")
-        })?;
+        w.create_element("OrgnlGrpInfAndSts")
+            .write_inner_content(|w| {
+                text(w, "OrgnlMsgId", &self.original.message_id)?;
+                text(w, "OrgnlMsgNmId", "pain.008.001.08")?;
+                text(w, "OrgnlNbOfTxs", &self.original.transactions.to_string())?;
+                text(w, "OrgnlCtrlSum", &self.original.control_sum.to_string())?;
+                text(w, "GrpSts", "PART")
+            })?;
         Ok(())
     }
 

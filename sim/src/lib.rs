@@ -34,7 +34,10 @@ pub mod rates;
 pub mod rng;
 pub mod summary;
 
-pub use driver::{drive, drive_windows, resolve, DriveReport, Outcome};
+pub use driver::{
+    drive, drive_windows, drive_with_bank, resolve, BankDesk, DriveError, DriveReport, NoBank,
+    Outcome,
+};
 pub use generate::{
     generate, Intent, Plan, PlanWindows, PlannedCommand, PopulationConfig, Step,
     PLAN_WINDOW_REQUESTS_MAX,

@@ -36,7 +36,7 @@ use navigo_replay::materialize::{state_hash, ProjectionDb};
 use navigo_rules::calendar::paris_date;
 use navigo_sim::generate::CONTRACTS_MAX;
 use navigo_sim::summary::{audit_lines, summarize_ledger, Summary};
-use navigo_sim::{drive, generate, DriveReport, Plan, PopulationConfig};
+use navigo_sim::{drive_with_bank, generate, DriveReport, Plan, PopulationConfig};
 use navigo_store::Clock;
 use navigo_store_sled::VerifyReport;
 
@@ -48,6 +48,7 @@ use crate::app::ledger::{
     init_store, load_builtin_reference, open_clocked_ledger_with, read_whole_log,
 };
 use crate::app::place::Place;
+use crate::app::sim_bank::{demo_creditor, DemoBank};
 use crate::app::store::AnyStore;
 use crate::app::verify::verify;
 
@@ -200,10 +201,13 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
 
-    // 3. Everything through the command path, the clock month by month.
-    let (mut ledger, report) = send(ledger, &plan, visible).await?;
+    // 3. Everything through the command path, the clock month by month, the
+    // bank's rejections through its files.
+    let creditor = demo_creditor(data.data())?;
+    let (mut ledger, report) = send(ledger, &plan, DemoBank::new(creditor), visible).await?;
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
+    timings.0.push(("bank files", report.bank_time));
 
     // 4. The summary, from the world's states, walked a chunk at a time (they
     // need not all be resident), and the audit of one contract, from its
@@ -294,6 +298,7 @@ async fn open_with_reference(
 async fn send(
     mut ledger: Ledger<AnyStore>,
     plan: &Plan,
+    mut bank: DemoBank,
     visible: bool,
 ) -> anyhow::Result<(Ledger<AnyStore>, DriveReport)> {
     let pb = bar(
@@ -301,7 +306,7 @@ async fn send(
         "commands + clock",
         visible,
     );
-    let result = drive(&mut ledger, &plan.commands, &mut |done| {
+    let result = drive_with_bank(&mut ledger, &plan.commands, &mut bank, &mut |done| {
         if done % 256 == 0 {
             pb.set_position(u64::try_from(done).unwrap_or(u64::MAX));
         }
