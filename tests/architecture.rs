@@ -773,6 +773,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "navigo-rules",
             "navigo-store",
             "navigo-ledger-core",
+            // The files a bank writes back, which the driver sends the ledger.
+            "navigo-bank",
         ],
     ),
     ("navigo-testkit", &["navigo-events-schema", "navigo-rules"]),

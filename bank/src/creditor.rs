@@ -65,6 +65,13 @@ impl Creditor {
         self.id.as_str()
     }
 
+    /// The account in full, as the bank's files carry it (a test bank or a
+    /// simulator writes it in its answers); views and logs show
+    /// [`Creditor::iban_masked`].
+    pub fn iban(&self) -> &str {
+        self.iban.as_str()
+    }
+
     /// The account, masked (`FR76…0189`).
     pub fn iban_masked(&self) -> String {
         mask_iban(self.iban.as_str())

@@ -8,6 +8,9 @@
 //! - [`read_status_report`] (pain.002, the rejects) and [`read_notification`]
 //!   (camt.054, returns, refunds and reversals): a list of [`Returned`] or one
 //!   [`ReadError`] naming the element and the line; never part of a file.
+//! - [`StatusReport`] and [`Notification`]: what a bank writes back (the
+//!   rejects of a collection file, the returns after settlement), for a test
+//!   bank or a simulator to answer the ledger's files.
 //!
 //! The XML is written and read by the `sepa` crate; this crate types its input
 //! with the ledger's [`Money`](navigo_events_schema::types::Money), keeps its
@@ -18,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod answer;
 mod collection;
 mod creditor;
 mod end_to_end;
@@ -27,6 +31,7 @@ mod returns;
 mod summary;
 mod transfer;
 
+pub use answer::{BankReturn, Notification, StatusReport};
 pub use collection::{
     Amendment, CollectionFile, CollectionInput, Debit, SequenceType, FILE_TRANSACTIONS_MAX,
 };

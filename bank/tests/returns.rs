@@ -260,7 +260,8 @@ fn pay_reject_file_of_another_creditor_refused_naming_element_and_line() {
         (ReadErrorKind::Creditor, "IBAN"),
         "{e}"
     );
-    assert_eq!(e.line, line_of(&xml, "<Acct>"));
+    // The account's IBAN is the first IBAN of a notification.
+    assert_eq!(e.line, line_of(&xml, "<IBAN>"));
     assert!(
         !e.to_string().contains(&other_creditor_iban()),
         "masked: {e}"
@@ -268,7 +269,8 @@ fn pay_reject_file_of_another_creditor_refused_naming_element_and_line() {
     let xml = status_report(&f.file.summary, &other_creditor_iban(), &f.rejects());
     let e = f.refused_report(&xml);
     assert_eq!(e.kind, ReadErrorKind::Creditor, "{e}");
-    assert_eq!(e.line, line_of(&xml, "<CdtrAcct>"));
+    // The first rejection's creditor account holds the first IBAN.
+    assert_eq!(e.line, line_of(&xml, "<IBAN>"));
 }
 
 #[test]

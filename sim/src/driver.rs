@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use navigo_bank::{debit_end_to_end_id, BankReturn, FileSummary, Notification, StatusReport};
 use navigo_events_schema::command::{
     PayRefund, RecordCashPayment, RecordDebitRejected, SettleDebt, SettleTreasuryNotice,
     SwitchPaymentMethod, TreasuryNoticeRef,
 };
 use navigo_events_schema::event::{PaymentMeans, SettlementChannel};
 use navigo_events_schema::types::{
-    Actor, ActorRole, Channel, PaymentRequest, PaymentSetup, ReasonCode,
+    Actor, ActorRole, Channel, Money, PaymentRequest, PaymentSetup, ReasonCode,
 };
 use navigo_events_schema::{Command, CommandEnvelope, RuleId, StreamId, YearMonth};
 
@@ -102,6 +104,9 @@ pub struct DriveReport {
     pub clock_time: StdDuration,
     /// Time spent judging and appending the other commands.
     pub command_time: StdDuration,
+    /// Time spent issuing the collection files and writing and importing the
+    /// bank's answers ([`drive_with_bank`]; the rejections' judgment included).
+    pub bank_time: StdDuration,
 }
 
 impl DriveReport {
@@ -587,9 +592,45 @@ pub async fn drive<S: EventStore>(
     plan: &[PlannedCommand],
     progress: &mut dyn FnMut(usize),
 ) -> Result<DriveReport, LedgerError> {
+    drive_with(ledger, plan, None::<&mut NoBank>, progress)
+        .await
+        .map_err(without_bank)
+}
+
+/// [`drive`], the rejections the plan chooses sent as the bank's files
+/// through `desk` instead of as commands: after each run of the billing
+/// clock the collection files of the dates it presented are issued, and
+/// each night's rejections are written as the bank writes them (a pain.002
+/// status report for the rejects before settlement, a camt.054 notification
+/// for the returns after, [`REJECTED_BEFORE_SETTLEMENT`]) and imported as
+/// `bank import` imports them, at the night's last planned instant.
+///
+/// Decision: the plan's rejections of one night (they are planned between
+/// 01:00 and 06:00, before any other request of the day) make one bank
+/// delivery, imported when the last of them was planned: each rejection
+/// takes effect on the day the plan chose, so the contracts live the same
+/// life as with the commands; only the recorded instants and ids differ.
+///
+/// # Errors
+/// As [`drive`], and a file the desk could not issue or import.
+pub async fn drive_with_bank<S: EventStore, B: BankDesk<S>>(
+    ledger: &mut Ledger<S>,
+    plan: &[PlannedCommand],
+    desk: &mut B,
+    progress: &mut dyn FnMut(usize),
+) -> Result<DriveReport, DriveError<B::Error>> {
+    drive_with(ledger, plan, Some(desk), progress).await
+}
+
+async fn drive_with<S: EventStore, B: BankDesk<S>>(
+    ledger: &mut Ledger<S>,
+    plan: &[PlannedCommand],
+    desk: Option<&mut B>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<DriveReport, DriveError<B::Error>> {
     ledger.begin_import();
     let mut report = DriveReport::default();
-    let result = drive_batched(ledger, plan, &mut report, progress).await;
+    let result = drive_batched(ledger, plan, &mut report, desk, progress).await;
     match result {
         Ok(()) => {
             let started = Instant::now();
@@ -645,9 +686,16 @@ pub async fn drive_windows<S: EventStore>(
             }
         };
         let mut window_progress = |i: usize| progress(done + i);
-        result = drive_batched(ledger, &window, &mut report, &mut window_progress)
-            .await
-            .map_err(DriveWindowsError::from);
+        result = drive_batched(
+            ledger,
+            &window,
+            &mut report,
+            None::<&mut NoBank>,
+            &mut window_progress,
+        )
+        .await
+        .map_err(without_bank)
+        .map_err(DriveWindowsError::from);
         if result.is_err() {
             break;
         }
@@ -663,31 +711,382 @@ pub async fn drive_windows<S: EventStore>(
         .map(|()| report)
 }
 
-async fn drive_batched<S: EventStore>(
+async fn drive_batched<S: EventStore, B: BankDesk<S>>(
     ledger: &mut Ledger<S>,
     plan: &[PlannedCommand],
     report: &mut DriveReport,
+    mut bank: Option<&mut B>,
     progress: &mut dyn FnMut(usize),
-) -> Result<(), LedgerError> {
+) -> Result<(), DriveError<B::Error>> {
+    let mut night = BankNight::default();
     for (i, p) in plan.iter().enumerate() {
         let started = Instant::now();
+        if let (Some(desk), Step::Intent(Intent::RejectDebit { .. })) =
+            (bank.as_deref_mut(), &p.step)
+        {
+            night.take(ledger, p, report).await?;
+            if !next_is_same_night(plan.get(i + 1), p) {
+                night.send(ledger, desk, report).await?;
+            }
+            report.bank_time += started.elapsed();
+            progress(i + 1);
+            continue;
+        }
         let commands = resolve_paged(ledger, p).await?;
         if commands.is_empty() {
             report.record_skip();
         }
-        let is_clock =
-            matches!(&p.step, Step::Command(c) if matches!(c.command, Command::AdvanceClock(_)));
+        let clock_to = match &p.step {
+            Step::Command(c) => match &c.command {
+                Command::AdvanceClock(a) => Some(a.to),
+                _ => None,
+            },
+            Step::Intent(_) => None,
+        };
         for cmd in &commands {
             report.sent += 1;
             let outcome = send(ledger, cmd).await?;
             report.record(cmd, &outcome);
         }
-        if is_clock {
+        if clock_to.is_some() {
             report.clock_time += started.elapsed();
         } else {
             report.command_time += started.elapsed();
         }
+        if let (Some(desk), Some(to)) = (bank.as_deref_mut(), clock_to) {
+            let collecting = Instant::now();
+            desk.collect(ledger, to, p.at)
+                .await
+                .map_err(DriveError::Bank)?;
+            report.bank_time += collecting.elapsed();
+        }
         progress(i + 1);
+    }
+    // A slice of a plan may end in the middle of a night's rejects: what was
+    // gathered is sent with this slice rather than lost.
+    if let Some(desk) = bank {
+        let started = Instant::now();
+        night.send(ledger, desk, report).await?;
+        report.bank_time += started.elapsed();
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The bank's files
+
+/// Why a run with the bank's files stopped.
+#[derive(Debug)]
+pub enum DriveError<E> {
+    /// The ledger or its store.
+    Ledger(LedgerError),
+    /// A bank file could not be issued or imported.
+    Bank(E),
+    /// The simulated bank could not write its answer.
+    Answer(String),
+}
+
+impl<E> From<LedgerError> for DriveError<E> {
+    fn from(e: LedgerError) -> Self {
+        DriveError::Ledger(e)
+    }
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for DriveError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriveError::Ledger(e) => e.fmt(f),
+            DriveError::Bank(e) => write!(f, "bank file: {e}"),
+            DriveError::Answer(e) => write!(f, "the bank's answer: {e}"),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for DriveError<E> {}
+
+/// What the driver asks of the ledger's side of the bank: the files the
+/// `bank collect` and `bank import` commands make and read, recorded at the
+/// simulated instants.
+#[async_trait]
+pub trait BankDesk<S: EventStore>: Send {
+    /// Why a file was not issued or imported.
+    type Error: Send;
+
+    /// The billing clock ran through `through` at `at`: issues the collection
+    /// file of every date it presented debits for since the last call.
+    async fn collect(
+        &mut self,
+        ledger: &mut Ledger<S>,
+        through: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<(), Self::Error>;
+
+    /// The summary of the collection file issued for `date`, if any: what a
+    /// status report names.
+    fn sent(&self, date: NaiveDate) -> Option<FileSummary>;
+
+    /// The creditor's account, as the bank writes it in its files.
+    fn creditor_iban(&self) -> String;
+
+    /// Imports a bank file at `at`, as `bank import` does: the events each
+    /// transaction's rejection appended, in file order, or `None` when the
+    /// same file was imported before (nothing appended).
+    async fn import(
+        &mut self,
+        ledger: &mut Ledger<S>,
+        name: &str,
+        bytes: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<Option<Vec<usize>>, Self::Error>;
+}
+
+/// A [`BankDesk`] for runs without the bank's files: never called.
+#[derive(Debug, Clone, Copy)]
+pub enum NoBank {}
+
+#[async_trait]
+impl<S: EventStore> BankDesk<S> for NoBank {
+    type Error = std::convert::Infallible;
+
+    async fn collect(
+        &mut self,
+        _: &mut Ledger<S>,
+        _: NaiveDate,
+        _: DateTime<Utc>,
+    ) -> Result<(), Self::Error> {
+        match *self {}
+    }
+
+    fn sent(&self, _: NaiveDate) -> Option<FileSummary> {
+        match *self {}
+    }
+
+    fn creditor_iban(&self) -> String {
+        match *self {}
+    }
+
+    async fn import(
+        &mut self,
+        _: &mut Ledger<S>,
+        _: &str,
+        _: &[u8],
+        _: DateTime<Utc>,
+    ) -> Result<Option<Vec<usize>>, Self::Error> {
+        match *self {}
+    }
+}
+
+fn without_bank(e: DriveError<std::convert::Infallible>) -> LedgerError {
+    match e {
+        DriveError::Ledger(e) => e,
+        DriveError::Bank(never) => match never {},
+        // Without a bank no answer is written.
+        DriveError::Answer(e) => LedgerError::Reference(e),
+    }
+}
+
+/// The reason codes a payer's bank answers before settlement, in a pain.002
+/// status report; every other code comes back after settlement, in a
+/// camt.054 notification.
+///
+/// Decision: the plan's rejections all come after their debit's date (days
+/// 14 to 27 of the month, debits on days 1 to 12), so their instants cannot
+/// tell a reject from a return; their reason codes can. An account closed or
+/// blocked, a debit forbidden, no mandate, a deceased debtor or the debtor's
+/// refusal are known to the payer's bank before it settles, and are rejected;
+/// insufficient funds (`AM04`) and an unspecified reason (`MS03`) are found
+/// when the debit is booked, and returned.
+pub const REJECTED_BEFORE_SETTLEMENT: [&str; 6] = ["AC04", "AC06", "AG01", "MD01", "MD07", "MS02"];
+
+/// One rejection the simulator chose, with the debit it names.
+#[derive(Debug, Clone)]
+struct NightReject {
+    contract_id: Uuid,
+    month: YearMonth,
+    reason_code: ReasonCode,
+    debit_event_id: Uuid,
+    amount: Money,
+    collection_date: NaiveDate,
+    at: DateTime<Utc>,
+    key: String,
+}
+
+impl NightReject {
+    fn before_settlement(&self) -> bool {
+        REJECTED_BEFORE_SETTLEMENT.contains(&self.reason_code.to_string().as_str())
+    }
+
+    fn bank_return(&self) -> BankReturn {
+        BankReturn {
+            end_to_end_id: debit_end_to_end_id(self.debit_event_id),
+            amount: self.amount,
+            reason_code: self.reason_code.to_string(),
+        }
+    }
+
+    /// The command the import judges for this rejection, as the report counts it.
+    fn counted_as(&self) -> CommandEnvelope {
+        envelope(
+            self.at,
+            Actor {
+                role: ActorRole::System,
+                id: "bank-import".into(),
+            },
+            None,
+            self.key.clone(),
+            Command::RecordDebitRejected(RecordDebitRejected {
+                contract_id: self.contract_id,
+                month: self.month,
+                reason_code: self.reason_code,
+            }),
+        )
+    }
+}
+
+/// The rejections of one night, gathered until the bank sends its files.
+#[derive(Debug, Default)]
+struct BankNight {
+    rejects: Vec<NightReject>,
+}
+
+/// Whether the next planned request is a rejection of the same night (the
+/// same Europe/Paris day): the bank sends a night's rejections together.
+fn next_is_same_night(next: Option<&PlannedCommand>, p: &PlannedCommand) -> bool {
+    next.is_some_and(|n| {
+        matches!(n.step, Step::Intent(Intent::RejectDebit { .. }))
+            && paris_date(n.at) == paris_date(p.at)
+    })
+}
+
+impl BankNight {
+    /// Adds the rejection `p` plans when its debit is presented and not
+    /// rejected (as [`resolve`] judges it), else counts it skipped.
+    async fn take<S: EventStore>(
+        &mut self,
+        ledger: &mut Ledger<S>,
+        p: &PlannedCommand,
+        report: &mut DriveReport,
+    ) -> Result<(), LedgerError> {
+        let Step::Intent(Intent::RejectDebit {
+            contract_id,
+            month,
+            reason_code,
+        }) = &p.step
+        else {
+            return Ok(());
+        };
+        let (contract_id, month, reason_code) = (*contract_id, *month, *reason_code);
+        let debit = ledger
+            .read_paged(|w| {
+                let d = w.contract(contract_id)?.debits.get(&month)?;
+                (!d.rejected).then_some((d.event_id, d.amount, d.date))
+            })
+            .await?;
+        let taken = self
+            .rejects
+            .iter()
+            .any(|r| r.contract_id == contract_id && r.month == month);
+        match debit {
+            Some((debit_event_id, amount, collection_date)) if !taken => {
+                self.rejects.push(NightReject {
+                    contract_id,
+                    month,
+                    reason_code,
+                    debit_event_id,
+                    amount,
+                    collection_date,
+                    at: p.at,
+                    key: p.key.clone(),
+                });
+            }
+            _ => report.record_skip(),
+        }
+        Ok(())
+    }
+
+    /// Writes the night's files (a status report per collection file for
+    /// the rejects, one notification for the returns), imports each at the
+    /// night's last instant, and counts each rejection as its command.
+    async fn send<S: EventStore, B: BankDesk<S>>(
+        &mut self,
+        ledger: &mut Ledger<S>,
+        desk: &mut B,
+        report: &mut DriveReport,
+    ) -> Result<(), DriveError<B::Error>> {
+        let rejects = std::mem::take(&mut self.rejects);
+        let Some(at) = rejects.iter().map(|r| r.at).max() else {
+            return Ok(());
+        };
+        let (before, after): (Vec<_>, Vec<_>) = rejects
+            .into_iter()
+            .partition(NightReject::before_settlement);
+        let mut by_file: BTreeMap<NaiveDate, Vec<NightReject>> = BTreeMap::new();
+        for r in before {
+            by_file.entry(r.collection_date).or_default().push(r);
+        }
+        let iban = desk.creditor_iban();
+        for (date, rejects) in by_file {
+            let Some(original) = desk.sent(date) else {
+                return Err(DriveError::Answer(format!(
+                    "no collection file was issued for {date}: the bank cannot reject its debits"
+                )));
+            };
+            let message_id = format!("SIMSTS{}C{}", at.format("%Y%m%d"), date.format("%Y%m%d"));
+            let returns: Vec<BankReturn> = rejects.iter().map(NightReject::bank_return).collect();
+            let bytes = StatusReport {
+                message_id: &message_id,
+                created_at: at,
+                original: &original,
+                creditor_iban: &iban,
+                rejects: &returns,
+            }
+            .write()
+            .map_err(|e| DriveError::Answer(format!("writing {message_id}: {e}")))?;
+            import_night(ledger, desk, &message_id, &bytes, at, &rejects, report).await?;
+        }
+        if after.is_empty() {
+            return Ok(());
+        }
+        let message_id = format!("SIMNTF{}", at.format("%Y%m%d"));
+        let returns: Vec<BankReturn> = after.iter().map(NightReject::bank_return).collect();
+        let bytes = Notification {
+            message_id: &message_id,
+            created_at: at,
+            notification_id: &message_id,
+            creditor_iban: &iban,
+            collected: None,
+            returns: &returns,
+            reversals: &[],
+        }
+        .write()
+        .map_err(|e| DriveError::Answer(format!("writing {message_id}: {e}")))?;
+        import_night(ledger, desk, &message_id, &bytes, at, &after, report).await
+    }
+}
+
+/// Imports one of the night's files and counts its rejections.
+async fn import_night<S: EventStore, B: BankDesk<S>>(
+    ledger: &mut Ledger<S>,
+    desk: &mut B,
+    name: &str,
+    bytes: &[u8],
+    at: DateTime<Utc>,
+    rejects: &[NightReject],
+    report: &mut DriveReport,
+) -> Result<(), DriveError<B::Error>> {
+    let events = desk
+        .import(ledger, name, bytes, at)
+        .await
+        .map_err(DriveError::Bank)?;
+    for (i, r) in rejects.iter().enumerate() {
+        report.sent += 1;
+        let outcome = match &events {
+            None => Outcome::AlreadyApplied,
+            Some(events) => Outcome::Accepted {
+                events: events.get(i).copied().unwrap_or(0),
+            },
+        };
+        report.record(&r.counted_as(), &outcome);
     }
     Ok(())
 }

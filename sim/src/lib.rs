@@ -38,7 +38,10 @@ pub mod rng;
 pub mod spill;
 pub mod summary;
 
-pub use driver::{drive, drive_windows, resolve, DriveReport, DriveWindowsError, Outcome};
+pub use driver::{
+    drive, drive_windows, drive_with_bank, resolve, BankDesk, DriveError, DriveReport,
+    DriveWindowsError, NoBank, Outcome,
+};
 pub use generate::{
     generate, Intent, Plan, PlanWindows, PlannedCommand, PopulationConfig, Step,
     PLAN_WINDOW_REQUESTS_MAX,

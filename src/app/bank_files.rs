@@ -79,13 +79,25 @@ async fn presented_on(
     ledger: &mut Ledger<AnyStore>,
     date: NaiveDate,
 ) -> Result<Vec<Presented>, LedgerError> {
-    let mut out = Vec::new();
+    let mut by_date = presented_between(ledger, date.pred_opt(), date).await?;
+    Ok(by_date.remove(&date).unwrap_or_default())
+}
+
+/// Every debit presented for a date after `after` (when given) and through
+/// `through`, by date, each date's by event id: one walk of the states.
+async fn presented_between(
+    ledger: &mut Ledger<AnyStore>,
+    after: Option<NaiveDate>,
+    through: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Vec<Presented>>, LedgerError> {
+    let mut out: BTreeMap<NaiveDate, Vec<Presented>> = BTreeMap::new();
+    let within = |d: NaiveDate| d <= through && after.is_none_or(|a| d > a);
     ledger
         .walk_states(WALK_STATES_PER_CHUNK, |stream, _, state| {
             let StateRef::Contract(c) = state else { return };
             for (month, d) in &c.debits {
-                if d.date == date {
-                    out.push(Presented {
+                if within(d.date) {
+                    out.entry(d.date).or_default().push(Presented {
                         contract_id: stream.id,
                         event_id: d.event_id,
                         month: *month,
@@ -95,7 +107,9 @@ async fn presented_on(
             }
         })
         .await?;
-    out.sort_by_key(|p| p.event_id);
+    for debits in out.values_mut() {
+        debits.sort_by_key(|p| p.event_id);
+    }
     Ok(out)
 }
 
@@ -192,6 +206,42 @@ pub async fn collect(
     date: NaiveDate,
 ) -> anyhow::Result<Collected> {
     let presented = presented_on(ledger, date).await?;
+    let mut book = BankBook::default();
+    collect_presented(ledger, &mut book, creditor, date, presented, Recording::Now).await
+}
+
+/// The collection files of every date after `after` (when given) through
+/// `through` the billing clock presented debits for, built and recorded as
+/// [`collect`] does one, with what the bank stream holds kept in `book`.
+///
+/// # Errors
+/// As [`collect`] (a date without debits is not collected).
+pub async fn collect_through(
+    ledger: &mut Ledger<AnyStore>,
+    book: &mut BankBook,
+    creditor: &Creditor,
+    after: Option<NaiveDate>,
+    through: NaiveDate,
+    recording: Recording,
+) -> anyhow::Result<Vec<Collected>> {
+    // The debits are read from their streams in the store: the appends an
+    // import batch still holds are submitted first.
+    ledger.commit_import().await?;
+    let mut out = Vec::new();
+    for (date, presented) in presented_between(ledger, after, through).await? {
+        out.push(collect_presented(ledger, book, creditor, date, presented, recording).await?);
+    }
+    Ok(out)
+}
+
+async fn collect_presented(
+    ledger: &mut Ledger<AnyStore>,
+    book: &mut BankBook,
+    creditor: &Creditor,
+    date: NaiveDate,
+    presented: Vec<Presented>,
+    recording: Recording,
+) -> anyhow::Result<Collected> {
     if presented.is_empty() {
         return Err(anyhow::anyhow!(
             "no debit is presented for {date}: run the billing clock through it first \
@@ -248,7 +298,7 @@ pub async fn collect(
             })
             .collect(),
     };
-    let appended = record_issued(ledger, &issued).await?;
+    let appended = record_issued(ledger, book, &issued, recording).await?;
     Ok(Collected {
         file,
         issued,
@@ -260,14 +310,14 @@ pub async fn collect(
 /// date issued before with other debits.
 async fn record_issued(
     ledger: &mut Ledger<AnyStore>,
+    book: &mut BankBook,
     issued: &CollectionFileIssued,
+    recording: Recording,
 ) -> anyhow::Result<bool> {
     let date = issued.collection_date;
-    for e in bank_events(ledger).await? {
-        if let Event::CollectionFileIssued(before) = &e.event {
-            if before.collection_date != date {
-                continue;
-            }
+    book.refresh(ledger).await?;
+    if let Some((before, position)) = book.issued.get(&date) {
+        {
             if before.sha256 == issued.sha256 {
                 return Ok(false);
             }
@@ -277,9 +327,9 @@ async fn record_issued(
                  ({} debits, {} EUR now): a file sent to the bank is not sent again; correct the \
                  debits that changed by rejections or refunds; nothing was written",
                 before.message_id,
-                before.count,
+                before.transactions,
                 before.control_sum,
-                e.position,
+                position,
                 issued.count,
                 issued.control_sum
             ));
@@ -292,7 +342,8 @@ async fn record_issued(
         "bank-collect",
         Event::CollectionFileIssued(issued.clone()),
     );
-    append_bank(ledger, key, event).await?;
+    append_bank_at(ledger, key, event, recording).await?;
+    book.refresh(ledger).await?;
     Ok(true)
 }
 
@@ -325,10 +376,110 @@ pub(super) async fn append_bank(
     key: String,
     event: NewEvent,
 ) -> Result<(), LedgerError> {
+    append_bank_at(ledger, key, event, Recording::Now).await
+}
+
+async fn append_bank_at(
+    ledger: &mut Ledger<AnyStore>,
+    key: String,
+    event: NewEvent,
+    recording: Recording,
+) -> Result<(), LedgerError> {
     let mut request = AppendRequest::new(StreamId::bank(), ExpectedVersion::Any, vec![event]);
     request.idempotency_key = Some(key);
+    if let Recording::At(at) = recording {
+        // The appends an import batch holds are earlier: they go first, so
+        // that the log keeps the order of the instants.
+        ledger.commit_import().await?;
+        request.recorded_at = Some(at);
+    }
     ledger.store().append(request).await?;
     ledger.catch_up_with_store().await
+}
+
+/// When the events of a bank file are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// By the store's clock, the rejections judged at the service's instant:
+    /// the `bank` commands.
+    Now,
+    /// At an instant of the past, the rejections judged by the import clock
+    /// (commands in the order of their instants): the demo, which records
+    /// every event at its simulated instant.
+    At(DateTime<Utc>),
+}
+
+/// What the bank stream holds, read once and then only its new events: the
+/// files issued (by date, with their positions), their debits, the files
+/// imported. A process that exchanges many files (the demo) reads the stream
+/// once rather than once a file.
+#[derive(Debug, Default)]
+pub struct BankBook {
+    version: u64,
+    issued: BTreeMap<NaiveDate, (FileSummary, u64)>,
+    debits: BTreeMap<Uuid, SentDebit>,
+    imported: BTreeMap<String, BankFileImported>,
+}
+
+impl BankBook {
+    /// Reads the bank stream's events this book has not seen.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn refresh(&mut self, ledger: &Ledger<AnyStore>) -> Result<(), LedgerError> {
+        let stream = StreamId::bank();
+        let version = ledger.store().stream_version(stream).await?;
+        if version <= self.version {
+            return Ok(());
+        }
+        let events = ledger
+            .store()
+            .read_stream(stream, self.version + 1..=version)
+            .await?;
+        for e in &events {
+            self.fold(e);
+        }
+        self.version = version;
+        Ok(())
+    }
+
+    fn fold(&mut self, e: &Envelope) {
+        match &e.event {
+            Event::CollectionFileIssued(f) => {
+                let summary = FileSummary {
+                    message_id: f.message_id.clone(),
+                    transactions: f.count,
+                    control_sum: f.control_sum,
+                    sha256: f.sha256.clone(),
+                };
+                self.issued
+                    .entry(f.collection_date)
+                    .or_insert((summary, e.position));
+                for d in &f.debits {
+                    self.debits.insert(
+                        d.debit_event_id,
+                        SentDebit {
+                            contract_id: d.contract_id,
+                            amount: d.amount,
+                        },
+                    );
+                }
+            }
+            Event::BankFileImported(f) => {
+                self.imported.insert(f.sha256.clone(), f.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// The summary of the collection file issued for `date`, if any.
+    pub fn sent(&self, date: NaiveDate) -> Option<FileSummary> {
+        self.issued.get(&date).map(|(f, _)| f.clone())
+    }
+
+    fn sent_files(&self) -> Vec<FileSummary> {
+        self.issued.values().map(|(f, _)| f.clone()).collect()
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
@@ -361,6 +512,9 @@ pub struct Imported {
     pub event: BankFileImported,
     /// False when the file was imported before: nothing appended.
     pub appended: bool,
+    /// The events each rejection appended, in file order (empty for a file
+    /// imported before).
+    pub rejection_events: Vec<usize>,
 }
 
 /// Why a file is refused: every line named, nothing appended.
@@ -387,35 +541,10 @@ pub fn file_kind(bytes: &[u8]) -> Option<BankFileKind> {
 }
 
 /// A debit of a file sent, by its event id.
+#[derive(Debug)]
 struct SentDebit {
     contract_id: Uuid,
     amount: Money,
-}
-
-/// The files sent (their summaries, for the reader) and their debits.
-fn sent_files(bank: &[Envelope]) -> (Vec<FileSummary>, BTreeMap<Uuid, SentDebit>) {
-    let mut files = Vec::new();
-    let mut debits = BTreeMap::new();
-    for e in bank {
-        if let Event::CollectionFileIssued(f) = &e.event {
-            files.push(FileSummary {
-                message_id: f.message_id.clone(),
-                transactions: f.count,
-                control_sum: f.control_sum,
-                sha256: f.sha256.clone(),
-            });
-            for d in &f.debits {
-                debits.insert(
-                    d.debit_event_id,
-                    SentDebit {
-                        contract_id: d.contract_id,
-                        amount: d.amount,
-                    },
-                );
-            }
-        }
-    }
-    (files, debits)
 }
 
 /// A returned transaction matched to its debit.
@@ -498,6 +627,36 @@ pub async fn import(
     now: DateTime<Utc>,
     decision: Option<&OperatorDecision>,
 ) -> anyhow::Result<Imported> {
+    let mut book = BankBook::default();
+    import_with(
+        ledger,
+        &mut book,
+        creditor,
+        name,
+        bytes,
+        Recording::Now,
+        now,
+        decision,
+    )
+    .await
+}
+
+/// [`import`], with what the bank stream holds kept in `book`, the events
+/// recorded as `recording` says (the rejections judged at `now`).
+///
+/// # Errors
+/// As [`import`].
+#[allow(clippy::too_many_arguments)]
+pub async fn import_with(
+    ledger: &mut Ledger<AnyStore>,
+    book: &mut BankBook,
+    creditor: &Creditor,
+    name: &str,
+    bytes: &[u8],
+    recording: Recording,
+    now: DateTime<Utc>,
+    decision: Option<&OperatorDecision>,
+) -> anyhow::Result<Imported> {
     let refuse = |problems: Vec<String>| ImportRefused {
         file: name.to_owned(),
         problems,
@@ -510,15 +669,17 @@ pub async fn import(
                 .into(),
         ])
     })?;
-    let bank = bank_events(ledger).await?;
+    book.refresh(ledger).await?;
     let sha = navigo_bank_sha256(bytes);
-    if let Some(done) = already_imported(&bank, &sha) {
+    if let Some(done) = book.imported.get(&sha) {
         return Ok(Imported {
-            event: done,
+            event: done.clone(),
             appended: false,
+            rejection_events: Vec::new(),
         });
     }
-    let (sent, debits) = sent_files(&bank);
+    let sent = book.sent_files();
+    let debits = &book.debits;
     let known: Vec<ReasonCode> = ledger.world().catalogue.reason_codes().collect();
     let ctx = ReadContext {
         creditor,
@@ -532,9 +693,14 @@ pub async fn import(
     }
     .map_err(|e| refuse(vec![e.to_string()]))?;
     let file_key = format!("{IMPORT_KEY_PREFIX}{sha}");
-    let (matched, problems) = match_all(ledger, &read, &debits, &file_key).await?;
+    let (matched, problems) = match_all(ledger, &read, debits, &file_key).await?;
     let skipped = decide(&read, problems, decision).map_err(refuse)?;
-    let rejection_event_ids = reject_all(ledger, name, &matched, &file_key, now).await?;
+    let mode = match recording {
+        Recording::Now => ClockMode::Service,
+        Recording::At(_) => ClockMode::Import,
+    };
+    let (rejection_event_ids, rejection_events) =
+        reject_all(ledger, name, &matched, &file_key, now, mode).await?;
     let event = BankFileImported {
         kind,
         message_id: read.message_id.clone(),
@@ -561,10 +727,12 @@ pub async fn import(
             id: operator.clone(),
         };
     }
-    append_bank(ledger, file_key, new).await?;
+    append_bank_at(ledger, file_key, new, recording).await?;
+    book.refresh(ledger).await?;
     Ok(Imported {
         event,
         appended: true,
+        rejection_events,
     })
 }
 
@@ -630,15 +798,18 @@ fn decide(
 }
 
 /// Records each matched rejection through the rules, under its key; the
-/// event ids of the `DebitRejected`, in file order.
+/// event ids of the `DebitRejected` and the events each appended, in file
+/// order.
 async fn reject_all(
     ledger: &mut Ledger<AnyStore>,
     name: &str,
     matched: &[Matched],
     file_key: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<Uuid>> {
+    mode: ClockMode,
+) -> anyhow::Result<(Vec<Uuid>, Vec<usize>)> {
     let mut rejection_event_ids = Vec::with_capacity(matched.len());
+    let mut rejection_events = Vec::with_capacity(matched.len());
     for m in matched {
         let cmd = CommandEnvelope {
             request_at: now,
@@ -655,7 +826,8 @@ async fn reject_all(
                 reason_code: m.code,
             }),
         };
-        let stored = super::commands::execute(ledger, &cmd, ClockMode::Service)
+        let before = ledger.world().position;
+        let stored = super::commands::execute(ledger, &cmd, mode)
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
@@ -669,8 +841,9 @@ async fn reject_all(
         if let Some(first) = stored.events.first() {
             rejection_event_ids.push(first.event_id);
         }
+        rejection_events.push(stored.events.iter().filter(|e| e.position > before).count());
     }
-    Ok(rejection_event_ids)
+    Ok((rejection_event_ids, rejection_events))
 }
 
 /// The idempotency key of one rejection of a file.
@@ -684,13 +857,6 @@ fn rejection_key(file_key: &str, end_to_end_id: &str) -> String {
 /// The SHA-256 of the bytes, lowercase hex, as the bank crate records a file.
 fn navigo_bank_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-fn already_imported(bank: &[Envelope], sha: &str) -> Option<BankFileImported> {
-    bank.iter().find_map(|e| match &e.event {
-        Event::BankFileImported(f) if f.sha256 == sha => Some(f.clone()),
-        _ => None,
-    })
 }
 
 /// Test hook: the environment variable naming a point where the import stops

@@ -33,6 +33,7 @@ pub mod reseal;
 pub mod salvage;
 pub mod sealing;
 pub mod served;
+pub mod sim_bank;
 pub mod sql_projections;
 pub mod stats;
 pub mod store;

@@ -36,7 +36,7 @@ use navigo_replay::materialize::{state_hash, ProjectionDb};
 use navigo_rules::calendar::paris_date;
 use navigo_sim::generate::CONTRACTS_MAX;
 use navigo_sim::summary::{audit_lines, summarize_ledger, Summary};
-use navigo_sim::{drive, generate, DriveReport, Plan, PopulationConfig};
+use navigo_sim::{drive, drive_with_bank, generate, DriveReport, Plan, PopulationConfig};
 use navigo_store::Clock;
 use navigo_store_sled::VerifyReport;
 
@@ -48,6 +48,7 @@ use crate::app::ledger::{
     init_store, load_builtin_reference, open_clocked_ledger_with, read_whole_log,
 };
 use crate::app::place::Place;
+use crate::app::sim_bank::{demo_creditor, DemoBank};
 use crate::app::store::AnyStore;
 use crate::app::verify::verify;
 
@@ -78,6 +79,14 @@ pub struct Args {
     /// between commands, instead of the ledger's bound.
     #[arg(long, value_name = "N", hide = true)]
     state_cache_entries_max: Option<usize>,
+    /// Send the simulated bank's rejections as its files (each collection
+    /// date's pain.008 issued, the rejects and returns imported from pain.002
+    /// and camt.054 files) instead of as rejection commands. Off by default:
+    /// a collection date of more than about 600 debits cannot be recorded
+    /// yet (its event exceeds the store's `event_bytes_max`), and each file
+    /// waits for its own durable append (BENCHMARKS.md).
+    #[arg(long)]
+    bank_files: bool,
     /// Print the summary as one JSON object (no progress bars).
     #[arg(long)]
     json: bool,
@@ -200,10 +209,18 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     let plan = generate(cfg, &campaigns);
     timings.0.push(("generate population", t.elapsed()));
 
-    // 3. Everything through the command path, the clock month by month.
-    let (mut ledger, report) = send(ledger, &plan, visible).await?;
+    // 3. Everything through the command path, the clock month by month, the
+    // bank's rejections through its files when asked.
+    let bank = match args.bank_files {
+        true => Some(DemoBank::new(demo_creditor(data.data())?)),
+        false => None,
+    };
+    let (mut ledger, report) = send(ledger, &plan, bank, visible).await?;
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
+    if args.bank_files {
+        timings.0.push(("bank files", report.bank_time));
+    }
 
     // 4. The summary, from the world's states, walked a chunk at a time (they
     // need not all be resident), and the audit of one contract, from its
@@ -294,6 +311,7 @@ async fn open_with_reference(
 async fn send(
     mut ledger: Ledger<AnyStore>,
     plan: &Plan,
+    bank: Option<DemoBank>,
     visible: bool,
 ) -> anyhow::Result<(Ledger<AnyStore>, DriveReport)> {
     let pb = bar(
@@ -301,18 +319,25 @@ async fn send(
         "commands + clock",
         visible,
     );
-    let result = drive(&mut ledger, &plan.commands, &mut |done| {
+    let mut progress = |done: usize| {
         if done % 256 == 0 {
             pb.set_position(u64::try_from(done).unwrap_or(u64::MAX));
         }
-    })
-    .await;
+    };
+    let result = match bank {
+        Some(mut desk) => drive_with_bank(&mut ledger, &plan.commands, &mut desk, &mut progress)
+            .await
+            .map_err(anyhow::Error::from),
+        None => drive(&mut ledger, &plan.commands, &mut progress)
+            .await
+            .map_err(anyhow::Error::from),
+    };
     pb.finish_and_clear();
     match result {
         Ok(r) => Ok((ledger, r)),
         Err(e) => {
             ledger.into_store().close().await?;
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use navigo_bank::{Amendment, CollectionInput, Creditor, Debit, FileSummary, SequenceType};
+use navigo_bank::{
+    Amendment, BankReturn, CollectionInput, Creditor, Debit, FileSummary, Notification,
+    SequenceType, StatusReport,
+};
 use navigo_events_schema::types::{Money, ReasonCode};
 
 pub const CREDITOR_BIC: &str = "BNPAFRPPXXX";
@@ -195,128 +198,52 @@ pub struct Back {
     pub code: &'static str,
 }
 
+impl Back {
+    fn bank_return(&self) -> BankReturn {
+        BankReturn {
+            end_to_end_id: self.end_to_end_id.clone(),
+            amount: self.amount,
+            reason_code: self.code.to_owned(),
+        }
+    }
+}
+
+fn bank_returns(backs: &[Back]) -> Vec<BankReturn> {
+    backs.iter().map(Back::bank_return).collect()
+}
+
 /// A pain.002.001.11 status report rejecting `rejects` of the file `sent`,
-/// as a bank writes it (a test fixture, checked against the XSD).
+/// as a bank writes it (the bank crate's writer, checked against the XSD).
 pub fn status_report(sent: &FileSummary, creditor_iban: &str, rejects: &[Back]) -> String {
-    let txs: String = rejects
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            format!(
-                "      <TxInfAndSts>
-        <StsId>RJ{i:06}</StsId>
-        <OrgnlEndToEndId>{}</OrgnlEndToEndId>
-        <TxSts>RJCT</TxSts>
-        <StsRsnInf>
-          <Rsn><Cd>{}</Cd></Rsn>
-        </StsRsnInf>
-        <OrgnlTxRef>
-          <Amt><InstdAmt Ccy=\"EUR\">{}</InstdAmt></Amt>
-          <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct>
-        </OrgnlTxRef>
-      </TxInfAndSts>
-",
-                r.end_to_end_id, r.code, r.amount
-            )
-        })
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.11\">
-  <CstmrPmtStsRpt>
-    <GrpHdr>
-      <MsgId>BNP-STS-0001</MsgId>
-      <CreDtTm>2026-03-04T09:00:00</CreDtTm>
-    </GrpHdr>
-    <OrgnlGrpInfAndSts>
-      <OrgnlMsgId>{}</OrgnlMsgId>
-      <OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId>
-      <OrgnlNbOfTxs>{}</OrgnlNbOfTxs>
-      <OrgnlCtrlSum>{}</OrgnlCtrlSum>
-      <GrpSts>PART</GrpSts>
-    </OrgnlGrpInfAndSts>
-    <OrgnlPmtInfAndSts>
-      <OrgnlPmtInfId>{}-2</OrgnlPmtInfId>
-      <PmtInfSts>PART</PmtInfSts>
-{txs}    </OrgnlPmtInfAndSts>
-  </CstmrPmtStsRpt>
-</Document>
-",
-        sent.message_id, sent.transactions, sent.control_sum, sent.message_id
-    )
+    let rejects = bank_returns(rejects);
+    let bytes = StatusReport {
+        message_id: "BNP-STS-0001",
+        created_at: at("2026-03-04T09:00:00Z"),
+        original: sent,
+        creditor_iban,
+        rejects: &rejects,
+    }
+    .write()
+    .expect("written to memory");
+    String::from_utf8(bytes).expect("UTF-8")
 }
 
 /// A camt.054.001.08 notification of the creditor's account `iban`: one
 /// batch entry of returns (`returns`), one entry per reversal (`reversals`),
 /// and the credit of the collection itself.
 pub fn notification(iban: &str, returns: &[Back], reversals: &[Back], collected: Money) -> String {
-    let total: Money = returns.iter().map(|r| r.amount).sum();
-    let details: String = returns.iter().map(detail).collect();
-    let mut entries = format!(
-        "      <Ntry>
-        <Amt Ccy=\"EUR\">{collected}</Amt>
-        <CdtDbtInd>CRDT</CdtDbtInd>
-        <Sts><Cd>BOOK</Cd></Sts>
-        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>ESDD</SubFmlyCd></Fmly></Domn></BkTxCd>
-      </Ntry>
-"
-    );
-    if !returns.is_empty() {
-        entries.push_str(&format!(
-            "      <Ntry>
-        <Amt Ccy=\"EUR\">{total}</Amt>
-        <CdtDbtInd>DBIT</CdtDbtInd>
-        <Sts><Cd>BOOK</Cd></Sts>
-        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn></BkTxCd>
-        <NtryDtls>
-          <Btch><NbOfTxs>{}</NbOfTxs><TtlAmt Ccy=\"EUR\">{total}</TtlAmt></Btch>
-{details}        </NtryDtls>
-      </Ntry>
-",
-            returns.len()
-        ));
+    let returns = bank_returns(returns);
+    let reversals = bank_returns(reversals);
+    let bytes = Notification {
+        message_id: "BNP-NTF-0001",
+        created_at: at("2026-03-12T18:00:00Z"),
+        notification_id: "NTF-2026-03-12",
+        creditor_iban: iban,
+        collected: Some(collected),
+        returns: &returns,
+        reversals: &reversals,
     }
-    for r in reversals {
-        entries.push_str(&format!(
-            "      <Ntry>
-        <Amt Ccy=\"EUR\">{}</Amt>
-        <CdtDbtInd>DBIT</CdtDbtInd>
-        <Sts><Cd>BOOK</Cd></Sts>
-        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>PRDD</SubFmlyCd></Fmly></Domn></BkTxCd>
-        <NtryDtls>
-{}        </NtryDtls>
-      </Ntry>
-",
-            r.amount,
-            detail(r)
-        ));
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">
-  <BkToCstmrDbtCdtNtfctn>
-    <GrpHdr>
-      <MsgId>BNP-NTF-0001</MsgId>
-      <CreDtTm>2026-03-12T18:00:00</CreDtTm>
-    </GrpHdr>
-    <Ntfctn>
-      <Id>NTF-2026-03-12</Id>
-      <Acct><Id><IBAN>{iban}</IBAN></Id></Acct>
-{entries}    </Ntfctn>
-  </BkToCstmrDbtCdtNtfctn>
-</Document>
-"
-    )
-}
-
-fn detail(r: &Back) -> String {
-    format!(
-        "          <TxDtls>
-            <Refs><EndToEndId>{}</EndToEndId></Refs>
-            <Amt Ccy=\"EUR\">{}</Amt>
-            <RtrInf><Rsn><Cd>{}</Cd></Rsn></RtrInf>
-          </TxDtls>
-",
-        r.end_to_end_id, r.amount, r.code
-    )
+    .write()
+    .expect("written to memory");
+    String::from_utf8(bytes).expect("UTF-8")
 }
