@@ -78,12 +78,19 @@ pub const STATES_SPACE: &str = "world-states";
 pub const STATE_SCHEMA_VERSION: u32 = 7;
 
 /// The resident states (contracts, persons, and streams known to hold none)
-/// the ledger's world keeps by default: enough for a ledger of about 30,000
-/// contracts to stay whole in memory (a contract and its holder and payer are
-/// two or three states), as before states were paged; beyond it, states are
-/// paged from the store and memory is bounded by this cache, not by the number
-/// of contracts.
-pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;
+/// the ledger's world keeps by default; beyond it, states are paged from the
+/// store and memory is bounded by this cache, not by the number of contracts.
+///
+/// Decision: 25,000, enough for the 10,000-contract demo to stay whole in
+/// memory (a contract and its holder and payer are two or three states). A
+/// resident state holds 15 to 21 KiB of heap while importing, so the cache is
+/// the largest part of a region's memory: at 100,000 contracts the import's
+/// peak RSS was 3,807 MiB with a cache of 100,000 states and 1,299 MiB with
+/// 10,000, for 1.15 times the CPU per event (4,690 against 5,370 events per
+/// CPU-second, the derived database compacted while open; BENCHMARKS.md,
+/// Region). A million contracts hold 4 GiB only with a cache well below
+/// 100,000.
+pub const STATE_CACHE_ENTRIES_MAX: usize = 25_000;
 
 /// The share (in percent) of [`STATE_CACHE_ENTRIES_MAX`] (or the limit given)
 /// an eviction leaves resident: evicting below the limit, not just to it, so
