@@ -107,6 +107,10 @@ const REBUILD_CONTRACTS_ENV: &str = "NAVIGO_BENCH_REBUILD_CONTRACTS";
 const REBUILD_ONLY_ENV: &str = "NAVIGO_BENCH_REBUILD_ONLY";
 /// Rounds of [`REBUILD_ONLY_ENV`] (the least time of each side is kept).
 const REBUILD_ROUNDS_ENV: &str = "NAVIGO_BENCH_ROUNDS";
+/// Set (to a ledger kept after its import, `NAVIGO_BENCH_KEEP` with
+/// `NAVIGO_BENCH_IMPORT_ONLY`) to measure every step after the import on it:
+/// a region's import and the rest need not fit one sitting.
+const AFTER_IMPORT_ENV: &str = "NAVIGO_BENCH_AFTER_IMPORT";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// The state cache of the import, the clock month and the reads (default:
@@ -766,37 +770,20 @@ fn decode_bench(states: &[ContractState]) {
     );
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
-        open_only(Path::new(&dir)).await;
-        return;
-    }
-    if let Some(dir) = std::env::var_os(REBUILD_ONLY_ENV) {
-        rebuild_only(Path::new(&dir)).await;
-        return;
-    }
-    let contracts: u32 = env_or("NAVIGO_BENCH_CONTRACTS", 2_000);
-    let from: NaiveDate = env_or(
-        "NAVIGO_BENCH_FROM",
-        NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-    );
-    let through: NaiveDate = env_or(
-        "NAVIGO_BENCH_THROUGH",
-        NaiveDate::from_ymd_opt(2026, 10, 31).expect("date"),
-    );
-    let queries: usize = env_or("NAVIGO_BENCH_QUERIES", 2_000);
-    let seed: u64 = env_or("NAVIGO_BENCH_SEED", 2024);
-    let base: PathBuf = env_or("NAVIGO_BENCH_DIR", std::env::temp_dir())
-        .join(format!("navigo-regional-{}", std::process::id()));
-    let ledger_dir = base.join("ledger");
-    let _ = std::fs::remove_dir_all(&base);
-    println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
+/// What the import of step 1 measured.
+struct Imported {
+    appended: u64,
+    drive_secs: f64,
+    drive_cpu: f64,
+    rss_after_import: f64,
+}
 
-    // 1. The population through the simulator's import batch (rules, billing
-    // clock, store), then a snapshot as the ledger closes.
-    let cache = env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
-    let mut ledger = Ledger::open_with(open(&ledger_dir), Policy::default(), seed, cache)
+/// Step 1: the population through the simulator's import batch (rules,
+/// billing clock, store) into a new ledger in `ledger_dir`, then a snapshot
+/// as the ledger closes.
+async fn import(ledger_dir: &Path, config: PopulationConfig, cache: usize) -> Imported {
+    let seed = config.seed;
+    let mut ledger = Ledger::open_with(open(ledger_dir), Policy::default(), seed, cache)
         .await
         .expect("ledger");
     ledger
@@ -804,12 +791,6 @@ async fn main() {
         .await
         .expect("reference data");
     let campaigns = navigo_rules::reference::builtin_campaigns().expect("campaigns");
-    let config = PopulationConfig {
-        seed,
-        contracts,
-        from,
-        through,
-    };
     let heap_before = heap_in_use_mib();
     let before = ledger.world().position;
     let cpu = process_cpu();
@@ -873,14 +854,81 @@ async fn main() {
         "import: {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s, {import_rate:.0} ev/s on the wall), peak RSS so far {rss_after_import:.0} MiB"
     );
     if std::env::var_os(DECODE_ONLY_ENV).is_some() {
-        decode_bench(&world_contracts(&ledger_dir, seed).await);
+        decode_bench(&world_contracts(ledger_dir, seed).await);
     }
+    Imported {
+        appended,
+        drive_secs,
+        drive_cpu,
+        rss_after_import,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
+        open_only(Path::new(&dir)).await;
+        return;
+    }
+    if let Some(dir) = std::env::var_os(REBUILD_ONLY_ENV) {
+        rebuild_only(Path::new(&dir)).await;
+        return;
+    }
+    let contracts: u32 = env_or("NAVIGO_BENCH_CONTRACTS", 2_000);
+    let from: NaiveDate = env_or(
+        "NAVIGO_BENCH_FROM",
+        NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+    );
+    let through: NaiveDate = env_or(
+        "NAVIGO_BENCH_THROUGH",
+        NaiveDate::from_ymd_opt(2026, 10, 31).expect("date"),
+    );
+    let queries: usize = env_or("NAVIGO_BENCH_QUERIES", 2_000);
+    let seed: u64 = env_or("NAVIGO_BENCH_SEED", 2024);
+    let base: PathBuf = env_or("NAVIGO_BENCH_DIR", std::env::temp_dir())
+        .join(format!("navigo-regional-{}", std::process::id()));
+    let kept = std::env::var_os(AFTER_IMPORT_ENV).map(PathBuf::from);
+    let ledger_dir = kept.clone().unwrap_or_else(|| base.join("ledger"));
+    let _ = std::fs::remove_dir_all(&base);
+    println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
+
+    // 1. The import, unless a kept ledger is measured after its import
+    // (`NAVIGO_BENCH_AFTER_IMPORT`).
+    let cache = env_or(CACHE_ENV, navigo_ledger_core::STATE_CACHE_ENTRIES_MAX);
+    let imported = if kept.is_some() {
+        println!(
+            "the ledger in {} as kept after its import",
+            ledger_dir.display()
+        );
+        Imported {
+            appended: 0,
+            drive_secs: f64::NAN,
+            drive_cpu: f64::NAN,
+            rss_after_import: f64::NAN,
+        }
+    } else {
+        let config = PopulationConfig {
+            seed,
+            contracts,
+            from,
+            through,
+        };
+        import(&ledger_dir, config, cache).await
+    };
     if std::env::var_os(IMPORT_ONLY_ENV).is_some() || std::env::var_os(DECODE_ONLY_ENV).is_some() {
         if std::env::var_os(KEEP_ENV).is_none() {
             let _ = std::fs::remove_dir_all(&base);
         }
         return;
     }
+    let Imported {
+        appended,
+        drive_secs,
+        drive_cpu,
+        rss_after_import,
+    } = imported;
+    let import_rate = appended as f64 / drive_secs;
+    let import_cpu_rate = appended as f64 / drive_cpu;
 
     // 2. Opening in a fresh process: wall and RSS at rest.
     let (open_secs, open_rss, open_peak, open_tail) = open_in_child(&ledger_dir);
