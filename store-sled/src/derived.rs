@@ -229,7 +229,8 @@ impl Derived {
     pub(crate) fn set_files_per_live_max(&self, multiple: u64) {
         let mut growth = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         growth.files_per_live_max = multiple.max(1);
-        growth.next_count = growth.next_count.min(files_bound(0, 1));
+        // The next write counts, against the new bound.
+        growth.next_count = 0;
     }
 
     /// Compactions since the store opened (waits for a write in progress).
