@@ -22,6 +22,30 @@ use navigo_store_postgres::{InitOutcome, PgConfig, PgStore};
 use navigo_store_sled::SledStore;
 use support::*;
 
+/// Another connection to the ledger's database (as another process's append
+/// sent in one round trip would be) that has inserted a row at `position`
+/// in a transaction left open; with the ledger's quoted schema name.
+async fn holding_uncommitted_row(
+    config: &PgConfig,
+    position: u64,
+) -> (tokio_postgres::Client, String) {
+    let (other, conn) = cluster()
+        .connection(DATABASE)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let s = format!("\"{}\"", config.schema);
+    other
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {s}.events (position, stream_kind, stream_id, stream_seq, record) \
+             VALUES ({position}, 'contract', '00000000-0000-0000-0000-00000000ffff', 1, '\\x00')"
+        ))
+        .await
+        .unwrap();
+    (other, s)
+}
+
 #[tokio::test]
 async fn store_records_are_byte_for_byte_the_sled_store_records() {
     // Given the same appends (keys, imports, several streams, a clock that
@@ -406,20 +430,7 @@ async fn store_an_append_holding_the_head_gives_up_a_row_another_transaction_hol
         .append(request(stream(1), ExpectedVersion::Any, vec![event("e1")]))
         .await
         .unwrap();
-    let (other, conn) = cluster()
-        .connection(DATABASE)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let s = format!("\"{}\"", config.schema);
-    other
-        .batch_execute(&format!(
-            "BEGIN; INSERT INTO {s}.events (position, stream_kind, stream_id, stream_seq, record) \
-             VALUES (2, 'contract', '00000000-0000-0000-0000-00000000ffff', 1, '\\x00')"
-        ))
-        .await
-        .unwrap();
+    let (other, s) = holding_uncommitted_row(&config, 2).await;
     // When a second store (which knows no state: it judges under the head
     // lock) appends, and meanwhile the other transaction asks for the head
     // lock, then rolls back as such an append does when its check fails
@@ -465,20 +476,7 @@ async fn store_an_import_holding_the_head_gives_up_a_row_another_transaction_hol
     }
     let records = sealed_records(&src, 1, 2).await;
     let (dst, config, _) = new_store("import-row-wait").await;
-    let (other, conn) = cluster()
-        .connection(DATABASE)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let s = format!("\"{}\"", config.schema);
-    other
-        .batch_execute(&format!(
-            "BEGIN; INSERT INTO {s}.events (position, stream_kind, stream_id, stream_seq, record) \
-             VALUES (1, 'contract', '00000000-0000-0000-0000-00000000ffff', 1, '\\x00')"
-        ))
-        .await
-        .unwrap();
+    let (other, s) = holding_uncommitted_row(&config, 1).await;
     // When the ledger imports the records (`migrate`) while that row is held
     let wait_max = std::time::Duration::from_secs(60);
     let held = tokio::time::timeout(wait_max, dst.import_sealed(records.clone())).await;
