@@ -476,7 +476,7 @@ async fn store_an_import_holding_the_head_gives_up_a_row_another_transaction_hol
     }
     let records = sealed_records(&src, 1, 2).await;
     let (dst, config, _) = new_store("import-row-wait").await;
-    let (other, s) = holding_uncommitted_row(&config, 1).await;
+    let (other, _) = holding_uncommitted_row(&config, 1).await;
     // When the ledger imports the records (`migrate`) while that row is held
     let wait_max = std::time::Duration::from_secs(60);
     let held = tokio::time::timeout(wait_max, dst.import_sealed(records.clone())).await;
