@@ -114,26 +114,29 @@ fn person_id(i: u64) -> String {
 /// contract from 2026-10-01 by direct debit on day 1, and the billing clock
 /// run through the collection date.
 fn month_commands() -> String {
-    month_commands_with(|_| 1, DATE)
+    month_commands_with(CONTRACTS, |_| 1, DATE)
 }
 
-/// The generated month with contract `i`'s debit day `debit_day(i)` and the
-/// clock run through `advance_to`.
-fn month_commands_with(debit_day: impl Fn(u64) -> u32, advance_to: &str) -> String {
+/// The generated month of `contracts` contracts, contract `i`'s debit day
+/// `debit_day(i)`, and the clock run through `advance_to`.
+fn month_commands_with(contracts: u64, debit_day: impl Fn(u64) -> u32, advance_to: &str) -> String {
     let agent = r#""actor": {"role": "agent", "id": "AG-1"}, "channel": "agency""#;
+    // Each command a second after the one before, from 08:00 (an hour holds
+    // 1,800 contracts).
+    let at = |k: u64| format!("2026-08-10T08:{:02}:{:02}Z", k / 60, k % 60);
     let mut lines = Vec::new();
-    for i in 0..CONTRACTS {
+    for i in 0..contracts {
         lines.push(format!(
-            r#"{{"request_at": "2026-08-10T08:{:02}:00Z", {agent}, "command": {{"type": "RegisterPerson", "person_id": "{}", "client_number": "NV{:08}", "first_name": "Payeur", "last_name": "Numero{i}", "birth_date": "1980-01-01", "address": {{"street": "1 rue de Paris", "postal_code": "75001", "municipality": "Paris"}}}}}}"#,
-            2 * i,
+            r#"{{"request_at": "{}", {agent}, "command": {{"type": "RegisterPerson", "person_id": "{}", "client_number": "NV{:08}", "first_name": "Payeur", "last_name": "Numero{i}", "birth_date": "1980-01-01", "address": {{"street": "1 rue de Paris", "postal_code": "75001", "municipality": "Paris"}}}}}}"#,
+            at(2 * i),
             person_id(i),
             100 + i
         ));
         // Online (SUB-FIRST-PAYMENT): the contract starts on the 1st and its
         // first debit is on the debit day of the start month.
         lines.push(format!(
-            r#"{{"request_at": "2026-08-10T08:{:02}:00Z", "actor": {{"role": "customer", "id": "NV{:08}"}}, "channel": "online", "command": {{"type": "Subscribe", "contract_id": "{}", "holder": "{p}", "payer": "{p}", "product": {{"kind": "annual", "zones": "1-5"}}, "start_date": "2026-10-01", "payment": {{"method": "direct_debit", "debit_day": {}, "mandate": {{"reference": "UMR-{i:04}", "signed_on": "2026-08-10", "debtor": {{"iban": "{}", "holder_name": "Payeur {i}"}}}}}}}}}}"#,
-            2 * i + 1,
+            r#"{{"request_at": "{}", "actor": {{"role": "customer", "id": "NV{:08}"}}, "channel": "online", "command": {{"type": "Subscribe", "contract_id": "{}", "holder": "{p}", "payer": "{p}", "product": {{"kind": "annual", "zones": "1-5"}}, "start_date": "2026-10-01", "payment": {{"method": "direct_debit", "debit_day": {}, "mandate": {{"reference": "UMR-{i:04}", "signed_on": "2026-08-10", "debtor": {{"iban": "{}", "holder_name": "Payeur {i}"}}}}}}}}}}"#,
+            at(2 * i + 1),
             100 + i,
             contract_id(i),
             debit_day(i),
@@ -315,7 +318,7 @@ fn pay_debit_collect_holds_every_debit_of_the_date_once_and_validates_against_th
     // And each first collection of its mandate is FRST
     assert_eq!(texts_of(&bytes, "SeqTp"), vec!["FRST".to_owned()]);
     // And the file's evidence is in the chain
-    let bank = history(&dir, "bank:00000000-0000-0000-0000-000000000000");
+    let bank = history(&dir, BANK);
     assert_eq!(bank.len(), 1);
     assert_eq!(event_type(&bank[0]), "CollectionFileIssued");
     assert_eq!(bank[0]["data"]["sha256"], summary.sha256.as_str());
@@ -393,7 +396,7 @@ fn pay_reject_status_report_and_notification_land_on_the_right_contracts_with_th
         .iter()
         .any(|e| event_type(e) == "ContractTerminated"));
     // And each file's evidence is recorded
-    let bank = history(&dir, "bank:00000000-0000-0000-0000-000000000000");
+    let bank = history(&dir, BANK);
     let imported: Vec<&Value> = bank
         .iter()
         .filter(|e| event_type(e) == "BankFileImported")
@@ -514,7 +517,7 @@ fn pay_reject_import_interrupted_completes_exactly_once_when_run_again() {
     // Then every rejection is recorded exactly once, and the file once
     assert_eq!(rejections(&dir, 5).len(), 1);
     assert_eq!(rejections(&dir, 6).len(), 1);
-    let bank = history(&dir, "bank:00000000-0000-0000-0000-000000000000");
+    let bank = history(&dir, BANK);
     let imported: Vec<&Value> = bank
         .iter()
         .filter(|e| event_type(e) == "BankFileImported")
@@ -1051,7 +1054,7 @@ fn pay_debit_day_every_debit_of_a_generated_month_is_in_its_dates_file_exactly_o
     // Given a month whose contracts are debited on days 1, 2, 8 and 12, the
     // clock run through its end
     let days = [1, 2, 8, 12];
-    let commands = month_commands_with(|i| days[(i % 4) as usize], "2026-10-31");
+    let commands = month_commands_with(CONTRACTS, |i| days[(i % 4) as usize], "2026-10-31");
     let s = ledger_with("round-trip", None, &commands, NOVEMBER);
     let dir = data(&s);
     let mut by_date: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
@@ -1092,4 +1095,90 @@ fn pay_debit_day_every_debit_of_a_generated_month_is_in_its_dates_file_exactly_o
     }
     // And every debit of the month is in one
     assert_eq!(seen, all);
+}
+
+/// The debits a collection file's events list, in the order of the bank
+/// stream: (debit event id, contract id, amount).
+fn listed_debits(bank: &[Value]) -> Vec<(String, String, Money)> {
+    bank.iter()
+        .filter(|e| matches!(event_type(e), "BankFilePart" | "CollectionFileIssued"))
+        .flat_map(|e| e["data"]["debits"].as_array().unwrap().clone())
+        .map(|d| {
+            let text = |k: &str| d[k].as_str().unwrap().to_owned();
+            (
+                text("debit_event_id"),
+                text("contract_id"),
+                text("amount").parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pay_debit_collect_lists_a_date_of_more_debits_than_an_event_holds_in_parts_and_reads_them_back()
+{
+    // Given 600 contracts debited on the same date: more debits than two
+    // events list (BankFilePart::ITEMS_MAX is 256)
+    let contracts = 600;
+    let commands = month_commands_with(contracts, |_| 1, DATE);
+    let s = ledger_with("parts", None, &commands, NOW);
+    let dir = data(&s);
+    // When its collection file is built
+    let out = s.0.join("collection.xml");
+    let (bytes, summary, _) = collect(&dir, &out);
+    assert_valid("pain.008.001.08.xsd", &bytes);
+    assert_eq!(summary.transactions, contracts);
+    // Then the bank stream lists its debits in two full parts, then the
+    // file's event with the rest and the number of parts
+    let bank = history(&dir, BANK);
+    let types: Vec<&str> = bank.iter().map(event_type).collect();
+    assert_eq!(
+        types,
+        ["BankFilePart", "BankFilePart", "CollectionFileIssued"]
+    );
+    assert_eq!(bank[2]["data"]["parts"], 2);
+    assert_eq!(bank[1]["data"]["part"], 2);
+    let listed = listed_debits(&bank);
+    assert_eq!(listed.len() as u64, contracts);
+    // And they are the file's debits, each once
+    let in_file: BTreeSet<String> = texts_of(&bytes, "EndToEndId").into_iter().collect();
+    let in_chain: BTreeSet<String> = listed
+        .iter()
+        .map(|(id, _, _)| navigo_bank::debit_end_to_end_id(id.parse().unwrap()))
+        .collect();
+    assert_eq!(in_chain, in_file);
+    assert_eq!(in_file.len() as u64, contracts);
+
+    // When the bank rejects a debit of each part and of the file's event
+    let picked = [&listed[0], &listed[300], &listed[599]];
+    let returned: Vec<Back> = picked
+        .iter()
+        .map(|(id, _, amount)| Back {
+            end_to_end_id: navigo_bank::debit_end_to_end_id(id.parse().unwrap()),
+            amount: *amount,
+            code: "AM04",
+        })
+        .collect();
+    let report = status_report(&summary, &creditor_iban(), &returned);
+    let report_path = s.0.join("pain002.xml");
+    std::fs::write(&report_path, &report).unwrap();
+    let out = import(&dir, &report_path);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Then each is rejected on its own contract
+    for (id, contract, _) in picked {
+        let rejected: Vec<Value> = history(&dir, &format!("contract:{contract}"))
+            .into_iter()
+            .filter(|e| event_type(e) == "DebitRejected")
+            .collect();
+        assert_eq!(rejected.len(), 1, "{contract}");
+        assert_eq!(rejected[0]["data"]["debit_event_id"], id.as_str());
+    }
+
+    // When the date is collected again
+    let before = log_len(&dir);
+    let (again, _, shown) = collect(&dir, &s.0.join("again.xml"));
+    // Then the same file is written and nothing is appended
+    assert_eq!(again, bytes);
+    assert_eq!(shown["appended"], false);
+    assert_eq!(log_len(&dir), before);
 }

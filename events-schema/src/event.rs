@@ -981,9 +981,14 @@ pub struct CollectionFileIssued {
     pub creditor_id: String,
     /// The creditor's account, masked.
     pub creditor_iban_masked: String,
-    /// The debits the file carries, by ascending event id: what a report
-    /// the bank sends back on the file is matched against.
+    /// The last debits the file carries, by ascending event id: what a
+    /// report the bank sends back on the file is matched against. At most
+    /// [`BankFilePart::ITEMS_MAX`]; the debits before them are listed by the
+    /// `parts` [`BankFilePart`] events appended before this one.
     pub debits: Vec<IssuedDebit>,
+    /// How many [`BankFilePart`] events list the debits before `debits`
+    /// (none for a file of at most [`BankFilePart::ITEMS_MAX`] debits).
+    pub parts: u32,
 }
 
 /// One debit of a collection file.
@@ -1021,8 +1026,51 @@ pub struct RefundFileIssued {
     pub creditor_id: String,
     /// That account, masked.
     pub creditor_iban_masked: String,
-    /// The refunds the file carries, by ascending `RefundDue` event id.
+    /// The last refunds the file carries, by ascending `RefundDue` event id.
+    /// At most [`BankFilePart::ITEMS_MAX`]; the refunds before them are
+    /// listed by the `parts` [`BankFilePart`] events appended before this one.
     pub refunds: Vec<IssuedRefund>,
+    /// How many [`BankFilePart`] events list the refunds before `refunds`
+    /// (none for a file of at most [`BankFilePart::ITEMS_MAX`] refunds).
+    pub parts: u32,
+}
+
+/// A part of the list of what a file issued to the bank carries (its debits,
+/// or its refunds), recorded before the file's own event
+/// ([`CollectionFileIssued`], [`RefundFileIssued`]), which names how many
+/// parts it has.
+///
+/// Decision: an event is bounded (the store's `event_bytes_max`), and a
+/// collection date of a region holds hundreds of thousands of debits, so a
+/// file's list is recorded in parts. The file's event comes last and is what
+/// makes the file issued: the parts of an issue interrupted before it are
+/// left in the chain, belong to no file (their hash is that of no issued
+/// file) and are read by no one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BankFilePart {
+    /// `GrpHdr/MsgId` of the file.
+    pub message_id: String,
+    /// The SHA-256 of the file's bytes, lowercase hex: the part belongs to
+    /// the file of that hash.
+    pub sha256: String,
+    /// Its number, from 1, in the order of the file's list.
+    pub part: u32,
+    /// Debits of a collection file, by ascending event id (empty for a
+    /// refund file); exactly [`BankFilePart::ITEMS_MAX`] of them.
+    pub debits: Vec<IssuedDebit>,
+    /// Refunds of a refund file, by ascending `RefundDue` event id (empty
+    /// for a collection file); exactly [`BankFilePart::ITEMS_MAX`] of them.
+    pub refunds: Vec<IssuedRefund>,
+}
+
+impl BankFilePart {
+    /// The debits or refunds one event lists (a part, or a file's own
+    /// event). Decision: 256 items of the longest kind (a refund: two ids,
+    /// its kind and an amount, about 130 bytes as JSON) take about 33 KiB,
+    /// half the store's default `event_bytes_max` (64 KiB), leaving room for
+    /// the envelope; a test appends a full part to the store.
+    pub const ITEMS_MAX: usize = 256;
 }
 
 /// One refund of a refund file.
@@ -1286,12 +1334,16 @@ events! {
     CampaignPublished = 1,
     /// See [`LedgerResealed`].
     LedgerResealed = 1,
-    /// See [`CollectionFileIssued`].
-    CollectionFileIssued = 1,
+    /// See [`CollectionFileIssued`]. Version 2 lists the debits in parts
+    /// (`parts`); version 1 is upcast on load (see [`crate::upcast`]).
+    CollectionFileIssued = 2,
     /// See [`BankFileImported`].
     BankFileImported = 2,
-    /// See [`RefundFileIssued`].
-    RefundFileIssued = 1,
+    /// See [`RefundFileIssued`]. Version 2 lists the refunds in parts
+    /// (`parts`); version 1 is upcast on load (see [`crate::upcast`]).
+    RefundFileIssued = 2,
+    /// See [`BankFilePart`].
+    BankFilePart = 1,
 }
 
 impl Event {

@@ -49,6 +49,9 @@
 //!   new mandate is recorded (`ChangeMandate`), since no IBAN is known.
 //! - `BankFileImported` v1 → v2 added the operator's decision (`skipped`,
 //!   `decided_by`). A v1 import had no decision: it skipped nothing.
+//! - `CollectionFileIssued` and `RefundFileIssued` v1 → v2 added `parts`, the
+//!   number of `BankFilePart` events listing the items before the event's own
+//!   list. A v1 file listed every item in its own event: it has no part.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -399,12 +402,43 @@ pub fn old_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         ),
         ("EventAnnulled", 1, schemars::schema_for!(EventAnnulledV1)),
     ];
-    for (name, _, published) in MANDATE_V1_EVENTS {
+    let published = MANDATE_V1_EVENTS
+        .iter()
+        .map(|(name, _, published)| (*name, *published))
+        .chain(PARTS_V1_EVENTS);
+    for (name, published) in published {
         if let Ok(schema) = serde_json::from_str::<schemars::Schema>(published) {
             out.push((name, 1, schema));
         }
     }
     out
+}
+
+/// The events whose version 2 added `parts` (a file's list in parts), with
+/// their published version 1 schema: version 2 is version 1 with no part.
+const PARTS_V1_EVENTS: [(&str, &str); 2] = [
+    (
+        "CollectionFileIssued",
+        include_str!("../schemas/events/CollectionFileIssued.v1.json"),
+    ),
+    (
+        "RefundFileIssued",
+        include_str!("../schemas/events/RefundFileIssued.v1.json"),
+    ),
+];
+
+/// Version 1 of an event of [`PARTS_V1_EVENTS`] as version 2: every item was
+/// in the event itself.
+fn upcast_parts_v1(mut value: Value) -> Result<Value, serde_json::Error> {
+    match value.as_object_mut() {
+        Some(fields) if !fields.contains_key("parts") => {
+            fields.insert("parts".into(), Value::from(0u32));
+            Ok(value)
+        }
+        _ => Err(<serde_json::Error as serde::de::Error>::custom(
+            "version 1 of a file's event is an object without `parts`",
+        )),
+    }
 }
 
 /// `ContractTerminated` version 1: version 2 with the old spelling of the
@@ -462,6 +496,9 @@ fn upcast_one(
     if from == 1 {
         if let Some((_, path, _)) = MANDATE_V1_EVENTS.iter().find(|(t, _, _)| *t == type_name) {
             return upcast_mandate_v1(value, path).map_err(payload_err);
+        }
+        if PARTS_V1_EVENTS.iter().any(|(t, _)| *t == type_name) {
+            return upcast_parts_v1(value).map_err(payload_err);
         }
     }
     match (type_name, from) {
@@ -650,6 +687,31 @@ mod tests {
             panic!("a cash payment")
         };
         assert_eq!(c.due, c.amount);
+    }
+
+    #[test]
+    fn pay_bank_file_v1_is_upcast_with_every_item_in_the_event_and_no_part() {
+        let debit = r#"{"debit_event_id":"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c01",
+            "contract_id":"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c02","amount":"90.80"}"#;
+        let head = r#""message_id":"M","count":1,"control_sum":"90.80","sha256":"ab",
+            "creditor_id":"FR00ZZZ000000","creditor_iban_masked":"FR76 **** 0000""#;
+        let v1 = format!(r#"{{"collection_date":"2026-12-01",{head},"debits":[{debit}]}}"#);
+        let Event::CollectionFileIssued(c) = decode_event("CollectionFileIssued", 1, &v1).unwrap()
+        else {
+            panic!("a collection file")
+        };
+        assert_eq!((c.parts, c.debits.len()), (0, 1));
+        let refund = r#"{"refund_event_id":"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c03",
+            "stream_kind":"contract","stream_id":"0192f5a0-6c1e-7b3a-8f21-3d4e5a6b7c02",
+            "amount":"12.00"}"#;
+        let v1 = format!(r#"{{"execution_date":"2026-12-01",{head},"refunds":[{refund}]}}"#);
+        let Event::RefundFileIssued(r) = decode_event("RefundFileIssued", 1, &v1).unwrap() else {
+            panic!("a refund file")
+        };
+        assert_eq!((r.parts, r.refunds.len()), (0, 1));
+        // A version 1 record that already names parts is not a version 1 record.
+        let forged = v1.replacen('{', r#"{"parts":3,"#, 1);
+        assert!(decode_event("RefundFileIssued", 1, &forged).is_err());
     }
 
     fn ym(s: &str) -> YearMonth {

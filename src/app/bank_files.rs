@@ -38,10 +38,11 @@ use navigo_events_schema::{
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
 use navigo_rules::contract::collection::{collection_mandate, SequenceType as RuleSequence};
 use navigo_rules::contract::state::ContractState;
-use navigo_store::{AppendRequest, EventStore, ExpectedVersion};
+use navigo_store::{EventStore, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::bank_parts::{self, FileId, PendingParts};
 use super::error::BadInput;
 use super::store::AnyStore;
 
@@ -51,6 +52,8 @@ pub const COLLECT_KEY_PREFIX: &str = "bank-collect:";
 /// What the idempotency key of an imported file starts with; the file's
 /// SHA-256 follows, so that a file is imported once.
 pub const IMPORT_KEY_PREFIX: &str = "bank-import:";
+/// The actor id of a collection file's events.
+const COLLECT_ACTOR_ID: &str = "bank-collect";
 /// Contract states paged in at a time by a walk for the debits of a date.
 const WALK_STATES_PER_CHUNK: usize = 10_000;
 
@@ -281,6 +284,15 @@ async fn collect_presented(
         debits,
     };
     let file = CollectionFile::build(&input).map_err(|e| BadInput(format!("{date}: {e}")))?;
+    let listed = presented
+        .iter()
+        .map(|p| IssuedDebit {
+            debit_event_id: p.event_id,
+            contract_id: p.contract_id,
+            amount: p.amount,
+        })
+        .collect();
+    let (parts, last) = bank_parts::split(listed);
     let issued = CollectionFileIssued {
         collection_date: date,
         message_id: file.summary.message_id.clone(),
@@ -289,16 +301,10 @@ async fn collect_presented(
         sha256: file.summary.sha256.clone(),
         creditor_id: creditor.id().to_owned(),
         creditor_iban_masked: creditor.iban_masked(),
-        debits: presented
-            .iter()
-            .map(|p| IssuedDebit {
-                debit_event_id: p.event_id,
-                contract_id: p.contract_id,
-                amount: p.amount,
-            })
-            .collect(),
+        debits: last,
+        parts: u32::try_from(parts.len())?,
     };
-    let appended = record_issued(ledger, book, &issued, recording).await?;
+    let appended = record_issued(ledger, book, &issued, parts, recording).await?;
     Ok(Collected {
         file,
         issued,
@@ -306,12 +312,13 @@ async fn collect_presented(
     })
 }
 
-/// Appends the file's event unless the same file was issued before; refuses a
-/// date issued before with other debits.
+/// Appends the file's parts and event unless the same file was issued
+/// before; refuses a date issued before with other debits.
 async fn record_issued(
     ledger: &mut Ledger<AnyStore>,
     book: &mut BankBook,
     issued: &CollectionFileIssued,
+    parts: Vec<Vec<IssuedDebit>>,
     recording: Recording,
 ) -> anyhow::Result<bool> {
     let date = issued.collection_date;
@@ -336,13 +343,15 @@ async fn record_issued(
         }
     }
     let key = format!("{COLLECT_KEY_PREFIX}{date}");
-    let event = bank_event(
-        &key,
-        date,
-        "bank-collect",
-        Event::CollectionFileIssued(issued.clone()),
-    );
-    append_bank_at(ledger, key, event, recording).await?;
+    let file = FileId {
+        key: &key,
+        message_id: &issued.message_id,
+        sha256: &issued.sha256,
+    };
+    let event = |key: &str, e: Event| bank_event(key, date, COLLECT_ACTOR_ID, e);
+    bank_parts::append_parts(ledger, &file, parts, event, recording).await?;
+    let event = event(&key, Event::CollectionFileIssued(issued.clone()));
+    bank_parts::append_at(ledger, key, vec![event], recording).await?;
     book.refresh(ledger).await?;
     Ok(true)
 }
@@ -376,25 +385,7 @@ pub(super) async fn append_bank(
     key: String,
     event: NewEvent,
 ) -> Result<(), LedgerError> {
-    append_bank_at(ledger, key, event, Recording::Now).await
-}
-
-async fn append_bank_at(
-    ledger: &mut Ledger<AnyStore>,
-    key: String,
-    event: NewEvent,
-    recording: Recording,
-) -> Result<(), LedgerError> {
-    let mut request = AppendRequest::new(StreamId::bank(), ExpectedVersion::Any, vec![event]);
-    request.idempotency_key = Some(key);
-    if let Recording::At(at) = recording {
-        // The appends an import batch holds are earlier: they go first, so
-        // that the log keeps the order of the instants.
-        ledger.commit_import().await?;
-        request.recorded_at = Some(at);
-    }
-    ledger.store().append(request).await?;
-    ledger.catch_up_with_store().await
+    bank_parts::append_at(ledger, key, vec![event], Recording::Now).await
 }
 
 /// When the events of a bank file are recorded.
@@ -419,6 +410,7 @@ pub struct BankBook {
     issued: BTreeMap<NaiveDate, (FileSummary, u64)>,
     debits: BTreeMap<Uuid, SentDebit>,
     imported: BTreeMap<String, BankFileImported>,
+    parts: PendingParts,
 }
 
 impl BankBook {
@@ -437,14 +429,15 @@ impl BankBook {
             .read_stream(stream, self.version + 1..=version)
             .await?;
         for e in &events {
-            self.fold(e);
+            self.fold(e)?;
         }
         self.version = version;
         Ok(())
     }
 
-    fn fold(&mut self, e: &Envelope) {
+    fn fold(&mut self, e: &Envelope) -> Result<(), StoreError> {
         match &e.event {
+            Event::BankFilePart(p) => self.parts.keep::<IssuedDebit>(p),
             Event::CollectionFileIssued(f) => {
                 let summary = FileSummary {
                     message_id: f.message_id.clone(),
@@ -455,7 +448,8 @@ impl BankBook {
                 self.issued
                     .entry(f.collection_date)
                     .or_insert((summary, e.position));
-                for d in &f.debits {
+                let listed = (f.count, f.parts, f.debits.as_slice());
+                for d in self.parts.list_of(e, &f.sha256, listed)? {
                     self.debits.insert(
                         d.debit_event_id,
                         SentDebit {
@@ -470,6 +464,7 @@ impl BankBook {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// The summary of the collection file issued for `date`, if any.
@@ -727,7 +722,7 @@ pub async fn import_with(
             id: operator.clone(),
         };
     }
-    append_bank_at(ledger, file_key, new, recording).await?;
+    bank_parts::append_at(ledger, file_key, vec![new], recording).await?;
     book.refresh(ledger).await?;
     Ok(Imported {
         event,

@@ -40,10 +40,11 @@ use navigo_events_schema::{Command, CommandEnvelope, Envelope, Event, StreamId};
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
 use navigo_rules::contract::state::ContractState;
 use navigo_rules::world::World;
-use navigo_store::EventStore;
+use navigo_store::{EventStore, StoreError};
 use uuid::Uuid;
 
-use super::bank_files::{append_bank, bank_event, bank_events};
+use super::bank_files::{append_bank, bank_event, bank_events, Recording};
+use super::bank_parts::{self, FileId, PendingParts};
 use super::error::BadInput;
 use super::store::AnyStore;
 
@@ -125,11 +126,11 @@ pub async fn refunds(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RefundsIssued> {
-    let bank = bank_events(ledger).await?;
-    let before = issued_before(&bank, date);
-    let due = match &before {
+    let files = refund_files(&bank_events(ledger).await?)?;
+    let before = files.iter().find(|f| f.event.execution_date == date);
+    let due = match before {
         Some(b) => b.refunds.iter().map(due_of).collect(),
-        None => due_on(ledger, date, &bank).await?,
+        None => due_on(ledger, date, &files).await?,
     };
     let resolved = resolve_all(ledger, &due, date, before.is_some()).await?;
     if resolved.is_empty() {
@@ -138,8 +139,8 @@ pub async fn refunds(
              was written"
         ));
     }
-    let (file, issued) = build(creditor, date, &resolved)?;
-    let appended = match &before {
+    let (file, issued, listed) = build(creditor, date, &resolved)?;
+    let appended = match before.map(|b| &b.event) {
         Some(b) if b.sha256 == issued.sha256 => false,
         Some(b) => {
             return Err(anyhow::anyhow!(
@@ -153,18 +154,11 @@ pub async fn refunds(
             ))
         }
         None => {
-            let key = format!("{REFUNDS_KEY_PREFIX}{date}");
-            let event = bank_event(
-                &key,
-                date,
-                ACTOR_ID,
-                Event::RefundFileIssued(issued.clone()),
-            );
-            append_bank(ledger, key, event).await?;
+            record(ledger, &issued, listed.clone()).await?;
             true
         }
     };
-    let paid_now = pay_all(ledger, &issued, now).await?;
+    let paid_now = pay_all(ledger, &issued, &listed, now).await?;
     Ok(RefundsIssued {
         file,
         issued,
@@ -173,12 +167,47 @@ pub async fn refunds(
     })
 }
 
-/// The file of `date` issued before, if any.
-fn issued_before(bank: &[Envelope], date: NaiveDate) -> Option<RefundFileIssued> {
-    bank.iter().find_map(|e| match &e.event {
-        Event::RefundFileIssued(f) if f.execution_date == date => Some(f.clone()),
-        _ => None,
-    })
+/// Appends the parts of a refund file and its event.
+async fn record(
+    ledger: &mut Ledger<AnyStore>,
+    issued: &RefundFileIssued,
+    listed: Vec<IssuedRefund>,
+) -> Result<(), LedgerError> {
+    let date = issued.execution_date;
+    let key = format!("{REFUNDS_KEY_PREFIX}{date}");
+    let file = FileId {
+        key: &key,
+        message_id: &issued.message_id,
+        sha256: &issued.sha256,
+    };
+    let (parts, _) = bank_parts::split(listed);
+    let event = |key: &str, e: Event| bank_event(key, date, ACTOR_ID, e);
+    bank_parts::append_parts(ledger, &file, parts, event, Recording::Now).await?;
+    let event = event(&key, Event::RefundFileIssued(issued.clone()));
+    append_bank(ledger, key, event).await
+}
+
+/// A refund file issued, with every refund it carries.
+struct IssuedFile {
+    event: RefundFileIssued,
+    refunds: Vec<IssuedRefund>,
+}
+
+/// Every refund file the bank stream's events `bank` record, in their order.
+fn refund_files(bank: &[Envelope]) -> Result<Vec<IssuedFile>, StoreError> {
+    let mut parts = PendingParts::default();
+    let mut out = Vec::new();
+    for e in bank {
+        match &e.event {
+            Event::BankFilePart(p) => parts.keep::<IssuedRefund>(p),
+            Event::RefundFileIssued(f) => out.push(IssuedFile {
+                refunds: parts.list_of(e, &f.sha256, (f.count, f.parts, &f.refunds))?,
+                event: f.clone(),
+            }),
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 fn due_of(r: &IssuedRefund) -> Due {
@@ -195,7 +224,7 @@ fn due_of(r: &IssuedRefund) -> Due {
 async fn due_on(
     ledger: &mut Ledger<AnyStore>,
     date: NaiveDate,
-    bank: &[Envelope],
+    files: &[IssuedFile],
 ) -> anyhow::Result<Vec<Due>> {
     let mut out = Vec::new();
     ledger
@@ -226,14 +255,11 @@ async fn due_on(
         })
         .await?;
     out.sort_by_key(|d| d.refund_event_id);
-    let earlier: Vec<(NaiveDate, BTreeSet<Uuid>)> = bank
+    let earlier: Vec<(NaiveDate, BTreeSet<Uuid>)> = files
         .iter()
-        .filter_map(|e| match &e.event {
-            Event::RefundFileIssued(f) => Some((
-                f.execution_date,
-                f.refunds.iter().map(|r| r.refund_event_id).collect(),
-            )),
-            _ => None,
+        .map(|f| {
+            let ids = f.refunds.iter().map(|r| r.refund_event_id).collect();
+            (f.event.execution_date, ids)
         })
         .collect();
     for d in &out {
@@ -407,12 +433,13 @@ fn remittance(reason: RefundReason, d: &Due) -> String {
     format!("Navigo Annuel refund {reason} {}", d.stream_id)
 }
 
-/// The file and its event.
+/// The file, its event and every refund it carries (the event lists the
+/// last ones).
 fn build(
     creditor: &Creditor,
     date: NaiveDate,
     resolved: &[(Due, Resolved)],
-) -> anyhow::Result<(RefundFile, RefundFileIssued)> {
+) -> anyhow::Result<(RefundFile, RefundFileIssued, Vec<IssuedRefund>)> {
     let input = RefundInput {
         message_id: refund_message_id(date),
         // Decision: the creation instant is the latest instant a refund of the
@@ -427,6 +454,16 @@ fn build(
         refunds: resolved.iter().map(|(_, r)| r.transfer.clone()).collect(),
     };
     let file = RefundFile::build(&input).map_err(|e| BadInput(format!("{date}: {e}")))?;
+    let listed: Vec<IssuedRefund> = resolved
+        .iter()
+        .map(|(d, r)| IssuedRefund {
+            refund_event_id: d.refund_event_id,
+            stream_kind: d.kind,
+            stream_id: d.stream_id,
+            amount: r.amount,
+        })
+        .collect();
+    let (parts, last) = bank_parts::split(listed.clone());
     let issued = RefundFileIssued {
         execution_date: date,
         message_id: file.summary.message_id.clone(),
@@ -435,17 +472,10 @@ fn build(
         sha256: file.summary.sha256.clone(),
         creditor_id: creditor.id().to_owned(),
         creditor_iban_masked: creditor.iban_masked(),
-        refunds: resolved
-            .iter()
-            .map(|(d, r)| IssuedRefund {
-                refund_event_id: d.refund_event_id,
-                stream_kind: d.kind,
-                stream_id: d.stream_id,
-                amount: r.amount,
-            })
-            .collect(),
+        refunds: last,
+        parts: u32::try_from(parts.len())?,
     };
-    Ok((file, issued))
+    Ok((file, issued, listed))
 }
 
 /// Records every refund of the file paid, each under a key of the file's
@@ -453,10 +483,11 @@ fn build(
 async fn pay_all(
     ledger: &mut Ledger<AnyStore>,
     issued: &RefundFileIssued,
+    listed: &[IssuedRefund],
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let mut new = 0;
-    for r in &issued.refunds {
+    for r in listed {
         let d = due_of(r);
         let key = format!(
             "{REFUNDS_KEY_PREFIX}{}:{}",

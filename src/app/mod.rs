@@ -12,6 +12,7 @@ pub mod against;
 pub mod auth;
 pub mod bank;
 pub mod bank_files;
+mod bank_parts;
 pub mod bank_refunds;
 pub mod bundle;
 pub mod clock;
