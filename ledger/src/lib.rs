@@ -1343,6 +1343,43 @@ impl<S: EventStore> Ledger<S> {
         Ok(())
     }
 
+    /// Appends `request`, an append no command decided (the evidence of a
+    /// file exchanged with the bank), recorded at `at`: staged in the import
+    /// batch when one is open, so that it is made durable with the commands
+    /// around it in the order of their instants; appended at once otherwise.
+    /// Returns its envelopes as they are (staged) or were stored; an append
+    /// whose key is recorded already appends nothing and returns none.
+    ///
+    /// # Errors
+    /// The stream's expected version is not its version; the store.
+    pub async fn append_recorded_at(
+        &mut self,
+        mut request: AppendRequest,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Envelope>, LedgerError> {
+        if self.import.is_some() {
+            if let Ok(staged) = self
+                .try_stage(vec![request.clone()], None, at, false)
+                .await?
+            {
+                if self.import.as_ref().is_some_and(ImportBatch::full) {
+                    self.commit_import().await?;
+                }
+                return Ok(staged);
+            }
+        }
+        // Not staged: no batch is open, or the key is recorded (the store
+        // answers that one itself). What the batch holds is earlier.
+        self.commit_import().await?;
+        request.recorded_at = Some(at);
+        let stored = match self.store.append_stored(request).await? {
+            (AppendOutcome::Appended { .. }, stored) => stored,
+            _ => Vec::new(),
+        };
+        self.catch_up_with_store().await?;
+        Ok(stored)
+    }
+
     /// Stages a command's decisions in the import batch, folding each as the
     /// envelopes the store will assign; gives them back unstaged when one
     /// cannot be judged here (an annulment, which reads the stream it changes,

@@ -39,7 +39,7 @@ pub const MAGIC: &[u8; 16] = b"navigo-world-v1\n";
 /// (`ContractState`, `PersonState` and what they hold) or of [`WorldState`]
 /// changes, so that a snapshot of older states is refused and rebuilt, never
 /// misread.
-pub const STATE_SCHEMA_VERSION: u32 = 3;
+pub const STATE_SCHEMA_VERSION: u32 = 4;
 const HEADER_BYTES: usize = 16 + 4 + 8 + 32 + 32;
 
 /// What a snapshot holds: the world without its catalogue, histories and keys.

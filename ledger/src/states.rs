@@ -74,8 +74,9 @@ pub const STATES_SPACE: &str = "world-states";
 /// mandates a contract holds (signature date, sealed debtor account) and
 /// added the mandate of the last debit presented. Version 7 stores a
 /// contract's state in its positional form ([`stored`]) instead of CBOR keyed
-/// by field names.
-pub const STATE_SCHEMA_VERSION: u32 = 7;
+/// by field names. Version 8 keeps with each debit presented when it was
+/// recorded and how it went to the bank under its mandate.
+pub const STATE_SCHEMA_VERSION: u32 = 8;
 
 /// The resident states (contracts, persons, and streams known to hold none)
 /// the ledger's world keeps by default; beyond it, states are paged from the

@@ -6,7 +6,7 @@
 use navigo_events_schema::command::{ChangeMandate, ChangePayer};
 use navigo_events_schema::types::{Channel, MandateInput};
 use navigo_events_schema::{Command, CommandEnvelope, RuleId};
-use navigo_rules::contract::collection::{collection_mandate, CollectionMandate, SequenceType};
+use navigo_rules::contract::collection::{CollectionMandate, SequenceType};
 use navigo_testkit::*;
 
 /// Worked example 1's contract: agency, start 2026-07-12, debit day 1,
@@ -42,7 +42,7 @@ fn change_mandate(date: chrono::NaiveDate, mandate: MandateInput) -> CommandEnve
 
 fn on(s: &Scenario, date: chrono::NaiveDate) -> CollectionMandate {
     let c = s.world.contract(cid(1)).expect("contract 1");
-    collection_mandate(c, date).expect("a mandate in force")
+    c.collection_mandate(date).expect("a mandate in force")
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn pay_method_a_cash_contract_has_no_collection_mandate() {
         navigo_events_schema::types::PaymentRequest::Cash,
     ));
     let c = s.world.contract(cid(1)).expect("contract 1");
-    assert!(collection_mandate(c, d(2026, 9, 1)).is_none());
+    assert!(c.collection_mandate(d(2026, 9, 1)).is_none());
     // (and a mandate change is refused by PAY-METHOD, as before)
     s.when(change_mandate(d(2026, 8, 5), mandate(1)))
         .then_refused(RuleId::PayMethod);

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use navigo_events_schema::Command;
+use navigo_events_schema::{Command, Event, StreamId};
 use navigo_ledger_core::{ClockMode, Ledger};
+use navigo_rules::contract::collection::Presentation;
 use navigo_rules::world::World;
 use navigo_rules::Policy;
 use navigo_sim::drive;
@@ -28,6 +29,8 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 
 /// Contracts of one simulation run (small: CI).
 const SIM_CONTRACTS: u32 = 60;
+/// Contracts of the run whose presented debits are checked.
+const PRESENTED_CONTRACTS: u32 = 400;
 
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("NAVIGO_SIM_SEED") {
@@ -45,11 +48,15 @@ fn announce(test: &str, seed: u64) {
 }
 
 fn plan(seed: u64) -> Plan {
+    plan_of(seed, SIM_CONTRACTS)
+}
+
+fn plan_of(seed: u64, contracts: u32) -> Plan {
     let campaigns = navigo_rules::reference::builtin_campaigns().unwrap();
     generate(
         PopulationConfig {
             seed,
-            contracts: SIM_CONTRACTS,
+            contracts,
             from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
             // Through the PUNCT-2024 filing window of 2025.
             through: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
@@ -387,4 +394,83 @@ fn plan_windows_driven_append_the_log_the_whole_plan_appends() {
         let _ = std::fs::remove_dir_all(whole_dir);
         let _ = std::fs::remove_dir_all(windowed_dir);
     });
+}
+
+/// PAY-MANDATE-SEQUENCE, PAY-MANDATE-AMENDMENT, PAY-CUTOFF: every debit a
+/// generated population presented keeps how it went to the bank as the
+/// contract's state just before it said (first or recurrent, amended or not),
+/// and the mandate the contract holds at the end for the debit's date is the
+/// one it was presented under: what a collection file built later reads
+/// from the contract's state instead of its history.
+#[test]
+fn pay_mandate_sequence_each_debit_keeps_the_mandate_and_sequence_it_was_presented_with() {
+    for seed in seeds() {
+        announce("presented debits", seed);
+        // Enough contracts for a few payer changes (0.15 % a month each).
+        let plan = plan_of(seed, PRESENTED_CONTRACTS);
+        runtime().block_on(async {
+            // Given a generated population run through its plan
+            let (mut ledger, _dir) = new_ledger("presented", seed).await;
+            drive(&mut ledger, &plan.commands, &mut |_| {})
+                .await
+                .unwrap();
+            let live = ledger.world().clone();
+            let store = ledger.into_store();
+            let (mut checked, mut payers_changed) = (0, 0);
+            for c in live.contracts.values() {
+                let stream = StreamId::contract(c.id);
+                let events = store
+                    .read_stream(stream, 1..=live.version(stream))
+                    .await
+                    .unwrap();
+                // An annulment refolds the stream without the event it
+                // annuls: the state before a debit is then not a prefix.
+                if events
+                    .iter()
+                    .any(|e| matches!(e.event, Event::EventAnnulled(_)))
+                {
+                    continue;
+                }
+                payers_changed += usize::from(
+                    events
+                        .iter()
+                        .any(|e| matches!(e.event, Event::PayerChanged(_))),
+                );
+                for (i, e) in events.iter().enumerate() {
+                    let Event::DebitPresented(d) = &e.event else {
+                        continue;
+                    };
+                    // When the contract's state just before the debit is folded
+                    let mut before = World::new();
+                    before.apply_all_states(events[..i].iter());
+                    let then = before
+                        .contract(c.id)
+                        .and_then(|b| b.collection_mandate(e.effective_date));
+                    // Then the debit kept what it said, and the mandate of its
+                    // date is still that one
+                    let kept = c.debits.get(&d.month).expect("the debit's month");
+                    assert_eq!(kept.event_id, e.event_id, "seed {seed}: {}", c.id);
+                    assert_eq!(kept.recorded_at, e.recorded_at, "seed {seed}: {}", c.id);
+                    assert_eq!(
+                        kept.presented_as,
+                        then.as_ref().map(Presentation::of),
+                        "seed {seed}: {} {}",
+                        c.id,
+                        d.month
+                    );
+                    assert_eq!(
+                        c.collection_mandate(e.effective_date).map(|m| m.mandate),
+                        then.map(|m| m.mandate),
+                        "seed {seed}: {} {}",
+                        c.id,
+                        d.month
+                    );
+                    checked += 1;
+                }
+            }
+            assert!(checked > 200, "seed {seed}: {checked} debits checked");
+            assert!(payers_changed > 0, "seed {seed}: no payer changed");
+            store.close().await.unwrap();
+        });
+    }
 }

@@ -30,20 +30,22 @@ use navigo_events_schema::command::RecordDebitRejected;
 use navigo_events_schema::event::{
     BankFileImported, BankFileKind, CollectionFileIssued, IssuedDebit, SkippedLine,
 };
-use navigo_events_schema::mandate::MandateDebtor;
+use navigo_events_schema::mandate::{Mandate, MandateDebtor};
 use navigo_events_schema::types::{Actor, ActorRole, Money, ReasonCode};
 use navigo_events_schema::{
     Command, CommandEnvelope, Envelope, Event, NewEvent, StreamId, YearMonth,
 };
 use navigo_ledger_core::{ClockMode, Ledger, LedgerError, StateRef};
-use navigo_rules::contract::collection::{collection_mandate, SequenceType as RuleSequence};
-use navigo_rules::contract::state::ContractState;
+use navigo_rules::contract::collection::{Presentation, SequenceType as RuleSequence};
+use navigo_rules::contract::state::{ContractState, DebitRecord};
 use navigo_store::{EventStore, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::bank_parts::{self, FileId, PendingParts};
 use super::error::BadInput;
+use super::keystore::KeyStore;
+use super::sealing;
 use super::store::AnyStore;
 
 /// What the idempotency key of a collection file starts with; the date
@@ -64,6 +66,10 @@ struct Presented {
     event_id: Uuid,
     month: YearMonth,
     amount: Money,
+    recorded_at: DateTime<Utc>,
+    /// The mandate it is collected under, sealed as the state holds it, and
+    /// how it was presented; or why it cannot be collected.
+    collection: Result<(Mandate, Presentation), String>,
 }
 
 /// A collection file built, and whether its event was appended now.
@@ -105,6 +111,10 @@ async fn presented_between(
                         event_id: d.event_id,
                         month: *month,
                         amount: d.amount,
+                        recorded_at: d.recorded_at,
+                        collection: collection_of(c, d).map_err(|why| {
+                            format!("contract {} (debit of {month}): {why}", stream.id)
+                        }),
                     });
                 }
             }
@@ -116,70 +126,82 @@ async fn presented_between(
     Ok(out)
 }
 
-/// The contract as it stood just before its debit was presented: what the
-/// collection file carries (the first collection under a mandate is `FRST`,
-/// an amendment is announced once) is decided then, and a `DebitPresented`
-/// changes both (`PAY-MANDATE-SEQUENCE`, `PAY-MANDATE-AMENDMENT`).
-fn before_debit(events: &[Envelope], debit_event_id: Uuid) -> Option<ContractState> {
-    let cut = events.iter().position(|e| e.event_id == debit_event_id)?;
-    let known = navigo_projections::known_events(&events[..cut], None);
-    let world = navigo_projections::fold_states(&known);
-    let id = events.first()?.stream.id;
-    world.contract(id).cloned()
+/// The mandate a debit of contract `c` is collected under, and how the debit
+/// was presented: the sequence type and amendment were decided as the debit
+/// was presented (`PAY-MANDATE-SEQUENCE`, `PAY-MANDATE-AMENDMENT`; the
+/// debit changed both for the contract). Decision: the mandate is the one the
+/// contract holds now for the debit's month; a change of mandate or payer
+/// takes effect from a later month than a debit already presented
+/// (`PAY-CUTOFF`), so it is the mandate the debit was presented under.
+fn collection_of(c: &ContractState, d: &DebitRecord) -> Result<(Mandate, Presentation), String> {
+    let none = || {
+        format!(
+            "no mandate in force on {} (PAY-METHOD): record the payer's SEPA mandate \
+             (ChangeMandate) or take the debit out with an annulment",
+            d.date
+        )
+    };
+    let presented = d.presented_as.clone().ok_or_else(none)?;
+    let m = c.collection_mandate(d.date).ok_or_else(none)?;
+    Ok((m.mandate, presented))
 }
 
-/// The debit of the file, or why the contract cannot be collected.
-fn debit_of(p: &Presented, events: &[Envelope], date: NaiveDate) -> Result<Debit, String> {
+/// The debit of the file, or why the contract cannot be collected; the
+/// mandate's account opened with `keys`.
+///
+/// # Errors
+/// A key store that lost a payer's key, or an account that does not open.
+fn debit_of(p: &Presented, keys: Option<&KeyStore>) -> Result<Result<Debit, String>, StoreError> {
     let contract = format!("contract {} (debit of {})", p.contract_id, p.month);
-    let state = before_debit(events, p.event_id)
-        .ok_or_else(|| format!("{contract}: its debit event is not in its stream"))?;
-    let m = collection_mandate(&state, date).ok_or_else(|| {
-        format!(
-            "{contract}: no mandate in force on {date} (PAY-METHOD): record the payer's SEPA \
-             mandate (ChangeMandate) or take the debit out with an annulment"
-        )
-    })?;
-    let account = match m.mandate.debtor.value() {
+    let (mandate, presented) = match &p.collection {
+        Ok(c) => c,
+        Err(why) => return Ok(Err(why.clone())),
+    };
+    let mut mandate = mandate.clone();
+    if let Some(keys) = keys {
+        sealing::open_mandate(keys, &mut mandate)?;
+    }
+    let account = match mandate.debtor.value() {
         Some(MandateDebtor::Account(a)) => a.clone(),
         Some(MandateDebtor::Legacy(_)) => {
-            return Err(format!(
+            return Ok(Err(format!(
                 "{contract}: mandate {} is a legacy one with no IBAN: record the payer's account \
                  (ChangeMandate with the IBAN, the holder's name and the signature date)",
-                m.mandate.reference
-            ))
+                mandate.reference
+            )))
         }
         None => {
-            return Err(format!(
+            return Ok(Err(format!(
                 "{contract}: the payer's account under mandate {} cannot be opened (the payer's \
                  personal data is erased): a new payer's mandate (ChangePayer) is needed",
-                m.mandate.reference
-            ))
+                mandate.reference
+            )))
         }
     };
-    let signed_on = m.mandate.signed_on.ok_or_else(|| {
-        format!(
+    let Some(signed_on) = mandate.signed_on else {
+        return Ok(Err(format!(
             "{contract}: mandate {} has no signature date: record it (ChangeMandate)",
-            m.mandate.reference
-        )
-    })?;
-    Ok(Debit {
+            mandate.reference
+        )));
+    };
+    Ok(Ok(Debit {
         end_to_end_id: debit_end_to_end_id(p.event_id),
         amount: p.amount,
-        mandate_reference: m.mandate.reference.clone(),
+        mandate_reference: mandate.reference.clone(),
         mandate_signed_on: signed_on,
-        sequence: match m.sequence {
+        sequence: match presented.sequence {
             RuleSequence::First => SequenceType::First,
             RuleSequence::Recurrent => SequenceType::Recurring,
         },
-        amendment: m.amendment.map(|a| Amendment {
-            previous_mandate_reference: a.original_reference,
-            debtor_account_changed: a.original_debtor.is_some(),
+        amendment: presented.amended().then(|| Amendment {
+            previous_mandate_reference: presented.amended_from_reference.clone(),
+            debtor_account_changed: presented.amended_debtor,
         }),
         debtor_name: account.holder_name.as_str().to_owned(),
         debtor_iban: account.iban.as_str().to_owned(),
         debtor_bic: account.bic.map(|b| b.as_str().to_owned()),
         remittance: format!("Navigo Annuel {}", p.month),
-    })
+    }))
 }
 
 /// The message id of the collection file of `date`: one file a date.
@@ -227,9 +249,6 @@ pub async fn collect_through(
     through: NaiveDate,
     recording: Recording,
 ) -> anyhow::Result<Vec<Collected>> {
-    // The debits are read from their streams in the store: the appends an
-    // import batch still holds are submitted first.
-    ledger.commit_import().await?;
     let mut out = Vec::new();
     for (date, presented) in presented_between(ledger, after, through).await? {
         out.push(collect_presented(ledger, book, creditor, date, presented, recording).await?);
@@ -253,19 +272,18 @@ async fn collect_presented(
     }
     let mut debits = Vec::with_capacity(presented.len());
     let mut refused = Vec::new();
-    let mut created_at = DateTime::<Utc>::MIN_UTC;
+    let keys = ledger.store().keys().cloned();
     for p in &presented {
-        let stream = StreamId::contract(p.contract_id);
-        let version = ledger.store().stream_version(stream).await?;
-        let events = ledger.store().read_stream(stream, 1..=version).await?;
-        if let Some(e) = events.iter().find(|e| e.event_id == p.event_id) {
-            created_at = created_at.max(e.recorded_at);
-        }
-        match debit_of(p, &events, date) {
+        match debit_of(p, keys.as_deref())? {
             Ok(d) => debits.push(d),
             Err(why) => refused.push(why),
         }
     }
+    let created_at = presented
+        .iter()
+        .map(|p| p.recorded_at)
+        .max()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     if !refused.is_empty() {
         return Err(anyhow::anyhow!(
             "{} of {} debits of {date} cannot be collected; nothing was written:\n  {}",
@@ -349,10 +367,10 @@ async fn record_issued(
         sha256: &issued.sha256,
     };
     let event = |key: &str, e: Event| bank_event(key, date, COLLECT_ACTOR_ID, e);
-    bank_parts::append_parts(ledger, &file, parts, event, recording).await?;
+    let mut appended = bank_parts::append_parts(ledger, &file, parts, event, recording).await?;
     let event = event(&key, Event::CollectionFileIssued(issued.clone()));
-    bank_parts::append_at(ledger, key, vec![event], recording).await?;
-    book.refresh(ledger).await?;
+    appended.extend(bank_parts::append_at(ledger, key, vec![event], recording).await?);
+    book.take(&appended)?;
     Ok(true)
 }
 
@@ -385,7 +403,8 @@ pub(super) async fn append_bank(
     key: String,
     event: NewEvent,
 ) -> Result<(), LedgerError> {
-    bank_parts::append_at(ledger, key, vec![event], Recording::Now).await
+    bank_parts::append_at(ledger, key, vec![event], Recording::Now).await?;
+    Ok(())
 }
 
 /// When the events of a bank file are recorded.
@@ -432,6 +451,19 @@ impl BankBook {
             self.fold(e)?;
         }
         self.version = version;
+        Ok(())
+    }
+
+    /// Folds the bank stream's events this process appended or staged
+    /// (`appended`, in order), which the store may not hold yet: the events
+    /// a book reads from the store start after them.
+    fn take(&mut self, appended: &[Envelope]) -> Result<(), StoreError> {
+        for e in appended {
+            if e.stream_seq > self.version {
+                self.fold(e)?;
+                self.version = e.stream_seq;
+            }
+        }
         Ok(())
     }
 
@@ -722,8 +754,8 @@ pub async fn import_with(
             id: operator.clone(),
         };
     }
-    bank_parts::append_at(ledger, file_key, vec![new], recording).await?;
-    book.refresh(ledger).await?;
+    let appended = bank_parts::append_at(ledger, file_key, vec![new], recording).await?;
+    book.take(&appended)?;
     Ok(Imported {
         event,
         appended: true,

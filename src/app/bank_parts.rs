@@ -93,13 +93,15 @@ pub(super) struct FileId<'a> {
 /// run interrupted between two requests is completed by the next run of the
 /// same file (its requests replayed append nothing), and a run for other
 /// bytes writes parts of its own hash. `event` makes each part's event.
+/// Returns the envelopes appended (or staged).
 pub(super) async fn append_parts<T: Item>(
     ledger: &mut Ledger<AnyStore>,
     file: &FileId<'_>,
     parts: Vec<Vec<T>>,
     event: impl Fn(&str, Event) -> NewEvent,
     recording: Recording,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<Envelope>, LedgerError> {
+    let mut appended = Vec::new();
     let mut numbered = (1u32..).zip(parts).peekable();
     while numbered.peek().is_some() {
         let batch: Vec<(u32, Vec<T>)> = numbered.by_ref().take(PARTS_PER_APPEND).collect();
@@ -112,30 +114,33 @@ pub(super) async fn append_parts<T: Item>(
                 event(&format!("{key}:{n}"), Event::BankFilePart(part))
             })
             .collect();
-        append_at(ledger, key, events, recording).await?;
+        appended.extend(append_at(ledger, key, events, recording).await?);
     }
-    Ok(())
+    Ok(appended)
 }
 
 /// Appends `events` to the bank stream under `key`, recorded as
-/// `recording` says, then folds them into the ledger's world (its stream
-/// version), as the ledger folds what another writer appended.
+/// `recording` says: by the store's clock, then folded into the ledger's
+/// world (its stream version) as the ledger folds what another writer
+/// appended; or at an instant of the past, staged in the ledger's import
+/// batch with the commands around it. Returns the envelopes appended or
+/// staged (none when the key was recorded before).
 pub(super) async fn append_at(
     ledger: &mut Ledger<AnyStore>,
     key: String,
     events: Vec<NewEvent>,
     recording: Recording,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<Envelope>, LedgerError> {
     let mut request = AppendRequest::new(StreamId::bank(), ExpectedVersion::Any, events);
     request.idempotency_key = Some(key);
-    if let Recording::At(at) = recording {
-        // The appends an import batch holds are earlier: they go first, so
-        // that the log keeps the order of the instants.
-        ledger.commit_import().await?;
-        request.recorded_at = Some(at);
+    match recording {
+        Recording::At(at) => ledger.append_recorded_at(request, at).await,
+        Recording::Now => {
+            let (_, stored) = ledger.store().append_stored(request).await?;
+            ledger.catch_up_with_store().await?;
+            Ok(stored)
+        }
     }
-    ledger.store().append(request).await?;
-    ledger.catch_up_with_store().await
 }
 
 /// The parts read from the bank stream whose file's event is not read yet,

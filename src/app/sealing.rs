@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use navigo_events_schema::mandate::Mandate;
 use navigo_events_schema::sealed::{open_bytes, seal_bytes, SealedField, SEAL_NONCE_BYTES};
 use navigo_events_schema::{AppendRequest, Envelope, Event};
 use navigo_ledger_core::states::{person_of_state_key, STATES_SPACE};
@@ -149,6 +150,16 @@ pub fn open(keys: &KeyStore, env: &mut Envelope) -> Result<(), StoreError> {
         })?;
     }
     Ok(())
+}
+
+/// Opens the debtor account of a mandate a state holds (sealed as the log
+/// holds it); one whose key was destroyed stays closed.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_mandate(keys: &KeyStore, mandate: &mut Mandate) -> Result<(), StoreError> {
+    let sealing_id = mandate.sealing_id();
+    open_field(keys, &mut mandate.debtor, sealing_id)
 }
 
 /// Opens one sealed field under its person's key, bound to `sealing_id`; a

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use navigo_events_schema::event::{
     FeeKind, LossKind, PaymentMeans, RefundMethod, RefundReason, TerminationReason,
 };
@@ -37,6 +37,7 @@ use navigo_events_schema::types::{
     Zones,
 };
 use navigo_events_schema::{Money, YearMonth};
+use navigo_rules::contract::collection::Presentation;
 use navigo_rules::contract::state::{
     ContractMoney, ContractState, DebitRecord, Loss, MonthMoney, OneOffPayment, Period,
     PreparedTerms, Refund, Rejection, SeniorSwitchPending, Status, StatusChange, TreasuryNotice,
@@ -116,6 +117,24 @@ impl<'de> DeserializeAs<'de, NaiveDate> for Days {
         let days = i32::deserialize(d)?;
         NaiveDate::from_num_days_from_ce_opt(days)
             .ok_or_else(|| D::Error::custom(format!("date: {days} days from the era is no date")))
+    }
+}
+
+/// An instant as its microseconds from the Unix epoch (the precision of a
+/// record's `recorded_at`, and inside `i64` for 292,000 years).
+struct Micros;
+
+impl SerializeAs<DateTime<Utc>> for Micros {
+    fn serialize_as<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.timestamp_micros())
+    }
+}
+
+impl<'de> DeserializeAs<'de, DateTime<Utc>> for Micros {
+    fn deserialize_as<D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let micros = i64::deserialize(d)?;
+        DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| D::Error::custom(format!("instant: {micros} µs is no instant")))
     }
 }
 
@@ -307,6 +326,9 @@ struct StoredDebit {
     due: Money,
     rejected: bool,
     payer: Uuid,
+    #[serde_as(as = "Micros")]
+    recorded_at: DateTime<Utc>,
+    presented_as: Option<Presentation>,
 }
 
 #[serde_as]

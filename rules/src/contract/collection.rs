@@ -24,15 +24,30 @@
 //! it): a rejection of that debit does not restore it, the bank having learnt
 //! the amendment with the collection it rejected.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 use navigo_events_schema::mandate::{Mandate, MandateDebtor};
 use navigo_events_schema::sealed::Sealed;
-use navigo_events_schema::YearMonth;
 
-use super::state::ContractState;
+/// What a contract's state knows of its mandates for a collection, as
+/// `ContractState::collection_mandate` reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct MandateHistory<'a> {
+    /// The mandate in force for the collection's month, when the contract is
+    /// paid by direct debit that month.
+    pub in_force: Option<&'a Mandate>,
+    /// The day the mandate was revoked, if it was.
+    pub revoked: Option<NaiveDate>,
+    /// The references debits were presented under.
+    pub presented: &'a BTreeSet<String>,
+    /// The mandate the last debit was presented under.
+    pub last_presented: Option<&'a Mandate>,
+}
 
 /// The sequence type of a collection (ISO 20022 `SeqTp`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SequenceType {
     /// `FRST`: the first collection under the mandate.
     First,
@@ -73,29 +88,56 @@ pub struct CollectionMandate {
     pub amendment: Option<MandateAmendment>,
 }
 
-/// The mandate of contract `c` for a collection on `collection_date` (the debit
-/// of that date's month), with its sequence type and amendment; `None` when
+/// How a debit went to the bank under its mandate, decided as it was
+/// presented (`PAY-MANDATE-SEQUENCE`, `PAY-MANDATE-AMENDMENT`) and kept with
+/// the debit ([`super::state::DebitRecord`]): what its collection file says,
+/// whenever the file is built. A later debit changes both for the contract
+/// (the next one is `RCUR`, the amendment is cleared), not for this one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Presentation {
+    /// `FRST` or `RCUR`.
+    pub sequence: SequenceType,
+    /// The original mandate reference, when an amendment renumbered it.
+    pub amended_from_reference: Option<String>,
+    /// Whether an amendment changed the debtor account.
+    pub amended_debtor: bool,
+}
+
+impl Presentation {
+    /// The presentation of a debit collected under `m`.
+    pub fn of(m: &CollectionMandate) -> Presentation {
+        let amendment = m.amendment.as_ref();
+        Presentation {
+            sequence: m.sequence,
+            amended_from_reference: amendment.and_then(|a| a.original_reference.clone()),
+            amended_debtor: amendment.is_some_and(|a| a.original_debtor.is_some()),
+        }
+    }
+
+    /// Whether the collection carries an amendment.
+    pub fn amended(&self) -> bool {
+        self.amended_from_reference.is_some() || self.amended_debtor
+    }
+}
+
+/// The mandate of a contract whose mandates `h` describes for a collection
+/// on `collection_date`, with its sequence type and amendment; `None` when
 /// the contract has no mandate for that month (paid in cash, or the mandate
 /// revoked and not replaced).
 pub fn collection_mandate(
-    c: &ContractState,
+    h: MandateHistory<'_>,
     collection_date: NaiveDate,
 ) -> Option<CollectionMandate> {
-    let m = YearMonth::of(collection_date);
-    c.payment_setup_at(m).filter(|p| p.is_direct_debit())?;
-    if c.mandate_revoked.is_some_and(|d| d <= collection_date) {
+    if h.revoked.is_some_and(|d| d <= collection_date) {
         return None;
     }
-    let mandate = c.mandate_at(m)?;
-    let sequence = if c.presented_mandates.contains(&mandate.reference) {
+    let mandate = h.in_force?.clone();
+    let sequence = if h.presented.contains(&mandate.reference) {
         SequenceType::Recurrent
     } else {
         SequenceType::First
     };
-    let amendment = c
-        .last_presented_mandate
-        .as_ref()
-        .and_then(|last| amendment(last, &mandate));
+    let amendment = h.last_presented.and_then(|last| amendment(last, &mandate));
     Some(CollectionMandate {
         mandate,
         sequence,

@@ -43,7 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::event::{
     ChargeKind, ChargeLine, ContractResumed, FeeKind, FirstPaymentCollected, LossKind,
     PaymentMeans, PaymentMethodSwitched, RefundMethod, RefundReason, SuspensionCause,
@@ -55,6 +55,8 @@ use navigo_events_schema::types::{
 };
 use navigo_events_schema::{Envelope, Event, Money, YearMonth};
 use uuid::Uuid;
+
+use super::collection::{collection_mandate, CollectionMandate, MandateHistory, Presentation};
 
 /// The status of a contract on a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -207,6 +209,13 @@ pub struct DebitRecord {
     pub rejected: bool,
     /// The payer debited.
     pub payer: Uuid,
+    /// When the `DebitPresented` was recorded: a collection file is dated by
+    /// the latest of its debits', so that the same date gives the same file.
+    pub recorded_at: DateTime<Utc>,
+    /// How it went to the bank under its mandate, decided as it was
+    /// presented; `None` when no mandate was in force for it (a cash
+    /// contract's debt, a revoked mandate), which no collection file carries.
+    pub presented_as: Option<Presentation>,
 }
 
 /// A rejection (`PAY-REJECT`).
@@ -640,6 +649,25 @@ impl ContractState {
         at_month(&self.mandates, m)
     }
 
+    /// The mandate of this contract for a collection on `date` (the debit of
+    /// that date's month), with its sequence type and amendment as they
+    /// stand now (`PAY-MANDATE-SEQUENCE`, `PAY-MANDATE-AMENDMENT`; see
+    /// [`collection_mandate`]); `None` when the contract has no mandate for
+    /// that month. A debit presented keeps its own ([`DebitRecord::presented_as`]).
+    pub fn collection_mandate(&self, date: NaiveDate) -> Option<CollectionMandate> {
+        let m = YearMonth::of(date);
+        let direct = self
+            .payment_setup_at(m)
+            .is_some_and(PaymentSetup::is_direct_debit);
+        let history = MandateHistory {
+            in_force: at_month_ref(&self.mandates, m).filter(|_| direct),
+            revoked: self.mandate_revoked,
+            presented: &self.presented_mandates,
+            last_presented: self.last_presented_mandate.as_ref(),
+        };
+        collection_mandate(history, date)
+    }
+
     /// The payer debited for month `m`.
     pub fn payer_at(&self, m: YearMonth) -> Uuid {
         at_month(&self.payers, m).unwrap_or(self.payer)
@@ -810,6 +838,9 @@ impl ContractState {
         let date = env.effective_date;
         match &env.event {
             Event::DebitPresented(d) => {
+                // PAY-MANDATE-SEQUENCE, PAY-MANDATE-AMENDMENT: decided on the
+                // state before this debit, which the lines below change.
+                let presented_as = self.collection_mandate(date).map(|m| Presentation::of(&m));
                 // PAY-MANDATE-AMENDMENT: a presented debit carried the
                 // mandate's amendment, if any, to the bank; the next
                 // collection compares with this mandate.
@@ -827,6 +858,8 @@ impl ContractState {
                         due: d.due,
                         rejected: false,
                         payer: d.payer,
+                        recorded_at: env.recorded_at,
+                        presented_as,
                     },
                 );
             }
