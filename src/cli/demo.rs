@@ -79,14 +79,14 @@ pub struct Args {
     /// between commands, instead of the ledger's bound.
     #[arg(long, value_name = "N", hide = true)]
     state_cache_entries_max: Option<usize>,
-    /// Send the simulated bank's rejections as its files (each collection
-    /// date's pain.008 issued, the rejects and returns imported from pain.002
-    /// and camt.054 files) instead of as rejection commands. Off by default:
-    /// a collection date of more than about 600 debits cannot be recorded
-    /// yet (its event exceeds the store's `event_bytes_max`), and each file
-    /// waits for its own durable append (BENCHMARKS.md).
+    /// Send the simulated bank's rejections as rejection commands
+    /// (`RecordDebitRejected`) instead of through its files. By default each
+    /// collection date's pain.008 is issued after the billing clock presents
+    /// its debits, and the bank's rejects and returns are imported from its
+    /// pain.002 and camt.054 files, as an operator's `bank collect` and `bank
+    /// import` would: the same rejections, judged by the same rules.
     #[arg(long)]
-    bank_files: bool,
+    rejection_commands: bool,
     /// Print the summary as one JSON object (no progress bars).
     #[arg(long)]
     json: bool,
@@ -210,15 +210,15 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
     timings.0.push(("generate population", t.elapsed()));
 
     // 3. Everything through the command path, the clock month by month, the
-    // bank's rejections through its files when asked.
-    let bank = match args.bank_files {
-        true => Some(DemoBank::new(demo_creditor(data.data())?)),
-        false => None,
+    // bank's rejections through its files unless asked for as commands.
+    let bank = match args.rejection_commands {
+        false => Some(DemoBank::new(demo_creditor(data.data())?)),
+        true => None,
     };
     let (mut ledger, report) = send(ledger, &plan, bank, visible).await?;
     timings.0.push(("append commands", report.command_time));
     timings.0.push(("billing clock", report.clock_time));
-    if args.bank_files {
+    if !args.rejection_commands {
         timings.0.push(("bank files", report.bank_time));
     }
 
