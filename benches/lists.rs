@@ -1,7 +1,8 @@
 //! Every list a projection service reads (`GET /v1/lists/{name}`, `navigo-ledger
-//! list NAME`), asked of a generated region with filter values drawn from the
-//! region's own rows: p50 and p99 of one page, each query alternating with its
-//! raw reference.
+//! list NAME`), asked of a generated region with filter values drawn evenly
+//! over the terms of each list's own index (read from its keys, so that a
+//! million-contract region's rows are never held): p50 and p99 of one page,
+//! each query alternating with its raw reference.
 //!
 //! The list path is the binary's own code, not a stand-in: `src/app/lists.rs` is
 //! compiled here as a module (as `sealed_rebuild` compiles the key store), and a
@@ -42,7 +43,7 @@ use std::time::Instant;
 use chrono::Duration;
 use navigo_events_schema::views::ListPage;
 use navigo_replay::materialize::index::{self, key_id, Term, LIST_PAGE_ROWS_DEFAULT};
-use navigo_replay::materialize::{ProjectionDb, Rows};
+use navigo_replay::materialize::ProjectionDb;
 use serde_json::Value;
 
 use lists::{ListSpec, Mode, ValueKind, LISTS};
@@ -117,25 +118,52 @@ fn value_of(spec: &ListSpec, term: &Term) -> String {
     }
 }
 
-/// Up to `n` filter values of `spec`, drawn evenly over the terms of its index
-/// in the rows it reads (rows without a term, such as a contract without
-/// debt, draw nothing).
-fn values(spec: &ListSpec, rows: &Rows, n: usize) -> Vec<String> {
+/// The term of an entry's key as `spec` reads it: the key's encoded term
+/// ([`Term::encode`]) unescaped up to its terminator, the row's id after it
+/// left out. Checked: the term and the key's id encode back to the key.
+fn term_of(spec: &ListSpec, key: &[u8]) -> Term {
+    let mut raw = Vec::with_capacity(key.len());
+    let mut bytes = key[..key.len().saturating_sub(16)].iter();
+    while let Some(&b) = bytes.next() {
+        match (b, b == 0 && bytes.next() == Some(&0xFF)) {
+            (0, true) => raw.push(0),
+            // `0x00 0x00`: the terminator.
+            (0, false) => break,
+            (b, _) => raw.push(b),
+        }
+    }
+    let text = || String::from_utf8(raw.clone()).expect("a text term");
+    let term = match spec.value {
+        ValueKind::Id => Term::Id(uuid::Uuid::from_slice(&raw).expect("an id term")),
+        ValueKind::Date => Term::Date(text().parse().expect("a date term")),
+        ValueKind::Amount => {
+            let flipped = u64::from_be_bytes(raw.as_slice().try_into().expect("an amount term"));
+            Term::Cents(i64::from_be_bytes((flipped ^ (1 << 63)).to_be_bytes()))
+        }
+        _ => Term::Text(text()),
+    };
+    let id = key_id(spec.index, key).expect("an entry's id");
+    assert_eq!(index::entry_key(&term, id), key, "the key's term decoded");
+    term
+}
+
+/// The entries of the index `spec` reads, and up to `n` filter values drawn
+/// evenly over them in the index's order (the terms' quantiles). Read from
+/// the index's keys, two passes and nothing held but the values: the rows
+/// of a million-contract region would not fit in memory.
+fn values(spec: &ListSpec, db: &ProjectionDb, n: usize) -> (usize, Vec<String>) {
     let def = index::index(spec.index).expect("the list's index");
-    let terms: Vec<Term> = rows
-        .get(def.kind)
-        .into_iter()
-        .flat_map(|r| r.values())
-        .flat_map(|json| (def.entries)(json).expect("the row's entries"))
-        .map(|(term, _)| term)
-        .collect();
-    let step = (terms.len() / n.max(1)).max(1);
-    terms
+    let (_, tree, _) = db.index_tree(def).expect("the index tree");
+    let entries = tree.len();
+    let step = (entries / n.max(1)).max(1);
+    let drawn = tree
         .iter()
+        .keys()
         .step_by(step)
         .take(n)
-        .map(|t| value_of(spec, t))
-        .collect()
+        .map(|k| value_of(spec, &term_of(spec, &k.expect("scan"))))
+        .collect();
+    (entries, drawn)
 }
 
 /// One page through the binary's list code.
@@ -255,20 +283,24 @@ fn main() {
     let limit = env_or("NAVIGO_BENCH_LIMIT", LIST_PAGE_ROWS_DEFAULT);
     let rounds = env_or("NAVIGO_BENCH_ROUNDS", 3);
     let db = ProjectionDb::open(Path::new(&data)).expect("the projections");
-    let (generation, rows) = db.stored_rows().expect("the rows");
+    let generation = db
+        .current()
+        .expect("the generation")
+        .expect("projections built");
     println!(
-        "projections of {} on {} (checkpoint {}): {} contracts, {} persons; {queries} queries a list, pages of {limit}",
+        "projections of {} on {} (checkpoint {}); {queries} queries a list, pages of {limit}",
         data.display(),
         generation.at,
         generation.checkpoint,
-        rows.get("state").map_or(0, |r| r.len()),
-        rows.get("person").map_or(0, |r| r.len()),
     );
     let drawn: Vec<(&'static ListSpec, Vec<String>)> = LISTS
         .iter()
-        .map(|spec| (spec, values(spec, &rows, queries)))
+        .map(|spec| {
+            let (entries, values) = values(spec, &db, queries);
+            println!("{}: {entries} entries in {}", spec.name, spec.index);
+            (spec, values)
+        })
         .collect();
-    drop(rows);
     println!("least of {rounds} rounds a query");
     println!("| list | queries | entries a page | list p50 / p99 | raw p50 / p99 | p99 ratio |");
     println!("|---|---:|---:|---:|---:|---:|");
