@@ -33,7 +33,9 @@
 //! alternating, and stops; `NAVIGO_BENCH_REBUILD_ONLY=<ledger dir>` rebuilds a
 //! kept ledger's projections alone, `NAVIGO_BENCH_ROUNDS` times, each after the
 //! raw scan + decode of its log, and prints every tree's live bytes against
-//! the projection database's files. Not a timed test:
+//! the projection database's files; `NAVIGO_BENCH_RESUME=<ledger dir>` imports
+//! the same plan again into a ledger whose import was interrupted, resuming
+//! it. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
@@ -113,6 +115,13 @@ const REBUILD_ROUNDS_ENV: &str = "NAVIGO_BENCH_ROUNDS";
 const AFTER_IMPORT_ENV: &str = "NAVIGO_BENCH_AFTER_IMPORT";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
+/// Set (to the directory of a ledger whose import was interrupted, by a kill
+/// or the end of a sitting) to import the same plan into it again: what it
+/// holds is answered by its idempotency keys or refused as earlier than its
+/// head (the clock), the rest imported, as a re-run of the demo resumes. A
+/// region's import need not fit one sitting either. The rates are then those
+/// of the resumed part, the answers included.
+const RESUME_ENV: &str = "NAVIGO_BENCH_RESUME";
 /// The state cache of the import, the clock month and the reads (default:
 /// the ledger's): a cache smaller than the region's states reproduces, at a
 /// fraction of the size, the paging of a region too large for the default.
@@ -783,7 +792,11 @@ struct Imported {
 /// as the ledger closes.
 async fn import(ledger_dir: &Path, config: PopulationConfig, cache: usize) -> Imported {
     let seed = config.seed;
-    let mut ledger = Ledger::open_with(open(ledger_dir), Policy::default(), seed, cache)
+    let store = match std::env::var_os(RESUME_ENV) {
+        Some(_) => reopen(ledger_dir),
+        None => open(ledger_dir),
+    };
+    let mut ledger = Ledger::open_with(store, Policy::default(), seed, cache)
         .await
         .expect("ledger");
     ledger
@@ -845,9 +858,11 @@ async fn import(ledger_dir: &Path, config: PopulationConfig, cache: usize) -> Im
         heap_in_use_mib()
     );
     println!(
-        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused; snapshot written in {snapshot_secs:.1} s; store closed in {store_close_secs:.1} s",
+        "generated in {generate_secs:.1} s; imported in {drive_secs:.1} s: {appended} events ({} by the clock), {} refused, {} already applied, {} earlier than the head; snapshot written in {snapshot_secs:.1} s; store closed in {store_close_secs:.1} s",
         report.clock_events,
-        report.refused_total()
+        report.refused_total(),
+        report.already_applied,
+        report.out_of_order
     );
 
     println!(
@@ -888,7 +903,11 @@ async fn main() {
     let base: PathBuf = env_or("NAVIGO_BENCH_DIR", std::env::temp_dir())
         .join(format!("navigo-regional-{}", std::process::id()));
     let kept = std::env::var_os(AFTER_IMPORT_ENV).map(PathBuf::from);
-    let ledger_dir = kept.clone().unwrap_or_else(|| base.join("ledger"));
+    let resumed = std::env::var_os(RESUME_ENV).map(PathBuf::from);
+    let ledger_dir = kept
+        .clone()
+        .or(resumed)
+        .unwrap_or_else(|| base.join("ledger"));
     let _ = std::fs::remove_dir_all(&base);
     println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
 
