@@ -42,7 +42,8 @@ use navigo_store::{EventStore, StoreError};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::bank_parts::{self, FileId, PendingParts};
+pub use super::bank_parts::Recording;
+use super::bank_parts::{self, bank_event, FileId, PendingParts};
 use super::error::BadInput;
 use super::keystore::KeyStore;
 use super::sealing;
@@ -374,27 +375,6 @@ async fn record_issued(
     Ok(true)
 }
 
-/// An event of the bank stream, its id derived from its idempotency key so
-/// that a retry is the same event.
-pub(super) fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent {
-    let digest = Sha256::digest(key.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    let event_id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-    NewEvent {
-        event_id,
-        effective_date: date,
-        actor: Actor {
-            role: ActorRole::System,
-            id: actor.to_owned(),
-        },
-        channel: None,
-        correlation_id: event_id,
-        causation_id: None,
-        event,
-    }
-}
-
 /// Appends a bank-stream event under its key, then folds it into the
 /// ledger's world (its stream version), as the ledger folds what another
 /// writer appended, so that the world and its snapshot stay at the head.
@@ -405,18 +385,6 @@ pub(super) async fn append_bank(
 ) -> Result<(), LedgerError> {
     bank_parts::append_at(ledger, key, vec![event], Recording::Now).await?;
     Ok(())
-}
-
-/// When the events of a bank file are recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recording {
-    /// By the store's clock, the rejections judged at the service's instant:
-    /// the `bank` commands.
-    Now,
-    /// At an instant of the past, the rejections judged by the import clock
-    /// (commands in the order of their instants): the demo, which records
-    /// every event at its simulated instant.
-    At(DateTime<Utc>),
 }
 
 /// What the bank stream holds, read once and then only its new events: the

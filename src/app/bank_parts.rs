@@ -4,17 +4,53 @@
 //! [`BankFilePart::ITEMS_MAX`] items (an event is bounded by the store's
 //! `event_bytes_max`, and a collection date of a region holds hundreds of
 //! thousands of debits). This module records such a file and puts its list
-//! together again as the bank stream is read.
+//! together again as the bank stream is read; it also makes the bank
+//! stream's events ([`bank_event`]) and appends them as [`Recording`] says.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::event::{BankFilePart, IssuedDebit, IssuedRefund};
+use navigo_events_schema::types::{Actor, ActorRole};
 use navigo_events_schema::{Envelope, Event, NewEvent, StreamId};
 use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_store::{AppendRequest, EventStore, ExpectedVersion, StoreError};
+use sha2::{Digest, Sha256};
 
-use super::bank_files::Recording;
 use super::store::AnyStore;
+
+/// When the events of a bank file are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// By the store's clock, the rejections judged at the service's instant:
+    /// the `bank` commands.
+    Now,
+    /// At an instant of the past, the rejections judged by the import clock
+    /// (commands in the order of their instants): the demo, which records
+    /// every event at its simulated instant.
+    At(DateTime<Utc>),
+}
+
+/// An event of the bank stream, its id derived from its idempotency key so
+/// that a retry is the same event.
+pub(super) fn bank_event(key: &str, date: NaiveDate, actor: &str, event: Event) -> NewEvent {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let event_id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    NewEvent {
+        event_id,
+        effective_date: date,
+        actor: Actor {
+            role: ActorRole::System,
+            id: actor.to_owned(),
+        },
+        channel: None,
+        correlation_id: event_id,
+        causation_id: None,
+        event,
+    }
+}
 
 /// Part events appended by one request. Decision: a request of 64 parts
 /// (about 2 MiB) keeps each append well inside the store's
@@ -236,7 +272,7 @@ mod tests {
         let store =
             navigo_store_sled::SledStore::open(dir.path(), Limits::default(), clock).unwrap();
         let key = "bank-refunds:2026-12-01:".to_owned() + &"f".repeat(64) + ":4294967295";
-        let event = super::super::bank_files::bank_event(
+        let event = bank_event(
             &key,
             chrono::NaiveDate::MAX,
             "bank-refunds",

@@ -43,8 +43,8 @@ use navigo_rules::world::World;
 use navigo_store::{EventStore, StoreError};
 use uuid::Uuid;
 
-use super::bank_files::{append_bank, bank_event, bank_events, Recording};
-use super::bank_parts::{self, FileId, PendingParts};
+use super::bank_files::{append_bank, bank_events};
+use super::bank_parts::{self, bank_event, FileId, PendingParts, Recording};
 use super::error::BadInput;
 use super::store::AnyStore;
 
