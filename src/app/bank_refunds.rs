@@ -139,7 +139,13 @@ pub async fn refunds(
              was written"
         ));
     }
-    let (file, issued, listed) = build(creditor, date, &resolved)?;
+    let (file, issued, parts) = build(creditor, date, &resolved)?;
+    let listed: Vec<IssuedRefund> = parts
+        .iter()
+        .flatten()
+        .chain(&issued.refunds)
+        .cloned()
+        .collect();
     let appended = match before.map(|b| &b.event) {
         Some(b) if b.sha256 == issued.sha256 => false,
         Some(b) => {
@@ -154,7 +160,7 @@ pub async fn refunds(
             ))
         }
         None => {
-            record(ledger, &issued, listed.clone()).await?;
+            record(ledger, &issued, parts).await?;
             true
         }
     };
@@ -171,7 +177,7 @@ pub async fn refunds(
 async fn record(
     ledger: &mut Ledger<AnyStore>,
     issued: &RefundFileIssued,
-    listed: Vec<IssuedRefund>,
+    parts: Vec<Vec<IssuedRefund>>,
 ) -> Result<(), LedgerError> {
     let date = issued.execution_date;
     let key = format!("{REFUNDS_KEY_PREFIX}{date}");
@@ -180,7 +186,6 @@ async fn record(
         message_id: &issued.message_id,
         sha256: &issued.sha256,
     };
-    let (parts, _) = bank_parts::split(listed);
     let event = |key: &str, e: Event| bank_event(key, date, ACTOR_ID, e);
     bank_parts::append_parts(ledger, &file, parts, event, Recording::Now).await?;
     let event = event(&key, Event::RefundFileIssued(issued.clone()));
@@ -433,13 +438,13 @@ fn remittance(reason: RefundReason, d: &Due) -> String {
     format!("Navigo Annuel refund {reason} {}", d.stream_id)
 }
 
-/// The file, its event and every refund it carries (the event lists the
-/// last ones).
+/// The file, its event (which lists the last refunds) and the parts that
+/// list the refunds before them.
 fn build(
     creditor: &Creditor,
     date: NaiveDate,
     resolved: &[(Due, Resolved)],
-) -> anyhow::Result<(RefundFile, RefundFileIssued, Vec<IssuedRefund>)> {
+) -> anyhow::Result<(RefundFile, RefundFileIssued, Vec<Vec<IssuedRefund>>)> {
     let input = RefundInput {
         message_id: refund_message_id(date),
         // Decision: the creation instant is the latest instant a refund of the
@@ -463,7 +468,7 @@ fn build(
             amount: r.amount,
         })
         .collect();
-    let (parts, last) = bank_parts::split(listed.clone());
+    let (parts, last) = bank_parts::split(listed);
     let issued = RefundFileIssued {
         execution_date: date,
         message_id: file.summary.message_id.clone(),
@@ -475,7 +480,7 @@ fn build(
         refunds: last,
         parts: u32::try_from(parts.len())?,
     };
-    Ok((file, issued, listed))
+    Ok((file, issued, parts))
 }
 
 /// Records every refund of the file paid, each under a key of the file's
