@@ -319,6 +319,16 @@ pub async fn flush<S: EventStore>(
     world: &mut World,
     clear: bool,
 ) -> Result<(), StoreError> {
+    if clear {
+        // A clear may be made in steps (`DerivedBatch::clear`): the meta entry
+        // goes first, on its own, so that a crash during the clear leaves a
+        // space without it, which `load` does not trust and rebuilds.
+        let forget = DerivedBatch {
+            clear: false,
+            entries: vec![(META_KEY.to_vec(), None)],
+        };
+        store.write_derived_entries(STATES_SPACE, &forget).await?;
+    }
     let r = &world.residency;
     let mut entries = Vec::with_capacity(r.dirty.len() + r.dirty_versions.len() + 1);
     for stream in &r.dirty {

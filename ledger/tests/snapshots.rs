@@ -351,6 +351,76 @@ fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
     });
 }
 
+/// A clear of the states cut short (a crash between its steps) leaves a space
+/// without its meta entry, which goes first and on its own, and some entries
+/// of the old states: the open trusts none of them, rebuilds from the log, and
+/// the rebuilt space holds none of the leftovers.
+#[test]
+fn snapshot_clear_cut_after_its_meta_is_removed_is_rebuilt_from_the_log() {
+    rt().block_on(async {
+        let dir = ledger_with_snapshot("clear-cut", 13).await;
+        let store = open_store(&dir);
+        let leftover = first_key(&store, b"c").await;
+        let cut = DerivedBatch {
+            clear: false,
+            entries: vec![(b"m".to_vec(), None)],
+        };
+        store
+            .write_derived_entries(STATES_SPACE, &cut)
+            .await
+            .unwrap();
+        let stale = b"a state of another schema".to_vec();
+        put_entry(&store, &leftover, stale.clone()).await;
+        let full = full_fold(&store).await;
+        let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
+        assert_eq!(ledger.opened().snapshot_refused, None);
+        assert_eq!(ledger.opened().snapshot_position, None);
+        assert_eq!(ledger.opened().tail_events, full.position);
+        assert!(fingerprint(ledger.world()) == fingerprint(&full));
+        let store = ledger.close().await.unwrap();
+        let rebuilt = store
+            .read_derived_entries(STATES_SPACE, &[leftover])
+            .await
+            .unwrap()
+            .remove(0);
+        assert_ne!(rebuilt, Some(stale), "the leftover entry was cleared");
+        store.close().await.unwrap();
+        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+            .await
+            .unwrap();
+        assert_eq!(ledger.opened().snapshot_position, Some(full.position));
+        assert!(fingerprint(ledger.world()) == fingerprint(&full));
+        ledger.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+/// A rebuild whose clear of the old states is cut (the open fails) leaves no
+/// meta entry behind it: the next open trusts nothing of the space it was
+/// clearing, rather than finding the old meta beside a space half emptied.
+#[test]
+fn snapshot_rebuild_cut_during_its_clear_leaves_no_meta_to_trust() {
+    rt().block_on(async {
+        let dir = ledger_with_snapshot("clear-fails", 14).await;
+        let store = open_store(&dir);
+        let mut meta = entry(&store, b"m").await;
+        meta[..4].copy_from_slice(&999u32.to_be_bytes());
+        put_entry(&store, b"m", meta).await;
+        let full = full_fold(&store).await;
+        let faulty = navigo_store::faults::FaultyStore::new(store);
+        faulty.fail_derived_clears();
+        assert!(Ledger::open(faulty, Policy::default(), 7).await.is_err());
+        let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
+            .await
+            .unwrap();
+        assert_eq!(ledger.opened().snapshot_refused, None, "no meta was left");
+        assert_eq!(ledger.opened().snapshot_position, None);
+        assert!(fingerprint(ledger.world()) == fingerprint(&full));
+        ledger.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
 #[test]
 fn snapshot_corrupt_state_entry_is_refolded_from_its_own_stream() {
     rt().block_on(async {

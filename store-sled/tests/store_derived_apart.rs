@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use navigo_store::{DerivedBatch, EventStore, ExpectedVersion, Limits, ManualClock};
-use navigo_store_sled::derived::{DERIVED_DIR, DERIVED_TREE_NAME};
+use navigo_store_sled::derived::{CLEAR_STEP_KEYS, DERIVED_DIR, DERIVED_TREE_NAME};
 use navigo_store_sled::{keys, verify_ledger, Format, InitOutcome, SledStore};
 use store_support::*;
 
@@ -411,6 +411,40 @@ async fn store_compaction_cut_between_its_renames_is_undone_on_open() {
         Some(&b"state one"[..])
     );
     assert!(!dir.join("derived.compacted").exists());
+    store.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A clear of a space of more keys than one step removes them in steps, every
+/// one of them, writes the batch's entries after, and leaves the other spaces
+/// as they were.
+#[tokio::test]
+async fn store_derived_clear_of_a_space_of_several_steps_removes_every_entry() {
+    let (store, dir, _) = new_store("derived-clear-steps");
+    let keys = (CLEAR_STEP_KEYS * 5 / 2) as u32;
+    let old = DerivedBatch {
+        clear: false,
+        entries: (0..keys)
+            .map(|i| (entry_key(i), Some(entry_value(1, i))))
+            .collect(),
+    };
+    store.write_derived_entries(SPACE, &old).await.unwrap();
+    store
+        .write_derived_entries("another-space", &entry(b"kept", b"as it was"))
+        .await
+        .unwrap();
+    let new = DerivedBatch {
+        clear: true,
+        entries: vec![(b"fresh".to_vec(), Some(b"new".to_vec()))],
+    };
+    store.write_derived_entries(SPACE, &new).await.unwrap();
+    let left = store.scan_derived_entries(SPACE, &[]).await.unwrap();
+    assert_eq!(left, vec![(b"fresh".to_vec(), b"new".to_vec())]);
+    let other = store
+        .read_derived_entries("another-space", &[b"kept".to_vec()])
+        .await
+        .unwrap();
+    assert_eq!(other, vec![Some(b"as it was".to_vec())]);
     store.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -42,6 +42,8 @@ pub struct FaultyStore<S> {
     /// Times a preparation yields before it reaches the wrapped store.
     preparation_yields: AtomicU64,
     journal: Mutex<Vec<Step>>,
+    /// Every write of a derived space that clears it fails.
+    fail_clears: std::sync::atomic::AtomicBool,
 }
 
 /// One call the store saw, named by the event ids of its appends (an
@@ -71,7 +73,14 @@ impl<S: EventStore> FaultyStore<S> {
             fail_from: AtomicU64::new(DISARMED),
             preparation_yields: AtomicU64::new(0),
             journal: Mutex::new(Vec::new()),
+            fail_clears: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Makes every later write of a derived space that clears it fail before
+    /// it reaches the wrapped store, as a crash during the clear would stop it.
+    pub fn fail_derived_clears(&self) {
+        self.fail_clears.store(true, Ordering::SeqCst);
     }
 
     /// Makes every later preparation yield `times` times to the other
@@ -226,6 +235,11 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         space: &str,
         batch: &DerivedBatch,
     ) -> Result<(), StoreError> {
+        if batch.clear && self.fail_clears.load(Ordering::SeqCst) {
+            return Err(StoreError::Storage(
+                "injected fault: the clear of this derived space was cut".into(),
+            ));
+        }
         self.inner.write_derived_entries(space, batch).await
     }
 

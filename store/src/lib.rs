@@ -250,6 +250,13 @@ pub enum StoreError {
 pub struct DerivedBatch {
     /// Remove every entry of the space before the others are written (a
     /// rebuild from the log starts from an empty space).
+    ///
+    /// Decision: a backend may remove a large space in steps (the sled store
+    /// does, so that a clear's memory does not grow with the space), so a
+    /// crash during a clear may leave the space partly emptied, and the
+    /// entries of the batch unwritten. What a space's reader trusts must
+    /// therefore be written by the batch itself and removed on its own before
+    /// a clear (the ledger's states and their meta entry).
     pub clear: bool,
     /// Each key with its new bytes, or `None` to remove it.
     pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
