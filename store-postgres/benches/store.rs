@@ -393,7 +393,7 @@ impl Waits {
         let counts = self.task.await.unwrap();
         let total: u64 = counts.values().sum();
         let mut by_share: Vec<_> = counts.into_iter().collect();
-        by_share.sort_by(|a, b| b.1.cmp(&a.1));
+        by_share.sort_by_key(|b| std::cmp::Reverse(b.1));
         println!("    server backends' states ({what}), share of {total} backend samples:");
         for (state, n) in by_share {
             println!(
