@@ -893,3 +893,53 @@ fn pg_projections_reader_role_reads_the_tables_and_nothing_else() {
         assert!(e.contains("permission denied"), "{sql}: {e}");
     }
 }
+
+#[test]
+fn pg_projections_tables_of_an_older_layout_are_refused_by_follow_and_check_then_replaced_by_rebuild(
+) {
+    // Given a PostgreSQL ledger whose projection tables were built and given
+    // to a reader role, then found of an older layout than this binary's,
+    let pg = pg_place("sql_layout");
+    ok(&pg, &["init"]);
+    let (code, out, err) = run(&pg, &["apply", &scenario()]);
+    assert!(code == 0 || code == 1, "apply: {out}{err}");
+    ok(&pg, &["rebuild"]);
+    let role = format!("layout_reader_{}", std::process::id());
+    ok(&pg, &["grant-reader", &role]);
+    query_texts(
+        &pg,
+        &format!("UPDATE {PROJECTIONS}.checkpoint SET layout = 0"),
+    );
+    let before = dump_projections(&pg);
+    // when `follow` and `check-projections` open them,
+    for args in [&["follow", "--once"][..], &["check-projections"]] {
+        let (code, out, err) = run(&pg, args);
+        // then each is refused, naming both layouts and what to do,
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains("are of layout 0"), "{args:?}: {err}");
+        assert!(err.contains("reads and writes layout 1"), "{args:?}: {err}");
+        assert!(
+            err.contains("run `navigo-ledger rebuild`"),
+            "{args:?}: {err}"
+        );
+    }
+    // and nothing of the tables changed;
+    assert_eq!(dump_projections(&pg), before);
+    // when `rebuild` runs,
+    ok(&pg, &["rebuild"]);
+    // then the tables are of this layout, hold the same rows, are checked
+    // equal to the log's views, and the reader role still reads them.
+    let layout = query_texts(
+        &pg,
+        &format!("SELECT layout::text FROM {PROJECTIONS}.checkpoint"),
+    );
+    assert_eq!(joined(layout), "1");
+    assert_eq!(dump_projections(&pg), before);
+    let check = sql_check(&pg);
+    assert_eq!(check["consistent"], true, "{check}");
+    let read = query_texts(
+        &pg,
+        &format!("SELECT has_table_privilege('{role}', '{PROJECTIONS}.contracts', 'SELECT')::text"),
+    );
+    assert_eq!(joined(read), "true");
+}

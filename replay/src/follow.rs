@@ -10,14 +10,20 @@
 //! one, so that a log rewritten under a running follower is refused, not
 //! folded.
 
+use std::sync::Arc;
+
 use navigo_events_schema::Envelope;
 
 use crate::ReplayError;
 
 /// The log read so far, in position order from position 1.
+///
+/// Shared ([`FollowedLog::shared`]) with a thread that folds it off the
+/// async runtime's workers; extended in place once that thread is done with
+/// it (a copy only when a share is still held).
 #[derive(Debug, Clone, Default)]
 pub struct FollowedLog {
-    events: Vec<Envelope>,
+    events: Arc<Vec<Envelope>>,
 }
 
 impl FollowedLog {
@@ -29,6 +35,11 @@ impl FollowedLog {
     /// The events held, in position order.
     pub fn events(&self) -> &[Envelope] {
         &self.events
+    }
+
+    /// The events held, shared.
+    pub fn shared(&self) -> Arc<Vec<Envelope>> {
+        Arc::clone(&self.events)
     }
 
     /// The position the next read starts from.
@@ -67,7 +78,7 @@ impl FollowedLog {
             prev = Some(e.hash);
         }
         let n = tail.len();
-        self.events.extend(tail);
+        Arc::make_mut(&mut self.events).extend(tail);
         Ok(n)
     }
 }

@@ -12,8 +12,20 @@
 //! one set of tables, each step applied once whoever computes it first
 //! ([`SqlProjections::apply`] moves the checkpoint only from where the step
 //! started).
+//!
+//! Decision: the rows of a step are computed (views folded, decoded and
+//! turned into rows) on a blocking thread, never on the runtime's workers,
+//! where a service's commands are judged: a catch-up's thread computes its
+//! batches in order and hands each to the step's task through a channel of
+//! [`SQL_BATCHES_AHEAD_MAX`], which writes it with its checkpoint and awaits
+//! only the database. The batches are applied in order, each from the
+//! checkpoint the previous one reached, so the exactly-once promise is the
+//! same as when they were computed in turn; a failed write ends the step
+//! with the tables at the last batch committed, and the thread's batch
+//! computed ahead is dropped.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use navigo_events_schema::views::{
@@ -38,6 +50,14 @@ use super::admin::{read_chunk, SlicePlan};
 /// crash loses at most the batch in flight, never a part of one, and the
 /// tables move forward in steps readers can see.
 pub const SQL_CATCH_UP_EVENTS_MAX: usize = 256;
+
+/// Batches a catch-up's computing thread may hold ready ahead of the one
+/// being written: enough to compute the next while the database writes one,
+/// and no more memory than that.
+pub const SQL_BATCHES_AHEAD_MAX: usize = 1;
+
+/// Events shared with the thread that computes the rows of a step.
+pub type SharedEvents = Arc<Vec<Envelope>>;
 
 /// A serialisable enum's wire name (`"active"`, `"SUB-WINDOW"`...).
 fn wire<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
@@ -176,19 +196,30 @@ pub fn batch_of(rows: &Rows) -> anyhow::Result<ProjectionBatch> {
     Ok(out)
 }
 
-/// Replaces every row by the views on `at` of `events` (the whole log).
+/// Runs `compute` on a blocking thread, off the runtime's workers.
+///
+/// # Errors
+/// `compute`'s, or the thread's panic.
+async fn off_runtime<T: Send + 'static>(
+    compute: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(compute).await?
+}
+
+/// Replaces every row by the views on `at` of `events` (the whole log),
+/// computed off the runtime's workers.
 ///
 /// # Errors
 /// A view that cannot be computed, a storage failure (nothing changed).
 pub async fn rebuild_whole(
     sql: &SqlProjections,
-    events: &[Envelope],
+    events: SharedEvents,
     at: NaiveDate,
 ) -> anyhow::Result<SqlCheckpoint> {
-    let batch = batch_of(&rows_of_tail(events, events, at, true)?)?;
+    let position = events.last().map_or(0, |e| e.position);
+    let batch = off_runtime(move || batch_of(&rows_of_tail(&events, &events, at, true)?)).await?;
     let mut build = sql.begin_rebuild().await?;
     build.insert(&batch).await?;
-    let position = events.last().map_or(0, |e| e.position);
     Ok(build.finish(position, &at.to_string()).await?)
 }
 
@@ -222,40 +253,101 @@ pub async fn rebuild_by_slices<S: EventStore>(
 /// Folds `tail` (the events after `after`'s position, in position order)
 /// into the tables, [`SQL_CATCH_UP_EVENTS_MAX`] events per transaction, each
 /// batch's rows computed from `events` through its last event: the whole log
-/// when `whole`, else the slice of the streams the tail's ids read. Returns
+/// when `whole`, else the slice of the streams the tail's ids read. The rows
+/// are computed on a blocking thread (see the module's decision). Returns
 /// the checkpoint reached, or `None` when another process moved the tables
 /// meanwhile (nothing more is written: the next step starts from theirs).
 ///
 /// # Errors
 /// A view that cannot be computed, a storage failure (the tables stay at the
-/// last batch committed).
+/// last batch committed, where the next step resumes).
 pub async fn catch_up(
     sql: &SqlProjections,
     after: SqlCheckpoint,
-    tail: &[Envelope],
-    events: &[Envelope],
+    tail: SharedEvents,
+    events: SharedEvents,
     whole: bool,
 ) -> anyhow::Result<Option<SqlCheckpoint>> {
+    catch_up_by(sql, after, tail, events, whole, SQL_CATCH_UP_EVENTS_MAX).await
+}
+
+/// [`catch_up`] in batches of `per_batch` events.
+async fn catch_up_by(
+    sql: &SqlProjections,
+    after: SqlCheckpoint,
+    tail: SharedEvents,
+    events: SharedEvents,
+    whole: bool,
+    per_batch: usize,
+) -> anyhow::Result<Option<SqlCheckpoint>> {
     let at: NaiveDate = after.at.parse()?;
-    let start = tail.partition_point(|e| e.position <= after.position);
-    let mut now = after;
-    for batch in tail
-        .get(start..)
-        .unwrap_or_default()
-        .chunks(SQL_CATCH_UP_EVENTS_MAX)
-    {
-        let Some(last) = batch.last().map(|e| e.position) else {
-            continue;
+    let (ready, mut batches) = tokio::sync::mpsc::channel(SQL_BATCHES_AHEAD_MAX);
+    let from = after.position;
+    let computing = tokio::task::spawn_blocking(move || {
+        let batches = Batches {
+            tail: &tail,
+            events: &events,
+            at,
+            whole,
+            per_batch,
         };
-        let through = events.partition_point(|e| e.position <= last);
-        let known = events.get(..through).unwrap_or_default();
-        let rows = batch_of(&rows_of_tail(batch, known, at, whole)?)?;
+        batches.compute_after(from, &ready);
+    });
+    let mut now = after;
+    while let Some(batch) = batches.recv().await {
+        let (rows, last) = batch?;
         match sql.apply(&now, &rows, last).await? {
             Applied::Done(c) => now = c,
             Applied::Moved(_) => return Ok(None),
         }
     }
+    // Every batch sent was applied; a thread that panicked sent fewer.
+    computing.await?;
     Ok(Some(now))
+}
+
+/// A batch's rows and the last position they cover, or why they could not
+/// be computed.
+type ComputedBatch = anyhow::Result<(ProjectionBatch, u64)>;
+
+/// What a catch-up folds, cut into batches (see [`catch_up`]).
+struct Batches<'a> {
+    tail: &'a [Envelope],
+    events: &'a [Envelope],
+    at: NaiveDate,
+    whole: bool,
+    per_batch: usize,
+}
+
+impl Batches<'_> {
+    /// Computes the rows of each batch of the tail after position `from` in
+    /// order and sends them to `ready`; stops at the first failure (sent
+    /// too) or when the receiver is gone (the step ended).
+    fn compute_after(&self, from: u64, ready: &tokio::sync::mpsc::Sender<ComputedBatch>) {
+        let start = self.tail.partition_point(|e| e.position <= from);
+        for batch in self
+            .tail
+            .get(start..)
+            .unwrap_or_default()
+            .chunks(self.per_batch.max(1))
+        {
+            let Some(last) = batch.last().map(|e| e.position) else {
+                continue;
+            };
+            let rows = self.rows(batch, last);
+            let failed = rows.is_err();
+            if ready.blocking_send(rows.map(|r| (r, last))).is_err() || failed {
+                return;
+            }
+        }
+    }
+
+    /// The rows of `batch`, computed from the events through `last`.
+    fn rows(&self, batch: &[Envelope], last: u64) -> anyhow::Result<ProjectionBatch> {
+        let through = self.events.partition_point(|e| e.position <= last);
+        let known = self.events.get(..through).unwrap_or_default();
+        batch_of(&rows_of_tail(batch, known, self.at, self.whole)?)
+    }
 }
 
 /// Brings the tables to the end of `events` (the whole log) on `at`: a
@@ -265,12 +357,12 @@ pub async fn catch_up(
 /// As [`catch_up`] and [`rebuild_whole`].
 pub async fn follow_whole_log(
     sql: &SqlProjections,
-    events: &[Envelope],
+    events: SharedEvents,
     at: NaiveDate,
 ) -> anyhow::Result<SqlCheckpoint> {
     match sql.checkpoint().await? {
         Some(c) if c.at == at.to_string() => {
-            match catch_up(sql, c, events, events, true).await? {
+            match catch_up(sql, c, events.clone(), events, true).await? {
                 Some(c) => Ok(c),
                 // Another process is ahead: where it is.
                 None => Ok(sql
@@ -403,4 +495,93 @@ pub async fn check(sql: &SqlProjections, events: &[Envelope]) -> anyhow::Result<
     }
     report.consistent = report.mismatches.is_empty() && report.checkpoint == report.head;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use navigo_store_postgres::cluster::Cluster;
+    use navigo_store_postgres::PgConfig;
+
+    /// The log of the year scenario's first contract, billed through
+    /// September 2027 (the core harness's scenario).
+    fn log() -> Vec<Envelope> {
+        let s = navigo_testkit::agency_contract_billed_through(navigo_testkit::d(2027, 9, 1));
+        let mut events: Vec<Envelope> = s.world.history.values().flatten().cloned().collect();
+        events.sort_by_key(|e| e.position);
+        events
+    }
+
+    /// Events per batch in the test: several batches from a short log.
+    const PER_BATCH: usize = 2;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sql_catch_up_a_failed_write_leaves_the_checkpoint_at_the_last_batch_committed_and_the_next_step_resumes_there(
+    ) {
+        let cluster = Cluster::shared().unwrap_or_else(|e| panic!("{e}"));
+        let ledger = format!("unit_catch_up_{}", std::process::id());
+        let config = PgConfig::new(cluster.connection("postgres"), &ledger).expect("config");
+        let sql = SqlProjections::open(&config).await.expect("open");
+        let s = sql.schema().to_owned();
+        let events = log();
+        let head = events.last().expect("events").position;
+        let cut = events.len() / 3;
+        assert!(
+            events.len() - cut > 3 * PER_BATCH,
+            "a tail of several batches"
+        );
+        // Given tables built on a day from the first third of the log,
+        let day = navigo_testkit::d(2027, 9, 14);
+        let start = rebuild_whole(&sql, Arc::new(events[..cut].to_vec()), day)
+            .await
+            .expect("rebuild");
+        // and a database that refuses any checkpoint past the tail's first
+        // batch (the write of the second fails),
+        let first = events[cut + PER_BATCH - 1].position;
+        let stop = format!(
+            "ALTER TABLE \"{s}\".checkpoint ADD CONSTRAINT stop CHECK (position <= {first})"
+        );
+        cluster
+            .execute("postgres", &stop)
+            .await
+            .expect("constraint");
+        // when a step catches the tail up,
+        let shared = Arc::new(events.clone());
+        let failed = catch_up_by(
+            &sql,
+            start.clone(),
+            shared.clone(),
+            shared.clone(),
+            true,
+            PER_BATCH,
+        )
+        .await;
+        // then it fails, and the tables are at the first batch's checkpoint
+        // with exactly the rows of the log through it;
+        assert!(failed.is_err(), "{failed:?}");
+        let report = check(&sql, &events).await.expect("check");
+        assert_eq!(report.checkpoint, first);
+        assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+        // when the database takes writes again and the next step starts from
+        // the checkpoint,
+        let drop = format!("ALTER TABLE \"{s}\".checkpoint DROP CONSTRAINT stop");
+        cluster.execute("postgres", &drop).await.expect("drop");
+        let now = sql.checkpoint().await.expect("read").expect("built");
+        let done = catch_up_by(&sql, now, shared.clone(), shared.clone(), true, PER_BATCH)
+            .await
+            .expect("resume");
+        // then it reaches the head with every row the whole log's views hold;
+        assert_eq!(done.map(|c| c.position), Some(head));
+        let report = check(&sql, &events).await.expect("check");
+        assert!(report.consistent, "{:?}", report.mismatches);
+        // and a step computed from a checkpoint the tables left writes nothing.
+        let stale = catch_up_by(&sql, start, shared.clone(), shared, true, PER_BATCH).await;
+        assert!(matches!(stale, Ok(None)), "{stale:?}");
+        assert_eq!(check(&sql, &events).await.expect("check").checkpoint, head);
+        let cleanup = format!("DROP SCHEMA \"{s}\" CASCADE");
+        cluster
+            .execute("postgres", &cleanup)
+            .await
+            .expect("cleanup");
+    }
 }

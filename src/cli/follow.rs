@@ -75,7 +75,7 @@ pub async fn run(data: &Place, args: Args) -> CmdResult {
                 let before = db.current()?.map(|g| g.checkpoint);
                 let g = db.catch_up(log.events(), &mut progress)?;
                 if let Some(sql) = &sql {
-                    sql_projections::follow_whole_log(sql, log.events(), g.at).await?;
+                    sql_projections::follow_whole_log(sql, log.shared(), g.at).await?;
                 }
                 // A line on the first poll (where the follower starts) and at each
                 // checkpoint it moves to.

@@ -122,7 +122,8 @@ async fn rebuild_sql(
     json: bool,
 ) -> anyhow::Result<RebuildSummary> {
     let started = Instant::now();
-    let sql = SqlProjections::open(pg).await?;
+    // Tables of an older layout are replaced by this rebuild.
+    let sql = SqlProjections::open_to_rebuild(pg).await?;
     let c = sql_projections::rebuild_by_slices(ledger, &sql, at, &mut bar(json)).await?;
     let g = Generation {
         number: c.generation,

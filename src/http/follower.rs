@@ -99,14 +99,17 @@ async fn sql_once(st: &AppState, sql: &SqlProjections) -> Result<(), ApiError> {
         let mut ledger = st.ledger.lock().await;
         read_input(&mut ledger, after.as_ref().map(|c| c.position)).await?
     };
-    let done = match (after, &input) {
+    // The rows are computed off the runtime's workers (the events are moved
+    // to the computing thread), written from here.
+    let done = match (after, input) {
         (Some(c), Input::Tail { tail, slice }) => {
-            sql_projections::catch_up(sql, c, tail, slice, false).await
+            sql_projections::catch_up(sql, c, Arc::new(tail), Arc::new(slice), false).await
         }
         (Some(c), Input::Log(events)) => {
-            sql_projections::catch_up(sql, c, events, events, true).await
+            let events = Arc::new(events);
+            sql_projections::catch_up(sql, c, events.clone(), events, true).await
         }
-        (None, Input::Log(events)) => sql_projections::rebuild_whole(sql, events, today)
+        (None, Input::Log(events)) => sql_projections::rebuild_whole(sql, Arc::new(events), today)
             .await
             .map(Some),
         (None, Input::Tail { .. }) => Err(anyhow::anyhow!("a tail read for a rebuild")),

@@ -29,7 +29,9 @@
 //! comma-separated; the sled store, the reads and the bytes are then skipped),
 //! for profiling one of them; `NAVIGO_BENCH_PG_STATS` loads
 //! `pg_stat_statements` and prints, after each run, the server's time by
-//! statement.
+//! statement, and the share of each state and wait event of the run's
+//! connections on the server, sampled every millisecond (the sampling, on
+//! both sides alike, takes a little of the machine's CPU).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -77,14 +79,23 @@ async fn pg_ledger(cluster: &Cluster, name: &str) -> PgConfig {
     config
 }
 
-async fn pg_append(cluster: &Cluster, name: &str, writers: u32, batch: u32, run: Duration) -> f64 {
+async fn pg_append(
+    cluster: &Cluster,
+    name: &str,
+    writers: u32,
+    batch: u32,
+    run: Duration,
+    stats: bool,
+) -> f64 {
     let config = pg_ledger(cluster, name).await;
     let store = Arc::new(
         PgStore::open(&config, Limits::default(), clock())
             .await
             .unwrap(),
     );
+    let waits = Waits::start_if(stats, cluster, "navigo-store-writer").await;
     let r = drive(store.clone(), writers, batch, run).await;
+    Waits::print_if(waits, "store").await;
     assert!(store.verify().await.unwrap().is_ok());
     r
 }
@@ -132,6 +143,7 @@ async fn raw_insert(
     batch: u32,
     run: Duration,
     record: &[u8],
+    stats: bool,
 ) -> f64 {
     let config = pg_ledger(cluster, "raw_template").await;
     let admin = raw_client(cluster).await;
@@ -143,9 +155,13 @@ async fn raw_insert(
         ))
         .await
         .unwrap();
+    // Closed, so that only the inserting connections are sampled.
+    drop(admin);
     let next = Arc::new(AtomicU64::new(1));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    // The raw connections have no application name.
+    let waits = Waits::start_if(stats, cluster, "").await;
     let start = Instant::now();
     let mut handles = Vec::new();
     for w in 0..connections {
@@ -181,7 +197,9 @@ async fn raw_insert(
     for h in handles {
         h.await.unwrap();
     }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+    let r = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    Waits::print_if(waits, "raw").await;
+    r
 }
 
 /// The p50 and p99 of `samples` (microseconds).
@@ -319,6 +337,73 @@ async fn stats_print(cluster: &Cluster, what: &str) {
         .unwrap();
 }
 
+/// What the server's backends of one side of a round do, sampled every
+/// millisecond while it runs (`NAVIGO_BENCH_PG_STATS`): each sample counts
+/// every backend of that side by its state and wait event (`CPU` when it
+/// waits on nothing), so that the share of each says where the side's
+/// connections spend their time on the server, and how long they wait for
+/// their client.
+struct Waits {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Waits {
+    /// [`Waits::start`] when `stats`.
+    async fn start_if(stats: bool, cluster: &Cluster, app: &'static str) -> Option<Waits> {
+        if stats {
+            Some(Waits::start(cluster, app).await)
+        } else {
+            None
+        }
+    }
+
+    /// [`Waits::print`] when sampling.
+    async fn print_if(waits: Option<Waits>, what: &str) {
+        if let Some(w) = waits {
+            w.print(what).await;
+        }
+    }
+
+    /// Starts sampling the backends whose `application_name` is `app`.
+    async fn start(cluster: &Cluster, app: &'static str) -> Waits {
+        let client = raw_client(cluster).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let task = tokio::spawn(async move {
+            let sql = "SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU'),                        count(*) FROM pg_stat_activity                        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()                        AND application_name = $1 AND state IS NOT NULL \
+                       AND query NOT LIKE '%pg_stat_activity%' GROUP BY 1";
+            let stmt = client.prepare(sql).await.unwrap();
+            let mut counts = std::collections::BTreeMap::new();
+            while !stopping.load(Ordering::Relaxed) {
+                for r in client.query(&stmt, &[&app]).await.unwrap() {
+                    let (what, n): (String, i64) = (r.get(0), r.get(1));
+                    *counts.entry(what).or_insert(0) += n as u64;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            counts
+        });
+        Waits { stop, task }
+    }
+
+    /// Stops sampling and prints each state's share of the samples.
+    async fn print(self, what: &str) {
+        self.stop.store(true, Ordering::Relaxed);
+        let counts = self.task.await.unwrap();
+        let total: u64 = counts.values().sum();
+        let mut by_share: Vec<_> = counts.into_iter().collect();
+        by_share.sort_by_key(|b| std::cmp::Reverse(b.1));
+        println!("    server backends' states ({what}), share of {total} backend samples:");
+        for (state, n) in by_share {
+            println!(
+                "    {:>6.1} %  {state}",
+                n as f64 * 100.0 / total.max(1) as f64
+            );
+        }
+    }
+}
+
 /// The store's and the raw inserts' best rounds (events per second) for one
 /// configuration, alternating within each round.
 async fn append_rounds(
@@ -338,19 +423,22 @@ async fn append_rounds(
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for side in order {
             figures[side] = if side == 0 {
-                let r = pg_append(cluster, &format!("append_{name}"), writers, batch, run).await;
-                if stats {
-                    stats_print(cluster, "store").await;
-                }
-                r
+                pg_append(
+                    cluster,
+                    &format!("append_{name}"),
+                    writers,
+                    batch,
+                    run,
+                    stats,
+                )
+                .await
             } else {
-                let r =
-                    raw_insert(cluster, &format!("raw_{name}"), writers, batch, run, record).await;
-                if stats {
-                    stats_print(cluster, "raw").await;
-                }
-                r
+                let name = format!("raw_{name}");
+                raw_insert(cluster, &name, writers, batch, run, record, stats).await
             };
+            if stats {
+                stats_print(cluster, ["store", "raw"][side]).await;
+            }
         }
         let [store, raw] = figures;
         println!(

@@ -16,6 +16,16 @@
 //!   between two batches leaves the tables at the first one's checkpoint.
 //! - [`SqlProjections::begin_rebuild`] replaces every row in one transaction
 //!   (readers see the old tables until it commits, then the new ones).
+//!
+//! Decision: tables of another layout than [`PROJECTION_LAYOUT`] (the one
+//! their checkpoint row records) are refused, not rebuilt behind the
+//! operator's back: [`SqlProjections::open`] refuses them before creating
+//! anything, and every read of the checkpoint (each step of a follower that
+//! opened them before another binary replaced them) refuses them too, naming
+//! both layouts and saying that `rebuild` replaces them. Only a rebuild,
+//! opened by [`SqlProjections::open_to_rebuild`], replaces tables of an older
+//! layout, dropping and creating them inside its one transaction; tables of
+//! a newer layout are a newer binary's, and even a rebuild refuses them.
 
 use deadpool_postgres::{Object, Pool};
 use navigo_store::StoreError;
@@ -33,14 +43,17 @@ use crate::PgConfig;
 pub const PROJECTION_SCHEMA_SUFFIX: &str = "_projections";
 
 /// The layout of the tables `sql/projections.sql` creates, recorded in the
-/// checkpoint row.
+/// checkpoint row. One more at every change of the tables that a binary of
+/// the previous layout could not read or write.
 pub const PROJECTION_LAYOUT: i32 = 1;
 
 /// Connections the projection tables' pool opens: one writer (its
 /// transactions are serialised by the checkpoint row anyway) and one reader.
 const PROJECTION_CONNECTIONS_MAX: usize = 2;
 
-/// The tables, in the order a rebuild empties them.
+/// The tables, in the order a rebuild empties them (and drops them, when it
+/// replaces tables of an older layout: a layout that renames a table keeps
+/// the old name here).
 const TABLES: [&str; 6] = [
     "contracts",
     "debits",
@@ -110,8 +123,24 @@ impl SqlProjections {
     /// their schema and tables when absent.
     ///
     /// # Errors
-    /// A schema name too long, a storage failure.
+    /// Tables of another layout than [`PROJECTION_LAYOUT`] (nothing is
+    /// created; `rebuild` replaces them), a schema name too long, a storage
+    /// failure.
     pub async fn open(config: &PgConfig) -> Result<SqlProjections, StoreError> {
+        SqlProjections::open_as(config, false).await
+    }
+
+    /// Opens the projection tables for a rebuild ([`SqlProjections::begin_rebuild`]):
+    /// as [`SqlProjections::open`], except that tables of an older layout are
+    /// accepted, left as they are until the rebuild replaces them.
+    ///
+    /// # Errors
+    /// Tables of a newer layout, a schema name too long, a storage failure.
+    pub async fn open_to_rebuild(config: &PgConfig) -> Result<SqlProjections, StoreError> {
+        SqlProjections::open_as(config, true).await
+    }
+
+    async fn open_as(config: &PgConfig, rebuild: bool) -> Result<SqlProjections, StoreError> {
         let schema = projection_schema(&config.schema)?;
         let pool = config.pool("navigo-projections", PROJECTION_CONNECTIONS_MAX)?;
         let mut conn = pool.get().await.map_err(crate::error::pool)?;
@@ -120,11 +149,17 @@ impl SqlProjections {
         tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&schema])
             .await
             .map_err(pg)?;
-        let ddl = format!(
-            "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET LOCAL search_path TO \"{schema}\"; {}",
-            include_str!("../sql/projections.sql")
-        );
-        tx.batch_execute(&ddl).await.map_err(pg)?;
+        match stored_layout(&*tx, &schema).await? {
+            // Created when absent; indexes a layout adds without changing a
+            // table's rows are created here too.
+            None => tx.batch_execute(&ddl(&schema)).await.map_err(pg)?,
+            Some(layout) if layout == PROJECTION_LAYOUT => {
+                tx.batch_execute(&ddl(&schema)).await.map_err(pg)?;
+            }
+            // Left as they are: the rebuild replaces them.
+            Some(layout) if rebuild && layout < PROJECTION_LAYOUT => {}
+            Some(layout) => return Err(other_layout(&schema, layout)),
+        }
         tx.commit().await.map_err(pg)?;
         drop(conn);
         Ok(SqlProjections { pool, schema })
@@ -201,9 +236,15 @@ impl SqlProjections {
         }
         let begun = async {
             conn.batch_execute(&lock).await.map_err(pg)?;
-            let before = read_checkpoint(&**conn, s, false).await?;
-            conn.batch_execute(&empty).await.map_err(pg)?;
-            Ok::<_, StoreError>(before)
+            let before = read_checkpoint_row(&**conn, s, false).await?;
+            match before.as_ref().map(|(_, layout)| *layout) {
+                Some(layout) if layout > PROJECTION_LAYOUT => return Err(other_layout(s, layout)),
+                Some(layout) if layout < PROJECTION_LAYOUT => {
+                    conn.batch_execute(&replace_tables(s)).await.map_err(pg)?;
+                }
+                _ => conn.batch_execute(&empty).await.map_err(pg)?,
+            }
+            Ok::<_, StoreError>(before.map(|(c, _)| c))
         }
         .await;
         match begun {
@@ -351,22 +392,91 @@ impl Drop for SqlRebuild {
     }
 }
 
-/// The checkpoint row (`FOR UPDATE` when `lock`).
+/// The statements that create the projection schema and its tables when
+/// absent, on a transaction's search path.
+fn ddl(schema: &str) -> String {
+    format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET LOCAL search_path TO \"{schema}\"; {}",
+        include_str!("../sql/projections.sql")
+    )
+}
+
+/// The statements that drop the tables of an older layout and create this
+/// one's, inside a rebuild's transaction.
+fn replace_tables(schema: &str) -> String {
+    let mut sql = String::new();
+    for t in TABLES {
+        sql.push_str(&format!("DROP TABLE IF EXISTS \"{schema}\".{t}; "));
+    }
+    sql + &ddl(schema)
+}
+
+/// The refusal of tables of `layout` (another than [`PROJECTION_LAYOUT`]).
+fn other_layout(schema: &str, layout: i32) -> StoreError {
+    let what = if layout < PROJECTION_LAYOUT {
+        "run `navigo-ledger rebuild` to replace them (they are derived from the log)"
+    } else {
+        "a newer navigo-ledger wrote them: run that version, or drop the schema and \
+         run `navigo-ledger rebuild`"
+    };
+    StoreError::Storage(format!(
+        "the SQL projection tables in schema \"{schema}\" are of layout {layout}, and this \
+         navigo-ledger reads and writes layout {PROJECTION_LAYOUT}: {what}"
+    ))
+}
+
+/// The layout the checkpoint row records, `None` when there are no tables
+/// yet or they were never built (no row, and so no row in any table).
+async fn stored_layout<C: tokio_postgres::GenericClient>(
+    c: &C,
+    schema: &str,
+) -> Result<Option<i32>, StoreError> {
+    let table = format!("\"{schema}\".checkpoint");
+    let exists: bool = c
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await
+        .map_err(pg)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let sql = format!("SELECT layout FROM {table}");
+    let row = c.query_opt(&sql, &[]).await.map_err(pg)?;
+    row.map(|r| r.try_get(0).map_err(pg)).transpose()
+}
+
+/// The checkpoint row (`FOR UPDATE` when `lock`), refused when of another
+/// layout: a process that opened the tables before another binary replaced
+/// them neither reads nor writes them.
 async fn read_checkpoint<C: tokio_postgres::GenericClient>(
     c: &C,
     schema: &str,
     lock: bool,
 ) -> Result<Option<SqlCheckpoint>, StoreError> {
+    match read_checkpoint_row(c, schema, lock).await? {
+        Some((_, layout)) if layout != PROJECTION_LAYOUT => Err(other_layout(schema, layout)),
+        row => Ok(row.map(|(c, _)| c)),
+    }
+}
+
+/// The checkpoint row and the layout it records (`FOR UPDATE` when `lock`).
+async fn read_checkpoint_row<C: tokio_postgres::GenericClient>(
+    c: &C,
+    schema: &str,
+    lock: bool,
+) -> Result<Option<(SqlCheckpoint, i32)>, StoreError> {
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT position, at::text, generation FROM \"{schema}\".checkpoint{lock}");
+    let sql =
+        format!("SELECT position, at::text, generation, layout FROM \"{schema}\".checkpoint{lock}");
     let Some(row) = c.query_opt(&sql, &[]).await.map_err(pg)? else {
         return Ok(None);
     };
-    Ok(Some(SqlCheckpoint {
+    let checkpoint = SqlCheckpoint {
         position: to_u64(row.try_get(0).map_err(pg)?, 0, "projection checkpoint")?,
         at: row.try_get(1).map_err(pg)?,
         generation: to_u64(row.try_get(2).map_err(pg)?, 0, "projection generation")?,
-    }))
+    };
+    Ok(Some((checkpoint, row.try_get(3).map_err(pg)?)))
 }
 
 /// Deletes every row of the contracts and persons `batch` holds rows of.
