@@ -314,6 +314,7 @@ impl Timer {
 }
 
 /// The percentiles of a series of reads.
+#[derive(Clone)]
 struct Costs {
     n: usize,
     wall50: Duration,
@@ -912,6 +913,112 @@ async fn import(ledger_dir: &Path, config: PopulationConfig, cache: usize) -> Im
     }
 }
 
+/// One kind of one-id read: its name, its costs and its raw reference's.
+type Reads = Vec<(&'static str, Costs, Costs)>;
+
+/// One-id reads of `queries` random contracts, each interleaved with its raw
+/// reference: the calendar as of a past date and as known at a past instant
+/// (the contract and the catalogue), the state and the audit trail through the
+/// ledger's slice (the streams picked by the world's indexes and states, paged
+/// in when not resident). Each is timed on the wall and on the thread's CPU
+/// clock, and counted as preempted when the scheduler took its core away
+/// meanwhile (see `Cost`). `(from, days)` is the span the dates are drawn in.
+async fn one_id_reads(
+    ledger: &mut Ledger<SledStore>,
+    contract_ids: &[uuid::Uuid],
+    (from, days): (NaiveDate, u32),
+    queries: usize,
+    seed: u64,
+) -> Reads {
+    let mut rng = Rng::new(seed ^ 0xA5);
+    let policy = Policy::default();
+    let mut t: [Vec<Cost>; 6] = Default::default();
+    for _ in 0..queries.min(contract_ids.len() * 4) {
+        let Some(id) = rng.pick(contract_ids).copied() else {
+            break;
+        };
+        let at = from + chrono::Duration::days(i64::from(rng.range(0, days)));
+        let known_at = at.and_hms_opt(12, 0, 0).expect("time").and_utc();
+        let timer = Timer::start();
+        let n = raw_read(
+            ledger.store(),
+            &[StreamId::contract(id), StreamId::catalogue()],
+        );
+        t[0].push(timer.stop());
+        for (i, known) in [(1, None), (2, Some(known_at))] {
+            let timer = Timer::start();
+            let slice = read_contract(ledger.store(), id, false)
+                .await
+                .expect("read");
+            let query = Query { at, known_at: known };
+            // As known at an instant before the contract was recorded, the
+            // calendar is refused as unknown: a read like any other.
+            let c = calendar::calendar(&Folded::new(&slice, &query), id, &policy, None);
+            t[i].push(timer.stop());
+            assert_eq!(slice.len(), n, "the reference reads the calendar's events");
+            std::hint::black_box(c.ok());
+        }
+        // The state and the audit trail as the service reads them; then their
+        // reference, the raw read of the same streams (after ours, so the
+        // reference finds the store's cache warm).
+        let timer = Timer::start();
+        let streams = ledger
+            .read_paged(|w| contract_streams(w, id))
+            .await
+            .expect("read")
+            .expect("a known contract");
+        let slice = ledger.read_streams(&streams).await.expect("read");
+        let s = state::contract_state(&Folded::new(&slice, &Query::on(at)), id).expect("state");
+        t[3].push(timer.stop());
+        std::hint::black_box(s);
+        let timer = Timer::start();
+        let slice = ledger.read_streams(&streams).await.expect("read");
+        let trail = navigo_replay::audit::audit_whole_log(&slice, id, None).expect("audit");
+        t[4].push(timer.stop());
+        std::hint::black_box(trail);
+        let listed: Vec<StreamId> = streams.iter().copied().collect();
+        let timer = Timer::start();
+        let n = raw_read(ledger.store(), &listed);
+        t[5].push(timer.stop());
+        assert_eq!(slice.len(), n, "the reference reads the state's events");
+    }
+    let [raw_c, cal, known, st, audit, raw_s] = t.map(|c| Costs::of(&c));
+    vec![
+        ("calendar as of a past date", cal, raw_c.clone()),
+        ("calendar as known at a past instant", known, raw_c),
+        ("contract state via the ledger's slice", st, raw_s.clone()),
+        ("audit trail of the contract via the ledger's slice", audit, raw_s),
+    ]
+}
+
+/// The rows of the one-id reads: p50 and p99 on the wall, p99 of the thread's
+/// CPU time, each against its reference's.
+fn print_reads(reads: &Reads) {
+    for (what, c, r) in reads {
+        println!(
+            "| {what} p50 | {:.1?} | prefix scan + decode: {:.1?} | {:.2} |",
+            c.wall50,
+            r.wall50,
+            ratio(c.wall50, r.wall50)
+        );
+        println!(
+            "| {what} p99 | {:.1?} ({} of {} preempted) | prefix scan + decode: {:.1?} ({} preempted) | {:.2} |",
+            c.wall99,
+            c.preempted,
+            c.n,
+            r.wall99,
+            r.preempted,
+            ratio(c.wall99, r.wall99)
+        );
+        println!(
+            "| {what} p99, thread CPU time | {:.1?} | prefix scan + decode: {:.1?} | {:.2} |",
+            c.cpu99,
+            r.cpu99,
+            ratio(c.cpu99, r.cpu99)
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if let Some(dir) = std::env::var_os(OPEN_ONLY_ENV) {
@@ -985,7 +1092,15 @@ async fn main() {
     // 2. Opening in a fresh process: wall and RSS at rest.
     let (open_secs, open_rss, open_peak, open_tail) = open_in_child(&ledger_dir);
 
-    // 3. The billing clock for the month after, on the reopened ledger.
+    // 3. The ledger reopened (the billing clock's month is measured last, so
+    // that the reads, the rebuild and verify see the ledger as it was kept,
+    // and each figure is printed as soon as it is measured: a region's run
+    // may outlast its sitting).
+    println!("\n| figure | value | reference (same run) | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| open in a fresh process (snapshot + {open_tail} events) | {open_secs:.2} s; RSS at rest {open_rss:.0} MiB, peak {open_peak:.0} MiB | | |"
+    );
     let mut peaks = StepPeaks::default();
     peaks.step("before the reopen");
     let t = Instant::now();
@@ -993,11 +1108,8 @@ async fn main() {
         .await
         .expect("reopen");
     let reopen_secs = t.elapsed().as_secs_f64();
-    let cpu = process_cpu();
-    let (clock_from, clock_events, clock_secs) = clock_month(&mut ledger, through).await;
-    let clock_rate = clock_events as f64 / clock_secs;
-    let clock_cpu_rate = clock_events as f64 / (process_cpu() - cpu).as_secs_f64();
-    peaks.step("reopen and clock month");
+    println!("| reopen in process, after the snapshot | {reopen_secs:.2} s | | |");
+    peaks.step("reopen");
     // Every contract, resident or not: the versions name every stream.
     let contract_ids: Vec<_> = ledger
         .world()
@@ -1024,12 +1136,28 @@ async fn main() {
     let store_rate = raw_store_appends(&base.join("raw-store"), &events).await;
     drop(events);
     peaks.step("raw references");
+    println!(
+        "| import (simulator's batch) | {import_rate:.0} ev/s ({appended} events, {drive_secs:.1} s; peak RSS so far {rss_after_import:.0} MiB) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        import_rate / raw_append
+    );
+    println!(
+        "| import, per second of the process's CPU (every thread) | {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s) | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
+        import_cpu_rate / raw_append_cpu
+    );
+    println!(
+        "| appends, raw store ({STORE_WRITERS} single-event writers, {sample} events) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        store_rate / raw_append
+    );
 
     // 5. Rebuild and verify against a raw scan + decode (raw first). The
     // rebuild reads the log a slice at a time, never the whole of it.
     let (scanned, raw_scan) = raw_scan_decode(store);
     let verify = verify_rate(store);
     peaks.step("scan + decode and verify");
+    println!(
+        "| verify | {verify:.0} records/s | scan + decode: {raw_scan:.0} ev/s ({scanned} events) | {:.2} |",
+        verify / raw_scan
+    );
     let t = Instant::now();
     let db = ProjectionDb::open(&ledger_dir).expect("projection db");
     let rebuilt_contracts = env_or(REBUILD_CONTRACTS_ENV, contract_ids.len());
@@ -1046,95 +1174,6 @@ async fn main() {
     let rebuild_rate = rebuilt_events as f64 / rebuild_secs;
     db.close().expect("close projections");
     peaks.step("rebuild");
-
-    // 6. One-id reads of random contracts, each interleaved with its raw
-    // reference: the as-of calendar (contract and catalogue) and the state
-    // through the ledger's slice. Each is timed on the wall and on the thread's
-    // CPU clock, and counted as preempted when the scheduler took its core
-    // away meanwhile (see `Cost`).
-    let mut rng = Rng::new(seed ^ 0xA5);
-    let policy = Policy::default();
-    let (mut raw_t, mut cal_t, mut raw_s, mut state_t) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let days = (through - from).num_days().max(1) as u32;
-    for _ in 0..queries.min(contract_ids.len() * 4) {
-        let Some(id) = rng.pick(&contract_ids).copied() else {
-            break;
-        };
-        let at = from + chrono::Duration::days(i64::from(rng.range(0, days)));
-        let t = Timer::start();
-        let n = raw_read(
-            ledger.store(),
-            &[StreamId::contract(id), StreamId::catalogue()],
-        );
-        raw_t.push(t.stop());
-        let t = Timer::start();
-        let slice = read_contract(ledger.store(), id, false)
-            .await
-            .expect("read");
-        let c = calendar::calendar(&Folded::new(&slice, &Query::on(at)), id, &policy, None)
-            .expect("calendar");
-        cal_t.push(t.stop());
-        assert_eq!(slice.len(), n, "the reference reads the calendar's events");
-        std::hint::black_box(c);
-        // The state as the service reads it: the slice's streams picked by
-        // the world's indexes and states (paged in when not resident), read
-        // and folded; then its reference, the raw read of the same streams
-        // (after ours, so the reference finds the store's cache warm).
-        let t = Timer::start();
-        let streams = ledger
-            .read_paged(|w| contract_streams(w, id))
-            .await
-            .expect("read")
-            .expect("a known contract");
-        let slice = ledger.read_streams(&streams).await.expect("read");
-        let s = state::contract_state(&Folded::new(&slice, &Query::on(at)), id).expect("state");
-        state_t.push(t.stop());
-        std::hint::black_box(s);
-        let listed: Vec<StreamId> = streams.iter().copied().collect();
-        let t = Timer::start();
-        let n = raw_read(ledger.store(), &listed);
-        raw_s.push(t.stop());
-        assert_eq!(slice.len(), n, "the reference reads the state's events");
-    }
-    let (raw_c, cal_c, raw_sc, st_c) = (
-        Costs::of(&raw_t),
-        Costs::of(&cal_t),
-        Costs::of(&raw_s),
-        Costs::of(&state_t),
-    );
-    peaks.step("one-id reads");
-    let spaces = bytes_by_space(ledger.store()).await;
-    let _ = ledger.into_store().close().await;
-
-    let ledger_bytes = files_bytes(&ledger_dir) - files_bytes(&ledger_dir.join("projections"));
-    let projection_bytes = files_bytes(&ledger_dir.join("projections"));
-    println!("\n| figure | value | reference (same run) | ratio |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| import (simulator's batch) | {import_rate:.0} ev/s ({appended} events, {drive_secs:.1} s; peak RSS so far {rss_after_import:.0} MiB) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
-        import_rate / raw_append
-    );
-    println!(
-        "| import, per second of the process's CPU (every thread) | {import_cpu_rate:.0} ev/CPU-s ({drive_cpu:.1} CPU-s) | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
-        import_cpu_rate / raw_append_cpu
-    );
-    println!(
-        "| appends, raw store ({STORE_WRITERS} single-event writers, {sample} events) | {store_rate:.0} ev/s | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
-        store_rate / raw_append
-    );
-    println!(
-        "| open in a fresh process (snapshot + {open_tail} events) | {open_secs:.2} s; RSS at rest {open_rss:.0} MiB, peak {open_peak:.0} MiB | | |"
-    );
-    println!("| reopen in process, after the snapshot | {reopen_secs:.2} s | | |");
-    println!(
-        "| billing clock, the month from {clock_from} | {clock_rate:.0} ev/s ({clock_events} events, {clock_secs:.1} s) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
-        clock_rate / raw_append
-    );
-    println!(
-        "| billing clock, per second of the process's CPU | {clock_cpu_rate:.0} ev/CPU-s | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
-        clock_cpu_rate / raw_append_cpu
-    );
     println!(
         "| rebuild (generation {}, {} of {} contracts) | {rebuild_rate:.0} ev/s ({rebuilt_events} events, {rebuild_secs:.1} s) | scan + decode: {raw_scan:.0} ev/s ({scanned} events) | {:.2} |",
         g.number,
@@ -1145,37 +1184,34 @@ async fn main() {
     println!(
         "| rebuild by slices of {REBUILD_SLICE_IDS} ids: most events held at once | {slice_max} events | | |"
     );
+
+    // 6. One-id reads of random contracts, each with its raw reference.
+    let days = (through - from).num_days().max(1) as u32;
+    let reads = one_id_reads(&mut ledger, &contract_ids, (from, days), queries, seed).await;
+    peaks.step("one-id reads");
+    print_reads(&reads);
+
+    // 7. The billing clock for a month, on the ledger as measured so far.
+    let cpu = process_cpu();
+    let (clock_from, clock_events, clock_secs) = clock_month(&mut ledger, through).await;
+    let clock_rate = clock_events as f64 / clock_secs;
+    let clock_cpu_rate = clock_events as f64 / (process_cpu() - cpu).as_secs_f64();
+    peaks.step("clock month");
     println!(
-        "| verify | {verify:.0} records/s | scan + decode: {raw_scan:.0} ev/s | {:.2} |",
-        verify / raw_scan
+        "| billing clock, the month from {clock_from} | {clock_rate:.0} ev/s ({clock_events} events, {clock_secs:.1} s) | raw sled batch {RAW_BATCH}: {raw_append:.0} ev/s | {:.2} |",
+        clock_rate / raw_append
     );
-    let reads = [
-        ("as-of calendar", &cal_c, &raw_c),
-        ("contract state via the ledger's slice", &st_c, &raw_sc),
-    ];
-    for (what, c, r) in reads {
-        println!(
-            "| {what} p50 | {:.1?} | prefix scan + decode: {:.1?} | {:.2} |",
-            c.wall50,
-            r.wall50,
-            ratio(c.wall50, r.wall50)
-        );
-        println!(
-            "| {what} p99 | {:.1?} ({} of {} preempted) | prefix scan + decode: {:.1?} ({} preempted) | {:.2} |",
-            c.wall99,
-            c.preempted,
-            c.n,
-            r.wall99,
-            r.preempted,
-            ratio(c.wall99, r.wall99)
-        );
-        println!(
-            "| {what} p99, thread CPU time | {:.1?} | prefix scan + decode: {:.1?} | {:.2} |",
-            c.cpu99,
-            r.cpu99,
-            ratio(c.cpu99, r.cpu99)
-        );
-    }
+    println!(
+        "| billing clock, per second of the process's CPU | {clock_cpu_rate:.0} ev/CPU-s | raw sled batch {RAW_BATCH}: {raw_append_cpu:.0} ev/CPU-s | {:.2} |",
+        clock_cpu_rate / raw_append_cpu
+    );
+
+    // 8. What is on disk.
+    let spaces = bytes_by_space(ledger.store()).await;
+    let total_events = ledger.world().position;
+    let _ = ledger.into_store().close().await;
+    let ledger_bytes = files_bytes(&ledger_dir) - files_bytes(&ledger_dir.join("projections"));
+    let projection_bytes = files_bytes(&ledger_dir.join("projections"));
     println!(
         "| log on disk | {:.0} bytes/event ({:.1} MiB, {total_events} events, {} contracts, mean record {record_bytes} B) | | |",
         ledger_bytes as f64 / total_events as f64,
