@@ -1049,7 +1049,10 @@ async fn main() {
         .or(resumed)
         .unwrap_or_else(|| base.join("ledger"));
     let _ = std::fs::remove_dir_all(&base);
-    println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}");
+    match &kept {
+        None => println!("regional bench: {contracts} contracts, {from} to {through}, seed {seed}"),
+        Some(_) => println!("regional bench after the import: {from} to {through}, seed {seed}"),
+    }
 
     // 1. The import, unless a kept ledger is measured after its import
     // (`NAVIGO_BENCH_AFTER_IMPORT`).
@@ -1210,8 +1213,11 @@ async fn main() {
     let spaces = bytes_by_space(ledger.store()).await;
     let total_events = ledger.world().position;
     let _ = ledger.into_store().close().await;
-    let ledger_bytes = files_bytes(&ledger_dir) - files_bytes(&ledger_dir.join("projections"));
+    // The projections apart, and sled's files an open after a crash copied
+    // aside (`guard`), which are not the ledger's.
+    let aside = files_bytes(&ledger_dir.join(navigo_store_sled::guard::BEFORE_RECOVERY_DIR));
     let projection_bytes = files_bytes(&ledger_dir.join("projections"));
+    let ledger_bytes = files_bytes(&ledger_dir) - projection_bytes - aside;
     println!(
         "| log on disk | {:.0} bytes/event ({:.1} MiB, {total_events} events, {} contracts, mean record {record_bytes} B) | | |",
         ledger_bytes as f64 / total_events as f64,
