@@ -351,6 +351,15 @@ fn snapshot_corrupt_is_refused_and_rebuilt_from_the_log() {
     });
 }
 
+/// The ledger found no meta entry (nothing refused, no snapshot) and folded
+/// the whole log to the world the full fold gives.
+fn assert_folded_whole_without_meta(ledger: &Ledger<SledStore>, full: &World) {
+    assert_eq!(ledger.opened().snapshot_refused, None, "no meta was left");
+    assert_eq!(ledger.opened().snapshot_position, None);
+    assert_eq!(ledger.opened().tail_events, full.position);
+    assert!(fingerprint(ledger.world()) == fingerprint(full));
+}
+
 /// A clear of the states cut short (a crash between its steps) leaves a space
 /// without its meta entry, which goes first and on its own, and some entries
 /// of the old states: the open trusts none of them, rebuilds from the log, and
@@ -373,10 +382,7 @@ fn snapshot_clear_cut_after_its_meta_is_removed_is_rebuilt_from_the_log() {
         put_entry(&store, &leftover, stale.clone()).await;
         let full = full_fold(&store).await;
         let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
-        assert_eq!(ledger.opened().snapshot_refused, None);
-        assert_eq!(ledger.opened().snapshot_position, None);
-        assert_eq!(ledger.opened().tail_events, full.position);
-        assert!(fingerprint(ledger.world()) == fingerprint(&full));
+        assert_folded_whole_without_meta(&ledger, &full);
         let store = ledger.close().await.unwrap();
         let rebuilt = store
             .read_derived_entries(STATES_SPACE, &[leftover])
@@ -413,9 +419,7 @@ fn snapshot_rebuild_cut_during_its_clear_leaves_no_meta_to_trust() {
         let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
             .await
             .unwrap();
-        assert_eq!(ledger.opened().snapshot_refused, None, "no meta was left");
-        assert_eq!(ledger.opened().snapshot_position, None);
-        assert!(fingerprint(ledger.world()) == fingerprint(&full));
+        assert_folded_whole_without_meta(&ledger, &full);
         ledger.into_store().close().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     });

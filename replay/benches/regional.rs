@@ -950,7 +950,10 @@ async fn one_id_reads(
             let slice = read_contract(ledger.store(), id, false)
                 .await
                 .expect("read");
-            let query = Query { at, known_at: known };
+            let query = Query {
+                at,
+                known_at: known,
+            };
             // As known at an instant before the contract was recorded, the
             // calendar is refused as unknown: a read like any other.
             let c = calendar::calendar(&Folded::new(&slice, &query), id, &policy, None);
@@ -987,7 +990,11 @@ async fn one_id_reads(
         ("calendar as of a past date", cal, raw_c.clone()),
         ("calendar as known at a past instant", known, raw_c),
         ("contract state via the ledger's slice", st, raw_s.clone()),
-        ("audit trail of the contract via the ledger's slice", audit, raw_s),
+        (
+            "audit trail of the contract via the ledger's slice",
+            audit,
+            raw_s,
+        ),
     ]
 }
 

@@ -13,17 +13,6 @@ use navigo_store::{AppendOutcome, EventStore, ExpectedVersion, Limits, ManualClo
 use navigo_store_postgres::{PgConfig, PgStore};
 use support::*;
 
-/// A connection of its own to the test cluster, behind the store's back.
-async fn raw() -> tokio_postgres::Client {
-    let (client, connection) = cluster()
-        .connection(DATABASE)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-}
-
 /// The durable head's position as its rows hold it (the largest).
 async fn durable_position(client: &tokio_postgres::Client, config: &PgConfig) -> u64 {
     let q = format!("SELECT max(position) FROM \"{}\".durable", config.schema);

@@ -14,17 +14,6 @@ use navigo_store_postgres::PgConfig;
 use support::*;
 use uuid::Uuid;
 
-/// A connection of its own to the test cluster, behind the store's back.
-async fn raw() -> tokio_postgres::Client {
-    let (client, connection) = cluster()
-        .connection(DATABASE)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-}
-
 /// The rows of one contract `n` with one debit row.
 fn batch(n: u128) -> ProjectionBatch {
     let contract = Uuid::from_u128(n);

@@ -59,6 +59,17 @@ pub async fn new_store(name: &str) -> (PgStore, PgConfig, Arc<ManualClock>) {
     (store, config, clock)
 }
 
+/// A connection of its own to the test cluster, behind the store's back.
+pub async fn raw() -> tokio_postgres::Client {
+    let (client, connection) = cluster()
+        .connection(DATABASE)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
 /// Runs `sql` against the database of `config`, its `{s}` standing for the
 /// ledger's schema: an edit behind the store's back.
 pub async fn sql_in(cluster: &Cluster, config: &PgConfig, sql: &str) {
