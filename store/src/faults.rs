@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
@@ -43,7 +43,7 @@ pub struct FaultyStore<S> {
     preparation_yields: AtomicU64,
     journal: Mutex<Vec<Step>>,
     /// Every write of a derived space that clears it fails.
-    fail_clears: std::sync::atomic::AtomicBool,
+    fail_clears: AtomicBool,
 }
 
 /// One call the store saw, named by the event ids of its appends (an
@@ -73,7 +73,7 @@ impl<S: EventStore> FaultyStore<S> {
             fail_from: AtomicU64::new(DISARMED),
             preparation_yields: AtomicU64::new(0),
             journal: Mutex::new(Vec::new()),
-            fail_clears: std::sync::atomic::AtomicBool::new(false),
+            fail_clears: AtomicBool::new(false),
         }
     }
 
