@@ -29,12 +29,7 @@ async fn holding_uncommitted_row(
     config: &PgConfig,
     position: u64,
 ) -> (tokio_postgres::Client, String) {
-    let (other, conn) = cluster()
-        .connection(DATABASE)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let other = raw().await;
     let s = format!("\"{}\"", config.schema);
     other
         .batch_execute(&format!(
