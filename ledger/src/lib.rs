@@ -35,6 +35,7 @@ mod import;
 mod inflight;
 pub mod load;
 pub mod pipeline;
+mod rebuild;
 pub use import::IMPORT_BATCH_EVENTS_MAX;
 pub use inflight::{join_in_order, submit_prepared, Answered, Prepared, APPENDS_IN_FLIGHT_MAX};
 pub mod snapshot;
@@ -42,6 +43,7 @@ pub mod states;
 pub use states::STATE_CACHE_ENTRIES_MAX;
 
 use import::ImportBatch;
+use states::Covers;
 
 /// Which instant is recorded on the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,6 +502,7 @@ impl<S: EventStore> Ledger<S> {
                 &mut self.world,
                 &self.policy,
                 self.state_cache_entries_max,
+                Covers::Position,
             )
             .await?;
             self.snapshot_position = self.world.position;
@@ -596,7 +599,7 @@ impl<S: EventStore> Ledger<S> {
     pub async fn write_snapshot(&mut self) -> Result<u64, LedgerError> {
         self.commit_import().await?;
         navigo_rules::billing::refresh_wakes(&mut self.world, &self.policy);
-        states::flush(&self.store, &mut self.world, false).await?;
+        states::flush(&self.store, &mut self.world, false, Covers::Position).await?;
         self.snapshot_position = self.world.position;
         Ok(self.snapshot_position)
     }
@@ -1487,16 +1490,17 @@ async fn open_world<S: EventStore>(
             states::load_wakes(store, &mut world, policy_fingerprint(policy)).await?;
             world
         }
-        Some(Err(refused)) => {
-            opened.snapshot_refused = Some(refused);
-            states::start_rebuild(store).await?
+        refused => {
+            opened.snapshot_refused = refused.and_then(Result::err);
+            let (world, folded) = rebuild::states(store, policy, state_cache_entries_max).await?;
+            opened.tail_events = folded;
+            world
         }
-        None => states::start_rebuild(store).await?,
     };
     world.wakes.policy = policy_fingerprint(policy);
     states::warm(store, &mut world, state_cache_entries_max).await?;
     let from = world.position + 1;
-    opened.tail_events =
+    opened.tail_events +=
         fold_from(store, &mut world, policy, from, state_cache_entries_max).await?;
     navigo_rules::billing::refresh_wakes(&mut world, policy);
     Ok((world, opened))
@@ -1537,10 +1541,11 @@ async fn evict_paged<S: EventStore>(
     world: &mut World,
     policy: &Policy,
     state_cache_entries_max: usize,
+    covers: Covers,
 ) -> Result<(), StoreError> {
     if world.resident_states() > state_cache_entries_max {
         navigo_rules::billing::refresh_wakes(world, policy);
-        states::evict_if_over(store, world, state_cache_entries_max).await?;
+        states::evict_if_over(store, world, state_cache_entries_max, covers).await?;
     }
     Ok(())
 }
@@ -1560,7 +1565,7 @@ async fn fold_from<S: EventStore>(
     let mut all = store.read_all(from);
     while let Some(env) = next_envelope(&mut all).await {
         fold_stored(store, world, &env?).await?;
-        evict_paged(store, world, policy, state_cache_entries_max).await?;
+        evict_paged(store, world, policy, state_cache_entries_max, Covers::Position).await?;
         n += 1;
     }
     Ok(n)

@@ -308,9 +308,24 @@ fn state_entry(world: &World, stream: StreamId) -> Result<Option<Vec<u8>>, Store
     Ok(payload.map(|p| frame(&key, &p)))
 }
 
-/// Writes every dirty state, changed version and new index edge of `world`
-/// with the meta entry of its position, in one atomic batch (`clear`: the
-/// space emptied first, for a rebuild), and marks them clean.
+/// What the entries a flush writes are said to cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    /// The world's position: the meta entry naming it is written with them
+    /// (the world has folded every event up to it, as a fold in log order
+    /// has).
+    Position,
+    /// No position: the meta entry stays absent. A rebuild a stream at a
+    /// time has folded some streams whole and others not at all, which no
+    /// position describes; until its last flush, a crash leaves a space that
+    /// no open trusts.
+    Nothing,
+}
+
+/// Writes every dirty state, changed version and new index edge of `world`,
+/// with the meta entry of its position when `covers` says so, in one atomic
+/// batch (`clear`: the space emptied first, for a rebuild), and marks them
+/// clean.
 ///
 /// # Errors
 /// A store failure (nothing is marked clean then).
@@ -318,6 +333,7 @@ pub async fn flush<S: EventStore>(
     store: &S,
     world: &mut World,
     clear: bool,
+    covers: Covers,
 ) -> Result<(), StoreError> {
     if clear {
         // A clear may be made in steps (`DerivedBatch::clear`): the meta entry
@@ -351,12 +367,14 @@ pub async fn flush<S: EventStore>(
         }
     }
     write_wakes(world, &mut entries);
-    let meta = Meta {
-        position: world.position,
-        head_hash: world.head_hash,
-        head_recorded_at: world.head_recorded_at,
-    };
-    entries.push((META_KEY.to_vec(), Some(frame(META_KEY, &encode(&meta)?))));
+    if covers == Covers::Position {
+        let meta = Meta {
+            position: world.position,
+            head_hash: world.head_hash,
+            head_recorded_at: world.head_recorded_at,
+        };
+        entries.push((META_KEY.to_vec(), Some(frame(META_KEY, &encode(&meta)?))));
+    }
     store
         .write_derived_entries(STATES_SPACE, &DerivedBatch { clear, entries })
         .await?;
@@ -527,8 +545,8 @@ fn decode_state(
 }
 
 /// When `world` holds more than `limit` states: flushes every dirty one (the
-/// caller has made the world's position durable: no import batch pending),
-/// then drops the least recently used down to [`STATE_CACHE_LOW_WATER_PERCENT`]
+/// caller has made the world's position durable: no import batch pending;
+/// `covers` as [`flush`]), then drops the least recently used down to [`STATE_CACHE_LOW_WATER_PERCENT`]
 /// of the limit. Returns whether it evicted.
 ///
 /// Decision: "recently used" is when a state was last paged in or changed,
@@ -542,11 +560,12 @@ pub async fn evict_if_over<S: EventStore>(
     store: &S,
     world: &mut World,
     limit: usize,
+    covers: Covers,
 ) -> Result<bool, StoreError> {
     if world.resident_states() <= limit {
         return Ok(false);
     }
-    flush(store, world, false).await?;
+    flush(store, world, false, covers).await?;
     let low = limit / 100 * STATE_CACHE_LOW_WATER_PERCENT
         + limit % 100 * STATE_CACHE_LOW_WATER_PERCENT / 100;
     let resident = world
@@ -693,17 +712,18 @@ async fn fold_catalogue<S: EventStore>(store: &S, world: &mut World) -> Result<(
 }
 
 /// An empty paged world, and the derived space emptied to match it (meta at
-/// position 0): the start of a rebuild from the log.
+/// position 0 when `covers` is [`Covers::Position`], none otherwise): the
+/// start of a rebuild from the log.
 ///
 /// # Errors
 /// A store failure.
-pub async fn start_rebuild<S: EventStore>(store: &S) -> Result<World, StoreError> {
+pub async fn start_rebuild<S: EventStore>(store: &S, covers: Covers) -> Result<World, StoreError> {
     let mut world = World::new();
     world.residency.paged = true;
     // Every state of this world will change through `apply_live`, which keeps
     // the open items; a world loaded from stored states does not know them.
     world.open_items.mark_known();
-    flush(store, &mut world, true).await?;
+    flush(store, &mut world, true, covers).await?;
     Ok(world)
 }
 

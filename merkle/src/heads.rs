@@ -56,6 +56,11 @@ impl StreamHeads {
         self.heads.is_empty()
     }
 
+    /// Every stream's head, sorted by stream.
+    pub fn heads(&self) -> &[StreamHead] {
+        &self.heads
+    }
+
     /// The root a checkpoint signs.
     pub fn root(&self) -> Hash {
         self.tree.root()
