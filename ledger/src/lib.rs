@@ -1565,7 +1565,14 @@ async fn fold_from<S: EventStore>(
     let mut all = store.read_all(from);
     while let Some(env) = next_envelope(&mut all).await {
         fold_stored(store, world, &env?).await?;
-        evict_paged(store, world, policy, state_cache_entries_max, Covers::Position).await?;
+        evict_paged(
+            store,
+            world,
+            policy,
+            state_cache_entries_max,
+            Covers::Position,
+        )
+        .await?;
         n += 1;
     }
     Ok(n)

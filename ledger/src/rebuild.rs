@@ -86,10 +86,12 @@ async fn streams_of<S: EventStore>(
         .heads()
         .iter()
         .map(|h| {
-            h.stream.parse::<StreamId>().map_err(|e| StoreError::Corrupt {
-                position: h.last_position,
-                why: format!("stream head {}: {e}", h.stream),
-            })
+            h.stream
+                .parse::<StreamId>()
+                .map_err(|e| StoreError::Corrupt {
+                    position: h.last_position,
+                    why: format!("stream head {}: {e}", h.stream),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     streams.sort_by_key(|s| matches!(s.kind, StreamKind::Contract | StreamKind::Person));

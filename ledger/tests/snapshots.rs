@@ -185,6 +185,85 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// States absent from the store are rebuilt a stream at a time, each
+    /// stream folded whole, with a cache too small for them (states evicted
+    /// and written during the rebuild, without a meta entry): the states it
+    /// writes load to the world the whole log folds to, across annulments and
+    /// payer changes, and the rebuild never holds more states than its cache.
+    #[test]
+    fn snapshot_rebuilt_stream_by_stream_equals_the_fold_in_log_order(
+        seed in 1u64..1_000,
+        annul_every in 40usize..120,
+        cache in 2usize..16,
+    ) {
+        rt().block_on(async {
+            let plan = plan(seed, 12);
+            let dir = fresh_dir("by-streams");
+            drive_with_cut(&dir, &plan, plan.commands.len(), annul_every).await;
+            let store = open_store(&dir);
+            let gone = DerivedBatch { clear: false, entries: vec![(b"m".to_vec(), None)] };
+            store.write_derived_entries(STATES_SPACE, &gone).await.unwrap();
+            let events = store.read_log(1).await.unwrap();
+            prop_assert!(events.iter().any(|e| matches!(e.event, Event::EventAnnulled(_))), "seed {seed}: an annulment");
+            let full = full_fold(&store).await;
+            let ledger = Ledger::open_with(store, Policy::default(), 7, cache).await.unwrap();
+            prop_assert_eq!(ledger.opened().snapshot_position, None);
+            prop_assert_eq!(ledger.opened().tail_events, full.position);
+            prop_assert!(ledger.world().resident_states() <= cache, "{} states resident", ledger.world().resident_states());
+            prop_assert!(full.contracts.len() + full.persons.len() > cache, "the cache evicted");
+            ledger.close().await.unwrap().close().await.unwrap();
+            let ledger = Ledger::open(open_store(&dir), Policy::default(), 7).await.unwrap();
+            prop_assert_eq!(ledger.opened().snapshot_position, Some(full.position));
+            prop_assert_eq!(ledger.opened().tail_events, 0);
+            prop_assert!(fingerprint(ledger.world()) == fingerprint(&full), "seed {seed}, cache {cache}");
+            ledger.into_store().close().await.unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(())
+        })?;
+    }
+}
+
+/// A rebuild a stream at a time cut after some of its evictions wrote states
+/// (a crash in its middle) leaves those states without a meta entry: the next
+/// open trusts none of them and rebuilds.
+#[test]
+fn snapshot_rebuild_by_streams_cut_before_its_last_flush_leaves_no_meta_to_trust() {
+    rt().block_on(async {
+        let dir = ledger_with_snapshot("by-streams-cut", 15).await;
+        let store = open_store(&dir);
+        let mut meta = entry(&store, b"m").await;
+        meta[..4].copy_from_slice(&999u32.to_be_bytes());
+        put_entry(&store, b"m", meta).await;
+        let full = full_fold(&store).await;
+        let faulty = navigo_store::faults::FaultyStore::new(store);
+        // The meta's removal, the clear, then two evictions.
+        faulty.fail_derived_writes_after(4);
+        assert!(Ledger::open_with(faulty, Policy::default(), 7, 2)
+            .await
+            .is_err());
+        let store = open_store(&dir);
+        let written = store
+            .scan_derived_entries(STATES_SPACE, b"c")
+            .await
+            .unwrap();
+        assert!(!written.is_empty(), "the evictions wrote states");
+        assert_eq!(
+            store
+                .read_derived_entries(STATES_SPACE, &[b"m".to_vec()])
+                .await
+                .unwrap(),
+            vec![None]
+        );
+        let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
+        assert_folded_whole_without_meta(&ledger, &full);
+        ledger.into_store().close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
 /// A small driven ledger with a snapshot at its head; returns its directory.
 async fn ledger_with_snapshot(name: &str, seed: u64) -> PathBuf {
     let dir = fresh_dir(name);

@@ -44,6 +44,8 @@ pub struct FaultyStore<S> {
     journal: Mutex<Vec<Step>>,
     /// Every write of a derived space that clears it fails.
     fail_clears: AtomicBool,
+    /// Writes of derived entries still let through ([`DISARMED`]: all).
+    derived_writes_left: AtomicU64,
 }
 
 /// One call the store saw, named by the event ids of its appends (an
@@ -74,7 +76,15 @@ impl<S: EventStore> FaultyStore<S> {
             preparation_yields: AtomicU64::new(0),
             journal: Mutex::new(Vec::new()),
             fail_clears: AtomicBool::new(false),
+            derived_writes_left: AtomicU64::new(DISARMED),
         }
+    }
+
+    /// Lets `n` more writes of derived entries through, then fails every
+    /// later one before it reaches the wrapped store, as a crash after the
+    /// `n`th would stop them.
+    pub fn fail_derived_writes_after(&self, n: u64) {
+        self.derived_writes_left.store(n, Ordering::SeqCst);
     }
 
     /// Makes every later write of a derived space that clears it fail before
@@ -239,6 +249,15 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
             return Err(StoreError::Storage(
                 "injected fault: the clear of this derived space was cut".into(),
             ));
+        }
+        let left = self.derived_writes_left.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StoreError::Storage(
+                "injected fault: this write of derived entries was cut".into(),
+            ));
+        }
+        if left != DISARMED {
+            self.derived_writes_left.store(left - 1, Ordering::SeqCst);
         }
         self.inner.write_derived_entries(space, batch).await
     }
