@@ -25,6 +25,7 @@ use navigo_rules::world::World;
 use navigo_rules::Policy;
 use navigo_sim::driver::{resolve, send};
 use navigo_sim::generate::Plan;
+use navigo_store::faults::FaultyStore;
 use navigo_store::{DerivedBatch, EventStore};
 use navigo_store_sled::SledStore;
 use proptest::prelude::*;
@@ -150,6 +151,49 @@ async fn drive_with_cut(dir: &Path, plan: &Plan, cut: usize, annul_every: usize)
     snapshot_at
 }
 
+/// A ledger driven from `plan(seed, 12)` with a snapshot after `cut`
+/// requests, whose log holds an annulment and a payer change: its directory,
+/// the snapshot's position, its store and the world the whole log folds to.
+async fn driven_with_corrections(
+    name: &str,
+    seed: u64,
+    cut_permille: usize,
+    annul_every: usize,
+) -> (PathBuf, u64, SledStore, World) {
+    let plan = plan(seed, 12);
+    let cut = plan.commands.len() * cut_permille / 1_000;
+    let dir = fresh_dir(name);
+    let snapshot_at = drive_with_cut(&dir, &plan, cut, annul_every).await;
+    let store = open_store(&dir);
+    let events = store.read_log(1).await.unwrap();
+    let has = |f: fn(&Event) -> bool| events.iter().any(|e| f(&e.event));
+    assert!(
+        has(|e| matches!(e, Event::EventAnnulled(_))),
+        "seed {seed}: an annulment"
+    );
+    assert!(
+        has(|e| matches!(e, Event::PayerChanged(_))),
+        "seed {seed}: a payer change"
+    );
+    let full = full_fold(&store).await;
+    (dir, snapshot_at, store, full)
+}
+
+/// Opens `store` (of the ledger in `dir`) with the default cache, checks that
+/// it loaded states covering `position` and folded the log after them to
+/// `full`, then removes `dir`.
+async fn assert_loaded_then_remove(dir: &Path, store: SledStore, position: u64, full: &World) {
+    let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
+    assert_eq!(ledger.opened().snapshot_position, Some(position));
+    assert_eq!(ledger.opened().tail_events, full.position - position);
+    assert!(
+        fingerprint(ledger.world()) == fingerprint(full),
+        "position {position}"
+    );
+    ledger.into_store().close().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
 
@@ -162,31 +206,13 @@ proptest! {
         cut_permille in 0usize..1_000,
         annul_every in 40usize..120,
     ) {
-        let rt = rt();
-        rt.block_on(async {
-            let plan = plan(seed, 12);
-            let cut = plan.commands.len() * cut_permille / 1_000;
-            let dir = fresh_dir("cut");
-            let snapshot_at = drive_with_cut(&dir, &plan, cut, annul_every).await;
-            let store = open_store(&dir);
-            let events = store.read_log(1).await.unwrap();
-            assert!(events.iter().any(|e| matches!(e.event, Event::EventAnnulled(_))), "seed {seed}: an annulment");
-            assert!(events.iter().any(|e| matches!(e.event, Event::PayerChanged(_))), "seed {seed}: a payer change");
-            let full = full_fold(&store).await;
-            let ledger = Ledger::open(store, Policy::default(), 7).await.unwrap();
-            let opened = ledger.opened().clone();
-            prop_assert_eq!(opened.snapshot_position, Some(snapshot_at));
-            prop_assert_eq!(opened.tail_events, full.position - snapshot_at);
-            prop_assert!(fingerprint(ledger.world()) == fingerprint(&full), "seed {seed}, cut {cut}");
-            ledger.into_store().close().await.unwrap();
-            let _ = std::fs::remove_dir_all(&dir);
-            Ok(())
+        rt().block_on(async {
+            let (dir, snapshot_at, store, full) =
+                driven_with_corrections("cut", seed, cut_permille, annul_every).await;
+            assert_loaded_then_remove(&dir, store, snapshot_at, &full).await;
+            Ok::<(), TestCaseError>(())
         })?;
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
 
     /// States absent from the store are rebuilt a stream at a time, each
     /// stream folded whole, with a cache too small for them (states evicted
@@ -200,30 +226,33 @@ proptest! {
         cache in 2usize..16,
     ) {
         rt().block_on(async {
-            let plan = plan(seed, 12);
-            let dir = fresh_dir("by-streams");
-            drive_with_cut(&dir, &plan, plan.commands.len(), annul_every).await;
-            let store = open_store(&dir);
+            let (dir, _, store, full) =
+                driven_with_corrections("by-streams", seed, 1_000, annul_every).await;
             let gone = DerivedBatch { clear: false, entries: vec![(b"m".to_vec(), None)] };
             store.write_derived_entries(STATES_SPACE, &gone).await.unwrap();
-            let events = store.read_log(1).await.unwrap();
-            prop_assert!(events.iter().any(|e| matches!(e.event, Event::EventAnnulled(_))), "seed {seed}: an annulment");
-            let full = full_fold(&store).await;
             let ledger = Ledger::open_with(store, Policy::default(), 7, cache).await.unwrap();
             prop_assert_eq!(ledger.opened().snapshot_position, None);
             prop_assert_eq!(ledger.opened().tail_events, full.position);
-            prop_assert!(ledger.world().resident_states() <= cache, "{} states resident", ledger.world().resident_states());
+            let resident = ledger.world().resident_states();
+            prop_assert!(resident <= cache, "{resident} states resident");
             prop_assert!(full.contracts.len() + full.persons.len() > cache, "the cache evicted");
             ledger.close().await.unwrap().close().await.unwrap();
-            let ledger = Ledger::open(open_store(&dir), Policy::default(), 7).await.unwrap();
-            prop_assert_eq!(ledger.opened().snapshot_position, Some(full.position));
-            prop_assert_eq!(ledger.opened().tail_events, 0);
-            prop_assert!(fingerprint(ledger.world()) == fingerprint(&full), "seed {seed}, cache {cache}");
-            ledger.into_store().close().await.unwrap();
-            let _ = std::fs::remove_dir_all(&dir);
+            assert_loaded_then_remove(&dir, open_store(&dir), full.position, &full).await;
             Ok(())
         })?;
     }
+}
+
+/// The store of the ledger in `dir` behind a `FaultyStore` (no fault armed
+/// yet), its meta entry made of another schema version so that the next open
+/// refuses the states and rebuilds them; and the world the log folds to.
+async fn faulty_with_meta_refused(dir: &Path) -> (FaultyStore<SledStore>, World) {
+    let store = open_store(dir);
+    let mut meta = entry(&store, b"m").await;
+    meta[..4].copy_from_slice(&999u32.to_be_bytes());
+    put_entry(&store, b"m", meta).await;
+    let full = full_fold(&store).await;
+    (FaultyStore::new(store), full)
 }
 
 /// A rebuild a stream at a time cut after some of its evictions wrote states
@@ -233,12 +262,7 @@ proptest! {
 fn snapshot_rebuild_by_streams_cut_before_its_last_flush_leaves_no_meta_to_trust() {
     rt().block_on(async {
         let dir = ledger_with_snapshot("by-streams-cut", 15).await;
-        let store = open_store(&dir);
-        let mut meta = entry(&store, b"m").await;
-        meta[..4].copy_from_slice(&999u32.to_be_bytes());
-        put_entry(&store, b"m", meta).await;
-        let full = full_fold(&store).await;
-        let faulty = navigo_store::faults::FaultyStore::new(store);
+        let (faulty, full) = faulty_with_meta_refused(&dir).await;
         // The meta's removal, the clear, then two evictions.
         faulty.fail_derived_writes_after(4);
         assert!(Ledger::open_with(faulty, Policy::default(), 7, 2)
@@ -487,12 +511,7 @@ fn snapshot_clear_cut_after_its_meta_is_removed_is_rebuilt_from_the_log() {
 fn snapshot_rebuild_cut_during_its_clear_leaves_no_meta_to_trust() {
     rt().block_on(async {
         let dir = ledger_with_snapshot("clear-fails", 14).await;
-        let store = open_store(&dir);
-        let mut meta = entry(&store, b"m").await;
-        meta[..4].copy_from_slice(&999u32.to_be_bytes());
-        put_entry(&store, b"m", meta).await;
-        let full = full_fold(&store).await;
-        let faulty = navigo_store::faults::FaultyStore::new(store);
+        let (faulty, full) = faulty_with_meta_refused(&dir).await;
         faulty.fail_derived_clears();
         assert!(Ledger::open(faulty, Policy::default(), 7).await.is_err());
         let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
