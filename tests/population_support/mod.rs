@@ -31,10 +31,14 @@ pub fn morning(date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// A scratch directory of the test binary, emptied first:
-/// `CARGO_TARGET_TMPDIR/<name>-<pid>`.
+/// `CARGO_TARGET_TMPDIR/<name>-<pid>-<n>`, where `n` counts the calls, so that
+/// tests running at once under the same name (several generate the same
+/// population) never share one: one would remove it under the other.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
