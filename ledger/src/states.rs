@@ -546,8 +546,8 @@ fn decode_state(
 
 /// When `world` holds more than `limit` states: flushes every dirty one (the
 /// caller has made the world's position durable: no import batch pending;
-/// `covers` as [`flush`]), then drops the least recently used down to [`STATE_CACHE_LOW_WATER_PERCENT`]
-/// of the limit. Returns whether it evicted.
+/// `covers` as [`flush`]), then drops the least recently used down to
+/// [`STATE_CACHE_LOW_WATER_PERCENT`] of the limit. Returns whether it evicted.
 ///
 /// Decision: "recently used" is when a state was last paged in or changed,
 /// not every read of it (a read through `&World` cannot update it without a

@@ -250,14 +250,17 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
                 "injected fault: the clear of this derived space was cut".into(),
             ));
         }
-        let left = self.derived_writes_left.load(Ordering::SeqCst);
-        if left == 0 {
+        // One atomic step, so that writes made at once never both take the
+        // last one let through.
+        let taken =
+            self.derived_writes_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left != DISARMED && left > 0).then(|| left - 1)
+                });
+        if taken == Err(0) {
             return Err(StoreError::Storage(
                 "injected fault: this write of derived entries was cut".into(),
             ));
-        }
-        if left != DISARMED {
-            self.derived_writes_left.store(left - 1, Ordering::SeqCst);
         }
         self.inner.write_derived_entries(space, batch).await
     }
