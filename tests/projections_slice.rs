@@ -12,7 +12,7 @@ mod projections_support;
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
-use navigo_events_schema::{Envelope, RuleId, StreamKind};
+use navigo_events_schema::{Envelope, RuleId, StreamId, StreamKind};
 use navigo_ledger_core::load;
 use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::Policy;
@@ -51,6 +51,18 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
             Some(read),
             slice::contract_slice(world, *id),
             "slice of {id}"
+        );
+    }
+    // And the streams a one-id read picks from the contract's own stream and
+    // the catalogue, folded alone, are those the ledger's world picks.
+    for id in world.contracts.keys() {
+        let own =
+            std::collections::BTreeSet::from([StreamId::contract(*id), StreamId::catalogue()]);
+        let own = ledger.read_streams(&own).await.expect("read");
+        assert_eq!(
+            slice::contract_streams_from_own(ledger.world(), &own, *id),
+            slice::contract_streams(ledger.world(), *id),
+            "streams of {id}"
         );
     }
     for id in world.persons.keys() {
@@ -149,6 +161,95 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     );
     ledger.into_store().close().await.expect("close");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Contract 1's streams picked from its own stream and the catalogue, folded
+/// alone, as the one-id reads pick them, and those the world picks from its
+/// state.
+fn streams_both_ways(s: &navigo_testkit::Scenario) -> [std::collections::BTreeSet<StreamId>; 2] {
+    let own: Vec<Envelope> = envelopes(s)
+        .into_iter()
+        .filter(|e| e.stream == StreamId::contract(cid(1)) || e.stream == StreamId::catalogue())
+        .collect();
+    [
+        slice::contract_streams_from_own(&s.world, &own, cid(1)).expect("a known contract"),
+        slice::contract_streams(&s.world, cid(1)).expect("a known contract"),
+    ]
+}
+
+#[test]
+fn pay_payer_change_contract_streams_from_its_own_stream_equal_the_worlds_across_an_annulment() {
+    use navigo_events_schema::command::{AnnulEvent, ChangePayer};
+    // Given contract 1 of person 1, and contract 2 of person 2 paid by person 1
+    let mut paid = subscribe(
+        date(2026, 7, 12),
+        Channel::Agency,
+        2,
+        2,
+        annual_1_5(),
+        date(2026, 7, 12),
+        navigo_testkit::debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut paid.command {
+        s.payer = pid(1);
+    }
+    let mut s = base()
+        .given([
+            register(2, date(1992, 5, 1)),
+            register(3, date(1980, 2, 2)),
+            agency(date(2026, 7, 12), annual_1_5()),
+            paid,
+        ])
+        .advance(date(2026, 9, 1));
+    let [from_own, worlds] = streams_both_ways(&s);
+    assert_eq!(from_own, worlds);
+    assert!(
+        from_own.contains(&StreamId::contract(cid(2))),
+        "{from_own:?}"
+    );
+    // When contract 1's payer changes to person 2, then to person 3
+    for (payer, day) in [(2, 10), (3, 20)] {
+        s.run(&on(
+            date(2026, 9, day),
+            Channel::Agency,
+            Command::ChangePayer(ChangePayer {
+                contract_id: cid(1),
+                payer: pid(payer),
+                mandate: Some(navigo_testkit::mandate(payer)),
+            }),
+        ))
+        .expect("payer changed");
+    }
+    // Then both ways pick every payer's stream
+    let [from_own, worlds] = streams_both_ways(&s);
+    assert_eq!(from_own, worlds);
+    assert!(from_own.contains(&StreamId::person(pid(3))), "{from_own:?}");
+    // And when the change to person 3 is annulled, both drop person 3 alike
+    let change = envelopes(&s)
+        .into_iter()
+        .rfind(|e| e.stream == StreamId::contract(cid(1)) && e.event.type_name() == "PayerChanged")
+        .expect("the change to person 3");
+    s.run(&on(
+        date(2026, 9, 25),
+        Channel::Agency,
+        Command::AnnulEvent(AnnulEvent {
+            stream: StreamId::contract(cid(1)),
+            event_id: change.event_id,
+            reason: "test: recorded on the wrong contract".into(),
+        }),
+    ))
+    .expect("annulled");
+    let [from_own, worlds] = streams_both_ways(&s);
+    assert_eq!(from_own, worlds);
+    assert!(
+        !from_own.contains(&StreamId::person(pid(3))),
+        "{from_own:?}"
+    );
+    // And a contract the log does not hold has no streams
+    assert_eq!(
+        slice::contract_streams_from_own(&s.world, &[], cid(9)),
+        None
+    );
 }
 
 #[test]

@@ -17,29 +17,88 @@
 use std::collections::BTreeSet;
 
 use navigo_events_schema::{Envelope, StreamId};
+use navigo_rules::contract::state::ContractState;
 use navigo_rules::world::World;
 use uuid::Uuid;
 
 /// The streams a contract's state, balance and calendar read; `None` for a
 /// contract the world does not know.
 pub fn contract_streams(world: &World, contract: Uuid) -> Option<BTreeSet<StreamId>> {
-    let c = world.contract(contract)?;
-    let mut streams = BTreeSet::from([StreamId::contract(contract), StreamId::catalogue()]);
+    Some(contract_streams_of(world, world.contract(contract)?))
+}
+
+/// The streams of [`contract_streams`], from the events of the contract's own
+/// stream and the catalogue (`own`) folded on their own, the holder's other
+/// contracts taken from the indexes of `indexes`; `None` when `own` holds no
+/// contract `contract`.
+///
+/// The holder and every payer are recorded on the contract's stream, and a
+/// live world's `by_holder` and `by_payer` stay resident when its states are
+/// paged: so a reader of a paged world learns a contract's streams without
+/// paging its state in.
+pub fn contract_streams_from_own(
+    indexes: &World,
+    own: &[Envelope],
+    contract: Uuid,
+) -> Option<BTreeSet<StreamId>> {
+    let mut folded = World::default();
+    folded.apply_all(own);
+    Some(contract_streams_of(indexes, folded.contract(contract)?))
+}
+
+/// A contract's slice, read by `read` (a store's read of a set of streams,
+/// merged in position order) without paging the contract's state in: its own
+/// stream and the catalogue first, then the other streams
+/// [`contract_streams_from_own`] picks from them; `None` for a contract
+/// `indexes` does not know.
+///
+/// Decision: asking a paged world for the contract's state would page it in
+/// from the derived states when it is not resident, a read of another
+/// database and a decoding that cost more than the fold of one stream, in a
+/// region whose states are mostly not resident.
+///
+/// # Errors
+/// What `read` returns.
+pub async fn read_contract_slice<E, Fut>(
+    indexes: &World,
+    contract: Uuid,
+    mut read: impl FnMut(BTreeSet<StreamId>) -> Fut,
+) -> Result<Option<Vec<Envelope>>, E>
+where
+    Fut: std::future::Future<Output = Result<Vec<Envelope>, E>>,
+{
+    if indexes.version(StreamId::contract(contract)) == 0 {
+        return Ok(None);
+    }
+    let own = BTreeSet::from([StreamId::contract(contract), StreamId::catalogue()]);
+    let mut events = read(own.clone()).await?;
+    let Some(streams) = contract_streams_from_own(indexes, &events, contract) else {
+        return Ok(None);
+    };
+    events.extend(read(streams.difference(&own).copied().collect()).await?);
+    events.sort_unstable_by_key(|e| e.position);
+    Ok(Some(events))
+}
+
+/// The streams of [`contract_streams`] for the contract state `c`, the other
+/// contracts of its holder taken from the indexes of `indexes`.
+fn contract_streams_of(indexes: &World, c: &ContractState) -> BTreeSet<StreamId> {
+    let mut streams = BTreeSet::from([StreamId::contract(c.id), StreamId::catalogue()]);
     streams.insert(StreamId::person(c.holder));
     streams.insert(StreamId::person(c.payer));
     for (_, p) in &c.payers {
         streams.insert(StreamId::person(*p));
     }
-    let related = world
+    let related = indexes
         .by_holder
         .get(&c.holder)
         .into_iter()
-        .chain(world.by_payer.get(&c.holder))
+        .chain(indexes.by_payer.get(&c.holder))
         .flatten();
     for other in related {
         streams.insert(StreamId::contract(*other));
     }
-    Some(streams)
+    streams
 }
 
 /// The envelopes of [`contract_streams`], in position order; `None` for a

@@ -11,7 +11,7 @@
 //! | full rebuild (read, fold, project, write), events/s | raw sled scan + JSON decode of the log |
 //! | `verify` of the whole log, records/s | raw sled scan + JSON decode of the log |
 //! | as-of calendar of random contracts: p50/p99 on the wall (with how many reads the scheduler preempted), p99 of the thread's CPU time | raw prefix scan + JSON decode of the same streams |
-//! | contract state through the ledger's slice (streams picked by the world's indexes, read from the store), the same | raw prefix scan + JSON decode of the same streams |
+//! | contract state through the ledger's slice (the contract's stream and the catalogue read, then the streams their fold and the world's indexes pick), the same | raw prefix scan + JSON decode of the same streams |
 //! | on-disk bytes per event, peak RSS (VmHWM) of the whole run | |
 //!
 //! Sizes: `NAVIGO_BENCH_CONTRACTS` (default 2,000), `NAVIGO_BENCH_FROM` /
@@ -35,7 +35,8 @@
 //! raw scan + decode of its log, and prints every tree's live bytes against
 //! the projection database's files; `NAVIGO_BENCH_RESUME=<ledger dir>` imports
 //! the same plan again into a ledger whose import was interrupted, resuming
-//! it. Not a timed test:
+//! it; `NAVIGO_BENCH_READS_ONLY`, with `NAVIGO_BENCH_AFTER_IMPORT`, measures
+//! the open and the one-id reads of a kept ledger and stops. Not a timed test:
 //! `cargo bench -p navigo-replay --bench regional`.
 
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ use navigo_events_schema::{Envelope, NewEvent, StreamId, StreamKind};
 use navigo_ledger_core::load::read_contract;
 use navigo_ledger_core::states::stored;
 use navigo_ledger_core::{ClockMode, Ledger};
-use navigo_projections::slice::contract_streams;
+use navigo_projections::slice::{contract_streams, read_contract_slice};
 use navigo_projections::{calendar, state, Folded, Query};
+use navigo_replay::audit::audit_whole_log;
 use navigo_replay::materialize::{rebuild_streams, ProjectionDb, REBUILD_SLICE_IDS};
 use navigo_rules::contract::state::ContractState;
 use navigo_rules::Policy;
@@ -113,6 +115,9 @@ const REBUILD_ROUNDS_ENV: &str = "NAVIGO_BENCH_ROUNDS";
 /// `NAVIGO_BENCH_IMPORT_ONLY`) to measure every step after the import on it:
 /// a region's import and the rest need not fit one sitting.
 const AFTER_IMPORT_ENV: &str = "NAVIGO_BENCH_AFTER_IMPORT";
+/// Set, with [`AFTER_IMPORT_ENV`], to measure the open and the one-id reads
+/// only: the reads of a region without the half hour of the other steps.
+const READS_ONLY_ENV: &str = "NAVIGO_BENCH_READS_ONLY";
 /// Set to keep the ledger's directory after the run.
 const KEEP_ENV: &str = "NAVIGO_BENCH_KEEP";
 /// Set (to the directory of a ledger whose import was interrupted, by a kill
@@ -919,10 +924,12 @@ type Reads = Vec<(&'static str, Costs, Costs)>;
 /// One-id reads of `queries` random contracts, each interleaved with its raw
 /// reference: the calendar as of a past date and as known at a past instant
 /// (the contract and the catalogue), the state and the audit trail through the
-/// ledger's slice (the streams picked by the world's indexes and states, paged
-/// in when not resident). Each is timed on the wall and on the thread's CPU
-/// clock, and counted as preempted when the scheduler took its core away
-/// meanwhile (see `Cost`). `(from, days)` is the span the dates are drawn in.
+/// ledger's slice as the service reads it (the contract's stream and the
+/// catalogue, then the streams their fold and the world's indexes pick: no
+/// state paged in), in an order drawn for each query. Each is timed on the
+/// wall and on the thread's CPU clock, and counted as preempted when the
+/// scheduler took its core away meanwhile (see `Cost`). `(from, days)` is the
+/// span the dates are drawn in.
 async fn one_id_reads(
     ledger: &mut Ledger<SledStore>,
     contract_ids: &[uuid::Uuid],
@@ -931,6 +938,7 @@ async fn one_id_reads(
     seed: u64,
 ) -> Reads {
     let mut rng = Rng::new(seed ^ 0xA5);
+    let mut order = Rng::new(seed ^ 0x0D);
     let policy = Policy::default();
     let mut t: [Vec<Cost>; 6] = Default::default();
     for _ in 0..queries.min(contract_ids.len() * 4) {
@@ -939,51 +947,80 @@ async fn one_id_reads(
         };
         let at = from + chrono::Duration::days(i64::from(rng.range(0, days)));
         let known_at = at.and_hms_opt(12, 0, 0).expect("time").and_utc();
-        let timer = Timer::start();
-        let n = raw_read(
-            ledger.store(),
-            &[StreamId::contract(id), StreamId::catalogue()],
-        );
-        t[0].push(timer.stop());
-        for (i, known) in [(1, None), (2, Some(known_at))] {
+        // Whichever read of the same streams comes first pays the store's
+        // cold reads (sled's page cache, the records' decompression) and
+        // leaves them warm for the others: a profile of these reads at 1 M
+        // puts most of their time there, not in the folds. So the order of
+        // each group (a raw reference and the reads it is the reference of)
+        // is drawn for each query, each read going first a third of the time.
+        let first = order.range(0, 3);
+        let mut lens = [0usize; 3];
+        for step in 0..3 {
+            let k = ((step + first) % 3) as usize;
             let timer = Timer::start();
-            let slice = read_contract(ledger.store(), id, false)
-                .await
-                .expect("read");
-            let query = Query {
-                at,
-                known_at: known,
+            lens[k] = match k {
+                0 => raw_read(
+                    ledger.store(),
+                    &[StreamId::contract(id), StreamId::catalogue()],
+                ),
+                _ => {
+                    let slice = read_contract(ledger.store(), id, false)
+                        .await
+                        .expect("read");
+                    let query = Query {
+                        at,
+                        known_at: (k == 2).then_some(known_at),
+                    };
+                    // As known at an instant before the contract was recorded,
+                    // the calendar is refused as unknown: a read like any other.
+                    let c = calendar::calendar(&Folded::new(&slice, &query), id, &policy, None);
+                    std::hint::black_box(c.ok());
+                    slice.len()
+                }
             };
-            // As known at an instant before the contract was recorded, the
-            // calendar is refused as unknown: a read like any other.
-            let c = calendar::calendar(&Folded::new(&slice, &query), id, &policy, None);
-            t[i].push(timer.stop());
-            assert_eq!(slice.len(), n, "the reference reads the calendar's events");
-            std::hint::black_box(c.ok());
+            t[k].push(timer.stop());
         }
-        // The state and the audit trail as the service reads them; then their
-        // reference, the raw read of the same streams (after ours, so the
-        // reference finds the store's cache warm).
-        let timer = Timer::start();
-        let streams = ledger
+        assert_eq!(
+            lens, [lens[0]; 3],
+            "the reference reads the calendar's events"
+        );
+        // The state and the audit trail as the service reads them, and their
+        // reference, the raw read of the same streams. The streams are
+        // listed first, untimed, from the contract's state: that reads the
+        // derived states, not the log.
+        let listed: Vec<StreamId> = ledger
             .read_paged(|w| contract_streams(w, id))
             .await
             .expect("read")
-            .expect("a known contract");
-        let slice = ledger.read_streams(&streams).await.expect("read");
-        let s = state::contract_state(&Folded::new(&slice, &Query::on(at)), id).expect("state");
-        t[3].push(timer.stop());
-        std::hint::black_box(s);
-        let timer = Timer::start();
-        let slice = ledger.read_streams(&streams).await.expect("read");
-        let trail = navigo_replay::audit::audit_whole_log(&slice, id, None).expect("audit");
-        t[4].push(timer.stop());
-        std::hint::black_box(trail);
-        let listed: Vec<StreamId> = streams.iter().copied().collect();
-        let timer = Timer::start();
-        let n = raw_read(ledger.store(), &listed);
-        t[5].push(timer.stop());
-        assert_eq!(slice.len(), n, "the reference reads the state's events");
+            .expect("a known contract")
+            .into_iter()
+            .collect();
+        let first = order.range(0, 3);
+        for step in 0..3 {
+            let k = ((step + first) % 3) as usize;
+            let timer = Timer::start();
+            lens[k] = match k {
+                2 => raw_read(ledger.store(), &listed),
+                _ => {
+                    let reader: &Ledger<SledStore> = ledger;
+                    let read = |streams| async move { reader.read_streams(&streams).await };
+                    let slice = read_contract_slice(reader.world(), id, read)
+                        .await
+                        .expect("read")
+                        .expect("a known contract");
+                    if k == 0 {
+                        let q = Query::on(at);
+                        std::hint::black_box(state::contract_state(&Folded::new(&slice, &q), id))
+                            .expect("state");
+                    } else {
+                        std::hint::black_box(audit_whole_log(&slice, id, None)).expect("audit");
+                    }
+                    slice.len()
+                }
+            };
+            t[3 + k].push(timer.stop());
+        }
+        assert_eq!(lens, [lens[2]; 3], "the reference reads the state's events");
     }
     let [raw_c, cal, known, st, audit, raw_s] = t.map(|c| Costs::of(&c));
     vec![
@@ -1128,6 +1165,15 @@ async fn main() {
         .filter(|s| s.kind == StreamKind::Contract)
         .map(|s| s.id)
         .collect();
+
+    if std::env::var_os(READS_ONLY_ENV).is_some() {
+        let days = (through - from).num_days().max(1) as u32;
+        let reads = one_id_reads(&mut ledger, &contract_ids, (from, days), queries, seed).await;
+        peaks.step("one-id reads");
+        print_reads(&reads);
+        let _ = ledger.into_store().close().await;
+        return;
+    }
 
     // 4. Size on disk and the log's mean record size; the raw references.
     // Only the sample is held: the log itself is scanned for its size, so

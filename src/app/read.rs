@@ -4,8 +4,6 @@
 //! id's streams, picked by the ledger's indexes and read from its store), so a
 //! one-id read costs the id's history, not the ledger's.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use navigo_events_schema::views::{
     ContractBalance, ContractStateView, DebitCalendar, PayerBalance, PersonBans, PersonRefunds,
@@ -14,9 +12,8 @@ use navigo_events_schema::views::{
 use navigo_events_schema::{Envelope, StreamId};
 use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_projections::calendar::Horizon;
-use navigo_projections::slice::{contract_streams, person_streams};
+use navigo_projections::slice::{person_streams, read_contract_slice};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, ProjectionError, Query};
-use navigo_rules::world::World;
 use navigo_rules::Policy;
 use navigo_store::EventStore;
 use uuid::Uuid;
@@ -33,22 +30,11 @@ pub enum Subject {
     ContractOrPerson,
 }
 
-/// The streams the views of `id` read, picked by the world's indexes
-/// ([`contract_streams`], [`person_streams`]); `None` for an id the world does
-/// not know as `subject`.
-pub fn streams_of(world: &World, id: Uuid, subject: Subject) -> Option<BTreeSet<StreamId>> {
-    match subject {
-        Subject::Contract => contract_streams(world, id),
-        Subject::Person => person_streams(world, id),
-        Subject::ContractOrPerson => {
-            contract_streams(world, id).or_else(|| person_streams(world, id))
-        }
-    }
-}
-
-/// The slice of the log the views of `id` read: its streams
-/// ([`streams_of`]), read from the ledger's store and merged in position
-/// order, in time proportional to those streams, not to the log. Empty for an
+/// The slice of the log the views of `id` read: its streams (a contract's
+/// [`read_contract_slice`], a person's [`person_streams`]; for
+/// [`Subject::ContractOrPerson`], the contract's when the ledger knows the id
+/// as one), read from the ledger's store and merged in position order, in
+/// time proportional to those streams, not to the log. Empty for an
 /// id the ledger does not know: the view then says the id is unknown, as the
 /// whole log's reading would (a superset of streams, or none, changes no
 /// answer: the queries filter a slice as they filter the log, which
@@ -61,7 +47,17 @@ pub async fn slice<S: EventStore>(
     id: Uuid,
     subject: Subject,
 ) -> Result<Vec<Envelope>, LedgerError> {
-    match ledger.read_paged(|w| streams_of(w, id, subject)).await? {
+    if subject != Subject::Person {
+        let reader: &Ledger<S> = ledger;
+        let read = |streams| async move { reader.read_streams(&streams).await };
+        if let Some(events) = read_contract_slice(reader.world(), id, read).await? {
+            return Ok(events);
+        }
+        if subject == Subject::Contract {
+            return Ok(Vec::new());
+        }
+    }
+    match ledger.read_paged(|w| person_streams(w, id)).await? {
         Some(streams) => ledger.read_streams(&streams).await,
         None => Ok(Vec::new()),
     }
