@@ -15,6 +15,7 @@
 //! they come with it.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use navigo_events_schema::{Envelope, StreamId};
 use navigo_rules::contract::state::ContractState;
@@ -52,27 +53,70 @@ pub fn contract_streams_from_own(
 /// [`contract_streams_from_own`] picks from them; `None` for a contract
 /// `indexes` does not know.
 ///
-/// Decision: asking a paged world for the contract's state would page it in
-/// from the derived states when it is not resident, a read of another
-/// database and a decoding that cost more than the fold of one stream, in a
-/// region whose states are mostly not resident.
-///
 /// # Errors
 /// What `read` returns.
 pub async fn read_contract_slice<E, Fut>(
     indexes: &World,
     contract: Uuid,
+    read: impl FnMut(BTreeSet<StreamId>) -> Fut,
+) -> Result<Option<Vec<Envelope>>, E>
+where
+    Fut: Future<Output = Result<Vec<Envelope>, E>>,
+{
+    let own = [StreamId::contract(contract), StreamId::catalogue()];
+    let pick = |events: &[Envelope]| contract_streams_from_own(indexes, events, contract);
+    read_from_own(indexes, own, pick, read).await
+}
+
+/// A person's slice ([`person_streams`]), read by `read` as
+/// [`read_contract_slice`] reads a contract's: the person's own stream first,
+/// folded alone to know whether it holds a person, then the streams the
+/// indexes of `indexes` pick; `None` for a person `indexes` does not know.
+///
+/// # Errors
+/// What `read` returns.
+pub async fn read_person_slice<E, Fut>(
+    indexes: &World,
+    person: Uuid,
+    read: impl FnMut(BTreeSet<StreamId>) -> Fut,
+) -> Result<Option<Vec<Envelope>>, E>
+where
+    Fut: Future<Output = Result<Vec<Envelope>, E>>,
+{
+    let pick = |events: &[Envelope]| {
+        let mut folded = World::default();
+        folded.apply_all(events);
+        folded.person(person)?;
+        Some(person_streams_of(indexes, person))
+    };
+    read_from_own(indexes, [StreamId::person(person)], pick, read).await
+}
+
+/// Reads the streams `own` (the first the id's own), then those `pick` names
+/// from their events, and merges them in position order; `None` when the
+/// first stream does not exist or `pick` finds no state in it.
+///
+/// Decision: asking a paged world for the id's state would page it in from
+/// the derived states when it is not resident, a read of another database
+/// and a decoding (a decryption, for a person) that cost more than the fold
+/// of one stream the slice reads anyway, in a region whose states are mostly
+/// not resident. A state depends on its own stream only, so the fold is the
+/// world's.
+async fn read_from_own<E, Fut, const N: usize>(
+    indexes: &World,
+    own: [StreamId; N],
+    pick: impl FnOnce(&[Envelope]) -> Option<BTreeSet<StreamId>>,
     mut read: impl FnMut(BTreeSet<StreamId>) -> Fut,
 ) -> Result<Option<Vec<Envelope>>, E>
 where
-    Fut: std::future::Future<Output = Result<Vec<Envelope>, E>>,
+    Fut: Future<Output = Result<Vec<Envelope>, E>>,
 {
-    if indexes.version(StreamId::contract(contract)) == 0 {
+    if own.first().is_none_or(|s| indexes.version(*s) == 0) {
         return Ok(None);
     }
-    let own = BTreeSet::from([StreamId::contract(contract), StreamId::catalogue()]);
+    let own = BTreeSet::from(own);
     let mut events = read(own.clone()).await?;
-    let Some(streams) = contract_streams_from_own(indexes, &events, contract) else {
+    let Some(streams) = pick(&events) else {
         return Ok(None);
     };
     events.extend(read(streams.difference(&own).copied().collect()).await?);
@@ -117,17 +161,23 @@ pub fn contract_slice(world: &World, contract: Uuid) -> Option<Vec<Envelope>> {
 ///   neither hold nor pay the contract.
 pub fn person_streams(world: &World, person: Uuid) -> Option<BTreeSet<StreamId>> {
     world.person(person)?;
+    Some(person_streams_of(world, person))
+}
+
+/// The streams of [`person_streams`] for a person known to exist, from the
+/// indexes of `indexes`.
+fn person_streams_of(indexes: &World, person: Uuid) -> BTreeSet<StreamId> {
     let mut streams = BTreeSet::from([StreamId::person(person), StreamId::catalogue()]);
-    streams.extend(world.campaigns.keys().map(|id| StreamId::campaign(*id)));
-    let contracts = world
+    streams.extend(indexes.campaigns.keys().map(|id| StreamId::campaign(*id)));
+    let contracts = indexes
         .by_holder
         .get(&person)
         .into_iter()
-        .chain(world.by_payer.get(&person))
-        .chain(world.by_fraud_party.get(&person))
+        .chain(indexes.by_payer.get(&person))
+        .chain(indexes.by_fraud_party.get(&person))
         .flatten();
     streams.extend(contracts.map(|id| StreamId::contract(*id)));
-    Some(streams)
+    streams
 }
 
 /// The envelopes of [`person_streams`], in position order; `None` for a person

@@ -126,8 +126,8 @@ pub async fn read_whole_log(data: &Place) -> Result<Vec<Envelope>, StoreError> {
 /// # Errors
 /// The ledger cannot be opened, read or closed.
 pub async fn read_slice(data: &Place, id: Uuid, subject: Subject) -> anyhow::Result<Vec<Envelope>> {
-    let mut ledger = open_ledger(data, 0).await?;
-    let events = read::slice(&mut ledger, id, subject).await;
+    let ledger = open_ledger(data, 0).await?;
+    let events = read::slice(&ledger, id, subject).await;
     close_reader(ledger).await?;
     Ok(events?)
 }

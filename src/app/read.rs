@@ -12,7 +12,7 @@ use navigo_events_schema::views::{
 use navigo_events_schema::{Envelope, StreamId};
 use navigo_ledger_core::{Ledger, LedgerError};
 use navigo_projections::calendar::Horizon;
-use navigo_projections::slice::{person_streams, read_contract_slice};
+use navigo_projections::slice::{read_contract_slice, read_person_slice};
 use navigo_projections::{balance, bans, calendar, refunds, state, Folded, ProjectionError, Query};
 use navigo_rules::Policy;
 use navigo_store::EventStore;
@@ -31,7 +31,7 @@ pub enum Subject {
 }
 
 /// The slice of the log the views of `id` read: its streams (a contract's
-/// [`read_contract_slice`], a person's [`person_streams`]; for
+/// [`read_contract_slice`], a person's [`read_person_slice`]; for
 /// [`Subject::ContractOrPerson`], the contract's when the ledger knows the id
 /// as one), read from the ledger's store and merged in position order, in
 /// time proportional to those streams, not to the log. Empty for an
@@ -43,24 +43,21 @@ pub enum Subject {
 /// # Errors
 /// A store failure or a corrupt record of the slice.
 pub async fn slice<S: EventStore>(
-    ledger: &mut Ledger<S>,
+    ledger: &Ledger<S>,
     id: Uuid,
     subject: Subject,
 ) -> Result<Vec<Envelope>, LedgerError> {
+    let read = |streams| async move { ledger.read_streams(&streams).await };
     if subject != Subject::Person {
-        let reader: &Ledger<S> = ledger;
-        let read = |streams| async move { reader.read_streams(&streams).await };
-        if let Some(events) = read_contract_slice(reader.world(), id, read).await? {
+        if let Some(events) = read_contract_slice(ledger.world(), id, read).await? {
             return Ok(events);
         }
         if subject == Subject::Contract {
             return Ok(Vec::new());
         }
     }
-    match ledger.read_paged(|w| person_streams(w, id)).await? {
-        Some(streams) => ledger.read_streams(&streams).await,
-        None => Ok(Vec::new()),
-    }
+    let events = read_person_slice(ledger.world(), id, read).await?;
+    Ok(events.unwrap_or_default())
 }
 
 /// A contract's state as read, with what goes with it.

@@ -34,8 +34,8 @@ async fn contract_read(
     may_read_contract(st, &p, id).await?;
     // The contract's slice, as the command line reads it: a read costs the
     // contract's history, not the ledger's.
-    let mut ledger = st.ledger.lock().await;
-    let events = read::slice(&mut ledger, id, Subject::Contract).await?;
+    let ledger = st.ledger.lock().await;
+    let events = read::slice(&ledger, id, Subject::Contract).await?;
     Ok((id, q, events))
 }
 

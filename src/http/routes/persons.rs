@@ -31,8 +31,8 @@ async fn person_read(
     let id = parse_id(id)?;
     let q = parse_query(q, st.clock.now())?;
     // The person's slice, as the command line reads it.
-    let mut ledger = st.ledger.lock().await;
-    let events = read::slice(&mut ledger, id, Subject::Person).await?;
+    let ledger = st.ledger.lock().await;
+    let events = read::slice(&ledger, id, Subject::Person).await?;
     Ok((id, q, events))
 }
 

@@ -39,7 +39,7 @@ pub async fn audit(
         return Err(ApiError::bad(k, "unknown query parameter; use known_at"));
     }
     let known_at = parse_query(&q, st.clock.now())?.known_at;
-    let events = read::slice(&mut *st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
+    let events = read::slice(&*st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
     let trail = replay::audit(&events, id, known_at).map_err(replay_error)?;
     answer::json(&trail)
 }
@@ -75,7 +75,7 @@ pub async fn diff(
         })
     };
     let (a, b) = (side("from")?, side("to")?);
-    let events = read::slice(&mut *st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
+    let events = read::slice(&*st.ledger.lock().await, id, Subject::ContractOrPerson).await?;
     let d = replay::diff(&events, id, &a, &b).map_err(replay_error)?;
     answer::json(&d)
 }
