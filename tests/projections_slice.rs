@@ -174,6 +174,24 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Contract 2 of person 2, subscribed at an agency on 2026-07-12 and paid
+/// by person 1's mandate.
+fn contract_2_paid_by_person_1() -> navigo_events_schema::CommandEnvelope {
+    let mut paid = subscribe(
+        date(2026, 7, 12),
+        Channel::Agency,
+        2,
+        2,
+        annual_1_5(),
+        date(2026, 7, 12),
+        navigo_testkit::debit(1, 1),
+    );
+    if let Command::Subscribe(s) = &mut paid.command {
+        s.payer = pid(1);
+    }
+    paid
+}
+
 /// Contract 1's streams picked from its own stream and the catalogue, folded
 /// alone, as the one-id reads pick them, and those the world picks from its
 /// state.
@@ -192,18 +210,7 @@ fn streams_both_ways(s: &navigo_testkit::Scenario) -> [std::collections::BTreeSe
 fn pay_payer_change_contract_streams_from_its_own_stream_equal_the_worlds_across_an_annulment() {
     use navigo_events_schema::command::{AnnulEvent, ChangePayer};
     // Given contract 1 of person 1, and contract 2 of person 2 paid by person 1
-    let mut paid = subscribe(
-        date(2026, 7, 12),
-        Channel::Agency,
-        2,
-        2,
-        annual_1_5(),
-        date(2026, 7, 12),
-        navigo_testkit::debit(1, 1),
-    );
-    if let Command::Subscribe(s) = &mut paid.command {
-        s.payer = pid(1);
-    }
+    let paid = contract_2_paid_by_person_1();
     let mut s = base()
         .given([
             register(2, date(1992, 5, 1)),
@@ -266,18 +273,7 @@ fn pay_payer_change_contract_streams_from_its_own_stream_equal_the_worlds_across
 #[test]
 fn term_retention_contract_slice_reads_the_contracts_the_holder_pays() {
     // Given person 1 holding contract 1 and paying contract 2 of person 2
-    let mut child = subscribe(
-        date(2026, 7, 12),
-        Channel::Agency,
-        2,
-        2,
-        annual_1_5(),
-        date(2026, 7, 12),
-        navigo_testkit::debit(1, 1),
-    );
-    if let Command::Subscribe(s) = &mut child.command {
-        s.payer = pid(1);
-    }
+    let child = contract_2_paid_by_person_1();
     let s = base()
         .given([
             register(2, date(1992, 5, 1)),
