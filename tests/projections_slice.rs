@@ -9,13 +9,17 @@
 mod population_support;
 mod projections_support;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use navigo_events_schema::command::{Command, ContractRef};
 use navigo_events_schema::types::Channel;
 use navigo_events_schema::{Envelope, RuleId, StreamId, StreamKind};
-use navigo_ledger_core::load;
+use navigo_ledger_core::{load, Ledger};
 use navigo_projections::{balance, bans, calendar, refunds, slice, state, Folded, Query};
 use navigo_rules::Policy;
+use navigo_store::{Limits, ManualClock};
+use navigo_store_sled::SledStore;
 use navigo_testkit::{annual_1_5, cid, pid, register, subscribe};
 use population_support::{generated_ledger, scratch};
 use projections_support::*;
@@ -170,6 +174,50 @@ async fn contract_slice_views_equal_whole_log_views_on_a_generated_population() 
         persons_compared > CONTRACTS as usize,
         "{persons_compared} persons compared"
     );
+    ledger.into_store().close().await.expect("close");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_and_person_slices_of_a_paged_ledger_page_no_state_in() {
+    // Given a generated population, its ledger reopened with a cache of two
+    // states, so that almost none is resident
+    let dir = scratch("projections-slice-paged");
+    let ledger = generated_ledger(&dir, SEED, CONTRACTS, date(2025, 9, 30)).await;
+    let ids = |kind| -> Vec<uuid::Uuid> {
+        let streams = ledger.world().versions.keys();
+        streams.filter(|s| s.kind == kind).map(|s| s.id).collect()
+    };
+    let (contracts, persons) = (ids(StreamKind::Contract), ids(StreamKind::Person));
+    ledger.into_store().close().await.expect("close");
+    let clock = ManualClock::new(instant("2025-10-01T08:00:00Z"));
+    let store = SledStore::open(&dir, Limits::default(), Arc::new(clock)).expect("open");
+    let ledger = Ledger::open_with(store, Policy::default(), SEED, 2)
+        .await
+        .expect("reopen");
+    let resident = ledger.world().resident_states();
+    let _ = ledger.world().take_misses();
+    // When every contract's and every person's slice is read
+    let reader = &ledger;
+    let read = |streams| async move { reader.read_streams(&streams).await };
+    for id in &contracts {
+        let slice = slice::read_contract_slice(ledger.world(), *id, read).await;
+        assert!(slice.expect("read").is_some(), "slice of {id}");
+    }
+    for id in &persons {
+        let slice = slice::read_person_slice(ledger.world(), *id, read).await;
+        assert!(slice.expect("read").is_some(), "slice of {id}");
+    }
+    // Then no state was asked of the world, and none was paged in
+    assert_eq!(ledger.world().take_misses(), Default::default());
+    assert_eq!(ledger.world().resident_states(), resident);
+    // While asking the world for a state that is not resident is a miss
+    let absent = contracts
+        .iter()
+        .find(|id| !ledger.world().contracts.contains_key(id))
+        .expect("a contract not resident");
+    assert_eq!(slice::contract_streams(ledger.world(), *absent), None);
+    assert!(!ledger.world().take_misses().is_empty());
     ledger.into_store().close().await.expect("close");
     let _ = std::fs::remove_dir_all(&dir);
 }
