@@ -235,6 +235,10 @@ fn files_bytes(dir: &Path) -> u64 {
 /// the files by.
 const TIGHT_FILES_PER_LIVE: u64 = 2;
 
+/// The most rounds the test of compactions while open writes while waiting
+/// for its first compaction.
+const ROUNDS_MAX: u8 = 100;
+
 /// Entries of the compaction tests, and the bytes of each value.
 const ENTRIES: u32 = 4_000;
 const VALUE_BYTES: usize = 2_000;
@@ -316,8 +320,13 @@ async fn store_derived_files_stay_within_their_bound_while_the_store_is_open() {
     let bound = bound_of(ENTRIES, TIGHT_FILES_PER_LIVE)
         + (live_of(ENTRIES) / navigo_store_sled::derived::RECOUNT_AFTER_LIVE_PART)
             .max(navigo_store_sled::derived::DERIVED_FILES_SLACK_BYTES);
+    // Twenty rounds, and more until the store has compacted once: sled's own
+    // reuse of segments sometimes keeps the files under the bound for twenty
+    // rounds, and a compaction is what this test is about.
     let mut most = 0;
-    for round in 1..=20u8 {
+    let mut round = 0u8;
+    while round < 20 || (store.derived_compactions() == 0 && round < ROUNDS_MAX) {
+        round += 1;
         write_round(&store, round, &mut || {
             most = most.max(files_bytes(&derived));
         })
@@ -337,7 +346,7 @@ async fn store_derived_files_stay_within_their_bound_while_the_store_is_open() {
     for i in [0, 1_999, ENTRIES - 1] {
         assert_eq!(
             read_entry(&store, &entry_key(i)).await,
-            Some(entry_value(20, i))
+            Some(entry_value(round, i))
         );
     }
     let store = Arc::into_inner(store).expect("the reader is done");
@@ -345,7 +354,7 @@ async fn store_derived_files_stay_within_their_bound_while_the_store_is_open() {
     let store = open(&dir);
     let all = store.scan_derived_entries(SPACE, b"").await.unwrap();
     assert_eq!(all.len(), ENTRIES as usize);
-    assert!(all.iter().all(|(_, v)| v[4..].iter().all(|b| *b == 20)));
+    assert!(all.iter().all(|(_, v)| v[4..].iter().all(|b| *b == round)));
     store.close().await.unwrap();
     assert!(!dir.join("derived.compacted").exists() && !dir.join("derived.replaced").exists());
     let _ = std::fs::remove_dir_all(&dir);
