@@ -42,9 +42,18 @@ pub fn contract_streams_from_own(
     own: &[Envelope],
     contract: Uuid,
 ) -> Option<BTreeSet<StreamId>> {
+    Some(contract_streams_of(
+        indexes,
+        fold_alone(own).contract(contract)?,
+    ))
+}
+
+/// A world folded from `events` alone: the states of their streams, each of
+/// which depends on its own stream only.
+fn fold_alone(events: &[Envelope]) -> World {
     let mut folded = World::default();
-    folded.apply_all(own);
-    Some(contract_streams_of(indexes, folded.contract(contract)?))
+    folded.apply_all(events);
+    folded
 }
 
 /// A contract's slice, read by `read` (a store's read of a set of streams,
@@ -84,9 +93,7 @@ where
     Fut: Future<Output = Result<Vec<Envelope>, E>>,
 {
     let pick = |events: &[Envelope]| {
-        let mut folded = World::default();
-        folded.apply_all(events);
-        folded.person(person)?;
+        fold_alone(events).person(person)?;
         Some(person_streams_of(indexes, person))
     };
     read_from_own(indexes, [StreamId::person(person)], pick, read).await
