@@ -9,7 +9,7 @@
 //! - a space written by the previous version (CBOR states keyed by field
 //!   names, frames of version 6) is refused and rebuilt from the log, and a
 //!   single state entry of that version is refolded from its own stream;
-//! - states kept apart from the log (store format 3) that are lost or damaged
+//! - states kept apart from the log (store formats 3 and 4) that are lost or damaged
 //!   are rebuilt from the log.
 
 mod population;
@@ -512,7 +512,7 @@ fn states_apart_rebuilt_after(name: &str, harm: impl FnOnce(&std::path::Path)) {
         let dir = fresh_dir(name);
         let world = driven(&dir, 47, 8).await;
         let derived = dir.join(navigo_store_sled::derived::DERIVED_DIR);
-        assert!(derived.is_dir(), "format 3 keeps the states apart");
+        assert!(derived.is_dir(), "formats 3 and 4 keep the states apart");
         harm(&derived);
         let ledger = Ledger::open(open_store(&dir), Policy::default(), 7)
             .await

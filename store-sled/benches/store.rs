@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `NAVIGO_BENCH_ONLY=w64b1` runs only the raw baselines and that configuration
-//! (for profiling).
+//! (for profiling); `NAVIGO_BENCH_FORMAT=3` writes ledgers of store format 3.
 //!
 //! Each configuration runs for `NAVIGO_BENCH_MS` milliseconds (default 2,000) on
 //! a fresh ledger under `target/bench-store/`. Figures go to BENCHMARKS.md.
@@ -44,6 +44,25 @@ fn bench_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A new ledger in `dir`, of the format `NAVIGO_BENCH_FORMAT` names (the
+/// current one by default): its marker file written first, as an older
+/// version wrote it.
+fn init(dir: &std::path::Path) {
+    if let Ok(n) = std::env::var("NAVIGO_BENCH_FORMAT") {
+        let format = navigo_store_sled::Format::ALL
+            .into_iter()
+            .find(|f| f.number().to_string() == n.trim())
+            .expect("NAVIGO_BENCH_FORMAT names formats 1 to 4");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join(navigo_store_sled::keys::MARKER_FILE),
+            format.marker_content(),
+        )
+        .unwrap();
+    }
+    SledStore::init(dir).unwrap();
+}
+
 fn clock() -> Arc<ManualClock> {
     let t: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
     Arc::new(ManualClock::new(t))
@@ -55,7 +74,7 @@ type CpuSplit = std::collections::BTreeMap<String, f64>;
 
 async fn store_append(writers: u32, batch: u32, run: Duration) -> (f64, u64, CpuSplit, CpuSplit) {
     let dir = bench_dir(&format!("append-w{writers}-b{batch}"));
-    SledStore::init(&dir).unwrap();
+    init(&dir);
     let store = Arc::new(SledStore::open(&dir, Limits::default(), clock()).unwrap());
     let cpu0 = thread_cpu();
     let start = Instant::now();
@@ -106,7 +125,7 @@ struct ReadFigures {
 /// same records, with and without decoding.
 async fn read_all_vs_scan() -> ReadFigures {
     let dir = bench_dir("read");
-    SledStore::init(&dir).unwrap();
+    init(&dir);
     let store = SledStore::open(&dir, Limits::default(), clock()).unwrap();
     let stream_count = 1_000u64;
     let per_append = 1_000u64;

@@ -17,7 +17,7 @@
 //!
 //! Where the tree lives depends on the store format ([`open`]): in the log's
 //! sled database (formats 1 and 2), or in a sled database of its own in
-//! [`DERIVED_DIR`] (format 3). The paged states are a working set the billing
+//! [`DERIVED_DIR`] (formats 3 and 4). The paged states are a working set the billing
 //! clock rewrites every month, where the log only grows: sharing sled's
 //! segments, the rewritten states kept the log's segments from being
 //! reclaimed, and a region's files held four times their live bytes.
@@ -87,7 +87,7 @@ const KEYED: u8 = b'K';
 /// replaces whole while the store is open, and what the store knows of its
 /// live bytes.
 pub(crate) struct Derived {
-    /// The ledger's directory when the database is apart (format 3): only
+    /// The ledger's directory when the database is apart (formats 3 and 4): only
     /// then is it compacted while open.
     ledger: Option<PathBuf>,
     handles: RwLock<Handles>,
@@ -136,7 +136,7 @@ pub const RECOUNT_AFTER_LIVE_PART: u64 = 2;
 impl Derived {
     /// The derived database of the ledger in `ledger`, whose log's database
     /// `log_db` is open: that database itself for formats 1 and 2; for
-    /// format 3, the database in [`DERIVED_DIR`], created when absent.
+    /// formats 3 and 4, the database in [`DERIVED_DIR`], created when absent.
     ///
     /// Decision: a derived database sled cannot open (damaged, or not
     /// sled's) is removed and created empty. Derived data is never the only

@@ -17,6 +17,13 @@
 //! Decision: format 3 changes where derived data is kept, not the log: a
 //! format-2 ledger is likewise opened as it is, its derived data (the paged
 //! states, snapshots) kept in the log's sled database as before.
+//!
+//! Decision: format 4 changes the stream index only (one key per stream and
+//! block of sequences, see [`crate::stream_index`]); a format-3 ledger is
+//! opened as it is and keeps one index key per record, for the same reasons
+//! as above: the index is covered by no hash, but rewriting it in place would
+//! leave a half-converted index to recover from after a crash, and the
+//! previous binary could no longer open the ledger.
 
 use std::path::Path;
 
@@ -35,6 +42,10 @@ pub enum Format {
     /// paged states, snapshots) in a sled database of its own, in the
     /// directory [`crate::derived::DERIVED_DIR`] inside the ledger's.
     V3,
+    /// Format 3 with the stream index in blocks: one key per stream and
+    /// block of [`crate::stream_index::SEQS_PER_BLOCK`] sequences instead of
+    /// one per record.
+    V4,
 }
 
 /// sled's segment size for a format-1 ledger: sled's default, which format 1
@@ -83,9 +94,9 @@ pub const DERIVED_CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
 
 impl Format {
     /// The format every new ledger is created in.
-    pub const CURRENT: Format = Format::V3;
+    pub const CURRENT: Format = Format::V4;
     /// Every format this version opens.
-    pub const ALL: [Format; 3] = [Format::V1, Format::V2, Format::V3];
+    pub const ALL: [Format; 4] = [Format::V1, Format::V2, Format::V3, Format::V4];
 
     /// The format's number.
     pub fn number(self) -> u32 {
@@ -93,6 +104,7 @@ impl Format {
             Format::V1 => 1,
             Format::V2 => 2,
             Format::V3 => 3,
+            Format::V4 => 4,
         }
     }
 
@@ -102,6 +114,7 @@ impl Format {
             Format::V1 => "navigo-ledger store format 1\n",
             Format::V2 => "navigo-ledger store format 2\n",
             Format::V3 => "navigo-ledger store format 3\n",
+            Format::V4 => "navigo-ledger store format 4\n",
         }
     }
 
@@ -111,6 +124,7 @@ impl Format {
             Format::V1 => b"navigo-ledger store format 1",
             Format::V2 => b"navigo-ledger store format 2",
             Format::V3 => b"navigo-ledger store format 3",
+            Format::V4 => b"navigo-ledger store format 4",
         }
     }
 
@@ -130,7 +144,7 @@ impl Format {
     pub fn segment_bytes(self) -> usize {
         match self {
             Format::V1 => SEGMENT_BYTES_V1,
-            Format::V2 | Format::V3 => SEGMENT_BYTES_V2,
+            Format::V2 | Format::V3 | Format::V4 => SEGMENT_BYTES_V2,
         }
     }
 
@@ -142,7 +156,13 @@ impl Format {
     /// Whether derived data lives in a sled database of its own
     /// ([`crate::derived::DERIVED_DIR`]) rather than in the log's.
     pub fn derived_apart(self) -> bool {
-        self == Format::V3
+        self >= Format::V3
+    }
+
+    /// Whether the stream index is kept in blocks of sequences
+    /// ([`crate::stream_index`]) rather than one key per record.
+    pub fn stream_blocks(self) -> bool {
+        self >= Format::V4
     }
 
     /// The sled configuration of a ledger of this format in `path`: sled
@@ -196,10 +216,16 @@ mod tests {
             "navigo-ledger store format 2\n"
         );
         assert_eq!(Format::V2.tree_marker(), b"navigo-ledger store format 2");
-        assert_eq!(Format::CURRENT.number(), 3);
+        assert_eq!(Format::CURRENT.number(), 4);
         assert!(Format::CURRENT.derived_apart());
+        assert!(Format::CURRENT.stream_blocks());
+        assert!(!Format::V3.stream_blocks());
         assert_eq!(
-            Format::from_marker_content("navigo-ledger store format 4\n"),
+            Format::V3.marker_content(),
+            "navigo-ledger store format 3\n"
+        );
+        assert_eq!(
+            Format::from_marker_content("navigo-ledger store format 5\n"),
             None
         );
     }

@@ -145,7 +145,7 @@ pub fn frame(format: Format, record: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     }
     match format {
         Format::V1 => Ok(Cow::Borrowed(record)),
-        Format::V2 | Format::V3 => {
+        Format::V2 | Format::V3 | Format::V4 => {
             let (hash, json) = record.split_at(HASH_LEN);
             let packed = compress(json).map_err(|e| format!("zstd: {e}"))?;
             let (codec, body) = if packed.len() < json.len() {
@@ -171,7 +171,7 @@ pub fn frame(format: Format, record: &[u8]) -> Result<Cow<'_, [u8]>, String> {
 pub fn unframe(format: Format, stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     match format {
         Format::V1 => Ok(Cow::Borrowed(stored)),
-        Format::V2 | Format::V3 => {
+        Format::V2 | Format::V3 | Format::V4 => {
             if stored.len() <= CODEC_AT {
                 return Err(format!("record truncated to {} bytes", stored.len()));
             }

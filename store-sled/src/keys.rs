@@ -4,15 +4,17 @@
 //! | key                                   | value                                   |
 //! |---------------------------------------|-----------------------------------------|
 //! | `L` ‖ position (u64 BE)               | the stored record (see [`crate::frame`]) |
-//! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE)                       |
+//! | `S` ‖ stream (17 bytes) ‖ seq (u64 BE)| position (u64 BE) (formats 1 to 3)      |
+//! | `S` ‖ stream (17 bytes) ‖ block (u64 BE) | positions of a block of sequences (format 4, see [`crate::stream_index`]) |
 //! | `I` ‖ idempotency key (UTF-8)         | digest (32) ‖ first position (u64 BE) ‖ event count (u32 BE) |
 //! | `M` ‖ name                            | meta data (format marker)               |
 //! | `G` ‖ group (u64 BE)                  | Merkle tree nodes `group × 64` onwards, 32 bytes each |
 //! | `T` ‖ stored hash index (u64 BE)      | the earlier layout of the Merkle tree: one node a key, converted to `G` on open |
 //! | `D` ‖ …                               | reserved: derived data (snapshots, caches) |
 //!
-//! The layout of keys is the same in formats 1 and 2 (see [`crate::format`]);
-//! only the stored record differs. Everything lives in one tree so that a whole
+//! The layout of keys is the same in formats 1 to 3 (see [`crate::format`]);
+//! only the stored record differs. Format 4 keeps the stream index in blocks
+//! under keys of the same width. Everything lives in one tree so that a whole
 //! group commit is one atomic sled batch (see `writer::Writer::apply`), which
 //! is why the Merkle tree's nodes, written in the same batch as the records
 //! they cover, get a prefix of this tree rather than a tree of their own.
@@ -104,7 +106,8 @@ pub fn stream_prefix(stream: &StreamId) -> [u8; 1 + StreamId::KEY_LEN] {
     k
 }
 
-/// `S ‖ stream ‖ seq`.
+/// `S ‖ stream ‖ n`: the index entry of sequence `n` (formats 1 to 3), or
+/// of block `n` (format 4).
 pub fn stream_key(stream: &StreamId, seq: u64) -> [u8; STREAM_KEY_LEN] {
     let mut k = [0u8; STREAM_KEY_LEN];
     k[..1 + StreamId::KEY_LEN].copy_from_slice(&stream_prefix(stream));
@@ -112,7 +115,8 @@ pub fn stream_key(stream: &StreamId, seq: u64) -> [u8; STREAM_KEY_LEN] {
     k
 }
 
-/// The stream and sequence of a stream index key.
+/// The stream and the sequence (formats 1 to 3) or block (format 4) of a
+/// stream index key.
 pub fn parse_stream_key(key: &[u8]) -> Option<(StreamId, u64)> {
     if key.len() != STREAM_KEY_LEN || key[0] != STREAM {
         return None;

@@ -27,6 +27,7 @@ mod merkle;
 pub mod raw;
 pub mod read;
 pub mod salvage;
+pub mod stream_index;
 pub mod verify;
 pub mod writer;
 
@@ -295,7 +296,7 @@ pub fn verify_ledger(path: &Path) -> Result<VerifyReport, StoreError> {
 /// The derived database of a store, and sled's files as the store opened
 /// them.
 struct Apart {
-    /// In the log's own database (formats 1 and 2) or one of its own (format 3).
+    /// In the log's own database (formats 1 and 2) or one of its own (formats 3 and 4).
     derived: derived::Derived,
     /// See [`settle`].
     files_at_open: FilesAtOpen,
@@ -695,14 +696,15 @@ impl SledStore {
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let head = committed(&self.head);
         let mut streams: BTreeMap<StreamKind, u64> = BTreeMap::new();
-        for item in self.tree.scan_prefix([keys::STREAM]) {
-            let (k, v) = item.map_err(storage)?;
-            let (stream, seq) = keys::parse_stream_key(&k).ok_or_else(|| StoreError::Corrupt {
-                position: keys::be_u64(&v).unwrap_or(0),
-                why: format!("malformed stream index key {}", hex::encode(&k)),
-            })?;
-            if seq == 1 && keys::be_u64(&v).is_some_and(|p| p <= head.position) {
-                *streams.entry(stream.kind).or_default() += 1;
+        for item in stream_index::StreamIndex::of(self.format).all(&self.tree) {
+            let e = match item? {
+                stream_index::Item::Entry(e) => e,
+                stream_index::Item::Malformed(why) => {
+                    return Err(StoreError::Corrupt { position: 0, why })
+                }
+            };
+            if e.seq == 1 && e.position <= head.position {
+                *streams.entry(e.stream.kind).or_default() += 1;
             }
         }
         let idempotency_keys = self.tree.scan_prefix([keys::IDEM]).count() as u64;
@@ -847,19 +849,15 @@ impl EventStore for SledStore {
             return Ok(Vec::new());
         }
         let head = committed(&self.head).position;
-        let keys_range = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
+        let index = stream_index::StreamIndex::of(self.format);
         let mut out = Vec::new();
-        for (expected_seq, item) in (start..).zip(self.tree.range(keys_range)) {
-            let (k, v) = item.map_err(storage)?;
-            let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                why: format!("malformed stream index value of {stream}"),
-            })?;
+        for (expected_seq, item) in (start..).zip(index.entries(&self.tree, stream, start..=end)) {
+            let (seq, pos) = item?;
             if pos > head {
                 // Written by a batch whose flush has not returned yet.
                 break;
             }
-            let seq = keys::parse_stream_key(&k).map(|(_, q)| q);
+            let seq = Some(seq);
             let bytes = self
                 .tree
                 .get(keys::log_key(pos))
@@ -914,7 +912,12 @@ impl EventStore for SledStore {
     }
 
     async fn stream_version(&self, stream: StreamId) -> Result<u64, StoreError> {
-        stream_version_on_disk(&self.tree, &stream, committed(&self.head).position)
+        stream_version_on_disk(
+            &self.tree,
+            self.format,
+            &stream,
+            committed(&self.head).position,
+        )
     }
 
     /// A prefix scan of the key index (`I` keys, see [`keys`]).
@@ -999,7 +1002,7 @@ impl EventStore for SledStore {
 
     async fn stream_heads(&self, size: u64) -> Result<navigo_merkle::StreamHeads, StoreError> {
         self.within_head(size)?;
-        merkle::stream_heads(&self.tree, size)
+        merkle::stream_heads(&self.tree, self.format, size)
     }
 
     async fn keep_checkpoint(&self, signed_note: &[u8]) -> Result<u64, StoreError> {
@@ -1025,17 +1028,13 @@ impl EventStore for SledStore {
 /// over ledgers they just wrote.
 #[doc(hidden)]
 pub fn raw_stream_read(store: &SledStore, stream: StreamId) -> Vec<Envelope> {
-    use keys::{log_key, stream_prefix};
+    use keys::log_key;
     let tree = store.tree();
+    let index = stream_index::StreamIndex::of(store.format());
     let mut out = Vec::new();
-    for item in tree.scan_prefix(stream_prefix(&stream)) {
-        let (_, v) = item.expect("index");
-        let mut pos = [0u8; 8];
-        pos.copy_from_slice(&v[..8]);
-        let bytes = tree
-            .get(log_key(u64::from_be_bytes(pos)))
-            .expect("log")
-            .expect("record");
+    for item in index.entries(tree, stream, 1..=u64::MAX) {
+        let (_, position) = item.expect("index");
+        let bytes = tree.get(log_key(position)).expect("log").expect("record");
         let record = frame::unframe(store.format(), &bytes).expect("frame");
         out.push(navigo_events_schema::decode_record(&record).expect("decode"));
     }

@@ -314,11 +314,16 @@ fn after_stream(prefix: &[u8]) -> Vec<u8> {
 ///
 /// # Errors
 /// A storage failure or a malformed index entry.
-pub(crate) fn stream_heads(tree: &sled::Tree, size: u64) -> Result<StreamHeads, StoreError> {
+pub(crate) fn stream_heads(
+    tree: &sled::Tree,
+    format: Format,
+    size: u64,
+) -> Result<StreamHeads, StoreError> {
     let malformed = |k: &[u8]| StoreError::Corrupt {
         position: 0,
         why: format!("malformed stream index entry {}", hex::encode(k)),
     };
+    let index = crate::stream_index::StreamIndex::of(format);
     let mut heads = Vec::new();
     let mut from = vec![keys::STREAM];
     while let Some(item) = tree.range(from.clone()..).next() {
@@ -327,21 +332,14 @@ pub(crate) fn stream_heads(tree: &sled::Tree, size: u64) -> Result<StreamHeads, 
             break;
         }
         let (stream, _) = keys::parse_stream_key(&k).ok_or_else(|| malformed(&k))?;
-        let prefix = keys::stream_prefix(&stream);
-        for entry in tree.scan_prefix(prefix).rev() {
-            let (k, v) = entry.map_err(storage)?;
-            let (_, seq) = keys::parse_stream_key(&k).ok_or_else(|| malformed(&k))?;
-            let position = keys::be_u64(&v).ok_or_else(|| malformed(&k))?;
-            if position <= size {
-                heads.push(StreamHead {
-                    stream: stream.to_string(),
-                    version: seq,
-                    last_position: position,
-                });
-                break;
-            }
+        if let Some((version, last_position)) = index.last_at_or_below(tree, &stream, size)? {
+            heads.push(StreamHead {
+                stream: stream.to_string(),
+                version,
+                last_position,
+            });
         }
-        from = after_stream(&prefix);
+        from = after_stream(&keys::stream_prefix(&stream));
     }
     Ok(StreamHeads::new(heads))
 }

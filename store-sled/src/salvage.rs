@@ -320,14 +320,14 @@ fn json_records_at(bytes: &[u8], at: usize) -> Vec<SalvagedRecord> {
     out
 }
 
-/// The format a directory's marker names, else format 3 (whose log is format
-/// 2's, in the same segments) then format 1 (sled
+/// The format a directory's marker names, else format 4 (whose records are
+/// format 2's, in the same segments; salvage reads records only) then format 1 (sled
 /// refuses a segment size other than the one it was created with, so the
 /// wrong one fails to open rather than misreading).
 fn formats_to_try(dir: &Path) -> Vec<Format> {
     match crate::format::read_marker(dir) {
         Some(Ok(f)) => vec![f],
-        _ => vec![Format::V3, Format::V1],
+        _ => vec![Format::V4, Format::V1],
     }
 }
 

@@ -9,6 +9,7 @@ use navigo_events_schema::{decode_record, record_hashes, Envelope, Hash, StreamI
 use crate::format::Format;
 use crate::frame;
 use crate::keys::{self, IdemEntry};
+use crate::stream_index::{Item, StreamIndex};
 use crate::writer::storage;
 pub use navigo_store::verify::{BadRecord, Problem, VerifyReport};
 use navigo_store::{Head, StoreError};
@@ -94,10 +95,12 @@ impl Walk {
             if expected <= self.tree_covered {
                 check_tree_nodes(tree, expected - 1, leaf).map_err(bad)?;
             }
-            let index = tree
-                .get(keys::stream_key(&env.stream, env.stream_seq))
-                .map_err(storage)?;
-            let points_to = index.as_deref().and_then(keys::be_u64);
+            // A malformed block points at no record: the mismatch names it.
+            let points_to =
+                match StreamIndex::of(self.format).position(tree, &env.stream, env.stream_seq) {
+                    Err(StoreError::Corrupt { .. }) => None,
+                    other => other?,
+                };
             if points_to != Some(expected) {
                 return Err(bad(Problem::IndexMismatch {
                     stream: env.stream,
@@ -146,24 +149,24 @@ impl Walk {
     /// Every record has its index entry (checked with the records); an index
     /// entry beyond those is dangling.
     fn stream_index(&self, tree: &sled::Tree) -> Result<(), Stop> {
-        for item in tree.scan_prefix([keys::STREAM]) {
-            let (k, v) = item.map_err(storage)?;
-            let entry = keys::parse_stream_key(&k);
-            let ok = match entry {
-                Some((stream, seq)) => self.seqs.get(&stream).is_some_and(|last| seq <= *last),
-                None => false,
+        for item in StreamIndex::of(self.format).all(tree) {
+            let (position, what) = match item? {
+                Item::Entry(e) if self.seqs.get(&e.stream).is_some_and(|last| e.seq <= *last) => {
+                    continue
+                }
+                Item::Entry(e) => (
+                    e.position,
+                    format!(
+                        "stream {} seq {} -> position {}",
+                        e.stream, e.seq, e.position
+                    ),
+                ),
+                Item::Malformed(why) => (self.head.position + 1, why),
             };
-            if !ok {
-                let pos = keys::be_u64(&v).unwrap_or(self.head.position + 1);
-                let what = match entry {
-                    Some((s, q)) => format!("stream {s} seq {q} -> position {pos}"),
-                    None => format!("malformed stream index key {}", hex::encode(&k)),
-                };
-                return Err(Stop::Bad {
-                    position: pos,
-                    problem: Problem::DanglingIndex { what },
-                });
-            }
+            return Err(Stop::Bad {
+                position,
+                problem: Problem::DanglingIndex { what },
+            });
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::format::Format;
 use crate::frame;
 use crate::keys::{self, IdemEntry};
+use crate::stream_index::StreamIndex;
 use navigo_store::assign::{recorded_at, Prepared, Written};
 use navigo_store::sealed;
 use navigo_store::{
@@ -423,6 +424,7 @@ impl Writer {
         let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE_BATCHES_MAX);
         let applier = Applier {
             tree: self.tree.clone(),
+            index: StreamIndex::of(self.format),
             keep_tree: self.keep_tree,
             failed: self.failed.clone(),
             applied: self.in_flight.applied.clone(),
@@ -835,7 +837,7 @@ impl Writer {
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
         }
-        let v = stream_version_on_disk(&self.tree, stream, u64::MAX)?;
+        let v = stream_version_on_disk(&self.tree, self.format, stream, u64::MAX)?;
         if self.versions.len() >= STREAM_CACHE_ENTRIES_MAX {
             self.versions.clear();
         }
@@ -849,24 +851,12 @@ impl Writer {
 /// before its flush returned).
 pub(crate) fn stream_version_on_disk(
     tree: &sled::Tree,
+    format: Format,
     stream: &StreamId,
     committed: u64,
 ) -> Result<u64, StoreError> {
-    for item in tree.scan_prefix(keys::stream_prefix(stream)).rev() {
-        let (k, v) = item.map_err(storage)?;
-        let (_, seq) = keys::parse_stream_key(&k).ok_or_else(|| StoreError::Corrupt {
-            position: 0,
-            why: format!("malformed stream index key of {stream}"),
-        })?;
-        let pos = keys::be_u64(&v).ok_or_else(|| StoreError::Corrupt {
-            position: 0,
-            why: format!("malformed stream index value of {stream} seq {seq}"),
-        })?;
-        if pos <= committed {
-            return Ok(seq);
-        }
-    }
-    Ok(0)
+    let last = StreamIndex::of(format).last_at_or_below(tree, stream, committed)?;
+    Ok(last.map_or(0, |(seq, _)| seq))
 }
 
 /// A canonical record (`hash ‖ canonical JSON`) sealed: the bytes stored for
@@ -918,6 +908,8 @@ fn seal_batch(
 /// applied before.
 struct Applier {
     tree: sled::Tree,
+    /// Turns the batch's index entries into the ledger's format's.
+    index: StreamIndex,
     /// See [`Writer::keep_tree`].
     keep_tree: bool,
     failed: Arc<Mutex<Option<String>>>,
@@ -965,6 +957,9 @@ impl Applier {
         if batch.is_empty() {
             return Ok(());
         }
+        self.index
+            .into_writes(&self.tree, &mut batch)
+            .map_err(|e| e.to_string())?;
         if self.keep_tree {
             let nodes = self.tree_nodes(first_index, leaves)?;
             batch.extend(nodes);

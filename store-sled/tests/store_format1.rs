@@ -146,24 +146,24 @@ async fn store_format1_ledger_takes_appends_in_format1_and_reopens() {
 }
 
 #[tokio::test]
-async fn store_new_ledger_is_format3_with_compressed_records() {
+async fn store_new_ledger_is_format4_with_compressed_records() {
     // Given a ledger created now
     let (store, dir, _) = new_store("format2-new");
     store
         .append(request(stream(0), ExpectedVersion::Any, vec![event("a")]))
         .await
         .unwrap();
-    assert_eq!(store.format(), Format::V3);
+    assert_eq!(store.format(), Format::V4);
     store.close().await.unwrap();
-    // Then both markers say format 3, and its record is stored compressed
+    // Then both markers say format 4, and its record is stored compressed
     assert_eq!(
         std::fs::read_to_string(dir.join(keys::MARKER_FILE)).unwrap(),
-        "navigo-ledger store format 3\n"
+        "navigo-ledger store format 4\n"
     );
     with_tree(&dir, |t| {
         assert_eq!(
             t.get(keys::FORMAT_KEY).unwrap().unwrap().as_ref(),
-            b"navigo-ledger store format 3"
+            b"navigo-ledger store format 4"
         );
         let stored = t.get(log_key(1)).unwrap().unwrap();
         assert_eq!(
@@ -175,12 +175,84 @@ async fn store_new_ledger_is_format3_with_compressed_records() {
     // And a marker file naming a format this version does not know is refused
     std::fs::write(
         dir.join(keys::MARKER_FILE),
-        "navigo-ledger store format 4\n",
+        "navigo-ledger store format 5\n",
     )
     .unwrap();
     let err =
         SledStore::open(&dir, Limits::default(), Arc::new(ManualClock::new(t0()))).unwrap_err();
     assert!(matches!(err, StoreError::NotALedger { .. }), "{err}");
+}
+
+/// A range of stream 1 (across its first and second blocks), how many
+/// events it holds, and the version of stream 2.
+async fn index_reads(store: &SledStore) -> (Vec<navigo_events_schema::Envelope>, usize, u64) {
+    let range = store.read_stream(stream(1), 60..=70).await.unwrap();
+    let all = store.read_stream(stream(1), 1..=u64::MAX).await.unwrap();
+    (
+        range,
+        all.len(),
+        store.stream_version(stream(2)).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn store_format4_keeps_one_index_key_per_stream_and_block_and_format3_one_per_record() {
+    // Given a new ledger, and a ledger created in format 3 (its marker file
+    // written first, as the version before format 4 wrote it)
+    let (v4, v4_dir, _) = new_store("format4-blocks");
+    let v3_dir = fresh_dir("format3-per-record");
+    std::fs::create_dir_all(&v3_dir).unwrap();
+    std::fs::write(
+        v3_dir.join(keys::MARKER_FILE),
+        "navigo-ledger store format 3\n",
+    )
+    .unwrap();
+    SledStore::init(&v3_dir).unwrap();
+    let v3 = SledStore::open(&v3_dir, Limits::default(), Arc::new(ManualClock::new(t0()))).unwrap();
+    assert_eq!(v3.format(), Format::V3);
+    // When each takes the same 150-odd events on one stream and about 10 on
+    // another, in appends of one to four events
+    let mut per_stream = [0u64; 2];
+    for store in [&v4, &v3] {
+        per_stream = [0; 2];
+        while per_stream[0] + per_stream[1] < 160 {
+            let n = per_stream[0] + per_stream[1];
+            let size = 1 + n % 4;
+            let s = usize::from(n >= 150);
+            let events = (0..size).map(|i| event(&format!("e{n}-{i}"))).collect();
+            store
+                .append(request(stream(s as u128 + 1), ExpectedVersion::Any, events))
+                .await
+                .unwrap();
+            per_stream[s] += size;
+        }
+    }
+    let (a, b) = (index_reads(&v4).await, index_reads(&v3).await);
+    // Then both read the same, and verify
+    assert_eq!(
+        a.0.iter().map(|e| e.stream_seq).collect::<Vec<_>>(),
+        (60..=70).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.0.iter().map(|e| e.position).collect::<Vec<_>>(),
+        b.0.iter().map(|e| e.position).collect::<Vec<_>>()
+    );
+    assert_eq!((a.1, a.2), (b.1, b.2));
+    for store in [v4, v3] {
+        assert!(store.verify().unwrap().is_ok());
+        store.close().await.unwrap();
+    }
+    // And the format-4 index holds a key per stream and block of 64, the
+    // format-3 one a key per record
+    let index_keys = |dir: &Path| {
+        let raw = navigo_store_sled::raw::RawLedger::open(dir).unwrap();
+        raw.tree().scan_prefix([keys::STREAM]).count()
+    };
+    assert_eq!(per_stream[0].div_ceil(64), 3);
+    assert_eq!(index_keys(&v4_dir) as u64, 3 + 1);
+    assert_eq!(index_keys(&v3_dir) as u64, per_stream[0] + per_stream[1]);
+    std::fs::remove_dir_all(&v4_dir).unwrap();
+    std::fs::remove_dir_all(&v3_dir).unwrap();
 }
 
 #[tokio::test]

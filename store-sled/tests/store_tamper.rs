@@ -184,9 +184,12 @@ async fn verify_names_a_missing_record_and_a_wrong_index_entry() {
 
     let dir = ledger("tamper-index").await;
     with_tree(&dir, |t| {
-        // Position 8 is stream (8-1) % 3 = 1, its third event.
-        t.insert(stream_key(&stream(1), 3), 9u64.to_be_bytes().to_vec())
-            .unwrap();
+        // Position 8 is stream (8-1) % 3 = 1, its third event: the third
+        // position of the stream's first block.
+        let key = stream_key(&stream(1), 0);
+        let mut block = t.get(key).unwrap().unwrap().to_vec();
+        block[16..24].copy_from_slice(&9u64.to_be_bytes());
+        t.insert(key, block).unwrap();
     });
     let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
     assert_eq!(bad.position, 8);
@@ -198,6 +201,44 @@ async fn verify_names_a_missing_record_and_a_wrong_index_entry() {
                 ..
             }
         ),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn verify_names_a_malformed_index_block_and_an_entry_past_the_stream() {
+    // Given a sound ledger whose stream 1 has 17 events in its first block
+    let dir = ledger("tamper-block").await;
+    let key = stream_key(&stream(1), 0);
+    let mut block = Vec::new();
+    with_tree(&dir, |t| {
+        block = t.get(key).unwrap().unwrap().to_vec();
+        assert_eq!(block.len(), 17 * 8);
+        // When the block loses three bytes
+        t.insert(key, &block[..block.len() - 3]).unwrap();
+    });
+    // Then the stream's first record (position 2) is reported unindexed
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 2);
+    assert!(
+        matches!(
+            bad.problem,
+            Problem::IndexMismatch {
+                index_points_to: None,
+                ..
+            }
+        ),
+        "{bad}"
+    );
+    // And when the block instead gains an 18th entry, it is dangling
+    with_tree(&dir, |t| {
+        block.extend_from_slice(&51u64.to_be_bytes());
+        t.insert(key, block.clone()).unwrap();
+    });
+    let bad = verify_ledger(&dir).unwrap().first_bad.unwrap();
+    assert_eq!(bad.position, 51);
+    assert!(
+        matches!(bad.problem, Problem::DanglingIndex { ref what } if what.contains("seq 18")),
         "{bad}"
     );
 }
