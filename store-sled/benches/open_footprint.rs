@@ -33,6 +33,9 @@ use navigo_store_sled::keys;
 use navigo_store_sled::{Format, SledStore};
 use uuid::Uuid;
 
+/// Events between two progress lines.
+const PROGRESS_EVENTS: u64 = 1_000_000;
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -94,6 +97,16 @@ async fn write(dir: &Path, format: Format, events: u64, streams: u64, chunk: usi
                 .append_all(std::mem::take(&mut requests))
                 .await
                 .unwrap();
+        }
+        // Progress on stderr: the writer slows as the tree outgrows sled's
+        // cache, and a region's write takes an hour.
+        if (n + 1) % PROGRESS_EVENTS == 0 {
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "format {}: {} events in {secs:.0} s",
+                format.number(),
+                n + 1
+            );
         }
     }
     if !requests.is_empty() {
