@@ -65,9 +65,9 @@ pub fn block_of(seq: u64) -> u64 {
     seq.saturating_sub(1) / SEQS_PER_BLOCK
 }
 
-/// The sequence of the first position of block `block`.
-fn first_seq(block: u64) -> u64 {
-    block * SEQS_PER_BLOCK + 1
+/// The place of sequence `seq` (from 1) in its block.
+fn place_in_block(seq: u64) -> u64 {
+    seq.saturating_sub(1) % SEQS_PER_BLOCK
 }
 
 fn corrupt(stream: &StreamId, why: impl std::fmt::Display) -> StoreError {
@@ -77,16 +77,21 @@ fn corrupt(stream: &StreamId, why: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// The positions of a block's value, or why it is malformed.
-fn decode_block(value: &[u8]) -> Result<Vec<u64>, String> {
+/// The `(seq, position)` entries of block `block`'s value, or why it is
+/// malformed (a block whose sequences would not fit a u64 included: no
+/// writer makes one, but a tampered key must not overflow a reader).
+fn decode_block(block: u64, value: &[u8]) -> Result<Vec<(u64, u64)>, String> {
     let n = value.len() / 8;
     if value.is_empty() || value.len() % 8 != 0 || n as u64 > SEQS_PER_BLOCK {
         return Err(format!("a block of {} bytes", value.len()));
     }
-    Ok(value
-        .chunks_exact(8)
-        .filter_map(be_u64)
-        .collect::<Vec<u64>>())
+    if block >= u64::MAX / SEQS_PER_BLOCK {
+        return Err(format!("a block numbered {block}"));
+    }
+    let first = block * SEQS_PER_BLOCK + 1;
+    Ok((first..)
+        .zip(value.chunks_exact(8).filter_map(be_u64))
+        .collect())
 }
 
 impl StreamIndex {
@@ -172,6 +177,9 @@ impl StreamIndex {
         stream: &StreamId,
         seq: u64,
     ) -> Result<Option<u64>, StoreError> {
+        if seq == 0 {
+            return Ok(None);
+        }
         if !self.blocked {
             let v = tree.get(keys::stream_key(stream, seq)).map_err(storage)?;
             return Ok(v.as_deref().and_then(be_u64));
@@ -182,9 +190,9 @@ impl StreamIndex {
         else {
             return Ok(None);
         };
-        let positions = decode_block(&v).map_err(|why| corrupt(stream, why))?;
-        let at = (seq - first_seq(block_of(seq))) as usize;
-        Ok(positions.get(at).copied())
+        let entries = decode_block(block_of(seq), &v).map_err(|why| corrupt(stream, why))?;
+        let at = place_in_block(seq) as usize;
+        Ok(entries.get(at).map(|(_, position)| *position))
     }
 
     /// Every entry of the index in key order, or what is malformed.
@@ -216,9 +224,9 @@ impl StreamIndex {
                 ))],
             };
         }
-        match decode_block(v) {
-            Ok(positions) => (first_seq(n)..)
-                .zip(positions)
+        match decode_block(n, v) {
+            Ok(entries) => entries
+                .into_iter()
                 .map(|(seq, position)| {
                     Item::Entry(Entry {
                         stream,
@@ -287,8 +295,7 @@ fn block_entries(
     let block = keys::parse_stream_key(&k)
         .map(|(_, b)| b)
         .ok_or_else(|| corrupt(stream, format!("a malformed key {}", hex::encode(&k))))?;
-    let positions = decode_block(&v).map_err(|why| corrupt(stream, why))?;
-    Ok((first_seq(block)..).zip(positions).collect())
+    decode_block(block, &v).map_err(|why| corrupt(stream, why))
 }
 
 /// The writes of the blocks that `entries` (consecutive sequences of
@@ -302,10 +309,17 @@ fn blocks_continued(
     let Some(&(first, _)) = entries.first() else {
         return Ok(Vec::new());
     };
-    if entries.windows(2).any(|w| w[1].0 != w[0].0 + 1) {
-        return Err(corrupt(stream, "a batch's sequences are not consecutive"));
+    if first == 0
+        || entries
+            .windows(2)
+            .any(|w| w[0].0.checked_add(1) != Some(w[1].0))
+    {
+        return Err(corrupt(
+            stream,
+            "a batch's sequences are not consecutive from 1",
+        ));
     }
-    let before = first - first_seq(block_of(first));
+    let before = place_in_block(first);
     let mut value = Vec::new();
     if before > 0 {
         let key = keys::stream_key(stream, block_of(first));
@@ -413,6 +427,27 @@ mod tests {
             let most = seqs.iter().map(|n| n.div_ceil(SEQS_PER_BLOCK)).sum::<u64>();
             proptest::prop_assert_eq!(keys, most);
         }
+    }
+
+    #[test]
+    fn stream_index_tampered_keys_and_sequence_zero_are_malformed_not_a_panic() {
+        let index = StreamIndex::of(Format::V4);
+        let tree = temp_tree();
+        let s = StreamId::contract(Uuid::from_u128(1));
+        apply(index, &tree, &[(s, 1, 1)]);
+        assert_eq!(index.position(&tree, &s, 0).unwrap(), None);
+        // The last block a range up to u64::MAX reaches, whose sequences
+        // would overflow.
+        let block = u64::MAX / SEQS_PER_BLOCK;
+        tree.insert(keys::stream_key(&s, block), 7u64.to_be_bytes().to_vec())
+            .unwrap();
+        let items: Vec<_> = index.all(&tree).collect::<Result<_, _>>().unwrap();
+        assert!(
+            matches!(&items[1], Item::Malformed(why) if why.contains("numbered")),
+            "{items:?}"
+        );
+        assert!(index.entries(&tree, s, 1..=u64::MAX).any(|r| r.is_err()));
+        assert!(index.last_at_or_below(&tree, &s, 9).is_err());
     }
 
     #[test]
