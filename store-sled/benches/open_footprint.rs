@@ -29,7 +29,6 @@ use chrono::{DateTime, Utc};
 use navigo_events_schema::StreamId;
 use navigo_store::workload::debit_event_no;
 use navigo_store::{AppendRequest, ExpectedVersion, Limits, ManualClock};
-use navigo_store_sled::keys;
 use navigo_store_sled::{Format, SledStore};
 use uuid::Uuid;
 
@@ -79,9 +78,7 @@ fn bench_dir(name: &str) -> PathBuf {
 
 /// Writes the ledger: rounds over every stream in a shuffled order.
 async fn write(dir: &Path, format: Format, events: u64, streams: u64, chunk: usize) -> f64 {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(keys::MARKER_FILE), format.marker_content()).unwrap();
-    SledStore::init(dir).unwrap();
+    SledStore::init_as(dir, format).unwrap();
     let store = SledStore::open(dir, Limits::default(), clock()).unwrap();
     let start = Instant::now();
     let mut requests = Vec::with_capacity(chunk);
@@ -153,9 +150,11 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     println!("| format | events | streams | append_all ev/s | open | files |");
     for f in formats.split(',') {
-        let format = Format::ALL
-            .into_iter()
-            .find(|x| x.number().to_string() == f.trim())
+        let format = f
+            .trim()
+            .parse()
+            .ok()
+            .and_then(Format::from_number)
             .expect("NAVIGO_BENCH_FORMATS names formats 1 to 4");
         let dir = bench_dir(&format!("format{}-{events}", format.number()));
         let rate = runtime.block_on(write(&dir, format, events, streams, chunk));

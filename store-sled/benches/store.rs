@@ -45,22 +45,17 @@ fn bench_dir(name: &str) -> PathBuf {
 }
 
 /// A new ledger in `dir`, of the format `NAVIGO_BENCH_FORMAT` names (the
-/// current one by default): its marker file written first, as an older
-/// version wrote it.
+/// current one by default).
 fn init(dir: &std::path::Path) {
-    if let Ok(n) = std::env::var("NAVIGO_BENCH_FORMAT") {
-        let format = navigo_store_sled::Format::ALL
-            .into_iter()
-            .find(|f| f.number().to_string() == n.trim())
-            .expect("NAVIGO_BENCH_FORMAT names formats 1 to 4");
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join(navigo_store_sled::keys::MARKER_FILE),
-            format.marker_content(),
-        )
-        .unwrap();
-    }
-    SledStore::init(dir).unwrap();
+    let format =
+        std::env::var("NAVIGO_BENCH_FORMAT").map_or(navigo_store_sled::Format::CURRENT, |n| {
+            n.trim()
+                .parse()
+                .ok()
+                .and_then(navigo_store_sled::Format::from_number)
+                .expect("NAVIGO_BENCH_FORMAT names formats 1 to 4")
+        });
+    SledStore::init_as(dir, format).unwrap();
 }
 
 fn clock() -> Arc<ManualClock> {

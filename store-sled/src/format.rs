@@ -108,6 +108,11 @@ impl Format {
         }
     }
 
+    /// The format numbered `n`.
+    pub fn from_number(n: u32) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.number() == n)
+    }
+
     /// The content of the marker file of a ledger of this format.
     pub fn marker_content(self) -> &'static str {
         match self {
@@ -203,6 +208,7 @@ mod tests {
         for f in Format::ALL {
             assert_eq!(Format::from_marker_content(f.marker_content()), Some(f));
             assert_eq!(Format::from_tree_marker(f.tree_marker()), Some(f));
+            assert_eq!(Format::from_number(f.number()), Some(f));
             assert!(f.segment_bytes().is_power_of_two());
         }
         // The format-1 markers are the bytes the previous version wrote.

@@ -384,6 +384,17 @@ impl SledStore {
     /// [`StoreError::NotALedger`] when `path` is a file, or a non-empty directory
     /// that is not a ledger (nothing is written into it); a storage failure.
     pub fn init(path: &Path) -> Result<InitOutcome, StoreError> {
+        SledStore::init_as(path, Format::CURRENT)
+    }
+
+    /// [`SledStore::init`], a new ledger being created in `format` instead
+    /// of the current one: what an older version created, for the benches
+    /// that compare formats. An existing ledger keeps the format its marker
+    /// names.
+    ///
+    /// # Errors
+    /// As [`SledStore::init`].
+    pub fn init_as(path: &Path, format: Format) -> Result<InitOutcome, StoreError> {
         let io = |e: std::io::Error| StoreError::Storage(format!("{}: {e}", path.display()));
         match std::fs::metadata(path) {
             Ok(m) if !m.is_dir() => return Err(not_a_ledger(path, "not a directory")),
@@ -410,8 +421,8 @@ impl SledStore {
         let format = if marker.exists() {
             check_marker(path)?
         } else {
-            std::fs::write(&marker, Format::CURRENT.marker_content()).map_err(io)?;
-            Format::CURRENT
+            std::fs::write(&marker, format.marker_content()).map_err(io)?;
+            format
         };
         let db = open_sled(path, format)?;
         let tree = db.open_tree(keys::TREE_NAME).map_err(storage)?;
