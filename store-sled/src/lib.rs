@@ -388,8 +388,8 @@ impl SledStore {
     }
 
     /// [`SledStore::init`], a new ledger being created in `format` instead
-    /// of the current one: what an older version created, for the benches
-    /// that compare formats. An existing ledger keeps the format its marker
+    /// of the current one: what an older version created, for the tests and
+    /// benches that compare formats. An existing ledger keeps the format its marker
     /// names.
     ///
     /// # Errors
@@ -868,7 +868,6 @@ impl EventStore for SledStore {
                 // Written by a batch whose flush has not returned yet.
                 break;
             }
-            let seq = Some(seq);
             let bytes = self
                 .tree
                 .get(keys::log_key(pos))
@@ -878,8 +877,7 @@ impl EventStore for SledStore {
                     why: format!("indexed by {stream} but missing from the log"),
                 })?;
             let env = check_record_once(pos, self.format, &bytes, &self.verified)?;
-            if env.stream != stream || Some(env.stream_seq) != seq || env.stream_seq != expected_seq
-            {
+            if env.stream != stream || env.stream_seq != seq || env.stream_seq != expected_seq {
                 return Err(StoreError::Corrupt {
                     position: pos,
                     why: format!(

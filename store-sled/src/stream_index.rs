@@ -114,23 +114,14 @@ impl StreamIndex {
         range: RangeInclusive<u64>,
     ) -> Box<dyn Iterator<Item = Result<(u64, u64), StoreError>> + 't> {
         let (start, end) = (*range.start(), *range.end());
-        if !self.blocked {
-            let keys = keys::stream_key(&stream, start)..=keys::stream_key(&stream, end);
-            return Box::new(tree.range(keys).map(move |item| {
-                let (k, v) = item.map_err(storage)?;
-                let seq = keys::parse_stream_key(&k).map(|(_, q)| q);
-                match (seq, be_u64(&v)) {
-                    (Some(seq), Some(position)) => Ok((seq, position)),
-                    _ => Err(corrupt(&stream, "a malformed entry")),
-                }
-            }));
-        }
-        let keys =
-            keys::stream_key(&stream, block_of(start))..=keys::stream_key(&stream, block_of(end));
+        // A key per record is keyed by its sequence, a block by its number.
+        let key_of = |seq| {
+            let n = if self.blocked { block_of(seq) } else { seq };
+            keys::stream_key(&stream, n)
+        };
         Box::new(
-            tree.range(keys)
-                .map(move |item| block_entries(&stream, item))
-                .flat_map(|r| match r {
+            tree.range(key_of(start)..=key_of(end))
+                .flat_map(move |item| match self.stored(item) {
                     Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
                     Err(e) => vec![Err(e)],
                 })
@@ -150,16 +141,7 @@ impl StreamIndex {
         committed: u64,
     ) -> Result<Option<(u64, u64)>, StoreError> {
         for item in tree.scan_prefix(keys::stream_prefix(stream)).rev() {
-            let entries = if self.blocked {
-                block_entries(stream, item)?
-            } else {
-                let (k, v) = item.map_err(storage)?;
-                let seq = keys::parse_stream_key(&k).map(|(_, q)| q);
-                match (seq, be_u64(&v)) {
-                    (Some(seq), Some(position)) => vec![(seq, position)],
-                    _ => return Err(corrupt(stream, "a malformed entry")),
-                }
-            };
+            let entries = self.stored(item)?;
             if let Some(last) = entries.into_iter().rev().find(|(_, p)| *p <= committed) {
                 return Ok(Some(last));
             }
@@ -206,26 +188,8 @@ impl StreamIndex {
 
     /// The entries of one stored key and value.
     fn items(self, k: &[u8], v: &[u8]) -> Vec<Item> {
-        let Some((stream, n)) = keys::parse_stream_key(k) else {
-            return vec![Item::Malformed(format!(
-                "malformed stream index key {}",
-                hex::encode(k)
-            ))];
-        };
-        if !self.blocked {
-            return match be_u64(v) {
-                Some(position) => vec![Item::Entry(Entry {
-                    stream,
-                    seq: n,
-                    position,
-                })],
-                None => vec![Item::Malformed(format!(
-                    "malformed stream index value of {stream} seq {n}"
-                ))],
-            };
-        }
-        match decode_block(n, v) {
-            Ok(entries) => entries
+        match self.decode(k, v) {
+            Ok((stream, entries)) => entries
                 .into_iter()
                 .map(|(seq, position)| {
                     Item::Entry(Entry {
@@ -235,10 +199,36 @@ impl StreamIndex {
                     })
                 })
                 .collect(),
-            Err(why) => vec![Item::Malformed(format!(
-                "stream index of {stream} block {n}: {why}"
-            ))],
+            Err(why) => vec![Item::Malformed(why)],
         }
+    }
+
+    /// The `(seq, position)` entries of one key and value read from the
+    /// tree: a storage failure or a malformed entry is an error.
+    fn stored(
+        self,
+        item: sled::Result<(sled::IVec, sled::IVec)>,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let (k, v) = item.map_err(storage)?;
+        self.decode(&k, &v)
+            .map(|(_, entries)| entries)
+            .map_err(|why| StoreError::Corrupt { position: 0, why })
+    }
+
+    /// The stream and `(seq, position)` entries of one stored key and value
+    /// in this index's layout, or why they are malformed: the one decoder of
+    /// both layouts.
+    fn decode(self, k: &[u8], v: &[u8]) -> Result<(StreamId, Vec<(u64, u64)>), String> {
+        let (stream, n) = keys::parse_stream_key(k)
+            .ok_or_else(|| format!("malformed stream index key {}", hex::encode(k)))?;
+        if !self.blocked {
+            let position = be_u64(v)
+                .ok_or_else(|| format!("malformed stream index value of {stream} seq {n}"))?;
+            return Ok((stream, vec![(n, position)]));
+        }
+        let entries = decode_block(n, v)
+            .map_err(|why| format!("stream index of {stream} block {n}: {why}"))?;
+        Ok((stream, entries))
     }
 
     /// Turns the per-record index entries of a batch (`S ‖ stream ‖ seq` →
@@ -284,18 +274,6 @@ impl StreamIndex {
         }
         Ok(())
     }
-}
-
-/// The `(seq, position)` entries of one stored block.
-fn block_entries(
-    stream: &StreamId,
-    item: sled::Result<(sled::IVec, sled::IVec)>,
-) -> Result<Vec<(u64, u64)>, StoreError> {
-    let (k, v) = item.map_err(storage)?;
-    let block = keys::parse_stream_key(&k)
-        .map(|(_, b)| b)
-        .ok_or_else(|| corrupt(stream, format!("a malformed key {}", hex::encode(&k))))?;
-    decode_block(block, &v).map_err(|why| corrupt(stream, why))
 }
 
 /// The writes of the blocks that `entries` (consecutive sequences of

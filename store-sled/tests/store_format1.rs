@@ -197,17 +197,11 @@ async fn index_reads(store: &SledStore) -> (Vec<navigo_events_schema::Envelope>,
 
 #[tokio::test]
 async fn store_format4_keeps_one_index_key_per_stream_and_block_and_format3_one_per_record() {
-    // Given a new ledger, and a ledger created in format 3 (its marker file
-    // written first, as the version before format 4 wrote it)
+    // Given a new ledger, and a ledger created in format 3 (as the version
+    // before format 4 created it)
     let (v4, v4_dir, _) = new_store("format4-blocks");
     let v3_dir = fresh_dir("format3-per-record");
-    std::fs::create_dir_all(&v3_dir).unwrap();
-    std::fs::write(
-        v3_dir.join(keys::MARKER_FILE),
-        "navigo-ledger store format 3\n",
-    )
-    .unwrap();
-    SledStore::init(&v3_dir).unwrap();
+    SledStore::init_as(&v3_dir, Format::V3).unwrap();
     let v3 = SledStore::open(&v3_dir, Limits::default(), Arc::new(ManualClock::new(t0()))).unwrap();
     assert_eq!(v3.format(), Format::V3);
     // When each takes the same 150-odd events on one stream and about 10 on
